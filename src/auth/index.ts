@@ -1,0 +1,47 @@
+/** Public surface of the auth module: SASL (SCRAM, PLAIN), HTTP Basic, and the user registry. */
+
+export { AUTH_ERRORS, AuthError, isAuthError, type AuthErrorCode } from './errors.js';
+export { SASL_MECHANISMS, findSaslMechanism, saslMechanismList, type SaslMechanism, type SaslMechanismName } from './mechanisms.js';
+export {
+  SCRAM_HASHES,
+  SCRAM_HASH_ORDER,
+  deriveScramCredentials,
+  scramHashForMechanism,
+  type ScramCredentials,
+  type ScramHash,
+  type ScramMechanism,
+} from './scram-crypto.js';
+export {
+  DEFAULT_SCRAM_ITERATIONS,
+  INITIAL_SCRAM_SERVER_STATE,
+  ScramServerSession,
+  scramServerStep,
+  type ScramFailureCode,
+  type ScramServerContext,
+  type ScramServerReply,
+  type ScramServerState,
+  type ScramServerTransition,
+} from './scram.js';
+export {
+  ScramClient,
+  scramClientFinal,
+  scramClientFirst,
+  scramClientVerify,
+  type ScramClientOptions,
+  type ScramClientState,
+} from './scram-client.js';
+export { PLAIN_MECHANISM, authenticatePlain, encodePlain, parsePlain, type PasswordVerifier, type PlainCredentials } from './plain.js';
+export { formatBasicAuth, parseBasicAuth, type BasicCredentials } from './basic.js';
+export {
+  DEFAULT_PASSWORD_ITERATIONS,
+  createUserRecord,
+  hashPassword,
+  parseUserRecord,
+  verifyPasswordHash,
+  type HashingOptions,
+  type PasswordHash,
+  type StoredScramSecret,
+  type UserRecord,
+  type UserRole,
+} from './user-records.js';
+export { UserRegistry, type UserRegistryOptions, type UserSummary } from './credentials.js';

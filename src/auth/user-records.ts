@@ -1,0 +1,230 @@
+/**
+ * Stored user records: what is kept instead of passwords, how it is derived, and how records read
+ * back from disk are validated.
+ *
+ * Following ns_server (include/ns_common.hrl, src/scram_sha.erl, menelaus_users), each user keeps
+ * - per SCRAM hash: a random salt of the digest size, the iteration count, StoredKey and ServerKey
+ *   (ns_server keys `salt`, `iterations`, `stored_key`, `server_key`); default 15000 iterations
+ *   (`DEFAULT_SCRAM_ITER`; older releases used 4000, kv_engine's own default is 4096);
+ * - for PLAIN and HTTP Basic: PBKDF2-HMAC-SHA512 over a 16-byte salt, default 10000 iterations
+ *   (`DEFAULT_PBKDF2_ITER`, ns_server's `pbkdf2-hmac-sha512` password hash).
+ * Both counts are configurable so tests can use small ones. All byte strings are base64 so the
+ * records are plain JSON for the storage engine.
+ */
+
+import { pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { AuthError } from './errors.js';
+import { DEFAULT_SCRAM_ITERATIONS } from './scram.js';
+import {
+  SCRAM_HASHES,
+  SCRAM_HASH_ORDER,
+  constantTimeEqual,
+  deriveScramCredentials,
+  type ScramCredentials,
+  type ScramHash,
+} from './scram-crypto.js';
+import { decodeBase64Strict } from './scram-messages.js';
+
+export { DEFAULT_SCRAM_ITERATIONS };
+export const DEFAULT_PASSWORD_ITERATIONS = 10000;
+export const PASSWORD_HASH_ALGORITHM = 'pbkdf2-hmac-sha512';
+const PASSWORD_SALT_BYTES = 16;
+const PASSWORD_HASH_BYTES = 64;
+
+const pbkdf2Async = promisify(pbkdf2);
+
+export interface PasswordHash {
+  readonly algorithm: typeof PASSWORD_HASH_ALGORITHM;
+  readonly salt: string;
+  readonly iterations: number;
+  readonly hash: string;
+}
+
+export interface StoredScramSecret {
+  readonly salt: string;
+  readonly iterations: number;
+  readonly storedKey: string;
+  readonly serverKey: string;
+}
+
+/** `admin`: every bucket and the admin endpoints. `bucket`: exactly the listed buckets. */
+export type UserRole = 'admin' | 'bucket';
+
+export interface UserRecord {
+  readonly name: string;
+  readonly role: UserRole;
+  /** Always empty for the admin. */
+  readonly buckets: readonly string[];
+  readonly password: PasswordHash;
+  readonly scram: { readonly [H in ScramHash]: StoredScramSecret };
+}
+
+export interface HashingOptions {
+  readonly scramIterations?: number;
+  readonly passwordIterations?: number;
+}
+
+export function hashPassword(password: string, iterations = DEFAULT_PASSWORD_ITERATIONS, salt?: Uint8Array): PasswordHash {
+  const s = salt ?? randomBytes(PASSWORD_SALT_BYTES);
+  const hash = pbkdf2Sync(Buffer.from(password, 'utf8'), s, iterations, PASSWORD_HASH_BYTES, 'sha512');
+  return {
+    algorithm: PASSWORD_HASH_ALGORITHM,
+    salt: Buffer.from(s).toString('base64'),
+    iterations,
+    hash: hash.toString('base64'),
+  };
+}
+
+/** Recomputes the hash and compares in constant time. */
+export function verifyPasswordHash(password: string, stored: PasswordHash): boolean {
+  const salt = Buffer.from(stored.salt, 'base64');
+  const expected = Buffer.from(stored.hash, 'base64');
+  const actual = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, stored.iterations, expected.length, 'sha512');
+  return constantTimeEqual(actual, expected);
+}
+
+/** Same as verifyPasswordHash, computed on the libuv thread pool so the event loop keeps running. */
+export async function verifyPasswordHashAsync(password: string, stored: PasswordHash): Promise<boolean> {
+  const salt = Buffer.from(stored.salt, 'base64');
+  const expected = Buffer.from(stored.hash, 'base64');
+  const actual = await pbkdf2Async(Buffer.from(password, 'utf8'), salt, stored.iterations, expected.length, 'sha512');
+  return constantTimeEqual(actual, expected);
+}
+
+export function storeScramSecret(creds: ScramCredentials): StoredScramSecret {
+  return {
+    salt: creds.salt.toString('base64'),
+    iterations: creds.iterations,
+    storedKey: creds.storedKey.toString('base64'),
+    serverKey: creds.serverKey.toString('base64'),
+  };
+}
+
+export function loadScramSecret(secret: StoredScramSecret): ScramCredentials {
+  return {
+    salt: Buffer.from(secret.salt, 'base64'),
+    iterations: secret.iterations,
+    storedKey: Buffer.from(secret.storedKey, 'base64'),
+    serverKey: Buffer.from(secret.serverKey, 'base64'),
+  };
+}
+
+/**
+ * ns_server's rule for local user names (menelaus_web_rbac): at most 128 characters, no control
+ * characters and none of ()<>@,;:\"/[]?={}. Excluding ':' also keeps names usable in HTTP Basic.
+ */
+export function validateUserName(name: string): void {
+  if (name.length === 0 || [...name].length > 128) {
+    throw new AuthError('USER_INVALID', 'user name must be 1 to 128 characters', { name });
+  }
+  if (/[\x00-\x1f\x7f()<>@,;:\\"/[\]?={}]/.test(name)) {
+    throw new AuthError('USER_INVALID', 'user name contains a forbidden character', { name });
+  }
+}
+
+/** ns_server bucket names: [A-Za-z0-9._%-], at most 100 characters, not starting with '.'. */
+export function validateBucketName(name: string): void {
+  if (!/^[A-Za-z0-9_%-][A-Za-z0-9._%-]{0,99}$/.test(name)) {
+    throw new AuthError('USER_INVALID', `invalid bucket name ${JSON.stringify(name)}`, { bucket: name });
+  }
+}
+
+export interface UserSpec {
+  readonly name: string;
+  readonly password: string;
+  readonly role: UserRole;
+  readonly buckets?: readonly string[];
+}
+
+export function createUserRecord(spec: UserSpec, opts: HashingOptions = {}): UserRecord {
+  validateUserName(spec.name);
+  if (spec.password.length === 0) throw new AuthError('USER_INVALID', 'password must not be empty');
+  const buckets = spec.role === 'admin' ? [] : [...new Set(spec.buckets ?? [])].sort();
+  if (spec.role === 'bucket' && buckets.length === 0) {
+    throw new AuthError('USER_INVALID', 'a bucket user needs at least one bucket', { name: spec.name });
+  }
+  buckets.forEach(validateBucketName);
+  const iterations = opts.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
+  const scramFor = (hash: ScramHash): StoredScramSecret =>
+    storeScramSecret(deriveScramCredentials(hash, spec.password, randomBytes(SCRAM_HASHES[hash].bytes), iterations));
+  return {
+    name: spec.name,
+    role: spec.role,
+    buckets,
+    password: hashPassword(spec.password, opts.passwordIterations ?? DEFAULT_PASSWORD_ITERATIONS),
+    scram: { sha512: scramFor('sha512'), sha256: scramFor('sha256'), sha1: scramFor('sha1') },
+  };
+}
+
+function corrupt(reason: string, context: Record<string, unknown> = {}): AuthError {
+  return new AuthError('USER_STORE_CORRUPT', `stored user record is malformed: ${reason}`, context);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function base64Field(obj: Record<string, unknown>, key: string, bytes?: number): string {
+  const value = obj[key];
+  const decoded = typeof value === 'string' ? decodeBase64Strict(value) : undefined;
+  if (decoded === undefined || decoded.length === 0 || (bytes !== undefined && decoded.length !== bytes)) {
+    throw corrupt(`${key} is not base64 of the right length`);
+  }
+  return value as string;
+}
+
+function iterationsField(obj: Record<string, unknown>): number {
+  const value = obj['iterations'];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw corrupt('iterations is not a positive integer');
+  return value;
+}
+
+function parseScramSecret(value: unknown, hash: ScramHash): StoredScramSecret {
+  if (!isObject(value)) throw corrupt(`scram.${hash} is missing`);
+  const bytes = SCRAM_HASHES[hash].bytes;
+  return {
+    salt: base64Field(value, 'salt'),
+    iterations: iterationsField(value),
+    storedKey: base64Field(value, 'storedKey', bytes),
+    serverKey: base64Field(value, 'serverKey', bytes),
+  };
+}
+
+/** Validate one record read back from storage; throws AuthError USER_STORE_CORRUPT. */
+export function parseUserRecord(value: unknown): UserRecord {
+  if (!isObject(value)) throw corrupt('not an object');
+  const { name, role, buckets, password, scram } = value;
+  if (typeof name !== 'string') throw corrupt('name is not a string');
+  try {
+    validateUserName(name);
+    if (Array.isArray(buckets)) buckets.forEach((b) => validateBucketName(String(b)));
+  } catch (err) {
+    throw corrupt(err instanceof Error ? err.message : String(err), { name });
+  }
+  if (role !== 'admin' && role !== 'bucket') throw corrupt('role is not admin or bucket', { name });
+  if (!Array.isArray(buckets) || !buckets.every((b): b is string => typeof b === 'string')) {
+    throw corrupt('buckets is not a list of names', { name });
+  }
+  if (role === 'bucket' && buckets.length === 0) throw corrupt('bucket user without buckets', { name });
+  if (role === 'admin' && buckets.length > 0) throw corrupt('admin with a bucket list', { name });
+  if (!isObject(password) || password['algorithm'] !== PASSWORD_HASH_ALGORITHM) {
+    throw corrupt('password hash is missing or of an unknown algorithm', { name });
+  }
+  if (!isObject(scram)) throw corrupt('scram secrets are missing', { name });
+  const secrets = Object.fromEntries(SCRAM_HASH_ORDER.map((h) => [h, parseScramSecret(scram[h], h)])) as {
+    [H in ScramHash]: StoredScramSecret;
+  };
+  return {
+    name,
+    role,
+    buckets: [...buckets],
+    password: {
+      algorithm: PASSWORD_HASH_ALGORITHM,
+      salt: base64Field(password, 'salt'),
+      iterations: iterationsField(password),
+      hash: base64Field(password, 'hash'),
+    },
+    scram: secrets,
+  };
+}

@@ -1,0 +1,7 @@
+/** Process entry for the CLI (bin/freshet.js runs the compiled copy of this). */
+import { main } from './main.js';
+
+main(process.argv).catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,20 @@
+/**
+ * The `freshet` command line. Each subcommand lives in its own file and registers itself here.
+ */
+import { Command } from 'commander';
+import { registerServe } from './serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('freshet')
+    .description('A document database whose every change is a durable, resumable stream.\n' +
+      'Speaks Couchbase KV + DCP (port 11210), the cluster-manager REST API (8091) and CouchDB HTTP (5984).')
+    .showHelpAfterError();
+  registerServe(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,77 @@
+/**
+ * `freshet serve`: run a server in the foreground until SIGINT or SIGTERM.
+ */
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { pino } from 'pino';
+import { FreshetServer } from '../server/freshet-server.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+interface ServeFlags {
+  data: string;
+  host: string;
+  kvPort: number;
+  mgmtPort: number;
+  httpPort: number;
+  username: string;
+  password: string;
+  vbuckets: number;
+  logLevel: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the KV/DCP, cluster-manager and CouchDB HTTP ports over embedded LMDB storage')
+    .option('--data <dir>', 'data directory (created if missing)', process.env.FRESHET_DATA ?? './data')
+    .option('--host <addr>', 'address to listen on', process.env.FRESHET_HOST ?? '127.0.0.1')
+    .option('--kv-port <port>', 'memcached binary / DCP port (0 = ephemeral)', port, 11210)
+    .option('--mgmt-port <port>', 'cluster-manager REST port (0 = ephemeral)', port, 8091)
+    .option('--http-port <port>', 'CouchDB-compatible HTTP port (0 = ephemeral)', port, 5984)
+    .option('-u, --username <name>', 'administrator user name (env FRESHET_USERNAME)', process.env.FRESHET_USERNAME ?? 'Administrator')
+    .option('-p, --password <password>', 'administrator password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD ?? 'password')
+    .option('--vbuckets <n>', 'vbuckets of the default bucket created on first start', positiveInt, 1024)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (logs go to stderr)', process.env.FRESHET_LOG_LEVEL ?? 'info')
+    .action(async (flags: ServeFlags) => {
+      const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      const server = await FreshetServer.start({
+        dataDir: resolve(flags.data),
+        host: flags.host,
+        kvPort: flags.kvPort,
+        mgmtPort: flags.mgmtPort,
+        httpPort: flags.httpPort,
+        username: flags.username,
+        password: flags.password,
+        numVBuckets: flags.vbuckets,
+        logger,
+      });
+      server.engine.on('error', (err: unknown) => logger.error({ err }, 'engine error'));
+      process.stdout.write(`${server.readyLine()}\n`);
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,93 @@
+/**
+ * DCP_MUTATION 0x57 (producer -> consumer; no reply).
+ * Source: kv docs/dcp/documentation/commands/mutation.md,
+ * include/memcached/protocol_binary.h DcpMutationPayload (31 bytes); dcp.md §2.4.
+ *
+ * Extras 31:
+ *   0  8  by_seqno (this change's seqno)
+ *   8  8  rev_seqno (document revision count)
+ *  16  4  flags (item flags, opaque, as stored)
+ *  20  4  expiration (absolute time, 0 = none)
+ *  24  4  lock_time
+ *  28  2  nmeta (extended-meta length, 0 today; the meta would follow the value)
+ *  30  1  nru (internal; ignore)
+ * key = document key (LEB128 collection-id prefix on collection-aware connections,
+ * see leb128.ts); value = document / xattrs+body / nothing (NoValue); header CAS =
+ * document CAS; datatype = payload datatype.
+ *
+ * Errata (Appendix A): mutation.md labels the last byte "clen" (it is nru, after the
+ * 2-byte nmeta); gomemcached declares 30 extras bytes, the server sends 31.
+ */
+import { BufferReader } from '../buffer-reader.js';
+import { BufferWriter } from '../buffer-writer.js';
+import { Opcode } from '../opcodes.js';
+import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
+import type { Bytes } from '../layout.js';
+import type { Packet, PacketInit } from '../packet.js';
+import { dcpStreamRequest, readStreamHeader } from './common.js';
+import type { DcpStreamHeader } from './common.js';
+
+export const DCP_MUTATION_EXTRAS_LENGTH = 31;
+
+export interface DcpMutation extends DcpStreamHeader {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly cas: bigint;
+  readonly datatype: number;
+  readonly bySeqno: number;
+  readonly revSeqno: number;
+  readonly flags: number;
+  readonly expiration: number;
+  readonly lockTime: number;
+  readonly nmeta: number;
+  readonly nru: number;
+}
+
+export type DcpMutationInit = Omit<DcpMutation, 'key' | 'value' | 'lockTime' | 'nmeta' | 'nru'> & {
+  readonly key: Bytes;
+  readonly value: Bytes;
+  readonly lockTime?: number;
+  readonly nmeta?: number;
+  readonly nru?: number;
+};
+
+export function encodeDcpMutation(m: DcpMutationInit, init: PacketInit = {}): Packet {
+  const extras = new BufferWriter(DCP_MUTATION_EXTRAS_LENGTH)
+    .u64(m.bySeqno)
+    .u64(m.revSeqno)
+    .u32(m.flags)
+    .u32(m.expiration)
+    .u32(m.lockTime ?? 0)
+    .u16(m.nmeta ?? 0)
+    .u8(m.nru ?? 0)
+    .toBuffer();
+  return dcpStreamRequest(Opcode.DcpMutation, m, {
+    ...init,
+    extras,
+    key: toBuffer(m.key),
+    value: toBuffer(m.value),
+    cas: m.cas,
+    datatype: m.datatype,
+  });
+}
+
+export function decodeDcpMutation(p: Packet): DcpMutation {
+  expectOpcode(p, Opcode.DcpMutation);
+  expectExtras(p, DCP_MUTATION_EXTRAS_LENGTH);
+  expectKey(p, true);
+  const r = new BufferReader(p.extras);
+  return {
+    ...readStreamHeader(p),
+    key: p.key,
+    value: p.value,
+    cas: p.cas,
+    datatype: p.datatype,
+    bySeqno: r.u64Number('by_seqno'),
+    revSeqno: r.u64Number('rev_seqno'),
+    flags: r.u32(),
+    expiration: r.u32(),
+    lockTime: r.u32(),
+    nmeta: r.u16(),
+    nru: r.u8(),
+  };
+}

@@ -1,0 +1,196 @@
+// CouchDB error registry: every error the CouchDB-compatible API can return,
+// as data. Each entry carries the HTTP status and the exact `error` / `reason`
+// strings Apache CouchDB sends, so that clients (PouchDB, the CouchDB
+// replicator) which branch on them behave the same against Freshet.
+//
+// Sources (apache/couchdb): src/chttpd/src/chttpd.erl `error_info/1` (status and
+// `error` per Erlang error term), src/couch/src/couch_doc.erl (doc/_id/rev
+// validation), couch_att.erl (attachment data), chttpd_db.erl (attachment
+// names, _bulk_docs/_bulk_get bodies), couch_changes.erl (`_selector` filter),
+// couch_httpd_auth.erl / couch_db.erl (auth). Replication protocol spec:
+// shared/specs/couch-replication.md §1.2 ("Errors are JSON objects with error
+// and reason"), §3.4, §3.6, §3.7, §3.9.
+//
+// Reasons may hold `{placeholder}` fields, filled from `CouchError` params.
+
+export const COUCH_ERRORS = {
+  // --- 400 -----------------------------------------------------------------
+  bad_request: { status: 400, error: 'bad_request', reason: 'Bad request' },
+  invalid_json: { status: 400, error: 'bad_request', reason: 'invalid UTF-8 JSON' },
+  not_an_object: { status: 400, error: 'bad_request', reason: 'Document must be a JSON object' },
+  invalid_rev_format: { status: 400, error: 'bad_request', reason: 'Invalid rev format' },
+  invalid_rev_list: { status: 400, error: 'bad_request', reason: 'Invalid list of revisions' },
+  rev_mismatch: {
+    status: 400,
+    error: 'bad_request',
+    reason: 'Document rev from request body and query string have different values',
+  },
+  rev_etag_mismatch: { status: 400, error: 'bad_request', reason: 'Document rev and etag have different values' },
+  new_edits_needs_rev: {
+    status: 400,
+    error: 'bad_request',
+    reason: 'When `new_edits: false`, the document needs `_rev` or `_revisions` specified',
+  },
+  bulk_docs_missing: { status: 400, error: 'bad_request', reason: 'POST body must include `docs` parameter.' },
+  bulk_docs_not_array: { status: 400, error: 'bad_request', reason: '`docs` parameter must be an array.' },
+  bulk_get_missing: { status: 400, error: 'bad_request', reason: "Missing JSON list of 'docs'." },
+  local_no_attachments: { status: 400, error: 'bad_request', reason: '_local documents do not accept attachments.' },
+  selector_missing: { status: 400, error: 'bad_request', reason: 'Selector must be specified in POST payload' },
+  selector_not_object: { status: 400, error: 'bad_request', reason: 'Selector error: expected a JSON object' },
+  // mango_error.erl texts; couch_changes.erl re-throws them as bad_request.
+  selector_bad_arg: { status: 400, error: 'bad_request', reason: 'Bad argument for operator {op}: {arg}' },
+  selector_invalid_operator: { status: 400, error: 'bad_request', reason: 'Invalid operator: {op}' },
+  selector_not_supported: { status: 400, error: 'bad_request', reason: 'Unsupported operator: {op}' },
+  selector_bad_field: {
+    status: 400,
+    error: 'bad_request',
+    reason: 'Invalid field normalization on selector: {selector}',
+  },
+  selector_missing_field: {
+    status: 400,
+    error: 'bad_request',
+    reason: 'One or more conditions is missing a field name.',
+  },
+  doc_ids_not_list: {
+    status: 400,
+    error: 'bad_request',
+    reason: '`doc_ids` filter parameter is not a list of doc ids.',
+  },
+  invalid_attachment_data: { status: 400, error: 'bad_request', reason: 'Invalid attachment data for {name}' },
+  attachment_name_underscore: {
+    status: 400,
+    error: 'bad_request',
+    reason: "Attachment name '{name}' starts with prohibited character '_'",
+  },
+  attachment_name_not_utf8: { status: 400, error: 'bad_request', reason: 'Attachment name is not UTF-8 encoded' },
+  attachment_too_long: { status: 400, error: 'bad_request', reason: 'attachment longer than expected' },
+  attachment_too_short: { status: 400, error: 'bad_request', reason: 'attachment shorter than expected' },
+  // Freshet-specific wording (CouchDB's streaming parser would hang or crash).
+  multipart_invalid: { status: 400, error: 'bad_request', reason: 'Invalid multipart body: {detail}' },
+  query_parse_error: { status: 400, error: 'query_parse_error', reason: '{detail}' },
+  illegal_docid: { status: 400, error: 'illegal_docid', reason: '{detail}' },
+  docid_empty: { status: 400, error: 'illegal_docid', reason: 'Document id must not be empty' },
+  docid_not_string: { status: 400, error: 'illegal_docid', reason: 'Document id must be a string' },
+  docid_not_utf8: { status: 400, error: 'illegal_docid', reason: 'Document id must be valid UTF-8' },
+  docid_bare_design: { status: 400, error: 'illegal_docid', reason: 'Illegal document id `_design/`' },
+  docid_bare_local: { status: 400, error: 'illegal_docid', reason: 'Illegal document id `_local/`' },
+  docid_underscore: {
+    status: 400,
+    error: 'illegal_docid',
+    reason: 'Only reserved document ids may start with underscore.',
+  },
+  doc_validation: { status: 400, error: 'doc_validation', reason: '{detail}' },
+  bad_special_member: { status: 400, error: 'doc_validation', reason: 'Bad special document member: {name}' },
+  revisions_start_not_int: { status: 400, error: 'doc_validation', reason: "_revisions.start isn't an integer." },
+  revisions_ids_not_array: { status: 400, error: 'doc_validation', reason: "_revisions.ids isn't a array." },
+  revid_not_string: { status: 400, error: 'doc_validation', reason: "RevId isn't a string" },
+  revid_not_hex: { status: 400, error: 'doc_validation', reason: "RevId isn't a valid hexadecimal" },
+  illegal_database_name: {
+    status: 400,
+    error: 'illegal_database_name',
+    reason:
+      "Name: '{name}'. Only lowercase characters (a-z), digits (0-9), and any of the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.",
+  },
+  // --- 401 / 403 -----------------------------------------------------------
+  unauthorized: { status: 401, error: 'unauthorized', reason: 'Name or password is incorrect.' },
+  unauthorized_db: { status: 401, error: 'unauthorized', reason: 'You are not authorized to access this db.' },
+  unauthorized_admin: { status: 401, error: 'unauthorized', reason: 'You are not a server admin.' },
+  unauthorized_db_admin: { status: 401, error: 'unauthorized', reason: 'You are not a db or server admin.' },
+  forbidden: { status: 403, error: 'forbidden', reason: '{detail}' },
+  forbidden_db: { status: 403, error: 'forbidden', reason: 'You are not allowed to access this db.' },
+  // --- 404 -----------------------------------------------------------------
+  not_found: { status: 404, error: 'not_found', reason: 'missing' },
+  not_found_deleted: { status: 404, error: 'not_found', reason: 'deleted' },
+  db_not_found: { status: 404, error: 'not_found', reason: 'Database does not exist.' },
+  attachment_not_found: { status: 404, error: 'not_found', reason: 'Document is missing attachment' },
+  not_found_detail: { status: 404, error: 'not_found', reason: '{detail}' },
+  // --- 405 / 406 -----------------------------------------------------------
+  method_not_allowed: { status: 405, error: 'method_not_allowed', reason: 'Only {methods} allowed' },
+  not_acceptable: { status: 406, error: 'not_acceptable', reason: '{detail}' },
+  // --- 409 / 412 -----------------------------------------------------------
+  conflict: { status: 409, error: 'conflict', reason: 'Document update conflict.' },
+  file_exists: {
+    status: 412,
+    error: 'file_exists',
+    reason: 'The database could not be created, the file already exists.',
+  },
+  precondition_failed: { status: 412, error: 'precondition_failed', reason: '{detail}' },
+  missing_stub: { status: 412, error: 'missing_stub', reason: 'Invalid attachment stub in {id} for {name}' },
+  missing_stub_no_parent: {
+    status: 412,
+    error: 'missing_stub',
+    reason: 'Previous revision missing for document {id}',
+  },
+  // --- 413 / 415 / 416 -----------------------------------------------------
+  too_large: { status: 413, error: 'too_large', reason: 'the request entity is too large' },
+  document_too_large: { status: 413, error: 'document_too_large', reason: '{id}' },
+  attachment_too_large: { status: 413, error: 'attachment_too_large', reason: '{name}' },
+  bad_content_type: { status: 415, error: 'bad_content_type', reason: 'Content-Type must be {type}' },
+  range_not_satisfiable: {
+    status: 416,
+    error: 'requested_range_not_satisfiable',
+    reason: 'Requested range not satisfiable',
+  },
+  // --- 500 / 501 -----------------------------------------------------------
+  // CouchDB answers a digest mismatch on a `follows` attachment with the bare
+  // `md5_mismatch` term through its catch-all clause.
+  md5_mismatch: { status: 500, error: 'unknown_error', reason: 'md5_mismatch' },
+  internal: { status: 500, error: 'unknown_error', reason: '{detail}' },
+  not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
+} as const;
+
+export type CouchErrorCode = keyof typeof COUCH_ERRORS;
+
+export interface CouchErrorBody {
+  error: string;
+  reason: string;
+}
+
+export interface CouchErrorOptions {
+  /** Values for the `{placeholder}` fields of the table's reason. */
+  params?: Record<string, string | number>;
+  /** Replaces the table's reason entirely (e.g. a validate_doc_update message). */
+  reason?: string;
+  cause?: unknown;
+}
+
+const PLACEHOLDER = /\{([a-zA-Z]+)\}/g;
+
+function fillReason(template: string, params: Record<string, string | number> | undefined): string {
+  return template.replace(PLACEHOLDER, (whole, key: string) => {
+    const value = params?.[key];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+/** An error that the HTTP layer turns into `status` + `{error, reason}`. */
+export class CouchError extends Error {
+  readonly code: CouchErrorCode;
+  readonly status: number;
+  readonly error: string;
+  readonly reason: string;
+
+  constructor(code: CouchErrorCode, options: CouchErrorOptions = {}) {
+    const entry = COUCH_ERRORS[code];
+    const reason = options.reason ?? fillReason(entry.reason, options.params);
+    super(`${entry.error}: ${reason}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CouchError';
+    this.code = code;
+    this.status = entry.status;
+    this.error = entry.error;
+    this.reason = reason;
+  }
+
+  toJSON(): CouchErrorBody {
+    return { error: this.error, reason: this.reason };
+  }
+}
+
+export function isCouchError(value: unknown): value is CouchError {
+  return value instanceof CouchError;
+}
+
+/** Shorthand for the common "throw the table entry with these params". */
+export function couchError(code: CouchErrorCode, params?: Record<string, string | number>): CouchError {
+  return new CouchError(code, params === undefined ? {} : { params });
+}

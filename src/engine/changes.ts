@@ -1,0 +1,121 @@
+/**
+ * The bucket-wide change order that the HTTP `_changes` feed reads: one bucket sequence shared by
+ * all vbuckets, assigned at the same moment as the vbucket seqno, so that a single `since` value
+ * resumes a feed. Like the by-seq index, the changes index keeps only each key's latest entry,
+ * which is what CouchDB's by-seq tree does too (a document appears once, at its latest seq).
+ *
+ * Only persisted changes are read: LMDB holds nothing else.
+ */
+import type { Bucket } from './bucket.js';
+import { decodeRecord } from '../store/record.js';
+import { decodeSeqKey, readU64, u64Key } from '../store/keys.js';
+import type { ChangeEntry } from './types.js';
+
+export interface ReadChangesOptions {
+  /** Exclusive lower bound (or upper bound when descending). */
+  since: number;
+  limit?: number;
+  descending?: boolean;
+}
+
+/** Read a page of changes synchronously, from one consistent LMDB snapshot. */
+export function readChanges(bucket: Bucket, opts: ReadChangesOptions): ChangeEntry[] {
+  const out: ChangeEntry[] = [];
+  const snapshot = bucket.store.snapshot();
+  try {
+    const range = opts.descending
+      ? { start: opts.since > 0 ? u64Key(opts.since) : u64Key(Number.MAX_SAFE_INTEGER), reverse: true, exclusiveStart: opts.since > 0 }
+      : { start: u64Key(opts.since + 1) };
+    for (const { key, value } of bucket.dbs.changes.getRange({ ...range, limit: opts.limit, transaction: snapshot.txn })) {
+      const { vbucket, seqno } = decodeSeqKey(value);
+      const raw = bucket.dbs.bySeq.get(value, { transaction: snapshot.txn });
+      if (!raw) continue;
+      out.push({ bucketSeq: readU64(key, 0), item: decodeRecord(raw, vbucket, seqno) });
+    }
+  } finally {
+    snapshot.release();
+  }
+  return out;
+}
+
+export interface FollowChangesOptions {
+  since: number;
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Follow the bucket's changes from `since`, forever (until closed or aborted). Pull-based: one
+ * page is read when the previous one has been consumed.
+ */
+export class ChangesFollower implements AsyncIterable<ChangeEntry> {
+  private cursor: number;
+  private buffer: ChangeEntry[] = [];
+  private index = 0;
+  private closed = false;
+  private wakeSelf: (() => void) | null = null;
+  private readonly onAbort = (): void => this.close();
+
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly opts: FollowChangesOptions,
+  ) {
+    this.cursor = opts.since;
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (opts.signal?.aborted) this.closed = true;
+  }
+
+  /** The bucket sequence of the last change handed out. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  async next(): Promise<ChangeEntry | undefined> {
+    for (;;) {
+      if (this.closed || this.bucket.isClosed) return undefined;
+      if (this.index < this.buffer.length) {
+        const entry = this.buffer[this.index++]!;
+        this.cursor = entry.bucketSeq;
+        return entry;
+      }
+      if (this.bucket.persistedBucketSeq > this.cursor) {
+        this.buffer = readChanges(this.bucket, { since: this.cursor, limit: this.opts.batchSize ?? 512 });
+        this.index = 0;
+        // Everything up to the persisted sequence was read; skipped-over seqs belong to superseded versions.
+        if (this.buffer.length === 0) this.cursor = this.bucket.persistedBucketSeq;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const cancel = this.bucket.onBucketSeqChange(() => {
+          this.wakeSelf = null;
+          resolve();
+        });
+        this.wakeSelf = () => {
+          cancel();
+          this.wakeSelf = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    this.wakeSelf?.();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ChangeEntry> {
+    return {
+      next: async () => {
+        const value = await this.next();
+        return value === undefined ? { value: undefined, done: true } : { value, done: false };
+      },
+      return: async () => {
+        this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}

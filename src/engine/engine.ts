@@ -1,0 +1,171 @@
+/**
+ * The engine: the LMDB store, its buckets, the clean-shutdown marker, and the background pager.
+ *
+ * Start-up follows kv_engine's warmup: a marker says whether the last run shut down cleanly. If it
+ * did not, every vbucket gets a new failover-log entry at its persisted high seqno, so consumers
+ * who saw anything of the lost branch roll back (dcp.md §3.3). The marker is set to "running" durably
+ * before the engine serves anything, and back to "clean" as the very last write of `close()`.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { Bucket, type BucketConfig } from './bucket.js';
+import { EngineError } from './errors.js';
+import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
+import { LmdbStore } from '../store/lmdb-store.js';
+import type { VBucketInfo, VBucketState } from './types.js';
+
+export interface EngineOptions {
+  dataDir: string;
+  /** How often the expiry pager runs; 0 disables it. Default 60 s. */
+  expiryPagerMs?: number;
+  /** How often compaction runs; 0 (the default) means on demand only. */
+  compactionMs?: number;
+  /** Tombstones older than this are purged by compaction. Default 3 days, as Couchbase. */
+  purgeAgeSeconds?: number;
+}
+
+export interface CreateBucketOptions {
+  numVBuckets?: number;
+}
+
+export const DEFAULT_NUM_VBUCKETS = 1024;
+const BUCKET_NAME = /^[A-Za-z0-9_.%-]{1,100}$/;
+
+interface RunState {
+  clean: boolean;
+}
+
+export class Engine extends EventEmitter {
+  private readonly bucketMap = new Map<string, Bucket>();
+  private timers: NodeJS.Timeout[] = [];
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly store: LmdbStore,
+    readonly options: Required<EngineOptions>,
+    /** Stable identity of this server (CouchDB `GET /` uuid, cluster uuid). */
+    readonly uuid: string,
+    /** True when the previous run did not shut down cleanly. */
+    readonly recoveredFromCrash: boolean,
+  ) {
+    super();
+  }
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const opts: Required<EngineOptions> = {
+      expiryPagerMs: 60_000,
+      compactionMs: 0,
+      purgeAgeSeconds: 3 * 24 * 3600,
+      ...options,
+    };
+    const store = new LmdbStore(opts.dataDir);
+    let uuid = store.system.get('uuid') as string | undefined;
+    if (!uuid) {
+      uuid = randomBytes(16).toString('hex');
+      await store.system.put('uuid', uuid);
+    }
+    const run = store.system.get('run') as RunState | undefined;
+    const unclean = run !== undefined && !run.clean;
+    const engine = new Engine(store, opts, uuid, unclean);
+    const configs = (store.system.get('buckets') as BucketConfig[] | undefined) ?? [];
+    for (const config of configs) {
+      const bucket = new Bucket(store, config);
+      await bucket.load(unclean);
+      engine.bucketMap.set(config.name, bucket);
+    }
+    await store.system.put('run', { clean: false } satisfies RunState);
+    engine.startTimers();
+    return engine;
+  }
+
+  private startTimers(): void {
+    const { expiryPagerMs, compactionMs, purgeAgeSeconds } = this.options;
+    const report = (err: unknown): void => {
+      this.emit('error', err);
+    };
+    if (expiryPagerMs > 0) {
+      this.timers.push(setInterval(() => {
+        for (const b of this.bucketMap.values()) runExpiryPager(b).catch(report);
+      }, expiryPagerMs).unref());
+    }
+    if (compactionMs > 0) {
+      this.timers.push(setInterval(() => {
+        for (const b of this.bucketMap.values()) compact(b, purgeAgeSeconds).catch(report);
+      }, compactionMs).unref());
+    }
+  }
+
+  buckets(): Bucket[] {
+    return [...this.bucketMap.values()];
+  }
+
+  bucket(name: string): Bucket | undefined {
+    return this.bucketMap.get(name);
+  }
+
+  requireBucket(name: string): Bucket {
+    const b = this.bucketMap.get(name);
+    if (!b) throw new EngineError('NO_BUCKET', `no bucket named ${name}`);
+    return b;
+  }
+
+  async createBucket(name: string, opts: CreateBucketOptions = {}): Promise<Bucket> {
+    if (!BUCKET_NAME.test(name)) {
+      throw new EngineError('EINVAL', 'bucket names are 1-100 characters of letters, digits, _ . % and -');
+    }
+    if (this.bucketMap.has(name)) throw new EngineError('KEY_EEXISTS', `bucket ${name} already exists`);
+    const numVBuckets = opts.numVBuckets ?? DEFAULT_NUM_VBUCKETS;
+    if (!Number.isInteger(numVBuckets) || numVBuckets < 1 || numVBuckets > 1024) {
+      throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
+    }
+    const config: BucketConfig = { name, numVBuckets, uuid: Bucket.newUuid() };
+    const bucket = new Bucket(this.store, config);
+    this.bucketMap.set(name, bucket);
+    await bucket.load(false);
+    await this.saveBucketList();
+    this.emit('bucket-created', bucket);
+    return bucket;
+  }
+
+  async deleteBucket(name: string, auxNamespaces: string[] = []): Promise<void> {
+    const bucket = this.requireBucket(name);
+    this.bucketMap.delete(name);
+    bucket.markClosed();
+    await bucket.quiesce();
+    await this.saveBucketList();
+    await this.store.dropBucket(name, auxNamespaces);
+    this.emit('bucket-deleted', name);
+  }
+
+  private async saveBucketList(): Promise<void> {
+    const configs: BucketConfig[] = this.buckets().map((b) => ({ name: b.name, numVBuckets: b.numVBuckets, uuid: b.uuid }));
+    await this.store.system.put('buckets', configs);
+  }
+
+  // ---- operator actions (also exposed over REST and used by tests) ----------------------------
+
+  setVBucketState(bucket: string, vb: number, state: VBucketState): Promise<VBucketInfo> {
+    return this.requireBucket(bucket).setVBucketState(vb, state);
+  }
+
+  failover(bucket: string, vb: number, opts?: FailoverOptions): Promise<VBucketInfo> {
+    return simulateFailover(this.requireBucket(bucket), vb, opts);
+  }
+
+  compact(bucket: string, purgeAgeSeconds = this.options.purgeAgeSeconds): Promise<CompactionResult> {
+    return compact(this.requireBucket(bucket), purgeAgeSeconds);
+  }
+
+  /** Flush everything, mark the shutdown clean, close LMDB. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
+      for (const b of this.bucketMap.values()) b.markClosed('closed');
+      for (const b of this.bucketMap.values()) await b.quiesce();
+      await this.store.system.put('run', { clean: true } satisfies RunState);
+      await this.store.close();
+    })();
+    return this.closing;
+  }
+}

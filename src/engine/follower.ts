@@ -1,0 +1,194 @@
+/**
+ * Following one vbucket's history from a seqno: backfill from the by-seq index, then live
+ * changes as they are persisted, delivered as snapshots.
+ *
+ * The follower pulls: it reads at most `batchSize` items from LMDB when its buffer is empty, so a
+ * slow consumer holds back only its own cursor and nothing buffers without bound. Each snapshot is
+ * read from one LMDB read transaction, so `[start, end]` is a consistent cut even while writes go
+ * on; because the by-seq index keeps one entry per key, a snapshot is deduplicated the way a DCP
+ * backfill from couchstore is (shared/specs/dcp.md §3.4). The first snapshot is marked Disk, later
+ * ones Memory, as kv_engine's ActiveStream marks backfill and in-memory checkpoints.
+ */
+import type { Bucket } from './bucket.js';
+import type { VBucket, Endable } from './vbucket.js';
+import type { ReadSnapshot } from '../store/lmdb-store.js';
+import { decodeRecord } from '../store/record.js';
+import { readU64, seqKey } from '../store/keys.js';
+import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from './types.js';
+import type { FollowEndReason, FollowEvent, FollowOptions, Item } from './types.js';
+
+const DEFAULT_BATCH = 512;
+
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'scanning'; snapshot: ReadSnapshot; position: number; snapEnd: number }
+  | { kind: 'ending'; reason: FollowEndReason }
+  | { kind: 'ended' };
+
+export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
+  private cursor: number;
+  private readonly endSeqno: number;
+  private readonly batchSize: number;
+  private phase: Phase = { kind: 'idle' };
+  private buffer: FollowEvent[] = [];
+  private index = 0;
+  private snapshots = 0;
+  private wakeSelf: (() => void) | null = null;
+  private readonly onAbort = (): void => this.close();
+
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly vb: VBucket,
+    private readonly opts: FollowOptions,
+  ) {
+    this.cursor = opts.start;
+    this.endSeqno = opts.end ?? Infinity;
+    this.batchSize = opts.batchSize ?? DEFAULT_BATCH;
+    vb.followers.add(this);
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (opts.signal?.aborted) this.close();
+  }
+
+  /** The last seqno this follower has read from storage (items may still sit in its buffer). */
+  get position(): number {
+    return this.phase.kind === 'scanning' ? this.phase.position : this.cursor;
+  }
+
+  get vbucket(): number {
+    return this.vb.id;
+  }
+
+  /** The next event, or undefined once the follower has ended and its end event was delivered. */
+  async next(): Promise<FollowEvent | undefined> {
+    for (;;) {
+      if (this.index < this.buffer.length) return this.buffer[this.index++];
+      const phase = this.phase;
+      switch (phase.kind) {
+        case 'ended':
+          return undefined;
+        case 'ending':
+          this.finish();
+          return { type: 'end', reason: phase.reason };
+        case 'scanning':
+          this.readBatch(phase);
+          continue;
+        case 'idle':
+          if (this.cursor >= this.endSeqno) {
+            this.stop('ok');
+            continue;
+          }
+          if (this.vb.persistedSeqno > this.cursor && this.beginSnapshot()) continue;
+          await this.waitForChange();
+      }
+    }
+  }
+
+  /** End the follower from outside (state change, failover, bucket deleted). Buffered items are dropped. */
+  end(reason: FollowEndReason): void {
+    if (this.phase.kind === 'ended' || this.phase.kind === 'ending') return;
+    this.buffer = [];
+    this.index = 0;
+    this.stop(reason);
+  }
+
+  close(): void {
+    this.end('closed');
+  }
+
+  private stop(reason: FollowEndReason): void {
+    if (this.phase.kind === 'scanning') this.phase.snapshot.release();
+    this.phase = { kind: 'ending', reason };
+    this.vb.followers.delete(this);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    this.wakeSelf?.();
+  }
+
+  private finish(): void {
+    this.phase = { kind: 'ended' };
+  }
+
+  private waitForChange(): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.vb.onChange(() => {
+        this.wakeSelf = null;
+        resolve();
+      });
+      this.wakeSelf = () => {
+        cancel();
+        this.wakeSelf = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Open a read snapshot and emit its marker; false when there was nothing above the cursor after all. */
+  private beginSnapshot(): boolean {
+    const snapshot = this.bucket.store.snapshot();
+    let last = -1;
+    for (const { key } of this.bucket.dbs.bySeq.getRange({
+      start: seqKey(this.vb.id, Number.MAX_SAFE_INTEGER),
+      end: seqKey(this.vb.id, this.cursor),
+      reverse: true,
+      limit: 1,
+      transaction: snapshot.txn,
+    })) {
+      last = readU64(key, 2);
+    }
+    if (last <= this.cursor) {
+      // Persisted seqnos above the cursor can be gone from the index (a discard). Catch up and wait.
+      snapshot.release();
+      this.cursor = Math.max(this.cursor, Math.min(this.vb.persistedSeqno, this.endSeqno));
+      return false;
+    }
+    const snapEnd = Math.min(last, this.endSeqno);
+    const first = this.snapshots++ === 0;
+    const flags = first ? SNAPSHOT_DISK | SNAPSHOT_CHECKPOINT : SNAPSHOT_MEMORY | (this.snapshots === 2 ? SNAPSHOT_CHECKPOINT : 0);
+    this.buffer = [{ type: 'snapshot', start: first ? this.opts.start : this.cursor + 1, end: snapEnd, flags }];
+    this.index = 0;
+    this.phase = { kind: 'scanning', snapshot, position: this.cursor, snapEnd };
+    return true;
+  }
+
+  private readBatch(phase: Extract<Phase, { kind: 'scanning' }>): void {
+    const events: FollowEvent[] = [];
+    let position = phase.position;
+    for (const { key, value } of this.bucket.dbs.bySeq.getRange({
+      start: seqKey(this.vb.id, phase.position + 1),
+      end: seqKey(this.vb.id, phase.snapEnd),
+      inclusiveEnd: true,
+      limit: this.batchSize,
+      transaction: phase.snapshot.txn,
+    })) {
+      position = readU64(key, 2);
+      events.push(toEvent(decodeRecord(value, this.vb.id, position)));
+    }
+    this.buffer = events;
+    this.index = 0;
+    if (events.length < this.batchSize || position >= phase.snapEnd) {
+      phase.snapshot.release();
+      this.cursor = phase.snapEnd;
+      this.phase = { kind: 'idle' };
+    } else {
+      phase.position = position;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<FollowEvent> {
+    return {
+      next: async () => {
+        const value = await this.next();
+        return value === undefined ? { value: undefined, done: true } : { value, done: false };
+      },
+      return: async () => {
+        this.close();
+        this.finish();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
+
+export function toEvent(item: Item): FollowEvent {
+  if (!item.deleted) return { type: 'mutation', item };
+  return item.expired ? { type: 'expiration', item } : { type: 'deletion', item };
+}

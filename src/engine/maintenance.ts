@@ -1,0 +1,120 @@
+/**
+ * Background and operator work on a bucket: the expiry pager, tombstone purging (compaction), and
+ * simulated failover with optional discard of history (for testing consumers' rollback handling).
+ */
+import type { Bucket } from './bucket.js';
+import { nowSeconds } from './expiry.js';
+import { decodeRecord } from '../store/record.js';
+import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
+import type { VBucketInfo } from './types.js';
+
+/**
+ * Expire every item whose expiry has passed, using the expiry index (so the pager reads only what
+ * is due, not the whole bucket). Returns how many items were expired.
+ */
+export async function runExpiryPager(bucket: Bucket, now = nowSeconds()): Promise<number> {
+  const due: Array<{ vbucket: number; seqno: number }> = [];
+  for (const { key } of bucket.dbs.expiries.getRange({ end: expiryKey(now + 1, 0, 0) })) {
+    const { vbucket, seqno } = decodeExpiryKey(key);
+    due.push({ vbucket, seqno });
+  }
+  const writes: Promise<unknown>[] = [];
+  for (const { vbucket, seqno } of due) {
+    const vb = bucket.vbuckets[vbucket];
+    if (!vb || vb.state !== 'active') continue;
+    const raw = bucket.dbs.bySeq.get(seqKey(vbucket, seqno));
+    if (!raw) continue;
+    const item = decodeRecord(raw, vbucket, seqno);
+    // Only expire the version the index pointed at if it is still the current one.
+    const current = bucket.lookup(item.key);
+    if (!current || current.seqno !== seqno || current.deleted) continue;
+    writes.push(bucket.expire(vb, current));
+  }
+  await Promise.all(writes);
+  return writes.length;
+}
+
+export interface CompactionResult {
+  purged: number;
+  expired: number;
+  /** Purge seqno per vbucket that changed. */
+  purgeSeqnos: Record<number, number>;
+}
+
+/**
+ * Purge tombstones deleted more than `purgeAgeSeconds` ago and raise each vbucket's purge seqno
+ * to the highest seqno purged (kv_engine `persistent_metadata_purge_age`, default 3 days). A
+ * consumer resuming from below the purge seqno is then told to roll back to 0 (dcp.md §3.5 step 2).
+ */
+export async function compact(bucket: Bucket, purgeAgeSeconds: number, now = nowSeconds()): Promise<CompactionResult> {
+  const expired = await runExpiryPager(bucket, now);
+  await bucket.quiesce();
+  const cutoff = now - purgeAgeSeconds;
+  const result: CompactionResult = { purged: 0, expired, purgeSeqnos: {} };
+  const { bySeq, byKey, changes } = bucket.dbs;
+  let last: Promise<unknown> | undefined;
+  for (const vb of bucket.vbuckets) {
+    let purgeSeqno = vb.purgeSeqno;
+    for (const { key, value } of bySeq.getRange({ start: seqKey(vb.id, 0), end: seqKey(vb.id, Number.MAX_SAFE_INTEGER) })) {
+      const seqno = readU64(key, 2);
+      const item = decodeRecord(value, vb.id, seqno);
+      if (!item.deleted || item.deleteTime > cutoff) continue;
+      // A newer version still in flight will remove this entry itself; leave the key alone.
+      const current = bucket.lookup(item.key);
+      if (!current || current.seqno !== seqno) continue;
+      bySeq.remove(key);
+      changes.remove(u64Key(item.bucketSeq));
+      last = byKey.remove(item.key);
+      purgeSeqno = Math.max(purgeSeqno, seqno);
+      result.purged++;
+    }
+    if (purgeSeqno !== vb.purgeSeqno) {
+      vb.purgeSeqno = purgeSeqno;
+      result.purgeSeqnos[vb.id] = purgeSeqno;
+      last = bucket.saveVBucket(vb);
+    }
+  }
+  if (result.purged > 0) last = bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq });
+  await last;
+  bucket.stats.purged += result.purged;
+  return result;
+}
+
+export interface FailoverOptions {
+  /** Discard every item above this seqno (as a replica promoted with less history would lack them). */
+  discardAbove?: number;
+}
+
+/**
+ * Simulate a failover of one vbucket: optionally discard history above a seqno, then start a new
+ * branch in the failover log at the (new) high seqno. Open followers end: with `rollback` when
+ * history was discarded, `state_changed` otherwise. Consumers re-requesting then get the rollback
+ * the algorithm dictates.
+ */
+export async function simulateFailover(bucket: Bucket, vbId: number, opts: FailoverOptions = {}): Promise<VBucketInfo> {
+  const vb = bucket.vbucket(vbId);
+  await bucket.quiesce();
+  const discard = opts.discardAbove;
+  let discarded = false;
+  if (discard !== undefined && discard < vb.highSeqno) {
+    if (!Number.isInteger(discard) || discard < 0) throw new RangeError('discardAbove must be a non-negative integer');
+    const { bySeq, byKey, changes, expiries } = bucket.dbs;
+    for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, discard + 1), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
+      const item = decodeRecord(value, vbId, readU64(key, 2));
+      bySeq.remove(key);
+      changes.remove(u64Key(item.bucketSeq));
+      byKey.remove(item.key);
+      if (item.expiry !== 0 && !item.deleted) expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
+    }
+    vb.highSeqno = discard;
+    vb.persistedSeqno = discard;
+    vb.purgeSeqno = Math.min(vb.purgeSeqno, discard);
+    discarded = true;
+    await bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq });
+  }
+  vb.failoverLog.createEntry(vb.highSeqno);
+  await bucket.saveVBucket(vb);
+  vb.endFollowers(discarded ? 'rollback' : 'state_changed');
+  bucket.emit('failover', vbId, vb.info());
+  return vb.info();
+}

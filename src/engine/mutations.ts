@@ -1,0 +1,194 @@
+/**
+ * The document operations, with memcached/Couchbase semantics (kv_engine docs/BinaryProtocol.md
+ * and the mutation/arithmetic/append executors, summarised in shared/specs/dcp.md §2.3):
+ *
+ * - a non-zero CAS is compare-and-swap: mismatch → KEY_EEXISTS, missing key → KEY_ENOENT;
+ * - ADD on a live key → KEY_EEXISTS; REPLACE on a missing key → KEY_ENOENT;
+ * - APPEND/PREPEND on a missing key → NOT_STORED;
+ * - INCR/DECR on a missing key creates it with `initial` unless expiry is 0xffffffff (→ KEY_ENOENT);
+ *   DECR stops at 0, INCR wraps at 2^64; a non-numeric value → DELTA_BADVAL.
+ *
+ * Every function validates its input before touching state, so bad input leaves the store unchanged.
+ */
+import { EngineError } from './errors.js';
+import { absoluteExpiry, nowSeconds } from './expiry.js';
+import type { Bucket } from './bucket.js';
+import { MAX_VALUE_BYTES } from './limits.js';
+import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
+import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
+
+export type StoreMode = 'set' | 'add' | 'replace';
+
+const U64_MASK = (1n << 64n) - 1n;
+const NO_CREATE = 0xffffffff;
+
+function checkValue(value: Buffer): void {
+  if (value.length > MAX_VALUE_BYTES) {
+    throw new EngineError('E2BIG', `value is ${value.length} bytes; the limit is ${MAX_VALUE_BYTES}`);
+  }
+}
+
+function checkFlags(flags: number): number {
+  if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) throw new EngineError('EINVAL', `invalid flags ${flags}`);
+  return flags;
+}
+
+function checkCas(item: Item | undefined, cas: bigint | undefined): void {
+  if (cas === undefined || cas === 0n) return;
+  if (!item) throw new EngineError('KEY_ENOENT');
+  if (item.cas !== cas) throw new EngineError('KEY_EEXISTS', 'CAS mismatch');
+}
+
+/** Is `value` a JSON document? Couchbase marks a value JSON when it parses (kv_engine checks it too). */
+export function detectDatatype(value: Buffer): number {
+  if (value.length === 0) return DATATYPE_RAW;
+  const first = value[0]!;
+  // Cheap reject for the common binary case before the full parse.
+  if (first !== 0x7b && first !== 0x5b && first !== 0x22 && first !== 0x2d && first !== 0x74 && first !== 0x66 &&
+      first !== 0x6e && !(first >= 0x30 && first <= 0x39) && first !== 0x20 && first !== 0x0a && first !== 0x09 && first !== 0x0d) {
+    return DATATYPE_RAW;
+  }
+  try {
+    JSON.parse(value.toString('utf8'));
+    return DATATYPE_JSON;
+  } catch {
+    return DATATYPE_RAW;
+  }
+}
+
+export function store(bucket: Bucket, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
+  const key = bucket.toKey(rawKey);
+  checkValue(value);
+  const flags = checkFlags(opts.flags ?? 0);
+  const expiry = absoluteExpiry(opts.expiry ?? 0);
+  const vb = bucket.activeVBucket(key, vbId);
+  const current = bucket.live(key, vb);
+  if (mode === 'add' && current) throw new EngineError('KEY_EEXISTS', 'key already exists');
+  if (mode === 'replace' && !current) throw new EngineError('KEY_ENOENT');
+  checkCas(current, opts.cas);
+  // A tombstone still counts as the previous version: its rev seqno continues and its index entry goes.
+  const prev = current ?? bucket.lookup(key);
+  return bucket.commit(vb, prev, {
+    value,
+    datatype: opts.datatype ?? detectDatatype(value),
+    flags,
+    expiry,
+    deleted: false,
+    deleteTime: 0,
+    expired: false,
+    xattrs: opts.xattrs === undefined ? (prev?.xattrs ?? null) : opts.xattrs,
+  }, key);
+}
+
+export function remove(bucket: Bucket, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
+  const key = bucket.toKey(rawKey);
+  if (opts.value) checkValue(opts.value);
+  const vb = bucket.activeVBucket(key, vbId);
+  const current = bucket.live(key, vb);
+  if (!current) throw new EngineError('KEY_ENOENT');
+  checkCas(current, opts.cas);
+  return bucket.commit(vb, current, {
+    value: opts.value ?? Buffer.alloc(0),
+    datatype: opts.value ? detectDatatype(opts.value) : DATATYPE_RAW,
+    flags: current.flags,
+    expiry: 0,
+    deleted: true,
+    deleteTime: nowSeconds(),
+    expired: false,
+    xattrs: opts.xattrs === undefined ? current.xattrs : opts.xattrs,
+  });
+}
+
+export function touch(bucket: Bucket, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
+  const key = bucket.toKey(rawKey);
+  const abs = absoluteExpiry(expiry);
+  const vb = bucket.activeVBucket(key, vbId);
+  const current = bucket.live(key, vb);
+  if (!current) throw new EngineError('KEY_ENOENT');
+  return bucket.commit(vb, current, { ...current, expiry: abs });
+}
+
+export function concat(bucket: Bucket, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
+  const key = bucket.toKey(rawKey);
+  const vb = bucket.activeVBucket(key, vbId);
+  const current = bucket.live(key, vb);
+  if (!current) throw new EngineError('NOT_STORED', 'append/prepend needs an existing document');
+  checkCas(current, cas);
+  const value = side === 'append' ? Buffer.concat([current.value, data]) : Buffer.concat([data, current.value]);
+  checkValue(value);
+  return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value) });
+}
+
+/** Parse a stored counter: ASCII decimal digits only, at most 2^64-1 (memcached's `safe_strtoull`). */
+function parseCounter(value: Buffer): bigint {
+  const text = value.toString('latin1').trim();
+  if (!/^[0-9]{1,20}$/.test(text)) throw new EngineError('DELTA_BADVAL', 'the document is not a number');
+  const n = BigInt(text);
+  if (n > U64_MASK) throw new EngineError('DELTA_BADVAL', 'the number is larger than 64 bits');
+  return n;
+}
+
+export function counter(bucket: Bucket, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
+  const key = bucket.toKey(rawKey);
+  if (opts.delta < 0n || opts.delta > U64_MASK || opts.initial < 0n || opts.initial > U64_MASK) {
+    throw new EngineError('EINVAL', 'delta and initial must be unsigned 64-bit values');
+  }
+  const create = opts.expiry !== NO_CREATE;
+  const abs = create ? absoluteExpiry(opts.expiry) : 0;
+  const vb = bucket.activeVBucket(key, vbId);
+  const current = bucket.live(key, vb);
+  checkCas(current, opts.cas);
+  let value: bigint;
+  let written: Promise<MutationResult>;
+  if (!current) {
+    if (!create) throw new EngineError('KEY_ENOENT');
+    value = opts.initial;
+    written = bucket.commit(vb, bucket.lookup(key), {
+      value: Buffer.from(value.toString(), 'latin1'),
+      datatype: DATATYPE_JSON,
+      flags: 0,
+      expiry: abs,
+      deleted: false,
+      deleteTime: 0,
+      expired: false,
+      xattrs: bucket.lookup(key)?.xattrs ?? null,
+    }, key);
+  } else {
+    const old = parseCounter(current.value);
+    value = direction === 'incr' ? (old + opts.delta) & U64_MASK : old > opts.delta ? old - opts.delta : 0n;
+    written = bucket.commit(vb, current, { ...current, value: Buffer.from(value.toString(), 'latin1'), datatype: DATATYPE_JSON });
+  }
+  return written.then((r) => ({ ...r, value }));
+}
+
+export interface VersionSpec {
+  value: Buffer;
+  datatype?: number;
+  flags?: number;
+  deleted: boolean;
+  xattrs: Buffer | null;
+}
+
+/**
+ * Compare-and-write against the key's current version *including tombstones*: `expect` is that
+ * version's CAS, or null when the key must have no record at all. The HTTP face uses this to keep a
+ * document's revision tree (in its xattrs) across deletes and re-creates. Mismatch → KEY_EEXISTS.
+ */
+export function writeVersion(bucket: Bucket, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
+  const key = bucket.toKey(rawKey);
+  checkValue(spec.value);
+  const vb = bucket.activeVBucket(key);
+  bucket.live(key, vb); // turns an expired item into its tombstone first
+  const current = bucket.lookup(key);
+  if ((current?.cas ?? null) !== expect) throw new EngineError('KEY_EEXISTS', 'the document changed');
+  return bucket.commit(vb, current, {
+    value: spec.value,
+    datatype: spec.datatype ?? detectDatatype(spec.value),
+    flags: checkFlags(spec.flags ?? current?.flags ?? 0),
+    expiry: spec.deleted ? 0 : (current && !current.deleted ? current.expiry : 0),
+    deleted: spec.deleted,
+    deleteTime: spec.deleted ? nowSeconds() : 0,
+    expired: false,
+    xattrs: spec.xattrs,
+  }, key);
+}

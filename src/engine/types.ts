@@ -1,0 +1,139 @@
+/**
+ * The engine's public data types: items, mutation tokens, vbucket states and follower events.
+ *
+ * Seqnos are JavaScript numbers: they are per-vbucket counters that stay far below 2^53.
+ * CAS values are bigints (they are 64-bit hybrid-clock values). Keys are raw bytes, as on the
+ * memcached wire; the HTTP face converts its UTF-8 document ids.
+ */
+
+export const DATATYPE_RAW = 0x00;
+export const DATATYPE_JSON = 0x01;
+/** Datatype bit for "value carries extended attributes" (kv_engine include/mcbp/protocol/datatype.h). */
+export const DATATYPE_XATTR = 0x04;
+
+export const VBUCKET_STATES = ['active', 'replica', 'pending', 'dead'] as const;
+export type VBucketState = (typeof VBUCKET_STATES)[number];
+
+/** Numeric vbucket state as carried by SET_VBUCKET / GET_ALL_VB_SEQNOS (kv_engine vbucket_state_t). */
+export const VBUCKET_STATE_CODE: Record<VBucketState, number> = { active: 1, replica: 2, pending: 3, dead: 4 };
+
+export type Key = Buffer | string;
+
+/** One stored version of a document (live or tombstone). */
+export interface Item {
+  key: Buffer;
+  vbucket: number;
+  value: Buffer;
+  /** DATATYPE_JSON or DATATYPE_RAW for the body (xattrs travel separately). */
+  datatype: number;
+  flags: number;
+  /** Absolute expiry in epoch seconds, 0 = never. */
+  expiry: number;
+  cas: bigint;
+  revSeqno: number;
+  /** The vbucket seqno of this version (DCP by_seqno). */
+  seqno: number;
+  /** The bucket-wide change sequence of this version (`_changes` seq). */
+  bucketSeq: number;
+  deleted: boolean;
+  /** Epoch seconds of the deletion, for tombstones; 0 otherwise. */
+  deleteTime: number;
+  /** True when this tombstone was made by expiry rather than an explicit delete. */
+  expired: boolean;
+  /**
+   * System extended attributes as a JSON object serialized to bytes, or null. They survive KV
+   * mutations and deletions, like Couchbase's system xattrs; the HTTP face keeps its revision tree here.
+   */
+  xattrs: Buffer | null;
+}
+
+export interface MutationToken {
+  vbucket: number;
+  vbuuid: number;
+  seqno: number;
+}
+
+export interface MutationResult {
+  cas: bigint;
+  token: MutationToken;
+  /** The stored version, as written. */
+  item: Item;
+}
+
+export interface CounterResult extends MutationResult {
+  value: bigint;
+}
+
+export interface FailoverEntry {
+  uuid: number;
+  seqno: number;
+}
+
+export interface VBucketInfo {
+  id: number;
+  state: VBucketState;
+  highSeqno: number;
+  persistedSeqno: number;
+  uuid: number;
+  /** Newest first. */
+  failoverLog: FailoverEntry[];
+  purgeSeqno: number;
+}
+
+export interface WriteOptions {
+  /** Compare-and-swap: 0n or undefined means "any". */
+  cas?: bigint;
+  flags?: number;
+  /** Protocol expiry (memcached rule); undefined means 0 (never) for stores. */
+  expiry?: number;
+  datatype?: number;
+  /** Replace the system xattrs; undefined keeps the existing ones. */
+  xattrs?: Buffer | null;
+}
+
+export interface DeleteOptions {
+  cas?: bigint;
+  /** Replace the system xattrs kept on the tombstone; undefined keeps the existing ones. */
+  xattrs?: Buffer | null;
+  /** Store this value on the tombstone (Couchbase allows only xattrs; the HTTP face needs bodies). */
+  value?: Buffer;
+}
+
+export interface CounterOptions {
+  delta: bigint;
+  initial: bigint;
+  /** 0xffffffff means "do not create" (memcached rule). */
+  expiry: number;
+  cas?: bigint;
+}
+
+/** Snapshot marker flags (kv_engine DcpSnapshotMarkerFlag). */
+export const SNAPSHOT_MEMORY = 0x01;
+export const SNAPSHOT_DISK = 0x02;
+export const SNAPSHOT_CHECKPOINT = 0x04;
+export const SNAPSHOT_ACK = 0x08;
+
+export type FollowEvent =
+  | { type: 'snapshot'; start: number; end: number; flags: number }
+  | { type: 'mutation'; item: Item }
+  | { type: 'deletion'; item: Item }
+  | { type: 'expiration'; item: Item }
+  | { type: 'end'; reason: FollowEndReason };
+
+/** Why a follower stopped (mapped to DCP stream-end reasons by the DCP producer). */
+export type FollowEndReason = 'ok' | 'closed' | 'state_changed' | 'rollback' | 'bucket_deleted';
+
+export interface FollowOptions {
+  /** Last seqno the follower already has: delivery starts after it. */
+  start: number;
+  /** Inclusive end; Infinity follows forever. */
+  end?: number;
+  /** Items per batch read from storage (the pull granularity). */
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+export interface ChangeEntry {
+  bucketSeq: number;
+  item: Item;
+}

@@ -1,0 +1,9 @@
+/**
+ * The memcached binary protocol + DCP listener.
+ */
+import { listenReserved } from '../server/reserved-port.js';
+import type { Listener, ServerContext } from '../server/context.js';
+
+export function startKvFace(ctx: ServerContext, port: number): Promise<Listener> {
+  return listenReserved(ctx.host, port);
+}

@@ -1,0 +1,9 @@
+/**
+ * The cluster-manager REST API listener.
+ */
+import { listenReserved } from '../server/reserved-port.js';
+import type { Listener, ServerContext } from '../server/context.js';
+
+export function startMgmtFace(ctx: ServerContext, port: number): Promise<Listener> {
+  return listenReserved(ctx.host, port);
+}

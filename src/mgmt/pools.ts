@@ -1,0 +1,272 @@
+/**
+ * Verbose management REST shapes: `/pools`, `/pools/default`, `/pools/default/buckets` and
+ * `/pools/default/buckets/NAME`, as cbdatasource walks them (dcp.md §4.3) through go-couchbase.
+ *
+ * Shapes follow ns_server menelaus_web_pools.erl (`handle_pools`, `do_build_pool_info`,
+ * `build_buckets_info`), menelaus_web_buckets.erl (`build_bucket_info`) and menelaus_web_node.erl
+ * (`build_nodes_info`), trimmed to what Freshet can honour, and typed so that go-couchbase
+ * pools.go decodes them: `Pools`, `Pool` (its `buckets` object must hold only strings, since it
+ * decodes into map[string]string), `Bucket`, and `Node`, whose `uptime` is a *string*
+ * (`json:"uptime,string"`) and whose `ports` values are numbers. Unlike the terse config these
+ * use the request's local address instead of "$HOST" (ns_server passes `LocalAddr` throughout).
+ */
+
+import {
+  advertisedHost,
+  bucketCapabilities,
+  bucketUri,
+  buildVBucketServerMap,
+  couchApiBase,
+  hostPort,
+  validateClusterInput,
+  validateGlobalInput,
+  type BucketCapability,
+  type ClusterConfigInput,
+  type ClusterNodeInput,
+  type GlobalConfigInput,
+  type VBucketServerMapJson,
+} from './cluster-config.js';
+
+/**
+ * Reported as ns_server's version string ("major.minor.patch-build-edition"). 7.0 matches the
+ * config format produced here (revEpoch, clusterCapabilitiesVer [1,0]); the edition says community
+ * because no enterprise feature is offered.
+ */
+export const DEFAULT_IMPLEMENTATION_VERSION = '7.0.0-0000-community';
+
+/** REST paths advertised in these documents; the HTTP router should serve the same ones. */
+export const MGMT_PATHS = {
+  pools: '/pools',
+  defaultPool: '/pools/default',
+  poolStreaming: '/poolsStreaming/default',
+  buckets: '/pools/default/buckets',
+  bucket: '/pools/default/buckets/:bucket',
+  bucketStreaming: '/pools/default/bucketsStreaming/:bucket',
+  terseBucket: '/pools/default/b/:bucket',
+  terseBucketStreaming: '/pools/default/bs/:bucket',
+  nodeServices: '/pools/default/nodeServices',
+} as const;
+
+export interface ServerIdentity {
+  readonly clusterUuid: string;
+  readonly implementationVersion?: string;
+}
+
+export interface VerboseOptions extends ServerIdentity {
+  /** The address the HTTP client connected to; replaces "$HOST" for locally-known nodes. */
+  readonly localAddr: string;
+}
+
+export interface VerboseNodeJson {
+  readonly couchApiBase?: string;
+  readonly clusterMembership: 'active';
+  readonly recoveryType: 'none';
+  readonly status: 'healthy';
+  readonly thisNode?: true;
+  readonly hostname: string;
+  readonly nodeUUID?: string;
+  readonly clusterCompatibility: number;
+  readonly version: string;
+  readonly os: string;
+  readonly uptime: string;
+  readonly memoryTotal: number;
+  readonly memoryFree: number;
+  readonly mcdMemoryReserved: number;
+  readonly mcdMemoryAllocated: number;
+  readonly interestingStats: Readonly<Record<string, number>>;
+  readonly ports: { readonly direct: number };
+  readonly services: readonly ['kv'];
+}
+
+export interface PoolsJson {
+  readonly isAdminCreds: boolean;
+  readonly isROAdminCreds: false;
+  readonly isEnterprise: false;
+  readonly allowedServices: readonly ['kv'];
+  readonly isIPv6: boolean;
+  readonly isDeveloperPreview: false;
+  readonly pools: readonly { readonly name: 'default'; readonly uri: string; readonly streamingUri: string }[];
+  readonly uuid: string;
+  readonly implementationVersion: string;
+  readonly componentsVersion: Readonly<Record<string, string>>;
+}
+
+export interface DefaultPoolJson {
+  readonly name: 'default';
+  readonly nodes: readonly VerboseNodeJson[];
+  readonly buckets: { readonly uri: string; readonly terseBucketsBase: string; readonly terseStreamingBucketsBase: string };
+  readonly rebalanceStatus: 'none';
+  readonly balanced: true;
+  readonly clusterName: string;
+}
+
+export interface VerboseBucketJson {
+  readonly name: string;
+  readonly nodeLocator: 'vbucket';
+  readonly bucketType: 'membase';
+  readonly uuid: string;
+  readonly uri: string;
+  readonly streamingUri: string;
+  readonly authType: 'sasl';
+  readonly saslPassword: '';
+  readonly replicaNumber: number;
+  readonly replicaIndex: false;
+  readonly conflictResolutionType: 'seqno';
+  readonly compressionMode: 'off';
+  readonly maxTTL: 0;
+  readonly bucketCapabilitiesVer: '';
+  readonly bucketCapabilities: readonly BucketCapability[];
+  readonly quota?: { readonly ram: number; readonly rawRAM: number };
+  readonly basicStats?: Readonly<Record<string, number>>;
+  readonly nodes: readonly VerboseNodeJson[];
+  readonly vBucketServerMap: VBucketServerMapJson;
+}
+
+/** ns_server's `clusterCompatibility`: major * 0x10000 + minor (7.0 -> 458752). */
+export function clusterCompatibility(version: string): number {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (m === null) throw new RangeError(`version ${JSON.stringify(version)} is not major.minor...`);
+  return Number(m[1]) * 0x10000 + Number(m[2]);
+}
+
+function versionOf(opts: ServerIdentity): string {
+  return opts.implementationVersion ?? DEFAULT_IMPLEMENTATION_VERSION;
+}
+
+export function buildVerboseNode(
+  node: ClusterNodeInput,
+  index: number,
+  input: GlobalConfigInput,
+  opts: VerboseOptions,
+  bucket?: { name: string; uuid: string },
+): VerboseNodeJson {
+  const host = advertisedHost(node, opts);
+  const version = versionOf(opts);
+  const memoryTotal = node.memoryTotal ?? 0;
+  // ns_server reports 80% of RAM as the memcached reservation when no quota is configured.
+  const reserved = Math.floor((memoryTotal * 4) / (5 * 1048576));
+  return {
+    ...(node.httpPort === undefined ? {} : { couchApiBase: couchApiBase(host, node.httpPort, bucket) }),
+    clusterMembership: 'active',
+    recoveryType: 'none',
+    status: 'healthy',
+    ...(index === input.thisNode ? { thisNode: true as const } : {}),
+    hostname: hostPort(host, node.mgmtPort),
+    ...(node.nodeUuid === undefined ? {} : { nodeUUID: node.nodeUuid }),
+    clusterCompatibility: clusterCompatibility(version),
+    version,
+    os: node.os ?? 'unknown',
+    uptime: String(Math.max(0, Math.floor(node.uptimeSeconds ?? 0))),
+    memoryTotal,
+    memoryFree: node.memoryFree ?? 0,
+    mcdMemoryReserved: reserved,
+    mcdMemoryAllocated: reserved,
+    interestingStats: {},
+    ports: { direct: node.kvPort },
+    services: ['kv'],
+  };
+}
+
+/** GET /pools. `isAdmin` reflects the request's credentials. */
+export function buildPools(opts: ServerIdentity & { readonly isAdmin: boolean; readonly isIPv6?: boolean }): PoolsJson {
+  const uuid = encodeURIComponent(opts.clusterUuid);
+  const version = versionOf(opts);
+  return {
+    isAdminCreds: opts.isAdmin,
+    isROAdminCreds: false,
+    isEnterprise: false,
+    allowedServices: ['kv'],
+    isIPv6: opts.isIPv6 ?? false,
+    isDeveloperPreview: false,
+    pools: [
+      {
+        name: 'default',
+        uri: `${MGMT_PATHS.defaultPool}?uuid=${uuid}`,
+        streamingUri: `${MGMT_PATHS.poolStreaming}?uuid=${uuid}`,
+      },
+    ],
+    uuid: opts.clusterUuid,
+    implementationVersion: version,
+    componentsVersion: { ns_server: version },
+  };
+}
+
+/**
+ * ns_server's `BucketsVer`: a cache buster in `buckets.uri` that changes when the set of buckets
+ * or of node host/status pairs does. Here FNV-1a (32 bit) over the sorted names and nodes.
+ */
+export function bucketsVersion(bucketNames: readonly string[], nodes: readonly VerboseNodeJson[]): number {
+  const text = JSON.stringify([[...bucketNames].sort(), nodes.map((n) => [n.hostname, n.status])]);
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/** GET /pools/default */
+export function buildDefaultPool(
+  input: GlobalConfigInput & { readonly bucketNames: readonly string[]; readonly clusterName?: string },
+  opts: VerboseOptions,
+): DefaultPoolJson {
+  validateGlobalInput(input);
+  const nodes = input.nodes.map((n, i) => buildVerboseNode(n, i, input, opts));
+  const v = bucketsVersion(input.bucketNames, nodes);
+  return {
+    name: 'default',
+    nodes,
+    buckets: {
+      uri: `${MGMT_PATHS.buckets}?v=${v}&uuid=${encodeURIComponent(opts.clusterUuid)}`,
+      terseBucketsBase: '/pools/default/b/',
+      terseStreamingBucketsBase: '/pools/default/bs/',
+    },
+    rebalanceStatus: 'none',
+    balanced: true,
+    clusterName: input.clusterName ?? '',
+  };
+}
+
+export interface BucketStatsInput {
+  /** RAM quota in bytes (ns_server `quota.ram` / `quota.rawRAM`). */
+  readonly ramQuota?: number;
+  /** Numbers only: go-couchbase decodes them generically, ns_server sends itemCount, diskUsed, ... */
+  readonly basicStats?: Readonly<Record<string, number>>;
+}
+
+/** GET /pools/default/buckets/NAME */
+export function buildVerboseBucket(
+  input: ClusterConfigInput & BucketStatsInput,
+  opts: VerboseOptions,
+): VerboseBucketJson {
+  validateClusterInput(input);
+  const { bucket } = input;
+  return {
+    name: bucket.name,
+    nodeLocator: 'vbucket',
+    bucketType: 'membase',
+    uuid: bucket.uuid,
+    uri: bucketUri('buckets', bucket),
+    streamingUri: bucketUri('bucketsStreaming', bucket),
+    authType: 'sasl',
+    saslPassword: '',
+    replicaNumber: bucket.numReplicas,
+    replicaIndex: false,
+    conflictResolutionType: 'seqno',
+    compressionMode: 'off',
+    maxTTL: 0,
+    bucketCapabilitiesVer: '',
+    bucketCapabilities: bucketCapabilities(bucket),
+    ...(input.ramQuota === undefined ? {} : { quota: { ram: input.ramQuota, rawRAM: input.ramQuota } }),
+    ...(input.basicStats === undefined ? {} : { basicStats: { ...input.basicStats } }),
+    nodes: input.nodes.map((n, i) => buildVerboseNode(n, i, input, opts, bucket)),
+    vBucketServerMap: buildVBucketServerMap(input, opts),
+  };
+}
+
+/** GET /pools/default/buckets: the buckets the caller may see, sorted by name like ns_server. */
+export function buildBucketList(
+  inputs: readonly (ClusterConfigInput & BucketStatsInput)[],
+  opts: VerboseOptions,
+): VerboseBucketJson[] {
+  return [...inputs]
+    .sort((a, b) => (a.bucket.name < b.bucket.name ? -1 : a.bucket.name > b.bucket.name ? 1 : 0))
+    .map((input) => buildVerboseBucket(input, opts));
+}

@@ -1,0 +1,31 @@
+/**
+ * What every listener of a Freshet server shares: the engine, the users, the logger and the
+ * addresses the server is reachable at (the cluster map and CouchDB's `GET /` report them).
+ */
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import type { UserRegistry } from '../auth/credentials.js';
+
+export interface Ports {
+  kv: number;
+  mgmt: number;
+  http: number;
+}
+
+export interface ServerContext {
+  engine: Engine;
+  users: UserRegistry;
+  logger: Logger;
+  /** The host listeners bind to. */
+  host: string;
+  /** The real ports, filled in as each listener binds (0 in the options means ephemeral). */
+  ports: Ports;
+  /** Cluster-map revision: bumped whenever the map (buckets, vbucket states) changes. */
+  configRev: number;
+}
+
+/** A bound listener. */
+export interface Listener {
+  readonly port: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+/**
+ * Binary LMDB keys. Big-endian fixed-width integers sort in numeric order under LMDB's default
+ * memcmp comparison, so range scans over seqnos need no custom comparator.
+ *
+ *   by-seq key    [vbucket u16][seqno u64]      → item record
+ *   by-key key    raw document key bytes        → [seqno u64] (vbucket is derived from the key)
+ *   changes key   [bucket seq u64]              → [vbucket u16][seqno u64]
+ *   expiry key    [expiry u32][vbucket u16][seqno u64] → empty
+ */
+
+function writeU64(buf: Buffer, offset: number, n: number): void {
+  buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), offset);
+  buf.writeUInt32BE(n >>> 0, offset + 4);
+}
+
+export function readU64(buf: Uint8Array, offset: number): number {
+  const view = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return view.readUInt32BE(offset) * 0x1_0000_0000 + view.readUInt32BE(offset + 4);
+}
+
+export function seqKey(vbucket: number, seqno: number): Buffer {
+  const b = Buffer.allocUnsafe(10);
+  b.writeUInt16BE(vbucket, 0);
+  writeU64(b, 2, seqno);
+  return b;
+}
+
+export function decodeSeqKey(key: Uint8Array): { vbucket: number; seqno: number } {
+  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return { vbucket: b.readUInt16BE(0), seqno: readU64(b, 2) };
+}
+
+export function u64Key(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  writeU64(b, 0, n);
+  return b;
+}
+
+export function expiryKey(expiry: number, vbucket: number, seqno: number): Buffer {
+  const b = Buffer.allocUnsafe(14);
+  b.writeUInt32BE(expiry, 0);
+  b.writeUInt16BE(vbucket, 4);
+  writeU64(b, 6, seqno);
+  return b;
+}
+
+export function decodeExpiryKey(key: Uint8Array): { expiry: number; vbucket: number; seqno: number } {
+  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return { expiry: b.readUInt32BE(0), vbucket: b.readUInt16BE(4), seqno: readU64(b, 6) };
+}

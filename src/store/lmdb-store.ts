@@ -1,0 +1,119 @@
+/**
+ * The LMDB environment behind every bucket, and the shared read snapshots followers scan from.
+ *
+ * One environment (one file pair in the data directory) holds all buckets as named databases, so a
+ * single asynchronous batch commits writes of every bucket together: that is our group commit.
+ * lmdb-js queues `put`/`remove` calls made in one event turn into one transaction on its writer
+ * thread; `overlappingSync` is off so that a write's promise resolves only once the transaction
+ * is synced to disk, and an acknowledged write survives `kill -9`.
+ */
+import { mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { GroupCommitter } from './group-commit.js';
+
+export type BinaryDb = Database<Buffer, Buffer>;
+/** A database of small structured values (msgpack), keyed by strings. */
+export type MetaDb = Database<unknown, string>;
+
+export interface BucketDbs {
+  bySeq: BinaryDb;
+  byKey: BinaryDb;
+  changes: BinaryDb;
+  expiries: BinaryDb;
+  /** Per-vbucket state: failover log, state, purge seqno. */
+  vbuckets: MetaDb;
+}
+
+/**
+ * A read transaction shared by every scan that starts between two commits. Reusing it keeps the
+ * number of LMDB readers bounded however many followers run; it is only reused while no commit
+ * has happened since it opened, so it never hides a change that woke a follower.
+ */
+export class ReadSnapshot {
+  private refs = 1;
+  constructor(
+    readonly txn: Transaction,
+    readonly generation: number,
+    private readonly onRelease: (s: ReadSnapshot) => void,
+  ) {}
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (--this.refs === 0) {
+      this.txn.done();
+      this.onRelease(this);
+    }
+  }
+}
+
+export class LmdbStore {
+  readonly root: RootDatabase;
+  readonly system: MetaDb;
+  /** Item writes go through here: one synced transaction per group of writes. */
+  readonly writer: GroupCommitter;
+  private generation = 0;
+  private current: ReadSnapshot | null = null;
+
+  constructor(readonly path: string) {
+    mkdirSync(path, { recursive: true });
+    this.root = open({
+      path: `${path}/freshet.mdb`,
+      maxDbs: 4096,
+      maxReaders: 1024,
+      overlappingSync: false,
+      commitDelay: 0,
+    });
+    this.system = this.root.openDB<unknown, string>('system', {});
+    this.writer = new GroupCommitter(this.root);
+  }
+
+  bucketDbs(bucket: string): BucketDbs {
+    const bin = { keyEncoding: 'binary', encoding: 'binary' } as const;
+    return {
+      bySeq: this.root.openDB<Buffer, Buffer>(`b/${bucket}/seq`, bin),
+      byKey: this.root.openDB<Buffer, Buffer>(`b/${bucket}/key`, bin),
+      changes: this.root.openDB<Buffer, Buffer>(`b/${bucket}/changes`, bin),
+      expiries: this.root.openDB<Buffer, Buffer>(`b/${bucket}/exp`, bin),
+      vbuckets: this.root.openDB<unknown, string>(`b/${bucket}/vb`, {}),
+    };
+  }
+
+  /** A structured side database owned by one bucket (e.g. CouchDB `_local` documents). */
+  auxDb(bucket: string, namespace: string): MetaDb {
+    return this.root.openDB<unknown, string>(`b/${bucket}/aux/${namespace}`, {});
+  }
+
+  async dropBucket(bucket: string, auxNamespaces: string[] = []): Promise<void> {
+    const dbs = this.bucketDbs(bucket);
+    const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.byKey, dbs.changes, dbs.expiries, dbs.vbuckets];
+    for (const ns of auxNamespaces) all.push(this.auxDb(bucket, ns));
+    for (const db of all) await db.drop();
+  }
+
+  /** Called after every commit: later snapshots must see it. */
+  noteCommit(): void {
+    this.generation++;
+  }
+
+  snapshot(): ReadSnapshot {
+    if (this.current && this.current.generation === this.generation) return this.current.retain();
+    const snap = new ReadSnapshot(this.root.useReadTransaction(), this.generation, (s) => {
+      if (this.current === s) this.current = null;
+    });
+    this.current = snap;
+    // The store keeps no reference count of its own: the first user holds the initial ref.
+    return snap;
+  }
+
+  /** Resolves once everything queued so far is committed and on disk. */
+  async flushed(): Promise<void> {
+    await this.writer.drain();
+    await this.root.flushed;
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The on-disk encoding of one item version, stored as the value of its by-seq entry.
+ *
+ *   0  u8   format (1)
+ *   1  u8   bits: 0x01 deleted, 0x02 deleted by expiry
+ *   2  u8   datatype
+ *   3  u8   reserved
+ *   4  u32  flags (opaque to the server, echoed as stored)
+ *   8  u32  expiry (absolute epoch seconds, 0 = never)
+ *  12  u32  delete time (epoch seconds, tombstones only)
+ *  16  u64  CAS
+ *  24  u64  rev seqno
+ *  32  u64  bucket sequence
+ *  40  u16  key length
+ *  42  u32  xattrs length, 0xffffffff = none
+ *  46  key, xattrs, value
+ *
+ * The vbucket and seqno live in the by-seq key, so they are not repeated here.
+ */
+import type { Item } from '../engine/types.js';
+import { readU64 } from './keys.js';
+
+const FORMAT = 1;
+const HEADER = 46;
+const NO_XATTRS = 0xffffffff;
+const BIT_DELETED = 0x01;
+const BIT_EXPIRED = 0x02;
+
+export function encodeRecord(item: Item): Buffer {
+  const xlen = item.xattrs ? item.xattrs.length : 0;
+  const out = Buffer.allocUnsafe(HEADER + item.key.length + xlen + item.value.length);
+  out[0] = FORMAT;
+  out[1] = (item.deleted ? BIT_DELETED : 0) | (item.expired ? BIT_EXPIRED : 0);
+  out[2] = item.datatype;
+  out[3] = 0;
+  out.writeUInt32BE(item.flags >>> 0, 4);
+  out.writeUInt32BE(item.expiry >>> 0, 8);
+  out.writeUInt32BE(item.deleteTime >>> 0, 12);
+  out.writeBigUInt64BE(item.cas, 16);
+  writeNum(out, 24, item.revSeqno);
+  writeNum(out, 32, item.bucketSeq);
+  out.writeUInt16BE(item.key.length, 40);
+  out.writeUInt32BE(item.xattrs ? xlen : NO_XATTRS, 42);
+  let at = HEADER;
+  at += item.key.copy(out, at);
+  if (item.xattrs) at += item.xattrs.copy(out, at);
+  item.value.copy(out, at);
+  return out;
+}
+
+/**
+ * Decode a record. `raw` may be a buffer that LMDB reuses, so key, xattrs and value are copied.
+ */
+export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): Item {
+  const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (b.length < HEADER || b[0] !== FORMAT) throw new Error(`corrupt item record (vb ${vbucket} seqno ${seqno})`);
+  const keyLen = b.readUInt16BE(40);
+  const xl = b.readUInt32BE(42);
+  const xlen = xl === NO_XATTRS ? 0 : xl;
+  const keyEnd = HEADER + keyLen;
+  const xEnd = keyEnd + xlen;
+  return {
+    key: Buffer.from(b.subarray(HEADER, keyEnd)),
+    vbucket,
+    seqno,
+    value: Buffer.from(b.subarray(xEnd)),
+    datatype: b[2]!,
+    flags: b.readUInt32BE(4),
+    expiry: b.readUInt32BE(8),
+    deleteTime: b.readUInt32BE(12),
+    cas: b.readBigUInt64BE(16),
+    revSeqno: readU64(b, 24),
+    bucketSeq: readU64(b, 32),
+    deleted: (b[1]! & BIT_DELETED) !== 0,
+    expired: (b[1]! & BIT_EXPIRED) !== 0,
+    xattrs: xl === NO_XATTRS ? null : Buffer.from(b.subarray(keyEnd, xEnd)),
+  };
+}
+
+function writeNum(buf: Buffer, offset: number, n: number): void {
+  buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), offset);
+  buf.writeUInt32BE(n >>> 0, offset + 4);
+}

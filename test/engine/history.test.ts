@@ -1,0 +1,165 @@
+import { describe, test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestEngine, type TestEngine } from '../helpers/engine.js';
+import { SNAPSHOT_DISK, SNAPSHOT_MEMORY, type FollowEvent, type Item } from '../../src/engine/types.js';
+import type { VbFollower } from '../../src/engine/follower.js';
+
+/** Keys that all hash to one vbucket, so a single follower sees them all. */
+function keysInVbucket(t: TestEngine, vb: number, n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) if (t.bucket.vbucketOf(`k${i}`) === vb) out.push(`k${i}`);
+  return out;
+}
+
+async function take(f: VbFollower, n: number): Promise<FollowEvent[]> {
+  const out: FollowEvent[] = [];
+  while (out.length < n) {
+    const e = await f.next();
+    if (!e) break;
+    out.push(e);
+  }
+  return out;
+}
+
+function itemOf(e: FollowEvent): Item {
+  assert.ok(e.type === 'mutation' || e.type === 'deletion' || e.type === 'expiration', `expected an item, got ${e.type}`);
+  return e.item;
+}
+
+describe('history', () => {
+  let t: TestEngine;
+  afterEach(() => t.close());
+
+  test('a backfill is deduplicated by key: writes 1:A 2:B 3:A stream as marker {0..3}, 2:B, 3:A', async () => {
+    t = await openTestEngine(64);
+    const [a, b] = keysInVbucket(t, 5, 2) as [string, string];
+    await t.bucket.set(a, 'A1');
+    await t.bucket.set(b, 'B1');
+    await t.bucket.set(a, 'A2');
+    const f = t.bucket.follow(5, { start: 0 });
+    const [marker, first, second] = await take(f, 3);
+    assert.deepEqual(marker, { type: 'snapshot', start: 0, end: 3, flags: SNAPSHOT_DISK | 0x04 });
+    assert.deepEqual([itemOf(first!).seqno, itemOf(first!).key.toString()], [2, b]);
+    assert.deepEqual([itemOf(second!).seqno, itemOf(second!).value.toString()], [3, 'A2']);
+    f.close();
+  });
+
+  test('a follower backfills, then delivers live writes as memory snapshots, then ends at its end seqno', async () => {
+    t = await openTestEngine(64);
+    const keys = keysInVbucket(t, 9, 4);
+    await t.bucket.set(keys[0]!, 'x');
+    const f = t.bucket.follow(9, { start: 0, end: 3 });
+    assert.equal((await take(f, 2)).length, 2);
+    const next = f.next();
+    await t.bucket.set(keys[1]!, 'y');
+    await t.bucket.set(keys[2]!, 'z');
+    const marker = await next;
+    assert.equal(marker?.type, 'snapshot');
+    assert.ok(marker?.type === 'snapshot' && (marker.flags & SNAPSHOT_MEMORY) !== 0);
+    const rest: FollowEvent[] = [];
+    for (let e = await f.next(); e; e = await f.next()) rest.push(e);
+    const seqnos = rest.filter((e) => e.type === 'mutation').map((e) => itemOf(e).seqno);
+    assert.deepEqual(seqnos.slice(-1), [3]);
+    assert.deepEqual(rest[rest.length - 1], { type: 'end', reason: 'ok' });
+  });
+
+  test('a snapshot is a consistent cut while writes continue', async () => {
+    t = await openTestEngine(4);
+    const keys = keysInVbucket(t, 0, 200);
+    await Promise.all(keys.map((k) => t.bucket.set(k, 'v0')));
+    const f = t.bucket.follow(0, { start: 0, batchSize: 16 });
+    const marker = await f.next();
+    assert.ok(marker?.type === 'snapshot');
+    // Rewrite every key while the backfill is being read batch by batch.
+    const rewrites = Promise.all(keys.map((k) => t.bucket.set(k, 'v1')));
+    const seen = new Map<string, string>();
+    for (let i = 0; i < keys.length; i++) {
+      const it = itemOf((await f.next())!);
+      assert.ok(it.seqno <= marker.end);
+      seen.set(it.key.toString(), it.value.toString());
+    }
+    await rewrites;
+    assert.equal(seen.size, keys.length, 'every key present exactly once in the snapshot');
+    assert.ok([...seen.values()].every((v) => v === 'v0'));
+    f.close();
+  });
+
+  test('the follower pulls: an unread follower holds at most one batch while thousands of writes land', async () => {
+    t = await openTestEngine(1);
+    const f = t.bucket.follow(0, { start: 0, batchSize: 32 });
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => t.bucket.set(`bp${i}`, 'x')));
+    const first = await take(f, 10);
+    assert.equal(first[0]?.type, 'snapshot');
+    assert.ok(f.position <= 32, `read ahead to ${f.position}`);
+    let count = 0;
+    for (let e = await f.next(); e && e.type !== 'end'; e = await f.next()) {
+      if (e.type === 'mutation') count++;
+      if (count + 9 === 3000) break;
+    }
+    assert.equal(count + 9, 3000);
+    f.close();
+  });
+
+  test('a simulated failover with discard ends followers with rollback and rewinds the high seqno', async () => {
+    t = await openTestEngine(64);
+    const keys = keysInVbucket(t, 3, 5);
+    for (const k of keys) await t.bucket.set(k, 'x');
+    const f = t.bucket.follow(3, { start: 0 });
+    await take(f, 6);
+    const waiting = f.next();
+    const before = t.bucket.vbucketInfo(3);
+    const info = await t.engine.failover('default', 3, { discardAbove: 2 });
+    assert.deepEqual(await waiting, { type: 'end', reason: 'rollback' });
+    assert.equal(info.highSeqno, 2);
+    assert.equal(info.failoverLog.length, before.failoverLog.length + 1);
+    assert.deepEqual(info.failoverLog[0]!.seqno, 2);
+    assert.throws(() => t.bucket.get(keys[4]!));
+    assert.equal(t.bucket.get(keys[0]!).value.toString(), 'x');
+    const w = await t.bucket.set(keys[4]!, 'again');
+    assert.equal(w.token.seqno, 3);
+    assert.equal(w.token.vbuuid, info.uuid);
+  });
+
+  test('a state change ends followers with state_changed', async () => {
+    t = await openTestEngine(8);
+    const f = t.bucket.follow(2, { start: 0 });
+    const waiting = f.next();
+    await t.engine.setVBucketState('default', 2, 'replica');
+    assert.deepEqual(await waiting, { type: 'end', reason: 'state_changed' });
+  });
+
+  test('compaction purges old tombstones and raises the purge seqno', async () => {
+    t = await openTestEngine(64);
+    const keys = keysInVbucket(t, 7, 3);
+    for (const k of keys) await t.bucket.set(k, 'x');
+    await t.bucket.delete(keys[0]!);
+    await t.bucket.delete(keys[1]!);
+    const deletedAt = t.bucket.getMeta(keys[1]!).seqno;
+    assert.equal((await t.engine.compact('default', 3600)).purged, 0, 'young tombstones stay');
+    const result = await t.engine.compact('default', -10);
+    assert.equal(result.purged, 2);
+    assert.equal(t.bucket.vbucketInfo(7).purgeSeqno, deletedAt);
+    assert.throws(() => t.bucket.getMeta(keys[0]!));
+    const events = await take(t.bucket.follow(7, { start: 0 }), 2);
+    assert.equal(itemOf(events[1]!).key.toString(), keys[2]);
+  });
+
+  test('the bucket-wide change order resumes from one since value and keeps each key once', async () => {
+    t = await openTestEngine(64);
+    await t.bucket.set('a', '1');
+    await t.bucket.set('b', '1');
+    await t.bucket.set('a', '2');
+    const all = t.bucket.readChanges({ since: 0 });
+    assert.deepEqual(all.map((c) => [c.bucketSeq, c.item.key.toString()]), [[2, 'b'], [3, 'a']]);
+    assert.deepEqual(t.bucket.readChanges({ since: 2 }).map((c) => c.item.key.toString()), ['a']);
+    assert.deepEqual(t.bucket.readChanges({ since: 0, descending: true, limit: 1 }).map((c) => c.bucketSeq), [3]);
+    const follower = t.bucket.followChanges({ since: 3 });
+    const next = follower.next();
+    await t.bucket.delete('b');
+    const change = await next;
+    assert.equal(change?.item.deleted, true);
+    assert.equal(change?.bucketSeq, 4);
+    follower.close();
+    assert.equal(await follower.next(), undefined);
+  });
+});
