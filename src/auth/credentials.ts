@@ -13,6 +13,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { AuthError } from './errors.js';
 import type { ScramCredentials, ScramHash } from './scram-crypto.js';
 import { SCRAM_HASH_ORDER } from './scram-crypto.js';
+import { DEFAULT_SCRAM_ITERATIONS, type ScramServerContext } from './scram.js';
 import {
   createUserRecord,
   hashPassword,
@@ -28,12 +29,26 @@ import {
 } from './user-records.js';
 
 export { parseBasicAuth, formatBasicAuth, type BasicCredentials } from './basic.js';
-export type { UserRecord, UserRole } from './user-records.js';
+export {
+  DEFAULT_PASSWORD_ITERATIONS,
+  DEFAULT_SCRAM_ITERATIONS,
+  createUserRecord,
+  hashPassword,
+  verifyPasswordHash,
+  type UserRecord,
+  type UserRole,
+} from './user-records.js';
 
 export interface UserRegistryOptions extends HashingOptions {
   /** Records as last saved; validated, since they come from disk. */
   readonly load: () => readonly unknown[];
   readonly save: (records: readonly UserRecord[]) => Promise<void>;
+  /**
+   * Secret from which unknown users' fake SCRAM salts are derived. Persist it (ns_server keeps its
+   * `scramsha_fallback_salt` in the cluster config) so the fake salts, like real ones, survive a
+   * restart; a random one is used when absent.
+   */
+  readonly fallbackSecret?: Uint8Array;
 }
 
 export interface UserSummary {
@@ -61,6 +76,7 @@ export class UserRegistry {
   readonly #save: UserRegistryOptions['save'];
   readonly #hashing: HashingOptions;
   readonly #cacheKey = randomBytes(32);
+  readonly #fallbackSecret: Uint8Array;
   readonly #verified = new Map<string, true>();
   #users: ReadonlyMap<string, Entry>;
   #dummy: PasswordHash | undefined;
@@ -69,6 +85,7 @@ export class UserRegistry {
   constructor(opts: UserRegistryOptions) {
     this.#save = opts.save;
     this.#hashing = { scramIterations: opts.scramIterations, passwordIterations: opts.passwordIterations };
+    this.#fallbackSecret = opts.fallbackSecret ?? randomBytes(64);
     const users = new Map<string, Entry>();
     for (const raw of opts.load()) {
       const record = parseUserRecord(raw);
@@ -86,6 +103,18 @@ export class UserRegistry {
   /** Bound lookup for ScramServerContext.lookup. */
   readonly scramLookup = (user: string, hash: ScramHash): ScramCredentials | undefined =>
     this.scramCredentials(user, hash);
+
+  /**
+   * Everything a ScramServerSession needs. Unknown users get the same iteration count as the
+   * registry uses for real ones, so the server-first does not give them away.
+   */
+  scramServerContext(hash: ScramHash): ScramServerContext {
+    return {
+      hash,
+      lookup: this.scramLookup,
+      unknownUser: { secret: this.#fallbackSecret, iterations: this.#hashing.scramIterations ?? DEFAULT_SCRAM_ITERATIONS },
+    };
+  }
 
   get size(): number {
     return this.#users.size;

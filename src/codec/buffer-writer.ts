@@ -42,19 +42,22 @@ export class BufferWriter {
 
   u8(v: number): this {
     this.#checkInt(v, 0xff, 'u8');
-    this.#buf[this.#ensure(1)] = v;
+    const at = this.#ensure(1); // before reading #buf: #ensure may replace it
+    this.#buf[at] = v;
     return this;
   }
 
   u16(v: number): this {
     this.#checkInt(v, 0xffff, 'u16');
-    this.#buf.writeUInt16BE(v, this.#ensure(2));
+    const at = this.#ensure(2);
+    this.#buf.writeUInt16BE(v, at);
     return this;
   }
 
   u32(v: number): this {
     this.#checkInt(v, 0xffffffff, 'u32');
-    this.#buf.writeUInt32BE(v, this.#ensure(4));
+    const at = this.#ensure(4);
+    this.#buf.writeUInt32BE(v, at);
     return this;
   }
 
@@ -68,7 +71,8 @@ export class BufferWriter {
       if (v < 0n || v > U64_MAX) throw new ProtocolError('CB_ERR_VALUE_RANGE', `u64 out of range: ${v}`);
       b = v;
     }
-    this.#buf.writeBigUInt64BE(b, this.#ensure(8));
+    const at = this.#ensure(8);
+    this.#buf.writeBigUInt64BE(b, at);
     return this;
   }
 

@@ -60,9 +60,10 @@ export function store(bucket: Bucket, mode: StoreMode, rawKey: Key, value: Buffe
   const key = bucket.toKey(rawKey);
   checkValue(value);
   const flags = checkFlags(opts.flags ?? 0);
-  const expiry = absoluteExpiry(opts.expiry ?? 0);
+  const requested = absoluteExpiry(opts.expiry ?? 0);
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
+  const expiry = opts.preserveExpiry && current ? current.expiry : requested;
   if (mode === 'add' && current) throw new EngineError('KEY_EEXISTS', 'key already exists');
   if (mode === 'replace' && !current) throw new EngineError('KEY_ENOENT');
   checkCas(current, opts.cas);

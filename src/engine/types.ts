@@ -89,6 +89,8 @@ export interface WriteOptions {
   datatype?: number;
   /** Replace the system xattrs; undefined keeps the existing ones. */
   xattrs?: Buffer | null;
+  /** Keep the current document's expiry (the PreserveTTL frame, kv_engine frame info id 5). */
+  preserveExpiry?: boolean;
 }
 
 export interface DeleteOptions {

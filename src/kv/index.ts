@@ -1,9 +1,43 @@
 /**
- * The memcached binary protocol + DCP listener.
+ * The KV listener: memcached binary protocol with Couchbase's extensions, and DCP.
  */
-import { listenReserved } from '../server/reserved-port.js';
+import { createServer, type Socket } from 'node:net';
+import { KvConnection } from './connection.js';
+import { newKvStats, type KvStats } from './stats-counters.js';
 import type { Listener, ServerContext } from '../server/context.js';
 
-export function startKvFace(ctx: ServerContext, port: number): Promise<Listener> {
-  return listenReserved(ctx.host, port);
+export interface KvListener extends Listener {
+  readonly stats: KvStats;
+}
+
+export function startKvFace(ctx: ServerContext, port: number): Promise<KvListener> {
+  const stats = newKvStats();
+  const sockets = new Set<Socket>();
+  let nextId = 1;
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    stats.connections++;
+    stats.totalConnections++;
+    socket.on('close', () => {
+      sockets.delete(socket);
+      stats.connections--;
+    });
+    new KvConnection(nextId++, ctx, socket, stats);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, ctx.host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve({
+        port: typeof address === 'object' && address ? address.port : port,
+        stats,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
 }

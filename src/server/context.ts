@@ -22,6 +22,11 @@ export interface ServerContext {
   ports: Ports;
   /** Cluster-map revision: bumped whenever the map (buckets, vbucket states) changes. */
   configRev: number;
+  /**
+   * The bucket's cluster map as Couchbase's terse JSON (GET_CLUSTER_CONFIG, NOT_MY_VBUCKET bodies,
+   * `/pools/default/b/NAME`), with `$HOST` left for the client to substitute. Set by the server.
+   */
+  clusterConfigJson?: (bucket: string) => string;
 }
 
 /** A bound listener. */

@@ -49,7 +49,9 @@ export function encodeRecord(item: Item): Buffer {
 }
 
 /**
- * Decode a record. `raw` may be a buffer that LMDB reuses, so key, xattrs and value are copied.
+ * Decode a record. Key, xattrs and value are views into `raw`, so `raw` must be a buffer the caller
+ * owns: lmdb-js returns fresh copies from `get` and `getRange` on binary databases (only
+ * `getBinaryFast` reuses its buffer, and the store never uses it for records).
  */
 export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): Item {
   const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -60,10 +62,10 @@ export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): I
   const keyEnd = HEADER + keyLen;
   const xEnd = keyEnd + xlen;
   return {
-    key: Buffer.from(b.subarray(HEADER, keyEnd)),
+    key: b.subarray(HEADER, keyEnd),
     vbucket,
     seqno,
-    value: Buffer.from(b.subarray(xEnd)),
+    value: b.subarray(xEnd),
     datatype: b[2]!,
     flags: b.readUInt32BE(4),
     expiry: b.readUInt32BE(8),
@@ -73,7 +75,7 @@ export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): I
     bucketSeq: readU64(b, 32),
     deleted: (b[1]! & BIT_DELETED) !== 0,
     expired: (b[1]! & BIT_EXPIRED) !== 0,
-    xattrs: xl === NO_XATTRS ? null : Buffer.from(b.subarray(keyEnd, xEnd)),
+    xattrs: xl === NO_XATTRS ? null : b.subarray(keyEnd, xEnd),
   };
 }
 

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserRegistry } from '../../src/auth/credentials.js';
 import { AuthError } from '../../src/auth/errors.js';
-import { ScramServerSession } from '../../src/auth/scram.js';
+import { ScramServerSession, type ScramServerReply } from '../../src/auth/scram.js';
 import { ScramClient } from '../../src/auth/scram-client.js';
 import { authenticatePlain, encodePlain } from '../../src/auth/plain.js';
 import {
@@ -225,6 +225,26 @@ describe('registry-backed authentication', () => {
       assert.equal(final.kind, 'success');
       client.verify(final.kind === 'success' ? final.message : '');
     }
+  });
+
+  test('scramServerContext: an unknown user sees the same iteration count and a stable salt', async () => {
+    const mem = memoryStore();
+    const secret = Buffer.alloc(64, 1);
+    const reg = new UserRegistry({ ...mem.opts, fallbackSecret: secret });
+    await reg.setBucketUser('alice', 'alicepw', ['default']);
+    const first = (user: string, r: UserRegistry): ScramServerReply =>
+      new ScramServerSession(r.scramServerContext('sha512')).step(`n,,n=${user},r=CN`);
+    const known = first('alice', reg);
+    const unknown = first('mallory', reg);
+    assert.equal(known.kind, 'continue');
+    assert.equal(unknown.kind, 'continue');
+    const attrs = (m: ScramServerReply) => (m.kind === 'continue' ? m.message.split(',').slice(1) : []);
+    assert.equal(attrs(known)[1], 'i=32');
+    assert.equal(attrs(unknown)[1], 'i=32');
+    assert.equal(Buffer.from(attrs(unknown)[0]!.slice(2), 'base64').length, 64);
+    // Same secret after a restart: the same fake salt.
+    const restarted = new UserRegistry({ ...mem.opts, fallbackSecret: secret });
+    assert.equal(attrs(first('mallory', restarted))[0], attrs(unknown)[0]);
   });
 
   test('PLAIN through the registry', async () => {

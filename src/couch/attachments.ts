@@ -1,0 +1,274 @@
+// Attachment metadata: reading `_attachments` from an incoming document
+// (inline base64, `stub: true`, `follows: true`), resolving stubs against the
+// parent revision, and building the `_attachments` object of a response.
+//
+// Sources: apache/couchdb couch_att.erl (`from_json/2`, `merge_stubs/2`,
+// `to_json/4`, `write_streamed_attachment/3`), couch_doc.erl `merge_stubs/2`,
+// couch_db.erl `set_new_att_revpos/1` and `find_ancestor_rev_pos/2`,
+// chttpd_db.erl `validate_attachment_name/1`; spec §3.6.
+
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { CouchError } from './errors.js';
+import { formatRev, parseRev } from './rev.js';
+import type { Revisions } from './rev-tree.js';
+
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+/** What the storage engine keeps per attachment of a revision. */
+export interface AttachmentMeta {
+  name: string;
+  contentType: string;
+  /** Length of the identity (decoded) data. */
+  length: number;
+  /** `md5-<base64>` of the identity data. */
+  digest: string;
+  /** Generation of the revision that introduced this content. */
+  revpos: number;
+  /** Content-Encoding of the stored bytes (e.g. `gzip`), when not identity. */
+  encoding?: string;
+  encodedLength?: number;
+}
+
+interface Common {
+  name: string;
+  contentType: string;
+}
+export type IncomingAttachment =
+  | (Common & { kind: 'stub'; revpos?: number; digest?: string; length?: number })
+  | (Common & { kind: 'inline'; data: Buffer; revpos: number; digest: string; length: number })
+  | (Common & { kind: 'follows'; revpos: number; digest?: string; length?: number; encoding?: string; encodedLength?: number });
+
+/** `"md5-" + base64(md5(data))`, the `digest` CouchDB reports. */
+export function md5Digest(data: Uint8Array): string {
+  return 'md5-' + createHash('md5').update(data).digest('base64');
+}
+
+function hasLoneSurrogate(s: string): boolean {
+  return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/** chttpd_db:validate_attachment_name/1. */
+export function validateAttachmentName(name: string): void {
+  if (name.startsWith('_')) throw new CouchError('attachment_name_underscore', { params: { name } });
+  if (hasLoneSurrogate(name)) throw new CouchError('attachment_name_not_utf8');
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/** Strict base64 (standard alphabet, optional padding, whitespace ignored). */
+export function decodeBase64(text: string): Buffer | null {
+  const compact = text.replace(/[\t\n\r ]/g, '');
+  return BASE64.test(compact) ? Buffer.from(compact, 'base64') : null;
+}
+
+function optionalInt(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Reads a document's `_attachments` member (couch_att:from_json/2), keeping
+ * document order. Like CouchDB, entries whose value is not an object are
+ * ignored. Throws invalid_attachment_data / attachment name errors.
+ */
+export function parseAttachments(value: unknown): IncomingAttachment[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CouchError('bad_special_member', { params: { name: '_attachments' } });
+  }
+  const out: IncomingAttachment[] = [];
+  for (const [name, props] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof props !== 'object' || props === null || Array.isArray(props)) continue;
+    validateAttachmentName(name);
+    const p = props as Record<string, unknown>;
+    const contentType = optionalString(p.content_type) ?? DEFAULT_CONTENT_TYPE;
+    if (p.stub === true) {
+      out.push({
+        kind: 'stub',
+        name,
+        contentType,
+        revpos: optionalInt(p.revpos),
+        digest: optionalString(p.digest),
+        length: optionalInt(p.length),
+      });
+    } else if (p.follows === true) {
+      const encoding = optionalString(p.encoding);
+      out.push({
+        kind: 'follows',
+        name,
+        contentType,
+        revpos: optionalInt(p.revpos) ?? 0,
+        digest: optionalString(p.digest),
+        length: optionalInt(p.length),
+        encoding,
+        encodedLength: encoding === undefined ? undefined : optionalInt(p.encoded_length) ?? optionalInt(p.length),
+      });
+    } else {
+      const data = typeof p.data === 'string' ? decodeBase64(p.data) : null;
+      if (data === null) throw new CouchError('invalid_attachment_data', { params: { name } });
+      out.push({
+        kind: 'inline',
+        name,
+        contentType,
+        data,
+        revpos: optionalInt(p.revpos) ?? 0,
+        digest: md5Digest(data),
+        length: data.length,
+      });
+    }
+  }
+  return out;
+}
+
+export interface ResolveOptions {
+  docId: string;
+  /**
+   * Interactive edits: the new revision's generation, stamped as `revpos` on
+   * new content (set_new_att_revpos/1). Replicated writes: null, keeping the
+   * sender's `revpos`.
+   */
+  newRevpos: number | null;
+  /** Attachments of the stored revision that stubs refer to; null if none. */
+  parent: readonly AttachmentMeta[] | null;
+  /** Bodies of `follows` entries, by attachment name (from multipart). */
+  followsData?: ReadonlyMap<string, Buffer>;
+}
+
+export interface ResolvedAttachments {
+  /** Metadata of the new revision's attachments, in document order. */
+  attachments: AttachmentMeta[];
+  /** New content to store, keyed by attachment name. */
+  data: Map<string, Buffer>;
+}
+
+type FollowsAttachment = Extract<IncomingAttachment, { kind: 'follows' }>;
+
+/**
+ * Checks a `follows` body against the announced length (couch_att.erl
+ * write_streamed_attachment/3) and returns identity bytes: gzip-encoded parts
+ * (sent with `att_encoding_info`) are decoded so that Freshet stores and
+ * digests identity data only.
+ */
+function followsBody(att: FollowsAttachment, body: Buffer | undefined): Buffer {
+  if (body === undefined) throw new CouchError('attachment_too_short');
+  const encoded = att.encoding !== undefined && att.encoding !== 'identity';
+  const expected = encoded ? att.encodedLength : att.length;
+  if (expected !== undefined && body.length > expected) throw new CouchError('attachment_too_long');
+  if (expected !== undefined && body.length < expected) throw new CouchError('attachment_too_short');
+  if (!encoded) return body;
+  if (att.encoding !== 'gzip') {
+    throw new CouchError('bad_request', { reason: `Unsupported attachment encoding: ${att.encoding}` });
+  }
+  try {
+    return gunzipSync(body);
+  } catch (cause) {
+    throw new CouchError('invalid_attachment_data', { params: { name: att.name }, cause });
+  }
+}
+
+/**
+ * Turns incoming entries into the new revision's attachment metadata. Stubs
+ * must match a parent attachment of the same name (and `revpos`, if given),
+ * else 412 missing_stub, exactly as couch_att:merge_stubs/2.
+ */
+export function resolveAttachments(incoming: readonly IncomingAttachment[], opts: ResolveOptions): ResolvedAttachments {
+  const attachments: AttachmentMeta[] = [];
+  const data = new Map<string, Buffer>();
+  for (const att of incoming) {
+    if (att.kind === 'stub') {
+      if (opts.parent === null) throw new CouchError('missing_stub_no_parent', { params: { id: opts.docId } });
+      const prev = opts.parent.find((p) => p.name === att.name);
+      if (prev === undefined || (att.revpos !== undefined && att.revpos !== prev.revpos)) {
+        throw new CouchError('missing_stub', { params: { id: opts.docId, name: att.name } });
+      }
+      attachments.push({ ...prev });
+      continue;
+    }
+    const bytes = att.kind === 'inline' ? att.data : followsBody(att, opts.followsData?.get(att.name));
+    const meta: AttachmentMeta = {
+      name: att.name,
+      contentType: att.contentType,
+      length: bytes.length,
+      digest: md5Digest(bytes),
+      revpos: opts.newRevpos ?? att.revpos,
+    };
+    if (att.kind === 'follows' && att.digest !== undefined && att.digest !== meta.digest) {
+      throw new CouchError('md5_mismatch');
+    }
+    attachments.push(meta);
+    data.set(att.name, bytes);
+  }
+  return { attachments, data };
+}
+
+/**
+ * couch_db:find_ancestor_rev_pos/2: the generation of the newest revision in
+ * the document's history that the client listed in `atts_since` (0 if none).
+ */
+export function attsSinceRevpos(history: Revisions, attsSince: readonly string[]): number {
+  const known = new Set(attsSince.map((r) => {
+    const p = parseRev(r);
+    return formatRev(p.pos, p.hash);
+  }));
+  for (let i = 0; i < history.ids.length; i++) {
+    const pos = history.start - i;
+    if (known.has(formatRev(pos, history.ids[i]))) return pos;
+  }
+  return 0;
+}
+
+export interface AttachmentsJsonOptions {
+  /** `?attachments=true`: inline base64 data. */
+  attachments?: boolean;
+  /** `?atts_since=[…]`: data only for content newer than those revisions. */
+  attsSince?: readonly string[] | null;
+  /** The revision's `_revisions`, required with `attsSince`. */
+  history?: Revisions;
+  /** Multipart responses: `follows: true` instead of inline data. */
+  follows?: boolean;
+  /** `?att_encoding_info=true`. */
+  encodingInfo?: boolean;
+}
+
+/** Whether the attachment's bytes are sent (inline or as a following part). */
+export function attachmentHasData(meta: AttachmentMeta, opts: AttachmentsJsonOptions): boolean {
+  const wantData = opts.attachments === true || opts.attsSince != null;
+  if (!wantData) return false;
+  if (opts.attsSince == null) return true;
+  if (opts.history === undefined) throw new TypeError('attsSince needs the revision history');
+  return meta.revpos > attsSinceRevpos(opts.history, opts.attsSince);
+}
+
+/**
+ * The `_attachments` object of a response (couch_att:to_json/4): field order
+ * content_type, revpos, digest, then `length`+`stub`, `length`+`follows`, or
+ * `data`. `getData` returns the identity bytes of an attachment.
+ */
+export function attachmentsToJson(
+  metas: readonly AttachmentMeta[],
+  opts: AttachmentsJsonOptions,
+  getData: (meta: AttachmentMeta) => Buffer,
+): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const meta of metas) {
+    const json: Record<string, unknown> = { content_type: meta.contentType, revpos: meta.revpos, digest: meta.digest };
+    if (!attachmentHasData(meta, opts)) {
+      json.length = meta.length;
+      json.stub = true;
+    } else if (opts.follows === true) {
+      json.length = meta.length;
+      json.follows = true;
+    } else {
+      json.data = getData(meta).toString('base64');
+    }
+    if (opts.encodingInfo === true && meta.encoding !== undefined && meta.encoding !== 'identity') {
+      json.encoding = meta.encoding;
+      json.encoded_length = meta.encodedLength;
+    }
+    out[meta.name] = json;
+  }
+  return out;
+}

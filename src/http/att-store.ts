@@ -1,0 +1,34 @@
+/**
+ * Attachment bytes, content-addressed by their CouchDB digest (`"md5-" + base64(md5(bytes))`,
+ * couch-replication.md §3.6) in the database's `couch_att` side database. Revisions only keep the
+ * metadata (doc-store.ts `AttMeta`), so an attachment unchanged across revisions, documents or
+ * conflicting branches is stored once.
+ *
+ * Bytes are written (and durable) before the revision that references them, so a reader never
+ * finds metadata without data. Bytes no revision references any more are not collected yet: they
+ * stay until the database is deleted.
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from './db.js';
+
+export function md5Digest(data: Buffer): string {
+  return `md5-${createHash('md5').update(data).digest('base64')}`;
+}
+
+export async function putAttachmentData(db: Db, data: Buffer): Promise<string> {
+  const digest = md5Digest(data);
+  if (!db.atts.doesExist(digest)) await db.atts.put(digest, data);
+  return digest;
+}
+
+export function getAttachmentData(db: Db, digest: string): Buffer | undefined {
+  const v = db.atts.get(digest);
+  if (v === undefined) return undefined;
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return undefined;
+}
+
+export function hasAttachmentData(db: Db, digest: string): boolean {
+  return db.atts.doesExist(digest);
+}

@@ -1,0 +1,289 @@
+/**
+ * CouchDB documents stored as engine items: the revision tree lives in the item's system xattrs,
+ * the winning revision's body is the item's value, so the KV and DCP faces see the plain JSON
+ * document.
+ *
+ * Scheme (xattrs JSON, other keys in it are preserved):
+ *
+ *   {"_sync": {"v": 1,
+ *              "rs":  <revSeqno of the item this record was written with>,
+ *              "rev": "<N-hash of the revision whose body is the item value: the winner>",
+ *              "tree": <RevTree, src/couch/rev-tree.ts stored form>,
+ *              "atts": {<name>: {content_type, digest, length, revpos}}     attachments of `rev`
+ *              "leaves": {"<N-hash>": {"body": {...}, "atts": {...}}}}}     the other stored leaves
+ *
+ * A deleted winner (every leaf deleted) makes the item a tombstone, whose value is the
+ * tombstone's body (empty when that is `{}`). Interior revisions keep no body, as after a CouchDB
+ * compaction. Attachment bytes live in the `couch_att` side database by digest (db.ts).
+ *
+ * KV-side writes. Every engine mutation increments the item's rev seqno, and xattrs survive KV
+ * writes, deletes and expiry. So when `item.revSeqno !== _sync.rs` (or there is no `_sync`), the
+ * `item.revSeqno - rs` mutations since our last write were made on the KV side; each is read as
+ * one more revision on the winning branch: generation `pos(rev) + k`, hash
+ * md5("freshet-kv\n" + id + "\n" + rev + "\n" + revSeqno). The hash is computed from the previous
+ * recorded rev and the mutation's rev seqno, not from the body: the body of an earlier KV version
+ * is gone once overwritten, and a KV delete must still come out as the child of the version a
+ * peer last replicated, or the deletion would only be a losing conflict on that peer. Nothing
+ * is written back; the next HTTP write of the document stores the computed revisions for real.
+ * A KV delete or expiry is a deleted revision; a KV value that is not a JSON object is shown as
+ * a deleted revision too (the HTTP face can only carry JSON objects). Top-level `_` members of
+ * KV-written bodies are dropped. Attachments of the recorded winner carry over to KV revisions.
+ */
+import { createHash } from 'node:crypto';
+import type { Bucket } from '../engine/bucket.js';
+import { isEngineError } from '../engine/errors.js';
+import { DATATYPE_JSON, DATATYPE_RAW, type Item, type MutationResult } from '../engine/types.js';
+import { formatRev, parseRev } from '../couch/rev.js';
+import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, type RevNode, type RevTree } from '../couch/rev-tree.js';
+import { compactBodies, compareWinner, leaves, type RevInfo } from '../couch/rev-tree-query.js';
+
+export interface AttMeta {
+  content_type: string;
+  digest: string;
+  length: number;
+  revpos: number;
+}
+export type AttMap = Record<string, AttMeta>;
+
+/** What a stored revision carries: its body (no `_` members) and attachment metadata. */
+export interface RevData {
+  body: Record<string, unknown>;
+  atts: AttMap;
+}
+
+interface SyncRecord {
+  v: 1;
+  rs: number;
+  rev: string;
+  tree: RevTree;
+  atts?: AttMap;
+  leaves?: Record<string, RevData>;
+}
+
+/** A document as loaded: its effective tree (KV revisions included) and its stored leaves. */
+export interface DocState {
+  id: string;
+  key: Buffer;
+  item: Item;
+  tree: RevTree;
+  /** Leaves, winner first. */
+  leaves: RevInfo[];
+  winner: RevInfo;
+  /** True when the tree includes revisions computed for KV-side writes. */
+  imported: boolean;
+  /** Body and attachments of a stored leaf revision, else null. */
+  revData(rev: string): RevData | null;
+  /** xattrs keys other than `_sync`, kept on write. */
+  otherXattrs: Record<string, unknown>;
+}
+
+const KV_REV_PREFIX = 'freshet-kv';
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function readXattrs(item: Item): { sync: SyncRecord | null; other: Record<string, unknown> } {
+  if (!item.xattrs || item.xattrs.length === 0) return { sync: null, other: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(item.xattrs.toString('utf8'));
+  } catch {
+    return { sync: null, other: {} };
+  }
+  if (!isPlainObject(parsed)) return { sync: null, other: {} };
+  const { _sync, ...other } = parsed;
+  const ok = isPlainObject(_sync) && _sync.v === 1 && typeof _sync.rs === 'number' && typeof _sync.rev === 'string' && Array.isArray(_sync.tree);
+  return { sync: ok ? (_sync as unknown as SyncRecord) : null, other };
+}
+
+/** The item value as a document body, or null when it is not a JSON object. */
+function parseBody(item: Item, stripUnderscore: boolean): Record<string, unknown> | null {
+  if (item.value.length === 0) return item.deleted ? {} : null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(item.value.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!isPlainObject(parsed)) return null;
+  if (stripUnderscore) for (const k of Object.keys(parsed)) if (k.startsWith('_')) delete parsed[k];
+  return parsed;
+}
+
+export function kvRevHash(id: string, parentRev: string, revSeqno: number): string {
+  return createHash('md5').update(`${KV_REV_PREFIX}\n${id}\n${parentRev}\n${revSeqno}`).digest('hex');
+}
+
+interface KvChain {
+  base: SyncRecord | null;
+  end: RevInfo;
+  /** The revs of the chain, newest first (at most revsLimit of them). */
+  ids: string[];
+  /** Number of KV mutations since the recorded state. */
+  count: number;
+  body: Record<string, unknown> | null;
+}
+
+function kvChain(id: string, item: Item, sync: SyncRecord | null, revsLimit: number, wantIds: boolean): KvChain {
+  const baseRev = sync ? parseRev(sync.rev) : null;
+  const baseRs = sync?.rs ?? 0;
+  const count = Math.max(1, item.revSeqno - baseRs);
+  const parent = sync?.rev ?? '';
+  const body = parseBody(item, true);
+  const deleted = item.deleted || body === null;
+  const pos = (baseRev?.pos ?? 0) + count;
+  const endHash = kvRevHash(id, parent, item.revSeqno);
+  const ids: string[] = [];
+  if (wantIds) {
+    const m = Math.min(count, revsLimit);
+    for (let i = 0; i < m; i++) ids.push(kvRevHash(id, parent, item.revSeqno - i));
+  }
+  return {
+    base: sync,
+    end: { rev: formatRev(pos, endHash), pos, hash: endHash, deleted, available: true, leaf: true },
+    ids,
+    count,
+    body,
+  };
+}
+
+/** Leaves (winner first) without building the full tree: the fast path of `_changes`. */
+export function summarize(id: string, item: Item): { leaves: RevInfo[]; winner: RevInfo } {
+  const { sync } = readXattrs(item);
+  if (sync && sync.rs === item.revSeqno) {
+    const all = leaves(sync.tree);
+    return { leaves: all, winner: all[0]! };
+  }
+  const chain = kvChain(id, item, sync, 0, false);
+  const others = sync ? leaves(sync.tree).filter((l) => l.rev !== sync.rev) : [];
+  const all = [chain.end, ...others].sort(compareWinner);
+  return { leaves: all, winner: all[0]! };
+}
+
+const FAKE = '\u0000detached';
+
+/**
+ * `tree` after its leaf `rev` gained more than `limit` descendants: what merging that long path
+ * and stemming would leave, without building the path. A fake chain of `limit` nodes stands in
+ * for it and is removed after stemming.
+ */
+function detachLeaf(tree: RevTree, rev: string, limit: number): RevTree {
+  const { pos, hash } = parseRev(rev);
+  let tail: RevNode = [`${FAKE}${limit}`, 0, []];
+  for (let i = limit - 1; i >= 1; i--) tail = [`${FAKE}${i}`, 0, [tail]];
+  const grown = mergePath(tree, { pos, node: [hash, 0, [tail]] }).tree;
+  return stem(grown, limit).tree.filter((b) => !b.node[0].startsWith(FAKE));
+}
+
+/** Build the document state from its current item (which may be a tombstone). */
+export function stateFromItem(id: string, item: Item, revsLimit: number): DocState {
+  const { sync, other } = readXattrs(item);
+  if (sync && sync.rs === item.revSeqno) {
+    let valueBody: Record<string, unknown> | null | undefined;
+    const all = leaves(sync.tree);
+    return {
+      id, key: item.key, item, tree: sync.tree, leaves: all, winner: all[0]!, imported: false, otherXattrs: other,
+      revData(rev) {
+        if (rev === sync.rev) {
+          valueBody ??= parseBody(item, false) ?? {};
+          return { body: valueBody, atts: sync.atts ?? {} };
+        }
+        return sync.leaves?.[rev] ?? null;
+      },
+    };
+  }
+  const chain = kvChain(id, item, sync, revsLimit, true);
+  const connected = chain.count <= revsLimit;
+  const ids = connected && sync ? [...chain.ids, parseRev(sync.rev).hash] : chain.ids;
+  let node: RevNode = [ids[0]!, FLAG_AVAILABLE | (chain.end.deleted ? FLAG_DELETED : 0), []];
+  for (let i = 1; i < ids.length; i++) node = [ids[i]!, 0, [node]];
+  const path: RevBranch = { pos: chain.end.pos - ids.length + 1, node };
+  const base = sync ? (connected ? sync.tree : detachLeaf(sync.tree, sync.rev, revsLimit)) : [];
+  const tree = merge(base, path, revsLimit).tree;
+  const all = leaves(tree);
+  const endAtts = chain.end.deleted ? {} : (sync?.atts ?? {});
+  return {
+    id, key: item.key, item, tree, leaves: all, winner: all[0]!, imported: true, otherXattrs: other,
+    revData(rev) {
+      if (rev === chain.end.rev) return { body: chain.body ?? {}, atts: endAtts };
+      return sync?.leaves?.[rev] ?? null;
+    },
+  };
+}
+
+/** The current item of a key (tombstones included), or undefined. Expired items become tombstones. */
+export function currentItem(bucket: Bucket, key: Buffer): Item | undefined {
+  try {
+    return bucket.getMeta(key);
+  } catch (err) {
+    if (isEngineError(err, 'KEY_ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+export function loadDoc(bucket: Bucket, id: string, revsLimit: number): DocState | null {
+  const key = bucket.toKey(id);
+  const item = currentItem(bucket, key);
+  return item ? stateFromItem(id, item, revsLimit) : null;
+}
+
+export interface NewRevision {
+  tree: RevTree;
+  /** The revision written and its data (ignored when it is not a leaf of `tree`). */
+  rev: string;
+  data: RevData;
+}
+
+/**
+ * Store a new tree. Leaf bodies come from `next` or from the previous state; the winner's body
+ * becomes the item value. Synchronous up to the engine's queueing, so load + edit + store in one
+ * turn is atomic; a concurrent KV write in between is a CAS mismatch (KEY_EEXISTS).
+ */
+export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next: NewRevision): Promise<MutationResult> {
+  const tree = compactBodies(next.tree).tree;
+  const all = leaves(tree);
+  const winner = all[0]!;
+  const dataOf = (rev: string): RevData | null => (rev === next.rev ? next.data : (prev?.revData(rev) ?? null));
+  const winnerData = dataOf(winner.rev) ?? { body: {}, atts: {} };
+  const others: Record<string, RevData> = {};
+  for (const leaf of all.slice(1)) {
+    const d = dataOf(leaf.rev);
+    if (d) others[leaf.rev] = d;
+  }
+  const sync: SyncRecord = { v: 1, rs: (prev?.item.revSeqno ?? 0) + 1, rev: winner.rev, tree };
+  if (Object.keys(winnerData.atts).length > 0) sync.atts = winnerData.atts;
+  if (Object.keys(others).length > 0) sync.leaves = others;
+  const emptyTombstone = winner.deleted && Object.keys(winnerData.body).length === 0;
+  const value = emptyTombstone ? Buffer.alloc(0) : Buffer.from(JSON.stringify(winnerData.body));
+  const xattrs = Buffer.from(JSON.stringify({ ...prev?.otherXattrs, _sync: sync }));
+  return bucket.writeVersion(id, prev ? prev.item.cas : null, {
+    value,
+    deleted: winner.deleted,
+    xattrs,
+    datatype: emptyTombstone ? DATATYPE_RAW : DATATYPE_JSON,
+  });
+}
+
+/**
+ * Load, edit and store a document, retrying when its item changed underneath (a KV write racing
+ * with ours). `edit` returns null when there is nothing to store.
+ */
+export async function updateDoc<T>(
+  bucket: Bucket,
+  id: string,
+  revsLimit: number,
+  edit: (state: DocState | null) => { next: NewRevision; result: T } | { next: null; result: T },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const state = loadDoc(bucket, id, revsLimit);
+    const { next, result } = edit(state);
+    if (next === null) return result;
+    try {
+      await storeDoc(bucket, id, state, next);
+      return result;
+    } catch (err) {
+      if (!isEngineError(err, 'KEY_EEXISTS') || attempt >= 5) throw err;
+    }
+  }
+}

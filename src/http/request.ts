@@ -1,0 +1,122 @@
+/**
+ * Reading a request: the body (bounded), JSON bodies, and CouchDB's typed query parameters.
+ *
+ * CouchDB answers unparsable JSON with `400 bad_request "invalid UTF-8 JSON"` (chttpd:json_body/1)
+ * and a wrong Content-Type on JSON-only endpoints with `415 bad_content_type`
+ * (couch_httpd:validate_ctype/2). Query booleans must be `true` or `false`, integers must be
+ * integers: anything else is `400 query_parse_error` (couch_mrview_http / chttpd_db parse_*).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CouchError } from '../couch/errors.js';
+import type { HttpFace } from './face.js';
+
+export interface UserCtx {
+  name: string;
+  admin: boolean;
+  /** How the user was authenticated, for `GET /_session` `info.authenticated`. */
+  via: 'default' | 'cookie';
+}
+
+export interface RequestCtx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  url: URL;
+  query: URLSearchParams;
+  params: Record<string, string>;
+  user: UserCtx | null;
+  face: HttpFace;
+  /** Aborted when the client goes away before the response is finished. */
+  signal: AbortSignal;
+}
+
+export type Handler = (rc: RequestCtx) => Promise<void>;
+
+/** Read the whole body, up to `limit` bytes (413 beyond). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) throw new CouchError('too_large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) throw new CouchError('too_large');
+    chunks.push(buf);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+export function parseJson(raw: Buffer | string): unknown {
+  try {
+    return JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    throw new CouchError('invalid_json');
+  }
+}
+
+export function mediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** 415 unless the request says it carries JSON. */
+export function requireJsonType(req: IncomingMessage): void {
+  if (mediaType(req) !== 'application/json') throw new CouchError('bad_content_type', { params: { type: 'application/json' } });
+}
+
+/** Read a JSON body of a JSON-only endpoint. An empty body is `undefined`. */
+export async function readJson(rc: RequestCtx, opts: { requireType?: boolean } = {}): Promise<unknown> {
+  if (opts.requireType !== false) requireJsonType(rc.req);
+  const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
+  if (raw.length === 0) return undefined;
+  return parseJson(raw);
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A JSON object body, else 400 "Document must be a JSON object" / bad_request. */
+export async function readJsonObject(rc: RequestCtx, opts: { requireType?: boolean } = {}): Promise<Record<string, unknown>> {
+  const body = await readJson(rc, opts);
+  if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
+  return body;
+}
+
+// ---- query parameters -----------------------------------------------------------------------
+
+export function qBool(q: URLSearchParams, name: string, dflt = false): boolean {
+  const v = q.get(name);
+  if (v === null) return dflt;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new CouchError('query_parse_error', { params: { detail: `Invalid boolean parameter: "${v}"` } });
+}
+
+export function qInt(q: URLSearchParams, name: string, opts: { min?: number } = {}): number | undefined {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new CouchError('query_parse_error', { params: { detail: `Invalid value for integer: "${v}"` } });
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < (opts.min ?? 0)) {
+    throw new CouchError('query_parse_error', { params: { detail: `Invalid value for ${name}: "${v}"` } });
+  }
+  return n;
+}
+
+/** A JSON-valued parameter (`keys`, `startkey`, `open_revs`, `atts_since`, `doc_ids`). */
+export function qJson(q: URLSearchParams, name: string): unknown {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw new CouchError('query_parse_error', { params: { detail: `Invalid JSON for parameter ${name}` } });
+  }
+}
+
+/** Does the Accept header ask for `type` (without a wildcard-only match)? */
+export function accepts(req: IncomingMessage, type: string): boolean {
+  const accept = (req.headers.accept ?? '').toLowerCase();
+  return accept.split(',').some((part) => part.split(';')[0]!.trim() === type);
+}

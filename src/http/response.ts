@@ -1,0 +1,85 @@
+/**
+ * Writing responses: JSON replies, CouchDB error bodies, and a backpressure-aware chunk writer for
+ * streamed replies (`_changes`, multipart). Every streamed write waits for 'drain' when the socket
+ * buffer is full, so a slow reader of a continuous feed holds the feed, not our memory.
+ */
+import type { ServerResponse } from 'node:http';
+import { CouchError, isCouchError, type CouchErrorBody } from '../couch/errors.js';
+import { isEngineError, type EngineErrorCode } from '../engine/errors.js';
+import { isAuthError } from '../auth/errors.js';
+
+export const SERVER_HEADER = 'Freshet/0.1.0 (CouchDB compatible)';
+
+export function baseHeaders(extra: Record<string, string | number> = {}): Record<string, string | number> {
+  return { Server: SERVER_HEADER, 'Cache-Control': 'must-revalidate', ...extra };
+}
+
+/** Send a whole JSON reply (no body for HEAD). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, baseHeaders({
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  }));
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+/** Send raw bytes with a content type. */
+export function sendBytes(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string | number>): void {
+  res.writeHead(status, baseHeaders({ 'Content-Length': body.length, ...headers }));
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** Engine errors as CouchDB would phrase the equivalent situation. */
+const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, () => CouchError>> = {
+  KEY_ENOENT: () => new CouchError('not_found'),
+  KEY_EEXISTS: () => new CouchError('conflict'),
+  NO_BUCKET: () => new CouchError('db_not_found'),
+  E2BIG: () => new CouchError('too_large'),
+};
+
+/** Any thrown value as the CouchDB error to send. */
+export function toCouchError(err: unknown): CouchError {
+  if (isCouchError(err)) return err;
+  if (isEngineError(err)) {
+    const mapped = ENGINE_TO_COUCH[err.code];
+    if (mapped) return mapped();
+    if (err.code === 'EINVAL') return new CouchError('bad_request', { reason: err.message });
+    return new CouchError('internal', { params: { detail: err.message }, cause: err });
+  }
+  if (isAuthError(err)) return new CouchError('unauthorized');
+  const message = err instanceof Error ? err.message : String(err);
+  return new CouchError('internal', { params: { detail: message }, cause: err });
+}
+
+export function errorBody(err: CouchError): CouchErrorBody {
+  return err.toJSON();
+}
+
+export function sendError(res: ServerResponse, err: CouchError, headers: Record<string, string | number> = {}): void {
+  sendJson(res, err.status, errorBody(err), headers);
+}
+
+/**
+ * Write one chunk, resolving when the socket can take more: immediately when `write` returned
+ * true, on 'drain' otherwise, or when the response closes (the caller then sees `closed`).
+ */
+export function writeChunk(res: ServerResponse, chunk: string | Buffer): Promise<void> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve();
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Has the client gone away (or the response been finished)? */
+export function isGone(res: ServerResponse): boolean {
+  return res.destroyed || res.writableEnded;
+}

@@ -1,0 +1,196 @@
+/**
+ * Connection bootstrap: HELLO, SASL (PLAIN and SCRAM-SHA1/256/512), SELECT_BUCKET, GET_ERROR_MAP,
+ * GET_CLUSTER_CONFIG, collection ids, NOOP, VERSION, QUIT. The order and the replies follow what the
+ * official SDK and cbdatasource send (shared/specs/couchbase-sdk-bootstrap.md §2-§3, dcp.md §4.4).
+ */
+import { Opcode } from '../../codec/opcodes.js';
+import { Status, STATUS_TABLE } from '../../codec/status.js';
+import { Feature } from '../../codec/features.js';
+import { Datatype } from '../../codec/datatype.js';
+import { replyTo, type Packet } from '../../codec/packet.js';
+import { decodeHelloRequest, encodeHelloResponse } from '../../codec/ops/hello.js';
+import { decodeSaslRequest } from '../../codec/ops/sasl.js';
+import { decodeSelectBucketRequest } from '../../codec/ops/select-bucket.js';
+import { decodeErrorMapRequest } from '../../codec/ops/error-map.js';
+import { saslMechanismList } from '../../auth/mechanisms.js';
+import { authenticatePlain } from '../../auth/plain.js';
+import { isAuthError } from '../../auth/errors.js';
+import { ScramServerSession } from '../../auth/scram.js';
+import { scramHashForMechanism } from '../../auth/scram-crypto.js';
+import { buildErrorMap, KV_ENGINE_ERROR_ATTRS, negotiateErrorMapVersion, type ErrorMapVersion } from '../../mgmt/error-map.js';
+import { errorReply } from '../replies.js';
+import { userOf, type Session } from '../session.js';
+import type { CommandSpec } from '../dispatch.js';
+
+/**
+ * HELLO features Freshet grants, when asked. Not granted: snappy (values are not decompressed),
+ * xattr (no xattr-carrying KV values), duplex/clustermap notifications (no server pushes),
+ * unordered execution (replies are in order), tracing (no 0x18 replies).
+ */
+const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
+  Feature.TcpNoDelay,
+  Feature.MutationSeqno,
+  Feature.Xerror,
+  Feature.SelectBucket,
+  Feature.Json,
+  Feature.AltRequestSupport,
+  Feature.SyncReplication,
+  Feature.PreserveTtl,
+  Feature.Collections,
+]);
+
+export const SERVER_VERSION = '7.6.0-freshet';
+
+function hello(session: Session, req: Packet): Packet {
+  const { agent, features } = decodeHelloRequest(req);
+  // Each HELLO starts from scratch (kv hello_packet_executor.cc); unknown codes are ignored, once each.
+  const granted = [...new Set(features.filter((f) => SUPPORTED_FEATURES.has(f)))];
+  session.features = new Set(granted);
+  session.agent = agent.slice(0, 250);
+  return encodeHelloResponse(granted, { opaque: req.opaque });
+}
+
+function listMechs(_session: Session, req: Packet): Packet {
+  return replyTo(req, { value: Buffer.from(saslMechanismList()) });
+}
+
+function authenticated(session: Session, user: string, mechanism: string): void {
+  session.auth = { kind: 'authenticated', user, mechanism };
+  session.stats.authSuccess++;
+  // Old servers (and cbdatasource, dcp.md §4.4) rely on a user named like a bucket selecting it.
+  const bucket = session.ctx.engine.bucket(user);
+  if (bucket && session.ctx.users.canAccessBucket(user, bucket.name)) session.bucket = bucket;
+}
+
+function authFailed(session: Session, req: Packet, context: string): Packet {
+  session.auth = { kind: 'anonymous' };
+  session.stats.authFailure++;
+  return errorReply(session, req, Status.AuthError, context);
+}
+
+function sasl(session: Session, req: Packet): Packet {
+  const { mechanism, payload } = decodeSaslRequest(req);
+  if (req.opcode === Opcode.SaslAuth) {
+    session.auth = { kind: 'anonymous' };
+    if (mechanism === 'PLAIN') {
+      try {
+        authenticated(session, authenticatePlain(payload, session.ctx.users), 'PLAIN');
+        return replyTo(req, { value: Buffer.from('Authenticated') });
+      } catch (err) {
+        return authFailed(session, req, isAuthError(err) ? err.message : 'authentication failed');
+      }
+    }
+    const hash = scramHashForMechanism(mechanism);
+    if (!hash) return errorReply(session, req, Status.AuthError, `unsupported mechanism ${mechanism}`);
+    const scram = new ScramServerSession(session.ctx.users.scramServerContext(hash));
+    session.auth = { kind: 'sasl', mechanism, scram };
+    return scramReply(session, req, scram.step(payload), mechanism);
+  }
+  // SASL_STEP continues the exchange this connection started.
+  if (session.auth.kind !== 'sasl' || session.auth.mechanism !== mechanism) {
+    return authFailed(session, req, 'no SASL exchange in progress for this mechanism');
+  }
+  return scramReply(session, req, session.auth.scram.step(payload), mechanism);
+}
+
+function scramReply(session: Session, req: Packet, reply: ReturnType<ScramServerSession['step']>, mechanism: string): Packet {
+  switch (reply.kind) {
+    case 'continue':
+      return replyTo(req, { status: Status.AuthContinue, value: Buffer.from(reply.message) });
+    case 'success':
+      authenticated(session, reply.user, mechanism);
+      return replyTo(req, { value: Buffer.from(reply.message) });
+    case 'failure':
+      return reply.code === 'SASL_BAD_PARAM'
+        ? errorReply(session, req, Status.Einval, reply.reason)
+        : authFailed(session, req, reply.reason);
+  }
+}
+
+function selectBucket(session: Session, req: Packet): Packet {
+  const { bucket: name } = decodeSelectBucketRequest(req);
+  if (name === '@no bucket@') {
+    session.bucket = null;
+    return replyTo(req);
+  }
+  const bucket = session.ctx.engine.bucket(name);
+  const user = userOf(session);
+  // Unknown bucket and no permission look the same, as in kv_engine (SDK: bucket_not_found).
+  if (!bucket || !user || !session.ctx.users.canAccessBucket(user, name)) {
+    return errorReply(session, req, Status.Eaccess, `no access to bucket ${name}`);
+  }
+  session.bucket = bucket;
+  return replyTo(req);
+}
+
+const ERROR_MAP_REVISION = 1;
+const errorMaps = new Map<ErrorMapVersion, Buffer>();
+function errorMapJson(version: ErrorMapVersion): Buffer {
+  let json = errorMaps.get(version);
+  if (!json) {
+    const statuses = STATUS_TABLE.filter((s) => KV_ENGINE_ERROR_ATTRS[s.code] !== undefined).map((s) => ({
+      code: s.code,
+      name: s.name,
+      description: s.desc,
+      attrs: [],
+    }));
+    json = Buffer.from(JSON.stringify(buildErrorMap(statuses, { version, revision: ERROR_MAP_REVISION })));
+    errorMaps.set(version, json);
+  }
+  return json;
+}
+
+function getErrorMap(session: Session, req: Packet): Packet {
+  const version = negotiateErrorMapVersion(decodeErrorMapRequest(req).version);
+  if (!version) return errorReply(session, req, Status.KeyEnoent, 'no error map below version 1');
+  return replyTo(req, { value: errorMapJson(version), datatype: Datatype.Json });
+}
+
+function getClusterConfig(session: Session, req: Packet): Packet {
+  // A bucket-less connection gets NoBucket, which the SDK takes as "no global config" (§3.5).
+  if (!session.bucket) return errorReply(session, req, Status.NoBucket);
+  const json = session.ctx.clusterConfigJson?.(session.bucket.name);
+  if (!json) return errorReply(session, req, Status.Etmpfail, 'cluster map not available yet');
+  return replyTo(req, { value: Buffer.from(json), datatype: Datatype.Json });
+}
+
+/** GET_COLLECTION_ID: only the default scope and collection exist (manifest uid 0, cid 0). */
+function collectionsGetId(session: Session, req: Packet): Packet {
+  const path = (req.value.length > 0 ? req.value : req.key).toString('utf8');
+  if (path !== '_default._default' && path !== '._default' && path !== '_default.' && path !== '.') {
+    return errorReply(session, req, Status.UnknownCollection, `unknown collection ${path}`);
+  }
+  const extras = Buffer.alloc(12); // manifest uid (8) + collection id (4), both 0
+  return replyTo(req, { extras });
+}
+
+export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
+  { opcode: Opcode.Hello, handler: hello, auth: false, bucket: false },
+  { opcode: Opcode.SaslListMechs, handler: listMechs, auth: false, bucket: false },
+  { opcode: Opcode.SaslAuth, handler: sasl, auth: false, bucket: false },
+  { opcode: Opcode.SaslStep, handler: sasl, auth: false, bucket: false },
+  { opcode: Opcode.SelectBucket, handler: selectBucket, auth: true, bucket: false },
+  { opcode: Opcode.GetErrorMap, handler: getErrorMap, auth: false, bucket: false },
+  { opcode: Opcode.GetClusterConfig, handler: getClusterConfig, auth: true, bucket: false },
+  { opcode: Opcode.CollectionsGetId, handler: collectionsGetId, auth: true, bucket: true },
+  { opcode: Opcode.Noop, handler: (_s, req) => replyTo(req), auth: false, bucket: false },
+  { opcode: Opcode.Version, handler: (_s, req) => replyTo(req, { value: Buffer.from(SERVER_VERSION) }), auth: false, bucket: false },
+  {
+    opcode: Opcode.Quit,
+    handler: (s, req) => {
+      queueMicrotask(() => s.close('QUIT'));
+      return replyTo(req);
+    },
+    auth: false,
+    bucket: false,
+  },
+  {
+    opcode: Opcode.QuitQ,
+    handler: (s) => {
+      queueMicrotask(() => s.close('QUITQ'));
+      return null;
+    },
+    auth: false,
+    bucket: false,
+  },
+];

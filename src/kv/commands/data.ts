@@ -1,0 +1,148 @@
+/**
+ * Document commands on the selected bucket (dcp.md §2.3; SDK encodings in
+ * couchbase-sdk-bootstrap.md §4): GET/GETQ/GETK/GETKQ, SET/ADD/REPLACE and quiet forms, DELETE,
+ * INCR/DECR, APPEND/PREPEND, TOUCH, GAT, GET_META.
+ *
+ * The vbucket in the header must be the key's vbucket and active here, else NotMyVbucket with
+ * the cluster map (the engine checks both). Quiet commands answer nothing on success (and GETQ
+ * nothing on a miss). Mutation replies carry the 16-byte token when MUTATION_SEQNO was granted.
+ */
+import { Opcode, isQuietOpcode } from '../../codec/opcodes.js';
+import { Status } from '../../codec/status.js';
+import { Feature } from '../../codec/features.js';
+import { findFrameInfo, RequestFrameId } from '../../codec/frame-info.js';
+import type { Packet } from '../../codec/packet.js';
+import { decodeGetRequest, encodeGetResponse } from '../../codec/ops/get.js';
+import { decodeStoreRequest, decodeConcatRequest, encodeMutationResponse } from '../../codec/ops/mutation.js';
+import { decodeDeleteRequest } from '../../codec/ops/delete.js';
+import { decodeArithRequest, encodeArithResponse } from '../../codec/ops/arith.js';
+import { decodeTouchRequest, encodeTouchResponse, encodeGatResponse } from '../../codec/ops/touch.js';
+import { decodeGetMetaRequest, encodeGetMetaResponse } from '../../codec/ops/get-meta.js';
+import { isEngineError } from '../../engine/errors.js';
+import type { MutationResult } from '../../engine/types.js';
+import type { StoreMode } from '../../engine/mutations.js';
+import { errorReply } from '../replies.js';
+import { documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
+import type { Session } from '../session.js';
+import type { CommandSpec, Reply } from '../dispatch.js';
+
+function token(session: Session, r: MutationResult): { vbUuid: number; seqno: number } | undefined {
+  return session.features.has(Feature.MutationSeqno) ? { vbUuid: r.token.vbuuid, seqno: r.token.seqno } : undefined;
+}
+
+/** Quiet success → no reply; loud → the reply. */
+function mutationReply(session: Session, req: Packet, r: MutationResult): Reply {
+  if (isQuietOpcode(req.opcode)) return null;
+  return encodeMutationResponse(req.opcode, { cas: r.cas, token: token(session, r) }, { opaque: req.opaque });
+}
+
+function get(session: Session, req: Packet): Reply {
+  const { key } = decodeGetRequest(req);
+  try {
+    const item = session.bucket!.get(documentKey(session, key), req.vbucket);
+    return encodeGetResponse(
+      { opcode: req.opcode as Parameters<typeof encodeGetResponse>[0]['opcode'], flags: item.flags, value: item.value, datatype: outgoingDatatype(session, item.datatype), cas: item.cas, key },
+      { opaque: req.opaque },
+    );
+  } catch (err) {
+    // GETQ/GETKQ stay silent on a miss (memcached quiet semantics).
+    if (isQuietOpcode(req.opcode) && isEngineError(err, 'KEY_ENOENT')) return null;
+    throw err;
+  }
+}
+
+const STORE_MODES: Record<number, StoreMode> = {
+  [Opcode.Set]: 'set',
+  [Opcode.SetQ]: 'set',
+  [Opcode.Add]: 'add',
+  [Opcode.AddQ]: 'add',
+  [Opcode.Replace]: 'replace',
+  [Opcode.ReplaceQ]: 'replace',
+};
+
+async function store(session: Session, req: Packet): Promise<Reply> {
+  const r = decodeStoreRequest(req);
+  const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
+  const written = await session.bucket!.storeItem(
+    STORE_MODES[req.opcode]!,
+    documentKey(session, r.key),
+    r.value,
+    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value), preserveExpiry },
+    req.vbucket,
+  );
+  return mutationReply(session, req, written);
+}
+
+async function concat(session: Session, req: Packet): Promise<Reply> {
+  const r = decodeConcatRequest(req);
+  const side = req.opcode === Opcode.Append || req.opcode === Opcode.AppendQ ? 'append' : 'prepend';
+  const bucket = session.bucket!;
+  const key = documentKey(session, r.key);
+  const written = await (side === 'append' ? bucket.append(key, r.value, r.cas, req.vbucket) : bucket.prepend(key, r.value, r.cas, req.vbucket));
+  return mutationReply(session, req, written);
+}
+
+async function remove(session: Session, req: Packet): Promise<Reply> {
+  const r = decodeDeleteRequest(req);
+  const written = await session.bucket!.delete(documentKey(session, r.key), { cas: r.cas }, req.vbucket);
+  return mutationReply(session, req, written);
+}
+
+async function arith(session: Session, req: Packet): Promise<Reply> {
+  const r = decodeArithRequest(req);
+  const bucket = session.bucket!;
+  const key = documentKey(session, r.key);
+  const opts = { delta: r.delta, initial: r.initial, expiry: r.expiration, cas: req.cas };
+  const isIncr = req.opcode === Opcode.Increment || req.opcode === Opcode.IncrementQ;
+  const result = await (isIncr ? bucket.increment(key, opts, req.vbucket) : bucket.decrement(key, opts, req.vbucket));
+  if (isQuietOpcode(req.opcode)) return null;
+  return encodeArithResponse(req.opcode, { value: result.value, cas: result.cas, token: token(session, result) }, { opaque: req.opaque });
+}
+
+async function touch(session: Session, req: Packet): Promise<Reply> {
+  const r = decodeTouchRequest(req);
+  const written = await session.bucket!.touch(documentKey(session, r.key), r.expiration, req.vbucket);
+  if (req.opcode === Opcode.Touch) return encodeTouchResponse(written.cas, { opaque: req.opaque });
+  if (req.opcode === Opcode.GatQ) return null;
+  const item = written.item;
+  return encodeGatResponse({ flags: item.flags, value: item.value, datatype: outgoingDatatype(session, item.datatype), cas: item.cas }, { opaque: req.opaque });
+}
+
+function getMeta(session: Session, req: Packet): Reply {
+  const r = decodeGetMetaRequest(req);
+  try {
+    const item = session.bucket!.getMeta(documentKey(session, r.key), req.vbucket);
+    // Tombstones report their delete time in the expiry field, as kv_engine does.
+    const response = {
+      deleted: item.deleted,
+      flags: item.flags,
+      expiry: item.deleted ? item.deleteTime : item.expiry,
+      revSeqno: item.revSeqno,
+      cas: item.cas,
+      ...(r.version === 2 ? { datatype: outgoingDatatype(session, item.datatype) } : {}),
+    };
+    const reply = encodeGetMetaResponse(response, { opaque: req.opaque });
+    reply.opcode = req.opcode;
+    return reply;
+  } catch (err) {
+    if (r.quiet && isEngineError(err, 'KEY_ENOENT')) return null;
+    throw err;
+  }
+}
+
+function unsupported(session: Session, req: Packet): Reply {
+  return errorReply(session, req, Status.NotSupported, 'not supported by Freshet');
+}
+
+const data = (opcode: number, handler: CommandSpec['handler']): CommandSpec => ({ opcode, handler, auth: true, bucket: true });
+
+export const DATA_COMMANDS: readonly CommandSpec[] = [
+  ...[Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ].map((op) => data(op, get)),
+  ...[Opcode.Set, Opcode.SetQ, Opcode.Add, Opcode.AddQ, Opcode.Replace, Opcode.ReplaceQ].map((op) => data(op, store)),
+  ...[Opcode.Append, Opcode.AppendQ, Opcode.Prepend, Opcode.PrependQ].map((op) => data(op, concat)),
+  ...[Opcode.Delete, Opcode.DeleteQ].map((op) => data(op, remove)),
+  ...[Opcode.Increment, Opcode.IncrementQ, Opcode.Decrement, Opcode.DecrementQ].map((op) => data(op, arith)),
+  ...[Opcode.Touch, Opcode.Gat, Opcode.GatQ].map((op) => data(op, touch)),
+  ...[Opcode.GetMeta, Opcode.GetQMeta].map((op) => data(op, getMeta)),
+  data(Opcode.Flush, unsupported),
+];

@@ -1,0 +1,117 @@
+/**
+ * STAT: one reply per statistic (key = name, value = ASCII), then an empty terminator, as
+ * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs with
+ * `registerStatGroup`. Supported: "" (general), `vbucket`, `vbucket-seqno [vb]`,
+ * `vbucket-details [vb]`, `failovers [vb]`, `connections`, and whatever is registered.
+ */
+import { Opcode } from '../../codec/opcodes.js';
+import type { Packet } from '../../codec/packet.js';
+import { decodeStatRequest, encodeStatResponse, encodeStatTerminator } from '../../codec/ops/stat.js';
+import { EngineError } from '../../engine/errors.js';
+import type { VBucketInfo } from '../../engine/types.js';
+import { SERVER_VERSION } from './bootstrap.js';
+import type { Session } from '../session.js';
+import type { CommandSpec } from '../dispatch.js';
+
+export type StatPairs = Array<[string, string | number | bigint | boolean]>;
+export type StatGroup = (session: Session, args: string[]) => StatPairs;
+
+const started = Date.now();
+const GROUPS = new Map<string, StatGroup>();
+
+export function registerStatGroup(name: string, group: StatGroup): void {
+  GROUPS.set(name, group);
+}
+
+/** The vbuckets a group covers: one named in the arguments, or all of the bucket's. */
+function vbucketsOf(session: Session, args: string[]): VBucketInfo[] {
+  const bucket = session.bucket;
+  if (!bucket) throw new EngineError('NO_BUCKET', 'select a bucket first');
+  if (args[0] !== undefined) {
+    const vb = Number(args[0]);
+    if (!Number.isInteger(vb)) throw new EngineError('EINVAL', `bad vbucket ${args[0]}`);
+    return [bucket.vbucketInfo(vb)];
+  }
+  return Array.from({ length: bucket.numVBuckets }, (_, vb) => bucket.vbucketInfo(vb));
+}
+
+registerStatGroup('', (session) => {
+  const s = session.stats;
+  const pairs: StatPairs = [
+    ['pid', process.pid],
+    ['uptime', Math.floor((Date.now() - started) / 1000)],
+    ['time', Math.floor(Date.now() / 1000)],
+    ['version', SERVER_VERSION],
+    ['curr_connections', s.connections],
+    ['total_connections', s.totalConnections],
+    ['cmd_total_ops', s.commands],
+    ['auth_cmds', s.authSuccess + s.authFailure],
+    ['auth_errors', s.authFailure],
+    ['rejected_conns', s.malformedFrames],
+  ];
+  const b = session.bucket;
+  if (b) {
+    pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
+    pairs.push(['ep_expired_access', b.stats.expirations], ['ep_tombstone_purged', b.stats.purged]);
+    pairs.push(['get_hits', b.stats.reads - b.stats.readMisses], ['get_misses', b.stats.readMisses]);
+  }
+  return pairs;
+});
+
+registerStatGroup('vbucket', (session, args) => vbucketsOf(session, args).map((v) => [`vb_${v.id}`, v.state]));
+
+registerStatGroup('vbucket-seqno', (session, args) =>
+  vbucketsOf(session, args).flatMap((v): StatPairs => [
+    [`vb_${v.id}:uuid`, v.uuid],
+    [`vb_${v.id}:high_seqno`, v.highSeqno],
+    [`vb_${v.id}:abs_high_seqno`, v.highSeqno],
+    [`vb_${v.id}:last_persisted_seqno`, v.persistedSeqno],
+    [`vb_${v.id}:purge_seqno`, v.purgeSeqno],
+    [`vb_${v.id}:last_persisted_snap_start`, v.persistedSeqno],
+    [`vb_${v.id}:last_persisted_snap_end`, v.persistedSeqno],
+    [`vb_${v.id}:max_visible_seqno`, v.highSeqno],
+  ]),
+);
+
+registerStatGroup('vbucket-details', (session, args) =>
+  vbucketsOf(session, args).flatMap((v): StatPairs => [
+    [`vb_${v.id}`, v.state],
+    [`vb_${v.id}:uuid`, v.uuid],
+    [`vb_${v.id}:high_seqno`, v.highSeqno],
+    [`vb_${v.id}:purge_seqno`, v.purgeSeqno],
+    [`vb_${v.id}:persistence_seqno`, v.persistedSeqno],
+    [`vb_${v.id}:num_failover_entries`, v.failoverLog.length],
+  ]),
+);
+
+registerStatGroup('failovers', (session, args) =>
+  vbucketsOf(session, args).flatMap((v): StatPairs => [
+    [`vb_${v.id}:num_entries`, v.failoverLog.length],
+    ...v.failoverLog.flatMap((e, i): StatPairs => [
+      [`vb_${v.id}:${i}:id`, e.uuid],
+      [`vb_${v.id}:${i}:seq`, e.seqno],
+    ]),
+  ]),
+);
+
+registerStatGroup('connections', (session) => [
+  [`conn_${session.id}:peer`, session.peer],
+  [`conn_${session.id}:agent_name`, session.agent],
+  [`conn_${session.id}:user`, session.auth.kind === 'authenticated' ? session.auth.user : ''],
+  [`conn_${session.id}:bucket`, session.bucket?.name ?? ''],
+  [`conn_${session.id}:dcp`, session.dcp !== null],
+]);
+
+function stat(session: Session, req: Packet): Packet[] {
+  const { group: raw } = decodeStatRequest(req);
+  const [name = '', ...args] = raw.trim().split(/\s+/).filter((w, i) => w.length > 0 || i === 0);
+  const group = GROUPS.get(name);
+  if (!group) throw new EngineError('KEY_ENOENT', `unknown stat group "${name}"`);
+  const replies = group(session, args).map(([key, value]) =>
+    encodeStatResponse({ name: key, value: String(value) }, { opaque: req.opaque }),
+  );
+  replies.push(encodeStatTerminator({ opaque: req.opaque }));
+  return replies;
+}
+
+export const STAT_COMMANDS: readonly CommandSpec[] = [{ opcode: Opcode.Stat, handler: stat, auth: true, bucket: false }];

@@ -1,0 +1,42 @@
+/**
+ * Building error replies: engine errors become memcached statuses, and a client that negotiated
+ * XERROR gets kv_engine's JSON error context in the body (`{"error":{"context":"..."}}`,
+ * daemon/cookie.cc `Cookie::getErrorJson`). NOT_MY_VBUCKET carries the bucket's cluster map.
+ */
+import { replyTo, type Packet } from '../codec/packet.js';
+import { Status } from '../codec/status.js';
+import { Feature } from '../codec/features.js';
+import { Datatype } from '../codec/datatype.js';
+import { isEngineError } from '../engine/errors.js';
+import { isProtocolError } from '../codec/errors.js';
+import type { Session } from './session.js';
+
+/** A failure that maps straight to a memcached status (for cases the engine has no code for). */
+export class KvStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KvStatusError';
+  }
+}
+
+export function errorReply(session: Session, req: Packet, status: number, context?: string): Packet {
+  if (status === Status.NotMyVbucket && session.bucket) {
+    const config = session.ctx.clusterConfigJson?.(session.bucket.name);
+    if (config) return replyTo(req, { status, value: Buffer.from(config), datatype: Datatype.Json });
+  }
+  if (context && session.features.has(Feature.Xerror)) {
+    return replyTo(req, { status, value: Buffer.from(JSON.stringify({ error: { context } })), datatype: Datatype.Json });
+  }
+  return replyTo(req, { status });
+}
+
+/** Map whatever a handler threw to a reply; unknown failures become Einternal, never a crash. */
+export function replyForError(session: Session, req: Packet, err: unknown): Packet {
+  if (isEngineError(err) || err instanceof KvStatusError) return errorReply(session, req, err.status, err.message);
+  if (isProtocolError(err)) return errorReply(session, req, Status.Einval, err.message);
+  session.ctx.logger.error({ err, opcode: req.opcode }, 'KV command failed');
+  return errorReply(session, req, Status.Einternal, 'internal error');
+}

@@ -1,0 +1,53 @@
+/**
+ * The per-connection state that KV command handlers read and change.
+ *
+ * Authentication is an explicit state machine (anonymous → sasl-in-progress → authenticated), not
+ * a set of flags; the selected bucket and the HELLO features live beside it. The DCP producer, once
+ * DCP_OPEN made this a DCP connection, hangs off `dcp`.
+ */
+import type { Packet } from '../codec/packet.js';
+import type { Bucket } from '../engine/bucket.js';
+import type { ServerContext } from '../server/context.js';
+import type { ScramServerSession } from '../auth/scram.js';
+import type { KvStats } from './stats-counters.js';
+
+export type AuthState =
+  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'sasl'; readonly mechanism: string; readonly scram: ScramServerSession }
+  | { readonly kind: 'authenticated'; readonly user: string; readonly mechanism: string };
+
+/** What a DCP producer attached to a connection must offer the connection. */
+export interface DcpAttachment {
+  /** Handle a DCP opcode from the consumer; may answer with a response or nothing. */
+  handle(req: Packet): Packet | Packet[] | null | Promise<Packet | Packet[] | null>;
+  /** The connection went away: release every stream. */
+  close(): void;
+}
+
+export interface Session {
+  readonly id: number;
+  readonly ctx: ServerContext;
+  /** Remote address, for logs and `stats connections`. */
+  readonly peer: string;
+  /** The listener's counters (shared by its connections). */
+  readonly stats: KvStats;
+  auth: AuthState;
+  bucket: Bucket | null;
+  /** HELLO features granted on this connection. */
+  features: ReadonlySet<number>;
+  agent: string;
+  dcp: DcpAttachment | null;
+  /**
+   * Send a server-initiated packet (DCP messages, server requests) outside the request/response
+   * order. Returns false when the socket's buffer is full: wait for `drained()` before sending more.
+   */
+  send(packet: Packet): boolean;
+  drained(): Promise<void>;
+  /** Close the connection (after flushing what is queued). */
+  close(reason: string): void;
+  readonly closed: boolean;
+}
+
+export function userOf(session: Session): string | null {
+  return session.auth.kind === 'authenticated' ? session.auth.user : null;
+}

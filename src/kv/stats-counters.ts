@@ -1,0 +1,34 @@
+/** Counters of the KV listener: one per branch outcome worth watching (`stats` shows them). */
+export interface KvStats {
+  connections: number;
+  totalConnections: number;
+  commands: number;
+  errors: number;
+  unknownCommands: number;
+  accessDenied: number;
+  noBucket: number;
+  authSuccess: number;
+  authFailure: number;
+  malformedFrames: number;
+  packetsOut: number;
+  readPauses: number;
+  writeStalls: number;
+}
+
+export function newKvStats(): KvStats {
+  return {
+    connections: 0,
+    totalConnections: 0,
+    commands: 0,
+    errors: 0,
+    unknownCommands: 0,
+    accessDenied: 0,
+    noBucket: 0,
+    authSuccess: 0,
+    authFailure: 0,
+    malformedFrames: 0,
+    packetsOut: 0,
+    readPauses: 0,
+    writeStalls: 0,
+  };
+}

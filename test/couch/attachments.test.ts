@@ -1,0 +1,154 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { CouchError } from '../../src/couch/errors.js';
+import {
+  attachmentsToJson,
+  attsSinceRevpos,
+  decodeBase64,
+  md5Digest,
+  parseAttachments,
+  resolveAttachments,
+  type AttachmentMeta,
+} from '../../src/couch/attachments.js';
+
+function reason(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof CouchError, String(e));
+    return `${e.status} ${e.error} ${e.reason}`;
+  }
+  assert.fail('expected a CouchError');
+}
+
+describe('digests', () => {
+  test('md5 of known values', () => {
+    assert.equal(md5Digest(Buffer.from('hello')), 'md5-XUFAKrxLKna5cZ2REBfFkg==');
+    assert.equal(md5Digest(Buffer.alloc(0)), 'md5-1B2M2Y8AsgTpgAmY7PhCfg==');
+  });
+
+  test('strict base64', () => {
+    assert.equal(decodeBase64('aGVsbG8=')?.toString(), 'hello');
+    assert.equal(decodeBase64('aGVs\nbG8')?.toString(), 'hello');
+    assert.equal(decodeBase64('!Base64Encoded$'), null);
+    assert.equal(decodeBase64('a'), null);
+  });
+});
+
+describe('parseAttachments', () => {
+  test('inline, stub and follows entries keep document order', () => {
+    const atts = parseAttachments({
+      'l.txt': { data: 'bG9jYWw=', digest: 'md5-whatever', content_type: 'text/plain', revpos: 1 },
+      old: { stub: true, revpos: 2 },
+      big: { follows: true, content_type: 'image/png', length: 3, digest: 'md5-x' },
+      ignored: 'not an object',
+    });
+    assert.deepEqual(atts.map((a) => [a.name, a.kind, a.contentType]), [
+      ['l.txt', 'inline', 'text/plain'],
+      ['old', 'stub', 'application/octet-stream'],
+      ['big', 'follows', 'image/png'],
+    ]);
+    const inline = atts[0];
+    assert.ok(inline.kind === 'inline');
+    assert.equal(inline.data.toString(), 'local');
+    assert.equal(inline.digest, md5Digest(Buffer.from('local')));
+    assert.equal(inline.length, 5);
+  });
+
+  test('missing or invalid data', () => {
+    assert.equal(reason(() => parseAttachments({ a: {} })), '400 bad_request Invalid attachment data for a');
+    assert.equal(reason(() => parseAttachments({ a: { data: 5 } })), '400 bad_request Invalid attachment data for a');
+  });
+});
+
+describe('resolveAttachments', () => {
+  const parent: AttachmentMeta[] = [
+    { name: 'old', contentType: 'text/plain', length: 3, digest: md5Digest(Buffer.from('old')), revpos: 2 },
+  ];
+
+  test('stubs keep the parent attachment; new data gets the new revpos', () => {
+    const incoming = parseAttachments({ old: { stub: true, revpos: 2 }, n: { data: 'aGVsbG8=' } });
+    const r = resolveAttachments(incoming, { docId: 'd', newRevpos: 3, parent });
+    assert.deepEqual(r.attachments, [
+      parent[0],
+      { name: 'n', contentType: 'application/octet-stream', length: 5, digest: md5Digest(Buffer.from('hello')), revpos: 3 },
+    ]);
+    assert.equal(r.data.get('n')?.toString(), 'hello');
+    assert.equal(r.data.has('old'), false);
+  });
+
+  test('replicated writes keep the sender revpos', () => {
+    const incoming = parseAttachments({ n: { data: 'aGVsbG8=', revpos: 7 } });
+    assert.equal(resolveAttachments(incoming, { docId: 'd', newRevpos: null, parent: null }).attachments[0].revpos, 7);
+  });
+
+  test('412 missing_stub with CouchDB reasons', () => {
+    const stub = parseAttachments({ old: { stub: true, revpos: 1 } });
+    assert.equal(
+      reason(() => resolveAttachments(stub, { docId: 'd', newRevpos: 3, parent })),
+      '412 missing_stub Invalid attachment stub in d for old',
+    );
+    const unknown = parseAttachments({ nope: { stub: true } });
+    assert.equal(
+      reason(() => resolveAttachments(unknown, { docId: 'd', newRevpos: 3, parent })),
+      '412 missing_stub Invalid attachment stub in d for nope',
+    );
+    assert.equal(
+      reason(() => resolveAttachments(unknown, { docId: 'd', newRevpos: 3, parent: null })),
+      '412 missing_stub Previous revision missing for document d',
+    );
+  });
+
+  test('follows: length and digest are checked, gzip is decoded', () => {
+    const hello = Buffer.from('hello');
+    const follows = parseAttachments({ f: { follows: true, length: 5, digest: md5Digest(hello) } });
+    const ok = resolveAttachments(follows, { docId: 'd', newRevpos: null, parent: null, followsData: new Map([['f', hello]]) });
+    assert.equal(ok.attachments[0].digest, md5Digest(hello));
+    const run = (data: Buffer, atts = follows) =>
+      reason(() => resolveAttachments(atts, { docId: 'd', newRevpos: null, parent: null, followsData: new Map([['f', data]]) }));
+    assert.equal(run(Buffer.from('hello!')), '400 bad_request attachment longer than expected');
+    assert.equal(run(Buffer.from('hell')), '400 bad_request attachment shorter than expected');
+    assert.equal(run(Buffer.from('jello')), '500 unknown_error md5_mismatch');
+    const gz = gzipSync(hello);
+    const gzipped = parseAttachments({
+      f: { follows: true, length: 5, encoding: 'gzip', encoded_length: gz.length, digest: md5Digest(hello) },
+    });
+    const decoded = resolveAttachments(gzipped, { docId: 'd', newRevpos: 1, parent: null, followsData: new Map([['f', gz]]) });
+    assert.equal(decoded.data.get('f')?.toString(), 'hello');
+    assert.equal(decoded.attachments[0].length, 5);
+  });
+});
+
+describe('responses', () => {
+  const metas: AttachmentMeta[] = [
+    { name: 'a', contentType: 'text/plain', length: 5, digest: md5Digest(Buffer.from('hello')), revpos: 1 },
+    { name: 'b', contentType: 'text/plain', length: 3, digest: md5Digest(Buffer.from('new')), revpos: 3 },
+  ];
+  const data = (m: AttachmentMeta) => Buffer.from(m.name === 'a' ? 'hello' : 'new');
+  const history = { start: 3, ids: ['c', 'b', 'a'] };
+
+  test('stubs by default, in couch_att:to_json/4 member order', () => {
+    const json = attachmentsToJson(metas, {}, data);
+    assert.deepEqual(Object.keys(json.a), ['content_type', 'revpos', 'digest', 'length', 'stub']);
+    assert.equal(json.b.stub, true);
+  });
+
+  test('attachments=true inlines base64 data', () => {
+    const json = attachmentsToJson(metas, { attachments: true }, data);
+    assert.deepEqual(json.a, { content_type: 'text/plain', revpos: 1, digest: metas[0].digest, data: 'aGVsbG8=' });
+  });
+
+  test('atts_since sends only content newer than the newest known ancestor', () => {
+    assert.equal(attsSinceRevpos(history, ['2-b', '1-a']), 2);
+    assert.equal(attsSinceRevpos(history, ['9-zz']), 0);
+    const json = attachmentsToJson(metas, { attsSince: ['2-b'], history }, data);
+    assert.equal(json.a.stub, true);
+    assert.equal(json.b.data, Buffer.from('new').toString('base64'));
+  });
+
+  test('multipart responses announce follows', () => {
+    const json = attachmentsToJson(metas, { attachments: true, follows: true }, data);
+    assert.deepEqual(json.b, { content_type: 'text/plain', revpos: 3, digest: metas[1].digest, length: 3, follows: true });
+  });
+});
