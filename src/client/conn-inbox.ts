@@ -42,6 +42,11 @@ export class Inbox<T> implements AsyncIterableIterator<T> {
     return this.#paused;
   }
 
+  /** True once closed or returned: pushes are dropped. */
+  get done(): boolean {
+    return this.#done;
+  }
+
   push(item: T): void {
     if (this.#done) return;
     if (this.#waiter !== undefined) {

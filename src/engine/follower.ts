@@ -83,6 +83,22 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
     }
   }
 
+  /**
+   * The next events in one array (at most one storage batch), or undefined once ended. Cheaper than
+   * `next()` per event for consumers that handle many items per turn (DCP backfill).
+   */
+  async nextBatch(): Promise<FollowEvent[] | undefined> {
+    if (this.index >= this.buffer.length) {
+      const first = await this.next();
+      if (first === undefined) return undefined;
+      if (this.index >= this.buffer.length || this.buffer[this.index - 1] !== first) return [first];
+      this.index--;
+    }
+    const out = this.index === 0 ? this.buffer : this.buffer.slice(this.index);
+    this.index = this.buffer.length;
+    return out;
+  }
+
   /** End the follower from outside (state change, failover, bucket deleted). Buffered items are dropped. */
   end(reason: FollowEndReason): void {
     if (this.phase.kind === 'ended' || this.phase.kind === 'ending') return;

@@ -1,9 +1,93 @@
 /**
- * The cluster-manager REST API listener.
+ * The cluster-manager REST API listener (ns_server's port 8091).
+ *
+ * Endpoints (Couchbase's, with Basic auth except `GET /`):
+ *   GET  /                                         200, for SDK ping()
+ *   GET  /pools, /pools/default, /poolsStreaming/default
+ *   GET  /pools/default/nodeServices
+ *   GET  /pools/default/buckets                    buckets the caller may read
+ *   GET  /pools/default/buckets/NAME, /pools/default/bucketsStreaming/NAME
+ *   GET  /pools/default/b/NAME, /pools/default/bs/NAME        (terse config, "$HOST" replaced)
+ *   POST /pools/default/buckets                    create (name, bucketType, numVBuckets)
+ *   DELETE /pools/default/buckets/NAME
+ *   GET  /settings/rbac/users[/local/NAME], PUT|DELETE /settings/rbac/users/local/NAME
+ * Freshet extensions, administrator only (documented in admin-routes.ts):
+ *   GET  /freshet/buckets/NAME/vbuckets/VB
+ *   POST /freshet/buckets/NAME/vbuckets/VB/state     state=active|replica|pending|dead
+ *   POST /freshet/buckets/NAME/vbuckets/VB/failover  [discardAbove=N]
+ *   POST /freshet/buckets/NAME/compact               [purgeAgeSeconds=N]
+ *
+ * Starting the face also starts the topology (which bumps the config revision on every bucket or
+ * vbucket change) and publishes `ctx.clusterConfigJson` for the KV face.
  */
-import { listenReserved } from '../server/reserved-port.js';
+import type { Socket } from 'node:net';
 import type { Listener, ServerContext } from '../server/context.js';
+import { ADMIN_ROUTES } from './admin-routes.js';
+import { BUCKET_ROUTES } from './bucket-routes.js';
+import { POOLS_ROUTES } from './pools-routes.js';
+import { RBAC_ROUTES, pruneBucketFromUsers } from './rbac-routes.js';
+import { createRestServer } from './rest-server.js';
+import { Router } from './router.js';
+import { StreamHub } from './streaming.js';
+import { topologyFor } from './topology.js';
 
-export function startMgmtFace(ctx: ServerContext, port: number): Promise<Listener> {
-  return listenReserved(ctx.host, port);
+export { Topology, clusterConfigJson, globalConfigJson, topologyFor, type TopologyChange } from './topology.js';
+
+export function buildRouter(): Router {
+  return new Router().add(...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES);
+}
+
+export async function startMgmtFace(ctx: ServerContext, port: number): Promise<Listener> {
+  const topology = topologyFor(ctx);
+  await topology.startWatching();
+  const streams = new StreamHub(topology);
+  const server = createRestServer({ ctx, topology, streams, router: buildRouter() });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  const onBucketDeleted = (name: string): void => {
+    pruneBucketFromUsers(ctx.users, name).catch((err: unknown) =>
+      ctx.logger.error({ err, bucket: name }, 'could not remove a deleted bucket from its users'),
+    );
+  };
+  ctx.engine.on('bucket-deleted', onBucketDeleted);
+  const detach = (): Promise<void> => {
+    ctx.engine.off('bucket-deleted', onBucketDeleted);
+    topology.stopWatching();
+    return streams.closeAll();
+  };
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, ctx.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await detach();
+    throw err;
+  }
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  ctx.ports.mgmt = bound;
+  ctx.clusterConfigJson = (bucket) => topology.bucketConfigJson(bucket);
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: bound,
+    close: () =>
+      (closing ??= (async () => {
+        // Streams first, so their clients see the replies end; then every connection goes.
+        await detach();
+        const closed = new Promise<void>((done) => server.close(() => done()));
+        server.closeAllConnections();
+        for (const s of sockets) s.destroy();
+        await closed;
+      })()),
+  };
 }

@@ -9,6 +9,9 @@
  * decodes into map[string]string), `Bucket`, and `Node`, whose `uptime` is a *string*
  * (`json:"uptime,string"`) and whose `ports` values are numbers. Unlike the terse config these
  * use the request's local address instead of "$HOST" (ns_server passes `LocalAddr` throughout).
+ * The SDK's bucket manager also reads a bucket with `at()` (throwing when a key is missing):
+ * `quota.rawRAM`, `evictionPolicy`, `conflictResolutionType`, `controllers` and per node `status`,
+ * `hostname`, `version`, `services`, `ports` (couchbase-cxx-client bucket_settings_json.hxx).
  */
 
 import {
@@ -112,12 +115,15 @@ export interface VerboseBucketJson {
   readonly replicaNumber: number;
   readonly replicaIndex: false;
   readonly conflictResolutionType: 'seqno';
+  readonly evictionPolicy: 'valueOnly';
   readonly compressionMode: 'off';
   readonly maxTTL: 0;
   readonly bucketCapabilitiesVer: '';
   readonly bucketCapabilities: readonly BucketCapability[];
   readonly quota?: { readonly ram: number; readonly rawRAM: number };
   readonly basicStats?: Readonly<Record<string, number>>;
+  /** Operation URIs; empty: no flush (its absence means flush is disabled), compaction is Freshet's own. */
+  readonly controllers: Readonly<Record<string, string>>;
   readonly nodes: readonly VerboseNodeJson[];
   readonly vBucketServerMap: VBucketServerMapJson;
 }
@@ -250,12 +256,14 @@ export function buildVerboseBucket(
     replicaNumber: bucket.numReplicas,
     replicaIndex: false,
     conflictResolutionType: 'seqno',
+    evictionPolicy: 'valueOnly',
     compressionMode: 'off',
     maxTTL: 0,
     bucketCapabilitiesVer: '',
     bucketCapabilities: bucketCapabilities(bucket),
     ...(input.ramQuota === undefined ? {} : { quota: { ram: input.ramQuota, rawRAM: input.ramQuota } }),
     ...(input.basicStats === undefined ? {} : { basicStats: { ...input.basicStats } }),
+    controllers: {},
     nodes: input.nodes.map((n, i) => buildVerboseNode(n, i, input, opts, bucket)),
     vBucketServerMap: buildVBucketServerMap(input, opts),
   };

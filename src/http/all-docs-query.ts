@@ -1,0 +1,52 @@
+/**
+ * The `_all_docs` / `_local_docs` query (CouchDB api/database/bulk-api.rst, couch-replication.md
+ * §3.8): `keys` (POST body or JSON query), `key`, `startkey`/`start_key`, `endkey`/`end_key`,
+ * `inclusive_end`, `limit`, `skip`, `descending`, `include_docs`, `conflicts`, `attachments`,
+ * `update_seq`. JSON-valued parameters must be valid JSON (`400 query_parse_error` otherwise).
+ */
+import { CouchError } from '../couch/errors.js';
+import { qBool, qInt, qJson } from './request.js';
+
+export interface AllDocsQuery {
+  keys?: unknown[];
+  startKey?: unknown;
+  endKey?: unknown;
+  inclusiveEnd: boolean;
+  limit: number;
+  skip: number;
+  descending: boolean;
+  includeDocs: boolean;
+  conflicts: boolean;
+  attachments: boolean;
+  updateSeq: boolean;
+}
+
+export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDocsQuery {
+  let keys = keysFromBody ?? qJson(q, 'keys');
+  if (keys !== undefined && !Array.isArray(keys)) {
+    throw new CouchError('query_parse_error', { params: { detail: '`keys` member must be an array.' } });
+  }
+  const key = qJson(q, 'key');
+  const startKey = qJson(q, 'startkey') ?? qJson(q, 'start_key');
+  const endKey = qJson(q, 'endkey') ?? qJson(q, 'end_key');
+  const out: AllDocsQuery = {
+    inclusiveEnd: qBool(q, 'inclusive_end', true),
+    limit: qInt(q, 'limit') ?? Number.MAX_SAFE_INTEGER,
+    skip: qInt(q, 'skip') ?? 0,
+    descending: qBool(q, 'descending'),
+    includeDocs: qBool(q, 'include_docs'),
+    conflicts: qBool(q, 'conflicts'),
+    attachments: qBool(q, 'attachments'),
+    updateSeq: qBool(q, 'update_seq'),
+  };
+  if (key !== undefined && keys === undefined) {
+    out.startKey = key;
+    out.endKey = key;
+    out.inclusiveEnd = true;
+  } else {
+    if (startKey !== undefined) out.startKey = startKey;
+    if (endKey !== undefined) out.endKey = endKey;
+  }
+  if (keys !== undefined) out.keys = keys as unknown[];
+  return out;
+}

@@ -1,0 +1,147 @@
+/**
+ * The batch endpoints of replication (couch-replication.md §1.2 steps 7–9, §3.4, §3.9, §3.10):
+ * `_bulk_docs` (interactive, and `new_edits: false` answering only the failures), `_bulk_get`,
+ * `_revs_diff` (with `possible_ancestors`, leaving out complete ids) and `_missing_revs`.
+ *
+ * `_bulk_docs` starts every document's write before waiting for any: each write is decided
+ * synchronously in request order (so two edits of one id in a batch apply in order), and the
+ * engine commits the whole batch in one synced transaction instead of one per document.
+ */
+import { randomBytes } from 'node:crypto';
+import { CouchError } from '../couch/errors.js';
+import { revsDiff } from '../couch/rev-tree-query.js';
+import { docJson } from './doc-json.js';
+import { openRevs, openRev, type OpenRevResult } from './doc-read.js';
+import { loadDoc } from './doc-store.js';
+import { parseDocBody, prepareAttachments, validateDocId, writeDoc } from './doc-write.js';
+import { resolveDb } from './keyspace.js';
+import { updateLocal } from './local-docs.js';
+import { isObject, qBool, readJsonObject, type Handler } from './request.js';
+import { sendJson, toCouchError } from './response.js';
+
+interface DocResult {
+  id: unknown;
+  rev?: string;
+  error?: CouchError;
+}
+
+const bulkDocs: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const body = await readJsonObject(rc);
+  if (!('docs' in body)) throw new CouchError('bulk_docs_missing');
+  if (!Array.isArray(body.docs)) throw new CouchError('bulk_docs_not_array');
+  if (body.new_edits !== undefined && typeof body.new_edits !== 'boolean') {
+    throw new CouchError('bad_request', { reason: '`new_edits` parameter must be a boolean.' });
+  }
+  const newEdits = body.new_edits !== false;
+  const pending: Array<Promise<DocResult>> = [];
+  for (const raw of body.docs as unknown[]) {
+    let id: unknown = isObject(raw) ? raw._id : undefined;
+    try {
+      const doc = parseDocBody(raw);
+      id = doc.id ?? (newEdits ? randomBytes(16).toString('hex') : undefined);
+      if (typeof id === 'string' && id.startsWith('_local/')) {
+        const localId = id.slice('_local/'.length);
+        const rev = updateLocal(db, localId, doc.rev, doc.deleted ? null : doc.body);
+        pending.push(rev.then((n) => ({ id, rev: `0-${n}` }), (e: unknown) => ({ id, error: toCouchError(e) })));
+        continue;
+      }
+      const docId = validateDocId(id);
+      // Only documents with attachment data wait here; all others start their write in this turn.
+      const prepared = doc.attachments ? await prepareAttachments(db, doc.attachments) : [];
+      const written = writeDoc(db, docId, doc, prepared, { newEdits });
+      pending.push(written.then((rev) => ({ id: docId, rev }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
+    } catch (err) {
+      pending.push(Promise.resolve({ id, error: toCouchError(err) }));
+    }
+  }
+  const results = await Promise.all(pending);
+  const rows = results
+    .filter((r) => newEdits || r.error)
+    .map((r) => (r.error ? { id: r.id ?? null, error: r.error.error, reason: r.error.reason } : { ok: true, id: r.id, rev: r.rev }));
+  sendJson(rc.res, 201, rows);
+};
+
+function bulkGetError(id: unknown, rev: unknown, err: CouchError): Record<string, unknown> {
+  return { error: { id, rev: typeof rev === 'string' ? rev : 'undefined', error: err.error, reason: err.reason } };
+}
+
+const bulkGet: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const body = await readJsonObject(rc);
+  if (!Array.isArray(body.docs)) throw new CouchError('bulk_get_missing');
+  // CouchDB's replicator repeats the options in the body as well as the query.
+  const opt = (name: string): boolean => qBool(rc.query, name) || body[name] === true;
+  const revs = opt('revs');
+  const withLatest = opt('latest');
+  const attachments = opt('attachments');
+  const results = (body.docs as unknown[]).map((entry) => {
+    const id = isObject(entry) ? entry.id : undefined;
+    const rev = isObject(entry) ? entry.rev : undefined;
+    if (typeof id !== 'string' || id.length === 0) {
+      return { id: id ?? null, docs: [bulkGetError(id ?? null, rev, new CouchError('bad_request', { reason: 'document id missed' }))] };
+    }
+    try {
+      const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
+      const opts = { revs, attachments, attsSince };
+      const state = loadDoc(db.bucket, id, db.revsLimit);
+      let found: OpenRevResult[];
+      if (rev !== undefined) {
+        if (typeof rev !== 'string') throw new CouchError('invalid_rev_format');
+        found = openRevs(state, [rev], withLatest);
+      } else {
+        if (!state) throw new CouchError('not_found');
+        if (state.winner.deleted) throw new CouchError('not_found_deleted');
+        const live = state.leaves.filter((l) => !l.deleted);
+        found = live.map((l) => openRev(state, l.rev)).filter((r) => r !== null).map((ok) => ({ ok }));
+      }
+      const docs = found.map((r) =>
+        'missing' in r
+          ? bulkGetError(id, r.missing, new CouchError('not_found'))
+          : { ok: docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts) },
+      );
+      return { id, docs };
+    } catch (err) {
+      return { id, docs: [bulkGetError(id, rev, toCouchError(err))] };
+    }
+  });
+  sendJson(rc.res, 200, { results });
+};
+
+function revsRequest(body: Record<string, unknown>): Array<[string, string[]]> {
+  return Object.entries(body).map(([id, revs]) => {
+    if (!Array.isArray(revs) || !revs.every((r) => typeof r === 'string')) throw new CouchError('invalid_rev_list');
+    return [id, revs as string[]];
+  });
+}
+
+const revsDiffHandler: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const body = await readJsonObject(rc);
+  const out: Record<string, unknown> = {};
+  for (const [id, revs] of revsRequest(body)) {
+    const state = loadDoc(db.bucket, id, db.revsLimit);
+    const diff = revsDiff(state?.tree ?? null, revs);
+    if (diff) out[id] = diff;
+  }
+  sendJson(rc.res, 200, out);
+};
+
+const missingRevs: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const body = await readJsonObject(rc);
+  const missing: Record<string, string[]> = {};
+  for (const [id, revs] of revsRequest(body)) {
+    const state = loadDoc(db.bucket, id, db.revsLimit);
+    const diff = revsDiff(state?.tree ?? null, revs);
+    if (diff) missing[id] = diff.missing;
+  }
+  sendJson(rc.res, 200, { missing_revs: missing });
+};
+
+export const bulkHandlers = {
+  bulkDocs: { POST: bulkDocs },
+  bulkGet: { POST: bulkGet },
+  revsDiff: { POST: revsDiffHandler },
+  missingRevs: { POST: missingRevs },
+};

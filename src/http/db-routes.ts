@@ -1,0 +1,107 @@
+/**
+ * Database endpoints (CouchDB api/database/common.rst, misc.rst; couch-replication.md §3.11):
+ * `PUT|GET|HEAD|DELETE /{db}`, `_ensure_full_commit`, `_revs_limit`, `_compact`, `_security`.
+ *
+ * `PUT /{db}?q=N` creates a bucket of N vbuckets (CouchDB's shard count parameter, reused: the
+ * vbuckets are our shards); without `q` the face's `defaultQ` (1024) applies. `GET /{db}` always
+ * carries `update_seq` and `instance_start_time: "0"`, which the CouchDB replicator requires.
+ */
+import { CouchError } from '../couch/errors.js';
+import { isEngineError } from '../engine/errors.js';
+import { requireAdmin } from './auth.js';
+import { AUX_NAMESPACES } from './db.js';
+import { bucketNameOf, resolveDb, validateNewDbName } from './keyspace.js';
+import { parseJson, qInt, readBody, type Handler } from './request.js';
+import { sendJson } from './response.js';
+import type { Router } from './router.js';
+
+const createDb: Handler = async (rc) => {
+  requireAdmin(rc);
+  const engine = rc.face.ctx.engine;
+  const name = bucketNameOf(rc.params.db!, (n) => engine.bucket(n) !== undefined);
+  if (engine.bucket(name)) throw new CouchError('file_exists');
+  validateNewDbName(name);
+  const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
+  if (q > 1024) throw new CouchError('bad_request', { reason: 'q must be at most 1024' });
+  try {
+    await engine.createBucket(name, { numVBuckets: q });
+  } catch (err) {
+    if (isEngineError(err, 'KEY_EEXISTS')) throw new CouchError('file_exists');
+    throw err;
+  }
+  sendJson(rc.res, 201, { ok: true }, { Location: `/${encodeURIComponent(name)}` });
+};
+
+const dbInfo: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const counts = db.counts();
+  sendJson(rc.res, 200, {
+    db_name: db.name,
+    purge_seq: 0,
+    update_seq: db.updateSeq,
+    sizes: { file: 0, external: 0, active: 0 },
+    props: {},
+    doc_del_count: counts.delCount,
+    doc_count: counts.docCount,
+    disk_format_version: 8,
+    compact_running: false,
+    cluster: { q: db.bucket.numVBuckets, n: 1, w: 1, r: 1 },
+    instance_start_time: '0',
+  });
+};
+
+const deleteDb: Handler = async (rc) => {
+  if (rc.query.has('rev')) {
+    throw new CouchError('bad_request', {
+      reason: 'You tried to DELETE a database with a ?rev= parameter. Did you mean to DELETE a document instead?',
+    });
+  }
+  requireAdmin(rc);
+  const db = resolveDb(rc);
+  await rc.face.ctx.engine.deleteBucket(db.name, AUX_NAMESPACES);
+  rc.face.forgetDb(db.name);
+  sendJson(rc.res, 200, { ok: true });
+};
+
+/** Writes are durable when acknowledged (the engine syncs each batch), so this only reports. */
+const ensureFullCommit: Handler = async (rc) => {
+  resolveDb(rc);
+  sendJson(rc.res, 201, { ok: true, instance_start_time: '0' });
+};
+
+const getRevsLimit: Handler = async (rc) => {
+  sendJson(rc.res, 200, resolveDb(rc).revsLimit);
+};
+
+const putRevsLimit: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const value = parseJson(await readBody(rc.req, 1024));
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new CouchError('bad_request', { reason: 'Invalid value for _revs_limit' });
+  }
+  await db.setRevsLimit(value);
+  sendJson(rc.res, 200, { ok: true });
+};
+
+/** Compaction purges old tombstones in the background; CouchDB answers 202 at once. */
+const compact: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  requireAdmin(rc);
+  rc.face.ctx.engine.compact(db.name).catch((err: unknown) => rc.face.ctx.logger.warn({ err }, 'compaction failed'));
+  sendJson(rc.res, 202, { ok: true });
+};
+
+/** No per-database security objects: access comes from the user registry. */
+const getSecurity: Handler = async (rc) => {
+  resolveDb(rc);
+  sendJson(rc.res, 200, {});
+};
+
+export function dbRoutes(router: Router<Handler>): void {
+  router
+    .add('/:db', { PUT: createDb, GET: dbInfo, DELETE: deleteDb })
+    .add('/:db/_ensure_full_commit', { POST: ensureFullCommit })
+    .add('/:db/_revs_limit', { GET: getRevsLimit, PUT: putRevsLimit })
+    .add('/:db/_compact', { POST: compact })
+    .add('/:db/_security', { GET: getSecurity });
+}

@@ -1,0 +1,122 @@
+/**
+ * Reading revisions for `GET /{db}/{doc}` and `_bulk_get`: the read options CouchDB takes from the
+ * query (api/document/common.rst), `open_revs=[…]|all` with `latest=true`
+ * (couch_db:open_doc_revs/4; couch-replication.md §1.2 step 8), and the multipart forms.
+ */
+import { CouchError } from '../couch/errors.js';
+import { parseRevs } from '../couch/rev.js';
+import { latest } from '../couch/rev-tree-query.js';
+import type { Db } from './db.js';
+import { getAttachmentData } from './att-store.js';
+import { attachmentsWithData, docJson, type DocOutOptions } from './doc-json.js';
+import type { DocState, RevData } from './doc-store.js';
+import { buildMultipart, newBoundary, relatedBody, type MimePart } from './multipart.js';
+import { qBool, qJson } from './request.js';
+
+export interface OpenRev {
+  rev: string;
+  data: RevData;
+  deleted: boolean;
+}
+export type OpenRevResult = { ok: OpenRev } | { missing: string };
+
+export function docOutOptions(q: URLSearchParams): DocOutOptions {
+  const meta = qBool(q, 'meta');
+  const attsSince = qJson(q, 'atts_since');
+  if (attsSince !== undefined && !Array.isArray(attsSince)) throw new CouchError('bad_request', { reason: 'atts_since must be a JSON array' });
+  return {
+    revs: qBool(q, 'revs'),
+    revsInfo: meta || qBool(q, 'revs_info'),
+    conflicts: meta || qBool(q, 'conflicts'),
+    deletedConflicts: meta || qBool(q, 'deleted_conflicts'),
+    attachments: qBool(q, 'attachments'),
+    attsSince: (attsSince as string[] | undefined) ?? null,
+  };
+}
+
+/** One stored revision of the document, or null when it is unknown or its body is gone. */
+export function openRev(state: DocState, rev: string): OpenRev | null {
+  const data = state.revData(rev);
+  if (!data) return null;
+  const leaf = state.leaves.find((l) => l.rev === rev);
+  return { rev, data, deleted: leaf?.deleted ?? false };
+}
+
+/**
+ * `open_revs`: every leaf for 'all'; otherwise each requested revision (with `latest`, the leaves
+ * descending from it), each at most once, in request order; unknown ones as `{missing}`.
+ */
+export function openRevs(state: DocState | null, revs: 'all' | string[], withLatest: boolean): OpenRevResult[] {
+  if (revs === 'all') {
+    if (!state) return [];
+    return state.leaves.map((l) => ({ ok: { rev: l.rev, data: state.revData(l.rev) ?? { body: {}, atts: {} }, deleted: l.deleted } }));
+  }
+  const out: OpenRevResult[] = [];
+  const seen = new Set<string>();
+  for (const rev of revs) {
+    const targets = state && withLatest ? latest(state.tree, rev) : [rev];
+    if (!state || targets.length === 0) {
+      out.push({ missing: rev });
+      continue;
+    }
+    for (const t of targets) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      const found = openRev(state, t);
+      out.push(found ? { ok: found } : { missing: t });
+    }
+  }
+  return out;
+}
+
+/** Parse `open_revs` from the query: `all` or a JSON array of revs. */
+export function parseOpenRevs(q: URLSearchParams): 'all' | string[] | undefined {
+  const raw = q.get('open_revs');
+  if (raw === null) return undefined;
+  if (raw === 'all') return 'all';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new CouchError('bad_request', { reason: 'Invalid rev format' });
+  }
+  const list = typeof parsed === 'string' ? [parsed] : parsed;
+  return parseRevs(list).map((r) => `${r.pos}-${r.hash}`);
+}
+
+/** The attachments of a revision whose data goes out as MIME parts. */
+function partsFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): Array<{ name: string; contentType: string; data: Buffer }> {
+  const names = attachmentsWithData(state, r.rev, r.data.atts, opts);
+  return [...names].map((name) => {
+    const a = r.data.atts[name]!;
+    return { name, contentType: a.content_type, data: getAttachmentData(db, a.digest) ?? Buffer.alloc(0) };
+  });
+}
+
+/** One revision as a `multipart/related` body (JSON first, then its attachment data). */
+export function relatedFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): { contentType: string; body: Buffer } {
+  const json = docJson(db, state, r.rev, r.data, r.deleted, { ...opts, follows: true });
+  return relatedBody(json, partsFor(db, state, r, opts));
+}
+
+/**
+ * The `multipart/mixed` reply of `open_revs` (couch_httpd_db send_docs_multipart): a plain JSON
+ * part per revision without attachment data, a nested `multipart/related` part for one with data,
+ * and `{"missing": rev}` with `error="true"` for unknown revisions.
+ */
+export function mixedBody(db: Db, state: DocState | null, results: OpenRevResult[], opts: DocOutOptions): { contentType: string; body: Buffer } {
+  const boundary = newBoundary();
+  const parts: MimePart[] = results.map((r) => {
+    if ('missing' in r) {
+      return { headers: { 'Content-Type': 'application/json; error="true"' }, body: Buffer.from(JSON.stringify({ missing: r.missing })) };
+    }
+    const s = state as DocState;
+    const withData = partsFor(db, s, r.ok, opts);
+    if (withData.length === 0) {
+      return { headers: { 'Content-Type': 'application/json' }, body: Buffer.from(JSON.stringify(docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, opts))) };
+    }
+    const related = relatedFor(db, s, r.ok, opts);
+    return { headers: { 'Content-Type': related.contentType }, body: related.body };
+  });
+  return { contentType: `multipart/mixed; boundary="${boundary}"`, body: buildMultipart(boundary, parts) };
+}

@@ -1,0 +1,150 @@
+/**
+ * `_local/` documents (CouchDB api/local.rst; couch-replication.md §1.4, §3.7): replication
+ * checkpoints. No revision tree: `_rev` is `0-N`, N counting updates, and a delete answers `0-0`.
+ * They live in the database's `couch_local` side database, so they are never in `_changes`,
+ * `_all_docs` or DCP, and never replicated.
+ *
+ * A stale or missing `_rev` on an existing document is a 409, as PouchDB and pouchdb-server do
+ * (CouchDB does not check; PouchDB's and CouchDB's replicators both cope with either, re-reading
+ * on conflict). Updates run inside one LMDB write transaction, so two racing PUTs cannot both win.
+ */
+import { CouchError } from '../couch/errors.js';
+import type { Db } from './db.js';
+import { resolveDb } from './keyspace.js';
+import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
+import { isObject, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
+import { sendJson } from './response.js';
+
+interface LocalRecord {
+  rev: number;
+  body: Record<string, unknown>;
+}
+
+const PREFIX = '_local/';
+
+function localId(rc: RequestCtx): string {
+  const id = rc.params.id ?? '';
+  if (id.length === 0) throw new CouchError('docid_bare_local');
+  return id;
+}
+
+function readLocal(db: Db, id: string): LocalRecord | undefined {
+  const v = db.local.get(id);
+  return isObject(v) && typeof v.rev === 'number' && isObject(v.body) ? (v as unknown as LocalRecord) : undefined;
+}
+
+function localJson(id: string, rec: LocalRecord): Record<string, unknown> {
+  return { _id: PREFIX + id, _rev: `0-${rec.rev}`, ...rec.body };
+}
+
+/** The N of a `0-N` rev (CouchDB also accepts a bare number). */
+function localRevNumber(rev: unknown): number {
+  if (typeof rev !== 'string') throw new CouchError('invalid_rev_format');
+  const m = /^(?:0-)?(\d+)$/.exec(rev);
+  if (!m) throw new CouchError('invalid_rev_format');
+  return Number(m[1]);
+}
+
+const getLocal: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const id = localId(rc);
+  const rec = readLocal(db, id);
+  if (!rec) throw new CouchError('not_found');
+  sendJson(rc.res, 200, localJson(id, rec));
+};
+
+function bodyWithoutSpecials(json: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json)) {
+    if (k === '_attachments') throw new CouchError('local_no_attachments');
+    if (!k.startsWith('_')) body[k] = v;
+  }
+  return body;
+}
+
+/** Write (or delete, with `body` null) a local doc inside one write transaction. */
+export async function updateLocal(db: Db, id: string, givenRev: string | undefined, body: Record<string, unknown> | null): Promise<number> {
+  return db.local.transaction(() => {
+    const current = readLocal(db, id);
+    const given = givenRev === undefined ? undefined : localRevNumber(givenRev);
+    if (current ? given !== current.rev : given !== undefined && given !== 0) throw new CouchError('conflict');
+    if (body === null) {
+      if (!current) throw new CouchError('not_found');
+      db.local.remove(id);
+      return 0;
+    }
+    const rev = (current?.rev ?? 0) + 1;
+    db.local.put(id, { rev, body } satisfies LocalRecord);
+    return rev;
+  });
+}
+
+const putLocal: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const id = localId(rc);
+  const json = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes));
+  if (!isObject(json)) throw new CouchError('not_an_object');
+  const q = rc.query.get('rev') ?? undefined;
+  const bodyRev = typeof json._rev === 'string' ? json._rev : undefined;
+  if (q !== undefined && bodyRev !== undefined && q !== bodyRev) throw new CouchError('rev_mismatch');
+  const rev = await updateLocal(db, id, q ?? bodyRev, json._deleted === true ? null : bodyWithoutSpecials(json));
+  sendJson(rc.res, 201, { ok: true, id: PREFIX + id, rev: `0-${rev}` });
+};
+
+const deleteLocal: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const id = localId(rc);
+  const q = rc.query.get('rev') ?? undefined;
+  await updateLocal(db, id, q, null);
+  sendJson(rc.res, 200, { ok: true, id: PREFIX + id, rev: '0-0' });
+};
+
+/** `GET|POST /{db}/_local_docs`: like `_all_docs` over the local documents. */
+async function localDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> {
+  const db = resolveDb(rc);
+  const query: AllDocsQuery = allDocsRange(rc.query, keysFromBody);
+  const strip = (k: unknown): unknown => (typeof k === 'string' && k.startsWith(PREFIX) ? k.slice(PREFIX.length) : k);
+  const rows: unknown[] = [];
+  const row = (id: string, rec: LocalRecord): Record<string, unknown> => {
+    const r: Record<string, unknown> = { id: PREFIX + id, key: PREFIX + id, value: { rev: `0-${rec.rev}` } };
+    if (query.includeDocs) r.doc = localJson(id, rec);
+    return r;
+  };
+  if (query.keys) {
+    for (const key of query.keys) {
+      const id = strip(key);
+      const rec = typeof id === 'string' ? readLocal(db, id) : undefined;
+      rows.push(rec && typeof id === 'string' ? row(id, rec) : { key, error: 'not_found' });
+    }
+  } else {
+    const start = strip(query.startKey);
+    const end = strip(query.endKey);
+    let skip = query.skip;
+    for (const { key } of db.local.getRange({ reverse: query.descending })) {
+      const id = key as string;
+      const cmpStart = typeof start === 'string' ? (query.descending ? id > start : id < start) : false;
+      if (cmpStart) continue;
+      if (typeof end === 'string') {
+        const past = query.descending ? id < end : id > end;
+        if (past || (!query.inclusiveEnd && id === end)) break;
+      }
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      if (rows.length >= query.limit) break;
+      const rec = readLocal(db, id);
+      if (rec) rows.push(row(id, rec));
+    }
+  }
+  sendJson(rc.res, 200, { total_rows: null, offset: null, rows });
+}
+
+const getLocalDocs: Handler = (rc) => localDocs(rc);
+const postLocalDocs: Handler = async (rc) => {
+  const body = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes));
+  await localDocs(rc, isObject(body) ? body.keys : undefined);
+};
+
+export const localHandlers = { GET: getLocal, PUT: putLocal, DELETE: deleteLocal };
+export const localDocsHandlers = { GET: getLocalDocs, POST: postLocalDocs };

@@ -1,0 +1,154 @@
+/**
+ * Server-level endpoints (CouchDB docs api/server/common.rst, api/server/authn.rst):
+ * `GET /` (with the stable `uuid` PouchDB derives replication ids from, couch-replication.md
+ * §1.3), `/_all_dbs`, `/_up`, `/_uuids`, `/_session` cookie login, and the `[cors]` part of
+ * `/_node/{node}/_config`.
+ */
+import { randomBytes } from 'node:crypto';
+import { CouchError } from '../couch/errors.js';
+import { requireAdmin, requireUser, roles } from './auth.js';
+import { CORS_KEYS, type CorsKey } from './cors.js';
+import { isObject, mediaType, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
+import { sendJson } from './response.js';
+import type { Router } from './router.js';
+
+export const COUCH_VERSION = '3.3.3';
+
+const welcome: Handler = async (rc) => {
+  sendJson(rc.res, 200, {
+    couchdb: 'Welcome',
+    version: COUCH_VERSION,
+    git_sha: 'freshet',
+    uuid: rc.face.ctx.engine.uuid,
+    features: [],
+    vendor: { name: 'Freshet', version: '0.1.0' },
+  });
+};
+
+const allDbs: Handler = async (rc) => {
+  const user = requireUser(rc);
+  const users = rc.face.ctx.users;
+  const names = rc.face.ctx.engine.buckets().map((b) => b.name).filter((n) => users.canAccessBucket(user.name, n)).sort();
+  const skip = qInt(rc.query, 'skip') ?? 0;
+  const limit = qInt(rc.query, 'limit');
+  const descending = rc.query.get('descending') === 'true';
+  const ordered = descending ? names.reverse() : names;
+  sendJson(rc.res, 200, ordered.slice(skip, limit === undefined ? undefined : skip + limit));
+};
+
+const up: Handler = async (rc) => {
+  sendJson(rc.res, 200, { status: 'ok' });
+};
+
+const uuids: Handler = async (rc) => {
+  const count = qInt(rc.query, 'count', { min: 1 }) ?? 1;
+  if (count > 1000) throw new CouchError('bad_request', { reason: 'count parameter too large' });
+  sendJson(rc.res, 200, { uuids: Array.from({ length: count }, () => randomBytes(16).toString('hex')) });
+};
+
+function sessionInfo(rc: RequestCtx): Record<string, unknown> {
+  const info: Record<string, unknown> = { authentication_handlers: ['cookie', 'default'] };
+  if (rc.user) info.authenticated = rc.user.via;
+  return { ok: true, userCtx: { name: rc.user?.name ?? null, roles: roles(rc.user) }, info };
+}
+
+const getSession: Handler = async (rc) => {
+  sendJson(rc.res, 200, sessionInfo(rc));
+};
+
+/** `POST /_session` takes JSON or a form (couch_httpd_auth:handle_session_req/2). */
+const postSession: Handler = async (rc) => {
+  const raw = await readBody(rc.req, 64 * 1024);
+  let name: unknown;
+  let password: unknown;
+  if (mediaType(rc.req) === 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams(raw.toString('utf8'));
+    name = form.get('name');
+    password = form.get('password');
+  } else {
+    const body = parseJson(raw);
+    if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
+    name = body.name;
+    password = body.password;
+  }
+  const users = rc.face.ctx.users;
+  if (typeof name !== 'string' || typeof password !== 'string' || !(await users.verifyAsync(name, password))) {
+    throw new CouchError('unauthorized');
+  }
+  const cookie = rc.face.sessions.issue(name);
+  sendJson(rc.res, 200, { ok: true, name, roles: users.isAdmin(name) ? ['_admin'] : [] }, {
+    'Set-Cookie': rc.face.sessions.setCookieHeader(cookie),
+  });
+};
+
+const deleteSession: Handler = async (rc) => {
+  sendJson(rc.res, 200, { ok: true }, { 'Set-Cookie': rc.face.sessions.clearCookieHeader() });
+};
+
+// ---- /_node/{node}/_config/cors[/key] --------------------------------------------------------
+
+function checkNode(rc: RequestCtx): void {
+  const node = rc.params.node;
+  if (node !== '_local' && node !== 'freshet@127.0.0.1') throw new CouchError('not_found_detail', { params: { detail: 'no such node' } });
+}
+
+function corsKey(rc: RequestCtx): CorsKey {
+  const key = rc.params.key ?? '';
+  if (!(key in CORS_KEYS)) throw new CouchError('not_found_detail', { params: { detail: 'unknown_config_value' } });
+  return key as CorsKey;
+}
+
+const getCorsSection: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  const cfg = rc.face.cors;
+  sendJson(rc.res, 200, Object.fromEntries(Object.entries(CORS_KEYS).map(([k, v]) => [k, v.get(cfg)])));
+};
+
+const getCorsKey: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  sendJson(rc.res, 200, CORS_KEYS[corsKey(rc)].get(rc.face.cors));
+};
+
+async function readConfigValue(rc: RequestCtx): Promise<string> {
+  const value = parseJson(await readBody(rc.req, 64 * 1024));
+  if (typeof value !== 'string') throw new CouchError('bad_request', { reason: 'config values must be JSON strings' });
+  return value;
+}
+
+const putCorsKey: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  const entry = CORS_KEYS[corsKey(rc)];
+  const old = entry.get(rc.face.cors);
+  await rc.face.setCors(entry.set(rc.face.cors, await readConfigValue(rc)));
+  sendJson(rc.res, 200, old);
+};
+
+/** `[chttpd] enable_cors` switches the whole feature. */
+const getEnableCors: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  sendJson(rc.res, 200, String(rc.face.cors.enabled));
+};
+
+const putEnableCors: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  const old = String(rc.face.cors.enabled);
+  await rc.face.setCors({ ...rc.face.cors, enabled: (await readConfigValue(rc)) === 'true' });
+  sendJson(rc.res, 200, old);
+};
+
+export function serverRoutes(router: Router<Handler>): void {
+  router
+    .add('/', { GET: welcome })
+    .add('/_all_dbs', { GET: allDbs })
+    .add('/_up', { GET: up })
+    .add('/_uuids', { GET: uuids })
+    .add('/_session', { GET: getSession, POST: postSession, DELETE: deleteSession })
+    .add('/_node/:node/_config/cors', { GET: getCorsSection })
+    .add('/_node/:node/_config/cors/:key', { GET: getCorsKey, PUT: putCorsKey })
+    .add('/_node/:node/_config/chttpd/enable_cors', { GET: getEnableCors, PUT: putEnableCors });
+}

@@ -1,0 +1,96 @@
+/**
+ * Bucket management as Couchbase does it (ns_server menelaus_web_buckets.erl):
+ *
+ * `POST /pools/default/buckets`, form-encoded:
+ * - `name` (required);
+ * - `bucketType`: `couchbase` or its old name `membase` (the default); `ephemeral` and
+ *   `memcached` are refused, since Freshet has neither;
+ * - `numVBuckets`: a Freshet extension (Couchbase accepts it only on developer builds), 1..1024,
+ *   default 1024;
+ * - `ramQuotaMB` / `ramQuota`, `replicaNumber`, `flushEnabled`, and the other settings the SDK's
+ *   bucket manager sends are accepted and ignored.
+ * Success is 202 with `Location: /pools/default/buckets/NAME` (`respond_bucket_created`); a
+ * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
+ *
+ * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
+ */
+import { isEngineError } from '../engine/errors.js';
+import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
+import { BUCKET_NAME } from './cluster-config.js';
+import { fieldErrors, intParam, notFound, readForm, sendEmpty } from './rest-io.js';
+import { adminAccess, type RestContext, type Route } from './router.js';
+
+export const MAX_NUM_VBUCKETS = 1024;
+
+/** bucketType values: what each means here, or why it is refused. */
+const BUCKET_TYPES = {
+  couchbase: { ok: true },
+  membase: { ok: true },
+  ephemeral: { ok: false, why: 'Freshet buckets are persistent; ephemeral buckets are not supported' },
+  memcached: { ok: false, why: 'memcached buckets are not supported' },
+} as const satisfies Record<string, { ok: boolean; why?: string }>;
+
+const NAME_CHARS_MESSAGE =
+  'Bucket name can only contain characters in range A-Z, a-z, 0-9 as well as underscore, period, dash & percent. Consult the documentation.';
+
+/** Validate the create form; every problem at once, keyed by field, as ns_server reports them. */
+function validateCreate(rc: RestContext, form: URLSearchParams): { name: string; numVBuckets: number } {
+  const errors: Record<string, string> = {};
+  const name = form.get('name');
+  if (name === null) errors.name = 'Bucket name needs to be specified';
+  else if (name === '') errors.name = 'Bucket name cannot be empty';
+  else if (!BUCKET_NAME.test(name)) errors.name = NAME_CHARS_MESSAGE;
+  else if (rc.server.engine.bucket(name) !== undefined) errors.name = 'Bucket with given name already exists';
+
+  const type = form.get('bucketType') ?? 'membase';
+  const known = (BUCKET_TYPES as Record<string, { ok: boolean; why?: string }>)[type];
+  if (known === undefined) errors.bucketType = 'invalid bucket type';
+  else if (!known.ok) errors.bucketType = known.why ?? 'invalid bucket type';
+
+  let numVBuckets = DEFAULT_NUM_VBUCKETS;
+  try {
+    numVBuckets = intParam(form, 'numVBuckets', 1, MAX_NUM_VBUCKETS) ?? DEFAULT_NUM_VBUCKETS;
+  } catch {
+    errors.numVBuckets = `Number of vBuckets must be an integer from 1 to ${MAX_NUM_VBUCKETS}`;
+  }
+  if (Object.keys(errors).length > 0) throw fieldErrors(errors);
+  return { name: name!, numVBuckets };
+}
+
+async function createBucket(rc: RestContext): Promise<void> {
+  const form = await readForm(rc.req);
+  const { name, numVBuckets } = validateCreate(rc, form);
+  try {
+    await rc.server.engine.createBucket(name, { numVBuckets });
+  } catch (err) {
+    // A concurrent create of the same name, or a rule the engine enforces beyond the form's.
+    if (isEngineError(err, 'KEY_EEXISTS')) throw fieldErrors({ name: 'Bucket with given name already exists' });
+    if (isEngineError(err, 'EINVAL')) throw fieldErrors({ name: err.message });
+    throw err;
+  }
+  rc.server.logger.info({ bucket: name, numVBuckets }, 'bucket created over REST');
+  sendEmpty(rc.res, 202, { Location: `/pools/default/buckets/${encodeURIComponent(name)}` });
+}
+
+async function deleteBucket(rc: RestContext): Promise<void> {
+  const name = rc.params.bucket ?? '';
+  if (rc.server.engine.bucket(name) === undefined) throw notFound();
+  try {
+    await rc.server.engine.deleteBucket(name);
+  } catch (err) {
+    if (isEngineError(err, 'NO_BUCKET')) throw notFound('The bucket to be deleted was not found.\r\n');
+    throw err;
+  }
+  rc.server.logger.info({ bucket: name }, 'bucket deleted over REST');
+  sendEmpty(rc.res, 200);
+}
+
+export const BUCKET_ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/pools/default/buckets', access: adminAccess('cluster.buckets!create'), handler: createBucket },
+  {
+    method: 'DELETE',
+    path: '/pools/default/buckets/:bucket',
+    access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}]!delete`),
+    handler: deleteBucket,
+  },
+];

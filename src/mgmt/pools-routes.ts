@@ -1,0 +1,118 @@
+/**
+ * Read-only cluster documents, one-shot and streaming: what cbdatasource walks (dcp.md §4.3:
+ * `/pools` -> `pools[].uri` -> `buckets.uri` -> `bucket.uri`, then `/pools/default/nodeServices`),
+ * the terse configs gocbcore-style HTTP bootstrap reads (`/pools/default/b/NAME`, `.../bs/NAME`),
+ * and `GET /`, which the SDK's `cluster.ping()` probes on the mgmt service
+ * (couchbase-sdk-bootstrap.md §1: any 200 counts; ns_server itself redirects to its UI).
+ */
+import type { Bucket } from '../engine/bucket.js';
+import {
+  bucketListDoc,
+  defaultPoolDoc,
+  nodeServicesText,
+  poolsDoc,
+  terseBucketText,
+  verboseBucketDoc,
+} from './documents.js';
+import { MGMT_PATHS } from './pools.js';
+import { notFound, sendJson, sendJsonText, sendText } from './rest-io.js';
+import { BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type Route } from './router.js';
+
+/** The pool is always "default" (ns_server has no other); any other name is a 404. */
+function requireDefaultPool(rc: RestContext): void {
+  if (rc.params.pool !== undefined && rc.params.pool !== 'default') throw notFound();
+}
+
+/** The route's bucket; rest-auth has already answered 404 when it does not exist. */
+function routeBucket(rc: RestContext): Bucket {
+  const bucket = rc.server.engine.bucket(rc.params.bucket ?? '');
+  if (bucket === undefined) throw notFound();
+  return bucket;
+}
+
+/** Render a bucket document for a stream, ending it once the bucket is gone or replaced. */
+function bucketRender(rc: RestContext, bucket: Bucket, render: (b: Bucket) => string): () => string | undefined {
+  return () => {
+    const current = rc.server.engine.bucket(bucket.name);
+    return current === undefined || current.uuid !== bucket.uuid ? undefined : render(current);
+  };
+}
+
+export const POOLS_ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/',
+    access: PUBLIC,
+    handler: ({ res }) => sendText(res, 200, 'Freshet cluster manager REST API\n'),
+  },
+  {
+    method: 'GET',
+    path: MGMT_PATHS.pools,
+    access: POOLS,
+    handler: (rc) => sendJson(rc.res, 200, poolsDoc(rc.topology, rc.principal?.isAdmin === true, rc.localAddr)),
+  },
+  {
+    method: 'GET',
+    path: '/pools/:pool',
+    access: POOLS,
+    handler: (rc) => {
+      requireDefaultPool(rc);
+      sendJson(rc.res, 200, defaultPoolDoc(rc.server, rc.topology, rc.localAddr));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/poolsStreaming/:pool',
+    access: POOLS,
+    handler: (rc) => {
+      requireDefaultPool(rc);
+      rc.streams.open(rc.res, () => JSON.stringify(defaultPoolDoc(rc.server, rc.topology, rc.localAddr)));
+    },
+  },
+  {
+    method: 'GET',
+    path: MGMT_PATHS.nodeServices,
+    access: POOLS,
+    handler: (rc) => sendJsonText(rc.res, nodeServicesText(rc.topology, rc.localAddr)),
+  },
+  {
+    method: 'GET',
+    path: MGMT_PATHS.buckets,
+    access: POOLS,
+    handler: (rc) => {
+      const name = rc.principal?.name ?? '';
+      const visible = (bucket: string): boolean => rc.server.users.canAccessBucket(name, bucket);
+      sendJson(rc.res, 200, bucketListDoc(rc.server, rc.topology, rc.localAddr, visible));
+    },
+  },
+  {
+    method: 'GET',
+    path: MGMT_PATHS.bucket,
+    access: BUCKET_SETTINGS_READ,
+    handler: (rc) => sendJson(rc.res, 200, verboseBucketDoc(rc.topology, routeBucket(rc), rc.localAddr)),
+  },
+  {
+    method: 'GET',
+    path: MGMT_PATHS.bucketStreaming,
+    access: BUCKET_SETTINGS_READ,
+    handler: (rc) => {
+      const render = (b: Bucket): string => JSON.stringify(verboseBucketDoc(rc.topology, b, rc.localAddr));
+      rc.streams.open(rc.res, bucketRender(rc, routeBucket(rc), render));
+    },
+  },
+  {
+    method: 'GET',
+    path: MGMT_PATHS.terseBucket,
+    access: BUCKET_SETTINGS_READ,
+    handler: (rc) => sendJsonText(rc.res, terseBucketText(rc.topology, routeBucket(rc), rc.localAddr)),
+  },
+  {
+    method: 'GET',
+    path: MGMT_PATHS.terseBucketStreaming,
+    access: BUCKET_SETTINGS_READ,
+    handler: (rc) => {
+      const render = (b: Bucket): string => terseBucketText(rc.topology, b, rc.localAddr);
+      rc.streams.open(rc.res, bucketRender(rc, routeBucket(rc), render));
+    },
+  },
+];

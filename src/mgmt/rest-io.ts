@@ -1,0 +1,148 @@
+/**
+ * Request and reply plumbing for the cluster-manager REST API, with ns_server's reply shapes
+ * (menelaus_util.erl):
+ * - `reply_not_found`: 404, text/plain "Requested resource not found.\r\n";
+ * - `reply_error` / validator errors: 400, `{"errors":{"<field>":"<message>"}}` ("_" for global);
+ * - `require_permission`: 403, `{"message":"Forbidden. User needs the following permissions",
+ *   "permissions":["cluster.bucket[b].settings!read"]}` (menelaus_web_rbac `forbidden_response`);
+ * - `require_auth`: 401, empty body, `WWW-Authenticate: Basic realm="Couchbase Server Admin / REST"`;
+ * - every reply carries the no-cache headers ns_server adds by default (`response_headers`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Bodies are small forms; anything larger is refused rather than buffered. */
+export const MAX_BODY_BYTES = 1 << 20;
+
+export const NOT_FOUND_TEXT = 'Requested resource not found.\r\n';
+export const AUTH_REALM = 'Basic realm="Couchbase Server Admin / REST"';
+
+const BASE_HEADERS = {
+  'Cache-Control': 'no-cache,no-store,must-revalidate',
+  Expires: 'Thu, 01 Jan 1970 00:00:00 GMT',
+  Pragma: 'no-cache',
+  'X-Content-Type-Options': 'nosniff',
+} as const;
+
+/** A reply decided by validation or access control: thrown by handlers, sent by the dispatcher. */
+export class RestError extends Error {
+  constructor(
+    readonly status: number,
+    /** A string is sent as text/plain unless `json`; anything else as JSON. */
+    readonly body: unknown,
+    readonly headers: Readonly<Record<string, string>> = {},
+    readonly json = false,
+  ) {
+    super(typeof body === 'string' ? body.trim() : `HTTP ${status}`);
+    this.name = 'RestError';
+  }
+}
+
+export function notFound(text = NOT_FOUND_TEXT): RestError {
+  return new RestError(404, text);
+}
+
+/** ns_server's field-error reply: `{"errors":{field: message}}`, 400 unless told. */
+export function fieldErrors(errors: Readonly<Record<string, string>>, status = 400): RestError {
+  return new RestError(status, { errors });
+}
+
+/** ns_server's `reply_json(Req, <<"message">>, Status)`: a JSON string body. */
+export function jsonMessage(status: number, message: string): RestError {
+  return new RestError(status, message, {}, true);
+}
+
+export function forbidden(permission: string): RestError {
+  return new RestError(403, { message: 'Forbidden. User needs the following permissions', permissions: [permission] });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...BASE_HEADERS,
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** A pre-serialized JSON document (configs are built as text once and shared). */
+export function sendJsonText(res: ServerResponse, text: string): void {
+  res.writeHead(200, { ...BASE_HEADERS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, headers: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, {
+    ...BASE_HEADERS,
+    'Content-Type': 'text/plain',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** An empty reply (201/202 with a Location, 401 challenge). */
+export function sendEmpty(res: ServerResponse, status: number, headers: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, { ...BASE_HEADERS, 'Content-Length': 0, ...headers });
+  res.end();
+}
+
+export function sendError(res: ServerResponse, err: RestError): void {
+  if (typeof err.body === 'string' && !err.json) sendText(res, err.status, err.body, err.headers);
+  else if (err.body === undefined) sendEmpty(res, err.status, err.headers);
+  else sendJson(res, err.status, err.body, err.headers);
+}
+
+/** Headers a streaming reply starts with (ns_server `handle_streaming`: chunked JSON). */
+export function streamingHeaders(): Record<string, string> {
+  return { ...BASE_HEADERS, 'Content-Type': 'application/json; charset=utf-8' };
+}
+
+/**
+ * The address the client connected to, as ns_server's `local_addr`: IPv6 in brackets, and an
+ * IPv4-mapped address given as plain IPv4 (what a client dialling 127.0.0.1 expects back).
+ */
+export function localAddr(req: IncomingMessage): string {
+  let addr = req.socket.localAddress ?? '127.0.0.1';
+  if (addr.startsWith('::ffff:') && addr.includes('.')) addr = addr.slice('::ffff:'.length);
+  return addr.includes(':') ? `[${addr}]` : addr;
+}
+
+/** Read the whole body, refusing more than MAX_BODY_BYTES with 413. */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) throw new RestError(413, 'Request body too large.\r\n', { Connection: 'close' });
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A form body (application/x-www-form-urlencoded, what ns_server's `parse_post` reads). A body
+ * without a content type is read as a form too, since curl -d and many scripts send it that way.
+ */
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const body = await readBody(req);
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (body.length > 0 && type !== '' && type !== 'application/x-www-form-urlencoded') {
+    throw new RestError(400, { errors: { _: 'Request body must be application/x-www-form-urlencoded' } });
+  }
+  return new URLSearchParams(body.toString('utf8'));
+}
+
+/** Form or query integer parameter: undefined when absent, a field error when not an integer in range. */
+export function intParam(form: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const raw = form.get(name);
+  if (raw === null) return undefined;
+  const text = raw.trim();
+  const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw fieldErrors({ [name]: `${name} must be an integer from ${min} to ${max}` });
+  }
+  return n;
+}

@@ -1,0 +1,69 @@
+/**
+ * The HTTP server of the management port: parse, route, authenticate, authorize, run the handler,
+ * and turn whatever it throws into ns_server's reply shapes. Unknown paths get ns_server's 404
+ * before any credentials are checked (menelaus_web `get_action` falls through to
+ * `reply_not_found`). An unexpected failure is logged and answered 500 with ns_server's
+ * `["Unexpected server error, request logged."]`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerContext } from '../server/context.js';
+import { authenticate, authorize, checkUuids } from './rest-auth.js';
+import { RestError, localAddr, notFound, sendError, sendJson } from './rest-io.js';
+import { pathSegments, type Principal, type Router } from './router.js';
+import type { StreamHub } from './streaming.js';
+import type { Topology } from './topology.js';
+
+export interface RestServerDeps {
+  readonly ctx: ServerContext;
+  readonly topology: Topology;
+  readonly streams: StreamHub;
+  readonly router: Router;
+}
+
+async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://freshet.invalid');
+  const rawPath = (req.url ?? '/').split('?')[0]!;
+  const segments = pathSegments(rawPath);
+  const match = segments === undefined ? undefined : deps.router.match(req.method ?? 'GET', segments);
+  if (match === undefined) throw notFound();
+  const { route, params } = match;
+  let principal: Principal | undefined;
+  if (route.access.kind !== 'public') {
+    principal = await authenticate(deps.ctx.users, req);
+    authorize(deps.ctx.users, principal, route.access, params);
+    checkUuids(deps.ctx.engine, route.access, params, url.searchParams);
+  }
+  await route.handler({
+    req,
+    res,
+    params,
+    query: url.searchParams,
+    principal,
+    localAddr: localAddr(req),
+    server: deps.ctx,
+    topology: deps.topology,
+    streams: deps.streams,
+  });
+}
+
+export function createRestServer(deps: RestServerDeps): Server {
+  const server = createServer((req, res) => {
+    dispatch(deps, req, res).catch((err: unknown) => {
+      if (res.headersSent) {
+        deps.ctx.logger.error({ err, url: req.url }, 'REST request failed after its reply started');
+        res.destroy();
+        return;
+      }
+      if (err instanceof RestError) {
+        sendError(res, err);
+        return;
+      }
+      deps.ctx.logger.error({ err, method: req.method, url: req.url }, 'REST request failed');
+      sendJson(res, 500, ['Unexpected server error, request logged.'], { Connection: 'close' });
+    });
+  });
+  // Streaming replies stay open for as long as the client wants; no request timeout applies.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  return server;
+}
