@@ -30,59 +30,23 @@ import { ConnectionClosedError, KvClientError, RequestTimeoutError } from './con
 import { Inbox } from './conn-inbox.js';
 import { InflightTable } from './conn-inflight.js';
 import { SlotPool } from './conn-slots.js';
+import { systemClock } from './conn-types.js';
+import type { Clock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 import { WriteQueue } from './conn-writer.js';
 
-export type { RequestOptions, SaslResult } from './conn-bootstrap.js';
+export type { KvRequester, RequestOptions, SaslResult } from './conn-bootstrap.js';
+export {
+  ConnectionClosedError,
+  KV_CLIENT_ERROR_CODES,
+  KvClientError,
+  KvStatusError,
+  QueueFullError,
+  RequestTimeoutError,
+  expectSuccess,
+} from './conn-errors.js';
+export type { KvClientErrorCode, KvErrorContext } from './conn-errors.js';
 export type { KvConnectOptions } from './conn-dial.js';
-
-export interface Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const systemClock: Clock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
-export interface KvConnectionOptions {
-  /** Default per-request timeout in ms (0 = none). Default 10 000. */
-  readonly requestTimeoutMs?: number;
-  /** Max requests awaiting a response. Default 1024. */
-  readonly maxInFlight?: number;
-  /** Max requests waiting for an in-flight slot. Default 4096. */
-  readonly maxQueued?: number;
-  /** Largest accepted frame body. Default 21 MiB. */
-  readonly maxBodyLength?: number;
-  /** Receives server-initiated requests instead of the serverRequests() iterator. */
-  readonly onServerRequest?: (p: Packet, conn: KvConnection) => void;
-  /** Bytes of undelivered server requests before socket reads pause. Default 8 MiB. */
-  readonly serverRequestHighWaterMark?: number;
-  readonly clock?: Clock;
-}
-
-export type ConnectionState = 'open' | 'closed';
-
-export type ConnectionStatusEvent =
-  | { readonly type: 'connected' }
-  | { readonly type: 'closed'; readonly error?: Error }
-  | { readonly type: 'error'; readonly error: Error }
-  | { readonly type: 'unmatched-response'; readonly packet: Packet }
-  | { readonly type: 'server-request-dropped'; readonly packet: Packet };
-
-/** Monotonic counters (practice 14). */
-export interface KvConnectionStats {
-  requestsSent: number;
-  responses: number;
-  unmatchedResponses: number;
-  timeouts: number;
-  serverRequests: number;
-  serverRequestsDropped: number;
-  bytesRead: number;
-  bytesWritten: number;
-  drainWaits: number;
-  readPauses: number;
-}
+export type { Clock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 
 export class KvConnection implements KvRequester {
   readonly stats: KvConnectionStats = {
@@ -148,6 +112,11 @@ export class KvConnection implements KvRequester {
     return this.#state;
   }
 
+  /** Resolves once the underlying stream has closed. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
   get inFlight(): number {
     return this.#inflight.size;
   }
@@ -168,7 +137,11 @@ export class KvConnection implements KvRequester {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Send a non-quiet request and resolve with its response (any status). */
+  /**
+   * Send a non-quiet request and resolve with its response (any status). The connection
+   * assigns the opaque (increasing, skipping 0 and opaques in flight) unless
+   * `options.opaque` is given; `p.opaque` is ignored.
+   */
   async request(p: Packet, options: RequestOptions = {}): Promise<Packet> {
     if (isQuietOpcode(p.opcode)) throw new KvClientError('CB_ERR_INVALID_ARGUMENT', 'quiet opcode: use requestQuiet()', { opcode: p.opcode });
     const r = await this.#dispatch(p, false, undefined, options);

@@ -17,7 +17,7 @@ import { VBucket, type PersistedVBucket } from './vbucket.js';
 import { vbucketOf } from './vbucket-hash.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord, encodeRecord } from '../store/record.js';
+import { decodeRecord, encodeRecord, recordCas, recordKey } from '../store/record.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, Key, MutationResult, VBucketInfo, VBucketState } from './types.js';
 
@@ -28,7 +28,6 @@ import type { StoreMode, VersionSpec } from './mutations.js';
 import { VbFollower } from './follower.js';
 import { ChangesFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
 import type { ChangeEntry, FollowEndReason, FollowOptions } from './types.js';
-const SEQNO_MAX = Number.MAX_SAFE_INTEGER;
 const EMPTY = Buffer.alloc(0);
 
 export interface BucketConfig {
@@ -71,6 +70,12 @@ export class Bucket extends EventEmitter {
   readonly vbuckets: VBucket[] = [];
   readonly stats: BucketStats = { reads: 0, readMisses: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0 };
   readonly hlc = new HybridLogicalClock();
+  /**
+   * The key directory: every key's current seqno (tombstones included), by the latin1 string of
+   * its bytes. It lives in memory, like kv_engine's hash table with value eviction: a read costs
+   * one LMDB lookup and a write one index entry fewer. Rebuilt by `load` at start-up.
+   */
+  private readonly keys = new Map<string, number>();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
   private readonly pending = new Map<string, Item>();
   private inFlight = 0;
@@ -94,18 +99,28 @@ export class Bucket extends EventEmitter {
     return randomBytes(16).toString('hex');
   }
 
-  /** Load (or create) every vbucket's state. `unclean` adds a failover entry to each, as after a crash. */
+  /**
+   * Load (or create) every vbucket's state and warm up the key directory from the by-seq index,
+   * as kv_engine's warmup loads keys and metadata. `unclean` adds a failover entry to each
+   * vbucket, as after a crash.
+   */
   async load(unclean: boolean): Promise<void> {
     const meta = (this.dbs.vbuckets.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
+    const lastSeqno = new Array<number>(this.numVBuckets).fill(0);
+    for (const { key, value } of this.dbs.bySeq.getRange({})) {
+      const vb = key.readUInt16BE(0);
+      const seqno = readU64(key, 2);
+      this.keys.set(recordKey(value).toString('latin1'), seqno);
+      if (seqno > lastSeqno[vb]!) lastSeqno[vb] = seqno;
+      this.hlc.observe(recordCas(value));
+    }
     const saves: Promise<unknown>[] = [];
     for (let id = 0; id < this.numVBuckets; id++) {
       const stored = this.dbs.vbuckets.get(String(id)) as PersistedVBucket | undefined;
       const vb = new VBucket(id, stored ?? { state: 'active', failoverLog: FailoverLog.fresh().toArray(), purgeSeqno: 0 });
       // Purged tombstones can have been the highest seqnos; the purge seqno keeps them counted.
-      const last = this.lastSeqno(id);
-      vb.highSeqno = Math.max(last?.seqno ?? 0, vb.purgeSeqno);
+      vb.highSeqno = Math.max(lastSeqno[id]!, vb.purgeSeqno);
       vb.persistedSeqno = vb.highSeqno;
-      if (last) this.hlc.observe(last.cas);
       if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
       if (!stored || unclean) saves.push(this.dbs.vbuckets.put(String(id), vb.toPersisted()));
       this.vbuckets.push(vb);
@@ -115,14 +130,6 @@ export class Bucket extends EventEmitter {
     this.bucketSeq = Math.max(lastSeq, meta.bucketSeqFloor);
     this.persistedBucketSeq = this.bucketSeq;
     await Promise.all(saves);
-  }
-
-  private lastSeqno(vb: number): { seqno: number; cas: bigint } | undefined {
-    for (const { key, value } of this.dbs.bySeq.getRange({ start: seqKey(vb, SEQNO_MAX), end: seqKey(vb, 0), reverse: true, limit: 1 })) {
-      const seqno = readU64(key, 2);
-      return { seqno, cas: decodeRecord(value, vb, seqno).cas };
-    }
-    return undefined;
   }
 
   // ---- keys and vbuckets ----------------------------------------------------------------------
@@ -163,12 +170,12 @@ export class Bucket extends EventEmitter {
 
   /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
   lookup(key: Buffer): Item | undefined {
-    const p = this.pending.get(key.toString('latin1'));
+    const k = key.toString('latin1');
+    const p = this.pending.get(k);
     if (p) return p;
-    const ptr = this.dbs.byKey.get(key);
-    if (!ptr) return undefined;
+    const seqno = this.keys.get(k);
+    if (seqno === undefined) return undefined;
     const vb = this.vbucketOf(key);
-    const seqno = readU64(ptr, 0);
     const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
     return raw ? decodeRecord(raw, vb, seqno) : undefined;
   }
@@ -235,7 +242,8 @@ export class Bucket extends EventEmitter {
     };
     const pkey = key.toString('latin1');
     this.pending.set(pkey, item);
-    const { bySeq, byKey, changes, expiries } = this.dbs;
+    this.keys.set(pkey, item.seqno);
+    const { bySeq, changes, expiries } = this.dbs;
     const ops: WriteOp[] = [];
     if (prev) {
       ops.push({ db: bySeq, key: seqKey(vb.id, prev.seqno), value: null });
@@ -245,7 +253,6 @@ export class Bucket extends EventEmitter {
     ops.push({ db: bySeq, key: seqKey(vb.id, item.seqno), value: encodeRecord(item) });
     ops.push({ db: changes, key: u64Key(item.bucketSeq), value: seqKey(vb.id, item.seqno) });
     if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vb.id, item.seqno), value: EMPTY });
-    ops.push({ db: byKey, key, value: u64Key(item.seqno) });
     const written = this.store.writer.write(ops);
     this.inFlight++;
     this.stats.writes++;
@@ -284,6 +291,17 @@ export class Bucket extends EventEmitter {
   async quiesce(): Promise<void> {
     do await this.store.flushed();
     while (this.inFlight > 0);
+  }
+
+  /** Drop a key from the directory (its last version was purged or discarded). */
+  forgetKey(key: Buffer, seqno: number): void {
+    const k = key.toString('latin1');
+    if (this.keys.get(k) === seqno) this.keys.delete(k);
+  }
+
+  /** Number of keys with a current version (tombstones included). */
+  get keyCount(): number {
+    return this.keys.size;
   }
 
   get pendingWrites(): number {

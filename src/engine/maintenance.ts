@@ -51,7 +51,7 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, now = now
   await bucket.quiesce();
   const cutoff = now - purgeAgeSeconds;
   const result: CompactionResult = { purged: 0, expired, purgeSeqnos: {} };
-  const { bySeq, byKey, changes } = bucket.dbs;
+  const { bySeq, changes } = bucket.dbs;
   let last: Promise<unknown> | undefined;
   for (const vb of bucket.vbuckets) {
     let purgeSeqno = vb.purgeSeqno;
@@ -63,8 +63,8 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, now = now
       const current = bucket.lookup(item.key);
       if (!current || current.seqno !== seqno) continue;
       bySeq.remove(key);
-      changes.remove(u64Key(item.bucketSeq));
-      last = byKey.remove(item.key);
+      last = changes.remove(u64Key(item.bucketSeq));
+      bucket.forgetKey(item.key, seqno);
       purgeSeqno = Math.max(purgeSeqno, seqno);
       result.purged++;
     }
@@ -98,12 +98,12 @@ export async function simulateFailover(bucket: Bucket, vbId: number, opts: Failo
   let discarded = false;
   if (discard !== undefined && discard < vb.highSeqno) {
     if (!Number.isInteger(discard) || discard < 0) throw new RangeError('discardAbove must be a non-negative integer');
-    const { bySeq, byKey, changes, expiries } = bucket.dbs;
+    const { bySeq, changes, expiries } = bucket.dbs;
     for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, discard + 1), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
       const item = decodeRecord(value, vbId, readU64(key, 2));
       bySeq.remove(key);
       changes.remove(u64Key(item.bucketSeq));
-      byKey.remove(item.key);
+      bucket.forgetKey(item.key, item.seqno);
       if (item.expiry !== 0 && !item.deleted) expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
     }
     vb.highSeqno = discard;

@@ -4,21 +4,29 @@
  * new revision of the document that keeps its body and other attachments (as stubs). PouchDB's
  * replicator pulls attachment bytes this way after `_bulk_get` (§4.2).
  */
+import { md5Digest, validateAttachmentName, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
+import { validateDocId, type ParsedDoc } from '../couch/doc.js';
 import { CouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
-import { getAttachmentData, putAttachmentData } from './att-store.js';
+import { getAttachmentData } from './att-store.js';
 import { openRev } from './doc-read.js';
-import { loadDoc, type AttMap } from './doc-store.js';
-import { validateDocId, writeDoc, type PreparedAtt } from './doc-write.js';
+import { loadDoc } from './doc-store.js';
+import { writeDoc } from './doc-write.js';
 import { docIdOf, requestRev } from './doc-routes.js';
 import { resolveDb } from './keyspace.js';
 import { readBody, type Handler } from './request.js';
 import { sendBytes, sendJson } from './response.js';
 
-function stubsOf(atts: AttMap, except: string): PreparedAtt[] {
-  return Object.entries(atts)
-    .filter(([name]) => name !== except)
-    .map(([name, a]) => ({ name, kind: 'stub', content_type: a.content_type, digest: a.digest, length: a.length, revpos: a.revpos }));
+function stubsOf(atts: readonly AttachmentMeta[], except: string): IncomingAttachment[] {
+  return atts
+    .filter((a) => a.name !== except)
+    .map((a) => ({ kind: 'stub', name: a.name, contentType: a.contentType, digest: a.digest, length: a.length, revpos: a.revpos }));
+}
+
+function revisionsOf(rev: string | undefined): ParsedDoc['revisions'] {
+  if (rev === undefined) return null;
+  const r = parseRev(rev);
+  return { start: r.pos, ids: [r.hash] };
 }
 
 const getAttachment: Handler = async (rc) => {
@@ -35,7 +43,7 @@ const getAttachment: Handler = async (rc) => {
   }
   const found = openRev(state, rev);
   if (!found) throw new CouchError('not_found');
-  const meta = found.data.atts[rc.params.att!];
+  const meta = found.data.atts.find((a) => a.name === rc.params.att);
   const data = meta ? getAttachmentData(db, meta.digest) : undefined;
   if (!meta || !data) throw new CouchError('attachment_not_found');
   const etag = `"${meta.digest.slice(4)}"`;
@@ -45,7 +53,7 @@ const getAttachment: Handler = async (rc) => {
     return;
   }
   sendBytes(rc.res, 200, data, {
-    'Content-Type': meta.content_type,
+    'Content-Type': meta.contentType,
     ETag: etag,
     'Content-MD5': meta.digest.slice(4),
     'Accept-Ranges': 'none',
@@ -54,28 +62,29 @@ const getAttachment: Handler = async (rc) => {
 
 const putAttachment: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const id = validateDocId(docIdOf(rc));
+  const id = docIdOf(rc);
+  validateDocId(id);
   const name = rc.params.att!;
-  if (name.startsWith('_')) throw new CouchError('attachment_name_underscore', { params: { name } });
+  validateAttachmentName(name);
   const data = await readBody(rc.req, rc.face.options.maxBodyBytes);
-  const digest = await putAttachmentData(db, data);
   const rev = requestRev(rc);
   const state = loadDoc(db.bucket, id, db.revsLimit);
   const parent = rev !== undefined && state ? state.revData(rev) : null;
   if (rev !== undefined && !parent) throw new CouchError('conflict');
   const contentType = rc.req.headers['content-type'] ?? 'application/octet-stream';
-  const prepared: PreparedAtt[] = [
-    ...stubsOf(parent?.atts ?? {}, name),
-    { name, kind: 'data', content_type: contentType, digest, length: data.length, revpos: undefined },
+  const attachments: IncomingAttachment[] = [
+    ...stubsOf(parent?.atts ?? [], name),
+    { kind: 'inline', name, contentType, data, revpos: 0, digest: md5Digest(data), length: data.length },
   ];
-  const body = parent?.body ?? {};
-  const written = await writeDoc(db, id, { rev, deleted: false, body }, prepared, { newEdits: true });
+  const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent?.body ?? {}, attachments };
+  const written = await writeDoc(db, id, doc, { newEdits: true });
   sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
 const deleteAttachment: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const id = validateDocId(docIdOf(rc));
+  const id = docIdOf(rc);
+  validateDocId(id);
   const name = rc.params.att!;
   const rev = requestRev(rc);
   if (rev === undefined) throw new CouchError('conflict');
@@ -83,8 +92,9 @@ const deleteAttachment: Handler = async (rc) => {
   if (!state) throw new CouchError('not_found');
   const parent = state.revData(rev);
   if (!parent) throw new CouchError('conflict');
-  if (!parent.atts[name]) throw new CouchError('attachment_not_found');
-  const written = await writeDoc(db, id, { rev, deleted: false, body: parent.body }, stubsOf(parent.atts, name), { newEdits: true });
+  if (!parent.atts.some((a) => a.name === name)) throw new CouchError('attachment_not_found');
+  const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent.body, attachments: stubsOf(parent.atts, name) };
+  const written = await writeDoc(db, id, doc, { newEdits: true });
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 

@@ -13,7 +13,8 @@ import { revsDiff } from '../couch/rev-tree-query.js';
 import { docJson } from './doc-json.js';
 import { openRevs, openRev, type OpenRevResult } from './doc-read.js';
 import { loadDoc } from './doc-store.js';
-import { parseDocBody, prepareAttachments, validateDocId, writeDoc } from './doc-write.js';
+import { writeDoc } from './doc-write.js';
+import { parseDocument, validateDocId } from '../couch/doc.js';
 import { resolveDb } from './keyspace.js';
 import { updateLocal } from './local-docs.js';
 import { isObject, qBool, readJsonObject, type Handler } from './request.js';
@@ -35,21 +36,25 @@ const bulkDocs: Handler = async (rc) => {
   }
   const newEdits = body.new_edits !== false;
   const pending: Array<Promise<DocResult>> = [];
+  const lastWrite = new Map<string, Promise<string>>();
   for (const raw of body.docs as unknown[]) {
     let id: unknown = isObject(raw) ? raw._id : undefined;
     try {
-      const doc = parseDocBody(raw);
+      const doc = parseDocument(raw);
       id = doc.id ?? (newEdits ? randomBytes(16).toString('hex') : undefined);
-      if (typeof id === 'string' && id.startsWith('_local/')) {
-        const localId = id.slice('_local/'.length);
-        const rev = updateLocal(db, localId, doc.rev, doc.deleted ? null : doc.body);
-        pending.push(rev.then((n) => ({ id, rev: `0-${n}` }), (e: unknown) => ({ id, error: toCouchError(e) })));
+      validateDocId(id);
+      const docId = id;
+      if (docId.startsWith('_local/')) {
+        const localRev = isObject(raw) && typeof raw._rev === 'string' ? raw._rev : undefined;
+        const rev = updateLocal(db, docId.slice('_local/'.length), localRev, doc.deleted ? null : doc.body);
+        pending.push(rev.then((n) => ({ id: docId, rev: `0-${n}` }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
         continue;
       }
-      const docId = validateDocId(id);
-      // Only documents with attachment data wait here; all others start their write in this turn.
-      const prepared = doc.attachments ? await prepareAttachments(db, doc.attachments) : [];
-      const written = writeDoc(db, docId, doc, prepared, { newEdits });
+      // Writes of one id within the batch apply in order; others do not wait for each other.
+      const before = lastWrite.get(docId);
+      const start = (): Promise<string> => writeDoc(db, docId, doc, { newEdits });
+      const written = before ? before.then(start, start) : start();
+      lastWrite.set(docId, written);
       pending.push(written.then((rev) => ({ id: docId, rev }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
     } catch (err) {
       pending.push(Promise.resolve({ id, error: toCouchError(err) }));

@@ -7,10 +7,9 @@ import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
 import { latest } from '../couch/rev-tree-query.js';
 import type { Db } from './db.js';
-import { getAttachmentData } from './att-store.js';
-import { attachmentsWithData, docJson, type DocOutOptions } from './doc-json.js';
+import { buildOpenRevsMixed, buildRelated, type MultipartBody, type OpenRevsEntry, type PartAttachment } from '../couch/multipart-build.js';
+import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from './doc-json.js';
 import type { DocState, RevData } from './doc-store.js';
-import { buildMultipart, newBoundary, relatedBody, type MimePart } from './multipart.js';
 import { qBool, qJson } from './request.js';
 
 export interface OpenRev {
@@ -49,7 +48,7 @@ export function openRev(state: DocState, rev: string): OpenRev | null {
 export function openRevs(state: DocState | null, revs: 'all' | string[], withLatest: boolean): OpenRevResult[] {
   if (revs === 'all') {
     if (!state) return [];
-    return state.leaves.map((l) => ({ ok: { rev: l.rev, data: state.revData(l.rev) ?? { body: {}, atts: {} }, deleted: l.deleted } }));
+    return state.leaves.map((l) => ({ ok: { rev: l.rev, data: state.revData(l.rev) ?? { body: {}, atts: [] }, deleted: l.deleted } }));
   }
   const out: OpenRevResult[] = [];
   const seen = new Set<string>();
@@ -85,38 +84,31 @@ export function parseOpenRevs(q: URLSearchParams): 'all' | string[] | undefined 
 }
 
 /** The attachments of a revision whose data goes out as MIME parts. */
-function partsFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): Array<{ name: string; contentType: string; data: Buffer }> {
-  const names = attachmentsWithData(state, r.rev, r.data.atts, opts);
-  return [...names].map((name) => {
-    const a = r.data.atts[name]!;
-    return { name, contentType: a.content_type, data: getAttachmentData(db, a.digest) ?? Buffer.alloc(0) };
-  });
+function partsFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): PartAttachment[] {
+  return attachmentsWithData(state, r.rev, r.data.atts, opts).map((a) => ({
+    name: a.name,
+    contentType: a.contentType,
+    data: attachmentBytes(db, a),
+  }));
 }
 
 /** One revision as a `multipart/related` body (JSON first, then its attachment data). */
-export function relatedFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): { contentType: string; body: Buffer } {
+export function relatedFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): MultipartBody {
   const json = docJson(db, state, r.rev, r.data, r.deleted, { ...opts, follows: true });
-  return relatedBody(json, partsFor(db, state, r, opts));
+  return buildRelated(JSON.stringify(json), partsFor(db, state, r, opts));
 }
 
 /**
- * The `multipart/mixed` reply of `open_revs` (couch_httpd_db send_docs_multipart): a plain JSON
- * part per revision without attachment data, a nested `multipart/related` part for one with data,
- * and `{"missing": rev}` with `error="true"` for unknown revisions.
+ * The `multipart/mixed` reply of `open_revs` (couch/multipart-build.ts buildOpenRevsMixed): one
+ * part per revision, nested `multipart/related` when attachment data follows, and
+ * `{"missing": rev}` parts for unknown revisions.
  */
-export function mixedBody(db: Db, state: DocState | null, results: OpenRevResult[], opts: DocOutOptions): { contentType: string; body: Buffer } {
-  const boundary = newBoundary();
-  const parts: MimePart[] = results.map((r) => {
-    if ('missing' in r) {
-      return { headers: { 'Content-Type': 'application/json; error="true"' }, body: Buffer.from(JSON.stringify({ missing: r.missing })) };
-    }
+export function mixedBody(db: Db, state: DocState | null, results: OpenRevResult[], opts: DocOutOptions): MultipartBody {
+  const entries: OpenRevsEntry[] = results.map((r) => {
+    if ('missing' in r) return { missing: r.missing };
     const s = state as DocState;
-    const withData = partsFor(db, s, r.ok, opts);
-    if (withData.length === 0) {
-      return { headers: { 'Content-Type': 'application/json' }, body: Buffer.from(JSON.stringify(docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, opts))) };
-    }
-    const related = relatedFor(db, s, r.ok, opts);
-    return { headers: { 'Content-Type': related.contentType }, body: related.body };
+    const json = docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, follows: true });
+    return { ok: { json: JSON.stringify(json), attachments: partsFor(db, s, r.ok, opts) } };
   });
-  return { contentType: `multipart/mixed; boundary="${boundary}"`, body: buildMultipart(boundary, parts) };
+  return buildOpenRevsMixed(entries);
 }

@@ -8,15 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
+import { docRev, parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
+import { parseRelatedDocument } from '../couch/multipart.js';
 import type { Db } from './db.js';
 import { docJson } from './doc-json.js';
 import { docOutOptions, mixedBody, openRev, openRevs, parseOpenRevs, relatedFor } from './doc-read.js';
 import { loadDoc } from './doc-store.js';
-import { parseDocBody, prepareAttachments, validateDocId, writeDoc, type FollowsData, type ParsedDoc } from './doc-write.js';
+import { writeDoc } from './doc-write.js';
 import { resolveDb } from './keyspace.js';
-import { parseMultipart, partFilename } from './multipart.js';
-import { accepts, isObject, mediaType, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
-import { sendBytes, sendJson } from './response.js';
+import { accepts, mediaType, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
+import { sendBody, sendJson } from './response.js';
 
 /** The document id of the route: `:doc`, or `_design/:ddoc`. */
 export function docIdOf(rc: RequestCtx): string {
@@ -50,8 +51,7 @@ const getDoc: Handler = async (rc) => {
     if (!state && wanted === 'all') throw new CouchError('not_found');
     const results = openRevs(state, wanted, qBool(rc.query, 'latest'));
     if (accepts(rc.req, 'multipart/mixed')) {
-      const { contentType, body } = mixedBody(db, state, results, opts);
-      sendBytes(rc.res, 200, body, { 'Content-Type': contentType });
+      sendBody(rc.res, 200, mixedBody(db, state, results, opts));
       return;
     }
     sendJson(rc.res, 200, results.map((r) => ('missing' in r ? r : { ok: docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts) })));
@@ -76,62 +76,52 @@ const getDoc: Handler = async (rc) => {
     return;
   }
   if (opts.attachments && accepts(rc.req, 'multipart/related')) {
-    const { contentType, body } = relatedFor(db, state, found, opts);
-    sendBytes(rc.res, 200, body, { 'Content-Type': contentType, ETag: etag });
+    sendBody(rc.res, 200, relatedFor(db, state, found, opts), { ETag: etag });
     return;
   }
   sendJson(rc.res, 200, docJson(db, state, rev, found.data, found.deleted, opts), { ETag: etag });
 };
 
-/** The JSON document and the `follows` attachment bytes of a `multipart/related` body. */
-function splitRelated(raw: Buffer, contentType: string): { json: unknown; follows: FollowsData } {
-  const parts = parseMultipart(raw, contentType);
-  if (parts.length === 0) throw new CouchError('multipart_invalid', { params: { detail: 'no document part' } });
-  const json = parseJson(parts[0]!.body);
-  const follows: FollowsData = new Map();
-  const atts = isObject(json) && isObject(json._attachments) ? json._attachments : {};
-  const followNames = Object.entries(atts).filter(([, a]) => isObject(a) && a.follows === true).map(([n]) => n);
-  const rest = parts.slice(1);
-  rest.forEach((part, i) => {
-    const name = partFilename(part) ?? followNames[i];
-    if (name !== undefined) follows.set(name, part.body);
-  });
-  return { json, follows };
-}
-
-/** Parse, prepare and write one document; resolves to its new rev. */
-async function write(rc: RequestCtx, db: Db, id: string, doc: ParsedDoc, follows?: FollowsData): Promise<string> {
-  const newEdits = qBool(rc.query, 'new_edits', true);
-  const prepared = await prepareAttachments(db, doc.attachments, follows);
-  return writeDoc(db, id, doc, prepared, { newEdits });
+/** Apply the rev named by `?rev=`/`If-Match` to a parsed document (interactive edits). */
+function withRequestRev(rc: RequestCtx, doc: ParsedDoc): ParsedDoc {
+  const rev = requestRev(rc, docRev(doc) ?? undefined);
+  if (rev !== undefined && doc.revisions === null) {
+    const r = parseRev(rev);
+    doc.revisions = { start: r.pos, ids: [r.hash] };
+  }
+  return doc;
 }
 
 const putDoc: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const id = validateDocId(docIdOf(rc));
+  const id = docIdOf(rc);
+  validateDocId(id);
   const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
   let doc: ParsedDoc;
-  let follows: FollowsData | undefined;
+  let followsData: Map<string, Buffer> | undefined;
   if (mediaType(rc.req) === 'multipart/related') {
-    const related = splitRelated(raw, rc.req.headers['content-type'] ?? '');
-    doc = parseDocBody(related.json);
-    follows = related.follows;
+    const related = parseRelatedDocument(raw, rc.req.headers['content-type'] ?? '');
+    doc = parseDocument(related.doc);
+    followsData = related.followsData;
   } else {
-    doc = parseDocBody(parseJson(raw));
+    doc = parseDocument(parseJson(raw));
   }
-  const rev = requestRev(rc, doc.rev);
-  if (rev !== undefined) doc.rev = rev;
-  const written = await write(rc, db, id, doc, follows);
+  doc.id = id;
+  const newEdits = qBool(rc.query, 'new_edits', true);
+  const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits, followsData });
   const status = rc.query.get('batch') === 'ok' ? 202 : 201;
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };
 
 const deleteDoc: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const id = validateDocId(docIdOf(rc));
+  const id = docIdOf(rc);
+  validateDocId(id);
   const rev = requestRev(rc);
   if (rev === undefined) throw new CouchError('conflict');
-  const written = await writeDoc(db, id, { rev, deleted: true, body: {} }, [], { newEdits: true });
+  const r = parseRev(rev);
+  const doc: ParsedDoc = { id, revisions: { start: r.pos, ids: [r.hash] }, deleted: true, body: {} };
+  const written = await writeDoc(db, id, doc, { newEdits: true });
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
@@ -139,9 +129,11 @@ const deleteDoc: Handler = async (rc) => {
 export const postDoc: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireJsonType(rc.req);
-  const doc = parseDocBody(parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes)));
-  const id = validateDocId(doc.id ?? randomBytes(16).toString('hex'));
-  const written = await write(rc, db, id, doc);
+  const doc = parseDocument(parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes)));
+  const id = doc.id ?? randomBytes(16).toString('hex');
+  validateDocId(id);
+  if (id.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });
+  const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits: qBool(rc.query, 'new_edits', true) });
   const status = rc.query.get('batch') === 'ok' ? 202 : 201;
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };

@@ -9,7 +9,7 @@
  *              "rs":  <revSeqno of the item this record was written with>,
  *              "rev": "<N-hash of the revision whose body is the item value: the winner>",
  *              "tree": <RevTree, src/couch/rev-tree.ts stored form>,
- *              "atts": {<name>: {content_type, digest, length, revpos}}     attachments of `rev`
+ *              "atts": [{name, contentType, length, digest, revpos}]        attachments of `rev`
  *              "leaves": {"<N-hash>": {"body": {...}, "atts": {...}}}}}     the other stored leaves
  *
  * A deleted winner (every leaf deleted) makes the item a tombstone, whose value is the
@@ -35,20 +35,13 @@ import { isEngineError } from '../engine/errors.js';
 import { DATATYPE_JSON, DATATYPE_RAW, type Item, type MutationResult } from '../engine/types.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, type RevNode, type RevTree } from '../couch/rev-tree.js';
+import type { AttachmentMeta } from '../couch/attachments.js';
 import { compactBodies, compareWinner, leaves, type RevInfo } from '../couch/rev-tree-query.js';
 
-export interface AttMeta {
-  content_type: string;
-  digest: string;
-  length: number;
-  revpos: number;
-}
-export type AttMap = Record<string, AttMeta>;
-
-/** What a stored revision carries: its body (no `_` members) and attachment metadata. */
+/** What a stored revision carries: its body (no `_` members) and attachment metadata, in document order. */
 export interface RevData {
   body: Record<string, unknown>;
-  atts: AttMap;
+  atts: AttachmentMeta[];
 }
 
 interface SyncRecord {
@@ -56,7 +49,7 @@ interface SyncRecord {
   rs: number;
   rev: string;
   tree: RevTree;
-  atts?: AttMap;
+  atts?: AttachmentMeta[];
   leaves?: Record<string, RevData>;
 }
 
@@ -187,7 +180,7 @@ export function stateFromItem(id: string, item: Item, revsLimit: number): DocSta
       revData(rev) {
         if (rev === sync.rev) {
           valueBody ??= parseBody(item, false) ?? {};
-          return { body: valueBody, atts: sync.atts ?? {} };
+          return { body: valueBody, atts: sync.atts ?? [] };
         }
         return sync.leaves?.[rev] ?? null;
       },
@@ -202,7 +195,7 @@ export function stateFromItem(id: string, item: Item, revsLimit: number): DocSta
   const base = sync ? (connected ? sync.tree : detachLeaf(sync.tree, sync.rev, revsLimit)) : [];
   const tree = merge(base, path, revsLimit).tree;
   const all = leaves(tree);
-  const endAtts = chain.end.deleted ? {} : (sync?.atts ?? {});
+  const endAtts = chain.end.deleted ? [] : (sync?.atts ?? []);
   return {
     id, key: item.key, item, tree, leaves: all, winner: all[0]!, imported: true, otherXattrs: other,
     revData(rev) {
@@ -245,14 +238,14 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
   const all = leaves(tree);
   const winner = all[0]!;
   const dataOf = (rev: string): RevData | null => (rev === next.rev ? next.data : (prev?.revData(rev) ?? null));
-  const winnerData = dataOf(winner.rev) ?? { body: {}, atts: {} };
+  const winnerData = dataOf(winner.rev) ?? { body: {}, atts: [] };
   const others: Record<string, RevData> = {};
   for (const leaf of all.slice(1)) {
     const d = dataOf(leaf.rev);
     if (d) others[leaf.rev] = d;
   }
   const sync: SyncRecord = { v: 1, rs: (prev?.item.revSeqno ?? 0) + 1, rev: winner.rev, tree };
-  if (Object.keys(winnerData.atts).length > 0) sync.atts = winnerData.atts;
+  if (winnerData.atts.length > 0) sync.atts = winnerData.atts;
   if (Object.keys(others).length > 0) sync.leaves = others;
   const emptyTombstone = winner.deleted && Object.keys(winnerData.body).length === 0;
   const value = emptyTombstone ? Buffer.alloc(0) : Buffer.from(JSON.stringify(winnerData.body));

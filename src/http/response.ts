@@ -31,6 +31,13 @@ export function sendBytes(res: ServerResponse, status: number, body: Buffer, hea
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
+/** A body made of chunks (couch/multipart-build.ts MultipartBody), written without copying. */
+export function sendBody(res: ServerResponse, status: number, body: { contentType: string; chunks: Buffer[]; length: number }, headers: Record<string, string | number> = {}): void {
+  res.writeHead(status, baseHeaders({ 'Content-Type': body.contentType, 'Content-Length': body.length, ...headers }));
+  if (res.req.method !== 'HEAD') for (const chunk of body.chunks) res.write(chunk);
+  res.end();
+}
+
 /** Engine errors as CouchDB would phrase the equivalent situation. */
 const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, () => CouchError>> = {
   KEY_ENOENT: () => new CouchError('not_found'),

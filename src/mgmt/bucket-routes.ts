@@ -13,10 +13,12 @@
  * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
  *
  * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
+ * The bucket's users lose it (rbac-routes.ts `pruneBucketFromUsers`) before the reply.
  */
 import { isEngineError } from '../engine/errors.js';
 import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
 import { BUCKET_NAME } from './cluster-config.js';
+import { pruneBucketFromUsers } from './rbac-routes.js';
 import { fieldErrors, intParam, notFound, readForm, sendEmpty } from './rest-io.js';
 import { adminAccess, type RestContext, type Route } from './router.js';
 
@@ -81,6 +83,8 @@ async function deleteBucket(rc: RestContext): Promise<void> {
     if (isEngineError(err, 'NO_BUCKET')) throw notFound('The bucket to be deleted was not found.\r\n');
     throw err;
   }
+  // As ns_server's cleanup_bucket_roles: a later bucket of the same name must not inherit users.
+  await pruneBucketFromUsers(rc.server.users, name);
   rc.server.logger.info({ bucket: name }, 'bucket deleted over REST');
   sendEmpty(rc.res, 200);
 }

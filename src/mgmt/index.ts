@@ -25,7 +25,7 @@ import type { Listener, ServerContext } from '../server/context.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
-import { RBAC_ROUTES, pruneBucketFromUsers } from './rbac-routes.js';
+import { RBAC_ROUTES } from './rbac-routes.js';
 import { createRestServer } from './rest-server.js';
 import { Router } from './router.js';
 import { StreamHub } from './streaming.js';
@@ -48,14 +48,7 @@ export async function startMgmtFace(ctx: ServerContext, port: number): Promise<L
     socket.on('close', () => sockets.delete(socket));
   });
 
-  const onBucketDeleted = (name: string): void => {
-    pruneBucketFromUsers(ctx.users, name).catch((err: unknown) =>
-      ctx.logger.error({ err, bucket: name }, 'could not remove a deleted bucket from its users'),
-    );
-  };
-  ctx.engine.on('bucket-deleted', onBucketDeleted);
   const detach = (): Promise<void> => {
-    ctx.engine.off('bucket-deleted', onBucketDeleted);
     topology.stopWatching();
     return streams.closeAll();
   };

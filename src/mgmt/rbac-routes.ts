@@ -5,7 +5,7 @@
  * - `PUT /settings/rbac/users/local/NAME`, form `password`, `roles` (comma-separated), optional
  *   `name` (full name, ignored); 200 with the JSON body `""` (`reply_put_delete_users`).
  * - `DELETE /settings/rbac/users/local/NAME`: 200 `""`; 404 `"User was not found."`.
- * - `GET /settings/rbac/users` and `GET /settings/rbac/users/local/NAME`: users as
+ * - `GET /settings/rbac/users[/local]` and `GET /settings/rbac/users/local/NAME`: users as
  *   `{id, domain, roles:[{role, bucket_name?, origins}]}` (`user_to_json`).
  *
  * Freshet's registry has two kinds of user (src/auth/credentials.ts), so two roles are accepted:
@@ -17,7 +17,7 @@
  * administrator is not listed.
  *
  * When a bucket is deleted, ns_server drops the roles on it (`menelaus_users:cleanup_bucket_roles`).
- * Here the bucket is dropped from each user's list and a user left with none is removed, since the
+ * Here `DELETE /pools/default/buckets/NAME` drops the bucket from each user's list and a user left with none is removed, since the
  * registry cannot hold a bucket user without buckets: a later bucket of the same name must not
  * silently regain old users.
  */
@@ -155,6 +155,7 @@ async function deleteUser(rc: RestContext): Promise<void> {
 }
 
 function listUsers(rc: RestContext): void {
+  if (rc.params.domain !== undefined) requireLocal(rc);
   const list = rc.server.users.list().filter((u) => u.role !== 'admin');
   sendJson(rc.res, 200, list.map(userJson));
 }
@@ -181,6 +182,7 @@ const WRITE = adminAccess('cluster.admin.security.local!write');
 
 export const RBAC_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/settings/rbac/users', access: READ, handler: listUsers },
+  { method: 'GET', path: '/settings/rbac/users/:domain', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain/:user', access: READ, handler: getUser },
   { method: 'PUT', path: '/settings/rbac/users/:domain/:user', access: WRITE, handler: putUser },
   { method: 'DELETE', path: '/settings/rbac/users/:domain/:user', access: WRITE, handler: deleteUser },

@@ -21,8 +21,10 @@ export interface RestServerDeps {
 }
 
 async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://freshet.invalid');
-  const rawPath = (req.url ?? '/').split('?')[0]!;
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
   const segments = pathSegments(rawPath);
   const match = segments === undefined ? undefined : deps.router.match(req.method ?? 'GET', segments);
   if (match === undefined) throw notFound();
@@ -31,13 +33,13 @@ async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerR
   if (route.access.kind !== 'public') {
     principal = await authenticate(deps.ctx.users, req);
     authorize(deps.ctx.users, principal, route.access, params);
-    checkUuids(deps.ctx.engine, route.access, params, url.searchParams);
+    checkUuids(deps.ctx.engine, route.access, params, query);
   }
   await route.handler({
     req,
     res,
     params,
-    query: url.searchParams,
+    query,
     principal,
     localAddr: localAddr(req),
     server: deps.ctx,

@@ -17,7 +17,6 @@ export type MetaDb = Database<unknown, string>;
 
 export interface BucketDbs {
   bySeq: BinaryDb;
-  byKey: BinaryDb;
   changes: BinaryDb;
   expiries: BinaryDb;
   /** Per-vbucket state: failover log, state, purge seqno. */
@@ -73,7 +72,6 @@ export class LmdbStore {
     const bin = { keyEncoding: 'binary', encoding: 'binary' } as const;
     return {
       bySeq: this.root.openDB<Buffer, Buffer>(`b/${bucket}/seq`, bin),
-      byKey: this.root.openDB<Buffer, Buffer>(`b/${bucket}/key`, bin),
       changes: this.root.openDB<Buffer, Buffer>(`b/${bucket}/changes`, bin),
       expiries: this.root.openDB<Buffer, Buffer>(`b/${bucket}/exp`, bin),
       vbuckets: this.root.openDB<unknown, string>(`b/${bucket}/vb`, {}),
@@ -87,7 +85,7 @@ export class LmdbStore {
 
   async dropBucket(bucket: string, auxNamespaces: string[] = []): Promise<void> {
     const dbs = this.bucketDbs(bucket);
-    const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.byKey, dbs.changes, dbs.expiries, dbs.vbuckets];
+    const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.vbuckets];
     for (const ns of auxNamespaces) all.push(this.auxDb(bucket, ns));
     for (const db of all) await db.drop();
   }

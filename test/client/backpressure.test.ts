@@ -24,7 +24,7 @@ test('client > connection > backpressure: waits for drain instead of buffering i
   server.socket.pause(); // the peer stops reading
 
   const chunk = 1024 * 1024;
-  const count = 32;
+  const count = 48; // well above loopback socket buffers (a few MiB), so writes must queue
   const value = Buffer.alloc(chunk, 0x61);
   const sends = Array.from({ length: count }, (_, i) =>
     track(conn.send(c.encodeStoreRequest({ opcode: c.Opcode.SetQ, key: `k${i}`, value }, { opaque: i + 1 }))),

@@ -3,7 +3,7 @@
  * of the command table (Eaccess before auth, NoBucket before SELECT_BUCKET), bucket selection and
  * the bootstrap replies the SDK depends on (couchbase-sdk-bootstrap.md §3, dcp.md §2.2).
  */
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Feature,
@@ -23,163 +23,139 @@ import {
   makeRequest,
 } from '../../src/codec/index.js';
 import type { ScramHash } from '../../src/auth/scram-crypto.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { RawKv, authPlain, authScram, expectStatus, hello, openBucket } from './raw-client.js';
+import { authPlain, authScram, expectStatus, hello, type RawKv } from './raw-client.js';
+import { withServer, type KvFixture } from './fixture.js';
 
-let t: TestServer;
-let port: number;
-
-before(async () => {
-  t = await startTestServer();
-  port = t.server.ports.kv;
-  await t.server.engine.createBucket('second', { numVBuckets: 8 });
-  await t.server.context.users.setBucketUser('carol', 'carol-pw', ['default']);
-  // A user named like a bucket: authenticating selects it (dcp.md §4.4, cbdatasource).
-  await t.server.context.users.setBucketUser('second', 'second-pw', ['second']);
-});
-after(() => t.close());
-
-async function withConn<T>(fn: (kv: RawKv) => Promise<T>): Promise<T> {
-  const kv = await RawKv.connect(port);
-  try {
-    return await fn(kv);
-  } finally {
-    kv.close();
-  }
+/**
+ * Each test gets its own server with a second bucket, a user of `default` (carol) and a user
+ * named like the second bucket, whose authentication selects it (dcp.md §4.4, cbdatasource).
+ */
+function withConn<T>(fn: (kv: RawKv, f: KvFixture) => Promise<T>): () => Promise<T> {
+  return () =>
+    withServer(async (f) => {
+      await f.engine.createBucket('second', { numVBuckets: 8 });
+      await f.server.server.context.users.setBucketUser('carol', 'carol-pw', ['default']);
+      await f.server.server.context.users.setBucketUser('second', 'second-pw', ['second']);
+      return fn(await f.connect(), f);
+    });
 }
 
-function get(key: string, vbucket = 0): ReturnType<typeof encodeGetRequest> {
-  return encodeGetRequest({ key, vbucket });
-}
-
-function defaultVb(key: string): number {
-  return t.server.engine.requireBucket('default').vbucketOf(key);
+function get(f: KvFixture, key: string): ReturnType<typeof encodeGetRequest> {
+  return encodeGetRequest({ key, vbucket: f.vb(key) });
 }
 
 describe('SASL', () => {
-  test('LIST_MECHS offers SCRAM-SHA512, SCRAM-SHA256, SCRAM-SHA1 and PLAIN', () =>
-    withConn(async (kv) => {
-      const res = expectStatus(await kv.request(encodeListMechsRequest()), Status.Success);
-      assert.deepEqual(decodeListMechsResponse(res).mechanisms, ['SCRAM-SHA512', 'SCRAM-SHA256', 'SCRAM-SHA1', 'PLAIN']);
-    }));
+  test('LIST_MECHS offers SCRAM-SHA512, SCRAM-SHA256, SCRAM-SHA1 and PLAIN', withConn(async (kv) => {
+    const res = expectStatus(await kv.request(encodeListMechsRequest()), Status.Success);
+    assert.deepEqual(decodeListMechsResponse(res).mechanisms, ['SCRAM-SHA512', 'SCRAM-SHA256', 'SCRAM-SHA1', 'PLAIN']);
+  }));
 
   for (const hash of ['sha512', 'sha256', 'sha1'] as const satisfies readonly ScramHash[]) {
-    test(`SCRAM ${hash}: the right password authenticates and the server signature verifies`, () =>
-      withConn(async (kv) => {
-        // authScram verifies v= with Freshet's client side, which throws on a bad signature.
-        expectStatus(await authScram(kv, hash, 'Administrator', 'password'), Status.Success, `SCRAM ${hash}`);
-        expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
-        expectStatus(await kv.request(get('nope', defaultVb('nope'))), Status.KeyEnoent);
-      }));
+    test(`SCRAM ${hash}: the right password authenticates and the server signature verifies`, withConn(async (kv, f) => {
+      // authScram verifies v= with Freshet's client side, which throws on a bad signature.
+      expectStatus(await authScram(kv, hash, 'Administrator', 'password'), Status.Success, `SCRAM ${hash}`);
+      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
+      expectStatus(await kv.request(get(f, 'nope')), Status.KeyEnoent);
+    }));
 
-    test(`SCRAM ${hash}: a wrong password gets AuthError and the connection stays unauthenticated`, () =>
-      withConn(async (kv) => {
-        expectStatus(await authScram(kv, hash, 'Administrator', 'wrong'), Status.AuthError);
-        expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
-      }));
+    test(`SCRAM ${hash}: a wrong password gets AuthError and the connection stays unauthenticated`, withConn(async (kv) => {
+      expectStatus(await authScram(kv, hash, 'Administrator', 'wrong'), Status.AuthError);
+      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
+    }));
   }
 
-  test('SCRAM for an unknown user fails at the final step, like a wrong password', () =>
-    withConn(async (kv) => {
-      expectStatus(await authScram(kv, 'sha512', 'nobody', 'x'), Status.AuthError);
-    }));
+  test('SCRAM for an unknown user fails at the final step, like a wrong password', withConn(async (kv) => {
+    expectStatus(await authScram(kv, 'sha512', 'nobody', 'x'), Status.AuthError);
+  }));
 
-  test('PLAIN: the right password authenticates, a wrong one gets AuthError 0x20', () =>
-    withConn(async (kv) => {
-      expectStatus(await authPlain(kv, 'Administrator', 'bad'), Status.AuthError);
-      expectStatus(await authPlain(kv, 'nobody', 'password'), Status.AuthError);
-      expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
-      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
-    }));
+  test('PLAIN: the right password authenticates, a wrong one gets AuthError 0x20', withConn(async (kv) => {
+    expectStatus(await authPlain(kv, 'Administrator', 'bad'), Status.AuthError);
+    expectStatus(await authPlain(kv, 'nobody', 'password'), Status.AuthError);
+    expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
+  }));
 
-  test('SASL_STEP without a SASL_AUTH, and an unknown mechanism, are refused', () =>
-    withConn(async (kv) => {
-      const step = encodeSaslRequest({ opcode: Opcode.SaslStep, mechanism: 'SCRAM-SHA512', payload: 'c=biws,r=x,p=eA==' });
-      expectStatus(await kv.request(step), Status.AuthError);
-      expectStatus(await kv.request(encodeSaslRequest({ mechanism: 'CRAM-MD5', payload: 'x' })), Status.AuthError);
-      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
-    }));
+  test('SASL_STEP without a SASL_AUTH, and an unknown mechanism, are refused', withConn(async (kv) => {
+    const step = encodeSaslRequest({ opcode: Opcode.SaslStep, mechanism: 'SCRAM-SHA512', payload: 'c=biws,r=x,p=eA==' });
+    expectStatus(await kv.request(step), Status.AuthError);
+    expectStatus(await kv.request(encodeSaslRequest({ mechanism: 'CRAM-MD5', payload: 'x' })), Status.AuthError);
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
+  }));
 
-  test('a failed re-authentication drops the earlier authentication', () =>
-    withConn(async (kv) => {
-      expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
-      expectStatus(await authPlain(kv, 'Administrator', 'bad'), Status.AuthError);
-      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
-    }));
+  test('a failed re-authentication drops the earlier authentication', withConn(async (kv) => {
+    expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
+    expectStatus(await authPlain(kv, 'Administrator', 'bad'), Status.AuthError);
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
+  }));
 });
 
 describe('access rules', () => {
-  test('data commands before authentication get Eaccess 0x24', () =>
-    withConn(async (kv) => {
-      expectStatus(await kv.request(get('k', defaultVb('k'))), Status.Eaccess);
-      expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'v', vbucket: defaultVb('k') })), Status.Eaccess);
-      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
-      expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.Eaccess);
-      // Session commands need no authentication.
-      expectStatus(await kv.request(encodeNoopRequest()), Status.Success);
-      const version = expectStatus(await kv.request(encodeVersionRequest()), Status.Success);
-      assert.ok(version.value.length > 0);
-      assert.equal(t.server.engine.requireBucket('default').vbucketInfo(defaultVb('k')).highSeqno, 0, 'nothing was stored');
-    }));
+  test('data commands before authentication get Eaccess 0x24', withConn(async (kv, f) => {
+    expectStatus(await kv.request(get(f, 'k')), Status.Eaccess);
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'v', vbucket: f.vb('k') })), Status.Eaccess);
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
+    expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.Eaccess);
+    // Session commands need no authentication.
+    expectStatus(await kv.request(encodeNoopRequest()), Status.Success);
+    const version = expectStatus(await kv.request(encodeVersionRequest()), Status.Success);
+    assert.ok(version.value.length > 0);
+    assert.equal(f.bucket.vbucketInfo(f.vb('k')).highSeqno, 0, 'nothing was stored');
+  }));
 
-  test('with XERROR, an error reply carries a JSON context', () =>
-    withConn(async (kv) => {
-      await hello(kv, [Feature.Xerror]);
-      const res = expectStatus(await kv.request(get('k', defaultVb('k'))), Status.Eaccess);
-      const body: unknown = JSON.parse(res.value.toString('utf8'));
-      assert.equal(typeof (body as { error?: { context?: unknown } }).error?.context, 'string');
-    }));
+  test('with XERROR, an error reply carries a JSON context', withConn(async (kv, f) => {
+    await hello(kv, [Feature.Xerror]);
+    const res = expectStatus(await kv.request(get(f, 'k')), Status.Eaccess);
+    const body: unknown = JSON.parse(res.value.toString('utf8'));
+    assert.equal(typeof (body as { error?: { context?: unknown } }).error?.context, 'string');
+  }));
 
-  test('data commands without a selected bucket get NoBucket 0x08', () =>
-    withConn(async (kv) => {
-      expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
-      expectStatus(await kv.request(get('k', defaultVb('k'))), Status.NoBucket);
-      expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'v' })), Status.NoBucket);
-      // A bucket-less GET_CLUSTER_CONFIG is NoBucket, which the SDK reads as "no GCCCP" (§3.5).
-      expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.NoBucket);
-    }));
+  test('data commands without a selected bucket get NoBucket 0x08', withConn(async (kv, f) => {
+    expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
+    expectStatus(await kv.request(get(f, 'k')), Status.NoBucket);
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'v' })), Status.NoBucket);
+    // A bucket-less GET_CLUSTER_CONFIG is NoBucket, which the SDK reads as "no GCCCP" (§3.5).
+    expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.NoBucket);
+  }));
 
-  test('SELECT_BUCKET: unknown buckets and buckets without permission both get Eaccess', () =>
-    withConn(async (kv) => {
-      expectStatus(await authPlain(kv, 'carol', 'carol-pw'), Status.Success);
-      expectStatus(await kv.request(encodeSelectBucketRequest('second')), Status.Eaccess);
-      expectStatus(await kv.request(encodeSelectBucketRequest('no-such-bucket')), Status.Eaccess);
-      expectStatus(await kv.request(get('k', defaultVb('k'))), Status.NoBucket, 'still no bucket');
-      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
-      expectStatus(await kv.request(get('k', defaultVb('k'))), Status.KeyEnoent);
-    }));
+  test('SELECT_BUCKET: unknown buckets and buckets without permission both get Eaccess', withConn(async (kv, f) => {
+    expectStatus(await authPlain(kv, 'carol', 'carol-pw'), Status.Success);
+    expectStatus(await kv.request(encodeSelectBucketRequest('second')), Status.Eaccess);
+    expectStatus(await kv.request(encodeSelectBucketRequest('no-such-bucket')), Status.Eaccess);
+    expectStatus(await kv.request(get(f, 'k')), Status.NoBucket, 'still no bucket');
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
+    expectStatus(await kv.request(get(f, 'k')), Status.KeyEnoent);
+  }));
 
-  test('a user named like a bucket has that bucket selected when it authenticates', () =>
-    withConn(async (kv) => {
-      expectStatus(await authScram(kv, 'sha512', 'second', 'second-pw'), Status.Success);
-      const second = t.server.engine.requireBucket('second');
-      const vb = second.vbucketOf('auto');
-      expectStatus(await kv.request(encodeStoreRequest({ key: 'auto', value: 'selected', vbucket: vb })), Status.Success);
-      assert.equal(second.get('auto').value.toString(), 'selected');
-      // But it may not switch to a bucket it has no access to.
-      expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
-    }));
+  test('a user named like a bucket has that bucket selected when it authenticates', withConn(async (kv, f) => {
+    expectStatus(await authScram(kv, 'sha512', 'second', 'second-pw'), Status.Success);
+    const second = f.engine.requireBucket('second');
+    const vb = second.vbucketOf('auto');
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'auto', value: 'selected', vbucket: vb })), Status.Success);
+    assert.equal(second.get('auto').value.toString(), 'selected');
+    // But it may not switch to a bucket it has no access to.
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
+  }));
 });
 
 describe('bootstrap replies', () => {
-  test('GET_ERROR_MAP v2 has a revision and an entry per status with name, desc and attrs', () =>
-    withConn(async (kv) => {
-      const res = expectStatus(await kv.request(encodeErrorMapRequest(2)), Status.Success);
-      const map = decodeErrorMapResponse(res);
-      assert.equal(map.version, 2);
-      assert.equal(typeof map.revision, 'number');
-      for (const code of [Status.KeyEnoent, Status.KeyEexists, Status.NotMyVbucket, Status.Eaccess, Status.AuthError]) {
-        const entry = map.errors[code.toString(16)];
-        assert.ok(entry, `status 0x${code.toString(16)} is in the map`);
-        assert.equal(typeof entry.name, 'string');
-        assert.equal(typeof entry.desc, 'string');
-        assert.ok(Array.isArray(entry.attrs));
-      }
-    }));
+  test('GET_ERROR_MAP v2 has a revision and an entry per status with name, desc and attrs', withConn(async (kv) => {
+    const res = expectStatus(await kv.request(encodeErrorMapRequest(2)), Status.Success);
+    const map = decodeErrorMapResponse(res);
+    assert.equal(map.version, 2);
+    assert.equal(typeof map.revision, 'number');
+    for (const code of [Status.KeyEnoent, Status.KeyEexists, Status.NotMyVbucket, Status.Eaccess, Status.AuthError]) {
+      const entry = map.errors[code.toString(16)];
+      assert.ok(entry, `status 0x${code.toString(16)} is in the map`);
+      assert.equal(typeof entry.name, 'string');
+      assert.equal(typeof entry.desc, 'string');
+      assert.ok(Array.isArray(entry.attrs));
+    }
+  }));
 
-  test('GET_CLUSTER_CONFIG after SELECT_BUCKET in the same write returns the bucket map', async () => {
-    const kv = await openBucket(port, { bucket: null });
-    try {
+  test(
+    'GET_CLUSTER_CONFIG after SELECT_BUCKET in the same write returns the bucket map',
+    withConn(async (_bare, f) => {
+      const kv = await f.open({ bucket: null });
       // The SDK pipelines SELECT_BUCKET and GET_CLUSTER_CONFIG (§3.1): the select must apply first.
       const select = { ...encodeSelectBucketRequest('default'), opaque: kv.opaque() };
       const config = { ...encodeGetClusterConfigRequest(), opaque: kv.opaque() };
@@ -197,18 +173,15 @@ describe('bootstrap replies', () => {
       };
       assert.equal(json.name, 'default');
       assert.equal(typeof json.rev, 'number');
-      assert.equal(json.nodesExt[0]!.services.kv, port, 'advertises the port it listens on');
-      assert.equal(json.vBucketServerMap.vBucketMap.length, t.server.engine.requireBucket('default').numVBuckets);
-    } finally {
-      kv.close();
-    }
-  });
+      assert.equal(json.nodesExt[0]!.services.kv, f.port, 'advertises the port it listens on');
+      assert.equal(json.vBucketServerMap.vBucketMap.length, f.bucket.numVBuckets);
+    }),
+  );
 
-  test('an unauthenticated SELECT_BUCKET does not select anything for later commands', () =>
-    withConn(async (kv) => {
-      kv.send({ ...encodeSelectBucketRequest('default'), opaque: 1 }, { ...makeRequest(Opcode.GetClusterConfig), opaque: 2 });
-      const [a, b] = await kv.take(2);
-      expectStatus(a!, Status.Eaccess);
-      expectStatus(b!, Status.Eaccess);
-    }));
+  test('an unauthenticated SELECT_BUCKET does not select anything for later commands', withConn(async (kv) => {
+    kv.send({ ...encodeSelectBucketRequest('default'), opaque: 1 }, { ...makeRequest(Opcode.GetClusterConfig), opaque: 2 });
+    const [a, b] = await kv.take(2);
+    expectStatus(a!, Status.Eaccess);
+    expectStatus(b!, Status.Eaccess);
+  }));
 });

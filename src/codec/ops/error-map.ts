@@ -13,13 +13,12 @@ import { makeRequest, makeResponse } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
 import { Datatype } from '../datatype.js';
 
-export interface ErrorMapRetry {
-  readonly strategy: string;
-  readonly interval: number;
-  readonly after: number;
-  readonly ceil?: number;
-  readonly 'max-duration'?: number;
-}
+/**
+ * Retry spec of an entry (docs/ErrorMap.md: strategy, interval, after, ceil,
+ * max-duration). Servers and mocks disagree on types (strings vs numbers, nulls), so it
+ * is passed through unvalidated.
+ */
+export type ErrorMapRetry = Readonly<Record<string, unknown>>;
 
 export interface ErrorMapEntry {
   readonly name: string;
@@ -80,7 +79,7 @@ export function decodeErrorMapResponse(p: Packet): ErrorMap {
       throw layoutError(p, `error map entry ${code} needs name, desc and attrs[]`);
     }
     errors[code] = isRecord(entry.retry)
-      ? { name: entry.name, desc: entry.desc, attrs: entry.attrs, retry: entry.retry as unknown as ErrorMapRetry }
+      ? { name: entry.name, desc: entry.desc, attrs: entry.attrs, retry: entry.retry }
       : { name: entry.name, desc: entry.desc, attrs: entry.attrs };
   }
   return { version: doc.version, revision: doc.revision, errors };

@@ -1,0 +1,148 @@
+/**
+ * `freshet bucket create|list|delete`: bucket management against a running server, through its
+ * cluster-manager REST API exactly as `couchbase-cli bucket-create` / `bucket-list` /
+ * `bucket-delete` use ns_server's (`POST /pools/default/buckets`, `GET /pools/default/buckets`,
+ * `DELETE /pools/default/buckets/NAME`), with Basic auth from -u/-p.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+
+interface ConnectionFlags {
+  host: string;
+  mgmtPort: number;
+  username: string;
+  password: string;
+}
+
+/** Where the command's lines go; tests pass their own. */
+export type Printer = (line: string) => void;
+
+const defaultPrinter: Printer = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('a port is an integer from 1 to 65535');
+  return n;
+}
+
+function vbuckets(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError('vbuckets is an integer from 1 to 1024');
+  return n;
+}
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--host <addr>', 'server address (env FRESHET_HOST)', process.env.FRESHET_HOST ?? '127.0.0.1')
+    .option('--mgmt-port <port>', 'cluster-manager REST port', port, 8091)
+    .option('-u, --username <name>', 'administrator user name (env FRESHET_USERNAME)', process.env.FRESHET_USERNAME ?? 'Administrator')
+    .option('-p, --password <password>', 'administrator password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD ?? 'password');
+}
+
+interface Reply {
+  status: number;
+  text: string;
+}
+
+async function call(flags: ConnectionFlags, method: string, path: string, form?: Record<string, string>): Promise<Reply> {
+  const host = flags.host.includes(':') && !flags.host.startsWith('[') ? `[${flags.host}]` : flags.host;
+  const url = `http://${host}:${flags.mgmtPort}${path}`;
+  const headers: Record<string, string> = {
+    authorization: `Basic ${Buffer.from(`${flags.username}:${flags.password}`, 'utf8').toString('base64')}`,
+  };
+  let body: string | undefined;
+  if (form !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(form).toString();
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new Error(`cannot reach the cluster manager at ${url}: ${cause}`);
+  }
+  return { status: res.status, text: await res.text() };
+}
+
+/** A readable reason from an ns_server error reply: `{"errors":{field: msg}}`, a JSON string or text. */
+export function describeFailure(reply: Reply): string {
+  if (reply.status === 401) return 'authentication failed (check -u/--username and -p/--password)';
+  let detail = reply.text.trim();
+  try {
+    const parsed: unknown = JSON.parse(reply.text);
+    if (typeof parsed === 'string') detail = parsed;
+    else if (typeof parsed === 'object' && parsed !== null) {
+      const errors = (parsed as { errors?: unknown }).errors;
+      const message = (parsed as { message?: unknown }).message;
+      if (typeof errors === 'object' && errors !== null) {
+        detail = Object.entries(errors as Record<string, unknown>)
+          .map(([field, msg]) => (field === '_' ? String(msg) : `${field}: ${String(msg)}`))
+          .join('; ');
+      } else if (typeof message === 'string') detail = message;
+    }
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return `HTTP ${reply.status}${detail === '' ? '' : `: ${detail}`}`;
+}
+
+interface BucketSummary {
+  name: string;
+  uuid: string;
+  numVBuckets: number;
+}
+
+function summarize(list: unknown): BucketSummary[] {
+  if (!Array.isArray(list)) throw new Error('unexpected reply: the bucket list is not an array');
+  return list.map((entry: unknown) => {
+    const b = (typeof entry === 'object' && entry !== null ? entry : {}) as {
+      name?: unknown;
+      uuid?: unknown;
+      vBucketServerMap?: { vBucketMap?: unknown };
+    };
+    const map = b.vBucketServerMap?.vBucketMap;
+    return { name: String(b.name), uuid: String(b.uuid), numVBuckets: Array.isArray(map) ? map.length : 0 };
+  });
+}
+
+export function registerBucket(program: Command, print: Printer = defaultPrinter): void {
+  const bucket = program.command('bucket').description('create, list or delete buckets on a running server (over its REST API)');
+
+  withConnection(bucket.command('create').argument('<name>', 'bucket name'))
+    .description('create a bucket')
+    .option('--vbuckets <n>', 'number of vbuckets (1-1024)', vbuckets, 1024)
+    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number }) => {
+      const reply = await call(flags, 'POST', '/pools/default/buckets', {
+        name,
+        bucketType: 'couchbase',
+        numVBuckets: String(flags.vbuckets),
+      });
+      if (reply.status !== 202 && reply.status !== 200) throw new Error(`could not create bucket ${name}: ${describeFailure(reply)}`);
+      print(`created bucket ${name} (${flags.vbuckets} vbuckets)`);
+    });
+
+  withConnection(bucket.command('list'))
+    .description('list buckets')
+    .option('--json', 'print the REST reply as JSON')
+    .action(async (flags: ConnectionFlags & { json?: boolean }) => {
+      const reply = await call(flags, 'GET', '/pools/default/buckets');
+      if (reply.status !== 200) throw new Error(`could not list buckets: ${describeFailure(reply)}`);
+      const parsed: unknown = JSON.parse(reply.text);
+      if (flags.json === true) {
+        print(JSON.stringify(parsed, null, 2));
+        return;
+      }
+      for (const b of summarize(parsed)) print(`${b.name}\t${b.numVBuckets} vbuckets\tuuid ${b.uuid}`);
+    });
+
+  withConnection(bucket.command('delete').argument('<name>', 'bucket name'))
+    .description('delete a bucket and all its documents')
+    .action(async (name: string, flags: ConnectionFlags) => {
+      const reply = await call(flags, 'DELETE', `/pools/default/buckets/${encodeURIComponent(name)}`);
+      if (reply.status === 404) throw new Error(`no bucket named ${name}`);
+      if (reply.status !== 200) throw new Error(`could not delete bucket ${name}: ${describeFailure(reply)}`);
+      print(`deleted bucket ${name}`);
+    });
+}

@@ -1,0 +1,55 @@
+/**
+ * Option, event and counter types of KvConnection (connection.ts), kept apart so the
+ * connection file holds behaviour only.
+ */
+import type { Packet } from '../codec/index.js';
+import type { KvConnection } from './connection.js';
+
+export interface Clock {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface KvConnectionOptions {
+  /** Default per-request timeout in ms (0 = none). Default 10 000. */
+  readonly requestTimeoutMs?: number;
+  /** Max requests awaiting a response. Default 1024. */
+  readonly maxInFlight?: number;
+  /** Max requests waiting for an in-flight slot. Default 4096. */
+  readonly maxQueued?: number;
+  /** Largest accepted frame body. Default 21 MiB. */
+  readonly maxBodyLength?: number;
+  /** Receives server-initiated requests instead of the serverRequests() iterator. */
+  readonly onServerRequest?: (p: Packet, conn: KvConnection) => void;
+  /** Bytes of undelivered server requests before socket reads pause. Default 8 MiB. */
+  readonly serverRequestHighWaterMark?: number;
+  readonly clock?: Clock;
+}
+
+export type ConnectionState = 'open' | 'closed';
+
+export type ConnectionStatusEvent =
+  | { readonly type: 'connected' }
+  | { readonly type: 'closed'; readonly error?: Error }
+  | { readonly type: 'error'; readonly error: Error }
+  | { readonly type: 'unmatched-response'; readonly packet: Packet }
+  | { readonly type: 'server-request-dropped'; readonly packet: Packet };
+
+/** Monotonic counters (practice 14). */
+export interface KvConnectionStats {
+  requestsSent: number;
+  responses: number;
+  unmatchedResponses: number;
+  timeouts: number;
+  serverRequests: number;
+  serverRequestsDropped: number;
+  bytesRead: number;
+  bytesWritten: number;
+  drainWaits: number;
+  readPauses: number;
+}

@@ -1,0 +1,55 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { registerBucket } from '../../src/cli/bucket.js';
+import { startMgmtServer } from './rest-helpers.js';
+
+/** Run `freshet bucket ...` in-process; resolves with the printed lines. */
+async function run(args: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  const program = new Command().name('freshet').exitOverride();
+  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  registerBucket(program, (line) => lines.push(line));
+  await program.parseAsync(['node', 'freshet', 'bucket', ...args]);
+  return lines;
+}
+
+describe('freshet bucket create|list|delete against a live server', () => {
+  test('round trip, with the engine checked at each step', async () => {
+    const { t } = await startMgmtServer();
+    const conn = ['--mgmt-port', String(t.server.ports.mgmt), '-u', 'Administrator', '-p', 'password'];
+    try {
+      const { engine } = t.server;
+      assert.deepEqual(await run(['create', 'orders', '--vbuckets', '32', ...conn]), ['created bucket orders (32 vbuckets)']);
+      assert.equal(engine.bucket('orders')?.numVBuckets, 32);
+
+      const lines = await run(['list', ...conn]);
+      assert.deepEqual(lines, [
+        `default\t8 vbuckets\tuuid ${engine.requireBucket('default').uuid}`,
+        `orders\t32 vbuckets\tuuid ${engine.requireBucket('orders').uuid}`,
+      ]);
+      const json = JSON.parse((await run(['list', '--json', ...conn])).join('\n')) as { name: string }[];
+      assert.deepEqual(json.map((b) => b.name), ['default', 'orders']);
+
+      await assert.rejects(run(['create', 'orders', ...conn]), /could not create bucket orders: HTTP 400: name: Bucket with given name already exists/);
+      assert.deepEqual(await run(['delete', 'orders', ...conn]), ['deleted bucket orders']);
+      assert.equal(engine.bucket('orders'), undefined);
+      await assert.rejects(run(['delete', 'orders', ...conn]), /no bucket named orders/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a wrong password, an unreachable server and bad arguments fail with a clear message', async () => {
+    const { t } = await startMgmtServer();
+    const port = String(t.server.ports.mgmt);
+    try {
+      await assert.rejects(run(['list', '--mgmt-port', port, '-p', 'wrong']), /authentication failed/);
+      await assert.rejects(run(['create', 'x', '--vbuckets', '0', '--mgmt-port', port]), /vbuckets is an integer from 1 to 1024/);
+      assert.equal(t.server.engine.bucket('x'), undefined);
+    } finally {
+      await t.close();
+    }
+    await assert.rejects(run(['list', '--mgmt-port', port]), /cannot reach the cluster manager at http:\/\/127\.0\.0\.1:\d+/);
+  });
+});

@@ -1,0 +1,82 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Mgmt, arr, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
+
+describe('bucket management over REST', () => {
+  let s: MgmtServer;
+  let mgmt: Mgmt;
+  before(async () => {
+    s = await startMgmtServer();
+    mgmt = s.mgmt;
+  });
+  after(() => s.t.close());
+
+  test('create, list, read, delete: the engine really has the bucket', async () => {
+    const { engine } = s.t.server;
+    const created = await mgmt.post('/pools/default/buckets', { name: 'travel', bucketType: 'couchbase', ramQuotaMB: '256', numVBuckets: '16' });
+    assert.equal(created.status, 202, created.text);
+    assert.equal(created.headers.location, '/pools/default/buckets/travel');
+    assert.equal(engine.bucket('travel')?.numVBuckets, 16);
+
+    const names = arr(await mgmt.json('/pools/default/buckets')).map((b) => obj(b).name);
+    assert.deepEqual(names, ['default', 'travel']);
+    const travel = obj(await mgmt.json('/pools/default/buckets/travel'));
+    assert.equal(travel.uuid, engine.bucket('travel')?.uuid);
+    assert.equal(arr(obj(travel.vBucketServerMap).vBucketMap).length, 16);
+
+    const deleted = await mgmt.call('DELETE', '/pools/default/buckets/travel');
+    assert.equal(deleted.status, 200);
+    assert.equal(engine.bucket('travel'), undefined);
+    assert.deepEqual(arr(await mgmt.json('/pools/default/buckets')).map((b) => obj(b).name), ['default']);
+    assert.equal((await mgmt.get('/pools/default/buckets/travel')).status, 404);
+    const again = await mgmt.call('DELETE', '/pools/default/buckets/travel');
+    assert.equal(again.status, 404);
+  });
+
+  test('numVBuckets defaults to 1024 and membase is the old name of couchbase', async () => {
+    const r = await mgmt.post('/pools/default/buckets', { name: 'legacy', bucketType: 'membase' });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(s.t.server.engine.bucket('legacy')?.numVBuckets, 1024);
+  });
+
+  test("validation errors use ns_server's {errors:{field:message}} shape with 400", async () => {
+    const cases: [Record<string, string>, Record<string, string>][] = [
+      [{}, { name: 'Bucket name needs to be specified' }],
+      [{ name: '' }, { name: 'Bucket name cannot be empty' }],
+      [{ name: 'bad name!' }, { name: 'Bucket name can only contain characters in range A-Z, a-z, 0-9 as well as underscore, period, dash & percent. Consult the documentation.' }],
+      [{ name: 'default' }, { name: 'Bucket with given name already exists' }],
+      [{ name: 'x', numVBuckets: '0' }, { numVBuckets: 'Number of vBuckets must be an integer from 1 to 1024' }],
+      [{ name: 'x', numVBuckets: 'many' }, { numVBuckets: 'Number of vBuckets must be an integer from 1 to 1024' }],
+      [{ name: 'x', bucketType: 'memcached' }, { bucketType: 'memcached buckets are not supported' }],
+      [{ name: 'x', bucketType: 'nonsense' }, { bucketType: 'invalid bucket type' }],
+    ];
+    for (const [form, errors] of cases) {
+      const r = await mgmt.post('/pools/default/buckets', form);
+      assert.equal(r.status, 400, JSON.stringify(form));
+      assert.deepEqual(JSON.parse(r.text), { errors }, JSON.stringify(form));
+    }
+    assert.equal(s.t.server.engine.bucket('x'), undefined);
+  });
+
+  test('only the administrator manages buckets', async () => {
+    const carol = { username: 'carol', password: 'carol-secret' };
+    await s.t.server.context.users.setBucketUser(carol.username, carol.password, ['default']);
+    const create = await mgmt.post('/pools/default/buckets', { name: 'mine' }, carol);
+    assert.equal(create.status, 403);
+    assert.deepEqual(obj(JSON.parse(create.text)).permissions, ['cluster.buckets!create']);
+    const del = await mgmt.call('DELETE', '/pools/default/buckets/default', { creds: carol });
+    assert.equal(del.status, 403);
+    assert.ok(s.t.server.engine.bucket('default'));
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'mine' }, null)).status, 401);
+    assert.equal(s.t.server.engine.bucket('mine'), undefined);
+  });
+
+  test('a bucket created over REST is in the KV cluster map with a higher revision', async () => {
+    const rev = s.t.server.context.configRev;
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'mapped', numVBuckets: '4' })).status, 202);
+    const config = obj(JSON.parse(s.t.server.context.clusterConfigJson?.('mapped') ?? 'null'));
+    assert.equal(config.name, 'mapped');
+    assert.ok((config.rev as number) > rev);
+    assert.equal(arr(obj(config.vBucketServerMap).vBucketMap).length, 4);
+  });
+});

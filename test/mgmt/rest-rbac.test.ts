@@ -1,0 +1,110 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Mgmt, arr, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
+
+const USERS = '/settings/rbac/users';
+
+describe('users over REST (/settings/rbac/users)', () => {
+  let s: MgmtServer;
+  let mgmt: Mgmt;
+  before(async () => {
+    s = await startMgmtServer();
+    mgmt = s.mgmt;
+    await s.t.server.engine.createBucket('b1', { numVBuckets: 2 });
+    await s.t.server.engine.createBucket('b2', { numVBuckets: 2 });
+  });
+  after(() => s.t.close());
+
+  test('a user created with bucket_full_access can then authenticate and read only its bucket', async () => {
+    const put = await mgmt.call('PUT', `${USERS}/local/dave`, { form: { password: 'dave-secret', roles: 'bucket_full_access[b1]' } });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.text, '""');
+    const dave = { username: 'dave', password: 'dave-secret' };
+    assert.equal((await mgmt.get('/pools/default/buckets/b1', dave)).status, 200);
+    assert.equal((await mgmt.get('/pools/default/buckets/b2', dave)).status, 403);
+    assert.equal((await mgmt.get('/pools', { username: 'dave', password: 'wrong' })).status, 401);
+    assert.equal(s.t.server.context.users.canAccessBucket('dave', 'b1'), true);
+
+    // Roles change without a password: the password is kept.
+    const roles = await mgmt.call('PUT', `${USERS}/local/dave`, { form: { roles: 'bucket_full_access[b1],bucket_full_access[b2]' } });
+    assert.equal(roles.status, 200, roles.text);
+    assert.equal((await mgmt.get('/pools/default/buckets/b2', dave)).status, 200);
+
+    const list = arr(await mgmt.json(USERS));
+    assert.deepEqual(list, [
+      {
+        id: 'dave',
+        domain: 'local',
+        roles: [
+          { role: 'bucket_full_access', bucket_name: 'b1', origins: [{ type: 'user' }] },
+          { role: 'bucket_full_access', bucket_name: 'b2', origins: [{ type: 'user' }] },
+        ],
+        groups: [],
+        external_groups: [],
+      },
+    ]);
+    assert.equal(obj(await mgmt.json(`${USERS}/local/dave`)).id, 'dave');
+
+    const del = await mgmt.call('DELETE', `${USERS}/local/dave`);
+    assert.equal(del.status, 200);
+    assert.equal((await mgmt.get('/pools', dave)).status, 401);
+    const gone = await mgmt.call('DELETE', `${USERS}/local/dave`);
+    assert.equal(gone.status, 404);
+    assert.equal(JSON.parse(gone.text), 'User was not found.');
+  });
+
+  test('errors: unknown roles and buckets, short or missing passwords, bad ids and domains', async () => {
+    const bad = (roles: string): unknown => ({
+      errors: {
+        roles: `Cannot assign roles to user because the following roles are unknown, malformed or role parameters are undefined: [${roles}]`,
+      },
+    });
+    const cases: [string, Record<string, string>, number, unknown][] = [
+      ['local/erin', { password: 'erin-secret', roles: 'bucket_full_access[nosuch]' }, 400, bad('bucket_full_access[nosuch]')],
+      ['local/erin', { password: 'erin-secret', roles: 'data_reader[b1]' }, 400, bad('data_reader[b1]')],
+      ['local/erin', { password: 'erin-secret', roles: 'bucket_full_access[*]' }, 400, bad('bucket_full_access[*]')],
+      ['local/erin', { password: 'short', roles: 'bucket_full_access[b1]' }, 400, { errors: { password: 'The password must be at least 6 characters long.' } }],
+      ['local/erin', { roles: 'bucket_full_access[b1]' }, 400, { errors: { password: 'Password is required for new user.' } }],
+      ['local/erin', { password: 'erin-secret', roles: 'bucket_full_access[b1]', color: 'red' }, 400, { errors: { color: 'Unsupported key' } }],
+      ['local/erin', { password: 'erin-secret', roles: 'admin' }, 400, undefined],
+      ['local/bad%20name', { password: 'erin-secret', roles: 'bucket_full_access[b1]' }, 400, undefined],
+      ['ldap/erin', { password: 'erin-secret', roles: 'bucket_full_access[b1]' }, 404, 'Unknown user domain.'],
+    ];
+    for (const [path, form, status, body] of cases) {
+      const r = await mgmt.call('PUT', `${USERS}/${path}`, { form });
+      assert.equal(r.status, status, `${path} ${JSON.stringify(form)}: ${r.text}`);
+      if (body !== undefined) assert.deepEqual(JSON.parse(r.text), body, JSON.stringify(form));
+    }
+    assert.equal(s.t.server.context.users.has('erin'), false);
+  });
+
+  test("the administrator's password can be changed with role admin; the admin cannot be deleted", async () => {
+    const users = s.t.server.context.users;
+    const r = await mgmt.call('PUT', `${USERS}/local/Administrator`, { form: { password: 'new-password', roles: 'admin' } });
+    assert.equal(r.status, 200, r.text);
+    const admin = { username: 'Administrator', password: 'new-password' };
+    assert.equal((await mgmt.get('/pools', admin)).status, 200);
+    assert.equal((await mgmt.call('DELETE', `${USERS}/local/Administrator`, { creds: admin })).status, 400);
+    await users.setAdmin('Administrator', 'password');
+    assert.equal(users.isAdmin('Administrator'), true);
+  });
+
+  test('only the administrator manages users', async () => {
+    await s.t.server.context.users.setBucketUser('frank', 'frank-secret', ['b1']);
+    const frank = { username: 'frank', password: 'frank-secret' };
+    assert.equal((await mgmt.get(USERS, frank)).status, 403);
+    const put = await mgmt.call('PUT', `${USERS}/local/frank`, { creds: frank, form: { roles: 'bucket_full_access[b2]' } });
+    assert.equal(put.status, 403);
+    assert.equal(s.t.server.context.users.canAccessBucket('frank', 'b2'), false);
+  });
+
+  test('deleting a bucket removes it from its users; a user left with none is removed', async () => {
+    const users = s.t.server.context.users;
+    await s.t.server.engine.createBucket('temp', { numVBuckets: 2 });
+    await users.setBucketUser('gina', 'gina-secret', ['temp', 'b1']);
+    await users.setBucketUser('hank', 'hank-secret', ['temp']);
+    assert.equal((await mgmt.call('DELETE', '/pools/default/buckets/temp')).status, 200);
+    assert.equal(users.has('hank'), false);
+    assert.deepEqual(users.list().find((u) => u.name === 'gina')?.buckets, ['b1']);
+  });
+});

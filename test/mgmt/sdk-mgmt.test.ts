@@ -1,0 +1,52 @@
+/**
+ * The official `couchbase` SDK's management APIs (bucket manager, user manager, ping) against the
+ * REST face. The SDK finds the mgmt service in the bucket config's nodesExt, so a bucket is opened
+ * (and one document written, proving the config arrived) before management calls.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import couchbase, { BucketExistsError, BucketNotFoundError } from 'couchbase';
+import { ADMIN } from '../helpers/server.js';
+import { startMgmtServer } from './rest-helpers.js';
+
+const TIMEOUTS = { kvTimeout: 3000, connectTimeout: 5000, bootstrapTimeout: 5000, managementTimeout: 5000 } as const;
+
+test('SDK bucket and user managers and ping() work against the REST API', { timeout: 60_000 }, async () => {
+  const { t } = await startMgmtServer({ numVBuckets: 16 });
+  try {
+    const cluster = await couchbase.connect(`couchbase://127.0.0.1:${t.server.ports.kv}`, { ...ADMIN, timeouts: TIMEOUTS });
+    try {
+      await cluster.bucket('default').defaultCollection().upsert('warm-up', { ok: true });
+      const ping = await cluster.ping();
+      const mgmt = ping.services.mgmt ?? [];
+      assert.equal(mgmt.length, 1);
+      assert.equal(mgmt[0]?.state, 'ok');
+
+      const buckets = cluster.buckets();
+      const all = await buckets.getAllBuckets();
+      assert.deepEqual(all.map((b) => b.name), ['default']);
+      await buckets.createBucket({ name: 'sdk-made', ramQuotaMB: 100, bucketType: couchbase.BucketType.Couchbase });
+      assert.equal(t.server.engine.bucket('sdk-made')?.numVBuckets, 1024);
+      assert.equal((await buckets.getBucket('sdk-made')).name, 'sdk-made');
+      await assert.rejects(buckets.createBucket({ name: 'sdk-made', ramQuotaMB: 100 }), BucketExistsError);
+      await buckets.dropBucket('sdk-made');
+      assert.equal(t.server.engine.bucket('sdk-made'), undefined);
+      await assert.rejects(buckets.getBucket('sdk-made'), BucketNotFoundError);
+
+      const users = cluster.users();
+      await users.upsertUser({ username: 'sdk-user', password: 'sdk-secret', roles: [{ name: 'bucket_full_access', bucket: 'default' }] });
+      assert.equal(t.server.context.users.canAccessBucket('sdk-user', 'default'), true);
+      const listed = await users.getAllUsers();
+      assert.deepEqual(
+        listed.map((u) => [u.user.username, u.user.roles.map((r) => [r.name, r.bucket])]),
+        [['sdk-user', [['bucket_full_access', 'default']]]],
+      );
+      await users.dropUser('sdk-user');
+      assert.equal(t.server.context.users.has('sdk-user'), false);
+    } finally {
+      await cluster.close();
+    }
+  } finally {
+    await t.close();
+  }
+});
