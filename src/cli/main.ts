@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { registerServe } from './serve.js';
+import { registerBucket } from './bucket.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
       'Speaks Couchbase KV + DCP (port 11210), the cluster-manager REST API (8091) and CouchDB HTTP (5984).')
     .showHelpAfterError();
   registerServe(program);
+  registerBucket(program);
   return program;
 }
 

@@ -33,9 +33,7 @@ export function replaceHost(json: string, localAddr: string): string {
 }
 
 /** No `basicStats`: Freshet does not track ns_server's figures (itemCount, memUsed, ...). */
-function statsOf(_bucket: Bucket): BucketStatsInput {
-  return { ramQuota: REPORTED_RAM_QUOTA };
-}
+const BUCKET_STATS: BucketStatsInput = { ramQuota: REPORTED_RAM_QUOTA };
 
 export function poolsDoc(topology: Topology, isAdmin: boolean, localAddr: string): PoolsJson {
   return buildPools({ clusterUuid: topology.clusterUuid, isAdmin, isIPv6: localAddr.startsWith('[') });
@@ -49,7 +47,7 @@ export function defaultPoolDoc(ctx: ServerContext, topology: Topology, localAddr
 }
 
 export function verboseBucketDoc(topology: Topology, bucket: Bucket, localAddr: string): VerboseBucketJson {
-  return buildVerboseBucket({ ...topology.bucketInput(bucket), ...statsOf(bucket) }, { clusterUuid: topology.clusterUuid, localAddr });
+  return buildVerboseBucket({ ...topology.bucketInput(bucket), ...BUCKET_STATS }, { clusterUuid: topology.clusterUuid, localAddr });
 }
 
 /** The buckets `visible` lets through, sorted by name (ns_server filters by settings!read). */
@@ -62,7 +60,7 @@ export function bucketListDoc(
   const inputs = ctx.engine
     .buckets()
     .filter((b) => visible(b.name))
-    .map((b) => ({ ...topology.bucketInput(b), ...statsOf(b) }));
+    .map((b) => ({ ...topology.bucketInput(b), ...BUCKET_STATS }));
   return buildBucketList(inputs, { clusterUuid: topology.clusterUuid, localAddr });
 }
 

@@ -69,6 +69,7 @@ export async function startMgmtFace(ctx: ServerContext, port: number): Promise<L
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   ctx.ports.mgmt = bound;
   ctx.clusterConfigJson = (bucket) => topology.bucketConfigJson(bucket);
+  ctx.globalConfigJson = () => topology.globalConfigJson();
 
   let closing: Promise<void> | undefined;
   return {

@@ -13,7 +13,7 @@
  *    requested.". cbdatasource passes both parameters back verbatim from the previous document.
  */
 import type { IncomingMessage } from 'node:http';
-import { parseBasicAuth } from '../auth/basic.js';
+import { parseBasicAuth, type BasicCredentials } from '../auth/basic.js';
 import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { Engine } from '../engine/engine.js';
@@ -26,7 +26,7 @@ export function challenge(): RestError {
 
 /** The caller, or a 401 to send. */
 export async function authenticate(users: UserRegistry, req: IncomingMessage): Promise<Principal> {
-  let creds;
+  let creds: BasicCredentials | undefined;
   try {
     creds = parseBasicAuth(req.headers.authorization);
   } catch (err) {

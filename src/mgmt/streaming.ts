@@ -112,6 +112,11 @@ export class StreamHub {
       ({ res }) =>
         new Promise<void>((done) => {
           if (res.writableFinished || res.destroyed) return done();
+          // A client that stopped reading would never let the reply finish: it is cut instead.
+          if (res.writableNeedDrain) {
+            res.destroy();
+            return done();
+          }
           res.once('finish', done);
           res.once('close', done);
           res.end();

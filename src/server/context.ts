@@ -27,6 +27,8 @@ export interface ServerContext {
    * `/pools/default/b/NAME`), with `$HOST` left for the client to substitute. Set by the server.
    */
   clusterConfigJson?: (bucket: string) => string;
+  /** The bucket-less (global) cluster config: nodes and their services. Set by the server. */
+  globalConfigJson?: () => string;
 }
 
 /** A bound listener. */

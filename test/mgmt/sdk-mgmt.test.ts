@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import couchbase, { BucketExistsError, BucketNotFoundError } from 'couchbase';
+import couchbase, { BucketExistsError, BucketNotFoundError, PingState, Role } from 'couchbase';
 import { ADMIN } from '../helpers/server.js';
 import { startMgmtServer } from './rest-helpers.js';
 
@@ -20,7 +20,7 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
       const ping = await cluster.ping();
       const mgmt = ping.services.mgmt ?? [];
       assert.equal(mgmt.length, 1);
-      assert.equal(mgmt[0]?.state, 'ok');
+      assert.equal(mgmt[0]?.state, PingState.Ok);
 
       const buckets = cluster.buckets();
       const all = await buckets.getAllBuckets();
@@ -34,11 +34,11 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
       await assert.rejects(buckets.getBucket('sdk-made'), BucketNotFoundError);
 
       const users = cluster.users();
-      await users.upsertUser({ username: 'sdk-user', password: 'sdk-secret', roles: [{ name: 'bucket_full_access', bucket: 'default' }] });
+      await users.upsertUser({ username: 'sdk-user', password: 'sdk-secret', roles: [new Role({ name: 'bucket_full_access', bucket: 'default', scope: undefined, collection: undefined })] });
       assert.equal(t.server.context.users.canAccessBucket('sdk-user', 'default'), true);
       const listed = await users.getAllUsers();
       assert.deepEqual(
-        listed.map((u) => [u.user.username, u.user.roles.map((r) => [r.name, r.bucket])]),
+        listed.map((u) => [u.username, u.effectiveRoles.map((r) => [r.name, r.bucket])]),
         [['sdk-user', [['bucket_full_access', 'default']]]],
       );
       await users.dropUser('sdk-user');

@@ -147,9 +147,10 @@ function getErrorMap(session: Session, req: Packet): Packet {
 }
 
 function getClusterConfig(session: Session, req: Packet): Packet {
-  // A bucket-less connection gets NoBucket, which the SDK takes as "no global config" (§3.5).
-  if (!session.bucket) return errorReply(session, req, Status.NoBucket);
-  const json = session.ctx.clusterConfigJson?.(session.bucket.name);
+  // A bucket-less connection gets the global config (nodes and services, so the SDK learns the
+  // mgmt port for ping and the managers); NoBucket only if there is none (§3.5).
+  const json = session.bucket ? session.ctx.clusterConfigJson?.(session.bucket.name) : session.ctx.globalConfigJson?.();
+  if (!session.bucket && !json) return errorReply(session, req, Status.NoBucket);
   if (!json) return errorReply(session, req, Status.Etmpfail, 'cluster map not available yet');
   return replyTo(req, { value: Buffer.from(json), datatype: Datatype.Json });
 }
