@@ -3,7 +3,7 @@
  * its own figures. Sizes can be lowered with environment variables each benchmark documents.
  */
 const name = process.argv[2];
-const known = ['engine'];
+const known = ['engine', 'kv'];
 if (!name || !known.includes(name)) {
   process.stderr.write(`usage: npm run bench -- <${known.join('|')}>\n`);
   process.exit(2);

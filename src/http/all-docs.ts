@@ -1,6 +1,6 @@
 /**
- * `GET|POST /{db}/_all_docs` (couch-replication.md §3.8) over the bucket's by-key index, which
- * orders ids by their UTF-8 bytes: CouchDB's raw collation of document ids. Deleted documents are
+ * `GET|POST /{db}/_all_docs` (couch-replication.md §3.8) over the database's sorted id list
+ * (db.ts), in UTF-8 byte order: CouchDB's raw collation of document ids. Deleted documents are
  * left out unless named in `keys`, where they come back as `{"value":{"rev","deleted":true},
  * "doc":null}`; unknown keys give `{"key","error":"not_found"}` (fabric_view_all_docs).
  *
@@ -18,7 +18,7 @@ import { isObject, parseJson, readBody, requireJsonType, type Handler, type Requ
 import { sendJson } from './response.js';
 
 /** The document id of a key, or null when the key is not valid UTF-8. */
-export function idOfKey(key: Buffer): string | null {
+function idOfKey(key: Buffer): string | null {
   const id = key.toString('utf8');
   return Buffer.byteLength(id) === key.length && !id.includes('\ufffd') ? id : null;
 }
@@ -48,14 +48,33 @@ function keyRows(db: Db, q: AllDocsQuery, keys: unknown[]): unknown[] {
   return rows.slice(q.skip, q.skip + q.limit);
 }
 
+/** Index of the first key >= `key` (binary search over the sorted ids). */
+function lowerBound(keys: Buffer[], key: Buffer): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (Buffer.compare(keys[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function rangeRows(db: Db, q: AllDocsQuery): unknown[] {
   const rows: unknown[] = [];
+  const keys = db.sortedKeys();
   const start = typeof q.startKey === 'string' ? Buffer.from(q.startKey, 'utf8') : undefined;
   const end = typeof q.endKey === 'string' ? Buffer.from(q.endKey, 'utf8') : undefined;
+  let i: number;
+  if (q.descending) {
+    i = start ? lowerBound(keys, start) : keys.length - 1;
+    if (start && (i >= keys.length || Buffer.compare(keys[i]!, start) > 0)) i--;
+  } else {
+    i = start ? lowerBound(keys, start) : 0;
+  }
   let skip = q.skip;
-  const range = start ? { start, reverse: q.descending, values: false } : { reverse: q.descending, values: false };
-  for (const { key } of db.bucket.dbs.byKey.getRange(range)) {
-    const k = Buffer.from(key);
+  for (; i >= 0 && i < keys.length && rows.length < q.limit; i += q.descending ? -1 : 1) {
+    const k = keys[i]!;
     if (end) {
       const c = Buffer.compare(k, end);
       if (q.descending ? c < 0 : c > 0) break;
@@ -69,7 +88,6 @@ function rangeRows(db: Db, q: AllDocsQuery): unknown[] {
       skip--;
       continue;
     }
-    if (rows.length >= q.limit) break;
     rows.push(r);
   }
   return rows;

@@ -8,12 +8,8 @@
  * finds metadata without data. Bytes no revision references any more are not collected yet: they
  * stay until the database is deleted.
  */
-import { createHash } from 'node:crypto';
+import { md5Digest } from '../couch/attachments.js';
 import type { Db } from './db.js';
-
-export function md5Digest(data: Buffer): string {
-  return `md5-${createHash('md5').update(data).digest('base64')}`;
-}
 
 export async function putAttachmentData(db: Db, data: Buffer): Promise<string> {
   const digest = md5Digest(data);
@@ -27,8 +23,4 @@ export function getAttachmentData(db: Db, digest: string): Buffer | undefined {
   if (Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return undefined;
-}
-
-export function hasAttachmentData(db: Db, digest: string): boolean {
-  return db.atts.doesExist(digest);
 }

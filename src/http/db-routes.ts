@@ -1,6 +1,6 @@
 /**
  * Database endpoints (CouchDB api/database/common.rst, misc.rst; couch-replication.md §3.11):
- * `PUT|GET|HEAD|DELETE /{db}`, `_ensure_full_commit`, `_revs_limit`, `_compact`, `_security`.
+ * `PUT|GET|HEAD|DELETE /{db}` (and `POST /{db}`, a new document, doc-routes.ts), `_ensure_full_commit`, `_revs_limit`, `_compact`, `_security`.
  *
  * `PUT /{db}?q=N` creates a bucket of N vbuckets (CouchDB's shard count parameter, reused: the
  * vbuckets are our shards); without `q` the face's `defaultQ` (1024) applies. `GET /{db}` always
@@ -10,6 +10,7 @@ import { CouchError } from '../couch/errors.js';
 import { isEngineError } from '../engine/errors.js';
 import { requireAdmin } from './auth.js';
 import { AUX_NAMESPACES } from './db.js';
+import { postDoc } from './doc-routes.js';
 import { bucketNameOf, resolveDb, validateNewDbName } from './keyspace.js';
 import { parseJson, qInt, readBody, type Handler } from './request.js';
 import { sendJson } from './response.js';
@@ -99,7 +100,7 @@ const getSecurity: Handler = async (rc) => {
 
 export function dbRoutes(router: Router<Handler>): void {
   router
-    .add('/:db', { PUT: createDb, GET: dbInfo, DELETE: deleteDb })
+    .add('/:db', { PUT: createDb, GET: dbInfo, DELETE: deleteDb, POST: postDoc })
     .add('/:db/_ensure_full_commit', { POST: ensureFullCommit })
     .add('/:db/_revs_limit', { GET: getRevsLimit, PUT: putRevsLimit })
     .add('/:db/_compact', { POST: compact })

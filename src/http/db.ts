@@ -7,11 +7,12 @@
  *   couch_meta   per-database settings (`_revs_limit`)
  *
  * `doc_count`/`doc_del_count` are not tracked by the engine (a KV write does not tell us what it
- * replaced), so they are counted by a scan of the by-seq index, which holds exactly one record
- * (the current version) per key. The result is cached per update seq; when a scan was slow, it is
- * reused for a while even if writes happened, so that frequent `GET /{db}` (PouchDB sends one per
- * replication batch) stays cheap on big databases. Counts can therefore lag on very large,
- * busy databases.
+ * replaced), and the engine keeps no ordered key index, so both are derived from a scan of the
+ * by-seq index, which holds exactly one record (the current version) per key. The counts are
+ * cached per update seq; when a scan was slow, they are reused for a while even if writes
+ * happened, so that frequent `GET /{db}` (PouchDB sends one per replication batch) stays cheap
+ * on big databases: counts can lag on very large, busy databases. `_all_docs` needs the ids in
+ * order: the sorted id list is cached per update seq and rebuilt (O(n log n)) after writes.
  */
 import type { Bucket } from '../engine/bucket.js';
 import type { LmdbStore, MetaDb } from '../store/lmdb-store.js';
@@ -36,6 +37,7 @@ export class Db {
   readonly atts: MetaDb;
   readonly meta: MetaDb;
   private counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
+  private sorted: { seq: number; keys: Buffer[] } | null = null;
 
   constructor(
     readonly bucket: Bucket,
@@ -72,6 +74,24 @@ export class Db {
     const counts = this.scanCounts();
     this.counted = { seq, at: now, tookMs: Date.now() - start, counts };
     return counts;
+  }
+
+  /** Every key with a current version (tombstones included), in byte order. */
+  sortedKeys(): Buffer[] {
+    const seq = this.updateSeq;
+    if (this.sorted && this.sorted.seq === seq) return this.sorted.keys;
+    const keys: Buffer[] = [];
+    const snapshot = this.bucket.store.snapshot();
+    try {
+      for (const { value } of this.bucket.dbs.bySeq.getRange({ transaction: snapshot.txn })) {
+        keys.push(Buffer.from(value.subarray(REC_HEADER, REC_HEADER + value.readUInt16BE(REC_KEY_LEN))));
+      }
+    } finally {
+      snapshot.release();
+    }
+    keys.sort(Buffer.compare);
+    this.sorted = { seq, keys };
+    return keys;
   }
 
   /**

@@ -45,25 +45,26 @@ const getDoc: Handler = async (rc) => {
   const db = resolveDb(rc);
   const id = docIdOf(rc);
   const opts = docOutOptions(rc.query);
+  const revParam = rc.query.get('rev');
+  let rev: string | null = null;
+  if (revParam !== null) {
+    const r = parseRev(revParam);
+    rev = formatRev(r.pos, r.hash);
+  }
   const state = loadDoc(db.bucket, id, db.revsLimit);
   const wanted = parseOpenRevs(rc.query);
   if (wanted !== undefined) {
     if (!state && wanted === 'all') throw new CouchError('not_found');
     const results = openRevs(state, wanted, qBool(rc.query, 'latest'));
     if (accepts(rc.req, 'multipart/mixed')) {
-      sendBody(rc.res, 200, mixedBody(db, state, results, opts));
+      await sendBody(rc.res, 200, mixedBody(db, state, results, opts));
       return;
     }
     sendJson(rc.res, 200, results.map((r) => ('missing' in r ? r : { ok: docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts) })));
     return;
   }
   if (!state) throw new CouchError('not_found');
-  const revParam = rc.query.get('rev');
-  let rev: string;
-  if (revParam !== null) {
-    const r = parseRev(revParam);
-    rev = formatRev(r.pos, r.hash);
-  } else {
+  if (rev === null) {
     if (state.winner.deleted) throw new CouchError('not_found_deleted');
     rev = state.winner.rev;
   }
@@ -76,7 +77,7 @@ const getDoc: Handler = async (rc) => {
     return;
   }
   if (opts.attachments && accepts(rc.req, 'multipart/related')) {
-    sendBody(rc.res, 200, relatedFor(db, state, found, opts), { ETag: etag });
+    await sendBody(rc.res, 200, relatedFor(db, state, found, opts), { ETag: etag });
     return;
   }
   sendJson(rc.res, 200, docJson(db, state, rev, found.data, found.deleted, opts), { ETag: etag });

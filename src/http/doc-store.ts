@@ -8,9 +8,14 @@
  *   {"_sync": {"v": 1,
  *              "rs":  <revSeqno of the item this record was written with>,
  *              "rev": "<N-hash of the revision whose body is the item value: the winner>",
+ *              "del": 0|1, "nl": <number of leaves>,
  *              "tree": <RevTree, src/couch/rev-tree.ts stored form>,
  *              "atts": [{name, contentType, length, digest, revpos}]        attachments of `rev`
- *              "leaves": {"<N-hash>": {"body": {...}, "atts": {...}}}}}     the other stored leaves
+ *              "leaves": {"<N-hash>": {"body": {...}, "atts": [...]}}}}      the other stored leaves
+ *
+ * `_sync` is written first and its scalar members in this order, so that the `_changes` hot path
+ * can read the summary of an unconflicted document from the front of the xattrs without parsing
+ * its tree (`summaryFromPrefix`).
  *
  * A deleted winner (every leaf deleted) makes the item a tombstone, whose value is the
  * tombstone's body (empty when that is `{}`). Interior revisions keep no body, as after a CouchDB
@@ -48,6 +53,10 @@ interface SyncRecord {
   v: 1;
   rs: number;
   rev: string;
+  /** 1 when `rev` is deleted (then every leaf is). */
+  del: 0 | 1;
+  /** Number of leaves: with 1, `rev` is the only leaf and `_changes` need not read the tree. */
+  nl: number;
   tree: RevTree;
   atts?: AttachmentMeta[];
   leaves?: Record<string, RevData>;
@@ -141,8 +150,50 @@ function kvChain(id: string, item: Item, sync: SyncRecord | null, revsLimit: num
   };
 }
 
+const SUMMARY_HEAD = '{"_sync":{"v":1,"rs":';
+const TAIL_LIVE = '","del":0,"nl":1,';
+const TAIL_DELETED = '","del":1,"nl":1,';
+const NON_ASCII = /[^\x20-\x7e]/;
+const SUMMARY = /^\{"_sync":\{"v":1,"rs":(\d+),"rev":("(?:[^"\\]|\\.)*"),"del":([01]),"nl":1,/;
+
+/** Characters of the xattrs that hold the `_sync` summary (with room for long non-hex revs). */
+export const SUMMARY_PREFIX_CHARS = 240;
+
+/**
+ * The single leaf of an unconflicted document last written through HTTP, read from the front of
+ * its xattrs (latin1 text); null when the summary does not apply (conflicts, a KV write since).
+ */
+export function summaryFromPrefix(prefix: string, revSeqno: number): RevInfo | null {
+  // Hand-parsed (this runs once per `_changes` row): {"_sync":{"v":1,"rs":N,"rev":"R","del":D,"nl":1,
+  if (!prefix.startsWith(SUMMARY_HEAD)) return null;
+  const rsEnd = prefix.indexOf(',', SUMMARY_HEAD.length);
+  if (rsEnd < 0 || Number(prefix.slice(SUMMARY_HEAD.length, rsEnd)) !== revSeqno) return null;
+  if (!prefix.startsWith('"rev":"', rsEnd + 1)) return null;
+  const revStart = rsEnd + 8;
+  const revEnd = prefix.indexOf('"', revStart);
+  if (revEnd < 0) return null;
+  const tail = prefix.slice(revEnd, revEnd + TAIL_LIVE.length);
+  if (tail !== TAIL_LIVE && tail !== TAIL_DELETED) return null;
+  let rev = prefix.slice(revStart, revEnd);
+  // Escapes or non-ASCII need real JSON decoding (a peer's rev may be any string).
+  if (rev.includes('\\') || NON_ASCII.test(rev)) {
+    const m = SUMMARY.exec(prefix);
+    if (!m) return null;
+    rev = JSON.parse(Buffer.from(m[2]!, 'latin1').toString('utf8')) as string;
+  }
+  const dash = rev.indexOf('-');
+  return { rev, pos: Number(rev.slice(0, dash)), hash: rev.slice(dash + 1), deleted: tail === TAIL_DELETED, available: true, leaf: true };
+}
+
+function fastSummary(item: Item): RevInfo | null {
+  if (!item.xattrs) return null;
+  return summaryFromPrefix(item.xattrs.toString('latin1', 0, Math.min(item.xattrs.length, SUMMARY_PREFIX_CHARS)), item.revSeqno);
+}
+
 /** Leaves (winner first) without building the full tree: the fast path of `_changes`. */
 export function summarize(id: string, item: Item): { leaves: RevInfo[]; winner: RevInfo } {
+  const fast = fastSummary(item);
+  if (fast) return { leaves: [fast], winner: fast };
   const { sync } = readXattrs(item);
   if (sync && sync.rs === item.revSeqno) {
     const all = leaves(sync.tree);
@@ -207,12 +258,10 @@ export function stateFromItem(id: string, item: Item, revsLimit: number): DocSta
 
 /** The current item of a key (tombstones included), or undefined. Expired items become tombstones. */
 export function currentItem(bucket: Bucket, key: Buffer): Item | undefined {
-  try {
-    return bucket.getMeta(key);
-  } catch (err) {
-    if (isEngineError(err, 'KEY_ENOENT')) return undefined;
-    throw err;
-  }
+  // Bucket.getMeta without its KEY_ENOENT throw: a missing document is common here (every new
+  // document is looked up first) and building an Error per miss is costly.
+  bucket.live(key, bucket.activeVBucket(key));
+  return bucket.lookup(key);
 }
 
 export function loadDoc(bucket: Bucket, id: string, revsLimit: number): DocState | null {
@@ -244,12 +293,12 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
     const d = dataOf(leaf.rev);
     if (d) others[leaf.rev] = d;
   }
-  const sync: SyncRecord = { v: 1, rs: (prev?.item.revSeqno ?? 0) + 1, rev: winner.rev, tree };
+  const sync: SyncRecord = { v: 1, rs: (prev?.item.revSeqno ?? 0) + 1, rev: winner.rev, del: winner.deleted ? 1 : 0, nl: all.length, tree };
   if (winnerData.atts.length > 0) sync.atts = winnerData.atts;
   if (Object.keys(others).length > 0) sync.leaves = others;
   const emptyTombstone = winner.deleted && Object.keys(winnerData.body).length === 0;
   const value = emptyTombstone ? Buffer.alloc(0) : Buffer.from(JSON.stringify(winnerData.body));
-  const xattrs = Buffer.from(JSON.stringify({ ...prev?.otherXattrs, _sync: sync }));
+  const xattrs = Buffer.from(JSON.stringify({ _sync: sync, ...prev?.otherXattrs }));
   return bucket.writeVersion(id, prev ? prev.item.cas : null, {
     value,
     deleted: winner.deleted,

@@ -1,9 +1,42 @@
 /**
- * The CouchDB-compatible HTTP API listener.
+ * The CouchDB-compatible HTTP API listener (issue 6): documents and revision trees over engine
+ * items (doc-store.ts), `_changes` over the engine's bucket sequence (changes-feed.ts), the
+ * replication endpoints, `_local` documents, attachments, Basic and cookie auth, CORS.
  */
-import { listenReserved } from '../server/reserved-port.js';
 import type { Listener, ServerContext } from '../server/context.js';
+import { Sessions } from './auth.js';
+import { HttpFace, type HttpFaceOptions } from './face.js';
+import { createRouter } from './routes.js';
+import { createHttpServer } from './server.js';
 
-export function startHttpFace(ctx: ServerContext, port: number): Promise<Listener> {
-  return listenReserved(ctx.host, port);
+export type { HttpFaceOptions } from './face.js';
+export { HttpFace } from './face.js';
+export { AUX_NAMESPACES } from './db.js';
+
+export interface HttpListener extends Listener {
+  readonly face: HttpFace;
+}
+
+export async function startHttpFace(ctx: ServerContext, port: number, options: HttpFaceOptions = {}): Promise<HttpListener> {
+  const sessions = await Sessions.open(ctx.engine.store.system, options.sessionTimeoutSec ?? 600);
+  const face = new HttpFace(ctx, createRouter(), sessions, options);
+  const server = createHttpServer(face);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, ctx.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return {
+    port: bound,
+    face,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of face.sockets) socket.destroy();
+      }),
+  };
 }

@@ -5,6 +5,7 @@
  * `db._default._default` and `db._default` both name `db`. An exact bucket name always wins, so
  * buckets whose names contain dots stay reachable.
  */
+import { validateDbName } from '../couch/doc.js';
 import { CouchError } from '../couch/errors.js';
 import { requireDbAccess } from './auth.js';
 import type { Db } from './db.js';
@@ -45,5 +46,6 @@ export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? ''): Db {
 const DB_NAME = /^[a-z][a-z0-9_-]{0,99}$/;
 
 export function validateNewDbName(name: string): void {
+  validateDbName(name);
   if (!DB_NAME.test(name)) throw new CouchError('illegal_database_name', { params: { name } });
 }

@@ -31,10 +31,13 @@ export function sendBytes(res: ServerResponse, status: number, body: Buffer, hea
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-/** A body made of chunks (couch/multipart-build.ts MultipartBody), written without copying. */
-export function sendBody(res: ServerResponse, status: number, body: { contentType: string; chunks: Buffer[]; length: number }, headers: Record<string, string | number> = {}): void {
+/**
+ * A body made of chunks (couch/multipart-build.ts MultipartBody), written without copying them
+ * into one buffer and at the socket's pace.
+ */
+export async function sendBody(res: ServerResponse, status: number, body: { contentType: string; chunks: Buffer[]; length: number }, headers: Record<string, string | number> = {}): Promise<void> {
   res.writeHead(status, baseHeaders({ 'Content-Type': body.contentType, 'Content-Length': body.length, ...headers }));
-  if (res.req.method !== 'HEAD') for (const chunk of body.chunks) res.write(chunk);
+  if (res.req.method !== 'HEAD') for (const chunk of body.chunks) await writeChunk(res, chunk);
   res.end();
 }
 
@@ -60,12 +63,9 @@ export function toCouchError(err: unknown): CouchError {
   return new CouchError('internal', { params: { detail: message }, cause: err });
 }
 
-export function errorBody(err: CouchError): CouchErrorBody {
-  return err.toJSON();
-}
-
 export function sendError(res: ServerResponse, err: CouchError, headers: Record<string, string | number> = {}): void {
-  sendJson(res, err.status, errorBody(err), headers);
+  const body: CouchErrorBody = err.toJSON();
+  sendJson(res, err.status, body, headers);
 }
 
 /**
@@ -84,9 +84,4 @@ export function writeChunk(res: ServerResponse, chunk: string | Buffer): Promise
     res.on('drain', done);
     res.on('close', done);
   });
-}
-
-/** Has the client gone away (or the response been finished)? */
-export function isGone(res: ServerResponse): boolean {
-  return res.destroyed || res.writableEnded;
 }

@@ -1,0 +1,73 @@
+/**
+ * One `_changes` row from one engine change (couch-replication.md §2.3, §2.7):
+ * `{"seq","id","changes":[{"rev"}…],"deleted"?,"doc"?}`, serialized directly to a string since
+ * this is the hot loop of the feed.
+ *
+ * `changes` lists the winner only, or with `style=all_docs` every leaf, winner first. `deleted`
+ * describes the winner. `doc` is the winner as `include_docs` shows it (`conflicts`,
+ * `attachments` apply). Rows are dropped by `active_only` (deleted winner) and by the filter;
+ * a `_selector` is matched against the winner as `include_docs` would show it. Keys that are not
+ * UTF-8 cannot be document ids and never make a row.
+ */
+import type { RevInfo } from '../couch/rev-tree-query.js';
+import type { RawChange } from './change-scan.js';
+import type { ChangesQuery } from './changes-query.js';
+import type { Db } from './db.js';
+import { winnerJson } from './doc-json.js';
+import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
+
+export class RowBuilder {
+  /** Rows produced so far (for `seq_interval`). */
+  count = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly q: ChangesQuery,
+  ) {}
+
+  /** The row's JSON text, or null when the change is filtered out. */
+  build(change: RawChange): string | null {
+    const bucketSeq = change.seq;
+    if (!change.plain) throw new Error(`unsupported item record format at seq ${bucketSeq}`);
+    const id = change.id();
+    if (id === null) return null;
+    const filter = this.q.filter;
+    if (filter?.kind === 'doc_ids' && !filter.ids.has(id)) return null;
+    if (filter?.kind === 'design' && !id.startsWith('_design/')) return null;
+    const needDoc = this.q.includeDocs || filter?.kind === 'selector';
+    // Fast path: an unconflicted document last written through HTTP, no body needed.
+    const fast = needDoc ? null : summaryFromPrefix(change.xattrsPrefix(SUMMARY_PREFIX_CHARS), change.revSeqno);
+    if (fast) return this.row(bucketSeq, id, [fast], fast, undefined);
+    const item = change.toItem();
+    const { leaves, winner } = summarize(id, item);
+    if (this.q.activeOnly && winner.deleted) return null;
+    let doc: Record<string, unknown> | undefined;
+    if (needDoc) {
+      const state = stateFromItem(id, item, this.db.revsLimit);
+      doc = winnerJson(this.db, state, { conflicts: this.q.conflicts, attachments: this.q.attachments });
+      if (filter?.kind === 'selector' && !filter.match(doc)) return null;
+    }
+    return this.row(bucketSeq, id, leaves, winner, doc);
+  }
+
+  private row(bucketSeq: number, id: string, leaves: RevInfo[], winner: RevInfo, doc: Record<string, unknown> | undefined): string | null {
+    if (this.q.activeOnly && winner.deleted) return null;
+    this.count++;
+    const interval = this.q.seqInterval;
+    const seq = interval === null || this.count % interval === 0 ? String(bucketSeq) : 'null';
+    let out = `{"seq":${seq},"id":${JSON.stringify(id)},"changes":[`;
+    // Revs from peers may be any string: always escape them.
+    if (this.q.allDocs) out += leaves.map((l) => `{"rev":${JSON.stringify(l.rev)}}`).join(',');
+    else out += `{"rev":${JSON.stringify(winner.rev)}}`;
+    out += ']';
+    if (winner.deleted) out += ',"deleted":true';
+    if (this.q.includeDocs && doc) out += `,"doc":${JSON.stringify(doc)}`;
+    return out + '}';
+  }
+
+  /** The seq a row carries in its `seq` field (null under `seq_interval`), for `id:` lines. */
+  seqShown(): boolean {
+    const interval = this.q.seqInterval;
+    return interval === null || this.count % interval === 0;
+  }
+}

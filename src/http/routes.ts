@@ -1,0 +1,50 @@
+/**
+ * The route table of the CouchDB face, most specific first: server endpoints, database
+ * endpoints, the `_`-prefixed database sub-resources, `_local/` and `_design/` documents, then
+ * plain documents and their attachments.
+ */
+import { allDocsHandlers } from './all-docs.js';
+import { attachmentHandlers } from './attachment-routes.js';
+import { bulkHandlers } from './bulk.js';
+import { changesHandlers } from './changes.js';
+import { dbRoutes } from './db-routes.js';
+import { docHandlers } from './doc-routes.js';
+import { localDocsHandlers, localHandlers } from './local-docs.js';
+import type { Handler } from './request.js';
+import { Router } from './router.js';
+import { serverRoutes } from './server-routes.js';
+
+export function createRouter(): Router<Handler> {
+  const router = new Router<Handler>();
+  serverRoutes(router);
+  dbRoutes(router);
+  router
+    .add('/:db/_all_docs', allDocsHandlers)
+    .add('/:db/_bulk_docs', bulkHandlers.bulkDocs)
+    .add('/:db/_bulk_get', bulkHandlers.bulkGet)
+    .add('/:db/_revs_diff', bulkHandlers.revsDiff)
+    .add('/:db/_missing_revs', bulkHandlers.missingRevs)
+    .add('/:db/_changes', changesHandlers)
+    .add('/:db/_local_docs', localDocsHandlers)
+    .add('/:db/_local/*id', localHandlers)
+    .add('/:db/_design/:ddoc', docHandlers)
+    .add('/:db/_design/:ddoc/*att', attachmentHandlers)
+    .add('/:db/:doc', docHandlers)
+    .add('/:db/:doc/*att', attachmentHandlers);
+  return router;
+}
+
+/**
+ * `/db/_design%2Ffoo` and `/db/_local%2Ffoo` name the same documents as `/db/_design/foo` and
+ * `/db/_local/foo` (CouchDB accepts both spellings).
+ */
+export function normalizeSegments(segments: string[]): string[] {
+  const second = segments[1];
+  if (second === undefined) return segments;
+  for (const prefix of ['_design/', '_local/']) {
+    if (second.startsWith(prefix) && second.length > prefix.length) {
+      return [segments[0]!, prefix.slice(0, -1), second.slice(prefix.length), ...segments.slice(2)];
+    }
+  }
+  return segments;
+}

@@ -1,0 +1,101 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDb, obj, withCouch } from './helpers.js';
+
+const alice = { user: 'alice', password: 'alice-secret' };
+
+describe('authentication and access', () => {
+  test('wrong credentials are 401 everywhere, even on GET /', () =>
+    withCouch(async (f) => {
+      for (const path of ['/', '/_all_dbs', '/default', '/nosuchdb/doc']) {
+        const r = await f.req(path, { auth: { user: 'Administrator', password: 'nope' } });
+        assert.equal(r.status, 401, path);
+        assert.deepEqual(r.json, { error: 'unauthorized', reason: 'Name or password is incorrect.' });
+      }
+      const garbled = await f.req('/', { auth: null, headers: { authorization: 'Basic !!!' } });
+      assert.equal(garbled.status, 401);
+    }));
+
+  test('anonymous requests get 401 for databases, bucket users 403 for databases they lack', () =>
+    withCouch(async (f) => {
+      await createDb(f, 'mine');
+      await createDb(f, 'theirs');
+      await f.server.server.context.users.setBucketUser(alice.user, alice.password, ['mine']);
+      const anon = await f.req('/mine', { auth: null });
+      assert.equal(anon.status, 401);
+      assert.equal(obj(anon.json).error, 'unauthorized');
+      assert.equal((await f.req('/mine', { auth: alice })).status, 200);
+      assert.equal((await f.req('/mine/a', { method: 'PUT', json: { x: 1 }, auth: alice })).status, 201);
+      const denied = await f.req('/theirs', { auth: alice });
+      assert.equal(denied.status, 403);
+      assert.deepEqual(denied.json, { error: 'forbidden', reason: 'You are not allowed to access this db.' });
+      // Creating databases is for the server admin (couch_httpd:verify_is_server_admin).
+      const create = await f.req('/newdb', { method: 'PUT', auth: alice });
+      assert.equal(create.status, 401);
+      assert.deepEqual(create.json, { error: 'unauthorized', reason: 'You are not a server admin.' });
+      assert.deepEqual((await f.req('/_all_dbs', { auth: alice })).json, ['mine']);
+    }));
+
+  test('cookie sessions: login, use, refresh-free reuse, logout, forged cookies are anonymous', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const bad = await f.req('/_session', { method: 'POST', auth: null, json: { name: 'Administrator', password: 'x' } });
+      assert.equal(bad.status, 401);
+      const login = await f.req('/_session', { method: 'POST', auth: null, json: { name: 'Administrator', password: 'password' } });
+      assert.equal(login.status, 200);
+      assert.deepEqual(login.json, { ok: true, name: 'Administrator', roles: ['_admin'] });
+      const setCookie = String(login.headers['set-cookie']);
+      const cookie = /AuthSession=[^;]+/.exec(setCookie)?.[0];
+      assert.ok(cookie, setCookie);
+      const session = await f.req('/_session', { auth: null, headers: { cookie } });
+      assert.deepEqual(obj(session.json).userCtx, { name: 'Administrator', roles: ['_admin'] });
+      assert.equal(obj(obj(session.json).info).authenticated, 'cookie');
+      assert.equal((await f.req('/db', { auth: null, headers: { cookie } })).status, 200);
+      const forged = cookie.slice(0, -4) + 'AAAA';
+      assert.equal((await f.req('/db', { auth: null, headers: { cookie: forged } })).status, 401);
+      const anonSession = await f.req('/_session', { auth: null });
+      assert.deepEqual(obj(anonSession.json).userCtx, { name: null, roles: [] });
+      const logout = await f.req('/_session', { method: 'DELETE', auth: null, headers: { cookie } });
+      assert.match(String(logout.headers['set-cookie']), /AuthSession=;/);
+    }));
+
+  test('form-encoded login works too', () =>
+    withCouch(async (f) => {
+      const r = await f.req('/_session', {
+        method: 'POST',
+        auth: null,
+        body: 'name=Administrator&password=password',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      assert.equal(r.status, 200);
+    }));
+});
+
+describe('CORS', () => {
+  test('off by default; enabled through _config; preflight and actual requests', () =>
+    withCouch(async (f) => {
+      const origin = 'http://app.example';
+      const off = await f.req('/', { headers: { origin } });
+      assert.equal(off.headers['access-control-allow-origin'], undefined);
+      assert.equal((await f.req('/_node/_local/_config/chttpd/enable_cors', { method: 'PUT', body: '"true"' })).json, 'false');
+      assert.equal((await f.req('/_node/_local/_config/cors/origins', { method: 'PUT', body: `"${origin}"` })).status, 200);
+      assert.equal((await f.req('/_node/_local/_config/cors/credentials', { method: 'PUT', body: '"true"' })).status, 200);
+      const on = await f.req('/', { headers: { origin } });
+      assert.equal(on.headers['access-control-allow-origin'], origin);
+      assert.equal(on.headers['access-control-allow-credentials'], 'true');
+      const pre = await f.req('/db/_changes', {
+        method: 'OPTIONS',
+        auth: null,
+        headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers['access-control-allow-origin'], origin);
+      assert.match(String(pre.headers['access-control-allow-methods']), /GET/);
+      const other = await f.req('/', { headers: { origin: 'http://evil.example' } });
+      assert.equal(other.headers['access-control-allow-origin'], undefined);
+      const cfg = obj((await f.req('/_node/_local/_config/cors')).json);
+      assert.equal(cfg.origins, origin);
+      // Non-admins cannot change it.
+      assert.equal((await f.req('/_node/_local/_config/cors/origins', { method: 'PUT', body: '"*"', auth: null })).status, 401);
+    }, { cors: {} }));
+});

@@ -1,0 +1,153 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+
+async function put(f: CouchFixture, id: string, body: Record<string, unknown>): Promise<string> {
+  const r = await f.req(`/db/${encodeURIComponent(id)}`, { method: 'PUT', json: body });
+  assert.equal(r.status, 201, r.text);
+  return String(obj(r.json).rev);
+}
+
+describe('_bulk_docs', () => {
+  test('interactive: one result per doc, conflicts reported per doc, non-atomic', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const rev = await put(f, 'x', { v: 1 });
+      const r = await f.req('/db/_bulk_docs', {
+        method: 'POST',
+        json: { docs: [{ _id: 'a', v: 1 }, { _id: 'x', v: 2 }, { _id: 'x', _rev: rev, v: 3 }, { v: 4 }, { _id: '_bad' }] },
+      });
+      assert.equal(r.status, 201);
+      const rows = arr(r.json).map(obj);
+      assert.equal(rows[0]!.ok, true);
+      assert.equal(rows[0]!.id, 'a');
+      assert.deepEqual(rows[1], { id: 'x', error: 'conflict', reason: 'Document update conflict.' });
+      assert.equal(rows[2]!.ok, true);
+      assert.match(String(rows[2]!.rev), /^2-/);
+      assert.match(String(rows[3]!.id), /^[0-9a-f]{32}$/);
+      assert.equal(rows[4]!.error, 'illegal_docid');
+      assert.equal(obj((await f.req('/db/x')).json).v, 3);
+    }));
+
+  test('new_edits:false answers only failures; body errors are 400', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const ok = await f.req('/db/_bulk_docs', {
+        method: 'POST',
+        json: { new_edits: false, docs: [{ _id: 'r', _rev: '1-' + 'a'.repeat(32), v: 1 }, { _id: 'norev', v: 1 }] },
+      });
+      assert.equal(ok.status, 201);
+      assert.deepEqual(ok.json, [
+        { id: 'norev', error: 'bad_request', reason: 'When `new_edits: false`, the document needs `_rev` or `_revisions` specified' },
+      ]);
+      // Replaying the same revision is accepted and changes nothing.
+      const again = await f.req('/db/_bulk_docs', { method: 'POST', json: { new_edits: false, docs: [{ _id: 'r', _rev: '1-' + 'a'.repeat(32), v: 9 }] } });
+      assert.deepEqual(again.json, []);
+      assert.equal(obj((await f.req('/db/r')).json).v, 1);
+      const noDocs = await f.req('/db/_bulk_docs', { method: 'POST', json: {} });
+      assert.deepEqual(noDocs.json, { error: 'bad_request', reason: 'POST body must include `docs` parameter.' });
+      assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: 1 } })).status, 400);
+      assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [], new_edits: 'no' } })).status, 400);
+      assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', body: '{"docs":[', headers: { 'content-type': 'application/json' } })).status, 400);
+    }));
+});
+
+describe('_all_docs', () => {
+  test('range, keys, include_docs, limit, skip, descending, inclusive_end; deleted docs left out', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      for (const id of ['b', 'a', 'd', 'c', 'e']) await put(f, id, { id });
+      const delRev = await put(f, 'zz', {});
+      await f.req(`/db/zz?rev=${delRev}`, { method: 'DELETE' });
+      const all = obj((await f.req('/db/_all_docs')).json);
+      assert.equal(all.total_rows, 5);
+      assert.deepEqual(arr(all.rows).map((r) => obj(r).id), ['a', 'b', 'c', 'd', 'e']);
+      const range = obj((await f.req('/db/_all_docs?startkey="b"&endkey="d"&inclusive_end=false')).json);
+      assert.deepEqual(arr(range.rows).map((r) => obj(r).id), ['b', 'c']);
+      const desc = obj((await f.req('/db/_all_docs?descending=true&limit=2&skip=1')).json);
+      assert.deepEqual(arr(desc.rows).map((r) => obj(r).id), ['d', 'c']);
+      const descFrom = obj((await f.req('/db/_all_docs?descending=true&startkey="c1"&endkey="b"')).json);
+      assert.deepEqual(arr(descFrom.rows).map((r) => obj(r).id), ['c', 'b']);
+      const withDocs = obj((await f.req('/db/_all_docs?key="c"&include_docs=true')).json);
+      assert.equal(obj(obj(arr(withDocs.rows)[0]).doc).id, 'c');
+      const keys = obj((await f.req('/db/_all_docs', { method: 'POST', json: { keys: ['e', 'zz', 'nope'] } })).json);
+      const rows = arr(keys.rows).map(obj);
+      assert.equal(rows[0]!.id, 'e');
+      assert.equal(obj(rows[1]!.value).deleted, true);
+      assert.deepEqual(rows[2], { key: 'nope', error: 'not_found' });
+      assert.equal((await f.req('/db/_all_docs?startkey=notjson')).status, 400);
+    }));
+});
+
+describe('_bulk_get, _revs_diff, _missing_revs', () => {
+  test('_bulk_get returns requested revisions with _revisions, and errors per document', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const r1 = await put(f, 'a', { v: 1 });
+      const r2 = await put(f, 'a', { _rev: r1, v: 2 });
+      const res = await f.req('/db/_bulk_get?revs=true', {
+        method: 'POST',
+        json: { docs: [{ id: 'a', rev: r2 }, { id: 'a' }, { id: 'a', rev: '9-zz' }, { id: 'missing' }, { rev: r1 }] },
+      });
+      assert.equal(res.status, 200);
+      const results = arr(obj(res.json).results).map(obj);
+      assert.equal(results.length, 5);
+      const first = obj(obj(arr(results[0]!.docs)[0]).ok);
+      assert.equal(first.v, 2);
+      assert.deepEqual(obj(first._revisions).start, 2);
+      assert.equal(arr(obj(first._revisions).ids).length, 2);
+      assert.equal(obj(obj(arr(results[1]!.docs)[0]).ok)._rev, r2);
+      assert.deepEqual(obj(arr(results[2]!.docs)[0]).error, { id: 'a', rev: '9-zz', error: 'not_found', reason: 'missing' });
+      assert.equal(obj(obj(arr(results[3]!.docs)[0]).error).error, 'not_found');
+      assert.equal(obj(obj(arr(results[4]!.docs)[0]).error).error, 'bad_request');
+      // latest=true turns an old rev into the current leaf.
+      const latest = await f.req('/db/_bulk_get?latest=true', { method: 'POST', json: { docs: [{ id: 'a', rev: r1 }] } });
+      assert.equal(obj(obj(arr(obj(arr(obj(latest.json).results)[0]).docs)[0]).ok)._rev, r2);
+      assert.equal((await f.req('/db/_bulk_get', { method: 'POST', json: {} })).status, 400);
+      assert.equal((await f.req('/db/_bulk_get')).status, 405);
+    }));
+
+  test('_revs_diff lists missing revs with possible_ancestors and leaves out complete ids', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const r1 = await put(f, 'a', { v: 1 });
+      await put(f, 'b', {});
+      const diff = await f.req('/db/_revs_diff', {
+        method: 'POST',
+        json: { a: [r1, '2-' + 'f'.repeat(32)], b: [], c: ['1-' + 'e'.repeat(32)] },
+      });
+      assert.equal(diff.status, 200);
+      assert.deepEqual(diff.json, {
+        a: { missing: ['2-' + 'f'.repeat(32)], possible_ancestors: [r1] },
+        c: { missing: ['1-' + 'e'.repeat(32)] },
+      });
+      assert.deepEqual((await f.req('/db/_revs_diff', { method: 'POST', json: { a: [r1] } })).json, {});
+      assert.equal((await f.req('/db/_revs_diff', { method: 'POST', json: { a: ['bad'] } })).status, 400);
+      const missing = await f.req('/db/_missing_revs', { method: 'POST', json: { a: [r1, '3-x'] } });
+      assert.deepEqual(missing.json, { missing_revs: { a: ['3-x'] } });
+    }));
+});
+
+describe('_local documents', () => {
+  test('0-N revs, stale rev conflicts, delete gives 0-0, never in _changes or _all_docs', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const p1 = await f.req('/db/_local/cp', { method: 'PUT', json: { last_seq: 1 } });
+      assert.equal(p1.status, 201);
+      assert.deepEqual(p1.json, { ok: true, id: '_local/cp', rev: '0-1' });
+      assert.equal((await f.req('/db/_local/cp', { method: 'PUT', json: { last_seq: 2 } })).status, 409);
+      const p2 = await f.req('/db/_local/cp', { method: 'PUT', json: { _rev: '0-1', last_seq: 2 } });
+      assert.equal(obj(p2.json).rev, '0-2');
+      assert.deepEqual((await f.req('/db/_local%2Fcp')).json, { _id: '_local/cp', _rev: '0-2', last_seq: 2 });
+      const viaBulk = await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [{ _id: '_local/b', x: 1 }] } });
+      assert.deepEqual(viaBulk.json, [{ ok: true, id: '_local/b', rev: '0-1' }]);
+      const list = obj((await f.req('/db/_local_docs?include_docs=true')).json);
+      assert.deepEqual(arr(list.rows).map((r) => obj(r).id), ['_local/b', '_local/cp']);
+      assert.deepEqual(arr(obj((await f.req('/db/_changes')).json).results), []);
+      assert.deepEqual(arr(obj((await f.req('/db/_all_docs')).json).rows), []);
+      const del = await f.req('/db/_local/cp?rev=0-2', { method: 'DELETE' });
+      assert.deepEqual(del.json, { ok: true, id: '_local/cp', rev: '0-0' });
+      assert.equal((await f.req('/db/_local/cp')).status, 404);
+      assert.equal((await f.req('/db/_local/cp', { method: 'PUT', json: { _attachments: {} } })).status, 400);
+    }));
+});

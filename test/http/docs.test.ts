@@ -1,0 +1,131 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { arr, createDb, obj, withCouch } from './helpers.js';
+
+describe('documents', () => {
+  test('create, read, update, delete, re-create, with CouchDB revision ids', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const created = await f.req('/db/empty', { method: 'PUT', json: {} });
+      assert.equal(created.status, 201);
+      // The same rev CouchDB gives an empty document (couch_db:new_revid/1).
+      assert.deepEqual(created.json, { ok: true, id: 'empty', rev: '1-967a00dff5e02add41819138abb3284d' });
+      assert.equal(created.headers.etag, '"1-967a00dff5e02add41819138abb3284d"');
+      const put = obj((await f.req('/db/a', { method: 'PUT', json: { n: 1 } })).json);
+      const got = await f.req('/db/a');
+      assert.deepEqual(got.json, { _id: 'a', _rev: put.rev, n: 1 });
+      const stale = await f.req('/db/a', { method: 'PUT', json: { n: 2 } });
+      assert.equal(stale.status, 409);
+      assert.deepEqual(stale.json, { error: 'conflict', reason: 'Document update conflict.' });
+      const v2 = obj((await f.req('/db/a', { method: 'PUT', json: { _rev: put.rev, n: 2 } })).json);
+      assert.match(String(v2.rev), /^2-[0-9a-f]{32}$/);
+      assert.equal((await f.req(`/db/a?rev=${String(put.rev)}`, { method: 'PUT', json: { n: 3 } })).status, 409);
+      const del = await f.req(`/db/a?rev=${String(v2.rev)}`, { method: 'DELETE' });
+      assert.equal(del.status, 200);
+      const delRev = String(obj(del.json).rev);
+      assert.match(delRev, /^3-/);
+      const gone = await f.req('/db/a');
+      assert.equal(gone.status, 404);
+      assert.deepEqual(gone.json, { error: 'not_found', reason: 'deleted' });
+      const tomb = await f.req(`/db/a?rev=${delRev}`);
+      assert.deepEqual(tomb.json, { _id: 'a', _rev: delRev, _deleted: true });
+      const again = obj((await f.req('/db/a', { method: 'PUT', json: { n: 4 } })).json);
+      assert.match(String(again.rev), /^4-/);
+      const missing = await f.req('/db/nope');
+      assert.deepEqual(missing.json, { error: 'not_found', reason: 'missing' });
+      assert.equal((await f.req('/db/nope', { method: 'DELETE' })).status, 409);
+    }));
+
+  test('POST /db generates ids; If-Match names the rev; ids with slashes', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const posted = await f.req('/db', { method: 'POST', json: { x: 1 } });
+      assert.equal(posted.status, 201);
+      const id = String(obj(posted.json).id);
+      assert.match(id, /^[0-9a-f]{32}$/);
+      const noType = await f.req('/db', { method: 'POST', body: '{"x":1}', headers: { 'content-type': 'text/plain' } });
+      assert.equal(noType.status, 415);
+      assert.deepEqual(noType.json, { error: 'bad_content_type', reason: 'Content-Type must be application/json' });
+      const rev = String(obj(posted.json).rev);
+      const upd = await f.req(`/db/${id}`, { method: 'PUT', json: { x: 2 }, headers: { 'if-match': `"${rev}"` } });
+      assert.equal(upd.status, 201);
+      const mismatch = await f.req(`/db/${id}?rev=${rev}`, { method: 'PUT', json: { _rev: String(obj(upd.json).rev), x: 3 } });
+      assert.equal(mismatch.status, 400);
+      assert.equal((await f.req('/db/a%2Fb', { method: 'PUT', json: { s: 1 } })).status, 201);
+      assert.equal(obj((await f.req('/db/a%2Fb')).json)._id, 'a/b');
+      assert.equal((await f.req('/db/_design/dd', { method: 'PUT', json: { views: {} } })).status, 201);
+      assert.equal(obj((await f.req('/db/_design%2Fdd')).json)._id, '_design/dd');
+    }));
+
+  test('malformed input gets CouchDB errors', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const badJson = await f.req('/db/x', { method: 'PUT', body: '{"a":', headers: { 'content-type': 'application/json' } });
+      assert.equal(badJson.status, 400);
+      assert.deepEqual(badJson.json, { error: 'bad_request', reason: 'invalid UTF-8 JSON' });
+      const notObject = await f.req('/db/x', { method: 'PUT', json: [1, 2] });
+      assert.equal(notObject.status, 400);
+      assert.equal(obj(notObject.json).reason, 'Document must be a JSON object');
+      const badRev = await f.req('/db/x', { method: 'PUT', json: { _rev: 'banana' } });
+      assert.equal(badRev.status, 400);
+      assert.deepEqual(badRev.json, { error: 'bad_request', reason: 'Invalid rev format' });
+      const badQueryRev = await f.req('/db/x?rev=12');
+      assert.equal(badQueryRev.status, 400);
+      const special = await f.req('/db/x', { method: 'PUT', json: { _foo: 1 } });
+      assert.deepEqual(special.json, { error: 'doc_validation', reason: 'Bad special document member: _foo' });
+      const underscore = await f.req('/db/_x', { method: 'PUT', json: {} });
+      assert.equal(underscore.status, 400);
+      assert.equal(obj(underscore.json).error, 'illegal_docid');
+      const badBool = await f.req('/db/x?revs=maybe');
+      assert.equal(badBool.status, 400);
+      assert.equal(obj(badBool.json).error, 'query_parse_error');
+      const badBase64 = await f.req('/db/y', { method: 'PUT', json: { _attachments: { 'a.txt': { data: '***' } } } });
+      assert.equal(badBase64.status, 400);
+      const missingStub = await f.req('/db/z', { method: 'PUT', json: { _attachments: { 'a.txt': { stub: true } } } });
+      assert.equal(missingStub.status, 412);
+      assert.equal(obj(missingStub.json).error, 'missing_stub');
+    }));
+
+  test('conflicts: deterministic winner, _conflicts, open_revs, revs, revs_info, deleting the winner', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const a = 'a'.repeat(32);
+      const b = 'b'.repeat(32);
+      const root = 'c'.repeat(32);
+      const push = await f.req('/db/_bulk_docs', {
+        method: 'POST',
+        json: {
+          new_edits: false,
+          docs: [
+            { _id: 'd', _rev: `2-${a}`, _revisions: { start: 2, ids: [a, root] }, side: 'a' },
+            { _id: 'd', _rev: `2-${b}`, _revisions: { start: 2, ids: [b, root] }, side: 'b' },
+          ],
+        },
+      });
+      assert.equal(push.status, 201);
+      assert.deepEqual(push.json, []);
+      const doc = obj((await f.req('/db/d?conflicts=true&revs=true&revs_info=true')).json);
+      assert.equal(doc._rev, `2-${b}`);
+      assert.equal(doc.side, 'b');
+      assert.deepEqual(doc._conflicts, [`2-${a}`]);
+      assert.deepEqual(doc._revisions, { start: 2, ids: [b, root] });
+      assert.deepEqual(doc._revs_info, [
+        { rev: `2-${b}`, status: 'available' },
+        { rev: `1-${root}`, status: 'missing' },
+      ]);
+      const all = arr((await f.req('/db/d?open_revs=all', { headers: { accept: 'application/json' } })).json);
+      assert.deepEqual(all.map((r) => obj(obj(r).ok)._rev).sort(), [`2-${a}`, `2-${b}`]);
+      const some = arr((await f.req(`/db/d?open_revs=${encodeURIComponent(JSON.stringify([`2-${a}`, '9-x']))}&revs=true`)).json);
+      assert.equal(obj(obj(some[0]).ok).side, 'a');
+      assert.deepEqual(obj(obj(some[0]).ok)._revisions, { start: 2, ids: [a, root] });
+      assert.deepEqual(some[1], { missing: '9-x' });
+      const latest = arr((await f.req(`/db/d?open_revs=${encodeURIComponent(JSON.stringify([`1-${root}`]))}&latest=true`)).json);
+      assert.equal(latest.length, 2);
+      const del = await f.req(`/db/d?rev=2-${b}`, { method: 'DELETE' });
+      assert.equal(del.status, 200);
+      const after = obj((await f.req('/db/d?conflicts=true&deleted_conflicts=true')).json);
+      assert.equal(after._rev, `2-${a}`);
+      assert.equal(after._conflicts, undefined);
+      assert.deepEqual(after._deleted_conflicts, [String(obj(del.json).rev)]);
+    }));
+});

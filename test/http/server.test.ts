@@ -1,0 +1,72 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDb, obj, withCouch } from './helpers.js';
+
+describe('server endpoints', () => {
+  test('GET / carries a uuid that is stable across requests and equal to the engine uuid', () =>
+    withCouch(async (f) => {
+      const a = await f.req('/', { auth: null });
+      const b = await f.req('/');
+      assert.equal(a.status, 200);
+      assert.equal(obj(a.json).couchdb, 'Welcome');
+      assert.equal(obj(a.json).uuid, f.engine.uuid);
+      assert.equal(obj(b.json).uuid, obj(a.json).uuid);
+    }));
+
+  test('_all_dbs lists databases; PUT, GET, HEAD, DELETE of a database', () =>
+    withCouch(async (f) => {
+      assert.equal((await f.req('/mydb?q=4', { method: 'PUT' })).status, 201);
+      const dup = await f.req('/mydb', { method: 'PUT' });
+      assert.equal(dup.status, 412);
+      assert.deepEqual(dup.json, { error: 'file_exists', reason: 'The database could not be created, the file already exists.' });
+      const all = await f.req('/_all_dbs');
+      assert.deepEqual(all.json, ['default', 'mydb']);
+      const info = obj((await f.req('/mydb')).json);
+      assert.equal(info.db_name, 'mydb');
+      assert.equal(info.instance_start_time, '0');
+      assert.equal(info.update_seq, 0);
+      assert.equal(info.doc_count, 0);
+      assert.deepEqual(info.cluster, { q: 4, n: 1, w: 1, r: 1 });
+      const head = await f.req('/mydb', { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.body.length, 0);
+      assert.equal((await f.req('/mydb', { method: 'DELETE' })).status, 200);
+      assert.equal((await f.req('/mydb')).status, 404);
+      assert.equal((await f.req('/mydb', { method: 'HEAD' })).status, 404);
+      assert.deepEqual((await f.req('/mydb')).json, { error: 'not_found', reason: 'Database does not exist.' });
+    }));
+
+  test('database names are validated', () =>
+    withCouch(async (f) => {
+      const r = await f.req('/Bad%20Name', { method: 'PUT' });
+      assert.equal(r.status, 400);
+      assert.equal(obj(r.json).error, 'illegal_database_name');
+    }));
+
+  test('the keyspace form db._default._default names the database; other keyspaces do not exist', () =>
+    withCouch(async (f) => {
+      await createDb(f, 'ks');
+      assert.equal((await f.req('/ks._default._default/doc1', { method: 'PUT', json: { a: 1 } })).status, 201);
+      const got = await f.req('/ks/doc1');
+      assert.equal(got.status, 200);
+      assert.equal(obj(got.json).a, 1);
+      assert.equal((await f.req('/ks._default/doc1')).status, 200);
+      const other = await f.req('/ks.inventory.airport/doc1');
+      assert.equal(other.status, 404);
+    }));
+
+  test('_ensure_full_commit, _revs_limit, unknown paths and methods', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const c = await f.req('/db/_ensure_full_commit', { method: 'POST', json: {} });
+      assert.equal(c.status, 201);
+      assert.deepEqual(c.json, { ok: true, instance_start_time: '0' });
+      const wrong = await f.req('/db/_ensure_full_commit');
+      assert.equal(wrong.status, 405);
+      assert.equal(obj(wrong.json).error, 'method_not_allowed');
+      assert.equal((await f.req('/db/_revs_limit')).json, 1000);
+      assert.equal((await f.req('/db/_revs_limit', { method: 'PUT', body: '5' })).status, 200);
+      assert.equal((await f.req('/db/_revs_limit')).json, 5);
+      assert.equal((await f.req('/db/_revs_limit', { method: 'PUT', body: '"x"' })).status, 400);
+    }));
+});
