@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerServe } from './serve.js';
 import { registerBucket } from './bucket.js';
+import { registerReplicate } from './replicate.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServe(program);
   registerBucket(program);
+  registerReplicate(program);
   return program;
 }
 

@@ -1,0 +1,145 @@
+/**
+ * Replication benchmark: N documents of about 1 KB moved by Freshet's replicator from Freshet to
+ * Freshet and from Freshet to pouchdb-server, and by PouchDB's own replicator over the same pairs
+ * in the same run. Anchor (issue 7): CouchDB's replicator moves about 6.25k docs/s.
+ *
+ *   BENCH_DOCS        documents (default 100,000)
+ *   BENCH_BATCH       Freshet replicator batch size (default 500)
+ *   BENCH_WORKERS     Freshet replicator parallel batches (default 4)
+ *   BENCH_SKIP_POUCH  set to 1 to leave out PouchDB's replicator (it is much slower)
+ *
+ * Servers run in their own processes (`freshet serve`, pouchdb-server --in-memory), so the
+ * replicator does not share its event loop with them; on a 2-core machine they still share CPUs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { Replication } from '../src/replicator/replicator.js';
+import { startPouchServer, type PouchServer } from '../test/replicator/helpers/pouchdb-server.js';
+import { PouchDB } from '../test/replicator/helpers/pouch-peer.js';
+import { fmt, line, rate } from './report.js';
+
+const AUTH = 'Administrator:password';
+const require = createRequire(import.meta.url);
+
+interface FreshetProcess {
+  base: string;
+  stop(): Promise<void>;
+}
+
+/** `freshet serve` in a child process on ephemeral ports; resolves once its ready line is printed. */
+async function startFreshet(): Promise<FreshetProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-rep-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/entry.ts', 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--vbuckets', '64', '--log-level', 'warn'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /http=(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`freshet serve exited with ${code}`)));
+  });
+  return {
+    base: `http://${AUTH}@127.0.0.1:${port}`,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function authHeaders(url: string): Record<string, string> {
+  const u = new URL(url);
+  const h: Record<string, string> = { 'content-type': 'application/json' };
+  if (u.username) h.authorization = `Basic ${Buffer.from(`${u.username}:${u.password}`).toString('base64')}`;
+  return h;
+}
+
+function bare(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString().replace(/\/$/, '');
+}
+
+async function put(url: string): Promise<void> {
+  const res = await fetch(bare(url), { method: 'PUT', headers: authHeaders(url) });
+  if (res.status !== 201 && res.status !== 412) throw new Error(`PUT ${bare(url)}: ${res.status}`);
+}
+
+/** N documents of about 1 KB each. */
+async function seed(url: string, n: number): Promise<void> {
+  await put(url);
+  const pad = 'p'.repeat(950);
+  for (let i = 0; i < n; i += 2000) {
+    const docs = [];
+    for (let j = i; j < Math.min(n, i + 2000); j++) docs.push({ _id: `doc-${String(j).padStart(7, '0')}`, n: j, pad });
+    const res = await fetch(`${bare(url)}/_bulk_docs`, { method: 'POST', headers: authHeaders(url), body: JSON.stringify({ docs }) });
+    if (res.status !== 201) throw new Error(`seeding: ${res.status} ${await res.text()}`);
+  }
+}
+
+async function ours(source: string, target: string, n: number): Promise<number> {
+  const t0 = performance.now();
+  const rep = new Replication({
+    source,
+    target,
+    createTarget: true,
+    batchSize: Number(process.env.BENCH_BATCH ?? 500),
+    workers: Number(process.env.BENCH_WORKERS ?? 4),
+    nodeUuid: 'bench',
+  });
+  const res = await rep.start();
+  const ms = performance.now() - t0;
+  if (res.stats.docs_written !== n) throw new Error(`wrote ${res.stats.docs_written} of ${n}`);
+  return ms;
+}
+
+/** PouchDB's replicator between two HTTP databases (its defaults: batch_size 100, batches_limit 10). */
+async function pouchs(source: string, target: string, n: number): Promise<number> {
+  const Http = PouchDB.plugin(require('pouchdb-adapter-http'));
+  const opts = (url: string): Record<string, unknown> => {
+    const u = new URL(url);
+    return u.username ? { auth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } } : {};
+  };
+  const src = new Http(bare(source), opts(source));
+  const tgt = new Http(bare(target), opts(target));
+  await put(target);
+  const t0 = performance.now();
+  const res = await PouchDB.replicate(src, tgt);
+  const ms = performance.now() - t0;
+  if (res.docs_written !== n) throw new Error(`PouchDB wrote ${res.docs_written} of ${n}`);
+  return ms;
+}
+
+export async function run(): Promise<void> {
+  const n = Number(process.env.BENCH_DOCS ?? 100_000);
+  const skipPouch = process.env.BENCH_SKIP_POUCH === '1';
+  line('documents', `${fmt(n)} x ~1 KB`);
+  const [fa, fb] = await Promise.all([startFreshet(), startFreshet()]);
+  let ps: PouchServer | undefined;
+  try {
+    ps = await startPouchServer();
+    const source = `${fa.base}/bench-src`;
+    await seed(source, n);
+
+    line('Freshet → Freshet (Freshet replicator)', `${fmt(rate(n, await ours(source, `${fb.base}/copy-ours`, n)))} docs/s`);
+    line('Freshet → pouchdb-server (Freshet replicator)', `${fmt(rate(n, await ours(source, `${ps.base}/copy-ours`, n)))} docs/s`);
+    if (!skipPouch) {
+      line('Freshet → Freshet (PouchDB replicator)', `${fmt(rate(n, await pouchs(source, `${fb.base}/copy-pouch`, n)))} docs/s`);
+      line('Freshet → pouchdb-server (PouchDB replicator)', `${fmt(rate(n, await pouchs(source, `${ps.base}/copy-pouch`, n)))} docs/s`);
+    }
+    line('anchor: CouchDB replicator', '~6,250 docs/s (1M docs in 160 s)');
+  } finally {
+    await Promise.all([fa.stop(), fb.stop(), ps?.stop()]);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Writing replicated revisions to an HTTP target (couch-replication.md §1.2 step 9, §3.4):
+ *
+ * - Documents without attachment bytes: one `POST /{db}/_bulk_docs` with
+ *   `{"new_edits":false,"docs":[…]}` and `X-Couch-Full-Commit: false`. CouchDB answers 201 with
+ *   only the failures (normally `[]`), or 417 with per-doc errors; a 413 splits the batch in two
+ *   and retries each half, as couch_replicator_worker.erl does.
+ * - Documents with attachment bytes: `PUT /{db}/{id}?new_edits=false` as `multipart/related`, the
+ *   JSON first with `"follows": true` stubs, then the bytes (couch_httpd_multipart.erl layout,
+ *   built by src/couch/multipart-build.ts). 401/403/413/415 for one document are that document's
+ *   failure, not the batch's.
+ */
+import { buildRelated } from '../couch/multipart-build.js';
+import { encodeDocId, jsonOf, type DbClient } from './http-client.js';
+import { isReplicationError, ReplicationError } from './errors.js';
+import { mapLimit } from './doc-fetch.js';
+import type { FetchedDoc, WriteFailure } from './peer.js';
+
+/** Statuses that fail one document and let the replication go on (handle_doc_write_error). */
+const PER_DOC_STATUS: Readonly<Record<number, string>> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export class HttpDocWriter {
+  constructor(
+    private readonly client: DbClient,
+    private readonly concurrency = 4,
+  ) {}
+
+  async write(docs: readonly FetchedDoc[], signal?: AbortSignal): Promise<WriteFailure[]> {
+    const plain = docs.filter((d) => d.attachments.length === 0);
+    const withBytes = docs.filter((d) => d.attachments.length > 0);
+    const failures: WriteFailure[] = [];
+    if (plain.length > 0) failures.push(...(await this.bulkDocs(plain, signal)));
+    const single = await mapLimit(withBytes, this.concurrency, (d) => this.putMultipart(d, signal));
+    for (const f of single) if (f) failures.push(f);
+    return failures;
+  }
+
+  private async bulkDocs(docs: readonly FetchedDoc[], signal?: AbortSignal): Promise<WriteFailure[]> {
+    const res = await this.client.request({
+      method: 'POST',
+      path: '_bulk_docs',
+      json: { new_edits: false, docs: docs.map((d) => d.doc) },
+      headers: { 'x-couch-full-commit': 'false' },
+      expect: [200, 201, 202, 413, 417],
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status === 413) {
+      if (docs.length === 1) return [{ id: docs[0]!.id, rev: docs[0]!.rev, error: 'too_large', reason: 'request entity too large' }];
+      const half = Math.ceil(docs.length / 2);
+      return [...(await this.bulkDocs(docs.slice(0, half), signal)), ...(await this.bulkDocs(docs.slice(half), signal))];
+    }
+    const body = res.body.length === 0 ? [] : jsonOf(res);
+    if (!Array.isArray(body)) throw new ReplicationError('REP_ERR_BAD_RESPONSE', '_bulk_docs: expected an array', { status: res.status });
+    const failures: WriteFailure[] = [];
+    for (const entry of body) {
+      if (!isObject(entry) || typeof entry.error !== 'string') continue;
+      failures.push({
+        id: typeof entry.id === 'string' ? entry.id : '',
+        ...(typeof entry.rev === 'string' ? { rev: entry.rev } : {}),
+        error: entry.error,
+        reason: typeof entry.reason === 'string' ? entry.reason : '',
+      });
+    }
+    return failures;
+  }
+
+  private async putMultipart(doc: FetchedDoc, signal?: AbortSignal): Promise<WriteFailure | null> {
+    const atts = isObject(doc.doc._attachments) ? doc.doc._attachments : {};
+    // Parts must follow the `_attachments` order of the JSON (couch_doc.erl matches by order).
+    const ordered = Object.keys(atts)
+      .map((name) => doc.attachments.find((a) => a.name === name))
+      .filter((a) => a !== undefined);
+    const mp = buildRelated(
+      JSON.stringify(doc.doc),
+      ordered.map((a) => ({ name: a.name, contentType: a.contentType, data: a.data, ...(a.encoding ? { encoding: a.encoding } : {}) })),
+    );
+    try {
+      await this.client.request({
+        method: 'PUT',
+        path: encodeDocId(doc.id),
+        query: { new_edits: false },
+        body: Buffer.concat(mp.chunks, mp.length),
+        contentType: mp.contentType,
+        ...(signal ? { signal } : {}),
+      });
+      return null;
+    } catch (err) {
+      const status = isReplicationError(err) ? err.status : undefined;
+      const error = status === undefined ? undefined : PER_DOC_STATUS[status];
+      if (error === undefined || !isReplicationError(err)) throw err;
+      return { id: doc.id, rev: doc.rev, error: err.context.error ?? error, reason: err.context.reason ?? err.message };
+    }
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The replication job manager behind Freshet's `POST /_replicate`, `_replicator` databases,
+ * `GET /_active_tasks`, `GET /_scheduler/jobs` and `GET /_scheduler/docs` (CouchDB
+ * replication/replicator.rst, api/server/common.rst). The HTTP face mounts it through a narrow
+ * interface and keeps ownership of the `_replicator` database itself:
+ *
+ * - `handleReplicate(body, auth)` answers `POST /_replicate` (status + JSON body);
+ * - `loadReplicatorDocs(db, docs)` at startup and `replicatorDocChanged(db, id, doc)` on every
+ *   write/delete of a `_replicator` document: continuous jobs therefore survive a restart, and
+ *   resume from their checkpoints on the peers;
+ * - `onDocState` (option) lets the face record `_replication_state` in the document, as CouchDB
+ *   does for `completed` and `failed` (those documents are not run again after a restart);
+ * - `activeTasks()`, `schedulerJobs()`, `schedulerDocs()` build the JSON of the three GETs.
+ */
+import { pino, type Logger } from 'pino';
+import { isReplicationError } from './errors.js';
+import { HttpPeer } from './http-peer.js';
+import { ReplicationJob, type JobState } from './job.js';
+import { replicationIds } from './replication-id.js';
+import { parseReplicationRequest, type ReplicationRequest } from './request.js';
+import { DEFAULT_FEED_BACKOFF, type BackoffPolicy } from './retry.js';
+import { activeTaskJson, schedulerDocJson, schedulerJobJson } from './task-views.js';
+import type { ReplicationOptions } from './replicator.js';
+
+export interface ReplicateAuth {
+  /** Authenticated user name, null for an anonymous admin party. */
+  name: string | null;
+  roles?: string[];
+  /** The request's Authorization header, reused when `source`/`target` is a bare database name. */
+  authorization?: string;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface ReplicatorManagerOptions {
+  /** This node's uuid (the `uuid` of `GET /`): part of every replication id. */
+  nodeUuid: string;
+  /** Shown as `node` in the task JSON. */
+  nodeName?: string;
+  /** This server's CouchDB base URL, for bare database names in requests. */
+  localBaseUrl?: () => string | undefined;
+  logger?: Logger;
+  restartBackoff?: BackoffPolicy;
+  /** Defaults for every job (tests lower intervals). */
+  defaults?: Partial<ReplicationOptions>;
+  /** Record a document job's terminal state in its `_replicator` document. */
+  onDocState?: (database: string, docId: string, state: 'completed' | 'failed', info: Record<string, unknown>) => void | Promise<void>;
+}
+
+const TERMINAL = new Set(['completed', 'failed']);
+
+export class ReplicatorManager {
+  private readonly jobs = new Map<string, ReplicationJob>();
+  /** `_replicator` documents by `db\u0000docId`, with their job id (or their parse error). */
+  private readonly docs = new Map<string, { database: string; docId: string; jobId?: string; error?: string; state?: JobState }>();
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly opts: ReplicatorManagerOptions) {
+    this.log = opts.logger ?? pino({ level: 'silent' });
+  }
+
+  private settings() {
+    return {
+      nodeUuid: this.opts.nodeUuid,
+      restartBackoff: this.opts.restartBackoff ?? { ...DEFAULT_FEED_BACKOFF, initialMs: 1000, maxMs: 300_000 },
+      defaults: this.opts.defaults ?? {},
+      logger: this.log,
+    };
+  }
+
+  private get nodeName(): string {
+    return this.opts.nodeName ?? 'freshet@127.0.0.1';
+  }
+
+  /** The job id CouchDB would show: base id plus `+continuous` / `+create_target`. */
+  jobIdOf(req: ReplicationRequest): string {
+    const peer = (e: ReplicationRequest['source']): HttpPeer => new HttpPeer(e.url, { headers: e.headers });
+    const source = peer(req.source);
+    const target = peer(req.target);
+    const ids = replicationIds({
+      nodeUuid: this.opts.nodeUuid,
+      source: source.endpoint,
+      target: target.endpoint,
+      ...(req.docIds ? { docIds: req.docIds } : {}),
+      ...(req.selector ? { selector: req.selector } : {}),
+      ...(req.filter ? { filter: { name: req.filter, ...(req.queryParams ? { queryParams: req.queryParams } : {}) } } : {}),
+      ...(req.sinceSeq !== undefined ? { sinceSeq: req.sinceSeq } : {}),
+      continuous: req.continuous,
+      createTarget: req.createTarget,
+    });
+    void source.close();
+    void target.close();
+    return ids.repId;
+  }
+
+  /** `POST /_replicate`. */
+  async handleReplicate(body: unknown, auth: ReplicateAuth): Promise<HttpAnswer> {
+    let req: ReplicationRequest;
+    try {
+      req = parseReplicationRequest(body, {
+        ...(this.opts.localBaseUrl?.() ? { localBaseUrl: this.opts.localBaseUrl()! } : {}),
+        ...(auth.authorization ? { authorization: auth.authorization } : {}),
+      });
+    } catch (err) {
+      const e = ReplicationJob.statusOf(err);
+      return { status: e.status, body: { error: e.error, reason: e.reason } };
+    }
+    const id = req.replicationId ?? this.jobIdOf(req);
+    if (req.cancel) {
+      const job = this.jobs.get(id) ?? [...this.jobs.values()].find((j) => j.id.split('+')[0] === id.split('+')[0] && j.origin === null);
+      if (!job || job.origin !== null) return { status: 404, body: { error: 'not_found', reason: `Replication ${id} not found` } };
+      await job.stop();
+      this.jobs.delete(job.id);
+      return { status: 200, body: { ok: true, _local_id: job.id } };
+    }
+    const existing = this.jobs.get(id);
+    if (req.continuous) {
+      if (!existing) this.startJob(new ReplicationJob(id, req, auth.name, null, this.settings(), true));
+      return { status: 202, body: { ok: true, _local_id: id } };
+    }
+    const job = existing ?? new ReplicationJob(id, req, auth.name, null, this.settings(), false);
+    if (!existing) this.jobs.set(id, job);
+    try {
+      const result = await job.run();
+      if (!result) return { status: 500, body: { error: 'replication_cancelled', reason: 'the replication was cancelled' } };
+      const { stats: _stats, replication_id: _id, ...couch } = result;
+      return { status: 200, body: { ...couch } };
+    } catch (err) {
+      const e = ReplicationJob.statusOf(err);
+      return { status: e.status, body: { error: e.error, reason: e.reason } };
+    } finally {
+      if (this.jobs.get(id) === job && !req.continuous) this.jobs.delete(id);
+    }
+  }
+
+  private startJob(job: ReplicationJob): void {
+    this.jobs.set(job.id, job);
+    job.run().then(
+      (result) => this.finished(job, result ? 'completed' : undefined),
+      () => this.finished(job, 'failed'),
+    );
+  }
+
+  private finished(job: ReplicationJob, state: 'completed' | 'failed' | undefined): void {
+    if (this.jobs.get(job.id) === job && job.origin === null) this.jobs.delete(job.id);
+    if (!job.origin || !state || this.closed) return;
+    const key = `${job.origin.database}\u0000${job.origin.docId}`;
+    const doc = this.docs.get(key);
+    if (doc?.jobId !== job.id) return;
+    doc.state = state;
+    const info = state === 'completed' ? { ...job.result?.stats } : { error: job.lastError ?? 'failed' };
+    Promise.resolve(this.opts.onDocState?.(job.origin.database, job.origin.docId, state, info)).catch((err: unknown) =>
+      this.log.warn({ err }, 'could not record the replication state'),
+    );
+  }
+
+  /** Startup: every document of a `_replicator` database. */
+  async loadReplicatorDocs(database: string, docs: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    for (const doc of docs) if (typeof doc._id === 'string') await this.replicatorDocChanged(database, doc._id, doc);
+  }
+
+  /**
+   * A `_replicator` document was written (doc) or deleted (null). Design documents are ignored;
+   * a document already `completed`/`failed` is not run again; a changed document restarts its job.
+   */
+  async replicatorDocChanged(database: string, docId: string, doc: Record<string, unknown> | null): Promise<void> {
+    if (docId.startsWith('_design/') || this.closed) return;
+    const key = `${database}\u0000${docId}`;
+    const prev = this.docs.get(key);
+    if (doc === null || doc._deleted === true) {
+      this.docs.delete(key);
+      if (prev?.jobId) await this.dropJob(prev.jobId);
+      return;
+    }
+    const known = typeof doc._replication_state === 'string' ? doc._replication_state : undefined;
+    let req: ReplicationRequest;
+    try {
+      req = parseReplicationRequest(doc, this.opts.localBaseUrl?.() ? { localBaseUrl: this.opts.localBaseUrl()! } : {});
+    } catch (err) {
+      if (prev?.jobId) await this.dropJob(prev.jobId);
+      this.docs.set(key, { database, docId, state: 'failed', error: isReplicationError(err) ? (err.context.reason ?? err.message) : String(err) });
+      return;
+    }
+    const id = this.jobIdOf(req);
+    if (prev?.jobId === id && this.jobs.has(id)) return; // same replication (e.g. only the state fields changed)
+    if (prev?.jobId) await this.dropJob(prev.jobId);
+    if (known !== undefined && TERMINAL.has(known)) {
+      this.docs.set(key, { database, docId, jobId: id, state: known as JobState });
+      return;
+    }
+    if (this.jobs.has(id)) {
+      this.docs.set(key, { database, docId, state: 'failed', error: `Replication ${id} specified by document ${docId} already started` });
+      return;
+    }
+    this.docs.set(key, { database, docId, jobId: id });
+    const user = doc.user_ctx && typeof (doc.user_ctx as Record<string, unknown>).name === 'string' ? ((doc.user_ctx as Record<string, unknown>).name as string) : null;
+    this.startJob(new ReplicationJob(id, req, user, { database, docId }, this.settings(), true));
+  }
+
+  private async dropJob(id: string): Promise<void> {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    this.jobs.delete(id);
+    await job.stop();
+  }
+
+  /** `GET /_active_tasks`: the replications running now. */
+  activeTasks(): Array<Record<string, unknown>> {
+    return [...this.jobs.values()].filter((j) => j.state === 'running' && j.current).map((j) => activeTaskJson(j, this.nodeName));
+  }
+
+  /** `GET /_scheduler/jobs[?limit&skip]`. */
+  schedulerJobs(query: { limit?: number; skip?: number } = {}): Record<string, unknown> {
+    const all = [...this.jobs.values()].filter((j) => j.state !== 'completed').sort((a, b) => a.id.localeCompare(b.id));
+    const skip = query.skip ?? 0;
+    const page = all.slice(skip, query.limit === undefined ? undefined : skip + query.limit);
+    return { total_rows: all.length, offset: skip, jobs: page.map((j) => schedulerJobJson(j, this.nodeName)) };
+  }
+
+  /** `GET /_scheduler/docs[/{db}[/{docid}]]`; null when the document is unknown. */
+  schedulerDocs(database?: string, docId?: string): Record<string, unknown> | null {
+    const rows = [...this.docs.values()].filter((d) => (database === undefined || d.database === database) && (docId === undefined || d.docId === docId));
+    const views = rows.map((d) => schedulerDocJson(d, d.jobId ? this.jobs.get(d.jobId) : undefined, this.nodeName));
+    if (docId !== undefined) return views[0] ?? null;
+    return { total_rows: views.length, offset: 0, docs: views };
+  }
+
+  /** Stops every job (each writes a last checkpoint). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const jobs = [...this.jobs.values()];
+    this.jobs.clear();
+    await Promise.all(jobs.map((j) => j.stop()));
+  }
+}
