@@ -1,7 +1,123 @@
 /**
- * The DCP producer's command table. Until a DCP_OPEN handler is registered here, DCP opcodes get
- * UnknownCommand from the KV dispatcher, as a server without DCP would answer.
+ * The DCP producer's command table for the KV dispatcher (src/kv/dispatch.ts): every DCP opcode a
+ * consumer may send, with its reply. Source: kv daemon/protocol/mcbp/dcp_*_executor.cc and
+ * mcbp_validators.cc; dcp.md §2.4.
+ *
+ * - A bucket must be selected (NoBucket) and the connection authenticated (Eaccess).
+ * - Every opcode but DCP_OPEN needs a DCP connection: kv answers Einval ("The command can only be
+ *   sent on a DCP connection"); DCP_OPEN on a DCP connection is Einval too.
+ * - DCP_BUFFER_ACKNOWLEDGEMENT is never answered on success (dcp_buffer_acknowledgement_executor).
+ * - Opcodes a producer sends but never receives (marker, mutation, ... ) are NotSupported, as
+ *   kv's producer answers them (its consumer-side methods return ENOTSUP).
  */
-import type { CommandSpec } from '../kv/dispatch.js';
+import { Opcode } from '../codec/opcodes.js';
+import { Status } from '../codec/status.js';
+import { replyTo, type Packet } from '../codec/packet.js';
+import { decodeDcpOpenRequest } from '../codec/dcp/open.js';
+import { decodeDcpControlRequest } from '../codec/dcp/control.js';
+import { decodeStreamRequest, encodeStreamRequestOk, encodeStreamRequestRollback } from '../codec/dcp/stream-req.js';
+import { decodeCloseStreamRequest } from '../codec/dcp/close-stream.js';
+import { decodeBufferAck } from '../codec/dcp/buffer-ack.js';
+import { decodeFailoverLogRequest, encodeFailoverLogResponse } from '../codec/ops/failover-log.js';
+import { Feature } from '../codec/features.js';
+import { errorReply, KvStatusError } from '../kv/replies.js';
+import type { Session } from '../kv/session.js';
+import type { CommandSpec, Handler } from '../kv/dispatch.js';
+import { checkOpen } from './open.js';
+import { DcpProducer, isDcpProducer } from './producer.js';
+import './stats.js';
 
-export const DCP_COMMANDS: readonly CommandSpec[] = [];
+function producerOf(session: Session): DcpProducer {
+  if (!isDcpProducer(session.dcp)) throw new KvStatusError(Status.Einval, 'The command can only be sent on a DCP connection');
+  return session.dcp;
+}
+
+function reply(session: Session, req: Packet, status: number, context?: string): Packet {
+  return status === Status.Success ? replyTo(req) : errorReply(session, req, status, context);
+}
+
+const open: Handler = (session, req) => {
+  if (session.dcp) return errorReply(session, req, Status.Einval, 'The connection is already opened as a DCP connection');
+  const { name, flags, value } = decodeDcpOpenRequest(req);
+  const decision = checkOpen(flags, value, session.features.has(Feature.Collections));
+  if (!decision.ok) return errorReply(session, req, decision.status, decision.reason);
+  session.dcp = new DcpProducer(session, session.bucket!, name, flags);
+  return replyTo(req);
+};
+
+const control: Handler = (session, req) => {
+  const producer = producerOf(session);
+  const { key, value } = decodeDcpControlRequest(req);
+  const status = producer.control(key, value);
+  return reply(session, req, status, status === Status.Success ? undefined : `unsupported control ${key}=${value}`);
+};
+
+const streamRequest: Handler = (session, req) => {
+  const producer = producerOf(session);
+  const decision = producer.streamRequest(decodeStreamRequest(req));
+  switch (decision.kind) {
+    case 'accept':
+      return encodeStreamRequestOk(decision.stream.failoverLog, { opaque: req.opaque });
+    case 'rollback':
+      return encodeStreamRequestRollback(decision.seqno, { opaque: req.opaque });
+    case 'refuse':
+      return errorReply(session, req, decision.status, decision.reason);
+  }
+};
+
+const closeStream: Handler = (session, req) => {
+  const producer = producerOf(session);
+  const { vbucket, streamId } = decodeCloseStreamRequest(req);
+  return reply(session, req, producer.closeStream(vbucket, streamId), `no stream for vbucket ${vbucket}`);
+};
+
+const getFailoverLog: Handler = (session, req) => {
+  const producer = producerOf(session);
+  const { vbucket } = decodeFailoverLogRequest(req);
+  return encodeFailoverLogResponse(producer.failoverLog(vbucket), Opcode.DcpGetFailoverLog, { opaque: req.opaque });
+};
+
+const bufferAck: Handler = (session, req) => {
+  producerOf(session).bufferAck(decodeBufferAck(req).bytes);
+  return null;
+};
+
+/** A DCP_NOOP *request* from the consumer: harmless, answered Success. */
+const noop: Handler = (session, req) => {
+  producerOf(session).liveness.received();
+  return replyTo(req);
+};
+
+/** Producer-to-consumer messages sent the wrong way. */
+const wrongDirection: Handler = (session, req) => {
+  producerOf(session);
+  return errorReply(session, req, Status.NotSupported, 'a DCP producer does not accept this message');
+};
+
+const spec = (opcode: number, handler: Handler): CommandSpec => ({ opcode, handler, auth: true, bucket: true });
+
+export const DCP_COMMANDS: readonly CommandSpec[] = [
+  spec(Opcode.DcpOpen, open),
+  spec(Opcode.DcpControl, control),
+  spec(Opcode.DcpStreamReq, streamRequest),
+  spec(Opcode.DcpCloseStream, closeStream),
+  spec(Opcode.DcpGetFailoverLog, getFailoverLog),
+  spec(Opcode.DcpBufferAcknowledgement, bufferAck),
+  spec(Opcode.DcpNoop, noop),
+  ...[
+    Opcode.DcpAddStream,
+    Opcode.DcpStreamEnd,
+    Opcode.DcpSnapshotMarker,
+    Opcode.DcpMutation,
+    Opcode.DcpDeletion,
+    Opcode.DcpExpiration,
+    Opcode.DcpSetVbucketState,
+    Opcode.DcpSystemEvent,
+    Opcode.DcpPrepare,
+    Opcode.DcpSeqnoAcknowledged,
+    Opcode.DcpCommit,
+    Opcode.DcpAbort,
+    Opcode.DcpSeqnoAdvanced,
+    Opcode.DcpOsoSnapshot,
+  ].map((op) => spec(op, wrongDirection)),
+];

@@ -36,6 +36,7 @@ export class Liveness {
   private lastNoopSent: number;
   private lastReceived: number;
   private timer: NodeJS.Timeout | null = null;
+  private armed = false;
   noopsSent = 0;
 
   constructor(
@@ -86,26 +87,31 @@ export class Liveness {
     this.timer.unref();
   }
 
+  /** The noop settings changed: check again at the new pace. */
+  reschedule(): void {
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.schedule();
+  }
+
   /** One check: disconnect an idle consumer, or send the next noop when due. */
   tick(): void {
     this.timer = null;
     const { settings, hasStreams } = this.host;
-    if (settings.noopEnabled && hasStreams) {
-      const now = this.now();
-      if (now - this.lastReceived > this.idleTimeoutMs) {
-        this.host.disconnect(`nothing received for ${now - this.lastReceived} ms (idle timeout ${this.idleTimeoutMs} ms)`);
-        return;
-      }
-      if (!this.pendingReply && now - this.lastNoopSent >= settings.noopIntervalMs) {
-        this.opaque = (this.opaque + 1) >>> 0;
-        this.pendingReply = true;
-        this.lastNoopSent = now;
-        this.noopsSent++;
-        this.host.sendNoop(this.opaque);
-      }
-    } else {
-      // Not armed yet: both clocks start when noops become relevant.
-      this.lastNoopSent = this.lastReceived = this.now();
+    const now = this.now();
+    if (!settings.noopEnabled || !hasStreams || !this.armed) {
+      // Both clocks start when noops become relevant (noop enabled and a stream open).
+      this.armed = settings.noopEnabled && hasStreams;
+      this.lastNoopSent = this.lastReceived = now;
+    } else if (now - this.lastReceived > this.idleTimeoutMs) {
+      this.host.disconnect(`nothing received for ${now - this.lastReceived} ms (idle timeout ${this.idleTimeoutMs} ms)`);
+      return;
+    } else if (!this.pendingReply && now - this.lastNoopSent >= settings.noopIntervalMs) {
+      this.opaque = (this.opaque + 1) >>> 0;
+      this.pendingReply = true;
+      this.lastNoopSent = now;
+      this.noopsSent++;
+      this.host.sendNoop(this.opaque);
     }
     this.schedule();
   }

@@ -9,10 +9,14 @@
  * Freshet keeps a document's system xattrs as one JSON object (engine Item.xattrs); each
  * top-level member becomes one pair. Anything that is not a JSON object yields no section, so a
  * consumer never receives a blob it cannot parse.
+ *
+ * System xattrs are the ones whose name starts with `_` (kv docs/Document.md); a deletion sent to
+ * a connection without IncludeDeletedUserXattrs carries only those (active_stream.cc
+ * `shouldModifyItem` strips user xattrs from deletions).
  */
 
 /** Encode stored xattrs (a JSON object's bytes) as a kv xattr blob, or null when there are none. */
-export function encodeXattrBlob(xattrs: Buffer | null): Buffer | null {
+export function encodeXattrBlob(xattrs: Buffer | null, systemOnly = false): Buffer | null {
   if (xattrs === null || xattrs.length === 0) return null;
   let parsed: unknown;
   try {
@@ -24,7 +28,7 @@ export function encodeXattrBlob(xattrs: Buffer | null): Buffer | null {
   const pairs: Buffer[] = [];
   let total = 0;
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (value === undefined) continue;
+    if (value === undefined || (systemOnly && !key.startsWith('_'))) continue;
     const k = Buffer.from(key, 'utf8');
     const v = Buffer.from(JSON.stringify(value), 'utf8');
     const pair = Buffer.allocUnsafe(4 + k.length + 1 + v.length + 1);

@@ -1,0 +1,337 @@
+/**
+ * A DCP producer: what a KV connection becomes after DCP_OPEN with the Producer flag.
+ * Source: kv_engine engines/ep/src/dcp/producer.cc (DcpProducer), docs/dcp/documentation/*;
+ * shared/specs/dcp.md §3.
+ *
+ * It owns the connection-level state (settings from DCP_OPEN, HELLO and DCP_CONTROL; flow control;
+ * noops) and its streams, and runs one send loop:
+ *
+ * - Streams with output wait in a round-robin ready queue; each turn sends at most QUANTUM
+ *   messages of one stream, so 1024 backfilling vbuckets share the connection fairly.
+ * - Nothing is read from storage unless it can be sent soon: a stream asks its follower for the
+ *   next batch only after the previous one went out and only while the flow-control window and
+ *   the socket have room; the loop stops taking messages while the window is full (until a
+ *   buffer ack) or the socket needs 'drain'. Memory per connection is therefore bounded by
+ *   streams x STREAM_BATCH_ITEMS items.
+ * - The loop yields to the event loop every YIELD_EVERY messages so acks, noop replies and other
+ *   connections are served during a long backfill.
+ * - Every message goes out through `session.send` (one socket write each); the connection decides
+ *   how writes reach the kernel. Backpressure is its boolean result and `drained()`.
+ */
+import { Feature } from '../codec/features.js';
+import { Opcode } from '../codec/opcodes.js';
+import { Status } from '../codec/status.js';
+import { packetSize, type Packet } from '../codec/packet.js';
+import { encodeDcpNoopRequest } from '../codec/dcp/noop.js';
+import type { DecodedStreamRequest } from '../codec/dcp/stream-req.js';
+import type { FailoverEntry as WireFailoverEntry } from '../codec/ops/failover-log.js';
+import type { Bucket } from '../engine/bucket.js';
+import type { FollowEndReason } from '../engine/types.js';
+import type { DcpAttachment, Session } from '../kv/session.js';
+import { applyControl, type ControlTarget } from './controls.js';
+import { BufferLog } from './flow-control.js';
+import { Liveness, type LivenessHost } from './liveness.js';
+import { ReadyQueue } from './ready-queue.js';
+import { registerProducer, unregisterProducer, type RegisteredProducer } from './registry.js';
+import { initialSettings, type ProducerSettings } from './settings.js';
+import { ProducerStream, type StreamHost } from './stream.js';
+import { decideStreamRequest, type StreamRequestDecision } from './stream-request.js';
+
+/** Items a stream reads from storage at a time (its whole buffer). */
+export const STREAM_BATCH_ITEMS = 64;
+/** Messages one stream may send per turn of the round robin. */
+const QUANTUM = 32;
+/** Messages sent before the loop lets the event loop run. */
+const YIELD_EVERY = 2048;
+
+const ITEM_OPCODES: ReadonlySet<number> = new Set([Opcode.DcpMutation, Opcode.DcpDeletion, Opcode.DcpExpiration]);
+
+/**
+ * Responses a consumer may send (kv DcpProducer::handleResponse): 'noop' must match the noop in
+ * flight; 'ignore' is always fine; 'checked' is fine on Success or on the per-stream statuses kv
+ * tolerates. Any other opcode disconnects.
+ */
+const RESPONSE_RULES: ReadonlyMap<number, 'noop' | 'ignore' | 'checked' | 'stream-end'> = new Map([
+  [Opcode.DcpNoop, 'noop'],
+  [Opcode.DcpSnapshotMarker, 'ignore'],
+  [Opcode.DcpSetVbucketState, 'ignore'],
+  [Opcode.DcpStreamEnd, 'stream-end'],
+  ...[
+    Opcode.DcpOpen,
+    Opcode.DcpAddStream,
+    Opcode.DcpCloseStream,
+    Opcode.DcpStreamReq,
+    Opcode.DcpGetFailoverLog,
+    Opcode.DcpMutation,
+    Opcode.DcpDeletion,
+    Opcode.DcpExpiration,
+    Opcode.DcpBufferAcknowledgement,
+    Opcode.DcpControl,
+    Opcode.DcpSystemEvent,
+    Opcode.GetErrorMap,
+    Opcode.DcpPrepare,
+    Opcode.DcpCommit,
+    Opcode.DcpAbort,
+  ].map((op): [number, 'checked'] => [op, 'checked']),
+]);
+
+function streamKey(vbucket: number, streamId: number | undefined): string {
+  return streamId === undefined ? String(vbucket) : `${vbucket}:${streamId}`;
+}
+
+export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, StreamHost, RegisteredProducer {
+  readonly settings: ProducerSettings;
+  readonly flow = new BufferLog();
+  readonly liveness: Liveness;
+  readonly createdAt = Date.now();
+  readonly streams = new Map<string, ProducerStream>();
+  private readonly ready = new ReadyQueue<ProducerStream>();
+  /** Streams out of data while the window or the socket was full: they read ahead once both have room. */
+  private starved: ProducerStream[] = [];
+  private wake: (() => void) | null = null;
+  private isClosed = false;
+  private accepted = 0;
+  // counters (stats dcp)
+  itemsSent = 0;
+  messagesSent = 0;
+  totalBytesSent = 0;
+  lastSendTime = 0;
+  streamRequests = 0;
+  rollbacks = 0;
+  refusals = 0;
+
+  constructor(
+    readonly session: Session,
+    readonly bucket: Bucket,
+    name: string,
+    openFlags: number,
+  ) {
+    this.settings = initialSettings(name, openFlags, session.features.has(Feature.Collections));
+    this.liveness = new Liveness(this);
+    registerProducer(bucket, this);
+    this.liveness.start();
+    this.run().catch((err: unknown) => {
+      this.session.ctx.logger.error({ err, name }, 'DCP send loop failed');
+      this.disconnect('send loop failed');
+    });
+  }
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get hasStreams(): boolean {
+    return this.accepted > 0;
+  }
+
+  // ---- consumer commands -------------------------------------------------------------------
+
+  control(key: string, value: string): number {
+    this.liveness.received();
+    const status = applyControl(this, key, value);
+    if (key === 'enable_noop' || key === 'set_noop_interval') this.liveness.reschedule();
+    return status;
+  }
+
+  setBufferSize(bytes: number): void {
+    this.flow.setBufferSize(bytes);
+    this.wakeLoop();
+  }
+
+  /** Decide a stream request; an accepted stream starts once the reply has been written. */
+  streamRequest(req: DecodedStreamRequest): StreamRequestDecision {
+    this.liveness.received();
+    this.streamRequests++;
+    const vb = this.bucket.vbucket(req.vbucket);
+    const decision = decideStreamRequest(req, vb, {
+      settings: this.settings,
+      hasActiveStream: (v, sid) => this.streams.get(streamKey(v, sid))?.active ?? false,
+    });
+    if (decision.kind === 'rollback') this.rollbacks++;
+    if (decision.kind !== 'accept') {
+      if (decision.kind === 'refuse') this.refusals++;
+      return decision;
+    }
+    const stream = new ProducerStream(this, this.bucket, vb, decision.stream, STREAM_BATCH_ITEMS);
+    this.streams.set(streamKey(vb.id, decision.stream.streamId), stream);
+    if (this.accepted++ === 0) this.liveness.reschedule();
+    // The reply is written when the handler returns (kv/connection.ts flushes settled replies at
+    // once); activating on the next turn keeps every stream message behind it.
+    setImmediate(() => stream.activate());
+    return decision;
+  }
+
+  /** DCP_CLOSE_STREAM; returns the status to answer with. */
+  closeStream(vbucket: number, streamId: number | undefined): number {
+    this.liveness.received();
+    if (this.settings.streamIds !== (streamId !== undefined)) return Status.DcpStreamIdInvalid;
+    const stream = this.streams.get(streamKey(vbucket, streamId));
+    if (!stream?.active) return this.settings.v7StatusCodes ? Status.DcpStreamNotFound : Status.KeyEnoent;
+    stream.close(this.settings.sendStreamEndOnClientClose);
+    return Status.Success;
+  }
+
+  bufferAck(bytes: number): void {
+    this.liveness.received();
+    if (this.flow.acknowledge(bytes)) this.wakeLoop();
+  }
+
+  failoverLog(vbucket: number): WireFailoverEntry[] {
+    this.liveness.received();
+    return this.bucket
+      .vbucket(vbucket)
+      .failoverLog.toArray()
+      .map((e) => ({ vbUuid: e.uuid, seqno: e.seqno }));
+  }
+
+  /** Responses from the consumer (DcpAttachment); none of them is answered. */
+  handle(p: Packet): null {
+    this.liveness.received();
+    const rule = RESPONSE_RULES.get(p.opcode);
+    let fine: boolean;
+    switch (rule) {
+      case 'noop':
+        fine = this.liveness.noopReply(p.opaque);
+        break;
+      case 'ignore':
+        fine = true;
+        break;
+      case 'stream-end':
+        fine = p.status === Status.Success || p.status === Status.KeyEnoent || this.tolerated(p.status);
+        break;
+      case 'checked':
+        fine = p.status === Status.Success || this.tolerated(p.status);
+        break;
+      case undefined:
+        fine = false;
+    }
+    if (!fine) this.disconnect(`unexpected response opcode 0x${p.opcode.toString(16)} status 0x${p.status.toString(16)} opaque ${p.opaque}`);
+    return null;
+  }
+
+  /** Statuses that concern one stream only, which kv logs without disconnecting. */
+  private tolerated(status: number): boolean {
+    if (!this.settings.v7StatusCodes && (status === Status.KeyEexists || status === Status.KeyEnoent)) return true;
+    return status === Status.NotMyVbucket || status === Status.DcpStreamNotFound || status === Status.OpaqueNoMatch;
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /** The connection went away (DcpAttachment): drop every stream, send nothing more. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.liveness.stop();
+    unregisterProducer(this.bucket, this);
+    for (const stream of this.streams.values()) stream.drop();
+    this.streams.clear();
+    this.ready.clear();
+    this.starved = [];
+    this.wakeLoop();
+  }
+
+  /** Close the connection from the producer side (idle consumer, protocol error, name reuse). */
+  disconnect(reason: string): void {
+    if (this.isClosed) return;
+    this.session.ctx.logger.info({ name: this.name, peer: this.session.peer, reason }, 'closing DCP connection');
+    this.close();
+    this.session.close(reason);
+  }
+
+  sendNoop(opaque: number): void {
+    this.lastSendTime = Date.now();
+    this.session.send(encodeDcpNoopRequest(opaque));
+  }
+
+  // ---- StreamHost ----------------------------------------------------------------------------
+
+  streamReady(stream: ProducerStream): void {
+    if (this.isClosed) return;
+    this.ready.push(stream);
+    this.wakeLoop();
+  }
+
+  streamFinished(stream: ProducerStream): void {
+    const key = streamKey(stream.vbucket, stream.streamId);
+    if (this.streams.get(key) === stream) this.streams.delete(key);
+  }
+
+  bucketGone(reason: FollowEndReason): void {
+    this.disconnect(reason === 'bucket_deleted' ? 'bucket deleted' : 'engine shutting down');
+  }
+
+  streamFailed(stream: ProducerStream, err: unknown): void {
+    this.session.ctx.logger.error({ err, name: this.name, vbucket: stream.vbucket }, 'DCP stream failed reading storage');
+  }
+
+  // ---- the send loop -------------------------------------------------------------------------
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private wakeLoop(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private async run(): Promise<void> {
+    let burst = 0;
+    while (!this.isClosed) {
+      if (this.flow.full) {
+        this.flow.pauses++;
+        await this.sleep();
+        continue;
+      }
+      // The window and the socket have room again: let the streams that ran dry read ahead.
+      if (this.starved.length > 0) {
+        const starved = this.starved;
+        this.starved = [];
+        for (const s of starved) s.pull();
+      }
+      const stream = this.ready.shift();
+      if (!stream) {
+        await this.sleep();
+        continue;
+      }
+      let writable = true;
+      for (let n = 0; n < QUANTUM && writable && !this.flow.full; n++) {
+        const packet = stream.next();
+        if (!packet) break;
+        writable = this.write(packet);
+        burst++;
+      }
+      if (stream.hasOutput()) this.ready.push(stream);
+      else if (writable && !this.flow.full) stream.pull();
+      else this.starved.push(stream);
+      if (!writable) {
+        burst = 0;
+        await this.session.drained();
+      } else if (burst >= YIELD_EVERY) {
+        burst = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
+  private write(packet: Packet): boolean {
+    const size = packetSize(packet);
+    this.flow.sent(size);
+    this.totalBytesSent += size;
+    this.messagesSent++;
+    if (ITEM_OPCODES.has(packet.opcode)) this.itemsSent++;
+    this.lastSendTime = Date.now();
+    return this.session.send(packet);
+  }
+}
+
+export function isDcpProducer(x: unknown): x is DcpProducer {
+  return x instanceof DcpProducer;
+}

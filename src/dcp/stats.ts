@@ -1,0 +1,104 @@
+/**
+ * `stats dcp`: the DCP connections of the selected bucket, per connection and per stream, named as
+ * kv_engine names them so `cbstats dcp` habits carry over (engines/ep/src/dcp/producer.cc
+ * `DcpProducer::addStats`, stream.cc `Stream::addStats`, active_stream.cc `ActiveStream::addStats`;
+ * connections are prefixed `eq_dcpq:<name>:` as DcpConnMap names them), plus the `ep_dcp_*`
+ * aggregates. Times are epoch seconds (kv prints its own relative clock). A stream opened with a
+ * stream id is listed as `stream_<vb>_sid<sid>_...`.
+ */
+import { registerStatGroup, type StatPairs } from '../kv/commands/stats.js';
+import type { Session } from '../kv/session.js';
+import { DcpProducer, isDcpProducer } from './producer.js';
+import { producersOf } from './registry.js';
+import type { ProducerStream } from './stream.js';
+
+const U64_MAX = '18446744073709551615';
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+const seqno = (n: number): string | number => (Number.isFinite(n) ? n : U64_MAX);
+
+function streamStats(prefix: string, s: ProducerStream): StatPairs {
+  const p = s.params;
+  const at = `${prefix}stream_${s.vbucket}_${s.streamId === undefined ? '' : `sid${s.streamId}_`}`;
+  return [
+    [`${at}flags`, p.flags],
+    [`${at}opaque`, p.opaque],
+    [`${at}start_seqno`, p.start],
+    [`${at}end_seqno`, seqno(p.end)],
+    [`${at}vb_uuid`, p.vbUuid],
+    [`${at}snap_start_seqno`, p.snapStart],
+    [`${at}snap_end_seqno`, p.snapEnd],
+    [`${at}state`, s.state.kind],
+    [`${at}backfill_disk_items`, s.backfillItems],
+    [`${at}backfill_sent`, s.backfillItems],
+    [`${at}memory_phase`, s.memoryItems],
+    [`${at}last_sent_seqno`, s.lastSentSeqno],
+    [`${at}last_read_seqno`, s.lastReadSeqno],
+    [`${at}markers_sent`, s.markersSent],
+    [`${at}seqno_advances_sent`, s.seqnoAdvancesSent],
+    [`${at}items_ready`, s.hasOutput()],
+  ];
+}
+
+function producerStats(p: DcpProducer): StatPairs {
+  const prefix = `eq_dcpq:${p.name}:`;
+  const s = p.settings;
+  const pairs: StatPairs = [
+    [`${prefix}type`, 'producer'],
+    [`${prefix}created`, seconds(p.createdAt)],
+    [`${prefix}flags`, `0x${s.openFlags.toString(16)}`],
+    [`${prefix}peer`, p.session.peer],
+    [`${prefix}pending_disconnect`, p.closed],
+    [`${prefix}paused`, p.flow.full],
+    [`${prefix}priority`, s.priority],
+    [`${prefix}items_sent`, p.itemsSent],
+    [`${prefix}messages_sent`, p.messagesSent],
+    [`${prefix}total_bytes_sent`, p.totalBytesSent],
+    [`${prefix}last_sent_time`, seconds(p.lastSendTime)],
+    [`${prefix}last_receive_time`, seconds(p.liveness.lastReceiveTime)],
+    [`${prefix}noop_enabled`, s.noopEnabled],
+    [`${prefix}noop_interval`, s.noopIntervalMs / 1000],
+    [`${prefix}noop_wait`, p.liveness.waitingForReply],
+    [`${prefix}noops_sent`, p.liveness.noopsSent],
+    [`${prefix}enable_expiry_opcode`, s.expiryOpcode],
+    [`${prefix}send_stream_end_on_client_close_stream`, s.sendStreamEndOnClientClose],
+    [`${prefix}cursor_dropping`, s.cursorDropping ? 'ELIGIBLE' : 'NOT_ELIGIBLE'],
+    [`${prefix}enable_stream_id`, s.streamIds],
+    [`${prefix}force_value_compression`, 'disabled'],
+    [`${prefix}stream_requests`, p.streamRequests],
+    [`${prefix}stream_request_rollbacks`, p.rollbacks],
+    [`${prefix}stream_request_refusals`, p.refusals],
+  ];
+  if (p.flow.enabled) {
+    pairs.push(
+      [`${prefix}max_buffer_bytes`, p.flow.size],
+      [`${prefix}unacked_bytes`, p.flow.unacked],
+      [`${prefix}total_acked_bytes`, p.flow.totalAcked],
+      [`${prefix}flow_control_pauses`, p.flow.pauses],
+      [`${prefix}flow_control`, 'enabled'],
+    );
+  } else {
+    pairs.push([`${prefix}flow_control`, 'disabled']);
+  }
+  const streams = [...p.streams.values()];
+  for (const stream of streams) pairs.push(...streamStats(prefix, stream));
+  pairs.push([`${prefix}num_streams`, streams.length]);
+  return pairs;
+}
+
+export function dcpStats(session: Session): StatPairs {
+  const bucket = session.bucket;
+  if (!bucket) return [];
+  const producers = producersOf(bucket, isDcpProducer);
+  const sum = (f: (p: DcpProducer) => number): number => producers.reduce((n, p) => n + f(p), 0);
+  return [
+    ['ep_dcp_count', producers.length],
+    ['ep_dcp_producer_count', producers.length],
+    ['ep_dcp_consumer_count', 0],
+    ['ep_dcp_items_sent', sum((p) => p.itemsSent)],
+    ['ep_dcp_total_bytes', sum((p) => p.totalBytesSent)],
+    ['ep_dcp_num_streams', sum((p) => p.streams.size)],
+    ...producers.flatMap(producerStats),
+  ];
+}
+
+registerStatGroup('dcp', (session) => dcpStats(session));

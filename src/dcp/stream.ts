@@ -1,0 +1,302 @@
+/**
+ * One DCP stream of a producer: a vbucket's history from a seqno, read through an engine
+ * follower and turned into DCP messages carrying the stream's opaque (and stream id).
+ *
+ * States (kv_engine ActiveStream, engines/ep/src/dcp/active_stream.cc; stats show these names):
+ *
+ *   pending ──activate──> backfilling ──first disk snapshot done──> in-memory
+ *      │                       │                                       │
+ *      └───────────────────────┴──── end (ok, closed, state changed, rollback) ──> ending ──STREAM_END sent──> dead
+ *   (a close without STREAM_END, or the connection going away, goes straight to dead)
+ *
+ * `pending` lasts until the STREAM_REQ reply is on the wire, so no message can overtake it.
+ * The stream holds at most one follower batch (the follower reads storage only when asked), so a
+ * slow consumer costs one batch per stream, never an unbounded queue. Deduplication is the
+ * follower's: each snapshot is one consistent read of the by-seq index, which keeps one entry
+ * per key (dcp.md §3.4).
+ *
+ * The stream also registers itself with the vbucket as something to end from outside, so a
+ * failover or state change drops the batch it holds (items that may just have been discarded)
+ * and sends STREAM_END at once instead of after that batch.
+ */
+import type { Packet } from '../codec/packet.js';
+import { StreamEndReason } from '../codec/dcp/stream-end.js';
+import type { Bucket } from '../engine/bucket.js';
+import type { VbFollower } from '../engine/follower.js';
+import type { VBucket, Endable } from '../engine/vbucket.js';
+import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from '../engine/types.js';
+import type { FollowEndReason, FollowEvent, Item } from '../engine/types.js';
+import { MessageBuilder } from './messages.js';
+import type { Queueable } from './ready-queue.js';
+import type { ProducerSettings } from './settings.js';
+import type { AcceptedStream } from './stream-request.js';
+
+export type StreamState =
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'backfilling' }
+  | { readonly kind: 'in-memory' }
+  | { readonly kind: 'ending'; readonly reason: number }
+  | { readonly kind: 'dead'; readonly reason: number | null };
+
+/** What a stream needs from its producer. */
+export interface StreamHost {
+  readonly settings: ProducerSettings;
+  /** The stream has output (queue it for the send loop). */
+  streamReady(stream: ProducerStream): void;
+  /** The stream is dead: forget it. */
+  streamFinished(stream: ProducerStream): void;
+  /** The bucket or engine went away under the stream: the connection must go too. */
+  bucketGone(reason: FollowEndReason): void;
+  /** Reading storage failed. */
+  streamFailed(stream: ProducerStream, err: unknown): void;
+}
+
+/** Engine end reasons that end just the stream, with the STREAM_END reason the consumer gets. */
+const END_REASONS: Partial<Record<FollowEndReason, number>> = {
+  ok: StreamEndReason.Ok,
+  state_changed: StreamEndReason.StateChanged,
+  rollback: StreamEndReason.Rollback,
+};
+
+export class ProducerStream implements Queueable, Endable {
+  queued = false;
+  state: StreamState = { kind: 'pending' };
+  readonly messages: MessageBuilder;
+  private follower: VbFollower | null = null;
+  private batch: FollowEvent[] = [];
+  private index = 0;
+  private fetching = false;
+  private firstMarker = true;
+  private snapshotEnd = 0;
+  private inInitialDisk = false;
+  private advancedTo = 0;
+  // counters for `stats dcp` (names as kv's stream stats)
+  lastSentSeqno: number;
+  backfillItems = 0;
+  memoryItems = 0;
+  markersSent = 0;
+  seqnoAdvancesSent = 0;
+
+  constructor(
+    private readonly host: StreamHost,
+    private readonly bucket: Bucket,
+    private readonly vb: VBucket,
+    readonly params: AcceptedStream,
+    private readonly batchSize: number,
+  ) {
+    this.messages = new MessageBuilder(host.settings, {
+      opaque: params.opaque,
+      vbucket: params.vbucket,
+      ...(params.streamId === undefined ? {} : { streamId: params.streamId }),
+    });
+    this.lastSentSeqno = params.start;
+    vb.followers.add(this);
+  }
+
+  get vbucket(): number {
+    return this.params.vbucket;
+  }
+
+  get streamId(): number | undefined {
+    return this.params.streamId;
+  }
+
+  /** Active in kv's sense: a new request for the same vbucket must wait until this one ends. */
+  get active(): boolean {
+    return this.state.kind !== 'ending' && this.state.kind !== 'dead';
+  }
+
+  /** The last seqno the follower read from storage. */
+  get lastReadSeqno(): number {
+    return this.follower?.position ?? this.params.start;
+  }
+
+  /** The reply is on the wire: start reading. */
+  activate(): void {
+    if (this.state.kind !== 'pending') return;
+    if (this.vb.state !== 'active') return this.beginEnd(StreamEndReason.StateChanged);
+    const backfill = this.params.start < this.params.persistedAtStart;
+    this.state = backfill ? { kind: 'backfilling' } : { kind: 'in-memory' };
+    this.follower = this.bucket.follow(this.vb.id, { start: this.params.start, end: this.params.end, batchSize: this.batchSize });
+    this.pull();
+  }
+
+  hasOutput(): boolean {
+    return this.state.kind === 'ending' || this.index < this.batch.length || this.advanceDue();
+  }
+
+  /** Ask the follower for the next batch unless one is on its way or the stream is over. */
+  pull(): void {
+    const follower = this.follower;
+    if (this.fetching || !follower || !this.active || this.index < this.batch.length) return;
+    this.fetching = true;
+    follower.nextBatch().then(
+      (batch) => {
+        this.fetching = false;
+        if (!this.active || batch === undefined) return;
+        this.batch = batch;
+        this.index = 0;
+        this.host.streamReady(this);
+      },
+      (err: unknown) => {
+        this.fetching = false;
+        if (!this.active) return;
+        this.host.streamFailed(this, err);
+        this.beginEnd(StreamEndReason.BackfillFail);
+      },
+    );
+  }
+
+  /** The next message to send, or null when the stream has nothing ready. */
+  next(): Packet | null {
+    for (;;) {
+      const state = this.state;
+      if (state.kind === 'ending') {
+        this.finish(state.reason);
+        return this.messages.streamEnd(state.reason);
+      }
+      if (state.kind === 'pending' || state.kind === 'dead') return null;
+      const event = this.batch[this.index];
+      // A seqno gap at the end of a snapshot is closed before the next marker or the stream end.
+      if (this.advanceDue()) return this.seqnoAdvanced();
+      if (event === undefined) {
+        if (this.index > 0) {
+          // Everything of the batch went out: let it be collected before the next one is read.
+          this.batch = [];
+          this.index = 0;
+        }
+        // kv: the stream leaves `backfilling` once the disk snapshot has been sent.
+        if (state.kind === 'backfilling' && this.snapshotRead()) this.state = { kind: 'in-memory' };
+        return null;
+      }
+      this.index++;
+      const packet = this.toPacket(event);
+      if (packet) return packet;
+    }
+  }
+
+  /** Engine-initiated end (Endable): failover, state change, bucket deletion, shutdown. */
+  end(reason: FollowEndReason): void {
+    if (!this.active) return;
+    const code = END_REASONS[reason];
+    if (code === undefined) {
+      this.finish(null);
+      this.host.bucketGone(reason);
+      return;
+    }
+    this.beginEnd(code);
+  }
+
+  /** Consumer-initiated close: STREAM_END(Closed) follows only if the consumer asked for it. */
+  close(sendStreamEnd: boolean): void {
+    if (!this.active) return;
+    if (sendStreamEnd) this.beginEnd(StreamEndReason.Closed);
+    else this.finish(null);
+  }
+
+  /** The connection went away: release everything, send nothing. */
+  drop(): void {
+    if (this.state.kind !== 'dead') this.finish(StreamEndReason.Disconnected, false);
+  }
+
+  private beginEnd(reason: number): void {
+    this.batch = [];
+    this.index = 0;
+    this.release();
+    this.state = { kind: 'ending', reason };
+    this.host.streamReady(this);
+  }
+
+  private finish(reason: number | null, notify = true): void {
+    this.batch = [];
+    this.index = 0;
+    this.release();
+    this.state = { kind: 'dead', reason };
+    if (notify) this.host.streamFinished(this);
+  }
+
+  private release(): void {
+    this.vb.followers.delete(this);
+    this.follower?.close();
+  }
+
+  private toPacket(event: FollowEvent): Packet | null {
+    switch (event.type) {
+      case 'snapshot':
+        return this.marker(event.start, event.end, event.flags);
+      case 'mutation':
+        return this.item(event.item, this.messages.mutation(event.item));
+      case 'deletion':
+        return this.skipDeletion() ? null : this.item(event.item, this.messages.deletion(event.item));
+      case 'expiration':
+        return this.skipDeletion() ? null : this.item(event.item, this.messages.expiration(event.item));
+      case 'end': {
+        const code = END_REASONS[event.reason];
+        if (code === undefined) {
+          this.finish(null);
+          this.host.bucketGone(event.reason);
+        } else {
+          this.state = { kind: 'ending', reason: code };
+        }
+        return null;
+      }
+    }
+  }
+
+  private marker(start: number, end: number, followerFlags: number): Packet {
+    let flags = followerFlags;
+    if (this.firstMarker) {
+      // kv markDiskSnapshot: the first marker starts at the consumer's snapshot start, because the
+      // stream may resume a snapshot the consumer was in the middle of.
+      start = Math.min(start, this.params.snapStart);
+      // Nothing below the persisted seqno was asked for: this is live data, not a backfill.
+      if (this.state.kind === 'in-memory') flags = SNAPSHOT_MEMORY | SNAPSHOT_CHECKPOINT;
+      this.inInitialDisk = (flags & SNAPSHOT_DISK) !== 0;
+      this.firstMarker = false;
+    } else {
+      this.inInitialDisk = false;
+      if (this.state.kind === 'backfilling') this.state = { kind: 'in-memory' };
+    }
+    this.snapshotEnd = end;
+    this.markersSent++;
+    return this.messages.marker(start, end, flags, this.vb.purgeSeqno);
+  }
+
+  private item(item: Item, packet: Packet): Packet {
+    this.lastSentSeqno = item.seqno;
+    if (this.inInitialDisk) this.backfillItems++;
+    else this.memoryItems++;
+    return packet;
+  }
+
+  /** Open flag SkipDeletesInInitialBackfill: no deletions in the disk snapshot of a stream from 0. */
+  private skipDeletion(): boolean {
+    return this.host.settings.skipDeletesInInitialBackfill && this.inInitialDisk && this.params.start === 0;
+  }
+
+  /**
+   * DCP_SEQNO_ADVANCED is due when a snapshot was read to its end but its last seqno was not
+   * sent (deduplicated away below an end seqno, or a skipped delete), on collection-aware
+   * connections only (kv ActiveStream::isSeqnoAdvancedEnabled / isSeqnoGapAtEndOfSnapshot).
+   */
+  /** The follower has read the current snapshot to its end. */
+  private snapshotRead(): boolean {
+    return this.markersSent > 0 && this.follower !== null && this.follower.position >= this.snapshotEnd;
+  }
+
+  private advanceDue(): boolean {
+    if (!this.host.settings.collections || !this.snapshotRead()) return false;
+    if (this.snapshotEnd <= this.lastSentSeqno || this.snapshotEnd <= this.advancedTo) return false;
+    // Batches hold either one marker, items of one snapshot, or the end event: the snapshot's
+    // items are all sent once nothing but a marker or the end is left.
+    const pending = this.batch[this.index];
+    return pending === undefined || pending.type === 'snapshot' || pending.type === 'end';
+  }
+
+  private seqnoAdvanced(): Packet {
+    this.advancedTo = this.snapshotEnd;
+    this.lastSentSeqno = this.snapshotEnd;
+    this.seqnoAdvancesSent++;
+    return this.messages.seqnoAdvanced(this.snapshotEnd);
+  }
+}
