@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerServe } from './serve.js';
 import { registerBucket } from './bucket.js';
 import { registerReplicate } from './replicate.js';
+import { registerTail } from './tail.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerBucket(program);
   registerReplicate(program);
+  registerTail(program);
   return program;
 }
 

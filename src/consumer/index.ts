@@ -1,0 +1,37 @@
+/**
+ * Freshet's DCP consumer: the public surface (everything else in this folder is internal).
+ *
+ * - BucketDataSource + Receiver: cbdatasource's API and behaviour (dcp.md §4), metadata JSON
+ *   interchangeable with it, plus from/to 'now', keys only, rollback mitigation.
+ * - openChangeStream: typed change events for `for await`, with durable checkpoints.
+ */
+export { BucketDataSource, type BucketDataSourceParams } from './bucket-data-source.js';
+export type { Receiver, ReceiverEx, MetaDataResult, Awaitable } from './receiver.js';
+export {
+  DEFAULT_BUCKET_DATA_SOURCE_OPTIONS,
+  SILENT_LOGGER,
+  resolveOptions,
+  type BucketDataSourceOptions,
+  type ConnectFn,
+  type ConsumerLogger,
+  type StreamFrom,
+  type StreamTo,
+} from './options.js';
+export { STAT_NAMES, newStats, statsDelta, type BucketDataSourceStats, type StatName } from './stats.js';
+export type { DataSourceStatus, StatusListener } from './status.js';
+export { AllServerURLsConnectBucketError, AuthFailError, ConsumerError, CONSUMER_ERROR_CODES, type ConsumerErrorCode } from './errors.js';
+export { exponentialBackoffLoop, backoffDelay } from './backoff.js';
+export { decodeMetaData, encodeMetaData, parseFailOverLog, EMPTY_METADATA, type VBucketMetaData, type FailoverPair } from './metadata.js';
+export { parseSeed, parseSeeds, type Seed } from './seeds.js';
+export type { Credentials } from './kv-connect.js';
+export { ChangeStream, openChangeStream, type ChangeStreamOptions } from './change-stream.js';
+export type { ChangeEvent, ItemEvent, MutationEvent, DeletionEvent, RollbackEvent } from './change-events.js';
+export {
+  FileCheckpointStore,
+  MemoryCheckpointStore,
+  CheckpointFormatError,
+  parseCheckpoint,
+  type Checkpoint,
+  type CheckpointStore,
+  type VBucketCheckpoint,
+} from './checkpoint-store.js';

@@ -1,0 +1,161 @@
+/**
+ * One data node: connect, authenticate, open DCP, run a session, and when it ends reconnect with
+ * exponential backoff, in one readable loop (nats.js `dodialLoop`, practice 11; cbdatasource's
+ * worker goroutine under ExponentialBackoffLoop with the DataManager* options, dcp.md §4.1).
+ *
+ * Every failure is reported (Receiver.onError, a status event, a counter) and kicks a map refresh
+ * (cbdatasource kick reasons "worker-connect-err", "worker-auth-client", "recvEndCh"), because a
+ * node that went away usually means the map changed. A session that made progress resets the
+ * backoff. The loop ends only when the data source stops the worker.
+ */
+import { Backoff, sleep } from './backoff.js';
+import { DcpSession, type SessionEnd } from './dcp-session.js';
+import { AuthFailError, ConsumerError, asError, isConsumerError } from './errors.js';
+import { connectKvNode, type Credentials } from './kv-connect.js';
+import { splitServer } from './cluster-map.js';
+import { openDcp } from './stream-setup.js';
+import type { ReceiverCalls } from './receiver-calls.js';
+import type { ResolvedOptions } from './options.js';
+import type { StatusEmitter } from './status.js';
+import type { BucketDataSourceStats } from './stats.js';
+import type { StreamPlan } from './stream-plan.js';
+
+export interface NodeWorkerDeps {
+  readonly bucket: string;
+  readonly credentials: Credentials | undefined;
+  readonly options: ResolvedOptions;
+  readonly stats: BucketDataSourceStats;
+  readonly calls: ReceiverCalls;
+  readonly status: StatusEmitter;
+  readonly plan: StreamPlan;
+  readonly kick: (reason: string) => void;
+}
+
+export class NodeWorker {
+  readonly server: string;
+  readonly #d: NodeWorkerDeps;
+  readonly #abort = new AbortController();
+  #wanted: ReadonlySet<number>;
+  #session: DcpSession | undefined;
+  #done: Promise<void> | undefined;
+
+  constructor(server: string, wanted: ReadonlySet<number>, deps: NodeWorkerDeps) {
+    this.server = server;
+    this.#wanted = wanted;
+    this.#d = deps;
+  }
+
+  get wanted(): ReadonlySet<number> {
+    return this.#wanted;
+  }
+
+  get bufferedBytes(): number {
+    return this.#session?.bufferedBytes ?? 0;
+  }
+
+  start(): void {
+    this.#done ??= this.#loop();
+  }
+
+  setWanted(vbs: ReadonlySet<number>): void {
+    this.#wanted = vbs;
+    this.#session?.setWanted(vbs);
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    this.#session?.stop();
+    await this.#done;
+  }
+
+  async #loop(): Promise<void> {
+    const { options: o, stats, status } = this.#d;
+    const signal = this.#abort.signal;
+    const backoff = new Backoff(o.dataManagerSleepInitMS, o.dataManagerBackoffFactor, o.dataManagerSleepMaxMS);
+    stats.totWorkerStart++;
+    while (!signal.aborted) {
+      stats.totWorkerBody++;
+      status.emit({ type: 'connecting', server: this.server, attempt: backoff.attempt });
+      const end = await this.#attempt();
+      if (signal.aborted) break;
+      if (end.progressed) backoff.reset();
+      if (end.reason !== 'stopped') {
+        this.#d.calls.onError(end.error);
+        status.emit({ type: 'disconnected', server: this.server, error: end.error });
+      }
+      this.#d.kick('recvEndCh');
+      const delayMs = backoff.next();
+      stats.totWorkerReconnectSleep++;
+      status.emit({ type: 'reconnecting', server: this.server, delayMs, attempt: backoff.attempt });
+      if (!(await sleep(delayMs, signal))) break;
+    }
+    stats.totWorkerDone++;
+  }
+
+  /** One connection, from dial to its end; never throws. */
+  async #attempt(): Promise<SessionEnd> {
+    const { options: o, stats } = this.#d;
+    let node;
+    try {
+      const { host, port } = splitServer(this.server);
+      stats.totWorkerConnect++;
+      node = await connectKvNode({
+        host,
+        port,
+        bucket: this.#d.bucket,
+        ...(this.#d.credentials ? { credentials: this.#d.credentials } : {}),
+        agent: `freshet-dcp/${o.name}`,
+        includeXAttrs: o.includeXAttrs,
+        ...(o.connect ? { connect: o.connect } : {}),
+        connectTimeoutMs: o.connectTimeoutMS,
+        requestTimeoutMs: o.requestTimeoutMS,
+        onServerRequest: (p) => this.#session?.accept(p),
+      });
+      stats.totWorkerConnectOk++;
+      if (node.mechanism !== undefined) {
+        stats.totWorkerAuth++;
+        stats.totWorkerAuthOk++;
+      }
+    } catch (e) {
+      return { reason: 'failed', error: this.#classify(e), progressed: false };
+    }
+    try {
+      const opened = await openDcp(node.conn, o, stats);
+      if (this.#abort.signal.aborted) {
+        await node.conn.close();
+        return { reason: 'stopped', progressed: false };
+      }
+      this.#session = new DcpSession({ ...this.#d, server: this.server, conn: node.conn, socket: node.socket, streamEndOnClose: opened.streamEndOnClose });
+      this.#d.status.emit({ type: 'connected', server: this.server });
+      return await this.#session.run(this.#wanted);
+    } catch (e) {
+      stats.totHandShakeErr++;
+      await node.conn.close();
+      return { reason: 'failed', error: asError(e), progressed: false };
+    } finally {
+      this.#session = undefined;
+      stats.totWorkerClientClose++;
+    }
+  }
+
+  #classify(e: unknown): Error {
+    const { stats } = this.#d;
+    if (e instanceof AuthFailError) {
+      stats.totWorkerAuth++;
+      stats.totWorkerAuthFail++;
+      this.#d.kick('worker-auth-client');
+      return e;
+    }
+    if (isConsumerError(e, 'DCP_ERR_BUCKET_NOT_FOUND')) {
+      stats.totSelectBucketErr++;
+      return e;
+    }
+    if (isConsumerError(e, 'DCP_ERR_CONNECTION')) {
+      stats.totWorkerConnectErr++;
+      this.#d.kick('worker-connect-err');
+      return e;
+    }
+    stats.totWorkerAuthErr++;
+    return e instanceof Error ? e : new ConsumerError('DCP_ERR_CONNECTION', String(e));
+  }
+}

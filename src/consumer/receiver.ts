@@ -1,0 +1,54 @@
+/**
+ * The application side of a BucketDataSource: cbdatasource's `Receiver` and `ReceiverEx`
+ * (dcp.md §4.1) in TypeScript.
+ *
+ * Differences that are only about the language:
+ * - a method reports failure by throwing (or rejecting) instead of returning an error; any method
+ *   may return a promise, and the data source waits for it before it counts the message as
+ *   processed for flow control, so a slow receiver slows the producer;
+ * - `req` is the raw DCP packet (the codec's `Packet`, cbdatasource's `*gomemcached.MCRequest`):
+ *   `req.extras` (31 bytes for a mutation, 18/21 for a deletion, 20 for an expiration),
+ *   `req.value`, `req.cas`, `req.datatype`. `key` and `req` point into the socket buffer; copy what
+ *   you keep (cbdatasource: "Receiver implementation is responsible for making its own copies").
+ * - calls for one connection are sequential; calls for vbuckets on different nodes can interleave.
+ *
+ * Metadata is "in-stream": a `rollback` must roll back both the data and the metadata, and
+ * `getMetaData` must return the last value given to `setMetaData` together with the last seqno the
+ * receiver processed (`lastSeq`), or `{ value: null, lastSeq: 0 }` when it has none.
+ */
+import type { Packet } from '../codec/index.js';
+
+export type Awaitable<T> = T | Promise<T>;
+
+export interface MetaDataResult {
+  readonly value: Buffer | null;
+  readonly lastSeq: number;
+}
+
+export interface Receiver {
+  /** Advisory: the data source keeps healing itself; the receiver may `close()` it instead. */
+  onError(err: Error): void;
+  /** A mutation. */
+  dataUpdate(vbucketId: number, key: Buffer, seq: number, req: Packet): Awaitable<void>;
+  /** A deletion or an expiration (`req.opcode` tells which). */
+  dataDelete(vbucketId: number, key: Buffer, seq: number, req: Packet): Awaitable<void>;
+  /** A snapshot marker: the next items belong to [snapStart, snapEnd]. */
+  snapshotStart(vbucketId: number, snapStart: number, snapEnd: number, snapType: number): Awaitable<void>;
+  /** Persist `value` with the data (in-stream). */
+  setMetaData(vbucketId: number, value: Buffer): Awaitable<void>;
+  getMetaData(vbucketId: number): Awaitable<MetaDataResult>;
+  /** Roll back data and metadata of the vbucket to `rollbackSeq`. */
+  rollback(vbucketId: number, rollbackSeq: number): Awaitable<void>;
+  /**
+   * ReceiverEx: preferred over `rollback` when present. cbdatasource passes a uuid taken from
+   * response extras a real server never sends (always 0, dcp.md §4.6); here it is the uuid of the
+   * newest failover entry at or below `rollbackSeq` in the stored metadata (0 if none): the
+   * history the receiver keeps.
+   */
+  rollbackEx?(vbucketId: number, vbucketUUID: number, rollbackSeq: number): Awaitable<void>;
+  /** Beyond cbdatasource: every wanted vbucket reached its end seqno (`to: 'now'` or SeqEnd). */
+  onComplete?(): Awaitable<void>;
+}
+
+/** cbdatasource's ReceiverEx: a Receiver whose rollbackEx is required. */
+export type ReceiverEx = Receiver & Required<Pick<Receiver, 'rollbackEx'>>;

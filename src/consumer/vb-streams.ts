@@ -1,0 +1,324 @@
+/**
+ * The vbucket streams of one DCP connection: which are requested, running or closing, and the
+ * transitions between them (cbdatasource's `currVBuckets` states "", "requested", "running",
+ * "closing", dcp.md §4.5-§4.8, as a discriminated union instead of strings).
+ *
+ * - request: read the receiver's metadata, resolve `from`/`to` 'now' if needed, send STREAM_REQ
+ *   with a fresh opaque (every message of the stream carries it, so a stale message of an older
+ *   stream of the same vbucket is recognised and dropped);
+ * - response Success: store the new failover log (setMetaData), running;
+ *   Rollback / Erange: the receiver rolls back (rollbackEx with the uuid we keep), the metadata is
+ *   normalised (rollbackMetaData), and the vbucket is requested again;
+ *   anything else (NotMyVbucket, Enomem...): parked until the next map, and a map refresh kicked;
+ * - close: CLOSE_STREAM for a running stream no longer wanted here; done on its reply, or on
+ *   STREAM_END(Closed) when the producer agreed to send one.
+ * Replies are turned into loop events by the session, so all transitions run on its one loop.
+ */
+import { SEQNO_INFINITY, Status, decodeStreamRequestResponse, encodeCloseStreamRequest, encodeStreamRequest } from '../codec/index.js';
+import type { Packet } from '../codec/index.js';
+import type { KvConnection } from '../client/connection.js';
+import { ConsumerError } from './errors.js';
+import { failoverPairs, isConsistent, resumePosition, rollbackMetaData, rollbackUuid, type VBucketMetaData } from './metadata.js';
+import { streamReqAction } from './dcp-messages.js';
+import { activeHighSeqnos, failoverLogOf } from './stream-setup.js';
+import type { ReceiverCalls, StoredPosition } from './receiver-calls.js';
+import type { ResolvedOptions } from './options.js';
+import type { StatusEmitter } from './status.js';
+import type { BucketDataSourceStats } from './stats.js';
+import type { StreamPlan } from './stream-plan.js';
+
+export type VbState =
+  | { readonly kind: 'requested'; readonly opaque: number; readonly response: Promise<Packet>; readonly meta: VBucketMetaData; readonly startSeqno: number; readonly endSeqno: number }
+  | {
+      readonly kind: 'running';
+      readonly opaque: number;
+      meta: VBucketMetaData;
+      snapStart: number;
+      snapEnd: number;
+      snapSaved: boolean;
+      lastSeq: number;
+      readonly endSeqno: number;
+    }
+  | { readonly kind: 'closing'; readonly opaque: number };
+
+export type Running = Extract<VbState, { kind: 'running' }>;
+
+export type StreamReply = { readonly kind: 'stream-res' | 'close-res'; readonly vb: number; readonly opaque: number; readonly res?: Packet; readonly error?: Error };
+
+export interface VbStreamsDeps {
+  readonly server: string;
+  readonly conn: KvConnection;
+  readonly options: ResolvedOptions;
+  readonly stats: BucketDataSourceStats;
+  readonly calls: ReceiverCalls;
+  readonly status: StatusEmitter;
+  readonly plan: StreamPlan;
+  readonly kick: (reason: string) => void;
+  /** Deliver a reply to the session's loop. */
+  readonly post: (r: StreamReply) => void;
+  readonly streamEndOnClose: boolean;
+}
+
+/** Stream opaques live above the connection's own allocator (which counts up from 1). */
+const FIRST_STREAM_OPAQUE = 0x80000000;
+
+export class VbStreams {
+  readonly states = new Map<number, VbState>();
+  /** Vbuckets that failed here; not retried until the next map (setWanted). */
+  readonly parked = new Set<number>();
+  #wanted: ReadonlySet<number> = new Set();
+  /** Vbuckets that may need a stream request: only these are looked at by reconcile. */
+  #candidates = new Set<number>();
+  /** The wanted set changed: running streams may need closing. */
+  #wantedChanged = false;
+  #nextOpaque = FIRST_STREAM_OPAQUE;
+  readonly #d: VbStreamsDeps;
+
+  constructor(deps: VbStreamsDeps) {
+    this.#d = deps;
+  }
+
+  /** Forget a vbucket's stream and let another connection have it. */
+  drop(vb: number): void {
+    this.states.delete(vb);
+    this.#candidates.add(vb);
+    this.#d.plan.release(vb, this);
+  }
+
+  /** The connection is gone: every stream with it. */
+  dropAll(): void {
+    this.states.clear();
+    this.#d.plan.releaseAll(this);
+  }
+
+  setWanted(vbs: ReadonlySet<number>): void {
+    this.#wanted = vbs;
+    this.#candidates = new Set(vbs);
+    this.#wantedChanged = true;
+    this.parked.clear();
+  }
+
+  /**
+   * The stream a message belongs to, synchronously: its opaque must match the current stream of
+   * its vbucket. 'pending' when the stream's reply is still on its way (use `streamFor`).
+   */
+  current(p: Packet): VbState | undefined | 'pending' {
+    const st = this.states.get(p.vbucket);
+    if (st === undefined || st.opaque !== p.opaque) return undefined;
+    return st.kind === 'requested' ? 'pending' : st;
+  }
+
+  /** The stream a message belongs to: its opaque must match the current stream of its vbucket. */
+  async streamFor(p: Packet): Promise<VbState | undefined> {
+    let st = this.states.get(p.vbucket);
+    if (st?.kind === 'requested' && st.opaque === p.opaque) {
+      // The reply precedes the stream's first message on the wire, but reaches us through a
+      // promise: take it now so the message finds its stream running.
+      const res = await st.response;
+      await this.onReply({ kind: 'stream-res', vb: p.vbucket, opaque: p.opaque, res });
+      st = this.states.get(p.vbucket);
+    }
+    return st !== undefined && st.opaque === p.opaque ? st : undefined;
+  }
+
+  /** Close streams no longer wanted, request wanted ones that are idle. */
+  async reconcile(): Promise<void> {
+    if (this.#wantedChanged) {
+      this.#wantedChanged = false;
+      for (const [vb, st] of this.states) if (st.kind === 'running' && !this.#wanted.has(vb)) this.#close(vb, st);
+    }
+    if (this.#candidates.size === 0) return;
+    const todo: number[] = [];
+    const { plan } = this.#d;
+    for (const vb of this.#candidates) {
+      if (!this.#wanted.has(vb) || this.states.has(vb) || this.parked.has(vb) || plan.isDone(vb)) {
+        this.#candidates.delete(vb);
+      } else if (plan.claim(vb, this)) {
+        this.#candidates.delete(vb);
+        todo.push(vb);
+      } // else another connection still holds it: stay a candidate until it is released
+    }
+    if (todo.length > 0) await this.#requestMany(todo);
+  }
+
+  park(vb: number, reason: string): void {
+    this.parked.add(vb);
+    if (!this.states.has(vb)) this.#d.plan.release(vb, this);
+    this.#d.kick(reason);
+  }
+
+  async onReply(r: StreamReply): Promise<void> {
+    const st = this.states.get(r.vb);
+    if (r.kind === 'stream-res') {
+      if (st?.kind !== 'requested' || st.opaque !== r.opaque) return; // handled already
+      this.states.delete(r.vb); // the claim stays: a rollback re-requests the vbucket here
+      this.#candidates.add(r.vb);
+      this.#d.stats.totUPRStreamReqRes++;
+      if (r.error || !r.res) throw r.error ?? new Error('no reply');
+      await this.#onStreamRes(r.vb, st, r.res);
+      if (!this.states.has(r.vb) && !this.#wanted.has(r.vb)) this.#d.plan.release(r.vb, this);
+    } else {
+      if (st?.kind !== 'closing' || st.opaque !== r.opaque) return;
+      this.#d.stats.totUPRCloseStreamRes++;
+      if (r.error || !r.res) throw r.error ?? new Error('no reply');
+      if (r.res.status === Status.Success) this.#d.stats.totUPRCloseStreamResOk++;
+      else this.#d.stats.totUPRCloseStreamResErr++; // KeyEnoent: the stream had ended already
+      if (r.res.status !== Status.Success || !this.#d.streamEndOnClose) this.drop(r.vb);
+    }
+  }
+
+  async #onStreamRes(vb: number, st: Extract<VbState, { kind: 'requested' }>, res: Packet): Promise<void> {
+    const { stats } = this.#d;
+    const action = streamReqAction(res.status);
+    if (action === 'ok') {
+      stats.totUPRStreamReqResSuccess++;
+      let result;
+      try {
+        result = decodeStreamRequestResponse(res);
+      } catch (e) {
+        stats.totUPRStreamReqResFLogErr++;
+        throw new ConsumerError('DCP_ERR_PROTOCOL', `bad failover log for vbucket ${vb}`, { vbucket: vb }, { cause: e });
+      }
+      const meta = { ...st.meta, failOverLog: result.kind === 'ok' ? failoverPairs(result.failoverLog) : st.meta.failOverLog };
+      await this.#d.calls.setMeta(vb, meta);
+      this.#d.plan.claim(vb, this);
+      this.states.set(vb, { kind: 'running', opaque: st.opaque, meta, snapStart: meta.snapStart, snapEnd: meta.snapEnd, snapSaved: true, lastSeq: st.startSeqno, endSeqno: st.endSeqno });
+      stats.totUPRStreamReqResSuccessOk++;
+      this.#d.status.emit({ type: 'stream-started', server: this.#d.server, vbucket: vb });
+      return;
+    }
+    stats.totUPRStreamReqResFail++;
+    if (action === 'rollback' || action === 'rollback-to-zero') {
+      let seq = 0;
+      if (action === 'rollback') {
+        stats.totUPRStreamReqResRollback++;
+        const r = decodeStreamRequestResponse(res);
+        if (r.kind !== 'rollback') throw new ConsumerError('DCP_ERR_PROTOCOL', 'bad rollback reply', { vbucket: vb });
+        seq = r.rollbackSeqno;
+      } else stats.totUPRStreamReqResFailERange++;
+      await this.#rollback(vb, seq, st.meta);
+      stats.totUPRStreamReqResWantAfterRollback++;
+      return; // idle and wanted: the next reconcile requests it again
+    }
+    if (res.status === Status.NotMyVbucket) {
+      stats.totUPRStreamReqResFailNotMyVBucket++;
+      this.#d.status.emit({ type: 'not-my-vbucket', server: this.#d.server, vbucket: vb });
+    } else if (res.status === Status.Enomem) stats.totUPRStreamReqResFailENoMem++;
+    else stats.totUPRStreamReqResFailOther++;
+    stats.totUPRStreamReqResKick++;
+    this.park(vb, 'stream-req-error');
+  }
+
+  async #rollback(vb: number, seq: number, meta: VBucketMetaData): Promise<void> {
+    const { stats, calls } = this.#d;
+    stats.totUPRStreamReqResRollbackStart++;
+    const vbUuid = rollbackUuid(meta, seq);
+    try {
+      await calls.rollback(vb, vbUuid, seq);
+    } catch (e) {
+      stats.totUPRStreamReqResRollbackErr++;
+      throw e;
+    }
+    this.#d.status.emit({ type: 'rollback', vbucket: vb, vbUuid, seqno: seq });
+    // Normalise what the receiver left (java-dcp-client rollbackToPosition), so a receiver that
+    // rolled its data back but kept its metadata does not get Erange / another rollback.
+    const after = await calls.getMeta(vb);
+    if (after.meta === undefined) return;
+    const pos = resumePosition(after.meta, after.lastSeq);
+    if (pos.startSeqno > seq) {
+      calls.onError(new ConsumerError('DCP_ERR_RECEIVER', `receiver kept lastSeq ${pos.startSeqno} after rollback of vbucket ${vb} to ${seq}`, { vbucket: vb }));
+      this.park(vb, 'rollback-not-applied');
+      return;
+    }
+    const m = after.meta;
+    if (isConsistent(pos) && m.snapEnd <= seq && m.failOverLog.every(([, s]) => s <= pos.startSeqno)) return;
+    stats.totRollbackMetaDataFix++;
+    await calls.setMeta(vb, rollbackMetaData(m, pos.startSeqno));
+  }
+
+  #close(vb: number, st: Running): void {
+    const opaque = this.#alloc();
+    this.#d.stats.totUPRCloseStream++;
+    this.states.set(vb, { kind: 'closing', opaque: st.opaque });
+    this.#d.conn.request(encodeCloseStreamRequest({ vbucket: vb }), { opaque, timeoutMs: 0 }).then(
+      (res) => this.#d.post({ kind: 'close-res', vb, opaque: st.opaque, res }),
+      (error: Error) => this.#d.post({ kind: 'close-res', vb, opaque: st.opaque, error }),
+    );
+  }
+
+  #alloc(): number {
+    const o = this.#nextOpaque;
+    this.#nextOpaque = o >= 0xffffffff ? FIRST_STREAM_OPAQUE : o + 1;
+    return o;
+  }
+
+  async #requestMany(vbs: readonly number[]): Promise<void> {
+    const { options, plan, stats, calls, conn } = this.#d;
+    const stored = new Map<number, StoredPosition>();
+    for (const vb of vbs) {
+      stats.totUPRStreamReqWant++;
+      stored.set(vb, await calls.getMeta(vb));
+    }
+    const fresh = (p: StoredPosition): boolean => p.meta === undefined && p.lastSeq === 0;
+    const needHigh = vbs.some((vb) => plan.endSeqno(vb) === undefined || (options.from === 'now' && fresh(stored.get(vb)!)));
+    let highs: Map<number, number> | undefined;
+    if (needHigh) {
+      try {
+        highs = await activeHighSeqnos(conn);
+      } catch (e) {
+        stats.totToNowResolveErr++;
+        throw e;
+      }
+    }
+    for (const vb of vbs) {
+      let { meta, lastSeq } = stored.get(vb)!;
+      if (needHigh && plan.endSeqno(vb) === undefined) {
+        const high = highs!.get(vb);
+        if (high === undefined) {
+          this.park(vb, 'not-active-here'); // the map is stale: this node has no active copy
+          continue;
+        }
+        plan.learnEnd(vb, high);
+        stats.totToNowResolve++;
+      }
+      if (options.from === 'now' && meta === undefined && lastSeq === 0) {
+        const high = highs!.get(vb);
+        if (high === undefined) {
+          this.park(vb, 'not-active-here');
+          continue;
+        }
+        try {
+          const log = await failoverLogOf(conn, vb);
+          meta = { seqStart: high, seqEnd: 0, snapStart: high, snapEnd: high, failOverLog: failoverPairs(log) };
+        } catch (e) {
+          stats.totFromNowResolveErr++;
+          throw e;
+        }
+        await calls.setMeta(vb, meta);
+        lastSeq = high;
+        stats.totFromNowResolve++;
+      }
+      const endSeqno = plan.endSeqno(vb) ?? SEQNO_INFINITY;
+      const pos = resumePosition(meta, lastSeq);
+      if (endSeqno !== SEQNO_INFINITY && pos.startSeqno >= endSeqno) {
+        stats.totUPRStreamReqSkippedDone++;
+        plan.release(vb, this);
+        plan.markDone(vb);
+        continue;
+      }
+      this.#send(vb, pos, endSeqno, meta ?? { seqStart: 0, seqEnd: 0, snapStart: 0, snapEnd: 0, failOverLog: [] });
+    }
+  }
+
+  #send(vb: number, pos: ReturnType<typeof resumePosition>, endSeqno: number, meta: VBucketMetaData): void {
+    const opaque = this.#alloc();
+    const response = this.#d.conn.request(encodeStreamRequest({ vbucket: vb, endSeqno, ...pos }), { opaque, timeoutMs: 0 });
+    this.states.set(vb, { kind: 'requested', opaque, response, meta, startSeqno: pos.startSeqno, endSeqno });
+    response.then(
+      (res) => this.#d.post({ kind: 'stream-res', vb, opaque, res }),
+      (error: Error) => this.#d.post({ kind: 'stream-res', vb, opaque, error }),
+    );
+    this.#d.stats.totUPRStreamReq++;
+    this.#d.status.emit({ type: 'stream-requested', server: this.#d.server, vbucket: vb, startSeqno: pos.startSeqno, endSeqno, vbUuid: pos.vbUuid });
+  }
+}
