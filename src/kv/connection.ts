@@ -7,25 +7,49 @@
  * client keeps many durable writes in one group commit (kv_engine answers in order per
  * connection too, unless UnorderedExecution is negotiated, which we do not grant).
  *
- * Backpressure contract: reading stops (socket.pause) while more than MAX_PENDING replies are
- * outstanding or the socket's write buffer is over its high-water mark; it resumes on 'drain'
- * and as replies flush. A malformed frame (ProtocolError from the parser) closes this connection
- * only.
+ * Backpressure contract: parsed requests wait in `backlog` and are executed only while fewer than
+ * MAX_PENDING replies are outstanding and the socket holds less than WRITE_HIGH_WATER unsent
+ * bytes (counting replies built but not yet written); reading stops (socket.pause) while anything
+ * waits in the backlog or either limit is reached, and resumes on 'drain' and as replies flush.
+ * So a client that pipelines many GETs of large documents without reading its replies holds about
+ * WRITE_HIGH_WATER (plus one reply) of server memory, not every reply at once.
+ *
+ * Replies are coalesced: the replies to one socket read's worth of requests leave in one write.
+ *
+ * A malformed frame (ProtocolError from the parser) closes this connection only, and so does a
+ * server-request magic (0x82) from the client: only the server sends those, after HELLO Duplex,
+ * which Freshet does not grant (kv_engine drops such a connection too).
+ *
+ * `close()` (QUIT) stops executing further requests, writes the replies already queued (the
+ * QUIT reply included), then ends the socket: memcached answers QUIT after everything before it.
  */
 import type { Socket } from 'node:net';
 import { PacketParser } from '../codec/parser.js';
-import { encodePacket, type Packet } from '../codec/packet.js';
+import { encodePacket, packetSize, replyTo, type Packet } from '../codec/packet.js';
+import { Status } from '../codec/status.js';
 import { isProtocolError } from '../codec/errors.js';
-import { isRequestMagic } from '../codec/magic.js';
+import { Magic, isRequestMagic } from '../codec/magic.js';
 import { replyForError } from './replies.js';
-import { dispatch } from './dispatch.js';
+import { dispatch, type Reply } from './dispatch.js';
 import type { AuthState, DcpAttachment, Session } from './session.js';
 import type { ServerContext } from '../server/context.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { KvStats } from './stats-counters.js';
 
-type Reply = Packet | Packet[] | null;
 const MAX_PENDING = 4096;
+/** Unsent reply bytes above which no further request is executed until 'drain'. */
+const WRITE_HIGH_WATER = 1024 * 1024;
+/** Replies coalesced into one socket write at most, and the bytes after which a batch is written. */
+const WRITE_BATCH = 512;
+const FLUSH_BYTES = 64 * 1024;
+
+function replySize(reply: Packet | Packet[] | Buffer): number {
+  if (Buffer.isBuffer(reply)) return reply.length;
+  if (!Array.isArray(reply)) return packetSize(reply);
+  let n = 0;
+  for (const p of reply) n += packetSize(p);
+  return n;
+}
 
 export class KvConnection implements Session {
   auth: AuthState = { kind: 'anonymous' };
@@ -36,9 +60,18 @@ export class KvConnection implements Session {
   private readonly parser = new PacketParser();
   /** Replies in request order; a slot is a settled reply or a promise of one. */
   private readonly pending: Array<Reply | Promise<Reply>> = [];
+  private pendingHead = 0;
+  /** Bytes of settled replies queued but not yet written (counted against WRITE_HIGH_WATER). */
+  private unflushedBytes = 0;
+  /** Parsed requests not executed yet (from `backlogHead` on), waiting for the limits above. */
+  private backlog: Packet[] = [];
+  private backlogHead = 0;
+  private pumping = false;
   private flushing = false;
   private drainWaiters: Array<() => void> = [];
   private isClosed = false;
+  /** close() was called: no more requests run; the socket ends once `pending` is written. */
+  private closing = false;
   readonly peer: string;
 
   constructor(
@@ -64,19 +97,67 @@ export class KvConnection implements Session {
     try {
       packets = this.parser.push(chunk);
     } catch (err) {
-      this.stats.malformedFrames++;
-      this.ctx.logger.warn({ peer: this.peer, err: isProtocolError(err) ? err.message : String(err) }, 'malformed frame: closing connection');
-      this.socket.destroy();
+      this.dropMalformed(isProtocolError(err) ? err.message : String(err));
       return;
     }
-    for (const packet of packets) {
-      if (this.isClosed) return;
-      this.execute(packet);
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = packets;
+      this.backlogHead = 0;
+    } else {
+      for (const p of packets) this.backlog.push(p);
     }
-    if (this.pending.length > MAX_PENDING) {
-      this.stats.readPauses++;
-      this.socket.pause();
+    this.pump();
+  }
+
+  private get writeBlocked(): boolean {
+    return this.outstanding > MAX_PENDING || this.socket.writableLength + this.unflushedBytes > WRITE_HIGH_WATER;
+  }
+
+  /** Execute waiting requests in order while the limits allow, then decide whether to read on. */
+  private pump(): void {
+    // execute → enqueue → flush → pump: the outer loop carries on, so no recursion.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.backlogHead < this.backlog.length && !this.isClosed && !this.closing && !this.writeBlocked) {
+        const packet = this.backlog[this.backlogHead++]!;
+        if (packet.magic === Magic.ServerRequest) {
+          this.dropMalformed('server-request magic 0x82 from a client');
+          return;
+        }
+        this.execute(packet);
+        // Write a long batch as it grows, so the write-buffer limit sees it.
+        if (!this.flushing && (this.outstanding >= WRITE_BATCH || this.unflushedBytes >= FLUSH_BYTES)) void this.flush();
+      }
+    } finally {
+      this.pumping = false;
     }
+    if (this.backlogHead === this.backlog.length || this.isClosed || this.closing) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    }
+    if (this.outstanding > 0 && !this.flushing) void this.flush();
+    else this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.isClosed) return;
+    const hold = this.closing || this.backlogHead < this.backlog.length || this.writeBlocked;
+    if (hold) {
+      if (!this.socket.isPaused()) {
+        this.stats.readPauses++;
+        this.socket.pause();
+      }
+    } else if (this.socket.isPaused()) {
+      this.socket.resume();
+    }
+  }
+
+  private dropMalformed(reason: string): void {
+    this.stats.malformedFrames++;
+    this.ctx.logger.warn({ peer: this.peer, err: reason }, 'malformed frame: closing connection');
+    this.socket.destroy();
+    this.teardown();
   }
 
   private execute(req: Packet): void {
@@ -101,39 +182,92 @@ export class KvConnection implements Session {
 
   private errorFor(req: Packet, err: unknown): Reply {
     this.stats.errors++;
-    return isRequestMagic(req.magic) ? replyForError(this, req, err) : null;
+    if (!isRequestMagic(req.magic)) return null;
+    try {
+      return replyForError(this, req, err);
+    } catch (replyErr) {
+      // Last line of defence: a throw here would escape the socket's 'data' handler and take the
+      // whole server down, so answer Einternal without any body.
+      this.ctx.logger.error({ err: replyErr, opcode: req.opcode }, 'building an error reply failed');
+      return replyTo(req, { status: Status.Einternal });
+    }
   }
 
   private enqueue(reply: Reply | Promise<Reply>): void {
+    if (reply !== null && !(reply instanceof Promise)) this.unflushedBytes += replySize(reply);
     this.pending.push(reply);
-    if (!this.flushing) void this.flush();
+    // pump() flushes once after its batch: one socket write for a pipeline, not one per reply.
+    if (!this.flushing && !this.pumping) void this.flush();
   }
 
-  /** Write settled replies in order; stop at the first one still waiting. */
+  /** Replies queued and not yet written. */
+  private get outstanding(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /**
+   * Write settled replies in order, batched into one socket write; before waiting on a reply that
+   * is still a promise (a durable write), write what is ready.
+   */
   private async flush(): Promise<void> {
     this.flushing = true;
+    const out: Buffer[] = [];
     try {
-      while (this.pending.length > 0 && !this.isClosed) {
-        const slot = this.pending[0]!;
-        const reply: Reply = slot instanceof Promise ? await slot : slot;
-        this.pending.shift();
+      while (this.pendingHead < this.pending.length && !this.isClosed) {
+        const slot = this.pending[this.pendingHead]!;
+        let reply: Reply;
+        if (slot instanceof Promise) {
+          this.writeBatch(out);
+          reply = await slot;
+        } else {
+          reply = slot;
+          if (reply !== null) this.unflushedBytes -= replySize(reply);
+        }
+        this.pendingHead++;
+        if (this.pendingHead === this.pending.length) {
+          this.pending.length = 0;
+          this.pendingHead = 0;
+        } else if (this.pendingHead >= MAX_PENDING) {
+          // A client that always has something in flight never empties the queue: compact it.
+          this.pending.splice(0, this.pendingHead);
+          this.pendingHead = 0;
+        }
         if (reply === null) continue;
-        for (const p of Array.isArray(reply) ? reply : [reply]) this.send(p);
+        if (Buffer.isBuffer(reply)) out.push(reply);
+        else if (Array.isArray(reply)) for (const p of reply) out.push(encodePacket(p));
+        else out.push(encodePacket(reply));
+        if (out.length >= WRITE_BATCH) this.writeBatch(out);
       }
+      this.writeBatch(out);
     } finally {
       this.flushing = false;
     }
-    if (this.pending.length <= MAX_PENDING && !this.socket.writableNeedDrain && !this.isClosed) this.socket.resume();
+    if (this.closing) this.finishClosing();
+    else if (this.backlogHead < this.backlog.length) this.pump();
+    else this.updateReading();
   }
 
+  private writeBatch(out: Buffer[]): void {
+    if (out.length === 0 || this.isClosed) {
+      out.length = 0;
+      return;
+    }
+    const ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    this.stats.packetsOut += out.length;
+    if (!ok) this.stats.writeStalls++;
+    out.length = 0;
+  }
+
+  /**
+   * A server-initiated packet (DCP). Replies to earlier requests that are ready but still
+   * batched go first, so a message never overtakes the reply to a request made before it.
+   */
   send(packet: Packet): boolean {
     if (this.isClosed) return false;
+    if (this.outstanding > 0 && !this.flushing) void this.flush();
     const ok = this.socket.write(encodePacket(packet));
     this.stats.packetsOut++;
-    if (!ok) {
-      this.stats.writeStalls++;
-      this.socket.pause();
-    }
+    if (!ok) this.stats.writeStalls++;
     return ok;
   }
 
@@ -146,12 +280,20 @@ export class KvConnection implements Session {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
-    if (this.pending.length <= MAX_PENDING) this.socket.resume();
+    if (!this.isClosed && !this.closing) this.pump();
   }
 
   close(reason: string): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.closing) return;
     this.ctx.logger.debug({ peer: this.peer, reason }, 'closing KV connection');
+    this.closing = true;
+    this.socket.pause();
+    // A handler calls close() before its own reply is queued (QUIT): check once that is done.
+    queueMicrotask(() => this.finishClosing());
+  }
+
+  private finishClosing(): void {
+    if (this.isClosed || this.flushing || this.outstanding > 0) return;
     this.socket.end();
     this.teardown();
   }

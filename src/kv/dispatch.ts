@@ -3,7 +3,8 @@
  * Access rules are data, read here once, rather than checks repeated in every handler:
  * - `auth`: the connection must be authenticated, else Eaccess (kv_engine answers data commands
  *   from an unauthenticated connection with Eaccess);
- * - `bucket`: a bucket must be selected, else NoBucket (dcp.md §2.2 SELECT_BUCKET).
+ * - `bucket`: a bucket must be selected, else NoBucket (dcp.md §2.2 SELECT_BUCKET), and the user
+ *   must still have access to it, else Eaccess.
  * An opcode with no entry gets UnknownCommand.
  */
 import type { Packet } from '../codec/packet.js';
@@ -16,7 +17,8 @@ import { SEQNO_COMMANDS } from './commands/seqnos.js';
 import { STAT_COMMANDS } from './commands/stats.js';
 import { DCP_COMMANDS } from './commands/dcp.js';
 
-export type Reply = Packet | Packet[] | null;
+/** What a handler answers: a packet, several (STAT), wire bytes already encoded (wire.ts), or nothing. */
+export type Reply = Packet | Packet[] | Buffer | null;
 export type Handler = (session: Session, req: Packet) => Reply | Promise<Reply>;
 
 export interface CommandSpec {
@@ -46,9 +48,18 @@ export function dispatch(session: Session, req: Packet): Reply | Promise<Reply> 
     session.stats.accessDenied++;
     return errorReply(session, req, Status.Eaccess, 'authenticate first');
   }
+  // A bucket deleted under the connection is no bucket at all (kv_engine disconnects its
+  // connections; answering NoBucket keeps this one usable for selecting another).
+  if (session.bucket?.isClosed && session.ctx.engine.bucket(session.bucket.name) !== session.bucket) session.bucket = null;
   if (spec.bucket && !session.bucket) {
     session.stats.noBucket++;
     return errorReply(session, req, Status.NoBucket, 'select a bucket first');
+  }
+  // Access is checked on every command, not only at SELECT_BUCKET, so revoking a user's bucket
+  // (or removing the user) takes effect on open connections too, as kv_engine's RBAC does.
+  if (spec.bucket && session.auth.kind === 'authenticated' && !session.ctx.users.canAccessBucket(session.auth.user, session.bucket!.name)) {
+    session.stats.accessDenied++;
+    return errorReply(session, req, Status.Eaccess, `no access to bucket ${session.bucket!.name}`);
   }
   return spec.handler(session, req);
 }

@@ -24,13 +24,26 @@ export class KvStatusError extends Error {
 
 export function errorReply(session: Session, req: Packet, status: number, context?: string): Packet {
   if (status === Status.NotMyVbucket && session.bucket) {
-    const config = session.ctx.clusterConfigJson?.(session.bucket.name);
+    const config = configFor(session, session.bucket.name);
     if (config) return replyTo(req, { status, value: Buffer.from(config), datatype: Datatype.Json });
   }
   if (context && session.features.has(Feature.Xerror)) {
     return replyTo(req, { status, value: Buffer.from(JSON.stringify({ error: { context } })), datatype: Datatype.Json });
   }
   return replyTo(req, { status });
+}
+
+/**
+ * The bucket's map, or undefined when there is none to give (not wired yet, or the bucket was
+ * deleted under this connection): an error reply must never fail itself, since it is what a
+ * failure turns into.
+ */
+function configFor(session: Session, bucket: string): string | undefined {
+  try {
+    return session.ctx.clusterConfigJson?.(bucket);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Map whatever a handler threw to a reply; unknown failures become Einternal, never a crash. */

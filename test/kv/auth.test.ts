@@ -24,7 +24,7 @@ import {
 } from '../../src/codec/index.js';
 import type { ScramHash } from '../../src/auth/scram-crypto.js';
 import { authPlain, authScram, expectStatus, hello, type RawKv } from './raw-client.js';
-import { withServer, type KvFixture } from './fixture.js';
+import { RAW_TEST, withServer, type KvFixture } from './fixture.js';
 
 /**
  * Each test gets its own server with a second bucket, a user of `default` (carol) and a user
@@ -45,44 +45,56 @@ function get(f: KvFixture, key: string): ReturnType<typeof encodeGetRequest> {
 }
 
 describe('SASL', () => {
-  test('LIST_MECHS offers SCRAM-SHA512, SCRAM-SHA256, SCRAM-SHA1 and PLAIN', withConn(async (kv) => {
+  test('LIST_MECHS offers SCRAM-SHA512, SCRAM-SHA256, SCRAM-SHA1 and PLAIN', RAW_TEST, withConn(async (kv) => {
     const res = expectStatus(await kv.request(encodeListMechsRequest()), Status.Success);
     assert.deepEqual(decodeListMechsResponse(res).mechanisms, ['SCRAM-SHA512', 'SCRAM-SHA256', 'SCRAM-SHA1', 'PLAIN']);
   }));
 
   for (const hash of ['sha512', 'sha256', 'sha1'] as const satisfies readonly ScramHash[]) {
-    test(`SCRAM ${hash}: the right password authenticates and the server signature verifies`, withConn(async (kv, f) => {
+    test(`SCRAM ${hash}: the right password authenticates and the server signature verifies`, RAW_TEST, withConn(async (kv, f) => {
       // authScram verifies v= with Freshet's client side, which throws on a bad signature.
       expectStatus(await authScram(kv, hash, 'Administrator', 'password'), Status.Success, `SCRAM ${hash}`);
       expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
       expectStatus(await kv.request(get(f, 'nope')), Status.KeyEnoent);
     }));
 
-    test(`SCRAM ${hash}: a wrong password gets AuthError and the connection stays unauthenticated`, withConn(async (kv) => {
+    test(`SCRAM ${hash}: a wrong password gets AuthError and the connection stays unauthenticated`, RAW_TEST, withConn(async (kv) => {
       expectStatus(await authScram(kv, hash, 'Administrator', 'wrong'), Status.AuthError);
       expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
     }));
   }
 
-  test('SCRAM for an unknown user fails at the final step, like a wrong password', withConn(async (kv) => {
+  test('SCRAM for an unknown user fails at the final step, like a wrong password', RAW_TEST, withConn(async (kv) => {
     expectStatus(await authScram(kv, 'sha512', 'nobody', 'x'), Status.AuthError);
   }));
 
-  test('PLAIN: the right password authenticates, a wrong one gets AuthError 0x20', withConn(async (kv) => {
+  test('PLAIN: the right password authenticates, a wrong one gets AuthError 0x20', RAW_TEST, withConn(async (kv) => {
     expectStatus(await authPlain(kv, 'Administrator', 'bad'), Status.AuthError);
     expectStatus(await authPlain(kv, 'nobody', 'password'), Status.AuthError);
     expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
     expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
   }));
 
-  test('SASL_STEP without a SASL_AUTH, and an unknown mechanism, are refused', withConn(async (kv) => {
+  test('SASL_STEP without a SASL_AUTH, and an unknown mechanism, are refused', RAW_TEST, withConn(async (kv) => {
     const step = encodeSaslRequest({ opcode: Opcode.SaslStep, mechanism: 'SCRAM-SHA512', payload: 'c=biws,r=x,p=eA==' });
     expectStatus(await kv.request(step), Status.AuthError);
     expectStatus(await kv.request(encodeSaslRequest({ mechanism: 'CRAM-MD5', payload: 'x' })), Status.AuthError);
     expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
   }));
 
-  test('a failed re-authentication drops the earlier authentication', withConn(async (kv) => {
+  test('re-authenticating as another user leaves the bucket the first user selected', RAW_TEST, withConn(async (kv, f) => {
+    expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
+    expectStatus(await kv.request(encodeSelectBucketRequest('second')), Status.Success);
+    const vb = f.engine.requireBucket('second').vbucketOf('k');
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'admin', vbucket: vb })), Status.Success);
+    // carol may use `default` only: after her authentication no bucket is selected.
+    expectStatus(await authScram(kv, 'sha256', 'carol', 'carol-pw'), Status.Success);
+    expectStatus(await kv.request(encodeGetRequest({ key: 'k', vbucket: vb })), Status.NoBucket);
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'carol', vbucket: vb })), Status.NoBucket);
+    assert.equal(f.engine.requireBucket('second').get('k').value.toString(), 'admin');
+  }));
+
+  test('a failed re-authentication drops the earlier authentication', RAW_TEST, withConn(async (kv) => {
     expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
     expectStatus(await authPlain(kv, 'Administrator', 'bad'), Status.AuthError);
     expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
@@ -90,7 +102,7 @@ describe('SASL', () => {
 });
 
 describe('access rules', () => {
-  test('data commands before authentication get Eaccess 0x24', withConn(async (kv, f) => {
+  test('data commands before authentication get Eaccess 0x24', RAW_TEST, withConn(async (kv, f) => {
     expectStatus(await kv.request(get(f, 'k')), Status.Eaccess);
     expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'v', vbucket: f.vb('k') })), Status.Eaccess);
     expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
@@ -102,22 +114,26 @@ describe('access rules', () => {
     assert.equal(f.bucket.vbucketInfo(f.vb('k')).highSeqno, 0, 'nothing was stored');
   }));
 
-  test('with XERROR, an error reply carries a JSON context', withConn(async (kv, f) => {
+  test('with XERROR, an error reply carries a JSON context', RAW_TEST, withConn(async (kv, f) => {
     await hello(kv, [Feature.Xerror]);
     const res = expectStatus(await kv.request(get(f, 'k')), Status.Eaccess);
     const body: unknown = JSON.parse(res.value.toString('utf8'));
     assert.equal(typeof (body as { error?: { context?: unknown } }).error?.context, 'string');
   }));
 
-  test('data commands without a selected bucket get NoBucket 0x08', withConn(async (kv, f) => {
+  test('data commands without a selected bucket get NoBucket 0x08', RAW_TEST, withConn(async (kv, f) => {
     expectStatus(await authPlain(kv, 'Administrator', 'password'), Status.Success);
     expectStatus(await kv.request(get(f, 'k')), Status.NoBucket);
     expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'v' })), Status.NoBucket);
-    // A bucket-less GET_CLUSTER_CONFIG is NoBucket, which the SDK reads as "no GCCCP" (§3.5).
-    expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.NoBucket);
+    // A bucket-less GET_CLUSTER_CONFIG gets the global config: nodes and services, no vbucket
+    // map (the SDK's GCCCP connection, couchbase-sdk-bootstrap.md §1 item 1).
+    const global = expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.Success);
+    const json = JSON.parse(global.value.toString('utf8')) as { nodesExt: Array<{ services: { kv: number } }>; vBucketServerMap?: unknown };
+    assert.equal(json.nodesExt[0]!.services.kv, f.port);
+    assert.equal(json.vBucketServerMap, undefined);
   }));
 
-  test('SELECT_BUCKET: unknown buckets and buckets without permission both get Eaccess', withConn(async (kv, f) => {
+  test('SELECT_BUCKET: unknown buckets and buckets without permission both get Eaccess', RAW_TEST, withConn(async (kv, f) => {
     expectStatus(await authPlain(kv, 'carol', 'carol-pw'), Status.Success);
     expectStatus(await kv.request(encodeSelectBucketRequest('second')), Status.Eaccess);
     expectStatus(await kv.request(encodeSelectBucketRequest('no-such-bucket')), Status.Eaccess);
@@ -126,7 +142,21 @@ describe('access rules', () => {
     expectStatus(await kv.request(get(f, 'k')), Status.KeyEnoent);
   }));
 
-  test('a user named like a bucket has that bucket selected when it authenticates', withConn(async (kv, f) => {
+  test('revoking a user\'s bucket, or removing the user, takes effect on open connections', RAW_TEST, withConn(async (kv, f) => {
+    const users = f.server.server.context.users;
+    expectStatus(await authPlain(kv, 'carol', 'carol-pw'), Status.Success);
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
+    expectStatus(await kv.request(get(f, 'k')), Status.KeyEnoent);
+    await users.setBuckets('carol', ['second']);
+    expectStatus(await kv.request(get(f, 'k')), Status.Eaccess);
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'k', value: 'v', vbucket: f.vb('k') })), Status.Eaccess);
+    await users.setBuckets('carol', ['default']);
+    expectStatus(await kv.request(get(f, 'k')), Status.KeyEnoent, 'access given back');
+    await users.removeUser('carol');
+    expectStatus(await kv.request(get(f, 'k')), Status.Eaccess);
+  }));
+
+  test('a user named like a bucket has that bucket selected when it authenticates', RAW_TEST, withConn(async (kv, f) => {
     expectStatus(await authScram(kv, 'sha512', 'second', 'second-pw'), Status.Success);
     const second = f.engine.requireBucket('second');
     const vb = second.vbucketOf('auto');
@@ -138,7 +168,7 @@ describe('access rules', () => {
 });
 
 describe('bootstrap replies', () => {
-  test('GET_ERROR_MAP v2 has a revision and an entry per status with name, desc and attrs', withConn(async (kv) => {
+  test('GET_ERROR_MAP v2 has a revision and an entry per status with name, desc and attrs', RAW_TEST, withConn(async (kv) => {
     const res = expectStatus(await kv.request(encodeErrorMapRequest(2)), Status.Success);
     const map = decodeErrorMapResponse(res);
     assert.equal(map.version, 2);
@@ -154,6 +184,7 @@ describe('bootstrap replies', () => {
 
   test(
     'GET_CLUSTER_CONFIG after SELECT_BUCKET in the same write returns the bucket map',
+    RAW_TEST,
     withConn(async (_bare, f) => {
       const kv = await f.open({ bucket: null });
       // The SDK pipelines SELECT_BUCKET and GET_CLUSTER_CONFIG (§3.1): the select must apply first.
@@ -178,7 +209,7 @@ describe('bootstrap replies', () => {
     }),
   );
 
-  test('an unauthenticated SELECT_BUCKET does not select anything for later commands', withConn(async (kv) => {
+  test('an unauthenticated SELECT_BUCKET does not select anything for later commands', RAW_TEST, withConn(async (kv) => {
     kv.send({ ...encodeSelectBucketRequest('default'), opaque: 1 }, { ...makeRequest(Opcode.GetClusterConfig), opaque: 2 });
     const [a, b] = await kv.take(2);
     expectStatus(a!, Status.Eaccess);

@@ -8,6 +8,9 @@ import type { ServerOptions } from '../../src/server/freshet-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { RawKv, openBucket, type OpenOptions } from './raw-client.js';
 
+/** node:test options for raw-frame tests: a protocol bug shows up as a hang, so bound it. */
+export const RAW_TEST = { timeout: 30_000 } as const;
+
 export interface KvFixture {
   readonly server: TestServer;
   readonly port: number;

@@ -28,7 +28,7 @@ import {
   type Packet,
 } from '../../src/codec/index.js';
 import { expectStatus, hello, SDK_FEATURES } from './raw-client.js';
-import { withServer, type KvFixture } from './fixture.js';
+import { RAW_TEST, withServer, type KvFixture } from './fixture.js';
 
 function set(f: KvFixture, key: string, value: string, init: Partial<Packet> = {}): Packet {
   return encodeStoreRequest({ key, value, vbucket: f.vb(key) }, init);
@@ -50,7 +50,7 @@ function configOf(p: Packet): ConfigJson {
 }
 
 describe('unknown and unsupported opcodes', () => {
-  test('an opcode nobody defines, and one Freshet does not implement, get UnknownCommand 0x81', () =>
+  test('an opcode nobody defines, and one Freshet does not implement, get UnknownCommand 0x81', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
       expectStatus(await kv.request(makeRequest(0x40)), Status.UnknownCommand, 'opcode 0x40');
@@ -64,7 +64,7 @@ describe('unknown and unsupported opcodes', () => {
 });
 
 describe('NOT_MY_VBUCKET', () => {
-  test('a request naming the wrong vbucket gets 0x07 with the bucket config as JSON', () =>
+  test('a request naming the wrong vbucket gets 0x07 with the bucket config as JSON', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
       const wrong = (f.vb('k') + 1) % f.bucket.numVBuckets;
@@ -77,7 +77,7 @@ describe('NOT_MY_VBUCKET', () => {
       expectStatus(await kv.request(encodeGetRequest({ key: 'k', vbucket: 0xffff })), Status.NotMyVbucket, 'vbucket out of range');
     }));
 
-  test('a replica vbucket answers 0x07, and the map in the body shows no active owner for it', () =>
+  test('a replica vbucket answers 0x07, and the map in the body shows no active owner for it', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
       const vb = f.vb('r');
@@ -100,7 +100,7 @@ describe('NOT_MY_VBUCKET', () => {
 });
 
 describe('HELLO', () => {
-  test('grants only implemented features, in the order asked, and nothing the SDK must not get', () =>
+  test('grants only implemented features, in the order asked, and nothing the SDK must not get', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.connect();
       const granted = await hello(kv, SDK_FEATURES);
@@ -119,11 +119,11 @@ describe('HELLO', () => {
       // Not snappy (values are not decompressed), duplex/notifications, unordered execution,
       // tracing (no 0x18 replies) or xattr (couchbase-sdk-bootstrap.md §8 item 2).
       for (const no of [Feature.Snappy, Feature.Duplex, Feature.ClustermapChangeNotification, Feature.UnorderedExecution, Feature.Tracing, Feature.Xattr]) {
-        assert.ok(!granted.includes(no), `feature 0x${no.toString(16)} is not granted`);
+        assert.ok(!(granted as number[]).includes(no), `feature 0x${no.toString(16)} is not granted`);
       }
     }));
 
-  test('unknown and repeated codes are ignored; a later HELLO replaces the earlier set', () =>
+  test('unknown and repeated codes are ignored; a later HELLO replaces the earlier set', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: [Feature.MutationSeqno, 0x7777, Feature.MutationSeqno, Feature.Json] });
       const withToken = expectStatus(await kv.request(set(f, 'k', 'v')), Status.Success);
@@ -137,7 +137,7 @@ describe('HELLO', () => {
       assert.equal(noToken.extras.length, 0, 'no mutation token once MUTATION_SEQNO is gone');
     }));
 
-  test('a feature list of odd length is an invalid request, not a dropped connection', () =>
+  test('a feature list of odd length is an invalid request, not a dropped connection', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.connect();
       const bad = makeRequest(Opcode.Hello, { key: Buffer.from('x'), value: Buffer.from([0, 4, 0]) });
@@ -147,7 +147,7 @@ describe('HELLO', () => {
 });
 
 describe('collections', () => {
-  test('with Collections granted, keys carry the LEB128 collection id; only the default collection exists', () =>
+  test('with Collections granted, keys carry the LEB128 collection id; only the default collection exists', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: [Feature.Collections, Feature.Xerror] });
       const key = joinCollectionKey(0, 'ck');
@@ -168,7 +168,7 @@ describe('collections', () => {
       expectStatus(await kv.request(makeRequest(Opcode.CollectionsGetId, { value: Buffer.from('inventory.hotels') })), Status.UnknownCollection);
     }));
 
-  test('without Collections, a leading 0x00 byte is part of the key', () =>
+  test('without Collections, a leading 0x00 byte is part of the key', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
       expectStatus(await kv.request(set(f, 'ck', 'plain')), Status.Success);
@@ -178,7 +178,7 @@ describe('collections', () => {
 });
 
 describe('datatypes and framing', () => {
-  test('the JSON bit is accepted without negotiation and returned only to clients that asked for it', () =>
+  test('the JSON bit is accepted without negotiation and returned only to clients that asked for it', RAW_TEST, () =>
     withServer(async (f) => {
       const plain = await f.open({ features: [] });
       expectStatus(await plain.request(set(f, 'j', '{"a":1}', { datatype: Datatype.Json })), Status.Success);
@@ -189,7 +189,7 @@ describe('datatypes and framing', () => {
       expectStatus(await json.request(set(f, 's', 'x', { datatype: Datatype.Snappy })), Status.Einval);
     }));
 
-  test('flexible framing: a durability frame is accepted, and PreserveTTL keeps the expiry', () =>
+  test('flexible framing: a durability frame is accepted, and PreserveTTL keeps the expiry', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
       const durable = set(f, 'd', 'v', {
@@ -209,22 +209,22 @@ describe('datatypes and framing', () => {
 });
 
 describe('QUIT and stray magics', () => {
-  test('QUIT answers after the earlier replies, then closes; later requests are not run', () =>
+  test('QUIT answers after the earlier replies, then closes; later requests are not run', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
       kv.send(set(f, 'q1', 'v', { opaque: 11 }), makeRequest(Opcode.Quit, { opaque: 12 }), set(f, 'q2', 'v', { opaque: 13 }));
       const [a, b] = await kv.take(2);
       assert.deepEqual([a!.opaque, a!.status, b!.opaque, b!.opcode], [11, Status.Success, 12, Opcode.Quit]);
-      await kv.closed;
+      await kv.waitClosed();
       assert.equal(f.bucket.get('q1').value.toString(), 'v');
       assert.throws(() => f.bucket.get('q2'), /not found/);
     }));
 
-  test('a server-request magic (0x82) from a client is a protocol error, not a command', () =>
+  test('a server-request magic (0x82) from a client is a protocol error, not a command', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
       kv.send(set(f, 'srv', 'v', { magic: Magic.ServerRequest }));
-      await kv.closed;
+      await kv.waitClosed();
       assert.throws(() => f.bucket.get('srv'), /not found/);
     }));
 });

@@ -56,6 +56,15 @@ export class RawKv {
     return new RawKv(socket);
   }
 
+  /** Resolves once the server has closed the connection; rejects if it stays open too long. */
+  waitClosed(timeoutMs = RESPONSE_TIMEOUT_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`connection still open after ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([this.closed, timeout]).finally(() => clearTimeout(timer));
+  }
+
   get isClosed(): boolean {
     return this.#ended !== undefined;
   }
@@ -116,6 +125,15 @@ export class RawKv {
       out.push(p);
       if (isLast(p)) return out;
     }
+  }
+
+  /** Stop reading from the socket (the server's writes then back up). */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
   }
 
   close(): void {

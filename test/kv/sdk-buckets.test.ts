@@ -114,4 +114,23 @@ describe('SDK authentication and buckets', () => {
       await t.close();
     }
   });
+
+  test('a vbucket made replica refuses the SDK, which works again once the vbucket is active', opts, async () => {
+    const t = await startTestServer();
+    try {
+      const bucket = t.server.engine.requireBucket('default');
+      const vb = bucket.vbucketOf('moving');
+      await withCollection(t.server.ports.kv, 'default', async (coll) => {
+        await coll.upsert('moving', { v: 1 });
+        await t.server.engine.setVBucketState('default', vb, 'replica');
+        // NOT_MY_VBUCKET carries a map with no owner for vb: the SDK retries until its timeout.
+        await assert.rejects(coll.get('moving'), CouchbaseError);
+        await t.server.engine.setVBucketState('default', vb, 'active');
+        // The SDK picks the new map up (NOT_MY_VBUCKET bodies, or its 2.5 s config poll).
+        assert.deepEqual((await coll.get('moving', { timeout: 10_000 })).content, { v: 1 });
+      }, { kvTimeout: 1500 });
+    } finally {
+      await t.close();
+    }
+  });
 });

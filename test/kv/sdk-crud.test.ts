@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CasMismatchError, DocumentExistsError, DocumentNotFoundError } from 'couchbase';
+import { CasMismatchError, DeltaInvalidError, DocumentExistsError, DocumentNotFoundError, DurabilityLevel, PingState, ServiceType } from 'couchbase';
 import { startTestServer } from '../helpers/server.js';
 import { nowSeconds } from '../../src/engine/expiry.js';
 import { SDK_TEST_TIMEOUT, withCollection } from './sdk.js';
@@ -127,6 +127,41 @@ describe('SDK document operations', () => {
         await assert.rejects(coll.get('short'), DocumentNotFoundError);
         assert.equal((await coll.exists('short')).exists, false);
         assert.deepEqual((await coll.get('hour')).content, { v: 2 });
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('binary and large documents, durability and preserve-expiry frames, a non-numeric counter', opts, async () => {
+    const t = await startTestServer();
+    try {
+      const bucket = t.server.engine.requireBucket('default');
+      await withCollection(t.server.ports.kv, 'default', async (coll, cluster) => {
+        const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff]);
+        await coll.upsert('bin', bytes);
+        assert.deepEqual((await coll.get('bin')).content, bytes);
+
+        const large = { text: 'x'.repeat(2 * 1024 * 1024) };
+        await coll.upsert('large', large);
+        assert.deepEqual((await coll.get('large')).content, large);
+
+        // Frames the SDK sends with magic 0x08 whether or not alt requests were granted (§0 item 1).
+        await coll.upsert('durable', { d: 1 }, { durabilityLevel: DurabilityLevel.Majority });
+        assert.deepEqual((await coll.get('durable')).content, { d: 1 });
+        await coll.upsert('keep', { v: 1 }, { expiry: 5000 });
+        const expiry = bucket.get('keep').expiry;
+        await coll.upsert('keep', { v: 2 }, { preserveExpiry: true });
+        assert.equal(bucket.get('keep').expiry, expiry);
+        assert.deepEqual((await coll.get('keep')).content, { v: 2 });
+
+        await coll.upsert('word', 'not a number');
+        await assert.rejects(coll.binary().increment('word', 1), DeltaInvalidError);
+
+        // KV ping is a NOOP on the bucket connection.
+        const ping = await cluster.bucket('default').ping({ serviceTypes: [ServiceType.KeyValue] });
+        const kv = ping.services[ServiceType.KeyValue] ?? [];
+        assert.ok(kv.length > 0 && kv.every((e) => e.state === PingState.Ok), JSON.stringify(ping.services));
       });
     } finally {
       await t.close();

@@ -58,8 +58,10 @@ function authenticated(session: Session, user: string, mechanism: string): void 
   session.auth = { kind: 'authenticated', user, mechanism };
   session.stats.authSuccess++;
   // Old servers (and cbdatasource, dcp.md §4.4) rely on a user named like a bucket selecting it.
+  // Otherwise the connection moves to "no bucket", as kv_engine's sasl_auth_command_context.cc
+  // does: a bucket selected by an earlier user must not stay open to the new one.
   const bucket = session.ctx.engine.bucket(user);
-  if (bucket && session.ctx.users.canAccessBucket(user, bucket.name)) session.bucket = bucket;
+  session.bucket = bucket && session.ctx.users.canAccessBucket(user, bucket.name) ? bucket : null;
 }
 
 function authFailed(session: Session, req: Packet, context: string): Packet {
@@ -177,9 +179,10 @@ export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
   { opcode: Opcode.Noop, handler: (_s, req) => replyTo(req), auth: false, bucket: false },
   { opcode: Opcode.Version, handler: (_s, req) => replyTo(req, { value: Buffer.from(SERVER_VERSION) }), auth: false, bucket: false },
   {
+    // The connection closes once the replies before this one, and this one, are written.
     opcode: Opcode.Quit,
     handler: (s, req) => {
-      queueMicrotask(() => s.close('QUIT'));
+      s.close('QUIT');
       return replyTo(req);
     },
     auth: false,
@@ -188,7 +191,7 @@ export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
   {
     opcode: Opcode.QuitQ,
     handler: (s) => {
-      queueMicrotask(() => s.close('QUITQ'));
+      s.close('QUITQ');
       return null;
     },
     auth: false,

@@ -12,16 +12,17 @@ import { Status } from '../../codec/status.js';
 import { Feature } from '../../codec/features.js';
 import { findFrameInfo, RequestFrameId } from '../../codec/frame-info.js';
 import type { Packet } from '../../codec/packet.js';
-import { decodeGetRequest, encodeGetResponse } from '../../codec/ops/get.js';
-import { decodeStoreRequest, decodeConcatRequest, encodeMutationResponse } from '../../codec/ops/mutation.js';
+import { decodeGetRequest } from '../../codec/ops/get.js';
+import { decodeStoreRequest, decodeConcatRequest } from '../../codec/ops/mutation.js';
 import { decodeDeleteRequest } from '../../codec/ops/delete.js';
 import { decodeArithRequest, encodeArithResponse } from '../../codec/ops/arith.js';
-import { decodeTouchRequest, encodeTouchResponse, encodeGatResponse } from '../../codec/ops/touch.js';
+import { decodeTouchRequest, encodeTouchResponse } from '../../codec/ops/touch.js';
 import { decodeGetMetaRequest, encodeGetMetaResponse } from '../../codec/ops/get-meta.js';
 import { isEngineError } from '../../engine/errors.js';
 import type { MutationResult } from '../../engine/types.js';
 import type { StoreMode } from '../../engine/mutations.js';
-import { errorReply } from '../replies.js';
+import { KvStatusError, errorReply } from '../replies.js';
+import { mutationReply as encodeMutationReply, valueReply } from '../wire.js';
 import { documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, Reply } from '../dispatch.js';
@@ -30,20 +31,21 @@ function token(session: Session, r: MutationResult): { vbUuid: number; seqno: nu
   return session.features.has(Feature.MutationSeqno) ? { vbUuid: r.token.vbuuid, seqno: r.token.seqno } : undefined;
 }
 
-/** Quiet success → no reply; loud → the reply. */
+/** Quiet success → no reply; loud → the reply (pre-encoded: this is the hot path, see wire.ts). */
 function mutationReply(session: Session, req: Packet, r: MutationResult): Reply {
   if (isQuietOpcode(req.opcode)) return null;
-  return encodeMutationResponse(req.opcode, { cas: r.cas, token: token(session, r) }, { opaque: req.opaque });
+  return encodeMutationReply(req.opcode, req.opaque, r.cas, token(session, r));
 }
+
+/** GETK/GETKQ echo the key (as the client sent it, collection prefix included). */
+const GETK: ReadonlySet<number> = new Set([Opcode.GetK, Opcode.GetKQ]);
+const EMPTY = Buffer.alloc(0);
 
 function get(session: Session, req: Packet): Reply {
   const { key } = decodeGetRequest(req);
   try {
     const item = session.bucket!.get(documentKey(session, key), req.vbucket);
-    return encodeGetResponse(
-      { opcode: req.opcode as Parameters<typeof encodeGetResponse>[0]['opcode'], flags: item.flags, value: item.value, datatype: outgoingDatatype(session, item.datatype), cas: item.cas, key },
-      { opaque: req.opaque },
-    );
+    return valueReply(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), GETK.has(req.opcode) ? key : EMPTY, item.value);
   } catch (err) {
     // GETQ/GETKQ stay silent on a miss (memcached quiet semantics).
     if (isQuietOpcode(req.opcode) && isEngineError(err, 'KEY_ENOENT')) return null;
@@ -62,9 +64,12 @@ const STORE_MODES: Record<number, StoreMode> = {
 
 async function store(session: Session, req: Packet): Promise<Reply> {
   const r = decodeStoreRequest(req);
+  const mode = STORE_MODES[req.opcode]!;
+  // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
+  if (mode === 'add' && r.cas !== 0n) throw new KvStatusError(Status.Einval, 'ADD does not take a CAS');
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
   const written = await session.bucket!.storeItem(
-    STORE_MODES[req.opcode]!,
+    mode,
     documentKey(session, r.key),
     r.value,
     { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value), preserveExpiry },
@@ -99,13 +104,22 @@ async function arith(session: Session, req: Packet): Promise<Reply> {
   return encodeArithResponse(req.opcode, { value: result.value, cas: result.cas, token: token(session, result) }, { opaque: req.opaque });
 }
 
+/**
+ * TOUCH answers with the CAS; GAT and GATQ with the document. GATQ is quiet the way GETQ is: the
+ * hit is answered and the miss is not (kv_engine daemon/protocol/mcbp/gat_context.cc `noSuchItem`).
+ */
 async function touch(session: Session, req: Packet): Promise<Reply> {
   const r = decodeTouchRequest(req);
-  const written = await session.bucket!.touch(documentKey(session, r.key), r.expiration, req.vbucket);
+  let written: MutationResult;
+  try {
+    written = await session.bucket!.touch(documentKey(session, r.key), r.expiration, req.vbucket);
+  } catch (err) {
+    if (req.opcode === Opcode.GatQ && isEngineError(err, 'KEY_ENOENT')) return null;
+    throw err;
+  }
   if (req.opcode === Opcode.Touch) return encodeTouchResponse(written.cas, { opaque: req.opaque });
-  if (req.opcode === Opcode.GatQ) return null;
   const item = written.item;
-  return encodeGatResponse({ flags: item.flags, value: item.value, datatype: outgoingDatatype(session, item.datatype), cas: item.cas }, { opaque: req.opaque });
+  return valueReply(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), EMPTY, item.value);
 }
 
 function getMeta(session: Session, req: Packet): Reply {
