@@ -2,6 +2,7 @@
  * Engine benchmark: durable writes/s with group commit, point reads/s, and a full-history scan.
  *
  *   BENCH_DOCS   documents written (default 1,000,000), 100-byte values over 1024 vbuckets
+ *   BENCH_WINDOW writes kept in flight (default 20,000)
  *   BENCH_DIR    data directory (default a fresh temp dir, removed afterwards)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,7 @@ export async function run(): Promise<void> {
 
   // Durable writes: a sliding window of writes in flight, as many pipelining clients would keep;
   // each resolves only once its group-commit transaction is synced.
-  const window = 20_000;
+  const window = Number(process.env.BENCH_WINDOW ?? 20_000);
   let t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     let issued = 0;

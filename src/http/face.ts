@@ -1,7 +1,8 @@
 /**
  * The CouchDB face's shared state: options, the route table, sessions, CORS, the per-database
- * handles, and the open connections and feeds (so that closing the face, or a client going away,
- * releases everything at once).
+ * handles, the open connections and feeds (so that closing the face, or a client going away,
+ * releases everything at once), and the replication job manager with its `_replicator` database
+ * (src/replicator/WIRING.md).
  */
 import type { Socket } from 'node:net';
 import type { ServerContext } from '../server/context.js';
@@ -11,6 +12,11 @@ import { Db } from './db.js';
 import type { Router } from './router.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
+import { ReplicatorManager } from '../replicator/manager.js';
+import type { RequestContext } from '../replicator/request.js';
+import type { ReplicationOptions } from '../replicator/replicator.js';
+import type { BackoffPolicy } from '../replicator/retry.js';
+import { ReplicatorDb } from './replicator-db.js';
 
 export interface HttpFaceOptions {
   /** vbuckets of a database created by `PUT /{db}` without `?q=` (default 1024, Couchbase's count). */
@@ -23,9 +29,11 @@ export interface HttpFaceOptions {
   sessionTimeoutSec?: number;
   /** Initial CORS settings; the `_config` API can change them at runtime. */
   cors?: Partial<CorsConfig>;
+  /** Settings of the replication jobs this face runs (tests lower intervals and backoff). */
+  replicator?: { defaults?: Partial<ReplicationOptions>; restartBackoff?: BackoffPolicy };
 }
 
-export type ResolvedOptions = Required<Omit<HttpFaceOptions, 'cors'>>;
+export type ResolvedOptions = Required<Omit<HttpFaceOptions, 'cors' | 'replicator'>>;
 
 export interface FaceStats {
   requests: number;
@@ -44,6 +52,11 @@ export class HttpFace {
   readonly feeds = new Set<object>();
   readonly stats: FaceStats = { requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0 };
   private readonly dbs = new Map<string, Db>();
+  /** `_replicate`, `_replicator` documents, `_active_tasks`, `_scheduler/*` (one manager per face). */
+  readonly replicator: ReplicatorManager;
+  readonly replicatorDb: ReplicatorDb;
+  /** The port this face listens on, once bound (bare database names in replications resolve to it). */
+  port: number | undefined;
 
   constructor(
     readonly ctx: ServerContext,
@@ -59,6 +72,41 @@ export class HttpFace {
     };
     const saved = ctx.engine.store.system.get(CORS_CONFIG_KEY) as Partial<CorsConfig> | undefined;
     this.cors = { ...DEFAULT_CORS, ...options.cors, ...saved };
+    const rep = options.replicator;
+    this.replicator = new ReplicatorManager({
+      nodeUuid: ctx.engine.uuid,
+      nodeName: `freshet@${ctx.host}`,
+      localBaseUrl: () => this.localBaseUrl(),
+      logger: ctx.logger,
+      ...(rep?.defaults ? { defaults: rep.defaults } : {}),
+      ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
+      onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
+    });
+    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b) });
+  }
+
+  /** This face's own base URL, reachable from this process (a wildcard bind address means loopback). */
+  localBaseUrl(): string | undefined {
+    if (this.port === undefined) return undefined;
+    const host = this.ctx.host === '0.0.0.0' || this.ctx.host === '' ? '127.0.0.1' : this.ctx.host === '::' ? '::1' : this.ctx.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  /** How a replication request resolves bare database names: against this face, as the requester. */
+  localRequestContext(authorization: string | undefined): RequestContext {
+    const base = this.localBaseUrl();
+    return { ...(base ? { localBaseUrl: base } : {}), ...(authorization ? { authorization } : {}) };
+  }
+
+  /**
+   * Stop the replication side before the listener closes: jobs whose source or target is this
+   * server write their last checkpoint through it, and state writes finish before the engine
+   * closes.
+   */
+  async closeReplication(): Promise<void> {
+    await this.replicatorDb.close();
+    await this.replicator.close();
+    await this.replicatorDb.drain();
   }
 
   async setCors(next: CorsConfig): Promise<void> {

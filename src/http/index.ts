@@ -1,7 +1,8 @@
 /**
  * The CouchDB-compatible HTTP API listener (issue 6): documents and revision trees over engine
  * items (doc-store.ts), `_changes` over the engine's bucket sequence (changes-feed.ts), the
- * replication endpoints, `_local` documents, attachments, Basic and cookie auth, CORS.
+ * replication endpoints, `_local` documents, attachments, Basic and cookie auth, CORS, and the
+ * replication job manager (`_replicate`, `_replicator`, `_active_tasks`, `_scheduler/*`).
  */
 import type { Listener, ServerContext } from '../server/context.js';
 import { Sessions } from './auth.js';
@@ -30,13 +31,18 @@ export async function startHttpFace(ctx: ServerContext, port: number, options: H
   });
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
+  face.port = bound;
+  // After listening: jobs of `_replicator` documents may name this very server.
+  await face.replicatorDb.start();
   return {
     port: bound,
     face,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await face.closeReplication();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of face.sockets) socket.destroy();
-      }),
+      });
+    },
   };
 }

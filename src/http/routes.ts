@@ -12,11 +12,13 @@ import { docHandlers } from './doc-routes.js';
 import { localDocsHandlers, localHandlers } from './local-docs.js';
 import type { Handler } from './request.js';
 import { Router } from './router.js';
+import { replicationRoutes } from './replication-routes.js';
 import { serverRoutes } from './server-routes.js';
 
 export function createRouter(): Router<Handler> {
   const router = new Router<Handler>();
   serverRoutes(router);
+  replicationRoutes(router);
   dbRoutes(router);
   router
     .add('/:db/_all_docs', allDocsHandlers)

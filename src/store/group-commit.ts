@@ -2,10 +2,10 @@
  * Group commit: every write queued while one LMDB transaction is committing goes into the next
  * one, so one fsync covers many acknowledged writes.
  *
- * At most one transaction is in flight. Its callback applies the batch with synchronous puts (a
- * native call each, no per-operation promise), and the promise lmdb-js returns resolves once the
- * transaction is committed and synced (`overlappingSync` is off, see lmdb-store.ts). Every write of
- * the batch resolves together then. A batch is capped so that applying it never holds the event loop
+ * At most one transaction is being applied at a time. Its callback applies the batch with
+ * synchronous puts (a native call each, no per-operation promise). Once it commits, the next
+ * transaction may start while this one is still being synced to disk (lmdb-js `overlappingSync`);
+ * every write of the batch resolves together when `flushed` says the commit is on disk. A batch is capped so that applying it never holds the event loop
  * for long; the rest waits for the next transaction.
  */
 import type { RootDatabase } from 'lmdb';
@@ -82,11 +82,17 @@ export class GroupCommitter {
         .then(
           () => {
             this.commits++;
-            batch.resolve();
+            // Committed (visible, and safe from a process crash); durable once flushed. The next
+            // transaction starts now and overlaps this one's fsync (lmdb-js overlappingSync).
+            const flushed = this.root.flushed;
+            this.settle();
+            Promise.resolve(flushed).then(() => batch.resolve(), (err: unknown) => batch.reject(err));
           },
-          (err: unknown) => batch.reject(err),
-        )
-        .finally(() => this.settle());
+          (err: unknown) => {
+            batch.reject(err);
+            this.settle();
+          },
+        );
     });
   }
 
@@ -101,7 +107,7 @@ export class GroupCommitter {
     for (const w of waiters) w();
   }
 
-  /** Resolves when everything queued so far is on disk. */
+  /** Resolves when everything queued so far is committed (then await `flushed` for the disk). */
   drain(): Promise<void> {
     if (!this.committing) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));

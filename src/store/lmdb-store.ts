@@ -4,8 +4,9 @@
  * One environment (one file pair in the data directory) holds all buckets as named databases, so a
  * single asynchronous batch commits writes of every bucket together: that is our group commit.
  * lmdb-js queues `put`/`remove` calls made in one event turn into one transaction on its writer
- * thread; `overlappingSync` is off so that a write's promise resolves only once the transaction
- * is synced to disk, and an acknowledged write survives `kill -9`.
+ * thread. With `overlappingSync` a transaction's fsync overlaps the next transaction; writes are
+ * acknowledged only once `flushed` reports their commit on disk (group-commit.ts), so an
+ * acknowledged write survives `kill -9` and power loss alike.
  */
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
@@ -61,7 +62,7 @@ export class LmdbStore {
       path: `${path}/freshet.mdb`,
       maxDbs: 4096,
       maxReaders: 1024,
-      overlappingSync: false,
+      overlappingSync: true,
       commitDelay: 0,
     });
     this.system = this.root.openDB<unknown, string>('system', {});
