@@ -42,6 +42,8 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 /** Replies coalesced into one socket write at most, and the bytes after which a batch is written. */
 const WRITE_BATCH = 512;
 const FLUSH_BYTES = 64 * 1024;
+/** Coalesced server-initiated bytes after which they are written without waiting for the turn's end. */
+const SEND_FLUSH_BYTES = 256 * 1024;
 
 function replySize(reply: Packet | Packet[] | Buffer): number {
   if (Buffer.isBuffer(reply)) return reply.length;
@@ -68,6 +70,10 @@ export class KvConnection implements Session {
   private backlogHead = 0;
   private pumping = false;
   private flushing = false;
+  /** Server-initiated packets coalesced until the end of the current turn (see send). */
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  private outgoingScheduled = false;
   private drainWaiters: Array<() => void> = [];
   private isClosed = false;
   /** close() was called: no more requests run; the socket ends once `pending` is written. */
@@ -252,6 +258,7 @@ export class KvConnection implements Session {
       out.length = 0;
       return;
     }
+    this.flushOutgoing();
     const ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
     this.stats.packetsOut += out.length;
     if (!ok) this.stats.writeStalls++;
@@ -265,13 +272,36 @@ export class KvConnection implements Session {
   send(packet: Packet): boolean {
     if (this.isClosed) return false;
     if (this.outstanding > 0 && !this.flushing) void this.flush();
-    const ok = this.socket.write(encodePacket(packet));
+    // Server-initiated packets (DCP) are coalesced into one socket write per turn: a producer
+    // sending thousands of messages pays one write, not thousands (practice 9).
+    const buf = encodePacket(packet);
+    this.outgoing.push(buf);
+    this.outgoingBytes += buf.length;
     this.stats.packetsOut++;
+    if (this.outgoingBytes >= SEND_FLUSH_BYTES) this.flushOutgoing();
+    else if (!this.outgoingScheduled) {
+      this.outgoingScheduled = true;
+      queueMicrotask(() => this.flushOutgoing());
+    }
+    // Backpressure contract: false once the socket buffer plus what is coalesced passes the
+    // high-water mark; the sender then waits for drained().
+    const ok = this.socket.writableLength + this.outgoingBytes < this.socket.writableHighWaterMark * 4;
     if (!ok) this.stats.writeStalls++;
     return ok;
   }
 
+  /** Write the coalesced server-initiated packets (also before any reply, to keep the order). */
+  private flushOutgoing(): void {
+    this.outgoingScheduled = false;
+    if (this.outgoing.length === 0) return;
+    const data = this.outgoing.length === 1 ? this.outgoing[0]! : Buffer.concat(this.outgoing, this.outgoingBytes);
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    if (!this.isClosed) this.socket.write(data);
+  }
+
   drained(): Promise<void> {
+    this.flushOutgoing();
     if (!this.socket.writableNeedDrain || this.isClosed) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -294,6 +324,7 @@ export class KvConnection implements Session {
 
   private finishClosing(): void {
     if (this.isClosed || this.flushing || this.outstanding > 0) return;
+    this.flushOutgoing();
     this.socket.end();
     this.teardown();
   }
@@ -301,6 +332,8 @@ export class KvConnection implements Session {
   private teardown(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
     this.dcp?.close();
     this.dcp = null;
     this.onDrain();
