@@ -57,7 +57,6 @@ export function registerServe(program: Command): void {
         logger,
       });
       server.engine.on('error', (err: unknown) => logger.error({ err }, 'engine error'));
-      process.stdout.write(`${server.readyLine()}\n`);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
@@ -73,5 +72,7 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      // Handlers first: a supervisor may signal as soon as it reads the ready line.
+      process.stdout.write(`${server.readyLine()}\n`);
     });
 }
