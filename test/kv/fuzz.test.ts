@@ -12,22 +12,13 @@ import assert from 'node:assert/strict';
 import { Feature, OPCODE_TABLE, Opcode, Status, encodeGetRequest, encodeNoopRequest, encodeStoreRequest } from '../../src/codec/index.js';
 import { expectStatus, type RawKv } from './raw-client.js';
 import { withServer, type KvFixture } from './fixture.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const BUDGET_MS = Number(process.env.FRESHET_FUZZ_MS ?? 3000);
 const SEED = Number(process.env.FRESHET_FUZZ_SEED ?? Date.now() % 0x7fffffff);
 const NOOP_OPAQUE = 0xfeedf00d;
 
-/** mulberry32: small, seedable, good enough to pick bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 class Gen {
   constructor(readonly next: () => number) {}
