@@ -12,7 +12,8 @@ function find(dir) {
   });
 }
 
-const only = process.argv.slice(2);
+// Arguments may name test files or directories of them; none means everything under test/.
+const only = process.argv.slice(2).flatMap((p) => (statSync(p).isDirectory() ? find(p).sort() : [p]));
 const files = only.length > 0 ? only : find('test').sort();
 const result = spawnSync(
   process.execPath,

@@ -20,16 +20,18 @@
  * - Snapshot markers: V1, or V2.2 after `max_marker_version=2.2` (V2.0 is for sync replication,
  *   which Freshet does not offer).
  *
- * Mutations, deletions, expirations and V1 markers are the per-item hot path of a backfill, so
- * they are built here as fixed-shape packets with their extras written in place (layouts of
- * codec/dcp/mutation.ts, deletion.ts, expiration.ts, snapshot-marker.ts); the codec's generic
- * encoders spread option objects, which costs microseconds per message. test/dcp/messages.test.ts
- * checks these bytes against the codec's decoders and golden fixtures.
+ * Every message leaves here as an encoded frame (24-byte header, framing extras, extras, key,
+ * value). Mutations, deletions, expirations and V1 markers are the per-item hot path of a
+ * backfill, so they are written straight into one buffer each, extras in place (layouts of
+ * codec/dcp/mutation.ts, deletion.ts, expiration.ts, snapshot-marker.ts): no intermediate packet
+ * object, no separate extras, key or value copies. The rarer messages go through the codec's
+ * encoders. test/dcp/messages.test.ts checks these bytes against the codec's decoders and golden
+ * fixtures.
  */
 import { Datatype } from '../codec/datatype.js';
 import { Magic } from '../codec/magic.js';
 import { Opcode } from '../codec/opcodes.js';
-import type { Packet } from '../codec/packet.js';
+import { encodePacket, HEADER_LENGTH } from '../codec/packet.js';
 import type { DcpStreamHeader } from '../codec/dcp/common.js';
 import { encodeFrameInfos, streamIdFrame } from '../codec/frame-info.js';
 import { encodeSnapshotMarker } from '../codec/dcp/snapshot-marker.js';
@@ -50,6 +52,8 @@ function u64(buf: Buffer, at: number, v: number): void {
 export class MessageBuilder {
   private readonly framingExtras: Buffer;
   private readonly magic: number;
+  /** Where the extras start in every frame of this stream: after the header and framing extras. */
+  private readonly extrasAt: number;
 
   constructor(
     private readonly settings: ProducerSettings,
@@ -58,31 +62,44 @@ export class MessageBuilder {
     // A stream id travels as frame info id 2 on every message, with the alternative magic.
     this.framingExtras = header.streamId === undefined ? EMPTY : encodeFrameInfos([streamIdFrame(header.streamId)]);
     this.magic = header.streamId === undefined ? Magic.ClientRequest : Magic.AltClientRequest;
+    this.extrasAt = HEADER_LENGTH + this.framingExtras.length;
   }
 
-  private packet(opcode: number, extras: Buffer, key: Buffer, value: Buffer, datatype: number, cas: bigint): Packet {
-    return {
-      magic: this.magic,
-      opcode,
-      datatype,
-      vbucket: this.header.vbucket,
-      status: 0,
-      opaque: this.header.opaque,
-      cas,
-      framingExtras: this.framingExtras,
-      extras,
-      key,
-      value,
-    };
-  }
-
-  private key(item: Item): Buffer {
-    if (!this.settings.collections) return item.key;
-    // Default collection: LEB128(0) is the single byte 0x00.
-    const out = Buffer.allocUnsafe(item.key.length + 1);
-    out[0] = 0;
-    item.key.copy(out, 1);
+  /**
+   * A frame with its header and framing extras written (request layout, kv docs/BinaryProtocol.md
+   * "Request header"; alt magic puts framing-extras and key lengths in one byte each). The caller
+   * writes `extrasLength` bytes of extras at `extrasAt`, then the key and the value.
+   */
+  private frame(opcode: number, extrasLength: number, keyLength: number, valueLength: number, datatype: number, cas: bigint): Buffer {
+    const framing = this.framingExtras.length;
+    const out = Buffer.allocUnsafe(this.extrasAt + extrasLength + keyLength + valueLength);
+    out[0] = this.magic;
+    out[1] = opcode;
+    if (framing > 0) {
+      out[2] = framing;
+      out[3] = keyLength;
+      this.framingExtras.copy(out, HEADER_LENGTH);
+    } else {
+      out.writeUInt16BE(keyLength, 2);
+    }
+    out[4] = extrasLength;
+    out[5] = datatype;
+    out.writeUInt16BE(this.header.vbucket, 6);
+    out.writeUInt32BE(framing + extrasLength + keyLength + valueLength, 8);
+    out.writeUInt32BE(this.header.opaque, 12);
+    out.writeBigUInt64BE(cas, 16);
     return out;
+  }
+
+  /** Bytes the key takes on the wire: one more for the collection id on collection-aware connections. */
+  private keyLength(item: Item): number {
+    return this.settings.collections ? item.key.length + 1 : item.key.length;
+  }
+
+  /** Write the key at `at`; returns where the value starts. Default collection: LEB128(0) = 0x00. */
+  private writeKey(out: Buffer, at: number, item: Item): number {
+    if (this.settings.collections) out[at++] = 0;
+    return at + item.key.copy(out, at);
   }
 
   /** The xattr blob to send for this item, if the connection wants xattrs and the item has some. */
@@ -92,88 +109,88 @@ export class MessageBuilder {
   }
 
   /** DCP_MUTATION, extras 31: by_seqno, rev_seqno, flags, expiration, lock_time, nmeta, nru. */
-  mutation(item: Item): Packet {
+  mutation(item: Item): Buffer {
     const xattrs = this.xattrs(item);
     const bodyType = item.datatype & Datatype.Json;
-    let value: Buffer;
-    let datatype: number;
-    switch (this.settings.noValue) {
-      case 'value':
-        value = xattrs ? Buffer.concat([xattrs, item.value]) : item.value;
-        datatype = bodyType;
-        break;
-      case 'no-value':
-        value = xattrs ?? EMPTY;
-        datatype = 0;
-        break;
-      case 'no-value-with-datatype':
-        value = xattrs ?? EMPTY;
-        datatype = bodyType;
-        break;
-    }
-    const extras = Buffer.allocUnsafe(31);
-    u64(extras, 0, item.seqno);
-    u64(extras, 8, item.revSeqno);
-    extras.writeUInt32BE(item.flags >>> 0, 16);
-    extras.writeUInt32BE(item.expiry >>> 0, 20);
-    extras.writeUInt32BE(0, 24); // lock time
-    extras.writeUInt16BE(0, 28); // nmeta
-    extras[30] = 0; // nru
-    return this.packet(Opcode.DcpMutation, extras, this.key(item), value, xattrs ? datatype | Datatype.Xattr : datatype, item.cas);
+    const withBody = this.settings.noValue === 'value';
+    const datatype = this.settings.noValue === 'no-value' ? 0 : bodyType;
+    const xlen = xattrs ? xattrs.length : 0;
+    const out = this.frame(Opcode.DcpMutation, 31, this.keyLength(item), xlen + (withBody ? item.value.length : 0), xattrs ? datatype | Datatype.Xattr : datatype, item.cas);
+    const at = this.extrasAt;
+    u64(out, at, item.seqno);
+    u64(out, at + 8, item.revSeqno);
+    out.writeUInt32BE(item.flags >>> 0, at + 16);
+    out.writeUInt32BE(item.expiry >>> 0, at + 20);
+    out.writeUInt32BE(0, at + 24); // lock time
+    out.writeUInt16BE(0, at + 28); // nmeta
+    out[at + 30] = 0; // nru
+    let v = this.writeKey(out, at + 31, item);
+    if (xattrs) v += xattrs.copy(out, v);
+    if (withBody) item.value.copy(out, v);
+    return out;
   }
 
   /** DCP_DELETION: V1 extras 18 (by_seqno, rev_seqno, nmeta) or V2 extras 21 (.., delete_time, unused). */
-  deletion(item: Item): Packet {
+  deletion(item: Item): Buffer {
     const xattrs = this.xattrs(item);
     const v2 = this.settings.includeDeleteTimes;
-    const extras = Buffer.allocUnsafe(v2 ? 21 : 18);
-    u64(extras, 0, item.seqno);
-    u64(extras, 8, item.revSeqno);
+    const extrasLength = v2 ? 21 : 18;
+    const out = this.frame(Opcode.DcpDeletion, extrasLength, this.keyLength(item), xattrs ? xattrs.length : 0, xattrs ? Datatype.Xattr : 0, item.cas);
+    const at = this.extrasAt;
+    u64(out, at, item.seqno);
+    u64(out, at + 8, item.revSeqno);
     if (v2) {
-      extras.writeUInt32BE(item.deleteTime >>> 0, 16);
-      extras[20] = 0;
+      out.writeUInt32BE(item.deleteTime >>> 0, at + 16);
+      out[at + 20] = 0;
     } else {
-      extras.writeUInt16BE(0, 16);
+      out.writeUInt16BE(0, at + 16);
     }
-    return this.packet(Opcode.DcpDeletion, extras, this.key(item), xattrs ?? EMPTY, xattrs ? Datatype.Xattr : 0, item.cas);
+    const v = this.writeKey(out, at + extrasLength, item);
+    if (xattrs) xattrs.copy(out, v);
+    return out;
   }
 
   /** DCP_EXPIRATION, extras 20: by_seqno, rev_seqno, delete_time; or a deletion without the control. */
-  expiration(item: Item): Packet {
+  expiration(item: Item): Buffer {
     if (!this.settings.expiryOpcode) return this.deletion(item);
-    const extras = Buffer.allocUnsafe(20);
-    u64(extras, 0, item.seqno);
-    u64(extras, 8, item.revSeqno);
-    extras.writeUInt32BE(item.deleteTime >>> 0, 16);
-    return this.packet(Opcode.DcpExpiration, extras, this.key(item), EMPTY, 0, item.cas);
+    const out = this.frame(Opcode.DcpExpiration, 20, this.keyLength(item), 0, 0, item.cas);
+    const at = this.extrasAt;
+    u64(out, at, item.seqno);
+    u64(out, at + 8, item.revSeqno);
+    out.writeUInt32BE(item.deleteTime >>> 0, at + 16);
+    this.writeKey(out, at + 20, item);
+    return out;
   }
 
-  marker(start: number, end: number, flags: number, purgeSeqno: number): Packet {
+  marker(start: number, end: number, flags: number, purgeSeqno: number): Buffer {
     if (this.settings.markerVersion === 'v1') {
-      const extras = Buffer.allocUnsafe(20);
-      u64(extras, 0, start);
-      u64(extras, 8, end);
-      extras.writeUInt32BE(flags, 16);
-      return this.packet(Opcode.DcpSnapshotMarker, extras, EMPTY, EMPTY, 0, 0n);
+      const out = this.frame(Opcode.DcpSnapshotMarker, 20, 0, 0, 0, 0n);
+      const at = this.extrasAt;
+      u64(out, at, start);
+      u64(out, at + 8, end);
+      out.writeUInt32BE(flags, at + 16);
+      return out;
     }
-    return encodeSnapshotMarker({
-      ...this.header,
-      version: 'v2.2',
-      startSeqno: start,
-      endSeqno: end,
-      flags,
-      maxVisibleSeqno: end,
-      highCompletedSeqno: 0,
-      purgeSeqno,
-      highPreparedSeqno: 0,
-    });
+    return encodePacket(
+      encodeSnapshotMarker({
+        ...this.header,
+        version: 'v2.2',
+        startSeqno: start,
+        endSeqno: end,
+        flags,
+        maxVisibleSeqno: end,
+        highCompletedSeqno: 0,
+        purgeSeqno,
+        highPreparedSeqno: 0,
+      }),
+    );
   }
 
-  seqnoAdvanced(seqno: number): Packet {
-    return encodeSeqnoAdvanced({ ...this.header, seqno });
+  seqnoAdvanced(seqno: number): Buffer {
+    return encodePacket(encodeSeqnoAdvanced({ ...this.header, seqno }));
   }
 
-  streamEnd(reason: number): Packet {
-    return encodeStreamEnd({ ...this.header, reason });
+  streamEnd(reason: number): Buffer {
+    return encodePacket(encodeStreamEnd({ ...this.header, reason }));
   }
 }

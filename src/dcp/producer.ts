@@ -21,7 +21,7 @@
 import { Feature } from '../codec/features.js';
 import { Opcode } from '../codec/opcodes.js';
 import { Status } from '../codec/status.js';
-import { packetSize, type Packet } from '../codec/packet.js';
+import type { Packet } from '../codec/packet.js';
 import { encodeDcpNoopRequest } from '../codec/dcp/noop.js';
 import type { DecodedStreamRequest } from '../codec/dcp/stream-req.js';
 import type { FailoverEntry as WireFailoverEntry } from '../codec/ops/failover-log.js';
@@ -321,14 +321,15 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
     }
   }
 
-  private write(packet: Packet): boolean {
-    const size = packetSize(packet);
+  /** One encoded frame of a stream (byte 1 of the header is the opcode). */
+  private write(frame: Buffer): boolean {
+    const size = frame.length;
     this.flow.sent(size);
     this.totalBytesSent += size;
     this.messagesSent++;
-    if (ITEM_OPCODES.has(packet.opcode)) this.itemsSent++;
+    if (ITEM_OPCODES.has(frame[1]!)) this.itemsSent++;
     this.lastSendTime = Date.now();
-    return this.session.send(packet);
+    return this.session.sendFrame(frame);
   }
 }
 

@@ -19,7 +19,6 @@
  * failover or state change drops the batch it holds (items that may just have been discarded)
  * and sends STREAM_END at once instead of after that batch.
  */
-import type { Packet } from '../codec/packet.js';
 import { StreamEndReason } from '../codec/dcp/stream-end.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { VbFollower } from '../engine/follower.js';
@@ -147,8 +146,8 @@ export class ProducerStream implements Queueable, Endable {
     );
   }
 
-  /** The next message to send, or null when the stream has nothing ready. */
-  next(): Packet | null {
+  /** The next message to send, an encoded frame, or null when the stream has nothing ready. */
+  next(): Buffer | null {
     for (;;) {
       const state = this.state;
       if (state.kind === 'ending') {
@@ -170,8 +169,8 @@ export class ProducerStream implements Queueable, Endable {
         return null;
       }
       this.index++;
-      const packet = this.toPacket(event);
-      if (packet) return packet;
+      const frame = this.toFrame(event);
+      if (frame) return frame;
     }
   }
 
@@ -220,7 +219,7 @@ export class ProducerStream implements Queueable, Endable {
     this.follower?.close();
   }
 
-  private toPacket(event: FollowEvent): Packet | null {
+  private toFrame(event: FollowEvent): Buffer | null {
     switch (event.type) {
       case 'snapshot':
         return this.marker(event.start, event.end, event.flags);
@@ -243,7 +242,7 @@ export class ProducerStream implements Queueable, Endable {
     }
   }
 
-  private marker(start: number, end: number, followerFlags: number): Packet {
+  private marker(start: number, end: number, followerFlags: number): Buffer {
     let flags = followerFlags;
     if (this.firstMarker) {
       // kv markDiskSnapshot: the first marker starts at the consumer's snapshot start, because the
@@ -262,11 +261,11 @@ export class ProducerStream implements Queueable, Endable {
     return this.messages.marker(start, end, flags, this.vb.purgeSeqno);
   }
 
-  private item(item: Item, packet: Packet): Packet {
+  private item(item: Item, frame: Buffer): Buffer {
     this.lastSentSeqno = item.seqno;
     if (this.inInitialDisk) this.backfillItems++;
     else this.memoryItems++;
-    return packet;
+    return frame;
   }
 
   /** Open flag SkipDeletesInInitialBackfill: no deletions in the disk snapshot of a stream from 0. */
@@ -293,7 +292,7 @@ export class ProducerStream implements Queueable, Endable {
     return pending === undefined || pending.type === 'snapshot' || pending.type === 'end';
   }
 
-  private seqnoAdvanced(): Packet {
+  private seqnoAdvanced(): Buffer {
     this.advancedTo = this.snapshotEnd;
     this.lastSentSeqno = this.snapshotEnd;
     this.seqnoAdvancesSent++;

@@ -270,11 +270,14 @@ export class KvConnection implements Session {
    * batched go first, so a message never overtakes the reply to a request made before it.
    */
   send(packet: Packet): boolean {
+    return this.sendFrame(encodePacket(packet));
+  }
+
+  sendFrame(buf: Buffer): boolean {
     if (this.isClosed) return false;
     if (this.outstanding > 0 && !this.flushing) void this.flush();
     // Server-initiated packets (DCP) are coalesced into one socket write per turn: a producer
     // sending thousands of messages pays one write, not thousands (practice 9).
-    const buf = encodePacket(packet);
     this.outgoing.push(buf);
     this.outgoingBytes += buf.length;
     this.stats.packetsOut++;

@@ -42,6 +42,8 @@ export interface Session {
    * order. Returns false when the socket's buffer is full: wait for `drained()` before sending more.
    */
   send(packet: Packet): boolean;
+  /** `send` for a frame already encoded (the DCP hot path builds its frames in place). */
+  sendFrame(frame: Buffer): boolean;
   drained(): Promise<void>;
   /** Close the connection (after flushing what is queued). */
   close(reason: string): void;

@@ -37,7 +37,8 @@ function builder(s: Partial<ProducerSettings> = {}, streamId?: number): MessageB
   return new MessageBuilder(settings, streamId === undefined ? { opaque: 0x1210, vbucket: 0x210 } : { opaque: 0x1210, vbucket: 0x210, streamId });
 }
 
-const bytes = (p: c.Packet): Buffer => c.encodePacket(p);
+/** Builder frames are already encoded; codec packets (cross-checks) are encoded here. */
+const bytes = (p: c.Packet | Buffer): Buffer => (Buffer.isBuffer(p) ? p : c.encodePacket(p));
 
 describe('dcp > messages > golden bytes', () => {
   test('DCP_MUTATION: 31-byte extras, item flags and CAS as stored', () => {
@@ -108,8 +109,8 @@ describe('dcp > messages > golden bytes', () => {
 
   test('expirations: DCP_EXPIRATION (20-byte extras) only with the expiry opcode, else a deletion', () => {
     const exp = item({ deleted: true, expired: true, seqno: 6, revSeqno: 3, deleteTime: 0x60000000 });
-    assert.equal(builder({ includeDeleteTimes: true }).expiration(exp).opcode, c.Opcode.DcpDeletion);
-    assert.equal(builder().expiration(exp).extras.length, 18);
+    assert.equal(c.decodePacket(builder({ includeDeleteTimes: true }).expiration(exp)).opcode, c.Opcode.DcpDeletion);
+    assert.equal(c.decodePacket(builder().expiration(exp)).extras.length, 18);
     assert.deepEqual(
       bytes(builder({ includeDeleteTimes: true, expiryOpcode: true }).expiration(exp)),
       hex`
@@ -128,21 +129,21 @@ describe('dcp > messages > golden bytes', () => {
       x,
       Buffer.concat([hex`00000018 00000014`, Buffer.from('_sync\0{"rev":"1-a"}\0')]), // total 24, pair 20: key NUL value NUL
     );
-    const full = builder({ includeXattrs: true }).mutation(withX);
+    const full = c.decodePacket(builder({ includeXattrs: true }).mutation(withX));
     assert.equal(full.datatype, c.Datatype.Json | c.Datatype.Xattr);
     assert.deepEqual(full.value, Buffer.concat([x, Buffer.from('{"a":1}')]));
     // Without IncludeXattrs the xattrs stay on the server.
-    assert.deepEqual([builder().mutation(withX).datatype, builder().mutation(withX).value.toString()], [c.Datatype.Json, '{"a":1}']);
+    assert.deepEqual([c.decodePacket(builder().mutation(withX)).datatype, c.decodePacket(builder().mutation(withX)).value.toString()], [c.Datatype.Json, '{"a":1}']);
     // NoValue: nothing but the xattrs, datatype without JSON; with the underlying datatype: JSON kept.
-    const nv = builder({ includeXattrs: true, noValue: 'no-value' }).mutation(withX);
+    const nv = c.decodePacket(builder({ includeXattrs: true, noValue: 'no-value' }).mutation(withX));
     assert.deepEqual([nv.datatype, nv.value], [c.Datatype.Xattr, x]);
-    const nvd = builder({ noValue: 'no-value-with-datatype' }).mutation(withX);
+    const nvd = c.decodePacket(builder({ noValue: 'no-value-with-datatype' }).mutation(withX));
     assert.deepEqual([nvd.datatype, nvd.value.length], [c.Datatype.Json, 0]);
     // A deletion carries only the xattrs: system ones, user ones only with IncludeDeletedUserXattrs.
     const tomb = { ...withX, deleted: true, xattrs: Buffer.from('{"_sync":{"rev":"1-a"},"user":1}') };
-    const del = builder({ includeXattrs: true }).deletion(tomb);
+    const del = c.decodePacket(builder({ includeXattrs: true }).deletion(tomb));
     assert.deepEqual([del.datatype, del.value], [c.Datatype.Xattr, x]);
-    const delAll = builder({ includeXattrs: true, includeDeletedUserXattrs: true }).deletion(tomb);
+    const delAll = c.decodePacket(builder({ includeXattrs: true, includeDeletedUserXattrs: true }).deletion(tomb));
     assert.deepEqual(delAll.value, encodeXattrBlob(tomb.xattrs));
     assert.ok(delAll.value.includes(Buffer.from('user\x001\x00')));
     // Stored xattrs that are not a JSON object produce no blob.
