@@ -122,15 +122,11 @@ export function decodeBody(buf: Buffer, offset: number, h: PacketHeader): Packet
       offset,
     });
   }
-  const take = (n: number): Buffer => {
-    const b = n === 0 ? EMPTY : buf.subarray(pos, pos + n);
-    pos += n;
-    return b;
-  };
-  const framingExtras = take(h.framingExtrasLength);
-  const extras = take(h.extrasLength);
-  const key = take(h.keyLength);
-  const value = take(end - pos);
+  // Straight-line views, no per-call closure: this runs once per frame on every connection.
+  const framingExtras = h.framingExtrasLength === 0 ? EMPTY : buf.subarray(pos, (pos += h.framingExtrasLength));
+  const extras = h.extrasLength === 0 ? EMPTY : buf.subarray(pos, (pos += h.extrasLength));
+  const key = h.keyLength === 0 ? EMPTY : buf.subarray(pos, (pos += h.keyLength));
+  const value = pos === end ? EMPTY : buf.subarray(pos, end);
   return {
     magic: h.magic,
     opcode: h.opcode,
