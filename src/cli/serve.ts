@@ -28,6 +28,14 @@ interface ServeFlags {
   password: string;
   vbuckets: number;
   logLevel: string;
+  clusterMap?: string;
+  nodeIndex?: number;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
 }
 
 export function registerServe(program: Command): void {
@@ -43,7 +51,12 @@ export function registerServe(program: Command): void {
     .option('-p, --password <password>', 'administrator password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD ?? 'password')
     .option('--vbuckets <n>', 'vbuckets of the default bucket created on first start', positiveInt, 1024)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (logs go to stderr)', process.env.FRESHET_LOG_LEVEL ?? 'info')
+    .option('--cluster-map <file>', 'development cluster: the shared cluster-map JSON file (watched; may be written later)')
+    .option('--node-index <n>', "this node's index in the cluster map's nodes (with --cluster-map)", nonNegativeInt)
     .action(async (flags: ServeFlags) => {
+      if ((flags.clusterMap === undefined) !== (flags.nodeIndex === undefined)) {
+        throw new InvalidArgumentError('--cluster-map and --node-index go together');
+      }
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
       const server = await FreshetServer.start({
         dataDir: resolve(flags.data),
@@ -55,6 +68,9 @@ export function registerServe(program: Command): void {
         password: flags.password,
         numVBuckets: flags.vbuckets,
         logger,
+        ...(flags.clusterMap === undefined || flags.nodeIndex === undefined
+          ? {}
+          : { clusterMap: { file: resolve(flags.clusterMap), nodeIndex: flags.nodeIndex } }),
       });
       server.engine.on('error', (err: unknown) => logger.error({ err }, 'engine error'));
       let stopping = false;

@@ -240,7 +240,26 @@ export class Bucket extends EventEmitter {
       expired: next.expired,
       xattrs: next.xattrs,
     };
-    const pkey = key.toString('latin1');
+    return this.enqueue(vb, prev, item);
+  }
+
+  /**
+   * Store a version whose seqno, CAS and rev seqno the active copy decided (replica apply,
+   * replica.ts): the vbucket's high seqno moves to it and the clock observes its CAS, so this copy
+   * hands out larger CAS values once promoted. Only the bucket-wide change sequence (this node's
+   * `_changes` order) is assigned here. The caller checks that the seqno is above the high seqno.
+   */
+  commitReplicated(vb: VBucket, prev: Item | undefined, version: Omit<Item, 'bucketSeq'>): Promise<MutationResult> {
+    if (this.closed) return Promise.reject(new EngineError('CLOSED'));
+    const item: Item = { ...version, bucketSeq: ++this.bucketSeq };
+    vb.highSeqno = item.seqno;
+    this.hlc.observe(item.cas);
+    return this.enqueue(vb, prev, item);
+  }
+
+  /** Queue `item` (and the removal of `prev`) to LMDB; resolves once on disk. */
+  private enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
+    const pkey = item.key.toString('latin1');
     this.pending.set(pkey, item);
     this.keys.set(pkey, item.seqno);
     const { bySeq, changes, expiries } = this.dbs;
@@ -396,12 +415,13 @@ export class Bucket extends EventEmitter {
    * Set a vbucket's state. Becoming active starts a new history branch (a failover entry at the
    * current high seqno), as a promoted replica does; leaving active ends its streams.
    */
-  async setVBucketState(id: number, state: VBucketState): Promise<VBucketInfo> {
+  async setVBucketState(id: number, state: VBucketState, opts: { branchSeqno?: number } = {}): Promise<VBucketInfo> {
     const vb = this.vbucket(id);
     if (vb.state === state) return vb.info();
     const wasActive = vb.state === 'active';
     vb.state = state;
-    if (state === 'active') vb.failoverLog.createEntry(vb.highSeqno);
+    // `branchSeqno`: a promoted replica branches at its last complete snapshot (replica.ts).
+    if (state === 'active') vb.failoverLog.createEntry(Math.min(opts.branchSeqno ?? vb.highSeqno, vb.highSeqno));
     await this.saveVBucket(vb);
     if (wasActive || state === 'dead') vb.endFollowers('state_changed');
     this.emit('vbucket-state', id, state);

@@ -130,6 +130,18 @@ export class Topology extends EventEmitter {
     this.bump('owners', bucket);
   }
 
+  /**
+   * Cluster mode (src/cluster/): the map file's rev becomes the revEpoch, the one counter every node
+   * of a development cluster shares, so clients order the configs of all nodes alike; within an
+   * epoch each node's own `rev` still grows. Bumps the revision.
+   */
+  setRevEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 1) throw new RangeError(`revEpoch ${epoch} is not a positive integer`);
+    this.#revEpoch = epoch;
+    this.#cache.clear();
+    this.bump('nodes');
+  }
+
   /** Raise the revision and tell the listeners. */
   bump(reason: TopologyChangeReason, bucket?: string): void {
     this.#ctx.configRev += 1;

@@ -8,7 +8,16 @@ import { UserRegistry } from '../auth/credentials.js';
 import { startKvFace } from '../kv/index.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
+import { ClusterMember } from '../cluster/member.js';
 import type { Listener, Ports, ServerContext } from './context.js';
+
+/** Join a development cluster (src/cluster/): the shared map file and this node's index in it. */
+export interface ClusterMapOption {
+  file: string;
+  nodeIndex: number;
+  /** Stat polling interval of the file in ms (default 100). */
+  pollIntervalMs?: number;
+}
 
 export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   dataDir: string;
@@ -25,6 +34,8 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   logger?: Logger;
   /** Faster password hashing for tests (fewer PBKDF2 iterations). */
   fastHashing?: boolean;
+  /** Serve as one node of a development cluster described by a map file (src/cluster/). */
+  clusterMap?: ClusterMapOption;
 }
 
 export const DEFAULT_PORTS: Ports = { kv: 11210, mgmt: 8091, http: 5984 };
@@ -33,6 +44,8 @@ export class FreshetServer {
   private constructor(
     readonly context: ServerContext,
     private readonly listeners: Listener[],
+    /** Set when started with `clusterMap`. */
+    readonly cluster?: ClusterMember,
   ) {}
 
   get engine(): Engine {
@@ -75,11 +88,25 @@ export class FreshetServer {
       await engine.close();
       throw err;
     }
-    return new FreshetServer(context, listeners);
+    if (opts.clusterMap === undefined) return new FreshetServer(context, listeners);
+    let cluster: ClusterMember;
+    try {
+      cluster = await ClusterMember.start(context, {
+        ...opts.clusterMap,
+        username: opts.username ?? 'Administrator',
+        password: opts.password ?? 'password',
+      });
+    } catch (err) {
+      for (const l of listeners) await l.close();
+      await engine.close();
+      throw err;
+    }
+    return new FreshetServer(context, listeners, cluster);
   }
 
   /** Stop accepting, close every connection, flush and close the engine (a clean shutdown). */
   async close(): Promise<void> {
+    await this.cluster?.close();
     for (const l of this.listeners.splice(0)) await l.close();
     await this.context.engine.close();
   }

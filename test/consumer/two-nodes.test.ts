@@ -4,9 +4,10 @@
  * connection per node, and when the map moves a vbucket it closes the stream on the old owner and
  * opens it on the new one, never streaming it from both.
  *
- * Without intra-cluster replication the new owner's copy has its own history (another failover
- * uuid), so the move ends in a rollback to 0 and a re-stream from the new owner; see the report's
- * "server hooks" for what a lossless move needs.
+ * Here the nodes are wired with the bare topology hook, without intra-cluster replication, so the
+ * new owner's copy has its own history (another failover uuid): the move ends in a rollback to 0
+ * and a re-stream from the new owner. The lossless move (a cluster-map file, replicas fed over
+ * DCP, promotion keeping the history) is test/cluster/processes.test.ts.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

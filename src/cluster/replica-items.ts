@@ -1,0 +1,89 @@
+/**
+ * DCP item messages → the engine's replicated changes (src/engine/replica.ts), on a connection
+ * opened with IncludeXattrs, IncludeDeleteTimes and enable_expiry_opcode (replica-handshake.ts).
+ * Layouts: kv docs/dcp/documentation/commands/mutation.md, deletion.md, expiration.md.
+ *
+ * What travels and what does not (the producer's choices, src/dcp/messages.ts):
+ * - Mutations: everything Freshet stores: value, datatype (JSON bit), flags, absolute expiry, CAS,
+ *   rev seqno, and the xattrs in front of the value (datatype 0x04).
+ * - Deletions: CAS, rev seqno, delete time and the xattrs (user ones too, IncludeDeletedUserXattrs).
+ *   Not the tombstone's flags (a DCP deletion has none; stored as 0) nor a body the HTTP face may
+ *   keep on a tombstone (kv tombstones have none, so DCP never carries one).
+ * - Expirations: CAS, rev seqno, delete time; no xattrs (DCP_EXPIRATION carries no value).
+ *
+ * Keys and values are copied out of the socket buffer: the engine keeps the item in memory until
+ * its write is on disk (the receiver contract of src/consumer/receiver.ts says the same).
+ */
+import { Datatype, Opcode, decodeDcpDeletion, decodeDcpExpiration, decodeDcpMutation } from '../codec/index.js';
+import type { Packet } from '../codec/index.js';
+import type { ReplicatedChange } from '../engine/replica.js';
+import { splitXattrValue } from './xattr-blob.js';
+
+const EMPTY = Buffer.alloc(0);
+
+function valueAndXattrs(value: Buffer, datatype: number): { body: Buffer; xattrs: Buffer | null } {
+  if ((datatype & Datatype.Xattr) === 0) return { body: Buffer.from(value), xattrs: null };
+  const split = splitXattrValue(value);
+  return { body: Buffer.from(split.body), xattrs: split.xattrs };
+}
+
+/** The change a DCP mutation, deletion or expiration carries; undefined for other opcodes. */
+export function replicatedChange(p: Packet): ReplicatedChange | undefined {
+  switch (p.opcode) {
+    case Opcode.DcpMutation: {
+      const m = decodeDcpMutation(p);
+      const { body, xattrs } = valueAndXattrs(m.value, m.datatype);
+      return {
+        key: Buffer.from(m.key),
+        seqno: m.bySeqno,
+        revSeqno: m.revSeqno,
+        cas: m.cas,
+        deleted: false,
+        expired: false,
+        value: body,
+        datatype: m.datatype & Datatype.Json,
+        flags: m.flags,
+        expiry: m.expiration,
+        deleteTime: 0,
+        xattrs,
+      };
+    }
+    case Opcode.DcpDeletion: {
+      const d = decodeDcpDeletion(p);
+      const { xattrs } = valueAndXattrs(d.value, d.datatype);
+      return {
+        key: Buffer.from(d.key),
+        seqno: d.bySeqno,
+        revSeqno: d.revSeqno,
+        cas: d.cas,
+        deleted: true,
+        expired: false,
+        value: EMPTY,
+        datatype: 0,
+        flags: 0,
+        expiry: 0,
+        deleteTime: d.deleteTime ?? 0,
+        xattrs,
+      };
+    }
+    case Opcode.DcpExpiration: {
+      const e = decodeDcpExpiration(p);
+      return {
+        key: Buffer.from(e.key),
+        seqno: e.bySeqno,
+        revSeqno: e.revSeqno,
+        cas: e.cas,
+        deleted: true,
+        expired: true,
+        value: EMPTY,
+        datatype: 0,
+        flags: 0,
+        expiry: 0,
+        deleteTime: e.deleteTime,
+        xattrs: null,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
