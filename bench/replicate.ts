@@ -7,9 +7,14 @@
  *   BENCH_BATCH       Freshet replicator batch size (default 500)
  *   BENCH_WORKERS     Freshet replicator parallel batches (default 4)
  *   BENCH_SKIP_POUCH  set to 1 to leave out PouchDB's replicator (it is much slower)
+ *   BENCH_SKIP_LOCAL  set to 1 to leave out the local-endpoint lines
+ *   BENCH_CPU_PROF    a directory: the `freshet serve` children run with `--cpu-prof` into it
  *
  * Servers run in their own processes (`freshet serve`, pouchdb-server --in-memory), so the
  * replicator does not share its event loop with them; on a 2-core machine they still share CPUs.
+ * The local lines run a Freshet server inside the bench process and replicate from its database
+ * as a local endpoint (no HTTP on that side): to another of its databases, and to a `freshet
+ * serve` child over HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +22,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Replication } from '../src/replicator/replicator.js';
+import { localDatabase } from '../src/replicator/local-peer.js';
+import type { Peer } from '../src/replicator/peer.js';
+import { FreshetServer } from '../src/server/freshet-server.js';
 import { startPouchServer, type PouchServer } from '../test/replicator/helpers/pouchdb-server.js';
 import { PouchDB } from '../test/replicator/helpers/pouch-peer.js';
 import { fmt, line, rate } from './report.js';
@@ -29,12 +37,18 @@ interface FreshetProcess {
   stop(): Promise<void>;
 }
 
+/** `--cpu-prof` for the server children when BENCH_CPU_PROF names a directory (not allowed in NODE_OPTIONS). */
+function profArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}
+
 /** `freshet serve` in a child process on ephemeral ports; resolves once its ready line is printed. */
 async function startFreshet(): Promise<FreshetProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-rep-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/entry.ts', 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--vbuckets', '64', '--log-level', 'warn'],
+    [...profArgs(), '--import', 'tsx', 'src/cli/entry.ts', 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--vbuckets', '64', '--log-level', 'warn'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -88,7 +102,21 @@ async function seed(url: string, n: number): Promise<void> {
   }
 }
 
-async function ours(source: string, target: string, n: number): Promise<number> {
+/** A Freshet server in this process, for the local-endpoint lines. */
+async function startInProcess(): Promise<{ server: FreshetServer; base: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-local-'));
+  const server = await FreshetServer.start({ dataDir: dir, kvPort: 0, mgmtPort: 0, httpPort: 0, numVBuckets: 64, fastHashing: true });
+  return {
+    server,
+    base: `http://${AUTH}@127.0.0.1:${server.ports.http}`,
+    stop: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function ours(source: string | Peer, target: string | Peer, n: number): Promise<number> {
   const t0 = performance.now();
   const rep = new Replication({
     source,
@@ -137,6 +165,17 @@ export async function run(): Promise<void> {
     if (!skipPouch) {
       line('Freshet → Freshet (PouchDB replicator)', `${fmt(rate(n, await pouchs(source, `${fb.base}/copy-pouch`, n)))} docs/s`);
       line('Freshet → pouchdb-server (PouchDB replicator)', `${fmt(rate(n, await pouchs(source, `${ps.base}/copy-pouch`, n)))} docs/s`);
+    }
+    if (process.env.BENCH_SKIP_LOCAL !== '1') {
+      const local = await startInProcess();
+      try {
+        await seed(`${local.base}/bench-src`, n);
+        const src = (): Peer => localDatabase(local.server, 'bench-src');
+        line('Freshet(local) → Freshet(local) (in-process)', `${fmt(rate(n, await ours(src(), localDatabase(local.server, 'copy-local'), n)))} docs/s`);
+        line('Freshet(local) → Freshet over HTTP', `${fmt(rate(n, await ours(src(), `${fb.base}/copy-from-local`, n)))} docs/s`);
+      } finally {
+        await local.stop();
+      }
     }
     line('anchor: CouchDB replicator', '~6,250 docs/s (1M docs in 160 s)');
   } finally {

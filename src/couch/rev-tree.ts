@@ -282,8 +282,23 @@ function allRevStrings(tree: RevTree): string[] {
   return tree.flatMap((b) => flatten(b).map((v) => formatRev(v.pos, v.node[0])));
 }
 
+/** Number of nodes of a chain without branches, or Infinity when it branches. */
+function linearLength(node: RevNode): number {
+  let n = 1;
+  for (let cur = node; cur[2].length > 0; cur = cur[2][0]!) {
+    if (cur[2].length > 1) return Number.POSITIVE_INFINITY;
+    n++;
+  }
+  return n;
+}
+
 /** Merges `path` into `tree` and stems the result to `revsLimit`. */
 export function merge(tree: RevTree, path: RevBranch, revsLimit: number = DEFAULT_REVS_LIMIT): MergeResult {
+  // The first revisions of a document (most replicated writes): nothing to merge into, and a
+  // linear path no longer than the limit is already stemmed. Same result as the general case.
+  if (tree.length === 0 && Number.isInteger(revsLimit) && revsLimit >= 1 && linearLength(path.node) <= revsLimit) {
+    return { tree: [{ pos: path.pos, node: cloneNode(path.node) }], outcome: 'new_leaf', stemmed: [] };
+  }
   const merged = mergePath(tree, path);
   const stemmed = stem(merged.tree, revsLimit);
   return { tree: stemmed.tree, outcome: merged.outcome, stemmed: stemmed.stemmed };

@@ -13,7 +13,7 @@ import { revsDiff } from '../couch/rev-tree-query.js';
 import { docJson } from './doc-json.js';
 import { openRevs, openRev, type OpenRevResult } from './doc-read.js';
 import { loadDoc } from './doc-store.js';
-import { writeDoc } from './doc-write.js';
+import { orderedWriter } from './doc-write.js';
 import { parseDocument, validateDocId } from '../couch/doc.js';
 import { resolveDb } from './keyspace.js';
 import { updateLocal } from './local-docs.js';
@@ -36,7 +36,7 @@ const bulkDocs: Handler = async (rc) => {
   }
   const newEdits = body.new_edits !== false;
   const pending: Array<Promise<DocResult>> = [];
-  const lastWrite = new Map<string, Promise<string>>();
+  const write = orderedWriter(db);
   for (const raw of body.docs as unknown[]) {
     let id: unknown = isObject(raw) ? raw._id : undefined;
     try {
@@ -51,10 +51,7 @@ const bulkDocs: Handler = async (rc) => {
         continue;
       }
       // Writes of one id within the batch apply in order; others do not wait for each other.
-      const before = lastWrite.get(docId);
-      const start = (): Promise<string> => writeDoc(db, docId, doc, { newEdits });
-      const written = before ? before.then(start, start) : start();
-      lastWrite.set(docId, written);
+      const written = write(docId, doc, { newEdits });
       pending.push(written.then((rev) => ({ id: docId, rev }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
     } catch (err) {
       pending.push(Promise.resolve({ id, error: toCouchError(err) }));

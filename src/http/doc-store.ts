@@ -37,6 +37,7 @@
 import { createHash } from 'node:crypto';
 import type { Bucket } from '../engine/bucket.js';
 import { isEngineError } from '../engine/errors.js';
+import { isExpired } from '../engine/expiry.js';
 import { DATATYPE_JSON, DATATYPE_RAW, type Item, type MutationResult } from '../engine/types.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, type RevNode, type RevTree } from '../couch/rev-tree.js';
@@ -259,8 +260,12 @@ export function stateFromItem(id: string, item: Item, revsLimit: number): DocSta
 /** The current item of a key (tombstones included), or undefined. Expired items become tombstones. */
 export function currentItem(bucket: Bucket, key: Buffer): Item | undefined {
   // Bucket.getMeta without its KEY_ENOENT throw: a missing document is common here (every new
-  // document is looked up first) and building an Error per miss is costly.
-  bucket.live(key, bucket.activeVBucket(key));
+  // document is looked up first) and building an Error per miss is costly. One lookup (one record
+  // decode) unless the item turns out expired: Bucket.live then writes the expiration first.
+  const vb = bucket.activeVBucket(key);
+  const item = bucket.lookup(key);
+  if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry)) return item;
+  bucket.live(key, vb);
   return bucket.lookup(key);
 }
 
@@ -298,7 +303,9 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
   if (Object.keys(others).length > 0) sync.leaves = others;
   const emptyTombstone = winner.deleted && Object.keys(winnerData.body).length === 0;
   const value = emptyTombstone ? Buffer.alloc(0) : Buffer.from(JSON.stringify(winnerData.body));
-  const xattrs = Buffer.from(JSON.stringify({ _sync: sync, ...prev?.otherXattrs }));
+  const other = prev?.otherXattrs;
+  const xattrsText = other && Object.keys(other).length > 0 ? JSON.stringify({ _sync: sync, ...other }) : `{"_sync":${JSON.stringify(sync)}}`;
+  const xattrs = Buffer.from(xattrsText);
   return bucket.writeVersion(id, prev ? prev.item.cas : null, {
     value,
     deleted: winner.deleted,
@@ -311,21 +318,29 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
  * Load, edit and store a document, retrying when its item changed underneath (a KV write racing
  * with ours). `edit` returns null when there is nothing to store.
  */
-export async function updateDoc<T>(
+export function updateDoc<T>(
   bucket: Bucket,
   id: string,
   revsLimit: number,
   edit: (state: DocState | null) => { next: NewRevision; result: T } | { next: null; result: T },
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const state = loadDoc(bucket, id, revsLimit);
-    const { next, result } = edit(state);
-    if (next === null) return result;
+  // Promise chaining rather than async/await: this runs once per document of a `_bulk_docs`
+  // batch, and the common case (no retry) then costs one promise reaction.
+  const attempt = (n: number): Promise<T> => {
     try {
-      await storeDoc(bucket, id, state, next);
-      return result;
+      const state = loadDoc(bucket, id, revsLimit);
+      const { next, result } = edit(state);
+      if (next === null) return Promise.resolve(result);
+      return storeDoc(bucket, id, state, next).then(
+        () => result,
+        (err: unknown) => {
+          if (!isEngineError(err, 'KEY_EEXISTS') || n >= 5) throw err;
+          return attempt(n + 1);
+        },
+      );
     } catch (err) {
-      if (!isEngineError(err, 'KEY_EEXISTS') || attempt >= 5) throw err;
+      return Promise.reject(err);
     }
-  }
+  };
+  return attempt(0);
 }

@@ -26,6 +26,8 @@ export interface WriteOptions {
   newEdits: boolean;
   /** Bytes of `follows: true` attachments (multipart/related), by name. */
   followsData?: ReadonlyMap<string, Buffer>;
+  /** The database's `_revs_limit`, when the caller already read it (a batch reads it once). */
+  revsLimit?: number;
 }
 
 /** Store the bytes of every attachment that carries data, before the revision exists. */
@@ -46,9 +48,20 @@ function digestsOf(atts: readonly AttachmentMeta[]): Array<{ name: string; conte
 }
 
 /** Write one document; resolves to the revision written (or already present, for replicated writes). */
-export async function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Promise<string> {
-  if (doc.attachments?.some((a) => a.kind !== 'stub')) await prestoreAttachments(db, doc, opts.followsData);
-  const revsLimit = db.revsLimit;
+export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Promise<string> {
+  // No `async`: most writes carry no attachment data and go straight to the store (see updateDoc).
+  if (doc.attachments?.some((a) => a.kind !== 'stub')) {
+    return prestoreAttachments(db, doc, opts.followsData).then(() => storeWrite(db, id, doc, opts));
+  }
+  try {
+    return storeWrite(db, id, doc, opts);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Promise<string> {
+  const revsLimit = opts.revsLimit ?? db.revsLimit;
   const incoming = doc.attachments ?? [];
   return updateDoc(db.bucket, id, revsLimit, (state) => {
     if (opts.newEdits) {
@@ -83,4 +96,22 @@ export async function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: WriteOp
     });
     return { next: { tree: merged.tree, rev: merged.rev, data: { body: doc.body, atts: attachments } }, result: merged.rev };
   });
+}
+
+/**
+ * A writer for a batch of documents (`_bulk_docs`, a local replication peer): every write starts
+ * at once, so the engine commits the batch in one synced transaction, except that writes of one
+ * id apply in the order they were started (two edits of one document in a batch).
+ */
+export function orderedWriter(db: Db): (id: string, doc: ParsedDoc, opts: WriteOptions) => Promise<string> {
+  const lastWrite = new Map<string, Promise<string>>();
+  // One `_revs_limit` read (an LMDB get) per batch rather than per document.
+  const revsLimit = db.revsLimit;
+  return (id, doc, opts) => {
+    const before = lastWrite.get(id);
+    const start = (): Promise<string> => writeDoc(db, id, doc, { revsLimit, ...opts });
+    const written = before ? before.then(start, start) : start();
+    lastWrite.set(id, written);
+    return written;
+  };
 }

@@ -27,6 +27,9 @@ import type { Item } from '../engine/types.js';
 import { parseDocument } from '../couch/doc.js';
 import { isCouchError } from '../couch/errors.js';
 import type { ReplicatorManager } from '../replicator/manager.js';
+import { ReplicationError } from '../replicator/errors.js';
+import { LocalPeer, type LocalAction, type LocalUserCtx } from '../replicator/local-peer.js';
+import { UserRegistry } from '../auth/credentials.js';
 import type { Db } from './db.js';
 import { winnerJson } from './doc-json.js';
 import { loadDoc, stateFromItem } from './doc-store.js';
@@ -48,6 +51,37 @@ export interface ReplicatorDbHost {
   logger: Logger;
   /** The face's handle for a bucket (db.ts). */
   db(bucket: Bucket): Db;
+  /** Who may use which database; by default read from the engine's system database (see accessOf). */
+  users?: Pick<UserRegistry, 'canAccessBucket'>;
+}
+
+/**
+ * The server's users as last saved, when the face did not hand its registry over: FreshetServer
+ * keeps the records under `users` in the engine's system database (freshet-server.ts openUsers).
+ */
+function savedUsers(engine: Engine): Pick<UserRegistry, 'canAccessBucket'> {
+  return new UserRegistry({
+    load: () => (engine.store.system.get('users') as unknown[] | undefined) ?? [],
+    save: () => Promise.reject(new Error('read-only view of the users')),
+  });
+}
+
+/**
+ * Access to a local replication endpoint, as the HTTP face checks a request (auth.ts): a server
+ * admin may do anything; another user may use the databases the registry grants them (403
+ * otherwise) but not create one (`PUT /{db}` is for admins); anonymous users nothing (401).
+ */
+export function authorizeLocal(users: () => Pick<UserRegistry, 'canAccessBucket'>, user: LocalUserCtx, dbName: string, action: LocalAction): void {
+  if (user.roles.includes('_admin')) return;
+  if (user.name === null) {
+    throw new ReplicationError('REP_ERR_UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not authorized to access this db.' });
+  }
+  if (action === 'create') {
+    throw new ReplicationError('REP_ERR_UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not a server admin.' });
+  }
+  if (!users().canAccessBucket(user.name, dbName)) {
+    throw new ReplicationError('REP_ERR_FORBIDDEN', dbName, { status: 403, error: 'forbidden', reason: 'You are not allowed to access this db.' });
+  }
 }
 
 export interface ReplicatorDbStats {
@@ -77,7 +111,28 @@ export class ReplicatorDb {
     this.#attaching = this.#attach(bucket).catch((err: unknown) => this.host.logger.warn({ err }, 'could not load the _replicator database'));
   };
 
-  constructor(private readonly host: ReplicatorDbHost) {}
+  /**
+   * Besides `_replicator`, the face's manager gets this server's databases as local endpoints:
+   * bare database names in `_replicate` and `_replicator` documents open them directly, with the
+   * access of the requesting user (or of the document's `user_ctx`).
+   */
+  constructor(private readonly host: ReplicatorDbHost) {
+    // The saved records are re-read at most once a second (every batch checks access).
+    let cached: { at: number; view: Pick<UserRegistry, 'canAccessBucket'> } | undefined;
+    const users = (): Pick<UserRegistry, 'canAccessBucket'> => {
+      if (host.users) return host.users;
+      if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), view: savedUsers(host.engine) };
+      return cached.view;
+    };
+    host.manager.useLocalDatabases(
+      (dbName, user) =>
+        new LocalPeer(host.engine, dbName, {
+          userCtx: user,
+          dbHandle: (bucket) => host.db(bucket),
+          authorize: (name, action) => authorizeLocal(users, user, name, action),
+        }),
+    );
+  }
 
   /** Load the documents of an existing `_replicator` and follow it; false when another face owns it. */
   async start(): Promise<boolean> {

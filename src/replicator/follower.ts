@@ -154,6 +154,7 @@ export class ChangesFollower implements AsyncIterable<ChangeRow> {
       const policy = this.opts.backoff ?? DEFAULT_FEED_BACKOFF;
       let attempt = 0;
       let mode: FeedMode = this.feed === 'continuous' ? 'continuous' : this.feed === 'longpoll' && this.live ? 'longpoll' : 'normal';
+      let prefetched: Promise<ChangesBatch> | undefined;
       while (!this.closed) {
         try {
           if (mode === 'continuous') {
@@ -170,9 +171,17 @@ export class ChangesFollower implements AsyncIterable<ChangeRow> {
             // An empty response that ends at once would make a busy loop: back off instead.
             if (!delivered) throw new ReplicationError('REP_ERR_BAD_RESPONSE', 'continuous feed ended without data');
           } else {
-            const page = await this.readPage(mode);
+            const pending = prefetched ?? this.readPage(mode);
+            prefetched = undefined;
+            const page = await pending;
             attempt = 0;
             this.current = page.lastSeq;
+            // Paging through a backlog: ask for the next page now, so the peer builds it while
+            // the consumer works on this one (one page ahead at most, so memory stays bounded).
+            if (mode === 'normal' && !page.caughtUp && !this.closed) {
+              prefetched = this.readPage('normal');
+              prefetched.catch(() => undefined); // awaited (and its error handled) on the next turn
+            }
             yield page;
             this.resumeSeq = page.lastSeq;
             await this.maybeSave(false);

@@ -76,6 +76,8 @@ export function encodeDocId(id: string): string {
 
 /** The URL with user and password removed, for logs, stats and `_active_tasks`. */
 export function redactUrl(url: URL | string): string {
+  // A local database's name is shown as it is (CouchDB 2.x showed local endpoints by name).
+  if (typeof url === 'string' && !URL.canParse(url)) return url;
   const u = new URL(url.toString());
   if (u.password !== '') u.password = '*****';
   return u.toString();

@@ -1,6 +1,6 @@
 // Public surface of the replicator: the changes follower, the replication engine over the `Peer`
-// interface (HTTP peers now, a local Freshet peer later), and the job manager the HTTP face mounts
-// for `_replicate`, `_replicator`, `_active_tasks` and `_scheduler/*`.
+// interface (HTTP peers, and local Freshet databases opened in this process), and the job manager
+// the HTTP face mounts for `_replicate`, `_replicator`, `_active_tasks` and `_scheduler/*`.
 export * from './errors.js';
 export * from './retry.js';
 export * from './http-client.js';
@@ -9,6 +9,8 @@ export * from './follower.js';
 export * from './seq-store.js';
 export * from './peer.js';
 export * from './http-peer.js';
+export * from './local-peer.js';
+export * from './local-changes.js';
 export * from './replication-id.js';
 export * from './checkpoint.js';
 export * from './stats.js';

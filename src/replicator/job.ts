@@ -7,8 +7,9 @@
  * with the error visible in `_scheduler/docs`.
  */
 import type { Logger } from 'pino';
-import { errorText, isReplicationError } from './errors.js';
+import { errorText, isReplicationError, ReplicationError } from './errors.js';
 import { HttpPeer } from './http-peer.js';
+import type { Peer } from './peer.js';
 import { Replication, type ReplicationOptions, type ReplicationResult } from './replicator.js';
 import { backoffDelay, sleep, type BackoffPolicy } from './retry.js';
 import type { ReplicationRequest } from './request.js';
@@ -29,6 +30,8 @@ export interface JobOrigin {
 
 export interface JobSettings {
   nodeUuid: string;
+  /** Opens bare-name (local) endpoints, with the access of the job's user. */
+  localPeer?: (dbName: string, user: { name: string | null; roles: string[] }) => Peer;
   restartBackoff: BackoffPolicy;
   /** Defaults for every job (batch size, workers, …), overridden by the request. */
   defaults: Partial<ReplicationOptions>;
@@ -88,10 +91,15 @@ export class ReplicationJob {
     const r = this.request;
     const d = this.settings.defaults;
     const http = (headers: Record<string, string>) => ({ ...d.http, headers: { ...d.http?.headers, ...headers }, ...(r.connections ? { maxConnections: r.connections } : {}) });
+    const peer = (e: ReplicationRequest['source']): Peer => {
+      if (e.local === undefined) return new HttpPeer(e.url, http(e.headers));
+      if (!this.settings.localPeer) throw new ReplicationError('REP_ERR_BAD_REQUEST', `${e.local}: local databases are not available here`);
+      return this.settings.localPeer(e.local, r.userCtx ?? { name: this.user, roles: [] });
+    };
     return {
       ...d,
-      source: new HttpPeer(r.source.url, http(r.source.headers)),
-      target: new HttpPeer(r.target.url, http(r.target.headers)),
+      source: peer(r.source),
+      target: peer(r.target),
       nodeUuid: this.settings.nodeUuid,
       continuous: r.continuous,
       createTarget: r.createTarget,
@@ -113,7 +121,14 @@ export class ReplicationJob {
 
   private async loop(): Promise<ReplicationResult | undefined> {
     while (!this.stopped) {
-      const opts = this.options();
+      let opts: ReplicationOptions;
+      try {
+        opts = this.options();
+      } catch (err) {
+        this.state = 'failed';
+        this.lastError = errorText(err);
+        throw err;
+      }
       const rep = new Replication(opts);
       this.current = rep;
       this.state = 'running';
@@ -144,7 +159,7 @@ export class ReplicationJob {
         }
         this.state = 'pending';
       } finally {
-        await Promise.all([opts.source, opts.target].map((p) => (p instanceof HttpPeer ? p.close().catch(() => undefined) : undefined)));
+        await Promise.all([opts.source, opts.target].map((p) => (typeof p === 'object' && 'close' in p ? p.close().catch(() => undefined) : undefined)));
       }
     }
     return undefined;

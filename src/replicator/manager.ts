@@ -15,9 +15,11 @@
 import { pino, type Logger } from 'pino';
 import { isReplicationError } from './errors.js';
 import { HttpPeer } from './http-peer.js';
+import type { LocalUserCtx } from './local-peer.js';
+import type { EndpointIdentity, LocalEndpointIdentity, Peer } from './peer.js';
 import { ReplicationJob, type JobState } from './job.js';
 import { replicationIds } from './replication-id.js';
-import { parseReplicationRequest, type ReplicationRequest } from './request.js';
+import { parseReplicationRequest, type EndpointSpec, type ReplicationRequest, type RequestContext } from './request.js';
 import { DEFAULT_FEED_BACKOFF, type BackoffPolicy } from './retry.js';
 import { activeTaskJson, schedulerDocJson, schedulerJobJson } from './task-views.js';
 import type { ReplicationOptions } from './replicator.js';
@@ -46,9 +48,16 @@ export interface ReplicatorManagerOptions {
   restartBackoff?: BackoffPolicy;
   /** Defaults for every job (tests lower intervals). */
   defaults?: Partial<ReplicationOptions>;
+  /**
+   * Opens a database of this server as a peer (local-peer.ts), checking the user's access. With
+   * it, bare database names in requests are local databases; without it, URLs of this server.
+   */
+  localPeer?: LocalPeerFactory;
   /** Record a document job's terminal state in its `_replicator` document. */
   onDocState?: (database: string, docId: string, state: 'completed' | 'failed', info: Record<string, unknown>) => void | Promise<void>;
 }
+
+export type LocalPeerFactory = (dbName: string, user: LocalUserCtx) => Peer;
 
 const TERMINAL = new Set(['completed', 'failed']);
 
@@ -58,14 +67,32 @@ export class ReplicatorManager {
   private readonly docs = new Map<string, { database: string; docId: string; jobId?: string; error?: string; state?: JobState }>();
   private readonly log: Logger;
   private closed = false;
+  private localPeer: LocalPeerFactory | undefined;
 
   constructor(private readonly opts: ReplicatorManagerOptions) {
     this.log = opts.logger ?? pino({ level: 'silent' });
+    this.localPeer = opts.localPeer;
+  }
+
+  /** Turns bare database names into local databases from now on (the face's `_replicator` wiring). */
+  useLocalDatabases(factory: LocalPeerFactory): void {
+    this.localPeer = factory;
+  }
+
+  /** How bare database names resolve for requests from now on. */
+  private requestContext(authorization?: string): RequestContext {
+    const base = this.opts.localBaseUrl?.();
+    return {
+      ...(this.localPeer ? { localDatabases: true } : {}),
+      ...(base ? { localBaseUrl: base } : {}),
+      ...(authorization ? { authorization } : {}),
+    };
   }
 
   private settings() {
     return {
       nodeUuid: this.opts.nodeUuid,
+      ...(this.localPeer ? { localPeer: this.localPeer } : {}),
       restartBackoff: this.opts.restartBackoff ?? { ...DEFAULT_FEED_BACKOFF, initialMs: 1000, maxMs: 300_000 },
       defaults: this.opts.defaults ?? {},
       logger: this.log,
@@ -78,13 +105,17 @@ export class ReplicatorManager {
 
   /** The job id CouchDB would show: base id plus `+continuous` / `+create_target`. */
   jobIdOf(req: ReplicationRequest): string {
-    const peer = (e: ReplicationRequest['source']): HttpPeer => new HttpPeer(e.url, { headers: e.headers });
-    const source = peer(req.source);
-    const target = peer(req.target);
+    const user = req.userCtx ?? { name: null, roles: [] };
+    const identity = (e: EndpointSpec): EndpointIdentity | LocalEndpointIdentity => {
+      if (e.local !== undefined) return { local: { dbName: e.local, userName: user.name, roles: user.roles } };
+      const peer = new HttpPeer(e.url, { headers: e.headers });
+      void peer.close();
+      return peer.endpoint;
+    };
     const ids = replicationIds({
       nodeUuid: this.opts.nodeUuid,
-      source: source.endpoint,
-      target: target.endpoint,
+      source: identity(req.source),
+      target: identity(req.target),
       ...(req.docIds ? { docIds: req.docIds } : {}),
       ...(req.selector ? { selector: req.selector } : {}),
       ...(req.filter ? { filter: { name: req.filter, ...(req.queryParams ? { queryParams: req.queryParams } : {}) } } : {}),
@@ -92,8 +123,6 @@ export class ReplicatorManager {
       continuous: req.continuous,
       createTarget: req.createTarget,
     });
-    void source.close();
-    void target.close();
     return ids.repId;
   }
 
@@ -101,10 +130,8 @@ export class ReplicatorManager {
   async handleReplicate(body: unknown, auth: ReplicateAuth): Promise<HttpAnswer> {
     let req: ReplicationRequest;
     try {
-      req = parseReplicationRequest(body, {
-        ...(this.opts.localBaseUrl?.() ? { localBaseUrl: this.opts.localBaseUrl()! } : {}),
-        ...(auth.authorization ? { authorization: auth.authorization } : {}),
-      });
+      req = parseReplicationRequest(body, this.requestContext(auth.authorization));
+      req.userCtx = { name: auth.name, roles: auth.roles ?? [] };
     } catch (err) {
       const e = ReplicationJob.statusOf(err);
       return { status: e.status, body: { error: e.error, reason: e.reason } };
@@ -113,6 +140,10 @@ export class ReplicatorManager {
     if (req.cancel) {
       const job = this.jobs.get(id) ?? [...this.jobs.values()].find((j) => j.id.split('+')[0] === id.split('+')[0] && j.origin === null);
       if (!job || job.origin !== null) return { status: 404, body: { error: 'not_found', reason: `Replication ${id} not found` } };
+      // couch_replicator:check_authorization/2: the owner or a server admin.
+      if (!(auth.roles ?? []).includes('_admin') && job.user !== auth.name) {
+        return { status: 401, body: { error: 'unauthorized', reason: 'Only the owner or a server admin may cancel a replication.' } };
+      }
       await job.stop();
       this.jobs.delete(job.id);
       return { status: 200, body: { ok: true, _local_id: job.id } };
@@ -179,7 +210,8 @@ export class ReplicatorManager {
     const known = typeof doc._replication_state === 'string' ? doc._replication_state : undefined;
     let req: ReplicationRequest;
     try {
-      req = parseReplicationRequest(doc, this.opts.localBaseUrl?.() ? { localBaseUrl: this.opts.localBaseUrl()! } : {});
+      req = parseReplicationRequest(doc, this.requestContext());
+      req.userCtx = userCtxOf(doc);
     } catch (err) {
       if (prev?.jobId) await this.dropJob(prev.jobId);
       this.docs.set(key, { database, docId, state: 'failed', error: isReplicationError(err) ? (err.context.reason ?? err.message) : String(err) });
@@ -197,8 +229,7 @@ export class ReplicatorManager {
       return;
     }
     this.docs.set(key, { database, docId, jobId: id });
-    const user = doc.user_ctx && typeof (doc.user_ctx as Record<string, unknown>).name === 'string' ? ((doc.user_ctx as Record<string, unknown>).name as string) : null;
-    this.startJob(new ReplicationJob(id, req, user, { database, docId }, this.settings(), true));
+    this.startJob(new ReplicationJob(id, req, req.userCtx?.name ?? null, { database, docId }, this.settings(), true));
   }
 
   private async dropJob(id: string): Promise<void> {
@@ -236,4 +267,15 @@ export class ReplicatorManager {
     this.jobs.clear();
     await Promise.all(jobs.map((j) => j.stop()));
   }
+}
+
+/** A `_replicator` document's `user_ctx` (`{name, roles}`); none means anonymous, as in CouchDB. */
+function userCtxOf(doc: Record<string, unknown>): LocalUserCtx {
+  const ctx = doc.user_ctx;
+  if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return { name: null, roles: [] };
+  const { name, roles } = ctx as Record<string, unknown>;
+  return {
+    name: typeof name === 'string' ? name : null,
+    roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [],
+  };
 }

@@ -32,6 +32,15 @@ export interface EndpointIdentity {
   headers: ReadonlyArray<readonly [string, string]>;
 }
 
+/**
+ * A database of this process's engine (local-peer.ts): CouchDB 2.x hashed such an endpoint as
+ * `{local, DbName, UserCtx}` (get_v4_endpoint/2), the user context being who the replication
+ * runs as.
+ */
+export interface LocalEndpointIdentity {
+  local: { dbName: string; userName: string | null; roles: readonly string[] };
+}
+
 export interface PeerChangesOptions {
   since: Seq;
   feed: FeedMode;
@@ -95,7 +104,7 @@ export interface WriteFailure {
 export interface Peer {
   /** Printable name (URL without password). */
   readonly label: string;
-  readonly endpoint: EndpointIdentity;
+  readonly endpoint: EndpointIdentity | LocalEndpointIdentity;
   /** `GET /{db}`; throws `REP_ERR_DB_NOT_FOUND` when missing. */
   info(): Promise<PeerInfo>;
   /** `PUT /{db}`; true when created, false when it existed (412). */

@@ -7,6 +7,7 @@
  * in lowercase hex, where an endpoint is `{remote, User, Host, NonDefaultPort, Path,
  * HeadersWithoutBasicAuth, undefined}` with the strings as Erlang lists (ibrowse parses URLs into
  * lists), the port the atom `default` for 80/443/5984, the path with CouchDB's trailing slash, and
+ * a local database `{local, DbName, UserCtx}` (CouchDB 2.x), and
  * the filter terms `[DocIds]`, `[ejsort(normalize(Selector))]`, `[FilterCode, QueryParams]` or
  * `[FilterName, QueryParams]` (couch_replicator_filters.erl). `+continuous` and `+create_target`
  * extend the job id but not the checkpoint id.
@@ -24,15 +25,15 @@ import { createHash } from 'node:crypto';
 import { atom, bin, ejson, int, list, termToBinary, tuple, type ErlTerm } from '../couch/erlang-term.js';
 import { normalizeSelector } from '../couch/selector.js';
 import type { Seq } from './changes-parse.js';
-import type { EndpointIdentity } from './peer.js';
+import type { EndpointIdentity, LocalEndpointIdentity } from './peer.js';
 
 export const REP_ID_VERSION = 4;
 
 export interface ReplicationIdInput {
   /** The replicating node's uuid (CouchDB's `couch_server:get_uuid()`). */
   nodeUuid: string;
-  source: EndpointIdentity;
-  target: EndpointIdentity;
+  source: EndpointIdentity | LocalEndpointIdentity;
+  target: EndpointIdentity | LocalEndpointIdentity;
   docIds?: readonly string[];
   selector?: Record<string, unknown>;
   /** A `ddoc/name` filter, with the function's source code when it could be read. */
@@ -56,7 +57,20 @@ export function str(s: string): ErlTerm {
   return list([...Buffer.from(s, 'utf8')].map((b) => int(b)));
 }
 
-export function endpointTerm(e: EndpointIdentity): ErlTerm {
+/**
+ * A local database: `{local, <<DbName>>, #user_ctx{name, roles, handler}}` (CouchDB 2.x
+ * get_v4_endpoint/2), the record as the tuple `{user_ctx, Name | null, [Role], Handler}`. CouchDB
+ * puts there the name of the authentication handler that admitted the user; Freshet has no such
+ * handlers and always leaves it `undefined`, as the record's default is.
+ */
+function localEndpointTerm(e: LocalEndpointIdentity): ErlTerm {
+  const { dbName, userName, roles } = e.local;
+  const userCtx = tuple(atom('user_ctx'), userName === null ? atom('null') : bin(userName), list(roles.map((r) => bin(r))), atom('undefined'));
+  return tuple(atom('local'), bin(dbName), userCtx);
+}
+
+export function endpointTerm(e: EndpointIdentity | LocalEndpointIdentity): ErlTerm {
+  if ('local' in e) return localEndpointTerm(e);
   return tuple(
     atom('remote'),
     e.user === undefined ? atom('undefined') : str(e.user),

@@ -5,15 +5,19 @@
  * `doc_ids`, `selector`, `filter` + `query_params`, `since_seq`, `use_checkpoints`,
  * `checkpoint_interval`, `worker_processes`, `worker_batch_size`, `http_connections`, `cancel`.
  *
- * A bare database name (CouchDB 1.x/2.x "local" endpoints) resolves against this server's own
- * URL, authenticated as the requester, when the caller provides one.
+ * A bare database name (CouchDB 1.x/2.x "local" endpoints) is a database of this server: opened
+ * directly when the caller can (`localDatabases`), else resolved against this server's own URL,
+ * authenticated as the requester.
  */
 import { ReplicationError } from './errors.js';
 import type { Seq } from './changes-parse.js';
 
 export interface EndpointSpec {
+  /** The database URL, or for a local database its name. */
   url: string;
   headers: Record<string, string>;
+  /** A database of this server, reached without HTTP (local-peer.ts). */
+  local?: string;
 }
 
 export interface ReplicationRequest {
@@ -34,9 +38,16 @@ export interface ReplicationRequest {
   cancel: boolean;
   /** `replication_id` of a cancel request. */
   replicationId?: string;
+  /** Who the replication runs as (CouchDB's `user_ctx`): part of a local endpoint's id, and its access. */
+  userCtx?: { name: string | null; roles: string[] };
 }
 
 export interface RequestContext {
+  /**
+   * Bare database names are databases of this server, opened directly (CouchDB 2.x local
+   * endpoints); otherwise they resolve to `localBaseUrl`.
+   */
+  localDatabases?: boolean;
   /** This server's CouchDB base URL (`http://127.0.0.1:5984`), for bare database names. */
   localBaseUrl?: string;
   /** The requester's `Authorization` header, reused for local endpoints. */
@@ -74,6 +85,10 @@ function endpoint(name: 'source' | 'target', value: unknown, ctx: RequestContext
     throw bad(`\`${name}\` must be a URL or an object with \`url\``);
   }
   if (!/^https?:\/\//i.test(url)) {
+    if (ctx.localDatabases && /^[a-z_][a-z0-9_$()+/-]*$/.test(url)) {
+      // Headers and credentials mean nothing without HTTP: the user context decides access.
+      return { url, headers: {}, local: url };
+    }
     if (!ctx.localBaseUrl || !/^[a-z][a-z0-9_$()+/-]*$/.test(url)) throw bad(`\`${name}\` must be an http(s) database URL`);
     url = `${ctx.localBaseUrl.replace(/\/$/, '')}/${encodeURIComponent(url)}`;
     if (ctx.authorization && headers.authorization === undefined) headers.authorization = ctx.authorization;

@@ -1,0 +1,149 @@
+/**
+ * The changes of a local Freshet database as replication batches, read from the engine's
+ * bucket-wide change order without HTTP (the same order and seqs `GET /{db}/_changes` serves,
+ * src/http/changes-feed.ts): `style=all_docs` rows (every leaf, winner first), optional winning
+ * bodies (`include_docs`), and the `_doc_ids`, `_selector` and `_design` filters
+ * (couch-replication.md §2.2, §2.8).
+ *
+ * A one-shot feed ends once it has seen everything durable. A live feed then waits for the
+ * bucket's next durable change (feed-io.ts waitForChange: an engine callback, not a poll) and goes
+ * on; `close()` or the signal ends it at once. A filtered feed still advances `lastSeq` over the
+ * changes it drops, so checkpoints move on a quiet filter.
+ */
+import type { Bucket } from '../engine/bucket.js';
+import { compileSelector, type DocMatcher } from '../couch/selector.js';
+import { scanChanges, type RawChange } from '../http/change-scan.js';
+import type { Db } from '../http/db.js';
+import { winnerJson } from '../http/doc-json.js';
+import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from '../http/doc-store.js';
+import { waitForChange } from '../http/feed-io.js';
+import type { ChangeRow, Seq } from './changes-parse.js';
+import { ReplicationError } from './errors.js';
+import type { ChangesBatch, ChangesFilter } from './follower.js';
+import type { ChangesSource, PeerChangesOptions } from './peer.js';
+
+/** Engine changes visited per scan (one LMDB read snapshot each). */
+const SCAN_PAGE = 1000;
+/** How long a live feed waits before re-checking that its database still exists. */
+const IDLE_CHECK_MS = 30_000;
+
+type LocalFilter = { kind: 'doc_ids'; ids: ReadonlySet<string> } | { kind: 'selector'; match: DocMatcher } | { kind: 'design' };
+
+/** The bucket seq a checkpointed seq names: numbers, `"N"` and CouchDB 2-style `"N-…"` strings. */
+export function bucketSeqOf(seq: Seq): number {
+  if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
+  if (typeof seq === 'string') {
+    const m = /^(\d+)(?:-.*)?$/.exec(seq.trim());
+    if (m && Number.isSafeInteger(Number(m[1]))) return Number(m[1]);
+  }
+  return 0;
+}
+
+/** The replicator's filter as the local feed applies it; `ddoc/name` filters need JavaScript. */
+export function localFilter(filter: ChangesFilter | undefined): LocalFilter | null {
+  if (!filter) return null;
+  if (filter.docIds) return { kind: 'doc_ids', ids: new Set(filter.docIds) };
+  if (filter.selector) return { kind: 'selector', match: compileSelector(filter.selector) };
+  if (filter.name === '_design') return { kind: 'design' };
+  if (filter.name === undefined) return null;
+  // The HTTP face answers 501 for these too (changes-query.ts): there is no JavaScript engine.
+  throw new ReplicationError('REP_ERR_BAD_REQUEST', `filter ${filter.name} is not supported on a local database`, {
+    error: 'not_implemented',
+    reason: 'JavaScript filter functions are not supported',
+  });
+}
+
+/** One change as a row, or null when the filter drops it (or its key is no document id). */
+function rowOf(db: Db, change: RawChange, filter: LocalFilter | null, includeDocs: boolean, allDocs: boolean): ChangeRow | null {
+  if (!change.plain) throw new ReplicationError('REP_ERR_BAD_RESPONSE', `unsupported item record format at seq ${change.seq}`);
+  const id = change.id();
+  if (id === null) return null;
+  if (filter?.kind === 'doc_ids' && !filter.ids.has(id)) return null;
+  if (filter?.kind === 'design' && !id.startsWith('_design/')) return null;
+  const needDoc = includeDocs || filter?.kind === 'selector';
+  const fast = needDoc ? null : summaryFromPrefix(change.xattrsPrefix(SUMMARY_PREFIX_CHARS), change.revSeqno);
+  if (fast) return { seq: change.seq, id, changes: [{ rev: fast.rev }], ...(fast.deleted ? { deleted: true } : {}) };
+  const item = change.toItem();
+  const { leaves, winner } = summarize(id, item);
+  const row: ChangeRow = { seq: change.seq, id, changes: allDocs ? leaves.map((l) => ({ rev: l.rev })) : [{ rev: winner.rev }] };
+  if (winner.deleted) row.deleted = true;
+  if (needDoc) {
+    const doc = winnerJson(db, stateFromItem(id, item, db.revsLimit));
+    if (filter?.kind === 'selector' && !filter.match(doc)) return null;
+    if (includeDocs) row.doc = doc;
+  }
+  return row;
+}
+
+export class LocalChanges implements ChangesSource {
+  private readonly abort = new AbortController();
+  private readonly filter: LocalFilter | null;
+  private pos: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: PeerChangesOptions,
+  ) {
+    this.filter = localFilter(opts.filter);
+    this.pos = bucketSeqOf(opts.since);
+    if (opts.signal?.aborted) this.abort.abort();
+    else opts.signal?.addEventListener('abort', () => this.abort.abort(), { once: true });
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+  }
+
+  /**
+   * Up to `batchSize` rows after `pos`, reading at most a few pages of the index (a filter that
+   * drops everything still ends the batch, with `lastSeq` advanced).
+   */
+  private read(): ChangesBatch {
+    const bucket: Bucket = this.db.bucket;
+    const limit = Math.max(1, this.opts.batchSize);
+    const includeDocs = this.opts.includeDocs === true;
+    const allDocs = this.opts.style === 'all_docs';
+    const results: ChangeRow[] = [];
+    let caughtUp = false;
+    for (let pages = 0; pages < 4 && results.length < limit; pages++) {
+      const want = Math.min(SCAN_PAGE, limit - results.length);
+      let full = false;
+      const read = scanChanges(bucket, { since: this.pos, limit: want }, (change) => {
+        this.pos = change.seq;
+        const row = rowOf(this.db, change, this.filter, includeDocs, allDocs);
+        if (row) results.push(row);
+        full = results.length >= limit;
+        return !full;
+      });
+      if (!full && read < want) {
+        // Everything durable was seen; seqs in between belong to superseded versions.
+        caughtUp = true;
+        this.pos = Math.max(this.pos, bucket.persistedBucketSeq);
+        break;
+      }
+    }
+    return { results, lastSeq: this.pos, caughtUp };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ChangesBatch> {
+    const bucket = this.db.bucket;
+    const signal = this.abort.signal;
+    // A live feed yields an empty batch only to say it caught up (once per catch-up).
+    let announced = false;
+    while (!signal.aborted) {
+      if (bucket.isClosed) throw new ReplicationError('REP_ERR_DB_NOT_FOUND', `${this.db.name} was deleted`, { url: this.db.name });
+      const batch = this.read();
+      if (batch.results.length > 0 || !this.opts.live || (batch.caughtUp && !announced)) {
+        announced = batch.caughtUp;
+        yield batch;
+      }
+      if (!batch.caughtUp) continue;
+      if (!this.opts.live) return;
+      // Register for the next durable change, then re-check: a commit between the scan and the
+      // registration must not be slept through.
+      if (bucket.persistedBucketSeq > this.pos) continue;
+      const why = await waitForChange(bucket, IDLE_CHECK_MS, signal);
+      if (why === 'closed') return;
+    }
+  }
+}
