@@ -82,7 +82,7 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b) });
+    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b), users: ctx.users });
   }
 
   /** This face's own base URL, reachable from this process (a wildcard bind address means loopback). */

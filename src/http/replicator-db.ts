@@ -29,7 +29,7 @@ import { isCouchError } from '../couch/errors.js';
 import type { ReplicatorManager } from '../replicator/manager.js';
 import { ReplicationError } from '../replicator/errors.js';
 import { LocalPeer, type LocalAction, type LocalUserCtx } from '../replicator/local-peer.js';
-import { UserRegistry } from '../auth/credentials.js';
+import type { UserRegistry } from '../auth/credentials.js';
 import type { Db } from './db.js';
 import { winnerJson } from './doc-json.js';
 import { loadDoc, stateFromItem } from './doc-store.js';
@@ -51,19 +51,8 @@ export interface ReplicatorDbHost {
   logger: Logger;
   /** The face's handle for a bucket (db.ts). */
   db(bucket: Bucket): Db;
-  /** Who may use which database; by default read from the engine's system database (see accessOf). */
-  users?: Pick<UserRegistry, 'canAccessBucket'>;
-}
-
-/**
- * The server's users as last saved, when the face did not hand its registry over: FreshetServer
- * keeps the records under `users` in the engine's system database (freshet-server.ts openUsers).
- */
-function savedUsers(engine: Engine): Pick<UserRegistry, 'canAccessBucket'> {
-  return new UserRegistry({
-    load: () => (engine.store.system.get('users') as unknown[] | undefined) ?? [],
-    save: () => Promise.reject(new Error('read-only view of the users')),
-  });
+  /** Who may use which database: the server's user registry. */
+  users: Pick<UserRegistry, 'canAccessBucket'>;
 }
 
 /**
@@ -117,13 +106,7 @@ export class ReplicatorDb {
    * access of the requesting user (or of the document's `user_ctx`).
    */
   constructor(private readonly host: ReplicatorDbHost) {
-    // The saved records are re-read at most once a second (every batch checks access).
-    let cached: { at: number; view: Pick<UserRegistry, 'canAccessBucket'> } | undefined;
-    const users = (): Pick<UserRegistry, 'canAccessBucket'> => {
-      if (host.users) return host.users;
-      if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), view: savedUsers(host.engine) };
-      return cached.view;
-    };
+    const users = (): Pick<UserRegistry, 'canAccessBucket'> => host.users;
     host.manager.useLocalDatabases(
       (dbName, user) =>
         new LocalPeer(host.engine, dbName, {
