@@ -6,23 +6,38 @@
  *   continuous  one row per line, "\n" heartbeats, a final {"last_seq":S,"pending":P}\n line
  *   eventsource "data: <row>\nid: <seq>\n\n", heartbeats "event: heartbeat\ndata: \n\n", no end line
  *
- * The feed pulls pages of the engine's bucket-wide change order (Bucket.readChanges) and, when
+ * The feed pulls pages of the engine's bucket-wide change order (change-scan.ts), frames each
+ * page's rows into one buffer (changes-bytes.ts, changes-rows.ts) and, when
  * caught up, waits for the bucket's next durable change (feed-io.ts waitForChange). That wait,
  * racing a timer and the request's abort signal, is the feed's only resource: a client that
  * disconnects aborts it at once, and nothing stays registered in the bucket.
  *
  * `last_seq` is the position scanned, not the last row's seq, so filtered feeds advance over
- * changes they drop. On a silent filtered feed that is still making progress, the periodic
- * heartbeat reports it too: a longpoll then answers with no rows and the advanced `last_seq`
- * (PouchDB checkpoints it and polls again); an eventsource heartbeat carries an `id:` line, which
- * moves the browser's Last-Event-ID. Continuous feeds report progress on their final line only:
- * a `last_seq` line in the middle of the stream would end the feed for CouchDB's replicator.
+ * changes they drop: a normal feed with no passing row still answers with the position it reached,
+ * and so does a longpoll on its timeout. While a live filtered feed is silent (changes-pace.ts):
+ *   - longpoll: when a heartbeat falls due and the scan moved, the reply ends with no rows and the
+ *     advanced `last_seq` (PouchDB's HTTP adapter polls again from it; a one-shot PouchDB
+ *     replication checkpoints an empty reply's `last_seq`, pouchdb-replication onChangesComplete);
+ *   - continuous: by default exactly CouchDB's bytes (blank-line heartbeats, `last_seq` only on the
+ *     final line), because CouchDB's replicator takes *any* line without `changes` as the end of the
+ *     feed and reconnects (couch_replicator_api_wrap:json_to_doc_info/1). Progress reaches it through
+ *     `timeout`, counted from the last row: the feed ends with the advanced `last_seq`, which the
+ *     replicator checkpoints. With `heartbeat_seq` the heartbeat becomes
+ *     `{"seq":S,"id":null,"changes":[]}` when the position moved (the shape proposed in
+ *     apache/couchdb#6120): opt-in, since row parsers would otherwise see a change without an id;
+ *   - eventsource: a heartbeat event carries `id: S` when the position moved, which moves the
+ *     browser's Last-Event-ID (the SSE parser applies `id:` even to events without data).
+ * Long catch-up scans that a filter keeps silent yield to the event loop between pages, and live
+ * feeds send their heartbeats and progress reports between those pages too.
  */
 import type { ServerResponse } from 'node:http';
-import { u64Key } from '../store/keys.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { scanChanges } from './change-scan.js';
+import { ByteSink } from './changes-bytes.js';
+import { FeedPace } from './changes-pace.js';
+import { pendingAfter } from './changes-pending.js';
 import type { ChangesQuery } from './changes-query.js';
-import { RowBuilder } from './changes-rows.js';
+import { RowBuilder, type RowFraming } from './changes-rows.js';
 import type { Db } from './db.js';
 import { ChunkWriter, waitForChange } from './feed-io.js';
 import { baseHeaders } from './response.js';
@@ -36,9 +51,15 @@ interface Feed {
   res: ServerResponse;
   signal: AbortSignal;
   rows: RowBuilder;
+  framing: RowFraming;
+  /** The page being assembled. */
+  sink: ByteSink;
   out: ChunkWriter;
+  pace: FeedPace;
   /** The last bucket seq scanned. */
   pos: number;
+  /** The position the client was last told (by a row or a progress report). */
+  reported: number;
   /** Rows written so far. */
   sent: number;
 }
@@ -47,67 +68,70 @@ function limitReached(f: Feed): boolean {
   return f.q.limit !== undefined && f.sent >= f.q.limit;
 }
 
-/** Rows in the index after (or, descending, before) `seq`: the `pending` count. */
-function pendingAfter(db: Db, seq: number, descending: boolean): number {
-  const changes = db.bucket.dbs.changes;
-  return descending ? changes.getKeysCount({ end: u64Key(seq) }) : changes.getKeysCount({ start: u64Key(seq + 1) });
-}
-
 /**
- * Visit one page of changes from `f.pos` (ascending, or descending from `upper`), building the
- * passing rows; returns the page's rows as text and how many changes the index gave.
+ * Visit one page of changes from `f.pos` (ascending, or descending from `upper`), framing the
+ * passing rows into one buffer; returns it (null when no row passed) and how many changes the
+ * index gave.
  */
-function readPage(f: Feed, emit: (row: string, seq: number) => string, descending: boolean, upper: number): { text: string; read: number; last: number } {
-  const out: string[] = [];
+function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer | null; read: number; last: number } {
   let last = descending ? upper : f.pos;
+  const { rows, sink, framing } = f;
   const read = scanChanges(f.db.bucket, { since: descending ? upper : f.pos, limit: PAGE, descending }, (change) => {
     last = change.seq;
     f.pos = change.seq;
-    const row = f.rows.build(change);
-    if (row === null) return true;
+    if (!rows.append(change, sink, framing, f.sent)) return true;
     f.sent++;
-    out.push(emit(row, change.seq));
+    // Under seq_interval most rows carry "seq": null and tell the client nothing.
+    if (rows.seqShown()) f.reported = change.seq;
     return !limitReached(f);
   });
-  return { text: out.join(''), read, last };
+  return { bytes: sink.len > 0 ? sink.take() : null, read, last };
 }
 
 /**
- * Scan forward from `f.pos`, writing each passing row through `emit`, until caught up or the
+ * Scan forward from `f.pos`, writing each passing row, until caught up or the
  * limit is reached. A page's rows are written together, after the page's read snapshot is
- * released; the next page is read only once the socket took them. Returns true when the client
- * went away.
+ * released; the next page is read only once the socket took them. Between pages that produced
+ * nothing the loop yields to the event loop (a filter may drop millions of changes in a row) and
+ * lets `between` write a heartbeat or progress report. Returns true when the client went away.
  */
-async function scan(f: Feed, emit: (row: string, seq: number) => string): Promise<boolean> {
+async function scan(f: Feed, between?: () => Promise<unknown>): Promise<boolean> {
   const bucket = f.db.bucket;
   for (;;) {
     if (limitReached(f) || bucket.isClosed) return false;
-    const page = readPage(f, emit, false, 0);
+    const page = readPage(f, false, 0);
     if (page.read < PAGE && !limitReached(f)) {
       // Everything durable was seen; seqs in between belong to superseded versions.
       f.pos = Math.max(f.pos, bucket.persistedBucketSeq);
     }
-    await sendPage(f, page.text);
+    if (page.bytes) f.pace.rowsSent(Date.now());
+    await sendPage(f, page.bytes);
     if (f.signal.aborted) return true;
     if (page.read < PAGE || limitReached(f)) return false;
+    if (!page.bytes) {
+      await yieldToLoop();
+      await between?.();
+      if (f.signal.aborted) return true;
+    }
   }
 }
 
 /** Descending scans (normal feed only): newest first, from `since` (0 = the newest) down. */
-async function scanDescending(f: Feed, emit: (row: string, seq: number) => string): Promise<boolean> {
+async function scanDescending(f: Feed): Promise<boolean> {
   let upper = f.pos;
   for (;;) {
-    const page = readPage(f, emit, true, upper);
+    const page = readPage(f, true, upper);
     upper = page.last;
-    await sendPage(f, page.text);
+    await sendPage(f, page.bytes);
     if (f.signal.aborted) return true;
     if (page.read < PAGE || limitReached(f) || upper <= 1) return false;
+    if (!page.bytes) await yieldToLoop();
   }
 }
 
-/** Queue a page's text and write it out, waiting for the socket to drain when it is full. */
-async function sendPage(f: Feed, text: string): Promise<void> {
-  const flushed = text.length > 0 ? f.out.push(text) : undefined;
+/** Queue a page's rows and write them out, waiting for the socket to drain when it is full. */
+async function sendPage(f: Feed, bytes: Buffer | null): Promise<void> {
+  const flushed = bytes ? f.out.push(bytes) : undefined;
   await (flushed ?? f.out.flush());
 }
 
@@ -121,38 +145,68 @@ function startResponse(f: Feed, contentType: string, extra: Record<string, strin
 
 /** `feed=normal` and `feed=longpoll`: one JSON object. */
 async function jsonFeed(f: Feed): Promise<void> {
-  const start = f.pos;
   startResponse(f, 'application/json');
   f.out.push('{"results":[\n');
-  const emit = (row: string): string => (f.sent === 1 ? row : ',\r\n' + row);
   if (f.q.descending) {
-    if (await scanDescending(f, emit)) return;
-  } else if (await scan(f, emit)) {
+    if (await scanDescending(f)) return;
+  } else if (await scan(f)) {
     return;
   }
   if (f.q.feed === 'longpoll' && !f.q.descending && f.sent === 0 && !limitReached(f)) {
     await f.out.flush();
-    for (;;) {
-      const waitMs = f.q.heartbeatMs !== null ? f.q.heartbeatMs - (Date.now() - f.out.lastWriteAt) : f.q.timeoutMs;
-      const why = await waitForChange(f.db.bucket, waitMs, f.signal);
-      if (why === 'closed') return;
-      if (why === 'change') {
-        if (await scan(f, emit)) return;
-        if (f.sent > 0 || f.db.bucket.isClosed) break;
-        continue;
-      }
-      if (f.q.heartbeatMs === null) break; // timeout
-      if (f.q.filter !== null && f.pos > start) break; // report filtered progress
-      f.out.push('\n');
-      await f.out.flush();
-      if (f.signal.aborted) return;
-    }
+    if (await longpollWait(f)) return;
   }
   const limited = limitReached(f);
-  const pending = limited ? pendingAfter(f.db, f.pos, f.q.descending) : 0;
+  const pending = limited ? pendingAfter(f.db.bucket, f.pos, f.q.descending) : 0;
   f.out.push(`\n],\n"last_seq":${f.pos},"pending":${pending}}\n`);
   await f.out.flush();
   f.res.end();
+}
+
+/**
+ * A longpoll with nothing to say yet: wait for a passing change, the timeout (counted from the
+ * request), or a heartbeat. A heartbeat is JSON whitespace inside `results`, unless the scan moved
+ * past changes the filter dropped: then the reply ends now, carrying the advanced `last_seq`.
+ * Returns true when the client went away or the database closed.
+ */
+async function longpollWait(f: Feed): Promise<boolean> {
+  for (;;) {
+    const now = Date.now();
+    const moved = f.pos > f.reported;
+    const action = f.pace.due(now, f.out.lastWriteAt, moved);
+    if (action === 'timeout' || action === 'progress' || (action === 'heartbeat' && moved)) return false;
+    if (action === 'heartbeat') {
+      f.out.push('\n');
+      await f.out.flush();
+      if (f.signal.aborted) return true;
+      continue;
+    }
+    const why = await waitForChange(f.db.bucket, f.pace.waitMs(now, f.out.lastWriteAt, moved), f.signal);
+    if (why === 'closed') return true;
+    if (why === 'change') {
+      if (await scan(f)) return true;
+      if (f.sent > 0 || f.db.bucket.isClosed) return false;
+    }
+  }
+}
+
+/**
+ * Between scans of a continuous or eventsource feed: write the heartbeat or progress report that
+ * is due (see the header for the shapes). Returns 'timeout' when the feed should end.
+ */
+async function tend(f: Feed, sse: boolean, now = Date.now()): Promise<'timeout' | null> {
+  const moved = f.pos > f.reported;
+  const action = f.pace.due(now, f.out.lastWriteAt, moved);
+  if (action === null || action === 'timeout') return action;
+  if (moved && (action === 'progress' || sse)) {
+    f.out.push(sse ? `event: heartbeat\nid: ${f.pos}\ndata: \n\n` : `{"seq":${f.pos},"id":null,"changes":[]}\n`);
+    f.reported = f.pos;
+    f.pace.progressSent(now);
+  } else {
+    f.out.push(sse ? 'event: heartbeat\ndata: \n\n' : '\n');
+  }
+  await f.out.flush();
+  return null;
 }
 
 /** `feed=continuous` and `feed=eventsource`: rows as they come, until limit, timeout or disconnect. */
@@ -160,45 +214,52 @@ async function streamFeed(f: Feed): Promise<void> {
   const sse = f.q.feed === 'eventsource';
   if (sse) startResponse(f, 'text/event-stream', { 'Cache-Control': 'no-cache' });
   else startResponse(f, 'application/json');
-  let idSent = f.pos;
-  const emit = (row: string, seq: number): string => {
-    if (!sse) return row + '\n';
-    if (!f.rows.seqShown()) return `data: ${row}\n\n`;
-    idSent = seq;
-    return `data: ${row}\nid: ${seq}\n\n`;
-  };
-  let lastRowAt = Date.now();
+  const between = (): Promise<unknown> => tend(f, sse);
   for (;;) {
-    const before = f.sent;
-    if (await scan(f, emit)) return;
-    if (f.sent > before) lastRowAt = Date.now();
+    if (await scan(f, between)) return;
     if (limitReached(f) || f.db.bucket.isClosed) break;
-    const waitMs = f.q.heartbeatMs !== null
-      ? f.q.heartbeatMs - (Date.now() - f.out.lastWriteAt)
-      : f.q.timeoutMs - (Date.now() - lastRowAt);
-    const why = await waitForChange(f.db.bucket, waitMs, f.signal);
-    if (why === 'closed') return;
-    if (why === 'change') continue;
-    if (f.q.heartbeatMs === null) break; // timeout
-    if (sse) {
-      const progress = f.pos > idSent ? `id: ${f.pos}\n` : '';
-      if (progress) idSent = f.pos;
-      f.out.push(`event: heartbeat\n${progress}data: \n\n`);
-    } else {
-      f.out.push('\n');
-    }
-    await f.out.flush();
+    if ((await tend(f, sse)) === 'timeout') break;
     if (f.signal.aborted) return;
+    const now = Date.now();
+    const why = await waitForChange(f.db.bucket, f.pace.waitMs(now, f.out.lastWriteAt, f.pos > f.reported), f.signal);
+    if (why === 'closed') return;
   }
-  if (!sse) f.out.push(`{"last_seq":${f.pos},"pending":${pendingAfter(f.db, f.pos, false)}}\n`);
+  if (!sse) f.out.push(`{"last_seq":${f.pos},"pending":${pendingAfter(f.db.bucket, f.pos, false)}}\n`);
   await f.out.flush();
   f.res.end();
 }
 
+const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+const COMMA = bytes(',\r\n');
+const NL = bytes('\n');
+const DATA = bytes('data: ');
+const ID = bytes('\nid: ');
+const END_EVENT = bytes('\n\n');
+
+/** How each feed mode wraps a row (see the header). */
+const FRAMING: Record<ChangesQuery['feed'], RowFraming> = {
+  normal: { open: (sink, sent) => sent > 0 && sink.put(COMMA), close: () => undefined },
+  longpoll: { open: (sink, sent) => sent > 0 && sink.put(COMMA), close: () => undefined },
+  continuous: { open: () => undefined, close: (sink) => sink.put(NL) },
+  eventsource: {
+    open: (sink) => sink.put(DATA),
+    close: (sink, seq, shown) => {
+      if (shown) {
+        sink.put(ID);
+        sink.int(seq);
+      }
+      sink.put(END_EVENT);
+    },
+  },
+};
+
 /** Serve one `_changes` request whose parameters are already validated. */
 export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const since = q.since === 'now' ? db.updateSeq : q.since;
-  const f: Feed = { db, q, res, signal, rows: new RowBuilder(db, q), out: new ChunkWriter(res), pos: since, sent: 0 };
+  const pace = new FeedPace({ heartbeatMs: q.heartbeatMs, timeoutMs: q.timeoutMs, progressMs: q.progressMs }, Date.now());
+  const f: Feed = {
+    db, q, res, signal, rows: new RowBuilder(db, q), framing: FRAMING[q.feed], sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0,
+  };
   if (q.feed === 'normal' || q.feed === 'longpoll') await jsonFeed(f);
   else await streamFeed(f);
 }

@@ -7,6 +7,11 @@
  * that quote seqs still resume. `Last-Event-ID` (header, `feed=eventsource` only) and the
  * `last-event-id` parameter override `since`. `heartbeat` keeps a feed open indefinitely and
  * overrides `timeout`; without either, the face's default timeout (60 s) applies.
+ *
+ * `heartbeat_seq` is a Freshet extension (CouchDB ignores unknown parameters, so clients may send
+ * it to either server): `true` (every heartbeat, or 60 s without one) or a number of ms asks a
+ * live feed to report the position it scanned through while a filter drops every change; see
+ * changes-pace.ts and changes-feed.ts for the wire shapes.
  */
 import { CouchError } from '../couch/errors.js';
 import { compileSelector, type DocMatcher } from '../couch/selector.js';
@@ -28,6 +33,8 @@ export interface ChangesQuery {
   heartbeatMs: number | null;
   /** Close a live feed after this long without a row (ignored when heartbeatMs is set). */
   timeoutMs: number;
+  /** `heartbeat_seq`: report scan progress at most this often, or null for never. */
+  progressMs: number | null;
   includeDocs: boolean;
   conflicts: boolean;
   attachments: boolean;
@@ -67,6 +74,16 @@ function parseHeartbeat(raw: string | null): number | null {
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n <= 0 || !Number.isSafeInteger(n)) {
     throw badRequest('Invalid heartbeat value. Expecting a positive integer value (or `true` for 60000 ms).');
+  }
+  return n;
+}
+
+function parseHeartbeatSeq(raw: string | null, heartbeatMs: number | null): number | null {
+  if (raw === null || raw === 'false') return null;
+  if (raw === 'true') return heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n <= 0 || !Number.isSafeInteger(n)) {
+    throw badRequest('Invalid heartbeat_seq value. Expecting `true`, `false` or a positive integer (ms).');
   }
   return n;
 }
@@ -123,13 +140,15 @@ export function parseChangesQuery(
   const style = q.get('style') ?? 'main_only';
   if (style !== 'main_only' && style !== 'all_docs') throw badRequest('Invalid `style` parameter: use main_only or all_docs');
   const seqInterval = qInt(q, 'seq_interval', { min: 1 });
+  const heartbeatMs = parseHeartbeat(q.get('heartbeat'));
   return {
     feed,
     since: parseSeq(sinceRaw),
     limit: qInt(q, 'limit'),
     descending: qBool(q, 'descending'),
-    heartbeatMs: parseHeartbeat(q.get('heartbeat')),
+    heartbeatMs,
     timeoutMs: parseTimeout(q.get('timeout'), rc.face.options.changesTimeoutMs),
+    progressMs: parseHeartbeatSeq(q.get('heartbeat_seq'), heartbeatMs),
     includeDocs: qBool(q, 'include_docs'),
     conflicts: qBool(q, 'conflicts'),
     attachments: qBool(q, 'attachments'),

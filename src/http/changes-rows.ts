@@ -8,22 +8,61 @@
  * `attachments` apply). Rows are dropped by `active_only` (deleted winner) and by the filter;
  * a `_selector` is matched against the winner as `include_docs` would show it. Keys that are not
  * UTF-8 cannot be document ids and never make a row.
+ *
+ * `append` is what the feed calls: it writes the common row straight from the record's bytes
+ * (changes-bytes.ts) and falls back to `build` for everything else.
  */
 import type { RevInfo } from '../couch/rev-tree-query.js';
 import type { RawChange } from './change-scan.js';
+import { fastRowId, isDesignId, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
 import type { ChangesQuery } from './changes-query.js';
 import type { Db } from './db.js';
 import { winnerJson } from './doc-json.js';
 import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
 
+/** How a feed mode wraps each row (changes-feed.ts). */
+export interface RowFraming {
+  /** Before a row; `sent` rows came before it. */
+  open(sink: ByteSink, sent: number): void;
+  /** After a row: its seq, and whether the row showed it (seq_interval). */
+  close(sink: ByteSink, seq: number, shown: boolean): void;
+}
+
 export class RowBuilder {
   /** Rows produced so far (for `seq_interval`). */
   count = 0;
+  /** Whether the byte-level row can serve this query (no body needed). */
+  private readonly bytesOk: boolean;
 
   constructor(
     private readonly db: Db,
     private readonly q: ChangesQuery,
-  ) {}
+  ) {
+    this.bytesOk = !q.includeDocs && q.filter?.kind !== 'selector';
+  }
+
+  /** Append the change's framed row to `sink`; false when the change is filtered out. */
+  append(change: RawChange, sink: ByteSink, framing: RowFraming, sent: number): boolean {
+    const fast = this.bytesOk ? readFastRow(change.raw) : null;
+    if (fast) {
+      const filter = this.q.filter;
+      if (filter?.kind === 'design' && !isDesignId(fast)) return false;
+      if (filter?.kind === 'doc_ids' && !filter.ids.has(fastRowId(fast))) return false;
+      if (this.q.activeOnly && fast.deleted) return false;
+      this.count++;
+      const shown = this.seqShown();
+      framing.open(sink, sent);
+      putFastRow(sink, fast, shown ? change.seq : -1);
+      framing.close(sink, change.seq, shown);
+      return true;
+    }
+    const row = this.build(change);
+    if (row === null) return false;
+    framing.open(sink, sent);
+    sink.text(row);
+    framing.close(sink, change.seq, this.seqShown());
+    return true;
+  }
 
   /** The row's JSON text, or null when the change is filtered out. */
   build(change: RawChange): string | null {

@@ -14,15 +14,15 @@ import { writeChunk } from './response.js';
 const CHUNK_BYTES = 64 * 1024;
 
 export class ChunkWriter {
-  private parts: string[] = [];
+  private parts: Array<string | Buffer> = [];
   private size = 0;
   /** When something was last written to the socket (for heartbeats). */
   lastWriteAt = Date.now();
 
   constructor(private readonly res: ServerResponse) {}
 
-  /** Queue text; resolves at once unless the buffer is full and the socket must drain. */
-  push(text: string): Promise<void> | undefined {
+  /** Queue text or bytes; resolves at once unless the buffer is full and the socket must drain. */
+  push(text: string | Buffer): Promise<void> | undefined {
     this.parts.push(text);
     this.size += text.length;
     return this.size >= CHUNK_BYTES ? this.flush() : undefined;
@@ -30,7 +30,8 @@ export class ChunkWriter {
 
   flush(): Promise<void> {
     if (this.parts.length === 0) return Promise.resolve();
-    const chunk = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+    const parts = this.parts;
+    const chunk = parts.length === 1 ? parts[0]! : parts.every((p) => typeof p === 'string') ? parts.join('') : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
     this.parts = [];
     this.size = 0;
     this.lastWriteAt = Date.now();
