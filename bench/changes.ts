@@ -23,7 +23,6 @@
  * Run: `npm run bench -- changes`; a quick run:
  *      CHANGES_DOCS=50000 CHANGES_PULL_DOCS=5000 npm run bench -- changes
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -32,6 +31,7 @@ import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { FreshetServer } from '../src/server/freshet-server.js';
 import { startPouchServer } from '../test/replicator/helpers/pouchdb-server.js';
+import { spawnFreshet } from './serve.js';
 import { fmt, line, percentile, rate } from './report.js';
 
 const AUTH = { username: 'Administrator', password: 'password' };
@@ -44,34 +44,10 @@ interface Target {
   stop(): Promise<void>;
 }
 
-/** `freshet serve` in a child process on ephemeral ports; resolves once its ready line is printed. */
+/** `freshet serve` in a child process on ephemeral ports, 64 vbuckets. */
 async function startFreshet(): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-changes-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/entry.ts', 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--vbuckets', '64', '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = await new Promise<number>((resolvePort, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /http=(\d+)/.exec(out);
-      if (m) resolvePort(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`freshet serve exited with ${code}`)));
-  });
-  return {
-    name: 'Freshet',
-    base: `http://127.0.0.1:${port}`,
-    headers: { authorization: AUTH_HEADER },
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const child = await spawnFreshet({ vbuckets: 64 });
+  return { name: 'Freshet', base: `http://127.0.0.1:${child.ports.http}`, headers: { authorization: AUTH_HEADER }, stop: () => child.stop() };
 }
 
 async function startPouch(): Promise<Target> {

@@ -16,7 +16,6 @@
  * as a local endpoint (no HTTP on that side): to another of its databases, and to a `freshet
  * serve` child over HTTP.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import type { Peer } from '../src/replicator/peer.js';
 import { FreshetServer } from '../src/server/freshet-server.js';
 import { startPouchServer, type PouchServer } from '../test/replicator/helpers/pouchdb-server.js';
 import { PouchDB } from '../test/replicator/helpers/pouch-peer.js';
+import { spawnFreshet } from './serve.js';
 import { fmt, line, rate } from './report.js';
 
 const AUTH = 'Administrator:password';
@@ -37,38 +37,10 @@ interface FreshetProcess {
   stop(): Promise<void>;
 }
 
-/** `--cpu-prof` for the server children when BENCH_CPU_PROF names a directory (not allowed in NODE_OPTIONS). */
-function profArgs(): string[] {
-  const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
-}
-
-/** `freshet serve` in a child process on ephemeral ports; resolves once its ready line is printed. */
+/** `freshet serve` in a child process on ephemeral ports, 64 vbuckets. */
 async function startFreshet(): Promise<FreshetProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-rep-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...profArgs(), '--import', 'tsx', 'src/cli/entry.ts', 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--vbuckets', '64', '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /http=(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`freshet serve exited with ${code}`)));
-  });
-  return {
-    base: `http://${AUTH}@127.0.0.1:${port}`,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const child = await spawnFreshet({ vbuckets: 64 });
+  return { base: `http://${AUTH}@127.0.0.1:${child.ports.http}`, stop: () => child.stop() };
 }
 
 function authHeaders(url: string): Record<string, string> {

@@ -23,6 +23,7 @@ import * as c from '../src/codec/index.js';
 import { Engine } from '../src/engine/engine.js';
 import { BucketDataSource, openChangeStream, type Receiver } from '../src/consumer/index.js';
 import { fmt, line, rate } from './report.js';
+import { spawnFreshet } from './serve.js';
 
 const creds = { username: 'Administrator', password: 'password' };
 const VBUCKETS = 1024;
@@ -216,9 +217,9 @@ export async function run(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-tail-'));
     try {
       await load(dir, docs, valueBytes);
-      const server = await spawnProducer(['src/cli/entry.ts', 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--log-level', 'warn'], 'freshet ready');
+      const server = await spawnFreshet({ dir });
       try {
-        await measure('freshet serve', server.kv);
+        await measure('freshet serve', server.ports.kv);
       } finally {
         await server.stop();
       }

@@ -12,15 +12,10 @@
  */
 import type { Bucket } from '../engine/bucket.js';
 import type { Item } from '../engine/types.js';
-import { decodeRecord } from '../store/record.js';
+import { decodeRecord, RecordLayout } from '../store/record.js';
 import { readU64, u64Key } from '../store/keys.js';
 
-const FORMAT = 1;
-const REV_SEQNO = 24;
-const KEY_LEN = 40;
-const XATTR_LEN = 42;
-const HEADER = 46;
-const NO_XATTRS = 0xffffffff;
+const { FORMAT, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
 
 export class RawChange {
   seq = 0;

@@ -11,15 +11,10 @@
  * read from at most SUMMARY_PREFIX_CHARS bytes); test/http/changes-bytes.test.ts checks that this
  * reader and doc-store.ts's summaryFromPrefix agree.
  */
+import { RecordLayout } from '../store/record.js';
 import { SUMMARY_PREFIX_CHARS } from './doc-store.js';
 
-/** Record offsets (src/store/record.ts, format 1). */
-const FORMAT = 1;
-const REV_SEQNO = 24;
-const KEY_LEN = 40;
-const XATTR_LEN = 42;
-const HEADER = 46;
-const NO_XATTRS = 0xffffffff;
+const { FORMAT, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 const SUMMARY_HEAD = ascii('{"_sync":{"v":1,"rs":');

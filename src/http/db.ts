@@ -17,6 +17,7 @@
 import type { Bucket } from '../engine/bucket.js';
 import type { LmdbStore, MetaDb } from '../store/lmdb-store.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
+import { RecordLayout } from '../store/record.js';
 
 export const AUX_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
 
@@ -26,11 +27,7 @@ export interface DocCounts {
 }
 
 /** Offsets in an engine item record (src/store/record.ts). */
-const REC_BITS = 1;
-const REC_KEY_LEN = 40;
-const REC_XATTR_LEN = 42;
-const REC_HEADER = 46;
-const NO_XATTRS = 0xffffffff;
+const { BITS: REC_BITS, KEY_LEN: REC_KEY_LEN, XATTR_LEN: REC_XATTR_LEN, HEADER: REC_HEADER, NO_XATTRS } = RecordLayout;
 
 export class Db {
   readonly local: MetaDb;

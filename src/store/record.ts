@@ -20,11 +20,23 @@
 import type { Item } from '../engine/types.js';
 import { readU64 } from './keys.js';
 
-const FORMAT = 1;
-const HEADER = 46;
-const NO_XATTRS = 0xffffffff;
-const BIT_DELETED = 0x01;
-const BIT_EXPIRED = 0x02;
+/**
+ * The layout above as data, for readers that look at a few fields of a raw record without
+ * decoding it (the HTTP face's `_changes` byte path and document counts).
+ */
+export const RecordLayout = {
+  FORMAT: 1,
+  BITS: 1,
+  REV_SEQNO: 24,
+  KEY_LEN: 40,
+  XATTR_LEN: 42,
+  HEADER: 46,
+  NO_XATTRS: 0xffffffff,
+  BIT_DELETED: 0x01,
+  BIT_EXPIRED: 0x02,
+} as const;
+
+const { FORMAT, HEADER, NO_XATTRS, BIT_DELETED, BIT_EXPIRED } = RecordLayout;
 
 export function encodeRecord(item: Item): Buffer {
   const xlen = item.xattrs ? item.xattrs.length : 0;

@@ -1,0 +1,48 @@
+/**
+ * `freshet serve` in a child process for the benchmarks: ephemeral ports, a data directory (a
+ * fresh temp one unless given), resolved once the ready line is printed. With BENCH_CPU_PROF set
+ * to a directory the child writes a CPU profile there (`--cpu-prof` is not allowed in
+ * NODE_OPTIONS, so it is passed here).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface FreshetChild {
+  readonly dir: string;
+  readonly ports: { kv: number; mgmt: number; http: number };
+  /** SIGTERM (a clean shutdown), then remove the data directory if this helper made it. */
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Serve this existing directory (kept on stop); default a fresh temp directory. */
+  dir?: string;
+  /** Vbuckets of the default bucket created on first start. */
+  vbuckets?: number;
+}
+
+export async function spawnFreshet(opts: SpawnOptions = {}): Promise<FreshetChild> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'freshet-bench-'));
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const args = ['serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--log-level', 'warn'];
+  if (opts.vbuckets !== undefined) args.push('--vbuckets', String(opts.vbuckets));
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli/entry.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('freshet ready') && resolve(l));
+    child.once('exit', (code) => reject(new Error(`freshet serve exited with ${code}`)));
+  });
+  const port = (name: string): number => Number(new RegExp(`${name}=(\\d+)`).exec(ready)?.[1] ?? NaN);
+  return {
+    dir,
+    ports: { kv: port('kv'), mgmt: port('mgmt'), http: port('http') },
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
