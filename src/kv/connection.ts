@@ -288,7 +288,7 @@ export class KvConnection implements Session {
     }
     // Backpressure contract: false once the socket buffer plus what is coalesced passes the
     // high-water mark; the sender then waits for drained().
-    const ok = this.socket.writableLength + this.outgoingBytes < this.socket.writableHighWaterMark * 4;
+    const ok = this.socket.writableLength + this.outgoingBytes < WRITE_HIGH_WATER;
     if (!ok) this.stats.writeStalls++;
     return ok;
   }
