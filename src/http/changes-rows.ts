@@ -5,20 +5,16 @@
  *
  * `changes` lists the winner only, or with `style=all_docs` every leaf, winner first. `deleted`
  * describes the winner. `doc` is the winner as `include_docs` shows it (`conflicts`,
- * `attachments` apply). Rows are dropped by `active_only` (deleted winner) and by the filter;
- * a `_selector` is matched against the winner as `include_docs` would show it. Keys that are not
- * UTF-8 cannot be document ids and never make a row.
+ * `attachments` apply). Which changes make a row, and what they show: change-summary.ts.
  *
  * `append` is what the feed calls: it writes the common row straight from the record's bytes
  * (changes-bytes.ts) and falls back to `build` for everything else.
  */
-import type { RevInfo } from '../couch/rev-tree-query.js';
 import type { RawChange } from './change-scan.js';
+import { changeSummary } from './change-summary.js';
 import { fastRowId, isDesignId, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
 import type { ChangesQuery } from './changes-query.js';
 import type { Db } from './db.js';
-import { winnerJson } from './doc-json.js';
-import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
 
 /** How a feed mode wraps each row (changes-feed.ts). */
 export interface RowFraming {
@@ -66,41 +62,18 @@ export class RowBuilder {
 
   /** The row's JSON text, or null when the change is filtered out. */
   build(change: RawChange): string | null {
-    const bucketSeq = change.seq;
-    if (!change.plain) throw new Error(`unsupported item record format at seq ${bucketSeq}`);
-    const id = change.id();
-    if (id === null) return null;
-    const filter = this.q.filter;
-    if (filter?.kind === 'doc_ids' && !filter.ids.has(id)) return null;
-    if (filter?.kind === 'design' && !id.startsWith('_design/')) return null;
-    const needDoc = this.q.includeDocs || filter?.kind === 'selector';
-    // Fast path: an unconflicted document last written through HTTP, no body needed.
-    const fast = needDoc ? null : summaryFromPrefix(change.xattrsPrefix(SUMMARY_PREFIX_CHARS), change.revSeqno);
-    if (fast) return this.row(bucketSeq, id, [fast], fast, undefined);
-    const item = change.toItem();
-    const { leaves, winner } = summarize(id, item);
-    if (this.q.activeOnly && winner.deleted) return null;
-    let doc: Record<string, unknown> | undefined;
-    if (needDoc) {
-      const state = stateFromItem(id, item, this.db.revsLimit);
-      doc = winnerJson(this.db, state, { conflicts: this.q.conflicts, attachments: this.q.attachments });
-      if (filter?.kind === 'selector' && !filter.match(doc)) return null;
-    }
-    return this.row(bucketSeq, id, leaves, winner, doc);
-  }
-
-  private row(bucketSeq: number, id: string, leaves: RevInfo[], winner: RevInfo, doc: Record<string, unknown> | undefined): string | null {
-    if (this.q.activeOnly && winner.deleted) return null;
+    const q = this.q;
+    const c = changeSummary(this.db, change, q);
+    if (c === null) return null;
     this.count++;
-    const interval = this.q.seqInterval;
-    const seq = interval === null || this.count % interval === 0 ? String(bucketSeq) : 'null';
-    let out = `{"seq":${seq},"id":${JSON.stringify(id)},"changes":[`;
+    const seq = this.seqShown() ? String(change.seq) : 'null';
+    let out = `{"seq":${seq},"id":${JSON.stringify(c.id)},"changes":[`;
     // Revs from peers may be any string: always escape them.
-    if (this.q.allDocs) out += leaves.map((l) => `{"rev":${JSON.stringify(l.rev)}}`).join(',');
-    else out += `{"rev":${JSON.stringify(winner.rev)}}`;
+    if (q.allDocs) out += c.leaves.map((l) => `{"rev":${JSON.stringify(l.rev)}}`).join(',');
+    else out += `{"rev":${JSON.stringify(c.winner.rev)}}`;
     out += ']';
-    if (winner.deleted) out += ',"deleted":true';
-    if (this.q.includeDocs && doc) out += `,"doc":${JSON.stringify(doc)}`;
+    if (c.winner.deleted) out += ',"deleted":true';
+    if (q.includeDocs && c.doc) out += `,"doc":${JSON.stringify(c.doc)}`;
     return out + '}';
   }
 

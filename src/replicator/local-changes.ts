@@ -11,11 +11,11 @@
  * changes it drops, so checkpoints move on a quiet filter.
  */
 import type { Bucket } from '../engine/bucket.js';
-import { compileSelector, type DocMatcher } from '../couch/selector.js';
+import { compileSelector } from '../couch/selector.js';
 import { scanChanges, type RawChange } from '../http/change-scan.js';
+import { changeSummary } from '../http/change-summary.js';
+import type { ChangesFilter as FeedFilter } from '../http/changes-query.js';
 import type { Db } from '../http/db.js';
-import { winnerJson } from '../http/doc-json.js';
-import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from '../http/doc-store.js';
 import { waitForChange } from '../http/feed-io.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
 import { ReplicationError } from './errors.js';
@@ -27,7 +27,8 @@ const SCAN_PAGE = 1000;
 /** How long a live feed waits before re-checking that its database still exists. */
 const IDLE_CHECK_MS = 30_000;
 
-type LocalFilter = { kind: 'doc_ids'; ids: ReadonlySet<string> } | { kind: 'selector'; match: DocMatcher } | { kind: 'design' };
+/** The HTTP face's filter form: both feeds filter alike (change-summary.ts). */
+type LocalFilter = FeedFilter;
 
 /** The bucket seq a checkpointed seq names: numbers, `"N"` and CouchDB 2-style `"N-…"` strings. */
 export function bucketSeqOf(seq: Seq): number {
@@ -56,22 +57,11 @@ export function localFilter(filter: ChangesFilter | undefined): LocalFilter | nu
 /** One change as a row, or null when the filter drops it (or its key is no document id). */
 function rowOf(db: Db, change: RawChange, filter: LocalFilter | null, includeDocs: boolean, allDocs: boolean): ChangeRow | null {
   if (!change.plain) throw new ReplicationError('REP_ERR_BAD_RESPONSE', `unsupported item record format at seq ${change.seq}`);
-  const id = change.id();
-  if (id === null) return null;
-  if (filter?.kind === 'doc_ids' && !filter.ids.has(id)) return null;
-  if (filter?.kind === 'design' && !id.startsWith('_design/')) return null;
-  const needDoc = includeDocs || filter?.kind === 'selector';
-  const fast = needDoc ? null : summaryFromPrefix(change.xattrsPrefix(SUMMARY_PREFIX_CHARS), change.revSeqno);
-  if (fast) return { seq: change.seq, id, changes: [{ rev: fast.rev }], ...(fast.deleted ? { deleted: true } : {}) };
-  const item = change.toItem();
-  const { leaves, winner } = summarize(id, item);
-  const row: ChangeRow = { seq: change.seq, id, changes: allDocs ? leaves.map((l) => ({ rev: l.rev })) : [{ rev: winner.rev }] };
-  if (winner.deleted) row.deleted = true;
-  if (needDoc) {
-    const doc = winnerJson(db, stateFromItem(id, item, db.revsLimit));
-    if (filter?.kind === 'selector' && !filter.match(doc)) return null;
-    if (includeDocs) row.doc = doc;
-  }
+  const c = changeSummary(db, change, { filter, includeDocs });
+  if (c === null) return null;
+  const row: ChangeRow = { seq: change.seq, id: c.id, changes: allDocs ? c.leaves.map((l) => ({ rev: l.rev })) : [{ rev: c.winner.rev }] };
+  if (c.winner.deleted) row.deleted = true;
+  if (includeDocs && c.doc) row.doc = c.doc;
   return row;
 }
 
