@@ -1,4 +1,4 @@
-/** Public surface of the auth module: SASL (SCRAM, PLAIN), HTTP Basic, and the user registry. */
+/** Public surface of the auth module: SASL (SCRAM, PLAIN), HTTP Basic, the user registry and the login throttle. */
 
 export { AUTH_ERRORS, AuthError, isAuthError, type AuthErrorCode } from './errors.js';
 export { SASL_MECHANISMS, findSaslMechanism, saslMechanismList, type SaslMechanism, type SaslMechanismName } from './mechanisms.js';
@@ -45,3 +45,11 @@ export {
   type UserRole,
 } from './user-records.js';
 export { UserRegistry, type UserRegistryOptions, type UserSummary } from './credentials.js';
+export {
+  AuthThrottle,
+  DEFAULT_AUTH_THROTTLE,
+  clientAddress,
+  type AuthThrottleConfig,
+  type AuthThrottleOptions,
+  type AuthThrottleStats,
+} from './throttle.js';

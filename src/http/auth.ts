@@ -12,6 +12,10 @@
  * credentials without access to the db → 403 forbidden; server-admin actions by a non-admin →
  * 401 "You are not a server admin." (chttpd_auth / couch_httpd:verify_is_server_admin). Bad
  * credentials are a 401 on every endpoint, even those open to anonymous users.
+ *
+ * Password checks (Basic here, `POST /_session` in server-routes.ts) go through the shared
+ * failed-login throttle (src/auth/throttle.ts): a throttled address gets its answer, the normal
+ * 401, after a delay. A cookie is a MAC check, not a password guess, and is not throttled.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -19,6 +23,7 @@ import { CouchError } from '../couch/errors.js';
 import { parseBasicAuth } from '../auth/basic.js';
 import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry } from '../auth/credentials.js';
+import { clientAddress, type AuthThrottle } from '../auth/throttle.js';
 import type { MetaDb } from '../store/lmdb-store.js';
 import type { RequestCtx, UserCtx } from './request.js';
 
@@ -90,8 +95,13 @@ export interface AuthResult {
   refreshCookie?: string;
 }
 
+/** A name/password check from this request's address, through the throttle. */
+export function checkPassword(req: IncomingMessage, users: UserRegistry, throttle: AuthThrottle, name: string, password: string): Promise<boolean> {
+  return throttle.check(clientAddress(req.socket.remoteAddress), name, 'couchdb', () => users.verifyAsync(name, password));
+}
+
 /** Authenticate a request: Basic first (CouchDB's default handler order), then the cookie. */
-export async function authenticate(req: IncomingMessage, users: UserRegistry, sessions: Sessions): Promise<AuthResult> {
+export async function authenticate(req: IncomingMessage, users: UserRegistry, sessions: Sessions, throttle: AuthThrottle): Promise<AuthResult> {
   let basic;
   try {
     basic = parseBasicAuth(req.headers.authorization);
@@ -100,7 +110,7 @@ export async function authenticate(req: IncomingMessage, users: UserRegistry, se
     throw err;
   }
   if (basic) {
-    if (!(await users.verifyAsync(basic.user, basic.password))) throw new CouchError('unauthorized');
+    if (!(await checkPassword(req, users, throttle, basic.user, basic.password))) throw new CouchError('unauthorized');
     return { user: { name: basic.user, admin: users.isAdmin(basic.user), via: 'default' } };
   }
   const cookie = readCookie(req, SESSION_COOKIE);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
-import { requireAdmin, requireUser, roles } from './auth.js';
+import { checkPassword, requireAdmin, requireUser, roles } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
 import { isObject, mediaType, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
@@ -72,9 +72,8 @@ const postSession: Handler = async (rc) => {
     password = body.password;
   }
   const users = rc.face.ctx.users;
-  if (typeof name !== 'string' || typeof password !== 'string' || !(await users.verifyAsync(name, password))) {
-    throw new CouchError('unauthorized');
-  }
+  if (typeof name !== 'string' || typeof password !== 'string') throw new CouchError('unauthorized');
+  if (!(await checkPassword(rc.req, users, rc.face.ctx.authThrottle, name, password))) throw new CouchError('unauthorized');
   const cookie = rc.face.sessions.issue(name);
   sendJson(rc.res, 200, { ok: true, name, roles: users.isAdmin(name) ? ['_admin'] : [] }, {
     'Set-Cookie': rc.face.sessions.setCookieHeader(cookie),

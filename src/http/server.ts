@@ -24,7 +24,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
     const url = new URL(req.url ?? '/', 'http://localhost');
     const segments = normalizeSegments(splitPath(url.pathname));
     const method = req.method ?? 'GET';
-    const auth = await authenticate(req, face.ctx.users, face.sessions);
+    const auth = await authenticate(req, face.ctx.users, face.sessions, face.ctx.authThrottle);
     if (auth.refreshCookie) res.setHeader('Set-Cookie', face.sessions.setCookieHeader(auth.refreshCookie));
     const match = face.router.match(method, segments);
     if (!match) throw new CouchError('not_found_detail', { params: { detail: 'missing' } });

@@ -16,6 +16,9 @@
  *
  * Replies are coalesced: the replies to one socket read's worth of requests leave in one write.
  *
+ * A command marked `barrier` (SASL, whose answer the failed-login throttle may delay) whose reply
+ * is a promise stops execution of later requests until it settles: they wait in `backlog`.
+ *
  * A malformed frame (ProtocolError from the parser) closes this connection only, and so does a
  * server-request magic (0x82) from the client: only the server sends those, after HELLO Duplex,
  * which Freshet does not grant (kv_engine drops such a connection too).
@@ -30,7 +33,8 @@ import { Status } from '../codec/status.js';
 import { isProtocolError } from '../codec/errors.js';
 import { Magic, isRequestMagic } from '../codec/magic.js';
 import { replyForError } from './replies.js';
-import { dispatch, type Reply } from './dispatch.js';
+import { commandFor, dispatch, type Reply } from './dispatch.js';
+import { clientAddress } from '../auth/throttle.js';
 import type { AuthState, DcpAttachment, Session } from './session.js';
 import type { ServerContext } from '../server/context.js';
 import type { Bucket } from '../engine/bucket.js';
@@ -79,6 +83,9 @@ export class KvConnection implements Session {
   /** close() was called: no more requests run; the socket ends once `pending` is written. */
   private closing = false;
   readonly peer: string;
+  readonly remoteAddress: string;
+  /** A `barrier` command's reply is pending: later requests wait for it (see execute). */
+  private barrier = false;
 
   constructor(
     readonly id: number,
@@ -87,6 +94,7 @@ export class KvConnection implements Session {
     readonly stats: KvStats,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.remoteAddress = clientAddress(socket.remoteAddress);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -125,7 +133,7 @@ export class KvConnection implements Session {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.backlogHead < this.backlog.length && !this.isClosed && !this.closing && !this.writeBlocked) {
+      while (this.backlogHead < this.backlog.length && !this.isClosed && !this.closing && !this.barrier && !this.writeBlocked) {
         const packet = this.backlog[this.backlogHead++]!;
         if (packet.magic === Magic.ServerRequest) {
           this.dropMalformed('server-request magic 0x82 from a client');
@@ -173,7 +181,17 @@ export class KvConnection implements Session {
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));
       return;
     }
-    this.enqueue(this.safely(req, () => dispatch(this, req)));
+    const reply = this.safely(req, () => dispatch(this, req));
+    if (reply instanceof Promise && commandFor(req.opcode)?.barrier === true) {
+      // A delayed SASL answer changes the auth state the next request is checked against:
+      // hold later requests until it settles, keeping "N+1 sees the effect of N".
+      this.barrier = true;
+      void reply.finally(() => {
+        this.barrier = false;
+        this.pump();
+      });
+    }
+    this.enqueue(reply);
   }
 
   /** Run a handler; synchronous throws and rejections both become error replies. */

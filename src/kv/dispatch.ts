@@ -26,6 +26,12 @@ export interface CommandSpec {
   readonly handler: Handler;
   readonly auth: boolean;
   readonly bucket: boolean;
+  /**
+   * When the handler answers with a promise, later requests on the connection wait for it (the
+   * connection otherwise runs them at once). For commands that change the session's auth state
+   * after a wait: SASL answered after a throttle delay.
+   */
+  readonly barrier?: boolean;
 }
 
 const TABLE = new Map<number, CommandSpec>();

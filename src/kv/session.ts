@@ -29,6 +29,8 @@ export interface Session {
   readonly ctx: ServerContext;
   /** Remote address, for logs and `stats connections`. */
   readonly peer: string;
+  /** The client's address alone (clientAddress form), the failed-login throttle's key. */
+  readonly remoteAddress: string;
   /** The listener's counters (shared by its connections). */
   readonly stats: KvStats;
   auth: AuthState;

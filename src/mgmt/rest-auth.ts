@@ -11,11 +11,14 @@
  * 4. for bucket routes: the bucket must exist -> else 404 "Requested resource not found.", and a
  *    `bucket_uuid` query parameter must match it -> else 404 "Bucket uuid does not match the
  *    requested.". cbdatasource passes both parameters back verbatim from the previous document.
+ * The password check of step 1 goes through the shared failed-login throttle
+ * (src/auth/throttle.ts): a throttled address gets its 401 after a delay.
  */
 import type { IncomingMessage } from 'node:http';
 import { parseBasicAuth, type BasicCredentials } from '../auth/basic.js';
 import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry } from '../auth/credentials.js';
+import { clientAddress, type AuthThrottle } from '../auth/throttle.js';
 import type { Engine } from '../engine/engine.js';
 import { AUTH_REALM, RestError, forbidden, notFound } from './rest-io.js';
 import type { Access, Principal } from './router.js';
@@ -25,7 +28,7 @@ export function challenge(): RestError {
 }
 
 /** The caller, or a 401 to send. */
-export async function authenticate(users: UserRegistry, req: IncomingMessage): Promise<Principal> {
+export async function authenticate(users: UserRegistry, throttle: AuthThrottle, req: IncomingMessage): Promise<Principal> {
   let creds: BasicCredentials | undefined;
   try {
     creds = parseBasicAuth(req.headers.authorization);
@@ -34,7 +37,9 @@ export async function authenticate(users: UserRegistry, req: IncomingMessage): P
     throw err;
   }
   if (creds === undefined) throw challenge();
-  if (!(await users.verifyAsync(creds.user, creds.password))) throw challenge();
+  const { user, password } = creds;
+  const address = clientAddress(req.socket.remoteAddress);
+  if (!(await throttle.check(address, user, 'rest', () => users.verifyAsync(user, password)))) throw challenge();
   return { name: creds.user, isAdmin: users.isAdmin(creds.user) };
 }
 

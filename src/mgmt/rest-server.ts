@@ -31,7 +31,7 @@ async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerR
   const { route, params } = match;
   let principal: Principal | undefined;
   if (route.access.kind !== 'public') {
-    principal = await authenticate(deps.ctx.users, req);
+    principal = await authenticate(deps.ctx.users, deps.ctx.authThrottle, req);
     authorize(deps.ctx.users, principal, route.access, params);
     checkUuids(deps.ctx.engine, route.access, params, query);
   }

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
+import type { AuthThrottle } from '../auth/throttle.js';
 
 export interface Ports {
   kv: number;
@@ -15,6 +16,8 @@ export interface Ports {
 export interface ServerContext {
   engine: Engine;
   users: UserRegistry;
+  /** Failed-login throttle shared by every face's password checks (src/auth/throttle.ts). */
+  authThrottle: AuthThrottle;
   logger: Logger;
   /** The host listeners bind to. */
   host: string;

@@ -5,6 +5,7 @@
 import { pino, type Logger } from 'pino';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { UserRegistry } from '../auth/credentials.js';
+import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
 import { startKvFace } from '../kv/index.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
@@ -34,6 +35,11 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   logger?: Logger;
   /** Faster password hashing for tests (fewer PBKDF2 iterations). */
   fastHashing?: boolean;
+  /**
+   * Delay answers to an address after repeated failed logins (src/auth/throttle.ts); missing
+   * fields take the defaults, `false` turns the delays off (failures are still counted).
+   */
+  authThrottle?: AuthThrottleConfig;
   /** Serve as one node of a development cluster described by a map file (src/cluster/). */
   clusterMap?: ClusterMapOption;
 }
@@ -71,7 +77,8 @@ export class FreshetServer {
       await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
     }
     const host = opts.host ?? '127.0.0.1';
-    const context: ServerContext = { engine, users, logger, host, ports: { kv: 0, mgmt: 0, http: 0 }, configRev: 1 };
+    const authThrottle = new AuthThrottle(opts.authThrottle, { log: logger });
+    const context: ServerContext = { engine, users, authThrottle, logger, host, ports: { kv: 0, mgmt: 0, http: 0 }, configRev: 1 };
     const listeners: Listener[] = [];
     try {
       const kv = await startKvFace(context, opts.kvPort ?? DEFAULT_PORTS.kv);

@@ -49,8 +49,9 @@ export class RawKv {
     socket.on('close', () => this.#end(new Error('connection closed')));
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<RawKv> {
-    const socket = connect({ port, host });
+  /** `localAddress` binds the client end (e.g. 127.0.0.2, to appear as another client). */
+  static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawKv> {
+    const socket = connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) });
     await once(socket, 'connect');
     socket.setNoDelay(true);
     return new RawKv(socket);

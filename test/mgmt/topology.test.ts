@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { startTestServer, tempDir } from '../helpers/server.js';
 import { openTestEngine } from '../helpers/engine.js';
 import { UserRegistry } from '../../src/auth/credentials.js';
+import { AuthThrottle } from '../../src/auth/throttle.js';
 import type { ServerContext } from '../../src/server/context.js';
 import { Topology, advertisedHostname, clusterConfigJson, topologyFor, type TopologyChange } from '../../src/mgmt/topology.js';
 
@@ -116,6 +117,7 @@ describe('topology: the advertised cluster map', () => {
       const ctx: ServerContext = {
         engine,
         users: new UserRegistry({ load: () => [], save: async () => undefined }),
+        authThrottle: new AuthThrottle(undefined),
         logger: pino({ level: 'silent' }),
         host: '127.0.0.1',
         ports: { kv: 11210, mgmt: 8091, http: 0 },

@@ -13,9 +13,9 @@ import { decodeSaslRequest } from '../../codec/ops/sasl.js';
 import { decodeSelectBucketRequest } from '../../codec/ops/select-bucket.js';
 import { decodeErrorMapRequest } from '../../codec/ops/error-map.js';
 import { saslMechanismList } from '../../auth/mechanisms.js';
-import { authenticatePlain } from '../../auth/plain.js';
+import { authenticatePlain, parsePlain } from '../../auth/plain.js';
 import { isAuthError } from '../../auth/errors.js';
-import { ScramServerSession } from '../../auth/scram.js';
+import { ScramServerSession, type ScramServerReply, type ScramServerState } from '../../auth/scram.js';
 import { scramHashForMechanism } from '../../auth/scram-crypto.js';
 import { buildErrorMap, KV_ENGINE_ERROR_ATTRS, negotiateErrorMapVersion, type ErrorMapVersion } from '../../mgmt/error-map.js';
 import { errorReply } from '../replies.js';
@@ -57,6 +57,7 @@ function listMechs(_session: Session, req: Packet): Packet {
 function authenticated(session: Session, user: string, mechanism: string): void {
   session.auth = { kind: 'authenticated', user, mechanism };
   session.stats.authSuccess++;
+  session.ctx.authThrottle.succeeded(session.remoteAddress);
   // Old servers (and cbdatasource, dcp.md §4.4) rely on a user named like a bucket selecting it.
   // Otherwise the connection moves to "no bucket", as kv_engine's sasl_auth_command_context.cc
   // does: a bucket selected by an earlier user must not stay open to the new one.
@@ -64,48 +65,74 @@ function authenticated(session: Session, user: string, mechanism: string): void 
   session.bucket = bucket && session.ctx.users.canAccessBucket(user, bucket.name) ? bucket : null;
 }
 
-function authFailed(session: Session, req: Packet, context: string): Packet {
+/** A failed exchange; `user` is set when a password (or SCRAM proof) was actually checked. */
+function authFailed(session: Session, req: Packet, context: string, user?: string): Packet {
   session.auth = { kind: 'anonymous' };
   session.stats.authFailure++;
+  if (user !== undefined) session.ctx.authThrottle.failed(session.remoteAddress, user, 'kv');
   return errorReply(session, req, Status.AuthError, context);
 }
 
-function sasl(session: Session, req: Packet): Packet {
+/**
+ * SASL_AUTH starts an attempt, so it passes the failed-login throttle first (src/auth/throttle.ts):
+ * from a throttled address it is answered after a delay, and the command is a `barrier`, so
+ * requests pipelined behind it see the outcome. SASL_STEP continues an admitted attempt.
+ */
+function sasl(session: Session, req: Packet): Packet | Promise<Packet> {
+  if (req.opcode !== Opcode.SaslAuth) return saslStep(session, req);
+  session.auth = { kind: 'anonymous' };
+  const gate = session.ctx.authThrottle.admit(session.remoteAddress);
+  if (gate === true) return saslAuth(session, req);
+  return gate.then((admitted) =>
+    admitted ? saslAuth(session, req) : authFailed(session, req, 'too many failed logins from this address; try again later'),
+  );
+}
+
+function saslAuth(session: Session, req: Packet): Packet {
   const { mechanism, payload } = decodeSaslRequest(req);
-  if (req.opcode === Opcode.SaslAuth) {
-    session.auth = { kind: 'anonymous' };
-    if (mechanism === 'PLAIN') {
-      try {
-        authenticated(session, authenticatePlain(payload, session.ctx.users), 'PLAIN');
-        return replyTo(req, { value: Buffer.from('Authenticated') });
-      } catch (err) {
-        return authFailed(session, req, isAuthError(err) ? err.message : 'authentication failed');
-      }
+  if (mechanism === 'PLAIN') {
+    let user: string | undefined;
+    try {
+      user = parsePlain(payload).user;
+      authenticated(session, authenticatePlain(payload, session.ctx.users), 'PLAIN');
+      return replyTo(req, { value: Buffer.from('Authenticated') });
+    } catch (err) {
+      return authFailed(session, req, isAuthError(err) ? err.message : 'authentication failed', user);
     }
-    const hash = scramHashForMechanism(mechanism);
-    if (!hash) return errorReply(session, req, Status.AuthError, `unsupported mechanism ${mechanism}`);
-    const scram = new ScramServerSession(session.ctx.users.scramServerContext(hash));
-    session.auth = { kind: 'sasl', mechanism, scram };
-    return scramReply(session, req, scram.step(payload), mechanism);
   }
+  const hash = scramHashForMechanism(mechanism);
+  if (!hash) return errorReply(session, req, Status.AuthError, `unsupported mechanism ${mechanism}`);
+  const scram = new ScramServerSession(session.ctx.users.scramServerContext(hash));
+  session.auth = { kind: 'sasl', mechanism, scram };
+  const before = scram.state;
+  return scramReply(session, req, scram.step(payload), before, mechanism);
+}
+
+function saslStep(session: Session, req: Packet): Packet {
+  const { mechanism, payload } = decodeSaslRequest(req);
   // SASL_STEP continues the exchange this connection started.
   if (session.auth.kind !== 'sasl' || session.auth.mechanism !== mechanism) {
     return authFailed(session, req, 'no SASL exchange in progress for this mechanism');
   }
-  return scramReply(session, req, session.auth.scram.step(payload), mechanism);
+  const scram = session.auth.scram;
+  const before = scram.state;
+  return scramReply(session, req, scram.step(payload), before, mechanism);
 }
 
-function scramReply(session: Session, req: Packet, reply: ReturnType<ScramServerSession['step']>, mechanism: string): Packet {
+/** `before`: the SCRAM state the step started from (it names the user once client-first is in). */
+function scramReply(session: Session, req: Packet, reply: ScramServerReply, before: ScramServerState, mechanism: string): Packet {
   switch (reply.kind) {
     case 'continue':
       return replyTo(req, { status: Status.AuthContinue, value: Buffer.from(reply.message) });
     case 'success':
       authenticated(session, reply.user, mechanism);
       return replyTo(req, { value: Buffer.from(reply.message) });
-    case 'failure':
-      return reply.code === 'SASL_BAD_PARAM'
-        ? errorReply(session, req, Status.Einval, reply.reason)
-        : authFailed(session, req, reply.reason);
+    case 'failure': {
+      if (reply.code === 'SASL_BAD_PARAM') return errorReply(session, req, Status.Einval, reply.reason);
+      // A failed proof (client-final) is a wrong password; a refused client-first is not a guess.
+      const user = before.phase === 'awaiting-client-final' ? before.user : undefined;
+      return authFailed(session, req, reply.reason, user);
+    }
   }
 }
 
@@ -170,8 +197,8 @@ function collectionsGetId(session: Session, req: Packet): Packet {
 export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
   { opcode: Opcode.Hello, handler: hello, auth: false, bucket: false },
   { opcode: Opcode.SaslListMechs, handler: listMechs, auth: false, bucket: false },
-  { opcode: Opcode.SaslAuth, handler: sasl, auth: false, bucket: false },
-  { opcode: Opcode.SaslStep, handler: sasl, auth: false, bucket: false },
+  { opcode: Opcode.SaslAuth, handler: sasl, auth: false, bucket: false, barrier: true },
+  { opcode: Opcode.SaslStep, handler: sasl, auth: false, bucket: false, barrier: true },
   { opcode: Opcode.SelectBucket, handler: selectBucket, auth: true, bucket: false },
   { opcode: Opcode.GetErrorMap, handler: getErrorMap, auth: false, bucket: false },
   { opcode: Opcode.GetClusterConfig, handler: getClusterConfig, auth: true, bucket: false },

@@ -49,6 +49,15 @@ registerStatGroup('', (session) => {
     ['auth_errors', s.authFailure],
     ['rejected_conns', s.malformedFrames],
   ];
+  // The failed-login throttle is shared by all three faces (src/auth/throttle.ts).
+  const t = session.ctx.authThrottle.stats();
+  pairs.push(
+    ['auth_failed_logins', t.failedLogins],
+    ['auth_throttled_attempts', t.throttledAttempts],
+    ['auth_throttle_rejected', t.rejectedAttempts],
+    ['auth_throttled_addresses', t.throttledAddresses],
+    ['auth_throttle_tracked', t.trackedAddresses],
+  );
   const b = session.bucket;
   if (b) {
     pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
