@@ -10,11 +10,11 @@
  * normally: a correct password still succeeds, after at most the delay in force.
  *
  * Choices, and why:
- * - Keyed by address, not by user (CouchDB 3.4's `[chttpd_auth_lockout]` keys by user and peer):
- *   a guesser trying many user names is slowed as well. The defaults follow that section:
- *   threshold 5, 10 000 tracked peers, forgotten after 5 minutes.
- * - Delay, not lockout: a lockout lets anyone who can reach the port lock the administrator out;
- *   a delay only costs a throttled address time.
+ * - Keyed by address, not by user (CouchDB's `[chttpd_auth_lockout]`, couch_auth_lockout.erl,
+ *   keys by peer and user): a guesser trying many user names is slowed as well. The defaults
+ *   follow that section: threshold 5, 10 000 tracked entries, a 5-minute lifetime.
+ * - Delay, not lockout (CouchDB answers 403 even to the right password while locked): a lockout
+ *   lets anyone who can reach the port lock the administrator out; a delay only costs time.
  * - A success from an address forgets its failures (as Vault's user lockout resets its counter):
  *   HTTP Basic authenticates every request, so a client that mistyped once must not stay slowed
  *   for every later request. An attacker who owns a valid account could reset its own counter this
@@ -48,7 +48,7 @@ export interface AuthThrottleOptions {
 /** The ServerOptions field: options (missing ones take the defaults) or false for no delays. */
 export type AuthThrottleConfig = AuthThrottleOptions | false;
 
-export const DEFAULT_AUTH_THROTTLE: Required<AuthThrottleOptions> = {
+export const DEFAULT_AUTH_THROTTLE: Readonly<Required<AuthThrottleOptions>> = {
   freeFailures: 5,
   baseDelayMs: 100,
   maxDelayMs: 5000,
