@@ -89,6 +89,20 @@ function parseHeaders(text: string): Record<string, string> {
 const CRLF = Buffer.from('\r\n');
 
 /**
+ * Whether the `delimiter` found at `at` is a real one: followed by `--` (the
+ * closing delimiter), or by optional padding and CRLF. `next` is the offset
+ * after it. `at` is -2 for a delimiter opening the body without its CRLF.
+ */
+function delimiterAt(body: Buffer, delimiter: Buffer, at: number): { at: number; close: boolean; next: number } | null {
+  let i = at + delimiter.length;
+  if (body[i] === 0x2d && body[i + 1] === 0x2d) return { at, close: true, next: i + 2 };
+  while (body[i] === 0x20 || body[i] === 0x09) i++;
+  if (body[i] === 0x0d && body[i + 1] === 0x0a) return { at, close: false, next: i + 2 };
+  if (i >= body.length) throw invalid('truncated boundary');
+  return null;
+}
+
+/**
  * Finds the next delimiter (`CRLF--boundary` followed by `--`, or by optional
  * padding and CRLF) at or after `from`. Returns its offset (of the CRLF) and
  * whether it is the closing delimiter.
@@ -98,31 +112,29 @@ function nextDelimiter(body: Buffer, delimiter: Buffer, from: number): { at: num
   for (;;) {
     const at = body.indexOf(delimiter, search);
     if (at < 0) throw invalid('missing closing boundary');
-    let i = at + delimiter.length;
-    if (body[i] === 0x2d && body[i + 1] === 0x2d) return { at, close: true, next: i + 2 };
-    while (body[i] === 0x20 || body[i] === 0x09) i++;
-    if (body[i] === 0x0d && body[i + 1] === 0x0a) return { at, close: false, next: i + 2 };
-    if (i >= body.length) throw invalid('truncated boundary');
+    const found = delimiterAt(body, delimiter, at);
+    if (found !== null) return found;
     search = at + 1;
   }
 }
 
-/** Splits a multipart body into parts. */
+/** Splits a multipart body into parts (views of `body`, which is never copied). */
 export function parseMultipart(body: Buffer, contentType: string): MultipartPart[] {
   const ct = parseContentType(contentType);
   if (!ct.type.startsWith('multipart/')) throw invalid(`not a multipart content type: ${ct.type}`);
   const boundary = ct.params.boundary;
   if (boundary === undefined || boundary.length === 0 || boundary.length > 200) throw invalid('missing boundary');
   const delimiter = Buffer.concat([CRLF, Buffer.from(`--${boundary}`, 'latin1')]);
-  // The first delimiter may open the body without a CRLF (no preamble).
-  const virtual = Buffer.concat([CRLF, body]);
-  let cursor = nextDelimiter(virtual, delimiter, 0);
+  // The first delimiter may open the body without a CRLF (no preamble): read it as if the body
+  // started with one, at offset -2.
+  const opens = body.subarray(0, delimiter.length - CRLF.length).equals(delimiter.subarray(CRLF.length));
+  let cursor = (opens ? delimiterAt(body, delimiter, -CRLF.length) : null) ?? nextDelimiter(body, delimiter, 0);
   const parts: MultipartPart[] = [];
   while (!cursor.close) {
     const start = cursor.next;
-    cursor = nextDelimiter(virtual, delimiter, start - 2);
+    cursor = nextDelimiter(body, delimiter, start - 2);
     // `start - 2` lets an empty part's delimiter reuse the CRLF ending its headers.
-    const raw = virtual.subarray(start, Math.max(start, cursor.at));
+    const raw = body.subarray(start, Math.max(start, cursor.at));
     let headerEnd: number;
     let bodyStart: number;
     if (raw.length === 0) {
@@ -137,9 +149,7 @@ export function parseMultipart(body: Buffer, contentType: string): MultipartPart
       bodyStart = headerEnd + 4;
     }
     const headers = parseHeaders(raw.subarray(0, headerEnd).toString('latin1'));
-    // Slice the caller's buffer, not the CRLF-prefixed copy.
-    const offset = start - CRLF.length;
-    parts.push({ headers, body: body.subarray(offset + bodyStart, offset + raw.length) });
+    parts.push({ headers, body: raw.subarray(bodyStart) });
   }
   return parts;
 }

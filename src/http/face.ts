@@ -21,7 +21,10 @@ import { ReplicatorDb } from './replicator-db.js';
 export interface HttpFaceOptions {
   /** vbuckets of a database created by `PUT /{db}` without `?q=` (default 1024, Couchbase's count). */
   defaultQ?: number;
-  /** Largest request body accepted (default 64 MiB); beyond it, 413. */
+  /**
+   * Largest request body accepted (default 64 MiB); beyond it, 413 too_large. It must admit a
+   * revision at the value limit (engine/limits.ts, 20 MiB) sent inline: base64 makes that ~27 MiB.
+   */
   maxBodyBytes?: number;
   /** `_changes` timeout when the client gives neither `timeout` nor `heartbeat` (CouchDB: 60000). */
   changesTimeoutMs?: number;
