@@ -17,7 +17,7 @@ import { SEQNO_COMMANDS } from './commands/seqnos.js';
 import { STAT_COMMANDS } from './commands/stats.js';
 import { DCP_COMMANDS } from './commands/dcp.js';
 
-/** What a handler answers: a packet, several (STAT), wire bytes already encoded (wire.ts), or nothing. */
+/** What a handler answers: a packet, several (STAT), a frame already encoded (codec frame encoders), or nothing. */
 export type Reply = Packet | Packet[] | Buffer | null;
 export type Handler = (session: Session, req: Packet) => Reply | Promise<Reply>;
 
