@@ -30,7 +30,7 @@ import { Status } from '../codec/status.js';
 import { isProtocolError } from '../codec/errors.js';
 import { Magic, isRequestMagic } from '../codec/magic.js';
 import { replyForError } from './replies.js';
-import { dispatch, type Reply } from './dispatch.js';
+import { dispatch, type CommandTable, type Reply } from './dispatch.js';
 import type { AuthState, DcpAttachment, Session } from './session.js';
 import type { ServerContext } from '../server/context.js';
 import type { Bucket } from '../engine/bucket.js';
@@ -85,6 +85,8 @@ export class KvConnection implements Session {
     readonly ctx: ServerContext,
     private readonly socket: Socket,
     readonly stats: KvStats,
+    /** The listener's command table (dispatch.ts), shared by its connections. */
+    private readonly commands: CommandTable,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
@@ -173,7 +175,7 @@ export class KvConnection implements Session {
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));
       return;
     }
-    this.enqueue(this.safely(req, () => dispatch(this, req)));
+    this.enqueue(this.safely(req, () => dispatch(this.commands, this, req)));
   }
 
   /** Run a handler; synchronous throws and rejections both become error replies. */
