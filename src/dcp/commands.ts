@@ -1,8 +1,8 @@
 /**
  * The DCP producer's commands for the KV listener: every DCP opcode a consumer may send, with its
  * reply. src/server/freshet-server.ts passes them (and stats.ts's `dcp` stat group) to
- * `startKvFace`; kv never imports dcp, dcp uses only kv's command-spec, session and replies modules. Source: kv daemon/protocol/mcbp/dcp_*_executor.cc and
- * mcbp_validators.cc; dcp.md §2.4.
+ * `startKvFace`; kv never imports dcp, dcp uses only kv's command-spec, session and replies
+ * modules. Source: kv daemon/protocol/mcbp/dcp_*_executor.cc and mcbp_validators.cc; dcp.md §2.4.
  *
  * - A bucket must be selected (NoBucket) and the connection authenticated (Eaccess).
  * - Every opcode but DCP_OPEN needs a DCP connection: kv answers Einval ("The command can only be
