@@ -7,6 +7,8 @@ import { Engine, type EngineOptions } from '../engine/engine.js';
 import { UserRegistry } from '../auth/credentials.js';
 import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
 import { startKvFace } from '../kv/index.js';
+import { DCP_COMMANDS } from '../dcp/commands.js';
+import { dcpStats } from '../dcp/stats.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
 import { ClusterMember } from '../cluster/member.js';
@@ -81,7 +83,8 @@ export class FreshetServer {
     const context: ServerContext = { engine, users, authThrottle, logger, host, ports: { kv: 0, mgmt: 0, http: 0 }, configRev: 1 };
     const listeners: Listener[] = [];
     try {
-      const kv = await startKvFace(context, opts.kvPort ?? DEFAULT_PORTS.kv);
+      // The KV port is also the DCP producer: its opcodes and `stats dcp` are handed in here.
+      const kv = await startKvFace(context, opts.kvPort ?? DEFAULT_PORTS.kv, { extraCommands: DCP_COMMANDS, statGroups: { dcp: dcpStats } });
       listeners.push(kv);
       context.ports.kv = kv.port;
       const mgmt = await startMgmtFace(context, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);

@@ -1,15 +1,13 @@
 /**
  * DCP item messages as a replica reads them (src/cluster/replica-items.ts): packets built with the
- * codec's encoders and the producer's xattr encoder (src/dcp/xattr-blob.ts), decoded back into
- * every field Freshet stores; plus the xattr section's malformed cases.
+ * codec's encoders and its xattr encoder (src/codec/xattr.ts, whose own cases are in
+ * test/codec/xattr.test.ts), decoded back into every field Freshet stores.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Datatype, DcpOpenFlag, encodeDcpDeletion, encodeDcpExpiration, encodeDcpMutation, encodeSnapshotMarker } from '../../src/codec/index.js';
-import { encodeXattrBlob } from '../../src/dcp/xattr-blob.js';
+import { Datatype, DcpOpenFlag, encodeDcpDeletion, encodeDcpExpiration, encodeDcpMutation, encodeSnapshotMarker, encodeXattrBlob } from '../../src/codec/index.js';
 import { REPLICA_OPEN_FLAGS } from '../../src/cluster/replica-handshake.js';
 import { replicatedChange } from '../../src/cluster/replica-items.js';
-import { XattrBlobError, splitXattrValue } from '../../src/cluster/xattr-blob.js';
 
 const H = { opaque: 9, vbucket: 5 };
 const XATTRS = '{"_sync":{"rev":"3-c"},"meta":{"x":[1,"two"]}}';
@@ -45,27 +43,5 @@ describe('cluster > replicated items', () => {
 
   test('other messages are not items', () => {
     assert.equal(replicatedChange(encodeSnapshotMarker({ ...H, version: 'v1', startSeqno: 1, endSeqno: 2, flags: 1 })), undefined);
-  });
-
-  test('xattr sections split back exactly, and malformed ones are refused', () => {
-    const blob = encodeXattrBlob(Buffer.from(XATTRS))!;
-    const split = splitXattrValue(Buffer.concat([blob, Buffer.from('body')]));
-    assert.equal(split.xattrs?.toString(), XATTRS);
-    assert.equal(split.body.toString(), 'body');
-    const bad: Buffer[] = [
-      Buffer.from([0, 0]),
-      Buffer.from([0, 0, 0, 9, 0]),
-      (() => {
-        const b = Buffer.from(blob);
-        b.writeUInt32BE(3, 4); // a pair shorter than its key
-        return b;
-      })(),
-      (() => {
-        const b = Buffer.from(blob);
-        b[b.length - 1] = 0x41; // last pair not NUL-terminated
-        return b;
-      })(),
-    ];
-    for (const v of bad) assert.throws(() => splitXattrValue(v), XattrBlobError);
   });
 });
