@@ -8,7 +8,7 @@
  *   3. demotions: a vbucket active here that the map gives elsewhere becomes a replica, which ends
  *      its DCP streams with STREAM_END "state changed" and makes KV answer NOT_MY_VBUCKET with the
  *      new config (Bucket.setVBucketState; src/dcp/stream.ts END_REASONS);
- *   4. replication: every vbucket owned by another node is replicated from it (replication.ts);
+ *   4. replication: every vbucket owned by another node is replicated from it (replica-feeds.ts);
  *   5. promotions: a vbucket the map gives to this node stops replicating (its items on disk) and
  *      becomes active with a failover entry at its last complete snapshot (engine/replica.ts).
  *
@@ -22,11 +22,11 @@ import { clearSnapshot, promotionSeqno } from '../engine/replica.js';
 import { advertisedHostname, topologyFor } from '../mgmt/topology.js';
 import type { ClusterNodeInput } from '../mgmt/cluster-config.js';
 import { ClusterMapFileError, type ClusterMapFile, type MapBucket, type MapNode } from './map-file.js';
-import type { Replication } from './replication.js';
+import type { ReplicaFeeds } from './replica-feeds.js';
 
 export interface ApplyTarget {
   readonly ctx: ServerContext;
-  readonly replication: Replication;
+  readonly replicaFeeds: ReplicaFeeds;
   readonly nodeIndex: number;
   readonly logger: Logger;
 }
@@ -93,12 +93,12 @@ async function applyBucket(t: ApplyTarget, bucket: Bucket, spec: MapBucket, node
   spec.owners.forEach((owner, vb) => {
     if (owner >= 0 && owner !== me) sources.set(vb, nodes[owner]!);
   });
-  await t.replication.update(bucket, sources);
+  await t.replicaFeeds.update(bucket, sources);
 
   let promoted = 0;
   for (const vb of bucket.vbuckets) {
     if (spec.owners[vb.id] !== me || vb.state === 'active') continue;
-    await t.replication.release(bucket, vb.id);
+    await t.replicaFeeds.release(bucket, vb.id);
     const branchSeqno = promotionSeqno(bucket, vb.id);
     clearSnapshot(bucket, vb.id);
     await bucket.setVBucketState(vb.id, 'active', { branchSeqno });

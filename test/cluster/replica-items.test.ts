@@ -6,7 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Datatype, DcpOpenFlag, encodeDcpDeletion, encodeDcpExpiration, encodeDcpMutation, encodeSnapshotMarker, encodeXattrBlob } from '../../src/codec/index.js';
-import { REPLICA_OPEN_FLAGS } from '../../src/cluster/replica-handshake.js';
+import { REPLICA_DCP_OPTIONS } from '../../src/cluster/replica-handshake.js';
+import { controlsFor, dcpOpenFlags } from '../../src/consumer/stream-setup.js';
 import { replicatedChange } from '../../src/cluster/replica-items.js';
 
 const H = { opaque: 9, vbucket: 5 };
@@ -14,8 +15,13 @@ const XATTRS = '{"_sync":{"rev":"3-c"},"meta":{"x":[1,"two"]}}';
 const CAS = 0x1234_5678_9abc_0000n;
 
 describe('cluster > replicated items', () => {
-  test('the replica open flags ask for xattrs, delete times and deleted user xattrs', () => {
-    assert.equal(REPLICA_OPEN_FLAGS, DcpOpenFlag.Producer | DcpOpenFlag.IncludeXattrs | DcpOpenFlag.IncludeDeleteTimes | DcpOpenFlag.IncludeDeletedUserXattrs);
+  test('the replica open flags ask for xattrs, delete times and deleted user xattrs; noops and expirations on, no flow control', () => {
+    const o = { ...REPLICA_DCP_OPTIONS, keysOnly: false };
+    assert.equal(dcpOpenFlags(o), DcpOpenFlag.Producer | DcpOpenFlag.IncludeXattrs | DcpOpenFlag.IncludeDeleteTimes | DcpOpenFlag.IncludeDeletedUserXattrs);
+    assert.deepEqual(
+      controlsFor(o).map((c) => `${c.key}=${c.value}${c.required ? '' : '?'}`),
+      ['enable_noop=true', 'set_noop_interval=20', 'enable_expiry_opcode=true', 'send_stream_end_on_client_close_stream=true?'],
+    );
   });
 
   test('a mutation keeps value, datatype, flags, expiry, CAS, seqnos and xattrs', () => {

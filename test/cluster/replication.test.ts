@@ -105,7 +105,7 @@ describe('cluster > intra-cluster replication', () => {
     // Node 0 now replicates vbucket 3 from node 1 and continues its history without a reset.
     await until(() => caughtUp(bb, ba, 3), 'node 0 follows vbucket 3 from node 1');
     assert.deepEqual(versions(ba, 3), versions(bb, 3));
-    assert.equal(b.server.cluster!.replication.stats().rollbacks + a.server.cluster!.replication.stats().rollbacks, 0);
+    assert.equal(b.server.cluster!.replicaFeeds.stats().rollbacks + a.server.cluster!.replicaFeeds.stats().rollbacks, 0);
   });
 
   test('a replica whose active took another branch is reset and streamed again', async (t) => {
@@ -122,7 +122,7 @@ describe('cluster > intra-cluster replication', () => {
     await ba.set(keyIn(ba, 2, 'branch'), '{"new":true}');
     await until(() => caughtUp(ba, bb, 2), 'the replica follows the new branch');
     assert.deepEqual(versions(bb, 2), versions(ba, 2));
-    assert.equal(b.server.cluster!.replication.stats().rollbacks, 1, 'one reset, through a Rollback reply');
+    assert.equal(b.server.cluster!.replicaFeeds.stats().rollbacks, 1, 'one reset, through a Rollback reply');
   });
 
   test('a bad map file is reported and the previous map stays in force', async (t) => {
