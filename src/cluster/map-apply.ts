@@ -83,10 +83,11 @@ export async function applyClusterMap(t: ApplyTarget, map: ClusterMapFile): Prom
 async function applyBucket(t: ApplyTarget, bucket: Bucket, spec: MapBucket, nodes: readonly MapNode[]): Promise<{ promoted: number; demoted: number; replicated: number }> {
   const me = t.nodeIndex;
   let demoted = 0;
-  for (const vb of bucket.vbuckets) {
-    if (spec.owners[vb.id] === me || vb.state === 'replica') continue;
-    if (vb.state === 'active') demoted++;
-    await bucket.setVBucketState(vb.id, 'replica');
+  for (let vb = 0; vb < bucket.numVBuckets; vb++) {
+    const state = bucket.vbucketState(vb);
+    if (spec.owners[vb] === me || state === 'replica') continue;
+    if (state === 'active') demoted++;
+    await bucket.setVBucketState(vb, 'replica');
   }
 
   const sources = new Map<number, MapNode>();
@@ -96,12 +97,12 @@ async function applyBucket(t: ApplyTarget, bucket: Bucket, spec: MapBucket, node
   await t.replication.update(bucket, sources);
 
   let promoted = 0;
-  for (const vb of bucket.vbuckets) {
-    if (spec.owners[vb.id] !== me || vb.state === 'active') continue;
-    await t.replication.release(bucket, vb.id);
-    const branchSeqno = promotionSeqno(bucket, vb.id);
-    clearSnapshot(bucket, vb.id);
-    await bucket.setVBucketState(vb.id, 'active', { branchSeqno });
+  for (let vb = 0; vb < bucket.numVBuckets; vb++) {
+    if (spec.owners[vb] !== me || bucket.vbucketState(vb) === 'active') continue;
+    await t.replication.release(bucket, vb);
+    const branchSeqno = promotionSeqno(bucket, vb);
+    clearSnapshot(bucket, vb);
+    await bucket.setVBucketState(vb, 'active', { branchSeqno });
     promoted++;
   }
   return { promoted, demoted, replicated: sources.size };

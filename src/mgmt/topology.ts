@@ -110,7 +110,7 @@ export class Topology extends EventEmitter {
     const fixed = this.#owners.get(bucket.name);
     if (fixed !== undefined) return fixed;
     const here = this.#thisNode;
-    return bucket.vbuckets.map((vb) => (vb.state === 'active' ? here : -1));
+    return Array.from({ length: bucket.numVBuckets }, (_, vb) => (bucket.vbucketState(vb) === 'active' ? here : -1));
   }
 
   /** Replace the node list (multi-node topologies); `undefined` returns to "this node only". */
