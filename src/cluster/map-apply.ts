@@ -16,16 +16,25 @@
  * differs from the map's is left alone and reported: vbucket counts cannot change.
  */
 import type { Logger } from 'pino';
-import type { ServerContext } from '../server/context.js';
 import type { Bucket } from '../engine/bucket.js';
+import type { Engine } from '../engine/engine.js';
 import { clearSnapshot, promotionSeqno } from '../engine/replica.js';
-import { advertisedHostname, topologyFor } from '../mgmt/topology.js';
-import type { ClusterNodeInput } from '../mgmt/cluster-config.js';
+import type { Ports } from '../topology/addresses.js';
+import { advertisedHostname, type Topology } from '../topology/topology.js';
+import type { ClusterNodeInput } from '../topology/cluster-config.js';
 import { ClusterMapFileError, type ClusterMapFile, type MapBucket, type MapNode } from './map-file.js';
 import type { Replication } from './replication.js';
 
+/** What applying a map changes and reads: the server's engine, cluster map and bound ports. */
+export interface ClusterDeps {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  readonly topology: Topology;
+  readonly ports: Readonly<Ports>;
+}
+
 export interface ApplyTarget {
-  readonly ctx: ServerContext;
+  readonly ctx: ClusterDeps;
   readonly replication: Replication;
   readonly nodeIndex: number;
   readonly logger: Logger;
@@ -59,7 +68,7 @@ export async function applyClusterMap(t: ApplyTarget, map: ClusterMapFile): Prom
     // Clients and the other nodes will dial what the map says; say so rather than guess.
     t.logger.warn({ nodeIndex, map: { kvPort: self.kvPort, mgmtPort: self.mgmtPort }, listening: { kvPort: ctx.ports.kv, mgmtPort: ctx.ports.mgmt } }, 'the cluster map lists other ports for this node');
   }
-  const topology = topologyFor(ctx);
+  const { topology } = ctx;
   topology.setRevEpoch(map.rev);
   topology.setNodes(map.nodes.map(nodeInput), nodeIndex);
 

@@ -31,8 +31,7 @@ import { isProtocolError } from '../codec/errors.js';
 import { Magic, isRequestMagic } from '../codec/magic.js';
 import { replyForError } from './replies.js';
 import { dispatch, type Reply } from './dispatch.js';
-import type { AuthState, DcpAttachment, Session } from './session.js';
-import type { ServerContext } from '../server/context.js';
+import type { AuthState, DcpAttachment, KvDeps, Session } from './session.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { KvStats } from './stats-counters.js';
 
@@ -82,7 +81,7 @@ export class KvConnection implements Session {
 
   constructor(
     readonly id: number,
-    readonly ctx: ServerContext,
+    readonly ctx: KvDeps,
     private readonly socket: Socket,
     readonly stats: KvStats,
   ) {

@@ -4,13 +4,14 @@
 import { createServer, type Socket } from 'node:net';
 import { KvConnection } from './connection.js';
 import { newKvStats, type KvStats } from './stats-counters.js';
-import type { Listener, ServerContext } from '../server/context.js';
+import type { KvDeps } from './session.js';
+import type { Listener } from '../topology/addresses.js';
 
 export interface KvListener extends Listener {
   readonly stats: KvStats;
 }
 
-export function startKvFace(ctx: ServerContext, port: number): Promise<KvListener> {
+export function startKvFace(ctx: KvDeps, port: number): Promise<KvListener> {
   const stats = newKvStats();
   const sockets = new Set<Socket>();
   let nextId = 1;

@@ -11,7 +11,6 @@ import { startTestServer, tempDir, type TestServer } from '../helpers/server.js'
 import type { Bucket } from '../../src/engine/bucket.js';
 import type { Item } from '../../src/engine/types.js';
 import { runExpiryPager } from '../../src/engine/maintenance.js';
-import { topologyFor } from '../../src/mgmt/topology.js';
 import { until, writeMap } from './fixtures/map.js';
 
 const VBS = 8;
@@ -64,7 +63,7 @@ describe('cluster > intra-cluster replication', () => {
     const states = (bucket: Bucket): string[] => Array.from({ length: bucket.numVBuckets }, (_, vb) => bucket.vbucketState(vb));
     assert.deepEqual(states(ba), ['active', 'active', 'active', 'active', 'replica', 'replica', 'replica', 'replica']);
     assert.deepEqual(states(bb), ['replica', 'replica', 'replica', 'replica', 'active', 'active', 'active', 'active']);
-    assert.equal(topologyFor(a.server.context).revEpoch, 1, 'the map rev is the advertised revEpoch');
+    assert.equal(a.server.topology.revEpoch, 1, 'the map rev is the advertised revEpoch');
 
     // Every kind of change on vbucket 3 (owned by node 0): flags, expiry, xattrs, delete, expiry tombstone.
     const k = (tag: string): string => keyIn(ba, 3, tag);
