@@ -92,10 +92,6 @@ export class Bucket extends EventEmitter {
   get persistedBucketSeq(): number {
     return this.#core.persistedBucketSeq;
   }
-  /** Number of keys with a current version (tombstones included). */
-  get keyCount(): number {
-    return this.#core.keyCount;
-  }
   get pendingWrites(): number {
     return this.#core.pendingWrites;
   }
