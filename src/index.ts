@@ -1,6 +1,7 @@
 /** Freshet's library API. */
 export { Engine, type EngineOptions, type CreateBucketOptions } from './engine/engine.js';
 export { Bucket } from './engine/bucket.js';
+export { SYSTEM_CLOCK, type Clock } from './engine/clock.js';
 export { EngineError, ENGINE_ERRORS, isEngineError, type EngineErrorCode } from './engine/errors.js';
 export { VbFollower } from './engine/follower.js';
 export { ChangesFollower } from './engine/changes.js';

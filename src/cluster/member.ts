@@ -7,8 +7,7 @@
  * Until a valid map is read the node serves alone, as without the option: the file may be written
  * only once every node has printed its ready line (and so its ephemeral ports).
  */
-import type { ServerContext } from '../server/context.js';
-import { applyClusterMap, type ApplySummary } from './map-apply.js';
+import { applyClusterMap, type ApplySummary, type ClusterDeps } from './map-apply.js';
 import type { ClusterMapFile } from './map-file.js';
 import { MapWatcher } from './map-watcher.js';
 import { ReplicaFeeds } from './replica-feeds.js';
@@ -31,7 +30,7 @@ export class ClusterMember {
   readonly #detach: () => void;
   #last: ApplySummary | undefined;
 
-  private constructor(ctx: ServerContext, o: ClusterMemberOptions) {
+  private constructor(ctx: ClusterDeps, o: ClusterMemberOptions) {
     const logger = ctx.logger.child({ component: 'cluster', node: o.nodeIndex });
     this.replicaFeeds = new ReplicaFeeds({ logger, username: o.username, password: o.password, nodeName: `node${o.nodeIndex}` });
     this.#watcher = new MapWatcher({
@@ -48,7 +47,7 @@ export class ClusterMember {
     this.#detach = () => ctx.engine.off('bucket-deleted', onDeleted);
   }
 
-  static async start(ctx: ServerContext, options: ClusterMemberOptions): Promise<ClusterMember> {
+  static async start(ctx: ClusterDeps, options: ClusterMemberOptions): Promise<ClusterMember> {
     if (!Number.isInteger(options.nodeIndex) || options.nodeIndex < 0) throw new RangeError(`node index ${options.nodeIndex} is not a non-negative integer`);
     const member = new ClusterMember(ctx, options);
     await member.#watcher.start();

@@ -8,7 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Bucket, type BucketConfig } from './bucket.js';
+import { Bucket, bucketCore, type BucketConfig } from './bucket.js';
+import { SYSTEM_CLOCK, type Clock } from './clock.js';
 import { EngineError } from './errors.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
 import { LmdbStore } from '../store/lmdb-store.js';
@@ -22,6 +23,8 @@ export interface EngineOptions {
   compactionMs?: number;
   /** Tombstones older than this are purged by compaction. Default 3 days, as Couchbase. */
   purgeAgeSeconds?: number;
+  /** Every time the engine reads (CAS, expiry, delete times, purge age); default the system clock. */
+  clock?: Clock;
 }
 
 export interface CreateBucketOptions {
@@ -57,6 +60,7 @@ export class Engine extends EventEmitter {
       compactionMs: 0,
       purgeAgeSeconds: 3 * 24 * 3600,
       ...options,
+      clock: options.clock ?? SYSTEM_CLOCK,
     };
     const store = new LmdbStore(opts.dataDir);
     let uuid = store.system.get('uuid') as string | undefined;
@@ -69,8 +73,8 @@ export class Engine extends EventEmitter {
     const engine = new Engine(store, opts, uuid, unclean);
     const configs = (store.system.get('buckets') as BucketConfig[] | undefined) ?? [];
     for (const config of configs) {
-      const bucket = new Bucket(store, config);
-      await bucket.load(unclean);
+      const bucket = new Bucket(store, config, opts.clock);
+      await bucketCore(bucket).load(unclean);
       engine.bucketMap.set(config.name, bucket);
     }
     await store.system.put('run', { clean: false } satisfies RunState);
@@ -118,10 +122,10 @@ export class Engine extends EventEmitter {
     if (!Number.isInteger(numVBuckets) || numVBuckets < 1 || numVBuckets > 1024) {
       throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
     }
-    const config: BucketConfig = { name, numVBuckets, uuid: Bucket.newUuid() };
-    const bucket = new Bucket(this.store, config);
+    const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex') };
+    const bucket = new Bucket(this.store, config, this.options.clock);
     this.bucketMap.set(name, bucket);
-    await bucket.load(false);
+    await bucketCore(bucket).load(false);
     await this.saveBucketList();
     this.emit('bucket-created', bucket);
     return bucket;
@@ -130,7 +134,7 @@ export class Engine extends EventEmitter {
   async deleteBucket(name: string, auxNamespaces: string[] = []): Promise<void> {
     const bucket = this.requireBucket(name);
     this.bucketMap.delete(name);
-    bucket.markClosed();
+    bucketCore(bucket).markClosed();
     await bucket.quiesce();
     await this.saveBucketList();
     await this.store.dropBucket(name, auxNamespaces);
@@ -161,7 +165,7 @@ export class Engine extends EventEmitter {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
-      for (const b of this.bucketMap.values()) b.markClosed('closed');
+      for (const b of this.bucketMap.values()) bucketCore(b).markClosed('closed');
       for (const b of this.bucketMap.values()) await b.quiesce();
       await this.store.system.put('run', { clean: true } satisfies RunState);
       await this.store.close();

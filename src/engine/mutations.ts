@@ -11,8 +11,8 @@
  * Every function validates its input before touching state, so bad input leaves the store unchanged.
  */
 import { EngineError } from './errors.js';
-import { absoluteExpiry, nowSeconds } from './expiry.js';
-import type { Bucket } from './bucket.js';
+import { absoluteExpiry } from './expiry.js';
+import type { BucketCore } from './bucket-core.js';
 import { MAX_VALUE_BYTES } from './limits.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
 import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
@@ -56,11 +56,11 @@ export function detectDatatype(value: Buffer): number {
   }
 }
 
-export function store(bucket: Bucket, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
+export function store(bucket: BucketCore, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   checkValue(value);
   const flags = checkFlags(opts.flags ?? 0);
-  const requested = absoluteExpiry(opts.expiry ?? 0);
+  const requested = absoluteExpiry(opts.expiry ?? 0, bucket.nowSeconds());
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
   const expiry = opts.preserveExpiry && current ? current.expiry : requested;
@@ -81,7 +81,7 @@ export function store(bucket: Bucket, mode: StoreMode, rawKey: Key, value: Buffe
   }, key);
 }
 
-export function remove(bucket: Bucket, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
+export function remove(bucket: BucketCore, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   if (opts.value) checkValue(opts.value);
   const vb = bucket.activeVBucket(key, vbId);
@@ -94,22 +94,22 @@ export function remove(bucket: Bucket, rawKey: Key, opts: DeleteOptions = {}, vb
     flags: current.flags,
     expiry: 0,
     deleted: true,
-    deleteTime: nowSeconds(),
+    deleteTime: bucket.nowSeconds(),
     expired: false,
     xattrs: opts.xattrs === undefined ? current.xattrs : opts.xattrs,
   });
 }
 
-export function touch(bucket: Bucket, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
+export function touch(bucket: BucketCore, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
-  const abs = absoluteExpiry(expiry);
+  const abs = absoluteExpiry(expiry, bucket.nowSeconds());
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
   if (!current) throw new EngineError('KEY_ENOENT');
   return bucket.commit(vb, current, { ...current, expiry: abs });
 }
 
-export function concat(bucket: Bucket, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
+export function concat(bucket: BucketCore, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
@@ -129,13 +129,13 @@ function parseCounter(value: Buffer): bigint {
   return n;
 }
 
-export function counter(bucket: Bucket, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
+export function counter(bucket: BucketCore, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
   const key = bucket.toKey(rawKey);
   if (opts.delta < 0n || opts.delta > U64_MASK || opts.initial < 0n || opts.initial > U64_MASK) {
     throw new EngineError('EINVAL', 'delta and initial must be unsigned 64-bit values');
   }
   const create = opts.expiry !== NO_CREATE;
-  const abs = create ? absoluteExpiry(opts.expiry) : 0;
+  const abs = create ? absoluteExpiry(opts.expiry, bucket.nowSeconds()) : 0;
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
   checkCas(current, opts.cas);
@@ -175,7 +175,7 @@ export interface VersionSpec {
  * version's CAS, or null when the key must have no record at all. The HTTP face uses this to keep a
  * document's revision tree (in its xattrs) across deletes and re-creates. Mismatch → KEY_EEXISTS.
  */
-export function writeVersion(bucket: Bucket, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
+export function writeVersion(bucket: BucketCore, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   checkValue(spec.value);
   const vb = bucket.activeVBucket(key);
@@ -188,7 +188,7 @@ export function writeVersion(bucket: Bucket, rawKey: Key, expect: bigint | null,
     flags: checkFlags(spec.flags ?? current?.flags ?? 0),
     expiry: spec.deleted ? 0 : (current && !current.deleted ? current.expiry : 0),
     deleted: spec.deleted,
-    deleteTime: spec.deleted ? nowSeconds() : 0,
+    deleteTime: spec.deleted ? bucket.nowSeconds() : 0,
     expired: false,
     xattrs: spec.xattrs,
   }, key);

@@ -19,7 +19,7 @@
  *   streamed again from 0 (what kv does when it cannot roll back to the point asked:
  *   KVBucket::rollback falls back to resetVBucket).
  */
-import type { Bucket } from './bucket.js';
+import { bucketCore, type Bucket } from './bucket.js';
 import { EngineError } from './errors.js';
 import { FailoverLog } from './failover-log.js';
 import { decodeRecord } from '../store/record.js';
@@ -99,14 +99,14 @@ export function applyReplicated(bucket: Bucket, vbId: number, change: Replicated
     expired: change.deleted && change.expired,
     xattrs: change.xattrs,
   };
-  return bucket.commitReplicated(vb, prev, version);
+  return bucketCore(bucket).commitReplicated(vb, prev, version);
 }
 
 /** Replace the vbucket's failover log with the active's (newest first) and persist it. */
 export async function adoptFailoverLog(bucket: Bucket, vbId: number, entries: readonly FailoverEntry[]): Promise<void> {
   const vb = replicaVBucket(bucket, vbId);
   vb.failoverLog = new FailoverLog(entries.map((e) => ({ uuid: e.uuid, seqno: e.seqno })));
-  await bucket.saveVBucket(vb);
+  await bucketCore(bucket).saveVBucket(vb);
 }
 
 /**
@@ -144,16 +144,17 @@ export function clearSnapshot(bucket: Bucket, vbId: number): void {
  * expiry indexes and the key directory; the seqnos restart at 0 under a fresh failover log.
  */
 export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> {
+  const core = bucketCore(bucket);
   const vb = replicaVBucket(bucket, vbId);
-  await bucket.quiesce();
-  const { bySeq, changes, expiries } = bucket.dbs;
+  await core.quiesce();
+  const { bySeq, changes, expiries } = core.dbs;
   let last: Promise<unknown> | undefined;
   for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, 0), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
     const item = decodeRecord(value, vbId, readU64(key, 2));
     bySeq.remove(key);
     last = changes.remove(u64Key(item.bucketSeq));
     if (item.expiry !== 0 && !item.deleted) last = expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
-    bucket.forgetKey(item.key, item.seqno);
+    core.forgetKey(item.key, item.seqno);
   }
   await last;
   vb.highSeqno = 0;
@@ -161,6 +162,6 @@ export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> 
   vb.purgeSeqno = 0;
   vb.failoverLog = FailoverLog.fresh();
   clearSnapshot(bucket, vbId);
-  await bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq });
-  await bucket.saveVBucket(vb);
+  await core.saveMeta({ bucketSeqFloor: core.bucketSeq });
+  await core.saveVBucket(vb);
 }

@@ -37,7 +37,6 @@
 import { createHash } from 'node:crypto';
 import type { Bucket } from '../engine/bucket.js';
 import { isEngineError } from '../engine/errors.js';
-import { isExpired } from '../engine/expiry.js';
 import { DATATYPE_JSON, DATATYPE_RAW, type Item, type MutationResult } from '../engine/types.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, type RevNode, type RevTree } from '../couch/rev-tree.js';
@@ -259,14 +258,7 @@ export function stateFromItem(id: string, item: Item, revsLimit: number): DocSta
 
 /** The current item of a key (tombstones included), or undefined. Expired items become tombstones. */
 export function currentItem(bucket: Bucket, key: Buffer): Item | undefined {
-  // Bucket.getMeta without its KEY_ENOENT throw: a missing document is common here (every new
-  // document is looked up first) and building an Error per miss is costly. One lookup (one record
-  // decode) unless the item turns out expired: Bucket.live then writes the expiration first.
-  const vb = bucket.activeVBucket(key);
-  const item = bucket.lookup(key);
-  if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry)) return item;
-  bucket.live(key, vb);
-  return bucket.lookup(key);
+  return bucket.current(key);
 }
 
 export function loadDoc(bucket: Bucket, id: string, revsLimit: number): DocState | null {

@@ -5,7 +5,11 @@
  * (src/replicator/WIRING.md).
  */
 import type { Socket } from 'node:net';
-import type { ServerContext } from '../server/context.js';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import type { UserRegistry } from '../auth/credentials.js';
+import type { AuthThrottle } from '../auth/throttle.js';
+import type { Ports } from '../topology/addresses.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
 import { Db } from './db.js';
@@ -17,6 +21,19 @@ import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb } from './replicator-db.js';
+
+/** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
+export interface HttpDeps {
+  readonly engine: Engine;
+  readonly users: UserRegistry;
+  /** Failed-login throttle shared by every face's password checks (src/auth/throttle.ts). */
+  readonly authThrottle: AuthThrottle;
+  readonly logger: Logger;
+  /** The host to listen on. */
+  readonly host: string;
+  /** The server's bound ports, live (`Location` headers name the HTTP port). */
+  readonly ports: Readonly<Ports>;
+}
 
 export interface HttpFaceOptions {
   /** vbuckets of a database created by `PUT /{db}` without `?q=` (default 1024, Couchbase's count). */
@@ -62,7 +79,7 @@ export class HttpFace {
   port: number | undefined;
 
   constructor(
-    readonly ctx: ServerContext,
+    readonly ctx: HttpDeps,
     readonly router: Router<Handler>,
     readonly sessions: Sessions,
     options: HttpFaceOptions,

@@ -35,8 +35,7 @@ import { Magic, isRequestMagic } from '../codec/magic.js';
 import { replyForError } from './replies.js';
 import { dispatch, type CommandTable, type Reply } from './dispatch.js';
 import { clientAddress } from '../auth/throttle.js';
-import type { AuthState, DcpAttachment, Session } from './session.js';
-import type { ServerContext } from '../server/context.js';
+import type { AuthState, DcpAttachment, KvDeps, Session } from './session.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { KvStats } from './stats-counters.js';
 
@@ -89,7 +88,7 @@ export class KvConnection implements Session {
 
   constructor(
     readonly id: number,
-    readonly ctx: ServerContext,
+    readonly ctx: KvDeps,
     private readonly socket: Socket,
     readonly stats: KvStats,
     /** The listener's command table (dispatch.ts), shared by its connections. */

@@ -8,13 +8,14 @@ import { KvConnection } from './connection.js';
 import { newKvStats, type KvStats } from './stats-counters.js';
 import { commandTable } from './dispatch.js';
 import type { KvExtensions } from './command-spec.js';
-import type { Listener, ServerContext } from '../server/context.js';
+import type { KvDeps } from './session.js';
+import type { Listener } from '../topology/addresses.js';
 
 export interface KvListener extends Listener {
   readonly stats: KvStats;
 }
 
-export function startKvFace(ctx: ServerContext, port: number, extensions: KvExtensions = {}): Promise<KvListener> {
+export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions = {}): Promise<KvListener> {
   const commands = commandTable(extensions);
   const stats = newKvStats();
   const sockets = new Set<Socket>();

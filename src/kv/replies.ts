@@ -34,13 +34,13 @@ export function errorReply(session: Session, req: Packet, status: number, contex
 }
 
 /**
- * The bucket's map, or undefined when there is none to give (not wired yet, or the bucket was
- * deleted under this connection): an error reply must never fail itself, since it is what a
+ * The bucket's map, or undefined when there is none to give (the bucket was deleted under this
+ * connection): an error reply must never fail itself, since it is what a
  * failure turns into.
  */
 function configFor(session: Session, bucket: string): string | undefined {
   try {
-    return session.ctx.clusterConfigJson?.(bucket);
+    return session.ctx.clusterConfig.bucketConfigJson(bucket);
   } catch {
     return undefined;
   }

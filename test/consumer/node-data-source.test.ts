@@ -4,6 +4,7 @@
  * reply's failover log through Receiver.streamStarted, `release(vb)` closing one stream, and a
  * refused vbucket requested again after a backoff until the node takes it.
  */
+import { bucketCore } from '../../src/engine/bucket.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Opcode } from '../../src/codec/index.js';
@@ -45,7 +46,8 @@ describe('consumer > NodeDataSource (one node, no map)', () => {
     await bucket.set(k0('gone'), '{}');
     await bucket.delete(k0('gone'));
     await bucket.set(k0('exp'), '{}');
-    await bucket.expire(bucket.vbucket(0), bucket.lookup(Buffer.from(k0('exp')))!);
+    const core = bucketCore(bucket);
+    await core.expire(bucket.vbucket(0), bucket.lookup(Buffer.from(k0('exp')))!);
     await bucket.set(k1('b'), '{"b":2}');
 
     const receiver = new ReplicaLikeReceiver();
