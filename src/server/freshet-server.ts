@@ -65,6 +65,8 @@ export class FreshetServer {
   static async start(opts: ServerOptions): Promise<FreshetServer> {
     const logger = opts.logger ?? pino({ level: 'silent' });
     const engine = await Engine.open({ dataDir: opts.dataDir, ...pickEngineOptions(opts) });
+    const { replacedPid, path: lockPath } = engine.store.lock;
+    if (replacedPid !== null) logger.warn({ lockPath, pid: replacedPid }, `took over the data directory lock of process ${replacedPid}, which is gone`);
     for (const { path, mode, fix } of engine.store.exposed) {
       logger.warn({ path, mode: mode.toString(8) }, `${path} is accessible to other users (mode ${mode.toString(8)}): documents and password hashes are readable; run: ${fix}`);
     }

@@ -107,6 +107,8 @@ export class DirLock {
     private readonly real: string,
     readonly path: string,
     private readonly content: string,
+    /** The pid of a stale lock this one replaced (its holder died without closing), if any. */
+    readonly replacedPid: number | null,
   ) {}
 
   /** Take the lock on an existing directory or throw DataDirLockedError. Synchronous: nothing runs in between. */
@@ -118,6 +120,7 @@ export class DirLock {
     const content = `${JSON.stringify(record)}\n`;
     const tmp = `${path}.${process.pid}.${record.nonce}.tmp`;
     writeFileDurably(tmp, content);
+    let replacedPid: number | null = null;
     try {
       // A few rounds cover racers that come and go; each round either wins, refuses or clears a stale lock.
       for (let round = 0; round < 8; round++) {
@@ -125,7 +128,7 @@ export class DirLock {
           linkSync(tmp, path);
           if (readOrNull(path) !== content) continue; // a stale-lock breaker moved ours away just now
           held.add(real);
-          return new DirLock(dir, real, path, content);
+          return new DirLock(dir, real, path, content, replacedPid);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         }
@@ -133,7 +136,7 @@ export class DirLock {
         if (seen === null) continue;
         const holder = parseRecord(seen);
         if (holder && holderAlive(holder)) throw new DataDirLockedError(dir, holder.pid, holder.host);
-        breakStale(path, seen, record.nonce);
+        if (breakStale(path, seen, record.nonce)) replacedPid = holder?.pid ?? null;
       }
       throw new Error(`could not lock data directory ${dir}: ${path} keeps changing`);
     } finally {
@@ -150,16 +153,17 @@ export class DirLock {
   }
 }
 
-/** Move a stale lock out of the way, unless it changed since we judged it (then put it back). */
-function breakStale(path: string, judged: string, nonce: string): void {
+/** Move a stale lock out of the way, unless it changed since we judged it (then put it back). True if removed. */
+function breakStale(path: string, judged: string, nonce: string): boolean {
   const aside = `${path}.stale.${process.pid}.${nonce}`;
   try {
     renameSync(path, aside);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else cleared it
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // someone else cleared it
     throw err;
   }
-  if (readFileSync(aside, 'utf8') !== judged) {
+  const removed = readFileSync(aside, 'utf8') === judged;
+  if (!removed) {
     // We moved a racer's fresh lock: restore it (EEXIST: a third racer already published one).
     try {
       linkSync(aside, path);
@@ -168,4 +172,5 @@ function breakStale(path: string, judged: string, nonce: string): void {
     }
   }
   unlinkSync(aside);
+  return removed;
 }

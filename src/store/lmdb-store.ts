@@ -76,7 +76,8 @@ export class LmdbStore {
   readonly writer: GroupCommitter;
   /** Paths in the data directory that group or others can access (the server warns about them). */
   readonly exposed: ExposedPath[];
-  private readonly lock: DirLock;
+  /** This process's hold on the data directory (released by `close`). */
+  readonly lock: DirLock;
   private generation = 0;
   private current: ReadSnapshot | null = null;
 

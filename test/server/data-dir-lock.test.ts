@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { DataDirLockedError, LOCK_FILE } from '../../src/store/dir-lock.js';
 
 const CLI = new URL('../../src/cli/entry.ts', import.meta.url).pathname;
+const RACER = new URL('../fixtures/lock-racer.ts', import.meta.url).pathname;
 const AUTH = { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` };
 
 interface Serve {
@@ -110,6 +111,7 @@ describe('server > one process per data directory', () => {
     c.proc.kill('SIGTERM');
     assert.equal(await c.exited, 0);
     assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'a clean shutdown removes the lock');
+    assert.ok(c.stderr().includes(`took over the data directory lock of process ${a.proc.pid}`), c.stderr());
   });
 
   test('in one process: a second open of the same directory is refused, a different directory is not', async (t) => {
@@ -145,17 +147,48 @@ describe('server > one process per data directory', () => {
     record({ pid: sleeper.pid, host: 'elsewhere.example' });
     await assert.rejects(Engine.open({ dataDir: dir, expiryPagerMs: 0 }), /on host elsewhere\.example/);
 
-    const stale = [
-      () => record({ pid: 2 ** 22 + 12345 }), // above Linux's pid_max: no such process
-      () => record({ pid: sleeper.pid, started: -1 }), // the pid is alive but started at another time: reused
-      () => writeFileSync(lockPath, ''), // torn or foreign content
+    const stale: Array<[() => void, number | null]> = [
+      [() => record({ pid: 2 ** 22 + 12345 }), 2 ** 22 + 12345], // above Linux's pid_max: no such process
+      [() => record({ pid: sleeper.pid, started: -1 }), sleeper.pid!], // alive, but started at another time: a reused pid
+      [() => writeFileSync(lockPath, ''), null], // torn or foreign content
     ];
-    for (const write of stale) {
+    for (const [write, replaced] of stale) {
       write();
       const engine = await Engine.open({ dataDir: dir, expiryPagerMs: 0 });
       assert.equal(JSON.parse(readFileSync(lockPath, 'utf8')).pid, process.pid);
+      assert.equal(engine.store.lock.replacedPid, replaced);
       await engine.close();
     }
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(LOCK_FILE)), [], 'no lock, temporary or set-aside file is left');
+  });
+
+  test('racers for a stale lock: exactly one wins, the others name the winner', async (t) => {
+    const dir = tempDir('freshet-lock-');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), started: null, nonce: 'x' }));
+    const at = Date.now() + 4000;
+    const racers = Array.from({ length: 4 }, () => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', RACER, dir, String(at)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const line = new Promise<string>((resolve, reject) => {
+        createInterface({ input: proc.stdout! }).once('line', resolve);
+        proc.once('exit', (code) => reject(new Error(`racer exited with ${code}`)));
+      });
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      return { proc, line, exited };
+    });
+    t.after(async () => {
+      for (const r of racers) r.proc.kill('SIGKILL');
+      await Promise.all(racers.map((r) => r.exited));
+    });
+    const lines = await Promise.all(racers.map((r) => r.line));
+    const winners = racers.filter((_, i) => lines[i] === 'won');
+    assert.equal(winners.length, 1, lines.join(', '));
+    const winner = winners[0]!.proc.pid;
+    for (const l of lines) if (l !== 'won') assert.equal(l, `refused ${winner}`);
+    assert.equal(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid, winner);
+    winners[0]!.proc.stdin!.end();
+    assert.equal(await winners[0]!.exited, 0);
+    assert.equal(existsSync(join(dir, LOCK_FILE)), false);
   });
 });
 
