@@ -8,3 +8,4 @@ export { ChangesFollower } from './engine/changes.js';
 export { vbucketOf } from './engine/vbucket-hash.js';
 export * from './engine/types.js';
 export { FreshetServer, type ServerOptions } from './server/freshet-server.js';
+export { DataDirLockedError } from './store/dir-lock.js';

@@ -62,7 +62,17 @@ export class Engine extends EventEmitter {
       ...options,
       clock: options.clock ?? SYSTEM_CLOCK,
     };
+    // Takes the data directory's lock before anything is read (DataDirLockedError otherwise).
     const store = new LmdbStore(opts.dataDir);
+    try {
+      return await Engine.load(store, opts);
+    } catch (err) {
+      await store.close(); // releases the lock, so a retry is not refused by our own leftovers
+      throw err;
+    }
+  }
+
+  private static async load(store: LmdbStore, opts: Required<EngineOptions>): Promise<Engine> {
     let uuid = store.system.get('uuid') as string | undefined;
     if (!uuid) {
       uuid = randomBytes(16).toString('hex');

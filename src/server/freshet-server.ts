@@ -81,10 +81,21 @@ export class FreshetServer {
   static async start(opts: ServerOptions): Promise<FreshetServer> {
     const logger = opts.logger ?? pino({ level: 'silent' });
     const engine = await Engine.open({ dataDir: opts.dataDir, ...pickEngineOptions(opts) });
+    const { replacedPid, path: lockPath } = engine.store.lock;
+    if (replacedPid !== null) logger.warn({ lockPath, pid: replacedPid }, `took over the data directory lock of process ${replacedPid}, which is gone`);
+    for (const { path, mode, fix } of engine.store.exposed) {
+      logger.warn({ path, mode: mode.toString(8) }, `${path} is accessible to other users (mode ${mode.toString(8)}): documents and password hashes are readable; run: ${fix}`);
+    }
     if (engine.recoveredFromCrash) logger.warn('the last run did not shut down cleanly: new failover entries were created');
-    const users = await openUsers(engine, opts);
-    if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
-      await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
+    let users: UserRegistry;
+    try {
+      users = await openUsers(engine, opts);
+      if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
+        await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
+      }
+    } catch (err) {
+      await engine.close(); // release the data directory
+      throw err;
     }
     const host = opts.host ?? '127.0.0.1';
     const authThrottle = new AuthThrottle(opts.authThrottle, { log: logger });

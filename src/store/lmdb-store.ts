@@ -9,8 +9,10 @@
  * acknowledged write survives `kill -9` and power loss alike.
  */
 import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath, type Transaction } from 'lmdb';
 import { GroupCommitter } from './group-commit.js';
+import { DirLock } from './dir-lock.js';
+import { exposedPaths, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type ExposedPath } from './private-files.js';
 
 export type BinaryDb = Database<Buffer, Buffer>;
 /** A database of small structured values (msgpack), keyed by strings. */
@@ -72,18 +74,34 @@ export class LmdbStore {
   readonly system: MetaDb;
   /** Item writes go through here: one synced transaction per group of writes. */
   readonly writer: GroupCommitter;
+  /** Paths in the data directory that group or others can access (the server warns about them). */
+  readonly exposed: ExposedPath[];
+  /** This process's hold on the data directory (released by `close`). */
+  readonly lock: DirLock;
   private generation = 0;
   private current: ReadSnapshot | null = null;
 
+  /** Throws DataDirLockedError when another process (or another open in this one) holds `path`. */
   constructor(readonly path: string) {
-    mkdirSync(path, { recursive: true });
-    this.root = open({
-      path: `${path}/freshet.mdb`,
-      maxDbs: 4096,
-      maxReaders: 1024,
-      overlappingSync: true,
-      commitDelay: 0,
-    });
+    mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+    // The lock comes first: nothing of the store is read or written while someone else may hold it.
+    this.lock = DirLock.acquire(path);
+    try {
+      const options = {
+        path: `${path}/freshet.mdb`,
+        maxDbs: 4096,
+        maxReaders: 1024,
+        overlappingSync: true,
+        commitDelay: 0,
+        // Creation mode of the data and lock files (lmdb-js src/env.cpp, default 0664); not in its typings.
+        permissionsMode: PRIVATE_FILE_MODE,
+      } satisfies RootDatabaseOptionsWithPath & { permissionsMode: number };
+      this.root = open(options);
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+    this.exposed = exposedPaths(path);
     this.system = this.root.openDB<unknown, string>('system', {});
     this.writer = new GroupCommitter(this.root);
   }
@@ -134,5 +152,6 @@ export class LmdbStore {
 
   async close(): Promise<void> {
     await this.root.close();
+    this.lock.release();
   }
 }
