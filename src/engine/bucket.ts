@@ -22,6 +22,7 @@ import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, Key, MutationResult, VBucketInfo, VBucketState } from './types.js';
 
 import { MAX_KEY_BYTES } from './limits.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import * as ops from './mutations.js';
 import type { CounterOptions, CounterResult, DeleteOptions, WriteOptions } from './types.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
@@ -87,6 +88,8 @@ export class Bucket extends EventEmitter {
   constructor(
     readonly store: LmdbStore,
     config: BucketConfig,
+    /** Deepest JSON nesting a value may have to count as JSON (codec/json-check.ts). */
+    readonly maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
   ) {
     super();
     this.name = config.name;

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Bucket, type BucketConfig } from './bucket.js';
 import { EngineError } from './errors.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
 import { LmdbStore } from '../store/lmdb-store.js';
 import type { VBucketInfo, VBucketState } from './types.js';
@@ -22,6 +23,11 @@ export interface EngineOptions {
   compactionMs?: number;
   /** Tombstones older than this are purged by compaction. Default 3 days, as Couchbase. */
   purgeAgeSeconds?: number;
+  /**
+   * Deepest nesting of objects/arrays a JSON value may have (default 100): deeper KV values are
+   * stored as raw bytes, deeper HTTP bodies answer 400 (codec/json-check.ts).
+   */
+  maxJsonDepth?: number;
 }
 
 export interface CreateBucketOptions {
@@ -56,8 +62,12 @@ export class Engine extends EventEmitter {
       expiryPagerMs: 60_000,
       compactionMs: 0,
       purgeAgeSeconds: 3 * 24 * 3600,
+      maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
       ...options,
     };
+    if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) {
+      throw new EngineError('EINVAL', `maxJsonDepth must be a positive integer, not ${opts.maxJsonDepth}`);
+    }
     const store = new LmdbStore(opts.dataDir);
     let uuid = store.system.get('uuid') as string | undefined;
     if (!uuid) {
@@ -69,7 +79,7 @@ export class Engine extends EventEmitter {
     const engine = new Engine(store, opts, uuid, unclean);
     const configs = (store.system.get('buckets') as BucketConfig[] | undefined) ?? [];
     for (const config of configs) {
-      const bucket = new Bucket(store, config);
+      const bucket = new Bucket(store, config, opts.maxJsonDepth);
       await bucket.load(unclean);
       engine.bucketMap.set(config.name, bucket);
     }
@@ -119,7 +129,7 @@ export class Engine extends EventEmitter {
       throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
     }
     const config: BucketConfig = { name, numVBuckets, uuid: Bucket.newUuid() };
-    const bucket = new Bucket(this.store, config);
+    const bucket = new Bucket(this.store, config, this.options.maxJsonDepth);
     this.bucketMap.set(name, bucket);
     await bucket.load(false);
     await this.saveBucketList();

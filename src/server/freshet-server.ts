@@ -117,6 +117,7 @@ function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
   if (opts.expiryPagerMs !== undefined) out.expiryPagerMs = opts.expiryPagerMs;
   if (opts.compactionMs !== undefined) out.compactionMs = opts.compactionMs;
   if (opts.purgeAgeSeconds !== undefined) out.purgeAgeSeconds = opts.purgeAgeSeconds;
+  if (opts.maxJsonDepth !== undefined) out.maxJsonDepth = opts.maxJsonDepth;
   return out;
 }
 
