@@ -30,6 +30,7 @@ interface ServeFlags {
   logLevel: string;
   clusterMap?: string;
   nodeIndex?: number;
+  maxJsonDepth: number;
 }
 
 function nonNegativeInt(value: string): number {
@@ -51,6 +52,7 @@ export function registerServe(program: Command): void {
     .option('-p, --password <password>', 'administrator password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD ?? 'password')
     .option('--vbuckets <n>', 'vbuckets of the default bucket created on first start', positiveInt, 1024)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (logs go to stderr)', process.env.FRESHET_LOG_LEVEL ?? 'info')
+    .option('--max-json-depth <n>', 'deepest JSON nesting accepted as JSON (KV: stored raw beyond it; HTTP: 400)', positiveInt, 100)
     .option('--cluster-map <file>', 'development cluster: the shared cluster-map JSON file (watched; may be written later)')
     .option('--node-index <n>', "this node's index in the cluster map's nodes (with --cluster-map)", nonNegativeInt)
     .action(async (flags: ServeFlags) => {
@@ -67,6 +69,7 @@ export function registerServe(program: Command): void {
         username: flags.username,
         password: flags.password,
         numVBuckets: flags.vbuckets,
+        maxJsonDepth: flags.maxJsonDepth,
         logger,
         ...(flags.clusterMap === undefined || flags.nodeIndex === undefined
           ? {}

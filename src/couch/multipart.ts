@@ -12,6 +12,7 @@
 // `--`, padding or CRLF is treated as content. Malformed input is a CouchError
 // 400 (`bad_request`), a non-JSON document part a 415 as in CouchDB.
 
+import { parseCheckedJson } from '../codec/json-check.js';
 import { CouchError } from './errors.js';
 
 export interface ContentType {
@@ -158,13 +159,16 @@ function partType(part: MultipartPart): ContentType {
   return parseContentType(part.headers['content-type'] ?? '');
 }
 
-function parseJsonPart(part: MultipartPart): unknown {
-  try {
-    return JSON.parse(part.body.toString('utf8'));
-  } catch (cause) {
-    throw new CouchError('invalid_json', { cause });
-  }
+/** A JSON part, under the same admission check as a JSON body (codec/json-check.ts). */
+function parseJsonPart(part: MultipartPart, maxDepth: number): unknown {
+  const checked = parseCheckedJson(part.body, maxDepth);
+  if (checked.ok) return checked.value;
+  if (checked.failure === 'depth') throw new CouchError('json_too_deep', { params: { limit: maxDepth } });
+  throw new CouchError('invalid_json');
 }
+
+/** The replicator's reading of a peer's answers applies no nesting limit (it did not before). */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 export interface RelatedDocument {
   doc: Record<string, unknown>;
@@ -176,13 +180,13 @@ export interface RelatedDocument {
  * A `multipart/related` document: JSON first, then one part per
  * `"follows": true` attachment, matched by order as CouchDB does.
  */
-export function parseRelatedDocument(body: Buffer, contentType: string): RelatedDocument {
+export function parseRelatedDocument(body: Buffer, contentType: string, maxDepth: number = NO_LIMIT): RelatedDocument {
   const parts = parseMultipart(body, contentType);
   if (parts.length === 0) throw invalid('no document part');
   if (partType(parts[0]).type !== 'application/json') {
     throw new CouchError('bad_content_type', { params: { type: 'application/json' } });
   }
-  const doc = parseJsonPart(parts[0]);
+  const doc = parseJsonPart(parts[0], maxDepth);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CouchError('not_an_object');
   const followsData = new Map<string, Buffer>();
   const atts = (doc as Record<string, unknown>)._attachments;
@@ -209,7 +213,7 @@ export function parseOpenRevsMixed(body: Buffer, contentType: string): OpenRevsP
       return { ok: related.doc, followsData: related.followsData };
     }
     if (ct.type !== 'application/json') throw invalid(`unexpected part type ${ct.type}`);
-    const json = parseJsonPart(part);
+    const json = parseJsonPart(part, NO_LIMIT);
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CouchError('not_an_object');
     const obj = json as Record<string, unknown>;
     if (ct.params.error === 'true' && typeof obj.missing === 'string') return { missing: obj.missing };

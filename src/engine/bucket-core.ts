@@ -77,6 +77,8 @@ export class BucketCore {
     readonly clock: Clock,
     /** The public Bucket: 'vbucket-state', 'failover' and 'error' are emitted on it. */
     readonly events: EventEmitter,
+    /** Deepest JSON nesting a value may have to count as JSON (codec/json-check.ts). */
+    readonly maxJsonDepth: number,
   ) {
     this.name = config.name;
     this.numVBuckets = config.numVBuckets;

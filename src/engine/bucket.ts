@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { EngineError } from './errors.js';
 import { BucketCore, type BucketConfig, type BucketStats } from './bucket-core.js';
 import type { Clock } from './clock.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import * as ops from './mutations.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
 import { VbFollower } from './follower.js';
@@ -60,9 +61,15 @@ export class Bucket extends EventEmitter {
 
   readonly #core: BucketCore;
 
-  constructor(store: LmdbStore, config: BucketConfig, clock: Clock) {
+  constructor(
+    store: LmdbStore,
+    config: BucketConfig,
+    clock: Clock,
+    /** Deepest JSON nesting a value may have to count as JSON (codec/json-check.ts). */
+    maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
+  ) {
     super();
-    this.#core = new BucketCore(store, config, clock, this);
+    this.#core = new BucketCore(store, config, clock, this, maxJsonDepth);
   }
 
   get name(): string {
@@ -73,6 +80,10 @@ export class Bucket extends EventEmitter {
   }
   get uuid(): string {
     return this.#core.uuid;
+  }
+  /** Deepest JSON nesting a value may have to count as JSON (codec/json-check.ts). */
+  get maxJsonDepth(): number {
+    return this.#core.maxJsonDepth;
   }
   /** The LMDB store and this bucket's databases, for snapshot scans (http/db.ts, change-scan.ts). */
   get store(): LmdbStore {

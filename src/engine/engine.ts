@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Bucket, bucketCore, type BucketConfig } from './bucket.js';
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
 import { EngineError } from './errors.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
 import { LmdbStore } from '../store/lmdb-store.js';
 import type { VBucketInfo, VBucketState } from './types.js';
@@ -25,6 +26,11 @@ export interface EngineOptions {
   purgeAgeSeconds?: number;
   /** Every time the engine reads (CAS, expiry, delete times, purge age); default the system clock. */
   clock?: Clock;
+  /**
+   * Deepest nesting of objects/arrays a JSON value may have (default 100): deeper KV values are
+   * stored as raw bytes, deeper HTTP bodies answer 400 (codec/json-check.ts).
+   */
+  maxJsonDepth?: number;
 }
 
 export interface CreateBucketOptions {
@@ -59,9 +65,13 @@ export class Engine extends EventEmitter {
       expiryPagerMs: 60_000,
       compactionMs: 0,
       purgeAgeSeconds: 3 * 24 * 3600,
+      maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
       ...options,
       clock: options.clock ?? SYSTEM_CLOCK,
     };
+    if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) {
+      throw new EngineError('EINVAL', `maxJsonDepth must be a positive integer, not ${opts.maxJsonDepth}`);
+    }
     // Takes the data directory's lock before anything is read (DataDirLockedError otherwise).
     const store = new LmdbStore(opts.dataDir);
     try {
@@ -83,7 +93,7 @@ export class Engine extends EventEmitter {
     const engine = new Engine(store, opts, uuid, unclean);
     const configs = (store.system.get('buckets') as BucketConfig[] | undefined) ?? [];
     for (const config of configs) {
-      const bucket = new Bucket(store, config, opts.clock);
+      const bucket = new Bucket(store, config, opts.clock, opts.maxJsonDepth);
       await bucketCore(bucket).load(unclean);
       engine.bucketMap.set(config.name, bucket);
     }
@@ -133,7 +143,7 @@ export class Engine extends EventEmitter {
       throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
     }
     const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex') };
-    const bucket = new Bucket(this.store, config, this.options.clock);
+    const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth);
     this.bucketMap.set(name, bucket);
     await bucketCore(bucket).load(false);
     await this.saveBucketList();

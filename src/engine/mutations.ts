@@ -15,6 +15,7 @@ import { absoluteExpiry } from './expiry.js';
 import type { BucketCore } from './bucket-core.js';
 import { MAX_VALUE_BYTES } from './limits.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
+import { isAcceptedJson } from '../codec/json-check.js';
 import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
 
 export type StoreMode = 'set' | 'add' | 'replace';
@@ -39,8 +40,12 @@ function checkCas(item: Item | undefined, cas: bigint | undefined): void {
   if (item.cas !== cas) throw new EngineError('KEY_EEXISTS', 'CAS mismatch');
 }
 
-/** Is `value` a JSON document? Couchbase marks a value JSON when it parses (kv_engine checks it too). */
-export function detectDatatype(value: Buffer): number {
+/**
+ * Is `value` a JSON document? As kv_engine, the server decides, whatever the client's datatype
+ * said (steppable_command_context.cc setDatatypeJSONFromValue): valid UTF-8 JSON nested at most
+ * `maxDepth` levels is JSON (codec/json-check.ts); anything else is raw bytes.
+ */
+export function detectDatatype(value: Buffer, maxDepth: number): number {
   if (value.length === 0) return DATATYPE_RAW;
   const first = value[0]!;
   // Cheap reject for the common binary case before the full parse.
@@ -48,12 +53,7 @@ export function detectDatatype(value: Buffer): number {
       first !== 0x6e && !(first >= 0x30 && first <= 0x39) && first !== 0x20 && first !== 0x0a && first !== 0x09 && first !== 0x0d) {
     return DATATYPE_RAW;
   }
-  try {
-    JSON.parse(value.toString('utf8'));
-    return DATATYPE_JSON;
-  } catch {
-    return DATATYPE_RAW;
-  }
+  return isAcceptedJson(value, maxDepth) ? DATATYPE_JSON : DATATYPE_RAW;
 }
 
 export function store(bucket: BucketCore, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
@@ -71,7 +71,7 @@ export function store(bucket: BucketCore, mode: StoreMode, rawKey: Key, value: B
   const prev = current ?? bucket.lookup(key);
   return bucket.commit(vb, prev, {
     value,
-    datatype: opts.datatype ?? detectDatatype(value),
+    datatype: opts.datatype ?? detectDatatype(value, bucket.maxJsonDepth),
     flags,
     expiry,
     deleted: false,
@@ -90,7 +90,7 @@ export function remove(bucket: BucketCore, rawKey: Key, opts: DeleteOptions = {}
   checkCas(current, opts.cas);
   return bucket.commit(vb, current, {
     value: opts.value ?? Buffer.alloc(0),
-    datatype: opts.value ? detectDatatype(opts.value) : DATATYPE_RAW,
+    datatype: opts.value ? detectDatatype(opts.value, bucket.maxJsonDepth) : DATATYPE_RAW,
     flags: current.flags,
     expiry: 0,
     deleted: true,
@@ -117,7 +117,7 @@ export function concat(bucket: BucketCore, side: 'append' | 'prepend', rawKey: K
   checkCas(current, cas);
   const value = side === 'append' ? Buffer.concat([current.value, data]) : Buffer.concat([data, current.value]);
   checkValue(value);
-  return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value) });
+  return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value, bucket.maxJsonDepth) });
 }
 
 /** Parse a stored counter: ASCII decimal digits only, at most 2^64-1 (memcached's `safe_strtoull`). */
@@ -184,7 +184,7 @@ export function writeVersion(bucket: BucketCore, rawKey: Key, expect: bigint | n
   if ((current?.cas ?? null) !== expect) throw new EngineError('KEY_EEXISTS', 'the document changed');
   return bucket.commit(vb, current, {
     value: spec.value,
-    datatype: spec.datatype ?? detectDatatype(spec.value),
+    datatype: spec.datatype ?? detectDatatype(spec.value, bucket.maxJsonDepth),
     flags: checkFlags(spec.flags ?? current?.flags ?? 0),
     expiry: spec.deleted ? 0 : (current && !current.deleted ? current.expiry : 0),
     deleted: spec.deleted,

@@ -12,7 +12,7 @@ import { requireAdmin } from './auth.js';
 import { AUX_NAMESPACES } from './db.js';
 import { postDoc } from './doc-routes.js';
 import { bucketNameOf, resolveDb, validateNewDbName } from './keyspace.js';
-import { parseJson, qInt, readBody, type Handler } from './request.js';
+import { jsonDepthLimit, parseJson, qInt, readBody, type Handler } from './request.js';
 import { sendJson } from './response.js';
 import type { Router } from './router.js';
 
@@ -76,7 +76,7 @@ const getRevsLimit: Handler = async (rc) => {
 
 const putRevsLimit: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const value = parseJson(await readBody(rc.req, 1024));
+  const value = parseJson(await readBody(rc.req, 1024), jsonDepthLimit(rc));
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new CouchError('bad_request', { reason: 'Invalid value for _revs_limit' });
   }

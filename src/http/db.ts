@@ -27,12 +27,14 @@ export interface DocCounts {
 }
 
 /** Offsets in an engine item record (src/store/record.ts). */
-const { BITS: REC_BITS, KEY_LEN: REC_KEY_LEN, XATTR_LEN: REC_XATTR_LEN, HEADER: REC_HEADER, NO_XATTRS } = RecordLayout;
+const { BITS: REC_BITS, KEY_LEN: REC_KEY_LEN, HEADER: REC_HEADER } = RecordLayout;
 
 export class Db {
   readonly local: MetaDb;
   readonly atts: MetaDb;
   readonly meta: MetaDb;
+  /** Documents that could not be shown: left out of `_changes` (opaque KV values), or an error row. */
+  readonly stats = { changesOpaqueSkipped: 0, rowDocErrors: 0 };
   private counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
   private sorted: { seq: number; keys: Buffer[] } | null = null;
 
@@ -93,7 +95,8 @@ export class Db {
 
   /**
    * One pass over the by-seq index reading only record headers: a record is a deleted document
-   * when it is a tombstone or its body is not a JSON object (see doc-store.ts).
+   * when it is a tombstone. A live value that is no JSON object is a live (opaque) document
+   * (doc-store.ts): it is never counted as deleted.
    */
   private scanCounts(): DocCounts {
     let docCount = 0;
@@ -102,9 +105,7 @@ export class Db {
     try {
       for (const { value } of this.bucket.dbs.bySeq.getRange({ transaction: snapshot.txn })) {
         const rec = value;
-        const xl = rec.readUInt32BE(REC_XATTR_LEN);
-        const at = REC_HEADER + rec.readUInt16BE(REC_KEY_LEN) + (xl === NO_XATTRS ? 0 : xl);
-        const deleted = (rec[REC_BITS]! & 1) !== 0 || firstNonSpace(rec, at) !== 0x7b;
+        const deleted = (rec[REC_BITS]! & 1) !== 0;
         if (deleted) delCount++;
         else docCount++;
       }
@@ -113,12 +114,4 @@ export class Db {
     }
     return { docCount, delCount };
   }
-}
-
-function firstNonSpace(buf: Buffer, from: number): number {
-  for (let i = from; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
-  }
-  return -1;
 }

@@ -8,7 +8,7 @@ import { parseRevs } from '../couch/rev.js';
 import { latest } from '../couch/rev-tree-query.js';
 import type { Db } from './db.js';
 import { buildOpenRevsMixed, buildRelated, type MultipartBody, type OpenRevsEntry, type PartAttachment } from '../couch/multipart-build.js';
-import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from './doc-json.js';
+import { attachmentBytes, attachmentsWithData, docJson, docText, revError, type DocOutOptions } from './doc-json.js';
 import type { DocState, RevData } from './doc-store.js';
 import { qBool, qJson } from './request.js';
 
@@ -107,8 +107,10 @@ export function mixedBody(db: Db, state: DocState | null, results: OpenRevResult
   const entries: OpenRevsEntry[] = results.map((r) => {
     if ('missing' in r) return { missing: r.missing };
     const s = state as DocState;
-    const json = docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, follows: true });
-    return { ok: { json: JSON.stringify(json), attachments: partsFor(db, s, r.ok, opts) } };
+    // Per revision: one that cannot be shown is an error part, not a failed response.
+    const json = docText(db, () => docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, follows: true }));
+    if ('error' in json) return { error: JSON.stringify(revError(s.id, r.ok.rev, json.error)) };
+    return { ok: { json: json.text, attachments: partsFor(db, s, r.ok, opts) } };
   });
   return buildOpenRevsMixed(entries);
 }

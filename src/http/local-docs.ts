@@ -12,7 +12,7 @@ import { CouchError } from '../couch/errors.js';
 import type { Db } from './db.js';
 import { resolveDb } from './keyspace.js';
 import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
-import { isObject, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
+import { isObject, jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 
 interface LocalRecord {
@@ -82,7 +82,7 @@ export async function updateLocal(db: Db, id: string, givenRev: string | undefin
 const putLocal: Handler = async (rc) => {
   const db = resolveDb(rc);
   const id = localId(rc);
-  const json = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes));
+  const json = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc));
   if (!isObject(json)) throw new CouchError('not_an_object');
   const q = rc.query.get('rev') ?? undefined;
   const bodyRev = typeof json._rev === 'string' ? json._rev : undefined;
@@ -142,7 +142,7 @@ async function localDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> 
 
 const getLocalDocs: Handler = (rc) => localDocs(rc);
 const postLocalDocs: Handler = async (rc) => {
-  const body = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes));
+  const body = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc));
   await localDocs(rc, isObject(body) ? body.keys : undefined);
 };
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkPassword, requireAdmin, requireUser, roles } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
-import { isObject, mediaType, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
+import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 import type { Router } from './router.js';
 
@@ -66,7 +66,7 @@ const postSession: Handler = async (rc) => {
     name = form.get('name');
     password = form.get('password');
   } else {
-    const body = parseJson(raw);
+    const body = parseJson(raw, jsonDepthLimit(rc));
     if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
     name = body.name;
     password = body.password;
@@ -111,7 +111,7 @@ const getCorsKey: Handler = async (rc) => {
 };
 
 async function readConfigValue(rc: RequestCtx): Promise<string> {
-  const value = parseJson(await readBody(rc.req, 64 * 1024));
+  const value = parseJson(await readBody(rc.req, 64 * 1024), jsonDepthLimit(rc));
   if (typeof value !== 'string') throw new CouchError('bad_request', { reason: 'config values must be JSON strings' });
   return value;
 }

@@ -157,6 +157,7 @@ function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
   if (opts.compactionMs !== undefined) out.compactionMs = opts.compactionMs;
   if (opts.purgeAgeSeconds !== undefined) out.purgeAgeSeconds = opts.purgeAgeSeconds;
   if (opts.clock !== undefined) out.clock = opts.clock;
+  if (opts.maxJsonDepth !== undefined) out.maxJsonDepth = opts.maxJsonDepth;
   return out;
 }
 

@@ -67,11 +67,12 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
   if (mode === 'add' && r.cas !== 0n) throw new KvStatusError(Status.Einval, 'ADD does not take a CAS');
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
-  const written = await session.bucket!.storeItem(
+  const bucket = session.bucket!;
+  const written = await bucket.storeItem(
     mode,
     documentKey(session, r.key),
     r.value,
-    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value), preserveExpiry },
+    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value, bucket.maxJsonDepth), preserveExpiry },
     req.vbucket,
   );
   return mutationReply(session, req, written);
