@@ -9,7 +9,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { EngineError } from './errors.js';
+import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
+import { isStorageError } from '../store/storage-fault.js';
 import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { isExpired, nowSeconds } from './expiry.js';
@@ -78,6 +79,10 @@ export class Bucket extends EventEmitter {
   private readonly keys = new Map<string, number>();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
   private readonly pending = new Map<string, Item>();
+  /** For a failed write's rollback: the version each in-flight one replaced, which ones failed. */
+  private readonly replaced = new WeakMap<Item, Item>();
+  private readonly unsettled = new WeakSet<Item>();
+  private readonly lost = new WeakSet<Item>();
   private inFlight = 0;
   bucketSeq = 0;
   persistedBucketSeq = 0;
@@ -122,7 +127,7 @@ export class Bucket extends EventEmitter {
       vb.highSeqno = Math.max(lastSeqno[id]!, vb.purgeSeqno);
       vb.persistedSeqno = vb.highSeqno;
       if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
-      if (!stored || unclean) saves.push(this.dbs.vbuckets.put(String(id), vb.toPersisted()));
+      if (!stored || unclean) saves.push(this.saveVBucket(vb));
       this.vbuckets.push(vb);
     }
     let lastSeq = 0;
@@ -193,7 +198,11 @@ export class Bucket extends EventEmitter {
     }
     if (isExpired(item.expiry)) {
       this.stats.readMisses++;
-      this.expire(vb, item).catch((err: unknown) => this.emit('error', err));
+      // Expiring on access is best effort: a full disk or a closing bucket leaves the item to the
+      // pager (the failure is counted in the store's health); anything else is a bug to report.
+      this.expire(vb, item).catch((err: unknown) => {
+        if (!isEngineError(err, 'ENOSPC') && !isEngineError(err, 'STORAGE') && !isEngineError(err, 'CLOSED')) this.emit('error', err);
+      });
       return undefined;
     }
     return item;
@@ -275,21 +284,55 @@ export class Bucket extends EventEmitter {
     const written = this.store.writer.write(ops);
     this.inFlight++;
     this.stats.writes++;
+    if (prev) this.replaced.set(item, prev);
+    this.unsettled.add(item);
+    const persisted = (): void => {
+      this.unsettled.delete(item);
+      if (this.pending.get(pkey) === item) this.pending.delete(pkey);
+      this.store.noteCommit();
+      vb.markPersisted(item.seqno);
+      this.markBucketPersisted(item.bucketSeq);
+    };
     return written.then(
       () => {
         this.inFlight--;
-        if (this.pending.get(pkey) === item) this.pending.delete(pkey);
-        this.store.noteCommit();
-        vb.markPersisted(item.seqno);
-        this.markBucketPersisted(item.bucketSeq);
+        persisted();
         return { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
       },
       (err: unknown) => {
         this.inFlight--;
         this.stats.writeFailures++;
-        throw err;
+        if (!isStorageError(err)) throw err;
+        // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
+        if (err.committed) persisted();
+        else this.rollBack(pkey, vb, item);
+        throw storageEngineError(err);
       },
     );
+  }
+
+  /**
+   * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
+   * lost (on disk, or still in flight), so reads never see a value that was never stored. Its
+   * seqno stays unused; it counts as settled so that no follower waits for it.
+   */
+  private rollBack(pkey: string, vb: VBucket, item: Item): void {
+    this.unsettled.delete(item);
+    this.lost.add(item);
+    if (this.pending.get(pkey) === item) {
+      let back = this.replaced.get(item);
+      while (back && this.lost.has(back)) back = this.replaced.get(back);
+      if (!back) {
+        this.pending.delete(pkey);
+        this.keys.delete(pkey);
+      } else {
+        this.keys.set(pkey, back.seqno);
+        if (this.unsettled.has(back)) this.pending.set(pkey, back);
+        else this.pending.delete(pkey);
+      }
+    }
+    vb.markPersisted(item.seqno);
+    this.markBucketPersisted(item.bucketSeq);
   }
 
   private markBucketPersisted(seq: number): void {
@@ -403,12 +446,17 @@ export class Bucket extends EventEmitter {
 
   // ---- vbucket administration -----------------------------------------------------------------
 
-  async saveVBucket(vb: VBucket): Promise<void> {
-    await this.dbs.vbuckets.put(String(vb.id), vb.toPersisted());
+  saveVBucket(vb: VBucket): Promise<void> {
+    return engineWrite(this.store.putMeta(this.dbs.vbuckets, String(vb.id), vb.toPersisted()));
   }
 
-  async saveMeta(meta: BucketMeta): Promise<void> {
-    await this.dbs.vbuckets.put('meta', meta);
+  saveMeta(meta: BucketMeta): Promise<void> {
+    return engineWrite(this.store.putMeta(this.dbs.vbuckets, 'meta', meta));
+  }
+
+  /** Index writes of maintenance (purge, discard, replica reset), committed as one group. */
+  writeOps(ops: WriteOp[]): Promise<void> {
+    return ops.length === 0 ? Promise.resolve() : engineWrite(this.store.writer.write(ops));
   }
 
   /**

@@ -6,7 +6,8 @@ import type { Bucket } from './bucket.js';
 import { nowSeconds } from './expiry.js';
 import { decodeRecord } from '../store/record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
-import type { VBucketInfo } from './types.js';
+import type { Item, VBucketInfo } from './types.js';
+import type { WriteOp } from '../store/group-commit.js';
 
 /**
  * Expire every item whose expiry has passed, using the expiry index (so the pager reads only what
@@ -52,7 +53,8 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, now = now
   const cutoff = now - purgeAgeSeconds;
   const result: CompactionResult = { purged: 0, expired, purgeSeqnos: {} };
   const { bySeq, changes } = bucket.dbs;
-  let last: Promise<unknown> | undefined;
+  const ops: WriteOp[] = [];
+  const purged: Item[] = [];
   for (const vb of bucket.vbuckets) {
     let purgeSeqno = vb.purgeSeqno;
     for (const { key, value } of bySeq.getRange({ start: seqKey(vb.id, 0), end: seqKey(vb.id, Number.MAX_SAFE_INTEGER) })) {
@@ -62,20 +64,25 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, now = now
       // A newer version still in flight will remove this entry itself; leave the key alone.
       const current = bucket.lookup(item.key);
       if (!current || current.seqno !== seqno) continue;
-      bySeq.remove(key);
-      last = changes.remove(u64Key(item.bucketSeq));
-      bucket.forgetKey(item.key, seqno);
+      ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+      purged.push(item);
       purgeSeqno = Math.max(purgeSeqno, seqno);
-      result.purged++;
     }
-    if (purgeSeqno !== vb.purgeSeqno) {
-      vb.purgeSeqno = purgeSeqno;
-      result.purgeSeqnos[vb.id] = purgeSeqno;
-      last = bucket.saveVBucket(vb);
-    }
+    if (purgeSeqno !== vb.purgeSeqno) result.purgeSeqnos[vb.id] = purgeSeqno;
   }
-  if (result.purged > 0) last = bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq });
-  await last;
+  // Memory follows the disk: keys and purge seqnos change only once the removals are committed,
+  // so a failed commit (full disk) leaves both as they were.
+  await bucket.writeOps(ops);
+  for (const item of purged) bucket.forgetKey(item.key, item.seqno);
+  result.purged = purged.length;
+  const saves: Promise<void>[] = [];
+  for (const [id, purgeSeqno] of Object.entries(result.purgeSeqnos)) {
+    const vb = bucket.vbucket(Number(id));
+    vb.purgeSeqno = Math.max(vb.purgeSeqno, purgeSeqno);
+    saves.push(bucket.saveVBucket(vb));
+  }
+  if (result.purged > 0) saves.push(bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq }));
+  await Promise.all(saves);
   bucket.stats.purged += result.purged;
   return result;
 }
@@ -99,13 +106,16 @@ export async function simulateFailover(bucket: Bucket, vbId: number, opts: Failo
   if (discard !== undefined && discard < vb.highSeqno) {
     if (!Number.isInteger(discard) || discard < 0) throw new RangeError('discardAbove must be a non-negative integer');
     const { bySeq, changes, expiries } = bucket.dbs;
+    const ops: WriteOp[] = [];
+    const dropped: Item[] = [];
     for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, discard + 1), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
       const item = decodeRecord(value, vbId, readU64(key, 2));
-      bySeq.remove(key);
-      changes.remove(u64Key(item.bucketSeq));
-      bucket.forgetKey(item.key, item.seqno);
-      if (item.expiry !== 0 && !item.deleted) expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
+      ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+      if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vbId, item.seqno), value: null });
+      dropped.push(item);
     }
+    await bucket.writeOps(ops);
+    for (const item of dropped) bucket.forgetKey(item.key, item.seqno);
     vb.highSeqno = discard;
     vb.persistedSeqno = discard;
     vb.purgeSeqno = Math.min(vb.purgeSeqno, discard);

@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { GroupCommitter } from './group-commit.js';
+import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } from './storage-fault.js';
 
 export type BinaryDb = Database<Buffer, Buffer>;
 /** A database of small structured values (msgpack), keyed by strings. */
@@ -72,6 +73,8 @@ export class LmdbStore {
   readonly system: MetaDb;
   /** Item writes go through here: one synced transaction per group of writes. */
   readonly writer: GroupCommitter;
+  /** Whether commits currently fail (full disk, I/O errors); see storage-fault.ts. */
+  readonly health = new StorageHealth();
   private generation = 0;
   private current: ReadSnapshot | null = null;
 
@@ -85,7 +88,8 @@ export class LmdbStore {
       commitDelay: 0,
     });
     this.system = this.root.openDB<unknown, string>('system', {});
-    this.writer = new GroupCommitter(this.root);
+    containCommitFaults(this.root, path, this.health);
+    this.writer = new GroupCommitter(this.root, path, this.health);
   }
 
   bucketDbs(bucket: string): BucketDbs {
@@ -111,6 +115,19 @@ export class LmdbStore {
     for (const db of all) await db.drop();
   }
 
+  /**
+   * A structured write outside the group committer (system records, vbucket state): resolves
+   * once committed; a failed commit rejects with a StorageError, never lmdb-js's bare error.
+   */
+  async putMeta(db: MetaDb, key: string, value: unknown): Promise<void> {
+    try {
+      await db.put(key, value);
+    } catch (err) {
+      if (!isCommitFailure(err)) throw err;
+      throw await storageErrorOf(err, this.path);
+    }
+  }
+
   /** Called after every commit: later snapshots must see it. */
   noteCommit(): void {
     this.generation++;
@@ -126,10 +143,23 @@ export class LmdbStore {
     return snap;
   }
 
-  /** Resolves once everything queued so far is committed and on disk. */
+  /**
+   * Resolves once everything queued so far is settled: committed and on disk, or failed (and
+   * reported to its writers). A failed transaction's flush promise never settles, so a wait that a
+   * failure overtakes starts again on the fresh one (storage-fault.ts).
+   */
   async flushed(): Promise<void> {
     await this.writer.drain();
-    await this.root.flushed;
+    for (;;) {
+      const overtaken = await new Promise<boolean>((resolve) => {
+        const cancel = this.health.onNextFailure(() => resolve(true));
+        Promise.resolve(this.root.flushed).then(
+          () => { cancel(); resolve(false); },
+          () => { cancel(); resolve(false); },
+        );
+      });
+      if (!overtaken) return;
+    }
   }
 
   async close(): Promise<void> {
