@@ -7,3 +7,5 @@ export { ChangesFollower } from './engine/changes.js';
 export { vbucketOf } from './engine/vbucket-hash.js';
 export * from './engine/types.js';
 export { FreshetServer, type ServerOptions } from './server/freshet-server.js';
+export { installProcessGuard, type ProcessGuard } from './server/process-guard.js';
+export { StorageError, isStorageError, type StorageState } from './store/storage-fault.js';

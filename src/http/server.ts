@@ -44,7 +44,11 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
 
 export function createHttpServer(face: HttpFace): Server {
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    void handle(face, req, res);
+    handle(face, req, res).catch((err: unknown) => {
+      // Only sending the error reply itself can get here: log it and drop the connection.
+      face.ctx.logger.error({ err, url: req.url }, 'CouchDB face could not answer a request');
+      res.destroy();
+    });
   });
   server.on('connection', (socket) => {
     face.sockets.add(socket);
