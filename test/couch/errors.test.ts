@@ -4,7 +4,8 @@ import { COUCH_ERRORS, CouchError, couchError, isCouchError, type CouchErrorCode
 
 describe('error registry', () => {
   test('every entry has a CouchDB status and a snake_case error', () => {
-    const statuses = new Set([400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 416, 500, 501]);
+    // 507 (RFC 4918 Insufficient Storage) is Freshet's answer to a full disk: CouchDB has none.
+    const statuses = new Set([400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 416, 500, 501, 507]);
     for (const [code, entry] of Object.entries(COUCH_ERRORS)) {
       assert.ok(statuses.has(entry.status), `${code}: status ${entry.status}`);
       assert.match(entry.error, /^[a-z_]+$/, code);
