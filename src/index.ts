@@ -9,3 +9,5 @@ export { vbucketOf } from './engine/vbucket-hash.js';
 export * from './engine/types.js';
 export { FreshetServer, type ServerOptions } from './server/freshet-server.js';
 export { DataDirLockedError } from './store/dir-lock.js';
+export { installProcessGuard, type ProcessGuard } from './server/process-guard.js';
+export { StorageError, isStorageError, type StorageState } from './store/storage-fault.js';

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { FreshetServer } from '../server/freshet-server.js';
+import { installProcessGuard } from '../server/process-guard.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -60,6 +61,8 @@ export function registerServe(program: Command): void {
         throw new InvalidArgumentError('--cluster-map and --node-index go together');
       }
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      // This process serves every client of every bucket: a missed rejection is logged, not fatal.
+      installProcessGuard(logger);
       const server = await FreshetServer.start({
         dataDir: resolve(flags.data),
         host: flags.host,

@@ -145,6 +145,8 @@ export const COUCH_ERRORS = {
   // `md5_mismatch` term through its catch-all clause.
   md5_mismatch: { status: 500, error: 'unknown_error', reason: 'md5_mismatch' },
   internal: { status: 500, error: 'unknown_error', reason: '{detail}' },
+  // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
+  insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
 } as const;
 

@@ -10,7 +10,8 @@
  * hash table in front of its flusher). Followers read only LMDB, and only up to what is persisted.
  */
 import type { EventEmitter } from 'node:events';
-import { EngineError } from './errors.js';
+import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
+import { isStorageError } from '../store/storage-fault.js';
 import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
@@ -65,6 +66,10 @@ export class BucketCore {
   readonly #keys = new Map<string, number>();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
   readonly #pending = new Map<string, Item>();
+  /** For a failed write's rollback: the version each in-flight one replaced, which ones failed. */
+  readonly #replaced = new WeakMap<Item, Item>();
+  readonly #unsettled = new WeakSet<Item>();
+  readonly #lost = new WeakSet<Item>();
   #inFlight = 0;
   #bucketSeq = 0;
   #persistedBucketSeq = 0;
@@ -125,7 +130,7 @@ export class BucketCore {
       vb.highSeqno = Math.max(lastSeqno[id]!, vb.purgeSeqno);
       vb.persistedSeqno = vb.highSeqno;
       if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
-      if (!stored || unclean) saves.push(this.dbs.vbuckets.put(String(id), vb.toPersisted()));
+      if (!stored || unclean) saves.push(this.saveVBucket(vb));
       this.vbuckets.push(vb);
     }
     let lastSeq = 0;
@@ -192,7 +197,11 @@ export class BucketCore {
     }
     if (isExpired(item.expiry, this.nowSeconds())) {
       this.stats.readMisses++;
-      this.expire(vb, item).catch((err: unknown) => this.events.emit('error', err));
+      // Expiring on access is best effort: a full disk or a closing bucket leaves the item to the
+      // pager (the failure is counted in the store's health); anything else is a bug to report.
+      this.expire(vb, item).catch((err: unknown) => {
+        if (!isEngineError(err, 'ENOSPC') && !isEngineError(err, 'STORAGE') && !isEngineError(err, 'CLOSED')) this.events.emit('error', err);
+      });
       return undefined;
     }
     return item;
@@ -288,21 +297,55 @@ export class BucketCore {
     const written = this.store.writer.write(ops);
     this.#inFlight++;
     this.stats.writes++;
+    if (prev) this.#replaced.set(item, prev);
+    this.#unsettled.add(item);
+    const persisted = (): void => {
+      this.#unsettled.delete(item);
+      if (this.#pending.get(pkey) === item) this.#pending.delete(pkey);
+      this.store.noteCommit();
+      vb.markPersisted(item.seqno);
+      this.#markBucketPersisted(item.bucketSeq);
+    };
     return written.then(
       () => {
         this.#inFlight--;
-        if (this.#pending.get(pkey) === item) this.#pending.delete(pkey);
-        this.store.noteCommit();
-        vb.markPersisted(item.seqno);
-        this.#markBucketPersisted(item.bucketSeq);
+        persisted();
         return { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
       },
       (err: unknown) => {
         this.#inFlight--;
         this.stats.writeFailures++;
-        throw err;
+        if (!isStorageError(err)) throw err;
+        // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
+        if (err.committed) persisted();
+        else this.#rollBack(pkey, vb, item);
+        throw storageEngineError(err);
       },
     );
+  }
+
+  /**
+   * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
+   * lost (on disk, or still in flight), so reads never see a value that was never stored. Its
+   * seqno stays unused; it counts as settled so that no follower waits for it.
+   */
+  #rollBack(pkey: string, vb: VBucket, item: Item): void {
+    this.#unsettled.delete(item);
+    this.#lost.add(item);
+    if (this.#pending.get(pkey) === item) {
+      let back = this.#replaced.get(item);
+      while (back && this.#lost.has(back)) back = this.#replaced.get(back);
+      if (!back) {
+        this.#pending.delete(pkey);
+        this.#keys.delete(pkey);
+      } else {
+        this.#keys.set(pkey, back.seqno);
+        if (this.#unsettled.has(back)) this.#pending.set(pkey, back);
+        else this.#pending.delete(pkey);
+      }
+    }
+    vb.markPersisted(item.seqno);
+    this.#markBucketPersisted(item.bucketSeq);
   }
 
   #markBucketPersisted(seq: number): void {
@@ -346,12 +389,17 @@ export class BucketCore {
 
   // ---- vbucket administration -----------------------------------------------------------------
 
-  async saveVBucket(vb: VBucket): Promise<void> {
-    await this.dbs.vbuckets.put(String(vb.id), vb.toPersisted());
+  saveVBucket(vb: VBucket): Promise<void> {
+    return engineWrite(this.store.putMeta(this.dbs.vbuckets, String(vb.id), vb.toPersisted()));
   }
 
-  async saveMeta(meta: BucketMeta): Promise<void> {
-    await this.dbs.vbuckets.put('meta', meta);
+  saveMeta(meta: BucketMeta): Promise<void> {
+    return engineWrite(this.store.putMeta(this.dbs.vbuckets, 'meta', meta));
+  }
+
+  /** Index writes of maintenance (purge, discard, replica reset), committed as one group. */
+  writeOps(ops: WriteOp[]): Promise<void> {
+    return ops.length === 0 ? Promise.resolve() : engineWrite(this.store.writer.write(ops));
   }
 
   /**

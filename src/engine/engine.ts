@@ -10,10 +10,11 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Bucket, bucketCore, type BucketConfig } from './bucket.js';
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
-import { EngineError } from './errors.js';
+import { EngineError, engineWrite, isEngineError } from './errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
 import { LmdbStore } from '../store/lmdb-store.js';
+import { isStorageError } from '../store/storage-fault.js';
 import type { VBucketInfo, VBucketState } from './types.js';
 
 export interface EngineOptions {
@@ -86,7 +87,7 @@ export class Engine extends EventEmitter {
     let uuid = store.system.get('uuid') as string | undefined;
     if (!uuid) {
       uuid = randomBytes(16).toString('hex');
-      await store.system.put('uuid', uuid);
+      await store.putMeta(store.system, 'uuid', uuid);
     }
     const run = store.system.get('run') as RunState | undefined;
     const unclean = run !== undefined && !run.clean;
@@ -97,14 +98,18 @@ export class Engine extends EventEmitter {
       await bucketCore(bucket).load(unclean);
       engine.bucketMap.set(config.name, bucket);
     }
-    await store.system.put('run', { clean: false } satisfies RunState);
+    await store.putMeta(store.system, 'run', { clean: false } satisfies RunState);
+    for (const bucket of engine.bucketMap.values()) engine.watch(bucket);
     engine.startTimers();
     return engine;
   }
 
   private startTimers(): void {
     const { expiryPagerMs, compactionMs, purgeAgeSeconds } = this.options;
+    // Background work on a full disk fails like any write (counted in the store's health, logged
+    // once by the server) and runs again next period; anything else is reported.
     const report = (err: unknown): void => {
+      if (isEngineError(err, 'ENOSPC') || isEngineError(err, 'STORAGE') || isEngineError(err, 'CLOSED')) return;
       this.emit('error', err);
     };
     if (expiryPagerMs > 0) {
@@ -145,6 +150,7 @@ export class Engine extends EventEmitter {
     const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex') };
     const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth);
     this.bucketMap.set(name, bucket);
+    this.watch(bucket);
     await bucketCore(bucket).load(false);
     await this.saveBucketList();
     this.emit('bucket-created', bucket);
@@ -163,7 +169,12 @@ export class Engine extends EventEmitter {
 
   private async saveBucketList(): Promise<void> {
     const configs: BucketConfig[] = this.buckets().map((b) => ({ name: b.name, numVBuckets: b.numVBuckets, uuid: b.uuid }));
-    await this.store.system.put('buckets', configs);
+    await engineWrite(this.store.putMeta(this.store.system, 'buckets', configs));
+  }
+
+  /** A bucket's background failures (expiry on access) are the engine's to report. */
+  private watch(bucket: Bucket): void {
+    bucket.on('error', (err: unknown) => this.emit('error', err));
   }
 
   // ---- operator actions (also exposed over REST and used by tests) ----------------------------
@@ -187,7 +198,17 @@ export class Engine extends EventEmitter {
       this.timers = [];
       for (const b of this.bucketMap.values()) bucketCore(b).markClosed('closed');
       for (const b of this.bucketMap.values()) await b.quiesce();
-      await this.store.system.put('run', { clean: true } satisfies RunState);
+      try {
+        await this.store.putMeta(this.store.system, 'run', { clean: true } satisfies RunState);
+      } catch (err) {
+        // The disk is full: LMDB still closes, and the next start treats this run as a crash
+        // (new failover entries), which is right since the shutdown could not be recorded.
+        if (!isStorageError(err)) {
+          await this.store.close();
+          throw err;
+        }
+        this.emit('close-error', err);
+      }
       await this.store.close();
     })();
     return this.closing;

@@ -5,7 +5,8 @@
 import { bucketCore, type Bucket } from './bucket.js';
 import { decodeRecord } from '../store/record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
-import type { VBucketInfo } from './types.js';
+import type { Item, VBucketInfo } from './types.js';
+import type { WriteOp } from '../store/group-commit.js';
 
 /**
  * Expire every item whose expiry has passed, using the expiry index (so the pager reads only what
@@ -55,7 +56,8 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
   const cutoff = now - purgeAgeSeconds;
   const result: CompactionResult = { purged: 0, expired, purgeSeqnos: {} };
   const { bySeq, changes } = core.dbs;
-  let last: Promise<unknown> | undefined;
+  const ops: WriteOp[] = [];
+  const purged: Item[] = [];
   for (const vb of core.vbuckets) {
     let purgeSeqno = vb.purgeSeqno;
     for (const { key, value } of bySeq.getRange({ start: seqKey(vb.id, 0), end: seqKey(vb.id, Number.MAX_SAFE_INTEGER) })) {
@@ -65,20 +67,25 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
       // A newer version still in flight will remove this entry itself; leave the key alone.
       const current = core.lookup(item.key);
       if (!current || current.seqno !== seqno) continue;
-      bySeq.remove(key);
-      last = changes.remove(u64Key(item.bucketSeq));
-      core.forgetKey(item.key, seqno);
+      ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+      purged.push(item);
       purgeSeqno = Math.max(purgeSeqno, seqno);
-      result.purged++;
     }
-    if (purgeSeqno !== vb.purgeSeqno) {
-      vb.purgeSeqno = purgeSeqno;
-      result.purgeSeqnos[vb.id] = purgeSeqno;
-      last = core.saveVBucket(vb);
-    }
+    if (purgeSeqno !== vb.purgeSeqno) result.purgeSeqnos[vb.id] = purgeSeqno;
   }
-  if (result.purged > 0) last = core.saveMeta({ bucketSeqFloor: core.bucketSeq });
-  await last;
+  // Memory follows the disk: keys and purge seqnos change only once the removals are committed,
+  // so a failed commit (full disk) leaves both as they were.
+  await core.writeOps(ops);
+  for (const item of purged) core.forgetKey(item.key, item.seqno);
+  result.purged = purged.length;
+  const saves: Promise<void>[] = [];
+  for (const [id, purgeSeqno] of Object.entries(result.purgeSeqnos)) {
+    const vb = core.vbucket(Number(id));
+    vb.purgeSeqno = Math.max(vb.purgeSeqno, purgeSeqno);
+    saves.push(core.saveVBucket(vb));
+  }
+  if (result.purged > 0) saves.push(core.saveMeta({ bucketSeqFloor: core.bucketSeq }));
+  await Promise.all(saves);
   core.stats.purged += result.purged;
   return result;
 }
@@ -103,13 +110,16 @@ export async function simulateFailover(bucket: Bucket, vbId: number, opts: Failo
   if (discard !== undefined && discard < vb.highSeqno) {
     if (!Number.isInteger(discard) || discard < 0) throw new RangeError('discardAbove must be a non-negative integer');
     const { bySeq, changes, expiries } = core.dbs;
+    const ops: WriteOp[] = [];
+    const dropped: Item[] = [];
     for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, discard + 1), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
       const item = decodeRecord(value, vbId, readU64(key, 2));
-      bySeq.remove(key);
-      changes.remove(u64Key(item.bucketSeq));
-      core.forgetKey(item.key, item.seqno);
-      if (item.expiry !== 0 && !item.deleted) expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
+      ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+      if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vbId, item.seqno), value: null });
+      dropped.push(item);
     }
+    await core.writeOps(ops);
+    for (const item of dropped) core.forgetKey(item.key, item.seqno);
     vb.highSeqno = discard;
     vb.persistedSeqno = discard;
     vb.purgeSeqno = Math.min(vb.purgeSeqno, discard);

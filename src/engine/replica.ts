@@ -25,6 +25,7 @@ import { FailoverLog } from './failover-log.js';
 import { decodeRecord } from '../store/record.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { FailoverEntry, Item, MutationResult } from './types.js';
+import type { WriteOp } from '../store/group-commit.js';
 
 /** One replicated change, as a DCP mutation, deletion or expiration carries it. */
 export interface ReplicatedChange {
@@ -148,15 +149,17 @@ export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> 
   const vb = replicaVBucket(bucket, vbId);
   await core.quiesce();
   const { bySeq, changes, expiries } = core.dbs;
-  let last: Promise<unknown> | undefined;
+  const ops: WriteOp[] = [];
+  const dropped: Array<{ key: Buffer; seqno: number }> = [];
   for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, 0), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
     const item = decodeRecord(value, vbId, readU64(key, 2));
-    bySeq.remove(key);
-    last = changes.remove(u64Key(item.bucketSeq));
-    if (item.expiry !== 0 && !item.deleted) last = expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
-    core.forgetKey(item.key, item.seqno);
+    ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+    if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vbId, item.seqno), value: null });
+    dropped.push({ key: item.key, seqno: item.seqno });
   }
-  await last;
+  // The key directory changes only once the removals are committed (a full disk keeps both).
+  await core.writeOps(ops);
+  for (const d of dropped) core.forgetKey(d.key, d.seqno);
   vb.highSeqno = 0;
   vb.persistedSeqno = 0;
   vb.purgeSeqno = 0;

@@ -62,7 +62,7 @@ export class Db {
   }
 
   async setRevsLimit(limit: number): Promise<void> {
-    await this.meta.put('revs_limit', limit);
+    await this.bucket.store.putMeta(this.meta, 'revs_limit', limit);
   }
 
   counts(now = Date.now()): DocCounts {

@@ -131,7 +131,7 @@ export class HttpFace {
 
   async setCors(next: CorsConfig): Promise<void> {
     this.cors = next;
-    await this.ctx.engine.store.system.put(CORS_CONFIG_KEY, next);
+    await this.ctx.engine.store.putMeta(this.ctx.engine.store.system, CORS_CONFIG_KEY, next);
   }
 
   /** The handle for a bucket, rebuilt if the bucket was deleted and re-created. */

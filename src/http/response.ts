@@ -5,7 +5,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { CouchError, isCouchError, type CouchErrorBody } from '../couch/errors.js';
-import { isEngineError, type EngineErrorCode } from '../engine/errors.js';
+import { isEngineError, storageEngineError, type EngineError, type EngineErrorCode } from '../engine/errors.js';
+import { isStorageError } from '../store/storage-fault.js';
 import { isAuthError } from '../auth/errors.js';
 
 export const SERVER_HEADER = 'Freshet/0.1.0 (CouchDB compatible)';
@@ -47,19 +48,21 @@ export async function sendBody(res: ServerResponse, status: number, body: { cont
 }
 
 /** Engine errors as CouchDB would phrase the equivalent situation. */
-const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, () => CouchError>> = {
+const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, (err: EngineError) => CouchError>> = {
   KEY_ENOENT: () => new CouchError('not_found'),
   KEY_EEXISTS: () => new CouchError('conflict'),
   NO_BUCKET: () => new CouchError('db_not_found'),
   E2BIG: () => new CouchError('too_large'),
+  ENOSPC: (err) => new CouchError('insufficient_storage', { params: { detail: err.message }, cause: err }),
 };
 
 /** Any thrown value as the CouchDB error to send. */
-export function toCouchError(err: unknown): CouchError {
+export function toCouchError(thrown: unknown): CouchError {
+  const err = isStorageError(thrown) ? storageEngineError(thrown) : thrown;
   if (isCouchError(err)) return err;
   if (isEngineError(err)) {
     const mapped = ENGINE_TO_COUCH[err.code];
-    if (mapped) return mapped();
+    if (mapped) return mapped(err);
     if (err.code === 'EINVAL') return new CouchError('bad_request', { reason: err.message });
     return new CouchError('internal', { params: { detail: err.message }, cause: err });
   }

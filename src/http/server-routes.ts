@@ -40,6 +40,21 @@ const up: Handler = async (rc) => {
   sendJson(rc.res, 200, { status: 'ok' });
 };
 
+/**
+ * `GET /_node/{node}/_stats`: CouchDB's node statistics, here the ones Freshet keeps of its data
+ * directory (`freshet.storage`): state healthy/failing, failed commits, recoveries, last errno.
+ */
+const nodeStats: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  const h = rc.face.ctx.engine.store.health;
+  sendJson(rc.res, 200, {
+    freshet: {
+      storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.code ?? null },
+    },
+  });
+};
+
 const uuids: Handler = async (rc) => {
   const count = qInt(rc.query, 'count', { min: 1 }) ?? 1;
   if (count > 1000) throw new CouchError('bad_request', { reason: 'count parameter too large' });
@@ -147,6 +162,7 @@ export function serverRoutes(router: Router<Handler>): void {
     .add('/_up', { GET: up })
     .add('/_uuids', { GET: uuids })
     .add('/_session', { GET: getSession, POST: postSession, DELETE: deleteSession })
+    .add('/_node/:node/_stats', { GET: nodeStats })
     .add('/_node/:node/_config/cors', { GET: getCorsSection })
     .add('/_node/:node/_config/cors/:key', { GET: getCorsKey, PUT: putCorsKey })
     .add('/_node/:node/_config/chttpd/enable_cors', { GET: getEnableCors, PUT: putEnableCors });

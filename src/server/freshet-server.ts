@@ -81,6 +81,7 @@ export class FreshetServer {
   static async start(opts: ServerOptions): Promise<FreshetServer> {
     const logger = opts.logger ?? pino({ level: 'silent' });
     const engine = await Engine.open({ dataDir: opts.dataDir, ...pickEngineOptions(opts) });
+    logStorageHealth(engine, logger);
     const { replacedPid, path: lockPath } = engine.store.lock;
     if (replacedPid !== null) logger.warn({ lockPath, pid: replacedPid }, `took over the data directory lock of process ${replacedPid}, which is gone`);
     for (const { path, mode, fix } of engine.store.exposed) {
@@ -151,6 +152,21 @@ export class FreshetServer {
   }
 }
 
+/**
+ * One log line per storage state change (healthy → failing → healthy), not one per failed write:
+ * on a full disk every write fails until space returns, and each is already answered.
+ */
+function logStorageHealth(engine: Engine, logger: Logger): void {
+  engine.store.health.on('state', (state: string, err: unknown) => {
+    if (state === 'failing') {
+      logger.error({ err, dataDir: engine.store.path }, 'storage writes are failing: writes are refused (KV TMPFAIL, HTTP 507) until space returns; reads continue');
+    } else {
+      logger.warn({ dataDir: engine.store.path }, 'storage writes succeed again');
+    }
+  });
+  engine.on('close-error', (err: unknown) => logger.error({ err }, 'could not record the clean shutdown; the next start will recover as after a crash'));
+}
+
 function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
   const out: Partial<EngineOptions> = {};
   if (opts.expiryPagerMs !== undefined) out.expiryPagerMs = opts.expiryPagerMs;
@@ -169,7 +185,7 @@ async function openUsers(engine: Engine, opts: ServerOptions): Promise<UserRegis
     ...hashing,
     load: () => (system.get('users') as unknown[] | undefined) ?? [],
     save: async (records) => {
-      await system.put('users', records);
+      await engine.store.putMeta(system, 'users', records);
     },
   });
   const name = opts.username ?? 'Administrator';

@@ -13,6 +13,7 @@ import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPat
 import { GroupCommitter } from './group-commit.js';
 import { DirLock } from './dir-lock.js';
 import { exposedPaths, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type ExposedPath } from './private-files.js';
+import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } from './storage-fault.js';
 
 export type BinaryDb = Database<Buffer, Buffer>;
 /** A database of small structured values (msgpack), keyed by strings. */
@@ -78,6 +79,8 @@ export class LmdbStore {
   readonly exposed: ExposedPath[];
   /** This process's hold on the data directory (released by `close`). */
   readonly lock: DirLock;
+  /** Whether commits currently fail (full disk, I/O errors); see storage-fault.ts. */
+  readonly health = new StorageHealth();
   private generation = 0;
   private current: ReadSnapshot | null = null;
 
@@ -103,7 +106,8 @@ export class LmdbStore {
     }
     this.exposed = exposedPaths(path);
     this.system = this.root.openDB<unknown, string>('system', {});
-    this.writer = new GroupCommitter(this.root);
+    containCommitFaults(this.root, path, this.health);
+    this.writer = new GroupCommitter(this.root, path, this.health);
   }
 
   bucketDbs(bucket: string): BucketDbs {
@@ -129,6 +133,19 @@ export class LmdbStore {
     for (const db of all) await db.drop();
   }
 
+  /**
+   * A structured write outside the group committer (system records, vbucket state): resolves
+   * once committed; a failed commit rejects with a StorageError, never lmdb-js's bare error.
+   */
+  async putMeta(db: MetaDb, key: string, value: unknown): Promise<void> {
+    try {
+      await db.put(key, value);
+    } catch (err) {
+      if (!isCommitFailure(err)) throw err;
+      throw await storageErrorOf(err, this.path);
+    }
+  }
+
   /** Called after every commit: later snapshots must see it. */
   noteCommit(): void {
     this.generation++;
@@ -144,10 +161,23 @@ export class LmdbStore {
     return snap;
   }
 
-  /** Resolves once everything queued so far is committed and on disk. */
+  /**
+   * Resolves once everything queued so far is settled: committed and on disk, or failed (and
+   * reported to its writers). A failed transaction's flush promise never settles, so a wait that a
+   * failure overtakes starts again on the fresh one (storage-fault.ts).
+   */
   async flushed(): Promise<void> {
     await this.writer.drain();
-    await this.root.flushed;
+    for (;;) {
+      const overtaken = await new Promise<boolean>((resolve) => {
+        const cancel = this.health.onNextFailure(() => resolve(true));
+        Promise.resolve(this.root.flushed).then(
+          () => { cancel(); resolve(false); },
+          () => { cancel(); resolve(false); },
+        );
+      });
+      if (!overtaken) return;
+    }
   }
 
   async close(): Promise<void> {

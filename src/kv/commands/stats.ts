@@ -51,6 +51,11 @@ const general: StatGroup = (session) => {
     ['auth_throttled_addresses', t.throttledAddresses],
     ['auth_throttle_tracked', t.trackedAddresses],
   );
+  // The data directory's health (store/storage-fault.ts): `failing` while commits fail (full
+  // disk), with the failed transactions and recoveries counted since start.
+  const health = session.ctx.engine.store.health;
+  pairs.push(['ep_storage_state', health.state], ['ep_storage_write_failures', health.writeFailures]);
+  pairs.push(['ep_storage_recoveries', health.recoveries], ['ep_storage_last_error', health.lastError?.code ?? '']);
   const b = session.bucket;
   if (b) {
     pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
