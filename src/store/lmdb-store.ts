@@ -181,7 +181,10 @@ export class LmdbStore {
   }
 
   async close(): Promise<void> {
-    await this.root.close();
-    this.lock.release();
+    try {
+      await this.root.close();
+    } finally {
+      this.lock.release();
+    }
   }
 }
