@@ -60,6 +60,8 @@ export interface FaceStats {
   errors: number;
   feedsOpened: number;
   feedsClosed: number;
+  /** Failed TLS handshakes on the HTTPS port (plain HTTP there, an untrusted client). */
+  tlsHandshakeFailures: number;
 }
 
 const CORS_CONFIG_KEY = 'couch_cors';
@@ -70,7 +72,7 @@ export class HttpFace {
   readonly sockets = new Set<Socket>();
   /** One token per streaming response in progress. */
   readonly feeds = new Set<object>();
-  readonly stats: FaceStats = { requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0 };
+  readonly stats: FaceStats = { requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0, tlsHandshakeFailures: 0 };
   private readonly dbs = new Map<string, Db>();
   /** `_replicate`, `_replicator` documents, `_active_tasks`, `_scheduler/*` (one manager per face). */
   readonly replicator: ReplicatorManager;

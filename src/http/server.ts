@@ -5,6 +5,8 @@
  * before the response is finished, which is how streaming feeds learn that the client left.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import { CouchError } from '../couch/errors.js';
 import { authenticate } from './auth.js';
 import { applyCors, handlePreflight } from './cors.js';
@@ -42,13 +44,22 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   }
 }
 
-export function createHttpServer(face: HttpFace): Server {
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+/** The face's server: plain, or over TLS with `tls` (CouchDB's 6984), with the same handler. */
+export function createHttpServer(face: HttpFace, tls?: TlsOptions): Server | HttpsServer {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(face, req, res).catch((err: unknown) => {
       // Only sending the error reply itself can get here: log it and drop the connection.
       face.ctx.logger.error({ err, url: req.url }, 'CouchDB face could not answer a request');
       res.destroy();
     });
+  };
+  const server = tls === undefined
+    ? createServer({ keepAliveTimeout: 5_000 }, onRequest)
+    : createHttpsServer({ ...tls, keepAliveTimeout: 5_000 }, onRequest);
+  // A failed handshake (plain HTTP on the TLS port) ends that connection only; count it.
+  server.on('tlsClientError', (err: Error) => {
+    face.stats.tlsHandshakeFailures++;
+    face.ctx.logger.debug({ err: err.message }, 'TLS handshake on the CouchDB port failed');
   });
   server.on('connection', (socket) => {
     face.sockets.add(socket);

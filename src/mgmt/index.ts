@@ -21,6 +21,7 @@
  * neither starts nor stops it.
  */
 import type { Socket } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import type { Listener } from '../topology/addresses.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
@@ -36,9 +37,10 @@ export function buildRouter(): Router {
   return new Router().add(...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES);
 }
 
-export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Listener> {
+/** One listener; with `tls` it serves HTTPS (the server starts one of each for 8091 and 18091). */
+export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
-  const server = createRestServer({ ctx: deps, streams, router: buildRouter() });
+  const server = createRestServer({ ctx: deps, streams, router: buildRouter() }, tls);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

@@ -6,6 +6,8 @@
  * `["Unexpected server error, request logged."]`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import { authenticate, authorize, checkUuids } from './rest-auth.js';
 import { RestError, localAddr, notFound, sendError, sendJson } from './rest-io.js';
 import { pathSegments, type MgmtDeps, type Principal, type Router } from './router.js';
@@ -45,8 +47,9 @@ async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerR
   });
 }
 
-export function createRestServer(deps: RestServerDeps): Server {
-  const server = createServer((req, res) => {
+/** The REST server: plain, or over TLS with `tls` (ns_server's 18091), with the same handler. */
+export function createRestServer(deps: RestServerDeps, tls?: TlsOptions): Server | HttpsServer {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     dispatch(deps, req, res).catch((err: unknown) => {
       if (res.headersSent) {
         deps.ctx.logger.error({ err, url: req.url }, 'REST request failed after its reply started');
@@ -60,7 +63,10 @@ export function createRestServer(deps: RestServerDeps): Server {
       deps.ctx.logger.error({ err, method: req.method, url: req.url }, 'REST request failed');
       sendJson(res, 500, ['Unexpected server error, request logged.'], { Connection: 'close' });
     });
-  });
+  };
+  const server = tls === undefined ? createServer(onRequest) : createHttpsServer(tls, onRequest);
+  // A failed handshake (plain HTTP on the TLS port) ends that connection only.
+  server.on('tlsClientError', (err: Error) => deps.ctx.logger.debug({ err: err.message }, 'TLS handshake on the REST port failed'));
   // Streaming replies stay open for as long as the client wants; no request timeout applies.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

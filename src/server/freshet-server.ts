@@ -145,12 +145,24 @@ export class FreshetServer {
         listeners.push(kvTls);
         addresses.bound('kvTls', kvTls.port);
       }
-      const mgmt = await startMgmtFace({ engine, users, authThrottle, logger, host, topology }, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
-      listeners.push(mgmt);
-      addresses.bound('mgmt', mgmt.port);
-      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports }, opts.httpPort ?? DEFAULT_PORTS.http);
+      const mgmtDeps = { engine, users, authThrottle, logger, host, topology };
+      if (plain) {
+        const mgmt = await startMgmtFace(mgmtDeps, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
+        listeners.push(mgmt);
+        addresses.bound('mgmt', mgmt.port);
+      }
+      if (tls !== undefined) {
+        const mgmtTls = await startMgmtFace(mgmtDeps, opts.tls?.mgmtPort ?? DEFAULT_TLS_PORTS.mgmt, tls.context);
+        listeners.push(mgmtTls);
+        addresses.bound('mgmtTls', mgmtTls.port);
+      }
+      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports }, {
+        port: plain ? (opts.httpPort ?? DEFAULT_PORTS.http) : null,
+        ...(tls === undefined ? {} : { tls: { options: tls.context, port: opts.tls?.httpPort ?? DEFAULT_TLS_PORTS.http } }),
+      });
       listeners.push(http);
       addresses.bound('http', http.port);
+      addresses.bound('httpTls', http.tlsPort);
     } catch (err) {
       return abort(err);
     }
