@@ -11,3 +11,4 @@ export { FreshetServer, type ServerOptions } from './server/freshet-server.js';
 export { DataDirLockedError } from './store/dir-lock.js';
 export { installProcessGuard, type ProcessGuard } from './server/process-guard.js';
 export { StorageError, isStorageError, type StorageState } from './store/storage-fault.js';
+export { SILENT_LOGGER, type Logger, type LogFn } from './common/logger.js';

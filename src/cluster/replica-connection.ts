@@ -25,7 +25,7 @@
  * `release(vb)` is what a promotion waits for: the vbucket is dropped from this connection, its
  * stream is closed and every item received for it is on disk.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Packet } from '../codec/index.js';
 import { NodeDataSource } from '../consumer/node-data-source.js';
 import { encodeMetaData, type FailoverPair } from '../consumer/metadata.js';

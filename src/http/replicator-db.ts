@@ -19,7 +19,7 @@
  * Only one face per engine runs `_replicator` documents (a test may start a second face on the
  * same engine; two managers would run every job twice).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { ChangesFollower } from '../engine/changes.js';
 import type { Engine } from '../engine/engine.js';
