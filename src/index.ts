@@ -4,7 +4,7 @@ export { Bucket } from './engine/bucket.js';
 export { SYSTEM_CLOCK, type Clock } from './engine/clock.js';
 export { EngineError, ENGINE_ERRORS, isEngineError, type EngineErrorCode } from './engine/errors.js';
 export { VbFollower } from './engine/follower.js';
-export { ChangesFollower } from './engine/changes.js';
+export { BucketChangeFollower } from './engine/changes.js';
 export { vbucketOf } from './engine/vbucket-hash.js';
 export * from './engine/types.js';
 export { FreshetServer, type ServerOptions } from './server/freshet-server.js';
