@@ -99,7 +99,7 @@ export interface BucketDataSourceOptions {
   readonly fetch?: typeof fetch;
 }
 
-export type ResolvedOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation'>> & {
+export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation'>> & {
   readonly seqEnd: ReadonlyMap<number, number>;
   readonly connect: ConnectFn | undefined;
   readonly fetch: typeof fetch;
@@ -148,7 +148,7 @@ export function randomConnectionName(): string {
   return `freshet-${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0')}`;
 }
 
-export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedOptions {
+export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedDataSourceOptions {
   const d = DEFAULT_BUCKET_DATA_SOURCE_OPTIONS;
   const threshold = o.feedBufferAckThreshold ?? d.feedBufferAckThreshold;
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`feedBufferAckThreshold must be in (0, 1], got ${threshold}`);
