@@ -10,6 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
 import type { Ports } from '../topology/addresses.js';
+import type { AccessLog } from '../common/access-log.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
 import { Db } from './db.js';
@@ -33,6 +34,8 @@ export interface HttpDeps {
   readonly host: string;
   /** The server's bound ports, live (`Location` headers name the HTTP port). */
   readonly ports: Readonly<Ports>;
+  /** `serve --access-log`: one entry per request. */
+  readonly accessLog?: AccessLog;
 }
 
 export interface HttpFaceOptions {
