@@ -2,7 +2,7 @@
  * The CouchDB face's shared state: options, the route table, sessions, CORS, the per-database
  * handles, the open connections and feeds (so that closing the face, or a client going away,
  * releases everything at once), and the replication job manager with its `_replicator` database
- * (src/replicator/WIRING.md).
+ * (src/replicator/manager.ts).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
