@@ -82,7 +82,8 @@ got=$(npx --no -- freshet --version) || fail "freshet --version exited non-zero"
 
 step "freshet serve: ready line, then SIGTERM"
 data="$tmp/data"
-npx --no -- freshet serve --data "$data" --kv-port 0 --mgmt-port 0 --http-port 0 --vbuckets 16 --log-level warn \
+# the installed bin itself, not npx: a signal must reach the server, whose own exit code counts
+./node_modules/.bin/freshet serve --data "$data" --kv-port 0 --mgmt-port 0 --http-port 0 --vbuckets 16 --log-level warn \
   >"$tmp/serve.out" 2>"$tmp/serve.err" &
 server_pid=$!
 for _ in $(seq 1 300); do
