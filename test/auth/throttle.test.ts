@@ -179,7 +179,7 @@ describe('AuthThrottle', () => {
     assert.equal(throttle.admit('a'), true);
     assert.equal(throttle.stats().failedLogins, 50);
     assert.equal(throttle.stats().trackedAddresses, 0);
-    assert.equal(logs.filter((l) => l.level === 'info').length, 50);
+    assert.equal(logs.filter((l) => l.level === 'warn' && l.msg === 'failed login').length, 50);
   });
 
   test('bad options are refused', () => {
