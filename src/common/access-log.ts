@@ -10,7 +10,7 @@
  * face authenticated (`noteRequestUser`, called by the faces), or null for anonymous requests.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from './logger.js';
 
 /** The part of a pino logger the access log writes to. */
 export interface AccessLogSink {
