@@ -10,24 +10,17 @@ import type { Duplex } from 'node:stream';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { KvTlsOptions } from '../client/conn-dial.js';
 import { connectWith } from './kv-connect.js';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 
 export type StreamFrom = 'beginning' | 'now';
 export type StreamTo = 'now' | 'infinity';
 
-/** Minimal logger (pino's `(fields, msg)` call shape fits: `pino.warn({...}, 'msg')`). */
-export interface ConsumerLogger {
-  debug(fields: Record<string, unknown>, msg: string): void;
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-  error(fields: Record<string, unknown>, msg: string): void;
-}
-
-export const SILENT_LOGGER: ConsumerLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-};
+/**
+ * The consumer's logger: the one logger contract of the tree (common/logger.ts), under the name
+ * this folder has always exported it; a pino logger fits.
+ */
+export type ConsumerLogger = Logger;
+export { SILENT_LOGGER };
 
 /** Opens the TCP (or any) byte stream to a data node; the default dials with node:net. */
 export type ConnectFn = (host: string, port: number, timeoutMs: number) => Promise<Duplex>;
@@ -114,7 +107,7 @@ export interface BucketDataSourceOptions {
   readonly tls?: KvTlsOptions;
 }
 
-export type ResolvedOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation' | 'tls'>> & {
+export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation' | 'tls'>> & {
   readonly seqEnd: ReadonlyMap<number, number>;
   /** Undefined: plain TCP and http. */
   readonly tls: KvTlsOptions | undefined;
@@ -183,7 +176,7 @@ function fetchTrusting(tls: KvTlsOptions): typeof fetch {
 }
 
 /** `impliedTls`: a seed asked for TLS (couchbases://, https://); the `tls` option is then `{}` if absent. */
-export function resolveOptions(o: BucketDataSourceOptions = {}, impliedTls = false): ResolvedOptions {
+export function resolveOptions(o: BucketDataSourceOptions = {}, impliedTls = false): ResolvedDataSourceOptions {
   const d = DEFAULT_BUCKET_DATA_SOURCE_OPTIONS;
   const threshold = o.feedBufferAckThreshold ?? d.feedBufferAckThreshold;
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`feedBufferAckThreshold must be in (0, 1], got ${threshold}`);

@@ -55,12 +55,14 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
   try {
     if (where.port !== null) {
       const server = createHttpServer(face);
+      ctx.accessLog?.watchHttp(server, 'couchdb');
       servers.push(server);
       bound = await listen(server, where.port, ctx.host);
       face.port = bound;
     }
     if (where.tls !== undefined) {
       const server = createHttpServer(face, where.tls.options);
+      ctx.accessLog?.watchHttp(server, 'couchdb');
       servers.push(server);
       tlsBound = await listen(server, where.tls.port, ctx.host);
     }

@@ -41,6 +41,7 @@ export function buildRouter(): Router {
 export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
   const server = createRestServer({ ctx: deps, streams, router: buildRouter() }, tls);
+  deps.accessLog?.watchHttp(server, 'mgmt');
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

@@ -6,7 +6,7 @@
  * Wiring is explicit: the server builds each face's dependencies from what it owns and passes
  * them in; the addresses learn each real port from the server as its listener binds.
  */
-import { pino, type Logger } from 'pino';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { UserRegistry } from '../auth/credentials.js';
 import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
@@ -20,6 +20,7 @@ import { ClusterMember } from '../cluster/member.js';
 import { NodeAddresses, type Listener, type Ports } from '../topology/addresses.js';
 import { Topology } from '../topology/topology.js';
 import { DEFAULT_TLS_PORTS, loadTlsMaterial, type TlsMaterial, type TlsServerOptions } from './tls.js';
+import type { AccessLog } from '../common/access-log.js';
 
 /** Join a development cluster (src/cluster/): the shared map file and this node's index in it. */
 export interface ClusterMapOption {
@@ -42,6 +43,8 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   /** Create bucket `default` when there is none (default true). */
   createDefaultBucket?: boolean;
   logger?: Logger;
+  /** `serve --access-log`: one entry per HTTP request and per KV connection (src/common/access-log.ts). */
+  accessLog?: AccessLog;
   /** Faster password hashing for tests (fewer PBKDF2 iterations). */
   fastHashing?: boolean;
   /**
@@ -95,7 +98,7 @@ export class FreshetServer {
   }
 
   static async start(opts: ServerOptions): Promise<FreshetServer> {
-    const logger = opts.logger ?? pino({ level: 'silent' });
+    const logger = opts.logger ?? SILENT_LOGGER;
     const engine = await Engine.open({ dataDir: opts.dataDir, ...pickEngineOptions(opts) });
     logStorageHealth(engine, logger);
     const { replacedPid, path: lockPath } = engine.store.lock;
@@ -109,7 +112,7 @@ export class FreshetServer {
     try {
       // Before any listener: a bad certificate stops the start with its own message.
       if (opts.tls !== undefined) tls = await loadTlsMaterial(opts.tls, engine.store.path, logger);
-      users = await openUsers(engine, opts);
+      users = await openUsers(engine, opts, logger);
       if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
         await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
       }
@@ -132,7 +135,8 @@ export class FreshetServer {
       await topology.startWatching();
       const plain = tls === undefined || opts.tls?.only !== true;
       // The KV port is also the DCP producer: its opcodes and `stats dcp` are handed in here.
-      const kvDeps = { engine, users, authThrottle, logger, host, clusterConfig: topology };
+      const accessLog = opts.accessLog === undefined ? {} : { accessLog: opts.accessLog };
+      const kvDeps = { engine, users, authThrottle, logger, host, clusterConfig: topology, ...accessLog };
       const kvExtensions = { extraCommands: DCP_COMMANDS, statGroups: { dcp: dcpStats } };
       const kvStats = newKvStats(); // one set of counters for the plain and the TLS port
       if (plain) {
@@ -145,7 +149,7 @@ export class FreshetServer {
         listeners.push(kvTls);
         addresses.bound('kvTls', kvTls.port);
       }
-      const mgmtDeps = { engine, users, authThrottle, logger, host, topology };
+      const mgmtDeps = { engine, users, authThrottle, logger, host, topology, ...accessLog };
       if (plain) {
         const mgmt = await startMgmtFace(mgmtDeps, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
         listeners.push(mgmt);
@@ -156,7 +160,7 @@ export class FreshetServer {
         listeners.push(mgmtTls);
         addresses.bound('mgmtTls', mgmtTls.port);
       }
-      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports }, {
+      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, ...accessLog }, {
         port: plain ? (opts.httpPort ?? DEFAULT_PORTS.http) : null,
         ...(tls === undefined ? {} : { tls: { options: tls.context, port: opts.tls?.httpPort ?? DEFAULT_TLS_PORTS.http } }),
       });
@@ -217,7 +221,9 @@ function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
 }
 
 /** Users live in the engine's system database; the administrator is (re)set from the options. */
-async function openUsers(engine: Engine, opts: ServerOptions): Promise<UserRegistry> {
+const DEFAULT_ADMIN_PASSWORD = 'password';
+
+async function openUsers(engine: Engine, opts: ServerOptions, logger: Logger): Promise<UserRegistry> {
   const system = engine.store.system;
   const hashing = opts.fastHashing ? { scramIterations: 64, passwordIterations: 64 } : {};
   const users = new UserRegistry({
@@ -228,7 +234,11 @@ async function openUsers(engine: Engine, opts: ServerOptions): Promise<UserRegis
     },
   });
   const name = opts.username ?? 'Administrator';
-  const password = opts.password ?? 'password';
+  const password = opts.password ?? DEFAULT_ADMIN_PASSWORD;
   if (!users.isAdmin(name) || !(await users.verifyAsync(name, password))) await users.setAdmin(name, password);
+  // Couchbase's and the SDK samples' well-known default: anyone who can reach a port is admin.
+  if (password === DEFAULT_ADMIN_PASSWORD) {
+    logger.warn({ user: name }, `the administrator ${name} has the default password "${DEFAULT_ADMIN_PASSWORD}": set -p/--password or FRESHET_PASSWORD`);
+  }
   return users;
 }

@@ -13,8 +13,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import type { Logger } from 'pino';
-import { generate } from 'selfsigned';
+import type { Logger } from '../common/logger.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
 
 /** `ServerOptions.tls`: where the TLS listeners get their certificate and which ports they use. */
@@ -86,6 +85,8 @@ export async function ensureDevCertificate(dataDir: string): Promise<boolean> {
   await chmod(paths.dir, PRIVATE_DIR_MODE);
   const notBefore = new Date(Date.now() - 60_000); // tolerate a client clock slightly behind
   const notAfter = new Date(notBefore.getTime() + 825 * 86_400_000); // the longest browsers accept
+  // Loaded only when a certificate is generated: most starts never need it.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'Freshet development certificate' }], {
     keySize: 2048,
     algorithm: 'sha256', // OpenSSL's default security level refuses SHA-1 signatures
