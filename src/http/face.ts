@@ -1,10 +1,9 @@
 /**
  * The CouchDB face's shared state: options, the route table, sessions, CORS, the per-database
- * handles, the open connections and feeds (so that closing the face, or a client going away,
- * releases everything at once), and the replication job manager with its `_replicator` database
- * (src/replicator/manager.ts).
+ * handles, the open feeds (so that closing the face, or a client going away, releases everything
+ * at once; the open connections are the server's, src/web/server.ts), and the replication job
+ * manager with its `_replicator` database (src/replicator/manager.ts).
  */
-import type { Socket } from 'node:net';
 import type { Logger } from '../common/logger.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
@@ -14,7 +13,7 @@ import type { AccessLog } from '../common/access-log.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
 import { Db } from './db.js';
-import type { Router } from './router.js';
+import type { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
 import { ReplicatorManager } from '../replicator/manager.js';
@@ -63,8 +62,6 @@ export interface FaceStats {
   errors: number;
   feedsOpened: number;
   feedsClosed: number;
-  /** Failed TLS handshakes on the HTTPS port (plain HTTP there, an untrusted client). */
-  tlsHandshakeFailures: number;
 }
 
 const CORS_CONFIG_KEY = 'couch_cors';
@@ -72,10 +69,9 @@ const CORS_CONFIG_KEY = 'couch_cors';
 export class HttpFace {
   readonly options: ResolvedOptions;
   cors: CorsConfig;
-  readonly sockets = new Set<Socket>();
   /** One token per streaming response in progress. */
   readonly feeds = new Set<object>();
-  readonly stats: FaceStats = { requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0, tlsHandshakeFailures: 0 };
+  readonly stats: FaceStats = { requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0 };
   private readonly dbs = new Map<string, Db>();
   /** `_replicate`, `_replicator` documents, `_active_tasks`, `_scheduler/*` (one manager per face). */
   readonly replicator: ReplicatorManager;
@@ -85,7 +81,7 @@ export class HttpFace {
 
   constructor(
     readonly ctx: HttpDeps,
-    readonly router: Router<Handler>,
+    readonly routes: RouteTable<Handler>,
     readonly sessions: Sessions,
     options: HttpFaceOptions,
   ) {
