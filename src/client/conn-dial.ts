@@ -19,7 +19,7 @@ export function dial(opts: KvConnectOptions): Promise<net.Socket> {
     const fail = (message: string, cause?: Error): void => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new KvClientError('CB_ERR_CONNECT', message, { host, port: opts.port }, { cause, retriable: true }));
+      reject(new KvClientError('CONNECT', message, { host, port: opts.port }, { cause, retriable: true }));
     };
     const onError = (e: Error): void => fail(`connect to ${host}:${opts.port} failed: ${e.message}`, e);
     if (opts.connectTimeoutMs !== undefined && opts.connectTimeoutMs > 0) {

@@ -31,7 +31,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function bad(message: string): ConsumerError {
-  return new ConsumerError('DCP_ERR_BAD_MAP', message);
+  return new ConsumerError('BAD_MAP', message);
 }
 
 /** Parse a bucket config (REST `/pools/default/buckets/NAME` or terse CCCP JSON). */

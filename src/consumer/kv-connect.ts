@@ -57,7 +57,7 @@ export const defaultConnect: ConnectFn = (host, port, timeoutMs) =>
     function fail(e: Error): void {
       clearTimeout(timer);
       socket.destroy();
-      reject(new ConsumerError('DCP_ERR_CONNECTION', `connect to ${host}:${port} failed: ${e.message}`, { host, port }, { cause: e }));
+      reject(new ConsumerError('CONNECTION', `connect to ${host}:${port} failed: ${e.message}`, { host, port }, { cause: e }));
     }
     socket.once('error', fail);
     socket.once('connect', () => {
@@ -124,7 +124,7 @@ export async function connectKvNode(p: KvConnectParams): Promise<KvNode> {
       await conn.selectBucket(p.bucket);
     } catch (e) {
       // kv answers Eaccess for an unknown bucket and for no permission alike
-      throw new ConsumerError('DCP_ERR_BUCKET_NOT_FOUND', `SELECT_BUCKET ${p.bucket} on ${server} failed: ${(e as Error).message}`, { server }, { cause: e });
+      throw new ConsumerError('BUCKET_NOT_FOUND', `SELECT_BUCKET ${p.bucket} on ${server} failed: ${(e as Error).message}`, { server }, { cause: e });
     }
     return { conn, socket, mechanism };
   } catch (e) {
@@ -140,7 +140,7 @@ export async function fetchConfigOverKv(conn: KvConnection, host: string): Promi
   try {
     doc = JSON.parse(json) as unknown;
   } catch (e) {
-    throw new ConsumerError('DCP_ERR_BAD_MAP', `GET_CLUSTER_CONFIG from ${host} is not JSON`, { host }, { cause: e });
+    throw new ConsumerError('BAD_MAP', `GET_CLUSTER_CONFIG from ${host} is not JSON`, { host }, { cause: e });
   }
   return parseClusterMap(doc, host);
 }

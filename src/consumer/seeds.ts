@@ -18,9 +18,9 @@ export type Seed =
 function hostPort(spec: string, url: string): { host: string; port: number } {
   // [v6]:port, host:port, host
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec);
-  if (!m || m[1] === undefined) throw new ConsumerError('DCP_ERR_BAD_SEED', `bad host in seed ${url}`, { seed: url });
+  if (!m || m[1] === undefined) throw new ConsumerError('BAD_SEED', `bad host in seed ${url}`, { seed: url });
   const port = m[2] === undefined ? DEFAULT_KV_PORT : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConsumerError('DCP_ERR_BAD_SEED', `bad port in seed ${url}`, { seed: url });
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConsumerError('BAD_SEED', `bad port in seed ${url}`, { seed: url });
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
@@ -32,12 +32,12 @@ export function parseSeed(url: string): Seed[] {
     try {
       parsed = new URL(s);
     } catch (e) {
-      throw new ConsumerError('DCP_ERR_BAD_SEED', `bad REST seed ${url}`, { seed: url }, { cause: e });
+      throw new ConsumerError('BAD_SEED', `bad REST seed ${url}`, { seed: url }, { cause: e });
     }
     return [{ kind: 'rest', url: s, baseUrl: `${parsed.protocol}//${parsed.host}` }];
   }
   const m = /^couchbase:\/\/([^/?]+)(?:\/([^?]*))?(?:\?.*)?$/i.exec(s);
-  if (!m || m[1] === undefined) throw new ConsumerError('DCP_ERR_BAD_SEED', `seed must be http(s):// or couchbase://, got ${url}`, { seed: url });
+  if (!m || m[1] === undefined) throw new ConsumerError('BAD_SEED', `seed must be http(s):// or couchbase://, got ${url}`, { seed: url });
   const bucket = m[2] ? decodeURIComponent(m[2]) : undefined;
   return m[1].split(',').map((spec) => {
     const { host, port } = hostPort(spec.trim(), url);
@@ -46,7 +46,7 @@ export function parseSeed(url: string): Seed[] {
 }
 
 export function parseSeeds(urls: readonly string[]): Seed[] {
-  if (urls.length === 0) throw new ConsumerError('DCP_ERR_BAD_SEED', 'at least one seed is required');
+  if (urls.length === 0) throw new ConsumerError('BAD_SEED', 'at least one seed is required');
   return urls.flatMap(parseSeed);
 }
 

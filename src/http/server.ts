@@ -36,7 +36,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
     const couch = toCouchError(err);
     face.stats.errors++;
     // A full disk (507) is logged once per state change by the server, not once per request.
-    if (couch.status >= 500 && couch.code !== 'insufficient_storage') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
+    if (couch.status >= 500 && couch.kind !== 'insufficient_storage') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
     if (!res.headersSent) sendError(res, couch);
     else res.destroy();
   }
