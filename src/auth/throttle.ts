@@ -29,6 +29,7 @@
  * change of an address's state at warn (throttled / no longer throttled, with the reason).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 
 export interface AuthThrottleOptions {
   /** Failed logins from one address answered without delay (default 5). */
@@ -57,11 +58,8 @@ export const DEFAULT_AUTH_THROTTLE: Readonly<Required<AuthThrottleOptions>> = {
   maxWaiting: 4,
 };
 
-/** The part of a pino logger the throttle writes to. */
-export interface ThrottleLog {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+/** The part of the tree's logger contract (common/logger.ts) the throttle writes to. */
+export type ThrottleLog = Pick<Logger, 'warn' | 'info'>;
 
 export interface AuthThrottleStats {
   /** Password checks that failed (every face). */
@@ -96,7 +94,7 @@ export function clientAddress(raw: string | undefined): string {
   return raw.toLowerCase().startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
 }
 
-const NO_LOG: ThrottleLog = { warn: () => undefined, info: () => undefined };
+const NO_LOG: ThrottleLog = SILENT_LOGGER;
 
 export class AuthThrottle {
   readonly enabled: boolean;

@@ -18,7 +18,8 @@
 import { once } from 'node:events';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { openChangeStream, type ChangeStream, type ConsumerLogger } from '../consumer/index.js';
+import { openChangeStream, SILENT_LOGGER, type ChangeStream, type ConsumerLogger } from '../consumer/index.js';
+import type { LogFn } from '../common/logger.js';
 import { changeToJsonLine } from '../consumer/change-json.js';
 import type { ChangeEvent } from '../consumer/index.js';
 
@@ -49,10 +50,22 @@ export function parseVbucketList(spec: string): number[] {
 }
 
 function stderrLogger(quiet: boolean): ConsumerLogger {
-  const write = (level: string) => (fields: Record<string, unknown>, msg: string) => {
-    if (!quiet) process.stderr.write(`${JSON.stringify({ level, msg, ...fields })}\n`);
+  // One JSON line per warning or error on stderr (stdout carries the changes); quieter levels are dropped.
+  const write = (level: string): LogFn => (fieldsOrMsg: object | string, msg?: string) => {
+    if (quiet) return;
+    const line = typeof fieldsOrMsg === 'string' ? { level, msg: fieldsOrMsg } : { level, msg, ...fieldsOrMsg };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
   };
-  return { debug: () => {}, info: () => {}, warn: write('warn'), error: write('error') };
+  const logger: ConsumerLogger = {
+    fatal: write('fatal'),
+    error: write('error'),
+    warn: write('warn'),
+    info: SILENT_LOGGER.info,
+    debug: SILENT_LOGGER.debug,
+    trace: SILENT_LOGGER.trace,
+    child: () => logger,
+  };
+  return logger;
 }
 
 /** Seqnos covered per vbucket, for the progress bar of a bounded run. */

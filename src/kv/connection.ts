@@ -1,5 +1,6 @@
 /**
- * One KV connection: framing, in-order execution, in-order replies, and backpressure.
+ * The server side of one KV client's socket (`KvServerConnection`; the client side is
+ * src/client/connection.ts's `KvConnection`): framing, in-order execution, in-order replies, and backpressure.
  *
  * Requests are executed strictly in arrival order, and each handler makes its engine decision
  * synchronously when called, so request N+1 sees the effect of request N. Replies that wait for
@@ -56,7 +57,7 @@ function replySize(reply: Packet | Packet[] | Buffer): number {
   return n;
 }
 
-export class KvConnection implements Session {
+export class KvServerConnection implements Session {
   auth: AuthState = { kind: 'anonymous' };
   bucket: Bucket | null = null;
   features: ReadonlySet<number> = new Set();

@@ -4,7 +4,7 @@
  * kv itself knows nothing of DCP beyond the Session's `dcp` attachment slot).
  */
 import { createServer, type Socket } from 'node:net';
-import { KvConnection } from './connection.js';
+import { KvServerConnection } from './connection.js';
 import { newKvStats, type KvStats } from './stats-counters.js';
 import { commandTable } from './dispatch.js';
 import type { KvExtensions } from './command-spec.js';
@@ -28,7 +28,7 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
       sockets.delete(socket);
       stats.connections--;
     });
-    new KvConnection(nextId++, ctx, socket, stats, commands);
+    new KvServerConnection(nextId++, ctx, socket, stats, commands);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

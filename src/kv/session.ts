@@ -5,7 +5,7 @@
  * a set of flags; the selected bucket and the HELLO features live beside it. The DCP producer, once
  * DCP_OPEN made this a DCP connection, hangs off `dcp`.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Packet } from '../codec/packet.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { Engine } from '../engine/engine.js';

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { replicateBatch } from './batch-worker.js';
 import { sameSeq, type Seq } from './changes-parse.js';
 import { Checkpointer, type HistoryEntry, type SessionCounters } from './checkpoint.js';
@@ -107,7 +107,7 @@ export class Replication {
   private emptyTarget = false;
 
   constructor(readonly opts: ReplicationOptions) {
-    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.log = opts.logger ?? SILENT_LOGGER;
     const http: HttpPeerOptions = {
       ...opts.http,
       onRetry: (err, attempt, delay) => {

@@ -6,7 +6,7 @@
  * Wiring is explicit: the server builds each face's dependencies from what it owns and passes
  * them in; the addresses learn each real port from the server as its listener binds.
  */
-import { pino, type Logger } from 'pino';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { UserRegistry } from '../auth/credentials.js';
 import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
@@ -79,7 +79,7 @@ export class FreshetServer {
   }
 
   static async start(opts: ServerOptions): Promise<FreshetServer> {
-    const logger = opts.logger ?? pino({ level: 'silent' });
+    const logger = opts.logger ?? SILENT_LOGGER;
     const engine = await Engine.open({ dataDir: opts.dataDir, ...pickEngineOptions(opts) });
     logStorageHealth(engine, logger);
     const { replacedPid, path: lockPath } = engine.store.lock;

@@ -22,8 +22,8 @@ function rig(opts: AuthThrottleOptions | false = {}) {
     now: () => now,
     wait: (ms) => new Promise<void>((resolve) => waits.push({ ms, done: resolve })),
     log: {
-      warn: (obj, msg) => logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
-      info: (obj, msg) => logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+      warn: (obj: object | string, msg?: string) => void logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg: msg ?? '' }),
+      info: (obj: object | string, msg?: string) => void logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg: msg ?? '' }),
     },
   });
   return {
