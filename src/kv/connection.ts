@@ -86,6 +86,8 @@ export class KvServerConnection implements Session {
   readonly remoteAddress: string;
   /** A `barrier` command's reply is pending: later requests wait for it (see execute). */
   private barrier = false;
+  /** Requests executed (the access log's `ops`). */
+  ops = 0;
 
   constructor(
     readonly id: number,
@@ -178,6 +180,7 @@ export class KvServerConnection implements Session {
 
   private execute(req: Packet): void {
     this.stats.commands++;
+    this.ops++;
     if (!isRequestMagic(req.magic)) {
       // A response from the client: only DCP consumers send them (noop and marker acks).
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));

@@ -167,8 +167,11 @@ export class Replication {
   private async run(): Promise<ReplicationResult> {
     const o = this.opts;
     try {
+      // The source first: a source that is missing or refuses us must not leave a new empty
+      // target behind (CouchDB checks the source before it creates the target too).
+      const sourceInfo = await this.source.info();
       if (o.createTarget) await this.target.create();
-      const [sourceInfo, targetInfo] = await Promise.all([this.source.info(), this.target.info()]);
+      const targetInfo = await this.target.info();
       this.sourceInfo = sourceInfo;
       this.emptyTarget = isEmpty(targetInfo);
       const code = await this.filterCode();
