@@ -63,13 +63,13 @@ export interface ReplicatorDbHost {
 export function authorizeLocal(users: () => Pick<UserRegistry, 'canAccessBucket'>, user: LocalUserCtx, dbName: string, action: LocalAction): void {
   if (user.roles.includes('_admin')) return;
   if (user.name === null) {
-    throw new ReplicationError('REP_ERR_UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not authorized to access this db.' });
+    throw new ReplicationError('UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not authorized to access this db.' });
   }
   if (action === 'create') {
-    throw new ReplicationError('REP_ERR_UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not a server admin.' });
+    throw new ReplicationError('UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not a server admin.' });
   }
   if (!users().canAccessBucket(user.name, dbName)) {
-    throw new ReplicationError('REP_ERR_FORBIDDEN', dbName, { status: 403, error: 'forbidden', reason: 'You are not allowed to access this db.' });
+    throw new ReplicationError('FORBIDDEN', dbName, { status: 403, error: 'forbidden', reason: 'You are not allowed to access this db.' });
   }
 }
 
@@ -232,7 +232,7 @@ export class ReplicatorDb {
         this.stats.stateWrites++;
         return;
       } catch (err) {
-        if (!isCouchError(err) || err.code !== 'conflict' || attempt >= STATE_WRITE_ATTEMPTS) throw err;
+        if (!isCouchError(err) || err.kind !== 'conflict' || attempt >= STATE_WRITE_ATTEMPTS) throw err;
         this.stats.stateWriteConflicts++;
       }
     }

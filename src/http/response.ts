@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { CouchError, isCouchError, type CouchErrorBody } from '../couch/errors.js';
-import { isEngineError, storageEngineError, type EngineError, type EngineErrorCode } from '../engine/errors.js';
+import { isEngineError, storageEngineError, type EngineError, type EngineErrorKind } from '../engine/errors.js';
 import { isStorageError } from '../store/storage-fault.js';
 import { isAuthError } from '../auth/errors.js';
 import { HTTP_SERVER_HEADER } from '../common/version.js';
@@ -49,7 +49,7 @@ export async function sendBody(res: ServerResponse, status: number, body: { cont
 }
 
 /** Engine errors as CouchDB would phrase the equivalent situation. */
-const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, (err: EngineError) => CouchError>> = {
+const ENGINE_TO_COUCH: Partial<Record<EngineErrorKind, (err: EngineError) => CouchError>> = {
   KEY_ENOENT: () => new CouchError('not_found'),
   KEY_EEXISTS: () => new CouchError('conflict'),
   NO_BUCKET: () => new CouchError('db_not_found'),
@@ -62,9 +62,9 @@ export function toCouchError(thrown: unknown): CouchError {
   const err = isStorageError(thrown) ? storageEngineError(thrown) : thrown;
   if (isCouchError(err)) return err;
   if (isEngineError(err)) {
-    const mapped = ENGINE_TO_COUCH[err.code];
+    const mapped = ENGINE_TO_COUCH[err.kind];
     if (mapped) return mapped(err);
-    if (err.code === 'EINVAL') return new CouchError('bad_request', { reason: err.message });
+    if (err.kind === 'EINVAL') return new CouchError('bad_request', { reason: err.message });
     return new CouchError('internal', { params: { detail: err.message }, cause: err });
   }
   if (isAuthError(err)) return new CouchError('unauthorized');

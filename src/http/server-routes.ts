@@ -52,7 +52,7 @@ const nodeStats: Handler = async (rc) => {
   const h = rc.face.ctx.engine.store.health;
   sendJson(rc.res, 200, {
     freshet: {
-      storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.code ?? null },
+      storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.errno ?? null },
     },
   });
 };

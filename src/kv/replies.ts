@@ -11,17 +11,7 @@ import { isEngineError, storageEngineError } from '../engine/errors.js';
 import { isStorageError } from '../store/storage-fault.js';
 import { isProtocolError } from '../codec/errors.js';
 import type { Session } from './session.js';
-
-/** A failure that maps straight to a memcached status (for cases the engine has no code for). */
-export class KvStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KvStatusError';
-  }
-}
+import { KvReplyError } from './errors.js';
 
 export function errorReply(session: Session, req: Packet, status: number, context?: string): Packet {
   if (status === Status.NotMyVbucket && session.bucket) {
@@ -51,7 +41,7 @@ function configFor(session: Session, bucket: string): string | undefined {
 export function replyForError(session: Session, req: Packet, thrown: unknown): Packet {
   // A full disk answers TMPFAIL with "no space left on device" as the XERROR context.
   const err = isStorageError(thrown) ? storageEngineError(thrown) : thrown;
-  if (isEngineError(err) || err instanceof KvStatusError) return errorReply(session, req, err.status, err.message);
+  if (isEngineError(err) || err instanceof KvReplyError) return errorReply(session, req, err.status, err.message);
   if (isProtocolError(err)) return errorReply(session, req, Status.Einval, err.message);
   session.ctx.logger.error({ err, opcode: req.opcode }, 'KV command failed');
   return errorReply(session, req, Status.Einternal, 'internal error');

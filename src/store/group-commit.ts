@@ -144,7 +144,7 @@ export class GroupCommitter {
   private durable(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const cancel = this.health.onNextFailure((cause) => {
-        reject(new StorageError(cause.code, `${cause.message}; this write was committed but not confirmed on disk`, true, { cause }));
+        reject(new StorageError(cause.errno, `${cause.message}; this write was committed but not confirmed on disk`, true, { cause }));
       });
       Promise.resolve(this.root.flushed).then(() => {
         cancel();

@@ -57,7 +57,7 @@ const general: StatGroup = (session) => {
   // disk), with the failed transactions and recoveries counted since start.
   const health = session.ctx.engine.store.health;
   pairs.push(['ep_storage_state', health.state], ['ep_storage_write_failures', health.writeFailures]);
-  pairs.push(['ep_storage_recoveries', health.recoveries], ['ep_storage_last_error', health.lastError?.code ?? '']);
+  pairs.push(['ep_storage_recoveries', health.recoveries], ['ep_storage_last_error', health.lastError?.errno ?? '']);
   const b = session.bucket;
   if (b) {
     pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
