@@ -9,9 +9,9 @@
  */
 import type { Item } from '../engine/types.js';
 import { isExpired } from '../engine/expiry.js';
-import type { Db } from './db.js';
-import { winnerJson } from './doc-json.js';
-import { currentItem, stateFromItem, summarize } from './doc-store.js';
+import type { Db } from '../couchdb/db.js';
+import { winnerJson } from '../couchdb/doc-json.js';
+import { currentItem, stateFromItem, summarize } from '../couchdb/doc-store.js';
 import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';

@@ -10,10 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
-import { docJson } from './doc-json.js';
+import { docJson } from '../couchdb/doc-json.js';
 import { openRevs, openRev, type OpenRevResult } from './doc-read.js';
-import { loadDoc } from './doc-store.js';
-import { orderedWriter } from './doc-write.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { orderedWriter } from '../couchdb/doc-write.js';
 import { parseDocument, validateDocId } from '../couch/doc.js';
 import { resolveDb } from './keyspace.js';
 import { updateLocal } from './local-docs.js';

@@ -32,13 +32,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { scanChanges } from './change-scan.js';
-import { ByteSink } from './changes-bytes.js';
+import { scanChanges } from '../engine/change-scan.js';
+import { ByteSink } from '../couchdb/changes-bytes.js';
 import { FeedPace } from './changes-pace.js';
-import { pendingAfter } from './changes-pending.js';
+import { pendingAfter } from '../engine/changes-pending.js';
 import type { ChangesQuery } from './changes-query.js';
-import { RowBuilder, type RowFraming } from './changes-rows.js';
-import type { Db } from './db.js';
+import { RowBuilder, type RowFraming } from '../couchdb/changes-rows.js';
+import type { Db } from '../couchdb/db.js';
 import { ChunkWriter, waitForChange } from './feed-io.js';
 import { baseHeaders } from './response.js';
 

@@ -9,7 +9,7 @@
 import { CouchError } from '../couch/errors.js';
 import { isEngineError } from '../engine/errors.js';
 import { requireAdmin } from './auth.js';
-import { AUX_NAMESPACES } from './db.js';
+import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
 import { bucketNameOf, resolveDb, validateNewDbName } from './keyspace.js';
 import { parseJson, qInt, readBody, type Handler } from './request.js';

@@ -6,10 +6,10 @@
 import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
 import { latest } from '../couch/rev-tree-query.js';
-import type { Db } from './db.js';
+import type { Db } from '../couchdb/db.js';
 import { buildOpenRevsMixed, buildRelated, type MultipartBody, type OpenRevsEntry, type PartAttachment } from '../couch/multipart-build.js';
-import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from './doc-json.js';
-import type { DocState, RevData } from './doc-store.js';
+import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../couchdb/doc-json.js';
+import type { DocState, RevData } from '../couchdb/doc-store.js';
 import { qBool, qJson } from './request.js';
 
 export interface OpenRev {

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { ServerContext } from '../server/context.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
-import { Db } from './db.js';
+import { Db } from '../couchdb/db.js';
 import type { Router } from './router.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
@@ -16,7 +16,7 @@ import { ReplicatorManager } from '../replicator/manager.js';
 import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
-import { ReplicatorDb } from './replicator-db.js';
+import { ReplicatorDb } from '../couchdb/replicator-db.js';
 
 export interface HttpFaceOptions {
   /** vbuckets of a database created by `PUT /{db}` without `?q=` (default 1024, Couchbase's count). */

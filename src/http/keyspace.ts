@@ -8,7 +8,7 @@
 import { validateDbName } from '../couch/doc.js';
 import { CouchError } from '../couch/errors.js';
 import { requireDbAccess } from './auth.js';
-import type { Db } from './db.js';
+import type { Db } from '../couchdb/db.js';
 import type { RequestCtx } from './request.js';
 
 const DEFAULT_KEYSPACE_SUFFIXES = ['._default._default', '._default'];

@@ -9,7 +9,7 @@
  * on conflict). Updates run inside one LMDB write transaction, so two racing PUTs cannot both win.
  */
 import { CouchError } from '../couch/errors.js';
-import type { Db } from './db.js';
+import type { Db } from '../couchdb/db.js';
 import { resolveDb } from './keyspace.js';
 import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
 import { isObject, parseJson, readBody, type Handler, type RequestCtx } from './request.js';

@@ -12,10 +12,10 @@
  */
 import type { Bucket } from '../engine/bucket.js';
 import { compileSelector } from '../couch/selector.js';
-import { scanChanges, type RawChange } from '../http/change-scan.js';
-import { changeSummary } from '../http/change-summary.js';
+import { scanChanges, type RawChange } from '../engine/change-scan.js';
+import { changeSummary } from '../couchdb/change-summary.js';
 import type { ChangesFilter as FeedFilter } from '../http/changes-query.js';
-import type { Db } from '../http/db.js';
+import type { Db } from '../couchdb/db.js';
 import { waitForChange } from '../http/feed-io.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
 import { ReplicationError } from './errors.js';

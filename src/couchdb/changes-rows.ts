@@ -10,10 +10,10 @@
  * `append` is what the feed calls: it writes the common row straight from the record's bytes
  * (changes-bytes.ts) and falls back to `build` for everything else.
  */
-import type { RawChange } from './change-scan.js';
+import type { RawChange } from '../engine/change-scan.js';
 import { changeSummary } from './change-summary.js';
 import { fastRowId, isDesignId, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
-import type { ChangesQuery } from './changes-query.js';
+import type { ChangesQuery } from '../http/changes-query.js';
 import type { Db } from './db.js';
 
 /** How a feed mode wraps each row (changes-feed.ts). */

@@ -10,8 +10,8 @@
  * those of src/store/record.ts (format 1); a record of another format is always decoded by the
  * engine's own decoder.
  */
-import type { Bucket } from '../engine/bucket.js';
-import type { Item } from '../engine/types.js';
+import type { Bucket } from './bucket.js';
+import type { Item } from './types.js';
 import { decodeRecord, RecordLayout } from '../store/record.js';
 import { readU64, u64Key } from '../store/keys.js';
 

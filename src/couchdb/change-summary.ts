@@ -9,8 +9,8 @@
  * (src/replicator/local-changes.ts, which hands it over as objects).
  */
 import type { RevInfo } from '../couch/rev-tree-query.js';
-import type { RawChange } from './change-scan.js';
-import type { ChangesFilter } from './changes-query.js';
+import type { RawChange } from '../engine/change-scan.js';
+import type { ChangesFilter } from '../http/changes-query.js';
 import type { Db } from './db.js';
 import { winnerJson } from './doc-json.js';
 import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
