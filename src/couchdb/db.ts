@@ -1,23 +1,23 @@
 /**
- * A CouchDB database as the HTTP face sees it: one engine bucket plus the face's own side
- * databases (LMDB named databases owned by the bucket, dropped with it):
+ * A CouchDB database: one engine bucket plus the CouchDB layer's own side databases (engine
+ * side-db.ts, dropped with the bucket):
  *
  *   couch_local  `_local/` documents: id → { rev: N, body }   (never replicated, never in `_changes`)
  *   couch_att    attachment bytes by digest ("md5-<base64>"), shared by every revision using them
  *   couch_meta   per-database settings (`_revs_limit`)
  *
  * `doc_count`/`doc_del_count` are not tracked by the engine (a KV write does not tell us what it
- * replaced), and the engine keeps no ordered key index, so both are derived from a scan of the
- * by-seq index, which holds exactly one record (the current version) per key. The counts are
- * cached per update seq; when a scan was slow, they are reused for a while even if writes
- * happened, so that frequent `GET /{db}` (PouchDB sends one per replication batch) stays cheap
- * on big databases: counts can lag on very large, busy databases. `_all_docs` needs the ids in
- * order: the sorted id list is cached per update seq and rebuilt (O(n log n)) after writes.
+ * replaced), so both are derived from a scan of the current records (engine record-view.ts),
+ * one per key. The counts are cached per update seq; when a scan was slow, they are reused for a
+ * while even if writes happened, so that frequent `GET /{db}` (PouchDB sends one per replication
+ * batch) stays cheap on big databases: counts can lag on very large, busy databases. Ids in
+ * order (`_all_docs`) come from the engine's by-id index (engine/id-index.ts).
  */
 import type { Bucket } from '../engine/bucket.js';
-import type { LmdbStore, MetaDb } from '../store/lmdb-store.js';
+import { idRange } from '../engine/id-index.js';
+import { scanRecords } from '../engine/record-view.js';
+import { sideDb, type SideDb } from '../engine/side-db.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
-import { RecordLayout } from '../store/record.js';
 
 export const AUX_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
 
@@ -26,23 +26,16 @@ export interface DocCounts {
   delCount: number;
 }
 
-/** Offsets in an engine item record (src/store/record.ts). */
-const { BITS: REC_BITS, KEY_LEN: REC_KEY_LEN, XATTR_LEN: REC_XATTR_LEN, HEADER: REC_HEADER, NO_XATTRS } = RecordLayout;
-
 export class Db {
-  readonly local: MetaDb;
-  readonly atts: MetaDb;
-  readonly meta: MetaDb;
+  readonly local: SideDb;
+  readonly atts: SideDb;
+  readonly meta: SideDb;
   private counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
-  private sorted: { seq: number; keys: Buffer[] } | null = null;
 
-  constructor(
-    readonly bucket: Bucket,
-    store: LmdbStore,
-  ) {
-    this.local = store.auxDb(bucket.name, 'couch_local');
-    this.atts = store.auxDb(bucket.name, 'couch_att');
-    this.meta = store.auxDb(bucket.name, 'couch_meta');
+  constructor(readonly bucket: Bucket) {
+    this.local = sideDb(bucket, 'couch_local');
+    this.atts = sideDb(bucket, 'couch_att');
+    this.meta = sideDb(bucket, 'couch_meta');
   }
 
   get name(): string {
@@ -73,52 +66,25 @@ export class Db {
     return counts;
   }
 
-  /** Every key with a current version (tombstones included), in byte order. */
-  sortedKeys(): Buffer[] {
-    const seq = this.updateSeq;
-    if (this.sorted && this.sorted.seq === seq) return this.sorted.keys;
-    const keys: Buffer[] = [];
-    const snapshot = this.bucket.store.snapshot();
-    try {
-      for (const { value } of this.bucket.dbs.bySeq.getRange({ transaction: snapshot.txn })) {
-        keys.push(Buffer.from(value.subarray(REC_HEADER, REC_HEADER + value.readUInt16BE(REC_KEY_LEN))));
-      }
-    } finally {
-      snapshot.release();
-    }
-    keys.sort(Buffer.compare);
-    this.sorted = { seq, keys };
-    return keys;
+  /**
+   * Keys with a current version (tombstones included) in byte order from `start` (inclusive;
+   * the last key when descending), read lazily from the by-id index.
+   */
+  keysFrom(start: Buffer | undefined, descending: boolean): Iterable<Buffer> {
+    return idRange(this.bucket, { ...(start ? { start } : {}), descending });
   }
 
   /**
-   * One pass over the by-seq index reading only record headers: a record is a deleted document
+   * One pass over the current records reading only headers: a record is a deleted document
    * when it is a tombstone or its body is not a JSON object (see doc-store.ts).
    */
   private scanCounts(): DocCounts {
     let docCount = 0;
     let delCount = 0;
-    const snapshot = this.bucket.store.snapshot();
-    try {
-      for (const { value } of this.bucket.dbs.bySeq.getRange({ transaction: snapshot.txn })) {
-        const rec = value;
-        const xl = rec.readUInt32BE(REC_XATTR_LEN);
-        const at = REC_HEADER + rec.readUInt16BE(REC_KEY_LEN) + (xl === NO_XATTRS ? 0 : xl);
-        const deleted = (rec[REC_BITS]! & 1) !== 0 || firstNonSpace(rec, at) !== 0x7b;
-        if (deleted) delCount++;
-        else docCount++;
-      }
-    } finally {
-      snapshot.release();
-    }
+    scanRecords(this.bucket, (rec) => {
+      if (rec.deleted || rec.valueFirstByte() !== 0x7b) delCount++;
+      else docCount++;
+    });
     return { docCount, delCount };
   }
-}
-
-function firstNonSpace(buf: Buffer, from: number): number {
-  for (let i = from; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
-  }
-  return -1;
 }

@@ -26,6 +26,7 @@ import * as ops from './mutations.js';
 import type { CounterOptions, CounterResult, DeleteOptions, WriteOptions } from './types.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
 import { VbFollower } from './follower.js';
+import { ensureIdIndex, idIndexPut, idIndexRemove } from './id-index.js';
 import { ChangesFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
 import type { ChangeEntry, FollowEndReason, FollowOptions } from './types.js';
 const EMPTY = Buffer.alloc(0);
@@ -129,6 +130,7 @@ export class Bucket extends EventEmitter {
     for (const { key } of this.dbs.changes.getRange({ reverse: true, limit: 1 })) lastSeq = readU64(key, 0);
     this.bucketSeq = Math.max(lastSeq, meta.bucketSeqFloor);
     this.persistedBucketSeq = this.bucketSeq;
+    saves.push(ensureIdIndex(this.dbs));
     await Promise.all(saves);
   }
 
@@ -261,9 +263,11 @@ export class Bucket extends EventEmitter {
   private enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
     const pkey = item.key.toString('latin1');
     this.pending.set(pkey, item);
+    const known = this.keys.size;
     this.keys.set(pkey, item.seqno);
     const { bySeq, changes, expiries } = this.dbs;
     const ops: WriteOp[] = [];
+    if (this.keys.size !== known) ops.push(idIndexPut(this.dbs, item.key));
     if (prev) {
       ops.push({ db: bySeq, key: seqKey(vb.id, prev.seqno), value: null });
       ops.push({ db: changes, key: u64Key(prev.bucketSeq), value: null });
@@ -315,7 +319,9 @@ export class Bucket extends EventEmitter {
   /** Drop a key from the directory (its last version was purged or discarded). */
   forgetKey(key: Buffer, seqno: number): void {
     const k = key.toString('latin1');
-    if (this.keys.get(k) === seqno) this.keys.delete(k);
+    if (this.keys.get(k) !== seqno) return;
+    this.keys.delete(k);
+    idIndexRemove(this.dbs, key).catch((err: unknown) => this.emit('error', err));
   }
 
   /** Number of keys with a current version (tombstones included). */

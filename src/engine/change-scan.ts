@@ -1,56 +1,18 @@
 /**
- * The `_changes` hot loop's view of the engine: pages of the bucket-wide change order read
- * without decoding every record into an Item.
- *
- * Bucket.readChanges decodes and copies each record's key, xattrs and value, which dominated the
- * cost of a `_changes` row. Here a page is visited inside one LMDB read snapshot and each record
- * is read in place: the id, rev seqno, deleted bit and the front of the xattrs (which carries the
- * `_sync` summary, doc-store.ts) are enough for most rows; a row that needs more (conflicts,
- * KV-written documents, include_docs, selectors) asks for the full Item (`toItem`). Offsets are
- * those of src/store/record.ts (format 1); a record of another format is always decoded by the
- * engine's own decoder.
+ * The one reader of the bucket-wide change index (changes.ts describes the order): pages of
+ * changes visited inside one LMDB read snapshot, each record read in place through a RecordView
+ * rather than decoded and copied into an Item. Decoding every record dominated the cost of a
+ * `_changes` row; a reader that needs the whole item asks for it (`toItem` within the visit,
+ * `copyItem` to keep it). `readChanges` (changes.ts) and the CouchDB layer's `_changes` rows both
+ * read through here.
  */
 import type { Bucket } from './bucket.js';
-import type { Item } from './types.js';
-import { decodeRecord, RecordLayout } from '../store/record.js';
+import { RecordView } from './record-view.js';
 import { readU64, u64Key } from '../store/keys.js';
 
-const { FORMAT, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
-
-export class RawChange {
+/** One change: its bucket sequence and the record of the version it made current. */
+export class RawChange extends RecordView {
   seq = 0;
-  vbucket = 0;
-  seqno = 0;
-  /** The record bytes: valid only during the visit (the next read reuses the buffer). */
-  raw: Buffer = Buffer.alloc(0);
-
-  get plain(): boolean {
-    return this.raw[0] === FORMAT;
-  }
-
-  /** The key as a document id, or null when it is not valid UTF-8. */
-  id(): string | null {
-    const len = this.raw.readUInt16BE(KEY_LEN);
-    const id = this.raw.toString('utf8', HEADER, HEADER + len);
-    return Buffer.byteLength(id) === len && !id.includes('\ufffd') ? id : null;
-  }
-
-  get revSeqno(): number {
-    return readU64(this.raw, REV_SEQNO);
-  }
-
-  /** Up to `max` leading characters of the xattrs (latin1), or '' when there are none. */
-  xattrsPrefix(max: number): string {
-    const xl = this.raw.readUInt32BE(XATTR_LEN);
-    if (xl === NO_XATTRS || xl === 0) return '';
-    const start = HEADER + this.raw.readUInt16BE(KEY_LEN);
-    return this.raw.toString('latin1', start, start + Math.min(xl, max));
-  }
-
-  /** The whole record as an engine Item (copies). */
-  toItem(): Item {
-    return decodeRecord(this.raw, this.vbucket, this.seqno);
-  }
 }
 
 /**
@@ -62,7 +24,7 @@ type FastGet = (key: Buffer, options: { transaction: unknown }) => Buffer | unde
 export interface ScanOptions {
   /** Exclusive lower bound (or upper bound when descending; 0 = from the newest). */
   since: number;
-  limit: number;
+  limit?: number;
   descending?: boolean;
 }
 

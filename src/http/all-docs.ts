@@ -1,6 +1,6 @@
 /**
- * `GET|POST /{db}/_all_docs` (couch-replication.md §3.8) over the database's sorted id list
- * (db.ts), in UTF-8 byte order: CouchDB's raw collation of document ids. Deleted documents are
+ * `GET|POST /{db}/_all_docs` (couch-replication.md §3.8) over the engine's by-id index
+ * (engine/id-index.ts), in UTF-8 byte order: CouchDB's raw collation of document ids. Deleted documents are
  * left out unless named in `keys`, where they come back as `{"value":{"rev","deleted":true},
  * "doc":null}`; unknown keys give `{"key","error":"not_found"}` (fabric_view_all_docs).
  *
@@ -48,33 +48,14 @@ function keyRows(db: Db, q: AllDocsQuery, keys: unknown[]): unknown[] {
   return rows.slice(q.skip, q.skip + q.limit);
 }
 
-/** Index of the first key >= `key` (binary search over the sorted ids). */
-function lowerBound(keys: Buffer[], key: Buffer): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (Buffer.compare(keys[mid]!, key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
+/** Rows from the by-id index (couchdb/db.ts keysFrom): O(log n + skip + rows). */
 function rangeRows(db: Db, q: AllDocsQuery): unknown[] {
   const rows: unknown[] = [];
-  const keys = db.sortedKeys();
+  if (q.limit <= 0) return rows;
   const start = typeof q.startKey === 'string' ? Buffer.from(q.startKey, 'utf8') : undefined;
   const end = typeof q.endKey === 'string' ? Buffer.from(q.endKey, 'utf8') : undefined;
-  let i: number;
-  if (q.descending) {
-    i = start ? lowerBound(keys, start) : keys.length - 1;
-    if (start && (i >= keys.length || Buffer.compare(keys[i]!, start) > 0)) i--;
-  } else {
-    i = start ? lowerBound(keys, start) : 0;
-  }
   let skip = q.skip;
-  for (; i >= 0 && i < keys.length && rows.length < q.limit; i += q.descending ? -1 : 1) {
-    const k = keys[i]!;
+  for (const k of db.keysFrom(start, q.descending)) {
     if (end) {
       const c = Buffer.compare(k, end);
       if (q.descending ? c < 0 : c > 0) break;
@@ -89,6 +70,7 @@ function rangeRows(db: Db, q: AllDocsQuery): unknown[] {
       continue;
     }
     rows.push(r);
+    if (rows.length >= q.limit) break;
   }
   return rows;
 }

@@ -8,7 +8,7 @@
  *
  * The feed pulls pages of the engine's bucket-wide change order (change-scan.ts), frames each
  * page's rows into one buffer (changes-bytes.ts, changes-rows.ts) and, when
- * caught up, waits for the bucket's next durable change (feed-io.ts waitForChange). That wait,
+ * caught up, waits for the bucket's next durable change (engine/change-wait.ts). That wait,
  * racing a timer and the request's abort signal, is the feed's only resource: a client that
  * disconnects aborts it at once, and nothing stays registered in the bucket.
  *
@@ -39,7 +39,8 @@ import { pendingAfter } from '../engine/changes-pending.js';
 import type { ChangesQuery } from './changes-query.js';
 import { RowBuilder, type RowFraming } from '../couchdb/changes-rows.js';
 import type { Db } from '../couchdb/db.js';
-import { ChunkWriter, waitForChange } from './feed-io.js';
+import { waitForChange } from '../engine/change-wait.js';
+import { ChunkWriter } from './feed-io.js';
 import { baseHeaders } from './response.js';
 
 /** Changes read from the engine per page. */

@@ -118,7 +118,7 @@ export class HttpFace {
   db(bucket: Bucket): Db {
     const existing = this.dbs.get(bucket.name);
     if (existing && existing.bucket === bucket) return existing;
-    const db = new Db(bucket, this.ctx.engine.store);
+    const db = new Db(bucket);
     this.dbs.set(bucket.name, db);
     return db;
   }

@@ -6,7 +6,7 @@
  * (couch-replication.md §2.2, §2.8).
  *
  * A one-shot feed ends once it has seen everything durable. A live feed then waits for the
- * bucket's next durable change (feed-io.ts waitForChange: an engine callback, not a poll) and goes
+ * bucket's next durable change (engine/change-wait.ts: an engine callback, not a poll) and goes
  * on; `close()` or the signal ends it at once. A filtered feed still advances `lastSeq` over the
  * changes it drops, so checkpoints move on a quiet filter.
  */
@@ -16,7 +16,7 @@ import { scanChanges, type RawChange } from '../engine/change-scan.js';
 import { changeSummary } from '../couchdb/change-summary.js';
 import type { ChangesFilter as FeedFilter } from '../http/changes-query.js';
 import type { Db } from '../couchdb/db.js';
-import { waitForChange } from '../http/feed-io.js';
+import { waitForChange } from '../engine/change-wait.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
 import { ReplicationError } from './errors.js';
 import type { ChangesBatch, ChangesFilter } from './follower.js';

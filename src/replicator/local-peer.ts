@@ -97,7 +97,7 @@ export class LocalPeer implements Peer {
     this.opts.authorize?.(this.dbName, 'access');
     const bucket = this.engine.bucket(this.dbName);
     if (!bucket) throw new ReplicationError('REP_ERR_DB_NOT_FOUND', this.dbName, { url: this.dbName, status: 404 });
-    if (this.handle?.bucket !== bucket) this.handle = this.opts.dbHandle?.(bucket) ?? new Db(bucket, this.engine.store);
+    if (this.handle?.bucket !== bucket) this.handle = this.opts.dbHandle?.(bucket) ?? new Db(bucket);
     return this.handle;
   }
 
