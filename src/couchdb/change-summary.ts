@@ -10,10 +10,16 @@
  */
 import type { RevInfo } from '../couch/rev-tree-query.js';
 import type { RawChange } from '../engine/change-scan.js';
-import type { ChangesFilter } from '../http/changes-query.js';
+import type { DocMatcher } from '../couch/selector.js';
 import type { Db } from './db.js';
 import { winnerJson } from './doc-json.js';
 import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
+
+/** Which changes make rows (`filter=_doc_ids`, `_selector`, `_design`; couch-replication.md §2.7). */
+export type ChangesFilter =
+  | { kind: 'doc_ids'; ids: Set<string> }
+  | { kind: 'selector'; match: DocMatcher }
+  | { kind: 'design' };
 
 export interface SummaryOptions {
   filter: ChangesFilter | null;

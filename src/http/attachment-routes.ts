@@ -9,7 +9,7 @@ import { validateDocId, type ParsedDoc } from '../couch/doc.js';
 import { CouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { getAttachmentData } from '../couchdb/att-store.js';
-import { openRev } from './doc-read.js';
+import { openRev } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { docIdOf, requestRev } from './doc-routes.js';

@@ -6,7 +6,7 @@
  *   continuous  one row per line, "\n" heartbeats, a final {"last_seq":S,"pending":P}\n line
  *   eventsource "data: <row>\nid: <seq>\n\n", heartbeats "event: heartbeat\ndata: \n\n", no end line
  *
- * The feed pulls pages of the engine's bucket-wide change order (change-scan.ts), frames each
+ * The feed pulls pages of the engine's bucket-wide change order (engine/change-scan.ts), frames each
  * page's rows into one buffer (changes-bytes.ts, changes-rows.ts) and, when
  * caught up, waits for the bucket's next durable change (engine/change-wait.ts). That wait,
  * racing a timer and the request's abort signal, is the feed's only resource: a client that

@@ -12,7 +12,8 @@ import { docRev, parseDocument, validateDocId, type ParsedDoc } from '../couch/d
 import { parseRelatedDocument } from '../couch/multipart.js';
 import type { Db } from '../couchdb/db.js';
 import { docJson } from '../couchdb/doc-json.js';
-import { docOutOptions, mixedBody, openRev, openRevs, parseOpenRevs, relatedFor } from './doc-read.js';
+import { docOutOptions, mixedBody, parseOpenRevs, relatedFor } from './doc-read.js';
+import { openRev, openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { resolveDb } from './keyspace.js';

@@ -17,6 +17,7 @@ import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb } from '../couchdb/replicator-db.js';
+import { useLocalDatabases } from './local-replication.js';
 
 export interface HttpFaceOptions {
   /** vbuckets of a database created by `PUT /{db}` without `?q=` (default 1024, Couchbase's count). */
@@ -82,7 +83,8 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b), users: ctx.users });
+    useLocalDatabases({ engine: ctx.engine, manager: this.replicator, db: (b) => this.db(b), users: ctx.users });
+    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b) });
   }
 
   /** This face's own base URL, reachable from this process (a wildcard bind address means loopback). */

@@ -14,7 +14,7 @@ import type { Bucket } from '../engine/bucket.js';
 import { compileSelector } from '../couch/selector.js';
 import { scanChanges, type RawChange } from '../engine/change-scan.js';
 import { changeSummary } from '../couchdb/change-summary.js';
-import type { ChangesFilter as FeedFilter } from '../http/changes-query.js';
+import type { ChangesFilter as FeedFilter } from '../couchdb/change-summary.js';
 import type { Db } from '../couchdb/db.js';
 import { waitForChange } from '../engine/change-wait.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
