@@ -41,7 +41,7 @@ describe('by-id index', () => {
     assert.deepEqual(ids(t.bucket), ['b', 'c']);
     const before = t.bucket.vbucketInfo(0).highSeqno;
     await t.bucket.set('z', '{}');
-    await t.engine.simulateFailover('default', 0, { discardAbove: before });
+    await t.engine.failover('default', 0, { discardAbove: before });
     await t.bucket.quiesce();
     assert.deepEqual(ids(t.bucket), ['b', 'c']);
     await t.bucket.set('a', '{}');
