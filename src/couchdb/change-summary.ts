@@ -13,7 +13,8 @@ import type { RawChange } from '../engine/change-scan.js';
 import type { DocMatcher } from '../couch/selector.js';
 import type { Db } from './db.js';
 import { winnerJson } from './doc-json.js';
-import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
+import { stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
+import { SUMMARY_PREFIX_CHARS } from './sync-layout.js';
 
 /** Which changes make rows (`filter=_doc_ids`, `_selector`, `_design`; couch-replication.md §2.7). */
 export type ChangesFilter =

@@ -155,8 +155,6 @@ function kvChain(id: string, item: Item, sync: SyncRecord | null, revsLimit: num
 const NON_ASCII = /[^\x20-\x7e]/;
 const SUMMARY = /^\{"_sync":\{"v":1,"rs":(\d+),"rev":("(?:[^"\\]|\\.)*"),"del":([01]),"nl":1,/;
 
-export { SUMMARY_PREFIX_CHARS };
-
 /**
  * The single leaf of an unconflicted document last written through HTTP, read from the front of
  * its xattrs (latin1 text); null when the summary does not apply (conflicts, a KV write since).

@@ -12,7 +12,7 @@ import { createHttpServer } from './server.js';
 
 export type { HttpFaceOptions } from './face.js';
 export { HttpFace } from './face.js';
-export { AUX_NAMESPACES } from '../couchdb/db.js';
+export { AUX_NAMESPACES } from '../couchdb/index.js';
 
 export interface HttpListener extends Listener {
   readonly face: HttpFace;
