@@ -1,9 +1,13 @@
 /** Freshet's library API. */
 export { Engine, type EngineOptions, type CreateBucketOptions } from './engine/engine.js';
 export { Bucket } from './engine/bucket.js';
+export { SYSTEM_CLOCK, type Clock } from './engine/clock.js';
 export { EngineError, ENGINE_ERRORS, isEngineError, type EngineErrorCode } from './engine/errors.js';
 export { VbFollower } from './engine/follower.js';
 export { ChangesFollower } from './engine/changes.js';
 export { vbucketOf } from './engine/vbucket-hash.js';
 export * from './engine/types.js';
 export { FreshetServer, type ServerOptions } from './server/freshet-server.js';
+export { DataDirLockedError } from './store/dir-lock.js';
+export { installProcessGuard, type ProcessGuard } from './server/process-guard.js';
+export { StorageError, isStorageError, type StorageState } from './store/storage-fault.js';

@@ -2,6 +2,6 @@
 import { main } from './main.js';
 
 main(process.argv).catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`freshet: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -14,7 +14,8 @@ import cliProgress from 'cli-progress';
 import { Replication, type ReplicationOptions, type ReplicationResult } from '../replicator/replicator.js';
 import { errorText, isReplicationError } from '../replicator/errors.js';
 import { redactUrl } from '../replicator/http-client.js';
-import { backoffDelay, DEFAULT_FEED_BACKOFF, sleep } from '../replicator/retry.js';
+import { policyDelay, sleep } from '../common/backoff.js';
+import { DEFAULT_FEED_BACKOFF } from '../replicator/retry.js';
 
 interface ReplicateFlags {
   continuous?: boolean;
@@ -193,9 +194,9 @@ export async function runReplicate(source: string, target: string, flags: Replic
           return 1;
         }
         attempt++;
-        const delay = backoffDelay(DEFAULT_FEED_BACKOFF, attempt);
+        const delay = policyDelay(DEFAULT_FEED_BACKOFF, attempt);
         logger.warn({ err: errorText(err), attempt, delay }, 'replication crashed; restarting from the last checkpoint');
-        await sleep(delay, stopper.signal).catch(() => undefined);
+        await sleep(delay, stopper.signal);
         if (stopper.signal.aborted) {
           progress.stop();
           process.stdout.write(`${JSON.stringify(summary(undefined, rep, startedMs, err))}\n`);

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { FreshetServer } from '../server/freshet-server.js';
+import { installProcessGuard } from '../server/process-guard.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -30,6 +31,7 @@ interface ServeFlags {
   logLevel: string;
   clusterMap?: string;
   nodeIndex?: number;
+  maxJsonDepth: number;
 }
 
 function nonNegativeInt(value: string): number {
@@ -51,6 +53,7 @@ export function registerServe(program: Command): void {
     .option('-p, --password <password>', 'administrator password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD ?? 'password')
     .option('--vbuckets <n>', 'vbuckets of the default bucket created on first start', positiveInt, 1024)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (logs go to stderr)', process.env.FRESHET_LOG_LEVEL ?? 'info')
+    .option('--max-json-depth <n>', 'deepest JSON nesting accepted as JSON (KV: stored raw beyond it; HTTP: 400)', positiveInt, 100)
     .option('--cluster-map <file>', 'development cluster: the shared cluster-map JSON file (watched; may be written later)')
     .option('--node-index <n>', "this node's index in the cluster map's nodes (with --cluster-map)", nonNegativeInt)
     .action(async (flags: ServeFlags) => {
@@ -58,6 +61,8 @@ export function registerServe(program: Command): void {
         throw new InvalidArgumentError('--cluster-map and --node-index go together');
       }
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      // This process serves every client of every bucket: a missed rejection is logged, not fatal.
+      installProcessGuard(logger);
       const server = await FreshetServer.start({
         dataDir: resolve(flags.data),
         host: flags.host,
@@ -67,6 +72,7 @@ export function registerServe(program: Command): void {
         username: flags.username,
         password: flags.password,
         numVBuckets: flags.vbuckets,
+        maxJsonDepth: flags.maxJsonDepth,
         logger,
         ...(flags.clusterMap === undefined || flags.nodeIndex === undefined
           ? {}

@@ -8,7 +8,7 @@
  *   3. demotions: a vbucket active here that the map gives elsewhere becomes a replica, which ends
  *      its DCP streams with STREAM_END "state changed" and makes KV answer NOT_MY_VBUCKET with the
  *      new config (Bucket.setVBucketState; src/dcp/stream.ts END_REASONS);
- *   4. replication: every vbucket owned by another node is replicated from it (replication.ts);
+ *   4. replication: every vbucket owned by another node is replicated from it (replica-feeds.ts);
  *   5. promotions: a vbucket the map gives to this node stops replicating (its items on disk) and
  *      becomes active with a failover entry at its last complete snapshot (engine/replica.ts).
  *
@@ -16,17 +16,26 @@
  * differs from the map's is left alone and reported: vbucket counts cannot change.
  */
 import type { Logger } from 'pino';
-import type { ServerContext } from '../server/context.js';
 import type { Bucket } from '../engine/bucket.js';
+import type { Engine } from '../engine/engine.js';
 import { clearSnapshot, promotionSeqno } from '../engine/replica.js';
-import { advertisedHostname, topologyFor } from '../mgmt/topology.js';
-import type { ClusterNodeInput } from '../mgmt/cluster-config.js';
+import type { Ports } from '../topology/addresses.js';
+import { advertisedHostname, type Topology } from '../topology/topology.js';
+import type { ClusterNodeInput } from '../topology/cluster-config.js';
 import { ClusterMapFileError, type ClusterMapFile, type MapBucket, type MapNode } from './map-file.js';
-import type { Replication } from './replication.js';
+import type { ReplicaFeeds } from './replica-feeds.js';
+
+/** What applying a map changes and reads: the server's engine, cluster map and bound ports. */
+export interface ClusterDeps {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  readonly topology: Topology;
+  readonly ports: Readonly<Ports>;
+}
 
 export interface ApplyTarget {
-  readonly ctx: ServerContext;
-  readonly replication: Replication;
+  readonly ctx: ClusterDeps;
+  readonly replicaFeeds: ReplicaFeeds;
   readonly nodeIndex: number;
   readonly logger: Logger;
 }
@@ -59,7 +68,7 @@ export async function applyClusterMap(t: ApplyTarget, map: ClusterMapFile): Prom
     // Clients and the other nodes will dial what the map says; say so rather than guess.
     t.logger.warn({ nodeIndex, map: { kvPort: self.kvPort, mgmtPort: self.mgmtPort }, listening: { kvPort: ctx.ports.kv, mgmtPort: ctx.ports.mgmt } }, 'the cluster map lists other ports for this node');
   }
-  const topology = topologyFor(ctx);
+  const { topology } = ctx;
   topology.setRevEpoch(map.rev);
   topology.setNodes(map.nodes.map(nodeInput), nodeIndex);
 
@@ -83,25 +92,26 @@ export async function applyClusterMap(t: ApplyTarget, map: ClusterMapFile): Prom
 async function applyBucket(t: ApplyTarget, bucket: Bucket, spec: MapBucket, nodes: readonly MapNode[]): Promise<{ promoted: number; demoted: number; replicated: number }> {
   const me = t.nodeIndex;
   let demoted = 0;
-  for (const vb of bucket.vbuckets) {
-    if (spec.owners[vb.id] === me || vb.state === 'replica') continue;
-    if (vb.state === 'active') demoted++;
-    await bucket.setVBucketState(vb.id, 'replica');
+  for (let vb = 0; vb < bucket.numVBuckets; vb++) {
+    const state = bucket.vbucketState(vb);
+    if (spec.owners[vb] === me || state === 'replica') continue;
+    if (state === 'active') demoted++;
+    await bucket.setVBucketState(vb, 'replica');
   }
 
   const sources = new Map<number, MapNode>();
   spec.owners.forEach((owner, vb) => {
     if (owner >= 0 && owner !== me) sources.set(vb, nodes[owner]!);
   });
-  await t.replication.update(bucket, sources);
+  await t.replicaFeeds.update(bucket, sources);
 
   let promoted = 0;
-  for (const vb of bucket.vbuckets) {
-    if (spec.owners[vb.id] !== me || vb.state === 'active') continue;
-    await t.replication.release(bucket, vb.id);
-    const branchSeqno = promotionSeqno(bucket, vb.id);
-    clearSnapshot(bucket, vb.id);
-    await bucket.setVBucketState(vb.id, 'active', { branchSeqno });
+  for (let vb = 0; vb < bucket.numVBuckets; vb++) {
+    if (spec.owners[vb] !== me || bucket.vbucketState(vb) === 'active') continue;
+    await t.replicaFeeds.release(bucket, vb);
+    const branchSeqno = promotionSeqno(bucket, vb);
+    clearSnapshot(bucket, vb);
+    await bucket.setVBucketState(vb, 'active', { branchSeqno });
     promoted++;
   }
   return { promoted, demoted, replicated: sources.size };

@@ -17,7 +17,7 @@
 import { Datatype, Opcode, decodeDcpDeletion, decodeDcpExpiration, decodeDcpMutation } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 import type { ReplicatedChange } from '../engine/replica.js';
-import { splitXattrValue } from './xattr-blob.js';
+import { splitXattrValue } from '../codec/xattr.js';
 
 const EMPTY = Buffer.alloc(0);
 

@@ -15,6 +15,7 @@ export * from './leb128.js';
 export * from './packet.js';
 export * from './parser.js';
 export type { Bytes } from './layout.js';
+export * from './xattr.js';
 
 export * from './ops/get.js';
 export * from './ops/mutation-token.js';

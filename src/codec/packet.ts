@@ -159,6 +159,44 @@ function checkInt(v: number, max: number, what: string): void {
 }
 
 /**
+ * Write the 24-byte header at the start of `out` (layout above). Shared by `encodePacket` and the
+ * single-allocation frame encoders of the hot paths (ops/get.ts, ops/mutation.ts, dcp/*.ts), which
+ * size one buffer for the whole frame and fill the body in place. No range checks: callers pass
+ * values that fit (encodePacket checks them; the frame encoders take them from decoded requests
+ * and stored items). `framingLength` must be 0 unless the magic is an alt magic (0x08/0x18).
+ */
+export function writeHeader(
+  out: Buffer,
+  magic: number,
+  opcode: number,
+  framingLength: number,
+  keyLength: number,
+  extrasLength: number,
+  datatype: number,
+  vbucketOrStatus: number,
+  bodyLength: number,
+  opaque: number,
+  cas: bigint,
+): void {
+  out[0] = magic;
+  out[1] = opcode;
+  // With no framing extras the alt layout (byte 2 = 0, byte 3 = key length <= 255) is the same
+  // bytes as the 16-bit key length, so only the framing length picks the split.
+  if (framingLength > 0) {
+    out[2] = framingLength;
+    out[3] = keyLength;
+  } else {
+    out.writeUInt16BE(keyLength, 2);
+  }
+  out[4] = extrasLength;
+  out[5] = datatype;
+  out.writeUInt16BE(vbucketOrStatus, 6);
+  out.writeUInt32BE(bodyLength, 8);
+  out.writeUInt32BE(opaque >>> 0, 12);
+  out.writeBigUInt64BE(cas, 16);
+}
+
+/**
  * Encode a packet. If `framingExtras` is non-empty and the magic is a classic
  * client magic (0x80/0x81), the flexible-framing twin (0x08/0x18) is used, since
  * framing extras can only be expressed with those magics.
@@ -188,20 +226,7 @@ export function encodePacket(p: Packet): Buffer {
   if (bodyLength > 0xffffffff) throw new ProtocolError('CB_ERR_BAD_LENGTH', `body length ${bodyLength} > 2^32-1`);
 
   const out = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
-  out[0] = magic;
-  out[1] = p.opcode;
-  if (alt) {
-    out[2] = p.framingExtras.length;
-    out[3] = p.key.length;
-  } else {
-    out.writeUInt16BE(p.key.length, 2);
-  }
-  out[4] = p.extras.length;
-  out[5] = p.datatype;
-  out.writeUInt16BE(specific, 6);
-  out.writeUInt32BE(bodyLength, 8);
-  out.writeUInt32BE(p.opaque, 12);
-  out.writeBigUInt64BE(p.cas, 16);
+  writeHeader(out, magic, p.opcode, p.framingExtras.length, p.key.length, p.extras.length, p.datatype, specific, bodyLength, p.opaque, p.cas);
   let pos = HEADER_LENGTH;
   for (const section of [p.framingExtras, p.extras, p.key, p.value]) {
     out.set(section, pos);

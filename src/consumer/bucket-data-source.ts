@@ -15,7 +15,7 @@
  * ends, lost connections, a wanted vbucket without an active node (retried after backoff), and,
  * for REST seeds, every document of the streaming config `/pools/default/bs/BUCKET`.
  */
-import { Backoff, sleep } from './backoff.js';
+import { Backoff, sleep } from '../common/backoff.js';
 import { assignVBuckets, isNewerMap, isOlderMap, sameRouting, type ClusterMap } from './cluster-map.js';
 import { AllServerURLsConnectBucketError, ConsumerError, asError } from './errors.js';
 import { MapSource } from './map-source.js';

@@ -10,12 +10,13 @@
  *
  * FileCheckpointStore writes atomically: the JSON goes to a temporary file in the same directory,
  * which is fsynced, renamed over the target, and the directory fsynced, so after a crash the file
- * is either the old checkpoint or the new one, never a mix.
+ * is either the old checkpoint or the new one, never a mix. The file is created 0600 (owner only).
  */
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeMetaData, type VBucketMetaData } from './metadata.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -119,9 +120,10 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async save(checkpoint: Checkpoint): Promise<void> {
     const dir = dirname(this.path);
-    await mkdir(dir, { recursive: true });
+    // Owner-only, like the data directory (store/private-files.ts).
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const fh = await open(tmp, 'w', 0o644);
+    const fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
     try {
       await fh.writeFile(`${JSON.stringify(checkpoint)}\n`);
       await fh.sync();

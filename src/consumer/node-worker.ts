@@ -8,7 +8,7 @@
  * node that went away usually means the map changed. A session that made progress resets the
  * backoff. The loop ends only when the data source stops the worker.
  */
-import { Backoff, sleep } from './backoff.js';
+import { Backoff, sleep } from '../common/backoff.js';
 import { DcpSession, type SessionEnd } from './dcp-session.js';
 import { AuthFailError, ConsumerError, asError, isConsumerError } from './errors.js';
 import { connectKvNode, type Credentials } from './kv-connect.js';

@@ -79,6 +79,15 @@ export interface BucketDataSourceOptions {
   readonly to?: StreamTo;
   /** Stream keys and metadata only (DCP_OPEN NoValue flag). */
   readonly keysOnly?: boolean;
+  /** Deletions carry their delete time (DCP_OPEN IncludeDeleteTimes: V2 deletion extras). */
+  readonly includeDeleteTimes?: boolean;
+  /** Deletions carry user xattrs too, not only system ones (DCP_OPEN IncludeDeletedUserXattrs). */
+  readonly includeDeletedUserXattrs?: boolean;
+  /**
+   * Expiries arrive as DCP_EXPIRATION instead of deletions (control `enable_expiry_opcode`,
+   * required when set; kv sends them only with IncludeDeleteTimes).
+   */
+  readonly expiryOpcode?: boolean;
   /** Deliver only items the server has persisted (OBSERVE_SEQNO polling); false = off. */
   readonly rollbackMitigation?: false | RollbackMitigationOptions;
   /** Follow `/pools/default/bs/BUCKET` for map changes when seeds are REST URLs. */
@@ -120,6 +129,9 @@ export const DEFAULT_BUCKET_DATA_SOURCE_OPTIONS = {
   from: 'beginning',
   to: 'infinity',
   keysOnly: false,
+  includeDeleteTimes: false,
+  includeDeletedUserXattrs: false,
+  expiryOpcode: false,
   streamingConfig: true,
   connectTimeoutMS: 10_000,
   requestTimeoutMS: 10_000,
@@ -169,6 +181,9 @@ export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedOptions
     from: o.from ?? d.from,
     to: o.to ?? d.to,
     keysOnly: o.keysOnly ?? d.keysOnly,
+    includeDeleteTimes: o.includeDeleteTimes ?? d.includeDeleteTimes,
+    includeDeletedUserXattrs: o.includeDeletedUserXattrs ?? d.includeDeletedUserXattrs,
+    expiryOpcode: o.expiryOpcode ?? d.expiryOpcode,
     rollbackMitigation:
       mitigation === false ? false : { pollIntervalMs: positive('pollIntervalMs', mitigation.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, false) },
     streamingConfig: o.streamingConfig ?? d.streamingConfig,

@@ -9,7 +9,7 @@
  */
 import type { Packet } from '../codec/index.js';
 import { ConsumerError } from './errors.js';
-import { decodeMetaData, encodeMetaData, type VBucketMetaData } from './metadata.js';
+import { decodeMetaData, encodeMetaData, type FailoverPair, type VBucketMetaData } from './metadata.js';
 import type { Awaitable, Receiver } from './receiver.js';
 import type { BucketDataSourceStats } from './stats.js';
 
@@ -107,6 +107,13 @@ export class ReceiverCalls {
   #dataError(vb: number, update: boolean, e: unknown): ConsumerError {
     this.stats.totUPRDataChangeErr++;
     return receiverError(update ? 'dataUpdate' : 'dataDelete', vb, e);
+  }
+
+  /** Receiver.streamStarted when the receiver has it (no promise otherwise). */
+  streamStarted(vb: number, log: readonly FailoverPair[]): void | Promise<void> {
+    const r = this.receiver;
+    if (r.streamStarted === undefined) return;
+    return this.run('streamStarted', vb, () => r.streamStarted!(vb, log));
   }
 
   async rollback(vb: number, vbUuid: number, seq: number): Promise<void> {

@@ -17,6 +17,7 @@
  * receiver processed (`lastSeq`), or `{ value: null, lastSeq: 0 }` when it has none.
  */
 import type { Packet } from '../codec/index.js';
+import type { FailoverPair } from './metadata.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -46,6 +47,13 @@ export interface Receiver {
    * history the receiver keeps.
    */
   rollbackEx?(vbucketId: number, vbucketUUID: number, rollbackSeq: number): Awaitable<void>;
+  /**
+   * Beyond cbdatasource: the producer accepted a stream request; `failOverLog` is the vbucket's
+   * failover log its reply carried (newest first), called before that log is saved with
+   * `setMetaData`. For a receiver that keeps the history itself (a replica adopts the active's
+   * log: kv DcpConsumer::streamAccepted).
+   */
+  streamStarted?(vbucketId: number, failOverLog: readonly FailoverPair[]): Awaitable<void>;
   /** Beyond cbdatasource: every wanted vbucket reached its end seqno (`to: 'now'` or SeqEnd). */
   onComplete?(): Awaitable<void>;
 }

@@ -25,6 +25,8 @@ export class StreamPlan {
   /** Vbuckets a connection asked for while another held them: their release wakes the others. */
   readonly #contended = new Set<number>();
   readonly #onReleased: () => void;
+  /** whenFree callers, per vbucket, woken when its owner lets it go. */
+  readonly #freeWaiters = new Map<number, (() => void)[]>();
 
   constructor(options: ResolvedOptions, onComplete: () => void, onReleased: () => void = () => {}) {
     this.#options = options;
@@ -46,6 +48,7 @@ export class StreamPlan {
   release(vb: number, owner: object): void {
     if (this.#owners.get(vb) !== owner) return;
     this.#owners.delete(vb);
+    this.#wakeFree(vb);
     if (this.#contended.delete(vb)) this.#onReleased();
   }
 
@@ -54,9 +57,27 @@ export class StreamPlan {
     for (const [vb, o] of this.#owners) {
       if (o !== owner) continue;
       this.#owners.delete(vb);
+      this.#wakeFree(vb);
       if (this.#contended.delete(vb)) any = true;
     }
     if (any) this.#onReleased();
+  }
+
+  /** Resolves once no connection holds `vb` (its stream closed and its receiver calls returned). */
+  whenFree(vb: number): Promise<void> {
+    if (!this.#owners.has(vb)) return Promise.resolve();
+    return new Promise((resolve) => {
+      let list = this.#freeWaiters.get(vb);
+      if (list === undefined) this.#freeWaiters.set(vb, (list = []));
+      list.push(resolve);
+    });
+  }
+
+  #wakeFree(vb: number): void {
+    const list = this.#freeWaiters.get(vb);
+    if (list === undefined) return;
+    this.#freeWaiters.delete(vb);
+    for (const w of list) w();
   }
 
   /** The end seqno of `vb`: a number, SEQNO_INFINITY, or undefined while `to: 'now'` has not learnt it. */

@@ -2,7 +2,8 @@
  * Turning an authenticated KV connection into a DCP producer connection, and the two questions
  * answered over KV before streaming (dcp.md §4.4 steps 5-6, §3.9):
  *
- * - DCP_OPEN (Producer, plus IncludeXattrs / NoValue) and the controls. `connection_buffer_size`
+ * - DCP_OPEN (Producer, plus IncludeXattrs / NoValue / IncludeDeleteTimes /
+ *   IncludeDeletedUserXattrs) and the controls. `connection_buffer_size`
  *   and the noop controls are required: cbdatasource treats a refusal as fatal and so do we.
  *   `send_stream_end_on_client_close_stream` is optional (kv accepts it; without it a
  *   CLOSE_STREAM reply is the end of the stream, gocbcore's workaround for MB-26363).
@@ -36,17 +37,26 @@ export interface ControlSpec {
   readonly required: boolean;
 }
 
-export function dcpOpenFlags(o: Pick<ResolvedOptions, 'includeXAttrs' | 'keysOnly'>): number {
-  return DcpOpenFlag.Producer | (o.includeXAttrs ? DcpOpenFlag.IncludeXattrs : 0) | (o.keysOnly ? DcpOpenFlag.NoValue : 0);
+export function dcpOpenFlags(
+  o: Pick<ResolvedOptions, 'includeXAttrs' | 'keysOnly'> & Partial<Pick<ResolvedOptions, 'includeDeleteTimes' | 'includeDeletedUserXattrs'>>,
+): number {
+  return (
+    DcpOpenFlag.Producer |
+    (o.includeXAttrs ? DcpOpenFlag.IncludeXattrs : 0) |
+    (o.keysOnly ? DcpOpenFlag.NoValue : 0) |
+    (o.includeDeleteTimes ? DcpOpenFlag.IncludeDeleteTimes : 0) |
+    (o.includeDeletedUserXattrs ? DcpOpenFlag.IncludeDeletedUserXattrs : 0)
+  );
 }
 
-export function controlsFor(o: Pick<ResolvedOptions, 'feedBufferSizeBytes' | 'noopTimeIntervalSecs'>): ControlSpec[] {
+export function controlsFor(o: Pick<ResolvedOptions, 'feedBufferSizeBytes' | 'noopTimeIntervalSecs'> & Partial<Pick<ResolvedOptions, 'expiryOpcode'>>): ControlSpec[] {
   const out: ControlSpec[] = [];
   if (o.feedBufferSizeBytes > 0) out.push({ key: DcpControlKey.ConnectionBufferSize, value: String(o.feedBufferSizeBytes), required: true });
   if (o.noopTimeIntervalSecs > 0) {
     out.push({ key: DcpControlKey.EnableNoop, value: 'true', required: true });
     out.push({ key: DcpControlKey.SetNoopInterval, value: String(o.noopTimeIntervalSecs), required: true });
   }
+  if (o.expiryOpcode) out.push({ key: DcpControlKey.EnableExpiryOpcode, value: 'true', required: true });
   out.push({ key: DcpControlKey.SendStreamEndOnClientCloseStream, value: 'true', required: false });
   return out;
 }

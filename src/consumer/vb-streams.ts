@@ -6,7 +6,8 @@
  * - request: read the receiver's metadata, resolve `from`/`to` 'now' if needed, send STREAM_REQ
  *   with a fresh opaque (every message of the stream carries it, so a stale message of an older
  *   stream of the same vbucket is recognised and dropped);
- * - response Success: store the new failover log (setMetaData), running;
+ * - response Success: hand the new failover log to the receiver (streamStarted, setMetaData),
+ *   running; a stream no longer wanted by then is closed at once;
  *   Rollback / Erange: the receiver rolls back (rollbackEx with the uuid we keep), the metadata is
  *   normalised (rollbackMetaData), and the vbucket is requested again;
  *   anything else (NotMyVbucket, Enomem...): parked until the next map, and a map refresh kicked;
@@ -180,9 +181,13 @@ export class VbStreams {
         throw new ConsumerError('DCP_ERR_PROTOCOL', `bad failover log for vbucket ${vb}`, { vbucket: vb }, { cause: e });
       }
       const meta = { ...st.meta, failOverLog: result.kind === 'ok' ? failoverPairs(result.failoverLog) : st.meta.failOverLog };
+      const started = this.#d.calls.streamStarted(vb, meta.failOverLog);
+      if (started !== undefined) await started;
       await this.#d.calls.setMeta(vb, meta);
       this.#d.plan.claim(vb, this);
       this.states.set(vb, { kind: 'running', opaque: st.opaque, meta, snapStart: meta.snapStart, snapEnd: meta.snapEnd, snapSaved: true, lastSeq: st.startSeqno, endSeqno: st.endSeqno });
+      // No longer wanted while its request was in flight: the next reconcile closes it.
+      if (!this.#wanted.has(vb)) this.#wantedChanged = true;
       stats.totUPRStreamReqResSuccessOk++;
       this.#d.status.emit({ type: 'stream-started', server: this.#d.server, vbucket: vb });
       return;

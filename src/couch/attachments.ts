@@ -54,12 +54,46 @@ export function validateAttachmentName(name: string): void {
   if (hasLoneSurrogate(name)) throw new CouchError('attachment_name_not_utf8');
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+/** Base64 alphabet (RFC 4648 §4, standard, not URL-safe): 1 for each of A-Z a-z 0-9 + /. */
+const ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') ALPHABET[c.charCodeAt(0)] = 1;
+const PAD = 0x3d; // '='
 
-/** Strict base64 (standard alphabet, optional padding, whitespace ignored). */
+function isBase64Space(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+}
+
+/**
+ * Whether `text` is strict base64: the standard alphabet, whitespace (space, tab, CR, LF)
+ * anywhere, and at the end either the complete padding (`==` after 2 trailing symbols, `=`
+ * after 3) or none. One pass over the char codes, no regex: a backtracking pattern over a
+ * multi-megabyte attachment overflows V8's regexp stack ("Maximum call stack size exceeded").
+ */
+export function isBase64(text: string): boolean {
+  let symbols = 0;
+  let pads = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 128 && ALPHABET[code] === 1) {
+      if (pads > 0) return false;
+      symbols++;
+    } else if (code === PAD) {
+      if (++pads > 2) return false;
+    } else if (!isBase64Space(code)) {
+      return false;
+    }
+  }
+  const tail = symbols % 4;
+  if (tail === 1) return false;
+  return pads === 0 || pads === 4 - tail;
+}
+
+/**
+ * Strict base64 (see isBase64) to bytes, or null when invalid. Node's decoder skips the
+ * whitespace itself, so the (possibly 27 MB) string is not copied first.
+ */
 export function decodeBase64(text: string): Buffer | null {
-  const compact = text.replace(/[\t\n\r ]/g, '');
-  return BASE64.test(compact) ? Buffer.from(compact, 'base64') : null;
+  return isBase64(text) ? Buffer.from(text, 'base64') : null;
 }
 
 function optionalInt(value: unknown): number | undefined {
@@ -192,7 +226,8 @@ export function resolveAttachments(incoming: readonly IncomingAttachment[], opts
       name: att.name,
       contentType: att.contentType,
       length: bytes.length,
-      digest: md5Digest(bytes),
+      // An inline entry's digest was computed from its data when it was made (parseAttachments).
+      digest: att.kind === 'inline' ? att.digest : md5Digest(bytes),
       revpos: opts.newRevpos ?? att.revpos,
     };
     if (att.kind === 'follows' && att.digest !== undefined && att.digest !== meta.digest) {
@@ -202,6 +237,27 @@ export function resolveAttachments(incoming: readonly IncomingAttachment[], opts
     data.set(att.name, bytes);
   }
   return { attachments, data };
+}
+
+/**
+ * The size rule of a revision with attachments (CouchDB 413s: couch_att.erl
+ * validate_attachment_size/3 `attachment_too_large` with the attachment's name,
+ * couch_doc.erl from_json_obj_validate/2 `document_too_large` with the doc id).
+ * Freshet has one limit for both, the engine's value limit: each attachment,
+ * and the JSON body plus every attachment of the revision (stubs included), so
+ * that the document read back with `attachments=true` stays within bounds.
+ */
+export function checkAttachmentSize(name: string, length: number, limit: number): void {
+  if (length > limit) throw new CouchError('attachment_too_large', { params: { name } });
+}
+
+export function checkRevisionSize(docId: string, bodyBytes: number, atts: readonly AttachmentMeta[], limit: number): void {
+  let total = bodyBytes;
+  for (const att of atts) {
+    checkAttachmentSize(att.name, att.length, limit);
+    total += att.length;
+  }
+  if (total > limit) throw new CouchError('document_too_large', { params: { id: docId } });
 }
 
 /**

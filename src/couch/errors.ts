@@ -18,6 +18,8 @@ export const COUCH_ERRORS = {
   bad_request: { status: 400, error: 'bad_request', reason: 'Bad request' },
   invalid_json: { status: 400, error: 'bad_request', reason: 'invalid UTF-8 JSON' },
   not_an_object: { status: 400, error: 'bad_request', reason: 'Document must be a JSON object' },
+  // Freshet's nesting limit (codec/json-check.ts); CouchDB (jiffy) has none.
+  json_too_deep: { status: 400, error: 'bad_request', reason: 'JSON nests deeper than {limit} levels' },
   invalid_rev_format: { status: 400, error: 'bad_request', reason: 'Invalid rev format' },
   invalid_rev_list: { status: 400, error: 'bad_request', reason: 'Invalid list of revisions' },
   rev_mismatch: {
@@ -107,6 +109,13 @@ export const COUCH_ERRORS = {
   // --- 405 / 406 -----------------------------------------------------------
   method_not_allowed: { status: 405, error: 'method_not_allowed', reason: 'Only {methods} allowed' },
   not_acceptable: { status: 406, error: 'not_acceptable', reason: '{detail}' },
+  // Freshet: a document whose current value, written over KV, is no JSON object (raw bytes, an
+  // array, a scalar, JSON nested past the limit): it exists, but has no JSON document form.
+  not_json_object: {
+    status: 406,
+    error: 'not_json_object',
+    reason: 'the document value (written over KV) is not a JSON object nested at most {limit} levels',
+  },
   // --- 409 / 412 -----------------------------------------------------------
   conflict: { status: 409, error: 'conflict', reason: 'Document update conflict.' },
   file_exists: {
@@ -136,6 +145,8 @@ export const COUCH_ERRORS = {
   // `md5_mismatch` term through its catch-all clause.
   md5_mismatch: { status: 500, error: 'unknown_error', reason: 'md5_mismatch' },
   internal: { status: 500, error: 'unknown_error', reason: '{detail}' },
+  // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
+  insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
 } as const;
 

@@ -69,7 +69,8 @@ export function buildRelated(
   return finish(`multipart/related; boundary="${boundary}"`, chunks);
 }
 
-export type OpenRevsEntry = { ok: { json: string | Buffer; attachments: readonly PartAttachment[] } } | { missing: string };
+/** `error`: the JSON text of a revision that cannot be returned (`{"error":{…}}`), sent as an error part. */
+export type OpenRevsEntry = { ok: { json: string | Buffer; attachments: readonly PartAttachment[] } } | { missing: string } | { error: string };
 
 /** An `open_revs` answer as `multipart/mixed` (send_docs_multipart/3). */
 export function buildOpenRevsMixed(
@@ -79,8 +80,8 @@ export function buildOpenRevsMixed(
 ): MultipartBody {
   const chunks: Buffer[] = [text(`--${outerBoundary}`)];
   for (const entry of entries) {
-    if ('missing' in entry) {
-      const json = JSON.stringify({ missing: entry.missing });
+    if ('missing' in entry || 'error' in entry) {
+      const json = 'error' in entry ? entry.error : JSON.stringify({ missing: entry.missing });
       chunks.push(text(`\r\nContent-Type: application/json; error="true"\r\n\r\n${json}\r\n--${outerBoundary}`));
       continue;
     }

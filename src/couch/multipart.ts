@@ -12,6 +12,7 @@
 // `--`, padding or CRLF is treated as content. Malformed input is a CouchError
 // 400 (`bad_request`), a non-JSON document part a 415 as in CouchDB.
 
+import { parseCheckedJson } from '../codec/json-check.js';
 import { CouchError } from './errors.js';
 
 export interface ContentType {
@@ -89,6 +90,20 @@ function parseHeaders(text: string): Record<string, string> {
 const CRLF = Buffer.from('\r\n');
 
 /**
+ * Whether the `delimiter` found at `at` is a real one: followed by `--` (the
+ * closing delimiter), or by optional padding and CRLF. `next` is the offset
+ * after it. `at` is -2 for a delimiter opening the body without its CRLF.
+ */
+function delimiterAt(body: Buffer, delimiter: Buffer, at: number): { at: number; close: boolean; next: number } | null {
+  let i = at + delimiter.length;
+  if (body[i] === 0x2d && body[i + 1] === 0x2d) return { at, close: true, next: i + 2 };
+  while (body[i] === 0x20 || body[i] === 0x09) i++;
+  if (body[i] === 0x0d && body[i + 1] === 0x0a) return { at, close: false, next: i + 2 };
+  if (i >= body.length) throw invalid('truncated boundary');
+  return null;
+}
+
+/**
  * Finds the next delimiter (`CRLF--boundary` followed by `--`, or by optional
  * padding and CRLF) at or after `from`. Returns its offset (of the CRLF) and
  * whether it is the closing delimiter.
@@ -98,31 +113,29 @@ function nextDelimiter(body: Buffer, delimiter: Buffer, from: number): { at: num
   for (;;) {
     const at = body.indexOf(delimiter, search);
     if (at < 0) throw invalid('missing closing boundary');
-    let i = at + delimiter.length;
-    if (body[i] === 0x2d && body[i + 1] === 0x2d) return { at, close: true, next: i + 2 };
-    while (body[i] === 0x20 || body[i] === 0x09) i++;
-    if (body[i] === 0x0d && body[i + 1] === 0x0a) return { at, close: false, next: i + 2 };
-    if (i >= body.length) throw invalid('truncated boundary');
+    const found = delimiterAt(body, delimiter, at);
+    if (found !== null) return found;
     search = at + 1;
   }
 }
 
-/** Splits a multipart body into parts. */
+/** Splits a multipart body into parts (views of `body`, which is never copied). */
 export function parseMultipart(body: Buffer, contentType: string): MultipartPart[] {
   const ct = parseContentType(contentType);
   if (!ct.type.startsWith('multipart/')) throw invalid(`not a multipart content type: ${ct.type}`);
   const boundary = ct.params.boundary;
   if (boundary === undefined || boundary.length === 0 || boundary.length > 200) throw invalid('missing boundary');
   const delimiter = Buffer.concat([CRLF, Buffer.from(`--${boundary}`, 'latin1')]);
-  // The first delimiter may open the body without a CRLF (no preamble).
-  const virtual = Buffer.concat([CRLF, body]);
-  let cursor = nextDelimiter(virtual, delimiter, 0);
+  // The first delimiter may open the body without a CRLF (no preamble): read it as if the body
+  // started with one, at offset -2.
+  const opens = body.subarray(0, delimiter.length - CRLF.length).equals(delimiter.subarray(CRLF.length));
+  let cursor = (opens ? delimiterAt(body, delimiter, -CRLF.length) : null) ?? nextDelimiter(body, delimiter, 0);
   const parts: MultipartPart[] = [];
   while (!cursor.close) {
     const start = cursor.next;
-    cursor = nextDelimiter(virtual, delimiter, start - 2);
+    cursor = nextDelimiter(body, delimiter, start - 2);
     // `start - 2` lets an empty part's delimiter reuse the CRLF ending its headers.
-    const raw = virtual.subarray(start, Math.max(start, cursor.at));
+    const raw = body.subarray(start, Math.max(start, cursor.at));
     let headerEnd: number;
     let bodyStart: number;
     if (raw.length === 0) {
@@ -137,9 +150,7 @@ export function parseMultipart(body: Buffer, contentType: string): MultipartPart
       bodyStart = headerEnd + 4;
     }
     const headers = parseHeaders(raw.subarray(0, headerEnd).toString('latin1'));
-    // Slice the caller's buffer, not the CRLF-prefixed copy.
-    const offset = start - CRLF.length;
-    parts.push({ headers, body: body.subarray(offset + bodyStart, offset + raw.length) });
+    parts.push({ headers, body: raw.subarray(bodyStart) });
   }
   return parts;
 }
@@ -148,13 +159,16 @@ function partType(part: MultipartPart): ContentType {
   return parseContentType(part.headers['content-type'] ?? '');
 }
 
-function parseJsonPart(part: MultipartPart): unknown {
-  try {
-    return JSON.parse(part.body.toString('utf8'));
-  } catch (cause) {
-    throw new CouchError('invalid_json', { cause });
-  }
+/** A JSON part, under the same admission check as a JSON body (codec/json-check.ts). */
+function parseJsonPart(part: MultipartPart, maxDepth: number): unknown {
+  const checked = parseCheckedJson(part.body, maxDepth);
+  if (checked.ok) return checked.value;
+  if (checked.failure === 'depth') throw new CouchError('json_too_deep', { params: { limit: maxDepth } });
+  throw new CouchError('invalid_json');
 }
+
+/** The replicator's reading of a peer's answers applies no nesting limit (it did not before). */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 export interface RelatedDocument {
   doc: Record<string, unknown>;
@@ -166,13 +180,13 @@ export interface RelatedDocument {
  * A `multipart/related` document: JSON first, then one part per
  * `"follows": true` attachment, matched by order as CouchDB does.
  */
-export function parseRelatedDocument(body: Buffer, contentType: string): RelatedDocument {
+export function parseRelatedDocument(body: Buffer, contentType: string, maxDepth: number = NO_LIMIT): RelatedDocument {
   const parts = parseMultipart(body, contentType);
   if (parts.length === 0) throw invalid('no document part');
   if (partType(parts[0]).type !== 'application/json') {
     throw new CouchError('bad_content_type', { params: { type: 'application/json' } });
   }
-  const doc = parseJsonPart(parts[0]);
+  const doc = parseJsonPart(parts[0], maxDepth);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CouchError('not_an_object');
   const followsData = new Map<string, Buffer>();
   const atts = (doc as Record<string, unknown>)._attachments;
@@ -199,7 +213,7 @@ export function parseOpenRevsMixed(body: Buffer, contentType: string): OpenRevsP
       return { ok: related.doc, followsData: related.followsData };
     }
     if (ct.type !== 'application/json') throw invalid(`unexpected part type ${ct.type}`);
-    const json = parseJsonPart(part);
+    const json = parseJsonPart(part, NO_LIMIT);
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CouchError('not_an_object');
     const obj = json as Record<string, unknown>;
     if (ct.params.error === 'true' && typeof obj.missing === 'string') return { missing: obj.missing };

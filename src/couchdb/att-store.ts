@@ -11,8 +11,8 @@
 import { md5Digest } from '../couch/attachments.js';
 import type { Db } from './db.js';
 
-export async function putAttachmentData(db: Db, data: Buffer): Promise<string> {
-  const digest = md5Digest(data);
+/** Store `data` under its digest (`digest`, when the caller already computed it). */
+export async function putAttachmentData(db: Db, data: Buffer, digest = md5Digest(data)): Promise<string> {
   if (!db.atts.doesExist(digest)) await db.atts.put(digest, data);
   return digest;
 }

@@ -3,7 +3,10 @@
  * id, its leaves (winner first), the winner, and with `include_docs` or a `_selector` the winner's
  * body. Null when the row is dropped: a key that is no UTF-8 document id, the filter, or
  * `active_only` with a deleted winner. A `_selector` is matched against the winner as
- * `include_docs` shows it.
+ * `include_docs` shows it. A winner with no JSON document form (an opaque KV value, doc-store.ts)
+ * is left out, as Sync Gateway leaves out documents it cannot import: a replicator would list it
+ * and then fail its batch fetching it. A document that cannot be shown for another reason keeps
+ * its row with `docError` in place of `doc`.
  *
  * Shared by the HTTP feed (changes-rows.ts, which serializes it) and the replicator's local feed
  * (src/replicator/local-changes.ts, which hands it over as objects).
@@ -12,7 +15,9 @@ import type { RevInfo } from '../couch/rev-tree-query.js';
 import type { RawChange } from '../engine/change-scan.js';
 import type { DocMatcher } from '../couch/selector.js';
 import type { Db } from './db.js';
+import type { CouchError } from '../couch/errors.js';
 import { winnerJson } from './doc-json.js';
+import { toCouchError } from './errors.js';
 import { stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
 import { SUMMARY_PREFIX_CHARS } from './sync-layout.js';
 
@@ -36,6 +41,8 @@ export interface ChangeSummary {
   leaves: RevInfo[];
   winner: RevInfo;
   doc?: Record<string, unknown>;
+  /** Why `doc` is missing although it was asked for. */
+  docError?: CouchError;
 }
 
 export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): ChangeSummary | null {
@@ -50,10 +57,22 @@ export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): Cha
   const fast = needDoc ? null : summaryFromPrefix(change.xattrsPrefix(SUMMARY_PREFIX_CHARS), change.revSeqno);
   if (fast) return o.activeOnly && fast.deleted ? null : { id, leaves: [fast], winner: fast };
   const item = change.toItem();
-  const { leaves, winner } = summarize(id, item);
+  const { leaves, winner, opaque } = summarize(id, item, db.bucket.maxJsonDepth);
+  if (opaque) {
+    db.stats.changesOpaqueSkipped++;
+    return null;
+  }
   if (o.activeOnly && winner.deleted) return null;
   if (!needDoc) return { id, leaves, winner };
-  const doc = winnerJson(db, stateFromItem(id, item, db.revsLimit), { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false });
-  if (filter?.kind === 'selector' && !filter.match(doc)) return null;
+  let doc: Record<string, unknown>;
+  try {
+    doc = winnerJson(db, stateFromItem(id, item, db.revsLimit, db.bucket.maxJsonDepth), { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false });
+    if (filter?.kind === 'selector' && !filter.match(doc)) return null;
+  } catch (err) {
+    // A selector cannot match a document it cannot read: the row goes.
+    db.stats.rowDocErrors++;
+    if (filter?.kind === 'selector') return null;
+    return { id, leaves, winner, docError: toCouchError(err) };
+  }
   return { id, leaves, winner, doc };
 }

@@ -5,7 +5,7 @@
  *
  * `changes` lists the winner only, or with `style=all_docs` every leaf, winner first. `deleted`
  * describes the winner. `doc` is the winner as `include_docs` shows it (`conflicts`,
- * `attachments` apply). Which changes make a row, and what they show: change-summary.ts.
+ * `attachments` apply), or `error`/`reason` when that document cannot be shown. Which changes make a row, and what they show: change-summary.ts.
  *
  * `append` is what the feed calls: it writes the common row straight from the record's bytes
  * (changes-bytes.ts) and falls back to `build` for everything else.
@@ -14,6 +14,7 @@ import type { RawChange } from '../engine/change-scan.js';
 import { changeSummary, type SummaryOptions } from './change-summary.js';
 import { fastRowId, isDesignId, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
 import type { Db } from './db.js';
+import { docText } from './doc-json.js';
 
 /** What shapes the rows (the `_changes` parameters, src/http/changes-query.ts ChangesQuery). */
 export interface RowQuery extends SummaryOptions {
@@ -80,7 +81,12 @@ export class RowBuilder {
     else out += `{"rev":${JSON.stringify(c.winner.rev)}}`;
     out += ']';
     if (c.winner.deleted) out += ',"deleted":true';
-    if (q.includeDocs && c.doc) out += `,"doc":${JSON.stringify(c.doc)}`;
+    if (!q.includeDocs) return out + '}';
+    // Serialized per row: a document that cannot be (too deep for the recursive JSON.stringify)
+    // fails this row only, which carries `error`/`reason` in place of `doc`.
+    const doc = c.doc ? docText(this.db, () => c.doc) : c.docError ? { error: c.docError } : null;
+    if (doc && 'text' in doc) out += `,"doc":${doc.text}`;
+    else if (doc) out += `,"error":${JSON.stringify(doc.error.error)},"reason":${JSON.stringify(doc.error.reason)}`;
     return out + '}';
   }
 

@@ -16,7 +16,7 @@
 import type { Bucket } from '../engine/bucket.js';
 import { idRange } from '../engine/id-index.js';
 import { scanRecords } from '../engine/record-view.js';
-import { sideDb, type SideDb } from '../engine/side-db.js';
+import { putSideDb, sideDb, type SideDb } from '../engine/side-db.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
 
 export const AUX_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
@@ -30,6 +30,8 @@ export class Db {
   readonly local: SideDb;
   readonly atts: SideDb;
   readonly meta: SideDb;
+  /** Documents that could not be shown: left out of `_changes` (opaque KV values), or an error row. */
+  readonly stats = { changesOpaqueSkipped: 0, rowDocErrors: 0 };
   private counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
 
   constructor(readonly bucket: Bucket) {
@@ -53,7 +55,7 @@ export class Db {
   }
 
   async setRevsLimit(limit: number): Promise<void> {
-    await this.meta.put('revs_limit', limit);
+    await putSideDb(this.bucket, this.meta, 'revs_limit', limit);
   }
 
   counts(now = Date.now()): DocCounts {
@@ -76,13 +78,14 @@ export class Db {
 
   /**
    * One pass over the current records reading only headers: a record is a deleted document
-   * when it is a tombstone or its body is not a JSON object (see doc-store.ts).
+   * when it is a tombstone. A live value that is no JSON object is a live (opaque) document
+   * (doc-store.ts): it is never counted as deleted.
    */
   private scanCounts(): DocCounts {
     let docCount = 0;
     let delCount = 0;
     scanRecords(this.bucket, (rec) => {
-      if (rec.deleted || rec.valueFirstByte() !== 0x7b) delCount++;
+      if (rec.deleted) delCount++;
       else docCount++;
     });
     return { docCount, delCount };

@@ -10,7 +10,9 @@
 import { attachmentHasData, attachmentsToJson, type AttachmentMeta, type AttachmentsJsonOptions } from '../couch/attachments.js';
 import { buildDocResponse, type DocResponseParts } from '../couch/doc.js';
 import { conflicts, deletedConflicts, revisionsFor, revsInfo } from '../couch/rev-tree-query.js';
+import { CouchError } from '../couch/errors.js';
 import { getAttachmentData } from './att-store.js';
+import { toCouchError } from './errors.js';
 import type { Db } from './db.js';
 import type { DocState, RevData } from './doc-store.js';
 
@@ -51,6 +53,7 @@ export function attachmentBytes(db: Db, meta: AttachmentMeta): Buffer {
 
 /** The JSON document for revision `rev` of `state`, whose stored data is `data`. */
 export function docJson(db: Db, state: DocState, rev: string, data: RevData, deleted: boolean, opts: DocOutOptions = {}): Record<string, unknown> {
+  if (data.opaque) throw new CouchError('not_json_object', { params: { limit: db.bucket.maxJsonDepth } });
   const parts: DocResponseParts = { id: state.id, rev, body: data.body, deleted };
   if (opts.revs) {
     const r = revisionsFor(state.tree, rev);
@@ -73,4 +76,24 @@ export function winnerJson(db: Db, state: DocState, opts: DocOutOptions = {}): R
   const w = state.winner;
   const data = state.revData(w.rev) ?? { body: {}, atts: [] };
   return docJson(db, state, w.rev, data, w.deleted, opts);
+}
+
+/**
+ * One document of a listing as JSON text, or the error that takes its place in that row. Building
+ * and serializing happen here, per document, so that a document which cannot be shown (an opaque
+ * KV value, or one too deep for JSON.stringify, which is recursive) fails its own row only and
+ * never the whole `_all_docs` / `_bulk_get` / `_changes` / `open_revs` response.
+ */
+export function docText(db: Db, build: () => unknown): { text: string } | { error: CouchError } {
+  try {
+    return { text: JSON.stringify(build()) };
+  } catch (err) {
+    db.stats.rowDocErrors++;
+    return { error: err instanceof RangeError ? new CouchError('internal', { params: { detail: `document cannot be serialized: ${err.message}` } }) : toCouchError(err) };
+  }
+}
+
+/** A revision that cannot be returned, as a `_bulk_get` / `open_revs` entry (chttpd_db bulk_get). */
+export function revError(id: unknown, rev: unknown, err: CouchError): Record<string, unknown> {
+  return { error: { id, rev: typeof rev === 'string' ? rev : 'undefined', error: err.error, reason: err.reason } };
 }

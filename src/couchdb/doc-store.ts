@@ -30,25 +30,32 @@
  * is gone once overwritten, and a KV delete must still come out as the child of the version a
  * peer last replicated, or the deletion would only be a losing conflict on that peer. Nothing
  * is written back; the next HTTP write of the document stores the computed revisions for real.
- * A KV delete or expiry is a deleted revision; a KV value that is not a JSON object is shown as
- * a deleted revision too (the HTTP face can only carry JSON objects). Top-level `_` members of
- * KV-written bodies are dropped. Attachments of the recorded winner carry over to KV revisions.
+ * A KV delete or expiry is a deleted revision. A KV value that is not a JSON object (raw bytes,
+ * invalid JSON, an array or scalar, or JSON nested past the bucket's `maxJsonDepth`) is a live but
+ * *opaque* revision: it has no JSON document form, so reading it is a per-document
+ * `not_json_object` error (doc-json.ts) and `_changes` leaves it out, as Sync Gateway leaves out
+ * documents it cannot import (db/import.go ImportDocRaw). It is never shown as deleted. An HTTP
+ * write that keeps such a winner (a conflicting branch) keeps its bytes and marks it `op: 1`.
+ * Top-level `_` members of KV-written bodies are dropped. Attachments of the recorded winner
+ * carry over to KV revisions.
  */
 import { createHash } from 'node:crypto';
 import type { Bucket } from '../engine/bucket.js';
 import { isEngineError } from '../engine/errors.js';
-import { isExpired } from '../engine/expiry.js';
 import { DATATYPE_JSON, DATATYPE_RAW, type Item, type MutationResult } from '../engine/types.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, type RevNode, type RevTree } from '../couch/rev-tree.js';
 import type { AttachmentMeta } from '../couch/attachments.js';
 import { compactBodies, compareWinner, leaves, type RevInfo } from '../couch/rev-tree-query.js';
+import { parseCheckedJson } from '../codec/json-check.js';
 import { REV_KEY, SUMMARY_HEAD, SUMMARY_PREFIX_CHARS, TAIL_DELETED, TAIL_LIVE } from './sync-layout.js';
 
 /** What a stored revision carries: its body (no `_` members) and attachment metadata, in document order. */
 export interface RevData {
   body: Record<string, unknown>;
   atts: AttachmentMeta[];
+  /** The revision's value is no JSON object (written over KV): `body` is empty and not its content. */
+  opaque?: true;
 }
 
 interface SyncRecord {
@@ -62,6 +69,8 @@ interface SyncRecord {
   tree: RevTree;
   atts?: AttachmentMeta[];
   leaves?: Record<string, RevData>;
+  /** 1 when `rev` is opaque: the item value is KV bytes with no JSON object form. */
+  op?: 1;
 }
 
 /** A document as loaded: its effective tree (KV revisions included) and its stored leaves. */
@@ -73,6 +82,8 @@ export interface DocState {
   /** Leaves, winner first. */
   leaves: RevInfo[];
   winner: RevInfo;
+  /** True when the winner is opaque (see the header): its value has no JSON document form. */
+  opaque: boolean;
   /** True when the tree includes revisions computed for KV-side writes. */
   imported: boolean;
   /** Body and attachments of a stored leaf revision, else null. */
@@ -101,15 +112,15 @@ function readXattrs(item: Item): { sync: SyncRecord | null; other: Record<string
   return { sync: ok ? (_sync as unknown as SyncRecord) : null, other };
 }
 
-/** The item value as a document body, or null when it is not a JSON object. */
-function parseBody(item: Item, stripUnderscore: boolean): Record<string, unknown> | null {
+/**
+ * The item value as a document body, or null when it is not a JSON object nested at most
+ * `maxDepth` levels (codec/json-check.ts, the check the KV face applies on write).
+ */
+function parseBody(item: Item, stripUnderscore: boolean, maxDepth: number): Record<string, unknown> | null {
   if (item.value.length === 0) return item.deleted ? {} : null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(item.value.toString('utf8'));
-  } catch {
-    return null;
-  }
+  const checked = parseCheckedJson(item.value, maxDepth);
+  if (!checked.ok) return null;
+  const parsed = checked.value;
   if (!isPlainObject(parsed)) return null;
   if (stripUnderscore) for (const k of Object.keys(parsed)) if (k.startsWith('_')) delete parsed[k];
   return parsed;
@@ -127,15 +138,17 @@ interface KvChain {
   /** Number of KV mutations since the recorded state. */
   count: number;
   body: Record<string, unknown> | null;
+  /** The value is live but no JSON object. */
+  opaque: boolean;
 }
 
-function kvChain(id: string, item: Item, sync: SyncRecord | null, revsLimit: number, wantIds: boolean): KvChain {
+function kvChain(id: string, item: Item, sync: SyncRecord | null, revsLimit: number, wantIds: boolean, maxDepth: number): KvChain {
   const baseRev = sync ? parseRev(sync.rev) : null;
   const baseRs = sync?.rs ?? 0;
   const count = Math.max(1, item.revSeqno - baseRs);
   const parent = sync?.rev ?? '';
-  const body = parseBody(item, true);
-  const deleted = item.deleted || body === null;
+  const body = parseBody(item, true, maxDepth);
+  const deleted = item.deleted;
   const pos = (baseRev?.pos ?? 0) + count;
   const endHash = kvRevHash(id, parent, item.revSeqno);
   const ids: string[] = [];
@@ -149,6 +162,7 @@ function kvChain(id: string, item: Item, sync: SyncRecord | null, revsLimit: num
     ids,
     count,
     body,
+    opaque: !deleted && body === null,
   };
 }
 
@@ -186,19 +200,22 @@ function fastSummary(item: Item): RevInfo | null {
   return summaryFromPrefix(item.xattrs.toString('latin1', 0, Math.min(item.xattrs.length, SUMMARY_PREFIX_CHARS)), item.revSeqno);
 }
 
-/** Leaves (winner first) without building the full tree: the fast path of `_changes`. */
-export function summarize(id: string, item: Item): { leaves: RevInfo[]; winner: RevInfo } {
+/**
+ * Leaves (winner first) without building the full tree: the fast path of `_changes`. `opaque`:
+ * the winner's value has no JSON document form. `maxDepth` is the bucket's JSON nesting limit.
+ */
+export function summarize(id: string, item: Item, maxDepth: number): { leaves: RevInfo[]; winner: RevInfo; opaque: boolean } {
   const fast = fastSummary(item);
-  if (fast) return { leaves: [fast], winner: fast };
+  if (fast) return { leaves: [fast], winner: fast, opaque: false };
   const { sync } = readXattrs(item);
   if (sync && sync.rs === item.revSeqno) {
     const all = leaves(sync.tree);
-    return { leaves: all, winner: all[0]! };
+    return { leaves: all, winner: all[0]!, opaque: sync.op === 1 && all[0]!.rev === sync.rev };
   }
-  const chain = kvChain(id, item, sync, 0, false);
+  const chain = kvChain(id, item, sync, 0, false, maxDepth);
   const others = sync ? leaves(sync.tree).filter((l) => l.rev !== sync.rev) : [];
   const all = [chain.end, ...others].sort(compareWinner);
-  return { leaves: all, winner: all[0]! };
+  return { leaves: all, winner: all[0]!, opaque: chain.opaque && all[0]!.rev === chain.end.rev };
 }
 
 const FAKE = '\u0000detached';
@@ -216,24 +233,31 @@ function detachLeaf(tree: RevTree, rev: string, limit: number): RevTree {
   return stem(grown, limit).tree.filter((b) => !b.node[0].startsWith(FAKE));
 }
 
-/** Build the document state from its current item (which may be a tombstone). */
-export function stateFromItem(id: string, item: Item, revsLimit: number): DocState {
+/**
+ * Build the document state from its current item (which may be a tombstone). `maxDepth` is the
+ * bucket's JSON nesting limit, applied to KV-written values (HTTP-written ones passed it on write).
+ */
+export function stateFromItem(id: string, item: Item, revsLimit: number, maxDepth: number): DocState {
   const { sync, other } = readXattrs(item);
   if (sync && sync.rs === item.revSeqno) {
-    let valueBody: Record<string, unknown> | null | undefined;
+    let valueData: RevData | undefined;
     const all = leaves(sync.tree);
     return {
       id, key: item.key, item, tree: sync.tree, leaves: all, winner: all[0]!, imported: false, otherXattrs: other,
+      opaque: sync.op === 1 && all[0]!.rev === sync.rev,
       revData(rev) {
         if (rev === sync.rev) {
-          valueBody ??= parseBody(item, false) ?? {};
-          return { body: valueBody, atts: sync.atts ?? [] };
+          if (!valueData) {
+            const body = sync.op === 1 ? null : parseBody(item, false, Number.MAX_SAFE_INTEGER);
+            valueData = body === null ? { body: {}, atts: sync.atts ?? [], opaque: true } : { body, atts: sync.atts ?? [] };
+          }
+          return valueData;
         }
         return sync.leaves?.[rev] ?? null;
       },
     };
   }
-  const chain = kvChain(id, item, sync, revsLimit, true);
+  const chain = kvChain(id, item, sync, revsLimit, true, maxDepth);
   const connected = chain.count <= revsLimit;
   const ids = connected && sync ? [...chain.ids, parseRev(sync.rev).hash] : chain.ids;
   let node: RevNode = [ids[0]!, FLAG_AVAILABLE | (chain.end.deleted ? FLAG_DELETED : 0), []];
@@ -245,8 +269,9 @@ export function stateFromItem(id: string, item: Item, revsLimit: number): DocSta
   const endAtts = chain.end.deleted ? [] : (sync?.atts ?? []);
   return {
     id, key: item.key, item, tree, leaves: all, winner: all[0]!, imported: true, otherXattrs: other,
+    opaque: chain.opaque && all[0]!.rev === chain.end.rev,
     revData(rev) {
-      if (rev === chain.end.rev) return { body: chain.body ?? {}, atts: endAtts };
+      if (rev === chain.end.rev) return chain.opaque ? { body: {}, atts: endAtts, opaque: true } : { body: chain.body ?? {}, atts: endAtts };
       return sync?.leaves?.[rev] ?? null;
     },
   };
@@ -254,20 +279,13 @@ export function stateFromItem(id: string, item: Item, revsLimit: number): DocSta
 
 /** The current item of a key (tombstones included), or undefined. Expired items become tombstones. */
 export function currentItem(bucket: Bucket, key: Buffer): Item | undefined {
-  // Bucket.getMeta without its KEY_ENOENT throw: a missing document is common here (every new
-  // document is looked up first) and building an Error per miss is costly. One lookup (one record
-  // decode) unless the item turns out expired: Bucket.live then writes the expiration first.
-  const vb = bucket.activeVBucket(key);
-  const item = bucket.lookup(key);
-  if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry)) return item;
-  bucket.live(key, vb);
-  return bucket.lookup(key);
+  return bucket.current(key);
 }
 
 export function loadDoc(bucket: Bucket, id: string, revsLimit: number): DocState | null {
   const key = bucket.toKey(id);
   const item = currentItem(bucket, key);
-  return item ? stateFromItem(id, item, revsLimit) : null;
+  return item ? stateFromItem(id, item, revsLimit, bucket.maxJsonDepth) : null;
 }
 
 export interface NewRevision {
@@ -296,8 +314,11 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
   const sync: SyncRecord = { v: 1, rs: (prev?.item.revSeqno ?? 0) + 1, rev: winner.rev, del: winner.deleted ? 1 : 0, nl: all.length, tree };
   if (winnerData.atts.length > 0) sync.atts = winnerData.atts;
   if (Object.keys(others).length > 0) sync.leaves = others;
+  // An opaque winner kept from the current item keeps its KV bytes and datatype (there is no body).
+  const keepOpaque = winnerData.opaque === true && prev !== null && prev.opaque && prev.winner.rev === winner.rev;
+  if (keepOpaque) sync.op = 1;
   const emptyTombstone = winner.deleted && Object.keys(winnerData.body).length === 0;
-  const value = emptyTombstone ? Buffer.alloc(0) : Buffer.from(JSON.stringify(winnerData.body));
+  const value = keepOpaque ? prev.item.value : emptyTombstone ? Buffer.alloc(0) : Buffer.from(JSON.stringify(winnerData.body));
   const other = prev?.otherXattrs;
   const xattrsText = other && Object.keys(other).length > 0 ? JSON.stringify({ _sync: sync, ...other }) : `{"_sync":${JSON.stringify(sync)}}`;
   const xattrs = Buffer.from(xattrsText);
@@ -305,7 +326,7 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
     value,
     deleted: winner.deleted,
     xattrs,
-    datatype: emptyTombstone ? DATATYPE_RAW : DATATYPE_JSON,
+    datatype: keepOpaque ? prev.item.datatype : emptyTombstone ? DATATYPE_RAW : DATATYPE_JSON,
   });
 }
 

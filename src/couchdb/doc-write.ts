@@ -13,11 +13,12 @@
  * document is re-created); of a replicated one, the nearest stored ancestor of the new revision
  * (couch_db.erl make_first_doc_on_disk/4).
  */
-import { resolveAttachments, type AttachmentMeta } from '../couch/attachments.js';
+import { checkAttachmentSize, checkRevisionSize, resolveAttachments, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
 import { docRev, type ParsedDoc } from '../couch/doc.js';
 import { CouchError } from '../couch/errors.js';
 import { applyInteractiveEdit, applyReplicatedEdit, previousStoredRev } from '../couch/edit.js';
 import { parseRev } from '../couch/rev.js';
+import { MAX_VALUE_BYTES } from '../engine/limits.js';
 import { putAttachmentData } from './att-store.js';
 import type { Db } from './db.js';
 import { updateDoc, type DocState } from './doc-store.js';
@@ -30,12 +31,24 @@ export interface WriteOptions {
   revsLimit?: number;
 }
 
-/** Store the bytes of every attachment that carries data, before the revision exists. */
-async function prestoreAttachments(db: Db, doc: ParsedDoc, followsData?: ReadonlyMap<string, Buffer>): Promise<void> {
-  const withData = (doc.attachments ?? []).filter((a) => a.kind !== 'stub');
-  if (withData.length === 0) return;
-  const { data } = resolveAttachments(withData, { docId: doc.id ?? '', newRevpos: null, parent: null, followsData });
-  for (const bytes of data.values()) await putAttachmentData(db, bytes);
+/**
+ * Store the bytes of every attachment that carries data, before the revision exists, and return
+ * the document with those entries as `inline` ones holding the identity bytes and their digest:
+ * the write then neither decodes (gzip `follows` parts) nor hashes them a second time.
+ */
+async function prestoreAttachments(db: Db, doc: ParsedDoc, followsData?: ReadonlyMap<string, Buffer>): Promise<ParsedDoc> {
+  const incoming = doc.attachments ?? [];
+  const withData = incoming.filter((a) => a.kind !== 'stub');
+  const { attachments, data } = resolveAttachments(withData, { docId: doc.id ?? '', newRevpos: null, parent: null, followsData });
+  // Refuse an oversized attachment before any of its bytes are stored.
+  for (const meta of attachments) checkAttachmentSize(meta.name, meta.length, MAX_VALUE_BYTES);
+  const byName = new Map<string, IncomingAttachment>();
+  for (const meta of attachments) {
+    const bytes = data.get(meta.name)!;
+    await putAttachmentData(db, bytes, meta.digest);
+    byName.set(meta.name, { ...meta, kind: 'inline', data: bytes });
+  }
+  return { ...doc, attachments: incoming.map((a) => byName.get(a.name) ?? a) };
 }
 
 function parentAtts(state: DocState | null, rev: string | null): AttachmentMeta[] | null {
@@ -51,13 +64,23 @@ function digestsOf(atts: readonly AttachmentMeta[]): Array<{ name: string; conte
 export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Promise<string> {
   // No `async`: most writes carry no attachment data and go straight to the store (see updateDoc).
   if (doc.attachments?.some((a) => a.kind !== 'stub')) {
-    return prestoreAttachments(db, doc, opts.followsData).then(() => storeWrite(db, id, doc, opts));
+    return prestoreAttachments(db, doc, opts.followsData).then((stored) => storeWrite(db, id, stored, opts));
   }
   try {
     return storeWrite(db, id, doc, opts);
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/**
+ * The size rule for a revision with attachments (couch/attachments.ts checkRevisionSize). Without
+ * attachments the engine's own value check applies to the stored body. The body is serialised
+ * without the attachment data (parseDocument took `_attachments` out of it).
+ */
+function checkSize(id: string, doc: ParsedDoc, atts: readonly AttachmentMeta[]): void {
+  if (atts.length === 0) return;
+  checkRevisionSize(id, Buffer.byteLength(JSON.stringify(doc.body)), atts, MAX_VALUE_BYTES);
 }
 
 function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Promise<string> {
@@ -76,6 +99,7 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Pro
         parent: parentAtts(state, parentRev),
         followsData: opts.followsData,
       });
+      checkSize(id, doc, attachments);
       const edit = applyInteractiveEdit(state?.tree ?? null, {
         rev,
         deleted: doc.deleted,
@@ -94,6 +118,7 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Pro
       parent: parentAtts(state, previousStoredRev(merged.tree, merged.rev)),
       followsData: opts.followsData,
     });
+    checkSize(id, doc, attachments);
     return { next: { tree: merged.tree, rev: merged.rev, data: { body: doc.body, atts: attachments } }, result: merged.rev };
   });
 }

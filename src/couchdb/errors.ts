@@ -1,26 +1,29 @@
 /**
- * Any error the CouchDB layer meets, as the CouchDB error to report: engine errors phrased as
- * CouchDB would phrase the equivalent situation. The HTTP face sends it (response.ts); the
- * replicator's local peer reports it per document, as a remote CouchDB would.
+ * Any error the CouchDB layer meets, as the CouchDB error to report: engine errors (storage
+ * faults included) phrased as CouchDB would phrase the equivalent situation. The HTTP face sends
+ * it (response.ts); the replicator's local peer reports it per document, as a remote CouchDB
+ * would.
  */
 import { CouchError, isCouchError } from '../couch/errors.js';
-import { isEngineError, type EngineErrorCode } from '../engine/errors.js';
+import { asEngineFault, isEngineError, type EngineError, type EngineErrorCode } from '../engine/errors.js';
 import { isAuthError } from '../auth/errors.js';
 
 /** Engine errors as CouchDB would phrase the equivalent situation. */
-const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, () => CouchError>> = {
+const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, (err: EngineError) => CouchError>> = {
   KEY_ENOENT: () => new CouchError('not_found'),
   KEY_EEXISTS: () => new CouchError('conflict'),
   NO_BUCKET: () => new CouchError('db_not_found'),
   E2BIG: () => new CouchError('too_large'),
+  ENOSPC: (err) => new CouchError('insufficient_storage', { params: { detail: err.message }, cause: err }),
 };
 
 /** Any thrown value as the CouchDB error to send. */
-export function toCouchError(err: unknown): CouchError {
+export function toCouchError(thrown: unknown): CouchError {
+  const err = asEngineFault(thrown);
   if (isCouchError(err)) return err;
   if (isEngineError(err)) {
     const mapped = ENGINE_TO_COUCH[err.code];
-    if (mapped) return mapped();
+    if (mapped) return mapped(err);
     if (err.code === 'EINVAL') return new CouchError('bad_request', { reason: err.message });
     return new CouchError('internal', { params: { detail: err.message }, cause: err });
   }

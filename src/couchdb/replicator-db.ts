@@ -130,8 +130,9 @@ export class ReplicatorDb {
     const id = item.key.toString('utf8');
     if (!Buffer.from(id, 'utf8').equals(item.key)) return null; // not UTF-8: cannot be a document id
     const db = this.host.db(bucket);
-    const state = stateFromItem(id, item, db.revsLimit);
-    if (state.winner.deleted) return { id, body: null };
+    const state = stateFromItem(id, item, db.revsLimit, bucket.maxJsonDepth);
+    // A value with no JSON document form (written over KV) describes no replication.
+    if (state.winner.deleted || state.opaque) return { id, body: null };
     return { id, body: winnerJson(db, state) };
   }
 
@@ -182,7 +183,7 @@ export class ReplicatorDb {
       const db = this.host.db(bucket);
       const current = loadDoc(bucket, docId, db.revsLimit);
       // Deleted right before the update: not an error (couch_replicator_docs:update_rep_doc/4).
-      if (!current || current.winner.deleted) return;
+      if (!current || current.winner.deleted || current.opaque) return;
       const json = winnerJson(db, current);
       const next: Record<string, unknown> = { ...json };
       if (next._replication_state !== state) {

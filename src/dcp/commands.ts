@@ -1,7 +1,8 @@
 /**
- * The DCP producer's command table for the KV dispatcher (src/kv/dispatch.ts): every DCP opcode a
- * consumer may send, with its reply. Source: kv daemon/protocol/mcbp/dcp_*_executor.cc and
- * mcbp_validators.cc; dcp.md §2.4.
+ * The DCP producer's commands for the KV listener: every DCP opcode a consumer may send, with its
+ * reply. src/server/freshet-server.ts passes them (and stats.ts's `dcp` stat group) to
+ * `startKvFace`; kv never imports dcp, dcp uses only kv's command-spec, session and replies
+ * modules. Source: kv daemon/protocol/mcbp/dcp_*_executor.cc and mcbp_validators.cc; dcp.md §2.4.
  *
  * - A bucket must be selected (NoBucket) and the connection authenticated (Eaccess).
  * - Every opcode but DCP_OPEN needs a DCP connection: kv answers Einval ("The command can only be
@@ -22,10 +23,9 @@ import { decodeFailoverLogRequest, encodeFailoverLogResponse } from '../codec/op
 import { Feature } from '../codec/features.js';
 import { errorReply, KvStatusError } from '../kv/replies.js';
 import type { Session } from '../kv/session.js';
-import type { CommandSpec, Handler } from '../kv/dispatch.js';
+import type { CommandSpec, Handler } from '../kv/command-spec.js';
 import { checkOpen } from './open.js';
 import { DcpProducer, isDcpProducer } from './producer.js';
-import './stats.js';
 
 function producerOf(session: Session): DcpProducer {
   if (!isDcpProducer(session.dcp)) throw new KvStatusError(Status.Einval, 'The command can only be sent on a DCP connection');

@@ -4,9 +4,10 @@
  * `DcpProducer::addStats`, stream.cc `Stream::addStats`, active_stream.cc `ActiveStream::addStats`;
  * connections are prefixed `eq_dcpq:<name>:` as DcpConnMap names them), plus the `ep_dcp_*`
  * aggregates. Times are epoch seconds (kv prints its own relative clock). A stream opened with a
- * stream id is listed as `stream_<vb>_sid<sid>_...`.
+ * stream id is listed as `stream_<vb>_sid<sid>_...`. The server hands this group to the KV listener
+ * (src/server/freshet-server.ts).
  */
-import { registerStatGroup, type StatPairs } from '../kv/commands/stats.js';
+import type { StatPairs } from '../kv/command-spec.js';
 import type { Session } from '../kv/session.js';
 import { DcpProducer, isDcpProducer } from './producer.js';
 import { producersOf } from './registry.js';
@@ -100,5 +101,3 @@ export function dcpStats(session: Session): StatPairs {
     ...producers.flatMap(producerStats),
   ];
 }
-
-registerStatGroup('dcp', (session) => dcpStats(session));

@@ -8,10 +8,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Bucket, type BucketConfig } from './bucket.js';
-import { EngineError } from './errors.js';
+import { Bucket, bucketCore, type BucketConfig } from './bucket.js';
+import { SYSTEM_CLOCK, type Clock } from './clock.js';
+import { EngineError, engineWrite, isEngineError } from './errors.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
 import { LmdbStore } from '../store/lmdb-store.js';
+import { isStorageError } from '../store/storage-fault.js';
 import type { VBucketInfo, VBucketState } from './types.js';
 
 export interface EngineOptions {
@@ -22,6 +25,13 @@ export interface EngineOptions {
   compactionMs?: number;
   /** Tombstones older than this are purged by compaction. Default 3 days, as Couchbase. */
   purgeAgeSeconds?: number;
+  /** Every time the engine reads (CAS, expiry, delete times, purge age); default the system clock. */
+  clock?: Clock;
+  /**
+   * Deepest nesting of objects/arrays a JSON value may have (default 100): deeper KV values are
+   * stored as raw bytes, deeper HTTP bodies answer 400 (codec/json-check.ts).
+   */
+  maxJsonDepth?: number;
 }
 
 export interface CreateBucketOptions {
@@ -56,31 +66,50 @@ export class Engine extends EventEmitter {
       expiryPagerMs: 60_000,
       compactionMs: 0,
       purgeAgeSeconds: 3 * 24 * 3600,
+      maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
       ...options,
+      clock: options.clock ?? SYSTEM_CLOCK,
     };
+    if (!Number.isInteger(opts.maxJsonDepth) || opts.maxJsonDepth < 1) {
+      throw new EngineError('EINVAL', `maxJsonDepth must be a positive integer, not ${opts.maxJsonDepth}`);
+    }
+    // Takes the data directory's lock before anything is read (DataDirLockedError otherwise).
     const store = new LmdbStore(opts.dataDir);
+    try {
+      return await Engine.load(store, opts);
+    } catch (err) {
+      await store.close(); // releases the lock, so a retry is not refused by our own leftovers
+      throw err;
+    }
+  }
+
+  private static async load(store: LmdbStore, opts: Required<EngineOptions>): Promise<Engine> {
     let uuid = store.system.get('uuid') as string | undefined;
     if (!uuid) {
       uuid = randomBytes(16).toString('hex');
-      await store.system.put('uuid', uuid);
+      await store.putMeta(store.system, 'uuid', uuid);
     }
     const run = store.system.get('run') as RunState | undefined;
     const unclean = run !== undefined && !run.clean;
     const engine = new Engine(store, opts, uuid, unclean);
     const configs = (store.system.get('buckets') as BucketConfig[] | undefined) ?? [];
     for (const config of configs) {
-      const bucket = new Bucket(store, config);
-      await bucket.load(unclean);
+      const bucket = new Bucket(store, config, opts.clock, opts.maxJsonDepth);
+      await bucketCore(bucket).load(unclean);
       engine.bucketMap.set(config.name, bucket);
     }
-    await store.system.put('run', { clean: false } satisfies RunState);
+    await store.putMeta(store.system, 'run', { clean: false } satisfies RunState);
+    for (const bucket of engine.bucketMap.values()) engine.watch(bucket);
     engine.startTimers();
     return engine;
   }
 
   private startTimers(): void {
     const { expiryPagerMs, compactionMs, purgeAgeSeconds } = this.options;
+    // Background work on a full disk fails like any write (counted in the store's health, logged
+    // once by the server) and runs again next period; anything else is reported.
     const report = (err: unknown): void => {
+      if (isEngineError(err, 'ENOSPC') || isEngineError(err, 'STORAGE') || isEngineError(err, 'CLOSED')) return;
       this.emit('error', err);
     };
     if (expiryPagerMs > 0) {
@@ -118,10 +147,11 @@ export class Engine extends EventEmitter {
     if (!Number.isInteger(numVBuckets) || numVBuckets < 1 || numVBuckets > 1024) {
       throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
     }
-    const config: BucketConfig = { name, numVBuckets, uuid: Bucket.newUuid() };
-    const bucket = new Bucket(this.store, config);
+    const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex') };
+    const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth);
     this.bucketMap.set(name, bucket);
-    await bucket.load(false);
+    this.watch(bucket);
+    await bucketCore(bucket).load(false);
     await this.saveBucketList();
     this.emit('bucket-created', bucket);
     return bucket;
@@ -130,7 +160,7 @@ export class Engine extends EventEmitter {
   async deleteBucket(name: string, auxNamespaces: string[] = []): Promise<void> {
     const bucket = this.requireBucket(name);
     this.bucketMap.delete(name);
-    bucket.markClosed();
+    bucketCore(bucket).markClosed();
     await bucket.quiesce();
     await this.saveBucketList();
     await this.store.dropBucket(name, auxNamespaces);
@@ -139,7 +169,12 @@ export class Engine extends EventEmitter {
 
   private async saveBucketList(): Promise<void> {
     const configs: BucketConfig[] = this.buckets().map((b) => ({ name: b.name, numVBuckets: b.numVBuckets, uuid: b.uuid }));
-    await this.store.system.put('buckets', configs);
+    await engineWrite(this.store.putMeta(this.store.system, 'buckets', configs));
+  }
+
+  /** A bucket's background failures (expiry on access) are the engine's to report. */
+  private watch(bucket: Bucket): void {
+    bucket.on('error', (err: unknown) => this.emit('error', err));
   }
 
   // ---- operator actions (also exposed over REST and used by tests) ----------------------------
@@ -161,9 +196,19 @@ export class Engine extends EventEmitter {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
-      for (const b of this.bucketMap.values()) b.markClosed('closed');
+      for (const b of this.bucketMap.values()) bucketCore(b).markClosed('closed');
       for (const b of this.bucketMap.values()) await b.quiesce();
-      await this.store.system.put('run', { clean: true } satisfies RunState);
+      try {
+        await this.store.putMeta(this.store.system, 'run', { clean: true } satisfies RunState);
+      } catch (err) {
+        // The disk is full: LMDB still closes, and the next start treats this run as a crash
+        // (new failover entries), which is right since the shutdown could not be recorded.
+        if (!isStorageError(err)) {
+          await this.store.close();
+          throw err;
+        }
+        this.emit('close-error', err);
+      }
       await this.store.close();
     })();
     return this.closing;

@@ -5,6 +5,7 @@
  * the HTTP face maps `http` to a CouchDB `{error, reason}` reply. Behaviour reads the table; nothing
  * branches on message text.
  */
+import { isStorageError, type StorageError } from '../store/storage-fault.js';
 
 export const ENGINE_ERRORS = {
   KEY_ENOENT: { status: 0x01, http: 404, retriable: false, message: 'key not found' },
@@ -19,6 +20,11 @@ export const ENGINE_ERRORS = {
   ENOMEM: { status: 0x82, http: 503, retriable: true, message: 'out of memory' },
   ETMPFAIL: { status: 0x86, http: 503, retriable: true, message: 'temporary failure' },
   CLOSED: { status: 0x84, http: 503, retriable: true, message: 'engine is closed' },
+  // A commit that failed for lack of space: kv_engine answers a failed flush with a temporary
+  // failure (the client retries), CouchDB-style HTTP with 507 Insufficient Storage (RFC 4918).
+  ENOSPC: { status: 0x86, http: 507, retriable: true, message: 'no space left on device' },
+  // Any other failed commit (EIO, ...): an internal error, the writes were not stored.
+  STORAGE: { status: 0x84, http: 500, retriable: false, message: 'storage write failed' },
 } as const;
 
 export type EngineErrorCode = keyof typeof ENGINE_ERRORS;
@@ -40,6 +46,27 @@ export class EngineError extends Error {
   }
 }
 
+/** A store-level commit failure as the engine error the faces answer with. */
+export function storageEngineError(err: StorageError): EngineError {
+  const e = new EngineError(err.full ? 'ENOSPC' : 'STORAGE', err.message, { errno: err.code, committed: err.committed });
+  e.cause = err;
+  return e;
+}
+
+/** A store write whose storage failure becomes the engine error the faces answer with. */
+export async function engineWrite(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (err) {
+    throw isStorageError(err) ? storageEngineError(err) : err;
+  }
+}
+
 export function isEngineError(err: unknown, code?: EngineErrorCode): err is EngineError {
   return err instanceof EngineError && (code === undefined || err.code === code);
+}
+
+/** A thrown value with a storage fault (a failed LMDB commit) turned into its EngineError. */
+export function asEngineFault(thrown: unknown): unknown {
+  return isStorageError(thrown) ? storageEngineError(thrown) : thrown;
 }

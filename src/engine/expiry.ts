@@ -5,12 +5,14 @@
  * as memcached does.
  */
 import { EngineError } from './errors.js';
+import { clockSeconds, SYSTEM_CLOCK } from './clock.js';
 
 export const MAX_RELATIVE_EXPIRY = 60 * 60 * 24 * 30;
 export const MAX_EXPIRY = 0xffffffff;
 
+/** The system clock in Unix seconds; the engine itself reads its own `Clock` (clock.ts). */
 export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
+  return clockSeconds(SYSTEM_CLOCK);
 }
 
 /** Turn a protocol expiry into the absolute epoch second stored with the item (0 = never). */

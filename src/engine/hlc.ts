@@ -6,8 +6,12 @@
  * increasing per bucket, and still say roughly when a document was written (kv_engine
  * engines/ep/src/hlc.h).
  */
+import type { Clock } from './clock.js';
+
 export class HybridLogicalClock {
   private last = 0n;
+
+  constructor(private readonly clock: Clock) {}
 
   /** Raise the floor, e.g. to the highest CAS found on disk at start-up. */
   observe(cas: bigint): void {
@@ -15,7 +19,7 @@ export class HybridLogicalClock {
   }
 
   next(): bigint {
-    const now = (BigInt(Date.now()) * 1_000_000n) & ~0xffffn;
+    const now = (BigInt(this.clock.now()) * 1_000_000n) & ~0xffffn;
     this.last = now > this.last ? now : this.last + 1n;
     return this.last;
   }

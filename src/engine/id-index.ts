@@ -13,8 +13,9 @@
  * - LMDB's B+tree is already ordered and survives restarts: no balanced tree of every key in
  *   memory beside the directory, and no O(n log n) sort at every start-up.
  *
- * Written by Bucket.enqueue (a new key), removed by Bucket.forgetKey (tombstone purge, rollback
- * discard, replica reset). A data directory from before the index gets it built once on open
+ * Written by BucketCore's enqueue (a new key), removed by BucketCore.forgetKey (tombstone purge,
+ * rollback discard, replica reset), both through the group committer. An entry whose key has no
+ * current version (a removal lost to a full disk) is skipped by readers, which look each key up. A data directory from before the index gets it built once on open
  * (`ensureIdIndex`); a marker in the bucket's vbucket-state database records that it is complete.
  */
 import type { Bucket } from './bucket.js';
@@ -31,9 +32,9 @@ export function idIndexPut(dbs: BucketDbs, key: Buffer): WriteOp {
   return { db: dbs.byId, key, value: EMPTY };
 }
 
-/** Remove a key whose last version left the by-seq index. */
-export function idIndexRemove(dbs: BucketDbs, key: Buffer): Promise<unknown> {
-  return dbs.byId.remove(key);
+/** The write that removes a key whose last version left the by-seq index. */
+export function idIndexRemove(dbs: BucketDbs, key: Buffer): WriteOp {
+  return { db: dbs.byId, key, value: null };
 }
 
 /** Build the index from the by-seq index when it is missing (one transaction); true when built. */

@@ -2,17 +2,19 @@
  * Background and operator work on a bucket: the expiry pager, tombstone purging (compaction), and
  * simulated failover with optional discard of history (for testing consumers' rollback handling).
  */
-import type { Bucket } from './bucket.js';
-import { nowSeconds } from './expiry.js';
+import { bucketCore, type Bucket } from './bucket.js';
 import { decodeRecord } from '../store/record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
-import type { VBucketInfo } from './types.js';
+import type { Item, VBucketInfo } from './types.js';
+import type { WriteOp } from '../store/group-commit.js';
 
 /**
  * Expire every item whose expiry has passed, using the expiry index (so the pager reads only what
  * is due, not the whole bucket). Returns how many items were expired.
  */
-export async function runExpiryPager(bucket: Bucket, now = nowSeconds()): Promise<number> {
+export async function runExpiryPager(bucket: Bucket, at?: number): Promise<number> {
+  const core = bucketCore(bucket);
+  const now = at ?? core.nowSeconds();
   const due: Array<{ vbucket: number; seqno: number }> = [];
   for (const { key } of bucket.dbs.expiries.getRange({ end: expiryKey(now + 1, 0, 0) })) {
     const { vbucket, seqno } = decodeExpiryKey(key);
@@ -20,15 +22,15 @@ export async function runExpiryPager(bucket: Bucket, now = nowSeconds()): Promis
   }
   const writes: Promise<unknown>[] = [];
   for (const { vbucket, seqno } of due) {
-    const vb = bucket.vbuckets[vbucket];
+    const vb = core.vbuckets[vbucket];
     if (!vb || vb.state !== 'active') continue;
-    const raw = bucket.dbs.bySeq.get(seqKey(vbucket, seqno));
+    const raw = core.dbs.bySeq.get(seqKey(vbucket, seqno));
     if (!raw) continue;
     const item = decodeRecord(raw, vbucket, seqno);
     // Only expire the version the index pointed at if it is still the current one.
-    const current = bucket.lookup(item.key);
+    const current = core.lookup(item.key);
     if (!current || current.seqno !== seqno || current.deleted) continue;
-    writes.push(bucket.expire(vb, current));
+    writes.push(core.expire(vb, current));
   }
   await Promise.all(writes);
   return writes.length;
@@ -46,37 +48,45 @@ export interface CompactionResult {
  * to the highest seqno purged (kv_engine `persistent_metadata_purge_age`, default 3 days). A
  * consumer resuming from below the purge seqno is then told to roll back to 0 (dcp.md §3.5 step 2).
  */
-export async function compact(bucket: Bucket, purgeAgeSeconds: number, now = nowSeconds()): Promise<CompactionResult> {
+export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: number): Promise<CompactionResult> {
+  const core = bucketCore(bucket);
+  const now = at ?? core.nowSeconds();
   const expired = await runExpiryPager(bucket, now);
-  await bucket.quiesce();
+  await core.quiesce();
   const cutoff = now - purgeAgeSeconds;
   const result: CompactionResult = { purged: 0, expired, purgeSeqnos: {} };
-  const { bySeq, changes } = bucket.dbs;
-  let last: Promise<unknown> | undefined;
-  for (const vb of bucket.vbuckets) {
+  const { bySeq, changes } = core.dbs;
+  const ops: WriteOp[] = [];
+  const purged: Item[] = [];
+  for (const vb of core.vbuckets) {
     let purgeSeqno = vb.purgeSeqno;
     for (const { key, value } of bySeq.getRange({ start: seqKey(vb.id, 0), end: seqKey(vb.id, Number.MAX_SAFE_INTEGER) })) {
       const seqno = readU64(key, 2);
       const item = decodeRecord(value, vb.id, seqno);
       if (!item.deleted || item.deleteTime > cutoff) continue;
       // A newer version still in flight will remove this entry itself; leave the key alone.
-      const current = bucket.lookup(item.key);
+      const current = core.lookup(item.key);
       if (!current || current.seqno !== seqno) continue;
-      bySeq.remove(key);
-      last = changes.remove(u64Key(item.bucketSeq));
-      bucket.forgetKey(item.key, seqno);
+      ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+      purged.push(item);
       purgeSeqno = Math.max(purgeSeqno, seqno);
-      result.purged++;
     }
-    if (purgeSeqno !== vb.purgeSeqno) {
-      vb.purgeSeqno = purgeSeqno;
-      result.purgeSeqnos[vb.id] = purgeSeqno;
-      last = bucket.saveVBucket(vb);
-    }
+    if (purgeSeqno !== vb.purgeSeqno) result.purgeSeqnos[vb.id] = purgeSeqno;
   }
-  if (result.purged > 0) last = bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq });
-  await last;
-  bucket.stats.purged += result.purged;
+  // Memory follows the disk: keys and purge seqnos change only once the removals are committed,
+  // so a failed commit (full disk) leaves both as they were.
+  await core.writeOps(ops);
+  for (const item of purged) core.forgetKey(item.key, item.seqno);
+  result.purged = purged.length;
+  const saves: Promise<void>[] = [];
+  for (const [id, purgeSeqno] of Object.entries(result.purgeSeqnos)) {
+    const vb = core.vbucket(Number(id));
+    vb.purgeSeqno = Math.max(vb.purgeSeqno, purgeSeqno);
+    saves.push(core.saveVBucket(vb));
+  }
+  if (result.purged > 0) saves.push(core.saveMeta({ bucketSeqFloor: core.bucketSeq }));
+  await Promise.all(saves);
+  core.stats.purged += result.purged;
   return result;
 }
 
@@ -92,28 +102,32 @@ export interface FailoverOptions {
  * the algorithm dictates.
  */
 export async function simulateFailover(bucket: Bucket, vbId: number, opts: FailoverOptions = {}): Promise<VBucketInfo> {
-  const vb = bucket.vbucket(vbId);
-  await bucket.quiesce();
+  const core = bucketCore(bucket);
+  const vb = core.vbucket(vbId);
+  await core.quiesce();
   const discard = opts.discardAbove;
   let discarded = false;
   if (discard !== undefined && discard < vb.highSeqno) {
     if (!Number.isInteger(discard) || discard < 0) throw new RangeError('discardAbove must be a non-negative integer');
-    const { bySeq, changes, expiries } = bucket.dbs;
+    const { bySeq, changes, expiries } = core.dbs;
+    const ops: WriteOp[] = [];
+    const dropped: Item[] = [];
     for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, discard + 1), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
       const item = decodeRecord(value, vbId, readU64(key, 2));
-      bySeq.remove(key);
-      changes.remove(u64Key(item.bucketSeq));
-      bucket.forgetKey(item.key, item.seqno);
-      if (item.expiry !== 0 && !item.deleted) expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
+      ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+      if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vbId, item.seqno), value: null });
+      dropped.push(item);
     }
+    await core.writeOps(ops);
+    for (const item of dropped) core.forgetKey(item.key, item.seqno);
     vb.highSeqno = discard;
     vb.persistedSeqno = discard;
     vb.purgeSeqno = Math.min(vb.purgeSeqno, discard);
     discarded = true;
-    await bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq });
+    await core.saveMeta({ bucketSeqFloor: core.bucketSeq });
   }
   vb.failoverLog.createEntry(vb.highSeqno);
-  await bucket.saveVBucket(vb);
+  await core.saveVBucket(vb);
   vb.endFollowers(discarded ? 'rollback' : 'state_changed');
   bucket.emit('failover', vbId, vb.info());
   return vb.info();

@@ -11,10 +11,11 @@
  * Every function validates its input before touching state, so bad input leaves the store unchanged.
  */
 import { EngineError } from './errors.js';
-import { absoluteExpiry, nowSeconds } from './expiry.js';
-import type { Bucket } from './bucket.js';
+import { absoluteExpiry } from './expiry.js';
+import type { BucketCore } from './bucket-core.js';
 import { MAX_VALUE_BYTES } from './limits.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
+import { isAcceptedJson } from '../codec/json-check.js';
 import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
 
 export type StoreMode = 'set' | 'add' | 'replace';
@@ -39,8 +40,12 @@ function checkCas(item: Item | undefined, cas: bigint | undefined): void {
   if (item.cas !== cas) throw new EngineError('KEY_EEXISTS', 'CAS mismatch');
 }
 
-/** Is `value` a JSON document? Couchbase marks a value JSON when it parses (kv_engine checks it too). */
-export function detectDatatype(value: Buffer): number {
+/**
+ * Is `value` a JSON document? As kv_engine, the server decides, whatever the client's datatype
+ * said (steppable_command_context.cc setDatatypeJSONFromValue): valid UTF-8 JSON nested at most
+ * `maxDepth` levels is JSON (codec/json-check.ts); anything else is raw bytes.
+ */
+export function detectDatatype(value: Buffer, maxDepth: number): number {
   if (value.length === 0) return DATATYPE_RAW;
   const first = value[0]!;
   // Cheap reject for the common binary case before the full parse.
@@ -48,19 +53,14 @@ export function detectDatatype(value: Buffer): number {
       first !== 0x6e && !(first >= 0x30 && first <= 0x39) && first !== 0x20 && first !== 0x0a && first !== 0x09 && first !== 0x0d) {
     return DATATYPE_RAW;
   }
-  try {
-    JSON.parse(value.toString('utf8'));
-    return DATATYPE_JSON;
-  } catch {
-    return DATATYPE_RAW;
-  }
+  return isAcceptedJson(value, maxDepth) ? DATATYPE_JSON : DATATYPE_RAW;
 }
 
-export function store(bucket: Bucket, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
+export function store(bucket: BucketCore, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   checkValue(value);
   const flags = checkFlags(opts.flags ?? 0);
-  const requested = absoluteExpiry(opts.expiry ?? 0);
+  const requested = absoluteExpiry(opts.expiry ?? 0, bucket.nowSeconds());
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
   const expiry = opts.preserveExpiry && current ? current.expiry : requested;
@@ -71,7 +71,7 @@ export function store(bucket: Bucket, mode: StoreMode, rawKey: Key, value: Buffe
   const prev = current ?? bucket.lookup(key);
   return bucket.commit(vb, prev, {
     value,
-    datatype: opts.datatype ?? detectDatatype(value),
+    datatype: opts.datatype ?? detectDatatype(value, bucket.maxJsonDepth),
     flags,
     expiry,
     deleted: false,
@@ -81,7 +81,7 @@ export function store(bucket: Bucket, mode: StoreMode, rawKey: Key, value: Buffe
   }, key);
 }
 
-export function remove(bucket: Bucket, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
+export function remove(bucket: BucketCore, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   if (opts.value) checkValue(opts.value);
   const vb = bucket.activeVBucket(key, vbId);
@@ -90,26 +90,26 @@ export function remove(bucket: Bucket, rawKey: Key, opts: DeleteOptions = {}, vb
   checkCas(current, opts.cas);
   return bucket.commit(vb, current, {
     value: opts.value ?? Buffer.alloc(0),
-    datatype: opts.value ? detectDatatype(opts.value) : DATATYPE_RAW,
+    datatype: opts.value ? detectDatatype(opts.value, bucket.maxJsonDepth) : DATATYPE_RAW,
     flags: current.flags,
     expiry: 0,
     deleted: true,
-    deleteTime: nowSeconds(),
+    deleteTime: bucket.nowSeconds(),
     expired: false,
     xattrs: opts.xattrs === undefined ? current.xattrs : opts.xattrs,
   });
 }
 
-export function touch(bucket: Bucket, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
+export function touch(bucket: BucketCore, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
-  const abs = absoluteExpiry(expiry);
+  const abs = absoluteExpiry(expiry, bucket.nowSeconds());
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
   if (!current) throw new EngineError('KEY_ENOENT');
   return bucket.commit(vb, current, { ...current, expiry: abs });
 }
 
-export function concat(bucket: Bucket, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
+export function concat(bucket: BucketCore, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
@@ -117,7 +117,7 @@ export function concat(bucket: Bucket, side: 'append' | 'prepend', rawKey: Key, 
   checkCas(current, cas);
   const value = side === 'append' ? Buffer.concat([current.value, data]) : Buffer.concat([data, current.value]);
   checkValue(value);
-  return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value) });
+  return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value, bucket.maxJsonDepth) });
 }
 
 /** Parse a stored counter: ASCII decimal digits only, at most 2^64-1 (memcached's `safe_strtoull`). */
@@ -129,13 +129,13 @@ function parseCounter(value: Buffer): bigint {
   return n;
 }
 
-export function counter(bucket: Bucket, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
+export function counter(bucket: BucketCore, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
   const key = bucket.toKey(rawKey);
   if (opts.delta < 0n || opts.delta > U64_MASK || opts.initial < 0n || opts.initial > U64_MASK) {
     throw new EngineError('EINVAL', 'delta and initial must be unsigned 64-bit values');
   }
   const create = opts.expiry !== NO_CREATE;
-  const abs = create ? absoluteExpiry(opts.expiry) : 0;
+  const abs = create ? absoluteExpiry(opts.expiry, bucket.nowSeconds()) : 0;
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb);
   checkCas(current, opts.cas);
@@ -175,7 +175,7 @@ export interface VersionSpec {
  * version's CAS, or null when the key must have no record at all. The HTTP face uses this to keep a
  * document's revision tree (in its xattrs) across deletes and re-creates. Mismatch → KEY_EEXISTS.
  */
-export function writeVersion(bucket: Bucket, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
+export function writeVersion(bucket: BucketCore, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
   const key = bucket.toKey(rawKey);
   checkValue(spec.value);
   const vb = bucket.activeVBucket(key);
@@ -184,11 +184,11 @@ export function writeVersion(bucket: Bucket, rawKey: Key, expect: bigint | null,
   if ((current?.cas ?? null) !== expect) throw new EngineError('KEY_EEXISTS', 'the document changed');
   return bucket.commit(vb, current, {
     value: spec.value,
-    datatype: spec.datatype ?? detectDatatype(spec.value),
+    datatype: spec.datatype ?? detectDatatype(spec.value, bucket.maxJsonDepth),
     flags: checkFlags(spec.flags ?? current?.flags ?? 0),
     expiry: spec.deleted ? 0 : (current && !current.deleted ? current.expiry : 0),
     deleted: spec.deleted,
-    deleteTime: spec.deleted ? nowSeconds() : 0,
+    deleteTime: spec.deleted ? bucket.nowSeconds() : 0,
     expired: false,
     xattrs: spec.xattrs,
   }, key);

@@ -53,17 +53,6 @@ export class RecordView {
     return this.raw.toString('latin1', start, start + Math.min(xl, max));
   }
 
-  /** The first byte of the value that is not JSON whitespace, or -1 (an empty or blank value). */
-  valueFirstByte(): number {
-    const rec = this.raw;
-    const xl = rec.readUInt32BE(XATTR_LEN);
-    for (let i = HEADER + rec.readUInt16BE(KEY_LEN) + (xl === NO_XATTRS ? 0 : xl); i < rec.length; i++) {
-      const c = rec[i]!;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
-    }
-    return -1;
-  }
-
   /** The whole record as an engine Item whose buffers are views of `raw` (use within the visit). */
   toItem(): Item {
     return decodeRecord(this.raw, this.vbucket, this.seqno);

@@ -19,12 +19,13 @@
  *   streamed again from 0 (what kv does when it cannot roll back to the point asked:
  *   KVBucket::rollback falls back to resetVBucket).
  */
-import type { Bucket } from './bucket.js';
+import { bucketCore, type Bucket } from './bucket.js';
 import { EngineError } from './errors.js';
 import { FailoverLog } from './failover-log.js';
 import { decodeRecord } from '../store/record.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { FailoverEntry, Item, MutationResult } from './types.js';
+import type { WriteOp } from '../store/group-commit.js';
 
 /** One replicated change, as a DCP mutation, deletion or expiration carries it. */
 export interface ReplicatedChange {
@@ -99,14 +100,14 @@ export function applyReplicated(bucket: Bucket, vbId: number, change: Replicated
     expired: change.deleted && change.expired,
     xattrs: change.xattrs,
   };
-  return bucket.commitReplicated(vb, prev, version);
+  return bucketCore(bucket).commitReplicated(vb, prev, version);
 }
 
 /** Replace the vbucket's failover log with the active's (newest first) and persist it. */
 export async function adoptFailoverLog(bucket: Bucket, vbId: number, entries: readonly FailoverEntry[]): Promise<void> {
   const vb = replicaVBucket(bucket, vbId);
   vb.failoverLog = new FailoverLog(entries.map((e) => ({ uuid: e.uuid, seqno: e.seqno })));
-  await bucket.saveVBucket(vb);
+  await bucketCore(bucket).saveVBucket(vb);
 }
 
 /**
@@ -144,23 +145,26 @@ export function clearSnapshot(bucket: Bucket, vbId: number): void {
  * expiry indexes and the key directory; the seqnos restart at 0 under a fresh failover log.
  */
 export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> {
+  const core = bucketCore(bucket);
   const vb = replicaVBucket(bucket, vbId);
-  await bucket.quiesce();
-  const { bySeq, changes, expiries } = bucket.dbs;
-  let last: Promise<unknown> | undefined;
+  await core.quiesce();
+  const { bySeq, changes, expiries } = core.dbs;
+  const ops: WriteOp[] = [];
+  const dropped: Array<{ key: Buffer; seqno: number }> = [];
   for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, 0), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
     const item = decodeRecord(value, vbId, readU64(key, 2));
-    bySeq.remove(key);
-    last = changes.remove(u64Key(item.bucketSeq));
-    if (item.expiry !== 0 && !item.deleted) last = expiries.remove(expiryKey(item.expiry, vbId, item.seqno));
-    bucket.forgetKey(item.key, item.seqno);
+    ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+    if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vbId, item.seqno), value: null });
+    dropped.push({ key: item.key, seqno: item.seqno });
   }
-  await last;
+  // The key directory changes only once the removals are committed (a full disk keeps both).
+  await core.writeOps(ops);
+  for (const d of dropped) core.forgetKey(d.key, d.seqno);
   vb.highSeqno = 0;
   vb.persistedSeqno = 0;
   vb.purgeSeqno = 0;
   vb.failoverLog = FailoverLog.fresh();
   clearSnapshot(bucket, vbId);
-  await bucket.saveMeta({ bucketSeqFloor: bucket.bucketSeq });
-  await bucket.saveVBucket(vb);
+  await core.saveMeta({ bucketSeqFloor: core.bucketSeq });
+  await core.saveVBucket(vb);
 }

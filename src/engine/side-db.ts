@@ -14,3 +14,8 @@ export type SideDb = MetaDb;
 export function sideDb(bucket: Bucket, namespace: string): SideDb {
   return bucket.store.auxDb(bucket.name, namespace);
 }
+
+/** Write one value, a failed commit reported as a storage error (the store's `putMeta`). */
+export function putSideDb(bucket: Bucket, db: SideDb, key: string, value: unknown): Promise<void> {
+  return bucket.store.putMeta(db, key, value);
+}

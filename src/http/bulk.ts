@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
-import { docJson } from '../couchdb/doc-json.js';
+import { docJson, docText, revError } from '../couchdb/doc-json.js';
 import { openRevs, openRev, type OpenRevResult } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { orderedWriter } from '../couchdb/doc-write.js';
@@ -18,7 +18,7 @@ import { parseDocument, validateDocId } from '../couch/doc.js';
 import { resolveDb } from './keyspace.js';
 import { updateLocal } from '../couchdb/local-docs.js';
 import { isObject, qBool, readJsonObject, type Handler } from './request.js';
-import { sendJson } from './response.js';
+import { sendJson, sendJsonText } from './response.js';
 import { toCouchError } from '../couchdb/errors.js';
 
 interface DocResult {
@@ -65,10 +65,6 @@ const bulkDocs: Handler = async (rc) => {
   sendJson(rc.res, 201, rows);
 };
 
-function bulkGetError(id: unknown, rev: unknown, err: CouchError): Record<string, unknown> {
-  return { error: { id, rev: typeof rev === 'string' ? rev : 'undefined', error: err.error, reason: err.reason } };
-}
-
 const bulkGet: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
@@ -78,12 +74,15 @@ const bulkGet: Handler = async (rc) => {
   const revs = opt('revs');
   const withLatest = opt('latest');
   const attachments = opt('attachments');
-  const results = (body.docs as unknown[]).map((entry) => {
+  // Each result is serialized on its own (doc-json.ts docText): a document that cannot be shown
+  // is an error entry of its result, never a failure of the whole response.
+  const results = (body.docs as unknown[]).map((entry): string => {
     const id = isObject(entry) ? entry.id : undefined;
     const rev = isObject(entry) ? entry.rev : undefined;
     if (typeof id !== 'string' || id.length === 0) {
-      return { id: id ?? null, docs: [bulkGetError(id ?? null, rev, new CouchError('bad_request', { reason: 'document id missed' }))] };
+      return JSON.stringify({ id: id ?? null, docs: [revError(id ?? null, rev, new CouchError('bad_request', { reason: 'document id missed' }))] });
     }
+    let docs: string[];
     try {
       const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
       const opts = { revs, attachments, attsSince };
@@ -98,17 +97,17 @@ const bulkGet: Handler = async (rc) => {
         const live = state.leaves.filter((l) => !l.deleted);
         found = live.map((l) => openRev(state, l.rev)).filter((r) => r !== null).map((ok) => ({ ok }));
       }
-      const docs = found.map((r) =>
-        'missing' in r
-          ? bulkGetError(id, r.missing, new CouchError('not_found'))
-          : { ok: docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts) },
-      );
-      return { id, docs };
+      docs = found.map((r) => {
+        if ('missing' in r) return JSON.stringify(revError(id, r.missing, new CouchError('not_found')));
+        const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts));
+        return 'text' in doc ? `{"ok":${doc.text}}` : JSON.stringify(revError(id, r.ok.rev, doc.error));
+      });
     } catch (err) {
-      return { id, docs: [bulkGetError(id, rev, toCouchError(err))] };
+      docs = [JSON.stringify(revError(id, rev, toCouchError(err)))];
     }
+    return `{"id":${JSON.stringify(id)},"docs":[${docs.join(',')}]}`;
   });
-  sendJson(rc.res, 200, { results });
+  sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
 };
 
 function revsRequest(body: Record<string, unknown>): Array<[string, string[]]> {

@@ -8,7 +8,7 @@ import { parseChangesQuery } from './changes-query.js';
 import { runChangesFeed } from './changes-feed.js';
 import type { Db } from '../couchdb/db.js';
 import { resolveDb } from './keyspace.js';
-import { isObject, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
+import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { CouchError } from '../couch/errors.js';
 
 /** The winning body of a design document, or undefined (for `filter=ddoc/name` checks). */
@@ -36,7 +36,7 @@ const postChanges: Handler = async (rc) => {
   let body: Record<string, unknown> | undefined;
   if (raw.length > 0) {
     requireJsonType(rc.req);
-    const parsed = parseJson(raw);
+    const parsed = parseJson(raw, jsonDepthLimit(rc));
     if (!isObject(parsed)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
     body = parsed;
   }

@@ -13,7 +13,7 @@ import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
 import { bucketNameOf, resolveDb } from './keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
-import { parseJson, qInt, readBody, type Handler } from './request.js';
+import { jsonDepthLimit, parseJson, qInt, readBody, type Handler } from './request.js';
 import { sendJson } from './response.js';
 import type { Router } from './router.js';
 
@@ -77,7 +77,7 @@ const getRevsLimit: Handler = async (rc) => {
 
 const putRevsLimit: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const value = parseJson(await readBody(rc.req, 1024));
+  const value = parseJson(await readBody(rc.req, 1024), jsonDepthLimit(rc));
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new CouchError('bad_request', { reason: 'Invalid value for _revs_limit' });
   }

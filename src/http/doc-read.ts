@@ -7,7 +7,7 @@ import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
 import type { Db } from '../couchdb/db.js';
 import { buildOpenRevsMixed, buildRelated, type MultipartBody, type OpenRevsEntry, type PartAttachment } from '../couch/multipart-build.js';
-import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../couchdb/doc-json.js';
+import { attachmentBytes, attachmentsWithData, docJson, docText, revError, type DocOutOptions } from '../couchdb/doc-json.js';
 import type { DocState } from '../couchdb/doc-store.js';
 import type { OpenRev, OpenRevResult } from '../couchdb/doc-revs.js';
 import { qBool, qJson } from './request.js';
@@ -65,8 +65,10 @@ export function mixedBody(db: Db, state: DocState | null, results: OpenRevResult
   const entries: OpenRevsEntry[] = results.map((r) => {
     if ('missing' in r) return { missing: r.missing };
     const s = state as DocState;
-    const json = docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, follows: true });
-    return { ok: { json: JSON.stringify(json), attachments: partsFor(db, s, r.ok, opts) } };
+    // Per revision: one that cannot be shown is an error part, not a failed response.
+    const json = docText(db, () => docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, follows: true }));
+    if ('error' in json) return { error: JSON.stringify(revError(s.id, r.ok.rev, json.error)) };
+    return { ok: { json: json.text, attachments: partsFor(db, s, r.ok, opts) } };
   });
   return buildOpenRevsMixed(entries);
 }

@@ -11,14 +11,14 @@ import { formatRev, parseRev } from '../couch/rev.js';
 import { docRev, parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
 import { parseRelatedDocument } from '../couch/multipart.js';
 import type { Db } from '../couchdb/db.js';
-import { docJson } from '../couchdb/doc-json.js';
+import { docJson, docText, revError } from '../couchdb/doc-json.js';
 import { docOutOptions, mixedBody, parseOpenRevs, relatedFor } from './doc-read.js';
 import { openRev, openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { resolveDb } from './keyspace.js';
-import { accepts, mediaType, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
-import { sendBody, sendJson } from './response.js';
+import { accepts, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
+import { sendBody, sendJson, sendJsonText } from './response.js';
 
 /** The document id of the route: `:doc`, or `_design/:ddoc`. */
 export function docIdOf(rc: RequestCtx): string {
@@ -61,7 +61,14 @@ const getDoc: Handler = async (rc) => {
       await sendBody(rc.res, 200, mixedBody(db, state, results, opts));
       return;
     }
-    sendJson(rc.res, 200, results.map((r) => ('missing' in r ? r : { ok: docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts) })));
+    // One entry per revision, each serialized on its own: a revision that cannot be shown is an
+    // `{"error":{…}}` entry (as in `_bulk_get`), not a failed response.
+    const entries = results.map((r) => {
+      if ('missing' in r) return JSON.stringify(r);
+      const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts));
+      return 'text' in doc ? `{"ok":${doc.text}}` : JSON.stringify(revError(id, r.ok.rev, doc.error));
+    });
+    sendJsonText(rc.res, 200, `[${entries.join(',')}]`);
     return;
   }
   if (!state) throw new CouchError('not_found');
@@ -102,11 +109,11 @@ const putDoc: Handler = async (rc) => {
   let doc: ParsedDoc;
   let followsData: Map<string, Buffer> | undefined;
   if (mediaType(rc.req) === 'multipart/related') {
-    const related = parseRelatedDocument(raw, rc.req.headers['content-type'] ?? '');
+    const related = parseRelatedDocument(raw, rc.req.headers['content-type'] ?? '', jsonDepthLimit(rc));
     doc = parseDocument(related.doc);
     followsData = related.followsData;
   } else {
-    doc = parseDocument(parseJson(raw));
+    doc = parseDocument(parseJson(raw, jsonDepthLimit(rc)));
   }
   doc.id = id;
   const newEdits = qBool(rc.query, 'new_edits', true);
@@ -131,7 +138,7 @@ const deleteDoc: Handler = async (rc) => {
 export const postDoc: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireJsonType(rc.req);
-  const doc = parseDocument(parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes)));
+  const doc = parseDocument(parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc)));
   const id = doc.id ?? randomBytes(16).toString('hex');
   validateDocId(id);
   if (id.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });

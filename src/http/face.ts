@@ -5,7 +5,11 @@
  * (src/replicator/WIRING.md).
  */
 import type { Socket } from 'node:net';
-import type { ServerContext } from '../server/context.js';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import type { UserRegistry } from '../auth/credentials.js';
+import type { AuthThrottle } from '../auth/throttle.js';
+import type { Ports } from '../topology/addresses.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
 import { Db } from '../couchdb/db.js';
@@ -19,10 +23,26 @@ import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb } from '../couchdb/replicator-db.js';
 import { useLocalDatabases } from './local-replication.js';
 
+/** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
+export interface HttpDeps {
+  readonly engine: Engine;
+  readonly users: UserRegistry;
+  /** Failed-login throttle shared by every face's password checks (src/auth/throttle.ts). */
+  readonly authThrottle: AuthThrottle;
+  readonly logger: Logger;
+  /** The host to listen on. */
+  readonly host: string;
+  /** The server's bound ports, live (`Location` headers name the HTTP port). */
+  readonly ports: Readonly<Ports>;
+}
+
 export interface HttpFaceOptions {
   /** vbuckets of a database created by `PUT /{db}` without `?q=` (default 1024, Couchbase's count). */
   defaultQ?: number;
-  /** Largest request body accepted (default 64 MiB); beyond it, 413. */
+  /**
+   * Largest request body accepted (default 64 MiB); beyond it, 413 too_large. It must admit a
+   * revision at the value limit (engine/limits.ts, 20 MiB) sent inline: base64 makes that ~27 MiB.
+   */
   maxBodyBytes?: number;
   /** `_changes` timeout when the client gives neither `timeout` nor `heartbeat` (CouchDB: 60000). */
   changesTimeoutMs?: number;
@@ -60,7 +80,7 @@ export class HttpFace {
   port: number | undefined;
 
   constructor(
-    readonly ctx: ServerContext,
+    readonly ctx: HttpDeps,
     readonly router: Router<Handler>,
     readonly sessions: Sessions,
     options: HttpFaceOptions,
@@ -113,7 +133,7 @@ export class HttpFace {
 
   async setCors(next: CorsConfig): Promise<void> {
     this.cors = next;
-    await this.ctx.engine.store.system.put(CORS_CONFIG_KEY, next);
+    await this.ctx.engine.store.putMeta(this.ctx.engine.store.system, CORS_CONFIG_KEY, next);
   }
 
   /** The handle for a bucket, rebuilt if the bucket was deleted and re-created. */

@@ -4,13 +4,13 @@
  * replication endpoints, `_local` documents, attachments, Basic and cookie auth, CORS, and the
  * replication job manager (`_replicate`, `_replicator`, `_active_tasks`, `_scheduler/*`).
  */
-import type { Listener, ServerContext } from '../server/context.js';
+import type { Listener } from '../topology/addresses.js';
 import { Sessions } from './auth.js';
-import { HttpFace, type HttpFaceOptions } from './face.js';
+import { HttpFace, type HttpDeps, type HttpFaceOptions } from './face.js';
 import { createRouter } from './routes.js';
 import { createHttpServer } from './server.js';
 
-export type { HttpFaceOptions } from './face.js';
+export type { HttpDeps, HttpFaceOptions } from './face.js';
 export { HttpFace } from './face.js';
 export { AUX_NAMESPACES } from '../couchdb/index.js';
 
@@ -18,7 +18,7 @@ export interface HttpListener extends Listener {
   readonly face: HttpFace;
 }
 
-export async function startHttpFace(ctx: ServerContext, port: number, options: HttpFaceOptions = {}): Promise<HttpListener> {
+export async function startHttpFace(ctx: HttpDeps, port: number, options: HttpFaceOptions = {}): Promise<HttpListener> {
   const sessions = await Sessions.open(ctx.engine.store.system, options.sessionTimeoutSec ?? 600);
   const face = new HttpFace(ctx, createRouter(), sessions, options);
   const server = createHttpServer(face);

@@ -6,7 +6,7 @@ import { CouchError } from '../couch/errors.js';
 import { LOCAL_PREFIX, localIds, localJson, readLocal, updateLocal, type LocalRecord } from '../couchdb/local-docs.js';
 import { resolveDb } from './keyspace.js';
 import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
-import { isObject, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
+import { isObject, jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 
 const PREFIX = LOCAL_PREFIX;
@@ -37,7 +37,7 @@ function bodyWithoutSpecials(json: Record<string, unknown>): Record<string, unkn
 const putLocal: Handler = async (rc) => {
   const db = resolveDb(rc);
   const id = localId(rc);
-  const json = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes));
+  const json = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc));
   if (!isObject(json)) throw new CouchError('not_an_object');
   const q = rc.query.get('rev') ?? undefined;
   const bodyRev = typeof json._rev === 'string' ? json._rev : undefined;
@@ -96,7 +96,7 @@ async function localDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> 
 
 const getLocalDocs: Handler = (rc) => localDocs(rc);
 const postLocalDocs: Handler = async (rc) => {
-  const body = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes));
+  const body = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc));
   await localDocs(rc, isObject(body) ? body.keys : undefined);
 };
 

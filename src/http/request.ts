@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CouchError } from '../couch/errors.js';
+import { parseCheckedJson } from '../codec/json-check.js';
 import type { HttpFace } from './face.js';
 
 export interface UserCtx {
@@ -47,12 +48,20 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-export function parseJson(raw: Buffer | string): unknown {
-  try {
-    return JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
-  } catch {
-    throw new CouchError('invalid_json');
-  }
+/**
+ * Parse a JSON body: invalid UTF-8 or JSON is 400 "invalid UTF-8 JSON" (chttpd:json_body/1), and
+ * nesting deeper than `maxDepth` is 400 too (codec/json-check.ts, the limit every face shares).
+ */
+export function parseJson(raw: Buffer | string, maxDepth: number): unknown {
+  const checked = parseCheckedJson(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, maxDepth);
+  if (checked.ok) return checked.value;
+  if (checked.failure === 'depth') throw new CouchError('json_too_deep', { params: { limit: maxDepth } });
+  throw new CouchError('invalid_json');
+}
+
+/** The server's JSON nesting limit (engine option `maxJsonDepth`). */
+export function jsonDepthLimit(rc: RequestCtx): number {
+  return rc.face.ctx.engine.options.maxJsonDepth;
 }
 
 export function mediaType(req: IncomingMessage): string {
@@ -69,7 +78,7 @@ export async function readJson(rc: RequestCtx, opts: { requireType?: boolean } =
   if (opts.requireType !== false) requireJsonType(rc.req);
   const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
   if (raw.length === 0) return undefined;
-  return parseJson(raw);
+  return parseJson(raw, jsonDepthLimit(rc));
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

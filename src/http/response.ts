@@ -14,7 +14,12 @@ export function baseHeaders(extra: Record<string, string | number> = {}): Record
 
 /** Send a whole JSON reply (no body for HEAD). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
-  const text = JSON.stringify(body) + '\n';
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** Send JSON already serialized (listings assembled row by row, doc-json.ts docText). */
+export function sendJsonText(res: ServerResponse, status: number, json: string, headers: Record<string, string | number> = {}): void {
+  const text = json + '\n';
   res.writeHead(status, baseHeaders({
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkPassword, requireAdmin, requireUser, roles } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
-import { isObject, mediaType, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
+import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 import type { Router } from './router.js';
 
@@ -40,6 +40,21 @@ const up: Handler = async (rc) => {
   sendJson(rc.res, 200, { status: 'ok' });
 };
 
+/**
+ * `GET /_node/{node}/_stats`: CouchDB's node statistics, here the ones Freshet keeps of its data
+ * directory (`freshet.storage`): state healthy/failing, failed commits, recoveries, last errno.
+ */
+const nodeStats: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  const h = rc.face.ctx.engine.store.health;
+  sendJson(rc.res, 200, {
+    freshet: {
+      storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.code ?? null },
+    },
+  });
+};
+
 const uuids: Handler = async (rc) => {
   const count = qInt(rc.query, 'count', { min: 1 }) ?? 1;
   if (count > 1000) throw new CouchError('bad_request', { reason: 'count parameter too large' });
@@ -66,7 +81,7 @@ const postSession: Handler = async (rc) => {
     name = form.get('name');
     password = form.get('password');
   } else {
-    const body = parseJson(raw);
+    const body = parseJson(raw, jsonDepthLimit(rc));
     if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
     name = body.name;
     password = body.password;
@@ -111,7 +126,7 @@ const getCorsKey: Handler = async (rc) => {
 };
 
 async function readConfigValue(rc: RequestCtx): Promise<string> {
-  const value = parseJson(await readBody(rc.req, 64 * 1024));
+  const value = parseJson(await readBody(rc.req, 64 * 1024), jsonDepthLimit(rc));
   if (typeof value !== 'string') throw new CouchError('bad_request', { reason: 'config values must be JSON strings' });
   return value;
 }
@@ -147,6 +162,7 @@ export function serverRoutes(router: Router<Handler>): void {
     .add('/_up', { GET: up })
     .add('/_uuids', { GET: uuids })
     .add('/_session', { GET: getSession, POST: postSession, DELETE: deleteSession })
+    .add('/_node/:node/_stats', { GET: nodeStats })
     .add('/_node/:node/_config/cors', { GET: getCorsSection })
     .add('/_node/:node/_config/cors/:key', { GET: getCorsKey, PUT: putCorsKey })
     .add('/_node/:node/_config/chttpd/enable_cors', { GET: getEnableCors, PUT: putEnableCors });

@@ -36,7 +36,8 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   } catch (err) {
     const couch = toCouchError(err);
     face.stats.errors++;
-    if (couch.status >= 500) face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
+    // A full disk (507) is logged once per state change by the server, not once per request.
+    if (couch.status >= 500 && couch.code !== 'insufficient_storage') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
     if (!res.headersSent) sendError(res, couch);
     else res.destroy();
   }
@@ -44,7 +45,11 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
 
 export function createHttpServer(face: HttpFace): Server {
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    void handle(face, req, res);
+    handle(face, req, res).catch((err: unknown) => {
+      // Only sending the error reply itself can get here: log it and drop the connection.
+      face.ctx.logger.error({ err, url: req.url }, 'CouchDB face could not answer a request');
+      res.destroy();
+    });
   });
   server.on('connection', (socket) => {
     face.sockets.add(socket);

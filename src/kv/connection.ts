@@ -33,10 +33,9 @@ import { Status } from '../codec/status.js';
 import { isProtocolError } from '../codec/errors.js';
 import { Magic, isRequestMagic } from '../codec/magic.js';
 import { replyForError } from './replies.js';
-import { commandFor, dispatch, type Reply } from './dispatch.js';
+import { dispatch, type CommandTable, type Reply } from './dispatch.js';
 import { clientAddress } from '../auth/throttle.js';
-import type { AuthState, DcpAttachment, Session } from './session.js';
-import type { ServerContext } from '../server/context.js';
+import type { AuthState, DcpAttachment, KvDeps, Session } from './session.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { KvStats } from './stats-counters.js';
 
@@ -89,9 +88,11 @@ export class KvConnection implements Session {
 
   constructor(
     readonly id: number,
-    readonly ctx: ServerContext,
+    readonly ctx: KvDeps,
     private readonly socket: Socket,
     readonly stats: KvStats,
+    /** The listener's command table (dispatch.ts), shared by its connections. */
+    private readonly commands: CommandTable,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.remoteAddress = clientAddress(socket.remoteAddress);
@@ -181,8 +182,8 @@ export class KvConnection implements Session {
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));
       return;
     }
-    const reply = this.safely(req, () => dispatch(this, req));
-    if (reply instanceof Promise && commandFor(req.opcode)?.barrier === true) {
+    const reply = this.safely(req, () => dispatch(this.commands, this, req));
+    if (reply instanceof Promise && this.commands.get(req.opcode)?.barrier === true) {
       // A delayed SASL answer changes the auth state the next request is checked against:
       // hold later requests until it settles, keeping "N+1 sees the effect of N".
       this.barrier = true;

@@ -1,51 +1,44 @@
 /**
  * The command table: which handler serves each opcode and what it requires of the session.
- * Access rules are data, read here once, rather than checks repeated in every handler:
+ * Access rules are data (command-spec.ts), read here once, rather than checks repeated in every
+ * handler:
  * - `auth`: the connection must be authenticated, else Eaccess (kv_engine answers data commands
  *   from an unauthenticated connection with Eaccess);
  * - `bucket`: a bucket must be selected, else NoBucket (dcp.md §2.2 SELECT_BUCKET), and the user
  *   must still have access to it, else Eaccess.
  * An opcode with no entry gets UnknownCommand.
+ *
+ * The table is built once per listener from the KV face's own commands and what the server passes
+ * in for other faces (DCP's opcodes and its `dcp` stat group): `commandTable`.
  */
 import type { Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { errorReply } from './replies.js';
 import type { Session } from './session.js';
+import type { CommandSpec, KvExtensions, Reply } from './command-spec.js';
 import { BOOTSTRAP_COMMANDS } from './commands/bootstrap.js';
 import { DATA_COMMANDS } from './commands/data.js';
 import { SEQNO_COMMANDS } from './commands/seqnos.js';
-import { STAT_COMMANDS } from './commands/stats.js';
-import { DCP_COMMANDS } from './commands/dcp.js';
+import { statCommands } from './commands/stats.js';
 
-/** What a handler answers: a packet, several (STAT), wire bytes already encoded (wire.ts), or nothing. */
-export type Reply = Packet | Packet[] | Buffer | null;
-export type Handler = (session: Session, req: Packet) => Reply | Promise<Reply>;
+/** The table's entry types, for the KV face's own command files (other faces use command-spec.ts). */
+export type { CommandSpec, Handler, Reply } from './command-spec.js';
 
-export interface CommandSpec {
-  readonly opcode: number;
-  readonly handler: Handler;
-  readonly auth: boolean;
-  readonly bucket: boolean;
-  /**
-   * When the handler answers with a promise, later requests on the connection wait for it (the
-   * connection otherwise runs them at once). For commands that change the session's auth state
-   * after a wait: SASL answered after a throttle delay.
-   */
-  readonly barrier?: boolean;
+export type CommandTable = ReadonlyMap<number, CommandSpec>;
+
+/** The KV face's commands plus the extensions'; an opcode given twice is a wiring bug. */
+export function commandTable(extensions: KvExtensions = {}): CommandTable {
+  const table = new Map<number, CommandSpec>();
+  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...SEQNO_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
+  for (const spec of specs) {
+    if (table.has(spec.opcode)) throw new Error(`opcode 0x${spec.opcode.toString(16)} registered twice`);
+    table.set(spec.opcode, spec);
+  }
+  return table;
 }
 
-const TABLE = new Map<number, CommandSpec>();
-for (const spec of [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...SEQNO_COMMANDS, ...STAT_COMMANDS, ...DCP_COMMANDS]) {
-  if (TABLE.has(spec.opcode)) throw new Error(`opcode 0x${spec.opcode.toString(16)} registered twice`);
-  TABLE.set(spec.opcode, spec);
-}
-
-export function commandFor(opcode: number): CommandSpec | undefined {
-  return TABLE.get(opcode);
-}
-
-export function dispatch(session: Session, req: Packet): Reply | Promise<Reply> {
-  const spec = TABLE.get(req.opcode);
+export function dispatch(table: CommandTable, session: Session, req: Packet): Reply | Promise<Reply> {
+  const spec = table.get(req.opcode);
   if (!spec) {
     session.stats.unknownCommands++;
     return errorReply(session, req, Status.UnknownCommand);

@@ -1,16 +1,22 @@
 /**
- * The KV listener: memcached binary protocol with Couchbase's extensions, and DCP.
+ * The KV listener: memcached binary protocol with Couchbase's extensions, and whatever other
+ * faces add to it (`extensions`: DCP's opcodes and stat group, wired by src/server/freshet-server.ts;
+ * kv itself knows nothing of DCP beyond the Session's `dcp` attachment slot).
  */
 import { createServer, type Socket } from 'node:net';
 import { KvConnection } from './connection.js';
 import { newKvStats, type KvStats } from './stats-counters.js';
-import type { Listener, ServerContext } from '../server/context.js';
+import { commandTable } from './dispatch.js';
+import type { KvExtensions } from './command-spec.js';
+import type { KvDeps } from './session.js';
+import type { Listener } from '../topology/addresses.js';
 
 export interface KvListener extends Listener {
   readonly stats: KvStats;
 }
 
-export function startKvFace(ctx: ServerContext, port: number): Promise<KvListener> {
+export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions = {}): Promise<KvListener> {
+  const commands = commandTable(extensions);
   const stats = newKvStats();
   const sockets = new Set<Socket>();
   let nextId = 1;
@@ -22,7 +28,7 @@ export function startKvFace(ctx: ServerContext, port: number): Promise<KvListene
       sockets.delete(socket);
       stats.connections--;
     });
-    new KvConnection(nextId++, ctx, socket, stats);
+    new KvConnection(nextId++, ctx, socket, stats, commands);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

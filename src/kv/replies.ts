@@ -7,7 +7,7 @@ import { replyTo, type Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { Feature } from '../codec/features.js';
 import { Datatype } from '../codec/datatype.js';
-import { isEngineError } from '../engine/errors.js';
+import { asEngineFault, isEngineError } from '../engine/errors.js';
 import { isProtocolError } from '../codec/errors.js';
 import type { Session } from './session.js';
 
@@ -34,20 +34,22 @@ export function errorReply(session: Session, req: Packet, status: number, contex
 }
 
 /**
- * The bucket's map, or undefined when there is none to give (not wired yet, or the bucket was
- * deleted under this connection): an error reply must never fail itself, since it is what a
+ * The bucket's map, or undefined when there is none to give (the bucket was deleted under this
+ * connection): an error reply must never fail itself, since it is what a
  * failure turns into.
  */
 function configFor(session: Session, bucket: string): string | undefined {
   try {
-    return session.ctx.clusterConfigJson?.(bucket);
+    return session.ctx.clusterConfig.bucketConfigJson(bucket);
   } catch {
     return undefined;
   }
 }
 
 /** Map whatever a handler threw to a reply; unknown failures become Einternal, never a crash. */
-export function replyForError(session: Session, req: Packet, err: unknown): Packet {
+export function replyForError(session: Session, req: Packet, thrown: unknown): Packet {
+  // A full disk answers TMPFAIL with "no space left on device" as the XERROR context.
+  const err = asEngineFault(thrown);
   if (isEngineError(err) || err instanceof KvStatusError) return errorReply(session, req, err.status, err.message);
   if (isProtocolError(err)) return errorReply(session, req, Status.Einval, err.message);
   session.ctx.logger.error({ err, opcode: req.opcode }, 'KV command failed');

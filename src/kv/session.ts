@@ -5,11 +5,28 @@
  * a set of flags; the selected bucket and the HELLO features live beside it. The DCP producer, once
  * DCP_OPEN made this a DCP connection, hangs off `dcp`.
  */
+import type { Logger } from 'pino';
 import type { Packet } from '../codec/packet.js';
 import type { Bucket } from '../engine/bucket.js';
-import type { ServerContext } from '../server/context.js';
+import type { Engine } from '../engine/engine.js';
+import type { UserRegistry } from '../auth/credentials.js';
+import type { AuthThrottle } from '../auth/throttle.js';
+import type { ClusterConfigSource } from '../topology/topology.js';
 import type { ScramServerSession } from '../auth/scram.js';
 import type { KvStats } from './stats-counters.js';
+
+/** What the KV face is built from (the server passes it to `startKvFace`). */
+export interface KvDeps {
+  readonly engine: Engine;
+  readonly users: UserRegistry;
+  /** Failed-login throttle shared by every face's password checks (src/auth/throttle.ts). */
+  readonly authThrottle: AuthThrottle;
+  readonly logger: Logger;
+  /** The host to listen on. */
+  readonly host: string;
+  /** The cluster map: GET_CLUSTER_CONFIG replies and NOT_MY_VBUCKET bodies. */
+  readonly clusterConfig: ClusterConfigSource;
+}
 
 export type AuthState =
   | { readonly kind: 'anonymous' }
@@ -26,7 +43,7 @@ export interface DcpAttachment {
 
 export interface Session {
   readonly id: number;
-  readonly ctx: ServerContext;
+  readonly ctx: KvDeps;
   /** Remote address, for logs and `stats connections`. */
   readonly peer: string;
   /** The client's address alone (clientAddress form), the failed-login throttle's key. */

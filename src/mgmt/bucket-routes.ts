@@ -17,7 +17,7 @@
  */
 import { isEngineError } from '../engine/errors.js';
 import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
-import { BUCKET_NAME } from './cluster-config.js';
+import { BUCKET_NAME } from '../topology/cluster-config.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
 import { fieldErrors, intParam, notFound, readForm, sendEmpty } from './rest-io.js';
 import { adminAccess, type RestContext, type Route } from './router.js';

@@ -7,8 +7,8 @@
  * `terse_bucket_info_with_local_addr`); the verbose documents get the local address directly.
  */
 import type { Bucket } from '../engine/bucket.js';
-import type { ServerContext } from '../server/context.js';
-import { HOST_PLACEHOLDER } from './cluster-config.js';
+import type { Engine } from '../engine/engine.js';
+import { HOST_PLACEHOLDER } from '../topology/cluster-config.js';
 import {
   buildBucketList,
   buildDefaultPool,
@@ -19,7 +19,7 @@ import {
   type PoolsJson,
   type VerboseBucketJson,
 } from './pools.js';
-import type { Topology } from './topology.js';
+import type { Topology } from '../topology/topology.js';
 
 /**
  * Reported as each bucket's RAM quota. Freshet keeps documents in LMDB, not in a memory quota, and
@@ -39,7 +39,7 @@ export function poolsDoc(topology: Topology, isAdmin: boolean, localAddr: string
   return buildPools({ clusterUuid: topology.clusterUuid, isAdmin, isIPv6: localAddr.startsWith('[') });
 }
 
-export function defaultPoolDoc(ctx: ServerContext, topology: Topology, localAddr: string): DefaultPoolJson {
+export function defaultPoolDoc(ctx: { readonly engine: Engine }, topology: Topology, localAddr: string): DefaultPoolJson {
   return buildDefaultPool(
     { ...topology.globalInput(), bucketNames: ctx.engine.buckets().map((b) => b.name) },
     { clusterUuid: topology.clusterUuid, localAddr },
@@ -52,7 +52,7 @@ export function verboseBucketDoc(topology: Topology, bucket: Bucket, localAddr: 
 
 /** The buckets `visible` lets through, sorted by name (ns_server filters by settings!read). */
 export function bucketListDoc(
-  ctx: ServerContext,
+  ctx: { readonly engine: Engine },
   topology: Topology,
   localAddr: string,
   visible: (name: string) => boolean,

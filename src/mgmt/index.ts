@@ -17,46 +17,40 @@
  *   POST /freshet/buckets/NAME/vbuckets/VB/failover  [discardAbove=N]
  *   POST /freshet/buckets/NAME/compact               [purgeAgeSeconds=N]
  *
- * Starting the face also starts the topology (which bumps the config revision on every bucket or
- * vbucket change) and publishes `ctx.clusterConfigJson` for the KV face.
+ * The topology (src/topology/) is the server's: this face reads it and streams its changes, and
+ * neither starts nor stops it.
  */
 import type { Socket } from 'node:net';
-import type { Listener, ServerContext } from '../server/context.js';
+import type { Listener } from '../topology/addresses.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
 import { createRestServer } from './rest-server.js';
-import { Router } from './router.js';
+import { Router, type MgmtDeps } from './router.js';
 import { StreamHub } from './streaming.js';
-import { topologyFor } from './topology.js';
 
-export { Topology, clusterConfigJson, globalConfigJson, topologyFor, type TopologyChange } from './topology.js';
+export type { MgmtDeps } from './router.js';
 
 export function buildRouter(): Router {
   return new Router().add(...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES);
 }
 
-export async function startMgmtFace(ctx: ServerContext, port: number): Promise<Listener> {
-  const topology = topologyFor(ctx);
-  await topology.startWatching();
-  const streams = new StreamHub(topology);
-  const server = createRestServer({ ctx, topology, streams, router: buildRouter() });
+export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Listener> {
+  const streams = new StreamHub(deps.topology);
+  const server = createRestServer({ ctx: deps, streams, router: buildRouter() });
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
 
-  const detach = (): Promise<void> => {
-    topology.stopWatching();
-    return streams.closeAll();
-  };
+  const detach = (): Promise<void> => streams.closeAll();
 
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, ctx.host, () => {
+      server.listen(port, deps.host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -67,9 +61,6 @@ export async function startMgmtFace(ctx: ServerContext, port: number): Promise<L
   }
   const address = server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
-  ctx.ports.mgmt = bound;
-  ctx.clusterConfigJson = (bucket) => topology.bucketConfigJson(bucket);
-  ctx.globalConfigJson = () => topology.globalConfigJson();
 
   let closing: Promise<void> | undefined;
   return {

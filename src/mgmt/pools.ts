@@ -28,7 +28,7 @@ import {
   type ClusterNodeInput,
   type GlobalConfigInput,
   type VBucketServerMapJson,
-} from './cluster-config.js';
+} from '../topology/cluster-config.js';
 
 /**
  * Reported as ns_server's version string ("major.minor.patch-build-edition"). 7.0 matches the

@@ -6,16 +6,13 @@
  * `["Unexpected server error, request logged."]`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ServerContext } from '../server/context.js';
 import { authenticate, authorize, checkUuids } from './rest-auth.js';
 import { RestError, localAddr, notFound, sendError, sendJson } from './rest-io.js';
-import { pathSegments, type Principal, type Router } from './router.js';
+import { pathSegments, type MgmtDeps, type Principal, type Router } from './router.js';
 import type { StreamHub } from './streaming.js';
-import type { Topology } from './topology.js';
 
 export interface RestServerDeps {
-  readonly ctx: ServerContext;
-  readonly topology: Topology;
+  readonly ctx: MgmtDeps;
   readonly streams: StreamHub;
   readonly router: Router;
 }
@@ -43,7 +40,7 @@ async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerR
     principal,
     localAddr: localAddr(req),
     server: deps.ctx,
-    topology: deps.topology,
+    topology: deps.ctx.topology,
     streams: deps.streams,
   });
 }

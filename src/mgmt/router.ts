@@ -14,8 +14,11 @@
  * - `admin`: the administrator only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerContext } from '../server/context.js';
-import type { Topology } from './topology.js';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import type { UserRegistry } from '../auth/credentials.js';
+import type { AuthThrottle } from '../auth/throttle.js';
+import type { Topology } from '../topology/topology.js';
 import type { StreamHub } from './streaming.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -31,7 +34,20 @@ export interface Principal {
   readonly isAdmin: boolean;
 }
 
-/** What a handler gets: the request, its parsed parts, the caller and the server's shared state. */
+/** What the REST face is built from (the server passes it to `startMgmtFace`). */
+export interface MgmtDeps {
+  readonly engine: Engine;
+  readonly users: UserRegistry;
+  /** Failed-login throttle shared by every face's password checks (src/auth/throttle.ts). */
+  readonly authThrottle: AuthThrottle;
+  readonly logger: Logger;
+  /** The host to listen on. */
+  readonly host: string;
+  /** The cluster map the documents are built from; the server keeps it watching the engine. */
+  readonly topology: Topology;
+}
+
+/** What a handler gets: the request, its parsed parts, the caller and the face's dependencies. */
 export interface RestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -41,7 +57,7 @@ export interface RestContext {
   readonly principal: Principal | undefined;
   /** The address the client connected to, for "$HOST" (rest-io.ts `localAddr`). */
   readonly localAddr: string;
-  readonly server: ServerContext;
+  readonly server: MgmtDeps;
   readonly topology: Topology;
   readonly streams: StreamHub;
 }

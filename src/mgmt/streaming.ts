@@ -14,7 +14,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { streamingHeaders } from './rest-io.js';
-import type { Topology } from './topology.js';
+import type { Topology } from '../topology/topology.js';
 
 export const STREAM_SEPARATOR = '\n\n\n\n';
 

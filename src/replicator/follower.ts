@@ -22,7 +22,8 @@
 import { encodeSince, LineSplitter, parseChangesBody, parseContinuousLine, type ChangeRow, type Seq } from './changes-parse.js';
 import { DbClient, type DbRequest, type HttpClientOptions, type QueryValue } from './http-client.js';
 import { isReplicationError, ReplicationError } from './errors.js';
-import { backoffDelay, DEFAULT_FEED_BACKOFF, sleep, type BackoffPolicy } from './retry.js';
+import { policyDelay, sleep } from '../common/backoff.js';
+import { DEFAULT_FEED_BACKOFF, type BackoffPolicy } from './retry.js';
 import { compileSelector, type DocMatcher } from '../couch/selector.js';
 import type { SeqStore } from './seq-store.js';
 
@@ -195,13 +196,9 @@ export class ChangesFollower implements AsyncIterable<ChangeRow> {
           if (!isReplicationError(err) || !err.retriable) throw err;
           attempt++;
           if (attempt > policy.retries) throw err;
-          const delay = backoffDelay(policy, attempt);
+          const delay = policyDelay(policy, attempt);
           this.opts.onReconnect?.(err, attempt, delay);
-          try {
-            await sleep(delay, this.abort.signal);
-          } catch {
-            return;
-          }
+          if (!(await sleep(delay, this.abort.signal))) return;
         }
       }
     } finally {

@@ -8,7 +8,8 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import { codeForStatus, ReplicationError } from './errors.js';
-import { backoffDelay, DEFAULT_REQUEST_BACKOFF, sleep, type BackoffPolicy } from './retry.js';
+import { policyDelay, sleep } from '../common/backoff.js';
+import { DEFAULT_REQUEST_BACKOFF, type BackoffPolicy } from './retry.js';
 
 export interface HttpClientOptions {
   /** Connections per origin (default 8): the pool is bounded, requests queue beyond it. */
@@ -237,12 +238,10 @@ export class DbClient {
         if (attempt > policy.retries) {
           throw new ReplicationError('REP_ERR_RETRIES_EXHAUSTED', err.message, { ...err.context, attempts: attempt }, err);
         }
-        const delay = backoffDelay(policy, attempt);
+        const delay = policyDelay(policy, attempt);
         this.opts.onRetry?.(err, attempt, delay);
-        try {
-          await sleep(delay, req.signal);
-        } catch (abortErr) {
-          throw new ReplicationError('REP_ERR_ABORTED', undefined, this.describe(req), abortErr);
+        if (!(await sleep(delay, req.signal))) {
+          throw new ReplicationError('REP_ERR_ABORTED', undefined, this.describe(req), req.signal?.reason ?? new Error('aborted'));
         }
       }
     }

@@ -11,7 +11,7 @@ import { errorText, isReplicationError, ReplicationError } from './errors.js';
 import { HttpPeer } from './http-peer.js';
 import type { Peer } from './peer.js';
 import { Replication, type ReplicationOptions, type ReplicationResult } from './replicator.js';
-import { backoffDelay, sleep, type BackoffPolicy } from './retry.js';
+import { policyDelay, sleep, type BackoffPolicy } from '../common/backoff.js';
 import type { ReplicationRequest } from './request.js';
 
 export type JobState = 'initializing' | 'running' | 'pending' | 'crashing' | 'completed' | 'failed';
@@ -152,11 +152,7 @@ export class ReplicationJob {
           throw err;
         }
         this.state = 'crashing';
-        try {
-          await sleep(backoffDelay(this.settings.restartBackoff, this.errorCount), this.wake.signal);
-        } catch {
-          return undefined;
-        }
+        if (!(await sleep(policyDelay(this.settings.restartBackoff, this.errorCount), this.wake.signal))) return undefined;
         this.state = 'pending';
       } finally {
         await Promise.all([opts.source, opts.target].map((p) => (typeof p === 'object' && 'close' in p ? p.close().catch(() => undefined) : undefined)));

@@ -12,6 +12,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { encodeDocId, type DbClient } from './http-client.js';
 import type { Seq } from './changes-parse.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 
 export interface SeqStore {
   /** The saved seq, or undefined when nothing was saved yet. */
@@ -35,9 +36,10 @@ export class FileSeqStore implements SeqStore {
   }
 
   async save(seq: Seq): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    // Owner-only, like the data directory (store/private-files.ts).
+    await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR_MODE });
     const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ last_seq: seq, saved_at: new Date().toISOString() }));
+    await writeFile(tmp, JSON.stringify({ last_seq: seq, saved_at: new Date().toISOString() }), { mode: PRIVATE_FILE_MODE });
     await rename(tmp, this.path);
   }
 }

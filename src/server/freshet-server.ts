@@ -1,16 +1,23 @@
 /**
- * A whole Freshet server in one process: the engine over LMDB, the users, and the three
- * listeners (KV + DCP, cluster manager REST, CouchDB HTTP). Tests start it in-process on port 0.
+ * A whole Freshet server in one process: the engine over LMDB, the users, the cluster map
+ * (src/topology/), and the three listeners (KV + DCP, cluster manager REST, CouchDB HTTP). Tests
+ * start it in-process on port 0.
+ *
+ * Wiring is explicit: the server builds each face's dependencies from what it owns and passes
+ * them in; the addresses learn each real port from the server as its listener binds.
  */
 import { pino, type Logger } from 'pino';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { UserRegistry } from '../auth/credentials.js';
 import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
 import { startKvFace } from '../kv/index.js';
+import { DCP_COMMANDS } from '../dcp/commands.js';
+import { dcpStats } from '../dcp/stats.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
 import { ClusterMember } from '../cluster/member.js';
-import type { Listener, Ports, ServerContext } from './context.js';
+import { NodeAddresses, type Listener, type Ports } from '../topology/addresses.js';
+import { Topology } from '../topology/topology.js';
 
 /** Join a development cluster (src/cluster/): the shared map file and this node's index in it. */
 export interface ClusterMapOption {
@@ -48,75 +55,116 @@ export const DEFAULT_PORTS: Ports = { kv: 11210, mgmt: 8091, http: 5984 };
 
 export class FreshetServer {
   private constructor(
-    readonly context: ServerContext,
+    readonly engine: Engine,
+    readonly users: UserRegistry,
+    /** The failed-login throttle every face shares. */
+    readonly authThrottle: AuthThrottle,
+    readonly logger: Logger,
+    readonly addresses: NodeAddresses,
+    /** The cluster map every face advertises. */
+    readonly topology: Topology,
     private readonly listeners: Listener[],
     /** Set when started with `clusterMap`. */
     readonly cluster?: ClusterMember,
   ) {}
 
-  get engine(): Engine {
-    return this.context.engine;
-  }
-
-  get ports(): Ports {
-    return this.context.ports;
+  get ports(): Readonly<Ports> {
+    return this.addresses.ports;
   }
 
   /** The line `freshet serve` prints once every listener accepts connections. */
   readyLine(): string {
-    const { kv, mgmt, http } = this.context.ports;
-    return `freshet ready kv=${kv} mgmt=${mgmt} http=${http} data=${this.context.engine.store.path}`;
+    const { kv, mgmt, http } = this.ports;
+    return `freshet ready kv=${kv} mgmt=${mgmt} http=${http} data=${this.engine.store.path}`;
   }
 
   static async start(opts: ServerOptions): Promise<FreshetServer> {
     const logger = opts.logger ?? pino({ level: 'silent' });
     const engine = await Engine.open({ dataDir: opts.dataDir, ...pickEngineOptions(opts) });
+    logStorageHealth(engine, logger);
+    const { replacedPid, path: lockPath } = engine.store.lock;
+    if (replacedPid !== null) logger.warn({ lockPath, pid: replacedPid }, `took over the data directory lock of process ${replacedPid}, which is gone`);
+    for (const { path, mode, fix } of engine.store.exposed) {
+      logger.warn({ path, mode: mode.toString(8) }, `${path} is accessible to other users (mode ${mode.toString(8)}): documents and password hashes are readable; run: ${fix}`);
+    }
     if (engine.recoveredFromCrash) logger.warn('the last run did not shut down cleanly: new failover entries were created');
-    const users = await openUsers(engine, opts);
-    if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
-      await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
+    let users: UserRegistry;
+    try {
+      users = await openUsers(engine, opts);
+      if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
+        await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
+      }
+    } catch (err) {
+      await engine.close(); // release the data directory
+      throw err;
     }
     const host = opts.host ?? '127.0.0.1';
     const authThrottle = new AuthThrottle(opts.authThrottle, { log: logger });
-    const context: ServerContext = { engine, users, authThrottle, logger, host, ports: { kv: 0, mgmt: 0, http: 0 }, configRev: 1 };
+    const addresses = new NodeAddresses(host);
+    const topology = new Topology({ engine, addresses });
     const listeners: Listener[] = [];
-    try {
-      const kv = await startKvFace(context, opts.kvPort ?? DEFAULT_PORTS.kv);
-      listeners.push(kv);
-      context.ports.kv = kv.port;
-      const mgmt = await startMgmtFace(context, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
-      listeners.push(mgmt);
-      context.ports.mgmt = mgmt.port;
-      const http = await startHttpFace(context, opts.httpPort ?? DEFAULT_PORTS.http);
-      listeners.push(http);
-      context.ports.http = http.port;
-    } catch (err) {
+    const abort = async (err: unknown): Promise<never> => {
       for (const l of listeners) await l.close();
+      topology.stopWatching();
       await engine.close();
       throw err;
+    };
+    try {
+      await topology.startWatching();
+      // The KV port is also the DCP producer: its opcodes and `stats dcp` are handed in here.
+      const kv = await startKvFace({ engine, users, authThrottle, logger, host, clusterConfig: topology }, opts.kvPort ?? DEFAULT_PORTS.kv, {
+        extraCommands: DCP_COMMANDS,
+        statGroups: { dcp: dcpStats },
+      });
+      listeners.push(kv);
+      addresses.bound('kv', kv.port);
+      const mgmt = await startMgmtFace({ engine, users, authThrottle, logger, host, topology }, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
+      listeners.push(mgmt);
+      addresses.bound('mgmt', mgmt.port);
+      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports }, opts.httpPort ?? DEFAULT_PORTS.http);
+      listeners.push(http);
+      addresses.bound('http', http.port);
+    } catch (err) {
+      return abort(err);
     }
-    if (opts.clusterMap === undefined) return new FreshetServer(context, listeners);
+    const make = (cluster?: ClusterMember): FreshetServer =>
+      new FreshetServer(engine, users, authThrottle, logger, addresses, topology, listeners, cluster);
+    if (opts.clusterMap === undefined) return make();
     let cluster: ClusterMember;
     try {
-      cluster = await ClusterMember.start(context, {
+      cluster = await ClusterMember.start({ engine, logger, topology, ports: addresses.ports }, {
         ...opts.clusterMap,
         username: opts.username ?? 'Administrator',
         password: opts.password ?? 'password',
       });
     } catch (err) {
-      for (const l of listeners) await l.close();
-      await engine.close();
-      throw err;
+      return abort(err);
     }
-    return new FreshetServer(context, listeners, cluster);
+    return make(cluster);
   }
 
   /** Stop accepting, close every connection, flush and close the engine (a clean shutdown). */
   async close(): Promise<void> {
     await this.cluster?.close();
     for (const l of this.listeners.splice(0)) await l.close();
-    await this.context.engine.close();
+    this.topology.stopWatching();
+    await this.engine.close();
   }
+}
+
+/**
+ * One log line per storage state change (healthy → failing → healthy), not one per failed write:
+ * on a full disk every write fails until space returns, and each is already answered.
+ */
+function logStorageHealth(engine: Engine, logger: Logger): void {
+  engine.store.health.on('state', (state: string, err: unknown) => {
+    if (state === 'failing') {
+      logger.error({ err, dataDir: engine.store.path }, 'storage writes are failing: writes are refused (KV TMPFAIL, HTTP 507) until space returns; reads continue');
+    } else {
+      logger.warn({ dataDir: engine.store.path }, 'storage writes succeed again');
+    }
+  });
+  engine.on('close-error', (err: unknown) => logger.error({ err }, 'could not record the clean shutdown; the next start will recover as after a crash'));
 }
 
 function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
@@ -124,6 +172,8 @@ function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
   if (opts.expiryPagerMs !== undefined) out.expiryPagerMs = opts.expiryPagerMs;
   if (opts.compactionMs !== undefined) out.compactionMs = opts.compactionMs;
   if (opts.purgeAgeSeconds !== undefined) out.purgeAgeSeconds = opts.purgeAgeSeconds;
+  if (opts.clock !== undefined) out.clock = opts.clock;
+  if (opts.maxJsonDepth !== undefined) out.maxJsonDepth = opts.maxJsonDepth;
   return out;
 }
 
@@ -135,7 +185,7 @@ async function openUsers(engine: Engine, opts: ServerOptions): Promise<UserRegis
     ...hashing,
     load: () => (system.get('users') as unknown[] | undefined) ?? [],
     save: async (records) => {
-      await system.put('users', records);
+      await engine.store.putMeta(system, 'users', records);
     },
   });
   const name = opts.username ?? 'Administrator';

@@ -3,7 +3,7 @@
  * so the address is reserved and reported while the protocol is still to come.
  */
 import { createServer, type Socket } from 'node:net';
-import type { Listener } from './context.js';
+import type { Listener } from '../topology/addresses.js';
 
 export function listenReserved(host: string, port: number): Promise<Listener> {
   const sockets = new Set<Socket>();

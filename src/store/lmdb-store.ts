@@ -9,8 +9,11 @@
  * acknowledged write survives `kill -9` and power loss alike.
  */
 import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath, type Transaction } from 'lmdb';
 import { GroupCommitter } from './group-commit.js';
+import { DirLock } from './dir-lock.js';
+import { exposedPaths, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type ExposedPath } from './private-files.js';
+import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } from './storage-fault.js';
 
 export type BinaryDb = Database<Buffer, Buffer>;
 /** A database of small structured values (msgpack), keyed by strings. */
@@ -74,20 +77,39 @@ export class LmdbStore {
   readonly system: MetaDb;
   /** Item writes go through here: one synced transaction per group of writes. */
   readonly writer: GroupCommitter;
+  /** Paths in the data directory that group or others can access (the server warns about them). */
+  readonly exposed: ExposedPath[];
+  /** This process's hold on the data directory (released by `close`). */
+  readonly lock: DirLock;
+  /** Whether commits currently fail (full disk, I/O errors); see storage-fault.ts. */
+  readonly health = new StorageHealth();
   private generation = 0;
   private current: ReadSnapshot | null = null;
 
+  /** Throws DataDirLockedError when another process (or another open in this one) holds `path`. */
   constructor(readonly path: string) {
-    mkdirSync(path, { recursive: true });
-    this.root = open({
-      path: `${path}/freshet.mdb`,
-      maxDbs: 4096,
-      maxReaders: 1024,
-      overlappingSync: true,
-      commitDelay: 0,
-    });
+    mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+    // The lock comes first: nothing of the store is read or written while someone else may hold it.
+    this.lock = DirLock.acquire(path);
+    try {
+      const options = {
+        path: `${path}/freshet.mdb`,
+        maxDbs: 4096,
+        maxReaders: 1024,
+        overlappingSync: true,
+        commitDelay: 0,
+        // Creation mode of the data and lock files (lmdb-js src/env.cpp, default 0664); not in its typings.
+        permissionsMode: PRIVATE_FILE_MODE,
+      } satisfies RootDatabaseOptionsWithPath & { permissionsMode: number };
+      this.root = open(options);
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+    this.exposed = exposedPaths(path);
     this.system = this.root.openDB<unknown, string>('system', {});
-    this.writer = new GroupCommitter(this.root);
+    containCommitFaults(this.root, path, this.health);
+    this.writer = new GroupCommitter(this.root, path, this.health);
   }
 
   bucketDbs(bucket: string): BucketDbs {
@@ -114,6 +136,19 @@ export class LmdbStore {
     for (const db of all) await db.drop();
   }
 
+  /**
+   * A structured write outside the group committer (system records, vbucket state): resolves
+   * once committed; a failed commit rejects with a StorageError, never lmdb-js's bare error.
+   */
+  async putMeta(db: MetaDb, key: string, value: unknown): Promise<void> {
+    try {
+      await db.put(key, value);
+    } catch (err) {
+      if (!isCommitFailure(err)) throw err;
+      throw await storageErrorOf(err, this.path);
+    }
+  }
+
   /** Called after every commit: later snapshots must see it. */
   noteCommit(): void {
     this.generation++;
@@ -129,13 +164,30 @@ export class LmdbStore {
     return snap;
   }
 
-  /** Resolves once everything queued so far is committed and on disk. */
+  /**
+   * Resolves once everything queued so far is settled: committed and on disk, or failed (and
+   * reported to its writers). A failed transaction's flush promise never settles, so a wait that a
+   * failure overtakes starts again on the fresh one (storage-fault.ts).
+   */
   async flushed(): Promise<void> {
     await this.writer.drain();
-    await this.root.flushed;
+    for (;;) {
+      const overtaken = await new Promise<boolean>((resolve) => {
+        const cancel = this.health.onNextFailure(() => resolve(true));
+        Promise.resolve(this.root.flushed).then(
+          () => { cancel(); resolve(false); },
+          () => { cancel(); resolve(false); },
+        );
+      });
+      if (!overtaken) return;
+    }
   }
 
   async close(): Promise<void> {
-    await this.root.close();
+    try {
+      await this.root.close();
+    } finally {
+      this.lock.release();
+    }
   }
 }

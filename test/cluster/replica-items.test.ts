@@ -1,23 +1,27 @@
 /**
  * DCP item messages as a replica reads them (src/cluster/replica-items.ts): packets built with the
- * codec's encoders and the producer's xattr encoder (src/dcp/xattr-blob.ts), decoded back into
- * every field Freshet stores; plus the xattr section's malformed cases.
+ * codec's encoders and its xattr encoder (src/codec/xattr.ts, whose own cases are in
+ * test/codec/xattr.test.ts), decoded back into every field Freshet stores.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Datatype, DcpOpenFlag, encodeDcpDeletion, encodeDcpExpiration, encodeDcpMutation, encodeSnapshotMarker } from '../../src/codec/index.js';
-import { encodeXattrBlob } from '../../src/dcp/xattr-blob.js';
-import { REPLICA_OPEN_FLAGS } from '../../src/cluster/replica-handshake.js';
+import { Datatype, DcpOpenFlag, encodeDcpDeletion, encodeDcpExpiration, encodeDcpMutation, encodeSnapshotMarker, encodeXattrBlob } from '../../src/codec/index.js';
+import { REPLICA_DCP_OPTIONS } from '../../src/cluster/replica-handshake.js';
+import { controlsFor, dcpOpenFlags } from '../../src/consumer/stream-setup.js';
 import { replicatedChange } from '../../src/cluster/replica-items.js';
-import { XattrBlobError, splitXattrValue } from '../../src/cluster/xattr-blob.js';
 
 const H = { opaque: 9, vbucket: 5 };
 const XATTRS = '{"_sync":{"rev":"3-c"},"meta":{"x":[1,"two"]}}';
 const CAS = 0x1234_5678_9abc_0000n;
 
 describe('cluster > replicated items', () => {
-  test('the replica open flags ask for xattrs, delete times and deleted user xattrs', () => {
-    assert.equal(REPLICA_OPEN_FLAGS, DcpOpenFlag.Producer | DcpOpenFlag.IncludeXattrs | DcpOpenFlag.IncludeDeleteTimes | DcpOpenFlag.IncludeDeletedUserXattrs);
+  test('the replica open flags ask for xattrs, delete times and deleted user xattrs; noops and expirations on, no flow control', () => {
+    const o = { ...REPLICA_DCP_OPTIONS, keysOnly: false };
+    assert.equal(dcpOpenFlags(o), DcpOpenFlag.Producer | DcpOpenFlag.IncludeXattrs | DcpOpenFlag.IncludeDeleteTimes | DcpOpenFlag.IncludeDeletedUserXattrs);
+    assert.deepEqual(
+      controlsFor(o).map((c) => `${c.key}=${c.value}${c.required ? '' : '?'}`),
+      ['enable_noop=true', 'set_noop_interval=20', 'enable_expiry_opcode=true', 'send_stream_end_on_client_close_stream=true?'],
+    );
   });
 
   test('a mutation keeps value, datatype, flags, expiry, CAS, seqnos and xattrs', () => {
@@ -45,27 +49,5 @@ describe('cluster > replicated items', () => {
 
   test('other messages are not items', () => {
     assert.equal(replicatedChange(encodeSnapshotMarker({ ...H, version: 'v1', startSeqno: 1, endSeqno: 2, flags: 1 })), undefined);
-  });
-
-  test('xattr sections split back exactly, and malformed ones are refused', () => {
-    const blob = encodeXattrBlob(Buffer.from(XATTRS))!;
-    const split = splitXattrValue(Buffer.concat([blob, Buffer.from('body')]));
-    assert.equal(split.xattrs?.toString(), XATTRS);
-    assert.equal(split.body.toString(), 'body');
-    const bad: Buffer[] = [
-      Buffer.from([0, 0]),
-      Buffer.from([0, 0, 0, 9, 0]),
-      (() => {
-        const b = Buffer.from(blob);
-        b.writeUInt32BE(3, 4); // a pair shorter than its key
-        return b;
-      })(),
-      (() => {
-        const b = Buffer.from(blob);
-        b[b.length - 1] = 0x41; // last pair not NUL-terminated
-        return b;
-      })(),
-    ];
-    for (const v of bad) assert.throws(() => splitXattrValue(v), XattrBlobError);
   });
 });

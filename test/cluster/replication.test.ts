@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import type { Item } from '../../src/engine/types.js';
-import { topologyFor } from '../../src/mgmt/topology.js';
+import { runExpiryPager } from '../../src/engine/maintenance.js';
 import { until, writeMap } from './fixtures/map.js';
 
 const VBS = 8;
@@ -60,9 +60,10 @@ describe('cluster > intra-cluster replication', () => {
     const [ba, bb] = [bucketOf(a), bucketOf(b)];
     writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
     await until(() => applied(1, a, b), 'the map applied on both nodes');
-    assert.deepEqual(ba.vbuckets.map((v) => v.state), ['active', 'active', 'active', 'active', 'replica', 'replica', 'replica', 'replica']);
-    assert.deepEqual(bb.vbuckets.map((v) => v.state), ['replica', 'replica', 'replica', 'replica', 'active', 'active', 'active', 'active']);
-    assert.equal(topologyFor(a.server.context).revEpoch, 1, 'the map rev is the advertised revEpoch');
+    const states = (bucket: Bucket): string[] => Array.from({ length: bucket.numVBuckets }, (_, vb) => bucket.vbucketState(vb));
+    assert.deepEqual(states(ba), ['active', 'active', 'active', 'active', 'replica', 'replica', 'replica', 'replica']);
+    assert.deepEqual(states(bb), ['replica', 'replica', 'replica', 'replica', 'active', 'active', 'active', 'active']);
+    assert.equal(a.server.topology.revEpoch, 1, 'the map rev is the advertised revEpoch');
 
     // Every kind of change on vbucket 3 (owned by node 0): flags, expiry, xattrs, delete, expiry tombstone.
     const k = (tag: string): string => keyIn(ba, 3, tag);
@@ -73,8 +74,8 @@ describe('cluster > intra-cluster replication', () => {
     await ba.set(k('gone'), '{"c":3}', { xattrs: Buffer.from('{"_sync":{"rev":"1-b"}}') });
     await ba.delete(k('gone'), { xattrs: Buffer.from('{"_sync":{"rev":"2-b","deleted":true}}') });
     await ba.set(k('plain'), '{"a":2}');
-    await ba.set(k('expiring'), '{"e":5}');
-    await ba.expire(ba.vbucket(3), ba.lookup(Buffer.from(k('expiring')))!); // an expiration tombstone (DCP_EXPIRATION)
+    await ba.set(k('expiring'), '{"e":5}', { expiry: expiry - 3000 });
+    assert.equal(await runExpiryPager(ba, expiry - 2000), 1, 'an expiration tombstone (DCP_EXPIRATION)');
     for (let i = 0; i < 200; i++) await ba.set(k(`bulk${i % 50}`), JSON.stringify({ i }));
     await until(() => caughtUp(ba, bb, 3), 'the replica of vbucket 3 caught up');
 
@@ -105,7 +106,7 @@ describe('cluster > intra-cluster replication', () => {
     // Node 0 now replicates vbucket 3 from node 1 and continues its history without a reset.
     await until(() => caughtUp(bb, ba, 3), 'node 0 follows vbucket 3 from node 1');
     assert.deepEqual(versions(ba, 3), versions(bb, 3));
-    assert.equal(b.server.cluster!.replication.stats().rollbacks + a.server.cluster!.replication.stats().rollbacks, 0);
+    assert.equal(b.server.cluster!.replicaFeeds.stats().rollbacks + a.server.cluster!.replicaFeeds.stats().rollbacks, 0);
   });
 
   test('a replica whose active took another branch is reset and streamed again', async (t) => {
@@ -122,7 +123,7 @@ describe('cluster > intra-cluster replication', () => {
     await ba.set(keyIn(ba, 2, 'branch'), '{"new":true}');
     await until(() => caughtUp(ba, bb, 2), 'the replica follows the new branch');
     assert.deepEqual(versions(bb, 2), versions(ba, 2));
-    assert.equal(b.server.cluster!.replication.stats().rollbacks, 1, 'one reset, through a Rollback reply');
+    assert.equal(b.server.cluster!.replicaFeeds.stats().rollbacks, 1, 'one reset, through a Rollback reply');
   });
 
   test('a bad map file is reported and the previous map stays in force', async (t) => {

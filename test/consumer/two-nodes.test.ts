@@ -12,7 +12,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, ADMIN } from '../helpers/server.js';
-import { topologyFor } from '../../src/mgmt/topology.js';
 import { BucketDataSource } from '../../src/consumer/index.js';
 import { MemoryReceiver } from './fixtures/memory-receiver.js';
 import { serverState, until, writeDocs } from './fixtures/cluster.js';
@@ -27,10 +26,10 @@ describe('consumer > two nodes, one map', () => {
     });
     const nodes = [a, b].map((s) => ({ kvPort: s.server.ports.kv, mgmtPort: s.server.ports.mgmt }));
     const setOwners = (owners: number[]): void => {
-      for (const s of [a, b]) topologyFor(s.server.context).setOwners('default', owners);
+      for (const s of [a, b]) s.server.topology.setOwners('default', owners);
     };
-    topologyFor(a.server.context).setNodes(nodes, 0);
-    topologyFor(b.server.context).setNodes(nodes, 1);
+    a.server.topology.setNodes(nodes, 0);
+    b.server.topology.setNodes(nodes, 1);
     setOwners([0, 0, 0, 0, 1, 1, 1, 1]);
     const [ba, bb] = [a, b].map((s) => s.server.engine.bucket('default')!);
     await writeDocs(ba!, 400);

@@ -5,7 +5,10 @@ import { CouchError } from '../../src/couch/errors.js';
 import {
   attachmentsToJson,
   attsSinceRevpos,
+  checkAttachmentSize,
+  checkRevisionSize,
   decodeBase64,
+  isBase64,
   md5Digest,
   parseAttachments,
   resolveAttachments,
@@ -33,6 +36,83 @@ describe('digests', () => {
     assert.equal(decodeBase64('aGVs\nbG8')?.toString(), 'hello');
     assert.equal(decodeBase64('!Base64Encoded$'), null);
     assert.equal(decodeBase64('a'), null);
+  });
+});
+
+describe('base64 validator', () => {
+  test('valid: every padding form, with or without padding', () => {
+    for (const [text, plain] of [
+      ['aGVsbG8=', 'hello'],
+      ['aGVsbG8', 'hello'],
+      ['aGVsbA==', 'hell'],
+      ['aGVsbA', 'hell'],
+      ['aGVs', 'hel'],
+      ['+/+/', '\xfb\xff\xbf'],
+    ] as const) {
+      assert.equal(isBase64(text), true, text);
+      assert.equal(decodeBase64(text)?.toString('latin1'), plain, text);
+    }
+  });
+
+  test('empty is valid and decodes to no bytes', () => {
+    assert.equal(isBase64(''), true);
+    assert.equal(decodeBase64('')?.length, 0);
+    assert.equal(isBase64(' \r\n'), true);
+  });
+
+  test('whitespace anywhere is skipped, padding included', () => {
+    assert.equal(decodeBase64(' aGVs\r\nbG8=\n')?.toString(), 'hello');
+    assert.equal(decodeBase64('aG\tVs bA=\n=')?.toString(), 'hell');
+    // Only space, tab, CR and LF count as whitespace.
+    assert.equal(isBase64('aGVs\vbG8='), false);
+    assert.equal(isBase64('aGVs\u00a0bG8='), false);
+  });
+
+  test('invalid characters: URL-safe alphabet, punctuation, non-ASCII', () => {
+    for (const text of ['aGV-bG8=', 'aGV_bG8=', 'aGVs.G8=', 'aGVsbG8é', 'aGVs\u0000bG8=', '\ud83d\ude00AAA']) {
+      assert.equal(isBase64(text), false, JSON.stringify(text));
+      assert.equal(decodeBase64(text), null, JSON.stringify(text));
+    }
+  });
+
+  test('bad padding or length', () => {
+    for (const text of ['a', 'aGVsb', 'aGVsbG8==', 'aGVsbA=', 'aGVsbA===', 'aGVs=', '=', '==', 'aG=Vs', 'aGVsbG8=A', 'aGVsbA==bG8=']) {
+      assert.equal(isBase64(text), false, text);
+      assert.equal(decodeBase64(text), null, text);
+    }
+  });
+
+  test('huge input: linear, no stack overflow, byte-identical', () => {
+    // 24 MiB of bytes is 32 MiB of text; the former regex overflowed V8's stack from ~4 MiB.
+    const bytes = Buffer.alloc(24 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i & 0xff;
+    const text = bytes.toString('base64');
+    const started = process.hrtime.bigint();
+    const decoded = decodeBase64(text);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(decoded !== null && decoded.equals(bytes));
+    assert.ok(ms < 5000, `took ${ms} ms`);
+    // An invalid character at the very end is still found.
+    assert.equal(isBase64(text.slice(0, -4) + 'AAA!'), false);
+    // Whitespace every 76 characters (MIME line length) over the whole string.
+    const wrapped = text.slice(0, 4 * 1024 * 1024).replace(/.{76}/g, '$&\r\n');
+    assert.ok(decodeBase64(wrapped)?.equals(bytes.subarray(0, 3 * 1024 * 1024)));
+  });
+});
+
+describe('size limits', () => {
+  const meta = (name: string, length: number): AttachmentMeta => ({ name, contentType: 'x/y', length, digest: 'md5-x', revpos: 1 });
+
+  test('one attachment over the limit is 413 attachment_too_large, naming it', () => {
+    assert.doesNotThrow(() => checkAttachmentSize('a', 100, 100));
+    assert.equal(reason(() => checkAttachmentSize('big.bin', 101, 100)), '413 attachment_too_large big.bin');
+    assert.equal(reason(() => checkRevisionSize('d', 2, [meta('ok', 10), meta('big.bin', 101)], 100)), '413 attachment_too_large big.bin');
+  });
+
+  test('body plus attachments over the limit is 413 document_too_large, naming the document', () => {
+    assert.doesNotThrow(() => checkRevisionSize('d', 40, [meta('a', 30), meta('b', 30)], 100));
+    assert.equal(reason(() => checkRevisionSize('doc1', 41, [meta('a', 30), meta('b', 30)], 100)), '413 document_too_large doc1');
+    assert.equal(reason(() => checkRevisionSize('doc1', 2, [meta('a', 60), meta('b', 60)], 100)), '413 document_too_large doc1');
   });
 });
 

@@ -4,7 +4,8 @@ import { openTestEngine, type TestEngine } from '../helpers/engine.js';
 import { isEngineError, type EngineErrorCode } from '../../src/engine/errors.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from '../../src/engine/types.js';
 import { MAX_VALUE_BYTES } from '../../src/engine/limits.js';
-import { nowSeconds } from '../../src/engine/expiry.js';
+import { runExpiryPager } from '../../src/engine/maintenance.js';
+import { ManualClock } from '../helpers/clock.js';
 
 async function rejects(p: Promise<unknown> | (() => unknown), code: EngineErrorCode): Promise<void> {
   await assert.rejects(async () => (typeof p === 'function' ? p() : p), (err: unknown) => isEngineError(err, code));
@@ -12,8 +13,10 @@ async function rejects(p: Promise<unknown> | (() => unknown), code: EngineErrorC
 
 describe('document operations', () => {
   let t: TestEngine;
+  // Every engine time read follows this clock: expiry tests move it instead of sleeping.
+  const clock = new ManualClock();
   before(async () => {
-    t = await openTestEngine(64);
+    t = await openTestEngine(64, { clock });
   });
   after(() => t.close());
 
@@ -76,7 +79,7 @@ describe('document operations', () => {
     const meta = b.getMeta('tomb');
     assert.equal(meta.deleted, true);
     assert.equal(meta.revSeqno, 2);
-    assert.ok(Math.abs(meta.deleteTime - nowSeconds()) <= 2);
+    assert.ok(Math.abs(meta.deleteTime - clock.seconds()) <= 2);
   });
 
   test('append and prepend; missing key is NOT_STORED', async () => {
@@ -108,11 +111,11 @@ describe('document operations', () => {
   test('expiry: relative values become absolute, past absolute times are invisible at once', async () => {
     const b = t.bucket;
     await b.set('rel', 'x', { expiry: 100 });
-    assert.ok(Math.abs(b.get('rel').expiry - (nowSeconds() + 100)) <= 2);
-    const abs = nowSeconds() + 60 * 60 * 24 * 365;
+    assert.ok(Math.abs(b.get('rel').expiry - (clock.seconds() + 100)) <= 2);
+    const abs = clock.seconds() + 60 * 60 * 24 * 365;
     await b.set('abs', 'x', { expiry: abs });
     assert.equal(b.get('abs').expiry, abs);
-    await b.set('past', 'x', { expiry: nowSeconds() - 3600 * 24 * 40 });
+    await b.set('past', 'x', { expiry: clock.seconds() - 3600 * 24 * 40 });
     await rejects(() => b.get('past'), 'KEY_ENOENT');
   });
 
@@ -120,7 +123,8 @@ describe('document operations', () => {
     const b = t.bucket;
     await b.set('short', 'x', { expiry: 1 });
     const before = b.vbucketInfo(b.vbucketOf('short')).highSeqno;
-    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal(b.get('short').value.toString(), 'x');
+    clock.advance(1000);
     await rejects(() => b.get('short'), 'KEY_ENOENT');
     await b.quiesce();
     const meta = b.getMeta('short');
@@ -129,12 +133,26 @@ describe('document operations', () => {
     assert.equal(meta.seqno, before + 1);
   });
 
+  test('the expiry pager expires by the engine clock, and CAS values follow it', async () => {
+    const b = t.bucket;
+    const w = await b.set('paged', 'x', { expiry: 30 });
+    assert.ok(w.cas >> 16n >= (BigInt(clock.now()) * 1_000_000n) >> 16n, 'the CAS is the clock in ns, low bits masked');
+    assert.equal(await runExpiryPager(b), 0, 'not due yet');
+    clock.advance(31_000);
+    assert.equal(await runExpiryPager(b), 1);
+    await b.quiesce();
+    const meta = b.getMeta('paged');
+    assert.equal(meta.expired, true);
+    assert.equal(meta.deleteTime, clock.seconds());
+    assert.ok(meta.cas >> 16n >= (BigInt(clock.now()) * 1_000_000n) >> 16n);
+  });
+
   test('touch and get-and-touch change the expiry with a new seqno', async () => {
     const b = t.bucket;
     const w = await b.set('tt', 'x');
     const r = await b.touch('tt', 500);
     assert.ok(r.token.seqno > w.token.seqno);
-    assert.ok(Math.abs(b.get('tt').expiry - (nowSeconds() + 500)) <= 2);
+    assert.ok(Math.abs(b.get('tt').expiry - (clock.seconds() + 500)) <= 2);
     const g = await b.getAndTouch('tt', 0);
     assert.equal(g.item.value.toString(), 'x');
     assert.equal(b.get('tt').expiry, 0);

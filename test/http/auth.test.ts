@@ -20,7 +20,7 @@ describe('authentication and access', () => {
     withCouch(async (f) => {
       await createDb(f, 'mine');
       await createDb(f, 'theirs');
-      await f.server.server.context.users.setBucketUser(alice.user, alice.password, ['mine']);
+      await f.server.server.users.setBucketUser(alice.user, alice.password, ['mine']);
       const anon = await f.req('/mine', { auth: null });
       assert.equal(anon.status, 401);
       assert.equal(obj(anon.json).error, 'unauthorized');

@@ -65,7 +65,9 @@ function buildInit(opts: ReqOptions): { method: Dispatcher.HttpMethod; headers: 
 
 export async function withCouch<T>(fn: (f: CouchFixture) => Promise<T>, faceOptions: HttpFaceOptions = {}): Promise<T> {
   const server = await startTestServer();
-  const listener = await startHttpFace(server.server.context, 0, { defaultQ: 16, ...faceOptions });
+  const { engine, users, authThrottle, logger, addresses } = server.server;
+  const deps = { engine, users, authThrottle, logger, host: addresses.host, ports: addresses.ports };
+  const listener = await startHttpFace(deps, 0, { defaultQ: 16, ...faceOptions });
   const base = `http://127.0.0.1:${listener.port}`;
   const agent = new Agent({ connections: 2048, pipelining: 0 });
   const fixture: CouchFixture = {

@@ -71,16 +71,22 @@ describe('KV and HTTP faces share documents', () => {
       assert.equal(changes.find((r) => r.id === 'e')?.deleted, true);
     }));
 
-  test('a KV value that is not a JSON object reads as a deleted revision; HTTP can re-create it', () =>
+  test('a KV value that is not a JSON object is a live document with no JSON form (never deleted); HTTP can overwrite it', () =>
     withCouch(async (f) => {
       await createDb(f);
       const bucket = f.engine.requireBucket('db');
       await bucket.set('bin', Buffer.from([0, 1, 2]));
-      assert.deepEqual((await f.req('/db/bin')).json, { error: 'not_found', reason: 'deleted' });
+      const read = await f.req('/db/bin');
+      assert.equal(read.status, 406);
+      assert.equal(obj(read.json).error, 'not_json_object');
       const info = obj((await f.req('/db')).json);
-      assert.equal(info.doc_count, 0);
-      assert.equal(info.doc_del_count, 1);
-      const put = await f.req('/db/bin', { method: 'PUT', json: { now: 'json' } });
+      assert.equal(info.doc_count, 1);
+      assert.equal(info.doc_del_count, 0);
+      // Without the current rev it is a conflict, as for any live document.
+      assert.equal((await f.req('/db/bin', { method: 'PUT', json: { now: 'json' } })).status, 409);
+      const rev = String(obj(obj(arr(obj((await f.req('/db/_all_docs')).json).rows)[0]).value).rev);
+      assert.match(rev, /^1-/);
+      const put = await f.req('/db/bin', { method: 'PUT', json: { _rev: rev, now: 'json' } });
       assert.equal(put.status, 201);
       assert.match(String(obj(put.json).rev), /^2-/);
     }));

@@ -22,7 +22,7 @@ const anonymous = (s: TestServer): Db => db(base(s, ''));
 
 before(async () => {
   [fa, fb] = await Promise.all([startTestServer(), startTestServer()]);
-  await fa.server.context.users.setBucketUser('bob', 'bobpass', ['bobs']);
+  await fa.server.users.setBucketUser('bob', 'bobpass', ['bobs']);
 });
 after(async () => {
   await Promise.all([fa?.close(), fb?.close()]);

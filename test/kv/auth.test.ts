@@ -34,8 +34,8 @@ function withConn<T>(fn: (kv: RawKv, f: KvFixture) => Promise<T>): () => Promise
   return () =>
     withServer(async (f) => {
       await f.engine.createBucket('second', { numVBuckets: 8 });
-      await f.server.server.context.users.setBucketUser('carol', 'carol-pw', ['default']);
-      await f.server.server.context.users.setBucketUser('second', 'second-pw', ['second']);
+      await f.server.server.users.setBucketUser('carol', 'carol-pw', ['default']);
+      await f.server.server.users.setBucketUser('second', 'second-pw', ['second']);
       return fn(await f.connect(), f);
     });
 }
@@ -143,7 +143,7 @@ describe('access rules', () => {
   }));
 
   test('revoking a user\'s bucket, or removing the user, takes effect on open connections', RAW_TEST, withConn(async (kv, f) => {
-    const users = f.server.server.context.users;
+    const users = f.server.server.users;
     expectStatus(await authPlain(kv, 'carol', 'carol-pw'), Status.Success);
     expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
     expectStatus(await kv.request(get(f, 'k')), Status.KeyEnoent);

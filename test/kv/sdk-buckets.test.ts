@@ -83,10 +83,10 @@ describe('SDK authentication and buckets', () => {
   test('two buckets with their own users: each user reaches only its bucket', opts, async () => {
     const t = await startTestServer();
     try {
-      const { engine, context } = t.server;
+      const { engine, users } = t.server;
       await engine.createBucket('second', { numVBuckets: 16 });
-      await context.users.setBucketUser('alice', 'alice-pw', ['default']);
-      await context.users.setBucketUser('bob', 'bob-pw', ['second']);
+      await users.setBucketUser('alice', 'alice-pw', ['default']);
+      await users.setBucketUser('bob', 'bob-pw', ['second']);
       const alice = { username: 'alice', password: 'alice-pw' };
       const bob = { username: 'bob', password: 'bob-pw' };
       const port = t.server.ports.kv;

@@ -4,10 +4,10 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CasMismatchError, DeltaInvalidError, DocumentExistsError, DocumentNotFoundError, DurabilityLevel, PingState, ServiceType } from 'couchbase';
 import { startTestServer } from '../helpers/server.js';
 import { nowSeconds } from '../../src/engine/expiry.js';
+import { ManualClock } from '../helpers/clock.js';
 import { SDK_TEST_TIMEOUT, withCollection } from './sdk.js';
 
 const opts = { timeout: SDK_TEST_TIMEOUT };
@@ -106,11 +106,12 @@ describe('SDK document operations', () => {
   });
 
   test('a document upserted with a 1 s expiry is gone 2 s later; long expiries are kept', opts, async () => {
-    const t = await startTestServer();
+    const clock = new ManualClock();
+    const t = await startTestServer({ clock });
     try {
       const bucket = t.server.engine.requireBucket('default');
       await withCollection(t.server.ports.kv, 'default', async (coll) => {
-        const before = nowSeconds();
+        const before = clock.seconds();
         await coll.upsert('short', { v: 1 }, { expiry: 1 });
         await coll.upsert('hour', { v: 2 }, { expiry: 3600 });
         // Over 30 days the SDK sends an absolute time (the memcached rule, §4.1).
@@ -118,12 +119,12 @@ describe('SDK document operations', () => {
         assert.deepEqual((await coll.get('short')).content, { v: 1 });
 
         const hour = bucket.get('hour').expiry;
-        assert.ok(hour >= before + 3600 && hour <= nowSeconds() + 3600, `expiry ${hour} is about now + 1 h`);
+        assert.ok(hour >= before + 3600 && hour <= clock.seconds() + 3600, `expiry ${hour} is about now + 1 h`);
         const months = bucket.get('months').expiry;
         assert.ok(Math.abs(months - (before + 60 * 86400)) <= 2, `expiry ${months} is about now + 60 days`);
 
-        // Expiry has one-second resolution: after 2.1 s a 1 s expiry has certainly passed.
-        await sleep(2100);
+        // Expiry has one-second resolution: 2.1 s later a 1 s expiry has certainly passed.
+        clock.advance(2100);
         await assert.rejects(coll.get('short'), DocumentNotFoundError);
         assert.equal((await coll.exists('short')).exists, false);
         assert.deepEqual((await coll.get('hour')).content, { v: 2 });

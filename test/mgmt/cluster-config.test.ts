@@ -9,7 +9,7 @@ import {
   hostPort,
   type ClusterConfigInput,
   type TerseBucketConfigJson,
-} from '../../src/mgmt/cluster-config.js';
+} from '../../src/topology/cluster-config.js';
 import { GOCBCORE_CFG_BUCKET, GO_COUCHBASE_POOL_SERVICES, goDecodeErrors } from './go-json.js';
 
 const UUID = 'f00dfeed00000000000000000000beef';

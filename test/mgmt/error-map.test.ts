@@ -7,7 +7,7 @@ import {
   errorMapKey,
   negotiateErrorMapVersion,
   type ErrorMapStatusInput,
-} from '../../src/mgmt/error-map.js';
+} from '../../src/kv/error-map.js';
 
 const TABLE: ErrorMapStatusInput[] = [
   { code: 0x86, name: 'ETMPFAIL', description: 'Temporary failure', attrs: [] },

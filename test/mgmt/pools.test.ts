@@ -10,7 +10,7 @@ import {
   bucketsVersion,
   clusterCompatibility,
 } from '../../src/mgmt/pools.js';
-import { buildGlobalConfig, type ClusterConfigInput } from '../../src/mgmt/cluster-config.js';
+import { buildGlobalConfig, type ClusterConfigInput } from '../../src/topology/cluster-config.js';
 import {
   GO_COUCHBASE_BUCKET,
   GO_COUCHBASE_POOL,

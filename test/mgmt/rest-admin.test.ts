@@ -23,13 +23,13 @@ describe('Freshet admin endpoints (/freshet/...)', () => {
   });
 
   test('setting a vbucket state changes the engine and the cluster map', async () => {
-    const { engine, context } = s.t.server;
-    const rev = context.configRev;
+    const { engine, topology } = s.t.server;
+    const rev = topology.rev;
     const r = await mgmt.post('/freshet/buckets/default/vbuckets/5/state', { state: 'dead' });
     assert.equal(r.status, 200, r.text);
     assert.equal(obj(JSON.parse(r.text)).state, 'dead');
     assert.equal(engine.requireBucket('default').vbucketInfo(5).state, 'dead');
-    const config = obj(JSON.parse(context.clusterConfigJson?.('default') ?? 'null'));
+    const config = obj(JSON.parse(topology.bucketConfigJson('default')));
     assert.deepEqual(arr(obj(config.vBucketServerMap).vBucketMap)[5], [-1]);
     assert.ok((config.rev as number) > rev);
 
@@ -91,7 +91,7 @@ describe('Freshet admin endpoints (/freshet/...)', () => {
     }
     assert.equal(s.t.server.engine.requireBucket('default').vbucketInfo(1).state, 'active');
 
-    await s.t.server.context.users.setBucketUser('ivy', 'ivy-secret', ['default']);
+    await s.t.server.users.setBucketUser('ivy', 'ivy-secret', ['default']);
     const ivy = { username: 'ivy', password: 'ivy-secret' };
     const denied = await mgmt.post('/freshet/buckets/default/vbuckets/1/state', { state: 'dead' }, ivy);
     assert.equal(denied.status, 403);

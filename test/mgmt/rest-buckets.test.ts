@@ -60,7 +60,7 @@ describe('bucket management over REST', () => {
 
   test('only the administrator manages buckets', async () => {
     const carol = { username: 'carol', password: 'carol-secret' };
-    await s.t.server.context.users.setBucketUser(carol.username, carol.password, ['default']);
+    await s.t.server.users.setBucketUser(carol.username, carol.password, ['default']);
     const create = await mgmt.post('/pools/default/buckets', { name: 'mine' }, carol);
     assert.equal(create.status, 403);
     assert.deepEqual(obj(JSON.parse(create.text)).permissions, ['cluster.buckets!create']);
@@ -72,9 +72,9 @@ describe('bucket management over REST', () => {
   });
 
   test('a bucket created over REST is in the KV cluster map with a higher revision', async () => {
-    const rev = s.t.server.context.configRev;
+    const rev = s.t.server.topology.rev;
     assert.equal((await mgmt.post('/pools/default/buckets', { name: 'mapped', numVBuckets: '4' })).status, 202);
-    const config = obj(JSON.parse(s.t.server.context.clusterConfigJson?.('mapped') ?? 'null'));
+    const config = obj(JSON.parse(s.t.server.topology.bucketConfigJson('mapped')));
     assert.equal(config.name, 'mapped');
     assert.ok((config.rev as number) > rev);
     assert.equal(arr(obj(config.vBucketServerMap).vBucketMap).length, 4);

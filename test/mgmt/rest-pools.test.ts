@@ -13,7 +13,7 @@ describe('cluster-manager REST: documents and access', () => {
     s = await startMgmtServer();
     mgmt = s.mgmt;
     await s.t.server.engine.createBucket('other', { numVBuckets: 4 });
-    await s.t.server.context.users.setBucketUser(ALICE.username, ALICE.password, ['default']);
+    await s.t.server.users.setBucketUser(ALICE.username, ALICE.password, ['default']);
   });
   after(() => s.t.close());
 
@@ -81,12 +81,12 @@ describe('cluster-manager REST: documents and access', () => {
     assert.equal(r.text.includes('$HOST'), false);
     const config = obj(JSON.parse(r.text));
     assert.deepEqual(goDecodeErrors(config, GOCBCORE_CFG_BUCKET), []);
-    assert.equal(config.rev, s.t.server.context.configRev);
+    assert.equal(config.rev, s.t.server.topology.rev);
     assert.equal(typeof config.revEpoch, 'number');
     assert.deepEqual(obj(config.vBucketServerMap).serverList, [`127.0.0.1:${ports.kv}`]);
     assert.deepEqual(arr(config.nodes).map((n) => obj(n).hostname), [`127.0.0.1:${ports.mgmt}`]);
     // The KV face gets the same document with the placeholder kept.
-    const cccp = s.t.server.context.clusterConfigJson?.('default') ?? '';
+    const cccp = s.t.server.topology.bucketConfigJson('default');
     assert.equal(cccp.replaceAll('$HOST', '127.0.0.1'), r.text);
   });
 

@@ -23,7 +23,7 @@ describe('users over REST (/settings/rbac/users)', () => {
     assert.equal((await mgmt.get('/pools/default/buckets/b1', dave)).status, 200);
     assert.equal((await mgmt.get('/pools/default/buckets/b2', dave)).status, 403);
     assert.equal((await mgmt.get('/pools', { username: 'dave', password: 'wrong' })).status, 401);
-    assert.equal(s.t.server.context.users.canAccessBucket('dave', 'b1'), true);
+    assert.equal(s.t.server.users.canAccessBucket('dave', 'b1'), true);
 
     // Roles change without a password: the password is kept.
     const roles = await mgmt.call('PUT', `${USERS}/local/dave`, { form: { roles: 'bucket_full_access[b1],bucket_full_access[b2]' } });
@@ -75,11 +75,11 @@ describe('users over REST (/settings/rbac/users)', () => {
       assert.equal(r.status, status, `${path} ${JSON.stringify(form)}: ${r.text}`);
       if (body !== undefined) assert.deepEqual(JSON.parse(r.text), body, JSON.stringify(form));
     }
-    assert.equal(s.t.server.context.users.has('erin'), false);
+    assert.equal(s.t.server.users.has('erin'), false);
   });
 
   test("the administrator's password can be changed with role admin; the admin cannot be deleted", async () => {
-    const users = s.t.server.context.users;
+    const users = s.t.server.users;
     const r = await mgmt.call('PUT', `${USERS}/local/Administrator`, { form: { password: 'new-password', roles: 'admin' } });
     assert.equal(r.status, 200, r.text);
     const admin = { username: 'Administrator', password: 'new-password' };
@@ -90,16 +90,16 @@ describe('users over REST (/settings/rbac/users)', () => {
   });
 
   test('only the administrator manages users', async () => {
-    await s.t.server.context.users.setBucketUser('frank', 'frank-secret', ['b1']);
+    await s.t.server.users.setBucketUser('frank', 'frank-secret', ['b1']);
     const frank = { username: 'frank', password: 'frank-secret' };
     assert.equal((await mgmt.get(USERS, frank)).status, 403);
     const put = await mgmt.call('PUT', `${USERS}/local/frank`, { creds: frank, form: { roles: 'bucket_full_access[b2]' } });
     assert.equal(put.status, 403);
-    assert.equal(s.t.server.context.users.canAccessBucket('frank', 'b2'), false);
+    assert.equal(s.t.server.users.canAccessBucket('frank', 'b2'), false);
   });
 
   test('deleting a bucket removes it from its users; a user left with none is removed', async () => {
-    const users = s.t.server.context.users;
+    const users = s.t.server.users;
     await s.t.server.engine.createBucket('temp', { numVBuckets: 2 });
     await users.setBucketUser('gina', 'gina-secret', ['temp', 'b1']);
     await users.setBucketUser('hank', 'hank-secret', ['temp']);

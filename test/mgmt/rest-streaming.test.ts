@@ -70,7 +70,7 @@ describe('streaming configs', () => {
   test('a bucket user cannot stream another bucket; closing the server ends open streams', async () => {
     const { t, mgmt } = await startMgmtServer();
     const bob = { username: 'bob', password: 'bob-secret' };
-    await t.server.context.users.setBucketUser(bob.username, bob.password, ['default']);
+    await t.server.users.setBucketUser(bob.username, bob.password, ['default']);
     await t.server.engine.createBucket('private', { numVBuckets: 2 });
     const denied = await StreamReader.open(mgmt, '/pools/default/bs/private', bob);
     assert.equal(denied.status, 403);

@@ -35,14 +35,14 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
 
       const users = cluster.users();
       await users.upsertUser({ username: 'sdk-user', password: 'sdk-secret', roles: [new Role({ name: 'bucket_full_access', bucket: 'default', scope: undefined, collection: undefined })] });
-      assert.equal(t.server.context.users.canAccessBucket('sdk-user', 'default'), true);
+      assert.equal(t.server.users.canAccessBucket('sdk-user', 'default'), true);
       const listed = await users.getAllUsers();
       assert.deepEqual(
         listed.map((u) => [u.username, u.effectiveRoles.map((r) => [r.name, r.bucket])]),
         [['sdk-user', [['bucket_full_access', 'default']]]],
       );
       await users.dropUser('sdk-user');
-      assert.equal(t.server.context.users.has('sdk-user'), false);
+      assert.equal(t.server.users.has('sdk-user'), false);
     } finally {
       await cluster.close();
     }

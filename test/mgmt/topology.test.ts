@@ -1,13 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { pino } from 'pino';
 import { startTestServer, tempDir } from '../helpers/server.js';
 import { openTestEngine } from '../helpers/engine.js';
-import { UserRegistry } from '../../src/auth/credentials.js';
-import { AuthThrottle } from '../../src/auth/throttle.js';
-import type { ServerContext } from '../../src/server/context.js';
-import { Topology, advertisedHostname, clusterConfigJson, topologyFor, type TopologyChange } from '../../src/mgmt/topology.js';
+import { NodeAddresses } from '../../src/topology/addresses.js';
+import { Topology, advertisedHostname, type TopologyChange } from '../../src/topology/topology.js';
 
 interface Config {
   rev: number;
@@ -24,21 +21,21 @@ describe('topology: the advertised cluster map', () => {
   test('rev grows on state changes, failovers, bucket creation and deletion (buckets created later too)', async () => {
     const t = await startTestServer({ numVBuckets: 4 });
     try {
-      const { engine, context } = t.server;
+      const { engine, topology } = t.server;
       const changes: TopologyChange[] = [];
-      topologyFor(context).on('change', (c: TopologyChange) => changes.push(c));
-      const rev0 = config(clusterConfigJson(context, 'default')).rev;
-      assert.equal(rev0, context.configRev);
+      topology.on('change', (c: TopologyChange) => changes.push(c));
+      const rev0 = config(topology.bucketConfigJson('default')).rev;
+      assert.equal(rev0, topology.rev);
 
       await engine.setVBucketState('default', 1, 'pending');
-      const c1 = config(clusterConfigJson(context, 'default'));
+      const c1 = config(topology.bucketConfigJson('default'));
       assert.equal(c1.rev, rev0 + 1);
       assert.deepEqual(c1.vBucketServerMap.vBucketMap, [[0], [-1], [0], [0]]);
 
       await engine.failover('default', 0);
       await engine.createBucket('late', { numVBuckets: 2 });
       await engine.setVBucketState('late', 0, 'replica');
-      assert.deepEqual(config(clusterConfigJson(context, 'late')).vBucketServerMap.vBucketMap, [[-1], [0]]);
+      assert.deepEqual(config(topology.bucketConfigJson('late')).vBucketServerMap.vBucketMap, [[-1], [0]]);
       await engine.deleteBucket('late');
       assert.deepEqual(
         changes.map((c) => [c.reason, c.bucket]),
@@ -51,7 +48,7 @@ describe('topology: the advertised cluster map', () => {
         ],
       );
       assert.deepEqual(changes.map((c) => c.rev), [1, 2, 3, 4, 5].map((n) => rev0 + n));
-      assert.throws(() => clusterConfigJson(context, 'late'), /no bucket named late/);
+      assert.throws(() => topology.bucketConfigJson('late'), /no bucket named late/);
     } finally {
       await t.close();
     }
@@ -61,10 +58,10 @@ describe('topology: the advertised cluster map', () => {
     const dataDir = tempDir();
     try {
       const first = await startTestServer({ dataDir, numVBuckets: 2 });
-      const a = config(clusterConfigJson(first.server.context, 'default'));
+      const a = config(first.server.topology.bucketConfigJson('default'));
       await first.server.close();
       const second = await startTestServer({ dataDir, numVBuckets: 2 });
-      const b = config(clusterConfigJson(second.server.context, 'default'));
+      const b = config(second.server.topology.bucketConfigJson('default'));
       await second.server.close();
       assert.equal(b.revEpoch, a.revEpoch + 1);
     } finally {
@@ -75,9 +72,8 @@ describe('topology: the advertised cluster map', () => {
   test('a multi-node map: fixed nodes and owners replace "active here"', async () => {
     const t = await startTestServer({ numVBuckets: 4 });
     try {
-      const { context } = t.server;
-      const topology = topologyFor(context);
-      const rev = context.configRev;
+      const { topology } = t.server;
+      const rev = topology.rev;
       topology.setNodes(
         [
           { hostname: '10.0.0.1', kvPort: 11210, mgmtPort: 8091 },
@@ -86,7 +82,7 @@ describe('topology: the advertised cluster map', () => {
         1,
       );
       topology.setOwners('default', [0, 1, 0, 1]);
-      const c = config(clusterConfigJson(context, 'default'));
+      const c = config(topology.bucketConfigJson('default'));
       assert.equal(c.rev, rev + 2);
       assert.deepEqual(c.vBucketServerMap.serverList, ['10.0.0.1:11210', '10.0.0.2:11210']);
       assert.deepEqual(c.vBucketServerMap.vBucketMap, [[0], [1], [0], [1]]);
@@ -95,7 +91,7 @@ describe('topology: the advertised cluster map', () => {
 
       topology.setOwners('default', undefined);
       topology.setNodes(undefined);
-      const back = config(clusterConfigJson(context, 'default'));
+      const back = config(topology.bucketConfigJson('default'));
       assert.deepEqual(back.vBucketServerMap.serverList, [`$HOST:${t.server.ports.kv}`]);
       assert.deepEqual(back.vBucketServerMap.vBucketMap, [[0], [0], [0], [0]]);
     } finally {
@@ -114,24 +110,35 @@ describe('topology: the advertised cluster map', () => {
         bucket.listenerCount('failover'),
       ];
       const baseline = counts();
-      const ctx: ServerContext = {
-        engine,
-        users: new UserRegistry({ load: () => [], save: async () => undefined }),
-        authThrottle: new AuthThrottle(undefined),
-        logger: pino({ level: 'silent' }),
-        host: '127.0.0.1',
-        ports: { kv: 11210, mgmt: 8091, http: 0 },
-        configRev: 1,
-      };
-      const topology = new Topology(ctx);
+      const addresses = new NodeAddresses('127.0.0.1');
+      addresses.bound('kv', 11210);
+      addresses.bound('mgmt', 8091);
+      const topology = new Topology({ engine, addresses });
       await topology.startWatching();
       assert.deepEqual(counts(), baseline.map((n) => n + 1));
       await engine.setVBucketState('default', 0, 'dead');
-      assert.equal(ctx.configRev, 2);
+      assert.equal(topology.rev, 2);
       topology.stopWatching();
       assert.deepEqual(counts(), baseline);
       await engine.setVBucketState('default', 0, 'active');
-      assert.equal(ctx.configRev, 2, 'no longer following');
+      assert.equal(topology.rev, 2, 'no longer following');
+    } finally {
+      await te.close();
+    }
+  });
+
+  test('the map follows the ports the server records as its listeners bind', async () => {
+    const te = await openTestEngine(2);
+    try {
+      const addresses = new NodeAddresses('127.0.0.1');
+      const topology = new Topology({ engine: te.engine, addresses });
+      addresses.bound('kv', 11210);
+      addresses.bound('mgmt', 8091);
+      assert.deepEqual(config(topology.bucketConfigJson('default')).vBucketServerMap.serverList, ['$HOST:11210']);
+      addresses.bound('kv', 12000);
+      assert.deepEqual(config(topology.bucketConfigJson('default')).vBucketServerMap.serverList, ['$HOST:12000'], 'not a stale cached config');
+      assert.equal(addresses.ports.kv, 12000);
+      assert.throws(() => addresses.bound('http', 70000), RangeError);
     } finally {
       await te.close();
     }

@@ -52,7 +52,7 @@ async function waitFor(cond: () => Promise<boolean>, ms = 30_000): Promise<void>
 
 before(async () => {
   [fa, fb] = await Promise.all([startTestServer(), startTestServer()]);
-  await fa.server.context.users.setBucketUser('carol', 'carolpass', ['carols']);
+  await fa.server.users.setBucketUser('carol', 'carolpass', ['carols']);
 });
 after(async () => {
   await Promise.all([fa?.close(), fb?.close()]);

@@ -110,7 +110,7 @@ async function http(
 }
 
 function stats(w: World) {
-  return w.server.server.context.authThrottle.stats();
+  return w.server.server.authThrottle.stats();
 }
 
 async function kvStats(kv: RawKv): Promise<Map<string, string>> {

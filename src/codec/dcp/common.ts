@@ -12,9 +12,17 @@
  * (dcp.md §3.3), so numbers are exact; a decoded value >= 2^53 is a ProtocolError
  * (CB_ERR_VALUE_RANGE), never a rounded number. The one place the protocol uses the
  * all-ones u64 is the stream-request end seqno; see SEQNO_INFINITY in stream-req.ts.
+ *
+ * Frame encoders. Mutations, deletions, expirations and V1 snapshot markers are the per-item hot
+ * path of a backfill, so besides the Packet encoders their files have `encode...Frame` functions
+ * that write one message straight into one buffer, extras in place: no Packet, no separate extras,
+ * key or value copies. What is constant for a stream (magic, stream-id frame info, opaque,
+ * vbucket, collection-aware keys) is computed once into a `DcpFramePrefix`. Their bytes equal the
+ * Packet encoders' (test/codec/frames.test.ts). They take stored values and do not range-check.
  */
 import { encodeFrameInfos, decodeStreamId, streamIdFrame } from '../frame-info.js';
-import { makeRequest } from '../packet.js';
+import { Magic } from '../magic.js';
+import { HEADER_LENGTH, makeRequest, writeHeader } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
 
 export interface DcpStreamHeader {
@@ -40,4 +48,64 @@ export function readStreamHeader(p: Packet): DcpStreamHeader {
   return streamId === undefined
     ? { opaque: p.opaque, vbucket: p.vbucket }
     : { opaque: p.opaque, vbucket: p.vbucket, streamId };
+}
+
+/** What every frame of one stream shares, computed once per stream (see the header comment). */
+export interface DcpFramePrefix {
+  readonly magic: number;
+  /** The stream-id frame info (id 2), or empty. */
+  readonly framingExtras: Buffer;
+  /** Where the extras start in every frame: after the header and the framing extras. */
+  readonly extrasAt: number;
+  readonly opaque: number;
+  readonly vbucket: number;
+  /**
+   * Collection-aware connection (HELLO Collections): keys carry the unsigned-LEB128 collection id
+   * prefix, always the default collection's 0x00 here (kv commands/mutation.md "Collections Enabled").
+   */
+  readonly collections: boolean;
+}
+
+const NO_FRAMING = Buffer.alloc(0);
+
+export function dcpFramePrefix(h: DcpStreamHeader, collections: boolean): DcpFramePrefix {
+  // A stream id travels as frame info id 2 on every message, with the alternative magic.
+  const framingExtras = h.streamId === undefined ? NO_FRAMING : encodeFrameInfos([streamIdFrame(h.streamId)]);
+  return {
+    magic: h.streamId === undefined ? Magic.ClientRequest : Magic.AltClientRequest,
+    framingExtras,
+    extrasAt: HEADER_LENGTH + framingExtras.length,
+    opaque: h.opaque,
+    vbucket: h.vbucket,
+    collections,
+  };
+}
+
+/**
+ * One buffer for a whole frame, with the header and framing extras written. The caller writes
+ * `extrasLength` bytes of extras at `prefix.extrasAt`, then the key and the value.
+ */
+export function allocDcpFrame(prefix: DcpFramePrefix, opcode: number, extrasLength: number, keyLength: number, valueLength: number, datatype: number, cas: bigint): Buffer {
+  const framing = prefix.framingExtras.length;
+  const out = Buffer.allocUnsafe(prefix.extrasAt + extrasLength + keyLength + valueLength);
+  writeHeader(out, prefix.magic, opcode, framing, keyLength, extrasLength, datatype, prefix.vbucket, framing + extrasLength + keyLength + valueLength, prefix.opaque, cas);
+  if (framing > 0) prefix.framingExtras.copy(out, HEADER_LENGTH);
+  return out;
+}
+
+/** Bytes a document key takes on the wire: one more for the collection id when collection-aware. */
+export function dcpKeyLength(prefix: DcpFramePrefix, key: Buffer): number {
+  return prefix.collections ? key.length + 1 : key.length;
+}
+
+/** Write the key at `at` (LEB128(0) = 0x00 first when collection-aware); returns where the value starts. */
+export function writeDcpKey(prefix: DcpFramePrefix, out: Buffer, at: number, key: Buffer): number {
+  if (prefix.collections) out[at++] = 0;
+  return at + key.copy(out, at);
+}
+
+/** A u64 seqno at `at`: seqnos stay below 2^53 (number policy above), so split without BigInt. */
+export function writeSeqno(out: Buffer, at: number, v: number): void {
+  out.writeUInt32BE(Math.floor(v / 0x1_0000_0000), at);
+  out.writeUInt32BE(v >>> 0, at + 4);
 }

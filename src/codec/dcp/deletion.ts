@@ -15,6 +15,9 @@
  * Erratum (deletion.md): the V1 byte dump shows the key as "\x01c::hello" at offset 42
  * while the field table says "hello" at 43-50 with key length 5 and body 0x17 (= 18 + 5);
  * the key is the 5 bytes right after the extras (offset 42).
+ *
+ * `encodeDcpDeletionFrame` is the single-allocation frame encoder of the backfill hot path
+ * (common.ts "Frame encoders"); V1's nmeta is always 0 there.
  */
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
@@ -22,8 +25,8 @@ import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
 import type { Bytes } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
-import { dcpStreamRequest, readStreamHeader } from './common.js';
-import type { DcpStreamHeader } from './common.js';
+import { allocDcpFrame, dcpKeyLength, dcpStreamRequest, readStreamHeader, writeDcpKey, writeSeqno } from './common.js';
+import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
 
 export const DCP_DELETION_V1_EXTRAS_LENGTH = 18;
 export const DCP_DELETION_V2_EXTRAS_LENGTH = 21;
@@ -78,4 +81,34 @@ export function decodeDcpDeletion(p: Packet): DcpDeletion {
   };
   if (p.extras.length === DCP_DELETION_V1_EXTRAS_LENGTH) return { ...base, version: 1, nmeta: r.u16() };
   return { ...base, version: 2, deleteTime: r.u32() };
+}
+
+/**
+ * A DCP_DELETION frame in one allocation: V2 (21-byte extras) when `deleteTime` is given, else V1
+ * (18 bytes). `value` is the xattr blob to send (../xattr.ts) or null; `datatype` goes as given.
+ */
+export function encodeDcpDeletionFrame(
+  prefix: DcpFramePrefix,
+  key: Buffer,
+  value: Buffer | null,
+  datatype: number,
+  cas: bigint,
+  bySeqno: number,
+  revSeqno: number,
+  deleteTime: number | undefined,
+): Buffer {
+  const extrasLength = deleteTime === undefined ? DCP_DELETION_V1_EXTRAS_LENGTH : DCP_DELETION_V2_EXTRAS_LENGTH;
+  const out = allocDcpFrame(prefix, Opcode.DcpDeletion, extrasLength, dcpKeyLength(prefix, key), value ? value.length : 0, datatype, cas);
+  const at = prefix.extrasAt;
+  writeSeqno(out, at, bySeqno);
+  writeSeqno(out, at + 8, revSeqno);
+  if (deleteTime === undefined) {
+    out.writeUInt16BE(0, at + 16); // nmeta
+  } else {
+    out.writeUInt32BE(deleteTime >>> 0, at + 16);
+    out[at + 20] = 0; // unused
+  }
+  const v = writeDcpKey(prefix, out, at + extrasLength, key);
+  if (value) value.copy(out, v);
+  return out;
 }

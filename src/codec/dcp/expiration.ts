@@ -12,6 +12,9 @@
  *
  * Erratum (Appendix A): expiration.md's example shows extras length 0x12 (18) and body
  * 0x17; the extras are 20 bytes, so with the 5-byte key the body is 25 (0x19).
+ *
+ * `encodeDcpExpirationFrame` is the single-allocation frame encoder of the backfill hot path
+ * (common.ts "Frame encoders").
  */
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
@@ -19,8 +22,8 @@ import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
 import type { Bytes } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
-import { dcpStreamRequest, readStreamHeader } from './common.js';
-import type { DcpStreamHeader } from './common.js';
+import { allocDcpFrame, dcpKeyLength, dcpStreamRequest, readStreamHeader, writeDcpKey, writeSeqno } from './common.js';
+import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
 
 export const DCP_EXPIRATION_EXTRAS_LENGTH = 20;
 
@@ -67,4 +70,15 @@ export function decodeDcpExpiration(p: Packet): DcpExpiration {
     revSeqno: r.u64Number('rev_seqno'),
     deleteTime: r.u32(),
   };
+}
+
+/** A DCP_EXPIRATION frame in one allocation (datatype 0, no value). */
+export function encodeDcpExpirationFrame(prefix: DcpFramePrefix, key: Buffer, cas: bigint, bySeqno: number, revSeqno: number, deleteTime: number): Buffer {
+  const out = allocDcpFrame(prefix, Opcode.DcpExpiration, DCP_EXPIRATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key), 0, 0, cas);
+  const at = prefix.extrasAt;
+  writeSeqno(out, at, bySeqno);
+  writeSeqno(out, at + 8, revSeqno);
+  out.writeUInt32BE(deleteTime >>> 0, at + 16);
+  writeDcpKey(prefix, out, at + DCP_EXPIRATION_EXTRAS_LENGTH, key);
+  return out;
 }

@@ -17,6 +17,9 @@
  *
  * Errata (Appendix A): mutation.md labels the last byte "clen" (it is nru, after the
  * 2-byte nmeta); gomemcached declares 30 extras bytes, the server sends 31.
+ *
+ * `encodeDcpMutationFrame` is the single-allocation frame encoder of the backfill hot path
+ * (common.ts "Frame encoders"); lock time, nmeta and nru are always 0 there.
  */
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
@@ -24,8 +27,8 @@ import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
 import type { Bytes } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
-import { dcpStreamRequest, readStreamHeader } from './common.js';
-import type { DcpStreamHeader } from './common.js';
+import { allocDcpFrame, dcpKeyLength, dcpStreamRequest, readStreamHeader, writeDcpKey, writeSeqno } from './common.js';
+import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
 
 export const DCP_MUTATION_EXTRAS_LENGTH = 31;
 
@@ -90,4 +93,36 @@ export function decodeDcpMutation(p: Packet): DcpMutation {
     nmeta: r.u16(),
     nru: r.u8(),
   };
+}
+
+/**
+ * A DCP_MUTATION frame in one allocation. The value is `xattrs` (a blob from ../xattr.ts, or null)
+ * followed by `body` (null for NoValue); `datatype` describes what is sent (the caller's choice).
+ */
+export function encodeDcpMutationFrame(
+  prefix: DcpFramePrefix,
+  key: Buffer,
+  xattrs: Buffer | null,
+  body: Buffer | null,
+  datatype: number,
+  cas: bigint,
+  bySeqno: number,
+  revSeqno: number,
+  flags: number,
+  expiration: number,
+): Buffer {
+  const valueLength = (xattrs ? xattrs.length : 0) + (body ? body.length : 0);
+  const out = allocDcpFrame(prefix, Opcode.DcpMutation, DCP_MUTATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key), valueLength, datatype, cas);
+  const at = prefix.extrasAt;
+  writeSeqno(out, at, bySeqno);
+  writeSeqno(out, at + 8, revSeqno);
+  out.writeUInt32BE(flags >>> 0, at + 16);
+  out.writeUInt32BE(expiration >>> 0, at + 20);
+  out.writeUInt32BE(0, at + 24); // lock time
+  out.writeUInt16BE(0, at + 28); // nmeta
+  out[at + 30] = 0; // nru
+  let v = writeDcpKey(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, key);
+  if (xattrs) v += xattrs.copy(out, v);
+  if (body) body.copy(out, v);
+  return out;
 }

@@ -20,14 +20,17 @@
  * Memory, 0x02 Disk. The V2.0 example's byte dump shows extras length 0x14 and
  * little-endian-looking fields while its field table says extras 0x01 and big-endian
  * values; the field table is right (test/codec/fixtures use it).
+ *
+ * `encodeSnapshotMarkerV1Frame` is the single-allocation frame encoder for V1 markers, which a
+ * backfill sends once per snapshot (common.ts "Frame encoders"); V2.x go through the Packet encoder.
  */
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
 import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectNoValue, expectOpcode, expectValueLength, layoutError } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
-import { dcpStreamRequest, readStreamHeader } from './common.js';
-import type { DcpStreamHeader } from './common.js';
+import { allocDcpFrame, dcpStreamRequest, readStreamHeader, writeSeqno } from './common.js';
+import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
 
 export const SNAPSHOT_FLAG_TABLE = [
   { bit: 0x01, name: 'Memory' },
@@ -107,4 +110,14 @@ export function decodeSnapshotMarker(p: Packet): SnapshotMarker {
 
 export function snapshotFlagNames(flags: number): string[] {
   return SNAPSHOT_FLAG_TABLE.filter((f) => (flags & f.bit) !== 0).map((f) => f.name);
+}
+
+/** A V1 DCP_SNAPSHOT_MARKER frame (20-byte extras, no key, no value, CAS 0) in one allocation. */
+export function encodeSnapshotMarkerV1Frame(prefix: DcpFramePrefix, startSeqno: number, endSeqno: number, flags: number): Buffer {
+  const out = allocDcpFrame(prefix, Opcode.DcpSnapshotMarker, 20, 0, 0, 0, 0n);
+  const at = prefix.extrasAt;
+  writeSeqno(out, at, startSeqno);
+  writeSeqno(out, at + 8, endSeqno);
+  out.writeUInt32BE(flags, at + 16);
+  return out;
 }

@@ -9,15 +9,20 @@
  * APPEND/PREPEND request: no extras; key; value = bytes to add.
  * Response (all): CAS of the new item in the header; extras empty or the 16-byte
  * mutation token (ops/mutation-token.ts); no key, no value.
+ *
+ * `encodeMutationResponseFrame` writes the bytes of a successful response with the classic magic
+ * straight into one buffer, for the KV face's hot path (see ops/get.ts for why); it gives the same
+ * bytes as `encodePacket(encodeMutationResponse(...))` (test/codec/frames.test.ts).
  */
 import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
 import type { Bytes } from '../layout.js';
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
-import { makeRequest, makeResponse } from '../packet.js';
+import { Magic } from '../magic.js';
+import { HEADER_LENGTH, makeRequest, makeResponse, writeHeader } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
-import { decodeMutationToken, encodeMutationToken } from './mutation-token.js';
+import { MUTATION_TOKEN_LENGTH, decodeMutationToken, encodeMutationToken } from './mutation-token.js';
 import type { MutationToken } from './mutation-token.js';
 
 export const STORE_OPCODES: readonly number[] = [
@@ -136,4 +141,20 @@ export function encodeMutationResponse(opcode: number, res: MutationResponse, in
 export function decodeMutationResponse(p: Packet): MutationResponse {
   const token = decodeMutationToken(p);
   return token === undefined ? { cas: p.cas } : { cas: p.cas, token };
+}
+
+/**
+ * The bytes of a successful mutation response (SET/ADD/REPLACE/APPEND/PREPEND/DELETE and quiet
+ * twins) in one allocation: the new CAS, and the 16-byte mutation token when the client negotiated
+ * MUTATION_SEQNO. Seqno and UUID stay below 2^53 (mutation-token.ts).
+ */
+export function encodeMutationResponseFrame(opcode: number, opaque: number, cas: bigint, token?: MutationToken): Buffer {
+  const extras = token ? MUTATION_TOKEN_LENGTH : 0;
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + extras);
+  writeHeader(out, Magic.ClientResponse, opcode, 0, 0, extras, 0, 0, extras, opaque, cas);
+  if (token) {
+    out.writeBigUInt64BE(BigInt(token.vbUuid), HEADER_LENGTH);
+    out.writeBigUInt64BE(BigInt(token.seqno), HEADER_LENGTH + 8);
+  }
+  return out;
 }

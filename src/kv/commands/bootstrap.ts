@@ -17,7 +17,7 @@ import { authenticatePlain, parsePlain } from '../../auth/plain.js';
 import { isAuthError } from '../../auth/errors.js';
 import { ScramServerSession, type ScramServerReply, type ScramServerState } from '../../auth/scram.js';
 import { scramHashForMechanism } from '../../auth/scram-crypto.js';
-import { buildErrorMap, KV_ENGINE_ERROR_ATTRS, negotiateErrorMapVersion, type ErrorMapVersion } from '../../mgmt/error-map.js';
+import { buildErrorMap, KV_ENGINE_ERROR_ATTRS, negotiateErrorMapVersion, type ErrorMapVersion } from '../error-map.js';
 import { errorReply } from '../replies.js';
 import { userOf, type Session } from '../session.js';
 import type { CommandSpec } from '../dispatch.js';
@@ -177,10 +177,9 @@ function getErrorMap(session: Session, req: Packet): Packet {
 
 function getClusterConfig(session: Session, req: Packet): Packet {
   // A bucket-less connection gets the global config (nodes and services, so the SDK learns the
-  // mgmt port for ping and the managers); NoBucket only if there is none (§3.5).
-  const json = session.bucket ? session.ctx.clusterConfigJson?.(session.bucket.name) : session.ctx.globalConfigJson?.();
-  if (!session.bucket && !json) return errorReply(session, req, Status.NoBucket);
-  if (!json) return errorReply(session, req, Status.Etmpfail, 'cluster map not available yet');
+  // mgmt port for ping and the managers) (§3.5). The server hands the map over before it listens.
+  const { clusterConfig } = session.ctx;
+  const json = session.bucket ? clusterConfig.bucketConfigJson(session.bucket.name) : clusterConfig.globalConfigJson();
   return replyTo(req, { value: Buffer.from(json), datatype: Datatype.Json });
 }
 

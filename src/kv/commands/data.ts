@@ -12,8 +12,8 @@ import { Status } from '../../codec/status.js';
 import { Feature } from '../../codec/features.js';
 import { findFrameInfo, RequestFrameId } from '../../codec/frame-info.js';
 import type { Packet } from '../../codec/packet.js';
-import { decodeGetRequest } from '../../codec/ops/get.js';
-import { decodeStoreRequest, decodeConcatRequest } from '../../codec/ops/mutation.js';
+import { decodeGetRequest, encodeGetResponseFrame } from '../../codec/ops/get.js';
+import { decodeStoreRequest, decodeConcatRequest, encodeMutationResponseFrame } from '../../codec/ops/mutation.js';
 import { decodeDeleteRequest } from '../../codec/ops/delete.js';
 import { decodeArithRequest, encodeArithResponse } from '../../codec/ops/arith.js';
 import { decodeTouchRequest, encodeTouchResponse } from '../../codec/ops/touch.js';
@@ -22,7 +22,6 @@ import { isEngineError } from '../../engine/errors.js';
 import type { MutationResult } from '../../engine/types.js';
 import type { StoreMode } from '../../engine/mutations.js';
 import { KvStatusError, errorReply } from '../replies.js';
-import { mutationReply as encodeMutationReply, valueReply } from '../wire.js';
 import { documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, Reply } from '../dispatch.js';
@@ -31,10 +30,10 @@ function token(session: Session, r: MutationResult): { vbUuid: number; seqno: nu
   return session.features.has(Feature.MutationSeqno) ? { vbUuid: r.token.vbuuid, seqno: r.token.seqno } : undefined;
 }
 
-/** Quiet success → no reply; loud → the reply (pre-encoded: this is the hot path, see wire.ts). */
+/** Quiet success → no reply; loud → the reply (a codec frame: this is the hot path, see codec/ops/get.ts). */
 function mutationReply(session: Session, req: Packet, r: MutationResult): Reply {
   if (isQuietOpcode(req.opcode)) return null;
-  return encodeMutationReply(req.opcode, req.opaque, r.cas, token(session, r));
+  return encodeMutationResponseFrame(req.opcode, req.opaque, r.cas, token(session, r));
 }
 
 /** GETK/GETKQ echo the key (as the client sent it, collection prefix included). */
@@ -45,7 +44,7 @@ function get(session: Session, req: Packet): Reply {
   const { key } = decodeGetRequest(req);
   try {
     const item = session.bucket!.get(documentKey(session, key), req.vbucket);
-    return valueReply(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), GETK.has(req.opcode) ? key : EMPTY, item.value);
+    return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), GETK.has(req.opcode) ? key : EMPTY, item.value);
   } catch (err) {
     // GETQ/GETKQ stay silent on a miss (memcached quiet semantics).
     if (isQuietOpcode(req.opcode) && isEngineError(err, 'KEY_ENOENT')) return null;
@@ -68,11 +67,12 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
   if (mode === 'add' && r.cas !== 0n) throw new KvStatusError(Status.Einval, 'ADD does not take a CAS');
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
-  const written = await session.bucket!.storeItem(
+  const bucket = session.bucket!;
+  const written = await bucket.storeItem(
     mode,
     documentKey(session, r.key),
     r.value,
-    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value), preserveExpiry },
+    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value, bucket.maxJsonDepth), preserveExpiry },
     req.vbucket,
   );
   return mutationReply(session, req, written);
@@ -119,7 +119,7 @@ async function touch(session: Session, req: Packet): Promise<Reply> {
   }
   if (req.opcode === Opcode.Touch) return encodeTouchResponse(written.cas, { opaque: req.opaque });
   const item = written.item;
-  return valueReply(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), EMPTY, item.value);
+  return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), EMPTY, item.value);
 }
 
 function getMeta(session: Session, req: Packet): Reply {

@@ -12,7 +12,6 @@ import { Datatype } from '../../codec/datatype.js';
 import { Status } from '../../codec/status.js';
 import { EngineError } from '../../engine/errors.js';
 import { detectDatatype } from '../../engine/mutations.js';
-import { DATATYPE_JSON } from '../../engine/types.js';
 import type { Session } from '../session.js';
 import { KvStatusError } from '../replies.js';
 
@@ -29,12 +28,17 @@ export function documentKey(session: Session, key: Buffer): Buffer {
   return key.subarray(length);
 }
 
-/** Datatype of an incoming value: trust the JSON bit; otherwise check, as kv_engine does. */
-export function incomingDatatype(datatype: number, value: Buffer): number {
+/**
+ * Datatype of an incoming value. The JSON bit is the server's decision, not the client's: kv_engine
+ * "do[es] not trust what the client sent - instead we check for ourselves"
+ * (steppable_command_context.cc setDatatypeJSONFromValue), so a value flagged JSON that is not
+ * valid JSON, or nests deeper than the bucket's limit, is stored raw (datatype 0).
+ */
+export function incomingDatatype(datatype: number, value: Buffer, maxJsonDepth: number): number {
   if ((datatype & ~Datatype.Json) !== 0) {
     throw new EngineError('EINVAL', `datatype 0x${datatype.toString(16)} not negotiated (no snappy or xattr values)`);
   }
-  return datatype & Datatype.Json ? DATATYPE_JSON : detectDatatype(value);
+  return detectDatatype(value, maxJsonDepth);
 }
 
 export function outgoingDatatype(session: Session, stored: number): number {

@@ -1,8 +1,9 @@
 /**
  * STAT: one reply per statistic (key = name, value = ASCII), then an empty terminator, as
- * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs with
- * `registerStatGroup`. Supported: "" (general), `vbucket`, `vbucket-seqno [vb]`,
- * `vbucket-details [vb]`, `failovers [vb]`, `connections`, and whatever is registered.
+ * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs through the
+ * listener's extensions (command-spec.ts KvExtensions, passed in by the server). Supported: ""
+ * (general), `vbucket`, `vbucket-seqno [vb]`, `vbucket-details [vb]`, `failovers [vb]`,
+ * `connections`, and the extensions' groups.
  */
 import { Opcode } from '../../codec/opcodes.js';
 import type { Packet } from '../../codec/packet.js';
@@ -11,17 +12,9 @@ import { EngineError } from '../../engine/errors.js';
 import type { VBucketInfo } from '../../engine/types.js';
 import { SERVER_VERSION } from './bootstrap.js';
 import type { Session } from '../session.js';
-import type { CommandSpec } from '../dispatch.js';
-
-export type StatPairs = Array<[string, string | number | bigint | boolean]>;
-export type StatGroup = (session: Session, args: string[]) => StatPairs;
+import type { CommandSpec, StatGroup, StatPairs } from '../command-spec.js';
 
 const started = Date.now();
-const GROUPS = new Map<string, StatGroup>();
-
-export function registerStatGroup(name: string, group: StatGroup): void {
-  GROUPS.set(name, group);
-}
 
 /** The vbuckets a group covers: one named in the arguments, or all of the bucket's. */
 function vbucketsOf(session: Session, args: string[]): VBucketInfo[] {
@@ -35,7 +28,7 @@ function vbucketsOf(session: Session, args: string[]): VBucketInfo[] {
   return Array.from({ length: bucket.numVBuckets }, (_, vb) => bucket.vbucketInfo(vb));
 }
 
-registerStatGroup('', (session) => {
+const general: StatGroup = (session) => {
   const s = session.stats;
   const pairs: StatPairs = [
     ['pid', process.pid],
@@ -58,6 +51,11 @@ registerStatGroup('', (session) => {
     ['auth_throttled_addresses', t.throttledAddresses],
     ['auth_throttle_tracked', t.trackedAddresses],
   );
+  // The data directory's health (store/storage-fault.ts): `failing` while commits fail (full
+  // disk), with the failed transactions and recoveries counted since start.
+  const health = session.ctx.engine.store.health;
+  pairs.push(['ep_storage_state', health.state], ['ep_storage_write_failures', health.writeFailures]);
+  pairs.push(['ep_storage_recoveries', health.recoveries], ['ep_storage_last_error', health.lastError?.code ?? '']);
   const b = session.bucket;
   if (b) {
     pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
@@ -65,62 +63,66 @@ registerStatGroup('', (session) => {
     pairs.push(['get_hits', b.stats.reads - b.stats.readMisses], ['get_misses', b.stats.readMisses]);
   }
   return pairs;
-});
+};
 
-registerStatGroup('vbucket', (session, args) => vbucketsOf(session, args).map((v) => [`vb_${v.id}`, v.state]));
-
-registerStatGroup('vbucket-seqno', (session, args) =>
-  vbucketsOf(session, args).flatMap((v): StatPairs => [
-    [`vb_${v.id}:uuid`, v.uuid],
-    [`vb_${v.id}:high_seqno`, v.highSeqno],
-    [`vb_${v.id}:abs_high_seqno`, v.highSeqno],
-    [`vb_${v.id}:last_persisted_seqno`, v.persistedSeqno],
-    [`vb_${v.id}:purge_seqno`, v.purgeSeqno],
-    [`vb_${v.id}:last_persisted_snap_start`, v.persistedSeqno],
-    [`vb_${v.id}:last_persisted_snap_end`, v.persistedSeqno],
-    [`vb_${v.id}:max_visible_seqno`, v.highSeqno],
-  ]),
-);
-
-registerStatGroup('vbucket-details', (session, args) =>
-  vbucketsOf(session, args).flatMap((v): StatPairs => [
-    [`vb_${v.id}`, v.state],
-    [`vb_${v.id}:uuid`, v.uuid],
-    [`vb_${v.id}:high_seqno`, v.highSeqno],
-    [`vb_${v.id}:purge_seqno`, v.purgeSeqno],
-    [`vb_${v.id}:persistence_seqno`, v.persistedSeqno],
-    [`vb_${v.id}:num_failover_entries`, v.failoverLog.length],
-  ]),
-);
-
-registerStatGroup('failovers', (session, args) =>
-  vbucketsOf(session, args).flatMap((v): StatPairs => [
-    [`vb_${v.id}:num_entries`, v.failoverLog.length],
-    ...v.failoverLog.flatMap((e, i): StatPairs => [
-      [`vb_${v.id}:${i}:id`, e.uuid],
-      [`vb_${v.id}:${i}:seq`, e.seqno],
+/** The KV face's own groups; the extensions' are added per listener (statCommands). */
+const BUILTIN_GROUPS: Readonly<Record<string, StatGroup>> = {
+  '': general,
+  vbucket: (session, args) => vbucketsOf(session, args).map((v) => [`vb_${v.id}`, v.state]),
+  'vbucket-seqno': (session, args) =>
+    vbucketsOf(session, args).flatMap((v): StatPairs => [
+      [`vb_${v.id}:uuid`, v.uuid],
+      [`vb_${v.id}:high_seqno`, v.highSeqno],
+      [`vb_${v.id}:abs_high_seqno`, v.highSeqno],
+      [`vb_${v.id}:last_persisted_seqno`, v.persistedSeqno],
+      [`vb_${v.id}:purge_seqno`, v.purgeSeqno],
+      [`vb_${v.id}:last_persisted_snap_start`, v.persistedSeqno],
+      [`vb_${v.id}:last_persisted_snap_end`, v.persistedSeqno],
+      [`vb_${v.id}:max_visible_seqno`, v.highSeqno],
     ]),
-  ]),
-);
+  'vbucket-details': (session, args) =>
+    vbucketsOf(session, args).flatMap((v): StatPairs => [
+      [`vb_${v.id}`, v.state],
+      [`vb_${v.id}:uuid`, v.uuid],
+      [`vb_${v.id}:high_seqno`, v.highSeqno],
+      [`vb_${v.id}:purge_seqno`, v.purgeSeqno],
+      [`vb_${v.id}:persistence_seqno`, v.persistedSeqno],
+      [`vb_${v.id}:num_failover_entries`, v.failoverLog.length],
+    ]),
+  failovers: (session, args) =>
+    vbucketsOf(session, args).flatMap((v): StatPairs => [
+      [`vb_${v.id}:num_entries`, v.failoverLog.length],
+      ...v.failoverLog.flatMap((e, i): StatPairs => [
+        [`vb_${v.id}:${i}:id`, e.uuid],
+        [`vb_${v.id}:${i}:seq`, e.seqno],
+      ]),
+    ]),
+  connections: (session) => [
+    [`conn_${session.id}:peer`, session.peer],
+    [`conn_${session.id}:agent_name`, session.agent],
+    [`conn_${session.id}:user`, session.auth.kind === 'authenticated' ? session.auth.user : ''],
+    [`conn_${session.id}:bucket`, session.bucket?.name ?? ''],
+    [`conn_${session.id}:dcp`, session.dcp !== null],
+  ],
+};
 
-registerStatGroup('connections', (session) => [
-  [`conn_${session.id}:peer`, session.peer],
-  [`conn_${session.id}:agent_name`, session.agent],
-  [`conn_${session.id}:user`, session.auth.kind === 'authenticated' ? session.auth.user : ''],
-  [`conn_${session.id}:bucket`, session.bucket?.name ?? ''],
-  [`conn_${session.id}:dcp`, session.dcp !== null],
-]);
-
-function stat(session: Session, req: Packet): Packet[] {
-  const { group: raw } = decodeStatRequest(req);
-  const [name = '', ...args] = raw.trim().split(/\s+/).filter((w, i) => w.length > 0 || i === 0);
-  const group = GROUPS.get(name);
-  if (!group) throw new EngineError('KEY_ENOENT', `unknown stat group "${name}"`);
-  const replies = group(session, args).map(([key, value]) =>
-    encodeStatResponse({ name: key, value: String(value) }, { opaque: req.opaque }),
-  );
-  replies.push(encodeStatTerminator({ opaque: req.opaque }));
-  return replies;
+/** The STAT command over the built-in groups plus `extra` (a name given twice is a wiring bug). */
+export function statCommands(extra: Readonly<Record<string, StatGroup>>): CommandSpec[] {
+  const groups = new Map<string, StatGroup>(Object.entries(BUILTIN_GROUPS));
+  for (const [name, group] of Object.entries(extra)) {
+    if (groups.has(name)) throw new Error(`stat group "${name}" registered twice`);
+    groups.set(name, group);
+  }
+  const stat = (session: Session, req: Packet): Packet[] => {
+    const { group: raw } = decodeStatRequest(req);
+    const [name = '', ...args] = raw.trim().split(/\s+/).filter((w, i) => w.length > 0 || i === 0);
+    const group = groups.get(name);
+    if (!group) throw new EngineError('KEY_ENOENT', `unknown stat group "${name}"`);
+    const replies = group(session, args).map(([key, value]) =>
+      encodeStatResponse({ name: key, value: String(value) }, { opaque: req.opaque }),
+    );
+    replies.push(encodeStatTerminator({ opaque: req.opaque }));
+    return replies;
+  };
+  return [{ opcode: Opcode.Stat, handler: stat, auth: true, bucket: false }];
 }
-
-export const STAT_COMMANDS: readonly CommandSpec[] = [{ opcode: Opcode.Stat, handler: stat, auth: true, bucket: false }];

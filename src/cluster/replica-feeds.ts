@@ -1,5 +1,6 @@
 /**
- * Intra-cluster replication of one node: for every bucket, one DCP connection per active node that
+ * The replica feeds of one node (intra-cluster replication; not the CouchDB replicator of
+ * src/replicator): for every bucket, one DCP connection per active node that
  * owns vbuckets this node keeps replicas of (replica-connection.ts), as ns_server sets up one
  * replicator per (source node, destination node, bucket).
  *
@@ -13,7 +14,7 @@ import type { Bucket } from '../engine/bucket.js';
 import type { MapNode } from './map-file.js';
 import { ReplicaConnection, type ReplicaConnectionStats } from './replica-connection.js';
 
-export interface ReplicationOptions {
+export interface ReplicaFeedsOptions {
   readonly logger: Logger;
   readonly username: string;
   readonly password: string;
@@ -30,11 +31,11 @@ function sourceKey(bucket: string, node: MapNode): string {
   return `${bucket}|${node.hostname}:${node.kvPort}`;
 }
 
-export class Replication {
-  readonly #o: ReplicationOptions;
+export class ReplicaFeeds {
+  readonly #o: ReplicaFeedsOptions;
   readonly #sources = new Map<string, Source>();
 
-  constructor(options: ReplicationOptions) {
+  constructor(options: ReplicaFeedsOptions) {
     this.#o = options;
   }
 

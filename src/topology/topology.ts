@@ -2,6 +2,9 @@
  * The cluster map this server advertises: which nodes exist, which node owns each vbucket of each
  * bucket, and the map's revision. Every face reads it from here: GET_CLUSTER_CONFIG and
  * NOT_MY_VBUCKET bodies on the KV port, `/pools/...` and the streaming configs on the REST port.
+ * It lives below the faces: the server creates it, starts it watching the engine, and hands it to
+ * the KV and REST faces and to the development cluster (src/cluster/), so no face depends on
+ * another having started.
  *
  * - Owners. By default this node is the only node and owns exactly the vbuckets that are active
  *   here; a replica, pending or dead vbucket gets -1, so a client routes nowhere rather than to a
@@ -9,7 +12,7 @@
  *   is the active index, -1 for none; dcp.md §4.2: cbdatasource reports index < 0 as an error for
  *   that vbucket only). A multi-node test topology (several processes sharing one map) replaces the
  *   node list with `setNodes` and the per-bucket owners with `setOwners`.
- * - Revision. `ctx.configRev` is bumped on every change (bucket created/deleted, vbucket state
+ * - Revision. `rev` is bumped on every change (bucket created/deleted, vbucket state
  *   change, simulated failover, node or owner change) and a 'change' event is emitted, which the
  *   streaming endpoints (and KV clustermap notifications) listen to. Clients accept a config only
  *   when `(revEpoch, rev)` grows (couchbase-sdk-bootstrap.md §1 item 4), and `rev` restarts at 1 with
@@ -20,7 +23,8 @@ import { EventEmitter } from 'node:events';
 import { arch, freemem, platform, totalmem } from 'node:os';
 import { EngineError } from '../engine/errors.js';
 import type { Bucket } from '../engine/bucket.js';
-import type { ServerContext } from '../server/context.js';
+import type { Engine } from '../engine/engine.js';
+import type { NodeAddresses } from './addresses.js';
 import {
   buildGlobalConfig,
   buildTerseBucketConfig,
@@ -52,9 +56,20 @@ export function advertisedHostname(host: string): string | undefined {
   return host;
 }
 
+/** What a topology follows: the engine's buckets and this node's addresses. */
+export interface TopologyDeps {
+  readonly engine: Engine;
+  readonly addresses: NodeAddresses;
+}
+
+/** What the KV face reads of the map: the configs for GET_CLUSTER_CONFIG and NOT_MY_VBUCKET. */
+export type ClusterConfigSource = Pick<Topology, 'bucketConfigJson' | 'globalConfigJson'>;
+
 export class Topology extends EventEmitter {
-  readonly #ctx: ServerContext;
+  readonly #engine: Engine;
+  readonly #addresses: NodeAddresses;
   readonly #startedAt = Date.now();
+  #rev = 1;
   #nodes: readonly ClusterNodeInput[] | undefined;
   #thisNode = 0;
   readonly #owners = new Map<string, readonly number[]>();
@@ -62,14 +77,18 @@ export class Topology extends EventEmitter {
   #detach: (() => void) | undefined;
   readonly #cache = new Map<string, { key: string; json: string }>();
 
-  constructor(ctx: ServerContext, revEpoch = 1) {
+  /** The revEpoch starts at the stored one; `startWatching` raises it for this run. */
+  constructor(deps: TopologyDeps) {
     super();
-    this.#ctx = ctx;
-    this.#revEpoch = revEpoch;
+    this.#engine = deps.engine;
+    this.#addresses = deps.addresses;
+    const stored = deps.engine.store.system.get(REV_EPOCH_KEY);
+    this.#revEpoch = typeof stored === 'number' && stored > 0 ? stored : 1;
   }
 
+  /** Cluster-map revision: bumped whenever the map (buckets, vbucket states, nodes) changes. */
   get rev(): number {
-    return this.#ctx.configRev;
+    return this.#rev;
   }
 
   get revEpoch(): number {
@@ -82,21 +101,21 @@ export class Topology extends EventEmitter {
 
   /** Cluster uuid: the engine's stable identity (also CouchDB's `GET /` uuid). */
   get clusterUuid(): string {
-    return this.#ctx.engine.uuid;
+    return this.#engine.uuid;
   }
 
   /** The nodes in map order. Default: this node alone, with the ports it really listens on. */
   nodes(): readonly ClusterNodeInput[] {
     if (this.#nodes !== undefined) return this.#nodes;
-    const ctx = this.#ctx;
-    const hostname = advertisedHostname(ctx.host);
+    const { host, ports } = this.#addresses;
+    const hostname = advertisedHostname(host);
     return [
       {
         ...(hostname === undefined ? {} : { hostname }),
-        kvPort: ctx.ports.kv,
-        mgmtPort: ctx.ports.mgmt,
-        ...(ctx.ports.http > 0 ? { httpPort: ctx.ports.http } : {}),
-        nodeUuid: ctx.engine.uuid,
+        kvPort: ports.kv,
+        mgmtPort: ports.mgmt,
+        ...(ports.http > 0 ? { httpPort: ports.http } : {}),
+        nodeUuid: this.#engine.uuid,
         uptimeSeconds: (Date.now() - this.#startedAt) / 1000,
         memoryTotal: totalmem(),
         memoryFree: freemem(),
@@ -110,7 +129,7 @@ export class Topology extends EventEmitter {
     const fixed = this.#owners.get(bucket.name);
     if (fixed !== undefined) return fixed;
     const here = this.#thisNode;
-    return bucket.vbuckets.map((vb) => (vb.state === 'active' ? here : -1));
+    return Array.from({ length: bucket.numVBuckets }, (_, vb) => (bucket.vbucketState(vb) === 'active' ? here : -1));
   }
 
   /** Replace the node list (multi-node topologies); `undefined` returns to "this node only". */
@@ -144,8 +163,8 @@ export class Topology extends EventEmitter {
 
   /** Raise the revision and tell the listeners. */
   bump(reason: TopologyChangeReason, bucket?: string): void {
-    this.#ctx.configRev += 1;
-    const change: TopologyChange = { rev: this.#ctx.configRev, reason, ...(bucket === undefined ? {} : { bucket }) };
+    this.#rev += 1;
+    const change: TopologyChange = { rev: this.#rev, reason, ...(bucket === undefined ? {} : { bucket }) };
     this.emit('change', change);
   }
 
@@ -166,9 +185,9 @@ export class Topology extends EventEmitter {
    * a burst of NOT_MY_VBUCKET replies after a state change reuses one serialization.
    */
   bucketConfigJson(name: string): string {
-    const bucket = this.#ctx.engine.bucket(name);
+    const bucket = this.#engine.bucket(name);
     if (bucket === undefined) throw new EngineError('NO_BUCKET', `no bucket named ${name}`);
-    const { kv, mgmt, http } = this.#ctx.ports;
+    const { kv, mgmt, http } = this.#addresses.ports;
     const key = `${this.#revEpoch}:${this.rev}:${kv}:${mgmt}:${http}:${bucket.uuid}`;
     const cached = this.#cache.get(name);
     if (cached?.key === key) return cached.json;
@@ -188,7 +207,7 @@ export class Topology extends EventEmitter {
    */
   async startWatching(): Promise<void> {
     if (this.#detach !== undefined) return;
-    const { engine } = this.#ctx;
+    const engine = this.#engine;
     const stored = engine.store.system.get(REV_EPOCH_KEY);
     this.#revEpoch = (typeof stored === 'number' && Number.isInteger(stored) && stored > 0 ? stored : 0) + 1;
     await engine.store.system.put(REV_EPOCH_KEY, this.#revEpoch);
@@ -232,28 +251,4 @@ export class Topology extends EventEmitter {
     this.#detach?.();
     this.#detach = undefined;
   }
-}
-
-/** One topology per server context (the context type belongs to the server module). */
-const topologies = new WeakMap<ServerContext, Topology>();
-
-/** The context's topology, created on first use (not yet watching the engine). */
-export function topologyFor(ctx: ServerContext): Topology {
-  let topology = topologies.get(ctx);
-  if (topology === undefined) {
-    const stored = ctx.engine.store.system.get(REV_EPOCH_KEY);
-    topology = new Topology(ctx, typeof stored === 'number' && stored > 0 ? stored : 1);
-    topologies.set(ctx, topology);
-  }
-  return topology;
-}
-
-/** The bucket's terse config for this server, "$HOST" left for the client (GET_CLUSTER_CONFIG). */
-export function clusterConfigJson(ctx: ServerContext, bucketName: string): string {
-  return topologyFor(ctx).bucketConfigJson(bucketName);
-}
-
-/** The bucket-less global config (for a GET_CLUSTER_CONFIG without a selected bucket). */
-export function globalConfigJson(ctx: ServerContext): string {
-  return topologyFor(ctx).globalConfigJson();
 }

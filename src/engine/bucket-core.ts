@@ -1,0 +1,441 @@
+/**
+ * The inside of a bucket: its vbuckets, the key directory, the write pipeline that gives every
+ * change its seqnos, and the reads that see both committed and in-flight writes. Engine modules
+ * (mutations.ts, maintenance.ts, replica.ts) work on this; the faces see only `Bucket`
+ * (bucket.ts), which owns one core and exposes what a face needs.
+ *
+ * Writes are decided synchronously (read current state, check CAS, assign seqno, CAS and bucket
+ * sequence) and then queued to LMDB; the promise resolves once the batch is on disk. Until then the
+ * new version sits in `pending`, so the next operation on the same key sees it (this is kv_engine's
+ * hash table in front of its flusher). Followers read only LMDB, and only up to what is persisted.
+ */
+import type { EventEmitter } from 'node:events';
+import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
+import { isStorageError } from '../store/storage-fault.js';
+import { ensureIdIndex, idIndexPut, idIndexRemove } from './id-index.js';
+import { FailoverLog } from './failover-log.js';
+import { HybridLogicalClock } from './hlc.js';
+import { clockSeconds, type Clock } from './clock.js';
+import { isExpired } from './expiry.js';
+import { VBucket, type PersistedVBucket } from './vbucket.js';
+import { vbucketOf } from './vbucket-hash.js';
+import { MAX_KEY_BYTES } from './limits.js';
+import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
+import type { WriteOp } from '../store/group-commit.js';
+import { decodeRecord, encodeRecord, recordCas, recordKey } from '../store/record.js';
+import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
+import type { FollowEndReason, Item, Key, MutationResult, VBucketInfo, VBucketState } from './types.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export interface BucketConfig {
+  name: string;
+  numVBuckets: number;
+  uuid: string;
+}
+
+export interface BucketStats {
+  reads: number;
+  readMisses: number;
+  writes: number;
+  writeFailures: number;
+  expirations: number;
+  purged: number;
+}
+
+/** The fields a mutation decides; the pipeline fills in seqno, CAS, rev seqno and bucket seq. */
+export type NewVersion = Pick<Item, 'value' | 'datatype' | 'flags' | 'expiry' | 'deleted' | 'deleteTime' | 'expired' | 'xattrs'>;
+
+export interface BucketMeta {
+  /** Highest bucket sequence ever handed out at the last compaction or discard (a floor for restart). */
+  bucketSeqFloor: number;
+}
+
+export class BucketCore {
+  readonly name: string;
+  readonly numVBuckets: number;
+  readonly uuid: string;
+  readonly dbs: BucketDbs;
+  readonly vbuckets: VBucket[] = [];
+  readonly stats: BucketStats = { reads: 0, readMisses: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0 };
+  readonly hlc: HybridLogicalClock;
+  /**
+   * The key directory: every key's current seqno (tombstones included), by the latin1 string of
+   * its bytes. It lives in memory, like kv_engine's hash table with value eviction: a read costs
+   * one LMDB lookup and a write one index entry fewer. Rebuilt by `load` at start-up.
+   */
+  readonly #keys = new Map<string, number>();
+  /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
+  readonly #pending = new Map<string, Item>();
+  /** For a failed write's rollback: the version each in-flight one replaced, which ones failed. */
+  readonly #replaced = new WeakMap<Item, Item>();
+  readonly #unsettled = new WeakSet<Item>();
+  readonly #lost = new WeakSet<Item>();
+  #inFlight = 0;
+  #bucketSeq = 0;
+  #persistedBucketSeq = 0;
+  readonly #seqWaiters = new Set<() => void>();
+  #closed = false;
+
+  constructor(
+    readonly store: LmdbStore,
+    config: BucketConfig,
+    readonly clock: Clock,
+    /** The public Bucket: 'vbucket-state', 'failover' and 'error' are emitted on it. */
+    readonly events: EventEmitter,
+    /** Deepest JSON nesting a value may have to count as JSON (codec/json-check.ts). */
+    readonly maxJsonDepth: number,
+  ) {
+    this.name = config.name;
+    this.numVBuckets = config.numVBuckets;
+    this.uuid = config.uuid;
+    this.dbs = store.bucketDbs(config.name);
+    this.hlc = new HybridLogicalClock(clock);
+  }
+
+  /** The engine clock in Unix seconds (expiry and delete times). */
+  nowSeconds(): number {
+    return clockSeconds(this.clock);
+  }
+
+  /** The last bucket-wide change sequence handed out. */
+  get bucketSeq(): number {
+    return this.#bucketSeq;
+  }
+
+  /** The bucket-wide change sequence up to which every change is on disk. */
+  get persistedBucketSeq(): number {
+    return this.#persistedBucketSeq;
+  }
+
+  /**
+   * Load (or create) every vbucket's state and warm up the key directory from the by-seq index,
+   * as kv_engine's warmup loads keys and metadata. `unclean` adds a failover entry to each
+   * vbucket, as after a crash.
+   */
+  async load(unclean: boolean): Promise<void> {
+    const meta = (this.dbs.vbuckets.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
+    const lastSeqno = new Array<number>(this.numVBuckets).fill(0);
+    for (const { key, value } of this.dbs.bySeq.getRange({})) {
+      const vb = key.readUInt16BE(0);
+      const seqno = readU64(key, 2);
+      this.#keys.set(recordKey(value).toString('latin1'), seqno);
+      if (seqno > lastSeqno[vb]!) lastSeqno[vb] = seqno;
+      this.hlc.observe(recordCas(value));
+    }
+    const saves: Promise<unknown>[] = [];
+    for (let id = 0; id < this.numVBuckets; id++) {
+      const stored = this.dbs.vbuckets.get(String(id)) as PersistedVBucket | undefined;
+      const vb = new VBucket(id, stored ?? { state: 'active', failoverLog: FailoverLog.fresh().toArray(), purgeSeqno: 0 });
+      // Purged tombstones can have been the highest seqnos; the purge seqno keeps them counted.
+      vb.highSeqno = Math.max(lastSeqno[id]!, vb.purgeSeqno);
+      vb.persistedSeqno = vb.highSeqno;
+      if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
+      if (!stored || unclean) saves.push(this.saveVBucket(vb));
+      this.vbuckets.push(vb);
+    }
+    let lastSeq = 0;
+    for (const { key } of this.dbs.changes.getRange({ reverse: true, limit: 1 })) lastSeq = readU64(key, 0);
+    this.#bucketSeq = Math.max(lastSeq, meta.bucketSeqFloor);
+    this.#persistedBucketSeq = this.#bucketSeq;
+    saves.push(ensureIdIndex(this.dbs));
+    await Promise.all(saves);
+  }
+
+  // ---- keys and vbuckets ----------------------------------------------------------------------
+
+  toKey(key: Key): Buffer {
+    const buf = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    if (buf.length === 0) throw new EngineError('EINVAL', 'key must not be empty');
+    if (buf.length > MAX_KEY_BYTES) throw new EngineError('EINVAL', `key is ${buf.length} bytes; the limit is ${MAX_KEY_BYTES}`);
+    return buf;
+  }
+
+  vbucketOf(key: Key): number {
+    return vbucketOf(typeof key === 'string' ? Buffer.from(key, 'utf8') : key, this.numVBuckets);
+  }
+
+  vbucket(id: number): VBucket {
+    const vb = this.vbuckets[id];
+    if (!vb) throw new EngineError('NOT_MY_VBUCKET', `vbucket ${id} does not exist in bucket ${this.name}`);
+    return vb;
+  }
+
+  /** The vbucket a data operation on `key` runs in; it must be active here. */
+  activeVBucket(key: Buffer, expected?: number): VBucket {
+    const id = this.vbucketOf(key);
+    if (expected !== undefined && expected !== id) {
+      throw new EngineError('NOT_MY_VBUCKET', `key belongs to vbucket ${id}, not ${expected}`);
+    }
+    const vb = this.vbucket(id);
+    if (vb.state !== 'active') throw new EngineError('NOT_MY_VBUCKET', `vbucket ${id} is ${vb.state}`);
+    return vb;
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
+  lookup(key: Buffer): Item | undefined {
+    const k = key.toString('latin1');
+    const p = this.#pending.get(k);
+    if (p) return p;
+    const seqno = this.#keys.get(k);
+    if (seqno === undefined) return undefined;
+    const vb = this.vbucketOf(key);
+    const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
+    return raw ? decodeRecord(raw, vb, seqno) : undefined;
+  }
+
+  /**
+   * The live version of a key, or undefined. An item found expired is turned into an expiration
+   * (its own seqno) on the way, as kv_engine does on access.
+   */
+  live(key: Buffer, vb: VBucket): Item | undefined {
+    const item = this.lookup(key);
+    this.stats.reads++;
+    if (!item || item.deleted) {
+      this.stats.readMisses++;
+      return undefined;
+    }
+    if (isExpired(item.expiry, this.nowSeconds())) {
+      this.stats.readMisses++;
+      // Expiring on access is best effort: a full disk or a closing bucket leaves the item to the
+      // pager (the failure is counted in the store's health); anything else is a bug to report.
+      this.expire(vb, item).catch((err: unknown) => {
+        if (!isEngineError(err, 'ENOSPC') && !isEngineError(err, 'STORAGE') && !isEngineError(err, 'CLOSED')) this.events.emit('error', err);
+      });
+      return undefined;
+    }
+    return item;
+  }
+
+  /**
+   * The current item of a key in an active vbucket (tombstones included), or undefined; an item
+   * found expired becomes its tombstone first. GET_META without the KEY_ENOENT throw: a missing
+   * document is common for the HTTP face (every new document is looked up first) and building an
+   * Error per miss is costly. One lookup (one record decode) unless the item turns out expired.
+   */
+  current(key: Buffer): Item | undefined {
+    const vb = this.activeVBucket(key);
+    const item = this.lookup(key);
+    if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry, this.nowSeconds())) return item;
+    this.live(key, vb);
+    return this.lookup(key);
+  }
+
+  /** Turn an expired live item into an expiration tombstone. */
+  expire(vb: VBucket, item: Item): Promise<MutationResult> {
+    this.stats.expirations++;
+    return this.commit(vb, item, {
+      value: Buffer.alloc(0),
+      datatype: 0,
+      flags: item.flags,
+      expiry: 0,
+      deleted: true,
+      deleteTime: this.nowSeconds(),
+      expired: true,
+      xattrs: item.xattrs,
+    });
+  }
+
+  // ---- the write pipeline ---------------------------------------------------------------------
+
+  /**
+   * Give `next` its seqno, CAS, rev seqno and bucket sequence, queue it (and the removal of the
+   * version it replaces) to LMDB, and resolve once that is on disk. Synchronous up to the queueing,
+   * so the caller's read-check-write is atomic.
+   */
+  commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key): Promise<MutationResult> {
+    if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
+    // Fields spelled out (no object spread): this is the hottest allocation of the write path.
+    const item: Item = {
+      key,
+      vbucket: vb.id,
+      value: next.value,
+      datatype: next.datatype,
+      flags: next.flags,
+      expiry: next.expiry,
+      cas: this.hlc.next(),
+      revSeqno: (prev?.revSeqno ?? 0) + 1,
+      seqno: ++vb.highSeqno,
+      bucketSeq: ++this.#bucketSeq,
+      deleted: next.deleted,
+      deleteTime: next.deleteTime,
+      expired: next.expired,
+      xattrs: next.xattrs,
+    };
+    return this.#enqueue(vb, prev, item);
+  }
+
+  /**
+   * Store a version whose seqno, CAS and rev seqno the active copy decided (replica apply,
+   * replica.ts): the vbucket's high seqno moves to it and the clock observes its CAS, so this copy
+   * hands out larger CAS values once promoted. Only the bucket-wide change sequence (this node's
+   * `_changes` order) is assigned here. The caller checks that the seqno is above the high seqno.
+   */
+  commitReplicated(vb: VBucket, prev: Item | undefined, version: Omit<Item, 'bucketSeq'>): Promise<MutationResult> {
+    if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
+    const item: Item = { ...version, bucketSeq: ++this.#bucketSeq };
+    vb.highSeqno = item.seqno;
+    this.hlc.observe(item.cas);
+    return this.#enqueue(vb, prev, item);
+  }
+
+  /** Queue `item` (and the removal of `prev`) to LMDB; resolves once on disk. */
+  #enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
+    const pkey = item.key.toString('latin1');
+    this.#pending.set(pkey, item);
+    const known = this.#keys.size;
+    this.#keys.set(pkey, item.seqno);
+    const { bySeq, changes, expiries } = this.dbs;
+    const ops: WriteOp[] = [];
+    if (this.#keys.size !== known) ops.push(idIndexPut(this.dbs, item.key));
+    if (prev) {
+      ops.push({ db: bySeq, key: seqKey(vb.id, prev.seqno), value: null });
+      ops.push({ db: changes, key: u64Key(prev.bucketSeq), value: null });
+      if (prev.expiry !== 0 && !prev.deleted) ops.push({ db: expiries, key: expiryKey(prev.expiry, vb.id, prev.seqno), value: null });
+    }
+    ops.push({ db: bySeq, key: seqKey(vb.id, item.seqno), value: encodeRecord(item) });
+    ops.push({ db: changes, key: u64Key(item.bucketSeq), value: seqKey(vb.id, item.seqno) });
+    if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vb.id, item.seqno), value: EMPTY });
+    const written = this.store.writer.write(ops);
+    this.#inFlight++;
+    this.stats.writes++;
+    if (prev) this.#replaced.set(item, prev);
+    this.#unsettled.add(item);
+    const persisted = (): void => {
+      this.#unsettled.delete(item);
+      if (this.#pending.get(pkey) === item) this.#pending.delete(pkey);
+      this.store.noteCommit();
+      vb.markPersisted(item.seqno);
+      this.#markBucketPersisted(item.bucketSeq);
+    };
+    return written.then(
+      () => {
+        this.#inFlight--;
+        persisted();
+        return { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
+      },
+      (err: unknown) => {
+        this.#inFlight--;
+        this.stats.writeFailures++;
+        if (!isStorageError(err)) throw err;
+        // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
+        if (err.committed) persisted();
+        else this.#rollBack(pkey, vb, item);
+        throw storageEngineError(err);
+      },
+    );
+  }
+
+  /**
+   * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
+   * lost (on disk, or still in flight), so reads never see a value that was never stored. Its
+   * seqno stays unused; it counts as settled so that no follower waits for it.
+   */
+  #rollBack(pkey: string, vb: VBucket, item: Item): void {
+    this.#unsettled.delete(item);
+    this.#lost.add(item);
+    if (this.#pending.get(pkey) === item) {
+      let back = this.#replaced.get(item);
+      while (back && this.#lost.has(back)) back = this.#replaced.get(back);
+      if (!back) {
+        this.#pending.delete(pkey);
+        this.#keys.delete(pkey);
+      } else {
+        this.#keys.set(pkey, back.seqno);
+        if (this.#unsettled.has(back)) this.#pending.set(pkey, back);
+        else this.#pending.delete(pkey);
+      }
+    }
+    vb.markPersisted(item.seqno);
+    this.#markBucketPersisted(item.bucketSeq);
+  }
+
+  #markBucketPersisted(seq: number): void {
+    if (seq <= this.#persistedBucketSeq) return;
+    this.#persistedBucketSeq = seq;
+    this.#wakeSeqWaiters();
+  }
+
+  #wakeSeqWaiters(): void {
+    const waiters = [...this.#seqWaiters];
+    this.#seqWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /** Calls `wake` once when the persisted bucket sequence next advances; returns a canceller. */
+  onBucketSeqChange(wake: () => void): () => void {
+    this.#seqWaiters.add(wake);
+    return () => this.#seqWaiters.delete(wake);
+  }
+
+  /** Resolves once every write queued so far is on disk and accounted for. */
+  async quiesce(): Promise<void> {
+    do await this.store.flushed();
+    while (this.#inFlight > 0);
+  }
+
+  /** Drop a key from the directory (its last version was purged or discarded). */
+  forgetKey(key: Buffer, seqno: number): void {
+    const k = key.toString('latin1');
+    if (this.#keys.get(k) !== seqno) return;
+    this.#keys.delete(k);
+    // Through the group committer, so a re-creation queued after it lands after it. A removal lost
+    // to a full disk leaves an entry whose lookup finds nothing: readers skip it (id-index.ts).
+    this.writeOps([idIndexRemove(this.dbs, key)]).catch((err: unknown) => {
+      if (!isEngineError(err, 'ENOSPC') && !isEngineError(err, 'STORAGE') && !isEngineError(err, 'CLOSED')) this.events.emit('error', err);
+    });
+  }
+
+  /** Number of keys with a current version (tombstones included). */
+  get keyCount(): number {
+    return this.#keys.size;
+  }
+
+  get pendingWrites(): number {
+    return this.#inFlight;
+  }
+
+  // ---- vbucket administration -----------------------------------------------------------------
+
+  saveVBucket(vb: VBucket): Promise<void> {
+    return engineWrite(this.store.putMeta(this.dbs.vbuckets, String(vb.id), vb.toPersisted()));
+  }
+
+  saveMeta(meta: BucketMeta): Promise<void> {
+    return engineWrite(this.store.putMeta(this.dbs.vbuckets, 'meta', meta));
+  }
+
+  /** Index writes of maintenance (purge, discard, replica reset), committed as one group. */
+  writeOps(ops: WriteOp[]): Promise<void> {
+    return ops.length === 0 ? Promise.resolve() : engineWrite(this.store.writer.write(ops));
+  }
+
+  /**
+   * Set a vbucket's state. Becoming active starts a new history branch (a failover entry at the
+   * current high seqno), as a promoted replica does; leaving active ends its streams.
+   */
+  async setVBucketState(id: number, state: VBucketState, opts: { branchSeqno?: number } = {}): Promise<VBucketInfo> {
+    const vb = this.vbucket(id);
+    if (vb.state === state) return vb.info();
+    const wasActive = vb.state === 'active';
+    vb.state = state;
+    // `branchSeqno`: a promoted replica branches at its last complete snapshot (replica.ts).
+    if (state === 'active') vb.failoverLog.createEntry(Math.min(opts.branchSeqno ?? vb.highSeqno, vb.highSeqno));
+    await this.saveVBucket(vb);
+    if (wasActive || state === 'dead') vb.endFollowers('state_changed');
+    this.events.emit('vbucket-state', id, state);
+    return vb.info();
+  }
+
+  markClosed(reason: FollowEndReason = 'bucket_deleted'): void {
+    this.#closed = true;
+    for (const vb of this.vbuckets) vb.endFollowers(reason);
+    this.#wakeSeqWaiters();
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+}
