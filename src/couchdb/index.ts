@@ -2,7 +2,8 @@
 // (db.ts: a bucket plus its side databases), documents and their revision storage (doc-store.ts,
 // doc-write.ts, the `_sync` layout in sync-layout.ts), attachment bytes (att-store.ts), `_local`
 // documents (local-docs.ts), change rows and summaries (change-summary.ts, changes-rows.ts,
-// changes-bytes.ts) and the `_replicator` database (replicator-db.ts).
+// changes-bytes.ts), `_all_docs` rows (all-docs-rows.ts) and the `_replicator` database
+// (replicator-db.ts).
 //
 // How it differs from src/couch: src/couch is the pure CouchDB data model (revision trees and
 // their queries, edits, collation, selectors, multipart, the error catalogue) with no I/O and no
@@ -18,6 +19,7 @@ export { openRev, openRevs, type OpenRev, type OpenRevResult } from './doc-revs.
 export { readLocal, updateLocal, localJson } from './local-docs.js';
 export { changeSummary, type ChangesFilter, type ChangeSummary } from './change-summary.js';
 export { RowBuilder } from './changes-rows.js';
+export { keyRows, rangeRows, type AllDocsRowQuery } from './all-docs-rows.js';
 export { validateNewDbName } from './db-names.js';
 export { toCouchError } from './errors.js';
 export { ReplicatorDb, REPLICATOR_DB, type ReplicatorJobs } from './replicator-db.js';
