@@ -107,7 +107,7 @@ async function runTail(url: string, flags: TailFlags): Promise<void> {
   const stop = (): void => {
     if (stopping) process.exit(130);
     stopping = true;
-    void stream.close();
+    void stream.close().catch(() => undefined);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

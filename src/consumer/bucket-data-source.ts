@@ -213,7 +213,8 @@ export class BucketDataSource {
       if (byServer.has(server)) continue;
       s.totRefreshWorkersRemoveWorker++;
       this.#workers.delete(server);
-      void worker.stop();
+      // A worker's stop only releases its socket; a failure there has no one left to tell.
+      void worker.stop().catch(() => undefined);
     }
     for (const [server, vbs] of byServer) {
       const wanted = new Set(vbs);

@@ -364,6 +364,11 @@ export class BucketCore {
     for (const w of waiters) w();
   }
 
+  /** Registered change waiters (tests prove that dropped feeds leave none behind). */
+  get seqWaiterCount(): number {
+    return this.#seqWaiters.size;
+  }
+
   /** Calls `wake` once when the persisted bucket sequence next advances; returns a canceller. */
   onBucketSeqChange(wake: () => void): () => void {
     this.#seqWaiters.add(wake);

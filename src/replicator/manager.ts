@@ -109,7 +109,7 @@ export class ReplicatorManager {
     const identity = (e: EndpointSpec): EndpointIdentity | LocalEndpointIdentity => {
       if (e.local !== undefined) return { local: { dbName: e.local, userName: user.name, roles: user.roles } };
       const peer = new HttpPeer(e.url, { headers: e.headers });
-      void peer.close();
+      void peer.close().catch(() => undefined);
       return peer.endpoint;
     };
     const ids = replicationIds({

@@ -127,7 +127,7 @@ export class Replication {
     this.source = open(opts.source);
     this.target = open(opts.target);
     if (opts.signal?.aborted) this.stopping = true;
-    else opts.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    else opts.signal?.addEventListener('abort', () => void this.stop().catch(() => undefined), { once: true });
   }
 
   get continuous(): boolean {
@@ -241,7 +241,7 @@ export class Replication {
     const timer = setInterval(() => {
       this.checkpoint().catch((err: unknown) => {
         failure ??= err;
-        void feed.close();
+        void feed.close().catch(() => undefined);
       });
     }, o.checkpointIntervalMs ?? 5000);
     timer.unref();
@@ -270,7 +270,7 @@ export class Replication {
           },
           (err: unknown) => {
             failure ??= err;
-            void feed.close();
+            void feed.close().catch(() => undefined);
           },
         );
         const tracked = job.finally(() => inflight.delete(tracked));

@@ -1,12 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Bucket } from '../../src/engine/bucket.js';
+import { bucketCore, type Bucket } from '../../src/engine/bucket.js';
 import { createDb, withCouch, type CouchFixture } from './helpers.js';
 import { StreamReader } from './stream-reader.js';
 
-/** The bucket's registered change waiters (a private Set in Bucket; read here only to prove none leak). */
+/** The bucket's registered change waiters (read here only to prove none leak). */
 function waiters(bucket: Bucket): number {
-  return (bucket as unknown as { seqWaiters: Set<unknown> }).seqWaiters.size;
+  return bucketCore(bucket).seqWaiterCount;
 }
 
 function resources(kind: string): number {

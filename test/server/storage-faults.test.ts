@@ -79,7 +79,8 @@ test('a full disk fails only the writes it hits; everything else keeps serving a
       const changes = await f.req(`/${db}/_changes`);
       assert.equal(changes.status, 200);
       const ids = (obj(changes.json).results as Array<{ id: string }>).map((r) => r.id).sort();
-      assert.deepEqual(ids, ['doc1', 'k1']);
+      // k1 holds raw bytes, which `_changes` leaves out (README: non-object KV values over HTTP).
+      assert.deepEqual(ids, ['doc1']);
       assert.equal(await kvGet(other, otherVb, 'o1'), 'other', 'another bucket still serves reads');
       const failing = await kvStats(kv);
       assert.equal(failing.get('ep_storage_state'), 'failing');
