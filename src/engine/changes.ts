@@ -1,7 +1,7 @@
 /**
- * The bucket-wide change order that the HTTP `_changes` feed reads: one bucket sequence shared by
- * all vbuckets, assigned at the same moment as the vbucket seqno, so that a single `since` value
- * resumes a feed. Like the by-seq index, the changes index keeps only each key's latest entry,
+ * The bucket-wide change order that CouchDB `_changes` feeds read (through change-scan.ts): one
+ * bucket sequence shared by all vbuckets, assigned at the same moment as the vbucket seqno, so
+ * that a single `since` value resumes a feed. Like the by-seq index, the changes index keeps only each key's latest entry,
  * which is what CouchDB's by-seq tree does too (a document appears once, at its latest seq).
  *
  * Only persisted changes are read: LMDB holds nothing else.
