@@ -12,7 +12,7 @@
 import type { EventEmitter } from 'node:events';
 import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
 import { isStorageError } from '../store/storage-fault.js';
-import { ensureIdIndex, idIndexPut, idIndexRemove } from './id-index.js';
+import { IdIndex } from './id-index.js';
 import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
@@ -65,6 +65,8 @@ export class BucketCore {
    * one LMDB lookup and a write one index entry fewer. Rebuilt by `load` at start-up.
    */
   readonly #keys = new Map<string, number>();
+  /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
+  readonly ids = new IdIndex();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
   readonly #pending = new Map<string, Item>();
   /** For a failed write's rollback: the version each in-flight one replaced, which ones failed. */
@@ -138,7 +140,7 @@ export class BucketCore {
     for (const { key } of this.dbs.changes.getRange({ reverse: true, limit: 1 })) lastSeq = readU64(key, 0);
     this.#bucketSeq = Math.max(lastSeq, meta.bucketSeqFloor);
     this.#persistedBucketSeq = this.#bucketSeq;
-    saves.push(ensureIdIndex(this.dbs));
+    this.ids.reset(this.#keys.keys());
     await Promise.all(saves);
   }
 
@@ -289,7 +291,7 @@ export class BucketCore {
     this.#keys.set(pkey, item.seqno);
     const { bySeq, changes, expiries } = this.dbs;
     const ops: WriteOp[] = [];
-    if (this.#keys.size !== known) ops.push(idIndexPut(this.dbs, item.key));
+    if (this.#keys.size !== known) this.ids.add(pkey);
     if (prev) {
       ops.push({ db: bySeq, key: seqKey(vb.id, prev.seqno), value: null });
       ops.push({ db: changes, key: u64Key(prev.bucketSeq), value: null });
@@ -342,6 +344,7 @@ export class BucketCore {
       if (!back) {
         this.#pending.delete(pkey);
         this.#keys.delete(pkey);
+        this.ids.remove(pkey);
       } else {
         this.#keys.set(pkey, back.seqno);
         if (this.#unsettled.has(back)) this.#pending.set(pkey, back);
@@ -386,11 +389,7 @@ export class BucketCore {
     const k = key.toString('latin1');
     if (this.#keys.get(k) !== seqno) return;
     this.#keys.delete(k);
-    // Through the group committer, so a re-creation queued after it lands after it. A removal lost
-    // to a full disk leaves an entry whose lookup finds nothing: readers skip it (id-index.ts).
-    this.writeOps([idIndexRemove(this.dbs, key)]).catch((err: unknown) => {
-      if (!isEngineError(err, 'ENOSPC') && !isEngineError(err, 'STORAGE') && !isEngineError(err, 'CLOSED')) this.events.emit('error', err);
-    });
+    this.ids.remove(k);
   }
 
   /** Number of keys with a current version (tombstones included). */

@@ -3,7 +3,6 @@
  * memcmp comparison, so range scans over seqnos need no custom comparator.
  *
  *   by-seq key    [vbucket u16][seqno u64]      → item record
- *   by-id key     raw document key bytes        → empty (presence: the key has a current version)
  *   changes key   [bucket seq u64]              → [vbucket u16][seqno u64]
  *   expiry key    [expiry u32][vbucket u16][seqno u64] → empty
  */

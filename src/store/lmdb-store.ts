@@ -23,8 +23,6 @@ export interface BucketDbs {
   bySeq: BinaryDb;
   changes: BinaryDb;
   expiries: BinaryDb;
-  /** Every key with a current version (tombstones included), in byte order (engine/id-index.ts). */
-  byId: BinaryDb;
   /** Per-vbucket state: failover log, state, purge seqno. */
   vbuckets: MetaDb;
 }
@@ -119,7 +117,6 @@ export class LmdbStore {
       bySeq: this.root.openDB<Buffer, Buffer>(`b/${bucket}/seq`, copied),
       changes: this.root.openDB<Buffer, Buffer>(`b/${bucket}/changes`, copied),
       expiries: this.root.openDB<Buffer, Buffer>(`b/${bucket}/exp`, bin),
-      byId: this.root.openDB<Buffer, Buffer>(`b/${bucket}/ids`, bin),
       vbuckets: this.root.openDB<unknown, string>(`b/${bucket}/vb`, {}),
     };
   }
@@ -131,7 +128,7 @@ export class LmdbStore {
 
   async dropBucket(bucket: string, auxNamespaces: string[] = []): Promise<void> {
     const dbs = this.bucketDbs(bucket);
-    const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.byId, dbs.vbuckets];
+    const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.vbuckets];
     for (const ns of auxNamespaces) all.push(this.auxDb(bucket, ns));
     for (const db of all) await db.drop();
   }

@@ -1,13 +1,13 @@
 /**
  * The by-id index (src/engine/id-index.ts): every key with a current version in byte order,
- * written with the key's first version, removed when its last version is purged or discarded,
- * and built on open for a data directory that predates it.
+ * added with the key's first version, removed when its last version is purged or discarded,
+ * and rebuilt at warmup when a data directory is opened.
  */
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/engine/engine.js';
-import { idRange } from '../../src/engine/id-index.js';
-import { LmdbStore } from '../../src/store/lmdb-store.js';
+import { IdIndex, idRange } from '../../src/engine/id-index.js';
+import { mulberry32 } from '../helpers/prng.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import { openTestEngine, type TestEngine } from '../helpers/engine.js';
 
@@ -48,19 +48,11 @@ describe('by-id index', () => {
     assert.deepEqual(ids(t.bucket), ['a', 'b', 'c']);
   });
 
-  test('a data directory without the index gets it built on open', async () => {
+  test('a reopened data directory has its index rebuilt at warmup', async () => {
     t = await openTestEngine(8);
     for (let i = 0; i < 50; i++) await t.bucket.set(`k${String(i).padStart(2, '0')}`, '{}');
-    const dataDir = t.dataDir;
     await t.engine.close();
-    // Make the directory look like one written before the index existed.
-    const store = new LmdbStore(dataDir);
-    const dbs = store.bucketDbs('default');
-    await dbs.byId.clearAsync();
-    await dbs.vbuckets.remove('id-index');
-    assert.equal(dbs.byId.getKeysCount(), 0);
-    await store.close();
-    const engine = await Engine.open({ dataDir, expiryPagerMs: 0 });
+    const engine = await Engine.open({ dataDir: t.dataDir, expiryPagerMs: 0 });
     const bucket = engine.bucket('default')!;
     t = { ...t, engine, bucket };
     const all = ids(bucket);
@@ -68,6 +60,36 @@ describe('by-id index', () => {
     assert.equal(all[0], 'k00');
     assert.equal(all[49], 'k49');
     await bucket.set('k50', '{}');
-    assert.equal(ids(bucket, 'k49').length, 2);
+    assert.deepEqual(ids(bucket, 'k49'), ['k49', 'k50']);
+  });
+
+  test('random adds and removals across many chunks agree with a sorted list, both directions', () => {
+    const rnd = mulberry32(7);
+    const index = new IdIndex();
+    const ref = new Set<string>();
+    const word = (): string => String.fromCharCode(...Array.from({ length: 1 + Math.floor(rnd() * 6) }, () => 0x20 + Math.floor(rnd() * 0xdf)));
+    index.reset(Array.from({ length: 3000 }, word).filter((w) => !ref.has(w) && ref.add(w)));
+    for (let step = 0; step < 20_000; step++) {
+      const w = word();
+      if (rnd() < 0.6) {
+        if (!ref.has(w)) index.add(w);
+        ref.add(w);
+      } else {
+        const victim = rnd() < 0.5 ? w : [...ref][Math.floor(rnd() * ref.size)];
+        if (victim !== undefined) {
+          index.remove(victim);
+          ref.delete(victim);
+        }
+      }
+    }
+    const sorted = [...ref].sort();
+    assert.equal(index.size, sorted.length);
+    assert.deepEqual([...index.from(undefined, false)], sorted);
+    assert.deepEqual([...index.from(undefined, true)], [...sorted].reverse());
+    for (let i = 0; i < 200; i++) {
+      const start = word();
+      assert.deepEqual([...index.from(start, false)].slice(0, 5), sorted.filter((k) => k >= start).slice(0, 5));
+      assert.deepEqual([...index.from(start, true)].slice(0, 5), sorted.filter((k) => k <= start).reverse().slice(0, 5));
+    }
   });
 });
