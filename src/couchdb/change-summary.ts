@@ -21,14 +21,18 @@ import { toCouchError } from './errors.js';
 import { stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
 import { SUMMARY_PREFIX_CHARS } from './sync-layout.js';
 
-/** Which changes make rows (`filter=_doc_ids`, `_selector`, `_design`; couch-replication.md §2.7). */
-export type ChangesFilter =
+/**
+ * A `_changes` filter as parsed from the request, ready to test rows (`filter=_doc_ids`,
+ * `_selector`, `_design`; couch-replication.md §2.7). The replicator's `ChangesFilter`
+ * (src/replicator/follower.ts) is the one it sends.
+ */
+export type ParsedChangesFilter =
   | { kind: 'doc_ids'; ids: Set<string> }
   | { kind: 'selector'; match: DocMatcher }
   | { kind: 'design' };
 
 export interface SummaryOptions {
-  filter: ChangesFilter | null;
+  filter: ParsedChangesFilter | null;
   includeDocs: boolean;
   activeOnly?: boolean;
   /** `include_docs` options. */

@@ -17,7 +17,7 @@ export { writeDoc, orderedWriter } from './doc-write.js';
 export { docJson, winnerJson, type DocOutOptions } from './doc-json.js';
 export { openRev, openRevs, type OpenRev, type OpenRevResult } from './doc-revs.js';
 export { readLocal, updateLocal, localJson } from './local-docs.js';
-export { changeSummary, type ChangesFilter, type ChangeSummary } from './change-summary.js';
+export { changeSummary, type ParsedChangesFilter, type ChangeSummary } from './change-summary.js';
 export { RowBuilder } from './changes-rows.js';
 export { keyRows, rangeRows, type AllDocsRowQuery } from './all-docs-rows.js';
 export { validateNewDbName } from './db-names.js';

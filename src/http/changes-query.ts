@@ -15,12 +15,12 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { compileSelector } from '../couch/selector.js';
-import type { ChangesFilter } from '../couchdb/change-summary.js';
+import type { ParsedChangesFilter } from '../couchdb/change-summary.js';
 import { isObject, qBool, qInt, qJson, type RequestCtx } from './request.js';
 
 export type FeedMode = 'normal' | 'longpoll' | 'continuous' | 'eventsource';
 
-export type { ChangesFilter };
+export type { ParsedChangesFilter };
 
 export interface ChangesQuery {
   feed: FeedMode;
@@ -39,7 +39,7 @@ export interface ChangesQuery {
   allDocs: boolean;
   activeOnly: boolean;
   seqInterval: number | null;
-  filter: ChangesFilter | null;
+  filter: ParsedChangesFilter | null;
 }
 
 const FEEDS: Record<string, FeedMode> = {
@@ -93,7 +93,7 @@ function parseTimeout(raw: string | null, dflt: number): number {
   return n;
 }
 
-function docIdsFilter(value: unknown): ChangesFilter {
+function docIdsFilter(value: unknown): ParsedChangesFilter {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new CouchError('doc_ids_not_list');
   return { kind: 'doc_ids', ids: new Set(value as string[]) };
 }
@@ -103,7 +103,7 @@ function docIdsFilter(value: unknown): ChangesFilter {
  * `_selector` (POST body), `_design`. Design-document filters would need a JavaScript engine:
  * a missing design document or function is CouchDB's 404, an existing one a 501.
  */
-function parseFilter(name: string | null, body: Record<string, unknown> | undefined, q: URLSearchParams, ddocExists: (id: string) => unknown): ChangesFilter | null {
+function parseFilter(name: string | null, body: Record<string, unknown> | undefined, q: URLSearchParams, ddocExists: (id: string) => unknown): ParsedChangesFilter | null {
   if (name === null || name === '') return null;
   if (name === '_doc_ids') return docIdsFilter(body?.doc_ids ?? qJson(q, 'doc_ids'));
   if (name === '_selector') {

@@ -2,14 +2,15 @@
  * The CouchDB face's shared state: options, the route table, sessions, CORS, the per-database
  * handles, the open connections and feeds (so that closing the face, or a client going away,
  * releases everything at once), and the replication job manager with its `_replicator` database
- * (src/replicator/WIRING.md).
+ * (src/replicator/manager.ts).
  */
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
 import type { Ports } from '../topology/addresses.js';
+import type { AccessLog } from '../common/access-log.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
 import { Db } from '../couchdb/db.js';
@@ -34,6 +35,8 @@ export interface HttpDeps {
   readonly host: string;
   /** The server's bound ports, live (`Location` headers name the HTTP port). */
   readonly ports: Readonly<Ports>;
+  /** `serve --access-log`: one entry per request. */
+  readonly accessLog?: AccessLog;
 }
 
 export interface HttpFaceOptions {

@@ -22,6 +22,7 @@ export async function startHttpFace(ctx: HttpDeps, port: number, options: HttpFa
   const sessions = await Sessions.open(ctx.engine.store.system, options.sessionTimeoutSec ?? 600);
   const face = new HttpFace(ctx, createRouter(), sessions, options);
   const server = createHttpServer(face);
+  ctx.accessLog?.watchHttp(server, 'couchdb');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, ctx.host, () => {

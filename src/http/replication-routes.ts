@@ -1,7 +1,7 @@
 /**
  * Replication endpoints of the server (CouchDB api/server/common.rst): `POST /_replicate`,
  * `GET /_active_tasks`, `GET /_scheduler/jobs` and `GET /_scheduler/docs[/{db}[/{docid}]]`, over
- * the face's ReplicatorManager (src/replicator/manager.ts; WIRING.md there).
+ * the face's ReplicatorManager (src/replicator/manager.ts).
  *
  * Access, as chttpd_auth_request does it: `_scheduler/*` needs a server admin (401 "You are not a
  * server admin." otherwise), and so does `_active_tasks` (chttpd_misc:handle_task_status_req/1

@@ -5,8 +5,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { CouchError, CouchErrorBody } from '../couch/errors.js';
+import { HTTP_SERVER_HEADER } from '../common/version.js';
 
-export const SERVER_HEADER = 'Freshet/0.1.0 (CouchDB compatible)';
+export const SERVER_HEADER = HTTP_SERVER_HEADER;
 
 export function baseHeaders(extra: Record<string, string | number> = {}): Record<string, string | number> {
   return { Server: SERVER_HEADER, 'Cache-Control': 'must-revalidate', ...extra };

@@ -11,8 +11,9 @@ import { CORS_KEYS, type CorsKey } from './cors.js';
 import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 import type { Router } from './router.js';
+import { COUCHDB_COMPAT_VERSION, FRESHET_VERSION } from '../common/version.js';
 
-export const COUCH_VERSION = '3.3.3';
+export const COUCH_VERSION = COUCHDB_COMPAT_VERSION;
 
 const welcome: Handler = async (rc) => {
   sendJson(rc.res, 200, {
@@ -21,7 +22,8 @@ const welcome: Handler = async (rc) => {
     git_sha: 'freshet',
     uuid: rc.face.ctx.engine.uuid,
     features: [],
-    vendor: { name: 'Freshet', version: '0.1.0' },
+    vendor: { name: 'Freshet', version: FRESHET_VERSION },
+    freshet: FRESHET_VERSION,
   });
 };
 

@@ -14,6 +14,7 @@ import { sendError } from './response.js';
 import { toCouchError } from '../couchdb/errors.js';
 import { normalizeSegments } from './routes.js';
 import { splitPath } from './router.js';
+import { noteRequestUser } from '../common/access-log.js';
 
 async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse): Promise<void> {
   face.stats.requests++;
@@ -26,6 +27,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
     const segments = normalizeSegments(splitPath(url.pathname));
     const method = req.method ?? 'GET';
     const auth = await authenticate(req, face.ctx.users, face.sessions, face.ctx.authThrottle);
+    noteRequestUser(req, auth.user?.name);
     if (auth.refreshCookie) res.setHeader('Set-Cookie', face.sessions.setCookieHeader(auth.refreshCookie));
     const match = face.router.match(method, segments);
     if (!match) throw new CouchError('not_found_detail', { params: { detail: 'missing' } });

@@ -39,6 +39,7 @@ export function buildRouter(): Router {
 export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
   const server = createRestServer({ ctx: deps, streams, router: buildRouter() });
+  deps.accessLog?.watchHttp(server, 'mgmt');
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

@@ -10,6 +10,7 @@ import { authenticate, authorize, checkUuids } from './rest-auth.js';
 import { RestError, localAddr, notFound, sendError, sendJson } from './rest-io.js';
 import { pathSegments, type MgmtDeps, type Principal, type Router } from './router.js';
 import type { StreamHub } from './streaming.js';
+import { noteRequestUser } from '../common/access-log.js';
 
 export interface RestServerDeps {
   readonly ctx: MgmtDeps;
@@ -29,6 +30,7 @@ async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerR
   let principal: Principal | undefined;
   if (route.access.kind !== 'public') {
     principal = await authenticate(deps.ctx.users, deps.ctx.authThrottle, req);
+    noteRequestUser(req, principal.name);
     authorize(deps.ctx.users, principal, route.access, params);
     checkUuids(deps.ctx.engine, route.access, params, query);
   }

@@ -14,11 +14,12 @@
  * - `admin`: the administrator only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
 import type { Topology } from '../topology/topology.js';
+import type { AccessLog } from '../common/access-log.js';
 import type { StreamHub } from './streaming.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -45,6 +46,8 @@ export interface MgmtDeps {
   readonly host: string;
   /** The cluster map the documents are built from; the server keeps it watching the engine. */
   readonly topology: Topology;
+  /** `serve --access-log`: one entry per request. */
+  readonly accessLog?: AccessLog;
 }
 
 /** What a handler gets: the request, its parsed parts, the caller and the face's dependencies. */

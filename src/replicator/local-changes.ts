@@ -14,7 +14,7 @@ import type { Bucket } from '../engine/bucket.js';
 import { compileSelector } from '../couch/selector.js';
 import { scanChanges, type RawChange } from '../engine/change-scan.js';
 import { changeSummary } from '../couchdb/change-summary.js';
-import type { ChangesFilter as FeedFilter } from '../couchdb/change-summary.js';
+import type { ParsedChangesFilter } from '../couchdb/change-summary.js';
 import type { Db } from '../couchdb/db.js';
 import { waitForChange } from '../engine/change-wait.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
@@ -28,7 +28,7 @@ const SCAN_PAGE = 1000;
 const IDLE_CHECK_MS = 30_000;
 
 /** The HTTP face's filter form: both feeds filter alike (change-summary.ts). */
-type LocalFilter = FeedFilter;
+type LocalFilter = ParsedChangesFilter;
 
 /** The bucket seq a checkpointed seq names: numbers, `"N"` and CouchDB 2-style `"N-…"` strings. */
 export function bucketSeqOf(seq: Seq): number {
