@@ -16,7 +16,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeMetaData, type VBucketMetaData } from './metadata.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 import { CheckpointFormatError } from './errors.js';
 
 export const CHECKPOINT_VERSION = 1;

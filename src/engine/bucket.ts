@@ -4,8 +4,9 @@
  *
  * The state and the write pipeline live in a `BucketCore` (bucket-core.ts) that only engine
  * modules reach, through `bucketCore()`: nothing outside the engine can hand out a seqno, move the
- * bucket sequence or write to the key directory. `store` and `dbs` stay visible because the HTTP
- * face's raw readers scan the by-seq and changes indexes inside one LMDB snapshot.
+ * bucket sequence or write to the key directory. `store` and `dbs` stay visible to the engine's own
+ * index readers (change-scan.ts, record-view.ts, id-index.ts, side-db.ts), which scan inside one
+ * LMDB snapshot; nothing outside src/engine reaches them.
  */
 import { EventEmitter } from 'node:events';
 import { EngineError } from './errors.js';

@@ -69,3 +69,8 @@ export async function engineWrite(write: Promise<void>): Promise<void> {
 export function isEngineError(err: unknown, kind?: EngineErrorKind): err is EngineError {
   return err instanceof EngineError && (kind === undefined || err.kind === kind);
 }
+
+/** A thrown value with a storage fault (a failed LMDB commit) turned into its EngineError. */
+export function asEngineFault(thrown: unknown): unknown {
+  return isStorageError(thrown) ? storageEngineError(thrown) : thrown;
+}

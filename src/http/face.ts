@@ -12,7 +12,7 @@ import type { Ports } from '../topology/addresses.js';
 import type { AccessLog } from '../common/access-log.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
-import { Db } from './db.js';
+import { Db } from '../couchdb/db.js';
 import type { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
@@ -20,7 +20,8 @@ import { ReplicatorManager } from '../replicator/manager.js';
 import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
-import { ReplicatorDb } from './replicator-db.js';
+import { ReplicatorDb } from '../couchdb/replicator-db.js';
+import { useLocalDatabases } from './local-replication.js';
 
 /** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
 export interface HttpDeps {
@@ -103,7 +104,8 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b), users: ctx.users });
+    useLocalDatabases({ engine: ctx.engine, manager: this.replicator, db: (b) => this.db(b), users: ctx.users });
+    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b) });
   }
 
   /** This face's own base URL, reachable from this process (a wildcard bind address means loopback). */
@@ -139,7 +141,7 @@ export class HttpFace {
   db(bucket: Bucket): Db {
     const existing = this.dbs.get(bucket.name);
     if (existing && existing.bucket === bucket) return existing;
-    const db = new Db(bucket, this.ctx.engine.store);
+    const db = new Db(bucket);
     this.dbs.set(bucket.name, db);
     return db;
   }

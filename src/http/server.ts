@@ -18,7 +18,8 @@ import { authenticate } from './auth.js';
 import { applyCors, handlePreflight } from './cors.js';
 import type { HttpFace } from './face.js';
 import type { RequestCtx } from './request.js';
-import { sendError, toCouchError } from './response.js';
+import { sendError } from './response.js';
+import { toCouchError } from '../couchdb/errors.js';
 import { normalizeSegments } from './routes.js';
 import { noteRequestUser } from '../common/access-log.js';
 

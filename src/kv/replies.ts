@@ -7,8 +7,7 @@ import { replyTo, type Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { Feature } from '../codec/features.js';
 import { Datatype } from '../codec/datatype.js';
-import { isEngineError, storageEngineError } from '../engine/errors.js';
-import { isStorageError } from '../store/storage-fault.js';
+import { asEngineFault, isEngineError } from '../engine/errors.js';
 import { isProtocolError } from '../codec/errors.js';
 import type { Session } from './session.js';
 import { KvReplyError } from './errors.js';
@@ -40,7 +39,7 @@ function configFor(session: Session, bucket: string): string | undefined {
 /** Map whatever a handler threw to a reply; unknown failures become Einternal, never a crash. */
 export function replyForError(session: Session, req: Packet, thrown: unknown): Packet {
   // A full disk answers TMPFAIL with "no space left on device" as the XERROR context.
-  const err = isStorageError(thrown) ? storageEngineError(thrown) : thrown;
+  const err = asEngineFault(thrown);
   if (isEngineError(err) || err instanceof KvReplyError) return errorReply(session, req, err.status, err.message);
   if (isProtocolError(err)) return errorReply(session, req, Status.Einval, err.message);
   session.ctx.logger.error({ err, opcode: req.opcode }, 'KV command failed');

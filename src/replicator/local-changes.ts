@@ -6,17 +6,17 @@
  * (couch-replication.md §2.2, §2.8).
  *
  * A one-shot feed ends once it has seen everything durable. A live feed then waits for the
- * bucket's next durable change (feed-io.ts waitForChange: an engine callback, not a poll) and goes
+ * bucket's next durable change (engine/change-wait.ts: an engine callback, not a poll) and goes
  * on; `close()` or the signal ends it at once. A filtered feed still advances `lastSeq` over the
  * changes it drops, so checkpoints move on a quiet filter.
  */
 import type { Bucket } from '../engine/bucket.js';
 import { compileSelector } from '../couch/selector.js';
-import { scanChanges, type RawChange } from '../http/change-scan.js';
-import { changeSummary } from '../http/change-summary.js';
-import type { ParsedChangesFilter } from '../http/changes-query.js';
-import type { Db } from '../http/db.js';
-import { waitForChange } from '../http/feed-io.js';
+import { scanChanges, type RawChange } from '../engine/change-scan.js';
+import { changeSummary } from '../couchdb/change-summary.js';
+import type { ParsedChangesFilter } from '../couchdb/change-summary.js';
+import type { Db } from '../couchdb/db.js';
+import { waitForChange } from '../engine/change-wait.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
 import { ReplicationError } from './errors.js';
 import type { ChangesBatch, ChangesFilter } from './follower.js';

@@ -26,14 +26,14 @@ import { isEngineError } from '../engine/errors.js';
 import { isCouchError } from '../couch/errors.js';
 import { parseDocument } from '../couch/doc.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
-import { Db } from '../http/db.js';
-import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../http/doc-json.js';
-import { openRevs } from '../http/doc-read.js';
-import { loadDoc } from '../http/doc-store.js';
-import { orderedWriter } from '../http/doc-write.js';
-import { validateNewDbName } from '../http/keyspace.js';
-import { updateLocal } from '../http/local-docs.js';
-import { toCouchError } from '../http/response.js';
+import { Db } from '../couchdb/db.js';
+import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../couchdb/doc-json.js';
+import { openRevs } from '../couchdb/doc-revs.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { orderedWriter } from '../couchdb/doc-write.js';
+import { validateNewDbName } from '../couchdb/db-names.js';
+import { updateLocal } from '../couchdb/local-docs.js';
+import { toCouchError } from '../couchdb/errors.js';
 import { toFetched } from './doc-fetch.js';
 import { ReplicationError } from './errors.js';
 import { LocalChanges } from './local-changes.js';
@@ -97,7 +97,7 @@ export class LocalPeer implements Peer {
     this.opts.authorize?.(this.dbName, 'access');
     const bucket = this.engine.bucket(this.dbName);
     if (!bucket) throw new ReplicationError('DB_NOT_FOUND', this.dbName, { url: this.dbName, status: 404 });
-    if (this.handle?.bucket !== bucket) this.handle = this.opts.dbHandle?.(bucket) ?? new Db(bucket, this.engine.store);
+    if (this.handle?.bucket !== bucket) this.handle = this.opts.dbHandle?.(bucket) ?? new Db(bucket);
     return this.handle;
   }
 
