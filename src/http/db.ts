@@ -6,36 +6,28 @@
  *   couch_att    attachment bytes by digest ("md5-<base64>"), shared by every revision using them
  *   couch_meta   per-database settings (`_revs_limit`)
  *
- * `doc_count`/`doc_del_count` are not tracked by the engine (a KV write does not tell us what it
- * replaced), and the engine keeps no ordered key index, so both are derived from a scan of the
- * by-seq index, which holds exactly one record (the current version) per key. The counts are
- * cached per update seq; when a scan was slow, they are reused for a while even if writes
- * happened, so that frequent `GET /{db}` (PouchDB sends one per replication batch) stays cheap
- * on big databases: counts can lag on very large, busy databases. `_all_docs` needs the ids in
- * order: the sorted id list is cached per update seq and rebuilt (O(n log n)) after writes.
+ * `doc_count`/`doc_del_count` come from the engine's cached count (engine/doc-counts.ts). The
+ * engine keeps no ordered key index and `_all_docs` needs the ids in order: the sorted id list is
+ * cached per update seq and rebuilt (O(n log n)) after writes.
  */
-import type { Bucket } from '../engine/bucket.js';
+import type { Bucket, DocCounts } from '../engine/bucket.js';
 import type { LmdbStore, MetaDb } from '../store/lmdb-store.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
 import { RecordLayout } from '../store/record.js';
 
 export const AUX_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
 
-export interface DocCounts {
-  docCount: number;
-  delCount: number;
-}
+export type { DocCounts } from '../engine/bucket.js';
 
 /** Offsets in an engine item record (src/store/record.ts). */
-const { BITS: REC_BITS, KEY_LEN: REC_KEY_LEN, HEADER: REC_HEADER } = RecordLayout;
+const { KEY_LEN: REC_KEY_LEN, HEADER: REC_HEADER } = RecordLayout;
 
 export class Db {
   readonly local: MetaDb;
   readonly atts: MetaDb;
   readonly meta: MetaDb;
   /** Documents that could not be shown: left out of `_changes` (opaque KV values), or an error row. */
-  readonly stats = { changesOpaqueSkipped: 0, rowDocErrors: 0 };
-  private counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
+  readonly stats = { changesOpaqueSkipped: 0, rowDocErrors: 0, reads: 0, writes: 0 };
   private sorted: { seq: number; keys: Buffer[] } | null = null;
 
   constructor(
@@ -65,14 +57,9 @@ export class Db {
     await this.bucket.store.putMeta(this.meta, 'revs_limit', limit);
   }
 
+  /** Live and deleted documents (counted by the engine, engine/doc-counts.ts). */
   counts(now = Date.now()): DocCounts {
-    const seq = this.updateSeq;
-    const c = this.counted;
-    if (c && (c.seq === seq || (c.tookMs > 20 && now - c.at < c.tookMs * 20))) return c.counts;
-    const start = Date.now();
-    const counts = this.scanCounts();
-    this.counted = { seq, at: now, tookMs: Date.now() - start, counts };
-    return counts;
+    return this.bucket.docCounts(now);
   }
 
   /** Every key with a current version (tombstones included), in byte order. */
@@ -91,27 +78,5 @@ export class Db {
     keys.sort(Buffer.compare);
     this.sorted = { seq, keys };
     return keys;
-  }
-
-  /**
-   * One pass over the by-seq index reading only record headers: a record is a deleted document
-   * when it is a tombstone. A live value that is no JSON object is a live (opaque) document
-   * (doc-store.ts): it is never counted as deleted.
-   */
-  private scanCounts(): DocCounts {
-    let docCount = 0;
-    let delCount = 0;
-    const snapshot = this.bucket.store.snapshot();
-    try {
-      for (const { value } of this.bucket.dbs.bySeq.getRange({ transaction: snapshot.txn })) {
-        const rec = value;
-        const deleted = (rec[REC_BITS]! & 1) !== 0;
-        if (deleted) delCount++;
-        else docCount++;
-      }
-    } finally {
-      snapshot.release();
-    }
-    return { docCount, delCount };
   }
 }

@@ -16,6 +16,7 @@
  *   POST /freshet/buckets/NAME/vbuckets/VB/state     state=active|replica|pending|dead
  *   POST /freshet/buckets/NAME/vbuckets/VB/failover  [discardAbove=N]
  *   POST /freshet/buckets/NAME/compact               [purgeAgeSeconds=N]
+ *   GET  /metrics, /freshet/stats                    Prometheus text, JSON summary (metrics-routes.ts)
  *
  * The topology (src/topology/) is the server's: this face reads it and streams its changes, and
  * neither starts nor stops it.
@@ -23,6 +24,7 @@
 import type { Socket } from 'node:net';
 import type { Listener } from '../topology/addresses.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
+import { METRICS_ROUTES } from './metrics-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
@@ -33,7 +35,7 @@ import { StreamHub } from './streaming.js';
 export type { MgmtDeps } from './router.js';
 
 export function buildRouter(): Router {
-  return new Router().add(...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES);
+  return new Router().add(...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES);
 }
 
 export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Listener> {

@@ -20,6 +20,7 @@ import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
 import type { Topology } from '../topology/topology.js';
 import type { StreamHub } from './streaming.js';
+import type { MetricsProvider } from '../common/metrics.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -45,6 +46,8 @@ export interface MgmtDeps {
   readonly host: string;
   /** The cluster map the documents are built from; the server keeps it watching the engine. */
   readonly topology: Topology;
+  /** The server's metrics (`GET /metrics`, `GET /freshet/stats`); absent when the face runs alone. */
+  readonly metrics?: MetricsProvider;
 }
 
 /** What a handler gets: the request, its parsed parts, the caller and the face's dependencies. */

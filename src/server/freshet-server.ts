@@ -16,6 +16,7 @@ import { dcpStats } from '../dcp/stats.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
 import { ClusterMember } from '../cluster/member.js';
+import { ServerMetrics } from '../metrics/index.js';
 import { NodeAddresses, type Listener, type Ports } from '../topology/addresses.js';
 import { Topology } from '../topology/topology.js';
 
@@ -55,6 +56,7 @@ export const DEFAULT_PORTS: Ports = { kv: 11210, mgmt: 8091, http: 5984 };
 
 export class FreshetServer {
   private constructor(
+    readonly metrics: ServerMetrics,
     readonly engine: Engine,
     readonly users: UserRegistry,
     /** The failed-login throttle every face shares. */
@@ -102,6 +104,7 @@ export class FreshetServer {
     const authThrottle = new AuthThrottle(opts.authThrottle, { log: logger });
     const addresses = new NodeAddresses(host);
     const topology = new Topology({ engine, addresses });
+    const metrics = new ServerMetrics({ engine, authThrottle });
     const listeners: Listener[] = [];
     const abort = async (err: unknown): Promise<never> => {
       for (const l of listeners) await l.close();
@@ -117,18 +120,20 @@ export class FreshetServer {
         statGroups: { dcp: dcpStats },
       });
       listeners.push(kv);
+      metrics.attachKv(kv.stats);
       addresses.bound('kv', kv.port);
-      const mgmt = await startMgmtFace({ engine, users, authThrottle, logger, host, topology }, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
+      const mgmt = await startMgmtFace({ engine, users, authThrottle, logger, host, topology, metrics }, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
       listeners.push(mgmt);
       addresses.bound('mgmt', mgmt.port);
-      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports }, opts.httpPort ?? DEFAULT_PORTS.http);
+      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, metrics }, opts.httpPort ?? DEFAULT_PORTS.http);
       listeners.push(http);
+      metrics.attachHttp(http.face);
       addresses.bound('http', http.port);
     } catch (err) {
       return abort(err);
     }
     const make = (cluster?: ClusterMember): FreshetServer =>
-      new FreshetServer(engine, users, authThrottle, logger, addresses, topology, listeners, cluster);
+      new FreshetServer(metrics, engine, users, authThrottle, logger, addresses, topology, listeners, cluster);
     if (opts.clusterMap === undefined) return make();
     let cluster: ClusterMember;
     try {
