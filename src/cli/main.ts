@@ -6,6 +6,7 @@ import { registerServe } from './serve.js';
 import { registerBucket } from './bucket.js';
 import { registerReplicate } from './replicate.js';
 import { registerTail } from './tail.js';
+import { registerStats } from './stats.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerBucket(program);
   registerReplicate(program);
   registerTail(program);
+  registerStats(program);
   return program;
 }
 

@@ -5,7 +5,7 @@
  * `_sum` and `_count` series, in seconds. Subclassing prom-client's Histogram keeps the registry's
  * formatting and typing; its own observe() is never used.
  */
-import { Histogram, type Registry } from 'prom-client';
+import { Histogram, type MetricType, type Registry } from 'prom-client';
 import { HISTOGRAM_BOUNDS_US, type LatencyHistogram } from '../common/histogram.js';
 
 export interface LabelledHistogram {
@@ -15,10 +15,14 @@ export interface LabelledHistogram {
 
 type HistogramValues = Awaited<ReturnType<Histogram['get']>>['values'];
 
+/** prom-client declares MetricType as an enum in its typings only (no runtime export): its value is the string. */
+const HISTOGRAM_TYPE = 'histogram' as unknown as MetricType;
+
 const LE = HISTOGRAM_BOUNDS_US.map((us) => us / 1e6);
 
 export class RawHistogram extends Histogram {
   readonly #family: string;
+  readonly #help: string;
 
   constructor(
     registry: Registry,
@@ -29,10 +33,18 @@ export class RawHistogram extends Histogram {
   ) {
     super({ name, help, labelNames: [...labelNames], buckets: LE, registers: [registry] });
     this.#family = name;
+    this.#help = help;
   }
 
-  override async get(): ReturnType<Histogram['get']> {
-    const base = await super.get();
+  override get(): ReturnType<Histogram['get']> {
+    return this.getForPromString();
+  }
+
+  /**
+   * The registry formats a histogram from `getForPromString()` (prom-client lib/histogram.js; `get()`
+   * calls it too), so that is where the arrays become series.
+   */
+  async getForPromString(): ReturnType<Histogram['get']> {
     const values: HistogramValues = [];
     for (const { labels, histogram } of this.read()) {
       let cumulative = 0;
@@ -44,7 +56,7 @@ export class RawHistogram extends Histogram {
       values.push({ metricName: `${this.#family}_sum`, labels: { ...labels }, value: histogram.sumUs / 1e6 });
       values.push({ metricName: `${this.#family}_count`, labels: { ...labels }, value: histogram.count });
     }
-    return { ...base, values };
+    return { name: this.#family, help: this.#help, type: HISTOGRAM_TYPE, values, aggregator: 'sum', collect: () => undefined };
   }
 
 }
