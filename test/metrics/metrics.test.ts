@@ -13,7 +13,8 @@ import * as c from '../../src/codec/index.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
 import { DcpTestConsumer } from '../dcp/helpers/consumer.js';
-import { KvConnection } from '../../src/client/connection.js';
+import type { KvConnection } from '../../src/client/connection.js';
+import { kvClient } from './helpers.js';
 
 let t: TestServer;
 let bucket: Bucket;
@@ -43,15 +44,6 @@ function parseProm(text: string): Map<string, Array<{ labels: Record<string, str
 
 function sample(p: ReturnType<typeof parseProm>, name: string, labels: Record<string, string> = {}): number | undefined {
   return p.get(name)?.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
-
-/** An authenticated KV connection on bucket `default` (Freshet's own client). */
-export async function kvClient(server: TestServer): Promise<KvConnection> {
-  const conn = await KvConnection.connect({ port: server.server.ports.kv }, { requestTimeoutMs: 20_000 });
-  await conn.hello('metrics-test', [c.Feature.Xerror]);
-  await conn.saslPlain(ADMIN.username, ADMIN.password);
-  await conn.selectBucket('default');
-  return conn;
 }
 
 async function dcpStats(conn: KvConnection): Promise<Map<string, string>> {
