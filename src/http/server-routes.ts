@@ -54,7 +54,16 @@ function metricsOf(rc: RequestCtx): MetricsProvider {
 const nodeStats: Handler = async (rc) => {
   requireAdmin(rc);
   checkNode(rc);
-  sendJson(rc.res, 200, metricsOf(rc).couchStats());
+  const metrics = rc.face.ctx.metrics;
+  if (metrics) {
+    sendJson(rc.res, 200, metrics.couchStats());
+    return;
+  }
+  // A face started on its own (no server metrics): what it knows itself, the storage health.
+  const h = rc.face.ctx.engine.store.health;
+  sendJson(rc.res, 200, {
+    freshet: { storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.code ?? null } },
+  });
 };
 
 /** `GET /_node/{node}/_prometheus`: the server's Prometheus text, as CouchDB 3.2+ serves it. */
