@@ -25,10 +25,12 @@
  *   An attempt beyond that is refused at once with the face's normal authentication failure,
  *   without checking the password (so it gives a guesser nothing), and counted as `rejected`.
  * - `false` turns the delays off; failed logins are still counted and logged.
- * Logged: each failed login at info (address, user name, face; never the password), and each
- * change of an address's state at warn (throttled / no longer throttled, with the reason).
+ * Logged at warn: each failed login (address, user name, face; never the password: an operator
+ * watching warnings sees password guessing), and each change of an address's state (throttled /
+ * no longer throttled, with the reason).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 
 export interface AuthThrottleOptions {
   /** Failed logins from one address answered without delay (default 5). */
@@ -57,11 +59,8 @@ export const DEFAULT_AUTH_THROTTLE: Readonly<Required<AuthThrottleOptions>> = {
   maxWaiting: 4,
 };
 
-/** The part of a pino logger the throttle writes to. */
-export interface ThrottleLog {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+/** The part of the tree's logger contract (common/logger.ts) the throttle writes to. */
+export type ThrottleLog = Pick<Logger, 'warn' | 'info'>;
 
 export interface AuthThrottleStats {
   /** Password checks that failed (every face). */
@@ -98,7 +97,7 @@ export function clientAddress(raw: string | undefined): string {
   return raw.toLowerCase().startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
 }
 
-const NO_LOG: ThrottleLog = { warn: () => undefined, info: () => undefined };
+const NO_LOG: ThrottleLog = SILENT_LOGGER;
 
 export class AuthThrottle {
   readonly enabled: boolean;
@@ -170,7 +169,7 @@ export class AuthThrottle {
   failed(address: string, user: string, face: string): void {
     this.#failedLogins++;
     this.#failuresByFace[face] = (this.#failuresByFace[face] ?? 0) + 1;
-    this.#log.info({ address, user, face }, 'failed login');
+    this.#log.warn({ address, user, face }, 'failed login');
     if (!this.enabled) return;
     this.#expire();
     const entry = this.#table.get(address) ?? { failures: 0, lastFailure: 0, throttled: false };

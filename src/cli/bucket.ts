@@ -4,7 +4,7 @@
  * `bucket-delete` use ns_server's (`POST /pools/default/buckets`, `GET /pools/default/buckets`,
  * `DELETE /pools/default/buckets/NAME`), with Basic auth from -u/-p.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 export interface ConnectionFlags {
   host: string;
@@ -35,10 +35,10 @@ function vbuckets(value: string): number {
 /** The connection flags every command against a running server takes (`bucket`, `stats`). */
 export function withConnection(cmd: Command): Command {
   return cmd
-    .option('--host <addr>', 'server address (env FRESHET_HOST)', process.env.FRESHET_HOST ?? '127.0.0.1')
+    .addOption(new Option('--host <addr>', 'server address').env('FRESHET_HOST').default('127.0.0.1'))
     .option('--mgmt-port <port>', 'cluster-manager REST port', port, 8091)
-    .option('-u, --username <name>', 'administrator user name (env FRESHET_USERNAME)', process.env.FRESHET_USERNAME ?? 'Administrator')
-    .option('-p, --password <password>', 'administrator password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD ?? 'password');
+    .addOption(new Option('-u, --username <name>', 'administrator user name').env('FRESHET_USERNAME').default('Administrator'))
+    .addOption(new Option('-p, --password <password>', 'administrator password').env('FRESHET_PASSWORD').default('password'));
 }
 
 export interface Reply {
@@ -89,22 +89,35 @@ export function describeFailure(reply: Reply): string {
   return `HTTP ${reply.status}${detail === '' ? '' : `: ${detail}`}`;
 }
 
-interface BucketSummary {
+/** One bucket of `bucket list` (the REST reply also carries the whole vbucket map: not printed). */
+export interface BucketSummary {
   name: string;
   uuid: string;
+  bucketType: string;
   numVBuckets: number;
+  /** ns_server's `basicStats.itemCount`, when the server reports it (Freshet does not). */
+  items?: number;
 }
 
-function summarize(list: unknown): BucketSummary[] {
+export function summarize(list: unknown): BucketSummary[] {
   if (!Array.isArray(list)) throw new Error('unexpected reply: the bucket list is not an array');
   return list.map((entry: unknown) => {
     const b = (typeof entry === 'object' && entry !== null ? entry : {}) as {
       name?: unknown;
       uuid?: unknown;
+      bucketType?: unknown;
       vBucketServerMap?: { vBucketMap?: unknown };
+      basicStats?: { itemCount?: unknown };
     };
     const map = b.vBucketServerMap?.vBucketMap;
-    return { name: String(b.name), uuid: String(b.uuid), numVBuckets: Array.isArray(map) ? map.length : 0 };
+    const items = b.basicStats?.itemCount;
+    return {
+      name: String(b.name),
+      uuid: String(b.uuid),
+      bucketType: typeof b.bucketType === 'string' ? b.bucketType : 'membase',
+      numVBuckets: Array.isArray(map) ? map.length : 0,
+      ...(typeof items === 'number' ? { items } : {}),
+    };
   });
 }
 
@@ -126,16 +139,16 @@ export function registerBucket(program: Command, print: Printer = defaultPrinter
 
   withConnection(bucket.command('list'))
     .description('list buckets')
-    .option('--json', 'print the REST reply as JSON')
+    .option('--json', 'print a JSON array with one {name, uuid, bucketType, numVBuckets[, items]} per bucket')
     .action(async (flags: ConnectionFlags & { json?: boolean }) => {
       const reply = await call(flags, 'GET', '/pools/default/buckets');
       if (reply.status !== 200) throw new Error(`could not list buckets: ${describeFailure(reply)}`);
-      const parsed: unknown = JSON.parse(reply.text);
+      const buckets = summarize(JSON.parse(reply.text));
       if (flags.json === true) {
-        print(JSON.stringify(parsed, null, 2));
+        print(JSON.stringify(buckets));
         return;
       }
-      for (const b of summarize(parsed)) print(`${b.name}\t${b.numVBuckets} vbuckets\tuuid ${b.uuid}`);
+      for (const b of buckets) print(`${b.name}\t${b.numVBuckets} vbuckets\tuuid ${b.uuid}`);
     });
 
   withConnection(bucket.command('delete').argument('<name>', 'bucket name'))

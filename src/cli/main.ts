@@ -7,6 +7,8 @@ import { registerBucket } from './bucket.js';
 import { registerReplicate } from './replicate.js';
 import { registerTail } from './tail.js';
 import { registerStats } from './stats.js';
+import { ENVIRONMENT_HELP } from './common.js';
+import { FRESHET_VERSION } from '../common/version.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +16,9 @@ export function buildProgram(): Command {
     .name('freshet')
     .description('A document database whose every change is a durable, resumable stream.\n' +
       'Speaks Couchbase KV + DCP (port 11210), the cluster-manager REST API (8091) and CouchDB HTTP (5984).')
+    .version(FRESHET_VERSION, '-V, --version', 'print the version of freshet')
+    // every command's help ends with the environment variables the commands read
+    .addHelpText('afterAll', ENVIRONMENT_HELP)
     .showHelpAfterError();
   registerServe(program);
   registerBucket(program);

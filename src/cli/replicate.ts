@@ -9,13 +9,13 @@
  * couch-replication.md §1.5).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { pino } from 'pino';
 import cliProgress from 'cli-progress';
 import { Replication, type ReplicationOptions, type ReplicationResult } from '../replicator/replicator.js';
 import { errorText, isReplicationError } from '../replicator/errors.js';
 import { redactUrl } from '../replicator/http-client.js';
 import { policyDelay, sleep } from '../common/backoff.js';
 import { DEFAULT_FEED_BACKOFF } from '../replicator/retry.js';
+import { cliLogger, logLevelOption } from './common.js';
 
 interface ReplicateFlags {
   continuous?: boolean;
@@ -150,11 +150,21 @@ function summary(result: ReplicationResult | undefined, r: Replication, startedM
   };
 }
 
+const STOP_GRACE_MS = 500;
+
 export async function runReplicate(source: string, target: string, flags: ReplicateFlags): Promise<number> {
-  const logger = pino({ level: flags.logLevel }, pino.destination(2));
+  const logger = cliLogger(flags.logLevel);
   const progress = new Progress(flags.progress && process.stderr.isTTY === true);
   const stopper = new AbortController();
-  const onSignal = (): void => stopper.abort();
+  // A stop is graceful first (batches in flight finish, a last checkpoint is written); requests
+  // still waiting after STOP_GRACE_MS (an unreachable peer being retried) are aborted, so the
+  // command ends within a second of SIGINT/SIGTERM whatever it was doing.
+  const hard = new AbortController();
+  let graceTimer: NodeJS.Timeout | undefined;
+  const onSignal = (): void => {
+    stopper.abort();
+    graceTimer ??= setTimeout(() => hard.abort(), STOP_GRACE_MS);
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const opts: ReplicationOptions = {
@@ -166,7 +176,7 @@ export async function runReplicate(source: string, target: string, flags: Replic
     workers: flags.workers,
     checkpointIntervalMs: flags.checkpointInterval,
     liveFeed: flags.feed,
-    http: { maxConnections: flags.connections },
+    http: { maxConnections: flags.connections, signal: hard.signal },
     logger,
     onProgress: (r) => progress.update(r),
     ...(flags.docIds ? { docIds: flags.docIds } : {}),
@@ -205,6 +215,7 @@ export async function runReplicate(source: string, target: string, flags: Replic
       }
     }
   } finally {
+    clearTimeout(graceTimer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -217,7 +228,7 @@ export function registerReplicate(program: Command): void {
     .argument('<source>', 'source database URL, e.g. http://user:pass@127.0.0.1:5984/db', (v) => dbUrl('SOURCE', v))
     .argument('<target>', 'target database URL', (v) => dbUrl('TARGET', v))
     .option('--continuous', 'keep following the source until interrupted')
-    .option('--create-target', 'create the target database if it is missing')
+    .option('--create-target', 'create the target database if it is missing (once the source answered)')
     .option('--doc-ids <ids>', 'only these documents (comma-separated)', docIds)
     .option('--selector <json>', 'only documents matching this Mango selector', jsonObject)
     .option('--filter <ddoc/name>', 'a filter function of the source')
@@ -233,7 +244,7 @@ export function registerReplicate(program: Command): void {
     }, 'continuous')
     .option('--node-uuid <uuid>', 'identity of this replicator in the replication id (default: from the host name)')
     .option('--no-progress', 'no progress bar even on a terminal')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (logs go to stderr)', 'warn')
+    .addOption(logLevelOption('warn'))
     .action(async (source: string, target: string, flags: ReplicateFlags) => {
       process.exitCode = await runReplicate(source, target, flags);
     });

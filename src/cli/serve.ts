@@ -2,10 +2,12 @@
  * `freshet serve`: run a server in the foreground until SIGINT or SIGTERM.
  */
 import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { FreshetServer } from '../server/freshet-server.js';
 import { installProcessGuard } from '../server/process-guard.js';
+import { AccessLog } from '../common/access-log.js';
+import { cliLogger, logLevelOption } from './common.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -32,6 +34,8 @@ interface ServeFlags {
   clusterMap?: string;
   nodeIndex?: number;
   maxJsonDepth: number;
+  /** true: to the server log; a string: to that file. */
+  accessLog?: boolean | string;
 }
 
 function nonNegativeInt(value: string): number {
@@ -44,15 +48,16 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the KV/DCP, cluster-manager and CouchDB HTTP ports over embedded LMDB storage')
-    .option('--data <dir>', 'data directory (created if missing)', process.env.FRESHET_DATA ?? './data')
-    .option('--host <addr>', 'address to listen on', process.env.FRESHET_HOST ?? '127.0.0.1')
+    .addOption(new Option('--data <dir>', 'data directory (created if missing)').env('FRESHET_DATA').default('./data'))
+    .addOption(new Option('--host <addr>', 'address to listen on').env('FRESHET_HOST').default('127.0.0.1'))
     .option('--kv-port <port>', 'memcached binary / DCP port (0 = ephemeral)', port, 11210)
     .option('--mgmt-port <port>', 'cluster-manager REST port (0 = ephemeral)', port, 8091)
     .option('--http-port <port>', 'CouchDB-compatible HTTP port (0 = ephemeral)', port, 5984)
-    .option('-u, --username <name>', 'administrator user name (env FRESHET_USERNAME)', process.env.FRESHET_USERNAME ?? 'Administrator')
-    .option('-p, --password <password>', 'administrator password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD ?? 'password')
+    .addOption(new Option('-u, --username <name>', 'administrator user name').env('FRESHET_USERNAME').default('Administrator'))
+    .addOption(new Option('-p, --password <password>', 'administrator password (the default one is logged as a warning)').env('FRESHET_PASSWORD').default('password'))
     .option('--vbuckets <n>', 'vbuckets of the default bucket created on first start', positiveInt, 1024)
-    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (logs go to stderr)', process.env.FRESHET_LOG_LEVEL ?? 'info')
+    .addOption(logLevelOption('info'))
+    .option('--access-log [file]', 'log one line per HTTP request and per KV connection (to FILE, else with the server log)')
     .option('--max-json-depth <n>', 'deepest JSON nesting accepted as JSON (KV: stored raw beyond it; HTTP: 400)', positiveInt, 100)
     .option('--cluster-map <file>', 'development cluster: the shared cluster-map JSON file (watched; may be written later)')
     .option('--node-index <n>', "this node's index in the cluster map's nodes (with --cluster-map)", nonNegativeInt)
@@ -60,7 +65,11 @@ export function registerServe(program: Command): void {
       if ((flags.clusterMap === undefined) !== (flags.nodeIndex === undefined)) {
         throw new InvalidArgumentError('--cluster-map and --node-index go together');
       }
-      const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      const logger = cliLogger(flags.logLevel);
+      const accessLog =
+        flags.accessLog === undefined || flags.accessLog === false
+          ? undefined
+          : AccessLog.to(flags.accessLog === true ? logger : pino({ level: 'info' }, pino.destination({ dest: resolve(flags.accessLog), append: true, mkdir: true })));
       // This process serves every client of every bucket: a missed rejection is logged, not fatal.
       installProcessGuard(logger);
       const server = await FreshetServer.start({
@@ -74,6 +83,7 @@ export function registerServe(program: Command): void {
         numVBuckets: flags.vbuckets,
         maxJsonDepth: flags.maxJsonDepth,
         logger,
+        ...(accessLog === undefined ? {} : { accessLog }),
         ...(flags.clusterMap === undefined || flags.nodeIndex === undefined
           ? {}
           : { clusterMap: { file: resolve(flags.clusterMap), nodeIndex: flags.nodeIndex } }),

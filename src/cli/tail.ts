@@ -13,14 +13,20 @@
  * - SIGINT / SIGTERM: stop, save the checkpoint, exit 0. A second SIGINT exits at once (130).
  * - stdout backpressure is honoured (a slow pipe slows the stream, nothing piles up in memory); a
  *   closed pipe (EPIPE, e.g. `| head`) ends the run like SIGINT.
- * - Warnings (unknown DCP messages, connection problems) go to stderr, one JSON line each.
+ * - Warnings go to stderr as pino JSON lines: a connection problem once per change of its cause
+ *   (ECONNREFUSED, then a timeout, ...), not once per retry, and an info line when connected.
+ * - Exit 1 with the cause, even with -q: the bucket does not exist, the credentials are missing or
+ *   refused (retrying cannot fix those), or `--to now` found no server within --connect-timeout.
  */
 import { once } from 'node:events';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { openChangeStream, type ChangeStream, type ConsumerLogger } from '../consumer/index.js';
+import { openChangeStream, SILENT_LOGGER, type ChangeStream, type ConsumerLogger } from '../consumer/index.js';
+import type { LogFn, Logger } from '../common/logger.js';
 import { changeToJsonLine } from '../consumer/change-json.js';
 import type { ChangeEvent } from '../consumer/index.js';
+import { ConsumerError } from '../consumer/errors.js';
+import { cliLogger, logLevelOption } from './common.js';
 
 interface TailFlags {
   from: 'beginning' | 'now';
@@ -32,6 +38,8 @@ interface TailFlags {
   password?: string;
   bucket?: string;
   quiet: boolean;
+  connectTimeout: number;
+  logLevel: string;
 }
 
 /** "0-63,100" -> [0..63, 100]; sorted, without duplicates. */
@@ -48,11 +56,71 @@ export function parseVbucketList(spec: string): number[] {
   return [...out].sort((x, y) => x - y);
 }
 
-function stderrLogger(quiet: boolean): ConsumerLogger {
-  const write = (level: string) => (fields: Record<string, unknown>, msg: string) => {
-    if (!quiet) process.stderr.write(`${JSON.stringify({ level, msg, ...fields })}\n`);
-  };
-  return { debug: () => {}, info: () => {}, warn: write('warn'), error: write('error') };
+/** The errors of a failure, outermost first (AllServerURLsConnectBucketError wraps the real one). */
+function causes(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = err; e !== undefined && e !== null && out.length < 8; e = (e as { cause?: unknown }).cause) out.push(e);
+  return out;
+}
+
+/** Why a run cannot succeed however long it retries, or undefined for a transient failure. */
+export function fatalCause(err: unknown, hasCredentials: boolean): string | undefined {
+  const chain = causes(err);
+  const code = (c: string): ConsumerError | undefined => chain.find((e): e is ConsumerError => e instanceof ConsumerError && e.code === c);
+  const auth = code('DCP_ERR_AUTH');
+  const missing = code('DCP_ERR_BUCKET_NOT_FOUND');
+  const hint = 'give -u/--username and -p/--password (or FRESHET_USERNAME and FRESHET_PASSWORD)';
+  if (!hasCredentials && (auth || missing)) return `no credentials: ${hint}`;
+  if (auth) return `authentication failed (${auth.message}): check -u/--username and -p/--password`;
+  if (missing) return `the bucket does not exist or this user may not read it (${missing.message})`;
+  if (code('DCP_ERR_BUCKET_UUID')) return chain.map((e) => (e instanceof Error ? e.message : String(e))).join(': ');
+  return undefined;
+}
+
+/** The innermost message of a failure (`connect ECONNREFUSED 127.0.0.1:1`). */
+function rootMessage(err: unknown): string {
+  const last = causes(err).at(-1);
+  return last instanceof Error ? last.message : String(last);
+}
+
+/**
+ * Connection problems, once per change of cause: the consumer retries every few hundred
+ * milliseconds and reports each attempt; an operator needs each new state once.
+ */
+class ProblemReporter {
+  #last: string | undefined;
+  constructor(private readonly log: Logger) {}
+
+  problem(err: unknown): void {
+    const cause = rootMessage(err);
+    if (cause === this.#last) return;
+    this.#last = cause;
+    this.log.warn({ cause, code: (err as { code?: unknown }).code }, `cannot stream yet, retrying: ${cause}`);
+  }
+
+  connected(server: string): void {
+    if (this.#last === undefined) return;
+    this.#last = undefined;
+    this.log.info({ server }, 'connected');
+  }
+
+  get lastCause(): string | undefined {
+    return this.#last;
+  }
+
+  /**
+   * The consumer's own log. A warning with a `code` repeats an error that also reaches onError
+   * (bucket-data-source.ts), which reports it once per cause; the others (unknown DCP messages)
+   * are logged as they come.
+   */
+  consumerLogger(): ConsumerLogger {
+    const warn: LogFn = (fieldsOrMsg: object | string, msg?: string): void => {
+      if (typeof fieldsOrMsg === 'string') this.log.warn(fieldsOrMsg);
+      else if (!('code' in fieldsOrMsg)) this.log.warn(fieldsOrMsg, msg);
+    };
+    const logger: ConsumerLogger = { ...SILENT_LOGGER, warn, error: warn, child: () => logger };
+    return logger;
+  }
 }
 
 /** Seqnos covered per vbucket, for the progress bar of a bounded run. */
@@ -88,6 +156,13 @@ class SeqnoProgress {
 
 async function runTail(url: string, flags: TailFlags): Promise<void> {
   const credentials = flags.username !== undefined ? { username: flags.username, password: flags.password ?? '' } : undefined;
+  const log = cliLogger(flags.quiet ? 'silent' : flags.logLevel);
+  const reporter = new ProblemReporter(log);
+  let fatal: Error | undefined;
+  const giveUp = (reason: string): void => {
+    fatal ??= new Error(reason);
+    void stream.close();
+  };
   const stream: ChangeStream = openChangeStream({
     seeds: [url],
     ...(flags.bucket !== undefined ? { bucket: flags.bucket } : {}),
@@ -97,17 +172,27 @@ async function runTail(url: string, flags: TailFlags): Promise<void> {
     from: flags.from,
     to: flags.to,
     keysOnly: flags.keysOnly,
-    logger: stderrLogger(flags.quiet),
+    logger: reporter.consumerLogger(),
     onError: (err) => {
-      if (!flags.quiet) process.stderr.write(`${JSON.stringify({ level: 'warn', msg: err.message })}\n`);
+      const why = fatalCause(err, credentials !== undefined);
+      if (why !== undefined) giveUp(why);
+      else reporter.problem(err);
     },
   });
+  // A bounded run must end: without a connection within --connect-timeout it fails.
+  const connectTimer =
+    flags.to === 'now'
+      ? setTimeout(
+          () => giveUp(`no connection within ${flags.connectTimeout} s${reporter.lastCause === undefined ? '' : `: ${reporter.lastCause}`}`),
+          flags.connectTimeout * 1000,
+        )
+      : undefined;
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) process.exit(130);
     stopping = true;
-    void stream.close();
+    void stream.close().catch(() => undefined);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -116,6 +201,12 @@ async function runTail(url: string, flags: TailFlags): Promise<void> {
   });
 
   await stream.ready();
+  stream.onStatus((s) => {
+    if (s.type === 'connected') {
+      clearTimeout(connectTimer);
+      reporter.connected(s.server);
+    } else if (s.type === 'disconnected' && s.error !== undefined) reporter.problem(s.error);
+  });
   const progress = new SeqnoProgress();
   const bar =
     flags.to === 'now' && process.stderr.isTTY
@@ -150,8 +241,12 @@ async function runTail(url: string, flags: TailFlags): Promise<void> {
       if (change.type !== 'rollback') progress.seen(change.vbucket, change.seqno);
       if (stopping) break;
     }
+  } catch (err) {
+    // the stream's own fatal errors (refused credentials) end the iterator: same message as ours
+    throw new Error(fatalCause(err, credentials !== undefined) ?? (err instanceof Error ? err.message : String(err)));
   } finally {
     clearInterval(tick);
+    clearTimeout(connectTimer);
     await stream.close();
     if (bar && barStarted) {
       bar.update(progress.value);
@@ -160,6 +255,13 @@ async function runTail(url: string, flags: TailFlags): Promise<void> {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+  if (fatal) throw fatal;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
 }
 
 export function registerTail(program: Command): void {
@@ -172,10 +274,12 @@ export function registerTail(program: Command): void {
     .option('--checkpoint <file>', 'save positions in FILE and resume from it on the next run')
     .option('--vbuckets <list>', 'only these vbuckets, e.g. 0-63,100', parseVbucketList)
     .option('--keys-only', 'stream keys and metadata without values', false)
-    .option('-u, --username <name>', 'user name (env FRESHET_USERNAME)', process.env.FRESHET_USERNAME)
-    .option('-p, --password <password>', 'password (env FRESHET_PASSWORD)', process.env.FRESHET_PASSWORD)
+    .addOption(new Option('-u, --username <name>', 'user name').env('FRESHET_USERNAME'))
+    .addOption(new Option('-p, --password <password>', 'password').env('FRESHET_PASSWORD'))
     .option('--bucket <name>', 'bucket name (required with an http:// URL)')
-    .option('-q, --quiet', 'no warnings on stderr', false)
+    .option('--connect-timeout <s>', 'with --to now: give up (exit 1) without a connection after this many seconds', seconds, 30)
+    .option('-q, --quiet', 'no warnings on stderr (a fatal error is still printed)', false)
+    .addOption(logLevelOption('warn'))
     .action(async (url: string, flags: TailFlags) => {
       if (/^https?:\/\//i.test(url) && flags.bucket === undefined) throw new InvalidArgumentError('an http:// URL needs --bucket');
       await runTail(url, flags);

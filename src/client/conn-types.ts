@@ -5,12 +5,13 @@
 import type { Packet } from '../codec/index.js';
 import type { KvConnection } from './connection.js';
 
-export interface Clock {
+/** Where request timers come from (tests pass a fake); not engine/clock.ts's wall-time `Clock`. */
+export interface TimerClock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: Clock = {
+export const systemTimerClock: TimerClock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
@@ -28,7 +29,7 @@ export interface KvConnectionOptions {
   readonly onServerRequest?: (p: Packet, conn: KvConnection) => void;
   /** Bytes of undelivered server requests before socket reads pause. Default 8 MiB. */
   readonly serverRequestHighWaterMark?: number;
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
 }
 
 export type ConnectionState = 'open' | 'closed';

@@ -30,8 +30,8 @@ import { ConnectionClosedError, KvClientError, RequestTimeoutError } from './con
 import { Inbox } from './conn-inbox.js';
 import { InflightTable } from './conn-inflight.js';
 import { SlotPool } from './conn-slots.js';
-import { systemClock } from './conn-types.js';
-import type { Clock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
+import { systemTimerClock } from './conn-types.js';
+import type { TimerClock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 import { WriteQueue } from './conn-writer.js';
 
 export type { KvRequester, RequestOptions, SaslResult } from './conn-bootstrap.js';
@@ -46,7 +46,7 @@ export {
 } from './conn-errors.js';
 export type { KvClientErrorCode, KvErrorContext } from './conn-errors.js';
 export type { KvConnectOptions } from './conn-dial.js';
-export type { Clock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
+export type { TimerClock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 
 export class KvConnection implements KvRequester {
   readonly stats: KvConnectionStats = {
@@ -66,7 +66,7 @@ export class KvConnection implements KvRequester {
   readonly #parser: PacketParser;
   readonly #inflight = new InflightTable();
   readonly #slots: SlotPool;
-  readonly #clock: Clock;
+  readonly #clock: TimerClock;
   readonly #timeoutMs: number;
   readonly #hwm: number;
   readonly #onServerRequest: KvConnectionOptions['onServerRequest'];
@@ -88,7 +88,7 @@ export class KvConnection implements KvRequester {
     this.#stream = stream;
     this.#parser = new PacketParser(options.maxBodyLength === undefined ? {} : { maxBodyLength: options.maxBodyLength });
     this.#slots = new SlotPool(options.maxInFlight ?? 1024, options.maxQueued ?? 4096);
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? systemTimerClock;
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#hwm = options.serverRequestHighWaterMark ?? 8 * 1024 * 1024;
     this.#onServerRequest = options.onServerRequest;

@@ -7,9 +7,9 @@
 export { ClusterMember, type ClusterMemberOptions } from './member.js';
 export {
   ClusterMapFileError,
-  formatClusterMap,
-  parseClusterMap,
-  readClusterMap,
+  formatClusterMapFile,
+  parseClusterMapFile,
+  readClusterMapFile,
   validateClusterMap,
   type ClusterMapFile,
   type MapBucket,

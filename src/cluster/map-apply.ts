@@ -15,7 +15,7 @@
  * Vbuckets with no owner (-1) stay replicas and are not replicated. A bucket whose vbucket count
  * differs from the map's is left alone and reported: vbucket counts cannot change.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { Engine } from '../engine/engine.js';
 import { clearSnapshot, promotionSeqno } from '../engine/replica.js';

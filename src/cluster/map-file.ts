@@ -132,7 +132,7 @@ export function validateClusterMap(doc: unknown): ClusterMapFile {
 }
 
 /** Parse and validate the text of a map file. */
-export function parseClusterMap(text: string): ClusterMapFile {
+export function parseClusterMapFile(text: string): ClusterMapFile {
   let doc: unknown;
   try {
     doc = JSON.parse(text) as unknown;
@@ -143,7 +143,7 @@ export function parseClusterMap(text: string): ClusterMapFile {
 }
 
 /** Read and validate a map file; a missing file is `undefined` (the map may not be written yet). */
-export async function readClusterMap(file: string): Promise<ClusterMapFile | undefined> {
+export async function readClusterMapFile(file: string): Promise<ClusterMapFile | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -151,15 +151,15 @@ export async function readClusterMap(file: string): Promise<ClusterMapFile | und
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return parseClusterMap(text);
+  return parseClusterMapFile(text);
 }
 
 /** The JSON text of a map (what a test or a tool writes). */
-export function formatClusterMap(map: ClusterMapFile): string {
+export function formatClusterMapFile(map: ClusterMapFile): string {
   return `${JSON.stringify({ rev: map.rev, nodes: map.nodes, buckets: Object.fromEntries(map.buckets) }, null, 2)}\n`;
 }
 
 /** Same nodes and buckets (the rev aside). */
 export function sameMapContent(a: ClusterMapFile, b: ClusterMapFile): boolean {
-  return formatClusterMap({ ...a, rev: 0 }) === formatClusterMap({ ...b, rev: 0 });
+  return formatClusterMapFile({ ...a, rev: 0 }) === formatClusterMapFile({ ...b, rev: 0 });
 }

@@ -12,7 +12,7 @@
  * is not counted as applied.
  */
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import { ClusterMapFileError, readClusterMap, sameMapContent, type ClusterMapFile } from './map-file.js';
+import { ClusterMapFileError, readClusterMapFile, sameMapContent, type ClusterMapFile } from './map-file.js';
 
 export interface MapWatcherOptions {
   readonly file: string;
@@ -79,7 +79,7 @@ export class MapWatcher {
   async #readOnce(): Promise<void> {
     let map: ClusterMapFile | undefined;
     try {
-      map = await readClusterMap(this.#o.file);
+      map = await readClusterMapFile(this.#o.file);
     } catch (err) {
       this.#problem(err instanceof Error ? err : new Error(String(err)));
       return;

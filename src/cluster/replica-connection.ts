@@ -10,7 +10,7 @@
  *   applyReplicated), snapshot markers recorded (noteSnapshot);
  * - the stream request's Success body, the active's failover log, replaces ours (streamStarted →
  *   adoptFailoverLog);
- * - where a stream resumes is the engine's vbucket state (getMetaData → engine resumePosition), so
+ * - where a stream resumes is the engine's vbucket state (getMetaData → engine replicaResumePosition), so
  *   setMetaData has nothing to keep;
  * - Rollback: the copy is reset and streamed again from 0 (rollback → resetReplica).
  * NotMyVbucket (the map moved and the source has not caught up, or the other way round) and a
@@ -25,14 +25,14 @@
  * `release(vb)` is what a promotion waits for: the vbucket is dropped from this connection, its
  * stream is closed and every item received for it is on disk.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Packet } from '../codec/index.js';
 import { NodeDataSource } from '../consumer/node-data-source.js';
 import { encodeMetaData, type FailoverPair } from '../consumer/metadata.js';
 import type { BucketDataSourceOptions } from '../consumer/options.js';
 import type { MetaDataResult, Receiver } from '../consumer/receiver.js';
 import type { Bucket } from '../engine/bucket.js';
-import { adoptFailoverLog, applyReplicated, noteSnapshot, resetReplica, resumePosition } from '../engine/replica.js';
+import { adoptFailoverLog, applyReplicated, noteSnapshot, resetReplica, replicaResumePosition } from '../engine/replica.js';
 import { REPLICA_DCP_OPTIONS } from './replica-handshake.js';
 import { replicatedChange } from './replica-items.js';
 
@@ -102,7 +102,7 @@ class ReplicaReceiver implements Receiver {
   setMetaData(): void {}
 
   getMetaData(vb: number): MetaDataResult {
-    const pos = resumePosition(this.bucket, vb);
+    const pos = replicaResumePosition(this.bucket, vb);
     const failOverLog = this.bucket.vbucket(vb).failoverLog.toArray().map((e): FailoverPair => [e.uuid, e.seqno]);
     return { value: encodeMetaData({ seqStart: 0, seqEnd: 0, snapStart: pos.snapStart, snapEnd: pos.snapEnd, failOverLog }), lastSeq: pos.start };
   }

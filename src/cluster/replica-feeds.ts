@@ -9,7 +9,7 @@
  * then requested from the new one, so no two streams ever feed one replica copy. Connections left
  * with nothing to stream are closed.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { MapNode } from './map-file.js';
 import { ReplicaConnection, type ReplicaConnectionStats } from './replica-connection.js';

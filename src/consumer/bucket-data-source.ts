@@ -20,7 +20,7 @@ import { assignVBuckets, isNewerMap, isOlderMap, sameRouting, type ClusterMap } 
 import { AllServerURLsConnectBucketError, ConsumerError, asError } from './errors.js';
 import { MapSource } from './map-source.js';
 import { NodeWorker } from './node-worker.js';
-import { resolveOptions, type BucketDataSourceOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type BucketDataSourceOptions, type ResolvedDataSourceOptions } from './options.js';
 import { ReceiverCalls } from './receiver-calls.js';
 import { bucketFromSeeds, parseSeeds, type Seed } from './seeds.js';
 import { StatusEmitter, type StatusListener } from './status.js';
@@ -48,7 +48,7 @@ export interface BucketDataSourceParams {
 
 export class BucketDataSource {
   readonly bucket: string;
-  readonly options: ResolvedOptions;
+  readonly options: ResolvedDataSourceOptions;
   readonly #stats: BucketDataSourceStats = newStats();
   readonly #status = new StatusEmitter();
   readonly #seeds: readonly Seed[];
@@ -213,7 +213,8 @@ export class BucketDataSource {
       if (byServer.has(server)) continue;
       s.totRefreshWorkersRemoveWorker++;
       this.#workers.delete(server);
-      void worker.stop();
+      // A worker's stop only releases its socket; a failure there has no one left to tell.
+      void worker.stop().catch(() => undefined);
     }
     for (const [server, vbs] of byServer) {
       const wanted = new Set(vbs);

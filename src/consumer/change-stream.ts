@@ -80,7 +80,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
     this.#hwm = opts.highWaterMark ?? 4096;
     this.#ready = this.#init();
     this.#ready.catch((e: unknown) => this.#fail(e instanceof Error ? e : new Error(String(e))));
-    opts.signal?.addEventListener('abort', () => void this.close(), { once: true });
+    opts.signal?.addEventListener('abort', () => void this.close().catch(() => undefined), { once: true });
   }
 
   /** Resolves once the checkpoint is loaded and the data source started. */

@@ -9,7 +9,7 @@ import { AuthFailError, ConsumerError, asError } from './errors.js';
 import { connectKvNode, fetchConfigOverKv, type Credentials } from './kv-connect.js';
 import { fetchBucketOverRest } from './rest-config.js';
 import type { ClusterMap } from './cluster-map.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedDataSourceOptions } from './options.js';
 import type { Seed } from './seeds.js';
 import type { BucketDataSourceStats } from './stats.js';
 
@@ -25,11 +25,11 @@ export class MapSource {
   readonly #bucket: string;
   readonly #pool: string;
   readonly #credentials: Credentials | undefined;
-  readonly #options: ResolvedOptions;
+  readonly #options: ResolvedDataSourceOptions;
   readonly #stats: BucketDataSourceStats;
   #kv: { seed: Seed; conn: KvConnection } | undefined;
 
-  constructor(seeds: readonly Seed[], bucket: string, pool: string, credentials: Credentials | undefined, options: ResolvedOptions, stats: BucketDataSourceStats) {
+  constructor(seeds: readonly Seed[], bucket: string, pool: string, credentials: Credentials | undefined, options: ResolvedDataSourceOptions, stats: BucketDataSourceStats) {
     this.#seeds = seeds;
     this.#bucket = bucket;
     this.#pool = pool;

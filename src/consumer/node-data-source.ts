@@ -14,7 +14,7 @@
  */
 import { Backoff } from '../common/backoff.js';
 import { NodeWorker } from './node-worker.js';
-import { resolveOptions, type BucketDataSourceOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type BucketDataSourceOptions, type ResolvedDataSourceOptions } from './options.js';
 import { ReceiverCalls } from './receiver-calls.js';
 import { StatusEmitter, type StatusListener } from './status.js';
 import { copyStats, newStats, type BucketDataSourceStats } from './stats.js';
@@ -33,7 +33,7 @@ export interface NodeDataSourceParams {
 
 export class NodeDataSource {
   readonly server: string;
-  readonly options: ResolvedOptions;
+  readonly options: ResolvedDataSourceOptions;
   readonly #stats: BucketDataSourceStats = newStats();
   readonly #status = new StatusEmitter();
   readonly #plan: StreamPlan;

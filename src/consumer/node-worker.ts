@@ -15,7 +15,7 @@ import { connectKvNode, type Credentials } from './kv-connect.js';
 import { splitServer } from './cluster-map.js';
 import { openDcp } from './stream-setup.js';
 import type { ReceiverCalls } from './receiver-calls.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedDataSourceOptions } from './options.js';
 import type { StatusEmitter } from './status.js';
 import type { BucketDataSourceStats } from './stats.js';
 import type { StreamPlan } from './stream-plan.js';
@@ -23,7 +23,7 @@ import type { StreamPlan } from './stream-plan.js';
 export interface NodeWorkerDeps {
   readonly bucket: string;
   readonly credentials: Credentials | undefined;
-  readonly options: ResolvedOptions;
+  readonly options: ResolvedDataSourceOptions;
   readonly stats: BucketDataSourceStats;
   readonly calls: ReceiverCalls;
   readonly status: StatusEmitter;

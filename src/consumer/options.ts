@@ -7,24 +7,17 @@
  * values that cannot work (a negative buffer, a threshold outside (0, 1]) with a RangeError.
  */
 import type { Duplex } from 'node:stream';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 
 export type StreamFrom = 'beginning' | 'now';
 export type StreamTo = 'now' | 'infinity';
 
-/** Minimal logger (pino's `(fields, msg)` call shape fits: `pino.warn({...}, 'msg')`). */
-export interface ConsumerLogger {
-  debug(fields: Record<string, unknown>, msg: string): void;
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-  error(fields: Record<string, unknown>, msg: string): void;
-}
-
-export const SILENT_LOGGER: ConsumerLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-};
+/**
+ * The consumer's logger: the one logger contract of the tree (common/logger.ts), under the name
+ * this folder has always exported it; a pino logger fits.
+ */
+export type ConsumerLogger = Logger;
+export { SILENT_LOGGER };
 
 /** Opens the TCP (or any) byte stream to a data node; the default dials with node:net. */
 export type ConnectFn = (host: string, port: number, timeoutMs: number) => Promise<Duplex>;
@@ -106,7 +99,7 @@ export interface BucketDataSourceOptions {
   readonly fetch?: typeof fetch;
 }
 
-export type ResolvedOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation'>> & {
+export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation'>> & {
   readonly seqEnd: ReadonlyMap<number, number>;
   readonly connect: ConnectFn | undefined;
   readonly fetch: typeof fetch;
@@ -155,7 +148,7 @@ export function randomConnectionName(): string {
   return `freshet-${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0')}`;
 }
 
-export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedOptions {
+export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedDataSourceOptions {
   const d = DEFAULT_BUCKET_DATA_SOURCE_OPTIONS;
   const threshold = o.feedBufferAckThreshold ?? d.feedBufferAckThreshold;
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`feedBufferAckThreshold must be in (0, 1], got ${threshold}`);

@@ -12,10 +12,10 @@
  * stream starts from the metadata the old one left. (cbdatasource has this race.)
  */
 import { SEQNO_INFINITY } from '../codec/index.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedDataSourceOptions } from './options.js';
 
 export class StreamPlan {
-  readonly #options: ResolvedOptions;
+  readonly #options: ResolvedDataSourceOptions;
   readonly #learnt = new Map<number, number>();
   readonly #done = new Set<number>();
   #wanted: ReadonlySet<number> | undefined;
@@ -28,7 +28,7 @@ export class StreamPlan {
   /** whenFree callers, per vbucket, woken when its owner lets it go. */
   readonly #freeWaiters = new Map<number, (() => void)[]>();
 
-  constructor(options: ResolvedOptions, onComplete: () => void, onReleased: () => void = () => {}) {
+  constructor(options: ResolvedDataSourceOptions, onComplete: () => void, onReleased: () => void = () => {}) {
     this.#options = options;
     this.#onComplete = onComplete;
     this.#onReleased = onReleased;

@@ -28,7 +28,7 @@ import type { FailoverEntry } from '../codec/index.js';
 import type { KvConnection } from '../client/connection.js';
 import { expectSuccess } from '../client/conn-errors.js';
 import { ConsumerError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedDataSourceOptions } from './options.js';
 import type { BucketDataSourceStats } from './stats.js';
 
 export interface ControlSpec {
@@ -38,7 +38,7 @@ export interface ControlSpec {
 }
 
 export function dcpOpenFlags(
-  o: Pick<ResolvedOptions, 'includeXAttrs' | 'keysOnly'> & Partial<Pick<ResolvedOptions, 'includeDeleteTimes' | 'includeDeletedUserXattrs'>>,
+  o: Pick<ResolvedDataSourceOptions, 'includeXAttrs' | 'keysOnly'> & Partial<Pick<ResolvedDataSourceOptions, 'includeDeleteTimes' | 'includeDeletedUserXattrs'>>,
 ): number {
   return (
     DcpOpenFlag.Producer |
@@ -49,7 +49,7 @@ export function dcpOpenFlags(
   );
 }
 
-export function controlsFor(o: Pick<ResolvedOptions, 'feedBufferSizeBytes' | 'noopTimeIntervalSecs'> & Partial<Pick<ResolvedOptions, 'expiryOpcode'>>): ControlSpec[] {
+export function controlsFor(o: Pick<ResolvedDataSourceOptions, 'feedBufferSizeBytes' | 'noopTimeIntervalSecs'> & Partial<Pick<ResolvedDataSourceOptions, 'expiryOpcode'>>): ControlSpec[] {
   const out: ControlSpec[] = [];
   if (o.feedBufferSizeBytes > 0) out.push({ key: DcpControlKey.ConnectionBufferSize, value: String(o.feedBufferSizeBytes), required: true });
   if (o.noopTimeIntervalSecs > 0) {
@@ -67,7 +67,7 @@ export interface OpenedDcp {
 }
 
 /** DCP_OPEN then the controls (pipelined); throws DCP_ERR_HANDSHAKE on a refusal that matters. */
-export async function openDcp(conn: KvConnection, o: ResolvedOptions, stats: BucketDataSourceStats): Promise<OpenedDcp> {
+export async function openDcp(conn: KvConnection, o: ResolvedDataSourceOptions, stats: BucketDataSourceStats): Promise<OpenedDcp> {
   const open = await conn.request(encodeDcpOpenRequest({ name: o.name, flags: dcpOpenFlags(o) }));
   if (open.status !== Status.Success) {
     stats.totWorkerUPROpenErr++;

@@ -23,7 +23,7 @@ import { failoverPairs, isConsistent, resumePosition, rollbackMetaData, rollback
 import { streamReqAction } from './dcp-messages.js';
 import { activeHighSeqnos, failoverLogOf } from './stream-setup.js';
 import type { ReceiverCalls, StoredPosition } from './receiver-calls.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedDataSourceOptions } from './options.js';
 import type { StatusEmitter } from './status.js';
 import type { BucketDataSourceStats } from './stats.js';
 import type { StreamPlan } from './stream-plan.js';
@@ -49,7 +49,7 @@ export type StreamReply = { readonly kind: 'stream-res' | 'close-res'; readonly 
 export interface VbStreamsDeps {
   readonly server: string;
   readonly conn: KvConnection;
-  readonly options: ResolvedOptions;
+  readonly options: ResolvedDataSourceOptions;
   readonly stats: BucketDataSourceStats;
   readonly calls: ReceiverCalls;
   readonly status: StatusEmitter;

@@ -23,7 +23,7 @@ import { decodeFailoverLogRequest, encodeFailoverLogResponse } from '../codec/op
 import { Feature } from '../codec/features.js';
 import { errorReply, KvStatusError } from '../kv/replies.js';
 import type { Session } from '../kv/session.js';
-import type { CommandSpec, Handler } from '../kv/command-spec.js';
+import type { CommandSpec, CommandHandler } from '../kv/command-spec.js';
 import { checkOpen } from './open.js';
 import { DcpProducer, isDcpProducer } from './producer.js';
 
@@ -36,7 +36,7 @@ function reply(session: Session, req: Packet, status: number, context?: string):
   return status === Status.Success ? replyTo(req) : errorReply(session, req, status, context);
 }
 
-const open: Handler = (session, req) => {
+const open: CommandHandler = (session, req) => {
   if (session.dcp) return errorReply(session, req, Status.Einval, 'The connection is already opened as a DCP connection');
   const { name, flags, value } = decodeDcpOpenRequest(req);
   const decision = checkOpen(flags, value, session.features.has(Feature.Collections));
@@ -45,14 +45,14 @@ const open: Handler = (session, req) => {
   return replyTo(req);
 };
 
-const control: Handler = (session, req) => {
+const control: CommandHandler = (session, req) => {
   const producer = producerOf(session);
   const { key, value } = decodeDcpControlRequest(req);
   const status = producer.control(key, value);
   return reply(session, req, status, status === Status.Success ? undefined : `unsupported control ${key}=${value}`);
 };
 
-const streamRequest: Handler = (session, req) => {
+const streamRequest: CommandHandler = (session, req) => {
   const producer = producerOf(session);
   const decision = producer.streamRequest(decodeStreamRequest(req));
   switch (decision.kind) {
@@ -65,36 +65,36 @@ const streamRequest: Handler = (session, req) => {
   }
 };
 
-const closeStream: Handler = (session, req) => {
+const closeStream: CommandHandler = (session, req) => {
   const producer = producerOf(session);
   const { vbucket, streamId } = decodeCloseStreamRequest(req);
   return reply(session, req, producer.closeStream(vbucket, streamId), `no stream for vbucket ${vbucket}`);
 };
 
-const getFailoverLog: Handler = (session, req) => {
+const getFailoverLog: CommandHandler = (session, req) => {
   const producer = producerOf(session);
   const { vbucket } = decodeFailoverLogRequest(req);
   return encodeFailoverLogResponse(producer.failoverLog(vbucket), Opcode.DcpGetFailoverLog, { opaque: req.opaque });
 };
 
-const bufferAck: Handler = (session, req) => {
+const bufferAck: CommandHandler = (session, req) => {
   producerOf(session).bufferAck(decodeBufferAck(req).bytes);
   return null;
 };
 
 /** A DCP_NOOP *request* from the consumer: harmless, answered Success. */
-const noop: Handler = (session, req) => {
+const noop: CommandHandler = (session, req) => {
   producerOf(session).liveness.received();
   return replyTo(req);
 };
 
 /** Producer-to-consumer messages sent the wrong way. */
-const wrongDirection: Handler = (session, req) => {
+const wrongDirection: CommandHandler = (session, req) => {
   producerOf(session);
   return errorReply(session, req, Status.NotSupported, 'a DCP producer does not accept this message');
 };
 
-const spec = (opcode: number, handler: Handler): CommandSpec => ({ opcode, handler, auth: true, bucket: true });
+const spec = (opcode: number, handler: CommandHandler): CommandSpec => ({ opcode, handler, auth: true, bucket: true });
 
 export const DCP_COMMANDS: readonly CommandSpec[] = [
   spec(Opcode.DcpOpen, open),

@@ -16,7 +16,7 @@ import * as ops from './mutations.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
 import { VbFollower } from './follower.js';
 import { DocCounter, type DocCounts } from './doc-counts.js';
-import { ChangesFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
+import { BucketChangeFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
 import type { VBucket } from './vbucket.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type {
@@ -221,8 +221,8 @@ export class Bucket extends EventEmitter {
     return readChanges(this, opts);
   }
   /** Follow the bucket-wide change order from `since`. */
-  followChanges(opts: FollowChangesOptions): ChangesFollower {
-    return new ChangesFollower(this, opts);
+  followChanges(opts: FollowChangesOptions): BucketChangeFollower {
+    return new BucketChangeFollower(this, opts);
   }
   /** Calls `wake` once when the persisted bucket sequence next advances; returns a canceller. */
   onBucketSeqChange(wake: () => void): () => void {

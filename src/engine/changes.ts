@@ -48,7 +48,7 @@ export interface FollowChangesOptions {
  * Follow the bucket's changes from `since`, forever (until closed or aborted). Pull-based: one
  * page is read when the previous one has been consumed.
  */
-export class ChangesFollower implements AsyncIterable<ChangeEntry> {
+export class BucketChangeFollower implements AsyncIterable<ChangeEntry> {
   private cursor: number;
   private buffer: ChangeEntry[] = [];
   private index = 0;

@@ -7,7 +7,7 @@
  *   must grow: a stale or out-of-order item is an error, not something to paper over.
  * - Snapshot markers are recorded (`noteSnapshot`): a replica is consistent only at the end of a
  *   snapshot (the active deduplicates within it, kv docs/dcp/documentation/concepts.md), so the
- *   range decides both where a re-request resumes (`resumePosition`, the StreamRequest snapshot
+ *   range decides both where a re-request resumes (`replicaResumePosition`, the StreamRequest snapshot
  *   fields) and where a promotion branches (`promotionSeqno`).
  * - The stream request's Success body is the active's failover log, which replaces this copy's
  *   log and is persisted (`adoptFailoverLog`; kv DcpConsumer::streamAccepted →
@@ -115,7 +115,7 @@ export async function adoptFailoverLog(bucket: Bucket, vbId: number, entries: re
  * middle of (kv PassiveStream sends the current snapshot range so the active can tell a resumable
  * partial snapshot from a diverged history). A complete snapshot, or no marker yet, is [high, high].
  */
-export function resumePosition(bucket: Bucket, vbId: number): { start: number; vbUuid: number; snapStart: number; snapEnd: number } {
+export function replicaResumePosition(bucket: Bucket, vbId: number): { start: number; vbUuid: number; snapStart: number; snapEnd: number } {
   const vb = bucket.vbucket(vbId);
   const high = vb.highSeqno;
   const r = rangesOf(bucket).get(vbId);

@@ -13,7 +13,7 @@
  */
 import type { RevInfo } from '../couch/rev-tree-query.js';
 import type { RawChange } from './change-scan.js';
-import type { ChangesFilter } from './changes-query.js';
+import type { ParsedChangesFilter } from './changes-query.js';
 import type { Db } from './db.js';
 import type { CouchError } from '../couch/errors.js';
 import { winnerJson } from './doc-json.js';
@@ -21,7 +21,7 @@ import { toCouchError } from './response.js';
 import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
 
 export interface SummaryOptions {
-  filter: ChangesFilter | null;
+  filter: ParsedChangesFilter | null;
   includeDocs: boolean;
   activeOnly?: boolean;
   /** `include_docs` options. */

@@ -180,7 +180,7 @@ export function readFastRow(record: Buffer): FastRow | null {
   return { bytes: raw, deleted: del === 0x31, idStart, idEnd, revStart, revEnd };
 }
 
-export function isDesignId(row: FastRow): boolean {
+export function isDesignRow(row: FastRow): boolean {
   return startsWith(row.bytes, row.idStart, row.idEnd, DESIGN);
 }
 

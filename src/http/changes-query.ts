@@ -19,7 +19,8 @@ import { isObject, qBool, qInt, qJson, type RequestCtx } from './request.js';
 
 export type FeedMode = 'normal' | 'longpoll' | 'continuous' | 'eventsource';
 
-export type ChangesFilter =
+/** A `_changes` filter as parsed from the request, ready to test rows (the replicator's `ChangesFilter` is the one it sends). */
+export type ParsedChangesFilter =
   | { kind: 'doc_ids'; ids: Set<string> }
   | { kind: 'selector'; match: DocMatcher }
   | { kind: 'design' };
@@ -41,7 +42,7 @@ export interface ChangesQuery {
   allDocs: boolean;
   activeOnly: boolean;
   seqInterval: number | null;
-  filter: ChangesFilter | null;
+  filter: ParsedChangesFilter | null;
 }
 
 const FEEDS: Record<string, FeedMode> = {
@@ -95,7 +96,7 @@ function parseTimeout(raw: string | null, dflt: number): number {
   return n;
 }
 
-function docIdsFilter(value: unknown): ChangesFilter {
+function docIdsFilter(value: unknown): ParsedChangesFilter {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new CouchError('doc_ids_not_list');
   return { kind: 'doc_ids', ids: new Set(value as string[]) };
 }
@@ -105,7 +106,7 @@ function docIdsFilter(value: unknown): ChangesFilter {
  * `_selector` (POST body), `_design`. Design-document filters would need a JavaScript engine:
  * a missing design document or function is CouchDB's 404, an existing one a 501.
  */
-function parseFilter(name: string | null, body: Record<string, unknown> | undefined, q: URLSearchParams, ddocExists: (id: string) => unknown): ChangesFilter | null {
+function parseFilter(name: string | null, body: Record<string, unknown> | undefined, q: URLSearchParams, ddocExists: (id: string) => unknown): ParsedChangesFilter | null {
   if (name === null || name === '') return null;
   if (name === '_doc_ids') return docIdsFilter(body?.doc_ids ?? qJson(q, 'doc_ids'));
   if (name === '_selector') {

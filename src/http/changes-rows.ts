@@ -12,7 +12,7 @@
  */
 import type { RawChange } from './change-scan.js';
 import { changeSummary } from './change-summary.js';
-import { fastRowId, isDesignId, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
+import { fastRowId, isDesignRow, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
 import type { ChangesQuery } from './changes-query.js';
 import type { Db } from './db.js';
 import { docText } from './doc-json.js';
@@ -43,7 +43,7 @@ export class RowBuilder {
     const fast = this.bytesOk ? readFastRow(change.raw) : null;
     if (fast) {
       const filter = this.q.filter;
-      if (filter?.kind === 'design' && !isDesignId(fast)) return false;
+      if (filter?.kind === 'design' && !isDesignRow(fast)) return false;
       if (filter?.kind === 'doc_ids' && !filter.ids.has(fastRowId(fast))) return false;
       if (this.q.activeOnly && fast.deleted) return false;
       this.count++;

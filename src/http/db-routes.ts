@@ -14,7 +14,7 @@ import { postDoc } from './doc-routes.js';
 import { bucketNameOf, resolveDb, validateNewDbName } from './keyspace.js';
 import { jsonDepthLimit, parseJson, qInt, readBody, type Handler } from './request.js';
 import { sendJson } from './response.js';
-import type { Router } from './router.js';
+import type { RouteTable } from '../web/route-table.js';
 
 const createDb: Handler = async (rc) => {
   requireAdmin(rc);
@@ -98,8 +98,8 @@ const getSecurity: Handler = async (rc) => {
   sendJson(rc.res, 200, {});
 };
 
-export function dbRoutes(router: Router<Handler>): void {
-  router
+export function dbRoutes(routes: RouteTable<Handler>): void {
+  routes
     .add('/:db', { PUT: createDb, GET: dbInfo, DELETE: deleteDb, POST: postDoc })
     .add('/:db/_ensure_full_commit', { POST: ensureFullCommit })
     .add('/:db/_revs_limit', { GET: getRevsLimit, PUT: putRevsLimit })

@@ -23,7 +23,7 @@ import { putAttachmentData } from './att-store.js';
 import type { Db } from './db.js';
 import { updateDoc, type DocState } from './doc-store.js';
 
-export interface WriteOptions {
+export interface DocWriteOptions {
   newEdits: boolean;
   /** Bytes of `follows: true` attachments (multipart/related), by name. */
   followsData?: ReadonlyMap<string, Buffer>;
@@ -61,7 +61,7 @@ function digestsOf(atts: readonly AttachmentMeta[]): Array<{ name: string; conte
 }
 
 /** Write one document; resolves to the revision written (or already present, for replicated writes). */
-export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Promise<string> {
+export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
   db.stats.writes++; // CouchDB `database_writes`
   // No `async`: most writes carry no attachment data and go straight to the store (see updateDoc).
   if (doc.attachments?.some((a) => a.kind !== 'stub')) {
@@ -84,7 +84,7 @@ function checkSize(id: string, doc: ParsedDoc, atts: readonly AttachmentMeta[]):
   checkRevisionSize(id, Buffer.byteLength(JSON.stringify(doc.body)), atts, MAX_VALUE_BYTES);
 }
 
-function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Promise<string> {
+function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
   const revsLimit = opts.revsLimit ?? db.revsLimit;
   const incoming = doc.attachments ?? [];
   return updateDoc(db.bucket, id, revsLimit, (state) => {
@@ -129,7 +129,7 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: WriteOptions): Pro
  * at once, so the engine commits the batch in one synced transaction, except that writes of one
  * id apply in the order they were started (two edits of one document in a batch).
  */
-export function orderedWriter(db: Db): (id: string, doc: ParsedDoc, opts: WriteOptions) => Promise<string> {
+export function orderedWriter(db: Db): (id: string, doc: ParsedDoc, opts: DocWriteOptions) => Promise<string> {
   const lastWrite = new Map<string, Promise<string>>();
   // One `_revs_limit` read (an LMDB get) per batch rather than per document.
   const revsLimit = db.revsLimit;

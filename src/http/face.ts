@@ -1,20 +1,20 @@
 /**
  * The CouchDB face's shared state: options, the route table, sessions, CORS, the per-database
- * handles, the open connections and feeds (so that closing the face, or a client going away,
- * releases everything at once), and the replication job manager with its `_replicator` database
- * (src/replicator/WIRING.md).
+ * handles, the open feeds (so that closing the face, or a client going away, releases everything
+ * at once; the open connections are the server's, src/web/server.ts), and the replication job
+ * manager with its `_replicator` database (src/replicator/manager.ts).
  */
-import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
 import type { Ports } from '../topology/addresses.js';
 import type { MetricsProvider } from '../common/metrics.js';
+import type { AccessLog } from '../common/access-log.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
 import { Db } from './db.js';
-import type { Router } from './router.js';
+import type { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
 import { ReplicatorManager } from '../replicator/manager.js';
@@ -36,6 +36,8 @@ export interface HttpDeps {
   readonly ports: Readonly<Ports>;
   /** The server's metrics (`_node/{node}/_stats`, `_prometheus`); absent when the face runs alone. */
   readonly metrics?: MetricsProvider;
+  /** `serve --access-log`: one entry per request. */
+  readonly accessLog?: AccessLog;
 }
 
 export interface HttpFaceOptions {
@@ -76,7 +78,6 @@ const CORS_CONFIG_KEY = 'couch_cors';
 export class HttpFace {
   readonly options: ResolvedOptions;
   cors: CorsConfig;
-  readonly sockets = new Set<Socket>();
   /** One entry per streaming response in progress: its token and its mode (`feed=`). */
   readonly feeds = new Map<object, string>();
   readonly stats: FaceStats = {
@@ -91,7 +92,7 @@ export class HttpFace {
 
   constructor(
     readonly ctx: HttpDeps,
-    readonly router: Router<Handler>,
+    readonly routes: RouteTable<Handler>,
     readonly sessions: Sessions,
     options: HttpFaceOptions,
   ) {

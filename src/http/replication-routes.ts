@@ -1,7 +1,7 @@
 /**
  * Replication endpoints of the server (CouchDB api/server/common.rst): `POST /_replicate`,
  * `GET /_active_tasks`, `GET /_scheduler/jobs` and `GET /_scheduler/docs[/{db}[/{docid}]]`, over
- * the face's ReplicatorManager (src/replicator/manager.ts; WIRING.md there).
+ * the face's ReplicatorManager (src/replicator/manager.ts).
  *
  * Access, as chttpd_auth_request does it: `_scheduler/*` needs a server admin (401 "You are not a
  * server admin." otherwise), and so does `_active_tasks` (chttpd_misc:handle_task_status_req/1
@@ -15,7 +15,7 @@ import { parseReplicationRequest } from '../replicator/request.js';
 import { requireAdmin, requireUser, roles } from './auth.js';
 import { isObject, qInt, readJson, type Handler, type RequestCtx, type UserCtx } from './request.js';
 import { sendJson } from './response.js';
-import type { Router } from './router.js';
+import type { RouteTable } from '../web/route-table.js';
 
 /** The job a cancel request names, by full id or by base id (the `+continuous` suffix left off). */
 function jobOwner(rc: RequestCtx, body: Record<string, unknown>): { found: boolean; user: unknown } {
@@ -87,8 +87,8 @@ const schedulerDoc: Handler = async (rc) => {
 };
 
 /** Registered before the database routes, which would otherwise take `/_replicate` for a database. */
-export function replicationRoutes(router: Router<Handler>): void {
-  router
+export function replicationRoutes(routes: RouteTable<Handler>): void {
+  routes
     .add('/_replicate', { POST: replicate })
     .add('/_active_tasks', { GET: activeTasks })
     .add('/_scheduler/jobs', { GET: schedulerJobs })

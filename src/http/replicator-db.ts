@@ -19,9 +19,9 @@
  * Only one face per engine runs `_replicator` documents (a test may start a second face on the
  * same engine; two managers would run every job twice).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Bucket } from '../engine/bucket.js';
-import type { ChangesFollower } from '../engine/changes.js';
+import type { BucketChangeFollower } from '../engine/changes.js';
 import type { Engine } from '../engine/engine.js';
 import type { Item } from '../engine/types.js';
 import { parseDocument } from '../couch/doc.js';
@@ -86,7 +86,7 @@ const isoNow = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 export class ReplicatorDb {
   readonly stats: ReplicatorDbStats = { docsSeen: 0, stateWrites: 0, stateWriteConflicts: 0 };
   #bucket: Bucket | null = null;
-  #follower: ChangesFollower | null = null;
+  #follower: BucketChangeFollower | null = null;
   #pump: Promise<void> | null = null;
   #attaching: Promise<void> | null = null;
   /** Ids of the live documents the manager knows, to report their deletion. */
@@ -165,7 +165,7 @@ export class ReplicatorDb {
     return { id, body: winnerJson(db, state) };
   }
 
-  async #follow(bucket: Bucket, follower: ChangesFollower): Promise<void> {
+  async #follow(bucket: Bucket, follower: BucketChangeFollower): Promise<void> {
     for await (const entry of follower) {
       const doc = this.#docOf(bucket, entry.item);
       if (!doc) continue;

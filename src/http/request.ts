@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CouchError } from '../couch/errors.js';
-import { parseCheckedJson } from '../codec/json-check.js';
+import { parseJsonBody, readBody as readWebBody, type BodyErrors } from '../web/body.js';
 import type { HttpFace } from './face.js';
 
 export interface UserCtx {
@@ -33,19 +33,16 @@ export interface RequestCtx {
 
 export type Handler = (rc: RequestCtx) => Promise<void>;
 
-/** Read the whole body, up to `limit` bytes (413 beyond). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) throw new CouchError('too_large');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) throw new CouchError('too_large');
-    chunks.push(buf);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+/** CouchDB's replies to a body the kernel refuses (src/web/body.ts). */
+const COUCH_BODY_ERRORS: BodyErrors = {
+  tooLarge: () => new CouchError('too_large'),
+  invalidJson: () => new CouchError('invalid_json'),
+  tooDeep: (limit) => new CouchError('json_too_deep', { params: { limit } }),
+};
+
+/** Read the whole body, up to `limit` bytes (413 too_large beyond). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return readWebBody(req, limit, COUCH_BODY_ERRORS);
 }
 
 /**
@@ -53,10 +50,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
  * nesting deeper than `maxDepth` is 400 too (codec/json-check.ts, the limit every face shares).
  */
 export function parseJson(raw: Buffer | string, maxDepth: number): unknown {
-  const checked = parseCheckedJson(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, maxDepth);
-  if (checked.ok) return checked.value;
-  if (checked.failure === 'depth') throw new CouchError('json_too_deep', { params: { limit: maxDepth } });
-  throw new CouchError('invalid_json');
+  return parseJsonBody(raw, maxDepth, COUCH_BODY_ERRORS);
 }
 
 /** The server's JSON nesting limit (engine option `maxJsonDepth`). */

@@ -8,8 +8,9 @@ import { CouchError, isCouchError, type CouchErrorBody } from '../couch/errors.j
 import { isEngineError, storageEngineError, type EngineError, type EngineErrorCode } from '../engine/errors.js';
 import { isStorageError } from '../store/storage-fault.js';
 import { isAuthError } from '../auth/errors.js';
+import { HTTP_SERVER_HEADER } from '../common/version.js';
 
-export const SERVER_HEADER = 'Freshet/0.1.0 (CouchDB compatible)';
+export const SERVER_HEADER = HTTP_SERVER_HEADER;
 
 export function baseHeaders(extra: Record<string, string | number> = {}): Record<string, string | number> {
   return { Server: SERVER_HEADER, 'Cache-Control': 'must-revalidate', ...extra };

@@ -1,7 +1,9 @@
 /**
- * The route table of the CouchDB face, most specific first: server endpoints, database
- * endpoints, the `_`-prefixed database sub-resources, `_local/` and `_design/` documents, then
- * plain documents and their attachments.
+ * The routes of the CouchDB face on the shared route table (src/web/route-table.ts): server
+ * endpoints, database endpoints, the `_`-prefixed database sub-resources, `_local/` and
+ * `_design/` documents, then plain documents and their attachments. The table prefers literal
+ * segments to parameters, so `/db/_changes` is the feed and `/db/_local/x` a local document
+ * whatever the order below. Document ids and attachment names may contain '/', hence the tails.
  */
 import { allDocsHandlers } from './all-docs.js';
 import { attachmentHandlers } from './attachment-routes.js';
@@ -10,17 +12,17 @@ import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
 import { docHandlers } from './doc-routes.js';
 import { localDocsHandlers, localHandlers } from './local-docs.js';
+import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
-import { Router } from './router.js';
 import { replicationRoutes } from './replication-routes.js';
 import { serverRoutes } from './server-routes.js';
 
-export function createRouter(): Router<Handler> {
-  const router = new Router<Handler>();
-  serverRoutes(router);
-  replicationRoutes(router);
-  dbRoutes(router);
-  router
+export function couchRoutes(): RouteTable<Handler> {
+  const routes = new RouteTable<Handler>();
+  serverRoutes(routes);
+  replicationRoutes(routes);
+  dbRoutes(routes);
+  routes
     .add('/:db/_all_docs', allDocsHandlers)
     .add('/:db/_bulk_docs', bulkHandlers.bulkDocs)
     .add('/:db/_bulk_get', bulkHandlers.bulkGet)
@@ -33,7 +35,7 @@ export function createRouter(): Router<Handler> {
     .add('/:db/_design/:ddoc/*att', attachmentHandlers)
     .add('/:db/:doc', docHandlers)
     .add('/:db/:doc/*att', attachmentHandlers);
-  return router;
+  return routes;
 }
 
 /**

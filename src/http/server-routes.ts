@@ -10,10 +10,11 @@ import { checkPassword, requireAdmin, requireUser, roles } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
 import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
-import type { Router } from './router.js';
 import type { MetricsProvider } from '../common/metrics.js';
+import type { RouteTable } from '../web/route-table.js';
+import { COUCHDB_COMPAT_VERSION, FRESHET_VERSION } from '../common/version.js';
 
-export const COUCH_VERSION = '3.3.3';
+export const COUCH_VERSION = COUCHDB_COMPAT_VERSION;
 
 const welcome: Handler = async (rc) => {
   sendJson(rc.res, 200, {
@@ -22,7 +23,8 @@ const welcome: Handler = async (rc) => {
     git_sha: 'freshet',
     uuid: rc.face.ctx.engine.uuid,
     features: [],
-    vendor: { name: 'Freshet', version: '0.1.0' },
+    vendor: { name: 'Freshet', version: FRESHET_VERSION },
+    freshet: FRESHET_VERSION,
   });
 };
 
@@ -175,8 +177,8 @@ const putEnableCors: Handler = async (rc) => {
   sendJson(rc.res, 200, old);
 };
 
-export function serverRoutes(router: Router<Handler>): void {
-  router
+export function serverRoutes(routes: RouteTable<Handler>): void {
+  routes
     .add('/', { GET: welcome })
     .add('/_all_dbs', { GET: allDbs })
     .add('/_up', { GET: up })

@@ -9,7 +9,7 @@ import type { Session } from './session.js';
 
 /** What a handler answers: a packet, several (STAT), a frame already encoded (codec frame encoders), or nothing. */
 export type Reply = Packet | Packet[] | Buffer | null;
-export type Handler = (session: Session, req: Packet) => Reply | Promise<Reply>;
+export type CommandHandler = (session: Session, req: Packet) => Reply | Promise<Reply>;
 
 /**
  * One opcode's entry. Access rules are data, checked once by the dispatcher (kv/dispatch.ts):
@@ -17,7 +17,7 @@ export type Handler = (session: Session, req: Packet) => Reply | Promise<Reply>;
  */
 export interface CommandSpec {
   readonly opcode: number;
-  readonly handler: Handler;
+  readonly handler: CommandHandler;
   readonly auth: boolean;
   readonly bucket: boolean;
   /**

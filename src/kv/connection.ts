@@ -1,5 +1,6 @@
 /**
- * One KV connection: framing, in-order execution, in-order replies, and backpressure.
+ * The server side of one KV client's socket (`KvServerConnection`; the client side is
+ * src/client/connection.ts's `KvConnection`): framing, in-order execution, in-order replies, and backpressure.
  *
  * Requests are executed strictly in arrival order, and each handler makes its engine decision
  * synchronously when called, so request N+1 sees the effect of request N. Replies that wait for
@@ -64,7 +65,7 @@ function replyStatus(reply: Reply): number {
   return reply.status;
 }
 
-export class KvConnection implements Session {
+export class KvServerConnection implements Session {
   auth: AuthState = { kind: 'anonymous' };
   bucket: Bucket | null = null;
   features: ReadonlySet<number> = new Set();
@@ -93,6 +94,8 @@ export class KvConnection implements Session {
   readonly remoteAddress: string;
   /** A `barrier` command's reply is pending: later requests wait for it (see execute). */
   private barrier = false;
+  /** Requests executed (the access log's `ops`). */
+  ops = 0;
 
   constructor(
     readonly id: number,
@@ -185,6 +188,7 @@ export class KvConnection implements Session {
 
   private execute(req: Packet): void {
     this.stats.commands++;
+    this.ops++;
     if (!isRequestMagic(req.magic)) {
       // A response from the client: only DCP consumers send them (noop and marker acks).
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));

@@ -22,7 +22,7 @@ import { SEQNO_COMMANDS } from './commands/seqnos.js';
 import { statCommands } from './commands/stats.js';
 
 /** The table's entry types, for the KV face's own command files (other faces use command-spec.ts). */
-export type { CommandSpec, Handler, Reply } from './command-spec.js';
+export type { CommandSpec, CommandHandler, Reply } from './command-spec.js';
 
 export type CommandTable = ReadonlyMap<number, CommandSpec>;
 

@@ -4,11 +4,11 @@
  * kv itself knows nothing of DCP beyond the Session's `dcp` attachment slot).
  */
 import { createServer, type Socket } from 'node:net';
-import { KvConnection } from './connection.js';
+import { KvServerConnection } from './connection.js';
 import { newKvStats, type KvStats } from './stats-counters.js';
 import { commandTable } from './dispatch.js';
 import type { KvExtensions } from './command-spec.js';
-import type { KvDeps } from './session.js';
+import { userOf, type KvDeps } from './session.js';
 import type { Listener } from '../topology/addresses.js';
 
 export interface KvListener extends Listener {
@@ -28,7 +28,15 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
       sockets.delete(socket);
       stats.connections--;
     });
-    new KvConnection(nextId++, ctx, socket, stats, commands);
+    const conn = new KvServerConnection(nextId++, ctx, socket, stats, commands);
+    const log = ctx.accessLog;
+    if (log) {
+      const openedAt = Date.now();
+      log.kvOpened(conn.remoteAddress, conn.id);
+      socket.once('close', () =>
+        log.kvClosed({ remoteAddress: conn.remoteAddress, user: userOf(conn), bucket: conn.bucket?.name ?? null, ops: conn.ops }, conn.id, openedAt),
+      );
+    }
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -5,9 +5,10 @@
  * a set of flags; the selected bucket and the HELLO features live beside it. The DCP producer, once
  * DCP_OPEN made this a DCP connection, hangs off `dcp`.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Packet } from '../codec/packet.js';
 import type { Bucket } from '../engine/bucket.js';
+import type { AccessLog } from '../common/access-log.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
@@ -26,6 +27,8 @@ export interface KvDeps {
   readonly host: string;
   /** The cluster map: GET_CLUSTER_CONFIG replies and NOT_MY_VBUCKET bodies. */
   readonly clusterConfig: ClusterConfigSource;
+  /** `serve --access-log`: one entry per connection opened and closed. */
+  readonly accessLog?: AccessLog;
 }
 
 export type AuthState =

@@ -23,7 +23,7 @@
 import type { Bucket } from '../engine/bucket.js';
 import { VBUCKET_STATES, type VBucketState } from '../engine/types.js';
 import { fieldErrors, intParam, notFound, readForm, sendJson } from './rest-io.js';
-import { adminAccess, type RestContext, type Route } from './router.js';
+import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
 const ADMIN_WRITE = adminAccess('cluster.admin.freshet!write');
 const ADMIN_READ = adminAccess('cluster.admin.freshet!read');
@@ -76,7 +76,7 @@ async function compact(rc: RestContext): Promise<void> {
   sendJson(rc.res, 200, result);
 }
 
-export const ADMIN_ROUTES: readonly Route[] = [
+export const ADMIN_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/freshet/buckets/:bucket/vbuckets/:vb', access: ADMIN_READ, handler: getVBucket },
   { method: 'POST', path: '/freshet/buckets/:bucket/vbuckets/:vb/state', access: ADMIN_WRITE, handler: setState },
   { method: 'POST', path: '/freshet/buckets/:bucket/vbuckets/:vb/failover', access: ADMIN_WRITE, handler: failover },

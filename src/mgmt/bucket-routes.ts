@@ -20,7 +20,7 @@ import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
 import { BUCKET_NAME } from '../topology/cluster-config.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
 import { fieldErrors, intParam, notFound, readForm, sendEmpty } from './rest-io.js';
-import { adminAccess, type RestContext, type Route } from './router.js';
+import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
 export const MAX_NUM_VBUCKETS = 1024;
 
@@ -89,7 +89,7 @@ async function deleteBucket(rc: RestContext): Promise<void> {
   sendEmpty(rc.res, 200);
 }
 
-export const BUCKET_ROUTES: readonly Route[] = [
+export const BUCKET_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/pools/default/buckets', access: adminAccess('cluster.buckets!create'), handler: createBucket },
   {
     method: 'DELETE',

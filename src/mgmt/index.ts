@@ -21,60 +21,47 @@
  * The topology (src/topology/) is the server's: this face reads it and streams its changes, and
  * neither starts nor stops it.
  */
-import type { Socket } from 'node:net';
 import type { Listener } from '../topology/addresses.js';
+import { WebServer } from '../web/server.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
 import { METRICS_ROUTES } from './metrics-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
-import { createRestServer } from './rest-server.js';
-import { Router, type MgmtDeps } from './router.js';
+import { restRouteTable, restWebFace } from './rest-server.js';
+import type { MgmtDeps } from './rest-route.js';
 import { StreamHub } from './streaming.js';
 
-export type { MgmtDeps } from './router.js';
-
-export function buildRouter(): Router {
-  return new Router().add(...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES);
-}
+export type { MgmtDeps } from './rest-route.js';
 
 export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
-  const server = createRestServer({ ctx: deps, streams, router: buildRouter() });
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
+  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES]);
   const detach = (): Promise<void> => streams.closeAll();
-
+  let web: WebServer;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, deps.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    // Streaming replies stay open for as long as the client wants; no request timeout applies.
+    web = await WebServer.listen(restWebFace({ ctx: deps, streams, routes }), {
+      host: deps.host,
+      port,
+      logger: deps.logger,
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      ...(deps.accessLog ? { observe: (server) => deps.accessLog?.watchHttp(server, 'mgmt') } : {}),
     });
   } catch (err) {
     await detach();
     throw err;
   }
-  const address = server.address();
-  const bound = typeof address === 'object' && address !== null ? address.port : port;
 
   let closing: Promise<void> | undefined;
   return {
-    port: bound,
+    port: web.port,
     close: () =>
       (closing ??= (async () => {
         // Streams first, so their clients see the replies end; then every connection goes.
         await detach();
-        const closed = new Promise<void>((done) => server.close(() => done()));
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-        await closed;
+        await web.close();
       })()),
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { MetricsProvider } from '../common/metrics.js';
 import { notFound, sendJson, sendText } from './rest-io.js';
-import { adminAccess, type RestContext, type Route } from './router.js';
+import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
 const STATS_READ = adminAccess('cluster.stats!read');
 
@@ -18,7 +18,7 @@ function metricsOf(rc: RestContext): MetricsProvider {
   return m;
 }
 
-export const METRICS_ROUTES: readonly Route[] = [
+export const METRICS_ROUTES: readonly RestRoute[] = [
   {
     method: 'GET',
     path: '/metrics',

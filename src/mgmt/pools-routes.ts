@@ -16,7 +16,7 @@ import {
 } from './documents.js';
 import { MGMT_PATHS } from './pools.js';
 import { notFound, sendJson, sendJsonText, sendText } from './rest-io.js';
-import { BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type Route } from './router.js';
+import { BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type RestRoute } from './rest-route.js';
 
 /** The pool is always "default" (ns_server has no other); any other name is a 404. */
 function requireDefaultPool(rc: RestContext): void {
@@ -38,7 +38,7 @@ function bucketRender(rc: RestContext, bucket: Bucket, render: (b: Bucket) => st
   };
 }
 
-export const POOLS_ROUTES: readonly Route[] = [
+export const POOLS_ROUTES: readonly RestRoute[] = [
   {
     method: 'GET',
     path: '/',

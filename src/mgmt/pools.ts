@@ -14,6 +14,7 @@
  * `hostname`, `version`, `services`, `ports` (couchbase-cxx-client bucket_settings_json.hxx).
  */
 
+import { COUCHBASE_VERSION_STRING } from '../common/version.js';
 import {
   advertisedHost,
   bucketCapabilities,
@@ -31,11 +32,11 @@ import {
 } from '../topology/cluster-config.js';
 
 /**
- * Reported as ns_server's version string ("major.minor.patch-build-edition"). 7.0 matches the
- * config format produced here (revEpoch, clusterCapabilitiesVer [1,0]); the edition says community
- * because no enterprise feature is offered.
+ * Reported as ns_server's version string ("major.minor.patch-build-edition"; clients read the
+ * leading major.minor.patch): the Couchbase version Freshet follows, then ours
+ * (src/common/version.ts).
  */
-export const DEFAULT_IMPLEMENTATION_VERSION = '7.0.0-0000-community';
+export const DEFAULT_IMPLEMENTATION_VERSION = COUCHBASE_VERSION_STRING;
 
 /** REST paths advertised in these documents; the HTTP router should serve the same ones. */
 export const MGMT_PATHS = {

@@ -25,7 +25,7 @@ import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry, UserSummary } from '../auth/credentials.js';
 import type { Engine } from '../engine/engine.js';
 import { RestError, fieldErrors, jsonMessage, readForm, sendJson } from './rest-io.js';
-import { adminAccess, type RestContext, type Route } from './router.js';
+import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
 /** Roles Freshet can represent; `bucket` roles take one parameter, the bucket name. */
 export const RBAC_ROLES = {
@@ -180,7 +180,7 @@ export async function pruneBucketFromUsers(users: UserRegistry, bucket: string):
 const READ = adminAccess('cluster.admin.security!read');
 const WRITE = adminAccess('cluster.admin.security.local!write');
 
-export const RBAC_ROUTES: readonly Route[] = [
+export const RBAC_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/settings/rbac/users', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain/:user', access: READ, handler: getUser },

@@ -21,7 +21,7 @@ import type { UserRegistry } from '../auth/credentials.js';
 import { clientAddress, type AuthThrottle } from '../auth/throttle.js';
 import type { Engine } from '../engine/engine.js';
 import { AUTH_REALM, RestError, forbidden, notFound } from './rest-io.js';
-import type { Access, Principal } from './router.js';
+import type { Access, Principal } from './rest-route.js';
 
 export function challenge(): RestError {
   return new RestError(401, undefined, { 'WWW-Authenticate': AUTH_REALM });

@@ -9,6 +9,7 @@
  * - every reply carries the no-cache headers ns_server adds by default (`response_headers`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody as readWebBody, type BodyErrors } from '../web/body.js';
 
 /** Bodies are small forms; anything larger is refused rather than buffered. */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -109,17 +110,14 @@ export function localAddr(req: IncomingMessage): string {
   return addr.includes(':') ? `[${addr}]` : addr;
 }
 
-/** Read the whole body, refusing more than MAX_BODY_BYTES with 413. */
-export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) throw new RestError(413, 'Request body too large.\r\n', { Connection: 'close' });
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
+/** ns_server's reply to a body larger than it accepts. */
+const REST_BODY_ERRORS: Pick<BodyErrors, 'tooLarge'> = {
+  tooLarge: () => new RestError(413, 'Request body too large.\r\n', { Connection: 'close' }),
+};
+
+/** Read the whole body, refusing more than MAX_BODY_BYTES with 413 (src/web/body.ts). */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return readWebBody(req, limit, REST_BODY_ERRORS);
 }
 
 /**

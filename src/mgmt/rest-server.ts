@@ -1,34 +1,51 @@
 /**
- * The HTTP server of the management port: parse, route, authenticate, authorize, run the handler,
- * and turn whatever it throws into ns_server's reply shapes. Unknown paths get ns_server's 404
- * before any credentials are checked (menelaus_web `get_action` falls through to
- * `reply_not_found`). An unexpected failure is logged and answered 500 with ns_server's
- * `["Unexpected server error, request logged."]`.
+ * The management port's face on the shared HTTP server (src/web/server.ts): parse, route,
+ * authenticate, authorize, run the handler, and turn whatever it throws into ns_server's reply
+ * shapes. Unknown paths get ns_server's 404 before any credentials are checked (menelaus_web
+ * `get_action` falls through to `reply_not_found`); so does a known path with a method it does
+ * not serve, and a path that is not valid percent-encoding. An unexpected failure is logged and
+ * answered 500 with ns_server's `["Unexpected server error, request logged."]`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pathSegments } from '../web/path.js';
+import { RouteTable } from '../web/route-table.js';
+import type { WebFace } from '../web/server.js';
 import { authenticate, authorize, checkUuids } from './rest-auth.js';
 import { RestError, localAddr, notFound, sendError, sendJson } from './rest-io.js';
-import { pathSegments, type MgmtDeps, type Principal, type Router } from './router.js';
+import type { MgmtDeps, Principal, RestRoute } from './rest-route.js';
 import type { StreamHub } from './streaming.js';
+import { noteRequestUser } from '../common/access-log.js';
 
-export interface RestServerDeps {
+export interface RestFaceDeps {
   readonly ctx: MgmtDeps;
   readonly streams: StreamHub;
-  readonly router: Router;
+  readonly routes: RouteTable<RestRoute>;
 }
 
-async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * The route table of the REST face. menelaus_web dispatches on the method first; the table
+ * finds the path first, which is the same here because no pattern shadows another with a
+ * different method set (a wrong method is a 404 either way).
+ */
+export function restRouteTable(routes: readonly RestRoute[]): RouteTable<RestRoute> {
+  const table = new RouteTable<RestRoute>();
+  for (const route of routes) table.add(route.path, { [route.method]: route });
+  return table;
+}
+
+async function dispatch(deps: RestFaceDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const target = req.url ?? '/';
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
-  const segments = pathSegments(rawPath);
-  const match = segments === undefined ? undefined : deps.router.match(req.method ?? 'GET', segments);
-  if (match === undefined) throw notFound();
-  const { route, params } = match;
+  const segments = pathSegments(rawPath, 'collapse');
+  const match = segments === undefined ? undefined : deps.routes.lookup(req.method ?? 'GET', segments);
+  if (match?.kind !== 'found') throw notFound();
+  const { handler: route, params } = match;
   let principal: Principal | undefined;
   if (route.access.kind !== 'public') {
     principal = await authenticate(deps.ctx.users, deps.ctx.authThrottle, req);
+    noteRequestUser(req, principal.name);
     authorize(deps.ctx.users, principal, route.access, params);
     checkUuids(deps.ctx.engine, route.access, params, query);
   }
@@ -45,12 +62,13 @@ async function dispatch(deps: RestServerDeps, req: IncomingMessage, res: ServerR
   });
 }
 
-export function createRestServer(deps: RestServerDeps): Server {
-  const server = createServer((req, res) => {
-    dispatch(deps, req, res).catch((err: unknown) => {
+/** The REST face as the shared server runs it. */
+export function restWebFace(deps: RestFaceDeps): WebFace {
+  return {
+    handle: (req, res) => dispatch(deps, req, res),
+    renderError(err: unknown, req: IncomingMessage, res: ServerResponse): void {
       if (res.headersSent) {
         deps.ctx.logger.error({ err, url: req.url }, 'REST request failed after its reply started');
-        res.destroy();
         return;
       }
       if (err instanceof RestError) {
@@ -59,10 +77,6 @@ export function createRestServer(deps: RestServerDeps): Server {
       }
       deps.ctx.logger.error({ err, method: req.method, url: req.url }, 'REST request failed');
       sendJson(res, 500, ['Unexpected server error, request logged.'], { Connection: 'close' });
-    });
-  });
-  // Streaming replies stay open for as long as the client wants; no request timeout applies.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  return server;
+    },
+  };
 }

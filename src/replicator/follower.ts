@@ -110,7 +110,7 @@ export class ChangesFollower implements AsyncIterable<ChangeRow> {
     this.resumeSeq = this.current;
     if (opts.signal) {
       if (opts.signal.aborted) this.abort.abort();
-      else opts.signal.addEventListener('abort', () => void this.close(), { once: true });
+      else opts.signal.addEventListener('abort', () => void this.close().catch(() => undefined), { once: true });
     }
   }
 

@@ -25,6 +25,8 @@ export interface HttpClientOptions {
   dispatcher?: Dispatcher;
   /** Called before each retry, for logs and stats. */
   onRetry?: (err: ReplicationError, attempt: number, delayMs: number) => void;
+  /** Aborts every request of this client, and its retry waits (a stopped replication). */
+  signal?: AbortSignal;
 }
 
 export type QueryValue = string | number | boolean | undefined;
@@ -227,8 +229,16 @@ export class DbClient {
     });
   }
 
+  /** The request's signal joined with the client's: either one aborts it. */
+  private withSignal(req: DbRequest): DbRequest {
+    const own = this.opts.signal;
+    if (own === undefined || req.signal === own) return req;
+    return { ...req, signal: req.signal === undefined ? own : AbortSignal.any([own, req.signal]) };
+  }
+
   /** A request with retries on retriable failures (unless `retry: false`). */
-  async request(req: DbRequest): Promise<HttpResponse> {
+  async request(request: DbRequest): Promise<HttpResponse> {
+    const req = this.withSignal(request);
     const policy = this.opts.backoff ?? DEFAULT_REQUEST_BACKOFF;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -257,7 +267,8 @@ export class DbClient {
    * A single attempt whose body is read as a stream (`_changes` feeds); the follower owns
    * reconnecting. A non-2xx status is thrown like `request` does.
    */
-  async stream(req: DbRequest): Promise<StreamResponse> {
+  async stream(request: DbRequest): Promise<StreamResponse> {
+    const req = this.withSignal(request);
     let res: Dispatcher.ResponseData;
     try {
       res = await this.dispatcher.request(this.requestOptions(req));

@@ -18,3 +18,4 @@ export * from './replicator.js';
 export * from './request.js';
 export * from './job.js';
 export * from './manager.js';
+export { SILENT_LOGGER, type Logger, type LogFn } from '../common/logger.js';

@@ -6,7 +6,7 @@
  * (bad URL, missing database without create_target after retries) keeps retrying as CouchDB does,
  * with the error visible in `_scheduler/docs`.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import { errorText, isReplicationError, ReplicationError } from './errors.js';
 import { HttpPeer } from './http-peer.js';
 import type { Peer } from './peer.js';

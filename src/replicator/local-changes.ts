@@ -14,7 +14,7 @@ import type { Bucket } from '../engine/bucket.js';
 import { compileSelector } from '../couch/selector.js';
 import { scanChanges, type RawChange } from '../http/change-scan.js';
 import { changeSummary } from '../http/change-summary.js';
-import type { ChangesFilter as FeedFilter } from '../http/changes-query.js';
+import type { ParsedChangesFilter } from '../http/changes-query.js';
 import type { Db } from '../http/db.js';
 import { waitForChange } from '../http/feed-io.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
@@ -28,7 +28,7 @@ const SCAN_PAGE = 1000;
 const IDLE_CHECK_MS = 30_000;
 
 /** The HTTP face's filter form: both feeds filter alike (change-summary.ts). */
-type LocalFilter = FeedFilter;
+type LocalFilter = ParsedChangesFilter;
 
 /** The bucket seq a checkpointed seq names: numbers, `"N"` and CouchDB 2-style `"N-…"` strings. */
 export function bucketSeqOf(seq: Seq): number {

@@ -12,7 +12,7 @@
  *   does for `completed` and `failed` (those documents are not run again after a restart);
  * - `activeTasks()`, `schedulerJobs()`, `schedulerDocs()` build the JSON of the three GETs.
  */
-import { pino, type Logger } from 'pino';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { isReplicationError } from './errors.js';
 import { HttpPeer } from './http-peer.js';
 import type { LocalUserCtx } from './local-peer.js';
@@ -72,7 +72,7 @@ export class ReplicatorManager {
   private localPeer: LocalPeerFactory | undefined;
 
   constructor(private readonly opts: ReplicatorManagerOptions) {
-    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.log = opts.logger ?? SILENT_LOGGER;
     this.localPeer = opts.localPeer;
   }
 
@@ -111,7 +111,7 @@ export class ReplicatorManager {
     const identity = (e: EndpointSpec): EndpointIdentity | LocalEndpointIdentity => {
       if (e.local !== undefined) return { local: { dbName: e.local, userName: user.name, roles: user.roles } };
       const peer = new HttpPeer(e.url, { headers: e.headers });
-      void peer.close();
+      void peer.close().catch(() => undefined);
       return peer.endpoint;
     };
     const ids = replicationIds({

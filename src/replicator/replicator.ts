@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { replicateBatch } from './batch-worker.js';
 import { sameSeq, type Seq } from './changes-parse.js';
 import { Checkpointer, type HistoryEntry, type SessionCounters } from './checkpoint.js';
@@ -107,7 +107,7 @@ export class Replication {
   private emptyTarget = false;
 
   constructor(readonly opts: ReplicationOptions) {
-    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.log = opts.logger ?? SILENT_LOGGER;
     const http: HttpPeerOptions = {
       ...opts.http,
       onRetry: (err, attempt, delay) => {
@@ -127,7 +127,7 @@ export class Replication {
     this.source = open(opts.source);
     this.target = open(opts.target);
     if (opts.signal?.aborted) this.stopping = true;
-    else opts.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    else opts.signal?.addEventListener('abort', () => void this.stop().catch(() => undefined), { once: true });
   }
 
   get continuous(): boolean {
@@ -167,8 +167,11 @@ export class Replication {
   private async run(): Promise<ReplicationResult> {
     const o = this.opts;
     try {
+      // The source first: a source that is missing or refuses us must not leave a new empty
+      // target behind (CouchDB checks the source before it creates the target too).
+      const sourceInfo = await this.source.info();
       if (o.createTarget) await this.target.create();
-      const [sourceInfo, targetInfo] = await Promise.all([this.source.info(), this.target.info()]);
+      const targetInfo = await this.target.info();
       this.sourceInfo = sourceInfo;
       this.emptyTarget = isEmpty(targetInfo);
       const code = await this.filterCode();
@@ -241,7 +244,7 @@ export class Replication {
     const timer = setInterval(() => {
       this.checkpoint().catch((err: unknown) => {
         failure ??= err;
-        void feed.close();
+        void feed.close().catch(() => undefined);
       });
     }, o.checkpointIntervalMs ?? 5000);
     timer.unref();
@@ -270,7 +273,7 @@ export class Replication {
           },
           (err: unknown) => {
             failure ??= err;
-            void feed.close();
+            void feed.close().catch(() => undefined);
           },
         );
         const tracked = job.finally(() => inflight.delete(tracked));

@@ -6,7 +6,7 @@
  * Wiring is explicit: the server builds each face's dependencies from what it owns and passes
  * them in; the addresses learn each real port from the server as its listener binds.
  */
-import { pino, type Logger } from 'pino';
+import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { UserRegistry } from '../auth/credentials.js';
 import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
@@ -19,6 +19,7 @@ import { ClusterMember } from '../cluster/member.js';
 import { ServerMetrics } from '../metrics/index.js';
 import { NodeAddresses, type Listener, type Ports } from '../topology/addresses.js';
 import { Topology } from '../topology/topology.js';
+import type { AccessLog } from '../common/access-log.js';
 
 /** Join a development cluster (src/cluster/): the shared map file and this node's index in it. */
 export interface ClusterMapOption {
@@ -41,6 +42,8 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   /** Create bucket `default` when there is none (default true). */
   createDefaultBucket?: boolean;
   logger?: Logger;
+  /** `serve --access-log`: one entry per HTTP request and per KV connection (src/common/access-log.ts). */
+  accessLog?: AccessLog;
   /** Faster password hashing for tests (fewer PBKDF2 iterations). */
   fastHashing?: boolean;
   /**
@@ -81,7 +84,7 @@ export class FreshetServer {
   }
 
   static async start(opts: ServerOptions): Promise<FreshetServer> {
-    const logger = opts.logger ?? pino({ level: 'silent' });
+    const logger = opts.logger ?? SILENT_LOGGER;
     const engine = await Engine.open({ dataDir: opts.dataDir, ...pickEngineOptions(opts) });
     logStorageHealth(engine, logger);
     const { replacedPid, path: lockPath } = engine.store.lock;
@@ -92,7 +95,7 @@ export class FreshetServer {
     if (engine.recoveredFromCrash) logger.warn('the last run did not shut down cleanly: new failover entries were created');
     let users: UserRegistry;
     try {
-      users = await openUsers(engine, opts);
+      users = await openUsers(engine, opts, logger);
       if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
         await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
       }
@@ -115,17 +118,18 @@ export class FreshetServer {
     try {
       await topology.startWatching();
       // The KV port is also the DCP producer: its opcodes and `stats dcp` are handed in here.
-      const kv = await startKvFace({ engine, users, authThrottle, logger, host, clusterConfig: topology }, opts.kvPort ?? DEFAULT_PORTS.kv, {
+      const accessLog = opts.accessLog === undefined ? {} : { accessLog: opts.accessLog };
+      const kv = await startKvFace({ engine, users, authThrottle, logger, host, clusterConfig: topology, ...accessLog }, opts.kvPort ?? DEFAULT_PORTS.kv, {
         extraCommands: DCP_COMMANDS,
         statGroups: { dcp: dcpStats },
       });
       listeners.push(kv);
       metrics.attachKv(kv.stats);
       addresses.bound('kv', kv.port);
-      const mgmt = await startMgmtFace({ engine, users, authThrottle, logger, host, topology, metrics }, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
+      const mgmt = await startMgmtFace({ engine, users, authThrottle, logger, host, topology, metrics, ...accessLog }, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
       listeners.push(mgmt);
       addresses.bound('mgmt', mgmt.port);
-      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, metrics }, opts.httpPort ?? DEFAULT_PORTS.http);
+      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, metrics, ...accessLog }, opts.httpPort ?? DEFAULT_PORTS.http);
       listeners.push(http);
       metrics.attachHttp(http.face);
       addresses.bound('http', http.port);
@@ -183,7 +187,9 @@ function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
 }
 
 /** Users live in the engine's system database; the administrator is (re)set from the options. */
-async function openUsers(engine: Engine, opts: ServerOptions): Promise<UserRegistry> {
+const DEFAULT_ADMIN_PASSWORD = 'password';
+
+async function openUsers(engine: Engine, opts: ServerOptions, logger: Logger): Promise<UserRegistry> {
   const system = engine.store.system;
   const hashing = opts.fastHashing ? { scramIterations: 64, passwordIterations: 64 } : {};
   const users = new UserRegistry({
@@ -194,7 +200,11 @@ async function openUsers(engine: Engine, opts: ServerOptions): Promise<UserRegis
     },
   });
   const name = opts.username ?? 'Administrator';
-  const password = opts.password ?? 'password';
+  const password = opts.password ?? DEFAULT_ADMIN_PASSWORD;
   if (!users.isAdmin(name) || !(await users.verifyAsync(name, password))) await users.setAdmin(name, password);
+  // Couchbase's and the SDK samples' well-known default: anyone who can reach a port is admin.
+  if (password === DEFAULT_ADMIN_PASSWORD) {
+    logger.warn({ user: name }, `the administrator ${name} has the default password "${DEFAULT_ADMIN_PASSWORD}": set -p/--password or FRESHET_PASSWORD`);
+  }
   return users;
 }

@@ -9,7 +9,7 @@
  * a peer going away) are answered where they happen; this only keeps one missed case from
  * taking the process down. It counts what it caught so an operator can see it happened.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 
 export interface ProcessGuard {
   /** Unhandled rejections logged since installation. */

@@ -22,8 +22,8 @@ function rig(opts: AuthThrottleOptions | false = {}) {
     now: () => now,
     wait: (ms) => new Promise<void>((resolve) => waits.push({ ms, done: resolve })),
     log: {
-      warn: (obj, msg) => logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
-      info: (obj, msg) => logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+      warn: (obj: object | string, msg?: string) => void logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg: msg ?? '' }),
+      info: (obj: object | string, msg?: string) => void logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg: msg ?? '' }),
     },
   });
   return {
@@ -132,12 +132,13 @@ describe('AuthThrottle', () => {
       throttledAddresses: 0,
       trackedAddresses: 0,
     });
-    const warns = logs.filter((l) => l.level === 'warn');
+    const warns = logs.filter((l) => l.level === 'warn' && l.msg !== 'failed login');
     assert.deepEqual(warns.map((l) => l.msg), ['address throttled after repeated failed logins', 'address no longer throttled']);
     assert.equal(warns[1]!.obj.reason, 'successful login');
-    const infos = logs.filter((l) => l.level === 'info');
-    assert.equal(infos.length, 4, 'each failed login is logged');
-    assert.deepEqual(infos[0]!.obj, { address: '10.0.0.1', user: 'mallory', face: 'test' });
+    const failed = logs.filter((l) => l.msg === 'failed login');
+    assert.equal(failed.length, 4, 'each failed login is logged');
+    assert.ok(failed.every((l) => l.level === 'warn'), 'failed logins are warnings');
+    assert.deepEqual(failed[0]!.obj, { address: '10.0.0.1', user: 'mallory', face: 'test' });
   });
 
   test('an address is forgotten forgetAfterMs after its last failure', () => {
@@ -178,7 +179,7 @@ describe('AuthThrottle', () => {
     assert.equal(throttle.admit('a'), true);
     assert.equal(throttle.stats().failedLogins, 50);
     assert.equal(throttle.stats().trackedAddresses, 0);
-    assert.equal(logs.filter((l) => l.level === 'info').length, 50);
+    assert.equal(logs.filter((l) => l.level === 'warn' && l.msg === 'failed login').length, 50);
   });
 
   test('bad options are refused', () => {

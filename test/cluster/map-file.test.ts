@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { ClusterMapFileError, formatClusterMap, parseClusterMap, readClusterMap } from '../../src/cluster/index.js';
+import { ClusterMapFileError, formatClusterMapFile, parseClusterMapFile, readClusterMapFile } from '../../src/cluster/index.js';
 import { MapWatcher } from '../../src/cluster/map-watcher.js';
 import type { ClusterMapFile } from '../../src/cluster/index.js';
 import { tempDir } from '../helpers/server.js';
@@ -26,11 +26,11 @@ function withChange(change: (doc: Record<string, unknown>) => void): string {
 
 describe('cluster > map file', () => {
   test('a valid map parses into nodes and buckets and formats back to the same map', () => {
-    const map = parseClusterMap(JSON.stringify(GOOD));
+    const map = parseClusterMapFile(JSON.stringify(GOOD));
     assert.equal(map.rev, 3);
     assert.deepEqual(map.nodes, GOOD.nodes);
     assert.deepEqual(map.buckets.get('default'), { numVBuckets: 4, owners: [0, 1, 1, -1] });
-    assert.deepEqual(parseClusterMap(formatClusterMap(map)), map);
+    assert.deepEqual(parseClusterMapFile(formatClusterMapFile(map)), map);
   });
 
   const BAD: [string, string, string][] = [
@@ -56,14 +56,14 @@ describe('cluster > map file', () => {
   ];
   for (const [name, text, path] of BAD) {
     test(`refused: ${name}`, () => {
-      assert.throws(() => parseClusterMap(text), (err: unknown) => err instanceof ClusterMapFileError && err.path === path && err.code === 'CLUSTER_MAP_INVALID');
+      assert.throws(() => parseClusterMapFile(text), (err: unknown) => err instanceof ClusterMapFileError && err.path === path && err.code === 'CLUSTER_MAP_INVALID');
     });
   }
 
   test('a missing file reads as no map yet', async (t) => {
     const dir = tempDir('freshet-map-');
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    assert.equal(await readClusterMap(join(dir, 'none.json')), undefined);
+    assert.equal(await readClusterMapFile(join(dir, 'none.json')), undefined);
   });
 
   test('the watcher applies growing revs only, reports bad files once and keeps the previous map', async (t) => {

@@ -5,7 +5,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as c from '../../src/codec/index.js';
-import { BucketDataSource, openChangeStream, type BucketDataSourceOptions } from '../../src/consumer/index.js';
+import { BucketDataSource, openChangeStream, SILENT_LOGGER, type BucketDataSourceOptions } from '../../src/consumer/index.js';
 import { encodeMetaData, decodeMetaData } from '../../src/consumer/metadata.js';
 import { MemoryCheckpointStore } from '../../src/consumer/checkpoint-store.js';
 import { ScriptedNode } from './fixtures/scripted-node.js';
@@ -43,7 +43,7 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
 describe('consumer > scripted producer', () => {
   test('unknown and unsupported messages are logged, skipped and still acknowledged; noops answered', async (t) => {
     const warnings: string[] = [];
-    const logger = { debug: () => {}, info: () => {}, error: () => {}, warn: (_f: Record<string, unknown>, m: string) => void warnings.push(m) };
+    const logger = { ...SILENT_LOGGER, warn: (_f: object | string, m?: string) => void warnings.push(m ?? '') };
     const { receiver, ds, conn } = await setup(t, { feedBufferSizeBytes: 100, feedBufferAckThreshold: 0.2, logger });
     const req = await conn.next(c.Opcode.DcpStreamReq);
     const unknown = c.makeRequest(0x7f, { opaque: req.opaque, vbucket: 0, value: Buffer.from('???') });

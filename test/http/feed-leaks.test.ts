@@ -33,7 +33,7 @@ async function openAndDrop(f: CouchFixture, n: number, feed: string): Promise<vo
   await Promise.all(opened);
   for (const ac of controllers) ac.abort();
   await until(() => f.listener.face.openFeeds === 0);
-  await until(() => f.listener.face.sockets.size === 0);
+  await until(() => f.listener.web.openSockets === 0);
   assert.equal(waiters(bucket), 0);
   assert.equal(f.listener.face.stats.feedsOpened, f.listener.face.stats.feedsClosed);
 }

@@ -80,7 +80,7 @@ describe('/pools/default', () => {
     assert.equal(node!.uptime, '42');
     assert.deepEqual(node!.ports, { direct: 11210 });
     assert.deepEqual(node!.services, ['kv']);
-    assert.equal(node!.clusterCompatibility, 0x70000);
+    assert.equal(node!.clusterCompatibility, 0x70006); // 7.6 (src/common/version.ts)
     assert.equal(node!.mcdMemoryReserved, 32);
     assert.equal(JSON.stringify(pool).includes('$HOST'), false);
   });

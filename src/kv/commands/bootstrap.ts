@@ -21,6 +21,7 @@ import { buildErrorMap, KV_ENGINE_ERROR_ATTRS, negotiateErrorMapVersion, type Er
 import { errorReply } from '../replies.js';
 import { userOf, type Session } from '../session.js';
 import type { CommandSpec } from '../dispatch.js';
+import { COUCHBASE_VERSION_STRING } from '../../common/version.js';
 
 /**
  * HELLO features Freshet grants, when asked. Not granted: snappy (values are not decompressed),
@@ -39,7 +40,8 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
   Feature.Collections,
 ]);
 
-export const SERVER_VERSION = '7.6.0-freshet';
+/** `7.6.0-freshet-X.Y.Z` (src/common/version.ts). */
+export const SERVER_VERSION = COUCHBASE_VERSION_STRING;
 
 function hello(session: Session, req: Packet): Packet {
   const { agent, features } = decodeHelloRequest(req);

@@ -1,8 +1,9 @@
 /**
- * The REST route table: method, path pattern, who may call it, handler. Patterns are
- * '/'-separated segments where `:name` captures one segment. As in ns_server's menelaus_web
- * (`loop`), the raw path is split on '/' first and each segment is then percent-decoded, so an
- * encoded slash stays inside its segment. HEAD is served by the GET route.
+ * A REST route: method, path pattern, who may call it, handler. Patterns are '/'-separated
+ * segments where `:name` captures one segment; they are matched by the shared route table
+ * (src/web/route-table.ts), which splits the raw path on '/' before percent-decoding each segment
+ * as ns_server's menelaus_web (`loop`) does, so an encoded slash stays inside its segment. HEAD
+ * is served by the GET route.
  *
  * Access levels mirror the RBAC permissions ns_server checks before running a handler
  * (menelaus_web `get_action` / `perform_action`):
@@ -14,15 +15,16 @@
  * - `admin`: the administrator only.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '../common/logger.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
 import type { Topology } from '../topology/topology.js';
+import type { AccessLog } from '../common/access-log.js';
 import type { StreamHub } from './streaming.js';
 import type { MetricsProvider } from '../common/metrics.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type RestMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export type Access =
   | { readonly kind: 'public' }
@@ -48,6 +50,8 @@ export interface MgmtDeps {
   readonly topology: Topology;
   /** The server's metrics (`GET /metrics`, `GET /freshet/stats`); absent when the face runs alone. */
   readonly metrics?: MetricsProvider;
+  /** `serve --access-log`: one entry per request. */
+  readonly accessLog?: AccessLog;
 }
 
 /** What a handler gets: the request, its parsed parts, the caller and the face's dependencies. */
@@ -65,18 +69,13 @@ export interface RestContext {
   readonly streams: StreamHub;
 }
 
-export type Handler = (rc: RestContext) => Promise<void> | void;
+export type RestHandler = (rc: RestContext) => Promise<void> | void;
 
-export interface Route {
-  readonly method: HttpMethod;
+export interface RestRoute {
+  readonly method: RestMethod;
   readonly path: string;
   readonly access: Access;
-  readonly handler: Handler;
-}
-
-export interface RouteMatch {
-  readonly route: Route;
-  readonly params: Record<string, string>;
+  readonly handler: RestHandler;
 }
 
 export const PUBLIC: Access = { kind: 'public' };
@@ -88,48 +87,4 @@ export const BUCKET_SETTINGS_READ: Access = {
 
 export function adminAccess(permission: string | ((params: Readonly<Record<string, string>>) => string)): Access {
   return { kind: 'admin', permission: typeof permission === 'string' ? () => permission : permission };
-}
-
-/** Split a raw path into decoded segments; undefined when a segment is not valid percent-encoding. */
-export function pathSegments(rawPath: string): string[] | undefined {
-  try {
-    return rawPath.split('/').filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
-  } catch {
-    return undefined;
-  }
-}
-
-function matchPattern(pattern: readonly string[], segments: readonly string[]): Record<string, string> | undefined {
-  if (pattern.length !== segments.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i]!;
-    const s = segments[i]!;
-    if (p.startsWith(':')) params[p.slice(1)] = s;
-    else if (p !== s) return undefined;
-  }
-  return params;
-}
-
-export class Router {
-  readonly #routes: { route: Route; pattern: string[] }[] = [];
-
-  add(...routes: readonly Route[]): this {
-    for (const route of routes) this.#routes.push({ route, pattern: route.path.split('/').filter((s) => s.length > 0) });
-    return this;
-  }
-
-  match(method: string, segments: readonly string[]): RouteMatch | undefined {
-    const wanted = method === 'HEAD' ? 'GET' : method;
-    for (const { route, pattern } of this.#routes) {
-      if (route.method !== wanted) continue;
-      const params = matchPattern(pattern, segments);
-      if (params !== undefined) return { route, params };
-    }
-    return undefined;
-  }
-
-  get routes(): readonly Route[] {
-    return this.#routes.map((r) => r.route);
-  }
 }

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench -- startup`: cold start of the packaged command (`node bin/freshet.js serve`,
+ * from dist/, built first when sources changed) to its ready line, on an empty data directory
+ * and on one holding BENCH_DOCS documents (default 1,000,000, written in-process through the
+ * engine in windows of pipelined writes, then closed), plus the idle RSS (VmRSS from
+ * /proc/PID/status after ~1 s idle). Targets: < 300 ms to ready on empty data, idle RSS < 60 MB.
+ * BENCH_RUNS (default 3) starts per data directory; the best and the median are shown.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Engine } from '../src/engine/engine.js';
+
+const root = new URL('..', import.meta.url).pathname;
+
+interface Start {
+  readyMs: number;
+  rssMb: number;
+}
+
+async function startOnce(dir: string): Promise<Start> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(root, 'bin/freshet.js'), 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--log-level', 'error', '-p', 'bench-password'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (l) => l.startsWith('freshet ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`freshet serve exited with ${code}`)));
+  });
+  const readyMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 1000));
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  return { readyMs, rssMb: rssKb / 1024 };
+}
+
+async function load(dir: string, docs: number): Promise<void> {
+  const engine = await Engine.open({ dataDir: dir, expiryPagerMs: 0 });
+  const bucket = engine.bucket('default') ?? (await engine.createBucket('default', { numVBuckets: 1024 }));
+  const value = Buffer.from(JSON.stringify({ n: 0, text: 'x'.repeat(60) }));
+  const window = 20_000;
+  await new Promise<void>((resolve, reject) => {
+    let issued = 0;
+    let done = 0;
+    const issue = (): void => {
+      while (issued < docs && issued - done < window) {
+        bucket.set(`doc-${issued++}`, value).then(() => {
+          if (++done === docs) resolve();
+          else issue();
+        }, reject);
+      }
+    };
+    if (docs === 0) resolve();
+    else issue();
+  });
+  await engine.close();
+}
+
+function report(label: string, runs: Start[]): void {
+  const ms = runs.map((r) => r.readyMs).sort((a, b) => a - b);
+  const rss = runs.map((r) => r.rssMb).sort((a, b) => a - b);
+  const med = (xs: number[]): number => xs[Math.floor(xs.length / 2)]!;
+  process.stdout.write(
+    `${label.padEnd(28)} ready best ${ms[0]!.toFixed(0)} ms, median ${med(ms).toFixed(0)} ms | idle RSS median ${med(rss).toFixed(1)} MB\n`,
+  );
+}
+
+export async function run(): Promise<void> {
+  const build = spawnSync(process.execPath, [join(root, 'scripts/build-if-needed.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+  const docs = Number(process.env.BENCH_DOCS ?? 1_000_000);
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  process.stdout.write(`startup: node bin/freshet.js serve to its ready line; targets: < 300 ms on empty data, idle RSS < 60 MB\n`);
+  const empty = mkdtempSync(join(tmpdir(), 'freshet-startup-'));
+  const full = mkdtempSync(join(tmpdir(), 'freshet-startup-'));
+  try {
+    // The first start creates the data directory and bucket default: measured apart.
+    const first = await startOnce(empty);
+    process.stdout.write(`${'first start (creates data)'.padEnd(28)} ready ${first.readyMs.toFixed(0)} ms | idle RSS ${first.rssMb.toFixed(1)} MB\n`);
+    const e: Start[] = [];
+    for (let i = 0; i < runs; i++) e.push(await startOnce(empty));
+    report('empty data', e);
+    const t0 = performance.now();
+    await startOnce(full); // creates bucket default with the server's own settings
+    await load(full, docs);
+    process.stdout.write(`loaded ${docs.toLocaleString('en')} documents in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    const f: Start[] = [];
+    for (let i = 0; i < runs; i++) f.push(await startOnce(full));
+    report(`${docs.toLocaleString('en')} documents`, f);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+    rmSync(full, { recursive: true, force: true });
+  }
+}

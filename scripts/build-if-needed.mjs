@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * `npm start` and `npm run build`: compile src/ to dist/ (tsc -p tsconfig.build.json) only when
+ * a source changed since the last build, so a no-op start costs a directory walk instead of a
+ * full type check (several seconds). "Changed" is the newest mtime of src/ (files and folders,
+ * so a deleted file counts), the tsconfig files and package.json against dist/.build-stamp.
+ * `--force` builds regardless (the `build` script, and `prepare` before packing).
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const stamp = join(root, 'dist', '.build-stamp');
+const force = process.argv.includes('--force');
+
+function newest(path) {
+  const st = statSync(path);
+  let t = st.mtimeMs;
+  if (st.isDirectory()) for (const name of readdirSync(path)) t = Math.max(t, newest(join(path, name)));
+  return t;
+}
+
+function stampTime() {
+  try {
+    return statSync(stamp).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((p) => join(root, p));
+const sourcesAt = Math.max(...inputs.map(newest));
+if (!force && stampTime() >= sourcesAt) process.exit(0);
+
+// A full build starts from an empty dist/: files of deleted sources must not ship.
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const run = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+if (run.status !== 0) process.exit(run.status ?? 1);
+writeFileSync(stamp, `${new Date().toISOString()}\n`);

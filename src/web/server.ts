@@ -1,0 +1,111 @@
+/**
+ * The HTTP server both HTTP faces run on (node:http): listening on a host and port (0 picks
+ * one), the open connections (so that closing ends keep-alive and streaming ones at once instead
+ * of waiting for clients), and the one path every failed request takes to its face's error
+ * renderer. What a request means — routing, authentication, replies — is the face's.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../common/logger.js';
+
+export interface WebFace {
+  /** Answer one request; a throw (or rejection) goes to `renderError`. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * Count, log and answer a failed request in the face's own error format. When the reply had
+   * already started (`res.headersSent`) it must not write: the server then drops the connection,
+   * the only way left to tell the client the reply is incomplete.
+   */
+  renderError(err: unknown, req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * A malformed request line or headers (node's 'clientError'); node's default reply (400, 408
+   * or 431 with `Connection: close`) when absent.
+   */
+  clientError?(err: Error, socket: Socket): void;
+}
+
+export interface WebServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** For failures of the error renderer itself. */
+  readonly logger: Logger;
+  /** node:http timeouts; unset ones keep node's defaults. */
+  readonly keepAliveTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly headersTimeout?: number;
+  /** Sees the node:http server before it listens (the access log watches its requests). */
+  readonly observe?: (server: Server) => void;
+}
+
+export class WebServer {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #port: number;
+  #closing: Promise<void> | undefined;
+
+  private constructor(face: WebFace, private readonly options: WebServerOptions) {
+    this.#port = options.port;
+    const server = createServer((req, res) => {
+      face.handle(req, res).catch((err: unknown) => this.#fail(face, err, req, res));
+    });
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    if (options.headersTimeout !== undefined) server.headersTimeout = options.headersTimeout;
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    const clientError = face.clientError;
+    if (clientError) server.on('clientError', (err: Error, socket: Socket) => clientError.call(face, err, socket));
+    options.observe?.(server);
+    this.#server = server;
+  }
+
+  /** Create the server for `face` and listen; rejects (nothing left open) when the port is taken. */
+  static async listen(face: WebFace, options: WebServerOptions): Promise<WebServer> {
+    const web = new WebServer(face, options);
+    const server = web.#server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    web.#port = typeof address === 'object' && address !== null ? address.port : options.port;
+    return web;
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Connections open now (idle keep-alive ones included). */
+  get openSockets(): number {
+    return this.#sockets.size;
+  }
+
+  /** Stop listening and end every open connection; idempotent. */
+  close(): Promise<void> {
+    return (this.#closing ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+      for (const socket of this.#sockets) socket.destroy();
+    }));
+  }
+
+  #fail(face: WebFace, err: unknown, req: IncomingMessage, res: ServerResponse): void {
+    const started = res.headersSent;
+    try {
+      face.renderError(err, req, res);
+    } catch (renderErr) {
+      // Only sending the error reply itself can get here: log it and drop the connection.
+      this.options.logger.error({ err: renderErr, cause: err, url: req.url }, 'HTTP request could not be answered');
+      res.destroy();
+      return;
+    }
+    if (started) res.destroy();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Routing of both HTTP faces on the shared kernel (src/web/), end to end over real sockets:
+ * CouchDB's 405 with `Allow`, HEAD served by GET, encoded slashes in document ids and attachment
+ * names, `_design%2F` / `_local/` spellings, bad percent-encoding, trailing slashes; and the REST
+ * face's 404 for unknown methods and paths before any credentials are asked for.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDb, obj, withCouch } from './helpers.js';
+import { startMgmtServer } from '../mgmt/rest-helpers.js';
+
+describe('CouchDB face routing', () => {
+  test('405 method_not_allowed with Allow; HEAD answered by the GET route without a body', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const wrong = await f.req('/db/_changes', { method: 'PUT' });
+      assert.equal(wrong.status, 405);
+      assert.deepEqual(wrong.json, { error: 'method_not_allowed', reason: 'Only GET,POST,HEAD allowed' });
+      assert.equal(wrong.headers.allow, 'GET,POST,HEAD');
+      // The literal `_session` route answers, not `PUT /{db}` (which would create a database).
+      const session = await f.req('/_session', { method: 'PUT' });
+      assert.equal(session.status, 405);
+      assert.equal(session.headers.allow, 'GET,POST,DELETE,HEAD');
+      assert.equal((await f.req('/nope/x/y/z', { method: 'PATCH' })).status, 405);
+      assert.equal((await f.req('/db/d', { method: 'PUT', json: { a: 1 } })).status, 201);
+      const head = await f.req('/db/d', { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.body.length, 0);
+      assert.ok(head.headers.etag);
+    }));
+
+  test('encoded slashes stay inside their segment: ids, attachment names, _design and _local', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const put = await f.req('/db/a%2Fb', { method: 'PUT', json: { v: 1 } });
+      assert.equal(put.status, 201);
+      const rev = String(obj(put.json).rev);
+      const att = await f.req(`/db/a%2Fb/dir/file%2Etxt?rev=${rev}`, { method: 'PUT', body: 'hello', headers: { 'content-type': 'text/plain' } });
+      assert.equal(att.status, 201);
+      const got = await f.req('/db/a%2Fb?attachments=false');
+      assert.deepEqual(Object.keys(obj(obj(got.json)._attachments)), ['dir/file.txt']);
+      assert.equal((await f.req('/db/a%2Fb/dir%2Ffile.txt')).text, 'hello');
+      // `_design%2Fx` is `_design/x`; an attachment of a design document too.
+      const dd = await f.req('/db/_design%2Fx', { method: 'PUT', json: {} });
+      assert.equal(dd.status, 201);
+      assert.equal(obj((await f.req('/db/_design/x')).json)._id, '_design/x');
+      const ddAtt = await f.req(`/db/_design/x/a/b?rev=${String(obj(dd.json).rev)}`, { method: 'PUT', body: 'z', headers: { 'content-type': 'text/plain' } });
+      assert.equal(ddAtt.status, 201);
+      assert.equal((await f.req('/db/_design%2Fx/a%2Fb')).text, 'z');
+      // `_local/` ids may contain '/' too, spelled either way.
+      assert.equal((await f.req('/db/_local/p/q', { method: 'PUT', json: { n: 1 } })).status, 201);
+      assert.equal(obj((await f.req('/db/_local%2Fp%2Fq')).json)._id, '_local/p/q');
+      // A trailing slash is ignored; a bad escape is 400.
+      assert.equal(obj((await f.req('/db/a%2Fb/')).json)._id, 'a/b');
+      const bad = await f.req('/db/%E2%2F');
+      assert.equal(bad.status, 400);
+      assert.deepEqual(bad.json, { error: 'bad_request', reason: 'Invalid URL encoding' });
+    }));
+});
+
+describe('REST face routing', () => {
+  test('unknown methods and paths are 404 before credentials; encoded slashes stay in a segment', async () => {
+    const { t, mgmt } = await startMgmtServer();
+    try {
+      for (const [method, path] of [['PUT', '/pools/default/buckets'], ['POST', '/pools'], ['GET', '/nowhere'], ['GET', '/pools/%ZZ']] as const) {
+        const r = await mgmt.call(method, path, { creds: null });
+        assert.equal(r.status, 404, `${method} ${path}`);
+        assert.equal(r.text, 'Requested resource not found.\r\n');
+      }
+      assert.equal((await mgmt.get('/pools', null)).status, 401);
+      assert.equal((await mgmt.call('HEAD', '//pools///default/')).status, 200);
+      // `a%2Fb` is one segment, so `/pools/default/buckets/:bucket` matches and asks for credentials
+      // (401); the same path with a real slash matches no route (404 before credentials).
+      assert.equal((await mgmt.get('/pools/default/buckets/a%2Fb', null)).status, 401);
+      assert.equal((await mgmt.get('/pools/default/buckets/a/b', null)).status, 404);
+    } finally {
+      await t.close();
+    }
+  });
+});
