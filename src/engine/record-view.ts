@@ -72,7 +72,7 @@ export class RecordView {
  * Visit the current version of every key (tombstones included) in by-seq order, from one read
  * snapshot. The view is reused from record to record.
  */
-export function scanRecords(bucket: Bucket, visit: (record: RecordView) => void): void {
+export function scanRecords(bucket: Pick<Bucket, 'store' | 'dbs'>, visit: (record: RecordView) => void): void {
   const view = new RecordView();
   const snapshot = bucket.store.snapshot();
   try {

@@ -87,6 +87,7 @@ const bulkGet: Handler = async (rc) => {
       const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
       const opts = { revs, attachments, attsSince };
       const state = loadDoc(db.bucket, id, db.revsLimit);
+      db.stats.reads++; // CouchDB `database_reads`
       let found: OpenRevResult[];
       if (rev !== undefined) {
         if (typeof rev !== 'string') throw new CouchError('invalid_rev_format');

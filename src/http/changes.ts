@@ -21,7 +21,7 @@ function designBody(db: Db, id: string): unknown {
 async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined): Promise<void> {
   const db = resolveDb(rc);
   const q = parseChangesQuery(rc, body, (id) => designBody(db, id));
-  const release = rc.face.trackFeed(rc.signal);
+  const release = rc.face.trackFeed(rc.signal, q.feed);
   try {
     await runChangesFeed(db, q, rc.res, rc.signal);
   } finally {

@@ -55,6 +55,7 @@ const getDoc: Handler = async (rc) => {
     rev = formatRev(r.pos, r.hash);
   }
   const state = loadDoc(db.bucket, id, db.revsLimit);
+  db.stats.reads++; // CouchDB `database_reads`
   const wanted = parseOpenRevs(rc.query);
   if (wanted !== undefined) {
     if (!state && wanted === 'all') throw new CouchError('not_found');

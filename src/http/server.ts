@@ -25,8 +25,17 @@ import { noteRequestUser } from '../common/access-log.js';
 
 async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse): Promise<void> {
   face.stats.requests++;
+  const methods = face.stats.methods;
+  const method0 = req.method ?? 'GET';
+  methods[method0] = (methods[method0] ?? 0) + 1;
   const ac = new AbortController();
-  res.once('close', () => ac.abort());
+  res.once('close', () => {
+    ac.abort();
+    if (res.headersSent) {
+      const codes = face.stats.statusCodes;
+      codes[res.statusCode] = (codes[res.statusCode] ?? 0) + 1;
+    }
+  });
   applyCors(face.cors, req, res);
   if (handlePreflight(face.cors, req, res)) return;
   const url = new URL(req.url ?? '/', 'http://localhost');

@@ -45,10 +45,14 @@ function get(session: Session, req: Packet): Reply {
   const { key } = decodeGetRequest(req);
   try {
     const item = session.bucket!.get(documentKey(session, key), req.vbucket);
+    session.stats.ops.getHits++;
     return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), GETK.has(req.opcode) ? key : EMPTY, item.value);
   } catch (err) {
+    // `get_misses` counts client GETs only (the engine's read counters also see internal lookups).
+    if (!isEngineError(err, 'KEY_ENOENT')) throw err;
+    session.stats.ops.getMisses++;
     // GETQ/GETKQ stay silent on a miss (memcached quiet semantics).
-    if (isQuietOpcode(req.opcode) && isEngineError(err, 'KEY_ENOENT')) return null;
+    if (isQuietOpcode(req.opcode)) return null;
     throw err;
   }
 }
