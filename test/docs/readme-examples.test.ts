@@ -21,6 +21,9 @@
  *   Freshet data directory the example created in its working directory (`Engine.open({ dataDir:
  *   './data' })`), must have released `freshet.lock` and reopen with `recoveredFromCrash ===
  *   false` (the example closed what it opened).
+ * - Types: the ts examples are also type-checked, together, by tsc with the project's compiler
+ *   options and `paths` mapping `freshet`/`freshet/*` to src/, so a renamed API fails here even on
+ *   a line an example's run does not reach.
  * - Skips: `<!-- readme-test: skip (reason) -->` right before a fence skips that example with the
  *   reason in the report. Use it only for what cannot run here (none does today).
  */
@@ -37,8 +40,10 @@ import { extractExamples, readmeExamples, substituteAddresses, type ReadmeExampl
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const REGISTER = fileURLToPath(new URL('./readme-register.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 const EXAMPLE_TIMEOUT_MS = 30_000;
+const TSC_TIMEOUT_MS = 120_000;
 /** Bytes of the child's output kept for a failure message. */
 const OUTPUT_KEEP = 8192;
 /** LMDB file of a Freshet data directory (src/store/lmdb-store.ts). */
@@ -51,11 +56,12 @@ interface RunResult {
   output: string;
 }
 
-function runExample(file: string, cwd: string): Promise<RunResult> {
+/** Run `node ...args` in `cwd`, killed after `timeoutMs`; the output's tail is kept for a failure message. */
+function runNode(args: string[], cwd: string, timeoutMs: number): Promise<RunResult> {
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT; // the child is a plain program, not a test file
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, ['--import', TSX, '--import', REGISTER, file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEEP);
@@ -66,7 +72,7 @@ function runExample(file: string, cwd: string): Promise<RunResult> {
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, EXAMPLE_TIMEOUT_MS);
+  }, timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -105,7 +111,7 @@ async function checkExample(example: ReadmeExample): Promise<void> {
   try {
     const file = join(cwd, `example${example.ext}`);
     writeFileSync(file, substituteAddresses(example.code, ts.server.ports));
-    const run = await runExample(file, cwd);
+    const run = await runNode(['--import', TSX, '--import', REGISTER, file], cwd, EXAMPLE_TIMEOUT_MS);
     const where = `README.md:${example.line}`;
     assert.equal(run.timedOut, false, `${where} still running after ${EXAMPLE_TIMEOUT_MS} ms:\n${run.output}`);
     assert.equal(run.code, 0, `${where} exited with ${run.code ?? run.signal}:\n${run.output}`);
@@ -116,6 +122,33 @@ async function checkExample(example: ReadmeExample): Promise<void> {
   } finally {
     if (!serverClosed) await ts.server.close();
     rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** tsc over every ts example at once, each as its own module (`example-LINE.mts`). */
+async function typeCheck(examples: ReadmeExample[]): Promise<RunResult> {
+  const dir = tempDir('freshet-readme-tsc-');
+  try {
+    const files = examples.map((e) => {
+      const file = join(dir, `example-${e.line}.mts`);
+      writeFileSync(file, e.code);
+      return file;
+    });
+    const src = join(ROOT, 'src');
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      extends: join(ROOT, 'tsconfig.json'),
+      compilerOptions: {
+        noEmit: true,
+        rootDir: '/',
+        typeRoots: [join(ROOT, 'node_modules/@types')],
+        paths: { freshet: [join(src, 'index.ts')], 'freshet/*': [join(src, '*/index.ts')] },
+      },
+      include: [],
+      files,
+    }));
+    return await runNode([join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], dir, TSC_TIMEOUT_MS);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -131,6 +164,13 @@ describe('README examples', () => {
     ]);
     assert.equal(substituteAddresses('couchbase://127.0.0.1/default http://127.0.0.1:8091 http://u:p@127.0.0.1:5984/a 127.0.0.1:11210', { kv: 1, mgmt: 2, http: 3 }),
       'couchbase://127.0.0.1:1/default http://127.0.0.1:2 http://u:p@127.0.0.1:3/a 127.0.0.1:1');
+  });
+
+  test('the TypeScript examples type-check', { timeout: TSC_TIMEOUT_MS + 30_000 }, async () => {
+    const ts = examples.filter((e) => e.ext === '.mts' && e.skip === undefined);
+    const run = await typeCheck(ts);
+    assert.equal(run.timedOut, false, `tsc still running after ${TSC_TIMEOUT_MS} ms`);
+    assert.equal(run.code, 0, `tsc (README.md example-LINE.mts):\n${run.output}`);
   });
 
   for (const example of examples) {
