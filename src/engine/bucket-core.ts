@@ -22,7 +22,7 @@ import { vbucketOf } from './vbucket-hash.js';
 import { MAX_KEY_BYTES } from './limits.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord, encodeRecord, recordCas, recordKey } from '../store/record.js';
+import { decodeRecord, encodeRecord, RecordLayout } from '../store/record.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { FollowEndReason, Item, Key, MutationResult, VBucketInfo, VBucketState } from './types.js';
 
@@ -116,18 +116,34 @@ export class BucketCore {
    * vbucket, as after a crash.
    */
   async load(unclean: boolean): Promise<void> {
-    const meta = (this.dbs.vbuckets.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
+    // Every vbucket's state (and the bucket's meta record) in one range read, not 1025 gets.
+    const states = new Map<string, unknown>();
+    for (const { key, value } of this.dbs.vbuckets.getRange({})) states.set(key, value);
+    const meta = (states.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
     const lastSeqno = new Array<number>(this.numVBuckets).fill(0);
-    for (const { key, value } of this.dbs.bySeq.getRange({})) {
+    // The scan reads only each record's key and CAS, in lmdb-js's read buffer (the layout of
+    // store/record.ts): no copy of each value, no Buffer per key, and the CAS compared as two
+    // 32-bit halves, so one BigInt for the highest rather than one per record.
+    const { CAS, KEY_LEN, HEADER } = RecordLayout;
+    let casHi = 0;
+    let casLo = 0;
+    const keyOf = (raw: Buffer, size: number): string => {
+      const b = Buffer.isBuffer(raw) ? raw : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, size);
+      const hi = b.readUInt32BE(CAS);
+      const lo = b.readUInt32BE(CAS + 4);
+      if (hi > casHi || (hi === casHi && lo > casLo)) [casHi, casLo] = [hi, lo];
+      return b.toString('latin1', HEADER, HEADER + b.readUInt16BE(KEY_LEN));
+    };
+    for (const { key, value } of this.store.bySeqReader(this.name, keyOf).getRange({})) {
       const vb = key.readUInt16BE(0);
       const seqno = readU64(key, 2);
-      this.#keys.set(recordKey(value).toString('latin1'), seqno);
+      this.#keys.set(value, seqno);
       if (seqno > lastSeqno[vb]!) lastSeqno[vb] = seqno;
-      this.hlc.observe(recordCas(value));
     }
+    this.hlc.observe((BigInt(casHi) << 32n) | BigInt(casLo));
     const saves: Promise<unknown>[] = [];
     for (let id = 0; id < this.numVBuckets; id++) {
-      const stored = this.dbs.vbuckets.get(String(id)) as PersistedVBucket | undefined;
+      const stored = states.get(String(id)) as PersistedVBucket | undefined;
       const vb = new VBucket(id, stored ?? { state: 'active', failoverLog: FailoverLog.fresh().toArray(), purgeSeqno: 0 });
       // Purged tombstones can have been the highest seqnos; the purge seqno keeps them counted.
       vb.highSeqno = Math.max(lastSeqno[id]!, vb.purgeSeqno);

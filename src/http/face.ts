@@ -17,12 +17,11 @@ import { Db } from '../couchdb/db.js';
 import type { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
-import { ReplicatorManager } from '../replicator/manager.js';
+import type { ReplicatorManager } from '../replicator/manager.js';
 import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
-import { ReplicatorDb } from '../couchdb/replicator-db.js';
-import { useLocalDatabases } from './local-replication.js';
+import { ReplicatorDb, type ReplicatorJobs } from '../couchdb/replicator-db.js';
 
 /** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
 export interface HttpDeps {
@@ -85,9 +84,12 @@ export class HttpFace {
     requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0, methods: {}, statusCodes: {}, forgottenReads: 0, forgottenWrites: 0,
   };
   private readonly dbs = new Map<string, Db>();
-  /** `_replicate`, `_replicator` documents, `_active_tasks`, `_scheduler/*` (one manager per face). */
-  readonly replicator: ReplicatorManager;
   readonly replicatorDb: ReplicatorDb;
+  /** The replication job manager once loaded (`replicationManager()`); none loaded means no jobs. */
+  #replicator: ReplicatorManager | undefined;
+  #replicatorLoading: Promise<ReplicatorManager> | undefined;
+  #replicationClosed = false;
+  readonly #replicatorOptions: HttpFaceOptions['replicator'];
   /** The port this face listens on, once bound (bare database names in replications resolve to it). */
   port: number | undefined;
 
@@ -105,18 +107,54 @@ export class HttpFace {
     };
     const saved = ctx.engine.store.system.get(CORS_CONFIG_KEY) as Partial<CorsConfig> | undefined;
     this.cors = { ...DEFAULT_CORS, ...options.cors, ...saved };
-    const rep = options.replicator;
-    this.replicator = new ReplicatorManager({
-      nodeUuid: ctx.engine.uuid,
-      nodeName: `freshet@${ctx.host}`,
+    this.#replicatorOptions = options.replicator;
+    // The `_replicator` database hands its documents over through this: an empty (or missing)
+    // `_replicator` at start, the common case, never loads the manager; a document to run does.
+    const jobs: ReplicatorJobs = {
+      loadReplicatorDocs: async (db, docs) => {
+        if (docs.length > 0) await (await this.replicationManager()).loadReplicatorDocs(db, docs);
+      },
+      replicatorDocChanged: async (db, id, body) => {
+        // A manager never loaded knows no document: a deletion has nothing to stop.
+        if (body === null && this.#replicatorLoading === undefined) return;
+        await (await this.replicationManager()).replicatorDocChanged(db, id, body);
+      },
+    };
+    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: jobs, logger: ctx.logger, db: (b) => this.db(b) });
+  }
+
+  /** The manager if loaded: metrics read it without loading it (none loaded means no jobs). */
+  get replicator(): ReplicatorManager | undefined {
+    return this.#replicator;
+  }
+
+  /**
+   * `_replicate`, `_replicator` documents, `_active_tasks`, `_scheduler/*` (one manager per face).
+   * Loaded on first use: the replicator and its HTTP client (undici) cost a cold start ~100 ms of
+   * module loading that a server with no replication never needs.
+   */
+  replicationManager(): Promise<ReplicatorManager> {
+    this.#replicatorLoading ??= this.#loadReplicator();
+    return this.#replicatorLoading;
+  }
+
+  async #loadReplicator(): Promise<ReplicatorManager> {
+    const [{ ReplicatorManager }, { useLocalDatabases }] = await Promise.all([import('../replicator/manager.js'), import('./local-replication.js')]);
+    const rep = this.#replicatorOptions;
+    const manager = new ReplicatorManager({
+      nodeUuid: this.ctx.engine.uuid,
+      nodeName: `freshet@${this.ctx.host}`,
       localBaseUrl: () => this.localBaseUrl(),
-      logger: ctx.logger,
+      logger: this.ctx.logger,
       ...(rep?.defaults ? { defaults: rep.defaults } : {}),
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    useLocalDatabases({ engine: ctx.engine, manager: this.replicator, db: (b) => this.db(b), users: ctx.users });
-    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b) });
+    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b) => this.db(b), users: this.ctx.users });
+    // Loaded while the face closes: closed at once, as the eager manager was by closeReplication.
+    if (this.#replicationClosed) await manager.close();
+    this.#replicator = manager;
+    return manager;
   }
 
   /** This face's own base URL, reachable from this process (a wildcard bind address means loopback). */
@@ -138,8 +176,10 @@ export class HttpFace {
    * closes.
    */
   async closeReplication(): Promise<void> {
+    this.#replicationClosed = true;
     await this.replicatorDb.close();
-    await this.replicator.close();
+    // A manager still loading closes itself as it arrives (#loadReplicator).
+    if (this.#replicatorLoading !== undefined) await (await this.#replicatorLoading).close();
     await this.replicatorDb.drain();
   }
 

@@ -9,6 +9,9 @@
  * are refused: a replication makes this server fetch URLs on the caller's behalf); only an admin
  * or the user who started a replication may cancel it (couch_replicator:check_authorization/2).
  * A one-shot `_replicate` answers when the replication is done, as CouchDB does.
+ *
+ * Each handler asks the face for the manager (`replicationManager()`), which loads it on first
+ * use: a server that never replicates never loads the replicator.
  */
 import { CouchError } from '../couch/errors.js';
 import { parseReplicationRequest } from '../replicator/request.js';
@@ -16,10 +19,10 @@ import { requireAdmin, requireUser, roles } from './auth.js';
 import { isObject, qInt, readJson, type Handler, type RequestCtx, type UserCtx } from './request.js';
 import { sendJson } from './response.js';
 import type { RouteTable } from '../web/route-table.js';
+import type { ReplicatorManager } from '../replicator/manager.js';
 
 /** The job a cancel request names, by full id or by base id (the `+continuous` suffix left off). */
-function jobOwner(rc: RequestCtx, body: Record<string, unknown>): { found: boolean; user: unknown } {
-  const manager = rc.face.replicator;
+function jobOwner(manager: ReplicatorManager, rc: RequestCtx, body: Record<string, unknown>): { found: boolean; user: unknown } {
   let id: string;
   if (typeof body.replication_id === 'string') {
     id = body.replication_id;
@@ -36,18 +39,19 @@ function jobOwner(rc: RequestCtx, body: Record<string, unknown>): { found: boole
   return job ? { found: true, user: job.user } : { found: false, user: null };
 }
 
-function checkCancel(rc: RequestCtx, user: UserCtx, body: Record<string, unknown>): void {
+function checkCancel(manager: ReplicatorManager, rc: RequestCtx, user: UserCtx, body: Record<string, unknown>): void {
   if (user.admin || body.cancel !== true) return;
-  const owner = jobOwner(rc, body);
+  const owner = jobOwner(manager, rc, body);
   if (owner.found && owner.user !== user.name) throw new CouchError('unauthorized', { reason: 'Only the owner or a server admin may cancel a replication.' });
 }
 
 const replicate: Handler = async (rc) => {
   const user = requireUser(rc);
   const body = await readJson(rc);
-  if (isObject(body)) checkCancel(rc, user, body);
+  const manager = await rc.face.replicationManager();
+  if (isObject(body)) checkCancel(manager, rc, user, body);
   const auth = rc.req.headers.authorization;
-  const answer = await rc.face.replicator.handleReplicate(body, {
+  const answer = await manager.handleReplicate(body, {
     name: user.name,
     roles: roles(user),
     ...(auth ? { authorization: auth } : {}),
@@ -57,7 +61,7 @@ const replicate: Handler = async (rc) => {
 
 const activeTasks: Handler = async (rc) => {
   requireAdmin(rc);
-  sendJson(rc.res, 200, rc.face.replicator.activeTasks());
+  sendJson(rc.res, 200, (await rc.face.replicationManager()).activeTasks());
 };
 
 function page(rc: RequestCtx): { limit?: number; skip?: number } {
@@ -68,20 +72,20 @@ function page(rc: RequestCtx): { limit?: number; skip?: number } {
 
 const schedulerJobs: Handler = async (rc) => {
   requireAdmin(rc);
-  sendJson(rc.res, 200, rc.face.replicator.schedulerJobs(page(rc)));
+  sendJson(rc.res, 200, (await rc.face.replicationManager()).schedulerJobs(page(rc)));
 };
 
 /** `_scheduler/docs` pages like `_scheduler/jobs` (`limit`, `skip`). */
 const schedulerDocs: Handler = async (rc) => {
   requireAdmin(rc);
-  const all = rc.face.replicator.schedulerDocs(rc.params.db) as { total_rows: number; docs: unknown[] };
+  const all = (await rc.face.replicationManager()).schedulerDocs(rc.params.db) as { total_rows: number; docs: unknown[] };
   const { limit, skip = 0 } = page(rc);
   sendJson(rc.res, 200, { total_rows: all.total_rows, offset: skip, docs: all.docs.slice(skip, limit === undefined ? undefined : skip + limit) });
 };
 
 const schedulerDoc: Handler = async (rc) => {
   requireAdmin(rc);
-  const doc = rc.face.replicator.schedulerDocs(rc.params.db, rc.params.docid);
+  const doc = (await rc.face.replicationManager()).schedulerDocs(rc.params.db, rc.params.docid);
   if (doc === null) throw new CouchError('not_found_detail', { params: { detail: 'unknown' } });
   sendJson(rc.res, 200, doc);
 };

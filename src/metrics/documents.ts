@@ -22,7 +22,7 @@ export function summary(src: MetricSources): Record<string, unknown> {
     kv: kvSummary(src.kv),
     dcp: { connections: dcpSummaries(src) },
     feeds: { count: Object.values(feeds).reduce((a, b) => a + b, 0), byMode: feeds },
-    replications: http?.replicator.summaries() ?? [],
+    replications: http?.replicator?.summaries() ?? [],
     storage: {
       state: health.state,
       writeFailures: health.writeFailures,
@@ -51,8 +51,8 @@ export function couchStats(src: MetricSources): Record<string, unknown> {
   const methods = Object.fromEntries(Object.entries(http?.stats.methods ?? {}).map(([m, n]) => [m, counter(n, `number of HTTP ${m} requests`)]));
   const codes = Object.fromEntries(Object.entries(http?.stats.statusCodes ?? {}).map(([c, n]) => [c, counter(n, `number of HTTP ${c} responses`)]));
   const feeds = http?.feedsByMode() ?? {};
-  const rep = http?.replicator.totals() ?? { docsRead: 0, docsWritten: 0, docFailures: 0, jobs: 0 };
-  const jobs = http?.replicator.summaries() ?? [];
+  const rep = http?.replicator?.totals() ?? { docsRead: 0, docsWritten: 0, docFailures: 0, jobs: 0 };
+  const jobs = http?.replicator?.summaries() ?? [];
   const health = src.engine.store.health;
   const writer = src.engine.store.writer;
   return {

@@ -1,7 +1,7 @@
 /**
- * The server's metrics, one home: a per-server prom-client Registry (prometheus.ts), the JSON
- * summary and CouchDB `_stats` documents (documents.ts), all read from the counters the engine
- * and the faces keep (sources.ts). The server creates it before the listeners, hands it to the
+ * The server's metrics, one home: a per-server prom-client Registry (prometheus.ts, built at the
+ * first scrape), the JSON summary and CouchDB `_stats` documents (documents.ts), all read from
+ * the counters the engine and the faces keep (sources.ts). The server creates it before the listeners, hands it to the
  * faces as a `MetricsProvider` (src/common/metrics.ts) and attaches each face's counters as it
  * starts; everything is read at request time.
  */
@@ -12,16 +12,24 @@ import type { Engine } from '../engine/engine.js';
 import type { HttpFace } from '../http/face.js';
 import type { KvStats } from '../kv/stats-counters.js';
 import { couchStats, summary } from './documents.js';
-import { buildRegistry } from './prometheus.js';
 import type { MetricSources } from './sources.js';
 
 export class ServerMetrics implements MetricsProvider {
   readonly #sources: MetricSources;
-  readonly registry: Registry;
+  #registry: Promise<Registry> | undefined;
 
   constructor(deps: { engine: Engine; authThrottle: AuthThrottle }) {
     this.#sources = { engine: deps.engine, authThrottle: deps.authThrottle };
-    this.registry = buildRegistry(this.#sources);
+  }
+
+  /**
+   * The registry, built at the first scrape: prom-client costs a cold start ~50 ms of module
+   * loading. Every family reads the engine's and the faces' own counters at scrape time, so only
+   * the process defaults (GC, event-loop lag) start counting then rather than at start.
+   */
+  registry(): Promise<Registry> {
+    this.#registry ??= import('./prometheus.js').then(({ buildRegistry }) => buildRegistry(this.#sources));
+    return this.#registry;
   }
 
   attachKv(stats: KvStats): void {
@@ -33,7 +41,8 @@ export class ServerMetrics implements MetricsProvider {
   }
 
   async prometheus(): Promise<MetricsText> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const registry = await this.registry();
+    return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
   summary(): Record<string, unknown> {

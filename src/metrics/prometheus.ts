@@ -95,7 +95,7 @@ export function buildRegistry(src: MetricSources): Registry {
     Object.entries(src.http?.stats.methods ?? {}).map(([method, n]) => [{ method }, n] as const));
   family('counter', 'freshet_http_responses_total', 'CouchDB API replies by status code', ['code'], () =>
     Object.entries(src.http?.stats.statusCodes ?? {}).map(([code, n]) => [{ code }, n] as const));
-  const jobs = () => src.http?.replicator.summaries() ?? [];
+  const jobs = () => src.http?.replicator?.summaries() ?? [];
   const perJob = (name: string, help: string, pick: (j: ReturnType<typeof jobs>[number]) => number | null): void =>
     family('gauge', name, help, ['replication_id'], () =>
       jobs().flatMap((j) => {

@@ -16,7 +16,7 @@ import { DCP_COMMANDS } from '../dcp/commands.js';
 import { dcpStats } from '../dcp/stats.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
-import { ClusterMember } from '../cluster/member.js';
+import type { ClusterMember } from '../cluster/member.js';
 import { ServerMetrics } from '../metrics/index.js';
 import { NodeAddresses, type Listener, type Ports } from '../topology/addresses.js';
 import { Topology } from '../topology/topology.js';
@@ -180,6 +180,8 @@ export class FreshetServer {
     if (opts.clusterMap === undefined) return make();
     let cluster: ClusterMember;
     try {
+      // Only a development cluster node needs the cluster code (and the DCP client it replicates with).
+      const { ClusterMember } = await import('../cluster/member.js');
       cluster = await ClusterMember.start({ engine, logger, topology, ports: addresses.ports }, {
         ...opts.clusterMap,
         username: opts.username ?? 'Administrator',

@@ -27,6 +27,7 @@ import { readU64 } from './keys.js';
 export const RecordLayout = {
   FORMAT: 1,
   BITS: 1,
+  CAS: 16,
   REV_SEQNO: 24,
   KEY_LEN: 40,
   XATTR_LEN: 42,

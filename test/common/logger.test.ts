@@ -5,7 +5,7 @@
  * The load check runs a real child process that imports `freshet`, `freshet/consumer` and
  * `freshet/replicator` from source, starts a FreshetServer and a ReplicatorManager with no logger
  * (the default paths), and records every module resolved, through an ESM resolve hook
- * (test/fixtures/record-imports.mjs) and node's CommonJS cache. The same probe on src/cli/serve.ts,
+ * (test/fixtures/record-imports.mjs) and node's CommonJS cache. The same probe on src/cli/serve-run.ts,
  * which does load pino, shows the check can fail.
  */
 import { describe, test } from 'node:test';
@@ -65,8 +65,8 @@ describe('common > logger', () => {
   });
 
   test('the probe does see pino where the CLI loads it', async () => {
-    const loaded = await loadedModules(['./src/cli/serve.ts']);
-    assert.ok(loaded.some(isPino), 'src/cli/serve.ts imports pino');
+    const loaded = await loadedModules(['./src/cli/serve-run.ts']);
+    assert.ok(loaded.some(isPino), 'src/cli/serve-run.ts imports pino');
   });
 
   test('a pino logger is a Logger: levels and child bindings reach its output', () => {

@@ -1,0 +1,57 @@
+/**
+ * The run of `freshet serve` (options and help in serve.ts): start the server, log through pino,
+ * stop cleanly on SIGINT/SIGTERM, print the ready line once every listener accepts connections.
+ */
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { FreshetServer } from '../server/freshet-server.js';
+import { installProcessGuard } from '../server/process-guard.js';
+import type { TlsServerOptions } from '../server/tls.js';
+import { AccessLog } from '../common/access-log.js';
+import { cliLogger } from './common.js';
+import type { ServeFlags } from './serve.js';
+
+export async function runServe(flags: ServeFlags, tls: TlsServerOptions | undefined): Promise<void> {
+  const logger = cliLogger(flags.logLevel);
+  const accessLog =
+    flags.accessLog === undefined || flags.accessLog === false
+      ? undefined
+      : AccessLog.to(flags.accessLog === true ? logger : pino({ level: 'info' }, pino.destination({ dest: resolve(flags.accessLog), append: true, mkdir: true })));
+  // This process serves every client of every bucket: a missed rejection is logged, not fatal.
+  installProcessGuard(logger);
+  const server = await FreshetServer.start({
+    dataDir: resolve(flags.data),
+    host: flags.host,
+    kvPort: flags.kvPort,
+    mgmtPort: flags.mgmtPort,
+    httpPort: flags.httpPort,
+    username: flags.username,
+    password: flags.password,
+    numVBuckets: flags.vbuckets,
+    maxJsonDepth: flags.maxJsonDepth,
+    logger,
+    ...(tls === undefined ? {} : { tls }),
+    ...(accessLog === undefined ? {} : { accessLog }),
+    ...(flags.clusterMap === undefined || flags.nodeIndex === undefined
+      ? {}
+      : { clusterMap: { file: resolve(flags.clusterMap), nodeIndex: flags.nodeIndex } }),
+  });
+  server.engine.on('error', (err: unknown) => logger.error({ err }, 'engine error'));
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Handlers first: a supervisor may signal as soon as it reads the ready line.
+  process.stdout.write(`${server.readyLine()}\n`);
+}
