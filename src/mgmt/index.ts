@@ -16,6 +16,7 @@
  *   POST /freshet/buckets/NAME/vbuckets/VB/state     state=active|replica|pending|dead
  *   POST /freshet/buckets/NAME/vbuckets/VB/failover  [discardAbove=N]
  *   POST /freshet/buckets/NAME/compact               [purgeAgeSeconds=N]
+ * The console, public (console-routes.ts): GET /ui -> /ui/, GET /ui/... the page and its files.
  *
  * The topology (src/topology/) is the server's: this face reads it and streams its changes, and
  * neither starts nor stops it.
@@ -24,6 +25,7 @@ import type { Listener } from '../topology/addresses.js';
 import { WebServer } from '../web/server.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
+import { CONSOLE_ROUTES } from './console-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
 import { restRouteTable, restWebFace } from './rest-server.js';
@@ -34,7 +36,7 @@ export type { MgmtDeps } from './rest-route.js';
 
 export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
-  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES]);
+  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...CONSOLE_ROUTES]);
   const detach = (): Promise<void> => streams.closeAll();
   let web: WebServer;
   try {
