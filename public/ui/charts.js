@@ -8,6 +8,8 @@
  * instance, and otherwise only its data is replaced.
  */
 
+const clock = (t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
 const COLORS = ['#0b6bcb', '#d9480f', '#2b8a3e', '#862e9c', '#c2255c', '#1098ad', '#e67700', '#495057'];
 
 export class History {
@@ -87,8 +89,13 @@ export class LiveChart {
       {
         ...this.#size(),
         cursor: { drag: { x: false, y: false } },
+        legend: { live: false },
         scales: { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, (max ?? 1) * 1.1)] } },
-        axes: [{}, { values: (_u, ticks) => ticks.map((t) => format(t)), size: 60 }],
+        axes: [
+          // Whole seconds at least: samples are a second or more apart.
+          { space: 80, incrs: [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600], values: (_u, ticks) => ticks.map((t) => clock(t)) },
+          { values: (_u, ticks) => ticks.map((t) => format(t)), size: 60 },
+        ],
         series: [
           {},
           ...names.map((label, i) => ({

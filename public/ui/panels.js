@@ -117,7 +117,7 @@ export function renderPanels(s, rates) {
     document.getElementById('dcp'),
     conns.map((c) => ({
       key: `${c.bucket ?? ''}/${c.name}`,
-      cells: [c.bucket ?? '—', c.name, num(c.streams), num(c.itemsSent), num(c.itemsRemaining), bytes(c.bytesBuffered), c.paused ? 'paused (flow control)' : 'streaming'],
+      cells: [c.bucket ?? '—', c.name, num(c.streams), num(c.itemsSent), num(c.itemsRemaining), bytes(c.bytesBuffered), c.paused ? 'paused' : 'streaming'],
     })),
     'No DCP connections',
   );
