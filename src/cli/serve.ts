@@ -6,6 +6,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { FreshetServer } from '../server/freshet-server.js';
 import { installProcessGuard } from '../server/process-guard.js';
+import { DEFAULT_TLS_PORTS, type TlsServerOptions } from '../server/tls.js';
 import { AccessLog } from '../common/access-log.js';
 import { cliLogger, logLevelOption } from './common.js';
 
@@ -36,6 +37,33 @@ interface ServeFlags {
   maxJsonDepth: number;
   /** true: to the server log; a string: to that file. */
   accessLog?: boolean | string;
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsOnly?: boolean;
+  kvTlsPort: number;
+  mgmtTlsPort: number;
+  httpTlsPort: number;
+}
+
+/**
+ * `ServerOptions.tls` from the flags: TLS is on with `--tls` (development certificate), with
+ * `--tls-cert`/`--tls-key`, or with `--tls-only`; off otherwise.
+ */
+function tlsOptions(flags: ServeFlags): TlsServerOptions | undefined {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  if (flags.tlsCa !== undefined && flags.tlsCert === undefined) throw new InvalidArgumentError('--tls-ca goes with --tls-cert and --tls-key');
+  if (flags.tls !== true && flags.tlsCert === undefined && flags.tlsOnly !== true) return undefined;
+  return {
+    ...(flags.tlsCert === undefined ? {} : { cert: resolve(flags.tlsCert) }),
+    ...(flags.tlsKey === undefined ? {} : { key: resolve(flags.tlsKey) }),
+    ...(flags.tlsCa === undefined ? {} : { ca: resolve(flags.tlsCa) }),
+    kvPort: flags.kvTlsPort,
+    mgmtPort: flags.mgmtTlsPort,
+    httpPort: flags.httpTlsPort,
+    only: flags.tlsOnly === true,
+  };
 }
 
 function nonNegativeInt(value: string): number {
@@ -61,10 +89,19 @@ export function registerServe(program: Command): void {
     .option('--max-json-depth <n>', 'deepest JSON nesting accepted as JSON (KV: stored raw beyond it; HTTP: 400)', positiveInt, 100)
     .option('--cluster-map <file>', 'development cluster: the shared cluster-map JSON file (watched; may be written later)')
     .option('--node-index <n>', "this node's index in the cluster map's nodes (with --cluster-map)", nonNegativeInt)
+    .option('--tls', 'also serve TLS; without --tls-cert a self-signed development certificate is generated into DATA/tls')
+    .option('--tls-cert <file>', 'PEM certificate (chain) for the TLS ports (turns TLS on; with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA certificate(s) sent to complete the chain')
+    .option('--tls-only', 'serve TLS only: the plain kv/mgmt/http ports are not opened (turns TLS on)')
+    .option('--kv-tls-port <port>', 'KV/DCP over TLS (couchbases://)', port, DEFAULT_TLS_PORTS.kv)
+    .option('--mgmt-tls-port <port>', 'cluster-manager REST over HTTPS', port, DEFAULT_TLS_PORTS.mgmt)
+    .option('--http-tls-port <port>', 'CouchDB-compatible HTTPS', port, DEFAULT_TLS_PORTS.http)
     .action(async (flags: ServeFlags) => {
       if ((flags.clusterMap === undefined) !== (flags.nodeIndex === undefined)) {
         throw new InvalidArgumentError('--cluster-map and --node-index go together');
       }
+      const tls = tlsOptions(flags);
       const logger = cliLogger(flags.logLevel);
       const accessLog =
         flags.accessLog === undefined || flags.accessLog === false
@@ -83,6 +120,7 @@ export function registerServe(program: Command): void {
         numVBuckets: flags.vbuckets,
         maxJsonDepth: flags.maxJsonDepth,
         logger,
+        ...(tls === undefined ? {} : { tls }),
         ...(accessLog === undefined ? {} : { accessLog }),
         ...(flags.clusterMap === undefined || flags.nodeIndex === undefined
           ? {}

@@ -45,7 +45,7 @@ export {
   expectSuccess,
 } from './conn-errors.js';
 export type { KvClientErrorCode, KvErrorContext } from './conn-errors.js';
-export type { KvConnectOptions } from './conn-dial.js';
+export type { KvConnectOptions, KvTlsOptions } from './conn-dial.js';
 export type { TimerClock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 
 export class KvConnection implements KvRequester {

@@ -10,6 +10,7 @@
  * face authenticated (`noteRequestUser`, called by the faces), or null for anonymous requests.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from './logger.js';
 
 /** The part of a pino logger the access log writes to. */
@@ -79,7 +80,7 @@ export class AccessLog {
   }
 
   /** One entry per request of `server`, whose face is `face` ('mgmt' or 'couchdb'). */
-  watchHttp(server: Server, face: string): void {
+  watchHttp(server: Server | HttpsServer, face: string): void {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const started = process.hrtime.bigint();
       const bytes = countBytes(res);

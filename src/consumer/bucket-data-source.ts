@@ -22,7 +22,7 @@ import { MapSource } from './map-source.js';
 import { NodeWorker } from './node-worker.js';
 import { resolveOptions, type BucketDataSourceOptions, type ResolvedDataSourceOptions } from './options.js';
 import { ReceiverCalls } from './receiver-calls.js';
-import { bucketFromSeeds, parseSeeds, type Seed } from './seeds.js';
+import { bucketFromSeeds, parseSeeds, seedsWantTls, type Seed } from './seeds.js';
 import { StatusEmitter, type StatusListener } from './status.js';
 import { copyStats, newStats, type BucketDataSourceStats } from './stats.js';
 import { StreamPlan } from './stream-plan.js';
@@ -31,7 +31,7 @@ import type { Credentials } from './kv-connect.js';
 import type { Receiver } from './receiver.js';
 
 export interface BucketDataSourceParams {
-  /** REST seeds (`http://host:8091`) and/or `couchbase://host[:kvport][/bucket]`. */
+  /** REST seeds (`http://host:8091`, `https://host:18091`) and/or `couchbase[s]://host[:kvport][/bucket]`. */
   readonly seeds: readonly string[];
   /** Defaults to the bucket named in a couchbase:// seed. */
   readonly bucket?: string;
@@ -68,8 +68,8 @@ export class BucketDataSource {
 
   constructor(params: BucketDataSourceParams) {
     this.#params = params;
-    this.options = resolveOptions(params.options);
     this.#seeds = parseSeeds(params.seeds);
+    this.options = resolveOptions(params.options, seedsWantTls(this.#seeds));
     const bucket = params.bucket ?? bucketFromSeeds(this.#seeds);
     if (!bucket) throw new ConsumerError('DCP_ERR_BAD_SEED', 'no bucket: pass `bucket` or name it in a couchbase:// seed');
     this.bucket = bucket;
@@ -254,7 +254,7 @@ export class BucketDataSource {
     const backoff = new Backoff(o.clusterManagerSleepInitMS, o.clusterManagerBackoffFactor, o.clusterManagerSleepMaxMS);
     while (!signal.aborted) {
       try {
-        await watchStreamingConfig(seed.baseUrl, this.bucket, { fetch: o.fetch, signal, ...(this.#params.credentials ? { auth: this.#params.credentials } : {}) }, (map) => {
+        await watchStreamingConfig(seed.baseUrl, this.bucket, { fetch: o.fetch, signal, tls: o.tls !== undefined, ...(this.#params.credentials ? { auth: this.#params.credentials } : {}) }, (map) => {
           backoff.reset();
           if (!isNewerMap(map, this.#map) && sameRouting(map, this.#map)) return;
           this.#stats.totRefreshClusterStreamingUpdate++;

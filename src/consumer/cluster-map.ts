@@ -10,6 +10,11 @@
  * The same parser reads REST bucket objects and terse CCCP configs; CCCP configs carry "$HOST"
  * where the node only knows itself as localhost, which the client replaces with the address it
  * dialled (gocbcore config.go).
+ *
+ * Over TLS (`couchbases://`, https seeds, the `tls` option) each server is dialled on its TLS KV
+ * port instead: `nodesExt[].services.kvSSL` of the node whose `kv` port is the one in `serverList`
+ * (gocbcore BuildRouteConfig picks `kvSSL` the same way when `useSsl`). A node without `kvSSL`
+ * becomes an empty server, i.e. an 'empty-server' problem for its vbuckets, never a plain dial.
  */
 import { ConsumerError } from './errors.js';
 
@@ -34,8 +39,35 @@ function bad(message: string): ConsumerError {
   return new ConsumerError('DCP_ERR_BAD_MAP', message);
 }
 
+function placeholderHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * The map with each server on its TLS KV port, from a `nodesExt` list (the terse config's, or
+ * `/pools/default/nodeServices`' for a verbose REST document, which has none).
+ */
+export function withTlsPorts(map: ClusterMap, nodesExt: unknown, hostForPlaceholder?: string): ClusterMap {
+  const nodes = Array.isArray(nodesExt) ? nodesExt.filter(isRecord) : [];
+  const serverList = map.serverList.map((server, i) => {
+    if (server === '') return server;
+    const { host, port } = splitServer(server);
+    const candidates = nodes.filter((n) => isRecord(n.services) && (n.services.kv === port || n.services.kvSSL === port));
+    const named = (n: Record<string, unknown>): string | undefined =>
+      typeof n.hostname === 'string' && n.hostname !== '' && n.hostname !== HOST_PLACEHOLDER ? n.hostname : undefined;
+    const node = candidates.find((n) => named(n) === host) ?? candidates.find((n) => named(n) === undefined) ?? nodes[i];
+    const services = node?.services;
+    const kvSSL = isRecord(services) ? services.kvSSL : undefined;
+    if (typeof kvSSL !== 'number' || !Number.isInteger(kvSSL) || kvSSL < 1 || kvSSL > 65535) return '';
+    const nodeHost = node === undefined ? undefined : named(node);
+    const out = nodeHost ?? host;
+    return `${out.includes(':') ? `[${out}]` : out}:${kvSSL}`;
+  });
+  return { ...map, serverList: hostForPlaceholder === undefined ? serverList : serverList.map((s) => s.replace(HOST_PLACEHOLDER, placeholderHost(hostForPlaceholder))) };
+}
+
 /** Parse a bucket config (REST `/pools/default/buckets/NAME` or terse CCCP JSON). */
-export function parseClusterMap(doc: unknown, hostForPlaceholder?: string): ClusterMap {
+export function parseClusterMap(doc: unknown, hostForPlaceholder?: string, opts: { readonly tls?: boolean } = {}): ClusterMap {
   if (!isRecord(doc)) throw bad('bucket config is not a JSON object');
   const vbsm = doc.vBucketServerMap;
   if (!isRecord(vbsm)) throw bad('bucket config has no vBucketServerMap');
@@ -45,9 +77,9 @@ export function parseClusterMap(doc: unknown, hostForPlaceholder?: string): Clus
     throw bad('vBucketServerMap.vBucketMap is not a list of integer rows');
   }
   const servers = (serverList as string[]).map((s) =>
-    hostForPlaceholder !== undefined ? s.replace(HOST_PLACEHOLDER, hostForPlaceholder.includes(':') ? `[${hostForPlaceholder}]` : hostForPlaceholder) : s,
+    hostForPlaceholder !== undefined ? s.replace(HOST_PLACEHOLDER, placeholderHost(hostForPlaceholder)) : s,
   );
-  return {
+  const map: ClusterMap = {
     rev: typeof doc.rev === 'number' ? doc.rev : 0,
     revEpoch: typeof doc.revEpoch === 'number' ? doc.revEpoch : 0,
     name: typeof doc.name === 'string' ? doc.name : '',
@@ -55,6 +87,7 @@ export function parseClusterMap(doc: unknown, hostForPlaceholder?: string): Clus
     serverList: servers,
     vBucketMap: vBucketMap as number[][],
   };
+  return opts.tls === true && doc.nodesExt !== undefined ? withTlsPorts(map, doc.nodesExt, hostForPlaceholder) : map;
 }
 
 /** (revEpoch, rev) ordering, as SDKs compare configs (couchbase-sdk-bootstrap.md §1). */

@@ -11,11 +11,11 @@
  * The caller gets the socket as well as the connection: the DCP session pauses socket reads
  * itself when its receiver falls behind (conn-inbox.ts does the same for the iterator API).
  */
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Feature, Status } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 import { KvConnection } from '../client/connection.js';
+import { openSocket, type KvTlsOptions } from '../client/conn-dial.js';
 import { KvStatusError } from '../client/conn-errors.js';
 import { ScramClient } from '../auth/scram-client.js';
 import { AuthError } from '../auth/errors.js';
@@ -50,23 +50,15 @@ export interface KvNode {
   readonly mechanism: string | undefined;
 }
 
-export const defaultConnect: ConnectFn = (host, port, timeoutMs) =>
-  new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const timer = timeoutMs > 0 ? setTimeout(() => fail(new Error(`connect to ${host}:${port} timed out`)), timeoutMs) : undefined;
-    function fail(e: Error): void {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new ConsumerError('DCP_ERR_CONNECTION', `connect to ${host}:${port} failed: ${e.message}`, { host, port }, { cause: e }));
-    }
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      socket.setNoDelay(true);
-      resolve(socket);
+/** The dialer of `couchbase://` (plain TCP) or, with `tls`, of `couchbases://` (conn-dial.ts). */
+export function connectWith(tls?: KvTlsOptions): ConnectFn {
+  return (host, port, timeoutMs) =>
+    openSocket(host, port, timeoutMs, tls).catch((e: unknown) => {
+      throw new ConsumerError('DCP_ERR_CONNECTION', `connect to ${host}:${port} failed: ${(e as Error).message}`, { host, port }, { cause: e });
     });
-  });
+}
+
+export const defaultConnect: ConnectFn = connectWith();
 
 function isAuthRefusal(e: unknown): boolean {
   return (e instanceof KvStatusError && (e.status === Status.AuthError || e.status === Status.Einval)) || e instanceof AuthError;
@@ -134,7 +126,7 @@ export async function connectKvNode(p: KvConnectParams): Promise<KvNode> {
 }
 
 /** The cluster map over KV (couchbase:// seeds): GET_CLUSTER_CONFIG on an open connection. */
-export async function fetchConfigOverKv(conn: KvConnection, host: string): Promise<ClusterMap> {
+export async function fetchConfigOverKv(conn: KvConnection, host: string, tls = false): Promise<ClusterMap> {
   const json = await conn.getClusterConfig();
   let doc: unknown;
   try {
@@ -142,5 +134,5 @@ export async function fetchConfigOverKv(conn: KvConnection, host: string): Promi
   } catch (e) {
     throw new ConsumerError('DCP_ERR_BAD_MAP', `GET_CLUSTER_CONFIG from ${host} is not JSON`, { host }, { cause: e });
   }
-  return parseClusterMap(doc, host);
+  return parseClusterMap(doc, host, { tls });
 }

@@ -67,6 +67,7 @@ export class MapSource {
       return fetchBucketOverRest(seed.baseUrl, this.#pool, this.#bucket, {
         fetch: o.fetch,
         timeoutMs: o.requestTimeoutMS,
+        tls: o.tls !== undefined,
         signal,
         ...(this.#credentials ? { auth: this.#credentials } : {}),
       });
@@ -86,7 +87,7 @@ export class MapSource {
       this.#kv = { seed, conn: node.conn };
     }
     try {
-      return await fetchConfigOverKv(this.#kv.conn, seed.host);
+      return await fetchConfigOverKv(this.#kv.conn, seed.host, o.tls !== undefined);
     } catch (e) {
       await this.close();
       if (e instanceof AuthFailError || e instanceof ConsumerError) throw e;

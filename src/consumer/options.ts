@@ -7,6 +7,9 @@
  * values that cannot work (a negative buffer, a threshold outside (0, 1]) with a RangeError.
  */
 import type { Duplex } from 'node:stream';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { KvTlsOptions } from '../client/conn-dial.js';
+import { connectWith } from './kv-connect.js';
 import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 
 export type StreamFrom = 'beginning' | 'now';
@@ -97,10 +100,18 @@ export interface BucketDataSourceOptions {
   readonly connect?: ConnectFn;
   /** HTTP hook for the REST calls (cbdatasource's `ConnectBucket` level). Default: global fetch. */
   readonly fetch?: typeof fetch;
+  /**
+   * TLS to every node (KV on `kvSSL` ports, REST over https) trusting `ca` (PEM; default Node's
+   * trust store). Implied, with the default trust, by a `couchbases://` or `https://` seed.
+   */
+  readonly tls?: KvTlsOptions;
 }
 
-export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation'>> & {
+export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation' | 'tls'>> & {
   readonly seqEnd: ReadonlyMap<number, number>;
+  /** Undefined: plain TCP and http. */
+  readonly tls: KvTlsOptions | undefined;
+  /** The caller's, else the TLS dialer when TLS is on, else undefined (plain TCP). */
   readonly connect: ConnectFn | undefined;
   readonly fetch: typeof fetch;
   readonly rollbackMitigation: false | Required<RollbackMitigationOptions>;
@@ -148,7 +159,24 @@ export function randomConnectionName(): string {
   return `freshet-${Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, '0')}`;
 }
 
-export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedDataSourceOptions {
+/**
+ * A fetch that trusts `ca` for https (undici's own fetch with an Agent, as the replicator does):
+ * the REST seeds of a Freshet started with `--tls` present its self-signed certificate. Idle
+ * connections close after a second, so a closed data source leaves nothing holding the process.
+ */
+function fetchTrusting(tls: KvTlsOptions): typeof fetch {
+  const dispatcher = new Agent({
+    connect: { ...(tls.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }), rejectUnauthorized: tls.rejectUnauthorized ?? true },
+    keepAliveTimeout: 1_000,
+    keepAliveMaxTimeout: 1_000,
+  });
+  const trusted = (input: string | URL | Request, init?: RequestInit): ReturnType<typeof fetch> =>
+    undiciFetch(input instanceof Request ? input.url : input, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as ReturnType<typeof fetch>;
+  return trusted;
+}
+
+/** `impliedTls`: a seed asked for TLS (couchbases://, https://); the `tls` option is then `{}` if absent. */
+export function resolveOptions(o: BucketDataSourceOptions = {}, impliedTls = false): ResolvedDataSourceOptions {
   const d = DEFAULT_BUCKET_DATA_SOURCE_OPTIONS;
   const threshold = o.feedBufferAckThreshold ?? d.feedBufferAckThreshold;
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`feedBufferAckThreshold must be in (0, 1], got ${threshold}`);
@@ -156,6 +184,7 @@ export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedDataSou
   if (window > 0xffffffff) throw new RangeError('feedBufferSizeBytes must fit in 32 bits');
   const hwm = o.readHighWaterMarkBytes ?? d.readHighWaterMarkBytes;
   const mitigation = o.rollbackMitigation ?? false;
+  const tls = o.tls ?? (impliedTls ? {} : undefined);
   return {
     name: o.name ?? randomConnectionName(),
     clusterManagerBackoffFactor: positive('clusterManagerBackoffFactor', o.clusterManagerBackoffFactor ?? d.clusterManagerBackoffFactor),
@@ -184,7 +213,8 @@ export function resolveOptions(o: BucketDataSourceOptions = {}): ResolvedDataSou
     requestTimeoutMS: positive('requestTimeoutMS', o.requestTimeoutMS ?? d.requestTimeoutMS),
     readHighWaterMarkBytes: positive('readHighWaterMarkBytes', hwm) || (window > 0 ? Math.max(2 * window, 1 << 20) : 8 << 20),
     logger: o.logger ?? SILENT_LOGGER,
-    connect: o.connect,
-    fetch: o.fetch ?? globalThis.fetch,
+    tls,
+    connect: o.connect ?? (tls === undefined ? undefined : connectWith(tls)),
+    fetch: o.fetch ?? (tls === undefined || (tls.ca === undefined && tls.rejectUnauthorized !== false) ? globalThis.fetch : fetchTrusting(tls)),
   };
 }

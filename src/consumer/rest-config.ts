@@ -7,15 +7,16 @@
  *   GET <bucket uri>               -> the bucket object (uuid, vBucketServerMap)
  *
  * Each GET carries Basic auth and must answer 200 within the request timeout. Paths from one
- * reply are used verbatim for the next. A 401 becomes AuthFailError. `/pools/default/nodeServices`
- * is only needed for TLS, which this client does not do, so it is not fetched.
+ * reply are used verbatim for the next. A 401 becomes AuthFailError. Over TLS the verbose bucket
+ * document names only plain KV ports, so `/pools/default/nodeServices` (ns_server's nodesExt with
+ * `kvSSL`) is fetched too and the servers moved to their TLS ports (cluster-map.ts withTlsPorts).
  *
  * `watchStreamingConfig` follows `/pools/default/bs/NAME` (ns_server's streaming terse config:
  * documents separated by "\n\n\n\n") and calls back on each new document, which the data source
  * turns into a map refresh (gocbcore's HTTP config controller does the same).
  */
 import { AuthFailError, ConsumerError } from './errors.js';
-import { parseClusterMap, type ClusterMap } from './cluster-map.js';
+import { parseClusterMap, withTlsPorts, type ClusterMap } from './cluster-map.js';
 
 export interface RestAuth {
   readonly username: string;
@@ -27,6 +28,8 @@ export interface RestFetchOptions {
   readonly timeoutMs: number;
   readonly auth?: RestAuth;
   readonly signal?: AbortSignal;
+  /** Dial the data nodes on their TLS KV ports. */
+  readonly tls?: boolean;
 }
 
 function headers(auth: RestAuth | undefined): Record<string, string> {
@@ -74,7 +77,10 @@ export async function fetchBucketOverRest(baseUrl: string, pool: string, bucket:
   if (!entry) throw new ConsumerError('DCP_ERR_BUCKET_NOT_FOUND', `no bucket named ${bucket}`, { baseUrl, bucket });
   const bucketUri = entry.uri;
   const doc = typeof bucketUri === 'string' ? await getJson(baseUrl, bucketUri, o) : entry;
-  return parseClusterMap(doc);
+  const map = parseClusterMap(doc, undefined, { tls: o.tls === true });
+  if (o.tls !== true || field(doc, 'nodesExt') !== undefined) return map;
+  const hostOfSeed = new URL(baseUrl).hostname.replace(/^\[|\]$/g, '');
+  return withTlsPorts(map, field(await getJson(baseUrl, '/pools/default/nodeServices', o), 'nodesExt'), hostOfSeed);
 }
 
 /**
@@ -101,7 +107,7 @@ export async function watchStreamingConfig(
     for (let i = pending.indexOf('\n\n\n\n'); i >= 0; i = pending.indexOf('\n\n\n\n')) {
       const text = pending.slice(0, i).trim();
       pending = pending.slice(i + 4);
-      if (text !== '') onMap(parseClusterMap(JSON.parse(text) as unknown));
+      if (text !== '') onMap(parseClusterMap(JSON.parse(text) as unknown, undefined, { tls: o.tls === true }));
     }
   }
 }

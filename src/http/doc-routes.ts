@@ -37,8 +37,10 @@ export function requestRev(rc: RequestCtx, bodyRev?: string): string | undefined
 }
 
 function location(rc: RequestCtx, db: Db, id: string): string {
-  const host = rc.req.headers.host ?? `${rc.face.ctx.host}:${rc.face.ctx.ports.http}`;
-  return `http://${host}/${encodeURIComponent(db.name)}/${id.split('/').map(encodeURIComponent).join('/')}`;
+  // The scheme and port the request came in on: the TLS listener (6984) answers with https.
+  const secure = (rc.req.socket as { encrypted?: boolean }).encrypted === true;
+  const host = rc.req.headers.host ?? `${rc.face.ctx.host}:${secure ? rc.face.ctx.ports.httpTls : rc.face.ctx.ports.http}`;
+  return `${secure ? 'https' : 'http'}://${host}/${encodeURIComponent(db.name)}/${id.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 const getDoc: Handler = async (rc) => {

@@ -6,7 +6,8 @@
  * It runs on the shared HTTP server (src/web/), with its routes in routes.ts.
  */
 import type { Listener } from '../topology/addresses.js';
-import { WebServer } from '../web/server.js';
+import type { TlsOptions } from 'node:tls';
+import { WebServer, type WebServerOptions } from '../web/server.js';
 import { Sessions } from './auth.js';
 import { HttpFace, type HttpDeps, type HttpFaceOptions } from './face.js';
 import { couchRoutes } from './routes.js';
@@ -17,31 +18,54 @@ export { HttpFace } from './face.js';
 export { AUX_NAMESPACES } from './db.js';
 
 export interface HttpListener extends Listener {
+  /** The HTTPS port (CouchDB's 6984), 0 without TLS. `port` is 0 when only TLS listens. */
+  readonly tlsPort: number;
   readonly face: HttpFace;
-  /** The server this face runs on (its open connections). */
+  /** The servers this face runs on (their open connections): plain first, then HTTPS. */
   readonly web: WebServer;
+  readonly webs: readonly WebServer[];
 }
 
-export async function startHttpFace(ctx: HttpDeps, port: number, options: HttpFaceOptions = {}): Promise<HttpListener> {
+/** Where the face listens: the plain port (null: not opened) and, with TLS, the HTTPS one. */
+export interface HttpListen {
+  readonly port: number | null;
+  readonly tls?: { readonly options: TlsOptions; readonly port: number };
+}
+
+/** One face (one replicator, one session store) on one or two servers: plain and HTTPS. */
+export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, options: HttpFaceOptions = {}): Promise<HttpListener> {
+  const where: HttpListen = typeof at === 'number' ? { port: at } : at;
   const sessions = await Sessions.open(ctx.engine.store.system, options.sessionTimeoutSec ?? 600);
   const face = new HttpFace(ctx, couchRoutes(), sessions, options);
-  const web = await WebServer.listen(couchWebFace(face), {
+  const webFace = couchWebFace(face);
+  const common = {
     host: ctx.host,
-    port,
     logger: ctx.logger,
     keepAliveTimeout: 5_000,
-    ...(ctx.accessLog ? { observe: (server) => ctx.accessLog?.watchHttp(server, 'couchdb') } : {}),
-  });
-  face.port = web.port;
+    ...(ctx.accessLog ? { observe: (server: Parameters<NonNullable<WebServerOptions['observe']>>[0]) => ctx.accessLog?.watchHttp(server, 'couchdb') } : {}),
+  };
+  const webs: WebServer[] = [];
+  let plain: WebServer | undefined;
+  let secure: WebServer | undefined;
+  try {
+    if (where.port !== null) webs.push((plain = await WebServer.listen(webFace, { ...common, port: where.port })));
+    if (where.tls !== undefined) webs.push((secure = await WebServer.listen(webFace, { ...common, port: where.tls.port, tls: where.tls.options })));
+  } catch (err) {
+    for (const web of webs) await web.close();
+    throw err;
+  }
+  if (plain !== undefined) face.port = plain.port;
   // After listening: jobs of `_replicator` documents may name this very server.
   await face.replicatorDb.start();
   return {
-    port: web.port,
+    port: plain?.port ?? 0,
+    tlsPort: secure?.port ?? 0,
     face,
-    web,
+    web: webs[0]!,
+    webs,
     close: async () => {
       await face.closeReplication();
-      await web.close();
+      await Promise.all(webs.map((web) => web.close()));
     },
   };
 }

@@ -43,6 +43,9 @@ import type { KvStats } from './stats-counters.js';
 const MAX_PENDING = 4096;
 /** Unsent reply bytes above which no further request is executed until 'drain'. */
 const WRITE_HIGH_WATER = 1024 * 1024;
+/** The first byte of a TLS handshake record (RFC 8446 §5.1 ContentType handshake). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
 /** Replies coalesced into one socket write at most, and the bytes after which a batch is written. */
 const WRITE_BATCH = 512;
 const FLUSH_BYTES = 64 * 1024;
@@ -80,6 +83,8 @@ export class KvServerConnection implements Session {
   private outgoingScheduled = false;
   private drainWaiters: Array<() => void> = [];
   private isClosed = false;
+  /** The first chunk was looked at (the TLS-on-plain-port check). */
+  private seenData = false;
   /** close() was called: no more requests run; the socket ends once `pending` is written. */
   private closing = false;
   readonly peer: string;
@@ -111,6 +116,18 @@ export class KvServerConnection implements Session {
   }
 
   private onData(chunk: Buffer): void {
+    if (!this.seenData) {
+      this.seenData = true;
+      // A TLS ClientHello record (type 0x16) where a 0x80/0x08 magic belongs: a `couchbases://`
+      // client dialled the plain port. Say so instead of "invalid magic 0x16".
+      if (chunk[0] === TLS_HANDSHAKE_RECORD) {
+        this.stats.tlsOnPlainPort++;
+        this.ctx.logger.warn({ peer: this.peer }, 'a TLS handshake arrived on the plain KV port: TLS clients connect to the KV TLS port (11207 by default, `freshet serve --tls`); closing the connection');
+        this.socket.destroy();
+        this.teardown();
+        return;
+      }
+    }
     let packets: Packet[];
     try {
       packets = this.parser.push(chunk);

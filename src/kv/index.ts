@@ -2,8 +2,14 @@
  * The KV listener: memcached binary protocol with Couchbase's extensions, and whatever other
  * faces add to it (`extensions`: DCP's opcodes and stat group, wired by src/server/freshet-server.ts;
  * kv itself knows nothing of DCP beyond the Session's `dcp` attachment slot).
+ *
+ * With a TLS context the same protocol runs over `tls.createServer` (Couchbase's 11207 beside the
+ * plain 11210): a connection starts once its handshake is done, and KvConnection only uses
+ * net.Socket methods, which TLSSocket inherits. A failed handshake (a plain-text client on the TLS
+ * port, an untrusted client) ends only that connection and counts in `tlsHandshakeFailures`.
  */
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { KvServerConnection } from './connection.js';
 import { newKvStats, type KvStats } from './stats-counters.js';
 import { commandTable } from './dispatch.js';
@@ -15,12 +21,19 @@ export interface KvListener extends Listener {
   readonly stats: KvStats;
 }
 
-export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions = {}): Promise<KvListener> {
+export interface KvFaceOptions {
+  /** Serve TLS on this listener (certificate, key, CA); absent: plain TCP. */
+  readonly tls?: TlsOptions;
+  /** Counters shared with another listener of the same face (the plain and TLS ports share one). */
+  readonly stats?: KvStats;
+}
+
+export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions = {}, options: KvFaceOptions = {}): Promise<KvListener> {
   const commands = commandTable(extensions);
-  const stats = newKvStats();
+  const stats = options.stats ?? newKvStats();
   const sockets = new Set<Socket>();
   let nextId = 1;
-  const server = createServer((socket) => {
+  const onSocket = (socket: Socket): void => {
     sockets.add(socket);
     stats.connections++;
     stats.totalConnections++;
@@ -37,7 +50,23 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
         log.kvClosed({ remoteAddress: conn.remoteAddress, user: userOf(conn), bucket: conn.bucket?.name ?? null, ops: conn.ops }, conn.id, openedAt),
       );
     }
-  });
+  };
+  let server: Server;
+  if (options.tls === undefined) {
+    server = createServer(onSocket);
+  } else {
+    const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: 10_000 }, onSocket);
+    // The raw socket is tracked from accept so close() also ends connections mid-handshake.
+    tlsServer.on('connection', (raw: Socket) => {
+      sockets.add(raw);
+      raw.on('close', () => sockets.delete(raw));
+    });
+    tlsServer.on('tlsClientError', (err: Error, socket) => {
+      stats.tlsHandshakeFailures++;
+      ctx.logger.debug({ err: err.message, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` }, 'TLS handshake on the KV port failed');
+    });
+    server = tlsServer;
+  }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, ctx.host, () => {

@@ -13,6 +13,10 @@ export interface KvStats {
   packetsOut: number;
   readPauses: number;
   writeStalls: number;
+  /** TLS port: handshakes that failed (a plain-text client, a protocol or certificate mismatch). */
+  tlsHandshakeFailures: number;
+  /** Plain port: connections whose first byte was a TLS handshake record (0x16). */
+  tlsOnPlainPort: number;
 }
 
 export function newKvStats(): KvStats {
@@ -30,5 +34,7 @@ export function newKvStats(): KvStats {
     packetsOut: 0,
     readPauses: 0,
     writeStalls: 0,
+    tlsHandshakeFailures: 0,
+    tlsOnPlainPort: 0,
   };
 }

@@ -29,12 +29,14 @@ import { CONSOLE_ROUTES } from './console-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
 import { restRouteTable, restWebFace } from './rest-server.js';
+import type { TlsOptions } from 'node:tls';
 import type { MgmtDeps } from './rest-route.js';
 import { StreamHub } from './streaming.js';
 
 export type { MgmtDeps } from './rest-route.js';
 
-export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Listener> {
+/** One listener; with `tls` it serves HTTPS (the server starts one of each for 8091 and 18091). */
+export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
   const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...CONSOLE_ROUTES]);
   const detach = (): Promise<void> => streams.closeAll();
@@ -47,6 +49,7 @@ export async function startMgmtFace(deps: MgmtDeps, port: number): Promise<Liste
       logger: deps.logger,
       requestTimeout: 0,
       headersTimeout: 60_000,
+      ...(tls === undefined ? {} : { tls }),
       ...(deps.accessLog ? { observe: (server) => deps.accessLog?.watchHttp(server, 'mgmt') } : {}),
     });
   } catch (err) {

@@ -22,6 +22,7 @@ import {
   buildVBucketServerMap,
   couchApiBase,
   hostPort,
+  mgmtPortOf,
   validateClusterInput,
   validateGlobalInput,
   type BucketCapability,
@@ -63,6 +64,7 @@ export interface VerboseOptions extends ServerIdentity {
 
 export interface VerboseNodeJson {
   readonly couchApiBase?: string;
+  readonly couchApiBaseHTTPS?: string;
   readonly clusterMembership: 'active';
   readonly recoveryType: 'none';
   readonly status: 'healthy';
@@ -78,7 +80,8 @@ export interface VerboseNodeJson {
   readonly mcdMemoryReserved: number;
   readonly mcdMemoryAllocated: number;
   readonly interestingStats: Readonly<Record<string, number>>;
-  readonly ports: { readonly direct: number };
+  /** ns_server menelaus_web_node: `httpsMgmt`/`httpsCAPI` when TLS listens; `direct` when plain KV does. */
+  readonly ports: { readonly direct?: number; readonly httpsMgmt?: number; readonly httpsCAPI?: number };
   readonly services: readonly ['kv'];
 }
 
@@ -154,11 +157,12 @@ export function buildVerboseNode(
   const reserved = Math.floor((memoryTotal * 4) / (5 * 1048576));
   return {
     ...(node.httpPort === undefined ? {} : { couchApiBase: couchApiBase(host, node.httpPort, bucket) }),
+    ...(node.httpTlsPort === undefined ? {} : { couchApiBaseHTTPS: couchApiBase(host, node.httpTlsPort, bucket, 'https') }),
     clusterMembership: 'active',
     recoveryType: 'none',
     status: 'healthy',
     ...(index === input.thisNode ? { thisNode: true as const } : {}),
-    hostname: hostPort(host, node.mgmtPort),
+    hostname: hostPort(host, mgmtPortOf(node)),
     ...(node.nodeUuid === undefined ? {} : { nodeUUID: node.nodeUuid }),
     clusterCompatibility: clusterCompatibility(version),
     version,
@@ -169,7 +173,11 @@ export function buildVerboseNode(
     mcdMemoryReserved: reserved,
     mcdMemoryAllocated: reserved,
     interestingStats: {},
-    ports: { direct: node.kvPort },
+    ports: {
+      ...(node.kvPort > 0 ? { direct: node.kvPort } : {}),
+      ...(node.mgmtTlsPort === undefined ? {} : { httpsMgmt: node.mgmtTlsPort }),
+      ...(node.httpTlsPort === undefined ? {} : { httpsCAPI: node.httpTlsPort }),
+    },
     services: ['kv'],
   };
 }

@@ -11,6 +11,7 @@ import { Engine, type EngineOptions } from '../engine/engine.js';
 import { UserRegistry } from '../auth/credentials.js';
 import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
 import { startKvFace } from '../kv/index.js';
+import { newKvStats } from '../kv/stats-counters.js';
 import { DCP_COMMANDS } from '../dcp/commands.js';
 import { dcpStats } from '../dcp/stats.js';
 import { startMgmtFace } from '../mgmt/index.js';
@@ -18,6 +19,7 @@ import { startHttpFace } from '../http/index.js';
 import { ClusterMember } from '../cluster/member.js';
 import { NodeAddresses, type Listener, type Ports } from '../topology/addresses.js';
 import { Topology } from '../topology/topology.js';
+import { DEFAULT_TLS_PORTS, loadTlsMaterial, type TlsMaterial, type TlsServerOptions } from './tls.js';
 import type { AccessLog } from '../common/access-log.js';
 
 /** Join a development cluster (src/cluster/): the shared map file and this node's index in it. */
@@ -52,9 +54,15 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   authThrottle?: AuthThrottleConfig;
   /** Serve as one node of a development cluster described by a map file (src/cluster/). */
   clusterMap?: ClusterMapOption;
+  /**
+   * TLS listeners beside the plain ones (or instead of them with `only`): KV on `kvPort` (11207),
+   * REST on `mgmtPort` (18091), CouchDB on `httpPort` (6984). Without `cert`/`key` a self-signed
+   * development certificate is generated into DATA/tls (src/server/tls.ts).
+   */
+  tls?: TlsServerOptions;
 }
 
-export const DEFAULT_PORTS: Ports = { kv: 11210, mgmt: 8091, http: 5984 };
+export const DEFAULT_PORTS: Pick<Ports, 'kv' | 'mgmt' | 'http'> = { kv: 11210, mgmt: 8091, http: 5984 };
 
 export class FreshetServer {
   private constructor(
@@ -67,6 +75,8 @@ export class FreshetServer {
     /** The cluster map every face advertises. */
     readonly topology: Topology,
     private readonly listeners: Listener[],
+    /** The TLS certificate in use; undefined while TLS is off. */
+    readonly tls: TlsMaterial | undefined,
     /** Set when started with `clusterMap`. */
     readonly cluster?: ClusterMember,
   ) {}
@@ -75,10 +85,16 @@ export class FreshetServer {
     return this.addresses.ports;
   }
 
-  /** The line `freshet serve` prints once every listener accepts connections. */
+  /**
+   * The line `freshet serve` prints once every listener accepts connections: space-separated
+   * `name=value` fields, `kv= mgmt= http=` for the plain ports, `kvs= mgmts= https=` for the TLS
+   * ones; a face that does not listen (TLS off, or plain ports closed by `tls.only`) is left out.
+   */
   readyLine(): string {
-    const { kv, mgmt, http } = this.ports;
-    return `freshet ready kv=${kv} mgmt=${mgmt} http=${http} data=${this.engine.store.path}`;
+    const { kv, mgmt, http, kvTls, mgmtTls, httpTls } = this.ports;
+    const plain = this.tls !== undefined && kv === 0 ? '' : `kv=${kv} mgmt=${mgmt} http=${http} `;
+    const secure = this.tls === undefined ? '' : `kvs=${kvTls} mgmts=${mgmtTls} https=${httpTls} `;
+    return `freshet ready ${plain}${secure}data=${this.engine.store.path}`;
   }
 
   static async start(opts: ServerOptions): Promise<FreshetServer> {
@@ -92,7 +108,10 @@ export class FreshetServer {
     }
     if (engine.recoveredFromCrash) logger.warn('the last run did not shut down cleanly: new failover entries were created');
     let users: UserRegistry;
+    let tls: TlsMaterial | undefined;
     try {
+      // Before any listener: a bad certificate stops the start with its own message.
+      if (opts.tls !== undefined) tls = await loadTlsMaterial(opts.tls, engine.store.path, logger);
       users = await openUsers(engine, opts, logger);
       if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
         await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
@@ -114,25 +133,45 @@ export class FreshetServer {
     };
     try {
       await topology.startWatching();
+      const plain = tls === undefined || opts.tls?.only !== true;
       // The KV port is also the DCP producer: its opcodes and `stats dcp` are handed in here.
       const accessLog = opts.accessLog === undefined ? {} : { accessLog: opts.accessLog };
-      const kv = await startKvFace({ engine, users, authThrottle, logger, host, clusterConfig: topology, ...accessLog }, opts.kvPort ?? DEFAULT_PORTS.kv, {
-        extraCommands: DCP_COMMANDS,
-        statGroups: { dcp: dcpStats },
+      const kvDeps = { engine, users, authThrottle, logger, host, clusterConfig: topology, ...accessLog };
+      const kvExtensions = { extraCommands: DCP_COMMANDS, statGroups: { dcp: dcpStats } };
+      const kvStats = newKvStats(); // one set of counters for the plain and the TLS port
+      if (plain) {
+        const kv = await startKvFace(kvDeps, opts.kvPort ?? DEFAULT_PORTS.kv, kvExtensions, { stats: kvStats });
+        listeners.push(kv);
+        addresses.bound('kv', kv.port);
+      }
+      if (tls !== undefined) {
+        const kvTls = await startKvFace(kvDeps, opts.tls?.kvPort ?? DEFAULT_TLS_PORTS.kv, kvExtensions, { stats: kvStats, tls: tls.context });
+        listeners.push(kvTls);
+        addresses.bound('kvTls', kvTls.port);
+      }
+      const mgmtDeps = { engine, users, authThrottle, logger, host, topology, ...accessLog };
+      if (plain) {
+        const mgmt = await startMgmtFace(mgmtDeps, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
+        listeners.push(mgmt);
+        addresses.bound('mgmt', mgmt.port);
+      }
+      if (tls !== undefined) {
+        const mgmtTls = await startMgmtFace(mgmtDeps, opts.tls?.mgmtPort ?? DEFAULT_TLS_PORTS.mgmt, tls.context);
+        listeners.push(mgmtTls);
+        addresses.bound('mgmtTls', mgmtTls.port);
+      }
+      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, ...accessLog }, {
+        port: plain ? (opts.httpPort ?? DEFAULT_PORTS.http) : null,
+        ...(tls === undefined ? {} : { tls: { options: tls.context, port: opts.tls?.httpPort ?? DEFAULT_TLS_PORTS.http } }),
       });
-      listeners.push(kv);
-      addresses.bound('kv', kv.port);
-      const mgmt = await startMgmtFace({ engine, users, authThrottle, logger, host, topology, ...accessLog }, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
-      listeners.push(mgmt);
-      addresses.bound('mgmt', mgmt.port);
-      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, ...accessLog }, opts.httpPort ?? DEFAULT_PORTS.http);
       listeners.push(http);
       addresses.bound('http', http.port);
+      addresses.bound('httpTls', http.tlsPort);
     } catch (err) {
       return abort(err);
     }
     const make = (cluster?: ClusterMember): FreshetServer =>
-      new FreshetServer(engine, users, authThrottle, logger, addresses, topology, listeners, cluster);
+      new FreshetServer(engine, users, authThrottle, logger, addresses, topology, listeners, tls, cluster);
     if (opts.clusterMap === undefined) return make();
     let cluster: ClusterMember;
     try {

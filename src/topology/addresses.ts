@@ -1,6 +1,7 @@
 /**
  * Where this node is reachable: the host its listeners bind to and the ports they really listen
- * on (0 in the options means ephemeral, so the real port is known only once a listener has bound).
+ * on (0 in the options means ephemeral, so the real port is known only once a listener has bound;
+ * a port that stays 0 here has no listener: TLS off, or a plain port closed by `--tls-only`).
  * The server owns one `NodeAddresses` and records each port with `bound` as its listener starts;
  * everything else (the cluster map, CouchDB's `Location` headers, the development cluster's port
  * check) reads the live, read-only `ports` view. Lives below the faces so that none of them
@@ -11,6 +12,10 @@ export interface Ports {
   kv: number;
   mgmt: number;
   http: number;
+  /** The TLS listeners (Couchbase's 11207 and 18091, CouchDB's 6984); 0 while TLS is off. */
+  kvTls: number;
+  mgmtTls: number;
+  httpTls: number;
 }
 
 /** A bound listener: what the server keeps of each face it started. */
@@ -20,7 +25,7 @@ export interface Listener {
 }
 
 export class NodeAddresses {
-  readonly #ports: Ports = { kv: 0, mgmt: 0, http: 0 };
+  readonly #ports: Ports = { kv: 0, mgmt: 0, http: 0, kvTls: 0, mgmtTls: 0, httpTls: 0 };
 
   constructor(
     /** The host listeners bind to. */

@@ -17,6 +17,11 @@
  * - Only capabilities Freshet implements are advertised (see BUCKET_CAPABILITIES).
  * - `mgmt` is advertised because Freshet serves the REST API; the SDK's `ping()` then sends
  *   `GET /` to it and hangs unless something answers (couchbase-sdk-bootstrap.md §1).
+ * - TLS ports go where ns_server puts them (service_ports.erl: `kvSSL` 11207, `mgmtSSL` 18091,
+ *   `capiSSL` 18092 in `nodesExt[].services`; `httpsMgmt`/`httpsCAPI` in the verbose node's
+ *   `ports`): `couchbases://` clients read them from the config the plain or TLS port served.
+ *   A port given as 0 does not listen (`--tls-only`) and is left out, for the same ping reason;
+ *   the legacy `serverList` and `nodes[].hostname` then name the TLS ports, the only ones there are.
  */
 
 /** The placeholder clients replace with the address they connected to (gocbcore `parseConfig`). */
@@ -49,11 +54,16 @@ export const DEFAULT_BUCKET_CAPABILITIES: readonly BucketCapability[] = (
 export interface ClusterNodeInput {
   /** Absent: the node is only known locally and is addressed as "$HOST" (or `localAddr`). */
   readonly hostname?: string;
+  /** 0: no plain KV listener (TLS only; kvTlsPort is then required). */
   readonly kvPort: number;
-  /** The REST port serving /pools (ns_server's 8091). */
+  /** The REST port serving /pools (ns_server's 8091); 0 like kvPort. */
   readonly mgmtPort: number;
   /** The CouchDB HTTP face, advertised as the capi service / couchApiBase (ns_server's 8092). */
   readonly httpPort?: number;
+  /** TLS listeners: `kvSSL`, `mgmtSSL`, `capiSSL` (ns_server's 11207, 18091, 18092). */
+  readonly kvTlsPort?: number;
+  readonly mgmtTlsPort?: number;
+  readonly httpTlsPort?: number;
   readonly nodeUuid?: string;
   /** Runtime facts for the verbose REST shapes (pools.ts); all optional. */
   readonly uptimeSeconds?: number;
@@ -90,9 +100,12 @@ export interface HostOptions {
 }
 
 export interface NodeServicesJson {
-  readonly kv: number;
-  readonly mgmt: number;
+  readonly kv?: number;
+  readonly kvSSL?: number;
+  readonly mgmt?: number;
+  readonly mgmtSSL?: number;
   readonly capi?: number;
+  readonly capiSSL?: number;
 }
 
 export interface NodeExtJson {
@@ -104,7 +117,8 @@ export interface NodeExtJson {
 export interface TerseNodeJson {
   readonly couchApiBase?: string;
   readonly hostname: string;
-  readonly ports: { readonly direct: number };
+  /** Without `direct` when no plain KV port listens. */
+  readonly ports: { readonly direct?: number };
 }
 
 export interface VBucketServerMapJson {
@@ -163,7 +177,10 @@ export function validateGlobalInput(input: GlobalConfigInput): void {
   check(input.revEpoch === undefined || isCount(input.revEpoch), 'revEpoch must be a non-negative integer');
   check(input.nodes.length > 0, 'a config needs at least one node');
   input.nodes.forEach((n, i) => {
-    check(isPort(n.kvPort) && isPort(n.mgmtPort), `node ${i} has an invalid port`);
+    const optional = (p: number | undefined): boolean => p === undefined || isPort(p);
+    check(optional(n.kvTlsPort) && optional(n.mgmtTlsPort) && optional(n.httpTlsPort), `node ${i} has an invalid TLS port`);
+    check(isPort(kvPortOf(n)) && isPort(mgmtPortOf(n)), `node ${i} has an invalid port`);
+    check((n.kvPort === 0 || isPort(n.kvPort)) && (n.mgmtPort === 0 || isPort(n.mgmtPort)), `node ${i} has an invalid port`);
     check(n.httpPort === undefined || isPort(n.httpPort), `node ${i} has an invalid httpPort`);
     check(n.hostname === undefined || /^[^\s$"\\/]+$/.test(n.hostname), `node ${i} has an invalid hostname`);
   });
@@ -188,6 +205,16 @@ export function validateClusterInput(input: ClusterConfigInput): void {
   for (const cap of bucket.capabilities ?? []) check(cap in BUCKET_CAPABILITIES, `unknown capability ${cap}`);
 }
 
+/** The KV port a legacy client dials (`serverList`, `ports.direct`): plain, else TLS (TLS only). */
+export function kvPortOf(node: ClusterNodeInput): number {
+  return node.kvPort > 0 ? node.kvPort : (node.kvTlsPort ?? 0);
+}
+
+/** The REST port in `nodes[].hostname`: plain, else TLS. */
+export function mgmtPortOf(node: ClusterNodeInput): number {
+  return node.mgmtPort > 0 ? node.mgmtPort : (node.mgmtTlsPort ?? 0);
+}
+
 /** The host a node is advertised under: its own name, else the placeholder or `localAddr`. */
 export function advertisedHost(node: ClusterNodeInput, opts: HostOptions = {}): string {
   return node.hostname ?? opts.localAddr ?? HOST_PLACEHOLDER;
@@ -202,8 +229,8 @@ export function hostPort(host: string, port: number): string {
  * ns_server capi_utils `capi_bucket_url_bin`: http://HOST:CAPI/ + url-encoded "NAME+UUID", so the
  * '+' travels as %2B (gocbcore cuts the capi endpoint at "%2B"). Without a bucket: http://HOST:CAPI/.
  */
-export function couchApiBase(host: string, httpPort: number, bucket?: { name: string; uuid: string }): string {
-  const base = `http://${hostPort(host, httpPort)}/`;
+export function couchApiBase(host: string, httpPort: number, bucket?: { name: string; uuid: string }, scheme: 'http' | 'https' = 'http'): string {
+  const base = `${scheme}://${hostPort(host, httpPort)}/`;
   return bucket === undefined ? base : base + encodeURIComponent(`${bucket.name}+${bucket.uuid}`);
 }
 
@@ -219,10 +246,13 @@ export function bucketCapabilities(bucket: BucketInput): BucketCapability[] {
 
 export function buildNodesExt(input: GlobalConfigInput): NodeExtJson[] {
   return input.nodes.map((node, i) => {
-    const services: NodeServicesJson =
-      node.httpPort === undefined
-        ? { kv: node.kvPort, mgmt: node.mgmtPort }
-        : { kv: node.kvPort, mgmt: node.mgmtPort, capi: node.httpPort };
+    // Only ports that listen (`service_ports:get_ports_for_services` skips undefined ones).
+    const entries: [keyof NodeServicesJson, number | undefined][] = [
+      ['kv', node.kvPort], ['kvSSL', node.kvTlsPort],
+      ['mgmt', node.mgmtPort], ['mgmtSSL', node.mgmtTlsPort],
+      ['capi', node.httpPort], ['capiSSL', node.httpTlsPort],
+    ];
+    const services: NodeServicesJson = Object.fromEntries(entries.filter(([, p]) => p !== undefined && p > 0));
     return {
       services,
       ...(i === input.thisNode ? { thisNode: true as const } : {}),
@@ -237,7 +267,7 @@ export function buildVBucketServerMap(input: ClusterConfigInput, opts: HostOptio
   return {
     hashAlgorithm: 'CRC',
     numReplicas: input.bucket.numReplicas,
-    serverList: input.nodes.map((n) => hostPort(advertisedHost(n, opts), n.kvPort)),
+    serverList: input.nodes.map((n) => hostPort(advertisedHost(n, opts), kvPortOf(n))),
     vBucketMap: input.vbucketOwners.map((owner) => [owner, ...replicas]),
   };
 }
@@ -260,8 +290,8 @@ export function buildTerseBucketConfig(input: ClusterConfigInput, opts: HostOpti
   const { bucket } = input;
   const nodes = input.nodes.map((node): TerseNodeJson => {
     const host = advertisedHost(node, opts);
-    const hostname = hostPort(host, node.mgmtPort);
-    const ports = { direct: node.kvPort };
+    const hostname = hostPort(host, mgmtPortOf(node));
+    const ports = node.kvPort > 0 ? { direct: node.kvPort } : {};
     return node.httpPort === undefined
       ? { hostname, ports }
       : { couchApiBase: couchApiBase(host, node.httpPort, bucket), hostname, ports };

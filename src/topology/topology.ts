@@ -115,6 +115,9 @@ export class Topology extends EventEmitter {
         kvPort: ports.kv,
         mgmtPort: ports.mgmt,
         ...(ports.http > 0 ? { httpPort: ports.http } : {}),
+        ...(ports.kvTls > 0 ? { kvTlsPort: ports.kvTls } : {}),
+        ...(ports.mgmtTls > 0 ? { mgmtTlsPort: ports.mgmtTls } : {}),
+        ...(ports.httpTls > 0 ? { httpTlsPort: ports.httpTls } : {}),
         nodeUuid: this.#engine.uuid,
         uptimeSeconds: (Date.now() - this.#startedAt) / 1000,
         memoryTotal: totalmem(),
@@ -187,8 +190,8 @@ export class Topology extends EventEmitter {
   bucketConfigJson(name: string): string {
     const bucket = this.#engine.bucket(name);
     if (bucket === undefined) throw new EngineError('NO_BUCKET', `no bucket named ${name}`);
-    const { kv, mgmt, http } = this.#addresses.ports;
-    const key = `${this.#revEpoch}:${this.rev}:${kv}:${mgmt}:${http}:${bucket.uuid}`;
+    const { kv, mgmt, http, kvTls, mgmtTls, httpTls } = this.#addresses.ports;
+    const key = `${this.#revEpoch}:${this.rev}:${kv}:${mgmt}:${http}:${kvTls}:${mgmtTls}:${httpTls}:${bucket.uuid}`;
     const cached = this.#cache.get(name);
     if (cached?.key === key) return cached.json;
     const json = JSON.stringify(buildTerseBucketConfig(this.bucketInput(bucket)));

@@ -3,8 +3,14 @@
  * one), the open connections (so that closing ends keep-alive and streaming ones at once instead
  * of waiting for clients), and the one path every failed request takes to its face's error
  * renderer. What a request means — routing, authentication, replies — is the face's.
+ *
+ * With `tls` the same face is served over HTTPS (Couchbase's 18091, CouchDB's 6984): the server
+ * starts one WebServer per port. A failed handshake (plain HTTP on the TLS port, an untrusted
+ * client) ends only that connection and counts in `tlsHandshakeFailures`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Logger } from '../common/logger.js';
 
@@ -34,19 +40,27 @@ export interface WebServerOptions {
   readonly requestTimeout?: number;
   readonly headersTimeout?: number;
   /** Sees the node:http server before it listens (the access log watches its requests). */
-  readonly observe?: (server: Server) => void;
+  readonly observe?: (server: Server | HttpsServer) => void;
+  /** Serve HTTPS with this certificate and key instead of plain HTTP. */
+  readonly tls?: TlsOptions;
 }
 
 export class WebServer {
-  readonly #server: Server;
+  readonly #server: Server | HttpsServer;
   readonly #sockets = new Set<Socket>();
   #port: number;
+  #tlsHandshakeFailures = 0;
   #closing: Promise<void> | undefined;
 
   private constructor(face: WebFace, private readonly options: WebServerOptions) {
     this.#port = options.port;
-    const server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       face.handle(req, res).catch((err: unknown) => this.#fail(face, err, req, res));
+    };
+    const server = options.tls === undefined ? createServer(onRequest) : createHttpsServer(options.tls, onRequest);
+    server.on('tlsClientError', (err: Error) => {
+      this.#tlsHandshakeFailures++;
+      options.logger.debug({ err: err.message, port: this.#port }, 'TLS handshake failed');
     });
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
     if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
@@ -80,6 +94,11 @@ export class WebServer {
   /** The bound port. */
   get port(): number {
     return this.#port;
+  }
+
+  /** Failed TLS handshakes (0 on a plain server). */
+  get tlsHandshakeFailures(): number {
+    return this.#tlsHandshakeFailures;
   }
 
   /** Connections open now (idle keep-alive ones included). */

@@ -1,17 +1,36 @@
 /** Seeds (dcp.md §4.3, couchbase:// strings) and the vbucket -> node assignment (dcp.md §4.2). */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSeed, parseSeeds, bucketFromSeeds } from '../../src/consumer/seeds.js';
+import { parseSeed, parseSeeds, bucketFromSeeds, seedsWantTls } from '../../src/consumer/seeds.js';
 import { assignVBuckets, isNewerMap, isOlderMap, parseClusterMap, sameRouting, splitServer } from '../../src/consumer/cluster-map.js';
 import { ConsumerError } from '../../src/consumer/errors.js';
 
 describe('consumer > seeds', () => {
   test('REST and couchbase:// seeds', () => {
-    assert.deepEqual(parseSeed('http://10.0.0.1:8091'), [{ kind: 'rest', url: 'http://10.0.0.1:8091', baseUrl: 'http://10.0.0.1:8091' }]);
-    assert.deepEqual(parseSeed('couchbase://h1:12000/beer-sample'), [{ kind: 'kv', url: 'couchbase://h1:12000/beer-sample', host: 'h1', port: 12000, bucket: 'beer-sample' }]);
+    assert.deepEqual(parseSeed('http://10.0.0.1:8091'), [{ kind: 'rest', url: 'http://10.0.0.1:8091', baseUrl: 'http://10.0.0.1:8091', tls: false }]);
+    assert.deepEqual(parseSeed('couchbase://h1:12000/beer-sample'), [{ kind: 'kv', url: 'couchbase://h1:12000/beer-sample', host: 'h1', port: 12000, bucket: 'beer-sample', tls: false }]);
     const multi = parseSeed('couchbase://a,b:11999,[::1]:11210/x');
     assert.deepEqual(multi.map((s) => (s.kind === 'kv' ? `${s.host}|${s.port}` : '')), ['a|11210', 'b|11999', '::1|11210']);
     assert.equal(bucketFromSeeds(parseSeeds(['http://a:8091', 'couchbase://b/travel'])), 'travel');
+  });
+
+  test('couchbases:// and https:// seeds ask for TLS; couchbases defaults to port 11207', () => {
+    assert.deepEqual(parseSeed('couchbases://h1/b'), [{ kind: 'kv', url: 'couchbases://h1/b', host: 'h1', port: 11207, bucket: 'b', tls: true }]);
+    assert.deepEqual(parseSeed('couchbases://h1:12007').map((seed) => (seed.kind === 'kv' ? seed.port : 0)), [12007]);
+    assert.equal(parseSeed('https://h:18091')[0]!.tls, true);
+    assert.equal(seedsWantTls(parseSeeds(['couchbase://a', 'https://b:18091'])), true);
+    assert.equal(seedsWantTls(parseSeeds(['couchbase://a', 'http://b:8091'])), false);
+  });
+
+  test('over TLS each server moves to the kvSSL port of its nodesExt entry; none means no server', () => {
+    const tlsDoc = {
+      vBucketServerMap: { serverList: ['$HOST:11210', 'h2:11210'], vBucketMap: [[0], [1]] },
+      nodesExt: [{ services: { kv: 11210, kvSSL: 11207 }, thisNode: true }, { hostname: 'h2', services: { kv: 11210 } }],
+    };
+    const map = parseClusterMap(tlsDoc, '10.0.0.5', { tls: true });
+    assert.deepEqual(map.serverList, ['10.0.0.5:11207', '']);
+    assert.deepEqual(assignVBuckets(map, undefined).problems, [{ vbucket: 1, problem: 'empty-server' }]);
+    assert.deepEqual(parseClusterMap(tlsDoc, '10.0.0.5').serverList, ['10.0.0.5:11210', 'h2:11210'], 'plain by default');
   });
 
   test('bad seeds are DCP_ERR_BAD_SEED', () => {

@@ -39,7 +39,8 @@ function gocbcoreKvEndpoints(config: TerseBucketConfigJson, srcHost: string): st
     let host = isSeed && (node.hostname ?? '') === '' ? srcHost : (node.hostname ?? srcHost);
     if (host.includes(':')) host = `[${host}]`;
     // "KV node present in nodesext but not in nodes" is dropped for couchbase buckets.
-    if (node.services.kv > 0 && i < parsed.nodes.length) out.push(`couchbase://${host}:${node.services.kv}`);
+    const kv = node.services.kv ?? 0;
+    if (kv > 0 && i < parsed.nodes.length) out.push(`couchbase://${host}:${kv}`);
   });
   return out;
 }

@@ -41,6 +41,8 @@ const general: StatGroup = (session) => {
     ['auth_cmds', s.authSuccess + s.authFailure],
     ['auth_errors', s.authFailure],
     ['rejected_conns', s.malformedFrames],
+    ['tls_handshake_failures', s.tlsHandshakeFailures],
+    ['tls_on_plain_port', s.tlsOnPlainPort],
   ];
   // The failed-login throttle is shared by all three faces (src/auth/throttle.ts).
   const t = session.ctx.authThrottle.stats();
