@@ -74,7 +74,7 @@ class Console {
     this.items = new History(KEEP_POINTS);
     this.lag = new History(KEEP_POINTS);
     this.charts = {
-      ops: new LiveChart($('chart-ops'), { empty: 'Waiting for a second sample…', format: (v) => v.toFixed(v < 10 && v !== 0 ? 1 : 0) }),
+      ops: new LiveChart($('chart-ops'), { empty: 'Waiting for a second sample…', format: (v) => String(Number(v.toPrecision(3))) }),
       items: new LiveChart($('chart-items'), { empty: 'No buckets' }),
       lag: new LiveChart($('chart-dcp'), { empty: 'No DCP connections' }),
     };

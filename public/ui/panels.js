@@ -95,7 +95,7 @@ export function renderPanels(s, rates) {
 
   document.getElementById('cards').replaceChildren(
     card('Uptime', duration(s.uptimeSeconds)),
-    card('Storage', String(storage.state ?? '—'), storage.state === 'ok' ? 'good' : storage.state ? 'bad' : ''),
+    card('Storage', String(storage.state ?? '—'), storage.state === 'healthy' ? 'good' : storage.state ? 'bad' : ''),
     card('Items', num(buckets.reduce((n, b) => n + (b.items ?? 0), 0))),
     card('Reads / s', rate(rates.reads)),
     card('Writes / s', rate(rates.writes)),

@@ -102,7 +102,8 @@ test('console: sign-in errors, live bucket items and DCP connections in Chromium
   const row = page.locator('#dcp tbody tr[data-key^="default/"]').first();
   assert.equal(await row.locator('td').nth(0).textContent(), 'default');
   assert.ok(Number(await row.locator('td').nth(2).textContent()) > 0, 'the connection has streams');
-  await until('the lag chart to draw the connection', async () => (await page.locator('#chart-dcp .u-legend .u-series').count()) >= 2);
+  const name = await row.locator('td').nth(1).textContent();
+  await until('the lag chart to draw the connection', async () => (await page.locator('#chart-dcp .u-legend').textContent())?.includes(`default: ${name}`) === true);
   await until('the ops chart', async () => (await page.locator('#chart-ops canvas').count()) > 0);
 
   if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: true });
