@@ -2,7 +2,8 @@
 export { Engine, type EngineOptions, type CreateBucketOptions } from './engine/engine.js';
 export { Bucket } from './engine/bucket.js';
 export { SYSTEM_CLOCK, type Clock } from './engine/clock.js';
-export { EngineError, ENGINE_ERRORS, isEngineError, type EngineErrorCode } from './engine/errors.js';
+export { EngineError, ENGINE_ERRORS, isEngineError, type EngineErrorCode, type EngineErrorKind } from './engine/errors.js';
+export { FreshetError, isFreshetError, type FreshetErrorOptions } from './common/errors.js';
 export { VbFollower } from './engine/follower.js';
 export { BucketChangeFollower } from './engine/changes.js';
 export { vbucketOf } from './engine/vbucket-hash.js';

@@ -26,8 +26,6 @@ const SRC = resolve('src');
 const KNOWN_CYCLE_EDGES: readonly string[] = [
   // The store's record layout reads the engine's item types.
   'store -> engine',
-  // The replicator's local feed reads the HTTP face's change scan.
-  'replicator -> http',
 ];
 
 interface Import {
@@ -127,4 +125,19 @@ test('the scan sees the kv/dcp wiring: dcp uses kv, kv never uses dcp', () => {
   assert.ok(all.some((i) => folderOf(i.fromFile) === 'dcp' && folderOf(i.toFile) === 'kv'));
   assert.deepEqual(all.filter((i) => folderOf(i.fromFile) === 'kv' && folderOf(i.toFile) === 'dcp'), []);
   assert.ok(all.some((i) => i.fromFile === 'server/freshet-server.ts' && i.toFile === 'dcp/commands.ts'));
+});
+
+test('only the engine reads storage: no import of src/store outside src/engine and src/store', () => {
+  const all = imports();
+  assert.ok(all.some((i) => folderOf(i.fromFile) === 'engine' && folderOf(i.toFile) === 'store'));
+  // src/index.ts ('.') is the package's public surface, which names the storage error types.
+  const outside = all.filter((i) => folderOf(i.toFile) === 'store' && !['engine', 'store', '.'].includes(folderOf(i.fromFile)));
+  assert.deepEqual(outside.map((i) => `${i.fromFile} -> ${i.toFile}`), []);
+});
+
+test('the replicator uses the CouchDB layer, never the HTTP face', () => {
+  const all = imports();
+  assert.ok(all.some((i) => i.fromFile === 'replicator/local-peer.ts' && folderOf(i.toFile) === 'couchdb'));
+  assert.deepEqual(all.filter((i) => folderOf(i.fromFile) === 'replicator' && folderOf(i.toFile) === 'http').map((i) => i.fromFile), []);
+  assert.deepEqual(all.filter((i) => folderOf(i.fromFile) === 'couchdb' && ['http', 'replicator'].includes(folderOf(i.toFile))).map((i) => i.fromFile), []);
 });

@@ -6,8 +6,9 @@
  * The mapping of SASL outcomes follows kv_engine daemon/protocol/mcbp/sasl_auth_command_context.cc:
  * cbsasl `BAD_PARAM` (a malformed SASL payload) is answered with `Einval` (0x04); `NO_USER`,
  * `PASSWORD_ERROR` and `NO_MECH` all become `AuthError` (0x20), so a client cannot tell an unknown
- * user from a wrong password.
+ * user from a wrong password. Codes are `AUTH_<KIND>` (common/errors.ts); `kind` is the table key.
  */
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
 export const AUTH_ERRORS = {
   SASL_BAD_PARAM: { status: 0x04, http: 400, message: 'malformed SASL message' },
@@ -21,25 +22,32 @@ export const AUTH_ERRORS = {
   USER_STORE_CORRUPT: { status: 0x84, http: 500, message: 'stored user records are malformed' },
 } as const;
 
-export type AuthErrorCode = keyof typeof AUTH_ERRORS;
+registerErrorCodes(
+  'AUTH',
+  'src/auth/errors.ts',
+  Object.fromEntries(Object.entries(AUTH_ERRORS).map(([kind, e]) => [kind, e.message])),
+);
 
-export class AuthError extends Error {
-  readonly code: AuthErrorCode;
+export type AuthErrorKind = keyof typeof AUTH_ERRORS;
+export type AuthErrorCode = `AUTH_${AuthErrorKind}`;
+
+export class AuthError extends FreshetError<AuthErrorCode> {
+  readonly kind: AuthErrorKind;
   readonly status: number;
   readonly http: number;
   readonly context: Record<string, unknown>;
 
-  constructor(code: AuthErrorCode, message?: string, context: Record<string, unknown> = {}) {
-    const entry = AUTH_ERRORS[code];
-    super(message ?? entry.message);
+  constructor(kind: AuthErrorKind, message?: string, context: Record<string, unknown> = {}) {
+    const entry = AUTH_ERRORS[kind];
+    super(errorCode('AUTH', kind), message ?? entry.message);
     this.name = 'AuthError';
-    this.code = code;
+    this.kind = kind;
     this.status = entry.status;
     this.http = entry.http;
     this.context = context;
   }
 }
 
-export function isAuthError(err: unknown, code?: AuthErrorCode): err is AuthError {
-  return err instanceof AuthError && (code === undefined || err.code === code);
+export function isAuthError(err: unknown, kind?: AuthErrorKind): err is AuthError {
+  return err instanceof AuthError && (kind === undefined || err.kind === kind);
 }

@@ -1,6 +1,6 @@
 /** Public surface of the auth module: SASL (SCRAM, PLAIN), HTTP Basic, the user registry and the login throttle. */
 
-export { AUTH_ERRORS, AuthError, isAuthError, type AuthErrorCode } from './errors.js';
+export { AUTH_ERRORS, AuthError, isAuthError, type AuthErrorCode, type AuthErrorKind } from './errors.js';
 export { SASL_MECHANISMS, findSaslMechanism, saslMechanismList, type SaslMechanism, type SaslMechanismName } from './mechanisms.js';
 export {
   SCRAM_HASHES,

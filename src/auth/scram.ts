@@ -24,7 +24,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { AuthErrorCode } from './errors.js';
+import type { AuthErrorKind } from './errors.js';
 import {
   SCRAM_HASHES,
   hmac,
@@ -69,7 +69,7 @@ export type ScramServerState =
   | { readonly phase: 'done'; readonly user: string }
   | { readonly phase: 'failed'; readonly code: ScramFailureCode; readonly reason: string };
 
-export type ScramFailureCode = Extract<AuthErrorCode, 'SASL_BAD_PARAM' | 'SASL_BAD_STATE' | 'SASL_AUTH_FAILED'>;
+export type ScramFailureCode = Extract<AuthErrorKind, 'SASL_BAD_PARAM' | 'SASL_BAD_STATE' | 'SASL_AUTH_FAILED'>;
 
 export type ScramServerReply =
   | { readonly kind: 'continue'; readonly message: string }

@@ -73,6 +73,8 @@ export interface AuthThrottleStats {
   readonly throttledAddresses: number;
   /** Addresses in the failure table (at most maxEntries). */
   readonly trackedAddresses: number;
+  /** Failed password checks per face (`kv`, `rest`, `couchdb`). */
+  readonly failuresByFace: Readonly<Record<string, number>>;
 }
 
 export interface AuthThrottleDeps {
@@ -110,6 +112,8 @@ export class AuthThrottle {
   #waitingTotal = 0;
   #throttledNow = 0;
   #failedLogins = 0;
+  /** Per face; the faces are the three callers' fixed names, so the table stays small. */
+  readonly #failuresByFace: Record<string, number> = {};
   #throttledAttempts = 0;
   #rejectedAttempts = 0;
 
@@ -164,6 +168,7 @@ export class AuthThrottle {
   /** A password check from `address` failed. */
   failed(address: string, user: string, face: string): void {
     this.#failedLogins++;
+    this.#failuresByFace[face] = (this.#failuresByFace[face] ?? 0) + 1;
     this.#log.warn({ address, user, face }, 'failed login');
     if (!this.enabled) return;
     this.#expire();
@@ -208,6 +213,7 @@ export class AuthThrottle {
       rejectedAttempts: this.#rejectedAttempts,
       throttledAddresses: this.#throttledNow,
       trackedAddresses: this.#table.size,
+      failuresByFace: { ...this.#failuresByFace },
     };
   }
 

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
-interface ConnectionFlags {
+export interface ConnectionFlags {
   host: string;
   mgmtPort: number;
   username: string;
@@ -16,7 +16,7 @@ interface ConnectionFlags {
 /** Where the command's lines go; tests pass their own. */
 export type Printer = (line: string) => void;
 
-const defaultPrinter: Printer = (line) => {
+export const defaultPrinter: Printer = (line) => {
   process.stdout.write(`${line}\n`);
 };
 
@@ -32,7 +32,8 @@ function vbuckets(value: string): number {
   return n;
 }
 
-function withConnection(cmd: Command): Command {
+/** The connection flags every command against a running server takes (`bucket`, `stats`). */
+export function withConnection(cmd: Command): Command {
   return cmd
     .addOption(new Option('--host <addr>', 'server address').env('FRESHET_HOST').default('127.0.0.1'))
     .option('--mgmt-port <port>', 'cluster-manager REST port', port, 8091)
@@ -40,12 +41,12 @@ function withConnection(cmd: Command): Command {
     .addOption(new Option('-p, --password <password>', 'administrator password').env('FRESHET_PASSWORD').default('password'));
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   text: string;
 }
 
-async function call(flags: ConnectionFlags, method: string, path: string, form?: Record<string, string>): Promise<Reply> {
+export async function call(flags: ConnectionFlags, method: string, path: string, form?: Record<string, string>): Promise<Reply> {
   const host = flags.host.includes(':') && !flags.host.startsWith('[') ? `[${flags.host}]` : flags.host;
   const url = `http://${host}:${flags.mgmtPort}${path}`;
   const headers: Record<string, string> = {

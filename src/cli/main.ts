@@ -6,6 +6,7 @@ import { registerServe } from './serve.js';
 import { registerBucket } from './bucket.js';
 import { registerReplicate } from './replicate.js';
 import { registerTail } from './tail.js';
+import { registerStats } from './stats.js';
 import { ENVIRONMENT_HELP } from './common.js';
 import { FRESHET_VERSION } from '../common/version.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerBucket(program);
   registerReplicate(program);
   registerTail(program);
+  registerStats(program);
   return program;
 }
 

@@ -197,7 +197,7 @@ export async function runReplicate(source: string, target: string, flags: Replic
         process.stdout.write(`${JSON.stringify(summary(result, rep, startedMs))}\n`);
         return 0;
       } catch (err) {
-        const restart = opts.continuous && !stopper.signal.aborted && (!isReplicationError(err) || err.retriable || err.code === 'REP_ERR_RETRIES_EXHAUSTED');
+        const restart = opts.continuous && !stopper.signal.aborted && (!isReplicationError(err) || err.retriable || err.kind === 'RETRIES_EXHAUSTED');
         if (!restart) {
           progress.stop();
           process.stdout.write(`${JSON.stringify(summary(undefined, rep, startedMs, err))}\n`);

@@ -25,7 +25,7 @@ import { openChangeStream, SILENT_LOGGER, type ChangeStream, type ConsumerLogger
 import type { LogFn, Logger } from '../common/logger.js';
 import { changeToJsonLine } from '../consumer/change-json.js';
 import type { ChangeEvent } from '../consumer/index.js';
-import { ConsumerError } from '../consumer/errors.js';
+import { ConsumerError, type ConsumerErrorKind } from '../consumer/errors.js';
 import { cliLogger, logLevelOption } from './common.js';
 
 interface TailFlags {
@@ -66,14 +66,14 @@ function causes(err: unknown): unknown[] {
 /** Why a run cannot succeed however long it retries, or undefined for a transient failure. */
 export function fatalCause(err: unknown, hasCredentials: boolean): string | undefined {
   const chain = causes(err);
-  const code = (c: string): ConsumerError | undefined => chain.find((e): e is ConsumerError => e instanceof ConsumerError && e.code === c);
-  const auth = code('DCP_ERR_AUTH');
-  const missing = code('DCP_ERR_BUCKET_NOT_FOUND');
+  const code = (k: ConsumerErrorKind): ConsumerError | undefined => chain.find((e): e is ConsumerError => e instanceof ConsumerError && e.kind === k);
+  const auth = code('AUTH_FAIL');
+  const missing = code('BUCKET_NOT_FOUND');
   const hint = 'give -u/--username and -p/--password (or FRESHET_USERNAME and FRESHET_PASSWORD)';
   if (!hasCredentials && (auth || missing)) return `no credentials: ${hint}`;
   if (auth) return `authentication failed (${auth.message}): check -u/--username and -p/--password`;
   if (missing) return `the bucket does not exist or this user may not read it (${missing.message})`;
-  if (code('DCP_ERR_BUCKET_UUID')) return chain.map((e) => (e instanceof Error ? e.message : String(e))).join(': ');
+  if (code('BUCKET_UUID')) return chain.map((e) => (e instanceof Error ? e.message : String(e))).join(': ');
   return undefined;
 }
 

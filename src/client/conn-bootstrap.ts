@@ -83,7 +83,7 @@ export function saslStep(conn: KvRequester, mechanism: string, payload: Bytes): 
 export async function saslPlain(conn: KvRequester, user: string, password: string): Promise<void> {
   const r = await saslAuth(conn, 'PLAIN', plainPayload(user, password));
   if (!r.done) {
-    throw new KvClientError('CB_ERR_STATUS', 'PLAIN authentication: server asked to continue', { opcode: Opcode.SaslAuth });
+    throw new KvClientError('STATUS', 'PLAIN authentication: server asked to continue', { opcode: Opcode.SaslAuth });
   }
 }
 

@@ -63,6 +63,6 @@ export async function dial(opts: KvConnectOptions): Promise<net.Socket> {
   } catch (e) {
     const cause = e as Error;
     const message = cause.message.endsWith('timed out') ? cause.message : `connect to ${host}:${opts.port} failed: ${cause.message}`;
-    throw new KvClientError('CB_ERR_CONNECT', message, { host, port: opts.port }, { cause, retriable: true });
+    throw new KvClientError('CONNECT', message, { host, port: opts.port }, { cause, retriable: true });
   }
 }

@@ -1,22 +1,30 @@
 /**
  * Typed errors of the KV client connection (practice 7): one base class with a stable
- * `code` and a `context` (opcode, opaque, ...), the ES2022 `cause`, and a status error
+ * `code` (`KVCLIENT_<KIND>`, common/errors.ts) and a `context` (opcode, opaque, ...), the ES2022 `cause`, and a status error
  * whose retriable/fatal flags come from the codec's status table.
  */
 import { isFatalStatus, isRetriableStatus, opcodeName, statusName } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
+import { errorCode, FreshetError, registerErrorCodes, type FreshetErrorOptions } from '../common/errors.js';
 
-export const KV_CLIENT_ERROR_CODES = [
-  'CB_ERR_CONN_CLOSED', // the connection closed (by us, the peer, or a protocol error) before a reply
-  'CB_ERR_TIMEOUT', // no reply within the request timeout
-  'CB_ERR_QUEUE_FULL', // too many requests waiting for an in-flight slot
-  'CB_ERR_CONNECT', // could not establish the TCP connection
-  'CB_ERR_STATUS', // the server replied with a non-success status
-  'CB_ERR_ABORTED', // the caller's AbortSignal fired
-  'CB_ERR_INVALID_ARGUMENT', // misuse of the API (e.g. a quiet opcode passed to request())
-] as const;
+/** The client's table: kind -> description. Codes are `KVCLIENT_<KIND>`. */
+export const KV_CLIENT_ERRORS = {
+  CONN_CLOSED: 'the connection closed (by us, the peer, or a protocol error) before a reply',
+  TIMEOUT: 'no reply within the request timeout',
+  QUEUE_FULL: 'too many requests waiting for an in-flight slot',
+  CONNECT: 'could not establish the TCP connection',
+  STATUS: 'the server replied with a non-success status',
+  ABORTED: "the caller's AbortSignal fired",
+  INVALID_ARGUMENT: 'misuse of the API (e.g. a quiet opcode passed to request())',
+} as const;
 
-export type KvClientErrorCode = (typeof KV_CLIENT_ERROR_CODES)[number];
+registerErrorCodes('KVCLIENT', 'src/client/conn-errors.ts', KV_CLIENT_ERRORS);
+
+export type KvClientErrorKind = keyof typeof KV_CLIENT_ERRORS;
+export type KvClientErrorCode = `KVCLIENT_${KvClientErrorKind}`;
+export const KV_CLIENT_ERROR_CODES: readonly KvClientErrorCode[] = Object.keys(KV_CLIENT_ERRORS).map((k) =>
+  errorCode('KVCLIENT', k as KvClientErrorKind),
+);
 
 export interface KvErrorContext {
   readonly opcode?: number;
@@ -25,18 +33,16 @@ export interface KvErrorContext {
   readonly [key: string]: unknown;
 }
 
-export class KvClientError extends Error {
+export class KvClientError extends FreshetError<KvClientErrorCode> {
   override name = 'KvClientError';
-  readonly code: KvClientErrorCode;
+  readonly kind: KvClientErrorKind;
   readonly context: KvErrorContext;
-  /** True when resending the same request later may succeed. */
-  readonly retriable: boolean;
 
-  constructor(code: KvClientErrorCode, message: string, context: KvErrorContext = {}, options?: ErrorOptions & { retriable?: boolean }) {
-    super(message, options);
-    this.code = code;
+  /** `options.retriable`: true when resending the same request later may succeed. */
+  constructor(kind: KvClientErrorKind, message: string, context: KvErrorContext = {}, options?: FreshetErrorOptions) {
+    super(errorCode('KVCLIENT', kind), message, options);
+    this.kind = kind;
     this.context = context;
-    this.retriable = options?.retriable ?? false;
   }
 }
 
@@ -44,21 +50,21 @@ export class ConnectionClosedError extends KvClientError {
   override name = 'ConnectionClosedError';
   constructor(message = 'connection closed', context: KvErrorContext = {}, options?: ErrorOptions) {
     // a request that never got its reply may or may not have run: retriable only for idempotent ops
-    super('CB_ERR_CONN_CLOSED', message, context, { ...options, retriable: true });
+    super('CONN_CLOSED', message, context, { cause: options?.cause, retriable: true });
   }
 }
 
 export class RequestTimeoutError extends KvClientError {
   override name = 'RequestTimeoutError';
   constructor(timeoutMs: number, context: KvErrorContext = {}) {
-    super('CB_ERR_TIMEOUT', `no response within ${timeoutMs} ms (${describe(context)})`, context, { retriable: true });
+    super('TIMEOUT', `no response within ${timeoutMs} ms (${describe(context)})`, context, { retriable: true });
   }
 }
 
 export class QueueFullError extends KvClientError {
   override name = 'QueueFullError';
   constructor(limit: number, context: KvErrorContext = {}) {
-    super('CB_ERR_QUEUE_FULL', `more than ${limit} requests waiting for an in-flight slot`, context, { retriable: true });
+    super('QUEUE_FULL', `more than ${limit} requests waiting for an in-flight slot`, context, { retriable: true });
   }
 }
 
@@ -78,7 +84,7 @@ export class KvStatusError extends KvClientError {
     const name = statusName(response.status);
     const { context, ref } = parseErrorBody(response.value);
     const ctx = { opcode: response.opcode, opaque: response.opaque };
-    super('CB_ERR_STATUS', `${opcodeName(response.opcode)} failed: ${name}${context ? ` (${context})` : ''}`, ctx, {
+    super('STATUS', `${opcodeName(response.opcode)} failed: ${name}${context ? ` (${context})` : ''}`, ctx, {
       retriable: isRetriableStatus(response.status),
     });
     this.status = response.status;

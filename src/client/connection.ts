@@ -44,7 +44,7 @@ export {
   RequestTimeoutError,
   expectSuccess,
 } from './conn-errors.js';
-export type { KvClientErrorCode, KvErrorContext } from './conn-errors.js';
+export type { KvClientErrorCode, KvClientErrorKind, KvErrorContext } from './conn-errors.js';
 export type { KvConnectOptions, KvTlsOptions } from './conn-dial.js';
 export type { TimerClock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 
@@ -143,14 +143,14 @@ export class KvConnection implements KvRequester {
    * `options.opaque` is given; `p.opaque` is ignored.
    */
   async request(p: Packet, options: RequestOptions = {}): Promise<Packet> {
-    if (isQuietOpcode(p.opcode)) throw new KvClientError('CB_ERR_INVALID_ARGUMENT', 'quiet opcode: use requestQuiet()', { opcode: p.opcode });
+    if (isQuietOpcode(p.opcode)) throw new KvClientError('INVALID_ARGUMENT', 'quiet opcode: use requestQuiet()', { opcode: p.opcode });
     const r = await this.#dispatch(p, false, undefined, options);
     return r.packet as Packet;
   }
 
   /** Send a quiet request: resolves with its response, or null if the server stayed silent. */
   async requestQuiet(p: Packet, options: RequestOptions = {}): Promise<Packet | null> {
-    if (!isQuietOpcode(p.opcode)) throw new KvClientError('CB_ERR_INVALID_ARGUMENT', 'not a quiet opcode', { opcode: p.opcode });
+    if (!isQuietOpcode(p.opcode)) throw new KvClientError('INVALID_ARGUMENT', 'not a quiet opcode', { opcode: p.opcode });
     return (await this.#dispatch(p, true, undefined, options)).packet;
   }
 
@@ -256,7 +256,7 @@ export class KvConnection implements KvRequester {
             ac.abort(new RequestTimeoutError(timeoutMs, { opcode: p.opcode }));
           }, timeoutMs)
         : undefined;
-    const onUserAbort = (): void => ac.abort(new KvClientError('CB_ERR_ABORTED', 'request aborted', { opcode: p.opcode }));
+    const onUserAbort = (): void => ac.abort(new KvClientError('ABORTED', 'request aborted', { opcode: p.opcode }));
     if (options.signal?.aborted) onUserAbort();
     options.signal?.addEventListener('abort', onUserAbort, { once: true });
     try {
@@ -283,7 +283,7 @@ export class KvConnection implements KvRequester {
       if (signal.aborted) return reject(signal.reason as Error);
       if (this.#state !== 'open') return reject(this.#closedError(p.opcode));
       if (fixedOpaque !== undefined && this.#inflight.has(fixedOpaque)) {
-        return reject(new KvClientError('CB_ERR_INVALID_ARGUMENT', `opaque ${fixedOpaque} already in flight`, { opcode: p.opcode }));
+        return reject(new KvClientError('INVALID_ARGUMENT', `opaque ${fixedOpaque} already in flight`, { opcode: p.opcode }));
       }
       const opaque = fixedOpaque ?? this.#allocOpaque();
       let bytes: Buffer;

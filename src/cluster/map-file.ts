@@ -31,6 +31,7 @@
  *   node keeps `vb` as a replica fed over DCP from the owner.
  */
 import { readFile } from 'node:fs/promises';
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
 export interface MapNode {
   readonly hostname: string;
@@ -50,15 +51,19 @@ export interface ClusterMapFile {
   readonly buckets: ReadonlyMap<string, MapBucket>;
 }
 
-/** A map file that cannot be used; `path` locates the offending field (`nodes[1].kvPort`). */
-export class ClusterMapFileError extends Error {
-  readonly code = 'CLUSTER_MAP_INVALID';
+export const CLUSTER_ERRORS = {
+  MAP_INVALID: 'a cluster map file that cannot be used (`path` locates the offending field)',
+} as const;
 
+registerErrorCodes('CLUSTER', 'src/cluster/map-file.ts', CLUSTER_ERRORS);
+
+/** A map file that cannot be used; `path` locates the offending field (`nodes[1].kvPort`). */
+export class ClusterMapFileError extends FreshetError<'CLUSTER_MAP_INVALID'> {
   constructor(
     readonly path: string,
     message: string,
   ) {
-    super(path === '' ? message : `${path}: ${message}`);
+    super(errorCode('CLUSTER', 'MAP_INVALID'), path === '' ? message : `${path}: ${message}`);
     this.name = 'ClusterMapFileError';
   }
 }

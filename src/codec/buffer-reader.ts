@@ -3,7 +3,7 @@
  * integer in the memcached binary protocol is big-endian (kv docs/BinaryProtocol.md).
  *
  * All reads are bounds-checked against `end` and throw a ProtocolError with code
- * CB_ERR_SHORT_READ instead of Node's RangeError, so a decoder can never read past
+ * CODEC_SHORT_READ instead of Node's RangeError, so a decoder can never read past
  * the section it was given (e.g. from the extras into the key).
  *
  * `bytes()` returns a subarray (no copy): the result shares memory with the input.
@@ -19,7 +19,7 @@ export class BufferReader {
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     if (start < 0 || end > buf.length || start > end) {
-      throw new ProtocolError('CB_ERR_SHORT_READ', `reader window [${start}, ${end}) outside buffer of ${buf.length}`);
+      throw new ProtocolError('SHORT_READ', `reader window [${start}, ${end}) outside buffer of ${buf.length}`);
     }
     this.#buf = buf;
     this.#pos = start;
@@ -36,7 +36,7 @@ export class BufferReader {
 
   #need(n: number, what: string): number {
     if (this.#end - this.#pos < n) {
-      throw new ProtocolError('CB_ERR_SHORT_READ', `short read: ${what} needs ${n} bytes, ${this.remaining} left`, {
+      throw new ProtocolError('SHORT_READ', `short read: ${what} needs ${n} bytes, ${this.remaining} left`, {
         offset: this.#pos,
       });
     }
@@ -71,7 +71,7 @@ export class BufferReader {
     const at = this.#pos;
     const v = this.u64();
     if (v > MAX_SAFE) {
-      throw new ProtocolError('CB_ERR_VALUE_RANGE', `${what} ${v} does not fit a JS number`, { offset: at });
+      throw new ProtocolError('VALUE_RANGE', `${what} ${v} does not fit a JS number`, { offset: at });
     }
     return Number(v);
   }

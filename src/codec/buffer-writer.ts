@@ -36,7 +36,7 @@ export class BufferWriter {
 
   #checkInt(v: number, max: number, what: string): void {
     if (!Number.isInteger(v) || v < 0 || v > max) {
-      throw new ProtocolError('CB_ERR_VALUE_RANGE', `${what} out of range: ${v}`);
+      throw new ProtocolError('VALUE_RANGE', `${what} out of range: ${v}`);
     }
   }
 
@@ -65,10 +65,10 @@ export class BufferWriter {
   u64(v: bigint | number): this {
     let b: bigint;
     if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v) || v < 0) throw new ProtocolError('CB_ERR_VALUE_RANGE', `u64 out of range: ${v}`);
+      if (!Number.isSafeInteger(v) || v < 0) throw new ProtocolError('VALUE_RANGE', `u64 out of range: ${v}`);
       b = BigInt(v);
     } else {
-      if (v < 0n || v > U64_MAX) throw new ProtocolError('CB_ERR_VALUE_RANGE', `u64 out of range: ${v}`);
+      if (v < 0n || v > U64_MAX) throw new ProtocolError('VALUE_RANGE', `u64 out of range: ${v}`);
       b = v;
     }
     const at = this.#ensure(8);

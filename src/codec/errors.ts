@@ -7,21 +7,35 @@
  * never recovers from one: the caller closes the connection (kv_engine does the same,
  * it disconnects clients that send malformed packets; docs/BinaryProtocol.md).
  *
- * `code` is stable and meant for branching; `message` may change.
+ * `code` (`CODEC_<KIND>`) is stable and meant for branching; `message` may change.
  */
 
-export const PROTOCOL_ERROR_CODES = [
-  'CB_ERR_SHORT_READ', // a read ran past the end of the buffer
-  'CB_ERR_BAD_MAGIC', // byte 0 is not a known magic
-  'CB_ERR_BAD_LENGTH', // framing + extras + key exceed the total body, or a field too long to encode
-  'CB_ERR_BODY_TOO_LARGE', // total body length above the configured cap
-  'CB_ERR_BAD_LAYOUT', // extras/key/value lengths do not match what the opcode requires
-  'CB_ERR_UNEXPECTED_OPCODE', // a decoder was handed a packet of another opcode
-  'CB_ERR_VALUE_RANGE', // a number does not fit its wire field or its JS representation
-  'CB_ERR_BAD_FRAME_INFO', // malformed flexible framing extras
-] as const;
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
-export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
+/** The codec's table: kind -> description. Codes are `CODEC_<KIND>`. */
+export const PROTOCOL_ERRORS = {
+  SHORT_READ: 'a read ran past the end of the buffer',
+  BAD_MAGIC: 'byte 0 is not a known magic',
+  BAD_LENGTH: 'framing + extras + key exceed the total body, or a field too long to encode',
+  BODY_TOO_LARGE: 'total body length above the configured cap',
+  BAD_LAYOUT: 'extras/key/value lengths do not match what the opcode requires',
+  UNEXPECTED_OPCODE: 'a decoder was handed a packet of another opcode',
+  VALUE_RANGE: 'a number does not fit its wire field or its JS representation',
+  BAD_FRAME_INFO: 'malformed flexible framing extras',
+} as const;
+
+/** Codec errors that are not framing errors (the xattr section of a value). */
+const CODEC_OTHER_ERRORS = {
+  XATTR_BLOB_INVALID: 'the xattr section of a value (datatype 0x04) is malformed',
+} as const;
+
+registerErrorCodes('CODEC', 'src/codec/errors.ts', { ...PROTOCOL_ERRORS, ...CODEC_OTHER_ERRORS });
+
+export type ProtocolErrorKind = keyof typeof PROTOCOL_ERRORS;
+export type ProtocolErrorCode = `CODEC_${ProtocolErrorKind}`;
+export const PROTOCOL_ERROR_CODES: readonly ProtocolErrorCode[] = Object.keys(PROTOCOL_ERRORS).map((k) =>
+  errorCode('CODEC', k as ProtocolErrorKind),
+);
 
 export interface ProtocolErrorContext {
   readonly opcode?: number;
@@ -30,15 +44,23 @@ export interface ProtocolErrorContext {
   readonly [key: string]: unknown;
 }
 
-export class ProtocolError extends Error {
+export class ProtocolError extends FreshetError<ProtocolErrorCode> {
   override readonly name = 'ProtocolError';
-  readonly code: ProtocolErrorCode;
+  readonly kind: ProtocolErrorKind;
   readonly context: ProtocolErrorContext;
 
-  constructor(code: ProtocolErrorCode, message: string, context: ProtocolErrorContext = {}, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+  constructor(kind: ProtocolErrorKind, message: string, context: ProtocolErrorContext = {}, options?: ErrorOptions) {
+    super(errorCode('CODEC', kind), message, { cause: options?.cause });
+    this.kind = kind;
     this.context = context;
+  }
+}
+
+/** A value's xattr section that cannot be split (codec/xattr.ts). */
+export class XattrBlobError extends FreshetError<'CODEC_XATTR_BLOB_INVALID'> {
+  override readonly name = 'XattrBlobError';
+  constructor(message: string) {
+    super(errorCode('CODEC', 'XATTR_BLOB_INVALID'), message);
   }
 }
 

@@ -59,10 +59,10 @@ export function encodeFrameInfos(frames: readonly FrameInfo[]): Buffer {
   for (const f of frames) {
     const len = f.data.length;
     if (!Number.isInteger(f.id) || f.id < 0 || f.id > MAX_ESCAPED) {
-      throw new ProtocolError('CB_ERR_VALUE_RANGE', `frame info id ${f.id} not encodable (0..${MAX_ESCAPED})`);
+      throw new ProtocolError('VALUE_RANGE', `frame info id ${f.id} not encodable (0..${MAX_ESCAPED})`);
     }
     if (len > MAX_ESCAPED) {
-      throw new ProtocolError('CB_ERR_VALUE_RANGE', `frame info length ${len} not encodable (0..${MAX_ESCAPED})`);
+      throw new ProtocolError('VALUE_RANGE', `frame info length ${len} not encodable (0..${MAX_ESCAPED})`);
     }
     const head: number[] = [((f.id < 15 ? f.id : 15) << 4) | (len < 15 ? len : 15)];
     if (f.id >= 15) head.push(f.id - 15);
@@ -77,7 +77,7 @@ export function decodeFrameInfos(buf: Buffer): FrameInfo[] {
   let pos = 0;
   const need = (n: number): void => {
     if (pos + n > buf.length) {
-      throw new ProtocolError('CB_ERR_BAD_FRAME_INFO', 'frame info runs past the framing extras', { offset: pos });
+      throw new ProtocolError('BAD_FRAME_INFO', 'frame info runs past the framing extras', { offset: pos });
     }
   };
   while (pos < buf.length) {
@@ -122,7 +122,7 @@ export interface DurabilityRequirement {
 export function durabilityFrame(req: DurabilityRequirement): FrameInfo {
   if (req.timeoutMs === undefined) return { id: RequestFrameId.DurabilityRequirement, data: Buffer.from([req.level]) };
   if (!Number.isInteger(req.timeoutMs) || req.timeoutMs < 1 || req.timeoutMs > 0xfffe) {
-    throw new ProtocolError('CB_ERR_VALUE_RANGE', `durability timeout ${req.timeoutMs} outside 1..65534`);
+    throw new ProtocolError('VALUE_RANGE', `durability timeout ${req.timeoutMs} outside 1..65534`);
   }
   const data = Buffer.alloc(3);
   data[0] = req.level;
@@ -133,7 +133,7 @@ export function durabilityFrame(req: DurabilityRequirement): FrameInfo {
 export function decodeDurability(data: Buffer): DurabilityRequirement {
   if (data.length === 1) return { level: data[0] as number };
   if (data.length === 3) return { level: data[0] as number, timeoutMs: data.readUInt16BE(1) };
-  throw new ProtocolError('CB_ERR_BAD_FRAME_INFO', `durability frame must be 1 or 3 bytes, got ${data.length}`);
+  throw new ProtocolError('BAD_FRAME_INFO', `durability frame must be 1 or 3 bytes, got ${data.length}`);
 }
 
 export function streamIdFrame(streamId: number): FrameInfo {
@@ -146,7 +146,7 @@ export function streamIdFrame(streamId: number): FrameInfo {
 export function decodeStreamId(framingExtras: Buffer): number | undefined {
   const data = findFrameInfo(framingExtras, RequestFrameId.DcpStreamId);
   if (data === undefined) return undefined;
-  if (data.length !== 2) throw new ProtocolError('CB_ERR_BAD_FRAME_INFO', `stream-id frame must be 2 bytes, got ${data.length}`);
+  if (data.length !== 2) throw new ProtocolError('BAD_FRAME_INFO', `stream-id frame must be 2 bytes, got ${data.length}`);
   return data.readUInt16BE(0);
 }
 

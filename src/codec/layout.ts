@@ -1,6 +1,6 @@
 /**
  * Small shared checks for per-opcode decoders: each decoder states the layout its opcode
- * requires and gets a ProtocolError (code CB_ERR_BAD_LAYOUT / CB_ERR_UNEXPECTED_OPCODE)
+ * requires and gets a ProtocolError (code CODEC_BAD_LAYOUT / CODEC_UNEXPECTED_OPCODE)
  * with the opcode in its context when a packet does not match.
  */
 import { BufferWriter } from './buffer-writer.js';
@@ -18,7 +18,7 @@ export function toBuffer(b: Bytes | undefined): Buffer {
 export function expectOpcode(p: Packet, ...codes: readonly number[]): void {
   if (!codes.includes(p.opcode)) {
     throw new ProtocolError(
-      'CB_ERR_UNEXPECTED_OPCODE',
+      'UNEXPECTED_OPCODE',
       `expected ${codes.map(opcodeName).join('|')}, got ${opcodeName(p.opcode)}`,
       { opcode: p.opcode, magic: p.magic },
     );
@@ -26,7 +26,7 @@ export function expectOpcode(p: Packet, ...codes: readonly number[]): void {
 }
 
 function bad(p: Packet, msg: string): ProtocolError {
-  return new ProtocolError('CB_ERR_BAD_LAYOUT', `${opcodeName(p.opcode)}: ${msg}`, { opcode: p.opcode, magic: p.magic });
+  return new ProtocolError('BAD_LAYOUT', `${opcodeName(p.opcode)}: ${msg}`, { opcode: p.opcode, magic: p.magic });
 }
 
 export function expectExtras(p: Packet, ...lengths: readonly number[]): void {

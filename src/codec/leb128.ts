@@ -9,7 +9,7 @@ import { ProtocolError } from './errors.js';
 
 export function encodeLeb128(value: number): Buffer {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new ProtocolError('CB_ERR_VALUE_RANGE', `collection id out of u32 range: ${value}`);
+    throw new ProtocolError('VALUE_RANGE', `collection id out of u32 range: ${value}`);
   }
   const out: number[] = [];
   let v = value;
@@ -28,15 +28,15 @@ export function decodeLeb128(buf: Buffer, offset = 0): { readonly value: number;
   let mult = 1;
   for (let i = 0; i < 5; i++) {
     const byte = buf[offset + i];
-    if (byte === undefined) throw new ProtocolError('CB_ERR_SHORT_READ', 'truncated LEB128', { offset: offset + i });
+    if (byte === undefined) throw new ProtocolError('SHORT_READ', 'truncated LEB128', { offset: offset + i });
     value += (byte & 0x7f) * mult;
     if ((byte & 0x80) === 0) {
-      if (value > 0xffffffff) throw new ProtocolError('CB_ERR_VALUE_RANGE', `LEB128 value ${value} exceeds u32`);
+      if (value > 0xffffffff) throw new ProtocolError('VALUE_RANGE', `LEB128 value ${value} exceeds u32`);
       return { value, length: i + 1 };
     }
     mult *= 128;
   }
-  throw new ProtocolError('CB_ERR_VALUE_RANGE', 'LEB128 longer than 5 bytes', { offset });
+  throw new ProtocolError('VALUE_RANGE', 'LEB128 longer than 5 bytes', { offset });
 }
 
 /** Split a collection-aware key into collection id and the user key (a subarray). */

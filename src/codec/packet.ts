@@ -65,13 +65,13 @@ const EMPTY = Buffer.alloc(0);
  */
 export function decodeHeader(buf: Buffer, offset = 0, maxBodyLength = DEFAULT_MAX_BODY_LENGTH): PacketHeader {
   if (buf.length - offset < HEADER_LENGTH) {
-    throw new ProtocolError('CB_ERR_SHORT_READ', `header needs ${HEADER_LENGTH} bytes, ${buf.length - offset} available`, {
+    throw new ProtocolError('SHORT_READ', `header needs ${HEADER_LENGTH} bytes, ${buf.length - offset} available`, {
       offset,
     });
   }
   const magic = buf[offset] as number;
   if (!isValidMagic(magic)) {
-    throw new ProtocolError('CB_ERR_BAD_MAGIC', `invalid magic 0x${magic.toString(16)}`, { magic, offset });
+    throw new ProtocolError('BAD_MAGIC', `invalid magic 0x${magic.toString(16)}`, { magic, offset });
   }
   const opcode = buf[offset + 1] as number;
   const alt = isAltMagic(magic);
@@ -84,7 +84,7 @@ export function decodeHeader(buf: Buffer, offset = 0, maxBodyLength = DEFAULT_MA
   const opaque = buf.readUInt32BE(offset + 12);
   const cas = buf.readBigUInt64BE(offset + 16);
   if (bodyLength > maxBodyLength) {
-    throw new ProtocolError('CB_ERR_BODY_TOO_LARGE', `body length ${bodyLength} exceeds cap ${maxBodyLength}`, {
+    throw new ProtocolError('BODY_TOO_LARGE', `body length ${bodyLength} exceeds cap ${maxBodyLength}`, {
       magic,
       opcode,
       opaque,
@@ -92,7 +92,7 @@ export function decodeHeader(buf: Buffer, offset = 0, maxBodyLength = DEFAULT_MA
   }
   if (framingExtrasLength + extrasLength + keyLength > bodyLength) {
     throw new ProtocolError(
-      'CB_ERR_BAD_LENGTH',
+      'BAD_LENGTH',
       `framing ${framingExtrasLength} + extras ${extrasLength} + key ${keyLength} exceed body ${bodyLength}`,
       { magic, opcode, opaque },
     );
@@ -118,7 +118,7 @@ export function decodeBody(buf: Buffer, offset: number, h: PacketHeader): Packet
   let pos = offset + HEADER_LENGTH;
   const end = pos + h.bodyLength;
   if (end > buf.length) {
-    throw new ProtocolError('CB_ERR_SHORT_READ', `frame needs ${end - offset} bytes, ${buf.length - offset} available`, {
+    throw new ProtocolError('SHORT_READ', `frame needs ${end - offset} bytes, ${buf.length - offset} available`, {
       offset,
     });
   }
@@ -154,7 +154,7 @@ export function packetSize(p: Pick<Packet, 'framingExtras' | 'extras' | 'key' | 
 
 function checkInt(v: number, max: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > max) {
-    throw new ProtocolError('CB_ERR_VALUE_RANGE', `${what} out of range: ${v}`);
+    throw new ProtocolError('VALUE_RANGE', `${what} out of range: ${v}`);
   }
 }
 
@@ -203,27 +203,27 @@ export function writeHeader(
  */
 export function encodePacket(p: Packet): Buffer {
   let magic = p.magic;
-  if (!isValidMagic(magic)) throw new ProtocolError('CB_ERR_BAD_MAGIC', `invalid magic 0x${magic.toString(16)}`, { magic });
+  if (!isValidMagic(magic)) throw new ProtocolError('BAD_MAGIC', `invalid magic 0x${magic.toString(16)}`, { magic });
   if (p.framingExtras.length > 0 && !isAltMagic(magic)) {
     if (magic === Magic.ClientRequest) magic = Magic.AltClientRequest;
     else if (magic === Magic.ClientResponse) magic = Magic.AltClientResponse;
-    else throw new ProtocolError('CB_ERR_BAD_LENGTH', `magic 0x${magic.toString(16)} cannot carry framing extras`, { magic });
+    else throw new ProtocolError('BAD_LENGTH', `magic 0x${magic.toString(16)} cannot carry framing extras`, { magic });
   }
   const alt = isAltMagic(magic);
   checkInt(p.opcode, 0xff, 'opcode');
   checkInt(p.datatype, 0xff, 'datatype');
   checkInt(p.opaque, 0xffffffff, 'opaque');
-  if (p.cas < 0n || p.cas >= 1n << 64n) throw new ProtocolError('CB_ERR_VALUE_RANGE', `cas out of range: ${p.cas}`);
+  if (p.cas < 0n || p.cas >= 1n << 64n) throw new ProtocolError('VALUE_RANGE', `cas out of range: ${p.cas}`);
   const specific = isRequestMagic(magic) ? p.vbucket : p.status;
   checkInt(specific, 0xffff, isRequestMagic(magic) ? 'vbucket' : 'status');
-  if (p.extras.length > 0xff) throw new ProtocolError('CB_ERR_BAD_LENGTH', `extras length ${p.extras.length} > 255`);
+  if (p.extras.length > 0xff) throw new ProtocolError('BAD_LENGTH', `extras length ${p.extras.length} > 255`);
   if (alt && p.framingExtras.length > 0xff) {
-    throw new ProtocolError('CB_ERR_BAD_LENGTH', `framing extras length ${p.framingExtras.length} > 255`);
+    throw new ProtocolError('BAD_LENGTH', `framing extras length ${p.framingExtras.length} > 255`);
   }
   const keyMax = alt ? 0xff : 0xffff;
-  if (p.key.length > keyMax) throw new ProtocolError('CB_ERR_BAD_LENGTH', `key length ${p.key.length} > ${keyMax}`);
+  if (p.key.length > keyMax) throw new ProtocolError('BAD_LENGTH', `key length ${p.key.length} > ${keyMax}`);
   const bodyLength = p.framingExtras.length + p.extras.length + p.key.length + p.value.length;
-  if (bodyLength > 0xffffffff) throw new ProtocolError('CB_ERR_BAD_LENGTH', `body length ${bodyLength} > 2^32-1`);
+  if (bodyLength > 0xffffffff) throw new ProtocolError('BAD_LENGTH', `body length ${bodyLength} > 2^32-1`);
 
   const out = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
   writeHeader(out, magic, p.opcode, p.framingExtras.length, p.key.length, p.extras.length, p.datatype, specific, bodyLength, p.opaque, p.cas);

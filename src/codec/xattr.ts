@@ -17,6 +17,7 @@
  * connection without IncludeDeletedUserXattrs carries only those (active_stream.cc
  * `shouldModifyItem` strips user xattrs from deletions): `systemOnly`.
  */
+import { XattrBlobError } from './errors.js';
 
 /** Encode stored xattrs (a JSON object's bytes) as a kv xattr blob, or null when there are none. */
 export function encodeXattrBlob(xattrs: Buffer | null, systemOnly = false): Buffer | null {
@@ -49,9 +50,7 @@ export function encodeXattrBlob(xattrs: Buffer | null, systemOnly = false): Buff
   return Buffer.concat([head, ...pairs], 4 + total);
 }
 
-export class XattrBlobError extends Error {
-  readonly code = 'XATTR_BLOB_INVALID';
-}
+export { XattrBlobError };
 
 export interface SplitValue {
   readonly xattrs: Buffer | null;

@@ -71,7 +71,7 @@ export class BucketDataSource {
     this.#seeds = parseSeeds(params.seeds);
     this.options = resolveOptions(params.options, seedsWantTls(this.#seeds));
     const bucket = params.bucket ?? bucketFromSeeds(this.#seeds);
-    if (!bucket) throw new ConsumerError('DCP_ERR_BAD_SEED', 'no bucket: pass `bucket` or name it in a couchbase:// seed');
+    if (!bucket) throw new ConsumerError('BAD_SEED', 'no bucket: pass `bucket` or name it in a couchbase:// seed');
     this.bucket = bucket;
     this.#calls = new ReceiverCalls(params.receiver, this.#stats);
     this.#plan = new StreamPlan(
@@ -85,7 +85,7 @@ export class BucketDataSource {
   /** Start connecting; receiver calls follow. Idempotent. */
   start(): void {
     if (this.#started) return;
-    if (this.#abort.signal.aborted) throw new ConsumerError('DCP_ERR_CLOSED', 'the data source is closed');
+    if (this.#abort.signal.aborted) throw new ConsumerError('CLOSED', 'the data source is closed');
     this.#started = true;
     this.#stats.totStart++;
     this.kick('start');
@@ -167,7 +167,7 @@ export class BucketDataSource {
         retry = true;
       } else if (this.#params.bucketUuid && got.map.uuid !== this.#params.bucketUuid) {
         this.#stats.totRefreshClusterBucketUUIDErr++;
-        this.#error(new ConsumerError('DCP_ERR_BUCKET_UUID', `bucket ${this.bucket} has uuid ${got.map.uuid}, expected ${this.#params.bucketUuid}`, { uuid: got.map.uuid }));
+        this.#error(new ConsumerError('BUCKET_UUID', `bucket ${this.bucket} has uuid ${got.map.uuid}, expected ${this.#params.bucketUuid}`, { uuid: got.map.uuid }));
         retry = true;
       } else {
         const changed = !sameRouting(got.map, this.#map);
@@ -206,7 +206,7 @@ export class BucketDataSource {
     }
     if (problems.length > 0) {
       const list = problems.map((p) => `${p.vbucket}(${p.problem})`).join(', ');
-      this.#error(new ConsumerError('DCP_ERR_NO_ACTIVE', `no active node for vbuckets: ${list}`, { vbuckets: problems.map((p) => p.vbucket) }));
+      this.#error(new ConsumerError('NO_ACTIVE', `no active node for vbuckets: ${list}`, { vbuckets: problems.map((p) => p.vbucket) }));
     }
     this.#plan.setWanted(new Set(this.#params.vbuckets ?? map.vBucketMap.map((_, i) => i)));
     for (const [server, worker] of this.#workers) {

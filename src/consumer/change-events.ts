@@ -53,12 +53,12 @@ const copy = (b: Buffer): Buffer => (b.length === 0 ? Buffer.alloc(0) : Buffer.f
 /** u64 that must be a safe integer (dcp/common.ts number policy). */
 function u64(b: Buffer, at: number): number {
   const hi = b.readUInt32BE(at);
-  if (hi >= 0x200000) throw new ProtocolError('CB_ERR_VALUE_RANGE', 'seqno does not fit a JS number');
+  if (hi >= 0x200000) throw new ProtocolError('VALUE_RANGE', 'seqno does not fit a JS number');
   return hi * 0x100000000 + b.readUInt32BE(at + 4);
 }
 
 function badLayout(p: Packet): ProtocolError {
-  return new ProtocolError('CB_ERR_BAD_LAYOUT', `DCP opcode 0x${p.opcode.toString(16)} with ${p.extras.length} bytes of extras`, { opcode: p.opcode });
+  return new ProtocolError('BAD_LAYOUT', `DCP opcode 0x${p.opcode.toString(16)} with ${p.extras.length} bytes of extras`, { opcode: p.opcode });
 }
 
 /**

@@ -97,7 +97,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
   }
 
   onStatus(listener: StatusListener): () => void {
-    if (!this.#ds) throw new ConsumerError('DCP_ERR_CLOSED', 'not started yet: await ready()');
+    if (!this.#ds) throw new ConsumerError('CLOSED', 'not started yet: await ready()');
     return this.#ds.onStatus(listener);
   }
 
@@ -125,7 +125,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
       receiver: this.#receiver(),
       options,
     });
-    if (saved && saved.bucket !== ds.bucket) throw new ConsumerError('DCP_ERR_BUCKET_UUID', `checkpoint is for bucket ${saved.bucket}, not ${ds.bucket}`);
+    if (saved && saved.bucket !== ds.bucket) throw new ConsumerError('BUCKET_UUID', `checkpoint is for bucket ${saved.bucket}, not ${ds.bucket}`);
     if (saved) this.#book.load(saved.vbuckets);
     this.#ds = ds;
     if (this.#closed) return;
@@ -194,7 +194,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
 
   #onError(err: Error): void {
     // refused credentials reach us wrapped when no seed answered (AllServerURLsConnectBucketError)
-    const fatal = [err, err.cause].find((e) => e instanceof AuthFailError || isConsumerError(e, 'DCP_ERR_BUCKET_UUID'));
+    const fatal = [err, err.cause].find((e) => e instanceof AuthFailError || isConsumerError(e, 'BUCKET_UUID'));
     if (fatal instanceof Error) this.#fail(fatal);
     this.#opts.onError?.(err);
   }

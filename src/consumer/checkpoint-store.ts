@@ -16,7 +16,8 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeMetaData, type VBucketMetaData } from './metadata.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
+import { CheckpointFormatError } from './errors.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -40,9 +41,7 @@ export interface CheckpointStore {
   save(checkpoint: Checkpoint): Promise<void>;
 }
 
-export class CheckpointFormatError extends Error {
-  override name = 'CheckpointFormatError';
-}
+export { CheckpointFormatError };
 
 /** Validate a parsed checkpoint document (metadata through the cbdatasource JSON parser). */
 export function parseCheckpoint(doc: unknown): Checkpoint {

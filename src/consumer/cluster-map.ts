@@ -36,7 +36,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function bad(message: string): ConsumerError {
-  return new ConsumerError('DCP_ERR_BAD_MAP', message);
+  return new ConsumerError('BAD_MAP', message);
 }
 
 function placeholderHost(host: string): string {

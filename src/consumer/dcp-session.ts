@@ -74,9 +74,9 @@ export class DcpSession {
     });
     this.#streams = new VbStreams({ ...deps, post: (r) => this.#inbox.push(r) });
     this.#conn.onStatus((e) => {
-      if (e.type === 'closed') this.#inbox.close(this.#failure ?? e.error ?? new ConsumerError('DCP_ERR_CONNECTION', `connection to ${deps.server} closed`));
+      if (e.type === 'closed') this.#inbox.close(this.#failure ?? e.error ?? new ConsumerError('CONNECTION', `connection to ${deps.server} closed`));
     });
-    if (this.#conn.state === 'closed') this.#inbox.close(new ConsumerError('DCP_ERR_CONNECTION', `connection to ${deps.server} closed`));
+    if (this.#conn.state === 'closed') this.#inbox.close(new ConsumerError('CONNECTION', `connection to ${deps.server} closed`));
   }
 
   /** Bytes of messages read and not yet processed (what a slow receiver makes us hold). */
@@ -121,7 +121,7 @@ export class DcpSession {
             continue;
           }
           if (this.#stopping) return { reason: 'stopped', progressed: this.#progressed };
-          throw this.#inbox.error ?? new ConsumerError('DCP_ERR_CONNECTION', 'connection ended');
+          throw this.#inbox.error ?? new ConsumerError('CONNECTION', 'connection ended');
         }
         this.#busy = true;
         const r = this.#handle(ev);
@@ -132,7 +132,7 @@ export class DcpSession {
     } catch (e) {
       if (this.#stopping) return { reason: 'stopped', progressed: this.#progressed };
       const err = asError(e);
-      if (this.#conn.state === 'closed' && this.#failure === undefined && !(err instanceof ConsumerError && err.code === 'DCP_ERR_RECEIVER')) return this.#lost(err);
+      if (this.#conn.state === 'closed' && this.#failure === undefined && !(err instanceof ConsumerError && err.kind === 'RECEIVER')) return this.#lost(err);
       this.#d.stats.totWorkerHandleRecvErr++;
       return { reason: 'failed', error: this.#failure ?? err, progressed: this.#progressed };
     } finally {
@@ -216,7 +216,7 @@ export class DcpSession {
     const seq = dataSeqno(p.extras);
     if (seq === undefined) {
       stats.totUPRMalformed++;
-      throw new ConsumerError('DCP_ERR_PROTOCOL', `corrupted data message for vbucket ${p.vbucket}`, { vbucket: p.vbucket, opcode: p.opcode });
+      throw new ConsumerError('PROTOCOL', `corrupted data message for vbucket ${p.vbucket}`, { vbucket: p.vbucket, opcode: p.opcode });
     }
     if (!st.snapSaved) {
       // cbdatasource (following ep-engine): persist the snapshot range just before its first
@@ -256,7 +256,7 @@ export class DcpSession {
       m = decodeSnapshotMarker(p);
     } catch (e) {
       stats.totUPRMalformed++;
-      throw new ConsumerError('DCP_ERR_PROTOCOL', `bad snapshot marker for vbucket ${p.vbucket}`, { vbucket: p.vbucket }, { cause: e });
+      throw new ConsumerError('PROTOCOL', `bad snapshot marker for vbucket ${p.vbucket}`, { vbucket: p.vbucket }, { cause: e });
     }
     st.snapStart = m.startSeqno;
     st.snapEnd = m.endSeqno;
@@ -277,7 +277,7 @@ export class DcpSession {
     stats.totUPRStreamEnd++;
     if (p.extras.length < 4) {
       stats.totUPRMalformed++;
-      throw new ConsumerError('DCP_ERR_PROTOCOL', `bad stream end for vbucket ${p.vbucket}`, { vbucket: p.vbucket });
+      throw new ConsumerError('PROTOCOL', `bad stream end for vbucket ${p.vbucket}`, { vbucket: p.vbucket });
     }
     const vb = p.vbucket;
     const st = this.#streams.states.get(vb);
@@ -355,7 +355,7 @@ export class DcpSession {
         if (this.#conn.state !== 'open' || this.#stopping) return;
         stats.totWorkerDeadConnection++;
         status.emit({ type: 'dead-connection', server });
-        this.#failure = new ConsumerError('DCP_ERR_DEAD_CONNECTION', `no answer from ${server} within ${options.pingTimeoutMS} ms`, { server });
+        this.#failure = new ConsumerError('DEAD_CONNECTION', `no answer from ${server} within ${options.pingTimeoutMS} ms`, { server });
         void this.#conn.close();
       },
     );

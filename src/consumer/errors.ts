@@ -1,36 +1,54 @@
 /**
  * Typed errors the consumer reports through `Receiver.onError` and its status events
- * (practice 7): one base class with a stable `code` and a `context`, the ES2022 `cause`.
+ * (practice 7): one base class with a stable `code` (`CONSUMER_<KIND>`) and a `context`, the ES2022 `cause`.
  * The first two mirror cbdatasource's exported error types (dcp.md §4.1), so an application
  * can decide to `close()` on them exactly as it would with cbdatasource.
  */
-export const CONSUMER_ERROR_CODES = [
-  'DCP_ERR_ALL_SERVERS_FAILED', // cbdatasource AllServerURLsConnectBucketError
-  'DCP_ERR_AUTH', // cbdatasource AuthFailError
-  'DCP_ERR_BUCKET_UUID', // the bucket found does not have the expected uuid
-  'DCP_ERR_BUCKET_NOT_FOUND', // the pool lists no such bucket
-  'DCP_ERR_BAD_MAP', // the cluster map is unusable (no vBucketServerMap, bad indexes)
-  'DCP_ERR_NO_ACTIVE', // a wanted vbucket has no active node in the map
-  'DCP_ERR_BAD_SEED', // a seed URL that is neither http(s):// nor couchbase://
-  'DCP_ERR_HANDSHAKE', // DCP_OPEN / DCP_CONTROL refused
-  'DCP_ERR_PROTOCOL', // a stream message that violates the protocol (state, layout)
-  'DCP_ERR_RECEIVER', // the receiver threw
-  'DCP_ERR_DEAD_CONNECTION', // no answer to our NOOP within PingTimeoutMS
-  'DCP_ERR_CONNECTION', // connect failed or the connection was lost
-  'DCP_ERR_CLOSED', // the data source or stream was closed
-] as const;
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
-export type ConsumerErrorCode = (typeof CONSUMER_ERROR_CODES)[number];
+/** The consumer's table: kind -> description. Codes are `CONSUMER_<KIND>`. */
+export const CONSUMER_ERRORS = {
+  ALL_SERVERS_FAILED: 'no seed produced a usable cluster map (cbdatasource AllServerURLsConnectBucketError)',
+  AUTH_FAIL: 'SASL or REST basic auth refused the credentials (cbdatasource AuthFailError)',
+  BUCKET_UUID: 'the bucket found does not have the expected uuid',
+  BUCKET_NOT_FOUND: 'the pool lists no such bucket',
+  BAD_MAP: 'the cluster map is unusable (no vBucketServerMap, bad indexes)',
+  NO_ACTIVE: 'a wanted vbucket has no active node in the map',
+  BAD_SEED: 'a seed URL that is neither http(s):// nor couchbase://',
+  HANDSHAKE: 'DCP_OPEN / DCP_CONTROL refused',
+  PROTOCOL: 'a stream message that violates the protocol (state, layout)',
+  RECEIVER: 'the receiver threw',
+  DEAD_CONNECTION: 'no answer to our NOOP within PingTimeoutMS',
+  CONNECTION: 'connect failed or the connection was lost',
+  CLOSED: 'the data source or stream was closed',
+  CHECKPOINT_FORMAT: 'a stored checkpoint document is malformed (checkpoint-store.ts)',
+} as const;
 
-export class ConsumerError extends Error {
+registerErrorCodes('CONSUMER', 'src/consumer/errors.ts', CONSUMER_ERRORS);
+
+export type ConsumerErrorKind = Exclude<keyof typeof CONSUMER_ERRORS, 'CHECKPOINT_FORMAT'>;
+export type ConsumerErrorCode = `CONSUMER_${ConsumerErrorKind}`;
+export const CONSUMER_ERROR_CODES: readonly ConsumerErrorCode[] = Object.keys(CONSUMER_ERRORS)
+  .filter((k): k is ConsumerErrorKind => k !== 'CHECKPOINT_FORMAT')
+  .map((k) => errorCode('CONSUMER', k));
+
+export class ConsumerError extends FreshetError<ConsumerErrorCode> {
   override name = 'ConsumerError';
-  readonly code: ConsumerErrorCode;
+  readonly kind: ConsumerErrorKind;
   readonly context: Readonly<Record<string, unknown>>;
 
-  constructor(code: ConsumerErrorCode, message: string, context: Record<string, unknown> = {}, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+  constructor(kind: ConsumerErrorKind, message: string, context: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(errorCode('CONSUMER', kind), message, { cause: options?.cause });
+    this.kind = kind;
     this.context = context;
+  }
+}
+
+/** A stored checkpoint that does not parse (checkpoint-store.ts `parseCheckpoint`). */
+export class CheckpointFormatError extends FreshetError<'CONSUMER_CHECKPOINT_FORMAT'> {
+  override name = 'CheckpointFormatError';
+  constructor(message: string) {
+    super(errorCode('CONSUMER', 'CHECKPOINT_FORMAT'), message);
   }
 }
 
@@ -39,7 +57,7 @@ export class AllServerURLsConnectBucketError extends ConsumerError {
   override name = 'AllServerURLsConnectBucketError';
   readonly serverURLs: readonly string[];
   constructor(serverURLs: readonly string[], options?: ErrorOptions) {
-    super('DCP_ERR_ALL_SERVERS_FAILED', `could not connect to any serverURL: ${JSON.stringify(serverURLs)}`, { serverURLs }, options);
+    super('ALL_SERVERS_FAILED', `could not connect to any serverURL: ${JSON.stringify(serverURLs)}`, { serverURLs }, options);
     this.serverURLs = serverURLs;
   }
 }
@@ -50,14 +68,14 @@ export class AuthFailError extends ConsumerError {
   readonly serverURL: string;
   readonly user: string;
   constructor(serverURL: string, user: string, options?: ErrorOptions) {
-    super('DCP_ERR_AUTH', `auth fail, serverURL: ${serverURL}, user: ${user}`, { serverURL, user }, options);
+    super('AUTH_FAIL', `auth fail, serverURL: ${serverURL}, user: ${user}`, { serverURL, user }, options);
     this.serverURL = serverURL;
     this.user = user;
   }
 }
 
-export function isConsumerError(e: unknown, code?: ConsumerErrorCode): e is ConsumerError {
-  return e instanceof ConsumerError && (code === undefined || e.code === code);
+export function isConsumerError(e: unknown, kind?: ConsumerErrorKind): e is ConsumerError {
+  return e instanceof ConsumerError && (kind === undefined || e.kind === kind);
 }
 
 export function asError(e: unknown): Error {

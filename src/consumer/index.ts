@@ -19,7 +19,17 @@ export {
 } from './options.js';
 export { STAT_NAMES, newStats, statsDelta, type BucketDataSourceStats, type StatName } from './stats.js';
 export type { DataSourceStatus, StatusListener } from './status.js';
-export { AllServerURLsConnectBucketError, AuthFailError, ConsumerError, CONSUMER_ERROR_CODES, type ConsumerErrorCode } from './errors.js';
+export {
+  AllServerURLsConnectBucketError,
+  AuthFailError,
+  ConsumerError,
+  CONSUMER_ERROR_CODES,
+  CONSUMER_ERRORS,
+  isConsumerError,
+  type ConsumerErrorCode,
+  type ConsumerErrorKind,
+} from './errors.js';
+export { FreshetError, isFreshetError } from '../common/errors.js';
 export { exponentialBackoffLoop, backoffDelay } from '../common/backoff.js';
 export { decodeMetaData, encodeMetaData, parseFailOverLog, EMPTY_METADATA, type VBucketMetaData, type FailoverPair } from './metadata.js';
 export { parseSeed, parseSeeds, type Seed } from './seeds.js';

@@ -54,7 +54,7 @@ export interface KvNode {
 export function connectWith(tls?: KvTlsOptions): ConnectFn {
   return (host, port, timeoutMs) =>
     openSocket(host, port, timeoutMs, tls).catch((e: unknown) => {
-      throw new ConsumerError('DCP_ERR_CONNECTION', `connect to ${host}:${port} failed: ${(e as Error).message}`, { host, port }, { cause: e });
+      throw new ConsumerError('CONNECTION', `connect to ${host}:${port} failed: ${(e as Error).message}`, { host, port }, { cause: e });
     });
 }
 
@@ -116,7 +116,7 @@ export async function connectKvNode(p: KvConnectParams): Promise<KvNode> {
       await conn.selectBucket(p.bucket);
     } catch (e) {
       // kv answers Eaccess for an unknown bucket and for no permission alike
-      throw new ConsumerError('DCP_ERR_BUCKET_NOT_FOUND', `SELECT_BUCKET ${p.bucket} on ${server} failed: ${(e as Error).message}`, { server }, { cause: e });
+      throw new ConsumerError('BUCKET_NOT_FOUND', `SELECT_BUCKET ${p.bucket} on ${server} failed: ${(e as Error).message}`, { server }, { cause: e });
     }
     return { conn, socket, mechanism };
   } catch (e) {
@@ -132,7 +132,7 @@ export async function fetchConfigOverKv(conn: KvConnection, host: string, tls = 
   try {
     doc = JSON.parse(json) as unknown;
   } catch (e) {
-    throw new ConsumerError('DCP_ERR_BAD_MAP', `GET_CLUSTER_CONFIG from ${host} is not JSON`, { host }, { cause: e });
+    throw new ConsumerError('BAD_MAP', `GET_CLUSTER_CONFIG from ${host} is not JSON`, { host }, { cause: e });
   }
   return parseClusterMap(doc, host, { tls });
 }

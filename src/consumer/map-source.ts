@@ -91,7 +91,7 @@ export class MapSource {
     } catch (e) {
       await this.close();
       if (e instanceof AuthFailError || e instanceof ConsumerError) throw e;
-      throw new ConsumerError('DCP_ERR_CONNECTION', `GET_CLUSTER_CONFIG from ${seed.url} failed: ${asError(e).message}`, { seed: seed.url }, { cause: e });
+      throw new ConsumerError('CONNECTION', `GET_CLUSTER_CONFIG from ${seed.url} failed: ${asError(e).message}`, { seed: seed.url }, { cause: e });
     }
   }
 }

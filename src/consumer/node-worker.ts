@@ -146,16 +146,16 @@ export class NodeWorker {
       this.#d.kick('worker-auth-client');
       return e;
     }
-    if (isConsumerError(e, 'DCP_ERR_BUCKET_NOT_FOUND')) {
+    if (isConsumerError(e, 'BUCKET_NOT_FOUND')) {
       stats.totSelectBucketErr++;
       return e;
     }
-    if (isConsumerError(e, 'DCP_ERR_CONNECTION')) {
+    if (isConsumerError(e, 'CONNECTION')) {
       stats.totWorkerConnectErr++;
       this.#d.kick('worker-connect-err');
       return e;
     }
     stats.totWorkerAuthErr++;
-    return e instanceof Error ? e : new ConsumerError('DCP_ERR_CONNECTION', String(e));
+    return e instanceof Error ? e : new ConsumerError('CONNECTION', String(e));
   }
 }

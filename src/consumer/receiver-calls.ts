@@ -1,7 +1,7 @@
 /**
  * The data source's calls into the Receiver, with the counters cbdatasource keeps around them
  * (totGetVBucketMetaData*, totSetVBucketMetaData*, dcp.md §4.1) and the metadata JSON codec.
- * A receiver that throws makes the call reject with a DCP_ERR_RECEIVER ConsumerError (its error as
+ * A receiver that throws makes the call reject with a CONSUMER_RECEIVER ConsumerError (its error as
  * `cause`), which the session treats as fatal for the connection, as cbdatasource does.
  *
  * `settle` awaits only real promises: most receivers answer synchronously, and skipping the extra
@@ -23,7 +23,7 @@ export interface StoredPosition {
 }
 
 function receiverError(what: string, vb: number, e: unknown): ConsumerError {
-  return new ConsumerError('DCP_ERR_RECEIVER', `receiver ${what} failed for vbucket ${vb}: ${e instanceof Error ? e.message : String(e)}`, { vbucket: vb }, { cause: e });
+  return new ConsumerError('RECEIVER', `receiver ${what} failed for vbucket ${vb}: ${e instanceof Error ? e.message : String(e)}`, { vbucket: vb }, { cause: e });
 }
 
 export class ReceiverCalls {
@@ -65,7 +65,7 @@ export class ReceiverCalls {
       meta = decodeMetaData(res.value);
     } catch (e) {
       this.stats.totGetVBucketMetaDataUnmarshalErr++;
-      throw new ConsumerError('DCP_ERR_RECEIVER', `metadata of vbucket ${vb} does not parse: ${(e as Error).message}`, { vbucket: vb }, { cause: e });
+      throw new ConsumerError('RECEIVER', `metadata of vbucket ${vb} does not parse: ${(e as Error).message}`, { vbucket: vb }, { cause: e });
     }
     this.stats.totGetVBucketMetaDataOk++;
     return { meta, lastSeq: res.lastSeq };

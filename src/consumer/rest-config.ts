@@ -42,12 +42,12 @@ async function getJson(baseUrl: string, path: string, o: RestFetchOptions): Prom
   const res = await o.fetch(url, { headers: headers(o.auth), signal: AbortSignal.any(signals) });
   const text = await res.text();
   if (res.status === 401) throw new AuthFailError(baseUrl, o.auth?.username ?? '');
-  if (res.status === 404) throw new ConsumerError('DCP_ERR_BUCKET_NOT_FOUND', `GET ${path}: 404`, { url });
-  if (res.status !== 200) throw new ConsumerError('DCP_ERR_CONNECTION', `GET ${path}: HTTP ${res.status}`, { url, status: res.status });
+  if (res.status === 404) throw new ConsumerError('BUCKET_NOT_FOUND', `GET ${path}: 404`, { url });
+  if (res.status !== 200) throw new ConsumerError('CONNECTION', `GET ${path}: HTTP ${res.status}`, { url, status: res.status });
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new ConsumerError('DCP_ERR_BAD_MAP', `GET ${path}: reply is not JSON`, { url }, { cause: e });
+    throw new ConsumerError('BAD_MAP', `GET ${path}: reply is not JSON`, { url }, { cause: e });
   }
 }
 
@@ -69,12 +69,12 @@ function named(list: unknown, name: string): Record<string, unknown> | undefined
 export async function fetchBucketOverRest(baseUrl: string, pool: string, bucket: string, o: RestFetchOptions): Promise<ClusterMap> {
   const pools = await getJson(baseUrl, '/pools', o);
   const poolUri = named(field(pools, 'pools'), pool)?.uri;
-  if (typeof poolUri !== 'string') throw new ConsumerError('DCP_ERR_BAD_MAP', `no pool named ${pool}`, { baseUrl });
+  if (typeof poolUri !== 'string') throw new ConsumerError('BAD_MAP', `no pool named ${pool}`, { baseUrl });
   const poolDoc = await getJson(baseUrl, poolUri, o);
   const bucketsUri = field(poolDoc, 'buckets', 'uri');
-  if (typeof bucketsUri !== 'string') throw new ConsumerError('DCP_ERR_BAD_MAP', 'pool has no buckets.uri', { baseUrl });
+  if (typeof bucketsUri !== 'string') throw new ConsumerError('BAD_MAP', 'pool has no buckets.uri', { baseUrl });
   const entry = named(await getJson(baseUrl, bucketsUri, o), bucket);
-  if (!entry) throw new ConsumerError('DCP_ERR_BUCKET_NOT_FOUND', `no bucket named ${bucket}`, { baseUrl, bucket });
+  if (!entry) throw new ConsumerError('BUCKET_NOT_FOUND', `no bucket named ${bucket}`, { baseUrl, bucket });
   const bucketUri = entry.uri;
   const doc = typeof bucketUri === 'string' ? await getJson(baseUrl, bucketUri, o) : entry;
   const map = parseClusterMap(doc, undefined, { tls: o.tls === true });
@@ -98,7 +98,7 @@ export async function watchStreamingConfig(
   if (res.status === 401) throw new AuthFailError(baseUrl, o.auth?.username ?? '');
   if (res.status !== 200 || res.body === null) {
     await res.body?.cancel();
-    throw new ConsumerError('DCP_ERR_CONNECTION', `GET ${url}: HTTP ${res.status}`, { url, status: res.status });
+    throw new ConsumerError('CONNECTION', `GET ${url}: HTTP ${res.status}`, { url, status: res.status });
   }
   const decoder = new TextDecoder();
   let pending = '';

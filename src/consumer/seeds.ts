@@ -21,9 +21,9 @@ export type Seed =
 function hostPort(spec: string, url: string, defaultPort: number): { host: string; port: number } {
   // [v6]:port, host:port, host
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec);
-  if (!m || m[1] === undefined) throw new ConsumerError('DCP_ERR_BAD_SEED', `bad host in seed ${url}`, { seed: url });
+  if (!m || m[1] === undefined) throw new ConsumerError('BAD_SEED', `bad host in seed ${url}`, { seed: url });
   const port = m[2] === undefined ? defaultPort : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConsumerError('DCP_ERR_BAD_SEED', `bad port in seed ${url}`, { seed: url });
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConsumerError('BAD_SEED', `bad port in seed ${url}`, { seed: url });
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
@@ -35,12 +35,12 @@ export function parseSeed(url: string): Seed[] {
     try {
       parsed = new URL(s);
     } catch (e) {
-      throw new ConsumerError('DCP_ERR_BAD_SEED', `bad REST seed ${url}`, { seed: url }, { cause: e });
+      throw new ConsumerError('BAD_SEED', `bad REST seed ${url}`, { seed: url }, { cause: e });
     }
     return [{ kind: 'rest', url: s, baseUrl: `${parsed.protocol}//${parsed.host}`, tls: parsed.protocol === 'https:' }];
   }
   const m = /^couchbase(s?):\/\/([^/?]+)(?:\/([^?]*))?(?:\?.*)?$/i.exec(s);
-  if (!m || m[2] === undefined) throw new ConsumerError('DCP_ERR_BAD_SEED', `seed must be http(s):// or couchbase(s)://, got ${url}`, { seed: url });
+  if (!m || m[2] === undefined) throw new ConsumerError('BAD_SEED', `seed must be http(s):// or couchbase(s)://, got ${url}`, { seed: url });
   const tls = m[1] !== '';
   const bucket = m[3] ? decodeURIComponent(m[3]) : undefined;
   return m[2].split(',').map((spec) => {
@@ -50,7 +50,7 @@ export function parseSeed(url: string): Seed[] {
 }
 
 export function parseSeeds(urls: readonly string[]): Seed[] {
-  if (urls.length === 0) throw new ConsumerError('DCP_ERR_BAD_SEED', 'at least one seed is required');
+  if (urls.length === 0) throw new ConsumerError('BAD_SEED', 'at least one seed is required');
   return urls.flatMap(parseSeed);
 }
 

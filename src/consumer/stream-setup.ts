@@ -66,12 +66,12 @@ export interface OpenedDcp {
   readonly streamEndOnClose: boolean;
 }
 
-/** DCP_OPEN then the controls (pipelined); throws DCP_ERR_HANDSHAKE on a refusal that matters. */
+/** DCP_OPEN then the controls (pipelined); throws CONSUMER_HANDSHAKE on a refusal that matters. */
 export async function openDcp(conn: KvConnection, o: ResolvedDataSourceOptions, stats: BucketDataSourceStats): Promise<OpenedDcp> {
   const open = await conn.request(encodeDcpOpenRequest({ name: o.name, flags: dcpOpenFlags(o) }));
   if (open.status !== Status.Success) {
     stats.totWorkerUPROpenErr++;
-    throw new ConsumerError('DCP_ERR_HANDSHAKE', `DCP_OPEN refused: status 0x${open.status.toString(16)}`, { status: open.status });
+    throw new ConsumerError('HANDSHAKE', `DCP_OPEN refused: status 0x${open.status.toString(16)}`, { status: open.status });
   }
   stats.totWorkerUPROpenOk++;
   const controls = controlsFor(o);
@@ -87,7 +87,7 @@ export async function openDcp(conn: KvConnection, o: ResolvedDataSourceOptions, 
       return;
     }
     stats.totUPRControlErr++;
-    throw new ConsumerError('DCP_ERR_HANDSHAKE', `DCP_CONTROL ${c.key}=${c.value} refused: status 0x${replies[i]!.status.toString(16)}`, {
+    throw new ConsumerError('HANDSHAKE', `DCP_CONTROL ${c.key}=${c.value} refused: status 0x${replies[i]!.status.toString(16)}`, {
       key: c.key,
       status: replies[i]!.status,
     });

@@ -178,7 +178,7 @@ export class VbStreams {
         result = decodeStreamRequestResponse(res);
       } catch (e) {
         stats.totUPRStreamReqResFLogErr++;
-        throw new ConsumerError('DCP_ERR_PROTOCOL', `bad failover log for vbucket ${vb}`, { vbucket: vb }, { cause: e });
+        throw new ConsumerError('PROTOCOL', `bad failover log for vbucket ${vb}`, { vbucket: vb }, { cause: e });
       }
       const meta = { ...st.meta, failOverLog: result.kind === 'ok' ? failoverPairs(result.failoverLog) : st.meta.failOverLog };
       const started = this.#d.calls.streamStarted(vb, meta.failOverLog);
@@ -198,7 +198,7 @@ export class VbStreams {
       if (action === 'rollback') {
         stats.totUPRStreamReqResRollback++;
         const r = decodeStreamRequestResponse(res);
-        if (r.kind !== 'rollback') throw new ConsumerError('DCP_ERR_PROTOCOL', 'bad rollback reply', { vbucket: vb });
+        if (r.kind !== 'rollback') throw new ConsumerError('PROTOCOL', 'bad rollback reply', { vbucket: vb });
         seq = r.rollbackSeqno;
       } else stats.totUPRStreamReqResFailERange++;
       await this.#rollback(vb, seq, st.meta);
@@ -231,7 +231,7 @@ export class VbStreams {
     if (after.meta === undefined) return;
     const pos = resumePosition(after.meta, after.lastSeq);
     if (pos.startSeqno > seq) {
-      calls.onError(new ConsumerError('DCP_ERR_RECEIVER', `receiver kept lastSeq ${pos.startSeqno} after rollback of vbucket ${vb} to ${seq}`, { vbucket: vb }));
+      calls.onError(new ConsumerError('RECEIVER', `receiver kept lastSeq ${pos.startSeqno} after rollback of vbucket ${vb} to ${seq}`, { vbucket: vb }));
       this.park(vb, 'rollback-not-applied');
       return;
     }

@@ -12,6 +12,9 @@
 // and reason"), §3.4, §3.6, §3.7, §3.9.
 //
 // Reasons may hold `{placeholder}` fields, filled from `CouchError` params.
+// The table key is the error's `kind`; its `code` is `COUCH_<KIND>` (common/errors.ts). Neither is
+// sent on the wire: only `status`, `error` and `reason` are.
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
 export const COUCH_ERRORS = {
   // --- 400 -----------------------------------------------------------------
@@ -150,7 +153,14 @@ export const COUCH_ERRORS = {
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
 } as const;
 
-export type CouchErrorCode = keyof typeof COUCH_ERRORS;
+registerErrorCodes(
+  'COUCH',
+  'src/couch/errors.ts',
+  Object.fromEntries(Object.entries(COUCH_ERRORS).map(([kind, e]) => [kind, `${e.status} ${e.error}: ${e.reason}`])),
+);
+
+export type CouchErrorKind = keyof typeof COUCH_ERRORS;
+export type CouchErrorCode = `COUCH_${Uppercase<CouchErrorKind>}`;
 
 export interface CouchErrorBody {
   error: string;
@@ -175,18 +185,19 @@ function fillReason(template: string, params: Record<string, string | number> | 
 }
 
 /** An error that the HTTP layer turns into `status` + `{error, reason}`. */
-export class CouchError extends Error {
-  readonly code: CouchErrorCode;
+export class CouchError extends FreshetError<CouchErrorCode> {
+  readonly kind: CouchErrorKind;
   readonly status: number;
   readonly error: string;
   readonly reason: string;
 
-  constructor(code: CouchErrorCode, options: CouchErrorOptions = {}) {
-    const entry = COUCH_ERRORS[code];
+  constructor(kind: CouchErrorKind, options: CouchErrorOptions = {}) {
+    const entry = COUCH_ERRORS[kind];
     const reason = options.reason ?? fillReason(entry.reason, options.params);
-    super(`${entry.error}: ${reason}`, options.cause === undefined ? undefined : { cause: options.cause });
+    // 507: nothing was stored for lack of space; the same write succeeds once space is freed.
+    super(errorCode('COUCH', kind), `${entry.error}: ${reason}`, { retriable: entry.status === 507, cause: options.cause });
     this.name = 'CouchError';
-    this.code = code;
+    this.kind = kind;
     this.status = entry.status;
     this.error = entry.error;
     this.reason = reason;
@@ -202,6 +213,6 @@ export function isCouchError(value: unknown): value is CouchError {
 }
 
 /** Shorthand for the common "throw the table entry with these params". */
-export function couchError(code: CouchErrorCode, params?: Record<string, string | number>): CouchError {
-  return new CouchError(code, params === undefined ? {} : { params });
+export function couchError(kind: CouchErrorKind, params?: Record<string, string | number>): CouchError {
+  return new CouchError(kind, params === undefined ? {} : { params });
 }

@@ -21,14 +21,15 @@ import { decodeCloseStreamRequest } from '../codec/dcp/close-stream.js';
 import { decodeBufferAck } from '../codec/dcp/buffer-ack.js';
 import { decodeFailoverLogRequest, encodeFailoverLogResponse } from '../codec/ops/failover-log.js';
 import { Feature } from '../codec/features.js';
-import { errorReply, KvStatusError } from '../kv/replies.js';
+import { errorReply } from '../kv/replies.js';
+import { KvReplyError } from '../kv/errors.js';
 import type { Session } from '../kv/session.js';
 import type { CommandSpec, CommandHandler } from '../kv/command-spec.js';
 import { checkOpen } from './open.js';
 import { DcpProducer, isDcpProducer } from './producer.js';
 
 function producerOf(session: Session): DcpProducer {
-  if (!isDcpProducer(session.dcp)) throw new KvStatusError(Status.Einval, 'The command can only be sent on a DCP connection');
+  if (!isDcpProducer(session.dcp)) throw new KvReplyError(Status.Einval, 'The command can only be sent on a DCP connection');
   return session.dcp;
 }
 

@@ -7,6 +7,7 @@
  * stream id is listed as `stream_<vb>_sid<sid>_...`. The server hands this group to the KV listener
  * (src/server/freshet-server.ts).
  */
+import type { Bucket } from '../engine/bucket.js';
 import type { StatPairs } from '../kv/command-spec.js';
 import type { Session } from '../kv/session.js';
 import { DcpProducer, isDcpProducer } from './producer.js';
@@ -37,6 +38,7 @@ function streamStats(prefix: string, s: ProducerStream): StatPairs {
     [`${at}markers_sent`, s.markersSent],
     [`${at}seqno_advances_sent`, s.seqnoAdvancesSent],
     [`${at}items_ready`, s.hasOutput()],
+    [`${at}items_remaining`, s.itemsRemaining],
   ];
 }
 
@@ -82,8 +84,42 @@ function producerStats(p: DcpProducer): StatPairs {
   }
   const streams = [...p.streams.values()];
   for (const stream of streams) pairs.push(...streamStats(prefix, stream));
-  pairs.push([`${prefix}num_streams`, streams.length]);
+  pairs.push([`${prefix}num_streams`, streams.length], [`${prefix}items_remaining`, producerItemsRemaining(p)]);
   return pairs;
+}
+
+/** The seqnos a producer's streams have still to send (kv's per-connection `items_remaining`). */
+export function producerItemsRemaining(p: DcpProducer): number {
+  let n = 0;
+  for (const s of p.streams.values()) n += s.itemsRemaining;
+  return n;
+}
+
+/** One DCP connection as the metrics and `freshet stats` report it. */
+export interface DcpConnectionSummary {
+  readonly bucket: string;
+  readonly name: string;
+  readonly streams: number;
+  readonly itemsSent: number;
+  readonly itemsRemaining: number;
+  /** Bytes sent and not yet acknowledged under flow control (kv's `unacked_bytes`). */
+  readonly bytesBuffered: number;
+  readonly bytesSent: number;
+  readonly paused: boolean;
+}
+
+/** The open DCP connections of a bucket (the producers `stats dcp` lists). */
+export function dcpConnections(bucket: Bucket): DcpConnectionSummary[] {
+  return producersOf(bucket, isDcpProducer).map((p) => ({
+    bucket: bucket.name,
+    name: p.name,
+    streams: p.streams.size,
+    itemsSent: p.itemsSent,
+    itemsRemaining: producerItemsRemaining(p),
+    bytesBuffered: p.flow.enabled ? p.flow.unacked : 0,
+    bytesSent: p.totalBytesSent,
+    paused: p.flow.full,
+  }));
 }
 
 export function dcpStats(session: Session): StatPairs {
@@ -98,6 +134,7 @@ export function dcpStats(session: Session): StatPairs {
     ['ep_dcp_items_sent', sum((p) => p.itemsSent)],
     ['ep_dcp_total_bytes', sum((p) => p.totalBytesSent)],
     ['ep_dcp_num_streams', sum((p) => p.streams.size)],
+    ['ep_dcp_items_remaining', sum(producerItemsRemaining)],
     ...producers.flatMap(producerStats),
   ];
 }

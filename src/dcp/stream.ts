@@ -57,6 +57,12 @@ const END_REASONS: Partial<Record<FollowEndReason, number>> = {
   rollback: StreamEndReason.Rollback,
 };
 
+/** The gap between what a stream may still send and what it sent; 0 once it is ending or dead. */
+export function itemsRemaining(state: StreamState['kind'], highSeqno: number, end: number, lastSent: number): number {
+  if (state === 'ending' || state === 'dead') return 0;
+  return Math.max(0, Math.min(highSeqno, end) - lastSent);
+}
+
 export class ProducerStream implements Queueable, Endable {
   queued = false;
   state: StreamState = { kind: 'pending' };
@@ -103,6 +109,16 @@ export class ProducerStream implements Queueable, Endable {
   /** Active in kv's sense: a new request for the same vbucket must wait until this one ends. */
   get active(): boolean {
     return this.state.kind !== 'ending' && this.state.kind !== 'dead';
+  }
+
+  /**
+   * Seqnos this stream has still to send: up to the vbucket's high seqno (or the stream's end),
+   * past the last one sent (kv's `items_remaining`, ActiveStream::getItemsRemaining). A consumer
+   * that does not keep up (or does not ack its flow-control window) shows here as a growing gap.
+   * Seqnos of changes to the same key are collapsed when sent, so this is an upper bound.
+   */
+  get itemsRemaining(): number {
+    return itemsRemaining(this.state.kind, this.vb.highSeqno, this.params.end, this.lastSentSeqno);
   }
 
   /** The last seqno the follower read from storage. */

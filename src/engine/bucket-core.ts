@@ -12,6 +12,7 @@
 import type { EventEmitter } from 'node:events';
 import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
 import { isStorageError } from '../store/storage-fault.js';
+import { IdIndex } from './id-index.js';
 import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
@@ -64,6 +65,8 @@ export class BucketCore {
    * one LMDB lookup and a write one index entry fewer. Rebuilt by `load` at start-up.
    */
   readonly #keys = new Map<string, number>();
+  /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
+  readonly ids = new IdIndex();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
   readonly #pending = new Map<string, Item>();
   /** For a failed write's rollback: the version each in-flight one replaced, which ones failed. */
@@ -137,6 +140,7 @@ export class BucketCore {
     for (const { key } of this.dbs.changes.getRange({ reverse: true, limit: 1 })) lastSeq = readU64(key, 0);
     this.#bucketSeq = Math.max(lastSeq, meta.bucketSeqFloor);
     this.#persistedBucketSeq = this.#bucketSeq;
+    this.ids.reset(this.#keys.keys());
     await Promise.all(saves);
   }
 
@@ -283,9 +287,11 @@ export class BucketCore {
   #enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
     const pkey = item.key.toString('latin1');
     this.#pending.set(pkey, item);
+    const known = this.#keys.size;
     this.#keys.set(pkey, item.seqno);
     const { bySeq, changes, expiries } = this.dbs;
     const ops: WriteOp[] = [];
+    if (this.#keys.size !== known) this.ids.add(pkey);
     if (prev) {
       ops.push({ db: bySeq, key: seqKey(vb.id, prev.seqno), value: null });
       ops.push({ db: changes, key: u64Key(prev.bucketSeq), value: null });
@@ -338,6 +344,7 @@ export class BucketCore {
       if (!back) {
         this.#pending.delete(pkey);
         this.#keys.delete(pkey);
+        this.ids.remove(pkey);
       } else {
         this.#keys.set(pkey, back.seqno);
         if (this.#unsettled.has(back)) this.#pending.set(pkey, back);
@@ -380,7 +387,9 @@ export class BucketCore {
   /** Drop a key from the directory (its last version was purged or discarded). */
   forgetKey(key: Buffer, seqno: number): void {
     const k = key.toString('latin1');
-    if (this.#keys.get(k) === seqno) this.#keys.delete(k);
+    if (this.#keys.get(k) !== seqno) return;
+    this.#keys.delete(k);
+    this.ids.remove(k);
   }
 
   /** Number of keys with a current version (tombstones included). */

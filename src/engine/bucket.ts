@@ -4,8 +4,9 @@
  *
  * The state and the write pipeline live in a `BucketCore` (bucket-core.ts) that only engine
  * modules reach, through `bucketCore()`: nothing outside the engine can hand out a seqno, move the
- * bucket sequence or write to the key directory. `store` and `dbs` stay visible because the HTTP
- * face's raw readers scan the by-seq and changes indexes inside one LMDB snapshot.
+ * bucket sequence or write to the key directory. `store` and `dbs` stay visible to the engine's own
+ * index readers (change-scan.ts, record-view.ts, id-index.ts, side-db.ts), which scan inside one
+ * LMDB snapshot; nothing outside src/engine reaches them.
  */
 import { EventEmitter } from 'node:events';
 import { EngineError } from './errors.js';
@@ -15,6 +16,7 @@ import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import * as ops from './mutations.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
 import { VbFollower } from './follower.js';
+import { DocCounter, type DocCounts } from './doc-counts.js';
 import { BucketChangeFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
 import type { VBucket } from './vbucket.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
@@ -33,6 +35,7 @@ import type {
 } from './types.js';
 
 export type { BucketConfig, BucketStats, NewVersion } from './bucket-core.js';
+export type { DocCounts } from './doc-counts.js';
 
 /** Async operations report validation errors as rejections, never as synchronous throws. */
 function settle<T>(op: () => Promise<T>): Promise<T> {
@@ -60,6 +63,7 @@ export class Bucket extends EventEmitter {
   }
 
   readonly #core: BucketCore;
+  readonly #counter: DocCounter;
 
   constructor(
     store: LmdbStore,
@@ -70,6 +74,17 @@ export class Bucket extends EventEmitter {
   ) {
     super();
     this.#core = new BucketCore(store, config, clock, this, maxJsonDepth);
+    this.#counter = new DocCounter(this);
+  }
+
+  /** Live and deleted documents on disk (doc-counts.ts: a cached scan of the by-seq index). */
+  docCounts(now?: number): DocCounts {
+    return this.#counter.counts(now);
+  }
+
+  /** Bytes the bucket's documents occupy in LMDB (doc-counts.ts). */
+  diskBytes(): number {
+    return this.#counter.diskBytes();
   }
 
   get name(): string {

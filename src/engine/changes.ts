@@ -1,14 +1,13 @@
 /**
- * The bucket-wide change order that the HTTP `_changes` feed reads: one bucket sequence shared by
- * all vbuckets, assigned at the same moment as the vbucket seqno, so that a single `since` value
- * resumes a feed. Like the by-seq index, the changes index keeps only each key's latest entry,
+ * The bucket-wide change order that CouchDB `_changes` feeds read (through change-scan.ts): one
+ * bucket sequence shared by all vbuckets, assigned at the same moment as the vbucket seqno, so
+ * that a single `since` value resumes a feed. Like the by-seq index, the changes index keeps only each key's latest entry,
  * which is what CouchDB's by-seq tree does too (a document appears once, at its latest seq).
  *
  * Only persisted changes are read: LMDB holds nothing else.
  */
 import type { Bucket } from './bucket.js';
-import { decodeRecord } from '../store/record.js';
-import { decodeSeqKey, readU64, u64Key } from '../store/keys.js';
+import { scanChanges } from './change-scan.js';
 import type { ChangeEntry } from './types.js';
 
 export interface ReadChangesOptions {
@@ -18,23 +17,13 @@ export interface ReadChangesOptions {
   descending?: boolean;
 }
 
-/** Read a page of changes synchronously, from one consistent LMDB snapshot. */
+/** Read a page of changes synchronously, from one consistent LMDB snapshot (change-scan.ts). */
 export function readChanges(bucket: Bucket, opts: ReadChangesOptions): ChangeEntry[] {
   const out: ChangeEntry[] = [];
-  const snapshot = bucket.store.snapshot();
-  try {
-    const range = opts.descending
-      ? { start: opts.since > 0 ? u64Key(opts.since) : u64Key(Number.MAX_SAFE_INTEGER), reverse: true, exclusiveStart: opts.since > 0 }
-      : { start: u64Key(opts.since + 1) };
-    for (const { key, value } of bucket.dbs.changes.getRange({ ...range, limit: opts.limit, transaction: snapshot.txn })) {
-      const { vbucket, seqno } = decodeSeqKey(value);
-      const raw = bucket.dbs.bySeq.get(value, { transaction: snapshot.txn });
-      if (!raw) continue;
-      out.push({ bucketSeq: readU64(key, 0), item: decodeRecord(raw, vbucket, seqno) });
-    }
-  } finally {
-    snapshot.release();
-  }
+  scanChanges(bucket, opts, (c) => {
+    out.push({ bucketSeq: c.seq, item: c.copyItem() });
+    return true;
+  });
   return out;
 }
 

@@ -3,9 +3,10 @@
  *
  * The KV server maps `status` to the memcached status (kv_engine include/mcbp/protocol/status.h),
  * the HTTP face maps `http` to a CouchDB `{error, reason}` reply. Behaviour reads the table; nothing
- * branches on message text.
+ * branches on message text. Codes are `ENGINE_<KIND>` (common/errors.ts); `kind` is the table key.
  */
 import { isStorageError, type StorageError } from '../store/storage-fault.js';
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
 export const ENGINE_ERRORS = {
   KEY_ENOENT: { status: 0x01, http: 404, retriable: false, message: 'key not found' },
@@ -27,30 +28,33 @@ export const ENGINE_ERRORS = {
   STORAGE: { status: 0x84, http: 500, retriable: false, message: 'storage write failed' },
 } as const;
 
-export type EngineErrorCode = keyof typeof ENGINE_ERRORS;
+registerErrorCodes(
+  'ENGINE',
+  'src/engine/errors.ts',
+  Object.fromEntries(Object.entries(ENGINE_ERRORS).map(([kind, e]) => [kind, e.message])),
+);
 
-export class EngineError extends Error {
-  readonly code: EngineErrorCode;
+export type EngineErrorKind = keyof typeof ENGINE_ERRORS;
+export type EngineErrorCode = `ENGINE_${EngineErrorKind}`;
+
+export class EngineError extends FreshetError<EngineErrorCode> {
+  readonly kind: EngineErrorKind;
   readonly status: number;
-  readonly retriable: boolean;
   readonly context: Record<string, unknown>;
 
-  constructor(code: EngineErrorCode, message?: string, context: Record<string, unknown> = {}) {
-    const entry = ENGINE_ERRORS[code];
-    super(message ?? entry.message);
+  constructor(kind: EngineErrorKind, message?: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    const entry = ENGINE_ERRORS[kind];
+    super(errorCode('ENGINE', kind), message ?? entry.message, { retriable: entry.retriable, cause: options?.cause });
     this.name = 'EngineError';
-    this.code = code;
+    this.kind = kind;
     this.status = entry.status;
-    this.retriable = entry.retriable;
     this.context = context;
   }
 }
 
 /** A store-level commit failure as the engine error the faces answer with. */
 export function storageEngineError(err: StorageError): EngineError {
-  const e = new EngineError(err.full ? 'ENOSPC' : 'STORAGE', err.message, { errno: err.code, committed: err.committed });
-  e.cause = err;
-  return e;
+  return new EngineError(err.full ? 'ENOSPC' : 'STORAGE', err.message, { errno: err.errno, committed: err.committed }, { cause: err });
 }
 
 /** A store write whose storage failure becomes the engine error the faces answer with. */
@@ -62,6 +66,11 @@ export async function engineWrite(write: Promise<void>): Promise<void> {
   }
 }
 
-export function isEngineError(err: unknown, code?: EngineErrorCode): err is EngineError {
-  return err instanceof EngineError && (code === undefined || err.code === code);
+export function isEngineError(err: unknown, kind?: EngineErrorKind): err is EngineError {
+  return err instanceof EngineError && (kind === undefined || err.kind === kind);
+}
+
+/** A thrown value with a storage fault (a failed LMDB commit) turned into its EngineError. */
+export function asEngineFault(thrown: unknown): unknown {
+  return isStorageError(thrown) ? storageEngineError(thrown) : thrown;
 }

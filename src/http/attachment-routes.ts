@@ -8,10 +8,10 @@ import { md5Digest, validateAttachmentName, type AttachmentMeta, type IncomingAt
 import { validateDocId, type ParsedDoc } from '../couch/doc.js';
 import { CouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
-import { getAttachmentData } from './att-store.js';
-import { openRev } from './doc-read.js';
-import { loadDoc } from './doc-store.js';
-import { writeDoc } from './doc-write.js';
+import { getAttachmentData } from '../couchdb/att-store.js';
+import { openRev } from '../couchdb/doc-revs.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { writeDoc } from '../couchdb/doc-write.js';
 import { docIdOf, requestRev } from './doc-routes.js';
 import { resolveDb } from './keyspace.js';
 import { readBody, type Handler } from './request.js';

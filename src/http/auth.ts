@@ -24,7 +24,7 @@ import { parseBasicAuth } from '../auth/basic.js';
 import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import { clientAddress, type AuthThrottle } from '../auth/throttle.js';
-import type { MetaDb } from '../store/lmdb-store.js';
+import type { SideDb as MetaDb } from '../engine/side-db.js';
 import type { RequestCtx, UserCtx } from './request.js';
 
 export const SESSION_COOKIE = 'AuthSession';

@@ -10,15 +10,16 @@
 import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
-import { docJson, docText, revError } from './doc-json.js';
-import { openRevs, openRev, type OpenRevResult } from './doc-read.js';
-import { loadDoc } from './doc-store.js';
-import { orderedWriter } from './doc-write.js';
+import { docJson, docText, revError } from '../couchdb/doc-json.js';
+import { openRevs, openRev, type OpenRevResult } from '../couchdb/doc-revs.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { orderedWriter } from '../couchdb/doc-write.js';
 import { parseDocument, validateDocId } from '../couch/doc.js';
 import { resolveDb } from './keyspace.js';
-import { updateLocal } from './local-docs.js';
+import { updateLocal } from '../couchdb/local-docs.js';
 import { isObject, qBool, readJsonObject, type Handler } from './request.js';
-import { sendJson, sendJsonText, toCouchError } from './response.js';
+import { sendJson, sendJsonText } from './response.js';
+import { toCouchError } from '../couchdb/errors.js';
 
 interface DocResult {
   id: unknown;
@@ -86,6 +87,7 @@ const bulkGet: Handler = async (rc) => {
       const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
       const opts = { revs, attachments, attsSince };
       const state = loadDoc(db.bucket, id, db.revsLimit);
+      db.stats.reads++; // CouchDB `database_reads`
       let found: OpenRevResult[];
       if (rev !== undefined) {
         if (typeof rev !== 'string') throw new CouchError('invalid_rev_format');

@@ -6,9 +6,9 @@
  *   continuous  one row per line, "\n" heartbeats, a final {"last_seq":S,"pending":P}\n line
  *   eventsource "data: <row>\nid: <seq>\n\n", heartbeats "event: heartbeat\ndata: \n\n", no end line
  *
- * The feed pulls pages of the engine's bucket-wide change order (change-scan.ts), frames each
+ * The feed pulls pages of the engine's bucket-wide change order (engine/change-scan.ts), frames each
  * page's rows into one buffer (changes-bytes.ts, changes-rows.ts) and, when
- * caught up, waits for the bucket's next durable change (feed-io.ts waitForChange). That wait,
+ * caught up, waits for the bucket's next durable change (engine/change-wait.ts). That wait,
  * racing a timer and the request's abort signal, is the feed's only resource: a client that
  * disconnects aborts it at once, and nothing stays registered in the bucket.
  *
@@ -32,14 +32,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { scanChanges } from './change-scan.js';
-import { ByteSink } from './changes-bytes.js';
+import { scanChanges } from '../engine/change-scan.js';
+import { ByteSink } from '../couchdb/changes-bytes.js';
 import { FeedPace } from './changes-pace.js';
-import { pendingAfter } from './changes-pending.js';
+import { pendingAfter } from '../engine/changes-pending.js';
 import type { ChangesQuery } from './changes-query.js';
-import { RowBuilder, type RowFraming } from './changes-rows.js';
-import type { Db } from './db.js';
-import { ChunkWriter, waitForChange } from './feed-io.js';
+import { RowBuilder, type RowFraming } from '../couchdb/changes-rows.js';
+import type { Db } from '../couchdb/db.js';
+import { waitForChange } from '../engine/change-wait.js';
+import { ChunkWriter } from './feed-io.js';
 import { baseHeaders } from './response.js';
 
 /** Changes read from the engine per page. */

@@ -14,16 +14,13 @@
  * changes-pace.ts and changes-feed.ts for the wire shapes.
  */
 import { CouchError } from '../couch/errors.js';
-import { compileSelector, type DocMatcher } from '../couch/selector.js';
+import { compileSelector } from '../couch/selector.js';
+import type { ParsedChangesFilter } from '../couchdb/change-summary.js';
 import { isObject, qBool, qInt, qJson, type RequestCtx } from './request.js';
 
 export type FeedMode = 'normal' | 'longpoll' | 'continuous' | 'eventsource';
 
-/** A `_changes` filter as parsed from the request, ready to test rows (the replicator's `ChangesFilter` is the one it sends). */
-export type ParsedChangesFilter =
-  | { kind: 'doc_ids'; ids: Set<string> }
-  | { kind: 'selector'; match: DocMatcher }
-  | { kind: 'design' };
+export type { ParsedChangesFilter };
 
 export interface ChangesQuery {
   feed: FeedMode;

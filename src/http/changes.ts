@@ -3,10 +3,10 @@
  * carries `{"doc_ids":[…]}` for `filter=_doc_ids` or `{"selector":{…}}` for `filter=_selector`
  * and must be JSON when present. The feed itself is changes-feed.ts.
  */
-import { loadDoc } from './doc-store.js';
+import { loadDoc } from '../couchdb/doc-store.js';
 import { parseChangesQuery } from './changes-query.js';
 import { runChangesFeed } from './changes-feed.js';
-import type { Db } from './db.js';
+import type { Db } from '../couchdb/db.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { CouchError } from '../couch/errors.js';
@@ -21,7 +21,7 @@ function designBody(db: Db, id: string): unknown {
 async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined): Promise<void> {
   const db = resolveDb(rc);
   const q = parseChangesQuery(rc, body, (id) => designBody(db, id));
-  const release = rc.face.trackFeed(rc.signal);
+  const release = rc.face.trackFeed(rc.signal, q.feed);
   try {
     await runChangesFeed(db, q, rc.res, rc.signal);
   } finally {

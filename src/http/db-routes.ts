@@ -9,9 +9,10 @@
 import { CouchError } from '../couch/errors.js';
 import { isEngineError } from '../engine/errors.js';
 import { requireAdmin } from './auth.js';
-import { AUX_NAMESPACES } from './db.js';
+import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
-import { bucketNameOf, resolveDb, validateNewDbName } from './keyspace.js';
+import { bucketNameOf, resolveDb } from './keyspace.js';
+import { validateNewDbName } from '../couchdb/db-names.js';
 import { jsonDepthLimit, parseJson, qInt, readBody, type Handler } from './request.js';
 import { sendJson } from './response.js';
 import type { RouteTable } from '../web/route-table.js';

@@ -1,23 +1,16 @@
 /**
  * Reading revisions for `GET /{db}/{doc}` and `_bulk_get`: the read options CouchDB takes from the
- * query (api/document/common.rst), `open_revs=[…]|all` with `latest=true`
- * (couch_db:open_doc_revs/4; couch-replication.md §1.2 step 8), and the multipart forms.
+ * query (api/document/common.rst), the `open_revs=[…]|all` parameter, and the multipart forms of
+ * the reply. Which revisions `open_revs` finds: couchdb/doc-revs.ts.
  */
 import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
-import { latest } from '../couch/rev-tree-query.js';
-import type { Db } from './db.js';
+import type { Db } from '../couchdb/db.js';
 import { buildOpenRevsMixed, buildRelated, type MultipartBody, type OpenRevsEntry, type PartAttachment } from '../couch/multipart-build.js';
-import { attachmentBytes, attachmentsWithData, docJson, docText, revError, type DocOutOptions } from './doc-json.js';
-import type { DocState, RevData } from './doc-store.js';
+import { attachmentBytes, attachmentsWithData, docJson, docText, revError, type DocOutOptions } from '../couchdb/doc-json.js';
+import type { DocState } from '../couchdb/doc-store.js';
+import type { OpenRev, OpenRevResult } from '../couchdb/doc-revs.js';
 import { qBool, qJson } from './request.js';
-
-export interface OpenRev {
-  rev: string;
-  data: RevData;
-  deleted: boolean;
-}
-export type OpenRevResult = { ok: OpenRev } | { missing: string };
 
 export function docOutOptions(q: URLSearchParams): DocOutOptions {
   const meta = qBool(q, 'meta');
@@ -31,41 +24,6 @@ export function docOutOptions(q: URLSearchParams): DocOutOptions {
     attachments: qBool(q, 'attachments'),
     attsSince: (attsSince as string[] | undefined) ?? null,
   };
-}
-
-/** One stored revision of the document, or null when it is unknown or its body is gone. */
-export function openRev(state: DocState, rev: string): OpenRev | null {
-  const data = state.revData(rev);
-  if (!data) return null;
-  const leaf = state.leaves.find((l) => l.rev === rev);
-  return { rev, data, deleted: leaf?.deleted ?? false };
-}
-
-/**
- * `open_revs`: every leaf for 'all'; otherwise each requested revision (with `latest`, the leaves
- * descending from it), each at most once, in request order; unknown ones as `{missing}`.
- */
-export function openRevs(state: DocState | null, revs: 'all' | string[], withLatest: boolean): OpenRevResult[] {
-  if (revs === 'all') {
-    if (!state) return [];
-    return state.leaves.map((l) => ({ ok: { rev: l.rev, data: state.revData(l.rev) ?? { body: {}, atts: [] }, deleted: l.deleted } }));
-  }
-  const out: OpenRevResult[] = [];
-  const seen = new Set<string>();
-  for (const rev of revs) {
-    const targets = state && withLatest ? latest(state.tree, rev) : [rev];
-    if (!state || targets.length === 0) {
-      out.push({ missing: rev });
-      continue;
-    }
-    for (const t of targets) {
-      if (seen.has(t)) continue;
-      seen.add(t);
-      const found = openRev(state, t);
-      out.push(found ? { ok: found } : { missing: t });
-    }
-  }
-  return out;
 }
 
 /** Parse `open_revs` from the query: `all` or a JSON array of revs. */

@@ -10,11 +10,12 @@ import { CouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { docRev, parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
 import { parseRelatedDocument } from '../couch/multipart.js';
-import type { Db } from './db.js';
-import { docJson, docText, revError } from './doc-json.js';
-import { docOutOptions, mixedBody, openRev, openRevs, parseOpenRevs, relatedFor } from './doc-read.js';
-import { loadDoc } from './doc-store.js';
-import { writeDoc } from './doc-write.js';
+import type { Db } from '../couchdb/db.js';
+import { docJson, docText, revError } from '../couchdb/doc-json.js';
+import { docOutOptions, mixedBody, parseOpenRevs, relatedFor } from './doc-read.js';
+import { openRev, openRevs } from '../couchdb/doc-revs.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { writeDoc } from '../couchdb/doc-write.js';
 import { resolveDb } from './keyspace.js';
 import { accepts, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { sendBody, sendJson, sendJsonText } from './response.js';
@@ -54,6 +55,7 @@ const getDoc: Handler = async (rc) => {
     rev = formatRev(r.pos, r.hash);
   }
   const state = loadDoc(db.bucket, id, db.revsLimit);
+  db.stats.reads++; // CouchDB `database_reads`
   const wanted = parseOpenRevs(rc.query);
   if (wanted !== undefined) {
     if (!state && wanted === 'all') throw new CouchError('not_found');

@@ -9,10 +9,11 @@ import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { AuthThrottle } from '../auth/throttle.js';
 import type { Ports } from '../topology/addresses.js';
+import type { MetricsProvider } from '../common/metrics.js';
 import type { AccessLog } from '../common/access-log.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
-import { Db } from './db.js';
+import { Db } from '../couchdb/db.js';
 import type { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
@@ -20,7 +21,8 @@ import { ReplicatorManager } from '../replicator/manager.js';
 import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
-import { ReplicatorDb } from './replicator-db.js';
+import { ReplicatorDb } from '../couchdb/replicator-db.js';
+import { useLocalDatabases } from './local-replication.js';
 
 /** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
 export interface HttpDeps {
@@ -33,6 +35,8 @@ export interface HttpDeps {
   readonly host: string;
   /** The server's bound ports, live (`Location` headers name the HTTP port). */
   readonly ports: Readonly<Ports>;
+  /** The server's metrics (`_node/{node}/_stats`, `_prometheus`); absent when the face runs alone. */
+  readonly metrics?: MetricsProvider;
   /** `serve --access-log`: one entry per request. */
   readonly accessLog?: AccessLog;
 }
@@ -62,6 +66,12 @@ export interface FaceStats {
   errors: number;
   feedsOpened: number;
   feedsClosed: number;
+  /** Requests by method and replies by status code (CouchDB `httpd_request_methods`, `httpd_status_codes`). */
+  readonly methods: Record<string, number>;
+  readonly statusCodes: Record<string, number>;
+  /** Document reads and writes of databases since dropped (the open ones count in their Db). */
+  forgottenReads: number;
+  forgottenWrites: number;
 }
 
 const CORS_CONFIG_KEY = 'couch_cors';
@@ -69,9 +79,11 @@ const CORS_CONFIG_KEY = 'couch_cors';
 export class HttpFace {
   readonly options: ResolvedOptions;
   cors: CorsConfig;
-  /** One token per streaming response in progress. */
-  readonly feeds = new Set<object>();
-  readonly stats: FaceStats = { requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0 };
+  /** One entry per streaming response in progress: its token and its mode (`feed=`). */
+  readonly feeds = new Map<object, string>();
+  readonly stats: FaceStats = {
+    requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0, methods: {}, statusCodes: {}, forgottenReads: 0, forgottenWrites: 0,
+  };
   private readonly dbs = new Map<string, Db>();
   /** `_replicate`, `_replicator` documents, `_active_tasks`, `_scheduler/*` (one manager per face). */
   readonly replicator: ReplicatorManager;
@@ -103,7 +115,8 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b), users: ctx.users });
+    useLocalDatabases({ engine: ctx.engine, manager: this.replicator, db: (b) => this.db(b), users: ctx.users });
+    this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: this.replicator, logger: ctx.logger, db: (b) => this.db(b) });
   }
 
   /** This face's own base URL, reachable from this process (a wildcard bind address means loopback). */
@@ -139,13 +152,41 @@ export class HttpFace {
   db(bucket: Bucket): Db {
     const existing = this.dbs.get(bucket.name);
     if (existing && existing.bucket === bucket) return existing;
-    const db = new Db(bucket, this.ctx.engine.store);
+    const db = new Db(bucket);
     this.dbs.set(bucket.name, db);
     return db;
   }
 
   forgetDb(name: string): void {
+    const db = this.dbs.get(name);
+    if (db) {
+      this.stats.forgottenReads += db.stats.reads;
+      this.stats.forgottenWrites += db.stats.writes;
+    }
     this.dbs.delete(name);
+  }
+
+  /** Document reads and writes through this face (CouchDB `database_reads`, `database_writes`). */
+  docTraffic(): { reads: number; writes: number } {
+    let reads = this.stats.forgottenReads;
+    let writes = this.stats.forgottenWrites;
+    for (const db of this.dbs.values()) {
+      reads += db.stats.reads;
+      writes += db.stats.writes;
+    }
+    return { reads, writes };
+  }
+
+  /** Databases this face has a handle on (CouchDB `open_databases`). */
+  get openDatabases(): number {
+    return this.dbs.size;
+  }
+
+  /** Open feeds by mode (continuous, longpoll, eventsource, normal...). */
+  feedsByMode(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const mode of this.feeds.values()) out[mode] = (out[mode] ?? 0) + 1;
+    return out;
   }
 
   /** Number of streaming responses (feeds) still open. */
@@ -157,9 +198,9 @@ export class HttpFace {
    * Count a streaming response as open until it finishes or its request is aborted (the client
    * went away, or the face is closing); returns the release function for a normal finish.
    */
-  trackFeed(signal: AbortSignal): () => void {
+  trackFeed(signal: AbortSignal, mode: string): () => void {
     const token = {};
-    this.feeds.add(token);
+    this.feeds.set(token, mode);
     this.stats.feedsOpened++;
     const release = (): void => {
       signal.removeEventListener('abort', release);

@@ -1,13 +1,11 @@
 /**
- * The I/O pieces of a streamed feed: a chunk writer that batches small writes and honours
- * backpressure, and the wait for "a change, a tick, or the client leaving" that every live feed
- * blocks on.
+ * The I/O of a streamed feed: a chunk writer that batches small writes and honours backpressure
+ * (the wait for the next change is the engine's, engine/change-wait.ts).
  *
  * A feed never holds more than one page of rows in memory: when the socket is slow, `flush`
  * waits for 'drain' before the next page is read, so the engine is pulled at the client's pace.
  */
 import type { ServerResponse } from 'node:http';
-import type { Bucket } from '../engine/bucket.js';
 import { writeChunk } from './response.js';
 
 /** Bytes collected before a write is forced inside one page. */
@@ -37,30 +35,4 @@ export class ChunkWriter {
     this.lastWriteAt = Date.now();
     return writeChunk(this.res, chunk);
   }
-}
-
-export type WakeReason = 'change' | 'tick' | 'closed';
-
-/**
- * Resolve on the bucket's next durable change, after `ms`, or when `signal` aborts, whichever
- * comes first; every registration is removed on the way out, so an abandoned feed leaves no
- * waiter behind in the bucket.
- */
-export function waitForChange(bucket: Bucket, ms: number, signal: AbortSignal): Promise<WakeReason> {
-  if (signal.aborted) return Promise.resolve('closed');
-  return new Promise((resolve) => {
-    let settled = false;
-    const done = (reason: WakeReason): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      cancel();
-      signal.removeEventListener('abort', onAbort);
-      resolve(reason);
-    };
-    const onAbort = (): void => done('closed');
-    const timer = setTimeout(() => done('tick'), Math.max(0, ms));
-    const cancel = bucket.onBucketSeqChange(() => done('change'));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -15,7 +15,7 @@ import { couchWebFace } from './server.js';
 
 export type { HttpDeps, HttpFaceOptions } from './face.js';
 export { HttpFace } from './face.js';
-export { AUX_NAMESPACES } from './db.js';
+export { AUX_NAMESPACES } from '../couchdb/index.js';
 
 export interface HttpListener extends Listener {
   /** The HTTPS port (CouchDB's 6984), 0 without TLS. `port` is 0 when only TLS listens. */

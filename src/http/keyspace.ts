@@ -5,10 +5,9 @@
  * `db._default._default` and `db._default` both name `db`. An exact bucket name always wins, so
  * buckets whose names contain dots stay reachable.
  */
-import { validateDbName } from '../couch/doc.js';
 import { CouchError } from '../couch/errors.js';
 import { requireDbAccess } from './auth.js';
-import type { Db } from './db.js';
+import type { Db } from '../couchdb/db.js';
 import type { RequestCtx } from './request.js';
 
 const DEFAULT_KEYSPACE_SUFFIXES = ['._default._default', '._default'];
@@ -37,19 +36,4 @@ export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? ''): Db {
     throw new CouchError('db_not_found');
   }
   return rc.face.db(bucket);
-}
-
-/**
- * Names `PUT /{db}` may create: CouchDB's rule (`^[a-z][a-z0-9_$()+/-]*$`) restricted to what a
- * bucket name may hold (no `$()+/`), and no dots, which would read as a keyspace; plus CouchDB's
- * system databases (couch_db.erl validate_dbname/1, `[couchdb] system_dbs`), of which
- * `_replicator` holds replication jobs (replicator-db.ts). The `prefix/_replicator` form is not
- * possible: bucket names hold no '/'.
- */
-const DB_NAME = /^[a-z][a-z0-9_-]{0,99}$/;
-const SYSTEM_DB_NAMES: ReadonlySet<string> = new Set(['_replicator', '_users', '_global_changes']);
-
-export function validateNewDbName(name: string): void {
-  validateDbName(name);
-  if (!DB_NAME.test(name) && !SYSTEM_DB_NAMES.has(name)) throw new CouchError('illegal_database_name', { params: { name } });
 }

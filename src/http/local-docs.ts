@@ -1,48 +1,20 @@
 /**
- * `_local/` documents (CouchDB api/local.rst; couch-replication.md §1.4, §3.7): replication
- * checkpoints. No revision tree: `_rev` is `0-N`, N counting updates, and a delete answers `0-0`.
- * They live in the database's `couch_local` side database, so they are never in `_changes`,
- * `_all_docs` or DCP, and never replicated.
- *
- * A stale or missing `_rev` on an existing document is a 409, as PouchDB and pouchdb-server do
- * (CouchDB does not check; PouchDB's and CouchDB's replicators both cope with either, re-reading
- * on conflict). Updates run inside one LMDB write transaction, so two racing PUTs cannot both win.
+ * The `_local/` document routes: GET/PUT/DELETE `/{db}/_local/{id}` and `_local_docs` (like
+ * `_all_docs` over the local documents). Storage and the `0-N` rev rules: couchdb/local-docs.ts.
  */
 import { CouchError } from '../couch/errors.js';
-import type { Db } from './db.js';
+import { LOCAL_PREFIX, localIds, localJson, readLocal, updateLocal, type LocalRecord } from '../couchdb/local-docs.js';
 import { resolveDb } from './keyspace.js';
 import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
 import { isObject, jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 
-interface LocalRecord {
-  rev: number;
-  body: Record<string, unknown>;
-}
-
-const PREFIX = '_local/';
+const PREFIX = LOCAL_PREFIX;
 
 function localId(rc: RequestCtx): string {
   const id = rc.params.id ?? '';
   if (id.length === 0) throw new CouchError('docid_bare_local');
   return id;
-}
-
-function readLocal(db: Db, id: string): LocalRecord | undefined {
-  const v = db.local.get(id);
-  return isObject(v) && typeof v.rev === 'number' && isObject(v.body) ? (v as unknown as LocalRecord) : undefined;
-}
-
-function localJson(id: string, rec: LocalRecord): Record<string, unknown> {
-  return { _id: PREFIX + id, _rev: `0-${rec.rev}`, ...rec.body };
-}
-
-/** The N of a `0-N` rev (CouchDB also accepts a bare number). */
-function localRevNumber(rev: unknown): number {
-  if (typeof rev !== 'string') throw new CouchError('invalid_rev_format');
-  const m = /^(?:0-)?(\d+)$/.exec(rev);
-  if (!m) throw new CouchError('invalid_rev_format');
-  return Number(m[1]);
 }
 
 const getLocal: Handler = async (rc) => {
@@ -60,23 +32,6 @@ function bodyWithoutSpecials(json: Record<string, unknown>): Record<string, unkn
     if (!k.startsWith('_')) body[k] = v;
   }
   return body;
-}
-
-/** Write (or delete, with `body` null) a local doc inside one write transaction. */
-export async function updateLocal(db: Db, id: string, givenRev: string | undefined, body: Record<string, unknown> | null): Promise<number> {
-  return db.local.transaction(() => {
-    const current = readLocal(db, id);
-    const given = givenRev === undefined ? undefined : localRevNumber(givenRev);
-    if (current ? given !== current.rev : given !== undefined && given !== 0) throw new CouchError('conflict');
-    if (body === null) {
-      if (!current) throw new CouchError('not_found');
-      db.local.remove(id);
-      return 0;
-    }
-    const rev = (current?.rev ?? 0) + 1;
-    db.local.put(id, { rev, body } satisfies LocalRecord);
-    return rev;
-  });
 }
 
 const putLocal: Handler = async (rc) => {
@@ -120,8 +75,7 @@ async function localDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> 
     const start = strip(query.startKey);
     const end = strip(query.endKey);
     let skip = query.skip;
-    for (const { key } of db.local.getRange({ reverse: query.descending })) {
-      const id = key as string;
+    for (const id of localIds(db, query.descending)) {
       const cmpStart = typeof start === 'string' ? (query.descending ? id > start : id < start) : false;
       if (cmpStart) continue;
       if (typeof end === 'string') {

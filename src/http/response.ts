@@ -4,10 +4,7 @@
  * buffer is full, so a slow reader of a continuous feed holds the feed, not our memory.
  */
 import type { ServerResponse } from 'node:http';
-import { CouchError, isCouchError, type CouchErrorBody } from '../couch/errors.js';
-import { isEngineError, storageEngineError, type EngineError, type EngineErrorCode } from '../engine/errors.js';
-import { isStorageError } from '../store/storage-fault.js';
-import { isAuthError } from '../auth/errors.js';
+import type { CouchError, CouchErrorBody } from '../couch/errors.js';
 import { HTTP_SERVER_HEADER } from '../common/version.js';
 
 export const SERVER_HEADER = HTTP_SERVER_HEADER;
@@ -46,30 +43,6 @@ export async function sendBody(res: ServerResponse, status: number, body: { cont
   res.writeHead(status, baseHeaders({ 'Content-Type': body.contentType, 'Content-Length': body.length, ...headers }));
   if (res.req.method !== 'HEAD') for (const chunk of body.chunks) await writeChunk(res, chunk);
   res.end();
-}
-
-/** Engine errors as CouchDB would phrase the equivalent situation. */
-const ENGINE_TO_COUCH: Partial<Record<EngineErrorCode, (err: EngineError) => CouchError>> = {
-  KEY_ENOENT: () => new CouchError('not_found'),
-  KEY_EEXISTS: () => new CouchError('conflict'),
-  NO_BUCKET: () => new CouchError('db_not_found'),
-  E2BIG: () => new CouchError('too_large'),
-  ENOSPC: (err) => new CouchError('insufficient_storage', { params: { detail: err.message }, cause: err }),
-};
-
-/** Any thrown value as the CouchDB error to send. */
-export function toCouchError(thrown: unknown): CouchError {
-  const err = isStorageError(thrown) ? storageEngineError(thrown) : thrown;
-  if (isCouchError(err)) return err;
-  if (isEngineError(err)) {
-    const mapped = ENGINE_TO_COUCH[err.code];
-    if (mapped) return mapped(err);
-    if (err.code === 'EINVAL') return new CouchError('bad_request', { reason: err.message });
-    return new CouchError('internal', { params: { detail: err.message }, cause: err });
-  }
-  if (isAuthError(err)) return new CouchError('unauthorized');
-  const message = err instanceof Error ? err.message : String(err);
-  return new CouchError('internal', { params: { detail: message }, cause: err });
 }
 
 export function sendError(res: ServerResponse, err: CouchError, headers: Record<string, string | number> = {}): void {

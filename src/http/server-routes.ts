@@ -10,6 +10,7 @@ import { checkPassword, requireAdmin, requireUser, roles } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
 import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
+import type { MetricsProvider } from '../common/metrics.js';
 import type { RouteTable } from '../web/route-table.js';
 import { COUCHDB_COMPAT_VERSION, FRESHET_VERSION } from '../common/version.js';
 
@@ -42,19 +43,40 @@ const up: Handler = async (rc) => {
   sendJson(rc.res, 200, { status: 'ok' });
 };
 
+function metricsOf(rc: RequestCtx): MetricsProvider {
+  const m = rc.face.ctx.metrics;
+  if (m === undefined) throw new CouchError('not_found_detail', { params: { detail: 'missing' } });
+  return m;
+}
+
 /**
- * `GET /_node/{node}/_stats`: CouchDB's node statistics, here the ones Freshet keeps of its data
- * directory (`freshet.storage`): state healthy/failing, failed commits, recoveries, last errno.
+ * `GET /_node/{node}/_stats`: CouchDB's node statistics in its shape (`couchdb`, `couch_replicator`
+ * groups) plus Freshet's own (`freshet.storage`: the data directory's health); src/metrics/.
  */
 const nodeStats: Handler = async (rc) => {
   requireAdmin(rc);
   checkNode(rc);
+  const metrics = rc.face.ctx.metrics;
+  if (metrics) {
+    sendJson(rc.res, 200, metrics.couchStats());
+    return;
+  }
+  // A face started on its own (no server metrics): what it knows itself, the storage health.
   const h = rc.face.ctx.engine.store.health;
   sendJson(rc.res, 200, {
     freshet: {
-      storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.code ?? null },
+      storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.errno ?? null },
     },
   });
+};
+
+/** `GET /_node/{node}/_prometheus`: the server's Prometheus text, as CouchDB 3.2+ serves it. */
+const nodePrometheus: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  const { contentType, body } = await metricsOf(rc).prometheus();
+  rc.res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  rc.res.end(body);
 };
 
 const uuids: Handler = async (rc) => {
@@ -165,6 +187,7 @@ export function serverRoutes(routes: RouteTable<Handler>): void {
     .add('/_uuids', { GET: uuids })
     .add('/_session', { GET: getSession, POST: postSession, DELETE: deleteSession })
     .add('/_node/:node/_stats', { GET: nodeStats })
+    .add('/_node/:node/_prometheus', { GET: nodePrometheus })
     .add('/_node/:node/_config/cors', { GET: getCorsSection })
     .add('/_node/:node/_config/cors/:key', { GET: getCorsKey, PUT: putCorsKey })
     .add('/_node/:node/_config/chttpd/enable_cors', { GET: getEnableCors, PUT: putEnableCors });

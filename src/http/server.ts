@@ -18,14 +18,24 @@ import { authenticate } from './auth.js';
 import { applyCors, handlePreflight } from './cors.js';
 import type { HttpFace } from './face.js';
 import type { RequestCtx } from './request.js';
-import { sendError, toCouchError } from './response.js';
+import { sendError } from './response.js';
+import { toCouchError } from '../couchdb/errors.js';
 import { normalizeSegments } from './routes.js';
 import { noteRequestUser } from '../common/access-log.js';
 
 async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse): Promise<void> {
   face.stats.requests++;
+  const methods = face.stats.methods;
+  const method0 = req.method ?? 'GET';
+  methods[method0] = (methods[method0] ?? 0) + 1;
   const ac = new AbortController();
-  res.once('close', () => ac.abort());
+  res.once('close', () => {
+    ac.abort();
+    if (res.headersSent) {
+      const codes = face.stats.statusCodes;
+      codes[res.statusCode] = (codes[res.statusCode] ?? 0) + 1;
+    }
+  });
   applyCors(face.cors, req, res);
   if (handlePreflight(face.cors, req, res)) return;
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -57,7 +67,7 @@ export function couchWebFace(face: HttpFace): WebFace {
       const couch = toCouchError(err);
       face.stats.errors++;
       // A full disk (507) is logged once per state change by the server, not once per request.
-      if (couch.status >= 500 && couch.code !== 'insufficient_storage') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
+      if (couch.status >= 500 && couch.kind !== 'insufficient_storage') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
       if (!res.headersSent) sendError(res, couch);
     },
     // A malformed request line or headers: answer like CouchDB would, then drop the socket.

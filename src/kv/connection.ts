@@ -60,6 +60,14 @@ function replySize(reply: Packet | Packet[] | Buffer): number {
   return n;
 }
 
+/** The status a reply carries (a frame's header bytes 6-7); a quiet success (no reply) is Success. */
+function replyStatus(reply: Reply): number {
+  if (reply === null) return Status.Success;
+  if (Buffer.isBuffer(reply)) return reply.length >= 8 ? reply.readUInt16BE(6) : Status.Success;
+  if (Array.isArray(reply)) return reply[0]?.status ?? Status.Success;
+  return reply.status;
+}
+
 export class KvServerConnection implements Session {
   auth: AuthState = { kind: 'anonymous' };
   bucket: Bucket | null = null;
@@ -203,7 +211,13 @@ export class KvServerConnection implements Session {
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));
       return;
     }
+    const started = performance.now();
     const reply = this.safely(req, () => dispatch(this.commands, this, req));
+    // Requests by opcode, status and latency (op-counters.ts): a durable write is timed until its
+    // commit is on disk, as kv_engine times request to response.
+    const ops = this.stats.ops;
+    if (reply instanceof Promise) void reply.then((r) => ops.record(req.opcode, replyStatus(r), (performance.now() - started) * 1000));
+    else ops.record(req.opcode, replyStatus(reply), (performance.now() - started) * 1000);
     if (reply instanceof Promise && this.commands.get(req.opcode)?.barrier === true) {
       // A delayed SASL answer changes the auth state the next request is checked against:
       // hold later requests until it settles, keeping "N+1 sees the effect of N".

@@ -14,6 +14,7 @@
  * always present. Bump `revision` whenever an entry is added or its attributes change: clients keep
  * the map with the highest revision.
  */
+import { ErrorMapError } from './errors.js';
 
 /** Known attributes and the first error-map version that may carry each one. */
 export const ERROR_ATTRIBUTES = {
@@ -107,13 +108,7 @@ export interface ErrorMapJson {
   readonly errors: Readonly<Record<string, ErrorMapEntryJson>>;
 }
 
-export class ErrorMapError extends Error {
-  readonly code = 'ERROR_MAP_INVALID';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ErrorMapError';
-  }
-}
+export { ErrorMapError };
 
 function isErrorAttribute(attr: string): attr is ErrorAttribute {
   return Object.prototype.hasOwnProperty.call(ERROR_ATTRIBUTES, attr);

@@ -7,21 +7,10 @@ import { replyTo, type Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { Feature } from '../codec/features.js';
 import { Datatype } from '../codec/datatype.js';
-import { isEngineError, storageEngineError } from '../engine/errors.js';
-import { isStorageError } from '../store/storage-fault.js';
+import { asEngineFault, isEngineError } from '../engine/errors.js';
 import { isProtocolError } from '../codec/errors.js';
 import type { Session } from './session.js';
-
-/** A failure that maps straight to a memcached status (for cases the engine has no code for). */
-export class KvStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KvStatusError';
-  }
-}
+import { KvReplyError } from './errors.js';
 
 export function errorReply(session: Session, req: Packet, status: number, context?: string): Packet {
   if (status === Status.NotMyVbucket && session.bucket) {
@@ -50,8 +39,8 @@ function configFor(session: Session, bucket: string): string | undefined {
 /** Map whatever a handler threw to a reply; unknown failures become Einternal, never a crash. */
 export function replyForError(session: Session, req: Packet, thrown: unknown): Packet {
   // A full disk answers TMPFAIL with "no space left on device" as the XERROR context.
-  const err = isStorageError(thrown) ? storageEngineError(thrown) : thrown;
-  if (isEngineError(err) || err instanceof KvStatusError) return errorReply(session, req, err.status, err.message);
+  const err = asEngineFault(thrown);
+  if (isEngineError(err) || err instanceof KvReplyError) return errorReply(session, req, err.status, err.message);
   if (isProtocolError(err)) return errorReply(session, req, Status.Einval, err.message);
   session.ctx.logger.error({ err, opcode: req.opcode }, 'KV command failed');
   return errorReply(session, req, Status.Einternal, 'internal error');

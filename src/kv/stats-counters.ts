@@ -1,5 +1,9 @@
+import { KvOpCounters } from './op-counters.js';
+
 /** Counters of the KV listener: one per branch outcome worth watching (`stats` shows them). */
 export interface KvStats {
+  /** Requests by opcode and status, with latencies (op-counters.ts). */
+  readonly ops: KvOpCounters;
   connections: number;
   totalConnections: number;
   commands: number;
@@ -21,6 +25,7 @@ export interface KvStats {
 
 export function newKvStats(): KvStats {
   return {
+    ops: new KvOpCounters(),
     connections: 0,
     totalConnections: 0,
     commands: 0,

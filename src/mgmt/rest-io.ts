@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody as readWebBody, type BodyErrors } from '../web/body.js';
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
 /** Bodies are small forms; anything larger is refused rather than buffered. */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -24,8 +25,14 @@ const BASE_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 } as const;
 
+export const MGMT_ERRORS = {
+  REPLY: 'a REST reply decided by validation or access control (`status`, `body` on the error)',
+} as const;
+
+registerErrorCodes('MGMT', 'src/mgmt/rest-io.ts', MGMT_ERRORS);
+
 /** A reply decided by validation or access control: thrown by handlers, sent by the dispatcher. */
-export class RestError extends Error {
+export class RestError extends FreshetError<'MGMT_REPLY'> {
   constructor(
     readonly status: number,
     /** A string is sent as text/plain unless `json`; anything else as JSON. */
@@ -33,7 +40,7 @@ export class RestError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     readonly json = false,
   ) {
-    super(typeof body === 'string' ? body.trim() : `HTTP ${status}`);
+    super(errorCode('MGMT', 'REPLY'), typeof body === 'string' ? body.trim() : `HTTP ${status}`);
     this.name = 'RestError';
   }
 }

@@ -22,6 +22,7 @@ import type { AuthThrottle } from '../auth/throttle.js';
 import type { Topology } from '../topology/topology.js';
 import type { AccessLog } from '../common/access-log.js';
 import type { StreamHub } from './streaming.js';
+import type { MetricsProvider } from '../common/metrics.js';
 
 export type RestMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -47,6 +48,8 @@ export interface MgmtDeps {
   readonly host: string;
   /** The cluster map the documents are built from; the server keeps it watching the engine. */
   readonly topology: Topology;
+  /** The server's metrics (`GET /metrics`, `GET /freshet/stats`); absent when the face runs alone. */
+  readonly metrics?: MetricsProvider;
   /** `serve --access-log`: one entry per request. */
   readonly accessLog?: AccessLog;
 }

@@ -97,7 +97,7 @@ export async function replicateBatch(rows: readonly ChangeRow[], ctx: BatchConte
     } else if ('error' in result) {
       const { id, rev, error, reason } = result.error;
       if (!SKIPPED_ERRORS.has(error)) {
-        throw new ReplicationError('REP_ERR_BAD_RESPONSE', `reading ${id} ${rev}: ${error} ${reason}`, { docId: id, error, reason });
+        throw new ReplicationError('BAD_RESPONSE', `reading ${id} ${rev}: ${error} ${reason}`, { docId: id, error, reason });
       }
       stats.doc_write_failures++;
       ctx.onDenied?.({ id, rev, error, reason });
@@ -111,7 +111,7 @@ export async function replicateBatch(rows: readonly ChangeRow[], ctx: BatchConte
   const failures = await target.write(docs, ctx.signal);
   for (const f of failures) {
     if (!SKIPPED_ERRORS.has(f.error)) {
-      throw new ReplicationError('REP_ERR_WRITE_FAILED', `${f.id}: ${f.error} ${f.reason}`, { docId: f.id, error: f.error, reason: f.reason });
+      throw new ReplicationError('WRITE_FAILED', `${f.id}: ${f.error} ${f.reason}`, { docId: f.id, error: f.error, reason: f.reason });
     }
     ctx.onDenied?.(f);
   }

@@ -35,7 +35,7 @@ export interface ChangesPage {
 export type ContinuousLine = { kind: 'row'; row: ChangeRow } | { kind: 'end'; lastSeq: Seq; pending?: number } | { kind: 'heartbeat' };
 
 function bad(detail: string): ReplicationError {
-  return new ReplicationError('REP_ERR_BAD_RESPONSE', `_changes: ${detail}`);
+  return new ReplicationError('BAD_RESPONSE', `_changes: ${detail}`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -61,7 +61,7 @@ export function parseChangesBody(body: Buffer | string): ChangesPage {
   try {
     parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (cause) {
-    throw new ReplicationError('REP_ERR_BAD_RESPONSE', '_changes: invalid JSON', {}, cause);
+    throw new ReplicationError('BAD_RESPONSE', '_changes: invalid JSON', {}, cause);
   }
   if (!isObject(parsed) || !Array.isArray(parsed.results)) throw bad('no results array');
   const results = parsed.results.map(toChangeRow);
@@ -79,7 +79,7 @@ export function parseContinuousLine(line: string): ContinuousLine {
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ReplicationError('REP_ERR_BAD_RESPONSE', '_changes: invalid JSON line', {}, cause);
+    throw new ReplicationError('BAD_RESPONSE', '_changes: invalid JSON line', {}, cause);
   }
   if (isObject(parsed) && parsed.id === undefined && 'last_seq' in parsed) {
     const end: ContinuousLine = { kind: 'end', lastSeq: parsed.last_seq };

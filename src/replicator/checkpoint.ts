@@ -149,7 +149,7 @@ export class Checkpointer {
     const [source, target] = await Promise.all([this.source.ensureFullCommit(), this.target.ensureFullCommit()]);
     if (this.startTimes === undefined) this.startTimes = { source, target };
     else if (this.startTimes.source !== source || this.startTimes.target !== target) {
-      throw new ReplicationError('REP_ERR_CHECKPOINT', 'a peer restarted during the replication (instance_start_time changed)');
+      throw new ReplicationError('CHECKPOINT', 'a peer restarted during the replication (instance_start_time changed)');
     }
     const body = this.body(seq, counters);
     if (this.writeSource) {

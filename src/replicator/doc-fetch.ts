@@ -82,7 +82,7 @@ export class HttpDocFetcher {
     this.bulkGetSupported = true;
     const body = jsonOf(res);
     if (!isObject(body) || !Array.isArray(body.results)) {
-      throw new ReplicationError('REP_ERR_BAD_RESPONSE', '_bulk_get: no results array');
+      throw new ReplicationError('BAD_RESPONSE', '_bulk_get: no results array');
     }
     const results: FetchResult[] = [];
     body.results.forEach((entry, i) => {
@@ -141,9 +141,9 @@ export class HttpDocFetcher {
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch (cause) {
-      throw new ReplicationError('REP_ERR_BAD_RESPONSE', 'open_revs: invalid JSON', {}, cause);
+      throw new ReplicationError('BAD_RESPONSE', 'open_revs: invalid JSON', {}, cause);
     }
-    if (!Array.isArray(json)) throw new ReplicationError('REP_ERR_BAD_RESPONSE', 'open_revs: not an array');
+    if (!Array.isArray(json)) throw new ReplicationError('BAD_RESPONSE', 'open_revs: not an array');
     return json.map((entry): FetchResult => {
       if (isObject(entry) && isObject(entry.ok)) return { ok: toFetched(entry.ok, new Map()) };
       const rev = isObject(entry) && typeof entry.missing === 'string' ? entry.missing : '';

@@ -59,7 +59,7 @@ export class HttpDocWriter {
       return [...(await this.bulkDocs(docs.slice(0, half), signal)), ...(await this.bulkDocs(docs.slice(half), signal))];
     }
     const body = res.body.length === 0 ? [] : jsonOf(res);
-    if (!Array.isArray(body)) throw new ReplicationError('REP_ERR_BAD_RESPONSE', '_bulk_docs: expected an array', { status: res.status });
+    if (!Array.isArray(body)) throw new ReplicationError('BAD_RESPONSE', '_bulk_docs: expected an array', { status: res.status });
     const failures: WriteFailure[] = [];
     for (const entry of body) {
       if (!isObject(entry) || typeof entry.error !== 'string') continue;

@@ -1,28 +1,38 @@
 /**
  * Errors of the replicator and the changes follower, as a table (practice §11.4): every code says
- * whether a retry can help, and callers branch on `code`, never on messages.
+ * whether a retry can help, and callers branch on `kind` (or the prefixed `code`), never on messages.
  *
  * Retry rules follow couch-replication.md §1.5: connection errors, timeouts, 408 and any 5xx are
  * retried with backoff (couch_replicator_httpc.erl); 401/403/409/412 and other 4xx are not.
  */
 
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
+
+/** Codes are `REPLICATOR_<KIND>` (common/errors.ts). */
 export const REPLICATION_ERRORS = {
-  REP_ERR_NETWORK: { retriable: true, message: 'network error' },
-  REP_ERR_TIMEOUT: { retriable: true, message: 'request timed out' },
-  REP_ERR_HTTP_RETRIABLE: { retriable: true, message: 'server answered with a retriable status' },
-  REP_ERR_HTTP: { retriable: false, message: 'server answered with an error status' },
-  REP_ERR_UNAUTHORIZED: { retriable: false, message: 'unauthorized' },
-  REP_ERR_FORBIDDEN: { retriable: false, message: 'forbidden' },
-  REP_ERR_DB_NOT_FOUND: { retriable: false, message: 'database not found' },
-  REP_ERR_BAD_RESPONSE: { retriable: true, message: 'malformed response from peer' },
-  REP_ERR_BAD_REQUEST: { retriable: false, message: 'invalid replication request' },
-  REP_ERR_WRITE_FAILED: { retriable: false, message: 'document write failed' },
-  REP_ERR_CHECKPOINT: { retriable: true, message: 'checkpoint commit failure' },
-  REP_ERR_ABORTED: { retriable: false, message: 'aborted' },
-  REP_ERR_RETRIES_EXHAUSTED: { retriable: false, message: 'retries exhausted' },
+  NETWORK: { retriable: true, message: 'network error' },
+  TIMEOUT: { retriable: true, message: 'request timed out' },
+  HTTP_RETRIABLE: { retriable: true, message: 'server answered with a retriable status' },
+  HTTP: { retriable: false, message: 'server answered with an error status' },
+  UNAUTHORIZED: { retriable: false, message: 'unauthorized' },
+  FORBIDDEN: { retriable: false, message: 'forbidden' },
+  DB_NOT_FOUND: { retriable: false, message: 'database not found' },
+  BAD_RESPONSE: { retriable: true, message: 'malformed response from peer' },
+  BAD_REQUEST: { retriable: false, message: 'invalid replication request' },
+  WRITE_FAILED: { retriable: false, message: 'document write failed' },
+  CHECKPOINT: { retriable: true, message: 'checkpoint commit failure' },
+  ABORTED: { retriable: false, message: 'aborted' },
+  RETRIES_EXHAUSTED: { retriable: false, message: 'retries exhausted' },
 } as const;
 
-export type ReplicationErrorCode = keyof typeof REPLICATION_ERRORS;
+registerErrorCodes(
+  'REPLICATOR',
+  'src/replicator/errors.ts',
+  Object.fromEntries(Object.entries(REPLICATION_ERRORS).map(([kind, e]) => [kind, e.message])),
+);
+
+export type ReplicationErrorKind = keyof typeof REPLICATION_ERRORS;
+export type ReplicationErrorCode = `REPLICATOR_${ReplicationErrorKind}`;
 
 export interface ReplicationErrorContext {
   method?: string;
@@ -36,17 +46,15 @@ export interface ReplicationErrorContext {
   docId?: string;
 }
 
-export class ReplicationError extends Error {
-  readonly code: ReplicationErrorCode;
-  readonly retriable: boolean;
+export class ReplicationError extends FreshetError<ReplicationErrorCode> {
+  readonly kind: ReplicationErrorKind;
   readonly context: ReplicationErrorContext;
 
-  constructor(code: ReplicationErrorCode, detail?: string, context: ReplicationErrorContext = {}, cause?: unknown) {
-    const base = REPLICATION_ERRORS[code].message;
-    super(detail ? `${base}: ${detail}` : base, cause === undefined ? undefined : { cause });
+  constructor(kind: ReplicationErrorKind, detail?: string, context: ReplicationErrorContext = {}, cause?: unknown) {
+    const entry = REPLICATION_ERRORS[kind];
+    super(errorCode('REPLICATOR', kind), detail ? `${entry.message}: ${detail}` : entry.message, { retriable: entry.retriable, cause });
     this.name = 'ReplicationError';
-    this.code = code;
-    this.retriable = REPLICATION_ERRORS[code].retriable;
+    this.kind = kind;
     this.context = context;
   }
 
@@ -63,11 +71,11 @@ export function isReplicationError(value: unknown): value is ReplicationError {
  * What an HTTP status means for a replicator (couch_replicator_httpc.erl): 408, 429 and any 5xx
  * are worth another try, 401/403 are permission problems, 404 on a database means it is missing.
  */
-export function codeForStatus(status: number): ReplicationErrorCode {
-  if (status === 408 || status === 429 || status >= 500) return 'REP_ERR_HTTP_RETRIABLE';
-  if (status === 401) return 'REP_ERR_UNAUTHORIZED';
-  if (status === 403) return 'REP_ERR_FORBIDDEN';
-  return 'REP_ERR_HTTP';
+export function codeForStatus(status: number): ReplicationErrorKind {
+  if (status === 408 || status === 429 || status >= 500) return 'HTTP_RETRIABLE';
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
+  return 'HTTP';
 }
 
 /** The message of an unknown thrown value, for logs and `_scheduler/jobs` `info.error`. */

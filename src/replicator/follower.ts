@@ -143,7 +143,7 @@ export class ChangesFollower implements AsyncIterable<ChangeRow> {
 
   /** The feed as batches, each with its resume seq. */
   async *batches(): AsyncGenerator<ChangesBatch, void, undefined> {
-    if (this.iterating) throw new ReplicationError('REP_ERR_BAD_REQUEST', 'a follower can be iterated once at a time');
+    if (this.iterating) throw new ReplicationError('BAD_REQUEST', 'a follower can be iterated once at a time');
     this.iterating = true;
     const store = this.opts.checkpoint?.store;
     try {
@@ -170,7 +170,7 @@ export class ChangesFollower implements AsyncIterable<ChangeRow> {
             }
             if (!this.live) return; // the server ended the feed (limit or timeout)
             // An empty response that ends at once would make a busy loop: back off instead.
-            if (!delivered) throw new ReplicationError('REP_ERR_BAD_RESPONSE', 'continuous feed ended without data');
+            if (!delivered) throw new ReplicationError('BAD_RESPONSE', 'continuous feed ended without data');
           } else {
             const pending = prefetched ?? this.readPage(mode);
             prefetched = undefined;
@@ -363,7 +363,7 @@ export class ChangesFollower implements AsyncIterable<ChangeRow> {
     } catch (err) {
       if (this.closed) return;
       if (isReplicationError(err)) throw err;
-      throw new ReplicationError('REP_ERR_NETWORK', `continuous feed: ${(err as Error).message}`, {}, err);
+      throw new ReplicationError('NETWORK', `continuous feed: ${(err as Error).message}`, {}, err);
     } finally {
       res.destroy();
     }

@@ -90,7 +90,7 @@ export function jsonOf(res: HttpResponse): unknown {
   try {
     return JSON.parse(res.body.toString('utf8'));
   } catch (cause) {
-    throw new ReplicationError('REP_ERR_BAD_RESPONSE', 'invalid JSON', { status: res.status }, cause);
+    throw new ReplicationError('BAD_RESPONSE', 'invalid JSON', { status: res.status }, cause);
   }
 }
 
@@ -134,7 +134,7 @@ export class DbClient {
   ) {
     const u = new URL(dbUrl.toString());
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new ReplicationError('REP_ERR_BAD_REQUEST', `unsupported URL scheme ${u.protocol}`);
+      throw new ReplicationError('BAD_REQUEST', `unsupported URL scheme ${u.protocol}`);
     }
     this.user = u.username === '' ? undefined : decodeURIComponent(u.username);
     this.baseHeaders = { ...opts.headers };
@@ -208,16 +208,16 @@ export class DbClient {
     try {
       res = await this.dispatcher.request(this.requestOptions(req));
     } catch (err) {
-      if (isAbort(err, req.signal)) throw new ReplicationError('REP_ERR_ABORTED', undefined, this.describe(req), err);
+      if (isAbort(err, req.signal)) throw new ReplicationError('ABORTED', undefined, this.describe(req), err);
       const timeout = err instanceof Error && /TIMEOUT/i.test((err as { code?: string }).code ?? '');
-      throw new ReplicationError(timeout ? 'REP_ERR_TIMEOUT' : 'REP_ERR_NETWORK', (err as Error).message, this.describe(req), err);
+      throw new ReplicationError(timeout ? 'TIMEOUT' : 'NETWORK', (err as Error).message, this.describe(req), err);
     }
     let body: Buffer;
     try {
       body = Buffer.from(await res.body.arrayBuffer());
     } catch (err) {
-      if (isAbort(err, req.signal)) throw new ReplicationError('REP_ERR_ABORTED', undefined, this.describe(req), err);
-      throw new ReplicationError('REP_ERR_NETWORK', (err as Error).message, this.describe(req), err);
+      if (isAbort(err, req.signal)) throw new ReplicationError('ABORTED', undefined, this.describe(req), err);
+      throw new ReplicationError('NETWORK', (err as Error).message, this.describe(req), err);
     }
     const expect = req.expect ?? DEFAULT_EXPECT;
     if (expect.includes(res.statusCode)) return { status: res.statusCode, headers: res.headers, body };
@@ -246,12 +246,12 @@ export class DbClient {
       } catch (err) {
         if (!(err instanceof ReplicationError) || !err.retriable || req.retry === false) throw err;
         if (attempt > policy.retries) {
-          throw new ReplicationError('REP_ERR_RETRIES_EXHAUSTED', err.message, { ...err.context, attempts: attempt }, err);
+          throw new ReplicationError('RETRIES_EXHAUSTED', err.message, { ...err.context, attempts: attempt }, err);
         }
         const delay = policyDelay(policy, attempt);
         this.opts.onRetry?.(err, attempt, delay);
         if (!(await sleep(delay, req.signal))) {
-          throw new ReplicationError('REP_ERR_ABORTED', undefined, this.describe(req), req.signal?.reason ?? new Error('aborted'));
+          throw new ReplicationError('ABORTED', undefined, this.describe(req), req.signal?.reason ?? new Error('aborted'));
         }
       }
     }
@@ -273,8 +273,8 @@ export class DbClient {
     try {
       res = await this.dispatcher.request(this.requestOptions(req));
     } catch (err) {
-      if (isAbort(err, req.signal)) throw new ReplicationError('REP_ERR_ABORTED', undefined, this.describe(req), err);
-      throw new ReplicationError('REP_ERR_NETWORK', (err as Error).message, this.describe(req), err);
+      if (isAbort(err, req.signal)) throw new ReplicationError('ABORTED', undefined, this.describe(req), err);
+      throw new ReplicationError('NETWORK', (err as Error).message, this.describe(req), err);
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
       const body = Buffer.from(await res.body.arrayBuffer().catch(() => new ArrayBuffer(0)));

@@ -80,10 +80,10 @@ export class HttpPeer implements Peer {
   async info(): Promise<PeerInfo> {
     const { status, value } = await this.client.json({ method: 'GET', path: '', expect: [200, 404] });
     if (status === 404 || !isObject(value)) {
-      throw new ReplicationError('REP_ERR_DB_NOT_FOUND', this.label, { url: this.label, status });
+      throw new ReplicationError('DB_NOT_FOUND', this.label, { url: this.label, status });
     }
     // CouchDB's replicator insists on both fields (db_open/3); a peer without them is not a database.
-    if (!('update_seq' in value)) throw new ReplicationError('REP_ERR_DB_NOT_FOUND', `${this.label}: no update_seq`, { url: this.label });
+    if (!('update_seq' in value)) throw new ReplicationError('DB_NOT_FOUND', `${this.label}: no update_seq`, { url: this.label });
     const info: PeerInfo = {
       dbName: typeof value.db_name === 'string' ? value.db_name : '',
       updateSeq: value.update_seq,
@@ -118,7 +118,7 @@ export class HttpPeer implements Peer {
 
   async revsDiff(revs: Record<string, string[]>): Promise<Record<string, RevsDiffResult>> {
     const { value } = await this.client.json({ method: 'POST', path: '_revs_diff', json: revs });
-    if (!isObject(value)) throw new ReplicationError('REP_ERR_BAD_RESPONSE', '_revs_diff: not an object');
+    if (!isObject(value)) throw new ReplicationError('BAD_RESPONSE', '_revs_diff: not an object');
     const out: Record<string, RevsDiffResult> = {};
     for (const [id, entry] of Object.entries(value)) {
       if (!isObject(entry) || !Array.isArray(entry.missing)) continue;

@@ -2,6 +2,7 @@
 // interface (HTTP peers, and local Freshet databases opened in this process), and the job manager
 // the HTTP face mounts for `_replicate`, `_replicator`, `_active_tasks` and `_scheduler/*`.
 export * from './errors.js';
+export { FreshetError, isFreshetError } from '../common/errors.js';
 export * from './retry.js';
 export * from './http-client.js';
 export * from './changes-parse.js';

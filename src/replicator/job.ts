@@ -93,7 +93,7 @@ export class ReplicationJob {
     const http = (headers: Record<string, string>) => ({ ...d.http, headers: { ...d.http?.headers, ...headers }, ...(r.connections ? { maxConnections: r.connections } : {}) });
     const peer = (e: ReplicationRequest['source']): Peer => {
       if (e.local === undefined) return new HttpPeer(e.url, http(e.headers));
-      if (!this.settings.localPeer) throw new ReplicationError('REP_ERR_BAD_REQUEST', `${e.local}: local databases are not available here`);
+      if (!this.settings.localPeer) throw new ReplicationError('BAD_REQUEST', `${e.local}: local databases are not available here`);
       return this.settings.localPeer(e.local, r.userCtx ?? { name: this.user, roles: [] });
     };
     return {
@@ -174,14 +174,14 @@ export class ReplicationJob {
   /** CouchDB's status for an error a client can act on. */
   static statusOf(err: unknown): { status: number; error: string; reason: string } {
     if (!isReplicationError(err)) return { status: 500, error: 'replication_failed', reason: errorText(err) };
-    switch (err.code) {
-      case 'REP_ERR_DB_NOT_FOUND':
+    switch (err.kind) {
+      case 'DB_NOT_FOUND':
         return { status: 404, error: 'db_not_found', reason: `could not open ${err.context.url ?? ''}` };
-      case 'REP_ERR_UNAUTHORIZED':
+      case 'UNAUTHORIZED':
         return { status: 401, error: 'unauthorized', reason: err.context.reason ?? err.message };
-      case 'REP_ERR_FORBIDDEN':
+      case 'FORBIDDEN':
         return { status: 403, error: 'forbidden', reason: err.context.reason ?? err.message };
-      case 'REP_ERR_BAD_REQUEST':
+      case 'BAD_REQUEST':
         return { status: 400, error: 'bad_request', reason: err.context.reason ?? err.message };
       default:
         return { status: 500, error: err.code.toLowerCase(), reason: err.message };

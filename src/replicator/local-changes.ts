@@ -6,17 +6,17 @@
  * (couch-replication.md §2.2, §2.8).
  *
  * A one-shot feed ends once it has seen everything durable. A live feed then waits for the
- * bucket's next durable change (feed-io.ts waitForChange: an engine callback, not a poll) and goes
+ * bucket's next durable change (engine/change-wait.ts: an engine callback, not a poll) and goes
  * on; `close()` or the signal ends it at once. A filtered feed still advances `lastSeq` over the
  * changes it drops, so checkpoints move on a quiet filter.
  */
 import type { Bucket } from '../engine/bucket.js';
 import { compileSelector } from '../couch/selector.js';
-import { scanChanges, type RawChange } from '../http/change-scan.js';
-import { changeSummary } from '../http/change-summary.js';
-import type { ParsedChangesFilter } from '../http/changes-query.js';
-import type { Db } from '../http/db.js';
-import { waitForChange } from '../http/feed-io.js';
+import { scanChanges, type RawChange } from '../engine/change-scan.js';
+import { changeSummary } from '../couchdb/change-summary.js';
+import type { ParsedChangesFilter } from '../couchdb/change-summary.js';
+import type { Db } from '../couchdb/db.js';
+import { waitForChange } from '../engine/change-wait.js';
 import type { ChangeRow, Seq } from './changes-parse.js';
 import { ReplicationError } from './errors.js';
 import type { ChangesBatch, ChangesFilter } from './follower.js';
@@ -48,7 +48,7 @@ export function localFilter(filter: ChangesFilter | undefined): LocalFilter | nu
   if (filter.name === '_design') return { kind: 'design' };
   if (filter.name === undefined) return null;
   // The HTTP face answers 501 for these too (changes-query.ts): there is no JavaScript engine.
-  throw new ReplicationError('REP_ERR_BAD_REQUEST', `filter ${filter.name} is not supported on a local database`, {
+  throw new ReplicationError('BAD_REQUEST', `filter ${filter.name} is not supported on a local database`, {
     error: 'not_implemented',
     reason: 'JavaScript filter functions are not supported',
   });
@@ -56,7 +56,7 @@ export function localFilter(filter: ChangesFilter | undefined): LocalFilter | nu
 
 /** One change as a row, or null when the filter drops it (or its key is no document id). */
 function rowOf(db: Db, change: RawChange, filter: LocalFilter | null, includeDocs: boolean, allDocs: boolean): ChangeRow | null {
-  if (!change.plain) throw new ReplicationError('REP_ERR_BAD_RESPONSE', `unsupported item record format at seq ${change.seq}`);
+  if (!change.plain) throw new ReplicationError('BAD_RESPONSE', `unsupported item record format at seq ${change.seq}`);
   const c = changeSummary(db, change, { filter, includeDocs });
   if (c === null) return null;
   const row: ChangeRow = { seq: change.seq, id: c.id, changes: allDocs ? c.leaves.map((l) => ({ rev: l.rev })) : [{ rev: c.winner.rev }] };
@@ -121,7 +121,7 @@ export class LocalChanges implements ChangesSource {
     // A live feed yields an empty batch only to say it caught up (once per catch-up).
     let announced = false;
     while (!signal.aborted) {
-      if (bucket.isClosed) throw new ReplicationError('REP_ERR_DB_NOT_FOUND', `${this.db.name} was deleted`, { url: this.db.name });
+      if (bucket.isClosed) throw new ReplicationError('DB_NOT_FOUND', `${this.db.name} was deleted`, { url: this.db.name });
       const batch = this.read();
       if (batch.results.length > 0 || !this.opts.live || (batch.caughtUp && !announced)) {
         announced = batch.caughtUp;

@@ -26,14 +26,14 @@ import { isEngineError } from '../engine/errors.js';
 import { isCouchError } from '../couch/errors.js';
 import { parseDocument } from '../couch/doc.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
-import { Db } from '../http/db.js';
-import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../http/doc-json.js';
-import { openRevs } from '../http/doc-read.js';
-import { loadDoc } from '../http/doc-store.js';
-import { orderedWriter } from '../http/doc-write.js';
-import { validateNewDbName } from '../http/keyspace.js';
-import { updateLocal } from '../http/local-docs.js';
-import { toCouchError } from '../http/response.js';
+import { Db } from '../couchdb/db.js';
+import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../couchdb/doc-json.js';
+import { openRevs } from '../couchdb/doc-revs.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { orderedWriter } from '../couchdb/doc-write.js';
+import { validateNewDbName } from '../couchdb/db-names.js';
+import { updateLocal } from '../couchdb/local-docs.js';
+import { toCouchError } from '../couchdb/errors.js';
 import { toFetched } from './doc-fetch.js';
 import { ReplicationError } from './errors.js';
 import { LocalChanges } from './local-changes.js';
@@ -52,7 +52,7 @@ export type LocalAction = 'access' | 'create';
 export interface LocalPeerOptions {
   /** Default: an anonymous server admin (`{name: null, roles: ['_admin']}`), the library's own rights. */
   userCtx?: LocalUserCtx;
-  /** Throws (a ReplicationError, REP_ERR_UNAUTHORIZED/FORBIDDEN) when the user may not do `action`. */
+  /** Throws (a ReplicationError, REPLICATOR_UNAUTHORIZED/FORBIDDEN) when the user may not do `action`. */
   authorize?: (dbName: string, action: LocalAction) => void;
   /** vbuckets of a database `create()` makes (default 1024, as `PUT /{db}` without `q`). */
   numVBuckets?: number;
@@ -92,12 +92,12 @@ export class LocalPeer implements Peer {
     this.endpoint = { local: { dbName, userName: user.name, roles: [...user.roles] } };
   }
 
-  /** The database, after the access check; REP_ERR_DB_NOT_FOUND when it does not exist. */
+  /** The database, after the access check; REPLICATOR_DB_NOT_FOUND when it does not exist. */
   private db(): Db {
     this.opts.authorize?.(this.dbName, 'access');
     const bucket = this.engine.bucket(this.dbName);
-    if (!bucket) throw new ReplicationError('REP_ERR_DB_NOT_FOUND', this.dbName, { url: this.dbName, status: 404 });
-    if (this.handle?.bucket !== bucket) this.handle = this.opts.dbHandle?.(bucket) ?? new Db(bucket, this.engine.store);
+    if (!bucket) throw new ReplicationError('DB_NOT_FOUND', this.dbName, { url: this.dbName, status: 404 });
+    if (this.handle?.bucket !== bucket) this.handle = this.opts.dbHandle?.(bucket) ?? new Db(bucket);
     return this.handle;
   }
 
@@ -113,7 +113,7 @@ export class LocalPeer implements Peer {
       validateNewDbName(this.dbName);
     } catch (err) {
       const reason = isCouchError(err) ? err.reason : String(err);
-      throw new ReplicationError('REP_ERR_BAD_REQUEST', reason, { error: 'illegal_database_name', reason, status: 400 });
+      throw new ReplicationError('BAD_REQUEST', reason, { error: 'illegal_database_name', reason, status: 400 });
     }
     try {
       await this.engine.createBucket(this.dbName, { numVBuckets: this.opts.numVBuckets ?? 1024 });
@@ -206,7 +206,7 @@ export class LocalPeer implements Peer {
     } catch (err) {
       if (!isCouchError(err)) throw err;
       // The checkpointer re-reads and retries on a 409, as it does over HTTP.
-      throw new ReplicationError('REP_ERR_HTTP', `${id}: ${err.error}`, { status: err.status, error: err.error, reason: err.reason, url: this.dbName });
+      throw new ReplicationError('HTTP', `${id}: ${err.error}`, { status: err.status, error: err.error, reason: err.reason, url: this.dbName });
     }
   }
 

@@ -21,7 +21,7 @@ import { ReplicationJob, type JobState } from './job.js';
 import { replicationIds } from './replication-id.js';
 import { parseReplicationRequest, type EndpointSpec, type ReplicationRequest, type RequestContext } from './request.js';
 import { DEFAULT_FEED_BACKOFF, type BackoffPolicy } from './retry.js';
-import { activeTaskJson, schedulerDocJson, schedulerJobJson } from './task-views.js';
+import { activeTaskJson, replicationSummary, schedulerDocJson, schedulerJobJson, type ReplicationSummary } from './task-views.js';
 import type { ReplicationOptions } from './replicator.js';
 
 export interface ReplicateAuth {
@@ -63,6 +63,8 @@ const TERMINAL = new Set(['completed', 'failed']);
 
 export class ReplicatorManager {
   private readonly jobs = new Map<string, ReplicationJob>();
+  /** Counts of jobs no longer in the table (finished one-shot jobs, cancelled ones). */
+  private readonly retired = { docsRead: 0, docsWritten: 0, docFailures: 0 };
   /** `_replicator` documents by `db\u0000docId`, with their job id (or their parse error). */
   private readonly docs = new Map<string, { database: string; docId: string; jobId?: string; error?: string; state?: JobState }>();
   private readonly log: Logger;
@@ -145,7 +147,7 @@ export class ReplicatorManager {
         return { status: 401, body: { error: 'unauthorized', reason: 'Only the owner or a server admin may cancel a replication.' } };
       }
       await job.stop();
-      this.jobs.delete(job.id);
+      this.forget(job);
       return { status: 200, body: { ok: true, _local_id: job.id } };
     }
     const existing = this.jobs.get(id);
@@ -164,7 +166,7 @@ export class ReplicatorManager {
       const e = ReplicationJob.statusOf(err);
       return { status: e.status, body: { error: e.error, reason: e.reason } };
     } finally {
-      if (this.jobs.get(id) === job && !req.continuous) this.jobs.delete(id);
+      if (this.jobs.get(id) === job && !req.continuous) this.forget(job);
     }
   }
 
@@ -177,7 +179,7 @@ export class ReplicatorManager {
   }
 
   private finished(job: ReplicationJob, state: 'completed' | 'failed' | undefined): void {
-    if (this.jobs.get(job.id) === job && job.origin === null) this.jobs.delete(job.id);
+    if (this.jobs.get(job.id) === job && job.origin === null) this.forget(job);
     if (!job.origin || !state || this.closed) return;
     const key = `${job.origin.database}\u0000${job.origin.docId}`;
     const doc = this.docs.get(key);
@@ -235,8 +237,34 @@ export class ReplicatorManager {
   private async dropJob(id: string): Promise<void> {
     const job = this.jobs.get(id);
     if (!job) return;
-    this.jobs.delete(id);
+    this.forget(job);
     await job.stop();
+  }
+
+  /** Drop a job from the table, keeping its document counts in the totals. */
+  private forget(job: ReplicationJob): void {
+    if (this.jobs.get(job.id) !== job) return;
+    this.jobs.delete(job.id);
+    const s = replicationSummary(job);
+    this.retired.docsRead += s.docsRead;
+    this.retired.docsWritten += s.docsWritten;
+    this.retired.docFailures += s.docFailures;
+  }
+
+  /** Every job in the table (running, pending, crashing, continuous), for metrics. */
+  summaries(): ReplicationSummary[] {
+    return [...this.jobs.values()].map(replicationSummary);
+  }
+
+  /** Documents read, written and refused by every job since start (CouchDB couch_replicator stats). */
+  totals(): { docsRead: number; docsWritten: number; docFailures: number; jobs: number } {
+    const t = { ...this.retired, jobs: this.jobs.size };
+    for (const s of this.summaries()) {
+      t.docsRead += s.docsRead;
+      t.docsWritten += s.docsWritten;
+      t.docFailures += s.docFailures;
+    }
+    return t;
   }
 
   /** `GET /_active_tasks`: the replications running now. */

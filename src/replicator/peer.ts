@@ -105,7 +105,7 @@ export interface Peer {
   /** Printable name (URL without password). */
   readonly label: string;
   readonly endpoint: EndpointIdentity | LocalEndpointIdentity;
-  /** `GET /{db}`; throws `REP_ERR_DB_NOT_FOUND` when missing. */
+  /** `GET /{db}`; throws `REPLICATOR_DB_NOT_FOUND` when missing. */
   info(): Promise<PeerInfo>;
   /** `PUT /{db}`; true when created, false when it existed (412). */
   create(): Promise<boolean>;

@@ -55,7 +55,7 @@ export interface RequestContext {
 }
 
 function bad(reason: string): ReplicationError {
-  return new ReplicationError('REP_ERR_BAD_REQUEST', reason, { error: 'bad_request', reason });
+  return new ReplicationError('BAD_REQUEST', reason, { error: 'bad_request', reason });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { encodeDocId, type DbClient } from './http-client.js';
 import type { Seq } from './changes-parse.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 
 export interface SeqStore {
   /** The saved seq, or undefined when nothing was saved yet. */

@@ -101,3 +101,34 @@ export function schedulerDocJson(
     start_time: job ? iso(job.startTime) : null,
   };
 }
+
+/** One job as the metrics and `freshet stats` report it (src/metrics/). */
+export interface ReplicationSummary {
+  readonly id: string;
+  readonly source: string;
+  readonly target: string;
+  readonly state: JobState;
+  readonly continuous: boolean;
+  readonly docsRead: number;
+  readonly docsWritten: number;
+  readonly docFailures: number;
+  readonly checkpointedSeq: unknown;
+  /** Changes the source says are left; null when it cannot tell. */
+  readonly pending: number | null;
+}
+
+export function replicationSummary(job: ReplicationJob): ReplicationSummary {
+  const s = statsOf(job);
+  return {
+    id: job.id,
+    source: redactUrl(job.source),
+    target: redactUrl(job.target),
+    state: job.state,
+    continuous: job.request.continuous,
+    docsRead: s?.docs_read ?? 0,
+    docsWritten: s?.docs_written ?? 0,
+    docFailures: s?.doc_write_failures ?? 0,
+    checkpointedSeq: s?.checkpointed_source_seq ?? 0,
+    pending: s?.pending ?? null,
+  };
+}

@@ -17,6 +17,7 @@ import { dcpStats } from '../dcp/stats.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
 import { ClusterMember } from '../cluster/member.js';
+import { ServerMetrics } from '../metrics/index.js';
 import { NodeAddresses, type Listener, type Ports } from '../topology/addresses.js';
 import { Topology } from '../topology/topology.js';
 import { DEFAULT_TLS_PORTS, loadTlsMaterial, type TlsMaterial, type TlsServerOptions } from './tls.js';
@@ -66,6 +67,7 @@ export const DEFAULT_PORTS: Pick<Ports, 'kv' | 'mgmt' | 'http'> = { kv: 11210, m
 
 export class FreshetServer {
   private constructor(
+    readonly metrics: ServerMetrics,
     readonly engine: Engine,
     readonly users: UserRegistry,
     /** The failed-login throttle every face shares. */
@@ -124,6 +126,7 @@ export class FreshetServer {
     const authThrottle = new AuthThrottle(opts.authThrottle, { log: logger });
     const addresses = new NodeAddresses(host);
     const topology = new Topology({ engine, addresses });
+    const metrics = new ServerMetrics({ engine, authThrottle });
     const listeners: Listener[] = [];
     const abort = async (err: unknown): Promise<never> => {
       for (const l of listeners) await l.close();
@@ -139,6 +142,7 @@ export class FreshetServer {
       const kvDeps = { engine, users, authThrottle, logger, host, clusterConfig: topology, ...accessLog };
       const kvExtensions = { extraCommands: DCP_COMMANDS, statGroups: { dcp: dcpStats } };
       const kvStats = newKvStats(); // one set of counters for the plain and the TLS port
+      metrics.attachKv(kvStats);
       if (plain) {
         const kv = await startKvFace(kvDeps, opts.kvPort ?? DEFAULT_PORTS.kv, kvExtensions, { stats: kvStats });
         listeners.push(kv);
@@ -149,7 +153,7 @@ export class FreshetServer {
         listeners.push(kvTls);
         addresses.bound('kvTls', kvTls.port);
       }
-      const mgmtDeps = { engine, users, authThrottle, logger, host, topology, ...accessLog };
+      const mgmtDeps = { engine, users, authThrottle, logger, host, topology, metrics, ...accessLog };
       if (plain) {
         const mgmt = await startMgmtFace(mgmtDeps, opts.mgmtPort ?? DEFAULT_PORTS.mgmt);
         listeners.push(mgmt);
@@ -160,18 +164,19 @@ export class FreshetServer {
         listeners.push(mgmtTls);
         addresses.bound('mgmtTls', mgmtTls.port);
       }
-      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, ...accessLog }, {
+      const http = await startHttpFace({ engine, users, authThrottle, logger, host, ports: addresses.ports, metrics, ...accessLog }, {
         port: plain ? (opts.httpPort ?? DEFAULT_PORTS.http) : null,
         ...(tls === undefined ? {} : { tls: { options: tls.context, port: opts.tls?.httpPort ?? DEFAULT_TLS_PORTS.http } }),
       });
       listeners.push(http);
+      metrics.attachHttp(http.face);
       addresses.bound('http', http.port);
       addresses.bound('httpTls', http.tlsPort);
     } catch (err) {
       return abort(err);
     }
     const make = (cluster?: ClusterMember): FreshetServer =>
-      new FreshetServer(engine, users, authThrottle, logger, addresses, topology, listeners, tls, cluster);
+      new FreshetServer(metrics, engine, users, authThrottle, logger, addresses, topology, listeners, tls, cluster);
     if (opts.clusterMap === undefined) return make();
     let cluster: ClusterMember;
     try {

@@ -4,7 +4,7 @@
  * given, a self-signed development certificate generated once into DATA/tls and reused on every
  * later start (clients trust it by pointing their trust store at DATA/tls/cert.pem).
  *
- * The data directory is private (src/store/private-files.ts), and so is the key: DATA/tls is
+ * The data directory is private (src/engine/file-modes.ts), and so is the key: DATA/tls is
  * created 0700 and both files 0600. The generated certificate names `localhost` (DNS) and
  * `127.0.0.1` (IP) as subject alternative names, which is what a client dialling the loopback
  * checks the certificate against (RFC 6125; Node's `checkServerIdentity` reads IP SANs for IPs).
@@ -14,7 +14,8 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
+import { TlsConfigError } from './errors.js';
 
 /** `ServerOptions.tls`: where the TLS listeners get their certificate and which ports they use. */
 export interface TlsServerOptions {
@@ -45,13 +46,7 @@ export interface TlsMaterial {
   readonly generated: boolean;
 }
 
-export class TlsConfigError extends Error {
-  readonly code = 'TLS_CONFIG_INVALID';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TlsConfigError';
-  }
-}
+export { TlsConfigError } from './errors.js';
 
 /** The development certificate's files under the data directory. */
 export function devCertificatePaths(dataDir: string): { dir: string; cert: string; key: string } {

@@ -15,11 +15,12 @@ import { closeSync, fsyncSync, linkSync, openSync, readFileSync, realpathSync, r
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { errorCode, FreshetError } from '../common/errors.js';
 
 export const LOCK_FILE = 'freshet.lock';
 
 /** The data directory is held by another live process (or already open in this one). */
-export class DataDirLockedError extends Error {
+export class DataDirLockedError extends FreshetError<'STORE_DIR_LOCKED'> {
   override name = 'DataDirLockedError';
   constructor(
     readonly dir: string,
@@ -28,7 +29,7 @@ export class DataDirLockedError extends Error {
   ) {
     const where = host === hostname() ? '' : ` on host ${host}`;
     const extra = host === hostname() ? '' : ` (if that host no longer runs it, remove ${join(dir, LOCK_FILE)})`;
-    super(`data directory ${dir} is in use by process ${pid}${where}${extra}`);
+    super(errorCode('STORE', 'DIR_LOCKED'), `data directory ${dir} is in use by process ${pid}${where}${extra}`);
   }
 }
 

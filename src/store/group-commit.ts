@@ -15,6 +15,7 @@
 import type { RootDatabase } from 'lmdb';
 import type { BinaryDb } from './lmdb-store.js';
 import { StorageError, storageErrorOf, type StorageHealth } from './storage-fault.js';
+import { LatencyHistogram } from '../common/histogram.js';
 
 /** `value: null` removes the key. */
 export interface WriteOp {
@@ -58,6 +59,10 @@ export class GroupCommitter {
   commits = 0;
   /** Batches whose commit failed. */
   failedCommits = 0;
+  /** Write operations in committed transactions (ops per commit = the group-commit batch size). */
+  committedOps = 0;
+  /** From commit to on-disk (the fsync a batch waits for), per committed transaction. */
+  readonly flushLatency = new LatencyHistogram();
 
   constructor(
     private readonly root: RootDatabase,
@@ -117,11 +122,16 @@ export class GroupCommitter {
         .then(
           () => {
             this.commits++;
+            this.committedOps += batch.ops.length;
             this.health.succeeded();
             // Committed (visible, and safe from a process crash); durable once flushed. The next
             // transaction starts now and overlaps this one's fsync (lmdb-js overlappingSync).
             this.flushing++;
-            this.durable().then(() => batch.resolve(), (err: unknown) => batch.reject(err)).finally(() => {
+            const committedAt = performance.now();
+            this.durable().then(() => {
+              this.flushLatency.observe((performance.now() - committedAt) * 1000);
+              batch.resolve();
+            }, (err: unknown) => batch.reject(err)).finally(() => {
               this.flushing--;
               this.wakeIfIdle();
             });
@@ -144,7 +154,7 @@ export class GroupCommitter {
   private durable(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const cancel = this.health.onNextFailure((cause) => {
-        reject(new StorageError(cause.code, `${cause.message}; this write was committed but not confirmed on disk`, true, { cause }));
+        reject(new StorageError(cause.errno, `${cause.message}; this write was committed but not confirmed on disk`, true, { cause }));
       });
       Promise.resolve(this.root.flushed).then(() => {
         cancel();

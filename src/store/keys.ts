@@ -3,7 +3,6 @@
  * memcmp comparison, so range scans over seqnos need no custom comparator.
  *
  *   by-seq key    [vbucket u16][seqno u64]      → item record
- *   by-key key    raw document key bytes        → [seqno u64] (vbucket is derived from the key)
  *   changes key   [bucket seq u64]              → [vbucket u16][seqno u64]
  *   expiry key    [expiry u32][vbucket u16][seqno u64] → empty
  */

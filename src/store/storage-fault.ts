@@ -21,6 +21,8 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { statfsSync } from 'node:fs';
 import type { RootDatabase } from 'lmdb';
+import { FreshetError } from '../common/errors.js';
+import { storageErrorCode, type StorageErrorCode } from './errors.js';
 
 /** lmdb.h MDB_MAP_FULL: the environment's map size is used up (lmdb-js normally grows it). */
 const MDB_MAP_FULL = -30792;
@@ -29,10 +31,13 @@ const SHORT_WRITE_FREE_BYTES = 16 * 1024 * 1024;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
-/** A write that LMDB could not commit; `code` is the errno name (ENOSPC, EIO, ...). */
-export class StorageError extends Error {
+/**
+ * A write that LMDB could not commit; `errno` is the errno name (ENOSPC, EIO, ...), `code` what it
+ * means (store/errors.ts: STORE_ENOSPC, STORE_WRITE_FAILED, ...).
+ */
+export class StorageError extends FreshetError<StorageErrorCode> {
   constructor(
-    readonly code: string,
+    readonly errno: string,
     message: string,
     /**
      * True when the transaction did commit (its writes are visible) but a later failure came
@@ -41,13 +46,14 @@ export class StorageError extends Error {
     readonly committed = false,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    const code = storageErrorCode(errno);
+    super(code, message, { retriable: code !== 'STORE_WRITE_FAILED', cause: options?.cause });
     this.name = 'StorageError';
   }
 
   /** The disk (or the map) is full: the client may retry once space is freed. */
   get full(): boolean {
-    return this.code === 'ENOSPC' || this.code === 'EDQUOT' || this.code === 'MDB_MAP_FULL';
+    return this.code !== 'STORE_WRITE_FAILED';
   }
 }
 

@@ -23,6 +23,7 @@
  *   A port given as 0 does not listen (`--tls-only`) and is left out, for the same ping reason;
  *   the legacy `serverList` and `nodes[].hostname` then name the TLS ports, the only ones there are.
  */
+import { errorCode, FreshetError, registerErrorCodes } from '../common/errors.js';
 
 /** The placeholder clients replace with the address they connected to (gocbcore `parseConfig`). */
 export const HOST_PLACEHOLDER = '$HOST';
@@ -154,10 +155,15 @@ export interface TerseBucketConfigJson {
   readonly clusterCapabilities: Readonly<Record<string, readonly string[]>>;
 }
 
-export class ClusterConfigError extends Error {
-  readonly code = 'CLUSTER_CONFIG_INVALID';
+export const TOPOLOGY_ERRORS = {
+  CONFIG_INVALID: 'a cluster-map input (nodes, ports, bucket, vbucket owners) that cannot form a valid config',
+} as const;
+
+registerErrorCodes('TOPOLOGY', 'src/topology/cluster-config.ts', TOPOLOGY_ERRORS);
+
+export class ClusterConfigError extends FreshetError<'TOPOLOGY_CONFIG_INVALID'> {
   constructor(message: string) {
-    super(message);
+    super(errorCode('TOPOLOGY', 'CONFIG_INVALID'), message);
     this.name = 'ClusterConfigError';
   }
 }

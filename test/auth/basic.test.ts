@@ -6,7 +6,7 @@ import { AuthError } from '../../src/auth/errors.js';
 function expectMalformed(header: string, pattern: RegExp): void {
   assert.throws(
     () => parseBasicAuth(header),
-    (err: unknown) => err instanceof AuthError && err.code === 'BASIC_MALFORMED' && err.http === 400 && pattern.test(err.message),
+    (err: unknown) => err instanceof AuthError && err.code === 'AUTH_BASIC_MALFORMED' && err.http === 400 && pattern.test(err.message),
   );
 }
 

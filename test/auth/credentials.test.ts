@@ -50,7 +50,7 @@ async function populated() {
 
 function expectCode(err: unknown, code: string): true {
   assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
-  assert.equal(err.code, code);
+  assert.equal(err.kind, code);
   return true;
 }
 

@@ -6,7 +6,7 @@ import { AuthError, isAuthError } from '../../src/auth/errors.js';
 function expectCode(fn: () => unknown, code: string, pattern?: RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof AuthError, 'expected an AuthError');
-    assert.equal(err.code, code);
+    assert.equal(err.kind, code);
     if (pattern) assert.match(err.message, pattern);
     return true;
   });

@@ -266,7 +266,7 @@ describe('SCRAM client checks of server messages', () => {
   const v = RFC_VECTORS[1]!;
 
   function expectCode(fn: () => unknown, code: string): void {
-    assert.throws(fn, (err: unknown) => err instanceof AuthError && err.code === code);
+    assert.throws(fn, (err: unknown) => err instanceof AuthError && err.kind === code);
   }
 
   test('server-first must extend the client nonce and carry s and i', () => {

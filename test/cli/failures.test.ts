@@ -56,7 +56,7 @@ describe('cli > failures', () => {
     assert.ok(ms < 1000, `stopped in ${ms} ms`);
     assert.equal(code, 1);
     const summary = JSON.parse(run.stdout.trim()) as { ok: boolean; error: string };
-    assert.deepEqual([summary.ok, summary.error], [false, 'REP_ERR_ABORTED']);
+    assert.deepEqual([summary.ok, summary.error], [false, 'REPLICATOR_ABORTED']);
   });
 
   test('replicate --create-target creates nothing when the source answers 401 or 404', async (t) => {
@@ -71,7 +71,7 @@ describe('cli > failures', () => {
     ]);
     assert.equal(unauthorized.code, 1);
     assert.equal(missing.code, 1);
-    assert.equal((JSON.parse(missing.stdout) as { error: string }).error, 'REP_ERR_DB_NOT_FOUND');
+    assert.equal((JSON.parse(missing.stdout) as { error: string }).error, 'REPLICATOR_DB_NOT_FOUND');
     const auth = { authorization: `Basic ${Buffer.from('Administrator:password').toString('base64')}` };
     for (const db of ['target401', 'target404']) {
       assert.equal((await fetch(`${base}/${db}`, { headers: auth })).status, 404, `${db} was not created`);

@@ -74,7 +74,7 @@ describe('client > bootstrap helpers', () => {
     server.send(c.replyTo(req, { status: c.Status.Eaccess, value: Buffer.from('{"error":{"context":"no bucket nope","ref":"r-1"}}') }));
     await assert.rejects(p, (e: unknown) => {
       assert.ok(e instanceof KvStatusError);
-      assert.equal(e.code, 'CB_ERR_STATUS');
+      assert.equal(e.code, 'KVCLIENT_STATUS');
       assert.equal(e.status, 0x24);
       assert.equal(e.statusName, 'Eaccess');
       assert.equal(e.retriable, false);

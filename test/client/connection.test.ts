@@ -59,7 +59,7 @@ describe('client > connection > timeouts', () => {
     const { conn, server } = await connected(t);
     const p = conn.request(get('slow'), { timeoutMs: 20 });
     const req = await server.takeOne();
-    await assert.rejects(p, (e: unknown) => e instanceof RequestTimeoutError && e.code === 'CB_ERR_TIMEOUT');
+    await assert.rejects(p, (e: unknown) => e instanceof RequestTimeoutError && e.code === 'KVCLIENT_TIMEOUT');
     assert.equal(conn.stats.timeouts, 1);
     assert.equal(conn.inFlight, 0);
     // the late reply is unmatched, and the connection keeps working
@@ -90,7 +90,7 @@ describe('client > connection > timeouts', () => {
     const p = conn.request(get('x'), { signal: ac.signal });
     await server.takeOne();
     ac.abort();
-    await assert.rejects(p, (e: unknown) => e instanceof KvClientError && e.code === 'CB_ERR_ABORTED');
+    await assert.rejects(p, (e: unknown) => e instanceof KvClientError && e.code === 'KVCLIENT_ABORTED');
   });
 });
 
@@ -158,7 +158,7 @@ describe('client > connection > close', () => {
     await server.takeOne();
     // handlers attached before close() so the rejections are never unhandled
     const rejected = Promise.all([
-      assert.rejects(inflight, (e: unknown) => e instanceof ConnectionClosedError && e.code === 'CB_ERR_CONN_CLOSED'),
+      assert.rejects(inflight, (e: unknown) => e instanceof ConnectionClosedError && e.code === 'KVCLIENT_CONN_CLOSED'),
       assert.rejects(waiting, ConnectionClosedError),
     ]);
     await conn.close();

@@ -98,7 +98,7 @@ describe('cluster > intra-cluster replication', () => {
     });
     assert.deepEqual(decision, { rollback: false }, 'a consumer resuming with the old uuid continues');
 
-    await assert.rejects(ba.set(k('late'), '{}'), { code: 'NOT_MY_VBUCKET' });
+    await assert.rejects(ba.set(k('late'), '{}'), { code: 'ENGINE_NOT_MY_VBUCKET' });
     const r = await bb.set(k('after-move'), '{"d":4}');
     assert.equal(r.token.seqno, expectedHigh + 1);
     assert.ok(r.cas > active.at(-1)!.cas, 'the promoted copy hands out larger CAS values');

@@ -16,17 +16,17 @@ describe('codec > buffer-reader', () => {
     assert.equal(r.remaining, 0);
   });
 
-  test('short reads throw CB_ERR_SHORT_READ, including at a window end', () => {
-    assert.throws(() => new BufferReader(hex`0102 03`).u32(), isCode('CB_ERR_SHORT_READ'));
+  test('short reads throw CODEC_SHORT_READ, including at a window end', () => {
+    assert.throws(() => new BufferReader(hex`0102 03`).u32(), isCode('CODEC_SHORT_READ'));
     const r = new BufferReader(hex`00000001 00000002`, 0, 4);
     assert.equal(r.u32(), 1);
-    assert.throws(() => r.u8(), isCode('CB_ERR_SHORT_READ'));
-    assert.throws(() => new BufferReader(hex`00`).bytes(2), isCode('CB_ERR_SHORT_READ'));
+    assert.throws(() => r.u8(), isCode('CODEC_SHORT_READ'));
+    assert.throws(() => new BufferReader(hex`00`).bytes(2), isCode('CODEC_SHORT_READ'));
   });
 
   test('u64Number accepts 2^53-1 and rejects 2^53', () => {
     assert.equal(new BufferReader(hex`001fffffffffffff`).u64Number(), Number.MAX_SAFE_INTEGER);
-    assert.throws(() => new BufferReader(hex`0020000000000000`).u64Number(), isCode('CB_ERR_VALUE_RANGE'));
+    assert.throws(() => new BufferReader(hex`0020000000000000`).u64Number(), isCode('CODEC_VALUE_RANGE'));
   });
 });
 
@@ -39,12 +39,12 @@ describe('codec > buffer-writer', () => {
   });
 
   test('rejects values outside the field', () => {
-    assert.throws(() => new BufferWriter().u8(256), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => new BufferWriter().u16(-1), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => new BufferWriter().u32(2 ** 32), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => new BufferWriter().u32(1.5), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => new BufferWriter().u64(1n << 64n), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => new BufferWriter().u64(2 ** 53), isCode('CB_ERR_VALUE_RANGE'));
+    assert.throws(() => new BufferWriter().u8(256), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => new BufferWriter().u16(-1), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => new BufferWriter().u32(2 ** 32), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => new BufferWriter().u32(1.5), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => new BufferWriter().u64(1n << 64n), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => new BufferWriter().u64(2 ** 53), isCode('CODEC_VALUE_RANGE'));
   });
 
   test('earlier views survive growth', () => {

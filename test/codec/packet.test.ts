@@ -36,29 +36,29 @@ describe('codec > packet', () => {
     assert.equal(r[0], c.Magic.AltClientResponse);
     assert.throws(
       () => c.encodePacket(c.makeRequest(1, { magic: c.Magic.ServerRequest, framingExtras: hex`50` })),
-      isCode('CB_ERR_BAD_LENGTH'),
+      isCode('CODEC_BAD_LENGTH'),
     );
   });
 
   test('encode rejects fields that do not fit', () => {
     const big = Buffer.alloc(256);
-    assert.throws(() => c.encodePacket(c.makeRequest(0, { extras: big })), isCode('CB_ERR_BAD_LENGTH'));
+    assert.throws(() => c.encodePacket(c.makeRequest(0, { extras: big })), isCode('CODEC_BAD_LENGTH'));
     assert.throws(
       () => c.encodePacket(c.makeRequest(0, { key: big, framingExtras: hex`50` })),
-      isCode('CB_ERR_BAD_LENGTH'),
+      isCode('CODEC_BAD_LENGTH'),
     );
-    assert.throws(() => c.encodePacket(c.makeRequest(0, { key: Buffer.alloc(0x10000) })), isCode('CB_ERR_BAD_LENGTH'));
-    assert.throws(() => c.encodePacket(c.makeRequest(256)), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => c.encodePacket(c.makeRequest(0, { vbucket: 0x10000 })), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => c.encodePacket(c.makeRequest(0, { opaque: -1 })), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => c.encodePacket(c.makeRequest(0, { cas: 1n << 64n })), isCode('CB_ERR_VALUE_RANGE'));
-    assert.throws(() => c.encodePacket(c.makeRequest(0, { magic: 0x42 })), isCode('CB_ERR_BAD_MAGIC'));
+    assert.throws(() => c.encodePacket(c.makeRequest(0, { key: Buffer.alloc(0x10000) })), isCode('CODEC_BAD_LENGTH'));
+    assert.throws(() => c.encodePacket(c.makeRequest(256)), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => c.encodePacket(c.makeRequest(0, { vbucket: 0x10000 })), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => c.encodePacket(c.makeRequest(0, { opaque: -1 })), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => c.encodePacket(c.makeRequest(0, { cas: 1n << 64n })), isCode('CODEC_VALUE_RANGE'));
+    assert.throws(() => c.encodePacket(c.makeRequest(0, { magic: 0x42 })), isCode('CODEC_BAD_MAGIC'));
   });
 
   test('decodeHeader needs 24 bytes; decodePacket needs the whole body', () => {
-    assert.throws(() => c.decodeHeader(Buffer.alloc(23)), isCode('CB_ERR_SHORT_READ'));
+    assert.throws(() => c.decodeHeader(Buffer.alloc(23)), isCode('CODEC_SHORT_READ'));
     const h = hex`81 00 0000 00 00 0000 00000004 00000000 0000000000000000 0000`;
-    assert.throws(() => c.decodePacket(h), isCode('CB_ERR_SHORT_READ'));
+    assert.throws(() => c.decodePacket(h), isCode('CODEC_SHORT_READ'));
   });
 
   test('replyTo keeps opcode and opaque and picks the response magic', () => {
@@ -72,16 +72,16 @@ describe('codec > packet', () => {
 
   test('decoders reject the wrong opcode and the wrong layout', () => {
     const get = c.encodeGetRequest({ key: 'k' });
-    assert.throws(() => c.decodeHelloRequest(get), isCode('CB_ERR_UNEXPECTED_OPCODE'));
-    assert.throws(() => c.decodeGetResponse(c.makeResponse(c.Opcode.Get)), isCode('CB_ERR_BAD_LAYOUT'));
-    assert.throws(() => c.decodeGetRequest(c.makeRequest(c.Opcode.Get)), isCode('CB_ERR_BAD_LAYOUT'));
+    assert.throws(() => c.decodeHelloRequest(get), isCode('CODEC_UNEXPECTED_OPCODE'));
+    assert.throws(() => c.decodeGetResponse(c.makeResponse(c.Opcode.Get)), isCode('CODEC_BAD_LAYOUT'));
+    assert.throws(() => c.decodeGetRequest(c.makeRequest(c.Opcode.Get)), isCode('CODEC_BAD_LAYOUT'));
     assert.throws(
       () => c.decodeMutationResponse(c.makeResponse(c.Opcode.Set, { extras: Buffer.alloc(8) })),
-      isCode('CB_ERR_BAD_LAYOUT'),
+      isCode('CODEC_BAD_LAYOUT'),
     );
     assert.throws(
       () => c.decodeArithResponse(c.makeResponse(c.Opcode.Increment, { value: Buffer.alloc(4) })),
-      isCode('CB_ERR_BAD_LAYOUT'),
+      isCode('CODEC_BAD_LAYOUT'),
     );
   });
 });

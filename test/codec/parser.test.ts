@@ -89,7 +89,7 @@ describe('codec > parser > malformed frames', () => {
   test('bad magic', () => {
     assert.throws(
       () => new PacketParser().push(header('42', '00', '00000000')),
-      (e: unknown) => e instanceof ProtocolError && e.code === 'CB_ERR_BAD_MAGIC',
+      (e: unknown) => e instanceof ProtocolError && e.code === 'CODEC_BAD_MAGIC',
     );
   });
 
@@ -97,7 +97,7 @@ describe('codec > parser > malformed frames', () => {
     // key 5 + extras 8 > body 10
     assert.throws(
       () => new PacketParser().push(header('80', '08', '0000000a')),
-      (e: unknown) => e instanceof ProtocolError && e.code === 'CB_ERR_BAD_LENGTH',
+      (e: unknown) => e instanceof ProtocolError && e.code === 'CODEC_BAD_LENGTH',
     );
   });
 
@@ -105,7 +105,7 @@ describe('codec > parser > malformed frames', () => {
     const bad = hex`08 00 10 00 00 00 0000 00000004 00000000 0000000000000000 00000000`;
     assert.throws(
       () => new PacketParser().push(bad),
-      (e: unknown) => e instanceof ProtocolError && e.code === 'CB_ERR_BAD_LENGTH',
+      (e: unknown) => e instanceof ProtocolError && e.code === 'CODEC_BAD_LENGTH',
     );
   });
 
@@ -113,7 +113,7 @@ describe('codec > parser > malformed frames', () => {
     const parser = new PacketParser({ maxBodyLength: 1024 });
     assert.throws(
       () => parser.push(header('81', '00', '00000401')),
-      (e: unknown) => e instanceof ProtocolError && e.code === 'CB_ERR_BODY_TOO_LARGE',
+      (e: unknown) => e instanceof ProtocolError && e.code === 'CODEC_BODY_TOO_LARGE',
     );
   });
 
@@ -122,7 +122,7 @@ describe('codec > parser > malformed frames', () => {
     const h = header('81', '00', over.toString(16).padStart(8, '0'));
     assert.throws(
       () => new PacketParser().push(h),
-      (e: unknown) => e instanceof ProtocolError && e.code === 'CB_ERR_BODY_TOO_LARGE',
+      (e: unknown) => e instanceof ProtocolError && e.code === 'CODEC_BODY_TOO_LARGE',
     );
     const at = header('81', '00', (over - 1).toString(16).padStart(8, '0'));
     assert.deepEqual(new PacketParser().push(at), []); // accepted, waiting for the body

@@ -189,11 +189,11 @@ describe('consumer > scripted producer', () => {
     t.after(() => ds.close());
     ds.start();
     await until(() => ds.stats().totRefreshClusterBucketUUIDErr >= 2, 'uuid errors');
-    assert.equal((receiver.errors[0] as { code?: string }).code, 'DCP_ERR_BUCKET_UUID');
+    assert.equal((receiver.errors[0] as { code?: string }).code, 'CONSUMER_BUCKET_UUID');
     assert.equal(ds.stats().totWorkerConnect, 0, 'never streams from the wrong bucket');
 
     const stream = openChangeStream({ seeds: [node.seed], credentials: creds, bucketUuid: 'other' });
-    await assert.rejects(stream.next(), (e: unknown) => (e as { code?: string }).code === 'DCP_ERR_BUCKET_UUID');
+    await assert.rejects(stream.next(), (e: unknown) => (e as { code?: string }).code === 'CONSUMER_BUCKET_UUID');
   });
 
   test('change stream: an AbortSignal ends the iteration and the consumed position is checkpointed', async (t) => {

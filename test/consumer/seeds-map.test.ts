@@ -33,9 +33,9 @@ describe('consumer > seeds', () => {
     assert.deepEqual(parseClusterMap(tlsDoc, '10.0.0.5').serverList, ['10.0.0.5:11210', 'h2:11210'], 'plain by default');
   });
 
-  test('bad seeds are DCP_ERR_BAD_SEED', () => {
+  test('bad seeds are CONSUMER_BAD_SEED', () => {
     for (const bad of ['ftp://x', 'couchbase://', 'couchbase://h:99999/b', 'localhost:8091']) {
-      assert.throws(() => parseSeed(bad), (e: unknown) => e instanceof ConsumerError && e.code === 'DCP_ERR_BAD_SEED', bad);
+      assert.throws(() => parseSeed(bad), (e: unknown) => e instanceof ConsumerError && e.code === 'CONSUMER_BAD_SEED', bad);
     }
     assert.throws(() => parseSeeds([]), ConsumerError);
   });
@@ -73,7 +73,7 @@ describe('consumer > cluster map', () => {
     assert.deepEqual(some.problems, [{ vbucket: 9, problem: 'vbucket-id' }]);
   });
 
-  test('configs order by (revEpoch, rev); garbage is DCP_ERR_BAD_MAP', () => {
+  test('configs order by (revEpoch, rev); garbage is CONSUMER_BAD_MAP', () => {
     const a = parseClusterMap(doc);
     assert.equal(isNewerMap({ ...a, rev: 8 }, a), true);
     assert.equal(isNewerMap({ ...a, rev: 100, revEpoch: 1 }, a), false);
@@ -84,7 +84,7 @@ describe('consumer > cluster map', () => {
     assert.equal(sameRouting(a, { ...a, vBucketMap: [[1, 0], ...a.vBucketMap.slice(1)] }), false);
     assert.equal(sameRouting(a, undefined), false);
     for (const bad of [null, {}, { vBucketServerMap: { serverList: [1], vBucketMap: [] } }, { vBucketServerMap: { serverList: [], vBucketMap: [['x']] } }]) {
-      assert.throws(() => parseClusterMap(bad), (e: unknown) => e instanceof ConsumerError && e.code === 'DCP_ERR_BAD_MAP');
+      assert.throws(() => parseClusterMap(bad), (e: unknown) => e instanceof ConsumerError && e.code === 'CONSUMER_BAD_MAP');
     }
   });
 });

@@ -20,8 +20,8 @@ describe('consumer > tables', () => {
 
   test('error codes are listed once and carried by the cbdatasource error types', () => {
     assert.equal(new Set(CONSUMER_ERROR_CODES).size, CONSUMER_ERROR_CODES.length);
-    assert.equal(new AllServerURLsConnectBucketError(['http://x']).code, 'DCP_ERR_ALL_SERVERS_FAILED');
-    assert.equal(new AuthFailError('s', 'u').code, 'DCP_ERR_AUTH');
+    assert.equal(new AllServerURLsConnectBucketError(['http://x']).code, 'CONSUMER_ALL_SERVERS_FAILED');
+    assert.equal(new AuthFailError('s', 'u').code, 'CONSUMER_AUTH_FAIL');
   });
 
   test('every producer message has one action; unknown opcodes and magics have none', () => {

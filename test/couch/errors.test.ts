@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { COUCH_ERRORS, CouchError, couchError, isCouchError, type CouchErrorCode } from '../../src/couch/errors.js';
+import { COUCH_ERRORS, CouchError, couchError, isCouchError, type CouchErrorKind } from '../../src/couch/errors.js';
 
 describe('error registry', () => {
   test('every entry has a CouchDB status and a snake_case error', () => {
@@ -10,14 +10,15 @@ describe('error registry', () => {
       assert.ok(statuses.has(entry.status), `${code}: status ${entry.status}`);
       assert.match(entry.error, /^[a-z_]+$/, code);
       assert.ok(entry.reason.length > 0, code);
-      assert.equal(new CouchError(code as CouchErrorCode).code, code);
+      assert.equal(new CouchError(code as CouchErrorKind).kind, code);
+      assert.equal(new CouchError(code as CouchErrorKind).code, `COUCH_${code.toUpperCase()}`);
     }
     // Pin the size so that additions are deliberate (update docs and this count).
     assert.equal(Object.keys(COUCH_ERRORS).length, 70);
   });
 
   test('the strings clients depend on', () => {
-    const body = (code: CouchErrorCode, params?: Record<string, string>) => {
+    const body = (code: CouchErrorKind, params?: Record<string, string>) => {
       const e = couchError(code, params);
       return [e.status, JSON.stringify(e)];
     };

@@ -1,13 +1,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestEngine, type TestEngine } from '../helpers/engine.js';
-import { isEngineError, type EngineErrorCode } from '../../src/engine/errors.js';
+import { isEngineError, type EngineErrorKind } from '../../src/engine/errors.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from '../../src/engine/types.js';
 import { MAX_VALUE_BYTES } from '../../src/engine/limits.js';
 import { runExpiryPager } from '../../src/engine/maintenance.js';
 import { ManualClock } from '../helpers/clock.js';
 
-async function rejects(p: Promise<unknown> | (() => unknown), code: EngineErrorCode): Promise<void> {
+async function rejects(p: Promise<unknown> | (() => unknown), code: EngineErrorKind): Promise<void> {
   await assert.rejects(async () => (typeof p === 'function' ? p() : p), (err: unknown) => isEngineError(err, code));
 }
 

@@ -16,8 +16,8 @@ describe('normal and longpoll bodies', () => {
 
   test('without last_seq the last row seq is the resume point; junk is a typed error', () => {
     assert.equal(parseChangesBody('{"results":[{"seq":4,"id":"a","changes":[]}]}').lastSeq, 4);
-    assert.throws(() => parseChangesBody('{"results":'), { code: 'REP_ERR_BAD_RESPONSE' });
-    assert.throws(() => parseChangesBody('{"rows":[]}'), { code: 'REP_ERR_BAD_RESPONSE' });
+    assert.throws(() => parseChangesBody('{"results":'), { code: 'REPLICATOR_BAD_RESPONSE' });
+    assert.throws(() => parseChangesBody('{"rows":[]}'), { code: 'REPLICATOR_BAD_RESPONSE' });
   });
 });
 

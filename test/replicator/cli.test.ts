@@ -103,7 +103,7 @@ describe('freshet replicate', () => {
     const missing = await cli([`${p.base}/no-such-db`, `${p.base}/x`]);
     assert.equal(missing.code, 1);
     assert.equal(missing.summary!.ok, false);
-    assert.equal(missing.summary!.error, 'REP_ERR_DB_NOT_FOUND');
+    assert.equal(missing.summary!.error, 'REPLICATOR_DB_NOT_FOUND');
     const bad = await cli(['not-a-url', `${p.base}/x`]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /SOURCE must be a database URL/);

@@ -143,7 +143,7 @@ describe('changes follower', () => {
 
   test('a missing database is a typed error, not a retry loop', async () => {
     const follower = followChanges(`${p.base}/no-such-db`, { feed: 'longpoll' });
-    await assert.rejects(take(follower, 1), { code: 'REP_ERR_HTTP', message: /404/ });
+    await assert.rejects(take(follower, 1), { code: 'REPLICATOR_HTTP', message: /404/ });
   });
 
   test('filters: doc_ids and selector, on the server (Freshet) or on the client (pouchdb-server)', async () => {

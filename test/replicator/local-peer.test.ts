@@ -85,7 +85,7 @@ describe('local changes feed', () => {
   test('reads checkpointed seqs in every form peers write them; JavaScript filters are refused', () => {
     assert.deepEqual([5, '7', '9-g1AAAA', '"x"', null, -3].map(bucketSeqOf), [5, 7, 9, 0, 0, 0]);
     assert.equal(localFilter({ name: '_design' })?.kind, 'design');
-    assert.throws(() => localFilter({ name: 'app/by_type' }), { code: 'REP_ERR_BAD_REQUEST' });
+    assert.throws(() => localFilter({ name: 'app/by_type' }), { code: 'REPLICATOR_BAD_REQUEST' });
   });
 });
 
@@ -156,7 +156,7 @@ describe('local databases as replication endpoints', () => {
     });
     assert.deepEqual([...(await leafMap(http(fa, 'by-selector'))).keys()].sort(), ['doc-000000', 'doc-000002', 'doc-000004', 'doc-000006', 'doc-000008']);
     await assert.rejects(replicate({ source: localDatabase(fa.server, 'nothing-here'), target: localDatabase(fa.server, 'x'), nodeUuid: NODE }), {
-      code: 'REP_ERR_DB_NOT_FOUND',
+      code: 'REPLICATOR_DB_NOT_FOUND',
     });
   });
 

@@ -116,7 +116,7 @@ test('a failed commit rolls back only its own writes: a key written twice return
     const results = await Promise.allSettled([bucket.set('a', 'lost-1'), bucket.set('a', 'lost-2'), bucket.set('fresh', 'lost')]);
     for (const r of results) {
       assert.equal(r.status, 'rejected');
-      assert.equal((r.reason as { code?: string }).code, 'ENOSPC');
+      assert.equal((r.reason as { code?: string }).code, 'ENGINE_ENOSPC');
     }
     assert.equal(bucket.get('a').value.toString(), 'stored');
     assert.throws(() => bucket.get('fresh'), /key not found/);

@@ -10,7 +10,7 @@
  * Number policy for every file under dcp/: seqnos, rev seqnos and vbucket UUIDs are JS
  * numbers. kv UUIDs are 48-bit and seqnos are int64 values that stay far below 2^53
  * (dcp.md §3.3), so numbers are exact; a decoded value >= 2^53 is a ProtocolError
- * (CB_ERR_VALUE_RANGE), never a rounded number. The one place the protocol uses the
+ * (CODEC_VALUE_RANGE), never a rounded number. The one place the protocol uses the
  * all-ones u64 is the stream-request end seqno; see SEQNO_INFINITY in stream-req.ts.
  *
  * Frame encoders. Mutations, deletions, expirations and V1 snapshot markers are the per-item hot

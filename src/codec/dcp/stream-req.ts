@@ -91,7 +91,7 @@ function writeSeqno(w: BufferWriter, v: number, what: string): void {
     w.u64(U64_MAX);
     return;
   }
-  if (!Number.isSafeInteger(v) || v < 0) throw new ProtocolError('CB_ERR_VALUE_RANGE', `${what} out of range: ${v}`);
+  if (!Number.isSafeInteger(v) || v < 0) throw new ProtocolError('VALUE_RANGE', `${what} out of range: ${v}`);
   w.u64(v);
 }
 

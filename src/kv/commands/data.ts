@@ -21,7 +21,8 @@ import { decodeGetMetaRequest, encodeGetMetaResponse } from '../../codec/ops/get
 import { isEngineError } from '../../engine/errors.js';
 import type { MutationResult } from '../../engine/types.js';
 import type { StoreMode } from '../../engine/mutations.js';
-import { KvStatusError, errorReply } from '../replies.js';
+import { errorReply } from '../replies.js';
+import { KvReplyError } from '../errors.js';
 import { documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, Reply } from '../dispatch.js';
@@ -44,10 +45,14 @@ function get(session: Session, req: Packet): Reply {
   const { key } = decodeGetRequest(req);
   try {
     const item = session.bucket!.get(documentKey(session, key), req.vbucket);
+    session.stats.ops.getHits++;
     return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), GETK.has(req.opcode) ? key : EMPTY, item.value);
   } catch (err) {
+    // `get_misses` counts client GETs only (the engine's read counters also see internal lookups).
+    if (!isEngineError(err, 'KEY_ENOENT')) throw err;
+    session.stats.ops.getMisses++;
     // GETQ/GETKQ stay silent on a miss (memcached quiet semantics).
-    if (isQuietOpcode(req.opcode) && isEngineError(err, 'KEY_ENOENT')) return null;
+    if (isQuietOpcode(req.opcode)) return null;
     throw err;
   }
 }
@@ -65,7 +70,7 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   const r = decodeStoreRequest(req);
   const mode = STORE_MODES[req.opcode]!;
   // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
-  if (mode === 'add' && r.cas !== 0n) throw new KvStatusError(Status.Einval, 'ADD does not take a CAS');
+  if (mode === 'add' && r.cas !== 0n) throw new KvReplyError(Status.Einval, 'ADD does not take a CAS');
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
   const bucket = session.bucket!;
   const written = await bucket.storeItem(

@@ -13,7 +13,7 @@ import { Status } from '../../codec/status.js';
 import { EngineError } from '../../engine/errors.js';
 import { detectDatatype } from '../../engine/mutations.js';
 import type { Session } from '../session.js';
-import { KvStatusError } from '../replies.js';
+import { KvReplyError } from '../errors.js';
 
 export function collectionsEnabled(session: Session): boolean {
   return session.features.has(Feature.Collections);
@@ -24,7 +24,7 @@ export function documentKey(session: Session, key: Buffer): Buffer {
   if (!collectionsEnabled(session)) return key;
   if (key.length === 0) throw new EngineError('EINVAL', 'missing collection id');
   const { value, length } = decodeLeb128(key);
-  if (value !== 0) throw new KvStatusError(Status.UnknownCollection, `unknown collection id ${value}`);
+  if (value !== 0) throw new KvReplyError(Status.UnknownCollection, `unknown collection id ${value}`);
   return key.subarray(length);
 }
 

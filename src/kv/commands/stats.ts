@@ -2,8 +2,8 @@
  * STAT: one reply per statistic (key = name, value = ASCII), then an empty terminator, as
  * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs through the
  * listener's extensions (command-spec.ts KvExtensions, passed in by the server). Supported: ""
- * (general), `vbucket`, `vbucket-seqno [vb]`, `vbucket-details [vb]`, `failovers [vb]`,
- * `connections`, and the extensions' groups.
+ * (general), `all`, `memory`, `timings` (stats-engine.ts), `vbucket`, `vbucket-seqno [vb]`,
+ * `vbucket-details [vb]`, `failovers [vb]`, `connections`, and the extensions' groups.
  */
 import { Opcode } from '../../codec/opcodes.js';
 import type { Packet } from '../../codec/packet.js';
@@ -13,6 +13,7 @@ import type { VBucketInfo } from '../../engine/types.js';
 import { SERVER_VERSION } from './bootstrap.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, StatGroup, StatPairs } from '../command-spec.js';
+import { engineGeneral, memoryGroup, timingsGroup } from './stats-engine.js';
 
 const started = Date.now();
 
@@ -28,7 +29,7 @@ function vbucketsOf(session: Session, args: string[]): VBucketInfo[] {
   return Array.from({ length: bucket.numVBuckets }, (_, vb) => bucket.vbucketInfo(vb));
 }
 
-const general: StatGroup = (session) => {
+const general: StatGroup = (session, args) => {
   const s = session.stats;
   const pairs: StatPairs = [
     ['pid', process.pid],
@@ -57,19 +58,23 @@ const general: StatGroup = (session) => {
   // disk), with the failed transactions and recoveries counted since start.
   const health = session.ctx.engine.store.health;
   pairs.push(['ep_storage_state', health.state], ['ep_storage_write_failures', health.writeFailures]);
-  pairs.push(['ep_storage_recoveries', health.recoveries], ['ep_storage_last_error', health.lastError?.code ?? '']);
+  pairs.push(['ep_storage_recoveries', health.recoveries], ['ep_storage_last_error', health.lastError?.errno ?? '']);
   const b = session.bucket;
   if (b) {
     pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
     pairs.push(['ep_expired_access', b.stats.expirations], ['ep_tombstone_purged', b.stats.purged]);
-    pairs.push(['get_hits', b.stats.reads - b.stats.readMisses], ['get_misses', b.stats.readMisses]);
   }
+  pairs.push(...engineGeneral(session, args));
   return pairs;
 };
 
 /** The KV face's own groups; the extensions' are added per listener (statCommands). */
 const BUILTIN_GROUPS: Readonly<Record<string, StatGroup>> = {
   '': general,
+  // `all` is general plus the engine's values: Freshet's general group already carries both.
+  all: general,
+  memory: memoryGroup,
+  timings: timingsGroup,
   vbucket: (session, args) => vbucketsOf(session, args).map((v) => [`vb_${v.id}`, v.state]),
   'vbucket-seqno': (session, args) =>
     vbucketsOf(session, args).flatMap((v): StatPairs => [

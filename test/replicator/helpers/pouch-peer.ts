@@ -142,7 +142,7 @@ export class PouchPeer implements Peer {
       return (await this.db.put({ ...body, _id: id })).rev;
     } catch (err) {
       const s = status(err);
-      if (s === 409) throw new ReplicationError('REP_ERR_HTTP', 'conflict', { status: 409, error: 'conflict' });
+      if (s === 409) throw new ReplicationError('HTTP', 'conflict', { status: 409, error: 'conflict' });
       throw err;
     }
   }

@@ -62,6 +62,7 @@ function digestsOf(atts: readonly AttachmentMeta[]): Array<{ name: string; conte
 
 /** Write one document; resolves to the revision written (or already present, for replicated writes). */
 export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
+  db.stats.writes++; // CouchDB `database_writes`
   // No `async`: most writes carry no attachment data and go straight to the store (see updateDoc).
   if (doc.attachments?.some((a) => a.kind !== 'stub')) {
     return prestoreAttachments(db, doc, opts.followsData).then((stored) => storeWrite(db, id, stored, opts));

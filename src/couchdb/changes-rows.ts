@@ -10,12 +10,19 @@
  * `append` is what the feed calls: it writes the common row straight from the record's bytes
  * (changes-bytes.ts) and falls back to `build` for everything else.
  */
-import type { RawChange } from './change-scan.js';
-import { changeSummary } from './change-summary.js';
+import type { RawChange } from '../engine/change-scan.js';
+import { changeSummary, type SummaryOptions } from './change-summary.js';
 import { fastRowId, isDesignRow, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
-import type { ChangesQuery } from './changes-query.js';
 import type { Db } from './db.js';
 import { docText } from './doc-json.js';
+
+/** What shapes the rows (the `_changes` parameters, src/http/changes-query.ts ChangesQuery). */
+export interface RowQuery extends SummaryOptions {
+  /** `style=all_docs`: every leaf, winner first. */
+  allDocs: boolean;
+  /** `seq_interval`: only every Nth row shows its seq. */
+  seqInterval: number | null;
+}
 
 /** How a feed mode wraps each row (changes-feed.ts). */
 export interface RowFraming {
@@ -33,7 +40,7 @@ export class RowBuilder {
 
   constructor(
     private readonly db: Db,
-    private readonly q: ChangesQuery,
+    private readonly q: RowQuery,
   ) {
     this.bytesOk = !q.includeDocs && q.filter?.kind !== 'selector';
   }

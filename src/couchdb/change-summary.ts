@@ -12,13 +12,24 @@
  * (src/replicator/local-changes.ts, which hands it over as objects).
  */
 import type { RevInfo } from '../couch/rev-tree-query.js';
-import type { RawChange } from './change-scan.js';
-import type { ParsedChangesFilter } from './changes-query.js';
+import type { RawChange } from '../engine/change-scan.js';
+import type { DocMatcher } from '../couch/selector.js';
 import type { Db } from './db.js';
 import type { CouchError } from '../couch/errors.js';
 import { winnerJson } from './doc-json.js';
-import { toCouchError } from './response.js';
-import { SUMMARY_PREFIX_CHARS, stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
+import { toCouchError } from './errors.js';
+import { stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
+import { SUMMARY_PREFIX_CHARS } from './sync-layout.js';
+
+/**
+ * A `_changes` filter as parsed from the request, ready to test rows (`filter=_doc_ids`,
+ * `_selector`, `_design`; couch-replication.md §2.7). The replicator's `ChangesFilter`
+ * (src/replicator/follower.ts) is the one it sends.
+ */
+export type ParsedChangesFilter =
+  | { kind: 'doc_ids'; ids: Set<string> }
+  | { kind: 'selector'; match: DocMatcher }
+  | { kind: 'design' };
 
 export interface SummaryOptions {
   filter: ParsedChangesFilter | null;

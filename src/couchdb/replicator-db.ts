@@ -1,7 +1,9 @@
 /**
  * The `_replicator` database (CouchDB replication/replicator.rst): an ordinary database whose
- * documents are replication jobs. This module tells the face's ReplicatorManager about them and
- * writes their terminal state back; the manager runs the jobs.
+ * documents are replication jobs. This module tells a job runner (the face's ReplicatorManager,
+ * src/replicator/manager.ts, through the `ReplicatorJobs` interface so that this layer does not
+ * depend on the replicator) about them and writes their terminal state back; the runner runs the
+ * jobs.
  *
  * It follows the database's own changes (the engine's bucket-wide change order) rather than
  * hooking every write path: PUT, POST, DELETE, `_bulk_docs`, replication into `_replicator` and
@@ -26,10 +28,6 @@ import type { Engine } from '../engine/engine.js';
 import type { Item } from '../engine/types.js';
 import { parseDocument } from '../couch/doc.js';
 import { isCouchError } from '../couch/errors.js';
-import type { ReplicatorManager } from '../replicator/manager.js';
-import { ReplicationError } from '../replicator/errors.js';
-import { LocalPeer, type LocalAction, type LocalUserCtx } from '../replicator/local-peer.js';
-import type { UserRegistry } from '../auth/credentials.js';
 import type { Db } from './db.js';
 import { winnerJson } from './doc-json.js';
 import { loadDoc, stateFromItem } from './doc-store.js';
@@ -45,32 +43,20 @@ const STATE_WRITE_ATTEMPTS = 5;
 /** Engines whose `_replicator` database a face already runs. */
 const owners = new WeakSet<Engine>();
 
+/** What runs the jobs (ReplicatorManager's document-job methods). */
+export interface ReplicatorJobs {
+  /** Startup: every document of a `_replicator` database. */
+  loadReplicatorDocs(database: string, docs: ReadonlyArray<Record<string, unknown>>): Promise<void>;
+  /** A document was written (`body`) or deleted (`null`). */
+  replicatorDocChanged(database: string, docId: string, body: Record<string, unknown> | null): Promise<void>;
+}
+
 export interface ReplicatorDbHost {
   engine: Engine;
-  manager: ReplicatorManager;
+  manager: ReplicatorJobs;
   logger: Logger;
   /** The face's handle for a bucket (db.ts). */
   db(bucket: Bucket): Db;
-  /** Who may use which database: the server's user registry. */
-  users: Pick<UserRegistry, 'canAccessBucket'>;
-}
-
-/**
- * Access to a local replication endpoint, as the HTTP face checks a request (auth.ts): a server
- * admin may do anything; another user may use the databases the registry grants them (403
- * otherwise) but not create one (`PUT /{db}` is for admins); anonymous users nothing (401).
- */
-export function authorizeLocal(users: () => Pick<UserRegistry, 'canAccessBucket'>, user: LocalUserCtx, dbName: string, action: LocalAction): void {
-  if (user.roles.includes('_admin')) return;
-  if (user.name === null) {
-    throw new ReplicationError('REP_ERR_UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not authorized to access this db.' });
-  }
-  if (action === 'create') {
-    throw new ReplicationError('REP_ERR_UNAUTHORIZED', dbName, { status: 401, error: 'unauthorized', reason: 'You are not a server admin.' });
-  }
-  if (!users().canAccessBucket(user.name, dbName)) {
-    throw new ReplicationError('REP_ERR_FORBIDDEN', dbName, { status: 403, error: 'forbidden', reason: 'You are not allowed to access this db.' });
-  }
 }
 
 export interface ReplicatorDbStats {
@@ -100,22 +86,7 @@ export class ReplicatorDb {
     this.#attaching = this.#attach(bucket).catch((err: unknown) => this.host.logger.warn({ err }, 'could not load the _replicator database'));
   };
 
-  /**
-   * Besides `_replicator`, the face's manager gets this server's databases as local endpoints:
-   * bare database names in `_replicate` and `_replicator` documents open them directly, with the
-   * access of the requesting user (or of the document's `user_ctx`).
-   */
-  constructor(private readonly host: ReplicatorDbHost) {
-    const users = (): Pick<UserRegistry, 'canAccessBucket'> => host.users;
-    host.manager.useLocalDatabases(
-      (dbName, user) =>
-        new LocalPeer(host.engine, dbName, {
-          userCtx: user,
-          dbHandle: (bucket) => host.db(bucket),
-          authorize: (name, action) => authorizeLocal(users, user, name, action),
-        }),
-    );
-  }
+  constructor(private readonly host: ReplicatorDbHost) {}
 
   /** Load the documents of an existing `_replicator` and follow it; false when another face owns it. */
   async start(): Promise<boolean> {
@@ -232,7 +203,7 @@ export class ReplicatorDb {
         this.stats.stateWrites++;
         return;
       } catch (err) {
-        if (!isCouchError(err) || err.code !== 'conflict' || attempt >= STATE_WRITE_ATTEMPTS) throw err;
+        if (!isCouchError(err) || err.kind !== 'conflict' || attempt >= STATE_WRITE_ATTEMPTS) throw err;
         this.stats.stateWriteConflicts++;
       }
     }

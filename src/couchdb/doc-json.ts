@@ -12,7 +12,7 @@ import { buildDocResponse, type DocResponseParts } from '../couch/doc.js';
 import { conflicts, deletedConflicts, revisionsFor, revsInfo } from '../couch/rev-tree-query.js';
 import { CouchError } from '../couch/errors.js';
 import { getAttachmentData } from './att-store.js';
-import { toCouchError } from './response.js';
+import { toCouchError } from './errors.js';
 import type { Db } from './db.js';
 import type { DocState, RevData } from './doc-store.js';
 

@@ -6,10 +6,11 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { scanChanges } from '../../src/http/change-scan.js';
-import { ByteSink, readFastRow } from '../../src/http/changes-bytes.js';
-import { SUMMARY_PREFIX_CHARS, summaryFromPrefix } from '../../src/http/doc-store.js';
-import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+import { scanChanges } from '../../src/engine/change-scan.js';
+import { ByteSink, readFastRow } from '../../src/couchdb/changes-bytes.js';
+import { summaryFromPrefix } from '../../src/couchdb/doc-store.js';
+import { SUMMARY_PREFIX_CHARS } from '../../src/couchdb/sync-layout.js';
+import { arr, createDb, obj, withCouch, type CouchFixture } from '../http/helpers.js';
 
 const ODD_IDS = ['plain', 'with space', 'quote"d', 'back\\slash', 'tab\there', 'café', '日本', '_design/d'];
 

@@ -13,9 +13,9 @@
  *              "atts": [{name, contentType, length, digest, revpos}]        attachments of `rev`
  *              "leaves": {"<N-hash>": {"body": {...}, "atts": [...]}}}}      the other stored leaves
  *
- * `_sync` is written first and its scalar members in this order, so that the `_changes` hot path
- * can read the summary of an unconflicted document from the front of the xattrs without parsing
- * its tree (`summaryFromPrefix`).
+ * `_sync` is written first and its scalar members in this order (sync-layout.ts), so that the
+ * `_changes` hot path can read the summary of an unconflicted document from the front of the
+ * xattrs without parsing its tree (`summaryFromPrefix`, changes-bytes.ts).
  *
  * A deleted winner (every leaf deleted) makes the item a tombstone, whose value is the
  * tombstone's body (empty when that is `{}`). Interior revisions keep no body, as after a CouchDB
@@ -48,6 +48,7 @@ import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, t
 import type { AttachmentMeta } from '../couch/attachments.js';
 import { compactBodies, compareWinner, leaves, type RevInfo } from '../couch/rev-tree-query.js';
 import { parseCheckedJson } from '../codec/json-check.js';
+import { REV_KEY, SUMMARY_HEAD, SUMMARY_PREFIX_CHARS, TAIL_DELETED, TAIL_LIVE } from './sync-layout.js';
 
 /** What a stored revision carries: its body (no `_` members) and attachment metadata, in document order. */
 export interface RevData {
@@ -165,14 +166,8 @@ function kvChain(id: string, item: Item, sync: SyncRecord | null, revsLimit: num
   };
 }
 
-const SUMMARY_HEAD = '{"_sync":{"v":1,"rs":';
-const TAIL_LIVE = '","del":0,"nl":1,';
-const TAIL_DELETED = '","del":1,"nl":1,';
 const NON_ASCII = /[^\x20-\x7e]/;
 const SUMMARY = /^\{"_sync":\{"v":1,"rs":(\d+),"rev":("(?:[^"\\]|\\.)*"),"del":([01]),"nl":1,/;
-
-/** Characters of the xattrs that hold the `_sync` summary (with room for long non-hex revs). */
-export const SUMMARY_PREFIX_CHARS = 240;
 
 /**
  * The single leaf of an unconflicted document last written through HTTP, read from the front of
@@ -183,8 +178,8 @@ export function summaryFromPrefix(prefix: string, revSeqno: number): RevInfo | n
   if (!prefix.startsWith(SUMMARY_HEAD)) return null;
   const rsEnd = prefix.indexOf(',', SUMMARY_HEAD.length);
   if (rsEnd < 0 || Number(prefix.slice(SUMMARY_HEAD.length, rsEnd)) !== revSeqno) return null;
-  if (!prefix.startsWith('"rev":"', rsEnd + 1)) return null;
-  const revStart = rsEnd + 8;
+  if (!prefix.startsWith(REV_KEY, rsEnd + 1)) return null;
+  const revStart = rsEnd + 1 + REV_KEY.length;
   const revEnd = prefix.indexOf('"', revStart);
   if (revEnd < 0) return null;
   const tail = prefix.slice(revEnd, revEnd + TAIL_LIVE.length);

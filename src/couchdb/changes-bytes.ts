@@ -7,20 +7,21 @@
  * (CPU profile, issue 6). Anything unusual (non-ASCII or escaped ids and revs, conflicts,
  * KV-written documents, another summary layout) gets null here and is built by changes-rows.ts.
  *
- * The summary layout is doc-store.ts's (`{"_sync":{"v":1,"rs":N,"rev":"R","del":D,"nl":1,`,
- * read from at most SUMMARY_PREFIX_CHARS bytes); test/http/changes-bytes.test.ts checks that this
- * reader and doc-store.ts's summaryFromPrefix agree.
+ * The summary layout is sync-layout.ts's (`{"_sync":{"v":1,"rs":N,"rev":"R","del":D,"nl":1,`,
+ * read from at most SUMMARY_PREFIX_CHARS bytes), the record offsets the engine's
+ * (record-view.ts); test/couchdb/changes-bytes.test.ts checks that this reader and doc-store.ts's
+ * summaryFromPrefix agree.
  */
-import { RecordLayout } from '../store/record.js';
-import { SUMMARY_PREFIX_CHARS } from './doc-store.js';
+import { RecordOffsets } from '../engine/record-view.js';
+import * as layout from './sync-layout.js';
 
-const { FORMAT, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
+const { FORMAT, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordOffsets;
+const { SUMMARY_PREFIX_CHARS, DEL_AT } = layout;
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
-const SUMMARY_HEAD = ascii('{"_sync":{"v":1,"rs":');
-const REV_KEY = ascii('"rev":"');
-const TAIL_LIVE = ascii('","del":0,"nl":1,');
-const DEL_AT = 8; // offset of the 0/1 in the tail
+const SUMMARY_HEAD = ascii(layout.SUMMARY_HEAD);
+const REV_KEY = ascii(layout.REV_KEY);
+const TAIL_LIVE = ascii(layout.TAIL_LIVE);
 const ROW_SEQ = ascii('{"seq":');
 const ROW_ID = ascii(',"id":"');
 const ROW_CHANGES = ascii('","changes":[{"rev":"');

@@ -7,7 +7,7 @@
  * remembered position and its own. A write in between invalidates the memo (an update moves a
  * document's entry to the end of the index).
  */
-import type { Bucket } from '../engine/bucket.js';
+import type { Bucket } from './bucket.js';
 import { u64Key } from '../store/keys.js';
 
 interface Memo {

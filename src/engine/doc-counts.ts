@@ -1,0 +1,73 @@
+/**
+ * How many documents a bucket holds, live and deleted, and how many bytes its indexes take.
+ *
+ * The engine does not track live/deleted counts on the write path (a KV write does not tell us
+ * what it replaced), and the by-seq index holds exactly one record (the current version) per key,
+ * so the counts come from one pass over that index reading only record headers. They are cached
+ * per persisted bucket sequence; when a scan was slow they are reused for a while even if writes
+ * happened, so that frequent readers (`GET /{db}`, which PouchDB sends once per replication batch,
+ * a Prometheus scrape, KV `STAT curr_items`) stay cheap on big buckets: counts can lag on very
+ * large, busy buckets. Moved here from the HTTP face's Db so that every face reads one count.
+ */
+import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
+import { scanRecords } from './record-view.js';
+
+export interface DocCounts {
+  /** Live documents (current version not a tombstone). */
+  docCount: number;
+  /** Tombstones not purged yet. */
+  delCount: number;
+}
+
+/** What the counter reads of its bucket. */
+export interface CountedBucket {
+  readonly store: LmdbStore;
+  readonly dbs: BucketDbs;
+  readonly persistedBucketSeq: number;
+}
+
+export class DocCounter {
+  #counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
+
+  constructor(private readonly bucket: CountedBucket) {}
+
+  counts(now = Date.now()): DocCounts {
+    const seq = this.bucket.persistedBucketSeq;
+    const c = this.#counted;
+    if (c && (c.seq === seq || (c.tookMs > 20 && now - c.at < c.tookMs * 20))) return c.counts;
+    const start = Date.now();
+    const counts = this.#scan();
+    this.#counted = { seq, at: now, tookMs: Date.now() - start, counts };
+    return counts;
+  }
+
+  /**
+   * Bytes of the bucket's document indexes (by-seq, changes, expiries) as LMDB pages: what its
+   * documents occupy on disk, without the space LMDB keeps free for reuse.
+   */
+  diskBytes(): number {
+    const { bySeq, changes, expiries } = this.bucket.dbs;
+    let bytes = 0;
+    for (const db of [bySeq, changes, expiries]) bytes += pageBytes(db.getStats());
+    return bytes;
+  }
+
+  /** A record is a deleted document when it is a tombstone (record-view.ts). */
+  #scan(): DocCounts {
+    let docCount = 0;
+    let delCount = 0;
+    scanRecords(this.bucket, (rec) => {
+      if (rec.deleted) delCount++;
+      else docCount++;
+    });
+    return { docCount, delCount };
+  }
+}
+
+/** lmdb-js `getStats()` (mdb_stat): pages in use times the page size. */
+function pageBytes(stats: unknown): number {
+  if (typeof stats !== 'object' || stats === null) return 0;
+  const s = stats as Record<string, unknown>;
+  const n = (k: string): number => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+  return n('pageSize') * (n('treeBranchPageCount') + n('treeLeafPageCount') + n('overflowPages'));
+}

@@ -1,0 +1,88 @@
+/**
+ * The engine's read-only view of one stored item record, for readers that look at a few fields
+ * of many records without decoding each into an Item: the `_changes` feed (change-scan.ts, and
+ * the CouchDB layer's byte-level rows), document counts (`scanRecords`).
+ *
+ * The record format belongs to src/store/record.ts; this is the only way layers above the engine
+ * read it (nothing outside src/engine imports src/store). `RecordOffsets` is that layout as data
+ * for a byte-level reader; a record whose first byte is not `RecordOffsets.FORMAT` must be
+ * decoded by `toItem`, never read by offset.
+ */
+import type { Bucket } from './bucket.js';
+import type { Item } from './types.js';
+import { decodeRecord, RecordLayout } from '../store/record.js';
+import { readU64 } from '../store/keys.js';
+
+/** Offsets and bits of an item record (store/record.ts, format 1). */
+export const RecordOffsets = RecordLayout;
+
+const { FORMAT, BITS, BIT_DELETED, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
+
+export class RecordView {
+  vbucket = 0;
+  seqno = 0;
+  /** The record bytes: during a scan, valid only during the visit (the next read reuses the buffer). */
+  raw: Buffer = Buffer.alloc(0);
+
+  /** Whether the record is in the format the offsets describe. */
+  get plain(): boolean {
+    return this.raw[0] === FORMAT;
+  }
+
+  /** The key as a document id, or null when it is not valid UTF-8. */
+  id(): string | null {
+    const len = this.raw.readUInt16BE(KEY_LEN);
+    const id = this.raw.toString('utf8', HEADER, HEADER + len);
+    return Buffer.byteLength(id) === len && !id.includes('\ufffd') ? id : null;
+  }
+
+  get revSeqno(): number {
+    return readU64(this.raw, REV_SEQNO);
+  }
+
+  /** A tombstone (deleted or expired). */
+  get deleted(): boolean {
+    return (this.raw[BITS]! & BIT_DELETED) !== 0;
+  }
+
+  /** Up to `max` leading characters of the xattrs (latin1), or '' when there are none. */
+  xattrsPrefix(max: number): string {
+    const xl = this.raw.readUInt32BE(XATTR_LEN);
+    if (xl === NO_XATTRS || xl === 0) return '';
+    const start = HEADER + this.raw.readUInt16BE(KEY_LEN);
+    return this.raw.toString('latin1', start, start + Math.min(xl, max));
+  }
+
+  /** The whole record as an engine Item whose buffers are views of `raw` (use within the visit). */
+  toItem(): Item {
+    return decodeRecord(this.raw, this.vbucket, this.seqno);
+  }
+
+  /** The whole record as an Item that owns its bytes (outlives the visit). */
+  copyItem(): Item {
+    const n = this.raw.length;
+    const own = Buffer.allocUnsafe(n);
+    // Not `raw.copy`: lmdb-js redefines `length` on its shared read buffer, which Buffer#copy ignores.
+    own.set(new Uint8Array(this.raw.buffer, this.raw.byteOffset, n));
+    return decodeRecord(own, this.vbucket, this.seqno);
+  }
+}
+
+/**
+ * Visit the current version of every key (tombstones included) in by-seq order, from one read
+ * snapshot. The view is reused from record to record.
+ */
+export function scanRecords(bucket: Pick<Bucket, 'store' | 'dbs'>, visit: (record: RecordView) => void): void {
+  const view = new RecordView();
+  const snapshot = bucket.store.snapshot();
+  try {
+    for (const { key, value } of bucket.dbs.bySeq.getRange({ transaction: snapshot.txn })) {
+      view.vbucket = key.readUInt16BE(0);
+      view.seqno = readU64(key, 2);
+      view.raw = value;
+      visit(view);
+    }
+  } finally {
+    snapshot.release();
+  }
+}

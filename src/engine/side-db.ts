@@ -1,0 +1,21 @@
+/**
+ * Side databases: small structured LMDB databases (msgpack values, string keys) that a layer
+ * above the engine keeps beside a bucket, dropped with it (`Engine.deleteBucket`'s aux
+ * namespaces) — CouchDB `_local` documents, attachment bytes, per-database settings — and the
+ * engine's `system` database (sessions, face settings). Layers above the engine reach LMDB only
+ * through here, never through src/store.
+ */
+import type { Bucket } from './bucket.js';
+import type { MetaDb } from '../store/lmdb-store.js';
+
+export type SideDb = MetaDb;
+
+/** The side database `namespace` of `bucket`. */
+export function sideDb(bucket: Bucket, namespace: string): SideDb {
+  return bucket.store.auxDb(bucket.name, namespace);
+}
+
+/** Write one value, a failed commit reported as a storage error (the store's `putMeta`). */
+export function putSideDb(bucket: Bucket, db: SideDb, key: string, value: unknown): Promise<void> {
+  return bucket.store.putMeta(db, key, value);
+}

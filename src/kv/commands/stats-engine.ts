@@ -1,0 +1,114 @@
+/**
+ * The STAT groups cbstats users reach for beyond the vbucket ones (kv_engine docs/stats.org and
+ * include/statistics/stats.def.h name them):
+ * - general additions: `curr_items`, `curr_temp_items`, `mem_used`, `cmd_get`, `cmd_set`,
+ *   `get_hits`/`get_misses` (client GETs of this listener only; the engine's read counters also
+ *   see internal lookups), `ep_*` persistence figures;
+ * - `memory`: the process's memory as kv names it (`mem_used`, `total_heap_bytes`, ...);
+ * - `timings`: per-kind latency histograms in ep-engine's key shape `<kind>_<lo>,<hi>` (µs bucket
+ *   bounds, value = requests in the bucket), kinds `get_cmd`, `store_cmd`, `arith_cmd`,
+ *   `delete_cmd`, `get_meta_cmd`, and `<opcode>_cmd` for the rest;
+ * - `all`: general plus the engine values.
+ */
+import { opcodeName } from '../../codec/opcodes.js';
+import { HISTOGRAM_BOUNDS_US, LatencyHistogram } from '../../common/histogram.js';
+import { OP_KINDS } from '../op-counters.js';
+import type { Session } from '../session.js';
+import type { StatGroup, StatPairs } from '../command-spec.js';
+
+/** General counters derived from the listener's request counters and the selected bucket. */
+export const engineGeneral: StatGroup = (session) => {
+  const ops = session.stats.ops;
+  const pairs: StatPairs = [
+    ['cmd_get', ops.total(OP_KINDS.get)],
+    ['cmd_set', ops.total(OP_KINDS.set)],
+    ['get_hits', ops.getHits],
+    ['get_misses', ops.getMisses],
+    ['mem_used', memUsed()],
+  ];
+  const b = session.bucket;
+  if (b) {
+    const counts = b.docCounts();
+    let high = 0;
+    let persisted = 0;
+    for (let vb = 0; vb < b.numVBuckets; vb++) {
+      const v = b.vbucket(vb);
+      high += v.highSeqno;
+      persisted += v.persistedSeqno;
+    }
+    pairs.push(['curr_items', counts.docCount], ['curr_items_tot', counts.docCount], ['curr_temp_items', 0]);
+    pairs.push(['ep_num_non_resident', 0], ['vb_active_num_non_resident', 0], ['ep_total_deleted_items', counts.delCount]);
+    pairs.push(['ep_queue_size', b.pendingWrites], ['ep_persistence_lag_seqnos', high - persisted], ['ep_db_data_size', b.diskBytes()]);
+    const writer = b.store.writer;
+    pairs.push(['ep_commit_num', writer.commits], ['ep_items_flushed', writer.committedOps], ['ep_item_commit_failed', writer.failedCommits]);
+  }
+  return pairs;
+};
+
+/** RSS is what the process really holds; kv's mem_used is its allocator's count, ours the heap's. */
+function memUsed(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+export const memoryGroup: StatGroup = () => {
+  const m = process.memoryUsage();
+  return [
+    ['mem_used', m.heapUsed + m.external],
+    ['mem_used_estimate', m.heapUsed + m.external],
+    ['total_heap_bytes', m.heapTotal],
+    ['total_allocated_bytes', m.heapUsed],
+    ['total_resident_bytes', m.rss],
+    ['total_external_bytes', m.external],
+    ['total_array_buffer_bytes', m.arrayBuffers],
+    ['ep_max_size', 0],
+  ];
+};
+
+const KIND_NAMES: ReadonlyArray<readonly [string, readonly number[]]> = [
+  ['get_cmd', OP_KINDS.get],
+  ['store_cmd', OP_KINDS.set],
+  ['arith_cmd', OP_KINDS.arith],
+  ['delete_cmd', OP_KINDS.delete],
+  ['get_meta_cmd', OP_KINDS.meta],
+];
+
+function snake(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+function timingPairs(kind: string, h: LatencyHistogram): StatPairs {
+  const pairs: StatPairs = [];
+  let lo = 0;
+  HISTOGRAM_BOUNDS_US.forEach((hi, i) => {
+    const n = h.counts[i]!;
+    if (n > 0) pairs.push([`${kind}_${lo},${hi}`, n]);
+    lo = hi;
+  });
+  const over = h.counts[HISTOGRAM_BOUNDS_US.length]!;
+  if (over > 0) pairs.push([`${kind}_${lo},inf`, over]);
+  pairs.push([`${kind}_count`, h.count], [`${kind}_mean_us`, h.count === 0 ? 0 : Math.round(h.sumUs / h.count)]);
+  return pairs;
+}
+
+export const timingsGroup: StatGroup = (session: Session) => {
+  const timings = session.stats.ops.timings;
+  const grouped = new Set<number>();
+  const pairs: StatPairs = [];
+  for (const [kind, opcodes] of KIND_NAMES) {
+    const merged = new LatencyHistogram();
+    for (const op of opcodes) {
+      grouped.add(op);
+      const h = timings[op];
+      if (!h) continue;
+      for (let i = 0; i < merged.counts.length; i++) merged.counts[i]! += h.counts[i]!;
+      merged.count += h.count;
+      merged.sumUs += h.sumUs;
+    }
+    if (merged.count > 0) pairs.push(...timingPairs(kind, merged));
+  }
+  timings.forEach((h, op) => {
+    if (h && !grouped.has(op)) pairs.push(...timingPairs(`${snake(opcodeName(op))}_cmd`, h));
+  });
+  return pairs;
+};
