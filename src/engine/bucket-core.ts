@@ -22,7 +22,7 @@ import { vbucketOf } from './vbucket-hash.js';
 import { MAX_KEY_BYTES } from './limits.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord, encodeRecord, recordCas, recordKey } from '../store/record.js';
+import { decodeRecord, encodeRecord, recordCas, recordKey } from './record.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { FollowEndReason, Item, Key, MutationResult, VBucketInfo, VBucketState } from './types.js';
 
