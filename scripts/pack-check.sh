@@ -28,7 +28,7 @@ listing=$(tar -tzf "$tmp/$tarball")
 for unwanted in src/ test/ bench/ .ci/ scripts/ scratch/ data/ tsconfig.json config.json log.txt; do
   if grep -q "^package/$unwanted" <<<"$listing"; then fail "the tarball contains $unwanted"; fi
 done
-for wanted in bin/freshet.js dist/cli/entry.js dist/index.js dist/index.d.ts LICENSE README.md package.json; do
+for wanted in bin/freshet.js dist/cli/entry.js dist/index.js dist/index.d.ts public/ui/index.html public/ui/console.js LICENSE README.md package.json; do
   grep -qx "package/$wanted" <<<"$listing" || fail "the tarball lacks $wanted"
 done
 step "$(wc -l <<<"$listing") files, $(du -k "$tmp/$tarball" | cut -f1) KiB"
@@ -93,6 +93,16 @@ for _ in $(seq 1 300); do
 done
 grep -q '^freshet ready ' "$tmp/serve.out" || { cat "$tmp/serve.err" >&2; fail "no ready line within 30 s"; }
 step "$(grep '^freshet ready ' "$tmp/serve.out")"
+step "the console: /ui/ and uPlot from the installed package"
+mgmt_port=$(sed -n 's/^freshet ready .*mgmt=\([0-9]*\).*/\1/p' "$tmp/serve.out")
+node --input-type=module - "$mgmt_port" <<'JS' || fail "the console is not served"
+const base = `http://127.0.0.1:${process.argv[2]}/ui/`;
+for (const [path, type] of [['', 'text/html'], ['console.js', 'text/javascript'], ['vendor/uPlot.iife.min.js', 'text/javascript']]) {
+  const res = await fetch(base + path);
+  const ct = res.headers.get('content-type') ?? '';
+  if (res.status !== 200 || !ct.startsWith(type)) throw new Error(`GET /ui/${path}: ${res.status} ${ct}`);
+}
+JS
 kill -TERM "$server_pid"
 set +e
 wait "$server_pid"

@@ -9,7 +9,6 @@ export { BucketChangeFollower } from './engine/changes.js';
 export { vbucketOf } from './engine/vbucket-hash.js';
 export * from './engine/types.js';
 export { FreshetServer, type ServerOptions } from './server/freshet-server.js';
-export { DataDirLockedError } from './store/dir-lock.js';
 export { installProcessGuard, type ProcessGuard } from './server/process-guard.js';
-export { StorageError, isStorageError, type StorageState } from './store/storage-fault.js';
+export { StorageError, isStorageError, DataDirLockedError, type StorageState } from './engine/errors.js';
 export { SILENT_LOGGER, type Logger, type LogFn } from './common/logger.js';

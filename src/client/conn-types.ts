@@ -54,3 +54,18 @@ export interface KvConnectionStats {
   drainWaits: number;
   readPauses: number;
 }
+
+export function newConnectionStats(): KvConnectionStats {
+  return {
+    requestsSent: 0,
+    responses: 0,
+    unmatchedResponses: 0,
+    timeouts: 0,
+    serverRequests: 0,
+    serverRequestsDropped: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    drainWaits: 0,
+    readPauses: 0,
+  };
+}

@@ -30,7 +30,7 @@ import { ConnectionClosedError, KvClientError, RequestTimeoutError } from './con
 import { Inbox } from './conn-inbox.js';
 import { InflightTable } from './conn-inflight.js';
 import { SlotPool } from './conn-slots.js';
-import { systemTimerClock } from './conn-types.js';
+import { newConnectionStats, systemTimerClock } from './conn-types.js';
 import type { TimerClock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 import { WriteQueue } from './conn-writer.js';
 
@@ -49,18 +49,7 @@ export type { KvConnectOptions, KvTlsOptions } from './conn-dial.js';
 export type { TimerClock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 
 export class KvConnection implements KvRequester {
-  readonly stats: KvConnectionStats = {
-    requestsSent: 0,
-    responses: 0,
-    unmatchedResponses: 0,
-    timeouts: 0,
-    serverRequests: 0,
-    serverRequestsDropped: 0,
-    bytesRead: 0,
-    bytesWritten: 0,
-    drainWaits: 0,
-    readPauses: 0,
-  };
+  readonly stats: KvConnectionStats = newConnectionStats();
 
   readonly #stream: Duplex;
   readonly #parser: PacketParser;

@@ -16,40 +16,21 @@ import { IdIndex } from './id-index.js';
 import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
+import { InFlightVersions } from './in-flight.js';
 import { isExpired } from './expiry.js';
 import { VBucket, type PersistedVBucket } from './vbucket.js';
 import { vbucketOf } from './vbucket-hash.js';
 import { MAX_KEY_BYTES } from './limits.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord, encodeRecord, RecordLayout } from '../store/record.js';
+import { decodeRecord, encodeRecord, RecordLayout } from './record.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
-import type { FollowEndReason, Item, Key, MutationResult, VBucketInfo, VBucketState } from './types.js';
+import type { FollowEndReason, Item, Key, MutationResult } from './types.js';
+import type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
 
 const EMPTY = Buffer.alloc(0);
 
-export interface BucketConfig {
-  name: string;
-  numVBuckets: number;
-  uuid: string;
-}
-
-export interface BucketStats {
-  reads: number;
-  readMisses: number;
-  writes: number;
-  writeFailures: number;
-  expirations: number;
-  purged: number;
-}
-
-/** The fields a mutation decides; the pipeline fills in seqno, CAS, rev seqno and bucket seq. */
-export type NewVersion = Pick<Item, 'value' | 'datatype' | 'flags' | 'expiry' | 'deleted' | 'deleteTime' | 'expired' | 'xattrs'>;
-
-export interface BucketMeta {
-  /** Highest bucket sequence ever handed out at the last compaction or discard (a floor for restart). */
-  bucketSeqFloor: number;
-}
+export type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
 
 export class BucketCore {
   readonly name: string;
@@ -68,11 +49,7 @@ export class BucketCore {
   /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
   readonly ids = new IdIndex();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
-  readonly #pending = new Map<string, Item>();
-  /** For a failed write's rollback: the version each in-flight one replaced, which ones failed. */
-  readonly #replaced = new WeakMap<Item, Item>();
-  readonly #unsettled = new WeakSet<Item>();
-  readonly #lost = new WeakSet<Item>();
+  readonly #pending = new InFlightVersions();
   #inFlight = 0;
   #bucketSeq = 0;
   #persistedBucketSeq = 0;
@@ -302,7 +279,7 @@ export class BucketCore {
   /** Queue `item` (and the removal of `prev`) to LMDB; resolves once on disk. */
   #enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
     const pkey = item.key.toString('latin1');
-    this.#pending.set(pkey, item);
+    this.#pending.add(pkey, item, prev);
     const known = this.#keys.size;
     this.#keys.set(pkey, item.seqno);
     const { bySeq, changes, expiries } = this.dbs;
@@ -319,11 +296,8 @@ export class BucketCore {
     const written = this.store.writer.write(ops);
     this.#inFlight++;
     this.stats.writes++;
-    if (prev) this.#replaced.set(item, prev);
-    this.#unsettled.add(item);
     const persisted = (): void => {
-      this.#unsettled.delete(item);
-      if (this.#pending.get(pkey) === item) this.#pending.delete(pkey);
+      this.#pending.settle(pkey, item);
       this.store.noteCommit();
       vb.markPersisted(item.seqno);
       this.#markBucketPersisted(item.bucketSeq);
@@ -348,24 +322,14 @@ export class BucketCore {
 
   /**
    * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
-   * lost (on disk, or still in flight), so reads never see a value that was never stored. Its
-   * seqno stays unused; it counts as settled so that no follower waits for it.
+   * lost (in-flight.ts). Its seqno stays unused; it counts as settled so no follower waits for it.
    */
   #rollBack(pkey: string, vb: VBucket, item: Item): void {
-    this.#unsettled.delete(item);
-    this.#lost.add(item);
-    if (this.#pending.get(pkey) === item) {
-      let back = this.#replaced.get(item);
-      while (back && this.#lost.has(back)) back = this.#replaced.get(back);
-      if (!back) {
-        this.#pending.delete(pkey);
-        this.#keys.delete(pkey);
-        this.ids.remove(pkey);
-      } else {
-        this.#keys.set(pkey, back.seqno);
-        if (this.#unsettled.has(back)) this.#pending.set(pkey, back);
-        else this.#pending.delete(pkey);
-      }
+    const back = this.#pending.rollBack(pkey, item);
+    if (back && back.survivor) this.#keys.set(pkey, back.survivor.seqno);
+    else if (back) {
+      this.#keys.delete(pkey);
+      this.ids.remove(pkey);
     }
     vb.markPersisted(item.seqno);
     this.#markBucketPersisted(item.bucketSeq);
@@ -430,23 +394,6 @@ export class BucketCore {
   /** Index writes of maintenance (purge, discard, replica reset), committed as one group. */
   writeOps(ops: WriteOp[]): Promise<void> {
     return ops.length === 0 ? Promise.resolve() : engineWrite(this.store.writer.write(ops));
-  }
-
-  /**
-   * Set a vbucket's state. Becoming active starts a new history branch (a failover entry at the
-   * current high seqno), as a promoted replica does; leaving active ends its streams.
-   */
-  async setVBucketState(id: number, state: VBucketState, opts: { branchSeqno?: number } = {}): Promise<VBucketInfo> {
-    const vb = this.vbucket(id);
-    if (vb.state === state) return vb.info();
-    const wasActive = vb.state === 'active';
-    vb.state = state;
-    // `branchSeqno`: a promoted replica branches at its last complete snapshot (replica.ts).
-    if (state === 'active') vb.failoverLog.createEntry(Math.min(opts.branchSeqno ?? vb.highSeqno, vb.highSeqno));
-    await this.saveVBucket(vb);
-    if (wasActive || state === 'dead') vb.endFollowers('state_changed');
-    this.events.emit('vbucket-state', id, state);
-    return vb.info();
   }
 
   markClosed(reason: FollowEndReason = 'bucket_deleted'): void {

@@ -240,7 +240,17 @@ export class Bucket extends EventEmitter {
    * Set a vbucket's state. Becoming active starts a new history branch (a failover entry at the
    * current high seqno, or at `branchSeqno` for a promoted replica); leaving active ends its streams.
    */
-  setVBucketState(id: number, state: VBucketState, opts: { branchSeqno?: number } = {}): Promise<VBucketInfo> {
-    return this.#core.setVBucketState(id, state, opts);
+  async setVBucketState(id: number, state: VBucketState, opts: { branchSeqno?: number } = {}): Promise<VBucketInfo> {
+    const core = this.#core;
+    const vb = core.vbucket(id);
+    if (vb.state === state) return vb.info();
+    const wasActive = vb.state === 'active';
+    vb.state = state;
+    // `branchSeqno`: a promoted replica branches at its last complete snapshot (replica.ts).
+    if (state === 'active') vb.failoverLog.createEntry(Math.min(opts.branchSeqno ?? vb.highSeqno, vb.highSeqno));
+    await core.saveVBucket(vb);
+    if (wasActive || state === 'dead') vb.endFollowers('state_changed');
+    this.emit('vbucket-state', id, state);
+    return vb.info();
   }
 }

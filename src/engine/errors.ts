@@ -74,3 +74,7 @@ export function isEngineError(err: unknown, kind?: EngineErrorKind): err is Engi
 export function asEngineFault(thrown: unknown): unknown {
   return isStorageError(thrown) ? storageEngineError(thrown) : thrown;
 }
+
+// The store's own errors, surfaced through the engine: nothing above the engine imports src/store.
+export { StorageError, isStorageError, type StorageState } from '../store/storage-fault.js';
+export { DataDirLockedError } from '../store/dir-lock.js';

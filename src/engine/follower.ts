@@ -12,7 +12,7 @@
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable } from './vbucket.js';
 import type { ReadSnapshot } from '../store/lmdb-store.js';
-import { decodeRecord } from '../store/record.js';
+import { decodeRecord } from './record.js';
 import { readU64, seqKey } from '../store/keys.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from './types.js';
 import type { FollowEndReason, FollowEvent, FollowOptions, Item } from './types.js';

@@ -3,7 +3,7 @@
  * simulated failover with optional discard of history (for testing consumers' rollback handling).
  */
 import { bucketCore, type Bucket } from './bucket.js';
-import { decodeRecord } from '../store/record.js';
+import { decodeRecord } from './record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, VBucketInfo } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';

@@ -3,17 +3,17 @@
  * of many records without decoding each into an Item: the `_changes` feed (change-scan.ts, and
  * the CouchDB layer's byte-level rows), document counts (`scanRecords`).
  *
- * The record format belongs to src/store/record.ts; this is the only way layers above the engine
+ * The record format belongs to src/engine/record.ts; this is the only way layers above the engine
  * read it (nothing outside src/engine imports src/store). `RecordOffsets` is that layout as data
  * for a byte-level reader; a record whose first byte is not `RecordOffsets.FORMAT` must be
  * decoded by `toItem`, never read by offset.
  */
 import type { Bucket } from './bucket.js';
 import type { Item } from './types.js';
-import { decodeRecord, RecordLayout } from '../store/record.js';
+import { decodeRecord, RecordLayout } from './record.js';
 import { readU64 } from '../store/keys.js';
 
-/** Offsets and bits of an item record (store/record.ts, format 1). */
+/** Offsets and bits of an item record (record.ts, format 1). */
 export const RecordOffsets = RecordLayout;
 
 const { FORMAT, BITS, BIT_DELETED, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;

@@ -22,7 +22,7 @@
 import { bucketCore, type Bucket } from './bucket.js';
 import { EngineError } from './errors.js';
 import { FailoverLog } from './failover-log.js';
-import { decodeRecord } from '../store/record.js';
+import { decodeRecord } from './record.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { FailoverEntry, Item, MutationResult } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';

@@ -17,6 +17,7 @@
  *   POST /freshet/buckets/NAME/vbuckets/VB/failover  [discardAbove=N]
  *   POST /freshet/buckets/NAME/compact               [purgeAgeSeconds=N]
  *   GET  /metrics, /freshet/stats                    Prometheus text, JSON summary (metrics-routes.ts)
+ * The console, public (console-routes.ts): GET /ui -> /ui/, GET /ui/... the page and its files.
  *
  * The topology (src/topology/) is the server's: this face reads it and streams its changes, and
  * neither starts nor stops it.
@@ -26,6 +27,7 @@ import { WebServer } from '../web/server.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
 import { METRICS_ROUTES } from './metrics-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
+import { CONSOLE_ROUTES } from './console-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
 import { restRouteTable, restWebFace } from './rest-server.js';
@@ -38,7 +40,7 @@ export type { MgmtDeps } from './rest-route.js';
 /** One listener; with `tls` it serves HTTPS (the server starts one of each for 8091 and 18091). */
 export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
-  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES]);
+  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES, ...CONSOLE_ROUTES]);
   const detach = (): Promise<void> => streams.closeAll();
   let web: WebServer;
   try {

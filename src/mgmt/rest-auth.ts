@@ -11,6 +11,9 @@
  * 4. for bucket routes: the bucket must exist -> else 404 "Requested resource not found.", and a
  *    `bucket_uuid` query parameter must match it -> else 404 "Bucket uuid does not match the
  *    requested.". cbdatasource passes both parameters back verbatim from the previous document.
+ * A 401 carries the Basic challenge, except to a caller sending `invalid-auth-response: on`, as
+ * ns_server's `require_auth` does for its own UI: browsers show their login dialog on a challenge
+ * even to a script's request, and the console (console-routes.ts) asks for the password itself.
  * The password check of step 1 goes through the shared failed-login throttle
  * (src/auth/throttle.ts): a throttled address gets its 401 after a delay.
  */
@@ -23,7 +26,8 @@ import type { Engine } from '../engine/engine.js';
 import { AUTH_REALM, RestError, forbidden, notFound } from './rest-io.js';
 import type { Access, Principal } from './rest-route.js';
 
-export function challenge(): RestError {
+export function challenge(req?: IncomingMessage): RestError {
+  if (req?.headers['invalid-auth-response'] === 'on') return new RestError(401, undefined);
   return new RestError(401, undefined, { 'WWW-Authenticate': AUTH_REALM });
 }
 
@@ -33,13 +37,13 @@ export async function authenticate(users: UserRegistry, throttle: AuthThrottle, 
   try {
     creds = parseBasicAuth(req.headers.authorization);
   } catch (err) {
-    if (isAuthError(err)) throw challenge();
+    if (isAuthError(err)) throw challenge(req);
     throw err;
   }
-  if (creds === undefined) throw challenge();
+  if (creds === undefined) throw challenge(req);
   const { user, password } = creds;
   const address = clientAddress(req.socket.remoteAddress);
-  if (!(await throttle.check(address, user, 'rest', () => users.verifyAsync(user, password)))) throw challenge();
+  if (!(await throttle.check(address, user, 'rest', () => users.verifyAsync(user, password)))) throw challenge(req);
   return { name: creds.user, isAdmin: users.isAdmin(creds.user) };
 }
 

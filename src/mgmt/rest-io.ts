@@ -90,6 +90,12 @@ export function sendText(res: ServerResponse, status: number, text: string, head
   res.end(text);
 }
 
+/** A body of any type (the console's static files); `headers` may override the defaults. */
+export function sendBytes(res: ServerResponse, status: number, body: Buffer, headers: Readonly<Record<string, string>>): void {
+  res.writeHead(status, { ...BASE_HEADERS, 'Content-Length': body.length, ...headers });
+  res.end(body);
+}
+
 /** An empty reply (201/202 with a Location, 401 challenge). */
 export function sendEmpty(res: ServerResponse, status: number, headers: Readonly<Record<string, string>> = {}): void {
   res.writeHead(status, { ...BASE_HEADERS, 'Content-Length': 0, ...headers });

@@ -127,6 +127,7 @@ describe('AuthThrottle', () => {
     assert.equal(throttle.delayFor('10.0.0.1'), 0);
     assert.deepEqual(throttle.stats(), {
       failedLogins: 4,
+      failuresByFace: { test: 4 },
       throttledAttempts: 0,
       rejectedAttempts: 0,
       throttledAddresses: 0,

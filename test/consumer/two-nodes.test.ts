@@ -1,6 +1,6 @@
 /**
  * Two in-process Freshet nodes serving one bucket from one shared vbucket map (the topology hook
- * of src/mgmt/topology.ts: setNodes + setOwners on each node). The consumer keeps one DCP
+ * of src/topology/topology.ts: setNodes + setOwners on each node). The consumer keeps one DCP
  * connection per node, and when the map moves a vbucket it closes the stream on the old owner and
  * opens it on the new one, never streaming it from both.
  *

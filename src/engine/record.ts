@@ -17,8 +17,8 @@
  *
  * The vbucket and seqno live in the by-seq key, so they are not repeated here.
  */
-import type { Item } from '../engine/types.js';
-import { readU64 } from './keys.js';
+import type { Item } from './types.js';
+import { readU64 } from '../store/keys.js';
 
 /**
  * The layout above as data, for readers that look at a few fields of a raw record without
