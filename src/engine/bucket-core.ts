@@ -23,7 +23,8 @@ import { vbucketOf } from './vbucket-hash.js';
 import { MAX_KEY_BYTES } from './limits.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord, encodeRecord, RecordLayout } from './record.js';
+import { decodeRecord, encodeRecord } from './record.js';
+import { scanKeyDirectory } from './warmup.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { FollowEndReason, Item, Key, MutationResult } from './types.js';
 import type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
@@ -97,27 +98,8 @@ export class BucketCore {
     const states = new Map<string, unknown>();
     for (const { key, value } of this.dbs.vbuckets.getRange({})) states.set(key, value);
     const meta = (states.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
-    const lastSeqno = new Array<number>(this.numVBuckets).fill(0);
-    // The scan reads only each record's key and CAS, in lmdb-js's read buffer (the layout of
-    // store/record.ts): no copy of each value, no Buffer per key, and the CAS compared as two
-    // 32-bit halves, so one BigInt for the highest rather than one per record.
-    const { CAS, KEY_LEN, HEADER } = RecordLayout;
-    let casHi = 0;
-    let casLo = 0;
-    const keyOf = (raw: Buffer, size: number): string => {
-      const b = Buffer.isBuffer(raw) ? raw : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, size);
-      const hi = b.readUInt32BE(CAS);
-      const lo = b.readUInt32BE(CAS + 4);
-      if (hi > casHi || (hi === casHi && lo > casLo)) [casHi, casLo] = [hi, lo];
-      return b.toString('latin1', HEADER, HEADER + b.readUInt16BE(KEY_LEN));
-    };
-    for (const { key, value } of this.store.bySeqReader(this.name, keyOf).getRange({})) {
-      const vb = key.readUInt16BE(0);
-      const seqno = readU64(key, 2);
-      this.#keys.set(value, seqno);
-      if (seqno > lastSeqno[vb]!) lastSeqno[vb] = seqno;
-    }
-    this.hlc.observe((BigInt(casHi) << 32n) | BigInt(casLo));
+    const { lastSeqno, maxCas } = scanKeyDirectory(this.store, this.name, this.numVBuckets, this.#keys);
+    this.hlc.observe(maxCas);
     const saves: Promise<unknown>[] = [];
     for (let id = 0; id < this.numVBuckets; id++) {
       const stored = states.get(String(id)) as PersistedVBucket | undefined;

@@ -96,14 +96,3 @@ function writeNum(buf: Buffer, offset: number, n: number): void {
   buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), offset);
   buf.writeUInt32BE(n >>> 0, offset + 4);
 }
-
-/** Just the document key of a record, without decoding the rest (warmup reads only this). */
-export function recordKey(raw: Uint8Array): Buffer {
-  const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return b.subarray(HEADER, HEADER + b.readUInt16BE(40));
-}
-
-export function recordCas(raw: Uint8Array): bigint {
-  const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return b.readBigUInt64BE(16);
-}

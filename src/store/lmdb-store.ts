@@ -124,7 +124,7 @@ export class LmdbStore {
   /**
    * A bucket's by-seq index read through `decode`, which is handed each value in lmdb-js's shared
    * read buffer (valid only during the call; `size` is the value's length): warm-up takes the few
-   * fields it needs in place instead of a copy of every value (bucket-core.ts `load`).
+   * fields it needs in place instead of a copy of every value (engine/warmup.ts).
    */
   bySeqReader<T>(bucket: string, decode: (bytes: Buffer, size: number) => T): Database<T, Buffer> {
     const options = { keyEncoding: 'binary', encoder: { encode: (value: Buffer): Buffer => value, decode } } as const;
