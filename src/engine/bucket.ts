@@ -87,6 +87,17 @@ export class Bucket extends EventEmitter {
     return this.#counter.diskBytes();
   }
 
+  /** High and persisted seqnos summed over the vbuckets (their difference is the flush lag). */
+  seqnoTotals(): { high: number; persisted: number } {
+    let high = 0;
+    let persisted = 0;
+    for (const vb of bucketCore(this).vbuckets) {
+      high += vb.highSeqno;
+      persisted += vb.persistedSeqno;
+    }
+    return { high, persisted };
+  }
+
   get name(): string {
     return this.#core.name;
   }

@@ -6,18 +6,11 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { qBool, qInt, qJson } from './request.js';
+import type { AllDocsRowQuery } from '../couchdb/all-docs-rows.js';
 
-export interface AllDocsQuery {
+/** The rows' range and shape (couchdb/all-docs-rows.ts), plus what only the HTTP reply uses. */
+export interface AllDocsQuery extends AllDocsRowQuery {
   keys?: unknown[];
-  startKey?: unknown;
-  endKey?: unknown;
-  inclusiveEnd: boolean;
-  limit: number;
-  skip: number;
-  descending: boolean;
-  includeDocs: boolean;
-  conflicts: boolean;
-  attachments: boolean;
   updateSeq: boolean;
 }
 

@@ -36,13 +36,7 @@ export interface BucketSummary {
 export function bucketSummaries(src: MetricSources): BucketSummary[] {
   return src.engine.buckets().map((b) => {
     const counts = b.docCounts();
-    let high = 0;
-    let persisted = 0;
-    for (let vb = 0; vb < b.numVBuckets; vb++) {
-      const v = b.vbucket(vb);
-      high += v.highSeqno;
-      persisted += v.persistedSeqno;
-    }
+    const { high, persisted } = b.seqnoTotals();
     return {
       name: b.name,
       items: counts.docCount,

@@ -29,13 +29,7 @@ export const engineGeneral: StatGroup = (session) => {
   const b = session.bucket;
   if (b) {
     const counts = b.docCounts();
-    let high = 0;
-    let persisted = 0;
-    for (let vb = 0; vb < b.numVBuckets; vb++) {
-      const v = b.vbucket(vb);
-      high += v.highSeqno;
-      persisted += v.persistedSeqno;
-    }
+    const { high, persisted } = b.seqnoTotals();
     pairs.push(['curr_items', counts.docCount], ['curr_items_tot', counts.docCount], ['curr_temp_items', 0]);
     pairs.push(['ep_num_non_resident', 0], ['vb_active_num_non_resident', 0], ['ep_total_deleted_items', counts.delCount]);
     pairs.push(['ep_queue_size', b.pendingWrites], ['ep_persistence_lag_seqnos', high - persisted], ['ep_db_data_size', b.diskBytes()]);
