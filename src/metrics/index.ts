@@ -42,7 +42,10 @@ export class ServerMetrics implements MetricsProvider {
 
   async prometheus(): Promise<MetricsText> {
     const registry = await this.registry();
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    // prom-client writes a NaN sample (e.g. event-loop lag before its first sample) as `Nan`; the
+    // exposition format spells it `NaN` (prometheus docs, exposition_formats.md "Text format").
+    const body = (await registry.metrics()).replace(/ Nan$/gm, ' NaN');
+    return { contentType: registry.contentType, body };
   }
 
   summary(): Record<string, unknown> {
