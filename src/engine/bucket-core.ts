@@ -174,7 +174,8 @@ export class BucketCore {
       this.stats.readMisses++;
       return undefined;
     }
-    if (isExpired(item.expiry, this.nowSeconds())) {
+    // The clock is read only for items that can expire: most have no expiry, and this is every GET.
+    if (item.expiry !== 0 && isExpired(item.expiry, this.nowSeconds())) {
       this.stats.readMisses++;
       // Expiring on access is best effort: a full disk or a closing bucket leaves the item to the
       // pager (the failure is counted in the store's health); anything else is a bug to report.

@@ -1,8 +1,8 @@
 /**
  * Per-opcode request counters of the KV listener: requests by opcode and reply status, and a
  * latency histogram per opcode (src/common/histogram.ts). They are plain typed arrays filled on
- * the request path (KvConnection.execute) — one array increment, one Map update and one histogram
- * observe per request — and read at scrape time by the metrics module (src/metrics/) and by
+ * the request path (KvConnection.execute) — one array increment and one histogram observe per request
+ * (a Map update only for a failure) — and read at scrape time by the metrics module (src/metrics/) and by
  * `STAT timings` / `STAT` general (`cmd_get`, `cmd_set`).
  *
  * Latency is measured from the start of the handler to its reply being settled (for a durable
@@ -28,8 +28,11 @@ export const OP_KINDS = {
 export class KvOpCounters {
   /** Requests per opcode (index = opcode). */
   readonly byOpcode = new Float64Array(256);
-  /** Requests per (opcode << 16 | status); a quiet success (no reply) counts as Success. */
-  readonly byStatus = new Map<number, number>();
+  /**
+   * Failed requests per (opcode << 16 | status). Successes are not kept here: they are
+   * `byOpcode` minus these, which spares the request path a Map update on every success.
+   */
+  readonly failures = new Map<number, number>();
   /** Latency per opcode, created on the opcode's first request. */
   readonly timings: Array<LatencyHistogram | undefined> = new Array<LatencyHistogram | undefined>(256);
   /** GET family requests that found / did not find the document (client requests only). */
@@ -39,9 +42,26 @@ export class KvOpCounters {
   record(opcode: number, status: number, micros: number): void {
     const op = opcode & 0xff;
     this.byOpcode[op]!++;
-    const key = (op << 16) | status;
-    this.byStatus.set(key, (this.byStatus.get(key) ?? 0) + 1);
+    if (status !== 0) {
+      const key = (op << 16) | status;
+      this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+    }
     (this.timings[op] ??= new LatencyHistogram()).observe(micros);
+  }
+
+  /** Requests per (opcode << 16 | status); a quiet success (no reply) counts as Success (0). */
+  byStatus(): Map<number, number> {
+    const out = new Map<number, number>();
+    const failed = new Float64Array(256);
+    for (const [key, n] of this.failures) {
+      out.set(key, n);
+      failed[key >>> 16]! += n;
+    }
+    for (let op = 0; op < 256; op++) {
+      const ok = this.byOpcode[op]! - failed[op]!;
+      if (ok > 0) out.set(op << 16, ok);
+    }
+    return out;
   }
 
   /** Requests of the given opcodes. */

@@ -38,7 +38,7 @@ export function buildRegistry(src: MetricSources): Registry {
   family('counter', 'freshet_kv_ops_total', 'KV requests by opcode and reply status', ['opcode', 'status'], () => {
     const ops = src.kv?.ops;
     if (!ops) return [];
-    return [...ops.byStatus].map(([key, n]) => [{ opcode: opcodeName(key >>> 16), status: statusName(key & 0xffff) }, n] as const);
+    return [...ops.byStatus()].map(([key, n]) => [{ opcode: opcodeName(key >>> 16), status: statusName(key & 0xffff) }, n] as const);
   });
   new RawHistogram(registry, 'freshet_kv_op_duration_seconds', 'KV request latency by opcode (to the reply; durable writes until on disk)', ['opcode'], () => {
     const out: LabelledHistogram[] = [];
