@@ -16,7 +16,7 @@ import { IdIndex } from './id-index.js';
 import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
-import { InFlightVersions } from './in-flight.js';
+import { InFlightVersions, type InFlightVersion } from './in-flight.js';
 import { isExpired } from './expiry.js';
 import { VBucket, type PersistedVBucket } from './vbucket.js';
 import { vbucketOf } from './vbucket-hash.js';
@@ -262,7 +262,7 @@ export class BucketCore {
   /** Queue `item` (and the removal of `prev`) to LMDB; resolves once on disk. */
   #enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
     const pkey = item.key.toString('latin1');
-    this.#pending.add(pkey, item, prev);
+    const version = this.#pending.add(pkey, item, prev);
     const known = this.#keys.size;
     this.#keys.set(pkey, item.seqno);
     const { bySeq, changes, expiries } = this.dbs;
@@ -280,7 +280,7 @@ export class BucketCore {
     this.#inFlight++;
     this.stats.writes++;
     const persisted = (): void => {
-      this.#pending.settle(pkey, item);
+      this.#pending.settle(pkey, version);
       this.store.noteCommit();
       vb.markPersisted(item.seqno);
       this.#markBucketPersisted(item.bucketSeq);
@@ -297,7 +297,7 @@ export class BucketCore {
         if (!isStorageError(err)) throw err;
         // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
         if (err.committed) persisted();
-        else this.#rollBack(pkey, vb, item);
+        else this.#rollBack(pkey, vb, version);
         throw storageEngineError(err);
       },
     );
@@ -307,8 +307,9 @@ export class BucketCore {
    * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
    * lost (in-flight.ts). Its seqno stays unused; it counts as settled so no follower waits for it.
    */
-  #rollBack(pkey: string, vb: VBucket, item: Item): void {
-    const back = this.#pending.rollBack(pkey, item);
+  #rollBack(pkey: string, vb: VBucket, version: InFlightVersion): void {
+    const item = version.item;
+    const back = this.#pending.rollBack(pkey, version);
     if (back && back.survivor) this.#keys.set(pkey, back.survivor.seqno);
     else if (back) {
       this.#keys.delete(pkey);

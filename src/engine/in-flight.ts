@@ -4,51 +4,65 @@
  * read-check-write stays atomic while the group commit runs.
  *
  * A failed commit (full disk, storage-fault.ts) must undo what it promised: each in-flight
- * version remembers the one it replaced, so the key can go back to the newest version that was
+ * version links to the one it replaced, so the key can go back to the newest version that was
  * not lost — on disk, or still in flight — and reads never see a value that was never stored.
+ * The links are plain fields, not weak collections (ephemerons cost every GC on this hot path),
+ * and a version cuts its link once settled, so a chain spans in-flight versions and one more.
  */
 import type { Item } from './types.js';
 
-/** What a rolled-back key now holds: `undefined` when no version of it survives. */
+const UNSETTLED = 0;
+const SETTLED = 1;
+const LOST = 2;
+
+/** One write's version while its batch is in flight; the handle `add` returns. */
+export interface InFlightVersion {
+  readonly item: Item;
+  /** The version this one replaced (cut once this one is settled). */
+  prev: InFlightVersion | undefined;
+  state: typeof UNSETTLED | typeof SETTLED | typeof LOST;
+}
+
+/** What a rolled-back key now holds: `survivor` undefined when no version of it survives. */
 export type RollBack = { readonly survivor: Item | undefined } | null;
 
 export class InFlightVersions {
-  readonly #pending = new Map<string, Item>();
-  /** For a failed write's rollback: the version each in-flight one replaced, which ones failed. */
-  readonly #replaced = new WeakMap<Item, Item>();
-  readonly #unsettled = new WeakSet<Item>();
-  readonly #lost = new WeakSet<Item>();
+  readonly #pending = new Map<string, InFlightVersion>();
 
   /** The in-flight version of a key, if any. */
   get(pkey: string): Item | undefined {
-    return this.#pending.get(pkey);
+    return this.#pending.get(pkey)?.item;
   }
 
-  /** `item` was queued for the disk, replacing `prev`. */
-  add(pkey: string, item: Item, prev: Item | undefined): void {
-    this.#pending.set(pkey, item);
-    if (prev) this.#replaced.set(item, prev);
-    this.#unsettled.add(item);
+  /** `item` was queued for the disk, replacing `prev` (the key's version until now, if any). */
+  add(pkey: string, item: Item, prev: Item | undefined): InFlightVersion {
+    const current = this.#pending.get(pkey);
+    let before: InFlightVersion | undefined;
+    if (current !== undefined && current.item === prev) before = current;
+    else if (prev !== undefined) before = { item: prev, prev: undefined, state: SETTLED };
+    const v: InFlightVersion = { item, prev: before, state: UNSETTLED };
+    this.#pending.set(pkey, v);
+    return v;
   }
 
-  /** `item` is on disk (or committed): reads go to the disk again unless a newer one is in flight. */
-  settle(pkey: string, item: Item): void {
-    this.#unsettled.delete(item);
-    if (this.#pending.get(pkey) === item) this.#pending.delete(pkey);
+  /** `v` is on disk (or committed): reads go to the disk again unless a newer one is in flight. */
+  settle(pkey: string, v: InFlightVersion): void {
+    v.state = SETTLED;
+    v.prev = undefined;
+    if (this.#pending.get(pkey) === v) this.#pending.delete(pkey);
   }
 
   /**
-   * `item`'s transaction was aborted. Null when a newer version of the key is in flight (it stays
+   * `v`'s transaction was aborted. Null when a newer version of the key is in flight (it stays
    * the key's version); otherwise the newest surviving version, which the caller makes current.
    */
-  rollBack(pkey: string, item: Item): RollBack {
-    this.#unsettled.delete(item);
-    this.#lost.add(item);
-    if (this.#pending.get(pkey) !== item) return null;
-    let back = this.#replaced.get(item);
-    while (back && this.#lost.has(back)) back = this.#replaced.get(back);
-    if (back && this.#unsettled.has(back)) this.#pending.set(pkey, back);
+  rollBack(pkey: string, v: InFlightVersion): RollBack {
+    v.state = LOST;
+    if (this.#pending.get(pkey) !== v) return null;
+    let back = v.prev;
+    while (back !== undefined && back.state === LOST) back = back.prev;
+    if (back !== undefined && back.state === UNSETTLED) this.#pending.set(pkey, back);
     else this.#pending.delete(pkey);
-    return { survivor: back };
+    return { survivor: back?.item };
   }
 }
