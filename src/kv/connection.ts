@@ -211,13 +211,9 @@ export class KvServerConnection implements Session {
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));
       return;
     }
-    const started = performance.now();
-    const reply = this.safely(req, () => dispatch(this.commands, this, req));
     // Requests by opcode, status and latency (op-counters.ts): a durable write is timed until its
-    // commit is on disk, as kv_engine times request to response.
-    const ops = this.stats.ops;
-    if (reply instanceof Promise) void reply.then((r) => ops.record(req.opcode, replyStatus(r), (performance.now() - started) * 1000));
-    else ops.record(req.opcode, replyStatus(reply), (performance.now() - started) * 1000);
+    // commit is on disk, as kv_engine times request to response (safely records it).
+    const reply = this.safely(req, () => dispatch(this.commands, this, req), performance.now());
     if (reply instanceof Promise && this.commands.get(req.opcode)?.barrier === true) {
       // A delayed SASL answer changes the auth state the next request is checked against:
       // hold later requests until it settles, keeping "N+1 sees the effect of N".
@@ -230,13 +226,21 @@ export class KvServerConnection implements Session {
     this.enqueue(reply);
   }
 
-  /** Run a handler; synchronous throws and rejections both become error replies. */
-  private safely(req: Packet, run: () => Reply | Promise<Reply>): Reply | Promise<Reply> {
+  /**
+   * Run a handler; synchronous throws and rejections both become error replies. With `started`
+   * (a client request), its opcode, status and latency are recorded once the reply is known.
+   */
+  private safely(req: Packet, run: () => Reply | Promise<Reply>, started?: number): Reply | Promise<Reply> {
+    const done = (reply: Reply): Reply => {
+      if (started !== undefined) this.stats.ops.record(req.opcode, replyStatus(reply), (performance.now() - started) * 1000);
+      return reply;
+    };
     try {
       const out = run();
-      return out instanceof Promise ? out.catch((err: unknown) => this.errorFor(req, err)) : out;
+      // One reaction per promise reply (the error reply and the timing share it).
+      return out instanceof Promise ? out.then(done, (err: unknown) => done(this.errorFor(req, err))) : done(out);
     } catch (err) {
-      return this.errorFor(req, err);
+      return done(this.errorFor(req, err));
     }
   }
 
