@@ -279,16 +279,10 @@ export class BucketCore {
     const written = this.store.writer.write(ops);
     this.#inFlight++;
     this.stats.writes++;
-    const persisted = (): void => {
-      this.#pending.settle(pkey, version);
-      this.store.noteCommit();
-      vb.markPersisted(item.seqno);
-      this.#markBucketPersisted(item.bucketSeq);
-    };
     return written.then(
       () => {
         this.#inFlight--;
-        persisted();
+        this.#persisted(pkey, vb, version);
         return { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
       },
       (err: unknown) => {
@@ -296,11 +290,19 @@ export class BucketCore {
         this.stats.writeFailures++;
         if (!isStorageError(err)) throw err;
         // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
-        if (err.committed) persisted();
+        if (err.committed) this.#persisted(pkey, vb, version);
         else this.#rollBack(pkey, vb, version);
         throw storageEngineError(err);
       },
     );
+  }
+
+  /** A write's batch is on disk (a method, not a per-write closure: this is the write path). */
+  #persisted(pkey: string, vb: VBucket, version: InFlightVersion): void {
+    this.#pending.settle(pkey, version);
+    this.store.noteCommit();
+    vb.markPersisted(version.item.seqno);
+    this.#markBucketPersisted(version.item.bucketSeq);
   }
 
   /**

@@ -36,10 +36,13 @@ export class InFlightVersions {
 
   /** `item` was queued for the disk, replacing `prev` (the key's version until now, if any). */
   add(pkey: string, item: Item, prev: Item | undefined): InFlightVersion {
-    const current = this.#pending.get(pkey);
+    // A create (no prev) has nothing in flight to link to: the key's in-flight version would
+    // have been its prev. That spares the map lookup on the most common write of a load.
     let before: InFlightVersion | undefined;
-    if (current !== undefined && current.item === prev) before = current;
-    else if (prev !== undefined) before = { item: prev, prev: undefined, state: SETTLED };
+    if (prev !== undefined) {
+      const current = this.#pending.get(pkey);
+      before = current !== undefined && current.item === prev ? current : { item: prev, prev: undefined, state: SETTLED };
+    }
     const v: InFlightVersion = { item, prev: before, state: UNSETTLED };
     this.#pending.set(pkey, v);
     return v;
