@@ -231,17 +231,24 @@ export class KvServerConnection implements Session {
    * (a client request), its opcode, status and latency are recorded once the reply is known.
    */
   private safely(req: Packet, run: () => Reply | Promise<Reply>, started?: number): Reply | Promise<Reply> {
-    const done = (reply: Reply): Reply => {
-      if (started !== undefined) this.stats.ops.record(req.opcode, replyStatus(reply), (performance.now() - started) * 1000);
-      return reply;
-    };
+    let out: Reply | Promise<Reply>;
     try {
-      const out = run();
-      // One reaction per promise reply (the error reply and the timing share it).
-      return out instanceof Promise ? out.then(done, (err: unknown) => done(this.errorFor(req, err))) : done(out);
+      out = run();
     } catch (err) {
-      return done(this.errorFor(req, err));
+      return this.timed(req, this.errorFor(req, err), started);
     }
+    if (!(out instanceof Promise)) return this.timed(req, out, started);
+    // One reaction per promise reply (the error reply and the timing share it).
+    return out.then(
+      (reply) => this.timed(req, reply, started),
+      (err: unknown) => this.timed(req, this.errorFor(req, err), started),
+    );
+  }
+
+  /** Record a client request's opcode, status and latency (op-counters.ts); returns the reply. */
+  private timed(req: Packet, reply: Reply, started: number | undefined): Reply {
+    if (started !== undefined) this.stats.ops.record(req.opcode, replyStatus(reply), (performance.now() - started) * 1000);
+    return reply;
   }
 
   private errorFor(req: Packet, err: unknown): Reply {
