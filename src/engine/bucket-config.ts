@@ -9,6 +9,8 @@ export interface BucketConfig {
   name: string;
   numVBuckets: number;
   uuid: string;
+  /** Bucket maxTTL in seconds; absent = none. */
+  maxTTL?: number;
 }
 
 export interface BucketStats {

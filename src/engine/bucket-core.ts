@@ -25,11 +25,15 @@ import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
 import { decodeRecord, encodeRecord } from './record.js';
 import { scanKeyDirectory } from './warmup.js';
-import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
+import { changeRef, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
+import { dirKey } from './dir-keys.js';
+import { Manifest, type ManifestData } from './manifest.js';
 import type { FollowEndReason, Item, Key, MutationResult } from './types.js';
 import type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Key of the manifest record in the bucket's collections database (bucket-collections.ts). */
+export const MANIFEST_KEY = Buffer.from('manifest');
 
 export type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
 
@@ -47,6 +51,10 @@ export class BucketCore {
    * one LMDB lookup and a write one index entry fewer. Rebuilt by `load` at start-up.
    */
   readonly #keys = new Map<string, number>();
+  /** The collections manifest in force (bucket-collections.ts changes it). */
+  manifest = Manifest.initial();
+  /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL overrides it. */
+  maxTTL = 0;
   /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
   readonly ids = new IdIndex();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
@@ -71,6 +79,7 @@ export class BucketCore {
     this.uuid = config.uuid;
     this.dbs = store.bucketDbs(config.name);
     this.hlc = new HybridLogicalClock(clock);
+    this.maxTTL = config.maxTTL ?? 0;
   }
 
   /** The engine clock in Unix seconds (expiry and delete times). */
@@ -98,7 +107,9 @@ export class BucketCore {
     const states = new Map<string, unknown>();
     for (const { key, value } of this.dbs.vbuckets.getRange({})) states.set(key, value);
     const meta = (states.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
-    const { lastSeqno, maxCas } = scanKeyDirectory(this.store, this.name, this.numVBuckets, this.#keys);
+    const manifest = this.dbs.collections.get(MANIFEST_KEY);
+    if (manifest) this.manifest = new Manifest(JSON.parse(manifest.toString('utf8')) as ManifestData);
+    const { lastSeqno, maxCas, systemKeys, collectionHigh } = scanKeyDirectory(this.store, this.name, this.numVBuckets, this.#keys);
     this.hlc.observe(maxCas);
     const saves: Promise<unknown>[] = [];
     for (let id = 0; id < this.numVBuckets; id++) {
@@ -107,6 +118,8 @@ export class BucketCore {
       // Purged tombstones can have been the highest seqnos; the purge seqno keeps them counted.
       vb.highSeqno = Math.max(lastSeqno[id]!, vb.purgeSeqno);
       vb.persistedSeqno = vb.highSeqno;
+      vb.systemKeys = systemKeys[id]!;
+      vb.collectionHigh = collectionHigh[id]!;
       if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
       if (!stored || unclean) saves.push(this.saveVBucket(vb));
       this.vbuckets.push(vb);
@@ -152,8 +165,8 @@ export class BucketCore {
   // ---- reads ----------------------------------------------------------------------------------
 
   /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
-  lookup(key: Buffer): Item | undefined {
-    const k = key.toString('latin1');
+  lookup(key: Buffer, collection = 0): Item | undefined {
+    const k = dirKey(collection, key);
     const p = this.#pending.get(k);
     if (p) return p;
     const seqno = this.#keys.get(k);
@@ -167,8 +180,8 @@ export class BucketCore {
    * The live version of a key, or undefined. An item found expired is turned into an expiration
    * (its own seqno) on the way, as kv_engine does on access.
    */
-  live(key: Buffer, vb: VBucket): Item | undefined {
-    const item = this.lookup(key);
+  live(key: Buffer, vb: VBucket, collection = 0): Item | undefined {
+    const item = this.lookup(key, collection);
     this.stats.reads++;
     if (!item || item.deleted) {
       this.stats.readMisses++;
@@ -193,12 +206,31 @@ export class BucketCore {
    * document is common for the HTTP face (every new document is looked up first) and building an
    * Error per miss is costly. One lookup (one record decode) unless the item turns out expired.
    */
-  current(key: Buffer): Item | undefined {
+  current(key: Buffer, collection = 0): Item | undefined {
     const vb = this.activeVBucket(key);
-    const item = this.lookup(key);
+    const item = this.lookup(key, collection);
     if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry, this.nowSeconds())) return item;
-    this.live(key, vb);
-    return this.lookup(key);
+    this.live(key, vb, collection);
+    return this.lookup(key, collection);
+  }
+
+  /** UNKNOWN_COLLECTION (with the manifest uid, for the client's refresh) unless `collection` exists. */
+  checkCollection(collection: number): void {
+    if (!this.manifest.hasCollection(collection)) {
+      throw new EngineError('UNKNOWN_COLLECTION', `collection 0x${collection.toString(16)} is not in manifest ${this.manifest.uid.toString(16)}`, { manifestUid: this.manifest.uid });
+    }
+  }
+
+  /**
+   * An absolute expiry capped by the collection's maxTTL, or else the bucket's (kv_engine
+   * docs/Collections.md "Collection max TTL"): no expiry becomes now + maxTTL, a later one is cut
+   * to it.
+   */
+  capExpiry(collection: number, expiry: number): number {
+    const ttl = this.manifest.collection(collection)?.maxTTL || this.maxTTL;
+    if (ttl === 0) return expiry;
+    const limit = this.nowSeconds() + ttl;
+    return expiry === 0 || expiry > limit ? limit : expiry;
   }
 
   /** Turn an expired live item into an expiration tombstone. */
@@ -223,11 +255,12 @@ export class BucketCore {
    * version it replaces) to LMDB, and resolve once that is on disk. Synchronous up to the queueing,
    * so the caller's read-check-write is atomic.
    */
-  commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key): Promise<MutationResult> {
+  commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
     // Fields spelled out (no object spread): this is the hottest allocation of the write path.
     const item: Item = {
       key,
+      collection,
       vbucket: vb.id,
       value: next.value,
       datatype: next.datatype,
@@ -261,8 +294,9 @@ export class BucketCore {
 
   /** Queue `item` (and the removal of `prev`) to LMDB; resolves once on disk. */
   #enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
-    const pkey = item.key.toString('latin1');
+    const pkey = dirKey(item.collection, item.key);
     const version = this.#pending.add(pkey, item, prev);
+    vb.noteCollectionSeqno(item.collection, item.seqno);
     const known = this.#keys.size;
     this.#keys.set(pkey, item.seqno);
     const { bySeq, changes, expiries } = this.dbs;
@@ -274,7 +308,7 @@ export class BucketCore {
       if (prev.expiry !== 0 && !prev.deleted) ops.push({ db: expiries, key: expiryKey(prev.expiry, vb.id, prev.seqno), value: null });
     }
     ops.push({ db: bySeq, key: seqKey(vb.id, item.seqno), value: encodeRecord(item) });
-    ops.push({ db: changes, key: u64Key(item.bucketSeq), value: seqKey(vb.id, item.seqno) });
+    ops.push({ db: changes, key: u64Key(item.bucketSeq), value: changeRef(vb.id, item.seqno, item.collection) });
     if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vb.id, item.seqno), value: EMPTY });
     const written = this.store.writer.write(ops);
     this.#inFlight++;
@@ -351,11 +385,16 @@ export class BucketCore {
   }
 
   /** Drop a key from the directory (its last version was purged or discarded). */
-  forgetKey(key: Buffer, seqno: number): void {
-    const k = key.toString('latin1');
+  forgetKey(key: Buffer, seqno: number, collection = 0): void {
+    const k = dirKey(collection, key);
     if (this.#keys.get(k) !== seqno) return;
     this.#keys.delete(k);
     this.ids.remove(k);
+  }
+
+  /** The seqno of a key in the directory (purge of a dropped collection, bucket-collections.ts). */
+  seqnoOf(k: string): number | undefined {
+    return this.#keys.get(k);
   }
 
   /** Number of keys with a current version (tombstones included). */

@@ -13,8 +13,10 @@ import { EngineError } from './errors.js';
 import { BucketCore, type BucketConfig, type BucketStats } from './bucket-core.js';
 import type { Clock } from './clock.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
-import * as ops from './mutations.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
+import { Collection } from './collection.js';
+import type { Manifest } from './manifest.js';
+import { applyManifest } from './bucket-collections.js';
 import { VbFollower } from './follower.js';
 import { DocCounter, type DocCounts } from './doc-counts.js';
 import { BucketChangeFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
@@ -46,9 +48,6 @@ function settle<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-function bytes(value: Buffer | string): Buffer {
-  return typeof value === 'string' ? Buffer.from(value) : value;
-}
 
 let coreOf: (bucket: Bucket) => BucketCore;
 
@@ -64,6 +63,8 @@ export class Bucket extends EventEmitter {
 
   readonly #core: BucketCore;
   readonly #counter: DocCounter;
+  readonly #default: Collection;
+  readonly #collections = new Map<number, Collection>();
 
   constructor(
     store: LmdbStore,
@@ -75,6 +76,7 @@ export class Bucket extends EventEmitter {
     super();
     this.#core = new BucketCore(store, config, clock, this, maxJsonDepth);
     this.#counter = new DocCounter(this);
+    this.#default = new Collection(this.#core, 0);
   }
 
   /** Live and deleted documents on disk (doc-counts.ts: a cached scan of the by-seq index). */
@@ -156,70 +158,99 @@ export class Bucket extends EventEmitter {
     return this.#core.vbucket(id).state;
   }
 
-  // ---- the document API (semantics in mutations.ts) ------------------------------------------
+  // ---- collections and the document API (collection.ts, mutations.ts) ------------------------
 
-  /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
+  /** The collections manifest in force (manifest.ts); change it with the methods below. */
+  get manifest(): Manifest {
+    return this.#core.manifest;
+  }
+  /** A collection by id; its operations fail with UNKNOWN_COLLECTION while it is not in the manifest. */
+  collection(id: number): Collection {
+    if (id === 0) return this.#default;
+    let c = this.#collections.get(id);
+    if (!c) this.#collections.set(id, (c = new Collection(this.#core, id)));
+    return c;
+  }
+  /** A collection by `scope` and `collection` name; UNKNOWN_SCOPE / UNKNOWN_COLLECTION when absent. */
+  collectionByName(scope: string, name: string): Collection {
+    const m = this.#core.manifest;
+    if (!m.scopeByName(scope)) throw new EngineError('UNKNOWN_SCOPE', `scope ${scope} is not in manifest ${m.uid.toString(16)}`, { manifestUid: m.uid });
+    const entry = m.collectionByPath(scope, name);
+    if (!entry) throw new EngineError('UNKNOWN_COLLECTION', `collection ${scope}.${name} is not in manifest ${m.uid.toString(16)}`, { manifestUid: m.uid });
+    return this.collection(entry.id);
+  }
+  createScope(name: string): Promise<Manifest> {
+    return settle(() => { const c = this.#core.manifest.createScope(name); return applyManifest(this, c.manifest, c.events); });
+  }
+  createCollection(scope: string, name: string, opts: { maxTTL?: number } = {}): Promise<Manifest> {
+    return settle(() => { const c = this.#core.manifest.createCollection(scope, name, opts.maxTTL ?? 0); return applyManifest(this, c.manifest, c.events); });
+  }
+  dropCollection(scope: string, name: string): Promise<Manifest> {
+    return settle(() => { const c = this.#core.manifest.dropCollection(scope, name); return applyManifest(this, c.manifest, c.events); });
+  }
+  dropScope(name: string): Promise<Manifest> {
+    return settle(() => { const c = this.#core.manifest.dropScope(name); return applyManifest(this, c.manifest, c.events); });
+  }
+  /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL takes precedence. */
+  get maxTTL(): number {
+    return this.#core.maxTTL;
+  }
+  set maxTTL(seconds: number) {
+    this.#core.maxTTL = seconds;
+  }
+  /** The highest seqno of a collection in a vbucket (its system events included), 0 when none. */
+  collectionHighSeqno(vbId: number, collection: number): number {
+    return this.#core.vbucket(vbId).collectionHigh.get(collection) ?? 0;
+  }
+
+  /** The current version of a key in the default collection, tombstones included. */
   lookup(key: Buffer): Item | undefined {
-    return this.#core.lookup(key);
+    return this.#default.lookup(key);
   }
-  /** The current item (tombstones included) in an active vbucket; expired items become tombstones. */
   current(key: Buffer): Item | undefined {
-    return this.#core.current(key);
+    return this.#default.current(key);
   }
-  /** Get a live document; KEY_ENOENT when missing, deleted or expired. */
   get(rawKey: Key, vbId?: number): Item {
-    const core = this.#core;
-    const key = core.toKey(rawKey);
-    const item = core.live(key, core.activeVBucket(key, vbId));
-    if (!item) throw new EngineError('KEY_ENOENT');
-    return item;
+    return this.#default.get(rawKey, vbId);
   }
-  /** Metadata of the current version, tombstones included (GET_META); KEY_ENOENT when there is none. */
   getMeta(rawKey: Key, vbId?: number): Item {
-    const core = this.#core;
-    const key = core.toKey(rawKey);
-    core.live(key, core.activeVBucket(key, vbId));
-    const item = core.lookup(key);
-    if (!item) throw new EngineError('KEY_ENOENT');
-    return item;
+    return this.#default.getMeta(rawKey, vbId);
   }
   storeItem(mode: StoreMode, key: Key, value: Buffer, opts?: WriteOptions, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.store(this.#core, mode, key, value, opts, vbId));
+    return this.#default.storeItem(mode, key, value, opts, vbId);
   }
   set(key: Key, value: Buffer | string, opts?: WriteOptions): Promise<MutationResult> {
-    return settle(() => ops.store(this.#core, 'set', key, bytes(value), opts));
+    return this.#default.set(key, value, opts);
   }
   add(key: Key, value: Buffer | string, opts?: WriteOptions): Promise<MutationResult> {
-    return settle(() => ops.store(this.#core, 'add', key, bytes(value), opts));
+    return this.#default.add(key, value, opts);
   }
   replace(key: Key, value: Buffer | string, opts?: WriteOptions): Promise<MutationResult> {
-    return settle(() => ops.store(this.#core, 'replace', key, bytes(value), opts));
+    return this.#default.replace(key, value, opts);
   }
   delete(key: Key, opts?: DeleteOptions, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.remove(this.#core, key, opts, vbId));
+    return this.#default.delete(key, opts, vbId);
   }
   touch(key: Key, expiry: number, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.touch(this.#core, key, expiry, vbId));
+    return this.#default.touch(key, expiry, vbId);
   }
-  /** Get-and-touch: the document with its new expiry. */
   getAndTouch(key: Key, expiry: number, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.touch(this.#core, key, expiry, vbId));
+    return this.#default.getAndTouch(key, expiry, vbId);
   }
   increment(key: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
-    return settle(() => ops.counter(this.#core, 'incr', key, opts, vbId));
+    return this.#default.increment(key, opts, vbId);
   }
   decrement(key: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
-    return settle(() => ops.counter(this.#core, 'decr', key, opts, vbId));
+    return this.#default.decrement(key, opts, vbId);
   }
   append(key: Key, data: Buffer | string, cas?: bigint, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.concat(this.#core, 'append', key, bytes(data), cas, vbId));
+    return this.#default.append(key, data, cas, vbId);
   }
   prepend(key: Key, data: Buffer | string, cas?: bigint, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.concat(this.#core, 'prepend', key, bytes(data), cas, vbId));
+    return this.#default.prepend(key, data, cas, vbId);
   }
-  /** Compare-and-write against the current version including tombstones (see mutations.ts). */
   writeVersion(key: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
-    return settle(() => ops.writeVersion(this.#core, key, expect, spec));
+    return this.#default.writeVersion(key, expect, spec);
   }
 
   // ---- history --------------------------------------------------------------------------------

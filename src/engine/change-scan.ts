@@ -8,7 +8,7 @@
  */
 import type { Bucket } from './bucket.js';
 import { RecordView } from './record-view.js';
-import { readU64, u64Key } from '../store/keys.js';
+import { changeRefCollection, readU64, u64Key } from '../store/keys.js';
 
 /** One change: its bucket sequence and the record of the version it made current. */
 export class RawChange extends RecordView {
@@ -26,6 +26,17 @@ export interface ScanOptions {
   since: number;
   limit?: number;
   descending?: boolean;
+  /**
+   * The collection whose changes to visit (0, the default collection, when omitted): the index
+   * entry names it, so other collections' changes are skipped without reading their records.
+   * Entries skipped count toward `limit` (it bounds the index entries read, as before).
+   */
+  collection?: number;
+  /**
+   * Updated with the sequence of every index entry read, skipped ones included, so that a reader
+   * of one collection moves past the others' changes (a position that stays put would loop).
+   */
+  progress?: { last: number };
 }
 
 /**
@@ -42,9 +53,12 @@ export function scanChanges(bucket: Bucket, opts: ScanOptions, visit: (c: RawCha
     const range = opts.descending
       ? { start: opts.since > 0 ? u64Key(opts.since) : u64Key(Number.MAX_SAFE_INTEGER), reverse: true, exclusiveStart: opts.since > 0 }
       : { start: u64Key(opts.since + 1) };
+    const collection = opts.collection ?? 0;
     for (const { key, value } of bucket.dbs.changes.getRange({ ...range, limit: opts.limit, transaction: snapshot.txn })) {
       read++;
-      const raw = getFast(value, { transaction: snapshot.txn });
+      if (opts.progress) opts.progress.last = readU64(key, 0);
+      if (changeRefCollection(value) !== collection) continue;
+      const raw = getFast(value.length === 10 ? value : value.subarray(0, 10), { transaction: snapshot.txn });
       if (!raw) continue;
       change.seq = readU64(key, 0);
       change.vbucket = value.readUInt16BE(0);

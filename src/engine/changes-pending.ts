@@ -8,9 +8,28 @@
  * document's entry to the end of the index).
  */
 import type { Bucket } from './bucket.js';
-import { u64Key } from '../store/keys.js';
+import { changeRefCollection, u64Key } from '../store/keys.js';
+
+interface Range {
+  start?: Buffer;
+  end?: Buffer;
+}
+
+/**
+ * Entries of one collection in a range of the index. While the bucket has only its default
+ * collection every entry is one of its, and LMDB counts keys without reading values; otherwise
+ * each entry's value names its collection (store/keys.ts).
+ */
+function count(bucket: Bucket, range: Range, collection: number): number {
+  const changes = bucket.dbs.changes;
+  if (collection === 0 && bucket.manifest.collections.length === 1) return changes.getKeysCount(range);
+  let n = 0;
+  for (const { value } of changes.getRange(range)) if (changeRefCollection(value) === collection) n++;
+  return n;
+}
 
 interface Memo {
+  collection: number;
   /** persistedBucketSeq when counted. */
   persisted: number;
   seq: number;
@@ -19,15 +38,14 @@ interface Memo {
 
 const memos = new WeakMap<Bucket, Memo>();
 
-/** Rows in the index after (or, descending, before) `seq`. */
-export function pendingAfter(bucket: Bucket, seq: number, descending: boolean): number {
-  const changes = bucket.dbs.changes;
-  if (descending) return changes.getKeysCount({ end: u64Key(seq) });
+/** Rows of `collection` (default 0) in the index after (or, descending, before) `seq`. */
+export function pendingAfter(bucket: Bucket, seq: number, descending: boolean, collection = 0): number {
+  if (descending) return count(bucket, { end: u64Key(seq) }, collection);
   const persisted = bucket.persistedBucketSeq;
   const memo = memos.get(bucket);
-  const after = memo && memo.persisted === persisted && memo.seq <= seq
-    ? memo.after - changes.getKeysCount({ start: u64Key(memo.seq + 1), end: u64Key(seq + 1) })
-    : changes.getKeysCount({ start: u64Key(seq + 1) });
-  memos.set(bucket, { persisted, seq, after });
+  const after = memo && memo.collection === collection && memo.persisted === persisted && memo.seq <= seq
+    ? memo.after - count(bucket, { start: u64Key(memo.seq + 1), end: u64Key(seq + 1) }, collection)
+    : count(bucket, { start: u64Key(seq + 1) }, collection);
+  memos.set(bucket, { collection, persisted, seq, after });
   return after;
 }

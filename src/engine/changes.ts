@@ -15,6 +15,8 @@ export interface ReadChangesOptions {
   since: number;
   limit?: number;
   descending?: boolean;
+  /** The collection (default 0); see change-scan.ts. */
+  collection?: number;
 }
 
 /** Read a page of changes synchronously, from one consistent LMDB snapshot (change-scan.ts). */
@@ -29,6 +31,8 @@ export function readChanges(bucket: Bucket, opts: ReadChangesOptions): ChangeEnt
 
 export interface FollowChangesOptions {
   since: number;
+  /** The collection (default 0). */
+  collection?: number;
   batchSize?: number;
   signal?: AbortSignal;
 }
@@ -68,10 +72,18 @@ export class BucketChangeFollower implements AsyncIterable<ChangeEntry> {
         return entry;
       }
       if (this.bucket.persistedBucketSeq > this.cursor) {
-        this.buffer = readChanges(this.bucket, { since: this.cursor, limit: this.opts.batchSize ?? 512 });
+        const limit = this.opts.batchSize ?? 512;
+        const progress = { last: this.cursor };
+        const page: ChangeEntry[] = [];
+        const read = scanChanges(this.bucket, { since: this.cursor, limit, collection: this.opts.collection ?? 0, progress }, (c) => {
+          page.push({ bucketSeq: c.seq, item: c.copyItem() });
+          return true;
+        });
+        this.buffer = page;
         this.index = 0;
-        // Everything up to the persisted sequence was read; skipped-over seqs belong to superseded versions.
-        if (this.buffer.length === 0) this.cursor = this.bucket.persistedBucketSeq;
+        // Everything up to the persisted sequence was read; skipped-over seqs belong to superseded
+        // versions or to other collections.
+        if (page.length === 0) this.cursor = read < limit ? Math.max(this.cursor, this.bucket.persistedBucketSeq) : progress.last;
         continue;
       }
       await new Promise<void>((resolve) => {

@@ -13,10 +13,12 @@ import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import { scanRecords } from './record-view.js';
 
 export interface DocCounts {
-  /** Live documents (current version not a tombstone). */
+  /** Live documents (current version not a tombstone), over every collection in the manifest. */
   docCount: number;
   /** Tombstones not purged yet. */
   delCount: number;
+  /** The same per collection id (collections without documents are absent). */
+  byCollection: ReadonlyMap<number, { docCount: number; delCount: number }>;
 }
 
 /** What the counter reads of its bucket. */
@@ -24,6 +26,7 @@ export interface CountedBucket {
   readonly store: LmdbStore;
   readonly dbs: BucketDbs;
   readonly persistedBucketSeq: number;
+  readonly manifest: { hasCollection(id: number): boolean };
 }
 
 export class DocCounter {
@@ -54,13 +57,32 @@ export class DocCounter {
 
   /** A record is a deleted document when it is a tombstone (record-view.ts). */
   #scan(): DocCounts {
+    const byCollection = new Map<number, { docCount: number; delCount: number }>();
+    const manifest = this.bucket.manifest;
     let docCount = 0;
     let delCount = 0;
+    let last = -1;
+    let tally = { docCount: 0, delCount: 0 };
     scanRecords(this.bucket, (rec) => {
-      if (rec.deleted) delCount++;
-      else docCount++;
+      const c = rec.collection;
+      if (c !== last) {
+        last = c;
+        let t = byCollection.get(c);
+        if (!t) byCollection.set(c, (t = { docCount: 0, delCount: 0 }));
+        tally = t;
+      }
+      if (rec.deleted) tally.delCount++;
+      else tally.docCount++;
     });
-    return { docCount, delCount };
+    // System events and dropped collections (not purged yet) are not documents.
+    for (const [c, t] of byCollection) {
+      if (!manifest.hasCollection(c)) byCollection.delete(c);
+      else {
+        docCount += t.docCount;
+        delCount += t.delCount;
+      }
+    }
+    return { docCount, delCount, byCollection };
   }
 }
 

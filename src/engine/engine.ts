@@ -13,6 +13,7 @@ import { SYSTEM_CLOCK, type Clock } from './clock.js';
 import { EngineError, engineWrite, isEngineError } from './errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
+import { resumePurges } from './bucket-collections.js';
 import { LmdbStore } from '../store/lmdb-store.js';
 import { isStorageError } from '../store/storage-fault.js';
 import type { VBucketInfo, VBucketState } from './types.js';
@@ -36,9 +37,16 @@ export interface EngineOptions {
 
 export interface CreateBucketOptions {
   numVBuckets?: number;
+  /** Bucket maxTTL in seconds (0 = none), as Couchbase's bucket setting. */
+  maxTTL?: number;
 }
 
 export const DEFAULT_NUM_VBUCKETS = 1024;
+
+function checkMaxTTL(seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0x7fffffff) throw new EngineError('EINVAL', 'maxTTL must be an integer from 0 to 2147483647');
+  return seconds;
+}
 const BUCKET_NAME = /^[A-Za-z0-9_.%-]{1,100}$/;
 
 interface RunState {
@@ -96,6 +104,7 @@ export class Engine extends EventEmitter {
     for (const config of configs) {
       const bucket = new Bucket(store, config, opts.clock, opts.maxJsonDepth);
       await bucketCore(bucket).load(unclean);
+      resumePurges(bucket);
       engine.bucketMap.set(config.name, bucket);
     }
     await store.putMeta(store.system, 'run', { clean: false } satisfies RunState);
@@ -147,7 +156,8 @@ export class Engine extends EventEmitter {
     if (!Number.isInteger(numVBuckets) || numVBuckets < 1 || numVBuckets > 1024) {
       throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
     }
-    const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex') };
+    const maxTTL = checkMaxTTL(opts.maxTTL ?? 0);
+    const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex'), ...(maxTTL ? { maxTTL } : {}) };
     const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth);
     this.bucketMap.set(name, bucket);
     this.watch(bucket);
@@ -168,7 +178,7 @@ export class Engine extends EventEmitter {
   }
 
   private async saveBucketList(): Promise<void> {
-    const configs: BucketConfig[] = this.buckets().map((b) => ({ name: b.name, numVBuckets: b.numVBuckets, uuid: b.uuid }));
+    const configs: BucketConfig[] = this.buckets().map((b) => ({ name: b.name, numVBuckets: b.numVBuckets, uuid: b.uuid, ...(b.maxTTL ? { maxTTL: b.maxTTL } : {}) }));
     await engineWrite(this.store.putMeta(this.store.system, 'buckets', configs));
   }
 
@@ -178,6 +188,12 @@ export class Engine extends EventEmitter {
   }
 
   // ---- operator actions (also exposed over REST and used by tests) ----------------------------
+
+  /** Change a bucket's maxTTL (seconds, 0 = none); applies to writes from now on, as in Couchbase. */
+  async setBucketMaxTTL(name: string, seconds: number): Promise<void> {
+    this.requireBucket(name).maxTTL = checkMaxTTL(seconds);
+    await this.saveBucketList();
+  }
 
   setVBucketState(bucket: string, vb: number, state: VBucketState): Promise<VBucketInfo> {
     return this.requireBucket(bucket).setVBucketState(vb, state);

@@ -26,6 +26,13 @@ export const ENGINE_ERRORS = {
   ENOSPC: { status: 0x86, http: 507, retriable: true, message: 'no space left on device' },
   // Any other failed commit (EIO, ...): an internal error, the writes were not stored.
   STORAGE: { status: 0x84, http: 500, retriable: false, message: 'storage write failed' },
+  // Collections (kv_engine status.h): the context carries `manifestUid`, which KV returns as
+  // {"manifest_uid":"<hex>"} so that the SDK refreshes its manifest (kv docs/Collections.md).
+  UNKNOWN_COLLECTION: { status: 0x88, http: 404, retriable: false, message: 'unknown collection' },
+  UNKNOWN_SCOPE: { status: 0x8c, http: 404, retriable: false, message: 'unknown scope' },
+  SCOPE_EXISTS: { status: 0x02, http: 400, retriable: false, message: 'scope already exists' },
+  COLLECTION_EXISTS: { status: 0x02, http: 400, retriable: false, message: 'collection already exists' },
+  LIMIT: { status: 0x04, http: 400, retriable: false, message: 'limit reached' },
 } as const;
 
 registerErrorCodes(

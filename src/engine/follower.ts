@@ -12,10 +12,40 @@
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable } from './vbucket.js';
 import type { ReadSnapshot } from '../store/lmdb-store.js';
-import { decodeRecord } from './record.js';
+import { decodeRecord, recordCollection } from './record.js';
+import { bucketCore } from './bucket.js';
 import { readU64, seqKey } from '../store/keys.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from './types.js';
-import type { FollowEndReason, FollowEvent, FollowOptions, Item } from './types.js';
+import type { CollectionFilter, FollowEndReason, FollowEvent, FollowOptions, Item } from './types.js';
+import type { Database } from 'lmdb';
+
+const defaultOnly: CollectionFilter = (c) => c === 0;
+/** The filter of the batch being read: readBatch reads synchronously, so one slot serves all. */
+let activeFilter: CollectionFilter = defaultOnly;
+/** Records the filter skipped, across followers (a test proves a filtered backfill skips values). */
+export const followerCounters = { skipped: 0, delivered: 0 };
+const SKIP = Buffer.alloc(0);
+const readers = new WeakMap<object, Database<Buffer, Buffer>>();
+
+/**
+ * The by-seq index read through a decoder that looks at a record's collection in lmdb-js's
+ * shared read buffer and copies only the records the filter keeps (lmdb-store.ts bySeqReader).
+ */
+function filteredBySeq(bucket: Bucket): Database<Buffer, Buffer> {
+  const core = bucketCore(bucket);
+  let db = readers.get(core);
+  if (!db) {
+    db = bucket.store.bySeqReader<Buffer>(bucket.name, (bytes, size) => {
+      const b = bytes.length === size ? bytes : bytes.subarray(0, size);
+      if (!activeFilter(recordCollection(b))) return SKIP;
+      const out = Buffer.allocUnsafe(size);
+      out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
+      return out;
+    });
+    readers.set(core, db);
+  }
+  return db;
+}
 
 const DEFAULT_BATCH = 512;
 
@@ -168,7 +198,9 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
   private readBatch(phase: Extract<Phase, { kind: 'scanning' }>): void {
     const events: FollowEvent[] = [];
     let position = phase.position;
-    for (const { key, value } of this.bucket.dbs.bySeq.getRange({
+    activeFilter = this.opts.collections ?? defaultOnly;
+    let read = 0;
+    for (const { key, value } of filteredBySeq(this.bucket).getRange({
       start: seqKey(this.vb.id, phase.position + 1),
       end: seqKey(this.vb.id, phase.snapEnd),
       inclusiveEnd: true,
@@ -176,11 +208,17 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
       transaction: phase.snapshot.txn,
     })) {
       position = readU64(key, 2);
+      read++;
+      if (value === SKIP) {
+        followerCounters.skipped++;
+        continue;
+      }
+      followerCounters.delivered++;
       events.push(toEvent(decodeRecord(value, this.vb.id, position)));
     }
     this.buffer = events;
     this.index = 0;
-    if (events.length < this.batchSize || position >= phase.snapEnd) {
+    if (read < this.batchSize || position >= phase.snapEnd) {
       phase.snapshot.release();
       this.cursor = phase.snapEnd;
       this.phase = { kind: 'idle' };

@@ -27,6 +27,7 @@
  * array push per new key, and a reader pays O(k log k + n) once for k keys added since.
  */
 import { bucketCore, type Bucket } from './bucket.js';
+import { collectionPrefix, collectionRange } from './dir-keys.js';
 
 const CHUNK = 512;
 
@@ -182,14 +183,24 @@ export interface IdRangeOptions {
   /** First key (inclusive); with `descending`, the last key (inclusive). */
   start?: Buffer;
   descending?: boolean;
+  /** The collection whose keys to list (default 0); dir-keys.ts lays them out as one range. */
+  collection?: number;
 }
 
 /**
- * The bucket's keys in byte order (reverse when descending) from `start`, lazily: a caller that
+ * A collection's keys in byte order (reverse when descending) from `start`, lazily: a caller that
  * stops after `limit` rows reads O(log n + rows). Includes writes still in flight, as
  * Bucket.lookup does.
  */
 export function* idRange(bucket: Bucket, opts: IdRangeOptions = {}): Generator<Buffer> {
-  const start = opts.start?.toString('latin1');
-  for (const k of bucketCore(bucket).ids.from(start, opts.descending === true)) yield Buffer.from(k, 'latin1');
+  const collection = opts.collection ?? 0;
+  const range = collectionRange(collection);
+  const prefix = collectionPrefix(collection);
+  const descending = opts.descending === true;
+  const start = opts.start ? prefix + opts.start.toString('latin1') : descending ? range.end : range.start || undefined;
+  for (const k of bucketCore(bucket).ids.from(start, descending)) {
+    if (descending ? k < range.start : k >= range.end) return;
+    if (k >= range.end) continue;
+    yield Buffer.from(prefix ? k.slice(prefix.length) : k, 'latin1');
+  }
 }

@@ -7,6 +7,14 @@ import { decodeRecord } from './record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, VBucketInfo } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';
+import { SYSTEM_COLLECTION_ID } from './manifest.js';
+import type { VBucket } from './vbucket.js';
+
+/** A discarded system event leaves its vbucket's system keys (it is no longer the current one). */
+function forgetSystemKey(vb: VBucket, item: Item): void {
+  const k = item.key.toString('latin1');
+  if (vb.systemKeys.get(k) === item.seqno) vb.systemKeys.delete(k);
+}
 
 /**
  * Expire every item whose expiry has passed, using the expiry index (so the pager reads only what
@@ -27,8 +35,10 @@ export async function runExpiryPager(bucket: Bucket, at?: number): Promise<numbe
     const raw = core.dbs.bySeq.get(seqKey(vbucket, seqno));
     if (!raw) continue;
     const item = decodeRecord(raw, vbucket, seqno);
-    // Only expire the version the index pointed at if it is still the current one.
-    const current = core.lookup(item.key);
+    // Only expire the version the index pointed at if it is still the current one (and its
+    // collection was not dropped: the purge of a dropped collection removes it).
+    if (!core.manifest.hasCollection(item.collection)) continue;
+    const current = core.lookup(item.key, item.collection);
     if (!current || current.seqno !== seqno || current.deleted) continue;
     writes.push(core.expire(vb, current));
   }
@@ -64,8 +74,10 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
       const seqno = readU64(key, 2);
       const item = decodeRecord(value, vb.id, seqno);
       if (!item.deleted || item.deleteTime > cutoff) continue;
+      // System events stay: a drop's tombstone is how a late consumer learns of the drop.
+      if (item.collection === SYSTEM_COLLECTION_ID) continue;
       // A newer version still in flight will remove this entry itself; leave the key alone.
-      const current = core.lookup(item.key);
+      const current = core.lookup(item.key, item.collection);
       if (!current || current.seqno !== seqno) continue;
       ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
       purged.push(item);
@@ -76,7 +88,7 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
   // Memory follows the disk: keys and purge seqnos change only once the removals are committed,
   // so a failed commit (full disk) leaves both as they were.
   await core.writeOps(ops);
-  for (const item of purged) core.forgetKey(item.key, item.seqno);
+  for (const item of purged) core.forgetKey(item.key, item.seqno, item.collection);
   result.purged = purged.length;
   const saves: Promise<void>[] = [];
   for (const [id, purgeSeqno] of Object.entries(result.purgeSeqnos)) {
@@ -119,7 +131,10 @@ export async function simulateFailover(bucket: Bucket, vbId: number, opts: Failo
       dropped.push(item);
     }
     await core.writeOps(ops);
-    for (const item of dropped) core.forgetKey(item.key, item.seqno);
+    for (const item of dropped) {
+      if (item.collection === SYSTEM_COLLECTION_ID) forgetSystemKey(vb, item);
+      else core.forgetKey(item.key, item.seqno, item.collection);
+    }
     vb.highSeqno = discard;
     vb.persistedSeqno = discard;
     vb.purgeSeqno = Math.min(vb.purgeSeqno, discard);

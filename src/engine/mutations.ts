@@ -56,19 +56,20 @@ export function detectDatatype(value: Buffer, maxDepth: number): number {
   return isAcceptedJson(value, maxDepth) ? DATATYPE_JSON : DATATYPE_RAW;
 }
 
-export function store(bucket: BucketCore, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
+export function store(bucket: BucketCore, collection: number, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
+  bucket.checkCollection(collection);
   const key = bucket.toKey(rawKey);
   checkValue(value);
   const flags = checkFlags(opts.flags ?? 0);
-  const requested = absoluteExpiry(opts.expiry ?? 0, bucket.nowSeconds());
+  const requested = bucket.capExpiry(collection, absoluteExpiry(opts.expiry ?? 0, bucket.nowSeconds()));
   const vb = bucket.activeVBucket(key, vbId);
-  const current = bucket.live(key, vb);
+  const current = bucket.live(key, vb, collection);
   const expiry = opts.preserveExpiry && current ? current.expiry : requested;
   if (mode === 'add' && current) throw new EngineError('KEY_EEXISTS', 'key already exists');
   if (mode === 'replace' && !current) throw new EngineError('KEY_ENOENT');
   checkCas(current, opts.cas);
   // A tombstone still counts as the previous version: its rev seqno continues and its index entry goes.
-  const prev = current ?? bucket.lookup(key);
+  const prev = current ?? bucket.lookup(key, collection);
   return bucket.commit(vb, prev, {
     value,
     datatype: opts.datatype ?? detectDatatype(value, bucket.maxJsonDepth),
@@ -78,14 +79,15 @@ export function store(bucket: BucketCore, mode: StoreMode, rawKey: Key, value: B
     deleteTime: 0,
     expired: false,
     xattrs: opts.xattrs === undefined ? (prev?.xattrs ?? null) : opts.xattrs,
-  }, key);
+  }, key, collection);
 }
 
-export function remove(bucket: BucketCore, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
+export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
+  bucket.checkCollection(collection);
   const key = bucket.toKey(rawKey);
   if (opts.value) checkValue(opts.value);
   const vb = bucket.activeVBucket(key, vbId);
-  const current = bucket.live(key, vb);
+  const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('KEY_ENOENT');
   checkCas(current, opts.cas);
   return bucket.commit(vb, current, {
@@ -100,19 +102,21 @@ export function remove(bucket: BucketCore, rawKey: Key, opts: DeleteOptions = {}
   });
 }
 
-export function touch(bucket: BucketCore, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
+export function touch(bucket: BucketCore, collection: number, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
+  bucket.checkCollection(collection);
   const key = bucket.toKey(rawKey);
-  const abs = absoluteExpiry(expiry, bucket.nowSeconds());
+  const abs = bucket.capExpiry(collection, absoluteExpiry(expiry, bucket.nowSeconds()));
   const vb = bucket.activeVBucket(key, vbId);
-  const current = bucket.live(key, vb);
+  const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('KEY_ENOENT');
   return bucket.commit(vb, current, { ...current, expiry: abs });
 }
 
-export function concat(bucket: BucketCore, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
+export function concat(bucket: BucketCore, collection: number, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
+  bucket.checkCollection(collection);
   const key = bucket.toKey(rawKey);
   const vb = bucket.activeVBucket(key, vbId);
-  const current = bucket.live(key, vb);
+  const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('NOT_STORED', 'append/prepend needs an existing document');
   checkCas(current, cas);
   const value = side === 'append' ? Buffer.concat([current.value, data]) : Buffer.concat([data, current.value]);
@@ -129,22 +133,24 @@ function parseCounter(value: Buffer): bigint {
   return n;
 }
 
-export function counter(bucket: BucketCore, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
+export function counter(bucket: BucketCore, collection: number, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
+  bucket.checkCollection(collection);
   const key = bucket.toKey(rawKey);
   if (opts.delta < 0n || opts.delta > U64_MASK || opts.initial < 0n || opts.initial > U64_MASK) {
     throw new EngineError('EINVAL', 'delta and initial must be unsigned 64-bit values');
   }
   const create = opts.expiry !== NO_CREATE;
-  const abs = create ? absoluteExpiry(opts.expiry, bucket.nowSeconds()) : 0;
+  const abs = create ? bucket.capExpiry(collection, absoluteExpiry(opts.expiry, bucket.nowSeconds())) : 0;
   const vb = bucket.activeVBucket(key, vbId);
-  const current = bucket.live(key, vb);
+  const current = bucket.live(key, vb, collection);
   checkCas(current, opts.cas);
   let value: bigint;
   let written: Promise<MutationResult>;
   if (!current) {
     if (!create) throw new EngineError('KEY_ENOENT');
     value = opts.initial;
-    written = bucket.commit(vb, bucket.lookup(key), {
+    const prev = bucket.lookup(key, collection);
+    written = bucket.commit(vb, prev, {
       value: Buffer.from(value.toString(), 'latin1'),
       datatype: DATATYPE_JSON,
       flags: 0,
@@ -152,8 +158,8 @@ export function counter(bucket: BucketCore, direction: 'incr' | 'decr', rawKey: 
       deleted: false,
       deleteTime: 0,
       expired: false,
-      xattrs: bucket.lookup(key)?.xattrs ?? null,
-    }, key);
+      xattrs: prev?.xattrs ?? null,
+    }, key, collection);
   } else {
     const old = parseCounter(current.value);
     value = direction === 'incr' ? (old + opts.delta) & U64_MASK : old > opts.delta ? old - opts.delta : 0n;
@@ -175,12 +181,13 @@ export interface VersionSpec {
  * version's CAS, or null when the key must have no record at all. The HTTP face uses this to keep a
  * document's revision tree (in its xattrs) across deletes and re-creates. Mismatch → KEY_EEXISTS.
  */
-export function writeVersion(bucket: BucketCore, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
+export function writeVersion(bucket: BucketCore, collection: number, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
+  bucket.checkCollection(collection);
   const key = bucket.toKey(rawKey);
   checkValue(spec.value);
   const vb = bucket.activeVBucket(key);
-  bucket.live(key, vb); // turns an expired item into its tombstone first
-  const current = bucket.lookup(key);
+  bucket.live(key, vb, collection); // turns an expired item into its tombstone first
+  const current = bucket.lookup(key, collection);
   if ((current?.cas ?? null) !== expect) throw new EngineError('KEY_EEXISTS', 'the document changed');
   return bucket.commit(vb, current, {
     value: spec.value,
@@ -191,5 +198,5 @@ export function writeVersion(bucket: BucketCore, rawKey: Key, expect: bigint | n
     deleteTime: spec.deleted ? bucket.nowSeconds() : 0,
     expired: false,
     xattrs: spec.xattrs,
-  }, key);
+  }, key, collection);
 }

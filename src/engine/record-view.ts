@@ -10,7 +10,7 @@
  */
 import type { Bucket } from './bucket.js';
 import type { Item } from './types.js';
-import { decodeRecord, RecordLayout } from './record.js';
+import { decodeRecord, recordCollection, recordKeyStart, RecordLayout } from './record.js';
 import { readU64 } from '../store/keys.js';
 
 /** Offsets and bits of an item record (record.ts, format 1). */
@@ -29,10 +29,17 @@ export class RecordView {
     return this.raw[0] === FORMAT;
   }
 
+  /** The collection id (record.ts: format 1 records are the default collection's). */
+  get collection(): number {
+    return recordCollection(this.raw);
+  }
+
   /** The key as a document id, or null when it is not valid UTF-8. */
   id(): string | null {
-    const len = this.raw.readUInt16BE(KEY_LEN);
-    const id = this.raw.toString('utf8', HEADER, HEADER + len);
+    const end = HEADER + this.raw.readUInt16BE(KEY_LEN);
+    const start = this.raw[0] === FORMAT ? HEADER : recordKeyStart(this.raw).start;
+    const len = end - start;
+    const id = this.raw.toString('utf8', start, end);
     return Buffer.byteLength(id) === len && !id.includes('\ufffd') ? id : null;
   }
 

@@ -16,9 +16,15 @@
  *  46  key, xattrs, value
  *
  * The vbucket and seqno live in the by-seq key, so they are not repeated here.
+ *
+ * Format 2 is format 1 for a document outside the default collection: its key region starts with
+ * the collection id in unsigned LEB128 (as kv_engine's on-disk DocKey does, docs/Collections.md),
+ * and the key length counts those bytes too. Default-collection records stay format 1, so data
+ * written before collections existed needs no migration and those records keep their exact bytes.
  */
 import type { Item } from './types.js';
 import { readU64 } from '../store/keys.js';
+import { decodeLeb128, encodeLeb128 } from '../codec/leb128.js';
 
 /**
  * The layout above as data, for readers that look at a few fields of a raw record without
@@ -26,6 +32,7 @@ import { readU64 } from '../store/keys.js';
  */
 export const RecordLayout = {
   FORMAT: 1,
+  FORMAT_COLLECTION: 2,
   BITS: 1,
   CAS: 16,
   REV_SEQNO: 24,
@@ -37,12 +44,28 @@ export const RecordLayout = {
   BIT_EXPIRED: 0x02,
 } as const;
 
-const { FORMAT, HEADER, NO_XATTRS, BIT_DELETED, BIT_EXPIRED } = RecordLayout;
+const { FORMAT, FORMAT_COLLECTION, HEADER, NO_XATTRS, BIT_DELETED, BIT_EXPIRED } = RecordLayout;
+
+/** Where a record's key starts and its collection (format 1: the default collection). */
+export function recordKeyStart(b: Buffer): { collection: number; start: number } {
+  if (b[0] !== FORMAT_COLLECTION) return { collection: 0, start: HEADER };
+  const { value, length } = decodeLeb128(b, HEADER);
+  return { collection: value, start: HEADER + length };
+}
+
+/** The collection of a record without decoding it (format 1: the default collection). */
+export function recordCollection(b: Buffer): number {
+  if (b[0] !== FORMAT_COLLECTION) return 0;
+  const first = b[HEADER]!;
+  return first < 0x80 ? first : decodeLeb128(b, HEADER).value;
+}
 
 export function encodeRecord(item: Item): Buffer {
   const xlen = item.xattrs ? item.xattrs.length : 0;
-  const out = Buffer.allocUnsafe(HEADER + item.key.length + xlen + item.value.length);
-  out[0] = FORMAT;
+  const prefix = item.collection === 0 ? null : encodeLeb128(item.collection);
+  const plen = prefix ? prefix.length : 0;
+  const out = Buffer.allocUnsafe(HEADER + plen + item.key.length + xlen + item.value.length);
+  out[0] = prefix ? FORMAT_COLLECTION : FORMAT;
   out[1] = (item.deleted ? BIT_DELETED : 0) | (item.expired ? BIT_EXPIRED : 0);
   out[2] = item.datatype;
   out[3] = 0;
@@ -52,9 +75,10 @@ export function encodeRecord(item: Item): Buffer {
   out.writeBigUInt64BE(item.cas, 16);
   writeNum(out, 24, item.revSeqno);
   writeNum(out, 32, item.bucketSeq);
-  out.writeUInt16BE(item.key.length, 40);
+  out.writeUInt16BE(plen + item.key.length, 40);
   out.writeUInt32BE(item.xattrs ? xlen : NO_XATTRS, 42);
   let at = HEADER;
+  if (prefix) at += prefix.copy(out, at);
   at += item.key.copy(out, at);
   if (item.xattrs) at += item.xattrs.copy(out, at);
   item.value.copy(out, at);
@@ -68,14 +92,16 @@ export function encodeRecord(item: Item): Buffer {
  */
 export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): Item {
   const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (b.length < HEADER || b[0] !== FORMAT) throw new Error(`corrupt item record (vb ${vbucket} seqno ${seqno})`);
+  if (b.length < HEADER || (b[0] !== FORMAT && b[0] !== FORMAT_COLLECTION)) throw new Error(`corrupt item record (vb ${vbucket} seqno ${seqno})`);
   const keyLen = b.readUInt16BE(40);
   const xl = b.readUInt32BE(42);
   const xlen = xl === NO_XATTRS ? 0 : xl;
   const keyEnd = HEADER + keyLen;
   const xEnd = keyEnd + xlen;
+  const { collection, start } = recordKeyStart(b);
   return {
-    key: b.subarray(HEADER, keyEnd),
+    key: b.subarray(start, keyEnd),
+    collection,
     vbucket,
     seqno,
     value: b.subarray(xEnd),

@@ -30,6 +30,8 @@ import type { WriteOp } from '../store/group-commit.js';
 /** One replicated change, as a DCP mutation, deletion or expiration carries it. */
 export interface ReplicatedChange {
   readonly key: Buffer;
+  /** Collection id (0 when the feed is not collection-aware). */
+  readonly collection?: number;
   readonly seqno: number;
   readonly revSeqno: number;
   readonly cas: bigint;
@@ -84,9 +86,11 @@ export function applyReplicated(bucket: Bucket, vbId: number, change: Replicated
   } catch (err) {
     return Promise.reject(err);
   }
-  const prev = bucket.lookup(change.key);
+  const collection = change.collection ?? 0;
+  const prev = bucketCore(bucket).lookup(change.key, collection);
   const version: Omit<Item, 'bucketSeq'> = {
     key: change.key,
+    collection,
     vbucket: vbId,
     value: change.value,
     datatype: change.datatype,
@@ -150,16 +154,18 @@ export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> 
   await core.quiesce();
   const { bySeq, changes, expiries } = core.dbs;
   const ops: WriteOp[] = [];
-  const dropped: Array<{ key: Buffer; seqno: number }> = [];
+  const dropped: Array<{ key: Buffer; seqno: number; collection: number }> = [];
   for (const { key, value } of bySeq.getRange({ start: seqKey(vbId, 0), end: seqKey(vbId, Number.MAX_SAFE_INTEGER) })) {
     const item = decodeRecord(value, vbId, readU64(key, 2));
     ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
     if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vbId, item.seqno), value: null });
-    dropped.push({ key: item.key, seqno: item.seqno });
+    dropped.push({ key: item.key, seqno: item.seqno, collection: item.collection });
   }
   // The key directory changes only once the removals are committed (a full disk keeps both).
   await core.writeOps(ops);
-  for (const d of dropped) core.forgetKey(d.key, d.seqno);
+  for (const d of dropped) core.forgetKey(d.key, d.seqno, d.collection);
+  vb.systemKeys.clear();
+  vb.collectionHigh.clear();
   vb.highSeqno = 0;
   vb.persistedSeqno = 0;
   vb.purgeSeqno = 0;

@@ -21,7 +21,10 @@ export type Key = Buffer | string;
 
 /** One stored version of a document (live or tombstone). */
 export interface Item {
+  /** The key within its collection (no collection prefix). */
   key: Buffer;
+  /** Collection id (manifest.ts): 0 is `_default`, 1 holds system events (kv_engine CollectionID::System). */
+  collection: number;
   vbucket: number;
   value: Buffer;
   /** DATATYPE_JSON or DATATYPE_RAW for the body (xattrs travel separately). */
@@ -125,7 +128,16 @@ export type FollowEvent =
 /** Why a follower stopped (mapped to DCP stream-end reasons by the DCP producer). */
 export type FollowEndReason = 'ok' | 'closed' | 'state_changed' | 'rollback' | 'bucket_deleted';
 
+/** Which collections a follower delivers (system events are collection 1, manifest.ts). */
+export type CollectionFilter = (collection: number) => boolean;
+
 export interface FollowOptions {
+  /**
+   * Collections to deliver; records of others are skipped without their values being copied or
+   * decoded. Undefined means the default collection only, what a client that does not speak
+   * collections sees (kv docs/Collections.md).
+   */
+  collections?: CollectionFilter;
   /** Last seqno the follower already has: delivery starts after it. */
   start: number;
   /** Inclusive end; Infinity follows forever. */

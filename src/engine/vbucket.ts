@@ -27,6 +27,10 @@ export class VBucket {
   state: VBucketState;
   failoverLog: FailoverLog;
   readonly followers = new Set<Endable>();
+  /** System-event keys (collection 1) and their current seqnos: each vbucket has its own. */
+  systemKeys = new Map<string, number>();
+  /** Highest seqno per collection id, system events of the collection included (GET_ALL_VB_SEQNOS). */
+  collectionHigh = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
 
   constructor(
@@ -52,6 +56,10 @@ export class VBucket {
       failoverLog: this.failoverLog.toArray(),
       purgeSeqno: this.purgeSeqno,
     };
+  }
+
+  noteCollectionSeqno(collection: number, seqno: number): void {
+    if ((this.collectionHigh.get(collection) ?? 0) < seqno) this.collectionHigh.set(collection, seqno);
   }
 
   markPersisted(seqno: number): void {

@@ -3,7 +3,9 @@
  * memcmp comparison, so range scans over seqnos need no custom comparator.
  *
  *   by-seq key    [vbucket u16][seqno u64]      → item record
- *   changes key   [bucket seq u64]              → [vbucket u16][seqno u64]
+ *   changes key   [bucket seq u64]              → [vbucket u16][seqno u64] ([collection u32]
+ *                                                   outside the default collection, so that a
+ *                                                   collection's feed skips others unread)
  *   expiry key    [expiry u32][vbucket u16][seqno u64] → empty
  */
 
@@ -46,4 +48,20 @@ export function expiryKey(expiry: number, vbucket: number, seqno: number): Buffe
 export function decodeExpiryKey(key: Uint8Array): { expiry: number; vbucket: number; seqno: number } {
   const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
   return { expiry: b.readUInt32BE(0), vbucket: b.readUInt16BE(4), seqno: readU64(b, 6) };
+}
+
+/** A changes-index value: the by-seq key, and the collection when it is not the default one. */
+export function changeRef(vbucket: number, seqno: number, collection: number): Buffer {
+  if (collection === 0) return seqKey(vbucket, seqno);
+  const b = Buffer.allocUnsafe(14);
+  b.writeUInt16BE(vbucket, 0);
+  writeU64(b, 2, seqno);
+  b.writeUInt32BE(collection, 10);
+  return b;
+}
+
+/** The collection of a changes-index value (0 for the 10-byte default-collection form). */
+export function changeRefCollection(value: Uint8Array): number {
+  if (value.length < 14) return 0;
+  return ((value[10]! << 24) >>> 0) + (value[11]! << 16) + (value[12]! << 8) + value[13]!;
 }

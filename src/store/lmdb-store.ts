@@ -25,6 +25,11 @@ export interface BucketDbs {
   expiries: BinaryDb;
   /** Per-vbucket state: failover log, state, purge seqno. */
   vbuckets: MetaDb;
+  /**
+   * The collections manifest (JSON bytes under key "manifest"): binary so that it is written in
+   * the same group-committed transaction as the system events that record its change.
+   */
+  collections: BinaryDb;
 }
 
 /**
@@ -118,6 +123,7 @@ export class LmdbStore {
       changes: this.root.openDB<Buffer, Buffer>(`b/${bucket}/changes`, copied),
       expiries: this.root.openDB<Buffer, Buffer>(`b/${bucket}/exp`, bin),
       vbuckets: this.root.openDB<unknown, string>(`b/${bucket}/vb`, {}),
+      collections: this.root.openDB<Buffer, Buffer>(`b/${bucket}/coll`, bin),
     };
   }
 
@@ -138,7 +144,7 @@ export class LmdbStore {
 
   async dropBucket(bucket: string, auxNamespaces: string[] = []): Promise<void> {
     const dbs = this.bucketDbs(bucket);
-    const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.vbuckets];
+    const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.vbuckets, dbs.collections];
     for (const ns of auxNamespaces) all.push(this.auxDb(bucket, ns));
     for (const db of all) await db.drop();
   }

@@ -15,6 +15,7 @@ import { hex } from '../codec/fixtures/hex.js';
 function item(over: Partial<Item> = {}): Item {
   return {
     key: Buffer.from('hello'),
+    collection: 0,
     vbucket: 0x210,
     value: Buffer.from('world'),
     datatype: 0,

@@ -1,0 +1,112 @@
+/**
+ * One collection of a bucket as the faces address it: the document API (semantics in
+ * mutations.ts) bound to a collection id. `Bucket.collection(id)` hands these out; the bucket's own
+ * document methods are those of its `_default` collection, which is what a client that does not
+ * speak collections reaches (kv docs/Collections.md "legacy clients").
+ *
+ * Every operation checks the manifest in force: a dropped (or never created) collection answers
+ * UNKNOWN_COLLECTION carrying the manifest uid, which KV returns so that SDKs refresh.
+ */
+import { EngineError } from './errors.js';
+import type { BucketCore } from './bucket-core.js';
+import * as ops from './mutations.js';
+import type { StoreMode, VersionSpec } from './mutations.js';
+import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
+
+/** Async operations report validation errors as rejections, never as synchronous throws. */
+function settle<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return op();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function bytes(value: Buffer | string): Buffer {
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
+
+export class Collection {
+  readonly #core: BucketCore;
+
+  constructor(
+    core: BucketCore,
+    /** The collection id (manifest.ts). */
+    readonly id: number,
+  ) {
+    this.#core = core;
+  }
+
+  /** Whether the collection is in the manifest in force. */
+  get exists(): boolean {
+    return this.#core.manifest.hasCollection(this.id);
+  }
+
+  /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
+  lookup(key: Buffer): Item | undefined {
+    this.#core.checkCollection(this.id);
+    return this.#core.lookup(key, this.id);
+  }
+  /** The current item (tombstones included) in an active vbucket; expired items become tombstones. */
+  current(key: Buffer): Item | undefined {
+    this.#core.checkCollection(this.id);
+    return this.#core.current(key, this.id);
+  }
+  /** Get a live document; KEY_ENOENT when missing, deleted or expired. */
+  get(rawKey: Key, vbId?: number): Item {
+    const core = this.#core;
+    core.checkCollection(this.id);
+    const key = core.toKey(rawKey);
+    const item = core.live(key, core.activeVBucket(key, vbId), this.id);
+    if (!item) throw new EngineError('KEY_ENOENT');
+    return item;
+  }
+  /** Metadata of the current version, tombstones included (GET_META); KEY_ENOENT when there is none. */
+  getMeta(rawKey: Key, vbId?: number): Item {
+    const core = this.#core;
+    core.checkCollection(this.id);
+    const key = core.toKey(rawKey);
+    core.live(key, core.activeVBucket(key, vbId), this.id);
+    const item = core.lookup(key, this.id);
+    if (!item) throw new EngineError('KEY_ENOENT');
+    return item;
+  }
+  storeItem(mode: StoreMode, key: Key, value: Buffer, opts?: WriteOptions, vbId?: number): Promise<MutationResult> {
+    return settle(() => ops.store(this.#core, this.id, mode, key, value, opts, vbId));
+  }
+  set(key: Key, value: Buffer | string, opts?: WriteOptions): Promise<MutationResult> {
+    return settle(() => ops.store(this.#core, this.id, 'set', key, bytes(value), opts));
+  }
+  add(key: Key, value: Buffer | string, opts?: WriteOptions): Promise<MutationResult> {
+    return settle(() => ops.store(this.#core, this.id, 'add', key, bytes(value), opts));
+  }
+  replace(key: Key, value: Buffer | string, opts?: WriteOptions): Promise<MutationResult> {
+    return settle(() => ops.store(this.#core, this.id, 'replace', key, bytes(value), opts));
+  }
+  delete(key: Key, opts?: DeleteOptions, vbId?: number): Promise<MutationResult> {
+    return settle(() => ops.remove(this.#core, this.id, key, opts, vbId));
+  }
+  touch(key: Key, expiry: number, vbId?: number): Promise<MutationResult> {
+    return settle(() => ops.touch(this.#core, this.id, key, expiry, vbId));
+  }
+  /** Get-and-touch: the document with its new expiry. */
+  getAndTouch(key: Key, expiry: number, vbId?: number): Promise<MutationResult> {
+    return settle(() => ops.touch(this.#core, this.id, key, expiry, vbId));
+  }
+  increment(key: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
+    return settle(() => ops.counter(this.#core, this.id, 'incr', key, opts, vbId));
+  }
+  decrement(key: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
+    return settle(() => ops.counter(this.#core, this.id, 'decr', key, opts, vbId));
+  }
+  append(key: Key, data: Buffer | string, cas?: bigint, vbId?: number): Promise<MutationResult> {
+    return settle(() => ops.concat(this.#core, this.id, 'append', key, bytes(data), cas, vbId));
+  }
+  prepend(key: Key, data: Buffer | string, cas?: bigint, vbId?: number): Promise<MutationResult> {
+    return settle(() => ops.concat(this.#core, this.id, 'prepend', key, bytes(data), cas, vbId));
+  }
+  /** Compare-and-write against the current version including tombstones (see mutations.ts). */
+  writeVersion(key: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
+    return settle(() => ops.writeVersion(this.#core, this.id, key, expect, spec));
+  }
+}

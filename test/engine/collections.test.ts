@@ -1,0 +1,166 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Engine } from '../../src/engine/engine.js';
+import { openTestEngine } from '../helpers/engine.js';
+import { isEngineError } from '../../src/engine/errors.js';
+import { idRange } from '../../src/engine/id-index.js';
+import { purgesInProgress, systemEventOf } from '../../src/engine/bucket-collections.js';
+import { SYSTEM_COLLECTION_ID } from '../../src/engine/manifest.js';
+import { ManualClock } from '../helpers/clock.js';
+import type { Bucket } from '../../src/engine/bucket.js';
+import type { FollowEvent } from '../../src/engine/types.js';
+
+async function drain(bucket: Bucket, vb: number, collections?: (c: number) => boolean): Promise<FollowEvent[]> {
+  const f = bucket.follow(vb, { start: 0, end: bucket.vbucketInfo(vb).persistedSeqno, ...(collections ? { collections } : {}) });
+  const out: FollowEvent[] = [];
+  for await (const e of f) {
+    if (e.type === 'end') break;
+    out.push(e);
+  }
+  return out;
+}
+
+async function settled(bucket: Bucket): Promise<void> {
+  while (purgesInProgress(bucket) > 0) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe('collections in the engine', () => {
+  test('the initial manifest has _default only; ids start at 8 and the uid grows', async () => {
+    const t = await openTestEngine(4);
+    try {
+      const b = t.bucket;
+      assert.deepEqual(b.manifest.toJSON(), { uid: '0', scopes: [{ name: '_default', uid: '0', collections: [{ name: '_default', uid: '0' }] }] });
+      await b.createScope('inventory');
+      const m = await b.createCollection('inventory', 'airport', { maxTTL: 60 });
+      assert.equal(m.uid, 2);
+      assert.deepEqual(m.toJSON().scopes[1], { name: 'inventory', uid: '8', collections: [{ name: 'airport', uid: '8', maxTTL: 60 }] });
+      await assert.rejects(b.createScope('inventory'), (e: unknown) => isEngineError(e, 'SCOPE_EXISTS'));
+      await assert.rejects(b.createScope('_x'), (e: unknown) => isEngineError(e, 'EINVAL'));
+      await assert.rejects(b.createCollection('nope', 'c'), (e: unknown) => isEngineError(e, 'UNKNOWN_SCOPE'));
+      await assert.rejects(b.createCollection('inventory', 'airport'), (e: unknown) => isEngineError(e, 'COLLECTION_EXISTS'));
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('the same key in two collections holds two documents; each collection lists its own', async () => {
+    const t = await openTestEngine(4);
+    try {
+      const b = t.bucket;
+      await b.createScope('s');
+      await b.createCollection('s', 'c');
+      const c = b.collectionByName('s', 'c');
+      await b.set('k', '{"where":"default"}');
+      await c.set('k', '{"where":"c"}');
+      await c.set('other', '1');
+      assert.equal(b.get('k').value.toString(), '{"where":"default"}');
+      assert.equal(c.get('k').value.toString(), '{"where":"c"}');
+      assert.equal(c.get('k').collection, c.id);
+      assert.deepEqual([...idRange(b)].map(String), ['k']);
+      assert.deepEqual([...idRange(b, { collection: c.id })].map(String), ['k', 'other']);
+      assert.deepEqual([...idRange(b, { collection: c.id, descending: true })].map(String), ['other', 'k']);
+      assert.deepEqual(b.readChanges({ since: 0, collection: c.id }).map((e) => e.item.key.toString()), ['k', 'other']);
+      assert.deepEqual(b.readChanges({ since: 0 }).map((e) => e.item.key.toString()), ['k']);
+      const counts = b.docCounts();
+      assert.equal(counts.docCount, 3);
+      assert.equal(counts.byCollection.get(c.id)?.docCount, 2);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('system events are in every vbucket history; followers filter by collection', async () => {
+    const t = await openTestEngine(2);
+    try {
+      const b = t.bucket;
+      await b.createScope('s');
+      await b.createCollection('s', 'c');
+      const c = b.collectionByName('s', 'c');
+      for (let i = 0; i < 20; i++) await c.set(`d${i}`, '1');
+      await b.set('plain', '1');
+      await b.quiesce();
+      for (const vb of [0, 1]) {
+        const all = await drain(b, vb, () => true);
+        const system = all.filter((e) => e.type === 'mutation' && e.item.collection === SYSTEM_COLLECTION_ID);
+        assert.deepEqual(system.map((e) => (e.type === 'mutation' ? systemEventOf(e.item).type : '')), ['create-scope', 'create-collection']);
+        const seqnos = all.filter((e) => e.type !== 'snapshot').map((e) => (e.type === 'snapshot' || e.type === 'end' ? 0 : e.item.seqno));
+        assert.deepEqual(seqnos, [...seqnos].sort((x, y) => x - y));
+        const legacy = await drain(b, vb);
+        assert.ok(legacy.every((e) => e.type === 'snapshot' || (e.type !== 'end' && e.item.collection === 0)));
+      }
+      let inC = 0;
+      for (const vb of [0, 1]) inC += (await drain(b, vb, (x) => x === c.id)).filter((e) => e.type === 'mutation').length;
+      assert.equal(inC, 20);
+      const high = Math.max(b.collectionHighSeqno(0, c.id), b.collectionHighSeqno(1, c.id));
+      assert.ok(high > 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('dropping a collection hides its documents at once and purges them; UNKNOWN_COLLECTION carries the uid', async () => {
+    const t = await openTestEngine(4);
+    try {
+      const b = t.bucket;
+      await b.createScope('s');
+      await b.createCollection('s', 'c');
+      const c = b.collectionByName('s', 'c');
+      for (let i = 0; i < 50; i++) await c.set(`d${i}`, '1');
+      await b.dropCollection('s', 'c');
+      assert.throws(() => c.get('d1'), (e: unknown) => isEngineError(e, 'UNKNOWN_COLLECTION') && e.context.manifestUid === 3);
+      await assert.rejects(c.set('x', '1'), (e: unknown) => isEngineError(e, 'UNKNOWN_COLLECTION'));
+      await settled(b);
+      assert.equal([...idRange(b, { collection: c.id })].length, 0);
+      assert.equal(b.docCounts().docCount, 0);
+      // The drop is a tombstone of the create's key: a backfill sees only the drop.
+      const events = (await drain(b, 0, () => true)).filter((e) => e.type !== 'snapshot' && e.type !== 'end');
+      assert.deepEqual(events.map((e) => (e.type === 'snapshot' || e.type === 'end' ? '' : systemEventOf(e.item).type)), ['create-scope', 'drop-collection']);
+      await b.dropScope('s');
+      await assert.rejects(b.dropScope('s'), (e: unknown) => isEngineError(e, 'UNKNOWN_SCOPE'));
+      await b.dropCollection('_default', '_default');
+      assert.throws(() => b.get('anything'), (e: unknown) => isEngineError(e, 'UNKNOWN_COLLECTION'));
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('maxTTL: a collection caps expiries, the bucket value applies where the collection has none', async () => {
+    const clock = new ManualClock();
+    const t = await openTestEngine(4, { clock });
+    try {
+      const b = t.bucket;
+      await b.createScope('s');
+      await b.createCollection('s', 'short', { maxTTL: 10 });
+      const now = Math.floor(clock.now() / 1000);
+      const r = await b.collectionByName('s', 'short').set('k', '1');
+      assert.ok(Math.abs(r.item.expiry - (now + 10)) <= 1);
+      await t.engine.setBucketMaxTTL('default', 100);
+      const d = await b.set('k', '1', { expiry: 0 });
+      assert.ok(Math.abs(d.item.expiry - (now + 100)) <= 1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('the manifest, documents and per-collection seqnos survive a restart', async () => {
+    const t = await openTestEngine(4);
+    const dataDir = t.dataDir;
+    const b = t.bucket;
+    await b.createScope('s');
+    await b.createCollection('s', 'c');
+    await b.collectionByName('s', 'c').set('k', 'v1');
+    const highs = [0, 1, 2, 3].map((vb) => b.collectionHighSeqno(vb, 8));
+    await t.engine.close();
+    const engine = await Engine.open({ dataDir, expiryPagerMs: 0 });
+    try {
+      const again = engine.requireBucket('default');
+      assert.equal(again.manifest.uid, 2);
+      assert.equal(again.collectionByName('s', 'c').get('k').value.toString(), 'v1');
+      assert.deepEqual([0, 1, 2, 3].map((vb) => again.collectionHighSeqno(vb, 8)), highs);
+      assert.throws(() => again.get('k'), (e: unknown) => isEngineError(e, 'KEY_ENOENT'));
+    } finally {
+      await engine.close();
+      await t.close().catch(() => undefined);
+    }
+  });
+});
