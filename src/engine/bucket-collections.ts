@@ -44,6 +44,29 @@ function eventKey(e: ManifestEvent): string {
   return e.type === 'create-collection' || e.type === 'drop-collection' ? `_collection:${e.collection.id.toString(16)}` : `_scope:${e.scope.id.toString(16)}`;
 }
 
+/** The system-collection record of an event: a create is live, a drop a tombstone of the same key. */
+export function systemEventItem(vbucket: number, info: SystemEventInfo, seqno: number, cas: bigint, now: number): Item {
+  const deleted = info.type === 'drop-collection' || info.type === 'drop-scope';
+  const key = info.collectionId !== undefined ? `_collection:${info.collectionId.toString(16)}` : `_scope:${info.scopeId.toString(16)}`;
+  return {
+    key: Buffer.from(key),
+    collection: SYSTEM_COLLECTION_ID,
+    vbucket,
+    value: Buffer.from(JSON.stringify(info)),
+    datatype: DATATYPE_JSON,
+    flags: 0,
+    expiry: 0,
+    cas,
+    revSeqno: 1,
+    seqno,
+    bucketSeq: 0,
+    deleted,
+    deleteTime: deleted ? now : 0,
+    expired: false,
+    xattrs: null,
+  };
+}
+
 function eventInfo(e: ManifestEvent, uid: number): SystemEventInfo {
   if (e.type === 'create-scope' || e.type === 'drop-scope') return { type: e.type, manifestUid: uid, scopeId: e.scope.id, name: e.scope.name };
   const c = e.collection;
@@ -65,24 +88,7 @@ export async function applyManifest(bucket: Bucket, next: Manifest, events: Mani
     for (const e of events) {
       const key = eventKey(e);
       const prev = vb.systemKeys.get(key);
-      const deleted = e.type === 'drop-collection' || e.type === 'drop-scope';
-      const item: Item = {
-        key: Buffer.from(key),
-        collection: SYSTEM_COLLECTION_ID,
-        vbucket: vb.id,
-        value: Buffer.from(JSON.stringify(eventInfo(e, next.uid))),
-        datatype: DATATYPE_JSON,
-        flags: 0,
-        expiry: 0,
-        cas: core.hlc.next(),
-        revSeqno: 1,
-        seqno: ++vb.highSeqno,
-        bucketSeq: 0,
-        deleted,
-        deleteTime: deleted ? now : 0,
-        expired: false,
-        xattrs: null,
-      };
+      const item = systemEventItem(vb.id, eventInfo(e, next.uid), ++vb.highSeqno, core.hlc.next(), now);
       if (prev !== undefined) ops.push({ db: bySeq, key: seqKey(vb.id, prev), value: null });
       ops.push({ db: bySeq, key: seqKey(vb.id, item.seqno), value: encodeRecord(item) });
       vb.systemKeys.set(key, item.seqno);

@@ -53,6 +53,16 @@ export type ManifestEvent =
   | { readonly type: 'create-scope'; readonly scope: ScopeEntry }
   | { readonly type: 'drop-scope'; readonly scope: ScopeEntry };
 
+/** A manifest change as a system event records it (bucket-collections.ts SystemEventInfo). */
+export interface RemoteEvent {
+  readonly type: ManifestEvent['type'];
+  readonly manifestUid: number;
+  readonly scopeId: number;
+  readonly collectionId?: number;
+  readonly name: string;
+  readonly maxTTL?: number;
+}
+
 export interface ManifestJson {
   uid: string;
   scopes: Array<{ name: string; uid: string; collections: Array<{ name: string; uid: string; maxTTL?: number }> }>;
@@ -185,6 +195,42 @@ export class Manifest {
     const events: ManifestEvent[] = dropped.map((collection) => ({ type: 'drop-collection', collection }));
     events.push({ type: 'drop-scope', scope });
     return { manifest, events };
+  }
+
+  /**
+   * This manifest with one change another node made (a system event replicated to a replica
+   * vbucket, cluster/): ids and the uid are the other node's, so every node converges on the same
+   * manifest. Returns null when the event is not newer than this manifest or does not apply.
+   */
+  withRemoteEvent(e: RemoteEvent): { manifest: Manifest; events: ManifestEvent[] } | null {
+    if (e.manifestUid <= this.uid) return null;
+    const d = this.#data;
+    const next = (data: Partial<ManifestData>): Manifest => new Manifest({ ...d, ...data, uid: e.manifestUid });
+    switch (e.type) {
+      case 'create-scope': {
+        if (this.#scopes.has(e.scopeId)) return null;
+        const scope: ScopeEntry = { id: e.scopeId, name: e.name };
+        return { manifest: next({ scopes: [...d.scopes, scope], nextScopeId: Math.max(d.nextScopeId, e.scopeId + 1) }), events: [{ type: 'create-scope', scope }] };
+      }
+      case 'create-collection': {
+        if (e.collectionId === undefined || this.#collections.has(e.collectionId) || !this.#scopes.has(e.scopeId)) return null;
+        const collection: CollectionEntry = { id: e.collectionId, name: e.name, scopeId: e.scopeId, maxTTL: e.maxTTL ?? 0 };
+        return {
+          manifest: next({ collections: [...d.collections, collection], nextCollectionId: Math.max(d.nextCollectionId, collection.id + 1) }),
+          events: [{ type: 'create-collection', collection }],
+        };
+      }
+      case 'drop-collection': {
+        const collection = e.collectionId === undefined ? undefined : this.#collections.get(e.collectionId);
+        if (!collection) return null;
+        return { manifest: next({ collections: d.collections.filter((c) => c !== collection) }), events: [{ type: 'drop-collection', collection }] };
+      }
+      case 'drop-scope': {
+        const scope = this.#scopes.get(e.scopeId);
+        if (!scope || scope.id === DEFAULT_ID) return null;
+        return { manifest: next({ scopes: d.scopes.filter((s) => s !== scope) }), events: [{ type: 'drop-scope', scope }] };
+      }
+    }
   }
 
   toJSON(): ManifestJson {

@@ -22,7 +22,8 @@
 import { bucketCore, type Bucket } from './bucket.js';
 import { EngineError } from './errors.js';
 import { FailoverLog } from './failover-log.js';
-import { decodeRecord } from './record.js';
+import { decodeRecord, encodeRecord } from './record.js';
+import { applyManifest, systemEventItem, type SystemEventInfo } from './bucket-collections.js';
 import { expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { FailoverEntry, Item, MutationResult } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';
@@ -105,6 +106,36 @@ export function applyReplicated(bucket: Bucket, vbId: number, change: Replicated
     xattrs: change.xattrs,
   };
   return bucketCore(bucket).commitReplicated(vb, prev, version);
+}
+
+/**
+ * Store one replicated system event (a manifest change the active recorded at `seqno`), and adopt
+ * the change here when it is newer than this node's manifest: the manifest follows, and this
+ * node's own active vbuckets record it too (bucket-collections.ts), so that every node of a
+ * development cluster converges on one manifest, as ns_server's push achieves in Couchbase.
+ */
+export async function applyReplicatedSystemEvent(bucket: Bucket, vbId: number, seqno: number, cas: bigint, info: SystemEventInfo): Promise<void> {
+  const core = bucketCore(bucket);
+  const vb = replicaVBucket(bucket, vbId);
+  if (seqno <= vb.highSeqno) throw new EngineError('EINVAL', `vbucket ${vbId}: replicated seqno ${seqno} is not above the high seqno ${vb.highSeqno}`);
+  const item = systemEventItem(vbId, info, seqno, cas, core.nowSeconds());
+  const key = item.key.toString('latin1');
+  const prev = vb.systemKeys.get(key);
+  const ops: WriteOp[] = [];
+  if (prev !== undefined) ops.push({ db: core.dbs.bySeq, key: seqKey(vbId, prev), value: null });
+  ops.push({ db: core.dbs.bySeq, key: seqKey(vbId, seqno), value: encodeRecord(item) });
+  vb.highSeqno = seqno;
+  core.hlc.observe(cas);
+  vb.systemKeys.set(key, seqno);
+  if (info.collectionId !== undefined) vb.noteCollectionSeqno(info.collectionId, seqno);
+  try {
+    await core.writeOps(ops);
+  } finally {
+    core.store.noteCommit();
+    vb.markPersisted(seqno);
+  }
+  const change = core.manifest.withRemoteEvent(info);
+  if (change) await applyManifest(bucket, change.manifest, change.events);
 }
 
 /** Replace the vbucket's failover log with the active's (newest first) and persist it. */
