@@ -11,33 +11,19 @@ import {
   decodeAllVbSeqnosResponse,
   decodeFailoverLogResponse,
   decodeObserveSeqnoResponse,
-  decodeStatResponse,
   encodeAllVbSeqnosRequest,
   encodeFailoverLogRequest,
-  encodeObserveSeqnoRequest,
   encodeStatRequest,
+  encodeObserveSeqnoRequest,
   encodeStoreRequest,
-  isStatTerminator,
 } from '../../src/codec/index.js';
-import { expectStatus, type RawKv } from './raw-client.js';
+import { expectStatus, statGroup as stats, type RawKv } from './raw-client.js';
 import { RAW_TEST, withServer, type KvFixture } from './fixture.js';
 
 async function write(f: KvFixture, kv: RawKv, keys: string[]): Promise<void> {
   for (const key of keys) expectStatus(await kv.request(encodeStoreRequest({ key, value: key, vbucket: f.vb(key) })), Status.Success);
 }
 
-async function stats(kv: RawKv, group: string): Promise<Map<string, string>> {
-  kv.send(encodeStatRequest({ group }, { opaque: kv.opaque() }));
-  const packets = await kv.collect((p) => p.status !== Status.Success || isStatTerminator(p));
-  const last = packets[packets.length - 1]!;
-  expectStatus(last, Status.Success, `STAT ${group}`);
-  const out = new Map<string, string>();
-  for (const p of packets) {
-    const e = decodeStatResponse(p);
-    if (e) out.set(e.name, e.value);
-  }
-  return out;
-}
 
 const KEYS = Array.from({ length: 40 }, (_, i) => `s${i}`);
 
