@@ -19,6 +19,7 @@ import {
   encodeGetClusterConfigRequest,
   encodeGetCollectionsManifestRequest,
   encodeGetRequest,
+  encodeStatRequest,
   encodeStoreRequest,
   joinCollectionKey,
   makeRequest,
@@ -253,7 +254,7 @@ describe('per-collection seqnos, stats and the cluster map', () => {
         ['collections-byid 0x63', Status.UnknownCollection],
         ['collections-byid zz', Status.Einval],
       ] as const) {
-        const res = await kv.request(encodeStatRequestFor(group));
+        const res = await kv.request(encodeStatRequest({ group }));
         expectStatus(res, status, group);
       }
     }));
@@ -278,7 +279,3 @@ describe('per-collection seqnos, stats and the cluster map', () => {
       assert.ok(after.rev > before.rev, 'a manifest change is a new config revision');
     }));
 });
-
-function encodeStatRequestFor(group: string): Packet {
-  return makeRequest(Opcode.Stat, { key: Buffer.from(group) });
-}
