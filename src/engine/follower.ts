@@ -107,7 +107,12 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
             this.stop('ok');
             continue;
           }
-          if (this.vb.persistedSeqno > this.cursor && this.beginSnapshot()) continue;
+          if (this.vb.persistedSeqno > this.cursor) {
+            if (this.beginSnapshot()) continue;
+            // Nothing to deliver up to the persisted seqno (discarded, or filtered by trimSnapshots):
+            // the cursor caught up, which may have reached the end.
+            if (this.cursor >= this.endSeqno) continue;
+          }
           await this.waitForChange();
       }
     }
@@ -170,16 +175,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
   /** Open a read snapshot and emit its marker; false when there was nothing above the cursor after all. */
   private beginSnapshot(): boolean {
     const snapshot = this.bucket.store.snapshot();
-    let last = -1;
-    for (const { key } of this.bucket.dbs.bySeq.getRange({
-      start: seqKey(this.vb.id, Number.MAX_SAFE_INTEGER),
-      end: seqKey(this.vb.id, this.cursor),
-      reverse: true,
-      limit: 1,
-      transaction: snapshot.txn,
-    })) {
-      last = readU64(key, 2);
-    }
+    const last = this.opts.trimSnapshots ? this.lastKept(snapshot) : this.lastAny(snapshot);
     if (last <= this.cursor) {
       // Persisted seqnos above the cursor can be gone from the index (a discard). Catch up and wait.
       snapshot.release();
@@ -193,6 +189,37 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
     this.index = 0;
     this.phase = { kind: 'scanning', snapshot, position: this.cursor, snapEnd };
     return true;
+  }
+
+  /** The vbucket's last seqno above the cursor in this snapshot, or -1. */
+  private lastAny(snapshot: ReadSnapshot): number {
+    for (const { key } of this.bucket.dbs.bySeq.getRange({
+      start: seqKey(this.vb.id, Number.MAX_SAFE_INTEGER),
+      end: seqKey(this.vb.id, this.cursor),
+      reverse: true,
+      limit: 1,
+      transaction: snapshot.txn,
+    })) {
+      return readU64(key, 2);
+    }
+    return -1;
+  }
+
+  /**
+   * The last seqno up to the end seqno, above the cursor, whose record the filter keeps, or -1
+   * (trimSnapshots). Records passed over on the way down are not copied (filteredBySeq).
+   */
+  private lastKept(snapshot: ReadSnapshot): number {
+    activeFilter = this.opts.collections ?? defaultOnly;
+    for (const { key, value } of filteredBySeq(this.bucket).getRange({
+      start: seqKey(this.vb.id, Math.min(Number.MAX_SAFE_INTEGER, this.endSeqno)),
+      end: seqKey(this.vb.id, this.cursor),
+      reverse: true,
+      transaction: snapshot.txn,
+    })) {
+      if (value !== SKIP) return readU64(key, 2);
+    }
+    return -1;
   }
 
   private readBatch(phase: Extract<Phase, { kind: 'scanning' }>): void {
