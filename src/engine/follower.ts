@@ -48,6 +48,7 @@ function filteredBySeq(bucket: Bucket): Database<Buffer, Buffer> {
 }
 
 const DEFAULT_BATCH = 512;
+const SKIP_READ_FACTOR = 32;
 
 type Phase =
   | { kind: 'idle' }
@@ -226,26 +227,33 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
     const events: FollowEvent[] = [];
     let position = phase.position;
     activeFilter = this.opts.collections ?? defaultOnly;
+    // A batch holds up to batchSize delivered records; skipped ones (not copied) cost little, so
+    // one read passes over up to SKIP_READ_FACTOR times as many before it yields.
+    const maxRead = this.batchSize * SKIP_READ_FACTOR;
     let read = 0;
+    let exhausted = true;
     for (const { key, value } of filteredBySeq(this.bucket).getRange({
       start: seqKey(this.vb.id, phase.position + 1),
       end: seqKey(this.vb.id, phase.snapEnd),
       inclusiveEnd: true,
-      limit: this.batchSize,
       transaction: phase.snapshot.txn,
     })) {
       position = readU64(key, 2);
       read++;
       if (value === SKIP) {
         followerCounters.skipped++;
-        continue;
+      } else {
+        followerCounters.delivered++;
+        events.push(toEvent(decodeRecord(value, this.vb.id, position)));
       }
-      followerCounters.delivered++;
-      events.push(toEvent(decodeRecord(value, this.vb.id, position)));
+      if (events.length >= this.batchSize || read >= maxRead) {
+        exhausted = false;
+        break;
+      }
     }
     this.buffer = events;
     this.index = 0;
-    if (read < this.batchSize || position >= phase.snapEnd) {
+    if (exhausted || position >= phase.snapEnd) {
       phase.snapshot.release();
       this.cursor = phase.snapEnd;
       this.phase = { kind: 'idle' };
