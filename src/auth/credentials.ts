@@ -1,9 +1,10 @@
 /**
  * The user registry: who may log in, with which secrets, and which buckets they may use.
  *
- * Two roles, modelled on Couchbase's RBAC as Freshet needs it: the single administrator (full
- * access to every bucket and to the admin endpoints, like ns_server's cluster Administrator) and
- * bucket users (access to exactly their buckets). Plaintext passwords are never stored; see
+ * Two kinds of user, modelled on Couchbase's RBAC as Freshet needs it: the single administrator
+ * (full access to every bucket and to the admin endpoints, like ns_server's cluster Administrator)
+ * and bucket users, whose roles (roles.ts) grant privileges on their buckets, scopes and
+ * collections. Plaintext passwords are never stored; see
  * user-records.ts for what is. The storage engine keeps the records through two callbacks:
  * `load()` once at construction and `save(allRecords)` after every change. A change becomes
  * visible only after `save` resolves; if it rejects, nothing changes.
@@ -14,12 +15,14 @@ import { AuthError } from './errors.js';
 import type { ScramCredentials, ScramHash } from './scram-crypto.js';
 import { SCRAM_HASH_ORDER } from './scram-crypto.js';
 import { DEFAULT_SCRAM_ITERATIONS, type ScramServerContext } from './scram.js';
+import { BucketAccess, type RoleGrant } from './roles.js';
 import {
   createUserRecord,
+  grantsOf,
+  normalizeGrants,
   hashPassword,
   loadScramSecret,
   parseUserRecord,
-  validateBucketName,
   verifyPasswordHash,
   verifyPasswordHashAsync,
   type HashingOptions,
@@ -55,7 +58,12 @@ export interface UserSummary {
   readonly name: string;
   readonly role: UserRole;
   readonly buckets: readonly string[];
+  /** A bucket user's roles; empty for the administrator. */
+  readonly grants: readonly RoleGrant[];
 }
+
+/** A bucket name (`bucket_full_access` on it) or a role grant. */
+export type GrantSpec = string | RoleGrant;
 
 interface Entry {
   readonly record: UserRecord;
@@ -81,6 +89,7 @@ export class UserRegistry {
   #users: ReadonlyMap<string, Entry>;
   #dummy: PasswordHash | undefined;
   #writes: Promise<unknown> = Promise.resolve();
+  #generation = 0;
 
   constructor(opts: UserRegistryOptions) {
     this.#save = opts.save;
@@ -122,7 +131,7 @@ export class UserRegistry {
 
   list(): UserSummary[] {
     return [...this.#users.values()]
-      .map(({ record }) => ({ name: record.name, role: record.role, buckets: record.buckets }))
+      .map(({ record }) => ({ name: record.name, role: record.role, buckets: record.buckets, grants: grantsOf(record) }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -134,10 +143,34 @@ export class UserRegistry {
     return this.#users.get(user)?.record.role === 'admin';
   }
 
+  /**
+   * Bumped by every committed change, so a connection can keep its compiled access (kv/access.ts)
+   * and rebuild it only when roles changed: kv_engine's privilege-context version check.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Full data access to the bucket: the administrator or `bucket_full_access`. What the faces that
+   * have no finer check require (the CouchDB face, DCP, the REST bucket scopes), so a user with
+   * a scoped role gets no more there than Couchbase would give.
+   */
   canAccessBucket(user: string, bucket: string): boolean {
+    return this.bucketAccess(user, bucket).full;
+  }
+
+  /** Some role on the bucket: enough to select it and read its settings (ns_server settings!read). */
+  hasBucketRole(user: string, bucket: string): boolean {
+    return this.bucketAccess(user, bucket).any;
+  }
+
+  /** The user's privileges on one bucket (roles.ts). */
+  bucketAccess(user: string, bucket: string): BucketAccess {
     const record = this.#users.get(user)?.record;
-    if (record === undefined) return false;
-    return record.role === 'admin' || record.buckets.includes(bucket);
+    if (record === undefined) return BucketAccess.NONE;
+    if (record.role === 'admin') return BucketAccess.FULL;
+    return BucketAccess.of(bucket, grantsOf(record));
   }
 
   scramCredentials(user: string, hash: ScramHash): ScramCredentials | undefined {
@@ -179,7 +212,7 @@ export class UserRegistry {
   }
 
   /** Create or replace a bucket user. The administrator cannot be turned into one. */
-  setBucketUser(name: string, password: string, buckets: readonly string[]): Promise<void> {
+  setBucketUser(name: string, password: string, buckets: readonly GrantSpec[]): Promise<void> {
     return this.#mutate((users) => {
       if (users.get(name)?.record.role === 'admin') {
         throw new AuthError('USER_INVALID', `${name} is the administrator`, { name });
@@ -188,17 +221,15 @@ export class UserRegistry {
     });
   }
 
-  /** Replace a bucket user's bucket list, keeping the password. */
-  setBuckets(name: string, buckets: readonly string[]): Promise<void> {
+  /** Replace a bucket user's roles, keeping the password. */
+  setBuckets(name: string, buckets: readonly GrantSpec[]): Promise<void> {
     return this.#mutate((users) => {
       const entry = users.get(name);
       if (entry === undefined || entry.record.role !== 'bucket') {
         throw new AuthError('USER_INVALID', `${name} is not a bucket user`, { name });
       }
-      const unique = [...new Set(buckets)].sort();
-      if (unique.length === 0) throw new AuthError('USER_INVALID', 'a bucket user needs at least one bucket', { name });
-      unique.forEach(validateBucketName);
-      users.set(name, { ...entry, record: { ...entry.record, buckets: unique } });
+      const { grants, buckets: named } = normalizeGrants(buckets, name);
+      users.set(name, { ...entry, record: { ...entry.record, buckets: named, grants } });
     });
   }
 
@@ -217,6 +248,7 @@ export class UserRegistry {
       change(next);
       await this.#save([...next.values()].map((e) => e.record));
       this.#users = next;
+      this.#generation++;
       this.#verified.clear();
     };
     const result = this.#writes.then(run, run);

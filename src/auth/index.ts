@@ -1,4 +1,4 @@
-/** Public surface of the auth module: SASL (SCRAM, PLAIN), HTTP Basic, the user registry and the login throttle. */
+/** Public surface of the auth module: SASL (SCRAM, PLAIN), HTTP Basic, the user registry, roles and the login throttle. */
 
 export { AUTH_ERRORS, AuthError, isAuthError, type AuthErrorCode, type AuthErrorKind } from './errors.js';
 export { SASL_MECHANISMS, findSaslMechanism, saslMechanismList, type SaslMechanism, type SaslMechanismName } from './mechanisms.js';
@@ -35,6 +35,7 @@ export { formatBasicAuth, parseBasicAuth, type BasicCredentials } from './basic.
 export {
   DEFAULT_PASSWORD_ITERATIONS,
   createUserRecord,
+  grantsOf,
   hashPassword,
   parseUserRecord,
   verifyPasswordHash,
@@ -44,7 +45,20 @@ export {
   type UserRecord,
   type UserRole,
 } from './user-records.js';
-export { UserRegistry, type UserRegistryOptions, type UserSummary } from './credentials.js';
+export { UserRegistry, type GrantSpec, type UserRegistryOptions, type UserSummary } from './credentials.js';
+export {
+  BucketAccess,
+  Privilege,
+  ROLE_DEFINITIONS,
+  formatGrant,
+  isBucketRoleName,
+  splitRoleItem,
+  type AccessVerdict,
+  type BucketRoleName,
+  type GrantTarget,
+  type PrivilegeName,
+  type RoleGrant,
+} from './roles.js';
 export {
   AuthThrottle,
   DEFAULT_AUTH_THROTTLE,

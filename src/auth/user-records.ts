@@ -25,6 +25,7 @@ import {
   type ScramHash,
 } from './scram-crypto.js';
 import { decodeBase64Strict } from './scram-messages.js';
+import { ROLE_DEFINITIONS, isBucketRoleName, type GrantTarget, type RoleGrant } from './roles.js';
 
 export { DEFAULT_SCRAM_ITERATIONS };
 export const DEFAULT_PASSWORD_ITERATIONS = 10000;
@@ -54,8 +55,13 @@ export type UserRole = 'admin' | 'bucket';
 export interface UserRecord {
   readonly name: string;
   readonly role: UserRole;
-  /** Always empty for the admin. */
+  /** Always empty for the admin; for a bucket user, the buckets its grants name. */
   readonly buckets: readonly string[];
+  /**
+   * A bucket user's roles (roles.ts). Absent in records written before scoped roles existed:
+   * each bucket of `buckets` is then `bucket_full_access` (`grantsOf`).
+   */
+  readonly grants?: readonly RoleGrant[];
   readonly password: PasswordHash;
   readonly scram: { readonly [H in ScramHash]: StoredScramSecret };
 }
@@ -134,24 +140,61 @@ export interface UserSpec {
   readonly name: string;
   readonly password: string;
   readonly role: UserRole;
-  readonly buckets?: readonly string[];
+  /** A bucket name stands for `bucket_full_access` on it. */
+  readonly buckets?: readonly (string | RoleGrant)[];
+}
+
+/** A bucket user's roles; the administrator has none (it holds everything). */
+export function grantsOf(record: Pick<UserRecord, 'role' | 'buckets' | 'grants'>): readonly RoleGrant[] {
+  if (record.role === 'admin') return [];
+  return record.grants ?? record.buckets.map((bucket) => ({ role: 'bucket_full_access', bucket }));
+}
+
+function sameGrant(a: RoleGrant, b: RoleGrant): boolean {
+  return a.role === b.role && a.bucket === b.bucket && a.scope?.id === b.scope?.id && a.collection?.id === b.collection?.id;
+}
+
+/**
+ * Grants from a list of bucket names and grants, validated and without duplicates, with the
+ * sorted bucket list they name. Throws USER_INVALID.
+ */
+export function normalizeGrants(items: readonly (string | RoleGrant)[], name?: string): { grants: RoleGrant[]; buckets: string[] } {
+  const grants: RoleGrant[] = [];
+  for (const item of items) {
+    const g: RoleGrant = typeof item === 'string' ? { role: 'bucket_full_access', bucket: item } : item;
+    validateGrant(g);
+    if (!grants.some((x) => sameGrant(x, g))) grants.push(g);
+  }
+  const buckets = [...new Set(grants.map((g) => g.bucket))].sort();
+  if (buckets.length === 0) throw new AuthError('USER_INVALID', 'a bucket user needs at least one bucket', { name });
+  return { grants, buckets };
+}
+
+function validTarget(t: GrantTarget | undefined): boolean {
+  return t === undefined || (typeof t.name === 'string' && t.name.length > 0 && Number.isInteger(t.id) && t.id >= 0);
+}
+
+function validateGrant(g: RoleGrant): void {
+  const bad = (why: string): AuthError => new AuthError('USER_INVALID', `invalid role grant: ${why}`, { grant: g });
+  if (!isBucketRoleName(g.role)) throw bad(`unknown role ${String(g.role)}`);
+  validateBucketName(g.bucket);
+  if (!validTarget(g.scope) || !validTarget(g.collection)) throw bad('scope and collection need a name and an id');
+  if (g.collection !== undefined && g.scope === undefined) throw bad('a collection needs its scope');
+  if (ROLE_DEFINITIONS[g.role].params === 'bucket' && g.scope !== undefined) throw bad(`${g.role} takes a bucket only`);
 }
 
 export function createUserRecord(spec: UserSpec, opts: HashingOptions = {}): UserRecord {
   validateUserName(spec.name);
   if (spec.password.length === 0) throw new AuthError('USER_INVALID', 'password must not be empty');
-  const buckets = spec.role === 'admin' ? [] : [...new Set(spec.buckets ?? [])].sort();
-  if (spec.role === 'bucket' && buckets.length === 0) {
-    throw new AuthError('USER_INVALID', 'a bucket user needs at least one bucket', { name: spec.name });
-  }
-  buckets.forEach(validateBucketName);
+  const access = spec.role === 'admin' ? undefined : normalizeGrants(spec.buckets ?? [], spec.name);
   const iterations = opts.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
   const scramFor = (hash: ScramHash): StoredScramSecret =>
     storeScramSecret(deriveScramCredentials(hash, spec.password, randomBytes(SCRAM_HASHES[hash].bytes), iterations));
   return {
     name: spec.name,
     role: spec.role,
-    buckets,
+    buckets: access?.buckets ?? [],
+    ...(access === undefined ? {} : { grants: access.grants }),
     password: hashPassword(spec.password, opts.passwordIterations ?? DEFAULT_PASSWORD_ITERATIONS),
     scram: { sha512: scramFor('sha512'), sha256: scramFor('sha256'), sha1: scramFor('sha1') },
   };
@@ -194,7 +237,7 @@ function parseScramSecret(value: unknown, hash: ScramHash): StoredScramSecret {
 /** Validate one record read back from storage; throws AuthError USER_STORE_CORRUPT. */
 export function parseUserRecord(value: unknown): UserRecord {
   if (!isObject(value)) throw corrupt('not an object');
-  const { name, role, buckets, password, scram } = value;
+  const { name, role, buckets, grants, password, scram } = value;
   if (typeof name !== 'string') throw corrupt('name is not a string');
   try {
     validateUserName(name);
@@ -208,6 +251,18 @@ export function parseUserRecord(value: unknown): UserRecord {
   }
   if (role === 'bucket' && buckets.length === 0) throw corrupt('bucket user without buckets', { name });
   if (role === 'admin' && buckets.length > 0) throw corrupt('admin with a bucket list', { name });
+  let parsedGrants: RoleGrant[] | undefined;
+  if (grants !== undefined) {
+    if (role !== 'bucket' || !Array.isArray(grants)) throw corrupt('grants on a non-bucket user, or not a list', { name });
+    let normal: ReturnType<typeof normalizeGrants>;
+    try {
+      normal = normalizeGrants(grants as RoleGrant[], name);
+    } catch (err) {
+      throw corrupt(err instanceof Error ? err.message : String(err), { name });
+    }
+    if (normal.buckets.join('\0') !== [...buckets].sort().join('\0')) throw corrupt('buckets do not match the grants', { name });
+    parsedGrants = normal.grants;
+  }
   if (!isObject(password) || password['algorithm'] !== PASSWORD_HASH_ALGORITHM) {
     throw corrupt('password hash is missing or of an unknown algorithm', { name });
   }
@@ -219,6 +274,7 @@ export function parseUserRecord(value: unknown): UserRecord {
     name,
     role,
     buckets: [...buckets],
+    ...(parsedGrants === undefined ? {} : { grants: parsedGrants }),
     password: {
       algorithm: PASSWORD_HASH_ALGORITHM,
       salt: base64Field(password, 'salt'),

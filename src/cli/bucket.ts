@@ -1,8 +1,10 @@
 /**
- * `freshet bucket create|list|delete`: bucket management against a running server, through its
- * cluster-manager REST API exactly as `couchbase-cli bucket-create` / `bucket-list` /
- * `bucket-delete` use ns_server's (`POST /pools/default/buckets`, `GET /pools/default/buckets`,
- * `DELETE /pools/default/buckets/NAME`), with Basic auth from -u/-p.
+ * `freshet bucket create|edit|list|delete`: bucket management against a running server, through its
+ * cluster-manager REST API exactly as `couchbase-cli bucket-create` / `bucket-edit` /
+ * `bucket-list` / `bucket-delete` use ns_server's (`POST /pools/default/buckets`,
+ * `POST /pools/default/buckets/NAME`, `GET /pools/default/buckets`,
+ * `DELETE /pools/default/buckets/NAME`), with Basic auth from -u/-p. `--max-ttl` is
+ * couchbase-cli's flag for the bucket's `maxTTL`.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
@@ -29,6 +31,12 @@ function port(value: string): number {
 function vbuckets(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError('vbuckets is an integer from 1 to 1024');
+  return n;
+}
+
+function maxTTL(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 0x7fffffff) throw new InvalidArgumentError('max TTL is an integer from 0 to 2147483647 (seconds)');
   return n;
 }
 
@@ -122,19 +130,31 @@ export function summarize(list: unknown): BucketSummary[] {
 }
 
 export function registerBucket(program: Command, print: Printer = defaultPrinter): void {
-  const bucket = program.command('bucket').description('create, list or delete buckets on a running server (over its REST API)');
+  const bucket = program.command('bucket').description('create, edit, list or delete buckets on a running server (over its REST API)');
 
   withConnection(bucket.command('create').argument('<name>', 'bucket name'))
     .description('create a bucket')
     .option('--vbuckets <n>', 'number of vbuckets (1-1024)', vbuckets, 1024)
-    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number }) => {
+    .option('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
+    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number; maxTtl?: number }) => {
       const reply = await call(flags, 'POST', '/pools/default/buckets', {
         name,
         bucketType: 'couchbase',
         numVBuckets: String(flags.vbuckets),
+        ...(flags.maxTtl === undefined ? {} : { maxTTL: String(flags.maxTtl) }),
       });
       if (reply.status !== 202 && reply.status !== 200) throw new Error(`could not create bucket ${name}: ${describeFailure(reply)}`);
-      print(`created bucket ${name} (${flags.vbuckets} vbuckets)`);
+      print(`created bucket ${name} (${flags.vbuckets} vbuckets${flags.maxTtl ? `, max TTL ${flags.maxTtl}s` : ''})`);
+    });
+
+  withConnection(bucket.command('edit').argument('<name>', 'bucket name'))
+    .description("change a bucket's settings")
+    .requiredOption('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
+    .action(async (name: string, flags: ConnectionFlags & { maxTtl: number }) => {
+      const reply = await call(flags, 'POST', `/pools/default/buckets/${encodeURIComponent(name)}`, { maxTTL: String(flags.maxTtl) });
+      if (reply.status === 404) throw new Error(`no bucket named ${name}`);
+      if (reply.status !== 200) throw new Error(`could not edit bucket ${name}: ${describeFailure(reply)}`);
+      print(`bucket ${name}: max TTL ${flags.maxTtl}s`);
     });
 
   withConnection(bucket.command('list'))

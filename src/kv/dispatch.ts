@@ -5,7 +5,7 @@
  * - `auth`: the connection must be authenticated, else Eaccess (kv_engine answers data commands
  *   from an unauthenticated connection with Eaccess);
  * - `bucket`: a bucket must be selected, else NoBucket (dcp.md §2.2 SELECT_BUCKET), and the user
- *   must still have access to it, else Eaccess.
+ *   must hold the command's privileges there (access.ts), else Eaccess or UnknownCollection.
  * An opcode with no entry gets UnknownCommand.
  *
  * The table is built once per listener from the KV face's own commands and what the server passes
@@ -14,6 +14,7 @@
 import type { Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { errorReply } from './replies.js';
+import { authorizeCommand } from './access.js';
 import type { Session } from './session.js';
 import type { CommandSpec, KvExtensions, Reply } from './command-spec.js';
 import { BOOTSTRAP_COMMANDS } from './commands/bootstrap.js';
@@ -55,11 +56,12 @@ export function dispatch(table: CommandTable, session: Session, req: Packet): Re
     session.stats.noBucket++;
     return errorReply(session, req, Status.NoBucket, 'select a bucket first');
   }
-  // Access is checked on every command, not only at SELECT_BUCKET, so revoking a user's bucket
-  // (or removing the user) takes effect on open connections too, as kv_engine's RBAC does.
-  if (spec.bucket && session.auth.kind === 'authenticated' && !session.ctx.users.canAccessBucket(session.auth.user, session.bucket!.name)) {
-    session.stats.accessDenied++;
-    return errorReply(session, req, Status.Eaccess, `no access to bucket ${session.bucket!.name}`);
+  // Access is checked on every command, not only at SELECT_BUCKET, so revoking a user's role
+  // (or removing the user) takes effect on open connections too, as kv_engine's RBAC does; a
+  // document command is checked on its key's collection (access.ts).
+  if (spec.bucket) {
+    const refused = authorizeCommand(session, req);
+    if (refused !== null) return refused;
   }
   return spec.handler(session, req);
 }

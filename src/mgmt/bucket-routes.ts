@@ -7,10 +7,16 @@
  *   `memcached` are refused, since Freshet has neither;
  * - `numVBuckets`: a Freshet extension (Couchbase accepts it only on developer builds), 1..1024,
  *   default 1024;
+ * - `maxTTL`: the bucket's maximum document TTL in seconds, 0 (none, the default) to 2^31-1; a
+ *   collection's own maxTTL takes precedence (engine: bucket-core.ts `capExpiry`);
  * - `ramQuotaMB` / `ramQuota`, `replicaNumber`, `flushEnabled`, and the other settings the SDK's
  *   bucket manager sends are accepted and ignored.
  * Success is 202 with `Location: /pools/default/buckets/NAME` (`respond_bucket_created`); a
  * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
+ *
+ * `POST /pools/default/buckets/NAME` edits a bucket (ns_server `handle_bucket_update`): `maxTTL`
+ * applies to writes from then on; `numVBuckets` cannot change; the other settings are accepted
+ * and ignored as on create. 200 with an empty body; 404 for an unknown bucket.
  *
  * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
  * The bucket's users lose it (rbac-routes.ts `pruneBucketFromUsers`) before the reply.
@@ -35,8 +41,22 @@ const BUCKET_TYPES = {
 const NAME_CHARS_MESSAGE =
   'Bucket name can only contain characters in range A-Z, a-z, 0-9 as well as underscore, period, dash & percent. Consult the documentation.';
 
+const MAX_TTL = 0x7fffffff;
+
+/** ns_server `do_parse_validate_max_ttl`; undefined when absent. */
+function maxTTLParam(form: URLSearchParams, errors: Record<string, string>): number | undefined {
+  const raw = form.get('maxTTL');
+  if (raw === null) return undefined;
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > MAX_TTL) {
+    errors.maxTTL = `Max TTL must be an integer between 0 and ${MAX_TTL}`;
+    return undefined;
+  }
+  return n;
+}
+
 /** Validate the create form; every problem at once, keyed by field, as ns_server reports them. */
-function validateCreate(rc: RestContext, form: URLSearchParams): { name: string; numVBuckets: number } {
+function validateCreate(rc: RestContext, form: URLSearchParams): { name: string; numVBuckets: number; maxTTL: number } {
   const errors: Record<string, string> = {};
   const name = form.get('name');
   if (name === null) errors.name = 'Bucket name needs to be specified';
@@ -55,23 +75,39 @@ function validateCreate(rc: RestContext, form: URLSearchParams): { name: string;
   } catch {
     errors.numVBuckets = `Number of vBuckets must be an integer from 1 to ${MAX_NUM_VBUCKETS}`;
   }
+  const maxTTL = maxTTLParam(form, errors) ?? 0;
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
-  return { name: name!, numVBuckets };
+  return { name: name!, numVBuckets, maxTTL };
 }
 
 async function createBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
-  const { name, numVBuckets } = validateCreate(rc, form);
+  const { name, numVBuckets, maxTTL } = validateCreate(rc, form);
   try {
-    await rc.server.engine.createBucket(name, { numVBuckets });
+    await rc.server.engine.createBucket(name, { numVBuckets, maxTTL });
   } catch (err) {
     // A concurrent create of the same name, or a rule the engine enforces beyond the form's.
     if (isEngineError(err, 'KEY_EEXISTS')) throw fieldErrors({ name: 'Bucket with given name already exists' });
     if (isEngineError(err, 'EINVAL')) throw fieldErrors({ name: err.message });
     throw err;
   }
-  rc.server.logger.info({ bucket: name, numVBuckets }, 'bucket created over REST');
+  rc.server.logger.info({ bucket: name, numVBuckets, maxTTL }, 'bucket created over REST');
   sendEmpty(rc.res, 202, { Location: `/pools/default/buckets/${encodeURIComponent(name)}` });
+}
+
+async function editBucket(rc: RestContext): Promise<void> {
+  const name = rc.params.bucket ?? '';
+  const bucket = rc.server.engine.bucket(name);
+  if (bucket === undefined) throw notFound();
+  const form = await readForm(rc.req);
+  const errors: Record<string, string> = {};
+  const maxTTL = maxTTLParam(form, errors);
+  const vbs = form.get('numVBuckets');
+  if (vbs !== null && vbs.trim() !== String(bucket.numVBuckets)) errors.numVBuckets = 'Number of vBuckets cannot be changed';
+  if (Object.keys(errors).length > 0) throw fieldErrors(errors);
+  if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);
+  rc.server.logger.info({ bucket: name, maxTTL }, 'bucket edited over REST');
+  sendEmpty(rc.res, 200);
 }
 
 async function deleteBucket(rc: RestContext): Promise<void> {
@@ -91,6 +127,12 @@ async function deleteBucket(rc: RestContext): Promise<void> {
 
 export const BUCKET_ROUTES: readonly RestRoute[] = [
   { method: 'POST', path: '/pools/default/buckets', access: adminAccess('cluster.buckets!create'), handler: createBucket },
+  {
+    method: 'POST',
+    path: '/pools/default/buckets/:bucket',
+    access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}].settings!write`),
+    handler: editBucket,
+  },
   {
     method: 'DELETE',
     path: '/pools/default/buckets/:bucket',

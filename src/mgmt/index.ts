@@ -8,8 +8,11 @@
  *   GET  /pools/default/buckets                    buckets the caller may read
  *   GET  /pools/default/buckets/NAME, /pools/default/bucketsStreaming/NAME
  *   GET  /pools/default/b/NAME, /pools/default/bs/NAME        (terse config, "$HOST" replaced)
- *   POST /pools/default/buckets                    create (name, bucketType, numVBuckets)
+ *   POST /pools/default/buckets                    create (name, bucketType, numVBuckets, maxTTL)
+ *   POST /pools/default/buckets/NAME               edit (maxTTL)
  *   DELETE /pools/default/buckets/NAME
+ *   GET|POST /pools/default/buckets/NAME/scopes, POST .../scopes/S/collections,
+ *   PATCH|DELETE .../scopes/S/collections/C, DELETE .../scopes/S   (collections-routes.ts)
  *   GET  /settings/rbac/users[/local/NAME], PUT|DELETE /settings/rbac/users/local/NAME
  * Freshet extensions, administrator only (documented in admin-routes.ts):
  *   GET  /freshet/buckets/NAME/vbuckets/VB
@@ -27,6 +30,7 @@ import { WebServer } from '../web/server.js';
 import { ADMIN_ROUTES } from './admin-routes.js';
 import { METRICS_ROUTES } from './metrics-routes.js';
 import { BUCKET_ROUTES } from './bucket-routes.js';
+import { COLLECTIONS_ROUTES } from './collections-routes.js';
 import { CONSOLE_ROUTES } from './console-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
@@ -40,7 +44,7 @@ export type { MgmtDeps } from './rest-route.js';
 /** One listener; with `tls` it serves HTTPS (the server starts one of each for 8091 and 18091). */
 export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
-  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES, ...CONSOLE_ROUTES]);
+  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...COLLECTIONS_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES, ...CONSOLE_ROUTES]);
   const detach = (): Promise<void> => streams.closeAll();
   let web: WebServer;
   try {

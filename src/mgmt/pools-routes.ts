@@ -81,7 +81,7 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
     access: POOLS,
     handler: (rc) => {
       const name = rc.principal?.name ?? '';
-      const visible = (bucket: string): boolean => rc.server.users.canAccessBucket(name, bucket);
+      const visible = (bucket: string): boolean => rc.server.users.hasBucketRole(name, bucket);
       sendJson(rc.res, 200, bucketListDoc(rc.server, rc.topology, rc.localAddr, visible));
     },
   },

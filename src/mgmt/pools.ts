@@ -121,7 +121,8 @@ export interface VerboseBucketJson {
   readonly conflictResolutionType: 'seqno';
   readonly evictionPolicy: 'valueOnly';
   readonly compressionMode: 'off';
-  readonly maxTTL: 0;
+  /** The bucket's maximum TTL in seconds, 0 for none (ns_server `max_ttl`). */
+  readonly maxTTL: number;
   readonly bucketCapabilitiesVer: '';
   readonly bucketCapabilities: readonly BucketCapability[];
   readonly quota?: { readonly ram: number; readonly rawRAM: number };
@@ -244,6 +245,8 @@ export interface BucketStatsInput {
   readonly ramQuota?: number;
   /** Numbers only: go-couchbase decodes them generically, ns_server sends itemCount, diskUsed, ... */
   readonly basicStats?: Readonly<Record<string, number>>;
+  /** The bucket's maxTTL setting in seconds; 0 when absent. */
+  readonly maxTTL?: number;
 }
 
 /** GET /pools/default/buckets/NAME */
@@ -267,7 +270,7 @@ export function buildVerboseBucket(
     conflictResolutionType: 'seqno',
     evictionPolicy: 'valueOnly',
     compressionMode: 'off',
-    maxTTL: 0,
+    maxTTL: input.maxTTL ?? 0,
     bucketCapabilitiesVer: '',
     bucketCapabilities: bucketCapabilities(bucket),
     ...(input.ramQuota === undefined ? {} : { quota: { ram: input.ramQuota, rawRAM: input.ramQuota } }),

@@ -8,13 +8,17 @@
  * - `GET /settings/rbac/users[/local]` and `GET /settings/rbac/users/local/NAME`: users as
  *   `{id, domain, roles:[{role, bucket_name?, origins}]}` (`user_to_json`).
  *
- * Freshet's registry has two kinds of user (src/auth/credentials.ts), so two roles are accepted:
- * `bucket_full_access[BUCKET]` (the bucket must exist) and `admin`, the latter only for the
- * existing administrator (to change its password: Freshet has a single administrator, set by
- * `freshet serve -u/-p`, which also resets it at the next start). Any other role is refused with
- * ns_server's "unknown, malformed or role parameters are undefined" error, rather than granting
- * more (or less) than the role means in Couchbase. Like Couchbase's built-in administrator, the
- * administrator is not listed.
+ * Freshet's registry has two kinds of user (src/auth/credentials.ts). A bucket user's roles are
+ * `bucket_full_access[BUCKET]`, `data_reader[BUCKET(:SCOPE(:COLLECTION))]` and
+ * `data_writer[...]` (src/auth/roles.ts; `*` for a scope or collection means all of them); the
+ * bucket, scope and collection must exist, as ns_server's `validate_roles` requires. `admin` is
+ * accepted only for the existing administrator (to change its password: Freshet has a single
+ * administrator, set by `freshet serve -u/-p`, which also resets it at the next start). Any other
+ * role is refused with ns_server's "unknown, malformed or role parameters are undefined" error,
+ * rather than granting more (or less) than the role means in Couchbase. Like Couchbase's built-in
+ * administrator, the administrator is not listed. A role on a scope or collection that was since
+ * dropped grants nothing (grants keep ids) and is no longer listed, as ns_server filters out
+ * roles whose parameters are gone.
  *
  * When a bucket is deleted, ns_server drops the roles on it (`menelaus_users:cleanup_bucket_roles`).
  * Here `DELETE /pools/default/buckets/NAME` drops the bucket from each user's list and a user left with none is removed, since the
@@ -23,19 +27,12 @@
  */
 import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry, UserSummary } from '../auth/credentials.js';
+import { ROLE_DEFINITIONS, isBucketRoleName, splitRoleItem, type RoleGrant } from '../auth/roles.js';
 import type { Engine } from '../engine/engine.js';
 import { RestError, fieldErrors, jsonMessage, readForm, sendJson } from './rest-io.js';
 import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
-/** Roles Freshet can represent; `bucket` roles take one parameter, the bucket name. */
-export const RBAC_ROLES = {
-  admin: { grants: 'admin' },
-  bucket_full_access: { grants: 'bucket' },
-} as const;
-
-type RoleName = keyof typeof RBAC_ROLES;
-
-export type ParsedRoles = { readonly kind: 'admin' } | { readonly kind: 'bucket'; readonly buckets: readonly string[] };
+export type ParsedRoles = { readonly kind: 'admin' } | { readonly kind: 'bucket'; readonly grants: readonly RoleGrant[] };
 
 /** ns_server's default password policy: at least 6 characters (`password_policy` min_length). */
 export const MIN_PASSWORD_LENGTH = 6;
@@ -63,34 +60,72 @@ export function validateUserId(id: string): string | undefined {
   return undefined;
 }
 
-/** Parse `roles`: "bucket_full_access[a],bucket_full_access[b]" or "admin". */
-export function parseRoles(raw: string, engine: Engine): ParsedRoles {
-  const items = raw.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
-  if (items.length === 0) throw fieldErrors({ roles: 'Freshet users need a role: admin or bucket_full_access[BUCKET]' });
-  const bad: string[] = [];
-  const buckets: string[] = [];
-  let admin = false;
-  for (const item of items) {
-    const m = /^([a-z_]+)(?:\[([^\]]*)\])?$/.exec(item);
-    const role = m === null ? undefined : (m[1] as string);
-    const spec = role !== undefined && Object.hasOwn(RBAC_ROLES, role) ? RBAC_ROLES[role as RoleName] : undefined;
-    const param = m?.[2];
-    if (spec?.grants === 'admin' && param === undefined) admin = true;
-    else if (spec?.grants === 'bucket' && param !== undefined && param !== '*' && engine.bucket(param) !== undefined) {
-      buckets.push(param);
-    } else bad.push(item);
-  }
-  if (bad.length > 0) throw badRoles(bad);
-  if (admin && buckets.length > 0) throw fieldErrors({ roles: 'admin already grants every bucket; give it alone' });
-  return admin ? { kind: 'admin' } : { kind: 'bucket', buckets: [...new Set(buckets)] };
+/**
+ * One bucket role item as a grant, or undefined when it is unknown, malformed or names a bucket,
+ * scope or collection that does not exist (ns_server `validate_roles`).
+ */
+function grantFor(item: string, engine: Engine): RoleGrant | undefined {
+  const parsed = splitRoleItem(item);
+  if (parsed === undefined || parsed.params === undefined || !isBucketRoleName(parsed.role)) return undefined;
+  const role = parsed.role;
+  // `b:*:*` is `b`, `b:s:*` is `b:s`.
+  const params = [...parsed.params];
+  while (params.length > 1 && params[params.length - 1] === '*') params.pop();
+  const [bucketName, scopeName, collectionName] = params;
+  const max = ROLE_DEFINITIONS[role].params === 'bucket' ? 1 : 3;
+  if (bucketName === undefined || bucketName === '*' || params.length > max || params.includes('')) return undefined;
+  const bucket = engine.bucket(bucketName);
+  if (bucket === undefined) return undefined;
+  if (scopeName === undefined) return { role, bucket: bucketName };
+  const manifest = bucket.manifest;
+  const scope = manifest.scopeByName(scopeName);
+  if (scope === undefined || scopeName === '*') return undefined;
+  if (collectionName === undefined) return { role, bucket: bucketName, scope: { name: scope.name, id: scope.id } };
+  const collection = manifest.collectionByPath(scopeName, collectionName);
+  if (collection === undefined) return undefined;
+  return { role, bucket: bucketName, scope: { name: scope.name, id: scope.id }, collection: { name: collection.name, id: collection.id } };
 }
 
-function userJson(u: UserSummary): unknown {
+/** Parse `roles`: "data_reader[b:s:c],bucket_full_access[b2]" or "admin". */
+export function parseRoles(raw: string, engine: Engine): ParsedRoles {
+  const items = raw.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
+  if (items.length === 0) {
+    throw fieldErrors({ roles: 'Freshet users need a role: admin, bucket_full_access[BUCKET], data_reader[...] or data_writer[...]' });
+  }
+  const bad: string[] = [];
+  const grants: RoleGrant[] = [];
+  let admin = false;
+  for (const item of items) {
+    if (item === 'admin') {
+      admin = true;
+      continue;
+    }
+    const grant = grantFor(item, engine);
+    if (grant === undefined) bad.push(item);
+    else grants.push(grant);
+  }
+  if (bad.length > 0) throw badRoles(bad);
+  if (admin && grants.length > 0) throw fieldErrors({ roles: 'admin already grants every bucket; give it alone' });
+  return admin ? { kind: 'admin' } : { kind: 'bucket', grants };
+}
+
+/** Still meaningful: its scope and collection (by id) are in the bucket's manifest. */
+function grantLive(engine: Engine, g: RoleGrant): boolean {
+  const manifest = engine.bucket(g.bucket)?.manifest;
+  if (manifest === undefined) return false;
+  if (g.scope !== undefined && manifest.scope(g.scope.id) === undefined) return false;
+  return g.collection === undefined || manifest.hasCollection(g.collection.id);
+}
+
+/** ns_server `role_to_json`: collection roles name their scope and collection, `*` for all. */
+function roleJson(g: RoleGrant, origins: unknown): unknown {
+  if (ROLE_DEFINITIONS[g.role].params === 'bucket') return { role: g.role, bucket_name: g.bucket, origins };
+  return { role: g.role, bucket_name: g.bucket, scope_name: g.scope?.name ?? '*', collection_name: g.collection?.name ?? '*', origins };
+}
+
+function userJson(u: UserSummary, engine: Engine): unknown {
   const origins = [{ type: 'user' }];
-  const roles =
-    u.role === 'admin'
-      ? [{ role: 'admin', origins }]
-      : u.buckets.map((b) => ({ role: 'bucket_full_access', bucket_name: b, origins }));
+  const roles = u.role === 'admin' ? [{ role: 'admin', origins }] : u.grants.filter((g) => grantLive(engine, g)).map((g) => roleJson(g, origins));
   return { id: u.name, domain: 'local', roles, groups: [], external_groups: [] };
 }
 
@@ -128,9 +163,9 @@ async function putUser(rc: RestContext): Promise<void> {
     } else if (users.isAdmin(id)) {
       throw fieldErrors({ roles: `${id} is the administrator and keeps the admin role` });
     } else if (password !== null) {
-      await users.setBucketUser(id, password, roles.buckets);
+      await users.setBucketUser(id, password, roles.grants);
     } else if (users.has(id)) {
-      await users.setBuckets(id, roles.buckets);
+      await users.setBuckets(id, roles.grants);
     } else {
       throw fieldErrors({ password: 'Password is required for new user.' });
     }
@@ -157,21 +192,21 @@ async function deleteUser(rc: RestContext): Promise<void> {
 function listUsers(rc: RestContext): void {
   if (rc.params.domain !== undefined) requireLocal(rc);
   const list = rc.server.users.list().filter((u) => u.role !== 'admin');
-  sendJson(rc.res, 200, list.map(userJson));
+  sendJson(rc.res, 200, list.map((u) => userJson(u, rc.server.engine)));
 }
 
 function getUser(rc: RestContext): void {
   requireLocal(rc);
   const user = rc.server.users.list().find((u) => u.name === rc.params.user && u.role !== 'admin');
   if (user === undefined) throw jsonMessage(404, 'Unknown user.');
-  sendJson(rc.res, 200, userJson(user));
+  sendJson(rc.res, 200, userJson(user, rc.server.engine));
 }
 
-/** Drop a deleted bucket from every user's list; users left with no bucket are removed. */
+/** Drop a deleted bucket's roles from every user; users left with no role are removed. */
 export async function pruneBucketFromUsers(users: UserRegistry, bucket: string): Promise<void> {
   for (const u of users.list()) {
     if (u.role !== 'bucket' || !u.buckets.includes(bucket)) continue;
-    const rest = u.buckets.filter((b) => b !== bucket);
+    const rest = u.grants.filter((g) => g.bucket !== bucket);
     if (rest.length > 0) await users.setBuckets(u.name, rest);
     else await users.removeUser(u.name);
   }

@@ -60,7 +60,8 @@ export function authorize(
       return;
     case 'bucket': {
       const bucket = params.bucket ?? '';
-      if (!users.canAccessBucket(principal.name, bucket)) throw forbidden(access.permission(bucket));
+      const allowed = access.need === 'full' ? users.canAccessBucket(principal.name, bucket) : users.hasBucketRole(principal.name, bucket);
+      if (!allowed) throw forbidden(access.permission(bucket));
       return;
     }
     case 'admin':

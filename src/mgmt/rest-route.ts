@@ -9,8 +9,10 @@
  * (menelaus_web `get_action` / `perform_action`):
  * - `public`: no credentials (only `GET /`, which SDK `ping()` probes; couchbase-sdk-bootstrap.md §1);
  * - `pools`: any authenticated user (`{[pools], read}`);
- * - `bucket`: the admin or a user of the bucket named by the `:bucket` parameter
- *   (`{[{bucket, Id}, settings], read}`); a user without access gets 403 even when the bucket does
+ * - `bucket`: the admin or a user of the bucket named by the `:bucket` parameter: with `need:
+ *   'role'` any role on it (`{[{bucket, Id}, settings], read}`, which every bucket role grants),
+ *   with `need: 'full'` the admin or `bucket_full_access` (`collections!read`, which ns_server's
+ *   data_reader and data_writer lack); a user without access gets 403 even when the bucket does
  *   not exist, and only then is existence checked (404), because the permission check comes first;
  * - `admin`: the administrator only.
  */
@@ -24,12 +26,12 @@ import type { AccessLog } from '../common/access-log.js';
 import type { StreamHub } from './streaming.js';
 import type { MetricsProvider } from '../common/metrics.js';
 
-export type RestMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type Access =
   | { readonly kind: 'public' }
   | { readonly kind: 'pools' }
-  | { readonly kind: 'bucket'; readonly permission: (bucket: string) => string }
+  | { readonly kind: 'bucket'; readonly need: 'role' | 'full'; readonly permission: (bucket: string) => string }
   | { readonly kind: 'admin'; readonly permission: (params: Readonly<Record<string, string>>) => string };
 
 export interface Principal {
@@ -82,6 +84,7 @@ export const PUBLIC: Access = { kind: 'public' };
 export const POOLS: Access = { kind: 'pools' };
 export const BUCKET_SETTINGS_READ: Access = {
   kind: 'bucket',
+  need: 'role',
   permission: (bucket) => `cluster.bucket[${bucket}].settings!read`,
 };
 

@@ -140,9 +140,17 @@ describe('UserRegistry access rules', () => {
   test('list is sorted and carries no secrets', async () => {
     const { reg } = await populated();
     assert.deepEqual(reg.list(), [
-      { name: 'Administrator', role: 'admin', buckets: [] },
-      { name: 'alice', role: 'bucket', buckets: ['beer-sample', 'default'] },
-      { name: 'default', role: 'bucket', buckets: ['default'] },
+      { name: 'Administrator', role: 'admin', buckets: [], grants: [] },
+      {
+        name: 'alice',
+        role: 'bucket',
+        buckets: ['beer-sample', 'default'],
+        grants: [
+          { role: 'bucket_full_access', bucket: 'default' },
+          { role: 'bucket_full_access', bucket: 'beer-sample' },
+        ],
+      },
+      { name: 'default', role: 'bucket', buckets: ['default'], grants: [{ role: 'bucket_full_access', bucket: 'default' }] },
     ]);
   });
 });

@@ -14,7 +14,7 @@ async function run(args: string[]): Promise<string[]> {
   return lines;
 }
 
-describe('freshet bucket create|list|delete against a live server', () => {
+describe('freshet bucket create|edit|list|delete against a live server', () => {
   test('round trip, with the engine checked at each step', async () => {
     const { t } = await startMgmtServer();
     const conn = ['--mgmt-port', String(t.server.ports.mgmt), '-u', 'Administrator', '-p', 'password'];
@@ -32,6 +32,12 @@ describe('freshet bucket create|list|delete against a live server', () => {
       assert.deepEqual(json.map((b) => b.name), ['default', 'orders']);
 
       await assert.rejects(run(['create', 'orders', ...conn]), /could not create bucket orders: HTTP 400: name: Bucket with given name already exists/);
+      assert.deepEqual(await run(['create', 'ttl', '--vbuckets', '2', '--max-ttl', '600', ...conn]), ['created bucket ttl (2 vbuckets, max TTL 600s)']);
+      assert.equal(engine.bucket('ttl')?.maxTTL, 600);
+      assert.deepEqual(await run(['edit', 'ttl', '--max-ttl', '0', ...conn]), ['bucket ttl: max TTL 0s']);
+      assert.equal(engine.bucket('ttl')?.maxTTL, 0);
+      await assert.rejects(run(['edit', 'nosuch', '--max-ttl', '5', ...conn]), /no bucket named nosuch/);
+      await assert.rejects(run(['edit', 'ttl', '--max-ttl', '-5', ...conn]), /max TTL is an integer from 0 to 2147483647/);
       assert.deepEqual(await run(['delete', 'orders', ...conn]), ['deleted bucket orders']);
       assert.equal(engine.bucket('orders'), undefined);
       await assert.rejects(run(['delete', 'orders', ...conn]), /no bucket named orders/);

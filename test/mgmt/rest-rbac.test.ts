@@ -61,7 +61,12 @@ describe('users over REST (/settings/rbac/users)', () => {
     });
     const cases: [string, Record<string, string>, number, unknown][] = [
       ['local/erin', { password: 'erin-secret', roles: 'bucket_full_access[nosuch]' }, 400, bad('bucket_full_access[nosuch]')],
-      ['local/erin', { password: 'erin-secret', roles: 'data_reader[b1]' }, 400, bad('data_reader[b1]')],
+      ['local/erin', { password: 'erin-secret', roles: 'query_select[b1]' }, 400, bad('query_select[b1]')],
+      ['local/erin', { password: 'erin-secret', roles: 'data_reader[b1:nosuch]' }, 400, bad('data_reader[b1:nosuch]')],
+      ['local/erin', { password: 'erin-secret', roles: 'data_reader[b1:_default:nosuch]' }, 400, bad('data_reader[b1:_default:nosuch]')],
+      ['local/erin', { password: 'erin-secret', roles: 'data_writer[b1:_default:_default:x]' }, 400, bad('data_writer[b1:_default:_default:x]')],
+      ['local/erin', { password: 'erin-secret', roles: 'bucket_full_access[b1:_default]' }, 400, bad('bucket_full_access[b1:_default]')],
+      ['local/erin', { password: 'erin-secret', roles: 'data_reader' }, 400, bad('data_reader')],
       ['local/erin', { password: 'erin-secret', roles: 'bucket_full_access[*]' }, 400, bad('bucket_full_access[*]')],
       ['local/erin', { password: 'short', roles: 'bucket_full_access[b1]' }, 400, { errors: { password: 'The password must be at least 6 characters long.' } }],
       ['local/erin', { roles: 'bucket_full_access[b1]' }, 400, { errors: { password: 'Password is required for new user.' } }],

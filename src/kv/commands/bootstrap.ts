@@ -65,7 +65,7 @@ function authenticated(session: Session, user: string, mechanism: string): void 
   // Otherwise the connection moves to "no bucket", as kv_engine's sasl_auth_command_context.cc
   // does: a bucket selected by an earlier user must not stay open to the new one.
   const bucket = session.ctx.engine.bucket(user);
-  session.bucket = bucket && session.ctx.users.canAccessBucket(user, bucket.name) ? bucket : null;
+  session.bucket = bucket && session.ctx.users.hasBucketRole(user, bucket.name) ? bucket : null;
 }
 
 /** A failed exchange; `user` is set when a password (or SCRAM proof) was actually checked. */
@@ -148,7 +148,8 @@ function selectBucket(session: Session, req: Packet): Packet {
   const bucket = session.ctx.engine.bucket(name);
   const user = userOf(session);
   // Unknown bucket and no permission look the same, as in kv_engine (SDK: bucket_not_found).
-  if (!bucket || !user || !session.ctx.users.canAccessBucket(user, name)) {
+  // Any role on the bucket selects it; each command then needs its own privileges (access.ts).
+  if (!bucket || !user || !session.ctx.users.hasBucketRole(user, name)) {
     return errorReply(session, req, Status.Eaccess, `no access to bucket ${name}`);
   }
   session.bucket = bucket;

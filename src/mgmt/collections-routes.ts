@@ -1,0 +1,218 @@
+/**
+ * Scopes and collections over REST, as ns_server's menelaus_web_collections.erl serves them and
+ * the SDKs' CollectionManager calls them (couchbase-cxx-client core/operations/management/
+ * scope_*.cxx, collection_*.cxx):
+ *
+ *   GET    /pools/default/buckets/B/scopes                      the manifest (engine/manifest.ts JSON)
+ *   POST   /pools/default/buckets/B/scopes                      name
+ *   POST   /pools/default/buckets/B/scopes/S/collections        name, maxTTL, history
+ *   PATCH  /pools/default/buckets/B/scopes/S/collections/C      maxTTL, history
+ *   DELETE /pools/default/buckets/B/scopes/S[/collections/C]
+ *
+ * A change answers 200 `{"uid":"<hex manifest uid>"}` once the engine has committed it. Refusals
+ * are ns_server's, and the SDKs tell them apart by their text ("Scope with name ", " already
+ * exists", " is not found"), so the texts are kept to the letter:
+ * - form validation (ns_server validator.erl): 400 `{"errors":{field: message}}`, one message per
+ *   field, the first validator that fails: "The value must be supplied", "Name length (N) must be
+ *   in the range from 1 to 251, inclusive", `Invalid value "x" : Can only contain ...`, "First
+ *   character must not be _ or %", "The value must be an integer", "The value must be in range
+ *   from 0 to 2147483647", "Unsupported key", "Key specified more than once";
+ * - outcomes (`get_err_code_msg`): 400/404 `{"errors":{"_": message}}`: `Scope with name "s"
+ *   already exists`, `Collection with name "c" in scope "s" already exists`, `... is not found`,
+ *   "Deleting _default scope is not allowed", and 429 when the bucket's limit is reached.
+ * - `history=true` is refused with 400 "Not allowed on this type of bucket", as ns_server does on a
+ *   bucket that is not Magma; `history=false` is accepted.
+ * - `maxTTL=-1` ("never expire", ns_server 7.6) is refused by the range check: the engine's
+ *   collection maxTTL is 0 (the bucket's applies) to 2^31-1 seconds.
+ * - PATCH can only confirm the current settings: the engine cannot change a collection's maxTTL
+ *   (no modify-collection system event yet), so a different value gets ns_server's "Cannot modify
+ *   collection properties" refusal rather than a silent success.
+ * The bulk manifest update (`PUT .../scopes`) is not served: the SDK in devDependencies does not
+ * use it.
+ *
+ * Permissions are checked before the bucket's existence (403 before 404), as for every bucket route.
+ */
+import { isEngineError } from '../engine/errors.js';
+import type { Bucket } from '../engine/bucket.js';
+import { MAX_COLLECTIONS, MAX_SCOPES, type Manifest } from '../engine/manifest.js';
+import { RestError, fieldErrors, notFound, readForm, sendJson } from './rest-io.js';
+import { adminAccess, type Access, type RestContext, type RestRoute } from './rest-route.js';
+
+const NAME_MAX = 251;
+const MAX_TTL = 0x7fffffff;
+
+/** Erlang's `~p` of a string, how ns_server quotes names in its messages. */
+function quoted(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function globalError(status: number, message: string): RestError {
+  return new RestError(status, { errors: { _: message } });
+}
+
+/** ns_server validator.erl semantics over a form: the first failing check per field is kept. */
+class FormCheck {
+  readonly errors: Record<string, string> = {};
+  readonly #touched = new Set<string>();
+
+  constructor(readonly form: URLSearchParams) {}
+
+  /** The field's value while it has no error yet (later checks skip a failed field). */
+  value(field: string): string | null {
+    this.#touched.add(field);
+    return Object.hasOwn(this.errors, field) ? null : this.form.get(field);
+  }
+
+  fail(field: string, message: string): void {
+    if (!Object.hasOwn(this.errors, field)) this.errors[field] = message;
+  }
+
+  /** `validator:unsupported` and `no_duplicate_keys`, then throw what was found. */
+  finish(opts: { noDuplicates?: boolean } = {}): void {
+    const seen = new Set<string>();
+    for (const key of this.form.keys()) {
+      if (opts.noDuplicates === true && seen.has(key)) this.fail(key, 'Key specified more than once');
+      seen.add(key);
+      if (!this.#touched.has(key)) this.fail(key, 'Unsupported key');
+    }
+    if (Object.keys(this.errors).length > 0) throw fieldErrors(this.errors);
+  }
+}
+
+/** `scope_validators`: required, 1-251 characters of [0-9A-Za-z_%-], not starting with _ or %. */
+function checkName(c: FormCheck): void {
+  const name = c.value('name');
+  const length = name === null ? 0 : [...name].length;
+  if (name === null) c.fail('name', 'The value must be supplied');
+  else if (length < 1 || length > NAME_MAX) c.fail('name', `Name length (${length}) must be in the range from 1 to ${NAME_MAX}, inclusive`);
+  else if (!/^[0-9A-Za-z_%-]+$/.test(name)) {
+    c.fail('name', `Invalid value ${quoted(name)} : Can only contain characters A-Z, a-z, 0-9 and the following symbols _ - %`);
+  } else if (name.startsWith('_') || name.startsWith('%')) c.fail('name', 'First character must not be _ or %');
+}
+
+/** `collection_modifiable_validators`: history (a boolean, true refused here) and maxTTL. */
+function checkCollectionSettings(c: FormCheck): { maxTTL: number | undefined } {
+  const history = c.value('history');
+  if (history !== null && history !== 'true' && history !== 'false') {
+    c.fail('history', 'The value must be one of the following: [true,false]');
+  } else if (history === 'true') {
+    // ns_server history_validator: a web_exception, answered as text before any other check.
+    throw new RestError(400, 'Not allowed on this type of bucket');
+  }
+  let maxTTL: number | undefined;
+  const raw = c.value('maxTTL');
+  if (raw !== null) {
+    if (!/^-?\d+$/.test(raw)) c.fail('maxTTL', 'The value must be an integer');
+    else if (Number(raw) < 0 || Number(raw) > MAX_TTL) c.fail('maxTTL', `The value must be in range from 0 to ${MAX_TTL}`);
+    else maxTTL = Number(raw);
+  }
+  return { maxTTL };
+}
+
+/** The route's bucket; 404 "Requested resource not found." as for every bucket route. */
+function routeBucket(rc: RestContext): Bucket {
+  const bucket = rc.server.engine.bucket(rc.params.bucket ?? '');
+  if (bucket === undefined) throw notFound();
+  return bucket;
+}
+
+/** An engine refusal as ns_server words it; `scope`/`collection` as the request named them. */
+function engineRefusal(err: unknown, scope: string, collection?: string): unknown {
+  if (isEngineError(err, 'SCOPE_EXISTS')) return globalError(400, `Scope with name ${quoted(scope)} already exists`);
+  if (isEngineError(err, 'COLLECTION_EXISTS')) {
+    return globalError(400, `Collection with name ${quoted(collection ?? '')} in scope ${quoted(scope)} already exists`);
+  }
+  if (isEngineError(err, 'UNKNOWN_SCOPE')) return globalError(404, `Scope with name ${quoted(scope)} is not found`);
+  if (isEngineError(err, 'UNKNOWN_COLLECTION')) {
+    return globalError(404, `Collection with name ${quoted(collection ?? '')} in scope ${quoted(scope)} is not found`);
+  }
+  if (isEngineError(err, 'LIMIT')) {
+    return collection === undefined
+      ? globalError(429, `Maximum number of scopes (${MAX_SCOPES}) for this bucket has been reached`)
+      : globalError(429, `Maximum number of collections (${MAX_COLLECTIONS}) for this bucket has been reached`);
+  }
+  if (isEngineError(err, 'EINVAL')) return globalError(400, err.message);
+  return err;
+}
+
+async function change(rc: RestContext, apply: () => Promise<Manifest>, scope: string, collection?: string): Promise<void> {
+  let manifest: Manifest;
+  try {
+    manifest = await apply();
+  } catch (err) {
+    throw engineRefusal(err, scope, collection);
+  }
+  sendJson(rc.res, 200, { uid: manifest.uid.toString(16) });
+}
+
+function getScopes(rc: RestContext): void {
+  sendJson(rc.res, 200, routeBucket(rc).manifest.toJSON());
+}
+
+async function postScope(rc: RestContext): Promise<void> {
+  const bucket = routeBucket(rc);
+  const c = new FormCheck(await readForm(rc.req));
+  checkName(c);
+  c.finish();
+  const name = c.form.get('name')!;
+  await change(rc, () => bucket.createScope(name), name);
+}
+
+async function postCollection(rc: RestContext): Promise<void> {
+  const bucket = routeBucket(rc);
+  const scope = rc.params.scope ?? '';
+  const c = new FormCheck(await readForm(rc.req));
+  const { maxTTL } = checkCollectionSettings(c);
+  checkName(c);
+  c.finish({ noDuplicates: true });
+  const name = c.form.get('name')!;
+  await change(rc, () => bucket.createCollection(scope, name, maxTTL === undefined ? {} : { maxTTL }), scope, name);
+}
+
+async function patchCollection(rc: RestContext): Promise<void> {
+  const bucket = routeBucket(rc);
+  const scope = rc.params.scope ?? '';
+  const name = rc.params.collection ?? '';
+  const c = new FormCheck(await readForm(rc.req));
+  const { maxTTL } = checkCollectionSettings(c);
+  c.finish({ noDuplicates: true });
+  const manifest = bucket.manifest;
+  if (manifest.scopeByName(scope) === undefined) throw globalError(404, `Scope with name ${quoted(scope)} is not found`);
+  const entry = manifest.collectionByPath(scope, name);
+  if (entry === undefined) throw globalError(404, `Collection with name ${quoted(name)} in scope ${quoted(scope)} is not found`);
+  if (maxTTL !== undefined && maxTTL !== entry.maxTTL) {
+    throw globalError(400, `Cannot modify collection properties for Scope ${quoted(scope)} Collection ${quoted(name)}`);
+  }
+  sendJson(rc.res, 200, { uid: manifest.uid.toString(16) });
+}
+
+async function deleteScope(rc: RestContext): Promise<void> {
+  const bucket = routeBucket(rc);
+  const scope = rc.params.scope ?? '';
+  if (scope === '_default') throw globalError(400, 'Deleting _default scope is not allowed');
+  await change(rc, () => bucket.dropScope(scope), scope);
+}
+
+async function deleteCollection(rc: RestContext): Promise<void> {
+  const bucket = routeBucket(rc);
+  const scope = rc.params.scope ?? '';
+  const name = rc.params.collection ?? '';
+  await change(rc, () => bucket.dropCollection(scope, name), scope, name);
+}
+
+/** ns_server's permission names: `{[{collection,[B,any,any]}, collections], read}` and the write ones. */
+const READ: Access = { kind: 'bucket', need: 'full', permission: (b) => `cluster.collection[${b}:.:.].collections!read` };
+const BUCKET_WRITE = adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}].collections!write`);
+const SCOPE_WRITE = adminAccess((p) => `cluster.scope[${p.bucket ?? ''}:${p.scope ?? ''}].collections!write`);
+
+const SCOPES = '/pools/default/buckets/:bucket/scopes';
+const COLLECTIONS = `${SCOPES}/:scope/collections`;
+
+export const COLLECTIONS_ROUTES: readonly RestRoute[] = [
+  { method: 'GET', path: SCOPES, access: READ, handler: getScopes },
+  { method: 'POST', path: SCOPES, access: BUCKET_WRITE, handler: postScope },
+  { method: 'DELETE', path: `${SCOPES}/:scope`, access: SCOPE_WRITE, handler: deleteScope },
+  { method: 'POST', path: COLLECTIONS, access: SCOPE_WRITE, handler: postCollection },
+  { method: 'PATCH', path: `${COLLECTIONS}/:collection`, access: SCOPE_WRITE, handler: patchCollection },
+  { method: 'DELETE', path: `${COLLECTIONS}/:collection`, access: SCOPE_WRITE, handler: deleteCollection },
+];
