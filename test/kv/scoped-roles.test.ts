@@ -81,6 +81,12 @@ describe('scoped roles on the KV port', () => {
       expectStatus(await kv.request(encodeGetRequest({ key: key(0, 'doc'), vbucket: f.vb('doc') })), Status.UnknownCollection);
       expectStatus(await kv.request(encodeStoreRequest({ key: key(0, 'doc'), value: 'x', vbucket: f.vb('doc') })), Status.UnknownCollection);
       expectStatus(await kv.request(encodeGetRequest({ key: key(999, 'doc'), vbucket: f.vb('doc') })), Status.UnknownCollection);
+      // The lookups show only what the user holds privileges on (kv filters them the same way).
+      expectStatus(await kv.request(makeRequest(Opcode.CollectionsGetId, { value: Buffer.from('inventory.airport') })), Status.Success);
+      expectStatus(await kv.request(makeRequest(Opcode.CollectionsGetId, { value: Buffer.from('_default._default') })), Status.UnknownCollection);
+      expectStatus(await kv.request(makeRequest(Opcode.CollectionsGetScopeId, { value: Buffer.from('_default') })), Status.UnknownScope);
+      const manifest = JSON.parse((await kv.request(makeRequest(Opcode.CollectionsGetManifest, {}))).value.toString()) as { scopes: Array<{ name: string; collections: Array<{ name: string }> }> };
+      assert.deepEqual(manifest.scopes.map((s) => [s.name, s.collections.map((c) => c.name)]), [['inventory', ['airport']]]);
 
       // A role on another bucket only: this bucket cannot be selected.
       await f.engine.createBucket('other', { numVBuckets: 2 });

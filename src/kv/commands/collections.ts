@@ -22,6 +22,7 @@ import {
 import { EngineError } from '../../engine/errors.js';
 import { DEFAULT_NAME, type Manifest } from '../../engine/manifest.js';
 import type { Session } from '../session.js';
+import { collectionVisible, scopeVisible } from '../access.js';
 import type { CommandSpec } from '../dispatch.js';
 
 /** kv_engine Collections::isValidName: 1-251 characters of A-Z a-z 0-9 _ % - (system names may start with _). */
@@ -61,20 +62,34 @@ export function scopeIdOfPath(manifest: Manifest, path: string): number {
   return entry.id;
 }
 
+/**
+ * A user with privileges on part of the bucket sees only that part (kv_engine filters the
+ * manifest it returns, and answers the id lookups as if the rest did not exist; access.ts).
+ */
 function getManifest(session: Session, req: Packet): Packet {
   decodeGetCollectionsManifestRequest(req);
-  return encodeGetCollectionsManifestResponse(JSON.stringify(session.bucket!.manifest.toJSON()), { opaque: req.opaque });
+  const json = session.bucket!.manifest.toJSON();
+  json.scopes = json.scopes
+    .map((s) => ({ ...s, collections: s.collections.filter((c) => collectionVisible(session, parseInt(c.uid, 16))) }))
+    .filter((s) => scopeVisible(session, parseInt(s.uid, 16)));
+  return encodeGetCollectionsManifestResponse(JSON.stringify(json), { opaque: req.opaque });
 }
 
 function getCollectionId(session: Session, req: Packet): Packet {
   const manifest = session.bucket!.manifest;
-  const id = collectionIdOfPath(manifest, decodeCollectionIdRequest(req));
+  const path = decodeCollectionIdRequest(req);
+  const id = collectionIdOfPath(manifest, path);
+  if (!collectionVisible(session, id)) {
+    throw new EngineError('UNKNOWN_COLLECTION', `collection ${path} is not in manifest ${manifest.uid.toString(16)}`, { manifestUid: manifest.uid });
+  }
   return encodeCollectionIdResponse(Opcode.CollectionsGetId, { manifestUid: manifest.uid, id }, { opaque: req.opaque });
 }
 
 function getScopeId(session: Session, req: Packet): Packet {
   const manifest = session.bucket!.manifest;
-  const id = scopeIdOfPath(manifest, decodeCollectionIdRequest(req));
+  const path = decodeCollectionIdRequest(req);
+  const id = scopeIdOfPath(manifest, path);
+  if (!scopeVisible(session, id)) throw unknownScope(manifest, path);
   return encodeCollectionIdResponse(Opcode.CollectionsGetScopeId, { manifestUid: manifest.uid, id }, { opaque: req.opaque });
 }
 
