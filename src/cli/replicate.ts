@@ -69,7 +69,7 @@ function dbUrl(label: string, value: string): string {
     // The CLI is a client of running servers: a server's LMDB environment belongs to its process,
     // so there is no local database to open here. A bare name is a local database only inside a
     // server (`POST /_replicate` with `"source": "db"`).
-    const bare = /^[a-z_][a-z0-9_$()+/-]*$/.test(value)
+    const bare = /^[a-z_][a-z0-9_$()+/-]*(?:\.[A-Za-z0-9_%-]+){0,2}$/.test(value)
       ? ` ("${value}" alone names a local database only in POST /_replicate on the server that holds it)`
       : '';
     throw new InvalidArgumentError(`${label} must be a database URL such as http://user:pass@127.0.0.1:5984/db${bare}`);

@@ -57,7 +57,7 @@ function row(db: Db, id: string, item: Item, q: AllDocsRowQuery, forKey: boolean
 export function keyRows(db: Db, q: AllDocsRowQuery, keys: unknown[]): string[] {
   const rows: string[] = [];
   for (const key of keys) {
-    const item = typeof key === 'string' && key.length > 0 ? currentItem(db.bucket, Buffer.from(key, 'utf8')) : undefined;
+    const item = typeof key === 'string' && key.length > 0 ? currentItem(db, Buffer.from(key, 'utf8')) : undefined;
     const r = item ? row(db, key as string, item, q, true) : null;
     rows.push(r ?? JSON.stringify({ key, error: 'not_found' }));
   }
@@ -78,7 +78,7 @@ export function rangeRows(db: Db, q: AllDocsRowQuery): string[] {
       if (c === 0 && !q.inclusiveEnd) break;
     }
     const id = idOfKey(k);
-    const item = id === null ? undefined : db.bucket.lookup(k);
+    const item = id === null ? undefined : db.docs.lookup(k);
     const r = id !== null && item ? row(db, id, item, q, false) : null;
     if (!r) continue;
     if (skip > 0) {

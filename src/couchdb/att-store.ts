@@ -1,6 +1,7 @@
 /**
  * Attachment bytes, content-addressed by their CouchDB digest (`"md5-" + base64(md5(bytes))`,
- * couch-replication.md §3.6) in the database's `couch_att` side database. Revisions only keep the
+ * couch-replication.md §3.6) in the database's `couch_att` side database (one per keyspace,
+ * side-store.ts). Revisions only keep the
  * metadata (doc-store.ts `AttMeta`), so an attachment unchanged across revisions, documents or
  * conflicting branches is stored once.
  *
@@ -13,7 +14,7 @@ import type { Db } from './db.js';
 
 /** Store `data` under its digest (`digest`, when the caller already computed it). */
 export async function putAttachmentData(db: Db, data: Buffer, digest = md5Digest(data)): Promise<string> {
-  if (!db.atts.doesExist(digest)) await db.atts.put(digest, data);
+  if (!db.atts.has(digest)) await db.atts.put(digest, data);
   return digest;
 }
 

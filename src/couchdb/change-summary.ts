@@ -8,6 +8,10 @@
  * and then fail its batch fetching it. A document that cannot be shown for another reason keeps
  * its row with `docError` in place of `doc`.
  *
+ * A named collection's records (format 2, engine/record.ts: the key region starts with the
+ * collection id) take the same path: the RecordView accessors used here (id, xattrs prefix, rev
+ * seqno, toItem) read both formats; only changes-bytes.ts's offset reader is format 1 only.
+ *
  * Shared by the HTTP feed (changes-rows.ts, which serializes it) and the replicator's local feed
  * (src/replicator/local-changes.ts, which hands it over as objects).
  */
@@ -50,7 +54,6 @@ export interface ChangeSummary {
 }
 
 export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): ChangeSummary | null {
-  if (!change.plain) throw new Error(`unsupported item record format at seq ${change.seq}`);
   const id = change.id();
   if (id === null) return null;
   const filter = o.filter;

@@ -5,7 +5,8 @@
  * the xattrs, which already holds it as a JSON string. No string is decoded, parsed, escaped or
  * re-encoded for such a row; those steps were about a third of the cost of `_changes?since=0`
  * (CPU profile, issue 6). Anything unusual (non-ASCII or escaped ids and revs, conflicts,
- * KV-written documents, another summary layout) gets null here and is built by changes-rows.ts.
+ * KV-written documents, another summary layout, and every record of a named collection, whose
+ * format 2 puts the collection id before the key) gets null here and is built by changes-rows.ts.
  *
  * The summary layout is sync-layout.ts's (`{"_sync":{"v":1,"rs":N,"rev":"R","del":D,"nl":1,`,
  * read from at most SUMMARY_PREFIX_CHARS bytes), the record offsets the engine's

@@ -1,42 +1,68 @@
 /**
- * A CouchDB database: one engine bucket plus the CouchDB layer's own side databases (engine
- * side-db.ts, dropped with the bucket):
+ * A CouchDB database: one collection of an engine bucket (keyspace.ts: the bucket alone is its
+ * `_default` collection, `bucket.scope.collection` any other) plus the CouchDB layer's own side
+ * databases (engine side-db.ts, dropped with the bucket; side-store.ts separates them per
+ * keyspace):
  *
  *   couch_local  `_local/` documents: id → { rev: N, body }   (never replicated, never in `_changes`)
  *   couch_att    attachment bytes by digest ("md5-<base64>"), shared by every revision using them
  *   couch_meta   per-database settings (`_revs_limit`)
  *
- * `doc_count`/`doc_del_count` come from the engine's cached count (engine/doc-counts.ts), which
- * every face reads. Ids in order (`_all_docs`) come from the engine's by-id index
- * (engine/id-index.ts).
+ * Every document operation goes through the engine's `Collection` (`docs`), so a database sees
+ * only its collection's documents. `doc_count`/`doc_del_count` are the collection's share of the
+ * engine's cached count (engine/doc-counts.ts), which every face reads. Ids in order
+ * (`_all_docs`) come from the engine's by-id index (engine/id-index.ts), one range per collection.
  */
-import type { Bucket, DocCounts } from '../engine/bucket.js';
+import type { Bucket } from '../engine/bucket.js';
+import type { Collection } from '../engine/collection.js';
 import { idRange } from '../engine/id-index.js';
-import { putSideDb, sideDb, type SideDb } from '../engine/side-db.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
+import { keyspaceName } from './keyspace.js';
+import { collectionsNamespace, KeyspaceSide } from './side-store.js';
 
-export const AUX_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
+const SIDE_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
+/** Every side namespace of a bucket, default collection's and the others' (Engine.deleteBucket drops them). */
+export const AUX_NAMESPACES = [...SIDE_NAMESPACES, ...SIDE_NAMESPACES.map(collectionsNamespace)];
+/** The side namespaces whose entries a dropped collection leaves behind (side-store.ts dropCollectionSides). */
+export const SIDE_NAMESPACE_BASES: readonly string[] = SIDE_NAMESPACES;
 
-export type { DocCounts } from '../engine/bucket.js';
+/** Live and deleted documents of one database. */
+export interface DbCounts {
+  docCount: number;
+  delCount: number;
+}
 
 export class Db {
-  readonly local: SideDb;
-  readonly atts: SideDb;
-  readonly meta: SideDb;
+  /** The collection's document API (engine/collection.ts). */
+  readonly docs: Collection;
+  readonly local: KeyspaceSide;
+  readonly atts: KeyspaceSide;
+  readonly meta: KeyspaceSide;
   /** Documents that could not be shown: left out of `_changes` (opaque KV values), or an error row. */
   readonly stats = { changesOpaqueSkipped: 0, rowDocErrors: 0, reads: 0, writes: 0 };
 
-  constructor(readonly bucket: Bucket) {
-    this.local = sideDb(bucket, 'couch_local');
-    this.atts = sideDb(bucket, 'couch_att');
-    this.meta = sideDb(bucket, 'couch_meta');
+  constructor(
+    readonly bucket: Bucket,
+    /** The collection id (engine/manifest.ts); 0 is `_default._default`. */
+    readonly collectionId = 0,
+  ) {
+    this.docs = bucket.collection(collectionId);
+    this.local = new KeyspaceSide(bucket, 'couch_local', collectionId);
+    this.atts = new KeyspaceSide(bucket, 'couch_att', collectionId);
+    this.meta = new KeyspaceSide(bucket, 'couch_meta', collectionId);
   }
 
+  /** The database name: the bucket's for its default collection, else `bucket.scope.collection`. */
   get name(): string {
-    return this.bucket.name;
+    return keyspaceName(this.bucket, this.collectionId);
   }
 
-  /** The `_changes` position everything durable has reached (`update_seq`). */
+  /** Whether the collection is still in the bucket's manifest (a dropped one is no database). */
+  get exists(): boolean {
+    return !this.bucket.isClosed && this.bucket.manifest.hasCollection(this.collectionId);
+  }
+
+  /** The `_changes` position everything durable has reached (`update_seq`): bucket-wide seqs, shared by its keyspaces. */
   get updateSeq(): number {
     return this.bucket.persistedBucketSeq;
   }
@@ -47,12 +73,13 @@ export class Db {
   }
 
   async setRevsLimit(limit: number): Promise<void> {
-    await putSideDb(this.bucket, this.meta, 'revs_limit', limit);
+    await this.meta.put('revs_limit', limit);
   }
 
-  /** Live and deleted documents (counted by the engine, engine/doc-counts.ts). */
-  counts(now = Date.now()): DocCounts {
-    return this.bucket.docCounts(now);
+  /** Live and deleted documents of this collection (counted by the engine, engine/doc-counts.ts). */
+  counts(now = Date.now()): DbCounts {
+    const c = this.bucket.docCounts(now).byCollection.get(this.collectionId);
+    return { docCount: c?.docCount ?? 0, delCount: c?.delCount ?? 0 };
   }
 
   /**
@@ -60,6 +87,6 @@ export class Db {
    * the last key when descending), read lazily from the by-id index.
    */
   keysFrom(start: Buffer | undefined, descending: boolean): Iterable<Buffer> {
-    return idRange(this.bucket, { ...(start ? { start } : {}), descending });
+    return idRange(this.bucket, { ...(start ? { start } : {}), descending, collection: this.collectionId });
   }
 }

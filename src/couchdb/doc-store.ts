@@ -40,7 +40,7 @@
  * carry over to KV revisions.
  */
 import { createHash } from 'node:crypto';
-import type { Bucket } from '../engine/bucket.js';
+import type { Db } from './db.js';
 import { isEngineError } from '../engine/errors.js';
 import { DATATYPE_JSON, DATATYPE_RAW, type Item, type MutationResult } from '../engine/types.js';
 import { formatRev, parseRev } from '../couch/rev.js';
@@ -277,15 +277,18 @@ export function stateFromItem(id: string, item: Item, revsLimit: number, maxDept
   };
 }
 
-/** The current item of a key (tombstones included), or undefined. Expired items become tombstones. */
-export function currentItem(bucket: Bucket, key: Buffer): Item | undefined {
-  return bucket.current(key);
+/**
+ * The current item of a key in the database's collection (tombstones included), or undefined.
+ * Expired items become tombstones.
+ */
+export function currentItem(db: Db, key: Buffer): Item | undefined {
+  return db.docs.current(key);
 }
 
-export function loadDoc(bucket: Bucket, id: string, revsLimit: number): DocState | null {
-  const key = bucket.toKey(id);
-  const item = currentItem(bucket, key);
-  return item ? stateFromItem(id, item, revsLimit, bucket.maxJsonDepth) : null;
+export function loadDoc(db: Db, id: string, revsLimit: number): DocState | null {
+  const key = db.bucket.toKey(id);
+  const item = currentItem(db, key);
+  return item ? stateFromItem(id, item, revsLimit, db.bucket.maxJsonDepth) : null;
 }
 
 export interface NewRevision {
@@ -300,7 +303,7 @@ export interface NewRevision {
  * becomes the item value. Synchronous up to the engine's queueing, so load + edit + store in one
  * turn is atomic; a concurrent KV write in between is a CAS mismatch (KEY_EEXISTS).
  */
-export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next: NewRevision): Promise<MutationResult> {
+export function storeDoc(db: Db, id: string, prev: DocState | null, next: NewRevision): Promise<MutationResult> {
   const tree = compactBodies(next.tree).tree;
   const all = leaves(tree);
   const winner = all[0]!;
@@ -322,7 +325,7 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
   const other = prev?.otherXattrs;
   const xattrsText = other && Object.keys(other).length > 0 ? JSON.stringify({ _sync: sync, ...other }) : `{"_sync":${JSON.stringify(sync)}}`;
   const xattrs = Buffer.from(xattrsText);
-  return bucket.writeVersion(id, prev ? prev.item.cas : null, {
+  return db.docs.writeVersion(id, prev ? prev.item.cas : null, {
     value,
     deleted: winner.deleted,
     xattrs,
@@ -335,7 +338,7 @@ export function storeDoc(bucket: Bucket, id: string, prev: DocState | null, next
  * with ours). `edit` returns null when there is nothing to store.
  */
 export function updateDoc<T>(
-  bucket: Bucket,
+  db: Db,
   id: string,
   revsLimit: number,
   edit: (state: DocState | null) => { next: NewRevision; result: T } | { next: null; result: T },
@@ -344,10 +347,10 @@ export function updateDoc<T>(
   // batch, and the common case (no retry) then costs one promise reaction.
   const attempt = (n: number): Promise<T> => {
     try {
-      const state = loadDoc(bucket, id, revsLimit);
+      const state = loadDoc(db, id, revsLimit);
       const { next, result } = edit(state);
       if (next === null) return Promise.resolve(result);
-      return storeDoc(bucket, id, state, next).then(
+      return storeDoc(db, id, state, next).then(
         () => result,
         (err: unknown) => {
           if (!isEngineError(err, 'KEY_EEXISTS') || n >= 5) throw err;

@@ -87,7 +87,7 @@ function checkSize(id: string, doc: ParsedDoc, atts: readonly AttachmentMeta[]):
 function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
   const revsLimit = opts.revsLimit ?? db.revsLimit;
   const incoming = doc.attachments ?? [];
-  return updateDoc(db.bucket, id, revsLimit, (state) => {
+  return updateDoc(db, id, revsLimit, (state) => {
     if (opts.newEdits) {
       const rev = docRev(doc);
       // Only a stored leaf can be edited: anything else is the conflict CouchDB reports first.

@@ -13,6 +13,9 @@ const ENGINE_TO_COUCH: Partial<Record<EngineErrorKind, (err: EngineError) => Cou
   KEY_ENOENT: () => new CouchError('not_found'),
   KEY_EEXISTS: () => new CouchError('conflict'),
   NO_BUCKET: () => new CouchError('db_not_found'),
+  // The keyspace's collection was dropped while a request was using it.
+  UNKNOWN_COLLECTION: () => new CouchError('not_found_detail', { params: { detail: 'keyspace not found: its collection was dropped' } }),
+  UNKNOWN_SCOPE: () => new CouchError('not_found_detail', { params: { detail: 'keyspace not found: its scope was dropped' } }),
   E2BIG: () => new CouchError('too_large'),
   ENOSPC: (err) => new CouchError('insufficient_storage', { params: { detail: err.message }, cause: err }),
 };

@@ -11,7 +11,8 @@
 // writes items, xattrs, side databases and the change index. Its users are the transports: the
 // HTTP face (src/http: routes, request parsing, responses) and the replicator's local peer
 // (src/replicator/local-peer.ts), neither of which goes through the other.
-export { AUX_NAMESPACES, Db, type DocCounts } from './db.js';
+export { AUX_NAMESPACES, Db, type DbCounts } from './db.js';
+export { lookupKeyspace, keyspaceName, type KeyspaceLookup } from './keyspace.js';
 export { loadDoc, stateFromItem, summarize, type DocState, type RevData } from './doc-store.js';
 export { writeDoc, orderedWriter } from './doc-write.js';
 export { docJson, winnerJson, type DocOutOptions } from './doc-json.js';

@@ -1,7 +1,8 @@
 /**
  * `_local/` documents' storage (CouchDB api/local.rst; couch-replication.md §1.4, §3.7):
  * replication checkpoints. No revision tree: `_rev` is `0-N`, N counting updates, and a delete
- * answers `0-0`. They live in the database's `couch_local` side database (db.ts), so they are
+ * answers `0-0`. They live in the database's `couch_local` side database (db.ts; one per keyspace,
+ * side-store.ts), so they are
  * never in `_changes`, `_all_docs` or DCP, and never replicated.
  *
  * A stale or missing `_rev` on an existing document is a 409, as PouchDB and pouchdb-server do
@@ -42,7 +43,7 @@ function localRevNumber(rev: unknown): number {
 
 /** Ids of the local documents in key order (reverse when `descending`), lazily. */
 export function* localIds(db: Db, descending: boolean): Iterable<string> {
-  for (const { key } of db.local.getRange({ reverse: descending })) yield key as string;
+  yield* db.local.keys(descending);
 }
 
 /** Write (or delete, with `body` null) a local doc inside one write transaction. */
@@ -53,11 +54,11 @@ export async function updateLocal(db: Db, id: string, givenRev: string | undefin
     if (current ? given !== current.rev : given !== undefined && given !== 0) throw new CouchError('conflict');
     if (body === null) {
       if (!current) throw new CouchError('not_found');
-      db.local.remove(id);
+      db.local.removeSync(id);
       return 0;
     }
     const rev = (current?.rev ?? 0) + 1;
-    db.local.put(id, { rev, body } satisfies LocalRecord);
+    db.local.putSync(id, { rev, body } satisfies LocalRecord);
     return rev;
   });
 }

@@ -181,7 +181,7 @@ export class ReplicatorDb {
       const bucket = this.#bucket;
       if (!bucket || bucket.isClosed) return;
       const db = this.host.db(bucket);
-      const current = loadDoc(bucket, docId, db.revsLimit);
+      const current = loadDoc(db, docId, db.revsLimit);
       // Deleted right before the update: not an error (couch_replicator_docs:update_rep_doc/4).
       if (!current || current.winner.deleted || current.opaque) return;
       const json = winnerJson(db, current);

@@ -31,7 +31,7 @@ function revisionsOf(rev: string | undefined): ParsedDoc['revisions'] {
 
 const getAttachment: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const state = loadDoc(db.bucket, docIdOf(rc), db.revsLimit);
+  const state = loadDoc(db, docIdOf(rc), db.revsLimit);
   if (!state) throw new CouchError('not_found');
   const revParam = rc.query.get('rev');
   let rev = state.winner.rev;
@@ -68,7 +68,7 @@ const putAttachment: Handler = async (rc) => {
   validateAttachmentName(name);
   const data = await readBody(rc.req, rc.face.options.maxBodyBytes);
   const rev = requestRev(rc);
-  const state = loadDoc(db.bucket, id, db.revsLimit);
+  const state = loadDoc(db, id, db.revsLimit);
   const parent = rev !== undefined && state ? state.revData(rev) : null;
   if (rev !== undefined && !parent) throw new CouchError('conflict');
   const contentType = rc.req.headers['content-type'] ?? 'application/octet-stream';
@@ -88,7 +88,7 @@ const deleteAttachment: Handler = async (rc) => {
   const name = rc.params.att!;
   const rev = requestRev(rc);
   if (rev === undefined) throw new CouchError('conflict');
-  const state = loadDoc(db.bucket, id, db.revsLimit);
+  const state = loadDoc(db, id, db.revsLimit);
   if (!state) throw new CouchError('not_found');
   const parent = state.revData(rev);
   if (!parent) throw new CouchError('conflict');

@@ -86,7 +86,7 @@ const bulkGet: Handler = async (rc) => {
     try {
       const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
       const opts = { revs, attachments, attsSince };
-      const state = loadDoc(db.bucket, id, db.revsLimit);
+      const state = loadDoc(db, id, db.revsLimit);
       db.stats.reads++; // CouchDB `database_reads`
       let found: OpenRevResult[];
       if (rev !== undefined) {
@@ -123,7 +123,7 @@ const revsDiffHandler: Handler = async (rc) => {
   const body = await readJsonObject(rc);
   const out: Record<string, unknown> = {};
   for (const [id, revs] of revsRequest(body)) {
-    const state = loadDoc(db.bucket, id, db.revsLimit);
+    const state = loadDoc(db, id, db.revsLimit);
     const diff = revsDiff(state?.tree ?? null, revs);
     if (diff) out[id] = diff;
   }
@@ -135,7 +135,7 @@ const missingRevs: Handler = async (rc) => {
   const body = await readJsonObject(rc);
   const missing: Record<string, string[]> = {};
   for (const [id, revs] of revsRequest(body)) {
-    const state = loadDoc(db.bucket, id, db.revsLimit);
+    const state = loadDoc(db, id, db.revsLimit);
     const diff = revsDiff(state?.tree ?? null, revs);
     if (diff) missing[id] = diff.missing;
   }

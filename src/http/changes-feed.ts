@@ -6,7 +6,8 @@
  *   continuous  one row per line, "\n" heartbeats, a final {"last_seq":S,"pending":P}\n line
  *   eventsource "data: <row>\nid: <seq>\n\n", heartbeats "event: heartbeat\ndata: \n\n", no end line
  *
- * The feed pulls pages of the engine's bucket-wide change order (engine/change-scan.ts), frames each
+ * The feed pulls pages of the engine's bucket-wide change order (engine/change-scan.ts) restricted to
+ * the database's collection (a keyspace lists only its own; seqs stay bucket-wide), frames each
  * page's rows into one buffer (changes-bytes.ts, changes-rows.ts) and, when
  * caught up, waits for the bucket's next durable change (engine/change-wait.ts). That wait,
  * racing a timer and the request's abort signal, is the feed's only resource: a client that
@@ -75,10 +76,11 @@ function limitReached(f: Feed): boolean {
  * index gave.
  */
 function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer | null; read: number; last: number } {
-  let last = descending ? upper : f.pos;
   const { rows, sink, framing } = f;
-  const read = scanChanges(f.db.bucket, { since: descending ? upper : f.pos, limit: PAGE, descending }, (change) => {
-    last = change.seq;
+  // Every index entry read moves the position, other collections' included: a keyspace feed
+  // reading a page full of them must still advance (engine/change-scan.ts `progress`).
+  const progress = { last: descending ? upper : f.pos };
+  const read = scanChanges(f.db.bucket, { since: descending ? upper : f.pos, limit: PAGE, descending, collection: f.db.collectionId, progress }, (change) => {
     f.pos = change.seq;
     if (!rows.append(change, sink, framing, f.sent)) return true;
     f.sent++;
@@ -86,7 +88,8 @@ function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer 
     if (rows.seqShown()) f.reported = change.seq;
     return !limitReached(f);
   });
-  return { bytes: sink.len > 0 ? sink.take() : null, read, last };
+  if (!descending) f.pos = Math.max(f.pos, progress.last);
+  return { bytes: sink.len > 0 ? sink.take() : null, read, last: progress.last };
 }
 
 /**
@@ -99,7 +102,7 @@ function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer 
 async function scan(f: Feed, between?: () => Promise<unknown>): Promise<boolean> {
   const bucket = f.db.bucket;
   for (;;) {
-    if (limitReached(f) || bucket.isClosed) return false;
+    if (limitReached(f) || !f.db.exists) return false;
     const page = readPage(f, false, 0);
     if (page.read < PAGE && !limitReached(f)) {
       // Everything durable was seen; seqs in between belong to superseded versions.
@@ -158,7 +161,7 @@ async function jsonFeed(f: Feed): Promise<void> {
     if (await longpollWait(f)) return;
   }
   const limited = limitReached(f);
-  const pending = limited ? pendingAfter(f.db.bucket, f.pos, f.q.descending) : 0;
+  const pending = limited ? pendingAfter(f.db.bucket, f.pos, f.q.descending, f.db.collectionId) : 0;
   f.out.push(`\n],\n"last_seq":${f.pos},"pending":${pending}}\n`);
   await f.out.flush();
   f.res.end();
@@ -186,7 +189,7 @@ async function longpollWait(f: Feed): Promise<boolean> {
     if (why === 'closed') return true;
     if (why === 'change') {
       if (await scan(f)) return true;
-      if (f.sent > 0 || f.db.bucket.isClosed) return false;
+      if (f.sent > 0 || !f.db.exists) return false;
     }
   }
 }
@@ -218,14 +221,14 @@ async function streamFeed(f: Feed): Promise<void> {
   const between = (): Promise<unknown> => tend(f, sse);
   for (;;) {
     if (await scan(f, between)) return;
-    if (limitReached(f) || f.db.bucket.isClosed) break;
+    if (limitReached(f) || !f.db.exists) break;
     if ((await tend(f, sse)) === 'timeout') break;
     if (f.signal.aborted) return;
     const now = Date.now();
     const why = await waitForChange(f.db.bucket, f.pace.waitMs(now, f.out.lastWriteAt, f.pos > f.reported), f.signal);
     if (why === 'closed') return;
   }
-  if (!sse) f.out.push(`{"last_seq":${f.pos},"pending":${pendingAfter(f.db.bucket, f.pos, false)}}\n`);
+  if (!sse) f.out.push(`{"last_seq":${f.pos},"pending":${pendingAfter(f.db.bucket, f.pos, false, f.db.collectionId)}}\n`);
   await f.out.flush();
   f.res.end();
 }

@@ -13,7 +13,7 @@ import { CouchError } from '../couch/errors.js';
 
 /** The winning body of a design document, or undefined (for `filter=ddoc/name` checks). */
 function designBody(db: Db, id: string): unknown {
-  const state = loadDoc(db.bucket, id, db.revsLimit);
+  const state = loadDoc(db, id, db.revsLimit);
   if (!state || state.winner.deleted) return undefined;
   return state.revData(state.winner.rev)?.body;
 }

@@ -1,6 +1,8 @@
 /**
  * Database endpoints (CouchDB api/database/common.rst, misc.rst; couch-replication.md §3.11):
  * `PUT|GET|HEAD|DELETE /{db}` (and `POST /{db}`, a new document, doc-routes.ts), `_ensure_full_commit`, `_revs_limit`, `_compact`, `_security`.
+ * `{db}` may be a `bucket.scope.collection` keyspace (keyspace.ts): its info counts that
+ * collection only; `update_seq` is the bucket-wide sequence its `_changes` feed uses.
  *
  * `PUT /{db}?q=N` creates a bucket of N vbuckets (CouchDB's shard count parameter, reused: the
  * vbuckets are our shards); without `q` the face's `defaultQ` (1024) applies. `GET /{db}` always
@@ -11,16 +13,27 @@ import { isEngineError } from '../engine/errors.js';
 import { requireAdmin } from './auth.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
-import { bucketNameOf, resolveDb } from './keyspace.js';
+import { resolveDb } from './keyspace.js';
+import { defaultKeyspaceBucket, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
 import { jsonDepthLimit, parseJson, qInt, readBody, type Handler } from './request.js';
 import { sendJson } from './response.js';
 import type { RouteTable } from '../web/route-table.js';
 
+/**
+ * `PUT /{db}` creates a bucket. A keyspace that exists answers 412 `file_exists`, as an existing
+ * database does; a missing collection of an existing bucket is 404 (collections are created with
+ * the management API, as Sync Gateway never creates them either). `b._default._default` and
+ * `b._default` of a missing bucket create `b`.
+ */
 const createDb: Handler = async (rc) => {
   requireAdmin(rc);
   const engine = rc.face.ctx.engine;
-  const name = bucketNameOf(rc.params.db!, (n) => engine.bucket(n) !== undefined);
+  const segment = rc.params.db!;
+  const found = lookupKeyspace(engine, segment);
+  if (found.kind === 'ok') throw new CouchError('file_exists');
+  if (found.kind === 'no_keyspace') throw new CouchError('not_found_detail', { params: { detail: `${found.reason}; create collections with the management API` } });
+  const name = defaultKeyspaceBucket(segment) ?? segment;
   if (engine.bucket(name)) throw new CouchError('file_exists');
   validateNewDbName(name);
   const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
@@ -60,8 +73,12 @@ const deleteDb: Handler = async (rc) => {
   }
   requireAdmin(rc);
   const db = resolveDb(rc);
-  await rc.face.ctx.engine.deleteBucket(db.name, AUX_NAMESPACES);
-  rc.face.forgetDb(db.name);
+  // Deleting a keyspace would drop a collection: that is the management API's (as in Sync Gateway).
+  if (db.collectionId !== 0 || rc.params.db !== db.bucket.name) {
+    throw new CouchError('bad_request', { reason: `${rc.params.db} is a keyspace of bucket ${db.bucket.name}: drop collections with the management API, delete the bucket as /${db.bucket.name}` });
+  }
+  await rc.face.ctx.engine.deleteBucket(db.bucket.name, AUX_NAMESPACES);
+  rc.face.forgetDb(db.bucket.name);
   sendJson(rc.res, 200, { ok: true });
 };
 
@@ -89,7 +106,7 @@ const putRevsLimit: Handler = async (rc) => {
 const compact: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireAdmin(rc);
-  rc.face.ctx.engine.compact(db.name).catch((err: unknown) => rc.face.ctx.logger.warn({ err }, 'compaction failed'));
+  rc.face.ctx.engine.compact(db.bucket.name).catch((err: unknown) => rc.face.ctx.logger.warn({ err }, 'compaction failed'));
   sendJson(rc.res, 202, { ok: true });
 };
 

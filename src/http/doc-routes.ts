@@ -54,7 +54,7 @@ const getDoc: Handler = async (rc) => {
     const r = parseRev(revParam);
     rev = formatRev(r.pos, r.hash);
   }
-  const state = loadDoc(db.bucket, id, db.revsLimit);
+  const state = loadDoc(db, id, db.revsLimit);
   db.stats.reads++; // CouchDB `database_reads`
   const wanted = parseOpenRevs(rc.query);
   if (wanted !== undefined) {

@@ -13,7 +13,8 @@ import type { MetricsProvider } from '../common/metrics.js';
 import type { AccessLog } from '../common/access-log.js';
 import { DEFAULT_CORS, type CorsConfig } from './cors.js';
 import { Sessions } from './auth.js';
-import { Db } from '../couchdb/db.js';
+import { Db, SIDE_NAMESPACE_BASES } from '../couchdb/db.js';
+import { watchCollectionDrops } from '../couchdb/side-store.js';
 import type { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import type { Bucket } from '../engine/bucket.js';
@@ -83,7 +84,9 @@ export class HttpFace {
   readonly stats: FaceStats = {
     requests: 0, errors: 0, feedsOpened: 0, feedsClosed: 0, methods: {}, statusCodes: {}, forgottenReads: 0, forgottenWrites: 0,
   };
+  /** Handles by bucket name, plus NUL and the collection id for a named collection. */
   private readonly dbs = new Map<string, Db>();
+  readonly #watched = new WeakSet<Bucket>();
   readonly replicatorDb: ReplicatorDb;
   /** The replication job manager once loaded (`replicationManager()`); none loaded means no jobs. */
   #replicator: ReplicatorManager | undefined;
@@ -150,7 +153,7 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b) => this.db(b), users: this.ctx.users });
+    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b, c) => this.db(b, c), users: this.ctx.users });
     // Loaded while the face closes: closed at once, as the eager manager was by closeReplication.
     if (this.#replicationClosed) await manager.close();
     this.#replicator = manager;
@@ -188,22 +191,33 @@ export class HttpFace {
     await this.ctx.engine.store.putMeta(this.ctx.engine.store.system, CORS_CONFIG_KEY, next);
   }
 
-  /** The handle for a bucket, rebuilt if the bucket was deleted and re-created. */
-  db(bucket: Bucket): Db {
-    const existing = this.dbs.get(bucket.name);
+  /**
+   * The handle for a collection of a bucket (the default one when omitted), rebuilt if the bucket
+   * was deleted and re-created. The first handle on a bucket starts removing the side data
+   * (`_local` docs, attachments, settings) of its collections as they are dropped.
+   */
+  db(bucket: Bucket, collectionId = 0): Db {
+    const key = collectionId === 0 ? bucket.name : `${bucket.name}\u0000${collectionId.toString(16)}`;
+    const existing = this.dbs.get(key);
     if (existing && existing.bucket === bucket) return existing;
-    const db = new Db(bucket);
-    this.dbs.set(bucket.name, db);
+    if (!this.#watched.has(bucket)) {
+      this.#watched.add(bucket);
+      watchCollectionDrops(bucket, SIDE_NAMESPACE_BASES, (err, collectionId) =>
+        this.ctx.logger.warn({ err, bucket: bucket.name, collectionId }, 'could not remove the side data of a dropped collection'));
+    }
+    const db = new Db(bucket, collectionId);
+    this.dbs.set(key, db);
     return db;
   }
 
-  forgetDb(name: string): void {
-    const db = this.dbs.get(name);
-    if (db) {
+  /** Forget every handle on a bucket's collections (it was deleted). */
+  forgetDb(bucketName: string): void {
+    for (const [key, db] of this.dbs) {
+      if (db.bucket.name !== bucketName) continue;
       this.stats.forgottenReads += db.stats.reads;
       this.stats.forgottenWrites += db.stats.writes;
+      this.dbs.delete(key);
     }
-    this.dbs.delete(name);
   }
 
   /** Document reads and writes through this face (CouchDB `database_reads`, `database_writes`). */

@@ -1,39 +1,22 @@
 /**
- * From the first path segment to a database. A database is a bucket; the keyspace form
- * `bucket.scope.collection` (as Couchbase Edge Server and Sync Gateway address collections,
- * couch-replication.md §2.11) is accepted for the default scope and collection only:
- * `db._default._default` and `db._default` both name `db`. An exact bucket name always wins, so
- * buckets whose names contain dots stay reachable.
+ * From the first path segment to a database: a bucket's default collection, or any
+ * `bucket.scope.collection` keyspace (the forms and how bucket names with dots are told apart:
+ * couchdb/keyspace.ts). Access is checked on the bucket before anything about it is answered, so a
+ * user without access learns nothing of its existence or its collections; a bucket without the
+ * named scope or collection answers 404 `not_found` with the keyspace in the reason, as Sync
+ * Gateway's "keyspace ... not found".
  */
 import { CouchError } from '../couch/errors.js';
+import { lookupKeyspace } from '../couchdb/keyspace.js';
 import { requireDbAccess } from './auth.js';
 import type { Db } from '../couchdb/db.js';
 import type { RequestCtx } from './request.js';
 
-const DEFAULT_KEYSPACE_SUFFIXES = ['._default._default', '._default'];
-
-/** The bucket name a path segment addresses (not checked for existence). */
-export function bucketNameOf(segment: string, exists: (name: string) => boolean): string {
-  if (exists(segment)) return segment;
-  for (const suffix of DEFAULT_KEYSPACE_SUFFIXES) {
-    if (segment.endsWith(suffix)) return segment.slice(0, -suffix.length);
-  }
-  return segment;
-}
-
-/**
- * The database of the request, after the access check. Missing databases are a 404 only for
- * users who could access them; others get the access error first, so bucket names do not leak.
- */
+/** The database of the request, after the access check; 404 when it does not exist. */
 export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? ''): Db {
-  const engine = rc.face.ctx.engine;
-  const name = bucketNameOf(segment, (n) => engine.bucket(n) !== undefined);
-  const dot = name.indexOf('.');
-  requireDbAccess(rc, name);
-  const bucket = engine.bucket(name);
-  if (!bucket) {
-    if (dot >= 0 && engine.bucket(name.slice(0, dot))) throw new CouchError('not_found_detail', { params: { detail: 'keyspace not found' } });
-    throw new CouchError('db_not_found');
-  }
-  return rc.face.db(bucket);
+  const found = lookupKeyspace(rc.face.ctx.engine, segment);
+  requireDbAccess(rc, found.kind === 'no_bucket' ? found.bucketName : found.bucket.name);
+  if (found.kind === 'no_bucket') throw new CouchError('db_not_found');
+  if (found.kind === 'no_keyspace') throw new CouchError('not_found_detail', { params: { detail: found.reason } });
+  return rc.face.db(found.bucket, found.collectionId);
 }

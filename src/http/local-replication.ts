@@ -32,8 +32,8 @@ export function authorizeLocal(users: () => Pick<UserRegistry, 'canAccessBucket'
 export interface LocalDatabasesHost {
   engine: Engine;
   manager: ReplicatorManager;
-  /** The face's handle for a bucket (shared with its routes). */
-  db(bucket: Bucket): Db;
+  /** The face's handle for a bucket's collection (shared with its routes). */
+  db(bucket: Bucket, collectionId?: number): Db;
   users: Pick<UserRegistry, 'canAccessBucket'>;
 }
 
@@ -44,7 +44,7 @@ export function useLocalDatabases(host: LocalDatabasesHost): void {
     (dbName, user) =>
       new LocalPeer(host.engine, dbName, {
         userCtx: user,
-        dbHandle: (bucket) => host.db(bucket),
+        dbHandle: (bucket, collectionId) => host.db(bucket, collectionId),
         authorize: (name, action) => authorizeLocal(users, user, name, action),
       }),
   );

@@ -1,6 +1,6 @@
 /**
- * The changes of a local Freshet database as replication batches, read from the engine's
- * bucket-wide change order without HTTP (the same order and seqs `GET /{db}/_changes` serves,
+ * The changes of a local Freshet database (a bucket's collection) as replication batches, read from
+ * the engine's bucket-wide change order restricted to that collection, without HTTP (the same order and seqs `GET /{db}/_changes` serves,
  * src/http/changes-feed.ts): `style=all_docs` rows (every leaf, winner first), optional winning
  * bodies (`include_docs`), and the `_doc_ids`, `_selector` and `_design` filters
  * (couch-replication.md §2.2, §2.8).
@@ -56,7 +56,6 @@ export function localFilter(filter: ChangesFilter | undefined): LocalFilter | nu
 
 /** One change as a row, or null when the filter drops it (or its key is no document id). */
 function rowOf(db: Db, change: RawChange, filter: LocalFilter | null, includeDocs: boolean, allDocs: boolean): ChangeRow | null {
-  if (!change.plain) throw new ReplicationError('BAD_RESPONSE', `unsupported item record format at seq ${change.seq}`);
   const c = changeSummary(db, change, { filter, includeDocs });
   if (c === null) return null;
   const row: ChangeRow = { seq: change.seq, id: c.id, changes: allDocs ? c.leaves.map((l) => ({ rev: l.rev })) : [{ rev: c.winner.rev }] };
@@ -98,13 +97,15 @@ export class LocalChanges implements ChangesSource {
     for (let pages = 0; pages < 4 && results.length < limit; pages++) {
       const want = Math.min(SCAN_PAGE, limit - results.length);
       let full = false;
-      const read = scanChanges(bucket, { since: this.pos, limit: want }, (change) => {
-        this.pos = change.seq;
+      // Other collections' entries move the position too (a keyspace feed must not loop on them).
+      const progress = { last: this.pos };
+      const read = scanChanges(bucket, { since: this.pos, limit: want, collection: this.db.collectionId, progress }, (change) => {
         const row = rowOf(this.db, change, this.filter, includeDocs, allDocs);
         if (row) results.push(row);
         full = results.length >= limit;
         return !full;
       });
+      this.pos = Math.max(this.pos, progress.last);
       if (!full && read < want) {
         // Everything durable was seen; seqs in between belong to superseded versions.
         caughtUp = true;
@@ -121,7 +122,7 @@ export class LocalChanges implements ChangesSource {
     // A live feed yields an empty batch only to say it caught up (once per catch-up).
     let announced = false;
     while (!signal.aborted) {
-      if (bucket.isClosed) throw new ReplicationError('DB_NOT_FOUND', `${this.db.name} was deleted`, { url: this.db.name });
+      if (!this.db.exists) throw new ReplicationError('DB_NOT_FOUND', `${this.db.name} was deleted`, { url: this.db.name });
       const batch = this.read();
       if (batch.results.length > 0 || !this.opts.live || (batch.caughtUp && !announced)) {
         announced = batch.caughtUp;

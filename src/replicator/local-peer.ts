@@ -16,7 +16,10 @@
  *
  * Replication id: CouchDB 2.x hashed a local endpoint as `{local, DbName, UserCtx}`
  * (couch_replicator_ids.erl get_v4_endpoint/2), so the user the replication runs as is part of
- * the id, as the URL's user is for a remote endpoint. `authorize` is called before every use of
+ * the id, as the URL's user is for a remote endpoint.
+ *
+ * The name may be a keyspace (`bucket.scope.collection`, couchdb/keyspace.ts): the peer is then
+ * that collection alone, its changes, documents and `_local` checkpoints. `authorize` is called before every use of
  * the database (and before creating it), so a replication started for a user stops being able to
  * touch a database that user lost access to.
  */
@@ -27,6 +30,7 @@ import { isCouchError } from '../couch/errors.js';
 import { parseDocument } from '../couch/doc.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { Db } from '../couchdb/db.js';
+import { lookupKeyspace } from '../couchdb/keyspace.js';
 import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../couchdb/doc-json.js';
 import { openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
@@ -57,7 +61,7 @@ export interface LocalPeerOptions {
   /** vbuckets of a database `create()` makes (default 1024, as `PUT /{db}` without `q`). */
   numVBuckets?: number;
   /** The HTTP face's handle cache, when the peer runs inside a server. */
-  dbHandle?: (bucket: Bucket) => Db;
+  dbHandle?: (bucket: Bucket, collectionId: number) => Db;
 }
 
 /** Something holding an engine: a FreshetServer, or the Engine itself. */
@@ -92,12 +96,21 @@ export class LocalPeer implements Peer {
     this.endpoint = { local: { dbName, userName: user.name, roles: [...user.roles] } };
   }
 
-  /** The database, after the access check; REPLICATOR_DB_NOT_FOUND when it does not exist. */
+  /**
+   * The database, after the access check (on its bucket); REPLICATOR_DB_NOT_FOUND when it does
+   * not exist. `dbName` may be a `bucket.scope.collection` keyspace (couchdb/keyspace.ts).
+   */
   private db(): Db {
-    this.opts.authorize?.(this.dbName, 'access');
-    const bucket = this.engine.bucket(this.dbName);
-    if (!bucket) throw new ReplicationError('DB_NOT_FOUND', this.dbName, { url: this.dbName, status: 404 });
-    if (this.handle?.bucket !== bucket) this.handle = this.opts.dbHandle?.(bucket) ?? new Db(bucket);
+    const found = lookupKeyspace(this.engine, this.dbName);
+    this.opts.authorize?.(found.kind === 'no_bucket' ? found.bucketName : found.bucket.name, 'access');
+    if (found.kind !== 'ok') {
+      const reason = found.kind === 'no_keyspace' ? found.reason : 'Database does not exist.';
+      throw new ReplicationError('DB_NOT_FOUND', this.dbName, { url: this.dbName, status: 404, error: 'not_found', reason });
+    }
+    const { bucket, collectionId } = found;
+    if (this.handle?.bucket !== bucket || this.handle.collectionId !== collectionId) {
+      this.handle = this.opts.dbHandle?.(bucket, collectionId) ?? new Db(bucket, collectionId);
+    }
     return this.handle;
   }
 
@@ -106,9 +119,17 @@ export class LocalPeer implements Peer {
     return { dbName: db.name, updateSeq: db.updateSeq, instanceStartTime: '0', docCount: db.counts().docCount };
   }
 
+  /**
+   * Create the database when missing (`create_target`). A keyspace is never created: its bucket
+   * and collection come from the management API, so a missing one is an error here.
+   */
   async create(): Promise<boolean> {
     this.opts.authorize?.(this.dbName, 'create');
-    if (this.engine.bucket(this.dbName)) return false;
+    const found = lookupKeyspace(this.engine, this.dbName);
+    if (found.kind === 'ok') return false;
+    if (found.kind === 'no_keyspace') {
+      throw new ReplicationError('DB_NOT_FOUND', found.reason, { url: this.dbName, status: 404, error: 'not_found', reason: `${found.reason}; create collections with the management API` });
+    }
     try {
       validateNewDbName(this.dbName);
     } catch (err) {
@@ -132,7 +153,7 @@ export class LocalPeer implements Peer {
     const db = this.db();
     const out: Record<string, RevsDiffResult> = {};
     for (const [id, list] of Object.entries(revs)) {
-      const state = loadDoc(db.bucket, id, db.revsLimit);
+      const state = loadDoc(db, id, db.revsLimit);
       const diff = revsDiff(state?.tree ?? null, list);
       if (diff && diff.missing.length > 0) out[id] = diff;
     }
@@ -149,7 +170,7 @@ export class LocalPeer implements Peer {
     const out: FetchResult[] = [];
     for (const req of reqs) {
       try {
-        const state = loadDoc(db.bucket, req.id, db.revsLimit);
+        const state = loadDoc(db, req.id, db.revsLimit);
         const opts: DocOutOptions = { revs: true, attachments: true, attsSince: req.attsSince.length > 0 ? req.attsSince : null, follows: true };
         for (const r of openRevs(state, [req.rev], true)) {
           if ('missing' in r || !state) {
@@ -212,7 +233,7 @@ export class LocalPeer implements Peer {
 
   async readDoc(id: string): Promise<Record<string, unknown> | null> {
     const db = this.db();
-    const state = loadDoc(db.bucket, id, db.revsLimit);
+    const state = loadDoc(db, id, db.revsLimit);
     if (!state || state.winner.deleted) return null;
     const data = state.revData(state.winner.rev);
     return data ? docJson(db, state, state.winner.rev, data, false) : null;

@@ -62,6 +62,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A bare database name: CouchDB's rule for the bucket part, optionally followed by a scope and
+ * collection (`bucket.scope.collection` or `bucket.collection`, src/couchdb/keyspace.ts), whose
+ * names are [A-Za-z0-9_%-] (engine/manifest.ts).
+ */
+const LOCAL_NAME = /^[a-z_][a-z0-9_$()+/-]*(?:\.[A-Za-z0-9_%-]+){0,2}$/;
+
 function endpoint(name: 'source' | 'target', value: unknown, ctx: RequestContext): EndpointSpec {
   let url: string;
   const headers: Record<string, string> = {};
@@ -85,11 +92,11 @@ function endpoint(name: 'source' | 'target', value: unknown, ctx: RequestContext
     throw bad(`\`${name}\` must be a URL or an object with \`url\``);
   }
   if (!/^https?:\/\//i.test(url)) {
-    if (ctx.localDatabases && /^[a-z_][a-z0-9_$()+/-]*$/.test(url)) {
+    if (ctx.localDatabases && LOCAL_NAME.test(url)) {
       // Headers and credentials mean nothing without HTTP: the user context decides access.
       return { url, headers: {}, local: url };
     }
-    if (!ctx.localBaseUrl || !/^[a-z][a-z0-9_$()+/-]*$/.test(url)) throw bad(`\`${name}\` must be an http(s) database URL`);
+    if (!ctx.localBaseUrl || !LOCAL_NAME.test(url) || url.startsWith('_')) throw bad(`\`${name}\` must be an http(s) database URL`);
     url = `${ctx.localBaseUrl.replace(/\/$/, '')}/${encodeURIComponent(url)}`;
     if (ctx.authorization && headers.authorization === undefined) headers.authorization = ctx.authorization;
   }
