@@ -21,6 +21,7 @@
  * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
  * The bucket's users lose it (rbac-routes.ts `pruneBucketFromUsers`) before the reply.
  */
+import { AUX_NAMESPACES } from '../couchdb/index.js';
 import { isEngineError } from '../engine/errors.js';
 import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
 import { BUCKET_NAME } from '../topology/cluster-config.js';
@@ -114,7 +115,7 @@ async function deleteBucket(rc: RestContext): Promise<void> {
   const name = rc.params.bucket ?? '';
   if (rc.server.engine.bucket(name) === undefined) throw notFound();
   try {
-    await rc.server.engine.deleteBucket(name);
+    await rc.server.engine.deleteBucket(name, AUX_NAMESPACES);
   } catch (err) {
     if (isEngineError(err, 'NO_BUCKET')) throw notFound('The bucket to be deleted was not found.\r\n');
     throw err;
