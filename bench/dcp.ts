@@ -10,6 +10,12 @@
  *    delivery time minus write time. Reports p50/p99/max, next to the durable-write latency of
  *    the same writes (the floor: only persisted items are streamed).
  *
+ * 3. Filtered backfill (issue 14): a collection `inventory.airport` gets BENCH_DOCS/99 documents
+ *    (1% of the bucket), then two collection-aware backfills of all 1024 vbuckets to their high
+ *    seqnos: unfiltered, and filtered `{"collections":["8"]}`. Reports both times and the engine
+ *    follower's counters per run (records skipped without copying their values vs delivered),
+ *    which show that the filtered run did not read the other 99% of values.
+ *
  * The consumer runs in a worker thread (its own event loop and core) so its decoding does not
  * slow the producer; the worker re-enters this file with workerData.role = 'consumer'.
  *
@@ -23,6 +29,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as c from '../src/codec/index.js';
+import { followerCounters } from '../src/engine/follower.js';
 import { FreshetServer } from '../src/server/freshet-server.js';
 import { fmt, line, percentile, rate } from './report.js';
 
@@ -33,10 +40,15 @@ const USER = { username: 'Administrator', password: 'password' };
 
 const now = (): number => performance.timeOrigin + performance.now();
 
-type ToWorker = { type: 'start'; port: number; highs: number[] } | { type: 'latency-begin' } | { type: 'latency-end'; expected: number };
+type ToWorker =
+  | { type: 'start'; port: number; highs: number[] }
+  | { type: 'latency-begin' }
+  | { type: 'latency-end'; expected: number }
+  | { type: 'collections-backfill'; port: number; highs: number[]; filter: string | null; name: string };
 type FromWorker =
   | { type: 'backfilled'; mutations: number; bytes: number; ms: number }
-  | { type: 'latencies'; values: number[] };
+  | { type: 'latencies'; values: number[] }
+  | { type: 'collections-backfilled'; mutations: number; systemEvents: number; seqnoAdvances: number; bytes: number; ms: number };
 
 // ---- the minimal consumer (worker side) ------------------------------------------------------
 
@@ -78,6 +90,8 @@ class MinimalConsumer {
   mutations = 0;
   bytes = 0;
   onMutation: ((m: MinimalMutation) => void) | null = null;
+  /** Other stream messages (stream end, system event, seqno advanced) by opcode. */
+  onOther: ((p: c.Packet) => void) | null = null;
 
   constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
@@ -106,6 +120,8 @@ class MinimalConsumer {
         const m = decodeMutation(p);
         this.mutations++;
         this.onMutation?.(m);
+      } else {
+        this.onOther?.(p);
       }
       this.unacked += c.packetSize(p);
       if (this.unacked >= ACK_AT) {
@@ -168,6 +184,60 @@ async function consumerMain(): Promise<void> {
   await ended;
   port.postMessage({ type: 'latencies', values: latencies } satisfies FromWorker);
   socket.destroy();
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type !== 'collections-backfill') return;
+    collectionsBackfill(msg).then(
+      (r) => port.postMessage(r satisfies FromWorker),
+      (err: unknown) => {
+        process.stderr.write(`bench consumer failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+/** One collection-aware backfill of every vbucket to its high seqno, done when every stream has ended. */
+async function collectionsBackfill(msg: Extract<ToWorker, { type: 'collections-backfill' }>): Promise<FromWorker> {
+  const socket = connect({ host: '127.0.0.1', port: msg.port });
+  await once(socket, 'connect');
+  const consumer = new MinimalConsumer(socket);
+  const ok = async (p: c.Packet, what: string): Promise<void> => {
+    const r = await consumer.request(p);
+    if (r.status !== c.Status.Success) throw new Error(`${what}: ${c.statusName(r.status)}`);
+  };
+  await consumer.request(c.encodeHelloRequest({ agent: 'bench', features: [c.Feature.Collections] }));
+  await ok(c.encodeSaslRequest({ opcode: c.Opcode.SaslAuth, mechanism: 'PLAIN', payload: c.plainPayload(USER.username, USER.password) }), 'auth');
+  await ok(c.encodeSelectBucketRequest('bench'), 'select bucket');
+  await ok(c.encodeDcpOpenRequest({ name: msg.name, flags: c.DcpOpenFlag.Producer }), 'open');
+  await ok(c.encodeDcpControlRequest({ key: 'connection_buffer_size', value: String(WINDOW) }), 'buffer size');
+  await ok(c.encodeDcpControlRequest({ key: 'enable_noop', value: 'true' }), 'noop');
+  let ended = 0;
+  let systemEvents = 0;
+  let seqnoAdvances = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  consumer.onOther = (p) => {
+    if (p.opcode === c.Opcode.DcpSystemEvent) systemEvents++;
+    else if (p.opcode === c.Opcode.DcpSeqnoAdvanced) seqnoAdvances++;
+    else if (p.opcode === c.Opcode.DcpStreamEnd && ++ended === msg.highs.length) done();
+  };
+  const bytes0 = consumer.bytes;
+  const t0 = performance.now();
+  await Promise.all(
+    msg.highs.map((high, vb) =>
+      ok(
+        c.encodeStreamRequest({
+          vbucket: vb, startSeqno: 0, endSeqno: high, vbUuid: 0, snapStartSeqno: 0, snapEndSeqno: 0,
+          ...(msg.filter === null ? {} : { value: msg.filter }),
+        }),
+        `stream ${vb}`,
+      ),
+    ),
+  );
+  await finished;
+  const ms = performance.now() - t0;
+  socket.destroy();
+  return { type: 'collections-backfilled', mutations: consumer.mutations, systemEvents, seqnoAdvances, bytes: consumer.bytes - bytes0, ms };
 }
 
 // ---- the producer side (main thread) ---------------------------------------------------------
@@ -253,6 +323,37 @@ export async function run(): Promise<void> {
     if (lat.type !== 'latencies') throw new Error('unexpected worker message');
     const sorted = lat.values.sort((a, b) => a - b);
     line(`write-to-delivery latency at ${fmt(writesPerSecond)} writes/s`, `p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, max ${sorted.at(-1)?.toFixed(2)} ms (${fmt(sorted.length)} writes)`);
+
+    // Filtered backfill: one collection holding 1% of the bucket.
+    await bucket.createScope('inventory');
+    await bucket.createCollection('inventory', 'airport');
+    const airport = bucket.collectionByName('inventory', 'airport');
+    const collDocs = Math.round(docs / 99);
+    await load((k, v) => airport.set(k, v), collDocs);
+    const all = bucket.docCounts().docCount;
+    line('filtered case', `inventory.airport (id 8) ${fmt(collDocs)} documents of ${fmt(all)} in the bucket`);
+    const collHighs = Array.from({ length: VBUCKETS }, (_, vb) => bucket.vbucketInfo(vb).highSeqno);
+    const runs: Array<[string, string | null]> = [
+      ['unfiltered', null],
+      ['filtered {"collections":["8"]}', '{"collections":["8"]}'],
+    ];
+    const times: number[] = [];
+    for (const [label, filter] of runs) {
+      const before = { ...followerCounters };
+      worker.postMessage({ type: 'collections-backfill', port: server.ports.kv, highs: collHighs, filter, name: `bench-${times.length}` } satisfies ToWorker);
+      const r = await next(worker);
+      if (r.type !== 'collections-backfilled') throw new Error('unexpected worker message');
+      times.push(r.ms);
+      line(
+        `collection-aware backfill, ${label}`,
+        `${Math.round(r.ms)} ms, ${fmt(r.mutations)} mutations, ${fmt(r.systemEvents)} system events, ${fmt(r.seqnoAdvances)} seqno-advanced, ${(r.bytes / 1e6).toFixed(1)} MB`,
+      );
+      line(
+        `  followerCounters (${label})`,
+        `delivered ${fmt(followerCounters.delivered - before.delivered)}, skipped without copying ${fmt(followerCounters.skipped - before.skipped)}`,
+      );
+    }
+    line('filtered backfill time / unfiltered', `${((times[1]! / times[0]!) * 100).toFixed(1)}%`);
   } finally {
     await worker.terminate();
     await server.close();

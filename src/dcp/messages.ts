@@ -3,7 +3,12 @@
  * Layouts are the codec's (src/codec/dcp/*); this file decides *which* message and *what payload*:
  *
  * - Key: on a collection-aware connection (HELLO Collections) the key is prefixed with the
- *   unsigned-LEB128 collection id, always 0x00 here (kv commands/mutation.md "Collections Enabled").
+ *   unsigned-LEB128 id of the item's collection (kv commands/mutation.md "Collections Enabled").
+ * - System events (collection-aware streams only): the engine's system-collection items become
+ *   DCP_SYSTEM_EVENT with kv's fixed-struct values (codec/dcp/system-event.ts): a collection
+ *   create is BeginCollection (version 1 carrying max_ttl when the collection has one, else 0),
+ *   a drop EndCollection, and CreateScope / DropScope (kv Collections::VB::Manifest
+ *   create/drop event data; docs/dcp/documentation/commands/system_event.md).
  * - Value and datatype (kv commands/mutation.md "The meaning of datatype", active_stream.cc
  *   `shouldModifyItem`): the datatype describes what is transmitted. NoValue sends no body and
  *   datatype 0 (plus XATTR when xattrs are included); NoValueWithUnderlyingDatatype keeps the
@@ -34,7 +39,9 @@ import { encodeDcpExpirationFrame } from '../codec/dcp/expiration.js';
 import { encodeSnapshotMarker, encodeSnapshotMarkerV1Frame } from '../codec/dcp/snapshot-marker.js';
 import { encodeStreamEnd } from '../codec/dcp/stream-end.js';
 import { encodeSeqnoAdvanced } from '../codec/dcp/seqno-advanced.js';
+import { encodeSystemEvent, encodeSystemEventValue, SystemEventId, type SystemEventData } from '../codec/dcp/system-event.js';
 import { encodeXattrBlob } from '../codec/xattr.js';
+import type { SystemEventInfo } from '../engine/bucket-collections.js';
 import type { Item } from '../engine/types.js';
 import type { ProducerSettings } from './settings.js';
 
@@ -71,6 +78,7 @@ export class MessageBuilder {
       item.revSeqno,
       item.flags,
       item.expiry,
+      item.collection,
     );
   }
 
@@ -78,13 +86,13 @@ export class MessageBuilder {
   deletion(item: Item): Buffer {
     const xattrs = this.xattrs(item);
     const deleteTime = this.settings.includeDeleteTimes ? item.deleteTime : undefined;
-    return encodeDcpDeletionFrame(this.prefix, item.key, xattrs, xattrs ? Datatype.Xattr : 0, item.cas, item.seqno, item.revSeqno, deleteTime);
+    return encodeDcpDeletionFrame(this.prefix, item.key, xattrs, xattrs ? Datatype.Xattr : 0, item.cas, item.seqno, item.revSeqno, deleteTime, item.collection);
   }
 
   /** DCP_EXPIRATION with the expiry opcode control, else a deletion. */
   expiration(item: Item): Buffer {
     if (!this.settings.expiryOpcode) return this.deletion(item);
-    return encodeDcpExpirationFrame(this.prefix, item.key, item.cas, item.seqno, item.revSeqno, item.deleteTime);
+    return encodeDcpExpirationFrame(this.prefix, item.key, item.cas, item.seqno, item.revSeqno, item.deleteTime, item.collection);
   }
 
   marker(start: number, end: number, flags: number, purgeSeqno: number): Buffer {
@@ -104,11 +112,53 @@ export class MessageBuilder {
     );
   }
 
+  /** DCP_SYSTEM_EVENT for a system-collection item (`info` = systemEventOf(item)). */
+  systemEvent(item: Item, info: SystemEventInfo): Buffer {
+    const data = systemEventData(info);
+    const named = data.type === 'BeginCollection' || data.type === 'CreateScope';
+    return encodePacket(
+      encodeSystemEvent(
+        {
+          ...this.header,
+          bySeqno: item.seqno,
+          event: SystemEventId[data.type],
+          version: data.type === 'BeginCollection' && data.maxTtl !== undefined ? 1 : 0,
+          key: named ? Buffer.from(info.name, 'utf8') : Buffer.alloc(0),
+          value: encodeSystemEventValue(data),
+        },
+        { cas: item.cas },
+      ),
+    );
+  }
+
   seqnoAdvanced(seqno: number): Buffer {
     return encodePacket(encodeSeqnoAdvanced({ ...this.header, seqno }));
   }
 
   streamEnd(reason: number): Buffer {
     return encodePacket(encodeStreamEnd({ ...this.header, reason }));
+  }
+}
+
+/** The engine's record of a manifest change as kv's event data (kv Collections::VB::Manifest). */
+export function systemEventData(info: SystemEventInfo): Exclude<SystemEventData, { type: 'Opaque' }> {
+  const { manifestUid, scopeId } = info;
+  const collectionId = info.collectionId ?? 0;
+  switch (info.type) {
+    case 'create-collection':
+      return {
+        type: 'BeginCollection',
+        name: info.name,
+        manifestUid,
+        scopeId,
+        collectionId,
+        ...(info.maxTTL ? { maxTtl: info.maxTTL } : {}),
+      };
+    case 'drop-collection':
+      return { type: 'EndCollection', manifestUid, scopeId, collectionId };
+    case 'create-scope':
+      return { type: 'CreateScope', name: info.name, manifestUid, scopeId };
+    case 'drop-scope':
+      return { type: 'DropScope', manifestUid, scopeId };
   }
 }

@@ -26,6 +26,7 @@ import { encodeDcpNoopRequest } from '../codec/dcp/noop.js';
 import type { DecodedStreamRequest } from '../codec/dcp/stream-req.js';
 import type { FailoverEntry as WireFailoverEntry } from '../codec/ops/failover-log.js';
 import type { Bucket } from '../engine/bucket.js';
+import type { Manifest } from '../engine/manifest.js';
 import type { FollowEndReason } from '../engine/types.js';
 import type { DcpAttachment, Session } from '../kv/session.js';
 import { applyControl, type ControlTarget } from './controls.js';
@@ -150,6 +151,7 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
     const decision = decideStreamRequest(req, vb, {
       settings: this.settings,
       hasActiveStream: (v, sid) => this.streams.get(streamKey(v, sid))?.active ?? false,
+      manifest: this.bucket.manifest,
     });
     if (decision.kind === 'rollback') this.rollbacks++;
     if (decision.kind !== 'accept') {
@@ -173,6 +175,11 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
     if (!stream?.active) return this.settings.v7StatusCodes ? Status.DcpStreamNotFound : Status.KeyEnoent;
     stream.close(this.settings.sendStreamEndOnClientClose);
     return Status.Success;
+  }
+
+  /** The bucket's manifest changed (registry.ts): streams whose filter emptied end. */
+  manifestChanged(m: Manifest): void {
+    for (const stream of [...this.streams.values()]) stream.manifestChanged(m);
   }
 
   bufferAck(bytes: number): void {

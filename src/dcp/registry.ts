@@ -3,13 +3,19 @@
  * (engines/ep/src/dcp/dcpconnmap.cc), which `stats dcp` lists and which enforces that a name is
  * used by one connection at a time: opening a name an established connection uses closes that
  * connection (dcp.md §2.4 DCP_OPEN).
+ *
+ * It also forwards the bucket's 'manifest' event to its producers, one listener per bucket
+ * however many connections there are (legacy streams end when `_default` is dropped).
  */
 import type { Bucket } from '../engine/bucket.js';
+import type { Manifest } from '../engine/manifest.js';
 
 export interface RegisteredProducer {
   readonly name: string;
   /** Close the connection this producer serves. */
   disconnect(reason: string): void;
+  /** The bucket's collections manifest changed. */
+  manifestChanged?(m: Manifest): void;
 }
 
 const BY_BUCKET = new WeakMap<Bucket, Map<string, RegisteredProducer>>();
@@ -17,7 +23,11 @@ const BY_BUCKET = new WeakMap<Bucket, Map<string, RegisteredProducer>>();
 function namesOf(bucket: Bucket): Map<string, RegisteredProducer> {
   let names = BY_BUCKET.get(bucket);
   if (!names) {
-    names = new Map();
+    const created = new Map<string, RegisteredProducer>();
+    bucket.on('manifest', (m: Manifest) => {
+      for (const p of [...created.values()]) p.manifestChanged?.(m);
+    });
+    names = created;
     BY_BUCKET.set(bucket, names);
   }
   return names;

@@ -1,20 +1,37 @@
 /**
- * The JSON value of a DCP_STREAM_REQ, read only on collection-aware connections
- * (kv daemon/mcbp_validators.cc: a value on any other connection is Einval).
- * Source: kv docs/dcp/documentation/commands/stream-request.md "Collections" and
- * engines/ep/src/collections/vbucket_filter.cc; dcp.md §2.4.
+ * The JSON value of a DCP_STREAM_REQ: which collections a stream carries.
+ * Source: kv docs/dcp/documentation/commands/stream-request.md "Collections",
+ * engines/ep/src/collections/vbucket_filter.cc (Filter::constructFromJson); dcp.md §2.4.
  *
- *   {"collections": ["0", ...]}   hex collection ids       |  exclusive
- *   {"scope": "0"}                hex scope id             |
+ *   (no value)                    collection-aware: every collection and every system event;
+ *                                 legacy connection: the default collection, no system events
+ *   {"collections": ["8", ...]}   hex collection ids       |  exclusive (both: Einval)
+ *   {"scope": "8"}                hex scope id             |
+ *   {"uid": "a"}                  manifest uid the client knows (hex): only newer system events
+ *                                 are sent; ahead of ours is CollectionsManifestIsAhead
  *   {"sid": 7}                    stream id (needs control enable_stream_id; then mandatory)
- *   {"uid": "0"}                  manifest uid the client knows (hex)
  *   {"purge_seqno": "123"}        the client's purge seqno (decimal string)
- * Unknown keys are ignored. Freshet has one collection, the default collection (id 0) in the
- * default scope (id 0), and its manifest uid is 0.
+ * A value is read only on collection-aware connections (kv daemon/mcbp_validators.cc: a value on
+ * any other connection is Einval). An object naming none of these is Einval, as kv's "no uid or
+ * collections found"; unknown keys besides are ignored. Ids are checked against the manifest at
+ * request time: an unknown collection is UnknownCollection, an unknown scope UnknownScope, and a
+ * legacy stream on a bucket whose `_default` collection was dropped is UnknownCollection (kv
+ * Filter::Filter "no _default collection").
  */
 import { Status } from '../codec/status.js';
+import { DEFAULT_ID, type Manifest } from '../engine/manifest.js';
+
+/** What the stream carries (see collection-filter.ts for how it is applied). */
+export type FilterSpec =
+  | { readonly kind: 'legacy' }
+  | { readonly kind: 'all' }
+  | { readonly kind: 'collections'; readonly ids: readonly number[] }
+  | { readonly kind: 'scope'; readonly scopeId: number };
 
 export interface StreamFilter {
+  readonly spec: FilterSpec;
+  /** The manifest uid the client has seen: system events up to it are not sent. */
+  readonly uid?: number;
   readonly streamId?: number;
   readonly clientPurgeSeqno?: number;
 }
@@ -29,37 +46,33 @@ function isHexId(v: unknown): v is string {
   return typeof v === 'string' && /^(0x)?[0-9a-fA-F]{1,8}$/.test(v);
 }
 
+function isHexUid(v: unknown): v is string {
+  return typeof v === 'string' && /^(0x)?[0-9a-fA-F]{1,13}$/.test(v);
+}
+
 const hexValue = (v: string): number => parseInt(v.replace(/^0x/, ''), 16);
 
-export function parseStreamFilter(value: Buffer, collectionAware: boolean, streamIds: boolean): FilterResult {
+const KNOWN_KEYS = ['collections', 'scope', 'uid', 'sid', 'purge_seqno'];
+
+export function parseStreamFilter(value: Buffer, collectionAware: boolean, streamIds: boolean, manifest: Manifest): FilterResult {
   if (!collectionAware) {
     if (value.length > 0) return fail(Status.Einval, 'a stream-request value needs HELLO Collections');
-    return streamIds ? fail(Status.DcpStreamIdInvalid, 'a stream id is required') : { ok: true, filter: {} };
+    if (streamIds) return fail(Status.DcpStreamIdInvalid, 'a stream id is required');
+    if (!manifest.hasCollection(DEFAULT_ID)) return fail(Status.UnknownCollection, 'the _default collection was dropped');
+    return { ok: true, filter: { spec: { kind: 'legacy' } } };
   }
-  let json: unknown = {};
-  if (value.length > 0) {
-    try {
-      json = JSON.parse(value.toString('utf8'));
-    } catch {
-      return fail(Status.Einval, 'stream-request value is not JSON');
-    }
+  if (value.length === 0) {
+    return streamIds ? fail(Status.DcpStreamIdInvalid, 'enable_stream_id is on: sid is required') : { ok: true, filter: { spec: { kind: 'all' } } };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch {
+    return fail(Status.Einval, 'stream-request value is not JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail(Status.Einval, 'stream-request value must be a JSON object');
   const o = json as Record<string, unknown>;
-
-  if (o.collections !== undefined && o.scope !== undefined) return fail(Status.Einval, 'collections and scope are exclusive');
-  if (o.collections !== undefined) {
-    if (!Array.isArray(o.collections) || o.collections.length === 0 || !o.collections.every(isHexId)) {
-      return fail(Status.Einval, 'collections must be a non-empty array of hex ids');
-    }
-    const unknown = o.collections.find((c) => hexValue(c) !== 0);
-    if (unknown !== undefined) return fail(Status.UnknownCollection, `unknown collection ${unknown}`);
-  }
-  if (o.scope !== undefined) {
-    if (!isHexId(o.scope)) return fail(Status.Einval, 'scope must be a hex id');
-    if (hexValue(o.scope) !== 0) return fail(Status.UnknownScope, `unknown scope ${o.scope}`);
-  }
-  if (o.uid !== undefined && !isHexId(o.uid)) return fail(Status.Einval, 'uid must be a hex manifest uid');
+  if (!KNOWN_KEYS.some((k) => o[k] !== undefined)) return fail(Status.Einval, 'stream-request value names no collections, scope, uid, sid or purge_seqno');
 
   let streamId: number | undefined;
   if (o.sid !== undefined) {
@@ -72,12 +85,39 @@ export function parseStreamFilter(value: Buffer, collectionAware: boolean, strea
     return fail(Status.DcpStreamIdInvalid, 'enable_stream_id is on: sid is required');
   }
 
+  // kv checks the uid before the scope or collections.
+  let uid: number | undefined;
+  if (o.uid !== undefined) {
+    if (!isHexUid(o.uid)) return fail(Status.Einval, 'uid must be a hex manifest uid');
+    uid = hexValue(o.uid);
+    if (uid > manifest.uid) return fail(Status.CollectionsManifestIsAhead, `client manifest uid ${o.uid} is ahead of ours (${manifest.uid.toString(16)})`);
+  }
+
+  let spec: FilterSpec = { kind: 'all' };
+  if (o.collections !== undefined && o.scope !== undefined) return fail(Status.Einval, 'collections and scope are exclusive');
+  if (o.collections !== undefined) {
+    if (!Array.isArray(o.collections) || o.collections.length === 0 || !o.collections.every(isHexId)) {
+      return fail(Status.Einval, 'collections must be a non-empty array of hex ids');
+    }
+    const ids = o.collections.map(hexValue);
+    const unknown = ids.find((id) => !manifest.hasCollection(id));
+    if (unknown !== undefined) return fail(Status.UnknownCollection, `unknown collection ${unknown.toString(16)}`);
+    spec = { kind: 'collections', ids: [...new Set(ids)] };
+  } else if (o.scope !== undefined) {
+    if (!isHexId(o.scope)) return fail(Status.Einval, 'scope must be a hex id');
+    const scopeId = hexValue(o.scope);
+    if (manifest.scope(scopeId) === undefined) return fail(Status.UnknownScope, `unknown scope ${o.scope}`);
+    spec = { kind: 'scope', scopeId };
+  }
+
   let clientPurgeSeqno: number | undefined;
   if (o.purge_seqno !== undefined) {
     if (typeof o.purge_seqno !== 'string' || !/^\d{1,16}$/.test(o.purge_seqno)) return fail(Status.Einval, 'purge_seqno must be a decimal string');
     clientPurgeSeqno = Number(o.purge_seqno);
   }
   const filter: StreamFilter = {
+    spec,
+    ...(uid === undefined ? {} : { uid }),
     ...(streamId === undefined ? {} : { streamId }),
     ...(clientPurgeSeqno === undefined ? {} : { clientPurgeSeqno }),
   };

@@ -8,7 +8,8 @@
  *   4  IncludeXattrs or collection-aware without noop   -> NotSupported (dcp_noop_mandatory_for_v5_features)
  *   5  start > end                                      -> Erange
  *   6  not snap start <= start <= snap end              -> Erange
- *   7  stream-request JSON (collections, sid)           -> Einval / UnknownCollection / UnknownScope / DcpStreamIdInvalid
+ *   7  stream-request JSON (collections, scope, uid, sid) -> Einval / UnknownCollection / UnknownScope /
+ *                                                         CollectionsManifestIsAhead / DcpStreamIdInvalid
  *   8  an active stream for this vbucket (and sid)      -> KeyEexists
  *   9  FailoverLog.needsRollback                        -> Rollback + 8-byte seqno
  *  10  ToLatest / DiskOnly fix the end; start > end or start > high seqno -> Erange
@@ -23,8 +24,9 @@
 import { Status } from '../codec/status.js';
 import { DcpStreamFlag, type DecodedStreamRequest } from '../codec/dcp/stream-req.js';
 import type { FailoverEntry as WireFailoverEntry } from '../codec/ops/failover-log.js';
+import type { Manifest } from '../engine/manifest.js';
 import type { VBucket } from '../engine/vbucket.js';
-import { parseStreamFilter } from './stream-filter.js';
+import { parseStreamFilter, type StreamFilter } from './stream-filter.js';
 import type { ProducerSettings } from './settings.js';
 
 /** The parameters of a stream that passed every check. */
@@ -39,6 +41,8 @@ export interface AcceptedStream {
   readonly snapStart: number;
   readonly snapEnd: number;
   readonly streamId?: number;
+  /** Which collections the stream carries (stream-filter.ts). */
+  readonly filter: StreamFilter;
   /** The vbucket's failover log, newest first: the Success reply's body. */
   readonly failoverLog: WireFailoverEntry[];
   /** The vbucket's persisted seqno at acceptance: below it the stream backfills from disk. */
@@ -54,6 +58,8 @@ export interface StreamRequestContext {
   readonly settings: ProducerSettings;
   /** True when an active (not ending/dead) stream exists for this vbucket and stream id. */
   readonly hasActiveStream: (vbucket: number, streamId: number | undefined) => boolean;
+  /** The bucket's collections manifest, which the stream-request value is checked against. */
+  readonly manifest: Manifest;
 }
 
 const refuse = (status: number, reason: string): StreamRequestDecision => ({ kind: 'refuse', status, reason });
@@ -79,7 +85,7 @@ export function decideStreamRequest(req: DecodedStreamRequest, vb: VBucket, ctx:
     return refuse(Status.Erange, `snapshot start ${snapStart} <= start ${start} <= snapshot end ${snapEnd} is required`);
   }
 
-  const parsed = parseStreamFilter(req.value, settings.collections, settings.streamIds);
+  const parsed = parseStreamFilter(req.value, settings.collections, settings.streamIds, ctx.manifest);
   if (!parsed.ok) return refuse(parsed.status, parsed.reason);
   const { streamId, clientPurgeSeqno } = parsed.filter;
 
@@ -117,6 +123,7 @@ export function decideStreamRequest(req: DecodedStreamRequest, vb: VBucket, ctx:
       snapStart,
       snapEnd,
       ...(streamId === undefined ? {} : { streamId }),
+      filter: parsed.filter,
       failoverLog: vb.failoverLog.toArray().map((e) => ({ vbUuid: e.uuid, seqno: e.seqno })),
       persistedAtStart: vb.persistedSeqno,
     },

@@ -18,13 +18,28 @@
  * The stream also registers itself with the vbucket as something to end from outside, so a
  * failover or state change drops the batch it holds (items that may just have been discarded)
  * and sends STREAM_END at once instead of after that batch.
+ *
+ * Collections (kv ActiveStream with a Collections::VB::Filter; collection-filter.ts): the follower
+ * reads only the filter's collections (and system events, which become DCP_SYSTEM_EVENT when the
+ * filter passes them). Where the last seqnos of a snapshot were filtered out:
+ * - collection-aware streams close the gap with DCP_SEQNO_ADVANCED; an in-memory snapshot that
+ *   holds nothing for the stream is not sent at all, its marker held back until a first message
+ *   of the snapshot needs it (kv ActiveStream::processItems sends no marker for an empty one);
+ * - legacy streams cannot be told about a gap, so their follower ends each snapshot at the last
+ *   default-collection record (`trimSnapshots`; kv markLegacyDiskSnapshot and the in-memory
+ *   snapshot ending at its last item).
+ * A stream whose filter became empty (its collections or scope dropped) sends the drop and then
+ * STREAM_END FilterEmpty.
  */
 import { StreamEndReason } from '../codec/dcp/stream-end.js';
 import type { Bucket } from '../engine/bucket.js';
+import { systemEventOf } from '../engine/bucket-collections.js';
+import { SYSTEM_COLLECTION_ID, type Manifest } from '../engine/manifest.js';
 import type { VbFollower } from '../engine/follower.js';
 import type { VBucket, Endable } from '../engine/vbucket.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from '../engine/types.js';
 import type { FollowEndReason, FollowEvent, Item } from '../engine/types.js';
+import { StreamCollectionFilter } from './collection-filter.js';
 import { MessageBuilder } from './messages.js';
 import type { Queueable } from './ready-queue.js';
 import type { ProducerSettings } from './settings.js';
@@ -67,6 +82,7 @@ export class ProducerStream implements Queueable, Endable {
   queued = false;
   state: StreamState = { kind: 'pending' };
   readonly messages: MessageBuilder;
+  readonly filter: StreamCollectionFilter;
   private follower: VbFollower | null = null;
   private batch: FollowEvent[] = [];
   private index = 0;
@@ -75,6 +91,10 @@ export class ProducerStream implements Queueable, Endable {
   private snapshotEnd = 0;
   private inInitialDisk = false;
   private advancedTo = 0;
+  /** A collection-aware stream's in-memory marker, sent only before the snapshot's first message. */
+  private pendingMarker: Buffer | null = null;
+  /** A message that waits while the pending marker goes out first. */
+  private held: Buffer | null = null;
   // counters for `stats dcp` (names as kv's stream stats)
   lastSentSeqno: number;
   backfillItems = 0;
@@ -95,6 +115,7 @@ export class ProducerStream implements Queueable, Endable {
       ...(params.streamId === undefined ? {} : { streamId: params.streamId }),
     });
     this.lastSentSeqno = params.start;
+    this.filter = new StreamCollectionFilter(bucket, params.filter.spec, params.filter.uid);
     vb.followers.add(this);
   }
 
@@ -132,12 +153,18 @@ export class ProducerStream implements Queueable, Endable {
     if (this.vb.state !== 'active') return this.beginEnd(StreamEndReason.StateChanged);
     const backfill = this.params.start < this.params.persistedAtStart;
     this.state = backfill ? { kind: 'backfilling' } : { kind: 'in-memory' };
-    this.follower = this.bucket.follow(this.vb.id, { start: this.params.start, end: this.params.end, batchSize: this.batchSize });
+    this.follower = this.bucket.follow(this.vb.id, {
+      start: this.params.start,
+      end: this.params.end,
+      batchSize: this.batchSize,
+      collections: this.filter.reads,
+      trimSnapshots: this.filter.legacy,
+    });
     this.pull();
   }
 
   hasOutput(): boolean {
-    return this.state.kind === 'ending' || this.index < this.batch.length || this.advanceDue();
+    return this.held !== null || this.state.kind === 'ending' || this.index < this.batch.length || this.advanceDue();
   }
 
   /** Ask the follower for the next batch unless one is on its way or the stream is over. */
@@ -165,6 +192,11 @@ export class ProducerStream implements Queueable, Endable {
   /** The next message to send, an encoded frame, or null when the stream has nothing ready. */
   next(): Buffer | null {
     for (;;) {
+      if (this.held) {
+        const frame = this.held;
+        this.held = null;
+        return frame;
+      }
       const state = this.state;
       if (state.kind === 'ending') {
         this.finish(state.reason);
@@ -209,6 +241,13 @@ export class ProducerStream implements Queueable, Endable {
     else this.finish(null);
   }
 
+  /** The bucket's manifest changed: a legacy stream whose `_default` was dropped ends (FilterEmpty). */
+  manifestChanged(m: Manifest): void {
+    if (!this.active) return;
+    this.filter.manifestChanged(m);
+    if (this.filter.empty) this.beginEnd(StreamEndReason.FilterEmpty);
+  }
+
   /** The connection went away: release everything, send nothing. */
   drop(): void {
     if (this.state.kind !== 'dead') this.finish(StreamEndReason.Disconnected, false);
@@ -217,6 +256,8 @@ export class ProducerStream implements Queueable, Endable {
   private beginEnd(reason: number): void {
     this.batch = [];
     this.index = 0;
+    this.held = null;
+    this.pendingMarker = null;
     this.release();
     this.state = { kind: 'ending', reason };
     this.host.streamReady(this);
@@ -225,6 +266,8 @@ export class ProducerStream implements Queueable, Endable {
   private finish(reason: number | null, notify = true): void {
     this.batch = [];
     this.index = 0;
+    this.held = null;
+    this.pendingMarker = null;
     this.release();
     this.state = { kind: 'dead', reason };
     if (notify) this.host.streamFinished(this);
@@ -240,12 +283,15 @@ export class ProducerStream implements Queueable, Endable {
       case 'snapshot':
         return this.marker(event.start, event.end, event.flags);
       case 'mutation':
+        if (event.item.collection === SYSTEM_COLLECTION_ID) return this.systemEvent(event.item);
         return this.item(event.item, this.messages.mutation(event.item));
       case 'deletion':
+        if (event.item.collection === SYSTEM_COLLECTION_ID) return this.systemEvent(event.item);
         return this.skipDeletion() ? null : this.item(event.item, this.messages.deletion(event.item));
       case 'expiration':
         return this.skipDeletion() ? null : this.item(event.item, this.messages.expiration(event.item));
       case 'end': {
+        this.pendingMarker = null;
         const code = END_REASONS[event.reason];
         if (code === undefined) {
           this.finish(null);
@@ -258,7 +304,20 @@ export class ProducerStream implements Queueable, Endable {
     }
   }
 
-  private marker(start: number, end: number, followerFlags: number): Buffer {
+  /** A system event the filter passes; an emptied filter ends the stream right after it (kv FilterEmpty). */
+  private systemEvent(item: Item): Buffer | null {
+    const info = systemEventOf(item);
+    const frame = this.filter.systemEvent(info) ? this.item(item, this.messages.systemEvent(item, info)) : null;
+    if (this.filter.empty) {
+      this.batch = [];
+      this.index = 0;
+      this.release();
+      this.state = { kind: 'ending', reason: StreamEndReason.FilterEmpty };
+    }
+    return frame;
+  }
+
+  private marker(start: number, end: number, followerFlags: number): Buffer | null {
     let flags = followerFlags;
     if (this.firstMarker) {
       // kv markDiskSnapshot: the first marker starts at the consumer's snapshot start, because the
@@ -273,11 +332,24 @@ export class ProducerStream implements Queueable, Endable {
       if (this.state.kind === 'backfilling') this.state = { kind: 'in-memory' };
     }
     this.snapshotEnd = end;
+    const marker = this.messages.marker(start, end, flags, this.vb.purgeSeqno);
+    if (!this.filter.legacy && this.markersSent > 0) {
+      // Sent before the snapshot's first message, or never (a later marker replaces it).
+      this.pendingMarker = marker;
+      return null;
+    }
+    this.pendingMarker = null;
     this.markersSent++;
-    return this.messages.marker(start, end, flags, this.vb.purgeSeqno);
+    return marker;
   }
 
   private item(item: Item, frame: Buffer): Buffer {
+    if (this.pendingMarker) {
+      this.held = frame;
+      frame = this.pendingMarker;
+      this.pendingMarker = null;
+      this.markersSent++;
+    }
     this.lastSentSeqno = item.seqno;
     if (this.inInitialDisk) this.backfillItems++;
     else this.memoryItems++;
@@ -300,7 +372,7 @@ export class ProducerStream implements Queueable, Endable {
   }
 
   private advanceDue(): boolean {
-    if (!this.host.settings.collections || !this.snapshotRead()) return false;
+    if (!this.host.settings.collections || this.pendingMarker !== null || !this.snapshotRead()) return false;
     if (this.snapshotEnd <= this.lastSentSeqno || this.snapshotEnd <= this.advancedTo) return false;
     // Batches hold either one marker, items of one snapshot, or the end event: the snapshot's
     // items are all sent once nothing but a marker or the end is left.

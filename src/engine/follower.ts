@@ -48,6 +48,7 @@ function filteredBySeq(bucket: Bucket): Database<Buffer, Buffer> {
 }
 
 const DEFAULT_BATCH = 512;
+const SKIP_READ_FACTOR = 32;
 
 type Phase =
   | { kind: 'idle' }
@@ -107,7 +108,12 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
             this.stop('ok');
             continue;
           }
-          if (this.vb.persistedSeqno > this.cursor && this.beginSnapshot()) continue;
+          if (this.vb.persistedSeqno > this.cursor) {
+            if (this.beginSnapshot()) continue;
+            // Nothing to deliver up to the persisted seqno (discarded, or filtered by trimSnapshots):
+            // the cursor caught up, which may have reached the end.
+            if (this.cursor >= this.endSeqno) continue;
+          }
           await this.waitForChange();
       }
     }
@@ -170,16 +176,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
   /** Open a read snapshot and emit its marker; false when there was nothing above the cursor after all. */
   private beginSnapshot(): boolean {
     const snapshot = this.bucket.store.snapshot();
-    let last = -1;
-    for (const { key } of this.bucket.dbs.bySeq.getRange({
-      start: seqKey(this.vb.id, Number.MAX_SAFE_INTEGER),
-      end: seqKey(this.vb.id, this.cursor),
-      reverse: true,
-      limit: 1,
-      transaction: snapshot.txn,
-    })) {
-      last = readU64(key, 2);
-    }
+    const last = this.opts.trimSnapshots ? this.lastKept(snapshot) : this.lastAny(snapshot);
     if (last <= this.cursor) {
       // Persisted seqnos above the cursor can be gone from the index (a discard). Catch up and wait.
       snapshot.release();
@@ -195,30 +192,68 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
     return true;
   }
 
+  /** The vbucket's last seqno above the cursor in this snapshot, or -1. */
+  private lastAny(snapshot: ReadSnapshot): number {
+    for (const { key } of this.bucket.dbs.bySeq.getRange({
+      start: seqKey(this.vb.id, Number.MAX_SAFE_INTEGER),
+      end: seqKey(this.vb.id, this.cursor),
+      reverse: true,
+      limit: 1,
+      transaction: snapshot.txn,
+    })) {
+      return readU64(key, 2);
+    }
+    return -1;
+  }
+
+  /**
+   * The last seqno up to the end seqno, above the cursor, whose record the filter keeps, or -1
+   * (trimSnapshots). Records passed over on the way down are not copied (filteredBySeq).
+   */
+  private lastKept(snapshot: ReadSnapshot): number {
+    activeFilter = this.opts.collections ?? defaultOnly;
+    for (const { key, value } of filteredBySeq(this.bucket).getRange({
+      start: seqKey(this.vb.id, Math.min(Number.MAX_SAFE_INTEGER, this.endSeqno)),
+      end: seqKey(this.vb.id, this.cursor),
+      reverse: true,
+      transaction: snapshot.txn,
+    })) {
+      if (value !== SKIP) return readU64(key, 2);
+    }
+    return -1;
+  }
+
   private readBatch(phase: Extract<Phase, { kind: 'scanning' }>): void {
     const events: FollowEvent[] = [];
     let position = phase.position;
     activeFilter = this.opts.collections ?? defaultOnly;
+    // A batch holds up to batchSize delivered records; skipped ones (not copied) cost little, so
+    // one read passes over up to SKIP_READ_FACTOR times as many before it yields.
+    const maxRead = this.batchSize * SKIP_READ_FACTOR;
     let read = 0;
+    let exhausted = true;
     for (const { key, value } of filteredBySeq(this.bucket).getRange({
       start: seqKey(this.vb.id, phase.position + 1),
       end: seqKey(this.vb.id, phase.snapEnd),
       inclusiveEnd: true,
-      limit: this.batchSize,
       transaction: phase.snapshot.txn,
     })) {
       position = readU64(key, 2);
       read++;
       if (value === SKIP) {
         followerCounters.skipped++;
-        continue;
+      } else {
+        followerCounters.delivered++;
+        events.push(toEvent(decodeRecord(value, this.vb.id, position)));
       }
-      followerCounters.delivered++;
-      events.push(toEvent(decodeRecord(value, this.vb.id, position)));
+      if (events.length >= this.batchSize || read >= maxRead) {
+        exhausted = false;
+        break;
+      }
     }
     this.buffer = events;
     this.index = 0;
-    if (read < this.batchSize || position >= phase.snapEnd) {
+    if (exhausted || position >= phase.snapEnd) {
       phase.snapshot.release();
       this.cursor = phase.snapEnd;
       this.phase = { kind: 'idle' };

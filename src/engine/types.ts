@@ -138,6 +138,13 @@ export interface FollowOptions {
    * collections sees (kv docs/Collections.md).
    */
   collections?: CollectionFilter;
+  /**
+   * End each snapshot at the last record `collections` keeps instead of the last record of the
+   * vbucket, for a consumer that cannot be told that seqnos at a snapshot's end were skipped
+   * (a legacy DCP stream; kv_engine DCPBackfillBySeqnoDisk::markLegacyDiskSnapshot). A snapshot
+   * with no such record is not delivered at all.
+   */
+  trimSnapshots?: boolean;
   /** Last seqno the follower already has: delivery starts after it. */
   start: number;
   /** Inclusive end; Infinity follows forever. */

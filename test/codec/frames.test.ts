@@ -91,6 +91,24 @@ describe('codec > frames > dcp', () => {
     );
   });
 
+  test('a collection-aware key carries its collection id in LEB128 on every item frame, ids over 0x7f included', () => {
+    const p = prefixOf({ opaque: 5, vbucket: 3 }, true);
+    const key = Buffer.from('k');
+    for (const cid of [0, 8, 0x7f, 0x80, 0x3fff, 0x4000, 0x1f_ffff, 0x20_0000, 0xfff_ffff, 0x1000_0000, 0xffff_ffff]) {
+      const wire = c.joinCollectionKey(cid, key);
+      const m = c.decodeDcpMutation(c.decodePacket(c.encodeDcpMutationFrame(p, key, null, Buffer.from('v'), 0, CAS, 1, 1, 0, 0, cid)));
+      assert.deepEqual([m.key, m.value.toString()], [wire, 'v'], `mutation cid ${cid}`);
+      assert.deepEqual(c.splitCollectionKey(m.key).collectionId, cid);
+      const d = c.decodeDcpDeletion(c.decodePacket(c.encodeDcpDeletionFrame(p, key, null, 0, CAS, 1, 1, 7, cid)));
+      assert.deepEqual(d.key, wire, `deletion cid ${cid}`);
+      const e = c.decodeDcpExpiration(c.decodePacket(c.encodeDcpExpirationFrame(p, key, CAS, 1, 1, 7, cid)));
+      assert.deepEqual(e.key, wire, `expiration cid ${cid}`);
+    }
+    // A legacy (not collection-aware) prefix never writes an id.
+    const legacy = c.decodeDcpMutation(c.decodePacket(c.encodeDcpMutationFrame(prefixOf({ opaque: 5, vbucket: 3 }), key, null, null, 0, CAS, 1, 1, 0, 0, 9)));
+    assert.deepEqual(legacy.key, key);
+  });
+
   /** Every variant a producer can send, frame and Packet encoder side by side. */
   function variants(): Array<{ name: string; frame: Buffer; packet: c.Packet }> {
     const out: Array<{ name: string; frame: Buffer; packet: c.Packet }> = [];

@@ -149,12 +149,14 @@ describe('dcp > connection options', () => {
     assert.equal(c.splitCollectionKey(keys[0]!).collectionId, 0);
   });
 
-  test('a plain connection never gets SEQNO_ADVANCED', async (t) => {
+  test('a plain connection never gets SEQNO_ADVANCED: a snapshot with nothing to send is not sent', async (t) => {
     const vb = 6;
     const cons = await consumer(t);
     await cons.streamFromZero(vb, { endSeqno: 1 });
     assert.equal(await cons.streamEnd(vb), c.StreamEndReason.Ok);
-    assert.deepEqual(cons.eventsFor(vb).map((e) => e.type), ['marker', 'end']);
+    // Seqno 1 was deduplicated away: a legacy stream's snapshot ends at its last item, so there is
+    // none to mark (kv markLegacyDiskSnapshot), and the stream ends at its end seqno.
+    assert.deepEqual(cons.eventsFor(vb).map((e) => e.type), ['end']);
   });
 
   test('IncludeXattrs sends the xattr blob before the body; NoValue sends none of the body', async (t) => {

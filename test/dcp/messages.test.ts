@@ -182,6 +182,35 @@ describe('dcp > messages > golden bytes', () => {
     );
   });
 
+  test('DCP_SYSTEM_EVENT: BeginCollection v1 with max_ttl, EndCollection, CreateScope, DropScope (kv layouts)', () => {
+    const sys = (value: object, deleted = false): Item => item({ collection: 1, seqno: 0x0a, cas: 0x99n, deleted, value: Buffer.from(JSON.stringify(value)) });
+    const info = { type: 'create-collection', manifestUid: 2, scopeId: 8, collectionId: 9, name: 'air', maxTTL: 60 } as const;
+    assert.deepEqual(
+      bytes(builder({ collections: true }).systemEvent(sys(info), info)),
+      hex`
+        80 5f 0003 0d 00 0210 00000024 00001210 0000000000000099  // key 3, extras 13, body 36
+        000000000000000a 00000000 01  // by_seqno 10, BeginCollection, version 1
+        "air"
+        0000000000000002 00000008 00000009 0000003c  // uid 2, scope 8, collection 9, max_ttl 60
+      `,
+    );
+    const drop = { type: 'drop-collection', manifestUid: 3, scopeId: 8, collectionId: 9, name: 'air' } as const;
+    assert.deepEqual(
+      bytes(builder({ collections: true }).systemEvent(sys(drop, true), drop)),
+      hex`
+        80 5f 0000 0d 00 0210 0000001d 00001210 0000000000000099  // no key, body 29
+        000000000000000a 00000001 00  // EndCollection, version 0
+        0000000000000003 00000008 00000009
+      `,
+    );
+    const scope = { type: 'create-scope', manifestUid: 1, scopeId: 8, name: 'inv' } as const;
+    const s1 = c.decodeSystemEvent(c.decodePacket(bytes(builder({ collections: true }).systemEvent(sys(scope), scope))));
+    assert.deepEqual([s1.event, s1.version, s1.key.toString(), s1.value.toString('hex')], [3, 0, 'inv', '000000000000000100000008']);
+    const dropScope = { type: 'drop-scope', manifestUid: 4, scopeId: 8, name: 'inv' } as const;
+    const s2 = c.decodeSystemEvent(c.decodePacket(bytes(builder({ collections: true }).systemEvent(sys(dropScope, true), dropScope))));
+    assert.deepEqual([s2.event, s2.version, s2.key.length, s2.value.toString('hex')], [4, 0, 0, '000000000000000400000008']);
+  });
+
   test('large seqnos (above 2^32) are written exactly', () => {
     const p = builder().mutation(item({ seqno: 2 ** 40 + 5, revSeqno: 2 ** 33 }));
     const m = c.decodeDcpMutation(c.decodePacket(bytes(p)));

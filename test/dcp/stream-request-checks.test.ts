@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Status } from '../../src/codec/status.js';
 import { DcpOpenFlag } from '../../src/codec/dcp/open.js';
 import { DcpStreamFlag, SEQNO_INFINITY, type DecodedStreamRequest } from '../../src/codec/dcp/stream-req.js';
+import { Manifest } from '../../src/engine/manifest.js';
 import { VBucket } from '../../src/engine/vbucket.js';
 import type { VBucketState } from '../../src/engine/types.js';
 import { initialSettings, type ProducerSettings } from '../../src/dcp/settings.js';
@@ -45,9 +46,9 @@ function request(r: Partial<DecodedStreamRequest> = {}): DecodedStreamRequest {
   };
 }
 
-function decide(r: Partial<DecodedStreamRequest>, vb = vbucket(), s: Partial<ProducerSettings> = {}, active = false): StreamRequestDecision {
+function decide(r: Partial<DecodedStreamRequest>, vb = vbucket(), s: Partial<ProducerSettings> = {}, active = false, manifest = Manifest.initial()): StreamRequestDecision {
   const settings = { ...initialSettings('t', DcpOpenFlag.Producer, false), ...s };
-  return decideStreamRequest(request(r), vb, { settings, hasActiveStream: () => active });
+  return decideStreamRequest(request(r), vb, { settings, hasActiveStream: () => active, manifest });
 }
 
 function status(d: StreamRequestDecision): number | string {

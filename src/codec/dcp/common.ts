@@ -60,8 +60,8 @@ export interface DcpFramePrefix {
   readonly opaque: number;
   readonly vbucket: number;
   /**
-   * Collection-aware connection (HELLO Collections): keys carry the unsigned-LEB128 collection id
-   * prefix, always the default collection's 0x00 here (kv commands/mutation.md "Collections Enabled").
+   * Collection-aware connection (HELLO Collections): keys carry the unsigned-LEB128 id of the
+   * item's collection as a prefix (kv commands/mutation.md "Collections Enabled").
    */
   readonly collections: boolean;
 }
@@ -93,14 +93,33 @@ export function allocDcpFrame(prefix: DcpFramePrefix, opcode: number, extrasLeng
   return out;
 }
 
-/** Bytes a document key takes on the wire: one more for the collection id when collection-aware. */
-export function dcpKeyLength(prefix: DcpFramePrefix, key: Buffer): number {
-  return prefix.collections ? key.length + 1 : key.length;
+/** Bytes of the unsigned LEB128 form of a u32 collection id (1 for ids below 0x80, at most 5). */
+function leb128Length(id: number): number {
+  if (id < 0x80) return 1;
+  if (id < 0x4000) return 2;
+  if (id < 0x20_0000) return 3;
+  return id < 0x1000_0000 ? 4 : 5;
 }
 
-/** Write the key at `at` (LEB128(0) = 0x00 first when collection-aware); returns where the value starts. */
-export function writeDcpKey(prefix: DcpFramePrefix, out: Buffer, at: number, key: Buffer): number {
-  if (prefix.collections) out[at++] = 0;
+/**
+ * Bytes a document key takes on the wire: the key, plus the LEB128 collection id when
+ * collection-aware. Ids below 0x80 (the default collection and the first 120 named ones) take the
+ * one-byte path.
+ */
+export function dcpKeyLength(prefix: DcpFramePrefix, key: Buffer, collection = 0): number {
+  return prefix.collections ? key.length + leb128Length(collection) : key.length;
+}
+
+/** Write the key at `at`, its LEB128 collection id first when collection-aware; returns where the value starts. */
+export function writeDcpKey(prefix: DcpFramePrefix, out: Buffer, at: number, key: Buffer, collection = 0): number {
+  if (prefix.collections) {
+    let v = collection;
+    while (v >= 0x80) {
+      out[at++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    out[at++] = v;
+  }
   return at + key.copy(out, at);
 }
 

@@ -96,9 +96,10 @@ export function encodeDcpDeletionFrame(
   bySeqno: number,
   revSeqno: number,
   deleteTime: number | undefined,
+  collection = 0,
 ): Buffer {
   const extrasLength = deleteTime === undefined ? DCP_DELETION_V1_EXTRAS_LENGTH : DCP_DELETION_V2_EXTRAS_LENGTH;
-  const out = allocDcpFrame(prefix, Opcode.DcpDeletion, extrasLength, dcpKeyLength(prefix, key), value ? value.length : 0, datatype, cas);
+  const out = allocDcpFrame(prefix, Opcode.DcpDeletion, extrasLength, dcpKeyLength(prefix, key, collection), value ? value.length : 0, datatype, cas);
   const at = prefix.extrasAt;
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
@@ -108,7 +109,7 @@ export function encodeDcpDeletionFrame(
     out.writeUInt32BE(deleteTime >>> 0, at + 16);
     out[at + 20] = 0; // unused
   }
-  const v = writeDcpKey(prefix, out, at + extrasLength, key);
+  const v = writeDcpKey(prefix, out, at + extrasLength, key, collection);
   if (value) value.copy(out, v);
   return out;
 }

@@ -73,12 +73,20 @@ export function decodeDcpExpiration(p: Packet): DcpExpiration {
 }
 
 /** A DCP_EXPIRATION frame in one allocation (datatype 0, no value). */
-export function encodeDcpExpirationFrame(prefix: DcpFramePrefix, key: Buffer, cas: bigint, bySeqno: number, revSeqno: number, deleteTime: number): Buffer {
-  const out = allocDcpFrame(prefix, Opcode.DcpExpiration, DCP_EXPIRATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key), 0, 0, cas);
+export function encodeDcpExpirationFrame(
+  prefix: DcpFramePrefix,
+  key: Buffer,
+  cas: bigint,
+  bySeqno: number,
+  revSeqno: number,
+  deleteTime: number,
+  collection = 0,
+): Buffer {
+  const out = allocDcpFrame(prefix, Opcode.DcpExpiration, DCP_EXPIRATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key, collection), 0, 0, cas);
   const at = prefix.extrasAt;
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
   out.writeUInt32BE(deleteTime >>> 0, at + 16);
-  writeDcpKey(prefix, out, at + DCP_EXPIRATION_EXTRAS_LENGTH, key);
+  writeDcpKey(prefix, out, at + DCP_EXPIRATION_EXTRAS_LENGTH, key, collection);
   return out;
 }

@@ -96,7 +96,8 @@ export function decodeDcpMutation(p: Packet): DcpMutation {
 }
 
 /**
- * A DCP_MUTATION frame in one allocation. The value is `xattrs` (a blob from ../xattr.ts, or null)
+ * A DCP_MUTATION frame in one allocation; `collection` is the key's collection id (sent as its
+ * LEB128 prefix on collection-aware streams). The value is `xattrs` (a blob from ../xattr.ts, or null)
  * followed by `body` (null for NoValue); `datatype` describes what is sent (the caller's choice).
  */
 export function encodeDcpMutationFrame(
@@ -110,9 +111,10 @@ export function encodeDcpMutationFrame(
   revSeqno: number,
   flags: number,
   expiration: number,
+  collection = 0,
 ): Buffer {
   const valueLength = (xattrs ? xattrs.length : 0) + (body ? body.length : 0);
-  const out = allocDcpFrame(prefix, Opcode.DcpMutation, DCP_MUTATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key), valueLength, datatype, cas);
+  const out = allocDcpFrame(prefix, Opcode.DcpMutation, DCP_MUTATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key, collection), valueLength, datatype, cas);
   const at = prefix.extrasAt;
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
@@ -121,7 +123,7 @@ export function encodeDcpMutationFrame(
   out.writeUInt32BE(0, at + 24); // lock time
   out.writeUInt16BE(0, at + 28); // nmeta
   out[at + 30] = 0; // nru
-  let v = writeDcpKey(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, key);
+  let v = writeDcpKey(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, key, collection);
   if (xattrs) v += xattrs.copy(out, v);
   if (body) body.copy(out, v);
   return out;

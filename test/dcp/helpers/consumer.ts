@@ -46,6 +46,7 @@ export type DcpEvent =
   | (Common & { readonly type: 'expiration'; readonly key: Buffer; readonly seqno: number; readonly deleteTime: number })
   | (Common & { readonly type: 'end'; readonly reason: number })
   | (Common & { readonly type: 'seqno-advanced'; readonly seqno: number })
+  | (Common & { readonly type: 'system'; readonly seqno: number; readonly version: number; readonly key: Buffer; readonly value: Buffer; readonly data: c.SystemEventData })
   | (Common & { readonly type: 'noop' });
 
 export type ItemEvent = Extract<DcpEvent, { type: 'mutation' | 'deletion' | 'expiration' }>;
@@ -103,6 +104,10 @@ function decodeEvent(p: c.Packet, responsesBefore: number): DcpEvent {
       return { ...common, type: 'seqno-advanced', seqno: c.decodeSeqnoAdvanced(p).seqno };
     case c.Opcode.DcpNoop:
       return { ...common, type: 'noop' };
+    case c.Opcode.DcpSystemEvent: {
+      const e = c.decodeSystemEvent(p);
+      return { ...common, type: 'system', seqno: e.bySeqno, version: e.version, key: Buffer.from(e.key), value: Buffer.from(e.value), data: c.decodeSystemEventData(e, p) };
+    }
     default:
       throw new Error(`unexpected server request opcode 0x${p.opcode.toString(16)}`);
   }
