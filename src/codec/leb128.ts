@@ -39,6 +39,20 @@ export function decodeLeb128(buf: Buffer, offset = 0): { readonly value: number;
   throw new ProtocolError('VALUE_RANGE', 'LEB128 longer than 5 bytes', { offset });
 }
 
+/**
+ * The collection-id prefix of a KV request key, as kv_engine's validator accepts it
+ * (include/mcbp/protocol/unsigned_leb128.h `decodeCanonical`): at most 5 bytes, a u32, and in its
+ * shortest form; a redundant trailing 0x00 group (e.g. `80 00` for 0) is refused, so one
+ * collection id has exactly one spelling. Throws ProtocolError (answered EINVAL by the KV face).
+ */
+export function decodeCollectionPrefix(key: Buffer): { readonly value: number; readonly length: number } {
+  const decoded = decodeLeb128(key);
+  if (decoded.length > 1 && key[decoded.length - 1] === 0) {
+    throw new ProtocolError('VALUE_RANGE', 'collection id prefix is not in shortest LEB128 form');
+  }
+  return decoded;
+}
+
 /** Split a collection-aware key into collection id and the user key (a subarray). */
 export function splitCollectionKey(key: Buffer): { readonly collectionId: number; readonly key: Buffer } {
   const { value, length } = decodeLeb128(key);

@@ -2,6 +2,8 @@
  * Building error replies: engine errors become memcached statuses, and a client that negotiated
  * XERROR gets kv_engine's JSON error context in the body (`{"error":{"context":"..."}}`,
  * daemon/cookie.cc `Cookie::getErrorJson`). NOT_MY_VBUCKET carries the bucket's cluster map.
+ * UNKNOWN_COLLECTION and UNKNOWN_SCOPE always carry `{"manifest_uid":"<hex>"}` (cookie.cc
+ * `setUnknownCollectionErrorContext`), so that an SDK refreshes its collection ids and fails fast.
  */
 import { replyTo, type Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
@@ -11,6 +13,14 @@ import { asEngineFault, isEngineError } from '../engine/errors.js';
 import { isProtocolError } from '../codec/errors.js';
 import type { Session } from './session.js';
 import { KvReplyError } from './errors.js';
+
+/** The body kv_engine sends with an unknown collection or scope: the manifest uid in hex, no 0x. */
+export function unknownCollectionReply(session: Session, req: Packet, status: number, manifestUid: number, context?: string): Packet {
+  const body: Record<string, unknown> = { manifest_uid: manifestUid.toString(16) };
+  if (context && session.features.has(Feature.Xerror)) body.error = { context };
+  const datatype = session.features.has(Feature.Json) ? Datatype.Json : Datatype.Raw;
+  return replyTo(req, { status, value: Buffer.from(JSON.stringify(body)), datatype });
+}
 
 export function errorReply(session: Session, req: Packet, status: number, context?: string): Packet {
   if (status === Status.NotMyVbucket && session.bucket) {
@@ -40,6 +50,9 @@ function configFor(session: Session, bucket: string): string | undefined {
 export function replyForError(session: Session, req: Packet, thrown: unknown): Packet {
   // A full disk answers TMPFAIL with "no space left on device" as the XERROR context.
   const err = asEngineFault(thrown);
+  if (isEngineError(err) && (err.kind === 'UNKNOWN_COLLECTION' || err.kind === 'UNKNOWN_SCOPE') && typeof err.context.manifestUid === 'number') {
+    return unknownCollectionReply(session, req, err.status, err.context.manifestUid, err.message);
+  }
   if (isEngineError(err) || err instanceof KvReplyError) return errorReply(session, req, err.status, err.message);
   if (isProtocolError(err)) return errorReply(session, req, Status.Einval, err.message);
   session.ctx.logger.error({ err, opcode: req.opcode }, 'KV command failed');

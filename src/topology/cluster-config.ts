@@ -14,7 +14,10 @@
  * - Every `nodesExt` entry must have `services` (the C++ SDK aborts without it), and gocbcore
  *   drops a KV node whose index is beyond `nodes`, so `nodes` and `nodesExt` list the same nodes in
  *   the same order; `vBucketMap` indexes `serverList`, which follows that order too.
- * - Only capabilities Freshet implements are advertised (see BUCKET_CAPABILITIES).
+ * - Only capabilities Freshet implements are advertised (see BUCKET_CAPABILITIES); `collections`
+ *   is one (gocbcore's HasCollectionsSupport reads it), and the manifest uid goes right after the
+ *   capabilities as `collectionsManifestUid`, where bucket_info_cache.erl
+ *   `build_short_bucket_info` puts it.
  * - `mgmt` is advertised because Freshet serves the REST API; the SDK's `ping()` then sends
  *   `GET /` to it and hangs unless something answers (couchbase-sdk-bootstrap.md §1).
  * - TLS ports go where ns_server puts them (service_ports.erl: `kvSSL` 11207, `mgmtSSL` 18091,
@@ -33,7 +36,7 @@ export const HOST_PLACEHOLDER = '$HOST';
  * ones Freshet supports out of the box; the rest are advertised only when a caller asks for them.
  */
 export const BUCKET_CAPABILITIES = {
-  collections: { default: false, why: 'collection-aware KV and DCP (HELLO 0x12)' },
+  collections: { default: true, why: 'collection-aware KV and DCP (HELLO 0x12)' },
   durableWrite: { default: false, why: 'synchronous replication levels' },
   tombstonedUserXAttrs: { default: false, why: 'user xattrs kept on deleted documents' },
   couchapi: { default: false, why: 'views on the capi port' },
@@ -79,6 +82,8 @@ export interface BucketInput {
   readonly numVBuckets: number;
   readonly numReplicas: number;
   readonly capabilities?: readonly BucketCapability[];
+  /** The collections manifest uid (engine/manifest.ts), advertised as `collectionsManifestUid`. */
+  readonly collectionsManifestUid?: number;
 }
 
 export interface GlobalConfigInput {
@@ -148,6 +153,8 @@ export interface TerseBucketConfigJson {
   readonly streamingUri: string;
   readonly bucketCapabilitiesVer: '';
   readonly bucketCapabilities: readonly BucketCapability[];
+  /** Lower-case hex, no 0x (ns_server collections.erl `convert_uid_to_memcached`). */
+  readonly collectionsManifestUid?: string;
   readonly vBucketServerMap: VBucketServerMapJson;
   readonly nodes: readonly TerseNodeJson[];
   readonly nodesExt: readonly NodeExtJson[];
@@ -313,6 +320,7 @@ export function buildTerseBucketConfig(input: ClusterConfigInput, opts: HostOpti
     streamingUri: bucketUri('bucketsStreaming', bucket),
     bucketCapabilitiesVer: '',
     bucketCapabilities: bucketCapabilities(bucket),
+    ...(bucket.collectionsManifestUid === undefined ? {} : { collectionsManifestUid: bucket.collectionsManifestUid.toString(16) }),
     vBucketServerMap: buildVBucketServerMap(input, opts),
     nodes,
     nodesExt: buildNodesExt(input),

@@ -13,7 +13,7 @@
  *   that vbucket only). A multi-node test topology (several processes sharing one map) replaces the
  *   node list with `setNodes` and the per-bucket owners with `setOwners`.
  * - Revision. `rev` is bumped on every change (bucket created/deleted, vbucket state
- *   change, simulated failover, node or owner change) and a 'change' event is emitted, which the
+ *   change, simulated failover, node or owner change, collections manifest change) and a 'change' event is emitted, which the
  *   streaming endpoints (and KV clustermap notifications) listen to. Clients accept a config only
  *   when `(revEpoch, rev)` grows (couchbase-sdk-bootstrap.md §1 item 4), and `rev` restarts at 1 with
  *   the process, so `revEpoch` is a persisted counter raised at every start: a client that kept an
@@ -36,7 +36,7 @@ import {
 /** Key of the revEpoch counter in the engine's system database. */
 const REV_EPOCH_KEY = 'mgmt.revEpoch';
 
-export type TopologyChangeReason = 'bucket-created' | 'bucket-deleted' | 'vbucket-state' | 'failover' | 'nodes' | 'owners';
+export type TopologyChangeReason = 'bucket-created' | 'bucket-deleted' | 'vbucket-state' | 'failover' | 'nodes' | 'owners' | 'collections';
 
 export interface TopologyChange {
   readonly rev: number;
@@ -178,7 +178,7 @@ export class Topology extends EventEmitter {
   bucketInput(bucket: Bucket): ClusterConfigInput {
     return {
       ...this.globalInput(),
-      bucket: { name: bucket.name, uuid: bucket.uuid, numVBuckets: bucket.numVBuckets, numReplicas: 0 },
+      bucket: { name: bucket.name, uuid: bucket.uuid, numVBuckets: bucket.numVBuckets, numReplicas: 0, collectionsManifestUid: bucket.manifest.uid },
       vbucketOwners: this.vbucketOwners(bucket),
     };
   }
@@ -191,7 +191,7 @@ export class Topology extends EventEmitter {
     const bucket = this.#engine.bucket(name);
     if (bucket === undefined) throw new EngineError('NO_BUCKET', `no bucket named ${name}`);
     const { kv, mgmt, http, kvTls, mgmtTls, httpTls } = this.#addresses.ports;
-    const key = `${this.#revEpoch}:${this.rev}:${kv}:${mgmt}:${http}:${kvTls}:${mgmtTls}:${httpTls}:${bucket.uuid}`;
+    const key = `${this.#revEpoch}:${this.rev}:${kv}:${mgmt}:${http}:${kvTls}:${mgmtTls}:${httpTls}:${bucket.uuid}:${bucket.manifest.uid}`;
     const cached = this.#cache.get(name);
     if (cached?.key === key) return cached.json;
     const json = JSON.stringify(buildTerseBucketConfig(this.bucketInput(bucket)));
@@ -220,12 +220,16 @@ export class Topology extends EventEmitter {
     const follow = (bucket: Bucket): void => {
       const onState = (): void => this.bump('vbucket-state', bucket.name);
       const onFailover = (): void => this.bump('failover', bucket.name);
+      // A manifest change is a bucket config change in ns_server (the uid is in the config).
+      const onManifest = (): void => this.bump('collections', bucket.name);
       bucket.on('vbucket-state', onState);
       bucket.on('failover', onFailover);
+      bucket.on('manifest', onManifest);
       perBucket.get(bucket.name)?.();
       perBucket.set(bucket.name, () => {
         bucket.off('vbucket-state', onState);
         bucket.off('failover', onFailover);
+        bucket.off('manifest', onManifest);
       });
     };
     const onCreated = (bucket: Bucket): void => {

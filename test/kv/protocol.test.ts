@@ -147,7 +147,7 @@ describe('HELLO', () => {
 });
 
 describe('collections', () => {
-  test('with Collections granted, keys carry the LEB128 collection id; only the default collection exists', RAW_TEST, () =>
+  test('with Collections granted, keys carry the LEB128 collection id; a fresh bucket has the default collection only', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: [Feature.Collections, Feature.Xerror] });
       const key = joinCollectionKey(0, 'ck');
@@ -165,7 +165,8 @@ describe('collections', () => {
       expectStatus(id, Status.Success);
       assert.equal(id.extras.length, 12, 'manifest uid (8) + collection id (4)');
       assert.equal(id.extras.readUInt32BE(8), 0);
-      expectStatus(await kv.request(makeRequest(Opcode.CollectionsGetId, { value: Buffer.from('inventory.hotels') })), Status.UnknownCollection);
+      expectStatus(await kv.request(makeRequest(Opcode.CollectionsGetId, { value: Buffer.from('_default.hotels') })), Status.UnknownCollection);
+      expectStatus(await kv.request(makeRequest(Opcode.CollectionsGetId, { value: Buffer.from('inventory.hotels') })), Status.UnknownScope);
     }));
 
   test('without Collections, a leading 0x00 byte is part of the key', RAW_TEST, () =>

@@ -16,6 +16,9 @@ import {
   encodePacket,
   encodeSaslRequest,
   encodeSelectBucketRequest,
+  encodeStatRequest,
+  decodeStatResponse,
+  isStatTerminator,
   plainPayload,
   type Packet,
 } from '../../src/codec/index.js';
@@ -210,4 +213,18 @@ export async function openBucket(port: number, opts: OpenOptions = {}): Promise<
     kv.close();
     throw err;
   }
+}
+
+/** One STAT group as name → value (the replies up to the terminator; an error status throws). */
+export async function statGroup(kv: RawKv, group: string): Promise<Map<string, string>> {
+  kv.send(encodeStatRequest({ group }, { opaque: kv.opaque() }));
+  const packets = await kv.collect((p) => p.status !== Status.Success || isStatTerminator(p));
+  const last = packets[packets.length - 1]!;
+  expectStatus(last, Status.Success, `STAT ${group}`);
+  const out = new Map<string, string>();
+  for (const p of packets) {
+    const e = decodeStatResponse(p);
+    if (e) out.set(e.name, e.value);
+  }
+  return out;
 }

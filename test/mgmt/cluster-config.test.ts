@@ -60,8 +60,8 @@ describe('terse bucket config (GET_CLUSTER_CONFIG / NOT_MY_VBUCKET / /pools/defa
     assert.equal(config.uri, `/pools/default/buckets/default?bucket_uuid=${UUID}`);
     assert.equal(config.streamingUri, `/pools/default/bucketsStreaming/default?bucket_uuid=${UUID}`);
     assert.equal(config.bucketCapabilitiesVer, '');
-    assert.deepEqual(config.bucketCapabilities, ['dcp', 'cbhello', 'touch', 'cccp', 'nodesExt']);
-    for (const unsupported of ['collections', 'durableWrite', 'xattr', 'couchapi', 'xdcrCheckpointing']) {
+    assert.deepEqual(config.bucketCapabilities, ['collections', 'dcp', 'cbhello', 'touch', 'cccp', 'nodesExt']);
+    for (const unsupported of ['durableWrite', 'xattr', 'couchapi', 'xdcrCheckpointing']) {
       assert.equal((config.bucketCapabilities as readonly string[]).includes(unsupported), false, unsupported);
     }
 
@@ -139,7 +139,16 @@ describe('terse bucket config (GET_CLUSTER_CONFIG / NOT_MY_VBUCKET / /pools/defa
     const input = singleNode(1);
     const config = buildTerseBucketConfig({ ...input, bucket: { ...input.bucket, capabilities: ['xattr', 'dcp', 'cccp'] } });
     assert.deepEqual(config.bucketCapabilities, ['dcp', 'cccp', 'xattr']);
-    assert.deepEqual(DEFAULT_BUCKET_CAPABILITIES, ['dcp', 'cbhello', 'touch', 'cccp', 'nodesExt']);
+    assert.deepEqual(DEFAULT_BUCKET_CAPABILITIES, ['collections', 'dcp', 'cbhello', 'touch', 'cccp', 'nodesExt']);
+  });
+
+  test('the collections manifest uid follows the capabilities, in lower-case hex (bucket_info_cache.erl)', () => {
+    const input = singleNode(1);
+    const config = buildTerseBucketConfig({ ...input, bucket: { ...input.bucket, collectionsManifestUid: 0x1b } });
+    assert.equal(config.collectionsManifestUid, '1b');
+    const keys = Object.keys(config);
+    assert.equal(keys.indexOf('collectionsManifestUid'), keys.indexOf('bucketCapabilities') + 1);
+    assert.equal('collectionsManifestUid' in buildTerseBucketConfig(input), false, 'absent when the input has none');
   });
 
   test('invalid input is rejected with ClusterConfigError', () => {

@@ -1,7 +1,8 @@
 /**
  * Connection bootstrap: HELLO, SASL (PLAIN and SCRAM-SHA1/256/512), SELECT_BUCKET, GET_ERROR_MAP,
- * GET_CLUSTER_CONFIG, collection ids, NOOP, VERSION, QUIT. The order and the replies follow what the
- * official SDK and cbdatasource send (shared/specs/couchbase-sdk-bootstrap.md §2-§3, dcp.md §4.4).
+ * GET_CLUSTER_CONFIG, NOOP, VERSION, QUIT (collection ids: collections.ts). The order and the
+ * replies follow what the official SDK and cbdatasource send (shared/specs/couchbase-sdk-bootstrap.md
+ * §2-§3, dcp.md §4.4).
  */
 import { Opcode } from '../../codec/opcodes.js';
 import { Status, STATUS_TABLE } from '../../codec/status.js';
@@ -185,16 +186,6 @@ function getClusterConfig(session: Session, req: Packet): Packet {
   return replyTo(req, { value: Buffer.from(json), datatype: Datatype.Json });
 }
 
-/** GET_COLLECTION_ID: only the default scope and collection exist (manifest uid 0, cid 0). */
-function collectionsGetId(session: Session, req: Packet): Packet {
-  const path = (req.value.length > 0 ? req.value : req.key).toString('utf8');
-  if (path !== '_default._default' && path !== '._default' && path !== '_default.' && path !== '.') {
-    return errorReply(session, req, Status.UnknownCollection, `unknown collection ${path}`);
-  }
-  const extras = Buffer.alloc(12); // manifest uid (8) + collection id (4), both 0
-  return replyTo(req, { extras });
-}
-
 export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
   { opcode: Opcode.Hello, handler: hello, auth: false, bucket: false },
   { opcode: Opcode.SaslListMechs, handler: listMechs, auth: false, bucket: false },
@@ -203,7 +194,6 @@ export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
   { opcode: Opcode.SelectBucket, handler: selectBucket, auth: true, bucket: false },
   { opcode: Opcode.GetErrorMap, handler: getErrorMap, auth: false, bucket: false },
   { opcode: Opcode.GetClusterConfig, handler: getClusterConfig, auth: true, bucket: false },
-  { opcode: Opcode.CollectionsGetId, handler: collectionsGetId, auth: true, bucket: true },
   { opcode: Opcode.Noop, handler: (_s, req) => replyTo(req), auth: false, bucket: false },
   { opcode: Opcode.Version, handler: (_s, req) => replyTo(req, { value: Buffer.from(SERVER_VERSION) }), auth: false, bucket: false },
   {

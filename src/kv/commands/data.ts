@@ -1,5 +1,6 @@
 /**
- * Document commands on the selected bucket (dcp.md §2.3; SDK encodings in
+ * Document commands on the selected bucket, each on the collection its key names (keys.ts)
+ * (dcp.md §2.3; SDK encodings in
  * couchbase-sdk-bootstrap.md §4): GET/GETQ/GETK/GETKQ, SET/ADD/REPLACE and quiet forms, DELETE,
  * INCR/DECR, APPEND/PREPEND, TOUCH, GAT, GET_META.
  *
@@ -23,7 +24,7 @@ import type { MutationResult } from '../../engine/types.js';
 import type { StoreMode } from '../../engine/mutations.js';
 import { errorReply } from '../replies.js';
 import { KvReplyError } from '../errors.js';
-import { documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
+import { collectionOf, documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, Reply } from '../dispatch.js';
 
@@ -44,7 +45,7 @@ const EMPTY = Buffer.alloc(0);
 function get(session: Session, req: Packet): Reply {
   const { key } = decodeGetRequest(req);
   try {
-    const item = session.bucket!.get(documentKey(session, key), req.vbucket);
+    const item = collectionOf(session, key).get(documentKey(session, key), req.vbucket);
     session.stats.ops.getHits++;
     return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), GETK.has(req.opcode) ? key : EMPTY, item.value);
   } catch (err) {
@@ -73,7 +74,7 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   if (mode === 'add' && r.cas !== 0n) throw new KvReplyError(Status.Einval, 'ADD does not take a CAS');
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
   const bucket = session.bucket!;
-  const written = await bucket.storeItem(
+  const written = await collectionOf(session, r.key).storeItem(
     mode,
     documentKey(session, r.key),
     r.value,
@@ -86,25 +87,25 @@ async function store(session: Session, req: Packet): Promise<Reply> {
 async function concat(session: Session, req: Packet): Promise<Reply> {
   const r = decodeConcatRequest(req);
   const side = req.opcode === Opcode.Append || req.opcode === Opcode.AppendQ ? 'append' : 'prepend';
-  const bucket = session.bucket!;
+  const target = collectionOf(session, r.key);
   const key = documentKey(session, r.key);
-  const written = await (side === 'append' ? bucket.append(key, r.value, r.cas, req.vbucket) : bucket.prepend(key, r.value, r.cas, req.vbucket));
+  const written = await (side === 'append' ? target.append(key, r.value, r.cas, req.vbucket) : target.prepend(key, r.value, r.cas, req.vbucket));
   return mutationReply(session, req, written);
 }
 
 async function remove(session: Session, req: Packet): Promise<Reply> {
   const r = decodeDeleteRequest(req);
-  const written = await session.bucket!.delete(documentKey(session, r.key), { cas: r.cas }, req.vbucket);
+  const written = await collectionOf(session, r.key).delete(documentKey(session, r.key), { cas: r.cas }, req.vbucket);
   return mutationReply(session, req, written);
 }
 
 async function arith(session: Session, req: Packet): Promise<Reply> {
   const r = decodeArithRequest(req);
-  const bucket = session.bucket!;
+  const target = collectionOf(session, r.key);
   const key = documentKey(session, r.key);
   const opts = { delta: r.delta, initial: r.initial, expiry: r.expiration, cas: req.cas };
   const isIncr = req.opcode === Opcode.Increment || req.opcode === Opcode.IncrementQ;
-  const result = await (isIncr ? bucket.increment(key, opts, req.vbucket) : bucket.decrement(key, opts, req.vbucket));
+  const result = await (isIncr ? target.increment(key, opts, req.vbucket) : target.decrement(key, opts, req.vbucket));
   if (isQuietOpcode(req.opcode)) return null;
   return encodeArithResponse(req.opcode, { value: result.value, cas: result.cas, token: token(session, result) }, { opaque: req.opaque });
 }
@@ -117,7 +118,7 @@ async function touch(session: Session, req: Packet): Promise<Reply> {
   const r = decodeTouchRequest(req);
   let written: MutationResult;
   try {
-    written = await session.bucket!.touch(documentKey(session, r.key), r.expiration, req.vbucket);
+    written = await collectionOf(session, r.key).touch(documentKey(session, r.key), r.expiration, req.vbucket);
   } catch (err) {
     if (req.opcode === Opcode.GatQ && isEngineError(err, 'KEY_ENOENT')) return null;
     throw err;
@@ -130,7 +131,7 @@ async function touch(session: Session, req: Packet): Promise<Reply> {
 function getMeta(session: Session, req: Packet): Reply {
   const r = decodeGetMetaRequest(req);
   try {
-    const item = session.bucket!.getMeta(documentKey(session, r.key), req.vbucket);
+    const item = collectionOf(session, r.key).getMeta(documentKey(session, r.key), req.vbucket);
     // Tombstones report their delete time in the expiry field, as kv_engine does.
     const response = {
       deleted: item.deleted,

@@ -1,31 +1,58 @@
 /**
  * Request keys and datatypes as the session negotiated them.
  *
- * With HELLO Collections granted, every key starts with its LEB128 collection id (SDK:
- * core/document_id.cxx `make_protocol_key`); Freshet has only the default collection (id 0), so
- * any other id gets UnknownCollection. Datatype bits in replies are only those the client
+ * With HELLO Collections granted, every key starts with its collection id in unsigned LEB128
+ * (kv docs/Collections.md "Collection-aware clients"; SDK: core/document_id.cxx
+ * `make_protocol_key`), in its shortest form and at most 5 bytes (codec/leb128.ts
+ * `decodeCollectionPrefix`; anything else is EINVAL). The command then runs on
+ * `bucket.collection(id)`; an id not in the manifest is UNKNOWN_COLLECTION carrying the manifest
+ * uid, which replies.ts returns as `{"manifest_uid":"<hex>"}`. Without the feature the key is the
+ * whole key and the connection reaches the `_default` collection only (a "legacy client").
+ *
+ * The hot path stays cheap: ids below 0x80 are one byte read straight off the key, and the
+ * default collection is the bucket's own `Collection` object, so a cid-0 request allocates
+ * nothing beyond the key's subarray. Datatype bits in replies are only those the client
  * negotiated (dcp.md §1.3).
  */
-import { decodeLeb128 } from '../../codec/leb128.js';
+import { decodeCollectionPrefix } from '../../codec/leb128.js';
 import { Feature } from '../../codec/features.js';
 import { Datatype } from '../../codec/datatype.js';
-import { Status } from '../../codec/status.js';
 import { EngineError } from '../../engine/errors.js';
 import { detectDatatype } from '../../engine/mutations.js';
+import type { Collection } from '../../engine/collection.js';
 import type { Session } from '../session.js';
-import { KvReplyError } from '../errors.js';
 
 export function collectionsEnabled(session: Session): boolean {
   return session.features.has(Feature.Collections);
 }
 
+function missingPrefix(): EngineError {
+  return new EngineError('EINVAL', 'missing collection id (the connection negotiated Collections)');
+}
+
+/** The collection a request key addresses; UNKNOWN_COLLECTION when the id is not in the manifest. */
+export function collectionOf(session: Session, key: Buffer): Collection {
+  const bucket = session.bucket!;
+  if (!collectionsEnabled(session)) return bucket.collection(0);
+  const first = key[0];
+  if (first === undefined) throw missingPrefix();
+  const id = first < 0x80 ? first : decodeCollectionPrefix(key).value;
+  if (id === 0) return bucket.collection(0);
+  // Checked here rather than left to the collection's own check, so that a client naming
+  // arbitrary ids cannot make the bucket keep a Collection object per id it tried.
+  const manifest = bucket.manifest;
+  if (!manifest.hasCollection(id)) {
+    throw new EngineError('UNKNOWN_COLLECTION', `collection 0x${id.toString(16)} is not in manifest ${manifest.uid.toString(16)}`, { manifestUid: manifest.uid });
+  }
+  return bucket.collection(id);
+}
+
 /** The document key of a request (collection prefix removed). */
 export function documentKey(session: Session, key: Buffer): Buffer {
   if (!collectionsEnabled(session)) return key;
-  if (key.length === 0) throw new EngineError('EINVAL', 'missing collection id');
-  const { value, length } = decodeLeb128(key);
-  if (value !== 0) throw new KvReplyError(Status.UnknownCollection, `unknown collection id ${value}`);
-  return key.subarray(length);
+  const first = key[0];
+  if (first === undefined) throw missingPrefix();
+  return key.subarray(first < 0x80 ? 1 : decodeCollectionPrefix(key).length);
 }
 
 /**

@@ -3,7 +3,9 @@
  * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs through the
  * listener's extensions (command-spec.ts KvExtensions, passed in by the server). Supported: ""
  * (general), `all`, `memory`, `timings` (stats-engine.ts), `vbucket`, `vbucket-seqno [vb]`,
- * `vbucket-details [vb]`, `failovers [vb]`, `connections`, and the extensions' groups.
+ * `vbucket-details [vb]`, `failovers [vb]`, `connections`, the collection groups
+ * (stats-collections.ts: `collections`, `scopes`, their `-byid` and `-details` forms), and the
+ * extensions' groups.
  */
 import { Opcode } from '../../codec/opcodes.js';
 import type { Packet } from '../../codec/packet.js';
@@ -14,6 +16,7 @@ import { SERVER_VERSION } from './bootstrap.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, StatGroup, StatPairs } from '../command-spec.js';
 import { engineGeneral, memoryGroup, timingsGroup } from './stats-engine.js';
+import { COLLECTION_STAT_GROUPS } from './stats-collections.js';
 
 const started = Date.now();
 
@@ -111,6 +114,7 @@ const BUILTIN_GROUPS: Readonly<Record<string, StatGroup>> = {
     [`conn_${session.id}:bucket`, session.bucket?.name ?? ''],
     [`conn_${session.id}:dcp`, session.dcp !== null],
   ],
+  ...COLLECTION_STAT_GROUPS,
 };
 
 /** The STAT command over the built-in groups plus `extra` (a name given twice is a wiring bug). */
