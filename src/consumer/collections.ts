@@ -37,9 +37,9 @@ export function collectionFilterOf(o: { readonly collections?: readonly string[]
   }
   if (o.collections === undefined) return undefined;
   if (o.collections.length === 0) throw new RangeError('collections must name at least one scope.collection');
-  const seen = new Set<string>();
-  const paths = o.collections.map(parseCollectionPath).filter((p) => !seen.has(`${p.scope}.${p.collection}`) && !!seen.add(`${p.scope}.${p.collection}`));
-  return { kind: 'collections', paths };
+  // each path once, in the order given
+  const unique = new Map(o.collections.map(parseCollectionPath).map((p) => [`${p.scope}.${p.collection}`, p] as const));
+  return { kind: 'collections', paths: [...unique.values()] };
 }
 
 export interface ManifestCollection {

@@ -13,6 +13,8 @@
  *   control is off).
  * - Unknown or unsupported messages: logged, counted, skipped (dcp-messages.ts).
  * - Rollback mitigation: data waits in the PersistenceGate until OBSERVE_SEQNO says persisted.
+ * - Collection-aware sources: system events and SEQNO_ADVANCED take the stream to their seqno like
+ *   items do; STREAM_END FilterEmpty marks the vbucket done (dcp-messages.ts tables).
  */
 import { Opcode, streamEndReasonName, decodeObserveSeqnoResponse, decodeSnapshotMarker, encodeBufferAck, encodeDcpNoopResponse, encodeNoopRequest, encodeObserveSeqnoRequest, packetSize } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';

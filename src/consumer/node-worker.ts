@@ -172,6 +172,10 @@ export class NodeWorker {
       stats.totSelectBucketErr++;
       return e;
     }
+    if (isConsumerError(e, 'COLLECTIONS_UNSUPPORTED')) {
+      stats.totCollectionsManifestErr++;
+      return e;
+    }
     if (isConsumerError(e, 'CONNECTION')) {
       stats.totWorkerConnectErr++;
       this.#d.kick('worker-connect-err');
