@@ -31,6 +31,8 @@ export function fatalCause(err: unknown, hasCredentials: boolean): string | unde
   if (auth) return `authentication failed (${auth.message}): check -u/--username and -p/--password`;
   if (missing) return `the bucket does not exist or this user may not read it (${missing.message})`;
   if (code('BUCKET_UUID')) return chain.map((e) => (e instanceof Error ? e.message : String(e))).join(': ');
+  const names = code('UNKNOWN_COLLECTION') ?? code('UNKNOWN_SCOPE') ?? code('COLLECTIONS_UNSUPPORTED');
+  if (names) return names.message;
   return undefined;
 }
 
@@ -129,6 +131,8 @@ export async function runTail(url: string, flags: TailFlags): Promise<void> {
     from: flags.from,
     to: flags.to,
     keysOnly: flags.keysOnly,
+    ...(flags.collection !== undefined ? { collections: flags.collection } : {}),
+    ...(flags.scope !== undefined ? { scope: flags.scope } : {}),
     logger: reporter.consumerLogger(),
     onError: (err) => {
       const why = fatalCause(err, credentials !== undefined);
@@ -173,6 +177,7 @@ export async function runTail(url: string, flags: TailFlags): Promise<void> {
         )
       : undefined;
   const startedAt = Date.now();
+  const named = flags.collection !== undefined || flags.scope !== undefined;
   let printed = 0;
   let barStarted = false;
   if (bar) {
@@ -193,7 +198,7 @@ export async function runTail(url: string, flags: TailFlags): Promise<void> {
 
   try {
     for await (const change of stream as AsyncIterable<ChangeEvent>) {
-      if (!process.stdout.write(changeToJsonLine(change, flags.keysOnly))) await once(process.stdout, 'drain');
+      if (!process.stdout.write(changeToJsonLine(change, flags.keysOnly, named))) await once(process.stdout, 'drain');
       printed++;
       if (change.type !== 'rollback') progress.seen(change.vbucket, change.seqno);
       if (stopping) break;

@@ -5,7 +5,12 @@
  *   freshet tail couchbase://127.0.0.1:11210/default -u Administrator -p password --to now
  *   freshet tail http://127.0.0.1:8091 --bucket default --from now
  *   freshet tail couchbase://127.0.0.1/default --checkpoint tail.json   # resumable
+ *   freshet tail couchbase://127.0.0.1/travel-sample --collection inventory.airport,inventory.hotel
+ *   freshet tail couchbase://127.0.0.1/travel-sample --scope inventory
  *
+ * - `--collection S.C` (repeatable, or a comma list) / `--scope S`: only those collections, each
+ *   line with its "scope" and "collection", plus collection/scope create and drop lines (one per
+ *   vbucket). Without them: the default collection, lines as before. An unknown name exits 1.
  * - `--checkpoint FILE`: positions are saved there (atomically) after each complete snapshot,
  *   every second, and on exit; a rerun resumes right after the last change printed.
  * - `--to now` ends once every vbucket reached the high seqno it had at the start; when stderr is
@@ -33,6 +38,19 @@ export interface TailFlags {
   quiet: boolean;
   connectTimeout: number;
   logLevel: string;
+  collection?: string[];
+  scope?: string;
+}
+
+/** Repeatable `--collection`, each a `scope.collection` or a comma list of them. */
+export function collectCollections(value: string, previous: string[] | undefined): string[] {
+  const out = [...(previous ?? [])];
+  for (const part of value.split(',')) {
+    const path = part.trim();
+    if (!/^[^.\s]+\.[^.\s]+$/.test(path)) throw new InvalidArgumentError(`"${part}" is not a scope.collection path (e.g. inventory.airport)`);
+    out.push(path);
+  }
+  return out;
 }
 
 /** "0-63,100" -> [0..63, 100]; sorted, without duplicates. */
@@ -65,6 +83,8 @@ export function registerTail(program: Command): void {
     .option('--checkpoint <file>', 'save positions in FILE and resume from it on the next run')
     .option('--vbuckets <list>', 'only these vbuckets, e.g. 0-63,100', parseVbucketList)
     .option('--keys-only', 'stream keys and metadata without values', false)
+    .option('--collection <scope.collection>', 'only this collection (repeatable, or a comma list)', collectCollections)
+    .option('--scope <name>', 'only the collections of this scope')
     .addOption(new Option('-u, --username <name>', 'user name').env('FRESHET_USERNAME'))
     .addOption(new Option('-p, --password <password>', 'password').env('FRESHET_PASSWORD'))
     .option('--bucket <name>', 'bucket name (required with an http:// URL)')
@@ -73,6 +93,7 @@ export function registerTail(program: Command): void {
     .addOption(logLevelOption('warn'))
     .action(async (url: string, flags: TailFlags) => {
       if (/^https?:\/\//i.test(url) && flags.bucket === undefined) throw new InvalidArgumentError('an http:// URL needs --bucket');
+      if (flags.collection !== undefined && flags.scope !== undefined) throw new InvalidArgumentError('give --collection or --scope, not both');
       // The consumer (DCP client) and the progress bar load only when this command runs.
       const { runTail } = await import('./tail-run.js');
       await runTail(url, flags);

@@ -24,6 +24,7 @@ import { resolveOptions, type BucketDataSourceOptions, type ResolvedDataSourceOp
 import { ReceiverCalls } from './receiver-calls.js';
 import { bucketFromSeeds, parseSeeds, seedsWantTls, type Seed } from './seeds.js';
 import { StatusEmitter, type StatusListener } from './status.js';
+import { CollectionNames } from './collections.js';
 import { copyStats, newStats, type BucketDataSourceStats } from './stats.js';
 import { StreamPlan } from './stream-plan.js';
 import { watchStreamingConfig } from './rest-config.js';
@@ -49,6 +50,11 @@ export interface BucketDataSourceParams {
 export class BucketDataSource {
   readonly bucket: string;
   readonly options: ResolvedDataSourceOptions;
+  /**
+   * Collection id -> names, learnt from manifests and system events (collection-aware sources:
+   * options `collections` / `scope`; a legacy source knows only `_default`).
+   */
+  readonly collections = new CollectionNames();
   readonly #stats: BucketDataSourceStats = newStats();
   readonly #status = new StatusEmitter();
   readonly #seeds: readonly Seed[];
@@ -73,7 +79,7 @@ export class BucketDataSource {
     const bucket = params.bucket ?? bucketFromSeeds(this.#seeds);
     if (!bucket) throw new ConsumerError('BAD_SEED', 'no bucket: pass `bucket` or name it in a couchbase:// seed');
     this.bucket = bucket;
-    this.#calls = new ReceiverCalls(params.receiver, this.#stats);
+    this.#calls = new ReceiverCalls(params.receiver, this.#stats, this.options.collectionFilter ? this.collections : undefined);
     this.#plan = new StreamPlan(
       this.options,
       () => this.#onComplete(),

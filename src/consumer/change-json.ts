@@ -6,6 +6,14 @@
  *   {"type":"deletion","key":"k1","vbucket":12,"seqno":4,...,"deleted":true,"value":null}
  *   {"type":"rollback","vbucket":12,"seqno":2,"vbUuid":123456789}
  *
+ * A collection-aware stream (`freshet tail --collection S.C` / `--scope S`) adds the names after
+ * the key, and prints collection and scope creates and drops (one per vbucket, as kv sends them):
+ *
+ *   {"type":"mutation","key":"k1","scope":"inventory","collection":"airport","vbucket":12,...}
+ *   {"type":"collection","action":"create","scope":"inventory","collection":"airport",
+ *    "collectionId":8,"scopeId":8,"manifestUid":2,"vbucket":12,"seqno":5}
+ *   {"type":"scope","action":"drop","scope":"inventory","scopeId":8,"manifestUid":4,"vbucket":12,"seqno":9}
+ *
  * - `cas` is a decimal string: 64-bit values are not exact as JSON numbers in most readers.
  * - `value`: the parsed document when it is JSON (datatype bit 0x01, or bytes that parse as a JSON
  *   object or array); otherwise a UTF-8 string when the bytes are valid UTF-8, with
@@ -45,14 +53,26 @@ function valueFields(value: Buffer, datatype: number): Record<string, unknown> {
   return { value: value.toString('base64'), valueEncoding: 'base64' };
 }
 
-/** The JSON object for one change (not yet stringified). */
-export function changeToJson(e: ChangeEvent, keysOnly = false): Record<string, unknown> {
+/**
+ * The JSON object for one change (not yet stringified). `names`: print the scope and collection of
+ * items (a collection-aware stream); without it the line is the legacy one.
+ */
+export function changeToJson(e: ChangeEvent, keysOnly = false, names = false): Record<string, unknown> {
   if (e.type === 'rollback') return { type: 'rollback', vbucket: e.vbucket, seqno: e.seqno, vbUuid: e.vbUuid };
+  if (e.type === 'collection') {
+    const { type, action, scope, collection, collectionId, scopeId, manifestUid, maxTTL, vbucket, seqno } = e;
+    return { type, action, scope, collection, collectionId, scopeId, manifestUid, ...(maxTTL !== undefined ? { maxTTL } : {}), vbucket, seqno };
+  }
+  if (e.type === 'scope') {
+    const { type, action, scope, scopeId, manifestUid, vbucket, seqno } = e;
+    return { type, action, scope, scopeId, manifestUid, vbucket, seqno };
+  }
   const key = validUtf8(e.key);
   const base: Record<string, unknown> = {
     type: e.type,
     key: key ?? e.key.toString('base64'),
     ...(key === undefined ? { keyEncoding: 'base64' } : {}),
+    ...(names ? { scope: e.scope, collection: e.collection } : {}),
     vbucket: e.vbucket,
     seqno: e.seqno,
     revSeqno: e.revSeqno,
@@ -66,6 +86,6 @@ export function changeToJson(e: ChangeEvent, keysOnly = false): Record<string, u
   return { ...base, ...valueFields(e.value, e.datatype) };
 }
 
-export function changeToJsonLine(e: ChangeEvent, keysOnly = false): string {
-  return `${JSON.stringify(changeToJson(e, keysOnly))}\n`;
+export function changeToJsonLine(e: ChangeEvent, keysOnly = false, names = false): string {
+  return `${JSON.stringify(changeToJson(e, keysOnly, names))}\n`;
 }

@@ -18,12 +18,19 @@
  * - The queue between the data source and the application is bounded (highWaterMark events);
  *   when full, the receiver call waits, so the DCP window stops the producer.
  * - Fatal for the iterator (it throws): bad credentials, a bucket uuid that differs from the
- *   checkpoint's, an unreadable checkpoint. Everything else is retried by the data source.
+ *   checkpoint's, an unreadable checkpoint, a `collections`/`scope` filter naming what the bucket
+ *   does not have (UNKNOWN_COLLECTION / UNKNOWN_SCOPE) or a server without collections.
+ *   Everything else is retried by the data source.
+ * - Collections (options `collections: ['scope.collection', ...]` or `scope`): items carry their
+ *   scope and collection names, `collection` / `scope` events report creates and drops (one per
+ *   vbucket), SEQNO_ADVANCED moves the checkpoint without an event, and a vbucket whose filtered
+ *   collections were all dropped ends (FilterEmpty; the iteration ends once every vbucket has).
  */
 import { AuthFailError, ConsumerError, isConsumerError } from './errors.js';
 import { BucketDataSource, type BucketDataSourceParams } from './bucket-data-source.js';
 import { CHECKPOINT_VERSION, FileCheckpointStore, type Checkpoint, type CheckpointStore, type VBucketCheckpoint } from './checkpoint-store.js';
-import { eventSize, itemEvent, type ChangeEvent } from './change-events.js';
+import { eventSize, itemEvent, systemChangeEvent, type ChangeEvent } from './change-events.js';
+import type { SystemEventData } from '../codec/index.js';
 import { decodeMetaData, encodeMetaData, rollbackUuid } from './metadata.js';
 import { PositionBook } from './positions.js';
 import type { BucketDataSourceOptions } from './options.js';
@@ -46,9 +53,11 @@ export interface ChangeStreamOptions extends Omit<BucketDataSourceParams, 'recei
 interface Entry {
   readonly vb: number;
   readonly pos: VBucketCheckpoint;
-  /** Undefined for a position-only entry (metadata saved without an item). */
+  /** Undefined for a position-only entry (metadata saved without an item, a seqno-advanced). */
   readonly event?: ChangeEvent;
   readonly size: number;
+  /** A position-only entry that ends a snapshot may complete it: checkpoint then. */
+  readonly advance?: boolean;
 }
 
 export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
@@ -138,8 +147,10 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
     const book = this.#book;
     return {
       onError: (err) => this.#onError(err),
-      dataUpdate: (vb, _key, seq, p) => this.#item(vb, seq, p),
-      dataDelete: (vb, _key, seq, p) => this.#item(vb, seq, p),
+      dataUpdate: (vb, key, seq, p, cid) => this.#item(vb, seq, p, key, cid),
+      dataDelete: (vb, key, seq, p, cid) => this.#item(vb, seq, p, key, cid),
+      systemEvent: (vb, seq, data) => this.#system(vb, seq, data),
+      seqnoAdvanced: (vb, seq) => this.#advance(vb, seq),
       snapshotStart: () => {},
       setMetaData: (vb, value) => {
         const pos = book.setMeta(vb, decodeMetaData(value)!);
@@ -158,10 +169,30 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
     };
   }
 
-  #item(vb: number, seq: number, p: Packet): void | Promise<void> {
+  #item(vb: number, seq: number, p: Packet, key: Buffer, cid: number): void | Promise<void> {
     if (this.#closed) return;
-    const event = itemEvent(vb, p);
+    const names = this.#ds!.collections;
+    const event = itemEvent(vb, p, key, cid, names.nameOf(cid));
     this.#push({ vb, pos: this.#book.item(vb, seq), event, size: eventSize(event) });
+    return this.#room();
+  }
+
+  #system(vb: number, seq: number, data: SystemEventData): void | Promise<void> {
+    if (this.#closed) return;
+    const event = systemChangeEvent(vb, seq, data, this.#ds!.collections);
+    const pos = this.#book.item(vb, seq);
+    this.#push(event ? { vb, pos, event, size: eventSize(event) } : { vb, pos, size: 64, advance: true });
+    return this.#room();
+  }
+
+  #advance(vb: number, seq: number): void | Promise<void> {
+    if (this.#closed) return;
+    this.#push({ vb, pos: this.#book.item(vb, seq), size: 64, advance: true });
+    return this.#room();
+  }
+
+  /** Waits while the queue is at its high-water mark (the receiver call holds the DCP window). */
+  #room(): void | Promise<void> {
     if (this.#queue.length - this.#head < this.#hwm) return;
     return new Promise((resolve) => this.#space.push(resolve));
   }
@@ -194,7 +225,9 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
 
   #onError(err: Error): void {
     // refused credentials reach us wrapped when no seed answered (AllServerURLsConnectBucketError)
-    const fatal = [err, err.cause].find((e) => e instanceof AuthFailError || isConsumerError(e, 'BUCKET_UUID'));
+    const fatal = [err, err.cause].find(
+      (e) => e instanceof AuthFailError || isConsumerError(e, 'BUCKET_UUID') || isConsumerError(e, 'UNKNOWN_COLLECTION') || isConsumerError(e, 'UNKNOWN_SCOPE') || isConsumerError(e, 'COLLECTIONS_UNSUPPORTED'),
+    );
     if (fatal instanceof Error) this.#fail(fatal);
     this.#opts.onError?.(err);
   }
@@ -221,6 +254,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
         if (!e.event) {
           this.#book.commit(e.vb, e.pos);
           this.#dirty = true;
+          if (e.advance && e.pos.lastSeq >= e.pos.meta.snapEnd) this.#save();
           continue;
         }
         this.#returned = e;

@@ -6,14 +6,18 @@
  * - an opcode that is not in the table, or a request magic we did not negotiate (0x82 pushes),
  *   is logged, counted for flow control, and skipped: a consumer must never die on a message it
  *   does not know (the first seed's tap.py crashed on an empty no-op);
- * - known messages that only exist with features we do not enable (collections system events,
- *   seqno-advanced, OSO, takeover set-vbucket-state, sync-write traffic) are skipped the same way;
+ * - known messages that only exist with features we do not enable (OSO, takeover
+ *   set-vbucket-state, sync-write traffic) are skipped the same way; system events and
+ *   seqno-advanced are too unless the source is collection-aware (the session downgrades them);
  * - V2.x snapshot markers are understood (the codec decodes them), not fatal;
  * - STREAM_END reasons are acted on (cbdatasource ignores the reason and always refreshes).
  */
 import { Opcode, Status, StreamEndReason } from '../codec/index.js';
 
-export type MessageKind = 'data' | 'marker' | 'stream-end' | 'noop' | 'unsupported';
+export type MessageKind = 'data' | 'system-event' | 'seqno-advanced' | 'marker' | 'stream-end' | 'noop' | 'unsupported';
+
+/** Kinds that carry a seqno of the vbucket's history (by_seqno first in their extras). */
+export type SeqnoKind = 'data' | 'system-event' | 'seqno-advanced';
 
 export const DCP_MESSAGE_TABLE = [
   { opcode: Opcode.DcpMutation, kind: 'data' },
@@ -22,8 +26,8 @@ export const DCP_MESSAGE_TABLE = [
   { opcode: Opcode.DcpSnapshotMarker, kind: 'marker' },
   { opcode: Opcode.DcpStreamEnd, kind: 'stream-end' },
   { opcode: Opcode.DcpNoop, kind: 'noop' },
-  { opcode: Opcode.DcpSystemEvent, kind: 'unsupported' }, // collections only
-  { opcode: Opcode.DcpSeqnoAdvanced, kind: 'unsupported' }, // collection-aware streams only
+  { opcode: Opcode.DcpSystemEvent, kind: 'system-event' }, // collection-aware sources only
+  { opcode: Opcode.DcpSeqnoAdvanced, kind: 'seqno-advanced' }, // collection-aware sources only
   { opcode: Opcode.DcpOsoSnapshot, kind: 'unsupported' }, // enable_out_of_order_snapshots only
   { opcode: Opcode.DcpSetVbucketState, kind: 'unsupported' }, // takeover streams only
   { opcode: Opcode.DcpPrepare, kind: 'unsupported' }, // enable_sync_writes only
@@ -38,9 +42,14 @@ const KIND = new Map<number, MessageKind>(DCP_MESSAGE_TABLE.map((r) => [r.opcode
 /** Client request magics a producer uses for stream traffic: 0x80, and 0x08 with frame infos. */
 const STREAM_MAGICS = new Set([0x80, 0x08]);
 
-/** The message's kind, or undefined for one we do not know (to be skipped). */
-export function messageKind(magic: number, opcode: number): MessageKind | undefined {
-  return STREAM_MAGICS.has(magic) ? KIND.get(opcode) : undefined;
+/**
+ * The message's kind, or undefined for one we do not know (to be skipped). System events and
+ * seqno-advanced are 'unsupported' on a connection that did not negotiate collections.
+ */
+export function messageKind(magic: number, opcode: number, collectionAware = false): MessageKind | undefined {
+  const kind = STREAM_MAGICS.has(magic) ? KIND.get(opcode) : undefined;
+  if (!collectionAware && (kind === 'system-event' || kind === 'seqno-advanced')) return 'unsupported';
+  return kind;
 }
 
 /** Consumer action for a STREAM_REQ reply status (dcp.md §3.5, §4.6). */
@@ -63,9 +72,11 @@ export function streamReqAction(status: number): StreamReqAction {
  * - `closed`: the answer to our own CLOSE_STREAM;
  * - `rerequest`: ask the same node again from where we are (Rollback: the new request gets the
  *   rollback status; Slow: the cursor was dropped, a new stream backfills);
- * - `refresh`: the vbucket moved or the stream cannot go on here: re-read the map, then re-request.
+ * - `refresh`: the vbucket moved or the stream cannot go on here: re-read the map, then re-request;
+ * - `filter-empty`: every collection of the stream's filter was dropped (kv ends it at the drop's
+ *   system event): nothing can ever match again, so the vbucket is done, not re-requested.
  */
-export type StreamEndAction = 'end' | 'closed' | 'rerequest' | 'refresh';
+export type StreamEndAction = 'end' | 'closed' | 'rerequest' | 'refresh' | 'filter-empty';
 
 export const STREAM_END_ACTIONS: ReadonlyMap<number, StreamEndAction> = new Map<number, StreamEndAction>([
   [StreamEndReason.Ok, 'end'],
@@ -75,7 +86,7 @@ export const STREAM_END_ACTIONS: ReadonlyMap<number, StreamEndAction> = new Map<
   [StreamEndReason.Slow, 'rerequest'],
   [StreamEndReason.BackfillFail, 'refresh'],
   [StreamEndReason.Rollback, 'rerequest'],
-  [StreamEndReason.FilterEmpty, 'refresh'],
+  [StreamEndReason.FilterEmpty, 'filter-empty'],
   [StreamEndReason.LostPrivileges, 'refresh'],
 ]);
 

@@ -13,6 +13,8 @@
  *   control is off).
  * - Unknown or unsupported messages: logged, counted, skipped (dcp-messages.ts).
  * - Rollback mitigation: data waits in the PersistenceGate until OBSERVE_SEQNO says persisted.
+ * - Collection-aware sources: system events and SEQNO_ADVANCED take the stream to their seqno like
+ *   items do; STREAM_END FilterEmpty marks the vbucket done (dcp-messages.ts tables).
  */
 import { Opcode, streamEndReasonName, decodeObserveSeqnoResponse, decodeSnapshotMarker, encodeBufferAck, encodeDcpNoopResponse, encodeNoopRequest, encodeObserveSeqnoRequest, packetSize } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
@@ -21,7 +23,7 @@ import { EventQueue } from './event-queue.js';
 import { ConsumerError, asError } from './errors.js';
 import { FlowControl } from './flow-control.js';
 import { PersistenceGate } from './persistence-gate.js';
-import { dataSeqno, messageKind, streamEndAction, type MessageKind } from './dcp-messages.js';
+import { dataSeqno, messageKind, streamEndAction, type MessageKind, type SeqnoKind } from './dcp-messages.js';
 import { VbStreams, type Running, type StreamReply, type VbState, type VbStreamsDeps } from './vb-streams.js';
 import type { Duplex } from 'node:stream';
 
@@ -166,7 +168,7 @@ export class DcpSession {
 
   #onPacket(p: Packet, size: number): void | Promise<void> {
     this.#d.stats.totWorkerReceive++;
-    const kind = messageKind(p.magic, p.opcode);
+    const kind = messageKind(p.magic, p.opcode, this.#d.calls.names !== undefined);
     if (kind === undefined || kind === 'unsupported' || kind === 'noop') return this.#skip(p, kind, size);
     if (this.#gate !== undefined) return this.#gated(p, kind, size);
     return this.#process(p, kind, size);
@@ -174,9 +176,10 @@ export class DcpSession {
 
   async #gated(p: Packet, kind: Exclude<MessageKind, 'noop' | 'unsupported'>, size: number): Promise<void> {
     const st = await this.#streams.streamFor(p);
-    if (st?.kind === 'running' && (kind === 'data' || this.#gate!.isHolding(p.vbucket))) {
+    const seqKind = kind === 'data' || kind === 'system-event' || kind === 'seqno-advanced';
+    if (st?.kind === 'running' && (seqKind || this.#gate!.isHolding(p.vbucket))) {
       this.#d.stats.totPersistenceHeld++;
-      this.#gate!.hold(p.vbucket, { packet: p, size, seqno: kind === 'data' ? dataSeqno(p.extras) ?? 0 : undefined });
+      this.#gate!.hold(p.vbucket, { packet: p, size, seqno: seqKind ? dataSeqno(p.extras) ?? 0 : undefined });
       return;
     }
     return this.#process(p, kind, size);
@@ -197,8 +200,8 @@ export class DcpSession {
       stats.totUPRStaleDrop++;
       if (kind === 'data') stats.totUPRDataChangeStateErr++;
       else if (kind === 'marker') stats.totUPRSnapshotStateErr++;
-      else stats.totUPRStreamEndStateErr++;
-    } else if (kind === 'data') r = this.#onData(st as Running, p);
+      else if (kind === 'stream-end') stats.totUPRStreamEndStateErr++;
+    } else if (kind === 'data' || kind === 'system-event' || kind === 'seqno-advanced') r = this.#onData(st as Running, p, kind);
     else if (kind === 'marker') r = this.#onMarker(st as Running, p);
     else r = this.#onStreamEnd(p);
     if (r !== undefined) return r.then(() => this.#processed1(size));
@@ -210,10 +213,11 @@ export class DcpSession {
     this.#ack(size);
   }
 
-  #onData(st: Running, p: Packet): void | Promise<void> {
+  /** An item, a system event or a seqno-advanced: each takes the stream to its seqno. */
+  #onData(st: Running, p: Packet, kind: SeqnoKind): void | Promise<void> {
     const { stats } = this.#d;
-    stats.totUPRDataChange++;
-    const seq = dataSeqno(p.extras);
+    if (kind === 'data') stats.totUPRDataChange++;
+    const seq = dataSeqno(p.extras); // by_seqno leads the extras of all three (system_event.md, seqno-advanced.md)
     if (seq === undefined) {
       stats.totUPRMalformed++;
       throw new ConsumerError('PROTOCOL', `corrupted data message for vbucket ${p.vbucket}`, { vbucket: p.vbucket, opcode: p.opcode });
@@ -225,14 +229,18 @@ export class DcpSession {
       return this.#d.calls.setMeta(p.vbucket, meta).then(() => {
         st.meta = meta;
         st.snapSaved = true;
-        return this.#deliver(st, p, seq);
+        return this.#deliver(st, p, seq, kind);
       });
     }
-    return this.#deliver(st, p, seq);
+    return this.#deliver(st, p, seq, kind);
   }
 
-  #deliver(st: Running, p: Packet, seq: number): void | Promise<void> {
+  #deliver(st: Running, p: Packet, seq: number, kind: SeqnoKind): void | Promise<void> {
     const { stats } = this.#d;
+    if (kind !== 'data') {
+      const r = kind === 'system-event' ? this.#d.calls.systemEvent(p.vbucket, seq, p) : this.#d.calls.seqnoAdvanced(p.vbucket, seq);
+      return r === undefined ? this.#delivered(st, seq, false) : r.then(() => this.#delivered(st, seq, false));
+    }
     const update = p.opcode === Opcode.DcpMutation;
     if (update) stats.totUPRDataChangeMutation++;
     else if (p.opcode === Opcode.DcpDeletion) stats.totUPRDataChangeDeletion++;
@@ -242,10 +250,10 @@ export class DcpSession {
     this.#delivered(st, seq);
   }
 
-  #delivered(st: Running, seq: number): void {
+  #delivered(st: Running, seq: number, item = true): void {
     st.lastSeq = seq;
     this.#progressed = true;
-    this.#d.stats.totUPRDataChangeOk++;
+    if (item) this.#d.stats.totUPRDataChangeOk++;
   }
 
   async #onMarker(st: Running, p: Packet): Promise<void> {
@@ -288,6 +296,10 @@ export class DcpSession {
     if (action === 'end' && st?.kind === 'running' && Number.isFinite(st.endSeqno)) {
       stats.totUPRStreamEndDone++;
       plan.markDone(vb);
+    } else if (action === 'filter-empty') {
+      // every collection of the filter was dropped: the stream can never match again
+      stats.totUPRStreamEndFilterEmpty++;
+      plan.markDone(vb);
     } else if (action === 'closed' || st?.kind === 'closing') {
       stats.totUPRStreamEndClosed++;
     } else if (action === 'rerequest') {
@@ -324,8 +336,8 @@ export class DcpSession {
   async #onPersisted(vb: number, seqno: number): Promise<void> {
     for (const m of this.#gate?.release(vb, seqno) ?? []) {
       this.#d.stats.totPersistenceReleased++;
-      const kind = messageKind(m.packet.magic, m.packet.opcode);
-      if (kind === 'data' || kind === 'marker' || kind === 'stream-end') await this.#process(m.packet, kind, m.size);
+      const kind = messageKind(m.packet.magic, m.packet.opcode, this.#d.calls.names !== undefined);
+      if (kind !== undefined && kind !== 'noop' && kind !== 'unsupported') await this.#process(m.packet, kind, m.size);
     }
   }
 

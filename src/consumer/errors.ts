@@ -21,6 +21,10 @@ export const CONSUMER_ERRORS = {
   DEAD_CONNECTION: 'no answer to our NOOP within PingTimeoutMS',
   CONNECTION: 'connect failed or the connection was lost',
   CLOSED: 'the data source or stream was closed',
+  UNKNOWN_COLLECTION: 'a collections filter names a collection the bucket manifest does not have',
+  UNKNOWN_SCOPE: 'a scope filter (or a collection path) names a scope the bucket manifest does not have',
+  COLLECTIONS_UNSUPPORTED: 'a collections filter was given but the node refused HELLO Collections or the manifest',
+  MANIFEST_CHANGED: 'a stream request was refused with unknown collection/scope: the names are resolved again',
   CHECKPOINT_FORMAT: 'a stored checkpoint document is malformed (checkpoint-store.ts)',
 } as const;
 

@@ -4,6 +4,7 @@
  * - BucketDataSource + Receiver: cbdatasource's API and behaviour (dcp.md §4), metadata JSON
  *   interchangeable with it, plus from/to 'now', keys only, rollback mitigation.
  * - openChangeStream: typed change events for `for await`, with durable checkpoints.
+ * - Both stream the default collection only unless given `collections` or `scope` (collections.ts).
  */
 export { BucketDataSource, type BucketDataSourceParams } from './bucket-data-source.js';
 export type { Receiver, ReceiverEx, MetaDataResult, Awaitable } from './receiver.js';
@@ -35,7 +36,8 @@ export { decodeMetaData, encodeMetaData, parseFailOverLog, EMPTY_METADATA, type 
 export { parseSeed, parseSeeds, type Seed } from './seeds.js';
 export type { Credentials } from './kv-connect.js';
 export { ChangeStream, openChangeStream, type ChangeStreamOptions } from './change-stream.js';
-export type { ChangeEvent, ItemEvent, MutationEvent, DeletionEvent, RollbackEvent } from './change-events.js';
+export type { ChangeEvent, ItemEvent, MutationEvent, DeletionEvent, RollbackEvent, CollectionEvent, ScopeEvent, ManifestEvent } from './change-events.js';
+export { CollectionNames, parseCollectionPath, type CollectionFilter, type CollectionName } from './collections.js';
 export {
   FileCheckpointStore,
   MemoryCheckpointStore,

@@ -36,6 +36,8 @@ export interface KvConnectParams {
   readonly credentials?: Credentials;
   readonly agent: string;
   readonly includeXAttrs?: boolean;
+  /** HELLO Collections (0x12), required: keys then carry their LEB128 collection id. */
+  readonly collections?: boolean;
   readonly connect?: ConnectFn;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -109,8 +111,11 @@ export async function connectKvNode(p: KvConnectParams): Promise<KvNode> {
   });
   const server = `${p.host}:${p.port}`;
   try {
-    const features = [Feature.Xerror, Feature.SelectBucket, Feature.Json, ...(p.includeXAttrs ? [Feature.Xattr] : [])];
-    await conn.hello(p.agent, features);
+    const features = [Feature.Xerror, Feature.SelectBucket, Feature.Json, ...(p.includeXAttrs ? [Feature.Xattr] : []), ...(p.collections ? [Feature.Collections] : [])];
+    const enabled = await conn.hello(p.agent, features);
+    if (p.collections && !enabled.includes(Feature.Collections)) {
+      throw new ConsumerError('COLLECTIONS_UNSUPPORTED', `${server} does not support collections (HELLO Collections refused)`, { server });
+    }
     const mechanism = p.credentials ? await authenticate(conn, p.credentials, server) : undefined;
     try {
       await conn.selectBucket(p.bucket);

@@ -17,6 +17,7 @@ import { NodeWorker } from './node-worker.js';
 import { resolveOptions, type BucketDataSourceOptions, type ResolvedDataSourceOptions } from './options.js';
 import { ReceiverCalls } from './receiver-calls.js';
 import { StatusEmitter, type StatusListener } from './status.js';
+import { CollectionNames } from './collections.js';
 import { copyStats, newStats, type BucketDataSourceStats } from './stats.js';
 import { StreamPlan } from './stream-plan.js';
 import type { Credentials } from './kv-connect.js';
@@ -57,7 +58,7 @@ export class NodeDataSource {
       credentials: params.credentials,
       options: o,
       stats: this.#stats,
-      calls: new ReceiverCalls(params.receiver, this.#stats),
+      calls: new ReceiverCalls(params.receiver, this.#stats, o.collectionFilter ? new CollectionNames() : undefined),
       status: this.#status,
       plan: this.#plan,
       kick: (reason) => this.#kick(reason),

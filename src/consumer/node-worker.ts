@@ -14,6 +14,8 @@ import { AuthFailError, ConsumerError, asError, isConsumerError } from './errors
 import { connectKvNode, type Credentials } from './kv-connect.js';
 import { splitServer } from './cluster-map.js';
 import { openDcp } from './stream-setup.js';
+import { fetchManifest, resolveFilter, type ResolvedFilter } from './collections.js';
+import type { KvConnection } from '../client/connection.js';
 import type { ReceiverCalls } from './receiver-calls.js';
 import type { ResolvedDataSourceOptions } from './options.js';
 import type { StatusEmitter } from './status.js';
@@ -106,6 +108,7 @@ export class NodeWorker {
         ...(this.#d.credentials ? { credentials: this.#d.credentials } : {}),
         agent: `freshet-dcp/${o.name}`,
         includeXAttrs: o.includeXAttrs,
+        collections: o.collectionFilter !== undefined,
         ...(o.connect ? { connect: o.connect } : {}),
         connectTimeoutMs: o.connectTimeoutMS,
         requestTimeoutMs: o.requestTimeoutMS,
@@ -120,12 +123,13 @@ export class NodeWorker {
       return { reason: 'failed', error: this.#classify(e), progressed: false };
     }
     try {
+      const filter = await this.#resolveFilter(node.conn);
       const opened = await openDcp(node.conn, o, stats);
       if (this.#abort.signal.aborted) {
         await node.conn.close();
         return { reason: 'stopped', progressed: false };
       }
-      this.#session = new DcpSession({ ...this.#d, server: this.server, conn: node.conn, socket: node.socket, streamEndOnClose: opened.streamEndOnClose });
+      this.#session = new DcpSession({ ...this.#d, server: this.server, conn: node.conn, socket: node.socket, streamEndOnClose: opened.streamEndOnClose, filter });
       this.#d.status.emit({ type: 'connected', server: this.server });
       return await this.#session.run(this.#wanted);
     } catch (e) {
@@ -135,6 +139,24 @@ export class NodeWorker {
     } finally {
       this.#session = undefined;
       stats.totWorkerClientClose++;
+    }
+  }
+
+  /**
+   * A collection-aware source looks its names up on every new connection (the manifest may have
+   * changed while it was away): GET_COLLECTIONS_MANIFEST, learnt by the shared name registry.
+   */
+  async #resolveFilter(conn: KvConnection): Promise<ResolvedFilter | undefined> {
+    const { options: o, stats, calls } = this.#d;
+    if (o.collectionFilter === undefined) return undefined;
+    stats.totCollectionsManifest++;
+    try {
+      const manifest = await fetchManifest(conn);
+      calls.names?.learnManifest(manifest);
+      return resolveFilter(manifest, o.collectionFilter);
+    } catch (e) {
+      stats.totCollectionsManifestErr++;
+      throw e;
     }
   }
 
@@ -148,6 +170,10 @@ export class NodeWorker {
     }
     if (isConsumerError(e, 'BUCKET_NOT_FOUND')) {
       stats.totSelectBucketErr++;
+      return e;
+    }
+    if (isConsumerError(e, 'COLLECTIONS_UNSUPPORTED')) {
+      stats.totCollectionsManifestErr++;
       return e;
     }
     if (isConsumerError(e, 'CONNECTION')) {

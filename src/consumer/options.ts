@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { KvTlsOptions } from '../client/conn-dial.js';
 import { connectWith } from './kv-connect.js';
+import { collectionFilterOf, type CollectionFilter } from './collections.js';
 import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 
 export type StreamFrom = 'beginning' | 'now';
@@ -105,9 +106,21 @@ export interface BucketDataSourceOptions {
    * trust store). Implied, with the default trust, by a `couchbases://` or `https://` seed.
    */
   readonly tls?: KvTlsOptions;
+
+  /**
+   * Stream only these collections, `scope.collection` paths (collections.ts). The source is then
+   * collection-aware: HELLO Collections, names resolved with GET_COLLECTIONS_MANIFEST, the stream
+   * request carries the JSON filter, system events and SEQNO_ADVANCED arrive. Without this or
+   * `scope`, only the default collection is streamed (cbdatasource).
+   */
+  readonly collections?: readonly string[];
+  /** Stream every collection of one scope (exclusive with `collections`). */
+  readonly scope?: string;
 }
 
-export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation' | 'tls'>> & {
+export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation' | 'tls' | 'collections' | 'scope'>> & {
+  /** Undefined: a legacy source (default collection only, no HELLO Collections). */
+  readonly collectionFilter: CollectionFilter | undefined;
   readonly seqEnd: ReadonlyMap<number, number>;
   /** Undefined: plain TCP and http. */
   readonly tls: KvTlsOptions | undefined;
@@ -214,6 +227,7 @@ export function resolveOptions(o: BucketDataSourceOptions = {}, impliedTls = fal
     readHighWaterMarkBytes: positive('readHighWaterMarkBytes', hwm) || (window > 0 ? Math.max(2 * window, 1 << 20) : 8 << 20),
     logger: o.logger ?? SILENT_LOGGER,
     tls,
+    collectionFilter: collectionFilterOf(o),
     connect: o.connect ?? (tls === undefined ? undefined : connectWith(tls)),
     fetch: o.fetch ?? (tls === undefined || (tls.ca === undefined && tls.rejectUnauthorized !== false) ? globalThis.fetch : fetchTrusting(tls)),
   };

@@ -7,7 +7,8 @@
  * `settle` awaits only real promises: most receivers answer synchronously, and skipping the extra
  * microtask per item is measurable at hundreds of thousands of items per second.
  */
-import type { Packet } from '../codec/index.js';
+import { decodeLeb128, decodeSystemEvent, decodeSystemEventData, type Packet } from '../codec/index.js';
+import type { CollectionNames } from './collections.js';
 import { ConsumerError } from './errors.js';
 import { decodeMetaData, encodeMetaData, type FailoverPair, type VBucketMetaData } from './metadata.js';
 import type { Awaitable, Receiver } from './receiver.js';
@@ -27,9 +28,14 @@ function receiverError(what: string, vb: number, e: unknown): ConsumerError {
 }
 
 export class ReceiverCalls {
+  /**
+   * `names`: set for a collection-aware source (keys carry their collection id, system events
+   * are learnt before the receiver sees them); undefined for a legacy one.
+   */
   constructor(
     readonly receiver: Receiver,
     readonly stats: BucketDataSourceStats,
+    readonly names?: CollectionNames,
   ) {}
 
   /** Run a receiver method; resolves when it (and any promise it returned) is done. */
@@ -88,9 +94,18 @@ export class ReceiverCalls {
    * on the synchronous path: this runs once per item.)
    */
   data(vb: number, seq: number, p: Packet, update: boolean): void | Promise<void> {
+    let key = p.key;
+    let cid = 0;
+    if (this.names !== undefined) {
+      // kv docs/dcp/documentation/commands/mutation.md "Collections Enabled": LEB128 id, then key
+      // (a malformed prefix is a protocol error of the connection, not the receiver's)
+      const { value, length } = decodeLeb128(p.key);
+      cid = value;
+      key = p.key.subarray(length);
+    }
     let r: unknown;
     try {
-      r = update ? this.receiver.dataUpdate(vb, p.key, seq, p) : this.receiver.dataDelete(vb, p.key, seq, p);
+      r = update ? this.receiver.dataUpdate(vb, key, seq, p, cid) : this.receiver.dataDelete(vb, key, seq, p, cid);
     } catch (e) {
       throw this.#dataError(vb, update, e);
     }
@@ -107,6 +122,29 @@ export class ReceiverCalls {
   #dataError(vb: number, update: boolean, e: unknown): ConsumerError {
     this.stats.totUPRDataChangeErr++;
     return receiverError(update ? 'dataUpdate' : 'dataDelete', vb, e);
+  }
+
+  /** A system event: learn its names, then Receiver.systemEvent when the receiver has it. */
+  systemEvent(vb: number, seq: number, p: Packet): void | Promise<void> {
+    this.stats.totUPRSystemEvent++;
+    let data;
+    try {
+      data = decodeSystemEventData(decodeSystemEvent(p), p);
+    } catch (e) {
+      this.stats.totUPRMalformed++;
+      throw new ConsumerError('PROTOCOL', `bad system event for vbucket ${vb}`, { vbucket: vb }, { cause: e });
+    }
+    this.names?.learnEvent(data);
+    const r = this.receiver;
+    if (r.systemEvent === undefined) return;
+    return this.run('systemEvent', vb, () => r.systemEvent!(vb, seq, data, p));
+  }
+
+  seqnoAdvanced(vb: number, seq: number): void | Promise<void> {
+    this.stats.totUPRSeqnoAdvanced++;
+    const r = this.receiver;
+    if (r.seqnoAdvanced === undefined) return;
+    return this.run('seqnoAdvanced', vb, () => r.seqnoAdvanced!(vb, seq));
   }
 
   /** Receiver.streamStarted when the receiver has it (no promise otherwise). */

@@ -16,7 +16,7 @@
  * `getMetaData` must return the last value given to `setMetaData` together with the last seqno the
  * receiver processed (`lastSeq`), or `{ value: null, lastSeq: 0 }` when it has none.
  */
-import type { Packet } from '../codec/index.js';
+import type { Packet, SystemEventData } from '../codec/index.js';
 import type { FailoverPair } from './metadata.js';
 
 export type Awaitable<T> = T | Promise<T>;
@@ -29,10 +29,26 @@ export interface MetaDataResult {
 export interface Receiver {
   /** Advisory: the data source keeps healing itself; the receiver may `close()` it instead. */
   onError(err: Error): void;
-  /** A mutation. */
-  dataUpdate(vbucketId: number, key: Buffer, seq: number, req: Packet): Awaitable<void>;
-  /** A deletion or an expiration (`req.opcode` tells which). */
-  dataDelete(vbucketId: number, key: Buffer, seq: number, req: Packet): Awaitable<void>;
+  /**
+   * A mutation. On a collection-aware source (options `collections`/`scope`) `key` is the key
+   * without its LEB128 collection-id prefix (`req.key` keeps it) and `collectionId` says whose it
+   * is; otherwise `collectionId` is 0 (the default collection, the only one streamed).
+   */
+  dataUpdate(vbucketId: number, key: Buffer, seq: number, req: Packet, collectionId: number): Awaitable<void>;
+  /** A deletion or an expiration (`req.opcode` tells which); `key` as for dataUpdate. */
+  dataDelete(vbucketId: number, key: Buffer, seq: number, req: Packet, collectionId: number): Awaitable<void>;
+  /**
+   * Beyond cbdatasource, collection-aware sources only: a DCP system event (a collection created
+   * or dropped, a scope created or dropped) at `seq`, decoded (`Opaque` for ModifyCollection and
+   * FlatBuffers events). kv sends one per vbucket. The event is part of the vbucket's history: a
+   * receiver that keeps positions counts `seq` as processed.
+   */
+  systemEvent?(vbucketId: number, seq: number, event: SystemEventData, req: Packet): Awaitable<void>;
+  /**
+   * Beyond cbdatasource, collection-aware sources only: DCP_SEQNO_ADVANCED, the stream moved to
+   * `seq` without an item for this filter (the snapshot's last items were in other collections).
+   */
+  seqnoAdvanced?(vbucketId: number, seq: number): Awaitable<void>;
   /** A snapshot marker: the next items belong to [snapStart, snapEnd]. */
   snapshotStart(vbucketId: number, snapStart: number, snapEnd: number, snapType: number): Awaitable<void>;
   /** Persist `value` with the data (in-stream). */

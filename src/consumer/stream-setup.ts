@@ -7,7 +7,8 @@
  *   and the noop controls are required: cbdatasource treats a refusal as fatal and so do we.
  *   `send_stream_end_on_client_close_stream` is optional (kv accepts it; without it a
  *   CLOSE_STREAM reply is the end of the stream, gocbcore's workaround for MB-26363).
- * - The high seqnos (GET_ALL_VB_SEQNOS 0x48, active vbuckets) for `from: 'now'` and `to: 'now'`,
+ * - The high seqnos (GET_ALL_VB_SEQNOS 0x48, active vbuckets; per collection for a filtered
+ *   stream) for `from: 'now'` and `to: 'now'`,
  *   and a vbucket's failover log (GET_FAILOVER_LOG 0x96; DCP_GET_FAILOVER_LOG 0x54 if the server
  *   does not know 0x96), whose newest uuid a from-now stream request must carry.
  */
@@ -95,10 +96,22 @@ export async function openDcp(conn: KvConnection, o: ResolvedDataSourceOptions, 
   return { streamEndOnClose };
 }
 
-/** High seqno of every active vbucket on the node. */
-export async function activeHighSeqnos(conn: KvConnection): Promise<Map<number, number>> {
-  const res = expectSuccess(await conn.request(encodeAllVbSeqnosRequest({ state: VbucketStateFilter.Active })));
-  return new Map(decodeAllVbSeqnosResponse(res).map((e) => [e.vbucket, e.seqno]));
+/**
+ * High seqno of every active vbucket on the node. With `collectionIds` (a filtered,
+ * collection-aware stream), the highest of those collections' high seqnos per vbucket
+ * (GET_ALL_VB_SEQNOS with the collection id in the 8-byte extras form, one request each), as
+ * go-dcp takes the max over its collections: "now" for the stream is the last seqno it could
+ * have delivered. Without them, the vbucket's own high seqno.
+ */
+export async function activeHighSeqnos(conn: KvConnection, collectionIds: readonly number[] = []): Promise<Map<number, number>> {
+  if (collectionIds.length === 0) {
+    const res = expectSuccess(await conn.request(encodeAllVbSeqnosRequest({ state: VbucketStateFilter.Active })));
+    return new Map(decodeAllVbSeqnosResponse(res).map((e) => [e.vbucket, e.seqno]));
+  }
+  const replies = await Promise.all(collectionIds.map((collectionId) => conn.request(encodeAllVbSeqnosRequest({ state: VbucketStateFilter.Active, collectionId }))));
+  const out = new Map<number, number>();
+  for (const res of replies) for (const e of decodeAllVbSeqnosResponse(expectSuccess(res))) out.set(e.vbucket, Math.max(out.get(e.vbucket) ?? 0, e.seqno));
+  return out;
 }
 
 /** A vbucket's failover log, newest first. */

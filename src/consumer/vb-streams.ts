@@ -27,6 +27,7 @@ import type { ResolvedDataSourceOptions } from './options.js';
 import type { StatusEmitter } from './status.js';
 import type { BucketDataSourceStats } from './stats.js';
 import type { StreamPlan } from './stream-plan.js';
+import type { ResolvedFilter } from './collections.js';
 
 export type VbState =
   | { readonly kind: 'requested'; readonly opaque: number; readonly response: Promise<Packet>; readonly meta: VBucketMetaData; readonly startSeqno: number; readonly endSeqno: number }
@@ -58,6 +59,8 @@ export interface VbStreamsDeps {
   /** Deliver a reply to the session's loop. */
   readonly post: (r: StreamReply) => void;
   readonly streamEndOnClose: boolean;
+  /** A collection-aware source's filter (stream-request value, ids for "now"); else undefined. */
+  readonly filter: ResolvedFilter | undefined;
 }
 
 /** Stream opaques live above the connection's own allocator (which counts up from 1). */
@@ -205,6 +208,12 @@ export class VbStreams {
       stats.totUPRStreamReqResWantAfterRollback++;
       return; // idle and wanted: the next reconcile requests it again
     }
+    if (res.status === Status.UnknownCollection || res.status === Status.UnknownScope) {
+      // the manifest changed since the names were resolved: a new connection resolves them again
+      // (and fails for good with UNKNOWN_COLLECTION / UNKNOWN_SCOPE if they are gone)
+      stats.totUPRStreamReqResFailUnknownCollection++;
+      throw new ConsumerError('MANIFEST_CHANGED', `stream request for vbucket ${vb} refused: status 0x${res.status.toString(16)}`, { vbucket: vb, status: res.status });
+    }
     if (res.status === Status.NotMyVbucket) {
       stats.totUPRStreamReqResFailNotMyVBucket++;
       this.#d.status.emit({ type: 'not-my-vbucket', server: this.#d.server, vbucket: vb });
@@ -269,7 +278,7 @@ export class VbStreams {
     let highs: Map<number, number> | undefined;
     if (needHigh) {
       try {
-        highs = await activeHighSeqnos(conn);
+        highs = await activeHighSeqnos(conn, this.#d.filter?.collectionIds);
       } catch (e) {
         stats.totToNowResolveErr++;
         throw e;
@@ -317,7 +326,8 @@ export class VbStreams {
 
   #send(vb: number, pos: ReturnType<typeof resumePosition>, endSeqno: number, meta: VBucketMetaData): void {
     const opaque = this.#alloc();
-    const response = this.#d.conn.request(encodeStreamRequest({ vbucket: vb, endSeqno, ...pos }), { opaque, timeoutMs: 0 });
+    const value = this.#d.filter?.streamValue; // the JSON filter (stream-request-value.md)
+    const response = this.#d.conn.request(encodeStreamRequest({ vbucket: vb, endSeqno, ...pos, ...(value ? { value } : {}) }), { opaque, timeoutMs: 0 });
     this.states.set(vb, { kind: 'requested', opaque, response, meta, startSeqno: pos.startSeqno, endSeqno });
     response.then(
       (res) => this.#d.post({ kind: 'stream-res', vb, opaque, res }),
