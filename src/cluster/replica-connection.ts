@@ -32,9 +32,10 @@ import { encodeMetaData, type FailoverPair } from '../consumer/metadata.js';
 import type { BucketDataSourceOptions } from '../consumer/options.js';
 import type { MetaDataResult, Receiver } from '../consumer/receiver.js';
 import type { Bucket } from '../engine/bucket.js';
-import { adoptFailoverLog, applyReplicated, noteSnapshot, resetReplica, replicaResumePosition } from '../engine/replica.js';
+import { adoptFailoverLog, applyReplicated, applyReplicatedSystemEvent, noteSnapshot, resetReplica, replicaResumePosition } from '../engine/replica.js';
+import type { SystemEventData } from '../codec/index.js';
 import { REPLICA_DCP_OPTIONS } from './replica-handshake.js';
-import { replicatedChange } from './replica-items.js';
+import { replicatedChange, systemEventInfo } from './replica-items.js';
 
 const MAX_OUTSTANDING = 256;
 
@@ -74,16 +75,28 @@ class ReplicaReceiver implements Receiver {
     if (!this.closed) this.logger.warn({ err, source: this.source, bucket: this.bucket.name }, 'replication connection lost');
   }
 
-  dataUpdate(vb: number, _key: Buffer, _seq: number, req: Packet): void | Promise<void> {
-    return this.#apply(vb, req);
+  dataUpdate(vb: number, key: Buffer, _seq: number, req: Packet, collection: number): void | Promise<void> {
+    return this.#apply(vb, req, key, collection);
   }
 
-  dataDelete(vb: number, _key: Buffer, _seq: number, req: Packet): void | Promise<void> {
-    return this.#apply(vb, req);
+  dataDelete(vb: number, key: Buffer, _seq: number, req: Packet, collection: number): void | Promise<void> {
+    return this.#apply(vb, req, key, collection);
   }
 
-  #apply(vb: number, p: Packet): void | Promise<void> {
-    const change = replicatedChange(p);
+  /**
+   * A manifest change the active recorded: stored at its seqno, and adopted by this node when it
+   * is newer than its own manifest (engine/replica.ts applyReplicatedSystemEvent).
+   */
+  async systemEvent(vb: number, seq: number, event: SystemEventData, req: Packet): Promise<void> {
+    const info = systemEventInfo(event, this.bucket.manifest);
+    if (info === undefined) return;
+    await this.#drain();
+    this.items++;
+    await applyReplicatedSystemEvent(this.bucket, vb, seq, req.cas, info);
+  }
+
+  #apply(vb: number, p: Packet, key: Buffer, collection: number): void | Promise<void> {
+    const change = replicatedChange(p, key, collection);
     if (change === undefined) return;
     this.items++;
     this.#outstanding.push(applyReplicated(this.bucket, vb, change));

@@ -21,6 +21,9 @@ import type { BucketDataSourceOptions } from '../consumer/options.js';
 const RETRY = { init: 50, factor: 2, max: 1000 } as const;
 
 export const REPLICA_DCP_OPTIONS = {
+  // Every collection and every system event, so the copy holds what the active holds (kv's
+  // DcpConsumer streams unfiltered with HELLO Collections).
+  allCollections: true,
   includeXAttrs: true,
   includeDeleteTimes: true,
   includeDeletedUserXattrs: true,

@@ -17,6 +17,9 @@
 import { Datatype, Opcode, decodeDcpDeletion, decodeDcpExpiration, decodeDcpMutation } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 import type { ReplicatedChange } from '../engine/replica.js';
+import type { SystemEventData } from '../codec/index.js';
+import type { Manifest } from '../engine/manifest.js';
+import type { SystemEventInfo } from '../engine/bucket-collections.js';
 import { splitXattrValue } from '../codec/xattr.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -27,8 +30,37 @@ function valueAndXattrs(value: Buffer, datatype: number): { body: Buffer; xattrs
   return { body: Buffer.from(split.body), xattrs: split.xattrs };
 }
 
-/** The change a DCP mutation, deletion or expiration carries; undefined for other opcodes. */
-export function replicatedChange(p: Packet): ReplicatedChange | undefined {
+/**
+ * The change a DCP mutation, deletion or expiration carries; undefined for other opcodes. On a
+ * collection-aware feed `key` is the key without its LEB128 prefix and `collection` its id (the
+ * consumer library splits them, receiver.ts).
+ */
+export function replicatedChange(p: Packet, key?: Buffer, collection = 0): ReplicatedChange | undefined {
+  const change = decodeChange(p);
+  return change && key !== undefined ? { ...change, key: Buffer.from(key), collection } : change;
+}
+
+/**
+ * A DCP system event as the engine records it (engine/bucket-collections.ts SystemEventInfo). A
+ * drop carries no name on the wire; the name comes from this node's manifest when it knows the
+ * id. Undefined for events Freshet does not produce (FlatBuffers, ModifyCollection).
+ */
+export function systemEventInfo(e: SystemEventData, manifest: Manifest): SystemEventInfo | undefined {
+  switch (e.type) {
+    case 'BeginCollection':
+      return { type: 'create-collection', manifestUid: e.manifestUid, scopeId: e.scopeId, collectionId: e.collectionId, name: e.name, ...(e.maxTtl ? { maxTTL: e.maxTtl } : {}) };
+    case 'EndCollection':
+      return { type: 'drop-collection', manifestUid: e.manifestUid, scopeId: e.scopeId, collectionId: e.collectionId, name: manifest.collection(e.collectionId)?.name ?? '' };
+    case 'CreateScope':
+      return { type: 'create-scope', manifestUid: e.manifestUid, scopeId: e.scopeId, name: e.name };
+    case 'DropScope':
+      return { type: 'drop-scope', manifestUid: e.manifestUid, scopeId: e.scopeId, name: manifest.scope(e.scopeId)?.name ?? '' };
+    default:
+      return undefined;
+  }
+}
+
+function decodeChange(p: Packet): ReplicatedChange | undefined {
   switch (p.opcode) {
     case Opcode.DcpMutation: {
       const m = decodeDcpMutation(p);

@@ -19,7 +19,8 @@ export const DEFAULT_NAME = '_default';
 /** What a data source streams: named collections, or a whole scope (kv: both at once is EINVAL). */
 export type CollectionFilter =
   | { readonly kind: 'collections'; readonly paths: readonly { readonly scope: string; readonly collection: string }[] }
-  | { readonly kind: 'scope'; readonly scope: string };
+  | { readonly kind: 'scope'; readonly scope: string }
+  | { readonly kind: 'all' };
 
 /** `scope.collection` -> parts; a bare name is refused (kv's GET_COLLECTION_ID needs both). */
 export function parseCollectionPath(path: string): { readonly scope: string; readonly collection: string } {
@@ -29,8 +30,12 @@ export function parseCollectionPath(path: string): { readonly scope: string; rea
 }
 
 /** The filter the options ask for, or undefined for a legacy (default collection only) source. */
-export function collectionFilterOf(o: { readonly collections?: readonly string[] | undefined; readonly scope?: string | undefined }): CollectionFilter | undefined {
+export function collectionFilterOf(o: { readonly collections?: readonly string[] | undefined; readonly scope?: string | undefined; readonly allCollections?: boolean | undefined }): CollectionFilter | undefined {
   if (o.collections !== undefined && o.scope !== undefined) throw new RangeError('give either collections or scope, not both (kv answers EINVAL to both filters)');
+  if (o.allCollections === true) {
+    if (o.collections !== undefined || o.scope !== undefined) throw new RangeError('allCollections excludes collections and scope');
+    return { kind: 'all' };
+  }
   if (o.scope !== undefined) {
     if (o.scope.trim() === '' || o.scope.includes('.')) throw new RangeError(`scope "${o.scope}" is not a scope name`);
     return { kind: 'scope', scope: o.scope.trim() };
@@ -115,6 +120,7 @@ export function resolveFilter(m: BucketManifest, f: CollectionFilter): ResolvedF
     if (!s) throw new ConsumerError('UNKNOWN_SCOPE', `scope "${name}" does not exist (manifest uid ${m.uid.toString(16)})`, { scope: name, manifestUid: m.uid });
     return s;
   };
+  if (f.kind === 'all') return { streamValue: Buffer.alloc(0), collectionIds: [] };
   if (f.kind === 'scope') {
     const s = scope(f.scope);
     return { streamValue: Buffer.from(JSON.stringify({ scope: s.id.toString(16) })), collectionIds: s.collections.map((c) => c.id) };

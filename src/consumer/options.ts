@@ -116,9 +116,14 @@ export interface BucketDataSourceOptions {
   readonly collections?: readonly string[];
   /** Stream every collection of one scope (exclusive with `collections`). */
   readonly scope?: string;
+  /**
+   * Stream every collection, unfiltered, with every system event (exclusive with `collections`
+   * and `scope`): what a replica needs (kv's DcpConsumer streams without a filter).
+   */
+  readonly allCollections?: boolean;
 }
 
-export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation' | 'tls' | 'collections' | 'scope'>> & {
+export type ResolvedDataSourceOptions = Required<Omit<BucketDataSourceOptions, 'seqEnd' | 'connect' | 'fetch' | 'rollbackMitigation' | 'tls' | 'collections' | 'scope' | 'allCollections'>> & {
   /** Undefined: a legacy source (default collection only, no HELLO Collections). */
   readonly collectionFilter: CollectionFilter | undefined;
   readonly seqEnd: ReadonlyMap<number, number>;

@@ -109,6 +109,37 @@ describe('cluster > intra-cluster replication', () => {
     assert.equal(b.server.cluster!.replicaFeeds.stats().rollbacks + a.server.cluster!.replicaFeeds.stats().rollbacks, 0);
   });
 
+  test('collections replicate: documents keep their collection, system events travel, and both nodes converge on one manifest', async (t) => {
+    const { a, b, file } = await twoNodes(t);
+    const [ba, bb] = [bucketOf(a), bucketOf(b)];
+    writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
+    await until(() => applied(1, a, b), 'the map applied on both nodes');
+    await ba.createScope('inventory');
+    await ba.createCollection('inventory', 'airport', { maxTTL: 3600 });
+    await until(() => bb.manifest.uid === 2, 'node 1 adopted the manifest from the replicated system events');
+    assert.deepEqual(bb.manifest.toJSON(), ba.manifest.toJSON());
+
+    const onA = keyIn(ba, 3, 'a');
+    const onB = keyIn(ba, 5, 'b');
+    await ba.collectionByName('inventory', 'airport').set(onA, '{"from":"a"}');
+    await bb.collectionByName('inventory', 'airport').set(onB, '{"from":"b"}');
+    await ba.set(onA, '{"default":true}');
+    await until(() => caughtUp(ba, bb, 3) && caughtUp(bb, ba, 5), 'replicas caught up');
+    const replicaCopy = bb.collectionByName('inventory', 'airport').lookup(Buffer.from(onA));
+    assert.equal(replicaCopy?.value.toString(), '{"from":"a"}');
+    assert.equal(replicaCopy?.collection, 8);
+    assert.equal(bb.lookup(Buffer.from(onA))?.value.toString(), '{"default":true}', 'the same key in the default collection stays apart');
+    assert.equal(ba.collectionByName('inventory', 'airport').lookup(Buffer.from(onB))?.value.toString(), '{"from":"b"}');
+    assert.equal(bb.collectionHighSeqno(3, 8), ba.collectionHighSeqno(3, 8));
+
+    // A promoted replica serves the collection; a drop on either node reaches the other.
+    writeMap(file, 2, [ports(a), ports(b)], [0, 0, 0, 1, 1, 1, 1, 1]);
+    await until(() => applied(2, a, b), 'vbucket 3 moved');
+    assert.equal(bb.collectionByName('inventory', 'airport').get(onA).value.toString(), '{"from":"a"}');
+    await bb.dropCollection('inventory', 'airport');
+    await until(() => ba.manifest.uid === 3 && !ba.manifest.hasCollection(8), 'node 0 adopted the drop');
+  });
+
   test('a replica whose active took another branch is reset and streamed again', async (t) => {
     const { a, b, file } = await twoNodes(t);
     const [ba, bb] = [bucketOf(a), bucketOf(b)];
