@@ -15,7 +15,7 @@
  */
 import { bucketCore, type Bucket } from './bucket.js';
 import { collectionRange, parseDirKey } from './dir-keys.js';
-import { SYSTEM_COLLECTION_ID, type Manifest, type ManifestEvent } from './manifest.js';
+import { SYSTEM_COLLECTION_ID, type Manifest, type ManifestEvent, type RemoteEvent } from './manifest.js';
 import { decodeRecord, encodeRecord } from './record.js';
 import { expiryKey, seqKey, u64Key } from '../store/keys.js';
 import type { WriteOp } from '../store/group-commit.js';
@@ -25,15 +25,7 @@ import { MANIFEST_KEY } from './bucket-core.js';
 const PURGE_BATCH = 1000;
 
 /** A system event as the engine stores it (the value of a system-collection record, JSON). */
-export interface SystemEventInfo {
-  readonly type: ManifestEvent['type'];
-  readonly manifestUid: number;
-  readonly scopeId: number;
-  /** Collection events only. */
-  readonly collectionId?: number;
-  readonly name: string;
-  readonly maxTTL?: number;
-}
+export type SystemEventInfo = RemoteEvent;
 
 /** The event a system-collection item records. */
 export function systemEventOf(item: Item): SystemEventInfo {

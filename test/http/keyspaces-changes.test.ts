@@ -4,26 +4,13 @@
  * `/travel-sample.inventory.airport/_changes` and in no other keyspace's feed.
  */
 import { test, describe } from 'node:test';
+import { AIRPORT, HOTEL, DEFAULT, travelSample, put } from './keyspace-fixture.js';
 import assert from 'node:assert/strict';
-import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+import { arr, obj, withCouch, type CouchFixture } from './helpers.js';
 import { StreamReader } from './stream-reader.js';
 
-const AIRPORT = '/travel-sample.inventory.airport';
-const HOTEL = '/travel-sample.inventory.hotel';
-const DEFAULT = '/travel-sample';
 
-async function travelSample(f: CouchFixture): Promise<void> {
-  await createDb(f, 'travel-sample');
-  const bucket = f.engine.requireBucket('travel-sample');
-  await bucket.createScope('inventory');
-  await bucket.createCollection('inventory', 'airport');
-  await bucket.createCollection('inventory', 'hotel');
-}
 
-async function put(f: CouchFixture, path: string, body: Record<string, unknown>): Promise<void> {
-  const r = await f.req(path, { method: 'PUT', json: body });
-  assert.equal(r.status, 201, `PUT ${path}: ${r.text}`);
-}
 
 function ids(json: unknown): string[] {
   return arr(obj(json).results).map((r) => obj(r).id as string);

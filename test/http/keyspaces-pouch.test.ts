@@ -4,9 +4,10 @@
  * that collection only, and a pull brings that collection's documents only, KV writes included.
  */
 import { test, describe } from 'node:test';
+import { travelSample } from './keyspace-fixture.js';
 import assert from 'node:assert/strict';
 import { ADMIN } from '../helpers/server.js';
-import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+import { arr, obj, withCouch, type CouchFixture } from './helpers.js';
 import { PouchDB, type PouchDatabase } from './pouch.js';
 
 const AIRPORT = 'travel-sample.inventory.airport';
@@ -20,13 +21,6 @@ function remote(f: CouchFixture, name: string): PouchDatabase {
   return new PouchDB(`${f.base}/${name}`, { auth: { username: ADMIN.username, password: ADMIN.password }, skip_setup: true });
 }
 
-async function travelSample(f: CouchFixture): Promise<void> {
-  await createDb(f, 'travel-sample');
-  const bucket = f.engine.requireBucket('travel-sample');
-  await bucket.createScope('inventory');
-  await bucket.createCollection('inventory', 'airport');
-  await bucket.createCollection('inventory', 'hotel');
-}
 
 async function ids(f: CouchFixture, db: string): Promise<string[]> {
   return arr(obj((await f.req(`/${db}/_all_docs`)).json).rows).map((r) => obj(r).id as string);

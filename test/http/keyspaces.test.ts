@@ -5,28 +5,13 @@
  * Collections are created through the engine API (the management REST is another face's).
  */
 import { test, describe } from 'node:test';
+import { AIRPORT, HOTEL, DEFAULT, travelSample, put } from './keyspace-fixture.js';
 import assert from 'node:assert/strict';
-import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+import { arr, createDb, obj, withCouch } from './helpers.js';
 import { KeyspaceSide } from '../../src/couchdb/side-store.js';
 
-const AIRPORT = '/travel-sample.inventory.airport';
-const HOTEL = '/travel-sample.inventory.hotel';
-const DEFAULT = '/travel-sample';
 
-/** `travel-sample` with scope `inventory` holding `airport` and `hotel`. */
-async function travelSample(f: CouchFixture): Promise<void> {
-  await createDb(f, 'travel-sample');
-  const bucket = f.engine.requireBucket('travel-sample');
-  await bucket.createScope('inventory');
-  await bucket.createCollection('inventory', 'airport');
-  await bucket.createCollection('inventory', 'hotel');
-}
 
-async function put(f: CouchFixture, path: string, body: Record<string, unknown>): Promise<string> {
-  const r = await f.req(path, { method: 'PUT', json: body });
-  assert.equal(r.status, 201, `PUT ${path}: ${r.text}`);
-  return obj(r.json).rev as string;
-}
 
 function rowIds(json: unknown): string[] {
   return arr(obj(json).rows).map((r) => obj(r).id as string);
