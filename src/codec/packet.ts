@@ -23,6 +23,7 @@
  */
 import { ProtocolError } from './errors.js';
 import { Magic, isAltMagic, isRequestMagic, isValidMagic, responseMagicFor } from './magic.js';
+import { readBigU64BE, writeBigU64BE } from './u64.js';
 
 export const HEADER_LENGTH = 24;
 
@@ -82,7 +83,8 @@ export function decodeHeader(buf: Buffer, offset = 0, maxBodyLength = DEFAULT_MA
   const specific = buf.readUInt16BE(offset + 6);
   const bodyLength = buf.readUInt32BE(offset + 8);
   const opaque = buf.readUInt32BE(offset + 12);
-  const cas = buf.readBigUInt64BE(offset + 16);
+  // Most requests carry CAS 0 (every plain GET): two word reads spare them any BigInt work.
+  const cas = buf.readUInt32BE(offset + 16) === 0 && buf.readUInt32BE(offset + 20) === 0 ? 0n : readBigU64BE(buf, offset + 16);
   if (bodyLength > maxBodyLength) {
     throw new ProtocolError('BODY_TOO_LARGE', `body length ${bodyLength} exceeds cap ${maxBodyLength}`, {
       magic,
@@ -163,7 +165,8 @@ function checkInt(v: number, max: number, what: string): void {
  * single-allocation frame encoders of the hot paths (ops/get.ts, ops/mutation.ts, dcp/*.ts), which
  * size one buffer for the whole frame and fill the body in place. No range checks: callers pass
  * values that fit (encodePacket checks them; the frame encoders take them from decoded requests
- * and stored items). `framingLength` must be 0 unless the magic is an alt magic (0x08/0x18).
+ * and stored items; a CAS is written modulo 2^64, u64.ts).
+ * `framingLength` must be 0 unless the magic is an alt magic (0x08/0x18).
  */
 export function writeHeader(
   out: Buffer,
@@ -193,7 +196,7 @@ export function writeHeader(
   out.writeUInt16BE(vbucketOrStatus, 6);
   out.writeUInt32BE(bodyLength, 8);
   out.writeUInt32BE(opaque >>> 0, 12);
-  out.writeBigUInt64BE(cas, 16);
+  writeBigU64BE(out, 16, cas);
 }
 
 /**

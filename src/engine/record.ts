@@ -25,6 +25,7 @@
 import type { Item } from './types.js';
 import { readU64 } from '../store/keys.js';
 import { decodeLeb128, encodeLeb128 } from '../codec/leb128.js';
+import { readBigU64BE, writeBigU64BE } from '../codec/u64.js';
 
 /**
  * The layout above as data, for readers that look at a few fields of a raw record without
@@ -72,7 +73,7 @@ export function encodeRecord(item: Item): Buffer {
   out.writeUInt32BE(item.flags >>> 0, 4);
   out.writeUInt32BE(item.expiry >>> 0, 8);
   out.writeUInt32BE(item.deleteTime >>> 0, 12);
-  out.writeBigUInt64BE(item.cas, 16);
+  writeBigU64BE(out, 16, item.cas);
   writeNum(out, 24, item.revSeqno);
   writeNum(out, 32, item.bucketSeq);
   out.writeUInt16BE(plen + item.key.length, 40);
@@ -109,7 +110,7 @@ export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): I
     flags: b.readUInt32BE(4),
     expiry: b.readUInt32BE(8),
     deleteTime: b.readUInt32BE(12),
-    cas: b.readBigUInt64BE(16),
+    cas: readBigU64BE(b, 16),
     revSeqno: readU64(b, 24),
     bucketSeq: readU64(b, 32),
     deleted: (b[1]! & BIT_DELETED) !== 0,

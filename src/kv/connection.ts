@@ -63,7 +63,7 @@ function replySize(reply: Packet | Packet[] | Buffer): number {
 /** The status a reply carries (a frame's header bytes 6-7); a quiet success (no reply) is Success. */
 function replyStatus(reply: Reply): number {
   if (reply === null) return Status.Success;
-  if (Buffer.isBuffer(reply)) return reply.length >= 8 ? reply.readUInt16BE(6) : Status.Success;
+  if (Buffer.isBuffer(reply)) return reply.length >= 8 ? (reply[6]! << 8) | reply[7]! : Status.Success;
   if (Array.isArray(reply)) return reply[0]?.status ?? Status.Success;
   return reply.status;
 }
@@ -162,15 +162,21 @@ export class KvServerConnection implements Session {
     if (this.pumping) return;
     this.pumping = true;
     try {
+      // The clock reading at which the previous request's reply was known (see execute), or -1.
+      let mark = -1;
       while (this.backlogHead < this.backlog.length && !this.isClosed && !this.closing && !this.barrier && !this.writeBlocked) {
         const packet = this.backlog[this.backlogHead++]!;
         if (packet.magic === Magic.ServerRequest) {
           this.dropMalformed('server-request magic 0x82 from a client');
           return;
         }
-        this.execute(packet);
-        // Write a long batch as it grows, so the write-buffer limit sees it.
-        if (!this.flushing && (this.outstanding >= WRITE_BATCH || this.unflushedBytes >= FLUSH_BYTES)) void this.flush();
+        mark = this.execute(packet, mark);
+        // Write a long batch as it grows, so the write-buffer limit sees it (and the write's time
+        // is not counted in the next request's latency).
+        if (!this.flushing && (this.outstanding >= WRITE_BATCH || this.unflushedBytes >= FLUSH_BYTES)) {
+          void this.flush();
+          mark = -1;
+        }
       }
     } finally {
       this.pumping = false;
@@ -203,51 +209,66 @@ export class KvServerConnection implements Session {
     this.teardown();
   }
 
-  private execute(req: Packet): void {
+  /**
+   * Execute one request, queue its reply, and count it by opcode, status and latency
+   * (op-counters.ts): handler start to reply known, for a durable write until its commit is on
+   * disk, as kv_engine times request to response. `mark` is the clock reading at which the
+   * previous request of this pump run got its synchronous reply (-1: none) and serves as this one's
+   * start, so a pipeline of GETs reads the clock once per request, with no closure per request.
+   * Returns the reading at which this reply was known, or -1 (a promise reply, a DCP response).
+   */
+  private execute(req: Packet, mark: number): number {
     this.stats.commands++;
     this.ops++;
     if (!isRequestMagic(req.magic)) {
       // A response from the client: only DCP consumers send them (noop and marker acks).
       if (this.dcp) this.enqueue(this.safely(req, () => this.dcp!.handle(req)));
-      return;
+      return -1;
     }
-    // Requests by opcode, status and latency (op-counters.ts): a durable write is timed until its
-    // commit is on disk, as kv_engine times request to response (safely records it).
-    const reply = this.safely(req, () => dispatch(this.commands, this, req), performance.now());
-    if (reply instanceof Promise && this.commands.get(req.opcode)?.barrier === true) {
+    const started = mark >= 0 ? mark : performance.now();
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = dispatch(this.commands, this, req);
+    } catch (err) {
+      reply = this.errorFor(req, err);
+    }
+    if (!(reply instanceof Promise)) {
+      const ended = performance.now();
+      this.stats.ops.record(req.opcode, replyStatus(reply), (ended - started) * 1000);
+      this.enqueue(reply);
+      return ended;
+    }
+    // One reaction per promise reply (the error reply and the timing share it).
+    const timed = reply.then(
+      (settled) => this.timed(req, settled, started),
+      (err: unknown) => this.timed(req, this.errorFor(req, err), started),
+    );
+    if (this.commands.get(req.opcode)?.barrier === true) {
       // A delayed SASL answer changes the auth state the next request is checked against:
       // hold later requests until it settles, keeping "N+1 sees the effect of N".
       this.barrier = true;
-      void reply.finally(() => {
+      void timed.finally(() => {
         this.barrier = false;
         this.pump();
       });
     }
-    this.enqueue(reply);
+    this.enqueue(timed);
+    return -1;
   }
 
-  /**
-   * Run a handler; synchronous throws and rejections both become error replies. With `started`
-   * (a client request), its opcode, status and latency are recorded once the reply is known.
-   */
-  private safely(req: Packet, run: () => Reply | Promise<Reply>, started?: number): Reply | Promise<Reply> {
-    let out: Reply | Promise<Reply>;
+  /** Run a DCP response's handler; synchronous throws and rejections both become error replies. */
+  private safely(req: Packet, run: () => Reply | Promise<Reply>): Reply | Promise<Reply> {
     try {
-      out = run();
+      const out = run();
+      return out instanceof Promise ? out.catch((err: unknown) => this.errorFor(req, err)) : out;
     } catch (err) {
-      return this.timed(req, this.errorFor(req, err), started);
+      return this.errorFor(req, err);
     }
-    if (!(out instanceof Promise)) return this.timed(req, out, started);
-    // One reaction per promise reply (the error reply and the timing share it).
-    return out.then(
-      (reply) => this.timed(req, reply, started),
-      (err: unknown) => this.timed(req, this.errorFor(req, err), started),
-    );
   }
 
-  /** Record a client request's opcode, status and latency (op-counters.ts); returns the reply. */
-  private timed(req: Packet, reply: Reply, started: number | undefined): Reply {
-    if (started !== undefined) this.stats.ops.record(req.opcode, replyStatus(reply), (performance.now() - started) * 1000);
+  /** Record a settled promise reply's opcode, status and latency (op-counters.ts); returns the reply. */
+  private timed(req: Packet, reply: Reply, started: number): Reply {
+    this.stats.ops.record(req.opcode, replyStatus(reply), (performance.now() - started) * 1000);
     return reply;
   }
 

@@ -14,7 +14,9 @@ import {
   encodeDeleteRequest,
   encodeGetRequest,
   encodeNoopRequest,
+  encodeStatRequest,
   encodeStoreRequest,
+  isStatTerminator,
   encodeTouchRequest,
   type GetOpcode,
   type Packet,
@@ -70,6 +72,34 @@ describe('pipelining', () => {
         [4, Status.NotMyVbucket],
         [5, Status.Success],
       ]);
+    }));
+
+  test('each request of one write is counted and timed once (STAT timings)', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open();
+      // Durable SETs (promise replies) between runs of synchronous GETs, quiet GETQ misses and
+      // loud GET misses: requests in one read share clock readings (connection.ts execute).
+      const batch: Packet[] = [];
+      let opaque = 1;
+      for (let i = 0; i < 4; i++) {
+        batch.push(store(f, Opcode.Set, `t${i}`, `v${i}`, opaque++));
+        for (let j = 0; j <= i; j++) batch.push(getOp(f, Opcode.Get, `t${j}`, opaque++));
+        batch.push(getOp(f, Opcode.GetQ, `absent${i}`, opaque++));
+      }
+      batch.push(getOp(f, Opcode.Get, 'absent', opaque++), getOp(f, Opcode.Get, 't0', opaque++), encodeNoopRequest({ opaque: opaque++ }));
+      kv.send(...batch);
+      // 4 SETs, 10 + 1 GET hits, 1 GET miss, the NOOP; the GETQ misses stay silent.
+      const replies = await kv.take(17);
+      assert.equal(replies.filter((r) => r.status === Status.KeyEnoent).length, 1);
+      assert.equal(replies.at(-1)!.opcode, Opcode.Noop);
+      kv.send(encodeStatRequest({ group: 'timings' }, { opaque: opaque++ }));
+      const stats = new Map((await kv.collect(isStatTerminator)).map((p) => [p.key.toString(), Number(p.value.toString())]));
+      const bucketSum = (kind: string): number => [...stats].filter(([k]) => k.startsWith(`${kind}_`) && k.includes(',')).reduce((n, [, v]) => n + v, 0);
+      assert.equal(stats.get('get_cmd_count'), 16);
+      assert.equal(bucketSum('get_cmd'), 16);
+      assert.equal(stats.get('store_cmd_count'), 4);
+      assert.equal(bucketSum('store_cmd'), 4);
+      assert.equal(stats.get('noop_cmd_count'), 1);
     }));
 });
 
