@@ -99,7 +99,10 @@ export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): I
   const xlen = xl === NO_XATTRS ? 0 : xl;
   const keyEnd = HEADER + keyLen;
   const xEnd = keyEnd + xlen;
-  const { collection, start } = recordKeyStart(b);
+  // Format 1 (the default collection) without a call or an object: this is every record read.
+  let collection = 0;
+  let start: number = HEADER;
+  if (b[0] === FORMAT_COLLECTION) ({ collection, start } = recordKeyStart(b));
   return {
     key: b.subarray(start, keyEnd),
     collection,
