@@ -147,6 +147,8 @@ export const COUCH_ERRORS = {
   // CouchDB answers a digest mismatch on a `follows` attachment with the bare
   // `md5_mismatch` term through its catch-all clause.
   md5_mismatch: { status: 500, error: 'unknown_error', reason: 'md5_mismatch' },
+  // couch_query_servers.erl: a built-in reduce given values it cannot reduce (_stats).
+  invalid_value: { status: 500, error: 'invalid_value', reason: '{detail}' },
   internal: { status: 500, error: 'unknown_error', reason: '{detail}' },
   // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
   insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
