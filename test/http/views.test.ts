@@ -237,3 +237,24 @@ test('PouchDB remote query() against Freshet', async () => {
     assert.deepEqual(keyed.rows.map((x) => x.id), ['doc0']);
   });
 });
+
+test('keys longer than the LMDB key budget keep exact order and ranges', async () => {
+  await withCouch(async (f) => {
+    assert.equal((await f.req('/db', { method: 'PUT' })).status, 201);
+    const long = 'x'.repeat(300);
+    const docs = ['c', 'a', 'B', 'b', 'A'].map((s, i) => ({ _id: `l${i}`, k: long + s }));
+    docs.push({ _id: 'short', k: 'xx' } as { _id: string; k: string });
+    assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs } })).status, 201);
+    assert.equal((await f.req('/db/_design/l', { method: 'PUT', json: { views: { v: { map: 'function (doc) { emit(doc.k, null); }' } } } })).status, 201);
+    const all = await view(f, '/db/_design/l/_view/v');
+    assert.deepEqual(all.rows.map((r) => String(r.key).slice(300) || r.key), ['xx', 'a', 'A', 'b', 'B', 'c']);
+    const desc = await view(f, '/db/_design/l/_view/v?descending=true&limit=2');
+    assert.deepEqual(desc.rows.map((r) => r.id), ['l0', 'l2']);
+    const range = await view(f, `/db/_design/l/_view/v?startkey=${encodeURIComponent(JSON.stringify(long + 'A'))}&endkey=${encodeURIComponent(JSON.stringify(long + 'B'))}`);
+    assert.deepEqual(range.rows.map((r) => String(r.key).slice(300)), ['A', 'b', 'B']);
+    const excl = await view(f, `/db/_design/l/_view/v?startkey=${encodeURIComponent(JSON.stringify(long + 'A'))}&endkey=${encodeURIComponent(JSON.stringify(long + 'B'))}&inclusive_end=false`);
+    assert.deepEqual(excl.rows.map((r) => String(r.key).slice(300)), ['A', 'b']);
+    const one = await view(f, `/db/_design/l/_view/v?key=${encodeURIComponent(JSON.stringify(long + 'b'))}`);
+    assert.deepEqual(one.rows.map((r) => r.id), ['l3']);
+  });
+});
