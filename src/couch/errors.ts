@@ -208,7 +208,15 @@ export const COUCH_ERRORS = {
   // CouchDB answers a digest mismatch on a `follows` attachment with the bare
   // `md5_mismatch` term through its catch-all clause.
   md5_mismatch: { status: 500, error: 'unknown_error', reason: 'md5_mismatch' },
+  // couch_query_servers.erl: a built-in reduce given values it cannot reduce (_stats).
+  invalid_value: { status: 500, error: 'invalid_value', reason: '{detail}' },
   internal: { status: 500, error: 'unknown_error', reason: '{detail}' },
+  // Design functions (src/design/sandbox.ts): a source that is no function (couchjs util.js), a
+  // function that threw (the thrown error's name replaces `error`, loop.js handleError), and a
+  // call past the time or memory limit (couch_os_process: "OS process timed out.").
+  compilation_error: { status: 400, error: 'compilation_error', reason: '{detail}' },
+  design_function_error: { status: 500, error: 'unknown_error', reason: '{detail}' },
+  os_process_error: { status: 500, error: 'os_process_error', reason: '{detail}' },
   // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
   insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
@@ -233,6 +241,8 @@ export interface CouchErrorOptions {
   params?: Record<string, string | number>;
   /** Replaces the table's reason entirely (e.g. a validate_doc_update message). */
   reason?: string;
+  /** Replaces the table's `error` (a design function's own thrown error name). */
+  error?: string;
   cause?: unknown;
 }
 
@@ -256,11 +266,11 @@ export class CouchError extends FreshetError<CouchErrorCode> {
     const entry = COUCH_ERRORS[kind];
     const reason = options.reason ?? fillReason(entry.reason, options.params);
     // 507: nothing was stored for lack of space; the same write succeeds once space is freed.
-    super(errorCode('COUCH', kind), `${entry.error}: ${reason}`, { retriable: entry.status === 507, cause: options.cause });
+    super(errorCode('COUCH', kind), `${options.error ?? entry.error}: ${reason}`, { retriable: entry.status === 507, cause: options.cause });
     this.name = 'CouchError';
     this.kind = kind;
     this.status = entry.status;
-    this.error = entry.error;
+    this.error = options.error ?? entry.error;
     this.reason = reason;
   }
 

@@ -6,9 +6,12 @@
  * through here, never through src/store.
  */
 import type { Bucket } from './bucket.js';
+import type { Database } from 'lmdb';
 import type { MetaDb } from '../store/lmdb-store.js';
 
 export type SideDb = MetaDb;
+/** A side database with binary keys in memcmp order (view indexes, src/views). */
+export type BinarySideDb = Database<unknown, Buffer>;
 
 /** The side database `namespace` of `bucket`. */
 export function sideDb(bucket: Bucket, namespace: string): SideDb {
@@ -18,4 +21,9 @@ export function sideDb(bucket: Bucket, namespace: string): SideDb {
 /** Write one value, a failed commit reported as a storage error (the store's `putMeta`). */
 export function putSideDb(bucket: Bucket, db: SideDb, key: string, value: unknown): Promise<void> {
   return bucket.store.putMeta(db, key, value);
+}
+
+/** The binary-keyed side database `namespace` of `bucket` (dropped with it like the others). */
+export function binarySideDb(bucket: Bucket, namespace: string): BinarySideDb {
+  return bucket.store.auxBinaryDb(bucket.name, namespace);
 }

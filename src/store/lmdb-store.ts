@@ -142,6 +142,14 @@ export class LmdbStore {
     return this.root.openDB<unknown, string>(`b/${bucket}/aux/${namespace}`, {});
   }
 
+  /**
+   * A side database with binary keys (memcmp order) and structured values, owned by one bucket
+   * and dropped with it like `auxDb` (CouchDB view indexes, src/views).
+   */
+  auxBinaryDb(bucket: string, namespace: string): Database<unknown, Buffer> {
+    return this.root.openDB<unknown, Buffer>(`b/${bucket}/aux/${namespace}`, { keyEncoding: 'binary' });
+  }
+
   async dropBucket(bucket: string, auxNamespaces: string[] = []): Promise<void> {
     const dbs = this.bucketDbs(bucket);
     const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.vbuckets, dbs.collections];

@@ -1,0 +1,404 @@
+/**
+ * The sandbox that runs CouchDB design-document JavaScript (filters, validate_doc_update, map and
+ * reduce functions) in QuickJS compiled to WebAssembly (quickjs-emscripten, sync release
+ * variant): a real isolate with its own heap, not `node:vm`, which is no security boundary.
+ * CouchDB 3.4 itself ships QuickJS as a JavaScript engine.
+ *
+ * API
+ *   const sandbox = await DesignSandbox.create({ timeoutMs, memoryBytes, onLog });
+ *   const f = sandbox.compile(ddoc, 'filter', ['filters', 'mine'], dbKey);  // throws DesignError
+ *   f.filter(doc, req) → boolean;        f.filterMany(docs, req) → boolean[]
+ *   const m = sandbox.compile(ddoc, 'map', ['views', 'v', 'map'], dbKey);
+ *   m.map(doc) → [key, value][];         m.mapMany(docs) → MapResult[] (per doc: emits or error)
+ *   const r = sandbox.compile(ddoc, 'reduce', ['views', 'v', 'reduce'], dbKey);
+ *   r.reduce(keys, values, rereduce) → unknown   (keys: [key, docid][], null on rereduce)
+ *   const v = sandbox.compile(ddoc, 'validate', ['validate_doc_update'], dbKey);
+ *   v.validate(newDoc, oldDoc, userCtx, secObj) → void, or throws DesignError
+ *     `forbidden` (403) / `unauthorized` (401) / `unknown_error` (500), as couch_query_servers.erl
+ *     `validate_doc_update/6` maps the function's verdict.
+ *   sandbox.dispose()
+ *
+ * Errors are `DesignError` (a CouchError): `compilation_error` (400) when the source does not
+ * evaluate to a function, the thrown `{error, reason}` (500) when a function throws (loop.js
+ * `handleError`), and `os_process_error` (500) when a call runs past the time limit or the memory
+ * limit — CouchDB's answer when its couchjs process times out or dies.
+ *
+ * Limits and isolation: one QuickJS runtime per design document revision (`dbKey`, `_id`,
+ * `_rev`), holding that revision's compiled functions and module cache; at most `maxRuntimes`
+ * live (least recently used are disposed), and a new revision of a design document disposes the
+ * old one. Each call runs under a deadline (interrupt handler) of `timeoutMs` (CouchDB's
+ * `os_process_timeout`, 5 s) and the runtime under `memoryBytes` (64 MiB); a runtime that ran out
+ * of memory or was interrupted is thrown away and rebuilt on next use, so the server never
+ * crashes. QuickJS runs synchronously on the Node event loop: a hostile function stalls other
+ * requests for at most `timeoutMs`, then fails alone. The `*Many` calls share one deadline per
+ * call; callers batch modestly (hundreds of documents) so one batch stays well inside it.
+ */
+import { getQuickJS, type QuickJSContext, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten';
+import { CouchError, type CouchErrorKind } from '../couch/errors.js';
+import { COUCH_ENV_SOURCE } from './couch-env.js';
+
+export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate';
+
+export interface SandboxLimits {
+  /** Per call deadline, ms (CouchDB `[couchdb] os_process_timeout`, default 5000). */
+  timeoutMs: number;
+  /** Memory limit of one design document's runtime, bytes (default 64 MiB). */
+  memoryBytes: number;
+  /** QuickJS stack limit, bytes: deep recursion fails as "stack overflow", not as a crash. */
+  stackBytes: number;
+  /** Live runtimes kept at most (least recently used are disposed). */
+  maxRuntimes: number;
+}
+
+export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
+  timeoutMs: 5000,
+  memoryBytes: 64 * 1024 * 1024,
+  // QuickJS's frames live on V8's own stack (about 1 MB): 192 KiB of QuickJS stack fails as
+  // "stack overflow" well before V8 throws RangeError inside the wasm module.
+  stackBytes: 192 * 1024,
+  maxRuntimes: 64,
+};
+
+export interface SandboxOptions extends Partial<SandboxLimits> {
+  /** `log()` from a design function (CouchDB logs these at info level). */
+  onLog?: (ddocId: string, message: string) => void;
+}
+
+/** A design document as stored: `_id`, `_rev`, and the function sources. */
+export interface DesignDoc {
+  _id: string;
+  _rev?: string;
+  [field: string]: unknown;
+}
+
+/** The user context CouchDB passes to validate_doc_update and in `req.userCtx`. */
+export interface UserCtx {
+  db: string | null;
+  name: string | null;
+  roles: string[];
+}
+
+export type Emitted = [unknown, unknown];
+export type MapResult = { emits: Emitted[] } | { error: { error: string; reason: string } };
+
+const STATUS_OF: Record<string, CouchErrorKind> = {
+  compilation_error: 'compilation_error',
+  forbidden: 'forbidden',
+  unauthorized: 'unauthorized',
+  not_found: 'not_found_detail',
+  os_process_error: 'os_process_error',
+};
+
+/** An error of a design function, with CouchDB's `{error, reason}` and HTTP status. */
+export class DesignError extends CouchError {
+  constructor(error: string, reason: string) {
+    super(STATUS_OF[error] ?? 'design_function_error', { reason, error });
+  }
+}
+
+export interface MapFunction {
+  map(doc: unknown): Emitted[];
+  mapMany(docs: readonly unknown[]): MapResult[];
+}
+export interface ReduceFunction {
+  reduce(keys: readonly unknown[] | null, values: readonly unknown[], rereduce: boolean): unknown;
+}
+export interface FilterFunction {
+  filter(doc: unknown, req: unknown): boolean;
+  filterMany(docs: readonly unknown[], req: unknown): boolean[];
+}
+export interface ValidateFunction {
+  validate(newDoc: unknown, oldDoc: unknown, userCtx: UserCtx, secObj: unknown): void;
+}
+interface KindHandles {
+  map: MapFunction;
+  reduce: ReduceFunction;
+  filter: FilterFunction;
+  validate: ValidateFunction;
+}
+
+let modulePromise: Promise<QuickJSWASMModule> | null = null;
+/** The QuickJS WebAssembly module, loaded once per process. */
+export function loadQuickJS(): Promise<QuickJSWASMModule> {
+  modulePromise ??= getQuickJS();
+  return modulePromise;
+}
+
+type Outcome = { ok: unknown } | { err: [string, string] };
+
+/** One design document revision's runtime: its context, the environment and compiled functions. */
+class DesignRuntime {
+  private readonly runtime: QuickJSRuntime;
+  private readonly ctx: QuickJSContext;
+  private readonly compiled = new Map<string, number>();
+  private deadline = Infinity;
+  broken = false;
+  abandoned = false;
+
+  constructor(
+    qjs: QuickJSWASMModule,
+    readonly ddoc: DesignDoc,
+    private readonly limits: SandboxLimits,
+    onLog: ((ddocId: string, message: string) => void) | undefined,
+  ) {
+    this.runtime = qjs.newRuntime();
+    this.runtime.setMemoryLimit(limits.memoryBytes);
+    this.runtime.setMaxStackSize(limits.stackBytes);
+    this.runtime.setInterruptHandler(() => Date.now() > this.deadline);
+    this.ctx = this.runtime.newContext();
+    const log = this.ctx.newFunction('__hostLog', (msg) => {
+      onLog?.(ddoc._id, this.ctx.getString(msg));
+    });
+    this.ctx.setProp(this.ctx.global, '__hostLog', log);
+    log.dispose();
+    this.eval(COUCH_ENV_SOURCE);
+    this.invoke('setDdoc', JSON.stringify(ddoc));
+  }
+
+  private eval(code: string): void {
+    this.deadline = Date.now() + this.limits.timeoutMs;
+    const res = this.ctx.evalCode(code, 'couch-env.js');
+    this.deadline = Infinity;
+    if (res.error) {
+      const e = this.ctx.dump(res.error) as unknown;
+      res.error.dispose();
+      throw new DesignError('os_process_error', `design environment failed: ${describe(e)}`);
+    }
+    res.value.dispose();
+  }
+
+  /** Calls `__freshet[name](...args)` with string/number arguments; returns its string result. */
+  private invoke(name: string, ...args: (string | number)[]): string {
+    const api = this.ctx.getProp(this.ctx.global, '__freshet');
+    const fn = this.ctx.getProp(api, name);
+    const handles = args.map((a) => (typeof a === 'string' ? this.ctx.newString(a) : this.ctx.newNumber(a)));
+    this.deadline = Date.now() + this.limits.timeoutMs;
+    const started = Date.now();
+    try {
+      let res: ReturnType<QuickJSContext['callFunction']>;
+      try {
+        res = this.ctx.callFunction(fn, api, ...handles);
+      } catch (hostErr) {
+        // The host stack overflowed inside the wasm module: the runtime's state is unknown, and
+        // freeing it may abort the module, so it is abandoned rather than disposed.
+        this.broken = true;
+        this.abandoned = true;
+        throw new DesignError('os_process_error', `design function failed: ${describe(hostErr)}`);
+      }
+      if (res.error) {
+        const e = this.ctx.dump(res.error) as unknown;
+        res.error.dispose();
+        // Only the interrupt and an exhausted heap escape the environment's own try/catch.
+        this.broken = true;
+        const timedOut = Date.now() > this.deadline;
+        throw new DesignError(
+          'os_process_error',
+          timedOut ? `OS process timed out. (${Date.now() - started} ms, limit ${this.limits.timeoutMs} ms)` : `design function failed: ${describe(e)}`,
+        );
+      }
+      const out = this.ctx.typeof(res.value) === 'string' ? this.ctx.getString(res.value) : '';
+      res.value.dispose();
+      return out;
+    } finally {
+      this.deadline = Infinity;
+      for (const h of handles) h.dispose();
+      fn.dispose();
+      api.dispose();
+    }
+  }
+
+  private outcome(text: string): unknown {
+    const o = JSON.parse(text) as Outcome;
+    if ('err' in o) {
+      const [error, reason] = o.err;
+      // An exhausted heap is thrown inside QuickJS as InternalError and may be caught there;
+      // the runtime is then unusable, so it is rebuilt (CouchDB restarts couchjs likewise).
+      if (error === 'InternalError' && /out of memory/i.test(reason)) {
+        this.broken = true;
+        throw new DesignError('os_process_error', `design function exceeded the memory limit (${this.limits.memoryBytes} bytes)`);
+      }
+      throw new DesignError(error, reason);
+    }
+    return o.ok;
+  }
+
+  functionId(kind: DesignFunctionKind, path: readonly string[]): number {
+    const key = `${kind}\u0000${JSON.stringify(path)}`;
+    let id = this.compiled.get(key);
+    if (id === undefined) {
+      id = this.outcome(this.invoke('compile', kind, JSON.stringify(path))) as number;
+      this.compiled.set(key, id);
+    }
+    return id;
+  }
+
+  call(id: number, args: readonly unknown[]): unknown {
+    return this.outcome(this.invoke('call', id, JSON.stringify(args)));
+  }
+
+  dispose(): void {
+    if (this.abandoned) return;
+    try {
+      this.ctx.dispose();
+      this.runtime.dispose();
+    } catch {
+      // A runtime that ran out of memory may fail its own teardown checks; its wasm memory
+      // is reclaimed with the module's allocator either way.
+    }
+  }
+}
+
+function describe(e: unknown): string {
+  if (e !== null && typeof e === 'object') {
+    const o = e as { name?: unknown; message?: unknown };
+    if (typeof o.message === 'string') return `${typeof o.name === 'string' ? o.name + ': ' : ''}${o.message}`;
+  }
+  return String(e);
+}
+
+export class DesignSandbox {
+  private readonly runtimes = new Map<string, DesignRuntime>();
+  private readonly limits: SandboxLimits;
+  /** Counters: compiles, calls, timeouts/OOMs (runtime rebuilds), evictions. */
+  readonly stats = { runtimesCreated: 0, runtimesEvicted: 0, runtimesBroken: 0, calls: 0, errors: 0 };
+
+  private constructor(
+    private readonly qjs: QuickJSWASMModule,
+    private readonly options: SandboxOptions,
+  ) {
+    this.limits = {
+      timeoutMs: options.timeoutMs ?? DEFAULT_SANDBOX_LIMITS.timeoutMs,
+      memoryBytes: options.memoryBytes ?? DEFAULT_SANDBOX_LIMITS.memoryBytes,
+      stackBytes: options.stackBytes ?? DEFAULT_SANDBOX_LIMITS.stackBytes,
+      maxRuntimes: options.maxRuntimes ?? DEFAULT_SANDBOX_LIMITS.maxRuntimes,
+    };
+  }
+
+  static async create(options: SandboxOptions = {}): Promise<DesignSandbox> {
+    return new DesignSandbox(await loadQuickJS(), options);
+  }
+
+  get config(): Readonly<SandboxLimits> {
+    return this.limits;
+  }
+
+  /**
+   * Compiles `ddoc[path...]` as a function of `kind`; cached per (dbKey, _id, _rev). Throws
+   * DesignError `compilation_error` (or `not_found` "missing function" when the path is absent).
+   */
+  compile<K extends DesignFunctionKind>(ddoc: DesignDoc, kind: K, path: string | readonly string[], dbKey = ''): KindHandles[K] {
+    const parts = typeof path === 'string' ? [path] : [...path];
+    const ref = { dbKey, ddoc };
+    this.functionOf(ref, kind, parts); // compile now so a bad function fails here, not per call
+    const call = (args: readonly unknown[]): unknown => {
+      const rt = this.runtimeFor(ref.dbKey, ref.ddoc);
+      const id = rt.functionId(kind, parts);
+      this.stats.calls++;
+      try {
+        return rt.call(id, args);
+      } catch (err) {
+        this.stats.errors++;
+        if (rt.broken) this.drop(ref.dbKey, ref.ddoc, rt);
+        throw err;
+      }
+    };
+    const handles: KindHandles = {
+      map: {
+        map: (doc) => {
+          const [r] = call([[doc]]) as Outcome[];
+          if (r === undefined) return [];
+          if ('err' in r) throw new DesignError(r.err[0], r.err[1]);
+          return r.ok as Emitted[];
+        },
+        mapMany: (docs) =>
+          (call([docs]) as Outcome[]).map((r) =>
+            'err' in r ? { error: { error: r.err[0], reason: r.err[1] } } : { emits: r.ok as Emitted[] },
+          ),
+      },
+      reduce: { reduce: (keys, values, rereduce) => call([keys, values, rereduce]) },
+      filter: {
+        filter: (doc, req) => (call([[doc], req]) as boolean[])[0] === true,
+        filterMany: (docs, req) => call([docs, req]) as boolean[],
+      },
+      validate: {
+        validate: (newDoc, oldDoc, userCtx, secObj) => {
+          const verdict = call([newDoc, oldDoc ?? null, userCtx, secObj]);
+          if (verdict === 1) return;
+          rejectWith((verdict as { rejected: unknown }).rejected);
+        },
+      },
+    };
+    return handles[kind];
+  }
+
+  private functionOf(ref: { dbKey: string; ddoc: DesignDoc }, kind: DesignFunctionKind, parts: string[]): void {
+    const rt = this.runtimeFor(ref.dbKey, ref.ddoc);
+    try {
+      rt.functionId(kind, parts);
+    } catch (err) {
+      if (rt.broken) this.drop(ref.dbKey, ref.ddoc, rt);
+      throw err;
+    }
+  }
+
+  private runtimeFor(dbKey: string, ddoc: DesignDoc): DesignRuntime {
+    const key = `${dbKey}\u0000${ddoc._id}`;
+    const rt = this.runtimes.get(key);
+    if (rt !== undefined && rt.ddoc._rev === ddoc._rev && (ddoc._rev !== undefined || rt.ddoc === ddoc)) {
+      this.runtimes.delete(key); // re-insert: Map order is the LRU order
+      this.runtimes.set(key, rt);
+      return rt;
+    }
+    if (rt !== undefined) {
+      rt.dispose();
+      this.runtimes.delete(key);
+    }
+    while (this.runtimes.size >= this.limits.maxRuntimes) {
+      const [oldKey, old] = this.runtimes.entries().next().value as [string, DesignRuntime];
+      old.dispose();
+      this.runtimes.delete(oldKey);
+      this.stats.runtimesEvicted++;
+    }
+    const fresh = new DesignRuntime(this.qjs, ddoc, this.limits, this.options.onLog);
+    this.stats.runtimesCreated++;
+    this.runtimes.set(key, fresh);
+    return fresh;
+  }
+
+  private drop(dbKey: string, ddoc: DesignDoc, rt: DesignRuntime): void {
+    const key = `${dbKey}\u0000${ddoc._id}`;
+    if (this.runtimes.get(key) === rt) this.runtimes.delete(key);
+    this.stats.runtimesBroken++;
+    rt.dispose();
+  }
+
+  /** Forgets a design document's compiled functions (it was updated or deleted). */
+  forget(dbKey: string, ddocId: string): void {
+    const key = `${dbKey}\u0000${ddocId}`;
+    this.runtimes.get(key)?.dispose();
+    this.runtimes.delete(key);
+  }
+
+  dispose(): void {
+    for (const rt of this.runtimes.values()) rt.dispose();
+    this.runtimes.clear();
+  }
+}
+
+/**
+ * couch_query_servers.erl validate_doc_update/6: `{forbidden: Msg}` → 403, `{unauthorized: Msg}`
+ * → 401, any other one-field object or a string → `unknown_error` (500).
+ */
+function rejectWith(verdict: unknown): never {
+  if (verdict !== null && typeof verdict === 'object' && !Array.isArray(verdict)) {
+    const entries = Object.entries(verdict);
+    const msg = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+    if (entries.length === 1) {
+      const [field, value] = entries[0]!;
+      if (field === 'forbidden') throw new DesignError('forbidden', msg(value));
+      if (field === 'unauthorized') throw new DesignError('unauthorized', msg(value));
+      throw new DesignError('unknown_error', msg(value));
+    }
+  }
+  throw new DesignError('unknown_error', typeof verdict === 'string' ? verdict : JSON.stringify(verdict));
+}

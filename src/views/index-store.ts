@@ -1,0 +1,229 @@
+/**
+ * One persistent view index in LMDB: the rows of every view of one design-document signature
+ * (or of one native index, e.g. a Mango `json` index) in one keyspace. All indexes of a bucket
+ * share its binary side database `couch_views` (engine side-db.ts: dropped with the bucket, one
+ * LMDB database per bucket whatever the number of indexes, as LMDB's `maxDbs` is per
+ * environment), each under its own 4-byte number:
+ *
+ *   00 "<cid hex>:<signature>"                      → {no}          directory (per keyspace)
+ *   00 "#next"                                      → next number
+ *   01 no                                           → IndexHeader   (seq, row counts, sizes)
+ *   02 no view key(key-codec.ts) docid 00 n(u16)    → [key, docid, value, truncated?]
+ *   03 no docid                                     → [row keys]    what the document emitted
+ *
+ * Rows sort in view collation order (key-codec.ts), then by document id in code point order
+ * (UTF-8 bytes), as CouchDB sorts equal keys; `n` keeps a document's repeated emits of one key.
+ * LMDB keys are limited to 511 bytes: an encoded view key longer than KEY_BYTES is cut there and
+ * its row marked truncated. CouchDB's B-tree has no such limit, so rows sharing a cut prefix are
+ * put back in exact order by the reader (query-rows.ts) with `collate` on the stored keys: cut
+ * rows are adjacent, because a complete encoding is never a prefix of another.
+ *
+ * A header and the rows it counts are written in one transaction, so an index is consistent at
+ * its `seq` after a crash and resumes from there.
+ */
+import type { Db } from '../couchdb/db.js';
+import { binarySideDb, type BinarySideDb } from '../engine/side-db.js';
+import { collationFingerprint, encodeKey } from './key-codec.js';
+
+export const VIEW_NAMESPACE = 'couch_views';
+/** Longest encoded key kept whole: 1 + 4 + 1 + 240 + 250 (id) + 3 stays under LMDB's 511. */
+export const KEY_BYTES = 240;
+
+const DIR = 0x00;
+const HEAD = 0x01;
+const ROW = 0x02;
+const BACK = 0x03;
+
+export interface IndexHeader {
+  /** The bucket change sequence the index reflects. */
+  seq: number;
+  /** Row count per view. */
+  rows: number[];
+  /** Bytes of stored rows (key + value), for `_info` sizes. */
+  bytes: number;
+  /** key-codec.ts fingerprint the keys were encoded with. */
+  fp: string;
+}
+
+/** A stored row as read back. */
+export interface StoredRow {
+  key: unknown;
+  id: string;
+  value: unknown;
+  truncated: boolean;
+}
+
+/** What one document emitted: [view number, key, value] per emit. */
+export type Emits = Array<[number, unknown, unknown]>;
+
+export function viewsDb(db: Db): BinarySideDb {
+  return binarySideDb(db.bucket, VIEW_NAMESPACE);
+}
+
+function u32(prefix: number, no: number, extra = 0): Buffer {
+  const b = Buffer.allocUnsafe(5 + extra);
+  b[0] = prefix;
+  b.writeUInt32BE(no, 1);
+  return b;
+}
+
+function dirKey(collectionId: number, signature: string): Buffer {
+  return Buffer.concat([Buffer.of(DIR), Buffer.from(`${collectionId.toString(16)}:${signature}`)]);
+}
+
+const NEXT_KEY = Buffer.concat([Buffer.of(DIR), Buffer.from('#next')]);
+
+/** The number of the index stored for a signature in a keyspace, or undefined. */
+export function findIndex(store: BinarySideDb, collectionId: number, signature: string): number | undefined {
+  const e = store.get(dirKey(collectionId, signature)) as { no: number } | undefined;
+  return e?.no;
+}
+
+/** Every signature with a stored index in a keyspace. */
+export function listIndexes(store: BinarySideDb, collectionId: number): Array<{ signature: string; no: number }> {
+  const prefix = dirKey(collectionId, '');
+  const out: Array<{ signature: string; no: number }> = [];
+  for (const { key, value } of store.getRange({ start: prefix })) {
+    const k = key as Buffer;
+    if (k.length < prefix.length || k.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) break;
+    out.push({ signature: k.subarray(prefix.length).toString(), no: (value as { no: number }).no });
+  }
+  return out;
+}
+
+/** The prefix of a view's rows. */
+export function viewPrefix(no: number, view: number): Buffer {
+  const b = u32(ROW, no, 1);
+  b[5] = view;
+  return b;
+}
+
+/** The bytes a key range of a view starts with: its prefix and the (maybe cut) encoded key. */
+export function rowKeyBound(no: number, view: number, key: unknown): { bytes: Buffer; truncated: boolean } {
+  const enc = encodeKey(key);
+  const truncated = enc.length > KEY_BYTES;
+  return { bytes: Buffer.concat([viewPrefix(no, view), truncated ? enc.subarray(0, KEY_BYTES) : enc]), truncated };
+}
+
+export class IndexStore {
+  readonly store: BinarySideDb;
+  header: IndexHeader;
+
+  private constructor(
+    readonly db: Db,
+    readonly signature: string,
+    readonly no: number,
+    views: number,
+  ) {
+    this.store = viewsDb(db);
+    const h = this.store.get(u32(HEAD, no)) as IndexHeader | undefined;
+    this.header = h ?? { seq: 0, rows: new Array<number>(views).fill(0), bytes: 0, fp: collationFingerprint() };
+    while (this.header.rows.length < views) this.header.rows.push(0);
+  }
+
+  /** Open (creating when missing) the index of `signature` in the database's keyspace. */
+  static async open(db: Db, signature: string, views: number): Promise<IndexStore> {
+    const store = viewsDb(db);
+    let no = findIndex(store, db.collectionId, signature);
+    if (no === undefined) {
+      no = await store.transaction(() => {
+        const existing = findIndex(store, db.collectionId, signature);
+        if (existing !== undefined) return existing;
+        const next = (store.get(NEXT_KEY) as number | undefined) ?? 1;
+        void store.put(NEXT_KEY, next + 1);
+        void store.put(dirKey(db.collectionId, signature), { no: next });
+        return next;
+      });
+    }
+    const idx = new IndexStore(db, signature, no, views);
+    if (idx.header.fp !== collationFingerprint()) {
+      // Keys encoded under another ICU table would be out of order: start over (as CouchDB
+      // resets an index when its collator version changes).
+      await idx.clear();
+    }
+    return idx;
+  }
+
+  /** Remove every row and reset the header to seq 0. */
+  async clear(): Promise<void> {
+    await this.store.transaction(() => {
+      for (const prefix of [ROW, BACK]) {
+        const start = u32(prefix, this.no);
+        const end = u32(prefix, this.no + 1);
+        for (const key of this.store.getKeys({ start, end })) void this.store.remove(key as Buffer);
+      }
+      this.header = { seq: 0, rows: this.header.rows.map(() => 0), bytes: 0, fp: collationFingerprint() };
+      void this.store.put(u32(HEAD, this.no), this.header);
+    });
+  }
+
+  /** Remove the index entirely (directory entry included). */
+  async drop(): Promise<void> {
+    await this.clear();
+    await this.store.transaction(() => {
+      void this.store.remove(u32(HEAD, this.no));
+      void this.store.remove(dirKey(this.db.collectionId, this.signature));
+    });
+  }
+
+  /**
+   * Apply one batch: for each document, replace what it emitted before by `emits` (null: the
+   * document is gone or no longer indexed), then record `seq`. One LMDB transaction.
+   */
+  async apply(batch: ReadonlyArray<{ id: string; emits: Emits | null }>, seq: number): Promise<void> {
+    const h = this.header;
+    const rows = [...h.rows];
+    let bytes = h.bytes;
+    await this.store.transaction(() => {
+      for (const { id, emits } of batch) {
+        const idBytes = Buffer.from(id, 'utf8');
+        const back = Buffer.concat([u32(BACK, this.no), idBytes]);
+        const old = this.store.get(back) as Buffer[] | undefined;
+        if (old) {
+          for (const k of old) {
+            const view = k[5]!;
+            if (this.store.doesExist(k)) {
+              void this.store.remove(k);
+              rows[view] = (rows[view] ?? 1) - 1;
+            }
+          }
+        }
+        if (!emits || emits.length === 0) {
+          if (old) void this.store.remove(back);
+          continue;
+        }
+        const keys: Buffer[] = [];
+        let n = 0;
+        for (const [view, key, value] of emits) {
+          const { bytes: head, truncated } = rowKeyBound(this.no, view, key);
+          const k = Buffer.allocUnsafe(head.length + idBytes.length + 3);
+          head.copy(k, 0);
+          idBytes.copy(k, head.length);
+          k[head.length + idBytes.length] = 0;
+          k.writeUInt16BE(n++ & 0xffff, head.length + idBytes.length + 1);
+          const stored = truncated ? [key, id, value, 1] : [key, id, value];
+          void this.store.put(k, stored);
+          keys.push(k);
+          rows[view] = (rows[view] ?? 0) + 1;
+          bytes += k.length;
+        }
+        void this.store.put(back, keys);
+      }
+      this.header = { seq, rows, bytes, fp: h.fp };
+      void this.store.put(u32(HEAD, this.no), this.header);
+    });
+  }
+
+  /** Rows of a view between two LMDB keys (lmdb-js getRange: start inclusive, end exclusive). */
+  *range(start: Buffer, end: Buffer, reverse: boolean): Iterable<StoredRow> {
+    for (const { value } of this.store.getRange({ start, end, reverse })) {
+      const v = value as unknown[];
+      yield { key: v[0], id: v[1] as string, value: v[2], truncated: v.length > 3 };
+    }
+  }
+
+  /** Rows of a view between two LMDB keys, counted. */
+  count(start: Buffer, end: Buffer): number {
+    return this.store.getCount({ start, end });
+  }
+}
