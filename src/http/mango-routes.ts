@@ -9,7 +9,6 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { bulkDelete, createIndex, deleteIndex, explainFind, find, indexToJson, listIndexes, validateBulkDelete, validateFind, validateIndexCreate } from '../mango/index.js';
-import { viewIndexSource } from '../mango/view-source.js';
 import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
@@ -22,7 +21,7 @@ function body(rc: RequestCtx): Promise<Record<string, unknown>> {
 const postFind: Handler = async (rc) => {
   const db = resolveDb(rc);
   const opts = validateFind(await body(rc));
-  const r = await find(db, opts, viewIndexSource);
+  const r = await find(db, opts);
   let text = `{"docs":[${r.docs.join(',')}],"bookmark":${JSON.stringify(r.bookmark)}`;
   if (opts.executionStats) text += `,"execution_stats":${JSON.stringify(r.stats)}`;
   if (r.warnings.length > 0) text += `,"warning":${JSON.stringify(r.warnings.join('\n'))}`;

@@ -34,7 +34,7 @@ export interface JsonIndexSource {
    * from `start` when `descending` (a bound may end with MAX, meaning past every key with that
    * prefix). The caller stops reading once it has what it needs.
    */
-  rows(db: Db, index: JsonIndex, q: { start: readonly unknown[]; descending: boolean; update: boolean }): AsyncIterable<IndexRow> | Iterable<IndexRow>;
+  rows(db: Db, index: JsonIndex, q: { start: readonly unknown[]; startDocId?: string; descending: boolean; update: boolean }): AsyncIterable<IndexRow> | Iterable<IndexRow>;
 }
 
 export interface ExecutionStats {
@@ -110,7 +110,7 @@ function afterBookmark(row: IndexRow, mark: { key: unknown; id: string }, json: 
   return descending ? c < 0 : c > 0;
 }
 
-export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIndexSource | null): Promise<FindResult> {
+export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIndexSource): Promise<FindResult> {
   const started = process.hrtime.bigint();
   const stats: ExecutionStats = { total_keys_examined: 0, total_docs_examined: 0, total_quorum_docs_examined: 0, results_returned: 0, execution_time_ms: 0 };
   const matches = compileSelector(opts.selector);
@@ -126,11 +126,12 @@ export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIn
     let lo: unknown[] = [];
     let hi: unknown[] = [MAX];
     if (p.index.type === 'json') {
-      if (source === null) throw new CouchError('internal', { params: { detail: 'no view engine to read json indexes' } });
       lo = startKey(p.ranges);
       hi = endKey(p.ranges);
-      const start = mark !== null && Array.isArray(mark.key) ? mark.key : descending ? hi : lo;
-      rows = source.rows(db, p.index, { start, descending, update: opts.update && opts.stale !== 'ok' });
+      const update = opts.update && opts.stale !== 'ok';
+      rows = mark !== null && Array.isArray(mark.key)
+        ? source.rows(db, p.index, { start: mark.key, startDocId: mark.id, descending, update })
+        : source.rows(db, p.index, { start: descending ? hi : lo, descending, update });
     } else {
       rows = allDocsRows(db, p.fieldRanges.get('_id'), descending, mark?.id ?? null);
     }

@@ -9,6 +9,7 @@
 //   cursor.ts      running a plan: rows, documents examined, skip/limit/bookmark, fields, warnings
 //   explain.ts     `_explain`
 //   manage.ts      creating and deleting indexes (design document edits)
+//   view-source.ts json indexes as view indexes of the view engine (src/views)
 //
 // Selectors are src/couch/selector.ts's (one matcher for `_find`, json index partial filters and
 // `_changes?filter=_selector`).
@@ -18,15 +19,17 @@ import { explain } from './explain.js';
 import { listIndexes } from './indexes.js';
 import type { FindOptions } from './opts.js';
 import { plan } from './planner.js';
+import { viewIndexSource } from './view-source.js';
 
 export { validateFind, validateIndexCreate, validateBulkDelete, type FindOptions } from './opts.js';
 export { listIndexes, indexToJson, indexesOfDdoc, type JsonIndex, type MangoIndex } from './indexes.js';
 export { createIndex, deleteIndex, bulkDelete } from './manage.js';
 export { mangoMapFunction } from './native-map.js';
+export { mangoSignatures, openJsonIndex } from './view-source.js';
 export type { FindResult, JsonIndexSource, IndexRow, ExecutionStats } from './cursor.js';
 
 /** Run a `_find` (mango_crud:find/5). */
-export function find(db: Db, opts: FindOptions, source: JsonIndexSource | null): Promise<FindResult> {
+export function find(db: Db, opts: FindOptions, source: JsonIndexSource = viewIndexSource): Promise<FindResult> {
   return execute(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex), opts, source);
 }
 
