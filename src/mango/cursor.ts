@@ -5,7 +5,9 @@
  * Rows come in index order: from a json index (read through the view engine, `JsonIndexSource`)
  * or, for the `_all_docs` index, from the by-id order of the documents (narrowed by any `_id`
  * range). Each row's document is loaded (`total_docs_examined`) and matched against the whole
- * selector; `skip` and `limit` count matching documents; `fields` projects them.
+ * selector; `skip` and `limit` count matching documents; `fields` projects them. Unlike CouchDB,
+ * a json index row whose key is outside the selector's ranges is passed over without reading its
+ * document (keyInRanges), so `total_docs_examined` can be lower than CouchDB's for range queries.
  *
  * The bookmark is opaque to clients: base64url of the JSON `[key, id]` of the last row returned
  * (CouchDB encodes an Erlang term instead; a CouchDB bookmark is not valid here nor the reverse).
@@ -20,7 +22,7 @@ import { stateFromItem } from '../couchdb/doc-store.js';
 import { isExpired } from '../engine/expiry.js';
 import type { JsonIndex } from './indexes.js';
 import type { FindOptions } from './opts.js';
-import { compareToBound, endKey, filterByUseIndex, MAX, startKey, type FieldRange, type Plan } from './planner.js';
+import { compareToBound, endKey, filterByUseIndex, MAX, MIN, startKey, type FieldRange, type Plan } from './planner.js';
 
 export interface IndexRow {
   readonly key: unknown;
@@ -104,6 +106,31 @@ function* allDocsRows(db: Db, idRange: FieldRange | undefined, descending: boole
   }
 }
 
+/** Whether a value meets a range (planner.ts) on the index key, before the document is read. */
+function inRange(v: unknown, r: FieldRange): boolean {
+  if (r === 'empty') return false;
+  if (r.low !== MIN) {
+    const c = collate(v, r.low);
+    if (r.lcmp === '$gt' ? c <= 0 : c < 0) return false;
+  }
+  if (r.high !== MAX) {
+    const c = collate(v, r.high);
+    if (r.hcmp === '$lt' ? c >= 0 : c > 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The row's key meets the ranges of the index's leading columns. The scan bounds are inclusive
+ * and cover whole key prefixes (mango_idx_view start_key/end_key), so rows outside the ranges
+ * are read; their documents need not be, as the selector requires every range. `_id` is left to
+ * the selector (it compares ids in raw order, not view collation).
+ */
+function keyInRanges(key: unknown, p: Plan): boolean {
+  if (!Array.isArray(key)) return true;
+  return p.ranges.every((r, i) => p.index.fields[i]![0] === '_id' || inRange(key[i], r));
+}
+
 /** The row's order relative to the bookmark's: > 0 when it comes after it in scan order. */
 function afterBookmark(row: IndexRow, mark: { key: unknown; id: string }, json: boolean, descending: boolean): boolean {
   const c = (json ? collate(row.key, mark.key) : 0) || compareDocIds(row.id, mark.id);
@@ -140,6 +167,7 @@ export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIn
         if (descending ? compareToBound(row.key, lo) < 0 : compareToBound(row.key, hi) > 0) break;
         if (descending ? compareToBound(row.key, hi) > 0 : compareToBound(row.key, lo) < 0) continue;
         stats.total_keys_examined++;
+        if (!keyInRanges(row.key, p)) continue;
       }
       if (mark !== null && !afterBookmark(row, mark, json, descending)) continue;
       const item = db.docs.lookup(Buffer.from(row.id, 'utf8'));
