@@ -1,0 +1,104 @@
+/**
+ * Mango `_find` benchmark (issue #15): the same query with a json index against without one,
+ * over BENCH_DOCS documents in a `freshet serve` child process (own event loop and CPU).
+ *
+ *   - the query without an index (a full `_all_docs` scan, every document examined);
+ *   - the index build: the first `_find` after `POST /db/_index` brings the index up to date
+ *     (docs/s of map + index write);
+ *   - the query through the index (only matching rows and documents examined);
+ *   each query's p50 latency over FIND_RUNS runs, and the docs examined (execution_stats).
+ *
+ *   BENCH_DOCS  documents (default 100,000)
+ *   FIND_RUNS   repetitions of each query (default 10)
+ *
+ * Run: `npm run bench -- couch-find`, or standalone `node --import tsx bench/couch-find.ts`.
+ * `benchFind` is exported for the combined CouchDB benchmark (bench/couch.ts).
+ */
+import { Agent, request } from 'undici';
+import { spawnFreshet } from './serve.js';
+import { fmt, line, percentile, rate } from './report.js';
+
+const AUTH_HEADER = 'Basic ' + Buffer.from('Administrator:password').toString('base64');
+
+export interface FindFigures {
+  docs: number;
+  unindexedMs: number;
+  unindexedDocsExamined: number;
+  indexBuildDocsPerSec: number;
+  indexedMs: number;
+  indexedDocsExamined: number;
+  results: number;
+}
+
+async function call(base: string, agent: Agent, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await request(base + path, {
+    method: method as 'POST',
+    headers: { authorization: AUTH_HEADER, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    dispatcher: agent,
+  });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function timed(base: string, agent: Agent, query: unknown, runs: number): Promise<{ p50: number; examined: number; results: number }> {
+  const times: number[] = [];
+  let last: Record<string, unknown> = {};
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    last = await call(base, agent, 'POST', '/bench/_find', query);
+    times.push(performance.now() - t0);
+  }
+  const stats = last.execution_stats as Record<string, number>;
+  return { p50: percentile(times.sort((a, b) => a - b), 50), examined: stats.total_docs_examined!, results: stats.results_returned! };
+}
+
+/** Load `docs` documents into a fresh server, then time the query without and with an index. */
+export async function benchFind(docs = Number(process.env.BENCH_DOCS ?? 100_000), runs = Number(process.env.FIND_RUNS ?? 10)): Promise<FindFigures> {
+  const child = await spawnFreshet({ vbuckets: 64 });
+  const base = `http://127.0.0.1:${child.ports.http}`;
+  const agent = new Agent({ connections: 8 });
+  try {
+    await call(base, agent, 'PUT', '/bench?q=64');
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < docs; i += 1000) {
+      const chunk = Array.from({ length: Math.min(1000, docs - i) }, (_, j) => ({ _id: `doc-${String(i + j).padStart(8, '0')}`, n: i + j, group: (i + j) % 100, name: `name ${i + j}` }));
+      inFlight.push(call(base, agent, 'POST', '/bench/_bulk_docs', { docs: chunk }));
+      if (inFlight.length >= 4) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    // 100 matching documents in the middle of the range.
+    const lo = Math.floor(docs / 2);
+    const query = { selector: { n: { $gte: lo, $lt: lo + 100 } }, limit: 1000, execution_stats: true };
+    const without = await timed(base, agent, query, runs);
+    await call(base, agent, 'POST', '/bench/_index', { index: { fields: ['n'] }, name: 'by-n', ddoc: 'bench' });
+    const t0 = performance.now();
+    await call(base, agent, 'POST', '/bench/_find', { ...query, limit: 1 });
+    const buildMs = performance.now() - t0;
+    const withIndex = await timed(base, agent, query, runs);
+    return {
+      docs,
+      unindexedMs: without.p50,
+      unindexedDocsExamined: without.examined,
+      indexBuildDocsPerSec: rate(docs, buildMs),
+      indexedMs: withIndex.p50,
+      indexedDocsExamined: withIndex.examined,
+      results: withIndex.results,
+    };
+  } finally {
+    await agent.close();
+    await child.stop();
+  }
+}
+
+export async function run(): Promise<void> {
+  const r = await benchFind();
+  line(`_find over ${fmt(r.docs)} docs, ${r.results} results`, '');
+  line('  without index: p50', `${r.unindexedMs.toFixed(1)} ms (${fmt(r.unindexedDocsExamined)} docs examined)`);
+  line('  json index build (first query)', `${fmt(r.indexBuildDocsPerSec)} docs/s`);
+  line('  with index: p50', `${r.indexedMs.toFixed(1)} ms (${fmt(r.indexedDocsExamined)} docs examined)`);
+  line('  speed-up', `${(r.unindexedMs / r.indexedMs).toFixed(0)}x`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
