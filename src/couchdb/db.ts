@@ -21,8 +21,10 @@ import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
 
 const SIDE_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
+/** The view indexes of every keyspace of the bucket (src/views/index-store.ts, binary keys). */
+const VIEWS_NAMESPACE = 'couch_views';
 /** Every side namespace of a bucket, default collection's and the others' (Engine.deleteBucket drops them). */
-export const AUX_NAMESPACES = [...SIDE_NAMESPACES, ...SIDE_NAMESPACES.map(collectionsNamespace)];
+export const AUX_NAMESPACES = [...SIDE_NAMESPACES, ...SIDE_NAMESPACES.map(collectionsNamespace), VIEWS_NAMESPACE];
 /** The side namespaces whose entries a dropped collection leaves behind (side-store.ts dropCollectionSides). */
 export const SIDE_NAMESPACE_BASES: readonly string[] = SIDE_NAMESPACES;
 

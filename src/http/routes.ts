@@ -17,6 +17,7 @@ import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
 import { serverRoutes } from './server-routes.js';
+import { designInfoHandlers, viewCleanupHandlers, viewHandlers } from './view-routes.js';
 
 export function couchRoutes(): RouteTable<Handler> {
   const routes = new RouteTable<Handler>();
@@ -33,6 +34,9 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_changes', changesHandlers)
     .add('/:db/_local_docs', localDocsHandlers)
     .add('/:db/_local/*id', localHandlers)
+    .add('/:db/_view_cleanup', viewCleanupHandlers)
+    .add('/:db/_design/:ddoc/_view/:view', viewHandlers)
+    .add('/:db/_design/:ddoc/_info', designInfoHandlers)
     .add('/:db/_design/:ddoc', docHandlers)
     .add('/:db/_design/:ddoc/*att', attachmentHandlers)
     .add('/:db/:doc', docHandlers)

@@ -40,6 +40,7 @@ interface Table {
 }
 
 let table: Table | null = null;
+const ASCII = /^[\x00-\x7f]*$/;
 
 function buildTable(): Table {
   const base = new Intl.Collator('und', { usage: 'sort', sensitivity: 'base' });
@@ -105,7 +106,8 @@ class Out {
 
 function putString(out: Out, s: string): void {
   const t = tbl();
-  const n = s.normalize('NFD');
+  // NFD changes only non-ASCII text; the check is much cheaper than normalizing.
+  const n = ASCII.test(s) ? s : s.normalize('NFD');
   out.room(n.length * 6 + 5);
   const b = out.buf;
   let i = out.len;

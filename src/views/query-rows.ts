@@ -86,8 +86,8 @@ export function* rangeRows(idx: ViewIndex, view: number, r: ViewRange): Iterable
   const no = idx.store.no;
   const prefix = viewPrefix(no, view);
   const end = Buffer.concat([prefix, FF]);
-  let lo = { b: prefix, loose: false };
-  let hi = { b: end, loose: false };
+  let lo: { b: Buffer; loose: boolean } = { b: prefix, loose: false };
+  let hi: { b: Buffer; loose: boolean } = { b: end, loose: false };
   // Ascending: start..end; descending: start is the high side.
   const startHigh = r.descending;
   if (r.hasStart) {

@@ -32,7 +32,7 @@ export interface Reducer {
 }
 
 class SumError extends Error {
-  constructor(readonly cause: unknown) {
+  constructor(readonly bad: unknown) {
     super('sum');
   }
 }
@@ -77,8 +77,8 @@ function sumRows(values: unknown[]): unknown {
     return acc;
   } catch (err) {
     if (!(err instanceof SumError)) throw err;
-    if (isObj(err.cause) && err.cause.error === 'builtin_reduce_error') return err.cause;
-    return { error: 'builtin_reduce_error', reason: SUM_ERROR, caused_by: err.cause };
+    if (isObj(err.bad) && err.bad.error === 'builtin_reduce_error') return err.bad;
+    return { error: 'builtin_reduce_error', reason: SUM_ERROR, caused_by: err.bad };
   }
 }
 

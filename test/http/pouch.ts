@@ -36,6 +36,8 @@ export interface PouchDatabase {
   };
   sync(other: PouchDatabase, opts?: Record<string, unknown>): Replication;
   destroy(): Promise<unknown>;
+  /** A view query (`ddoc/view`); over HTTP PouchDB asks the server's `_view`. */
+  query(view: string, opts?: Record<string, unknown>): Promise<{ total_rows?: number; offset?: number; rows: Array<{ id?: string; key: unknown; value: unknown; doc?: PouchDoc }> }>;
 }
 
 export interface PouchConstructor {

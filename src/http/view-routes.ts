@@ -1,0 +1,40 @@
+/**
+ * View endpoints (CouchDB api/ddoc/views.rst, common.rst): `GET|POST /{db}/_design/{ddoc}/_view/
+ * {view}` (POST: `keys` and any other parameter in the JSON body), `GET /{db}/_design/{ddoc}/_info`
+ * and `POST /{db}/_view_cleanup`. The work is in src/views (service.ts).
+ */
+import { requireAdmin } from './auth.js';
+import { resolveDb } from './keyspace.js';
+import { readJsonObject, type Handler } from './request.js';
+import { sendJson, sendJsonText } from './response.js';
+import { parseViewQuery } from '../views/query.js';
+import { cleanupViews, designInfo, queryView } from '../views/service.js';
+
+const getView: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const q = parseViewQuery(rc.query);
+  sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q));
+};
+
+const postView: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const body = await readJsonObject(rc);
+  const q = parseViewQuery(rc.query, body);
+  sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q));
+};
+
+const getInfo: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  sendJson(rc.res, 200, await designInfo(db, rc.params.ddoc!));
+};
+
+const viewCleanup: Handler = async (rc) => {
+  requireAdmin(rc);
+  const db = resolveDb(rc);
+  await cleanupViews(db);
+  sendJson(rc.res, 202, { ok: true });
+};
+
+export const viewHandlers = { GET: getView, POST: postView };
+export const designInfoHandlers = { GET: getInfo };
+export const viewCleanupHandlers = { POST: viewCleanup };

@@ -1,0 +1,124 @@
+/**
+ * Design documents as view definitions: which views a design document has, its index signature,
+ * and the index with its JavaScript map and reduce functions (through the QuickJS sandbox,
+ * src/design/sandbox.ts). CouchDB (couch_mrview_util.erl ddoc_to_mrst) hashes the views'
+ * functions, the language and the design options into the signature, so editing anything else in
+ * the design document keeps the index, and a changed function builds a new one.
+ */
+import { createHash } from 'node:crypto';
+import { CouchError } from '../couch/errors.js';
+import type { Db } from '../couchdb/db.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { winnerJson } from '../couchdb/doc-json.js';
+import { DesignSandbox, type DesignDoc, type MapFunction } from '../design/sandbox.js';
+import { ViewIndex, type Emits, type MapDoc, type ViewMapper } from './index.js';
+import { builtinReducer, isBuiltinName, type Reducer } from './reduce.js';
+
+export interface ViewDef {
+  name: string;
+  map: string;
+  reduce?: string;
+}
+
+export interface DesignViews {
+  doc: DesignDoc;
+  language: string;
+  views: ViewDef[];
+  signature: string;
+}
+
+let shared: Promise<DesignSandbox> | null = null;
+/** The sandbox the views layer runs design functions in (one per process). */
+export function viewSandbox(): Promise<DesignSandbox> {
+  shared ??= DesignSandbox.create();
+  return shared;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The views of a design document body (invalid entries are left out, as CouchDB ignores them). */
+export function designViews(doc: DesignDoc): DesignViews {
+  const language = typeof doc.language === 'string' ? doc.language : 'javascript';
+  const views: ViewDef[] = [];
+  if (isObj(doc.views)) {
+    for (const [name, v] of Object.entries(doc.views)) {
+      if (!isObj(v) || typeof v.map !== 'string') continue;
+      views.push(typeof v.reduce === 'string' ? { name, map: v.map, reduce: v.reduce } : { name, map: v.map });
+    }
+  }
+  views.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const lib = isObj(doc.views) ? doc.views.lib ?? null : null;
+  const sig = createHash('md5').update(JSON.stringify([language, doc.options ?? null, lib, views.map((v) => [v.name, v.map, v.reduce ?? null])])).digest('hex');
+  return { doc, language, views, signature: sig };
+}
+
+/** The design document `_design/<name>` (404 `missing` / `deleted` as CouchDB says). */
+export function readDesign(db: Db, name: string): DesignViews {
+  const state = loadDoc(db, `_design/${name}`, db.revsLimit);
+  if (!state) throw new CouchError('not_found');
+  if (state.winner.deleted) throw new CouchError('not_found_deleted');
+  return designViews(winnerJson(db, state) as DesignDoc);
+}
+
+/** Every live design document of the database, as view definitions. */
+export function allDesigns(db: Db): DesignViews[] {
+  const out: DesignViews[] = [];
+  const prefix = Buffer.from('_design/');
+  for (const key of db.keysFrom(prefix, false)) {
+    if (key.length < prefix.length || key.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) break;
+    try {
+      out.push(readDesign(db, key.toString('utf8').slice(prefix.length)));
+    } catch {
+      // deleted or unreadable: it keeps no index
+    }
+  }
+  return out;
+}
+
+/** Maps documents through every view's JavaScript map function, one sandbox call per view per batch. */
+class JsMapper implements ViewMapper {
+  constructor(private readonly fns: MapFunction[]) {}
+
+  map(docs: readonly MapDoc[]): Emits[] {
+    const parsed = docs.map((d) => JSON.parse(d.json) as unknown);
+    const out: Emits[] = docs.map(() => []);
+    this.fns.forEach((fn, view) => {
+      const results = fn.mapMany(parsed);
+      results.forEach((r, i) => {
+        // A document whose map throws emits nothing for that view (CouchDB logs and skips it).
+        if ('emits' in r) for (const [k, v] of r.emits) out[i]!.push([view, k ?? null, v === undefined ? null : v]);
+      });
+    });
+    return out;
+  }
+}
+
+/** The index of a design document, opened with its map functions compiled. */
+export async function openDesignIndex(db: Db, d: DesignViews): Promise<ViewIndex> {
+  if (d.language !== 'javascript') throw new CouchError('not_found_detail', { params: { detail: `unsupported language ${d.language}` } });
+  const sandbox = await viewSandbox();
+  const fns = d.views.map((v) => sandbox.compile(d.doc, 'map', ['views', v.name, 'map'], dbKey(db)));
+  return ViewIndex.open(db, d.signature, new JsMapper(fns), d.views.length);
+}
+
+function dbKey(db: Db): string {
+  return `${db.bucket.name}:${db.collectionId}`;
+}
+
+/** The reducer of a view: a built-in, or its JavaScript function through the sandbox. */
+export async function viewReducer(db: Db, d: DesignViews, view: ViewDef): Promise<Reducer> {
+  const src = view.reduce!;
+  if (isBuiltinName(src)) {
+    const b = builtinReducer(src);
+    if (!b) throw new CouchError('query_parse_error', { params: { detail: `Builtin reduce function ${src.trim()} is unknown` } });
+    return b;
+  }
+  const sandbox = await viewSandbox();
+  const fn = sandbox.compile(d.doc, 'reduce', ['views', view.name, 'reduce'], dbKey(db));
+  return {
+    reduce: (keys, values) => fn.reduce(keys, values, false),
+    rereduce: (values) => fn.reduce(null, values, true),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Running a view query: the rows (query-rows.ts), reduced and grouped when the view reduces,
+ * `skip`/`limit`, `include_docs`, and CouchDB's response (couch_mrview_http.erl):
+ *
+ *   map     {"total_rows":N,"offset":O,"rows":[{"id","key","value"(,"doc")}…](,"update_seq":S)}
+ *   reduce  {"rows":[{"key","value"}…](,"update_seq":S)}
+ *
+ * `include_docs` fetches the emitting document, or the one named by an emitted value's `_id`
+ * (CouchDB's linked documents); a missing or deleted one is `"doc":null`.
+ */
+import { CouchError } from '../couch/errors.js';
+import type { Db } from '../couchdb/db.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { docText, winnerJson } from '../couchdb/doc-json.js';
+import type { StoredRow } from './index-store.js';
+import type { ViewIndex } from './index.js';
+import { keysRows, rangeRows, rowsBefore } from './query-rows.js';
+import type { ViewQuery } from './query.js';
+import { groupKey, reduceRows, sameGroup, type Reducer } from './reduce.js';
+
+/** Rows reduced per reduce call before re-reducing (see reduce.ts). */
+export const REDUCE_CHUNK = 100;
+
+function rowsOf(idx: ViewIndex, view: number, q: ViewQuery): Iterable<StoredRow> {
+  return q.keys !== undefined ? keysRows(idx, view, q.keys, q.descending) : rangeRows(idx, view, q);
+}
+
+function docFor(db: Db, row: StoredRow, q: ViewQuery): string {
+  const v = row.value;
+  const linked = typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as Record<string, unknown>)._id === 'string';
+  const id = linked ? ((v as Record<string, unknown>)._id as string) : row.id;
+  const state = loadDoc(db, id, db.revsLimit);
+  if (!state || state.winner.deleted || state.opaque) return 'null';
+  const t = docText(db, () => winnerJson(db, state, { conflicts: q.conflicts ?? false, attachments: q.attachments }));
+  return 'text' in t ? t.text : 'null';
+}
+
+function tail(idx: ViewIndex, q: ViewQuery): string {
+  return q.updateSeq ? `,"update_seq":${idx.seq}}` : '}';
+}
+
+/** A map query's response text. */
+export function mapQuery(idx: ViewIndex, view: number, q: ViewQuery): string {
+  const out: string[] = [];
+  let skipped = 0;
+  for (const row of rowsOf(idx, view, q)) {
+    if (skipped < q.skip) {
+      skipped++;
+      continue;
+    }
+    if (out.length >= q.limit) break;
+    let text = `{"id":${JSON.stringify(row.id)},"key":${JSON.stringify(row.key)},"value":${JSON.stringify(row.value)}`;
+    if (q.includeDocs) text += `,"doc":${docFor(idx.db, row, q)}`;
+    out.push(text + '}');
+  }
+  const offset = q.keys !== undefined ? 0 : rowsBefore(idx, view, q) + skipped;
+  return `{"total_rows":${idx.totalRows(view)},"offset":${offset},"rows":[${out.join(',')}]${tail(idx, q)}`;
+}
+
+/** A reduce query's response text. */
+export async function reduceQuery(idx: ViewIndex, view: number, q: ViewQuery, reducer: Reducer): Promise<string> {
+  const level = q.groupLevel ?? 0;
+  const groups: Array<{ key: unknown; rows: StoredRow[] }> = [];
+  const push = (row: StoredRow): void => {
+    const k = groupKey(row.key, level);
+    const last = groups[groups.length - 1];
+    if (last && sameGroup(last.key, k)) last.rows.push(row);
+    else groups.push({ key: k, rows: [row] });
+  };
+  if (q.keys !== undefined) {
+    // One group per requested key, in the order given (group=true is required with keys).
+    for (const key of q.keys) {
+      const rows = [...keysRows(idx, view, [key], q.descending)];
+      if (rows.length > 0) groups.push({ key, rows });
+    }
+  } else for (const row of rowsOf(idx, view, q)) push(row);
+  const out: string[] = [];
+  const chosen = groups.slice(q.skip, q.skip + Math.min(q.limit, groups.length));
+  if (level === 0 && q.keys === undefined) {
+    // Ungrouped: one row with key null, none when no rows match.
+    if (groups.length > 0 && q.skip === 0 && q.limit > 0) {
+      const value = await reduceRows(reducer, groups[0]!.rows, REDUCE_CHUNK);
+      out.push(`{"key":null,"value":${JSON.stringify(value)}}`);
+    }
+  } else {
+    for (const g of chosen) {
+      const value = await reduceRows(reducer, g.rows, REDUCE_CHUNK);
+      out.push(`{"key":${JSON.stringify(g.key)},"value":${JSON.stringify(value ?? null)}}`);
+    }
+  }
+  return `{"rows":[${out.join(',')}]${tail(idx, q)}`;
+}
+
+/** The view's number in its design document, or 404 `missing_named_view`. */
+export function viewNumber(names: readonly string[], name: string): number {
+  const i = names.indexOf(name);
+  if (i < 0) throw new CouchError('not_found_detail', { params: { detail: 'missing_named_view' } });
+  return i;
+}

@@ -1,0 +1,34 @@
+/**
+ * What the faces call: a view query by design document and view name, a design document's
+ * `_info`, and `_view_cleanup` (CouchDB api/ddoc/views.rst, api/ddoc/common.rst,
+ * api/database/compact.rst).
+ */
+import type { Db } from '../couchdb/db.js';
+import { openDesignIndex, readDesign, allDesigns, viewReducer } from './design.js';
+import { dropUnused, ViewIndex } from './index.js';
+import { validateForView, type ViewQuery } from './query.js';
+import { mapQuery, reduceQuery, viewNumber } from './run.js';
+
+/** The response text of `/{db}/_design/{ddoc}/_view/{view}`. */
+export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery): Promise<string> {
+  const d = readDesign(db, ddoc);
+  const n = viewNumber(d.views.map((v) => v.name), view);
+  const def = d.views[n]!;
+  const reducing = validateForView(q, def.reduce !== undefined);
+  const idx = await openDesignIndex(db, d);
+  await idx.refresh(q.update);
+  if (!reducing) return mapQuery(idx, n, q);
+  return reduceQuery(idx, n, q, await viewReducer(db, d, def));
+}
+
+/** `GET /{db}/_design/{ddoc}/_info`. */
+export async function designInfo(db: Db, ddoc: string): Promise<Record<string, unknown>> {
+  const d = readDesign(db, ddoc);
+  const idx: ViewIndex = await openDesignIndex(db, d);
+  return { name: ddoc, view_index: idx.info(d.language) };
+}
+
+/** `POST /{db}/_view_cleanup`: remove the indexes no live design document uses. */
+export function cleanupViews(db: Db): Promise<number> {
+  return dropUnused(db, new Set(allDesigns(db).map((d) => d.signature)));
+}
