@@ -137,8 +137,8 @@ export function indexNames(opts: IndexCreateOptions): { ddoc: string; name: stri
   return { ddoc: designId(opts.ddoc ?? generated), name: opts.name ?? generated };
 }
 
-/** Canonical JSON (sorted keys) for comparing a stored view with a new one. */
-function canonical(v: unknown): string {
+/** Canonical JSON (sorted keys): comparing stored views, and json index signatures (view-source.ts). */
+export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
   return JSON.stringify(v) ?? 'null';

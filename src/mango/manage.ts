@@ -57,7 +57,7 @@ export async function createIndex(db: Db, opts: IndexCreateOptions): Promise<Cre
   return { result: 'created', id: ddoc, name };
 }
 
-/** Remove the json indexes of a design document that `keep` rejects; false when there was none to remove. */
+/** Remove the json indexes of a design document that `drop` selects; false when there was none to remove. */
 async function removeIndexes(db: Db, ddoc: string, drop: (idx: JsonIndex) => boolean): Promise<boolean> {
   const state = loadDoc(db, ddoc, db.revsLimit);
   if (!state || state.winner.deleted || state.opaque) return false;

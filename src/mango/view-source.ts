@@ -18,19 +18,9 @@ import type { Db } from '../couchdb/db.js';
 import { ViewIndex, type Emits, type ViewMapper } from '../views/index.js';
 import { rangeRows, type ViewRange } from '../views/query-rows.js';
 import type { IndexRow, JsonIndexSource } from './cursor.js';
-import { designDocs, indexesOfDdoc, type JsonIndex } from './indexes.js';
+import { canonical, designDocs, indexesOfDdoc, type JsonIndex } from './indexes.js';
 import { mangoMapFunction } from './native-map.js';
 import { MAX } from './planner.js';
-
-/** Canonical JSON (sorted keys): equal definitions, equal signatures. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
 
 export function mangoSignature(index: JsonIndex): string {
   return 'mango:' + createHash('sha1').update(canonical(index.view.map)).digest('hex');
