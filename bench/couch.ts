@@ -20,6 +20,7 @@ import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { FreshetServer } from '../src/server/freshet-server.js';
 import { fmt, line, rate } from './report.js';
+import { benchFind } from './couch-find.js';
 
 const AUTH_HEADER = 'Basic ' + Buffer.from('Administrator:password').toString('base64');
 const TYPES = ['user', 'order', 'item', 'event', 'note'];
@@ -92,7 +93,7 @@ const views: CouchBenchSection = {
  *   import { benchFind } from './couch-find.js';       → { name: 'find', run: benchFind }
  * to this list (ESM cannot import them only when the files exist).
  */
-export const sections: CouchBenchSection[] = [views];
+export const sections: CouchBenchSection[] = [views, { name: 'find', run: async (ctx) => void (await benchFind(ctx)) }];
 
 export async function run(): Promise<void> {
   const docs = Number(process.env.BENCH_DOCS ?? 1_000_000);

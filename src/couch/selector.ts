@@ -160,7 +160,7 @@ function negate(sel: Obj): Obj {
 }
 
 /** mango_util:parse_field/1: split on unescaped dots, `\.` is a literal dot. */
-function parseField(field: string): string[] {
+export function parseField(field: string): string[] {
   const parts = field.split(/(?<!\\)\./).map((p) => p.replace(/\\/g, ''));
   if (parts.some((p) => p === '')) {
     throw new CouchError('bad_request', { reason: `Invalid field name: ${field}` });
@@ -299,6 +299,16 @@ function compile(sel: Obj): Matcher {
     if (found === BAD_PATH) return false;
     return sub(found, raw ? compareRaw : cmp);
   };
+}
+
+/**
+ * The value at a dotted field path (mango_doc:get_field/2), or undefined when the path is missing
+ * or runs through a scalar or an out-of-range array index. `_find` `fields` and json index keys
+ * read documents through this.
+ */
+export function fieldValue(doc: unknown, path: readonly string[]): unknown {
+  const found = getField(doc, path);
+  return found === NOT_FOUND || found === BAD_PATH ? undefined : found;
 }
 
 /** Validates and normalises a selector, returning CouchDB's normal form. */

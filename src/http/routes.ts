@@ -12,6 +12,7 @@ import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
 import { docHandlers } from './doc-routes.js';
 import { localDocsHandlers, localHandlers } from './local-docs.js';
+import { mangoRoutes } from './mango-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
@@ -23,6 +24,7 @@ export function couchRoutes(): RouteTable<Handler> {
   serverRoutes(routes);
   replicationRoutes(routes);
   dbRoutes(routes);
+  mangoRoutes(routes);
   routes
     .add('/:db/_all_docs', allDocsHandlers)
     .add('/:db/_bulk_docs', bulkHandlers.bulkDocs)

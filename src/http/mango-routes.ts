@@ -1,0 +1,77 @@
+/**
+ * The Mango endpoints (CouchDB api/database/find.rst; mango_httpd.erl): `POST /{db}/_find`,
+ * `POST /{db}/_explain`, `GET|POST /{db}/_index`, `POST /{db}/_index/_bulk_delete`,
+ * `DELETE /{db}/_index/{ddoc}/json/{name}`. Bodies must be JSON objects sent as
+ * `application/json` (415 otherwise); the work is src/mango's.
+ *
+ * A `_find` reply is `{"docs": [...], "bookmark": "...", "execution_stats": {...}, "warning": "..."}`
+ * in that member order (mango_httpd end_find_resp/1 appends them as the cursor reports them).
+ */
+import { CouchError } from '../couch/errors.js';
+import { bulkDelete, createIndex, deleteIndex, explainFind, find, indexToJson, listIndexes, validateBulkDelete, validateFind, validateIndexCreate } from '../mango/index.js';
+import { resolveDb } from './keyspace.js';
+import { readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { sendJson, sendJsonText } from './response.js';
+import type { RouteTable } from '../web/route-table.js';
+
+function body(rc: RequestCtx): Promise<Record<string, unknown>> {
+  return readJsonObject(rc);
+}
+
+const postFind: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const opts = validateFind(await body(rc));
+  const r = await find(db, opts);
+  let text = `{"docs":[${r.docs.join(',')}],"bookmark":${JSON.stringify(r.bookmark)}`;
+  if (opts.executionStats) text += `,"execution_stats":${JSON.stringify(r.stats)}`;
+  if (r.warnings.length > 0) text += `,"warning":${JSON.stringify(r.warnings.join('\n'))}`;
+  sendJsonText(rc.res, 200, text + '}');
+};
+
+const postExplain: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  sendJson(rc.res, 200, explainFind(db, validateFind(await body(rc))));
+};
+
+/** `limit`/`skip` of `GET /db/_index`: integers, else 500 as mango_httpd parse_val/1 answers. */
+function listParam(rc: RequestCtx, name: string): number | undefined {
+  const v = rc.query.get(name);
+  if (v === null) return undefined;
+  if (!/^[+-]?\d+$/.test(v)) throw new CouchError('mango_invalid_list_index_params');
+  return Number(v);
+}
+
+const getIndexes: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const all = listIndexes(db).map(indexToJson);
+  const limit = listParam(rc, 'limit') ?? all.length;
+  const skip = listParam(rc, 'skip') ?? 0;
+  if (limit < 1 || skip < 0) throw new CouchError('mango_invalid_list_index_params');
+  sendJson(rc.res, 200, { total_rows: all.length, indexes: all.slice(Math.min(skip, all.length), Math.min(skip, all.length) + limit) });
+};
+
+const postIndex: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  sendJson(rc.res, 200, await createIndex(db, validateIndexCreate(await body(rc))));
+};
+
+const postBulkDelete: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  sendJson(rc.res, 200, await bulkDelete(db, validateBulkDelete(await body(rc))));
+};
+
+const deleteOne: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  await deleteIndex(db, rc.params.ddoc!, rc.params.type!, rc.params.name!);
+  sendJson(rc.res, 200, { ok: true });
+};
+
+export function mangoRoutes(routes: RouteTable<Handler>): void {
+  routes
+    .add('/:db/_find', { POST: postFind })
+    .add('/:db/_explain', { POST: postExplain })
+    .add('/:db/_index', { GET: getIndexes, POST: postIndex })
+    .add('/:db/_index/_bulk_delete', { POST: postBulkDelete })
+    .add('/:db/_index/:ddoc/:type/:name', { DELETE: deleteOne })
+    .add('/:db/_index/_design/:ddoc/:type/:name', { DELETE: deleteOne });
+}

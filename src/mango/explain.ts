@@ -1,0 +1,72 @@
+/**
+ * `POST /db/_explain` (mango_cursor.erl explain/1 + mango_cursor_view.erl explain/1): the plan a
+ * `_find` with the same body would run, in CouchDB's shape:
+ *
+ *   {dbname, index, partitioned, selector, opts, limit, skip, fields, mrargs, covering}
+ *
+ * `opts` is every option with its value or default as CouchDB lists them, quirks included (`r`
+ * as the list of character codes of "1", `bookmark: "nil"`, `fields: "all_fields"`), and
+ * `mrargs.conflicts` is "undefined" unless asked for, since CouchDB prints its unset default.
+ * `mrargs.start_key`/`end_key` are the range read: index keys for a json index, ids for
+ * `_all_docs`, with "<MAX>" for "past every key". Freshet never answers from the index alone, so
+ * `covering` is always false.
+ */
+import type { Db } from '../couchdb/db.js';
+import { indexToJson } from './indexes.js';
+import type { FindOptions } from './opts.js';
+import { sortToJson } from './opts.js';
+import { boundJson, endKey, startKey, type Plan } from './planner.js';
+
+function optsJson(o: FindOptions): Record<string, unknown> {
+  return {
+    use_index: o.useIndex,
+    bookmark: o.bookmark ?? 'nil',
+    limit: o.limit,
+    skip: o.skip,
+    sort: Object.fromEntries(sortToJson(o.sort).flatMap((e) => Object.entries(e))),
+    fields: o.fields,
+    partition: '',
+    r: [...String(o.r)].map((c) => c.charCodeAt(0)),
+    conflicts: o.conflicts,
+    stale: o.stale,
+    update: o.update,
+    stable: o.stable,
+    execution_stats: o.executionStats,
+  };
+}
+
+function range(p: Plan): { start_key: unknown; end_key: unknown } {
+  if (p.index.type === 'json') return { start_key: boundJson(startKey(p.ranges)), end_key: boundJson(endKey(p.ranges)) };
+  const r = p.fieldRanges.get('_id');
+  const low = r !== undefined && r !== 'empty' && typeof r.low === 'string' ? r.low : null;
+  const high = r !== undefined && r !== 'empty' && typeof r.high === 'string' ? r.high : '<MAX>';
+  return { start_key: low, end_key: high };
+}
+
+export function explain(db: Db, p: Plan, opts: FindOptions): Record<string, unknown> {
+  const descending = opts.sort.length > 0 && opts.sort[0]![1] === 'desc';
+  // A descending scan reads from the end key back (mango_cursor_view apply_opts/2 swaps them).
+  const r = range(p);
+  return {
+    dbname: db.name,
+    index: indexToJson(p.index),
+    partitioned: false,
+    selector: opts.selector,
+    opts: optsJson(opts),
+    limit: opts.limit,
+    skip: opts.skip,
+    fields: opts.fields,
+    mrargs: {
+      include_docs: true,
+      view_type: 'map',
+      reduce: false,
+      partition: null,
+      ...(descending ? { start_key: r.end_key, end_key: r.start_key } : r),
+      direction: descending ? 'rev' : 'fwd',
+      stable: opts.stable,
+      update: opts.stale === 'ok' ? false : opts.update,
+      conflicts: opts.conflicts ? true : 'undefined',
+    },
+    covering: false,
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * Query planning: which index serves a `_find`, and which part of it to read. A port of
+ * mango_cursor.erl create/3, mango_idx.erl get_usable_indexes/3, mango_idx_view.erl is_usable/3,
+ * indexable_fields/1, field_ranges/1, range/5, start_key/1, end_key/1, can_use_sort/3,
+ * mango_selector.erl has_required_fields/2 and is_constant_field/2, and mango_cursor_view.erl
+ * composite_indexes/2 and choose_best_index/2, over the normal form of src/couch/selector.ts.
+ *
+ * A json index holds only documents that have all of its fields (native-map.ts), so it is usable
+ * only when the selector requires every field it indexes (sort fields excepted: sorting on a field
+ * requires it), and when it can produce the sort. Indexes with a `partial_filter_selector` are
+ * used only when named by `use_index`. A `use_index` naming no usable index is ignored (with a
+ * warning, cursor.ts). With no usable json index the query scans `_all_docs`, which can only be
+ * sorted by `_id`; with a sort nothing serves, 400 `no_usable_index`.
+ *
+ * Ranges are a superset: every document read is matched against the whole selector again.
+ */
+import { collate } from '../couch/collate.js';
+import { CouchError } from '../couch/errors.js';
+import { designId, type JsonIndex, type MangoIndex } from './indexes.js';
+import type { SortSpec } from './opts.js';
+
+type Sel = Record<string, unknown>;
+
+/** Below / above every JSON value (mango_json:min/0, max/0). */
+export const MIN = Symbol('min');
+export const MAX = Symbol('max');
+type Bound = unknown;
+
+export interface Range {
+  readonly lcmp: '$gt' | '$gte' | '$eq';
+  readonly low: Bound;
+  readonly hcmp: '$lt' | '$lte' | '$eq';
+  readonly high: Bound;
+}
+export type FieldRange = Range | 'empty';
+
+function pair(sel: Sel): [string, unknown] {
+  const k = Object.keys(sel)[0]!;
+  return [k, sel[k]];
+}
+
+function cmp(a: Bound, b: Bound): number {
+  if (a === b) return 0;
+  if (a === MIN || b === MAX) return -1;
+  if (a === MAX || b === MIN) return 1;
+  return collate(a, b);
+}
+
+const INDEXABLE = new Set(['$lt', '$lte', '$eq', '$gt', '$gte']);
+
+/** Fields with a condition an index scan can narrow, seen through `$and` only. */
+export function indexableFields(sel: Sel): string[] {
+  if (Object.keys(sel).length === 0) return [];
+  const [k, v] = pair(sel);
+  if (k === '$and') return [...new Set((v as Sel[]).flatMap(indexableFields))].sort();
+  if (k.startsWith('$')) return [];
+  const [op] = pair(v as Sel);
+  return INDEXABLE.has(op) ? [k] : [];
+}
+
+function narrow(cond: Sel, r: Range): FieldRange {
+  const [op, arg] = pair(cond);
+  const pos = cmp(arg, r.low) < 0 ? 'min' : cmp(arg, r.low) === 0 ? 'low' : cmp(arg, r.high) < 0 ? 'mid' : cmp(arg, r.high) === 0 ? 'high' : 'max';
+  const lowInclusive = r.lcmp === '$gte' || r.lcmp === '$eq';
+  const highInclusive = r.hcmp === '$lte' || r.hcmp === '$eq';
+  const eq: Range = { lcmp: '$eq', low: arg, hcmp: '$eq', high: arg };
+  switch (op) {
+    case '$lt':
+      return pos === 'min' || pos === 'low' ? 'empty' : pos === 'max' ? r : { ...r, hcmp: '$lt', high: arg };
+    case '$lte':
+      if (pos === 'min') return 'empty';
+      if (pos === 'low') return lowInclusive ? eq : 'empty';
+      return pos === 'mid' ? { ...r, hcmp: '$lte', high: arg } : r;
+    case '$eq':
+      if (pos === 'min' || pos === 'max') return 'empty';
+      if (pos === 'low') return lowInclusive ? eq : 'empty';
+      if (pos === 'high') return highInclusive ? eq : 'empty';
+      return eq;
+    case '$gte':
+      if (pos === 'min' || pos === 'low') return r;
+      if (pos === 'mid') return { ...r, lcmp: '$gte', low: arg };
+      return pos === 'high' && highInclusive ? eq : 'empty';
+    case '$gt':
+      if (pos === 'min') return r;
+      return pos === 'low' || pos === 'mid' ? { ...r, lcmp: '$gt', low: arg } : 'empty';
+    default:
+      return r;
+  }
+}
+
+function range(sel: Sel, field: string, r: FieldRange): FieldRange {
+  if (r === 'empty' || Object.keys(sel).length === 0) return r;
+  const [k, v] = pair(sel);
+  if (k === '$and') return (v as Sel[]).reduce<FieldRange>((acc, s) => range(s, field, acc), r);
+  if (k !== field) return r;
+  return narrow(v as Sel, r);
+}
+
+/** The range of each indexable field; a field whose range is empty makes the whole query empty. */
+export function fieldRanges(sel: Sel): Map<string, FieldRange> {
+  const out = new Map<string, FieldRange>();
+  for (const f of indexableFields(sel)) {
+    const r = range(sel, f, { lcmp: '$gt', low: MIN, hcmp: '$lt', high: MAX });
+    if (r === 'empty') return new Map([[f, 'empty']]);
+    out.set(f, r);
+  }
+  return out;
+}
+
+/** Fields of `required` the selector does not require to exist. */
+function missingRequired(sels: readonly Sel[], required: string[]): string[] {
+  let rest = required;
+  for (const s of sels) {
+    if (Object.keys(s).length === 0) continue;
+    const [k, v] = pair(s);
+    if (k === '$and') rest = missingRequired(v as Sel[], rest);
+    else if (k === '$or') rest = [...new Set((v as Sel[]).flatMap((a) => missingRequired([a], rest)))];
+    else if (!k.startsWith('$')) {
+      const cond = v as Sel;
+      const existsFalse = Object.keys(cond).length === 1 && cond.$exists === false;
+      if (!existsFalse) rest = rest.filter((f) => f !== k);
+    }
+  }
+  return rest;
+}
+
+/** mango_selector:has_required_fields/2. */
+export function hasRequiredFields(sel: Sel, required: string[]): boolean {
+  return missingRequired([sel], required).length === 0;
+}
+
+/** mango_selector:is_constant_field/2: `field` is fixed by an `$eq` at the top level. */
+function isConstantField(sel: Sel, field: string): boolean {
+  if (Object.keys(sel).length === 0) return false;
+  const [k, v] = pair(sel);
+  if (k === '$and') return (v as Sel[]).some((s) => isConstantField(s, field));
+  return k === field && pair(v as Sel)[0] === '$eq';
+}
+
+function canUseSort(cols: readonly string[], sortFields: readonly string[], sel: Sel): boolean {
+  if (sortFields.length === 0) return true;
+  if (cols.length === 0) return false;
+  if (cols[0] === sortFields[0]) return sortFields.every((f, i) => cols[i] === f);
+  return isConstantField(sel, cols[0]!) && canUseSort(cols.slice(1), sortFields, sel);
+}
+
+export function columns(idx: MangoIndex): string[] {
+  return idx.fields.map(([f]) => f);
+}
+
+function isUsable(idx: MangoIndex, sel: Sel, sortFields: string[]): boolean {
+  if (idx.type === 'special') return sortFields.length === 0 || (sortFields.length === 1 && sortFields[0] === '_id');
+  const cols = columns(idx);
+  const required = [...new Set(cols)].filter((c) => !sortFields.includes(c) && c !== '_id' && c !== '_rev');
+  return hasRequiredFields(sel, required) && canUseSort(cols, sortFields, sel);
+}
+
+/** Indexes named by `use_index` (mango_cursor:maybe_filter_indexes_by_ddoc/2). */
+export function filterByUseIndex<T extends MangoIndex>(indexes: readonly T[], useIndex: readonly string[]): T[] {
+  if (useIndex.length === 0) return [];
+  const ddoc = designId(useIndex[0]!);
+  return indexes.filter((i) => i.ddoc === ddoc && (useIndex.length === 1 || i.name === useIndex[1]));
+}
+
+/** mango_idx:get_usable_indexes/3: 400 `no_usable_index` when nothing can serve the sort. */
+export function usableIndexes(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[]): MangoIndex[] {
+  const global = all.filter((i) => i.partialFilterSelector === null);
+  const candidates = [...new Set([...global, ...filterByUseIndex(all, useIndex)])];
+  const sortFields = sort.map(([f]) => f);
+  const usable = candidates.filter((i) => isUsable(i, sel, sortFields));
+  if (usable.length === 0) throw new CouchError('mango_no_sort_index');
+  return usable;
+}
+
+export interface Plan {
+  readonly index: MangoIndex;
+  /** Ranges of the index's leading columns that the selector narrows (in column order). */
+  readonly ranges: FieldRange[];
+  /** Every indexable field's range (the `_all_docs` scan narrows on `_id`). */
+  readonly fieldRanges: Map<string, FieldRange>;
+}
+
+/** mango_cursor_view composite_prefix/2. */
+function prefixOf(idx: MangoIndex, ranges: Map<string, FieldRange>): FieldRange[] {
+  const out: FieldRange[] = [];
+  for (const c of columns(idx)) {
+    const r = ranges.get(c);
+    if (r === undefined) break;
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * mango_cursor:create/3 and mango_cursor_view:choose_best_index/2: the index named by
+ * `use_index` if usable, else the json index whose leading columns the selector narrows most,
+ * else `_all_docs`.
+ */
+export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[]): Plan {
+  const usable = usableIndexes(all, sel, sort, useIndex);
+  const named = filterByUseIndex(usable, useIndex);
+  const pool = named.length > 0 ? named : usable;
+  const json = pool.filter((i): i is JsonIndex => i.type === 'json');
+  const ranges = fieldRanges(sel);
+  if (json.length === 0) return { index: pool[0]!, ranges: prefixOf(pool[0]!, ranges), fieldRanges: ranges };
+  const scored = json.map((index) => {
+    const prefix = prefixOf(index, ranges);
+    return { index, prefix, score: ranges.size - prefix.length };
+  });
+  scored.sort((a, b) => b.prefix.length - a.prefix.length || a.score - b.score || (a.index.ddoc + '\u0000' + a.index.name < b.index.ddoc + '\u0000' + b.index.name ? -1 : 1));
+  const best = scored[0]!;
+  return { index: best.index, ranges: best.prefix, fieldRanges: ranges };
+}
+
+/**
+ * mango_idx_view:start_key/1: the key an ascending scan starts at (`[]` = the start). A strict
+ * bound (`$gt`) is included: the rows equal to it fail the selector, which every row meets again.
+ */
+export function startKey(ranges: readonly FieldRange[]): unknown[] {
+  const out: unknown[] = [];
+  for (const r of ranges) {
+    if (r === 'empty' || r.low === MIN) break;
+    out.push(r.low);
+  }
+  return out;
+}
+
+/** mango_idx_view:end_key/1: the last key of an ascending scan, inclusive; MAX is "anything". */
+export function endKey(ranges: readonly FieldRange[]): unknown[] {
+  const out: unknown[] = [];
+  for (const r of ranges) {
+    if (r === 'empty' || r.high === MAX) break;
+    out.push(r.high);
+  }
+  return [...out, MAX];
+}
+
+/** Compare an index key with a bound that may hold MIN/MAX elements (array prefix order). */
+export function compareToBound(key: unknown, bound: readonly unknown[]): number {
+  const k = Array.isArray(key) ? key : [key];
+  for (let i = 0; i < bound.length; i++) {
+    if (i >= k.length) return -1;
+    const c = cmp(k[i], bound[i]);
+    if (c !== 0) return c;
+  }
+  return k.length > bound.length ? 1 : 0;
+}
+
+/** The bound as `_explain` shows it: MAX as "<MAX>" (mango_cursor_view maybe_replace_max_json/1). */
+export function boundJson(bound: readonly unknown[]): unknown[] {
+  return bound.map((b) => (b === MAX ? '<MAX>' : b));
+}
