@@ -31,10 +31,13 @@ export interface Reducer {
   finish?(value: unknown): unknown;
 }
 
-class SumError extends Error {
-  constructor(readonly bad: unknown) {
-    super('sum');
-  }
+/**
+ * The value `_sum` could not add, thrown from deep inside the recursion and caught in `sumRows`,
+ * which turns it into CouchDB's `builtin_reduce_error` row value. Internal control flow only (never
+ * leaves this file), so not an Error of the registry (common/errors.ts).
+ */
+class SumError {
+  constructor(readonly bad: unknown) {}
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
