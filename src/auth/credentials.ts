@@ -165,6 +165,12 @@ export class UserRegistry {
     return this.bucketAccess(user, bucket).any;
   }
 
+  /** A bucket user's roles (roles.ts); none for the administrator or an unknown name. */
+  grantsOf(user: string): readonly RoleGrant[] {
+    const record = this.#users.get(user)?.record;
+    return record === undefined ? [] : grantsOf(record);
+  }
+
   /** The user's privileges on one bucket (roles.ts). */
   bucketAccess(user: string, bucket: string): BucketAccess {
     const record = this.#users.get(user)?.record;

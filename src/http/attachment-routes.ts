@@ -13,7 +13,7 @@ import { openRev } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { docIdOf, requestRev } from './doc-routes.js';
-import { resolveDb } from './keyspace.js';
+import { guardWrite, resolveDb } from './keyspace.js';
 import { readBody, type Handler } from './request.js';
 import { sendBytes, sendJson } from './response.js';
 
@@ -77,6 +77,7 @@ const putAttachment: Handler = async (rc) => {
     { kind: 'inline', name, contentType, data, revpos: 0, digest: md5Digest(data), length: data.length },
   ];
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent?.body ?? {}, attachments };
+  await guardWrite(rc, db, id, doc);
   const written = await writeDoc(db, id, doc, { newEdits: true });
   sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
@@ -94,6 +95,7 @@ const deleteAttachment: Handler = async (rc) => {
   if (!parent) throw new CouchError('conflict');
   if (!parent.atts.some((a) => a.name === name)) throw new CouchError('attachment_not_found');
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent.body, attachments: stubsOf(parent.atts, name) };
+  await guardWrite(rc, db, id, doc);
   const written = await writeDoc(db, id, doc, { newEdits: true });
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };

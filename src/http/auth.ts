@@ -16,6 +16,10 @@
  * Password checks (Basic here, `POST /_session` in server-routes.ts) go through the shared
  * failed-login throttle (src/auth/throttle.ts): a throttled address gets its answer, the normal
  * 401, after a delay. A cookie is a MAC check, not a password guess, and is not throttled.
+ *
+ * Two user sets (db-access.ts has the mapping): a name the Couchbase user registry knows is
+ * checked against the registry only; any other name against its `_users` document
+ * (couch-users.ts), whose cookies are keyed with the user's salt as well, as CouchDB keys them.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -23,8 +27,12 @@ import { CouchError } from '../couch/errors.js';
 import { parseBasicAuth } from '../auth/basic.js';
 import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry } from '../auth/credentials.js';
-import { clientAddress, type AuthThrottle } from '../auth/throttle.js';
+import { formatGrant } from '../auth/roles.js';
+import { clientAddress } from '../auth/throttle.js';
 import type { SideDb as MetaDb } from '../engine/side-db.js';
+import type { CouchUserLogin } from './couch-users.js';
+import type { AccessUser } from './db-access.js';
+import type { HttpFace } from './face.js';
 import type { RequestCtx, UserCtx } from './request.js';
 
 export const SESSION_COOKIE = 'AuthSession';
@@ -46,24 +54,31 @@ export class Sessions {
     return new Sessions(Buffer.from(stored, 'hex'), timeoutSec);
   }
 
-  private mac(payload: string): Buffer {
-    return createHmac('sha256', this.secret).update(payload).digest();
+  /** `salt`: a `_users` user's (couch_httpd_auth keys the MAC with secret ++ user salt); '' for registry users. */
+  private mac(payload: string, salt: string): Buffer {
+    const key = salt === '' ? this.secret : Buffer.concat([this.secret, Buffer.from(salt, 'utf8')]);
+    return createHmac('sha256', key).update(payload).digest();
   }
 
-  issue(name: string, nowSec = Math.floor(Date.now() / 1000)): string {
+  issue(name: string, nowSec = Math.floor(Date.now() / 1000), salt = ''): string {
     const payload = `${name}:${nowSec.toString(16).toUpperCase()}`;
-    return Buffer.from(`${payload}:${this.mac(payload).toString('base64url')}`).toString('base64url');
+    return Buffer.from(`${payload}:${this.mac(payload, salt).toString('base64url')}`).toString('base64url');
   }
 
-  /** The user and issue time of a valid, unexpired cookie value, else null. */
-  verify(value: string, nowSec = Math.floor(Date.now() / 1000)): { name: string; issuedAt: number } | null {
+  /**
+   * The user and issue time of a valid, unexpired cookie value, else null. `saltOf` gives the
+   * salt of the named user (null: no such user, the cookie is void).
+   */
+  verify(value: string, nowSec = Math.floor(Date.now() / 1000), saltOf: (name: string) => string | null = () => ''): { name: string; issuedAt: number } | null {
     const text = Buffer.from(value, 'base64url').toString('utf8');
     const last = text.lastIndexOf(':');
     const mid = text.lastIndexOf(':', last - 1);
     if (last < 0 || mid <= 0) return null;
     const payload = text.slice(0, last);
+    const salt = saltOf(text.slice(0, mid));
+    if (salt === null) return null;
     const given = Buffer.from(text.slice(last + 1), 'base64url');
-    const expected = this.mac(payload);
+    const expected = this.mac(payload, salt);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     const issuedAt = parseInt(text.slice(mid + 1, last), 16);
     if (!Number.isFinite(issuedAt) || nowSec - issuedAt >= this.timeoutSec || issuedAt - nowSec > 60) return null;
@@ -95,13 +110,45 @@ export interface AuthResult {
   refreshCookie?: string;
 }
 
-/** A name/password check from this request's address, through the throttle. */
-export function checkPassword(req: IncomingMessage, users: UserRegistry, throttle: AuthThrottle, name: string, password: string): Promise<boolean> {
-  return throttle.check(clientAddress(req.socket.remoteAddress), name, 'couchdb', () => users.verifyAsync(name, password));
+/** The CouchDB roles of a registry user: `_admin` for the administrator, else its grants. */
+export function registryRoles(users: UserRegistry, name: string): string[] {
+  if (users.isAdmin(name)) return ['_admin'];
+  return users.grantsOf(name).map(formatGrant);
+}
+
+function registryUser(users: UserRegistry, name: string, via: UserCtx['via']): UserCtx {
+  return { name, admin: users.isAdmin(name), via, roles: registryRoles(users, name), source: 'couchbase' };
+}
+
+/**
+ * A name/password check from this request's address, through the throttle: the registry's user
+ * of that name, else the `_users` document's. Null when the password is wrong.
+ */
+export async function checkCredentials(req: IncomingMessage, face: HttpFace, name: string, password: string, via: UserCtx['via'] = 'default'): Promise<UserCtx | null> {
+  const { users, authThrottle } = face.ctx;
+  const address = clientAddress(req.socket.remoteAddress);
+  if (users.has(name)) {
+    const ok = await authThrottle.check(address, name, 'couchdb', () => users.verifyAsync(name, password));
+    return ok ? registryUser(users, name, via) : null;
+  }
+  let login: CouchUserLogin | null = null;
+  const ok = await authThrottle.check(address, name, 'couchdb', async () => (login = await face.couchUsers.verify(name, password)) !== null);
+  return ok && login !== null ? { name, admin: false, via, roles: (login as CouchUserLogin).roles, source: 'couchdb' } : null;
+}
+
+/** The salt keying `name`'s cookies: '' for a registry user, the `_users` document's, null for nobody. */
+function cookieSalt(face: HttpFace, name: string): string | null {
+  if (face.ctx.users.has(name)) return '';
+  return face.couchUsers.session(name)?.salt ?? null;
+}
+
+/** A session cookie for a user just logged in. */
+export function issueCookie(face: HttpFace, user: UserCtx): string {
+  return face.sessions.issue(user.name, undefined, user.source === 'couchdb' ? (cookieSalt(face, user.name) ?? '') : '');
 }
 
 /** Authenticate a request: Basic first (CouchDB's default handler order), then the cookie. */
-export async function authenticate(req: IncomingMessage, users: UserRegistry, sessions: Sessions, throttle: AuthThrottle): Promise<AuthResult> {
+export async function authenticate(req: IncomingMessage, face: HttpFace): Promise<AuthResult> {
   let basic;
   try {
     basic = parseBasicAuth(req.headers.authorization);
@@ -110,25 +157,33 @@ export async function authenticate(req: IncomingMessage, users: UserRegistry, se
     throw err;
   }
   if (basic) {
-    if (!(await checkPassword(req, users, throttle, basic.user, basic.password))) throw new CouchError('unauthorized');
-    return { user: { name: basic.user, admin: users.isAdmin(basic.user), via: 'default' } };
+    const user = await checkCredentials(req, face, basic.user, basic.password);
+    if (user === null) throw new CouchError('unauthorized');
+    return { user };
   }
   const cookie = readCookie(req, SESSION_COOKIE);
   if (cookie) {
     const now = Math.floor(Date.now() / 1000);
-    const session = sessions.verify(cookie, now);
+    const session = face.sessions.verify(cookie, now, (name) => cookieSalt(face, name));
     // An expired or forged cookie is ignored (anonymous), as CouchDB does, not an error.
-    if (session && users.has(session.name)) {
-      const user: UserCtx = { name: session.name, admin: users.isAdmin(session.name), via: 'cookie' };
-      const refresh = now - session.issuedAt > sessions.timeoutSec / 10;
-      return refresh ? { user, refreshCookie: sessions.issue(session.name, now) } : { user };
+    if (session) {
+      const users = face.ctx.users;
+      const roles = users.has(session.name) ? null : face.couchUsers.session(session.name)?.roles;
+      const user: UserCtx = roles == null ? registryUser(users, session.name, 'cookie') : { name: session.name, admin: false, via: 'cookie', roles, source: 'couchdb' };
+      const refresh = now - session.issuedAt > face.sessions.timeoutSec / 10;
+      return refresh ? { user, refreshCookie: issueCookie(face, user) } : { user };
     }
   }
   return { user: null };
 }
 
 export function roles(user: UserCtx | null): string[] {
-  return user?.admin ? ['_admin'] : [];
+  return user ? [...user.roles] : [];
+}
+
+/** The request's user as the access rules see it (db-access.ts). */
+export function accessUser(user: UserCtx | null): AccessUser | null {
+  return user && { name: user.name, roles: user.roles, couchbase: user.source === 'couchbase' };
 }
 
 /** Any authenticated user. */
@@ -143,10 +198,12 @@ export function requireAdmin(rc: RequestCtx): UserCtx {
   return user;
 }
 
-/** A user who may read and write `bucket`. */
-export function requireDbAccess(rc: RequestCtx, bucket: string): UserCtx {
+/**
+ * Access to a bucket that does not exist (nothing to read a security object from): what the
+ * registry grants, so that a user without access learns nothing of which names exist.
+ */
+export function requireBucketAccess(rc: RequestCtx, bucket: string): void {
   const user = rc.user;
   if (!user) throw new CouchError('unauthorized_db');
-  if (!rc.face.ctx.users.canAccessBucket(user.name, bucket)) throw new CouchError('forbidden_db');
-  return user;
+  if (user.source !== 'couchbase' || !rc.face.ctx.users.canAccessBucket(user.name, bucket)) throw new CouchError('forbidden_db');
 }

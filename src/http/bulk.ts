@@ -16,6 +16,8 @@ import { loadDoc } from '../couchdb/doc-store.js';
 import { orderedWriter } from '../couchdb/doc-write.js';
 import { parseDocument, validateDocId } from '../couch/doc.js';
 import { resolveDb } from './keyspace.js';
+import { accessUser } from './auth.js';
+import { guardDocWrite } from './db-access.js';
 import { updateLocal } from '../couchdb/local-docs.js';
 import { isObject, qBool, readJsonObject, type Handler } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
@@ -51,8 +53,10 @@ const bulkDocs: Handler = async (rc) => {
         pending.push(rev.then((n) => ({ id: docId, rev: `0-${n}` }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
         continue;
       }
-      // Writes of one id within the batch apply in order; others do not wait for each other.
-      const written = write(docId, doc, { newEdits });
+      // Writes of one id within the batch apply in order; others do not wait for each other. The
+      // access check is synchronous except for a `_users` password to hash (db-access.ts).
+      const guarded = guardDocWrite(rc.face.access, accessUser(rc.user), db, docId, doc);
+      const written = guarded ? guarded.then(() => write(docId, doc, { newEdits })) : write(docId, doc, { newEdits });
       pending.push(written.then((rev) => ({ id: docId, rev }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
     } catch (err) {
       pending.push(Promise.resolve({ id, error: toCouchError(err) }));

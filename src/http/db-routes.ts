@@ -1,6 +1,6 @@
 /**
  * Database endpoints (CouchDB api/database/common.rst, misc.rst; couch-replication.md §3.11):
- * `PUT|GET|HEAD|DELETE /{db}` (and `POST /{db}`, a new document, doc-routes.ts), `_ensure_full_commit`, `_revs_limit`, `_compact`, `_security`.
+ * `PUT|GET|HEAD|DELETE /{db}` (and `POST /{db}`, a new document, doc-routes.ts), `_ensure_full_commit`, `_revs_limit`, `_compact`, `_security` (db-access.ts: who may set it).
  * `{db}` may be a `bucket.scope.collection` keyspace (keyspace.ts): its info counts that
  * collection only; `update_seq` is the bucket-wide sequence its `_changes` feed uses.
  *
@@ -10,13 +10,15 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { isEngineError } from '../engine/errors.js';
-import { requireAdmin } from './auth.js';
+import { accessUser, requireAdmin } from './auth.js';
+import { dbRights, dbSecurity, requireDbAdmin } from './db-access.js';
+import { parseSecurityObject, setSecurityObject } from '../couchdb/security.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
 import { resolveDb } from './keyspace.js';
 import { defaultKeyspaceBucket, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
-import { jsonDepthLimit, parseJson, qInt, readBody, type Handler } from './request.js';
+import { jsonDepthLimit, parseJson, qInt, readBody, readJson, type Handler } from './request.js';
 import { sendJson } from './response.js';
 import type { RouteTable } from '../web/route-table.js';
 
@@ -94,6 +96,7 @@ const getRevsLimit: Handler = async (rc) => {
 
 const putRevsLimit: Handler = async (rc) => {
   const db = resolveDb(rc);
+  requireDbAdmin(dbRights(rc.face.access, accessUser(rc.user), db), accessUser(rc.user));
   const value = parseJson(await readBody(rc.req, 1024), jsonDepthLimit(rc));
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new CouchError('bad_request', { reason: 'Invalid value for _revs_limit' });
@@ -110,10 +113,18 @@ const compact: Handler = async (rc) => {
   sendJson(rc.res, 202, { ok: true });
 };
 
-/** No per-database security objects: access comes from the user registry. */
+/** The database's security object (couchdb/security.ts): the stored one, or the default. */
 const getSecurity: Handler = async (rc) => {
-  resolveDb(rc);
-  sendJson(rc.res, 200, {});
+  sendJson(rc.res, 200, dbSecurity(rc.face.access, resolveDb(rc)));
+};
+
+/** Db admins set the security object (couch_db:set_security/2 checks is_admin). */
+const putSecurity: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  requireDbAdmin(dbRights(rc.face.access, accessUser(rc.user), db), accessUser(rc.user));
+  const sec = parseSecurityObject(await readJson(rc, { requireType: false }));
+  await setSecurityObject(db, sec);
+  sendJson(rc.res, 200, { ok: true });
 };
 
 export function dbRoutes(routes: RouteTable<Handler>): void {
@@ -122,5 +133,5 @@ export function dbRoutes(routes: RouteTable<Handler>): void {
     .add('/:db/_ensure_full_commit', { POST: ensureFullCommit })
     .add('/:db/_revs_limit', { GET: getRevsLimit, PUT: putRevsLimit })
     .add('/:db/_compact', { POST: compact })
-    .add('/:db/_security', { GET: getSecurity });
+    .add('/:db/_security', { GET: getSecurity, PUT: putSecurity });
 }

@@ -16,7 +16,7 @@ import { docOutOptions, mixedBody, parseOpenRevs, relatedFor } from './doc-read.
 import { openRev, openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
-import { resolveDb } from './keyspace.js';
+import { guardRead, guardWrite, resolveDb } from './keyspace.js';
 import { accepts, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { sendBody, sendJson, sendJsonText } from './response.js';
 
@@ -45,8 +45,9 @@ function location(rc: RequestCtx, db: Db, id: string): string {
 }
 
 const getDoc: Handler = async (rc) => {
-  const db = resolveDb(rc);
+  const db = resolveDb(rc, undefined, { userDoc: true });
   const id = docIdOf(rc);
+  guardRead(rc, db, id);
   const opts = docOutOptions(rc.query);
   const revParam = rc.query.get('rev');
   let rev: string | null = null;
@@ -105,7 +106,7 @@ function withRequestRev(rc: RequestCtx, doc: ParsedDoc): ParsedDoc {
 }
 
 const putDoc: Handler = async (rc) => {
-  const db = resolveDb(rc);
+  const db = resolveDb(rc, undefined, { userDoc: true });
   const id = docIdOf(rc);
   validateDocId(id);
   const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
@@ -120,31 +121,34 @@ const putDoc: Handler = async (rc) => {
   }
   doc.id = id;
   const newEdits = qBool(rc.query, 'new_edits', true);
+  await guardWrite(rc, db, id, doc);
   const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits, followsData });
   const status = rc.query.get('batch') === 'ok' ? 202 : 201;
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };
 
 const deleteDoc: Handler = async (rc) => {
-  const db = resolveDb(rc);
+  const db = resolveDb(rc, undefined, { userDoc: true });
   const id = docIdOf(rc);
   validateDocId(id);
   const rev = requestRev(rc);
   if (rev === undefined) throw new CouchError('conflict');
   const r = parseRev(rev);
   const doc: ParsedDoc = { id, revisions: { start: r.pos, ids: [r.hash] }, deleted: true, body: {} };
+  await guardWrite(rc, db, id, doc);
   const written = await writeDoc(db, id, doc, { newEdits: true });
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
 /** `POST /{db}`: create a document, with a generated id unless the body has one. */
 export const postDoc: Handler = async (rc) => {
-  const db = resolveDb(rc);
+  const db = resolveDb(rc, undefined, { userDoc: true });
   requireJsonType(rc.req);
   const doc = parseDocument(parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc)));
   const id = doc.id ?? randomBytes(16).toString('hex');
   validateDocId(id);
   if (id.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });
+  await guardWrite(rc, db, id, doc);
   const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits: qBool(rc.query, 'new_edits', true) });
   const status = rc.query.get('batch') === 'ok' ? 202 : 201;
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });

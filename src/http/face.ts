@@ -23,6 +23,10 @@ import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb, type ReplicatorJobs } from '../couchdb/replicator-db.js';
+import { CouchConfig } from '../couchdb/config.js';
+import { CouchUsers } from './couch-users.js';
+import type { AccessHost } from './db-access.js';
+import { applyLogLevel } from './config-routes.js';
 
 /** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
 export interface HttpDeps {
@@ -75,6 +79,8 @@ export interface FaceStats {
 }
 
 const CORS_CONFIG_KEY = 'couch_cors';
+/** `_config` changes other than CORS (couchdb/config.ts), in the engine's system database. */
+const CONFIG_KEY = 'couch_config';
 
 export class HttpFace {
   readonly options: ResolvedOptions;
@@ -95,6 +101,12 @@ export class HttpFace {
   readonly #replicatorOptions: HttpFaceOptions['replicator'];
   /** The port this face listens on, once bound (bare database names in replications resolve to it). */
   port: number | undefined;
+  /** `/_node/{node}/_config` (couchdb/config.ts); the design-function sandbox reads its limits here. */
+  readonly config: CouchConfig;
+  /** `_users` logins (couch-users.ts). */
+  readonly couchUsers: CouchUsers;
+  /** What the access rules read (db-access.ts). */
+  readonly access: AccessHost;
 
   constructor(
     readonly ctx: HttpDeps,
@@ -111,6 +123,16 @@ export class HttpFace {
     const saved = ctx.engine.store.system.get(CORS_CONFIG_KEY) as Partial<CorsConfig> | undefined;
     this.cors = { ...DEFAULT_CORS, ...options.cors, ...saved };
     this.#replicatorOptions = options.replicator;
+    const store = ctx.engine.store;
+    this.config = new CouchConfig({ load: () => store.system.get(CONFIG_KEY), save: (v) => store.putMeta(store.system, CONFIG_KEY, v) });
+    // A level set through `_config` before a restart applies again, as CouchDB's local.ini does.
+    const level = this.config.get('log', 'level');
+    if (level !== undefined && this.config.isSet('log', 'level')) applyLogLevel(ctx.logger, level);
+    this.config.onChange((section, key, value) => {
+      if (section === 'log' && key === 'level' && value !== undefined) applyLogLevel(ctx.logger, value);
+    });
+    this.couchUsers = new CouchUsers(ctx.engine, (b) => this.db(b));
+    this.access = { users: ctx.users, config: this.config };
     // The `_replicator` database hands its documents over through this: an empty (or missing)
     // `_replicator` at start, the common case, never loads the manager; a document to run does.
     const jobs: ReplicatorJobs = {
@@ -153,7 +175,7 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b, c) => this.db(b, c), users: this.ctx.users });
+    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b, c) => this.db(b, c), access: this.access });
     // Loaded while the face closes: closed at once, as the eager manager was by closeReplication.
     if (this.#replicationClosed) await manager.close();
     this.#replicator = manager;

@@ -8,15 +8,48 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { lookupKeyspace } from '../couchdb/keyspace.js';
-import { requireDbAccess } from './auth.js';
+import { accessUser, requireBucketAccess } from './auth.js';
+import { dbRights, guardDocWrite, guardUserDocRead, isUsersDb, requireRead } from './db-access.js';
+import type { ParsedDoc } from '../couch/doc.js';
 import type { Db } from '../couchdb/db.js';
 import type { RequestCtx } from './request.js';
 
-/** The database of the request, after the access check; 404 when it does not exist. */
-export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? ''): Db {
+export interface ResolveOptions {
+  /**
+   * A `/{db}/{docid}` document request: in `_users`, user documents are open to their own user
+   * and to anonymous sign-up without membership (db-access.ts guards them per document).
+   */
+  userDoc?: boolean;
+}
+
+/**
+ * The database of the request, after the read access check (the database's security object and
+ * the user's Couchbase roles, db-access.ts); 404 when it does not exist. Writes are checked again
+ * where they happen (db-access.ts guardDocWrite).
+ */
+export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? '', opts: ResolveOptions = {}): Db {
   const found = lookupKeyspace(rc.face.ctx.engine, segment);
-  requireDbAccess(rc, found.kind === 'no_bucket' ? found.bucketName : found.bucket.name);
+  if (found.kind === 'ok') {
+    const db = rc.face.db(found.bucket, found.collectionId);
+    const user = accessUser(rc.user);
+    const userDoc = opts.userDoc === true && isUsersDb(db) && rc.params.ddoc === undefined;
+    if (!userDoc) requireRead(dbRights(rc.face.access, user, db), user);
+    return db;
+  }
+  if (!rc.user?.admin) requireBucketAccess(rc, found.kind === 'no_bucket' ? found.bucketName : found.bucket.name);
   if (found.kind === 'no_bucket') throw new CouchError('db_not_found');
-  if (found.kind === 'no_keyspace') throw new CouchError('not_found_detail', { params: { detail: found.reason } });
-  return rc.face.db(found.bucket, found.collectionId);
+  throw new CouchError('not_found_detail', { params: { detail: found.reason } });
+}
+
+/**
+ * Before a document write of this request: design documents need a db admin, others write
+ * access; `_users` documents are hashed and validated (db-access.ts). Resolves when allowed.
+ */
+export async function guardWrite(rc: RequestCtx, db: Db, id: string, doc: ParsedDoc): Promise<void> {
+  await guardDocWrite(rc.face.access, accessUser(rc.user), db, id, doc);
+}
+
+/** `_users` documents are readable by their own user and admins only. */
+export function guardRead(rc: RequestCtx, db: Db, id: string): void {
+  guardUserDocRead(rc.face.access, accessUser(rc.user), db, id);
 }

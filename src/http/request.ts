@@ -16,6 +16,10 @@ export interface UserCtx {
   admin: boolean;
   /** How the user was authenticated, for `GET /_session` `info.authenticated`. */
   via: 'default' | 'cookie';
+  /** CouchDB roles: `_admin` (the administrator), a bucket user's grants, a `_users` document's roles. */
+  roles: string[];
+  /** Which user set it is from: the Couchbase user registry, or the `_users` database (db-access.ts). */
+  source: 'couchbase' | 'couchdb';
 }
 
 export interface RequestCtx {

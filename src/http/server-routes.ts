@@ -1,15 +1,17 @@
 /**
  * Server-level endpoints (CouchDB docs api/server/common.rst, api/server/authn.rst):
  * `GET /` (with the stable `uuid` PouchDB derives replication ids from, couch-replication.md
- * §1.3), `/_all_dbs`, `/_up`, `/_uuids`, `/_session` cookie login, and the `[cors]` part of
- * `/_node/{node}/_config`.
+ * §1.3), `/_all_dbs`, `/_up`, `/_uuids`, `/_session` cookie login (as a Couchbase registry user
+ * or a `_users` user, auth.ts), `/_node/{node}/_stats` and `_prometheus`; `_config` is
+ * config-routes.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
-import { checkPassword, requireAdmin, requireUser, roles } from './auth.js';
-import { CORS_KEYS, type CorsKey } from './cors.js';
+import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
+import { configRoutes } from './config-routes.js';
 import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
+import { USERS_DB } from '../couchdb/users-db.js';
 import type { MetricsProvider } from '../common/metrics.js';
 import type { RouteTable } from '../web/route-table.js';
 import { COUCHDB_COMPAT_VERSION, FRESHET_VERSION } from '../common/version.js';
@@ -86,7 +88,7 @@ const uuids: Handler = async (rc) => {
 };
 
 function sessionInfo(rc: RequestCtx): Record<string, unknown> {
-  const info: Record<string, unknown> = { authentication_handlers: ['cookie', 'default'] };
+  const info: Record<string, unknown> = { authentication_db: USERS_DB, authentication_handlers: ['cookie', 'default'] };
   if (rc.user) info.authenticated = rc.user.via;
   return { ok: true, userCtx: { name: rc.user?.name ?? null, roles: roles(rc.user) }, info };
 }
@@ -110,11 +112,11 @@ const postSession: Handler = async (rc) => {
     name = body.name;
     password = body.password;
   }
-  const users = rc.face.ctx.users;
   if (typeof name !== 'string' || typeof password !== 'string') throw new CouchError('unauthorized');
-  if (!(await checkPassword(rc.req, users, rc.face.ctx.authThrottle, name, password))) throw new CouchError('unauthorized');
-  const cookie = rc.face.sessions.issue(name);
-  sendJson(rc.res, 200, { ok: true, name, roles: users.isAdmin(name) ? ['_admin'] : [] }, {
+  const user = await checkCredentials(rc.req, rc.face, name, password, 'cookie');
+  if (user === null) throw new CouchError('unauthorized');
+  const cookie = issueCookie(rc.face, user);
+  sendJson(rc.res, 200, { ok: true, name, roles: roles(user) }, {
     'Set-Cookie': rc.face.sessions.setCookieHeader(cookie),
   });
 };
@@ -123,61 +125,10 @@ const deleteSession: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true }, { 'Set-Cookie': rc.face.sessions.clearCookieHeader() });
 };
 
-// ---- /_node/{node}/_config/cors[/key] --------------------------------------------------------
-
-function checkNode(rc: RequestCtx): void {
+export function checkNode(rc: RequestCtx): void {
   const node = rc.params.node;
   if (node !== '_local' && node !== 'freshet@127.0.0.1') throw new CouchError('not_found_detail', { params: { detail: 'no such node' } });
 }
-
-function corsKey(rc: RequestCtx): CorsKey {
-  const key = rc.params.key ?? '';
-  if (!(key in CORS_KEYS)) throw new CouchError('not_found_detail', { params: { detail: 'unknown_config_value' } });
-  return key as CorsKey;
-}
-
-const getCorsSection: Handler = async (rc) => {
-  requireAdmin(rc);
-  checkNode(rc);
-  const cfg = rc.face.cors;
-  sendJson(rc.res, 200, Object.fromEntries(Object.entries(CORS_KEYS).map(([k, v]) => [k, v.get(cfg)])));
-};
-
-const getCorsKey: Handler = async (rc) => {
-  requireAdmin(rc);
-  checkNode(rc);
-  sendJson(rc.res, 200, CORS_KEYS[corsKey(rc)].get(rc.face.cors));
-};
-
-async function readConfigValue(rc: RequestCtx): Promise<string> {
-  const value = parseJson(await readBody(rc.req, 64 * 1024), jsonDepthLimit(rc));
-  if (typeof value !== 'string') throw new CouchError('bad_request', { reason: 'config values must be JSON strings' });
-  return value;
-}
-
-const putCorsKey: Handler = async (rc) => {
-  requireAdmin(rc);
-  checkNode(rc);
-  const entry = CORS_KEYS[corsKey(rc)];
-  const old = entry.get(rc.face.cors);
-  await rc.face.setCors(entry.set(rc.face.cors, await readConfigValue(rc)));
-  sendJson(rc.res, 200, old);
-};
-
-/** `[chttpd] enable_cors` switches the whole feature. */
-const getEnableCors: Handler = async (rc) => {
-  requireAdmin(rc);
-  checkNode(rc);
-  sendJson(rc.res, 200, String(rc.face.cors.enabled));
-};
-
-const putEnableCors: Handler = async (rc) => {
-  requireAdmin(rc);
-  checkNode(rc);
-  const old = String(rc.face.cors.enabled);
-  await rc.face.setCors({ ...rc.face.cors, enabled: (await readConfigValue(rc)) === 'true' });
-  sendJson(rc.res, 200, old);
-};
 
 export function serverRoutes(routes: RouteTable<Handler>): void {
   routes
@@ -187,8 +138,6 @@ export function serverRoutes(routes: RouteTable<Handler>): void {
     .add('/_uuids', { GET: uuids })
     .add('/_session', { GET: getSession, POST: postSession, DELETE: deleteSession })
     .add('/_node/:node/_stats', { GET: nodeStats })
-    .add('/_node/:node/_prometheus', { GET: nodePrometheus })
-    .add('/_node/:node/_config/cors', { GET: getCorsSection })
-    .add('/_node/:node/_config/cors/:key', { GET: getCorsKey, PUT: putCorsKey })
-    .add('/_node/:node/_config/chttpd/enable_cors', { GET: getEnableCors, PUT: putEnableCors });
+    .add('/_node/:node/_prometheus', { GET: nodePrometheus });
+  configRoutes(routes);
 }

@@ -42,7 +42,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   const segments = pathSegments(url.pathname, 'trim');
   if (segments === undefined) throw new CouchError('bad_request', { reason: 'Invalid URL encoding' });
   const method = req.method ?? 'GET';
-  const auth = await authenticate(req, face.ctx.users, face.sessions, face.ctx.authThrottle);
+  const auth = await authenticate(req, face);
   noteRequestUser(req, auth.user?.name);
   if (auth.refreshCookie) res.setHeader('Set-Cookie', face.sessions.setCookieHeader(auth.refreshCookie));
   const match = face.routes.lookup(method, normalizeSegments(segments));

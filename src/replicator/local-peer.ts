@@ -27,7 +27,7 @@ import type { Bucket } from '../engine/bucket.js';
 import type { Engine } from '../engine/engine.js';
 import { isEngineError } from '../engine/errors.js';
 import { isCouchError } from '../couch/errors.js';
-import { parseDocument } from '../couch/doc.js';
+import { parseDocument, type ParsedDoc } from '../couch/doc.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { Db } from '../couchdb/db.js';
 import { lookupKeyspace } from '../couchdb/keyspace.js';
@@ -56,8 +56,13 @@ export type LocalAction = 'access' | 'create';
 export interface LocalPeerOptions {
   /** Default: an anonymous server admin (`{name: null, roles: ['_admin']}`), the library's own rights. */
   userCtx?: LocalUserCtx;
-  /** Throws (a ReplicationError, REPLICATOR_UNAUTHORIZED/FORBIDDEN) when the user may not do `action`. */
-  authorize?: (dbName: string, action: LocalAction) => void;
+  /**
+   * Throws (a ReplicationError, REPLICATOR_UNAUTHORIZED/FORBIDDEN) when the user may not do
+   * `action`; `db` is the database when it exists (its security object applies).
+   */
+  authorize?: (dbName: string, action: LocalAction, db?: Db) => void;
+  /** Checks (and may rewrite: `_users` passwords) one document before it is written; throws a CouchError to refuse it. */
+  guardWrite?: (db: Db, id: string, doc: ParsedDoc) => Promise<void> | undefined;
   /** vbuckets of a database `create()` makes (default 1024, as `PUT /{db}` without `q`). */
   numVBuckets?: number;
   /** The HTTP face's handle cache, when the peer runs inside a server. */
@@ -102,8 +107,8 @@ export class LocalPeer implements Peer {
    */
   private db(): Db {
     const found = lookupKeyspace(this.engine, this.dbName);
-    this.opts.authorize?.(found.kind === 'no_bucket' ? found.bucketName : found.bucket.name, 'access');
     if (found.kind !== 'ok') {
+      this.opts.authorize?.(found.kind === 'no_bucket' ? found.bucketName : found.bucket.name, 'access');
       const reason = found.kind === 'no_keyspace' ? found.reason : 'Database does not exist.';
       throw new ReplicationError('DB_NOT_FOUND', this.dbName, { url: this.dbName, status: 404, error: 'not_found', reason });
     }
@@ -111,6 +116,7 @@ export class LocalPeer implements Peer {
     if (this.handle?.bucket !== bucket || this.handle.collectionId !== collectionId) {
       this.handle = this.opts.dbHandle?.(bucket, collectionId) ?? new Db(bucket, collectionId);
     }
+    this.opts.authorize?.(bucket.name, 'access', this.handle);
     return this.handle;
   }
 
@@ -201,6 +207,8 @@ export class LocalPeer implements Peer {
         try {
           const parsed = parseDocument(d.doc);
           const followsData = d.attachments.length > 0 ? new Map(d.attachments.map((a) => [a.name, a.data])) : undefined;
+          const guarded = this.opts.guardWrite?.(db, d.id, parsed);
+          if (guarded) await guarded;
           await write(d.id, parsed, { newEdits: false, ...(followsData ? { followsData } : {}) });
           return null;
         } catch (err) {

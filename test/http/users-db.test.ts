@@ -1,0 +1,138 @@
+/**
+ * The `_users` database over HTTP: user documents hashed on write as CouchDB 3 stores them, the
+ * `_users` validation rules, logins with Basic auth and `_session` cookies, and the separation
+ * from the Couchbase user registry (a `_users` user has no KV or REST access, and a `_users`
+ * document never shadows or extends a Couchbase user).
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { Status } from '../../src/codec/index.js';
+import { authPlain, RawKv } from '../kv/raw-client.js';
+import { basic, obj, withCouch, type CouchFixture } from './helpers.js';
+
+const bob = { user: 'bob', password: 'bob-secret' };
+const carol = { user: 'carol', password: 'carol-secret' };
+
+/** `_users` with a low PBKDF2 count (the test's own `_config` change), plus a user. */
+async function usersDb(f: CouchFixture): Promise<void> {
+  assert.equal((await f.req('/_node/_local/_config/chttpd_auth/iterations', { method: 'PUT', json: '1000' })).status, 200);
+  assert.equal((await f.req('/_users', { method: 'PUT' })).status, 201);
+}
+
+async function signUp(f: CouchFixture, who: { user: string; password: string }, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await f.req(`/_users/org.couchdb.user:${who.user}`, { method: 'PUT', auth: null, json: { name: who.user, password: who.password, roles: [], type: 'user', ...extra } });
+  assert.equal(r.status, 201, r.text);
+  return String(obj(r.json).rev);
+}
+
+function cookieOf(r: { headers: Record<string, string | string[] | undefined> }): string {
+  const c = /AuthSession=[^;]+/.exec(String(r.headers['set-cookie']))?.[0];
+  assert.ok(c, 'a session cookie');
+  return c;
+}
+
+describe('_users', () => {
+  test('a sign-up stores the password as a PBKDF2 hash, never in plain text', () =>
+    withCouch(async (f) => {
+      await usersDb(f);
+      await signUp(f, bob);
+      const doc = obj((await f.req('/_users/org.couchdb.user:bob')).json);
+      assert.equal(doc.password, undefined);
+      assert.equal(doc.password_scheme, 'pbkdf2');
+      assert.equal(doc.pbkdf2_prf, 'sha256');
+      assert.equal(doc.iterations, 1000);
+      assert.match(String(doc.derived_key), /^[0-9a-f]{64}$/);
+      assert.match(String(doc.salt), /^[0-9a-f]{32}$/);
+      const item = f.engine.bucket('_users')!.get('org.couchdb.user:bob');
+      assert.ok(!item.value.toString('latin1').includes('bob-secret'));
+      assert.ok(!(item.xattrs?.toString('latin1') ?? '').includes('bob-secret'));
+    }));
+
+  test('Basic auth and _session cookies log a _users user in; a password change ends old sessions', () =>
+    withCouch(async (f) => {
+      await usersDb(f);
+      await signUp(f, bob);
+      const session = await f.req('/_session', { auth: bob });
+      assert.deepEqual(obj(session.json).userCtx, { name: 'bob', roles: [] });
+      assert.equal((await f.req('/_session', { auth: { user: 'bob', password: 'wrong' } })).status, 401);
+      const login = await f.req('/_session', { method: 'POST', auth: null, json: { name: 'bob', password: bob.password } });
+      assert.deepEqual(login.json, { ok: true, name: 'bob', roles: [] });
+      const cookie = cookieOf(login);
+      const viaCookie = obj((await f.req('/_session', { auth: null, headers: { cookie } })).json);
+      assert.deepEqual(viaCookie.userCtx, { name: 'bob', roles: [] });
+      assert.equal(obj(viaCookie.info).authenticated, 'cookie');
+      assert.equal((await f.req('/_session', { method: 'POST', auth: null, json: { name: 'bob', password: 'nope' } })).status, 401);
+      // Bob changes his own password: the cookie's MAC was keyed with the old salt.
+      const current = obj((await f.req('/_users/org.couchdb.user:bob', { auth: bob })).json);
+      const changed = await f.req('/_users/org.couchdb.user:bob', { method: 'PUT', auth: bob, json: { ...current, password: 'new-secret' } });
+      assert.equal(changed.status, 201, changed.text);
+      assert.deepEqual(obj((await f.req('/_session', { auth: null, headers: { cookie } })).json).userCtx, { name: null, roles: [] });
+      assert.equal((await f.req('/_session', { auth: bob })).status, 401);
+      assert.equal((await f.req('/_session', { auth: { user: 'bob', password: 'new-secret' } })).status, 200);
+      const logout = await f.req('/_session', { method: 'DELETE', auth: null, headers: { cookie } });
+      assert.match(String(logout.headers['set-cookie']), /AuthSession=;/);
+    }));
+
+  test('roles given by an admin reach userCtx; system roles and bad documents are refused', () =>
+    withCouch(async (f) => {
+      await usersDb(f);
+      // `auth` undefined: the administrator; null: anonymous.
+      const put = (id: string, body: Record<string, unknown>, auth: { user: string; password: string } | null | undefined) =>
+        f.req(`/_users/${id}`, { method: 'PUT', ...(auth === undefined ? {} : { auth }), json: body });
+      const reason = async (p: Promise<{ status: number; json: unknown }>, status: number): Promise<string> => {
+        const r = await p;
+        assert.equal(r.status, status, JSON.stringify(r.json));
+        return String(obj(r.json).reason);
+      };
+      const base = { name: 'bob', password: 'x', roles: [], type: 'user' };
+      assert.equal(await reason(put('org.couchdb.user:bobby', base, null), 403), 'Doc ID must be of the form org.couchdb.user:name');
+      assert.equal(await reason(put('org.couchdb.user:bob', { ...base, type: 'admin' }, null), 403), 'doc.type must be user');
+      assert.equal(await reason(put('org.couchdb.user:bob', { ...base, roles: 'x' }, null), 403), 'doc.roles must be an array');
+      assert.equal(await reason(put('org.couchdb.user:bob', { ...base, roles: ['boss'] }, null), 403), 'Only _admin may set roles');
+      assert.equal(await reason(put('org.couchdb.user:bob', { ...base, roles: ['_admin'] }, undefined), 403), 'No system roles (starting with underscore) in users db.');
+      assert.equal(await reason(put('org.couchdb.user:_bob', { ...base, name: '_bob' }, undefined), 403), 'Username may not start with underscore.');
+      // The administrator gives roles; bob sees them and cannot change them.
+      assert.equal((await f.req('/_users/org.couchdb.user:bob', { method: 'PUT', json: { ...base, password: bob.password, roles: ['editors'] } })).status, 201);
+      assert.deepEqual(obj((await f.req('/_session', { auth: bob })).json).userCtx, { name: 'bob', roles: ['editors'] });
+      const mine = obj((await f.req('/_users/org.couchdb.user:bob', { auth: bob })).json);
+      assert.equal(await reason(put('org.couchdb.user:bob', { ...mine, roles: ['editors', 'boss'] }, bob), 403), 'Only _admin may edit roles');
+      // Another user's document is not found, for reading and writing; nor are the listings open.
+      await signUp(f, carol);
+      assert.equal((await f.req('/_users/org.couchdb.user:carol', { auth: bob })).status, 404);
+      assert.equal((await put('org.couchdb.user:carol', { name: 'carol', roles: [], type: 'user' }, bob)).status, 404);
+      assert.equal((await f.req('/_users/org.couchdb.user:carol', { auth: null })).status, 404);
+      assert.equal((await f.req('/_users/_all_docs', { auth: bob })).status, 403);
+      assert.equal((await f.req('/_users/_changes', { auth: null })).status, 401);
+      const all = obj((await f.req('/_users/_all_docs')).json);
+      assert.deepEqual((all.rows as Array<{ id: string }>).map((r) => r.id), ['org.couchdb.user:bob', 'org.couchdb.user:carol']);
+      assert.equal(obj((await f.req('/_users/_changes')).json).results instanceof Array, true);
+      // A user may delete their own document, and is gone with it.
+      const carolDoc = obj((await f.req('/_users/org.couchdb.user:carol', { auth: carol })).json);
+      assert.equal((await f.req(`/_users/org.couchdb.user:carol?rev=${String(carolDoc._rev)}`, { method: 'DELETE', auth: carol })).status, 200);
+      assert.equal((await f.req('/_session', { auth: carol })).status, 401);
+    }));
+
+  test('a _users user has no KV or REST access; a _users document cannot log in as a Couchbase user', () =>
+    withCouch(async (f) => {
+      await usersDb(f);
+      await signUp(f, bob);
+      const kv = await RawKv.connect(f.server.server.ports.kv);
+      try {
+        assert.equal((await authPlain(kv, bob.user, bob.password)).status, Status.AuthError);
+      } finally {
+        kv.close();
+      }
+      const rest = await request(`http://127.0.0.1:${f.server.server.ports.mgmt}/pools/default/buckets`, { headers: { authorization: basic(bob.user, bob.password) } });
+      await rest.body.dump();
+      assert.equal(rest.statusCode, 401);
+      // The administrator's name in `_users` (written by the admin) is shadowed by the registry.
+      const shadow = await f.req('/_users/org.couchdb.user:Administrator', { method: 'PUT', json: { name: 'Administrator', password: 'other', roles: [], type: 'user' } });
+      assert.equal(shadow.status, 201);
+      assert.equal((await f.req('/_session', { auth: { user: 'Administrator', password: 'other' } })).status, 401);
+      // And a bob in the registry shadows the `_users` bob: his `_users` password stops working.
+      await f.server.server.users.setBucketUser('bob', 'registry-pw', ['default']);
+      assert.equal((await f.req('/_session', { auth: bob })).status, 401);
+      assert.deepEqual(obj((await f.req('/_session', { auth: { user: 'bob', password: 'registry-pw' } })).json).userCtx, { name: 'bob', roles: ['bucket_full_access[default]'] });
+    }));
+});
