@@ -10,12 +10,12 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { isEngineError } from '../engine/errors.js';
-import { accessUser, requireAdmin } from './auth.js';
-import { dbRights, dbSecurity, requireDbAdmin } from './db-access.js';
+import { requireAdmin } from './auth.js';
+import { dbSecurity } from './db-access.js';
 import { parseSecurityObject, setSecurityObject } from '../couchdb/security.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
-import { resolveDb } from './keyspace.js';
+import { requireDbAdminOf, resolveDb } from './keyspace.js';
 import { defaultKeyspaceBucket, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
 import { jsonDepthLimit, parseJson, qInt, readBody, readJson, type Handler } from './request.js';
@@ -96,7 +96,7 @@ const getRevsLimit: Handler = async (rc) => {
 
 const putRevsLimit: Handler = async (rc) => {
   const db = resolveDb(rc);
-  requireDbAdmin(dbRights(rc.face.access, accessUser(rc.user), db), accessUser(rc.user));
+  requireDbAdminOf(rc, db);
   const value = parseJson(await readBody(rc.req, 1024), jsonDepthLimit(rc));
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new CouchError('bad_request', { reason: 'Invalid value for _revs_limit' });
@@ -121,7 +121,7 @@ const getSecurity: Handler = async (rc) => {
 /** Db admins set the security object (couch_db:set_security/2 checks is_admin). */
 const putSecurity: Handler = async (rc) => {
   const db = resolveDb(rc);
-  requireDbAdmin(dbRights(rc.face.access, accessUser(rc.user), db), accessUser(rc.user));
+  requireDbAdminOf(rc, db);
   const sec = parseSecurityObject(await readJson(rc, { requireType: false }));
   await setSecurityObject(db, sec);
   sendJson(rc.res, 200, { ok: true });

@@ -9,7 +9,7 @@
 import { CouchError } from '../couch/errors.js';
 import { lookupKeyspace } from '../couchdb/keyspace.js';
 import { accessUser, requireBucketAccess } from './auth.js';
-import { dbRights, guardDocWrite, guardUserDocRead, isUsersDb, requireRead } from './db-access.js';
+import { dbRights, guardDocWrite, guardUserDocRead, isUsersDb, requireDbAdmin, requireRead } from './db-access.js';
 import type { ParsedDoc } from '../couch/doc.js';
 import type { Db } from '../couchdb/db.js';
 import type { RequestCtx } from './request.js';
@@ -47,6 +47,12 @@ export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? '', opts: Re
  */
 export async function guardWrite(rc: RequestCtx, db: Db, id: string, doc: ParsedDoc): Promise<void> {
   await guardDocWrite(rc.face.access, accessUser(rc.user), db, id, doc);
+}
+
+/** Db-admin actions of this request (`_security`, `_revs_limit`, Mango `_index` writes). */
+export function requireDbAdminOf(rc: RequestCtx, db: Db): void {
+  const user = accessUser(rc.user);
+  requireDbAdmin(dbRights(rc.face.access, user, db), user);
 }
 
 /** `_users` documents are readable by their own user and admins only. */

@@ -9,7 +9,7 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { bulkDelete, createIndex, deleteIndex, explainFind, find, indexToJson, listIndexes, validateBulkDelete, validateFind, validateIndexCreate } from '../mango/index.js';
-import { resolveDb } from './keyspace.js';
+import { requireDbAdminOf, resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
 import type { RouteTable } from '../web/route-table.js';
@@ -52,16 +52,19 @@ const getIndexes: Handler = async (rc) => {
 
 const postIndex: Handler = async (rc) => {
   const db = resolveDb(rc);
+  requireDbAdminOf(rc, db); // index definitions are design documents (CouchDB: db admins only)
   sendJson(rc.res, 200, await createIndex(db, validateIndexCreate(await body(rc))));
 };
 
 const postBulkDelete: Handler = async (rc) => {
   const db = resolveDb(rc);
+  requireDbAdminOf(rc, db); // index definitions are design documents (CouchDB: db admins only)
   sendJson(rc.res, 200, await bulkDelete(db, validateBulkDelete(await body(rc))));
 };
 
 const deleteOne: Handler = async (rc) => {
   const db = resolveDb(rc);
+  requireDbAdminOf(rc, db); // index definitions are design documents (CouchDB: db admins only)
   await deleteIndex(db, rc.params.ddoc!, rc.params.type!, rc.params.name!);
   sendJson(rc.res, 200, { ok: true });
 };

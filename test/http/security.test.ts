@@ -59,6 +59,10 @@ describe('_security', () => {
       const inBulk = arr((await f.req('/sec/_bulk_docs', { method: 'POST', json: { docs: [{ _id: '_design/e' }, { _id: 'f' }] }, auth: bob })).json);
       assert.deepEqual(inBulk.map((r) => obj(r).error ?? 'ok'), ['unauthorized', 'ok']);
       assert.equal((await setSecurity(f, 'sec', {}, bob)).status, 401);
+      // A Mango index is a design document: members may query, only db admins create or delete.
+      const index = await f.req('/sec/_index', { method: 'POST', json: { index: { fields: ['v'] } }, auth: bob });
+      assert.deepEqual([index.status, index.json], [401, { error: 'unauthorized', reason: 'You are not a db or server admin.' }]);
+      assert.equal((await f.req('/sec/_find', { method: 'POST', json: { selector: { v: 1 } }, auth: bob })).status, 200);
       // Roles count as names do: bob's `readers` role made an admin.
       assert.equal((await setSecurity(f, 'sec', { admins: { roles: ['readers'] }, members: { names: ['bob'] } })).status, 200);
       assert.equal((await f.req('/sec/_design/d', { method: 'PUT', json: { views: {} }, auth: bob })).status, 201);
