@@ -9,6 +9,7 @@ import { readJsonObject, type Handler } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
 import { parseViewQuery } from '../views/query.js';
 import { cleanupViews, designInfo, queryView } from '../views/service.js';
+import { mangoSignatures } from '../mango/index.js';
 
 const getView: Handler = async (rc) => {
   const db = resolveDb(rc);
@@ -31,7 +32,8 @@ const getInfo: Handler = async (rc) => {
 const viewCleanup: Handler = async (rc) => {
   requireAdmin(rc);
   const db = resolveDb(rc);
-  await cleanupViews(db);
+  // Mango json indexes are views too (src/mango): their indexes are in use while their ddocs exist.
+  await cleanupViews(db, mangoSignatures(db));
   sendJson(rc.res, 202, { ok: true });
 };
 

@@ -29,6 +29,6 @@ export async function designInfo(db: Db, ddoc: string): Promise<Record<string, u
 }
 
 /** `POST /{db}/_view_cleanup`: remove the indexes no live design document uses. */
-export function cleanupViews(db: Db): Promise<number> {
-  return dropUnused(db, new Set(allDesigns(db).map((d) => d.signature)));
+export function cleanupViews(db: Db, alsoKeep: Iterable<string> = []): Promise<number> {
+  return dropUnused(db, new Set([...allDesigns(db).map((d) => d.signature), ...alsoKeep]));
 }

@@ -82,6 +82,18 @@ describe('_find', () => {
       assert.equal(typeof stats.execution_time_ms, 'number');
     }));
 
+  test('_view_cleanup keeps the indexes of Mango design documents', () =>
+    withCouch(async (f) => {
+      await seed(f);
+      assert.equal((await f.req('/db/_index', { method: 'POST', json: { index: { fields: ['n'] }, name: 'by-n' } })).status, 200);
+      assert.deepEqual(await ids(f, { n: { $gt: 3 } }), ['d', 'e']);
+      assert.equal((await f.req('/db/_view_cleanup', { method: 'POST', json: {} })).status, 202);
+      // `update: false` reads the index as it is: still built after the cleanup.
+      const r = await find(f, { selector: { n: { $gt: 3 } }, update: false, execution_stats: true });
+      assert.deepEqual(arr(r.docs).map((d) => obj(d)._id), ['d', 'e']);
+      assert.equal(obj(r.execution_stats).total_docs_examined, 2);
+    }));
+
   test('fields, conflicts and _id ranges', () =>
     withCouch(async (f) => {
       await seed(f);
