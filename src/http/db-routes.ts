@@ -16,8 +16,9 @@ import { postDoc } from './doc-routes.js';
 import { resolveDb } from './keyspace.js';
 import { defaultKeyspaceBucket, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
-import { jsonDepthLimit, parseJson, qInt, readBody, type Handler } from './request.js';
+import { jsonDepthLimit, parseJson, qInt, readBody, requireJsonType, type Handler } from './request.js';
 import { sendJson } from './response.js';
+import { compactHistory, compactionRunning, trackCompaction } from '../couchdb/rev-history.js';
 import type { RouteTable } from '../web/route-table.js';
 
 /**
@@ -59,7 +60,7 @@ const dbInfo: Handler = async (rc) => {
     doc_del_count: counts.delCount,
     doc_count: counts.docCount,
     disk_format_version: 8,
-    compact_running: false,
+    compact_running: compactionRunning(db.bucket),
     cluster: { q: db.bucket.numVBuckets, n: 1, w: 1, r: 1 },
     instance_start_time: '0',
   });
@@ -102,11 +103,19 @@ const putRevsLimit: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true });
 };
 
-/** Compaction purges old tombstones in the background; CouchDB answers 202 at once. */
+/**
+ * Compaction runs in the background; CouchDB answers 202 at once and `GET /{db}` shows
+ * `compact_running` until it ends (PouchDB's `compact()` polls it). It purges old tombstones and
+ * drops the bodies of interior revisions (couchdb/rev-history.ts) of the whole bucket: the engine
+ * compacts buckets, not collections.
+ */
 const compact: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireAdmin(rc);
-  rc.face.ctx.engine.compact(db.bucket.name).catch((err: unknown) => rc.face.ctx.logger.warn({ err }, 'compaction failed'));
+  requireJsonType(rc.req);
+  const { engine, logger } = rc.face.ctx;
+  trackCompaction(db.bucket, engine.compact(db.bucket.name).then(() => compactHistory(db.bucket)))
+    .catch((err: unknown) => logger.warn({ err }, 'compaction failed'));
   sendJson(rc.res, 202, { ok: true });
 };
 
