@@ -14,7 +14,7 @@ import { requireAdmin } from './auth.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
 import { resolveDb } from './keyspace.js';
-import { defaultKeyspaceBucket, lookupKeyspace } from '../couchdb/keyspace.js';
+import { bucketNameOf, defaultKeyspaceBucket, keyspaceName, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
 import { jsonDepthLimit, parseJson, qInt, readBody, requireJsonType, type Handler } from './request.js';
 import { sendJson } from './response.js';
@@ -35,12 +35,12 @@ const createDb: Handler = async (rc) => {
   if (found.kind === 'ok') throw new CouchError('file_exists');
   if (found.kind === 'no_keyspace') throw new CouchError('not_found_detail', { params: { detail: `${found.reason}; create collections with the management API` } });
   const name = defaultKeyspaceBucket(segment) ?? segment;
-  if (engine.bucket(name)) throw new CouchError('file_exists');
+  if (engine.bucket(bucketNameOf(name))) throw new CouchError('file_exists');
   validateNewDbName(name);
   const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
   if (q > 1024) throw new CouchError('bad_request', { reason: 'q must be at most 1024' });
   try {
-    await engine.createBucket(name, { numVBuckets: q });
+    await engine.createBucket(bucketNameOf(name), { numVBuckets: q });
   } catch (err) {
     if (isEngineError(err, 'KEY_EEXISTS')) throw new CouchError('file_exists');
     throw err;
@@ -75,8 +75,8 @@ const deleteDb: Handler = async (rc) => {
   requireAdmin(rc);
   const db = resolveDb(rc);
   // Deleting a keyspace would drop a collection: that is the management API's (as in Sync Gateway).
-  if (db.collectionId !== 0 || rc.params.db !== db.bucket.name) {
-    throw new CouchError('bad_request', { reason: `${rc.params.db} is a keyspace of bucket ${db.bucket.name}: drop collections with the management API, delete the bucket as /${db.bucket.name}` });
+  if (db.collectionId !== 0 || (rc.params.db !== db.name && rc.params.db !== db.bucket.name)) {
+    throw new CouchError('bad_request', { reason: `${rc.params.db} is a keyspace of bucket ${db.bucket.name}: drop collections with the management API, delete the bucket as /${encodeURIComponent(keyspaceName(db.bucket, 0))}` });
   }
   await rc.face.ctx.engine.deleteBucket(db.bucket.name, AUX_NAMESPACES);
   rc.face.forgetDb(db.bucket.name);
