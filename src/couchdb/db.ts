@@ -20,11 +20,11 @@ import { idRange } from '../engine/id-index.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
 import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
-import { HISTORY_NAMESPACE, RevHistory } from './rev-history.js';
+import { HISTORY_NAMESPACES, RevHistory } from './rev-history.js';
 
-const SIDE_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta', HISTORY_NAMESPACE];
+const SIDE_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
 /** Every side namespace of a bucket, default collection's and the others' (Engine.deleteBucket drops them). */
-export const AUX_NAMESPACES = [...SIDE_NAMESPACES, ...SIDE_NAMESPACES.map(collectionsNamespace)];
+export const AUX_NAMESPACES = [...SIDE_NAMESPACES, ...SIDE_NAMESPACES.map(collectionsNamespace), ...HISTORY_NAMESPACES];
 /** The side namespaces whose entries a dropped collection leaves behind (side-store.ts dropCollectionSides). */
 export const SIDE_NAMESPACE_BASES: readonly string[] = SIDE_NAMESPACES;
 

@@ -6,29 +6,35 @@
  *
  * The item keeps only the winner's body (its value) and the other leaves' bodies (in its xattrs,
  * doc-store.ts), so the KV and DCP faces never see old revisions. When a write makes a stored leaf
- * interior (an update, a deletion, a replicated descendant), doc-store.ts `storeDoc` puts that
- * leaf's body here in the same event turn as the item, so both go into the same LMDB commit:
- * one more put per update. The entry of a revision never changes (a revision id names one
- * content), so a write retried after a CAS race may put it again harmlessly.
+ * interior (an update, a deletion, a replicated descendant), doc-store.ts `storeDoc` queues that
+ * leaf's body here in the same event turn as the item, into the same group commit
+ * (engine/side-db.ts `writeSide`): one more put in the item's LMDB transaction, no extra commit.
+ * The entry of a revision never changes (a revision id names one content), so a write retried
+ * after a CAS race may put it again harmlessly.
  *
- * Storage: the `couch_revs` side database of the keyspace (side-store.ts), key
- * `JSON.stringify(docId) + rev` (the quoted id cannot be a prefix of another quoted id, so a
- * document's entries are one key range), value `{b: <JSON body bytes>, a?: [AttachmentMeta]}`.
- * Attachment bytes stay in `couch_att` by digest (att-store.ts), never collected, so an old
- * revision's attachments read like a leaf's.
+ * Storage: a binary side database, `couch_revs` for the default collection and `couch_revs_c`
+ * for the others with keys prefixed by the collection id in hex and ':' (as side-store.ts); key
+ * `JSON.stringify(docId) + rev` (a quoted id is never a prefix of another one); value: a version
+ * byte (1), the attachment metadata's JSON length (u32 BE), that JSON, the body's JSON. Attachment
+ * bytes stay in `couch_att` by digest (att-store.ts), never collected, so an old revision's
+ * attachments read like a leaf's.
  *
- * Only revisions still in the tree are readable (`DocState.historyData` callers check the tree):
- * a revision stemmed past `_revs_limit` is gone, as in CouchDB, and its entry waits for the next
+ * Only revisions still in the tree are readable (doc-revs.ts `openRev` checks the tree): a
+ * revision stemmed past `_revs_limit` is gone, as in CouchDB, and its entry waits for the next
  * compaction. Compaction (`POST /{db}/_compact`, the engine's scheduled compaction, the cluster
- * manager's) removes every entry of the bucket: afterwards only leaves have bodies.
+ * manager's) empties both databases of the bucket: afterwards only leaves have bodies. Entries of
+ * a dropped collection go with the next compaction (collection ids are never reused).
  */
 import type { AttachmentMeta } from '../couch/attachments.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { CompactionResult } from '../engine/maintenance.js';
+import { binarySideDb, clearSide, writeSide, type BinarySideDb } from '../engine/side-db.js';
 import type { RevData } from './doc-store.js';
-import { KeyspaceSide } from './side-store.js';
+import { collectionsNamespace } from './side-store.js';
 
 export const HISTORY_NAMESPACE = 'couch_revs';
+/** Both namespaces of a bucket's history (dropped with the bucket, db.ts AUX_NAMESPACES). */
+export const HISTORY_NAMESPACES: readonly string[] = [HISTORY_NAMESPACE, collectionsNamespace(HISTORY_NAMESPACE)];
 
 /** What reading a document needs of the history (doc-store.ts stateFromItem). */
 export interface RevHistoryReader {
@@ -39,68 +45,77 @@ export interface RevHistoryReader {
 /** For documents read without their database's history (listings read only winners). */
 export const NO_HISTORY: RevHistoryReader = { get: () => null, has: () => false };
 
-interface StoredRev {
-  b: Uint8Array;
-  a?: AttachmentMeta[];
+const FORMAT = 1;
+const HEADER = 5;
+
+function encode(json: Buffer, atts: readonly AttachmentMeta[]): Buffer {
+  const attsJson = atts.length > 0 ? Buffer.from(JSON.stringify(atts)) : null;
+  const header = Buffer.allocUnsafe(HEADER);
+  header[0] = FORMAT;
+  header.writeUInt32BE(attsJson?.length ?? 0, 1);
+  return Buffer.concat(attsJson ? [header, attsJson, json] : [header, json]);
 }
 
-function historyKey(id: string, rev: string): string {
-  return JSON.stringify(id) + rev;
-}
-
-function isStoredRev(v: unknown): v is StoredRev {
-  return typeof v === 'object' && v !== null && (v as { b?: unknown }).b instanceof Uint8Array;
+function decode(v: Buffer): RevData | null {
+  if (v.length < HEADER || v[0] !== FORMAT) return null;
+  const attsLen = v.readUInt32BE(1);
+  const atts: unknown = attsLen > 0 ? JSON.parse(v.toString('utf8', HEADER, HEADER + attsLen)) : [];
+  const body: unknown = JSON.parse(v.toString('utf8', HEADER + attsLen));
+  if (!Array.isArray(atts) || typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  return { body: body as Record<string, unknown>, atts: atts as AttachmentMeta[] };
 }
 
 export class RevHistory implements RevHistoryReader {
-  readonly #side: KeyspaceSide;
+  readonly #db: BinarySideDb;
+  readonly #prefix: string;
   /** Entries written, and read back (CouchDB has no such counters; they show the history is used). */
   readonly stats = { writes: 0, reads: 0 };
 
-  constructor(bucket: Bucket, collectionId: number) {
-    this.#side = new KeyspaceSide(bucket, HISTORY_NAMESPACE, collectionId);
+  constructor(
+    private readonly bucket: Bucket,
+    collectionId: number,
+  ) {
+    this.#db = binarySideDb(bucket, HISTORY_NAMESPACES[collectionId === 0 ? 0 : 1]!);
+    this.#prefix = collectionId === 0 ? '' : `${collectionId.toString(16)}:`;
   }
 
-  /** Keep the body (JSON bytes) of a revision that has just become interior; durable once resolved. */
+  #key(id: string, rev: string): Buffer {
+    return Buffer.from(this.#prefix + JSON.stringify(id) + rev);
+  }
+
+  /**
+   * Keep the body (JSON bytes) of a revision that has just become interior. Call it in the turn
+   * of the item write it goes with, so both share a commit; durable once resolved.
+   */
   put(id: string, rev: string, json: Buffer, atts: readonly AttachmentMeta[]): Promise<void> {
     this.stats.writes++;
-    const value: StoredRev = atts.length > 0 ? { b: json, a: [...atts] } : { b: json };
-    return this.#side.put(historyKey(id, rev), value);
+    return writeSide(this.bucket, this.#db, [{ key: this.#key(id, rev), value: encode(json, atts) }]);
   }
 
   get(id: string, rev: string): RevData | null {
-    const v = this.#side.get(historyKey(id, rev));
-    if (!isStoredRev(v)) return null;
+    const v = this.#db.get(this.#key(id, rev));
+    if (v === undefined) return null;
     this.stats.reads++;
-    const body: unknown = JSON.parse(Buffer.from(v.b.buffer, v.b.byteOffset, v.b.byteLength).toString('utf8'));
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
-    return { body: body as Record<string, unknown>, atts: v.a ?? [] };
+    return decode(v);
   }
 
   has(id: string, rev: string): boolean {
-    return this.#side.has(historyKey(id, rev));
-  }
-
-  /** Remove every entry of this keyspace; resolves with the number removed once committed. */
-  clear(): Promise<number> {
-    return this.#side.clear();
+    return this.#db.doesExist(this.#key(id, rev));
   }
 }
 
 /** Compactions in progress per bucket (`compact_running` in `GET /{db}`). */
-const running = new WeakMap<Bucket, Promise<number>>();
+const running = new WeakMap<Bucket, Promise<void>>();
 
 /**
  * Drop the revision history of every keyspace of the bucket (CouchDB compaction keeps only leaf
- * bodies). A call while one runs shares it. Resolves with the number of entries removed.
+ * bodies). A call while one runs shares it.
  */
-export function compactHistory(bucket: Bucket): Promise<number> {
+export function compactHistory(bucket: Bucket): Promise<void> {
   const current = running.get(bucket);
   if (current) return current;
   const done = (async () => {
-    let removed = 0;
-    for (const c of bucket.manifest.collections) removed += await new RevHistory(bucket, c.id).clear();
-    return removed;
+    for (const ns of HISTORY_NAMESPACES) await clearSide(binarySideDb(bucket, ns));
   })().finally(() => running.delete(bucket));
   running.set(bucket, done);
   return done;

@@ -65,26 +65,6 @@ export class KeyspaceSide {
     void this.#db.remove(this.#prefix + key);
   }
 
-  /**
-   * Remove every entry of this keyspace, at most `chunk` per write transaction so that no one
-   * transaction holds the event loop long; resolves with the number removed once committed.
-   */
-  async clear(chunk = 10_000): Promise<number> {
-    let removed = 0;
-    for (;;) {
-      const n = await this.#db.transaction(() => {
-        let k = 0;
-        for (const key of this.keys(false)) {
-          void this.#db.remove(this.#prefix + key);
-          if (++k >= chunk) break;
-        }
-        return k;
-      });
-      removed += n;
-      if (n < chunk) return removed;
-    }
-  }
-
   /** This keyspace's keys in order (reverse when `descending`), lazily. */
   *keys(descending: boolean): Iterable<string> {
     const p = this.#prefix;

@@ -6,7 +6,8 @@
  * through here, never through src/store.
  */
 import type { Bucket } from './bucket.js';
-import type { MetaDb } from '../store/lmdb-store.js';
+import type { BinaryDb, MetaDb } from '../store/lmdb-store.js';
+import { engineWrite } from './errors.js';
 
 export type SideDb = MetaDb;
 
@@ -18,4 +19,25 @@ export function sideDb(bucket: Bucket, namespace: string): SideDb {
 /** Write one value, a failed commit reported as a storage error (the store's `putMeta`). */
 export function putSideDb(bucket: Bucket, db: SideDb, key: string, value: unknown): Promise<void> {
   return bucket.store.putMeta(db, key, value);
+}
+
+export type BinarySideDb = BinaryDb;
+
+/** A side database of raw bytes (Buffer keys and values), written with `writeSide`. */
+export function binarySideDb(bucket: Bucket, namespace: string): BinarySideDb {
+  return bucket.store.binaryAuxDb(bucket.name, namespace);
+}
+
+/**
+ * Queue puts (`value: null` removes) into the store's group commit (store/group-commit.ts):
+ * queued in the same event turn as an item write, they commit in the same LMDB transaction, at no
+ * extra commit or fsync. Resolves once on disk; a failed commit is an EngineError.
+ */
+export function writeSide(bucket: Bucket, db: BinarySideDb, entries: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): Promise<void> {
+  return engineWrite(bucket.store.writer.write(entries.map((e) => ({ db, key: e.key, value: e.value }))));
+}
+
+/** Empty a binary side database; resolves once committed. */
+export function clearSide(db: BinarySideDb): Promise<void> {
+  return db.clearAsync();
 }
