@@ -49,7 +49,7 @@ import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, t
 import type { AttachmentMeta } from '../couch/attachments.js';
 import { compactBodies, compareWinner, leaves, type RevInfo } from '../couch/rev-tree-query.js';
 import { parseCheckedJson } from '../codec/json-check.js';
-import { NO_HISTORY, type RevHistoryReader } from './rev-history.js';
+import { keepInteriorBodies, NO_HISTORY, type RevHistoryReader } from './rev-history.js';
 import { REV_KEY, SUMMARY_HEAD, SUMMARY_PREFIX_CHARS, TAIL_DELETED, TAIL_LIVE } from './sync-layout.js';
 
 /** What a stored revision carries: its body (no `_` members) and attachment metadata, in document order. */
@@ -242,14 +242,18 @@ function detachLeaf(tree: RevTree, rev: string, limit: number): RevTree {
   return stem(grown, limit).tree.filter((b) => !b.node[0].startsWith(FAKE));
 }
 
+const noHistoryData = (): RevData | null => null;
+const noHistory = (): boolean => false;
+
 /**
  * Build the document state from its current item (which may be a tombstone). `maxDepth` is the
  * bucket's JSON nesting limit, applied to KV-written values (HTTP-written ones passed it on write).
  */
 export function stateFromItem(id: string, item: Item, revsLimit: number, maxDepth: number, history: RevHistoryReader = NO_HISTORY): DocState {
   const { sync, other } = readXattrs(item);
-  const historyData = (rev: string): RevData | null => history.get(id, rev);
-  const hasHistory = (rev: string): boolean => history.has(id, rev);
+  // Listings read winners only: no per-document closures for them.
+  const historyData = history === NO_HISTORY ? noHistoryData : (rev: string): RevData | null => history.get(id, rev);
+  const hasHistory = history === NO_HISTORY ? noHistory : (rev: string): boolean => history.has(id, rev);
   if (sync && sync.rs === item.revSeqno) {
     let valueData: RevData | undefined;
     const all = leaves(sync.tree);
@@ -342,29 +346,8 @@ export function storeDoc(db: Db, id: string, prev: DocState | null, next: NewRev
     xattrs,
     datatype: keepOpaque ? prev.item.datatype : emptyTombstone ? DATATYPE_RAW : DATATYPE_JSON,
   });
-  const kept = prev ? keepHistory(db, prev, tree, all) : null;
+  const kept = prev ? keepInteriorBodies(db, prev, tree, all) : null;
   return kept === null ? written : Promise.all([written, kept]).then(([result]) => result);
-}
-
-/**
- * Put the bodies of `prev`'s leaves that are no longer leaves (`now`) into the revision history
- * (rev-history.ts), in this turn so that they share the item's commit; null when there are none.
- * Opaque revisions (KV bytes) have no JSON body to keep.
- */
-function keepHistory(db: Db, prev: DocState, tree: RevTree, now: readonly RevInfo[]): Promise<unknown> | null {
-  let puts: Promise<void>[] | null = null;
-  for (const leaf of prev.leaves) {
-    if (now.some((l) => l.rev === leaf.rev)) continue;
-    // Stemmed away at once (a tiny `_revs_limit`): no branch reaches back to it.
-    if (!tree.some((b) => b.pos <= leaf.pos)) continue;
-    const data = prev.revData(leaf.rev);
-    if (!data || data.opaque) continue;
-    // The item value is the winner's body as stored, when nothing was written over KV since.
-    const fromValue = !prev.imported && leaf.rev === prev.winner.rev && prev.item.value.length > 0;
-    const json = fromValue ? prev.item.value : Buffer.from(JSON.stringify(data.body));
-    (puts ??= []).push(db.history.put(prev.id, leaf.rev, json, data.atts));
-  }
-  return puts === null ? null : puts.length === 1 ? puts[0]! : Promise.all(puts);
 }
 
 /**

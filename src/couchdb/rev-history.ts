@@ -29,7 +29,10 @@ import type { AttachmentMeta } from '../couch/attachments.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { CompactionResult } from '../engine/maintenance.js';
 import { binarySideDb, clearSide, writeSide, type BinarySideDb } from '../engine/side-db.js';
-import type { RevData } from './doc-store.js';
+import type { RevTree } from '../couch/rev-tree.js';
+import type { RevInfo } from '../couch/rev-tree-query.js';
+import type { Db } from './db.js';
+import type { DocState, RevData } from './doc-store.js';
 import { collectionsNamespace } from './side-store.js';
 
 export const HISTORY_NAMESPACE = 'couch_revs';
@@ -102,6 +105,27 @@ export class RevHistory implements RevHistoryReader {
   has(id: string, rev: string): boolean {
     return this.#db.doesExist(this.#key(id, rev));
   }
+}
+
+/**
+ * Put the bodies of `prev`'s leaves that are no longer leaves (`now`) into the revision history,
+ * in the turn of the item write (doc-store.ts storeDoc) so that they share its commit; null when
+ * there are none. Opaque revisions (KV bytes) have no JSON body to keep.
+ */
+export function keepInteriorBodies(db: Db, prev: DocState, tree: RevTree, now: readonly RevInfo[]): Promise<unknown> | null {
+  let puts: Promise<void>[] | null = null;
+  for (const leaf of prev.leaves) {
+    if (now.some((l) => l.rev === leaf.rev)) continue;
+    // Stemmed away at once (a tiny `_revs_limit`): no branch reaches back to it.
+    if (!tree.some((b) => b.pos <= leaf.pos)) continue;
+    const data = prev.revData(leaf.rev);
+    if (!data || data.opaque) continue;
+    // The item value is the winner's body as stored, when nothing was written over KV since.
+    const fromValue = !prev.imported && leaf.rev === prev.winner.rev && prev.item.value.length > 0;
+    const json = fromValue ? prev.item.value : Buffer.from(JSON.stringify(data.body));
+    (puts ??= []).push(db.history.put(prev.id, leaf.rev, json, data.atts));
+  }
+  return puts === null ? null : puts.length === 1 ? puts[0]! : Promise.all(puts);
 }
 
 /** Compactions in progress per bucket (`compact_running` in `GET /{db}`). */
