@@ -115,15 +115,20 @@ export function revisionsFor(tree: RevTree, rev: string | Rev): Revisions | null
 
 export type RevStatus = 'available' | 'deleted' | 'missing';
 
-/** `_revs_info`: each known ancestor with whether its body can be read. */
-export function revsInfo(tree: RevTree, rev: string | Rev): Array<{ rev: string; status: RevStatus }> | null {
+/**
+ * `_revs_info`: each known ancestor with whether its body can be read: flagged available in the
+ * tree, or (for a body kept outside the tree, e.g. an interior revision until compaction)
+ * `stored(rev)`.
+ */
+export function revsInfo(tree: RevTree, rev: string | Rev, stored: (rev: string) => boolean = () => false): Array<{ rev: string; status: RevStatus }> | null {
   const { pos, hash } = asRev(rev);
   const chain = pathTo(tree, pos, hash);
   if (chain === null) return null;
   return chain.map(({ node, pos: p }) => {
-    const status: RevStatus =
-      (node[1] & FLAG_AVAILABLE) === 0 ? 'missing' : (node[1] & FLAG_DELETED) !== 0 ? 'deleted' : 'available';
-    return { rev: formatRev(p, node[0]), status };
+    const r = formatRev(p, node[0]);
+    const available = (node[1] & FLAG_AVAILABLE) !== 0 || stored(r);
+    const status: RevStatus = !available ? 'missing' : (node[1] & FLAG_DELETED) !== 0 ? 'deleted' : 'available';
+    return { rev: r, status };
   });
 }
 

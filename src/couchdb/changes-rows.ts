@@ -22,7 +22,12 @@ export interface RowQuery extends SummaryOptions {
   allDocs: boolean;
   /** `seq_interval`: only every Nth row shows its seq. */
   seqInterval: number | null;
+  /** `limit` (which rows show their seq under `seq_interval` counts down from it). */
+  limit: number | undefined;
 }
+
+/** CouchDB's default `_changes` limit (couch_db.hrl `#changes_args.limit`). */
+const COUCH_DEFAULT_LIMIT = 1_000_000_000_000_000;
 
 /** How a feed mode wraps each row (changes-feed.ts). */
 export interface RowFraming {
@@ -90,9 +95,17 @@ export class RowBuilder {
     return out + '}';
   }
 
-  /** The seq a row carries in its `seq` field (null under `seq_interval`), for `id:` lines. */
+  /**
+   * Whether the latest row shows its seq (else `"seq": null`), as CouchDB decides it
+   * (fabric_view_changes handle_message/3: `Limit rem Interval == 0`, Limit counting down from the
+   * query's limit, by default 10^15, one per row): with `seq_interval=N` and no limit that is the
+   * first row and every Nth after it when N divides 10^15 (PouchDB's test expects the first),
+   * and with `limit=N&seq_interval=N` the first row only. `last_seq` always carries the position.
+   */
   seqShown(): boolean {
     const interval = this.q.seqInterval;
-    return interval === null || this.count % interval === 0;
+    if (interval === null) return true;
+    const remaining = (this.q.limit ?? COUCH_DEFAULT_LIMIT) - (this.count - 1);
+    return remaining % interval === 0;
   }
 }

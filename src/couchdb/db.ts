@@ -7,6 +7,7 @@
  *   couch_local  `_local/` documents: id → { rev: N, body }   (never replicated, never in `_changes`)
  *   couch_att    attachment bytes by digest ("md5-<base64>"), shared by every revision using them
  *   couch_meta   per-database settings (`_revs_limit`)
+ *   couch_revs   bodies of interior revisions until compaction (rev-history.ts)
  *
  * Every document operation goes through the engine's `Collection` (`docs`), so a database sees
  * only its collection's documents. `doc_count`/`doc_del_count` are the collection's share of the
@@ -19,12 +20,13 @@ import { idRange } from '../engine/id-index.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
 import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
+import { HISTORY_NAMESPACES, RevHistory } from './rev-history.js';
 
 const SIDE_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
 /** The view indexes of every keyspace of the bucket (src/views/index-store.ts, binary keys). */
 const VIEWS_NAMESPACE = 'couch_views';
 /** Every side namespace of a bucket, default collection's and the others' (Engine.deleteBucket drops them). */
-export const AUX_NAMESPACES = [...SIDE_NAMESPACES, ...SIDE_NAMESPACES.map(collectionsNamespace), VIEWS_NAMESPACE];
+export const AUX_NAMESPACES = [...SIDE_NAMESPACES, ...SIDE_NAMESPACES.map(collectionsNamespace), VIEWS_NAMESPACE, ...HISTORY_NAMESPACES];
 /** The side namespaces whose entries a dropped collection leaves behind (side-store.ts dropCollectionSides). */
 export const SIDE_NAMESPACE_BASES: readonly string[] = SIDE_NAMESPACES;
 
@@ -40,6 +42,8 @@ export class Db {
   readonly local: KeyspaceSide;
   readonly atts: KeyspaceSide;
   readonly meta: KeyspaceSide;
+  /** Bodies of interior revisions until compaction (rev-history.ts). */
+  readonly history: RevHistory;
   /** Documents that could not be shown: left out of `_changes` (opaque KV values), or an error row. */
   readonly stats = { changesOpaqueSkipped: 0, rowDocErrors: 0, reads: 0, writes: 0 };
 
@@ -52,6 +56,7 @@ export class Db {
     this.local = new KeyspaceSide(bucket, 'couch_local', collectionId);
     this.atts = new KeyspaceSide(bucket, 'couch_att', collectionId);
     this.meta = new KeyspaceSide(bucket, 'couch_meta', collectionId);
+    this.history = new RevHistory(bucket, collectionId);
   }
 
   /** The database name: the bucket's for its default collection, else `bucket.scope.collection`. */

@@ -60,7 +60,7 @@ export function docJson(db: Db, state: DocState, rev: string, data: RevData, del
     if (r) parts.revisions = r;
   }
   if (opts.revsInfo && !deleted) {
-    const info = revsInfo(state.tree, rev);
+    const info = revsInfo(state.tree, rev, (r) => state.hasHistory(r));
     if (info) parts.revsInfo = info;
   }
   if (opts.conflicts) parts.conflicts = conflicts(state.tree);

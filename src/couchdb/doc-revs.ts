@@ -4,7 +4,7 @@
  * `GET /{db}/{doc}`, `_bulk_get` and attachment routes (src/http) and by the replicator's local
  * peer.
  */
-import { latest } from '../couch/rev-tree-query.js';
+import { findRev, latest } from '../couch/rev-tree-query.js';
 import type { DocState, RevData } from './doc-store.js';
 
 export interface OpenRev {
@@ -14,12 +14,21 @@ export interface OpenRev {
 }
 export type OpenRevResult = { ok: OpenRev } | { missing: string };
 
-/** One stored revision of the document, or null when it is unknown or its body is gone. */
+/**
+ * One stored revision of the document, or null when it is unknown or its body is gone: a leaf,
+ * or an interior revision of the tree whose body the revision history still holds
+ * (rev-history.ts; gone after compaction, as in CouchDB).
+ */
 export function openRev(state: DocState, rev: string): OpenRev | null {
   const data = state.revData(rev);
-  if (!data) return null;
-  const leaf = state.leaves.find((l) => l.rev === rev);
-  return { rev, data, deleted: leaf?.deleted ?? false };
+  if (data) {
+    const leaf = state.leaves.find((l) => l.rev === rev);
+    return { rev, data, deleted: leaf?.deleted ?? false };
+  }
+  const node = findRev(state.tree, rev);
+  if (!node || node.leaf) return null;
+  const old = state.historyData(rev);
+  return old ? { rev, data: old, deleted: node.deleted } : null;
 }
 
 /**

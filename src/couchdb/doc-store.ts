@@ -18,8 +18,9 @@
  * xattrs without parsing its tree (`summaryFromPrefix`, changes-bytes.ts).
  *
  * A deleted winner (every leaf deleted) makes the item a tombstone, whose value is the
- * tombstone's body (empty when that is `{}`). Interior revisions keep no body, as after a CouchDB
- * compaction. Attachment bytes live in the `couch_att` side database by digest (db.ts).
+ * tombstone's body (empty when that is `{}`). The bodies of interior revisions are in the
+ * revision history until compaction (rev-history.ts), outside the item. Attachment bytes live in
+ * the `couch_att` side database by digest (db.ts).
  *
  * KV-side writes. Every engine mutation increments the item's rev seqno, and xattrs survive KV
  * writes, deletes and expiry. So when `item.revSeqno !== _sync.rs` (or there is no `_sync`), the
@@ -48,6 +49,7 @@ import { merge, mergePath, stem, FLAG_AVAILABLE, FLAG_DELETED, type RevBranch, t
 import type { AttachmentMeta } from '../couch/attachments.js';
 import { compactBodies, compareWinner, leaves, type RevInfo } from '../couch/rev-tree-query.js';
 import { parseCheckedJson } from '../codec/json-check.js';
+import { keepInteriorBodies, NO_HISTORY, type RevHistoryReader } from './rev-history.js';
 import { REV_KEY, SUMMARY_HEAD, SUMMARY_PREFIX_CHARS, TAIL_DELETED, TAIL_LIVE } from './sync-layout.js';
 
 /** What a stored revision carries: its body (no `_` members) and attachment metadata, in document order. */
@@ -88,6 +90,13 @@ export interface DocState {
   imported: boolean;
   /** Body and attachments of a stored leaf revision, else null. */
   revData(rev: string): RevData | null;
+  /**
+   * Body and attachments of an interior revision from the revision history (rev-history.ts),
+   * else null (compacted, stemmed, or never stored). Leaves are `revData`'s.
+   */
+  historyData(rev: string): RevData | null;
+  /** Whether the revision history holds the body of an interior revision (`_revs_info`). */
+  hasHistory(rev: string): boolean;
   /** xattrs keys other than `_sync`, kept on write. */
   otherXattrs: Record<string, unknown>;
 }
@@ -233,18 +242,24 @@ function detachLeaf(tree: RevTree, rev: string, limit: number): RevTree {
   return stem(grown, limit).tree.filter((b) => !b.node[0].startsWith(FAKE));
 }
 
+const noHistoryData = (): RevData | null => null;
+const noHistory = (): boolean => false;
+
 /**
  * Build the document state from its current item (which may be a tombstone). `maxDepth` is the
  * bucket's JSON nesting limit, applied to KV-written values (HTTP-written ones passed it on write).
  */
-export function stateFromItem(id: string, item: Item, revsLimit: number, maxDepth: number): DocState {
+export function stateFromItem(id: string, item: Item, revsLimit: number, maxDepth: number, history: RevHistoryReader = NO_HISTORY): DocState {
   const { sync, other } = readXattrs(item);
+  // Listings read winners only: no per-document closures for them.
+  const historyData = history === NO_HISTORY ? noHistoryData : (rev: string): RevData | null => history.get(id, rev);
+  const hasHistory = history === NO_HISTORY ? noHistory : (rev: string): boolean => history.has(id, rev);
   if (sync && sync.rs === item.revSeqno) {
     let valueData: RevData | undefined;
     const all = leaves(sync.tree);
     return {
       id, key: item.key, item, tree: sync.tree, leaves: all, winner: all[0]!, imported: false, otherXattrs: other,
-      opaque: sync.op === 1 && all[0]!.rev === sync.rev,
+      opaque: sync.op === 1 && all[0]!.rev === sync.rev, historyData, hasHistory,
       revData(rev) {
         if (rev === sync.rev) {
           if (!valueData) {
@@ -269,7 +284,7 @@ export function stateFromItem(id: string, item: Item, revsLimit: number, maxDept
   const endAtts = chain.end.deleted ? [] : (sync?.atts ?? []);
   return {
     id, key: item.key, item, tree, leaves: all, winner: all[0]!, imported: true, otherXattrs: other,
-    opaque: chain.opaque && all[0]!.rev === chain.end.rev,
+    opaque: chain.opaque && all[0]!.rev === chain.end.rev, historyData, hasHistory,
     revData(rev) {
       if (rev === chain.end.rev) return chain.opaque ? { body: {}, atts: endAtts, opaque: true } : { body: chain.body ?? {}, atts: endAtts };
       return sync?.leaves?.[rev] ?? null;
@@ -288,7 +303,7 @@ export function currentItem(db: Db, key: Buffer): Item | undefined {
 export function loadDoc(db: Db, id: string, revsLimit: number): DocState | null {
   const key = db.bucket.toKey(id);
   const item = currentItem(db, key);
-  return item ? stateFromItem(id, item, revsLimit, db.bucket.maxJsonDepth) : null;
+  return item ? stateFromItem(id, item, revsLimit, db.bucket.maxJsonDepth, db.history) : null;
 }
 
 export interface NewRevision {
@@ -325,12 +340,14 @@ export function storeDoc(db: Db, id: string, prev: DocState | null, next: NewRev
   const other = prev?.otherXattrs;
   const xattrsText = other && Object.keys(other).length > 0 ? JSON.stringify({ _sync: sync, ...other }) : `{"_sync":${JSON.stringify(sync)}}`;
   const xattrs = Buffer.from(xattrsText);
-  return db.docs.writeVersion(id, prev ? prev.item.cas : null, {
+  const written = db.docs.writeVersion(id, prev ? prev.item.cas : null, {
     value,
     deleted: winner.deleted,
     xattrs,
     datatype: keepOpaque ? prev.item.datatype : emptyTombstone ? DATATYPE_RAW : DATATYPE_JSON,
   });
+  const kept = prev ? keepInteriorBodies(db, prev, tree, all) : null;
+  return kept === null ? written : Promise.all([written, kept]).then(([result]) => result);
 }
 
 /**

@@ -17,6 +17,12 @@
  * last two dot-separated parts (`b.s.c`); without its last part (`b.c`). The first bucket found
  * decides; a missing scope or collection in it is then "keyspace not found", never a retry with
  * another split.
+ *
+ * CouchDB database names may hold `/ + $ ( )` (couch_db:validate_dbname/1,
+ * `^[a-z][a-z0-9_$()+/-]*$`), bucket names may not (`[A-Za-z0-9_.%-]`, engine.ts) but may hold '%',
+ * which no CouchDB name holds: so the bucket of database `a/b` is named `a%2Fb` (each of those
+ * five characters as its uppercase percent escape), and a bucket name reads back as a database
+ * name with those escapes decoded. Neither side holds '.', so keyspace dots are unaffected.
  */
 import type { Bucket } from '../engine/bucket.js';
 import { DEFAULT_NAME } from '../engine/manifest.js';
@@ -33,11 +39,25 @@ export interface BucketSource {
   bucket(name: string): Bucket | undefined;
 }
 
+const TO_BUCKET: Readonly<Record<string, string>> = { '/': '%2F', '+': '%2B', $: '%24', '(': '%28', ')': '%29' };
+const FROM_BUCKET: Readonly<Record<string, string>> = { '%2F': '/', '%2B': '+', '%24': '$', '%28': '(', '%29': ')' };
+
+/** The bucket name of a database name (see the header): `a/b+c` → `a%2Fb%2Bc`. */
+export function bucketNameOf(dbName: string): string {
+  return dbName.replace(/[/+$()]/g, (c) => TO_BUCKET[c]!);
+}
+
+/** The database name of a bucket: `a%2Fb` → `a/b`. */
+export function dbNameOfBucket(bucketName: string): string {
+  return bucketName.includes('%') ? bucketName.replace(/%(?:2F|2B|24|28|29)/g, (e) => FROM_BUCKET[e]!) : bucketName;
+}
+
 /** The canonical name of a collection's database: the bucket alone for its `_default._default`. */
 export function keyspaceName(bucket: Bucket, collectionId: number): string {
-  if (collectionId === 0) return bucket.name;
+  const name = dbNameOfBucket(bucket.name);
+  if (collectionId === 0) return name;
   const path = bucket.manifest.pathOf(collectionId);
-  return path ? `${bucket.name}.${path.scope}.${path.collection}` : `${bucket.name}.#${collectionId.toString(16)}`;
+  return path ? `${name}.${path.scope}.${path.collection}` : `${name}.#${collectionId.toString(16)}`;
 }
 
 function lookupIn(bucket: Bucket, whole: string, scope: string | null, collection: string): KeyspaceLookup {
@@ -53,11 +73,12 @@ function lookupIn(bucket: Bucket, whole: string, scope: string | null, collectio
 }
 
 /** Resolve a database name (see the header for the forms and the order of readings). */
-export function lookupKeyspace(buckets: BucketSource, name: string): KeyspaceLookup {
+export function lookupKeyspace(buckets: BucketSource, dbName: string): KeyspaceLookup {
+  const name = bucketNameOf(dbName);
   const whole = buckets.bucket(name);
   if (whole) {
-    if (!whole.manifest.hasCollection(0)) return { kind: 'no_keyspace', bucket: whole, reason: `keyspace ${name} not found: its ${DEFAULT_NAME} collection was dropped` };
-    return { kind: 'ok', bucket: whole, collectionId: 0, name: whole.name };
+    if (!whole.manifest.hasCollection(0)) return { kind: 'no_keyspace', bucket: whole, reason: `keyspace ${dbName} not found: its ${DEFAULT_NAME} collection was dropped` };
+    return { kind: 'ok', bucket: whole, collectionId: 0, name: keyspaceName(whole, 0) };
   }
   const parts = name.split('.');
   if (parts.length >= 3) {

@@ -128,7 +128,7 @@ export class Engine extends EventEmitter {
     }
     if (compactionMs > 0) {
       this.timers.push(setInterval(() => {
-        for (const b of this.bucketMap.values()) compact(b, purgeAgeSeconds).catch(report);
+        for (const b of this.bucketMap.values()) this.#compact(b, purgeAgeSeconds).catch(report);
       }, compactionMs).unref());
     }
   }
@@ -204,7 +204,17 @@ export class Engine extends EventEmitter {
   }
 
   compact(bucket: string, purgeAgeSeconds = this.options.purgeAgeSeconds): Promise<CompactionResult> {
-    return compact(this.requireBucket(bucket), purgeAgeSeconds);
+    return this.#compact(this.requireBucket(bucket), purgeAgeSeconds);
+  }
+
+  /**
+   * Every compaction, scheduled or asked for, then emits `compacted` (bucket, result): layers
+   * above compact their own data with it (CouchDB's revision history, couchdb/rev-history.ts).
+   */
+  async #compact(bucket: Bucket, purgeAgeSeconds: number): Promise<CompactionResult> {
+    const result = await compact(bucket, purgeAgeSeconds);
+    this.emit('compacted', bucket, result);
+    return result;
   }
 
   /** Flush everything, mark the shutdown clean, close LMDB. Idempotent. */

@@ -7,7 +7,8 @@
  */
 import type { Bucket } from './bucket.js';
 import type { Database } from 'lmdb';
-import type { MetaDb } from '../store/lmdb-store.js';
+import type { BinaryDb, MetaDb } from '../store/lmdb-store.js';
+import { engineWrite } from './errors.js';
 
 export type SideDb = MetaDb;
 /** A side database with binary keys in memcmp order (view indexes, src/views). */
@@ -26,4 +27,26 @@ export function putSideDb(bucket: Bucket, db: SideDb, key: string, value: unknow
 /** The binary-keyed side database `namespace` of `bucket` (dropped with it like the others). */
 export function binarySideDb(bucket: Bucket, namespace: string): BinarySideDb {
   return bucket.store.auxBinaryDb(bucket.name, namespace);
+}
+
+/** A side database of raw bytes (Buffer keys and values), written with `writeSide`. */
+export type BytesSideDb = BinaryDb;
+
+/** The raw-bytes side database `namespace` of `bucket` (revision history, src/couchdb/rev-history.ts). */
+export function bytesSideDb(bucket: Bucket, namespace: string): BytesSideDb {
+  return bucket.store.bytesAuxDb(bucket.name, namespace);
+}
+
+/**
+ * Queue puts (`value: null` removes) into the store's group commit (store/group-commit.ts):
+ * queued in the same event turn as an item write, they commit in the same LMDB transaction, at no
+ * extra commit or fsync. Resolves once on disk; a failed commit is an EngineError.
+ */
+export function writeSide(bucket: Bucket, db: BytesSideDb, entries: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): Promise<void> {
+  return engineWrite(bucket.store.writer.write(entries.map((e) => ({ db, key: e.key, value: e.value }))));
+}
+
+/** Empty a binary side database; resolves once committed. */
+export function clearSide(db: BytesSideDb): Promise<void> {
+  return db.clearAsync();
 }

@@ -2,7 +2,8 @@
  * The `_all_docs` / `_local_docs` query (CouchDB api/database/bulk-api.rst, couch-replication.md
  * §3.8): `keys` (POST body or JSON query), `key`, `startkey`/`start_key`, `endkey`/`end_key`,
  * `inclusive_end`, `limit`, `skip`, `descending`, `include_docs`, `conflicts`, `attachments`,
- * `update_seq`. JSON-valued parameters must be valid JSON (`400 query_parse_error` otherwise).
+ * `update_seq`. JSON-valued parameters must be valid JSON (`400 query_parse_error` otherwise), and
+ * a non-empty `keys` goes with no `key`/`startkey`/`endkey` (400 `query_parse_error`, as CouchDB).
  */
 import { CouchError } from '../couch/errors.js';
 import { qBool, qInt, qJson } from './request.js';
@@ -22,6 +23,10 @@ export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDoc
   const key = qJson(q, 'key');
   const startKey = qJson(q, 'startkey') ?? qJson(q, 'start_key');
   const endKey = qJson(q, 'endkey') ?? qJson(q, 'end_key');
+  // couch_mrview_util:validate_args/1: a non-empty `keys` excludes any range.
+  if (Array.isArray(keys) && keys.length > 0 && (key !== undefined || startKey !== undefined || endKey !== undefined)) {
+    throw new CouchError('query_parse_error', { params: { detail: '`keys` is incompatible with `key`, `start_key` and `end_key`' } });
+  }
   const out: AllDocsQuery = {
     inclusiveEnd: qBool(q, 'inclusive_end', true),
     limit: qInt(q, 'limit') ?? Number.MAX_SAFE_INTEGER,

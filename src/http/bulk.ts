@@ -14,7 +14,7 @@ import { docJson, docText, revError } from '../couchdb/doc-json.js';
 import { openRevs, openRev, type OpenRevResult } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { orderedWriter } from '../couchdb/doc-write.js';
-import { parseDocument, validateDocId } from '../couch/doc.js';
+import { parseDocument } from '../couch/doc.js';
 import { resolveDb } from './keyspace.js';
 import { accessUser } from './auth.js';
 import { guardDocWrite } from './db-access.js';
@@ -38,26 +38,29 @@ const bulkDocs: Handler = async (rc) => {
     throw new CouchError('bad_request', { reason: '`new_edits` parameter must be a boolean.' });
   }
   const newEdits = body.new_edits !== false;
+  // Every document is checked before any is written: one that is malformed (an unknown `_`
+  // member, a reserved `_id`, no `_rev` with `new_edits: false`) fails the whole request with
+  // 400, as in CouchDB (chttpd_db db_req `_bulk_docs`: doc_from_json_obj_validate and
+  // validate_revs over the whole array before fabric:update_docs). A missing `_id` is generated.
+  const docs = (body.docs as unknown[]).map((raw) => {
+    const doc = parseDocument(raw);
+    if (!newEdits && doc.revisions === null) throw new CouchError('new_edits_needs_rev');
+    const id = doc.id ?? randomBytes(16).toString('hex');
+    return { doc, id, localRev: isObject(raw) && typeof raw._rev === 'string' ? raw._rev : undefined };
+  });
   const pending: Array<Promise<DocResult>> = [];
   const write = orderedWriter(db);
-  for (const raw of body.docs as unknown[]) {
-    let id: unknown = isObject(raw) ? raw._id : undefined;
+  for (const { doc, id, localRev } of docs) {
+    if (id.startsWith('_local/')) {
+      const rev = updateLocal(db, id.slice('_local/'.length), localRev, doc.deleted ? null : doc.body);
+      pending.push(rev.then((n) => ({ id, rev: `0-${n}` }), (e: unknown) => ({ id, error: toCouchError(e) })));
+      continue;
+    }
+    // Writes of one id within the batch apply in order; others do not wait for each other.
     try {
-      const doc = parseDocument(raw);
-      id = doc.id ?? (newEdits ? randomBytes(16).toString('hex') : undefined);
-      validateDocId(id);
-      const docId = id;
-      if (docId.startsWith('_local/')) {
-        const localRev = isObject(raw) && typeof raw._rev === 'string' ? raw._rev : undefined;
-        const rev = updateLocal(db, docId.slice('_local/'.length), localRev, doc.deleted ? null : doc.body);
-        pending.push(rev.then((n) => ({ id: docId, rev: `0-${n}` }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
-        continue;
-      }
-      // Writes of one id within the batch apply in order; others do not wait for each other. The
-      // access check is synchronous except for a `_users` password to hash (db-access.ts).
-      const guarded = guardDocWrite(rc.face.access, accessUser(rc.user), db, docId, doc);
-      const written = guarded ? guarded.then(() => write(docId, doc, { newEdits })) : write(docId, doc, { newEdits });
-      pending.push(written.then((rev) => ({ id: docId, rev }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
+      const guarded = guardDocWrite(rc.face.access, accessUser(rc.user), db, id, doc);
+      const written = guarded ? guarded.then(() => write(id, doc, { newEdits })) : write(id, doc, { newEdits });
+      pending.push(written.then((rev) => ({ id, rev }), (e: unknown) => ({ id, error: toCouchError(e) })));
     } catch (err) {
       pending.push(Promise.resolve({ id, error: toCouchError(err) }));
     }

@@ -16,10 +16,11 @@ import { parseSecurityObject, setSecurityObject } from '../couchdb/security.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
 import { requireDbAdminOf, resolveDb } from './keyspace.js';
-import { defaultKeyspaceBucket, lookupKeyspace } from '../couchdb/keyspace.js';
+import { bucketNameOf, defaultKeyspaceBucket, keyspaceName, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
-import { jsonDepthLimit, parseJson, qInt, readBody, readJson, type Handler } from './request.js';
+import { jsonDepthLimit, parseJson, qInt, readBody, readJson, requireJsonType, type Handler } from './request.js';
 import { sendJson } from './response.js';
+import { compactHistory, compactionRunning, trackCompaction } from '../couchdb/rev-history.js';
 import type { RouteTable } from '../web/route-table.js';
 
 /**
@@ -36,12 +37,12 @@ const createDb: Handler = async (rc) => {
   if (found.kind === 'ok') throw new CouchError('file_exists');
   if (found.kind === 'no_keyspace') throw new CouchError('not_found_detail', { params: { detail: `${found.reason}; create collections with the management API` } });
   const name = defaultKeyspaceBucket(segment) ?? segment;
-  if (engine.bucket(name)) throw new CouchError('file_exists');
+  if (engine.bucket(bucketNameOf(name))) throw new CouchError('file_exists');
   validateNewDbName(name);
   const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
   if (q > 1024) throw new CouchError('bad_request', { reason: 'q must be at most 1024' });
   try {
-    await engine.createBucket(name, { numVBuckets: q });
+    await engine.createBucket(bucketNameOf(name), { numVBuckets: q });
   } catch (err) {
     if (isEngineError(err, 'KEY_EEXISTS')) throw new CouchError('file_exists');
     throw err;
@@ -61,7 +62,7 @@ const dbInfo: Handler = async (rc) => {
     doc_del_count: counts.delCount,
     doc_count: counts.docCount,
     disk_format_version: 8,
-    compact_running: false,
+    compact_running: compactionRunning(db.bucket),
     cluster: { q: db.bucket.numVBuckets, n: 1, w: 1, r: 1 },
     instance_start_time: '0',
   });
@@ -76,8 +77,8 @@ const deleteDb: Handler = async (rc) => {
   requireAdmin(rc);
   const db = resolveDb(rc);
   // Deleting a keyspace would drop a collection: that is the management API's (as in Sync Gateway).
-  if (db.collectionId !== 0 || rc.params.db !== db.bucket.name) {
-    throw new CouchError('bad_request', { reason: `${rc.params.db} is a keyspace of bucket ${db.bucket.name}: drop collections with the management API, delete the bucket as /${db.bucket.name}` });
+  if (db.collectionId !== 0 || (rc.params.db !== db.name && rc.params.db !== db.bucket.name)) {
+    throw new CouchError('bad_request', { reason: `${rc.params.db} is a keyspace of bucket ${db.bucket.name}: drop collections with the management API, delete the bucket as /${encodeURIComponent(keyspaceName(db.bucket, 0))}` });
   }
   await rc.face.ctx.engine.deleteBucket(db.bucket.name, AUX_NAMESPACES);
   rc.face.forgetDb(db.bucket.name);
@@ -105,11 +106,19 @@ const putRevsLimit: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true });
 };
 
-/** Compaction purges old tombstones in the background; CouchDB answers 202 at once. */
+/**
+ * Compaction runs in the background; CouchDB answers 202 at once and `GET /{db}` shows
+ * `compact_running` until it ends (PouchDB's `compact()` polls it). It purges old tombstones and
+ * drops the bodies of interior revisions (couchdb/rev-history.ts) of the whole bucket: the engine
+ * compacts buckets, not collections.
+ */
 const compact: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireAdmin(rc);
-  rc.face.ctx.engine.compact(db.bucket.name).catch((err: unknown) => rc.face.ctx.logger.warn({ err }, 'compaction failed'));
+  requireJsonType(rc.req);
+  const { engine, logger } = rc.face.ctx;
+  trackCompaction(db.bucket, engine.compact(db.bucket.name).then(() => compactHistory(db.bucket)))
+    .catch((err: unknown) => logger.warn({ err }, 'compaction failed'));
   sendJson(rc.res, 202, { ok: true });
 };
 

@@ -76,7 +76,9 @@ const getDoc: Handler = async (rc) => {
     return;
   }
   if (!state) throw new CouchError('not_found');
-  if (rev === null) {
+  // `latest=true` opens the winner whatever `rev` says (chttpd_db db_doc_req: "couch_doc_open will
+  // open the winning rev despite of a rev passed").
+  if (rev === null || qBool(rc.query, 'latest')) {
     if (state.winner.deleted) throw new CouchError('not_found_deleted');
     rev = state.winner.rev;
   }

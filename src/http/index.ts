@@ -12,6 +12,7 @@ import { Sessions } from './auth.js';
 import { HttpFace, type HttpDeps, type HttpFaceOptions } from './face.js';
 import { couchRoutes } from './routes.js';
 import { couchWebFace } from './server.js';
+import { watchCompactions } from '../couchdb/rev-history.js';
 
 export type { HttpDeps, HttpFaceOptions } from './face.js';
 export { HttpFace } from './face.js';
@@ -55,6 +56,8 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
     throw err;
   }
   if (plain !== undefined) face.port = plain.port;
+  // Every engine compaction also drops the CouchDB revision history of its bucket.
+  const unwatch = watchCompactions(ctx.engine, (err, bucket) => ctx.logger.warn({ err, bucket: bucket.name }, 'could not compact the revision history'));
   // After listening: jobs of `_replicator` documents may name this very server.
   await face.replicatorDb.start();
   return {
@@ -64,6 +67,7 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
     web: webs[0]!,
     webs,
     close: async () => {
+      unwatch();
       await face.closeReplication();
       await Promise.all(webs.map((web) => web.close()));
     },

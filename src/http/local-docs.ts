@@ -25,14 +25,26 @@ const getLocal: Handler = async (rc) => {
   sendJson(rc.res, 200, localJson(id, rec));
 };
 
+/**
+ * The stored body. `_attachments` is accepted and not kept: CouchDB stores a `_local` document
+ * as its body alone (its revision has no attachments), and refuses only the attachment routes.
+ */
 function bodyWithoutSpecials(json: Record<string, unknown>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) {
-    if (k === '_attachments') throw new CouchError('local_no_attachments');
     if (!k.startsWith('_')) body[k] = v;
   }
   return body;
 }
+
+/**
+ * `/{db}/_local/{id}/...` in any method: `_local` documents have no attachments (chttpd_db db_req:
+ * `[_DbName, <<"_local">> | _Rest]` throws this 400). An id with '/' is spelled `_local/a%2Fb`.
+ */
+const localAttachment: Handler = async (rc) => {
+  resolveDb(rc);
+  throw new CouchError('local_no_attachments');
+};
 
 const putLocal: Handler = async (rc) => {
   const db = resolveDb(rc);
@@ -101,4 +113,5 @@ const postLocalDocs: Handler = async (rc) => {
 };
 
 export const localHandlers = { GET: getLocal, PUT: putLocal, DELETE: deleteLocal };
+export const localAttachmentHandlers = { GET: localAttachment, HEAD: localAttachment, PUT: localAttachment, DELETE: localAttachment, POST: localAttachment, COPY: localAttachment };
 export const localDocsHandlers = { GET: getLocalDocs, POST: postLocalDocs };

@@ -11,7 +11,7 @@ import { bulkHandlers } from './bulk.js';
 import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
 import { docHandlers } from './doc-routes.js';
-import { localDocsHandlers, localHandlers } from './local-docs.js';
+import { localAttachmentHandlers, localDocsHandlers, localHandlers } from './local-docs.js';
 import { mangoRoutes } from './mango-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
@@ -33,7 +33,8 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_missing_revs', bulkHandlers.missingRevs)
     .add('/:db/_changes', changesHandlers)
     .add('/:db/_local_docs', localDocsHandlers)
-    .add('/:db/_local/*id', localHandlers)
+    .add('/:db/_local/:id', localHandlers)
+    .add('/:db/_local/:id/*att', localAttachmentHandlers)
     .add('/:db/_view_cleanup', viewCleanupHandlers)
     .add('/:db/_design/:ddoc/_view/:view', viewHandlers)
     .add('/:db/_design/:ddoc/_info', designInfoHandlers)

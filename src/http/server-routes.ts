@@ -12,6 +12,7 @@ import { configRoutes } from './config-routes.js';
 import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 import { USERS_DB } from '../couchdb/users-db.js';
+import { dbNameOfBucket } from '../couchdb/keyspace.js';
 import type { MetricsProvider } from '../common/metrics.js';
 import type { RouteTable } from '../web/route-table.js';
 import { COUCHDB_COMPAT_VERSION, FRESHET_VERSION } from '../common/version.js';
@@ -33,7 +34,8 @@ const welcome: Handler = async (rc) => {
 const allDbs: Handler = async (rc) => {
   const user = requireUser(rc);
   const users = rc.face.ctx.users;
-  const names = rc.face.ctx.engine.buckets().map((b) => b.name).filter((n) => users.canAccessBucket(user.name, n)).sort();
+  // Database names, not bucket names (`a/b` is bucket `a%2Fb`, couchdb/keyspace.ts), in CouchDB's order.
+  const names = rc.face.ctx.engine.buckets().filter((b) => users.canAccessBucket(user.name, b.name)).map((b) => dbNameOfBucket(b.name)).sort();
   const skip = qInt(rc.query, 'skip') ?? 0;
   const limit = qInt(rc.query, 'limit');
   const descending = rc.query.get('descending') === 'true';

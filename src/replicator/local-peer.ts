@@ -30,7 +30,7 @@ import { isCouchError } from '../couch/errors.js';
 import { parseDocument, type ParsedDoc } from '../couch/doc.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { Db } from '../couchdb/db.js';
-import { lookupKeyspace } from '../couchdb/keyspace.js';
+import { bucketNameOf, lookupKeyspace } from '../couchdb/keyspace.js';
 import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../couchdb/doc-json.js';
 import { openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
@@ -143,7 +143,7 @@ export class LocalPeer implements Peer {
       throw new ReplicationError('BAD_REQUEST', reason, { error: 'illegal_database_name', reason, status: 400 });
     }
     try {
-      await this.engine.createBucket(this.dbName, { numVBuckets: this.opts.numVBuckets ?? 1024 });
+      await this.engine.createBucket(bucketNameOf(this.dbName), { numVBuckets: this.opts.numVBuckets ?? 1024 });
       return true;
     } catch (err) {
       if (isEngineError(err, 'KEY_EEXISTS')) return false;

@@ -150,6 +150,15 @@ export class LmdbStore {
     return this.root.openDB<unknown, Buffer>(`b/${bucket}/aux/${namespace}`, { keyEncoding: 'binary' });
   }
 
+  /**
+   * A side database of raw bytes owned by one bucket, for entries written through `writer` (the
+   * group commit) together with item writes. Its namespace is never also opened with `auxDb`.
+   */
+  bytesAuxDb(bucket: string, namespace: string): BinaryDb {
+    const copied = { keyEncoding: 'binary', encoder: copyingBinary } as const;
+    return this.root.openDB<Buffer, Buffer>(`b/${bucket}/aux/${namespace}`, copied);
+  }
+
   async dropBucket(bucket: string, auxNamespaces: string[] = []): Promise<void> {
     const dbs = this.bucketDbs(bucket);
     const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.vbuckets, dbs.collections];

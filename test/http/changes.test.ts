@@ -93,12 +93,21 @@ describe('_changes feed=normal', () => {
       assert.equal(active.length, 4);
     }));
 
-  test('seq_interval leaves seq null except on every Nth row; last_seq stays real', () =>
+  test('seq_interval shows seq where CouchDB does (limit counting down, default 10^15); last_seq stays real', () =>
     withCouch(async (f) => {
       await seed(f);
-      const r = obj((await f.req('/db/_changes?seq_interval=2')).json);
-      assert.deepEqual(rows(r).map((x) => x.seq), [null, 2, null, 4, null]);
-      assert.equal(r.last_seq, 5);
+      const seqs = async (q: string): Promise<unknown[]> => {
+        const r = obj((await f.req(`/db/_changes?${q}`)).json);
+        assert.equal(r.last_seq, q.includes('limit') ? rows(r).length : 5);
+        return rows(r).map((x) => x.seq);
+      };
+      assert.deepEqual(await seqs('seq_interval=2'), [1, null, 3, null, 5]);
+      // PouchDB's "changes respects seq_interval": the first row always carries a seq.
+      assert.deepEqual(await seqs('seq_interval=4'), [1, null, null, null, 5]);
+      // 10^15 rem 3 = 1: the second row is the first with a seq.
+      assert.deepEqual(await seqs('seq_interval=3'), [null, 2, null, null, 5]);
+      // seq_interval = batch size (CouchDB's docs): only a batch's first row is computed.
+      assert.deepEqual(await seqs('limit=3&seq_interval=3'), [1, null, null]);
     }));
 
   test('filter=_doc_ids by query and POST body; filtered feeds still advance last_seq', () =>

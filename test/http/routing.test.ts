@@ -47,9 +47,13 @@ describe('CouchDB face routing', () => {
       const ddAtt = await f.req(`/db/_design/x/a/b?rev=${String(obj(dd.json).rev)}`, { method: 'PUT', body: 'z', headers: { 'content-type': 'text/plain' } });
       assert.equal(ddAtt.status, 201);
       assert.equal((await f.req('/db/_design%2Fx/a%2Fb')).text, 'z');
-      // `_local/` ids may contain '/' too, spelled either way.
-      assert.equal((await f.req('/db/_local/p/q', { method: 'PUT', json: { n: 1 } })).status, 201);
+      // `_local/` ids may contain '/' too, encoded: `/db/_local/p/q` names an attachment, which
+      // `_local` documents do not have (CouchDB's 400).
+      assert.equal((await f.req('/db/_local/p%2Fq', { method: 'PUT', json: { n: 1 } })).status, 201);
       assert.equal(obj((await f.req('/db/_local%2Fp%2Fq')).json)._id, '_local/p/q');
+      const asAttachment = await f.req('/db/_local/p/q');
+      assert.equal(asAttachment.status, 400);
+      assert.deepEqual(asAttachment.json, { error: 'bad_request', reason: '_local documents do not accept attachments.' });
       // A trailing slash is ignored; a bad escape is 400.
       assert.equal(obj((await f.req('/db/a%2Fb/')).json)._id, 'a/b');
       const bad = await f.req('/db/%E2%2F');

@@ -1,0 +1,155 @@
+/**
+ * Revision history (issue #15 item 6): bodies and attachments of interior revisions are kept until
+ * compaction, as in CouchDB, and `_compact` drops them. Over HTTP and with PouchDB as the client;
+ * the KV face still sees only the winner.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+import { PouchDB } from './pouch.js';
+import { ADMIN } from '../helpers/server.js';
+
+async function put(f: CouchFixture, path: string, json: unknown): Promise<string> {
+  const r = await f.req(path, { method: 'PUT', json });
+  assert.equal(r.status, 201, r.text);
+  return String(obj(r.json).rev);
+}
+
+/** `POST /db/_compact`, then wait as PouchDB does until `compact_running` is false. */
+async function compact(f: CouchFixture, db: string): Promise<void> {
+  const r = await f.req(`/${db}/_compact`, { method: 'POST', json: {} });
+  assert.equal(r.status, 202);
+  assert.deepEqual(r.json, { ok: true });
+  for (let i = 0; i < 200; i++) {
+    if (obj((await f.req(`/${db}`)).json).compact_running === false) return;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.fail('compaction did not finish');
+}
+
+describe('revision history', () => {
+  test('old revisions readable after updates (rev, revs_info, revs, latest, open_revs), gone after _compact', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const r1 = await put(f, '/db/a', { n: 1 });
+      const r2 = await put(f, '/db/a', { _rev: r1, n: 2 });
+      const r3 = await put(f, '/db/a', { _rev: r2, n: 3 });
+
+      assert.deepEqual((await f.req(`/db/a?rev=${r1}`)).json, { _id: 'a', _rev: r1, n: 1 });
+      assert.deepEqual((await f.req(`/db/a?rev=${r2}`)).json, { _id: 'a', _rev: r2, n: 2 });
+      const info = obj((await f.req(`/db/a?revs_info=true`)).json);
+      assert.deepEqual(info._revs_info, [
+        { rev: r3, status: 'available' },
+        { rev: r2, status: 'available' },
+        { rev: r1, status: 'available' },
+      ]);
+      const old = obj((await f.req(`/db/a?rev=${r2}&revs=true&revs_info=true`)).json);
+      assert.deepEqual(old._revisions, { start: 2, ids: [r2.slice(2), r1.slice(2)] });
+      assert.deepEqual(old._revs_info, [{ rev: r2, status: 'available' }, { rev: r1, status: 'available' }]);
+      // latest=true opens the winner whatever rev is named (chttpd_db db_doc_req).
+      assert.deepEqual((await f.req(`/db/a?rev=${r1}&latest=true`)).json, { _id: 'a', _rev: r3, n: 3 });
+      const open = arr((await f.req(`/db/a?open_revs=${encodeURIComponent(JSON.stringify([r1, r2]))}`, { headers: { accept: 'application/json' } })).json);
+      assert.deepEqual(open, [{ ok: { _id: 'a', _rev: r1, n: 1 } }, { ok: { _id: 'a', _rev: r2, n: 2 } }]);
+      const openLatest = arr((await f.req(`/db/a?open_revs=${encodeURIComponent(JSON.stringify([r1]))}&latest=true`, { headers: { accept: 'application/json' } })).json);
+      assert.deepEqual(openLatest, [{ ok: { _id: 'a', _rev: r3, n: 3 } }]);
+      // An old revision is readable, never editable.
+      assert.equal((await f.req('/db/a', { method: 'PUT', json: { _rev: r1, n: 9 } })).status, 409);
+
+      // The KV face sees only the winner.
+      const kv = f.engine.bucket('db')!;
+      assert.deepEqual(JSON.parse(kv.get(kv.toKey('a')).value.toString()), { n: 3 });
+
+      await compact(f, 'db');
+      const gone = await f.req(`/db/a?rev=${r1}`);
+      assert.equal(gone.status, 404);
+      assert.deepEqual(gone.json, { error: 'not_found', reason: 'missing' });
+      assert.deepEqual(obj((await f.req(`/db/a?revs_info=true`)).json)._revs_info, [
+        { rev: r3, status: 'available' },
+        { rev: r2, status: 'missing' },
+        { rev: r1, status: 'missing' },
+      ]);
+      assert.deepEqual((await f.req(`/db/a?rev=${r3}`)).json, { _id: 'a', _rev: r3, n: 3 });
+      // History kept again from the next update on.
+      const r4 = await put(f, '/db/a', { _rev: r3, n: 4 });
+      assert.deepEqual((await f.req(`/db/a?rev=${r3}`)).json, { _id: 'a', _rev: r3, n: 3 });
+      assert.deepEqual((await f.req(`/db/a`)).json, { _id: 'a', _rev: r4, n: 4 });
+    }));
+
+  test('attachments of old revisions; deleted interior revisions; _bulk_docs updates', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const data = Buffer.from('first version').toString('base64');
+      const r1 = await put(f, '/db/d', { _attachments: { 'a.txt': { content_type: 'text/plain', data } } });
+      const r2 = await put(f, '/db/d', { _rev: r1, _attachments: { 'a.txt': { content_type: 'text/plain', data: Buffer.from('second').toString('base64') } } });
+      const att = await f.req(`/db/d/a.txt?rev=${r1}`);
+      assert.equal(att.status, 200);
+      assert.equal(att.text, 'first version');
+      assert.equal((await f.req(`/db/d/a.txt?rev=${r2}`)).text, 'second');
+      const withData = obj((await f.req(`/db/d?rev=${r1}&attachments=true`)).json);
+      assert.equal(obj(obj(withData._attachments)['a.txt']).data, data);
+
+      // A deletion makes the last live revision interior; re-creating makes the tombstone interior.
+      const del = await f.req(`/db/d?rev=${r2}`, { method: 'DELETE' });
+      const r3 = String(obj(del.json).rev);
+      assert.equal((await f.req(`/db/d?rev=${r2}`)).status, 200);
+      const r4 = await put(f, '/db/d', { again: true });
+      assert.deepEqual((await f.req(`/db/d?rev=${r3}`)).json, { _id: 'd', _rev: r3, _deleted: true });
+      assert.deepEqual(obj((await f.req(`/db/d?revs_info=true`)).json)._revs_info, [
+        { rev: r4, status: 'available' },
+        { rev: r3, status: 'deleted' },
+        { rev: r2, status: 'available' },
+        { rev: r1, status: 'available' },
+      ]);
+
+      const created = arr((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [{ _id: 'b1', v: 1 }, { _id: 'b2', v: 1 }] } })).json).map(obj);
+      const updated = arr((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: created.map((c) => ({ _id: c.id, _rev: c.rev, v: 2 })) } })).json).map(obj);
+      assert.equal(updated.length, 2);
+      for (const c of created) assert.deepEqual((await f.req(`/db/${String(c.id)}?rev=${String(c.rev)}`)).json, { _id: c.id, _rev: c.rev, v: 1 });
+    }));
+
+  test('_revs_limit bounds the history: a stemmed revision is not found', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      assert.equal((await f.req('/db/_revs_limit', { method: 'PUT', body: '2', headers: { 'content-type': 'application/json' } })).status, 200);
+      const r1 = await put(f, '/db/s', { n: 1 });
+      const r2 = await put(f, '/db/s', { _rev: r1, n: 2 });
+      const r3 = await put(f, '/db/s', { _rev: r2, n: 3 });
+      assert.equal((await f.req(`/db/s?rev=${r1}`)).status, 404);
+      assert.deepEqual((await f.req(`/db/s?rev=${r2}`)).json, { _id: 's', _rev: r2, n: 2 });
+      assert.deepEqual(obj((await f.req(`/db/s?revs_info=true`)).json)._revs_info, [
+        { rev: r3, status: 'available' },
+        { rev: r2, status: 'available' },
+      ]);
+    }));
+
+  test('the scheduled engine compaction drops the history too', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const r1 = await put(f, '/db/e', { n: 1 });
+      await put(f, '/db/e', { _rev: r1, n: 2 });
+      assert.equal((await f.req(`/db/e?rev=${r1}`)).status, 200);
+      // What the compaction timer runs (engine.ts startTimers), and the cluster manager's compaction.
+      await f.engine.compact('db');
+      for (let i = 0; i < 100 && (await f.req(`/db/e?rev=${r1}`)).status === 200; i++) await new Promise((res) => setTimeout(res, 20));
+      assert.equal((await f.req(`/db/e?rev=${r1}`)).status, 404);
+    }));
+
+  test('PouchDB: get({rev}), revs_info, open_revs, compact()', () =>
+    withCouch(async (f) => {
+      await createDb(f, 'pouch');
+      const db = new PouchDB(`${f.base}/pouch`, { auth: { username: ADMIN.username, password: ADMIN.password }, skip_setup: true });
+      const first = await db.put({ _id: 'p', v: 1 });
+      const second = await db.put({ _id: 'p', _rev: first.rev, v: 2 });
+      await db.put({ _id: 'p', _rev: second.rev, v: 3 });
+      const old = await db.get('p', { rev: first.rev });
+      assert.equal(old.v, 1);
+      const info = await db.get('p', { revs_info: true });
+      assert.deepEqual((info._revs_info as Array<{ status: string }>).map((r) => r.status), ['available', 'available', 'available']);
+      const open = (await db.get('p', { open_revs: [first.rev, second.rev] })) as unknown as Array<{ ok: { v: number } }>;
+      assert.deepEqual(open.map((o) => o.ok.v), [1, 2]);
+      await (db as unknown as { compact(): Promise<unknown> }).compact();
+      await assert.rejects(db.get('p', { rev: first.rev }), (err: { status?: number }) => err.status === 404);
+      const after = await db.get('p', { revs_info: true });
+      assert.deepEqual((after._revs_info as Array<{ status: string }>).map((r) => r.status), ['available', 'missing', 'missing']);
+    }));
+});
