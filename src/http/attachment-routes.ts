@@ -16,6 +16,7 @@ import { docIdOf, requestRev } from './doc-routes.js';
 import { resolveDb } from './keyspace.js';
 import { readBody, type Handler } from './request.js';
 import { sendBytes, sendJson } from './response.js';
+import { requestValidator } from './design.js';
 
 function stubsOf(atts: readonly AttachmentMeta[], except: string): IncomingAttachment[] {
   return atts
@@ -77,7 +78,7 @@ const putAttachment: Handler = async (rc) => {
     { kind: 'inline', name, contentType, data, revpos: 0, digest: md5Digest(data), length: data.length },
   ];
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent?.body ?? {}, attachments };
-  const written = await writeDoc(db, id, doc, { newEdits: true });
+  const written = await writeDoc(db, id, doc, { newEdits: true, validate: await requestValidator(rc, db) });
   sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
@@ -94,7 +95,7 @@ const deleteAttachment: Handler = async (rc) => {
   if (!parent) throw new CouchError('conflict');
   if (!parent.atts.some((a) => a.name === name)) throw new CouchError('attachment_not_found');
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent.body, attachments: stubsOf(parent.atts, name) };
-  const written = await writeDoc(db, id, doc, { newEdits: true });
+  const written = await writeDoc(db, id, doc, { newEdits: true, validate: await requestValidator(rc, db) });
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 

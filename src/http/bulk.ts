@@ -20,6 +20,7 @@ import { updateLocal } from '../couchdb/local-docs.js';
 import { isObject, qBool, readJsonObject, type Handler } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
 import { toCouchError } from '../couchdb/errors.js';
+import { requestValidator } from './design.js';
 
 interface DocResult {
   id: unknown;
@@ -38,6 +39,8 @@ const bulkDocs: Handler = async (rc) => {
   const newEdits = body.new_edits !== false;
   const pending: Array<Promise<DocResult>> = [];
   const write = orderedWriter(db);
+  // validate_doc_update, per document: a refusal is that document's row (403/401), as in CouchDB.
+  const validate = await requestValidator(rc, db);
   for (const raw of body.docs as unknown[]) {
     let id: unknown = isObject(raw) ? raw._id : undefined;
     try {
@@ -52,7 +55,7 @@ const bulkDocs: Handler = async (rc) => {
         continue;
       }
       // Writes of one id within the batch apply in order; others do not wait for each other.
-      const written = write(docId, doc, { newEdits });
+      const written = write(docId, doc, { newEdits, validate });
       pending.push(written.then((rev) => ({ id: docId, rev }), (e: unknown) => ({ id: docId, error: toCouchError(e) })));
     } catch (err) {
       pending.push(Promise.resolve({ id, error: toCouchError(err) }));

@@ -23,6 +23,8 @@ import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb, type ReplicatorJobs } from '../couchdb/replicator-db.js';
+import { DesignFunctions } from '../design/design-docs.js';
+import type { SandboxOptions } from '../design/sandbox.js';
 
 /** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
 export interface HttpDeps {
@@ -57,9 +59,11 @@ export interface HttpFaceOptions {
   cors?: Partial<CorsConfig>;
   /** Settings of the replication jobs this face runs (tests lower intervals and backoff). */
   replicator?: { defaults?: Partial<ReplicationOptions>; restartBackoff?: BackoffPolicy };
+  /** Limits of design functions (src/design/sandbox.ts: 5 s per call, 64 MiB per design document). */
+  design?: Pick<SandboxOptions, 'timeoutMs' | 'memoryBytes' | 'maxRuntimes'>;
 }
 
-export type ResolvedOptions = Required<Omit<HttpFaceOptions, 'cors' | 'replicator'>>;
+export type ResolvedOptions = Required<Omit<HttpFaceOptions, 'cors' | 'replicator' | 'design'>>;
 
 export interface FaceStats {
   requests: number;
@@ -95,6 +99,8 @@ export class HttpFace {
   readonly #replicatorOptions: HttpFaceOptions['replicator'];
   /** The port this face listens on, once bound (bare database names in replications resolve to it). */
   port: number | undefined;
+  /** Filters and validate_doc_update: the QuickJS sandbox, loaded on first use (src/design/). */
+  readonly design: DesignFunctions;
 
   constructor(
     readonly ctx: HttpDeps,
@@ -111,6 +117,10 @@ export class HttpFace {
     const saved = ctx.engine.store.system.get(CORS_CONFIG_KEY) as Partial<CorsConfig> | undefined;
     this.cors = { ...DEFAULT_CORS, ...options.cors, ...saved };
     this.#replicatorOptions = options.replicator;
+    this.design = new DesignFunctions({
+      ...options.design,
+      onLog: (ddocId, message) => ctx.logger.info({ ddoc: ddocId }, `design function log: ${message}`),
+    });
     // The `_replicator` database hands its documents over through this: an empty (or missing)
     // `_replicator` at start, the common case, never loads the manager; a document to run does.
     const jobs: ReplicatorJobs = {
@@ -153,7 +163,7 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b, c) => this.db(b, c), users: this.ctx.users });
+    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b, c) => this.db(b, c), users: this.ctx.users, design: this.design });
     // Loaded while the face closes: closed at once, as the eager manager was by closeReplication.
     if (this.#replicationClosed) await manager.close();
     this.#replicator = manager;

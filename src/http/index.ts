@@ -66,6 +66,7 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
     close: async () => {
       await face.closeReplication();
       await Promise.all(webs.map((web) => web.close()));
+      await face.design.dispose();
     },
   };
 }
