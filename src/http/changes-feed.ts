@@ -140,12 +140,16 @@ async function scanDescending(f: Feed): Promise<boolean> {
 }
 
 /** Queue a page's rows and write them out, waiting for the socket to drain when it is full. */
-async function sendPage(f: Feed, bytes: Buffer | null): Promise<void> {
+function begin(f: Feed): void {
   if (f.begin) {
-    const begin = f.begin;
+    const start = f.begin;
     f.begin = null;
-    begin();
+    start();
   }
+}
+
+async function sendPage(f: Feed, bytes: Buffer | null): Promise<void> {
+  begin(f);
   const flushed = bytes ? f.out.push(bytes) : undefined;
   await (flushed ?? f.out.flush());
 }
@@ -169,6 +173,7 @@ async function jsonFeed(f: Feed): Promise<void> {
   } else if (await scan(f)) {
     return;
   }
+  begin(f);
   if (f.q.feed === 'longpoll' && !f.q.descending && f.sent === 0 && !limitReached(f)) {
     await f.out.flush();
     if (await longpollWait(f)) return;
@@ -233,6 +238,7 @@ async function streamFeed(f: Feed): Promise<void> {
   const between = (): Promise<unknown> => tend(f, sse);
   for (;;) {
     if (await scan(f, between)) return;
+    begin(f);
     if (limitReached(f) || !f.db.exists) break;
     if ((await tend(f, sse)) === 'timeout') break;
     if (f.signal.aborted) return;
