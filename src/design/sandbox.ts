@@ -232,8 +232,9 @@ class DesignRuntime {
     return id;
   }
 
-  call(id: number, args: readonly unknown[]): unknown {
-    return this.outcome(this.invoke('call', id, JSON.stringify(args)));
+  /** `req`, when given, is kept with the function for the calls after it (filters: one per feed). */
+  call(id: number, args: readonly unknown[], req?: unknown): unknown {
+    return this.outcome(this.invoke('call', id, JSON.stringify(args), req === undefined ? '' : JSON.stringify(req)));
   }
 
   dispose(): void {
@@ -290,12 +291,20 @@ export class DesignSandbox {
     const parts = typeof path === 'string' ? [path] : [...path];
     const ref = { dbKey, ddoc };
     this.functionOf(ref, kind, parts); // compile now so a bad function fails here, not per call
-    const call = (args: readonly unknown[]): unknown => {
+    // A filter's `req` crosses into the runtime once, not per document: it is resent only when
+    // the caller passes another object or the runtime was rebuilt.
+    let sentReq: { rt: DesignRuntime; req: unknown } | null = null;
+    const call = (args: readonly unknown[], req?: unknown): unknown => {
       const rt = this.runtimeFor(ref.dbKey, ref.ddoc);
       const id = rt.functionId(kind, parts);
       this.stats.calls++;
+      let send: unknown;
+      if (req !== undefined && (sentReq === null || sentReq.rt !== rt || sentReq.req !== req)) {
+        send = req;
+        sentReq = { rt, req };
+      }
       try {
-        return rt.call(id, args);
+        return rt.call(id, args, send);
       } catch (err) {
         this.stats.errors++;
         if (rt.broken) this.drop(ref.dbKey, ref.ddoc, rt);
@@ -317,8 +326,8 @@ export class DesignSandbox {
       },
       reduce: { reduce: (keys, values, rereduce) => call([keys, values, rereduce]) },
       filter: {
-        filter: (doc, req) => (call([[doc], req]) as boolean[])[0] === true,
-        filterMany: (docs, req) => call([docs, req]) as boolean[],
+        filter: (doc, req) => (call([[doc]], req ?? null) as boolean[])[0] === true,
+        filterMany: (docs, req) => call([docs], req ?? null) as boolean[],
       },
       validate: {
         validate: (newDoc, oldDoc, userCtx, secObj) => {
