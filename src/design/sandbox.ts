@@ -131,6 +131,7 @@ class DesignRuntime {
   private readonly runtime: QuickJSRuntime;
   private readonly ctx: QuickJSContext;
   private readonly compiled = new Map<string, number>();
+  private readonly lastReq = new Map<number, unknown>();
   private deadline = Infinity;
   broken = false;
   abandoned = false;
@@ -232,9 +233,23 @@ class DesignRuntime {
     return id;
   }
 
-  /** `req`, when given, is kept with the function for the calls after it (filters: one per feed). */
+  /**
+   * `req` (filters) is kept inside the runtime with the function: it crosses the boundary only
+   * when it is another object than the one that function last saw (one per feed, so two feeds
+   * sharing a function resend it when they alternate).
+   */
   call(id: number, args: readonly unknown[], req?: unknown): unknown {
-    return this.outcome(this.invoke('call', id, JSON.stringify(args), req === undefined ? '' : JSON.stringify(req)));
+    let reqJson = '';
+    if (req !== undefined && this.lastReq.get(id) !== req) {
+      reqJson = JSON.stringify(req);
+      this.lastReq.set(id, req);
+    }
+    try {
+      return this.outcome(this.invoke('call', id, JSON.stringify(args), reqJson));
+    } catch (err) {
+      this.lastReq.delete(id);
+      throw err;
+    }
   }
 
   dispose(): void {
@@ -291,20 +306,12 @@ export class DesignSandbox {
     const parts = typeof path === 'string' ? [path] : [...path];
     const ref = { dbKey, ddoc };
     this.functionOf(ref, kind, parts); // compile now so a bad function fails here, not per call
-    // A filter's `req` crosses into the runtime once, not per document: it is resent only when
-    // the caller passes another object or the runtime was rebuilt.
-    let sentReq: { rt: DesignRuntime; req: unknown } | null = null;
     const call = (args: readonly unknown[], req?: unknown): unknown => {
       const rt = this.runtimeFor(ref.dbKey, ref.ddoc);
       const id = rt.functionId(kind, parts);
       this.stats.calls++;
-      let send: unknown;
-      if (req !== undefined && (sentReq === null || sentReq.rt !== rt || sentReq.req !== req)) {
-        send = req;
-        sentReq = { rt, req };
-      }
       try {
-        return rt.call(id, args, send);
+        return rt.call(id, args, req);
       } catch (err) {
         this.stats.errors++;
         if (rt.broken) this.drop(ref.dbKey, ref.ddoc, rt);

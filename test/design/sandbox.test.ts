@@ -45,6 +45,19 @@ describe('CouchDB function environment', () => {
     assert.equal(f.filter({ type: 'b' }, { query: { type: 'b' } }), true);
   });
 
+  test('two callers of one function with different req objects each see their own', () => {
+    const d = ddoc({ filters: { f: 'function (doc, req) { return doc.type === req.query.type; }' } });
+    const one = sb.compile(d, 'filter', ['filters', 'f']);
+    const two = sb.compile(d, 'filter', ['filters', 'f']);
+    const reqA = { query: { type: 'a' } };
+    const reqB = { query: { type: 'b' } };
+    for (let i = 0; i < 3; i++) {
+      assert.equal(one.filter({ type: 'a' }, reqA), true);
+      assert.equal(two.filter({ type: 'a' }, reqB), false);
+      assert.deepEqual(one.filterMany([{ type: 'b' }, { type: 'a' }], reqA), [false, true]);
+    }
+  });
+
   test('require: CommonJS modules in the design document, relative paths, views see views.lib only', () => {
     const d = ddoc({
       lib: { util: 'var o = require("./other"); exports.ok = function (d) { return d.x === o.v; };', other: 'exports.v = 3;' },
