@@ -33,7 +33,13 @@ import { SUMMARY_PREFIX_CHARS } from './sync-layout.js';
 export type ParsedChangesFilter =
   | { kind: 'doc_ids'; ids: Set<string> }
   | { kind: 'selector'; match: DocMatcher }
-  | { kind: 'design' };
+  | { kind: 'design' }
+  /**
+   * A JavaScript filter (`filter=ddoc/name`, `filter=_view`; src/design/filters.ts), given the
+   * winning revision with `_revisions` (couch_doc:to_json_obj(Doc, [revs])). Its errors (a throw,
+   * a timeout) fail the feed, as in CouchDB, rather than dropping the row.
+   */
+  | { kind: 'custom'; match: (doc: Record<string, unknown>) => boolean };
 
 export interface SummaryOptions {
   filter: ParsedChangesFilter | null;
@@ -59,7 +65,7 @@ export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): Cha
   const filter = o.filter;
   if (filter?.kind === 'doc_ids' && !filter.ids.has(id)) return null;
   if (filter?.kind === 'design' && !id.startsWith('_design/')) return null;
-  const needDoc = o.includeDocs || filter?.kind === 'selector';
+  const needDoc = o.includeDocs || filter?.kind === 'selector' || filter?.kind === 'custom';
   // Fast path: an unconflicted document last written through HTTP, no body needed.
   const fast = needDoc ? null : summaryFromPrefix(change.xattrsPrefix(SUMMARY_PREFIX_CHARS), change.revSeqno);
   if (fast) return o.activeOnly && fast.deleted ? null : { id, leaves: [fast], winner: fast };
@@ -71,9 +77,21 @@ export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): Cha
   }
   if (o.activeOnly && winner.deleted) return null;
   if (!needDoc) return { id, leaves, winner };
+  const state = stateFromItem(id, item, db.revsLimit, db.bucket.maxJsonDepth);
+  if (filter?.kind === 'custom') {
+    let filterDoc: Record<string, unknown>;
+    try {
+      filterDoc = winnerJson(db, state, { revs: true });
+    } catch {
+      db.stats.rowDocErrors++;
+      return null;
+    }
+    if (!filter.match(filterDoc)) return null;
+    if (!o.includeDocs) return { id, leaves, winner };
+  }
   let doc: Record<string, unknown>;
   try {
-    doc = winnerJson(db, stateFromItem(id, item, db.revsLimit, db.bucket.maxJsonDepth), { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false });
+    doc = winnerJson(db, state, { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false });
     if (filter?.kind === 'selector' && !filter.match(doc)) return null;
   } catch (err) {
     // A selector cannot match a document it cannot read: the row goes.

@@ -47,7 +47,7 @@ export class RowBuilder {
     private readonly db: Db,
     private readonly q: RowQuery,
   ) {
-    this.bytesOk = !q.includeDocs && q.filter?.kind !== 'selector';
+    this.bytesOk = !q.includeDocs && q.filter?.kind !== 'selector' && q.filter?.kind !== 'custom';
   }
 
   /** Append the change's framed row to `sink`; false when the change is filtered out. */

@@ -12,9 +12,19 @@
  * The parent of an interactive edit is the `_rev` named (or the winning tombstone when a deleted
  * document is re-created); of a replicated one, the nearest stored ancestor of the new revision
  * (couch_db.erl make_first_doc_on_disk/4).
+ *
+ * `validate` (validate_doc_update, built per request by src/design/validate.ts) runs in the same
+ * turn, before the store, with the arguments couch_db.erl prep_and_validate_update gives it: the
+ * edit as sent (`_rev` the parent, `_revisions`, attachment stubs) and the parent revision's
+ * document, or null for a new document; for a replicated edit the new revision and its nearest
+ * stored ancestor. Design documents are not validated (CouchDB checks only that an admin writes them).
  */
 import { checkAttachmentSize, checkRevisionSize, resolveAttachments, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
-import { docRev, type ParsedDoc } from '../couch/doc.js';
+import { buildDocResponse, docRev, type ParsedDoc } from '../couch/doc.js';
+import { attachmentsToJson } from '../couch/attachments.js';
+import { isDeleted, revisionsFor } from '../couch/rev-tree-query.js';
+import type { Revisions } from '../couch/rev-tree.js';
+import { docJson } from './doc-json.js';
 import { CouchError } from '../couch/errors.js';
 import { applyInteractiveEdit, applyReplicatedEdit, previousStoredRev } from '../couch/edit.js';
 import { parseRev } from '../couch/rev.js';
@@ -29,6 +39,33 @@ export interface DocWriteOptions {
   followsData?: ReadonlyMap<string, Buffer>;
   /** The database's `_revs_limit`, when the caller already read it (a batch reads it once). */
   revsLimit?: number;
+  /** validate_doc_update (see the header); throws to refuse the write. */
+  validate?: DocValidator;
+}
+
+/** validate_doc_update as a write calls it: throw (a CouchError 401/403/500) to refuse. */
+export type DocValidator = (newDoc: Record<string, unknown>, oldDoc: Record<string, unknown> | null) => void;
+
+/** The edit as validate_doc_update sees it (couch_doc:to_json_obj(Doc, [revs]), attachments as stubs). */
+function editJson(id: string, rev: string | null, revisions: Revisions | null, doc: ParsedDoc, atts: readonly AttachmentMeta[]): Record<string, unknown> {
+  const out = buildDocResponse({
+    id,
+    rev: rev ?? '',
+    body: doc.body,
+    deleted: doc.deleted,
+    ...(revisions ? { revisions } : {}),
+    ...(atts.length > 0 ? { attachments: attachmentsToJson(atts, { attachments: false, follows: false }, () => Buffer.alloc(0)) } : {}),
+  });
+  if (rev === null) delete out._rev;
+  return out;
+}
+
+/** A stored revision as validate_doc_update's `oldDoc`, or null. */
+function storedJson(db: Db, state: DocState | null, rev: string | null): Record<string, unknown> | null {
+  if (!state || rev === null) return null;
+  const data = state.revData(rev);
+  if (!data || data.opaque) return null;
+  return docJson(db, state, rev, data, isDeleted(state.tree, rev) ?? false, { revs: true });
 }
 
 /**
@@ -101,6 +138,10 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
         followsData: opts.followsData,
       });
       checkSize(id, doc, attachments);
+      if (opts.validate && !id.startsWith('_design/')) {
+        const sent = rev === null ? null : (state && revisionsFor(state.tree, rev)) ?? null;
+        opts.validate(editJson(id, rev, sent, doc, attachments), rev === null ? null : storedJson(db, state, rev));
+      }
       const edit = applyInteractiveEdit(state?.tree ?? null, {
         rev,
         deleted: doc.deleted,
@@ -120,6 +161,9 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
       followsData: opts.followsData,
     });
     checkSize(id, doc, attachments);
+    if (opts.validate && !id.startsWith('_design/')) {
+      opts.validate(editJson(id, merged.rev, doc.revisions, doc, attachments), storedJson(db, state, previousStoredRev(merged.tree, merged.rev)));
+    }
     return { next: { tree: merged.tree, rev: merged.rev, data: { body: doc.body, atts: attachments } }, result: merged.rev };
   });
 }

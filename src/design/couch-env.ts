@@ -18,7 +18,7 @@
  *   value (`{forbidden}`, `{unauthorized}`) as validate.js does.
  *
  * The host talks to the environment only through JSON text, so no object handles cross the
- * boundary: `__freshet.compile(kind, pathJson)` → id, `__freshet.call(id, argsJson)` → result JSON
+ * boundary: `__freshet.compile(kind, pathJson)` → id, `__freshet.call(id, argsJson, reqJson?)` → result JSON
  * `{"ok": value}` or `{"err": [error, reason]}`.
  */
 export const COUCH_ENV_SOURCE = String.raw`
@@ -159,9 +159,10 @@ export const COUCH_ENV_SOURCE = String.raw`
       return out;
     },
     reduce: function (fn, args) { return fn.call(null, args[0], args[1], args[2] === true); },
-    filter: function (fn, args) {
-      // args: [docs, req] (filter.js: fun.apply(ddoc, [doc, req]) && true) || false
-      var docs = args[0], req = args[1], out = [];
+    filter: function (fn, args, f) {
+      // args: [docs]; req was sent once (call's third argument) and is kept with the function.
+      // filter.js: (fun.apply(ddoc, [doc, req]) && true) || false
+      var docs = args[0], req = f.req, out = [];
       for (var i = 0; i < docs.length; i++) out.push((fn.call(ddoc, docs[i], req) && true) || false);
       return out;
     },
@@ -191,10 +192,11 @@ export const COUCH_ENV_SOURCE = String.raw`
         return JSON.stringify({ err: errPair(e) });
       }
     },
-    call: function (id, argsJson) {
+    call: function (id, argsJson, reqJson) {
       var f = fns[id];
       try {
-        return JSON.stringify({ ok: f.run(f.fn, JSON.parse(argsJson)) });
+        if (reqJson) f.req = JSON.parse(reqJson);
+        return JSON.stringify({ ok: f.run(f.fn, JSON.parse(argsJson), f) });
       } catch (e) {
         return JSON.stringify({ err: errPair(e) });
       }

@@ -131,6 +131,7 @@ class DesignRuntime {
   private readonly runtime: QuickJSRuntime;
   private readonly ctx: QuickJSContext;
   private readonly compiled = new Map<string, number>();
+  private readonly lastReq = new Map<number, unknown>();
   private deadline = Infinity;
   broken = false;
   abandoned = false;
@@ -232,8 +233,23 @@ class DesignRuntime {
     return id;
   }
 
-  call(id: number, args: readonly unknown[]): unknown {
-    return this.outcome(this.invoke('call', id, JSON.stringify(args)));
+  /**
+   * `req` (filters) is kept inside the runtime with the function: it crosses the boundary only
+   * when it is another object than the one that function last saw (one per feed, so two feeds
+   * sharing a function resend it when they alternate).
+   */
+  call(id: number, args: readonly unknown[], req?: unknown): unknown {
+    let reqJson = '';
+    if (req !== undefined && this.lastReq.get(id) !== req) {
+      reqJson = JSON.stringify(req);
+      this.lastReq.set(id, req);
+    }
+    try {
+      return this.outcome(this.invoke('call', id, JSON.stringify(args), reqJson));
+    } catch (err) {
+      this.lastReq.delete(id);
+      throw err;
+    }
   }
 
   dispose(): void {
@@ -290,12 +306,12 @@ export class DesignSandbox {
     const parts = typeof path === 'string' ? [path] : [...path];
     const ref = { dbKey, ddoc };
     this.functionOf(ref, kind, parts); // compile now so a bad function fails here, not per call
-    const call = (args: readonly unknown[]): unknown => {
+    const call = (args: readonly unknown[], req?: unknown): unknown => {
       const rt = this.runtimeFor(ref.dbKey, ref.ddoc);
       const id = rt.functionId(kind, parts);
       this.stats.calls++;
       try {
-        return rt.call(id, args);
+        return rt.call(id, args, req);
       } catch (err) {
         this.stats.errors++;
         if (rt.broken) this.drop(ref.dbKey, ref.ddoc, rt);
@@ -317,8 +333,8 @@ export class DesignSandbox {
       },
       reduce: { reduce: (keys, values, rereduce) => call([keys, values, rereduce]) },
       filter: {
-        filter: (doc, req) => (call([[doc], req]) as boolean[])[0] === true,
-        filterMany: (docs, req) => call([docs, req]) as boolean[],
+        filter: (doc, req) => (call([[doc]], req ?? null) as boolean[])[0] === true,
+        filterMany: (docs, req) => call([docs], req ?? null) as boolean[],
       },
       validate: {
         validate: (newDoc, oldDoc, userCtx, secObj) => {

@@ -16,6 +16,7 @@ import { docIdOf, requestRev } from './doc-routes.js';
 import { guardWrite, resolveDb } from './keyspace.js';
 import { readBody, type Handler } from './request.js';
 import { sendBytes, sendJson } from './response.js';
+import { requestValidator } from './design.js';
 
 function stubsOf(atts: readonly AttachmentMeta[], except: string): IncomingAttachment[] {
   return atts
@@ -78,7 +79,7 @@ const putAttachment: Handler = async (rc) => {
   ];
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent?.body ?? {}, attachments };
   await guardWrite(rc, db, id, doc);
-  const written = await writeDoc(db, id, doc, { newEdits: true });
+  const written = await writeDoc(db, id, doc, { newEdits: true, validate: await requestValidator(rc, db) });
   sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
@@ -96,7 +97,7 @@ const deleteAttachment: Handler = async (rc) => {
   if (!parent.atts.some((a) => a.name === name)) throw new CouchError('attachment_not_found');
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent.body, attachments: stubsOf(parent.atts, name) };
   await guardWrite(rc, db, id, doc);
-  const written = await writeDoc(db, id, doc, { newEdits: true });
+  const written = await writeDoc(db, id, doc, { newEdits: true, validate: await requestValidator(rc, db) });
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 

@@ -22,6 +22,7 @@ import { updateLocal } from '../couchdb/local-docs.js';
 import { isObject, qBool, readJsonObject, type Handler } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
 import { toCouchError } from '../couchdb/errors.js';
+import { requestValidator } from './design.js';
 
 interface DocResult {
   id: unknown;
@@ -50,6 +51,8 @@ const bulkDocs: Handler = async (rc) => {
   });
   const pending: Array<Promise<DocResult>> = [];
   const write = orderedWriter(db);
+  // validate_doc_update, per document: a refusal is that document's row (403/401), as in CouchDB.
+  const validate = await requestValidator(rc, db);
   for (const { doc, id, localRev } of docs) {
     if (id.startsWith('_local/')) {
       const rev = updateLocal(db, id.slice('_local/'.length), localRev, doc.deleted ? null : doc.body);
@@ -59,7 +62,7 @@ const bulkDocs: Handler = async (rc) => {
     // Writes of one id within the batch apply in order; others do not wait for each other.
     try {
       const guarded = guardDocWrite(rc.face.access, accessUser(rc.user), db, id, doc);
-      const written = guarded ? guarded.then(() => write(id, doc, { newEdits })) : write(id, doc, { newEdits });
+      const written = guarded ? guarded.then(() => write(id, doc, { newEdits, validate })) : write(id, doc, { newEdits, validate });
       pending.push(written.then((rev) => ({ id, rev }), (e: unknown) => ({ id, error: toCouchError(e) })));
     } catch (err) {
       pending.push(Promise.resolve({ id, error: toCouchError(err) }));

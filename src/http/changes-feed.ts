@@ -64,6 +64,12 @@ interface Feed {
   reported: number;
   /** Rows written so far. */
   sent: number;
+  /**
+   * Writes the status line, headers and the feed's opening bytes; called before the first page
+   * goes out, so that a filter failing on the first page (a JavaScript filter that throws or runs
+   * past its time limit) is still answered with an error status rather than a cut-off 200.
+   */
+  begin: (() => void) | null;
 }
 
 function limitReached(f: Feed): boolean {
@@ -134,7 +140,16 @@ async function scanDescending(f: Feed): Promise<boolean> {
 }
 
 /** Queue a page's rows and write them out, waiting for the socket to drain when it is full. */
+function begin(f: Feed): void {
+  if (f.begin) {
+    const start = f.begin;
+    f.begin = null;
+    start();
+  }
+}
+
 async function sendPage(f: Feed, bytes: Buffer | null): Promise<void> {
+  begin(f);
   const flushed = bytes ? f.out.push(bytes) : undefined;
   await (flushed ?? f.out.flush());
 }
@@ -149,13 +164,16 @@ function startResponse(f: Feed, contentType: string, extra: Record<string, strin
 
 /** `feed=normal` and `feed=longpoll`: one JSON object. */
 async function jsonFeed(f: Feed): Promise<void> {
-  startResponse(f, 'application/json');
-  f.out.push('{"results":[\n');
+  f.begin = () => {
+    startResponse(f, 'application/json');
+    f.out.push('{"results":[\n');
+  };
   if (f.q.descending) {
     if (await scanDescending(f)) return;
   } else if (await scan(f)) {
     return;
   }
+  begin(f);
   if (f.q.feed === 'longpoll' && !f.q.descending && f.sent === 0 && !limitReached(f)) {
     await f.out.flush();
     if (await longpollWait(f)) return;
@@ -216,11 +234,11 @@ async function tend(f: Feed, sse: boolean, now = Date.now()): Promise<'timeout' 
 /** `feed=continuous` and `feed=eventsource`: rows as they come, until limit, timeout or disconnect. */
 async function streamFeed(f: Feed): Promise<void> {
   const sse = f.q.feed === 'eventsource';
-  if (sse) startResponse(f, 'text/event-stream', { 'Cache-Control': 'no-cache' });
-  else startResponse(f, 'application/json');
+  f.begin = sse ? () => startResponse(f, 'text/event-stream', { 'Cache-Control': 'no-cache' }) : () => startResponse(f, 'application/json');
   const between = (): Promise<unknown> => tend(f, sse);
   for (;;) {
     if (await scan(f, between)) return;
+    begin(f);
     if (limitReached(f) || !f.db.exists) break;
     if ((await tend(f, sse)) === 'timeout') break;
     if (f.signal.aborted) return;
@@ -262,7 +280,7 @@ export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerRespons
   const since = q.since === 'now' ? db.updateSeq : q.since;
   const pace = new FeedPace({ heartbeatMs: q.heartbeatMs, timeoutMs: q.timeoutMs, progressMs: q.progressMs }, Date.now());
   const f: Feed = {
-    db, q, res, signal, rows: new RowBuilder(db, q), framing: FRAMING[q.feed], sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0,
+    db, q, res, signal, rows: new RowBuilder(db, q), framing: FRAMING[q.feed], sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0, begin: null,
   };
   if (q.feed === 'normal' || q.feed === 'longpoll') await jsonFeed(f);
   else await streamFeed(f);

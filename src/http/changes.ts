@@ -1,26 +1,23 @@
 /**
  * `GET|POST /{db}/_changes` (couch-replication.md §2.1): parameters in the query; the POST body
  * carries `{"doc_ids":[…]}` for `filter=_doc_ids` or `{"selector":{…}}` for `filter=_selector`
- * and must be JSON when present. The feed itself is changes-feed.ts.
+ * and must be JSON when present; `filter=ddoc/name` and `filter=_view` run JavaScript
+ * (src/design/filters.ts) with the request as `req`. The feed itself is changes-feed.ts.
  */
-import { loadDoc } from '../couchdb/doc-store.js';
 import { parseChangesQuery } from './changes-query.js';
 import { runChangesFeed } from './changes-feed.js';
-import type { Db } from '../couchdb/db.js';
+import { javascriptFilter } from '../design/filters.js';
+import { filterRequest } from './design.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { CouchError } from '../couch/errors.js';
 
-/** The winning body of a design document, or undefined (for `filter=ddoc/name` checks). */
-function designBody(db: Db, id: string): unknown {
-  const state = loadDoc(db, id, db.revsLimit);
-  if (!state || state.winner.deleted) return undefined;
-  return state.revData(state.winner.rev)?.body;
-}
-
-async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined): Promise<void> {
+async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined, bodyText?: string): Promise<void> {
   const db = resolveDb(rc);
-  const q = parseChangesQuery(rc, body, (id) => designBody(db, id));
+  // A JavaScript filter is looked up and compiled before the feed starts (400/404 first).
+  const name = rc.query.get('filter');
+  const js = name ? await javascriptFilter(rc.face.design, db, name, rc.query.get('view'), filterRequest(rc, db, bodyText)) : null;
+  const q = parseChangesQuery(rc, body, js);
   const release = rc.face.trackFeed(rc.signal, q.feed);
   try {
     await runChangesFeed(db, q, rc.res, rc.signal);
@@ -40,7 +37,7 @@ const postChanges: Handler = async (rc) => {
     if (!isObject(parsed)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
     body = parsed;
   }
-  await changes(rc, body);
+  await changes(rc, body, raw.toString('utf8'));
 };
 
 export const changesHandlers = { GET: getChanges, POST: postChanges };

@@ -19,6 +19,7 @@ import { writeDoc } from '../couchdb/doc-write.js';
 import { guardRead, guardWrite, resolveDb } from './keyspace.js';
 import { accepts, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { sendBody, sendJson, sendJsonText } from './response.js';
+import { requestValidator } from './design.js';
 
 /** The document id of the route: `:doc`, or `_design/:ddoc`. */
 export function docIdOf(rc: RequestCtx): string {
@@ -124,7 +125,7 @@ const putDoc: Handler = async (rc) => {
   doc.id = id;
   const newEdits = qBool(rc.query, 'new_edits', true);
   await guardWrite(rc, db, id, doc);
-  const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits, followsData });
+  const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits, followsData, validate: await requestValidator(rc, db) });
   const status = rc.query.get('batch') === 'ok' ? 202 : 201;
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };
@@ -138,7 +139,7 @@ const deleteDoc: Handler = async (rc) => {
   const r = parseRev(rev);
   const doc: ParsedDoc = { id, revisions: { start: r.pos, ids: [r.hash] }, deleted: true, body: {} };
   await guardWrite(rc, db, id, doc);
-  const written = await writeDoc(db, id, doc, { newEdits: true });
+  const written = await writeDoc(db, id, doc, { newEdits: true, validate: await requestValidator(rc, db) });
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
@@ -151,7 +152,7 @@ export const postDoc: Handler = async (rc) => {
   validateDocId(id);
   if (id.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });
   await guardWrite(rc, db, id, doc);
-  const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits: qBool(rc.query, 'new_edits', true) });
+  const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits: qBool(rc.query, 'new_edits', true), validate: await requestValidator(rc, db) });
   const status = rc.query.get('batch') === 'ok' ? 202 : 201;
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };

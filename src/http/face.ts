@@ -27,6 +27,8 @@ import { CouchConfig } from '../couchdb/config.js';
 import { CouchUsers } from './couch-users.js';
 import type { AccessHost } from './db-access.js';
 import { applyLogLevel } from './config-routes.js';
+import { DesignFunctions } from '../design/design-docs.js';
+import type { SandboxOptions } from '../design/sandbox.js';
 
 /** What the CouchDB face is built from (the server passes it to `startHttpFace`). */
 export interface HttpDeps {
@@ -61,9 +63,11 @@ export interface HttpFaceOptions {
   cors?: Partial<CorsConfig>;
   /** Settings of the replication jobs this face runs (tests lower intervals and backoff). */
   replicator?: { defaults?: Partial<ReplicationOptions>; restartBackoff?: BackoffPolicy };
+  /** Limits of design functions (src/design/sandbox.ts: 5 s per call, 64 MiB per design document). */
+  design?: Pick<SandboxOptions, 'timeoutMs' | 'memoryBytes' | 'maxRuntimes'>;
 }
 
-export type ResolvedOptions = Required<Omit<HttpFaceOptions, 'cors' | 'replicator'>>;
+export type ResolvedOptions = Required<Omit<HttpFaceOptions, 'cors' | 'replicator' | 'design'>>;
 
 export interface FaceStats {
   requests: number;
@@ -107,6 +111,8 @@ export class HttpFace {
   readonly couchUsers: CouchUsers;
   /** What the access rules read (db-access.ts). */
   readonly access: AccessHost;
+  /** Filters and validate_doc_update: the QuickJS sandbox, loaded on first use (src/design/). */
+  readonly design: DesignFunctions;
 
   constructor(
     readonly ctx: HttpDeps,
@@ -133,6 +139,10 @@ export class HttpFace {
     });
     this.couchUsers = new CouchUsers(ctx.engine, (b) => this.db(b));
     this.access = { users: ctx.users, config: this.config };
+    this.design = new DesignFunctions({
+      ...options.design,
+      onLog: (ddocId, message) => ctx.logger.info({ ddoc: ddocId }, `design function log: ${message}`),
+    });
     // The `_replicator` database hands its documents over through this: an empty (or missing)
     // `_replicator` at start, the common case, never loads the manager; a document to run does.
     const jobs: ReplicatorJobs = {
@@ -175,7 +185,7 @@ export class HttpFace {
       ...(rep?.restartBackoff ? { restartBackoff: rep.restartBackoff } : {}),
       onDocState: (db, id, state, info) => this.replicatorDb.recordState(db, id, state, info),
     });
-    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b, c) => this.db(b, c), access: this.access });
+    useLocalDatabases({ engine: this.ctx.engine, manager, db: (b, c) => this.db(b, c), access: this.access, design: this.design });
     // Loaded while the face closes: closed at once, as the eager manager was by closeReplication.
     if (this.#replicationClosed) await manager.close();
     this.#replicator = manager;

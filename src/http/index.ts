@@ -70,6 +70,7 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
       unwatch();
       await face.closeReplication();
       await Promise.all(webs.map((web) => web.close()));
+      await face.design.dispose();
     },
   };
 }

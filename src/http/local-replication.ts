@@ -8,6 +8,7 @@
 import type { Bucket } from '../engine/bucket.js';
 import type { Engine } from '../engine/engine.js';
 import type { Db } from '../couchdb/db.js';
+import type { DesignFunctions } from '../design/design-docs.js';
 import type { ReplicatorManager } from '../replicator/manager.js';
 import { ReplicationError } from '../replicator/errors.js';
 import { LocalPeer, type LocalAction, type LocalUserCtx } from '../replicator/local-peer.js';
@@ -42,6 +43,8 @@ export interface LocalDatabasesHost {
   /** The face's handle for a bucket's collection (shared with its routes). */
   db(bucket: Bucket, collectionId?: number): Db;
   access: AccessHost;
+  /** The face's design functions (filters of a local source, validate_doc_update of a local target). */
+  design: DesignFunctions;
 }
 
 /** Let the manager open this server's databases directly. */
@@ -53,6 +56,7 @@ export function useLocalDatabases(host: LocalDatabasesHost): void {
         dbHandle: (bucket, collectionId) => host.db(bucket, collectionId),
         authorize: (name, action, db) => authorizeLocal(host.access, user, name, action, db),
         guardWrite: (db, id, doc) => guardDocWrite(host.access, accessUserOf(host.access, user), db, id, doc),
+        design: host.design,
       }),
   );
 }

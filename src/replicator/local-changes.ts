@@ -2,8 +2,8 @@
  * The changes of a local Freshet database (a bucket's collection) as replication batches, read from
  * the engine's bucket-wide change order restricted to that collection, without HTTP (the same order and seqs `GET /{db}/_changes` serves,
  * src/http/changes-feed.ts): `style=all_docs` rows (every leaf, winner first), optional winning
- * bodies (`include_docs`), and the `_doc_ids`, `_selector` and `_design` filters
- * (couch-replication.md §2.2, §2.8).
+ * bodies (`include_docs`), the `_doc_ids`, `_selector` and `_design` filters
+ * (couch-replication.md §2.2, §2.8) and JavaScript filters (`ddoc/name`, `_view`).
  *
  * A one-shot feed ends once it has seen everything durable. A live feed then waits for the
  * bucket's next durable change (engine/change-wait.ts: an engine callback, not a poll) and goes
@@ -21,6 +21,12 @@ import type { ChangeRow, Seq } from './changes-parse.js';
 import { ReplicationError } from './errors.js';
 import type { ChangesBatch, ChangesFilter } from './follower.js';
 import type { ChangesSource, PeerChangesOptions } from './peer.js';
+import { CouchError } from '../couch/errors.js';
+import { toCouchError } from '../couchdb/errors.js';
+import { sharedDesignFunctions, type DesignFunctions } from '../design/design-docs.js';
+import { javascriptFilter, requestObject } from '../design/filters.js';
+import type { UserCtx } from '../design/sandbox.js';
+import { securityObject, userCtxOf } from '../design/validate.js';
 
 /** Engine changes visited per scan (one LMDB read snapshot each). */
 const SCAN_PAGE = 1000;
@@ -40,18 +46,39 @@ export function bucketSeqOf(seq: Seq): number {
   return 0;
 }
 
-/** The replicator's filter as the local feed applies it; `ddoc/name` filters need JavaScript. */
-export function localFilter(filter: ChangesFilter | undefined): LocalFilter | null {
+/** What a local feed needs to run JavaScript filters (src/design/filters.ts). */
+export interface LocalDesign {
+  design: DesignFunctions;
+  /** The replication's user, as `req.userCtx`. */
+  userCtx: UserCtx;
+}
+
+/**
+ * The replicator's filter as the local feed applies it. A `ddoc/name` or `_view` filter runs in
+ * the sandbox with a `req` whose `query` holds the `query_params` (and `view`), as CouchDB's
+ * replicator sends them in the query string; its 400/404 errors become the replication's.
+ */
+export async function localFilter(db: Db, filter: ChangesFilter | undefined, js?: LocalDesign): Promise<LocalFilter | null> {
   if (!filter) return null;
   if (filter.docIds) return { kind: 'doc_ids', ids: new Set(filter.docIds) };
   if (filter.selector) return { kind: 'selector', match: compileSelector(filter.selector) };
   if (filter.name === '_design') return { kind: 'design' };
   if (filter.name === undefined) return null;
-  // The HTTP face answers 501 for these too (changes-query.ts): there is no JavaScript engine.
-  throw new ReplicationError('BAD_REQUEST', `filter ${filter.name} is not supported on a local database`, {
-    error: 'not_implemented',
-    reason: 'JavaScript filter functions are not supported',
+  const d = js ?? { design: sharedDesignFunctions(), userCtx: userCtxOf(db, { name: null, roles: ['_admin'] }) };
+  const query: Record<string, unknown> = { ...filter.queryParams, filter: filter.name, ...(filter.view ? { view: filter.view } : {}) };
+  const view = filter.view ?? (typeof filter.queryParams?.view === 'string' ? filter.queryParams.view : null);
+  const req = requestObject(db, {
+    method: 'GET', path: [db.name, '_changes'], rawPath: `/${encodeURIComponent(db.name)}/_changes`, query, headers: {}, body: 'undefined',
+    peer: '127.0.0.1', cookie: {}, userCtx: d.userCtx, secObj: securityObject(db),
   });
+  try {
+    const match = await javascriptFilter(d.design, db, filter.name, view, req);
+    if (match === null) throw new CouchError('bad_request', { reason: '`filter` must be of the form `designname/filtername`' });
+    return { kind: 'custom', match };
+  } catch (err) {
+    const e = toCouchError(err);
+    throw new ReplicationError('BAD_REQUEST', `filter ${filter.name}: ${e.reason}`, { status: e.status, error: e.error, reason: e.reason, url: db.name });
+  }
 }
 
 /** One change as a row, or null when the filter drops it (or its key is no document id). */
@@ -66,14 +93,14 @@ function rowOf(db: Db, change: RawChange, filter: LocalFilter | null, includeDoc
 
 export class LocalChanges implements ChangesSource {
   private readonly abort = new AbortController();
-  private readonly filter: LocalFilter | null;
+  private filter: LocalFilter | null = null;
   private pos: number;
 
   constructor(
     private readonly db: Db,
     private readonly opts: PeerChangesOptions,
+    private readonly js?: LocalDesign,
   ) {
-    this.filter = localFilter(opts.filter);
     this.pos = bucketSeqOf(opts.since);
     if (opts.signal?.aborted) this.abort.abort();
     else opts.signal?.addEventListener('abort', () => this.abort.abort(), { once: true });
@@ -121,6 +148,7 @@ export class LocalChanges implements ChangesSource {
     const signal = this.abort.signal;
     // A live feed yields an empty batch only to say it caught up (once per catch-up).
     let announced = false;
+    this.filter = await localFilter(this.db, this.opts.filter, this.js);
     while (!signal.aborted) {
       if (!this.db.exists) throw new ReplicationError('DB_NOT_FOUND', `${this.db.name} was deleted`, { url: this.db.name });
       const batch = this.read();

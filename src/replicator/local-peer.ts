@@ -41,6 +41,8 @@ import { toCouchError } from '../couchdb/errors.js';
 import { toFetched } from './doc-fetch.js';
 import { ReplicationError } from './errors.js';
 import { LocalChanges } from './local-changes.js';
+import { sharedDesignFunctions, type DesignFunctions } from '../design/design-docs.js';
+import { docValidator, userCtxOf } from '../design/validate.js';
 import type {
   ChangesSource, FetchedDoc, FetchRequest, FetchResult, LocalEndpointIdentity, Peer, PeerChangesOptions, PeerInfo, RevsDiffResult, WriteFailure,
 } from './peer.js';
@@ -67,6 +69,8 @@ export interface LocalPeerOptions {
   numVBuckets?: number;
   /** The HTTP face's handle cache, when the peer runs inside a server. */
   dbHandle?: (bucket: Bucket, collectionId: number) => Db;
+  /** Design functions (filters, validate_doc_update): the server's; default the process's shared one. */
+  design?: DesignFunctions;
 }
 
 /** Something holding an engine: a FreshetServer, or the Engine itself. */
@@ -89,6 +93,8 @@ export class LocalPeer implements Peer {
   readonly endpoint: LocalEndpointIdentity;
   private readonly engine: Engine;
   private handle: Db | undefined;
+  private readonly user: LocalUserCtx;
+  private readonly design: DesignFunctions;
 
   constructor(
     host: EngineHost,
@@ -98,6 +104,8 @@ export class LocalPeer implements Peer {
     this.engine = engineOf(host);
     this.label = dbName;
     const user = opts.userCtx ?? { name: null, roles: ['_admin'] };
+    this.user = user;
+    this.design = opts.design ?? sharedDesignFunctions();
     this.endpoint = { local: { dbName, userName: user.name, roles: [...user.roles] } };
   }
 
@@ -152,7 +160,8 @@ export class LocalPeer implements Peer {
   }
 
   changes(opts: PeerChangesOptions): ChangesSource {
-    return new LocalChanges(this.db(), opts);
+    const db = this.db();
+    return new LocalChanges(db, opts, { design: this.design, userCtx: userCtxOf(db, this.user) });
   }
 
   async revsDiff(revs: Record<string, string[]>): Promise<Record<string, RevsDiffResult>> {
@@ -197,11 +206,13 @@ export class LocalPeer implements Peer {
 
   /**
    * `new_edits: false` writes, all started at once so the engine commits them together; a
-   * document's failure (a bad body, a missing stub) is that document's, as in `_bulk_docs`.
+   * document's failure (a bad body, a missing stub, a validate_doc_update refusal: 401/403, which
+   * the replicator counts in `doc_write_failures`) is that document's, as in `_bulk_docs`.
    */
   async write(docs: readonly FetchedDoc[]): Promise<WriteFailure[]> {
     const db = this.db();
     const write = orderedWriter(db);
+    const validate = await docValidator(this.design, db, userCtxOf(db, this.user));
     const results = await Promise.all(
       docs.map(async (d): Promise<WriteFailure | null> => {
         try {
@@ -209,7 +220,7 @@ export class LocalPeer implements Peer {
           const followsData = d.attachments.length > 0 ? new Map(d.attachments.map((a) => [a.name, a.data])) : undefined;
           const guarded = this.opts.guardWrite?.(db, d.id, parsed);
           if (guarded) await guarded;
-          await write(d.id, parsed, { newEdits: false, ...(followsData ? { followsData } : {}) });
+          await write(d.id, parsed, { newEdits: false, ...(followsData ? { followsData } : {}), ...(validate ? { validate } : {}) });
           return null;
         } catch (err) {
           const e = toCouchError(err);

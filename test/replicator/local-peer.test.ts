@@ -16,6 +16,7 @@ import { bucketSeqOf, localFilter } from '../../src/replicator/local-changes.js'
 import { Replication, replicate } from '../../src/replicator/replicator.js';
 import { endpointTerm, replicationIds } from '../../src/replicator/replication-id.js';
 import { termToBinary } from '../../src/couch/erlang-term.js';
+import { Db as CouchDb } from '../../src/couchdb/db.js';
 
 type Json = Record<string, unknown>;
 
@@ -82,10 +83,13 @@ describe('the replication id of a local endpoint', () => {
 });
 
 describe('local changes feed', () => {
-  test('reads checkpointed seqs in every form peers write them; JavaScript filters are refused', () => {
+  test('reads checkpointed seqs in every form peers write them; a missing JavaScript filter is a 404', async () => {
     assert.deepEqual([5, '7', '9-g1AAAA', '"x"', null, -3].map(bucketSeqOf), [5, 7, 9, 0, 0, 0]);
-    assert.equal(localFilter({ name: '_design' })?.kind, 'design');
-    assert.throws(() => localFilter({ name: 'app/by_type' }), { code: 'REPLICATOR_BAD_REQUEST' });
+    await seeded(fa, 'filter-names', 1);
+    const handle = new CouchDb(fa.server.engine.bucket('filter-names')!);
+    assert.equal((await localFilter(handle, { name: '_design' }))?.kind, 'design');
+    await assert.rejects(localFilter(handle, { name: 'app/by_type' }), { code: 'REPLICATOR_BAD_REQUEST', status: 404 });
+    await assert.rejects(localFilter(handle, { name: 'nonsense' }), { code: 'REPLICATOR_BAD_REQUEST', status: 400 });
   });
 });
 
