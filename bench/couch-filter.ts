@@ -94,6 +94,20 @@ export async function benchFilters(opts: FilterBenchOptions = {}): Promise<Filte
   }
 }
 
+/**
+ * The `filters` section of `npm run bench -- couch`: the same comparison over the database that
+ * bench already loaded (`{type: TYPES[n % 5], ...}`), so the documents are loaded once.
+ */
+export async function filterSection(ctx: { base: string; agent: Agent; db: string; docs: number; types: readonly string[] }): Promise<void> {
+  const { agent, base, db, docs } = ctx;
+  const type = ctx.types[0]!;
+  await call(agent, base, 'PUT', `/${db}/_design/filters`, { filters: { by_type: 'function (doc, req) { return doc.type === req.query.type; }' } });
+  const js = await timed(() => call(agent, base, 'GET', `/${db}/_changes?filter=filters/by_type&type=${type}`), docs);
+  const sel = await timed(() => call(agent, base, 'POST', `/${db}/_changes?filter=_selector`, { selector: { type } }), docs);
+  if (js.rows !== sel.rows) throw new Error(`the filters disagree: ${js.rows} rows (JavaScript) vs ${sel.rows} (_selector)`);
+  printFilters({ docs, passing: js.rows, javascriptDocsPerSec: js.perSec, selectorDocsPerSec: sel.perSec });
+}
+
 export function printFilters(r: FilterBenchResult): void {
   line(`filtered _changes, ${fmt(r.docs)} docs (${fmt(r.passing)} pass)`, '');
   line('  JavaScript filter (docs scanned/s)', fmt(r.javascriptDocsPerSec));

@@ -7,8 +7,8 @@
  *     anchor: CouchDB's indexer, 5–10k docs/s per shard; target 50k docs/s;
  *   - incremental update cost per written document: BENCH_UPDATES updates (default 10,000)
  *     then the query that catches the index up, ms per document;
- *   - the sections other helpers add (`sections` below): filtered `_changes` (bench/couch-filter.ts,
- *     `benchFilters`) and `_find` with and without an index (bench/couch-find.ts, `benchFind`).
+ *   - `_find` with and without an index (bench/couch-find.ts) and filtered `_changes`, JavaScript
+ *     against `_selector` (bench/couch-filter.ts), over the same documents (`sections` below).
  *
  *   BENCH_DOCS     documents (default 1,000,000)
  *   BENCH_UPDATES  documents updated for the incremental figure (default 10,000)
@@ -21,6 +21,7 @@ import { Agent, request } from 'undici';
 import { FreshetServer } from '../src/server/freshet-server.js';
 import { fmt, line, rate } from './report.js';
 import { benchFind } from './couch-find.js';
+import { filterSection } from './couch-filter.js';
 
 const AUTH_HEADER = 'Basic ' + Buffer.from('Administrator:password').toString('base64');
 const TYPES = ['user', 'order', 'item', 'event', 'note'];
@@ -88,12 +89,14 @@ const views: CouchBenchSection = {
 };
 
 /**
- * The sections run in order over one loaded database. MERGE HOOKS: at merge, add
- *   import { benchFilters } from './couch-filter.js';  → { name: 'filters', run: benchFilters }
- *   import { benchFind } from './couch-find.js';       → { name: 'find', run: benchFind }
- * to this list (ESM cannot import them only when the files exist).
+ * The sections run in order over one loaded database: views (here), `_find` with and without an
+ * index (couch-find.ts), JavaScript filter vs `_selector` (couch-filter.ts).
  */
-export const sections: CouchBenchSection[] = [views, { name: 'find', run: async (ctx) => void (await benchFind(ctx)) }];
+export const sections: CouchBenchSection[] = [
+  views,
+  { name: 'find', run: async (ctx) => void (await benchFind(ctx)) },
+  { name: 'filters', run: filterSection },
+];
 
 export async function run(): Promise<void> {
   const docs = Number(process.env.BENCH_DOCS ?? 1_000_000);
