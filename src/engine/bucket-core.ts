@@ -165,13 +165,14 @@ export class BucketCore {
   // ---- reads ----------------------------------------------------------------------------------
 
   /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
-  lookup(key: Buffer, collection = 0): Item | undefined {
+  lookup(key: Buffer, collection = 0, vbId?: number): Item | undefined {
     const k = dirKey(collection, key);
     const p = this.#pending.get(k);
     if (p) return p;
     const seqno = this.#keys.get(k);
     if (seqno === undefined) return undefined;
-    const vb = this.vbucketOf(key);
+    // The caller usually knows the vbucket already (crc32 of the key, once per request).
+    const vb = vbId ?? this.vbucketOf(key);
     const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
     return raw ? decodeRecord(raw, vb, seqno) : undefined;
   }
@@ -181,7 +182,7 @@ export class BucketCore {
    * (its own seqno) on the way, as kv_engine does on access.
    */
   live(key: Buffer, vb: VBucket, collection = 0): Item | undefined {
-    const item = this.lookup(key, collection);
+    const item = this.lookup(key, collection, vb.id);
     this.stats.reads++;
     if (!item || item.deleted) {
       this.stats.readMisses++;

@@ -61,17 +61,18 @@ interface Compiled {
   readonly access: BucketAccess;
 }
 
-const compiled = new WeakMap<Session, Compiled>();
-
-/** The connection's user's access to its selected bucket (none before authentication or selection). */
+/**
+ * The connection's user's access to its selected bucket (none before authentication or selection).
+ * Kept on the session itself (not in a WeakMap): this runs for every command.
+ */
 export function sessionAccess(session: Session): BucketAccess {
   const { auth, bucket } = session;
   if (auth.kind !== 'authenticated' || bucket === null) return BucketAccess.NONE;
   const users = session.ctx.users;
-  const c = compiled.get(session);
+  const c = session.access as Compiled | undefined;
   if (c !== undefined && c.generation === users.generation && c.user === auth.user && c.bucket === bucket) return c.access;
   const access = users.bucketAccess(auth.user, bucket.name);
-  compiled.set(session, { generation: users.generation, user: auth.user, bucket, access });
+  session.access = { generation: users.generation, user: auth.user, bucket, access } satisfies Compiled;
   return access;
 }
 

@@ -72,6 +72,7 @@ export class KvServerConnection implements Session {
   auth: AuthState = { kind: 'anonymous' };
   bucket: Bucket | null = null;
   features: ReadonlySet<number> = new Set();
+  access: unknown = undefined;
   agent = '';
   dcp: DcpAttachment | null = null;
   private readonly parser = new PacketParser();

@@ -59,6 +59,8 @@ export interface Session {
   features: ReadonlySet<number>;
   agent: string;
   dcp: DcpAttachment | null;
+  /** The user's compiled access to the selected bucket, rebuilt when stale (access.ts). */
+  access: unknown;
   /**
    * Send a server-initiated packet (DCP messages, server requests) outside the request/response
    * order. Returns false when the socket's buffer is full: wait for `drained()` before sending more.
