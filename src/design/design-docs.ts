@@ -65,6 +65,12 @@ export class DesignFunctions {
     return this.#sandbox;
   }
 
+  /** New limits for the sandbox (now if it exists, else when it is created). */
+  setLimits(limits: { timeoutMs: number; memoryBytes: number }): void {
+    Object.assign(this.options, limits);
+    void this.#sandbox?.then((s) => s.setLimits(limits));
+  }
+
   /** Release every runtime (the server is closing). */
   async dispose(): Promise<void> {
     if (this.#sandbox) (await this.#sandbox).dispose();

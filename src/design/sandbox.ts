@@ -134,6 +134,10 @@ class DesignRuntime {
   private readonly lastReq = new Map<number, unknown>();
   private deadline = Infinity;
   broken = false;
+
+  setMemoryLimit(bytes: number): void {
+    this.runtime.setMemoryLimit(bytes);
+  }
   abandoned = false;
 
   constructor(
@@ -143,7 +147,7 @@ class DesignRuntime {
     onLog: ((ddocId: string, message: string) => void) | undefined,
   ) {
     this.runtime = qjs.newRuntime();
-    this.runtime.setMemoryLimit(limits.memoryBytes);
+    this.setMemoryLimit(limits.memoryBytes);
     this.runtime.setMaxStackSize(limits.stackBytes);
     this.runtime.setInterruptHandler(() => Date.now() > this.deadline);
     this.ctx = this.runtime.newContext();
@@ -296,6 +300,18 @@ export class DesignSandbox {
 
   get config(): Readonly<SandboxLimits> {
     return this.limits;
+  }
+
+  /**
+   * Change the limits at run time (`_config` `query_server_config`): the deadline applies from the
+   * next call, the memory limit to every runtime at once.
+   */
+  setLimits(next: Partial<Pick<SandboxLimits, 'timeoutMs' | 'memoryBytes'>>): void {
+    if (next.timeoutMs !== undefined) this.limits.timeoutMs = next.timeoutMs;
+    if (next.memoryBytes !== undefined) {
+      this.limits.memoryBytes = next.memoryBytes;
+      for (const rt of this.runtimes.values()) rt.setMemoryLimit(next.memoryBytes);
+    }
   }
 
   /**

@@ -143,6 +143,15 @@ export class HttpFace {
       ...options.design,
       onLog: (ddocId, message) => ctx.logger.info({ ddoc: ddocId }, `design function log: ${message}`),
     });
+    // The sandbox's limits are `_config` settings (CouchDB's os_process_timeout), live.
+    const sandboxLimits = (): void => this.design.setLimits({
+      timeoutMs: this.config.int('query_server_config', 'os_process_timeout', 5000),
+      memoryBytes: this.config.int('query_server_config', 'memory_limit_bytes', 64 * 1024 * 1024),
+    });
+    if (this.config.isSet('query_server_config', 'os_process_timeout') || this.config.isSet('query_server_config', 'memory_limit_bytes')) sandboxLimits();
+    this.config.onChange((section) => {
+      if (section === 'query_server_config') sandboxLimits();
+    });
     // The `_replicator` database hands its documents over through this: an empty (or missing)
     // `_replicator` at start, the common case, never loads the manager; a document to run does.
     const jobs: ReplicatorJobs = {

@@ -45,6 +45,18 @@ describe('_config', () => {
       assert.deepEqual((await f.req('/default/_security')).json, {});
     }));
 
+  test('query_server_config/os_process_timeout is the design-function deadline, changed live', () =>
+    withCouch(async (f) => {
+      assert.equal((await f.req('/db', { method: 'PUT' })).status, 201);
+      assert.equal((await f.req('/db/x', { method: 'PUT', json: {} })).status, 201);
+      assert.equal((await f.req('/db/_design/d', { method: 'PUT', json: { filters: { loop: 'function (doc, req) { while (true) {} }' } } })).status, 201);
+      assert.equal((await f.req('/_node/_local/_config/query_server_config/os_process_timeout', { method: 'PUT', json: '300' })).status, 200);
+      const r = await f.req('/db/_changes?filter=d/loop');
+      assert.equal(r.status, 500, r.text);
+      assert.equal(obj(r.json).error, 'os_process_error');
+      assert.match(String(obj(r.json).reason), /limit 300 ms/);
+    }));
+
   test('PUT log/level changes the running logger at once and again after a restart', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
