@@ -42,8 +42,10 @@
  * parsed once, inside QuickJS, and never re-serialized in Node.
  */
 import { getQuickJS, type QuickJSContext, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten';
-import { CouchError, type CouchErrorKind } from '../couch/errors.js';
+import { DesignError, filterVerdicts, mapResults, rejectWith, throwing, type Emitted, type FilterVerdicts, type MapResult } from './call-results.js';
 import { COUCH_ENV_SOURCE } from './couch-env.js';
+
+export { DesignError, type Emitted, type FilterVerdicts, type MapResult };
 
 export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate';
 
@@ -86,23 +88,6 @@ export interface UserCtx {
   roles: string[];
 }
 
-export type Emitted = [unknown, unknown];
-export type MapResult = { emits: Emitted[] } | { error: { error: string; reason: string } };
-
-const STATUS_OF: Record<string, CouchErrorKind> = {
-  compilation_error: 'compilation_error',
-  forbidden: 'forbidden',
-  unauthorized: 'unauthorized',
-  not_found: 'not_found_detail',
-  os_process_error: 'os_process_error',
-};
-
-/** An error of a design function, with CouchDB's `{error, reason}` and HTTP status. */
-export class DesignError extends CouchError {
-  constructor(error: string, reason: string) {
-    super(STATUS_OF[error] ?? 'design_function_error', { reason, error });
-  }
-}
 
 export interface MapFunction {
   map(doc: unknown): Emitted[];
@@ -118,15 +103,6 @@ export interface FilterFunction {
   filterMany(docs: readonly unknown[], req: unknown): boolean[];
   /** `filterMany` of documents given as the JSON text of an array, without throwing a document's error. */
   filterManyJson(docsJson: string, req: unknown): FilterVerdicts;
-}
-/**
- * Verdicts of a batch in order. When the function threw for a document, `pass` stops before it
- * (its index is `pass.length`) and `error` is what it threw; the documents after it were not
- * tested (CouchDB fails the whole request at that document).
- */
-export interface FilterVerdicts {
-  pass: boolean[];
-  error?: DesignError;
 }
 export interface ValidateFunction {
   validate(newDoc: unknown, oldDoc: unknown, userCtx: UserCtx, secObj: unknown): void;
@@ -341,18 +317,10 @@ export class DesignSandbox {
       }
     };
     const call = (args: readonly unknown[], req?: unknown): unknown => callJson(JSON.stringify(args), req);
-    // couch-env.ts runners: map answers per doc its emits or {err}, filter a "1"/"0" string.
-    const mapResults = (out: unknown): MapResult[] =>
-      (out as Array<Emitted[] | { err: [string, string] }>).map((r) => (Array.isArray(r) ? { emits: r } : { error: { error: r.err[0], reason: r.err[1] } }));
     const verdicts = (out: unknown): FilterVerdicts => {
-      if (typeof out === 'string') return { pass: Array.from(out, (c) => c === '1') };
-      const o = out as { pass: string; err: [string, string] };
-      this.stats.errors++;
-      return { pass: Array.from(o.pass, (c) => c === '1'), error: new DesignError(o.err[0], o.err[1]) };
-    };
-    const throwing = (v: FilterVerdicts): boolean[] => {
-      if (v.error) throw v.error;
-      return v.pass;
+      const v = filterVerdicts(out);
+      if (v.error) this.stats.errors++;
+      return v;
     };
     const handles: KindHandles = {
       map: {
@@ -434,22 +402,4 @@ export class DesignSandbox {
     for (const rt of this.runtimes.values()) rt.dispose();
     this.runtimes.clear();
   }
-}
-
-/**
- * couch_query_servers.erl validate_doc_update/6: `{forbidden: Msg}` → 403, `{unauthorized: Msg}`
- * → 401, any other one-field object or a string → `unknown_error` (500).
- */
-function rejectWith(verdict: unknown): never {
-  if (verdict !== null && typeof verdict === 'object' && !Array.isArray(verdict)) {
-    const entries = Object.entries(verdict);
-    const msg = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
-    if (entries.length === 1) {
-      const [field, value] = entries[0]!;
-      if (field === 'forbidden') throw new DesignError('forbidden', msg(value));
-      if (field === 'unauthorized') throw new DesignError('unauthorized', msg(value));
-      throw new DesignError('unknown_error', msg(value));
-    }
-  }
-  throw new DesignError('unknown_error', typeof verdict === 'string' ? verdict : JSON.stringify(verdict));
 }
