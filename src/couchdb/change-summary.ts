@@ -36,10 +36,18 @@ export type ParsedChangesFilter =
   | { kind: 'design' }
   /**
    * A JavaScript filter (`filter=ddoc/name`, `filter=_view`; src/design/filters.ts), given the
-   * winning revision with `_revisions` (couch_doc:to_json_obj(Doc, [revs])). Its errors (a throw,
-   * a timeout) fail the feed, as in CouchDB, rather than dropping the row.
+   * winning revisions with `_revisions` (couch_doc:to_json_obj(Doc, [revs])) as JSON text, a page
+   * at a time (FilteredPage). Its errors (a throw, a timeout) fail the feed, as in CouchDB,
+   * rather than dropping the row.
    */
-  | { kind: 'custom'; match: (doc: Record<string, unknown>) => boolean };
+  | { kind: 'custom'; matchMany: BatchFilter };
+
+/**
+ * Verdicts for documents given as JSON text, in order; `pass` stops before a document the filter
+ * threw for, and `error` is that error (src/design/filters.ts DocPredicate). A failure of the
+ * whole call throws.
+ */
+export type BatchFilter = (docsJson: readonly string[]) => { pass: boolean[]; error?: Error };
 
 export interface SummaryOptions {
   filter: ParsedChangesFilter | null;
@@ -57,6 +65,11 @@ export interface ChangeSummary {
   doc?: Record<string, unknown>;
   /** Why `doc` is missing although it was asked for. */
   docError?: CouchError;
+  /**
+   * With a JavaScript filter: the winner as the filter sees it, as JSON text. The row still waits
+   * on the filter's verdict, which FilteredPage asks for a page at a time.
+   */
+  filterJson?: string;
 }
 
 export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): ChangeSummary | null {
@@ -78,16 +91,15 @@ export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): Cha
   if (o.activeOnly && winner.deleted) return null;
   if (!needDoc) return { id, leaves, winner };
   const state = stateFromItem(id, item, db.revsLimit, db.bucket.maxJsonDepth);
+  let filterJson: string | undefined;
   if (filter?.kind === 'custom') {
-    let filterDoc: Record<string, unknown>;
     try {
-      filterDoc = winnerJson(db, state, { revs: true });
+      filterJson = JSON.stringify(winnerJson(db, state, { revs: true }));
     } catch {
       db.stats.rowDocErrors++;
       return null;
     }
-    if (!filter.match(filterDoc)) return null;
-    if (!o.includeDocs) return { id, leaves, winner };
+    if (!o.includeDocs) return { id, leaves, winner, filterJson };
   }
   let doc: Record<string, unknown>;
   try {
@@ -97,7 +109,44 @@ export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): Cha
     // A selector cannot match a document it cannot read: the row goes.
     db.stats.rowDocErrors++;
     if (filter?.kind === 'selector') return null;
-    return { id, leaves, winner, docError: toCouchError(err) };
+    return { id, leaves, winner, docError: toCouchError(err), filterJson };
   }
-  return { id, leaves, winner, doc };
+  return { id, leaves, winner, doc, filterJson };
+}
+
+/**
+ * The summaries of one page of changes, in order, for a feed with a JavaScript filter: `add`
+ * each change inside the scan (its record is only valid there), then `passing()` puts the page's
+ * documents through the filter in one call and yields the rows that pass, in change order. A
+ * document the filter threw for throws its error when its turn comes, so the rows before it
+ * still come out, and a reader that stops earlier (`limit`) never meets it. The filter may see
+ * documents past the one where the reader stops (up to a page), as CouchDB's do.
+ */
+export class FilteredPage {
+  private readonly items: Array<{ seq: number; summary: ChangeSummary }> = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly o: SummaryOptions & { filter: { kind: 'custom'; matchMany: BatchFilter } },
+  ) {}
+
+  add(change: RawChange): void {
+    const summary = changeSummary(this.db, change, this.o);
+    if (summary !== null) this.items.push({ seq: change.seq, summary });
+  }
+
+  *passing(): Generator<{ seq: number; summary: ChangeSummary }> {
+    if (this.items.length === 0) return;
+    const v = this.o.filter.matchMany(this.items.map((it) => it.summary.filterJson ?? 'null'));
+    for (let i = 0; i < this.items.length; i++) {
+      if (i >= v.pass.length) {
+        if (v.error) throw v.error;
+        return;
+      }
+      if (!v.pass[i]) continue;
+      const it = this.items[i]!;
+      delete it.summary.filterJson;
+      yield it;
+    }
+  }
 }

@@ -11,7 +11,7 @@
  * (changes-bytes.ts) and falls back to `build` for everything else.
  */
 import type { RawChange } from '../engine/change-scan.js';
-import { changeSummary, type SummaryOptions } from './change-summary.js';
+import { changeSummary, type ChangeSummary, type SummaryOptions } from './change-summary.js';
 import { fastRowId, isDesignRow, putFastRow, readFastRow, type ByteSink } from './changes-bytes.js';
 import type { Db } from './db.js';
 import { docText } from './doc-json.js';
@@ -65,21 +65,27 @@ export class RowBuilder {
       framing.close(sink, change.seq, shown);
       return true;
     }
-    const row = this.build(change);
-    if (row === null) return false;
-    framing.open(sink, sent);
-    sink.text(row);
-    framing.close(sink, change.seq, this.seqShown());
+    // A JavaScript filter tests a page at a time: its feed goes through FilteredPage instead.
+    if (this.q.filter?.kind === 'custom') throw new Error('RowBuilder.append: a JavaScript filter needs FilteredPage');
+    const c = changeSummary(this.db, change, this.q);
+    if (c === null) return false;
+    this.appendSummary(c, change.seq, sink, framing, sent);
     return true;
   }
 
-  /** The row's JSON text, or null when the change is filtered out. */
-  build(change: RawChange): string | null {
+  /** Append the framed row of a change already summarized (and filtered: FilteredPage). */
+  appendSummary(c: ChangeSummary, seq: number, sink: ByteSink, framing: RowFraming, sent: number): void {
+    const row = this.build(c, seq);
+    framing.open(sink, sent);
+    sink.text(row);
+    framing.close(sink, seq, this.seqShown());
+  }
+
+  /** The row's JSON text. */
+  private build(c: ChangeSummary, changeSeq: number): string {
     const q = this.q;
-    const c = changeSummary(this.db, change, q);
-    if (c === null) return null;
     this.count++;
-    const seq = this.seqShown() ? String(change.seq) : 'null';
+    const seq = this.seqShown() ? String(changeSeq) : 'null';
     let out = `{"seq":${seq},"id":${JSON.stringify(c.id)},"changes":[`;
     // Revs from peers may be any string: always escape them.
     if (q.allDocs) out += c.leaves.map((l) => `{"rev":${JSON.stringify(l.rev)}}`).join(',');

@@ -144,26 +144,39 @@ export const COUCH_ENV_SOURCE = String.raw`
 
   var runners = {
     map: function (fn, args) {
-      // args: [docs]; one result per doc, a throwing doc emits nothing (views.js mapDoc).
-      var docs = args[0], out = [];
-      for (var i = 0; i < docs.length; i++) {
-        emitted = [];
+      // args: [docs]; per doc its emits, or {err} when it threw: a throwing doc emits nothing
+      // (views.js mapDoc). One try spans the loop (re-entered after a throw), as a try/catch and
+      // a wrapper object per document cost more than a small map function.
+      var docs = args[0], n = docs.length, out = new Array(n), i = 0;
+      while (i < n) {
         try {
-          fn.call(ddoc, docs[i]);
-          out.push({ ok: emitted });
+          for (; i < n; i++) {
+            emitted = [];
+            fn.call(ddoc, docs[i]);
+            out[i] = emitted;
+          }
         } catch (e) {
-          out.push({ err: errPair(e) });
+          out[i] = { err: errPair(e) };
+          i++;
         }
-        emitted = null;
       }
+      emitted = null;
       return out;
     },
     reduce: function (fn, args) { return fn.call(null, args[0], args[1], args[2] === true); },
     filter: function (fn, args, f) {
       // args: [docs]; req was sent once (call's third argument) and is kept with the function.
-      // filter.js: (fun.apply(ddoc, [doc, req]) && true) || false
-      var docs = args[0], req = f.req, out = [];
-      for (var i = 0; i < docs.length; i++) out.push((fn.call(ddoc, docs[i], req) && true) || false);
+      // filter.js: (fun.apply(ddoc, [doc, req]) && true) || false, answered as "1"/"0" per doc
+      // (one short string rather than an array of booleans to serialize). A throw stops the
+      // batch there: {pass: verdicts before it, err}, so the caller fails at that document.
+      var docs = args[0], req = f.req, out = '';
+      try {
+        for (var i = 0; i < docs.length; i++) out += fn.call(ddoc, docs[i], req) ? '1' : '0';
+      } catch (e) {
+        // An exhausted heap leaves the runtime unusable: it fails the call (sandbox.ts rebuilds).
+        if (e instanceof InternalError && /out of memory/i.test(String(e.message))) throw e;
+        return { pass: out, err: errPair(e) };
+      }
       return out;
     },
     validate: function (fn, args) {

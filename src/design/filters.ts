@@ -16,14 +16,26 @@
  * `bad_request`, a missing design document 404 `missing`, a missing member 404
  * `missing json key: K`; a function that does not compile 400 `compilation_error`, and one that
  * throws fails the feed with its error.
+ *
+ * A feed tests a page of documents per sandbox call (couch_query_servers filter_docs sends
+ * CouchDB's couchjs a batch likewise): the documents go in as JSON text and the verdicts come
+ * back in order, stopping at a document the function threw for, so the feed fails exactly there.
  */
 import { CouchError } from '../couch/errors.js';
 import type { Db } from '../couchdb/db.js';
 import { dbKeyOf, loadDesignDoc, type DesignFunctions } from './design-docs.js';
-import type { DesignDoc, UserCtx } from './sandbox.js';
+import type { DesignDoc, FilterVerdicts, UserCtx } from './sandbox.js';
 
-/** A predicate over a document's JSON; throws the function's DesignError. */
-export type DocPredicate = (doc: Record<string, unknown>) => boolean;
+/**
+ * A JavaScript filter over a batch of documents, each given as its JSON text: the verdicts in
+ * order (FilterVerdicts: stopping with the error of a document the function threw for). A call
+ * that fails as a whole (time or memory limit) throws its DesignError.
+ */
+export type DocPredicate = (docsJson: readonly string[]) => FilterVerdicts;
+
+function arrayText(docsJson: readonly string[]): string {
+  return `[${docsJson.join(',')}]`;
+}
 
 /** The parts of a request that make CouchDB's `req` object (chttpd_external:json_req_obj/3). */
 export interface RequestParts {
@@ -95,11 +107,11 @@ export async function designFilter(design: DesignFunctions, db: Db, name: string
   const sandbox = await design.sandbox();
   const fn = sandbox.compile(ddoc, 'filter', ['filters', fname], dbKeyOf(db));
   const stats = design.stats;
-  return (doc) => {
-    stats.filterDocs++;
-    const pass = fn.filter(doc, req);
-    if (pass) stats.filterPassed++;
-    return pass;
+  return (docsJson) => {
+    const v = fn.filterManyJson(arrayText(docsJson), req);
+    stats.filterDocs += v.pass.length + (v.error ? 1 : 0);
+    for (const p of v.pass) if (p) stats.filterPassed++;
+    return v;
   };
 }
 
@@ -118,12 +130,12 @@ export async function viewFilter(design: DesignFunctions, db: Db, view: string):
   const sandbox = await design.sandbox();
   const fn = sandbox.compile(ddoc, 'map', ['views', vname, 'map'], dbKeyOf(db));
   const stats = design.stats;
-  return (doc) => {
-    stats.filterDocs++;
-    const [r] = fn.mapMany([doc]);
-    const pass = r !== undefined && 'emits' in r && r.emits.length > 0;
-    if (pass) stats.filterPassed++;
-    return pass;
+  return (docsJson) => {
+    // A document whose map function throws emits nothing, so it does not pass (views.js).
+    const pass = fn.mapManyJson(arrayText(docsJson)).map((r) => 'emits' in r && r.emits.length > 0);
+    stats.filterDocs += pass.length;
+    for (const p of pass) if (p) stats.filterPassed++;
+    return { pass };
   };
 }
 

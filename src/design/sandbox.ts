@@ -8,8 +8,11 @@
  *   const sandbox = await DesignSandbox.create({ timeoutMs, memoryBytes, onLog });
  *   const f = sandbox.compile(ddoc, 'filter', ['filters', 'mine'], dbKey);  // throws DesignError
  *   f.filter(doc, req) → boolean;        f.filterMany(docs, req) → boolean[]
+ *   f.filterManyJson(docsJson, req) → FilterVerdicts   (docsJson: the JSON text of an array of docs;
+ *     a function that throws for a document stops there: verdicts before it, and its error)
  *   const m = sandbox.compile(ddoc, 'map', ['views', 'v', 'map'], dbKey);
  *   m.map(doc) → [key, value][];         m.mapMany(docs) → MapResult[] (per doc: emits or error)
+ *   m.mapManyJson(docsJson) → MapResult[]
  *   const r = sandbox.compile(ddoc, 'reduce', ['views', 'v', 'reduce'], dbKey);
  *   r.reduce(keys, values, rereduce) → unknown   (keys: [key, docid][], null on rereduce)
  *   const v = sandbox.compile(ddoc, 'validate', ['validate_doc_update'], dbKey);
@@ -32,10 +35,17 @@
  * crashes. QuickJS runs synchronously on the Node event loop: a hostile function stalls other
  * requests for at most `timeoutMs`, then fails alone. The `*Many` calls share one deadline per
  * call; callers batch modestly (hundreds of documents) so one batch stays well inside it.
+ *
+ * Cost: a call is one string in and one string out (a handful of QuickJS handles), whatever the
+ * number of documents; handles per value would cost more than the functions themselves. The
+ * `*ManyJson` forms take documents that are JSON text already (stored bodies), so a batch is
+ * parsed once, inside QuickJS, and never re-serialized in Node.
  */
 import { getQuickJS, type QuickJSContext, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten';
-import { CouchError, type CouchErrorKind } from '../couch/errors.js';
+import { DesignError, filterVerdicts, mapResults, rejectWith, throwing, type Emitted, type FilterVerdicts, type MapResult } from './call-results.js';
 import { COUCH_ENV_SOURCE } from './couch-env.js';
+
+export { DesignError, type Emitted, type FilterVerdicts, type MapResult };
 
 export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate';
 
@@ -78,27 +88,12 @@ export interface UserCtx {
   roles: string[];
 }
 
-export type Emitted = [unknown, unknown];
-export type MapResult = { emits: Emitted[] } | { error: { error: string; reason: string } };
-
-const STATUS_OF: Record<string, CouchErrorKind> = {
-  compilation_error: 'compilation_error',
-  forbidden: 'forbidden',
-  unauthorized: 'unauthorized',
-  not_found: 'not_found_detail',
-  os_process_error: 'os_process_error',
-};
-
-/** An error of a design function, with CouchDB's `{error, reason}` and HTTP status. */
-export class DesignError extends CouchError {
-  constructor(error: string, reason: string) {
-    super(STATUS_OF[error] ?? 'design_function_error', { reason, error });
-  }
-}
 
 export interface MapFunction {
   map(doc: unknown): Emitted[];
   mapMany(docs: readonly unknown[]): MapResult[];
+  /** `mapMany` of documents given as the JSON text of an array. */
+  mapManyJson(docsJson: string): MapResult[];
 }
 export interface ReduceFunction {
   reduce(keys: readonly unknown[] | null, values: readonly unknown[], rereduce: boolean): unknown;
@@ -106,6 +101,8 @@ export interface ReduceFunction {
 export interface FilterFunction {
   filter(doc: unknown, req: unknown): boolean;
   filterMany(docs: readonly unknown[], req: unknown): boolean[];
+  /** `filterMany` of documents given as the JSON text of an array, without throwing a document's error. */
+  filterManyJson(docsJson: string, req: unknown): FilterVerdicts;
 }
 export interface ValidateFunction {
   validate(newDoc: unknown, oldDoc: unknown, userCtx: UserCtx, secObj: unknown): void;
@@ -242,14 +239,14 @@ class DesignRuntime {
    * when it is another object than the one that function last saw (one per feed, so two feeds
    * sharing a function resend it when they alternate).
    */
-  call(id: number, args: readonly unknown[], req?: unknown): unknown {
+  call(id: number, argsJson: string, req?: unknown): unknown {
     let reqJson = '';
     if (req !== undefined && this.lastReq.get(id) !== req) {
       reqJson = JSON.stringify(req);
       this.lastReq.set(id, req);
     }
     try {
-      return this.outcome(this.invoke('call', id, JSON.stringify(args), reqJson));
+      return this.outcome(this.invoke('call', id, argsJson, reqJson));
     } catch (err) {
       this.lastReq.delete(id);
       throw err;
@@ -322,35 +319,41 @@ export class DesignSandbox {
     const parts = typeof path === 'string' ? [path] : [...path];
     const ref = { dbKey, ddoc };
     this.functionOf(ref, kind, parts); // compile now so a bad function fails here, not per call
-    const call = (args: readonly unknown[], req?: unknown): unknown => {
+    // argsJson: the JSON text of the function's argument list.
+    const callJson = (argsJson: string, req?: unknown): unknown => {
       const rt = this.runtimeFor(ref.dbKey, ref.ddoc);
       const id = rt.functionId(kind, parts);
       this.stats.calls++;
       try {
-        return rt.call(id, args, req);
+        return rt.call(id, argsJson, req);
       } catch (err) {
         this.stats.errors++;
         if (rt.broken) this.drop(ref.dbKey, ref.ddoc, rt);
         throw err;
       }
     };
+    const call = (args: readonly unknown[], req?: unknown): unknown => callJson(JSON.stringify(args), req);
+    const verdicts = (out: unknown): FilterVerdicts => {
+      const v = filterVerdicts(out);
+      if (v.error) this.stats.errors++;
+      return v;
+    };
     const handles: KindHandles = {
       map: {
         map: (doc) => {
-          const [r] = call([[doc]]) as Outcome[];
+          const [r] = mapResults(call([[doc]]));
           if (r === undefined) return [];
-          if ('err' in r) throw new DesignError(r.err[0], r.err[1]);
-          return r.ok as Emitted[];
+          if ('error' in r) throw new DesignError(r.error.error, r.error.reason);
+          return r.emits;
         },
-        mapMany: (docs) =>
-          (call([docs]) as Outcome[]).map((r) =>
-            'err' in r ? { error: { error: r.err[0], reason: r.err[1] } } : { emits: r.ok as Emitted[] },
-          ),
+        mapMany: (docs) => mapResults(call([docs])),
+        mapManyJson: (docsJson) => mapResults(callJson(`[${docsJson}]`)),
       },
       reduce: { reduce: (keys, values, rereduce) => call([keys, values, rereduce]) },
       filter: {
-        filter: (doc, req) => (call([[doc]], req ?? null) as boolean[])[0] === true,
-        filterMany: (docs, req) => call([docs], req ?? null) as boolean[],
+        filter: (doc, req) => throwing(verdicts(call([[doc]], req ?? null)))[0] === true,
+        filterMany: (docs, req) => throwing(verdicts(call([docs], req ?? null))),
+        filterManyJson: (docsJson, req) => verdicts(callJson(`[${docsJson}]`, req ?? null)),
       },
       validate: {
         validate: (newDoc, oldDoc, userCtx, secObj) => {
@@ -415,22 +418,4 @@ export class DesignSandbox {
     for (const rt of this.runtimes.values()) rt.dispose();
     this.runtimes.clear();
   }
-}
-
-/**
- * couch_query_servers.erl validate_doc_update/6: `{forbidden: Msg}` → 403, `{unauthorized: Msg}`
- * → 401, any other one-field object or a string → `unknown_error` (500).
- */
-function rejectWith(verdict: unknown): never {
-  if (verdict !== null && typeof verdict === 'object' && !Array.isArray(verdict)) {
-    const entries = Object.entries(verdict);
-    const msg = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
-    if (entries.length === 1) {
-      const [field, value] = entries[0]!;
-      if (field === 'forbidden') throw new DesignError('forbidden', msg(value));
-      if (field === 'unauthorized') throw new DesignError('unauthorized', msg(value));
-      throw new DesignError('unknown_error', msg(value));
-    }
-  }
-  throw new DesignError('unknown_error', typeof verdict === 'string' ? verdict : JSON.stringify(verdict));
 }

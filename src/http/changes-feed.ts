@@ -35,6 +35,7 @@ import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { scanChanges } from '../engine/change-scan.js';
 import { ByteSink } from '../couchdb/changes-bytes.js';
+import { FilteredPage } from '../couchdb/change-summary.js';
 import { FeedPace } from './changes-pace.js';
 import { pendingAfter } from '../engine/changes-pending.js';
 import type { ChangesQuery } from './changes-query.js';
@@ -82,6 +83,7 @@ function limitReached(f: Feed): boolean {
  * index gave.
  */
 function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer | null; read: number; last: number } {
+  if (f.q.filter?.kind === 'custom') return readFilteredPage(f, { ...f.q, filter: f.q.filter }, descending, upper);
   const { rows, sink, framing } = f;
   // Every index entry read moves the position, other collections' included: a keyspace feed
   // reading a page full of them must still advance (engine/change-scan.ts `progress`).
@@ -96,6 +98,37 @@ function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer 
   });
   if (!descending) f.pos = Math.max(f.pos, progress.last);
   return { bytes: sink.len > 0 ? sink.take() : null, read, last: progress.last };
+}
+
+/**
+ * readPage for a JavaScript filter: the page's changes are summarized during the scan, then
+ * filtered in one sandbox call (FilteredPage), and the passing rows framed in change order. The
+ * position ends where the row-by-row read would have stopped: at the row that reached `limit`,
+ * else past every change read.
+ */
+function readFilteredPage(f: Feed, o: ConstructorParameters<typeof FilteredPage>[1], descending: boolean, upper: number): { bytes: Buffer | null; read: number; last: number } {
+  const page = new FilteredPage(f.db, o);
+  const progress = { last: descending ? upper : f.pos };
+  let pos = f.pos;
+  const read = scanChanges(f.db.bucket, { since: descending ? upper : f.pos, limit: PAGE, descending, collection: f.db.collectionId, progress }, (change) => {
+    pos = change.seq;
+    page.add(change);
+    return true;
+  });
+  let limited = false;
+  for (const { seq, summary } of page.passing()) {
+    f.rows.appendSummary(summary, seq, f.sink, f.framing, f.sent);
+    f.sent++;
+    if (f.rows.seqShown()) f.reported = seq;
+    if (limitReached(f)) {
+      pos = seq;
+      limited = true;
+      break;
+    }
+  }
+  f.pos = pos;
+  if (!descending && !limited) f.pos = Math.max(f.pos, progress.last);
+  return { bytes: f.sink.len > 0 ? f.sink.take() : null, read, last: limited ? pos : progress.last };
 }
 
 /**

@@ -106,7 +106,7 @@ function docIdsFilter(value: unknown): ParsedChangesFilter {
  */
 function parseFilter(name: string | null, body: Record<string, unknown> | undefined, q: URLSearchParams, js: DocPredicate | null): ParsedChangesFilter | null {
   if (name === null || name === '') return null;
-  if (js) return { kind: 'custom', match: js };
+  if (js) return { kind: 'custom', matchMany: js };
   if (name === '_doc_ids') return docIdsFilter(body?.doc_ids ?? qJson(q, 'doc_ids'));
   if (name === '_selector') {
     if (!body || !('selector' in body)) throw new CouchError('selector_missing');

@@ -13,7 +13,7 @@
 import type { Bucket } from '../engine/bucket.js';
 import { compileSelector } from '../couch/selector.js';
 import { scanChanges, type RawChange } from '../engine/change-scan.js';
-import { changeSummary } from '../couchdb/change-summary.js';
+import { changeSummary, FilteredPage, type ChangeSummary } from '../couchdb/change-summary.js';
 import type { ParsedChangesFilter } from '../couchdb/change-summary.js';
 import type { Db } from '../couchdb/db.js';
 import { waitForChange } from '../engine/change-wait.js';
@@ -74,7 +74,7 @@ export async function localFilter(db: Db, filter: ChangesFilter | undefined, js?
   try {
     const match = await javascriptFilter(d.design, db, filter.name, view, req);
     if (match === null) throw new CouchError('bad_request', { reason: '`filter` must be of the form `designname/filtername`' });
-    return { kind: 'custom', match };
+    return { kind: 'custom', matchMany: match };
   } catch (err) {
     const e = toCouchError(err);
     throw new ReplicationError('BAD_REQUEST', `filter ${filter.name}: ${e.reason}`, { status: e.status, error: e.error, reason: e.reason, url: db.name });
@@ -84,8 +84,11 @@ export async function localFilter(db: Db, filter: ChangesFilter | undefined, js?
 /** One change as a row, or null when the filter drops it (or its key is no document id). */
 function rowOf(db: Db, change: RawChange, filter: LocalFilter | null, includeDocs: boolean, allDocs: boolean): ChangeRow | null {
   const c = changeSummary(db, change, { filter, includeDocs });
-  if (c === null) return null;
-  const row: ChangeRow = { seq: change.seq, id: c.id, changes: allDocs ? c.leaves.map((l) => ({ rev: l.rev })) : [{ rev: c.winner.rev }] };
+  return c === null ? null : summaryRow(c, change.seq, includeDocs, allDocs);
+}
+
+function summaryRow(c: ChangeSummary, seq: number, includeDocs: boolean, allDocs: boolean): ChangeRow {
+  const row: ChangeRow = { seq, id: c.id, changes: allDocs ? c.leaves.map((l) => ({ rev: l.rev })) : [{ rev: c.winner.rev }] };
   if (c.winner.deleted) row.deleted = true;
   if (includeDocs && c.doc) row.doc = c.doc;
   return row;
@@ -126,12 +129,32 @@ export class LocalChanges implements ChangesSource {
       let full = false;
       // Other collections' entries move the position too (a keyspace feed must not loop on them).
       const progress = { last: this.pos };
-      const read = scanChanges(bucket, { since: this.pos, limit: want, collection: this.db.collectionId, progress }, (change) => {
-        const row = rowOf(this.db, change, this.filter, includeDocs, allDocs);
-        if (row) results.push(row);
-        full = results.length >= limit;
-        return !full;
-      });
+      const filter = this.filter;
+      let read: number;
+      if (filter?.kind === 'custom') {
+        // A JavaScript filter tests the page in one sandbox call; the position stops at the row
+        // that filled the batch, as the row-by-row read below does.
+        const page = new FilteredPage(this.db, { filter, includeDocs });
+        read = scanChanges(bucket, { since: this.pos, limit: want, collection: this.db.collectionId, progress }, (change) => {
+          page.add(change);
+          return true;
+        });
+        for (const { seq, summary } of page.passing()) {
+          results.push(summaryRow(summary, seq, includeDocs, allDocs));
+          full = results.length >= limit;
+          if (full) {
+            progress.last = seq;
+            break;
+          }
+        }
+      } else {
+        read = scanChanges(bucket, { since: this.pos, limit: want, collection: this.db.collectionId, progress }, (change) => {
+          const row = rowOf(this.db, change, filter, includeDocs, allDocs);
+          if (row) results.push(row);
+          full = results.length >= limit;
+          return !full;
+        });
+      }
       this.pos = Math.max(this.pos, progress.last);
       if (!full && read < want) {
         // Everything durable was seen; seqs in between belong to superseded versions.

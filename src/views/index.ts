@@ -118,30 +118,45 @@ export class ViewIndex {
     }
   }
 
+  /**
+   * Batches are pipelined: the next batch is read and mapped while the previous one's
+   * transaction commits (the commit's disk write runs off the event loop in lmdb-js); batches
+   * are still applied one after the other, in change order, each seeing the one before.
+   */
   async #catchUp(target: number): Promise<void> {
     if (this.seq === 0) viewStats.builds++;
-    for (;;) {
-      const progress = { last: this.seq };
-      const byId = new Map<string, MapDoc | null>();
-      scanChanges(this.db.bucket, { since: this.seq, limit: BATCH_CHANGES, collection: this.db.collectionId, progress }, (c) => {
-        const ch = indexChange(this.db, c);
-        if (ch) {
-          byId.delete(ch.id);
-          byId.set(ch.id, ch.doc);
-        }
-        return true;
-      });
-      if (progress.last === this.seq) return;
-      const docs = [...byId.values()].filter((d): d is MapDoc => d !== null);
-      const emitted = docs.length > 0 ? await this.mapper.map(docs) : [];
-      const byDoc = new Map<string, Emits>();
-      docs.forEach((d, i) => byDoc.set(d.id, emitted[i] ?? []));
-      const batch = [...byId.keys()].map((id) => ({ id, emits: byDoc.get(id) ?? null }));
-      viewStats.docsMapped += docs.length;
-      viewStats.rowsRemoved += batch.length - docs.length;
-      viewStats.batches++;
-      await this.store.apply(batch, progress.last);
-      if (progress.last >= target) return;
+    let since = this.seq;
+    let committing: Promise<void> | null = null;
+    try {
+      for (;;) {
+        const progress = { last: since };
+        const byId = new Map<string, MapDoc | null>();
+        scanChanges(this.db.bucket, { since, limit: BATCH_CHANGES, collection: this.db.collectionId, progress }, (c) => {
+          const ch = indexChange(this.db, c);
+          if (ch) {
+            byId.delete(ch.id);
+            byId.set(ch.id, ch.doc);
+          }
+          return true;
+        });
+        if (progress.last === since) return;
+        const docs = [...byId.values()].filter((d): d is MapDoc => d !== null);
+        const emitted = docs.length > 0 ? await this.mapper.map(docs) : [];
+        const byDoc = new Map<string, Emits>();
+        docs.forEach((d, i) => byDoc.set(d.id, emitted[i] ?? []));
+        const batch = [...byId.keys()].map((id) => ({ id, emits: byDoc.get(id) ?? null }));
+        viewStats.docsMapped += docs.length;
+        viewStats.rowsRemoved += batch.length - docs.length;
+        viewStats.batches++;
+        if (committing) await committing;
+        committing = this.store.apply(batch, progress.last);
+        // Awaited below or at the next batch; a failure is not unhandled meanwhile.
+        committing.catch(() => undefined);
+        since = progress.last;
+        if (since >= target) return;
+      }
+    } finally {
+      if (committing) await committing;
     }
   }
 

@@ -33,6 +33,25 @@ describe('CouchDB function environment', () => {
     assert.ok('error' in many[1]! && many[1].error.error === 'TypeError');
   });
 
+  test('batches as JSON text: map emits per document (a throw and a second throw later are per document); a filter stops at its first throw', () => {
+    const m = sb.compile(ddoc({ views: { v: { map: 'function (doc) { if (doc.bad) throw new Error("bad " + doc._id); emit(doc._id, doc.n); }' } } }), 'map', ['views', 'v', 'map']);
+    const docs = [{ _id: 'a', n: 1 }, { _id: 'b', bad: 1 }, { _id: 'c', n: [2] }, { _id: 'd', bad: 1 }, { _id: 'e' }];
+    const json = JSON.stringify(docs);
+    assert.deepEqual(m.mapManyJson(json), m.mapMany(docs));
+    assert.deepEqual(m.mapManyJson(json), [
+      { emits: [['a', 1]] }, { error: { error: 'Error', reason: 'bad b' } }, { emits: [['c', [2]]] }, { error: { error: 'Error', reason: 'bad d' } }, { emits: [['e', null]] },
+    ]);
+    const f = sb.compile(ddoc({ filters: { f: 'function (doc, req) { if (doc.bad) throw {error: "nope", reason: doc._id}; return doc.n === req.query.n; }' } }), 'filter', ['filters', 'f']);
+    const req = { query: { n: 1 } };
+    assert.deepEqual(f.filterManyJson(JSON.stringify(docs.slice(0, 1).concat([{ _id: 'x', n: 2 }])), req), { pass: [true, false] });
+    const v = f.filterManyJson(json, req);
+    assert.deepEqual(v.pass, [true]);
+    assert.equal(v.error?.error, 'nope');
+    assert.equal(v.error?.reason, 'b');
+    assert.throws(() => f.filterMany(docs, req), { error: 'nope', reason: 'b' });
+    assert.deepEqual(f.filterManyJson('[]', req), { pass: [] });
+  });
+
   test('reduce and rereduce', () => {
     const r = sb.compile(ddoc({ views: { v: { map: 'function(d){}', reduce: 'function (k, v, re) { return re ? -sum(v) : sum(v); }' } } }), 'reduce', ['views', 'v', 'reduce']);
     assert.equal(r.reduce([[1, 'a'], [2, 'b']], [1, 2], false), 3);

@@ -106,6 +106,46 @@ describe('_changes?filter=ddoc/name', () => {
     }));
 });
 
+describe('_changes?filter=ddoc/name over several pages of changes (filtered a page per sandbox call)', () => {
+  test('rows keep change order across pages in every feed mode; a throw fails the request only when the feed reaches that document', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      await put(f, '/db/_design/app', {
+        filters: {
+          odd: 'function (doc) { return doc.n % 2 === 1; }',
+          bomb: 'function (doc) { if (doc.n === 500) throw {error: "boom", reason: doc._id}; return doc.n % 100 === 0; }',
+        },
+      });
+      // More than one page (changes-feed.ts reads 1000 changes per page).
+      const docs = Array.from({ length: 2100 }, (_, n) => ({ _id: `d${String(n).padStart(4, '0')}`, n }));
+      for (let i = 0; i < docs.length; i += 700) assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: docs.slice(i, i + 700) } })).status, 201);
+      const odd = docs.filter((d) => d.n % 2 === 1).map((d) => d._id);
+      const normal = obj((await f.req('/db/_changes?filter=app/odd')).json);
+      assert.deepEqual(ids(normal), odd);
+      assert.equal(normal.last_seq, 2101);
+      const cont = await f.req('/db/_changes?feed=continuous&filter=app/odd&timeout=50');
+      const lines = cont.text.split('\n').filter((l) => l).map((l) => obj(JSON.parse(l)));
+      assert.deepEqual(lines.slice(0, -1).map((l) => l.id), odd);
+      assert.equal(lines.at(-1)!.last_seq, 2101);
+      const desc = obj((await f.req('/db/_changes?filter=app/odd&descending=true&limit=3')).json);
+      assert.deepEqual(ids(desc), odd.slice(-3).reverse());
+      // limit stops at the row that reached it, even mid-page: last_seq is that row's seq.
+      const limited = obj((await f.req('/db/_changes?filter=app/odd&limit=600')).json);
+      assert.deepEqual(ids(limited), odd.slice(0, 600));
+      const lastRow = obj(arr(limited.results).at(-1));
+      assert.equal(limited.last_seq, lastRow.seq);
+      assert.deepEqual(ids((await f.req(`/db/_changes?filter=app/odd&limit=2&since=${String(limited.last_seq)}`)).json), odd.slice(600, 602));
+      // d0500 throws (first page): a feed that stops before it succeeds, one that reaches it fails
+      // with its error, answered before any row went out.
+      const early = await f.req('/db/_changes?filter=app/bomb&limit=5');
+      assert.equal(early.status, 200, early.text);
+      assert.deepEqual(ids(early.json), ['d0000', 'd0100', 'd0200', 'd0300', 'd0400']);
+      const reached = await f.req('/db/_changes?filter=app/bomb');
+      assert.equal(reached.status, 500, reached.text);
+      assert.deepEqual([obj(reached.json).error, obj(reached.json).reason], ['boom', 'd0500']);
+    }));
+});
+
 describe('_changes?filter=_view', () => {
   test('a document passes when the map function emits for it', () =>
     withCouch(async (f) => {
