@@ -12,7 +12,7 @@
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable } from './vbucket.js';
 import type { ReadSnapshot } from '../store/lmdb-store.js';
-import { decodeRecord, recordCollection } from './record.js';
+import { decodeRecord, recordCollection, RecordLayout } from './record.js';
 import { bucketCore } from './bucket.js';
 import { readU64, seqKey } from '../store/keys.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from './types.js';
@@ -22,6 +22,13 @@ import type { Database } from 'lmdb';
 const defaultOnly: CollectionFilter = (c) => c === 0;
 /** The filter of the batch being read: readBatch reads synchronously, so one slot serves all. */
 let activeFilter: CollectionFilter = defaultOnly;
+/** `activeFilter(0)`, decided once per read: most records are the default collection's (format 1). */
+let acceptDefault = true;
+
+function useFilter(filter: CollectionFilter): void {
+  activeFilter = filter;
+  acceptDefault = filter(0);
+}
 /** Records the filter skipped, across followers (a test proves a filtered backfill skips values). */
 export const followerCounters = { skipped: 0, delivered: 0 };
 const SKIP = Buffer.alloc(0);
@@ -36,8 +43,8 @@ function filteredBySeq(bucket: Bucket): Database<Buffer, Buffer> {
   let db = readers.get(core);
   if (!db) {
     db = bucket.store.bySeqReader<Buffer>(bucket.name, (bytes, size) => {
-      const b = bytes.length === size ? bytes : bytes.subarray(0, size);
-      if (!activeFilter(recordCollection(b))) return SKIP;
+      // In place, no subarray: the header is read straight off the shared buffer.
+      if (!(bytes[0] === RecordLayout.FORMAT ? acceptDefault : activeFilter(recordCollection(bytes)))) return SKIP;
       const out = Buffer.allocUnsafe(size);
       out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
       return out;
@@ -211,7 +218,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
    * (trimSnapshots). Records passed over on the way down are not copied (filteredBySeq).
    */
   private lastKept(snapshot: ReadSnapshot): number {
-    activeFilter = this.opts.collections ?? defaultOnly;
+    useFilter(this.opts.collections ?? defaultOnly);
     for (const { key, value } of filteredBySeq(this.bucket).getRange({
       start: seqKey(this.vb.id, Math.min(Number.MAX_SAFE_INTEGER, this.endSeqno)),
       end: seqKey(this.vb.id, this.cursor),
@@ -226,7 +233,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
   private readBatch(phase: Extract<Phase, { kind: 'scanning' }>): void {
     const events: FollowEvent[] = [];
     let position = phase.position;
-    activeFilter = this.opts.collections ?? defaultOnly;
+    useFilter(this.opts.collections ?? defaultOnly);
     // A batch holds up to batchSize delivered records; skipped ones (not copied) cost little, so
     // one read passes over up to SKIP_READ_FACTOR times as many before it yields.
     const maxRead = this.batchSize * SKIP_READ_FACTOR;
