@@ -8,17 +8,11 @@
 import { CouchError } from '../couch/errors.js';
 import { collate } from '../couch/collate.js';
 import type { UpdateMode } from './index.js';
+import type { ViewRange } from './query-rows.js';
 
-export interface ViewQuery {
+/** The key range of a query is a `ViewRange` (query-rows.ts), plus what is not about the range. */
+export interface ViewQuery extends ViewRange {
   keys?: unknown[];
-  startKey?: unknown;
-  hasStart: boolean;
-  endKey?: unknown;
-  hasEnd: boolean;
-  startDocId?: string;
-  endDocId?: string;
-  inclusiveEnd: boolean;
-  descending: boolean;
   limit: number;
   skip: number;
   /** Undefined: not given (reduce views reduce by default). */
