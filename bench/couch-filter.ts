@@ -14,11 +14,11 @@
  * calls `benchFilters`.
  */
 import { pathToFileURL } from 'node:url';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
+import { couchText } from './couch-http.js';
 import { spawnFreshet } from './serve.js';
 import { fmt, line, rate } from './report.js';
 
-const AUTH_HEADER = 'Basic ' + Buffer.from('Administrator:password').toString('base64');
 
 export interface FilterBenchOptions {
   /** Base URL of a running server with Administrator/password; default a fresh `freshet serve` child. */
@@ -34,17 +34,7 @@ export interface FilterBenchResult {
   selectorDocsPerSec: number;
 }
 
-async function call(agent: Agent, base: string, method: string, path: string, body?: unknown): Promise<string> {
-  const res = await request(base + path, {
-    method: method as 'GET',
-    headers: { authorization: AUTH_HEADER, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    dispatcher: agent,
-  });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
-  return text;
-}
+const call = couchText;
 
 async function load(agent: Agent, base: string, db: string, docs: number): Promise<void> {
   await call(agent, base, 'PUT', `/${db}?q=64`);

@@ -14,12 +14,12 @@
  * Run: `npm run bench -- couch-find`, or standalone `node --import tsx bench/couch-find.ts`;
  * `npm run bench -- couch` runs `benchFind` as its `find` section over its own 1M documents.
  */
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
+import { couchJson } from './couch-http.js';
 import { spawnFreshet } from './serve.js';
 import { fmt, line, percentile, rate } from './report.js';
 import type { CouchBenchContext } from './couch.js';
 
-const AUTH_HEADER = 'Basic ' + Buffer.from('Administrator:password').toString('base64');
 const TYPES = ['user', 'order', 'item', 'event', 'note'];
 
 export interface FindFigures {
@@ -32,16 +32,8 @@ export interface FindFigures {
   results: number;
 }
 
-async function call(base: string, agent: Agent, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await request(base + path, {
-    method: method as 'POST',
-    headers: { authorization: AUTH_HEADER, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    dispatcher: agent,
-  });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
-  return JSON.parse(text) as Record<string, unknown>;
+function call(base: string, agent: Agent, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  return couchJson(agent, base, method, path, body);
 }
 
 async function timed(ctx: CouchBenchContext, query: unknown, runs: number): Promise<{ p50: number; examined: number; results: number }> {
@@ -94,7 +86,6 @@ export async function run(): Promise<void> {
   const child = await spawnFreshet({ vbuckets: 64 });
   const ctx: CouchBenchContext = {
     base: `http://127.0.0.1:${child.ports.http}`,
-    headers: { authorization: AUTH_HEADER },
     agent: new Agent({ connections: 8 }),
     db: 'bench',
     docs,

@@ -17,19 +17,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
+import { couchJson } from './couch-http.js';
 import { FreshetServer } from '../src/server/freshet-server.js';
 import { fmt, line, rate } from './report.js';
 import { benchFind } from './couch-find.js';
 import { filterSection } from './couch-filter.js';
 
-const AUTH_HEADER = 'Basic ' + Buffer.from('Administrator:password').toString('base64');
 const TYPES = ['user', 'order', 'item', 'event', 'note'];
 
 /** What every section gets: a loaded database on a running server. */
 export interface CouchBenchContext {
   base: string;
-  headers: Record<string, string>;
   agent: Agent;
   db: string;
   docs: number;
@@ -42,16 +41,8 @@ export interface CouchBenchSection {
   run(ctx: CouchBenchContext): Promise<void>;
 }
 
-async function call(ctx: Pick<CouchBenchContext, 'base' | 'headers' | 'agent'>, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const res = await request(ctx.base + path, {
-    method,
-    dispatcher: ctx.agent,
-    headers: { ...ctx.headers, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.body.json()) as unknown;
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(json).slice(0, 200)}`);
-  return json;
+function call(ctx: Pick<CouchBenchContext, 'base' | 'agent'>, method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  return couchJson(ctx.agent, ctx.base, method, path, body);
 }
 
 async function load(ctx: CouchBenchContext): Promise<void> {
@@ -104,7 +95,7 @@ export async function run(): Promise<void> {
   const server = await FreshetServer.start({
     dataDir: dir, kvPort: 0, mgmtPort: 0, httpPort: 0, createDefaultBucket: false, logger: pino({ level: 'silent' }),
   });
-  const ctx: CouchBenchContext = { base: `http://127.0.0.1:${server.ports.http}`, headers: { authorization: AUTH_HEADER }, agent: new Agent(), db: 'bench', docs, types: TYPES };
+  const ctx: CouchBenchContext = { base: `http://127.0.0.1:${server.ports.http}`, agent: new Agent(), db: 'bench', docs, types: TYPES };
   try {
     await call(ctx, 'PUT', `/${ctx.db}?q=64`);
     line('documents', fmt(docs));
