@@ -215,25 +215,6 @@ export class BucketCore {
     return this.lookup(key, collection);
   }
 
-  /** UNKNOWN_COLLECTION (with the manifest uid, for the client's refresh) unless `collection` exists. */
-  checkCollection(collection: number): void {
-    if (!this.manifest.hasCollection(collection)) {
-      throw new EngineError('UNKNOWN_COLLECTION', `collection 0x${collection.toString(16)} is not in manifest ${this.manifest.uid.toString(16)}`, { manifestUid: this.manifest.uid });
-    }
-  }
-
-  /**
-   * An absolute expiry capped by the collection's maxTTL, or else the bucket's (kv_engine
-   * docs/Collections.md "Collection max TTL"): no expiry becomes now + maxTTL, a later one is cut
-   * to it.
-   */
-  capExpiry(collection: number, expiry: number): number {
-    const ttl = this.manifest.collection(collection)?.maxTTL || this.maxTTL;
-    if (ttl === 0) return expiry;
-    const limit = this.nowSeconds() + ttl;
-    return expiry === 0 || expiry > limit ? limit : expiry;
-  }
-
   /** Turn an expired live item into an expiration tombstone. */
   expire(vb: VBucket, item: Item): Promise<MutationResult> {
     this.stats.expirations++;

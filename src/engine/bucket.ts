@@ -9,7 +9,6 @@
  * LMDB snapshot; nothing outside src/engine reaches them.
  */
 import { EventEmitter } from 'node:events';
-import { EngineError } from './errors.js';
 import { BucketCore, type BucketConfig, type BucketStats } from './bucket-core.js';
 import type { Clock } from './clock.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
@@ -174,9 +173,9 @@ export class Bucket extends EventEmitter {
   /** A collection by `scope` and `collection` name; UNKNOWN_SCOPE / UNKNOWN_COLLECTION when absent. */
   collectionByName(scope: string, name: string): Collection {
     const m = this.#core.manifest;
-    if (!m.scopeByName(scope)) throw new EngineError('UNKNOWN_SCOPE', `scope ${scope} is not in manifest ${m.uid.toString(16)}`, { manifestUid: m.uid });
+    if (!m.scopeByName(scope)) throw m.unknownScope(scope);
     const entry = m.collectionByPath(scope, name);
-    if (!entry) throw new EngineError('UNKNOWN_COLLECTION', `collection ${scope}.${name} is not in manifest ${m.uid.toString(16)}`, { manifestUid: m.uid });
+    if (!entry) throw m.unknownCollection(`${scope}.${name}`);
     return this.collection(entry.id);
   }
   createScope(name: string): Promise<Manifest> {

@@ -44,18 +44,18 @@ export class Collection {
 
   /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
   lookup(key: Buffer): Item | undefined {
-    this.#core.checkCollection(this.id);
+    ops.checkCollection(this.#core, this.id);
     return this.#core.lookup(key, this.id);
   }
   /** The current item (tombstones included) in an active vbucket; expired items become tombstones. */
   current(key: Buffer): Item | undefined {
-    this.#core.checkCollection(this.id);
+    ops.checkCollection(this.#core, this.id);
     return this.#core.current(key, this.id);
   }
   /** Get a live document; KEY_ENOENT when missing, deleted or expired. */
   get(rawKey: Key, vbId?: number): Item {
     const core = this.#core;
-    core.checkCollection(this.id);
+    ops.checkCollection(core, this.id);
     const key = core.toKey(rawKey);
     const item = core.live(key, core.activeVBucket(key, vbId), this.id);
     if (!item) throw new EngineError('KEY_ENOENT');
@@ -64,7 +64,7 @@ export class Collection {
   /** Metadata of the current version, tombstones included (GET_META); KEY_ENOENT when there is none. */
   getMeta(rawKey: Key, vbId?: number): Item {
     const core = this.#core;
-    core.checkCollection(this.id);
+    ops.checkCollection(core, this.id);
     const key = core.toKey(rawKey);
     core.live(key, core.activeVBucket(key, vbId), this.id);
     const item = core.lookup(key, this.id);

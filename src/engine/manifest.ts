@@ -233,6 +233,20 @@ export class Manifest {
     }
   }
 
+  /**
+   * UNKNOWN_COLLECTION / UNKNOWN_SCOPE for `what` (an id in hex or a name), carrying this
+   * manifest's uid, which KV returns as `{"manifest_uid"}` so that clients refresh (kv
+   * docs/Collections.md).
+   */
+  unknownCollection(what: number | string): EngineError {
+    const name = typeof what === 'number' ? `0x${what.toString(16)}` : what;
+    return new EngineError('UNKNOWN_COLLECTION', `collection ${name} is not in manifest ${this.uid.toString(16)}`, { manifestUid: this.uid });
+  }
+  unknownScope(what: number | string): EngineError {
+    const name = typeof what === 'number' ? `0x${what.toString(16)}` : what;
+    return new EngineError('UNKNOWN_SCOPE', `scope ${name} is not in manifest ${this.uid.toString(16)}`, { manifestUid: this.uid });
+  }
+
   toJSON(): ManifestJson {
     return {
       uid: hex(this.uid),

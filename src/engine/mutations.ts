@@ -20,6 +20,23 @@ import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationR
 
 export type StoreMode = 'set' | 'add' | 'replace';
 
+/** UNKNOWN_COLLECTION (with the manifest uid, for the client's refresh) unless `collection` exists. */
+export function checkCollection(bucket: BucketCore, collection: number): void {
+  if (!bucket.manifest.hasCollection(collection)) throw bucket.manifest.unknownCollection(collection);
+}
+
+/**
+ * An absolute expiry capped by the collection's maxTTL, or else the bucket's (kv_engine
+ * docs/Collections.md "Collection max TTL"): no expiry becomes now + maxTTL, a later one is cut
+ * to it.
+ */
+function capExpiry(bucket: BucketCore, collection: number, expiry: number): number {
+  const ttl = bucket.manifest.collection(collection)?.maxTTL || bucket.maxTTL;
+  if (ttl === 0) return expiry;
+  const limit = bucket.nowSeconds() + ttl;
+  return expiry === 0 || expiry > limit ? limit : expiry;
+}
+
 const U64_MASK = (1n << 64n) - 1n;
 const NO_CREATE = 0xffffffff;
 
@@ -57,11 +74,11 @@ export function detectDatatype(value: Buffer, maxDepth: number): number {
 }
 
 export function store(bucket: BucketCore, collection: number, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
-  bucket.checkCollection(collection);
+  checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
   checkValue(value);
   const flags = checkFlags(opts.flags ?? 0);
-  const requested = bucket.capExpiry(collection, absoluteExpiry(opts.expiry ?? 0, bucket.nowSeconds()));
+  const requested = capExpiry(bucket, collection, absoluteExpiry(opts.expiry ?? 0, bucket.nowSeconds()));
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
   const expiry = opts.preserveExpiry && current ? current.expiry : requested;
@@ -83,7 +100,7 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
 }
 
 export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
-  bucket.checkCollection(collection);
+  checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
   if (opts.value) checkValue(opts.value);
   const vb = bucket.activeVBucket(key, vbId);
@@ -103,9 +120,9 @@ export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts
 }
 
 export function touch(bucket: BucketCore, collection: number, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
-  bucket.checkCollection(collection);
+  checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
-  const abs = bucket.capExpiry(collection, absoluteExpiry(expiry, bucket.nowSeconds()));
+  const abs = capExpiry(bucket, collection, absoluteExpiry(expiry, bucket.nowSeconds()));
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('KEY_ENOENT');
@@ -113,7 +130,7 @@ export function touch(bucket: BucketCore, collection: number, rawKey: Key, expir
 }
 
 export function concat(bucket: BucketCore, collection: number, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
-  bucket.checkCollection(collection);
+  checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
@@ -134,13 +151,13 @@ function parseCounter(value: Buffer): bigint {
 }
 
 export function counter(bucket: BucketCore, collection: number, direction: 'incr' | 'decr', rawKey: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
-  bucket.checkCollection(collection);
+  checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
   if (opts.delta < 0n || opts.delta > U64_MASK || opts.initial < 0n || opts.initial > U64_MASK) {
     throw new EngineError('EINVAL', 'delta and initial must be unsigned 64-bit values');
   }
   const create = opts.expiry !== NO_CREATE;
-  const abs = create ? bucket.capExpiry(collection, absoluteExpiry(opts.expiry, bucket.nowSeconds())) : 0;
+  const abs = create ? capExpiry(bucket, collection, absoluteExpiry(opts.expiry, bucket.nowSeconds())) : 0;
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
   checkCas(current, opts.cas);
@@ -182,7 +199,7 @@ export interface VersionSpec {
  * document's revision tree (in its xattrs) across deletes and re-creates. Mismatch → KEY_EEXISTS.
  */
 export function writeVersion(bucket: BucketCore, collection: number, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
-  bucket.checkCollection(collection);
+  checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
   checkValue(spec.value);
   const vb = bucket.activeVBucket(key);

@@ -25,7 +25,6 @@ import { decodeLeb128 } from '../codec/leb128.js';
 import { Feature } from '../codec/features.js';
 import { BucketAccess, Privilege } from '../auth/roles.js';
 import type { Bucket } from '../engine/bucket.js';
-import { EngineError } from '../engine/errors.js';
 import { errorReply, replyForError } from './replies.js';
 import type { Session } from './session.js';
 
@@ -122,7 +121,7 @@ export function authorizeCommand(session: Session, req: Packet): Packet | null {
   if (verdict === 'ok') return null;
   if (verdict === 'fail') return denied(session, req, `no access to collection 0x${cid.toString(16)}`);
   session.stats.accessDenied++;
-  return replyForError(session, req, new EngineError('UNKNOWN_COLLECTION', `unknown collection 0x${cid.toString(16)}`, { manifestUid: manifest.uid }));
+  return replyForError(session, req, manifest.unknownCollection(cid));
 }
 
 function denied(session: Session, req: Packet, context: string): Packet {

@@ -35,7 +35,7 @@ function part(name: string, what: 'scope' | 'collection'): string {
 }
 
 function unknownScope(manifest: Manifest, scope: string): EngineError {
-  return new EngineError('UNKNOWN_SCOPE', `scope ${scope} is not in manifest ${manifest.uid.toString(16)}`, { manifestUid: manifest.uid });
+  return manifest.unknownScope(scope);
 }
 
 /** `scope.collection` → the collection's id in `manifest`. */
@@ -47,7 +47,7 @@ export function collectionIdOfPath(manifest: Manifest, path: string): number {
   if (!manifest.scopeByName(scope)) throw unknownScope(manifest, scope);
   const entry = manifest.collectionByPath(scope, collection);
   if (!entry) {
-    throw new EngineError('UNKNOWN_COLLECTION', `collection ${scope}.${collection} is not in manifest ${manifest.uid.toString(16)}`, { manifestUid: manifest.uid });
+    throw manifest.unknownCollection(`${scope}.${collection}`);
   }
   return entry.id;
 }
@@ -80,7 +80,7 @@ function getCollectionId(session: Session, req: Packet): Packet {
   const path = decodeCollectionIdRequest(req);
   const id = collectionIdOfPath(manifest, path);
   if (!collectionVisible(session, id)) {
-    throw new EngineError('UNKNOWN_COLLECTION', `collection ${path} is not in manifest ${manifest.uid.toString(16)}`, { manifestUid: manifest.uid });
+    throw manifest.unknownCollection(path);
   }
   return encodeCollectionIdResponse(Opcode.CollectionsGetId, { manifestUid: manifest.uid, id }, { opaque: req.opaque });
 }

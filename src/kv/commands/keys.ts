@@ -42,7 +42,7 @@ export function collectionOf(session: Session, key: Buffer): Collection {
   // arbitrary ids cannot make the bucket keep a Collection object per id it tried.
   const manifest = bucket.manifest;
   if (!manifest.hasCollection(id)) {
-    throw new EngineError('UNKNOWN_COLLECTION', `collection 0x${id.toString(16)} is not in manifest ${manifest.uid.toString(16)}`, { manifestUid: manifest.uid });
+    throw manifest.unknownCollection(id);
   }
   return bucket.collection(id);
 }

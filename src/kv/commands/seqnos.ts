@@ -44,7 +44,7 @@ function allVbSeqnos(session: Session, req: Packet): Packet {
     if (!collectionsEnabled(session)) throw new EngineError('EINVAL', 'a collection id needs HELLO Collections');
     const manifest = bucket.manifest;
     if (!manifest.hasCollection(collectionId)) {
-      throw new EngineError('UNKNOWN_COLLECTION', `collection 0x${collectionId.toString(16)} is not in manifest ${manifest.uid.toString(16)}`, { manifestUid: manifest.uid });
+      throw manifest.unknownCollection(collectionId);
     }
   }
   const entries = [];
