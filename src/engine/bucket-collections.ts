@@ -83,6 +83,7 @@ export async function applyManifest(bucket: Bucket, next: Manifest, events: Mani
       const item = systemEventItem(vb.id, eventInfo(e, next.uid), ++vb.highSeqno, core.hlc.next(), now);
       if (prev !== undefined) ops.push({ db: bySeq, key: seqKey(vb.id, prev), value: null });
       ops.push({ db: bySeq, key: seqKey(vb.id, item.seqno), value: encodeRecord(item) });
+      core.queueSystemEvent(vb, item, prev);
       vb.systemKeys.set(key, item.seqno);
       if (e.type === 'create-collection' || e.type === 'drop-collection') vb.noteCollectionSeqno(e.collection.id, item.seqno);
       written.push({ vb, key, seqno: item.seqno });
@@ -97,7 +98,10 @@ export async function applyManifest(bucket: Bucket, next: Manifest, events: Mani
     await core.writeOps(ops);
   } catch (err) {
     core.manifest = previous;
-    for (const w of written) w.vb.markPersisted(w.seqno);
+    for (const w of written) {
+      w.vb.checkpoints.markLost(w.seqno);
+      w.vb.markPersisted(w.seqno);
+    }
     throw err;
   }
   core.store.noteCommit();

@@ -3,7 +3,7 @@
  * record, and the fields of a new version that a mutation decides (bucket-core.ts fills in the
  * rest).
  */
-import type { Item } from './types.js';
+import type { DurabilityLevel, Item } from './types.js';
 
 export interface BucketConfig {
   name: string;
@@ -11,7 +11,19 @@ export interface BucketConfig {
   uuid: string;
   /** Bucket maxTTL in seconds; absent = none. */
   maxTTL?: number;
+  /** The least durability every write gets (Couchbase's bucket setting); absent = none. */
+  durabilityMinLevel?: DurabilityLevel;
 }
+
+/** Write-path memory limits (issue #16), engine options shared by every bucket. */
+export interface WritePathLimits {
+  /** Bytes of writes not yet on disk above which writes answer TMPFAIL. */
+  maxDirtyBytes: number;
+  /** Bytes of persisted versions kept in memory for live streams, per bucket. */
+  checkpointBytes: number;
+}
+
+export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 256 * 1024 * 1024, checkpointBytes: 64 * 1024 * 1024 };
 
 export interface BucketStats {
   reads: number;
@@ -20,6 +32,10 @@ export interface BucketStats {
   writeFailures: number;
   expirations: number;
   purged: number;
+  /** Writes refused because the dirty backlog was over its limit (TMPFAIL). */
+  tmpfails: number;
+  /** Writes refused with SYNC_WRITE_IN_PROGRESS. */
+  syncWriteConflicts: number;
 }
 
 /** The fields a mutation decides; the pipeline fills in seqno, CAS, rev seqno and bucket seq. */

@@ -5,9 +5,12 @@
  * (bucket.ts), which owns one core and exposes what a face needs.
  *
  * Writes are decided synchronously (read current state, check CAS, assign seqno, CAS and bucket
- * sequence) and then queued to LMDB; the promise resolves once the batch is on disk. Until then the
- * new version sits in `pending`, so the next operation on the same key sees it (this is kv_engine's
- * hash table in front of its flusher). Followers read only LMDB, and only up to what is persisted.
+ * sequence) and then queued to LMDB. Until the batch is on disk the new version sits in `pending`,
+ * so the next operation on the same key sees it (kv_engine's hash table in front of its flusher),
+ * and in its vbucket's checkpoint queue, from which DCP streams it. When the write is acknowledged
+ * depends on its mode (types.ts WriteMode, issue #16): a plain KV write at once, like Couchbase;
+ * an HTTP write or a SyncWrite that persists once its batch is on disk. The dirty backlog is
+ * bounded: past `maxDirtyBytes`, writes answer TMPFAIL, as Couchbase does when its memory is full.
  */
 import type { EventEmitter } from 'node:events';
 import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
@@ -17,6 +20,7 @@ import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
 import { InFlightVersions, type InFlightVersion } from './in-flight.js';
+import { entryBytes } from './checkpoints.js';
 import { isExpired } from './expiry.js';
 import { VBucket, type PersistedVBucket } from './vbucket.js';
 import { vbucketOf } from './vbucket-hash.js';
@@ -28,14 +32,17 @@ import { scanKeyDirectory } from './warmup.js';
 import { changeRef, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import { dirKey } from './dir-keys.js';
 import { Manifest, type ManifestData } from './manifest.js';
-import type { FollowEndReason, Item, Key, MutationResult } from './types.js';
-import type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
+import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode } from './types.js';
+import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type NewVersion, type WritePathLimits } from './bucket-config.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Key of the manifest record in the bucket's collections database (bucket-collections.ts). */
 export const MANIFEST_KEY = Buffer.from('manifest');
 
-export type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
+export type { BucketConfig, BucketMeta, BucketStats, NewVersion, WritePathLimits } from './bucket-config.js';
+
+const LEVEL_RANK: Record<DurabilityLevel, number> = { none: 0, majority: 1, majorityAndPersistActive: 2, persistToMajority: 3 };
+const noop = (): void => undefined;
 
 export class BucketCore {
   readonly name: string;
@@ -43,7 +50,7 @@ export class BucketCore {
   readonly uuid: string;
   readonly dbs: BucketDbs;
   readonly vbuckets: VBucket[] = [];
-  readonly stats: BucketStats = { reads: 0, readMisses: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0 };
+  readonly stats: BucketStats = { reads: 0, readMisses: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0, tmpfails: 0, syncWriteConflicts: 0 };
   readonly hlc: HybridLogicalClock;
   /**
    * The key directory: every key's current seqno (tombstones included), by the latin1 string of
@@ -55,6 +62,10 @@ export class BucketCore {
   manifest = Manifest.initial();
   /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL overrides it. */
   maxTTL = 0;
+  /** The least durability of every write (Couchbase's bucket `durabilityMinLevel`). */
+  durabilityMinLevel: DurabilityLevel = 'none';
+  /** Bytes of versions not yet on disk (checkpoints.ts entryBytes); bounded by limits.maxDirtyBytes. */
+  #dirtyBytes = 0;
   /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
   readonly ids = new IdIndex();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
@@ -73,6 +84,7 @@ export class BucketCore {
     readonly events: EventEmitter,
     /** Deepest JSON nesting a value may have to count as JSON (codec/json-check.ts). */
     readonly maxJsonDepth: number,
+    readonly limits: WritePathLimits = DEFAULT_WRITE_PATH_LIMITS,
   ) {
     this.name = config.name;
     this.numVBuckets = config.numVBuckets;
@@ -80,6 +92,21 @@ export class BucketCore {
     this.dbs = store.bucketDbs(config.name);
     this.hlc = new HybridLogicalClock(clock);
     this.maxTTL = config.maxTTL ?? 0;
+    this.durabilityMinLevel = config.durabilityMinLevel ?? 'none';
+    this.#retainPerVb = Math.floor(limits.checkpointBytes / config.numVBuckets);
+  }
+
+  readonly #retainPerVb: number;
+
+  /** Bytes of writes not yet on disk. */
+  get dirtyBytes(): number {
+    return this.#dirtyBytes;
+  }
+
+  /** How a write with durability `level` is acknowledged, with the bucket's minimum applied. */
+  writeMode(level: DurabilityLevel = 'none'): WriteMode {
+    const rank = Math.max(LEVEL_RANK[level], LEVEL_RANK[this.durabilityMinLevel]);
+    return rank >= LEVEL_RANK.majorityAndPersistActive ? 'sync' : 'memory';
   }
 
   /** The engine clock in Unix seconds (expiry and delete times). */
@@ -116,8 +143,7 @@ export class BucketCore {
       const stored = states.get(String(id)) as PersistedVBucket | undefined;
       const vb = new VBucket(id, stored ?? { state: 'active', failoverLog: FailoverLog.fresh().toArray(), purgeSeqno: 0 });
       // Purged tombstones can have been the highest seqnos; the purge seqno keeps them counted.
-      vb.highSeqno = Math.max(lastSeqno[id]!, vb.purgeSeqno);
-      vb.persistedSeqno = vb.highSeqno;
+      vb.resetSeqnos(Math.max(lastSeqno[id]!, vb.purgeSeqno));
       vb.systemKeys = systemKeys[id]!;
       vb.collectionHigh = collectionHigh[id]!;
       if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
@@ -168,7 +194,7 @@ export class BucketCore {
   lookup(key: Buffer, collection = 0, vbId?: number): Item | undefined {
     const k = dirKey(collection, key);
     const p = this.#pending.get(k);
-    if (p) return p;
+    if (p !== undefined) return p ?? undefined;
     const seqno = this.#keys.get(k);
     if (seqno === undefined) return undefined;
     // The caller usually knows the vbucket already (crc32 of the key, once per request).
@@ -233,12 +259,14 @@ export class BucketCore {
   // ---- the write pipeline ---------------------------------------------------------------------
 
   /**
-   * Give `next` its seqno, CAS, rev seqno and bucket sequence, queue it (and the removal of the
-   * version it replaces) to LMDB, and resolve once that is on disk. Synchronous up to the queueing,
-   * so the caller's read-check-write is atomic.
+   * Give `next` its seqno, CAS, rev seqno and bucket sequence and queue it (and the removal of the
+   * version it replaces) to LMDB. Synchronous up to the queueing, so the caller's read-check-write
+   * is atomic. Resolves per `mode` (types.ts WriteMode): at once from memory, or once on disk.
    */
-  commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0): Promise<MutationResult> {
+  commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory'): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
+    const pkey = dirKey(collection, key);
+    this.#admit(pkey, mode);
     // Fields spelled out (no object spread): this is the hottest allocation of the write path.
     const item: Item = {
       key,
@@ -257,7 +285,28 @@ export class BucketCore {
       expired: next.expired,
       xattrs: next.xattrs,
     };
-    return this.#enqueue(vb, prev, item);
+    return this.#enqueue(vb, prev, item, pkey, mode);
+  }
+
+  /**
+   * Refuse a write before it takes a seqno: a SyncWrite of the key is in flight
+   * (SYNC_WRITE_IN_PROGRESS), the dirty backlog is over its limit (TMPFAIL), or the disk is
+   * failing and the write would be acknowledged from memory (TMPFAIL with the disk's error:
+   * acknowledging more than the flusher can keep would only grow the backlog).
+   */
+  #admit(pkey: string, mode: WriteMode): void {
+    if (this.#pending.syncInProgress(pkey)) {
+      this.stats.syncWriteConflicts++;
+      throw new EngineError('SYNC_WRITE_IN_PROGRESS');
+    }
+    if (this.#dirtyBytes > this.limits.maxDirtyBytes) {
+      this.stats.tmpfails++;
+      throw new EngineError('ETMPFAIL', `${this.#dirtyBytes} bytes of writes are waiting for the disk (limit ${this.limits.maxDirtyBytes})`);
+    }
+    const health = this.store.health;
+    if (mode === 'memory' && health.state === 'failing') {
+      throw new EngineError('ENOSPC', health.lastError?.message ?? 'storage is failing');
+    }
   }
 
   /**
@@ -268,16 +317,22 @@ export class BucketCore {
    */
   commitReplicated(vb: VBucket, prev: Item | undefined, version: Omit<Item, 'bucketSeq'>): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
+    const pkey = dirKey(version.collection, version.key);
+    this.#admit(pkey, 'memory');
     const item: Item = { ...version, bucketSeq: ++this.#bucketSeq };
     vb.highSeqno = item.seqno;
     this.hlc.observe(item.cas);
-    return this.#enqueue(vb, prev, item);
+    return this.#enqueue(vb, prev, item, pkey, 'memory');
   }
 
-  /** Queue `item` (and the removal of `prev`) to LMDB; resolves once on disk. */
-  #enqueue(vb: VBucket, prev: Item | undefined, item: Item): Promise<MutationResult> {
-    const pkey = dirKey(item.collection, item.key);
-    const version = this.#pending.add(pkey, item, prev);
+  /** A system event written by its own transaction (bucket-collections.ts): streamed once on disk. */
+  queueSystemEvent(vb: VBucket, item: Item, prevSeqno: number | undefined): void {
+    vb.checkpoints.push(item, prevSeqno, true);
+  }
+
+  /** Queue `item` (and the removal of `prev`) to LMDB; resolves per `mode`. */
+  #enqueue(vb: VBucket, prev: Item | undefined, item: Item, pkey: string, mode: WriteMode): Promise<MutationResult> {
+    const version = this.#pending.add(pkey, item, prev, mode === 'sync');
     vb.noteCollectionSeqno(item.collection, item.seqno);
     const known = this.#keys.size;
     this.#keys.set(pkey, item.seqno);
@@ -292,14 +347,18 @@ export class BucketCore {
     ops.push({ db: bySeq, key: seqKey(vb.id, item.seqno), value: encodeRecord(item) });
     ops.push({ db: changes, key: u64Key(item.bucketSeq), value: changeRef(vb.id, item.seqno, item.collection) });
     if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vb.id, item.seqno), value: EMPTY });
-    const written = this.store.writer.write(ops);
+    const fromMemory = mode === 'memory';
+    vb.checkpoints.push(item, prev?.seqno, !fromMemory);
+    this.#dirtyBytes += entryBytes(item);
+    const written = this.store.writer.write(ops, fromMemory);
     this.#inFlight++;
     this.stats.writes++;
-    return written.then(
+    const result: MutationResult = { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
+    const onDisk = written.then(
       () => {
         this.#inFlight--;
         this.#persisted(pkey, vb, version);
-        return { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
+        return result;
       },
       (err: unknown) => {
         this.#inFlight--;
@@ -311,13 +370,22 @@ export class BucketCore {
         throw storageEngineError(err);
       },
     );
+    if (!fromMemory) return onDisk;
+    // Acknowledged now; live streams take it from the checkpoint queue. A kept write fails only if
+    // the store closes before the disk has room (group-commit.ts): the write is then lost, like
+    // one a crash took, and the next start's failover entry says so.
+    onDisk.catch(noop);
+    vb.wake();
+    return Promise.resolve(result);
   }
 
   /** A write's batch is on disk (a method, not a per-write closure: this is the write path). */
   #persisted(pkey: string, vb: VBucket, version: InFlightVersion): void {
     this.#pending.settle(pkey, version);
+    this.#dirtyBytes -= entryBytes(version.item);
     this.store.noteCommit();
     vb.markPersisted(version.item.seqno);
+    vb.checkpoints.trim(this.#retainPerVb, vb.persistedSeqno);
     this.#markBucketPersisted(version.item.bucketSeq);
   }
 
@@ -327,6 +395,8 @@ export class BucketCore {
    */
   #rollBack(pkey: string, vb: VBucket, version: InFlightVersion): void {
     const item = version.item;
+    this.#dirtyBytes -= entryBytes(item);
+    vb.checkpoints.markLost(item.seqno);
     const back = this.#pending.rollBack(pkey, version);
     if (back && back.survivor) this.#keys.set(pkey, back.survivor.seqno);
     else if (back) {

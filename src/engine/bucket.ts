@@ -9,7 +9,7 @@
  * LMDB snapshot; nothing outside src/engine reaches them.
  */
 import { EventEmitter } from 'node:events';
-import { BucketCore, type BucketConfig, type BucketStats } from './bucket-core.js';
+import { BucketCore, type BucketConfig, type BucketStats, type WritePathLimits } from './bucket-core.js';
 import type { Clock } from './clock.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
@@ -26,7 +26,9 @@ import type {
   CounterOptions,
   CounterResult,
   DeleteOptions,
+  DurabilityLevel,
   FollowOptions,
+  WriteMode,
   Item,
   Key,
   MutationResult,
@@ -71,9 +73,10 @@ export class Bucket extends EventEmitter {
     clock: Clock,
     /** Deepest JSON nesting a value may have to count as JSON (codec/json-check.ts). */
     maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
+    limits?: WritePathLimits,
   ) {
     super();
-    this.#core = new BucketCore(store, config, clock, this, maxJsonDepth);
+    this.#core = new BucketCore(store, config, clock, this, maxJsonDepth, limits);
     this.#counter = new DocCounter(this);
     this.#default = new Collection(this.#core, 0);
   }
@@ -190,6 +193,24 @@ export class Bucket extends EventEmitter {
   dropScope(name: string): Promise<Manifest> {
     return settle(() => { const c = this.#core.manifest.dropScope(name); return applyManifest(this, c.manifest, c.events); });
   }
+  /** The least durability every write gets (Couchbase's bucket `durabilityMinLevel`). */
+  get durabilityMinLevel(): DurabilityLevel {
+    return this.#core.durabilityMinLevel;
+  }
+  set durabilityMinLevel(level: DurabilityLevel) {
+    this.#core.durabilityMinLevel = level;
+  }
+
+  /** How a write with durability `level` is acknowledged, the bucket's minimum applied. */
+  writeMode(level?: DurabilityLevel): WriteMode {
+    return this.#core.writeMode(level);
+  }
+
+  /** Bytes of acknowledged writes not yet on disk (the flusher's backlog). */
+  get dirtyBytes(): number {
+    return this.#core.dirtyBytes;
+  }
+
   /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL takes precedence. */
   get maxTTL(): number {
     return this.#core.maxTTL;

@@ -30,3 +30,16 @@ export function waitForChange(bucket: Bucket, ms: number, signal: AbortSignal): 
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Resolve once every change up to `seq` is on disk, after `ms` at most, or when `signal` aborts.
+ * A reader of the persisted change order (`_changes`) waits for the writes acknowledged before its
+ * request (a KV write is acknowledged from memory, issue #16), so it reads its own writes.
+ */
+export async function persistedThrough(bucket: Bucket, seq: number, ms: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (bucket.persistedBucketSeq < seq && !bucket.isClosed) {
+    const left = deadline - Date.now();
+    if (left <= 0 || (await waitForChange(bucket, left, signal)) === 'closed') return;
+  }
+}

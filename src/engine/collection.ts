@@ -11,7 +11,7 @@ import { EngineError } from './errors.js';
 import type { BucketCore } from './bucket-core.js';
 import * as ops from './mutations.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
-import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
+import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
 
 /** Async operations report validation errors as rejections, never as synchronous throws. */
 function settle<T>(op: () => Promise<T>): Promise<T> {
@@ -99,11 +99,11 @@ export class Collection {
   decrement(key: Key, opts: CounterOptions, vbId?: number): Promise<CounterResult> {
     return settle(() => ops.counter(this.#core, this.id, 'decr', key, opts, vbId));
   }
-  append(key: Key, data: Buffer | string, cas?: bigint, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.concat(this.#core, this.id, 'append', key, bytes(data), cas, vbId));
+  append(key: Key, data: Buffer | string, cas?: bigint, vbId?: number, durability?: DurabilityLevel): Promise<MutationResult> {
+    return settle(() => ops.concat(this.#core, this.id, 'append', key, bytes(data), cas, vbId, durability));
   }
-  prepend(key: Key, data: Buffer | string, cas?: bigint, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.concat(this.#core, this.id, 'prepend', key, bytes(data), cas, vbId));
+  prepend(key: Key, data: Buffer | string, cas?: bigint, vbId?: number, durability?: DurabilityLevel): Promise<MutationResult> {
+    return settle(() => ops.concat(this.#core, this.id, 'prepend', key, bytes(data), cas, vbId, durability));
   }
   /** Compare-and-write against the current version including tombstones (see mutations.ts). */
   writeVersion(key: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {

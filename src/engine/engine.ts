@@ -15,8 +15,9 @@ import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
 import { resumePurges } from './bucket-collections.js';
 import { LmdbStore } from '../store/lmdb-store.js';
-import { isStorageError } from '../store/storage-fault.js';
-import type { VBucketInfo, VBucketState } from './types.js';
+import { isStorageError, StorageError } from '../store/storage-fault.js';
+import { DURABILITY_LEVELS, type DurabilityLevel, type VBucketInfo, type VBucketState } from './types.js';
+import { DEFAULT_WRITE_PATH_LIMITS, type WritePathLimits } from './bucket-config.js';
 
 export interface EngineOptions {
   dataDir: string;
@@ -33,12 +34,36 @@ export interface EngineOptions {
    * stored as raw bytes, deeper HTTP bodies answer 400 (codec/json-check.ts).
    */
   maxJsonDepth?: number;
+  /**
+   * Bytes of acknowledged writes waiting for the disk above which writes answer TMPFAIL (default
+   * 256 MiB), and bytes of persisted versions each bucket keeps in memory for live DCP streams
+   * (default 64 MiB; 0 sends every stream that is not caught up to the disk). Issue #16.
+   */
+  maxDirtyBytes?: number;
+  checkpointBytes?: number;
 }
 
 export interface CreateBucketOptions {
   numVBuckets?: number;
   /** Bucket maxTTL in seconds (0 = none), as Couchbase's bucket setting. */
   maxTTL?: number;
+  /** The least durability of every write (Couchbase's `durabilityMinLevel`); default none. */
+  durabilityMinLevel?: DurabilityLevel;
+}
+
+function checkDurability(level: DurabilityLevel): DurabilityLevel {
+  if (!DURABILITY_LEVELS.includes(level)) throw new EngineError('DURABILITY_INVALID_LEVEL', `durabilityMinLevel must be one of ${DURABILITY_LEVELS.join(', ')}`);
+  return level;
+}
+
+function bucketConfigOf(b: Bucket): BucketConfig {
+  return {
+    name: b.name,
+    numVBuckets: b.numVBuckets,
+    uuid: b.uuid,
+    ...(b.maxTTL ? { maxTTL: b.maxTTL } : {}),
+    ...(b.durabilityMinLevel !== 'none' ? { durabilityMinLevel: b.durabilityMinLevel } : {}),
+  };
 }
 
 export const DEFAULT_NUM_VBUCKETS = 1024;
@@ -47,6 +72,10 @@ function checkMaxTTL(seconds: number): number {
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0x7fffffff) throw new EngineError('EINVAL', 'maxTTL must be an integer from 0 to 2147483647');
   return seconds;
 }
+function limitsOf(opts: Required<EngineOptions>): WritePathLimits {
+  return { maxDirtyBytes: opts.maxDirtyBytes, checkpointBytes: opts.checkpointBytes };
+}
+
 const BUCKET_NAME = /^[A-Za-z0-9_.%-]{1,100}$/;
 
 interface RunState {
@@ -75,6 +104,7 @@ export class Engine extends EventEmitter {
       compactionMs: 0,
       purgeAgeSeconds: 3 * 24 * 3600,
       maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+      ...DEFAULT_WRITE_PATH_LIMITS,
       ...options,
       clock: options.clock ?? SYSTEM_CLOCK,
     };
@@ -102,7 +132,7 @@ export class Engine extends EventEmitter {
     const engine = new Engine(store, opts, uuid, unclean);
     const configs = (store.system.get('buckets') as BucketConfig[] | undefined) ?? [];
     for (const config of configs) {
-      const bucket = new Bucket(store, config, opts.clock, opts.maxJsonDepth);
+      const bucket = new Bucket(store, config, opts.clock, opts.maxJsonDepth, limitsOf(opts));
       await bucketCore(bucket).load(unclean);
       resumePurges(bucket);
       engine.bucketMap.set(config.name, bucket);
@@ -157,8 +187,15 @@ export class Engine extends EventEmitter {
       throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
     }
     const maxTTL = checkMaxTTL(opts.maxTTL ?? 0);
-    const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex'), ...(maxTTL ? { maxTTL } : {}) };
-    const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth);
+    const durabilityMinLevel = checkDurability(opts.durabilityMinLevel ?? 'none');
+    const config: BucketConfig = {
+      name,
+      numVBuckets,
+      uuid: randomBytes(16).toString('hex'),
+      ...(maxTTL ? { maxTTL } : {}),
+      ...(durabilityMinLevel !== 'none' ? { durabilityMinLevel } : {}),
+    };
+    const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth, limitsOf(this.options));
     this.bucketMap.set(name, bucket);
     this.watch(bucket);
     await bucketCore(bucket).load(false);
@@ -178,7 +215,7 @@ export class Engine extends EventEmitter {
   }
 
   private async saveBucketList(): Promise<void> {
-    const configs: BucketConfig[] = this.buckets().map((b) => ({ name: b.name, numVBuckets: b.numVBuckets, uuid: b.uuid, ...(b.maxTTL ? { maxTTL: b.maxTTL } : {}) }));
+    const configs: BucketConfig[] = this.buckets().map(bucketConfigOf);
     await engineWrite(this.store.putMeta(this.store.system, 'buckets', configs));
   }
 
@@ -192,6 +229,12 @@ export class Engine extends EventEmitter {
   /** Change a bucket's maxTTL (seconds, 0 = none); applies to writes from now on, as in Couchbase. */
   async setBucketMaxTTL(name: string, seconds: number): Promise<void> {
     this.requireBucket(name).maxTTL = checkMaxTTL(seconds);
+    await this.saveBucketList();
+  }
+
+  /** Change a bucket's durabilityMinLevel; applies to writes from now on. */
+  async setBucketDurability(name: string, level: DurabilityLevel): Promise<void> {
+    this.requireBucket(name).durabilityMinLevel = checkDurability(level);
     await this.saveBucketList();
   }
 
@@ -223,8 +266,12 @@ export class Engine extends EventEmitter {
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
       for (const b of this.bucketMap.values()) bucketCore(b).markClosed('closed');
+      // On a failing disk, writes kept for a retry are given up rather than waited for forever.
+      if (this.store.health.state === 'failing') this.store.writer.close();
       for (const b of this.bucketMap.values()) await b.quiesce();
       try {
+        // Acknowledged writes were lost: the next start must add failover entries, as after a crash.
+        if (this.store.writer.abandoned > 0) throw new StorageError('ENOSPC', `${this.store.writer.abandoned} acknowledged writes could not be stored`);
         await this.store.putMeta(this.store.system, 'run', { clean: true } satisfies RunState);
       } catch (err) {
         // The disk is full: LMDB still closes, and the next start treats this run as a crash

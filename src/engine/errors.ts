@@ -20,6 +20,11 @@ export const ENGINE_ERRORS = {
   ERANGE: { status: 0x22, http: 400, retriable: false, message: 'seqno range is invalid' },
   ENOMEM: { status: 0x82, http: 503, retriable: true, message: 'out of memory' },
   ETMPFAIL: { status: 0x86, http: 503, retriable: true, message: 'temporary failure' },
+  // SyncWrites (kv_engine docs/SyncWrites.md; issue #16).
+  DURABILITY_INVALID_LEVEL: { status: 0xa0, http: 400, retriable: false, message: 'invalid durability level' },
+  DURABILITY_IMPOSSIBLE: { status: 0xa1, http: 503, retriable: false, message: 'durability impossible' },
+  SYNC_WRITE_IN_PROGRESS: { status: 0xa2, http: 409, retriable: true, message: 'a durable write of this key is in progress' },
+  SYNC_WRITE_AMBIGUOUS: { status: 0xa3, http: 503, retriable: false, message: 'the durable write timed out: its outcome is unknown' },
   CLOSED: { status: 0x84, http: 503, retriable: true, message: 'engine is closed' },
   // A commit that failed for lack of space: kv_engine answers a failed flush with a temporary
   // failure (the client retries), CouchDB-style HTTP with 507 Insufficient Storage (RFC 4918).

@@ -1,6 +1,8 @@
 /**
  * Following one vbucket's history from a seqno: backfill from the by-seq index, then live
- * changes as they are persisted, delivered as snapshots.
+ * changes from the vbucket's checkpoint queue as soon as they are acknowledged (checkpoints.ts),
+ * delivered as snapshots. A follower whose cursor is below what memory holds reads the disk
+ * first, and goes back to it whenever it falls that far behind (cursor dropping, dcp.md §3.4).
  *
  * The follower pulls: it reads at most `batchSize` items from LMDB when its buffer is empty, so a
  * slow consumer holds back only its own cursor and nothing buffers without bound. Each snapshot is
@@ -14,6 +16,7 @@ import type { VBucket, Endable } from './vbucket.js';
 import type { ReadSnapshot } from '../store/lmdb-store.js';
 import { decodeRecord, recordCollection, RecordLayout } from './record.js';
 import { bucketCore } from './bucket.js';
+import { SYSTEM_COLLECTION_ID } from './manifest.js';
 import { readU64, seqKey } from '../store/keys.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from './types.js';
 import type { CollectionFilter, FollowEndReason, FollowEvent, FollowOptions, Item } from './types.js';
@@ -71,6 +74,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
   private buffer: FollowEvent[] = [];
   private index = 0;
   private snapshots = 0;
+  private lastSource = 0;
   private wakeSelf: (() => void) | null = null;
   private readonly onAbort = (): void => this.close();
 
@@ -115,11 +119,14 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
             this.stop('ok');
             continue;
           }
-          if (this.vb.persistedSeqno > this.cursor) {
-            if (this.beginSnapshot()) continue;
-            // Nothing to deliver up to the persisted seqno (discarded, or filtered by trimSnapshots):
-            // the cursor caught up, which may have reached the end.
-            if (this.cursor >= this.endSeqno) continue;
+          if (this.vb.highSeqno > this.cursor) {
+            if (!this.vb.checkpoints.covers(this.cursor)) {
+              // Behind what memory holds: a disk snapshot, or (nothing left on disk above the
+              // cursor: discarded or filtered) straight on to memory.
+              this.beginSnapshot();
+              continue;
+            }
+            if (this.readMemory()) continue;
           }
           await this.waitForChange();
       }
@@ -185,18 +192,55 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable {
     const snapshot = this.bucket.store.snapshot();
     const last = this.opts.trimSnapshots ? this.lastKept(snapshot) : this.lastAny(snapshot);
     if (last <= this.cursor) {
-      // Persisted seqnos above the cursor can be gone from the index (a discard). Catch up and wait.
+      // Seqnos up to the memory floor that the index does not have were superseded, discarded or
+      // filtered out: catch up to the floor, from where memory has everything.
       snapshot.release();
-      this.cursor = Math.max(this.cursor, Math.min(this.vb.persistedSeqno, this.endSeqno));
+      this.cursor = Math.max(this.cursor, Math.min(this.vb.checkpoints.floor, this.endSeqno));
       return false;
     }
     const snapEnd = Math.min(last, this.endSeqno);
-    const first = this.snapshots++ === 0;
-    const flags = first ? SNAPSHOT_DISK | SNAPSHOT_CHECKPOINT : SNAPSHOT_MEMORY | (this.snapshots === 2 ? SNAPSHOT_CHECKPOINT : 0);
-    this.buffer = [{ type: 'snapshot', start: first ? this.opts.start : this.cursor + 1, end: snapEnd, flags }];
+    this.buffer = [this.marker(SNAPSHOT_DISK, snapEnd)];
     this.index = 0;
     this.phase = { kind: 'scanning', snapshot, position: this.cursor, snapEnd };
     return true;
+  }
+
+  /**
+   * The next snapshot from the checkpoint queue, buffered with its marker; false when memory has
+   * nothing deliverable after the cursor yet.
+   */
+  private readMemory(): boolean {
+    const filter = this.opts.collections ?? defaultOnly;
+    const trim = this.opts.trimSnapshots === true;
+    // A dropped collection's versions are gone from the disk once purged; memory skips them too.
+    const manifest = bucketCore(this.bucket).manifest;
+    const keep = (item: Item): boolean => filter(item.collection) && (item.collection === SYSTEM_COLLECTION_ID || manifest.hasCollection(item.collection));
+    const snap = this.vb.checkpoints.read(this.cursor, this.batchSize, this.endSeqno, this.vb.persistedSeqno, keep, trim);
+    if (snap === null) return false;
+    // A legacy stream is not told about snapshots without one of its items (trimSnapshots).
+    if (trim && snap.items.length === 0) {
+      this.cursor = snap.scanned;
+      return true;
+    }
+    const events: FollowEvent[] = [this.marker(SNAPSHOT_MEMORY, snap.end)];
+    this.cursor = snap.scanned;
+    for (const item of snap.items) events.push(toEvent(item));
+    followerCounters.delivered += snap.items.length;
+    this.buffer = events;
+    this.index = 0;
+    return true;
+  }
+
+  /**
+   * The marker of the next snapshot: the first of a stream starts at the requested start and is a
+   * checkpoint, as is the first memory snapshot after a disk one (kv_engine ActiveStream).
+   */
+  private marker(source: typeof SNAPSHOT_DISK | typeof SNAPSHOT_MEMORY, end: number): FollowEvent {
+    const first = this.snapshots === 0;
+    const checkpoint = first || (source === SNAPSHOT_MEMORY && this.lastSource === SNAPSHOT_DISK);
+    this.snapshots++;
+    this.lastSource = source;
+    return { type: 'snapshot', start: first ? this.opts.start : this.cursor + 1, end, flags: source | (checkpoint ? SNAPSHOT_CHECKPOINT : 0) };
   }
 
   /** The vbucket's last seqno above the cursor in this snapshot, or -1. */

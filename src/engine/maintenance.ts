@@ -94,6 +94,8 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
   for (const [id, purgeSeqno] of Object.entries(result.purgeSeqnos)) {
     const vb = core.vbucket(Number(id));
     vb.purgeSeqno = Math.max(vb.purgeSeqno, purgeSeqno);
+    // Purged tombstones may still sit in the checkpoint queue: streams read them from disk now.
+    vb.checkpoints.trim(0, vb.persistedSeqno);
     saves.push(core.saveVBucket(vb));
   }
   if (result.purged > 0) saves.push(core.saveMeta({ bucketSeqFloor: core.bucketSeq }));
@@ -135,8 +137,7 @@ export async function simulateFailover(bucket: Bucket, vbId: number, opts: Failo
       if (item.collection === SYSTEM_COLLECTION_ID) forgetSystemKey(vb, item);
       else core.forgetKey(item.key, item.seqno, item.collection);
     }
-    vb.highSeqno = discard;
-    vb.persistedSeqno = discard;
+    vb.resetSeqnos(discard);
     vb.purgeSeqno = Math.min(vb.purgeSeqno, discard);
     discarded = true;
     await core.saveMeta({ bucketSeqFloor: core.bucketSeq });

@@ -16,7 +16,7 @@ import type { BucketCore } from './bucket-core.js';
 import { MAX_VALUE_BYTES } from './limits.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
 import { isAcceptedJson } from '../codec/json-check.js';
-import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
+import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
 
 export type StoreMode = 'set' | 'add' | 'replace';
 
@@ -96,7 +96,7 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
     deleteTime: 0,
     expired: false,
     xattrs: opts.xattrs === undefined ? (prev?.xattrs ?? null) : opts.xattrs,
-  }, key, collection);
+  }, key, collection, bucket.writeMode(opts.durability));
 }
 
 export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {
@@ -116,7 +116,7 @@ export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts
     deleteTime: bucket.nowSeconds(),
     expired: false,
     xattrs: opts.xattrs === undefined ? current.xattrs : opts.xattrs,
-  });
+  }, key, collection, bucket.writeMode(opts.durability));
 }
 
 export function touch(bucket: BucketCore, collection: number, rawKey: Key, expiry: number, vbId?: number): Promise<MutationResult> {
@@ -126,10 +126,10 @@ export function touch(bucket: BucketCore, collection: number, rawKey: Key, expir
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('KEY_ENOENT');
-  return bucket.commit(vb, current, { ...current, expiry: abs });
+  return bucket.commit(vb, current, { ...current, expiry: abs }, key, collection, bucket.writeMode());
 }
 
-export function concat(bucket: BucketCore, collection: number, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number): Promise<MutationResult> {
+export function concat(bucket: BucketCore, collection: number, side: 'append' | 'prepend', rawKey: Key, data: Buffer, cas?: bigint, vbId?: number, durability?: DurabilityLevel): Promise<MutationResult> {
   checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
   const vb = bucket.activeVBucket(key, vbId);
@@ -138,7 +138,7 @@ export function concat(bucket: BucketCore, collection: number, side: 'append' | 
   checkCas(current, cas);
   const value = side === 'append' ? Buffer.concat([current.value, data]) : Buffer.concat([data, current.value]);
   checkValue(value);
-  return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value, bucket.maxJsonDepth) });
+  return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value, bucket.maxJsonDepth) }, key, collection, bucket.writeMode(durability));
 }
 
 /** Parse a stored counter: ASCII decimal digits only, at most 2^64-1 (memcached's `safe_strtoull`). */
@@ -176,11 +176,11 @@ export function counter(bucket: BucketCore, collection: number, direction: 'incr
       deleteTime: 0,
       expired: false,
       xattrs: prev?.xattrs ?? null,
-    }, key, collection);
+    }, key, collection, bucket.writeMode(opts.durability));
   } else {
     const old = parseCounter(current.value);
     value = direction === 'incr' ? (old + opts.delta) & U64_MASK : old > opts.delta ? old - opts.delta : 0n;
-    written = bucket.commit(vb, current, { ...current, value: Buffer.from(value.toString(), 'latin1'), datatype: DATATYPE_JSON });
+    written = bucket.commit(vb, current, { ...current, value: Buffer.from(value.toString(), 'latin1'), datatype: DATATYPE_JSON }, key, collection, bucket.writeMode(opts.durability));
   }
   return written.then((r) => ({ ...r, value }));
 }
@@ -197,6 +197,7 @@ export interface VersionSpec {
  * Compare-and-write against the key's current version *including tombstones*: `expect` is that
  * version's CAS, or null when the key must have no record at all. The HTTP face uses this to keep a
  * document's revision tree (in its xattrs) across deletes and re-creates. Mismatch → KEY_EEXISTS.
+ * Resolves once on disk, as CouchDB acknowledges a write after its fsync (mode `persist`).
  */
 export function writeVersion(bucket: BucketCore, collection: number, rawKey: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
   checkCollection(bucket, collection);
@@ -215,5 +216,5 @@ export function writeVersion(bucket: BucketCore, collection: number, rawKey: Key
     deleteTime: spec.deleted ? bucket.nowSeconds() : 0,
     expired: false,
     xattrs: spec.xattrs,
-  }, key, collection);
+  }, key, collection, 'persist');
 }

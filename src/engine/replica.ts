@@ -126,10 +126,14 @@ export async function applyReplicatedSystemEvent(bucket: Bucket, vbId: number, s
   ops.push({ db: core.dbs.bySeq, key: seqKey(vbId, seqno), value: encodeRecord(item) });
   vb.highSeqno = seqno;
   core.hlc.observe(cas);
+  core.queueSystemEvent(vb, item, prev);
   vb.systemKeys.set(key, seqno);
   if (info.collectionId !== undefined) vb.noteCollectionSeqno(info.collectionId, seqno);
   try {
     await core.writeOps(ops);
+  } catch (err) {
+    vb.checkpoints.markLost(seqno);
+    throw err;
   } finally {
     core.store.noteCommit();
     vb.markPersisted(seqno);
@@ -197,8 +201,7 @@ export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> 
   for (const d of dropped) core.forgetKey(d.key, d.seqno, d.collection);
   vb.systemKeys.clear();
   vb.collectionHigh.clear();
-  vb.highSeqno = 0;
-  vb.persistedSeqno = 0;
+  vb.resetSeqnos(0);
   vb.purgeSeqno = 0;
   vb.failoverLog = FailoverLog.fresh();
   clearSnapshot(bucket, vbId);

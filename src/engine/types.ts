@@ -83,9 +83,30 @@ export interface VBucketInfo {
   purgeSeqno: number;
 }
 
+/**
+ * Couchbase's durability levels (SyncWrites, kv_engine docs/SyncWrites.md). On this single node,
+ * `majority` is met in memory (as Couchbase with no replicas); the two persisting levels are met
+ * once the write is on disk. `none` is a plain write, acknowledged from memory (issue #16).
+ */
+export type DurabilityLevel = 'none' | 'majority' | 'majorityAndPersistActive' | 'persistToMajority';
+export const DURABILITY_LEVELS: readonly DurabilityLevel[] = ['none', 'majority', 'majorityAndPersistActive', 'persistToMajority'];
+
+/**
+ * How a write is acknowledged and when others see it:
+ * - `memory`: acknowledged once applied in memory, visible to reads and DCP at once; the flusher
+ *   persists it behind, retrying through a full disk (a crash can lose it: the failover log says so);
+ * - `persist`: acknowledged once on disk (the CouchDB face); visible to reads at once, streamed once
+ *   on disk; fails, and is rolled back, if its commit fails;
+ * - `sync`: a SyncWrite that persists: acknowledged once on disk and invisible until then; the key
+ *   refuses other writes meanwhile (SYNC_WRITE_IN_PROGRESS).
+ */
+export type WriteMode = 'memory' | 'persist' | 'sync';
+
 export interface WriteOptions {
   /** Compare-and-swap: 0n or undefined means "any". */
   cas?: bigint;
+  /** The write's durability requirement; the bucket's `durabilityMinLevel` raises it. */
+  durability?: DurabilityLevel;
   flags?: number;
   /** Protocol expiry (memcached rule); undefined means 0 (never) for stores. */
   expiry?: number;
@@ -98,6 +119,7 @@ export interface WriteOptions {
 
 export interface DeleteOptions {
   cas?: bigint;
+  durability?: DurabilityLevel;
   /** Replace the system xattrs kept on the tombstone; undefined keeps the existing ones. */
   xattrs?: Buffer | null;
   /** Store this value on the tombstone (Couchbase allows only xattrs; the HTTP face needs bodies). */
@@ -110,6 +132,7 @@ export interface CounterOptions {
   /** 0xffffffff means "do not create" (memcached rule). */
   expiry: number;
   cas?: bigint;
+  durability?: DurabilityLevel;
 }
 
 /** Snapshot marker flags (kv_engine DcpSnapshotMarkerFlag). */

@@ -3,10 +3,12 @@
  * waiters that its commits wake.
  *
  * `highSeqno` counts every seqno handed out; `persistedSeqno` only those whose transaction is on
- * disk. Followers deliver up to `persistedSeqno` and no further, so nothing is streamed that a crash
- * could take back (the failover log records any history a crash does rewrite).
+ * disk. A write is acknowledged and streamed from memory (`checkpoints`) before it is persisted, as
+ * Couchbase does; a crash loses what was above the persisted seqno, and the failover entry warmup
+ * adds at that seqno makes every consumer that saw more roll back (dcp.md §3.3, issue #16).
  */
 import { FailoverLog } from './failover-log.js';
+import { CheckpointQueue } from './checkpoints.js';
 import type { FailoverEntry, FollowEndReason, VBucketInfo, VBucketState } from './types.js';
 
 export interface PersistedVBucket {
@@ -31,6 +33,8 @@ export class VBucket {
   systemKeys = new Map<string, number>();
   /** Highest seqno per collection id, system events of the collection included (GET_ALL_VB_SEQNOS). */
   collectionHigh = new Map<number, number>();
+  /** Versions in memory, for live streams (checkpoints.ts); set up by the bucket at load. */
+  readonly checkpoints = new CheckpointQueue(0);
   private readonly waiters = new Set<() => void>();
 
   constructor(
@@ -68,9 +72,16 @@ export class VBucket {
     this.wake();
   }
 
+  /** Every seqno restarts at `seqno` (warmup, replica reset, discard): nothing above is in memory. */
+  resetSeqnos(seqno: number): void {
+    this.highSeqno = seqno;
+    this.persistedSeqno = seqno;
+    this.checkpoints.reset(seqno);
+  }
+
   /**
-   * Calls `wake` once at the next persisted advance (or state change); returns a function that
-   * cancels the wait, so an abandoned follower leaves nothing behind.
+   * Calls `wake` once at the next change in memory, persisted advance or state change; returns a
+   * function that cancels the wait, so an abandoned follower leaves nothing behind.
    */
   onChange(wake: () => void): () => void {
     this.waiters.add(wake);
@@ -78,6 +89,8 @@ export class VBucket {
   }
 
   wake(): void {
+    // Every write wakes its vbucket: most have no follower waiting.
+    if (this.waiters.size === 0) return;
     const waiters = [...this.waiters];
     this.waiters.clear();
     for (const w of waiters) w();

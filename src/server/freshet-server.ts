@@ -8,6 +8,7 @@
  */
 import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
+import type { DurabilityLevel } from '../engine/types.js';
 import { UserRegistry } from '../auth/credentials.js';
 import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
 import { startKvFace } from '../kv/index.js';
@@ -41,6 +42,8 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   password?: string;
   /** vbuckets of the `default` bucket created on first start (default 1024). */
   numVBuckets?: number;
+  /** durabilityMinLevel of the `default` bucket created on first start (`serve --durability`). */
+  durability?: DurabilityLevel;
   /** Create bucket `default` when there is none (default true). */
   createDefaultBucket?: boolean;
   logger?: Logger;
@@ -116,7 +119,7 @@ export class FreshetServer {
       if (opts.tls !== undefined) tls = await loadTlsMaterial(opts.tls, engine.store.path, logger);
       users = await openUsers(engine, opts, logger);
       if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
-        await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024 });
+        await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024, durabilityMinLevel: opts.durability ?? 'none' });
       }
     } catch (err) {
       await engine.close(); // release the data directory
@@ -224,6 +227,8 @@ function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
   if (opts.purgeAgeSeconds !== undefined) out.purgeAgeSeconds = opts.purgeAgeSeconds;
   if (opts.clock !== undefined) out.clock = opts.clock;
   if (opts.maxJsonDepth !== undefined) out.maxJsonDepth = opts.maxJsonDepth;
+  if (opts.maxDirtyBytes !== undefined) out.maxDirtyBytes = opts.maxDirtyBytes;
+  if (opts.checkpointBytes !== undefined) out.checkpointBytes = opts.checkpointBytes;
   return out;
 }
 

@@ -8,42 +8,64 @@
  * every write of the batch resolves together when `flushed` says the commit is on disk. A batch is capped so that applying it never holds the event loop
  * for long; the rest waits for the next transaction.
  *
- * A commit that fails (full disk, I/O error) rejects the writes of its batch only, with a
- * `StorageError` (storage-fault.ts); the next batch gets a fresh transaction, so writes succeed
- * again as soon as the disk has room, without a restart.
+ * A commit that fails (full disk, I/O error) fails the batch's writes that asked to fail, with a
+ * `StorageError` (storage-fault.ts): writes whose caller waits for the disk (HTTP writes, durable
+ * KV writes). Writes already acknowledged from memory (`write(ops, true)`, a KV write with no
+ * durability, issue #16) are *kept*: they go back to the head of the queue and are retried with
+ * backoff until the disk has room, as kv_engine's flusher keeps failed items dirty and retries.
+ * While commits fail and nothing is left to retry, a one-key probe transaction runs on the same
+ * backoff, so the store notices on its own when the disk has room again (storage health).
  */
 import type { RootDatabase } from 'lmdb';
 import type { BinaryDb } from './lmdb-store.js';
 import { StorageError, storageErrorOf, type StorageHealth } from './storage-fault.js';
 import { LatencyHistogram } from '../common/histogram.js';
 
-/** `value: null` removes the key. */
+/** `value: null` removes the key. `kept` (set by `write`) marks the ops of a kept write. */
 export interface WriteOp {
   db: BinaryDb;
   key: Buffer;
   value: Buffer | null;
+  kept?: boolean;
 }
 
 const MAX_OPS_PER_TXN = 40_000;
+/** Retry and probe backoff after a failed commit: doubling from the first to the last. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1_000;
+const PROBE_KEY = 'freshet:storage-probe';
 
-interface Batch {
-  ops: WriteOp[];
-  done: Promise<void>;
+interface Deferred {
+  promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-function newBatch(): Batch {
+function deferred(): Deferred {
   let resolve!: () => void;
   let reject!: (err: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
+  const promise = new Promise<void>((res, rej) => {
     resolve = res;
     reject = rej;
   });
   // A failed batch is reported through each write's own promise; this keeps Node from also
   // reporting the shared one as unhandled.
-  done.catch(() => undefined);
-  return { ops: [], done, resolve, reject };
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+interface Batch {
+  ops: WriteOp[];
+  /** Settles the writes that fail with the batch. */
+  done: Deferred;
+  /** Settles the kept writes: on disk, possibly after retries. Shared with the retry batch. */
+  kept: Deferred;
+  /** A retry of kept writes: waits for the backoff. */
+  retry: boolean;
+}
+
+function newBatch(kept: Deferred = deferred(), retry = false): Batch {
+  return { ops: [], done: deferred(), kept, retry };
 }
 
 export class GroupCommitter {
@@ -55,6 +77,17 @@ export class GroupCommitter {
   private idleWaiters: Array<() => void> = [];
   /** Test seam (see `failNextCommits`): commits still to fail, and with which errno. */
   private injected = { count: 0, code: 'ENOSPC' };
+  /** Test seam (see `slowDisk`): extra milliseconds before each transaction starts. */
+  private delayMs = 0;
+  private backoffMs = RETRY_FIRST_MS;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Operations queued and not yet committed (the dirty backlog, in index operations). */
+  queuedOps = 0;
+  /** Kept writes' retries after a failed commit. */
+  retries = 0;
+  /** Kept writes given up at close (the disk never had room): lost, as in a crash. */
+  abandoned = 0;
   /** Transactions committed so far. */
   commits = 0;
   /** Batches whose commit failed. */
@@ -79,25 +112,63 @@ export class GroupCommitter {
     this.injected = { count, code };
   }
 
-  /** Queue operations; the promise resolves when the transaction holding them is on disk. */
-  write(ops: WriteOp[]): Promise<void> {
+  /**
+   * Test seam: every transaction starts `ms` later, as on a slow disk, so the dirty backlog grows
+   * (the engine's TMPFAIL limit, issue #16); 0 clears it.
+   */
+  slowDisk(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /**
+   * Queue operations; the promise resolves when the transaction holding them is on disk. `kept`
+   * writes are retried after a failed commit instead of failing (see the header).
+   */
+  write(ops: WriteOp[], kept = false): Promise<void> {
     let open = this.queue[this.queue.length - 1]!;
-    if (open.ops.length >= MAX_OPS_PER_TXN) {
+    if (open.ops.length >= MAX_OPS_PER_TXN || open.retry) {
       open = newBatch();
       this.queue.push(open);
     }
-    for (const op of ops) open.ops.push(op);
+    for (const op of ops) {
+      if (kept) op.kept = true;
+      open.ops.push(op);
+    }
+    this.queuedOps += ops.length;
     if (!this.committing) this.startNext();
-    return open.done;
+    return kept ? open.kept.promise : open.done.promise;
+  }
+
+  /** Give up on retries (the store is closing): kept writes still queued fail. */
+  close(): void {
+    this.closed = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
   }
 
   private startNext(): void {
     this.committing = true;
+    const head = this.queue[0]!;
+    const wait = head.retry ? this.backoffMs : this.delayMs;
     // Let the current event turn finish queueing before the transaction takes the batch.
-    setImmediate(() => {
+    if (wait > 0) setTimeout(() => this.commitHead(), wait);
+    else setImmediate(() => this.commitHead());
+  }
+
+  private commitHead(): void {
+    {
       const batch = this.queue.shift()!;
       if (this.queue.length === 0) this.queue.push(newBatch());
       if (batch.ops.length === 0) {
+        batch.done.resolve();
+        batch.kept.resolve();
+        this.settle();
+        return;
+      }
+      if (batch.retry && this.closed) {
+        this.queuedOps -= batch.ops.length;
+        this.abandoned += batch.ops.length;
+        batch.kept.reject(new StorageError('ECANCELED', 'the store closed before the disk had room for this write'));
         this.settle();
         return;
       }
@@ -108,7 +179,7 @@ export class GroupCommitter {
           : `storage write failed: ${this.injected.code} (injected fault)`);
         this.failedCommits++;
         this.health.failed(err);
-        batch.reject(err);
+        this.failBatch(batch, err);
         this.settle();
         return;
       }
@@ -123,6 +194,8 @@ export class GroupCommitter {
           () => {
             this.commits++;
             this.committedOps += batch.ops.length;
+            this.queuedOps -= batch.ops.length;
+            this.backoffMs = RETRY_FIRST_MS;
             this.health.succeeded();
             // Committed (visible, and safe from a process crash); durable once flushed. The next
             // transaction starts now and overlaps this one's fsync (lmdb-js overlappingSync).
@@ -130,8 +203,13 @@ export class GroupCommitter {
             const committedAt = performance.now();
             this.durable().then(() => {
               this.flushLatency.observe((performance.now() - committedAt) * 1000);
-              batch.resolve();
-            }, (err: unknown) => batch.reject(err)).finally(() => {
+              batch.done.resolve();
+              batch.kept.resolve();
+            }, (err: unknown) => {
+              batch.done.reject(err);
+              // Committed: kept writes are visible and survive a process crash.
+              batch.kept.resolve();
+            }).finally(() => {
               this.flushing--;
               this.wakeIfIdle();
             });
@@ -140,10 +218,43 @@ export class GroupCommitter {
           (err: unknown) => {
             // LMDB aborted the transaction: nothing of the batch is visible, so its writes fail.
             this.failedCommits++;
-            storageErrorOf(err, this.dataDir).then((e) => batch.reject(e), () => batch.reject(err)).finally(() => this.settle());
+            storageErrorOf(err, this.dataDir).then((e) => this.failBatch(batch, e), () => this.failBatch(batch, err)).finally(() => this.settle());
           },
         );
-    });
+    }
+  }
+
+  /**
+   * A transaction was aborted: the writes that fail with it do; kept writes go back to the head
+   * of the queue for a retry after the backoff. With nothing to retry, a probe watches the disk.
+   */
+  private failBatch(batch: Batch, err: unknown): void {
+    batch.done.reject(err);
+    this.backoffMs = Math.min(this.backoffMs * 2, RETRY_MAX_MS);
+    const kept = batch.ops.filter((op) => op.kept === true);
+    this.queuedOps -= batch.ops.length - kept.length;
+    if (kept.length === 0) {
+      batch.kept.resolve();
+      this.scheduleProbe();
+      return;
+    }
+    this.retries++;
+    const retry = newBatch(batch.kept, true);
+    retry.ops = kept;
+    this.queue.unshift(retry);
+  }
+
+  /** While commits fail and no retry is queued, try a one-key transaction after the backoff. */
+  private scheduleProbe(): void {
+    if (this.probeTimer || this.closed) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      if (this.health.state === 'healthy' || this.closed) return;
+      if (this.committing) return this.scheduleProbe();
+      this.write([{ db: this.root as unknown as BinaryDb, key: Buffer.from(PROBE_KEY), value: Buffer.from(String(Date.now())) }])
+        .catch(() => this.scheduleProbe());
+    }, this.backoffMs);
+    this.probeTimer.unref();
   }
 
   /**
@@ -168,7 +279,7 @@ export class GroupCommitter {
 
   /** The current transaction is done (committed or failed): start the next one, if any. */
   private settle(): void {
-    if (this.queue[0]!.ops.length > 0) {
+    if (this.queue[0]!.ops.length > 0 || this.queue.length > 1) {
       this.startNext();
       return;
     }

@@ -37,7 +37,7 @@ export const HOST_PLACEHOLDER = '$HOST';
  */
 export const BUCKET_CAPABILITIES = {
   collections: { default: true, why: 'collection-aware KV and DCP (HELLO 0x12)' },
-  durableWrite: { default: false, why: 'synchronous replication levels' },
+  durableWrite: { default: true, why: 'SyncWrites: durability levels (issue #16)' },
   tombstonedUserXAttrs: { default: false, why: 'user xattrs kept on deleted documents' },
   couchapi: { default: false, why: 'views on the capi port' },
   dcp: { default: true, why: 'DCP producer' },

@@ -17,7 +17,9 @@ let server: TestServer;
 let bucket: Bucket;
 
 before(async () => {
-  server = await startTestServer({ numVBuckets: 64 });
+  // No checkpoint memory kept: a stream that is not caught up reads the disk, so these tests see
+  // kv_engine's disk backfill (a stream caught up still reads memory: test/dcp/memory.test.ts).
+  server = await startTestServer({ numVBuckets: 64, checkpointBytes: 0 });
   bucket = server.server.engine.bucket('default')!;
 });
 after(() => server.close());
@@ -57,6 +59,7 @@ describe('dcp > backfill then live', () => {
       latest.set(key, { value: '', deleted: true });
       await bucket.delete(key);
     }
+    await bucket.quiesce();
 
     const consumer = await DcpTestConsumer.open(server);
     t.after(() => consumer.close());
@@ -125,6 +128,7 @@ describe('dcp > backfill then live', () => {
   test('a stream resuming in the middle of a snapshot gets the rest, marked from its snapshot start', async (t) => {
     const keys = keysIn(5, 10, 'mid');
     for (const k of keys) await bucket.set(k, '{"a":1}', json);
+    await bucket.quiesce();
     const info = bucket.vbucketInfo(5);
     // The consumer saw a snapshot [snapStart, high] but only items up to `start`.
     const snapStart = info.highSeqno - keys.length + 1;
@@ -178,6 +182,7 @@ describe('dcp > backfill then live', () => {
     const vb = 9;
     const keys = keysIn(vb, 6, 'end');
     for (const k of keys) await bucket.set(k, '"x"', json);
+    await bucket.quiesce(); // DiskOnly ends at the persisted seqno
     const high = bucket.vbucketInfo(vb).highSeqno;
     const consumer = await DcpTestConsumer.open(server);
     t.after(() => consumer.close());

@@ -46,6 +46,7 @@ describe('dcp > cbdatasource on the wire', () => {
     await bucket.set(d!, '"d"', { datatype: c.Datatype.Json });
     await bucket.delete(d!);
     await bucket.set(e!, '"e"', { datatype: c.Datatype.Json, expiry: nowSeconds() + 1000 });
+    await bucket.quiesce(); // the pager reads the expiry index on disk
     await runExpiryPager(bucket, nowSeconds() + 2000);
 
     const kv = await RawKv.connect(server.server.ports.kv);

@@ -17,7 +17,8 @@ let bucket: Bucket;
 const json = { datatype: c.Datatype.Json };
 
 before(async () => {
-  server = await startTestServer({ numVBuckets: 32 });
+  // Disk-backfill semantics (deduplicated history): streams that are not caught up read the disk.
+  server = await startTestServer({ numVBuckets: 32, checkpointBytes: 0 });
   bucket = server.server.engine.bucket('default')!;
 });
 after(() => server.close());
@@ -82,7 +83,9 @@ describe('dcp > deletions and expirations', () => {
     await bucket.set(deleted!, '"d"', json);
     await bucket.delete(deleted!);
     await bucket.set(expired!, '"e"', { ...json, expiry: nowSeconds() + 1000 });
+    await bucket.quiesce(); // the pager reads the expiry index on disk
     assert.equal(await runExpiryPager(bucket, nowSeconds() + 2000), 1);
+    await bucket.quiesce();
     return { deleted: deleted!, expired: expired! };
   }
 
@@ -130,6 +133,7 @@ describe('dcp > connection options', () => {
     await bucket.set(a!, '1', json); // seqno 1
     await bucket.set(b!, '2', json); // seqno 2
     await bucket.set(a!, '3', json); // seqno 3: a@1 is gone from the index
+    await bucket.quiesce();
     const cons = await consumer(t, { features: [c.Feature.Xerror, c.Feature.Collections], controls: { enable_noop: 'true' } });
     await cons.streamFromZero(vb, { endSeqno: 1 });
     assert.equal(await cons.streamEnd(vb), c.StreamEndReason.Ok);

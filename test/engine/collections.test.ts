@@ -53,6 +53,7 @@ describe('collections in the engine', () => {
       await b.set('k', '{"where":"default"}');
       await c.set('k', '{"where":"c"}');
       await c.set('other', '1');
+      await b.quiesce(); // the change order lists persisted writes only
       assert.equal(b.get('k').value.toString(), '{"where":"default"}');
       assert.equal(c.get('k').value.toString(), '{"where":"c"}');
       assert.equal(c.get('k').collection, c.id);

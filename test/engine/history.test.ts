@@ -30,19 +30,23 @@ describe('history', () => {
   let t: TestEngine;
   afterEach(() => t.close());
 
-  test('a backfill is deduplicated by key: writes 1:A 2:B 3:A stream as marker {0..3}, 2:B, 3:A', async () => {
-    t = await openTestEngine(64);
-    const [a, b] = keysInVbucket(t, 5, 2) as [string, string];
-    await t.bucket.set(a, 'A1');
-    await t.bucket.set(b, 'B1');
-    await t.bucket.set(a, 'A2');
-    const f = t.bucket.follow(5, { start: 0 });
-    const [marker, first, second] = await take(f, 3);
-    assert.deepEqual(marker, { type: 'snapshot', start: 0, end: 3, flags: SNAPSHOT_DISK | 0x04 });
-    assert.deepEqual([itemOf(first!).seqno, itemOf(first!).key.toString()], [2, b]);
-    assert.deepEqual([itemOf(second!).seqno, itemOf(second!).value.toString()], [3, 'A2']);
-    f.close();
-  });
+  for (const source of ['disk', 'memory'] as const) {
+    test(`a ${source} snapshot is deduplicated by key: writes 1:A 2:B 3:A stream as marker {0..3}, 2:B, 3:A`, async () => {
+      // With no checkpoint memory kept, a stream that is not caught up reads the disk.
+      t = await openTestEngine(64, source === 'disk' ? { checkpointBytes: 0 } : {});
+      const [a, b] = keysInVbucket(t, 5, 2) as [string, string];
+      await t.bucket.set(a, 'A1');
+      await t.bucket.set(b, 'B1');
+      await t.bucket.set(a, 'A2');
+      if (source === 'disk') await t.bucket.quiesce();
+      const f = t.bucket.follow(5, { start: 0 });
+      const [marker, first, second] = await take(f, 3);
+      assert.deepEqual(marker, { type: 'snapshot', start: 0, end: 3, flags: (source === 'disk' ? SNAPSHOT_DISK : SNAPSHOT_MEMORY) | 0x04 });
+      assert.deepEqual([itemOf(first!).seqno, itemOf(first!).key.toString()], [2, b]);
+      assert.deepEqual([itemOf(second!).seqno, itemOf(second!).value.toString()], [3, 'A2']);
+      f.close();
+    });
+  }
 
   test('a follower backfills, then delivers live writes as memory snapshots, then ends at its end seqno', async () => {
     t = await openTestEngine(64);
@@ -63,10 +67,11 @@ describe('history', () => {
     assert.deepEqual(rest[rest.length - 1], { type: 'end', reason: 'ok' });
   });
 
-  test('a snapshot is a consistent cut while writes continue', async () => {
-    t = await openTestEngine(4);
+  test('a disk snapshot is a consistent cut while writes continue', async () => {
+    t = await openTestEngine(4, { checkpointBytes: 0 });
     const keys = keysInVbucket(t, 0, 200);
     await Promise.all(keys.map((k) => t.bucket.set(k, 'v0')));
+    await t.bucket.quiesce();
     const f = t.bucket.follow(0, { start: 0, batchSize: 16 });
     const marker = await f.next();
     assert.ok(marker?.type === 'snapshot');
@@ -149,6 +154,7 @@ describe('history', () => {
     await t.bucket.set('a', '1');
     await t.bucket.set('b', '1');
     await t.bucket.set('a', '2');
+    await t.bucket.quiesce(); // the change order lists persisted writes only
     const all = t.bucket.readChanges({ since: 0 });
     assert.deepEqual(all.map((c) => [c.bucketSeq, c.item.key.toString()]), [[2, 'b'], [3, 'a']]);
     assert.deepEqual(t.bucket.readChanges({ since: 2 }).map((c) => c.item.key.toString()), ['a']);

@@ -136,6 +136,7 @@ describe('document operations', () => {
   test('the expiry pager expires by the engine clock, and CAS values follow it', async () => {
     const b = t.bucket;
     const w = await b.set('paged', 'x', { expiry: 30 });
+    await b.quiesce(); // the pager reads the expiry index on disk
     assert.ok(w.cas >> 16n >= (BigInt(clock.now()) * 1_000_000n) >> 16n, 'the CAS is the clock in ns, low bits masked');
     assert.equal(await runExpiryPager(b), 0, 'not due yet');
     clock.advance(31_000);

@@ -25,6 +25,7 @@ import type { StoreMode } from '../../engine/mutations.js';
 import { errorReply } from '../replies.js';
 import { KvReplyError } from '../errors.js';
 import { collectionOf, documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
+import { durabilityOf, durableOutcome } from './durability.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, Reply } from '../dispatch.js';
 
@@ -73,14 +74,15 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
   if (mode === 'add' && r.cas !== 0n) throw new KvReplyError(Status.Einval, 'ADD does not take a CAS');
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
+  const durability = req.framingExtras.length === 0 ? undefined : durabilityOf(req);
   const bucket = session.bucket!;
-  const written = await collectionOf(session, r.key).storeItem(
+  const written = await durableOutcome(bucket, collectionOf(session, r.key).storeItem(
     mode,
     documentKey(session, r.key),
     r.value,
-    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value, bucket.maxJsonDepth), preserveExpiry },
+    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value, bucket.maxJsonDepth), preserveExpiry, durability: durability?.level },
     req.vbucket,
-  );
+  ), durability);
   return mutationReply(session, req, written);
 }
 
@@ -89,13 +91,17 @@ async function concat(session: Session, req: Packet): Promise<Reply> {
   const side = req.opcode === Opcode.Append || req.opcode === Opcode.AppendQ ? 'append' : 'prepend';
   const target = collectionOf(session, r.key);
   const key = documentKey(session, r.key);
-  const written = await (side === 'append' ? target.append(key, r.value, r.cas, req.vbucket) : target.prepend(key, r.value, r.cas, req.vbucket));
+  const durability = durabilityOf(req);
+  const written = await durableOutcome(session.bucket!, side === 'append'
+    ? target.append(key, r.value, r.cas, req.vbucket, durability?.level)
+    : target.prepend(key, r.value, r.cas, req.vbucket, durability?.level), durability);
   return mutationReply(session, req, written);
 }
 
 async function remove(session: Session, req: Packet): Promise<Reply> {
   const r = decodeDeleteRequest(req);
-  const written = await collectionOf(session, r.key).delete(documentKey(session, r.key), { cas: r.cas }, req.vbucket);
+  const durability = durabilityOf(req);
+  const written = await durableOutcome(session.bucket!, collectionOf(session, r.key).delete(documentKey(session, r.key), { cas: r.cas, durability: durability?.level }, req.vbucket), durability);
   return mutationReply(session, req, written);
 }
 
@@ -103,9 +109,10 @@ async function arith(session: Session, req: Packet): Promise<Reply> {
   const r = decodeArithRequest(req);
   const target = collectionOf(session, r.key);
   const key = documentKey(session, r.key);
-  const opts = { delta: r.delta, initial: r.initial, expiry: r.expiration, cas: req.cas };
+  const durability = durabilityOf(req);
+  const opts = { delta: r.delta, initial: r.initial, expiry: r.expiration, cas: req.cas, durability: durability?.level };
   const isIncr = req.opcode === Opcode.Increment || req.opcode === Opcode.IncrementQ;
-  const result = await (isIncr ? target.increment(key, opts, req.vbucket) : target.decrement(key, opts, req.vbucket));
+  const result = await durableOutcome(session.bucket!, isIncr ? target.increment(key, opts, req.vbucket) : target.decrement(key, opts, req.vbucket), durability);
   if (isQuietOpcode(req.opcode)) return null;
   return encodeArithResponse(req.opcode, { value: result.value, cas: result.cas, token: token(session, result) }, { opaque: req.opaque });
 }

@@ -1,0 +1,179 @@
+/**
+ * One vbucket's in-memory change queue: kv_engine's checkpoints, reduced to what DCP needs.
+ *
+ * A write is acknowledged once it is applied in memory (issue #16, dcp.md §3.4): it enters this
+ * queue at its seqno, and live DCP streams read it from here at once, without waiting for the
+ * flusher. The queue holds every version above `floor` in seqno order; a stream whose cursor is
+ * at or above the floor reads memory, one below it backfills from disk first (cursor dropping,
+ * dcp.md §3.4: "a slow consumer can be switched back to disk at any time").
+ *
+ * Memory is bounded twice. Versions not yet on disk stay until the flusher persists them (the
+ * bucket refuses writes with TMPFAIL once that backlog passes its limit, bucket-core.ts). Persisted
+ * versions are kept only while the queue's bytes stay under `retainBytes`, oldest evicted first;
+ * a stream that falls behind that reads the disk, where the same versions are.
+ *
+ * Deduplication: when a key is written again, the older entry records the newer seqno. A memory
+ * snapshot extends to the newer versions of the keys it read (when they are deliverable) and
+ * skips the older ones, so a snapshot holds each key once, as a checkpoint does (dcp.md §3.4).
+ *
+ * Some entries are held: delivered only once persisted. A SyncWrite (durability level that asks
+ * for persistence) is not visible until it is durable, and a system event is written by its own
+ * transaction; a snapshot ends before the first held entry that is not yet on disk.
+ */
+import type { Item } from './types.js';
+
+/** Entry flags. */
+const HELD = 1;
+const LOST = 2;
+/** Bytes an entry costs beyond its key and value (the Item object, the array slots). */
+const ENTRY_OVERHEAD = 160;
+/** Compact the arrays once this many evicted slots lead them. */
+const COMPACT_AT = 4096;
+
+/** What a memory snapshot delivers: the versions, and the seqno range it covers. */
+export interface MemorySnapshot {
+  readonly items: Item[];
+  /** First seqno after the cursor the snapshot covers (its marker start). */
+  readonly start: number;
+  /** Last seqno it covers (its marker end); items may end earlier (deduplicated or filtered). */
+  readonly end: number;
+  /** Last seqno read from the queue: the follower's cursor after this snapshot. */
+  readonly scanned: number;
+}
+
+export function entryBytes(item: Item): number {
+  return item.value.length + item.key.length + (item.xattrs?.length ?? 0) + ENTRY_OVERHEAD;
+}
+
+export class CheckpointQueue {
+  #items: Item[] = [];
+  /** Per entry: the seqno of the key's next version in the queue, 0 while it is the newest. */
+  #superseded: number[] = [];
+  #flags: number[] = [];
+  #head = 0;
+  /** Every seqno at or below this is not (or no longer) in memory: read it from disk. */
+  floor: number;
+  /** Bytes of the entries in the queue. */
+  bytes = 0;
+
+  constructor(floor: number) {
+    this.floor = floor;
+  }
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Memory holds every version after `cursor`. */
+  covers(cursor: number): boolean {
+    return cursor >= this.floor;
+  }
+
+  /** Append `item` (seqnos only grow); `prevSeqno` is the version it replaces, if any. */
+  push(item: Item, prevSeqno: number | undefined, held: boolean): void {
+    if (prevSeqno !== undefined && prevSeqno > this.floor) {
+      const i = this.#indexOf(prevSeqno);
+      if (i >= 0) this.#superseded[i] = item.seqno;
+    }
+    this.#items.push(item);
+    this.#superseded.push(0);
+    this.#flags.push(held ? HELD : 0);
+    this.bytes += entryBytes(item);
+  }
+
+  /** A version whose write failed: never delivered (the vbucket also gets a failover entry). */
+  markLost(seqno: number): void {
+    const i = this.#indexOf(seqno);
+    if (i >= 0) this.#flags[i]! |= LOST;
+  }
+
+  /**
+   * Evict persisted entries, oldest first, until the queue is within `retainBytes`. Entries above
+   * `persisted` are never evicted: memory is the only place they are.
+   */
+  trim(retainBytes: number, persisted: number): void {
+    const items = this.#items;
+    while (this.bytes > retainBytes && this.#head < items.length) {
+      const item = items[this.#head]!;
+      if (item.seqno > persisted) break;
+      this.bytes -= entryBytes(item);
+      this.floor = item.seqno;
+      items[this.#head] = undefined as unknown as Item; // let the version be collected
+      this.#head++;
+    }
+    if (this.#head >= COMPACT_AT && this.#head * 2 >= items.length) this.#compact();
+  }
+
+  /** Forget everything: the vbucket restarts at `seqno` (replica reset, discard, rollback). */
+  reset(seqno: number): void {
+    this.#items = [];
+    this.#superseded = [];
+    this.#flags = [];
+    this.#head = 0;
+    this.bytes = 0;
+    this.floor = seqno;
+  }
+
+  /**
+   * The next memory snapshot after `cursor` (which the queue must cover): up to `max` entries,
+   * ending before the first held entry above `persisted`, and at `end`. Null when there is nothing
+   * deliverable yet. `keep` filters by collection (skipped entries still advance the snapshot).
+   */
+  read(cursor: number, max: number, end: number, persisted: number, keep: (item: Item) => boolean, trim: boolean): MemorySnapshot | null {
+    const items = this.#items;
+    const flags = this.#flags;
+    const superseded = this.#superseded;
+    let i = this.#firstAfter(cursor);
+    const from = i;
+    let last = -1;
+    // Past `max`, the snapshot grows until it holds the newer version of every key it read, so
+    // that older versions can be left out and each key appears once (checkpoint deduplication).
+    let needed = 0;
+    for (let n = 0; i < items.length; i++, n++) {
+      const item = items[i]!;
+      if (n >= max && item.seqno > needed) break;
+      if (item.seqno > end) break;
+      if ((flags[i]! & HELD) !== 0 && item.seqno > persisted) break;
+      last = i;
+      if (superseded[i]! > needed) needed = superseded[i]!;
+    }
+    if (last < 0) return null;
+    const snapEnd = items[last]!.seqno;
+    const out: Item[] = [];
+    for (let j = from; j <= last; j++) {
+      if ((flags[j]! & LOST) !== 0) continue;
+      const next = superseded[j]!;
+      if (next !== 0 && next <= snapEnd) continue;
+      const item = items[j]!;
+      if (keep(item)) out.push(item);
+    }
+    // A legacy stream's snapshot ends at its last item (follower.ts trimSnapshots).
+    const marked = trim && out.length > 0 ? out[out.length - 1]!.seqno : snapEnd;
+    return { items: out, start: cursor + 1, end: marked, scanned: snapEnd };
+  }
+
+  /** Index of the first entry with a seqno above `seqno`. */
+  #firstAfter(seqno: number): number {
+    const items = this.#items;
+    let lo = this.#head;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (items[mid]!.seqno <= seqno) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #indexOf(seqno: number): number {
+    const i = this.#firstAfter(seqno - 1);
+    return i < this.#items.length && this.#items[i]!.seqno === seqno ? i : -1;
+  }
+
+  #compact(): void {
+    this.#items = this.#items.slice(this.#head);
+    this.#superseded = this.#superseded.slice(this.#head);
+    this.#flags = this.#flags.slice(this.#head);
+    this.#head = 0;
+  }
+}
