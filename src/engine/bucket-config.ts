@@ -11,7 +11,13 @@ export interface BucketConfig {
   uuid: string;
   /** Bucket maxTTL in seconds; absent = none. */
   maxTTL?: number;
+  /** How XDCR writes resolve conflicts (with-meta.ts); absent = 'seqno' (revid), Couchbase's default. */
+  conflictResolution?: ConflictResolutionType;
 }
+
+/** Couchbase's `conflictResolutionType` bucket setting: revid ("seqno") or last-write-wins. */
+export type ConflictResolutionType = 'seqno' | 'lww';
+export const CONFLICT_RESOLUTION_TYPES: readonly ConflictResolutionType[] = ['seqno', 'lww'];
 
 export interface BucketStats {
   reads: number;

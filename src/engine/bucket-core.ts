@@ -29,7 +29,7 @@ import { changeRef, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js'
 import { dirKey } from './dir-keys.js';
 import { Manifest, type ManifestData } from './manifest.js';
 import type { FollowEndReason, Item, Key, MutationResult } from './types.js';
-import type { BucketConfig, BucketMeta, BucketStats, NewVersion } from './bucket-config.js';
+import type { BucketConfig, BucketMeta, BucketStats, ConflictResolutionType, NewVersion } from './bucket-config.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Key of the manifest record in the bucket's collections database (bucket-collections.ts). */
@@ -55,6 +55,8 @@ export class BucketCore {
   manifest = Manifest.initial();
   /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL overrides it. */
   maxTTL = 0;
+  /** How with-meta (XDCR) writes resolve conflicts (with-meta.ts); fixed at bucket creation. */
+  readonly conflictResolution: ConflictResolutionType;
   /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
   readonly ids = new IdIndex();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
@@ -80,6 +82,7 @@ export class BucketCore {
     this.dbs = store.bucketDbs(config.name);
     this.hlc = new HybridLogicalClock(clock);
     this.maxTTL = config.maxTTL ?? 0;
+    this.conflictResolution = config.conflictResolution ?? 'seqno';
   }
 
   /** The engine clock in Unix seconds (expiry and delete times). */

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Bucket, bucketCore, type BucketConfig } from './bucket.js';
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
+import { CONFLICT_RESOLUTION_TYPES, type ConflictResolutionType } from './bucket-config.js';
 import { EngineError, engineWrite, isEngineError } from './errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
@@ -39,6 +40,8 @@ export interface CreateBucketOptions {
   numVBuckets?: number;
   /** Bucket maxTTL in seconds (0 = none), as Couchbase's bucket setting. */
   maxTTL?: number;
+  /** Conflict resolution of XDCR writes (with-meta.ts): 'seqno' (revid, the default) or 'lww'. */
+  conflictResolution?: ConflictResolutionType;
 }
 
 export const DEFAULT_NUM_VBUCKETS = 1024;
@@ -157,7 +160,9 @@ export class Engine extends EventEmitter {
       throw new EngineError('EINVAL', 'numVBuckets must be an integer from 1 to 1024');
     }
     const maxTTL = checkMaxTTL(opts.maxTTL ?? 0);
-    const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex'), ...(maxTTL ? { maxTTL } : {}) };
+    const cr = opts.conflictResolution ?? 'seqno';
+    if (!CONFLICT_RESOLUTION_TYPES.includes(cr)) throw new EngineError('EINVAL', `conflict resolution must be one of ${CONFLICT_RESOLUTION_TYPES.join(', ')}`);
+    const config: BucketConfig = { name, numVBuckets, uuid: randomBytes(16).toString('hex'), ...(maxTTL ? { maxTTL } : {}), ...(cr !== 'seqno' ? { conflictResolution: cr } : {}) };
     const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth);
     this.bucketMap.set(name, bucket);
     this.watch(bucket);
@@ -178,7 +183,13 @@ export class Engine extends EventEmitter {
   }
 
   private async saveBucketList(): Promise<void> {
-    const configs: BucketConfig[] = this.buckets().map((b) => ({ name: b.name, numVBuckets: b.numVBuckets, uuid: b.uuid, ...(b.maxTTL ? { maxTTL: b.maxTTL } : {}) }));
+    const configs: BucketConfig[] = this.buckets().map((b) => ({
+      name: b.name,
+      numVBuckets: b.numVBuckets,
+      uuid: b.uuid,
+      ...(b.maxTTL ? { maxTTL: b.maxTTL } : {}),
+      ...(b.conflictResolution !== 'seqno' ? { conflictResolution: b.conflictResolution } : {}),
+    }));
     await engineWrite(this.store.putMeta(this.store.system, 'buckets', configs));
   }
 
