@@ -200,7 +200,7 @@ export class XdcrTarget {
         if (res.status === Status.NotMyVbucket) {
           this.stats.notMyVbucket++;
           this.#takeMap(res.value);
-        } else if (res.status !== Status.Etmpfail && res.status !== 0x85 /* Ebusy */) {
+        } else if (res.status !== Status.Etmpfail && res.status !== Status.Ebusy) {
           throw new XdcrTargetError(`${change.type === 'mutation' ? 'SET' : 'DEL'}_WITH_META ${change.key.toString()} failed: status 0x${res.status.toString(16)} ${res.value.toString()}`, res.status);
         }
       }
