@@ -25,7 +25,7 @@ import { encodeXattrBlob } from '../../src/codec/xattr.js';
 import { FORCE_ACCEPT_WITH_META_OPS, IS_EXPIRATION, REGENERATE_CAS, SKIP_CONFLICT_RESOLUTION } from '../../src/engine/with-meta.js';
 import { ADMIN } from '../helpers/server.js';
 import { DcpTestConsumer } from '../dcp/helpers/consumer.js';
-import { expectStatus, type RawKv } from './raw-client.js';
+import { expectStatus, statGroup, type RawKv } from './raw-client.js';
 import { RAW_TEST, withServer, type KvFixture } from './fixture.js';
 
 const CAS = 0x1700_0000_0001_0000n;
@@ -95,6 +95,10 @@ describe('XMEM on a revid bucket', () => {
       assert.equal((await kv.next()).opcode, Opcode.Noop);
       assert.equal(f.bucket.get('k').value.toString(), 'v2');
       assert.equal(f.bucket.get('k').revSeqno, 11);
+      const stats = await statGroup(kv, '');
+      assert.equal(stats.get('ep_num_ops_set_meta'), '2');
+      assert.equal(stats.get('ep_num_ops_set_meta_res_fail'), '3');
+      assert.equal(stats.get('ep_num_ops_del_meta'), '0');
     }));
 
   test('ADD_WITH_META: KeyEexists on a live document, creates on a missing or deleted one', RAW_TEST, () =>
