@@ -129,3 +129,22 @@ test('a target that does not exist or refuses the credentials fails the push wit
     await a.close();
   }
 });
+
+test('a last-write-wins target gets FORCE_ACCEPT and resolves by CAS', async () => {
+  const a = await startTestServer();
+  const b = await startTestServer();
+  try {
+    const src = a.server.engine.bucket('default')!;
+    const lww = await b.server.engine.createBucket('lww', { numVBuckets: 64, conflictResolution: 'lww' });
+    // Edited many times on the target (high rev seqno) but earlier: by CAS the source's later write wins.
+    for (let i = 0; i < 5; i++) await lww.set('k', `{"target":${i}}`);
+    await src.set('k', '{"source":true}');
+    const res = await runPush({ source: url(a), sourceCredentials: ADMIN, target: `couchbase://127.0.0.1:${b.server.ports.kv}/lww`, targetCredentials: ADMIN });
+    assert.equal(res.written, 1);
+    assert.equal(lww.get('k').value.toString(), '{"source":true}');
+    assert.equal(lww.get('k').cas, src.get('k').cas);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
