@@ -4,7 +4,8 @@
  * `bucket-list` / `bucket-delete` use ns_server's (`POST /pools/default/buckets`,
  * `POST /pools/default/buckets/NAME`, `GET /pools/default/buckets`,
  * `DELETE /pools/default/buckets/NAME`), with Basic auth from -u/-p. `--max-ttl` is
- * couchbase-cli's flag for the bucket's `maxTTL`.
+ * couchbase-cli's flag for the bucket's `maxTTL`, `--conflict-resolution` (seqno|lww) its flag for
+ * `conflictResolutionType` (couchbase-cli names the values `sequence` and `timestamp`; both spellings work).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
@@ -38,6 +39,15 @@ function maxTTL(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 0x7fffffff) throw new InvalidArgumentError('max TTL is an integer from 0 to 2147483647 (seconds)');
   return n;
+}
+
+/** couchbase-cli's `--conflict-resolution sequence|timestamp`, and ns_server's own `seqno|lww`. */
+const CONFLICT_RESOLUTION: Record<string, 'seqno' | 'lww'> = { seqno: 'seqno', sequence: 'seqno', lww: 'lww', timestamp: 'lww' };
+
+function conflictResolution(value: string): 'seqno' | 'lww' {
+  const cr = CONFLICT_RESOLUTION[value];
+  if (cr === undefined) throw new InvalidArgumentError('conflict resolution is seqno (sequence) or lww (timestamp)');
+  return cr;
 }
 
 /** The connection flags every command against a running server takes (`bucket`, `stats`). */
@@ -136,15 +146,18 @@ export function registerBucket(program: Command, print: Printer = defaultPrinter
     .description('create a bucket')
     .option('--vbuckets <n>', 'number of vbuckets (1-1024)', vbuckets, 1024)
     .option('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
-    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number; maxTtl?: number }) => {
+    .option('--conflict-resolution <type>', 'XDCR conflict resolution: seqno (default) or lww', conflictResolution)
+    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number; maxTtl?: number; conflictResolution?: 'seqno' | 'lww' }) => {
       const reply = await call(flags, 'POST', '/pools/default/buckets', {
         name,
         bucketType: 'couchbase',
         numVBuckets: String(flags.vbuckets),
         ...(flags.maxTtl === undefined ? {} : { maxTTL: String(flags.maxTtl) }),
+        ...(flags.conflictResolution === undefined ? {} : { conflictResolutionType: flags.conflictResolution }),
       });
       if (reply.status !== 202 && reply.status !== 200) throw new Error(`could not create bucket ${name}: ${describeFailure(reply)}`);
-      print(`created bucket ${name} (${flags.vbuckets} vbuckets${flags.maxTtl ? `, max TTL ${flags.maxTtl}s` : ''})`);
+      const cr = flags.conflictResolution === 'lww' ? ', last-write-wins' : '';
+      print(`created bucket ${name} (${flags.vbuckets} vbuckets${flags.maxTtl ? `, max TTL ${flags.maxTtl}s` : ''}${cr})`);
     });
 
   withConnection(bucket.command('edit').argument('<name>', 'bucket name'))

@@ -7,6 +7,7 @@ import { registerBucket } from './bucket.js';
 import { registerReplicate } from './replicate.js';
 import { registerTail } from './tail.js';
 import { registerStats } from './stats.js';
+import { registerXdcr } from './xdcr.js';
 import { ENVIRONMENT_HELP } from './common.js';
 import { FRESHET_VERSION } from '../common/version.js';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerReplicate(program);
   registerTail(program);
   registerStats(program);
+  registerXdcr(program);
   return program;
 }
 

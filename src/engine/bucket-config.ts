@@ -13,6 +13,8 @@ export interface BucketConfig {
   maxTTL?: number;
   /** The least durability every write gets (Couchbase's bucket setting); absent = none. */
   durabilityMinLevel?: DurabilityLevel;
+  /** How XDCR writes resolve conflicts (with-meta.ts); absent = 'seqno' (revid), Couchbase's default. */
+  conflictResolution?: ConflictResolutionType;
 }
 
 /** Write-path memory limits (issue #16), engine options shared by every bucket. */
@@ -24,6 +26,10 @@ export interface WritePathLimits {
 }
 
 export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 256 * 1024 * 1024, checkpointBytes: 64 * 1024 * 1024 };
+
+/** Couchbase's `conflictResolutionType` bucket setting: revid ("seqno") or last-write-wins. */
+export type ConflictResolutionType = 'seqno' | 'lww';
+export const CONFLICT_RESOLUTION_TYPES: readonly ConflictResolutionType[] = ['seqno', 'lww'];
 
 export interface BucketStats {
   reads: number;

@@ -33,7 +33,7 @@ import { changeRef, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js'
 import { dirKey } from './dir-keys.js';
 import { Manifest, type ManifestData } from './manifest.js';
 import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode } from './types.js';
-import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type NewVersion, type WritePathLimits } from './bucket-config.js';
+import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type ConflictResolutionType, type NewVersion, type WritePathLimits } from './bucket-config.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Key of the manifest record in the bucket's collections database (bucket-collections.ts). */
@@ -66,6 +66,8 @@ export class BucketCore {
   durabilityMinLevel: DurabilityLevel = 'none';
   /** Bytes of versions not yet on disk (checkpoints.ts entryBytes); bounded by limits.maxDirtyBytes. */
   #dirtyBytes = 0;
+  /** How with-meta (XDCR) writes resolve conflicts (with-meta.ts); fixed at bucket creation. */
+  readonly conflictResolution: ConflictResolutionType;
   /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
   readonly ids = new IdIndex();
   /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
@@ -92,6 +94,7 @@ export class BucketCore {
     this.dbs = store.bucketDbs(config.name);
     this.hlc = new HybridLogicalClock(clock);
     this.maxTTL = config.maxTTL ?? 0;
+    this.conflictResolution = config.conflictResolution ?? 'seqno';
     this.durabilityMinLevel = config.durabilityMinLevel ?? 'none';
     this.#retainPerVb = Math.floor(limits.checkpointBytes / config.numVBuckets);
   }

@@ -13,6 +13,8 @@ import { BucketCore, type BucketConfig, type BucketStats, type WritePathLimits }
 import type { Clock } from './clock.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
+import { withMetaStats, type WithMeta, type WithMetaOptions, type WithMetaStats } from './with-meta.js';
+import type { ConflictResolutionType } from './bucket-config.js';
 import { Collection } from './collection.js';
 import type { Manifest } from './manifest.js';
 import { applyManifest } from './bucket-collections.js';
@@ -38,6 +40,7 @@ import type {
 } from './types.js';
 
 export type { BucketConfig, BucketStats, NewVersion } from './bucket-core.js';
+export type { ConflictResolutionType } from './bucket-config.js';
 export type { DocCounts } from './doc-counts.js';
 
 /** Async operations report validation errors as rejections, never as synchronous throws. */
@@ -211,6 +214,11 @@ export class Bucket extends EventEmitter {
     return this.#core.dirtyBytes;
   }
 
+  /** How XDCR (with-meta) writes resolve conflicts: 'seqno' (revid) or 'lww' (with-meta.ts). */
+  get conflictResolution(): ConflictResolutionType {
+    return this.#core.conflictResolution;
+  }
+
   /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL takes precedence. */
   get maxTTL(): number {
     return this.#core.maxTTL;
@@ -271,6 +279,14 @@ export class Bucket extends EventEmitter {
   }
   writeVersion(key: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
     return this.#default.writeVersion(key, expect, spec);
+  }
+  /** An XDCR write with its own metadata, after conflict resolution (with-meta.ts). */
+  writeWithMeta(key: Key, meta: WithMeta, value: Buffer, opts: WithMetaOptions, vbId?: number): Promise<MutationResult> {
+    return this.#default.writeWithMeta(key, meta, value, opts, vbId);
+  }
+  /** Counters of with-meta writes and their conflict-resolution losses (kv ep_num_ops_*_meta*). */
+  get withMetaStats(): Readonly<WithMetaStats> {
+    return withMetaStats(this.#core);
   }
 
   // ---- history --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { EngineError } from './errors.js';
 import type { BucketCore } from './bucket-core.js';
 import * as ops from './mutations.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
+import { writeWithMeta, type WithMeta, type WithMetaOptions } from './with-meta.js';
 import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
 
 /** Async operations report validation errors as rejections, never as synchronous throws. */
@@ -108,5 +109,9 @@ export class Collection {
   /** Compare-and-write against the current version including tombstones (see mutations.ts). */
   writeVersion(key: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {
     return settle(() => ops.writeVersion(this.#core, this.id, key, expect, spec));
+  }
+  /** An XDCR write with its own metadata, after conflict resolution (with-meta.ts). */
+  writeWithMeta(key: Key, meta: WithMeta, value: Buffer, opts: WithMetaOptions, vbId?: number): Promise<MutationResult> {
+    return settle(() => writeWithMeta(this.#core, this.id, key, meta, value, opts, vbId));
   }
 }

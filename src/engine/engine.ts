@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Bucket, bucketCore, type BucketConfig } from './bucket.js';
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
+import { CONFLICT_RESOLUTION_TYPES, type ConflictResolutionType } from './bucket-config.js';
 import { EngineError, engineWrite, isEngineError } from './errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
@@ -47,6 +48,8 @@ export interface CreateBucketOptions {
   numVBuckets?: number;
   /** Bucket maxTTL in seconds (0 = none), as Couchbase's bucket setting. */
   maxTTL?: number;
+  /** Conflict resolution of XDCR writes (with-meta.ts): 'seqno' (revid, the default) or 'lww'. */
+  conflictResolution?: ConflictResolutionType;
   /** The least durability of every write (Couchbase's `durabilityMinLevel`); default none. */
   durabilityMinLevel?: DurabilityLevel;
 }
@@ -63,6 +66,7 @@ function bucketConfigOf(b: Bucket): BucketConfig {
     uuid: b.uuid,
     ...(b.maxTTL ? { maxTTL: b.maxTTL } : {}),
     ...(b.durabilityMinLevel !== 'none' ? { durabilityMinLevel: b.durabilityMinLevel } : {}),
+    ...(b.conflictResolution !== 'seqno' ? { conflictResolution: b.conflictResolution } : {}),
   };
 }
 
@@ -188,12 +192,15 @@ export class Engine extends EventEmitter {
     }
     const maxTTL = checkMaxTTL(opts.maxTTL ?? 0);
     const durabilityMinLevel = checkDurability(opts.durabilityMinLevel ?? 'none');
+    const cr = opts.conflictResolution ?? 'seqno';
+    if (!CONFLICT_RESOLUTION_TYPES.includes(cr)) throw new EngineError('EINVAL', `conflict resolution must be one of ${CONFLICT_RESOLUTION_TYPES.join(', ')}`);
     const config: BucketConfig = {
       name,
       numVBuckets,
       uuid: randomBytes(16).toString('hex'),
       ...(maxTTL ? { maxTTL } : {}),
       ...(durabilityMinLevel !== 'none' ? { durabilityMinLevel } : {}),
+      ...(cr !== 'seqno' ? { conflictResolution: cr } : {}),
     };
     const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth, limitsOf(this.options));
     this.bucketMap.set(name, bucket);

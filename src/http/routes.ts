@@ -8,6 +8,7 @@
 import { allDocsHandlers } from './all-docs.js';
 import { attachmentHandlers } from './attachment-routes.js';
 import { bulkHandlers } from './bulk.js';
+import { capiCheckpointRoutes } from './capi-checkpoints.js';
 import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
 import { docHandlers } from './doc-routes.js';
@@ -22,6 +23,7 @@ import { designInfoHandlers, viewCleanupHandlers, viewHandlers } from './view-ro
 export function couchRoutes(): RouteTable<Handler> {
   const routes = new RouteTable<Handler>();
   serverRoutes(routes);
+  capiCheckpointRoutes(routes);
   replicationRoutes(routes);
   dbRoutes(routes);
   mangoRoutes(routes);

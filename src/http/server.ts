@@ -22,6 +22,11 @@ import { sendError } from './response.js';
 import { toCouchError } from '../couchdb/errors.js';
 import { normalizeSegments } from './routes.js';
 import { noteRequestUser } from '../common/access-log.js';
+import { isCapiSegment } from './capi-db.js';
+import { capiRoutes } from './capi-docs.js';
+
+/** XDCR's CAPI vbucket databases (capi-db.ts) have their own few routes. */
+const CAPI_ROUTES = capiRoutes();
 
 async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse): Promise<void> {
   face.stats.requests++;
@@ -45,7 +50,8 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   const auth = await authenticate(req, face);
   noteRequestUser(req, auth.user?.name);
   if (auth.refreshCookie) res.setHeader('Set-Cookie', face.sessions.setCookieHeader(auth.refreshCookie));
-  const match = face.routes.lookup(method, normalizeSegments(segments));
+  const routes = isCapiSegment(face, segments[0]) ? CAPI_ROUTES : face.routes;
+  const match = routes.lookup(method, normalizeSegments(segments));
   if (match.kind === 'none') throw new CouchError('not_found_detail', { params: { detail: 'missing' } });
   if (match.kind === 'wrong-method') {
     // chttpd:send_method_not_allowed/2: the methods in an `Allow` header and in the reason.

@@ -47,6 +47,10 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   ...[Opcode.Increment, Opcode.IncrementQ, Opcode.Decrement, Opcode.DecrementQ].map((op) => [op, collection(Read | Upsert)] as const),
   ...[Opcode.Gat, Opcode.GatQ].map((op) => [op, collection(Read | Upsert)] as const),
   ...[Opcode.GetMeta, Opcode.GetQMeta].map((op) => [op, collection(MetaRead)] as const),
+  // XDCR's writes (kv_engine: the plain write's privilege; ns_server's data_writer holds it)
+  ...[Opcode.SetWithMeta, Opcode.SetQWithMeta].map((op) => [op, collection(Upsert)] as const),
+  ...[Opcode.AddWithMeta, Opcode.AddQWithMeta].map((op) => [op, collection(Insert | Upsert, true)] as const),
+  ...[Opcode.DelWithMeta, Opcode.DelQWithMeta].map((op) => [op, collection(Delete)] as const),
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],

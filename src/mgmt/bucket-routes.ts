@@ -9,13 +9,15 @@
  *   default 1024;
  * - `maxTTL`: the bucket's maximum document TTL in seconds, 0 (none, the default) to 2^31-1; a
  *   collection's own maxTTL takes precedence (engine: bucket-core.ts `capExpiry`);
+ * - `conflictResolutionType`: how XDCR (with-meta) writes resolve conflicts, `seqno` (revid, the
+ *   default) or `lww` (engine/with-meta.ts); fixed for the bucket's life, as in Couchbase;
  * - `ramQuotaMB` / `ramQuota`, `replicaNumber`, `flushEnabled`, and the other settings the SDK's
  *   bucket manager sends are accepted and ignored.
  * Success is 202 with `Location: /pools/default/buckets/NAME` (`respond_bucket_created`); a
  * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
  *
  * `POST /pools/default/buckets/NAME` edits a bucket (ns_server `handle_bucket_update`): `maxTTL`
- * applies to writes from then on; `numVBuckets` cannot change; the other settings are accepted
+ * applies to writes from then on; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are accepted
  * and ignored as on create. 200 with an empty body; 404 for an unknown bucket.
  *
  * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
@@ -24,6 +26,7 @@
 import { AUX_NAMESPACES } from '../couchdb/index.js';
 import { isEngineError } from '../engine/errors.js';
 import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
+import { CONFLICT_RESOLUTION_TYPES, type ConflictResolutionType } from '../engine/bucket-config.js';
 import { BUCKET_NAME } from '../topology/cluster-config.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
 import { fieldErrors, intParam, notFound, readForm, sendEmpty } from './rest-io.js';
@@ -56,8 +59,24 @@ function maxTTLParam(form: URLSearchParams, errors: Record<string, string>): num
   return n;
 }
 
+/** ns_server `parse_validate_conflict_resolution_type`; 'seqno' when absent. */
+function conflictResolutionParam(form: URLSearchParams, errors: Record<string, string>): ConflictResolutionType {
+  const raw = form.get('conflictResolutionType');
+  if (raw === null) return 'seqno';
+  const found = CONFLICT_RESOLUTION_TYPES.find((t) => t === raw);
+  if (found === undefined) errors.conflictResolutionType = "Conflict resolution type must be 'seqno' or 'lww'";
+  return found ?? 'seqno';
+}
+
+interface CreateForm {
+  name: string;
+  numVBuckets: number;
+  maxTTL: number;
+  conflictResolution: ConflictResolutionType;
+}
+
 /** Validate the create form; every problem at once, keyed by field, as ns_server reports them. */
-function validateCreate(rc: RestContext, form: URLSearchParams): { name: string; numVBuckets: number; maxTTL: number } {
+function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm {
   const errors: Record<string, string> = {};
   const name = form.get('name');
   if (name === null) errors.name = 'Bucket name needs to be specified';
@@ -77,22 +96,23 @@ function validateCreate(rc: RestContext, form: URLSearchParams): { name: string;
     errors.numVBuckets = `Number of vBuckets must be an integer from 1 to ${MAX_NUM_VBUCKETS}`;
   }
   const maxTTL = maxTTLParam(form, errors) ?? 0;
+  const conflictResolution = conflictResolutionParam(form, errors);
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
-  return { name: name!, numVBuckets, maxTTL };
+  return { name: name!, numVBuckets, maxTTL, conflictResolution };
 }
 
 async function createBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
-  const { name, numVBuckets, maxTTL } = validateCreate(rc, form);
+  const { name, numVBuckets, maxTTL, conflictResolution } = validateCreate(rc, form);
   try {
-    await rc.server.engine.createBucket(name, { numVBuckets, maxTTL });
+    await rc.server.engine.createBucket(name, { numVBuckets, maxTTL, conflictResolution });
   } catch (err) {
     // A concurrent create of the same name, or a rule the engine enforces beyond the form's.
     if (isEngineError(err, 'KEY_EEXISTS')) throw fieldErrors({ name: 'Bucket with given name already exists' });
     if (isEngineError(err, 'EINVAL')) throw fieldErrors({ name: err.message });
     throw err;
   }
-  rc.server.logger.info({ bucket: name, numVBuckets, maxTTL }, 'bucket created over REST');
+  rc.server.logger.info({ bucket: name, numVBuckets, maxTTL, conflictResolution }, 'bucket created over REST');
   sendEmpty(rc.res, 202, { Location: `/pools/default/buckets/${encodeURIComponent(name)}` });
 }
 
@@ -105,6 +125,7 @@ async function editBucket(rc: RestContext): Promise<void> {
   const maxTTL = maxTTLParam(form, errors);
   const vbs = form.get('numVBuckets');
   if (vbs !== null && vbs.trim() !== String(bucket.numVBuckets)) errors.numVBuckets = 'Number of vBuckets cannot be changed';
+  if (form.get('conflictResolutionType') !== null) errors.conflictResolutionType = 'Conflict resolution type not allowed in update bucket';
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
   if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);
   rc.server.logger.info({ bucket: name, maxTTL }, 'bucket edited over REST');

@@ -118,7 +118,8 @@ export interface VerboseBucketJson {
   readonly saslPassword: '';
   readonly replicaNumber: number;
   readonly replicaIndex: false;
-  readonly conflictResolutionType: 'seqno';
+  /** The bucket's XDCR conflict resolution (engine/with-meta.ts): revid ('seqno') or 'lww'. */
+  readonly conflictResolutionType: 'seqno' | 'lww';
   readonly evictionPolicy: 'valueOnly';
   readonly compressionMode: 'off';
   /** The bucket's maximum TTL in seconds, 0 for none (ns_server `max_ttl`). */
@@ -247,6 +248,8 @@ export interface BucketStatsInput {
   readonly basicStats?: Readonly<Record<string, number>>;
   /** The bucket's maxTTL setting in seconds; 0 when absent. */
   readonly maxTTL?: number;
+  /** The bucket's conflict resolution setting; 'seqno' when absent. */
+  readonly conflictResolutionType?: 'seqno' | 'lww';
 }
 
 /** GET /pools/default/buckets/NAME */
@@ -267,7 +270,7 @@ export function buildVerboseBucket(
     saslPassword: '',
     replicaNumber: bucket.numReplicas,
     replicaIndex: false,
-    conflictResolutionType: 'seqno',
+    conflictResolutionType: input.conflictResolutionType ?? 'seqno',
     evictionPolicy: 'valueOnly',
     compressionMode: 'off',
     maxTTL: input.maxTTL ?? 0,

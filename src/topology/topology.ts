@@ -28,6 +28,8 @@ import type { NodeAddresses } from './addresses.js';
 import {
   buildGlobalConfig,
   buildTerseBucketConfig,
+  DEFAULT_BUCKET_CAPABILITIES,
+  type BucketCapability,
   type ClusterConfigInput,
   type ClusterNodeInput,
   type GlobalConfigInput,
@@ -175,10 +177,25 @@ export class Topology extends EventEmitter {
     return { rev: this.rev, revEpoch: this.#revEpoch, nodes: this.nodes(), thisNode: this.#thisNode };
   }
 
+  /**
+   * XDCR's CAPI target (src/http/capi-*.ts) is served by the CouchDB face, so a bucket advertises
+   * `couchapi` and `xdcrCheckpointing` (goxdcr reads both, ns_server sets them on couchbase
+   * buckets) only while some node has one.
+   */
+  #capabilities(nodes: readonly ClusterNodeInput[]): BucketCapability[] | undefined {
+    if (!nodes.some((n) => n.httpPort !== undefined || n.httpTlsPort !== undefined)) return undefined;
+    return [...DEFAULT_BUCKET_CAPABILITIES, 'couchapi', 'xdcrCheckpointing'];
+  }
+
   bucketInput(bucket: Bucket): ClusterConfigInput {
+    const global = this.globalInput();
+    const capabilities = this.#capabilities(global.nodes);
     return {
-      ...this.globalInput(),
-      bucket: { name: bucket.name, uuid: bucket.uuid, numVBuckets: bucket.numVBuckets, numReplicas: 0, collectionsManifestUid: bucket.manifest.uid },
+      ...global,
+      bucket: {
+        name: bucket.name, uuid: bucket.uuid, numVBuckets: bucket.numVBuckets, numReplicas: 0, collectionsManifestUid: bucket.manifest.uid,
+        ...(capabilities === undefined ? {} : { capabilities }),
+      },
       vbucketOwners: this.vbucketOwners(bucket),
     };
   }

@@ -46,6 +46,24 @@ describe('freshet bucket create|edit|list|delete against a live server', () => {
     }
   });
 
+  test('--conflict-resolution lww|seqno (and couchbase-cli timestamp|sequence) sets the bucket conflictResolutionType', async () => {
+    const { t } = await startMgmtServer();
+    const conn = ['--mgmt-port', String(t.server.ports.mgmt), '-u', 'Administrator', '-p', 'password'];
+    try {
+      const { engine } = t.server;
+      assert.deepEqual(await run(['create', 'xdcr', '--vbuckets', '4', '--conflict-resolution', 'lww', ...conn]), ['created bucket xdcr (4 vbuckets, last-write-wins)']);
+      assert.equal(engine.bucket('xdcr')?.conflictResolution, 'lww');
+      await run(['create', 'ts', '--vbuckets', '4', '--conflict-resolution', 'timestamp', ...conn]);
+      assert.equal(engine.bucket('ts')?.conflictResolution, 'lww');
+      await run(['create', 'rev', '--vbuckets', '4', '--conflict-resolution', 'seqno', ...conn]);
+      assert.equal(engine.bucket('rev')?.conflictResolution, 'seqno');
+      await assert.rejects(run(['create', 'bad', '--conflict-resolution', 'custom', ...conn]), /conflict resolution is seqno \(sequence\) or lww \(timestamp\)/);
+      assert.equal(engine.bucket('bad'), undefined);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('a wrong password, an unreachable server and bad arguments fail with a clear message', async () => {
     const { t } = await startMgmtServer();
     const port = String(t.server.ports.mgmt);

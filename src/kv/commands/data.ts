@@ -11,6 +11,7 @@
 import { Opcode, isQuietOpcode } from '../../codec/opcodes.js';
 import { Status } from '../../codec/status.js';
 import { Feature } from '../../codec/features.js';
+import { Datatype } from '../../codec/datatype.js';
 import { findFrameInfo, RequestFrameId } from '../../codec/frame-info.js';
 import type { Packet } from '../../codec/packet.js';
 import { decodeGetRequest, encodeGetResponseFrame } from '../../codec/ops/get.js';
@@ -146,7 +147,8 @@ function getMeta(session: Session, req: Packet): Reply {
       expiry: item.deleted ? item.deleteTime : item.expiry,
       revSeqno: item.revSeqno,
       cas: item.cas,
-      ...(r.version === 2 ? { datatype: outgoingDatatype(session, item.datatype) } : {}),
+      // XATTR says the version has xattrs, the last tie-breaker of XDCR's conflict resolution.
+      ...(r.version === 2 ? { datatype: outgoingDatatype(session, item.datatype) | (item.xattrs !== null ? Datatype.Xattr : 0) } : {}),
     };
     const reply = encodeGetMetaResponse(response, { opaque: req.opaque });
     reply.opcode = req.opcode;

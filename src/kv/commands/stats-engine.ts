@@ -3,7 +3,8 @@
  * include/statistics/stats.def.h name them):
  * - general additions: `curr_items`, `curr_temp_items`, `mem_used`, `cmd_get`, `cmd_set`,
  *   `get_hits`/`get_misses` (client GETs of this listener only; the engine's read counters also
- *   see internal lookups), `ep_*` persistence figures;
+ *   see internal lookups), `ep_*` persistence figures, and XDCR's with-meta counters
+ *   (`ep_num_ops_{set,del}_meta` and the conflict-resolution losses `..._res_fail`);
  * - `memory`: the process's memory as kv names it (`mem_used`, `total_heap_bytes`, ...);
  * - `timings`: per-kind latency histograms in ep-engine's key shape `<kind>_<lo>,<hi>` (µs bucket
  *   bounds, value = requests in the bucket), kinds `get_cmd`, `store_cmd`, `arith_cmd`,
@@ -35,6 +36,9 @@ export const engineGeneral: StatGroup = (session) => {
     pairs.push(['ep_queue_size', b.pendingWrites], ['ep_persistence_lag_seqnos', high - persisted], ['ep_db_data_size', b.diskBytes()]);
     const writer = b.store.writer;
     pairs.push(['ep_commit_num', writer.commits], ['ep_items_flushed', writer.committedOps], ['ep_item_commit_failed', writer.failedCommits]);
+    const meta = b.withMetaStats;
+    pairs.push(['ep_num_ops_set_meta', meta.setMeta], ['ep_num_ops_del_meta', meta.delMeta]);
+    pairs.push(['ep_num_ops_set_meta_res_fail', meta.setMetaResolutionFailed], ['ep_num_ops_del_meta_res_fail', meta.delMetaResolutionFailed]);
   }
   return pairs;
 };
