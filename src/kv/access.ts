@@ -47,6 +47,8 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   ...[Opcode.Increment, Opcode.IncrementQ, Opcode.Decrement, Opcode.DecrementQ].map((op) => [op, collection(Read | Upsert)] as const),
   ...[Opcode.Gat, Opcode.GatQ].map((op) => [op, collection(Read | Upsert)] as const),
   ...[Opcode.GetMeta, Opcode.GetQMeta].map((op) => [op, collection(MetaRead)] as const),
+  // mcbp_privileges.cc: GET_LOCKED and UNLOCK_KEY need Read.
+  ...[Opcode.GetLocked, Opcode.UnlockKey].map((op) => [op, collection(Read)] as const),
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],

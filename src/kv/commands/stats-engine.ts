@@ -3,7 +3,7 @@
  * include/statistics/stats.def.h name them):
  * - general additions: `curr_items`, `curr_temp_items`, `mem_used`, `cmd_get`, `cmd_set`,
  *   `get_hits`/`get_misses` (client GETs of this listener only; the engine's read counters also
- *   see internal lookups), `ep_*` persistence figures;
+ *   see internal lookups), `ep_*` persistence figures, `cmd_lock` and the `lock_*` outcomes;
  * - `memory`: the process's memory as kv names it (`mem_used`, `total_heap_bytes`, ...);
  * - `timings`: per-kind latency histograms in ep-engine's key shape `<kind>_<lo>,<hi>` (µs bucket
  *   bounds, value = requests in the bucket), kinds `get_cmd`, `store_cmd`, `arith_cmd`,
@@ -35,6 +35,10 @@ export const engineGeneral: StatGroup = (session) => {
     pairs.push(['ep_queue_size', b.pendingWrites], ['ep_persistence_lag_seqnos', high - persisted], ['ep_db_data_size', b.diskBytes()]);
     const writer = b.store.writer;
     pairs.push(['ep_commit_num', writer.commits], ['ep_items_flushed', writer.committedOps], ['ep_item_commit_failed', writer.failedCommits]);
+    // `cmd_lock` is kv's count of locks taken; the lock_* figures are Freshet's (engine/locks.ts).
+    const locks = b.lockStats();
+    pairs.push(['cmd_lock', locks.locked], ['lock_held', locks.held], ['lock_refused', locks.lockRefused + locks.mutationsRefused]);
+    pairs.push(['lock_unlocked', locks.unlocked + locks.releasedByMutation], ['lock_unlock_errors', locks.unlockRefused], ['lock_expired', locks.expired]);
   }
   return pairs;
 };
