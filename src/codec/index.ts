@@ -25,6 +25,7 @@ export * from './ops/arith.js';
 export * from './ops/touch.js';
 export * from './ops/get-meta.js';
 export * from './ops/with-meta.js';
+export * from './ops/locks.js';
 export * from './ops/observe-seqno.js';
 export * from './ops/hello.js';
 export * from './ops/sasl.js';

@@ -12,6 +12,10 @@ import { isAuthError } from '../auth/errors.js';
 const ENGINE_TO_COUCH: Partial<Record<EngineErrorKind, (err: EngineError) => CouchError>> = {
   KEY_ENOENT: () => new CouchError('not_found'),
   KEY_EEXISTS: () => new CouchError('conflict'),
+  // A document locked over KV (GET_LOCKED) cannot be written now: CouchDB has no locks, and its
+  // answer to a write that cannot be applied to the current revision is 409 conflict.
+  LOCKED: () => new CouchError('conflict'),
+  LOCKED_TMPFAIL: () => new CouchError('conflict'),
   NO_BUCKET: () => new CouchError('db_not_found'),
   // The keyspace's collection was dropped while a request was using it.
   UNKNOWN_COLLECTION: () => new CouchError('not_found_detail', { params: { detail: 'keyspace not found: its collection was dropped' } }),

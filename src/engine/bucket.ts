@@ -16,6 +16,7 @@ import type { StoreMode, VersionSpec } from './mutations.js';
 import { withMetaStats, type WithMeta, type WithMetaOptions, type WithMetaStats } from './with-meta.js';
 import type { ConflictResolutionType } from './bucket-config.js';
 import { Collection } from './collection.js';
+import { lockStats, type LockStats } from './locks.js';
 import type { Manifest } from './manifest.js';
 import { applyManifest } from './bucket-collections.js';
 import { VbFollower } from './follower.js';
@@ -243,6 +244,16 @@ export class Bucket extends EventEmitter {
   }
   getMeta(rawKey: Key, vbId?: number): Item {
     return this.#default.getMeta(rawKey, vbId);
+  }
+  getAndLock(rawKey: Key, seconds: number, vbId?: number): Item {
+    return this.#default.getAndLock(rawKey, seconds, vbId);
+  }
+  unlock(rawKey: Key, cas: bigint, vbId?: number): void {
+    this.#default.unlock(rawKey, cas, vbId);
+  }
+  /** Lock outcome counters and the locks held (locks.ts), for STAT. */
+  lockStats(): LockStats & { held: number } {
+    return lockStats(this.#core);
   }
   storeItem(mode: StoreMode, key: Key, value: Buffer, opts?: WriteOptions, vbId?: number): Promise<MutationResult> {
     return this.#default.storeItem(mode, key, value, opts, vbId);

@@ -10,6 +10,7 @@
 import { EngineError } from './errors.js';
 import type { BucketCore } from './bucket-core.js';
 import * as ops from './mutations.js';
+import * as locks from './locks.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
 import { writeWithMeta, type WithMeta, type WithMetaOptions } from './with-meta.js';
 import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
@@ -53,14 +54,30 @@ export class Collection {
     ops.checkCollection(this.#core, this.id);
     return this.#core.current(key, this.id);
   }
-  /** Get a live document; KEY_ENOENT when missing, deleted or expired. */
+  /**
+   * Get a live document; KEY_ENOENT when missing, deleted or expired. A locked document comes
+   * with CAS 0xffffffffffffffff (locks.ts), so that only the locker can write it.
+   */
   get(rawKey: Key, vbId?: number): Item {
     const core = this.#core;
     ops.checkCollection(core, this.id);
     const key = core.toKey(rawKey);
     const item = core.live(key, core.activeVBucket(key, vbId), this.id);
     if (!item) throw new EngineError('KEY_ENOENT');
-    return item;
+    return locks.hideLockedCas(core, item);
+  }
+  /**
+   * GET_LOCKED: lock a live document for `seconds` (0 or above 30 → 15, as kv) and return it with
+   * the lock CAS; LOCKED_TMPFAIL when already locked (locks.ts).
+   */
+  getAndLock(rawKey: Key, seconds: number, vbId?: number): Item {
+    ops.checkCollection(this.#core, this.id);
+    return locks.getAndLock(this.#core, this.id, rawKey, locks.lockSeconds(seconds), vbId);
+  }
+  /** UNLOCK_KEY: release a lock with its lock CAS (LOCKED_TMPFAIL / NOT_LOCKED otherwise). */
+  unlock(rawKey: Key, cas: bigint, vbId?: number): void {
+    ops.checkCollection(this.#core, this.id);
+    locks.unlock(this.#core, this.id, rawKey, cas, vbId);
   }
   /** Metadata of the current version, tombstones included (GET_META); KEY_ENOENT when there is none. */
   getMeta(rawKey: Key, vbId?: number): Item {

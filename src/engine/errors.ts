@@ -38,6 +38,13 @@ export const ENGINE_ERRORS = {
   SCOPE_EXISTS: { status: 0x02, http: 400, retriable: false, message: 'scope already exists' },
   COLLECTION_EXISTS: { status: 0x02, http: 400, retriable: false, message: 'collection already exists' },
   LIMIT: { status: 0x04, http: 400, retriable: false, message: 'limit reached' },
+  // Document locks (locks.ts), kv_engine's engine_errc `locked`, `locked_tmpfail` and
+  // `not_locked`. `status` is what a client that negotiated XERROR gets; the KV face answers the
+  // others with kv's legacy statuses (kv/error-map.ts). HTTP: a locked document cannot be updated
+  // now, CouchDB's 409 conflict.
+  LOCKED: { status: 0x09, http: 409, retriable: true, message: 'document locked' },
+  LOCKED_TMPFAIL: { status: 0x09, http: 409, retriable: true, message: 'document locked' },
+  NOT_LOCKED: { status: 0x0e, http: 409, retriable: false, message: 'document not locked' },
 } as const;
 
 registerErrorCodes(

@@ -6,7 +6,9 @@
  * - ADD on a live key → KEY_EEXISTS; REPLACE on a missing key → KEY_ENOENT;
  * - APPEND/PREPEND on a missing key → NOT_STORED;
  * - INCR/DECR on a missing key creates it with `initial` unless expiry is 0xffffffff (→ KEY_ENOENT);
- *   DECR stops at 0, INCR wraps at 2^64; a non-numeric value → DELTA_BADVAL.
+ *   DECR stops at 0, INCR wraps at 2^64; a non-numeric value → DELTA_BADVAL;
+ * - a locked document (locks.ts) is written only with its lock CAS, which releases the lock: the
+ *   one `passLock` call beside each CAS check.
  *
  * Every function validates its input before touching state, so bad input leaves the store unchanged.
  */
@@ -14,6 +16,7 @@ import { EngineError } from './errors.js';
 import { absoluteExpiry } from './expiry.js';
 import type { BucketCore } from './bucket-core.js';
 import { MAX_VALUE_BYTES } from './limits.js';
+import { passLock } from './locks.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
 import { isAcceptedJson } from '../codec/json-check.js';
 import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
@@ -84,7 +87,7 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
   const expiry = opts.preserveExpiry && current ? current.expiry : requested;
   if (mode === 'add' && current) throw new EngineError('KEY_EEXISTS', 'key already exists');
   if (mode === 'replace' && !current) throw new EngineError('KEY_ENOENT');
-  checkCas(current, opts.cas);
+  checkCas(current, passLock(bucket, current, opts.cas));
   // A tombstone still counts as the previous version: its rev seqno continues and its index entry goes.
   const prev = current ?? bucket.lookup(key, collection);
   return bucket.commit(vb, prev, {
@@ -106,7 +109,8 @@ export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('KEY_ENOENT');
-  checkCas(current, opts.cas);
+  // kv: a delete with a CAS reaches the engine's deleteItem (`locked_tmpfail`); without, `locked`.
+  checkCas(current, passLock(bucket, current, opts.cas, opts.cas ? 'LOCKED_TMPFAIL' : 'LOCKED'));
   return bucket.commit(vb, current, {
     value: opts.value ?? Buffer.alloc(0),
     datatype: opts.value ? detectDatatype(opts.value, bucket.maxJsonDepth) : DATATYPE_RAW,
@@ -126,6 +130,7 @@ export function touch(bucket: BucketCore, collection: number, rawKey: Key, expir
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('KEY_ENOENT');
+  passLock(bucket, current, undefined);
   return bucket.commit(vb, current, { ...current, expiry: abs }, key, collection, bucket.writeMode());
 }
 
@@ -135,7 +140,7 @@ export function concat(bucket: BucketCore, collection: number, side: 'append' | 
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
   if (!current) throw new EngineError('NOT_STORED', 'append/prepend needs an existing document');
-  checkCas(current, cas);
+  checkCas(current, passLock(bucket, current, cas));
   const value = side === 'append' ? Buffer.concat([current.value, data]) : Buffer.concat([data, current.value]);
   checkValue(value);
   return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value, bucket.maxJsonDepth) }, key, collection, bucket.writeMode(durability));
@@ -160,7 +165,7 @@ export function counter(bucket: BucketCore, collection: number, direction: 'incr
   const abs = create ? capExpiry(bucket, collection, absoluteExpiry(opts.expiry, bucket.nowSeconds())) : 0;
   const vb = bucket.activeVBucket(key, vbId);
   const current = bucket.live(key, vb, collection);
-  checkCas(current, opts.cas);
+  checkCas(current, passLock(bucket, current, opts.cas));
   let value: bigint;
   let written: Promise<MutationResult>;
   if (!current) {
@@ -204,9 +209,11 @@ export function writeVersion(bucket: BucketCore, collection: number, rawKey: Key
   const key = bucket.toKey(rawKey);
   checkValue(spec.value);
   const vb = bucket.activeVBucket(key);
-  bucket.live(key, vb, collection); // turns an expired item into its tombstone first
+  const live = bucket.live(key, vb, collection); // turns an expired item into its tombstone first
   const current = bucket.lookup(key, collection);
   if ((current?.cas ?? null) !== expect) throw new EngineError('KEY_EEXISTS', 'the document changed');
+  // No lock CAS reaches this path (the HTTP face never sees one): a locked document is refused.
+  passLock(bucket, live, undefined);
   return bucket.commit(vb, current, {
     value: spec.value,
     datatype: spec.datatype ?? detectDatatype(spec.value, bucket.maxJsonDepth),

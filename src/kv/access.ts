@@ -51,6 +51,8 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   ...[Opcode.SetWithMeta, Opcode.SetQWithMeta].map((op) => [op, collection(Upsert)] as const),
   ...[Opcode.AddWithMeta, Opcode.AddQWithMeta].map((op) => [op, collection(Insert | Upsert, true)] as const),
   ...[Opcode.DelWithMeta, Opcode.DelQWithMeta].map((op) => [op, collection(Delete)] as const),
+  // mcbp_privileges.cc: GET_LOCKED and UNLOCK_KEY need Read.
+  ...[Opcode.GetLocked, Opcode.UnlockKey].map((op) => [op, collection(Read)] as const),
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],

@@ -13,8 +13,12 @@
  * `name`, `desc` and `attrs` on every entry (couchbase-sdk-bootstrap.md §3.3), so every field is
  * always present. Bump `revision` whenever an entry is added or its attributes change: clients keep
  * the map with the highest revision.
+ *
+ * Also here: which status a client without XERROR gets for the engine errors kv remaps for such
+ * clients (`engineErrorStatus`), the other half of what the error map describes.
  */
 import { ErrorMapError } from './errors.js';
+import type { EngineErrorKind } from '../engine/errors.js';
 
 /** Known attributes and the first error-map version that may carry each one. */
 export const ERROR_ATTRIBUTES = {
@@ -152,4 +156,21 @@ export function buildErrorMap(
     errors[key] = { name: status.name, desc: status.description, attrs: [...new Set(attrs)] };
   }
   return { version: opts.version, revision: opts.revision, errors };
+}
+
+/**
+ * The status a client that did not negotiate XERROR gets instead of an engine error's own, as
+ * kv_engine's `Connection::remapErrorCode` rewrites the engine codes such a client does not know
+ * (daemon/connection.cc): `locked` → KEY_EEXISTS (0x02), `locked_tmpfail` and `not_locked` →
+ * TMPFAIL (0x86). Kinds not listed keep their status.
+ */
+const LEGACY_STATUS: Readonly<Partial<Record<EngineErrorKind, number>>> = {
+  LOCKED: 0x02,
+  LOCKED_TMPFAIL: 0x86,
+  NOT_LOCKED: 0x86,
+};
+
+/** The status to answer `kind` with, given whether the connection negotiated XERROR. */
+export function engineErrorStatus(kind: EngineErrorKind, status: number, xerror: boolean): number {
+  return xerror ? status : (LEGACY_STATUS[kind] ?? status);
 }

@@ -1,5 +1,6 @@
 /**
- * Building error replies: engine errors become memcached statuses, and a client that negotiated
+ * Building error replies: engine errors become memcached statuses (kv's legacy one for a client
+ * without XERROR where kv remaps, error-map.ts `engineErrorStatus`), and a client that negotiated
  * XERROR gets kv_engine's JSON error context in the body (`{"error":{"context":"..."}}`,
  * daemon/cookie.cc `Cookie::getErrorJson`). NOT_MY_VBUCKET carries the bucket's cluster map.
  * UNKNOWN_COLLECTION and UNKNOWN_SCOPE always carry `{"manifest_uid":"<hex>"}` (cookie.cc
@@ -13,6 +14,7 @@ import { asEngineFault, isEngineError } from '../engine/errors.js';
 import { isProtocolError } from '../codec/errors.js';
 import type { Session } from './session.js';
 import { KvReplyError } from './errors.js';
+import { engineErrorStatus } from './error-map.js';
 
 /** The body kv_engine sends with an unknown collection or scope: the manifest uid in hex, no 0x. */
 export function unknownCollectionReply(session: Session, req: Packet, status: number, manifestUid: number, context?: string): Packet {
@@ -53,7 +55,8 @@ export function replyForError(session: Session, req: Packet, thrown: unknown): P
   if (isEngineError(err) && (err.kind === 'UNKNOWN_COLLECTION' || err.kind === 'UNKNOWN_SCOPE') && typeof err.context.manifestUid === 'number') {
     return unknownCollectionReply(session, req, err.status, err.context.manifestUid, err.message);
   }
-  if (isEngineError(err) || err instanceof KvReplyError) return errorReply(session, req, err.status, err.message);
+  if (isEngineError(err)) return errorReply(session, req, engineErrorStatus(err.kind, err.status, session.features.has(Feature.Xerror)), err.message);
+  if (err instanceof KvReplyError) return errorReply(session, req, err.status, err.message);
   if (isProtocolError(err)) return errorReply(session, req, Status.Einval, err.message);
   session.ctx.logger.error({ err, opcode: req.opcode }, 'KV command failed');
   return errorReply(session, req, Status.Einternal, 'internal error');

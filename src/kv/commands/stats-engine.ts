@@ -5,6 +5,7 @@
  *   `get_hits`/`get_misses` (client GETs of this listener only; the engine's read counters also
  *   see internal lookups), `ep_*` persistence figures, and XDCR's with-meta counters
  *   (`ep_num_ops_{set,del}_meta` and the conflict-resolution losses `..._res_fail`);
+ *   see internal lookups), `ep_*` persistence figures, `cmd_lock` and the `lock_*` outcomes;
  * - `memory`: the process's memory as kv names it (`mem_used`, `total_heap_bytes`, ...);
  * - `timings`: per-kind latency histograms in ep-engine's key shape `<kind>_<lo>,<hi>` (µs bucket
  *   bounds, value = requests in the bucket), kinds `get_cmd`, `store_cmd`, `arith_cmd`,
@@ -39,6 +40,10 @@ export const engineGeneral: StatGroup = (session) => {
     const meta = b.withMetaStats;
     pairs.push(['ep_num_ops_set_meta', meta.setMeta], ['ep_num_ops_del_meta', meta.delMeta]);
     pairs.push(['ep_num_ops_set_meta_res_fail', meta.setMetaResolutionFailed], ['ep_num_ops_del_meta_res_fail', meta.delMetaResolutionFailed]);
+    // `cmd_lock` is kv's count of locks taken; the lock_* figures are Freshet's (engine/locks.ts).
+    const locks = b.lockStats();
+    pairs.push(['cmd_lock', locks.locked], ['lock_held', locks.held], ['lock_refused', locks.lockRefused + locks.mutationsRefused]);
+    pairs.push(['lock_unlocked', locks.unlocked + locks.releasedByMutation], ['lock_unlock_errors', locks.unlockRefused], ['lock_expired', locks.expired]);
   }
   return pairs;
 };
