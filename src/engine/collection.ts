@@ -11,6 +11,7 @@ import { EngineError } from './errors.js';
 import type { BucketCore } from './bucket-core.js';
 import * as ops from './mutations.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
+import { editDocument, type DocumentEdit, type EditOptions } from './subdoc-write.js';
 import type { CounterOptions, CounterResult, DeleteOptions, Item, Key, MutationResult, WriteOptions } from './types.js';
 
 /** Async operations report validation errors as rejections, never as synchronous throws. */
@@ -104,6 +105,10 @@ export class Collection {
   }
   prepend(key: Key, data: Buffer | string, cas?: bigint, vbId?: number): Promise<MutationResult> {
     return settle(() => ops.concat(this.#core, this.id, 'prepend', key, bytes(data), cas, vbId));
+  }
+  /** Atomic read-modify-write of one document, tombstones included (subdoc-write.ts). */
+  edit(key: Key, opts: EditOptions, fn: (current: Item | undefined) => DocumentEdit, vbId?: number): Promise<MutationResult> {
+    return settle(() => editDocument(this.#core, this.id, key, opts, fn, vbId));
   }
   /** Compare-and-write against the current version including tombstones (see mutations.ts). */
   writeVersion(key: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {

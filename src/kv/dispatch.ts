@@ -19,6 +19,7 @@ import type { Session } from './session.js';
 import type { CommandSpec, KvExtensions, Reply } from './command-spec.js';
 import { BOOTSTRAP_COMMANDS } from './commands/bootstrap.js';
 import { DATA_COMMANDS } from './commands/data.js';
+import { SUBDOC_COMMANDS } from './commands/subdoc.js';
 import { SEQNO_COMMANDS } from './commands/seqnos.js';
 import { COLLECTION_COMMANDS } from './commands/collections.js';
 import { statCommands } from './commands/stats.js';
@@ -31,7 +32,7 @@ export type CommandTable = ReadonlyMap<number, CommandSpec>;
 /** The KV face's commands plus the extensions'; an opcode given twice is a wiring bug. */
 export function commandTable(extensions: KvExtensions = {}): CommandTable {
   const table = new Map<number, CommandSpec>();
-  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...SEQNO_COMMANDS, ...COLLECTION_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
+  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...SUBDOC_COMMANDS, ...SEQNO_COMMANDS, ...COLLECTION_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
   for (const spec of specs) {
     if (table.has(spec.opcode)) throw new Error(`opcode 0x${spec.opcode.toString(16)} registered twice`);
     table.set(spec.opcode, spec);
