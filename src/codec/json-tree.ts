@@ -13,6 +13,8 @@
  * and friends, kv subdocument_context.cc `pre_link_document`); `stringify` asks its resolver.
  */
 
+import { JsonDepthError, JsonSyntaxError } from './errors.js';
+
 export class JNum {
   constructor(readonly text: string) {}
 }
@@ -27,8 +29,7 @@ export type JObject = Map<string, JVal>;
 /** Nesting limit of subjson (kv docs: DOC_E2DEEP / VALUE_ETOODEEP beyond 32 levels). */
 export const MAX_JSON_DEPTH = 32;
 
-export class JsonSyntaxError extends Error {}
-export class JsonDepthError extends Error {}
+export { JsonSyntaxError, JsonDepthError };
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;

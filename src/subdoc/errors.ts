@@ -9,6 +9,7 @@ import { Status, type StatusName } from '../codec/status.js';
 
 export const SUBDOC_ERRORS = {
   STATUS: 'a sub-document command or path refused with a memcached status (`status`, `statusName`)',
+  SPEC_FAILED: 'a multi-mutation stopped at a failing spec (`index`, and its SubdocError `error`)',
 } as const;
 
 registerErrorCodes('SUBDOC', 'src/subdoc/errors.ts', SUBDOC_ERRORS);
@@ -28,4 +29,15 @@ export class SubdocError extends FreshetError<'SUBDOC_STATUS'> {
 
 export function isSubdocError(err: unknown): err is SubdocError {
   return err instanceof SubdocError;
+}
+
+/** The first failing spec of a mutation: nothing is written (docs "CMD_MULTI_MUTATION"). */
+export class SpecFailure extends FreshetError<'SUBDOC_SPEC_FAILED'> {
+  constructor(
+    readonly index: number,
+    readonly error: SubdocError,
+  ) {
+    super(errorCode('SUBDOC', 'SPEC_FAILED'), `spec ${index}: ${error.message}`);
+    this.name = 'SpecFailure';
+  }
 }

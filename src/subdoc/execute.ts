@@ -15,7 +15,9 @@ import { Status } from '../codec/status.js';
 import { SubdocDocFlag, SubdocPathFlag } from '../codec/ops/subdoc.js';
 import { DATATYPE_JSON } from '../engine/types.js';
 import type { Item } from '../engine/types.js';
-import { SubdocError, isSubdocError } from './errors.js';
+import { SpecFailure, SubdocError, isSubdocError } from './errors.js';
+
+export { SpecFailure };
 import { JsonDepthError, JsonSyntaxError, parseJson, parseJsonList, stringify, type JObject, type JVal } from '../codec/json-tree.js';
 import * as ops from './ops.js';
 import { parsePath, type PathComponent } from './path.js';
@@ -90,16 +92,6 @@ export function runLookups(item: Item, specs: readonly Spec[], ctx: ExecContext)
       throw err;
     }
   });
-}
-
-/** The first failing spec of a mutation. */
-export class SpecFailure extends Error {
-  constructor(
-    readonly index: number,
-    readonly error: SubdocError,
-  ) {
-    super(`spec ${index}: ${error.message}`);
-  }
 }
 
 export interface MutationPlan {
