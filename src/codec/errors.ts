@@ -27,6 +27,8 @@ export const PROTOCOL_ERRORS = {
 /** Codec errors that are not framing errors (the xattr section of a value). */
 const CODEC_OTHER_ERRORS = {
   XATTR_BLOB_INVALID: 'the xattr section of a value (datatype 0x04) is malformed',
+  JSON_SYNTAX: 'text handed to the JSON tree (json-tree.ts) is not JSON',
+  JSON_TOO_DEEP: 'JSON nested deeper than the JSON tree allows (json-tree.ts MAX_JSON_DEPTH)',
 } as const;
 
 registerErrorCodes('CODEC', 'src/codec/errors.ts', { ...PROTOCOL_ERRORS, ...CODEC_OTHER_ERRORS });
@@ -61,6 +63,22 @@ export class XattrBlobError extends FreshetError<'CODEC_XATTR_BLOB_INVALID'> {
   override readonly name = 'XattrBlobError';
   constructor(message: string) {
     super(errorCode('CODEC', 'XATTR_BLOB_INVALID'), message);
+  }
+}
+
+/** Text that is not JSON (json-tree.ts). */
+export class JsonSyntaxError extends FreshetError<'CODEC_JSON_SYNTAX'> {
+  override readonly name = 'JsonSyntaxError';
+  constructor(message: string) {
+    super(errorCode('CODEC', 'JSON_SYNTAX'), message);
+  }
+}
+
+/** JSON nested too deep (json-tree.ts). */
+export class JsonDepthError extends FreshetError<'CODEC_JSON_TOO_DEEP'> {
+  override readonly name = 'JsonDepthError';
+  constructor(message: string) {
+    super(errorCode('CODEC', 'JSON_TOO_DEEP'), message);
   }
 }
 

@@ -37,6 +37,8 @@ export * from './ops/all-vb-seqnos.js';
 export * from './ops/failover-log.js';
 export * from './ops/noop.js';
 export * from './ops/collections.js';
+export * from './ops/subdoc.js';
+export * from './ops/subdoc-multi.js';
 
 export * from './dcp/common.js';
 export * from './dcp/open.js';

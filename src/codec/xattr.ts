@@ -18,6 +18,7 @@
  * `shouldModifyItem` strips user xattrs from deletions): `systemOnly`.
  */
 import { XattrBlobError } from './errors.js';
+import { parseJson, stringify } from './json-tree.js';
 
 /** Encode stored xattrs (a JSON object's bytes) as a kv xattr blob, or null when there are none. */
 export function encodeXattrBlob(xattrs: Buffer | null, systemOnly = false): Buffer | null {
@@ -79,4 +80,25 @@ export function splitXattrValue(value: Buffer): SplitValue {
   }
   const body = value.subarray(4 + total);
   return { xattrs: members.length === 0 ? null : Buffer.from(`{${members.join(',')}}`, 'utf8'), body };
+}
+
+/**
+ * Stored xattrs without the user ones (names not starting with `_`): what a full-document write
+ * or a delete keeps, since kv_engine carries only system xattrs over to the new version
+ * (mutation_context.cc preserves the system xattrs of the replaced item; docs/SubDocument.md
+ * "CMD_DELETE" drops user xattrs). The same buffer when there is nothing to drop.
+ */
+export function systemXattrsOnly(xattrs: Buffer | null): Buffer | null {
+  if (xattrs === null || xattrs.length === 0) return xattrs;
+  let tree;
+  try {
+    tree = parseJson(xattrs.toString('utf8'), -64);
+  } catch {
+    return xattrs;
+  }
+  if (!(tree instanceof Map)) return xattrs;
+  const user = [...tree.keys()].filter((k) => !k.startsWith('_'));
+  if (user.length === 0) return xattrs;
+  for (const k of user) tree.delete(k);
+  return tree.size === 0 ? null : Buffer.from(stringify(tree), 'utf8');
 }

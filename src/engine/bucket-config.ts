@@ -44,8 +44,12 @@ export interface BucketStats {
   syncWriteConflicts: number;
 }
 
-/** The fields a mutation decides; the pipeline fills in seqno, CAS, rev seqno and bucket seq. */
-export type NewVersion = Pick<Item, 'value' | 'datatype' | 'flags' | 'expiry' | 'deleted' | 'deleteTime' | 'expired' | 'xattrs'>;
+/**
+ * The fields a mutation decides; the pipeline fills in seqno, CAS, rev seqno and bucket seq. `presetCas`
+ * is for a writer that had to know its CAS in advance (subdoc macros, subdoc-write.ts): one it
+ * took from the bucket's clock (`hlc.next()`), so it is still unique and increasing.
+ */
+export type NewVersion = Pick<Item, 'value' | 'datatype' | 'flags' | 'expiry' | 'deleted' | 'deleteTime' | 'expired' | 'xattrs'> & { presetCas?: bigint };
 
 export interface BucketMeta {
   /** Highest bucket sequence ever handed out at the last compaction or discard (a floor for restart). */

@@ -279,7 +279,7 @@ export class BucketCore {
       datatype: next.datatype,
       flags: next.flags,
       expiry: next.expiry,
-      cas: this.hlc.next(),
+      cas: next.presetCas ?? this.hlc.next(),
       revSeqno: (prev?.revSeqno ?? 0) + 1,
       seqno: ++vb.highSeqno,
       bucketSeq: ++this.#bucketSeq,

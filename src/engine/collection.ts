@@ -12,6 +12,7 @@ import type { BucketCore } from './bucket-core.js';
 import * as ops from './mutations.js';
 import * as locks from './locks.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
+import { editDocument, type DocumentEdit, type EditOptions } from './subdoc-write.js';
 import { writeWithMeta, type WithMeta, type WithMetaOptions } from './with-meta.js';
 import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
 
@@ -122,6 +123,10 @@ export class Collection {
   }
   prepend(key: Key, data: Buffer | string, cas?: bigint, vbId?: number, durability?: DurabilityLevel): Promise<MutationResult> {
     return settle(() => ops.concat(this.#core, this.id, 'prepend', key, bytes(data), cas, vbId, durability));
+  }
+  /** Atomic read-modify-write of one document, tombstones included (subdoc-write.ts). */
+  edit(key: Key, opts: EditOptions, fn: (current: Item | undefined) => DocumentEdit, vbId?: number): Promise<MutationResult> {
+    return settle(() => editDocument(this.#core, this.id, key, opts, fn, vbId));
   }
   /** Compare-and-write against the current version including tombstones (see mutations.ts). */
   writeVersion(key: Key, expect: bigint | null, spec: VersionSpec): Promise<MutationResult> {

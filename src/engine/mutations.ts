@@ -19,6 +19,7 @@ import { MAX_VALUE_BYTES } from './limits.js';
 import { passLock } from './locks.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
 import { isAcceptedJson } from '../codec/json-check.js';
+import { systemXattrsOnly } from '../codec/xattr.js';
 import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
 
 export type StoreMode = 'set' | 'add' | 'replace';
@@ -33,7 +34,7 @@ export function checkCollection(bucket: BucketCore, collection: number): void {
  * docs/Collections.md "Collection max TTL"): no expiry becomes now + maxTTL, a later one is cut
  * to it.
  */
-function capExpiry(bucket: BucketCore, collection: number, expiry: number): number {
+export function capExpiry(bucket: BucketCore, collection: number, expiry: number): number {
   const ttl = bucket.manifest.collection(collection)?.maxTTL || bucket.maxTTL;
   if (ttl === 0) return expiry;
   const limit = bucket.nowSeconds() + ttl;
@@ -98,7 +99,8 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
     deleted: false,
     deleteTime: 0,
     expired: false,
-    xattrs: opts.xattrs === undefined ? (prev?.xattrs ?? null) : opts.xattrs,
+    // Only system xattrs survive a full-document write (codec/xattr.ts systemXattrsOnly).
+    xattrs: opts.xattrs === undefined ? systemXattrsOnly(prev?.xattrs ?? null) : opts.xattrs,
   }, key, collection, bucket.writeMode(opts.durability));
 }
 
@@ -119,7 +121,7 @@ export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts
     deleted: true,
     deleteTime: bucket.nowSeconds(),
     expired: false,
-    xattrs: opts.xattrs === undefined ? current.xattrs : opts.xattrs,
+    xattrs: opts.xattrs === undefined ? systemXattrsOnly(current.xattrs) : opts.xattrs,
   }, key, collection, bucket.writeMode(opts.durability));
 }
 

@@ -22,6 +22,7 @@ import { Opcode } from '../codec/opcodes.js';
 import type { Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { decodeLeb128 } from '../codec/leb128.js';
+import { SUBDOC_LOOKUP_OPCODES, SUBDOC_MUTATION_OPCODES } from '../codec/ops/subdoc.js';
 import { Feature } from '../codec/features.js';
 import { BucketAccess, Privilege } from '../auth/roles.js';
 import type { Bucket } from '../engine/bucket.js';
@@ -53,6 +54,12 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   ...[Opcode.DelWithMeta, Opcode.DelQWithMeta].map((op) => [op, collection(Delete)] as const),
   // mcbp_privileges.cc: GET_LOCKED and UNLOCK_KEY need Read.
   ...[Opcode.GetLocked, Opcode.UnlockKey].map((op) => [op, collection(Read)] as const),
+  // Sub-document commands: lookups read, mutations upsert; xattr specs are checked per spec
+  // (commands/subdoc.ts `xattrAccess`), as kv_engine's executor checks them per path.
+  ...SUBDOC_LOOKUP_OPCODES.map((op) => [op, collection(Read)] as const),
+  [Opcode.SubdocMultiLookup, collection(Read)],
+  ...SUBDOC_MUTATION_OPCODES.map((op) => [op, collection(Upsert)] as const),
+  [Opcode.SubdocMultiMutation, collection(Upsert)],
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],
@@ -99,6 +106,18 @@ export function scopeVisible(session: Session, scopeId: number): boolean {
   if (access.full) return true;
   const manifest = session.bucket?.manifest;
   return manifest !== undefined && manifest.collectionsOf(scopeId).some((c) => access.mask(scopeId, c.id) !== 0);
+}
+
+/**
+ * The privileges the connection's user holds on collection `cid` (every one with full access).
+ * System xattrs (`_...`) need full access to the bucket: kv_engine's SystemXattrRead/Write belong
+ * to the administrator and bucket_full_access roles only.
+ */
+export function collectionPrivileges(session: Session, cid: number): { mask: number; full: boolean } {
+  const access = sessionAccess(session);
+  if (access.full) return { mask: ~0, full: true };
+  const scopeId = session.bucket?.manifest.collection(cid)?.scopeId;
+  return { mask: scopeId === undefined ? 0 : access.mask(scopeId, cid), full: false };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface KvStats {
   tlsHandshakeFailures: number;
   /** Plain port: connections whose first byte was a TLS handshake record (0x16). */
   tlsOnPlainPort: number;
+  /** Sub-document commands run (kv `cmd_subdoc_lookup` / `cmd_subdoc_mutation`), and mutations a spec refused. */
+  readonly subdoc: { lookups: number; mutations: number; mutationFailures: number };
 }
 
 export function newKvStats(): KvStats {
@@ -41,5 +43,6 @@ export function newKvStats(): KvStats {
     writeStalls: 0,
     tlsHandshakeFailures: 0,
     tlsOnPlainPort: 0,
+    subdoc: { lookups: 0, mutations: 0, mutationFailures: 0 },
   };
 }

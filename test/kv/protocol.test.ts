@@ -54,7 +54,7 @@ describe('unknown and unsupported opcodes', () => {
     withServer(async (f) => {
       const kv = await f.open();
       expectStatus(await kv.request(makeRequest(0x40)), Status.UnknownCommand, 'opcode 0x40');
-      expectStatus(await kv.request(makeRequest(Opcode.SubdocMultiLookup, { key: Buffer.from('k') })), Status.UnknownCommand);
+      expectStatus(await kv.request(makeRequest(Opcode.SetDriftCounterState, { key: Buffer.from('k') })), Status.UnknownCommand);
       // Also before authentication: the command table is consulted first.
       const bare = await f.connect();
       expectStatus(await bare.request(makeRequest(0xee)), Status.UnknownCommand, 'opcode 0xee');
@@ -106,6 +106,7 @@ describe('HELLO', () => {
       const granted = await hello(kv, SDK_FEATURES);
       const expected = [
         Feature.TcpNoDelay,
+        Feature.Xattr,
         Feature.Xerror,
         Feature.SelectBucket,
         Feature.Json,
@@ -117,8 +118,8 @@ describe('HELLO', () => {
       ];
       assert.deepEqual(granted, expected);
       // Not snappy (values are not decompressed), duplex/notifications, unordered execution,
-      // tracing (no 0x18 replies) or xattr (couchbase-sdk-bootstrap.md §8 item 2).
-      for (const no of [Feature.Snappy, Feature.Duplex, Feature.ClustermapChangeNotification, Feature.UnorderedExecution, Feature.Tracing, Feature.Xattr]) {
+      // or tracing (no 0x18 replies). XATTR is granted: the sub-document commands serve xattrs.
+      for (const no of [Feature.Snappy, Feature.Duplex, Feature.ClustermapChangeNotification, Feature.UnorderedExecution, Feature.Tracing]) {
         assert.ok(!(granted as number[]).includes(no), `feature 0x${no.toString(16)} is not granted`);
       }
     }));

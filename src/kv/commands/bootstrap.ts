@@ -39,6 +39,8 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
   Feature.SyncReplication,
   Feature.PreserveTtl,
   Feature.Collections,
+  // Granted since the sub-document commands serve xattrs (commands/subdoc.ts).
+  Feature.Xattr,
 ]);
 
 /** `7.6.0-freshet-X.Y.Z` (src/common/version.ts). */

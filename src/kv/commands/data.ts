@@ -25,7 +25,7 @@ import type { MutationResult } from '../../engine/types.js';
 import type { StoreMode } from '../../engine/mutations.js';
 import { errorReply } from '../replies.js';
 import { KvReplyError } from '../errors.js';
-import { collectionOf, documentKey, incomingDatatype, outgoingDatatype } from './keys.js';
+import { collectionOf, documentKey, incomingValue, outgoingDatatype } from './keys.js';
 import { durabilityOf, durableOutcome } from './durability.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, Reply } from '../dispatch.js';
@@ -77,11 +77,13 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
   const durability = req.framingExtras.length === 0 ? undefined : durabilityOf(req);
   const bucket = session.bucket!;
+  // A value with datatype XATTR carries the document's xattrs in front of the body (keys.ts).
+  const v = incomingValue(session, r.datatype, r.value, bucket.maxJsonDepth);
   const written = await durableOutcome(bucket, collectionOf(session, r.key).storeItem(
     mode,
     documentKey(session, r.key),
-    r.value,
-    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: incomingDatatype(r.datatype, r.value, bucket.maxJsonDepth), preserveExpiry, durability: durability?.level },
+    v.value,
+    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: v.datatype, preserveExpiry, durability: durability?.level, ...(v.xattrs === undefined ? {} : { xattrs: v.xattrs }) },
     req.vbucket,
   ), durability);
   return mutationReply(session, req, written);

@@ -20,6 +20,9 @@ import { Datatype } from '../../codec/datatype.js';
 import { EngineError } from '../../engine/errors.js';
 import { detectDatatype } from '../../engine/mutations.js';
 import type { Collection } from '../../engine/collection.js';
+import { splitXattrValue } from '../../codec/xattr.js';
+import { Status } from '../../codec/status.js';
+import { KvReplyError } from '../errors.js';
 import type { Session } from '../session.js';
 
 export function collectionsEnabled(session: Session): boolean {
@@ -66,6 +69,34 @@ export function incomingDatatype(datatype: number, value: Buffer, maxJsonDepth: 
     throw new EngineError('EINVAL', `datatype 0x${datatype.toString(16)} not negotiated (no snappy or xattr values)`);
   }
   return detectDatatype(value, maxJsonDepth);
+}
+
+/** A stored value from a request: the body, its datatype, and the xattrs a value with datatype XATTR carried. */
+export interface IncomingValue {
+  readonly value: Buffer;
+  readonly datatype: number;
+  /** Present only when the request carried xattrs: they replace the document's. */
+  readonly xattrs?: Buffer | null;
+}
+
+/**
+ * A SET/ADD/REPLACE value. With HELLO XATTR negotiated, datatype bit 0x04 means the value starts
+ * with an xattr blob (codec/xattr.ts) whose pairs become the document's xattrs, as kv_engine
+ * stores them (docs/Document.md "Extended attributes"); a malformed blob, or a value in it that is
+ * not JSON, is XATTR_EINVAL (0x87). Without the feature the bit is refused as before.
+ */
+export function incomingValue(session: Session, datatype: number, value: Buffer, maxJsonDepth: number): IncomingValue {
+  if ((datatype & Datatype.Xattr) === 0 || !session.features.has(Feature.Xattr)) {
+    return { value, datatype: incomingDatatype(datatype, value, maxJsonDepth) };
+  }
+  let split;
+  try {
+    split = splitXattrValue(value);
+    if (split.xattrs !== null) JSON.parse(split.xattrs.toString('utf8'));
+  } catch (err) {
+    throw new KvReplyError(Status.XattrEinval, `invalid xattr section: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return { value: split.body, datatype: incomingDatatype(datatype & ~Datatype.Xattr, split.body, maxJsonDepth), xattrs: split.xattrs };
 }
 
 export function outgoingDatatype(session: Session, stored: number): number {

@@ -47,6 +47,9 @@ const general: StatGroup = (session, args) => {
     ['rejected_conns', s.malformedFrames],
     ['tls_handshake_failures', s.tlsHandshakeFailures],
     ['tls_on_plain_port', s.tlsOnPlainPort],
+    ['cmd_subdoc_lookup', s.subdoc.lookups],
+    ['cmd_subdoc_mutation', s.subdoc.mutations],
+    ['subdoc_mutation_path_failures', s.subdoc.mutationFailures],
   ];
   // The failed-login throttle is shared by all three faces (src/auth/throttle.ts).
   const t = session.ctx.authThrottle.stats();

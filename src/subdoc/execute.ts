@@ -1,0 +1,239 @@
+/**
+ * Running checked specs (specs.ts) against one version of a document: lookups answer a status and
+ * a value per spec; mutations build the next version (body, xattrs, deleted) or stop at the first
+ * failing spec (`SpecFailure`), leaving nothing changed (kv docs/SubDocument.md
+ * "CMD_MULTI_MUTATION": all or none).
+ *
+ * The body is parsed once, on the first body spec: a body that is not JSON is DOC_NOTJSON, one
+ * nested deeper than 32 levels DOC_E2DEEP, both per spec. A tombstone's empty body reads as `{}`.
+ * A new document starts as `{}`, or `[]` when its first body spec addresses an array root (docs
+ * "Creating missing documents"). Xattr specs work on the document's xattrs as one object whose
+ * members are the X-Keys; system keys (`_...`) need the system-xattr privilege (EACCESS per spec).
+ */
+import { Opcode } from '../codec/opcodes.js';
+import { Status } from '../codec/status.js';
+import { SubdocDocFlag, SubdocPathFlag } from '../codec/ops/subdoc.js';
+import { DATATYPE_JSON } from '../engine/types.js';
+import type { Item } from '../engine/types.js';
+import { SpecFailure, SubdocError, isSubdocError } from './errors.js';
+
+export { SpecFailure };
+import { JsonDepthError, JsonSyntaxError, parseJson, parseJsonList, stringify, type JObject, type JVal } from '../codec/json-tree.js';
+import * as ops from './ops.js';
+import { parsePath, type PathComponent } from './path.js';
+import { WholeDoc, isXattrSpec, type Spec } from './specs.js';
+import { isSystemXattr, isVirtualXattr, macroValue, parseXattrs, virtualXattrs, xattrKeyOf, type VattrContext } from './xattrs.js';
+
+export interface XattrAccess {
+  readonly systemRead: boolean;
+  readonly systemWrite: boolean;
+  readonly userRead: boolean;
+  readonly userWrite: boolean;
+}
+
+export interface ExecContext {
+  readonly vbucketUuid: number;
+  readonly hlcNow: bigint;
+  readonly access: XattrAccess;
+}
+
+export interface SpecResult {
+  readonly status: number;
+  readonly value: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A document body as JSON, or the per-spec error it is. */
+function parseBody(item: Pick<Item, 'value' | 'datatype' | 'deleted'> | undefined): JVal {
+  if (!item || (item.deleted && item.value.length === 0)) return new Map();
+  if ((item.datatype & DATATYPE_JSON) === 0) throw new SubdocError('SubdocDocNotJson', 'the document is not JSON');
+  try {
+    return parseJson(item.value.toString('utf8'));
+  } catch (err) {
+    if (err instanceof JsonDepthError) throw new SubdocError('SubdocDocE2deep', 'the document is too deep to parse');
+    if (err instanceof JsonSyntaxError) throw new SubdocError('SubdocDocNotJson', 'the document is not JSON');
+    throw err;
+  }
+}
+
+function checkXattrAccess(key: string, access: XattrAccess, write: boolean): void {
+  const system = isSystemXattr(key);
+  const ok = write ? (system ? access.systemWrite : access.userWrite) : system ? access.systemRead : access.userRead;
+  if (!ok) throw new SubdocError('Eaccess', `no privilege to ${write ? 'write' : 'read'} ${system ? 'system' : 'user'} xattr ${key}`);
+}
+
+/** Run lookups on `item`; every spec gets a result (kv MULTI_LOOKUP semantics). */
+export function runLookups(item: Item, specs: readonly Spec[], ctx: ExecContext): SpecResult[] {
+  let body: JVal | undefined;
+  let xattrs: JObject | undefined;
+  const vctx: VattrContext = { item, vbucketUuid: ctx.vbucketUuid, hlcNow: ctx.hlcNow, systemRead: ctx.access.systemRead };
+  return specs.map((spec) => {
+    try {
+      if (spec.opcode === WholeDoc.Get) return { status: Status.Success, value: item.value };
+      let root: JVal;
+      if (isXattrSpec(spec)) {
+        const key = xattrKeyOf(spec.path);
+        if (isVirtualXattr(key)) root = virtualXattrs(key, vctx);
+        else {
+          checkXattrAccess(key, ctx.access, false);
+          root = xattrs ??= parseXattrs(item.xattrs);
+        }
+      } else {
+        root = body ??= parseBody(item);
+      }
+      const path = parsePath(spec.path);
+      if (spec.opcode === Opcode.SubdocGetCount) return { status: Status.Success, value: Buffer.from(String(ops.count(root, path))) };
+      const v = ops.lookup(root, path);
+      if (spec.opcode === Opcode.SubdocExists) return { status: Status.Success, value: EMPTY };
+      return { status: Status.Success, value: Buffer.from(stringify(v)) };
+    } catch (err) {
+      if (isSubdocError(err)) return { status: err.status, value: EMPTY };
+      throw err;
+    }
+  });
+}
+
+export interface MutationPlan {
+  /** The next body; `bodyJson` says whether it came from JSON operations (datatype JSON). */
+  readonly body: Buffer;
+  readonly bodyJson: boolean | undefined;
+  /** The next xattrs (with unresolved macros), null when there are none. */
+  readonly xattrs: JObject | null;
+  readonly deleted: boolean;
+  readonly macros: boolean;
+  /** Values returned by specs (COUNTER), by spec index. */
+  readonly results: ReadonlyArray<{ index: number; value: Buffer }>;
+}
+
+export interface MutationInput {
+  /** The version operated on (a tombstone with ACCESS_DELETED), undefined when creating. */
+  readonly base: Item | undefined;
+  /** The document is deleted after the mutation unless a whole-document SET or a revive says otherwise. */
+  readonly deleted: boolean;
+  readonly docFlags: number;
+}
+
+function specValue(spec: Spec, base: Item | undefined, ctx: ExecContext, list: boolean): JVal[] {
+  if ((spec.flags & SubdocPathFlag.ExpandMacros) !== 0) return [macroValue(spec.value.toString('utf8'), { item: base, vbucketUuid: ctx.vbucketUuid })];
+  const text = spec.value.toString('utf8');
+  try {
+    return list ? parseJsonList(text) : [parseJson(text)];
+  } catch (err) {
+    if (err instanceof JsonDepthError) throw new SubdocError('SubdocValueEtoodeep', 'the value is too deep');
+    if (err instanceof JsonSyntaxError) throw new SubdocError('SubdocValueCantinsert', 'the value is not valid JSON');
+    throw err;
+  }
+}
+
+/** Apply one JSON operation to `root`; the COUNTER result, if any. */
+function applyOp(root: JVal, spec: Spec, path: PathComponent[], mkdir: boolean, base: Item | undefined, ctx: ExecContext): Buffer | undefined {
+  const one = (): JVal => specValue(spec, base, ctx, false)[0]!;
+  switch (spec.opcode) {
+    case Opcode.SubdocDictAdd:
+      return ops.dictSet(root, path, one(), mkdir, true), undefined;
+    case Opcode.SubdocDictUpsert:
+      return ops.dictSet(root, path, one(), mkdir, false), undefined;
+    case Opcode.SubdocDelete:
+      return ops.remove(root, path), undefined;
+    case Opcode.SubdocReplace:
+      return ops.replace(root, path, one()), undefined;
+    case Opcode.SubdocArrayPushLast:
+    case Opcode.SubdocArrayPushFirst:
+      return ops.arrayPush(root, path, specValue(spec, base, ctx, true), mkdir, spec.opcode === Opcode.SubdocArrayPushFirst), undefined;
+    case Opcode.SubdocArrayInsert:
+      return ops.arrayInsert(root, path, specValue(spec, base, ctx, true)), undefined;
+    case Opcode.SubdocArrayAddUnique:
+      return ops.arrayAddUnique(root, path, specValue(spec, base, ctx, true), mkdir), undefined;
+    case Opcode.SubdocCounter: {
+      const delta = ops.parseDelta(spec.value.toString('latin1'));
+      return Buffer.from(ops.counter(root, path, delta, mkdir).toString());
+    }
+    default:
+      throw new SubdocError('SubdocInvalidCombo', `opcode 0x${spec.opcode.toString(16)} is not a mutation`);
+  }
+}
+
+/** An array root for a new document whose first body spec addresses one. */
+function newRoot(specs: readonly Spec[]): JVal {
+  const first = specs.find((s) => !isXattrSpec(s));
+  if (!first) return new Map();
+  const arrayOp = first.opcode === Opcode.SubdocArrayPushLast || first.opcode === Opcode.SubdocArrayPushFirst || first.opcode === Opcode.SubdocArrayAddUnique;
+  return first.path.startsWith('[') || (arrayOp && first.path.length === 0) ? [] : new Map();
+}
+
+/** The JSON root body specs start from: the stored body, the body a spec set, or a new root. */
+function bodyRoot(base: Item | undefined, rawBody: Buffer, changed: boolean, specs: readonly Spec[]): JVal {
+  if (!changed && base) return parseBody(base);
+  if (rawBody.length === 0) return newRoot(specs);
+  return parseBody({ value: rawBody, datatype: DATATYPE_JSON, deleted: false });
+}
+
+/** Run mutations; throws SpecFailure for the first failing spec. */
+export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: ExecContext): MutationPlan {
+  const { base, docFlags } = input;
+  const impliedMkdir = (docFlags & (SubdocDocFlag.Mkdoc | SubdocDocFlag.Add)) !== 0;
+  let xattrs: JObject | undefined;
+  let body: JVal | undefined;
+  let rawBody: Buffer = base?.value ?? EMPTY;
+  let bodyJson: boolean | undefined;
+  let bodyChanged = false;
+  let deleted = input.deleted;
+  let macros = false;
+  const results: Array<{ index: number; value: Buffer }> = [];
+  specs.forEach((spec, index) => {
+    try {
+      if (spec.opcode === WholeDoc.Set) {
+        rawBody = spec.value;
+        body = undefined;
+        bodyJson = undefined;
+        bodyChanged = true;
+        return;
+      }
+      if (spec.opcode === WholeDoc.Delete) {
+        deleted = true;
+        return;
+      }
+      const mkdir = impliedMkdir || (spec.flags & SubdocPathFlag.MkdirP) !== 0;
+      const path = parsePath(spec.path);
+      let root: JVal;
+      if (isXattrSpec(spec)) {
+        checkXattrAccess(xattrKeyOf(spec.path), ctx.access, true);
+        root = xattrs ??= parseXattrs(base?.xattrs ?? null);
+        if ((spec.flags & SubdocPathFlag.ExpandMacros) !== 0) macros = true;
+        if (spec.opcode === Opcode.SubdocReplaceBodyWithXattr) {
+          rawBody = Buffer.from(stringify(ops.lookup(root, path)));
+          body = undefined;
+          bodyJson = true;
+          bodyChanged = true;
+          return;
+        }
+      } else {
+        if (body === undefined) body = bodyRoot(base, rawBody, bodyChanged, specs);
+        root = body;
+        bodyChanged = true;
+        bodyJson = true;
+      }
+      const out = applyOp(root, spec, path, mkdir, base, ctx);
+      if (out) results.push({ index, value: out });
+    } catch (err) {
+      if (isSubdocError(err)) throw new SpecFailure(index, err);
+      throw err;
+    }
+  });
+  if (body !== undefined) rawBody = Buffer.from(stringify(body));
+  if (deleted) {
+    // A tombstone keeps only its system xattrs and no body (docs "CMD_DELETE").
+    if (xattrs === undefined) xattrs = parseXattrs(base?.xattrs ?? null);
+    for (const k of [...xattrs.keys()]) if (!isSystemXattr(k)) xattrs.delete(k);
+    // Without a whole-document delete, a body change on a document that stays deleted is refused
+    // (kv: SubdocDeletedDocumentCantHaveValue; REVIVE_DOCUMENT brings a tombstone back first).
+    if (bodyChanged && !specs.some((s) => s.opcode === WholeDoc.Delete)) {
+      throw new SpecFailure(specs.findIndex((s) => !isXattrSpec(s)), new SubdocError('SubdocDeletedDocumentCantHaveValue', 'a deleted document cannot have a body'));
+    }
+    rawBody = EMPTY;
+    bodyJson = false;
+  }
+  const finalXattrs = xattrs ?? parseXattrs(base?.xattrs ?? null);
+  return { body: rawBody, bodyJson, xattrs: finalXattrs.size === 0 ? null : finalXattrs, deleted, macros, results };
+}
