@@ -35,6 +35,7 @@ export * from './ops/all-vb-seqnos.js';
 export * from './ops/failover-log.js';
 export * from './ops/noop.js';
 export * from './ops/collections.js';
+export * from './ops/tap.js';
 
 export * from './dcp/common.js';
 export * from './dcp/open.js';
