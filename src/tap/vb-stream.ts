@@ -98,8 +98,9 @@ export class TapVbStream implements Queueable {
       this.push({ kind: 'opaque', vbucket, command: TapOpaqueCommand.InitialVbucketStream });
       if (defaultHigh <= start) this.closeBackfill();
     }
-    if (this.phase === 'done') this.ended = true;
-    else {
+    if (this.phase === 'done') {
+      this.ended = true; // an empty dump: the two opaques are all there is
+    } else {
       this.follower = this.bucket.follow(vbucket, { start, trimSnapshots: true, batchSize: STREAM_BATCH, ...(dump ? { end: high } : {}) });
     }
     if (this.hasOutput()) this.host.streamReady(this);
