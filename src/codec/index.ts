@@ -39,6 +39,7 @@ export * from './ops/noop.js';
 export * from './ops/collections.js';
 export * from './ops/subdoc.js';
 export * from './ops/subdoc-multi.js';
+export * from './ops/tap.js';
 
 export * from './dcp/common.js';
 export * from './dcp/open.js';

@@ -6,7 +6,8 @@
  * `quiet` opcodes suppress uninteresting responses (success for mutations, miss for
  * gets); `loud` names the non-quiet twin. `dcp` marks the DCP family (0x50-0x67), whose
  * producer->consumer messages arrive as *requests*. `unsupported` marks opcodes kv
- * keeps reserved but rejects (TAP, range ops, DCP_FLUSH...).
+ * keeps reserved but rejects (TAP_FLUSH, range ops, DCP_FLUSH...). The TAP family (0x40-0x47,
+ * 0x9e) is served by src/tap (codec ops/tap.ts), though kv_engine dropped it in 5.0.
  */
 
 interface Row {
@@ -81,14 +82,14 @@ export const OPCODE_TABLE = [
   { code: 0x3d, name: 'SetVbucket' },
   { code: 0x3e, name: 'GetVbucket' },
   { code: 0x3f, name: 'DelVbucket' },
-  { code: 0x40, name: 'TapConnect', unsupported: true },
-  { code: 0x41, name: 'TapMutation', unsupported: true },
-  { code: 0x42, name: 'TapDelete', unsupported: true },
+  { code: 0x40, name: 'TapConnect' },
+  { code: 0x41, name: 'TapMutation' },
+  { code: 0x42, name: 'TapDelete' },
   { code: 0x43, name: 'TapFlush', unsupported: true },
-  { code: 0x44, name: 'TapOpaque', unsupported: true },
-  { code: 0x45, name: 'TapVbucketSet', unsupported: true },
-  { code: 0x46, name: 'TapCheckpointStart', unsupported: true },
-  { code: 0x47, name: 'TapCheckpointEnd', unsupported: true },
+  { code: 0x44, name: 'TapOpaque' },
+  { code: 0x45, name: 'TapVbucketSet' },
+  { code: 0x46, name: 'TapCheckpointStart' },
+  { code: 0x47, name: 'TapCheckpointEnd' },
   { code: 0x48, name: 'GetAllVbSeqnos' },
   { code: 0x49, name: 'GetEx' },
   { code: 0x4a, name: 'GetExReplica' },
@@ -133,7 +134,7 @@ export const OPCODE_TABLE = [
   { code: 0x95, name: 'UnlockKey' },
   { code: 0x96, name: 'GetFailoverLog' },
   { code: 0x97, name: 'LastClosedCheckpoint', unsupported: true },
-  { code: 0x9e, name: 'DeregisterTapClient', unsupported: true },
+  { code: 0x9e, name: 'DeregisterTapClient' },
   { code: 0x9f, name: 'ResetReplicationChain', unsupported: true },
   { code: 0xa0, name: 'GetMeta' },
   { code: 0xa1, name: 'GetQMeta', quiet: true, loud: 0xa0 },

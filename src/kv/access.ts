@@ -63,6 +63,9 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],
+  // TAP streams the default collection of every vbucket: reading the whole bucket (src/tap).
+  [Opcode.TapConnect, { on: 'bucket', mask: Read }],
+  [Opcode.DeregisterTapClient, { on: 'bucket', mask: Read }],
   ...[Opcode.CollectionsGetId, Opcode.CollectionsGetScopeId, Opcode.CollectionsGetManifest].map((op) => [op, { on: 'visible' }] as const),
 ]);
 

@@ -15,6 +15,9 @@ import { startKvFace } from '../kv/index.js';
 import { newKvStats } from '../kv/stats-counters.js';
 import { DCP_COMMANDS } from '../dcp/commands.js';
 import { dcpStats } from '../dcp/stats.js';
+import { tapCommands } from '../tap/commands.js';
+import { tapStats } from '../tap/stats.js';
+import { DEFAULT_TAP_SETTINGS, type TapSettings } from '../tap/producer.js';
 import { startMgmtFace } from '../mgmt/index.js';
 import { startHttpFace } from '../http/index.js';
 import type { ClusterMember } from '../cluster/member.js';
@@ -64,6 +67,8 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
    * development certificate is generated into DATA/tls (src/server/tls.ts).
    */
   tls?: TlsServerOptions;
+  /** TAP producer settings (src/tap): the idle NOOP interval (200 s) and the ack window (10). */
+  tap?: Partial<TapSettings>;
 }
 
 export const DEFAULT_PORTS: Pick<Ports, 'kv' | 'mgmt' | 'http'> = { kv: 11210, mgmt: 8091, http: 5984 };
@@ -140,10 +145,11 @@ export class FreshetServer {
     try {
       await topology.startWatching();
       const plain = tls === undefined || opts.tls?.only !== true;
-      // The KV port is also the DCP producer: its opcodes and `stats dcp` are handed in here.
+      // The KV port is also the DCP and TAP producer: their opcodes and `stats dcp`/`stats tap` are handed in here.
       const accessLog = opts.accessLog === undefined ? {} : { accessLog: opts.accessLog };
       const kvDeps = { engine, users, authThrottle, logger, host, clusterConfig: topology, ...accessLog };
-      const kvExtensions = { extraCommands: DCP_COMMANDS, statGroups: { dcp: dcpStats } };
+      const tap: TapSettings = { ...DEFAULT_TAP_SETTINGS, ...opts.tap };
+      const kvExtensions = { extraCommands: [...DCP_COMMANDS, ...tapCommands(tap)], statGroups: { dcp: dcpStats, tap: tapStats(tap) } };
       const kvStats = newKvStats(); // one set of counters for the plain and the TLS port
       metrics.attachKv(kvStats);
       if (plain) {

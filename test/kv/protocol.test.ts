@@ -53,7 +53,7 @@ describe('unknown and unsupported opcodes', () => {
   test('an opcode nobody defines, and one Freshet does not implement, get UnknownCommand 0x81', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
-      expectStatus(await kv.request(makeRequest(0x40)), Status.UnknownCommand, 'opcode 0x40');
+      expectStatus(await kv.request(makeRequest(0x30)), Status.UnknownCommand, 'opcode 0x30 (RGET)');
       expectStatus(await kv.request(makeRequest(Opcode.SetDriftCounterState, { key: Buffer.from('k') })), Status.UnknownCommand);
       // Also before authentication: the command table is consulted first.
       const bare = await f.connect();
