@@ -14,6 +14,7 @@
  * engine's cached count (engine/doc-counts.ts), which every face reads. Ids in order
  * (`_all_docs`) come from the engine's by-id index (engine/id-index.ts), one range per collection.
  */
+import { persistedThrough } from '../engine/change-wait.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { Collection } from '../engine/collection.js';
 import { idRange } from '../engine/id-index.js';
@@ -21,6 +22,9 @@ import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
 import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
 import { HISTORY_NAMESPACES, RevHistory } from './rev-history.js';
+
+/** Longest a read of the persisted state waits for earlier acknowledged writes to reach the disk. */
+const READ_YOUR_WRITES_MS = 2_000;
 
 const SIDE_NAMESPACES = ['couch_local', 'couch_att', 'couch_meta'];
 /** The view indexes of every keyspace of the bucket (src/views/index-store.ts, binary keys). */
@@ -72,6 +76,15 @@ export class Db {
   /** The `_changes` position everything durable has reached (`update_seq`): bucket-wide seqs, shared by its keyspaces. */
   get updateSeq(): number {
     return this.bucket.persistedBucketSeq;
+  }
+
+  /**
+   * Wait (briefly) until the writes acknowledged so far are on disk: what reads the persisted state
+   * (`_changes`, `update_seq`, document counts) then includes a KV write acknowledged from memory
+   * before the request (issue #16), so a client reads its own writes.
+   */
+  settled(signal?: AbortSignal): Promise<void> {
+    return persistedThrough(this.bucket, this.bucket.bucketSeq, READ_YOUR_WRITES_MS, signal);
   }
 
   get revsLimit(): number {

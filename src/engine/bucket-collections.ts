@@ -15,13 +15,12 @@
  */
 import { bucketCore, type Bucket } from './bucket.js';
 import { collectionRange, parseDirKey } from './dir-keys.js';
-import { SYSTEM_COLLECTION_ID, type Manifest, type ManifestEvent, type RemoteEvent } from './manifest.js';
+import { MANIFEST_KEY, SYSTEM_COLLECTION_ID, type Manifest, type ManifestEvent, type RemoteEvent } from './manifest.js';
 import { decodeRecord, encodeRecord } from './record.js';
 import { expiryKey, seqKey, u64Key } from '../store/keys.js';
 import type { WriteOp } from '../store/group-commit.js';
 import { DATATYPE_JSON, type Item } from './types.js';
 
-import { MANIFEST_KEY } from './bucket-core.js';
 const PURGE_BATCH = 1000;
 
 /** A system event as the engine stores it (the value of a system-collection record, JSON). */
@@ -100,7 +99,7 @@ export async function applyManifest(bucket: Bucket, next: Manifest, events: Mani
     core.manifest = previous;
     for (const w of written) {
       w.vb.checkpoints.markLost(w.seqno);
-      w.vb.markPersisted(w.seqno);
+      w.vb.wake();
     }
     throw err;
   }

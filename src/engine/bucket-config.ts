@@ -25,7 +25,7 @@ export interface WritePathLimits {
   checkpointBytes: number;
 }
 
-export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 256 * 1024 * 1024, checkpointBytes: 64 * 1024 * 1024 };
+export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 160 * 1024 * 1024, checkpointBytes: 32 * 1024 * 1024 };
 
 /** Couchbase's `conflictResolutionType` bucket setting: revid ("seqno") or last-write-wins. */
 export type ConflictResolutionType = 'seqno' | 'lww';

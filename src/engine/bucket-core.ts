@@ -16,32 +16,30 @@ import type { EventEmitter } from 'node:events';
 import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
 import { isStorageError } from '../store/storage-fault.js';
 import { IdIndex } from './id-index.js';
-import { FailoverLog } from './failover-log.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
 import { InFlightVersions, type InFlightVersion } from './in-flight.js';
-import { entryBytes } from './checkpoints.js';
+import { dirtyBytes } from './checkpoints.js';
 import { isExpired } from './expiry.js';
-import { VBucket, type PersistedVBucket } from './vbucket.js';
+import { VBucket } from './vbucket.js';
 import { vbucketOf } from './vbucket-hash.js';
 import { MAX_KEY_BYTES } from './limits.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord, encodeRecord } from './record.js';
-import { scanKeyDirectory } from './warmup.js';
-import { changeRef, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
+import { decodeRecord } from './record.js';
+import { warmUp } from './warmup.js';
+import { seqKey } from '../store/keys.js';
 import { dirKey } from './dir-keys.js';
-import { Manifest, type ManifestData } from './manifest.js';
+import { Manifest } from './manifest.js';
+import { SeqSignal } from './seq-signal.js';
+import { writeModeOf } from './types.js';
+import { indexOps } from './index-ops.js';
 import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode } from './types.js';
 import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type ConflictResolutionType, type NewVersion, type WritePathLimits } from './bucket-config.js';
 
-const EMPTY = Buffer.alloc(0);
-/** Key of the manifest record in the bucket's collections database (bucket-collections.ts). */
-export const MANIFEST_KEY = Buffer.from('manifest');
 
 export type { BucketConfig, BucketMeta, BucketStats, NewVersion, WritePathLimits } from './bucket-config.js';
 
-const LEVEL_RANK: Record<DurabilityLevel, number> = { none: 0, majority: 1, majorityAndPersistActive: 2, persistToMajority: 3 };
 const noop = (): void => undefined;
 
 export class BucketCore {
@@ -74,8 +72,8 @@ export class BucketCore {
   readonly #pending = new InFlightVersions();
   #inFlight = 0;
   #bucketSeq = 0;
-  #persistedBucketSeq = 0;
-  readonly #seqWaiters = new Set<() => void>();
+  /** The bucket-wide change sequence up to which every change is on disk, and its waiters. */
+  readonly #persistedSeq = new SeqSignal();
   #closed = false;
 
   constructor(
@@ -108,8 +106,7 @@ export class BucketCore {
 
   /** How a write with durability `level` is acknowledged, with the bucket's minimum applied. */
   writeMode(level: DurabilityLevel = 'none'): WriteMode {
-    const rank = Math.max(LEVEL_RANK[level], LEVEL_RANK[this.durabilityMinLevel]);
-    return rank >= LEVEL_RANK.majorityAndPersistActive ? 'sync' : 'memory';
+    return writeModeOf(level, this.durabilityMinLevel);
   }
 
   /** The engine clock in Unix seconds (expiry and delete times). */
@@ -124,7 +121,7 @@ export class BucketCore {
 
   /** The bucket-wide change sequence up to which every change is on disk. */
   get persistedBucketSeq(): number {
-    return this.#persistedBucketSeq;
+    return this.#persistedSeq.value;
   }
 
   /**
@@ -133,32 +130,11 @@ export class BucketCore {
    * vbucket, as after a crash.
    */
   async load(unclean: boolean): Promise<void> {
-    // Every vbucket's state (and the bucket's meta record) in one range read, not 1025 gets.
-    const states = new Map<string, unknown>();
-    for (const { key, value } of this.dbs.vbuckets.getRange({})) states.set(key, value);
-    const meta = (states.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
-    const manifest = this.dbs.collections.get(MANIFEST_KEY);
-    if (manifest) this.manifest = new Manifest(JSON.parse(manifest.toString('utf8')) as ManifestData);
-    const { lastSeqno, maxCas, systemKeys, collectionHigh } = scanKeyDirectory(this.store, this.name, this.numVBuckets, this.#keys);
-    this.hlc.observe(maxCas);
-    const saves: Promise<unknown>[] = [];
-    for (let id = 0; id < this.numVBuckets; id++) {
-      const stored = states.get(String(id)) as PersistedVBucket | undefined;
-      const vb = new VBucket(id, stored ?? { state: 'active', failoverLog: FailoverLog.fresh().toArray(), purgeSeqno: 0 });
-      // Purged tombstones can have been the highest seqnos; the purge seqno keeps them counted.
-      vb.resetSeqnos(Math.max(lastSeqno[id]!, vb.purgeSeqno));
-      vb.systemKeys = systemKeys[id]!;
-      vb.collectionHigh = collectionHigh[id]!;
-      if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
-      if (!stored || unclean) saves.push(this.saveVBucket(vb));
-      this.vbuckets.push(vb);
-    }
-    let lastSeq = 0;
-    for (const { key } of this.dbs.changes.getRange({ reverse: true, limit: 1 })) lastSeq = readU64(key, 0);
-    this.#bucketSeq = Math.max(lastSeq, meta.bucketSeqFloor);
-    this.#persistedBucketSeq = this.#bucketSeq;
+    const w = warmUp(this, this.#keys, unclean);
+    this.#bucketSeq = w.bucketSeq;
+    this.#persistedSeq.reset(w.bucketSeq);
     this.ids.reset(this.#keys.keys());
-    await Promise.all(saves);
+    await Promise.all(w.saves);
   }
 
   // ---- keys and vbuckets ----------------------------------------------------------------------
@@ -269,7 +245,11 @@ export class BucketCore {
   commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory'): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
     const pkey = dirKey(collection, key);
-    this.#admit(pkey, mode);
+    this.#admit(pkey);
+    // While the disk is failing, a plain write waits for the disk like an HTTP write and fails
+    // with it (TMPFAIL with the disk's error), rather than growing a backlog the flusher cannot
+    // keep; once a commit succeeds again, writes are acknowledged from memory again.
+    if (mode === 'memory' && this.store.health.state === 'failing') mode = 'persist';
     // Fields spelled out (no object spread): this is the hottest allocation of the write path.
     const item: Item = {
       key,
@@ -293,11 +273,9 @@ export class BucketCore {
 
   /**
    * Refuse a write before it takes a seqno: a SyncWrite of the key is in flight
-   * (SYNC_WRITE_IN_PROGRESS), the dirty backlog is over its limit (TMPFAIL), or the disk is
-   * failing and the write would be acknowledged from memory (TMPFAIL with the disk's error:
-   * acknowledging more than the flusher can keep would only grow the backlog).
+   * (SYNC_WRITE_IN_PROGRESS), or the dirty backlog is over its limit (TMPFAIL).
    */
-  #admit(pkey: string, mode: WriteMode): void {
+  #admit(pkey: string): void {
     if (this.#pending.syncInProgress(pkey)) {
       this.stats.syncWriteConflicts++;
       throw new EngineError('SYNC_WRITE_IN_PROGRESS');
@@ -305,10 +283,6 @@ export class BucketCore {
     if (this.#dirtyBytes > this.limits.maxDirtyBytes) {
       this.stats.tmpfails++;
       throw new EngineError('ETMPFAIL', `${this.#dirtyBytes} bytes of writes are waiting for the disk (limit ${this.limits.maxDirtyBytes})`);
-    }
-    const health = this.store.health;
-    if (mode === 'memory' && health.state === 'failing') {
-      throw new EngineError('ENOSPC', health.lastError?.message ?? 'storage is failing');
     }
   }
 
@@ -321,7 +295,7 @@ export class BucketCore {
   commitReplicated(vb: VBucket, prev: Item | undefined, version: Omit<Item, 'bucketSeq'>): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
     const pkey = dirKey(version.collection, version.key);
-    this.#admit(pkey, 'memory');
+    this.#admit(pkey);
     const item: Item = { ...version, bucketSeq: ++this.#bucketSeq };
     vb.highSeqno = item.seqno;
     this.hlc.observe(item.cas);
@@ -339,20 +313,11 @@ export class BucketCore {
     vb.noteCollectionSeqno(item.collection, item.seqno);
     const known = this.#keys.size;
     this.#keys.set(pkey, item.seqno);
-    const { bySeq, changes, expiries } = this.dbs;
-    const ops: WriteOp[] = [];
     if (this.#keys.size !== known) this.ids.add(pkey);
-    if (prev) {
-      ops.push({ db: bySeq, key: seqKey(vb.id, prev.seqno), value: null });
-      ops.push({ db: changes, key: u64Key(prev.bucketSeq), value: null });
-      if (prev.expiry !== 0 && !prev.deleted) ops.push({ db: expiries, key: expiryKey(prev.expiry, vb.id, prev.seqno), value: null });
-    }
-    ops.push({ db: bySeq, key: seqKey(vb.id, item.seqno), value: encodeRecord(item) });
-    ops.push({ db: changes, key: u64Key(item.bucketSeq), value: changeRef(vb.id, item.seqno, item.collection) });
-    if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vb.id, item.seqno), value: EMPTY });
+    const ops = indexOps(this.dbs, prev, item);
     const fromMemory = mode === 'memory';
     vb.checkpoints.push(item, prev?.seqno, !fromMemory);
-    this.#dirtyBytes += entryBytes(item);
+    this.#dirtyBytes += dirtyBytes(item);
     const written = this.store.writer.write(ops, fromMemory);
     this.#inFlight++;
     this.stats.writes++;
@@ -385,20 +350,20 @@ export class BucketCore {
   /** A write's batch is on disk (a method, not a per-write closure: this is the write path). */
   #persisted(pkey: string, vb: VBucket, version: InFlightVersion): void {
     this.#pending.settle(pkey, version);
-    this.#dirtyBytes -= entryBytes(version.item);
+    this.#dirtyBytes -= dirtyBytes(version.item);
     this.store.noteCommit();
     vb.markPersisted(version.item.seqno);
     vb.checkpoints.trim(this.#retainPerVb, vb.persistedSeqno);
-    this.#markBucketPersisted(version.item.bucketSeq);
+    this.#persistedSeq.advance(version.item.bucketSeq);
   }
 
   /**
    * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
-   * lost (in-flight.ts). Its seqno stays unused; it counts as settled so no follower waits for it.
+   * lost (in-flight.ts). Its seqno stays unused, and streams pass over it.
    */
   #rollBack(pkey: string, vb: VBucket, version: InFlightVersion): void {
     const item = version.item;
-    this.#dirtyBytes -= entryBytes(item);
+    this.#dirtyBytes -= dirtyBytes(item);
     vb.checkpoints.markLost(item.seqno);
     const back = this.#pending.rollBack(pkey, version);
     if (back && back.survivor) this.#keys.set(pkey, back.survivor.seqno);
@@ -406,31 +371,19 @@ export class BucketCore {
       this.#keys.delete(pkey);
       this.ids.remove(pkey);
     }
-    vb.markPersisted(item.seqno);
-    this.#markBucketPersisted(item.bucketSeq);
-  }
-
-  #markBucketPersisted(seq: number): void {
-    if (seq <= this.#persistedBucketSeq) return;
-    this.#persistedBucketSeq = seq;
-    this.#wakeSeqWaiters();
-  }
-
-  #wakeSeqWaiters(): void {
-    const waiters = [...this.#seqWaiters];
-    this.#seqWaiters.clear();
-    for (const w of waiters) w();
+    // Not persisted: the persisted seqnos stay where they are (kept writes below this one may
+    // still be waiting for the disk); streams skip the lost version (its queue entry is marked).
+    vb.wake();
   }
 
   /** Registered change waiters (tests prove that dropped feeds leave none behind). */
   get seqWaiterCount(): number {
-    return this.#seqWaiters.size;
+    return this.#persistedSeq.waiterCount;
   }
 
   /** Calls `wake` once when the persisted bucket sequence next advances; returns a canceller. */
   onBucketSeqChange(wake: () => void): () => void {
-    this.#seqWaiters.add(wake);
-    return () => this.#seqWaiters.delete(wake);
+    return this.#persistedSeq.onChange(wake);
   }
 
   /** Resolves once every write queued so far is on disk and accounted for. */
@@ -479,7 +432,7 @@ export class BucketCore {
   markClosed(reason: FollowEndReason = 'bucket_deleted'): void {
     this.#closed = true;
     for (const vb of this.vbuckets) vb.endFollowers(reason);
-    this.#wakeSeqWaiters();
+    this.#persistedSeq.wake();
   }
 
   get isClosed(): boolean {

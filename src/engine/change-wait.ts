@@ -5,6 +5,8 @@
  */
 import type { Bucket } from './bucket.js';
 
+const NEVER = new AbortController().signal;
+
 export type WakeReason = 'change' | 'tick' | 'closed';
 
 /**
@@ -36,7 +38,7 @@ export function waitForChange(bucket: Bucket, ms: number, signal: AbortSignal): 
  * A reader of the persisted change order (`_changes`) waits for the writes acknowledged before its
  * request (a KV write is acknowledged from memory, issue #16), so it reads its own writes.
  */
-export async function persistedThrough(bucket: Bucket, seq: number, ms: number, signal: AbortSignal): Promise<void> {
+export async function persistedThrough(bucket: Bucket, seq: number, ms: number, signal: AbortSignal = NEVER): Promise<void> {
   const deadline = Date.now() + ms;
   while (bucket.persistedBucketSeq < seq && !bucket.isClosed) {
     const left = deadline - Date.now();

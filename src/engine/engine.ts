@@ -37,8 +37,9 @@ export interface EngineOptions {
   maxJsonDepth?: number;
   /**
    * Bytes of acknowledged writes waiting for the disk above which writes answer TMPFAIL (default
-   * 256 MiB), and bytes of persisted versions each bucket keeps in memory for live DCP streams
-   * (default 64 MiB; 0 sends every stream that is not caught up to the disk). Issue #16.
+   * 160 MiB, as counted by checkpoints.ts dirtyBytes), and bytes of persisted versions each bucket
+   * keeps in memory for live DCP streams (default 32 MiB; 0 sends every stream that is not caught
+   * up to the disk). Issue #16.
    */
   maxDirtyBytes?: number;
   checkpointBytes?: number;

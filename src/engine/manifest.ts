@@ -14,6 +14,9 @@
  */
 import { EngineError } from './errors.js';
 
+/** Key of the manifest record in the bucket's collections database (bucket-collections.ts). */
+export const MANIFEST_KEY = Buffer.from('manifest');
+
 export const DEFAULT_ID = 0;
 /** Collection id of the system-event keys in each vbucket's history (kv_engine CollectionID::System). */
 export const SYSTEM_COLLECTION_ID = 1;

@@ -133,11 +133,11 @@ export async function applyReplicatedSystemEvent(bucket: Bucket, vbId: number, s
     await core.writeOps(ops);
   } catch (err) {
     vb.checkpoints.markLost(seqno);
+    vb.wake();
     throw err;
-  } finally {
-    core.store.noteCommit();
-    vb.markPersisted(seqno);
   }
+  core.store.noteCommit();
+  vb.markPersisted(seqno);
   const change = core.manifest.withRemoteEvent(info);
   if (change) await applyManifest(bucket, change.manifest, change.events);
 }

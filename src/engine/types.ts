@@ -102,6 +102,13 @@ export const DURABILITY_LEVELS: readonly DurabilityLevel[] = ['none', 'majority'
  */
 export type WriteMode = 'memory' | 'persist' | 'sync';
 
+const LEVEL_RANK: Record<DurabilityLevel, number> = { none: 0, majority: 1, majorityAndPersistActive: 2, persistToMajority: 3 };
+
+/** How a KV write with durability `level` is acknowledged in a bucket whose minimum is `min`. */
+export function writeModeOf(level: DurabilityLevel, min: DurabilityLevel): WriteMode {
+  return Math.max(LEVEL_RANK[level], LEVEL_RANK[min]) >= LEVEL_RANK.majorityAndPersistActive ? 'sync' : 'memory';
+}
+
 export interface WriteOptions {
   /** Compare-and-swap: 0n or undefined means "any". */
   cas?: bigint;

@@ -41,7 +41,7 @@ import { pendingAfter } from '../engine/changes-pending.js';
 import type { ChangesQuery } from './changes-query.js';
 import { RowBuilder, type RowFraming } from '../couchdb/changes-rows.js';
 import type { Db } from '../couchdb/db.js';
-import { persistedThrough, waitForChange } from '../engine/change-wait.js';
+import { waitForChange } from '../engine/change-wait.js';
 import { ChunkWriter } from './feed-io.js';
 import { baseHeaders } from './response.js';
 
@@ -308,14 +308,11 @@ const FRAMING: Record<ChangesQuery['feed'], RowFraming> = {
   },
 };
 
-/** Longest a `_changes` request waits for writes acknowledged before it to reach the disk. */
-const READ_YOUR_WRITES_MS = 2_000;
-
 /** Serve one `_changes` request whose parameters are already validated. */
 export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerResponse, signal: AbortSignal): Promise<void> {
   // The feed lists persisted changes only (its seqs must never be reused after a crash); the
   // writes acknowledged before this request are waited for, briefly, so a client reads its writes.
-  await persistedThrough(db.bucket, db.bucket.bucketSeq, READ_YOUR_WRITES_MS, signal);
+  await db.settled(signal);
   const since = q.since === 'now' ? db.updateSeq : q.since;
   const pace = new FeedPace({ heartbeatMs: q.heartbeatMs, timeoutMs: q.timeoutMs, progressMs: q.progressMs }, Date.now());
   const f: Feed = {

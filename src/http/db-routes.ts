@@ -52,6 +52,7 @@ const createDb: Handler = async (rc) => {
 
 const dbInfo: Handler = async (rc) => {
   const db = resolveDb(rc);
+  await db.settled();
   const counts = db.counts();
   sendJson(rc.res, 200, {
     db_name: db.name,

@@ -11,8 +11,9 @@
  * A commit that fails (full disk, I/O error) fails the batch's writes that asked to fail, with a
  * `StorageError` (storage-fault.ts): writes whose caller waits for the disk (HTTP writes, durable
  * KV writes). Writes already acknowledged from memory (`write(ops, true)`, a KV write with no
- * durability, issue #16) are *kept*: they go back to the head of the queue and are retried with
- * backoff until the disk has room, as kv_engine's flusher keeps failed items dirty and retries.
+ * durability, issue #16) are *kept*: they go into the next batch (or a batch of their own) and are
+ * retried with backoff until the disk has room, as kv_engine's flusher keeps failed items dirty
+ * and retries; writes queued behind them are tried with them, so they fail (or succeed) promptly.
  * While commits fail and nothing is left to retry, a one-key probe transaction runs on the same
  * backoff, so the store notices on its own when the disk has room again (storage health).
  */
@@ -58,14 +59,14 @@ interface Batch {
   ops: WriteOp[];
   /** Settles the writes that fail with the batch. */
   done: Deferred;
-  /** Settles the kept writes: on disk, possibly after retries. Shared with the retry batch. */
-  kept: Deferred;
+  /** Settle the kept writes: on disk, possibly after retries (a retry carries earlier batches'). */
+  kept: Deferred[];
   /** A retry of kept writes: waits for the backoff. */
   retry: boolean;
 }
 
-function newBatch(kept: Deferred = deferred(), retry = false): Batch {
-  return { ops: [], done: deferred(), kept, retry };
+function newBatch(): Batch {
+  return { ops: [], done: deferred(), kept: [deferred()], retry: false };
 }
 
 export class GroupCommitter {
@@ -136,7 +137,7 @@ export class GroupCommitter {
     }
     this.queuedOps += ops.length;
     if (!this.committing) this.startNext();
-    return kept ? open.kept.promise : open.done.promise;
+    return kept ? open.kept[0]!.promise : open.done.promise;
   }
 
   /** Give up on retries (the store is closing): kept writes still queued fail. */
@@ -161,14 +162,16 @@ export class GroupCommitter {
       if (this.queue.length === 0) this.queue.push(newBatch());
       if (batch.ops.length === 0) {
         batch.done.resolve();
-        batch.kept.resolve();
+        for (const k of batch.kept) k.resolve();
         this.settle();
         return;
       }
       if (batch.retry && this.closed) {
         this.queuedOps -= batch.ops.length;
         this.abandoned += batch.ops.length;
-        batch.kept.reject(new StorageError('ECANCELED', 'the store closed before the disk had room for this write'));
+        const gone = new StorageError('ECANCELED', 'the store closed before the disk had room for this write');
+        batch.done.reject(gone);
+        for (const k of batch.kept) k.reject(gone);
         this.settle();
         return;
       }
@@ -204,11 +207,11 @@ export class GroupCommitter {
             this.durable().then(() => {
               this.flushLatency.observe((performance.now() - committedAt) * 1000);
               batch.done.resolve();
-              batch.kept.resolve();
+              for (const k of batch.kept) k.resolve();
             }, (err: unknown) => {
               batch.done.reject(err);
               // Committed: kept writes are visible and survive a process crash.
-              batch.kept.resolve();
+              for (const k of batch.kept) k.resolve();
             }).finally(() => {
               this.flushing--;
               this.wakeIfIdle();
@@ -225,8 +228,9 @@ export class GroupCommitter {
   }
 
   /**
-   * A transaction was aborted: the writes that fail with it do; kept writes go back to the head
-   * of the queue for a retry after the backoff. With nothing to retry, a probe watches the disk.
+   * A transaction was aborted: the writes that fail with it do; kept writes are tried again after
+   * the backoff, together with the batch queued next (their order kept: they were written first),
+   * so later writes learn promptly whether the disk has room. With nothing kept, a probe watches.
    */
   private failBatch(batch: Batch, err: unknown): void {
     batch.done.reject(err);
@@ -234,14 +238,15 @@ export class GroupCommitter {
     const kept = batch.ops.filter((op) => op.kept === true);
     this.queuedOps -= batch.ops.length - kept.length;
     if (kept.length === 0) {
-      batch.kept.resolve();
+      for (const k of batch.kept) k.resolve();
       this.scheduleProbe();
       return;
     }
     this.retries++;
-    const retry = newBatch(batch.kept, true);
-    retry.ops = kept;
-    this.queue.unshift(retry);
+    const next = this.queue[0]!;
+    next.ops = kept.concat(next.ops);
+    next.kept.push(...batch.kept);
+    next.retry = true;
   }
 
   /** While commits fail and no retry is queued, try a one-key transaction after the backoff. */

@@ -17,6 +17,7 @@
  * this target to sending it (the bucket is lww), as goxdcr chooses it from the bucket's
  * `conflictResolutionType`; expirations carry IS_EXPIRATION.
  */
+import { XdcrTargetError } from './errors.js';
 import { Datatype, encodeWithMetaRequest, Opcode, Status, type Packet } from '../codec/index.js';
 import type { KvConnection } from '../client/connection.js';
 import { connectKvNode, fetchConfigOverKv, type Credentials } from '../consumer/kv-connect.js';
@@ -50,16 +51,7 @@ export interface TargetStats {
 
 export type WriteOutcome = 'written' | 'rejected';
 
-/** A write the target refuses for good (bad value, no permission): the push stops with it. */
-export class XdcrTargetError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'XdcrTargetError';
-  }
-}
+export { XdcrTargetError } from './errors.js';
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
