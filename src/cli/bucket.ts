@@ -5,9 +5,12 @@
  * `POST /pools/default/buckets/NAME`, `GET /pools/default/buckets`,
  * `DELETE /pools/default/buckets/NAME`), with Basic auth from -u/-p. `--max-ttl` is
  * couchbase-cli's flag for the bucket's `maxTTL`, `--conflict-resolution` (seqno|lww) its flag for
- * `conflictResolutionType` (couchbase-cli names the values `sequence` and `timestamp`; both spellings work).
+ * `conflictResolutionType` (couchbase-cli names the values `sequence` and `timestamp`; both spellings work),
+ * `--durability` (couchbase-cli `--durability-min-level`) the bucket's `durabilityMinLevel`.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { DurabilityLevel } from '../engine/types.js';
+import { durabilityOption } from './common.js';
 
 export interface ConnectionFlags {
   host: string;
@@ -147,27 +150,36 @@ export function registerBucket(program: Command, print: Printer = defaultPrinter
     .option('--vbuckets <n>', 'number of vbuckets (1-1024)', vbuckets, 1024)
     .option('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
     .option('--conflict-resolution <type>', 'XDCR conflict resolution: seqno (default) or lww', conflictResolution)
-    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number; maxTtl?: number; conflictResolution?: 'seqno' | 'lww' }) => {
+    .addOption(durabilityOption('least durability of every write (durabilityMinLevel); default none'))
+    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number; maxTtl?: number; conflictResolution?: 'seqno' | 'lww'; durability?: DurabilityLevel }) => {
       const reply = await call(flags, 'POST', '/pools/default/buckets', {
         name,
         bucketType: 'couchbase',
         numVBuckets: String(flags.vbuckets),
         ...(flags.maxTtl === undefined ? {} : { maxTTL: String(flags.maxTtl) }),
         ...(flags.conflictResolution === undefined ? {} : { conflictResolutionType: flags.conflictResolution }),
+        ...(flags.durability === undefined ? {} : { durabilityMinLevel: flags.durability }),
       });
       if (reply.status !== 202 && reply.status !== 200) throw new Error(`could not create bucket ${name}: ${describeFailure(reply)}`);
       const cr = flags.conflictResolution === 'lww' ? ', last-write-wins' : '';
-      print(`created bucket ${name} (${flags.vbuckets} vbuckets${flags.maxTtl ? `, max TTL ${flags.maxTtl}s` : ''}${cr})`);
+      const dl = flags.durability !== undefined && flags.durability !== 'none' ? `, durability ${flags.durability}` : '';
+      print(`created bucket ${name} (${flags.vbuckets} vbuckets${flags.maxTtl ? `, max TTL ${flags.maxTtl}s` : ''}${cr}${dl})`);
     });
 
   withConnection(bucket.command('edit').argument('<name>', 'bucket name'))
     .description("change a bucket's settings")
-    .requiredOption('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
-    .action(async (name: string, flags: ConnectionFlags & { maxTtl: number }) => {
-      const reply = await call(flags, 'POST', `/pools/default/buckets/${encodeURIComponent(name)}`, { maxTTL: String(flags.maxTtl) });
+    .option('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
+    .addOption(durabilityOption('least durability of every write from now on (durabilityMinLevel)'))
+    .action(async (name: string, flags: ConnectionFlags & { maxTtl?: number; durability?: DurabilityLevel }) => {
+      if (flags.maxTtl === undefined && flags.durability === undefined) throw new InvalidArgumentError('bucket edit needs --max-ttl or --durability');
+      const reply = await call(flags, 'POST', `/pools/default/buckets/${encodeURIComponent(name)}`, {
+        ...(flags.maxTtl === undefined ? {} : { maxTTL: String(flags.maxTtl) }),
+        ...(flags.durability === undefined ? {} : { durabilityMinLevel: flags.durability }),
+      });
       if (reply.status === 404) throw new Error(`no bucket named ${name}`);
       if (reply.status !== 200) throw new Error(`could not edit bucket ${name}: ${describeFailure(reply)}`);
-      print(`bucket ${name}: max TTL ${flags.maxTtl}s`);
+      const changes = [...(flags.maxTtl === undefined ? [] : [`max TTL ${flags.maxTtl}s`]), ...(flags.durability === undefined ? [] : [`durability ${flags.durability}`])];
+      print(`bucket ${name}: ${changes.join(', ')}`);
     });
 
   withConnection(bucket.command('list'))

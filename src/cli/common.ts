@@ -6,6 +6,7 @@
  */
 import { Option } from 'commander';
 import { pino, type Logger } from 'pino';
+import { DURABILITY_LEVELS } from '../engine/types.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -15,6 +16,15 @@ export function logLevelOption(defaultLevel: string): Option {
     .choices(LOG_LEVELS)
     .env('FRESHET_LOG_LEVEL')
     .default(defaultLevel);
+}
+
+/**
+ * `--durability <level>`: a bucket's `durabilityMinLevel` (Couchbase's names; `none` is the
+ * default everywhere, as in Couchbase). Used by `bucket create|edit` and by `serve` for the
+ * `default` bucket it creates on first start.
+ */
+export function durabilityOption(description: string): Option {
+  return new Option('--durability <level>', description).choices(DURABILITY_LEVELS);
 }
 
 /** The log of a command: pino JSON on stderr, like the server's. */

@@ -28,6 +28,7 @@ export async function runServe(flags: ServeFlags, tls: TlsServerOptions | undefi
     username: flags.username,
     password: flags.password,
     numVBuckets: flags.vbuckets,
+    ...(flags.durability === undefined ? {} : { durability: flags.durability }),
     maxJsonDepth: flags.maxJsonDepth,
     logger,
     ...(tls === undefined ? {} : { tls }),

@@ -4,7 +4,8 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_TLS_PORTS, type TlsServerOptions } from '../server/tls.js';
-import { logLevelOption } from './common.js';
+import type { DurabilityLevel } from '../engine/types.js';
+import { durabilityOption, logLevelOption } from './common.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -27,6 +28,8 @@ export interface ServeFlags {
   username: string;
   password: string;
   vbuckets: number;
+  /** durabilityMinLevel of the default bucket created on first start. */
+  durability?: DurabilityLevel;
   logLevel: string;
   clusterMap?: string;
   nodeIndex?: number;
@@ -80,6 +83,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('-u, --username <name>', 'administrator user name').env('FRESHET_USERNAME').default('Administrator'))
     .addOption(new Option('-p, --password <password>', 'administrator password (the default one is logged as a warning)').env('FRESHET_PASSWORD').default('password'))
     .option('--vbuckets <n>', 'vbuckets of the default bucket created on first start', positiveInt, 1024)
+    .addOption(durabilityOption('durabilityMinLevel of the default bucket created on first start (default none)'))
     .addOption(logLevelOption('info'))
     .option('--access-log [file]', 'log one line per HTTP request and per KV connection (to FILE, else with the server log)')
     .option('--max-json-depth <n>', 'deepest JSON nesting accepted as JSON (KV: stored raw beyond it; HTTP: 400)', positiveInt, 100)

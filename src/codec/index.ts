@@ -27,6 +27,7 @@ export * from './ops/get-meta.js';
 export * from './ops/with-meta.js';
 export * from './ops/locks.js';
 export * from './ops/observe-seqno.js';
+export * from './ops/observe.js';
 export * from './ops/hello.js';
 export * from './ops/sasl.js';
 export * from './ops/select-bucket.js';

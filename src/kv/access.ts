@@ -27,6 +27,7 @@ import { Feature } from '../codec/features.js';
 import { BucketAccess, Privilege } from '../auth/roles.js';
 import type { Bucket } from '../engine/bucket.js';
 import { errorReply, replyForError } from './replies.js';
+import { KvReplyError } from './errors.js';
 import type { Session } from './session.js';
 
 type Requirement =
@@ -60,6 +61,8 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   [Opcode.SubdocMultiLookup, collection(Read)],
   ...SUBDOC_MUTATION_OPCODES.map((op) => [op, collection(Upsert)] as const),
   [Opcode.SubdocMultiMutation, collection(Upsert)],
+  // OBSERVE's keys are in its value: Read is checked per key by the handler (commands/observe.ts).
+  [Opcode.Observe, { on: 'visible' }],
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],
@@ -143,13 +146,34 @@ export function authorizeCommand(session: Session, req: Packet): Packet | null {
       return errorReply(session, req, Status.Einval, 'key lacks a valid collection id');
     }
   }
+  const refused = collectionRefusal(session, access, cid, need.mask, need.anyOf);
+  return refused === null ? null : replyForError(session, req, refused);
+}
+
+/**
+ * Why the user may not run a command needing `mask` on collection `cid` (null: it may), counted:
+ * NoAccess when it holds other privileges there, else UnknownCollection (the collection stays
+ * invisible), as kv_engine's `PrivilegeAccess::getEngineErrorCode`.
+ */
+function collectionRefusal(session: Session, access: BucketAccess, cid: number, mask: number, anyOf = false): Error | null {
   const manifest = session.bucket!.manifest;
   const scopeId = manifest.collection(cid)?.scopeId;
-  const verdict = scopeId === undefined ? 'no-privileges' : access.check(need.mask, scopeId, cid, need.anyOf);
+  const verdict = scopeId === undefined ? 'no-privileges' : access.check(mask, scopeId, cid, anyOf);
   if (verdict === 'ok') return null;
-  if (verdict === 'fail') return denied(session, req, `no access to collection 0x${cid.toString(16)}`);
   session.stats.accessDenied++;
-  return replyForError(session, req, manifest.unknownCollection(cid));
+  if (verdict === 'fail') return new KvReplyError(Status.Eaccess, `no access to collection 0x${cid.toString(16)}`);
+  return manifest.unknownCollection(cid);
+}
+
+/**
+ * The check of a command whose keys are not in the header (OBSERVE carries them in its value):
+ * the handler asks for each key's collection, as kv_engine's observe checks Read per key.
+ */
+export function requireCollectionPrivilege(session: Session, cid: number, mask: number): void {
+  const access = sessionAccess(session);
+  if (access.full) return;
+  const refused = collectionRefusal(session, access, cid, mask);
+  if (refused !== null) throw refused;
 }
 
 function denied(session: Session, req: Packet, context: string): Packet {

@@ -23,6 +23,7 @@ import { WITH_META_COMMANDS } from './commands/with-meta.js';
 import { LOCK_COMMANDS } from './commands/locks.js';
 import { SUBDOC_COMMANDS } from './commands/subdoc.js';
 import { SEQNO_COMMANDS } from './commands/seqnos.js';
+import { OBSERVE_COMMANDS } from './commands/observe.js';
 import { COLLECTION_COMMANDS } from './commands/collections.js';
 import { statCommands } from './commands/stats.js';
 
@@ -34,7 +35,7 @@ export type CommandTable = ReadonlyMap<number, CommandSpec>;
 /** The KV face's commands plus the extensions'; an opcode given twice is a wiring bug. */
 export function commandTable(extensions: KvExtensions = {}): CommandTable {
   const table = new Map<number, CommandSpec>();
-  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...WITH_META_COMMANDS, ...LOCK_COMMANDS, ...SUBDOC_COMMANDS, ...SEQNO_COMMANDS, ...COLLECTION_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
+  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...WITH_META_COMMANDS, ...LOCK_COMMANDS, ...SUBDOC_COMMANDS, ...SEQNO_COMMANDS, ...OBSERVE_COMMANDS, ...COLLECTION_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
   for (const spec of specs) {
     if (table.has(spec.opcode)) throw new Error(`opcode 0x${spec.opcode.toString(16)} registered twice`);
     table.set(spec.opcode, spec);

@@ -11,13 +11,17 @@
  *   collection's own maxTTL takes precedence (engine: bucket-core.ts `capExpiry`);
  * - `conflictResolutionType`: how XDCR (with-meta) writes resolve conflicts, `seqno` (revid, the
  *   default) or `lww` (engine/with-meta.ts); fixed for the bucket's life, as in Couchbase;
+ * - `durabilityMinLevel`: the least durability every write to the bucket gets (ns_server
+ *   `parse_validate_durability_min_level`), `none` (the default), `majority`,
+ *   `majorityAndPersistActive` or `persistToMajority`; the persisting levels make every KV write
+ *   wait for the disk (engine: bucket.ts `writeMode`);
  * - `ramQuotaMB` / `ramQuota`, `replicaNumber`, `flushEnabled`, and the other settings the SDK's
  *   bucket manager sends are accepted and ignored.
  * Success is 202 with `Location: /pools/default/buckets/NAME` (`respond_bucket_created`); a
  * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
  *
  * `POST /pools/default/buckets/NAME` edits a bucket (ns_server `handle_bucket_update`): `maxTTL`
- * applies to writes from then on; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are accepted
+ * and `durabilityMinLevel` apply to writes from then on; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are accepted
  * and ignored as on create. 200 with an empty body; 404 for an unknown bucket.
  *
  * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
@@ -27,6 +31,7 @@ import { AUX_NAMESPACES } from '../couchdb/index.js';
 import { isEngineError } from '../engine/errors.js';
 import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
 import { CONFLICT_RESOLUTION_TYPES, type ConflictResolutionType } from '../engine/bucket-config.js';
+import { DURABILITY_LEVELS, type DurabilityLevel } from '../engine/types.js';
 import { BUCKET_NAME } from '../topology/cluster-config.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
 import { fieldErrors, intParam, notFound, readForm, sendEmpty } from './rest-io.js';
@@ -68,11 +73,26 @@ function conflictResolutionParam(form: URLSearchParams, errors: Record<string, s
   return found ?? 'seqno';
 }
 
+/**
+ * ns_server `parse_validate_membase_durability_min_level` (the error is keyed
+ * `durability_min_level`, as ns_server reports it); undefined when absent.
+ */
+function durabilityParam(form: URLSearchParams, errors: Record<string, string>): DurabilityLevel | undefined {
+  const raw = form.get('durabilityMinLevel');
+  if (raw === null) return undefined;
+  const found = DURABILITY_LEVELS.find((l) => l === raw);
+  if (found === undefined) {
+    errors.durability_min_level = "Durability minimum level must be one of 'none', 'majority', 'majorityAndPersistActive', or 'persistToMajority'";
+  }
+  return found;
+}
+
 interface CreateForm {
   name: string;
   numVBuckets: number;
   maxTTL: number;
   conflictResolution: ConflictResolutionType;
+  durabilityMinLevel: DurabilityLevel;
 }
 
 /** Validate the create form; every problem at once, keyed by field, as ns_server reports them. */
@@ -97,22 +117,23 @@ function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm {
   }
   const maxTTL = maxTTLParam(form, errors) ?? 0;
   const conflictResolution = conflictResolutionParam(form, errors);
+  const durabilityMinLevel = durabilityParam(form, errors) ?? 'none';
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
-  return { name: name!, numVBuckets, maxTTL, conflictResolution };
+  return { name: name!, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel };
 }
 
 async function createBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
-  const { name, numVBuckets, maxTTL, conflictResolution } = validateCreate(rc, form);
+  const { name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel } = validateCreate(rc, form);
   try {
-    await rc.server.engine.createBucket(name, { numVBuckets, maxTTL, conflictResolution });
+    await rc.server.engine.createBucket(name, { numVBuckets, maxTTL, conflictResolution, durabilityMinLevel });
   } catch (err) {
     // A concurrent create of the same name, or a rule the engine enforces beyond the form's.
     if (isEngineError(err, 'KEY_EEXISTS')) throw fieldErrors({ name: 'Bucket with given name already exists' });
     if (isEngineError(err, 'EINVAL')) throw fieldErrors({ name: err.message });
     throw err;
   }
-  rc.server.logger.info({ bucket: name, numVBuckets, maxTTL, conflictResolution }, 'bucket created over REST');
+  rc.server.logger.info({ bucket: name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel }, 'bucket created over REST');
   sendEmpty(rc.res, 202, { Location: `/pools/default/buckets/${encodeURIComponent(name)}` });
 }
 
@@ -123,12 +144,14 @@ async function editBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
   const errors: Record<string, string> = {};
   const maxTTL = maxTTLParam(form, errors);
+  const durabilityMinLevel = durabilityParam(form, errors);
   const vbs = form.get('numVBuckets');
   if (vbs !== null && vbs.trim() !== String(bucket.numVBuckets)) errors.numVBuckets = 'Number of vBuckets cannot be changed';
   if (form.get('conflictResolutionType') !== null) errors.conflictResolutionType = 'Conflict resolution type not allowed in update bucket';
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
   if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);
-  rc.server.logger.info({ bucket: name, maxTTL }, 'bucket edited over REST');
+  if (durabilityMinLevel !== undefined) await rc.server.engine.setBucketDurability(name, durabilityMinLevel);
+  rc.server.logger.info({ bucket: name, maxTTL, durabilityMinLevel }, 'bucket edited over REST');
   sendEmpty(rc.res, 200);
 }
 

@@ -15,6 +15,7 @@
  */
 
 import { COUCHBASE_VERSION_STRING } from '../common/version.js';
+import type { DurabilityLevel } from '../engine/types.js';
 import {
   advertisedHost,
   bucketCapabilities,
@@ -124,6 +125,8 @@ export interface VerboseBucketJson {
   readonly compressionMode: 'off';
   /** The bucket's maximum TTL in seconds, 0 for none (ns_server `max_ttl`). */
   readonly maxTTL: number;
+  /** The least durability of every write (ns_server `durability_min_level`), 'none' by default. */
+  readonly durabilityMinLevel: DurabilityLevel;
   readonly bucketCapabilitiesVer: '';
   readonly bucketCapabilities: readonly BucketCapability[];
   readonly quota?: { readonly ram: number; readonly rawRAM: number };
@@ -250,6 +253,8 @@ export interface BucketStatsInput {
   readonly maxTTL?: number;
   /** The bucket's conflict resolution setting; 'seqno' when absent. */
   readonly conflictResolutionType?: 'seqno' | 'lww';
+  /** The bucket's durabilityMinLevel; 'none' when absent. */
+  readonly durabilityMinLevel?: DurabilityLevel;
 }
 
 /** GET /pools/default/buckets/NAME */
@@ -274,6 +279,7 @@ export function buildVerboseBucket(
     evictionPolicy: 'valueOnly',
     compressionMode: 'off',
     maxTTL: input.maxTTL ?? 0,
+    durabilityMinLevel: input.durabilityMinLevel ?? 'none',
     bucketCapabilitiesVer: '',
     bucketCapabilities: bucketCapabilities(bucket),
     ...(input.ramQuota === undefined ? {} : { quota: { ram: input.ramQuota, rawRAM: input.ramQuota } }),

@@ -61,7 +61,7 @@ describe('terse bucket config (GET_CLUSTER_CONFIG / NOT_MY_VBUCKET / /pools/defa
     assert.equal(config.streamingUri, `/pools/default/bucketsStreaming/default?bucket_uuid=${UUID}`);
     assert.equal(config.bucketCapabilitiesVer, '');
     assert.deepEqual(config.bucketCapabilities, ['collections', 'durableWrite', 'dcp', 'cbhello', 'touch', 'cccp', 'nodesExt']);
-    for (const unsupported of ['durableWrite', 'xattr', 'couchapi', 'xdcrCheckpointing']) {
+    for (const unsupported of ['xattr', 'couchapi', 'xdcrCheckpointing']) {
       assert.equal((config.bucketCapabilities as readonly string[]).includes(unsupported), false, unsupported);
     }
 
