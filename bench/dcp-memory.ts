@@ -9,6 +9,7 @@
  *
  *   BENCH_MEM_WRITES   writes (default 2,000,000; 0 skips the phase)
  *   BENCH_MEM_SETTLE   seconds sampled after the last write (default 3)
+ *   BENCH_MEM_CONSUMER 0 to run without the stalled consumer (the same writes, for comparison)
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -48,12 +49,15 @@ export async function memoryPhase(): Promise<void> {
   const settleMs = env('BENCH_MEM_SETTLE', 3) * 1000;
   const server = await spawnFreshet({ vbuckets: VBUCKETS, packaged: true });
   try {
+    const stalled = env('BENCH_MEM_CONSUMER', 1) !== 0;
     const socket = connect({ host: '127.0.0.1', port: server.ports.kv });
     await once(socket, 'connect');
-    const consumer = new MinimalConsumer(socket);
-    await openDcp(consumer, 'default', 'bench-stalled');
-    await streamAll(consumer, VBUCKETS);
-    socket.pause(); // stalled: nothing read, so nothing acknowledged either
+    if (stalled) {
+      const consumer = new MinimalConsumer(socket);
+      await openDcp(consumer, 'default', 'bench-stalled');
+      await streamAll(consumer, VBUCKETS);
+      socket.pause(); // stalled: nothing read, so nothing acknowledged either
+    }
 
     const baseline = rss(server.pid);
     let peak = baseline;
@@ -75,7 +79,7 @@ export async function memoryPhase(): Promise<void> {
     }
     sample();
     const after = rss(server.pid);
-    line('memory: writes, DCP consumer stalled', `${fmt(r.ops)} x 100 bytes at ${fmt(rate(r.ops, r.ms))}/s${errorNote(r)}`);
+    line(`memory: writes, ${stalled ? 'DCP consumer stalled' : 'no DCP consumer'}`, `${fmt(r.ops)} x 100 bytes at ${fmt(rate(r.ops, r.ms))}/s${errorNote(r)}`);
     line('  server RSS peak (freshet serve child)', `${show(peak)} (target < ${TARGET_MB} MB)`);
     line('  server RSS before / after', `${show(baseline)} / ${show(after)} ${(settleMs / 1000).toFixed(0)} s after the last write`);
     socket.destroy();

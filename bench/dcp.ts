@@ -247,7 +247,10 @@ export async function run(): Promise<void> {
     // The backfill is measured from disk: wait until the flusher has persisted every vbucket.
     const flushT0 = performance.now();
     const vbs = Array.from({ length: VBUCKETS }, (_, vb) => vb);
-    while (vbs.some((vb) => bucket.vbucketInfo(vb).persistedSeqno < bucket.vbucketInfo(vb).highSeqno)) await sleep(20);
+    while (vbs.some((vb) => bucket.vbucketInfo(vb).persistedSeqno < bucket.vbucketInfo(vb).highSeqno)) {
+      if (performance.now() - flushT0 > 300_000) throw new Error('the flusher did not persist the load within 300 s');
+      await sleep(20);
+    }
     line('  flusher caught up after the load', `${fmt(Math.round(performance.now() - flushT0))} ms`);
 
     const highs = vbs.map((vb) => bucket.vbucketInfo(vb).highSeqno);
