@@ -1,155 +1,79 @@
 /**
- * DCP producer benchmark (`npm run bench -- dcp`), issue 4:
+ * DCP producer benchmark (`npm run bench -- dcp`), issues 4, 14 and 16. One run prints:
  *
- * 1. Backfill rate: BENCH_DOCS (default 1,000,000) x 100-byte documents over 1024 vbuckets,
- *    streamed over one DCP connection (1024 streams, 0 to the high seqno) to a minimal consumer
- *    that only decodes each message and acknowledges bytes (20 MB window, ack at 20% as
- *    cbdatasource does). Reports mutations/s and MB/s as received by the consumer.
- * 2. Write-to-delivery latency: with the 1024 streams open, BENCH_RATE writes/s (default 10,000)
- *    for BENCH_SECONDS (default 5); each value carries its write time, the consumer records
- *    delivery time minus write time. Reports p50/p99/max, next to the durable-write latency of
- *    the same writes (the floor: only persisted items are streamed).
- *
- * 3. Filtered backfill (issue 14): a collection `inventory.airport` gets BENCH_DOCS/99 documents
- *    (1% of the bucket), then two collection-aware backfills of all 1024 vbuckets to their high
- *    seqnos: unfiltered, and filtered `{"collections":["8"]}`. Reports both times and the engine
- *    follower's counters per run (records skipped without copying their values vs delivered),
- *    which show that the filtered run did not read the other 99% of values.
+ * 1. Backfill rate: BENCH_DOCS (default 1,000,000) x 100-byte documents over 1024 vbuckets
+ *    (written through the engine, then the flusher is waited for), streamed over one DCP
+ *    connection (1024 streams, 0 to the high seqno) to a minimal consumer that only decodes each
+ *    message and acknowledges bytes. Mutations/s and MB/s as received by the consumer.
+ * 2. The loopback pump (bench/dcp-pump.ts) in the same run: the same consumer reading pre-built
+ *    mutation frames of the same size from a raw TCP sender; the backfill's ratio to it
+ *    (target >= 0.15x).
+ * 3. Write-to-delivery latency: with the 1024 streams open, BENCH_RATE writes/s (default 10,000)
+ *    for BENCH_SECONDS (default 5) over a KV connection, once with no durability (acknowledged
+ *    from memory, streamed from the checkpoint queue) and once with persistToMajority (streamed
+ *    once fsynced). Latency is from the SET's send to the mutation's arrival at the consumer,
+ *    matched by key (both in the consumer worker, one clock); p50/p99/max, target p99 < 2 ms
+ *    for the plain writes; the SET acknowledgement latency beside it.
+ * 4. Filtered backfill (issue 14): a collection `inventory.airport` gets BENCH_DOCS/99 documents
+ *    (1% of the bucket), then two collection-aware backfills: unfiltered, and filtered
+ *    `{"collections":["8"]}`, with the follower's counters (records skipped without copying).
+ * 5. Memory (bench/dcp-memory.ts): RSS of a `freshet serve` child while a DCP consumer is stalled
+ *    and BENCH_MEM_WRITES (default 2,000,000) pipelined 100-byte writes go in (target < 300 MB).
  *
  * The consumer runs in a worker thread (its own event loop and core) so its decoding does not
  * slow the producer; the worker re-enters this file with workerData.role = 'consumer'.
  *
  *   BENCH_DOCS, BENCH_RATE, BENCH_SECONDS   sizes (see above)
+ *   BENCH_MEM_WRITES, BENCH_MEM_SETTLE      memory phase (see bench/dcp-memory.ts; BENCH_MEM_WRITES=0 skips it)
  *   BENCH_DIR                                data directory (default a fresh temp dir, removed afterwards)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { once } from 'node:events';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as c from '../src/codec/index.js';
 import { followerCounters } from '../src/engine/follower.js';
+import { vbucketOf } from '../src/engine/vbucket-hash.js';
 import { FreshetServer } from '../src/server/freshet-server.js';
+import { MinimalConsumer, openDcp, streamAll, USER } from './dcp-consumer.js';
+import { memoryPhase } from './dcp-memory.js';
+import { startLoopbackPump } from './dcp-pump.js';
 import { fmt, line, percentile, rate } from './report.js';
 
 const VBUCKETS = 1024;
-const WINDOW = 20_000_000;
-const ACK_AT = WINDOW * 0.2;
-const USER = { username: 'Administrator', password: 'password' };
 
 const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type ToWorker =
   | { type: 'start'; port: number; highs: number[] }
-  | { type: 'latency-begin' }
-  | { type: 'latency-end'; expected: number }
+  | { type: 'pump'; port: number; expected: number }
+  | { type: 'latency'; port: number; rate: number; seconds: number; level: number | null; name: string }
   | { type: 'collections-backfill'; port: number; highs: number[]; filter: string | null; name: string };
 type FromWorker =
   | { type: 'backfilled'; mutations: number; bytes: number; ms: number }
-  | { type: 'latencies'; values: number[] }
+  | { type: 'pumped'; mutations: number; bytes: number; ms: number }
+  | { type: 'latencies'; delivery: number[]; ack: number[]; errors: number; missing: number }
   | { type: 'collections-backfilled'; mutations: number; systemEvents: number; seqnoAdvances: number; bytes: number; ms: number };
 
-// ---- the minimal consumer (worker side) ------------------------------------------------------
+// ---- the consumer worker ---------------------------------------------------------------------
 
-/**
- * The mutation fields a consumer uses, read straight from the 31-byte extras (codec/dcp/mutation.ts
- * layout). The codec's `decodeDcpMutation` returns the same fields but builds its result with an
- * object spread followed by eleven properties, a shape V8 (Node 20) handles in ~12 us per call;
- * that would make this consumer, not the producer, the measured bottleneck.
- */
-interface MinimalMutation {
-  readonly vbucket: number;
-  readonly seqno: number;
-  readonly revSeqno: number;
-  readonly flags: number;
-  readonly expiration: number;
-  readonly key: Buffer;
-  readonly value: Buffer;
-}
-
-function decodeMutation(p: c.Packet): MinimalMutation {
-  const x = p.extras;
-  if (x.length !== c.DCP_MUTATION_EXTRAS_LENGTH) throw new Error(`mutation extras ${x.length}`);
-  return {
-    vbucket: p.vbucket,
-    seqno: x.readUInt32BE(0) * 0x1_0000_0000 + x.readUInt32BE(4),
-    revSeqno: x.readUInt32BE(8) * 0x1_0000_0000 + x.readUInt32BE(12),
-    flags: x.readUInt32BE(16),
-    expiration: x.readUInt32BE(20),
-    key: p.key,
-    value: p.value,
-  };
-}
-
-class MinimalConsumer {
-  private readonly parser = new c.PacketParser();
-  private unacked = 0;
-  private opaque = 1;
-  private waiting = new Map<number, (p: c.Packet) => void>();
-  mutations = 0;
-  bytes = 0;
-  onMutation: ((m: MinimalMutation) => void) | null = null;
-  /** Other stream messages (stream end, system event, seqno advanced) by opcode. */
-  onOther: ((p: c.Packet) => void) | null = null;
-
-  constructor(private readonly socket: Socket) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-  }
-
-  request(p: c.Packet): Promise<c.Packet> {
-    const opaque = this.opaque++;
-    this.socket.write(c.encodePacket({ ...p, opaque }));
-    return new Promise((resolve) => this.waiting.set(opaque, resolve));
-  }
-
-  private onData(chunk: Buffer): void {
-    this.bytes += chunk.length;
-    for (const p of this.parser.push(chunk)) {
-      if (!c.isRequestMagic(p.magic)) {
-        this.waiting.get(p.opaque)?.(p);
-        this.waiting.delete(p.opaque);
-        continue;
-      }
-      if (p.opcode === c.Opcode.DcpNoop) {
-        this.socket.write(c.encodePacket(c.encodeDcpNoopResponse(p.opaque)));
-        continue;
-      }
-      if (p.opcode === c.Opcode.DcpMutation) {
-        const m = decodeMutation(p);
-        this.mutations++;
-        this.onMutation?.(m);
-      } else {
-        this.onOther?.(p);
-      }
-      this.unacked += c.packetSize(p);
-      if (this.unacked >= ACK_AT) {
-        this.socket.write(c.encodePacket(c.encodeBufferAck(this.unacked)));
-        this.unacked = 0;
-      }
-    }
-  }
-}
-
-async function consumerMain(): Promise<void> {
-  const port = parentPort!;
-  const [start] = (await once(port, 'message')) as [ToWorker];
-  if (start.type !== 'start') throw new Error('expected start');
-  const socket = connect({ host: '127.0.0.1', port: start.port });
+async function dial(port: number): Promise<MinimalConsumer> {
+  const socket = connect({ host: '127.0.0.1', port });
   await once(socket, 'connect');
-  const consumer = new MinimalConsumer(socket);
-  const ok = async (p: c.Packet, what: string): Promise<void> => {
-    const r = await consumer.request(p);
-    if (r.status !== c.Status.Success) throw new Error(`${what}: ${c.statusName(r.status)}`);
-  };
-  await ok(c.encodeSaslRequest({ opcode: c.Opcode.SaslAuth, mechanism: 'PLAIN', payload: c.plainPayload(USER.username, USER.password) }), 'auth');
-  await ok(c.encodeSelectBucketRequest('bench'), 'select bucket');
-  await ok(c.encodeDcpOpenRequest({ name: 'bench', flags: c.DcpOpenFlag.Producer }), 'open');
-  await ok(c.encodeDcpControlRequest({ key: 'connection_buffer_size', value: String(WINDOW) }), 'buffer size');
-  await ok(c.encodeDcpControlRequest({ key: 'enable_noop', value: 'true' }), 'noop');
+  return new MinimalConsumer(socket);
+}
 
-  const total = start.highs.reduce((a, b) => a + b, 0);
+/** The consumer that backfills, then stays open (streams to the end of time) for the latency phases. */
+let live: MinimalConsumer | null = null;
+
+async function backfill(msg: Extract<ToWorker, { type: 'start' }>): Promise<FromWorker> {
+  const consumer = await dial(msg.port);
+  live = consumer;
+  await openDcp(consumer, 'bench', 'bench');
+  const total = msg.highs.reduce((a, b) => a + b, 0);
   let done: () => void = () => {};
   const finished = new Promise<void>((resolve) => (done = resolve));
   consumer.onMutation = () => {
@@ -157,60 +81,75 @@ async function consumerMain(): Promise<void> {
   };
   const bytes0 = consumer.bytes;
   const t0 = performance.now();
-  await Promise.all(
-    start.highs.map((_, vb) =>
-      ok(c.encodeStreamRequest({ vbucket: vb, startSeqno: 0, vbUuid: 0, snapStartSeqno: 0, snapEndSeqno: 0 }), `stream ${vb}`),
-    ),
-  );
+  await streamAll(consumer, msg.highs.length);
   if (total > 0) await finished;
-  const ms = performance.now() - t0;
-  port.postMessage({ type: 'backfilled', mutations: consumer.mutations, bytes: consumer.bytes - bytes0, ms } satisfies FromWorker);
+  return { type: 'backfilled', mutations: consumer.mutations, bytes: consumer.bytes - bytes0, ms: performance.now() - t0 };
+}
 
-  const latencies: number[] = [];
-  await once(port, 'message');
-  let expected = Infinity;
-  let endSignal: () => void = () => {};
-  const ended = new Promise<void>((resolve) => (endSignal = resolve));
-  consumer.onMutation = (m) => {
-    if (m.value.length >= 8) latencies.push(now() - m.value.readDoubleBE(0));
-    if (latencies.length >= expected) endSignal();
+async function pump(msg: Extract<ToWorker, { type: 'pump' }>): Promise<FromWorker> {
+  const t0 = performance.now();
+  const consumer = await dial(msg.port);
+  await new Promise<void>((resolve) => {
+    consumer.onMutation = () => {
+      if (consumer.mutations === msg.expected) resolve();
+    };
+  });
+  const ms = performance.now() - t0;
+  consumer.socket.destroy();
+  return { type: 'pumped', mutations: consumer.mutations, bytes: consumer.bytes, ms };
+}
+
+/**
+ * Paced SETs over a KV connection (MinimalConsumer's request/response half serves as the client),
+ * each key's send time kept until the live stream delivers that key.
+ */
+async function latency(msg: Extract<ToWorker, { type: 'latency' }>): Promise<FromWorker> {
+  const stream = live;
+  if (!stream) throw new Error('latency before backfill');
+  const kv = await dial(msg.port);
+  await kv.request(c.encodeHelloRequest({ agent: 'bench', features: [c.Feature.AltRequestSupport, c.Feature.SyncReplication] }));
+  for (const p of [c.encodeSaslRequest({ opcode: c.Opcode.SaslAuth, mechanism: 'PLAIN', payload: c.plainPayload(USER.username, USER.password) }), c.encodeSelectBucketRequest('bench')]) {
+    const r = await kv.request(p);
+    if (r.status !== c.Status.Success) throw new Error(`kv bootstrap: ${c.statusName(r.status)}`);
+  }
+  const framingExtras = msg.level === null ? Buffer.alloc(0) : c.encodeFrameInfos([c.durabilityFrame({ level: msg.level })]);
+  const sent = new Map<string, number>();
+  const delivery: number[] = [];
+  const ack: number[] = [];
+  let errors = 0;
+  stream.onMutation = (m) => {
+    const key = m.key.toString('latin1');
+    const at = sent.get(key);
+    if (at === undefined) return;
+    delivery.push(now() - at);
+    sent.delete(key);
   };
-  port.on('message', (msg: ToWorker) => {
-    if (msg.type === 'latency-end') {
-      expected = msg.expected;
-      if (latencies.length >= expected) endSignal();
+  const total = Math.round(msg.rate * msg.seconds);
+  const value = Buffer.alloc(100, 'y');
+  const acks: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; ) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * msg.rate));
+    for (; i < due; i++) {
+      const key = `lat-${msg.name}-${i}`;
+      const at = now();
+      sent.set(key, at);
+      const req = c.encodeStoreRequest({ key, value, vbucket: vbucketOf(key, VBUCKETS) }, { framingExtras });
+      acks.push(kv.request(req).then((r) => void (r.status === c.Status.Success ? ack.push(now() - at) : errors++)));
     }
-  });
-  await ended;
-  port.postMessage({ type: 'latencies', values: latencies } satisfies FromWorker);
-  socket.destroy();
-  port.on('message', (msg: ToWorker) => {
-    if (msg.type !== 'collections-backfill') return;
-    collectionsBackfill(msg).then(
-      (r) => port.postMessage(r satisfies FromWorker),
-      (err: unknown) => {
-        process.stderr.write(`bench consumer failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  });
+    await sleep(1);
+  }
+  await Promise.all(acks);
+  for (const deadline = performance.now() + 10_000; delivery.length < total - errors && performance.now() < deadline; ) await sleep(10);
+  stream.onMutation = null;
+  kv.socket.destroy();
+  return { type: 'latencies', delivery, ack, errors, missing: total - errors - delivery.length };
 }
 
 /** One collection-aware backfill of every vbucket to its high seqno, done when every stream has ended. */
 async function collectionsBackfill(msg: Extract<ToWorker, { type: 'collections-backfill' }>): Promise<FromWorker> {
-  const socket = connect({ host: '127.0.0.1', port: msg.port });
-  await once(socket, 'connect');
-  const consumer = new MinimalConsumer(socket);
-  const ok = async (p: c.Packet, what: string): Promise<void> => {
-    const r = await consumer.request(p);
-    if (r.status !== c.Status.Success) throw new Error(`${what}: ${c.statusName(r.status)}`);
-  };
-  await consumer.request(c.encodeHelloRequest({ agent: 'bench', features: [c.Feature.Collections] }));
-  await ok(c.encodeSaslRequest({ opcode: c.Opcode.SaslAuth, mechanism: 'PLAIN', payload: c.plainPayload(USER.username, USER.password) }), 'auth');
-  await ok(c.encodeSelectBucketRequest('bench'), 'select bucket');
-  await ok(c.encodeDcpOpenRequest({ name: msg.name, flags: c.DcpOpenFlag.Producer }), 'open');
-  await ok(c.encodeDcpControlRequest({ key: 'connection_buffer_size', value: String(WINDOW) }), 'buffer size');
-  await ok(c.encodeDcpControlRequest({ key: 'enable_noop', value: 'true' }), 'noop');
+  const consumer = await dial(msg.port);
+  await openDcp(consumer, 'bench', msg.name, [c.Feature.Collections]);
   let ended = 0;
   let systemEvents = 0;
   let seqnoAdvances = 0;
@@ -223,27 +162,40 @@ async function collectionsBackfill(msg: Extract<ToWorker, { type: 'collections-b
   };
   const bytes0 = consumer.bytes;
   const t0 = performance.now();
-  await Promise.all(
-    msg.highs.map((high, vb) =>
-      ok(
-        c.encodeStreamRequest({
-          vbucket: vb, startSeqno: 0, endSeqno: high, vbUuid: 0, snapStartSeqno: 0, snapEndSeqno: 0,
-          ...(msg.filter === null ? {} : { value: msg.filter }),
-        }),
-        `stream ${vb}`,
-      ),
-    ),
-  );
+  await streamAll(consumer, msg.highs.length, msg.highs, msg.filter);
   await finished;
   const ms = performance.now() - t0;
-  socket.destroy();
+  consumer.socket.destroy();
   return { type: 'collections-backfilled', mutations: consumer.mutations, systemEvents, seqnoAdvances, bytes: consumer.bytes - bytes0, ms };
+}
+
+function consumerMain(): void {
+  const port = parentPort!;
+  const handlers: { [K in ToWorker['type']]: (m: Extract<ToWorker, { type: K }>) => Promise<FromWorker> } = {
+    start: backfill,
+    pump,
+    latency,
+    'collections-backfill': collectionsBackfill,
+  };
+  port.on('message', (msg: ToWorker) => {
+    const handle = handlers[msg.type] as (m: ToWorker) => Promise<FromWorker>;
+    handle(msg).then(
+      (r) => port.postMessage(r),
+      (err: unknown) => {
+        process.stderr.write(`bench consumer failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  });
 }
 
 // ---- the producer side (main thread) ---------------------------------------------------------
 
-function next(worker: Worker): Promise<FromWorker> {
-  return once(worker, 'message').then(([m]) => m as FromWorker);
+async function ask<T extends FromWorker['type']>(worker: Worker, msg: ToWorker, reply: T): Promise<Extract<FromWorker, { type: T }>> {
+  worker.postMessage(msg);
+  const [m] = (await once(worker, 'message')) as [FromWorker];
+  if (m.type !== reply) throw new Error(`expected ${reply} from the consumer, got ${m.type}`);
+  return m as Extract<FromWorker, { type: T }>;
 }
 
 async function load(bucketWrite: (key: string, value: Buffer) => Promise<unknown>, docs: number): Promise<number> {
@@ -267,20 +219,22 @@ async function load(bucketWrite: (key: string, value: Buffer) => Promise<unknown
   return performance.now() - t0;
 }
 
+const ms2 = (n: number): string => `${n.toFixed(2)} ms`;
+
+function printLatency(label: string, r: Extract<FromWorker, { type: 'latencies' }>, target: string): void {
+  const d = r.delivery.sort((a, b) => a - b);
+  const a = r.ack.sort((x, y) => x - y);
+  const problems = [r.errors > 0 ? `${fmt(r.errors)} error replies` : '', r.missing > 0 ? `${fmt(r.missing)} not delivered within 10 s` : ''].filter(Boolean).join(', ');
+  line(`write-to-delivery, ${label}`, `p50 ${ms2(percentile(d, 50))}, p99 ${ms2(percentile(d, 99))}, max ${ms2(d.at(-1) ?? NaN)} (${fmt(d.length)} writes; ${target})${problems ? ` [${problems}]` : ''}`);
+  line(`  SET acknowledged, ${label}`, `p50 ${ms2(percentile(a, 50))}, p99 ${ms2(percentile(a, 99))}`);
+}
+
 export async function run(): Promise<void> {
   const docs = Number(process.env.BENCH_DOCS ?? 1_000_000);
   const writesPerSecond = Number(process.env.BENCH_RATE ?? 10_000);
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), 'freshet-bench-dcp-'));
-  const server = await FreshetServer.start({
-    dataDir: dir,
-    kvPort: 0,
-    mgmtPort: 0,
-    httpPort: 0,
-    createDefaultBucket: false,
-    expiryPagerMs: 0,
-    ...USER,
-  });
+  const server = await FreshetServer.start({ dataDir: dir, kvPort: 0, mgmtPort: 0, httpPort: 0, createDefaultBucket: false, expiryPagerMs: 0, ...USER });
   const worker = new Worker(
     `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`,
     { eval: true, workerData: { role: 'consumer' } },
@@ -289,40 +243,37 @@ export async function run(): Promise<void> {
     const bucket = await server.engine.createBucket('bench', { numVBuckets: VBUCKETS });
     line('documents', `${fmt(docs)} x 100 bytes, ${VBUCKETS} vbuckets, one connection`);
     const loadMs = await load((k, v) => bucket.set(k, v), docs);
-    line('load (durable writes/s)', fmt(rate(docs, loadMs)));
+    line('load (engine writes/s, acknowledged in memory)', fmt(rate(docs, loadMs)));
+    // The backfill is measured from disk: wait until the flusher has persisted every vbucket.
+    const flushT0 = performance.now();
+    const vbs = Array.from({ length: VBUCKETS }, (_, vb) => vb);
+    while (vbs.some((vb) => bucket.vbucketInfo(vb).persistedSeqno < bucket.vbucketInfo(vb).highSeqno)) {
+      if (performance.now() - flushT0 > 300_000) throw new Error('the flusher did not persist the load within 300 s');
+      await sleep(20);
+    }
+    line('  flusher caught up after the load', `${fmt(Math.round(performance.now() - flushT0))} ms`);
 
-    const highs = Array.from({ length: VBUCKETS }, (_, vb) => bucket.vbucketInfo(vb).highSeqno);
-    worker.postMessage({ type: 'start', port: server.ports.kv, highs } satisfies ToWorker);
-    const backfill = await next(worker);
-    if (backfill.type !== 'backfilled') throw new Error('unexpected worker message');
-    line('backfill mutations/s', `${fmt(rate(backfill.mutations, backfill.ms))} (${fmt(backfill.mutations)} in ${Math.round(backfill.ms)} ms)`);
+    const highs = vbs.map((vb) => bucket.vbucketInfo(vb).highSeqno);
+    const backfill = await ask(worker, { type: 'start', port: server.ports.kv, highs }, 'backfilled');
+    const backfillRate = rate(backfill.mutations, backfill.ms);
+    line('backfill mutations/s', `${fmt(backfillRate)} (${fmt(backfill.mutations)} in ${Math.round(backfill.ms)} ms)`);
     line('backfill MB/s (wire bytes at the consumer)', (backfill.bytes / 1e6 / (backfill.ms / 1000)).toFixed(1));
 
-    // Latency: paced writes; each value starts with its write time.
-    worker.postMessage({ type: 'latency-begin' } satisfies ToWorker);
-    const total = Math.round(writesPerSecond * seconds);
-    const writes: Promise<unknown>[] = [];
-    const durable: number[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < total; ) {
-      const due = Math.floor(((performance.now() - t0) / 1000) * writesPerSecond);
-      for (; i < Math.min(due, total); i++) {
-        const value = Buffer.alloc(100, 'y');
-        const at = now();
-        value.writeDoubleBE(at, 0);
-        writes.push(bucket.set(`lat-${i}`, value).then(() => durable.push(now() - at)));
-      }
-      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    const pumpServer = await startLoopbackPump(docs, Buffer.alloc(100, 'x'));
+    try {
+      const p = await ask(worker, { type: 'pump', port: pumpServer.port, expected: pumpServer.mutations }, 'pumped');
+      const pumpRate = rate(p.mutations, p.ms);
+      line('loopback pump mutations/s (same consumer)', `${fmt(pumpRate)} (${fmt(p.mutations)} frames of ${pumpServer.frameBytes} bytes, ${(p.bytes / 1e6 / (p.ms / 1000)).toFixed(1)} MB/s)`);
+      line('backfill / loopback pump', `${(backfillRate / pumpRate).toFixed(2)}x (target >= 0.15x)`);
+    } finally {
+      await pumpServer.close();
     }
-    await Promise.all(writes);
-    durable.sort((a, b) => a - b);
-    // Only persisted items are streamed, so delivery can never beat durability: show both.
-    line('durable write latency (set() to on disk)', `p50 ${percentile(durable, 50).toFixed(2)} ms, p99 ${percentile(durable, 99).toFixed(2)} ms`);
-    worker.postMessage({ type: 'latency-end', expected: total } satisfies ToWorker);
-    const lat = await next(worker);
-    if (lat.type !== 'latencies') throw new Error('unexpected worker message');
-    const sorted = lat.values.sort((a, b) => a - b);
-    line(`write-to-delivery latency at ${fmt(writesPerSecond)} writes/s`, `p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, max ${sorted.at(-1)?.toFixed(2)} ms (${fmt(sorted.length)} writes)`);
+
+    line('write-to-delivery load', `${fmt(writesPerSecond)} SETs/s over KV for ${seconds} s, 100 bytes; send to DCP arrival, matched by key`);
+    const plain = await ask(worker, { type: 'latency', port: server.ports.kv, rate: writesPerSecond, seconds, level: null, name: 'none' }, 'latencies');
+    printLatency('durability none', plain, 'target p99 < 2 ms');
+    const durable = await ask(worker, { type: 'latency', port: server.ports.kv, rate: writesPerSecond, seconds, level: c.DurabilityLevel.PersistToMajority, name: 'p2m' }, 'latencies');
+    printLatency('persistToMajority', durable, 'streamed once fsynced');
 
     // Filtered backfill: one collection holding 1% of the bucket.
     await bucket.createScope('inventory');
@@ -332,7 +283,7 @@ export async function run(): Promise<void> {
     await load((k, v) => airport.set(k, v), collDocs);
     const all = bucket.docCounts().docCount;
     line('filtered case', `inventory.airport (id 8) ${fmt(collDocs)} documents of ${fmt(all)} in the bucket`);
-    const collHighs = Array.from({ length: VBUCKETS }, (_, vb) => bucket.vbucketInfo(vb).highSeqno);
+    const collHighs = vbs.map((vb) => bucket.vbucketInfo(vb).highSeqno);
     const runs: Array<[string, string | null]> = [
       ['unfiltered', null],
       ['filtered {"collections":["8"]}', '{"collections":["8"]}'],
@@ -340,9 +291,7 @@ export async function run(): Promise<void> {
     const times: number[] = [];
     for (const [label, filter] of runs) {
       const before = { ...followerCounters };
-      worker.postMessage({ type: 'collections-backfill', port: server.ports.kv, highs: collHighs, filter, name: `bench-${times.length}` } satisfies ToWorker);
-      const r = await next(worker);
-      if (r.type !== 'collections-backfilled') throw new Error('unexpected worker message');
+      const r = await ask(worker, { type: 'collections-backfill', port: server.ports.kv, highs: collHighs, filter, name: `bench-${times.length}` }, 'collections-backfilled');
       times.push(r.ms);
       line(
         `collection-aware backfill, ${label}`,
@@ -359,11 +308,7 @@ export async function run(): Promise<void> {
     await server.close();
     if (!process.env.BENCH_DIR) rmSync(dir, { recursive: true, force: true });
   }
+  await memoryPhase();
 }
 
-if (!isMainThread && (workerData as { role?: string } | null)?.role === 'consumer') {
-  consumerMain().catch((err: unknown) => {
-    process.stderr.write(`bench consumer failed: ${String(err)}\n`);
-    process.exit(1);
-  });
-}
+if (!isMainThread && (workerData as { role?: string } | null)?.role === 'consumer') consumerMain();

@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline';
 import * as c from '../src/codec/index.js';
 import { Engine } from '../src/engine/engine.js';
 import { BucketDataSource, openChangeStream, type Receiver } from '../src/consumer/index.js';
+import { replayStream } from './dcp-pump.js';
 import { fmt, line, rate } from './report.js';
 import { spawnFreshet } from './serve.js';
 
@@ -33,29 +34,6 @@ function docValue(valueBytes: number): Buffer {
 }
 
 // --- the "replay" producer (runs in a child process: `node --import tsx bench/tail.ts --replay N B`)
-
-/**
- * One vbucket's whole stream, opaque left 0 (patched per request): marker, n mutations, stream end.
- * Built from one encoded mutation used as a template, patching key digits and seqnos in place, so
- * the producer spends its time writing, not encoding.
- */
-function replayStream(vb: number, n: number, value: Buffer): Buffer {
-  const marker = c.encodePacket(c.encodeSnapshotMarker({ opaque: 0, vbucket: vb, version: 'v1', startSeqno: 0, endSeqno: n, flags: 2 }));
-  const end = c.encodePacket(c.encodeStreamEnd({ opaque: 0, vbucket: vb, reason: 0 }));
-  const template = c.encodePacket(c.encodeDcpMutation({ opaque: 0, vbucket: vb, key: `key-${String(vb).padStart(4, '0')}-0000000`, value, cas: 1n, datatype: 1, bySeqno: 1, revSeqno: 1, flags: 0, expiration: 0 }));
-  const out = Buffer.allocUnsafe(marker.length + n * template.length + end.length);
-  marker.copy(out, 0);
-  const keyAt = 24 + 31 + 'key-0000-'.length;
-  for (let s = 1; s <= n; s++) {
-    const at = marker.length + (s - 1) * template.length;
-    template.copy(out, at);
-    out.write(String(s).padStart(7, '0'), at + keyAt, 'latin1');
-    out.writeBigUInt64BE(BigInt(s), at + 16); // cas
-    out.writeBigUInt64BE(BigInt(s), at + 24); // by_seqno
-  }
-  end.copy(out, out.length - end.length);
-  return out;
-}
 
 /** Set the opaque of every frame of a pre-encoded stream. */
 function withOpaque(stream: Buffer, opaque: number): Buffer {
