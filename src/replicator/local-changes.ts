@@ -172,6 +172,8 @@ export class LocalChanges implements ChangesSource {
     // A live feed yields an empty batch only to say it caught up (once per catch-up).
     let announced = false;
     this.filter = await localFilter(this.db, this.opts.filter, this.js);
+    // The feed lists persisted changes; writes acknowledged before it started are waited for.
+    await this.db.settled(signal);
     while (!signal.aborted) {
       if (!this.db.exists) throw new ReplicationError('DB_NOT_FOUND', `${this.db.name} was deleted`, { url: this.db.name });
       const batch = this.read();

@@ -99,6 +99,7 @@ describe('tap > the seed: backfill -1 and backfill 0', () => {
     const c = await client(t);
     const expected = new Set<string>();
     await write(['dump-a', 'dump-b']);
+    await bucket.quiesce(); // the change order below lists persisted writes only
     // What the dump must hold: every live default-collection document now.
     for (const e of bucket.readChanges({ since: 0, limit: 100_000 })) if (!e.item.deleted) expected.add(e.item.key.toString());
     await c.tapConnect('dumper', F.DUMP);

@@ -57,6 +57,10 @@ describe('tap > registered clients', () => {
     assert.deepEqual(a.mutationKeys().sort(), first.slice().sort());
     a.close();
     await a.closed;
+    // Until the server has seen the disconnect, what is written still goes to the old connection
+    // (without acks, a sent item moves the cursor); writes are acknowledged from memory, so wait.
+    const watcher = await admin(t);
+    for (let i = 0; i < 200 && (await watcher.stats('tap')).get('eq_tapq:reg1:registered_cursor') !== 'disconnected'; i++) await new Promise((r) => setTimeout(r, 10));
     const away = keysIn(bucket, vb, 2, 'reg-away');
     await write(bucket, away);
 
