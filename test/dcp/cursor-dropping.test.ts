@@ -96,6 +96,9 @@ async function stalledConsumer(variant: { name: string; controls: Record<string,
       assert.ok(markers[disk]!.start > 1, `vb ${vb}: the backfill is for the rest, not from the start`);
     }
 
+    const stats = await watcher.stats('dcp');
+    for (let vb = 0; vb < VBS; vb++) assert.ok(Number(stats.get(`eq_dcpq:${variant.name}:stream_${vb}_cursor_drops`)) >= 1, `vb ${vb}: the drop is counted`);
+
     // Nothing lost: the consumer's state is the server's, and the writes' outcome.
     const truth = await serverState(() => DcpTestConsumer.open(server), highs);
     assertSameState(mirror.keys, truth.keys, variant.name);
