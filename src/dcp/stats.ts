@@ -33,6 +33,8 @@ function streamStats(prefix: string, s: ProducerStream): StatPairs {
     [`${at}backfill_disk_items`, s.backfillItems],
     [`${at}backfill_sent`, s.backfillItems],
     [`${at}memory_phase`, s.memoryItems],
+    // Freshet's own: times the stream went back to disk after memory (kv counts these bucket-wide).
+    [`${at}cursor_drops`, s.cursorDrops],
     [`${at}last_sent_seqno`, s.lastSentSeqno],
     [`${at}last_read_seqno`, s.lastReadSeqno],
     [`${at}markers_sent`, s.markersSent],

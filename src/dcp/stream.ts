@@ -101,6 +101,8 @@ export class ProducerStream implements Queueable, Endable {
   memoryItems = 0;
   markersSent = 0;
   seqnoAdvancesSent = 0;
+  /** Disk snapshots after the first: the follower fell below the checkpoint queue (cursor dropped, dcp.md §3.4). */
+  cursorDrops = 0;
 
   constructor(
     private readonly host: StreamHost,
@@ -329,6 +331,7 @@ export class ProducerStream implements Queueable, Endable {
       this.firstMarker = false;
     } else {
       this.inInitialDisk = false;
+      if ((flags & SNAPSHOT_DISK) !== 0) this.cursorDrops++;
       if (this.state.kind === 'backfilling') this.state = { kind: 'in-memory' };
     }
     this.snapshotEnd = end;

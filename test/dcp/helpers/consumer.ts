@@ -42,6 +42,7 @@ export type DcpEvent =
       readonly deleteTime?: number;
       readonly value: Buffer;
       readonly datatype: number;
+      readonly cas: bigint;
     })
   | (Common & { readonly type: 'expiration'; readonly key: Buffer; readonly seqno: number; readonly deleteTime: number })
   | (Common & { readonly type: 'end'; readonly reason: number })
@@ -92,7 +93,7 @@ function decodeEvent(p: c.Packet, responsesBefore: number): DcpEvent {
     }
     case c.Opcode.DcpDeletion: {
       const d = c.decodeDcpDeletion(p);
-      return { ...common, type: 'deletion', key: Buffer.from(d.key), seqno: d.bySeqno, version: d.version, deleteTime: d.deleteTime, value: Buffer.from(d.value), datatype: d.datatype };
+      return { ...common, type: 'deletion', key: Buffer.from(d.key), seqno: d.bySeqno, version: d.version, deleteTime: d.deleteTime, value: Buffer.from(d.value), datatype: d.datatype, cas: p.cas };
     }
     case c.Opcode.DcpExpiration: {
       const e = c.decodeDcpExpiration(p);
@@ -142,12 +143,15 @@ export class DcpTestConsumer {
     });
   }
 
-  /** Connect, HELLO, authenticate, select the bucket, DCP_OPEN and the controls. */
-  static async open(server: TestServer, opts: ConsumerOptions = {}): Promise<DcpTestConsumer> {
+  /**
+   * Connect, HELLO, authenticate, select the bucket, DCP_OPEN and the controls. `server` is an
+   * in-process test server or the KV port of one in a child process.
+   */
+  static async open(server: TestServer | { readonly kvPort: number }, opts: ConsumerOptions = {}): Promise<DcpTestConsumer> {
     const name = opts.name ?? `test-consumer-${process.pid}-${nextName++}`;
     let consumer: DcpTestConsumer | undefined;
     const conn = await KvConnection.connect(
-      { port: server.server.ports.kv },
+      { port: 'server' in server ? server.server.ports.kv : server.kvPort },
       { onServerRequest: (p) => consumer?.onServerRequest(p), requestTimeoutMs: 20_000 },
     );
     consumer = new DcpTestConsumer(conn, name, opts.answerNoops ?? true);
