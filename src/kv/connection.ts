@@ -46,6 +46,13 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 /** The first byte of a TLS handshake record (RFC 8446 §5.1 ContentType handshake). */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
+const NOT_YET = Symbol('not yet');
+
+/** Resolves once the microtasks queued so far have run (a nextTick runs after them). */
+function afterMicrotasks(): Promise<typeof NOT_YET> {
+  return new Promise((resolve) => process.nextTick(resolve, NOT_YET));
+}
+
 /** Replies coalesced into one socket write at most, and the bytes after which a batch is written. */
 const WRITE_BATCH = 512;
 const FLUSH_BYTES = 64 * 1024;
@@ -310,8 +317,14 @@ export class KvServerConnection implements Session {
         const slot = this.pending[this.pendingHead]!;
         let reply: Reply;
         if (slot instanceof Promise) {
-          this.writeBatch(out);
-          reply = await slot;
+          // A write acknowledged from memory settles within this turn's microtasks: wait until
+          // they have run (one tick) before writing what is batched, so a pipeline of SETs shares
+          // one socket write; a reply still pending then (a durable write) must not hold the rest.
+          const first = out.length === 0 ? await slot : await Promise.race([slot, afterMicrotasks()]);
+          if (first === NOT_YET) {
+            this.writeBatch(out);
+            reply = await slot;
+          } else reply = first;
         } else {
           reply = slot;
           if (reply !== null) this.unflushedBytes -= replySize(reply);
