@@ -8,6 +8,9 @@
  * BENCH_MEM_SETTLE seconds after (the flusher catching up); the peak is printed with the target.
  *
  *   BENCH_MEM_WRITES   writes (default 2,000,000; 0 skips the phase)
+ *   BENCH_MEM_KEYS     distinct keys they cycle over (default 100,000): memory held for a stalled
+ *                      consumer is what is measured; every distinct key also costs its entry in
+ *                      the resident key directory (about 150 bytes), as Couchbase keeps metadata
  *   BENCH_MEM_SETTLE   seconds sampled after the last write (default 3)
  *   BENCH_MEM_CONSUMER 0 to run without the stalled consumer (the same writes, for comparison)
  */
@@ -68,11 +71,15 @@ export async function memoryPhase(): Promise<void> {
     const timer = setInterval(sample, 50);
     let r: LoadResult;
     try {
-      r = await load(
-        { port: server.ports.kv, auth: { user: USER.username, password: USER.password, bucket: 'default' }, op: 'set', durability: null, connections: 4, depth: 64, ms: 0, once: true, valueSize: 100, numVBuckets: VBUCKETS },
-        writes,
-        1,
-      );
+      const keys = Math.min(writes, env('BENCH_MEM_KEYS', 100_000));
+      const job = { port: server.ports.kv, auth: { user: USER.username, password: USER.password, bucket: 'default' }, op: 'set' as const, durability: null, connections: 4, depth: 64, ms: 0, once: true, valueSize: 100, numVBuckets: VBUCKETS };
+      r = { ops: 0, errors: 0, statuses: {}, ms: 0 };
+      for (let done = 0; done < writes; done += keys) {
+        const round = await load(job, Math.min(keys, writes - done), 1);
+        const statuses: Record<string, number> = { ...r.statuses };
+        for (const [k, n] of Object.entries(round.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+        r = { ops: r.ops + round.ops, errors: r.errors + round.errors, statuses, ms: r.ms + round.ms };
+      }
       await new Promise((resolve) => setTimeout(resolve, settleMs));
     } finally {
       clearInterval(timer);

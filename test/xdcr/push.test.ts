@@ -138,6 +138,9 @@ test('a last-write-wins target gets FORCE_ACCEPT and resolves by CAS', async () 
     const lww = await b.server.engine.createBucket('lww', { numVBuckets: 64, conflictResolution: 'lww' });
     // Edited many times on the target (high rev seqno) but earlier: by CAS the source's later write wins.
     for (let i = 0; i < 5; i++) await lww.set('k', `{"target":${i}}`);
+    // Later by the clock: writes are acknowledged from memory, so all six can fall in one tick of
+    // the hybrid logical clock (2^16 ns) of two different nodes.
+    await new Promise((r) => setTimeout(r, 2));
     await src.set('k', '{"source":true}');
     const res = await runPush({ source: url(a), sourceCredentials: ADMIN, target: `couchbase://127.0.0.1:${b.server.ports.kv}/lww`, targetCredentials: ADMIN });
     assert.equal(res.written, 1);
