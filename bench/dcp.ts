@@ -207,10 +207,16 @@ async function load(bucketWrite: (key: string, value: Buffer) => Promise<unknown
     let done = 0;
     const issue = (): void => {
       while (issued < docs && issued - done < window) {
-        bucketWrite(`key-${issued++}`, value).then(() => {
-          if (++done === docs) resolve();
-          else issue();
-        }, reject);
+        const key = `key-${issued++}`;
+        // A TMPFAIL (the flusher's backlog is full: an in-process load never yields to it) is
+        // retried after a moment, as a client would.
+        const write = (): void => {
+          bucketWrite(key, value).then(() => {
+            if (++done === docs) resolve();
+            else issue();
+          }, (err: unknown) => ((err as { code?: string }).code === 'ENGINE_ETMPFAIL' ? setTimeout(write, 1) : reject(err)));
+        };
+        write();
       }
     };
     if (docs === 0) resolve();

@@ -32,8 +32,11 @@ const LOST = 2;
  */
 const ENTRY_OVERHEAD = 300;
 const DIRTY_OVERHEAD = 1_100;
-/** Compact the arrays once this many evicted slots lead them. */
-const COMPACT_AT = 4096;
+/**
+ * Compact the arrays once this many evicted slots lead them (and they are half the arrays): a
+ * bucket has up to 1024 queues, so evicted slots must not pile up in each.
+ */
+const COMPACT_AT = 64;
 
 /** What a memory snapshot delivers: the versions, and the seqno range it covers. */
 export interface MemorySnapshot {
