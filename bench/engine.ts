@@ -45,6 +45,16 @@ export async function run(): Promise<void> {
   // full) is retried on the next turn, as a client would. Timed to the last ack, then to the disk.
   t0 = performance.now();
   let tmpfails = 0;
+  // Writers refused with TMPFAIL wait together until the flusher has worked the backlog down.
+  let waiting: Promise<void> | null = null;
+  const drained = (): Promise<void> => (waiting ??= new Promise<void>((resolve) => {
+    const poll = (): void => {
+      if (bucket.dirtyBytes > 32 * 1024 * 1024) return void setTimeout(poll, 5);
+      waiting = null;
+      resolve();
+    };
+    poll();
+  }));
   await new Promise<void>((resolve, reject) => {
     let issued = 0;
     let done = 0;
@@ -58,7 +68,7 @@ export async function run(): Promise<void> {
           }, (err: unknown) => {
             if ((err as { code?: string }).code !== 'ENGINE_ETMPFAIL') return reject(err);
             tmpfails++;
-            setTimeout(write, 1);
+            void drained().then(write);
           });
         };
         write();
