@@ -42,6 +42,15 @@ export type { BucketConfig, BucketMeta, BucketStats, NewVersion, WritePathLimits
 
 const noop = (): void => undefined;
 
+/**
+ * `buf`, or a copy of it when it is a small view into a much larger buffer: a KV value is a
+ * subarray of the socket chunk it arrived in (codec/parser.ts), and a version stays in memory
+ * (checkpoints.ts) long after the request, where it must not pin the whole chunk.
+ */
+function owned(buf: Buffer): Buffer {
+  return buf.buffer.byteLength > buf.length * 2 + 1024 ? Buffer.from(buf) : buf;
+}
+
 export class BucketCore {
   readonly name: string;
   readonly numVBuckets: number;
@@ -252,10 +261,10 @@ export class BucketCore {
     if (mode === 'memory' && this.store.health.state === 'failing') mode = 'persist';
     // Fields spelled out (no object spread): this is the hottest allocation of the write path.
     const item: Item = {
-      key,
+      key: owned(key),
       collection,
       vbucket: vb.id,
-      value: next.value,
+      value: owned(next.value),
       datatype: next.datatype,
       flags: next.flags,
       expiry: next.expiry,
@@ -296,7 +305,7 @@ export class BucketCore {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
     const pkey = dirKey(version.collection, version.key);
     this.#admit(pkey);
-    const item: Item = { ...version, bucketSeq: ++this.#bucketSeq };
+    const item: Item = { ...version, key: owned(version.key), value: owned(version.value), bucketSeq: ++this.#bucketSeq };
     vb.highSeqno = item.seqno;
     this.hlc.observe(item.cas);
     return this.#enqueue(vb, prev, item, pkey, 'memory');

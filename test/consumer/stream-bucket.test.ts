@@ -109,6 +109,7 @@ describe('consumer > whole-bucket streams (real server)', () => {
     const s = ds.stats();
     assert.ok(s.totUPRStreamEndKick >= 1, 'stream end (state changed) kicked a refresh');
     assert.equal(receiver.rollbacks.length, 0, 'same history: no rollback');
+    await bucket.quiesce(); // serverState reads the persisted change order
     const expected = new Map([...serverState(bucket)].filter(([k]) => [2, 3].includes(bucket.vbucketOf(k))));
     assert.deepEqual(receiver.state(), expected);
   });
