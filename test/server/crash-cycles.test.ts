@@ -69,6 +69,8 @@ function checkWrites(acked: readonly AckedWrite[], truth: DcpMirror, highs: read
   return lost;
 }
 
+const MAX_CYCLES = CYCLES * 3;
+
 describe('server > kill -9 cycles under writes and a DCP stream', () => {
   test(`${CYCLES} cycles: durable and HTTP writes survive, plain ones only above the persisted seqno are lost, consumers roll back exactly`, async (t) => {
     const seed = Date.now() % 1_000_000;
@@ -138,7 +140,9 @@ describe('server > kill -9 cycles under writes and a DCP stream', () => {
         });
         assertSameState(mirror.keys, truth.keys, `after restart ${cycle}`);
       }
-      if (cycle === CYCLES) {
+      // At least CYCLES runs, and more (up to MAX_CYCLES) until a run's kill did lose acknowledged
+      // plain writes: whether the flusher is behind at the kill depends on the machine's load.
+      if (cycle >= MAX_CYCLES || (cycle >= CYCLES && totals.lost > 0 && totals.exactAfterLoss > 0)) {
         await cons.close();
         break;
       }
