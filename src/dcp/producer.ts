@@ -32,7 +32,7 @@ import type { DcpAttachment, Session } from '../kv/session.js';
 import { applyControl, type ControlTarget } from './controls.js';
 import { BufferLog } from './flow-control.js';
 import { Liveness, type LivenessHost } from './liveness.js';
-import { ReadyQueue } from './ready-queue.js';
+import { SendLoop } from './send-loop.js';
 import { registerProducer, unregisterProducer, type RegisteredProducer } from './registry.js';
 import { initialSettings, type ProducerSettings } from './settings.js';
 import { ProducerStream, type StreamHost } from './stream.js';
@@ -86,11 +86,9 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
   readonly liveness: Liveness;
   readonly createdAt = Date.now();
   readonly streams = new Map<string, ProducerStream>();
-  private readonly ready = new ReadyQueue<ProducerStream>();
-  /** Streams out of data while the window or the socket was full: they read ahead once both have room. */
-  private starved: ProducerStream[] = [];
-  private wake: (() => void) | null = null;
   private isClosed = false;
+  /** The round robin over streams with output, gated by the flow-control window (send-loop.ts). */
+  private readonly loop: SendLoop<Buffer, ProducerStream>;
   private accepted = 0;
   // counters (stats dcp)
   itemsSent = 0;
@@ -111,7 +109,18 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
     this.liveness = new Liveness(this);
     registerProducer(bucket, this);
     this.liveness.start();
-    this.run().catch((err: unknown) => {
+    const producer = this;
+    this.loop = new SendLoop<Buffer, ProducerStream>({
+      get isClosed() {
+        return producer.isClosed;
+      },
+      canSend: () => !this.flow.full,
+      gateShut: () => this.flow.pauses++,
+      write: (frame) => this.write(frame),
+      drained: () => this.session.drained(),
+      idle: () => false,
+    }, QUANTUM, YIELD_EVERY);
+    this.loop.run().catch((err: unknown) => {
       this.session.ctx.logger.error({ err, name }, 'DCP send loop failed');
       this.disconnect('send loop failed');
     });
@@ -140,7 +149,7 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
 
   setBufferSize(bytes: number): void {
     this.flow.setBufferSize(bytes);
-    this.wakeLoop();
+    this.loop.wake();
   }
 
   /** Decide a stream request; an accepted stream starts once the reply has been written. */
@@ -184,7 +193,7 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
 
   bufferAck(bytes: number): void {
     this.liveness.received();
-    if (this.flow.acknowledge(bytes)) this.wakeLoop();
+    if (this.flow.acknowledge(bytes)) this.loop.wake();
   }
 
   failoverLog(vbucket: number): WireFailoverEntry[] {
@@ -236,9 +245,7 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
     unregisterProducer(this.bucket, this);
     for (const stream of this.streams.values()) stream.drop();
     this.streams.clear();
-    this.ready.clear();
-    this.starved = [];
-    this.wakeLoop();
+    this.loop.clear();
   }
 
   /** Close the connection from the producer side (idle consumer, protocol error, name reuse). */
@@ -258,8 +265,7 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
 
   streamReady(stream: ProducerStream): void {
     if (this.isClosed) return;
-    this.ready.push(stream);
-    this.wakeLoop();
+    this.loop.ready(stream);
   }
 
   streamFinished(stream: ProducerStream): void {
@@ -273,59 +279,6 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
 
   streamFailed(stream: ProducerStream, err: unknown): void {
     this.session.ctx.logger.error({ err, name: this.name, vbucket: stream.vbucket }, 'DCP stream failed reading storage');
-  }
-
-  // ---- the send loop -------------------------------------------------------------------------
-
-  private sleep(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-    });
-  }
-
-  private wakeLoop(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
-  }
-
-  private async run(): Promise<void> {
-    let burst = 0;
-    while (!this.isClosed) {
-      if (this.flow.full) {
-        this.flow.pauses++;
-        await this.sleep();
-        continue;
-      }
-      // The window and the socket have room again: let the streams that ran dry read ahead.
-      if (this.starved.length > 0) {
-        const starved = this.starved;
-        this.starved = [];
-        for (const s of starved) s.pull();
-      }
-      const stream = this.ready.shift();
-      if (!stream) {
-        await this.sleep();
-        continue;
-      }
-      let writable = true;
-      for (let n = 0; n < QUANTUM && writable && !this.flow.full; n++) {
-        const packet = stream.next();
-        if (!packet) break;
-        writable = this.write(packet);
-        burst++;
-      }
-      if (stream.hasOutput()) this.ready.push(stream);
-      else if (writable && !this.flow.full) stream.pull();
-      else this.starved.push(stream);
-      if (!writable) {
-        burst = 0;
-        await this.session.drained();
-      } else if (burst >= YIELD_EVERY) {
-        burst = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
   }
 
   /** One encoded frame of a stream (byte 1 of the header is the opcode). */

@@ -3,9 +3,9 @@
  * tap_connection.cc, shipped by the daemon's ship_tap_log). There is no reply to TAP_CONNECT;
  * the stream simply starts.
  *
- * - Every vbucket of the filter is a TapVbStream (vb-stream.ts); streams with messages wait in a
- *   round-robin ready queue (dcp/ready-queue.ts) and the send loop writes at most QUANTUM messages
- *   of one before moving on, so all vbuckets share the one connection.
+ * - Every vbucket of the filter is a TapVbStream (vb-stream.ts); the send loop is DCP's
+ *   (dcp/send-loop.ts): streams with messages wait in a round-robin ready queue and each turn
+ *   writes at most QUANTUM messages of one, so all vbuckets share the one connection.
  * - Each message gets the next TAP seqno as its opaque. With SUPPORT_ACK every `ackWindow`-th
  *   message carries TAP_FLAG_ACK and the loop stops until the client answers it (a response with
  *   that opaque), as ep-engine's tap_ack_window_size; a negative ack closes the connection (the
@@ -29,7 +29,7 @@ import type { Packet } from '../codec/packet.js';
 import type { Bucket } from '../engine/bucket.js';
 import { DATATYPE_JSON, type FollowEndReason } from '../engine/types.js';
 import type { DcpAttachment, Session } from '../kv/session.js';
-import { ReadyQueue } from '../dcp/ready-queue.js';
+import { SendLoop } from '../dcp/send-loop.js';
 import type { TapPlan } from './connect.js';
 import { persistCursor, registerTapConnection, unregisterTapConnection, type RegisteredTapConnection, type TapCursor } from './registry.js';
 import { TapVbStream, type TapOut, type VbStreamHost } from './vb-stream.js';
@@ -50,8 +50,7 @@ const YIELD_EVERY = 2048;
 export class TapProducer implements DcpAttachment, VbStreamHost, RegisteredTapConnection {
   readonly createdAt = Date.now();
   readonly streams: TapVbStream[];
-  private readonly ready = new ReadyQueue<TapVbStream>();
-  private wake: (() => void) | null = null;
+  private readonly loop: SendLoop<TapOut, TapVbStream>;
   private noopTimer: NodeJS.Timeout | null = null;
   private isClosed = false;
   private seqno = 0;
@@ -82,6 +81,23 @@ export class TapProducer implements DcpAttachment, VbStreamHost, RegisteredTapCo
     readonly cursor: TapCursor | null,
   ) {
     this.streams = plan.streams.map((p) => new TapVbStream(this, bucket, p));
+    const producer = this;
+    this.loop = new SendLoop<TapOut, TapVbStream>({
+      get isClosed() {
+        return producer.isClosed;
+      },
+      // With SUPPORT_ACK nothing more goes out until the requested ack came back.
+      canSend: () => this.awaitingAck === null,
+      gateShut: () => undefined,
+      write: (m) => this.write(m),
+      drained: () => this.session.drained(),
+      // A dump ends once every vbucket's backfill went out.
+      idle: () => {
+        if (!this.plan.dump || !this.streams.every((st) => st.drained)) return false;
+        this.disconnect('TAP dump complete');
+        return true;
+      },
+    }, QUANTUM, YIELD_EVERY);
     if (cursor) {
       cursor.attached?.disconnect(`TAP client "${name}" reconnected`);
       cursor.attached = this;
@@ -94,7 +110,7 @@ export class TapProducer implements DcpAttachment, VbStreamHost, RegisteredTapCo
     setImmediate(() => {
       if (this.isClosed) return;
       for (const s of this.streams) s.start();
-      this.run().catch((err: unknown) => {
+      this.loop.run().catch((err: unknown) => {
         this.session.ctx.logger.error({ err, name }, 'TAP send loop failed');
         this.disconnect('send loop failed');
       });
@@ -129,7 +145,7 @@ export class TapProducer implements DcpAttachment, VbStreamHost, RegisteredTapCo
       this.awaitingAck = null;
       for (const u of this.unacked) this.cursor?.advance(u.vbucket, u.seqno);
       this.unacked = [];
-      this.wakeLoop();
+      this.loop.wake();
     } else {
       this.unexpectedResponses++;
     }
@@ -140,12 +156,11 @@ export class TapProducer implements DcpAttachment, VbStreamHost, RegisteredTapCo
 
   streamReady(stream: TapVbStream): void {
     if (this.isClosed) return;
-    this.ready.push(stream);
-    this.wakeLoop();
+    this.loop.ready(stream);
   }
 
   streamEnded(stream: TapVbStream, reason: FollowEndReason): void {
-    if (reason === 'ok') return this.wakeLoop(); // a dump's vbucket is complete
+    if (reason === 'ok') return this.loop.wake(); // a dump's vbucket is complete
     if (reason === 'closed') return;
     const why = reason === 'bucket_deleted' ? 'bucket deleted' : reason === 'state_changed' ? `vbucket ${stream.vbucket} changed state` : `vbucket ${stream.vbucket} rolled back`;
     this.disconnect(why);
@@ -165,14 +180,13 @@ export class TapProducer implements DcpAttachment, VbStreamHost, RegisteredTapCo
     if (this.noopTimer) clearTimeout(this.noopTimer);
     unregisterTapConnection(this.bucket, this);
     for (const s of this.streams) s.close();
-    this.ready.clear();
     if (this.cursor?.attached === this) {
       this.cursor.attached = null;
       persistCursor(this.bucket, this.cursor).catch((err: unknown) =>
         this.session.ctx.logger.warn({ err, name: this.name }, 'could not persist the TAP cursor; it stays in memory'),
       );
     }
-    this.wakeLoop();
+    this.loop.clear();
   }
 
   disconnect(reason: string): void {
@@ -196,52 +210,6 @@ export class TapProducer implements DcpAttachment, VbStreamHost, RegisteredTapCo
     this.lastSendTime = Date.now();
     this.session.send(encodeNoopRequest());
     this.scheduleNoop(interval);
-  }
-
-  // ---- the send loop ------------------------------------------------------------------------
-
-  private sleep(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-    });
-  }
-
-  private wakeLoop(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
-  }
-
-  private async run(): Promise<void> {
-    let burst = 0;
-    while (!this.isClosed) {
-      if (this.awaitingAck !== null) {
-        await this.sleep();
-        continue;
-      }
-      const stream = this.ready.shift();
-      if (!stream) {
-        if (this.plan.dump && this.streams.every((s) => s.drained)) return this.disconnect('TAP dump complete');
-        await this.sleep();
-        continue;
-      }
-      let writable = true;
-      for (let n = 0; n < QUANTUM && writable && this.awaitingAck === null; n++) {
-        const m = stream.next();
-        if (!m) break;
-        writable = this.write(m);
-        burst++;
-      }
-      if (stream.hasOutput()) this.ready.push(stream);
-      else stream.pull();
-      if (!writable) {
-        burst = 0;
-        await this.session.drained();
-      } else if (burst >= YIELD_EVERY) {
-        burst = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
   }
 
   private write(m: TapOut): boolean {
