@@ -105,6 +105,9 @@ export class ViewIndex {
   /** Catch up with every change committed so far (joins a running update, then runs again if behind). */
   async update(): Promise<void> {
     const target = this.db.bucket.bucketSeq;
+    // The index reads the persisted change order: writes acknowledged from memory (KV, issue #16)
+    // before this query are waited for, briefly, so the query sees them.
+    await this.db.settled();
     while (this.seq < target) {
       if (this.#running) {
         await this.#running;
