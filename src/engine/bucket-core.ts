@@ -48,7 +48,9 @@ const noop = (): void => undefined;
  * (checkpoints.ts) long after the request, where it must not pin the whole chunk.
  */
 function owned(buf: Buffer): Buffer {
-  return buf.buffer.byteLength > buf.length * 2 + 1024 ? Buffer.from(buf) : buf;
+  // Buffers from Node's pool (8 KiB slabs) are left alone: copying would only land in another.
+  const backing = buf.buffer.byteLength;
+  return backing > Buffer.poolSize && backing > buf.length * 2 ? Buffer.from(buf) : buf;
 }
 
 export class BucketCore {
@@ -362,7 +364,9 @@ export class BucketCore {
     this.#dirtyBytes -= dirtyBytes(version.item);
     this.store.noteCommit();
     vb.markPersisted(version.item.seqno);
-    vb.checkpoints.trim(this.#retainPerVb, vb.persistedSeqno);
+    // Persisted versions stay in memory only for the streams following this vbucket (kv_engine
+    // removes checkpoints no cursor needs): without one they die young, a later stream reads disk.
+    vb.checkpoints.trim(vb.followers.size > 0 ? this.#retainPerVb : 0, vb.persistedSeqno);
     this.#persistedSeq.advance(version.item.bucketSeq);
   }
 
