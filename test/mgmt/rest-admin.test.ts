@@ -15,6 +15,7 @@ describe('Freshet admin endpoints (/freshet/...)', () => {
     const bucket = s.t.server.engine.requireBucket('default');
     const key = 'k1';
     await bucket.set(key, '{"a":1}');
+    await bucket.quiesce(); // a plain write is acknowledged before it is persisted
     const vb = bucket.vbucketOf(key);
     const info = obj(await mgmt.json(`/freshet/buckets/default/vbuckets/${vb}`));
     assert.deepEqual(info, JSON.parse(JSON.stringify(bucket.vbucketInfo(vb))));
