@@ -41,6 +41,7 @@ test('kill -9 during a push, then a rerun resumes from the checkpoint and comple
     // Resumed: only what the checkpoint did not cover is sent again (a few repeats are rejected as ties).
     assert.ok(summary.mutations <= TOTAL - partial + 200, `resent ${summary.mutations}, ${partial} were already there`);
     assert.ok(summary.mutations < TOTAL);
+    await dst.quiesce(); // document counts are read from disk
     assert.equal(dst.docCounts().docCount, TOTAL);
     for (const key of ['k0', 'k1499', `k${TOTAL - 1}`]) {
       const s = src.getMeta(key);

@@ -56,6 +56,7 @@ describe('OBSERVE_SEQNO and GET_FAILOVER_LOG', () => {
     withServer(async (f) => {
       const kv = await f.open();
       await write(f, kv, KEYS);
+      await f.bucket.quiesce(); // the persisted seqno compared below must not move meanwhile
       const vb = f.vb('s1');
       const info = f.bucket.vbucketInfo(vb);
       const now = decodeObserveSeqnoResponse(
@@ -86,6 +87,7 @@ describe('STAT', () => {
     withServer(async (f) => {
       const kv = await f.open();
       await write(f, kv, KEYS);
+      await f.bucket.quiesce(); // the persisted seqnos compared below must not move meanwhile
       const vb = f.vb('s2');
       const info = f.bucket.vbucketInfo(vb);
 
