@@ -63,7 +63,10 @@ export class TapVbStream implements Queueable {
   private index = 0;
   private fetching = false;
   private ended = false;
-  /** The backfill's last seqno (the first snapshot's end; 0 while unknown). */
+  /**
+   * The backfill's last seqno: the default collection's high seqno at connect time. What existed
+   * then may come in several snapshots (memory snapshots are bounded, engine/checkpoints.ts).
+   */
   private backfillEnd = 0;
   private snapshotEnd = 0;
   private snapshots = 0;
@@ -95,6 +98,7 @@ export class TapVbStream implements Queueable {
     const high = vb.highSeqno;
     const defaultHigh = this.bucket.collectionHighSeqno(vbucket, 0);
     if (backfill) {
+      this.backfillEnd = defaultHigh;
       this.push({ kind: 'opaque', vbucket, command: TapOpaqueCommand.InitialVbucketStream });
       if (defaultHigh <= start) this.closeBackfill();
     }
@@ -164,7 +168,7 @@ export class TapVbStream implements Queueable {
     switch (e.type) {
       case 'snapshot':
         this.snapshotEnd = e.end;
-        if (this.snapshots++ === 0 && this.phase === 'backfill') this.backfillEnd = e.end;
+        this.snapshots++;
         if (this.plan.checkpoints) {
           this.checkpointId++;
           this.inCheckpoint = true;
