@@ -63,8 +63,8 @@ describe('consumer > two nodes, one map', () => {
     assert.ok(s.totUPRCloseStream >= 1, 'closed on the old owner');
     assert.ok(s.totRefreshClusterStreamingUpdate >= 1, 'the move arrived through the streaming config');
     assert.deepEqual(receiver.rollbacks.map((r) => [r.vb, r.seq]), [[3, 0]], 'the new copy has another history');
-    const expected = new Map([...serverState(ba!)].filter(([k]) => !onB(ba!.vbucketOf(k))));
-    for (const [k, v] of serverState(bb!)) if (onB(bb!.vbucketOf(k))) expected.set(k, v);
+    const expected = new Map([...(await serverState(ba!))].filter(([k]) => !onB(ba!.vbucketOf(k))));
+    for (const [k, v] of await serverState(bb!)) if (onB(bb!.vbucketOf(k))) expected.set(k, v);
     assert.deepEqual(receiver.state(), expected);
   });
 });
