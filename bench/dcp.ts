@@ -41,6 +41,7 @@ import { MinimalConsumer, openDcp, streamAll, USER } from './dcp-consumer.js';
 import { memoryPhase } from './dcp-memory.js';
 import { startLoopbackPump } from './dcp-pump.js';
 import { fmt, line, percentile, rate } from './report.js';
+import { windowedWrites } from './engine-load.js';
 
 const VBUCKETS = 1024;
 
@@ -198,33 +199,6 @@ async function ask<T extends FromWorker['type']>(worker: Worker, msg: ToWorker, 
   return m as Extract<FromWorker, { type: T }>;
 }
 
-async function load(bucketWrite: (key: string, value: Buffer) => Promise<unknown>, docs: number): Promise<number> {
-  const value = Buffer.alloc(100, 'x');
-  const window = 20_000;
-  const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    let issued = 0;
-    let done = 0;
-    const issue = (): void => {
-      while (issued < docs && issued - done < window) {
-        const key = `key-${issued++}`;
-        // A TMPFAIL (the flusher's backlog is full: an in-process load never yields to it) is
-        // retried after a moment, as a client would.
-        const write = (): void => {
-          bucketWrite(key, value).then(() => {
-            if (++done === docs) resolve();
-            else issue();
-          }, (err: unknown) => ((err as { code?: string }).code === 'ENGINE_ETMPFAIL' ? setTimeout(write, 1) : reject(err)));
-        };
-        write();
-      }
-    };
-    if (docs === 0) resolve();
-    else issue();
-  });
-  return performance.now() - t0;
-}
-
 const ms2 = (n: number): string => `${n.toFixed(2)} ms`;
 
 function printLatency(label: string, r: Extract<FromWorker, { type: 'latencies' }>, target: string): void {
@@ -248,8 +222,9 @@ export async function run(): Promise<void> {
   try {
     const bucket = await server.engine.createBucket('bench', { numVBuckets: VBUCKETS });
     line('documents', `${fmt(docs)} x 100 bytes, ${VBUCKETS} vbuckets, one connection`);
-    const loadMs = await load((k, v) => bucket.set(k, v), docs);
-    line('load (engine writes/s, acknowledged in memory)', fmt(rate(docs, loadMs)));
+    const value = Buffer.alloc(100, 'x');
+    const loaded = await windowedWrites(bucket, docs, 20_000, (i) => bucket.set(`key-${i}`, value));
+    line('load (engine writes/s, acknowledged in memory)', `${fmt(rate(docs, loaded.ms))} (${fmt(loaded.tmpfails)} TMPFAIL retries)`);
     // The backfill is measured from disk: wait until the flusher has persisted every vbucket.
     const flushT0 = performance.now();
     const vbs = Array.from({ length: VBUCKETS }, (_, vb) => vb);
@@ -286,7 +261,8 @@ export async function run(): Promise<void> {
     await bucket.createCollection('inventory', 'airport');
     const airport = bucket.collectionByName('inventory', 'airport');
     const collDocs = Math.round(docs / 99);
-    await load((k, v) => airport.set(k, v), collDocs);
+    await windowedWrites(bucket, collDocs, 20_000, (i) => airport.set(`key-${i}`, value));
+    await bucket.quiesce(); // document counts and the backfills below read the disk
     const all = bucket.docCounts().docCount;
     line('filtered case', `inventory.airport (id 8) ${fmt(collDocs)} documents of ${fmt(all)} in the bucket`);
     const collHighs = vbs.map((vb) => bucket.vbucketInfo(vb).highSeqno);

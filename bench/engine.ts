@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../src/engine/engine.js';
 import { fmt, line, rate } from './report.js';
+import { windowedWrites } from './engine-load.js';
 
 export async function run(): Promise<void> {
   const docs = Number(process.env.BENCH_DOCS ?? 1_000_000);
@@ -24,62 +25,16 @@ export async function run(): Promise<void> {
   // Durable writes: a sliding window of writes in flight, as many pipelining clients would keep;
   // each resolves only once its group-commit transaction is synced.
   const window = Number(process.env.BENCH_WINDOW ?? 20_000);
-  let t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    let issued = 0;
-    let done = 0;
-    const issue = (): void => {
-      while (issued < docs && issued - done < window) {
-        bucket.set(`key-${issued++}`, value, { durability: 'persistToMajority' }).then(() => {
-          if (++done === docs) resolve();
-          else issue();
-        }, reject);
-      }
-    };
-    issue();
-  });
-  const writeMs = performance.now() - t0;
-  line('durable writes/s (group commit)', fmt(rate(docs, writeMs)));
+  const durable = await windowedWrites(bucket, docs, window, (i) => bucket.set(`key-${i}`, value, { durability: 'persistToMajority' }));
+  line('durable writes/s (group commit)', fmt(rate(docs, durable.ms)));
 
-  // Plain writes over the same keys: acknowledged from memory; a TMPFAIL (the flusher's backlog is
-  // full) is retried on the next turn, as a client would. Timed to the last ack, then to the disk.
-  t0 = performance.now();
-  let tmpfails = 0;
-  // Writers refused with TMPFAIL wait together until the flusher has worked the backlog down.
-  let waiting: Promise<void> | null = null;
-  const drained = (): Promise<void> => (waiting ??= new Promise<void>((resolve) => {
-    const poll = (): void => {
-      if (bucket.dirtyBytes > 32 * 1024 * 1024) return void setTimeout(poll, 5);
-      waiting = null;
-      resolve();
-    };
-    poll();
-  }));
-  await new Promise<void>((resolve, reject) => {
-    let issued = 0;
-    let done = 0;
-    const issue = (): void => {
-      while (issued < docs && issued - done < window) {
-        const key = `key-${issued++}`;
-        const write = (): void => {
-          bucket.set(key, value).then(() => {
-            if (++done === docs) resolve();
-            else issue();
-          }, (err: unknown) => {
-            if ((err as { code?: string }).code !== 'ENGINE_ETMPFAIL') return reject(err);
-            tmpfails++;
-            void drained().then(write);
-          });
-        };
-        write();
-      }
-    };
-    issue();
-  });
-  const ackMs = performance.now() - t0;
+  // Plain writes over the same keys: acknowledged from memory (bench/engine-load.ts retries a
+  // TMPFAIL once the backlog went down). Timed to the last ack, then to the disk.
+  let t0 = performance.now();
+  const plain = await windowedWrites(bucket, docs, window, (i) => bucket.set(`key-${i}`, value));
   await bucket.quiesce();
   const plainMs = performance.now() - t0;
-  line('plain writes/s (acknowledged)', `${fmt(rate(docs, ackMs))} (${fmt(tmpfails)} TMPFAIL retries)`);
+  line('plain writes/s (acknowledged)', `${fmt(rate(docs, plain.ms))} (${fmt(plain.tmpfails)} TMPFAIL retries)`);
   line('plain writes/s (on disk)', fmt(rate(docs, plainMs)));
 
   // Point reads in random order.

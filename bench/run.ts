@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 
 const here = new URL('.', import.meta.url);
 const known = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && !['run.ts', 'report.ts', 'serve.ts', 'couch-http.ts', 'kv-load.ts', 'dcp-pump.ts', 'dcp-consumer.ts', 'dcp-memory.ts'].includes(f) && !f.includes('.tmp.'))
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'report.ts', 'serve.ts', 'couch-http.ts', 'kv-load.ts', 'dcp-pump.ts', 'dcp-consumer.ts', 'dcp-memory.ts', 'engine-load.ts'].includes(f) && !f.includes('.tmp.'))
   .map((f) => f.slice(0, -3))
   .sort();
 const name = process.argv[2];

@@ -83,8 +83,6 @@ export class GroupCommitter {
   private backoffMs = RETRY_FIRST_MS;
   private probeTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** Operations queued and not yet committed (the dirty backlog, in index operations). */
-  queuedOps = 0;
   /** Kept writes' retries after a failed commit. */
   retries = 0;
   /** Kept writes given up at close (the disk never had room): lost, as in a crash. */
@@ -135,7 +133,6 @@ export class GroupCommitter {
       if (kept) op.kept = true;
       open.ops.push(op);
     }
-    this.queuedOps += ops.length;
     if (!this.committing) this.startNext();
     return kept ? open.kept[0]!.promise : open.done.promise;
   }
@@ -167,7 +164,6 @@ export class GroupCommitter {
         return;
       }
       if (batch.retry && this.closed) {
-        this.queuedOps -= batch.ops.length;
         this.abandoned += batch.ops.length;
         const gone = new StorageError('ECANCELED', 'the store closed before the disk had room for this write');
         batch.done.reject(gone);
@@ -197,7 +193,6 @@ export class GroupCommitter {
           () => {
             this.commits++;
             this.committedOps += batch.ops.length;
-            this.queuedOps -= batch.ops.length;
             this.backoffMs = RETRY_FIRST_MS;
             this.health.succeeded();
             // Committed (visible, and safe from a process crash); durable once flushed. The next
@@ -236,7 +231,6 @@ export class GroupCommitter {
     batch.done.reject(err);
     this.backoffMs = Math.min(this.backoffMs * 2, RETRY_MAX_MS);
     const kept = batch.ops.filter((op) => op.kept === true);
-    this.queuedOps -= batch.ops.length - kept.length;
     if (kept.length === 0) {
       for (const k of batch.kept) k.resolve();
       this.scheduleProbe();

@@ -114,6 +114,8 @@ test('a full disk fails only the writes it hits; everything else keeps serving a
       const healthy = await kvStats(kv);
       assert.equal(healthy.get('ep_storage_state'), 'healthy');
       assert.equal(healthy.get('ep_storage_recoveries'), '1');
+      assert.ok(Number(healthy.get('ep_storage_kept_retries')) >= 1, 'the kept write was retried');
+      assert.equal(healthy.get('ep_storage_kept_abandoned'), '0');
       assert.equal((await nodeStorage(f)).state, 'healthy');
     } finally {
       kv.close();

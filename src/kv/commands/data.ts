@@ -75,7 +75,7 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
   if (mode === 'add' && r.cas !== 0n) throw new KvReplyError(Status.Einval, 'ADD does not take a CAS');
   const preserveExpiry = findFrameInfo(req.framingExtras, RequestFrameId.PreserveTtl) !== undefined;
-  const durability = req.framingExtras.length === 0 ? undefined : durabilityOf(req);
+  const durability = durabilityOf(req);
   const bucket = session.bucket!;
   // A value with datatype XATTR carries the document's xattrs in front of the body (keys.ts).
   const v = incomingValue(session, r.datatype, r.value, bucket.maxJsonDepth);

@@ -65,6 +65,9 @@ const general: StatGroup = (session, args) => {
   const health = session.ctx.engine.store.health;
   pairs.push(['ep_storage_state', health.state], ['ep_storage_write_failures', health.writeFailures]);
   pairs.push(['ep_storage_recoveries', health.recoveries], ['ep_storage_last_error', health.lastError?.errno ?? '']);
+  // Acknowledged writes the flusher kept through a failed commit: retries, and those given up at close.
+  const writer = session.ctx.engine.store.writer;
+  pairs.push(['ep_storage_kept_retries', writer.retries], ['ep_storage_kept_abandoned', writer.abandoned]);
   const b = session.bucket;
   if (b) {
     pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
