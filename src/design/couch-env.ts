@@ -1,6 +1,6 @@
 /**
  * CouchDB's JavaScript function environment, as source evaluated once inside each QuickJS
- * context (sandbox.ts). It mirrors apache/couchdb share/server/{util.js,views.js,filter.js,
+ * context (runtime.ts). It mirrors apache/couchdb share/server/{util.js,views.js,filter.js,
  * validate.js,loop.js}:
  *
  * - globals `emit`, `log`, `sum`, `toJSON` (= JSON.stringify), `isArray`, and `provides`,
