@@ -16,6 +16,8 @@
  * WRITE_HIGH_WATER (plus one reply) of server memory, not every reply at once.
  *
  * Replies are coalesced: the replies to one socket read's worth of requests leave in one write.
+ * Every socket write, replies and server-initiated (DCP) frames alike, goes through the
+ * connection's `SocketWriter` (socket-writer.ts), which keeps the two in order.
  *
  * A command marked `barrier` (SASL, whose answer the failed-login throttle may delay) whose reply
  * is a promise stops execution of later requests until it settles: they wait in `backlog`.
@@ -29,7 +31,7 @@
  */
 import type { Socket } from 'node:net';
 import { PacketParser } from '../codec/parser.js';
-import { encodePacket, packetSize, replyTo, type Packet } from '../codec/packet.js';
+import { encodePacket, replyTo, type Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { isProtocolError } from '../codec/errors.js';
 import { Magic, isRequestMagic } from '../codec/magic.js';
@@ -39,41 +41,15 @@ import { clientAddress } from '../auth/throttle.js';
 import type { AuthState, DcpAttachment, KvDeps, Session } from './session.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { KvStats } from './stats-counters.js';
+import { NOT_YET, SocketWriter, WRITE_HIGH_WATER, afterMicrotasks, encodeReplyInto, replySize, replyStatus } from './socket-writer.js';
 
 const MAX_PENDING = 4096;
-/** Unsent reply bytes above which no further request is executed until 'drain'. */
-const WRITE_HIGH_WATER = 1024 * 1024;
 /** The first byte of a TLS handshake record (RFC 8446 §5.1 ContentType handshake). */
 const TLS_HANDSHAKE_RECORD = 0x16;
-
-const NOT_YET = Symbol('not yet');
-
-/** Resolves once the microtasks queued so far have run (a nextTick runs after them). */
-function afterMicrotasks(): Promise<typeof NOT_YET> {
-  return new Promise((resolve) => process.nextTick(resolve, NOT_YET));
-}
 
 /** Replies coalesced into one socket write at most, and the bytes after which a batch is written. */
 const WRITE_BATCH = 512;
 const FLUSH_BYTES = 64 * 1024;
-/** Coalesced server-initiated bytes after which they are written without waiting for the turn's end. */
-const SEND_FLUSH_BYTES = 256 * 1024;
-
-function replySize(reply: Packet | Packet[] | Buffer): number {
-  if (Buffer.isBuffer(reply)) return reply.length;
-  if (!Array.isArray(reply)) return packetSize(reply);
-  let n = 0;
-  for (const p of reply) n += packetSize(p);
-  return n;
-}
-
-/** The status a reply carries (a frame's header bytes 6-7); a quiet success (no reply) is Success. */
-function replyStatus(reply: Reply): number {
-  if (reply === null) return Status.Success;
-  if (Buffer.isBuffer(reply)) return reply.length >= 8 ? (reply[6]! << 8) | reply[7]! : Status.Success;
-  if (Array.isArray(reply)) return reply[0]?.status ?? Status.Success;
-  return reply.status;
-}
 
 export class KvServerConnection implements Session {
   auth: AuthState = { kind: 'anonymous' };
@@ -93,11 +69,8 @@ export class KvServerConnection implements Session {
   private backlogHead = 0;
   private pumping = false;
   private flushing = false;
-  /** Server-initiated packets coalesced until the end of the current turn (see send). */
-  private outgoing: Buffer[] = [];
-  private outgoingBytes = 0;
-  private outgoingScheduled = false;
-  private drainWaiters: Array<() => void> = [];
+  /** Every socket write (replies and server-initiated frames) and `drained()`. */
+  private readonly writer: SocketWriter;
   private isClosed = false;
   /** The first chunk was looked at (the TLS-on-plain-port check). */
   private seenData = false;
@@ -120,6 +93,7 @@ export class KvServerConnection implements Session {
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.remoteAddress = clientAddress(socket.remoteAddress);
+    this.writer = new SocketWriter(socket, stats);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -322,7 +296,7 @@ export class KvServerConnection implements Session {
           // one socket write; a reply still pending then (a durable write) must not hold the rest.
           const first = out.length === 0 ? await slot : await Promise.race([slot, afterMicrotasks()]);
           if (first === NOT_YET) {
-            this.writeBatch(out);
+            this.writer.writeReplies(out);
             reply = await slot;
           } else reply = first;
         } else {
@@ -339,30 +313,16 @@ export class KvServerConnection implements Session {
           this.pendingHead = 0;
         }
         if (reply === null) continue;
-        if (Buffer.isBuffer(reply)) out.push(reply);
-        else if (Array.isArray(reply)) for (const p of reply) out.push(encodePacket(p));
-        else out.push(encodePacket(reply));
-        if (out.length >= WRITE_BATCH) this.writeBatch(out);
+        encodeReplyInto(out, reply);
+        if (out.length >= WRITE_BATCH) this.writer.writeReplies(out);
       }
-      this.writeBatch(out);
+      this.writer.writeReplies(out);
     } finally {
       this.flushing = false;
     }
     if (this.closing) this.finishClosing();
     else if (this.backlogHead < this.backlog.length) this.pump();
     else this.updateReading();
-  }
-
-  private writeBatch(out: Buffer[]): void {
-    if (out.length === 0 || this.isClosed) {
-      out.length = 0;
-      return;
-    }
-    this.flushOutgoing();
-    const ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    this.stats.packetsOut += out.length;
-    if (!ok) this.stats.writeStalls++;
-    out.length = 0;
   }
 
   /**
@@ -376,43 +336,16 @@ export class KvServerConnection implements Session {
   sendFrame(buf: Buffer): boolean {
     if (this.isClosed) return false;
     if (this.outstanding > 0 && !this.flushing) void this.flush();
-    // Server-initiated packets (DCP) are coalesced into one socket write per turn: a producer
-    // sending thousands of messages pays one write, not thousands (practice 9).
-    this.outgoing.push(buf);
-    this.outgoingBytes += buf.length;
-    this.stats.packetsOut++;
-    if (this.outgoingBytes >= SEND_FLUSH_BYTES) this.flushOutgoing();
-    else if (!this.outgoingScheduled) {
-      this.outgoingScheduled = true;
-      queueMicrotask(() => this.flushOutgoing());
-    }
-    // Backpressure contract: false once the socket buffer plus what is coalesced passes the
-    // high-water mark; the sender then waits for drained().
-    const ok = this.socket.writableLength + this.outgoingBytes < WRITE_HIGH_WATER;
-    if (!ok) this.stats.writeStalls++;
-    return ok;
-  }
-
-  /** Write the coalesced server-initiated packets (also before any reply, to keep the order). */
-  private flushOutgoing(): void {
-    this.outgoingScheduled = false;
-    if (this.outgoing.length === 0) return;
-    const data = this.outgoing.length === 1 ? this.outgoing[0]! : Buffer.concat(this.outgoing, this.outgoingBytes);
-    this.outgoing = [];
-    this.outgoingBytes = 0;
-    if (!this.isClosed) this.socket.write(data);
+    // Coalesced into one socket write per turn; false asks the sender to wait for drained().
+    return this.writer.sendFrame(buf);
   }
 
   drained(): Promise<void> {
-    this.flushOutgoing();
-    if (!this.socket.writableNeedDrain || this.isClosed) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return this.writer.drained();
   }
 
   private onDrain(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w();
+    this.writer.wakeDrainWaiters();
     if (!this.isClosed && !this.closing) this.pump();
   }
 
@@ -427,7 +360,7 @@ export class KvServerConnection implements Session {
 
   private finishClosing(): void {
     if (this.isClosed || this.flushing || this.outstanding > 0) return;
-    this.flushOutgoing();
+    this.writer.flushFrames();
     this.socket.end();
     this.teardown();
   }
@@ -435,8 +368,7 @@ export class KvServerConnection implements Session {
   private teardown(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.outgoing = [];
-    this.outgoingBytes = 0;
+    this.writer.close();
     this.dcp?.close();
     this.dcp = null;
     this.onDrain();
