@@ -13,13 +13,11 @@
  * bounded: past `maxDirtyBytes`, writes answer TMPFAIL, as Couchbase does when its memory is full.
  */
 import type { EventEmitter } from 'node:events';
-import { EngineError, engineWrite, isEngineError, storageEngineError } from './errors.js';
-import { isStorageError } from '../store/storage-fault.js';
-import { IdIndex } from './id-index.js';
+import { EngineError, engineWrite, isEngineError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
-import { InFlightVersions, type InFlightVersion } from './in-flight.js';
-import { dirtyBytes } from './checkpoints.js';
+import { KeyDirectory } from './key-directory.js';
+import { owned } from './checkpoints.js';
 import { isExpired } from './expiry.js';
 import { VBucket } from './vbucket.js';
 import { vbucketOf } from './vbucket-hash.js';
@@ -31,27 +29,14 @@ import { warmUp } from './warmup.js';
 import { seqKey } from '../store/keys.js';
 import { dirKey } from './dir-keys.js';
 import { Manifest } from './manifest.js';
-import { SeqSignal } from './seq-signal.js';
 import { writeModeOf } from './types.js';
 import { indexOps } from './index-ops.js';
+import { WriteBatches, type QueuedWrite } from './write-batches.js';
 import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode } from './types.js';
 import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type ConflictResolutionType, type NewVersion, type WritePathLimits } from './bucket-config.js';
 
 
 export type { BucketConfig, BucketMeta, BucketStats, NewVersion, WritePathLimits } from './bucket-config.js';
-
-const noop = (): void => undefined;
-
-/**
- * `buf`, or a copy of it when it is a small view into a much larger buffer: a KV value is a
- * subarray of the socket chunk it arrived in (codec/parser.ts), and a version stays in memory
- * (checkpoints.ts) long after the request, where it must not pin the whole chunk.
- */
-function owned(buf: Buffer): Buffer {
-  // Buffers from Node's pool (8 KiB slabs) are left alone: copying would only land in another.
-  const backing = buf.buffer.byteLength;
-  return backing > Buffer.poolSize && backing > buf.length * 2 ? Buffer.from(buf) : buf;
-}
 
 export class BucketCore {
   readonly name: string;
@@ -61,30 +46,21 @@ export class BucketCore {
   readonly vbuckets: VBucket[] = [];
   readonly stats: BucketStats = { reads: 0, readMisses: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0, tmpfails: 0, syncWriteConflicts: 0 };
   readonly hlc: HybridLogicalClock;
-  /**
-   * The key directory: every key's current seqno (tombstones included), by the latin1 string of
-   * its bytes. It lives in memory, like kv_engine's hash table with value eviction: a read costs
-   * one LMDB lookup and a write one index entry fewer. Rebuilt by `load` at start-up.
-   */
-  readonly #keys = new Map<string, number>();
+  /** Every key's current version: seqnos, versions in flight, byte order (key-directory.ts). */
+  readonly #dir = new KeyDirectory();
   /** The collections manifest in force (bucket-collections.ts changes it). */
   manifest = Manifest.initial();
   /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL overrides it. */
   maxTTL = 0;
   /** The least durability of every write (Couchbase's bucket `durabilityMinLevel`). */
   durabilityMinLevel: DurabilityLevel = 'none';
-  /** Bytes of versions not yet on disk (checkpoints.ts entryBytes); bounded by limits.maxDirtyBytes. */
-  #dirtyBytes = 0;
   /** How with-meta (XDCR) writes resolve conflicts (with-meta.ts); fixed at bucket creation. */
   readonly conflictResolution: ConflictResolutionType;
   /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
-  readonly ids = new IdIndex();
-  /** In-flight versions by key (latin1 of the key bytes), until their batch is on disk. */
-  readonly #pending = new InFlightVersions();
-  #inFlight = 0;
+  readonly ids = this.#dir.ids;
   #bucketSeq = 0;
-  /** The bucket-wide change sequence up to which every change is on disk, and its waiters. */
-  readonly #persistedSeq = new SeqSignal();
+  /** The writes between acknowledgement and disk, and what they cost (write-batches.ts). */
+  readonly #batches: WriteBatches;
   #closed = false;
 
   constructor(
@@ -105,14 +81,12 @@ export class BucketCore {
     this.maxTTL = config.maxTTL ?? 0;
     this.conflictResolution = config.conflictResolution ?? 'seqno';
     this.durabilityMinLevel = config.durabilityMinLevel ?? 'none';
-    this.#retainPerVb = Math.floor(limits.checkpointBytes / config.numVBuckets);
+    this.#batches = new WriteBatches(this.#dir, this.stats, () => store.noteCommit(), Math.floor(limits.checkpointBytes / config.numVBuckets));
   }
-
-  readonly #retainPerVb: number;
 
   /** Bytes of writes not yet on disk. */
   get dirtyBytes(): number {
-    return this.#dirtyBytes;
+    return this.#batches.dirtyBytes;
   }
 
   /** How a write with durability `level` is acknowledged, with the bucket's minimum applied. */
@@ -132,7 +106,7 @@ export class BucketCore {
 
   /** The bucket-wide change sequence up to which every change is on disk. */
   get persistedBucketSeq(): number {
-    return this.#persistedSeq.value;
+    return this.#batches.persistedSeq.value;
   }
 
   /**
@@ -141,10 +115,10 @@ export class BucketCore {
    * vbucket, as after a crash.
    */
   async load(unclean: boolean): Promise<void> {
-    const w = warmUp(this, this.#keys, unclean);
+    const w = warmUp(this, this.#dir.seqnos, unclean);
     this.#bucketSeq = w.bucketSeq;
-    this.#persistedSeq.reset(w.bucketSeq);
-    this.ids.reset(this.#keys.keys());
+    this.#batches.persistedSeq.reset(w.bucketSeq);
+    this.#dir.indexLoaded();
     await Promise.all(w.saves);
   }
 
@@ -181,11 +155,10 @@ export class BucketCore {
   // ---- reads ----------------------------------------------------------------------------------
 
   /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
-  lookup(key: Buffer, collection = 0, vbId?: number): Item | undefined {
-    const k = dirKey(collection, key);
-    const p = this.#pending.get(k);
+  lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
+    const p = this.#dir.inFlight(k);
     if (p !== undefined) return p ?? undefined;
-    const seqno = this.#keys.get(k);
+    const seqno = this.#dir.seqnos.get(k);
     if (seqno === undefined) return undefined;
     // The caller usually knows the vbucket already (crc32 of the key, once per request).
     const vb = vbId ?? this.vbucketOf(key);
@@ -198,7 +171,11 @@ export class BucketCore {
    * (its own seqno) on the way, as kv_engine does on access.
    */
   live(key: Buffer, vb: VBucket, collection = 0): Item | undefined {
-    const item = this.lookup(key, collection, vb.id);
+    return this.liveOf(this.lookup(key, collection, vb.id), key, vb, collection);
+  }
+
+  /** `live` for an item the caller has already looked up (`lookup(key, collection, vb.id)`). */
+  liveOf(item: Item | undefined, key: Buffer, vb: VBucket, collection = 0): Item | undefined {
     this.stats.reads++;
     if (!item || item.deleted) {
       this.stats.readMisses++;
@@ -253,9 +230,8 @@ export class BucketCore {
    * version it replaces) to LMDB. Synchronous up to the queueing, so the caller's read-check-write
    * is atomic. Resolves per `mode` (types.ts WriteMode): at once from memory, or once on disk.
    */
-  commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory'): Promise<MutationResult> {
+  commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory', pkey = dirKey(collection, key)): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
-    const pkey = dirKey(collection, key);
     this.#admit(pkey);
     // While the disk is failing, a plain write waits for the disk like an HTTP write and fails
     // with it (TMPFAIL with the disk's error), rather than growing a backlog the flusher cannot
@@ -287,13 +263,14 @@ export class BucketCore {
    * (SYNC_WRITE_IN_PROGRESS), or the dirty backlog is over its limit (TMPFAIL).
    */
   #admit(pkey: string): void {
-    if (this.#pending.syncInProgress(pkey)) {
+    if (this.#dir.syncInProgress(pkey)) {
       this.stats.syncWriteConflicts++;
       throw new EngineError('SYNC_WRITE_IN_PROGRESS');
     }
-    if (this.#dirtyBytes > this.limits.maxDirtyBytes) {
+    const dirty = this.#batches.dirtyBytes;
+    if (dirty > this.limits.maxDirtyBytes) {
       this.stats.tmpfails++;
-      throw new EngineError('ETMPFAIL', `${this.#dirtyBytes} bytes of writes are waiting for the disk (limit ${this.limits.maxDirtyBytes})`);
+      throw new EngineError('ETMPFAIL', `${dirty} bytes of writes are waiting for the disk (limit ${this.limits.maxDirtyBytes})`);
     }
   }
 
@@ -320,111 +297,57 @@ export class BucketCore {
 
   /** Queue `item` (and the removal of `prev`) to LMDB; resolves per `mode`. */
   #enqueue(vb: VBucket, prev: Item | undefined, item: Item, pkey: string, mode: WriteMode): Promise<MutationResult> {
-    const version = this.#pending.add(pkey, item, prev, mode === 'sync');
+    const version = this.#dir.record(pkey, item, prev, mode === 'sync');
     vb.noteCollectionSeqno(item.collection, item.seqno);
-    const known = this.#keys.size;
-    this.#keys.set(pkey, item.seqno);
-    if (this.#keys.size !== known) this.ids.add(pkey);
     const ops = indexOps(this.dbs, prev, item);
     const fromMemory = mode === 'memory';
     vb.checkpoints.push(item, prev?.seqno, !fromMemory);
-    this.#dirtyBytes += dirtyBytes(item);
     const written = this.store.writer.write(ops, fromMemory);
-    this.#inFlight++;
     this.stats.writes++;
     const result: MutationResult = { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
-    const onDisk = written.then(
-      () => {
-        this.#inFlight--;
-        this.#persisted(pkey, vb, version);
-        return result;
-      },
-      (err: unknown) => {
-        this.#inFlight--;
-        this.stats.writeFailures++;
-        if (!isStorageError(err)) throw err;
-        // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
-        if (err.committed) this.#persisted(pkey, vb, version);
-        else this.#rollBack(pkey, vb, version);
-        throw storageEngineError(err);
-      },
-    );
-    if (!fromMemory) return onDisk;
+    const queued: QueuedWrite = { pkey, vb, version, result, resolve: undefined, reject: undefined };
+    this.#batches.add(written, queued);
+    if (!fromMemory) return WriteBatches.awaiting(queued);
     // Acknowledged now; live streams take it from the checkpoint queue. A kept write fails only if
     // the store closes before the disk has room (group-commit.ts): the write is then lost, like
     // one a crash took, and the next start's failover entry says so.
-    onDisk.catch(noop);
     vb.wake();
     return Promise.resolve(result);
   }
 
-  /** A write's batch is on disk (a method, not a per-write closure: this is the write path). */
-  #persisted(pkey: string, vb: VBucket, version: InFlightVersion): void {
-    this.#pending.settle(pkey, version);
-    this.#dirtyBytes -= dirtyBytes(version.item);
-    this.store.noteCommit();
-    vb.markPersisted(version.item.seqno);
-    // Persisted versions stay in memory only for the streams following this vbucket (kv_engine
-    // removes checkpoints no cursor needs): without one they die young, a later stream reads disk.
-    vb.checkpoints.trim(vb.followers.size > 0 ? this.#retainPerVb : 0, vb.persistedSeqno);
-    this.#persistedSeq.advance(version.item.bucketSeq);
-  }
-
-  /**
-   * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
-   * lost (in-flight.ts). Its seqno stays unused, and streams pass over it.
-   */
-  #rollBack(pkey: string, vb: VBucket, version: InFlightVersion): void {
-    const item = version.item;
-    this.#dirtyBytes -= dirtyBytes(item);
-    vb.checkpoints.markLost(item.seqno);
-    const back = this.#pending.rollBack(pkey, version);
-    if (back && back.survivor) this.#keys.set(pkey, back.survivor.seqno);
-    else if (back) {
-      this.#keys.delete(pkey);
-      this.ids.remove(pkey);
-    }
-    // Not persisted: the persisted seqnos stay where they are (kept writes below this one may
-    // still be waiting for the disk); streams skip the lost version (its queue entry is marked).
-    vb.wake();
-  }
-
   /** Registered change waiters (tests prove that dropped feeds leave none behind). */
   get seqWaiterCount(): number {
-    return this.#persistedSeq.waiterCount;
+    return this.#batches.persistedSeq.waiterCount;
   }
 
   /** Calls `wake` once when the persisted bucket sequence next advances; returns a canceller. */
   onBucketSeqChange(wake: () => void): () => void {
-    return this.#persistedSeq.onChange(wake);
+    return this.#batches.persistedSeq.onChange(wake);
   }
 
   /** Resolves once every write queued so far is on disk and accounted for. */
   async quiesce(): Promise<void> {
     do await this.store.flushed();
-    while (this.#inFlight > 0);
+    while (this.#batches.inFlight > 0);
   }
 
   /** Drop a key from the directory (its last version was purged or discarded). */
   forgetKey(key: Buffer, seqno: number, collection = 0): void {
-    const k = dirKey(collection, key);
-    if (this.#keys.get(k) !== seqno) return;
-    this.#keys.delete(k);
-    this.ids.remove(k);
+    this.#dir.forget(dirKey(collection, key), seqno);
   }
 
   /** The seqno of a key in the directory (purge of a dropped collection, bucket-collections.ts). */
   seqnoOf(k: string): number | undefined {
-    return this.#keys.get(k);
+    return this.#dir.seqnos.get(k);
   }
 
   /** Number of keys with a current version (tombstones included). */
   get keyCount(): number {
-    return this.#keys.size;
+    return this.#dir.seqnos.size;
   }
 
   get pendingWrites(): number {
-    return this.#inFlight;
+    return this.#batches.inFlight;
   }
 
   // ---- vbucket administration -----------------------------------------------------------------
@@ -445,7 +368,7 @@ export class BucketCore {
   markClosed(reason: FollowEndReason = 'bucket_deleted'): void {
     this.#closed = true;
     for (const vb of this.vbuckets) vb.endFollowers(reason);
-    this.#persistedSeq.wake();
+    this.#batches.persistedSeq.wake();
   }
 
   get isClosed(): boolean {

@@ -58,6 +58,17 @@ export function dirtyBytes(item: Item): number {
   return item.value.length * 2 + item.key.length + (item.xattrs?.length ?? 0) * 2 + DIRTY_OVERHEAD;
 }
 
+/**
+ * `buf`, or a copy of it when it is a small view into a much larger buffer: a KV value is a
+ * subarray of the socket chunk it arrived in (codec/parser.ts), and a version stays in memory
+ * (checkpoints.ts) long after the request, where it must not pin the whole chunk.
+ */
+export function owned(buf: Buffer): Buffer {
+  // Buffers from Node's pool (8 KiB slabs) are left alone: copying would only land in another.
+  const backing = buf.buffer.byteLength;
+  return backing > Buffer.poolSize && backing > buf.length * 2 ? Buffer.from(buf) : buf;
+}
+
 export class CheckpointQueue {
   #items: Item[] = [];
   /** Per entry: the seqno of the key's next version in the queue, 0 while it is the newest. */

@@ -17,6 +17,7 @@ import { absoluteExpiry } from './expiry.js';
 import type { BucketCore } from './bucket-core.js';
 import { MAX_VALUE_BYTES } from './limits.js';
 import { passLock } from './locks.js';
+import { dirKey } from './dir-keys.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
 import { isAcceptedJson } from '../codec/json-check.js';
 import { systemXattrsOnly } from '../codec/xattr.js';
@@ -84,13 +85,18 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
   const flags = checkFlags(opts.flags ?? 0);
   const requested = capExpiry(bucket, collection, absoluteExpiry(opts.expiry ?? 0, bucket.nowSeconds()));
   const vb = bucket.activeVBucket(key, vbId);
-  const current = bucket.live(key, vb, collection);
+  // One directory lookup serves both the live check and the previous version (a create, the most
+  // common write of a load, finds nothing once); only an item that just expired is read again.
+  // The directory key (a string whose hash V8 caches) is built once for the lookups and the write.
+  const pkey = dirKey(collection, key);
+  const found = bucket.lookup(key, collection, vb.id, pkey);
+  const current = bucket.liveOf(found, key, vb, collection);
   const expiry = opts.preserveExpiry && current ? current.expiry : requested;
   if (mode === 'add' && current) throw new EngineError('KEY_EEXISTS', 'key already exists');
   if (mode === 'replace' && !current) throw new EngineError('KEY_ENOENT');
   checkCas(current, passLock(bucket, current, opts.cas));
   // A tombstone still counts as the previous version: its rev seqno continues and its index entry goes.
-  const prev = current ?? bucket.lookup(key, collection);
+  const prev = current ?? (found && !found.deleted ? bucket.lookup(key, collection, vb.id, pkey) : found);
   return bucket.commit(vb, prev, {
     value,
     datatype: opts.datatype ?? detectDatatype(value, bucket.maxJsonDepth),
@@ -101,7 +107,7 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
     expired: false,
     // Only system xattrs survive a full-document write (codec/xattr.ts systemXattrsOnly).
     xattrs: opts.xattrs === undefined ? systemXattrsOnly(prev?.xattrs ?? null) : opts.xattrs,
-  }, key, collection, bucket.writeMode(opts.durability));
+  }, key, collection, bucket.writeMode(opts.durability), pkey);
 }
 
 export function remove(bucket: BucketCore, collection: number, rawKey: Key, opts: DeleteOptions = {}, vbId?: number): Promise<MutationResult> {

@@ -1,0 +1,75 @@
+/**
+ * A bucket's key directory: kv_engine's hash table, reduced to what Freshet keeps in memory.
+ *
+ * - `seqnoOf`: every key's current seqno on disk (tombstones included), by its directory key
+ *   (dir-keys.ts: the latin1 string of the key bytes, prefixed for non-default collections). With
+ *   it a read costs one LMDB lookup, and a write one index entry fewer; warmup rebuilds it.
+ * - the versions in flight (in-flight.ts): written, not yet on disk; reads see them first.
+ * - `ids`: the same keys in byte order (id-index.ts), for `_all_docs`.
+ *
+ * The write pipeline (bucket-core.ts) records each new version here, and settles or rolls it back
+ * once its batch is on disk or failed; this module keeps the three views in step.
+ */
+import { IdIndex } from './id-index.js';
+import { InFlightVersions, type InFlightVersion } from './in-flight.js';
+import type { Item } from './types.js';
+
+export class KeyDirectory {
+  /** Directory key -> seqno of the key's current version (on disk or in flight). */
+  readonly seqnos = new Map<string, number>();
+  /** The directory's keys in byte order. */
+  readonly ids = new IdIndex();
+  readonly #inFlight = new InFlightVersions();
+
+  /** Rebuild the ordered index once warmup has filled `seqnos`. */
+  indexLoaded(): void {
+    this.ids.reset(this.seqnos.keys());
+  }
+
+  /**
+   * What a read of `k` sees in memory: the in-flight version (null: a SyncWrite in progress over
+   * no surviving version), or undefined when nothing is in flight and the disk has the answer.
+   */
+  inFlight(k: string): Item | null | undefined {
+    return this.#inFlight.get(k);
+  }
+
+  /** A SyncWrite of `k` is waiting for the disk. */
+  syncInProgress(k: string): boolean {
+    return this.#inFlight.syncInProgress(k);
+  }
+
+  /** `item` replaces `prev` as the key's version, in flight until `settle` or `rollBack`. */
+  record(k: string, item: Item, prev: Item | undefined, sync: boolean): InFlightVersion {
+    const version = this.#inFlight.add(k, item, prev, sync);
+    const known = this.seqnos.size;
+    this.seqnos.set(k, item.seqno);
+    if (this.seqnos.size !== known) this.ids.add(k);
+    return version;
+  }
+
+  /** `version` is on disk: reads of the key go to the disk unless a newer one is in flight. */
+  settle(k: string, version: InFlightVersion): void {
+    this.#inFlight.settle(k, version);
+  }
+
+  /**
+   * `version`'s transaction was aborted: the key goes back to the newest version that was not
+   * lost (in-flight.ts), or leaves the directory when none survives.
+   */
+  rollBack(k: string, version: InFlightVersion): void {
+    const back = this.#inFlight.rollBack(k, version);
+    if (back && back.survivor) this.seqnos.set(k, back.survivor.seqno);
+    else if (back) {
+      this.seqnos.delete(k);
+      this.ids.remove(k);
+    }
+  }
+
+  /** Drop `k` if its current version is still `seqno` (purged or discarded). */
+  forget(k: string, seqno: number): void {
+    if (this.seqnos.get(k) !== seqno) return;
+    this.seqnos.delete(k);
+    this.ids.remove(k);
+  }
+}

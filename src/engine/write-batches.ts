@@ -1,0 +1,131 @@
+/**
+ * The writes between their acknowledgement and the disk (bucket-core.ts, the write pipeline):
+ * kv_engine's dirty queue and flusher accounting, reduced to what one node needs.
+ *
+ * - Each queued write is listed under its flusher batch's promise (store/group-commit.ts answers
+ *   every write of a batch with the same one) and the list is settled in one pass once the batch
+ *   is on disk or failed. One promise reaction, two closures and a microtask per write were a
+ *   measurable share of the write path's time and garbage (issue #16). A list keeps the order its
+ *   writes were queued in, which is their seqno order, so a vbucket's persisted seqno only grows.
+ * - `dirtyBytes`: what the versions not yet on disk cost (checkpoints.ts dirtyBytes); the bucket
+ *   answers TMPFAIL past its limit. `inFlight`: writes not settled yet (`quiesce`).
+ * - `persistedSeq`: the bucket-wide change sequence up to which every change is on disk, which
+ *   `_changes` waits on (engine/change-wait.ts).
+ */
+import { storageEngineError } from './errors.js';
+import { isStorageError } from '../store/storage-fault.js';
+import { dirtyBytes } from './checkpoints.js';
+import { SeqSignal } from './seq-signal.js';
+import type { InFlightVersion } from './in-flight.js';
+import type { KeyDirectory } from './key-directory.js';
+import type { BucketStats } from './bucket-config.js';
+import type { MutationResult } from './types.js';
+import type { VBucket } from './vbucket.js';
+
+/** One queued write: its in-flight version, and the caller waiting for the disk, if any. */
+export interface QueuedWrite {
+  readonly pkey: string;
+  readonly vb: VBucket;
+  readonly version: InFlightVersion;
+  readonly result: MutationResult;
+  /** Set for a write acknowledged once on disk (WriteMode persist or sync); unset for memory. */
+  resolve: ((result: MutationResult) => void) | undefined;
+  reject: ((err: unknown) => void) | undefined;
+}
+
+export class WriteBatches {
+  /** The open lists, by the flusher promise they wait on (a handful at a time). */
+  readonly #lists = new Map<Promise<void>, QueuedWrite[]>();
+  /** Bytes of versions not yet on disk; bounded by the bucket's maxDirtyBytes. */
+  dirtyBytes = 0;
+  /** Writes queued and not settled yet. */
+  inFlight = 0;
+  /** The bucket-wide change sequence up to which every change is on disk, and its waiters. */
+  readonly persistedSeq = new SeqSignal();
+
+  constructor(
+    private readonly dir: KeyDirectory,
+    private readonly stats: BucketStats,
+    /** Called once per persisted write (the store's read snapshots are renewed after it). */
+    private readonly noteCommit: () => void,
+    /** Persisted bytes a followed vbucket keeps in memory for its streams (checkpoints.ts). */
+    private readonly retainPerVb: number,
+  ) {}
+
+  /** Account for `write`, filed under the flusher promise `written` its batch shares. */
+  add(written: Promise<void>, write: QueuedWrite): void {
+    this.dirtyBytes += dirtyBytes(write.version.item);
+    this.inFlight++;
+    const list = this.#lists.get(written);
+    if (list !== undefined) {
+      list.push(write);
+      return;
+    }
+    const fresh = [write];
+    this.#lists.set(written, fresh);
+    written.then(
+      () => {
+        this.#lists.delete(written);
+        for (const w of fresh) {
+          this.inFlight--;
+          this.#persisted(w);
+          w.resolve?.(w.result);
+        }
+      },
+      (err: unknown) => {
+        this.#lists.delete(written);
+        this.#failed(fresh, err);
+      },
+    );
+  }
+
+  /** A write acknowledged once its batch is on disk: the promise its caller waits on. */
+  static awaiting(write: QueuedWrite): Promise<MutationResult> {
+    return new Promise<MutationResult>((resolve, reject) => {
+      write.resolve = resolve;
+      write.reject = reject;
+    });
+  }
+
+  #failed(list: readonly QueuedWrite[], err: unknown): void {
+    for (const w of list) {
+      this.inFlight--;
+      this.stats.writeFailures++;
+      if (!isStorageError(err)) {
+        w.reject?.(err);
+        continue;
+      }
+      // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
+      if (err.committed) this.#persisted(w);
+      else this.#rollBack(w);
+      w.reject?.(storageEngineError(err));
+    }
+  }
+
+  /** A write's batch is on disk. */
+  #persisted(w: QueuedWrite): void {
+    const { vb, version } = w;
+    this.dir.settle(w.pkey, version);
+    this.dirtyBytes -= dirtyBytes(version.item);
+    this.noteCommit();
+    vb.markPersisted(version.item.seqno);
+    // Persisted versions stay in memory only for the streams following this vbucket (kv_engine
+    // removes checkpoints no cursor needs): without one they die young, a later stream reads disk.
+    vb.checkpoints.trim(vb.followers.size > 0 ? this.retainPerVb : 0, vb.persistedSeqno);
+    this.persistedSeq.advance(version.item.bucketSeq);
+  }
+
+  /**
+   * A write whose transaction LMDB aborted: the key goes back to the newest version that is not
+   * lost (key-directory.ts). Its seqno stays unused, and streams pass over it.
+   */
+  #rollBack(w: QueuedWrite): void {
+    const { vb, version } = w;
+    this.dirtyBytes -= dirtyBytes(version.item);
+    vb.checkpoints.markLost(version.item.seqno);
+    this.dir.rollBack(w.pkey, version);
+    // Not persisted: the persisted seqnos stay where they are (kept writes below this one may
+    // still be waiting for the disk); streams skip the lost version (its queue entry is marked).
+    vb.wake();
+  }
+}
