@@ -17,6 +17,7 @@ import { EngineError, engineWrite, isEngineError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { clockSeconds, type Clock } from './clock.js';
 import { KeyDirectory } from './key-directory.js';
+import type { IdIndex } from './id-index.js';
 import { owned } from './checkpoints.js';
 import { isExpired } from './expiry.js';
 import { VBucket } from './vbucket.js';
@@ -57,7 +58,9 @@ export class BucketCore {
   /** How with-meta (XDCR) writes resolve conflicts (with-meta.ts); fixed at bucket creation. */
   readonly conflictResolution: ConflictResolutionType;
   /** The directory's keys in byte order (id-index.ts), for `_all_docs`. */
-  readonly ids = this.#dir.ids;
+  get ids(): IdIndex {
+    return this.#dir.ids;
+  }
   #bucketSeq = 0;
   /** The writes between acknowledgement and disk, and what they cost (write-batches.ts). */
   readonly #batches: WriteBatches;

@@ -9,8 +9,9 @@
  * item cost 10-25% of durable write throughput (one more b-tree put and its dirty pages per new
  * key, synced with every commit). Here a new key costs a binary search and an array insert on
  * the event loop, and nothing on disk. What this trades:
- * - it is rebuilt at every start-up from the key directory that warmup already reads (one sort,
- *   O(n log n): about a second for a million keys), so existing data directories need nothing;
+ * - it is built from the key directory when first read (one sort, O(n log n): about a second for
+ *   a million keys; key-directory.ts), so existing data directories need nothing and a bucket
+ *   that never lists its ids never builds it;
  * - memory: one reference per key (the key strings are the directory's own);
  * - the set of keys changes only when a key is created or its last version is purged, discarded
  *   or rolled back; an update of an existing key does not touch it.

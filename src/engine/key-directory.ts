@@ -5,7 +5,9 @@
  *   (dir-keys.ts: the latin1 string of the key bytes, prefixed for non-default collections). With
  *   it a read costs one LMDB lookup, and a write one index entry fewer; warmup rebuilds it.
  * - the versions in flight (in-flight.ts): written, not yet on disk; reads see them first.
- * - `ids`: the same keys in byte order (id-index.ts), for `_all_docs`.
+ * - `ids`: the same keys in byte order (id-index.ts), for `_all_docs`. Built from `seqnos` when
+ *   first read (one sort: about a second for a million keys) and kept up to date from then on,
+ *   so a bucket that never lists its ids (a KV workload) pays nothing for it on each new key.
  *
  * The write pipeline (bucket-core.ts) records each new version here, and settles or rolls it back
  * once its batch is on disk or failed; this module keeps the three views in step.
@@ -17,13 +19,21 @@ import type { Item } from './types.js';
 export class KeyDirectory {
   /** Directory key -> seqno of the key's current version (on disk or in flight). */
   readonly seqnos = new Map<string, number>();
-  /** The directory's keys in byte order. */
-  readonly ids = new IdIndex();
+  #ids: IdIndex | null = null;
   readonly #inFlight = new InFlightVersions();
 
-  /** Rebuild the ordered index once warmup has filled `seqnos`. */
+  /** The directory's keys in byte order (built on first use). */
+  get ids(): IdIndex {
+    if (this.#ids === null) {
+      this.#ids = new IdIndex();
+      this.#ids.reset(this.seqnos.keys());
+    }
+    return this.#ids;
+  }
+
+  /** Warmup refilled `seqnos`: the ordered index is rebuilt when next read. */
   indexLoaded(): void {
-    this.ids.reset(this.seqnos.keys());
+    this.#ids = null;
   }
 
   /**
@@ -44,7 +54,7 @@ export class KeyDirectory {
     const version = this.#inFlight.add(k, item, prev, sync);
     const known = this.seqnos.size;
     this.seqnos.set(k, item.seqno);
-    if (this.seqnos.size !== known) this.ids.add(k);
+    if (this.seqnos.size !== known) this.#ids?.add(k);
     return version;
   }
 
@@ -62,7 +72,7 @@ export class KeyDirectory {
     if (back && back.survivor) this.seqnos.set(k, back.survivor.seqno);
     else if (back) {
       this.seqnos.delete(k);
-      this.ids.remove(k);
+      this.#ids?.remove(k);
     }
   }
 
@@ -70,6 +80,6 @@ export class KeyDirectory {
   forget(k: string, seqno: number): void {
     if (this.seqnos.get(k) !== seqno) return;
     this.seqnos.delete(k);
-    this.ids.remove(k);
+    this.#ids?.remove(k);
   }
 }
