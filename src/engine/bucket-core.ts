@@ -5,12 +5,13 @@
  * (bucket.ts), which owns one core and exposes what a face needs.
  *
  * Writes are decided synchronously (read current state, check CAS, assign seqno, CAS and bucket
- * sequence) and then queued to LMDB. Until the batch is on disk the new version sits in `pending`,
- * so the next operation on the same key sees it (kv_engine's hash table in front of its flusher),
- * and in its vbucket's checkpoint queue, from which DCP streams it. When the write is acknowledged
- * depends on its mode (types.ts WriteMode, issue #16): a plain KV write at once, like Couchbase;
- * an HTTP write or a SyncWrite that persists once its batch is on disk. The dirty backlog is
- * bounded: past `maxDirtyBytes`, writes answer TMPFAIL, as Couchbase does when its memory is full.
+ * sequence) and then queued to LMDB. Until the batch is on disk the new version is in flight in
+ * the key directory (key-directory.ts), so the next operation on the same key sees it (kv_engine's
+ * hash table in front of its flusher), and in its vbucket's checkpoint queue, from which DCP
+ * streams it. When the write is acknowledged depends on its mode (types.ts WriteMode, issue #16):
+ * a plain KV write at once, like Couchbase; an HTTP write or a SyncWrite that persists once its
+ * batch is on disk (write-batches.ts settles them). The dirty backlog is bounded: past
+ * `maxDirtyBytes`, writes answer TMPFAIL, as Couchbase does when its memory is full.
  */
 import type { EventEmitter } from 'node:events';
 import { EngineError, engineWrite, isEngineError } from './errors.js';
@@ -157,7 +158,10 @@ export class BucketCore {
 
   // ---- reads ----------------------------------------------------------------------------------
 
-  /** The current version of a key, tombstones and not-yet-expired-on-disk items included. */
+  /**
+   * The current version of a key, tombstones and not-yet-expired-on-disk items included. `k` is
+   * its directory key, for a caller that has built it already (dir-keys.ts).
+   */
   lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
     const p = this.#dir.inFlight(k);
     if (p !== undefined) return p ?? undefined;
@@ -232,6 +236,7 @@ export class BucketCore {
    * Give `next` its seqno, CAS, rev seqno and bucket sequence and queue it (and the removal of the
    * version it replaces) to LMDB. Synchronous up to the queueing, so the caller's read-check-write
    * is atomic. Resolves per `mode` (types.ts WriteMode): at once from memory, or once on disk.
+   * `pkey` is the key's directory key, for a caller that has built it already.
    */
   commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory', pkey = dirKey(collection, key)): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
