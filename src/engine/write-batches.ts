@@ -46,7 +46,7 @@ export class WriteBatches {
   constructor(
     private readonly dir: KeyDirectory,
     private readonly stats: BucketStats,
-    /** Called once per persisted write (the store's read snapshots are renewed after it). */
+    /** Called once per settled batch that put something on disk (the store renews its read snapshots). */
     private readonly noteCommit: () => void,
     /** Persisted bytes a followed vbucket keeps in memory for its streams (checkpoints.ts). */
     private readonly retainPerVb: number,
@@ -66,6 +66,8 @@ export class WriteBatches {
     written.then(
       () => {
         this.#lists.delete(written);
+        // Before any stream is woken below: a read it makes must see this batch.
+        this.noteCommit();
         for (const w of fresh) {
           this.inFlight--;
           this.#persisted(w);
@@ -88,6 +90,7 @@ export class WriteBatches {
   }
 
   #failed(list: readonly QueuedWrite[], err: unknown): void {
+    if (isStorageError(err) && err.committed) this.noteCommit();
     for (const w of list) {
       this.inFlight--;
       this.stats.writeFailures++;
@@ -107,7 +110,6 @@ export class WriteBatches {
     const { vb, version } = w;
     this.dir.settle(w.pkey, version);
     this.dirtyBytes -= dirtyBytes(version.item);
-    this.noteCommit();
     vb.markPersisted(version.item.seqno);
     // Persisted versions stay in memory only for the streams following this vbucket (kv_engine
     // removes checkpoints no cursor needs): without one they die young, a later stream reads disk.
