@@ -69,7 +69,8 @@ const STORE_MODES: Record<number, StoreMode> = {
   [Opcode.ReplaceQ]: 'replace',
 };
 
-async function store(session: Session, req: Packet): Promise<Reply> {
+/** Not `async`: a sync throw is answered like a rejection (connection.ts `safely`), one promise less per SET. */
+function store(session: Session, req: Packet): Promise<Reply> {
   const r = decodeStoreRequest(req);
   const mode = STORE_MODES[req.opcode]!;
   // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
@@ -79,14 +80,13 @@ async function store(session: Session, req: Packet): Promise<Reply> {
   const bucket = session.bucket!;
   // A value with datatype XATTR carries the document's xattrs in front of the body (keys.ts).
   const v = incomingValue(session, r.datatype, r.value, bucket.maxJsonDepth);
-  const written = await durableOutcome(bucket, collectionOf(session, r.key).storeItem(
+  return durableOutcome(bucket, collectionOf(session, r.key).storeItem(
     mode,
     documentKey(session, r.key),
     v.value,
-    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: v.datatype, preserveExpiry, durability: durability?.level, ...(v.xattrs === undefined ? {} : { xattrs: v.xattrs }) },
+    { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: v.datatype, preserveExpiry, durability: durability?.level, xattrs: v.xattrs },
     req.vbucket,
-  ), durability);
-  return mutationReply(session, req, written);
+  ), durability).then((written) => mutationReply(session, req, written));
 }
 
 async function concat(session: Session, req: Packet): Promise<Reply> {

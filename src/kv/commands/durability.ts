@@ -47,9 +47,16 @@ export function durabilityOf(req: Packet): Durability | undefined {
 export function durableOutcome<T>(bucket: Bucket, write: Promise<T>, durability: Durability | undefined): Promise<T> {
   if (bucket.writeMode(durability?.level) !== 'sync') return write;
   const ms = durability?.timeoutMs ?? DEFAULT_SYNC_WRITE_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EngineError('SYNC_WRITE_AMBIGUOUS', `not durable within ${ms} ms; the write may still complete`)), ms);
+  // One promise and one timer per SyncWrite (not a race of two promises and a `finally`): every
+  // persisting write of a durable load passes here.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new EngineError('SYNC_WRITE_AMBIGUOUS', `not durable within ${ms} ms; the write may still complete`)), ms);
+    write.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    }, (err: unknown) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
-  return Promise.race([write, timeout]).finally(() => clearTimeout(timer));
 }
