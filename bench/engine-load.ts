@@ -28,21 +28,22 @@ export async function windowedWrites(bucket: Bucket, count: number, window: numb
     if (count === 0) return resolve();
     let issued = 0;
     let done = 0;
+    // Shared callbacks, and one closure per write (its rejection handler, which needs the index):
+    // the load generator's own cost is not the engine's.
+    const onDone = (): void => {
+      if (++done === count) resolve();
+      else issue();
+    };
+    const onError = (err: unknown, i: number): void => {
+      if ((err as { code?: string }).code !== 'ENGINE_ETMPFAIL') return reject(err);
+      tmpfails++;
+      void drained().then(() => send(i));
+    };
+    const send = (i: number): void => {
+      write(i).then(onDone, (err: unknown) => onError(err, i));
+    };
     const issue = (): void => {
-      while (issued < count && issued - done < window) {
-        const i = issued++;
-        const send = (): void => {
-          write(i).then(() => {
-            if (++done === count) resolve();
-            else issue();
-          }, (err: unknown) => {
-            if ((err as { code?: string }).code !== 'ENGINE_ETMPFAIL') return reject(err);
-            tmpfails++;
-            void drained().then(send);
-          });
-        };
-        send();
-      }
+      while (issued < count && issued - done < window) send(issued++);
     };
     issue();
   });

@@ -26,7 +26,8 @@ export async function run(): Promise<void> {
   // Durable writes: a sliding window of writes in flight, as many pipelining clients would keep;
   // each resolves only once its group-commit transaction is synced.
   const window = Number(process.env.BENCH_WINDOW ?? 20_000);
-  const durable = await windowedWrites(bucket, docs, window, (i) => bucket.set(`key-${i}`, value, { durability: 'persistToMajority' }));
+  const persist = { durability: 'persistToMajority' } as const;
+  const durable = await windowedWrites(bucket, docs, window, (i) => bucket.set(`key-${i}`, value, persist));
   line('durable writes/s (group commit)', fmt(rate(docs, durable.ms)));
 
   // Point reads in random order.
