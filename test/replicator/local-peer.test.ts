@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
 import { startPouchServer, type PouchServer } from './helpers/pouchdb-server.js';
 import {
-  assertSameDatabases, attachment, attachmentBytes, call, db, leafMap, ok, seedAttachments, seedConflicts, seedDeletions, seedPlain, type Db,
+  assertSameDatabases, attachment, attachmentBytes, call, db, leafMap, ok, sameLeaves, seedAttachments, seedConflicts, seedDeletions, seedPlain, type Db,
 } from './helpers/data.js';
 import { localDatabase } from '../../src/replicator/local-peer.js';
 import { bucketSeqOf, localFilter } from '../../src/replicator/local-changes.js';
@@ -180,7 +180,7 @@ describe('local databases as replication endpoints', () => {
     await seedConflicts(src, 3);
     await seedAttachments(src, 2);
     await ok(src, 'DELETE', `/doc-000001?rev=${((await ok(src, 'GET', '/doc-000001')) as Json)._rev as string}`);
-    await waitFor(async () => JSON.stringify([...(await leafMap(http(fa, 'live-copy')))]) === JSON.stringify([...(await leafMap(src))]));
+    await waitFor(() => sameLeaves(http(fa, 'live-copy'), src));
     await rep.stop();
     const res = await done;
     assert.equal(rep.state, 'stopped');
