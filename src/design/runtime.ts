@@ -32,11 +32,11 @@ export class DesignRuntime {
   private readonly lastReq = new Map<number, unknown>();
   private deadline = Infinity;
   broken = false;
+  abandoned = false;
 
   setMemoryLimit(bytes: number): void {
     this.runtime.setMemoryLimit(bytes);
   }
-  abandoned = false;
 
   constructor(
     qjs: QuickJSWASMModule,

@@ -1,9 +1,10 @@
 /**
  * A bucket's key directory: kv_engine's hash table, reduced to what Freshet keeps in memory.
  *
- * - `seqnoOf`: every key's current seqno on disk (tombstones included), by its directory key
- *   (dir-keys.ts: the latin1 string of the key bytes, prefixed for non-default collections). With
- *   it a read costs one LMDB lookup, and a write one index entry fewer; warmup rebuilds it.
+ * - `seqnos`: every key's current seqno (tombstones included; on disk or in flight), by its
+ *   directory key (dir-keys.ts: the latin1 string of the key bytes, prefixed for non-default
+ *   collections). With it a read costs one LMDB lookup, and a write one index entry fewer; warmup
+ *   rebuilds it.
  * - the versions in flight (in-flight.ts): written, not yet on disk; reads see them first.
  * - `ids`: the same keys in byte order (id-index.ts), for `_all_docs`. Built from `seqnos` when
  *   first read (one sort: about a second for a million keys) and kept up to date from then on,

@@ -189,7 +189,7 @@ export class GroupCommitter {
         return;
       }
       // Every operation of the batch returns the same commit promise (write.js `commitPromise`).
-      let committed: Promise<unknown> = Promise.resolve();
+      let committed!: Promise<unknown>;
       for (const op of batch.ops) committed = op.value === null ? op.db.remove(op.key) : op.db.put(op.key, op.value);
       committed
         .then(
