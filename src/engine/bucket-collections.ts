@@ -140,16 +140,16 @@ export async function purgeCollection(bucket: Bucket, collection: number): Promi
   let purged = 0;
   for (;;) {
     if (core.isClosed || core.manifest.hasCollection(collection)) return purged;
-    const batch: Array<{ key: Buffer; seqno: number }> = [];
+    const batch: Array<{ key: Buffer; vb: number; seqno: number }> = [];
     const ops: WriteOp[] = [];
     for (const k of core.ids.from(start || undefined, false)) {
       if (k >= end || batch.length >= PURGE_BATCH) break;
-      const seqno = core.seqnoOf(k);
-      if (seqno === undefined) continue;
       const key = Buffer.from(parseDirKey(k).key, 'latin1');
       const vb = core.vbucketOf(key);
+      const seqno = core.seqnoOf(vb, k);
+      if (seqno === undefined) continue;
       const raw = bySeq.get(seqKey(vb, seqno));
-      batch.push({ key, seqno });
+      batch.push({ key, vb, seqno });
       if (!raw) continue;
       const item = decodeRecord(raw, vb, seqno);
       ops.push({ db: bySeq, key: seqKey(vb, seqno), value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
@@ -158,7 +158,7 @@ export async function purgeCollection(bucket: Bucket, collection: number): Promi
     if (batch.length === 0) return purged;
     await core.writeOps(ops);
     core.store.noteCommit();
-    for (const b of batch) core.forgetKey(b.key, b.seqno, collection);
+    for (const b of batch) core.forgetKey(b.key, b.vb, b.seqno, collection);
     purged += batch.length;
     core.stats.purged += batch.length;
     // Let the event loop serve requests between batches.

@@ -49,7 +49,7 @@ export class BucketCore {
   readonly stats: BucketStats = { reads: 0, readMisses: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0, tmpfails: 0, syncWriteConflicts: 0 };
   readonly hlc: HybridLogicalClock;
   /** Every key's current version: seqnos, versions in flight, byte order (key-directory.ts). */
-  readonly #dir = new KeyDirectory();
+  readonly #dir: KeyDirectory;
   /** The collections manifest in force (bucket-collections.ts changes it). */
   manifest = Manifest.initial();
   /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL overrides it. */
@@ -79,6 +79,7 @@ export class BucketCore {
   ) {
     this.name = config.name;
     this.numVBuckets = config.numVBuckets;
+    this.#dir = new KeyDirectory(config.numVBuckets);
     this.uuid = config.uuid;
     this.dbs = store.bucketDbs(config.name);
     this.hlc = new HybridLogicalClock(clock);
@@ -165,10 +166,10 @@ export class BucketCore {
   lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
     const p = this.#dir.inFlight(k);
     if (p !== undefined) return p ?? undefined;
-    const seqno = this.#dir.seqnos.get(k);
-    if (seqno === undefined) return undefined;
     // The caller usually knows the vbucket already (crc32 of the key, once per request).
     const vb = vbId ?? this.vbucketOf(key);
+    const seqno = this.#dir.seqnos.get(vb, k);
+    if (seqno === undefined) return undefined;
     const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
     return raw ? decodeRecord(raw, vb, seqno) : undefined;
   }
@@ -209,10 +210,10 @@ export class BucketCore {
    */
   current(key: Buffer, collection = 0): Item | undefined {
     const vb = this.activeVBucket(key);
-    const item = this.lookup(key, collection);
+    const item = this.lookup(key, collection, vb.id);
     if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry, this.nowSeconds())) return item;
     this.live(key, vb, collection);
-    return this.lookup(key, collection);
+    return this.lookup(key, collection, vb.id);
   }
 
   /** Turn an expired live item into an expiration tombstone. */
@@ -340,13 +341,13 @@ export class BucketCore {
   }
 
   /** Drop a key from the directory (its last version was purged or discarded). */
-  forgetKey(key: Buffer, seqno: number, collection = 0): void {
-    this.#dir.forget(dirKey(collection, key), seqno);
+  forgetKey(key: Buffer, vb: number, seqno: number, collection = 0): void {
+    this.#dir.forget(vb, dirKey(collection, key), seqno);
   }
 
-  /** The seqno of a key in the directory (purge of a dropped collection, bucket-collections.ts). */
-  seqnoOf(k: string): number | undefined {
-    return this.#dir.seqnos.get(k);
+  /** The seqno of a key of vbucket `vb` in the directory (purge of a dropped collection, bucket-collections.ts). */
+  seqnoOf(vb: number, k: string): number | undefined {
+    return this.#dir.seqnos.get(vb, k);
   }
 
   /** Number of keys with a current version (tombstones included). */

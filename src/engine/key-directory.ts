@@ -1,10 +1,10 @@
 /**
  * A bucket's key directory: kv_engine's hash table, reduced to what Freshet keeps in memory.
  *
- * - `seqnos`: every key's current seqno (tombstones included; on disk or in flight), by its
- *   directory key (dir-keys.ts: the latin1 string of the key bytes, prefixed for non-default
- *   collections). With it a read costs one LMDB lookup, and a write one index entry fewer; warmup
- *   rebuilds it.
+ * - `seqnos`: every key's current seqno (tombstones included; on disk or in flight), by vbucket
+ *   and directory key (key-seqnos.ts; dir-keys.ts: the latin1 string of the key bytes, prefixed
+ *   for non-default collections). With it a read costs one LMDB lookup, and a write one index
+ *   entry fewer; warmup rebuilds it.
  * - the versions in flight (in-flight.ts): written, not yet on disk; reads see them first.
  * - `ids`: the same keys in byte order (id-index.ts), for `_all_docs`. Built from `seqnos` when
  *   first read (one sort: about a second for a million keys) and kept up to date from then on,
@@ -15,13 +15,18 @@
  */
 import { IdIndex } from './id-index.js';
 import { InFlightVersions, type InFlightVersion } from './in-flight.js';
+import { KeySeqnos } from './key-seqnos.js';
 import type { Item } from './types.js';
 
 export class KeyDirectory {
-  /** Directory key -> seqno of the key's current version (on disk or in flight). */
-  readonly seqnos = new Map<string, number>();
+  /** (vbucket, directory key) -> seqno of the key's current version (on disk or in flight). */
+  readonly seqnos: KeySeqnos;
   #ids: IdIndex | null = null;
   readonly #inFlight = new InFlightVersions();
+
+  constructor(numVBuckets: number) {
+    this.seqnos = new KeySeqnos(numVBuckets);
+  }
 
   /** The directory's keys in byte order (built on first use). */
   get ids(): IdIndex {
@@ -53,9 +58,7 @@ export class KeyDirectory {
   /** `item` replaces `prev` as the key's version, in flight until `settle` or `rollBack`. */
   record(k: string, item: Item, prev: Item | undefined, sync: boolean): InFlightVersion {
     const version = this.#inFlight.add(k, item, prev, sync);
-    const known = this.seqnos.size;
-    this.seqnos.set(k, item.seqno);
-    if (this.seqnos.size !== known) this.#ids?.add(k);
+    if (this.seqnos.set(item.vbucket, k, item.seqno)) this.#ids?.add(k);
     return version;
   }
 
@@ -70,17 +73,18 @@ export class KeyDirectory {
    */
   rollBack(k: string, version: InFlightVersion): void {
     const back = this.#inFlight.rollBack(k, version);
-    if (back && back.survivor) this.seqnos.set(k, back.survivor.seqno);
+    const vb = version.item.vbucket;
+    if (back && back.survivor) this.seqnos.set(vb, k, back.survivor.seqno);
     else if (back) {
-      this.seqnos.delete(k);
+      this.seqnos.delete(vb, k);
       this.#ids?.remove(k);
     }
   }
 
-  /** Drop `k` if its current version is still `seqno` (purged or discarded). */
-  forget(k: string, seqno: number): void {
-    if (this.seqnos.get(k) !== seqno) return;
-    this.seqnos.delete(k);
+  /** Drop `k` of vbucket `vb` if its current version is still `seqno` (purged or discarded). */
+  forget(vb: number, k: string, seqno: number): void {
+    if (this.seqnos.get(vb, k) !== seqno) return;
+    this.seqnos.delete(vb, k);
     this.#ids?.remove(k);
   }
 }

@@ -88,7 +88,7 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
   // Memory follows the disk: keys and purge seqnos change only once the removals are committed,
   // so a failed commit (full disk) leaves both as they were.
   await core.writeOps(ops);
-  for (const item of purged) core.forgetKey(item.key, item.seqno, item.collection);
+  for (const item of purged) core.forgetKey(item.key, item.vbucket, item.seqno, item.collection);
   result.purged = purged.length;
   const saves: Promise<void>[] = [];
   for (const [id, purgeSeqno] of Object.entries(result.purgeSeqnos)) {
@@ -135,7 +135,7 @@ export async function simulateFailover(bucket: Bucket, vbId: number, opts: Failo
     await core.writeOps(ops);
     for (const item of dropped) {
       if (item.collection === SYSTEM_COLLECTION_ID) forgetSystemKey(vb, item);
-      else core.forgetKey(item.key, item.seqno, item.collection);
+      else core.forgetKey(item.key, item.vbucket, item.seqno, item.collection);
     }
     vb.resetSeqnos(discard);
     vb.purgeSeqno = Math.min(vb.purgeSeqno, discard);

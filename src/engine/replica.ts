@@ -198,7 +198,7 @@ export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> 
   }
   // The key directory changes only once the removals are committed (a full disk keeps both).
   await core.writeOps(ops);
-  for (const d of dropped) core.forgetKey(d.key, d.seqno, d.collection);
+  for (const d of dropped) core.forgetKey(d.key, vbId, d.seqno, d.collection);
   vb.systemKeys.clear();
   vb.collectionHigh.clear();
   vb.resetSeqnos(0);

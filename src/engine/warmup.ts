@@ -19,6 +19,7 @@ import { VBucket, type PersistedVBucket } from './vbucket.js';
 import { RecordLayout } from './record.js';
 import { decodeLeb128 } from '../codec/leb128.js';
 import { collectionPrefix } from './dir-keys.js';
+import type { KeySeqnos } from './key-seqnos.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
 
 export interface WarmupScan {
@@ -38,7 +39,7 @@ function eventCollection(key: string): number | undefined {
 }
 
 /** Fill `keys` (latin1 of the key bytes -> seqno) from bucket `bucket`'s by-seq index. */
-export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: number, keys: Map<string, number>): WarmupScan {
+export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: number, keys: KeySeqnos): WarmupScan {
   const { CAS, KEY_LEN, HEADER, FORMAT_COLLECTION } = RecordLayout;
   const lastSeqno = new Array<number>(numVBuckets).fill(0);
   const systemKeys = Array.from({ length: numVBuckets }, () => new Map<string, number>());
@@ -71,7 +72,7 @@ export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: 
     if (collection === SYSTEM_COLLECTION_ID) {
       systemKeys[vb]!.set(value, seqno);
       owner = eventCollection(value);
-    } else keys.set(value, seqno);
+    } else keys.set(vb, value, seqno);
     if (owner !== undefined) {
       const high = collectionHigh[vb]!;
       if ((high.get(owner) ?? 0) < seqno) high.set(owner, seqno);
@@ -86,7 +87,7 @@ export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: 
  * vbucket at its on-disk high seqno, as after a crash (dcp.md §3.3). Returns the bucket sequence
  * to continue from and the vbucket-state writes to wait for.
  */
-export function warmUp(core: BucketCore, keys: Map<string, number>, unclean: boolean): { bucketSeq: number; saves: Promise<unknown>[] } {
+export function warmUp(core: BucketCore, keys: KeySeqnos, unclean: boolean): { bucketSeq: number; saves: Promise<unknown>[] } {
   // Every vbucket's state (and the bucket's meta record) in one range read, not 1025 gets.
   const states = new Map<string, unknown>();
   for (const { key, value } of core.dbs.vbuckets.getRange({})) states.set(key, value);
