@@ -35,7 +35,8 @@ import { Liveness, type LivenessHost } from './liveness.js';
 import { SendLoop } from './send-loop.js';
 import { registerProducer, unregisterProducer, type RegisteredProducer } from './registry.js';
 import { initialSettings, type ProducerSettings } from './settings.js';
-import { ProducerStream, type StreamHost } from './stream.js';
+import { ProducerStream } from './stream.js';
+import type { StreamHost } from './stream-state.js';
 import { decideStreamRequest, type StreamRequestDecision } from './stream-request.js';
 
 /** Items a stream reads from storage at a time (its whole buffer). */

@@ -42,28 +42,8 @@ import type { FollowEndReason, FollowEvent, Item } from '../engine/types.js';
 import { StreamCollectionFilter } from './collection-filter.js';
 import { MessageBuilder } from './messages.js';
 import type { Queueable } from './ready-queue.js';
-import type { ProducerSettings } from './settings.js';
 import type { AcceptedStream } from './stream-request.js';
-
-export type StreamState =
-  | { readonly kind: 'pending' }
-  | { readonly kind: 'backfilling' }
-  | { readonly kind: 'in-memory' }
-  | { readonly kind: 'ending'; readonly reason: number }
-  | { readonly kind: 'dead'; readonly reason: number | null };
-
-/** What a stream needs from its producer. */
-export interface StreamHost {
-  readonly settings: ProducerSettings;
-  /** The stream has output (queue it for the send loop). */
-  streamReady(stream: ProducerStream): void;
-  /** The stream is dead: forget it. */
-  streamFinished(stream: ProducerStream): void;
-  /** The bucket or engine went away under the stream: the connection must go too. */
-  bucketGone(reason: FollowEndReason): void;
-  /** Reading storage failed. */
-  streamFailed(stream: ProducerStream, err: unknown): void;
-}
+import { itemsRemaining, type StreamHost, type StreamState } from './stream-state.js';
 
 /** Engine end reasons that end just the stream, with the STREAM_END reason the consumer gets. */
 const END_REASONS: Partial<Record<FollowEndReason, number>> = {
@@ -71,12 +51,6 @@ const END_REASONS: Partial<Record<FollowEndReason, number>> = {
   state_changed: StreamEndReason.StateChanged,
   rollback: StreamEndReason.Rollback,
 };
-
-/** The gap between what a stream may still send and what it sent; 0 once it is ending or dead. */
-export function itemsRemaining(state: StreamState['kind'], highSeqno: number, end: number, lastSent: number): number {
-  if (state === 'ending' || state === 'dead') return 0;
-  return Math.max(0, Math.min(highSeqno, end) - lastSent);
-}
 
 export class ProducerStream implements Queueable, Endable {
   queued = false;
@@ -169,26 +143,46 @@ export class ProducerStream implements Queueable, Endable {
     return this.held !== null || this.state.kind === 'ending' || this.index < this.batch.length || this.advanceDue();
   }
 
-  /** Ask the follower for the next batch unless one is on its way or the stream is over. */
+  /**
+   * Ask the follower for the next batch unless one is on its way or the stream is over. The batch
+   * is read now and handed to the send loop in a microtask; when the follower has nothing yet, the
+   * stream waits with its one `refetch` callback (no promise kept per wait, vbucket.ts).
+   */
   pull(): void {
     const follower = this.follower;
     if (this.fetching || !follower || !this.active || this.index < this.batch.length) return;
     this.fetching = true;
-    follower.nextBatch().then(
-      (batch) => {
-        this.fetching = false;
-        if (!this.active || batch === undefined) return;
-        this.batch = batch;
-        this.index = 0;
-        this.host.streamReady(this);
-      },
-      (err: unknown) => {
-        this.fetching = false;
-        if (!this.active) return;
-        this.host.streamFailed(this, err);
-        this.beginEnd(StreamEndReason.BackfillFail);
-      },
-    );
+    let batch: FollowEvent[] | null | undefined;
+    try {
+      batch = follower.pollBatch();
+    } catch (err: unknown) {
+      queueMicrotask(() => this.fetchFailed(err));
+      return;
+    }
+    if (batch === null) follower.whenChanged(this.refetch);
+    else queueMicrotask(() => this.fetched(batch));
+  }
+
+  /** The vbucket changed while the follower had nothing: read again once the writer's turn is done. */
+  private readonly refetch = (): void => queueMicrotask(this.pullAgain);
+  private readonly pullAgain = (): void => {
+    this.fetching = false;
+    this.pull();
+  };
+
+  private fetched(batch: FollowEvent[] | undefined): void {
+    this.fetching = false;
+    if (!this.active || batch === undefined) return;
+    this.batch = batch;
+    this.index = 0;
+    this.host.streamReady(this);
+  }
+
+  private fetchFailed(err: unknown): void {
+    this.fetching = false;
+    if (!this.active) return;
+    this.host.streamFailed(this, err);
+    this.beginEnd(StreamEndReason.BackfillFail);
   }
 
   /** The next message to send, an encoded frame, or null when the stream has nothing ready. */

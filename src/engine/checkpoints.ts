@@ -132,14 +132,18 @@ export class CheckpointQueue {
   }
 
   /**
-   * Evict persisted entries, oldest first, until the queue is within `retainBytes`. Entries above
-   * `persisted` are never evicted: memory is the only place they are.
+   * Evict persisted entries, oldest first: those at or below `passed` (every follower has read
+   * them: kv_engine removes the checkpoints no cursor needs), then more until the queue is within
+   * `retainBytes` (for followers still behind). Entries above `persisted` are never evicted: memory
+   * is the only place they are. Evicting what every follower has read keeps a version's life short
+   * when streams keep up, so the young-generation GC collects it instead of promoting it (issue #16).
    */
-  trim(retainBytes: number, persisted: number): void {
+  trim(retainBytes: number, persisted: number, passed: number): void {
     const items = this.#items;
-    while (this.bytes > retainBytes && this.#head < items.length) {
+    const read = Math.min(persisted, passed);
+    while (this.#head < items.length) {
       const item = items[this.#head]!;
-      if (item.seqno > persisted) break;
+      if (item.seqno > persisted || (item.seqno > read && this.bytes <= retainBytes)) break;
       this.bytes -= entryBytes(item);
       this.floor = item.seqno;
       items[this.#head] = undefined as unknown as Item; // let the version be collected

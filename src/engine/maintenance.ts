@@ -95,7 +95,7 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
     const vb = core.vbucket(Number(id));
     vb.purgeSeqno = Math.max(vb.purgeSeqno, purgeSeqno);
     // Purged tombstones may still sit in the checkpoint queue: streams read them from disk now.
-    vb.checkpoints.trim(0, vb.persistedSeqno);
+    vb.trimCheckpoints(0);
     saves.push(core.saveVBucket(vb));
   }
   if (result.purged > 0) saves.push(core.saveMeta({ bucketSeqFloor: core.bucketSeq }));

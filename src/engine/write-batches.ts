@@ -111,9 +111,9 @@ export class WriteBatches {
     this.dir.settle(w.pkey, version);
     this.dirtyBytes -= dirtyBytes(version.item);
     vb.markPersisted(version.item.seqno);
-    // Persisted versions stay in memory only for the streams following this vbucket (kv_engine
-    // removes checkpoints no cursor needs): without one they die young, a later stream reads disk.
-    vb.checkpoints.trim(vb.followers.size > 0 ? this.retainPerVb : 0, vb.persistedSeqno);
+    // Persisted versions stay in memory only for the streams following this vbucket that have not
+    // read them yet (kv_engine removes checkpoints no cursor needs): a later stream reads disk.
+    vb.trimCheckpoints(this.retainPerVb);
     this.persistedSeq.advance(version.item.bucketSeq);
   }
 

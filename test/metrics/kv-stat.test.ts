@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import * as c from '../../src/codec/index.js';
 import type { KvConnection } from '../../src/client/connection.js';
-import { itemsRemaining } from '../../src/dcp/stream.js';
+import { itemsRemaining } from '../../src/dcp/stream-state.js';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
 import { kvClient } from './helpers.js';
 
