@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { openTestEngine, type TestEngine } from '../helpers/engine.js';
 import { SNAPSHOT_DISK, SNAPSHOT_MEMORY, type FollowEvent, type Item } from '../../src/engine/types.js';
 import type { VbFollower } from '../../src/engine/follower.js';
+import { bucketCore } from '../../src/engine/bucket.js';
 
 /** Keys that all hash to one vbucket, so a single follower sees them all. */
 function keysInVbucket(t: TestEngine, vb: number, n: number): string[] {
@@ -103,6 +104,57 @@ describe('history', () => {
     }
     assert.equal(count + 9, 3000);
     f.close();
+  });
+
+  test('a persisted version leaves the checkpoint queue once every follower has read it, and stays while one has not', async () => {
+    t = await openTestEngine(64);
+    const [a, b, c] = keysInVbucket(t, 7, 3) as [string, string, string];
+    const vb = bucketCore(t.bucket).vbucket(7);
+    const reader = t.bucket.follow(7, { start: 0 });
+    const lagging = t.bucket.follow(7, { start: 0 });
+    await t.bucket.set(a, 'A');
+    await t.bucket.set(b, 'B');
+    await t.bucket.quiesce();
+    assert.equal(vb.persistedSeqno, 2);
+    // Both followers are at 0: the persisted versions stay for them (within checkpointBytes).
+    assert.equal(vb.checkpoints.length, 2);
+    assert.equal((await take(reader, 3)).filter((e) => e.type === 'mutation').length, 2);
+    assert.equal(vb.checkpoints.length, 2, 'the lagging follower has not read them');
+    assert.equal((await take(lagging, 3)).filter((e) => e.type === 'mutation').length, 2);
+    assert.equal(vb.checkpoints.length, 0, 'read by every follower and persisted: gone');
+    // Read before it is persisted: it goes when the flusher persists it.
+    await t.bucket.set(c, 'C');
+    assert.equal(vb.checkpoints.length, 1);
+    for (const f of [reader, lagging]) assert.equal(itemOf((await take(f, 2))[1]!).key.toString(), c);
+    await t.bucket.quiesce();
+    assert.equal(vb.checkpoints.length, 0);
+    reader.close();
+    lagging.close();
+    // No follower: nothing is kept once persisted.
+    await t.bucket.set(a, 'A2');
+    await t.bucket.quiesce();
+    assert.equal(vb.checkpoints.length, 0);
+  });
+
+  test('poll answers at once (null while nothing is new) and whenChanged calls back once, at the next write or the end', async () => {
+    t = await openTestEngine(64);
+    const [a, b] = keysInVbucket(t, 3, 2) as [string, string];
+    const f = t.bucket.follow(3, { start: 0 });
+    assert.equal(f.poll(), null);
+    let calls = 0;
+    f.whenChanged(() => calls++);
+    await t.bucket.set(a, 'A');
+    await t.bucket.set(b, 'B');
+    assert.equal(calls, 1, 'once, not per write');
+    const batch = f.pollBatch();
+    assert.ok(batch);
+    assert.deepEqual(batch.map((e) => e.type), ['snapshot', 'mutation', 'mutation']);
+    assert.equal(f.pollBatch(), null);
+    f.whenChanged(() => calls++);
+    f.close();
+    assert.equal(calls, 2, 'the end wakes a waiting consumer');
+    assert.deepEqual(f.poll(), { type: 'end', reason: 'closed' });
+    assert.equal(f.poll(), undefined);
   });
 
   test('a simulated failover with discard ends followers with rollback and rewinds the high seqno', async () => {
