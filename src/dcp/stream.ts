@@ -342,7 +342,8 @@ export class ProducerStream implements Queueable, Endable {
 
   private item(item: Item, frame: Buffer): Buffer {
     if (this.pendingMarker) {
-      this.held = frame;
+      // Its own copy: a frame cut from a send slab must not pin the slab while the window is shut.
+      this.held = Buffer.from(frame);
       frame = this.pendingMarker;
       this.pendingMarker = null;
       this.markersSent++;

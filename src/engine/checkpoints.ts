@@ -21,6 +21,7 @@
  * transaction; a snapshot ends before the first held entry that is not yet on disk.
  */
 import type { Item } from './types.js';
+import { Slab } from '../common/slab.js';
 
 /** Entry flags. */
 const HELD = 1;
@@ -59,34 +60,20 @@ export function dirtyBytes(item: Item): number {
 }
 
 /**
- * Where versions kept in memory get their bytes (`owned`): chunks of their own, filled in write
- * order. A KV value is a subarray of the socket chunk it arrived in (codec/parser.ts) and a key
- * often one of Node's shared 8 KiB pool slabs; a version stays in memory (this queue) long after
- * the request, where such a view would pin the whole chunk or slab, and the slab's neighbours are
- * the write path's short-lived buffers (records, index keys, replies). Measured with a stalled
- * DCP consumer (bench dcp, memory phase), copies into the shared pool pinned about 9x the bytes
- * the retained versions hold. Versions leave the queues roughly in write order, so a chunk of
- * their own is freed soon after its last version goes.
+ * Where versions kept in memory get their bytes (`owned`): slabs of their own (common/slab.ts),
+ * filled in write order. A KV value is a subarray of the socket chunk it arrived in
+ * (codec/parser.ts) and a key often one of Node's shared 8 KiB pool slabs; a version stays in
+ * memory (this queue) long after the request, where such a view would pin the whole chunk or
+ * slab, and the slab's neighbours are the write path's short-lived buffers (records, index keys,
+ * replies). Measured with a stalled DCP consumer (bench dcp, memory phase), copies into the
+ * shared pool pinned about 9x the bytes the retained versions hold. Versions leave the queues
+ * roughly in write order, so a slab of their own is freed soon after its last version goes.
  */
-const CHUNK_BYTES = 64 * 1024;
-/** Larger values get a buffer of their own (a chunk's tail would be wasted on them). */
-const CHUNK_MAX_COPY = 2048;
-let chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
-let chunkUsed = 0;
+const versionBytes = new Slab(64 * 1024, 2048);
 
 /** `buf`, or a copy of it in version memory when it is a small view into a larger buffer. */
 export function owned(buf: Buffer): Buffer {
-  const len = buf.length;
-  if (buf.buffer.byteLength <= len * 2) return buf;
-  if (len > CHUNK_MAX_COPY) return Buffer.from(buf);
-  if (chunkUsed + len > CHUNK_BYTES) {
-    chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
-    chunkUsed = 0;
-  }
-  const out = chunk.subarray(chunkUsed, chunkUsed + len);
-  buf.copy(out);
-  chunkUsed += len;
-  return out;
+  return buf.buffer.byteLength <= buf.length * 2 ? buf : versionBytes.copy(buf);
 }
 
 export class CheckpointQueue {

@@ -24,6 +24,7 @@ import { encodeFrameInfos, decodeStreamId, streamIdFrame } from '../frame-info.j
 import { Magic } from '../magic.js';
 import { HEADER_LENGTH, makeRequest, writeHeader } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
+import { Slab } from '../../common/slab.js';
 
 export interface DcpStreamHeader {
   /** Opaque of the stream (the STREAM_REQ's opaque). */
@@ -82,12 +83,25 @@ export function dcpFramePrefix(h: DcpStreamHeader, collections: boolean): DcpFra
 }
 
 /**
- * One buffer for a whole frame, with the header and framing extras written. The caller writes
- * `extrasLength` bytes of extras at `prefix.extrasAt`, then the key and the value.
+ * Where item frames get their bytes: slabs of their own (common/slab.ts), cut in send order. With
+ * Node's shared 8 KiB pool a backfill made a new pool ArrayBuffer every ~47 mutation frames of 171
+ * bytes, 7% of its event-loop time plus the GC work each ArrayBuffer costs (issue #16). An
+ * item frame lives until the connection's socket writer coalesces it (kv/socket-writer.ts, within
+ * a microtask) or the socket has written it (bounded by backpressure), so a slab is freed soon
+ * after its last frame. Frames a stream may hold for long (a collection-aware stream's held-back
+ * snapshot marker) are not cut from a slab: one would pin the whole slab.
  */
-export function allocDcpFrame(prefix: DcpFramePrefix, opcode: number, extrasLength: number, keyLength: number, valueLength: number, datatype: number, cas: bigint): Buffer {
+const frames = new Slab(256 * 1024, 4096);
+
+/**
+ * One buffer for a whole frame, with the header and framing extras written. The caller writes
+ * `extrasLength` bytes of extras at `prefix.extrasAt`, then the key and the value. `held`: the
+ * caller may keep the frame for long (see the slabs above), so it gets a buffer of its own.
+ */
+export function allocDcpFrame(prefix: DcpFramePrefix, opcode: number, extrasLength: number, keyLength: number, valueLength: number, datatype: number, cas: bigint, held = false): Buffer {
   const framing = prefix.framingExtras.length;
-  const out = Buffer.allocUnsafe(prefix.extrasAt + extrasLength + keyLength + valueLength);
+  const size = prefix.extrasAt + extrasLength + keyLength + valueLength;
+  const out = held ? Buffer.allocUnsafe(size) : frames.alloc(size);
   writeHeader(out, prefix.magic, opcode, framing, keyLength, extrasLength, datatype, prefix.vbucket, framing + extrasLength + keyLength + valueLength, prefix.opaque, cas);
   if (framing > 0) prefix.framingExtras.copy(out, HEADER_LENGTH);
   return out;

@@ -112,9 +112,12 @@ export function snapshotFlagNames(flags: number): string[] {
   return SNAPSHOT_FLAG_TABLE.filter((f) => (flags & f.bit) !== 0).map((f) => f.name);
 }
 
-/** A V1 DCP_SNAPSHOT_MARKER frame (20-byte extras, no key, no value, CAS 0) in one allocation. */
+/**
+ * A V1 DCP_SNAPSHOT_MARKER frame (20-byte extras, no key, no value, CAS 0) in one allocation of its
+ * own: a collection-aware stream may hold a marker back until the snapshot's first message.
+ */
 export function encodeSnapshotMarkerV1Frame(prefix: DcpFramePrefix, startSeqno: number, endSeqno: number, flags: number): Buffer {
-  const out = allocDcpFrame(prefix, Opcode.DcpSnapshotMarker, 20, 0, 0, 0, 0n);
+  const out = allocDcpFrame(prefix, Opcode.DcpSnapshotMarker, 20, 0, 0, 0, 0n, true);
   const at = prefix.extrasAt;
   writeSeqno(out, at, startSeqno);
   writeSeqno(out, at + 8, endSeqno);
