@@ -34,7 +34,7 @@ import { Manifest } from './manifest.js';
 import { writeModeOf } from './types.js';
 import { indexOps } from './index-ops.js';
 import { WriteBatches, type QueuedWrite } from './write-batches.js';
-import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode } from './types.js';
+import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode, Written } from './types.js';
 import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type ConflictResolutionType, type NewVersion, type WritePathLimits } from './bucket-config.js';
 
 
@@ -241,6 +241,18 @@ export class BucketCore {
    */
   commit(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory', pkey = dirKey(collection, key)): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
+    const written = this.commitNow(vb, prev, next, key, collection, mode, pkey);
+    return written instanceof Promise ? written : Promise.resolve(written);
+  }
+
+  /**
+   * `commit`, answering a write acknowledged from memory with its result itself rather than a
+   * promise of it, and refusing one (TMPFAIL, SYNC_WRITE_IN_PROGRESS, CLOSED) by throwing: the KV
+   * face replies to a plain SET in the same turn, without a promise, a reaction and a microtask
+   * per write (issue #16).
+   */
+  commitNow(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory', pkey = dirKey(collection, key)): Written {
+    if (this.#closed) throw new EngineError('CLOSED');
     this.#admit(pkey);
     // While the disk is failing, a plain write waits for the disk like an HTTP write and fails
     // with it (TMPFAIL with the disk's error), rather than growing a backlog the flusher cannot
@@ -296,7 +308,7 @@ export class BucketCore {
     const item: Item = { ...version, key: owned(version.key), value: owned(version.value), bucketSeq: ++this.#bucketSeq };
     vb.highSeqno = item.seqno;
     this.hlc.observe(item.cas);
-    return this.#enqueue(vb, prev, item, pkey, 'memory');
+    return Promise.resolve(this.#enqueue(vb, prev, item, pkey, 'memory'));
   }
 
   /** A system event written by its own transaction (bucket-collections.ts): streamed once on disk. */
@@ -304,8 +316,8 @@ export class BucketCore {
     vb.checkpoints.push(item, prevSeqno, true);
   }
 
-  /** Queue `item` (and the removal of `prev`) to LMDB; resolves per `mode`. */
-  #enqueue(vb: VBucket, prev: Item | undefined, item: Item, pkey: string, mode: WriteMode): Promise<MutationResult> {
+  /** Queue `item` (and the removal of `prev`) to LMDB: its result now (mode memory), or once on disk. */
+  #enqueue(vb: VBucket, prev: Item | undefined, item: Item, pkey: string, mode: WriteMode): Written {
     const version = this.#dir.record(pkey, item, prev, mode === 'sync');
     vb.noteCollectionSeqno(item.collection, item.seqno);
     const ops = indexOps(this.dbs, prev, item);
@@ -321,7 +333,7 @@ export class BucketCore {
     // the store closes before the disk has room (group-commit.ts): the write is then lost, like
     // one a crash took, and the next start's failover entry says so.
     vb.wake();
-    return Promise.resolve(result);
+    return result;
   }
 
   /** Registered change waiters (tests prove that dropped feeds leave none behind). */

@@ -14,12 +14,12 @@ import * as locks from './locks.js';
 import type { StoreMode, VersionSpec } from './mutations.js';
 import { editDocument, type DocumentEdit, type EditOptions } from './subdoc-write.js';
 import { writeWithMeta, type WithMeta, type WithMetaOptions } from './with-meta.js';
-import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
+import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions, Written } from './types.js';
 
 /** Async operations report validation errors as rejections, never as synchronous throws. */
-function settle<T>(op: () => Promise<T>): Promise<T> {
+function settle<T>(op: () => T | Promise<T>): Promise<T> {
   try {
-    return op();
+    return Promise.resolve(op());
   } catch (err) {
     return Promise.reject(err);
   }
@@ -92,6 +92,13 @@ export class Collection {
   }
   storeItem(mode: StoreMode, key: Key, value: Buffer, opts?: WriteOptions, vbId?: number): Promise<MutationResult> {
     return settle(() => ops.store(this.#core, this.id, mode, key, value, opts, vbId));
+  }
+  /**
+   * `storeItem` for a face that answers in the same turn (the KV face): the result itself when the
+   * write is acknowledged from memory, a promise when it waits for the disk; a refusal throws.
+   */
+  storeItemNow(mode: StoreMode, key: Key, value: Buffer, opts?: WriteOptions, vbId?: number): Written {
+    return ops.store(this.#core, this.id, mode, key, value, opts, vbId);
   }
   set(key: Key, value: Buffer | string, opts?: WriteOptions): Promise<MutationResult> {
     return settle(() => ops.store(this.#core, this.id, 'set', key, bytes(value), opts));

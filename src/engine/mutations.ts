@@ -21,7 +21,7 @@ import { dirKey } from './dir-keys.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
 import { isAcceptedJson } from '../codec/json-check.js';
 import { systemXattrsOnly } from '../codec/xattr.js';
-import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions } from './types.js';
+import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions, Written } from './types.js';
 
 export type StoreMode = 'set' | 'add' | 'replace';
 
@@ -78,7 +78,8 @@ export function detectDatatype(value: Buffer, maxDepth: number): number {
   return isAcceptedJson(value, maxDepth) ? DATATYPE_JSON : DATATYPE_RAW;
 }
 
-export function store(bucket: BucketCore, collection: number, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Promise<MutationResult> {
+/** A SET, ADD or REPLACE: the result itself when acknowledged from memory (bucket-core.ts commitNow); throws when refused. */
+export function store(bucket: BucketCore, collection: number, mode: StoreMode, rawKey: Key, value: Buffer, opts: WriteOptions = {}, vbId?: number): Written {
   checkCollection(bucket, collection);
   const key = bucket.toKey(rawKey);
   checkValue(value);
@@ -97,7 +98,7 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
   checkCas(current, passLock(bucket, current, opts.cas));
   // A tombstone still counts as the previous version: its rev seqno continues and its index entry goes.
   const prev = current ?? (found && !found.deleted ? bucket.lookup(key, collection, vb.id, pkey) : found);
-  return bucket.commit(vb, prev, {
+  return bucket.commitNow(vb, prev, {
     value,
     datatype: opts.datatype ?? detectDatatype(value, bucket.maxJsonDepth),
     flags,

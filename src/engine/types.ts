@@ -50,6 +50,12 @@ export interface Item {
   xattrs: Buffer | null;
 }
 
+/**
+ * A write's outcome as the engine's synchronous write path answers it: the result itself when the
+ * write is acknowledged from memory, a promise when it waits for the disk (WriteMode).
+ */
+export type Written = MutationResult | Promise<MutationResult>;
+
 export interface MutationToken {
   vbucket: number;
   vbuuid: number;

@@ -69,8 +69,12 @@ const STORE_MODES: Record<number, StoreMode> = {
   [Opcode.ReplaceQ]: 'replace',
 };
 
-/** Not `async`: a sync throw is answered like a rejection (connection.ts `safely`), one promise less per SET. */
-function store(session: Session, req: Packet): Promise<Reply> {
+/**
+ * Not `async`: a sync throw is answered like a rejection (connection.ts `safely`). A write
+ * acknowledged from memory is answered in this turn, with no promise (Collection.storeItemNow);
+ * only a write that waits for the disk returns one.
+ */
+function store(session: Session, req: Packet): Reply | Promise<Reply> {
   const r = decodeStoreRequest(req);
   const mode = STORE_MODES[req.opcode]!;
   // ADD creates, so there is no version to compare with (kv_engine add_validator: ExpectedCas::NotSet).
@@ -80,13 +84,15 @@ function store(session: Session, req: Packet): Promise<Reply> {
   const bucket = session.bucket!;
   // A value with datatype XATTR carries the document's xattrs in front of the body (keys.ts).
   const v = incomingValue(session, r.datatype, r.value, bucket.maxJsonDepth);
-  return durableOutcome(bucket, collectionOf(session, r.key).storeItem(
+  const written = collectionOf(session, r.key).storeItemNow(
     mode,
     documentKey(session, r.key),
     v.value,
     { cas: r.cas, flags: r.flags, expiry: r.expiration, datatype: v.datatype, preserveExpiry, durability: durability?.level, xattrs: v.xattrs },
     req.vbucket,
-  ), durability).then((written) => mutationReply(session, req, written));
+  );
+  if (!(written instanceof Promise)) return mutationReply(session, req, written);
+  return durableOutcome(bucket, written, durability).then((w) => mutationReply(session, req, w));
 }
 
 async function concat(session: Session, req: Packet): Promise<Reply> {
