@@ -9,11 +9,13 @@
  * at once (null: nothing yet) and `whenChanged` registers one callback for the vbucket's next
  * change, so a consumer that waits between writes (DCP, about 100 ms per vbucket at 10k writes/s)
  * keeps no promise or closure alive that the GC would have to promote; `next` is the same as a
- * promise, for async iteration. Each snapshot is
- * read from one LMDB read transaction, so `[start, end]` is a consistent cut even while writes go
- * on; because the by-seq index keeps one entry per key, a snapshot is deduplicated the way a DCP
- * backfill from couchstore is (shared/specs/dcp.md §3.4). The first snapshot is marked Disk, later
- * ones Memory, as kv_engine's ActiveStream marks backfill and in-memory checkpoints.
+ * promise, for async iteration.
+ *
+ * Each snapshot is read from one LMDB read transaction, so `[start, end]` is a consistent cut even
+ * while writes go on; because the by-seq index keeps one entry per key, a snapshot is deduplicated
+ * the way a DCP backfill from couchstore is (shared/specs/dcp.md §3.4). The first snapshot is
+ * marked Disk, later ones Memory, as kv_engine's ActiveStream marks backfill and in-memory
+ * checkpoints.
  */
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable, ChangeWatcher } from './vbucket.js';
