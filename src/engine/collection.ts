@@ -91,7 +91,7 @@ export class Collection {
     return item;
   }
   storeItem(mode: StoreMode, key: Key, value: Buffer, opts?: WriteOptions, vbId?: number): Promise<MutationResult> {
-    return settle(() => ops.store(this.#core, this.id, mode, key, value, opts, vbId));
+    return settle(() => this.storeItemNow(mode, key, value, opts, vbId));
   }
   /**
    * `storeItem` for a face that answers in the same turn (the KV face): the result itself when the

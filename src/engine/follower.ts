@@ -61,6 +61,7 @@ function filteredBySeq(bucket: Bucket): Database<Buffer, Buffer> {
     db = bucket.store.bySeqReader<Buffer>(bucket.name, (bytes, size) => {
       // In place, no subarray: the header is read straight off the shared buffer.
       if (!(bytes[0] === RecordLayout.FORMAT ? acceptDefault : activeFilter(recordCollection(bytes)))) return SKIP;
+      // `size`, not `bytes.length`: lmdb-js hands over its shared read buffer, whose length is not the record's.
       return records.copy(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
     });
     readers.set(core, db);

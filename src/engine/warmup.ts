@@ -38,7 +38,7 @@ function eventCollection(key: string): number | undefined {
   return key.startsWith('_collection:') ? parseInt(key.slice(12), 16) : undefined;
 }
 
-/** Fill `keys` (latin1 of the key bytes -> seqno) from bucket `bucket`'s by-seq index. */
+/** Fill `keys` (per vbucket: directory key -> seqno, key-seqnos.ts) from bucket `bucket`'s by-seq index. */
 export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: number, keys: KeySeqnos): WarmupScan {
   const { CAS, KEY_LEN, HEADER, FORMAT_COLLECTION } = RecordLayout;
   const lastSeqno = new Array<number>(numVBuckets).fill(0);
