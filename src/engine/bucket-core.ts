@@ -165,10 +165,10 @@ export class BucketCore {
    */
   lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
     const p = this.#dir.inFlight(k);
-    if (p !== undefined) return p ?? undefined;
+    if (p !== undefined && typeof p !== 'number') return p ?? undefined;
     // The caller usually knows the vbucket already (crc32 of the key, once per request).
     const vb = vbId ?? this.vbucketOf(key);
-    const seqno = this.#dir.seqnos.get(vb, k);
+    const seqno = p ?? this.#dir.seqnos.get(vb, k);
     if (seqno === undefined) return undefined;
     const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
     return raw ? decodeRecord(raw, vb, seqno) : undefined;

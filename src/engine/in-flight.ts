@@ -8,6 +8,12 @@
  * not lost — on disk, or still in flight — and reads never see a value that was never stored.
  * The links are plain fields, not weak collections (ephemerons cost every GC on this hot path),
  * and a version cuts its link once settled, so a chain spans in-flight versions and one more.
+ * That one more, when it is on disk and replaced by a plain write, is kept as its seqno only
+ * (`OnDisk`), and its record is read again if needed: a read reaches it only past a write that was
+ * lost, and a rollback only needs its seqno; either way the write that would have removed the
+ * record never committed. Holding the decoded version kept it alive for the whole flush, long
+ * enough for the young-generation GC to promote it: a quarter of what plain SETs promoted
+ * (issue #16, server memory under load).
  *
  * A SyncWrite (types.ts WriteMode `sync`) is in flight too, but reads do not see it until it is on
  * disk: they get the version before it, as kv_engine's readers see the committed value while a
@@ -23,14 +29,28 @@ const LOST = 2;
 export interface InFlightVersion {
   readonly item: Item;
   /** The version this one replaced (cut once this one is settled). */
-  prev: InFlightVersion | undefined;
+  prev: InFlightVersion | OnDisk | undefined;
   state: typeof UNSETTLED | typeof SETTLED | typeof LOST;
   /** A SyncWrite: invisible to reads until settled. */
   readonly sync: boolean;
 }
 
-/** What a rolled-back key now holds: `survivor` undefined when no version of it survives. */
-export type RollBack = { readonly survivor: Item | undefined } | null;
+/** The on-disk version an in-flight one replaced: its by-seq record is read again when needed. */
+export interface OnDisk {
+  readonly seqno: number;
+  readonly state: typeof SETTLED;
+  readonly item?: undefined;
+}
+
+/**
+ * What reads of a key see in memory (`get`): a version, null for none, or the seqno of the
+ * on-disk record to read; undefined when nothing is in flight and the directory's seqno leads
+ * to the answer.
+ */
+export type InFlightRead = Item | null | number | undefined;
+
+/** What a rolled-back key now holds: `survivor` (a seqno) undefined when no version of it survives. */
+export type RollBack = { readonly survivor: number | undefined } | null;
 
 export class InFlightVersions {
   readonly #pending = new Map<string, InFlightVersion>();
@@ -39,13 +59,13 @@ export class InFlightVersions {
    * What reads of a key see while it has a version in flight: that version, or for a SyncWrite in
    * progress the newest surviving one before it (null: none). Undefined when nothing is in flight.
    */
-  get(pkey: string): Item | null | undefined {
+  get(pkey: string): InFlightRead {
     const v = this.#pending.get(pkey);
     if (v === undefined) return undefined;
     if (!v.sync || v.state !== UNSETTLED) return v.item;
     let back = v.prev;
-    while (back !== undefined && (back.state === LOST || (back.sync && back.state === UNSETTLED))) back = back.prev;
-    return back?.item ?? null;
+    while (back?.item !== undefined && (back.state === LOST || (back.sync && back.state === UNSETTLED))) back = back.prev;
+    return back === undefined ? null : 'seqno' in back ? back.seqno : back.item;
   }
 
   /** A SyncWrite of the key is waiting for the disk. */
@@ -58,10 +78,13 @@ export class InFlightVersions {
   add(pkey: string, item: Item, prev: Item | undefined, sync = false): InFlightVersion {
     // A create (no prev) has nothing in flight to link to: the key's in-flight version would
     // have been its prev. That spares the map lookup on the most common write of a load.
-    let before: InFlightVersion | undefined;
+    let before: InFlightVersion | OnDisk | undefined;
     if (prev !== undefined) {
       const current = this.#pending.get(pkey);
-      before = current !== undefined && current.item === prev ? current : { item: prev, prev: undefined, state: SETTLED, sync: false };
+      if (current !== undefined && current.item === prev) before = current;
+      // A SyncWrite keeps the version itself: reads see it until the SyncWrite is on disk, and
+      // once the batch commits (before its fsync) a renewed read snapshot no longer has it.
+      else before = sync ? { item: prev, prev: undefined, state: SETTLED, sync: false } : { seqno: prev.seqno, state: SETTLED };
     }
     const v: InFlightVersion = { item, prev: before, state: UNSETTLED, sync };
     this.#pending.set(pkey, v);
@@ -83,9 +106,9 @@ export class InFlightVersions {
     v.state = LOST;
     if (this.#pending.get(pkey) !== v) return null;
     let back = v.prev;
-    while (back !== undefined && back.state === LOST) back = back.prev;
-    if (back !== undefined && back.state === UNSETTLED) this.#pending.set(pkey, back);
+    while (back?.item !== undefined && back.state === LOST) back = back.prev;
+    if (back?.item !== undefined && back.state === UNSETTLED) this.#pending.set(pkey, back);
     else this.#pending.delete(pkey);
-    return { survivor: back?.item };
+    return { survivor: back === undefined ? undefined : 'seqno' in back ? back.seqno : back.item.seqno };
   }
 }

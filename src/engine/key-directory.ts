@@ -14,7 +14,7 @@
  * once its batch is on disk or failed; this module keeps the three views in step.
  */
 import { IdIndex } from './id-index.js';
-import { InFlightVersions, type InFlightVersion } from './in-flight.js';
+import { InFlightVersions, type InFlightRead, type InFlightVersion } from './in-flight.js';
 import { KeySeqnos } from './key-seqnos.js';
 import type { Item } from './types.js';
 
@@ -44,9 +44,10 @@ export class KeyDirectory {
 
   /**
    * What a read of `k` sees in memory: the in-flight version (null: a SyncWrite in progress over
-   * no surviving version), or undefined when nothing is in flight and the disk has the answer.
+   * no surviving version; a number: over the on-disk version of that seqno), or undefined when
+   * nothing is in flight and the disk has the answer.
    */
-  inFlight(k: string): Item | null | undefined {
+  inFlight(k: string): InFlightRead {
     return this.#inFlight.get(k);
   }
 
@@ -74,7 +75,7 @@ export class KeyDirectory {
   rollBack(k: string, version: InFlightVersion): void {
     const back = this.#inFlight.rollBack(k, version);
     const vb = version.item.vbucket;
-    if (back && back.survivor) this.seqnos.set(vb, k, back.survivor.seqno);
+    if (back && back.survivor !== undefined) this.seqnos.set(vb, k, back.survivor);
     else if (back) {
       this.seqnos.delete(vb, k);
       this.#ids?.remove(k);
