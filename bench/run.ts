@@ -1,8 +1,11 @@
 /**
  * `npm run bench -- NAME`: runs bench/NAME.ts, which exports `run(): Promise<void>` and prints
  * its own figures. Sizes can be lowered with environment variables each benchmark documents.
+ * Benchmarks that host the server in this process measure it under the V8 settings `freshet
+ * serve` runs with (cli/v8-tuning.ts), printed first.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { tuneV8ForServer } from '../src/cli/v8-tuning.js';
 
 const here = new URL('.', import.meta.url);
 const known = readdirSync(here)
@@ -14,5 +17,6 @@ if (!name || !existsSync(new URL(`${name}.ts`, here)) || !known.includes(name)) 
   process.stderr.write(`usage: npm run bench -- <${known.join('|')}>\n`);
   process.exit(2);
 }
+process.stdout.write(`V8 flags as in freshet serve: ${tuneV8ForServer().join(' ') || '(the ones given to node)'}\n`);
 const mod = (await import(`./${name}.ts`)) as { run: () => Promise<void> };
 await mod.run();

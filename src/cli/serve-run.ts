@@ -9,12 +9,12 @@ import { installProcessGuard } from '../server/process-guard.js';
 import type { TlsServerOptions } from '../server/tls.js';
 import { AccessLog } from '../common/access-log.js';
 import { cliLogger } from './common.js';
-import { tuneHeapGrowth } from './heap-growth.js';
+import { tuneV8ForServer } from './v8-tuning.js';
 import type { ServeFlags } from './serve.js';
 
 export async function runServe(flags: ServeFlags, tls: TlsServerOptions | undefined): Promise<void> {
   const logger = cliLogger(flags.logLevel);
-  tuneHeapGrowth();
+  tuneV8ForServer();
   const accessLog =
     flags.accessLog === undefined || flags.accessLog === false
       ? undefined
