@@ -46,6 +46,9 @@ import type { AcceptedStream } from './stream-request.js';
 import { itemsRemaining, type StreamHost, type StreamState } from './stream-state.js';
 
 /** Engine end reasons that end just the stream, with the STREAM_END reason the consumer gets. */
+/** The empty batch (never written to): a stream between batches holds no array of its own. */
+const NO_EVENTS: readonly FollowEvent[] = [];
+
 const END_REASONS: Partial<Record<FollowEndReason, number>> = {
   ok: StreamEndReason.Ok,
   state_changed: StreamEndReason.StateChanged,
@@ -58,7 +61,7 @@ export class ProducerStream implements Queueable, Endable {
   readonly messages: MessageBuilder;
   readonly filter: StreamCollectionFilter;
   private follower: VbFollower | null = null;
-  private batch: FollowEvent[] = [];
+  private batch: readonly FollowEvent[] = NO_EVENTS;
   private index = 0;
   private fetching = false;
   private firstMarker = true;
@@ -203,16 +206,14 @@ export class ProducerStream implements Queueable, Endable {
       // A seqno gap at the end of a snapshot is closed before the next marker or the stream end.
       if (this.advanceDue()) return this.seqnoAdvanced();
       if (event === undefined) {
-        if (this.index > 0) {
-          // Everything of the batch went out: let it be collected before the next one is read.
-          this.batch = [];
-          this.index = 0;
-        }
         // kv: the stream leaves `backfilling` once the disk snapshot has been sent.
         if (state.kind === 'backfilling' && this.snapshotRead()) this.state = { kind: 'in-memory' };
         return null;
       }
-      this.index++;
+      // The last event taken, the batch goes at once: the stream may wait a write of its vbucket
+      // (about 100 ms at 10k writes/s over 1024) before it is asked again, long enough for the
+      // young-generation GC to promote every version the batch still held (issue #16).
+      if (++this.index === this.batch.length) this.dropBatch();
       const frame = this.toFrame(event);
       if (frame) return frame;
     }
@@ -250,8 +251,7 @@ export class ProducerStream implements Queueable, Endable {
   }
 
   private beginEnd(reason: number): void {
-    this.batch = [];
-    this.index = 0;
+    this.dropBatch();
     this.held = null;
     this.pendingMarker = null;
     this.release();
@@ -260,8 +260,7 @@ export class ProducerStream implements Queueable, Endable {
   }
 
   private finish(reason: number | null, notify = true): void {
-    this.batch = [];
-    this.index = 0;
+    this.dropBatch();
     this.held = null;
     this.pendingMarker = null;
     this.release();
@@ -305,8 +304,7 @@ export class ProducerStream implements Queueable, Endable {
     const info = systemEventOf(item);
     const frame = this.filter.systemEvent(info) ? this.item(item, this.messages.systemEvent(item, info)) : null;
     if (this.filter.empty) {
-      this.batch = [];
-      this.index = 0;
+      this.dropBatch();
       this.release();
       this.state = { kind: 'ending', reason: StreamEndReason.FilterEmpty };
     }
@@ -367,6 +365,11 @@ export class ProducerStream implements Queueable, Endable {
   /** The follower has read the current snapshot to its end. */
   private snapshotRead(): boolean {
     return this.markersSent > 0 && this.follower !== null && this.follower.position >= this.snapshotEnd;
+  }
+
+  private dropBatch(): void {
+    this.batch = NO_EVENTS;
+    this.index = 0;
   }
 
   private advanceDue(): boolean {

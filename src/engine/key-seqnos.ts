@@ -1,18 +1,193 @@
 /**
- * Every key's current seqno, one Map per vbucket, as kv_engine keeps one hash table per vbucket.
+ * Every key's current seqno, one hash table per vbucket, as kv_engine keeps one per vbucket.
  *
- * One Map for the whole bucket was rehashed whole, on the event loop, each time it outgrew its
- * table: 95 ms at 1M keys and 260 ms at 2M on this machine, every write and DCP delivery waiting
- * behind it (issue #16, write-to-delivery p99). A vbucket's Map holds about 1/1024 of the keys,
+ * One table for the whole bucket was rehashed whole, on the event loop, each time it outgrew
+ * itself: 95 ms at 1M keys and 260 ms at 2M on this machine, every write and DCP delivery waiting
+ * behind it (issue #16, write-to-delivery p99). A vbucket's table holds about 1/1024 of the keys,
  * so its resize is that much shorter. A key's vbucket is a function of the key (the engine refuses
  * a key sent to another vbucket, NOT_MY_VBUCKET), so each key has one home.
+ *
+ * The tables live outside the JavaScript heap: open addressing over typed arrays, the key bytes in
+ * an arena of their own. As a `Map<string, number>` each key was a string and a map entry on the
+ * heap, about 64 bytes that every full GC marked: at a million keys that was most of the live
+ * heap, and the marking steps were the write-to-delivery p99 (issue #16). Here a key costs its
+ * bytes, a 4-byte length and 16 bytes of slot (at most 3/4 full), and no GC ever walks it.
+ *
+ * Directory keys (dir-keys.ts) are latin1 strings, one byte a character, except the U+0100 that
+ * starts a key of a non-default collection: stored as a flag on the length, not as a byte.
  */
+
+const EMPTY = 0;
+const DELETED = -1;
+const MARK = 0x100;
+const MARKED = 0x80000000;
+const LENGTH = 4;
+const MIN_SLOTS = 8;
+const MIN_ARENA = 64;
+
+/** FNV-1a over the UTF-16 code units (each a byte but the MARK). */
+function hashOf(k: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** One vbucket's keys. */
+class KeyTable {
+  #hashes = new Uint32Array(MIN_SLOTS);
+  /** Arena offset + 1 of the slot's key; EMPTY, or DELETED (a tombstone: probing goes on). */
+  #offsets = new Int32Array(MIN_SLOTS);
+  #seqnos = new Float64Array(MIN_SLOTS);
+  #arena = new Uint8Array(MIN_ARENA);
+  #arenaUsed = 0;
+  /** Live keys, and slots not EMPTY (live and tombstones): the load that triggers a resize. */
+  size = 0;
+  #filled = 0;
+
+  get(k: string): number | undefined {
+    const slot = this.#find(k, hashOf(k));
+    return slot < 0 ? undefined : this.#seqnos[slot];
+  }
+
+  /** True when `k` is new. */
+  set(k: string, seqno: number): boolean {
+    const h = hashOf(k);
+    const mask = this.#offsets.length - 1;
+    let free = -1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const off = this.#offsets[i]!;
+      if (off === EMPTY) {
+        if (free < 0) {
+          free = i;
+          this.#filled++;
+        }
+        break;
+      }
+      if (off === DELETED) {
+        if (free < 0) free = i;
+      } else if (this.#hashes[i] === h && this.#equals(off - 1, k)) {
+        this.#seqnos[i] = seqno;
+        return false;
+      }
+    }
+    this.#hashes[free] = h;
+    this.#offsets[free] = this.#append(k) + 1;
+    this.#seqnos[free] = seqno;
+    this.size++;
+    if (this.#filled * 4 > this.#offsets.length * 3) this.#resize();
+    return true;
+  }
+
+  /** True when `k` was there. Its arena bytes are reclaimed at the next resize. */
+  delete(k: string): boolean {
+    const slot = this.#find(k, hashOf(k));
+    if (slot < 0) return false;
+    this.#offsets[slot] = DELETED;
+    this.size--;
+    return true;
+  }
+
+  *keys(): IterableIterator<string> {
+    const offsets = this.#offsets;
+    for (let i = 0; i < offsets.length; i++) if (offsets[i]! > 0) yield this.#keyAt(offsets[i]! - 1);
+  }
+
+  #find(k: string, h: number): number {
+    const mask = this.#offsets.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const off = this.#offsets[i]!;
+      if (off === EMPTY) return -1;
+      if (off !== DELETED && this.#hashes[i] === h && this.#equals(off - 1, k)) return i;
+    }
+  }
+
+  #equals(at: number, k: string): boolean {
+    const a = this.#arena;
+    const word = (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | (a[at + 3]! << 24)) >>> 0;
+    const start = (word & MARKED) !== 0 ? 1 : 0;
+    if (start === 1 ? k.charCodeAt(0) !== MARK : k.charCodeAt(0) === MARK) return false;
+    const n = word & ~MARKED;
+    if (k.length - start !== n) return false;
+    const bytes = at + LENGTH - start;
+    for (let i = start; i < k.length; i++) if (a[bytes + i] !== k.charCodeAt(i)) return false;
+    return true;
+  }
+
+  #keyAt(at: number): string {
+    const a = this.#arena;
+    const word = (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | (a[at + 3]! << 24)) >>> 0;
+    const n = word & ~MARKED;
+    const k = Buffer.from(a.buffer, a.byteOffset + at + LENGTH, n).toString('latin1');
+    return (word & MARKED) !== 0 ? String.fromCharCode(MARK) + k : k;
+  }
+
+  /** Copy `k` into the arena; its offset. */
+  #append(k: string): number {
+    const start = k.charCodeAt(0) === MARK ? 1 : 0;
+    const n = k.length - start;
+    const at = this.#arenaUsed;
+    if (at + LENGTH + n > this.#arena.length) this.#growArena(LENGTH + n);
+    const a = this.#arena;
+    const word = (n | (start === 1 ? MARKED : 0)) >>> 0;
+    a[at] = word & 0xff;
+    a[at + 1] = (word >>> 8) & 0xff;
+    a[at + 2] = (word >>> 16) & 0xff;
+    a[at + 3] = word >>> 24;
+    const bytes = at + LENGTH - start;
+    for (let i = start; i < k.length; i++) a[bytes + i] = k.charCodeAt(i);
+    this.#arenaUsed = at + LENGTH + n;
+    return at;
+  }
+
+  #growArena(need: number): void {
+    let length = this.#arena.length * 2;
+    while (length < this.#arenaUsed + need) length *= 2;
+    const grown = new Uint8Array(length);
+    grown.set(this.#arena.subarray(0, this.#arenaUsed));
+    this.#arena = grown;
+  }
+
+  /** Rebuild at twice the live keys' need (tombstones and their arena bytes dropped). */
+  #resize(): void {
+    let slots = MIN_SLOTS;
+    while (slots * 3 < this.size * 4 * 2) slots *= 2;
+    const { hashes, offsets, seqnos, arena } = { hashes: this.#hashes, offsets: this.#offsets, seqnos: this.#seqnos, arena: this.#arena };
+    this.#hashes = new Uint32Array(slots);
+    this.#offsets = new Int32Array(slots);
+    this.#seqnos = new Float64Array(slots);
+    let bytes = 0;
+    for (let i = 0; i < offsets.length; i++) if (offsets[i]! > 0) bytes += LENGTH + this.#lengthAt(arena, offsets[i]! - 1);
+    this.#arena = new Uint8Array(Math.max(MIN_ARENA, bytes * 2));
+    this.#arenaUsed = 0;
+    this.#filled = this.size;
+    const mask = slots - 1;
+    for (let i = 0; i < offsets.length; i++) {
+      const off = offsets[i]!;
+      if (off <= 0) continue;
+      const from = off - 1;
+      const entry = LENGTH + this.#lengthAt(arena, from);
+      const at = this.#arenaUsed;
+      this.#arena.set(arena.subarray(from, from + entry), at);
+      this.#arenaUsed += entry;
+      let j = hashes[i]! & mask;
+      while (this.#offsets[j] !== EMPTY) j = (j + 1) & mask;
+      this.#hashes[j] = hashes[i]!;
+      this.#offsets[j] = at + 1;
+      this.#seqnos[j] = seqnos[i]!;
+    }
+  }
+
+  #lengthAt(a: Uint8Array, at: number): number {
+    return (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | ((a[at + 3]! & 0x7f) << 24)) >>> 0;
+  }
+}
+
 export class KeySeqnos {
-  readonly #maps: Array<Map<string, number>>;
+  readonly #tables: KeyTable[];
   #size = 0;
 
   constructor(numVBuckets: number) {
-    this.#maps = Array.from({ length: numVBuckets }, () => new Map<string, number>());
+    this.#tables = Array.from({ length: numVBuckets }, () => new KeyTable());
   }
 
   /** Keys in the directory, over every vbucket. */
@@ -21,28 +196,25 @@ export class KeySeqnos {
   }
 
   get(vb: number, k: string): number | undefined {
-    return this.#maps[vb]!.get(k);
+    return this.#tables[vb]!.get(k);
   }
 
   /** Set `k`'s seqno; true when `k` is new. */
   set(vb: number, k: string, seqno: number): boolean {
-    const map = this.#maps[vb]!;
-    const known = map.size;
-    map.set(k, seqno);
-    if (map.size === known) return false;
+    if (!this.#tables[vb]!.set(k, seqno)) return false;
     this.#size++;
     return true;
   }
 
   /** Remove `k`; true when it was there. */
   delete(vb: number, k: string): boolean {
-    if (!this.#maps[vb]!.delete(k)) return false;
+    if (!this.#tables[vb]!.delete(k)) return false;
     this.#size--;
     return true;
   }
 
   /** Every key, vbucket by vbucket (unordered: id-index.ts sorts them). */
   *keys(): IterableIterator<string> {
-    for (const map of this.#maps) yield* map.keys();
+    for (const table of this.#tables) yield* table.keys();
   }
 }

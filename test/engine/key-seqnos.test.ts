@@ -15,3 +15,39 @@ test('key seqnos: one map per vbucket, with the size counted over all of them', 
   assert.equal(keys.delete(3, 'b'), true);
   assert.equal(keys.size, 1);
 });
+
+test('key seqnos: agree with a Map through inserts, updates, deletes and resizes, collection-prefixed and latin1 keys included', () => {
+  const keys = new KeySeqnos(3);
+  const model = Array.from({ length: 3 }, () => new Map<string, number>());
+  let seed = 7;
+  const rand = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const keyOf = (i: number): string => {
+    const base = `k${i}\u00e9\u00ff`;
+    // Every third key is of collection 8 (dir-keys.ts: U+0100, the id in hex, ':').
+    return i % 3 === 0 ? `\u01008:${base}` : base;
+  };
+  for (let step = 0; step < 20_000; step++) {
+    const vb = rand(3);
+    const k = keyOf(rand(2_000));
+    const op = rand(10);
+    if (op < 6) assert.equal(keys.set(vb, k, step), !model[vb]!.has(k), `set ${k}`), model[vb]!.set(k, step);
+    else if (op < 9) assert.equal(keys.delete(vb, k), model[vb]!.delete(k), `delete ${k}`);
+    else assert.equal(keys.get(vb, k), model[vb]!.get(k), `get ${k}`);
+  }
+  assert.equal(keys.size, model.reduce((n, m) => n + m.size, 0));
+  for (let vb = 0; vb < 3; vb++) for (const [k, seqno] of model[vb]!) assert.equal(keys.get(vb, k), seqno);
+  assert.deepEqual([...keys.keys()].sort(), model.flatMap((m) => [...m.keys()]).sort());
+  assert.equal(keys.get(0, 'k1'), undefined, 'a prefix of a stored key is another key');
+  assert.equal(keys.get(0, '8:k3\u00e9\u00ff'), undefined, 'the collection mark is part of the key');
+});
+
+test('key seqnos: a default key and the same characters under a collection mark are two keys', () => {
+  const keys = new KeySeqnos(1);
+  assert.equal(keys.set(0, 'ab', 1), true);
+  assert.equal(keys.set(0, '\u0100ab', 2), true);
+  assert.equal(keys.get(0, 'ab'), 1);
+  assert.equal(keys.get(0, '\u0100ab'), 2);
+  assert.equal(keys.delete(0, 'ab'), true);
+  assert.equal(keys.get(0, '\u0100ab'), 2);
+  assert.deepEqual([...keys.keys()], ['\u0100ab']);
+});
