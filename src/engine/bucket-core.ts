@@ -164,10 +164,10 @@ export class BucketCore {
    * its directory key, for a caller that has built it already (dir-keys.ts).
    */
   lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
-    const p = this.#dir.inFlight(k);
-    if (p !== undefined && typeof p !== 'number') return p ?? undefined;
     // The caller usually knows the vbucket already (crc32 of the key, once per request).
     const vb = vbId ?? this.vbucketOf(key);
+    const p = this.#dir.inFlight(vb, k);
+    if (p !== undefined && typeof p !== 'number') return p ?? undefined;
     const seqno = p ?? this.#dir.seqnos.get(vb, k);
     if (seqno === undefined) return undefined;
     const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
@@ -253,7 +253,7 @@ export class BucketCore {
    */
   commitNow(vb: VBucket, prev: Item | undefined, next: NewVersion, key: Buffer = prev!.key, collection = prev?.collection ?? 0, mode: WriteMode = 'memory', pkey = dirKey(collection, key)): Written {
     if (this.#closed) throw new EngineError('CLOSED');
-    this.#admit(pkey);
+    this.#admit(vb, pkey);
     // While the disk is failing, a plain write waits for the disk like an HTTP write and fails
     // with it (TMPFAIL with the disk's error), rather than growing a backlog the flusher cannot
     // keep; once a commit succeeds again, writes are acknowledged from memory again.
@@ -283,8 +283,8 @@ export class BucketCore {
    * Refuse a write before it takes a seqno: a SyncWrite of the key is in flight
    * (SYNC_WRITE_IN_PROGRESS), or the dirty backlog is over its limit (TMPFAIL).
    */
-  #admit(pkey: string): void {
-    if (this.#dir.syncInProgress(pkey)) {
+  #admit(vb: VBucket, pkey: string): void {
+    if (this.#dir.syncInProgress(vb.id, pkey)) {
       this.stats.syncWriteConflicts++;
       throw new EngineError('SYNC_WRITE_IN_PROGRESS');
     }
@@ -304,7 +304,7 @@ export class BucketCore {
   commitReplicated(vb: VBucket, prev: Item | undefined, version: Omit<Item, 'bucketSeq'>): Promise<MutationResult> {
     if (this.#closed) return Promise.reject(new EngineError('CLOSED'));
     const pkey = dirKey(version.collection, version.key);
-    this.#admit(pkey);
+    this.#admit(vb, pkey);
     const item: Item = { ...version, key: owned(version.key), value: owned(version.value), bucketSeq: ++this.#bucketSeq };
     vb.highSeqno = item.seqno;
     this.hlc.observe(item.cas);

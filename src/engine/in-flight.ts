@@ -1,6 +1,7 @@
 /**
- * The versions written but not yet on disk, by key (latin1 of the key bytes): kv_engine's hash
- * table in front of its flusher. The next operation on a key sees its in-flight version, so a
+ * The versions written but not yet on disk, by vbucket and key (latin1 of the key bytes), attached
+ * to the key's entry in the key directory (key-seqnos.ts, `VersionHome`): kv_engine's hash table
+ * in front of its flusher. The next operation on a key sees its in-flight version, so a
  * read-check-write stays atomic while the group commit runs.
  *
  * A failed commit (full disk, storage-fault.ts) must undo what it promised: each in-flight
@@ -52,15 +53,22 @@ export type InFlightRead = Item | null | number | undefined;
 /** What a rolled-back key now holds: `survivor` (a seqno) undefined when no version of it survives. */
 export type RollBack = { readonly survivor: number | undefined } | null;
 
+/** Where each key's in-flight version is kept (key-seqnos.ts KeySeqnos). */
+export interface VersionHome {
+  attached(vb: number, k: string): InFlightVersion | undefined;
+  /** Attach `v` to the key, or with undefined detach what is attached. */
+  attach(vb: number, k: string, v: InFlightVersion | undefined): void;
+}
+
 export class InFlightVersions {
-  readonly #pending = new Map<string, InFlightVersion>();
+  constructor(private readonly home: VersionHome) {}
 
   /**
    * What reads of a key see while it has a version in flight: that version, or for a SyncWrite in
    * progress the newest surviving one before it (null: none). Undefined when nothing is in flight.
    */
-  get(pkey: string): InFlightRead {
-    const v = this.#pending.get(pkey);
+  get(vb: number, pkey: string): InFlightRead {
+    const v = this.home.attached(vb, pkey);
     if (v === undefined) return undefined;
     if (!v.sync || v.state !== UNSETTLED) return v.item;
     let back = v.prev;
@@ -69,8 +77,8 @@ export class InFlightVersions {
   }
 
   /** A SyncWrite of the key is waiting for the disk. */
-  syncInProgress(pkey: string): boolean {
-    const v = this.#pending.get(pkey);
+  syncInProgress(vb: number, pkey: string): boolean {
+    const v = this.home.attached(vb, pkey);
     return v !== undefined && v.sync && v.state === UNSETTLED;
   }
 
@@ -80,14 +88,14 @@ export class InFlightVersions {
     // have been its prev. That spares the map lookup on the most common write of a load.
     let before: InFlightVersion | OnDisk | undefined;
     if (prev !== undefined) {
-      const current = this.#pending.get(pkey);
+      const current = this.home.attached(item.vbucket, pkey);
       if (current !== undefined && current.item === prev) before = current;
       // A SyncWrite keeps the version itself: reads see it until the SyncWrite is on disk, and
       // once the batch commits (before its fsync) a renewed read snapshot no longer has it.
       else before = sync ? { item: prev, prev: undefined, state: SETTLED, sync: false } : { seqno: prev.seqno, state: SETTLED };
     }
     const v: InFlightVersion = { item, prev: before, state: UNSETTLED, sync };
-    this.#pending.set(pkey, v);
+    this.home.attach(item.vbucket, pkey, v);
     return v;
   }
 
@@ -95,7 +103,8 @@ export class InFlightVersions {
   settle(pkey: string, v: InFlightVersion): void {
     v.state = SETTLED;
     v.prev = undefined;
-    if (this.#pending.get(pkey) === v) this.#pending.delete(pkey);
+    const vb = v.item.vbucket;
+    if (this.home.attached(vb, pkey) === v) this.home.attach(vb, pkey, undefined);
   }
 
   /**
@@ -104,11 +113,11 @@ export class InFlightVersions {
    */
   rollBack(pkey: string, v: InFlightVersion): RollBack {
     v.state = LOST;
-    if (this.#pending.get(pkey) !== v) return null;
+    const vb = v.item.vbucket;
+    if (this.home.attached(vb, pkey) !== v) return null;
     let back = v.prev;
     while (back?.item !== undefined && back.state === LOST) back = back.prev;
-    if (back?.item !== undefined && back.state === UNSETTLED) this.#pending.set(pkey, back);
-    else this.#pending.delete(pkey);
+    this.home.attach(vb, pkey, back?.item !== undefined && back.state === UNSETTLED ? back : undefined);
     return { survivor: back === undefined ? undefined : 'seqno' in back ? back.seqno : back.item.seqno };
   }
 }

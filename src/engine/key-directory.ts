@@ -20,12 +20,13 @@ import type { Item } from './types.js';
 
 export class KeyDirectory {
   /** (vbucket, directory key) -> seqno of the key's current version (on disk or in flight). */
-  readonly seqnos: KeySeqnos;
+  readonly seqnos: KeySeqnos<InFlightVersion>;
   #ids: IdIndex | null = null;
-  readonly #inFlight = new InFlightVersions();
+  readonly #inFlight: InFlightVersions;
 
   constructor(numVBuckets: number) {
-    this.seqnos = new KeySeqnos(numVBuckets);
+    this.seqnos = new KeySeqnos<InFlightVersion>(numVBuckets);
+    this.#inFlight = new InFlightVersions(this.seqnos);
   }
 
   /** The directory's keys in byte order (built on first use). */
@@ -47,13 +48,13 @@ export class KeyDirectory {
    * no surviving version; a number: over the on-disk version of that seqno), or undefined when
    * nothing is in flight and the disk has the answer.
    */
-  inFlight(k: string): InFlightRead {
-    return this.#inFlight.get(k);
+  inFlight(vb: number, k: string): InFlightRead {
+    return this.#inFlight.get(vb, k);
   }
 
   /** A SyncWrite of `k` is waiting for the disk. */
-  syncInProgress(k: string): boolean {
-    return this.#inFlight.syncInProgress(k);
+  syncInProgress(vb: number, k: string): boolean {
+    return this.#inFlight.syncInProgress(vb, k);
   }
 
   /** `item` replaces `prev` as the key's version, in flight until `settle` or `rollBack`. */

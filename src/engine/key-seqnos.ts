@@ -32,64 +32,85 @@ function hashOf(k: string): number {
   return h >>> 0;
 }
 
-/** One vbucket's keys. */
+/** One vbucket's keys: each with a seqno (NaN: none), a handle (0: none), or both. */
 class KeyTable {
   #hashes = new Uint32Array(MIN_SLOTS);
   /** Arena offset + 1 of the slot's key; EMPTY, or DELETED (a tombstone: probing goes on). */
   #offsets = new Int32Array(MIN_SLOTS);
   #seqnos = new Float64Array(MIN_SLOTS);
+  #handles = new Int32Array(MIN_SLOTS);
   #arena = new Uint8Array(MIN_ARENA);
   #arenaUsed = 0;
-  /** Live keys, and slots not EMPTY (live and tombstones): the load that triggers a resize. */
+  /** Keys with a seqno. */
   size = 0;
+  /** Slots not EMPTY (keys and tombstones): the load that triggers a resize. */
   #filled = 0;
 
   get(k: string): number | undefined {
     const slot = this.#find(k, hashOf(k));
-    return slot < 0 ? undefined : this.#seqnos[slot];
+    if (slot < 0) return undefined;
+    const seqno = this.#seqnos[slot]!;
+    return seqno === seqno ? seqno : undefined; // NaN: the key has a handle only
   }
 
-  /** True when `k` is new. */
+  /** True when `k` had no seqno. */
   set(k: string, seqno: number): boolean {
-    const h = hashOf(k);
-    const mask = this.#offsets.length - 1;
-    let free = -1;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const off = this.#offsets[i]!;
-      if (off === EMPTY) {
-        if (free < 0) {
-          free = i;
-          this.#filled++;
-        }
-        break;
-      }
-      if (off === DELETED) {
-        if (free < 0) free = i;
-      } else if (this.#hashes[i] === h && this.#equals(off - 1, k)) {
-        this.#seqnos[i] = seqno;
-        return false;
-      }
-    }
-    this.#hashes[free] = h;
-    this.#offsets[free] = this.#append(k) + 1;
-    this.#seqnos[free] = seqno;
-    this.size++;
-    if (this.#filled * 4 > this.#offsets.length * 3) this.#resize();
-    return true;
+    const slot = this.#slot(k);
+    const had = this.#seqnos[slot]! === this.#seqnos[slot]!;
+    this.#seqnos[slot] = seqno;
+    if (!had) this.size++;
+    return !had;
   }
 
-  /** True when `k` was there. Its arena bytes are reclaimed at the next resize. */
+  /** True when `k` had a seqno. A key with a handle keeps its slot. */
   delete(k: string): boolean {
     const slot = this.#find(k, hashOf(k));
-    if (slot < 0) return false;
-    this.#offsets[slot] = DELETED;
+    if (slot < 0 || this.#seqnos[slot]! !== this.#seqnos[slot]!) return false;
     this.size--;
+    this.#seqnos[slot] = NaN;
+    if (this.#handles[slot] === 0) this.#offsets[slot] = DELETED;
     return true;
+  }
+
+  handle(k: string): number {
+    const slot = this.#find(k, hashOf(k));
+    return slot < 0 ? 0 : this.#handles[slot]!;
+  }
+
+  /** Set `k`'s handle (0 clears it; a key left with neither goes). */
+  setHandle(k: string, handle: number): void {
+    if (handle === 0) {
+      const slot = this.#find(k, hashOf(k));
+      if (slot < 0) return;
+      this.#handles[slot] = 0;
+      if (this.#seqnos[slot]! !== this.#seqnos[slot]!) this.#offsets[slot] = DELETED;
+      return;
+    }
+    const slot = this.#slot(k); // first: making the slot may resize, replacing #handles
+    this.#handles[slot] = handle;
+  }
+
+  /** `k`'s slot, made (no seqno, no handle) if need be. */
+  #slot(k: string): number {
+    const h = hashOf(k);
+    const found = this.#find(k, h);
+    if (found >= 0) return found;
+    if ((this.#filled + 1) * 4 > this.#offsets.length * 3) this.#resize();
+    const mask = this.#offsets.length - 1;
+    let i = h & mask;
+    while (this.#offsets[i]! > 0) i = (i + 1) & mask;
+    if (this.#offsets[i] === EMPTY) this.#filled++;
+    this.#hashes[i] = h;
+    this.#offsets[i] = this.#append(k) + 1;
+    this.#seqnos[i] = NaN;
+    this.#handles[i] = 0;
+    return i;
   }
 
   *keys(): IterableIterator<string> {
     const offsets = this.#offsets;
-    for (let i = 0; i < offsets.length; i++) if (offsets[i]! > 0) yield this.#keyAt(offsets[i]! - 1);
+    const seqnos = this.#seqnos;
+    for (let i = 0; i < offsets.length; i++) if (offsets[i]! > 0 && seqnos[i]! === seqnos[i]!) yield this.#keyAt(offsets[i]! - 1);
   }
 
   #find(k: string, h: number): number {
@@ -147,19 +168,25 @@ class KeyTable {
     this.#arena = grown;
   }
 
-  /** Rebuild at twice the live keys' need (tombstones and their arena bytes dropped). */
+  /** Rebuild at twice the keys' need (tombstones and their arena bytes dropped). */
   #resize(): void {
+    const { hashes, offsets, seqnos, handles, arena } = { hashes: this.#hashes, offsets: this.#offsets, seqnos: this.#seqnos, handles: this.#handles, arena: this.#arena };
+    let keys = 0;
+    let bytes = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      if (offsets[i]! <= 0) continue;
+      keys++;
+      bytes += LENGTH + this.#lengthAt(arena, offsets[i]! - 1);
+    }
     let slots = MIN_SLOTS;
-    while (slots * 3 < this.size * 4 * 2) slots *= 2;
-    const { hashes, offsets, seqnos, arena } = { hashes: this.#hashes, offsets: this.#offsets, seqnos: this.#seqnos, arena: this.#arena };
+    while (slots * 3 < keys * 4 * 2) slots *= 2;
     this.#hashes = new Uint32Array(slots);
     this.#offsets = new Int32Array(slots);
     this.#seqnos = new Float64Array(slots);
-    let bytes = 0;
-    for (let i = 0; i < offsets.length; i++) if (offsets[i]! > 0) bytes += LENGTH + this.#lengthAt(arena, offsets[i]! - 1);
+    this.#handles = new Int32Array(slots);
     this.#arena = new Uint8Array(Math.max(MIN_ARENA, bytes * 2));
     this.#arenaUsed = 0;
-    this.#filled = this.size;
+    this.#filled = keys;
     const mask = slots - 1;
     for (let i = 0; i < offsets.length; i++) {
       const off = offsets[i]!;
@@ -174,6 +201,7 @@ class KeyTable {
       this.#hashes[j] = hashes[i]!;
       this.#offsets[j] = at + 1;
       this.#seqnos[j] = seqnos[i]!;
+      this.#handles[j] = handles[i]!;
     }
   }
 
@@ -182,15 +210,28 @@ class KeyTable {
   }
 }
 
-export class KeySeqnos {
+/**
+ * The key directory's tables (see the header), and beside each key's seqno the value `T` attached
+ * to it while it has one: the key's version in flight (in-flight.ts), found with the same lookup
+ * and kept in a pool array that lives as long as the bucket. A version in flight was first kept
+ * in a `Map` of its own, written and deleted on every write. V8 replaces a Map's table every so
+ * many insertions and links the old table to the new one (for iterators), so a table that had
+ * lived long enough to be promoted kept every later table, and every version they held, alive
+ * until the next full GC: half of what a steady write load promoted, and the scavenges that
+ * copied it were the write-to-delivery p99 (issue #16).
+ */
+export class KeySeqnos<T = never> {
   readonly #tables: KeyTable[];
   #size = 0;
+  /** Attached values by handle (0 unused), and the handles free for reuse. */
+  readonly #pool: Array<T | undefined> = [undefined];
+  readonly #free: number[] = [];
 
   constructor(numVBuckets: number) {
     this.#tables = Array.from({ length: numVBuckets }, () => new KeyTable());
   }
 
-  /** Keys in the directory, over every vbucket. */
+  /** Keys with a seqno, over every vbucket. */
   get size(): number {
     return this.#size;
   }
@@ -199,21 +240,45 @@ export class KeySeqnos {
     return this.#tables[vb]!.get(k);
   }
 
-  /** Set `k`'s seqno; true when `k` is new. */
+  /** Set `k`'s seqno; true when `k` had none. */
   set(vb: number, k: string, seqno: number): boolean {
     if (!this.#tables[vb]!.set(k, seqno)) return false;
     this.#size++;
     return true;
   }
 
-  /** Remove `k`; true when it was there. */
+  /** Remove `k`'s seqno; true when it had one. A value attached to `k` stays. */
   delete(vb: number, k: string): boolean {
     if (!this.#tables[vb]!.delete(k)) return false;
     this.#size--;
     return true;
   }
 
-  /** Every key, vbucket by vbucket (unordered: id-index.ts sorts them). */
+  /** The value attached to `k`, if any. */
+  attached(vb: number, k: string): T | undefined {
+    const handle = this.#tables[vb]!.handle(k);
+    return handle === 0 ? undefined : this.#pool[handle];
+  }
+
+  /** Attach `value` to `k` (replacing any), or with undefined detach what is attached. */
+  attach(vb: number, k: string, value: T | undefined): void {
+    const table = this.#tables[vb]!;
+    const handle = table.handle(k);
+    if (value === undefined) {
+      if (handle === 0) return;
+      this.#pool[handle] = undefined;
+      this.#free.push(handle);
+      table.setHandle(k, 0);
+    } else if (handle !== 0) {
+      this.#pool[handle] = value;
+    } else {
+      const fresh = this.#free.pop() ?? this.#pool.push(undefined) - 1;
+      this.#pool[fresh] = value;
+      table.setHandle(k, fresh);
+    }
+  }
+
+  /** Every key with a seqno, vbucket by vbucket (unordered: id-index.ts sorts them). */
   *keys(): IterableIterator<string> {
     for (const table of this.#tables) yield* table.keys();
   }

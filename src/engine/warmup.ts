@@ -39,7 +39,7 @@ function eventCollection(key: string): number | undefined {
 }
 
 /** Fill `keys` (per vbucket: directory key -> seqno, key-seqnos.ts) from bucket `bucket`'s by-seq index. */
-export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: number, keys: KeySeqnos): WarmupScan {
+export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: number, keys: KeySeqnos<unknown>): WarmupScan {
   const { CAS, KEY_LEN, HEADER, FORMAT_COLLECTION } = RecordLayout;
   const lastSeqno = new Array<number>(numVBuckets).fill(0);
   const systemKeys = Array.from({ length: numVBuckets }, () => new Map<string, number>());
@@ -87,7 +87,7 @@ export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: 
  * vbucket at its on-disk high seqno, as after a crash (dcp.md §3.3). Returns the bucket sequence
  * to continue from and the vbucket-state writes to wait for.
  */
-export function warmUp(core: BucketCore, keys: KeySeqnos, unclean: boolean): { bucketSeq: number; saves: Promise<unknown>[] } {
+export function warmUp(core: BucketCore, keys: KeySeqnos<unknown>, unclean: boolean): { bucketSeq: number; saves: Promise<unknown>[] } {
   // Every vbucket's state (and the bucket's meta record) in one range read, not 1025 gets.
   const states = new Map<string, unknown>();
   for (const { key, value } of core.dbs.vbuckets.getRange({})) states.set(key, value);

@@ -51,3 +51,54 @@ test('key seqnos: a default key and the same characters under a collection mark 
   assert.equal(keys.get(0, '\u0100ab'), 2);
   assert.deepEqual([...keys.keys()], ['\u0100ab']);
 });
+
+test('key seqnos: a value attached to a key outlives its seqno and leaves no key behind once detached', () => {
+  const keys = new KeySeqnos<{ v: number }>(2);
+  const a = { v: 1 };
+  keys.attach(0, 'x', a);
+  assert.equal(keys.get(0, 'x'), undefined, 'attached, no seqno yet');
+  assert.equal(keys.size, 0);
+  assert.deepEqual([...keys.keys()], [], 'a key with only a value attached is not listed');
+  assert.equal(keys.set(0, 'x', 7), true, 'its first seqno counts it');
+  assert.equal(keys.attached(0, 'x'), a);
+  assert.equal(keys.delete(0, 'x'), true);
+  assert.equal(keys.attached(0, 'x'), a, 'the value stays with the key');
+  assert.equal(keys.get(0, 'x'), undefined);
+  keys.attach(0, 'x', undefined);
+  assert.equal(keys.attached(0, 'x'), undefined);
+  assert.equal(keys.set(0, 'x', 8), true, 'gone entirely, so new again');
+  assert.equal(keys.attached(1, 'x'), undefined, 'another vbucket');
+});
+
+test('key seqnos: attached values agree with a Map through resizes, with handles reused', () => {
+  const keys = new KeySeqnos<number>(1);
+  const seqnos = new Map<string, number>();
+  const values = new Map<string, number>();
+  let seed = 11;
+  const rand = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  for (let step = 0; step < 30_000; step++) {
+    const k = `k${rand(500)}`;
+    switch (rand(5)) {
+      case 0: keys.set(0, k, step); seqnos.set(k, step); break;
+      case 1: assert.equal(keys.delete(0, k), seqnos.delete(k)); break;
+      case 2: keys.attach(0, k, step); values.set(k, step); break;
+      case 3: keys.attach(0, k, undefined); values.delete(k); break;
+      default:
+        assert.equal(keys.get(0, k), seqnos.get(k));
+        assert.equal(keys.attached(0, k), values.get(k));
+    }
+  }
+  assert.equal(keys.size, seqnos.size);
+  for (const [k, v] of values) assert.equal(keys.attached(0, k), v);
+  for (const [k, s] of seqnos) assert.equal(keys.get(0, k), s);
+  assert.deepEqual([...keys.keys()].sort(), [...seqnos.keys()].sort());
+});
+
+test('key seqnos: values attached to new keys survive the resizes their slots cause', () => {
+  const keys = new KeySeqnos<number>(1);
+  for (let i = 0; i < 1_000; i++) {
+    keys.attach(0, `n${i}`, i);
+    keys.set(0, `n${i}`, i + 1);
+  }
+  for (let i = 0; i < 1_000; i++) assert.equal(keys.attached(0, `n${i}`), i, `n${i}`);
+});
