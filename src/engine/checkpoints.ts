@@ -205,10 +205,17 @@ export class CheckpointQueue {
     return i < this.#items.length && this.#items[i]!.seqno === seqno ? i : -1;
   }
 
+  /**
+   * Move the live entries to the front, in place: a vbucket's queue lives for seconds, long enough
+   * to be promoted, and a fresh copy at each compaction was promoted in turn while the old one,
+   * dead but not yet collected, kept the versions it still referenced alive (issue #16).
+   */
   #compact(): void {
-    this.#items = this.#items.slice(this.#head);
-    this.#superseded = this.#superseded.slice(this.#head);
-    this.#flags = this.#flags.slice(this.#head);
+    const head = this.#head;
+    for (const list of [this.#items, this.#superseded, this.#flags] as unknown[][]) {
+      list.copyWithin(0, head);
+      list.length -= head;
+    }
     this.#head = 0;
   }
 }
