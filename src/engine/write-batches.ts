@@ -33,9 +33,21 @@ export interface QueuedWrite {
   reject: ((err: unknown) => void) | undefined;
 }
 
+/** A list of queued writes and the flusher promise it waits on. */
+interface Listed {
+  readonly written: Promise<void>;
+  readonly list: QueuedWrite[];
+}
+
 export class WriteBatches {
-  /** The open lists, by the flusher promise they wait on (a handful at a time). */
-  readonly #lists = new Map<Promise<void>, QueuedWrite[]>();
+  /**
+   * The lists the next writes may join: writes arrive for the flusher's open batch, whose plain
+   * and durable writes wait on two promises (group-commit.ts `done` and `kept`), so two are
+   * remembered. Not a Map: V8 links each replaced Map table to its successor, and one promoted
+   * table then kept every later table and the writes they listed alive until a full GC.
+   */
+  #recent: Listed | null = null;
+  #previous: Listed | null = null;
   /** Bytes of versions not yet on disk; bounded by the bucket's maxDirtyBytes. */
   dirtyBytes = 0;
   /** Writes queued and not settled yet. */
@@ -56,29 +68,33 @@ export class WriteBatches {
   add(written: Promise<void>, write: QueuedWrite): void {
     this.dirtyBytes += dirtyBytes(write.version.item);
     this.inFlight++;
-    const list = this.#lists.get(written);
-    if (list !== undefined) {
-      list.push(write);
-      return;
-    }
-    const fresh = [write];
-    this.#lists.set(written, fresh);
+    if (this.#recent?.written === written) return void this.#recent.list.push(write);
+    if (this.#previous?.written === written) return void this.#previous.list.push(write);
+    const listed: Listed = { written, list: [write] };
+    this.#previous = this.#recent;
+    this.#recent = listed;
     written.then(
       () => {
-        this.#lists.delete(written);
+        this.#forget(listed);
         // Before any stream is woken below: a read it makes must see this batch.
         this.noteCommit();
-        for (const w of fresh) {
+        for (const w of listed.list) {
           this.inFlight--;
           this.#persisted(w);
           w.resolve?.(w.result);
         }
       },
       (err: unknown) => {
-        this.#lists.delete(written);
-        this.#failed(fresh, err);
+        this.#forget(listed);
+        this.#failed(listed.list, err);
       },
     );
+  }
+
+  /** A settled list takes no more writes (its batch is done), nor is it kept for them. */
+  #forget(listed: Listed): void {
+    if (this.#recent === listed) this.#recent = null;
+    if (this.#previous === listed) this.#previous = null;
   }
 
   /** A write acknowledged once its batch is on disk: the promise its caller waits on. */
