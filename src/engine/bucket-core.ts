@@ -166,10 +166,8 @@ export class BucketCore {
   lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
     // The caller usually knows the vbucket already (crc32 of the key, once per request).
     const vb = vbId ?? this.vbucketOf(key);
-    const p = this.#dir.inFlight(vb, k);
-    if (p !== undefined && typeof p !== 'number') return p ?? undefined;
-    const seqno = p ?? this.#dir.seqnos.get(vb, k);
-    if (seqno === undefined) return undefined;
+    const seqno = this.#dir.current(vb, k);
+    if (seqno === undefined || typeof seqno !== 'number') return seqno ?? undefined;
     const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
     return raw ? decodeRecord(raw, vb, seqno) : undefined;
   }

@@ -53,6 +53,14 @@ export type InFlightRead = Item | null | number | undefined;
 /** What a rolled-back key now holds: `survivor` (a seqno) undefined when no version of it survives. */
 export type RollBack = { readonly survivor: number | undefined } | null;
 
+/** What reads see of a key whose version `v` is in flight (InFlightVersions.get). */
+export function readOf(v: InFlightVersion): Item | null | number {
+  if (!v.sync || v.state !== UNSETTLED) return v.item;
+  let back = v.prev;
+  while (back?.item !== undefined && (back.state === LOST || (back.sync && back.state === UNSETTLED))) back = back.prev;
+  return back === undefined ? null : 'seqno' in back ? back.seqno : back.item;
+}
+
 /** Where each key's in-flight version is kept (key-seqnos.ts KeySeqnos). */
 export interface VersionHome {
   attached(vb: number, k: string): InFlightVersion | undefined;
@@ -69,11 +77,7 @@ export class InFlightVersions {
    */
   get(vb: number, pkey: string): InFlightRead {
     const v = this.home.attached(vb, pkey);
-    if (v === undefined) return undefined;
-    if (!v.sync || v.state !== UNSETTLED) return v.item;
-    let back = v.prev;
-    while (back?.item !== undefined && (back.state === LOST || (back.sync && back.state === UNSETTLED))) back = back.prev;
-    return back === undefined ? null : 'seqno' in back ? back.seqno : back.item;
+    return v === undefined ? undefined : readOf(v);
   }
 
   /** A SyncWrite of the key is waiting for the disk. */

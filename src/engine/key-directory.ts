@@ -14,7 +14,7 @@
  * once its batch is on disk or failed; this module keeps the three views in step.
  */
 import { IdIndex } from './id-index.js';
-import { InFlightVersions, type InFlightRead, type InFlightVersion } from './in-flight.js';
+import { InFlightVersions, readOf, type InFlightRead, type InFlightVersion } from './in-flight.js';
 import { KeySeqnos } from './key-seqnos.js';
 import type { Item } from './types.js';
 
@@ -44,12 +44,13 @@ export class KeyDirectory {
   }
 
   /**
-   * What a read of `k` sees in memory: the in-flight version (null: a SyncWrite in progress over
-   * no surviving version; a number: over the on-disk version of that seqno), or undefined when
-   * nothing is in flight and the disk has the answer.
+   * What a read of `k` finds, with one lookup: its version in flight, null (a SyncWrite in progress
+   * over no surviving version), a seqno to read from disk (the key's own, or the on-disk version a
+   * SyncWrite in progress hides its own behind), or undefined (no such key).
    */
-  inFlight(vb: number, k: string): InFlightRead {
-    return this.#inFlight.get(vb, k);
+  current(vb: number, k: string): InFlightRead {
+    const found = this.seqnos.read(vb, k);
+    return found === undefined || typeof found === 'number' ? found : readOf(found);
   }
 
   /** A SyncWrite of `k` is waiting for the disk. */

@@ -72,6 +72,16 @@ class KeyTable {
     return true;
   }
 
+  /** `pool[handle]` for a key with a handle, else its seqno (KeySeqnos.read). */
+  read<T>(k: string, pool: ReadonlyArray<T | undefined>): T | number | undefined {
+    const slot = this.#find(k, hashOf(k));
+    if (slot < 0) return undefined;
+    const handle = this.#handles[slot]!;
+    if (handle !== 0) return pool[handle];
+    const seqno = this.#seqnos[slot]!;
+    return seqno === seqno ? seqno : undefined;
+  }
+
   handle(k: string): number {
     const slot = this.#find(k, hashOf(k));
     return slot < 0 ? 0 : this.#handles[slot]!;
@@ -252,6 +262,11 @@ export class KeySeqnos<T = never> {
     if (!this.#tables[vb]!.delete(k)) return false;
     this.#size--;
     return true;
+  }
+
+  /** The value attached to `k` if any, else its seqno if any: one lookup for a read. */
+  read(vb: number, k: string): T | number | undefined {
+    return this.#tables[vb]!.read(k, this.#pool);
   }
 
   /** The value attached to `k`, if any. */
