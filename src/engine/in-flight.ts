@@ -64,8 +64,10 @@ export function readOf(v: InFlightVersion): Item | null | number {
 /** Where each key's in-flight version is kept (key-seqnos.ts KeySeqnos). */
 export interface VersionHome {
   attached(vb: number, k: string): InFlightVersion | undefined;
-  /** Attach `v` to the key, or with undefined detach what is attached. */
-  attach(vb: number, k: string, v: InFlightVersion | undefined): void;
+  /** Attach `v` to the key; what was attached before. */
+  attach(vb: number, k: string, v: InFlightVersion): InFlightVersion | undefined;
+  /** Detach the key's version, only if it is `expected` when given. */
+  detach(vb: number, k: string, expected?: InFlightVersion): boolean;
 }
 
 export class InFlightVersions {
@@ -88,18 +90,14 @@ export class InFlightVersions {
 
   /** `item` was queued for the disk, replacing `prev` (the key's version until now, if any). */
   add(pkey: string, item: Item, prev: Item | undefined, sync = false): InFlightVersion {
-    // A create (no prev) has nothing in flight to link to: the key's in-flight version would
-    // have been its prev. That spares the map lookup on the most common write of a load.
-    let before: InFlightVersion | OnDisk | undefined;
-    if (prev !== undefined) {
-      const current = this.home.attached(item.vbucket, pkey);
-      if (current !== undefined && current.item === prev) before = current;
-      // A SyncWrite keeps the version itself: reads see it until the SyncWrite is on disk, and
-      // once the batch commits (before its fsync) a renewed read snapshot no longer has it.
-      else before = sync ? { item: prev, prev: undefined, state: SETTLED, sync: false } : { seqno: prev.seqno, state: SETTLED };
-    }
-    const v: InFlightVersion = { item, prev: before, state: UNSETTLED, sync };
-    this.home.attach(item.vbucket, pkey, v);
+    const v: InFlightVersion = { item, prev: undefined, state: UNSETTLED, sync };
+    // One lookup attaches the version and hands back the one in flight before it, if any.
+    const current = this.home.attach(item.vbucket, pkey, v);
+    if (prev === undefined) return v;
+    if (current !== undefined && current.item === prev) v.prev = current;
+    // A SyncWrite keeps the version itself: reads see it until the SyncWrite is on disk, and
+    // once the batch commits (before its fsync) a renewed read snapshot no longer has it.
+    else v.prev = sync ? { item: prev, prev: undefined, state: SETTLED, sync: false } : { seqno: prev.seqno, state: SETTLED };
     return v;
   }
 
@@ -107,8 +105,7 @@ export class InFlightVersions {
   settle(pkey: string, v: InFlightVersion): void {
     v.state = SETTLED;
     v.prev = undefined;
-    const vb = v.item.vbucket;
-    if (this.home.attached(vb, pkey) === v) this.home.attach(vb, pkey, undefined);
+    this.home.detach(v.item.vbucket, pkey, v);
   }
 
   /**
@@ -121,7 +118,8 @@ export class InFlightVersions {
     if (this.home.attached(vb, pkey) !== v) return null;
     let back = v.prev;
     while (back?.item !== undefined && back.state === LOST) back = back.prev;
-    this.home.attach(vb, pkey, back?.item !== undefined && back.state === UNSETTLED ? back : undefined);
+    if (back?.item !== undefined && back.state === UNSETTLED) this.home.attach(vb, pkey, back);
+    else this.home.detach(vb, pkey);
     return { survivor: back === undefined ? undefined : 'seqno' in back ? back.seqno : back.item.seqno };
   }
 }

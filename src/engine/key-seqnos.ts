@@ -82,22 +82,24 @@ class KeyTable {
     return seqno === seqno ? seqno : undefined;
   }
 
-  handle(k: string): number {
-    const slot = this.#find(k, hashOf(k));
-    return slot < 0 ? 0 : this.#handles[slot]!;
+  /** `k`'s slot, or -1. */
+  slotOf(k: string): number {
+    return this.#find(k, hashOf(k));
   }
 
-  /** Set `k`'s handle (0 clears it; a key left with neither goes). */
-  setHandle(k: string, handle: number): void {
-    if (handle === 0) {
-      const slot = this.#find(k, hashOf(k));
-      if (slot < 0) return;
-      this.#handles[slot] = 0;
-      if (this.#seqnos[slot]! !== this.#seqnos[slot]!) this.#offsets[slot] = DELETED;
-      return;
-    }
-    const slot = this.#slot(k); // first: making the slot may resize, replacing #handles
+  /** `k`'s slot, made (no seqno, no handle) if need be; it holds until the next insertion. */
+  slotFor(k: string): number {
+    return this.#slot(k);
+  }
+
+  handleAt(slot: number): number {
+    return this.#handles[slot]!;
+  }
+
+  /** Set a slot's handle (0 clears it; a key left with neither goes). */
+  setHandleAt(slot: number, handle: number): void {
     this.#handles[slot] = handle;
+    if (handle === 0 && this.#seqnos[slot]! !== this.#seqnos[slot]!) this.#offsets[slot] = DELETED;
   }
 
   /** `k`'s slot, made (no seqno, no handle) if need be. */
@@ -271,26 +273,38 @@ export class KeySeqnos<T = never> {
 
   /** The value attached to `k`, if any. */
   attached(vb: number, k: string): T | undefined {
-    const handle = this.#tables[vb]!.handle(k);
+    const table = this.#tables[vb]!;
+    const slot = table.slotOf(k);
+    const handle = slot < 0 ? 0 : table.handleAt(slot);
     return handle === 0 ? undefined : this.#pool[handle];
   }
 
-  /** Attach `value` to `k` (replacing any), or with undefined detach what is attached. */
-  attach(vb: number, k: string, value: T | undefined): void {
+  /** Attach `value` to `k`; what was attached before, if anything. One lookup. */
+  attach(vb: number, k: string, value: T): T | undefined {
     const table = this.#tables[vb]!;
-    const handle = table.handle(k);
-    if (value === undefined) {
-      if (handle === 0) return;
-      this.#pool[handle] = undefined;
-      this.#free.push(handle);
-      table.setHandle(k, 0);
-    } else if (handle !== 0) {
+    const slot = table.slotFor(k);
+    const handle = table.handleAt(slot);
+    if (handle !== 0) {
+      const before = this.#pool[handle];
       this.#pool[handle] = value;
-    } else {
-      const fresh = this.#free.pop() ?? this.#pool.push(undefined) - 1;
-      this.#pool[fresh] = value;
-      table.setHandle(k, fresh);
+      return before;
     }
+    const fresh = this.#free.pop() ?? this.#pool.push(undefined) - 1;
+    this.#pool[fresh] = value;
+    table.setHandleAt(slot, fresh);
+    return undefined;
+  }
+
+  /** Detach what is attached to `k`, only if it is `expected` when given; true when detached. */
+  detach(vb: number, k: string, expected?: T): boolean {
+    const table = this.#tables[vb]!;
+    const slot = table.slotOf(k);
+    const handle = slot < 0 ? 0 : table.handleAt(slot);
+    if (handle === 0 || (expected !== undefined && this.#pool[handle] !== expected)) return false;
+    this.#pool[handle] = undefined;
+    this.#free.push(handle);
+    table.setHandleAt(slot, 0);
+    return true;
   }
 
   /** Every key with a seqno, vbucket by vbucket (unordered: id-index.ts sorts them). */

@@ -64,7 +64,7 @@ test('key seqnos: a value attached to a key outlives its seqno and leaves no key
   assert.equal(keys.delete(0, 'x'), true);
   assert.equal(keys.attached(0, 'x'), a, 'the value stays with the key');
   assert.equal(keys.get(0, 'x'), undefined);
-  keys.attach(0, 'x', undefined);
+  assert.equal(keys.detach(0, 'x'), true);
   assert.equal(keys.attached(0, 'x'), undefined);
   assert.equal(keys.set(0, 'x', 8), true, 'gone entirely, so new again');
   assert.equal(keys.attached(1, 'x'), undefined, 'another vbucket');
@@ -81,8 +81,8 @@ test('key seqnos: attached values agree with a Map through resizes, with handles
     switch (rand(5)) {
       case 0: keys.set(0, k, step); seqnos.set(k, step); break;
       case 1: assert.equal(keys.delete(0, k), seqnos.delete(k)); break;
-      case 2: keys.attach(0, k, step); values.set(k, step); break;
-      case 3: keys.attach(0, k, undefined); values.delete(k); break;
+      case 2: assert.equal(keys.attach(0, k, step), values.get(k)); values.set(k, step); break;
+      case 3: assert.equal(keys.detach(0, k), values.delete(k)); break;
       default:
         assert.equal(keys.get(0, k), seqnos.get(k));
         assert.equal(keys.attached(0, k), values.get(k));
@@ -101,4 +101,17 @@ test('key seqnos: values attached to new keys survive the resizes their slots ca
     keys.set(0, `n${i}`, i + 1);
   }
   for (let i = 0; i < 1_000; i++) assert.equal(keys.attached(0, `n${i}`), i, `n${i}`);
+});
+
+test('key seqnos: detach with an expected value leaves another value attached', () => {
+  const keys = new KeySeqnos<{ n: number }>(1);
+  const a = { n: 1 };
+  const b = { n: 2 };
+  assert.equal(keys.attach(0, 'k', a), undefined);
+  assert.equal(keys.attach(0, 'k', b), a, 'attach hands back what it replaced');
+  assert.equal(keys.detach(0, 'k', a), false, 'a is no longer attached');
+  assert.equal(keys.attached(0, 'k'), b);
+  assert.equal(keys.detach(0, 'k', b), true);
+  assert.equal(keys.attached(0, 'k'), undefined);
+  assert.equal(keys.detach(0, 'k'), false);
 });
