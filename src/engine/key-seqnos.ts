@@ -11,7 +11,7 @@
  * an arena of their own. As a `Map<string, number>` each key was a string and a map entry on the
  * heap, about 64 bytes that every full GC marked: at a million keys that was most of the live
  * heap, and the marking steps were the write-to-delivery p99 (issue #16). Here a key costs its
- * bytes, a 4-byte length and 16 bytes of slot (at most 3/4 full), and no GC ever walks it.
+ * bytes, a 4-byte length and 20 bytes of slot (at most 3/4 full), and no GC ever walks it.
  *
  * Directory keys (dir-keys.ts) are latin1 strings, one byte a character, except the U+0100 that
  * starts a key of a non-default collection: stored as a flag on the length, not as a byte.
@@ -23,22 +23,28 @@ const MARK = 0x100;
 const MARKED = 0x80000000;
 const LENGTH = 4;
 const MIN_SLOTS = 8;
+/** Fields of a slot in `#meta`. */
+const FIELDS = 3;
+const HASH = 0;
+const OFFSET = 1;
+const HANDLE = 2;
 const MIN_ARENA = 64;
 
 /** FNV-1a over the UTF-16 code units (each a byte but the MARK). */
 function hashOf(k: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return h | 0;
 }
 
 /** One vbucket's keys: each with a seqno (NaN: none), a handle (0: none), or both. */
 class KeyTable {
-  #hashes = new Uint32Array(MIN_SLOTS);
-  /** Arena offset + 1 of the slot's key; EMPTY, or DELETED (a tombstone: probing goes on). */
-  #offsets = new Int32Array(MIN_SLOTS);
+  /**
+   * Per slot, side by side (one cache line serves a probe): the key's hash; the arena offset + 1
+   * of its bytes, EMPTY, or DELETED (a tombstone: probing goes on); its handle (0: none).
+   */
+  #meta = new Int32Array(MIN_SLOTS * FIELDS);
   #seqnos = new Float64Array(MIN_SLOTS);
-  #handles = new Int32Array(MIN_SLOTS);
   #arena = new Uint8Array(MIN_ARENA);
   #arenaUsed = 0;
   /** Keys with a seqno. */
@@ -68,7 +74,7 @@ class KeyTable {
     if (slot < 0 || this.#seqnos[slot]! !== this.#seqnos[slot]!) return false;
     this.size--;
     this.#seqnos[slot] = NaN;
-    if (this.#handles[slot] === 0) this.#offsets[slot] = DELETED;
+    if (this.#meta[slot * FIELDS + HANDLE] === 0) this.#meta[slot * FIELDS + OFFSET] = DELETED;
     return true;
   }
 
@@ -76,7 +82,7 @@ class KeyTable {
   read<T>(k: string, pool: ReadonlyArray<T | undefined>): T | number | undefined {
     const slot = this.#find(k, hashOf(k));
     if (slot < 0) return undefined;
-    const handle = this.#handles[slot]!;
+    const handle = this.#meta[slot * FIELDS + HANDLE]!;
     if (handle !== 0) return pool[handle];
     const seqno = this.#seqnos[slot]!;
     return seqno === seqno ? seqno : undefined;
@@ -93,13 +99,13 @@ class KeyTable {
   }
 
   handleAt(slot: number): number {
-    return this.#handles[slot]!;
+    return this.#meta[slot * FIELDS + HANDLE]!;
   }
 
   /** Set a slot's handle (0 clears it; a key left with neither goes). */
   setHandleAt(slot: number, handle: number): void {
-    this.#handles[slot] = handle;
-    if (handle === 0 && this.#seqnos[slot]! !== this.#seqnos[slot]!) this.#offsets[slot] = DELETED;
+    this.#meta[slot * FIELDS + HANDLE] = handle;
+    if (handle === 0 && this.#seqnos[slot]! !== this.#seqnos[slot]!) this.#meta[slot * FIELDS + OFFSET] = DELETED;
   }
 
   /** `k`'s slot, made (no seqno, no handle) if need be. */
@@ -107,30 +113,33 @@ class KeyTable {
     const h = hashOf(k);
     const found = this.#find(k, h);
     if (found >= 0) return found;
-    if ((this.#filled + 1) * 4 > this.#offsets.length * 3) this.#resize();
-    const mask = this.#offsets.length - 1;
+    if ((this.#filled + 1) * 4 > this.#seqnos.length * 3) this.#resize();
+    const mask = this.#seqnos.length - 1;
     let i = h & mask;
-    while (this.#offsets[i]! > 0) i = (i + 1) & mask;
-    if (this.#offsets[i] === EMPTY) this.#filled++;
-    this.#hashes[i] = h;
-    this.#offsets[i] = this.#append(k) + 1;
+    while (this.#meta[i * FIELDS + OFFSET]! > 0) i = (i + 1) & mask;
+    if (this.#meta[i * FIELDS + OFFSET] === EMPTY) this.#filled++;
+    this.#meta[i * FIELDS + HASH] = h;
+    this.#meta[i * FIELDS + OFFSET] = this.#append(k) + 1;
     this.#seqnos[i] = NaN;
-    this.#handles[i] = 0;
+    this.#meta[i * FIELDS + HANDLE] = 0;
     return i;
   }
 
   *keys(): IterableIterator<string> {
-    const offsets = this.#offsets;
+    const meta = this.#meta;
     const seqnos = this.#seqnos;
-    for (let i = 0; i < offsets.length; i++) if (offsets[i]! > 0 && seqnos[i]! === seqnos[i]!) yield this.#keyAt(offsets[i]! - 1);
+    for (let i = 0; i < seqnos.length; i++) {
+      const off = meta[i * FIELDS + OFFSET]!;
+      if (off > 0 && seqnos[i]! === seqnos[i]!) yield this.#keyAt(off - 1);
+    }
   }
 
   #find(k: string, h: number): number {
-    const mask = this.#offsets.length - 1;
+    const mask = this.#seqnos.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const off = this.#offsets[i]!;
+      const off = this.#meta[i * FIELDS + OFFSET]!;
       if (off === EMPTY) return -1;
-      if (off !== DELETED && this.#hashes[i] === h && this.#equals(off - 1, k)) return i;
+      if (off !== DELETED && this.#meta[i * FIELDS + HASH] === h && this.#equals(off - 1, k)) return i;
     }
   }
 
@@ -182,38 +191,38 @@ class KeyTable {
 
   /** Rebuild at twice the keys' need (tombstones and their arena bytes dropped). */
   #resize(): void {
-    const { hashes, offsets, seqnos, handles, arena } = { hashes: this.#hashes, offsets: this.#offsets, seqnos: this.#seqnos, handles: this.#handles, arena: this.#arena };
+    const { meta, seqnos, arena } = { meta: this.#meta, seqnos: this.#seqnos, arena: this.#arena };
     let keys = 0;
     let bytes = 0;
-    for (let i = 0; i < offsets.length; i++) {
-      if (offsets[i]! <= 0) continue;
+    for (let i = 0; i < seqnos.length; i++) {
+      const off = meta[i * FIELDS + OFFSET]!;
+      if (off <= 0) continue;
       keys++;
-      bytes += LENGTH + this.#lengthAt(arena, offsets[i]! - 1);
+      bytes += LENGTH + this.#lengthAt(arena, off - 1);
     }
     let slots = MIN_SLOTS;
     while (slots * 3 < keys * 4 * 2) slots *= 2;
-    this.#hashes = new Uint32Array(slots);
-    this.#offsets = new Int32Array(slots);
+    this.#meta = new Int32Array(slots * FIELDS);
     this.#seqnos = new Float64Array(slots);
-    this.#handles = new Int32Array(slots);
     this.#arena = new Uint8Array(Math.max(MIN_ARENA, bytes * 2));
     this.#arenaUsed = 0;
     this.#filled = keys;
     const mask = slots - 1;
-    for (let i = 0; i < offsets.length; i++) {
-      const off = offsets[i]!;
+    for (let i = 0; i < seqnos.length; i++) {
+      const off = meta[i * FIELDS + OFFSET]!;
       if (off <= 0) continue;
       const from = off - 1;
       const entry = LENGTH + this.#lengthAt(arena, from);
       const at = this.#arenaUsed;
       this.#arena.set(arena.subarray(from, from + entry), at);
       this.#arenaUsed += entry;
-      let j = hashes[i]! & mask;
-      while (this.#offsets[j] !== EMPTY) j = (j + 1) & mask;
-      this.#hashes[j] = hashes[i]!;
-      this.#offsets[j] = at + 1;
+      const h = meta[i * FIELDS + HASH]!;
+      let j = h & mask;
+      while (this.#meta[j * FIELDS + OFFSET] !== EMPTY) j = (j + 1) & mask;
+      this.#meta[j * FIELDS + HASH] = h;
+      this.#meta[j * FIELDS + OFFSET] = at + 1;
+      this.#meta[j * FIELDS + HANDLE] = meta[i * FIELDS + HANDLE]!;
       this.#seqnos[j] = seqnos[i]!;
-      this.#handles[j] = handles[i]!;
     }
   }
 
