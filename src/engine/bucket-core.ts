@@ -166,10 +166,11 @@ export class BucketCore {
   lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
     // The caller usually knows the vbucket already (crc32 of the key, once per request).
     const vb = vbId ?? this.vbucketOf(key);
-    const seqno = this.#dir.current(vb, k);
-    if (seqno === undefined || typeof seqno !== 'number') return seqno ?? undefined;
-    const raw = this.dbs.bySeq.get(seqKey(vb, seqno));
-    return raw ? decodeRecord(raw, vb, seqno) : undefined;
+    // The version in flight, none (undefined, or null behind a SyncWrite), or a seqno to read.
+    const found = this.#dir.current(vb, k);
+    if (typeof found !== 'number') return found ?? undefined;
+    const raw = this.dbs.bySeq.get(seqKey(vb, found));
+    return raw ? decodeRecord(raw, vb, found) : undefined;
   }
 
   /**

@@ -9,7 +9,9 @@
  * which no hex digit is), which is what a collection's `_all_docs` pages through.
  */
 
-const MARK = '\u0100';
+/** The character code that starts a non-default collection's key (key-seqnos.ts stores it as a flag). */
+export const COLLECTION_MARK = 0x100;
+const MARK = String.fromCharCode(COLLECTION_MARK);
 /** Sorts after every default-collection key and before no other collection's. */
 export const DEFAULT_END = MARK;
 

@@ -53,7 +53,10 @@ export type InFlightRead = Item | null | number | undefined;
 /** What a rolled-back key now holds: `survivor` (a seqno) undefined when no version of it survives. */
 export type RollBack = { readonly survivor: number | undefined } | null;
 
-/** What reads see of a key whose version `v` is in flight (InFlightVersions.get). */
+/**
+ * What reads see of a key whose version `v` is in flight: that version, or for a SyncWrite in
+ * progress the newest surviving one before it (null: none; a number: the on-disk one's seqno).
+ */
 export function readOf(v: InFlightVersion): Item | null | number {
   if (!v.sync || v.state !== UNSETTLED) return v.item;
   let back = v.prev;
@@ -72,15 +75,6 @@ export interface VersionHome {
 
 export class InFlightVersions {
   constructor(private readonly home: VersionHome) {}
-
-  /**
-   * What reads of a key see while it has a version in flight: that version, or for a SyncWrite in
-   * progress the newest surviving one before it (null: none). Undefined when nothing is in flight.
-   */
-  get(vb: number, pkey: string): InFlightRead {
-    const v = this.home.attached(vb, pkey);
-    return v === undefined ? undefined : readOf(v);
-  }
 
   /** A SyncWrite of the key is waiting for the disk. */
   syncInProgress(vb: number, pkey: string): boolean {

@@ -17,9 +17,10 @@
  * starts a key of a non-default collection: stored as a flag on the length, not as a byte.
  */
 
+import { COLLECTION_MARK as MARK } from './dir-keys.js';
+
 const EMPTY = 0;
 const DELETED = -1;
-const MARK = 0x100;
 const MARKED = 0x80000000;
 const LENGTH = 4;
 const MIN_SLOTS = 8;
@@ -29,6 +30,16 @@ const HASH = 0;
 const OFFSET = 1;
 const HANDLE = 2;
 const MIN_ARENA = 64;
+
+/** An arena entry's length word: the key's byte count, and MARKED when it starts with the MARK. */
+function wordAt(a: Uint8Array, at: number): number {
+  return (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | (a[at + 3]! << 24)) >>> 0;
+}
+
+/** An arena entry's key byte count. */
+function lengthAt(a: Uint8Array, at: number): number {
+  return (wordAt(a, at) & ~MARKED) >>> 0;
+}
 
 /** FNV-1a over the UTF-16 code units (each a byte but the MARK). */
 function hashOf(k: string): number {
@@ -145,11 +156,10 @@ class KeyTable {
 
   #equals(at: number, k: string): boolean {
     const a = this.#arena;
-    const word = (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | (a[at + 3]! << 24)) >>> 0;
+    const word = wordAt(a, at);
     const start = (word & MARKED) !== 0 ? 1 : 0;
     if (start === 1 ? k.charCodeAt(0) !== MARK : k.charCodeAt(0) === MARK) return false;
-    const n = word & ~MARKED;
-    if (k.length - start !== n) return false;
+    if (k.length - start !== (word & ~MARKED)) return false;
     const bytes = at + LENGTH - start;
     for (let i = start; i < k.length; i++) if (a[bytes + i] !== k.charCodeAt(i)) return false;
     return true;
@@ -157,10 +167,8 @@ class KeyTable {
 
   #keyAt(at: number): string {
     const a = this.#arena;
-    const word = (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | (a[at + 3]! << 24)) >>> 0;
-    const n = word & ~MARKED;
-    const k = Buffer.from(a.buffer, a.byteOffset + at + LENGTH, n).toString('latin1');
-    return (word & MARKED) !== 0 ? String.fromCharCode(MARK) + k : k;
+    const k = Buffer.from(a.buffer, a.byteOffset + at + LENGTH, lengthAt(a, at)).toString('latin1');
+    return (wordAt(a, at) & MARKED) !== 0 ? String.fromCharCode(MARK) + k : k;
   }
 
   /** Copy `k` into the arena; its offset. */
@@ -191,14 +199,16 @@ class KeyTable {
 
   /** Rebuild at twice the keys' need (tombstones and their arena bytes dropped). */
   #resize(): void {
-    const { meta, seqnos, arena } = { meta: this.#meta, seqnos: this.#seqnos, arena: this.#arena };
+    const meta = this.#meta;
+    const seqnos = this.#seqnos;
+    const arena = this.#arena;
     let keys = 0;
     let bytes = 0;
     for (let i = 0; i < seqnos.length; i++) {
       const off = meta[i * FIELDS + OFFSET]!;
       if (off <= 0) continue;
       keys++;
-      bytes += LENGTH + this.#lengthAt(arena, off - 1);
+      bytes += LENGTH + lengthAt(arena, off - 1);
     }
     let slots = MIN_SLOTS;
     while (slots * 3 < keys * 4 * 2) slots *= 2;
@@ -212,7 +222,7 @@ class KeyTable {
       const off = meta[i * FIELDS + OFFSET]!;
       if (off <= 0) continue;
       const from = off - 1;
-      const entry = LENGTH + this.#lengthAt(arena, from);
+      const entry = LENGTH + lengthAt(arena, from);
       const at = this.#arenaUsed;
       this.#arena.set(arena.subarray(from, from + entry), at);
       this.#arenaUsed += entry;
@@ -224,10 +234,6 @@ class KeyTable {
       this.#meta[j * FIELDS + HANDLE] = meta[i * FIELDS + HANDLE]!;
       this.#seqnos[j] = seqnos[i]!;
     }
-  }
-
-  #lengthAt(a: Uint8Array, at: number): number {
-    return (a[at]! | (a[at + 1]! << 8) | (a[at + 2]! << 16) | ((a[at + 3]! & 0x7f) << 24)) >>> 0;
   }
 }
 
