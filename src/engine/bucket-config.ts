@@ -23,6 +23,8 @@ export interface WritePathLimits {
   maxDirtyBytes: number;
   /** Bytes of persisted versions kept in memory for live streams that have not read them, per bucket. */
   checkpointBytes: number;
+  /** Bytes of recent item records kept in memory per bucket, for reads (record-cache.ts); 0 keeps none. */
+  recordCacheBytes: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface WritePathLimits {
  * server's (bench dcp, memory phase, against the same writes without a consumer), at 8 MiB about
  * 40 MB.
  */
-export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 160 * 1024 * 1024, checkpointBytes: 8 * 1024 * 1024 };
+export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 160 * 1024 * 1024, checkpointBytes: 8 * 1024 * 1024, recordCacheBytes: 24 * 1024 * 1024 };
 
 /** Couchbase's `conflictResolutionType` bucket setting: revid ("seqno") or last-write-wins. */
 export type ConflictResolutionType = 'seqno' | 'lww';
@@ -41,6 +43,9 @@ export const CONFLICT_RESOLUTION_TYPES: readonly ConflictResolutionType[] = ['se
 export interface BucketStats {
   reads: number;
   readMisses: number;
+  /** Reads of a current version served from memory (record-cache.ts) and from LMDB (kv_engine's `ep_bg_fetched`). */
+  recordCacheHits: number;
+  bgFetches: number;
   writes: number;
   writeFailures: number;
   expirations: number;

@@ -26,7 +26,8 @@ import { vbucketOf } from './vbucket-hash.js';
 import { MAX_KEY_BYTES } from './limits.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord } from './record.js';
+import { decodeRecord, encodeRecord } from './record.js';
+import { RecordCache } from './record-cache.js';
 import { warmUp } from './warmup.js';
 import { seqKey } from '../store/keys.js';
 import { dirKey } from './dir-keys.js';
@@ -46,10 +47,12 @@ export class BucketCore {
   readonly uuid: string;
   readonly dbs: BucketDbs;
   readonly vbuckets: VBucket[] = [];
-  readonly stats: BucketStats = { reads: 0, readMisses: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0, tmpfails: 0, syncWriteConflicts: 0 };
+  readonly stats: BucketStats = { reads: 0, readMisses: 0, recordCacheHits: 0, bgFetches: 0, writes: 0, writeFailures: 0, expirations: 0, purged: 0, tmpfails: 0, syncWriteConflicts: 0 };
   readonly hlc: HybridLogicalClock;
   /** Every key's current version: seqnos, versions in flight, byte order (key-directory.ts). */
   readonly #dir: KeyDirectory;
+  /** Recent records by version, so most reads of a current version skip LMDB (record-cache.ts). */
+  readonly #records: RecordCache;
   /** The collections manifest in force (bucket-collections.ts changes it). */
   manifest = Manifest.initial();
   /** Bucket-wide maxTTL in seconds (0 = none); a collection's own maxTTL overrides it. */
@@ -80,6 +83,7 @@ export class BucketCore {
     this.name = config.name;
     this.numVBuckets = config.numVBuckets;
     this.#dir = new KeyDirectory(config.numVBuckets);
+    this.#records = new RecordCache(limits.recordCacheBytes);
     this.uuid = config.uuid;
     this.dbs = store.bucketDbs(config.name);
     this.hlc = new HybridLogicalClock(clock);
@@ -169,8 +173,16 @@ export class BucketCore {
     // The version in flight, none (undefined, or null behind a SyncWrite), or a seqno to read.
     const found = this.#dir.current(vb, k);
     if (typeof found !== 'number') return found ?? undefined;
-    const raw = this.dbs.bySeq.get(seqKey(vb, found));
-    return raw ? decodeRecord(raw, vb, found) : undefined;
+    const epoch = this.vbuckets[vb]!.epoch;
+    let raw = this.#records.get(vb, epoch, found);
+    if (raw !== undefined) this.stats.recordCacheHits++;
+    else {
+      this.stats.bgFetches++;
+      raw = this.dbs.bySeq.get(seqKey(vb, found));
+      if (raw === undefined) return undefined;
+      this.#records.put(vb, epoch, found, raw);
+    }
+    return decodeRecord(raw, vb, found);
   }
 
   /**
@@ -319,7 +331,9 @@ export class BucketCore {
   #enqueue(vb: VBucket, prev: Item | undefined, item: Item, pkey: string, mode: WriteMode): Written {
     const version = this.#dir.record(pkey, item, prev, mode === 'sync');
     vb.noteCollectionSeqno(item.collection, item.seqno);
-    const ops = indexOps(this.dbs, prev, item);
+    const record = encodeRecord(item);
+    this.#records.put(vb.id, vb.epoch, item.seqno, record);
+    const ops = indexOps(this.dbs, prev, item, record);
     const fromMemory = mode === 'memory';
     vb.checkpoints.push(item, prev?.seqno, !fromMemory);
     const written = this.store.writer.write(ops, fromMemory);

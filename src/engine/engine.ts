@@ -43,6 +43,11 @@ export interface EngineOptions {
    */
   maxDirtyBytes?: number;
   checkpointBytes?: number;
+  /**
+   * Bytes of recent item records each bucket keeps in memory for reads (default 24 MiB; 0 keeps
+   * none and reads every version not in flight from LMDB): record-cache.ts.
+   */
+  recordCacheBytes?: number;
 }
 
 export interface CreateBucketOptions {
@@ -78,7 +83,7 @@ function checkMaxTTL(seconds: number): number {
   return seconds;
 }
 function limitsOf(opts: Required<EngineOptions>): WritePathLimits {
-  return { maxDirtyBytes: opts.maxDirtyBytes, checkpointBytes: opts.checkpointBytes };
+  return { maxDirtyBytes: opts.maxDirtyBytes, checkpointBytes: opts.checkpointBytes, recordCacheBytes: opts.recordCacheBytes };
 }
 
 const BUCKET_NAME = /^[A-Za-z0-9_.%-]{1,100}$/;

@@ -7,12 +7,12 @@
 import type { BucketDbs } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
 import { changeRef, expiryKey, seqKey, u64Key } from '../store/keys.js';
-import { encodeRecord } from './record.js';
 import type { Item } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
 
-export function indexOps(dbs: BucketDbs, prev: Item | undefined, item: Item): WriteOp[] {
+/** `record` is `item`'s encoding (record.ts encodeRecord). */
+export function indexOps(dbs: BucketDbs, prev: Item | undefined, item: Item, record: Buffer): WriteOp[] {
   const { bySeq, changes, expiries } = dbs;
   const vb = item.vbucket;
   const ops: WriteOp[] = [];
@@ -21,7 +21,7 @@ export function indexOps(dbs: BucketDbs, prev: Item | undefined, item: Item): Wr
     ops.push({ db: changes, key: u64Key(prev.bucketSeq), value: null });
     if (prev.expiry !== 0 && !prev.deleted) ops.push({ db: expiries, key: expiryKey(prev.expiry, vb, prev.seqno), value: null });
   }
-  ops.push({ db: bySeq, key: seqKey(vb, item.seqno), value: encodeRecord(item) });
+  ops.push({ db: bySeq, key: seqKey(vb, item.seqno), value: record });
   ops.push({ db: changes, key: u64Key(item.bucketSeq), value: changeRef(vb, item.seqno, item.collection) });
   if (item.expiry !== 0 && !item.deleted) ops.push({ db: expiries, key: expiryKey(item.expiry, vb, item.seqno), value: EMPTY });
   return ops;

@@ -29,8 +29,17 @@ export interface ChangeWatcher {
   readonly position: number;
 }
 
+/** The last seqno epoch handed out, process-wide (VBucket.epoch). */
+let epochs = 0;
+
 export class VBucket {
   highSeqno = 0;
+  /**
+   * Which run of seqnos this vbucket is in: new with the vbucket and at each `resetSeqnos`, and
+   * unique in the process, so that a seqno handed out again after a reset (or by a vbucket made
+   * again) names a different version to the record cache (record-cache.ts).
+   */
+  epoch = ++epochs;
   persistedSeqno = 0;
   purgeSeqno = 0;
   state: VBucketState;
@@ -87,6 +96,7 @@ export class VBucket {
 
   /** Every seqno restarts at `seqno` (warmup, replica reset, discard): nothing above is in memory. */
   resetSeqnos(seqno: number): void {
+    this.epoch = ++epochs;
     this.highSeqno = seqno;
     this.persistedSeqno = seqno;
     this.checkpoints.reset(seqno);

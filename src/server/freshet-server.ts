@@ -235,6 +235,7 @@ function pickEngineOptions(opts: ServerOptions): Partial<EngineOptions> {
   if (opts.maxJsonDepth !== undefined) out.maxJsonDepth = opts.maxJsonDepth;
   if (opts.maxDirtyBytes !== undefined) out.maxDirtyBytes = opts.maxDirtyBytes;
   if (opts.checkpointBytes !== undefined) out.checkpointBytes = opts.checkpointBytes;
+  if (opts.recordCacheBytes !== undefined) out.recordCacheBytes = opts.recordCacheBytes;
   return out;
 }
 

@@ -75,6 +75,17 @@ describe('kv > STAT groups', () => {
     for (const key of ['curr_items', 'cmd_get', 'mem_used', 'ep_num_vbuckets', 'uptime']) assert.ok(all.has(key), key);
   });
 
+  test('ep_record_cache_hits and ep_bg_fetched: reads of persisted versions from memory and from LMDB', async () => {
+    await kv.request(c.encodeStoreRequest({ key: 'resident', value: 'r', vbucket: vb('resident') }));
+    await t.server.engine.bucket('default')!.quiesce();
+    const before = await stat('');
+    const got = await kv.request(c.encodeGetRequest({ key: 'resident', vbucket: vb('resident') }));
+    assert.equal(got.value.toString(), 'r');
+    const after = await stat('');
+    assert.equal(Number(after.get('ep_record_cache_hits')) - Number(before.get('ep_record_cache_hits')), 1, 'the record written is read from memory');
+    assert.equal(after.get('ep_bg_fetched'), before.get('ep_bg_fetched'));
+  });
+
   test('an unknown group is KEY_ENOENT', async () => {
     const res = await kv.request(c.encodeStatRequest({ group: 'no-such-group' }));
     assert.equal(res.status, c.Status.KeyEnoent);

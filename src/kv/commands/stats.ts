@@ -72,6 +72,9 @@ const general: StatGroup = (session, args) => {
   if (b) {
     pairs.push(['ep_num_vbuckets', b.numVBuckets], ['ep_total_persisted', b.stats.writes - b.pendingWrites]);
     pairs.push(['ep_expired_access', b.stats.expirations], ['ep_tombstone_purged', b.stats.purged]);
+    // Reads of a current version from LMDB, as kv_engine counts its background fetches, and (Freshet's
+    // own) those served from the record cache (engine/record-cache.ts).
+    pairs.push(['ep_bg_fetched', b.stats.bgFetches], ['ep_record_cache_hits', b.stats.recordCacheHits]);
   }
   pairs.push(...engineGeneral(session, args));
   return pairs;
