@@ -38,7 +38,6 @@ import { WriteBatches, type QueuedWrite } from './write-batches.js';
 import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode, Written } from './types.js';
 import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type ConflictResolutionType, type NewVersion, type WritePathLimits } from './bucket-config.js';
 
-
 export type { BucketConfig, BucketMeta, BucketStats, NewVersion, WritePathLimits } from './bucket-config.js';
 
 export class BucketCore {
@@ -83,7 +82,7 @@ export class BucketCore {
     this.name = config.name;
     this.numVBuckets = config.numVBuckets;
     this.#dir = new KeyDirectory(config.numVBuckets);
-    this.#records = new RecordCache(limits.recordCacheBytes);
+    this.#records = new RecordCache(limits.recordCacheBytes, (vb, seqno) => this.dbs.bySeq.get(seqKey(vb, seqno)), this.stats);
     this.uuid = config.uuid;
     this.dbs = store.bucketDbs(config.name);
     this.hlc = new HybridLogicalClock(clock);
@@ -119,9 +118,8 @@ export class BucketCore {
   }
 
   /**
-   * Load (or create) every vbucket's state and warm up the key directory from the by-seq index,
-   * as kv_engine's warmup loads keys and metadata. `unclean` adds a failover entry to each
-   * vbucket, as after a crash.
+   * Load (or create) every vbucket's state and warm up the key directory from the by-seq index, as
+   * kv_engine's warmup loads keys and metadata; `unclean` adds a failover entry to each vbucket.
    */
   async load(unclean: boolean): Promise<void> {
     const w = warmUp(this, this.#dir.seqnos, unclean);
@@ -173,16 +171,8 @@ export class BucketCore {
     // The version in flight, none (undefined, or null behind a SyncWrite), or a seqno to read.
     const found = this.#dir.current(vb, k);
     if (typeof found !== 'number') return found ?? undefined;
-    const epoch = this.vbuckets[vb]!.epoch;
-    let raw = this.#records.get(vb, epoch, found);
-    if (raw !== undefined) this.stats.recordCacheHits++;
-    else {
-      this.stats.bgFetches++;
-      raw = this.dbs.bySeq.get(seqKey(vb, found));
-      if (raw === undefined) return undefined;
-      this.#records.put(vb, epoch, found, raw);
-    }
-    return decodeRecord(raw, vb, found);
+    const raw = this.#records.read(vb, this.vbuckets[vb]!.epoch, found);
+    return raw === undefined ? undefined : decodeRecord(raw, vb, found);
   }
 
   /**
@@ -216,8 +206,7 @@ export class BucketCore {
   /**
    * The current item of a key in an active vbucket (tombstones included), or undefined; an item
    * found expired becomes its tombstone first. GET_META without the KEY_ENOENT throw: a missing
-   * document is common for the HTTP face (every new document is looked up first) and building an
-   * Error per miss is costly. One lookup (one record decode) unless the item turns out expired.
+   * document is common for the HTTP face, and an Error per miss is costly. One lookup, unless expired.
    */
   current(key: Buffer, collection = 0): Item | undefined {
     const vb = this.activeVBucket(key);

@@ -31,6 +31,15 @@ const MAX_SHARE = 64;
 /** Index slots per ring byte: an average entry is about 150 bytes, so about two slots per entry. */
 const BYTES_PER_SLOT = 64;
 
+/** Where a miss reads a version's record (LMDB's by-seq index), and what the reads are counted in. */
+export type FetchRecord = (vb: number, seqno: number) => Buffer | undefined;
+export interface RecordReadStats {
+  /** Reads served from memory. */
+  recordCacheHits: number;
+  /** Reads served from LMDB, as kv_engine counts its background fetches (`ep_bg_fetched`). */
+  bgFetches: number;
+}
+
 export class RecordCache {
   readonly #bytes: Buffer;
   /** The same memory as 32-bit words: entries start on a word, so their headers are read as words. */
@@ -48,7 +57,11 @@ export class RecordCache {
   readonly #mask: number;
 
   /** `capacity` bytes of ring; 0 keeps nothing. */
-  constructor(capacity: number) {
+  constructor(
+    capacity: number,
+    private readonly fetch: FetchRecord = () => undefined,
+    private readonly stats: RecordReadStats = { recordCacheHits: 0, bgFetches: 0 },
+  ) {
     this.#capacity = Math.max(0, Math.floor(capacity / 4) * 4);
     // Zero-filled memory the OS maps lazily: an idle or small bucket does not pay for the whole ring.
     const memory = new ArrayBuffer(this.#capacity);
@@ -60,7 +73,23 @@ export class RecordCache {
     this.#mask = (slots - 1) & ~1;
   }
 
-  /** A copy of the record of version (vb, seqno) of seqno epoch `epoch`, or undefined. */
+  /**
+   * The record of version (vb, seqno) of seqno epoch `epoch`, a buffer the caller owns: from
+   * memory, else fetched (and kept for the next read), or undefined when there is none.
+   */
+  read(vb: number, epoch: number, seqno: number): Buffer | undefined {
+    const kept = this.get(vb, epoch, seqno);
+    if (kept !== undefined) {
+      this.stats.recordCacheHits++;
+      return kept;
+    }
+    this.stats.bgFetches++;
+    const fetched = this.fetch(vb, seqno);
+    if (fetched !== undefined) this.put(vb, epoch, seqno, fetched);
+    return fetched;
+  }
+
+  /** A copy of the record of version (vb, seqno) of seqno epoch `epoch` if kept, or undefined. */
   get(vb: number, epoch: number, seqno: number): Buffer | undefined {
     const pair = slotOf(vb, seqno) & this.#mask;
     let at = this.#index[pair]! - 1;
