@@ -103,3 +103,14 @@ test('record cache in a bucket: reads are served from memory, and a seqno handed
     assert.equal(t.bucket.get(ks[2]!).value.toString(), second(ks[2]!));
   }
 });
+
+test('record cache of 0 bytes: every read of a persisted version goes to LMDB', async () => {
+  t = await openTestEngine(8, { recordCacheBytes: 0 });
+  await t.bucket.set('a', 'one');
+  await t.bucket.quiesce();
+  const before = { ...t.bucket.stats };
+  assert.equal(t.bucket.get('a').value.toString(), 'one');
+  assert.equal(t.bucket.get('a').value.toString(), 'one');
+  assert.equal(t.bucket.stats.bgFetches - before.bgFetches, 2);
+  assert.equal(t.bucket.stats.recordCacheHits, before.recordCacheHits);
+});
