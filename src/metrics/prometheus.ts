@@ -59,14 +59,16 @@ export function buildRegistry(src: MetricSources): Registry {
     if (!buckets || now - buckets.at > 500) buckets = { at: now, list: bucketSummaries(src) };
     return buckets.list;
   };
-  const perBucket = (name: string, help: string, pick: (b: BucketSummary) => number): void =>
-    family('gauge', name, help, ['bucket'], () => readBuckets().map((b) => [{ bucket: b.name }, pick(b)] as const));
+  const perBucket = (name: string, help: string, pick: (b: BucketSummary) => number, kind: 'gauge' | 'counter' = 'gauge'): void =>
+    family(kind, name, help, ['bucket'], () => readBuckets().map((b) => [{ bucket: b.name }, pick(b)] as const));
   perBucket('freshet_bucket_items', 'Live documents per bucket', (b) => b.items);
   perBucket('freshet_bucket_tombstones', 'Deleted documents (tombstones not purged yet) per bucket', (b) => b.tombstones);
   perBucket('freshet_bucket_disk_bytes', 'Bytes of the bucket\'s document indexes in LMDB', (b) => b.bytes);
   perBucket('freshet_bucket_high_seqno', 'Sum over the bucket\'s vbuckets of the high seqno', (b) => b.highSeqnoSum);
   perBucket('freshet_bucket_persisted_seqno', 'Sum over the bucket\'s vbuckets of the persisted seqno', (b) => b.persistedSeqnoSum);
   perBucket('freshet_bucket_persistence_lag', 'High seqno minus persisted seqno, summed over the bucket\'s vbuckets', (b) => b.persistenceLag);
+  perBucket('freshet_bucket_record_cache_hits_total', 'Reads of a current version served from the record cache', (b) => b.recordCacheHits, 'counter');
+  perBucket('freshet_bucket_bg_fetches_total', 'Reads of a current version served from LMDB (kv_engine ep_bg_fetched)', (b) => b.bgFetches, 'counter');
 
   const writer = src.engine.store.writer;
   family('counter', 'freshet_storage_flush_batches_total', 'LMDB transactions committed (group commits)', [], () => one(writer.commits));

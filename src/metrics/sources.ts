@@ -31,6 +31,9 @@ export interface BucketSummary {
   /** highSeqnoSum - persistedSeqnoSum: changes acknowledged to nobody yet (not on disk). */
   readonly persistenceLag: number;
   readonly numVBuckets: number;
+  /** Reads of a current version served from memory (engine/record-cache.ts) and from LMDB. */
+  readonly recordCacheHits: number;
+  readonly bgFetches: number;
 }
 
 export function bucketSummaries(src: MetricSources): BucketSummary[] {
@@ -46,6 +49,8 @@ export function bucketSummaries(src: MetricSources): BucketSummary[] {
       persistedSeqnoSum: persisted,
       persistenceLag: high - persisted,
       numVBuckets: b.numVBuckets,
+      recordCacheHits: b.stats.recordCacheHits,
+      bgFetches: b.stats.bgFetches,
     };
   });
 }

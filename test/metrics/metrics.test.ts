@@ -163,6 +163,9 @@ describe('metrics > families after traffic', () => {
     assert.ok((sample(prom, 'freshet_storage_flush_batches_total') ?? 0) > 0);
     assert.ok((sample(prom, 'freshet_storage_fsync_seconds_count') ?? 0) > 0);
     assert.equal(sample(prom, 'freshet_bucket_persistence_lag', { bucket: 'default' }), 0);
+    assert.equal(sample(prom, 'freshet_bucket_record_cache_hits_total', { bucket: 'default' }), bucket.stats.recordCacheHits);
+    assert.equal(sample(prom, 'freshet_bucket_bg_fetches_total', { bucket: 'default' }), bucket.stats.bgFetches);
+    assert.ok(bucket.stats.recordCacheHits > 0, 'the GET above read from memory');
     assert.equal(sample(prom, 'freshet_storage_healthy'), 1);
     // DCP: the laggard has eight streams, sent some items, holds a full window and has more to send.
     assert.equal(sample(prom, 'freshet_dcp_streams', { bucket: 'default', connection: 'laggard' }), 8);
