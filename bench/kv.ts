@@ -6,7 +6,8 @@
  * two servers' request paths. Freshet's SETs are measured twice at the same load: with no
  * durability (acknowledged once applied in memory, as Couchbase does) and with durability level
  * persistToMajority (frame info 0x01 level 3: acknowledged once fsynced). Each figure is printed
- * with its ratio to memcached and the issue's target.
+ * with its ratio to memcached and the issue's target; Freshet's phases also print the share of reads of
+ * current versions (GETs, and the version a SET replaces) served from memory (engine/record-cache.ts).
  *
  *   BENCH_KV_CONNECTIONS  connections per worker (default 4)
  *   BENCH_KV_DEPTH        requests in flight per connection (default 64)
@@ -32,6 +33,12 @@ interface Target {
   readonly auth: LoadJob['auth'];
   /** Also measure SETs with durability persistToMajority (Freshet; memcached has no durability). */
   readonly durableSets: boolean;
+  /**
+   * Freshet: the bucket's reads of current versions so far, from memory (the record cache) and
+   * from LMDB, so each phase prints the share it served from memory (a GET, and the read of the
+   * version a SET replaces).
+   */
+  readonly reads?: () => { memory: number; disk: number };
 }
 
 interface Figures {
@@ -59,9 +66,16 @@ async function measure(target: Target): Promise<Figures> {
   ];
   for (const p of phases) {
     await load({ ...base, op: p.op, durability: p.durability, ms: warmupMs, once: false }, keys, workers);
+    const before = target.reads?.();
     const r = await load({ ...base, op: p.op, durability: p.durability, ms, once: false }, keys, workers);
     figures[p.figure] = rate(r.ops, r.ms);
     line(`${target.name} ${p.label}`, `${fmt(figures[p.figure])}${errorNote(r)}`);
+    const after = target.reads?.();
+    if (before && after) {
+      const memory = after.memory - before.memory;
+      const all = memory + after.disk - before.disk;
+      line('  reads of current versions from memory', `${all > 0 ? ((memory / all) * 100).toFixed(1) : 'n/a'}% of ${fmt(all)} (the rest from LMDB)`);
+    }
   }
   return figures;
 }
@@ -132,7 +146,11 @@ export async function run(): Promise<void> {
   let freshet: Figures;
   const server = await FreshetServer.start({ dataDir: dir, kvPort: 0, mgmtPort: 0, httpPort: 0, numVBuckets: 1024, username: 'Administrator', password: 'password' });
   try {
-    freshet = await measure({ name: 'freshet', port: server.ports.kv, auth: { user: 'Administrator', password: 'password', bucket: 'default' }, durableSets: true });
+    const reads = (): { memory: number; disk: number } => {
+      const stats = server.engine.requireBucket('default').stats;
+      return { memory: stats.recordCacheHits, disk: stats.bgFetches };
+    };
+    freshet = await measure({ name: 'freshet', port: server.ports.kv, auth: { user: 'Administrator', password: 'password', bucket: 'default' }, durableSets: true, reads });
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
