@@ -34,7 +34,7 @@ export interface WritePathLimits {
  * server's (bench dcp, memory phase, against the same writes without a consumer), at 8 MiB about
  * 40 MB.
  */
-export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 160 * 1024 * 1024, checkpointBytes: 8 * 1024 * 1024, recordCacheBytes: 24 * 1024 * 1024 };
+export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 160 * 1024 * 1024, checkpointBytes: 8 * 1024 * 1024, recordCacheBytes: 20 * 1024 * 1024 };
 
 /** Couchbase's `conflictResolutionType` bucket setting: revid ("seqno") or last-write-wins. */
 export type ConflictResolutionType = 'seqno' | 'lww';

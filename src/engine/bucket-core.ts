@@ -163,15 +163,15 @@ export class BucketCore {
 
   /**
    * The current version of a key, tombstones and not-yet-expired-on-disk items included. `k` is
-   * its directory key, for a caller that has built it already (dir-keys.ts).
+   * its directory key, for a caller that has built it already (dir-keys.ts); `keep` false for a
+   * version about to be replaced (record-cache.ts `read`).
    */
-  lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key)): Item | undefined {
-    // The caller usually knows the vbucket already (crc32 of the key, once per request).
-    const vb = vbId ?? this.vbucketOf(key);
+  lookup(key: Buffer, collection = 0, vbId?: number, k = dirKey(collection, key), keep = true): Item | undefined {
+    const vb = vbId ?? this.vbucketOf(key); // usually known: crc32 of the key, once per request
     // The version in flight, none (undefined, or null behind a SyncWrite), or a seqno to read.
     const found = this.#dir.current(vb, k);
     if (typeof found !== 'number') return found ?? undefined;
-    const raw = this.#records.read(vb, this.vbuckets[vb]!.epoch, found);
+    const raw = this.#records.read(vb, this.vbuckets[vb]!.epoch, found, keep);
     return raw === undefined ? undefined : decodeRecord(raw, vb, found);
   }
 

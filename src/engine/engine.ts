@@ -44,7 +44,7 @@ export interface EngineOptions {
   maxDirtyBytes?: number;
   checkpointBytes?: number;
   /**
-   * Bytes of recent item records each bucket keeps in memory for reads (default 24 MiB; 0 keeps
+   * Bytes of recent item records each bucket keeps in memory for reads (default 20 MiB; 0 keeps
    * none and reads every version not in flight from LMDB): record-cache.ts.
    */
   recordCacheBytes?: number;

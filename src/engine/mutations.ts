@@ -89,8 +89,9 @@ export function store(bucket: BucketCore, collection: number, mode: StoreMode, r
   // One directory lookup serves both the live check and the previous version (a create, the most
   // common write of a load, finds nothing once); only an item that just expired is read again.
   // The directory key (a string whose hash V8 caches) is built once for the lookups and the write.
+  // The version found is about to be replaced: a read of it from disk is not kept in memory.
   const pkey = dirKey(collection, key);
-  const found = bucket.lookup(key, collection, vb.id, pkey);
+  const found = bucket.lookup(key, collection, vb.id, pkey, false);
   const current = bucket.liveOf(found, key, vb, collection);
   const expiry = opts.preserveExpiry && current ? current.expiry : requested;
   if (mode === 'add' && current) throw new EngineError('KEY_EEXISTS', 'key already exists');

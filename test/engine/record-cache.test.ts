@@ -23,6 +23,19 @@ test('record cache: a kept record is found by its version and epoch only, as a c
   assert.equal(cache.get(3, 1, 5), undefined, 'the same low 32 bits, another seqno');
 });
 
+test('record cache: a read misses to the fetch, and keeps what it fetched unless told not to (a version being replaced)', () => {
+  const disk = new Map<string, Buffer>([['1:5', record(5)], ['1:6', record(6)]]);
+  const stats = { recordCacheHits: 0, bgFetches: 0 };
+  const cache = new RecordCache(64 * 1024, (vb, seqno) => disk.get(`${vb}:${seqno}`), stats);
+  assert.deepEqual(cache.read(1, 1, 5), record(5));
+  assert.deepEqual(cache.read(1, 1, 5), record(5));
+  assert.deepEqual(stats, { recordCacheHits: 1, bgFetches: 1 }, 'fetched once, then from memory');
+  assert.deepEqual(cache.read(1, 1, 6, false), record(6));
+  assert.deepEqual(cache.read(1, 1, 6, false), record(6));
+  assert.deepEqual(stats, { recordCacheHits: 1, bgFetches: 3 }, 'not kept: fetched each time');
+  assert.equal(cache.read(1, 1, 7), undefined, 'nothing on disk either');
+});
+
 test('record cache: a record older than one ring length is gone, and records too large are not kept', () => {
   const cache = new RecordCache(4096);
   cache.put(0, 1, 1, record(1));
