@@ -64,7 +64,7 @@ test('record cache: against a model, every hit is the exact record, and recent r
       cache.put(vb, 1, seqno, r);
       model.set(`${vb}:${seqno}`, r);
       recent.push([vb, seqno]);
-      if (recent.length > 2) recent.shift(); // a version pair holds two: the last two are always there
+      if (recent.length > 4) recent.shift(); // an index set holds four: the last four are always there
     } else {
       const got = cache.get(vb, 1, seqno);
       if (got !== undefined) {
@@ -72,7 +72,7 @@ test('record cache: against a model, every hit is the exact record, and recent r
         assert.deepEqual(got, model.get(`${vb}:${seqno}`), `vb ${vb} seqno ${seqno}`);
       }
     }
-    for (const [v, s] of recent) assert.deepEqual(cache.get(v, 1, s), model.get(`${v}:${s}`), 'the last two records written are found');
+    for (const [v, s] of recent) assert.deepEqual(cache.get(v, 1, s), model.get(`${v}:${s}`), 'the last four records written are found');
   }
   assert.ok(hits > 1000, `${hits} hits`);
 });
