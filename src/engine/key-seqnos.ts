@@ -25,10 +25,15 @@ const MARKED = 0x80000000;
 const LENGTH = 4;
 const MIN_SLOTS = 8;
 /** Fields of a slot in `#meta`. */
-const FIELDS = 3;
+const FIELDS = 5;
 const HASH = 0;
 const OFFSET = 1;
 const HANDLE = 2;
+/** The seqno's high and low 32 bits; a high word of NONE: no seqno. */
+const SEQ_HI = 3;
+const SEQ_LO = 4;
+const NONE = -1;
+const TWO_32 = 0x1_0000_0000;
 const MIN_ARENA = 64;
 
 /** An arena entry's length word: the key's byte count, and MARKED when it starts with the MARK. */
@@ -48,14 +53,15 @@ function hashOf(k: string): number {
   return h | 0;
 }
 
-/** One vbucket's keys: each with a seqno (NaN: none), a handle (0: none), or both. */
+/** One vbucket's keys: each with a seqno, a handle (0: none), or both. */
 class KeyTable {
   /**
-   * Per slot, side by side (one cache line serves a probe): the key's hash; the arena offset + 1
-   * of its bytes, EMPTY, or DELETED (a tombstone: probing goes on); its handle (0: none).
+   * Per slot, side by side (a lookup reads one cache line, not one per array): the key's hash;
+   * the arena offset + 1 of its bytes, EMPTY, or DELETED (a tombstone: probing goes on); its
+   * handle (0: none); its seqno in two words (SEQ_HI NONE: none).
    */
   #meta = new Int32Array(MIN_SLOTS * FIELDS);
-  #seqnos = new Float64Array(MIN_SLOTS);
+  #slots = MIN_SLOTS;
   #arena = new Uint8Array(MIN_ARENA);
   #arenaUsed = 0;
   /** Keys with a seqno. */
@@ -65,16 +71,29 @@ class KeyTable {
 
   get(k: string): number | undefined {
     const slot = this.#find(k, hashOf(k));
-    if (slot < 0) return undefined;
-    const seqno = this.#seqnos[slot]!;
-    return seqno === seqno ? seqno : undefined; // NaN: the key has a handle only
+    return slot < 0 ? undefined : this.#seqnoAt(slot);
+  }
+
+  /** A slot's seqno, or undefined when it has a handle only. */
+  #seqnoAt(slot: number): number | undefined {
+    const hi = this.#meta[slot * FIELDS + SEQ_HI]!;
+    return hi === NONE ? undefined : hi * TWO_32 + (this.#meta[slot * FIELDS + SEQ_LO]! >>> 0);
+  }
+
+  #hasSeqno(slot: number): boolean {
+    return this.#meta[slot * FIELDS + SEQ_HI] !== NONE;
+  }
+
+  #setSeqno(slot: number, seqno: number | undefined): void {
+    this.#meta[slot * FIELDS + SEQ_HI] = seqno === undefined ? NONE : Math.floor(seqno / TWO_32);
+    this.#meta[slot * FIELDS + SEQ_LO] = seqno === undefined ? 0 : seqno >>> 0;
   }
 
   /** True when `k` had no seqno. */
   set(k: string, seqno: number): boolean {
     const slot = this.#slot(k);
-    const had = this.#seqnos[slot]! === this.#seqnos[slot]!;
-    this.#seqnos[slot] = seqno;
+    const had = this.#hasSeqno(slot);
+    this.#setSeqno(slot, seqno);
     if (!had) this.size++;
     return !had;
   }
@@ -82,9 +101,9 @@ class KeyTable {
   /** True when `k` had a seqno. A key with a handle keeps its slot. */
   delete(k: string): boolean {
     const slot = this.#find(k, hashOf(k));
-    if (slot < 0 || this.#seqnos[slot]! !== this.#seqnos[slot]!) return false;
+    if (slot < 0 || !this.#hasSeqno(slot)) return false;
     this.size--;
-    this.#seqnos[slot] = NaN;
+    this.#setSeqno(slot, undefined);
     if (this.#meta[slot * FIELDS + HANDLE] === 0) this.#meta[slot * FIELDS + OFFSET] = DELETED;
     return true;
   }
@@ -95,8 +114,7 @@ class KeyTable {
     if (slot < 0) return undefined;
     const handle = this.#meta[slot * FIELDS + HANDLE]!;
     if (handle !== 0) return pool[handle];
-    const seqno = this.#seqnos[slot]!;
-    return seqno === seqno ? seqno : undefined;
+    return this.#seqnoAt(slot);
   }
 
   /** `k`'s slot, or -1. */
@@ -116,7 +134,7 @@ class KeyTable {
   /** Set a slot's handle (0 clears it; a key left with neither goes). */
   setHandleAt(slot: number, handle: number): void {
     this.#meta[slot * FIELDS + HANDLE] = handle;
-    if (handle === 0 && this.#seqnos[slot]! !== this.#seqnos[slot]!) this.#meta[slot * FIELDS + OFFSET] = DELETED;
+    if (handle === 0 && !this.#hasSeqno(slot)) this.#meta[slot * FIELDS + OFFSET] = DELETED;
   }
 
   /** `k`'s slot, made (no seqno, no handle) if need be. */
@@ -124,29 +142,28 @@ class KeyTable {
     const h = hashOf(k);
     const found = this.#find(k, h);
     if (found >= 0) return found;
-    if ((this.#filled + 1) * 4 > this.#seqnos.length * 3) this.#resize();
-    const mask = this.#seqnos.length - 1;
+    if ((this.#filled + 1) * 4 > this.#slots * 3) this.#resize();
+    const mask = this.#slots - 1;
     let i = h & mask;
     while (this.#meta[i * FIELDS + OFFSET]! > 0) i = (i + 1) & mask;
     if (this.#meta[i * FIELDS + OFFSET] === EMPTY) this.#filled++;
     this.#meta[i * FIELDS + HASH] = h;
     this.#meta[i * FIELDS + OFFSET] = this.#append(k) + 1;
-    this.#seqnos[i] = NaN;
+    this.#setSeqno(i, undefined);
     this.#meta[i * FIELDS + HANDLE] = 0;
     return i;
   }
 
   *keys(): IterableIterator<string> {
     const meta = this.#meta;
-    const seqnos = this.#seqnos;
-    for (let i = 0; i < seqnos.length; i++) {
+    for (let i = 0; i < this.#slots; i++) {
       const off = meta[i * FIELDS + OFFSET]!;
-      if (off > 0 && seqnos[i]! === seqnos[i]!) yield this.#keyAt(off - 1);
+      if (off > 0 && meta[i * FIELDS + SEQ_HI] !== NONE) yield this.#keyAt(off - 1);
     }
   }
 
   #find(k: string, h: number): number {
-    const mask = this.#seqnos.length - 1;
+    const mask = this.#slots - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const off = this.#meta[i * FIELDS + OFFSET]!;
       if (off === EMPTY) return -1;
@@ -200,11 +217,11 @@ class KeyTable {
   /** Rebuild at twice the keys' need (tombstones and their arena bytes dropped). */
   #resize(): void {
     const meta = this.#meta;
-    const seqnos = this.#seqnos;
+    const old = this.#slots;
     const arena = this.#arena;
     let keys = 0;
     let bytes = 0;
-    for (let i = 0; i < seqnos.length; i++) {
+    for (let i = 0; i < old; i++) {
       const off = meta[i * FIELDS + OFFSET]!;
       if (off <= 0) continue;
       keys++;
@@ -213,12 +230,12 @@ class KeyTable {
     let slots = MIN_SLOTS;
     while (slots * 3 < keys * 4 * 2) slots *= 2;
     this.#meta = new Int32Array(slots * FIELDS);
-    this.#seqnos = new Float64Array(slots);
+    this.#slots = slots;
     this.#arena = new Uint8Array(Math.max(MIN_ARENA, bytes * 2));
     this.#arenaUsed = 0;
     this.#filled = keys;
     const mask = slots - 1;
-    for (let i = 0; i < seqnos.length; i++) {
+    for (let i = 0; i < old; i++) {
       const off = meta[i * FIELDS + OFFSET]!;
       if (off <= 0) continue;
       const from = off - 1;
@@ -232,7 +249,8 @@ class KeyTable {
       this.#meta[j * FIELDS + HASH] = h;
       this.#meta[j * FIELDS + OFFSET] = at + 1;
       this.#meta[j * FIELDS + HANDLE] = meta[i * FIELDS + HANDLE]!;
-      this.#seqnos[j] = seqnos[i]!;
+      this.#meta[j * FIELDS + SEQ_HI] = meta[i * FIELDS + SEQ_HI]!;
+      this.#meta[j * FIELDS + SEQ_LO] = meta[i * FIELDS + SEQ_LO]!;
     }
   }
 }
