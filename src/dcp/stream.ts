@@ -45,10 +45,10 @@ import type { Queueable } from './ready-queue.js';
 import type { AcceptedStream } from './stream-request.js';
 import { itemsRemaining, type StreamHost, type StreamState } from './stream-state.js';
 
-/** Engine end reasons that end just the stream, with the STREAM_END reason the consumer gets. */
 /** The empty batch (never written to): a stream between batches holds no array of its own. */
 const NO_EVENTS: readonly FollowEvent[] = [];
 
+/** Engine end reasons that end just the stream, with the STREAM_END reason the consumer gets. */
 const END_REASONS: Partial<Record<FollowEndReason, number>> = {
   ok: StreamEndReason.Ok,
   state_changed: StreamEndReason.StateChanged,

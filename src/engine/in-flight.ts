@@ -44,9 +44,8 @@ export interface OnDisk {
 }
 
 /**
- * What reads of a key see in memory (`get`): a version, null for none, or the seqno of the
- * on-disk record to read; undefined when nothing is in flight and the directory's seqno leads
- * to the answer.
+ * What a read of a key finds (key-directory.ts `current`): a version in flight, null for none,
+ * the seqno of the on-disk record to read, or undefined when the key is not in the directory.
  */
 export type InFlightRead = Item | null | number | undefined;
 

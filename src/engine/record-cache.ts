@@ -30,7 +30,7 @@ const ENTRY_HEADER = 20;
 const MAX_SHARE = 64;
 /** Slots a version may take in the index (one set, within one cache line). */
 const WAYS = 4;
-/** Index slots per ring byte: an average entry is about 150 bytes, so about two slots per entry. */
+/** Ring bytes per index slot: an entry of a 100-byte document is 176 bytes, so about three slots per entry. */
 const BYTES_PER_SLOT = 64;
 
 /** Where a miss reads a version's record (LMDB's by-seq index), and what the reads are counted in. */
@@ -99,11 +99,9 @@ export class RecordCache {
   get(vb: number, epoch: number, seqno: number): Buffer | undefined {
     const set = slotOf(vb, seqno) & this.#mask;
     let at = -1;
-    for (let i = set; i < set + WAYS; i++) {
-      if (this.#holds(this.#index[i]! - 1, vb, epoch, seqno)) {
-        at = this.#index[i]! - 1;
-        break;
-      }
+    for (let i = set; i < set + WAYS && at < 0; i++) {
+      const candidate = this.#index[i]! - 1;
+      if (this.#holds(candidate, vb, epoch, seqno)) at = candidate;
     }
     if (at < 0) return undefined;
     const off = at % this.#capacity;
