@@ -19,14 +19,13 @@
  */
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable, ChangeWatcher } from './vbucket.js';
-import type { ReadSnapshot } from '../store/lmdb-store.js';
+import type { ReadSnapshot, SeqnoScan } from '../store/lmdb-store.js';
 import { decodeRecord, recordCollection, RecordLayout } from './record.js';
 import { bucketCore } from './bucket.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
 import { readU64, seqKey } from '../store/keys.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from './types.js';
 import type { CollectionFilter, FollowEndReason, FollowEvent, FollowOptions, Item } from './types.js';
-import type { Database } from 'lmdb';
 import { Slab } from '../common/slab.js';
 
 const defaultOnly: CollectionFilter = (c) => c === 0;
@@ -42,7 +41,7 @@ function useFilter(filter: CollectionFilter): void {
 /** Records the filter skipped, across followers (a test proves a filtered backfill skips values). */
 export const followerCounters = { skipped: 0, delivered: 0 };
 const SKIP = Buffer.alloc(0);
-const readers = new WeakMap<object, Database<Buffer, Buffer>>();
+const readers = new WeakMap<object, SeqnoScan<Buffer>>();
 /**
  * Where backfilled records are copied to (common/slab.ts): a batch's records live until its
  * stream has sent them. Small slabs, because a stream waiting on its consumer holds one batch
@@ -54,7 +53,7 @@ const records = new Slab(32 * 1024, 2048);
  * The by-seq index read through a decoder that looks at a record's collection in lmdb-js's
  * shared read buffer and copies only the records the filter keeps (lmdb-store.ts bySeqReader).
  */
-function filteredBySeq(bucket: Bucket): Database<Buffer, Buffer> {
+function filteredBySeq(bucket: Bucket): SeqnoScan<Buffer> {
   const core = bucketCore(bucket);
   let db = readers.get(core);
   if (!db) {
@@ -325,7 +324,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
       reverse: true,
       transaction: snapshot.txn,
     })) {
-      if (value !== SKIP) return readU64(key, 2);
+      if (value !== SKIP) return key;
     }
     return -1;
   }
@@ -345,7 +344,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
       inclusiveEnd: true,
       transaction: phase.snapshot.txn,
     })) {
-      position = readU64(key, 2);
+      position = key;
       read++;
       if (value === SKIP) {
         followerCounters.skipped++;

@@ -10,7 +10,7 @@
  * record. Measured on 100,000 documents this halves the scan next to copying and decoding values.
  */
 import type { LmdbStore } from '../store/lmdb-store.js';
-import { readU64 } from '../store/keys.js';
+import { readU64, seqKey } from '../store/keys.js';
 import type { BucketCore } from './bucket-core.js';
 import type { BucketMeta } from './bucket-config.js';
 import { FailoverLog } from './failover-log.js';
@@ -64,18 +64,20 @@ export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: 
     const k = b.toString('latin1', HEADER + length, end);
     return value === SYSTEM_COLLECTION_ID ? k : collectionPrefix(value) + k;
   };
-  for (const { key, value } of store.bySeqReader(bucket, keyOf).getRange({})) {
-    const vb = key.readUInt16BE(0);
-    const seqno = readU64(key, 2);
-    if (seqno > lastSeqno[vb]!) lastSeqno[vb] = seqno;
-    let owner: number | undefined = collection;
-    if (collection === SYSTEM_COLLECTION_ID) {
-      systemKeys[vb]!.set(value, seqno);
-      owner = eventCollection(value);
-    } else keys.set(vb, value, seqno);
-    if (owner !== undefined) {
-      const high = collectionHigh[vb]!;
-      if ((high.get(owner) ?? 0) < seqno) high.set(owner, seqno);
+  const bySeq = store.bySeqReader(bucket, keyOf);
+  // One range per vbucket: its keys come back as seqnos (lmdb-store.ts SeqnoScan), in order.
+  for (let vb = 0; vb < numVBuckets; vb++) {
+    for (const { key: seqno, value } of bySeq.getRange({ start: seqKey(vb, 0), end: seqKey(vb, Number.MAX_SAFE_INTEGER), inclusiveEnd: true })) {
+      lastSeqno[vb] = seqno;
+      let owner: number | undefined = collection;
+      if (collection === SYSTEM_COLLECTION_ID) {
+        systemKeys[vb]!.set(value, seqno);
+        owner = eventCollection(value);
+      } else keys.set(vb, value, seqno);
+      if (owner !== undefined) {
+        const high = collectionHigh[vb]!;
+        if ((high.get(owner) ?? 0) < seqno) high.set(owner, seqno);
+      }
     }
   }
   return { lastSeqno, maxCas: (BigInt(casHi) << 32n) | BigInt(casLo), systemKeys, collectionHigh };

@@ -9,13 +9,40 @@
  * acknowledged write survives `kill -9` and power loss alike.
  */
 import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath, type Transaction } from 'lmdb';
+import { open, type Database, type RangeOptions, type RootDatabase, type RootDatabaseOptions, type RootDatabaseOptionsWithPath, type Transaction } from 'lmdb';
 import { GroupCommitter } from './group-commit.js';
 import { DirLock } from './dir-lock.js';
 import { exposedPaths, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type ExposedPath } from './private-files.js';
 import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } from './storage-fault.js';
 
 export type BinaryDb = Database<Buffer, Buffer>;
+
+/**
+ * A by-seq index as a scan sees it (`LmdbStore.bySeqReader`): ranges are given as by-seq keys
+ * (keys.ts `seqKey`), and each entry's key comes back as its seqno, a number; the vbucket is the
+ * one of the range.
+ */
+export interface SeqnoScan<T> {
+  getRange(options: RangeOptions): Iterable<{ readonly key: number; readonly value: T }>;
+}
+
+/**
+ * Keys of a `SeqnoScan`: written as given (by-seq key bytes), read as the seqno they hold
+ * (`[vbucket u16][seqno u64]`, keys.ts), in place in lmdb-js's key buffer. lmdb-js's own binary
+ * keys are each a copy, on an ArrayBuffer of its own, which a backfill made one of per item.
+ */
+const SEQNO_KEYS = {
+  writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
+    target.set(key, start);
+    return start + key.length;
+  },
+  readKey: (t: Uint8Array, start: number): number => {
+    const at = start + 2;
+    const hi = ((t[at]! << 24) | (t[at + 1]! << 16) | (t[at + 2]! << 8) | t[at + 3]!) >>> 0;
+    const lo = ((t[at + 4]! << 24) | (t[at + 5]! << 16) | (t[at + 6]! << 8) | t[at + 7]!) >>> 0;
+    return hi * 0x1_0000_0000 + lo;
+  },
+};
 /** A database of small structured values (msgpack), keyed by strings. */
 export type MetaDb = Database<unknown, string>;
 
@@ -140,12 +167,16 @@ export class LmdbStore {
 
   /**
    * A bucket's by-seq index read through `decode`, which is handed each value in lmdb-js's shared
-   * read buffer (valid only during the call; `size` is the value's length): warm-up takes the few
-   * fields it needs in place instead of a copy of every value (engine/warmup.ts).
+   * read buffer (valid only during the call; `size` is the value's length), with each key read as
+   * its seqno (`SeqnoScan`): warm-up takes the few fields it needs in place instead of a copy of
+   * every value (engine/warmup.ts), and a backfill copies only the records it sends (follower.ts).
    */
-  bySeqReader<T>(bucket: string, decode: (bytes: Buffer, size: number) => T): Database<T, Buffer> {
-    const options = { keyEncoding: 'binary', encoder: { encode: (value: Buffer): Buffer => value, decode } } as const;
-    return this.root.openDB<T, Buffer>(`b/${bucket}/seq`, options);
+  bySeqReader<T>(bucket: string, decode: (bytes: Buffer, size: number) => T): SeqnoScan<T> {
+    // lmdb-js types `keyEncoder` and `encoder` on the root's options only; a database takes them too.
+    const options: RootDatabaseOptions = { keyEncoder: SEQNO_KEYS, encoder: { encode: (value: Buffer): Buffer => value, decode } };
+    // The one boundary where lmdb-js's types cannot follow: its key type is the same for the range
+    // given and the keys read, and SEQNO_KEYS reads numbers from keys written as bytes.
+    return this.root.openDB<T, Buffer>(`b/${bucket}/seq`, options) as unknown as SeqnoScan<T>;
   }
 
   /** A structured side database owned by one bucket (e.g. CouchDB `_local` documents). */
