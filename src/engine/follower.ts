@@ -19,7 +19,7 @@
  */
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable, ChangeWatcher } from './vbucket.js';
-import type { ReadSnapshot, SeqnoScan } from '../store/lmdb-store.js';
+import type { ReadSnapshot, NumberKeyScan } from '../store/lmdb-store.js';
 import { decodeRecord, recordCollection, RecordLayout } from './record.js';
 import { bucketCore } from './bucket.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
@@ -41,7 +41,7 @@ function useFilter(filter: CollectionFilter): void {
 /** Records the filter skipped, across followers (a test proves a filtered backfill skips values). */
 export const followerCounters = { skipped: 0, delivered: 0 };
 const SKIP = Buffer.alloc(0);
-const readers = new WeakMap<object, SeqnoScan<Buffer>>();
+const readers = new WeakMap<object, NumberKeyScan<Buffer>>();
 /**
  * Where backfilled records are copied to (common/slab.ts): a batch's records live until its
  * stream has sent them. Small slabs, because a stream waiting on its consumer holds one batch
@@ -53,7 +53,7 @@ const records = new Slab(32 * 1024, 2048);
  * The by-seq index read through a decoder that looks at a record's collection in lmdb-js's
  * shared read buffer and copies only the records the filter keeps (lmdb-store.ts bySeqReader).
  */
-function filteredBySeq(bucket: Bucket): SeqnoScan<Buffer> {
+function filteredBySeq(bucket: Bucket): NumberKeyScan<Buffer> {
   const core = bucketCore(bucket);
   let db = readers.get(core);
   if (!db) {

@@ -65,7 +65,7 @@ export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: 
     return value === SYSTEM_COLLECTION_ID ? k : collectionPrefix(value) + k;
   };
   const bySeq = store.bySeqReader(bucket, keyOf);
-  // One range per vbucket: its keys come back as seqnos (lmdb-store.ts SeqnoScan), in order.
+  // One range per vbucket: its keys come back as seqnos (lmdb-store.ts NumberKeyScan), in order.
   for (let vb = 0; vb < numVBuckets; vb++) {
     for (const { key: seqno, value } of bySeq.getRange({ start: seqKey(vb, 0), end: seqKey(vb, Number.MAX_SAFE_INTEGER), inclusiveEnd: true })) {
       lastSeqno[vb] = seqno;

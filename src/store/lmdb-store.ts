@@ -18,31 +18,38 @@ import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } f
 export type BinaryDb = Database<Buffer, Buffer>;
 
 /**
- * A by-seq index as a scan sees it (`LmdbStore.bySeqReader`): ranges are given as by-seq keys
- * (keys.ts `seqKey`), and each entry's key comes back as its seqno, a number; the vbucket is the
- * one of the range.
+ * An index as a scan sees it (`LmdbStore.bySeqReader`, `changesReader`): ranges are given as key
+ * bytes (keys.ts), and each entry's key comes back as the 64-bit number it holds: a by-seq key's
+ * seqno (the vbucket is the one of the range), a change-order key's bucket sequence.
  */
-export interface SeqnoScan<T> {
+export interface NumberKeyScan<T> {
   getRange(options: RangeOptions): Iterable<{ readonly key: number; readonly value: T }>;
 }
 
 /**
- * Keys of a `SeqnoScan`: written as given (by-seq key bytes), read as the seqno they hold
- * (`[vbucket u16][seqno u64]`, keys.ts), in place in lmdb-js's key buffer. lmdb-js's own binary
- * keys are each a copy, on an ArrayBuffer of its own, which a backfill made one of per item.
+ * Keys of a `NumberKeyScan`: written as given, read as the u64 at byte `at` of the key (keys.ts:
+ * 2 for `[vbucket u16][seqno u64]`, 0 for `[bucket seq u64]`), in place in lmdb-js's key buffer.
+ * lmdb-js's own binary keys are each a copy, on an ArrayBuffer of its own: one per entry read,
+ * which was a DCP backfill's largest allocation after the items themselves.
  */
-const SEQNO_KEYS = {
-  writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
-    target.set(key, start);
-    return start + key.length;
-  },
-  readKey: (t: Uint8Array, start: number): number => {
-    const at = start + 2;
-    const hi = ((t[at]! << 24) | (t[at + 1]! << 16) | (t[at + 2]! << 8) | t[at + 3]!) >>> 0;
-    const lo = ((t[at + 4]! << 24) | (t[at + 5]! << 16) | (t[at + 6]! << 8) | t[at + 7]!) >>> 0;
-    return hi * 0x1_0000_0000 + lo;
-  },
-};
+function u64Keys(at: number): object {
+  return {
+    writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
+      target.set(key, start);
+      return start + key.length;
+    },
+    readKey: (t: Uint8Array, start: number): number => {
+      const i = start + at;
+      const hi = ((t[i]! << 24) | (t[i + 1]! << 16) | (t[i + 2]! << 8) | t[i + 3]!) >>> 0;
+      const lo = ((t[i + 4]! << 24) | (t[i + 5]! << 16) | (t[i + 6]! << 8) | t[i + 7]!) >>> 0;
+      return hi * 0x1_0000_0000 + lo;
+    },
+  };
+}
+const SEQNO_KEYS = u64Keys(2);
+/** Below every key of these indexes (each is at least two bytes; see `#numberKeyed`). */
+const LOWEST_KEY = Buffer.from([0]);
+const CHANGE_KEYS = u64Keys(0);
 /** A database of small structured values (msgpack), keyed by strings. */
 export type MetaDb = Database<unknown, string>;
 
@@ -168,15 +175,30 @@ export class LmdbStore {
   /**
    * A bucket's by-seq index read through `decode`, which is handed each value in lmdb-js's shared
    * read buffer (valid only during the call; `size` is the value's length), with each key read as
-   * its seqno (`SeqnoScan`): warm-up takes the few fields it needs in place instead of a copy of
-   * every value (engine/warmup.ts), and a backfill copies only the records it sends (follower.ts).
+   * its seqno (`NumberKeyScan`): warm-up takes the few fields it needs in place instead of a copy
+   * of every value (engine/warmup.ts), and a backfill copies only the records it sends (follower.ts).
    */
-  bySeqReader<T>(bucket: string, decode: (bytes: Buffer, size: number) => T): SeqnoScan<T> {
+  bySeqReader<T>(bucket: string, decode: (bytes: Buffer, size: number) => T): NumberKeyScan<T> {
+    return this.#numberKeyed(`b/${bucket}/seq`, SEQNO_KEYS, { encode: (value: Buffer): Buffer => value, decode });
+  }
+
+  /** A bucket's change order (`BucketDbs.changes`), each key read as its bucket sequence (`NumberKeyScan`). */
+  changesReader(bucket: string): NumberKeyScan<Buffer> {
+    return this.#numberKeyed(`b/${bucket}/changes`, CHANGE_KEYS, copyingBinary);
+  }
+
+  #numberKeyed<T>(name: string, keyEncoder: object, encoder: object): NumberKeyScan<T> {
     // lmdb-js types `keyEncoder` and `encoder` on the root's options only; a database takes them too.
-    const options: RootDatabaseOptions = { keyEncoder: SEQNO_KEYS, encoder: { encode: (value: Buffer): Buffer => value, decode } };
-    // The one boundary where lmdb-js's types cannot follow: its key type is the same for the range
-    // given and the keys read, and SEQNO_KEYS reads numbers from keys written as bytes.
-    return this.root.openDB<T, Buffer>(`b/${bucket}/seq`, options) as unknown as SeqnoScan<T>;
+    const options: RootDatabaseOptions = { keyEncoder, encoder };
+    const db = this.root.openDB<T, Buffer>(name, options);
+    return {
+      // A range left open at its low end is bounded by LOWEST_KEY explicitly: for a database with
+      // its own key encoder lmdb-js's default bound is ordered-binary's first key (open.js
+      // DEFAULT_BEGINNING_KEY, [5]), which would leave out every key whose first byte is below 5.
+      // The cast is the one boundary where lmdb-js's types cannot follow: its key type is the same
+      // for the range given and the keys read, and these keys are read as numbers.
+      getRange: (range) => db.getRange(range.reverse ? { end: LOWEST_KEY, ...range } : { start: LOWEST_KEY, ...range }) as unknown as Iterable<{ key: number; value: T }>,
+    };
   }
 
   /** A structured side database owned by one bucket (e.g. CouchDB `_local` documents). */
