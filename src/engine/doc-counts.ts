@@ -9,8 +9,19 @@
  * a Prometheus scrape, KV `STAT curr_items`) stay cheap on big buckets: counts can lag on very
  * large, busy buckets. Moved here from the HTTP face's Db so that every face reads one count.
  */
-import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
-import { scanRecords } from './record-view.js';
+import type { BucketDbs, LmdbStore, NumberKeyScan } from '../store/lmdb-store.js';
+import { recordCollection, RecordLayout } from './record.js';
+
+const { FORMAT, BITS, BIT_DELETED } = RecordLayout;
+
+/**
+ * A record's collection and whether it is a tombstone, as one number (collection * 2 + deleted),
+ * read in place in lmdb-js's shared read buffer: counting copies nothing per record.
+ */
+function countKey(bytes: Buffer): number {
+  const collection = bytes[0] === FORMAT ? 0 : recordCollection(bytes);
+  return collection * 2 + ((bytes[BITS]! & BIT_DELETED) !== 0 ? 1 : 0);
+}
 
 export interface DocCounts {
   /** Live documents (current version not a tombstone), over every collection in the manifest. */
@@ -23,6 +34,7 @@ export interface DocCounts {
 
 /** What the counter reads of its bucket. */
 export interface CountedBucket {
+  readonly name: string;
   readonly store: LmdbStore;
   readonly dbs: BucketDbs;
   readonly persistedBucketSeq: number;
@@ -31,6 +43,8 @@ export interface CountedBucket {
 
 export class DocCounter {
   #counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
+  /** The by-seq index read through `countKey` (opened on first count: opening a database costs a write transaction). */
+  #records: NumberKeyScan<number> | null = null;
 
   constructor(private readonly bucket: CountedBucket) {}
 
@@ -63,17 +77,23 @@ export class DocCounter {
     let delCount = 0;
     let last = -1;
     let tally = { docCount: 0, delCount: 0 };
-    scanRecords(this.bucket, (rec) => {
-      const c = rec.collection;
-      if (c !== last) {
-        last = c;
-        let t = byCollection.get(c);
-        if (!t) byCollection.set(c, (t = { docCount: 0, delCount: 0 }));
-        tally = t;
+    const snapshot = this.bucket.store.snapshot();
+    try {
+      this.#records ??= this.bucket.store.bySeqReader(this.bucket.name, countKey);
+      for (const { value } of this.#records.getRange({ transaction: snapshot.txn })) {
+        const c = Math.floor(value / 2);
+        if (c !== last) {
+          last = c;
+          let t = byCollection.get(c);
+          if (!t) byCollection.set(c, (t = { docCount: 0, delCount: 0 }));
+          tally = t;
+        }
+        if (value % 2 === 1) tally.delCount++;
+        else tally.docCount++;
       }
-      if (rec.deleted) tally.delCount++;
-      else tally.docCount++;
-    });
+    } finally {
+      snapshot.release();
+    }
     // System events and dropped collections (not purged yet) are not documents.
     for (const [c, t] of byCollection) {
       if (!manifest.hasCollection(c)) byCollection.delete(c);

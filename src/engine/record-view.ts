@@ -1,14 +1,13 @@
 /**
  * The engine's read-only view of one stored item record, for readers that look at a few fields
  * of many records without decoding each into an Item: the `_changes` feed (change-scan.ts, and
- * the CouchDB layer's byte-level rows), document counts (`scanRecords`).
+ * the CouchDB layer's byte-level rows).
  *
  * The record format belongs to src/engine/record.ts; this is the only way layers above the engine
  * read it (nothing outside src/engine imports src/store). `RecordOffsets` is that layout as data
  * for a byte-level reader; a record whose first byte is not `RecordOffsets.FORMAT` must be
  * decoded by `toItem`, never read by offset.
  */
-import type { Bucket } from './bucket.js';
 import type { Item } from './types.js';
 import { decodeRecord, recordCollection, recordKeyStart, RecordLayout } from './record.js';
 import { readU64 } from '../store/keys.js';
@@ -72,24 +71,5 @@ export class RecordView {
     // Not `raw.copy`: lmdb-js redefines `length` on its shared read buffer, which Buffer#copy ignores.
     own.set(new Uint8Array(this.raw.buffer, this.raw.byteOffset, n));
     return decodeRecord(own, this.vbucket, this.seqno);
-  }
-}
-
-/**
- * Visit the current version of every key (tombstones included) in by-seq order, from one read
- * snapshot. The view is reused from record to record.
- */
-export function scanRecords(bucket: Pick<Bucket, 'store' | 'dbs'>, visit: (record: RecordView) => void): void {
-  const view = new RecordView();
-  const snapshot = bucket.store.snapshot();
-  try {
-    for (const { key, value } of bucket.dbs.bySeq.getRange({ transaction: snapshot.txn })) {
-      view.vbucket = key.readUInt16BE(0);
-      view.seqno = readU64(key, 2);
-      view.raw = value;
-      visit(view);
-    }
-  } finally {
-    snapshot.release();
   }
 }
