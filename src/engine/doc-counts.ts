@@ -43,7 +43,7 @@ export interface CountedBucket {
 
 export class DocCounter {
   #counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
-  /** The by-seq index read through `countKey` (opened on first count: opening a database costs a write transaction). */
+  /** The by-seq index read through `countKey`; opened on the first count (an open costs a write transaction). */
   #records: NumberKeyScan<number> | null = null;
 
   constructor(private readonly bucket: CountedBucket) {}

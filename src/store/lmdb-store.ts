@@ -16,6 +16,8 @@ import { exposedPaths, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type ExposedPath } f
 import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } from './storage-fault.js';
 
 export type BinaryDb = Database<Buffer, Buffer>;
+/** A database of small structured values (msgpack), keyed by strings. */
+export type MetaDb = Database<unknown, string>;
 
 /**
  * An index as a scan sees it (`LmdbStore.bySeqReader`, `changesReader`): ranges are given as key
@@ -47,11 +49,9 @@ function u64Keys(at: number): object {
   };
 }
 const SEQNO_KEYS = u64Keys(2);
+const CHANGE_KEYS = u64Keys(0);
 /** Below every key of these indexes (each is at least two bytes; see `#numberKeyed`). */
 const LOWEST_KEY = Buffer.from([0]);
-const CHANGE_KEYS = u64Keys(0);
-/** A database of small structured values (msgpack), keyed by strings. */
-export type MetaDb = Database<unknown, string>;
 
 export interface BucketDbs {
   bySeq: BinaryDb;
