@@ -3,10 +3,11 @@
  * simulated failover with optional discard of history (for testing consumers' rollback handling).
  */
 import { bucketCore, type Bucket } from './bucket.js';
-import { decodeRecord } from './record.js';
+import { decodeRecord, recordCollection, RecordLayout } from './record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, VBucketInfo } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';
+import type { NumberKeyScan } from '../store/lmdb-store.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
 import type { VBucket } from './vbucket.js';
 
@@ -46,6 +47,27 @@ export async function runExpiryPager(bucket: Bucket, at?: number): Promise<numbe
   return writes.length;
 }
 
+/**
+ * A record worth decoding in a compaction: a tombstone deleted at or before `purgeCutoff`, outside
+ * the system collection, checked in place in lmdb-js's read buffer; every other record (most of
+ * them) is passed over without a copy. The scan is synchronous, so one slot serves it.
+ */
+let purgeCutoff = 0;
+const NOT_PURGEABLE = Buffer.alloc(0);
+const { BITS, BIT_DELETED, DELETE_TIME } = RecordLayout;
+
+function purgeable(bytes: Buffer, size: number): Buffer {
+  if ((bytes[BITS]! & BIT_DELETED) === 0 || bytes.readUInt32BE(DELETE_TIME) > purgeCutoff) return NOT_PURGEABLE;
+  // System events stay: a drop's tombstone is how a late consumer learns of the drop.
+  if (recordCollection(bytes) === SYSTEM_COLLECTION_ID) return NOT_PURGEABLE;
+  const out = Buffer.allocUnsafe(size);
+  // Not `bytes.copy`: lmdb-js redefines `length` on its shared read buffer.
+  out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
+  return out;
+}
+
+const purgeReaders = new WeakMap<object, NumberKeyScan<Buffer>>();
+
 export interface CompactionResult {
   purged: number;
   expired: number;
@@ -68,18 +90,18 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
   const { bySeq, changes } = core.dbs;
   const ops: WriteOp[] = [];
   const purged: Item[] = [];
+  let records = purgeReaders.get(core);
+  if (!records) purgeReaders.set(core, (records = core.store.bySeqReader(core.name, purgeable)));
+  purgeCutoff = cutoff;
   for (const vb of core.vbuckets) {
     let purgeSeqno = vb.purgeSeqno;
-    for (const { key, value } of bySeq.getRange({ start: seqKey(vb.id, 0), end: seqKey(vb.id, Number.MAX_SAFE_INTEGER) })) {
-      const seqno = readU64(key, 2);
+    for (const { key: seqno, value } of records.getRange({ start: seqKey(vb.id, 0), end: seqKey(vb.id, Number.MAX_SAFE_INTEGER) })) {
+      if (value === NOT_PURGEABLE) continue;
       const item = decodeRecord(value, vb.id, seqno);
-      if (!item.deleted || item.deleteTime > cutoff) continue;
-      // System events stay: a drop's tombstone is how a late consumer learns of the drop.
-      if (item.collection === SYSTEM_COLLECTION_ID) continue;
       // A newer version still in flight will remove this entry itself; leave the key alone.
       const current = core.lookup(item.key, item.collection);
       if (!current || current.seqno !== seqno) continue;
-      ops.push({ db: bySeq, key, value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
+      ops.push({ db: bySeq, key: seqKey(vb.id, seqno), value: null }, { db: changes, key: u64Key(item.bucketSeq), value: null });
       purged.push(item);
       purgeSeqno = Math.max(purgeSeqno, seqno);
     }

@@ -99,6 +99,25 @@ describe('collections in the engine', () => {
     }
   });
 
+  test('compaction purges old document tombstones but keeps a drop, how a late consumer learns of it', async () => {
+    const t = await openTestEngine(4);
+    try {
+      const b = t.bucket;
+      await b.createScope('s');
+      await b.createCollection('s', 'c');
+      await b.set('gone', '1');
+      await b.delete('gone');
+      await b.dropCollection('s', 'c');
+      await settled(b);
+      const result = await t.engine.compact('default', -10);
+      assert.equal(result.purged, 1, 'the document tombstone');
+      const events = (await drain(b, 0, () => true)).flatMap((e) => (e.type === 'snapshot' || e.type === 'end' ? [] : [systemEventOf(e.item).type]));
+      assert.deepEqual(events, ['create-scope', 'drop-collection']);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('dropping a collection hides its documents at once and purges them; UNKNOWN_COLLECTION carries the uid', async () => {
     const t = await openTestEngine(4);
     try {
