@@ -7,7 +7,7 @@ import { decodeRecord, recordCollection, RecordLayout } from './record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, VBucketInfo } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';
-import type { NumberKeyScan } from '../store/lmdb-store.js';
+import { copyOut, type NumberKeyScan } from '../store/lmdb-store.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
 import type { VBucket } from './vbucket.js';
 
@@ -60,10 +60,7 @@ function purgeable(bytes: Buffer, size: number): Buffer {
   if ((bytes[BITS]! & BIT_DELETED) === 0 || bytes.readUInt32BE(DELETE_TIME) > purgeCutoff) return NOT_PURGEABLE;
   // System events stay: a drop's tombstone is how a late consumer learns of the drop.
   if (recordCollection(bytes) === SYSTEM_COLLECTION_ID) return NOT_PURGEABLE;
-  const out = Buffer.allocUnsafe(size);
-  // Not `bytes.copy`: lmdb-js redefines `length` on its shared read buffer.
-  out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
-  return out;
+  return copyOut(bytes, size);
 }
 
 const purgeReaders = new WeakMap<object, NumberKeyScan<Buffer>>();

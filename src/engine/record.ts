@@ -29,7 +29,7 @@ import { readBigU64BE, writeBigU64BE } from '../codec/u64.js';
 
 /**
  * The layout above as data, for readers that look at a few fields of a raw record without
- * decoding it (the HTTP face's `_changes` byte path and document counts).
+ * decoding it (the HTTP face's `_changes` byte path, document counts, compaction).
  */
 export const RecordLayout = {
   FORMAT: 1,

@@ -99,15 +99,17 @@ export class ReadSnapshot {
  */
 const copyingBinary = {
   encode: (value: Buffer): Buffer => value,
-  decode(bytes: Buffer, size?: unknown): Buffer {
-    // Range reads pass the value's size; point reads pass options and set `length` on the buffer.
-    const n = typeof size === 'number' ? size : bytes.length;
-    const out = Buffer.allocUnsafe(n);
-    // Not `bytes.copy`: lmdb-js overrides `length` on its shared buffer, which Buffer#copy trusts.
-    out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, n));
-    return out;
-  },
+  // Range reads pass the value's size; point reads pass options and set `length` on the buffer.
+  decode: (bytes: Buffer, size?: unknown): Buffer => copyOut(bytes, typeof size === 'number' ? size : bytes.length),
 };
+
+/** A copy of the first `size` bytes of lmdb-js's shared read buffer `bytes`, from Node's pool when small. */
+export function copyOut(bytes: Buffer, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  // Not `bytes.copy`: lmdb-js overrides `length` on its shared buffer, which Buffer#copy trusts.
+  out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
+  return out;
+}
 
 /** 64 GiB of address space: no data on this machine's scale outgrows it (see the constructor). */
 const MAP_SIZE = 2 ** 36;
