@@ -6,10 +6,9 @@
  * `copyItem` to keep it). `readChanges` (changes.ts) and the CouchDB layer's `_changes` rows both
  * read through here.
  */
-import { bucketCore, type Bucket } from './bucket.js';
+import type { Bucket } from './bucket.js';
 import { RecordView } from './record-view.js';
 import { changeRefCollection, readU64, u64Key } from '../store/keys.js';
-import type { NumberKeyScan } from '../store/lmdb-store.js';
 
 /** One change: its bucket sequence and the record of the version it made current. */
 export class RawChange extends RecordView {
@@ -21,19 +20,6 @@ export class RawChange extends RecordView {
  * typings omit the options argument, which the implementation takes, read.js).
  */
 type FastGet = (key: Buffer, options: { transaction: unknown }) => Buffer | undefined;
-
-/** Per bucket, its change order with each key read as its bucket sequence (lmdb-store.ts NumberKeyScan). */
-const readers = new WeakMap<object, NumberKeyScan<Buffer>>();
-
-function changeOrder(bucket: Bucket): NumberKeyScan<Buffer> {
-  const core = bucketCore(bucket);
-  let db = readers.get(core);
-  if (!db) {
-    db = bucket.store.changesReader(bucket.name);
-    readers.set(core, db);
-  }
-  return db;
-}
 
 export interface ScanOptions {
   /** Exclusive lower bound (or upper bound when descending; 0 = from the newest). */
@@ -68,7 +54,7 @@ export function scanChanges(bucket: Bucket, opts: ScanOptions, visit: (c: RawCha
       ? { start: opts.since > 0 ? u64Key(opts.since) : u64Key(Number.MAX_SAFE_INTEGER), reverse: true, exclusiveStart: opts.since > 0 }
       : { start: u64Key(opts.since + 1) };
     const collection = opts.collection ?? 0;
-    for (const { key: seq, value } of changeOrder(bucket).getRange({ ...range, limit: opts.limit, transaction: snapshot.txn })) {
+    for (const { key: seq, value } of bucket.store.changesReader(bucket.name).getRange({ ...range, limit: opts.limit, transaction: snapshot.txn })) {
       read++;
       if (opts.progress) opts.progress.last = seq;
       if (changeRefCollection(value) !== collection) continue;

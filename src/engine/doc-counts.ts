@@ -9,7 +9,7 @@
  * a Prometheus scrape, KV `STAT curr_items`) stay cheap on big buckets: counts can lag on very
  * large, busy buckets. Moved here from the HTTP face's Db so that every face reads one count.
  */
-import type { BucketDbs, LmdbStore, NumberKeyScan } from '../store/lmdb-store.js';
+import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import { recordCollection, RecordLayout } from './record.js';
 
 const { FORMAT, BITS, BIT_DELETED } = RecordLayout;
@@ -43,8 +43,6 @@ export interface CountedBucket {
 
 export class DocCounter {
   #counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
-  /** The by-seq index read through `countKey`; opened on the first count (an open costs a write transaction). */
-  #records: NumberKeyScan<number> | null = null;
 
   constructor(private readonly bucket: CountedBucket) {}
 
@@ -79,8 +77,7 @@ export class DocCounter {
     let tally = { docCount: 0, delCount: 0 };
     const snapshot = this.bucket.store.snapshot();
     try {
-      this.#records ??= this.bucket.store.bySeqReader(this.bucket.name, countKey);
-      for (const { value } of this.#records.getRange({ transaction: snapshot.txn })) {
+      for (const { value } of this.bucket.store.bySeqReader(this.bucket.name, countKey).getRange({ transaction: snapshot.txn })) {
         const c = Math.floor(value / 2);
         if (c !== last) {
           last = c;

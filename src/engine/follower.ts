@@ -41,7 +41,6 @@ function useFilter(filter: CollectionFilter): void {
 /** Records the filter skipped, across followers (a test proves a filtered backfill skips values). */
 export const followerCounters = { skipped: 0, delivered: 0 };
 const SKIP = Buffer.alloc(0);
-const readers = new WeakMap<object, NumberKeyScan<Buffer>>();
 /**
  * Where backfilled records are copied to (common/slab.ts): a batch's records live until its
  * stream has sent them. Small slabs, because a stream waiting on its consumer holds one batch
@@ -50,22 +49,18 @@ const readers = new WeakMap<object, NumberKeyScan<Buffer>>();
 const records = new Slab(32 * 1024, 2048);
 
 /**
- * The by-seq index read through a decoder that looks at a record's collection in lmdb-js's
- * shared read buffer and copies only the records the filter keeps (lmdb-store.ts bySeqReader).
+ * A by-seq record as a backfill reads it: the record's collection is looked at in lmdb-js's
+ * shared read buffer, and only a record the filter keeps is copied (lmdb-store.ts bySeqReader).
  */
+function filteredRecord(bytes: Buffer, size: number): Buffer {
+  // In place, no subarray: the header is read straight off the shared buffer.
+  if (!(bytes[0] === RecordLayout.FORMAT ? acceptDefault : activeFilter(recordCollection(bytes)))) return SKIP;
+  // `size`, not `bytes.length`: lmdb-js hands over its shared read buffer, whose length is not the record's.
+  return records.copy(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
+}
+
 function filteredBySeq(bucket: Bucket): NumberKeyScan<Buffer> {
-  const core = bucketCore(bucket);
-  let db = readers.get(core);
-  if (!db) {
-    db = bucket.store.bySeqReader<Buffer>(bucket.name, (bytes, size) => {
-      // In place, no subarray: the header is read straight off the shared buffer.
-      if (!(bytes[0] === RecordLayout.FORMAT ? acceptDefault : activeFilter(recordCollection(bytes)))) return SKIP;
-      // `size`, not `bytes.length`: lmdb-js hands over its shared read buffer, whose length is not the record's.
-      return records.copy(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
-    });
-    readers.set(core, db);
-  }
-  return db;
+  return bucket.store.bySeqReader(bucket.name, filteredRecord);
 }
 
 const DEFAULT_BATCH = 512;

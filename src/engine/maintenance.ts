@@ -7,7 +7,7 @@ import { decodeRecord, recordCollection, RecordLayout } from './record.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, VBucketInfo } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { copyOut, type NumberKeyScan } from '../store/lmdb-store.js';
+import { copyOut } from '../store/lmdb-store.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
 import type { VBucket } from './vbucket.js';
 
@@ -63,8 +63,6 @@ function purgeable(bytes: Buffer, size: number): Buffer {
   return copyOut(bytes, size);
 }
 
-const purgeReaders = new WeakMap<object, NumberKeyScan<Buffer>>();
-
 export interface CompactionResult {
   purged: number;
   expired: number;
@@ -87,8 +85,7 @@ export async function compact(bucket: Bucket, purgeAgeSeconds: number, at?: numb
   const { bySeq, changes } = core.dbs;
   const ops: WriteOp[] = [];
   const purged: Item[] = [];
-  let records = purgeReaders.get(core);
-  if (!records) purgeReaders.set(core, (records = core.store.bySeqReader(core.name, purgeable)));
+  const records = core.store.bySeqReader(core.name, purgeable);
   purgeCutoff = cutoff;
   for (const vb of core.vbuckets) {
     let purgeSeqno = vb.purgeSeqno;

@@ -38,32 +38,41 @@ function eventCollection(key: string): number | undefined {
   return key.startsWith('_collection:') ? parseInt(key.slice(12), 16) : undefined;
 }
 
+const { CAS, KEY_LEN, HEADER, FORMAT_COLLECTION } = RecordLayout;
+/**
+ * What `keyOf` saw of the record it just read: its collection (lmdb-js decodes each entry's value
+ * as the iteration reaches it, so the loop body reads this right after its own decode) and the
+ * highest CAS so far, in two halves. A warm-up scan is synchronous, so one set of slots serves it.
+ */
+let collection = 0;
+let casHi = 0;
+let casLo = 0;
+
+/** A by-seq record's directory key (dir-keys.ts), read in place in lmdb-js's shared read buffer. */
+function keyOf(raw: Buffer, size: number): string {
+  const b = Buffer.isBuffer(raw) ? raw : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, size);
+  const hi = b.readUInt32BE(CAS);
+  const lo = b.readUInt32BE(CAS + 4);
+  if (hi > casHi || (hi === casHi && lo > casLo)) [casHi, casLo] = [hi, lo];
+  const end = HEADER + b.readUInt16BE(KEY_LEN);
+  if (b[0] !== FORMAT_COLLECTION) {
+    collection = 0;
+    return b.toString('latin1', HEADER, end);
+  }
+  const { value, length } = decodeLeb128(b, HEADER);
+  collection = value;
+  const k = b.toString('latin1', HEADER + length, end);
+  return value === SYSTEM_COLLECTION_ID ? k : collectionPrefix(value) + k;
+}
+
 /** Fill `keys` (per vbucket: directory key -> seqno, key-seqnos.ts) from bucket `bucket`'s by-seq index. */
 export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: number, keys: KeySeqnos<unknown>): WarmupScan {
-  const { CAS, KEY_LEN, HEADER, FORMAT_COLLECTION } = RecordLayout;
   const lastSeqno = new Array<number>(numVBuckets).fill(0);
   const systemKeys = Array.from({ length: numVBuckets }, () => new Map<string, number>());
   const collectionHigh = Array.from({ length: numVBuckets }, () => new Map<number, number>());
-  // The collection of the record the decoder just read: lmdb-js decodes each entry's value as
-  // the iteration reaches it, so the loop body reads this right after its own decode.
-  let collection = 0;
-  let casHi = 0;
-  let casLo = 0;
-  const keyOf = (raw: Buffer, size: number): string => {
-    const b = Buffer.isBuffer(raw) ? raw : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, size);
-    const hi = b.readUInt32BE(CAS);
-    const lo = b.readUInt32BE(CAS + 4);
-    if (hi > casHi || (hi === casHi && lo > casLo)) [casHi, casLo] = [hi, lo];
-    const end = HEADER + b.readUInt16BE(KEY_LEN);
-    if (b[0] !== FORMAT_COLLECTION) {
-      collection = 0;
-      return b.toString('latin1', HEADER, end);
-    }
-    const { value, length } = decodeLeb128(b, HEADER);
-    collection = value;
-    const k = b.toString('latin1', HEADER + length, end);
-    return value === SYSTEM_COLLECTION_ID ? k : collectionPrefix(value) + k;
-  };
+  collection = 0;
+  casHi = 0;
+  casLo = 0;
   const bySeq = store.bySeqReader(bucket, keyOf);
   // One range per vbucket: its keys come back as seqnos (lmdb-store.ts NumberKeyScan), in order.
   for (let vb = 0; vb < numVBuckets; vb++) {

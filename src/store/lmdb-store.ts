@@ -125,6 +125,8 @@ export class LmdbStore {
   readonly lock: DirLock;
   /** Whether commits currently fail (full disk, I/O errors); see storage-fault.ts. */
   readonly health = new StorageHealth();
+  /** Number-key scans opened so far, by bucket and decoder (`#numberKeyed`). */
+  readonly #scans = new Map<string, Map<object, NumberKeyScan<unknown>>>();
   private generation = 0;
   private current: ReadSnapshot | null = null;
 
@@ -179,17 +181,33 @@ export class LmdbStore {
    * read buffer (valid only during the call; `size` is the value's length), with each key read as
    * its seqno (`NumberKeyScan`): warm-up takes the few fields it needs in place instead of a copy
    * of every value (engine/warmup.ts), and a backfill copies only the records it sends (follower.ts).
+   * The scan is kept for the next call with the same `decode` (see `#numberKeyed`), so `decode` is
+   * a function that lives as long as the module that passes it, never a closure made per call.
    */
   bySeqReader<T>(bucket: string, decode: (bytes: Buffer, size: number) => T): NumberKeyScan<T> {
-    return this.#numberKeyed(`b/${bucket}/seq`, SEQNO_KEYS, { encode: (value: Buffer): Buffer => value, decode });
+    return this.#numberKeyed(bucket, 'seq', SEQNO_KEYS, decode, () => ({ encode: (value: Buffer): Buffer => value, decode }));
   }
 
   /** A bucket's change order (`BucketDbs.changes`), each key read as its bucket sequence (`NumberKeyScan`). */
   changesReader(bucket: string): NumberKeyScan<Buffer> {
-    return this.#numberKeyed(`b/${bucket}/changes`, CHANGE_KEYS, copyingBinary);
+    return this.#numberKeyed(bucket, 'changes', CHANGE_KEYS, copyingBinary, () => copyingBinary);
   }
 
-  #numberKeyed<T>(name: string, keyEncoder: object, encoder: object): NumberKeyScan<T> {
+  /**
+   * The scan of database `b/{bucket}/{db}` through `decoder`, opened once: an open costs a write
+   * transaction, and scans are asked for per backfill batch, `_changes` page, count and
+   * compaction. Kept per bucket by decoder (each decoder reads one database); `dropBucket` forgets
+   * a bucket's scans with its databases.
+   */
+  #numberKeyed<T>(bucket: string, db: string, keyEncoder: object, decoder: object, encoder: () => object): NumberKeyScan<T> {
+    let scans = this.#scans.get(bucket);
+    if (!scans) this.#scans.set(bucket, (scans = new Map()));
+    let scan = scans.get(decoder);
+    if (!scan) scans.set(decoder, (scan = this.#openNumberKeyed(`b/${bucket}/${db}`, keyEncoder, encoder())));
+    return scan as NumberKeyScan<T>;
+  }
+
+  #openNumberKeyed<T>(name: string, keyEncoder: object, encoder: object): NumberKeyScan<T> {
     // lmdb-js types `keyEncoder` and `encoder` on the root's options only; a database takes them too.
     const options: RootDatabaseOptions = { keyEncoder, encoder };
     const db = this.root.openDB<T, Buffer>(name, options);
@@ -226,6 +244,7 @@ export class LmdbStore {
   }
 
   async dropBucket(bucket: string, auxNamespaces: string[] = []): Promise<void> {
+    this.#scans.delete(bucket);
     const dbs = this.bucketDbs(bucket);
     const all: Array<{ drop(): Promise<void> }> = [dbs.bySeq, dbs.changes, dbs.expiries, dbs.vbuckets, dbs.collections];
     for (const ns of auxNamespaces) all.push(this.auxDb(bucket, ns));
