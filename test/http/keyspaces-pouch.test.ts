@@ -8,7 +8,7 @@ import { travelSample } from './keyspace-fixture.js';
 import assert from 'node:assert/strict';
 import { ADMIN } from '../helpers/server.js';
 import { arr, obj, withCouch, type CouchFixture } from './helpers.js';
-import { PouchDB, type PouchDatabase } from './pouch.js';
+import { PouchDB, stopLive, type PouchDatabase } from './pouch.js';
 
 const AIRPORT = 'travel-sample.inventory.airport';
 let counter = 0;
@@ -95,7 +95,7 @@ describe('PouchDB and keyspaces', () => {
         await assert.rejects(dst.get('not-me'), (e: { status?: number }) => e.status === 404);
         await assert.rejects(dst.get('not-me-either'), (e: { status?: number }) => e.status === 404);
       } finally {
-        live.cancel();
+        await stopLive(live);
       }
     }));
 });

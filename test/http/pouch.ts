@@ -23,6 +23,22 @@ export interface Replication extends PromiseLike<ReplicationResult> {
   cancel(): void;
 }
 
+/**
+ * Cancel a live replication and wait (up to 5 s) until PouchDB reports it complete, so that none
+ * of its requests is still in flight when the test's server closes: one caught by the close ends
+ * in an ECONNRESET that PouchDB leaves unhandled.
+ */
+export async function stopLive(replication: Replication): Promise<void> {
+  replication.cancel();
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)));
+  try {
+    await Promise.race([Promise.resolve(replication).then(() => undefined, () => undefined), cap]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface PouchDatabase {
   put(doc: Record<string, unknown>): Promise<{ ok: boolean; id: string; rev: string }>;
   get(id: string, opts?: Record<string, unknown>): Promise<PouchDoc>;

@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN } from '../helpers/server.js';
 import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
-import { PouchDB, type PouchDatabase } from './pouch.js';
+import { PouchDB, stopLive, type PouchDatabase } from './pouch.js';
 
 let counter = 0;
 function local(): PouchDatabase {
@@ -83,7 +83,7 @@ describe('PouchDB replication', () => {
         await eventually(async () => assert.equal((await f.req('/db/from-kv')).status, 404));
         assert.throws(() => f.engine.requireBucket('db').get('from-kv'));
       } finally {
-        sync.cancel();
+        await stopLive(sync);
       }
     }));
 
