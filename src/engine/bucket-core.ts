@@ -26,13 +26,14 @@ import { vbucketOf } from './vbucket-hash.js';
 import { MAX_KEY_BYTES } from './limits.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
 import type { WriteOp } from '../store/group-commit.js';
-import { decodeRecord, encodeRecord } from './record.js';
+import { decodeRecord, encodeRecord, recordDeleted, recordExpiry } from './record.js';
 import { RecordCache } from './record-cache.js';
 import { warmUp } from './warmup.js';
 import { seqKey } from '../store/keys.js';
 import { dirKey } from './dir-keys.js';
 import { Manifest } from './manifest.js';
 import { writeModeOf } from './types.js';
+import { expireItem } from './mutations.js';
 import { indexOps } from './index-ops.js';
 import { WriteBatches, type QueuedWrite } from './write-batches.js';
 import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode, Written } from './types.js';
@@ -176,6 +177,30 @@ export class BucketCore {
   }
 
   /**
+   * A GET's hit without an Item (issue #16): the record of the key's version on disk, kept in
+   * memory and with no expiry to check, as a view valid until the next write (record-cache.ts
+   * `view`). Undefined: no live version (a counted miss). Null: ask `live` (in flight, LMDB, expiry).
+   */
+  residentRecord(key: Buffer, vb: VBucket, collection: number): Buffer | undefined | null {
+    // A default-collection key is looked up by its bytes: no directory-key string is made.
+    const found = collection === 0 ? this.#dir.currentBytes(vb.id, key) : this.#dir.current(vb.id, dirKey(collection, key));
+    if (typeof found !== 'number') {
+      if (found !== undefined) return null;
+      this.stats.reads++;
+      this.stats.readMisses++;
+      return undefined;
+    }
+    const raw = this.#records.view(vb.id, vb.epoch, found);
+    if (raw === undefined) return null;
+    this.stats.reads++;
+    if (recordDeleted(raw)) {
+      this.stats.readMisses++;
+      return undefined;
+    }
+    return recordExpiry(raw) === 0 ? raw : null;
+  }
+
+  /**
    * The live version of a key, or undefined. An item found expired is turned into an expiration
    * (its own seqno) on the way, as kv_engine does on access.
    */
@@ -195,40 +220,12 @@ export class BucketCore {
       this.stats.readMisses++;
       // Expiring on access is best effort: a full disk or a closing bucket leaves the item to the
       // pager (the failure is counted in the store's health); anything else is a bug to report.
-      this.expire(vb, item).catch((err: unknown) => {
+      expireItem(this, vb, item).catch((err: unknown) => {
         if (!isEngineError(err, 'ENOSPC') && !isEngineError(err, 'STORAGE') && !isEngineError(err, 'CLOSED')) this.events.emit('error', err);
       });
       return undefined;
     }
     return item;
-  }
-
-  /**
-   * The current item of a key in an active vbucket (tombstones included), or undefined; an item
-   * found expired becomes its tombstone first. GET_META without the KEY_ENOENT throw: a missing
-   * document is common for the HTTP face, and an Error per miss is costly. One lookup, unless expired.
-   */
-  current(key: Buffer, collection = 0): Item | undefined {
-    const vb = this.activeVBucket(key);
-    const item = this.lookup(key, collection, vb.id);
-    if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry, this.nowSeconds())) return item;
-    this.live(key, vb, collection);
-    return this.lookup(key, collection, vb.id);
-  }
-
-  /** Turn an expired live item into an expiration tombstone. */
-  expire(vb: VBucket, item: Item): Promise<MutationResult> {
-    this.stats.expirations++;
-    return this.commit(vb, item, {
-      value: Buffer.alloc(0),
-      datatype: 0,
-      flags: item.flags,
-      expiry: 0,
-      deleted: true,
-      deleteTime: this.nowSeconds(),
-      expired: true,
-      xattrs: item.xattrs,
-    });
   }
 
   // ---- the write pipeline ---------------------------------------------------------------------

@@ -8,6 +8,7 @@
  * UNKNOWN_COLLECTION carrying the manifest uid, which KV returns so that SDKs refresh.
  */
 import { EngineError } from './errors.js';
+import { isExpired } from './expiry.js';
 import type { BucketCore } from './bucket-core.js';
 import * as ops from './mutations.js';
 import * as locks from './locks.js';
@@ -52,8 +53,15 @@ export class Collection {
   }
   /** The current item (tombstones included) in an active vbucket; expired items become tombstones. */
   current(key: Buffer): Item | undefined {
-    ops.checkCollection(this.#core, this.id);
-    return this.#core.current(key, this.id);
+    const core = this.#core;
+    ops.checkCollection(core, this.id);
+    // GET_META without the KEY_ENOENT throw: a missing document is common for the HTTP face, and
+    // an Error per miss is costly. One lookup, unless expired.
+    const vb = core.activeVBucket(key);
+    const item = core.lookup(key, this.id, vb.id);
+    if (item === undefined || item.deleted || item.expiry === 0 || !isExpired(item.expiry, core.nowSeconds())) return item;
+    core.live(key, vb, this.id);
+    return core.lookup(key, this.id, vb.id);
   }
   /**
    * Get a live document; KEY_ENOENT when missing, deleted or expired. A locked document comes
@@ -66,6 +74,20 @@ export class Collection {
     const item = core.live(key, core.activeVBucket(key, vbId), this.id);
     if (!item) throw new EngineError('KEY_ENOENT');
     return locks.hideLockedCas(core, item);
+  }
+  /**
+   * `get` without an Item, for a reply built straight from the stored bytes (the KV face's GET):
+   * the live version's record (record-view.ts reads its fields) as a view valid only until the
+   * next write, so the caller is done with it before it returns; undefined when there is no live
+   * document; null when `get` must answer (a version in flight or not in memory, an expiry to
+   * check, a lock in the bucket).
+   */
+  residentRecord(rawKey: Buffer, vbId?: number): Buffer | undefined | null {
+    const core = this.#core;
+    ops.checkCollection(core, this.id);
+    if (locks.anyLocked(core)) return null;
+    const key = core.toKey(rawKey);
+    return core.residentRecord(key, core.activeVBucket(key, vbId), this.id);
   }
   /**
    * GET_LOCKED: lock a live document for `seconds` (0 or above 30 → 15, as kv) and return it with

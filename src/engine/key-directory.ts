@@ -53,6 +53,12 @@ export class KeyDirectory {
     return found === undefined || typeof found === 'number' ? found : readOf(found);
   }
 
+  /** `current` of a default-collection key given as its bytes (no directory-key string made). */
+  currentBytes(vb: number, key: Uint8Array): InFlightRead {
+    const found = this.seqnos.readBytes(vb, key);
+    return found === undefined || typeof found === 'number' ? found : readOf(found);
+  }
+
   /** A SyncWrite of `k` is waiting for the disk. */
   syncInProgress(vb: number, k: string): boolean {
     return this.#inFlight.syncInProgress(vb, k);

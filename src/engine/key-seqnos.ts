@@ -53,6 +53,13 @@ function hashOf(k: string): number {
   return h | 0;
 }
 
+/** hashOf of a default-collection key given as its bytes (latin1: a character a byte). */
+function hashOfBytes(k: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  return h | 0;
+}
+
 /** One vbucket's keys: each with a seqno, a handle (0: none), or both. */
 class KeyTable {
   /**
@@ -117,6 +124,21 @@ class KeyTable {
     return this.#seqnoAt(slot);
   }
 
+  /** `read` of a default-collection key given as its bytes, without making its string. */
+  readBytes<T>(k: Uint8Array, pool: ReadonlyArray<T | undefined>): T | number | undefined {
+    const mask = this.#slots - 1;
+    const h = hashOfBytes(k);
+    const meta = this.#meta;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const off = meta[i * FIELDS + OFFSET]!;
+      if (off === EMPTY) return undefined;
+      if (off !== DELETED && meta[i * FIELDS + HASH] === h && this.#equalsBytes(off - 1, k)) {
+        const handle = meta[i * FIELDS + HANDLE]!;
+        return handle !== 0 ? pool[handle] : this.#seqnoAt(i);
+      }
+    }
+  }
+
   /** `k`'s slot, or -1. */
   slotOf(k: string): number {
     return this.#find(k, hashOf(k));
@@ -179,6 +201,15 @@ class KeyTable {
     if (k.length - start !== (word & ~MARKED)) return false;
     const bytes = at + LENGTH - start;
     for (let i = start; i < k.length; i++) if (a[bytes + i] !== k.charCodeAt(i)) return false;
+    return true;
+  }
+
+  #equalsBytes(at: number, k: Uint8Array): boolean {
+    const a = this.#arena;
+    // A marked entry is a non-default collection's key, never equal to a default one's bytes.
+    if (wordAt(a, at) !== k.length) return false;
+    const bytes = at + LENGTH;
+    for (let i = 0; i < k.length; i++) if (a[bytes + i] !== k[i]) return false;
     return true;
   }
 
@@ -302,6 +333,11 @@ export class KeySeqnos<T = never> {
   /** The value attached to `k` if any, else its seqno if any: one lookup for a read. */
   read(vb: number, k: string): T | number | undefined {
     return this.#tables[vb]!.read(k, this.#pool);
+  }
+
+  /** `read` of a default-collection key given as its bytes (the latin1 string of them). */
+  readBytes(vb: number, k: Uint8Array): T | number | undefined {
+    return this.#tables[vb]!.readBytes(k, this.#pool);
   }
 
   /** The value attached to `k`, if any. */

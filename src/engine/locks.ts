@@ -164,6 +164,12 @@ export function unlock(core: BucketCore, collection: number, rawKey: Key, cas: b
   table.stats.unlocked++;
 }
 
+/** Whether any key of the bucket may be locked (a reader must then look at its version's lock). */
+export function anyLocked(core: BucketCore): boolean {
+  const table = tables.get(core);
+  return table !== undefined && table.size > 0;
+}
+
 /** `item` as a reader other than the locker sees it: CAS 0xffffffffffffffff while locked. */
 export function hideLockedCas(core: BucketCore, item: Item): Item {
   const table = tables.get(core);

@@ -9,6 +9,7 @@ import type { Item, VBucketInfo } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';
 import { copyOut } from '../store/lmdb-store.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
+import { expireItem } from './mutations.js';
 import type { VBucket } from './vbucket.js';
 
 /** A discarded system event leaves its vbucket's system keys (it is no longer the current one). */
@@ -41,7 +42,7 @@ export async function runExpiryPager(bucket: Bucket, at?: number): Promise<numbe
     if (!core.manifest.hasCollection(item.collection)) continue;
     const current = core.lookup(item.key, item.collection);
     if (!current || current.seqno !== seqno || current.deleted) continue;
-    writes.push(core.expire(vb, current));
+    writes.push(expireItem(core, vb, current));
   }
   await Promise.all(writes);
   return writes.length;

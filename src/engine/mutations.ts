@@ -15,6 +15,7 @@
 import { EngineError } from './errors.js';
 import { absoluteExpiry } from './expiry.js';
 import type { BucketCore } from './bucket-core.js';
+import type { VBucket } from './vbucket.js';
 import { MAX_VALUE_BYTES } from './limits.js';
 import { passLock } from './locks.js';
 import { dirKey } from './dir-keys.js';
@@ -28,6 +29,21 @@ export type StoreMode = 'set' | 'add' | 'replace';
 /** UNKNOWN_COLLECTION (with the manifest uid, for the client's refresh) unless `collection` exists. */
 export function checkCollection(bucket: BucketCore, collection: number): void {
   if (!bucket.manifest.hasCollection(collection)) throw bucket.manifest.unknownCollection(collection);
+}
+
+/** Turn an expired live item into an expiration tombstone (on access, or by the pager). */
+export function expireItem(bucket: BucketCore, vb: VBucket, item: Item): Promise<MutationResult> {
+  bucket.stats.expirations++;
+  return bucket.commit(vb, item, {
+    value: Buffer.alloc(0),
+    datatype: 0,
+    flags: item.flags,
+    expiry: 0,
+    deleted: true,
+    deleteTime: bucket.nowSeconds(),
+    expired: true,
+    xattrs: item.xattrs,
+  });
 }
 
 /**

@@ -108,8 +108,32 @@ export class RecordCache {
     return fetched;
   }
 
+  /**
+   * The record of version (vb, seqno) of seqno epoch `epoch` if kept, as a view of the ring (not a
+   * copy): valid until the next `put`, so only for a reader that is done with it before it
+   * returns (a GET building its reply). Counted as a read served from memory.
+   */
+  view(vb: number, epoch: number, seqno: number): Buffer | undefined {
+    const at = this.#find(vb, epoch, seqno);
+    if (at < 0) return undefined;
+    this.stats.recordCacheHits++;
+    const off = at % this.#capacity;
+    return this.#bytes.subarray(off + ENTRY_HEADER, off + ENTRY_HEADER + this.#words[off >>> 2]!);
+  }
+
   /** A copy of the record of version (vb, seqno) of seqno epoch `epoch` if kept, or undefined. */
   get(vb: number, epoch: number, seqno: number): Buffer | undefined {
+    const at = this.#find(vb, epoch, seqno);
+    if (at < 0) return undefined;
+    const off = at % this.#capacity;
+    const length = this.#words[off >>> 2]!;
+    const copy = Buffer.allocUnsafe(length);
+    this.#bytes.copy(copy, 0, off + ENTRY_HEADER, off + ENTRY_HEADER + length);
+    return copy;
+  }
+
+  /** The absolute ring position of version (vb, seqno) of `epoch`, or -1. */
+  #find(vb: number, epoch: number, seqno: number): number {
     const set = this.#setOf(vb, seqno);
     const tag = tagOf(vb, epoch, seqno);
     const index = this.#index;
@@ -120,12 +144,7 @@ export class RecordCache {
       const candidate = index[set + i]! - 1;
       if (tags[tagsAt + i] === tag && this.#holds(candidate, vb, epoch, seqno)) at = candidate;
     }
-    if (at < 0) return undefined;
-    const off = at % this.#capacity;
-    const length = this.#words[off >>> 2]!;
-    const copy = Buffer.allocUnsafe(length);
-    this.#bytes.copy(copy, 0, off + ENTRY_HEADER, off + ENTRY_HEADER + length);
-    return copy;
+    return at;
   }
 
   /** Keep `record` as the record of version (vb, seqno) of seqno epoch `epoch`. */

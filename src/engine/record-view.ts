@@ -9,13 +9,25 @@
  * decoded by `toItem`, never read by offset.
  */
 import type { Item } from './types.js';
-import { decodeRecord, recordCollection, recordKeyStart, RecordLayout } from './record.js';
+import { decodeRecord, recordCollection, recordKeyStart, recordValueStart, RecordLayout } from './record.js';
+
+export { recordValueStart };
 import { readU64 } from '../store/keys.js';
 
 /** Offsets and bits of an item record (record.ts, format 1). */
 export const RecordOffsets = RecordLayout;
 
 const { FORMAT, BITS, BIT_DELETED, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
+
+/** The item flags of a record, read in place. */
+export function recordFlags(raw: Buffer): number {
+  return raw.readUInt32BE(RecordLayout.FLAGS);
+}
+
+/** The datatype of a record's value, read in place. */
+export function recordDatatype(raw: Buffer): number {
+  return raw[RecordLayout.DATATYPE]!;
+}
 
 export class RecordView {
   vbucket = 0;

@@ -35,6 +35,9 @@ export const RecordLayout = {
   FORMAT: 1,
   FORMAT_COLLECTION: 2,
   BITS: 1,
+  DATATYPE: 2,
+  FLAGS: 4,
+  EXPIRY: 8,
   DELETE_TIME: 12,
   CAS: 16,
   REV_SEQNO: 24,
@@ -60,6 +63,22 @@ export function recordCollection(b: Buffer): number {
   if (b[0] !== FORMAT_COLLECTION) return 0;
   const first = b[HEADER]!;
   return first < 0x80 ? first : decodeLeb128(b, HEADER).value;
+}
+
+/** A tombstone (deleted or expired), read in place. */
+export function recordDeleted(b: Buffer): boolean {
+  return (b[RecordLayout.BITS]! & BIT_DELETED) !== 0;
+}
+
+/** The absolute expiry in epoch seconds (0: never), read in place. */
+export function recordExpiry(b: Buffer): number {
+  return b.readUInt32BE(RecordLayout.EXPIRY);
+}
+
+/** Where the value starts (after the key and the xattrs); it runs to the record's end. */
+export function recordValueStart(b: Buffer): number {
+  const xl = b.readUInt32BE(RecordLayout.XATTR_LEN);
+  return HEADER + b.readUInt16BE(RecordLayout.KEY_LEN) + (xl === NO_XATTRS ? 0 : xl);
 }
 
 export function encodeRecord(item: Item): Buffer {

@@ -32,6 +32,14 @@ describe('codec > frames > kv replies', () => {
         assert.deepEqual(frame, packet, `opcode 0x${opcode.toString(16)}, ${value.length}-byte value`);
       }
     }
+    // The same frame from bytes held elsewhere: the CAS and the value read out of a larger buffer.
+    const src = Buffer.concat([Buffer.from('head'), Buffer.alloc(8), Buffer.from('xx{"a":1}')]);
+    src.writeBigUInt64BE(CAS, 4);
+    for (const opcode of [c.Opcode.Get, c.Opcode.GetK] as const) {
+      const key = opcode === c.Opcode.GetK ? Buffer.from('key') : Buffer.alloc(0);
+      assert.deepEqual(c.encodeGetResponseFrameFrom(opcode, 77, 0x02000006, 1, key, src, 4, 14), c.encodeGetResponseFrame(opcode, 77, CAS, 0x02000006, 1, key, Buffer.from('{"a":1}')));
+    }
+    assert.deepEqual(c.encodeGetResponseFrameFrom(c.Opcode.Get, 1, 0, 0, Buffer.alloc(0), src, 4, src.length), c.encodeGetResponseFrame(c.Opcode.Get, 1, CAS, 0, 0, Buffer.alloc(0), Buffer.alloc(0)), 'an empty value');
     const gat = c.encodeGatResponse({ flags: 0xffffffff, value: Buffer.from('v'), cas: 1n }, { opaque: 9 });
     assert.deepEqual(c.encodeGetResponseFrame(c.Opcode.Gat, 9, 1n, 0xffffffff, 0, Buffer.alloc(0), Buffer.from('v')), c.encodePacket(gat));
   });

@@ -5,6 +5,7 @@
  * refused vbucket requested again after a backoff until the node takes it.
  */
 import { bucketCore } from '../../src/engine/bucket.js';
+import { expireItem } from '../../src/engine/mutations.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Opcode } from '../../src/codec/index.js';
@@ -47,7 +48,7 @@ describe('consumer > NodeDataSource (one node, no map)', () => {
     await bucket.delete(k0('gone'));
     await bucket.set(k0('exp'), '{}');
     const core = bucketCore(bucket);
-    await core.expire(bucket.vbucket(0), bucket.lookup(Buffer.from(k0('exp')))!);
+    await expireItem(core, bucket.vbucket(0), bucket.lookup(Buffer.from(k0('exp')))!);
     await bucket.set(k1('b'), '{"b":2}');
 
     const receiver = new ReplicaLikeReceiver();

@@ -37,6 +37,17 @@ test('key seqnos: agree with a Map through inserts, updates, deletes and resizes
   assert.equal(keys.size, model.reduce((n, m) => n + m.size, 0));
   for (let vb = 0; vb < 3; vb++) for (const [k, seqno] of model[vb]!) assert.equal(keys.get(vb, k), seqno);
   assert.deepEqual([...keys.keys()].sort(), model.flatMap((m) => [...m.keys()]).sort());
+  // A default-collection key read by its bytes finds what its latin1 string finds (dir-keys.ts).
+  for (let vb = 0; vb < 3; vb++) {
+    for (let i = 0; i < 2_000; i++) {
+      const k = keyOf(i);
+      if (k.charCodeAt(0) === 0x100) continue;
+      assert.equal(keys.readBytes(vb, Buffer.from(k, 'latin1')), model[vb]!.get(k), `readBytes ${k}`);
+    }
+  }
+  keys.set(0, '\u01008:zz', 1);
+  assert.equal(keys.readBytes(0, Buffer.from('8:zz', 'latin1')), undefined, 'bytes never name a collection key');
+  assert.equal(keys.get(0, '\u01008:zz'), 1);
   assert.equal(keys.get(0, 'k1'), undefined, 'a prefix of a stored key is another key');
   assert.equal(keys.get(0, '8:k3\u00e9\u00ff'), undefined, 'the collection mark is part of the key');
 });

@@ -23,6 +23,19 @@ test('record cache: a kept record is found by its version and epoch only, as a c
   assert.equal(cache.get(3, 1, 5), undefined, 'the same low 32 bits, another seqno');
 });
 
+test('record cache: a view is the kept record in place, counted as a read from memory, and no view of another version', () => {
+  const stats = { recordCacheHits: 0, bgFetches: 0 };
+  const cache = new RecordCache(64 * 1024, () => undefined, stats);
+  cache.put(3, 1, 10, record(7, 33));
+  const view = cache.view(3, 1, 10)!;
+  assert.deepEqual(view, record(7, 33));
+  assert.equal(stats.recordCacheHits, 1);
+  assert.equal(cache.view(3, 2, 10), undefined, 'another epoch');
+  assert.equal(cache.view(3, 1, 11), undefined, 'another seqno');
+  assert.equal(stats.recordCacheHits, 1, 'a view that finds nothing is not a hit (nor a fetch)');
+  assert.equal(stats.bgFetches, 0);
+});
+
 test('record cache: a read misses to the fetch, and keeps what it fetched unless told not to (a version being replaced)', () => {
   const disk = new Map<string, Buffer>([['1:5', record(5)], ['1:6', record(6)]]);
   const stats = { recordCacheHits: 0, bgFetches: 0 };
@@ -67,6 +80,8 @@ test('record cache: against a model, every hit is the exact record, and recent r
       if (recent.length > 4) recent.shift(); // an index set holds four: the last four are always there
     } else {
       const got = cache.get(vb, 1, seqno);
+      // A view (no copy) finds exactly what a copy finds.
+      assert.deepEqual(cache.view(vb, 1, seqno), got, `view of vb ${vb} seqno ${seqno}`);
       if (got !== undefined) {
         hits++;
         assert.deepEqual(got, model.get(`${vb}:${seqno}`), `vb ${vb} seqno ${seqno}`);

@@ -104,3 +104,20 @@ export function encodeGetResponseFrame(opcode: number, opaque: number, cas: bigi
   value.copy(out, HEADER_LENGTH + 4 + key.length);
   return out;
 }
+
+/**
+ * `encodeGetResponseFrame` from bytes held elsewhere, without a BigInt or a value buffer: the
+ * CAS is the 8 big-endian bytes at `src[casAt]`, the value `src[valueStart..]` (the KV face's GET
+ * answered from a stored record, engine/record-view.ts).
+ */
+export function encodeGetResponseFrameFrom(opcode: number, opaque: number, flags: number, datatype: number, key: Buffer, src: Buffer, casAt: number, valueStart: number): Buffer {
+  const valueLength = src.length - valueStart;
+  const body = 4 + key.length + valueLength;
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + body);
+  writeHeader(out, Magic.ClientResponse, opcode, 0, key.length, 4, datatype, 0, body, opaque, 0n);
+  src.copy(out, 16, casAt, casAt + 8);
+  out.writeUInt32BE(flags >>> 0, HEADER_LENGTH);
+  key.copy(out, HEADER_LENGTH + 4);
+  src.copy(out, HEADER_LENGTH + 4 + key.length, valueStart);
+  return out;
+}

@@ -14,13 +14,14 @@ import { Feature } from '../../codec/features.js';
 import { Datatype } from '../../codec/datatype.js';
 import { findFrameInfo, RequestFrameId } from '../../codec/frame-info.js';
 import type { Packet } from '../../codec/packet.js';
-import { decodeGetRequest, encodeGetResponseFrame } from '../../codec/ops/get.js';
+import { decodeGetRequest, encodeGetResponseFrame, encodeGetResponseFrameFrom } from '../../codec/ops/get.js';
+import { RecordOffsets, recordDatatype, recordFlags, recordValueStart } from '../../engine/record-view.js';
 import { decodeStoreRequest, decodeConcatRequest, encodeMutationResponseFrame } from '../../codec/ops/mutation.js';
 import { decodeDeleteRequest } from '../../codec/ops/delete.js';
 import { decodeArithRequest, encodeArithResponse } from '../../codec/ops/arith.js';
 import { decodeTouchRequest, encodeTouchResponse } from '../../codec/ops/touch.js';
 import { decodeGetMetaRequest, encodeGetMetaResponse } from '../../codec/ops/get-meta.js';
-import { isEngineError } from '../../engine/errors.js';
+import { EngineError, isEngineError } from '../../engine/errors.js';
 import type { MutationResult } from '../../engine/types.js';
 import type { StoreMode } from '../../engine/mutations.js';
 import { errorReply } from '../replies.js';
@@ -47,7 +48,16 @@ const EMPTY = Buffer.alloc(0);
 function get(session: Session, req: Packet): Reply {
   const { key } = decodeGetRequest(req);
   try {
-    const item = collectionOf(session, key).get(documentKey(session, key), req.vbucket);
+    const collection = collectionOf(session, key);
+    const docKey = documentKey(session, key);
+    // Most hits are answered from the stored bytes, with no Item (Collection.residentRecord).
+    const raw = collection.residentRecord(docKey, req.vbucket);
+    if (raw) {
+      session.stats.ops.getHits++;
+      return encodeGetResponseFrameFrom(req.opcode, req.opaque, recordFlags(raw), outgoingDatatype(session, recordDatatype(raw)), GETK.has(req.opcode) ? key : EMPTY, raw, RecordOffsets.CAS, recordValueStart(raw));
+    }
+    if (raw === undefined) throw new EngineError('KEY_ENOENT');
+    const item = collection.get(docKey, req.vbucket);
     session.stats.ops.getHits++;
     return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), GETK.has(req.opcode) ? key : EMPTY, item.value);
   } catch (err) {
