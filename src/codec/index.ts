@@ -16,6 +16,7 @@ export * from './packet.js';
 export * from './parser.js';
 export type { Bytes } from './layout.js';
 export * from './xattr.js';
+export * from './bytes.js';
 
 export * from './ops/get.js';
 export * from './ops/mutation-token.js';

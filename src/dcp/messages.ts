@@ -33,7 +33,7 @@
 import { Datatype } from '../codec/datatype.js';
 import { encodePacket } from '../codec/packet.js';
 import { dcpFramePrefix, type DcpFramePrefix, type DcpStreamHeader } from '../codec/dcp/common.js';
-import { encodeDcpMutationFrame } from '../codec/dcp/mutation.js';
+import { encodeDcpMutationFrame, encodeDcpMutationFrameFrom } from '../codec/dcp/mutation.js';
 import { encodeDcpDeletionFrame } from '../codec/dcp/deletion.js';
 import { encodeDcpExpirationFrame } from '../codec/dcp/expiration.js';
 import { encodeSnapshotMarker, encodeSnapshotMarkerV1Frame } from '../codec/dcp/snapshot-marker.js';
@@ -44,6 +44,12 @@ import { encodeXattrBlob } from '../codec/xattr.js';
 import type { SystemEventInfo } from '../engine/bucket-collections.js';
 import type { Item } from '../engine/types.js';
 import type { ProducerSettings } from './settings.js';
+import {
+  RecordOffsets, recordDatatype, recordExpiry, recordFlags, recordHasXattrs, recordItem, recordKeyEnd, recordKeyStart, recordRevSeqno, recordValueStart,
+} from '../engine/record-view.js';
+
+/** Where a format-1 (default-collection) record's key starts. */
+const DEFAULT_KEY = { collection: 0, start: RecordOffsets.HEADER } as const;
 
 export class MessageBuilder {
   /** The stream's constant frame parts (magic, stream id, opaque, vbucket, collection keys). */
@@ -80,6 +86,21 @@ export class MessageBuilder {
       item.expiry,
       item.collection,
     );
+  }
+
+  /**
+   * DCP_MUTATION of a backfilled record (engine RecordEvent), as `mutation` would send its Item,
+   * built from the record's bytes. A record whose xattrs the connection wants takes `mutation`
+   * (the blob is built from them).
+   */
+  storedMutation(raw: Buffer, seqno: number): Buffer {
+    if (this.settings.includeXattrs && recordHasXattrs(raw)) return this.mutation(recordItem(raw, this.header.vbucket, seqno));
+    const noValue = this.settings.noValue;
+    const datatype = noValue === 'no-value' ? 0 : recordDatatype(raw) & Datatype.Json;
+    // Format 1, every default-collection record, without the object recordKeyStart returns.
+    const { collection, start } = raw[0] === RecordOffsets.FORMAT ? DEFAULT_KEY : recordKeyStart(raw);
+    const value = noValue === 'value' ? recordValueStart(raw) : -1;
+    return encodeDcpMutationFrameFrom(this.prefix, raw, start, recordKeyEnd(raw), collection, value, datatype, RecordOffsets.CAS, seqno, recordRevSeqno(raw), recordFlags(raw), recordExpiry(raw));
   }
 
   /** DCP_DELETION: V1, or V2 with the delete time after IncludeDeleteTimes; only xattrs as value. */

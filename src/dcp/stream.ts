@@ -38,7 +38,7 @@ import { SYSTEM_COLLECTION_ID, type Manifest } from '../engine/manifest.js';
 import type { VbFollower } from '../engine/follower.js';
 import type { VBucket, Endable } from '../engine/vbucket.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from '../engine/types.js';
-import type { FollowEndReason, FollowEvent, Item } from '../engine/types.js';
+import type { FollowEndReason, FollowEvent, Item, RecordEvent } from '../engine/types.js';
 import { StreamCollectionFilter } from './collection-filter.js';
 import { MessageBuilder } from './messages.js';
 import type { Queueable } from './ready-queue.js';
@@ -46,7 +46,9 @@ import type { AcceptedStream } from './stream-request.js';
 import { itemsRemaining, type StreamHost, type StreamState } from './stream-state.js';
 
 /** The empty batch (never written to): a stream between batches holds no array of its own. */
-const NO_EVENTS: readonly FollowEvent[] = [];
+/** What a stream's follower delivers: backfilled mutations as their records (Bucket.followRecords). */
+type StreamEvent = FollowEvent | RecordEvent;
+const NO_EVENTS: readonly StreamEvent[] = [];
 
 /** Engine end reasons that end just the stream, with the STREAM_END reason the consumer gets. */
 const END_REASONS: Partial<Record<FollowEndReason, number>> = {
@@ -60,8 +62,8 @@ export class ProducerStream implements Queueable, Endable {
   state: StreamState = { kind: 'pending' };
   readonly messages: MessageBuilder;
   readonly filter: StreamCollectionFilter;
-  private follower: VbFollower | null = null;
-  private batch: readonly FollowEvent[] = NO_EVENTS;
+  private follower: VbFollower<StreamEvent> | null = null;
+  private batch: readonly StreamEvent[] = NO_EVENTS;
   private index = 0;
   private fetching = false;
   private firstMarker = true;
@@ -132,7 +134,7 @@ export class ProducerStream implements Queueable, Endable {
     if (this.vb.state !== 'active') return this.beginEnd(StreamEndReason.StateChanged);
     const backfill = this.params.start < this.params.persistedAtStart;
     this.state = backfill ? { kind: 'backfilling' } : { kind: 'in-memory' };
-    this.follower = this.bucket.follow(this.vb.id, {
+    this.follower = this.bucket.followRecords(this.vb.id, {
       start: this.params.start,
       end: this.params.end,
       batchSize: this.batchSize,
@@ -155,7 +157,7 @@ export class ProducerStream implements Queueable, Endable {
     const follower = this.follower;
     if (this.fetching || !follower || !this.active || this.index < this.batch.length) return;
     this.fetching = true;
-    let batch: FollowEvent[] | null | undefined;
+    let batch: StreamEvent[] | null | undefined;
     try {
       batch = follower.pollBatch();
     } catch (err: unknown) {
@@ -173,7 +175,7 @@ export class ProducerStream implements Queueable, Endable {
     this.pull();
   };
 
-  private fetched(batch: FollowEvent[] | undefined): void {
+  private fetched(batch: StreamEvent[] | undefined): void {
     this.fetching = false;
     if (!this.active || batch === undefined) return;
     this.batch = batch;
@@ -273,18 +275,20 @@ export class ProducerStream implements Queueable, Endable {
     this.follower?.close();
   }
 
-  private toFrame(event: FollowEvent): Buffer | null {
+  private toFrame(event: StreamEvent): Buffer | null {
     switch (event.type) {
       case 'snapshot':
         return this.marker(event.start, event.end, event.flags);
+      case 'record':
+        return this.item(event.seqno, this.messages.storedMutation(event.raw, event.seqno));
       case 'mutation':
         if (event.item.collection === SYSTEM_COLLECTION_ID) return this.systemEvent(event.item);
-        return this.item(event.item, this.messages.mutation(event.item));
+        return this.item(event.item.seqno, this.messages.mutation(event.item));
       case 'deletion':
         if (event.item.collection === SYSTEM_COLLECTION_ID) return this.systemEvent(event.item);
-        return this.skipDeletion() ? null : this.item(event.item, this.messages.deletion(event.item));
+        return this.skipDeletion() ? null : this.item(event.item.seqno, this.messages.deletion(event.item));
       case 'expiration':
-        return this.skipDeletion() ? null : this.item(event.item, this.messages.expiration(event.item));
+        return this.skipDeletion() ? null : this.item(event.item.seqno, this.messages.expiration(event.item));
       case 'end': {
         this.pendingMarker = null;
         const code = END_REASONS[event.reason];
@@ -302,7 +306,7 @@ export class ProducerStream implements Queueable, Endable {
   /** A system event the filter passes; an emptied filter ends the stream right after it (kv FilterEmpty). */
   private systemEvent(item: Item): Buffer | null {
     const info = systemEventOf(item);
-    const frame = this.filter.systemEvent(info) ? this.item(item, this.messages.systemEvent(item, info)) : null;
+    const frame = this.filter.systemEvent(info) ? this.item(item.seqno, this.messages.systemEvent(item, info)) : null;
     if (this.filter.empty) {
       this.dropBatch();
       this.release();
@@ -338,7 +342,7 @@ export class ProducerStream implements Queueable, Endable {
     return marker;
   }
 
-  private item(item: Item, frame: Buffer): Buffer {
+  private item(seqno: number, frame: Buffer): Buffer {
     if (this.pendingMarker) {
       // Its own copy: a frame cut from a send slab must not pin the slab while the window is shut.
       this.held = Buffer.from(frame);
@@ -346,7 +350,7 @@ export class ProducerStream implements Queueable, Endable {
       this.pendingMarker = null;
       this.markersSent++;
     }
-    this.lastSentSeqno = item.seqno;
+    this.lastSentSeqno = seqno;
     if (this.inInitialDisk) this.backfillItems++;
     else this.memoryItems++;
     return frame;

@@ -30,7 +30,9 @@ import type {
   CounterResult,
   DeleteOptions,
   DurabilityLevel,
+  FollowEvent,
   FollowOptions,
+  RecordEvent,
   WriteMode,
   Item,
   Key,
@@ -305,6 +307,10 @@ export class Bucket extends EventEmitter {
   /** Follow one vbucket from a seqno: backfill, then live (see follower.ts). */
   follow(vbId: number, opts: FollowOptions): VbFollower {
     return new VbFollower(this, this.#core.vbucket(vbId), opts);
+  }
+  /** `follow`, with mutations read from disk delivered as their stored records (types.ts RecordEvent). */
+  followRecords(vbId: number, opts: FollowOptions): VbFollower<FollowEvent | RecordEvent> {
+    return new VbFollower<FollowEvent | RecordEvent>(this, this.#core.vbucket(vbId), opts, true);
   }
   /** A page of the bucket-wide change order (`_changes`). */
   readChanges(opts: ReadChangesOptions): ChangeEntry[] {

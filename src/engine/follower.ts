@@ -25,7 +25,7 @@ import { bucketCore } from './bucket.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
 import { readU64, seqKey } from '../store/keys.js';
 import { SNAPSHOT_CHECKPOINT, SNAPSHOT_DISK, SNAPSHOT_MEMORY } from './types.js';
-import type { CollectionFilter, FollowEndReason, FollowEvent, FollowOptions, Item } from './types.js';
+import type { CollectionFilter, FollowEndReason, FollowEvent, FollowOptions, Item, RecordEvent } from './types.js';
 import { Slab } from '../common/slab.js';
 
 const defaultOnly: CollectionFilter = (c) => c === 0;
@@ -59,12 +59,20 @@ function filteredRecord(bytes: Buffer, size: number): Buffer {
   return records.copy(new Uint8Array(bytes.buffer, bytes.byteOffset, size));
 }
 
+/** A live document outside the system collection: what a 'record' event may carry. */
+function plainMutation(raw: Buffer): boolean {
+  return (raw[RecordLayout.BITS]! & RecordLayout.BIT_DELETED) === 0 && (raw[0] === RecordLayout.FORMAT || recordCollection(raw) !== SYSTEM_COLLECTION_ID);
+}
+
 function filteredBySeq(bucket: Bucket): NumberKeyScan<Buffer> {
   return bucket.store.bySeqReader(bucket.name, filteredRecord);
 }
 
 const DEFAULT_BATCH = 512;
-const NO_EVENTS: FollowEvent[] = [];
+const NO_EVENTS: AnyEvent[] = [];
+
+/** What a follower buffers: RecordEvents only when made with `records` (Bucket.followRecords). */
+type AnyEvent = FollowEvent | RecordEvent;
 const SKIP_READ_FACTOR = 32;
 
 type Phase =
@@ -73,12 +81,16 @@ type Phase =
   | { kind: 'ending'; reason: FollowEndReason }
   | { kind: 'ended' };
 
-export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWatcher {
+/**
+ * `E` is FollowEvent, or FollowEvent | RecordEvent for a follower made with `records`: the events
+ * are kept as AnyEvent and handed out as `E`, which the constructor's `records` flag makes true.
+ */
+export class VbFollower<E extends AnyEvent = FollowEvent> implements AsyncIterable<E>, Endable, ChangeWatcher {
   private cursor: number;
   private readonly endSeqno: number;
   private readonly batchSize: number;
   private phase: Phase = { kind: 'idle' };
-  private buffer: FollowEvent[] = [];
+  private buffer: AnyEvent[] = [];
   private index = 0;
   private snapshots = 0;
   private lastSource = 0;
@@ -98,6 +110,8 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
     private readonly bucket: Bucket,
     private readonly vb: VBucket,
     private readonly opts: FollowOptions,
+    /** Deliver disk mutations as RecordEvents (E includes them). */
+    private readonly records = false,
   ) {
     this.cursor = opts.start;
     this.endSeqno = opts.end ?? Infinity;
@@ -118,7 +132,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
   }
 
   /** The next event, or undefined once the follower has ended and its end event was delivered. */
-  async next(): Promise<FollowEvent | undefined> {
+  async next(): Promise<E | undefined> {
     for (;;) {
       const event = this.poll();
       if (event !== null) return event;
@@ -130,12 +144,12 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
    * The next event if one can be had now; null when the follower must wait for the vbucket to
    * change (`whenChanged`); undefined once it has ended and its end event was delivered.
    */
-  poll(): FollowEvent | null | undefined {
+  poll(): E | null | undefined {
     for (;;) {
       if (this.index < this.buffer.length) {
         const event = this.buffer[this.index++]!;
         if (this.index === this.buffer.length) this.dropBuffer();
-        return event;
+        return event as E;
       }
       const phase = this.phase;
       switch (phase.kind) {
@@ -143,7 +157,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
           return undefined;
         case 'ending':
           this.finish();
-          return { type: 'end', reason: phase.reason };
+          return { type: 'end', reason: phase.reason } as E;
         case 'scanning':
           this.readBatch(phase);
           continue;
@@ -171,7 +185,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
    * event at a time for consumers that handle many per turn (DCP). The DCP stream waits with
    * `whenChanged` and one callback of its own, so a wait allocates nothing that outlives it.
    */
-  pollBatch(): FollowEvent[] | null | undefined {
+  pollBatch(): E[] | null | undefined {
     if (this.index >= this.buffer.length) {
       const first = this.poll();
       if (first === null || first === undefined) return first;
@@ -180,11 +194,11 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
     }
     const out = this.index === 0 ? this.buffer : this.buffer.slice(this.index);
     this.dropBuffer();
-    return out;
+    return out as E[];
   }
 
   /** The next events in one array, waiting for them if need be; undefined once ended. */
-  async nextBatch(): Promise<FollowEvent[] | undefined> {
+  async nextBatch(): Promise<E[] | undefined> {
     for (;;) {
       const batch = this.pollBatch();
       if (batch !== null) return batch;
@@ -269,7 +283,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
       this.cursor = snap.scanned;
       return true;
     }
-    const events: FollowEvent[] = [this.marker(SNAPSHOT_MEMORY, snap.end)];
+    const events: AnyEvent[] = [this.marker(SNAPSHOT_MEMORY, snap.end)];
     this.cursor = snap.scanned;
     for (const item of snap.items) events.push(toEvent(item));
     // What every follower has now read and is persisted need not stay (a held version is
@@ -325,7 +339,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
   }
 
   private readBatch(phase: Extract<Phase, { kind: 'scanning' }>): void {
-    const events: FollowEvent[] = [];
+    const events: AnyEvent[] = [];
     let position = phase.position;
     useFilter(this.opts.collections ?? defaultOnly);
     // A batch holds up to batchSize delivered records; skipped ones (not copied) cost little, so
@@ -345,7 +359,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
         followerCounters.skipped++;
       } else {
         followerCounters.delivered++;
-        events.push(toEvent(decodeRecord(value, this.vb.id, position)));
+        events.push(this.records && plainMutation(value) ? { type: 'record', seqno: position, raw: value } : toEvent(decodeRecord(value, this.vb.id, position)));
       }
       if (events.length >= this.batchSize || read >= maxRead) {
         exhausted = false;
@@ -363,7 +377,7 @@ export class VbFollower implements AsyncIterable<FollowEvent>, Endable, ChangeWa
     }
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<FollowEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<E> {
     return {
       next: async () => {
         const value = await this.next();

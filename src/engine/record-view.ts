@@ -11,13 +11,41 @@
 import type { Item } from './types.js';
 import { decodeRecord, recordCollection, recordKeyStart, recordValueStart, RecordLayout } from './record.js';
 
-export { recordValueStart };
+export { recordKeyStart, recordValueStart };
 import { readU64 } from '../store/keys.js';
 
 /** Offsets and bits of an item record (record.ts, format 1). */
 export const RecordOffsets = RecordLayout;
 
 const { FORMAT, BITS, BIT_DELETED, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
+
+/**
+ * Readers of one field of a raw record, in place (no Item), for messages built from the bytes:
+ * a KV GET reply (kv/commands/data.ts) and a DCP backfill mutation (dcp/messages.ts).
+ */
+
+/** A record's document as an Item whose buffers are views of `raw`. */
+export function recordItem(raw: Buffer, vbucket: number, seqno: number): Item {
+  return decodeRecord(raw, vbucket, seqno);
+}
+
+/** Where the key ends (it starts at `recordKeyStart`, or at RecordOffsets.HEADER for format 1). */
+export function recordKeyEnd(raw: Buffer): number {
+  return HEADER + raw.readUInt16BE(KEY_LEN);
+}
+
+export function recordRevSeqno(raw: Buffer): number {
+  return readU64(raw, REV_SEQNO);
+}
+
+export function recordExpiry(raw: Buffer): number {
+  return raw.readUInt32BE(RecordLayout.EXPIRY);
+}
+
+/** Whether the record holds xattrs (an empty section counts). */
+export function recordHasXattrs(raw: Buffer): boolean {
+  return raw.readUInt32BE(XATTR_LEN) !== NO_XATTRS;
+}
 
 /** The item flags of a record, read in place. */
 export function recordFlags(raw: Buffer): number {

@@ -161,6 +161,19 @@ export type FollowEvent =
   | { type: 'expiration'; item: Item }
   | { type: 'end'; reason: FollowEndReason };
 
+/**
+ * A mutation a backfill read from disk, as its stored record (Bucket.followRecords), for a
+ * consumer that builds its messages from the bytes: a DCP backfill encodes frames straight from
+ * it, with no Item, key, value or BigInt CAS made per document (issue #16). Read it with
+ * record-view.ts. Deletions, system events and memory snapshots still come as Items.
+ */
+export interface RecordEvent {
+  readonly type: 'record';
+  readonly seqno: number;
+  /** The follower's copy of the record: valid as long as the event is held. */
+  readonly raw: Buffer;
+}
+
 /** Why a follower stopped (mapped to DCP stream-end reasons by the DCP producer). */
 export type FollowEndReason = 'ok' | 'closed' | 'state_changed' | 'rollback' | 'bucket_deleted';
 
@@ -168,6 +181,7 @@ export type FollowEndReason = 'ok' | 'closed' | 'state_changed' | 'rollback' | '
 export type CollectionFilter = (collection: number) => boolean;
 
 export interface FollowOptions {
+
   /**
    * Collections to deliver; records of others are skipped without their values being copied or
    * decoded. Undefined means the default collection only, what a client that does not speak

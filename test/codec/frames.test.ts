@@ -117,6 +117,41 @@ describe('codec > frames > dcp', () => {
     assert.deepEqual(legacy.key, key);
   });
 
+  test('a mutation frame from bytes held elsewhere equals the one from separate key, value and CAS', () => {
+    const key = Buffer.from('doc::1');
+    const body = Buffer.from('{"a":1}'.repeat(20)); // over the byte loop's limit (codec/bytes.ts)
+    for (const value of [body, Buffer.from('{}'), Buffer.alloc(0)]) {
+      // A buffer like a stored record: other bytes, the CAS, other bytes, the key, the value to the end.
+      const src = Buffer.concat([Buffer.from('xyz'), Buffer.alloc(8), Buffer.from('--'), key, value]);
+      src.writeBigUInt64BE(CAS, 3);
+      const keyStart = 13;
+      for (const [name, p] of [['legacy', prefixOf({ opaque: 5, vbucket: 3 })], ['collections, stream id', prefixOf({ opaque: 5, vbucket: 3, streamId: 9 }, true)]] as const) {
+        for (const cid of [0, 8, 0x4000]) {
+          assert.deepEqual(
+            c.encodeDcpMutationFrameFrom(p, src, keyStart, keyStart + key.length, cid, keyStart + key.length, 1, 3, 2 ** 40, 7, 0xfeedface, 99),
+            c.encodeDcpMutationFrame(p, key, null, value, 1, CAS, 2 ** 40, 7, 0xfeedface, 99, cid),
+            `${name}, cid ${cid}, ${value.length}-byte value`,
+          );
+        }
+        assert.deepEqual(
+          c.encodeDcpMutationFrameFrom(p, src, keyStart, keyStart + key.length, 0, -1, 0, 3, 1, 1, 0, 0),
+          c.encodeDcpMutationFrame(p, key, null, null, 0, CAS, 1, 1, 0, 0),
+          `${name}: NoValue`,
+        );
+      }
+    }
+  });
+
+  test('copyRange copies a range into a buffer at an offset, by byte loop or by set', () => {
+    for (const n of [0, 1, 8, 63, 64, 65, 300]) {
+      const src = Buffer.from(Array.from({ length: n + 10 }, (_, i) => (i * 7) & 0xff));
+      const out = Buffer.alloc(n + 20, 0xaa);
+      assert.equal(c.copyRange(src, 5, 5 + n, out, 3), n);
+      assert.deepEqual(out.subarray(3, 3 + n), src.subarray(5, 5 + n), `${n} bytes`);
+      assert.ok(out.subarray(0, 3).every((b) => b === 0xaa) && out.subarray(3 + n).every((b) => b === 0xaa), `${n} bytes: nothing else written`);
+    }
+  });
+
   /** Every variant a producer can send, frame and Packet encoder side by side. */
   function variants(): Array<{ name: string; frame: Buffer; packet: c.Packet }> {
     const out: Array<{ name: string; frame: Buffer; packet: c.Packet }> = [];

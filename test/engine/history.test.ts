@@ -1,7 +1,9 @@
 import { describe, test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestEngine, type TestEngine } from '../helpers/engine.js';
-import { SNAPSHOT_DISK, SNAPSHOT_MEMORY, type FollowEvent, type Item } from '../../src/engine/types.js';
+import { SNAPSHOT_DISK, SNAPSHOT_MEMORY, type FollowEvent, type Item, type RecordEvent } from '../../src/engine/types.js';
+import { recordItem } from '../../src/engine/record-view.js';
+import { SYSTEM_COLLECTION_ID } from '../../src/engine/manifest.js';
 import type { VbFollower } from '../../src/engine/follower.js';
 import { bucketCore } from '../../src/engine/bucket.js';
 
@@ -219,5 +221,45 @@ describe('history', () => {
     assert.equal(change?.bucketSeq, 4);
     follower.close();
     assert.equal(await follower.next(), undefined);
+  });
+
+  test('followRecords: a disk snapshot delivers live documents as their records, deletions and system events as Items; memory as Items', async () => {
+    t = await openTestEngine(64, { checkpointBytes: 0 });
+    const [a, b, gone] = keysInVbucket(t, 7, 3) as [string, string, string];
+    await t.bucket.createScope('s');
+    await t.bucket.createCollection('s', 'c');
+    const c = t.bucket.collectionByName('s', 'c');
+    await t.bucket.set(a, '{"a":1}', { flags: 9, xattrs: Buffer.from('{"_sys":{"x":1}}') });
+    await c.set(b, 'in c');
+    await t.bucket.set(gone, 'x');
+    await t.bucket.delete(gone);
+    await t.bucket.quiesce();
+    const high = t.bucket.vbucketInfo(7).highSeqno;
+    const all = (): boolean => true;
+    const events: Array<FollowEvent | RecordEvent> = [];
+    const f = t.bucket.followRecords(7, { start: 0, end: high, collections: all });
+    for await (const e of f) {
+      if (e.type === 'end') break;
+      events.push(e);
+    }
+    const records = events.filter((e): e is RecordEvent => e.type === 'record');
+    // Each record reads back as the document the engine holds (record-view.ts).
+    assert.deepEqual(records.map((r) => recordItem(r.raw, 7, r.seqno)), [t.bucket.lookup(Buffer.from(a)), c.lookup(Buffer.from(b))]);
+    const items = events.flatMap((e) => (e.type === 'mutation' || e.type === 'deletion' ? [e.item] : []));
+    assert.deepEqual(items.map((i) => [i.collection, i.deleted]), [[SYSTEM_COLLECTION_ID, false], [SYSTEM_COLLECTION_ID, false], [0, true]], 'two system events and the deletion');
+    assert.deepEqual(items[2]!.key.toString(), gone);
+    // `follow` never delivers records, and a live write comes from memory as an Item.
+    const plain = t.bucket.follow(7, { start: 0, collections: all });
+    const seen = await take(plain, events.length);
+    assert.equal(seen.length, events.length);
+    assert.ok(seen.every((e) => (e.type as string) !== 'record'));
+    const live = t.bucket.followRecords(7, { start: high });
+    const next = live.next();
+    await t.bucket.set(a, 'live');
+    assert.equal((await next)?.type, 'snapshot');
+    const item = await live.next();
+    assert.equal(item?.type, 'mutation');
+    plain.close();
+    live.close();
   });
 });

@@ -25,6 +25,7 @@ import { Magic } from '../magic.js';
 import { HEADER_LENGTH, makeRequest, writeHeader } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
 import { Slab } from '../../common/slab.js';
+import { copyRange } from '../bytes.js';
 
 export interface DcpStreamHeader {
   /** Opaque of the stream (the STREAM_REQ's opaque). */
@@ -121,11 +122,21 @@ function leb128Length(id: number): number {
  * one-byte path.
  */
 export function dcpKeyLength(prefix: DcpFramePrefix, key: Buffer, collection = 0): number {
-  return prefix.collections ? key.length + leb128Length(collection) : key.length;
+  return dcpKeyLengthOf(prefix, key.length, collection);
+}
+
+/** `dcpKeyLength` of a key of `length` bytes. */
+export function dcpKeyLengthOf(prefix: DcpFramePrefix, length: number, collection = 0): number {
+  return prefix.collections ? length + leb128Length(collection) : length;
 }
 
 /** Write the key at `at`, its LEB128 collection id first when collection-aware; returns where the value starts. */
 export function writeDcpKey(prefix: DcpFramePrefix, out: Buffer, at: number, key: Buffer, collection = 0): number {
+  return writeDcpKeyFrom(prefix, out, at, key, 0, key.length, collection);
+}
+
+/** `writeDcpKey` of the key `src[start, end)`, held in a larger buffer. */
+export function writeDcpKeyFrom(prefix: DcpFramePrefix, out: Buffer, at: number, src: Buffer, start: number, end: number, collection = 0): number {
   if (prefix.collections) {
     let v = collection;
     while (v >= 0x80) {
@@ -134,7 +145,7 @@ export function writeDcpKey(prefix: DcpFramePrefix, out: Buffer, at: number, key
     }
     out[at++] = v;
   }
-  return at + key.copy(out, at);
+  return at + copyRange(src, start, end, out, at);
 }
 
 /** A u64 seqno at `at`: seqnos stay below 2^53 (number policy above), so split without BigInt. */

@@ -25,9 +25,10 @@ import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
 import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
+import { copyRange } from '../bytes.js';
 import type { Bytes } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
-import { allocDcpFrame, dcpKeyLength, dcpStreamRequest, readStreamHeader, writeDcpKey, writeSeqno } from './common.js';
+import { allocDcpFrame, dcpKeyLength, dcpKeyLengthOf, dcpStreamRequest, readStreamHeader, writeDcpKey, writeDcpKeyFrom, writeSeqno } from './common.js';
 import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
 
 export const DCP_MUTATION_EXTRAS_LENGTH = 31;
@@ -126,5 +127,41 @@ export function encodeDcpMutationFrame(
   let v = writeDcpKey(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, key, collection);
   if (xattrs) v += xattrs.copy(out, v);
   if (body) body.copy(out, v);
+  return out;
+}
+
+/**
+ * `encodeDcpMutationFrame` of a document held as bytes elsewhere (a stored record a backfill read,
+ * engine/record-view.ts), with no key, value or BigInt of its own: the key is `src[keyStart,
+ * keyEnd)`, the value `src[valueStart..]` (valueStart -1: no value, NoValue), the CAS the 8
+ * big-endian bytes at `src[casAt]`. No xattrs: a document that sends them takes the other encoder.
+ */
+export function encodeDcpMutationFrameFrom(
+  prefix: DcpFramePrefix,
+  src: Buffer,
+  keyStart: number,
+  keyEnd: number,
+  collection: number,
+  valueStart: number,
+  datatype: number,
+  casAt: number,
+  bySeqno: number,
+  revSeqno: number,
+  flags: number,
+  expiration: number,
+): Buffer {
+  const valueLength = valueStart < 0 ? 0 : src.length - valueStart;
+  const out = allocDcpFrame(prefix, Opcode.DcpMutation, DCP_MUTATION_EXTRAS_LENGTH, dcpKeyLengthOf(prefix, keyEnd - keyStart, collection), valueLength, datatype, 0n);
+  copyRange(src, casAt, casAt + 8, out, 16);
+  const at = prefix.extrasAt;
+  writeSeqno(out, at, bySeqno);
+  writeSeqno(out, at + 8, revSeqno);
+  out.writeUInt32BE(flags >>> 0, at + 16);
+  out.writeUInt32BE(expiration >>> 0, at + 20);
+  out.writeUInt32BE(0, at + 24); // lock time
+  out.writeUInt16BE(0, at + 28); // nmeta
+  out[at + 30] = 0; // nru
+  const v = writeDcpKeyFrom(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, src, keyStart, keyEnd, collection);
+  if (valueStart >= 0) copyRange(src, valueStart, src.length, out, v);
   return out;
 }

@@ -19,6 +19,7 @@
  */
 import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectNoValue, expectOpcode, toBuffer, u32Buffer } from '../layout.js';
+import { copyRange } from '../bytes.js';
 import type { Bytes } from '../layout.js';
 import { Magic } from '../magic.js';
 import { HEADER_LENGTH, makeRequest, makeResponse, writeHeader } from '../packet.js';
@@ -115,9 +116,9 @@ export function encodeGetResponseFrameFrom(opcode: number, opaque: number, flags
   const body = 4 + key.length + valueLength;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + body);
   writeHeader(out, Magic.ClientResponse, opcode, 0, key.length, 4, datatype, 0, body, opaque, 0n);
-  src.copy(out, 16, casAt, casAt + 8);
+  copyRange(src, casAt, casAt + 8, out, 16);
   out.writeUInt32BE(flags >>> 0, HEADER_LENGTH);
-  key.copy(out, HEADER_LENGTH + 4);
-  src.copy(out, HEADER_LENGTH + 4 + key.length, valueStart);
+  copyRange(key, 0, key.length, out, HEADER_LENGTH + 4);
+  copyRange(src, valueStart, src.length, out, HEADER_LENGTH + 4 + key.length);
   return out;
 }
