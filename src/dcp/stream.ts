@@ -45,9 +45,9 @@ import type { Queueable } from './ready-queue.js';
 import type { AcceptedStream } from './stream-request.js';
 import { itemsRemaining, type StreamHost, type StreamState } from './stream-state.js';
 
-/** The empty batch (never written to): a stream between batches holds no array of its own. */
 /** What a stream's follower delivers: backfilled mutations as their records (Bucket.followRecords). */
 type StreamEvent = FollowEvent | RecordEvent;
+/** The empty batch (never written to): a stream between batches holds no array of its own. */
 const NO_EVENTS: readonly StreamEvent[] = [];
 
 /** Engine end reasons that end just the stream, with the STREAM_END reason the consumer gets. */

@@ -16,6 +16,9 @@
  * the way a DCP backfill from couchstore is (shared/specs/dcp.md §3.4). The first snapshot is
  * marked Disk, later ones Memory, as kv_engine's ActiveStream marks backfill and in-memory
  * checkpoints.
+ *
+ * With `records` (Bucket.followRecords, for DCP) a live document read from disk comes as the
+ * record copied (types.ts RecordEvent): no Item, views or BigInt CAS per document (issue #16).
  */
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable, ChangeWatcher } from './vbucket.js';
@@ -69,10 +72,9 @@ function filteredBySeq(bucket: Bucket): NumberKeyScan<Buffer> {
 }
 
 const DEFAULT_BATCH = 512;
-const NO_EVENTS: AnyEvent[] = [];
-
 /** What a follower buffers: RecordEvents only when made with `records` (Bucket.followRecords). */
 type AnyEvent = FollowEvent | RecordEvent;
+const NO_EVENTS: AnyEvent[] = [];
 const SKIP_READ_FACTOR = 32;
 
 type Phase =
