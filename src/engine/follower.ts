@@ -23,7 +23,7 @@
 import type { Bucket } from './bucket.js';
 import type { VBucket, Endable, ChangeWatcher } from './vbucket.js';
 import type { ReadSnapshot, NumberKeyScan } from '../store/lmdb-store.js';
-import { decodeRecord, recordCollection, RecordLayout } from './record.js';
+import { decodeRecord, recordCollection, recordDeleted, RecordLayout } from './record.js';
 import { bucketCore } from './bucket.js';
 import { SYSTEM_COLLECTION_ID } from './manifest.js';
 import { readU64, seqKey } from '../store/keys.js';
@@ -64,7 +64,7 @@ function filteredRecord(bytes: Buffer, size: number): Buffer {
 
 /** A live document outside the system collection: what a 'record' event may carry. */
 function plainMutation(raw: Buffer): boolean {
-  return (raw[RecordLayout.BITS]! & RecordLayout.BIT_DELETED) === 0 && (raw[0] === RecordLayout.FORMAT || recordCollection(raw) !== SYSTEM_COLLECTION_ID);
+  return !recordDeleted(raw) && (raw[0] === RecordLayout.FORMAT || recordCollection(raw) !== SYSTEM_COLLECTION_ID);
 }
 
 function filteredBySeq(bucket: Bucket): NumberKeyScan<Buffer> {

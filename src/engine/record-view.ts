@@ -9,20 +9,18 @@
  * decoded by `toItem`, never read by offset.
  */
 import type { Item } from './types.js';
-import { decodeRecord, recordCollection, recordKeyStart, recordValueStart, RecordLayout } from './record.js';
-
-export { recordKeyStart, recordValueStart };
+import { decodeRecord, recordCollection, recordKeyStart, RecordLayout } from './record.js';
 import { readU64 } from '../store/keys.js';
+
+export { recordExpiry, recordKeyStart, recordValueStart } from './record.js';
 
 /** Offsets and bits of an item record (record.ts, format 1). */
 export const RecordOffsets = RecordLayout;
 
 const { FORMAT, BITS, BIT_DELETED, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
 
-/**
- * Readers of one field of a raw record, in place (no Item), for messages built from the bytes:
- * a KV GET reply (kv/commands/data.ts) and a DCP backfill mutation (dcp/messages.ts).
- */
+// ---- readers of one field of a raw record, in place (no Item), for messages built from the
+// bytes: a KV GET reply (kv/commands/data.ts) and a DCP backfill mutation (dcp/messages.ts) ----
 
 /** A record's document as an Item whose buffers are views of `raw`. */
 export function recordItem(raw: Buffer, vbucket: number, seqno: number): Item {
@@ -36,10 +34,6 @@ export function recordKeyEnd(raw: Buffer): number {
 
 export function recordRevSeqno(raw: Buffer): number {
   return readU64(raw, REV_SEQNO);
-}
-
-export function recordExpiry(raw: Buffer): number {
-  return raw.readUInt32BE(RecordLayout.EXPIRY);
 }
 
 /** Whether the record holds xattrs (an empty section counts). */
