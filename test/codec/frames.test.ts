@@ -142,6 +142,30 @@ describe('codec > frames > dcp', () => {
     }
   });
 
+  test('putU16, putU32 and putU64 store big-endian as Buffer#writeUInt*BE does', () => {
+    for (const v of [0, 1, 0x7f, 0x80, 0xff, 0x1234, 0xffff]) {
+      const a = Buffer.alloc(4, 0xaa);
+      const b = Buffer.alloc(4, 0xaa);
+      c.putU16(a, 1, v);
+      b.writeUInt16BE(v, 1);
+      assert.deepEqual(a, b, `u16 ${v}`);
+    }
+    for (const v of [0, 1, 0xff, 0x1234_5678, 0x8000_0000, 0xffff_ffff]) {
+      const a = Buffer.alloc(6, 0xaa);
+      const b = Buffer.alloc(6, 0xaa);
+      c.putU32(a, 1, v);
+      b.writeUInt32BE(v, 1);
+      assert.deepEqual(a, b, `u32 ${v}`);
+    }
+    for (const v of [0, 1, 0xffff_ffff, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
+      const a = Buffer.alloc(10, 0xaa);
+      const b = Buffer.alloc(10, 0xaa);
+      c.putU64(a, 1, v);
+      b.writeBigUInt64BE(BigInt(v), 1);
+      assert.deepEqual(a, b, `u64 ${v}`);
+    }
+  });
+
   test('copyRange copies a range into a buffer at an offset, by byte loop or by set', () => {
     for (const n of [0, 1, 8, 63, 64, 65, 300]) {
       const src = Buffer.from(Array.from({ length: n + 10 }, (_, i) => (i * 7) & 0xff));

@@ -25,7 +25,7 @@ import { Magic } from '../magic.js';
 import { HEADER_LENGTH, makeRequest, writeHeader } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
 import { Slab } from '../../common/slab.js';
-import { copyRange } from '../bytes.js';
+import { copyRange, putU64 } from '../bytes.js';
 
 export interface DcpStreamHeader {
   /** Opaque of the stream (the STREAM_REQ's opaque). */
@@ -150,6 +150,5 @@ export function writeDcpKeyFrom(prefix: DcpFramePrefix, out: Buffer, at: number,
 
 /** A u64 seqno at `at`: seqnos stay below 2^53 (number policy above), so split without BigInt. */
 export function writeSeqno(out: Buffer, at: number, v: number): void {
-  out.writeUInt32BE(Math.floor(v / 0x1_0000_0000), at);
-  out.writeUInt32BE(v >>> 0, at + 4);
+  putU64(out, at, v);
 }

@@ -27,6 +27,7 @@ import type { Bytes } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
 import { allocDcpFrame, dcpKeyLength, dcpStreamRequest, readStreamHeader, writeDcpKey, writeSeqno } from './common.js';
 import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
+import { putU16, putU32 } from '../bytes.js';
 
 export const DCP_DELETION_V1_EXTRAS_LENGTH = 18;
 export const DCP_DELETION_V2_EXTRAS_LENGTH = 21;
@@ -104,9 +105,9 @@ export function encodeDcpDeletionFrame(
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
   if (deleteTime === undefined) {
-    out.writeUInt16BE(0, at + 16); // nmeta
+    putU16(out, at + 16, 0); // nmeta
   } else {
-    out.writeUInt32BE(deleteTime >>> 0, at + 16);
+    putU32(out, at + 16, deleteTime);
     out[at + 20] = 0; // unused
   }
   const v = writeDcpKey(prefix, out, at + extrasLength, key, collection);

@@ -24,6 +24,7 @@ import type { Bytes } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
 import { allocDcpFrame, dcpKeyLength, dcpStreamRequest, readStreamHeader, writeDcpKey, writeSeqno } from './common.js';
 import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
+import { putU32 } from '../bytes.js';
 
 export const DCP_EXPIRATION_EXTRAS_LENGTH = 20;
 
@@ -86,7 +87,7 @@ export function encodeDcpExpirationFrame(
   const at = prefix.extrasAt;
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
-  out.writeUInt32BE(deleteTime >>> 0, at + 16);
+  putU32(out, at + 16, deleteTime);
   writeDcpKey(prefix, out, at + DCP_EXPIRATION_EXTRAS_LENGTH, key, collection);
   return out;
 }

@@ -25,7 +25,7 @@ import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
 import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
-import { copyRange } from '../bytes.js';
+import { copyRange, putU16, putU32 } from '../bytes.js';
 import type { Bytes } from '../layout.js';
 import type { Packet, PacketInit } from '../packet.js';
 import { allocDcpFrame, dcpKeyLength, dcpKeyLengthOf, dcpStreamRequest, readStreamHeader, writeDcpKey, writeDcpKeyFrom, writeSeqno } from './common.js';
@@ -119,10 +119,10 @@ export function encodeDcpMutationFrame(
   const at = prefix.extrasAt;
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
-  out.writeUInt32BE(flags >>> 0, at + 16);
-  out.writeUInt32BE(expiration >>> 0, at + 20);
-  out.writeUInt32BE(0, at + 24); // lock time
-  out.writeUInt16BE(0, at + 28); // nmeta
+  putU32(out, at + 16, flags);
+  putU32(out, at + 20, expiration);
+  putU32(out, at + 24, 0); // lock time
+  putU16(out, at + 28, 0); // nmeta
   out[at + 30] = 0; // nru
   let v = writeDcpKey(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, key, collection);
   if (xattrs) v += xattrs.copy(out, v);
@@ -156,10 +156,10 @@ export function encodeDcpMutationFrameFrom(
   const at = prefix.extrasAt;
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
-  out.writeUInt32BE(flags >>> 0, at + 16);
-  out.writeUInt32BE(expiration >>> 0, at + 20);
-  out.writeUInt32BE(0, at + 24); // lock time
-  out.writeUInt16BE(0, at + 28); // nmeta
+  putU32(out, at + 16, flags);
+  putU32(out, at + 20, expiration);
+  putU32(out, at + 24, 0); // lock time
+  putU16(out, at + 28, 0); // nmeta
   out[at + 30] = 0; // nru
   const v = writeDcpKeyFrom(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, src, keyStart, keyEnd, collection);
   if (valueStart >= 0) copyRange(src, valueStart, src.length, out, v);

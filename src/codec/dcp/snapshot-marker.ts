@@ -31,6 +31,7 @@ import { expectExtras, expectKey, expectNoValue, expectOpcode, expectValueLength
 import type { Packet, PacketInit } from '../packet.js';
 import { allocDcpFrame, dcpStreamRequest, readStreamHeader, writeSeqno } from './common.js';
 import type { DcpFramePrefix, DcpStreamHeader } from './common.js';
+import { putU32 } from '../bytes.js';
 
 export const SNAPSHOT_FLAG_TABLE = [
   { bit: 0x01, name: 'Memory' },
@@ -121,6 +122,6 @@ export function encodeSnapshotMarkerV1Frame(prefix: DcpFramePrefix, startSeqno: 
   const at = prefix.extrasAt;
   writeSeqno(out, at, startSeqno);
   writeSeqno(out, at + 8, endSeqno);
-  out.writeUInt32BE(flags, at + 16);
+  putU32(out, at + 16, flags);
   return out;
 }

@@ -19,10 +19,10 @@
  */
 import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectNoValue, expectOpcode, toBuffer, u32Buffer } from '../layout.js';
-import { copyRange } from '../bytes.js';
+import { copyRange, putU32 } from '../bytes.js';
 import type { Bytes } from '../layout.js';
 import { Magic } from '../magic.js';
-import { HEADER_LENGTH, makeRequest, makeResponse, writeHeader } from '../packet.js';
+import { HEADER_LENGTH, makeRequest, makeResponse, writeHeader, writeHeaderFields } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
 
 export type GetOpcode = typeof Opcode.Get | typeof Opcode.GetQ | typeof Opcode.GetK | typeof Opcode.GetKQ;
@@ -100,7 +100,7 @@ export function encodeGetResponseFrame(opcode: number, opaque: number, cas: bigi
   const body = 4 + key.length + value.length;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + body);
   writeHeader(out, Magic.ClientResponse, opcode, 0, key.length, 4, datatype, 0, body, opaque, cas);
-  out.writeUInt32BE(flags >>> 0, HEADER_LENGTH);
+  putU32(out, HEADER_LENGTH, flags);
   key.copy(out, HEADER_LENGTH + 4);
   value.copy(out, HEADER_LENGTH + 4 + key.length);
   return out;
@@ -115,9 +115,9 @@ export function encodeGetResponseFrameFrom(opcode: number, opaque: number, flags
   const valueLength = src.length - valueStart;
   const body = 4 + key.length + valueLength;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + body);
-  writeHeader(out, Magic.ClientResponse, opcode, 0, key.length, 4, datatype, 0, body, opaque, 0n);
+  writeHeaderFields(out, Magic.ClientResponse, opcode, 0, key.length, 4, datatype, 0, body, opaque);
   copyRange(src, casAt, casAt + 8, out, 16);
-  out.writeUInt32BE(flags >>> 0, HEADER_LENGTH);
+  putU32(out, HEADER_LENGTH, flags);
   copyRange(key, 0, key.length, out, HEADER_LENGTH + 4);
   copyRange(src, valueStart, src.length, out, HEADER_LENGTH + 4 + key.length);
   return out;

@@ -22,6 +22,7 @@ import { BufferWriter } from '../buffer-writer.js';
 import { Magic } from '../magic.js';
 import { HEADER_LENGTH, makeRequest, makeResponse, writeHeader } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
+import { putU64 } from '../bytes.js';
 import { MUTATION_TOKEN_LENGTH, decodeMutationToken, encodeMutationToken } from './mutation-token.js';
 import type { MutationToken } from './mutation-token.js';
 
@@ -153,8 +154,8 @@ export function encodeMutationResponseFrame(opcode: number, opaque: number, cas:
   const out = Buffer.allocUnsafe(HEADER_LENGTH + extras);
   writeHeader(out, Magic.ClientResponse, opcode, 0, 0, extras, 0, 0, extras, opaque, cas);
   if (token) {
-    out.writeBigUInt64BE(BigInt(token.vbUuid), HEADER_LENGTH);
-    out.writeBigUInt64BE(BigInt(token.seqno), HEADER_LENGTH + 8);
+    putU64(out, HEADER_LENGTH, token.vbUuid);
+    putU64(out, HEADER_LENGTH + 8, token.seqno);
   }
   return out;
 }
