@@ -44,3 +44,17 @@ export function putU64(out: Uint8Array, at: number, v: number): void {
   putU32(out, at, Math.floor(v / 0x1_0000_0000));
   putU32(out, at + 4, v >>> 0);
 }
+
+/** Big-endian reads without Buffer#readUInt*BE's checks; the caller makes sure the bytes are there. */
+export function getU16(buf: Uint8Array, at: number): number {
+  return (buf[at]! << 8) | buf[at + 1]!;
+}
+
+export function getU32(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+}
+
+/** A u64 as a number: exact below 2^53 (seqnos, bucket sequences, rev seqnos). */
+export function getU64(buf: Uint8Array, at: number): number {
+  return getU32(buf, at) * 0x1_0000_0000 + getU32(buf, at + 4);
+}

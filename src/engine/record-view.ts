@@ -11,6 +11,7 @@
 import type { Item } from './types.js';
 import { decodeRecord, recordCollection, recordKeyStart, RecordLayout } from './record.js';
 import { readU64 } from '../store/keys.js';
+import { getU16, getU32 } from '../codec/bytes.js';
 
 export { recordExpiry, recordKeyStart, recordValueStart } from './record.js';
 
@@ -29,7 +30,7 @@ export function recordItem(raw: Buffer, vbucket: number, seqno: number): Item {
 
 /** Where the key ends (it starts at `recordKeyStart`, or at RecordOffsets.HEADER for format 1). */
 export function recordKeyEnd(raw: Buffer): number {
-  return HEADER + raw.readUInt16BE(KEY_LEN);
+  return HEADER + getU16(raw, KEY_LEN);
 }
 
 export function recordRevSeqno(raw: Buffer): number {
@@ -38,12 +39,12 @@ export function recordRevSeqno(raw: Buffer): number {
 
 /** Whether the record holds xattrs (an empty section counts). */
 export function recordHasXattrs(raw: Buffer): boolean {
-  return raw.readUInt32BE(XATTR_LEN) !== NO_XATTRS;
+  return getU32(raw, XATTR_LEN) !== NO_XATTRS;
 }
 
 /** The item flags of a record, read in place. */
 export function recordFlags(raw: Buffer): number {
-  return raw.readUInt32BE(RecordLayout.FLAGS);
+  return getU32(raw, RecordLayout.FLAGS);
 }
 
 /** The datatype of a record's value, read in place. */
@@ -69,7 +70,7 @@ export class RecordView {
 
   /** The key as a document id, or null when it is not valid UTF-8. */
   id(): string | null {
-    const end = HEADER + this.raw.readUInt16BE(KEY_LEN);
+    const end = HEADER + getU16(this.raw, KEY_LEN);
     const start = this.raw[0] === FORMAT ? HEADER : recordKeyStart(this.raw).start;
     const len = end - start;
     const id = this.raw.toString('utf8', start, end);
@@ -87,9 +88,9 @@ export class RecordView {
 
   /** Up to `max` leading characters of the xattrs (latin1), or '' when there are none. */
   xattrsPrefix(max: number): string {
-    const xl = this.raw.readUInt32BE(XATTR_LEN);
+    const xl = getU32(this.raw, XATTR_LEN);
     if (xl === NO_XATTRS || xl === 0) return '';
-    const start = HEADER + this.raw.readUInt16BE(KEY_LEN);
+    const start = HEADER + getU16(this.raw, KEY_LEN);
     return this.raw.toString('latin1', start, start + Math.min(xl, max));
   }
 

@@ -26,6 +26,7 @@ import type { Item } from './types.js';
 import { readU64 } from '../store/keys.js';
 import { decodeLeb128, encodeLeb128 } from '../codec/leb128.js';
 import { readBigU64BE, writeBigU64BE } from '../codec/u64.js';
+import { getU16, getU32, putU16, putU32, putU64 } from '../codec/bytes.js';
 
 /**
  * The layout above as data, for readers that look at a few fields of a raw record without
@@ -72,13 +73,13 @@ export function recordDeleted(b: Buffer): boolean {
 
 /** The absolute expiry in epoch seconds (0: never), read in place. */
 export function recordExpiry(b: Buffer): number {
-  return b.readUInt32BE(RecordLayout.EXPIRY);
+  return getU32(b, RecordLayout.EXPIRY);
 }
 
 /** Where the value starts (after the key and the xattrs); it runs to the record's end. */
 export function recordValueStart(b: Buffer): number {
-  const xl = b.readUInt32BE(RecordLayout.XATTR_LEN);
-  return HEADER + b.readUInt16BE(RecordLayout.KEY_LEN) + (xl === NO_XATTRS ? 0 : xl);
+  const xl = getU32(b, RecordLayout.XATTR_LEN);
+  return HEADER + getU16(b, RecordLayout.KEY_LEN) + (xl === NO_XATTRS ? 0 : xl);
 }
 
 export function encodeRecord(item: Item): Buffer {
@@ -90,14 +91,14 @@ export function encodeRecord(item: Item): Buffer {
   out[1] = (item.deleted ? BIT_DELETED : 0) | (item.expired ? BIT_EXPIRED : 0);
   out[2] = item.datatype;
   out[3] = 0;
-  out.writeUInt32BE(item.flags >>> 0, 4);
-  out.writeUInt32BE(item.expiry >>> 0, 8);
-  out.writeUInt32BE(item.deleteTime >>> 0, 12);
+  putU32(out, 4, item.flags);
+  putU32(out, 8, item.expiry);
+  putU32(out, 12, item.deleteTime);
   writeBigU64BE(out, 16, item.cas);
-  writeNum(out, 24, item.revSeqno);
-  writeNum(out, 32, item.bucketSeq);
-  out.writeUInt16BE(plen + item.key.length, 40);
-  out.writeUInt32BE(item.xattrs ? xlen : NO_XATTRS, 42);
+  putU64(out, 24, item.revSeqno);
+  putU64(out, 32, item.bucketSeq);
+  putU16(out, 40, plen + item.key.length);
+  putU32(out, 42, item.xattrs ? xlen : NO_XATTRS);
   let at = HEADER;
   if (prefix) at += prefix.copy(out, at);
   at += item.key.copy(out, at);
@@ -114,8 +115,8 @@ export function encodeRecord(item: Item): Buffer {
 export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): Item {
   const b = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   if (b.length < HEADER || (b[0] !== FORMAT && b[0] !== FORMAT_COLLECTION)) throw new Error(`corrupt item record (vb ${vbucket} seqno ${seqno})`);
-  const keyLen = b.readUInt16BE(40);
-  const xl = b.readUInt32BE(42);
+  const keyLen = getU16(b, 40);
+  const xl = getU32(b, 42);
   const xlen = xl === NO_XATTRS ? 0 : xl;
   const keyEnd = HEADER + keyLen;
   const xEnd = keyEnd + xlen;
@@ -130,9 +131,9 @@ export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): I
     seqno,
     value: b.subarray(xEnd),
     datatype: b[2]!,
-    flags: b.readUInt32BE(4),
-    expiry: b.readUInt32BE(8),
-    deleteTime: b.readUInt32BE(RecordLayout.DELETE_TIME),
+    flags: getU32(b, 4),
+    expiry: getU32(b, 8),
+    deleteTime: getU32(b, RecordLayout.DELETE_TIME),
     cas: readBigU64BE(b, 16),
     revSeqno: readU64(b, 24),
     bucketSeq: readU64(b, 32),
@@ -140,9 +141,4 @@ export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): I
     expired: (b[1]! & BIT_EXPIRED) !== 0,
     xattrs: xl === NO_XATTRS ? null : b.subarray(keyEnd, xEnd),
   };
-}
-
-function writeNum(buf: Buffer, offset: number, n: number): void {
-  buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), offset);
-  buf.writeUInt32BE(n >>> 0, offset + 4);
 }

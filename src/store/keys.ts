@@ -9,20 +9,17 @@
  *   expiry key    [expiry u32][vbucket u16][seqno u64] → empty
  */
 
-function writeU64(buf: Buffer, offset: number, n: number): void {
-  buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), offset);
-  buf.writeUInt32BE(n >>> 0, offset + 4);
-}
+import { getU64, putU16, putU32, putU64 } from '../codec/bytes.js';
 
+/** The u64 at `offset` as a number (the caller makes sure 8 bytes are there). */
 export function readU64(buf: Uint8Array, offset: number): number {
-  const view = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  return view.readUInt32BE(offset) * 0x1_0000_0000 + view.readUInt32BE(offset + 4);
+  return getU64(buf, offset);
 }
 
 export function seqKey(vbucket: number, seqno: number): Buffer {
   const b = Buffer.allocUnsafe(10);
-  b.writeUInt16BE(vbucket, 0);
-  writeU64(b, 2, seqno);
+  putU16(b, 0, vbucket);
+  putU64(b, 2, seqno);
   return b;
 }
 
@@ -33,15 +30,15 @@ export function decodeSeqKey(key: Uint8Array): { vbucket: number; seqno: number 
 
 export function u64Key(n: number): Buffer {
   const b = Buffer.allocUnsafe(8);
-  writeU64(b, 0, n);
+  putU64(b, 0, n);
   return b;
 }
 
 export function expiryKey(expiry: number, vbucket: number, seqno: number): Buffer {
   const b = Buffer.allocUnsafe(14);
-  b.writeUInt32BE(expiry, 0);
-  b.writeUInt16BE(vbucket, 4);
-  writeU64(b, 6, seqno);
+  putU32(b, 0, expiry);
+  putU16(b, 4, vbucket);
+  putU64(b, 6, seqno);
   return b;
 }
 
@@ -54,9 +51,9 @@ export function decodeExpiryKey(key: Uint8Array): { expiry: number; vbucket: num
 export function changeRef(vbucket: number, seqno: number, collection: number): Buffer {
   if (collection === 0) return seqKey(vbucket, seqno);
   const b = Buffer.allocUnsafe(14);
-  b.writeUInt16BE(vbucket, 0);
-  writeU64(b, 2, seqno);
-  b.writeUInt32BE(collection, 10);
+  putU16(b, 0, vbucket);
+  putU64(b, 2, seqno);
+  putU32(b, 10, collection);
   return b;
 }
 

@@ -142,7 +142,7 @@ describe('codec > frames > dcp', () => {
     }
   });
 
-  test('putU16, putU32 and putU64 store big-endian as Buffer#writeUInt*BE does', () => {
+  test('putU16/32/64 and getU16/32/64 store and read big-endian as Buffer#writeUInt*BE and readUInt*BE do', () => {
     for (const v of [0, 1, 0x7f, 0x80, 0xff, 0x1234, 0xffff]) {
       const a = Buffer.alloc(4, 0xaa);
       const b = Buffer.alloc(4, 0xaa);
@@ -163,6 +163,9 @@ describe('codec > frames > dcp', () => {
       c.putU64(a, 1, v);
       b.writeBigUInt64BE(BigInt(v), 1);
       assert.deepEqual(a, b, `u64 ${v}`);
+      assert.equal(c.getU64(b, 1), v, `getU64 ${v}`);
+      assert.equal(c.getU32(b, 1), b.readUInt32BE(1));
+      assert.equal(c.getU16(b, 7), b.readUInt16BE(7));
     }
   });
 
