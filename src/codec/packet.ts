@@ -24,7 +24,7 @@
 import { ProtocolError } from './errors.js';
 import { Magic, isAltMagic, isRequestMagic, isValidMagic, responseMagicFor } from './magic.js';
 import { readBigU64BE, writeBigU64BE } from './u64.js';
-import { putU16, putU32 } from './bytes.js';
+import { getU16, getU32, putU16, putU32 } from './bytes.js';
 
 export const HEADER_LENGTH = 24;
 
@@ -78,14 +78,15 @@ export function decodeHeader(buf: Buffer, offset = 0, maxBodyLength = DEFAULT_MA
   const opcode = buf[offset + 1] as number;
   const alt = isAltMagic(magic);
   const framingExtrasLength = alt ? (buf[offset + 2] as number) : 0;
-  const keyLength = alt ? (buf[offset + 3] as number) : buf.readUInt16BE(offset + 2);
+  // Unchecked reads (codec/bytes.ts): the 24 bytes were checked to be there above.
+  const keyLength = alt ? (buf[offset + 3] as number) : getU16(buf, offset + 2);
   const extrasLength = buf[offset + 4] as number;
   const datatype = buf[offset + 5] as number;
-  const specific = buf.readUInt16BE(offset + 6);
-  const bodyLength = buf.readUInt32BE(offset + 8);
-  const opaque = buf.readUInt32BE(offset + 12);
+  const specific = getU16(buf, offset + 6);
+  const bodyLength = getU32(buf, offset + 8);
+  const opaque = getU32(buf, offset + 12);
   // Most requests carry CAS 0 (every plain GET): two word reads spare them any BigInt work.
-  const cas = buf.readUInt32BE(offset + 16) === 0 && buf.readUInt32BE(offset + 20) === 0 ? 0n : readBigU64BE(buf, offset + 16);
+  const cas = getU32(buf, offset + 16) === 0 && getU32(buf, offset + 20) === 0 ? 0n : readBigU64BE(buf, offset + 16);
   if (bodyLength > maxBodyLength) {
     throw new ProtocolError('BODY_TOO_LARGE', `body length ${bodyLength} exceeds cap ${maxBodyLength}`, {
       magic,

@@ -17,12 +17,11 @@
 import { Opcode } from '../opcodes.js';
 import { expectExtras, expectKey, expectOpcode, toBuffer } from '../layout.js';
 import type { Bytes } from '../layout.js';
-import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
 import { Magic } from '../magic.js';
 import { HEADER_LENGTH, makeRequest, makeResponse, writeHeader } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
-import { putU64 } from '../bytes.js';
+import { getU32, putU64 } from '../bytes.js';
 import { MUTATION_TOKEN_LENGTH, decodeMutationToken, encodeMutationToken } from './mutation-token.js';
 import type { MutationToken } from './mutation-token.js';
 
@@ -79,13 +78,13 @@ export function decodeStoreRequest(p: Packet): DecodedStoreRequest {
   expectOpcode(p, ...STORE_OPCODES);
   expectExtras(p, 8);
   expectKey(p, true);
-  const r = new BufferReader(p.extras);
+  // The 8 extras were checked above; unchecked reads (codec/bytes.ts), as every SET decodes them.
   return {
     opcode: p.opcode,
     key: p.key,
     value: p.value,
-    flags: r.u32(),
-    expiration: r.u32(),
+    flags: getU32(p.extras, 0),
+    expiration: getU32(p.extras, 4),
     cas: p.cas,
     datatype: p.datatype,
     vbucket: p.vbucket,
