@@ -172,7 +172,7 @@ export class BucketCore {
     // The version in flight, none (undefined, or null behind a SyncWrite), or a seqno to read.
     const found = this.#dir.current(vb, k);
     if (typeof found !== 'number') return found ?? undefined;
-    const raw = this.#records.read(vb, this.vbuckets[vb]!.epoch, found, keep);
+    const raw = this.#records.read(vb, this.vbuckets[vb]!.epoch, found, keep, this.#dir.seqnos.hint);
     return raw === undefined ? undefined : decodeRecord(raw, vb, found);
   }
 
@@ -190,7 +190,7 @@ export class BucketCore {
       this.stats.readMisses++;
       return undefined;
     }
-    const raw = this.#records.view(vb.id, vb.epoch, found);
+    const raw = this.#records.view(vb.id, vb.epoch, found, this.#dir.seqnos.hint);
     if (raw === undefined) return null;
     this.stats.reads++;
     if (recordDeleted(raw)) {
@@ -315,10 +315,10 @@ export class BucketCore {
 
   /** Queue `item` (and the removal of `prev`) to LMDB: its result now (mode memory), or once on disk. */
   #enqueue(vb: VBucket, prev: Item | undefined, item: Item, pkey: string, mode: WriteMode): Written {
-    const version = this.#dir.record(pkey, item, prev, mode === 'sync');
-    vb.noteCollectionSeqno(item.collection, item.seqno);
     const record = encodeRecord(item);
-    this.#records.put(vb.id, vb.epoch, item.seqno, record);
+    const hint = this.#records.put(vb.id, vb.epoch, item.seqno, record);
+    const version = this.#dir.record(pkey, item, prev, mode === 'sync', hint);
+    vb.noteCollectionSeqno(item.collection, item.seqno);
     const ops = indexOps(this.dbs, prev, item, record);
     const fromMemory = mode === 'memory';
     vb.checkpoints.push(item, prev?.seqno, !fromMemory);

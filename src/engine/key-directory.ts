@@ -65,9 +65,9 @@ export class KeyDirectory {
   }
 
   /** `item` replaces `prev` as the key's version, in flight until `settle` or `rollBack`. */
-  record(k: string, item: Item, prev: Item | undefined, sync: boolean): InFlightVersion {
+  record(k: string, item: Item, prev: Item | undefined, sync: boolean, hint = 0): InFlightVersion {
     const version = this.#inFlight.add(k, item, prev, sync);
-    if (this.seqnos.set(item.vbucket, k, item.seqno)) this.#ids?.add(k);
+    if (this.seqnos.set(item.vbucket, k, item.seqno, hint)) this.#ids?.add(k);
     return version;
   }
 

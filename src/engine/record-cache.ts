@@ -96,8 +96,8 @@ export class RecordCache {
    * than the ring holds, each miss kept would push out the next key's record, so that the hit
    * rate fell from about all to about none (the bench's SETs, 80% to 25% with a 24 MiB ring).
    */
-  read(vb: number, epoch: number, seqno: number, keep = true): Buffer | undefined {
-    const kept = this.get(vb, epoch, seqno);
+  read(vb: number, epoch: number, seqno: number, keep = true, hint = 0): Buffer | undefined {
+    const kept = this.get(vb, epoch, seqno, hint);
     if (kept !== undefined) {
       this.stats.recordCacheHits++;
       return kept;
@@ -113,8 +113,8 @@ export class RecordCache {
    * copy): valid until the next `put`, so only for a reader that is done with it before it
    * returns (a GET building its reply). Counted as a read served from memory.
    */
-  view(vb: number, epoch: number, seqno: number): Buffer | undefined {
-    const at = this.#find(vb, epoch, seqno);
+  view(vb: number, epoch: number, seqno: number, hint = 0): Buffer | undefined {
+    const at = hint > 0 && this.#holds(hint - 1, vb, epoch, seqno) ? hint - 1 : this.#find(vb, epoch, seqno);
     if (at < 0) return undefined;
     this.stats.recordCacheHits++;
     const off = at % this.#capacity;
@@ -122,8 +122,8 @@ export class RecordCache {
   }
 
   /** A copy of the record of version (vb, seqno) of seqno epoch `epoch` if kept, or undefined. */
-  get(vb: number, epoch: number, seqno: number): Buffer | undefined {
-    const at = this.#find(vb, epoch, seqno);
+  get(vb: number, epoch: number, seqno: number, hint = 0): Buffer | undefined {
+    const at = hint > 0 && this.#holds(hint - 1, vb, epoch, seqno) ? hint - 1 : this.#find(vb, epoch, seqno);
     if (at < 0) return undefined;
     const off = at % this.#capacity;
     const length = this.#words[off >>> 2]!;
@@ -147,10 +147,14 @@ export class RecordCache {
     return at;
   }
 
-  /** Keep `record` as the record of version (vb, seqno) of seqno epoch `epoch`. */
-  put(vb: number, epoch: number, seqno: number, record: Uint8Array): void {
+  /**
+   * Keep `record` as the record of version (vb, seqno) of seqno epoch `epoch`. Returns its hint:
+   * its ring position + 1, which `get`, `view` and `read` take to find it without the index
+   * (the key directory keeps it with the key, key-seqnos.ts), or 0 when it is not kept.
+   */
+  put(vb: number, epoch: number, seqno: number, record: Uint8Array): number {
     const size = (ENTRY_HEADER + record.length + 3) & ~3;
-    if (size * MAX_SHARE > this.#capacity) return;
+    if (size * MAX_SHARE > this.#capacity) return 0;
     // A slot holding the same version takes the new entry (a record read back after the write
     // kept it); otherwise the one holding the oldest entry (or an empty one, 0) of the set.
     const index = this.#index;
@@ -180,9 +184,11 @@ export class RecordCache {
     words[w + 3] = Math.floor(seqno / 0x1_0000_0000);
     words[w + 4] = seqno >>> 0;
     this.#bytes.set(record, off + ENTRY_HEADER);
-    index[set + way] = this.#head + 1;
+    const hint = this.#head + 1;
+    index[set + way] = hint;
     tags[tagsAt + way] = tag;
     this.#head += size;
+    return hint;
   }
 
   /** Where the set of version (vb, seqno) starts in the index. */

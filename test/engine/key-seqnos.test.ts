@@ -126,3 +126,27 @@ test('key seqnos: detach with an expected value leaves another value attached', 
   assert.equal(keys.attached(0, 'k'), undefined);
   assert.equal(keys.detach(0, 'k'), false);
 });
+
+test('key seqnos: a seqno set with a record hint reads back with it, through resizes; a new seqno brings its own', () => {
+  const keys = new KeySeqnos(2);
+  const n = 5_000; // many resizes of each table
+  for (let i = 0; i < n; i++) keys.set(i % 2, `h${i}`, i + 1, i % 3 === 0 ? 0 : 1000 + i);
+  for (let i = 0; i < n; i++) {
+    assert.equal(keys.read(i % 2, `h${i}`), i + 1);
+    assert.equal(keys.hint, i % 3 === 0 ? 0 : 1000 + i, `hint of h${i}`);
+    assert.equal(keys.readBytes(i % 2, Buffer.from(`h${i}`)), i + 1);
+    assert.equal(keys.hint, i % 3 === 0 ? 0 : 1000 + i, `hint of h${i} by bytes`);
+  }
+  keys.set(1, 'h1', 77);
+  assert.equal(keys.read(1, 'h1'), 77);
+  assert.equal(keys.hint, 0, 'a seqno set without a hint has none');
+  keys.set(1, 'h1', 78, 2 ** 40 + 3);
+  assert.equal(keys.read(1, 'h1'), 78);
+  assert.equal(keys.hint, 2 ** 40 + 3, 'hints beyond 32 bits');
+  // A key whose version is in flight answers that version, and no hint.
+  const withValue = new KeySeqnos<string>(1);
+  withValue.set(0, 'x', 5, 99);
+  withValue.attach(0, 'x', 'in flight');
+  assert.equal(withValue.read(0, 'x'), 'in flight');
+  assert.equal(withValue.hint, 0);
+});

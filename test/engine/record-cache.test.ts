@@ -36,6 +36,26 @@ test('record cache: a view is the kept record in place, counted as a read from m
   assert.equal(stats.bgFetches, 0);
 });
 
+test('record cache: put returns a hint that finds the record without the index, and a hint is only checked, never trusted', () => {
+  const stats = { recordCacheHits: 0, bgFetches: 0 };
+  const cache = new RecordCache(4096, () => undefined, stats);
+  const hint = cache.put(1, 1, 5, record(5, 40));
+  assert.ok(hint > 0);
+  assert.deepEqual(cache.view(1, 1, 5, hint), record(5, 40));
+  assert.deepEqual(cache.get(1, 1, 5, hint), record(5, 40));
+  assert.deepEqual(cache.read(1, 1, 5, true, hint), record(5, 40));
+  assert.equal(cache.view(1, 1, 6, hint), undefined, 'the hint of another version');
+  assert.equal(cache.view(2, 1, 5, hint), undefined, 'another vbucket');
+  const other = cache.put(1, 1, 6, record(6, 40));
+  assert.deepEqual(cache.view(1, 1, 6, hint), record(6, 40), 'a wrong hint falls back to the index');
+  assert.deepEqual(cache.view(1, 1, 5, other), record(5, 40));
+  // Fill the ring past its length: the first record is overwritten, and its hint finds nothing.
+  for (let s = 100; s < 300; s++) cache.put(3, 1, s, record(s, 40));
+  assert.equal(cache.view(1, 1, 5, hint), undefined, 'an overwritten entry is not read through its hint');
+  assert.equal(cache.get(1, 1, 5, hint), undefined);
+  assert.equal(cache.put(1, 1, 7, Buffer.alloc(4096)), 0, 'a record too large to keep has no hint');
+});
+
 test('record cache: a read misses to the fetch, and keeps what it fetched unless told not to (a version being replaced)', () => {
   const disk = new Map<string, Buffer>([['1:5', record(5)], ['1:6', record(6)]]);
   const stats = { recordCacheHits: 0, bgFetches: 0 };
