@@ -32,9 +32,11 @@ export interface WritePathLimits {
  * Every version kept for a stalled stream outlives a young-generation GC and is promoted; at 32
  * MiB a stalled consumer under 40k writes/s added about 170 MB of anonymous memory to the
  * server's (bench dcp, memory phase, against the same writes without a consumer), at 8 MiB about
- * 40 MB.
+ * 40 MB. With the faster write path of issue #16's later sessions (about 60k writes/s into the
+ * stalled consumer), 8 MiB put the phase's peak at 302-317 MB and 4 MiB at 290-299 MB: 4 KiB per
+ * vbucket of 1024, a second of a 10k writes/s load, before a stream is sent back to the disk.
  */
-export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 160 * 1024 * 1024, checkpointBytes: 8 * 1024 * 1024, recordCacheBytes: 20 * 1024 * 1024 };
+export const DEFAULT_WRITE_PATH_LIMITS: WritePathLimits = { maxDirtyBytes: 160 * 1024 * 1024, checkpointBytes: 4 * 1024 * 1024, recordCacheBytes: 20 * 1024 * 1024 };
 
 /** Couchbase's `conflictResolutionType` bucket setting: revid ("seqno") or last-write-wins. */
 export type ConflictResolutionType = 'seqno' | 'lww';

@@ -38,7 +38,7 @@ export interface EngineOptions {
   /**
    * Bytes of acknowledged writes waiting for the disk above which writes answer TMPFAIL (default
    * 160 MiB, as counted by checkpoints.ts dirtyBytes), and bytes of persisted versions each bucket
-   * keeps in memory for live DCP streams that have not read them yet (default 8 MiB; 0 sends every
+   * keeps in memory for live DCP streams that have not read them yet (default 4 MiB; 0 sends every
    * stream that is not caught up to the disk). Issue #16.
    */
   maxDirtyBytes?: number;
