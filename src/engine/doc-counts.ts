@@ -10,17 +10,15 @@
  * large, busy buckets. Moved here from the HTTP face's Db so that every face reads one count.
  */
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
-import { recordCollection, RecordLayout } from './record.js';
-
-const { FORMAT, BITS, BIT_DELETED } = RecordLayout;
+import { recordCollection, recordDeleted, RecordLayout } from './record.js';
 
 /**
  * A record's collection and whether it is a tombstone, as one number (collection * 2 + deleted),
  * read in place in lmdb-js's shared read buffer: counting copies nothing per record.
  */
 function countKey(bytes: Buffer): number {
-  const collection = bytes[0] === FORMAT ? 0 : recordCollection(bytes);
-  return collection * 2 + ((bytes[BITS]! & BIT_DELETED) !== 0 ? 1 : 0);
+  const collection = bytes[0] === RecordLayout.FORMAT ? 0 : recordCollection(bytes);
+  return collection * 2 + (recordDeleted(bytes) ? 1 : 0);
 }
 
 export interface DocCounts {

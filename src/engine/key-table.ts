@@ -74,7 +74,8 @@ export class KeyTable {
   /**
    * Per slot, side by side (a lookup reads one cache line, not one per array): the key's hash;
    * the arena offset + 1 of its bytes, EMPTY, or DELETED (a tombstone: probing goes on); its
-   * handle (0: none); its seqno in two words (SEQ_HI NONE: none).
+   * handle (0: none); its seqno in two words (SEQ_HI NONE: none); its record's hint in two words
+   * (0: none).
    */
   #meta = new Int32Array(MIN_SLOTS * FIELDS);
   #slots = MIN_SLOTS;
@@ -134,27 +135,20 @@ export class KeyTable {
 
   /** `pool[handle]` for a key with a handle, else its seqno (KeySeqnos.read). */
   read<T>(k: string, pool: ReadonlyArray<T | undefined>): T | number | undefined {
-    const slot = this.#find(k, hashOf(k));
-    if (slot < 0) return undefined;
-    const handle = this.#meta[slot * FIELDS + HANDLE]!;
-    lastHint = handle !== 0 ? 0 : this.hintAt(slot);
-    return handle !== 0 ? pool[handle] : this.#seqnoAt(slot);
+    return this.#answer(this.#find(k, hashOf(k)), pool);
   }
 
   /** `read` of a default-collection key given as its bytes, without making its string. */
   readBytes<T>(k: Uint8Array, pool: ReadonlyArray<T | undefined>): T | number | undefined {
-    const mask = this.#slots - 1;
-    const h = hashOfBytes(k);
-    const meta = this.#meta;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const off = meta[i * FIELDS + OFFSET]!;
-      if (off === EMPTY) return undefined;
-      if (off !== DELETED && meta[i * FIELDS + HASH] === h && this.#equalsBytes(off - 1, k)) {
-        const handle = meta[i * FIELDS + HANDLE]!;
-        lastHint = handle !== 0 ? 0 : this.hintAt(i);
-        return handle !== 0 ? pool[handle] : this.#seqnoAt(i);
-      }
-    }
+    return this.#answer(this.#findBytes(k, hashOfBytes(k)), pool);
+  }
+
+  /** What a read of slot `slot` (-1: none) answers; a seqno's hint goes to `lastHint`. */
+  #answer<T>(slot: number, pool: ReadonlyArray<T | undefined>): T | number | undefined {
+    if (slot < 0) return undefined;
+    const handle = this.#meta[slot * FIELDS + HANDLE]!;
+    lastHint = handle !== 0 ? 0 : this.hintAt(slot);
+    return handle !== 0 ? pool[handle] : this.#seqnoAt(slot);
   }
 
   /** `k`'s slot, or -1. */
@@ -208,6 +202,16 @@ export class KeyTable {
       const off = this.#meta[i * FIELDS + OFFSET]!;
       if (off === EMPTY) return -1;
       if (off !== DELETED && this.#meta[i * FIELDS + HASH] === h && this.#equals(off - 1, k)) return i;
+    }
+  }
+
+  /** `#find` of a default-collection key given as its bytes. */
+  #findBytes(k: Uint8Array, h: number): number {
+    const mask = this.#slots - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const off = this.#meta[i * FIELDS + OFFSET]!;
+      if (off === EMPTY) return -1;
+      if (off !== DELETED && this.#meta[i * FIELDS + HASH] === h && this.#equalsBytes(off - 1, k)) return i;
     }
   }
 

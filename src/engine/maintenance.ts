@@ -3,7 +3,8 @@
  * simulated failover with optional discard of history (for testing consumers' rollback handling).
  */
 import { bucketCore, type Bucket } from './bucket.js';
-import { decodeRecord, recordCollection, RecordLayout } from './record.js';
+import { decodeRecord, recordCollection, recordDeleted, RecordLayout } from './record.js';
+import { getU32 } from '../codec/bytes.js';
 import { decodeExpiryKey, expiryKey, readU64, seqKey, u64Key } from '../store/keys.js';
 import type { Item, VBucketInfo } from './types.js';
 import type { WriteOp } from '../store/group-commit.js';
@@ -55,10 +56,9 @@ export async function runExpiryPager(bucket: Bucket, at?: number): Promise<numbe
  */
 let purgeCutoff = 0;
 const NOT_PURGEABLE = Buffer.alloc(0);
-const { BITS, BIT_DELETED, DELETE_TIME } = RecordLayout;
 
 function purgeable(bytes: Buffer, size: number): Buffer {
-  if ((bytes[BITS]! & BIT_DELETED) === 0 || bytes.readUInt32BE(DELETE_TIME) > purgeCutoff) return NOT_PURGEABLE;
+  if (!recordDeleted(bytes) || getU32(bytes, RecordLayout.DELETE_TIME) > purgeCutoff) return NOT_PURGEABLE;
   // System events stay: a drop's tombstone is how a late consumer learns of the drop.
   if (recordCollection(bytes) === SYSTEM_COLLECTION_ID) return NOT_PURGEABLE;
   return copyOut(bytes, size);

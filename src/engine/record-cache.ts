@@ -114,7 +114,7 @@ export class RecordCache {
    * returns (a GET building its reply). Counted as a read served from memory.
    */
   view(vb: number, epoch: number, seqno: number, hint = 0): Buffer | undefined {
-    const at = hint > 0 && this.#holds(hint - 1, vb, epoch, seqno) ? hint - 1 : this.#find(vb, epoch, seqno);
+    const at = this.#find(vb, epoch, seqno, hint);
     if (at < 0) return undefined;
     this.stats.recordCacheHits++;
     const off = at % this.#capacity;
@@ -123,7 +123,7 @@ export class RecordCache {
 
   /** A copy of the record of version (vb, seqno) of seqno epoch `epoch` if kept, or undefined. */
   get(vb: number, epoch: number, seqno: number, hint = 0): Buffer | undefined {
-    const at = hint > 0 && this.#holds(hint - 1, vb, epoch, seqno) ? hint - 1 : this.#find(vb, epoch, seqno);
+    const at = this.#find(vb, epoch, seqno, hint);
     if (at < 0) return undefined;
     const off = at % this.#capacity;
     const length = this.#words[off >>> 2]!;
@@ -132,8 +132,9 @@ export class RecordCache {
     return copy;
   }
 
-  /** The absolute ring position of version (vb, seqno) of `epoch`, or -1. */
-  #find(vb: number, epoch: number, seqno: number): number {
+  /** The absolute ring position of version (vb, seqno) of `epoch`, or -1: at `hint` (see `put`), else through the index. */
+  #find(vb: number, epoch: number, seqno: number, hint: number): number {
+    if (hint > 0 && this.#holds(hint - 1, vb, epoch, seqno)) return hint - 1;
     const set = this.#setOf(vb, seqno);
     const tag = tagOf(vb, epoch, seqno);
     const index = this.#index;

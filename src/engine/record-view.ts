@@ -9,7 +9,7 @@
  * decoded by `toItem`, never read by offset.
  */
 import type { Item } from './types.js';
-import { decodeRecord, recordCollection, recordKeyStart, RecordLayout } from './record.js';
+import { decodeRecord, recordCollection, recordDeleted, recordKeyStart, RecordLayout } from './record.js';
 import { readU64 } from '../store/keys.js';
 import { getU16, getU32 } from '../codec/bytes.js';
 
@@ -18,7 +18,7 @@ export { recordExpiry, recordKeyStart, recordValueStart } from './record.js';
 /** Offsets and bits of an item record (record.ts, format 1). */
 export const RecordOffsets = RecordLayout;
 
-const { FORMAT, BITS, BIT_DELETED, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
+const { FORMAT, REV_SEQNO, KEY_LEN, XATTR_LEN, HEADER, NO_XATTRS } = RecordLayout;
 
 // ---- readers of one field of a raw record, in place (no Item), for messages built from the
 // bytes: a KV GET reply (kv/commands/data.ts) and a DCP backfill mutation (dcp/messages.ts) ----
@@ -83,7 +83,7 @@ export class RecordView {
 
   /** A tombstone (deleted or expired). */
   get deleted(): boolean {
-    return (this.raw[BITS]! & BIT_DELETED) !== 0;
+    return recordDeleted(this.raw);
   }
 
   /** Up to `max` leading characters of the xattrs (latin1), or '' when there are none. */

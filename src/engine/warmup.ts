@@ -11,6 +11,7 @@
  */
 import type { LmdbStore } from '../store/lmdb-store.js';
 import { readU64, seqKey } from '../store/keys.js';
+import { getU16, getU32 } from '../codec/bytes.js';
 import type { BucketCore } from './bucket-core.js';
 import type { BucketMeta } from './bucket-config.js';
 import { FailoverLog } from './failover-log.js';
@@ -51,10 +52,10 @@ let casLo = 0;
 /** A by-seq record's directory key (dir-keys.ts), read in place in lmdb-js's shared read buffer. */
 function keyOf(raw: Buffer, size: number): string {
   const b = Buffer.isBuffer(raw) ? raw : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, size);
-  const hi = b.readUInt32BE(CAS);
-  const lo = b.readUInt32BE(CAS + 4);
+  const hi = getU32(b, CAS);
+  const lo = getU32(b, CAS + 4);
   if (hi > casHi || (hi === casHi && lo > casLo)) [casHi, casLo] = [hi, lo];
-  const end = HEADER + b.readUInt16BE(KEY_LEN);
+  const end = HEADER + getU16(b, KEY_LEN);
   if (b[0] !== FORMAT_COLLECTION) {
     collection = 0;
     return b.toString('latin1', HEADER, end);

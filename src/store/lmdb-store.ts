@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RangeOptions, type RootDatabase, type RootDatabaseOptions, type RootDatabaseOptionsWithPath, type Transaction } from 'lmdb';
 import { GroupCommitter } from './group-commit.js';
+import { getU64 } from '../codec/bytes.js';
 import { DirLock } from './dir-lock.js';
 import { exposedPaths, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type ExposedPath } from './private-files.js';
 import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } from './storage-fault.js';
@@ -40,12 +41,7 @@ function u64Keys(at: number): object {
       target.set(key, start);
       return start + key.length;
     },
-    readKey: (t: Uint8Array, start: number): number => {
-      const i = start + at;
-      const hi = ((t[i]! << 24) | (t[i + 1]! << 16) | (t[i + 2]! << 8) | t[i + 3]!) >>> 0;
-      const lo = ((t[i + 4]! << 24) | (t[i + 5]! << 16) | (t[i + 6]! << 8) | t[i + 7]!) >>> 0;
-      return hi * 0x1_0000_0000 + lo;
-    },
+    readKey: (t: Uint8Array, start: number): number => getU64(t, start + at),
   };
 }
 const SEQNO_KEYS = u64Keys(2);

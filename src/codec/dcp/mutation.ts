@@ -96,6 +96,18 @@ export function decodeDcpMutation(p: Packet): DcpMutation {
   };
 }
 
+/** The 31 extras of a DCP_MUTATION frame (layout above) at `at`; returns where the key starts. */
+function writeMutationExtras(out: Buffer, at: number, bySeqno: number, revSeqno: number, flags: number, expiration: number): number {
+  writeSeqno(out, at, bySeqno);
+  writeSeqno(out, at + 8, revSeqno);
+  putU32(out, at + 16, flags);
+  putU32(out, at + 20, expiration);
+  putU32(out, at + 24, 0); // lock time
+  putU16(out, at + 28, 0); // nmeta
+  out[at + 30] = 0; // nru
+  return at + DCP_MUTATION_EXTRAS_LENGTH;
+}
+
 /**
  * A DCP_MUTATION frame in one allocation; `collection` is the key's collection id (sent as its
  * LEB128 prefix on collection-aware streams). The value is `xattrs` (a blob from ../xattr.ts, or null)
@@ -116,15 +128,7 @@ export function encodeDcpMutationFrame(
 ): Buffer {
   const valueLength = (xattrs ? xattrs.length : 0) + (body ? body.length : 0);
   const out = allocDcpFrame(prefix, Opcode.DcpMutation, DCP_MUTATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key, collection), valueLength, datatype, cas);
-  const at = prefix.extrasAt;
-  writeSeqno(out, at, bySeqno);
-  writeSeqno(out, at + 8, revSeqno);
-  putU32(out, at + 16, flags);
-  putU32(out, at + 20, expiration);
-  putU32(out, at + 24, 0); // lock time
-  putU16(out, at + 28, 0); // nmeta
-  out[at + 30] = 0; // nru
-  let v = writeDcpKey(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, key, collection);
+  let v = writeDcpKey(prefix, out, writeMutationExtras(out, prefix.extrasAt, bySeqno, revSeqno, flags, expiration), key, collection);
   if (xattrs) v += xattrs.copy(out, v);
   if (body) body.copy(out, v);
   return out;
@@ -153,15 +157,7 @@ export function encodeDcpMutationFrameFrom(
   const valueLength = valueStart < 0 ? 0 : src.length - valueStart;
   const out = allocDcpFrame(prefix, Opcode.DcpMutation, DCP_MUTATION_EXTRAS_LENGTH, dcpKeyLengthOf(prefix, keyEnd - keyStart, collection), valueLength, datatype, 0n);
   copyRange(src, casAt, casAt + 8, out, 16);
-  const at = prefix.extrasAt;
-  writeSeqno(out, at, bySeqno);
-  writeSeqno(out, at + 8, revSeqno);
-  putU32(out, at + 16, flags);
-  putU32(out, at + 20, expiration);
-  putU32(out, at + 24, 0); // lock time
-  putU16(out, at + 28, 0); // nmeta
-  out[at + 30] = 0; // nru
-  const v = writeDcpKeyFrom(prefix, out, at + DCP_MUTATION_EXTRAS_LENGTH, src, keyStart, keyEnd, collection);
+  const v = writeDcpKeyFrom(prefix, out, writeMutationExtras(out, prefix.extrasAt, bySeqno, revSeqno, flags, expiration), src, keyStart, keyEnd, collection);
   if (valueStart >= 0) copyRange(src, valueStart, src.length, out, v);
   return out;
 }
