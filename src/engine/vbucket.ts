@@ -88,10 +88,11 @@ export class VBucket {
     if ((this.collectionHigh.get(collection) ?? 0) < seqno) this.collectionHigh.set(collection, seqno);
   }
 
-  markPersisted(seqno: number): void {
+  /** The vbucket is on disk up to `seqno`; `wake` false: the caller wakes its streams once for many. */
+  markPersisted(seqno: number, wake = true): void {
     if (seqno <= this.persistedSeqno) return;
     this.persistedSeqno = seqno;
-    this.wake();
+    if (wake) this.wake();
   }
 
   /** Every seqno restarts at `seqno` (warmup, replica reset, discard): nothing above is in memory. */

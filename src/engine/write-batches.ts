@@ -48,6 +48,8 @@ export class WriteBatches {
    */
   #recent: Listed | null = null;
   #previous: Listed | null = null;
+  /** The vbuckets a settling batch advances (`#persisted`), reused from batch to batch. */
+  readonly #touched = new Set<VBucket>();
   /** Bytes of versions not yet on disk; bounded by the bucket's maxDirtyBytes. */
   dirtyBytes = 0;
   /** Writes queued and not settled yet. */
@@ -78,11 +80,8 @@ export class WriteBatches {
         this.#forget(listed);
         // Before any stream is woken below: a read it makes must see this batch.
         this.noteCommit();
-        for (const w of listed.list) {
-          this.inFlight--;
-          this.#persisted(w);
-          w.resolve?.(w.result);
-        }
+        this.#persisted(listed.list);
+        for (const w of listed.list) w.resolve?.(w.result);
       },
       (err: unknown) => {
         this.#forget(listed);
@@ -106,31 +105,48 @@ export class WriteBatches {
   }
 
   #failed(list: readonly QueuedWrite[], err: unknown): void {
-    if (isStorageError(err) && err.committed) this.noteCommit();
-    for (const w of list) {
-      this.inFlight--;
-      this.stats.writeFailures++;
-      if (!isStorageError(err)) {
-        w.reject?.(err);
-        continue;
-      }
-      // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
-      if (err.committed) this.#persisted(w);
-      else this.#rollBack(w);
-      w.reject?.(storageEngineError(err));
+    this.stats.writeFailures += list.length;
+    if (!isStorageError(err)) {
+      this.inFlight -= list.length;
+      for (const w of list) w.reject?.(err);
+      return;
     }
+    // Committed but not confirmed on disk: visible, so account for it, yet answer the error.
+    if (err.committed) {
+      this.noteCommit();
+      this.#persisted(list);
+    } else {
+      this.inFlight -= list.length;
+      for (const w of list) this.#rollBack(w);
+    }
+    for (const w of list) w.reject?.(storageEngineError(err));
   }
 
-  /** A write's batch is on disk. */
-  #persisted(w: QueuedWrite): void {
-    const { vb, version } = w;
-    this.dir.settle(w.pkey, version);
-    this.dirtyBytes -= dirtyBytes(version.item);
-    vb.markPersisted(version.item.seqno);
-    // Persisted versions stay in memory only for the streams following this vbucket that have not
-    // read them yet (kv_engine removes checkpoints no cursor needs): a later stream reads disk.
-    vb.trimCheckpoints(this.retainPerVb);
-    this.persistedSeq.advance(version.item.bucketSeq);
+  /**
+   * A batch's writes are on disk. Each key settles and its vbucket's persisted seqno moves to it (a
+   * list is in seqno order); then each vbucket the batch touched wakes its streams and trims its
+   * checkpoint queue once, not once per write.
+   */
+  #persisted(list: readonly QueuedWrite[]): void {
+    const vbs = this.#touched;
+    let bucketSeq = 0;
+    for (const w of list) {
+      const { vb, version } = w;
+      this.dir.settle(w.pkey, version);
+      this.dirtyBytes -= dirtyBytes(version.item);
+      vb.markPersisted(version.item.seqno, false);
+      vbs.add(vb);
+      if (version.item.bucketSeq > bucketSeq) bucketSeq = version.item.bucketSeq;
+    }
+    this.inFlight -= list.length;
+    for (const vb of vbs) {
+      vb.wake();
+      // Persisted versions stay in memory only for the streams following this vbucket that have
+      // not read them yet (kv_engine removes checkpoints no cursor needs): a later stream reads disk.
+      vb.trimCheckpoints(this.retainPerVb);
+    }
+    vbs.clear();
+    this.persistedSeq.advance(bucketSeq);
   }
 
   /**

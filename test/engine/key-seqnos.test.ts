@@ -150,3 +150,34 @@ test('key seqnos: a seqno set with a record hint reads back with it, through res
   assert.equal(withValue.read(0, 'x'), 'in flight');
   assert.equal(withValue.hint, 0);
 });
+
+test('key seqnos: a set right after an attach of the same key reuses its slot, and only then', () => {
+  const keys = new KeySeqnos<string>(2);
+  // attach + set of one key, as key-directory.ts `record` does for each write.
+  assert.equal(keys.attach(0, 'a', 'va'), undefined);
+  assert.equal(keys.set(0, 'a', 1, 11), true, 'the attached key had no seqno');
+  assert.equal(keys.read(0, 'a'), 'va');
+  assert.equal(keys.detach(0, 'a'), true);
+  assert.equal(keys.read(0, 'a'), 1);
+  assert.equal(keys.hint, 11);
+  // An attach of one key, then inserts that resize the table, then a set of the first key: the
+  // remembered slot is stale by then and must not be written.
+  keys.attach(0, 'b', 'vb');
+  for (let i = 0; i < 500; i++) keys.set(0, `x${i}`, 1000 + i);
+  assert.equal(keys.set(0, 'b', 2), true);
+  assert.equal(keys.get(0, 'b'), 2);
+  for (let i = 0; i < 500; i++) assert.equal(keys.get(0, `x${i}`), 1000 + i, `x${i} kept its seqno`);
+  // The same key in another vbucket is another key.
+  keys.attach(0, 'c', 'vc');
+  assert.equal(keys.set(1, 'c', 3), true);
+  assert.equal(keys.get(0, 'c'), undefined, 'vbucket 0 has c attached, with no seqno');
+  assert.equal(keys.get(1, 'c'), 3);
+  // A delete between attach and set: the set still finds the key's slot.
+  keys.attach(0, 'a', 'va2');
+  assert.equal(keys.delete(0, 'a'), true);
+  assert.equal(keys.set(0, 'a', 4), true);
+  assert.equal(keys.read(0, 'a'), 'va2');
+  assert.equal(keys.detach(0, 'a'), true);
+  assert.equal(keys.get(0, 'a'), 4);
+  assert.equal(keys.size, 503, "a, b, c (in vbucket 1) and the 500 others");
+});
