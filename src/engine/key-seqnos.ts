@@ -28,14 +28,6 @@ export class KeySeqnos<T = never> {
   /** Attached values by handle (0 unused), and the handles free for reuse. */
   readonly #pool: Array<T | undefined> = [undefined];
   readonly #free: number[] = [];
-  /**
-   * The key `attach` last found or made, and its slot: the `set` that follows it for the same key
-   * (key-directory.ts `record`, once per write) reuses the slot instead of probing again. Any
-   * other change forgets it, since an insertion may move every slot of its table.
-   */
-  #memoVb = -1;
-  #memoKey: string | null = null;
-  #memoSlot = -1;
 
   constructor(numVBuckets: number) {
     this.#tables = Array.from({ length: numVBuckets }, () => new KeyTable());
@@ -52,17 +44,13 @@ export class KeySeqnos<T = never> {
 
   /** Set `k`'s seqno, and the hint of its record (0: none); true when `k` had none. */
   set(vb: number, k: string, seqno: number, hint = 0): boolean {
-    const memo = vb === this.#memoVb && k === this.#memoKey ? this.#memoSlot : -1;
-    this.#memoKey = null;
-    const table = this.#tables[vb]!;
-    if (!(memo >= 0 ? table.setAt(memo, seqno, hint) : table.set(k, seqno, hint))) return false;
+    if (!this.#tables[vb]!.set(k, seqno, hint)) return false;
     this.#size++;
     return true;
   }
 
   /** Remove `k`'s seqno; true when it had one. A value attached to `k` stays. */
   delete(vb: number, k: string): boolean {
-    this.#memoKey = null;
     if (!this.#tables[vb]!.delete(k)) return false;
     this.#size--;
     return true;
@@ -95,9 +83,6 @@ export class KeySeqnos<T = never> {
   attach(vb: number, k: string, value: T): T | undefined {
     const table = this.#tables[vb]!;
     const slot = table.slotFor(k);
-    this.#memoVb = vb;
-    this.#memoKey = k;
-    this.#memoSlot = slot;
     const handle = table.handleAt(slot);
     if (handle !== 0) {
       const before = this.#pool[handle];
@@ -112,7 +97,6 @@ export class KeySeqnos<T = never> {
 
   /** Detach what is attached to `k`, only if it is `expected` when given; true when detached. */
   detach(vb: number, k: string, expected?: T): boolean {
-    this.#memoKey = null;
     const table = this.#tables[vb]!;
     const slot = table.slotOf(k);
     const handle = slot < 0 ? 0 : table.handleAt(slot);

@@ -116,11 +116,7 @@ export class KeyTable {
 
   /** True when `k` had no seqno. */
   set(k: string, seqno: number, hint = 0): boolean {
-    return this.setAt(this.#slot(k), seqno, hint);
-  }
-
-  /** `set` of the key at `slot` (from `slotFor`, no insertion since); true when it had no seqno. */
-  setAt(slot: number, seqno: number, hint = 0): boolean {
+    const slot = this.#slot(k);
     const had = this.#hasSeqno(slot);
     this.#setSeqno(slot, seqno, hint);
     if (!had) this.size++;

@@ -151,7 +151,7 @@ test('key seqnos: a seqno set with a record hint reads back with it, through res
   assert.equal(withValue.hint, 0);
 });
 
-test('key seqnos: a set right after an attach of the same key reuses its slot, and only then', () => {
+test('key seqnos: a set after an attach lands on that key, after inserts that resize, a delete, or an attach in another vbucket', () => {
   const keys = new KeySeqnos<string>(2);
   // attach + set of one key, as key-directory.ts `record` does for each write.
   assert.equal(keys.attach(0, 'a', 'va'), undefined);
@@ -160,8 +160,7 @@ test('key seqnos: a set right after an attach of the same key reuses its slot, a
   assert.equal(keys.detach(0, 'a'), true);
   assert.equal(keys.read(0, 'a'), 1);
   assert.equal(keys.hint, 11);
-  // An attach of one key, then inserts that resize the table, then a set of the first key: the
-  // remembered slot is stale by then and must not be written.
+  // An attach of one key, then inserts that resize the table (its slot moves), then a set of it.
   keys.attach(0, 'b', 'vb');
   for (let i = 0; i < 500; i++) keys.set(0, `x${i}`, 1000 + i);
   assert.equal(keys.set(0, 'b', 2), true);
