@@ -82,6 +82,13 @@ export class CheckpointQueue {
   #superseded: number[] = [];
   #flags: number[] = [];
   #head = 0;
+  /**
+   * End of the live entries. The three arrays never shrink (`#compact` moves entries down and
+   * `push` writes over the freed slots): a vbucket's queue lives for seconds, long enough to be
+   * promoted, and each regrowth of a shrunk array was a new backing store that the old-generation
+   * queue kept past the next scavenge (issue #16, the delivery p99).
+   */
+  #tail = 0;
   /** Every seqno at or below this is not (or no longer) in memory: read it from disk. */
   floor: number;
   /** Bytes of the entries in the queue. */
@@ -92,7 +99,7 @@ export class CheckpointQueue {
   }
 
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#tail - this.#head;
   }
 
   /** Memory holds every version after `cursor`. */
@@ -106,9 +113,16 @@ export class CheckpointQueue {
       const i = this.#indexOf(prevSeqno);
       if (i >= 0) this.#superseded[i] = item.seqno;
     }
-    this.#items.push(item);
-    this.#superseded.push(0);
-    this.#flags.push(held ? HELD : 0);
+    const at = this.#tail++;
+    if (at < this.#items.length) {
+      this.#items[at] = item;
+      this.#superseded[at] = 0;
+      this.#flags[at] = held ? HELD : 0;
+    } else {
+      this.#items.push(item);
+      this.#superseded.push(0);
+      this.#flags.push(held ? HELD : 0);
+    }
     this.bytes += entryBytes(item);
   }
 
@@ -128,7 +142,7 @@ export class CheckpointQueue {
   trim(retainBytes: number, persisted: number, passed: number): void {
     const items = this.#items;
     const read = Math.min(persisted, passed);
-    while (this.#head < items.length) {
+    while (this.#head < this.#tail) {
       const item = items[this.#head]!;
       if (item.seqno > persisted || (item.seqno > read && this.bytes <= retainBytes)) break;
       this.bytes -= entryBytes(item);
@@ -136,7 +150,7 @@ export class CheckpointQueue {
       items[this.#head] = undefined as unknown as Item; // let the version be collected
       this.#head++;
     }
-    if (this.#head >= COMPACT_AT && this.#head * 2 >= items.length) this.#compact();
+    if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#tail) this.#compact();
   }
 
   /** Forget everything: the vbucket restarts at `seqno` (replica reset, discard, rollback). */
@@ -145,6 +159,7 @@ export class CheckpointQueue {
     this.#superseded = [];
     this.#flags = [];
     this.#head = 0;
+    this.#tail = 0;
     this.bytes = 0;
     this.floor = seqno;
   }
@@ -164,7 +179,7 @@ export class CheckpointQueue {
     // Past `max`, the snapshot grows until it holds the newer version of every key it read, so
     // that older versions can be left out and each key appears once (checkpoint deduplication).
     let needed = 0;
-    for (let n = 0; i < items.length; i++, n++) {
+    for (let n = 0; i < this.#tail; i++, n++) {
       const item = items[i]!;
       if (n >= max && item.seqno > needed) break;
       if (item.seqno > end) break;
@@ -191,7 +206,7 @@ export class CheckpointQueue {
   #firstAfter(seqno: number): number {
     const items = this.#items;
     let lo = this.#head;
-    let hi = items.length;
+    let hi = this.#tail;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (items[mid]!.seqno <= seqno) lo = mid + 1;
@@ -202,20 +217,23 @@ export class CheckpointQueue {
 
   #indexOf(seqno: number): number {
     const i = this.#firstAfter(seqno - 1);
-    return i < this.#items.length && this.#items[i]!.seqno === seqno ? i : -1;
+    return i < this.#tail && this.#items[i]!.seqno === seqno ? i : -1;
   }
 
   /**
    * Move the live entries to the front, in place: a vbucket's queue lives for seconds, long enough
    * to be promoted, and a fresh copy at each compaction was promoted in turn while the old one,
-   * dead but not yet collected, kept the versions it still referenced alive (issue #16).
+   * dead but not yet collected, kept the versions it still referenced alive (issue #16). The
+   * vacated item slots are cleared so that they keep no version alive.
    */
   #compact(): void {
     const head = this.#head;
-    for (const list of [this.#items, this.#superseded, this.#flags] as unknown[][]) {
-      list.copyWithin(0, head);
-      list.length -= head;
-    }
+    const tail = this.#tail;
+    this.#items.copyWithin(0, head, tail);
+    this.#items.fill(undefined as unknown as Item, tail - head, tail);
+    this.#superseded.copyWithin(0, head, tail);
+    this.#flags.copyWithin(0, head, tail);
+    this.#tail = tail - head;
     this.#head = 0;
   }
 }

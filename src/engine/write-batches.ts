@@ -48,8 +48,16 @@ export class WriteBatches {
    */
   #recent: Listed | null = null;
   #previous: Listed | null = null;
-  /** The vbuckets a settling batch advances (`#persisted`), reused from batch to batch. */
-  readonly #touched = new Set<VBucket>();
+  /**
+   * The vbuckets a settling batch advances (`#persisted`): the first `#touchedCount` slots, each
+   * listed once by stamping its id in `#stamps` with the batch's `#stamp`. Reused from batch to
+   * batch, so settling allocates nothing: a Set cleared per batch made a new table each time,
+   * which the old-generation Set kept past the next scavenge (issue #16, the delivery p99).
+   */
+  readonly #touched: VBucket[] = [];
+  #touchedCount = 0;
+  #stamps = new Uint32Array(1024);
+  #stamp = 0;
   /** Bytes of versions not yet on disk; bounded by the bucket's maxDirtyBytes. */
   dirtyBytes = 0;
   /** Writes queued and not settled yet. */
@@ -128,25 +136,48 @@ export class WriteBatches {
    * checkpoint queue once, not once per write.
    */
   #persisted(list: readonly QueuedWrite[]): void {
-    const vbs = this.#touched;
+    const stamp = this.#nextStamp();
     let bucketSeq = 0;
     for (const w of list) {
       const { vb, version } = w;
       this.dir.settle(w.pkey, version);
       this.dirtyBytes -= dirtyBytes(version.item);
       vb.markPersisted(version.item.seqno, false);
-      vbs.add(vb);
+      this.#touch(vb, stamp);
       if (version.item.bucketSeq > bucketSeq) bucketSeq = version.item.bucketSeq;
     }
     this.inFlight -= list.length;
-    for (const vb of vbs) {
+    const vbs = this.#touched;
+    for (let i = 0; i < this.#touchedCount; i++) {
+      const vb = vbs[i]!;
       vb.wake();
       // Persisted versions stay in memory only for the streams following this vbucket that have
       // not read them yet (kv_engine removes checkpoints no cursor needs): a later stream reads disk.
       vb.trimCheckpoints(this.retainPerVb);
     }
-    vbs.clear();
+    this.#touchedCount = 0;
     this.persistedSeq.advance(bucketSeq);
+  }
+
+  /** A new batch stamp; on wrap-around every stamp is cleared, so no old one can match. */
+  #nextStamp(): number {
+    if (++this.#stamp === 0xffff_ffff) {
+      this.#stamps.fill(0);
+      this.#stamp = 1;
+    }
+    return this.#stamp;
+  }
+
+  /** List `vb` among the batch's touched vbuckets, once. */
+  #touch(vb: VBucket, stamp: number): void {
+    if (vb.id >= this.#stamps.length) {
+      const grown = new Uint32Array(Math.max(vb.id + 1, this.#stamps.length * 2));
+      grown.set(this.#stamps);
+      this.#stamps = grown;
+    }
+    if (this.#stamps[vb.id] === stamp) return;
+    this.#stamps[vb.id] = stamp;
+    this.#touched[this.#touchedCount++] = vb;
   }
 
   /**
