@@ -7,6 +7,7 @@
  * the sources through tsx, so the child's RSS is the server's own, without the TypeScript loader.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { SERVER_NODE_FLAGS } from '../src/cli/v8-tuning.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,8 @@ export async function spawnFreshet(opts: SpawnOptions = {}): Promise<FreshetChil
     if (build.status !== 0) throw new Error('build failed');
     entry = ['bin/freshet.js'];
   }
-  const child = spawn(process.execPath, [...prof, ...entry, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Node's own flags as bin/freshet.js's shebang gives them (cli/v8-tuning.ts SERVER_NODE_FLAGS).
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...prof, ...entry, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('freshet ready') && resolve(l));
     child.once('exit', (code) => reject(new Error(`freshet serve exited with ${code}`)));

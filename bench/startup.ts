@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Engine } from '../src/engine/engine.js';
 import { windowedWrites } from './engine-load.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/v8-tuning.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -23,7 +24,7 @@ interface Start {
 
 async function startOnce(dir: string): Promise<Start> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(root, 'bin/freshet.js'), 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--log-level', 'error', '-p', 'bench-password'], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, join(root, 'bin/freshet.js'), 'serve', '--data', dir, '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '--log-level', 'error', '-p', 'bench-password'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,8 @@
 /**
  * V8 settings of the `freshet serve` process, for a server's allocation pattern: a steady stream
  * of requests whose objects live a few milliseconds, until the flusher has written them (issue #16).
+ * Two are applied here at startup (SERVER_V8_FLAGS); one must be given on node's command line
+ * (SERVER_NODE_FLAGS, below).
  *
  * - `--no-allocation-site-pretenuring`. V8 watches each allocation site's survival rate in the
  *   young generation and, when most of its objects survive, allocates them in the old generation
@@ -22,6 +24,29 @@
  * given on Node's command line or in NODE_OPTIONS wins.
  */
 import { setFlagsFromString } from 'node:v8';
+
+/**
+ * Flags V8 reads only when the process's isolate is created, so `setFlagsFromString` cannot apply
+ * them (measured: the young generation still grew to Node's default): they must be on node's
+ * command line. bin/freshet.js's shebang and `npm start` pass them, and so do the benchmarks
+ * (package.json `bench`, bench/serve.ts); test/cli/v8-tuning.test.ts checks that those agree.
+ *
+ * - `--max-semi-space-size=8` (MiB; Node 20's default is 16). The young generation is two
+ *   semi-spaces, both resident once a write load has grown them. At 8 MiB V8 scavenges twice as
+ *   often, but each scavenge copies the same few hundred KB of survivors (the writes of the last
+ *   milliseconds), so it is shorter, and the total GC time barely moves. Measured in alternating
+ *   runs on this 2-vCPU machine (issue #16's targets): bench dcp's memory phase peaked at 278 and
+ *   284 MB against 301 and 304 MB; the write-to-delivery p99 at 10k writes/s was 2.47, 2.18 and
+ *   2.38 ms against 2.64, 2.00 and 2.36 (scavenge p50 1.3 ms against 1.6–1.9); bench kv over four
+ *   runs each, 53.8k against 53.0k sets/s, 15.2k against 16.2k persistToMajority sets/s, 446k
+ *   against 395k gets/s, all within this machine's run-to-run noise.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+/** The SERVER_NODE_FLAGS this process was not started with (none given on its own terms either). */
+export function missingNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  return SERVER_NODE_FLAGS.filter((flag) => !v8FlagGiven(flag.slice(2).split('=')[0]!, execArgv, nodeOptions));
+}
 
 /** The flags, each as `[name, setting]`; the name also matches `--no-` and underscore spellings. */
 export const SERVER_V8_FLAGS: ReadonlyArray<readonly [string, string]> = [

@@ -4,7 +4,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SERVER_V8_FLAGS, tuneV8ForServer, v8FlagGiven } from '../../src/cli/v8-tuning.js';
+import { readFileSync } from 'node:fs';
+import { missingNodeFlags, SERVER_NODE_FLAGS, SERVER_V8_FLAGS, tuneV8ForServer, v8FlagGiven } from '../../src/cli/v8-tuning.js';
+
+const root = new URL('../../', import.meta.url);
 
 describe('cli > serve V8 tuning', () => {
   test('a setting on the command line or in NODE_OPTIONS, in any spelling, is the operator\'s', () => {
@@ -23,5 +26,23 @@ describe('cli > serve V8 tuning', () => {
     assert.deepEqual(tuneV8ForServer(all, ''), []);
     assert.deepEqual(tuneV8ForServer([], all.join(' ')), []);
     assert.deepEqual(tuneV8ForServer(['--heap-growing-percent=30'], ''), ['--no-allocation-site-pretenuring']);
+  });
+
+  test('the flags V8 reads only at startup are on every command line that starts the server', () => {
+    assert.ok(SERVER_NODE_FLAGS.length > 0);
+    const shebang = readFileSync(new URL('bin/freshet.js', root), 'utf8').split('\n')[0]!;
+    const scripts = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    for (const flag of SERVER_NODE_FLAGS) {
+      assert.match(shebang, /^#!\/usr\/bin\/env -S node /);
+      assert.ok(shebang.split(' ').includes(flag), `bin/freshet.js's shebang passes ${flag}`);
+      assert.ok(scripts.start!.split(' ').includes(flag), `npm start passes ${flag}`);
+      assert.ok(scripts.bench!.split(' ').includes(flag), `npm run bench passes ${flag}`);
+    }
+  });
+
+  test('a startup flag counts as given in any setting of its own, on the command line or in NODE_OPTIONS', () => {
+    assert.deepEqual(missingNodeFlags([], ''), [...SERVER_NODE_FLAGS]);
+    assert.deepEqual(missingNodeFlags([...SERVER_NODE_FLAGS], ''), []);
+    assert.deepEqual(missingNodeFlags([], '--max_semi_space_size=32'), []);
   });
 });
