@@ -31,17 +31,17 @@ import { setFlagsFromString } from 'node:v8';
  * command line. bin/freshet.js's shebang and `npm start` pass them, and so do the benchmarks
  * (package.json `bench`, bench/serve.ts); test/cli/v8-tuning.test.ts checks that those agree.
  *
- * - `--max-semi-space-size=8` (MiB; Node 20's default is 16). The young generation is two
- *   semi-spaces, both resident once a write load has grown them. At 8 MiB V8 scavenges twice as
+ * - `--max-semi-space-size=12` (MiB; Node 20's default is 16). The young generation is two
+ *   semi-spaces, both resident once a write load has grown them. A smaller one is scavenged more
  *   often, but each scavenge copies the same few hundred KB of survivors (the writes of the last
- *   milliseconds), so it is shorter, and the total GC time barely moves. Measured in alternating
- *   runs on this 2-vCPU machine (issue #16's targets): bench dcp's memory phase peaked at 278 and
- *   284 MB against 301 and 304 MB; the write-to-delivery p99 at 10k writes/s was 2.47, 2.18 and
- *   2.38 ms against 2.64, 2.00 and 2.36 (scavenge p50 1.3 ms against 1.6–1.9); bench kv over four
- *   runs each, 53.8k against 53.0k sets/s, 15.2k against 16.2k persistToMajority sets/s, 446k
- *   against 395k gets/s, all within this machine's run-to-run noise.
+ *   milliseconds), so the total GC time barely moves. Measured on this 2-vCPU machine (issue
+ *   #16's targets), bench dcp's memory phase peaked at 276 and 278 MB against 301 and 304 MB at
+ *   16 MiB; its write-to-delivery p99 was 1.75 and 1.72 ms against 2.50, 1.92 and 1.90 ms, inside
+ *   this machine's run-to-run noise (1.65 to 4.30 ms at 8 MiB, whose memory peaks were 272 to
+ *   284 MB). bench kv at 8 MiB, four alternating runs each: 53.8k against 53.0k sets/s, 15.2k
+ *   against 16.2k persistToMajority sets/s, 446k against 395k gets/s, also within the noise.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=12'];
 
 /** The SERVER_NODE_FLAGS this process was not started with (none given on its own terms either). */
 export function missingNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
