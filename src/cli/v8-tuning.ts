@@ -35,11 +35,11 @@ import { setFlagsFromString } from 'node:v8';
  *   semi-spaces, both resident once a write load has grown them. A smaller one is scavenged more
  *   often, but each scavenge copies the same few hundred KB of survivors (the writes of the last
  *   milliseconds), so the total GC time barely moves. Measured on this 2-vCPU machine (issue
- *   #16's targets), bench dcp's memory phase peaked at 276 and 278 MB against 301 and 304 MB at
- *   16 MiB; its write-to-delivery p99 was 1.75 and 1.72 ms against 2.50, 1.92 and 1.90 ms, inside
- *   this machine's run-to-run noise (1.65 to 4.30 ms at 8 MiB, whose memory peaks were 272 to
- *   284 MB). bench kv at 8 MiB, four alternating runs each: 53.8k against 53.0k sets/s, 15.2k
- *   against 16.2k persistToMajority sets/s, 446k against 395k gets/s, also within the noise.
+ *   #16's targets, each run alone): bench dcp's memory phase peaked at 293, 297 and 298 MB, against
+ *   301 to 304 MB at 16 MiB and 272 to 284 MB at 8 MiB; its write-to-delivery p99 was 1.62, 1.72
+ *   and 1.75 ms, against 1.90 to 2.50 ms at 16 MiB and 1.65 to 4.30 ms at 8 MiB. bench kv at
+ *   8 MiB, four alternating runs each against 16: 53.8k against 53.0k sets/s, 15.2k against 16.2k
+ *   persistToMajority sets/s, 446k against 395k gets/s, within this machine's noise.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=12'];
 
