@@ -6,11 +6,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { tempDir, ADMIN } from '../helpers/server.js';
+import { ADMIN } from '../helpers/server.js';
 import { openChangeStream, type ChangeEvent } from '../../src/consumer/index.js';
 import { EventFold, until } from './fixtures/cluster.js';
-import { KvWriter, freePort, spawnServer } from './fixtures/server-process.js';
+import { CrashableServer, KvWriter } from './fixtures/server-process.js';
 
 const VBS = 16;
 
@@ -22,14 +21,8 @@ async function serverTruth(seed: string): Promise<EventFold> {
 
 describe('consumer > server crash and restart', () => {
   test('kill -9 mid-stream, restart on the same data: reconnect, follow the new branch, end with the server state', async (t) => {
-    const dataDir = tempDir('freshet-crash-');
-    const [kvPort, mgmtPort] = [await freePort(), await freePort()];
-    let server = await spawnServer(dataDir, kvPort, mgmtPort, VBS);
-    t.after(async () => {
-      server.proc.kill('SIGKILL');
-      await server.exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    const server = await CrashableServer.start(t, 'freshet-crash-', VBS);
+    const { kvPort, mgmtPort } = server;
     const seed = `couchbase://127.0.0.1:${kvPort}/default`;
     let writer = await KvWriter.open(kvPort, VBS);
     await writer.setMany('doc-', 3000);
@@ -60,10 +53,9 @@ describe('consumer > server crash and restart', () => {
 
     await until(() => fold.events >= 1000, '1000 events before the crash', 60_000);
     assert.ok(fold.events < 3000, 'the crash happens mid-stream');
-    server.proc.kill('SIGKILL');
-    await server.exited;
+    await server.kill();
 
-    server = await spawnServer(dataDir, kvPort, mgmtPort, VBS); // unclean restart: new failover entries
+    await server.restart(); // unclean restart: new failover entries
     writer = await KvWriter.open(kvPort, VBS);
     for (let i = 0; i < 100; i++) await writer.delete(`doc-${i * 3}`);
     await writer.setMany('after-', 500);

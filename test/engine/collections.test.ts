@@ -1,13 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/engine/engine.js';
-import { openTestEngine } from '../helpers/engine.js';
+import { openTestEngine, type TestEngine } from '../helpers/engine.js';
 import { isEngineError } from '../../src/engine/errors.js';
 import { idRange } from '../../src/engine/id-index.js';
 import { purgesInProgress, systemEventOf } from '../../src/engine/bucket-collections.js';
 import { SYSTEM_COLLECTION_ID } from '../../src/engine/manifest.js';
 import { ManualClock } from '../helpers/clock.js';
 import type { Bucket } from '../../src/engine/bucket.js';
+import type { Collection } from '../../src/engine/collection.js';
 import type { FollowEvent } from '../../src/engine/types.js';
 
 async function drain(bucket: Bucket, vb: number, collections?: (c: number) => boolean): Promise<FollowEvent[]> {
@@ -18,6 +19,19 @@ async function drain(bucket: Bucket, vb: number, collections?: (c: number) => bo
     out.push(e);
   }
   return out;
+}
+
+/** An engine with `numVBuckets` whose bucket has scope `s` holding collection `c`, closed after `body`. */
+async function withCollection(numVBuckets: number, body: (env: { t: TestEngine; b: Bucket; c: Collection }) => Promise<void>): Promise<void> {
+  const t = await openTestEngine(numVBuckets);
+  try {
+    const b = t.bucket;
+    await b.createScope('s');
+    await b.createCollection('s', 'c');
+    await body({ t, b, c: b.collectionByName('s', 'c') });
+  } finally {
+    await t.close();
+  }
 }
 
 async function settled(bucket: Bucket): Promise<void> {
@@ -44,12 +58,7 @@ describe('collections in the engine', () => {
   });
 
   test('the same key in two collections holds two documents; each collection lists its own', async () => {
-    const t = await openTestEngine(4);
-    try {
-      const b = t.bucket;
-      await b.createScope('s');
-      await b.createCollection('s', 'c');
-      const c = b.collectionByName('s', 'c');
+    await withCollection(4, async ({ b, c }) => {
       await b.set('k', '{"where":"default"}');
       await c.set('k', '{"where":"c"}');
       await c.set('other', '1');
@@ -65,18 +74,11 @@ describe('collections in the engine', () => {
       const counts = b.docCounts();
       assert.equal(counts.docCount, 3);
       assert.equal(counts.byCollection.get(c.id)?.docCount, 2);
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   test('system events are in every vbucket history; followers filter by collection', async () => {
-    const t = await openTestEngine(2);
-    try {
-      const b = t.bucket;
-      await b.createScope('s');
-      await b.createCollection('s', 'c');
-      const c = b.collectionByName('s', 'c');
+    await withCollection(2, async ({ b, c }) => {
       for (let i = 0; i < 20; i++) await c.set(`d${i}`, '1');
       await b.set('plain', '1');
       await b.quiesce();
@@ -94,17 +96,11 @@ describe('collections in the engine', () => {
       assert.equal(inC, 20);
       const high = Math.max(b.collectionHighSeqno(0, c.id), b.collectionHighSeqno(1, c.id));
       assert.ok(high > 0);
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   test('compaction purges old document tombstones but keeps a drop, how a late consumer learns of it', async () => {
-    const t = await openTestEngine(4);
-    try {
-      const b = t.bucket;
-      await b.createScope('s');
-      await b.createCollection('s', 'c');
+    await withCollection(4, async ({ t, b }) => {
       await b.set('gone', '1');
       await b.delete('gone');
       await b.dropCollection('s', 'c');
@@ -113,18 +109,11 @@ describe('collections in the engine', () => {
       assert.equal(result.purged, 1, 'the document tombstone');
       const events = (await drain(b, 0, () => true)).flatMap((e) => (e.type === 'snapshot' || e.type === 'end' ? [] : [systemEventOf(e.item).type]));
       assert.deepEqual(events, ['create-scope', 'drop-collection']);
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   test('dropping a collection hides its documents at once and purges them; UNKNOWN_COLLECTION carries the uid', async () => {
-    const t = await openTestEngine(4);
-    try {
-      const b = t.bucket;
-      await b.createScope('s');
-      await b.createCollection('s', 'c');
-      const c = b.collectionByName('s', 'c');
+    await withCollection(4, async ({ b, c }) => {
       for (let i = 0; i < 50; i++) await c.set(`d${i}`, '1');
       await b.dropCollection('s', 'c');
       assert.throws(() => c.get('d1'), (e: unknown) => isEngineError(e, 'UNKNOWN_COLLECTION') && e.context.manifestUid === 3);
@@ -139,9 +128,7 @@ describe('collections in the engine', () => {
       await assert.rejects(b.dropScope('s'), (e: unknown) => isEngineError(e, 'UNKNOWN_SCOPE'));
       await b.dropCollection('_default', '_default');
       assert.throws(() => b.get('anything'), (e: unknown) => isEngineError(e, 'UNKNOWN_COLLECTION'));
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   test('maxTTL: a collection caps expiries, the bucket value applies where the collection has none', async () => {

@@ -8,9 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { tempDir } from '../helpers/server.js';
-import { freePort, spawnServer } from '../consumer/fixtures/server-process.js';
+import { CrashableServer } from '../consumer/fixtures/server-process.js';
 import { KvConnection } from '../../src/client/connection.js';
 import { expectSuccess } from '../../src/client/conn-errors.js';
 import {
@@ -56,14 +54,8 @@ async function collectionHighs(conn: KvConnection, cid: number): Promise<number[
 
 describe('server > collections survive kill -9', () => {
   test('manifest, documents and per-collection seqnos are the same after an unclean restart', async (t) => {
-    const dataDir = tempDir('freshet-coll-crash-');
-    const [kvPort, mgmtPort] = [await freePort(), await freePort()];
-    let server = await spawnServer(dataDir, kvPort, mgmtPort, VBS);
-    t.after(async () => {
-      server.proc.kill('SIGKILL');
-      await server.exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    const server = await CrashableServer.start(t, 'freshet-coll-crash-', VBS);
+    const { kvPort, mgmtPort } = server;
     await rest(mgmtPort, '/pools/default/buckets/default/scopes', { name: 'inventory' });
     await rest(mgmtPort, '/pools/default/buckets/default/scopes/inventory/collections', { name: 'airport', maxTTL: '3600' });
     const manifest = (await rest(mgmtPort, '/pools/default/buckets/default/scopes')) as { uid: string; scopes: Array<{ name: string; collections: Array<{ name: string; uid: string }> }> };
@@ -82,9 +74,8 @@ describe('server > collections survive kill -9', () => {
     assert.ok(before.every((s) => s > 0), 'every vbucket has the collection (its create event at least)');
     await conn.close();
 
-    server.proc.kill('SIGKILL');
-    await server.exited;
-    server = await spawnServer(dataDir, kvPort, mgmtPort, VBS);
+    await server.kill();
+    await server.restart();
 
     assert.deepEqual(await rest(mgmtPort, '/pools/default/buckets/default/scopes'), manifest);
     conn = await kv(kvPort);

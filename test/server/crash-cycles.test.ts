@@ -14,11 +14,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import * as c from '../../src/codec/index.js';
-import { tempDir } from '../helpers/server.js';
 import { mulberry32 } from '../helpers/prng.js';
-import { freePort, spawnServer, type ServerProcess } from '../consumer/fixtures/server-process.js';
+import { CrashableServer } from '../consumer/fixtures/server-process.js';
 import { DcpTestConsumer } from '../dcp/helpers/consumer.js';
 import { DcpMirror, assertSameState, serverState } from './fixtures/dcp-mirror.js';
 import { MixedWriter, type AckedWrite } from './fixtures/mixed-writer.js';
@@ -76,20 +74,13 @@ describe('server > kill -9 cycles under writes and a DCP stream', () => {
     const seed = Date.now() % 1_000_000;
     const rand = mulberry32(seed);
     t.diagnostic(`seed ${seed}`);
-    const dataDir = tempDir('freshet-crash-cycles-');
-    const [kvPort, mgmtPort] = [await freePort(), await freePort()];
-    let server: ServerProcess = await spawnServer(dataDir, kvPort, mgmtPort, VBS);
-    t.after(async () => {
-      server.proc.kill('SIGKILL');
-      await server.exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    const server = await CrashableServer.start(t, 'freshet-crash-cycles-', VBS);
 
     const mirror = new DcpMirror(VBS);
     let killed: MixedWriter | undefined;
     const totals = { plain: 0, durable: 0, http: 0, lost: 0, rollbacks: 0, exactAfterLoss: 0 };
     for (let cycle = 0; ; cycle++) {
-      const cons = await DcpTestConsumer.open(server, { name: 'crash-mirror' });
+      const cons = await DcpTestConsumer.open(server.current, { name: 'crash-mirror' });
       mirror.attach(cons);
       const highs = await highSeqnos(cons);
       const streaming = new Set<number>();
@@ -105,7 +96,7 @@ describe('server > kill -9 cycles under writes and a DCP stream', () => {
           assert.ok(!before.some((e) => e.vbUuid === log[0]!.vbUuid), `vb ${vb}: the new entry has a new uuid`);
           assert.deepEqual(log.slice(1), before, `vb ${vb}: the old log is kept under it`);
         }
-        truth = await serverState(() => DcpTestConsumer.open(server), highs);
+        truth = await serverState(() => DcpTestConsumer.open(server.current), highs);
         totals.lost += checkWrites(killed.acked, truth, highs);
 
         // The consumer resumes where it was, rolls back where told, and catches up.
@@ -148,11 +139,10 @@ describe('server > kill -9 cycles under writes and a DCP stream', () => {
       }
 
       // A run of writes, killed at a random moment.
-      const writer = await MixedWriter.open(server.kvPort, server.httpPort, VBS, `c${cycle}`);
+      const writer = await MixedWriter.open(server.kvPort, server.current.httpPort, VBS, `c${cycle}`);
       writer.start({ plain: 24, durable: 6, http: 3 });
       await new Promise((resolve) => setTimeout(resolve, 300 + rand() * 900));
-      server.proc.kill('SIGKILL');
-      await server.exited;
+      await server.kill();
       await writer.ended();
       await writer.close();
       await cons.closed;
@@ -163,7 +153,7 @@ describe('server > kill -9 cycles under writes and a DCP stream', () => {
         totals[kind] += writer.count(kind);
       }
       killed = writer;
-      server = await spawnServer(dataDir, kvPort, mgmtPort, VBS);
+      await server.restart();
     }
     t.diagnostic(JSON.stringify(totals));
     // Acknowledged plain writes are rarely lost to a kill -9 (LMDB keeps transactions committed but
