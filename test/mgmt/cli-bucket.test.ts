@@ -1,18 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
-import { registerBucket } from '../../src/cli/bucket.js';
-import { startMgmtServer } from './rest-helpers.js';
-
-/** Run `freshet bucket ...` in-process; resolves with the printed lines. */
-async function run(args: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  const program = new Command().name('freshet').exitOverride();
-  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  registerBucket(program, (line) => lines.push(line));
-  await program.parseAsync(['node', 'freshet', 'bucket', ...args]);
-  return lines;
-}
+import { runBucketCli as run, startMgmtServer } from './rest-helpers.js';
 
 describe('freshet bucket create|edit|list|delete against a live server', () => {
   test('round trip, with the engine checked at each step', async () => {

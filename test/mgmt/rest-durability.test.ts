@@ -6,23 +6,12 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
 import { DurabilityLevel } from 'couchbase';
-import { registerBucket } from '../../src/cli/bucket.js';
 import { FreshetServer } from '../../src/server/freshet-server.js';
 import { connectSdk, SDK_TEST_TIMEOUT } from '../kv/sdk.js';
-import { obj, startMgmtServer } from './rest-helpers.js';
+import { obj, runBucketCli as run, startMgmtServer } from './rest-helpers.js';
 
 const BAD_LEVEL = "Durability minimum level must be one of 'none', 'majority', 'majorityAndPersistActive', or 'persistToMajority'";
-
-async function run(args: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  const program = new Command().name('freshet').exitOverride();
-  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  registerBucket(program, (line) => lines.push(line));
-  await program.parseAsync(['node', 'freshet', 'bucket', ...args]);
-  return lines;
-}
 
 describe('durabilityMinLevel over REST', () => {
   test('create and edit set it, the bucket JSON shows it, bad values are 400 and change nothing', async () => {

@@ -1,5 +1,7 @@
 /** Real HTTP against a test server's management port, through undici. */
 import { request } from 'undici';
+import { Command } from 'commander';
+import { registerBucket } from '../../src/cli/bucket.js';
 import { formatBasicAuth } from '../../src/auth/basic.js';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
 import type { ServerOptions } from '../../src/server/freshet-server.js';
@@ -125,4 +127,14 @@ export class StreamReader {
   async close(): Promise<void> {
     await this.#iterator.return?.();
   }
+}
+
+/** Run `freshet bucket ...` in-process; resolves with the printed lines. */
+export async function runBucketCli(args: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  const program = new Command().name('freshet').exitOverride();
+  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  registerBucket(program, (line) => lines.push(line));
+  await program.parseAsync(['node', 'freshet', 'bucket', ...args]);
+  return lines;
 }
