@@ -31,17 +31,19 @@ import { setFlagsFromString } from 'node:v8';
  * command line. bin/freshet.js's shebang and `npm start` pass them, and so do the benchmarks
  * (package.json `bench`, bench/serve.ts); test/cli/v8-tuning.test.ts checks that those agree.
  *
- * - `--max-semi-space-size=12` (MiB; Node 20's default is 16). The young generation is two
+ * - `--max-semi-space-size=8` (MiB; Node 20's default is 16). The young generation is two
  *   semi-spaces, both resident once a write load has grown them. A smaller one is scavenged more
  *   often, but each scavenge copies the same few hundred KB of survivors (the writes of the last
- *   milliseconds), so the total GC time barely moves. Measured on this 2-vCPU machine (issue
- *   #16's targets, each run alone): bench dcp's memory phase peaked at 293, 297 and 298 MB, against
- *   301 to 304 MB at 16 MiB and 272 to 284 MB at 8 MiB; its write-to-delivery p99 was 1.62, 1.72
- *   and 1.75 ms, against 1.90 to 2.50 ms at 16 MiB and 1.65 to 4.30 ms at 8 MiB. bench kv at
- *   8 MiB, four alternating runs each against 16: 53.8k against 53.0k sets/s, 15.2k against 16.2k
- *   persistToMajority sets/s, 446k against 395k gets/s, within this machine's noise.
+ *   milliseconds), so each pause is shorter and the total GC time barely moves. Measured on this
+ *   2-vCPU machine against issue #16's targets, each run alone: bench dcp's memory phase peaked
+ *   at 272 to 279 MB in five runs, against 293 to 311 MB at 12 MiB and 298 to 304 MB at 16 (the
+ *   peak grows with the write rate, 62k to 78k/s here). The write-to-delivery p99 at 10k writes/s
+ *   was 1.40 to 4.30 ms over seven runs (median 1.88), against 1.80 to 2.50 ms over six at 16 MiB
+ *   (median 1.92): this machine's run-to-run noise, not a shift. bench kv, four alternating runs
+ *   each against 16 MiB: 53.8k against 53.0k sets/s, 15.2k against 16.2k persistToMajority
+ *   sets/s, 446k against 395k gets/s, also within the noise.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=12'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 /** The SERVER_NODE_FLAGS this process was not started with (none given on its own terms either). */
 export function missingNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
