@@ -5,7 +5,7 @@
  * serve` runs with (cli/v8-tuning.ts), printed first.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { missingNodeFlags, tuneV8ForServer } from '../src/cli/v8-tuning.js';
+import { missingNodeFlags, SERVER_NODE_FLAGS, tuneV8ForServer } from '../src/cli/v8-tuning.js';
 
 const here = new URL('.', import.meta.url);
 const known = readdirSync(here)
@@ -17,9 +17,10 @@ if (!name || !existsSync(new URL(`${name}.ts`, here)) || !known.includes(name)) 
   process.stderr.write(`usage: npm run bench -- <${known.join('|')}>\n`);
   process.exit(2);
 }
-process.stdout.write(`V8 flags as in freshet serve: ${tuneV8ForServer().join(' ') || '(the ones given to node)'}\n`);
 // The ones V8 reads only at startup come from package.json's `bench` script, as from the shebang.
 const missing = missingNodeFlags();
+const given = SERVER_NODE_FLAGS.filter((f) => !missing.includes(f));
+process.stdout.write(`V8 flags as in freshet serve: ${[...tuneV8ForServer(), ...given].join(' ') || '(the ones given to node)'}\n`);
 if (missing.length > 0) process.stdout.write(`warning: node was started without ${missing.join(' ')}, which freshet serve runs with\n`);
 const mod = (await import(`./${name}.ts`)) as { run: () => Promise<void> };
 await mod.run();
