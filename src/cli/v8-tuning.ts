@@ -36,7 +36,7 @@ import { setFlagsFromString } from 'node:v8';
  *   often, but each scavenge copies the same few hundred KB of survivors (the writes of the last
  *   milliseconds), so each pause is shorter and the total GC time barely moves. Measured on this
  *   2-vCPU machine against issue #16's targets, each run alone: bench dcp's memory phase peaked
- *   at 272 to 279 MB in five runs, against 293 to 311 MB at 12 MiB and 298 to 304 MB at 16 (the
+ *   at 272 to 279 MB in five runs, against 293 to 311 MB at 12 MiB and 299 to 304 MB at 16 (the
  *   peak grows with the write rate, 62k to 78k/s here). The write-to-delivery p99 at 10k writes/s
  *   was 1.40 to 4.30 ms over seven runs (median 1.88), against 1.80 to 2.50 ms over six at 16 MiB
  *   (median 1.92): this machine's run-to-run noise, not a shift. bench kv, four alternating runs
