@@ -1,3 +1,3 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 // The `freshet` command. `npm install` compiles src/ to dist/ (the prepare script).
 import '../dist/cli/entry.js';

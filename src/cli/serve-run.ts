@@ -9,12 +9,14 @@ import { installProcessGuard } from '../server/process-guard.js';
 import type { TlsServerOptions } from '../server/tls.js';
 import { AccessLog } from '../common/access-log.js';
 import { cliLogger } from './common.js';
-import { tuneV8ForServer } from './v8-tuning.js';
+import { missingNodeFlags, tuneV8ForServer } from './v8-tuning.js';
 import type { ServeFlags } from './serve.js';
 
 export async function runServe(flags: ServeFlags, tls: TlsServerOptions | undefined): Promise<void> {
   const logger = cliLogger(flags.logLevel);
   tuneV8ForServer();
+  const missing = missingNodeFlags();
+  if (missing.length > 0) logger.info({ missing }, `node was started without ${missing.join(' ')}; NODE_OPTIONS can give it (README, Memory)`);
   const accessLog =
     flags.accessLog === undefined || flags.accessLog === false
       ? undefined

@@ -28,8 +28,10 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * Flags V8 reads only when the process's isolate is created, so `setFlagsFromString` cannot apply
  * them (measured: the young generation still grew to Node's default): they must be on node's
- * command line. bin/freshet.js's shebang and `npm start` pass them, and so do the benchmarks
- * (package.json `bench`, bench/serve.ts); test/cli/v8-tuning.test.ts checks that those agree.
+ * command line. `npm start` passes them, and so do the benchmarks (package.json `bench`,
+ * bench/serve.ts); test/cli/v8-tuning.test.ts checks that those agree. bin/freshet.js keeps the
+ * plain `#!/usr/bin/env node`: `env -S`, which a shebang needs to pass a flag, is missing from
+ * BusyBox (Alpine images), so an installed `freshet serve` takes them from NODE_OPTIONS (README).
  *
  * - `--max-semi-space-size=8` (MiB; Node 20's default is 16). The young generation is two
  *   semi-spaces, both resident once a write load has grown them. A smaller one is scavenged more

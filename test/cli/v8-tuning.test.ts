@@ -28,13 +28,10 @@ describe('cli > serve V8 tuning', () => {
     assert.deepEqual(tuneV8ForServer(['--heap-growing-percent=30'], ''), ['--no-allocation-site-pretenuring']);
   });
 
-  test('the flags V8 reads only at startup are on every command line that starts the server', () => {
+  test('the flags V8 reads only at startup are on the command lines npm starts the server with', () => {
     assert.ok(SERVER_NODE_FLAGS.length > 0);
-    const shebang = readFileSync(new URL('bin/freshet.js', root), 'utf8').split('\n')[0]!;
     const scripts = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts;
     for (const flag of SERVER_NODE_FLAGS) {
-      assert.match(shebang, /^#!\/usr\/bin\/env -S node /);
-      assert.ok(shebang.split(' ').includes(flag), `bin/freshet.js's shebang passes ${flag}`);
       assert.ok(scripts.start!.split(' ').includes(flag), `npm start passes ${flag}`);
       assert.ok(scripts.bench!.split(' ').includes(flag), `npm run bench passes ${flag}`);
     }
