@@ -17,7 +17,7 @@ if (!name || !existsSync(new URL(`${name}.ts`, here)) || !known.includes(name)) 
   process.stderr.write(`usage: npm run bench -- <${known.join('|')}>\n`);
   process.exit(2);
 }
-// The ones V8 reads only at startup come from package.json's `bench` script, as from the shebang.
+// The ones V8 reads only at startup come from package.json's `bench` script, as `npm start` gives them.
 const missing = missingNodeFlags();
 const given = SERVER_NODE_FLAGS.filter((f) => !missing.includes(f));
 process.stdout.write(`V8 flags as in freshet serve: ${[...tuneV8ForServer(), ...given].join(' ') || '(the ones given to node)'}\n`);

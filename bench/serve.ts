@@ -42,7 +42,7 @@ export async function spawnFreshet(opts: SpawnOptions = {}): Promise<FreshetChil
     if (build.status !== 0) throw new Error('build failed');
     entry = ['bin/freshet.js'];
   }
-  // Node's own flags as bin/freshet.js's shebang gives them (cli/v8-tuning.ts SERVER_NODE_FLAGS).
+  // Node's own flags as `npm start` gives them (cli/v8-tuning.ts SERVER_NODE_FLAGS).
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...prof, ...entry, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('freshet ready') && resolve(l));

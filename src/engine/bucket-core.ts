@@ -90,7 +90,7 @@ export class BucketCore {
     this.maxTTL = config.maxTTL ?? 0;
     this.conflictResolution = config.conflictResolution ?? 'seqno';
     this.durabilityMinLevel = config.durabilityMinLevel ?? 'none';
-    this.#batches = new WriteBatches(this.#dir, this.stats, () => store.noteCommit(), Math.floor(limits.checkpointBytes / config.numVBuckets));
+    this.#batches = new WriteBatches(this.#dir, this.stats, () => store.noteCommit(), Math.floor(limits.checkpointBytes / config.numVBuckets), config.numVBuckets);
   }
 
   /** Bytes of writes not yet on disk. */

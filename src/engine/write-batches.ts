@@ -50,13 +50,14 @@ export class WriteBatches {
   #previous: Listed | null = null;
   /**
    * The vbuckets a settling batch advances (`#persisted`): the first `#touchedCount` slots, each
-   * listed once by stamping its id in `#stamps` with the batch's `#stamp`. Reused from batch to
-   * batch, so settling allocates nothing: a Set cleared per batch made a new table each time,
-   * which the old-generation Set kept past the next scavenge (issue #16, the delivery p99).
+   * listed once by stamping its id in `#stamps` with the batch's number (a double: it never wraps).
+   * Reused from batch to batch, so settling allocates nothing: a Set cleared per batch made a new
+   * table each time, which the old-generation Set kept past the next scavenge (issue #16, the
+   * delivery p99).
    */
   readonly #touched: VBucket[] = [];
   #touchedCount = 0;
-  #stamps = new Uint32Array(1024);
+  readonly #stamps: Float64Array;
   #stamp = 0;
   /** Bytes of versions not yet on disk; bounded by the bucket's maxDirtyBytes. */
   dirtyBytes = 0;
@@ -72,7 +73,10 @@ export class WriteBatches {
     private readonly noteCommit: () => void,
     /** Persisted bytes a followed vbucket keeps in memory for its streams (checkpoints.ts). */
     private readonly retainPerVb: number,
-  ) {}
+    numVBuckets: number,
+  ) {
+    this.#stamps = new Float64Array(numVBuckets);
+  }
 
   /** Account for `write`, filed under the flusher promise `written` its batch shares. */
   add(written: Promise<void>, write: QueuedWrite): void {
@@ -136,7 +140,7 @@ export class WriteBatches {
    * checkpoint queue once, not once per write.
    */
   #persisted(list: readonly QueuedWrite[]): void {
-    const stamp = this.#nextStamp();
+    const stamp = ++this.#stamp;
     let bucketSeq = 0;
     for (const w of list) {
       const { vb, version } = w;
@@ -159,22 +163,8 @@ export class WriteBatches {
     this.persistedSeq.advance(bucketSeq);
   }
 
-  /** A new batch stamp; on wrap-around every stamp is cleared, so no old one can match. */
-  #nextStamp(): number {
-    if (++this.#stamp === 0xffff_ffff) {
-      this.#stamps.fill(0);
-      this.#stamp = 1;
-    }
-    return this.#stamp;
-  }
-
   /** List `vb` among the batch's touched vbuckets, once. */
   #touch(vb: VBucket, stamp: number): void {
-    if (vb.id >= this.#stamps.length) {
-      const grown = new Uint32Array(Math.max(vb.id + 1, this.#stamps.length * 2));
-      grown.set(this.#stamps);
-      this.#stamps = grown;
-    }
     if (this.#stamps[vb.id] === stamp) return;
     this.#stamps[vb.id] = stamp;
     this.#touched[this.#touchedCount++] = vb;
