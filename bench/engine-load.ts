@@ -1,9 +1,11 @@
 /**
  * An in-process write load for the engine benchmarks (engine.ts, dcp.ts): `count` writes with at
- * most `window` in flight, as many pipelining clients would keep. A write refused with TMPFAIL
- * (the flusher's backlog is full: an in-process load never yields to the flusher on its own)
- * waits, with every other refused write, until the backlog is below `resumeBelow` bytes, and is
- * sent again, as a client retries a temporary failure.
+ * most `window` in flight, as many pipelining clients would keep, and at most `perTurn` issued in
+ * one event-loop turn, as a server reads a socket chunk of requests per turn. Without that bound a
+ * write acknowledged from memory resolves at once and the next is issued in the same microtask
+ * flood, so the flusher's completions never ran and the backlog filled to TMPFAIL.
+ * A write refused with TMPFAIL waits, with every other refused write, until the backlog is below
+ * `resumeBelow` bytes, and is sent again, as a client retries a temporary failure.
  */
 import type { Bucket } from '../src/engine/bucket.js';
 
@@ -12,7 +14,7 @@ export interface LoadRun {
   readonly tmpfails: number;
 }
 
-export async function windowedWrites(bucket: Bucket, count: number, window: number, write: (i: number) => Promise<unknown>, resumeBelow = 32 * 1024 * 1024): Promise<LoadRun> {
+export async function windowedWrites(bucket: Bucket, count: number, window: number, write: (i: number) => Promise<unknown>, resumeBelow = 32 * 1024 * 1024, perTurn = 1024): Promise<LoadRun> {
   const t0 = performance.now();
   let tmpfails = 0;
   let waiting: Promise<void> | null = null;
@@ -42,8 +44,21 @@ export async function windowedWrites(bucket: Bucket, count: number, window: numb
     const send = (i: number): void => {
       write(i).then(onDone, (err: unknown) => onError(err, i));
     };
+    let thisTurn = 0;
+    let nextTurn: NodeJS.Immediate | null = null;
     const issue = (): void => {
-      while (issued < count && issued - done < window) send(issued++);
+      while (issued < count && issued - done < window) {
+        if (thisTurn === perTurn) {
+          nextTurn ??= setImmediate(() => {
+            nextTurn = null;
+            thisTurn = 0;
+            issue();
+          });
+          return;
+        }
+        thisTurn++;
+        send(issued++);
+      }
     };
     issue();
   });

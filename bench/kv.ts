@@ -16,6 +16,12 @@
  *   BENCH_KV_KEYS         key space (default 100,000), all written before the GETs are measured
  *   BENCH_KV_VALUE        value size in bytes (default 100)
  *   BENCH_KV_MEMCACHED    path of memcached (default: from PATH, installed with apt-get if missing)
+ *   BENCH_KV_BURST        SETs of the burst phase (default 1,000,000; 0 skips it)
+ *
+ * The burst phase (Freshet only, after the figures above): BENCH_KV_BURST SETs with no durability,
+ * each key once, at the same load, with the TMPFAILs they got and the peak of the dirty backlog
+ * against its limit. Issue #16: the default limit is large enough that a burst of 1M 100-byte
+ * writes never sees TMPFAIL.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -78,6 +84,22 @@ async function measure(target: Target): Promise<Figures> {
     }
   }
   return figures;
+}
+
+/** The burst phase (see the header): TMPFAILs and the dirty backlog's peak. */
+async function burst(server: FreshetServer, auth: LoadJob['auth']): Promise<void> {
+  const count = env('BENCH_KV_BURST', 1_000_000);
+  if (count === 0) return;
+  const bucket = server.engine.requireBucket('default');
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, bucket.dirtyBytes)), 2);
+  // Keys 0 to count - 1: the first BENCH_KV_KEYS of them replace the key space's versions.
+  const job = { port: server.ports.kv, auth, op: 'set' as const, durability: null, connections: env('BENCH_KV_CONNECTIONS', 4), depth: env('BENCH_KV_DEPTH', 64), valueSize: env('BENCH_KV_VALUE', 100), numVBuckets: 1024, ms: 0, once: true };
+  const r = await load(job, count, env('BENCH_KV_WORKERS', 1)).finally(() => clearInterval(sampler));
+  const tmpfails = r.statuses['0x86'] ?? 0;
+  const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
+  line(`freshet burst of ${fmt(count)} sets`, `${fmt(rate(r.ops, r.ms))}/s, ${fmt(tmpfails)} TMPFAIL (target 0)${errorNote(r)}`);
+  line('  dirty backlog peak', `${mib(peak)} MiB of the ${mib(bucket.maxDirtyBytes)} MiB limit (sampled every 2 ms)`);
 }
 
 function freePort(): Promise<number> {
@@ -150,7 +172,9 @@ export async function run(): Promise<void> {
       const stats = server.engine.requireBucket('default').stats;
       return { memory: stats.recordCacheHits, disk: stats.bgFetches };
     };
-    freshet = await measure({ name: 'freshet', port: server.ports.kv, auth: { user: 'Administrator', password: 'password', bucket: 'default' }, durableSets: true, reads });
+    const auth = { user: 'Administrator', password: 'password', bucket: 'default' };
+    freshet = await measure({ name: 'freshet', port: server.ports.kv, auth, durableSets: true, reads });
+    await burst(server, auth);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -217,6 +217,11 @@ export class Bucket extends EventEmitter {
     return this.#core.dirtyBytes;
   }
 
+  /** The backlog past which writes answer TMPFAIL (the server's `maxDirtyBytes`). */
+  get maxDirtyBytes(): number {
+    return this.#core.limits.maxDirtyBytes;
+  }
+
   /** How XDCR (with-meta) writes resolve conflicts: 'seqno' (revid) or 'lww' (with-meta.ts). */
   get conflictResolution(): ConflictResolutionType {
     return this.#core.conflictResolution;
