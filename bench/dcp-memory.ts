@@ -73,12 +73,12 @@ export async function memoryPhase(): Promise<void> {
     try {
       const keys = Math.min(writes, env('BENCH_MEM_KEYS', 100_000));
       const job = { port: server.ports.kv, auth: { user: USER.username, password: USER.password, bucket: 'default' }, op: 'set' as const, durability: null, connections: 4, depth: 64, ms: 0, once: true, valueSize: 100, numVBuckets: VBUCKETS };
-      r = { ops: 0, errors: 0, statuses: {}, ms: 0 };
+      r = { ops: 0, errors: 0, statuses: {}, ms: 0, cpuMs: 0 };
       for (let done = 0; done < writes; done += keys) {
         const round = await load(job, Math.min(keys, writes - done), 1);
         const statuses: Record<string, number> = { ...r.statuses };
         for (const [k, n] of Object.entries(round.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
-        r = { ops: r.ops + round.ops, errors: r.errors + round.errors, statuses, ms: r.ms + round.ms };
+        r = { ops: r.ops + round.ops, errors: r.errors + round.errors, statuses, ms: r.ms + round.ms, cpuMs: r.cpuMs + round.cpuMs };
       }
       await new Promise((resolve) => setTimeout(resolve, settleMs));
     } finally {

@@ -16,6 +16,7 @@ import {
   encodeSelectBucketRequest, encodeStoreRequest, Feature, plainPayload,
 } from '../src/codec/index.js';
 import { vbucketOf } from '../src/engine/vbucket-hash.js';
+import { ownCpuMs } from './thread-cpu.js';
 
 export type Op = 'set' | 'get';
 
@@ -42,6 +43,8 @@ export interface LoadResult {
   /** Error replies by status (hex), e.g. TMPFAIL 0x86. */
   readonly statuses: Record<string, number>;
   readonly ms: number;
+  /** CPU milliseconds the load generator's threads spent over the run (0 without /proc). */
+  readonly cpuMs: number;
 }
 
 export const env = (name: string, fallback: number): number => {
@@ -127,6 +130,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   let ops = 0;
   let errors = 0;
   const statuses: Record<string, number> = {};
+  const cpu0 = ownCpuMs();
   const t0 = performance.now();
   const deadline = t0 + job.ms;
   const more = (): boolean => (job.once ? next < span : performance.now() < deadline);
@@ -167,8 +171,9 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     ),
   );
   const ms = performance.now() - t0;
+  const cpu1 = ownCpuMs();
   for (const c of conns) c.socket.destroy();
-  return { ops, errors, statuses, ms };
+  return { ops, errors, statuses, ms, cpuMs: cpu0 === null || cpu1 === null ? 0 : cpu1 - cpu0 };
 }
 
 function countFrames(buf: Buffer): number {
@@ -214,6 +219,7 @@ export async function load(base: Omit<LoadJob, 'keyFrom' | 'keyTo'>, keys: numbe
     errors: results.reduce((s, r) => s + r.errors, 0),
     statuses,
     ms: Math.max(...results.map((r) => r.ms)),
+    cpuMs: results.reduce((s, r) => s + r.cpuMs, 0),
   };
 }
 

@@ -7,7 +7,9 @@
  * durability (acknowledged once applied in memory, as Couchbase does) and with durability level
  * persistToMajority (frame info 0x01 level 3: acknowledged once fsynced). Each figure is printed
  * with its ratio to memcached and the issue's target; Freshet's phases also print the share of reads of
- * current versions (GETs, and the version a SET replaces) served from memory (engine/record-cache.ts).
+ * current versions (GETs, and the version a SET replaces) served from memory (engine/record-cache.ts),
+ * and every phase prints its CPU per operation (bench/thread-cpu.ts): the server's event loop, its
+ * other threads, and the load generator, with the rate this machine's cores allow at that cost.
  *
  *   BENCH_KV_CONNECTIONS  connections per worker (default 4)
  *   BENCH_KV_DEPTH        requests in flight per connection (default 64)
@@ -32,6 +34,7 @@ import { DurabilityLevel } from '../src/codec/index.js';
 import { FreshetServer } from '../src/server/freshet-server.js';
 import { env, errorNote, load, type LoadJob } from './kv-load.js';
 import { fmt, line, rate } from './report.js';
+import { processSnapshot, snapshot, split, type CpuSplit, type ThreadCpu } from './thread-cpu.js';
 
 interface Target {
   readonly name: string;
@@ -45,6 +48,10 @@ interface Target {
    * version a SET replaces).
    */
   readonly reads?: () => { memory: number; disk: number };
+  /** CPU so far of the server's threads (Freshet: this process's; memcached: its process), for the split per operation. */
+  readonly cpu: () => ThreadCpu | null;
+  /** The thread whose CPU is the server's event loop (Freshet: the main thread; memcached: its pid). */
+  readonly mainTid: number;
 }
 
 interface Figures {
@@ -73,9 +80,12 @@ async function measure(target: Target): Promise<Figures> {
   for (const p of phases) {
     await load({ ...base, op: p.op, durability: p.durability, ms: warmupMs, once: false }, keys, workers);
     const before = target.reads?.();
+    const cpu0 = target.cpu();
     const r = await load({ ...base, op: p.op, durability: p.durability, ms, once: false }, keys, workers);
+    const cpu1 = target.cpu();
     figures[p.figure] = rate(r.ops, r.ms);
     line(`${target.name} ${p.label}`, `${fmt(figures[p.figure])}${errorNote(r)}`);
+    if (cpu0 && cpu1) printCpu(target, split(cpu0, cpu1, r.ops, r.cpuMs, target.mainTid));
     const after = target.reads?.();
     if (before && after) {
       const memory = after.memory - before.memory;
@@ -84,6 +94,13 @@ async function measure(target: Target): Promise<Figures> {
     }
   }
   return figures;
+}
+
+/** Where an operation's CPU went, and the rate the machine's cores allow at that cost. */
+function printCpu(target: Target, c: CpuSplit): void {
+  const us = (n: number): string => n.toFixed(2);
+  const server = target.name === 'freshet' ? `event loop ${us(c.mainUs)}, other threads ${us(c.otherUs)} (LMDB writer, GC helpers)` : `${target.name} ${us(c.mainUs + c.otherUs)}`;
+  line('  CPU per op, microseconds', `${server}, load generator ${us(c.loadUs)}: ${c.cores} cores allow ${fmt(c.ceiling)}/s`);
 }
 
 /** The burst phase (see the header): TMPFAILs and the dirty backlog's peak. */
@@ -173,7 +190,7 @@ export async function run(): Promise<void> {
       return { memory: stats.recordCacheHits, disk: stats.bgFetches };
     };
     const auth = { user: 'Administrator', password: 'password', bucket: 'default' };
-    freshet = await measure({ name: 'freshet', port: server.ports.kv, auth, durableSets: true, reads });
+    freshet = await measure({ name: 'freshet', port: server.ports.kv, auth, durableSets: true, reads, cpu: snapshot, mainTid: process.pid });
     await burst(server, auth);
   } finally {
     await server.close();
@@ -188,7 +205,8 @@ export async function run(): Promise<void> {
   const mc = await startMemcached(bin);
   let memcached: Figures;
   try {
-    memcached = await measure({ name: 'memcached', port: mc.port, auth: null, durableSets: false });
+    const pid = mc.child.pid ?? 0;
+    memcached = await measure({ name: 'memcached', port: mc.port, auth: null, durableSets: false, cpu: () => processSnapshot(pid), mainTid: pid });
   } finally {
     mc.child.kill('SIGTERM');
   }
