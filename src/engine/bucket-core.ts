@@ -34,7 +34,7 @@ import { dirKey } from './dir-keys.js';
 import { Manifest } from './manifest.js';
 import { writeModeOf } from './types.js';
 import { expireItem } from './mutations.js';
-import { indexOps } from './index-ops.js';
+import { IndexWrite } from './index-ops.js';
 import { WriteBatches, type QueuedWrite } from './write-batches.js';
 import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode, Written } from './types.js';
 import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type ConflictResolutionType, type NewVersion, type WritePathLimits } from './bucket-config.js';
@@ -319,13 +319,12 @@ export class BucketCore {
     const hint = this.#records.put(vb.id, vb.epoch, item.seqno, record);
     const version = this.#dir.record(pkey, item, prev, mode === 'sync', hint);
     vb.noteCollectionSeqno(item.collection, item.seqno);
-    const ops = indexOps(this.dbs, prev, item, record);
     const fromMemory = mode === 'memory';
     vb.checkpoints.push(item, prev?.seqno, !fromMemory);
-    const written = this.store.writer.write(ops, fromMemory);
+    const written = this.store.writer.writeLazy(new IndexWrite(this.dbs, prev, item, record), fromMemory);
     this.stats.writes++;
     const result: MutationResult = { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
-    const queued: QueuedWrite = { pkey, vb, version, result, resolve: undefined, reject: undefined };
+    const queued: QueuedWrite = { pkey, vb, version, result: fromMemory ? undefined : result, resolve: undefined, reject: undefined };
     this.#batches.add(written, queued);
     if (!fromMemory) return WriteBatches.awaiting(queued);
     // Acknowledged now; live streams take it from the checkpoint queue. A kept write fails only if

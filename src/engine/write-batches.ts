@@ -27,7 +27,11 @@ export interface QueuedWrite {
   readonly pkey: string;
   readonly vb: VBucket;
   readonly version: InFlightVersion;
-  readonly result: MutationResult;
+  /**
+   * What the waiting caller is answered; unset for a write acknowledged from memory, whose caller
+   * has its result already: kept until the disk, it was promoted with each plain write (issue #16).
+   */
+  readonly result: MutationResult | undefined;
   /** Set for a write acknowledged once on disk (WriteMode persist or sync); unset for memory. */
   resolve: ((result: MutationResult) => void) | undefined;
   reject: ((err: unknown) => void) | undefined;
@@ -93,7 +97,7 @@ export class WriteBatches {
         // Before any stream is woken below: a read it makes must see this batch.
         this.noteCommit();
         this.#persisted(listed.list);
-        for (const w of listed.list) w.resolve?.(w.result);
+        for (const w of listed.list) if (w.resolve && w.result) w.resolve(w.result);
       },
       (err: unknown) => {
         this.#forget(listed);

@@ -36,6 +36,23 @@ export interface WriteOp {
   kept?: boolean;
 }
 
+/**
+ * A write's operations, made when its transaction is queued rather than when the write is (the
+ * write pipeline's entry per version, engine/index-ops.ts). lmdb-js copies each key into its
+ * instruction buffer as the operation is queued, so a write waiting for its transaction holds this
+ * one object instead of its operations and their key buffers, which lived past two scavenges and
+ * were promoted (issue #16). `apply` queues them (`db.put`/`db.remove`) and returns the last
+ * call's promise, the transaction's (write.js `commitPromise`); it runs again when a failed batch
+ * is retried. `ops`: how many it queues, which the transaction's cap counts.
+ */
+export interface LazyOps {
+  readonly ops: number;
+  kept?: boolean;
+  apply(): Promise<unknown>;
+}
+
+type Entry = WriteOp | LazyOps;
+
 const MAX_OPS_PER_TXN = 40_000;
 /** Retry and probe backoff after a failed commit: doubling from the first to the last. */
 const RETRY_FIRST_MS = 50;
@@ -62,7 +79,9 @@ function deferred(): Deferred {
 }
 
 interface Batch {
-  ops: WriteOp[];
+  entries: Entry[];
+  /** Operations the entries queue (a LazyOps counts its `ops`). */
+  ops: number;
   /** Settles the writes that fail with the batch. */
   done: Deferred;
   /** Settle the kept writes: on disk, possibly after retries (a retry carries earlier batches'). */
@@ -72,7 +91,7 @@ interface Batch {
 }
 
 function newBatch(): Batch {
-  return { ops: [], done: deferred(), kept: [deferred()], retry: false };
+  return { entries: [], ops: 0, done: deferred(), kept: [deferred()], retry: false };
 }
 
 export class GroupCommitter {
@@ -130,15 +149,35 @@ export class GroupCommitter {
    * writes are retried after a failed commit instead of failing (see the header).
    */
   write(ops: WriteOp[], kept = false): Promise<void> {
+    const open = this.#open();
+    for (const op of ops) {
+      if (kept) op.kept = true;
+      open.entries.push(op);
+    }
+    open.ops += ops.length;
+    return this.#queued(open, kept);
+  }
+
+  /** `write` of one write's operations, made when its transaction is queued (`LazyOps`). */
+  writeLazy(entry: LazyOps, kept = false): Promise<void> {
+    const open = this.#open();
+    if (kept) entry.kept = true;
+    open.entries.push(entry);
+    open.ops += entry.ops;
+    return this.#queued(open, kept);
+  }
+
+  /** The batch open for more writes: a new one past the cap or behind a retry. */
+  #open(): Batch {
     let open = this.queue[this.queue.length - 1]!;
-    if (open.ops.length >= MAX_OPS_PER_TXN || open.retry) {
+    if (open.ops >= MAX_OPS_PER_TXN || open.retry) {
       open = newBatch();
       this.queue.push(open);
     }
-    for (const op of ops) {
-      if (kept) op.kept = true;
-      open.ops.push(op);
-    }
+    return open;
+  }
+
+  #queued(open: Batch, kept: boolean): Promise<void> {
     if (!this.committing) this.startNext();
     return kept ? open.kept[0]!.promise : open.done.promise;
   }
@@ -163,14 +202,14 @@ export class GroupCommitter {
     {
       const batch = this.queue.shift()!;
       if (this.queue.length === 0) this.queue.push(newBatch());
-      if (batch.ops.length === 0) {
+      if (batch.entries.length === 0) {
         batch.done.resolve();
         for (const k of batch.kept) k.resolve();
         this.settle();
         return;
       }
       if (batch.retry && this.closed) {
-        this.abandoned += batch.ops.length;
+        this.abandoned += batch.ops;
         const gone = new StorageError('ECANCELED', 'the store closed before the disk had room for this write');
         batch.done.reject(gone);
         for (const k of batch.kept) k.reject(gone);
@@ -190,12 +229,12 @@ export class GroupCommitter {
       }
       // Every operation of the batch returns the same commit promise (write.js `commitPromise`).
       let committed!: Promise<unknown>;
-      for (const op of batch.ops) committed = op.value === null ? op.db.remove(op.key) : op.db.put(op.key, op.value);
+      for (const e of batch.entries) committed = 'apply' in e ? e.apply() : e.value === null ? e.db.remove(e.key) : e.db.put(e.key, e.value);
       committed
         .then(
           () => {
             this.commits++;
-            this.committedOps += batch.ops.length;
+            this.committedOps += batch.ops;
             this.backoffMs = RETRY_FIRST_MS;
             this.health.succeeded();
             // Committed (visible, and safe from a process crash); durable once flushed. The next
@@ -233,7 +272,7 @@ export class GroupCommitter {
   private failBatch(batch: Batch, err: unknown): void {
     batch.done.reject(err);
     this.backoffMs = Math.min(this.backoffMs * 2, RETRY_MAX_MS);
-    const kept = batch.ops.filter((op) => op.kept === true);
+    const kept = batch.entries.filter((e) => e.kept === true);
     if (kept.length === 0) {
       for (const k of batch.kept) k.resolve();
       this.scheduleProbe();
@@ -241,7 +280,8 @@ export class GroupCommitter {
     }
     this.retries++;
     const next = this.queue[0]!;
-    next.ops = kept.concat(next.ops);
+    next.entries = kept.concat(next.entries);
+    for (const e of kept) next.ops += 'apply' in e ? e.ops : 1;
     next.kept.push(...batch.kept);
     next.retry = true;
   }
@@ -281,7 +321,7 @@ export class GroupCommitter {
 
   /** The current transaction is done (committed or failed): start the next one, if any. */
   private settle(): void {
-    if (this.queue[0]!.ops.length > 0 || this.queue.length > 1) {
+    if (this.queue[0]!.entries.length > 0 || this.queue.length > 1) {
       this.startNext();
       return;
     }

@@ -17,7 +17,14 @@ export function readU64(buf: Uint8Array, offset: number): number {
 }
 
 export function seqKey(vbucket: number, seqno: number): Buffer {
-  const b = Buffer.allocUnsafe(10);
+  return writeSeqKey(Buffer.allocUnsafe(10), vbucket, seqno);
+}
+
+/**
+ * The `...Key` layouts written into a caller's buffer of exactly the key's size, for a key that
+ * lmdb-js copies as the operation is queued (engine/index-ops.ts reuses one buffer per layout).
+ */
+export function writeSeqKey(b: Buffer, vbucket: number, seqno: number): Buffer {
   putU16(b, 0, vbucket);
   putU64(b, 2, seqno);
   return b;
@@ -29,13 +36,19 @@ export function decodeSeqKey(key: Uint8Array): { vbucket: number; seqno: number 
 }
 
 export function u64Key(n: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
+  return writeU64Key(Buffer.allocUnsafe(8), n);
+}
+
+export function writeU64Key(b: Buffer, n: number): Buffer {
   putU64(b, 0, n);
   return b;
 }
 
 export function expiryKey(expiry: number, vbucket: number, seqno: number): Buffer {
-  const b = Buffer.allocUnsafe(14);
+  return writeExpiryKey(Buffer.allocUnsafe(14), expiry, vbucket, seqno);
+}
+
+export function writeExpiryKey(b: Buffer, expiry: number, vbucket: number, seqno: number): Buffer {
   putU32(b, 0, expiry);
   putU16(b, 4, vbucket);
   putU64(b, 6, seqno);
