@@ -5,11 +5,11 @@
  * made again when its failed batch is retried; the transaction cap and the committed-ops counter
  * count their operations.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { seqKey, writeSeqKey } from '../../src/store/keys.js';
 import type { BinaryDb } from '../../src/store/lmdb-store.js';
-import type { LazyOps } from '../../src/store/group-commit.js';
+import type { GroupCommitter, LazyOps } from '../../src/store/group-commit.js';
 import { openTestEngine } from '../helpers/engine.js';
 
 /** Puts `count` keys of vbucket `vb` (seqnos from `first`) through one key buffer shared by every entry. */
@@ -26,11 +26,15 @@ class Entry implements LazyOps {
   }
 }
 
-test('store > lazy entries are made when their transaction is queued, through one shared key buffer', async (t) => {
+/** A fresh engine's group committer and the default bucket's by-seq database, closed after the test. */
+async function openWriter(t: TestContext): Promise<{ writer: GroupCommitter; db: BinaryDb }> {
   const e = await openTestEngine(64);
   t.after(() => e.close());
-  const { writer } = e.bucket.store;
-  const db = e.bucket.store.bucketDbs('default').bySeq;
+  return { writer: e.bucket.store.writer, db: e.bucket.store.bucketDbs('default').bySeq };
+}
+
+test('store > lazy entries are made when their transaction is queued, through one shared key buffer', async (t) => {
+  const { writer, db } = await openWriter(t);
   const before = writer.committedOps;
   const entries = [new Entry(db, 3, 1, 4), new Entry(db, 4, 1, 3), new Entry(db, 3, 10, 2)];
   const written = entries.map((x) => writer.writeLazy(x));
@@ -46,10 +50,7 @@ test('store > lazy entries are made when their transaction is queued, through on
 });
 
 test('store > a kept lazy entry is made again when its failed batch is retried; a plain one fails', async (t) => {
-  const e = await openTestEngine(64);
-  t.after(() => e.close());
-  const { writer } = e.bucket.store;
-  const db = e.bucket.store.bucketDbs('default').bySeq;
+  const { writer, db } = await openWriter(t);
   writer.failNextCommits(1);
   const kept = new Entry(db, 5, 1, 2);
   const plain = new Entry(db, 6, 1, 2);
@@ -66,10 +67,7 @@ test('store > a kept lazy entry is made again when its failed batch is retried; 
 });
 
 test('store > the transaction cap counts a lazy entry\'s operations', async (t) => {
-  const e = await openTestEngine(64);
-  t.after(() => e.close());
-  const { writer } = e.bucket.store;
-  const db = e.bucket.store.bucketDbs('default').bySeq;
+  const { writer, db } = await openWriter(t);
   const commits = writer.commits;
   // A batch past 40,000 operations (group-commit.ts MAX_OPS_PER_TXN) takes no more: of three
   // entries of 25,000, the third goes into a second transaction (counted as one each, all three
