@@ -35,7 +35,7 @@ import { Manifest } from './manifest.js';
 import { writeModeOf } from './types.js';
 import { expireItem } from './mutations.js';
 import { IndexWrite } from './index-ops.js';
-import { WriteBatches, type QueuedWrite } from './write-batches.js';
+import { WriteBatches } from './write-batches.js';
 import type { DurabilityLevel, FollowEndReason, Item, Key, MutationResult, WriteMode, Written } from './types.js';
 import { DEFAULT_WRITE_PATH_LIMITS, type BucketConfig, type BucketMeta, type BucketStats, type ConflictResolutionType, type NewVersion, type WritePathLimits } from './bucket-config.js';
 
@@ -321,10 +321,11 @@ export class BucketCore {
     vb.noteCollectionSeqno(item.collection, item.seqno);
     const fromMemory = mode === 'memory';
     vb.checkpoints.push(item, prev?.seqno, !fromMemory);
-    const written = this.store.writer.writeLazy(new IndexWrite(this.dbs, prev, item, record), fromMemory);
-    this.stats.writes++;
     const result: MutationResult = { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };
-    const queued: QueuedWrite = { pkey, vb, version, result: fromMemory ? undefined : result, resolve: undefined, reject: undefined };
+    // One entry in the flusher's batch and in the list of writes waiting for the disk.
+    const queued = new IndexWrite(this.dbs, prev, item, record, pkey, vb, version, fromMemory ? undefined : result);
+    const written = this.store.writer.writeLazy(queued, fromMemory);
+    this.stats.writes++;
     this.#batches.add(written, queued);
     if (!fromMemory) return WriteBatches.awaiting(queued);
     // Acknowledged now; live streams take it from the checkpoint queue. A kept write fails only if
