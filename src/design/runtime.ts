@@ -10,15 +10,19 @@
  * out of memory, or overflowed the host stack is marked `broken` (the sandbox drops and rebuilds
  * it); one whose host stack overflowed inside the wasm module is also `abandoned`, never disposed.
  */
-import { getQuickJS, type QuickJSContext, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten';
+import type { QuickJSContext, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten';
 import { DesignError } from './call-results.js';
 import { COUCH_ENV_SOURCE } from './couch-env.js';
 import type { DesignDoc, DesignFunctionKind, SandboxLimits } from './sandbox.js';
 
 let modulePromise: Promise<QuickJSWASMModule> | null = null;
-/** The QuickJS WebAssembly module, loaded once per process. */
+/**
+ * The QuickJS WebAssembly module, loaded once per process, on first use: the package itself is
+ * imported only then, so a server that never runs a design function never loads it (its import
+ * was about 15 ms of every start, `npm run bench -- startup`).
+ */
 export function loadQuickJS(): Promise<QuickJSWASMModule> {
-  modulePromise ??= getQuickJS();
+  modulePromise ??= import('quickjs-emscripten').then((m) => m.getQuickJS());
   return modulePromise;
 }
 
