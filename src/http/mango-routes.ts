@@ -2,17 +2,20 @@
  * The Mango endpoints (CouchDB api/database/find.rst; mango_httpd.erl): `POST /{db}/_find`,
  * `POST /{db}/_explain`, `GET|POST /{db}/_index`, `POST /{db}/_index/_bulk_delete`,
  * `DELETE /{db}/_index/{ddoc}/json/{name}`. Bodies must be JSON objects sent as
- * `application/json` (415 otherwise); the work is src/mango's.
+ * `application/json` (415 otherwise); the work is src/mango's, imported on first use (`mango`):
+ * with src/views it was about 50 ms of every start (bench startup).
  *
  * A `_find` reply is `{"docs": [...], "bookmark": "...", "execution_stats": {...}, "warning": "..."}`
  * in that member order (mango_httpd end_find_resp/1 appends them as the cursor reports them).
  */
 import { CouchError } from '../couch/errors.js';
-import { bulkDelete, createIndex, deleteIndex, explainFind, find, indexToJson, listIndexes, validateBulkDelete, validateFind, validateIndexCreate } from '../mango/index.js';
 import { requireDbAdminOf, resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
 import type { RouteTable } from '../web/route-table.js';
+
+/** src/mango, loaded on the first request that needs it (the import is cached after that). */
+const mango = (): Promise<typeof import('../mango/index.js')> => import('../mango/index.js');
 
 function body(rc: RequestCtx): Promise<Record<string, unknown>> {
   return readJsonObject(rc);
@@ -20,6 +23,7 @@ function body(rc: RequestCtx): Promise<Record<string, unknown>> {
 
 const postFind: Handler = async (rc) => {
   const db = resolveDb(rc);
+  const { find, validateFind } = await mango();
   const opts = validateFind(await body(rc));
   const r = await find(db, opts);
   let text = `{"docs":[${r.docs.join(',')}],"bookmark":${JSON.stringify(r.bookmark)}`;
@@ -30,6 +34,7 @@ const postFind: Handler = async (rc) => {
 
 const postExplain: Handler = async (rc) => {
   const db = resolveDb(rc);
+  const { explainFind, validateFind } = await mango();
   sendJson(rc.res, 200, explainFind(db, validateFind(await body(rc))));
 };
 
@@ -43,6 +48,7 @@ function listParam(rc: RequestCtx, name: string): number | undefined {
 
 const getIndexes: Handler = async (rc) => {
   const db = resolveDb(rc);
+  const { indexToJson, listIndexes } = await mango();
   const all = listIndexes(db).map(indexToJson);
   const limit = listParam(rc, 'limit') ?? all.length;
   const skip = listParam(rc, 'skip') ?? 0;
@@ -53,18 +59,21 @@ const getIndexes: Handler = async (rc) => {
 const postIndex: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireDbAdminOf(rc, db); // index definitions are design documents (CouchDB: db admins only)
+  const { createIndex, validateIndexCreate } = await mango();
   sendJson(rc.res, 200, await createIndex(db, validateIndexCreate(await body(rc))));
 };
 
 const postBulkDelete: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireDbAdminOf(rc, db); // index definitions are design documents (CouchDB: db admins only)
+  const { bulkDelete, validateBulkDelete } = await mango();
   sendJson(rc.res, 200, await bulkDelete(db, validateBulkDelete(await body(rc))));
 };
 
 const deleteOne: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireDbAdminOf(rc, db); // index definitions are design documents (CouchDB: db admins only)
+  const { deleteIndex } = await mango();
   await deleteIndex(db, rc.params.ddoc!, rc.params.type!, rc.params.name!);
   sendJson(rc.res, 200, { ok: true });
 };

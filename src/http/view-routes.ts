@@ -1,18 +1,23 @@
 /**
  * View endpoints (CouchDB api/ddoc/views.rst, common.rst): `GET|POST /{db}/_design/{ddoc}/_view/
  * {view}` (POST: `keys` and any other parameter in the JSON body), `GET /{db}/_design/{ddoc}/_info`
- * and `POST /{db}/_view_cleanup`. The work is in src/views (service.ts).
+ * and `POST /{db}/_view_cleanup`. The work is in src/views (service.ts), which, with src/mango,
+ * is imported on first use (`views`): both were about 50 ms of every start (bench startup).
  */
 import { requireAdmin } from './auth.js';
 import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
-import { parseViewQuery } from '../views/query.js';
-import { cleanupViews, designInfo, queryView } from '../views/service.js';
-import { mangoSignatures } from '../mango/index.js';
+
+/** src/views, loaded on the first request that needs it (the import is cached after that). */
+async function views(): Promise<typeof import('../views/query.js') & typeof import('../views/service.js')> {
+  const [query, service] = await Promise.all([import('../views/query.js'), import('../views/service.js')]);
+  return { ...query, ...service };
+}
 
 const getView: Handler = async (rc) => {
   const db = resolveDb(rc);
+  const { parseViewQuery, queryView } = await views();
   const q = parseViewQuery(rc.query);
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q));
 };
@@ -20,18 +25,21 @@ const getView: Handler = async (rc) => {
 const postView: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
+  const { parseViewQuery, queryView } = await views();
   const q = parseViewQuery(rc.query, body);
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q));
 };
 
 const getInfo: Handler = async (rc) => {
   const db = resolveDb(rc);
+  const { designInfo } = await views();
   sendJson(rc.res, 200, await designInfo(db, rc.params.ddoc!));
 };
 
 const viewCleanup: Handler = async (rc) => {
   requireAdmin(rc);
   const db = resolveDb(rc);
+  const [{ cleanupViews }, { mangoSignatures }] = await Promise.all([views(), import('../mango/index.js')]);
   // Mango json indexes are views too (src/mango): their indexes are in use while their ddocs exist.
   await cleanupViews(db, mangoSignatures(db));
   sendJson(rc.res, 202, { ok: true });

@@ -1,11 +1,12 @@
 /**
  * What `freshet serve` loads to reach its ready line (the start-up budget of bench/startup.ts):
- * the replicator and its HTTP client (undici), prom-client, QuickJS (design functions), the
- * cluster code with its DCP client, the other subcommands and cli-progress load on first use, not
- * at start. The real command runs
+ * the replicator and its HTTP client (undici), prom-client, QuickJS (design functions), views and
+ * Mango, the cluster code with its DCP client, the other subcommands and cli-progress load on
+ * first use, not at start. The real command runs
  * as a child process (src/cli/entry.ts through tsx) with the resolve recorder of
- * test/fixtures/record-imports.mjs; then the first `POST /_replicate`, the first scrape and the
- * first write checked by a `validate_doc_update` load what they need on the same running server, which shows both that the probe sees those modules
+ * test/fixtures/record-imports.mjs; then the first `POST /_replicate`, the first scrape, the
+ * first write checked by a `validate_doc_update` and the first `_find` load what they need on the
+ * same running server, which shows both that the probe sees those modules
  * and that loading them late works.
  */
 import { test } from 'node:test';
@@ -27,6 +28,7 @@ const LAZY: Array<[string, RegExp]> = [
   ['prom-client', /node_modules\/prom-client\//],
   ['the metrics registry', /\/src\/metrics\/prometheus\.ts$/],
   ['QuickJS', /node_modules\/quickjs-emscripten/],
+  ['views and Mango', /\/src\/(views|mango)\//],
   ['the cluster code', /\/src\/cluster\//],
   ['the DCP client', /\/src\/(consumer|client)\//],
   ['cli-progress', /node_modules\/cli-progress\//],
@@ -60,8 +62,8 @@ test('freshet serve reaches its ready line without the modules that load on firs
   assert.ok(atReady.some((u) => u.endsWith('/src/engine/engine.ts')), 'the recorder saw the engine load');
   for (const [what, pattern] of LAZY) assert.deepEqual(atReady.filter((u) => pattern.test(u)), [], `${what} loaded before the ready line`);
 
-  // First use: a replication between two local databases, a Prometheus scrape, and a write that a
-  // design document's validate_doc_update checks (in QuickJS).
+  // First use: a replication between two local databases, a Prometheus scrape, a write that a
+  // design document's validate_doc_update checks (in QuickJS), and a Mango query.
   const http = Number(/ http=(\d+)/.exec(ready)?.[1]);
   const mgmt = Number(/ mgmt=(\d+)/.exec(ready)?.[1]);
   const call = async (port: number, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> => {
@@ -85,6 +87,9 @@ test('freshet serve reaches its ready line without the modules that load on firs
   assert.equal((await call(http, 'PUT', '/src/_design/v', { validate_doc_update: vdu })).status, 201);
   const refused = await call(http, 'PUT', '/src/b', { bad: true });
   assert.equal(refused.status, 403, refused.text);
+  const found = await call(http, 'POST', '/src/_find', { selector: { n: 1 } });
+  assert.equal(found.status, 200, found.text);
+  assert.deepEqual((JSON.parse(found.text) as { docs: Array<{ _id: string }> }).docs.map((d) => d._id), ['a']);
   const afterUse = await loadedOf(record);
-  for (const [what, pattern] of LAZY.slice(0, 5)) assert.ok(afterUse.some((u) => pattern.test(u)), `${what} loaded on first use`);
+  for (const [what, pattern] of LAZY.slice(0, 6)) assert.ok(afterUse.some((u) => pattern.test(u)), `${what} loaded on first use`);
 });
