@@ -60,14 +60,17 @@ interface Figures {
   gets: number;
 }
 
+/** The load every phase runs (the header's BENCH_KV_* settings), against `port`. */
+function loadShape(port: number, auth: LoadJob['auth']): { port: number; auth: LoadJob['auth']; connections: number; depth: number; valueSize: number; numVBuckets: number; durability: null } {
+  return { port, auth, connections: env('BENCH_KV_CONNECTIONS', 4), depth: env('BENCH_KV_DEPTH', 64), valueSize: env('BENCH_KV_VALUE', 100), numVBuckets: 1024, durability: null };
+}
+
 async function measure(target: Target): Promise<Figures> {
-  const connections = env('BENCH_KV_CONNECTIONS', 4);
-  const depth = env('BENCH_KV_DEPTH', 64);
   const workers = env('BENCH_KV_WORKERS', 1);
   const ms = env('BENCH_KV_SECONDS', 5) * 1000;
   const warmupMs = env('BENCH_KV_WARMUP', 1) * 1000;
   const keys = env('BENCH_KV_KEYS', 100_000);
-  const base = { port: target.port, auth: target.auth, connections, depth, valueSize: env('BENCH_KV_VALUE', 100), numVBuckets: 1024, durability: null };
+  const base = loadShape(target.port, target.auth);
 
   const populate = await load({ ...base, op: 'set', ms: 0, once: true }, keys, workers);
   if (populate.errors > 0) throw new Error(`${target.name}: ${populate.errors} errors while writing the key space${errorNote(populate)}`);
@@ -111,8 +114,7 @@ async function burst(server: FreshetServer, auth: LoadJob['auth']): Promise<void
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, bucket.dirtyBytes)), 2);
   // Keys 0 to count - 1: the first BENCH_KV_KEYS of them replace the key space's versions.
-  const job = { port: server.ports.kv, auth, op: 'set' as const, durability: null, connections: env('BENCH_KV_CONNECTIONS', 4), depth: env('BENCH_KV_DEPTH', 64), valueSize: env('BENCH_KV_VALUE', 100), numVBuckets: 1024, ms: 0, once: true };
-  const r = await load(job, count, env('BENCH_KV_WORKERS', 1)).finally(() => clearInterval(sampler));
+  const r = await load({ ...loadShape(server.ports.kv, auth), op: 'set', ms: 0, once: true }, count, env('BENCH_KV_WORKERS', 1)).finally(() => clearInterval(sampler));
   const tmpfails = r.statuses['0x86'] ?? 0;
   const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
   line(`freshet burst of ${fmt(count)} sets`, `${fmt(rate(r.ops, r.ms))}/s, ${fmt(tmpfails)} TMPFAIL (target 0)${errorNote(r)}`);

@@ -9,10 +9,12 @@ import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler } from './request.js';
 import { sendJson, sendJsonText } from './response.js';
 
-/** src/views, loaded on the first request that needs it (the import is cached after that). */
-async function views(): Promise<typeof import('../views/query.js') & typeof import('../views/service.js')> {
-  const [query, service] = await Promise.all([import('../views/query.js'), import('../views/service.js')]);
-  return { ...query, ...service };
+type Views = typeof import('../views/query.js') & typeof import('../views/service.js');
+let loaded: Promise<Views> | null = null;
+/** src/views, loaded by the first request that needs it, then the same object for every request. */
+function views(): Promise<Views> {
+  loaded ??= Promise.all([import('../views/query.js'), import('../views/service.js')]).then(([query, service]) => ({ ...query, ...service }));
+  return loaded;
 }
 
 const getView: Handler = async (rc) => {

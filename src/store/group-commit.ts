@@ -53,6 +53,11 @@ export interface LazyOps {
 
 type Entry = WriteOp | LazyOps;
 
+/** Operations an entry queues. */
+function opsOf(e: Entry): number {
+  return 'apply' in e ? e.ops : 1;
+}
+
 const MAX_OPS_PER_TXN = 40_000;
 /** Retry and probe backoff after a failed commit: doubling from the first to the last. */
 const RETRY_FIRST_MS = 50;
@@ -281,7 +286,7 @@ export class GroupCommitter {
     this.retries++;
     const next = this.queue[0]!;
     next.entries = kept.concat(next.entries);
-    for (const e of kept) next.ops += 'apply' in e ? e.ops : 1;
+    for (const e of kept) next.ops += opsOf(e);
     next.kept.push(...batch.kept);
     next.retry = true;
   }
