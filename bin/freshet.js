@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The `freshet` command. `npm install` compiles src/ to dist/ (the prepare script).
-import '../dist/cli/entry.js';
+// The `freshet` command. `npm install` compiles src/ to dist/ and bundles the CLI into
+// dist/cli-bundle/ (the prepare script, scripts/build-if-needed.mjs says why).
+import '../dist/cli-bundle/entry.js';

@@ -28,7 +28,7 @@ listing=$(tar -tzf "$tmp/$tarball")
 for unwanted in src/ test/ bench/ .ci/ scripts/ scratch/ data/ tsconfig.json config.json log.txt; do
   if grep -q "^package/$unwanted" <<<"$listing"; then fail "the tarball contains $unwanted"; fi
 done
-for wanted in bin/freshet.js dist/cli/entry.js dist/index.js dist/index.d.ts public/ui/index.html public/ui/console.js LICENSE README.md package.json; do
+for wanted in bin/freshet.js dist/cli-bundle/entry.js dist/cli/entry.js dist/index.js dist/index.d.ts public/ui/index.html public/ui/console.js LICENSE README.md package.json; do
   grep -qx "package/$wanted" <<<"$listing" || fail "the tarball lacks $wanted"
 done
 step "$(wc -l <<<"$listing") files, $(du -k "$tmp/$tarball" | cut -f1) KiB"
@@ -103,6 +103,36 @@ for (const [path, type] of [['', 'text/html'], ['console.js', 'text/javascript']
   if (res.status !== 200 || !ct.startsWith(type)) throw new Error(`GET /ui/${path}: ${res.status} ${ct}`);
 }
 JS
+step "what loads on first use: replication, a metrics scrape, a design function, Mango, tail, stats"
+# bin/freshet.js runs the bundled CLI (scripts/build-if-needed.mjs): each of these loads a chunk
+# of it, or a package, that the ready line did not need.
+http_port=$(sed -n 's/^freshet ready .*http=\([0-9]*\).*/\1/p' "$tmp/serve.out")
+kv_port=$(sed -n 's/^freshet ready kv=\([0-9]*\).*/\1/p' "$tmp/serve.out")
+node --input-type=module - "$http_port" "$mgmt_port" <<'JS' || fail "a lazily loaded part of the server failed"
+const [http, mgmt] = process.argv.slice(2);
+const auth = { authorization: `Basic ${Buffer.from('Administrator:password').toString('base64')}`, 'content-type': 'application/json' };
+const call = async (port, method, path, body) => {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, text };
+};
+const expect = (what, r, status) => { if (r.status !== status) throw new Error(`${what}: ${r.status} ${r.text}`); };
+expect('create a database', await call(http, 'PUT', '/src'), 201);
+expect('a design function', await call(http, 'PUT', '/src/_design/v', { validate_doc_update: 'function (d) { if (d.bad) throw { forbidden: "bad" }; }' }), 201);
+expect('a write it refuses', await call(http, 'PUT', '/src/b', { bad: true }), 403);
+expect('a write it takes', await call(http, 'PUT', '/src/a', { n: 1 }), 201);
+expect('a Mango query', await call(http, 'POST', '/src/_find', { selector: { n: 1 } }), 200);
+expect('a replication', await call(http, 'POST', '/_replicate', { source: 'src', target: 'dst', create_target: true }), 200);
+expect('the replica', await call(http, 'GET', '/dst/a'), 200);
+const scrape = await call(mgmt, 'GET', '/metrics');
+expect('a metrics scrape', scrape, 200);
+if (!scrape.text.includes('freshet_')) throw new Error('the scrape has no freshet_ metrics');
+JS
+./node_modules/.bin/freshet stats --mgmt-port "$mgmt_port" --json >"$tmp/stats.json" || fail "freshet stats exited non-zero"
+node -e "const s = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); if (!s.buckets.some((b) => b.name === 'default')) process.exit(1)" "$tmp/stats.json" ||
+  fail "freshet stats --json lists no default bucket"
+./node_modules/.bin/freshet tail "couchbase://127.0.0.1:$kv_port/default" -u Administrator -p password --to now -q >/dev/null ||
+  fail "freshet tail --to now exited non-zero"
 kill -TERM "$server_pid"
 set +e
 wait "$server_pid"
