@@ -16,7 +16,7 @@
  * (common/version.ts, mgmt/console-routes.ts) resolve the same from it.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +42,9 @@ function stampTime() {
 
 const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((p) => join(root, p));
 const sourcesAt = Math.max(...inputs.map(newest));
-if (!force && stampTime() >= sourcesAt) process.exit(0);
+// The bundle is checked too: a tree built before the CLI was bundled has a fresh stamp without it.
+const bundled = existsSync(join(root, 'dist', 'cli-bundle', 'entry.js'));
+if (!force && bundled && stampTime() >= sourcesAt) process.exit(0);
 
 // A full build starts from an empty dist/: files of deleted sources must not ship.
 rmSync(join(root, 'dist'), { recursive: true, force: true });
