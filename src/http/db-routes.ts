@@ -22,6 +22,7 @@ import { jsonDepthLimit, parseJson, qInt, readBody, readJson, requireJsonType, t
 import { sendJson } from './response.js';
 import { compactHistory, compactionRunning, trackCompaction } from '../couchdb/rev-history.js';
 import type { RouteTable } from '../web/route-table.js';
+import type { Db } from '../couchdb/db.js';
 
 /**
  * `PUT /{db}` creates a bucket. A keyspace that exists answers 412 `file_exists`, as an existing
@@ -51,10 +52,14 @@ const createDb: Handler = async (rc) => {
 };
 
 const dbInfo: Handler = async (rc) => {
-  const db = resolveDb(rc);
+  sendJson(rc.res, 200, await dbInfoOf(resolveDb(rc)));
+};
+
+/** `GET /{db}`'s body; also each row of `/_dbs_info` (server-routes.ts). */
+export async function dbInfoOf(db: Db): Promise<Record<string, unknown>> {
   await db.settled();
   const counts = db.counts();
-  sendJson(rc.res, 200, {
+  return {
     db_name: db.name,
     purge_seq: 0,
     update_seq: db.updateSeq,
@@ -66,8 +71,8 @@ const dbInfo: Handler = async (rc) => {
     compact_running: compactionRunning(db.bucket),
     cluster: { q: db.bucket.numVBuckets, n: 1, w: 1, r: 1 },
     instance_start_time: '0',
-  });
-};
+  };
+}
 
 const deleteDb: Handler = async (rc) => {
   if (rc.query.has('rev')) {

@@ -1,15 +1,19 @@
 /**
  * Server-level endpoints (CouchDB docs api/server/common.rst, api/server/authn.rst):
  * `GET /` (with the stable `uuid` PouchDB derives replication ids from, couch-replication.md
- * §1.3), `/_all_dbs`, `/_up`, `/_uuids`, `/_session` cookie login (as a Couchbase registry user
- * or a `_users` user, auth.ts), `/_node/{node}/_stats` and `_prometheus`; `_config` is
- * config-routes.ts.
+ * §1.3), `/_all_dbs`, `/_dbs_info`, `/_membership`, `/_up`, `/_uuids`, `/_session` cookie login
+ * (as a Couchbase registry user or a `_users` user, auth.ts), `/_node/{node}/_stats` and
+ * `_prometheus`; `_config` is config-routes.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
 import { configRoutes } from './config-routes.js';
-import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, type Handler, type RequestCtx } from './request.js';
+import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { allDocsRange } from './all-docs-query.js';
+import { dbInfoOf } from './db-routes.js';
+import { resolveDb } from './keyspace.js';
+import { compareDocIds, compareRaw } from '../couch/collate.js';
 import { sendJson } from './response.js';
 import { USERS_DB } from '../couchdb/users-db.js';
 import { dbNameOfBucket } from '../couchdb/keyspace.js';
@@ -31,16 +35,79 @@ const welcome: Handler = async (rc) => {
   });
 };
 
-const allDbs: Handler = async (rc) => {
+/** The one node a Freshet server is, by the name `_membership` and `/_node/{node}` use. */
+const NODE = 'freshet@127.0.0.1';
+
+/**
+ * The database names the user may see, in the range of the request's `startkey`/`endkey`,
+ * `inclusive_end`, `descending`, `skip` and `limit`: CouchDB answers `_all_dbs` and `GET
+ * /_dbs_info` as an `_all_docs` of its shards database (chttpd_misc:handle_all_dbs_info_req/1),
+ * so names come in raw (code point) order and take the same parameters.
+ */
+function dbNamesInRange(rc: RequestCtx): string[] {
   const user = requireUser(rc);
   const users = rc.face.ctx.users;
-  // Database names, not bucket names (`a/b` is bucket `a%2Fb`, couchdb/keyspace.ts), in CouchDB's order.
-  const names = rc.face.ctx.engine.buckets().filter((b) => users.canAccessBucket(user.name, b.name)).map((b) => dbNameOfBucket(b.name)).sort();
-  const skip = qInt(rc.query, 'skip') ?? 0;
-  const limit = qInt(rc.query, 'limit');
-  const descending = rc.query.get('descending') === 'true';
-  const ordered = descending ? names.reverse() : names;
-  sendJson(rc.res, 200, ordered.slice(skip, limit === undefined ? undefined : skip + limit));
+  const q = allDocsRange(rc.query);
+  // Database names, not bucket names (`a/b` is bucket `a%2Fb`, couchdb/keyspace.ts).
+  const names = rc.face.ctx.engine.buckets().filter((b) => users.canAccessBucket(user.name, b.name)).map((b) => dbNameOfBucket(b.name)).sort(compareDocIds);
+  if (q.descending) names.reverse();
+  const dir = q.descending ? -1 : 1;
+  const inRange = names.filter((name) => {
+    if (q.startKey !== undefined && dir * compareRaw(name, q.startKey) < 0) return false;
+    if (q.endKey === undefined) return true;
+    const c = dir * compareRaw(name, q.endKey);
+    return c < 0 || (c === 0 && q.inclusiveEnd);
+  });
+  return inRange.slice(q.skip, q.skip + q.limit);
+}
+
+const allDbs: Handler = async (rc) => {
+  sendJson(rc.res, 200, dbNamesInRange(rc));
+};
+
+/** `GET /_dbs_info` (CouchDB 3.2): `_all_dbs` with each database's info; one gone meanwhile is left out. */
+const dbsInfo: Handler = async (rc) => {
+  const rows: Array<{ key: string; info: Record<string, unknown> }> = [];
+  for (const name of dbNamesInRange(rc)) {
+    const info = await dbInfoOrNull(rc, name);
+    if (info) rows.push({ key: name, info });
+  }
+  sendJson(rc.res, 200, rows);
+};
+
+/** CouchDB's `max_db_number_for_dbs_info_req` default (chttpd_misc.erl MAX_DB_NUM_FOR_DBS_INFO). */
+const MAX_DBS_INFO_KEYS = 100;
+
+/** `POST /_dbs_info {"keys": [...]}`: each key's info, or `"error": "not_found"` in its row. */
+const dbsInfoOfKeys: Handler = async (rc) => {
+  requireUser(rc);
+  const body = await readJsonObject(rc);
+  const keys = body.keys;
+  if (keys === undefined) throw new CouchError('bad_request', { reason: '`keys` member must exist.' });
+  if (!Array.isArray(keys)) throw new CouchError('bad_request', { reason: '`keys` member must be an array.' });
+  if (keys.length > MAX_DBS_INFO_KEYS) throw new CouchError('bad_request', { reason: 'too_many_keys' });
+  const rows: unknown[] = [];
+  for (const key of keys) {
+    const info = typeof key === 'string' ? await dbInfoOrNull(rc, key) : null;
+    rows.push(info ? { key, info } : { key, error: 'not_found' });
+  }
+  sendJson(rc.res, 200, rows);
+};
+
+/** A database's info if it exists and the user may read it, else null (CouchDB: not_found). */
+async function dbInfoOrNull(rc: RequestCtx, name: string): Promise<Record<string, unknown> | null> {
+  try {
+    return await dbInfoOf(resolveDb(rc, name));
+  } catch (err) {
+    if (err instanceof CouchError) return null;
+    throw err;
+  }
+}
+
+/** `GET /_membership` (mem3_httpd): this one node; like every `/_` endpoint not listed as open, admin only. */
+const membership: Handler = async (rc) => {
+  requireAdmin(rc);
+  sendJson(rc.res, 200, { all_nodes: [NODE], cluster_nodes: [NODE] });
 };
 
 const up: Handler = async (rc) => {
@@ -129,13 +196,15 @@ const deleteSession: Handler = async (rc) => {
 
 export function checkNode(rc: RequestCtx): void {
   const node = rc.params.node;
-  if (node !== '_local' && node !== 'freshet@127.0.0.1') throw new CouchError('not_found_detail', { params: { detail: 'no such node' } });
+  if (node !== '_local' && node !== NODE) throw new CouchError('not_found_detail', { params: { detail: 'no such node' } });
 }
 
 export function serverRoutes(routes: RouteTable<Handler>): void {
   routes
     .add('/', { GET: welcome })
     .add('/_all_dbs', { GET: allDbs })
+    .add('/_dbs_info', { GET: dbsInfo, POST: dbsInfoOfKeys })
+    .add('/_membership', { GET: membership })
     .add('/_up', { GET: up })
     .add('/_uuids', { GET: uuids })
     .add('/_session', { GET: getSession, POST: postSession, DELETE: deleteSession })
