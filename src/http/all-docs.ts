@@ -1,29 +1,67 @@
 /**
  * `GET|POST /{db}/_all_docs` (couch-replication.md §3.8): the query, and the reply around the
- * rows that couchdb/all-docs-rows.ts reads (by-id index range or given keys).
+ * rows that couchdb/all-docs-rows.ts reads (by-id index range or given keys). Also
+ * `GET|POST /{db}/_design_docs` (CouchDB 2.2+, api/database/bulk-api.rst): the same over the
+ * design documents only, `total_rows` their count (couch_mrview:get_total_rows/2, namespace
+ * `_design`).
  */
 import { keyRows, rangeRows } from '../couchdb/all-docs-rows.js';
-import { allDocsRange } from './all-docs-query.js';
+import { compareRaw } from '../couch/collate.js';
+import type { Db } from '../couchdb/db.js';
+import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { sendJsonText } from './response.js';
 
-async function allDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> {
+/** Which documents a listing covers: all of them, or the design documents. */
+interface Namespace {
+  /** Narrow the query's range to the namespace. */
+  readonly clamp: (q: AllDocsQuery) => AllDocsQuery;
+  readonly totalRows: (db: Db) => number;
+}
+
+const ALL_DOCS: Namespace = { clamp: (q) => q, totalRows: (db) => db.counts().docCount };
+
+/** Design document ids sort between these two (`/` is 0x2f, `0` 0x30): couch_mrview's `_design` namespace bounds. */
+const DESIGN_FIRST = '_design/';
+const DESIGN_END = '_design0';
+
+const DESIGN_DOCS: Namespace = {
+  clamp(q) {
+    if (q.keys) return q;
+    const [low, high] = q.descending ? [DESIGN_END, DESIGN_FIRST] : [DESIGN_FIRST, DESIGN_END];
+    const dir = q.descending ? -1 : 1;
+    const out: AllDocsQuery = { ...q };
+    if (q.startKey === undefined || dir * compareRaw(q.startKey, low) < 0) out.startKey = low;
+    if (q.endKey === undefined || dir * compareRaw(q.endKey, high) > 0) out.endKey = high;
+    return out;
+  },
+  // The live design documents (a database holds few): the rows of the whole namespace.
+  totalRows: (db) =>
+    rangeRows(db, { startKey: DESIGN_FIRST, endKey: DESIGN_END, inclusiveEnd: false, limit: Number.MAX_SAFE_INTEGER, skip: 0, descending: false, includeDocs: false, conflicts: false, attachments: false }).length,
+};
+
+async function listDocs(rc: RequestCtx, ns: Namespace, keysFromBody?: unknown): Promise<void> {
   const db = resolveDb(rc);
-  const q = allDocsRange(rc.query, keysFromBody);
+  const q = ns.clamp(allDocsRange(rc.query, keysFromBody));
   const rows = q.keys ? keyRows(db, q, q.keys) : rangeRows(db, q);
-  const head = JSON.stringify({ total_rows: db.counts().docCount, offset: q.keys ? null : q.skip }).slice(0, -1);
+  const head = JSON.stringify({ total_rows: ns.totalRows(db), offset: q.keys ? null : q.skip }).slice(0, -1);
   const tail = q.updateSeq ? `,"update_seq":${JSON.stringify(db.updateSeq)}}` : '}';
   sendJsonText(rc.res, 200, `${head},"rows":[${rows.join(',')}]${tail}`);
 }
 
-const getAllDocs: Handler = (rc) => allDocs(rc);
+/** `GET` and `POST` (a JSON body whose `keys` lists the ids) of a listing. */
+function listingHandlers(ns: Namespace): { GET: Handler; POST: Handler } {
+  return {
+    GET: (rc) => listDocs(rc, ns),
+    POST: async (rc) => {
+      requireJsonType(rc.req);
+      const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
+      const body = raw.length > 0 ? parseJson(raw, jsonDepthLimit(rc)) : {};
+      await listDocs(rc, ns, isObject(body) ? body.keys : undefined);
+    },
+  };
+}
 
-const postAllDocs: Handler = async (rc) => {
-  requireJsonType(rc.req);
-  const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
-  const body = raw.length > 0 ? parseJson(raw, jsonDepthLimit(rc)) : {};
-  await allDocs(rc, isObject(body) ? body.keys : undefined);
-};
-
-export const allDocsHandlers = { GET: getAllDocs, POST: postAllDocs };
+export const allDocsHandlers = listingHandlers(ALL_DOCS);
+export const designDocsHandlers = listingHandlers(DESIGN_DOCS);

@@ -5,7 +5,7 @@
  * segments to parameters, so `/db/_changes` is the feed and `/db/_local/x` a local document
  * whatever the order below. Document ids and attachment names may contain '/', hence the tails.
  */
-import { allDocsHandlers } from './all-docs.js';
+import { allDocsHandlers, designDocsHandlers } from './all-docs.js';
 import { attachmentHandlers } from './attachment-routes.js';
 import { bulkHandlers } from './bulk.js';
 import { capiCheckpointRoutes } from './capi-checkpoints.js';
@@ -29,6 +29,7 @@ export function couchRoutes(): RouteTable<Handler> {
   mangoRoutes(routes);
   routes
     .add('/:db/_all_docs', allDocsHandlers)
+    .add('/:db/_design_docs', designDocsHandlers)
     .add('/:db/_bulk_docs', bulkHandlers.bulkDocs)
     .add('/:db/_bulk_get', bulkHandlers.bulkGet)
     .add('/:db/_revs_diff', bulkHandlers.revsDiff)

@@ -1,0 +1,80 @@
+/**
+ * `GET|POST /{db}/_design_docs` (CouchDB 2.2+, api/database/bulk-api.rst): `_all_docs` over the
+ * design documents only, with `total_rows` their count (apache/couchdb#1744).
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+
+async function put(f: CouchFixture, path: string, json: unknown): Promise<string> {
+  const r = await f.req(path, { method: 'PUT', json });
+  assert.equal(r.status, 201, r.text);
+  return String(obj(r.json).rev);
+}
+
+const ids = (json: unknown): unknown[] => arr(obj(json).rows).map((row) => obj(row).id ?? obj(row).key);
+
+describe('_design_docs', () => {
+  test('lists the live design documents only, in id order, both ways, with their count', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      await put(f, '/db/a', { n: 1 });
+      await put(f, '/db/_design/x', { views: {} });
+      await put(f, '/db/_design/y', { views: {} });
+      const gone = await put(f, '/db/_design/z', {});
+      assert.equal((await f.req(`/db/_design/z?rev=${gone}`, { method: 'DELETE' })).status, 200);
+      await put(f, '/db/zz', { n: 2 });
+
+      const all = await f.req('/db/_design_docs');
+      assert.equal(all.status, 200);
+      assert.deepEqual(ids(all.json), ['_design/x', '_design/y']);
+      assert.equal(obj(all.json).total_rows, 2);
+      assert.equal(obj(all.json).offset, 0);
+      assert.deepEqual(ids((await f.req('/db/_design_docs?descending=true')).json), ['_design/y', '_design/x']);
+      assert.deepEqual(ids((await f.req('/db/_design_docs?limit=1&skip=1')).json), ['_design/y']);
+      // _all_docs still counts every live document.
+      assert.equal(obj((await f.req('/db/_all_docs')).json).total_rows, 4);
+    }));
+
+  test('a range is narrowed to the design namespace; include_docs gives the documents', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      await put(f, '/db/_design/x', { views: {} });
+      await put(f, '/db/_design/y', { language: 'javascript' });
+      await put(f, '/db/b', { n: 1 });
+      const q = async (qs: string): Promise<unknown> => (await f.req(`/db/_design_docs?${qs}`)).json;
+      assert.deepEqual(ids(await q('startkey=%22_design%2Fy%22')), ['_design/y']);
+      assert.deepEqual(ids(await q('endkey=%22_design%2Fx%22')), ['_design/x']);
+      assert.deepEqual(ids(await q('endkey=%22_design%2Fy%22&inclusive_end=false')), ['_design/x']);
+      // A wider range than the namespace lists no ordinary document.
+      assert.deepEqual(ids(await q('startkey=%22%22&endkey=%22zzz%22')), ['_design/x', '_design/y']);
+      assert.deepEqual(ids(await q('startkey=%22a%22')), []);
+      const withDoc = obj(arr(obj(await q('key=%22_design%2Fy%22&include_docs=true')).rows)[0]);
+      assert.equal(obj(withDoc.doc).language, 'javascript');
+    }));
+
+  test('POST with keys: a row per key, deleted and missing ones as _all_docs shows them', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      await put(f, '/db/_design/x', { views: {} });
+      const gone = await put(f, '/db/_design/z', {});
+      assert.equal((await f.req(`/db/_design/z?rev=${gone}`, { method: 'DELETE' })).status, 200);
+      const r = await f.req('/db/_design_docs', { method: 'POST', json: { keys: ['_design/x', '_design/z', '_design/none'] } });
+      assert.equal(r.status, 200);
+      const rows = arr(obj(r.json).rows).map(obj);
+      assert.equal(rows[0]!.id, '_design/x');
+      assert.deepEqual(obj(rows[1]!.value).deleted, true);
+      assert.deepEqual(rows[2], { key: '_design/none', error: 'not_found' });
+      assert.equal(obj(r.json).offset, null);
+      const notJson = await f.req('/db/_design_docs', { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } });
+      assert.equal(notJson.status, 415);
+    }));
+
+  test('a missing database is 404 and a bucket user without it 403, as for _all_docs', () =>
+    withCouch(async (f) => {
+      assert.equal((await f.req('/nodb/_design_docs')).status, 404);
+      await createDb(f, 'theirs');
+      await f.server.server.users.setBucketUser('alice', 'alice-secret', ['default']);
+      assert.equal((await f.req('/theirs/_design_docs', { auth: { user: 'alice', password: 'alice-secret' } })).status, 403);
+    }));
+});
