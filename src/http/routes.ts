@@ -11,6 +11,7 @@ import { bulkHandlers } from './bulk.js';
 import { capiCheckpointRoutes } from './capi-checkpoints.js';
 import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
+import { designActionsNotServed } from './design.js';
 import { docHandlers } from './doc-routes.js';
 import { localAttachmentHandlers, localDocsHandlers, localHandlers } from './local-docs.js';
 import { mangoRoutes } from './mango-routes.js';
@@ -45,6 +46,7 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_design/:ddoc/*att', attachmentHandlers)
     .add('/:db/:doc', docHandlers)
     .add('/:db/:doc/*att', attachmentHandlers);
+  for (const [action, handlers] of designActionsNotServed) routes.add(`/:db/_design/:ddoc/${action}/*rest`, handlers);
   return routes;
 }
 

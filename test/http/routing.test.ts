@@ -29,6 +29,25 @@ describe('CouchDB face routing', () => {
       assert.ok(head.headers.etag);
     }));
 
+  test('_show, _list, _update and _rewrite answer 501 not_implemented, after the database checks', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const dd = await f.req('/db/_design/d', { method: 'PUT', json: { shows: { s: 'function (doc, req) { return "hi"; }' }, updates: { u: 'function (doc, req) { return [doc, "ok"]; }' } } });
+      assert.equal(dd.status, 201);
+      const calls: Array<[string, string]> = [['GET', '/db/_design/d/_show/s/x'], ['GET', '/db/_design/d/_list/l/v'], ['POST', '/db/_design/d/_update/u/x'], ['PUT', '/db/_design/d/_update/u'], ['GET', '/db/_design/d/_rewrite/a/b']];
+      for (const [method, path] of calls) {
+        const r = await f.req(path, { method });
+        assert.equal(r.status, 501, `${method} ${path}`);
+        const action = path.split('/')[4]!;
+        assert.deepEqual(r.json, { error: 'not_implemented', reason: `${action} functions are not served by Freshet (deprecated since CouchDB 3.0)` });
+      }
+      assert.equal((await f.req('/nodb/_design/d/_show/s/x')).status, 404);
+      // Attachments of a design document are still served under other names.
+      const att = await f.req(`/db/_design/d/show.txt?rev=${String(obj(dd.json).rev)}`, { method: 'PUT', body: 'z', headers: { 'content-type': 'text/plain' } });
+      assert.equal(att.status, 201);
+      assert.equal((await f.req('/db/_design/d/show.txt')).text, 'z');
+    }));
+
   test('encoded slashes stay inside their segment: ids, attachment names, _design and _local', () =>
     withCouch(async (f) => {
       await createDb(f);
