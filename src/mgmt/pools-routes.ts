@@ -56,7 +56,8 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
     path: '/pools/:pool',
     access: POOLS,
     handler: (rc) => {
-      requireDefaultPool(rc);
+      // ns_server keeps `/pools/nodes` as an alias of `/pools/default` (MB-10859: docs once told users to read it).
+      if (rc.params.pool !== 'nodes') requireDefaultPool(rc);
       sendJson(rc.res, 200, defaultPoolDoc(rc.server, rc.topology, rc.localAddr));
     },
   },

@@ -7,6 +7,7 @@
  * - `DELETE /settings/rbac/users/local/NAME`: 200 `""`; 404 `"User was not found."`.
  * - `GET /settings/rbac/users[/local]` and `GET /settings/rbac/users/local/NAME`: users as
  *   `{id, domain, roles:[{role, bucket_name?, origins}]}` (`user_to_json`).
+ * - `GET /settings/rbac/roles`: the roles below; `GET /whoami`: the caller and its roles.
  *
  * Freshet's registry has two kinds of user (src/auth/credentials.ts). A bucket user's roles are
  * `bucket_full_access[BUCKET]`, `data_reader[BUCKET(:SCOPE(:COLLECTION))]` and
@@ -30,7 +31,7 @@ import type { UserRegistry, UserSummary } from '../auth/credentials.js';
 import { ROLE_DEFINITIONS, isBucketRoleName, splitRoleItem, type RoleGrant } from '../auth/roles.js';
 import type { Engine } from '../engine/engine.js';
 import { RestError, fieldErrors, jsonMessage, readForm, sendJson } from './rest-io.js';
-import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
+import { adminAccess, POOLS, type RestContext, type RestRoute } from './rest-route.js';
 
 export type ParsedRoles = { readonly kind: 'admin' } | { readonly kind: 'bucket'; readonly grants: readonly RoleGrant[] };
 
@@ -119,8 +120,9 @@ function grantLive(engine: Engine, g: RoleGrant): boolean {
 
 /** ns_server `role_to_json`: collection roles name their scope and collection, `*` for all. */
 function roleJson(g: RoleGrant, origins: unknown): unknown {
-  if (ROLE_DEFINITIONS[g.role].params === 'bucket') return { role: g.role, bucket_name: g.bucket, origins };
-  return { role: g.role, bucket_name: g.bucket, scope_name: g.scope?.name ?? '*', collection_name: g.collection?.name ?? '*', origins };
+  const withOrigins = origins === undefined ? {} : { origins };
+  if (ROLE_DEFINITIONS[g.role].params === 'bucket') return { role: g.role, bucket_name: g.bucket, ...withOrigins };
+  return { role: g.role, bucket_name: g.bucket, scope_name: g.scope?.name ?? '*', collection_name: g.collection?.name ?? '*', ...withOrigins };
 }
 
 function userJson(u: UserSummary, engine: Engine): unknown {
@@ -202,6 +204,34 @@ function getUser(rc: RestContext): void {
   sendJson(rc.res, 200, userJson(user, rc.server.engine));
 }
 
+/**
+ * `GET /whoami` (menelaus_web_rbac:handle_whoami/1, any authenticated caller): who the request's
+ * credentials are and their roles; the administrator is in ns_server's `admin` domain.
+ */
+function whoami(rc: RestContext): void {
+  const name = rc.principal?.name ?? '';
+  const user = rc.server.users.list().find((u) => u.name === name);
+  if (user === undefined || user.role === 'admin') return sendJson(rc.res, 200, { id: name, domain: 'admin', roles: [{ role: 'admin' }] });
+  const roles = user.grants.filter((g) => grantLive(rc.server.engine, g)).map((g) => roleJson(g, undefined));
+  sendJson(rc.res, 200, { id: user.name, domain: 'local', roles });
+}
+
+/**
+ * The roles a Freshet user can hold, as `GET /settings/rbac/roles` lists them (`handle_get_roles`:
+ * `role`, its parameters as `*`, `name`, `desc`); the SDK's `users().getRoles()` reads this.
+ * ns_server's names; the descriptions are Freshet's, for what the role grants here.
+ */
+const ROLE_LIST: readonly Record<string, string>[] = [
+  { role: 'admin', name: 'Full Admin', desc: 'Manages the whole server (buckets, users, settings) and reads and writes all data.' },
+  { role: 'bucket_full_access', bucket_name: '*', name: 'Application Access', desc: 'Reads and writes all data of a bucket, over every face; no management.' },
+  { role: 'data_reader', bucket_name: '*', scope_name: '*', collection_name: '*', name: 'Data Reader', desc: 'Reads documents and their metadata in a bucket, scope or collection.' },
+  { role: 'data_writer', bucket_name: '*', scope_name: '*', collection_name: '*', name: 'Data Writer', desc: 'Creates, changes and deletes documents in a bucket, scope or collection, without reading them.' },
+];
+
+function listRoles(rc: RestContext): void {
+  sendJson(rc.res, 200, ROLE_LIST);
+}
+
 /** Drop a deleted bucket's roles from every user; users left with no role are removed. */
 export async function pruneBucketFromUsers(users: UserRegistry, bucket: string): Promise<void> {
   for (const u of users.list()) {
@@ -216,6 +246,8 @@ const READ = adminAccess('cluster.admin.security!read');
 const WRITE = adminAccess('cluster.admin.security.local!write');
 
 export const RBAC_ROUTES: readonly RestRoute[] = [
+  { method: 'GET', path: '/whoami', access: POOLS, handler: whoami },
+  { method: 'GET', path: '/settings/rbac/roles', access: READ, handler: listRoles },
   { method: 'GET', path: '/settings/rbac/users', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain/:user', access: READ, handler: getUser },

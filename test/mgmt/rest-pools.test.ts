@@ -35,6 +35,11 @@ describe('cluster-manager REST: documents and access', () => {
     const missing = await mgmt.get('/no/such/thing');
     assert.equal(missing.status, 404);
     assert.equal(missing.text, 'Requested resource not found.\r\n');
+    // Only `default` is a pool; `nodes` is ns_server's old alias of it (MB-10859).
+    assert.equal((await mgmt.get('/pools/other')).status, 404);
+    const alias = obj(await mgmt.json('/pools/nodes'));
+    assert.deepEqual(Object.keys(alias).sort(), Object.keys(obj(await mgmt.json('/pools/default'))).sort());
+    assert.ok(Array.isArray(alias.nodes));
   });
 
   test('cbdatasource walk: /pools -> pool uri -> buckets uri -> bucket uri -> nodeServices', async () => {
@@ -128,7 +133,7 @@ describe('cluster-manager REST: documents and access', () => {
       assert.equal(r.status, 404, path);
       assert.equal(r.text, 'Requested resource not found.\r\n');
     }
-    assert.equal((await mgmt.get('/pools/nodes')).status, 404);
+    assert.equal((await mgmt.get('/pools/missing')).status, 404);
   });
 
   test('bucket names with URL-special characters are decoded per path segment', async () => {

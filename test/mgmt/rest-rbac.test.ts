@@ -53,6 +53,28 @@ describe('users over REST (/settings/rbac/users)', () => {
     assert.equal(JSON.parse(gone.text), 'User was not found.');
   });
 
+  test('GET /whoami names the caller and its roles; /settings/rbac/roles is for the administrator', async () => {
+    assert.deepEqual(await mgmt.json('/whoami'), { id: 'Administrator', domain: 'admin', roles: [{ role: 'admin' }] });
+    const put = await mgmt.call('PUT', `${USERS}/local/wanda`, { form: { password: 'wanda-secret', roles: 'bucket_full_access[b1],data_reader[b2]' } });
+    assert.equal(put.status, 200, put.text);
+    const wanda = { username: 'wanda', password: 'wanda-secret' };
+    const me = await mgmt.get('/whoami', wanda);
+    assert.equal(me.status, 200);
+    assert.deepEqual(JSON.parse(me.text), {
+      id: 'wanda',
+      domain: 'local',
+      roles: [
+        { role: 'bucket_full_access', bucket_name: 'b1' },
+        { role: 'data_reader', bucket_name: 'b2', scope_name: '*', collection_name: '*' },
+      ],
+    });
+    assert.equal((await mgmt.get('/whoami', { username: 'wanda', password: 'nope' })).status, 401);
+    const roles = arr(await mgmt.json('/settings/rbac/roles')).map(obj);
+    assert.deepEqual(roles.map((r) => r.role), ['admin', 'bucket_full_access', 'data_reader', 'data_writer']);
+    assert.equal((await mgmt.get('/settings/rbac/roles', wanda)).status, 403);
+    assert.equal((await mgmt.call('DELETE', `${USERS}/local/wanda`)).status, 200);
+  });
+
   test('errors: unknown roles and buckets, short or missing passwords, bad ids and domains', async () => {
     const bad = (roles: string): unknown => ({
       errors: {

@@ -41,6 +41,18 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
         listed.map((u) => [u.username, u.effectiveRoles.map((r) => [r.name, r.bucket])]),
         [['sdk-user', [['bucket_full_access', 'default']]]],
       );
+      // getRoles() reads GET /settings/rbac/roles: the roles a user here can be given (the SDK
+      // keeps each role's name and parameters).
+      const roles = await users.getRoles();
+      assert.deepEqual(
+        roles.map((r) => [r.name, r.bucket ?? null, r.scope ?? null]),
+        [
+          ['admin', null, null],
+          ['bucket_full_access', '*', null],
+          ['data_reader', '*', '*'],
+          ['data_writer', '*', '*'],
+        ],
+      );
       await users.dropUser('sdk-user');
       assert.equal(t.server.users.has('sdk-user'), false);
     } finally {
