@@ -2,8 +2,10 @@
  * Read-only cluster documents, one-shot and streaming: what cbdatasource walks (dcp.md §4.3:
  * `/pools` -> `pools[].uri` -> `buckets.uri` -> `bucket.uri`, then `/pools/default/nodeServices`),
  * the terse configs gocbcore-style HTTP bootstrap reads (`/pools/default/b/NAME`, `.../bs/NAME`),
- * and `GET /`, which the SDK's `cluster.ping()` probes on the mgmt service
- * (couchbase-sdk-bootstrap.md §1: any 200 counts; ns_server itself redirects to its UI).
+ * `GET /`, which the SDK's `cluster.ping()` probes on the mgmt service
+ * (couchbase-sdk-bootstrap.md §1: any 200 counts; ns_server itself redirects to its UI), and
+ * `GET /nodes/self` (menelaus_web_node:handle_node/2), which `couchbase-cli server-info` and
+ * health checks read.
  */
 import type { Bucket } from '../engine/bucket.js';
 import {
@@ -15,8 +17,9 @@ import {
   verboseBucketDoc,
 } from './documents.js';
 import { MGMT_PATHS } from './pools.js';
-import { notFound, sendJson, sendJsonText, sendText } from './rest-io.js';
-import { BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type RestRoute } from './rest-route.js';
+import { statfsSync } from 'node:fs';
+import { jsonMessage, notFound, sendJson, sendJsonText, sendText } from './rest-io.js';
+import { adminAccess, BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type RestRoute } from './rest-route.js';
 
 /** The pool is always "default" (ns_server has no other); any other name is a 404. */
 function requireDefaultPool(rc: RestContext): void {
@@ -38,7 +41,44 @@ function bucketRender(rc: RestContext, bucket: Bucket, render: (b: Bucket) => st
   };
 }
 
+/**
+ * This node as `/pools/default` lists it, with where its data lives and how full that disk is:
+ * ns_server's `storage` (one hdd path for data and indexes), `availableStorage` and the `hdd` part
+ * of `storageTotals`.
+ */
+function thisNodeDoc(rc: RestContext): Record<string, unknown> {
+  const pool = defaultPoolDoc(rc.server, rc.topology, rc.localAddr);
+  const node = pool.nodes.find((n) => n.thisNode === true) ?? pool.nodes[0];
+  const path = rc.server.engine.options.dataDir;
+  let total = 0;
+  let free = 0;
+  try {
+    const fs = statfsSync(path);
+    total = fs.blocks * fs.bsize;
+    free = fs.bavail * fs.bsize;
+  } catch {
+    // Reported as 0 bytes: the data directory is checked and logged by the store itself.
+  }
+  const used = total - free;
+  return {
+    ...node,
+    storage: { ssd: [], hdd: [{ path, index_path: path, cbas_dirs: [path], eventing_path: path, java_home: '', quotaMb: 'none', state: 'ok' }] },
+    availableStorage: { hdd: [{ path, sizeKBytes: Math.floor(total / 1024), usagePercent: total > 0 ? Math.round((used / total) * 100) : 0 }] },
+    storageTotals: { hdd: { total, quotaTotal: total, used, usedByData: 0, free } },
+  };
+}
+
 export const POOLS_ROUTES: readonly RestRoute[] = [
+  {
+    method: 'GET',
+    path: '/nodes/:node',
+    access: adminAccess('cluster.nodes!read'),
+    handler: (rc) => {
+      // ns_server knows nodes by their Erlang name too; this node answers as `self`.
+      if (rc.params.node !== 'self') throw jsonMessage(404, 'Node is unknown to this cluster.');
+      sendJson(rc.res, 200, thisNodeDoc(rc));
+    },
+  },
   {
     method: 'GET',
     path: '/',

@@ -127,6 +127,26 @@ describe('cluster-manager REST: documents and access', () => {
     }
   });
 
+  test('GET /nodes/self: this node as /pools/default lists it, with its data directory and disk', async () => {
+    const self = obj(await mgmt.json('/nodes/self'));
+    const listed = arr(obj(await mgmt.json('/pools/default')).nodes).map(obj).find((n) => n.thisNode === true);
+    assert.ok(listed);
+    assert.equal(self.hostname, listed.hostname);
+    assert.equal(self.status, 'healthy');
+    assert.equal(self.thisNode, true);
+    const dataDir = s.t.server.engine.options.dataDir;
+    assert.equal(obj(arr(obj(self.storage).hdd)[0]).path, dataDir);
+    const disk = obj(arr(obj(self.availableStorage).hdd)[0]);
+    assert.equal(disk.path, dataDir);
+    assert.ok(Number(disk.sizeKBytes) > 0);
+    const hdd = obj(obj(self.storageTotals).hdd);
+    assert.ok(Number(hdd.total) >= Number(hdd.free) && Number(hdd.free) > 0);
+    const other = await mgmt.get('/nodes/ns_1@10.0.0.9');
+    assert.equal(other.status, 404);
+    assert.equal(JSON.parse(other.text), 'Node is unknown to this cluster.');
+    assert.equal((await mgmt.get('/nodes/self', null)).status, 401);
+  });
+
   test('the admin gets 404 for a bucket that does not exist', async () => {
     for (const path of ['/pools/default/buckets/missing', '/pools/default/b/missing', '/pools/default/bs/missing']) {
       const r = await mgmt.get(path);
