@@ -220,9 +220,13 @@ export const COUCH_ERRORS = {
   // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
   insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
-  // `_show`, `_list`, `_update` and `_rewrite` (deprecated in CouchDB 3.0, removed from its main
-  // branch): CouchDB without such a function answers as for an attachment ("Document is missing
-  // attachment"), which hides why; Freshet says it does not serve them (README).
+  // `_list` and `_rewrite` (deprecated in CouchDB 3.0, removed from its main branch): CouchDB
+  // without such a handler answers as for an attachment ("Document is missing attachment"), which
+  // hides why; Freshet says it does not serve them (README).
+  design_not_acceptable: { status: 406, error: 'not_acceptable', reason: '{detail}' },
+  design_method_not_allowed: { status: 405, error: 'method_not_allowed', reason: '{detail}' },
+  // A show or update response object with a member chttpd_external does not know.
+  external_response_error: { status: 500, error: 'external_response_error', reason: '{detail}' },
   design_action_not_served: { status: 501, error: 'not_implemented', reason: '{action} functions are not served by Freshet (deprecated since CouchDB 3.0)' },
 } as const;
 

@@ -15,6 +15,9 @@ const STATUS_OF: Record<string, CouchErrorKind> = {
   unauthorized: 'unauthorized',
   not_found: 'not_found_detail',
   os_process_error: 'os_process_error',
+  // render.js: no offered format fits the request, and an update function called with GET.
+  not_acceptable: 'design_not_acceptable',
+  method_not_allowed: 'design_method_not_allowed',
 };
 
 /** An error of a design function, with CouchDB's `{error, reason}` and HTTP status. */

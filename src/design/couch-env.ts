@@ -3,9 +3,9 @@
  * context (runtime.ts). It mirrors apache/couchdb share/server/{util.js,views.js,filter.js,
  * validate.js,loop.js}:
  *
- * - globals `emit`, `log`, `sum`, `toJSON` (= JSON.stringify), `isArray`, and `provides`,
- *   `registerType`, `start`, `send`, `getRow`, which CouchDB only lets `_list`/`_show` functions use
- *   (Freshet serves neither, so they throw a clear `not_supported` error);
+ * - globals `emit`, `log`, `sum`, `toJSON` (= JSON.stringify), `isArray`, and render.js's
+ *   `provides`, `registerType`, `start`, `send` (for show and update functions; elsewhere they
+ *   throw `not_supported`) and `getRow` (for `_list`, which Freshet does not serve), render-env.ts;
  * - `require(path)` for CommonJS modules stored as strings in the design document, with
  *   util.js's `resolveModule` rules (`./`, `../`, the `invalid_require_path` errors, a module
  *   cache per design document); map functions see only `views.lib`, as in views.js;
@@ -21,6 +21,8 @@
  * boundary: `__freshet.compile(kind, pathJson)` → id, `__freshet.call(id, argsJson, reqJson?)` → result JSON
  * `{"ok": value}` or `{"err": [error, reason]}`.
  */
+import { RENDER_ENV_SOURCE } from './render-env.js';
+
 export const COUCH_ENV_SOURCE = String.raw`
 (function (global) {
   'use strict';
@@ -59,16 +61,7 @@ export const COUCH_ENV_SOURCE = String.raw`
   };
   global.toJSON = function (v) { return JSON.stringify(v); };
   global.isArray = isArray;
-  function listOnly(name) {
-    return function () {
-      throw ['error', 'not_supported', name + '() is only available in _list and _show functions, which Freshet does not serve'];
-    };
-  }
-  global.provides = listOnly('provides');
-  global.registerType = listOnly('registerType');
-  global.start = listOnly('start');
-  global.send = listOnly('send');
-  global.getRow = listOnly('getRow');
+${RENDER_ENV_SOURCE}
 
   // util.js resolveModule: walk the design document along the path parts.
   function resolveModule(names, mod, root) {
@@ -179,6 +172,8 @@ export const COUCH_ENV_SOURCE = String.raw`
       }
       return out;
     },
+    show: renderShow,
+    update: renderUpdate,
     validate: function (fn, args) {
       try {
         fn.apply(ddoc, args);

@@ -15,6 +15,10 @@
  *   m.mapManyJson(docsJson) → MapResult[]
  *   const r = sandbox.compile(ddoc, 'reduce', ['views', 'v', 'reduce'], dbKey);
  *   r.reduce(keys, values, rereduce) → unknown   (keys: [key, docid][], null on rereduce)
+ *   const s = sandbox.compile(ddoc, 'show', ['shows', 'name'], dbKey);
+ *   s.show(doc, req) → response object (`code`, `headers`, `body` | `json` | `base64`)
+ *   const u = sandbox.compile(ddoc, 'update', ['updates', 'name'], dbKey);
+ *   u.update(doc, req) → [doc to save or null, response object]   (render-env.ts)
  *   const v = sandbox.compile(ddoc, 'validate', ['validate_doc_update'], dbKey);
  *   v.validate(newDoc, oldDoc, userCtx, secObj) → void, or throws DesignError
  *     `forbidden` (403) / `unauthorized` (401) / `unknown_error` (500), as couch_query_servers.erl
@@ -47,7 +51,7 @@ import { DesignRuntime, loadQuickJS } from './runtime.js';
 
 export { DesignError, loadQuickJS, type Emitted, type FilterVerdicts, type MapResult };
 
-export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate';
+export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate' | 'show' | 'update';
 
 export interface SandboxLimits {
   /** Per call deadline, ms (CouchDB `[couchdb] os_process_timeout`, default 5000). */
@@ -104,6 +108,15 @@ export interface FilterFunction {
   /** `filterMany` of documents given as the JSON text of an array, without throwing a document's error. */
   filterManyJson(docsJson: string, req: unknown): FilterVerdicts;
 }
+/** What a show or update function answers (chttpd_external's response object). */
+export type RenderResponse = Record<string, unknown>;
+export interface ShowFunction {
+  show(doc: unknown, req: unknown): RenderResponse;
+}
+export interface UpdateFunction {
+  /** The document to save (null: none) and the response. */
+  update(doc: unknown, req: unknown): [unknown, RenderResponse];
+}
 export interface ValidateFunction {
   validate(newDoc: unknown, oldDoc: unknown, userCtx: UserCtx, secObj: unknown): void;
 }
@@ -112,6 +125,8 @@ interface KindHandles {
   reduce: ReduceFunction;
   filter: FilterFunction;
   validate: ValidateFunction;
+  show: ShowFunction;
+  update: UpdateFunction;
 }
 
 export class DesignSandbox {
@@ -196,6 +211,8 @@ export class DesignSandbox {
         filterMany: (docs, req) => throwing(verdicts(call([docs], req ?? null))),
         filterManyJson: (docsJson, req) => verdicts(callJson(`[${docsJson}]`, req ?? null)),
       },
+      show: { show: (doc, req) => call([doc ?? null, req]) as RenderResponse },
+      update: { update: (doc, req) => call([doc ?? null, req]) as [unknown, RenderResponse] },
       validate: {
         validate: (newDoc, oldDoc, userCtx, secObj) => {
           const verdict = call([newDoc, oldDoc ?? null, userCtx, secObj]);

@@ -1,8 +1,9 @@
 /**
  * The CouchDB face's side of design functions (src/design/): who the request's user is to a
  * function (`userCtx`), CouchDB's `req` object for filters, the validate_doc_update hook that
- * every document write route passes to the write path (src/couchdb/doc-write.ts), and the answer
- * to the design actions Freshet does not serve.
+ * every document write route passes to the write path (src/couchdb/doc-write.ts), the `req` of
+ * show and update functions (render-routes.ts), and the answer to the design actions Freshet does
+ * not serve.
  */
 import type { Db } from '../couchdb/db.js';
 import type { DocValidator } from '../couchdb/doc-write.js';
@@ -13,7 +14,8 @@ import { readCookie } from './auth.js';
 import { roles } from './auth.js';
 import { CouchError } from '../couch/errors.js';
 import { resolveDb } from './keyspace.js';
-import type { Handler, RequestCtx } from './request.js';
+import { randomBytes } from 'node:crypto';
+import { mediaType, type Handler, type RequestCtx } from './request.js';
 
 /** `userCtx` as CouchDB shows it to design functions: `{db, name, roles}`; server admins have `_admin`. */
 export function requestUserCtx(rc: RequestCtx, db: Db): DesignUserCtx {
@@ -27,11 +29,12 @@ export function requestValidator(rc: RequestCtx, db: Db): Promise<DocValidator |
 
 /** CouchDB's `req` for a filter function called by this request (chttpd_external:json_req_obj/3). */
 export function filterRequest(rc: RequestCtx, db: Db, bodyText: string | undefined): Record<string, unknown> {
+  // Names as the client sent them (mochiweb keeps their case; Node's `headers` lower-cases them).
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rc.req.headers)) {
-    if (v === undefined) continue;
-    // CouchDB keeps the header names' case as sent; Node lower-cases them.
-    headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  const raw = rc.req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    headers[name] = headers[name] === undefined ? raw[i + 1]! : `${headers[name]}, ${raw[i + 1]!}`;
   }
   const cookie: Record<string, string> = {};
   for (const part of (rc.req.headers.cookie ?? '').split(';')) {
@@ -57,7 +60,22 @@ export function filterRequest(rc: RequestCtx, db: Db, bodyText: string | undefin
 }
 
 /**
- * `/{db}/_design/{ddoc}/_show|_list|_update|_rewrite/...`: 501 `not_implemented`, after the
+ * CouchDB's `req` for a show or update function: `filterRequest`'s, with the document id of the
+ * route (or null), a fresh `uuid` (an id for a document the function creates) and, for a form
+ * body, its fields (chttpd_external json_req_obj `form`).
+ */
+export function renderRequest(rc: RequestCtx, db: Db, bodyText: string | undefined, id: string | null): Record<string, unknown> {
+  const req = filterRequest(rc, db, bodyText);
+  req.id = id;
+  req.uuid = randomBytes(16).toString('hex');
+  if (mediaType(rc.req) === 'application/x-www-form-urlencoded' && bodyText !== undefined) {
+    req.form = Object.fromEntries(new URLSearchParams(bodyText).entries());
+  }
+  return req;
+}
+
+/**
+ * `/{db}/_design/{ddoc}/_list|_rewrite/...`: 501 `not_implemented`, after the
  * database checks every design route makes (404 for a missing database, 403 without access). An
  * attachment name cannot start with `_` (couch_att), so no attachment is hidden by this.
  */
@@ -69,6 +87,6 @@ function notServed(action: string): Readonly<Record<string, Handler>> {
   return { GET: handler, HEAD: handler, POST: handler, PUT: handler, DELETE: handler };
 }
 
-export const designActionsNotServed: ReadonlyArray<readonly [string, Readonly<Record<string, Handler>>]> = ['_show', '_list', '_update', '_rewrite'].map(
+export const designActionsNotServed: ReadonlyArray<readonly [string, Readonly<Record<string, Handler>>]> = ['_list', '_rewrite'].map(
   (action) => [action, notServed(action)] as const,
 );

@@ -1,0 +1,148 @@
+/**
+ * The render part of CouchDB's function environment (apache/couchdb share/server/render.js and
+ * mimeparse.js), for show and update functions: a JavaScript fragment that couch-env.ts places
+ * inside its environment, where it defines the globals `provides`, `registerType`, `start`,
+ * `send` and `getRow`, and the runners `renderShow` and `renderUpdate`.
+ *
+ * - A show function `(doc, req)` answers a string (the body) or a response object (`code`,
+ *   `headers`, `body` | `json` | `base64`). It may write the body with `send` (after `start`),
+ *   and may offer several formats with `provides(key, fn)`: the one picked by `?format=`, else by
+ *   the request's `Accept` (mimeparse's best match over the registered types), else the first
+ *   offered, runs and its body is appended, with its type as the default `Content-Type`. No
+ *   match is `not_acceptable`.
+ * - An update function `(doc, req)` answers `[doc, response]`; the host saves a non-null doc.
+ *   It refuses GET, as render.js does.
+ * - `getRow` belongs to `_list` functions, which Freshet does not serve: it throws.
+ *
+ * Written for Freshet from the behaviour those files define; the default types are CouchDB's.
+ */
+export const RENDER_ENV_SOURCE = String.raw`
+  var render = null;
+  var DEFAULT_TYPES = [
+    ['all', '*/*'], ['text', 'text/plain; charset=utf-8', 'txt'], ['html', 'text/html; charset=utf-8'],
+    ['xhtml', 'application/xhtml+xml', 'xhtml'], ['xml', 'application/xml', 'text/xml', 'application/x-xml'],
+    ['js', 'text/javascript', 'application/javascript', 'application/x-javascript'], ['css', 'text/css'],
+    ['ics', 'text/calendar'], ['csv', 'text/csv'], ['rss', 'application/rss+xml'], ['atom', 'application/atom+xml'],
+    ['yaml', 'application/x-yaml', 'text/yaml'], ['multipart_form', 'multipart/form-data'],
+    ['url_encoded_form', 'application/x-www-form-urlencoded'], ['json', 'application/json', 'text/x-json']
+  ];
+  function inRender(name) {
+    if (render === null) throw ['error', 'not_supported', name + '() is only available in show and update functions'];
+    return render;
+  }
+  function registerTypeIn(r, key, mimes) {
+    r.mimesByKey[key] = mimes;
+    for (var i = 0; i < mimes.length; i++) r.keysByMime[mimes[i]] = key;
+  }
+  function beginRender() {
+    render = { chunks: [], startResp: {}, offered: [], mimesByKey: {}, keysByMime: {}, contentType: null };
+    for (var i = 0; i < DEFAULT_TYPES.length; i++) registerTypeIn(render, DEFAULT_TYPES[i][0], DEFAULT_TYPES[i].slice(1));
+  }
+  global.registerType = function (key) {
+    registerTypeIn(inRender('registerType'), key, Array.prototype.slice.call(arguments, 1));
+  };
+  global.provides = function (key, fn) { inRender('provides').offered.push([key, fn]); };
+  global.start = function (resp) { inRender('start').startResp = resp || {}; };
+  global.send = function (chunk) { inRender('send').chunks.push(String(chunk)); };
+  global.getRow = function () {
+    throw ['error', 'not_supported', 'getRow() is only available in _list functions, which Freshet does not serve'];
+  };
+
+  // mimeparse: a media range's type, subtype and parameters (q defaults to 1).
+  function parseRange(range) {
+    var parts = String(range).split(';'), full = parts[0].trim(), params = {};
+    if (full === '*') full = '*/*';
+    for (var i = 1; i < parts.length; i++) {
+      var eq = parts[i].indexOf('=');
+      if (eq > 0) params[parts[i].slice(0, eq).trim()] = parts[i].slice(eq + 1).trim();
+    }
+    var q = parseFloat(params.q);
+    if (params.q === undefined || isNaN(q) || q < 0 || q > 1) params.q = '1';
+    var tp = full.split('/');
+    return [tp[0].trim(), (tp[1] || '*').trim(), params];
+  }
+  // How well the header's ranges fit one mime type: [fitness, quality] of the best-fitting range.
+  function fitness(mime, ranges) {
+    var t = parseRange(mime), best = -1, bestQ = 0;
+    for (var i = 0; i < ranges.length; i++) {
+      var r = ranges[i];
+      if ((r[0] !== t[0] && r[0] !== '*' && t[0] !== '*') || (r[1] !== t[1] && r[1] !== '*' && t[1] !== '*')) continue;
+      var f = (r[0] === t[0] ? 100 : 0) + (r[1] === t[1] ? 10 : 0);
+      for (var k in t[2]) if (k !== 'q' && r[2][k] === t[2][k]) f++;
+      if (f > best) { best = f; bestQ = parseFloat(r[2].q); }
+    }
+    return [best, bestQ];
+  }
+  // The supported type the header likes best (ties: the later one), or '' when it takes none.
+  function bestMatch(supported, header) {
+    var ranges = String(header).split(',').map(parseRange), best = null, bestMime = '';
+    for (var i = 0; i < supported.length; i++) {
+      var fq = fitness(supported[i], ranges);
+      if (best === null || fq[0] > best[0] || (fq[0] === best[0] && fq[1] >= best[1])) { best = fq; bestMime = supported[i]; }
+    }
+    return best !== null && best[1] > 0 ? bestMime : '';
+  }
+  function headerOf(req, name) {
+    var headers = (req && req.headers) || {};
+    for (var k in headers) if (k.toLowerCase() === name) return headers[k];
+    return undefined;
+  }
+  // The offered format the request asks for: ?format=, else Accept, else the first offered.
+  function runProvides(req) {
+    var r = render, key = null, accept = headerOf(req, 'accept'), supported = [];
+    for (var i = 0; i < r.offered.length; i++) supported = supported.concat(r.mimesByKey[r.offered[i][0]] || []);
+    if (req && req.query && req.query.format) {
+      key = req.query.format;
+      r.contentType = (r.mimesByKey[key] || [null])[0];
+    } else if (accept) {
+      var mime = bestMatch(supported, accept);
+      key = r.keysByMime[mime] || null;
+      r.contentType = mime || null;
+    } else if (r.offered.length > 0) {
+      key = r.offered[0][0];
+      r.contentType = (r.mimesByKey[key] || [null])[0];
+    }
+    for (var j = 0; j < r.offered.length; j++) if (r.offered[j][0] === key) return r.offered[j][1]();
+    var types = r.offered.map(function (o) { return (r.mimesByKey[o[0]] || []).join(', ') || o[0]; });
+    throw ['error', 'not_acceptable', 'Content-Type ' + (accept || key) + ' not supported, try one of: ' + types.join(', ')];
+  }
+  function wrapResponse(resp) { return typeof resp === 'string' ? { body: resp } : resp; }
+
+  function renderShow(fn, args) {
+    beginRender();
+    try {
+      var resp = wrapResponse(fn.apply(ddoc, args) || {});
+      if (resp === null || typeof resp !== 'object') throw ['error', 'render_error', 'undefined response from show function'];
+      if (render.chunks.length > 0) {
+        resp.headers = resp.headers || {};
+        for (var h in render.startResp) resp.headers[h] = render.startResp[h];
+        resp.body = render.chunks.join('') + (resp.body || '');
+        render.chunks = [];
+      }
+      if (render.offered.length > 0) {
+        var provided = wrapResponse(runProvides(args[1]) || {});
+        resp.body = (resp.body || '') + render.chunks.join('') + ((provided && provided.body) || '');
+        resp.headers = resp.headers || {};
+        var typed = false;
+        for (var k in resp.headers) if (k.toLowerCase() === 'content-type') typed = true;
+        if (!typed && render.contentType) resp.headers['Content-Type'] = render.contentType;
+      }
+      return resp;
+    } finally {
+      render = null;
+    }
+  }
+
+  function renderUpdate(fn, args) {
+    if (args[1] && args[1].method === 'GET') throw ['error', 'method_not_allowed', 'Update functions do not allow GET'];
+    beginRender();
+    try {
+      var result = fn.apply(ddoc, args);
+      var resp = isArray(result) ? wrapResponse(result[1]) : undefined;
+      if (resp === null || typeof resp !== 'object') throw ['error', 'render_error', 'undefined response from update function'];
+      return [result[0] === undefined ? null : result[0], resp];
+    } finally {
+      render = null;
+    }
+  }
+`;

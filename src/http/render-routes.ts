@@ -1,0 +1,110 @@
+/**
+ * Show and update functions (CouchDB api/ddoc/render.rst; couch_mrview_show.erl,
+ * chttpd_external.erl), run in the design sandbox (src/design/render-env.ts):
+ *
+ * - `GET|POST /{db}/_design/{ddoc}/_show/{func}[/{docid}]`: the function gets the document's
+ *   winning revision (with `_revisions` and `_conflicts`, as couch_query_servers:json_doc gives
+ *   it), or null when there is no id, no such document or a deleted one; and CouchDB's `req`.
+ * - `POST|PUT /{db}/_design/{ddoc}/_update/{func}[/{docid}]`: the same, and a document it returns
+ *   is saved as a `PUT` would save it (validate_doc_update included), answered 201 with
+ *   `X-Couch-Update-NewRev` and `X-Couch-Id`; otherwise 200. As couch_mrview_show puts its code
+ *   before the function's in the response, the function's own `code` does not change those two.
+ *
+ * The response object is chttpd_external's: `code` (200), `headers`, and one of `json`
+ * (application/json), `body` (text/html; charset=utf-8) or `base64` (application/binary, decoded);
+ * a `Content-Type` header overrides those defaults. Other members are `external_response_error`.
+ * Body responses carry CouchDB 3's `Content-Security-Policy: sandbox`, shows `Vary: Accept`.
+ */
+import { CouchError } from '../couch/errors.js';
+import { parseDocument, validateDocId } from '../couch/doc.js';
+import type { Db } from '../couchdb/db.js';
+import { winnerJson } from '../couchdb/doc-json.js';
+import { loadDoc } from '../couchdb/doc-store.js';
+import { writeDoc } from '../couchdb/doc-write.js';
+import { dbKeyOf, loadDesignDoc } from '../design/design-docs.js';
+import type { DesignFunctionKind, RenderResponse } from '../design/sandbox.js';
+import { renderRequest, requestValidator } from './design.js';
+import { guardRead, guardWrite, resolveDb } from './keyspace.js';
+import { isObject, readBody, type Handler, type RequestCtx } from './request.js';
+
+type RenderKind = Extract<DesignFunctionKind, 'show' | 'update'>;
+const SECTION: Record<RenderKind, string> = { show: 'shows', update: 'updates' };
+
+/** The named function of the route's design document, compiled (404 as CouchDB words it). */
+async function renderFunction<K extends RenderKind>(rc: RequestCtx, db: Db, kind: K) {
+  const name = rc.params.fn!;
+  const ddocId = `_design/${rc.params.ddoc!}`;
+  const ddoc = loadDesignDoc(db, ddocId);
+  if (ddoc === null) throw new CouchError('not_found_detail', { params: { detail: 'missing' } });
+  const section = ddoc[SECTION[kind]];
+  if (!isObject(section) || typeof section[name] !== 'string') {
+    throw new CouchError('not_found_detail', { params: { detail: `missing ${SECTION[kind]} function ${name} on design doc ${ddocId}` } });
+  }
+  const sandbox = await rc.face.design.sandbox();
+  return sandbox.compile(ddoc, kind, [SECTION[kind], name], dbKeyOf(db));
+}
+
+/** The route's document id (`*docid`, which may hold '/'), or null. */
+function docIdParam(rc: RequestCtx): string | null {
+  const id = rc.params.docid;
+  return id === undefined || id === '' ? null : id;
+}
+
+/** The document as a render function sees it, or null (none, or deleted). */
+function renderDoc(rc: RequestCtx, db: Db, id: string | null): Record<string, unknown> | null {
+  if (id === null) return null;
+  guardRead(rc, db, id);
+  const state = loadDoc(db, id, db.revsLimit);
+  if (!state || state.winner.deleted) return null;
+  return winnerJson(db, state, { revs: true, conflicts: true });
+}
+
+/** chttpd_external:send_external_response/2, with `extra` headers set before the function's. */
+function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>): void {
+  let status = 200;
+  let body: Buffer = Buffer.alloc(0);
+  let type = 'application/json';
+  let csp = false;
+  const headers: Record<string, string> = { ...extra };
+  for (const [key, value] of Object.entries(resp)) {
+    if (key === 'code' && typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599) status = value;
+    else if (key === 'json') [body, type] = [Buffer.from(JSON.stringify(value) ?? 'null'), 'application/json'];
+    else if (key === 'body' && typeof value === 'string') [body, type, csp] = [Buffer.from(value), 'text/html; charset=utf-8', true];
+    else if (key === 'base64' && typeof value === 'string') [body, type, csp] = [Buffer.from(value, 'base64'), 'application/binary', true];
+    else if (key === 'headers' && isObject(value)) for (const [h, v] of Object.entries(value)) headers[h] = String(v);
+    else if (key !== 'stop') throw new CouchError('external_response_error', { params: { detail: `Invalid data from external server: ${key}` } });
+  }
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = type;
+  if (csp && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-security-policy')) headers['Content-Security-Policy'] = 'sandbox';
+  headers['Content-Length'] = String(body.length);
+  rc.res.writeHead(code ?? status, headers);
+  rc.res.end(rc.method === 'HEAD' ? undefined : body);
+}
+
+const show: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const fn = await renderFunction(rc, db, 'show');
+  const id = docIdParam(rc);
+  const bodyText = rc.method === 'POST' ? (await readBody(rc.req, rc.face.options.maxBodyBytes)).toString('utf8') : undefined;
+  const resp = fn.show(renderDoc(rc, db, id), renderRequest(rc, db, bodyText, id));
+  sendRenderResponse(rc, resp, undefined, { Vary: 'Accept' });
+};
+
+const update: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const fn = await renderFunction(rc, db, 'update');
+  const id = docIdParam(rc);
+  const bodyText = (await readBody(rc.req, rc.face.options.maxBodyBytes)).toString('utf8');
+  const [out, resp] = fn.update(renderDoc(rc, db, id), renderRequest(rc, db, bodyText, id));
+  if (out === null) return sendRenderResponse(rc, resp, 200, {});
+  if (!isObject(out)) throw new CouchError('not_an_object');
+  const doc = parseDocument(out);
+  const docId = doc.id ?? '';
+  validateDocId(docId);
+  await guardWrite(rc, db, docId, doc);
+  const rev = await writeDoc(db, docId, doc, { newEdits: true, validate: await requestValidator(rc, db) });
+  sendRenderResponse(rc, resp, 201, { 'X-Couch-Update-NewRev': rev, 'X-Couch-Id': encodeURIComponent(docId) });
+};
+
+export const showHandlers = { GET: show, POST: show };
+export const updateHandlers = { POST: update, PUT: update };

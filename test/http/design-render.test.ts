@@ -1,0 +1,166 @@
+/**
+ * Show and update functions over HTTP (CouchDB api/ddoc/render.rst): what the function gets, the
+ * response object's shapes and defaults, `provides` negotiation, and update functions saving
+ * documents through the normal write path (validate_doc_update, conflicts).
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+
+const DDOC = {
+  shows: {
+    text: 'function (doc, req) { return "doc " + (doc ? doc._id + " at " + doc._revisions.start : "none") + ", id " + req.id; }',
+    json: 'function (doc, req) { return { code: 203, headers: { "X-Show": "yes" }, json: { query: req.query, method: req.method, conflicts: doc && doc._conflicts } }; }',
+    raw: 'function (doc, req) { return { base64: "aGVsbG8=", headers: { "Content-Type": "text/plain" } }; }',
+    offer: 'function (doc, req) { provides("json", function () { return { body: JSON.stringify({ id: doc._id }) }; }); provides("html", function () { return "<p>" + doc._id + "</p>"; }); }',
+    chunks: 'function (doc, req) { start({ "X-Started": "1" }); send("a"); send("b"); return "c"; }',
+    bad: 'function (doc, req) { return { bogus: 1 }; }',
+    none: 'function (doc, req) { return 42; }',
+  },
+  updates: {
+    bump: 'function (doc, req) { if (!doc) return [{ _id: req.id || req.uuid, n: 0, via: req.method }, "made"]; doc.n += 1; doc.form = req.form; return [doc, { json: { n: doc.n } }]; }',
+    echo: 'function (doc, req) { return [null, { body: "got " + req.body, code: 299 }]; }',
+    noid: 'function (doc, req) { return [{ n: 1 }, "x"]; }',
+  },
+};
+
+async function setup(f: CouchFixture): Promise<void> {
+  await createDb(f);
+  assert.equal((await f.req('/db/_design/r', { method: 'PUT', json: DDOC })).status, 201);
+  assert.equal((await f.req('/db/a', { method: 'PUT', json: { n: 1 } })).status, 201);
+}
+
+describe('show functions', () => {
+  test('the document (or null) and req.id; a string is an HTML body with CouchDB 3 headers', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const withDoc = await f.req('/db/_design/r/_show/text/a');
+      assert.equal(withDoc.status, 200);
+      assert.equal(withDoc.text, 'doc a at 1, id a');
+      assert.equal(withDoc.headers['content-type'], 'text/html; charset=utf-8');
+      assert.equal(withDoc.headers['content-security-policy'], 'sandbox');
+      assert.equal(withDoc.headers.vary, 'Accept');
+      assert.equal((await f.req('/db/_design/r/_show/text')).text, 'doc none, id null');
+      assert.equal((await f.req('/db/_design/r/_show/text/missing')).text, 'doc none, id missing');
+      const head = await f.req('/db/_design/r/_show/text/a', { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.body.length, 0);
+    }));
+
+  test('response objects: code, headers, json, base64; unknown members and non-objects fail', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const json = await f.req('/db/_design/r/_show/json/a?x=1', { method: 'POST', body: 'b', headers: { 'content-type': 'text/plain' } });
+      assert.equal(json.status, 203);
+      assert.equal(json.headers['x-show'], 'yes');
+      assert.equal(json.headers['content-type'], 'application/json');
+      assert.deepEqual(json.json, { query: { x: '1' }, method: 'POST' });
+      const raw = await f.req('/db/_design/r/_show/raw');
+      assert.equal(raw.text, 'hello');
+      assert.equal(raw.headers['content-type'], 'text/plain');
+      const bad = await f.req('/db/_design/r/_show/bad');
+      assert.equal(bad.status, 500);
+      assert.equal(obj(bad.json).error, 'external_response_error');
+      const none = await f.req('/db/_design/r/_show/none');
+      assert.equal(none.status, 500);
+      assert.equal(obj(none.json).error, 'render_error');
+    }));
+
+  test('provides: ?format=, then Accept, else the first offered; no match is 406', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const byFormat = await f.req('/db/_design/r/_show/offer/a?format=json');
+      assert.deepEqual(byFormat.json, { id: 'a' });
+      assert.equal(byFormat.headers['content-type'], 'application/json');
+      const byAccept = await f.req('/db/_design/r/_show/offer/a', { headers: { accept: 'text/html;q=0.9, application/json;q=0.1' } });
+      assert.equal(byAccept.text, '<p>a</p>');
+      assert.equal(byAccept.headers['content-type'], 'text/html; charset=utf-8');
+      const refused = await f.req('/db/_design/r/_show/offer/a', { headers: { accept: 'application/xml' } });
+      assert.equal(refused.status, 406);
+      assert.equal(obj(refused.json).error, 'not_acceptable');
+    }));
+
+  test('send and start build the body and headers; conflicts are shown to the function', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const chunks = await f.req('/db/_design/r/_show/chunks');
+      assert.equal(chunks.text, 'abc');
+      assert.equal(chunks.headers['x-started'], '1');
+      assert.equal((await f.req('/db/a?new_edits=false', { method: 'PUT', json: { _rev: '1-zzz', n: 9 } })).status, 201);
+      const conflicted = obj((await f.req('/db/_design/r/_show/json/a')).json);
+      assert.equal((conflicted.conflicts as unknown[]).length, 1);
+    }));
+
+  test('a missing function or design document is 404', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const fn = await f.req('/db/_design/r/_show/nope/a');
+      assert.equal(fn.status, 404);
+      assert.deepEqual(fn.json, { error: 'not_found', reason: 'missing shows function nope on design doc _design/r' });
+      assert.equal((await f.req('/db/_design/none/_show/text/a')).status, 404);
+    }));
+});
+
+describe('update functions', () => {
+  test('a returned document is saved: 201 with its new rev; the function sees the form', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const r = await f.req('/db/_design/r/_update/bump/a', { method: 'POST', body: 'k=v&w=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(r.status, 201);
+      assert.deepEqual(r.json, { n: 2 });
+      const rev = String(r.headers['x-couch-update-newrev']);
+      assert.match(rev, /^2-/);
+      assert.equal(r.headers['x-couch-id'], 'a');
+      const saved = obj((await f.req('/db/a')).json);
+      assert.equal(saved._rev, rev);
+      assert.equal(saved.n, 2);
+      assert.deepEqual(saved.form, { k: 'v', w: '2' });
+      assert.equal(saved._revisions, undefined);
+    }));
+
+  test('without a document: req.id or a fresh req.uuid names the new one', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const named = await f.req('/db/_design/r/_update/bump/new%2Fone', { method: 'PUT' });
+      assert.equal(named.status, 201);
+      assert.equal(named.text, 'made');
+      assert.equal(named.headers['x-couch-id'], 'new%2Fone');
+      assert.equal(obj((await f.req('/db/new%2Fone')).json).via, 'PUT');
+      const fresh = await f.req('/db/_design/r/_update/bump', { method: 'POST' });
+      assert.equal(fresh.status, 201);
+      const id = String(fresh.headers['x-couch-id']);
+      assert.match(id, /^[0-9a-f]{32}$/);
+      assert.equal(obj((await f.req(`/db/${id}`)).json).n, 0);
+    }));
+
+  test('no document to save is 200 whatever code the function gives; GET is refused', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const echo = await f.req('/db/_design/r/_update/echo/a', { method: 'POST', body: 'payload', headers: { 'content-type': 'text/plain' } });
+      assert.equal(echo.status, 200);
+      assert.equal(echo.text, 'got payload');
+      assert.equal((await f.req('/db/_design/r/_update/echo/a')).status, 405);
+      const noid = await f.req('/db/_design/r/_update/noid', { method: 'POST' });
+      assert.equal(noid.status, 400);
+      assert.equal(obj(noid.json).error, 'illegal_docid');
+    }));
+
+  test('validate_doc_update and revision conflicts apply to what an update function saves', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const vdu = { validate_doc_update: 'function (n, o) { if (n.n > 2) throw { forbidden: "too big" }; }' };
+      assert.equal((await f.req('/db/_design/v', { method: 'PUT', json: vdu })).status, 201);
+      assert.equal((await f.req('/db/_design/r/_update/bump/a', { method: 'POST' })).status, 201);
+      const refused = await f.req('/db/_design/r/_update/bump/a', { method: 'POST' });
+      assert.equal(refused.status, 403);
+      assert.deepEqual(refused.json, { error: 'forbidden', reason: 'too big' });
+      assert.equal(obj((await f.req('/db/a')).json).n, 2);
+    }));
+
+  test('_list and _rewrite are still not served', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      assert.equal((await f.req('/db/_design/r/_list/l/v')).status, 501);
+      assert.equal((await f.req('/db/_design/r/_rewrite/x')).status, 501);
+    }));
+});
