@@ -220,9 +220,9 @@ export const COUCH_ERRORS = {
   // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
   insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
-  // `_list` and `_rewrite` (deprecated in CouchDB 3.0, removed from its main branch): CouchDB
-  // without such a handler answers as for an attachment ("Document is missing attachment"), which
-  // hides why; Freshet says it does not serve them (README).
+  // `_rewrite` (deprecated in CouchDB 3.0, removed from its main branch): CouchDB without a
+  // rewrite handler answers as for an attachment ("Document is missing attachment"), which hides
+  // why; Freshet says it does not serve it (README).
   design_not_acceptable: { status: 406, error: 'not_acceptable', reason: '{detail}' },
   design_method_not_allowed: { status: 405, error: 'method_not_allowed', reason: '{detail}' },
   // A show or update response object with a member chttpd_external does not know.

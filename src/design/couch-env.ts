@@ -4,8 +4,8 @@
  * validate.js,loop.js}:
  *
  * - globals `emit`, `log`, `sum`, `toJSON` (= JSON.stringify), `isArray`, and render.js's
- *   `provides`, `registerType`, `start`, `send` (for show and update functions; elsewhere they
- *   throw `not_supported`) and `getRow` (for `_list`, which Freshet does not serve), render-env.ts;
+ *   `provides`, `registerType`, `start`, `send` (for show, list and update functions; elsewhere
+ *   they throw `not_supported`) and `getRow` (list functions), render-env.ts;
  * - `require(path)` for CommonJS modules stored as strings in the design document, with
  *   util.js's `resolveModule` rules (`./`, `../`, the `invalid_require_path` errors, a module
  *   cache per design document); map functions see only `views.lib`, as in views.js;
@@ -173,6 +173,7 @@ ${RENDER_ENV_SOURCE}
       return out;
     },
     show: renderShow,
+    list: renderList,
     update: renderUpdate,
     validate: function (fn, args) {
       try {

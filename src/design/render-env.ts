@@ -12,7 +12,10 @@
  *   match is `not_acceptable`.
  * - An update function `(doc, req)` answers `[doc, response]`; the host saves a non-null doc.
  *   It refuses GET, as render.js does.
- * - `getRow` belongs to `_list` functions, which Freshet does not serve: it throws.
+ * - A list function `(head, req)` reads the view's rows with `getRow()` (null after the last) and
+ *   writes its output with `start`/`send`; what it returns, or its offered format's answer, is
+ *   appended. The host runs the view query first and hands over all its rows: the output is one
+ *   body, where couchjs streams it chunk by chunk.
  *
  * Written for Freshet from the behaviour those files define; the default types are CouchDB's.
  */
@@ -45,7 +48,8 @@ export const RENDER_ENV_SOURCE = String.raw`
   global.start = function (resp) { inRender('start').startResp = resp || {}; };
   global.send = function (chunk) { inRender('send').chunks.push(String(chunk)); };
   global.getRow = function () {
-    throw ['error', 'not_supported', 'getRow() is only available in _list functions, which Freshet does not serve'];
+    if (render === null || render.rows === undefined) throw ['error', 'not_supported', 'getRow() is only available in list functions'];
+    return render.next < render.rows.length ? render.rows[render.next++] : null;
   };
 
   // mimeparse: a media range's type, subtype and parameters (q defaults to 1).
@@ -108,6 +112,14 @@ export const RENDER_ENV_SOURCE = String.raw`
   }
   function wrapResponse(resp) { return typeof resp === 'string' ? { body: resp } : resp; }
 
+  // A Content-Type from provides() unless the response names its own.
+  function typeHeaders(resp) {
+    resp.headers = resp.headers || {};
+    for (var k in resp.headers) if (k.toLowerCase() === 'content-type') return resp;
+    if (render.contentType) resp.headers['Content-Type'] = render.contentType;
+    return resp;
+  }
+
   function renderShow(fn, args) {
     beginRender();
     try {
@@ -122,12 +134,26 @@ export const RENDER_ENV_SOURCE = String.raw`
       if (render.offered.length > 0) {
         var provided = wrapResponse(runProvides(args[1]) || {});
         resp.body = (resp.body || '') + render.chunks.join('') + ((provided && provided.body) || '');
-        resp.headers = resp.headers || {};
-        var typed = false;
-        for (var k in resp.headers) if (k.toLowerCase() === 'content-type') typed = true;
-        if (!typed && render.contentType) resp.headers['Content-Type'] = render.contentType;
+        typeHeaders(resp);
       }
       return resp;
+    } finally {
+      render = null;
+    }
+  }
+
+  // args: [head, req, rows]. Answers the response head start() set and the whole output.
+  function renderList(fn, args) {
+    beginRender();
+    render.rows = args[2];
+    render.next = 0;
+    try {
+      var tail = fn.apply(ddoc, [args[0], args[1]]);
+      if (render.offered.length > 0) tail = runProvides(args[1]);
+      if (tail !== undefined && tail !== null) render.chunks.push(typeof tail === 'object' ? String(tail.body || '') : String(tail));
+      var start = render.startResp;
+      if (render.offered.length > 0) typeHeaders(start);
+      return { start: start, body: render.chunks.join('') };
     } finally {
       render = null;
     }

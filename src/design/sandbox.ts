@@ -17,6 +17,8 @@
  *   r.reduce(keys, values, rereduce) → unknown   (keys: [key, docid][], null on rereduce)
  *   const s = sandbox.compile(ddoc, 'show', ['shows', 'name'], dbKey);
  *   s.show(doc, req) → response object (`code`, `headers`, `body` | `json` | `base64`)
+ *   const l = sandbox.compile(ddoc, 'list', ['lists', 'name'], dbKey);
+ *   l.list(head, req, rows) → { start: the head start() set, body: the whole output }
  *   const u = sandbox.compile(ddoc, 'update', ['updates', 'name'], dbKey);
  *   u.update(doc, req) → [doc to save or null, response object]   (render-env.ts)
  *   const v = sandbox.compile(ddoc, 'validate', ['validate_doc_update'], dbKey);
@@ -51,7 +53,7 @@ import { DesignRuntime, loadQuickJS } from './runtime.js';
 
 export { DesignError, loadQuickJS, type Emitted, type FilterVerdicts, type MapResult };
 
-export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate' | 'show' | 'update';
+export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate' | 'show' | 'list' | 'update';
 
 export interface SandboxLimits {
   /** Per call deadline, ms (CouchDB `[couchdb] os_process_timeout`, default 5000). */
@@ -113,6 +115,10 @@ export type RenderResponse = Record<string, unknown>;
 export interface ShowFunction {
   show(doc: unknown, req: unknown): RenderResponse;
 }
+export interface ListFunction {
+  /** `rows` are the view's rows, which `getRow()` hands out in order. */
+  list(head: unknown, req: unknown, rows: readonly unknown[]): { start: RenderResponse; body: string };
+}
 export interface UpdateFunction {
   /** The document to save (null: none) and the response. */
   update(doc: unknown, req: unknown): [unknown, RenderResponse];
@@ -126,6 +132,7 @@ interface KindHandles {
   filter: FilterFunction;
   validate: ValidateFunction;
   show: ShowFunction;
+  list: ListFunction;
   update: UpdateFunction;
 }
 
@@ -212,6 +219,7 @@ export class DesignSandbox {
         filterManyJson: (docsJson, req) => verdicts(callJson(`[${docsJson}]`, req ?? null)),
       },
       show: { show: (doc, req) => call([doc ?? null, req]) as RenderResponse },
+      list: { list: (head, req, rows) => call([head, req, rows]) as { start: RenderResponse; body: string } },
       update: { update: (doc, req) => call([doc ?? null, req]) as [unknown, RenderResponse] },
       validate: {
         validate: (newDoc, oldDoc, userCtx, secObj) => {

@@ -75,7 +75,7 @@ export function renderRequest(rc: RequestCtx, db: Db, bodyText: string | undefin
 }
 
 /**
- * `/{db}/_design/{ddoc}/_list|_rewrite/...`: 501 `not_implemented`, after the
+ * `/{db}/_design/{ddoc}/_rewrite/...`: 501 `not_implemented`, after the
  * database checks every design route makes (404 for a missing database, 403 without access). An
  * attachment name cannot start with `_` (couch_att), so no attachment is hidden by this.
  */
@@ -87,6 +87,6 @@ function notServed(action: string): Readonly<Record<string, Handler>> {
   return { GET: handler, HEAD: handler, POST: handler, PUT: handler, DELETE: handler };
 }
 
-export const designActionsNotServed: ReadonlyArray<readonly [string, Readonly<Record<string, Handler>>]> = ['_list', '_rewrite'].map(
+export const designActionsNotServed: ReadonlyArray<readonly [string, Readonly<Record<string, Handler>>]> = ['_rewrite'].map(
   (action) => [action, notServed(action)] as const,
 );

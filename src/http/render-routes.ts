@@ -1,11 +1,12 @@
 /**
- * Show and update functions (CouchDB api/ddoc/render.rst; couch_mrview_show.erl,
+ * Show, list and update functions (CouchDB api/ddoc/render.rst; couch_mrview_show.erl,
  * chttpd_external.erl), run in the design sandbox (src/design/render-env.ts):
  *
  * - `GET|POST /{db}/_design/{ddoc}/_show/{func}[/{docid}]`: the function gets the document's
  *   winning revision (with `_revisions` and `_conflicts`, as couch_query_servers:json_doc gives
  *   it), or null when there is no id, no such document or a deleted one; and CouchDB's `req`.
- * - `POST|PUT /{db}/_design/{ddoc}/_update/{func}[/{docid}]`: the same, and a document it returns
+ * - `GET|POST /{db}/_design/{ddoc}/_list/{func}/[{other-ddoc}/]{view}`: see `list` below.
+ * - `POST|PUT /{db}/_design/{ddoc}/_update/{func}[/{docid}]`: the same as a show, and a document it returns
  *   is saved as a `PUT` would save it (validate_doc_update included), answered 201 with
  *   `X-Couch-Update-NewRev` and `X-Couch-Id`; otherwise 200. As couch_mrview_show puts its code
  *   before the function's in the response, the function's own `code` does not change those two.
@@ -25,10 +26,11 @@ import { dbKeyOf, loadDesignDoc } from '../design/design-docs.js';
 import type { DesignFunctionKind, RenderResponse } from '../design/sandbox.js';
 import { renderRequest, requestValidator } from './design.js';
 import { guardRead, guardWrite, resolveDb } from './keyspace.js';
-import { isObject, readBody, type Handler, type RequestCtx } from './request.js';
+import { isObject, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { viewResult } from './view-routes.js';
 
-type RenderKind = Extract<DesignFunctionKind, 'show' | 'update'>;
-const SECTION: Record<RenderKind, string> = { show: 'shows', update: 'updates' };
+type RenderKind = Extract<DesignFunctionKind, 'show' | 'list' | 'update'>;
+const SECTION: Record<RenderKind, string> = { show: 'shows', list: 'lists', update: 'updates' };
 
 /** The named function of the route's design document, compiled (404 as CouchDB words it). */
 async function renderFunction<K extends RenderKind>(rc: RequestCtx, db: Db, kind: K) {
@@ -59,12 +61,16 @@ function renderDoc(rc: RequestCtx, db: Db, id: string | null): Record<string, un
   return winnerJson(db, state, { revs: true, conflicts: true });
 }
 
-/** chttpd_external:send_external_response/2, with `extra` headers set before the function's. */
-function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>): void {
+/**
+ * chttpd_external:send_external_response/2, with `extra` headers set before the function's; a
+ * list's output (`listBody`) follows the head its function's `start()` gave.
+ */
+function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>, listBody?: string): void {
   let status = 200;
   let body: Buffer = Buffer.alloc(0);
   let type = 'application/json';
-  let csp = false;
+  let csp = listBody !== undefined;
+  if (listBody !== undefined) body = Buffer.from(listBody);
   const headers: Record<string, string> = { ...extra };
   for (const [key, value] of Object.entries(resp)) {
     if (key === 'code' && typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599) status = value;
@@ -106,5 +112,21 @@ const update: Handler = async (rc) => {
   sendRenderResponse(rc, resp, 201, { 'X-Couch-Update-NewRev': rev, 'X-Couch-Id': encodeURIComponent(docId) });
 };
 
+/**
+ * `GET|POST /{db}/_design/{ddoc}/_list/{func}/[{other-ddoc}/]{view}`: the view's query (POST: its
+ * JSON body too) runs first; the function gets `{total_rows, offset}` (what the result has besides
+ * its rows) and reads the rows with `getRow()`. Without a `Content-Type` of its own the answer is
+ * `application/json`, chttpd_external's default.
+ */
+const list: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const fn = await renderFunction(rc, db, 'list');
+  const body = rc.method === 'POST' ? await readJsonObject(rc) : undefined;
+  const { rows, ...head } = await viewResult(db, rc.params.viewddoc ?? rc.params.ddoc!, rc.params.view!, rc.query, body);
+  const out = fn.list(head, renderRequest(rc, db, body === undefined ? undefined : JSON.stringify(body), null), Array.isArray(rows) ? rows : []);
+  sendRenderResponse(rc, out.start, undefined, {}, out.body);
+};
+
 export const showHandlers = { GET: show, POST: show };
+export const listHandlers = { GET: list, POST: list };
 export const updateHandlers = { POST: update, PUT: update };

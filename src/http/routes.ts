@@ -18,7 +18,7 @@ import { mangoRoutes } from './mango-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
-import { showHandlers, updateHandlers } from './render-routes.js';
+import { listHandlers, showHandlers, updateHandlers } from './render-routes.js';
 import { serverRoutes } from './server-routes.js';
 import { designInfoHandlers, viewCleanupHandlers, viewHandlers } from './view-routes.js';
 
@@ -51,7 +51,9 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_design/:ddoc/_show/:fn', showHandlers)
     .add('/:db/_design/:ddoc/_show/:fn/*docid', showHandlers)
     .add('/:db/_design/:ddoc/_update/:fn', updateHandlers)
-    .add('/:db/_design/:ddoc/_update/:fn/*docid', updateHandlers);
+    .add('/:db/_design/:ddoc/_update/:fn/*docid', updateHandlers)
+    .add('/:db/_design/:ddoc/_list/:fn/:view', listHandlers)
+    .add('/:db/_design/:ddoc/_list/:fn/:viewddoc/:view', listHandlers);
   for (const [action, handlers] of designActionsNotServed) routes.add(`/:db/_design/:ddoc/${action}/*rest`, handlers);
   return routes;
 }

@@ -4,6 +4,7 @@
  * and `POST /{db}/_view_cleanup`. The work is in src/views (service.ts), which, with src/mango,
  * is imported on first use (`views`): both were about 50 ms of every start (bench startup).
  */
+import type { Db } from '../couchdb/db.js';
 import { requireAdmin } from './auth.js';
 import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler } from './request.js';
@@ -31,6 +32,12 @@ const postView: Handler = async (rc) => {
   const q = parseViewQuery(rc.query, body);
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q));
 };
+
+/** A view's result as an object (`total_rows`, `offset`, `rows`, ...), for list functions (render-routes.ts). */
+export async function viewResult(db: Db, ddoc: string, view: string, query: URLSearchParams, body?: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const { parseViewQuery, queryView } = await views();
+  return JSON.parse(await queryView(db, ddoc, view, parseViewQuery(query, body))) as Record<string, unknown>;
+}
 
 const getInfo: Handler = async (rc) => {
   const db = resolveDb(rc);

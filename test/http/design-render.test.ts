@@ -1,7 +1,8 @@
 /**
- * Show and update functions over HTTP (CouchDB api/ddoc/render.rst): what the function gets, the
- * response object's shapes and defaults, `provides` negotiation, and update functions saving
- * documents through the normal write path (validate_doc_update, conflicts).
+ * Show, list and update functions over HTTP (CouchDB api/ddoc/render.rst): what the function
+ * gets, the response object's shapes and defaults, `provides` negotiation, list functions over a
+ * view's rows, and update functions saving documents through the normal write path
+ * (validate_doc_update, conflicts).
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,10 +158,48 @@ describe('update functions', () => {
       assert.equal(obj((await f.req('/db/a')).json).n, 2);
     }));
 
-  test('_list and _rewrite are still not served', () =>
+});
+
+describe('list functions', () => {
+  const LISTS = {
+    views: { byType: { map: 'function (doc) { if (doc.type) emit(doc.type, doc.n); }', reduce: '_sum' } },
+    lists: {
+      lines: 'function (head, req) { start({ headers: { "X-List": "1" } }); var row, out = []; while ((row = getRow())) out.push(row.key + "=" + row.value); send(JSON.stringify({ head: head, rows: out })); return "."; }',
+      csv: 'function (head, req) { provides("csv", function () { var r; while ((r = getRow())) send(r.id + "," + r.value + "\\n"); }); }',
+    },
+  };
+  async function listSetup(f: CouchFixture): Promise<void> {
+    await createDb(f);
+    assert.equal((await f.req('/db/_design/l', { method: 'PUT', json: LISTS })).status, 201);
+    const docs = [{ _id: 'a', n: 1, type: 'x' }, { _id: 'b', n: 2, type: 'y' }, { _id: 'c', n: 3, type: 'x' }];
+    assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs } })).status, 201);
+  }
+
+  test('the view query runs first; getRow hands out its rows; start sets the head', () =>
     withCouch(async (f) => {
-      await setup(f);
-      assert.equal((await f.req('/db/_design/r/_list/l/v')).status, 501);
-      assert.equal((await f.req('/db/_design/r/_rewrite/x')).status, 501);
+      await listSetup(f);
+      const r = await f.req('/db/_design/l/_list/lines/byType?reduce=false');
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['x-list'], '1');
+      assert.equal(r.headers['content-type'], 'application/json');
+      assert.equal(r.text, '{"head":{"total_rows":3,"offset":0},"rows":["x=1","x=3","y=2"]}.');
+      assert.equal((await f.req('/db/_design/l/_list/lines/byType?group=true')).text, '{"head":{},"rows":["x=4","y=2"]}.');
+      // POST carries the view's parameters; a view of another design document is named before it.
+      const posted = await f.req('/db/_design/r2/_list/lines/l/byType', { method: 'POST', json: { keys: ['y'], reduce: false } });
+      assert.equal(posted.status, 404);
+      assert.equal((await f.req('/db/_design/r2', { method: 'PUT', json: { lists: LISTS.lists } })).status, 201);
+      const other = await f.req('/db/_design/r2/_list/lines/l/byType', { method: 'POST', json: { keys: ['y'], reduce: false } });
+      assert.equal(other.text, '{"head":{"total_rows":3,"offset":0},"rows":["y=2"]}.');
+    }));
+
+  test('provides picks the format; errors of the view and the function are CouchDB\'s', () =>
+    withCouch(async (f) => {
+      await listSetup(f);
+      const csv = await f.req('/db/_design/l/_list/csv/byType?reduce=false&format=csv');
+      assert.equal(csv.headers['content-type'], 'text/csv');
+      assert.equal(csv.text, 'a,1\nc,3\nb,2\n');
+      assert.deepEqual((await f.req('/db/_design/l/_list/lines/nope')).json, { error: 'not_found', reason: 'missing_named_view' });
+      assert.deepEqual((await f.req('/db/_design/l/_list/nope/byType')).json, { error: 'not_found', reason: 'missing lists function nope on design doc _design/l' });
+      assert.equal((await f.req('/db/_design/l/_rewrite/x')).status, 501);
     }));
 });

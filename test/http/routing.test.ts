@@ -29,19 +29,19 @@ describe('CouchDB face routing', () => {
       assert.ok(head.headers.etag);
     }));
 
-  test('_list and _rewrite answer 501 not_implemented, after the database checks', () =>
+  test('_rewrite answers 501 not_implemented, after the database checks', () =>
     withCouch(async (f) => {
       await createDb(f);
-      const dd = await f.req('/db/_design/d', { method: 'PUT', json: { lists: { l: 'function (head, req) { send("x"); }' } } });
+      const dd = await f.req('/db/_design/d', { method: 'PUT', json: { rewrites: [{ from: '/a', to: '/b' }] } });
       assert.equal(dd.status, 201);
-      const calls: Array<[string, string]> = [['GET', '/db/_design/d/_list/l/v'], ['POST', '/db/_design/d/_list/l/other/v'], ['GET', '/db/_design/d/_rewrite/a/b']];
+      const calls: Array<[string, string]> = [['GET', '/db/_design/d/_rewrite/a/b'], ['POST', '/db/_design/d/_rewrite/a'], ['PUT', '/db/_design/d/_rewrite/x/y']];
       for (const [method, path] of calls) {
         const r = await f.req(path, { method });
         assert.equal(r.status, 501, `${method} ${path}`);
         const action = path.split('/')[4]!;
         assert.deepEqual(r.json, { error: 'not_implemented', reason: `${action} functions are not served by Freshet (deprecated since CouchDB 3.0)` });
       }
-      assert.equal((await f.req('/nodb/_design/d/_list/l/v')).status, 404);
+      assert.equal((await f.req('/nodb/_design/d/_rewrite/a')).status, 404);
       // Attachments of a design document are still served under other names.
       const att = await f.req(`/db/_design/d/show.txt?rev=${String(obj(dd.json).rev)}`, { method: 'PUT', body: 'z', headers: { 'content-type': 'text/plain' } });
       assert.equal(att.status, 201);
