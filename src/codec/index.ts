@@ -36,6 +36,7 @@ export * from './ops/error-map.js';
 export * from './ops/cluster-config.js';
 export * from './ops/stat.js';
 export * from './ops/all-vb-seqnos.js';
+export * from './ops/range-scan.js';
 export * from './ops/failover-log.js';
 export * from './ops/noop.js';
 export * from './ops/collections.js';

@@ -356,6 +356,8 @@ export class BucketCore {
     this.#dir.forget(vb, dirKey(collection, key), seqno);
   }
 
+  /** The directory keys of vbucket `vb`, unordered (range scans, range-scan.ts). */
+  vbucketKeys = (vb: number): IterableIterator<string> => this.#dir.seqnos.keysOf(vb);
   /** The seqno of a key of vbucket `vb` in the directory (purge of a dropped collection, bucket-collections.ts). */
   seqnoOf(vb: number, k: string): number | undefined {
     return this.#dir.seqnos.get(vb, k);

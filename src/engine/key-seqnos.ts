@@ -107,6 +107,11 @@ export class KeySeqnos<T = never> {
     return true;
   }
 
+  /** The keys with a seqno of vbucket `vb` (unordered). */
+  keysOf(vb: number): IterableIterator<string> {
+    return this.#tables[vb]!.keys();
+  }
+
   /** Every key with a seqno, vbucket by vbucket (unordered: id-index.ts sorts them). */
   *keys(): IterableIterator<string> {
     for (const table of this.#tables) yield* table.keys();

@@ -63,6 +63,9 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   [Opcode.SubdocMultiMutation, collection(Upsert)],
   // OBSERVE's keys are in its value: Read is checked per key by the handler (commands/observe.ts).
   [Opcode.Observe, { on: 'visible' }],
+  // A range scan's collection is in its JSON value: Read is checked by the handler on create and
+  // on every continue (commands/range-scan.ts).
+  ...[Opcode.RangeScanCreate, Opcode.RangeScanContinue, Opcode.RangeScanCancel].map((op) => [op, { on: 'visible' }] as const),
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],

@@ -25,6 +25,7 @@ import { SUBDOC_COMMANDS } from './commands/subdoc.js';
 import { SEQNO_COMMANDS } from './commands/seqnos.js';
 import { OBSERVE_COMMANDS } from './commands/observe.js';
 import { COLLECTION_COMMANDS } from './commands/collections.js';
+import { RANGE_SCAN_COMMANDS } from './commands/range-scan.js';
 import { statCommands } from './commands/stats.js';
 
 /** The table's entry types, for the KV face's own command files (other faces use command-spec.ts). */
@@ -35,7 +36,7 @@ export type CommandTable = ReadonlyMap<number, CommandSpec>;
 /** The KV face's commands plus the extensions'; an opcode given twice is a wiring bug. */
 export function commandTable(extensions: KvExtensions = {}): CommandTable {
   const table = new Map<number, CommandSpec>();
-  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...WITH_META_COMMANDS, ...LOCK_COMMANDS, ...SUBDOC_COMMANDS, ...SEQNO_COMMANDS, ...OBSERVE_COMMANDS, ...COLLECTION_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
+  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...WITH_META_COMMANDS, ...LOCK_COMMANDS, ...SUBDOC_COMMANDS, ...SEQNO_COMMANDS, ...OBSERVE_COMMANDS, ...COLLECTION_COMMANDS, ...RANGE_SCAN_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
   for (const spec of specs) {
     if (table.has(spec.opcode)) throw new Error(`opcode 0x${spec.opcode.toString(16)} registered twice`);
     table.set(spec.opcode, spec);

@@ -23,6 +23,8 @@ export interface KvStats {
   tlsOnPlainPort: number;
   /** Sub-document commands run (kv `cmd_subdoc_lookup` / `cmd_subdoc_mutation`), and mutations a spec refused. */
   readonly subdoc: { lookups: number; mutations: number; mutationFailures: number };
+  /** Range scans (commands/range-scan.ts): created, items sent, run to completion, cancelled by the client. */
+  readonly rangeScan: { created: number; items: number; completed: number; cancelled: number };
 }
 
 export function newKvStats(): KvStats {
@@ -44,5 +46,6 @@ export function newKvStats(): KvStats {
     tlsHandshakeFailures: 0,
     tlsOnPlainPort: 0,
     subdoc: { lookups: 0, mutations: 0, mutationFailures: 0 },
+    rangeScan: { created: 0, items: 0, completed: 0, cancelled: 0 },
   };
 }

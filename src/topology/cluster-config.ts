@@ -47,6 +47,7 @@ export const BUCKET_CAPABILITIES = {
   xdcrCheckpointing: { default: false, why: 'XDCR checkpoint endpoints (_pre_replicate...) on the capi port; added with couchapi' },
   nodesExt: { default: true, why: 'configs carry nodesExt' },
   xattr: { default: false, why: 'extended attributes (HELLO 0x06)' },
+  rangeScan: { default: true, why: 'KV range scans, RANGE_SCAN_CREATE/CONTINUE/CANCEL (0xDA-0xDC), Couchbase 7.6' },
 } as const;
 
 export type BucketCapability = keyof typeof BUCKET_CAPABILITIES;

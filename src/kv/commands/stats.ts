@@ -50,6 +50,10 @@ const general: StatGroup = (session, args) => {
     ['cmd_subdoc_lookup', s.subdoc.lookups],
     ['cmd_subdoc_mutation', s.subdoc.mutations],
     ['subdoc_mutation_path_failures', s.subdoc.mutationFailures],
+    ['range_scans_created', s.rangeScan.created],
+    ['range_scan_items', s.rangeScan.items],
+    ['range_scans_completed', s.rangeScan.completed],
+    ['range_scans_cancelled', s.rangeScan.cancelled],
   ];
   // The failed-login throttle is shared by all three faces (src/auth/throttle.ts).
   const t = session.ctx.authThrottle.stats();
