@@ -64,6 +64,23 @@ export class Collection {
     return core.lookup(key, this.id, vb.id);
   }
   /**
+   * GET_REPLICA: the live document in this node's replica of its vbucket; NOT_MY_VBUCKET when the
+   * vbucket is not a replica here (kv_engine answers the same for the active), KEY_ENOENT when
+   * missing, deleted or expired. A replica does not expire items itself (the active does).
+   */
+  replicaGet(rawKey: Key, vbId: number): Item {
+    const core = this.#core;
+    ops.checkCollection(core, this.id);
+    const key = core.toKey(rawKey);
+    const id = core.vbucketOf(key);
+    if (id !== vbId) throw new EngineError('NOT_MY_VBUCKET', `key belongs to vbucket ${id}, not ${vbId}`);
+    const state = core.vbucket(id).state;
+    if (state !== 'replica') throw new EngineError('NOT_MY_VBUCKET', `vbucket ${id} is ${state} here, not a replica`);
+    const item = core.lookup(key, this.id, id);
+    if (!item || item.deleted || (item.expiry !== 0 && isExpired(item.expiry, core.nowSeconds()))) throw new EngineError('KEY_ENOENT');
+    return item;
+  }
+  /**
    * Get a live document; KEY_ENOENT when missing, deleted or expired. A locked document comes
    * with CAS 0xffffffffffffffff (locks.ts), so that only the locker can write it.
    */

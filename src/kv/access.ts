@@ -40,7 +40,7 @@ const collection = (mask: number, anyOf = false): Requirement => ({ on: 'collect
 
 /** kv_engine's chains for the commands Freshet serves; an opcode absent here needs full access. */
 const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requirement>([
-  ...[Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ].map((op) => [op, collection(Read)] as const),
+  ...[Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ, Opcode.GetReplica].map((op) => [op, collection(Read)] as const),
   ...[Opcode.Set, Opcode.SetQ, Opcode.Replace, Opcode.ReplaceQ].map((op) => [op, collection(Upsert)] as const),
   ...[Opcode.Append, Opcode.AppendQ, Opcode.Prepend, Opcode.PrependQ, Opcode.Touch].map((op) => [op, collection(Upsert)] as const),
   // requireInsertOrUpsert

@@ -26,7 +26,8 @@ import { HEADER_LENGTH, makeRequest, makeResponse, writeHeader, writeHeaderField
 import type { Packet, PacketInit } from '../packet.js';
 
 export type GetOpcode = typeof Opcode.Get | typeof Opcode.GetQ | typeof Opcode.GetK | typeof Opcode.GetKQ;
-const GET_OPCODES: readonly number[] = [Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ];
+/** GET_REPLICA (0x83) has GET's request layout: a key, no extras, no value. */
+const GET_OPCODES: readonly number[] = [Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ, Opcode.GetReplica];
 
 export interface GetRequest {
   readonly key: Bytes;

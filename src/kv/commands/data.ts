@@ -70,6 +70,16 @@ function get(session: Session, req: Packet): Reply {
   }
 }
 
+/**
+ * GET_REPLICA (0x83): a document from this node's replica of its vbucket, answered as GET is
+ * (flags, CAS, datatype, value); what the SDK's getAnyReplica/getAllReplicas send to replica nodes.
+ */
+function getReplica(session: Session, req: Packet): Reply {
+  const { key } = decodeGetRequest(req);
+  const item = collectionOf(session, key).replicaGet(documentKey(session, key), req.vbucket);
+  return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), EMPTY, item.value);
+}
+
 const STORE_MODES: Record<number, StoreMode> = {
   [Opcode.Set]: 'set',
   [Opcode.SetQ]: 'set',
@@ -185,6 +195,7 @@ const data = (opcode: number, handler: CommandSpec['handler']): CommandSpec => (
 
 export const DATA_COMMANDS: readonly CommandSpec[] = [
   ...[Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ].map((op) => data(op, get)),
+  data(Opcode.GetReplica, getReplica),
   ...[Opcode.Set, Opcode.SetQ, Opcode.Add, Opcode.AddQ, Opcode.Replace, Opcode.ReplaceQ].map((op) => data(op, store)),
   ...[Opcode.Append, Opcode.AppendQ, Opcode.Prepend, Opcode.PrependQ].map((op) => data(op, concat)),
   ...[Opcode.Delete, Opcode.DeleteQ].map((op) => data(op, remove)),

@@ -1,0 +1,74 @@
+/**
+ * GET_REPLICA (0x83) on a two-node development cluster: a node answers from its replica of a
+ * vbucket, NOT_MY_VBUCKET where it holds the active (kv_engine reads replicas only), and
+ * KEY_ENOENT for a missing or deleted document.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { encodeGetRequest, Opcode, Status, makeRequest } from '../../src/codec/index.js';
+import type { Bucket } from '../../src/engine/bucket.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { openBucket, expectStatus } from '../kv/raw-client.js';
+import { connectSdk } from '../kv/sdk.js';
+import { until, writeMap } from './fixtures/map.js';
+
+const VBS = 8;
+const bucketOf = (s: TestServer): Bucket => s.server.engine.requireBucket('default');
+const ports = (s: TestServer) => ({ kvPort: s.server.ports.kv, mgmtPort: s.server.ports.mgmt });
+
+function keyIn(bucket: Bucket, vb: number, tag: string): string {
+  for (let i = 0; ; i++) if (bucket.vbucketOf(`${tag}-${i}`) === vb) return `${tag}-${i}`;
+}
+
+describe('cluster > GET_REPLICA', () => {
+  test('replica reads over raw frames and through the SDK', { timeout: 60_000 }, async (t) => {
+    const dir = tempDir('freshet-replica-read-');
+    const file = join(dir, 'map.json');
+    const a = await startTestServer({ numVBuckets: VBS, clusterMap: { file, nodeIndex: 0, pollIntervalMs: 20 } });
+    const b = await startTestServer({ numVBuckets: VBS, clusterMap: { file, nodeIndex: 1, pollIntervalMs: 20 } });
+    t.after(async () => {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
+    await until(() => a.server.cluster!.lastApply?.rev === 1 && b.server.cluster!.lastApply?.rev === 1, 'the map applied');
+    const [ba, bb] = [bucketOf(a), bucketOf(b)];
+    const key = keyIn(ba, 3, 'doc');
+    const gone = keyIn(ba, 3, 'gone');
+    await ba.set(key, '{"on":"a"}', { flags: 0x2000006 });
+    await ba.set(gone, '{}');
+    await ba.delete(gone);
+    await until(() => bb.vbucketInfo(3).highSeqno === ba.vbucketInfo(3).highSeqno, 'the replica of vbucket 3 caught up');
+
+    const onB = await openBucket(b.server.ports.kv);
+    const onA = await openBucket(a.server.ports.kv);
+    t.after(() => {
+      onA.close();
+      onB.close();
+    });
+    const replicaGet = (k: string) => makeRequest(Opcode.GetReplica, { key: Buffer.from(k), vbucket: 3 });
+    const hit = expectStatus(await onB.request(replicaGet(key)), Status.Success, 'replica read');
+    assert.equal(hit.value.toString(), '{"on":"a"}');
+    assert.equal(hit.extras.readUInt32BE(0), 0x2000006);
+    assert.equal(hit.cas, ba.get(key).cas);
+    expectStatus(await onB.request(replicaGet(gone)), Status.KeyEnoent, 'deleted');
+    expectStatus(await onB.request(replicaGet('never-written')), Status.NotMyVbucket, 'a key of another vbucket');
+    expectStatus(await onB.request(replicaGet(keyIn(ba, 3, 'missing'))), Status.KeyEnoent, 'missing');
+    expectStatus(await onA.request(replicaGet(key)), Status.NotMyVbucket, 'the active is no replica');
+    // A plain GET of the replica vbucket is still NOT_MY_VBUCKET.
+    expectStatus(await onB.request(encodeGetRequest({ key, vbucket: 3 })), Status.NotMyVbucket, 'GET on the replica');
+
+    // The configs list no replicas (numReplicas 0, topology.ts), so the SDK's getAllReplicas reads
+    // the active only; it still works against the cluster.
+    const cluster = await connectSdk(a.server.ports.kv);
+    try {
+      const all = await cluster.bucket('default').defaultCollection().getAllReplicas(key);
+      assert.deepEqual(all.map((r) => [r.isReplica, r.content]), [[false, { on: 'a' }]]);
+    } finally {
+      await cluster.close();
+    }
+  });
+});
