@@ -112,13 +112,16 @@ describe('HELLO', () => {
         Feature.Json,
         Feature.AltRequestSupport,
         Feature.SyncReplication,
+        Feature.VAttr,
         Feature.Collections,
+        Feature.SubdocCreateAsDeleted,
         Feature.PreserveTtl,
         Feature.MutationSeqno,
       ];
       assert.deepEqual(granted, expected);
       // Not snappy (values are not decompressed), duplex/notifications, unordered execution,
-      // or tracing (no 0x18 replies). XATTR is granted: the sub-document commands serve xattrs.
+      // or tracing (no 0x18 replies). XATTR, VATTR and CREATE_AS_DELETED are granted: the
+      // sub-document commands serve xattrs, virtual xattrs and tombstone creation (transactions).
       for (const no of [Feature.Snappy, Feature.Duplex, Feature.ClustermapChangeNotification, Feature.UnorderedExecution, Feature.Tracing]) {
         assert.ok(!(granted as number[]).includes(no), `feature 0x${no.toString(16)} is not granted`);
       }

@@ -41,6 +41,13 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
   Feature.Collections,
   // Granted since the sub-document commands serve xattrs (commands/subdoc.ts).
   Feature.Xattr,
+  // What src/subdoc serves and the SDK's transactions check for: virtual xattrs ($document,
+  // $XTOC, $vbucket), CREATE_AS_DELETED (staged inserts), `${$document...}` macros and
+  // SUBDOC_REPLACE_BODY_WITH_XATTR (commits).
+  Feature.VAttr,
+  Feature.SubdocCreateAsDeleted,
+  Feature.SubdocDocumentMacroSupport,
+  Feature.SubdocReplaceBodyWithXattr,
 ]);
 
 /** `7.6.0-freshet-X.Y.Z` (src/common/version.ts). */
