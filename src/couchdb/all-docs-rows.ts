@@ -31,9 +31,14 @@ export interface AllDocsRowQuery {
   attachments: boolean;
 }
 
-/** The document id of a key, or null when the key is not valid UTF-8. */
+/**
+ * The document id of a key, or null when the key is no CouchDB document id: not valid UTF-8, or
+ * starting with `_` other than `_design/` (couch_doc:validate_docid/1), such as the `_txn:`
+ * records of Couchbase transactions written over KV, which Sync Gateway does not import either.
+ */
 function idOfKey(key: Buffer): string | null {
   const id = key.toString('utf8');
+  if (id.startsWith('_') && !id.startsWith('_design/')) return null;
   return Buffer.byteLength(id) === key.length && !id.includes('\ufffd') ? id : null;
 }
 
@@ -57,7 +62,8 @@ function row(db: Db, id: string, item: Item, q: AllDocsRowQuery, forKey: boolean
 export function keyRows(db: Db, q: AllDocsRowQuery, keys: unknown[]): string[] {
   const rows: string[] = [];
   for (const key of keys) {
-    const item = typeof key === 'string' && key.length > 0 ? currentItem(db, Buffer.from(key, 'utf8')) : undefined;
+    const k = typeof key === 'string' && key.length > 0 ? Buffer.from(key, 'utf8') : null;
+    const item = k !== null && idOfKey(k) !== null ? currentItem(db, k) : undefined;
     const r = item ? row(db, key as string, item, q, true) : null;
     rows.push(r ?? JSON.stringify({ key, error: 'not_found' }));
   }

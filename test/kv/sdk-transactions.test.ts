@@ -47,8 +47,12 @@ describe('SDK transactions', () => {
       assert.deepEqual((await accounts.get('bob')).content, { balance: 30 });
       assert.deepEqual((await ledger.get('entry-1')).content, { from: 'alice', to: 'bob', amount: 30 });
       await assert.rejects(accounts.get('stale'), DocumentNotFoundError);
-      // The transaction's records are ordinary documents of the bucket.
+      // The transaction's records are ordinary documents of the bucket, which the CouchDB face
+      // does not list: `_txn:...` is no CouchDB document id.
       assert.ok(bucket.get('_txn:client-record').value.length > 0);
+      const listed = await fetch(`http://127.0.0.1:${t.server.ports.http}/default/_all_docs`, { headers: { authorization: `Basic ${Buffer.from('Administrator:password').toString('base64')}` } });
+      const ids = ((await listed.json()) as { rows: Array<{ id: string }> }).rows.map((r) => r.id);
+      assert.deepEqual(ids, ['alice', 'bob']);
     } finally {
       await cluster.close();
       await t.close();
