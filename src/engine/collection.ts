@@ -69,6 +69,12 @@ export class Collection {
    * missing, deleted or expired. A replica does not expire items itself (the active does).
    */
   replicaGet(rawKey: Key, vbId: number): Item {
+    const item = this.replicaLookup(rawKey, vbId);
+    if (!item || item.deleted || (item.expiry !== 0 && isExpired(item.expiry, this.#core.nowSeconds()))) throw new EngineError('KEY_ENOENT');
+    return item;
+  }
+  /** The current version in this node's replica of the key's vbucket, tombstones included (replicaGet; sub-document ReplicaRead). */
+  replicaLookup(rawKey: Key, vbId: number): Item | undefined {
     const core = this.#core;
     ops.checkCollection(core, this.id);
     const key = core.toKey(rawKey);
@@ -76,9 +82,7 @@ export class Collection {
     if (id !== vbId) throw new EngineError('NOT_MY_VBUCKET', `key belongs to vbucket ${id}, not ${vbId}`);
     const state = core.vbucket(id).state;
     if (state !== 'replica') throw new EngineError('NOT_MY_VBUCKET', `vbucket ${id} is ${state} here, not a replica`);
-    const item = core.lookup(key, this.id, id);
-    if (!item || item.deleted || (item.expiry !== 0 && isExpired(item.expiry, core.nowSeconds()))) throw new EngineError('KEY_ENOENT');
-    return item;
+    return core.lookup(key, this.id, id);
   }
   /**
    * Get a live document; KEY_ENOENT when missing, deleted or expired. A locked document comes

@@ -34,7 +34,7 @@ import { CONFLICT_RESOLUTION_TYPES, type ConflictResolutionType } from '../engin
 import { DURABILITY_LEVELS, type DurabilityLevel } from '../engine/types.js';
 import { BUCKET_NAME } from '../topology/cluster-config.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
-import { fieldErrors, intParam, notFound, readForm, sendEmpty } from './rest-io.js';
+import { fieldErrors, intParam, notFound, readForm, RestError, sendEmpty } from './rest-io.js';
 import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
 export const MAX_NUM_VBUCKETS = 1024;
@@ -155,6 +155,16 @@ async function editBucket(rc: RestContext): Promise<void> {
   sendEmpty(rc.res, 200);
 }
 
+/**
+ * `POST .../buckets/NAME/controller/doFlush`: Freshet buckets are not flushable (their configs
+ * list no flush controller), answered as ns_server answers for a bucket with flushEnabled=0, 400
+ * `{"_":"Flush is disabled for the bucket"}`, which the SDK reports as BucketNotFlushableError.
+ */
+function flushBucket(rc: RestContext): void {
+  if (rc.server.engine.bucket(rc.params.bucket ?? '') === undefined) throw notFound();
+  throw new RestError(400, { _: 'Flush is disabled for the bucket' });
+}
+
 async function deleteBucket(rc: RestContext): Promise<void> {
   const name = rc.params.bucket ?? '';
   if (rc.server.engine.bucket(name) === undefined) throw notFound();
@@ -177,6 +187,12 @@ export const BUCKET_ROUTES: readonly RestRoute[] = [
     path: '/pools/default/buckets/:bucket',
     access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}].settings!write`),
     handler: editBucket,
+  },
+  {
+    method: 'POST',
+    path: '/pools/default/buckets/:bucket/controller/doFlush',
+    access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}].data!write`),
+    handler: flushBucket,
   },
   {
     method: 'DELETE',

@@ -20,7 +20,7 @@ import { SubdocError } from './errors.js';
 import { checkXattrKey, isVirtualXattr, Macro, xattrKeyOf } from './xattrs.js';
 
 const { MkdirP, XattrPath, ExpandMacros } = SubdocPathFlag;
-const { Mkdoc, Add, AccessDeleted, CreateAsDeleted, ReviveDocument } = SubdocDocFlag;
+const { Mkdoc, Add, AccessDeleted, CreateAsDeleted, ReviveDocument, ReplicaRead } = SubdocDocFlag;
 
 /** Whole-document spec opcodes inside multi-path commands (kv uses the plain GET/SET/DELETE codes). */
 export const WholeDoc = { Get: Opcode.Get, Set: Opcode.Set, Delete: Opcode.Delete } as const;
@@ -36,7 +36,8 @@ interface Traits {
   readonly mandatory?: number;
 }
 
-const LOOKUP_DOC_FLAGS = AccessDeleted;
+/** ReplicaRead: the lookup reads this node's replica of the vbucket (HELLO SubdocReplicaRead). */
+const LOOKUP_DOC_FLAGS = AccessDeleted | ReplicaRead;
 const MUTATION_DOC_FLAGS = Mkdoc | Add | AccessDeleted | CreateAsDeleted | ReviveDocument;
 
 export const TRAITS: ReadonlyMap<number, Traits> = new Map<number, Traits>([

@@ -48,6 +48,7 @@ export const BUCKET_CAPABILITIES = {
   nodesExt: { default: true, why: 'configs carry nodesExt' },
   xattr: { default: false, why: 'extended attributes (HELLO 0x06)' },
   rangeScan: { default: true, why: 'KV range scans, RANGE_SCAN_CREATE/CONTINUE/CANCEL (0xDA-0xDC), Couchbase 7.6' },
+  'subdoc.ReplicaRead': { default: true, why: 'sub-document lookups on replicas (doc flag ReplicaRead), the SDK\'s lookupIn*Replica' },
 } as const;
 
 export type BucketCapability = keyof typeof BUCKET_CAPABILITIES;

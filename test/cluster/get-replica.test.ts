@@ -1,16 +1,18 @@
 /**
  * GET_REPLICA (0x83) on a two-node development cluster: a node answers from its replica of a
  * vbucket, NOT_MY_VBUCKET where it holds the active (kv_engine reads replicas only), and
- * KEY_ENOENT for a missing or deleted document.
+ * KEY_ENOENT for a missing or deleted document; sub-document lookups with the ReplicaRead doc flag
+ * likewise.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { encodeGetRequest, Opcode, Status, makeRequest } from '../../src/codec/index.js';
+import { decodeLookupResults, encodeGetRequest, encodeMultiRequest, Feature, Opcode, Status, SubdocDocFlag, makeRequest } from '../../src/codec/index.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
-import { openBucket, expectStatus } from '../kv/raw-client.js';
+import { openBucket, expectStatus, type RawKv } from '../kv/raw-client.js';
+import { LookupInSpec } from 'couchbase';
 import { connectSdk } from '../kv/sdk.js';
 import { until, writeMap } from './fixtures/map.js';
 
@@ -58,6 +60,18 @@ describe('cluster > GET_REPLICA', () => {
     expectStatus(await onB.request(replicaGet('never-written')), Status.NotMyVbucket, 'a key of another vbucket');
     expectStatus(await onB.request(replicaGet(keyIn(ba, 3, 'missing'))), Status.KeyEnoent, 'missing');
     expectStatus(await onA.request(replicaGet(key)), Status.NotMyVbucket, 'the active is no replica');
+    // A sub-document lookup with the ReplicaRead doc flag reads the replica too (lookupInAnyReplica),
+    // once the connection negotiated SubdocReplicaRead.
+    const replicaLookup = (kv: RawKv) =>
+      kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key, vbucket: 3, docFlags: SubdocDocFlag.ReplicaRead, specs: [{ opcode: Opcode.SubdocGet, path: 'on' }] }));
+    expectStatus(await replicaLookup(onB), Status.Einval, 'ReplicaRead without the HELLO feature');
+    const withFeature = await openBucket(b.server.ports.kv, { features: [Feature.Xerror, Feature.SelectBucket, Feature.Json, Feature.SubdocReplicaRead] });
+    t.after(() => withFeature.close());
+    const looked = expectStatus(await replicaLookup(withFeature), Status.Success, 'replica lookup');
+    assert.deepEqual(decodeLookupResults(looked.value).map((r) => r.value.toString()), ['"a"']);
+    const onAWithFeature = await openBucket(a.server.ports.kv, { features: [Feature.Xerror, Feature.SelectBucket, Feature.Json, Feature.SubdocReplicaRead] });
+    t.after(() => onAWithFeature.close());
+    expectStatus(await replicaLookup(onAWithFeature), Status.NotMyVbucket, 'replica lookup on the active');
     // A plain GET of the replica vbucket is still NOT_MY_VBUCKET.
     expectStatus(await onB.request(encodeGetRequest({ key, vbucket: 3 })), Status.NotMyVbucket, 'GET on the replica');
 
@@ -65,8 +79,11 @@ describe('cluster > GET_REPLICA', () => {
     // the active only; it still works against the cluster.
     const cluster = await connectSdk(a.server.ports.kv);
     try {
-      const all = await cluster.bucket('default').defaultCollection().getAllReplicas(key);
+      const coll = cluster.bucket('default').defaultCollection();
+      const all = await coll.getAllReplicas(key);
       assert.deepEqual(all.map((r) => [r.isReplica, r.content]), [[false, { on: 'a' }]]);
+      const lookups = await coll.lookupInAllReplicas(key, [LookupInSpec.get('on')]);
+      assert.deepEqual(lookups.map((r) => r.content[0]!.value), ['a']);
     } finally {
       await cluster.close();
     }

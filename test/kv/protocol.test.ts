@@ -116,6 +116,7 @@ describe('HELLO', () => {
         Feature.Collections,
         Feature.SubdocCreateAsDeleted,
         Feature.PreserveTtl,
+        Feature.SubdocReplicaRead,
         Feature.MutationSeqno,
       ];
       assert.deepEqual(granted, expected);

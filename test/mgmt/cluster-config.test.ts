@@ -60,7 +60,7 @@ describe('terse bucket config (GET_CLUSTER_CONFIG / NOT_MY_VBUCKET / /pools/defa
     assert.equal(config.uri, `/pools/default/buckets/default?bucket_uuid=${UUID}`);
     assert.equal(config.streamingUri, `/pools/default/bucketsStreaming/default?bucket_uuid=${UUID}`);
     assert.equal(config.bucketCapabilitiesVer, '');
-    assert.deepEqual(config.bucketCapabilities, ['collections', 'durableWrite', 'dcp', 'cbhello', 'touch', 'cccp', 'nodesExt', 'rangeScan']);
+    assert.deepEqual(config.bucketCapabilities, ['collections', 'durableWrite', 'dcp', 'cbhello', 'touch', 'cccp', 'nodesExt', 'rangeScan', 'subdoc.ReplicaRead']);
     for (const unsupported of ['xattr', 'couchapi', 'xdcrCheckpointing']) {
       assert.equal((config.bucketCapabilities as readonly string[]).includes(unsupported), false, unsupported);
     }
@@ -139,7 +139,7 @@ describe('terse bucket config (GET_CLUSTER_CONFIG / NOT_MY_VBUCKET / /pools/defa
     const input = singleNode(1);
     const config = buildTerseBucketConfig({ ...input, bucket: { ...input.bucket, capabilities: ['xattr', 'dcp', 'cccp'] } });
     assert.deepEqual(config.bucketCapabilities, ['dcp', 'cccp', 'xattr']);
-    assert.deepEqual(DEFAULT_BUCKET_CAPABILITIES, ['collections', 'durableWrite', 'dcp', 'cbhello', 'touch', 'cccp', 'nodesExt', 'rangeScan']);
+    assert.deepEqual(DEFAULT_BUCKET_CAPABILITIES, ['collections', 'durableWrite', 'dcp', 'cbhello', 'touch', 'cccp', 'nodesExt', 'rangeScan', 'subdoc.ReplicaRead']);
   });
 
   test('the collections manifest uid follows the capabilities, in lower-case hex (bucket_info_cache.erl)', () => {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import couchbase, { BucketExistsError, BucketNotFoundError, PingState, Role } from 'couchbase';
+import couchbase, { BucketExistsError, BucketNotFlushableError, BucketNotFoundError, PingState, Role } from 'couchbase';
 import { ADMIN } from '../helpers/server.js';
 import { startMgmtServer } from './rest-helpers.js';
 
@@ -29,6 +29,8 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
       assert.equal(t.server.engine.bucket('sdk-made')?.numVBuckets, 1024);
       assert.equal((await buckets.getBucket('sdk-made')).name, 'sdk-made');
       await assert.rejects(buckets.createBucket({ name: 'sdk-made', ramQuotaMB: 100 }), BucketExistsError);
+      // Freshet buckets cannot be flushed: answered as ns_server answers with flushEnabled=0.
+      await assert.rejects(buckets.flushBucket('sdk-made'), BucketNotFlushableError);
       await buckets.dropBucket('sdk-made');
       assert.equal(t.server.engine.bucket('sdk-made'), undefined);
       await assert.rejects(buckets.getBucket('sdk-made'), BucketNotFoundError);

@@ -48,6 +48,8 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
   Feature.SubdocCreateAsDeleted,
   Feature.SubdocDocumentMacroSupport,
   Feature.SubdocReplaceBodyWithXattr,
+  // Sub-document lookups with the ReplicaRead doc flag (the SDK's lookupIn*Replica).
+  Feature.SubdocReplicaRead,
 ]);
 
 /** `7.6.0-freshet-X.Y.Z` (src/common/version.ts). */

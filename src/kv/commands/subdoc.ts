@@ -95,7 +95,12 @@ function lookup(session: Session, req: Packet): Reply {
   if (!('specs' in cmd)) return cmd;
   const target = collectionOf(session, cmd.key);
   const key = documentKey(session, cmd.key);
-  const item = target.getMeta(key, req.vbucket);
+  // ReplicaRead (lookupInAnyReplica) reads this node's replica copy; kv_engine takes the flag only
+  // from a connection that negotiated SubdocReplicaRead.
+  const replicaRead = (cmd.docFlags & SubdocDocFlag.ReplicaRead) !== 0;
+  if (replicaRead && !session.features.has(Feature.SubdocReplicaRead)) return errorReply(session, req, Status.Einval, 'ReplicaRead needs HELLO SubdocReplicaRead');
+  const item = replicaRead ? target.replicaLookup(key, req.vbucket) : target.getMeta(key, req.vbucket);
+  if (item === undefined) return errorReply(session, req, Status.KeyEnoent, 'no such document');
   const accessDeleted = (cmd.docFlags & SubdocDocFlag.AccessDeleted) !== 0;
   if (item.deleted && !accessDeleted) return errorReply(session, req, Status.KeyEnoent, 'the document is deleted');
   session.stats.subdoc.lookups++;
