@@ -34,6 +34,7 @@ import { COLLECTIONS_ROUTES } from './collections-routes.js';
 import { CONSOLE_ROUTES } from './console-routes.js';
 import { POOLS_ROUTES } from './pools-routes.js';
 import { RBAC_ROUTES } from './rbac-routes.js';
+import { DDOCS_ROUTES } from './ddocs-routes.js';
 import { restRouteTable, restWebFace } from './rest-server.js';
 import type { TlsOptions } from 'node:tls';
 import type { MgmtDeps } from './rest-route.js';
@@ -44,7 +45,7 @@ export type { MgmtDeps } from './rest-route.js';
 /** One listener; with `tls` it serves HTTPS (the server starts one of each for 8091 and 18091). */
 export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
-  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...COLLECTIONS_ROUTES, ...RBAC_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES, ...CONSOLE_ROUTES]);
+  const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...COLLECTIONS_ROUTES, ...RBAC_ROUTES, ...DDOCS_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES, ...CONSOLE_ROUTES]);
   const detach = (): Promise<void> => streams.closeAll();
   let web: WebServer;
   try {

@@ -2,6 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GO_COUCHBASE_BUCKET, GO_COUCHBASE_POOL, GO_COUCHBASE_POOLS, GO_COUCHBASE_POOL_SERVICES, GOCBCORE_CFG_BUCKET, goDecodeErrors } from './go-json.js';
 import { Mgmt, arr, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
+import { Db, writeDoc } from '../../src/couchdb/index.js';
+import { parseDocument } from '../../src/couch/doc.js';
 
 const ALICE = { username: 'alice', password: 'alice-secret' };
 
@@ -145,6 +147,19 @@ describe('cluster-manager REST: documents and access', () => {
     assert.equal(other.status, 404);
     assert.equal(JSON.parse(other.text), 'Node is unknown to this cluster.');
     assert.equal((await mgmt.get('/nodes/self', null)).status, 401);
+  });
+
+  test('GET /pools/default/buckets/B/ddocs lists the design documents in ns_server\'s shape', async () => {
+    const engine = s.t.server.engine;
+    const bucket = engine.requireBucket('default');
+    const db = new Db(bucket);
+    const rev = await writeDoc(db, '_design/dd', parseDocument({ views: { v: { map: 'function (d) { emit(d._id); }' } } }), { newEdits: true });
+    const listed = obj(await mgmt.json('/pools/default/buckets/default/ddocs'));
+    const row = arr(listed.rows).map(obj).find((r) => obj(obj(r.doc).meta).id === '_design/dd');
+    assert.ok(row, 'the design document is listed');
+    assert.deepEqual(obj(row.doc), { meta: { id: '_design/dd', rev }, json: { views: { v: { map: 'function (d) { emit(d._id); }' } } } });
+    assert.equal(obj(row.controllers).compact, '/pools/default/buckets/default/ddocs/_design%2Fdd/controller/compactView');
+    assert.equal((await mgmt.get('/pools/default/buckets/missing/ddocs')).status, 404);
   });
 
   test('the admin gets 404 for a bucket that does not exist', async () => {

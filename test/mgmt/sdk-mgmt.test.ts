@@ -35,6 +35,16 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
       assert.equal(t.server.engine.bucket('sdk-made'), undefined);
       await assert.rejects(buckets.getBucket('sdk-made'), BucketNotFoundError);
 
+      // The view index manager lists design documents from /pools/default/buckets/B/ddocs.
+      const auth = { authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}`, 'content-type': 'application/json' };
+      for (const [id, map] of [['_design/test', 'function (doc, meta) { emit(doc.a, null); }'], ['_design/dev_draft', 'function (doc) { emit(1); }']] as const) {
+        const put = await fetch(`http://127.0.0.1:${t.server.ports.http}/default/${id}`, { method: 'PUT', headers: auth, body: JSON.stringify({ views: { byA: { map, reduce: '_count' } } }) });
+        assert.equal(put.status, 201);
+      }
+      const ddocs = await cluster.bucket('default').viewIndexes().getAllDesignDocuments();
+      assert.deepEqual(ddocs.map((d) => [d.name, d.namespace, Object.keys(d.views)]), [['test', 'production', ['byA']]]);
+      assert.equal(ddocs[0]!.views.byA!.reduce, '_count');
+
       const users = cluster.users();
       await users.upsertUser({ username: 'sdk-user', password: 'sdk-secret', roles: [new Role({ name: 'bucket_full_access', bucket: 'default', scope: undefined, collection: undefined })] });
       assert.equal(t.server.users.canAccessBucket('sdk-user', 'default'), true);
