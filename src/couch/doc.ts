@@ -56,6 +56,15 @@ export function validateDocId(id: unknown): asserts id is string {
   }
 }
 
+/**
+ * Whether a stored key can be a CouchDB document id, as listings show them: a key written over KV
+ * that starts with `_` other than `_design/` cannot (validate_docid refuses it), such as the
+ * `_txn:` records of Couchbase transactions, which Sync Gateway does not import either.
+ */
+export function isListableDocId(id: string): boolean {
+  return !id.startsWith('_') || id.startsWith('_design/');
+}
+
 export function isLocalId(id: string): boolean {
   return id.startsWith('_local/');
 }

@@ -17,6 +17,7 @@ import { isExpired } from '../engine/expiry.js';
 import type { Db } from './db.js';
 import { docText, winnerJson } from './doc-json.js';
 import { currentItem, stateFromItem, summarize } from './doc-store.js';
+import { isListableDocId } from '../couch/doc.js';
 
 /** The range and shape of the rows (src/http/all-docs-query.ts parses them from a request). */
 export interface AllDocsRowQuery {
@@ -31,14 +32,10 @@ export interface AllDocsRowQuery {
   attachments: boolean;
 }
 
-/**
- * The document id of a key, or null when the key is no CouchDB document id: not valid UTF-8, or
- * starting with `_` other than `_design/` (couch_doc:validate_docid/1), such as the `_txn:`
- * records of Couchbase transactions written over KV, which Sync Gateway does not import either.
- */
+/** The document id of a key, or null when the key is no CouchDB document id (not UTF-8, or not listable). */
 function idOfKey(key: Buffer): string | null {
   const id = key.toString('utf8');
-  if (id.startsWith('_') && !id.startsWith('_design/')) return null;
+  if (!isListableDocId(id)) return null;
   return Buffer.byteLength(id) === key.length && !id.includes('\ufffd') ? id : null;
 }
 

@@ -15,6 +15,7 @@
  * Shared by the HTTP feed (changes-rows.ts, which serializes it) and the replicator's local feed
  * (src/replicator/local-changes.ts, which hands it over as objects).
  */
+import { isListableDocId } from '../couch/doc.js';
 import type { RevInfo } from '../couch/rev-tree-query.js';
 import type { RawChange } from '../engine/change-scan.js';
 import type { DocMatcher } from '../couch/selector.js';
@@ -75,6 +76,11 @@ export interface ChangeSummary {
 export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): ChangeSummary | null {
   const id = change.id();
   if (id === null) return null;
+  // A KV key such as `_txn:atr-…` is no CouchDB id: left out, as from `_all_docs`.
+  if (!isListableDocId(id)) {
+    db.stats.changesNotCouchIds++;
+    return null;
+  }
   const filter = o.filter;
   if (filter?.kind === 'doc_ids' && !filter.ids.has(id)) return null;
   if (filter?.kind === 'design' && !id.startsWith('_design/')) return null;

@@ -48,8 +48,11 @@ export class Db {
   readonly meta: KeyspaceSide;
   /** Bodies of interior revisions until compaction (rev-history.ts). */
   readonly history: RevHistory;
-  /** Documents that could not be shown: left out of `_changes` (opaque KV values), or an error row. */
-  readonly stats = { changesOpaqueSkipped: 0, rowDocErrors: 0, reads: 0, writes: 0 };
+  /**
+   * Documents that could not be shown: left out of `_changes` (opaque KV values, keys that are no
+   * CouchDB ids), or an error row.
+   */
+  readonly stats = { changesOpaqueSkipped: 0, changesNotCouchIds: 0, rowDocErrors: 0, reads: 0, writes: 0 };
 
   constructor(
     readonly bucket: Bucket,

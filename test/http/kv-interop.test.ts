@@ -19,6 +19,22 @@ describe('KV and HTTP faces share documents', () => {
       assert.equal(obj(xattrs._sync).rev, rev);
     }));
 
+  test('a KV key that is no CouchDB id (a leading _, as _txn: records) is in neither _all_docs nor _changes', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const bucket = f.engine.requireBucket('db');
+      await bucket.set('_txn:atr-1-#1', '{"attempts":{}}');
+      await bucket.set('plain', '{"a":1}');
+      await bucket.quiesce();
+      const all = obj((await f.req('/db/_all_docs')).json);
+      assert.deepEqual(arr(all.rows).map((r) => obj(r).id), ['plain']);
+      const changes = obj((await f.req('/db/_changes')).json);
+      assert.deepEqual(arr(changes.results).map((r) => obj(r).id), ['plain']);
+      assert.equal(changes.last_seq, bucket.persistedBucketSeq, 'the feed still moves past it');
+      const keyed = obj((await f.req('/db/_all_docs', { method: 'POST', json: { keys: ['_txn:atr-1-#1'] } })).json);
+      assert.deepEqual(arr(keyed.rows), [{ key: '_txn:atr-1-#1', error: 'not_found' }]);
+    }));
+
   test('KV writes are new revisions on the winning branch; the next HTTP write makes them real', () =>
     withCouch(async (f) => {
       await createDb(f);
