@@ -1,6 +1,6 @@
 /**
  * Document endpoints (CouchDB api/document/common.rst; couch-replication.md §3.2–§3.6):
- * `GET|HEAD|PUT|DELETE /{db}/{doc}` (and `/{db}/_design/{ddoc}`), `POST /{db}`.
+ * `GET|HEAD|PUT|DELETE|COPY /{db}/{doc}` (and `/{db}/_design/{ddoc}`), `POST /{db}`.
  *
  * The revision being edited may come from the body's `_rev`, `?rev=` or `If-Match`; when more
  * than one is given they must agree (400 otherwise, chttpd_db:extract_header_rev/2).
@@ -143,6 +143,37 @@ const deleteDoc: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
+/**
+ * `COPY /{db}/{doc}` with `Destination: ID[?rev=REV]` (CouchDB api/document/common.rst): the
+ * source's winning revision (or `?rev=`), attachments included, written as `ID`, a new document
+ * or, with `?rev=` in the destination, a new revision of it (409 otherwise when `ID` exists), as
+ * chttpd_db `db_doc_req('COPY')` with couch_httpd_db:parse_copy_destination_header/1.
+ */
+const copyDoc: Handler = async (rc) => {
+  const db = resolveDb(rc, undefined, { userDoc: true });
+  const id = docIdOf(rc);
+  guardRead(rc, db, id);
+  const header = rc.req.headers.destination;
+  if (typeof header !== 'string' || header === '') throw new CouchError('bad_request', { reason: 'Destination header is mandatory for COPY.' });
+  const [destId = '', destQuery] = header.split('?', 2);
+  const destRev = destQuery === undefined ? undefined : (new URLSearchParams(destQuery).get('rev') ?? undefined);
+  validateDocId(destId);
+  const state = loadDoc(db, id, db.revsLimit);
+  if (!state) throw new CouchError('not_found');
+  const wanted = rc.query.get('rev') === null ? null : parseRev(rc.query.get('rev')!);
+  if (wanted === null && state.winner.deleted) throw new CouchError('not_found_deleted');
+  const rev = wanted === null ? state.winner.rev : formatRev(wanted.pos, wanted.hash);
+  const found = openRev(state, rev);
+  if (!found || found.deleted) throw new CouchError('not_found');
+  // The source as GET ?attachments=true shows it (attachment data inline), under the new id.
+  const source = docJson(db, state, rev, found.data, false, { attachments: true });
+  delete source._rev;
+  const doc = parseDocument({ ...source, _id: destId, ...(destRev === undefined ? {} : { _rev: destRev }) });
+  await guardWrite(rc, db, destId, doc);
+  const written = await writeDoc(db, destId, doc, { newEdits: true, validate: await requestValidator(rc, db) });
+  sendJson(rc.res, 201, { ok: true, id: destId, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, destId) });
+};
+
 /** `POST /{db}`: create a document, with a generated id unless the body has one. */
 export const postDoc: Handler = async (rc) => {
   const db = resolveDb(rc, undefined, { userDoc: true });
@@ -157,4 +188,4 @@ export const postDoc: Handler = async (rc) => {
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };
 
-export const docHandlers = { GET: getDoc, PUT: putDoc, DELETE: deleteDoc };
+export const docHandlers = { GET: getDoc, PUT: putDoc, DELETE: deleteDoc, COPY: copyDoc };

@@ -57,6 +57,29 @@ describe('documents', () => {
       assert.equal(obj((await f.req('/db/_design%2Fdd')).json)._id, '_design/dd');
     }));
 
+  test('COPY writes the source, attachments included, under the Destination id; ?rev= there overwrites', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const src = await f.req('/db/src', { method: 'PUT', json: { v: 1, _attachments: { 'a.txt': { content_type: 'text/plain', data: Buffer.from('hello').toString('base64') } } } });
+      assert.equal(src.status, 201);
+      const copy = await f.req('/db/src', { method: 'COPY', headers: { destination: 'dst' } });
+      assert.equal(copy.status, 201);
+      assert.equal(obj(copy.json).id, 'dst');
+      assert.equal(copy.headers.etag, `"${String(obj(copy.json).rev)}"`);
+      const dst = obj((await f.req('/db/dst')).json);
+      assert.equal(dst.v, 1);
+      assert.equal((await f.req('/db/dst/a.txt')).text, 'hello');
+      // Onto an existing document: 409 without its rev, a new revision with it.
+      assert.equal((await f.req('/db/src', { method: 'COPY', headers: { destination: 'dst' } })).status, 409);
+      await f.req(`/db/src?rev=${String(obj(src.json).rev)}`, { method: 'PUT', json: { v: 2 } });
+      const over = await f.req(`/db/src?rev=${String(obj(src.json).rev)}`, { method: 'COPY', headers: { destination: `dst?rev=${String(dst._rev)}` } });
+      assert.equal(over.status, 201);
+      assert.match(String(obj(over.json).rev), /^2-/);
+      assert.equal(obj((await f.req('/db/dst')).json).v, 1, 'the ?rev= of the source picks the copied revision');
+      assert.equal((await f.req('/db/src', { method: 'COPY' })).status, 400);
+      assert.equal((await f.req('/db/nope', { method: 'COPY', headers: { destination: 'x' } })).status, 404);
+    }));
+
   test('malformed input gets CouchDB errors', () =>
     withCouch(async (f) => {
       await createDb(f);
