@@ -6,6 +6,7 @@
  */
 import { md5Digest, validateAttachmentName, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
 import { validateDocId, type ParsedDoc } from '../couch/doc.js';
+import { byteRangesBody, contentRange, parseByteRanges } from '../couch/byte-ranges.js';
 import { CouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { getAttachmentData } from '../couchdb/att-store.js';
@@ -53,12 +54,22 @@ const getAttachment: Handler = async (rc) => {
     rc.res.end();
     return;
   }
-  sendBytes(rc.res, 200, data, {
-    'Content-Type': meta.contentType,
-    ETag: etag,
-    'Content-MD5': meta.digest.slice(4),
-    'Accept-Ranges': 'none',
-  });
+  // Byte ranges of identity-encoded attachments, as CouchDB serves them (couch/byte-ranges.ts).
+  const identity = meta.encoding === undefined;
+  const range = rc.req.headers.range;
+  const ranges = identity ? parseByteRanges(typeof range === 'string' ? range : undefined, data.length) : null;
+  const common = { ETag: etag, 'Accept-Ranges': identity ? 'bytes' : 'none' };
+  if (ranges !== null && ranges.length === 1) {
+    const [from, to] = ranges[0]!;
+    sendBytes(rc.res, 206, data.subarray(from, to + 1), { ...common, 'Content-Type': meta.contentType, 'Content-Range': contentRange(ranges[0]!, data.length) });
+    return;
+  }
+  if (ranges !== null) {
+    const multi = byteRangesBody(data, ranges, meta.contentType);
+    sendBytes(rc.res, 206, multi.body, { ...common, 'Content-Type': multi.contentType });
+    return;
+  }
+  sendBytes(rc.res, 200, data, { ...common, 'Content-Type': meta.contentType, 'Content-MD5': meta.digest.slice(4) });
 };
 
 const putAttachment: Handler = async (rc) => {

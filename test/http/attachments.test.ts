@@ -30,6 +30,27 @@ describe('attachments', () => {
       assert.equal((await f.req('/db/d/missing.txt')).status, 404);
     }));
 
+  test('Range requests: 206 with Content-Range for one range, multipart/byteranges for several, 416', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const put = await f.req('/db/r', { method: 'PUT', json: { _attachments: { 'd.txt': { content_type: 'text/plain', data: Buffer.from('0123456789').toString('base64') } } } });
+      assert.equal(put.status, 201);
+      const whole = await f.req('/db/r/d.txt');
+      assert.equal(whole.status, 200);
+      assert.equal(whole.headers['accept-ranges'], 'bytes');
+      const one = await f.req('/db/r/d.txt', { headers: { range: 'bytes=2-4' } });
+      assert.equal(one.status, 206);
+      assert.equal(one.text, '234');
+      assert.equal(one.headers['content-range'], 'bytes 2-4/10');
+      const two = await f.req('/db/r/d.txt', { headers: { range: 'bytes=0-0,-2' } });
+      assert.equal(two.status, 206);
+      assert.match(String(two.headers['content-type']), /^multipart\/byteranges; boundary=/);
+      assert.match(two.text, /Content-Range: bytes 8-9\/10\r\n\r\n89/);
+      const bad = await f.req('/db/r/d.txt', { headers: { range: 'bytes=20-30' } });
+      assert.equal(bad.status, 416);
+      assert.equal((await f.req('/db/r/d.txt', { headers: { range: 'bytes=0-' } })).status, 200);
+    }));
+
   test('standalone PUT and DELETE make new revisions; stubs keep data and revpos; atts_since', () =>
     withCouch(async (f) => {
       await createDb(f);
