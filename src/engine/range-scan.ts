@@ -12,6 +12,7 @@
  */
 import { bucketCore, type Bucket } from './bucket.js';
 import { collectionPrefix, COLLECTION_MARK } from './dir-keys.js';
+import { mulberry32 } from '../common/prng.js';
 
 export interface KeyRange {
   readonly start: Buffer;
@@ -48,18 +49,6 @@ export function keysInRange(bucket: Bucket, vb: number, collection: number, rang
     .map((k) => Buffer.from(k, 'latin1'));
 }
 
-/** mulberry32: a small seeded generator, so a seed gives the same sample of the same keys. */
-function prng(seed: number): () => number {
-  let a = (Math.floor(Math.abs(seed)) % 0x1_0000_0000) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
-
 /**
  * `samples` keys of `collection` in vbucket `vb` picked at random by `seed` (all of them when there
  * are no more), in byte order, as kv_engine returns a sample.
@@ -67,8 +56,9 @@ function prng(seed: number): () => number {
 export function sampleKeys(bucket: Bucket, vb: number, collection: number, samples: number, seed: number): Buffer[] {
   const keys = collectionKeys(bucket, vb, collection).sort(byBytes);
   if (keys.length > samples) {
-    // A partial Fisher-Yates shuffle over the sorted keys: the same seed, the same sample.
-    const random = prng(seed);
+    // A partial Fisher-Yates shuffle over the sorted keys, seeded by the low 32 bits of the
+    // client's 64-bit seed: the same seed, the same sample.
+    const random = mulberry32(seed);
     for (let i = 0; i < samples; i++) {
       const j = i + Math.floor(random() * (keys.length - i));
       [keys[i], keys[j]] = [keys[j]!, keys[i]!];

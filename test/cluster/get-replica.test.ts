@@ -6,15 +6,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { rmSync } from 'node:fs';
 import { decodeLookupResults, encodeGetRequest, encodeMultiRequest, Feature, Opcode, Status, SubdocDocFlag, makeRequest } from '../../src/codec/index.js';
 import type { Bucket } from '../../src/engine/bucket.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { openBucket, expectStatus, type RawKv } from '../kv/raw-client.js';
 import { LookupInSpec } from 'couchbase';
 import { connectSdk } from '../kv/sdk.js';
-import { until, writeMap } from './fixtures/map.js';
+import { twoNodes, until, writeMap } from './fixtures/map.js';
 
 const VBS = 8;
 const bucketOf = (s: TestServer): Bucket => s.server.engine.requireBucket('default');
@@ -26,15 +24,7 @@ function keyIn(bucket: Bucket, vb: number, tag: string): string {
 
 describe('cluster > GET_REPLICA', () => {
   test('replica reads over raw frames and through the SDK', { timeout: 60_000 }, async (t) => {
-    const dir = tempDir('freshet-replica-read-');
-    const file = join(dir, 'map.json');
-    const a = await startTestServer({ numVBuckets: VBS, clusterMap: { file, nodeIndex: 0, pollIntervalMs: 20 } });
-    const b = await startTestServer({ numVBuckets: VBS, clusterMap: { file, nodeIndex: 1, pollIntervalMs: 20 } });
-    t.after(async () => {
-      await a.close();
-      await b.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { a, b, file } = await twoNodes(t, VBS);
     writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
     await until(() => a.server.cluster!.lastApply?.rev === 1 && b.server.cluster!.lastApply?.rev === 1, 'the map applied');
     const [ba, bb] = [bucketOf(a), bucketOf(b)];

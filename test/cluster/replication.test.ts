@@ -5,28 +5,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { rmSync } from 'node:fs';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import type { Item } from '../../src/engine/types.js';
 import { runExpiryPager } from '../../src/engine/maintenance.js';
-import { until, writeMap } from './fixtures/map.js';
+import { twoNodes, until, writeMap } from './fixtures/map.js';
 
 const VBS = 8;
 
-async function twoNodes(t: { after: (fn: () => Promise<void>) => void }): Promise<{ a: TestServer; b: TestServer; file: string }> {
-  const dir = tempDir('freshet-cluster-');
-  const file = join(dir, 'map.json');
-  const a = await startTestServer({ numVBuckets: VBS, clusterMap: { file, nodeIndex: 0, pollIntervalMs: 20 } });
-  const b = await startTestServer({ numVBuckets: VBS, clusterMap: { file, nodeIndex: 1, pollIntervalMs: 20 } });
-  t.after(async () => {
-    await a.close();
-    await b.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { a, b, file };
-}
 
 const bucketOf = (s: TestServer): Bucket => s.server.engine.requireBucket('default');
 const applied = (rev: number, ...nodes: TestServer[]): boolean => nodes.every((s) => s.server.cluster!.lastApply?.rev === rev);
@@ -56,7 +42,7 @@ function keyIn(bucket: Bucket, vb: number, tag: string): string {
 
 describe('cluster > intra-cluster replication', () => {
   test('replicas keep the active metadata; a move promotes the replica without a new history', async (t) => {
-    const { a, b, file } = await twoNodes(t);
+    const { a, b, file } = await twoNodes(t, VBS);
     const [ba, bb] = [bucketOf(a), bucketOf(b)];
     writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
     await until(() => applied(1, a, b), 'the map applied on both nodes');
@@ -111,7 +97,7 @@ describe('cluster > intra-cluster replication', () => {
   });
 
   test('collections replicate: documents keep their collection, system events travel, and both nodes converge on one manifest', async (t) => {
-    const { a, b, file } = await twoNodes(t);
+    const { a, b, file } = await twoNodes(t, VBS);
     const [ba, bb] = [bucketOf(a), bucketOf(b)];
     writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
     await until(() => applied(1, a, b), 'the map applied on both nodes');
@@ -142,7 +128,7 @@ describe('cluster > intra-cluster replication', () => {
   });
 
   test('a replica whose active took another branch is reset and streamed again', async (t) => {
-    const { a, b, file } = await twoNodes(t);
+    const { a, b, file } = await twoNodes(t, VBS);
     const [ba, bb] = [bucketOf(a), bucketOf(b)];
     writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
     await until(() => applied(1, a, b), 'map 1 applied');
@@ -159,7 +145,7 @@ describe('cluster > intra-cluster replication', () => {
   });
 
   test('a bad map file is reported and the previous map stays in force', async (t) => {
-    const { a, b, file } = await twoNodes(t);
+    const { a, b, file } = await twoNodes(t, VBS);
     const [ba, bb] = [bucketOf(a), bucketOf(b)];
     writeMap(file, 1, [ports(a), ports(b)], [0, 0, 0, 0, 1, 1, 1, 1]);
     await until(() => applied(1, a, b), 'map 1 applied');
