@@ -35,8 +35,12 @@ function collectionKeys(bucket: Bucket, vb: number, collection: number): string[
 /** Latin1 strings compare by code unit, which is byte order here. */
 const byBytes = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The keys of `collection` in vbucket `vb` within `range`, in byte order. */
-export function keysInRange(bucket: Bucket, vb: number, collection: number, range: KeyRange): Buffer[] {
+/**
+ * The keys of `collection` in vbucket `vb` within `range`, in byte order, as latin1 strings (a
+ * character a byte: `Buffer.from(k, 'latin1')` gives the key), about a third of a Buffer's memory
+ * for a scan that keeps them until its last continue.
+ */
+export function keysInRange(bucket: Bucket, vb: number, collection: number, range: KeyRange): string[] {
   const start = range.start.toString('latin1');
   const end = range.end.toString('latin1');
   return collectionKeys(bucket, vb, collection)
@@ -45,15 +49,14 @@ export function keysInRange(bucket: Bucket, vb: number, collection: number, rang
       const e = byBytes(k, end);
       return (range.exclStart ? s > 0 : s >= 0) && (range.exclEnd ? e < 0 : e <= 0);
     })
-    .sort(byBytes)
-    .map((k) => Buffer.from(k, 'latin1'));
+    .sort(byBytes);
 }
 
 /**
  * `samples` keys of `collection` in vbucket `vb` picked at random by `seed` (all of them when there
- * are no more), in byte order, as kv_engine returns a sample.
+ * are no more), in byte order, as kv_engine returns a sample; latin1 strings as `keysInRange`.
  */
-export function sampleKeys(bucket: Bucket, vb: number, collection: number, samples: number, seed: number): Buffer[] {
+export function sampleKeys(bucket: Bucket, vb: number, collection: number, samples: number, seed: number): string[] {
   const keys = collectionKeys(bucket, vb, collection).sort(byBytes);
   if (keys.length > samples) {
     // A partial Fisher-Yates shuffle over the sorted keys, seeded by the low 32 bits of the
@@ -66,5 +69,5 @@ export function sampleKeys(bucket: Bucket, vb: number, collection: number, sampl
     keys.length = samples;
     keys.sort(byBytes);
   }
-  return keys.map((k) => Buffer.from(k, 'latin1'));
+  return keys;
 }

@@ -94,6 +94,19 @@ describe('KV range scans', () => {
       assert.deepEqual(doc!.doc, { flags: stored.flags, expiry: 0, seqno: stored.seqno, cas: stored.cas, datatype: 1, value: Buffer.from(JSON.stringify({ i: Number(keys[1]!.slice(4)) })) });
     }));
 
+  test('at most 4096 scans are open per bucket: the next create is TMPFAIL until one ends', RAW_TEST, () =>
+    withServer(async (f) => {
+      const { vb } = await fill(f, 1);
+      const kv = await f.open();
+      const req = encodeRangeScanCreateRequest({ vbucket: vb, collection: 0, keyOnly: true, scan: range('a', 'z') });
+      for (let i = 0; i < 4096; i++) kv.send({ ...req, opaque: 10_000 + i });
+      const created = await kv.take(4096);
+      assert.ok(created.every((p) => p.status === Status.Success), 'the first 4096 are created');
+      expectStatus(await create(kv, { vbucket: vb, collection: 0, keyOnly: true, scan: range('a', 'z') }), Status.Etmpfail, 'one too many');
+      expectStatus(await kv.request(encodeRangeScanCancelRequest(created[0]!.value)), Status.Success, 'cancel one');
+      expectStatus(await create(kv, { vbucket: vb, collection: 0, keyOnly: true, scan: range('a', 'z') }), Status.Success, 'room again');
+    }));
+
   test('cancel: Success once, then KeyEnoent; continue of a cancelled scan is KeyEnoent', RAW_TEST, () =>
     withServer(async (f) => {
       const { vb } = await fill(f, 2);

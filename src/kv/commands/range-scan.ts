@@ -40,7 +40,12 @@ import type { Session } from '../session.js';
 import type { CommandSpec, Reply } from '../dispatch.js';
 
 const SCAN_LIFETIME_MS = 60_000;
-const MAX_SCANS = 16_384;
+/**
+ * Scans open at once per bucket: a scan keeps its vbucket's keys (1/1024 of the bucket's, on the
+ * default layout) until its last continue, so this bounds them to about four copies of the
+ * bucket's key set; an SDK scan opens one per vbucket.
+ */
+const MAX_SCANS = 4096;
 /** Items are sent in responses of about this many bytes (kv_engine leaves the split to the server). */
 const BATCH_BYTES = 64 * 1024;
 /** How often a create waiting for its seqno to persist looks again. */
@@ -50,7 +55,8 @@ interface Scan {
   readonly vb: number;
   readonly collection: number;
   readonly keyOnly: boolean;
-  readonly keys: Buffer[];
+  /** Latin1 strings (engine/range-scan.ts). */
+  readonly keys: string[];
   next: number;
   lastUsed: number;
 }
@@ -135,7 +141,7 @@ function continueScan(session: Session, req: Packet): Reply {
   let bytes = 0;
   while (scan.next < scan.keys.length) {
     if (count > 0 && ((itemLimit > 0 && count >= itemLimit) || (byteLimit > 0 && bytes >= byteLimit) || Date.now() >= deadline)) break;
-    const item = itemOf(bucket, scan, scan.keys[scan.next++]!);
+    const item = itemOf(bucket, scan, Buffer.from(scan.keys[scan.next++]!, 'latin1'));
     if (item === null) continue;
     const size = scanItemSize(item);
     if (batchBytes + size > BATCH_BYTES && batch.length > 0) {
