@@ -158,6 +158,8 @@ const copyDoc: Handler = async (rc) => {
   const [destId = '', destQuery] = header.split('?', 2);
   const destRev = destQuery === undefined ? undefined : (new URLSearchParams(destQuery).get('rev') ?? undefined);
   validateDocId(destId);
+  // `_local/` documents live apart from the revision-tracked ones (couchdb/local-docs.ts).
+  if (destId.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });
   const state = loadDoc(db, id, db.revsLimit);
   if (!state) throw new CouchError('not_found');
   const wanted = rc.query.get('rev') === null ? null : parseRev(rc.query.get('rev')!);

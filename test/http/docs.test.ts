@@ -77,6 +77,8 @@ describe('documents', () => {
       assert.match(String(obj(over.json).rev), /^2-/);
       assert.equal(obj((await f.req('/db/dst')).json).v, 1, 'the ?rev= of the source picks the copied revision');
       assert.equal((await f.req('/db/src', { method: 'COPY' })).status, 400);
+      assert.equal((await f.req('/db/src', { method: 'COPY', headers: { destination: '_local/x' } })).status, 400);
+      assert.equal((await f.req('/db/src', { method: 'COPY', headers: { destination: '_bad' } })).status, 400);
       assert.equal((await f.req('/db/nope', { method: 'COPY', headers: { destination: 'x' } })).status, 404);
     }));
 
