@@ -66,6 +66,8 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
   // A range scan's collection is in its JSON value: Read is checked by the handler on create and
   // on every continue (commands/range-scan.ts).
   ...[Opcode.RangeScanCreate, Opcode.RangeScanContinue, Opcode.RangeScanCancel].map((op) => [op, { on: 'visible' }] as const),
+  // GET_RANDOM_KEY names its collection in its extras: Read is checked by its handler too.
+  [Opcode.GetRandomKey, { on: 'visible' }],
   [Opcode.ObserveSeqno, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetAllVbSeqnos, { on: 'bucket', mask: MetaRead }],
   [Opcode.GetFailoverLog, { on: 'bucket', mask: Read }],

@@ -26,6 +26,7 @@ import { SEQNO_COMMANDS } from './commands/seqnos.js';
 import { OBSERVE_COMMANDS } from './commands/observe.js';
 import { COLLECTION_COMMANDS } from './commands/collections.js';
 import { RANGE_SCAN_COMMANDS } from './commands/range-scan.js';
+import { RANDOM_KEY_COMMANDS } from './commands/random-key.js';
 import { statCommands } from './commands/stats.js';
 
 /** The table's entry types, for the KV face's own command files (other faces use command-spec.ts). */
@@ -36,7 +37,7 @@ export type CommandTable = ReadonlyMap<number, CommandSpec>;
 /** The KV face's commands plus the extensions'; an opcode given twice is a wiring bug. */
 export function commandTable(extensions: KvExtensions = {}): CommandTable {
   const table = new Map<number, CommandSpec>();
-  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...WITH_META_COMMANDS, ...LOCK_COMMANDS, ...SUBDOC_COMMANDS, ...SEQNO_COMMANDS, ...OBSERVE_COMMANDS, ...COLLECTION_COMMANDS, ...RANGE_SCAN_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
+  const specs = [...BOOTSTRAP_COMMANDS, ...DATA_COMMANDS, ...WITH_META_COMMANDS, ...LOCK_COMMANDS, ...SUBDOC_COMMANDS, ...SEQNO_COMMANDS, ...OBSERVE_COMMANDS, ...COLLECTION_COMMANDS, ...RANGE_SCAN_COMMANDS, ...RANDOM_KEY_COMMANDS, ...statCommands(extensions.statGroups ?? {}), ...(extensions.extraCommands ?? [])];
   for (const spec of specs) {
     if (table.has(spec.opcode)) throw new Error(`opcode 0x${spec.opcode.toString(16)} registered twice`);
     table.set(spec.opcode, spec);
