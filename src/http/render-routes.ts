@@ -16,6 +16,7 @@
  * a `Content-Type` header overrides those defaults. Other members are `external_response_error`.
  * Body responses carry CouchDB 3's `Content-Security-Policy: sandbox`, shows `Vary: Accept`.
  */
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { CouchError } from '../couch/errors.js';
 import { parseDocument, validateDocId } from '../couch/doc.js';
 import type { Db } from '../couchdb/db.js';
@@ -61,6 +62,18 @@ function renderDoc(rc: RequestCtx, db: Db, id: string | null): Record<string, un
   return winnerJson(db, state, { revs: true, conflicts: true });
 }
 
+/** A header a function set, as a string; a name or value HTTP cannot carry is the function's error. */
+function checkedHeader(name: string, value: unknown): string {
+  const text = String(value);
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, text);
+  } catch (err) {
+    throw new CouchError('external_response_error', { params: { detail: `Invalid header from the function: ${err instanceof Error ? err.message : String(err)}` } });
+  }
+  return text;
+}
+
 /**
  * chttpd_external:send_external_response/2, with `extra` headers set before the function's; a
  * list's output (`listBody`) follows the head its function's `start()` gave.
@@ -77,7 +90,7 @@ function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number |
     else if (key === 'json') [body, type] = [Buffer.from(JSON.stringify(value) ?? 'null'), 'application/json'];
     else if (key === 'body' && typeof value === 'string') [body, type, csp] = [Buffer.from(value), 'text/html; charset=utf-8', true];
     else if (key === 'base64' && typeof value === 'string') [body, type, csp] = [Buffer.from(value, 'base64'), 'application/binary', true];
-    else if (key === 'headers' && isObject(value)) for (const [h, v] of Object.entries(value)) headers[h] = String(v);
+    else if (key === 'headers' && isObject(value)) for (const [h, v] of Object.entries(value)) headers[h] = checkedHeader(h, v);
     else if (key !== 'stop') throw new CouchError('external_response_error', { params: { detail: `Invalid data from external server: ${key}` } });
   }
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = type;

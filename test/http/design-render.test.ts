@@ -17,6 +17,7 @@ const DDOC = {
     chunks: 'function (doc, req) { start({ "X-Started": "1" }); send("a"); send("b"); return "c"; }',
     bad: 'function (doc, req) { return { bogus: 1 }; }',
     none: 'function (doc, req) { return 42; }',
+    badHeader: 'function (doc, req) { return { headers: { "X-Bad": "a\\nb" }, body: "x" }; }',
   },
   updates: {
     bump: 'function (doc, req) { if (!doc) return [{ _id: req.id || req.uuid, n: 0, via: req.method }, "made"]; doc.n += 1; doc.form = req.form; return [doc, { json: { n: doc.n } }]; }',
@@ -62,6 +63,9 @@ describe('show functions', () => {
       const bad = await f.req('/db/_design/r/_show/bad');
       assert.equal(bad.status, 500);
       assert.equal(obj(bad.json).error, 'external_response_error');
+      const badHeader = await f.req('/db/_design/r/_show/badHeader');
+      assert.equal(badHeader.status, 500);
+      assert.equal(obj(badHeader.json).error, 'external_response_error');
       const none = await f.req('/db/_design/r/_show/none');
       assert.equal(none.status, 500);
       assert.equal(obj(none.json).error, 'render_error');
