@@ -7,7 +7,9 @@
  * - `DELETE /settings/rbac/users/local/NAME`: 200 `""`; 404 `"User was not found."`.
  * - `GET /settings/rbac/users[/local]` and `GET /settings/rbac/users/local/NAME`: users as
  *   `{id, domain, roles:[{role, bucket_name?, origins}]}` (`user_to_json`).
- * - `GET /settings/rbac/roles`: the roles below; `GET /whoami`: the caller and its roles.
+ * - `GET /settings/rbac/roles`: the roles below; `GET /whoami`: the caller and its roles;
+ *   `POST /controller/changePassword`: the caller's own password. Groups (`/settings/rbac/groups`)
+ *   answer Community Edition's 400.
  *
  * Freshet's registry has two kinds of user (src/auth/credentials.ts). A bucket user's roles are
  * `bucket_full_access[BUCKET]`, `data_reader[BUCKET(:SCOPE(:COLLECTION))]` and
@@ -30,7 +32,7 @@ import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry, UserSummary } from '../auth/credentials.js';
 import { ROLE_DEFINITIONS, isBucketRoleName, splitRoleItem, type RoleGrant } from '../auth/roles.js';
 import type { Engine } from '../engine/engine.js';
-import { RestError, fieldErrors, jsonMessage, readForm, sendJson } from './rest-io.js';
+import { RestError, fieldErrors, jsonMessage, readForm, sendEmpty, sendJson } from './rest-io.js';
 import { adminAccess, POOLS, type RestContext, type RestRoute } from './rest-route.js';
 
 export type ParsedRoles = { readonly kind: 'admin' } | { readonly kind: 'bucket'; readonly grants: readonly RoleGrant[] };
@@ -232,6 +234,36 @@ function listRoles(rc: RestContext): void {
   sendJson(rc.res, 200, ROLE_LIST);
 }
 
+/**
+ * User groups are an Enterprise Edition feature in ns_server (`assert_groups_and_ldap_enabled`);
+ * Freshet answers as Community Edition does (`isEnterprise: false` in /pools).
+ */
+function enterpriseOnly(): never {
+  throw new RestError(400, 'This http API endpoint requires enterprise edition');
+}
+
+/**
+ * `POST /controller/changePassword` (menelaus_web_rbac:handle_change_password/1), form `password`:
+ * the caller's own password, the administrator's or a local user's (roles kept). ns_server serves
+ * it in Enterprise Edition only; Freshet serves it, since the SDK's `users().changePassword()`
+ * reports success whatever Community Edition's 400 says. The administrator's password set here
+ * lasts until the next `freshet serve -p`, which sets it again.
+ */
+async function changePassword(rc: RestContext): Promise<void> {
+  const form = await readForm(rc.req);
+  const errors: Record<string, string> = {};
+  for (const key of form.keys()) if (key !== 'password') errors[key] = 'Unsupported key';
+  const password = form.get('password');
+  if (password === null) errors.password = 'The value must be supplied';
+  else if ([...password].length < MIN_PASSWORD_LENGTH) errors.password = `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`;
+  if (Object.keys(errors).length > 0) throw fieldErrors(errors);
+  const { users } = rc.server;
+  const name = rc.principal?.name ?? '';
+  if (users.isAdmin(name)) await users.setAdmin(name, password!);
+  else await users.setBucketUser(name, password!, users.grantsOf(name));
+  sendEmpty(rc.res, 200);
+}
+
 /** Drop a deleted bucket's roles from every user; users left with no role are removed. */
 export async function pruneBucketFromUsers(users: UserRegistry, bucket: string): Promise<void> {
   for (const u of users.list()) {
@@ -247,6 +279,11 @@ const WRITE = adminAccess('cluster.admin.security.local!write');
 
 export const RBAC_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/whoami', access: POOLS, handler: whoami },
+  { method: 'GET', path: '/settings/rbac/groups', access: READ, handler: enterpriseOnly },
+  { method: 'GET', path: '/settings/rbac/groups/:group', access: READ, handler: enterpriseOnly },
+  { method: 'PUT', path: '/settings/rbac/groups/:group', access: WRITE, handler: enterpriseOnly },
+  { method: 'DELETE', path: '/settings/rbac/groups/:group', access: WRITE, handler: enterpriseOnly },
+  { method: 'POST', path: '/controller/changePassword', access: POOLS, handler: changePassword },
   { method: 'GET', path: '/settings/rbac/roles', access: READ, handler: listRoles },
   { method: 'GET', path: '/settings/rbac/users', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain', access: READ, handler: listUsers },

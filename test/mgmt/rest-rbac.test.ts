@@ -75,6 +75,25 @@ describe('users over REST (/settings/rbac/users)', () => {
     assert.equal((await mgmt.call('DELETE', `${USERS}/local/wanda`)).status, 200);
   });
 
+  test('POST /controller/changePassword changes the caller\'s own password; groups answer as Community Edition', async () => {
+    const put = await mgmt.call('PUT', `${USERS}/local/carol`, { form: { password: 'carol-secret', roles: 'bucket_full_access[b1]' } });
+    assert.equal(put.status, 200, put.text);
+    const carol = { username: 'carol', password: 'carol-secret' };
+    const short = await mgmt.call('POST', '/controller/changePassword', { creds: carol, form: { password: 'abc' } });
+    assert.equal(short.status, 400);
+    assert.deepEqual(JSON.parse(short.text), { errors: { password: 'The password must be at least 6 characters long.' } });
+    const changed = await mgmt.call('POST', '/controller/changePassword', { creds: carol, form: { password: 'carol-new-secret' } });
+    assert.equal(changed.status, 200, changed.text);
+    assert.equal((await mgmt.get('/pools', carol)).status, 401, 'the old password no longer works');
+    const fresh = { username: 'carol', password: 'carol-new-secret' };
+    assert.equal((await mgmt.get('/pools/default/buckets/b1', fresh)).status, 200, 'the roles are kept');
+    assert.equal((await mgmt.call('POST', '/controller/changePassword', { creds: null, form: { password: 'whatever1' } })).status, 401);
+    const groups = await mgmt.get('/settings/rbac/groups');
+    assert.equal(groups.status, 400);
+    assert.match(groups.text, /requires enterprise edition/);
+    assert.equal((await mgmt.call('DELETE', `${USERS}/local/carol`)).status, 200);
+  });
+
   test('errors: unknown roles and buckets, short or missing passwords, bad ids and domains', async () => {
     const bad = (roles: string): unknown => ({
       errors: {
