@@ -1,8 +1,8 @@
 /**
  * The render part of CouchDB's function environment (apache/couchdb share/server/render.js and
- * mimeparse.js), for show and update functions: a JavaScript fragment that couch-env.ts places
- * inside its environment, where it defines the globals `provides`, `registerType`, `start`,
- * `send` and `getRow`, and the runners `renderShow` and `renderUpdate`.
+ * mimeparse.js), for show, list and update functions: a JavaScript fragment that couch-env.ts
+ * places inside its environment, where it defines the globals `provides`, `registerType`,
+ * `start`, `send` and `getRow`, and the runners `renderShow`, `renderList` and `renderUpdate`.
  *
  * - A show function `(doc, req)` answers a string (the body) or a response object (`code`,
  *   `headers`, `body` | `json` | `base64`). It may write the body with `send` (after `start`),
@@ -30,7 +30,7 @@ export const RENDER_ENV_SOURCE = String.raw`
     ['url_encoded_form', 'application/x-www-form-urlencoded'], ['json', 'application/json', 'text/x-json']
   ];
   function inRender(name) {
-    if (render === null) throw ['error', 'not_supported', name + '() is only available in show and update functions'];
+    if (render === null) throw ['error', 'not_supported', name + '() is only available in show, list and update functions'];
     return render;
   }
   function registerTypeIn(r, key, mimes) {

@@ -42,11 +42,12 @@ function getRandomKey(session: Session, req: Packet): Reply {
   for (let i = 0; i < n; i++) {
     const vb = (first + i) % n;
     if (bucket.vbucketInfo(vb).state !== 'active') continue;
-    // A few picks per vbucket: a tombstone picked is skipped, as kv_engine skips deleted items.
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const [k] = sampleKeys(bucket, vb, cid, 1, randomInt(0x7fffffff));
-      if (k === undefined) break;
-      const key = Buffer.from(k, 'latin1');
+    // A few keys per vbucket in one pass, tried from a random one on: a tombstone is skipped, as
+    // kv_engine skips deleted items.
+    const picks = sampleKeys(bucket, vb, cid, 4, randomInt(0x7fffffff));
+    const from = picks.length > 0 ? randomInt(picks.length) : 0;
+    for (let j = 0; j < picks.length; j++) {
+      const key = Buffer.from(picks[(from + j) % picks.length]!, 'latin1');
       const item = collection.current(key);
       if (item === undefined || item.deleted) continue;
       const wireKey = collectionsEnabled(session) ? joinCollectionKey(cid, key) : key;

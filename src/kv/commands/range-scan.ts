@@ -61,15 +61,20 @@ interface Scan {
   lastUsed: number;
 }
 
-const scansByBucket = new WeakMap<Bucket, Map<string, Scan>>();
+const scansByBucket = new WeakMap<Bucket, { readonly scans: Map<string, Scan>; sweptAt: number }>();
+/** Idle scans are looked for at most this often: an SDK scan sends three requests per vbucket. */
+const SWEEP_INTERVAL_MS = 1000;
 
 /** The bucket's live scans, the idle ones dropped. */
 function scansOf(bucket: Bucket): Map<string, Scan> {
-  let scans = scansByBucket.get(bucket);
-  if (scans === undefined) scansByBucket.set(bucket, (scans = new Map()));
+  let entry = scansByBucket.get(bucket);
+  if (entry === undefined) scansByBucket.set(bucket, (entry = { scans: new Map(), sweptAt: 0 }));
   const now = Date.now();
-  for (const [id, scan] of scans) if (now - scan.lastUsed > SCAN_LIFETIME_MS) scans.delete(id);
-  return scans;
+  if (now - entry.sweptAt >= SWEEP_INTERVAL_MS) {
+    entry.sweptAt = now;
+    for (const [id, scan] of entry.scans) if (now - scan.lastUsed > SCAN_LIFETIME_MS) entry.scans.delete(id);
+  }
+  return entry.scans;
 }
 
 function activeVBucket(bucket: Bucket, vb: number): void {
