@@ -131,9 +131,14 @@ export function viewOf(opts: IndexCreateOptions): Record<string, unknown> {
   };
 }
 
-/** The names an index gets (mango_idx get_idx_ddoc/2, get_idx_name/2). */
+/**
+ * The names an index gets (mango_idx get_idx_ddoc/2, get_idx_name/2). CouchDB hashes the
+ * definition with the request's options (gen_name/2), so the same fields under two names make two
+ * design documents; an unnamed index hashes its definition alone, as it always has here.
+ */
 export function indexNames(opts: IndexCreateOptions): { ddoc: string; name: string } {
-  const generated = createHash('sha1').update(JSON.stringify(['json', opts.def])).digest('hex');
+  const signed = opts.name === undefined ? ['json', opts.def] : ['json', opts.def, opts.name];
+  const generated = createHash('sha1').update(JSON.stringify(signed)).digest('hex');
   return { ddoc: designId(opts.ddoc ?? generated), name: opts.name ?? generated };
 }
 

@@ -85,7 +85,16 @@ function sumRows(values: unknown[]): unknown {
   }
 }
 
-type Stats = [number, number, number, number, number];
+/** One value's statistics: sum, count, min, max, sumsqr (CouchDB's 5-tuple). */
+type Stats = readonly [number, number, number, number, number];
+/**
+ * The accumulator of `_stats`: a tuple per number, a list per array (element-wise). A class for
+ * the tuple, so that it never reads as a list of five statistics.
+ */
+class StatTuple {
+  constructor(readonly s: Stats) {}
+}
+type StatAcc = StatTuple | StatAcc[];
 
 /** Erlang's ~p of a JSON value, for the _stats error text. */
 function erlangTerm(v: unknown): string {
@@ -100,41 +109,48 @@ function statsError(v: unknown): CouchError {
   return new CouchError('invalid_value', { reason: `The _stats function requires that map values be numbers or arrays of numbers, not '${erlangTerm(v)}'` });
 }
 
-function unpack(v: unknown): Stats | Stats[] {
-  if (typeof v === 'number') return [v, 1, v, v, v * v];
-  if (Array.isArray(v)) return v.map((e) => unpack(e) as Stats);
+function unpack(v: unknown): StatAcc {
+  if (typeof v === 'number') return new StatTuple([v, 1, v, v, v * v]);
+  if (Array.isArray(v)) return v.map(unpack);
   if (isObj(v)) {
     const f = (k: string): number => {
       const x = v[k];
       if (typeof x !== 'number') throw new CouchError('invalid_value', { reason: x === undefined ? `user _stats input missing required field ${k}` : `non-numeric _stats input received for ${k}: ${erlangTerm(x)}` });
       return x;
     };
-    return [f('sum'), f('count'), f('min'), f('max'), f('sumsqr')];
+    return new StatTuple([f('sum'), f('count'), f('min'), f('max'), f('sumsqr')]);
   }
   throw statsError(v);
 }
 
-function combine(a: Stats | Stats[], b: Stats | Stats[]): Stats | Stats[] {
-  if (Array.isArray(a[0]) || Array.isArray(b[0])) {
-    const x = a as Stats[];
-    const y = b as Stats[];
-    return x.slice(0, Math.min(x.length, y.length)).map((s, i) => combine(s, y[i]!) as Stats);
+/**
+ * couch_query_servers:stat_values/2: lists combine element-wise and must be the same length
+ * (`lists:zipwith`, which fails otherwise), tuples add up, and a number against a list (either
+ * way round) is an error, so the query fails as CouchDB's does instead of answering nonsense.
+ * `value` is the raw map value, for the error's text.
+ */
+function combine(acc: StatAcc, next: StatAcc, value: unknown): StatAcc {
+  if (Array.isArray(acc) && Array.isArray(next)) {
+    if (acc.length !== next.length) throw statsError(value);
+    return acc.map((a, i) => combine(a, next[i]!, Array.isArray(value) ? value[i] : value));
   }
-  const x = a as Stats;
-  const y = b as Stats;
-  return [x[0] + y[0], x[1] + y[1], Math.min(x[2], y[2]), Math.max(x[3], y[3]), x[4] + y[4]];
+  if (acc instanceof StatTuple && next instanceof StatTuple) {
+    const [x, y] = [acc.s, next.s];
+    return new StatTuple([x[0] + y[0], x[1] + y[1], Math.min(x[2], y[2]), Math.max(x[3], y[3]), x[4] + y[4]]);
+  }
+  throw statsError(value);
 }
 
-function pack(s: Stats | Stats[]): unknown {
-  if (Array.isArray(s[0])) return (s as Stats[]).map(pack);
-  const [sum, count, min, max, sumsqr] = s as Stats;
+function pack(acc: StatAcc): unknown {
+  if (Array.isArray(acc)) return acc.map(pack);
+  const [sum, count, min, max, sumsqr] = acc.s;
   return { sum, count, min, max, sumsqr };
 }
 
 function stats(values: unknown[]): unknown {
   if (values.length === 0) return { sum: 0, count: 0, min: 0, max: 0, sumsqr: 0 };
   let acc = unpack(values[0]);
-  for (let i = 1; i < values.length; i++) acc = combine(acc, unpack(values[i]));
+  for (let i = 1; i < values.length; i++) acc = combine(acc, unpack(values[i]), values[i]);
   return pack(acc);
 }
 

@@ -62,4 +62,19 @@ test('built-in reduces: results, rereduce and error texts', async () => {
     async () => reduceRows(builtinReducer('_stats')!, rows(['a']), 2),
     (err: { error: string; reason: string; status: number }) => err.status === 500 && err.error === 'invalid_value' && err.reason === "The _stats function requires that map values be numbers or arrays of numbers, not '<<\"a\">>'",
   );
+  // Element-wise statistics, and what couch_query_servers:stat_values/2 refuses: a number against
+  // a list (either way round) and lists of different lengths (`lists:zipwith`).
+  assert.deepEqual(await reduceRows(builtinReducer('_stats')!, rows([[1, 2], [3, 4]]), 1), [
+    { sum: 4, count: 2, min: 1, max: 3, sumsqr: 10 },
+    { sum: 6, count: 2, min: 2, max: 4, sumsqr: 20 },
+  ]);
+  for (const values of [[[1, 2, 3], 4], [4, [1, 2, 3]], [[1, 2, 3], [1, 2]], [[1, 2], [1, 2, 3]]]) {
+    for (const chunk of [1, 10]) {
+      await assert.rejects(
+        async () => reduceRows(builtinReducer('_stats')!, rows(values), chunk),
+        (err: { error: string; status: number }) => err.status === 500 && err.error === 'invalid_value',
+        JSON.stringify(values),
+      );
+    }
+  }
 });
