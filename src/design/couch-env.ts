@@ -140,12 +140,16 @@ ${RENDER_ENV_SOURCE}
       // args: [docs]; per doc its emits, or {err} when it threw: a throwing doc emits nothing
       // (views.js mapDoc). One try spans the loop (re-entered after a throw), as a try/catch and
       // a wrapper object per document cost more than a small map function.
-      var docs = args[0], n = docs.length, out = new Array(n), i = 0;
+      // A function of two parameters is a Couchbase view's map(doc, meta): meta carries the
+      // document's id and revision and type "json" (Couchbase's views pass every document with
+      // its metadata; documents with no JSON form are never mapped here).
+      var docs = args[0], n = docs.length, out = new Array(n), i = 0, withMeta = fn.length > 1;
       while (i < n) {
         try {
           for (; i < n; i++) {
             emitted = [];
-            fn.call(ddoc, docs[i]);
+            if (withMeta) fn.call(ddoc, docs[i], { id: docs[i]._id, rev: docs[i]._rev, type: 'json' });
+            else fn.call(ddoc, docs[i]);
             out[i] = emitted;
           }
         } catch (e) {

@@ -3,7 +3,8 @@
  * couch_mrview_util.erl validate_args, whose `query_parse_error` texts are kept). They come from
  * the query string (JSON-encoded values) and, for POST, the JSON body (plain values); the body
  * wins. `start_key`/`end_key`/`start_key_doc_id`/`end_key_doc_id` are the newer spellings;
- * `stale=ok|update_after` the legacy form of `update=false|lazy` (+ `stable=true`).
+ * `stale=ok|update_after` the legacy form of `update=false|lazy` (+ `stable=true`), and
+ * Couchbase's `stale=false` (update first, as `update=true`).
  */
 import { CouchError } from '../couch/errors.js';
 import { collate } from '../couch/collate.js';
@@ -109,6 +110,12 @@ export function parseViewQuery(query: URLSearchParams, body?: Record<string, unk
       }
       case 'stale': {
         const s = stringOf(v);
+        if (s === 'false') {
+          // Couchbase's views (capi) spell "update first" `stale=false`; the SDK sends it for
+          // `scanConsistency: RequestPlus`. CouchDB has no such value; nothing else changes.
+          q.update = 'true';
+          break;
+        }
         if (s === 'ok') q.update = 'false';
         else if (s === 'update_after') q.update = 'lazy';
         else throw parseError('Invalid value for `stale`.');
