@@ -67,12 +67,28 @@ export function keyRows(db: Db, q: AllDocsRowQuery, keys: unknown[]): string[] {
   return rows.slice(q.skip, q.skip + q.limit);
 }
 
+/**
+ * A range bound as a document id, or where a key of another type falls: every id is a string,
+ * and in CouchDB's collation null, booleans and numbers sort before all strings, arrays and
+ * objects after them. So such a bound either leaves that side open or empties the range.
+ */
+function bound(key: unknown, side: 'low' | 'high'): Buffer | 'open' | 'empty' {
+  if (key === undefined) return 'open';
+  if (typeof key === 'string') return Buffer.from(key, 'utf8');
+  const beforeIds = key === null || typeof key === 'boolean' || typeof key === 'number';
+  return beforeIds === (side === 'low') ? 'open' : 'empty';
+}
+
 /** Rows from the by-id index (couchdb/db.ts keysFrom): O(log n + skip + rows). */
 export function rangeRows(db: Db, q: AllDocsRowQuery): string[] {
   const rows: string[] = [];
   if (q.limit <= 0) return rows;
-  const start = typeof q.startKey === 'string' ? Buffer.from(q.startKey, 'utf8') : undefined;
-  const end = typeof q.endKey === 'string' ? Buffer.from(q.endKey, 'utf8') : undefined;
+  // Descending, the start key is the high end of the range and the end key the low one.
+  const startBound = bound(q.startKey, q.descending ? 'high' : 'low');
+  const endBound = bound(q.endKey, q.descending ? 'low' : 'high');
+  if (startBound === 'empty' || endBound === 'empty') return rows;
+  const start = startBound === 'open' ? undefined : startBound;
+  const end = endBound === 'open' ? undefined : endBound;
   let skip = q.skip;
   for (const k of db.keysFrom(start, q.descending)) {
     if (end) {

@@ -2,7 +2,7 @@
  * The `_all_docs` / `_local_docs` query (CouchDB api/database/bulk-api.rst, couch-replication.md
  * §3.8): `keys` (POST body or JSON query), `key`, `startkey`/`start_key`, `endkey`/`end_key`,
  * `inclusive_end`, `limit`, `skip`, `descending`, `include_docs`, `conflicts`, `attachments`,
- * `update_seq`. JSON-valued parameters must be valid JSON (`400 query_parse_error` otherwise), and
+ * `update_seq`, from the query string or a POST body (`withBodyParams`). JSON-valued parameters must be valid JSON (`400 query_parse_error` otherwise), and
  * a non-empty `keys` goes with no `key`/`startkey`/`endkey` (400 `query_parse_error`, as CouchDB).
  */
 import { CouchError } from '../couch/errors.js';
@@ -13,6 +13,24 @@ import type { AllDocsRowQuery } from '../couchdb/all-docs-rows.js';
 export interface AllDocsQuery extends AllDocsRowQuery {
   keys?: unknown[];
   updateSeq: boolean;
+}
+
+/** Parameters whose value is JSON in a query string (a key), as opposed to a plain word or number. */
+const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']);
+
+/**
+ * The query string with a POST body's parameters over it: couch_mrview_http's
+ * parse_body_and_query/3 reads every view parameter from the body too, and the body wins. Body
+ * values are JSON; they are put back into the query string's spelling (keys as JSON text, words
+ * and numbers as they are) so that one parser reads both.
+ */
+export function withBodyParams(query: URLSearchParams, body: Record<string, unknown>): URLSearchParams {
+  const merged = new URLSearchParams(query);
+  for (const [name, value] of Object.entries(body)) {
+    if (name === 'keys' || value === undefined) continue;
+    merged.set(name, JSON_PARAMS.has(name) || typeof value !== 'string' ? JSON.stringify(value) : value);
+  }
+  return merged;
 }
 
 export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDocsQuery {

@@ -8,7 +8,8 @@
 import { keyRows, rangeRows } from '../couchdb/all-docs-rows.js';
 import { compareRaw } from '../couch/collate.js';
 import type { Db } from '../couchdb/db.js';
-import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
+import { allDocsRange, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
+import { CouchError } from '../couch/errors.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { sendJsonText } from './response.js';
@@ -41,16 +42,16 @@ const DESIGN_DOCS: Namespace = {
     rangeRows(db, { startKey: DESIGN_FIRST, endKey: DESIGN_END, inclusiveEnd: false, limit: Number.MAX_SAFE_INTEGER, skip: 0, descending: false, includeDocs: false, conflicts: false, attachments: false }).length,
 };
 
-async function listDocs(rc: RequestCtx, ns: Namespace, keysFromBody?: unknown): Promise<void> {
+async function listDocs(rc: RequestCtx, ns: Namespace, body?: Record<string, unknown>): Promise<void> {
   const db = resolveDb(rc);
-  const q = ns.clamp(allDocsRange(rc.query, keysFromBody));
+  const q = ns.clamp(body === undefined ? allDocsRange(rc.query) : allDocsRange(withBodyParams(rc.query, body), body.keys));
   const rows = q.keys ? keyRows(db, q, q.keys) : rangeRows(db, q);
   const head = JSON.stringify({ total_rows: ns.totalRows(db), offset: q.keys ? null : q.skip }).slice(0, -1);
   const tail = q.updateSeq ? `,"update_seq":${JSON.stringify(db.updateSeq)}}` : '}';
   sendJsonText(rc.res, 200, `${head},"rows":[${rows.join(',')}]${tail}`);
 }
 
-/** `GET` and `POST` (a JSON body whose `keys` lists the ids) of a listing. */
+/** `GET` and `POST` (a JSON object body: `keys` lists the ids, other members are query parameters) of a listing. */
 function listingHandlers(ns: Namespace): { GET: Handler; POST: Handler } {
   return {
     GET: (rc) => listDocs(rc, ns),
@@ -58,7 +59,8 @@ function listingHandlers(ns: Namespace): { GET: Handler; POST: Handler } {
       requireJsonType(rc.req);
       const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
       const body = raw.length > 0 ? parseJson(raw, jsonDepthLimit(rc)) : {};
-      await listDocs(rc, ns, isObject(body) ? body.keys : undefined);
+      if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
+      await listDocs(rc, ns, body);
     },
   };
 }

@@ -134,6 +134,11 @@ const deleteDoc: Handler = async (rc) => {
   const db = resolveDb(rc, undefined, { userDoc: true });
   const id = docIdOf(rc);
   validateDocId(id);
+  // chttpd_db db_doc_req('DELETE') opens the document first, so a missing or deleted one is a
+  // 404 whether or not a rev was given; only then does a rev-less delete conflict.
+  const state = loadDoc(db, id, db.revsLimit);
+  if (!state) throw new CouchError('not_found');
+  if (state.winner.deleted) throw new CouchError('not_found_deleted');
   const rev = requestRev(rc);
   if (rev === undefined) throw new CouchError('conflict');
   const r = parseRev(rev);
@@ -155,6 +160,7 @@ const copyDoc: Handler = async (rc) => {
   guardRead(rc, db, id);
   const header = rc.req.headers.destination;
   if (typeof header !== 'string' || header === '') throw new CouchError('bad_request', { reason: 'Destination header is mandatory for COPY.' });
+  if (/^https?:\/\//.test(header)) throw new CouchError('bad_request', { reason: 'Destination URL must be relative.' });
   const [destId = '', destQuery] = header.split('?', 2);
   const destRev = destQuery === undefined ? undefined : (new URLSearchParams(destQuery).get('rev') ?? undefined);
   validateDocId(destId);

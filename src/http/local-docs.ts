@@ -5,7 +5,7 @@
 import { CouchError } from '../couch/errors.js';
 import { LOCAL_PREFIX, localIds, localJson, readLocal, updateLocal, type LocalRecord } from '../couchdb/local-docs.js';
 import { resolveDb } from './keyspace.js';
-import { allDocsRange, type AllDocsQuery } from './all-docs-query.js';
+import { allDocsRange, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
 import { isObject, jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 
@@ -67,9 +67,9 @@ const deleteLocal: Handler = async (rc) => {
 };
 
 /** `GET|POST /{db}/_local_docs`: like `_all_docs` over the local documents. */
-async function localDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> {
+async function localDocs(rc: RequestCtx, body?: Record<string, unknown>): Promise<void> {
   const db = resolveDb(rc);
-  const query: AllDocsQuery = allDocsRange(rc.query, keysFromBody);
+  const query: AllDocsQuery = body === undefined ? allDocsRange(rc.query) : allDocsRange(withBodyParams(rc.query, body), body.keys);
   const strip = (k: unknown): unknown => (typeof k === 'string' && k.startsWith(PREFIX) ? k.slice(PREFIX.length) : k);
   const rows: unknown[] = [];
   const row = (id: string, rec: LocalRecord): Record<string, unknown> => {
@@ -78,7 +78,8 @@ async function localDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> 
     return r;
   };
   if (query.keys) {
-    for (const key of query.keys) {
+    // skip and limit apply to the keys' rows too, as they do in _all_docs.
+    for (const key of query.keys.slice(query.skip, query.skip + query.limit)) {
       const id = strip(key);
       const rec = typeof id === 'string' ? readLocal(db, id) : undefined;
       rows.push(rec && typeof id === 'string' ? row(id, rec) : { key, error: 'not_found' });
@@ -109,7 +110,8 @@ async function localDocs(rc: RequestCtx, keysFromBody?: unknown): Promise<void> 
 const getLocalDocs: Handler = (rc) => localDocs(rc);
 const postLocalDocs: Handler = async (rc) => {
   const body = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc));
-  await localDocs(rc, isObject(body) ? body.keys : undefined);
+  if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
+  await localDocs(rc, body);
 };
 
 export const localHandlers = { GET: getLocal, PUT: putLocal, DELETE: deleteLocal };

@@ -124,6 +124,21 @@ describe('_all_docs', () => {
       assert.equal(obj(rows[1]!.value).deleted, true);
       assert.deepEqual(rows[2], { key: 'nope', error: 'not_found' });
       assert.equal((await f.req('/db/_all_docs?startkey=notjson')).status, 400);
+      // A POST body carries any query parameter, and wins over the query string (couch_mrview_http).
+      const posted = obj((await f.req('/db/_all_docs?limit=5', { method: 'POST', json: { keys: ['a', 'b', 'c'], limit: 2, skip: 1, include_docs: true } })).json);
+      assert.deepEqual(arr(posted.rows).map((r) => [obj(r).id, obj(obj(r).doc).id]), [['b', 'b'], ['c', 'c']]);
+      const postedRange = obj((await f.req('/db/_all_docs', { method: 'POST', json: { startkey: 'b', endkey: 'd', descending: false, inclusive_end: false } })).json);
+      assert.deepEqual(arr(postedRange.rows).map((r) => obj(r).id), ['b', 'c']);
+      const notObject = await f.req('/db/_all_docs', { method: 'POST', json: [] });
+      assert.deepEqual([notObject.status, notObject.json], [400, { error: 'bad_request', reason: 'Request body must be a JSON object' }]);
+      // Every id is a string: null, booleans and numbers collate before all of them, arrays and objects after.
+      const ids = async (qs: string): Promise<unknown[]> => arr(obj((await f.req(`/db/_all_docs?${qs}`)).json).rows).map((r) => obj(r).id);
+      assert.deepEqual(await ids('end_key=0'), []);
+      assert.deepEqual(await ids('startkey=0&endkey="b"'), ['a', 'b']);
+      assert.deepEqual(await ids('startkey="d"&endkey={}'), ['d', 'e']);
+      assert.deepEqual(await ids('startkey=[]'), []);
+      assert.deepEqual(await ids('descending=true&startkey={}&endkey="d"'), ['e', 'd']);
+      assert.deepEqual(await ids('descending=true&startkey=1'), []);
     }));
 });
 
@@ -191,6 +206,12 @@ describe('_local documents', () => {
       assert.deepEqual(viaBulk.json, [{ ok: true, id: '_local/b', rev: '0-1' }]);
       const list = obj((await f.req('/db/_local_docs?include_docs=true')).json);
       assert.deepEqual(arr(list.rows).map((r) => obj(r).id), ['_local/b', '_local/cp']);
+      for (const limit of [0, 1]) {
+        const byKeys = obj((await f.req(`/db/_local_docs?limit=${limit}`, { method: 'POST', json: { keys: ['_local/b', '_local/cp'] } })).json);
+        assert.equal(arr(byKeys.rows).length, limit, 'limit applies to keys');
+        const inBody = obj((await f.req('/db/_local_docs', { method: 'POST', json: { keys: ['_local/b', '_local/cp'], limit } })).json);
+        assert.equal(arr(inBody.rows).length, limit, 'limit in the body');
+      }
       assert.deepEqual(arr(obj((await f.req('/db/_changes')).json).results), []);
       assert.deepEqual(arr(obj((await f.req('/db/_all_docs')).json).rows), []);
       const del = await f.req('/db/_local/cp?rev=0-2', { method: 'DELETE' });

@@ -33,7 +33,13 @@ describe('documents', () => {
       assert.match(String(again.rev), /^4-/);
       const missing = await f.req('/db/nope');
       assert.deepEqual(missing.json, { error: 'not_found', reason: 'missing' });
-      assert.equal((await f.req('/db/nope', { method: 'DELETE' })).status, 409);
+      // chttpd_db opens the document before a DELETE: missing or deleted is 404, rev or not.
+      const delMissing = await f.req('/db/nope', { method: 'DELETE' });
+      assert.equal(delMissing.status, 404);
+      assert.deepEqual(delMissing.json, { error: 'not_found', reason: 'missing' });
+      assert.equal((await f.req('/db/a', { method: 'DELETE' })).status, 409, 'a live document without a rev conflicts');
+      await f.req(`/db/a?rev=${String(again.rev)}`, { method: 'DELETE' });
+      assert.deepEqual((await f.req('/db/a', { method: 'DELETE' })).json, { error: 'not_found', reason: 'deleted' });
     }));
 
   test('POST /db generates ids; If-Match names the rev; ids with slashes', () =>
@@ -79,6 +85,8 @@ describe('documents', () => {
       assert.equal((await f.req('/db/src', { method: 'COPY' })).status, 400);
       assert.equal((await f.req('/db/src', { method: 'COPY', headers: { destination: '_local/x' } })).status, 400);
       assert.equal((await f.req('/db/src', { method: 'COPY', headers: { destination: '_bad' } })).status, 400);
+      const absolute = await f.req('/db/src', { method: 'COPY', headers: { destination: 'http://elsewhere/db/x' } });
+      assert.deepEqual([absolute.status, absolute.json], [400, { error: 'bad_request', reason: 'Destination URL must be relative.' }]);
       assert.equal((await f.req('/db/nope', { method: 'COPY', headers: { destination: 'x' } })).status, 404);
     }));
 
