@@ -49,6 +49,12 @@ const bulkDocs: Handler = async (rc) => {
     const id = doc.id ?? randomBytes(16).toString('hex');
     return { doc, id, localRev: isObject(raw) && typeof raw._rev === 'string' ? raw._rev : undefined };
   });
+  if (body.all_or_nothing === true && newEdits) {
+    // CouchDB 2+ has no atomic batches: fabric_doc_update aborts every document with
+    // not_implemented, and chttpd_db answers 417 with a row per document. Nothing is written.
+    sendJson(rc.res, 417, docs.map(({ id }) => ({ id, error: 'not_implemented', reason: 'all_or_nothing is not supported' })));
+    return;
+  }
   const pending: Array<Promise<DocResult>> = [];
   const write = orderedWriter(db);
   // validate_doc_update, per document: a refusal is that document's row (403/401), as in CouchDB.

@@ -72,6 +72,15 @@ describe('_bulk_docs request validation (CouchDB rejects the whole request)', ()
       }));
   }
 
+  test('all_or_nothing is 417 not_implemented per document, and writes nothing', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const r = await f.req('/db/_bulk_docs', { method: 'POST', json: { all_or_nothing: true, docs: [{ _id: 'x' }, { _id: 'y' }] } });
+      assert.equal(r.status, 417);
+      assert.deepEqual(r.json, ['x', 'y'].map((id) => ({ id, error: 'not_implemented', reason: 'all_or_nothing is not supported' })));
+      assert.equal((await f.req('/db/x')).status, 404);
+    }));
+
   test('new_edits:false without _id gets a generated id, as CouchDB', () =>
     withCouch(async (f) => {
       await createDb(f);
