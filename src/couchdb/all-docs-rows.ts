@@ -56,9 +56,10 @@ function row(db: Db, id: string, item: Item, q: AllDocsRowQuery, forKey: boolean
   return `${head},"error":${JSON.stringify(doc.error.error)},"reason":${JSON.stringify(doc.error.reason)}}`;
 }
 
+/** The rows of `keys`: descending reverses the keys before `skip` and `limit` (fabric_view_all_docs). */
 export function keyRows(db: Db, q: AllDocsRowQuery, keys: unknown[]): string[] {
   const rows: string[] = [];
-  for (const key of keys) {
+  for (const key of q.descending ? [...keys].reverse() : keys) {
     const k = typeof key === 'string' && key.length > 0 ? Buffer.from(key, 'utf8') : null;
     const item = k !== null && idOfKey(k) !== null ? currentItem(db, k) : undefined;
     const r = item ? row(db, key as string, item, q, true) : null;

@@ -138,6 +138,9 @@ describe('_all_docs', () => {
       assert.deepEqual(arr(posted.rows).map((r) => [obj(r).id, obj(obj(r).doc).id]), [['b', 'b'], ['c', 'c']]);
       const postedRange = obj((await f.req('/db/_all_docs', { method: 'POST', json: { startkey: 'b', endkey: 'd', descending: false, inclusive_end: false } })).json);
       assert.deepEqual(arr(postedRange.rows).map((r) => obj(r).id), ['b', 'c']);
+      // fabric_view_all_docs reverses the keys when descending, then skips and limits.
+      const descKeys = obj((await f.req('/db/_all_docs?descending=true&limit=2', { method: 'POST', json: { keys: ['c', 'b', 'nope', 'a'] } })).json);
+      assert.deepEqual(arr(descKeys.rows).map((r) => obj(r).key), ['a', 'nope']);
       const notObject = await f.req('/db/_all_docs', { method: 'POST', json: [] });
       assert.deepEqual([notObject.status, notObject.json], [400, { error: 'bad_request', reason: 'Request body must be a JSON object' }]);
       // Every id is a string: null, booleans and numbers collate before all of them, arrays and objects after.
