@@ -166,7 +166,8 @@ export function normalizeGrants(items: readonly (string | RoleGrant)[], name?: s
     if (!grants.some((x) => sameGrant(x, g))) grants.push(g);
   }
   const buckets = [...new Set(grants.map((g) => g.bucket))].sort();
-  if (buckets.length === 0) throw new AuthError('USER_INVALID', 'a bucket user needs at least one bucket', { name });
+  // No grant at all is a user with no roles: Couchbase accepts one (ns_server put_user_validators:
+  // `roles` defaults to []); it signs in and may use nothing.
   return { grants, buckets };
 }
 
@@ -249,7 +250,8 @@ export function parseUserRecord(value: unknown): UserRecord {
   if (!Array.isArray(buckets) || !buckets.every((b): b is string => typeof b === 'string')) {
     throw corrupt('buckets is not a list of names', { name });
   }
-  if (role === 'bucket' && buckets.length === 0) throw corrupt('bucket user without buckets', { name });
+  // An empty bucket list is a user with no roles only when the record says so with its grants.
+  if (role === 'bucket' && buckets.length === 0 && grants === undefined) throw corrupt('bucket user without buckets', { name });
   if (role === 'admin' && buckets.length > 0) throw corrupt('admin with a bucket list', { name });
   let parsedGrants: RoleGrant[] | undefined;
   if (grants !== undefined) {

@@ -91,10 +91,8 @@ function grantFor(item: string, engine: Engine): RoleGrant | undefined {
 
 /** Parse `roles`: "data_reader[b:s:c],bucket_full_access[b2]" or "admin". */
 export function parseRoles(raw: string, engine: Engine): ParsedRoles {
+  // No roles is allowed (ns_server put_user_validators: `roles` defaults to []).
   const items = raw.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
-  if (items.length === 0) {
-    throw fieldErrors({ roles: 'Freshet users need a role: admin, bucket_full_access[BUCKET], data_reader[...] or data_writer[...]' });
-  }
   const bad: string[] = [];
   const grants: RoleGrant[] = [];
   let admin = false;

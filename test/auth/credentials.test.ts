@@ -127,7 +127,6 @@ describe('UserRegistry access rules', () => {
       ['bad:name', ['default']],
       ['', ['default']],
       ['x'.repeat(129), ['default']],
-      ['ok', []],
       ['ok', ['.hidden']],
       ['ok', ['has space']],
     ] as const) {
@@ -163,6 +162,17 @@ describe('UserRegistry persistence', () => {
     assert.deepEqual(reloaded.list(), reg.list());
     assert.equal(reloaded.verify('alice', 'alicepw'), true);
     assert.equal(reloaded.verify('alice', 'wrong'), false);
+  });
+
+  test('a user with no roles signs in, reaches no bucket, and survives a reload', async () => {
+    const mem = memoryStore();
+    const reg = new UserRegistry(mem.opts);
+    await reg.setBucketUser('nobody', 'nobodypw', []);
+    assert.equal(reg.verify('nobody', 'nobodypw'), true);
+    assert.equal(reg.canAccessBucket('nobody', 'default'), false);
+    const reloaded = new UserRegistry(mem.opts);
+    assert.deepEqual(reloaded.list(), reg.list());
+    assert.equal(reloaded.canAccessBucket('nobody', 'default'), false);
   });
 
   test('stored records hold no plaintext password', async () => {

@@ -53,6 +53,18 @@ describe('users over REST (/settings/rbac/users)', () => {
     assert.equal(JSON.parse(gone.text), 'User was not found.');
   });
 
+  test('a user with no roles is accepted (roles default to none, as ns_server): it signs in and reaches no bucket', async () => {
+    for (const form of [{ password: 'nora-secret' }, { password: 'nora-secret', roles: '' }]) {
+      const put = await mgmt.call('PUT', `${USERS}/local/nora`, { form });
+      assert.equal(put.status, 200, put.text);
+    }
+    assert.deepEqual(obj(await mgmt.json(`${USERS}/local/nora`)).roles, []);
+    const nora = { username: 'nora', password: 'nora-secret' };
+    assert.equal((await mgmt.get('/whoami', nora)).status, 200);
+    assert.equal((await mgmt.get('/pools/default/buckets/b1', nora)).status, 403);
+    assert.equal((await mgmt.call('DELETE', `${USERS}/local/nora`)).status, 200);
+  });
+
   test('GET /whoami names the caller and its roles; /settings/rbac/roles is for the administrator', async () => {
     assert.deepEqual(await mgmt.json('/whoami'), { id: 'Administrator', domain: 'admin', roles: [{ role: 'admin' }] });
     const put = await mgmt.call('PUT', `${USERS}/local/wanda`, { form: { password: 'wanda-secret', roles: 'bucket_full_access[b1],data_reader[b2]' } });
