@@ -71,6 +71,7 @@ export interface VerboseNodeJson {
   readonly status: 'healthy';
   readonly thisNode?: true;
   readonly hostname: string;
+  readonly configuredHostname: string;
   readonly nodeUUID?: string;
   readonly clusterCompatibility: number;
   readonly version: string;
@@ -168,6 +169,9 @@ export function buildVerboseNode(
     status: 'healthy',
     ...(index === input.thisNode ? { thisNode: true as const } : {}),
     hostname: hostPort(host, mgmtPortOf(node)),
+    // ns_server's build_node_info: the address the node was configured with (no alternate names
+    // here, so the same as `hostname`); consistency utilities of the SDKs read it.
+    configuredHostname: hostPort(host, mgmtPortOf(node)),
     ...(node.nodeUuid === undefined ? {} : { nodeUUID: node.nodeUuid }),
     clusterCompatibility: clusterCompatibility(version),
     version,

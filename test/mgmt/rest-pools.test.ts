@@ -57,6 +57,7 @@ describe('cluster-manager REST: documents and access', () => {
     assert.deepEqual(goDecodeErrors(pool, GO_COUCHBASE_POOL), []);
     const node = obj(arr(pool.nodes)[0]);
     assert.equal(node.hostname, `127.0.0.1:${ports.mgmt}`);
+    assert.equal(node.configuredHostname, node.hostname);
     assert.deepEqual(node.ports, { direct: ports.kv });
     assert.equal(node.thisNode, true);
 

@@ -54,7 +54,7 @@ describe('users over REST (/settings/rbac/users)', () => {
   });
 
   test('a user with no roles is accepted (roles default to none, as ns_server): it signs in and reaches no bucket', async () => {
-    for (const form of [{ password: 'nora-secret' }, { password: 'nora-secret', roles: '' }]) {
+    for (const form of [{ password: 'nora-secret' }, { password: 'nora-secret', roles: '' }] as Record<string, string>[]) {
       const put = await mgmt.call('PUT', `${USERS}/local/nora`, { form });
       assert.equal(put.status, 200, put.text);
     }
