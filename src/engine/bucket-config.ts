@@ -15,6 +15,8 @@ export interface BucketConfig {
   durabilityMinLevel?: DurabilityLevel;
   /** How XDCR writes resolve conflicts (with-meta.ts); absent = 'seqno' (revid), Couchbase's default. */
   conflictResolution?: ConflictResolutionType;
+  /** Whether the bucket may be flushed (Couchbase's `flushEnabled`, flush.ts); absent = no. */
+  flushEnabled?: boolean;
 }
 
 /** Write-path memory limits (issue #16), engine options shared by every bucket. */

@@ -72,6 +72,8 @@ export class Bucket extends EventEmitter {
   readonly #counter: DocCounter;
   readonly #default: Collection;
   readonly #collections = new Map<number, Collection>();
+  /** Whether a flush is allowed (Couchbase's `flushEnabled` setting; flush.ts does it). */
+  flushEnabled: boolean;
 
   constructor(
     store: LmdbStore,
@@ -85,6 +87,7 @@ export class Bucket extends EventEmitter {
     this.#core = new BucketCore(store, config, clock, this, maxJsonDepth, limits);
     this.#counter = new DocCounter(this);
     this.#default = new Collection(this.#core, 0);
+    this.flushEnabled = config.flushEnabled === true;
   }
 
   /** Live and deleted documents on disk (doc-counts.ts: a cached scan of the by-seq index). */

@@ -15,6 +15,7 @@ import { EngineError, engineWrite, isEngineError } from './errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../codec/json-check.js';
 import { compact, runExpiryPager, simulateFailover, type CompactionResult, type FailoverOptions } from './maintenance.js';
 import { resumePurges } from './bucket-collections.js';
+import { flushBucket, type FlushResult } from './flush.js';
 import { LmdbStore } from '../store/lmdb-store.js';
 import { isStorageError, StorageError } from '../store/storage-fault.js';
 import { DURABILITY_LEVELS, type DurabilityLevel, type VBucketInfo, type VBucketState } from './types.js';
@@ -58,6 +59,8 @@ export interface CreateBucketOptions {
   conflictResolution?: ConflictResolutionType;
   /** The least durability of every write (Couchbase's `durabilityMinLevel`); default none. */
   durabilityMinLevel?: DurabilityLevel;
+  /** Whether the bucket may be flushed (Couchbase's `flushEnabled`); default no. */
+  flushEnabled?: boolean;
 }
 
 function checkDurability(level: DurabilityLevel): DurabilityLevel {
@@ -73,6 +76,7 @@ function bucketConfigOf(b: Bucket): BucketConfig {
     ...(b.maxTTL ? { maxTTL: b.maxTTL } : {}),
     ...(b.durabilityMinLevel !== 'none' ? { durabilityMinLevel: b.durabilityMinLevel } : {}),
     ...(b.conflictResolution !== 'seqno' ? { conflictResolution: b.conflictResolution } : {}),
+    ...(b.flushEnabled ? { flushEnabled: true } : {}),
   };
 }
 
@@ -207,6 +211,7 @@ export class Engine extends EventEmitter {
       ...(maxTTL ? { maxTTL } : {}),
       ...(durabilityMinLevel !== 'none' ? { durabilityMinLevel } : {}),
       ...(cr !== 'seqno' ? { conflictResolution: cr } : {}),
+      ...(opts.flushEnabled === true ? { flushEnabled: true } : {}),
     };
     const bucket = new Bucket(this.store, config, this.options.clock, this.options.maxJsonDepth, limitsOf(this.options));
     this.bucketMap.set(name, bucket);
@@ -249,6 +254,19 @@ export class Engine extends EventEmitter {
   async setBucketDurability(name: string, level: DurabilityLevel): Promise<void> {
     this.requireBucket(name).durabilityMinLevel = checkDurability(level);
     await this.saveBucketList();
+  }
+
+  /** Allow or forbid flushing a bucket (Couchbase's `flushEnabled`). */
+  async setBucketFlushEnabled(name: string, enabled: boolean): Promise<void> {
+    this.requireBucket(name).flushEnabled = enabled;
+    await this.saveBucketList();
+  }
+
+  /** Delete every document of a bucket whose flushEnabled is on (flush.ts); EINVAL otherwise. */
+  async flushBucket(name: string): Promise<FlushResult> {
+    const bucket = this.requireBucket(name);
+    if (!bucket.flushEnabled) throw new EngineError('EINVAL', `flush is disabled for bucket ${name}`);
+    return flushBucket(bucket);
   }
 
   setVBucketState(bucket: string, vb: number, state: VBucketState): Promise<VBucketInfo> {

@@ -93,6 +93,10 @@ class LockTable {
     this.#locks.delete(k);
   }
 
+  clear(): void {
+    this.#locks.clear();
+  }
+
   /** Drop every lapsed lock; the next sweep waits until the table has doubled again. */
   #sweep(now: number): void {
     for (const [k, lock] of this.#locks) {
@@ -168,6 +172,15 @@ export function unlock(core: BucketCore, collection: number, rawKey: Key, cas: b
 export function anyLocked(core: BucketCore): boolean {
   const table = tables.get(core);
   return table !== undefined && table.size > 0;
+}
+
+/** Drop every lock of the bucket (a flush deletes locked documents too); how many were held. */
+export function releaseAllLocks(core: BucketCore): number {
+  const table = tables.get(core);
+  if (table === undefined) return 0;
+  const held = table.size;
+  table.clear();
+  return held;
 }
 
 /** `item` as a reader other than the locker sees it: CAS 0xffffffffffffffff while locked. */

@@ -15,13 +15,15 @@
  *   `parse_validate_durability_min_level`), `none` (the default), `majority`,
  *   `majorityAndPersistActive` or `persistToMajority`; the persisting levels make every KV write
  *   wait for the disk (engine: bucket.ts `writeMode`);
- * - `ramQuotaMB` / `ramQuota`, `replicaNumber`, `flushEnabled`, and the other settings the SDK's
- *   bucket manager sends are accepted and ignored.
+ * - `flushEnabled`: `1` allows `controller/doFlush` (and lists it in the bucket's `controllers`),
+ *   `0` (the default) forbids it;
+ * - `ramQuotaMB` / `ramQuota`, `replicaNumber` and the other settings the SDK's bucket manager
+ *   sends are accepted and ignored.
  * Success is 202 with `Location: /pools/default/buckets/NAME` (`respond_bucket_created`); a
  * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
  *
  * `POST /pools/default/buckets/NAME` edits a bucket (ns_server `handle_bucket_update`): `maxTTL`
- * and `durabilityMinLevel` apply to writes from then on; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are accepted
+ * and `durabilityMinLevel` apply to writes from then on, `flushEnabled` at once; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are accepted
  * and ignored as on create. 200 with an empty body; 404 for an unknown bucket.
  *
  * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
@@ -87,8 +89,17 @@ function durabilityParam(form: URLSearchParams, errors: Record<string, string>):
   return found;
 }
 
+/** ns_server `parse_validate_flush_enabled`: "0" or "1"; undefined when absent. */
+function flushEnabledParam(form: URLSearchParams, errors: Record<string, string>): boolean | undefined {
+  const raw = form.get('flushEnabled');
+  if (raw === null) return undefined;
+  if (raw !== '0' && raw !== '1') errors.flushEnabled = 'flushEnabled can only be 1 or 0';
+  return raw === '1';
+}
+
 interface CreateForm {
   name: string;
+  flushEnabled: boolean;
   numVBuckets: number;
   maxTTL: number;
   conflictResolution: ConflictResolutionType;
@@ -118,22 +129,23 @@ function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm {
   const maxTTL = maxTTLParam(form, errors) ?? 0;
   const conflictResolution = conflictResolutionParam(form, errors);
   const durabilityMinLevel = durabilityParam(form, errors) ?? 'none';
+  const flushEnabled = flushEnabledParam(form, errors) ?? false;
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
-  return { name: name!, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel };
+  return { name: name!, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled };
 }
 
 async function createBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
-  const { name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel } = validateCreate(rc, form);
+  const { name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled } = validateCreate(rc, form);
   try {
-    await rc.server.engine.createBucket(name, { numVBuckets, maxTTL, conflictResolution, durabilityMinLevel });
+    await rc.server.engine.createBucket(name, { numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled });
   } catch (err) {
     // A concurrent create of the same name, or a rule the engine enforces beyond the form's.
     if (isEngineError(err, 'KEY_EEXISTS')) throw fieldErrors({ name: 'Bucket with given name already exists' });
     if (isEngineError(err, 'EINVAL')) throw fieldErrors({ name: err.message });
     throw err;
   }
-  rc.server.logger.info({ bucket: name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel }, 'bucket created over REST');
+  rc.server.logger.info({ bucket: name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled }, 'bucket created over REST');
   sendEmpty(rc.res, 202, { Location: `/pools/default/buckets/${encodeURIComponent(name)}` });
 }
 
@@ -145,24 +157,32 @@ async function editBucket(rc: RestContext): Promise<void> {
   const errors: Record<string, string> = {};
   const maxTTL = maxTTLParam(form, errors);
   const durabilityMinLevel = durabilityParam(form, errors);
+  const flushEnabled = flushEnabledParam(form, errors);
   const vbs = form.get('numVBuckets');
   if (vbs !== null && vbs.trim() !== String(bucket.numVBuckets)) errors.numVBuckets = 'Number of vBuckets cannot be changed';
   if (form.get('conflictResolutionType') !== null) errors.conflictResolutionType = 'Conflict resolution type not allowed in update bucket';
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
   if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);
   if (durabilityMinLevel !== undefined) await rc.server.engine.setBucketDurability(name, durabilityMinLevel);
-  rc.server.logger.info({ bucket: name, maxTTL, durabilityMinLevel }, 'bucket edited over REST');
+  if (flushEnabled !== undefined) await rc.server.engine.setBucketFlushEnabled(name, flushEnabled);
+  rc.server.logger.info({ bucket: name, maxTTL, durabilityMinLevel, flushEnabled }, 'bucket edited over REST');
   sendEmpty(rc.res, 200);
 }
 
 /**
- * `POST .../buckets/NAME/controller/doFlush`: Freshet buckets are not flushable (their configs
- * list no flush controller), answered as ns_server answers for a bucket with flushEnabled=0, 400
- * `{"_":"Flush is disabled for the bucket"}`, which the SDK reports as BucketNotFlushableError.
+ * `POST .../buckets/NAME/controller/doFlush`: with flushEnabled=1, every document of the bucket is
+ * deleted (engine/flush.ts) and the answer is 200 with an empty body once they are; otherwise 400
+ * `{"_":"Flush is disabled for the bucket"}`, as ns_server answers, which the SDK reports as
+ * BucketNotFlushableError.
  */
-function flushBucket(rc: RestContext): void {
-  if (rc.server.engine.bucket(rc.params.bucket ?? '') === undefined) throw notFound();
-  throw new RestError(400, { _: 'Flush is disabled for the bucket' });
+async function flushBucket(rc: RestContext): Promise<void> {
+  const name = rc.params.bucket ?? '';
+  const bucket = rc.server.engine.bucket(name);
+  if (bucket === undefined) throw notFound();
+  if (!bucket.flushEnabled) throw new RestError(400, { _: 'Flush is disabled for the bucket' });
+  const result = await rc.server.engine.flushBucket(name);
+  rc.server.logger.info({ bucket: name, ...result }, 'bucket flushed over REST');
+  sendEmpty(rc.res, 200);
 }
 
 async function deleteBucket(rc: RestContext): Promise<void> {

@@ -47,7 +47,7 @@ export function defaultPoolDoc(ctx: { readonly engine: Engine }, topology: Topol
 }
 
 export function verboseBucketDoc(topology: Topology, bucket: Bucket, localAddr: string): VerboseBucketJson {
-  return buildVerboseBucket({ ...topology.bucketInput(bucket), ...BUCKET_STATS, maxTTL: bucket.maxTTL, conflictResolutionType: bucket.conflictResolution, durabilityMinLevel: bucket.durabilityMinLevel }, { clusterUuid: topology.clusterUuid, localAddr });
+  return buildVerboseBucket({ ...topology.bucketInput(bucket), ...BUCKET_STATS, maxTTL: bucket.maxTTL, conflictResolutionType: bucket.conflictResolution, durabilityMinLevel: bucket.durabilityMinLevel, flushEnabled: bucket.flushEnabled }, { clusterUuid: topology.clusterUuid, localAddr });
 }
 
 /** The buckets `visible` lets through, sorted by name (ns_server filters by settings!read). */
@@ -60,7 +60,7 @@ export function bucketListDoc(
   const inputs = ctx.engine
     .buckets()
     .filter((b) => visible(b.name))
-    .map((b) => ({ ...topology.bucketInput(b), ...BUCKET_STATS, maxTTL: b.maxTTL, conflictResolutionType: b.conflictResolution, durabilityMinLevel: b.durabilityMinLevel }));
+    .map((b) => ({ ...topology.bucketInput(b), ...BUCKET_STATS, maxTTL: b.maxTTL, conflictResolutionType: b.conflictResolution, durabilityMinLevel: b.durabilityMinLevel, flushEnabled: b.flushEnabled }));
   return buildBucketList(inputs, { clusterUuid: topology.clusterUuid, localAddr });
 }
 

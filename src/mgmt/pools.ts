@@ -259,6 +259,8 @@ export interface BucketStatsInput {
   readonly conflictResolutionType?: 'seqno' | 'lww';
   /** The bucket's durabilityMinLevel; 'none' when absent. */
   readonly durabilityMinLevel?: DurabilityLevel;
+  /** Whether the bucket may be flushed: its `controllers` then list `flush`. */
+  readonly flushEnabled?: boolean;
 }
 
 /** GET /pools/default/buckets/NAME */
@@ -288,7 +290,9 @@ export function buildVerboseBucket(
     bucketCapabilities: bucketCapabilities(bucket),
     ...(input.ramQuota === undefined ? {} : { quota: { ram: input.ramQuota, rawRAM: input.ramQuota } }),
     ...(input.basicStats === undefined ? {} : { basicStats: { ...input.basicStats } }),
-    controllers: {},
+    // ns_server lists the flush controller only for a flushable bucket; the SDK's bucket manager
+    // reads flushEnabled from its presence.
+    controllers: input.flushEnabled === true ? { flush: `/pools/default/buckets/${encodeURIComponent(bucket.name)}/controller/doFlush` } : {},
     nodes: input.nodes.map((n, i) => buildVerboseNode(n, i, input, opts, bucket)),
     vBucketServerMap: buildVBucketServerMap(input, opts),
   };

@@ -33,6 +33,36 @@ describe('bucket management over REST', () => {
     assert.equal(again.status, 404);
   });
 
+  test('flushEnabled: the flush controller is listed and doFlush deletes every collection\'s documents', async () => {
+    const { engine } = s.t.server;
+    const bad = await mgmt.post('/pools/default/buckets', { name: 'fl', numVBuckets: '4', flushEnabled: 'yes' });
+    assert.deepEqual([bad.status, JSON.parse(bad.text)], [400, { errors: { flushEnabled: 'flushEnabled can only be 1 or 0' } }]);
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'fl', numVBuckets: '4', flushEnabled: '1' })).status, 202);
+    assert.deepEqual(obj(await mgmt.json('/pools/default/buckets/fl')).controllers, { flush: '/pools/default/buckets/fl/controller/doFlush' });
+    const bucket = engine.bucket('fl')!;
+    await bucket.createScope('s');
+    await bucket.createCollection('s', 'c');
+    const coll = bucket.collectionByName('s', 'c');
+    const dflt = bucket.collection(0);
+    for (let i = 0; i < 20; i++) {
+      await dflt.set(`d${i}`, '{"a":1}');
+      await coll.set(`c${i}`, '{"b":2}');
+    }
+    await dflt.delete('d0');
+    const flushed = await mgmt.call('POST', '/pools/default/buckets/fl/controller/doFlush');
+    assert.equal(flushed.status, 200, flushed.text);
+    for (let i = 0; i < 20; i++) {
+      assert.equal(dflt.lookup(Buffer.from(`d${i}`))?.deleted ?? true, true);
+      assert.equal(coll.lookup(Buffer.from(`c${i}`))?.deleted ?? true, true);
+    }
+    // Turned off by an edit: refused again, and the setting outlives a restart of the engine's list.
+    assert.equal((await mgmt.post('/pools/default/buckets/fl', { flushEnabled: '0' })).status, 200);
+    assert.deepEqual(obj(await mgmt.json('/pools/default/buckets/fl')).controllers, {});
+    const refused = await mgmt.call('POST', '/pools/default/buckets/fl/controller/doFlush');
+    assert.deepEqual([refused.status, JSON.parse(refused.text)], [400, { _: 'Flush is disabled for the bucket' }]);
+    assert.equal((await mgmt.call('DELETE', '/pools/default/buckets/fl')).status, 200);
+  });
+
   test('numVBuckets defaults to 1024 and membase is the old name of couchbase', async () => {
     const r = await mgmt.post('/pools/default/buckets', { name: 'legacy', bucketType: 'membase' });
     assert.equal(r.status, 202, r.text);

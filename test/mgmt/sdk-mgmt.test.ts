@@ -29,7 +29,23 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
       assert.equal(t.server.engine.bucket('sdk-made')?.numVBuckets, 1024);
       assert.equal((await buckets.getBucket('sdk-made')).name, 'sdk-made');
       await assert.rejects(buckets.createBucket({ name: 'sdk-made', ramQuotaMB: 100 }), BucketExistsError);
-      // Freshet buckets cannot be flushed: answered as ns_server answers with flushEnabled=0.
+      // Flush: refused as ns_server refuses it while flushEnabled is off; once on (updateBucket),
+      // getBucket reports it and a flush deletes every document of every collection.
+      assert.equal((await buckets.getBucket('sdk-made')).flushEnabled, false);
+      await assert.rejects(buckets.flushBucket('sdk-made'), BucketNotFlushableError);
+      const made = cluster.bucket('sdk-made').defaultCollection();
+      for (let i = 0; i < 50; i++) await made.upsert(`k${i}`, { i });
+      await made.getAndLock('k0', 10);
+      const settings = await buckets.getBucket('sdk-made');
+      settings.flushEnabled = true;
+      await buckets.updateBucket(settings);
+      assert.equal((await buckets.getBucket('sdk-made')).flushEnabled, true);
+      await buckets.flushBucket('sdk-made');
+      for (const key of ['k0', 'k1', 'k49']) assert.equal((await made.exists(key)).exists, false, key);
+      await made.upsert('after', { ok: true });
+      assert.deepEqual((await made.get('after')).content, { ok: true });
+      settings.flushEnabled = false;
+      await buckets.updateBucket(settings);
       await assert.rejects(buckets.flushBucket('sdk-made'), BucketNotFlushableError);
       await buckets.dropBucket('sdk-made');
       assert.equal(t.server.engine.bucket('sdk-made'), undefined);
