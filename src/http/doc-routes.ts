@@ -98,9 +98,22 @@ const getDoc: Handler = async (rc) => {
   sendJson(rc.res, 200, docJson(db, state, rev, found.data, found.deleted, opts), { ETag: etag });
 };
 
+/**
+ * The current revision of a live design document when a Couchbase SDK writes or deletes it without
+ * one. Freshet's CouchDB face is also the bucket's `capi` service (Couchbase's views API, port
+ * 8092 there), where design documents are last-write-wins: the SDK's view index manager upserts
+ * and drops them with no rev. Its requests carry `client-context-id`, which Couchbase SDKs send on
+ * every HTTP service and CouchDB clients do not; any other rev-less write keeps CouchDB's MVCC.
+ */
+function capiDesignRev(rc: RequestCtx, db: Db, id: string): string | undefined {
+  if (!id.startsWith('_design/') || rc.req.headers['client-context-id'] === undefined) return undefined;
+  const state = loadDoc(db, id, db.revsLimit);
+  return state && !state.winner.deleted ? state.winner.rev : undefined;
+}
+
 /** Apply the rev named by `?rev=`/`If-Match` to a parsed document (interactive edits). */
-function withRequestRev(rc: RequestCtx, doc: ParsedDoc): ParsedDoc {
-  const rev = requestRev(rc, docRev(doc) ?? undefined);
+function withRequestRev(rc: RequestCtx, doc: ParsedDoc, capiRev?: string): ParsedDoc {
+  const rev = requestRev(rc, docRev(doc) ?? undefined) ?? capiRev;
   if (rev !== undefined && doc.revisions === null) {
     const r = parseRev(rev);
     doc.revisions = { start: r.pos, ids: [r.hash] };
@@ -125,7 +138,7 @@ const putDoc: Handler = async (rc) => {
   doc.id = id;
   const newEdits = qBool(rc.query, 'new_edits', true);
   await guardWrite(rc, db, id, doc);
-  const written = await writeDoc(db, id, withRequestRev(rc, doc), { newEdits, followsData, validate: await requestValidator(rc, db) });
+  const written = await writeDoc(db, id, withRequestRev(rc, doc, capiDesignRev(rc, db, id)), { newEdits, followsData, validate: await requestValidator(rc, db) });
   const status = rc.query.get('batch') === 'ok' ? 202 : 201;
   sendJson(rc.res, status, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };
@@ -139,7 +152,7 @@ const deleteDoc: Handler = async (rc) => {
   const state = loadDoc(db, id, db.revsLimit);
   if (!state) throw new CouchError('not_found');
   if (state.winner.deleted) throw new CouchError('not_found_deleted');
-  const rev = requestRev(rc);
+  const rev = requestRev(rc) ?? capiDesignRev(rc, db, id);
   if (rev === undefined) throw new CouchError('conflict');
   const r = parseRev(rev);
   const doc: ParsedDoc = { id, revisions: { start: r.pos, ids: [r.hash] }, deleted: true, body: {} };

@@ -78,3 +78,25 @@ describe('_design_docs', () => {
       assert.equal((await f.req('/theirs/_design_docs', { auth: { user: 'alice', password: 'alice-secret' } })).status, 403);
     }));
 });
+
+describe('design documents through the capi service', () => {
+  test('a Couchbase SDK request (client-context-id) replaces or deletes a design document without a rev; a CouchDB client gets 409', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const sdk = { 'client-context-id': 'ctx-1' };
+      await put(f, '/db/_design/v', { views: { a: { map: 'function (doc) { emit(1); }' } } });
+      const plain = await f.req('/db/_design/v', { method: 'PUT', json: { views: {} } });
+      assert.equal(plain.status, 409, 'CouchDB MVCC without the header');
+      assert.equal((await f.req('/db/_design/v', { method: 'DELETE' })).status, 409);
+      const replaced = await f.req('/db/_design/v', { method: 'PUT', json: { views: { b: { map: 'function (doc) { emit(2); }' } } }, headers: sdk });
+      assert.equal(replaced.status, 201, replaced.text);
+      assert.match(String(obj(replaced.json).rev), /^2-/);
+      assert.deepEqual(Object.keys(obj(obj((await f.req('/db/_design/v')).json).views)), ['b']);
+      // Only design documents: a plain document still needs its rev.
+      await put(f, '/db/plain', { x: 1 });
+      assert.equal((await f.req('/db/plain', { method: 'PUT', json: { x: 2 }, headers: sdk })).status, 409);
+      assert.equal((await f.req('/db/_design/v', { method: 'DELETE', headers: sdk })).status, 200);
+      assert.equal((await f.req('/db/_design/v')).status, 404);
+      assert.equal((await f.req('/db/_design/v', { method: 'DELETE', headers: sdk })).status, 404);
+    }));
+});

@@ -61,6 +61,20 @@ test('SDK bucket and user managers and ping() work against the REST API', { time
       assert.deepEqual(ddocs.map((d) => [d.name, d.namespace, Object.keys(d.views)]), [['test', 'production', ['byA']]]);
       assert.equal(ddocs[0]!.views.byA!.reduce, '_count');
 
+      // The view index manager upserts and drops without revisions (capi's last-write-wins), and a
+      // Couchbase map function gets (doc, meta); RequestPlus is stale=false.
+      const views = cluster.bucket('default').viewIndexes();
+      const byId = (map: string): couchbase.DesignDocument => new couchbase.DesignDocument('sdkview', { ids: new couchbase.DesignDocumentView({ map }) });
+      await views.upsertDesignDocument(byId('function (doc, meta) { emit(meta.id, meta.type); }'), couchbase.DesignDocumentNamespace.Development);
+      await views.upsertDesignDocument(byId('function (doc, meta) { if (meta.id !== "warm-up") emit(meta.id, meta.type); }'), couchbase.DesignDocumentNamespace.Development);
+      await views.publishDesignDocument('sdkview');
+      await cluster.bucket('default').defaultCollection().upsert('viewed', { v: 1 });
+      const rows = await cluster.bucket('default').viewQuery('sdkview', 'ids', { scanConsistency: couchbase.ViewScanConsistency.RequestPlus });
+      assert.deepEqual(rows.rows.map((r) => [r.key, r.value]), [['viewed', 'json']]);
+      await views.dropDesignDocument('sdkview', couchbase.DesignDocumentNamespace.Production);
+      await views.dropDesignDocument('sdkview', couchbase.DesignDocumentNamespace.Development);
+      await assert.rejects(views.dropDesignDocument('sdkview', couchbase.DesignDocumentNamespace.Production), couchbase.DesignDocumentNotFoundError);
+
       const users = cluster.users();
       await users.upsertUser({ username: 'sdk-user', password: 'sdk-secret', roles: [new Role({ name: 'bucket_full_access', bucket: 'default', scope: undefined, collection: undefined })] });
       assert.equal(t.server.users.canAccessBucket('sdk-user', 'default'), true);
