@@ -27,6 +27,8 @@ export interface DocOutOptions {
   attsSince?: string[] | null;
   /** Mark attachments with data as `follows` (the bytes travel as MIME parts). */
   follows?: boolean;
+  /** Add `_local_seq`: the document's change sequence (`?local_seq=true`, design option `local_seq`). */
+  localSeq?: boolean;
 }
 
 function attOptions(state: DocState, rev: string, opts: DocOutOptions): AttachmentsJsonOptions {
@@ -68,7 +70,10 @@ export function docJson(db: Db, state: DocState, rev: string, data: RevData, del
   if (data.atts.length > 0) {
     parts.attachments = attachmentsToJson(data.atts, attOptions(state, rev, opts), (m) => attachmentBytes(db, m));
   }
-  return buildDocResponse(parts);
+  const out = buildDocResponse(parts);
+  // couch_doc to_json_obj: the sequence of the document's last update, as `_changes` numbers it.
+  if (opts.localSeq) out._local_seq = state.item.bucketSeq;
+  return out;
 }
 
 /** The winning revision as JSON (`include_docs`, `_all_docs`, plain GET). */

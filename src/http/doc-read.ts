@@ -23,6 +23,7 @@ export function docOutOptions(q: URLSearchParams): DocOutOptions {
     deletedConflicts: meta || qBool(q, 'deleted_conflicts'),
     attachments: qBool(q, 'attachments'),
     attsSince: (attsSince as string[] | undefined) ?? null,
+    localSeq: qBool(q, 'local_seq'),
   };
 }
 

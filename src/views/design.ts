@@ -12,6 +12,7 @@ import { loadDoc } from '../couchdb/doc-store.js';
 import { winnerJson } from '../couchdb/doc-json.js';
 import { DesignSandbox, type DesignDoc, type MapFunction } from '../design/sandbox.js';
 import { ViewIndex, type Emits, type MapDoc, type ViewMapper } from './index.js';
+import type { DocSourceOptions } from './doc-source.js';
 import { builtinReducer, isBuiltinName, type Reducer } from './reduce.js';
 
 export interface ViewDef {
@@ -83,7 +84,10 @@ export function allDesigns(db: Db): DesignViews[] {
  * builds it from the stored bodies), so Node neither parses nor re-serializes a document.
  */
 class JsMapper implements ViewMapper {
-  constructor(private readonly fns: MapFunction[]) {}
+  constructor(
+    private readonly fns: MapFunction[],
+    readonly sourceOptions: DocSourceOptions,
+  ) {}
 
   map(docs: readonly MapDoc[]): Emits[] {
     let text = '[';
@@ -106,7 +110,9 @@ export async function openDesignIndex(db: Db, d: DesignViews): Promise<ViewIndex
   if (d.language !== 'javascript') throw new CouchError('not_found_detail', { params: { detail: `unsupported language ${d.language}` } });
   const sandbox = await viewSandbox();
   const fns = d.views.map((v) => sandbox.compile(d.doc, 'map', ['views', v.name, 'map'], dbKey(db)));
-  return ViewIndex.open(db, d.signature, new JsMapper(fns), d.views.length);
+  const options = isObj(d.doc.options) ? d.doc.options : {};
+  const source: DocSourceOptions = { includeDesign: options.include_design === true, localSeq: options.local_seq === true };
+  return ViewIndex.open(db, d.signature, new JsMapper(fns, source), d.views.length);
 }
 
 function dbKey(db: Db): string {

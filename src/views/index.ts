@@ -23,7 +23,7 @@
 import type { Db } from '../couchdb/db.js';
 import type { Bucket } from '../engine/bucket.js';
 import { scanChanges } from '../engine/change-scan.js';
-import { indexChange, type MapDoc } from './doc-source.js';
+import { indexChange, type DocSourceOptions, type MapDoc } from './doc-source.js';
 import { IndexStore, listIndexes, viewsDb, type Emits } from './index-store.js';
 
 export type { MapDoc } from './doc-source.js';
@@ -33,6 +33,8 @@ export { VIEW_NAMESPACE } from './index-store.js';
 /** Maps a batch of documents to their emits (same order as `docs`). */
 export interface ViewMapper {
   map(docs: readonly MapDoc[]): Promise<Emits[]> | Emits[];
+  /** What the documents handed to `map` include (design options `include_design`, `local_seq`). */
+  readonly sourceOptions?: DocSourceOptions;
 }
 
 /** `update=true|false|lazy` (legacy `stale=ok` = false, `stale=update_after` = lazy). */
@@ -135,7 +137,7 @@ export class ViewIndex {
         const progress = { last: since };
         const byId = new Map<string, MapDoc | null>();
         scanChanges(this.db.bucket, { since, limit: BATCH_CHANGES, collection: this.db.collectionId, progress }, (c) => {
-          const ch = indexChange(this.db, c);
+          const ch = indexChange(this.db, c, this.mapper.sourceOptions);
           if (ch) {
             byId.delete(ch.id);
             byId.set(ch.id, ch.doc);

@@ -258,3 +258,27 @@ test('keys longer than the LMDB key budget keep exact order and ranges', async (
     assert.deepEqual(one.rows.map((r) => r.id), ['l3']);
   });
 });
+
+test('design options: local_seq gives map functions _local_seq, include_design indexes design documents; GET ?local_seq=true', async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    const seqOf = async (id: string): Promise<unknown> => ((await f.req(`/db/${id}?local_seq=true`)).json as Record<string, unknown>)._local_seq;
+    const changes = (await f.req('/db/_changes')).json as { results: Array<{ id: string; seq: number }> };
+    const doc3Seq = changes.results.find((r) => r.id === 'doc3')!.seq;
+    assert.equal(await seqOf('doc3'), doc3Seq, '_local_seq is the sequence _changes gives the document');
+    assert.equal(((await f.req('/db/doc3')).json as Record<string, unknown>)._local_seq, undefined);
+    const options = {
+      _id: '_design/opts',
+      options: { local_seq: true, include_design: true },
+      views: { seqs: { map: 'function (doc) { emit(doc._id, doc._local_seq); }' } },
+    };
+    assert.equal((await f.req('/db/_design/opts', { method: 'PUT', json: options })).status, 201);
+    const rows = (await view(f, '/db/_design/opts/_view/seqs')).rows;
+    assert.deepEqual(rows.map((r) => r.key).filter((k) => String(k).startsWith('_design/')), ['_design/d', '_design/opts']);
+    assert.equal(rows.find((r) => r.key === 'doc3')!.value, doc3Seq);
+    for (const r of rows) assert.equal(typeof r.value, 'number', String(r.key));
+    // Without the options: no design documents, no _local_seq.
+    const plain = (await view(f, '/db/_design/d/_view/by_type')).rows;
+    assert.equal(plain.some((r) => String(r.id).startsWith('_design/')), false);
+  });
+});
