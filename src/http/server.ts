@@ -28,6 +28,19 @@ import { capiRoutes } from './capi-docs.js';
 /** XDCR's CAPI vbucket databases (capi-db.ts) have their own few routes. */
 const CAPI_ROUTES = capiRoutes();
 
+/** The methods `X-HTTP-Method-Override` may name (chttpd handle_request_int). */
+const OVERRIDABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'CONNECT', 'COPY']);
+
+/**
+ * CouchDB lets a client that can only POST name another method in `X-HTTP-Method-Override`
+ * (chttpd handle_request_int); only a POST is overridden, and the request then is that method
+ * throughout (a HEAD sends no body).
+ */
+function overrideMethod(req: IncomingMessage): void {
+  const override = req.headers['x-http-method-override'];
+  if (req.method === 'POST' && typeof override === 'string' && OVERRIDABLE.has(override)) req.method = override;
+}
+
 async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse): Promise<void> {
   face.stats.requests++;
   const methods = face.stats.methods;
@@ -46,6 +59,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   const url = new URL(req.url ?? '/', 'http://localhost');
   const segments = pathSegments(url.pathname, 'trim');
   if (segments === undefined) throw new CouchError('bad_request', { reason: 'Invalid URL encoding' });
+  overrideMethod(req);
   const method = req.method ?? 'GET';
   const auth = await authenticate(req, face);
   noteRequestUser(req, auth.user?.name);

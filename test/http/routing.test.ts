@@ -29,6 +29,22 @@ describe('CouchDB face routing', () => {
       assert.ok(head.headers.etag);
     }));
 
+  test('X-HTTP-Method-Override turns a POST into the named method, and nothing else', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const put = await f.req('/db/over', { method: 'POST', json: { a: 1 }, headers: { 'x-http-method-override': 'PUT' } });
+      assert.equal(put.status, 201, put.text);
+      const rev = String(obj(put.json).rev);
+      const get = await f.req('/db/over', { method: 'POST', headers: { 'x-http-method-override': 'GET' } });
+      assert.equal(obj(get.json).a, 1);
+      // Only a POST is overridden, and only to a known method.
+      assert.equal((await f.req('/db/over', { method: 'GET', headers: { 'x-http-method-override': 'DELETE' } })).status, 200);
+      assert.equal((await f.req('/db/over', { method: 'POST', headers: { 'x-http-method-override': 'PATCH' } })).status, 405);
+      const del = await f.req(`/db/over?rev=${rev}`, { method: 'POST', headers: { 'x-http-method-override': 'DELETE' } });
+      assert.equal(del.status, 200, del.text);
+      assert.equal((await f.req('/db/over')).status, 404);
+    }));
+
   test('_rewrite answers 501 not_implemented, after the database checks', () =>
     withCouch(async (f) => {
       await createDb(f);
