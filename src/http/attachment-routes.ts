@@ -16,7 +16,7 @@ import { writeDoc } from '../couchdb/doc-write.js';
 import { docIdOf, requestRev } from './doc-routes.js';
 import { guardWrite, resolveDb } from './keyspace.js';
 import { readBody, type Handler } from './request.js';
-import { sendBytes, sendJson } from './response.js';
+import { notModified, sendBytes, sendJson } from './response.js';
 import { requestValidator } from './design.js';
 
 function stubsOf(atts: readonly AttachmentMeta[], except: string): IncomingAttachment[] {
@@ -49,11 +49,7 @@ const getAttachment: Handler = async (rc) => {
   const data = meta ? getAttachmentData(db, meta.digest) : undefined;
   if (!meta || !data) throw new CouchError('attachment_not_found');
   const etag = `"${meta.digest.slice(4)}"`;
-  if (rc.req.headers['if-none-match'] === etag) {
-    rc.res.writeHead(304, { ETag: etag });
-    rc.res.end();
-    return;
-  }
+  if (notModified(rc.res, etag)) return;
   // Byte ranges of identity-encoded attachments, as CouchDB serves them (couch/byte-ranges.ts).
   const identity = meta.encoding === undefined;
   const range = rc.req.headers.range;

@@ -18,7 +18,7 @@ import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { guardRead, guardWrite, resolveDb } from './keyspace.js';
 import { accepts, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
-import { sendBody, sendJson, sendJsonText } from './response.js';
+import { notModified, sendBody, sendJson, sendJsonText } from './response.js';
 import { requestValidator } from './design.js';
 
 /** The document id of the route: `:doc`, or `_design/:ddoc`. */
@@ -86,11 +86,7 @@ const getDoc: Handler = async (rc) => {
   const found = openRev(state, rev);
   if (!found) throw new CouchError('not_found');
   const etag = `"${rev}"`;
-  if (rc.req.headers['if-none-match'] === etag) {
-    rc.res.writeHead(304, { ETag: etag });
-    rc.res.end();
-    return;
-  }
+  if (notModified(rc.res, etag)) return;
   if (opts.attachments && accepts(rc.req, 'multipart/related')) {
     await sendBody(rc.res, 200, relatedFor(db, state, found, opts), { ETag: etag });
     return;

@@ -45,6 +45,20 @@ export async function sendBody(res: ServerResponse, status: number, body: { cont
   res.end();
 }
 
+/**
+ * Answer 304 Not Modified when `If-None-Match` names `etag` (couch_httpd etag_match: a list of
+ * tags, each possibly weak, `W/"..."`), and say whether it did.
+ */
+export function notModified(res: ServerResponse, etag: string): boolean {
+  const header = res.req.headers['if-none-match'];
+  if (typeof header !== 'string') return false;
+  const tags = header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (!tags.includes(etag)) return false;
+  res.writeHead(304, baseHeaders({ ETag: etag, 'Content-Length': 0 }));
+  res.end();
+  return true;
+}
+
 export function sendError(res: ServerResponse, err: CouchError, headers: Record<string, string | number> = {}): void {
   const body: CouchErrorBody = err.toJSON();
   sendJson(res, err.status, body, headers);

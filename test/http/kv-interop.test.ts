@@ -152,7 +152,12 @@ describe('KV and HTTP faces share documents', () => {
       assert.equal(head.status, 200);
       assert.equal(head.headers.etag, `"${rev}"`);
       assert.equal(head.body.length, 0);
-      assert.equal((await f.req('/db/h', { headers: { 'if-none-match': `"${rev}"` } })).status, 304);
+      const same = await f.req('/db/h', { headers: { 'if-none-match': `"${rev}"` } });
+      assert.deepEqual([same.status, same.headers['content-length'], same.headers.etag], [304, '0', `"${rev}"`]);
+      // couch_httpd etag_match: a list of tags, weak ones included.
+      assert.equal((await f.req('/db/h', { headers: { 'if-none-match': `W/"${rev}"` } })).status, 304);
+      assert.equal((await f.req('/db/h', { headers: { 'if-none-match': `"1-other", W/"${rev}"` } })).status, 304);
+      assert.equal((await f.req('/db/h', { headers: { 'if-none-match': '"1-other"' } })).status, 200);
       assert.equal((await f.req('/db/nothing', { method: 'HEAD' })).status, 404);
     }));
 });
