@@ -8,8 +8,9 @@
  * - `GET|POST /{db}/_design/{ddoc}/_list/{func}/[{other-ddoc}/]{view}`: see `list` below.
  * - `POST|PUT /{db}/_design/{ddoc}/_update/{func}[/{docid}]`: the same as a show, and a document it returns
  *   is saved as a `PUT` would save it (validate_doc_update included), answered 201 with
- *   `X-Couch-Update-NewRev` and `X-Couch-Id`; otherwise 200. As couch_mrview_show puts its code
- *   before the function's in the response, the function's own `code` does not change those two.
+ *   `X-Couch-Update-NewRev` and `X-Couch-Id`; otherwise 200. A `code` of the function's own
+ *   wins: couch_mrview_show puts its code first in the response's proplist, and
+ *   chttpd_external's fold over it keeps the last one (CouchDB's test COUCHDB-648).
  *
  * The response object is chttpd_external's: `code` (200), `headers`, and one of `json`
  * (application/json), `body` (text/html; charset=utf-8) or `base64` (application/binary, decoded);
@@ -76,10 +77,11 @@ function checkedHeader(name: string, value: unknown): string {
 
 /**
  * chttpd_external:send_external_response/2, with `extra` headers set before the function's; a
- * list's output (`listBody`) follows the head its function's `start()` gave.
+ * list's output (`listBody`) follows the head its function's `start()` gave. `code` is the status
+ * when the function names none (an update's 201 or 200).
  */
 function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>, listBody?: string): void {
-  let status = 200;
+  let status = code ?? 200;
   let body: Buffer = Buffer.alloc(0);
   let type = 'application/json';
   let csp = listBody !== undefined;
@@ -96,7 +98,7 @@ function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number |
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = type;
   if (csp && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-security-policy')) headers['Content-Security-Policy'] = 'sandbox';
   headers['Content-Length'] = String(body.length);
-  rc.res.writeHead(code ?? status, headers);
+  rc.res.writeHead(status, headers);
   rc.res.end(rc.method === 'HEAD' ? undefined : body);
 }
 

@@ -23,6 +23,7 @@ const DDOC = {
     bump: 'function (doc, req) { if (!doc) return [{ _id: req.id || req.uuid, n: 0, via: req.method }, "made"]; doc.n += 1; doc.form = req.form; return [doc, { json: { n: doc.n } }]; }',
     echo: 'function (doc, req) { return [null, { body: "got " + req.body, code: 299 }]; }',
     noid: 'function (doc, req) { return [{ n: 1 }, "x"]; }',
+    redirect: 'function (doc, req) { return [{ _id: "moved" }, { code: 302, headers: { Location: "/db/moved" }, body: "" }]; }',
   },
 };
 
@@ -138,11 +139,16 @@ describe('update functions', () => {
       assert.equal(obj((await f.req(`/db/${id}`)).json).n, 0);
     }));
 
-  test('no document to save is 200 whatever code the function gives; GET is refused', () =>
+  test('a code the function gives wins over 201 and 200 (COUCHDB-648); GET is refused', () =>
     withCouch(async (f) => {
       await setup(f);
       const echo = await f.req('/db/_design/r/_update/echo/a', { method: 'POST', body: 'payload', headers: { 'content-type': 'text/plain' } });
-      assert.equal(echo.status, 200);
+      assert.equal(echo.status, 299);
+      const moved = await f.req('/db/_design/r/_update/redirect', { method: 'POST' });
+      assert.equal(moved.status, 302);
+      assert.equal(moved.headers.location, '/db/moved');
+      assert.match(String(moved.headers['x-couch-update-newrev']), /^1-/);
+      assert.equal((await f.req('/db/moved')).status, 200);
       assert.equal(echo.text, 'got payload');
       assert.equal((await f.req('/db/_design/r/_update/echo/a')).status, 405);
       const noid = await f.req('/db/_design/r/_update/noid', { method: 'POST' });
