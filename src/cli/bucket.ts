@@ -53,6 +53,12 @@ function conflictResolution(value: string): 'seqno' | 'lww' {
   return cr;
 }
 
+/** couchbase-cli's `--enable-flush 0|1`. */
+function flushFlag(value: string): '0' | '1' {
+  if (value !== '0' && value !== '1') throw new InvalidArgumentError('--enable-flush is 0 or 1');
+  return value;
+}
+
 /** The connection flags every command against a running server takes (`bucket`, `stats`). */
 export function withConnection(cmd: Command): Command {
   return cmd
@@ -151,7 +157,8 @@ export function registerBucket(program: Command, print: Printer = defaultPrinter
     .option('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
     .option('--conflict-resolution <type>', 'XDCR conflict resolution: seqno (default) or lww', conflictResolution)
     .addOption(durabilityOption('least durability of every write (durabilityMinLevel); default none'))
-    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number; maxTtl?: number; conflictResolution?: 'seqno' | 'lww'; durability?: DurabilityLevel }) => {
+    .option('--enable-flush <0|1>', 'whether the bucket may be flushed (flushEnabled); default 0', flushFlag)
+    .action(async (name: string, flags: ConnectionFlags & { vbuckets: number; maxTtl?: number; conflictResolution?: 'seqno' | 'lww'; durability?: DurabilityLevel; enableFlush?: '0' | '1' }) => {
       const reply = await call(flags, 'POST', '/pools/default/buckets', {
         name,
         bucketType: 'couchbase',
@@ -159,26 +166,36 @@ export function registerBucket(program: Command, print: Printer = defaultPrinter
         ...(flags.maxTtl === undefined ? {} : { maxTTL: String(flags.maxTtl) }),
         ...(flags.conflictResolution === undefined ? {} : { conflictResolutionType: flags.conflictResolution }),
         ...(flags.durability === undefined ? {} : { durabilityMinLevel: flags.durability }),
+        ...(flags.enableFlush === undefined ? {} : { flushEnabled: flags.enableFlush }),
       });
       if (reply.status !== 202 && reply.status !== 200) throw new Error(`could not create bucket ${name}: ${describeFailure(reply)}`);
       const cr = flags.conflictResolution === 'lww' ? ', last-write-wins' : '';
       const dl = flags.durability !== undefined && flags.durability !== 'none' ? `, durability ${flags.durability}` : '';
-      print(`created bucket ${name} (${flags.vbuckets} vbuckets${flags.maxTtl ? `, max TTL ${flags.maxTtl}s` : ''}${cr}${dl})`);
+      const fl = flags.enableFlush === '1' ? ', flush enabled' : '';
+      print(`created bucket ${name} (${flags.vbuckets} vbuckets${flags.maxTtl ? `, max TTL ${flags.maxTtl}s` : ''}${cr}${dl}${fl})`);
     });
 
   withConnection(bucket.command('edit').argument('<name>', 'bucket name'))
     .description("change a bucket's settings")
     .option('--max-ttl <seconds>', 'maximum document TTL, 0 for none', maxTTL)
     .addOption(durabilityOption('least durability of every write from now on (durabilityMinLevel)'))
-    .action(async (name: string, flags: ConnectionFlags & { maxTtl?: number; durability?: DurabilityLevel }) => {
-      if (flags.maxTtl === undefined && flags.durability === undefined) throw new InvalidArgumentError('bucket edit needs --max-ttl or --durability');
+    .option('--enable-flush <0|1>', 'allow (1) or forbid (0) flushing the bucket', flushFlag)
+    .action(async (name: string, flags: ConnectionFlags & { maxTtl?: number; durability?: DurabilityLevel; enableFlush?: '0' | '1' }) => {
+      if (flags.maxTtl === undefined && flags.durability === undefined && flags.enableFlush === undefined) {
+        throw new InvalidArgumentError('bucket edit needs --max-ttl, --durability or --enable-flush');
+      }
       const reply = await call(flags, 'POST', `/pools/default/buckets/${encodeURIComponent(name)}`, {
         ...(flags.maxTtl === undefined ? {} : { maxTTL: String(flags.maxTtl) }),
         ...(flags.durability === undefined ? {} : { durabilityMinLevel: flags.durability }),
+        ...(flags.enableFlush === undefined ? {} : { flushEnabled: flags.enableFlush }),
       });
       if (reply.status === 404) throw new Error(`no bucket named ${name}`);
       if (reply.status !== 200) throw new Error(`could not edit bucket ${name}: ${describeFailure(reply)}`);
-      const changes = [...(flags.maxTtl === undefined ? [] : [`max TTL ${flags.maxTtl}s`]), ...(flags.durability === undefined ? [] : [`durability ${flags.durability}`])];
+      const changes = [
+        ...(flags.maxTtl === undefined ? [] : [`max TTL ${flags.maxTtl}s`]),
+        ...(flags.durability === undefined ? [] : [`durability ${flags.durability}`]),
+        ...(flags.enableFlush === undefined ? [] : [flags.enableFlush === '1' ? 'flush enabled' : 'flush disabled']),
+      ];
       print(`bucket ${name}: ${changes.join(', ')}`);
     });
 

@@ -33,6 +33,7 @@ export async function runServe(flags: ServeFlags, tls: TlsServerOptions | undefi
     password: flags.password,
     numVBuckets: flags.vbuckets,
     ...(flags.durability === undefined ? {} : { durability: flags.durability }),
+    ...(flags.enableFlush === true ? { flushEnabled: true } : {}),
     maxJsonDepth: flags.maxJsonDepth,
     logger,
     ...(tls === undefined ? {} : { tls }),

@@ -30,6 +30,8 @@ export interface ServeFlags {
   vbuckets: number;
   /** durabilityMinLevel of the default bucket created on first start. */
   durability?: DurabilityLevel;
+  /** The default bucket created on first start may be flushed. */
+  enableFlush?: boolean;
   logLevel: string;
   clusterMap?: string;
   nodeIndex?: number;
@@ -84,6 +86,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('-p, --password <password>', 'administrator password (the default one is logged as a warning)').env('FRESHET_PASSWORD').default('password'))
     .option('--vbuckets <n>', 'vbuckets of the default bucket created on first start', positiveInt, 1024)
     .addOption(durabilityOption('durabilityMinLevel of the default bucket created on first start (default none)'))
+    .option('--enable-flush', 'the default bucket created on first start may be flushed (flushEnabled, as couchbase-cli --enable-flush 1)')
     .addOption(logLevelOption('info'))
     .option('--access-log [file]', 'log one line per HTTP request and per KV connection (to FILE, else with the server log)')
     .option('--max-json-depth <n>', 'deepest JSON nesting accepted as JSON (KV: stored raw beyond it; HTTP: 400)', positiveInt, 100)

@@ -47,6 +47,8 @@ export interface ServerOptions extends Partial<Omit<EngineOptions, 'dataDir'>> {
   numVBuckets?: number;
   /** durabilityMinLevel of the `default` bucket created on first start (`serve --durability`). */
   durability?: DurabilityLevel;
+  /** Whether the `default` bucket created on first start may be flushed (`serve --enable-flush`). */
+  flushEnabled?: boolean;
   /** Create bucket `default` when there is none (default true). */
   createDefaultBucket?: boolean;
   logger?: Logger;
@@ -124,7 +126,7 @@ export class FreshetServer {
       if (opts.tls !== undefined) tls = await loadTlsMaterial(opts.tls, engine.store.path, logger);
       users = await openUsers(engine, opts, logger);
       if (opts.createDefaultBucket !== false && !engine.bucket('default') && engine.buckets().length === 0) {
-        await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024, durabilityMinLevel: opts.durability ?? 'none' });
+        await engine.createBucket('default', { numVBuckets: opts.numVBuckets ?? 1024, durabilityMinLevel: opts.durability ?? 'none', flushEnabled: opts.flushEnabled === true });
       }
     } catch (err) {
       await engine.close(); // release the data directory

@@ -24,6 +24,11 @@ describe('freshet bucket create|edit|list|delete against a live server', () => {
       assert.equal(engine.bucket('ttl')?.maxTTL, 600);
       assert.deepEqual(await run(['edit', 'ttl', '--max-ttl', '0', ...conn]), ['bucket ttl: max TTL 0s']);
       assert.equal(engine.bucket('ttl')?.maxTTL, 0);
+      assert.deepEqual(await run(['create', 'fl', '--vbuckets', '2', '--enable-flush', '1', ...conn]), ['created bucket fl (2 vbuckets, flush enabled)']);
+      assert.equal(engine.bucket('fl')?.flushEnabled, true);
+      assert.deepEqual(await run(['edit', 'fl', '--enable-flush', '0', ...conn]), ['bucket fl: flush disabled']);
+      assert.equal(engine.bucket('fl')?.flushEnabled, false);
+      await assert.rejects(run(['edit', 'fl', '--enable-flush', 'yes', ...conn]), /--enable-flush is 0 or 1/);
       await assert.rejects(run(['edit', 'nosuch', '--max-ttl', '5', ...conn]), /no bucket named nosuch/);
       await assert.rejects(run(['edit', 'ttl', '--max-ttl', '-5', ...conn]), /max TTL is an integer from 0 to 2147483647/);
       assert.deepEqual(await run(['delete', 'orders', ...conn]), ['deleted bucket orders']);
