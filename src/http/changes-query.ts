@@ -70,10 +70,10 @@ export function parseSeq(raw: string): number | 'now' {
 function parseHeartbeat(raw: string | null): number | null {
   if (raw === null || raw === 'false') return null;
   if (raw === 'true') return DEFAULT_HEARTBEAT_MS;
+  // chttpd_db parse_changes_query: an integer that is not positive, or no integer at all.
+  if (!/^[+-]?\d+$/.test(raw)) throw badRequest('Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n <= 0 || !Number.isSafeInteger(n)) {
-    throw badRequest('Invalid heartbeat value. Expecting a positive integer value (or `true` for 60000 ms).');
-  }
+  if (n <= 0 || !Number.isSafeInteger(n)) throw badRequest('The heartbeat value should be a positive integer (in milliseconds).');
   return n;
 }
 

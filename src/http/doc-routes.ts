@@ -31,11 +31,14 @@ export function requestRev(rc: RequestCtx, bodyRev?: string): string | undefined
   const q = rc.query.get('rev') ?? undefined;
   const header = rc.req.headers['if-match'];
   const h = typeof header === 'string' ? header.replace(/^"|"$/g, '') : undefined;
-  if (q !== undefined && h !== undefined && q !== h) throw new CouchError('rev_etag_mismatch');
-  const given = q ?? h;
-  if (given !== undefined) parseRev(given);
-  if (given !== undefined && bodyRev !== undefined && given !== bodyRev) throw new CouchError('rev_mismatch');
-  return given ?? bodyRev;
+  if (q !== undefined) parseRev(q);
+  if (h !== undefined) parseRev(h);
+  // chttpd_db couch_doc_from_req: the query's rev against the body's first, then the If-Match
+  // header (extract_header_rev) against whichever of the two was given.
+  if (q !== undefined && bodyRev !== undefined && q !== bodyRev) throw new CouchError('rev_mismatch');
+  const explicit = bodyRev ?? q;
+  if (h !== undefined && explicit !== undefined && h !== explicit) throw new CouchError('rev_etag_mismatch');
+  return explicit ?? h;
 }
 
 function location(rc: RequestCtx, db: Db, id: string): string {

@@ -56,7 +56,12 @@ describe('documents', () => {
       const upd = await f.req(`/db/${id}`, { method: 'PUT', json: { x: 2 }, headers: { 'if-match': `"${rev}"` } });
       assert.equal(upd.status, 201);
       const mismatch = await f.req(`/db/${id}?rev=${rev}`, { method: 'PUT', json: { _rev: String(obj(upd.json).rev), x: 3 } });
-      assert.equal(mismatch.status, 400);
+      assert.deepEqual([mismatch.status, obj(mismatch.json).reason], [400, 'Document rev from request body and query string have different values']);
+      // chttpd_db extract_header_rev: If-Match against the body's rev, or the query's.
+      for (const where of [{ json: { _rev: rev, x: 3 } }, { query: `?rev=${rev}`, json: { x: 3 } }]) {
+        const r = await f.req(`/db/${id}${where.query ?? ''}`, { method: 'PUT', json: where.json, headers: { 'if-match': '"1-0123456789abcdef0123456789abcdef"' } });
+        assert.deepEqual([r.status, obj(r.json).reason], [400, 'Document rev and etag have different values']);
+      }
       assert.equal((await f.req('/db/a%2Fb', { method: 'PUT', json: { s: 1 } })).status, 201);
       assert.equal(obj((await f.req('/db/a%2Fb')).json)._id, 'a/b');
       assert.equal((await f.req('/db/_design/dd', { method: 'PUT', json: { views: {} } })).status, 201);
