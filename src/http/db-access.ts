@@ -104,8 +104,16 @@ export function guardDocWrite(host: AccessHost, user: AccessUser | null, db: Db,
     requireDbAdmin(rights, user);
     return undefined;
   }
-  if (!isUsersDb(db) || userDocName(id) === null) {
+  if (!isUsersDb(db)) {
     requireWrite(rights, user);
+    return undefined;
+  }
+  if (userDocName(id) === null) {
+    // The users database's validate_doc_update refuses every other document, admins' included
+    // ("doc.type must be user", "Doc ID must be of the form org.couchdb.user:name"), so no other
+    // id can hold a password in the clear.
+    requireWrite(rights, user);
+    validateUserDoc({ ...doc.body, _id: id, ...(doc.deleted ? { _deleted: true } : {}) }, null, user ?? { name: null, roles: [] }, rights.admin);
     return undefined;
   }
   const ctx: CouchUserCtx = user ?? { name: null, roles: [] };

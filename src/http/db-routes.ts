@@ -11,7 +11,7 @@
 import { CouchError } from '../couch/errors.js';
 import { isEngineError } from '../engine/errors.js';
 import { requireAdmin } from './auth.js';
-import { dbSecurity } from './db-access.js';
+import { dbSecurity, isUsersDb } from './db-access.js';
 import { parseSecurityObject, setSecurityObject } from '../couchdb/security.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { postDoc } from './doc-routes.js';
@@ -137,6 +137,11 @@ const getSecurity: Handler = async (rc) => {
 const putSecurity: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireDbAdminOf(rc, db);
+  // chttpd_db validate_security_can_be_edited: the users database keeps its security object
+  // unless `[couchdb] users_db_security_editable` says otherwise.
+  if (isUsersDb(db) && rc.face.access.config.get('couchdb', 'users_db_security_editable') !== 'true') {
+    throw new CouchError('forbidden', { params: { detail: "You can't edit the security object of the user database." } });
+  }
   const sec = parseSecurityObject(await readJson(rc, { requireType: false }));
   await setSecurityObject(db, sec);
   sendJson(rc.res, 200, { ok: true });

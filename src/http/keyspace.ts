@@ -32,8 +32,15 @@ export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? '', opts: Re
   if (found.kind === 'ok') {
     const db = rc.face.db(found.bucket, found.collectionId);
     const user = accessUser(rc.user);
-    const userDoc = opts.userDoc === true && isUsersDb(db) && rc.params.ddoc === undefined;
-    if (!userDoc) requireRead(dbRights(rc.face.access, user, db), user);
+    const users = isUsersDb(db);
+    const userDoc = opts.userDoc === true && users && rc.params.ddoc === undefined;
+    if (userDoc) return db;
+    const rights = dbRights(rc.face.access, user, db);
+    // The users database lists its documents (and runs its design functions) for admins only,
+    // whatever its security object says: only a user's own document is theirs to read
+    // (couch_users_db after_doc_read; the password hashes are in the others).
+    if (users) requireDbAdmin(rights, user);
+    else requireRead(rights, user);
     return db;
   }
   if (!rc.user?.admin) requireBucketAccess(rc, found.kind === 'no_bucket' ? found.bucketName : found.bucket.name);

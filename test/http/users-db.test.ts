@@ -92,6 +92,10 @@ describe('_users', () => {
       assert.equal(await reason(put('org.couchdb.user:bob', { ...base, roles: ['boss'] }, null), 403), 'Only _admin may set roles');
       assert.equal(await reason(put('org.couchdb.user:bob', { ...base, roles: ['_admin'] }, undefined), 403), 'No system roles (starting with underscore) in users db.');
       assert.equal(await reason(put('org.couchdb.user:_bob', { ...base, name: '_bob' }, undefined), 403), 'Username may not start with underscore.');
+      // Any other id is refused too, the administrator's included, so no password sits in the clear.
+      assert.equal(await reason(put('org.apache.couchdb:w00x', { ...base, name: 'w00x' }, undefined), 403), 'Doc ID must be of the form org.couchdb.user:name');
+      assert.equal(await reason(put('notes', { text: 'hi' }, undefined), 403), 'doc.type must be user');
+      assert.equal((await f.req('/_users/org.apache.couchdb:w00x')).status, 404);
       // The administrator gives roles; bob sees them and cannot change them.
       assert.equal((await f.req('/_users/org.couchdb.user:bob', { method: 'PUT', json: { ...base, password: bob.password, roles: ['editors'] } })).status, 201);
       assert.deepEqual(obj((await f.req('/_session', { auth: bob })).json).userCtx, { name: 'bob', roles: ['editors'] });
@@ -107,6 +111,20 @@ describe('_users', () => {
       const all = obj((await f.req('/_users/_all_docs')).json);
       assert.deepEqual((all.rows as Array<{ id: string }>).map((r) => r.id), ['org.couchdb.user:bob', 'org.couchdb.user:carol']);
       assert.equal(obj((await f.req('/_users/_changes')).json).results instanceof Array, true);
+      // Its security object stays as it is unless users_db_security_editable; and even an open one
+      // lists nothing to non-admins (the other documents hold password hashes).
+      const open = { admins: { names: ['speedy'], roles: [] }, members: { names: [], roles: [] } };
+      const refused = await f.req('/_users/_security', { method: 'PUT', json: open });
+      assert.deepEqual([refused.status, obj(refused.json).reason], [403, "You can't edit the security object of the user database."]);
+      assert.equal((await f.req('/_node/_local/_config/couchdb/users_db_security_editable', { method: 'PUT', json: 'true' })).status, 200);
+      assert.equal((await f.req('/_users/_security', { method: 'PUT', json: open })).status, 200);
+      for (const auth of [null, bob]) {
+        for (const path of ['/_users/_all_docs?include_docs=true', '/_users/_changes?include_docs=true']) {
+          assert.equal([401, 403].includes((await f.req(path, { auth })).status), true, `${path} as ${auth === null ? 'anonymous' : 'bob'}`);
+        }
+        assert.equal([401, 403].includes((await f.req('/_users/_find', { method: 'POST', json: { selector: { type: 'user' } }, auth })).status), true);
+      }
+      assert.equal((await f.req('/_users/org.couchdb.user:bob', { auth: bob })).status, 200, 'a user still reads their own document');
       // A user may delete their own document, and is gone with it.
       const carolDoc = obj((await f.req('/_users/org.couchdb.user:carol', { auth: carol })).json);
       assert.equal((await f.req(`/_users/org.couchdb.user:carol?rev=${String(carolDoc._rev)}`, { method: 'DELETE', auth: carol })).status, 200);
