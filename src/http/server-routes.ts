@@ -166,6 +166,30 @@ const getSession: Handler = async (rc) => {
   sendJson(rc.res, 200, sessionInfo(rc));
 };
 
+/**
+ * couch_httpd_auth extract_username/1: `name`, or `username` (as CouchDB's own test helpers send
+ * it); both, different, is 400, and neither is 400.
+ */
+function sessionName(form: (key: string) => unknown): unknown {
+  const name = form('name');
+  const username = form('username');
+  if (username === undefined || username === null) {
+    if (name === undefined || name === null) throw new CouchError('bad_request', { reason: 'request body must contain a username' });
+    return name;
+  }
+  if (name !== undefined && name !== null && name !== username) throw new CouchError('bad_request', { reason: 'request body contains different usernames' });
+  return username;
+}
+
+/** `?next=` / `?fail=` of a login: a 302 to that path on this host (couch_httpd:absolute_uri). */
+function redirectTo(rc: RequestCtx, param: 'next' | 'fail'): Record<string, string> | undefined {
+  const target = rc.query.get(param);
+  if (target === null) return undefined;
+  const secure = (rc.req.socket as { encrypted?: boolean }).encrypted === true;
+  const host = rc.req.headers.host ?? `${rc.face.ctx.host}:${secure ? rc.face.ctx.ports.httpTls : rc.face.ctx.ports.http}`;
+  return { Location: /^https?:\/\//.test(target) ? target : `${secure ? 'https' : 'http'}://${host}${target.startsWith('/') ? '' : '/'}${target}` };
+}
+
 /** `POST /_session` takes JSON or a form (couch_httpd_auth:handle_session_req/2). */
 const postSession: Handler = async (rc) => {
   const raw = await readBody(rc.req, 64 * 1024);
@@ -173,20 +197,26 @@ const postSession: Handler = async (rc) => {
   let password: unknown;
   if (mediaType(rc.req) === 'application/x-www-form-urlencoded') {
     const form = new URLSearchParams(raw.toString('utf8'));
-    name = form.get('name');
+    name = sessionName((k) => form.get(k));
     password = form.get('password');
   } else {
     const body = parseJson(raw, jsonDepthLimit(rc));
     if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
-    name = body.name;
+    name = sessionName((k) => body[k]);
     password = body.password;
   }
-  if (typeof name !== 'string' || typeof password !== 'string') throw new CouchError('unauthorized');
-  const user = await checkCredentials(rc.req, rc.face, name, password, 'cookie');
-  if (user === null) throw new CouchError('unauthorized');
+  const user = typeof name === 'string' && typeof password === 'string' ? await checkCredentials(rc.req, rc.face, name, password, 'cookie') : null;
+  if (user === null) {
+    const fail = redirectTo(rc, 'fail');
+    if (fail === undefined) throw new CouchError('unauthorized');
+    sendJson(rc.res, 302, new CouchError('unauthorized').toJSON(), { ...fail, 'Set-Cookie': rc.face.sessions.clearCookieHeader() });
+    return;
+  }
   const cookie = issueCookie(rc.face, user);
-  sendJson(rc.res, 200, { ok: true, name, roles: roles(user) }, {
+  const next = redirectTo(rc, 'next');
+  sendJson(rc.res, next === undefined ? 200 : 302, { ok: true, name, roles: roles(user) }, {
     'Set-Cookie': rc.face.sessions.setCookieHeader(cookie),
+    ...next,
   });
 };
 

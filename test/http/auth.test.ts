@@ -69,6 +69,25 @@ describe('authentication and access', () => {
       });
       assert.equal(r.status, 200);
     }));
+
+  test('username as well as name (extract_username); ?next= and ?fail= redirect', () =>
+    withCouch(async (f) => {
+      const login = (json: Record<string, unknown>, qs = ''): ReturnType<typeof f.req> => f.req(`/_session${qs}`, { method: 'POST', auth: null, json });
+      assert.equal((await login({ username: 'Administrator', password: 'password' })).status, 200);
+      const both = await login({ name: 'Administrator', username: 'other', password: 'password' });
+      assert.deepEqual([both.status, obj(both.json).reason], [400, 'request body contains different usernames']);
+      const none = await login({ password: 'password' });
+      assert.deepEqual([none.status, obj(none.json).reason], [400, 'request body must contain a username']);
+      const next = await login({ name: 'Administrator', password: 'password' }, '?next=/_up');
+      assert.equal(next.status, 302);
+      assert.match(String(next.headers.location), /^http:\/\/127\.0\.0\.1:\d+\/_up$/);
+      assert.match(String(next.headers['set-cookie']), /AuthSession=[^;]+/);
+      const fail = await login({ name: 'Administrator', password: 'wrong' }, '?fail=/_up');
+      assert.equal(fail.status, 302);
+      assert.match(String(fail.headers.location), /\/_up$/);
+      assert.equal(obj(fail.json).error, 'unauthorized');
+      assert.equal((await login({ name: 'Administrator', password: 'wrong' })).status, 401);
+    }));
 });
 
 describe('CORS', () => {
