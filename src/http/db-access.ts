@@ -15,7 +15,7 @@
  *
  * Failures as CouchDB's couch_db check_is_member/check_is_admin: anonymous 401 "You are not
  * authorized to access this db.", authenticated 403 "You are not allowed to access this db.", a
- * db-admin action by a non-admin 401 "You are not a db or server admin.".
+ * db-admin action by a non-admin "You are not a db or server admin." (401 anonymous, 403 named).
  */
 import { CouchError } from '../couch/errors.js';
 import type { ParsedDoc } from '../couch/doc.js';
@@ -80,7 +80,8 @@ export function requireRead(rights: DbRights, user: AccessUser | null): void {
 /** Db-admin actions: `_security`, `_revs_limit`, design documents. */
 export function requireDbAdmin(rights: DbRights, user: AccessUser | null): void {
   requireRead(rights, user);
-  if (!rights.admin) throw new CouchError('unauthorized_db_admin');
+  // couch_db check_is_admin/throw_security_error: anonymous 401, a named user 403, one text.
+  if (!rights.admin) throw user === null ? new CouchError('unauthorized_db_admin') : new CouchError('forbidden', { params: { detail: 'You are not a db or server admin.' } });
 }
 
 export function requireWrite(rights: DbRights, user: AccessUser | null): void {

@@ -55,13 +55,13 @@ describe('_security', () => {
       }
       // Design documents and the security object are for db admins.
       const ddoc = await f.req('/sec/_design/d', { method: 'PUT', json: { views: {} }, auth: bob });
-      assert.deepEqual([ddoc.status, ddoc.json], [401, { error: 'unauthorized', reason: 'You are not a db or server admin.' }]);
+      assert.deepEqual([ddoc.status, ddoc.json], [403, { error: 'forbidden', reason: 'You are not a db or server admin.' }]);
       const inBulk = arr((await f.req('/sec/_bulk_docs', { method: 'POST', json: { docs: [{ _id: '_design/e' }, { _id: 'f' }] }, auth: bob })).json);
-      assert.deepEqual(inBulk.map((r) => obj(r).error ?? 'ok'), ['unauthorized', 'ok']);
-      assert.equal((await setSecurity(f, 'sec', {}, bob)).status, 401);
+      assert.deepEqual(inBulk.map((r) => obj(r).error ?? 'ok'), ['forbidden', 'ok']);
+      assert.equal((await setSecurity(f, 'sec', {}, bob)).status, 403);
       // A Mango index is a design document: members may query, only db admins create or delete.
       const index = await f.req('/sec/_index', { method: 'POST', json: { index: { fields: ['v'] } }, auth: bob });
-      assert.deepEqual([index.status, index.json], [401, { error: 'unauthorized', reason: 'You are not a db or server admin.' }]);
+      assert.deepEqual([index.status, index.json], [403, { error: 'forbidden', reason: 'You are not a db or server admin.' }]);
       assert.equal((await f.req('/sec/_find', { method: 'POST', json: { selector: { v: 1 } }, auth: bob })).status, 200);
       // Roles count as names do: bob's `readers` role made an admin.
       assert.equal((await setSecurity(f, 'sec', { admins: { roles: ['readers'] }, members: { names: ['bob'] } })).status, 200);
@@ -92,8 +92,8 @@ describe('_security', () => {
       assert.deepEqual([write.status, obj(write.json).error], [403, 'forbidden']);
       assert.equal(obj(arr((await f.req('/cb/_bulk_docs', { method: 'POST', json: { docs: [{ _id: 'c' }] }, auth: reader })).json)[0]).error, 'forbidden');
       assert.equal((await f.req('/cb/b', { method: 'PUT', json: {}, auth: rw })).status, 201);
-      assert.equal((await f.req('/cb/_design/d', { method: 'PUT', json: {}, auth: rw })).status, 401);
-      assert.equal((await f.req('/cb/_security', { method: 'PUT', json: {}, auth: rw })).status, 401);
+      assert.equal((await f.req('/cb/_design/d', { method: 'PUT', json: {}, auth: rw })).status, 403);
+      assert.equal((await f.req('/cb/_security', { method: 'PUT', json: {}, auth: rw })).status, 403);
       assert.equal((await f.req('/cb/_design/d', { method: 'PUT', json: {}, auth: full })).status, 201);
       assert.equal((await f.req('/cb/_security', { method: 'PUT', json: { members: { names: ['nobody'] } }, auth: full })).status, 200);
       // The security object never takes a bucket role away (RBAC is the Couchbase side's word).
