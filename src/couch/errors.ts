@@ -220,6 +220,8 @@ export const COUCH_ERRORS = {
   // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
   insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
+  // `_temp_view` (chttpd_view handle_temp_view_req): removed in CouchDB 2.0.
+  temp_view_gone: { status: 410, error: 'gone', reason: 'Temporary views are not supported in CouchDB' },
   // `_rewrite` (deprecated in CouchDB 3.0, removed from its main branch): CouchDB without a
   // rewrite handler answers as for an attachment ("Document is missing attachment"), which hides
   // why; Freshet says it does not serve it (README).

@@ -5,6 +5,7 @@
  * is imported on first use (`views`): both were about 50 ms of every start (bench startup).
  */
 import type { Db } from '../couchdb/db.js';
+import { CouchError } from '../couch/errors.js';
 import { requireAdmin } from './auth.js';
 import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler } from './request.js';
@@ -57,3 +58,10 @@ const viewCleanup: Handler = async (rc) => {
 export const viewHandlers = { GET: getView, POST: postView };
 export const designInfoHandlers = { GET: getInfo };
 export const viewCleanupHandlers = { POST: viewCleanup };
+
+/** `/{db}/_temp_view`, any method: 410, as CouchDB 2+ answers (after the database's access check). */
+const tempViewGone: Handler = async (rc) => {
+  resolveDb(rc);
+  throw new CouchError('temp_view_gone');
+};
+export const tempViewHandlers = { GET: tempViewGone, POST: tempViewGone, PUT: tempViewGone, DELETE: tempViewGone };

@@ -282,3 +282,12 @@ test('design options: local_seq gives map functions _local_seq, include_design i
     assert.equal(plain.some((r) => String(r.id).startsWith('_design/')), false);
   });
 });
+
+test('_temp_view is gone (410), as in CouchDB 2+', async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    const r = await f.req('/db/_temp_view', { method: 'POST', json: { map: 'function (doc) { emit(null); }' } });
+    assert.deepEqual([r.status, r.json], [410, { error: 'gone', reason: 'Temporary views are not supported in CouchDB' }]);
+    assert.equal((await f.req('/nodb/_temp_view', { method: 'POST', json: {} })).status, 404);
+  });
+});
