@@ -11,7 +11,8 @@ import type { Db } from '../couchdb/db.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { winnerJson } from '../couchdb/doc-json.js';
 import { DesignSandbox, type DesignDoc, type MapFunction } from '../design/sandbox.js';
-import { ViewIndex, type Emits, type MapDoc, type ViewMapper } from './index.js';
+import { DesignError } from '../design/call-results.js';
+import { ViewIndex, viewStats, type Emits, type MapDoc, type ViewMapper } from './index.js';
 import type { DocSourceOptions } from './doc-source.js';
 import { builtinReducer, isBuiltinName, type Reducer } from './reduce.js';
 
@@ -130,7 +131,23 @@ export async function viewReducer(db: Db, d: DesignViews, view: ViewDef): Promis
   const sandbox = await viewSandbox();
   const fn = sandbox.compile(d.doc, 'reduce', ['views', view.name, 'reduce'], dbKey(db));
   return {
-    reduce: (keys, values) => fn.reduce(keys, values, false),
-    rereduce: (values) => fn.reduce(null, values, true),
+    reduce: (keys, values) => nullOnThrow(() => fn.reduce(keys, values, false)),
+    rereduce: (values) => nullOnThrow(() => fn.reduce(null, values, true)),
   };
+}
+
+/**
+ * views.js runReduce: a reduce function that throws gives `null` for that reduction (the error is
+ * logged, the query goes on); only a call past the time or memory limit fails the query.
+ */
+function nullOnThrow(run: () => unknown): unknown {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof DesignError && err.kind !== 'os_process_error') {
+      viewStats.reduceErrors++;
+      return null;
+    }
+    throw err;
+  }
 }

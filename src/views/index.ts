@@ -44,7 +44,7 @@ export type UpdateMode = 'true' | 'false' | 'lazy';
 export const BATCH_CHANGES = 4000;
 
 /** Counters, per process, for every index (the metrics of the views layer). */
-export const viewStats = { docsMapped: 0, rowsRemoved: 0, batches: 0, lazyUpdateErrors: 0, builds: 0 };
+export const viewStats = { docsMapped: 0, rowsRemoved: 0, batches: 0, lazyUpdateErrors: 0, builds: 0, reduceErrors: 0 };
 
 const registry = new WeakMap<Bucket, Map<string, Promise<ViewIndex>>>();
 

@@ -291,3 +291,13 @@ test('_temp_view is gone (410), as in CouchDB 2+', async () => {
     assert.equal((await f.req('/nodb/_temp_view', { method: 'POST', json: {} })).status, 404);
   });
 });
+
+test('a JavaScript reduce that throws gives null for its reduction, not a failed query (views.js runReduce)', async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    const ddoc = { views: { r: { map: 'function (doc) { if (doc.type) emit(doc.type, doc.n); }', reduce: 'function (keys, values, rereduce) { if (!rereduce && values.indexOf(3) >= 0) throw new Error("no"); return sum(values); }' } } };
+    assert.equal((await f.req('/db/_design/thrower', { method: 'PUT', json: ddoc })).status, 201);
+    const grouped = (await view(f, '/db/_design/thrower/_view/r?group=true')).rows;
+    assert.deepEqual(grouped, [{ key: 'even', value: 20 }, { key: 'odd', value: null }]);
+  });
+});
