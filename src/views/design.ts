@@ -14,6 +14,7 @@ import { DesignSandbox, type DesignDoc, type MapFunction } from '../design/sandb
 import { DesignError } from '../design/call-results.js';
 import { ViewIndex, viewStats, type Emits, type MapDoc, type ViewMapper } from './index.js';
 import type { DocSourceOptions } from './doc-source.js';
+import { compareErlang } from './erlang-order.js';
 import { builtinReducer, isBuiltinName, type Reducer } from './reduce.js';
 
 export interface ViewDef {
@@ -102,8 +103,29 @@ class JsMapper implements ViewMapper {
         if ('emits' in r) for (const [k, v] of r.emits) out[i]!.push([view, k ?? null, v === undefined ? null : v]);
       });
     });
+    for (const emits of out) if (emits.length > 1) sortDuplicates(emits);
     return out;
   }
+}
+
+/**
+ * A document's values under one key of one view in Erlang term order (erlang-order.ts), as
+ * couch_mrview_updater's `lists:sort` of the emits leaves them; rows of different keys keep their
+ * order here (the index sorts them by key).
+ */
+function sortDuplicates(emits: Emits): void {
+  const keyOf = (e: Emits[number]): string => `${e[0]}\u0000${JSON.stringify(e[1])}`;
+  const seen = new Set<string>();
+  let dup = false;
+  for (const e of emits) {
+    const k = keyOf(e);
+    if (seen.has(k)) dup = true;
+    seen.add(k);
+  }
+  if (!dup) return;
+  const first = new Map<string, number>();
+  emits.forEach((e, i) => first.has(keyOf(e)) || first.set(keyOf(e), i));
+  emits.sort((a, b) => first.get(keyOf(a))! - first.get(keyOf(b))! || compareErlang(a[2], b[2]));
 }
 
 /** The index of a design document, opened with its map functions compiled. */

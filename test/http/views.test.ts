@@ -301,3 +301,13 @@ test('a JavaScript reduce that throws gives null for its reduction, not a failed
     assert.deepEqual(grouped, [{ key: 'even', value: 20 }, { key: 'odd', value: null }]);
   });
 });
+
+test("one document's values under one key come in Erlang term order, as couch_mrview_updater sorts them", async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    const map = 'function (doc) { if (doc._id === "doc1") { emit("k", "multiple"); emit("k", "crayon"); emit("k", null); emit("k", [1]); emit("k", {a: 1}); emit("k", 2); emit("j", true); emit("k", false); } }';
+    assert.equal((await f.req('/db/_design/dups', { method: 'PUT', json: { views: { v: { map } } } })).status, 201);
+    const rows = (await view(f, '/db/_design/dups/_view/v')).rows;
+    assert.deepEqual(rows.map((r) => [r.key, r.value]), [['j', true], ['k', 2], ['k', false], ['k', null], ['k', { a: 1 }], ['k', [1]], ['k', 'crayon'], ['k', 'multiple']]);
+  });
+});
