@@ -97,8 +97,10 @@ export function applyInteractiveEdit(tree: RevTree | null, edit: InteractiveEdit
     const winner = winningLeaf(tree);
     return extend(tree, { pos: winner.pos, hash: winner.hash }, edit);
   }
+  // Any leaf may be extended, a deleted one too (couch_db prep_and_validate_update looks the
+  // rev up among all leaves): writing on a tombstone's rev revives the document under it.
   const target = findRev(tree, given);
-  if (target === null || !target.leaf || docDeleted) throw conflict();
+  if (target === null || !target.leaf) throw conflict();
   return extend(tree, given, edit);
 }
 

@@ -35,10 +35,15 @@ describe('interactive edits', () => {
     );
   });
 
-  test('a deleted doc is recreated from its winning tombstone, never through a rev', () => {
+  test('a deleted doc is recreated from its winning tombstone, without a rev or with the tombstone\'s', () => {
     const v1 = applyInteractiveEdit(null, { deleted: false, body: {} });
     const v2 = applyInteractiveEdit(v1.tree, { rev: v1.rev, deleted: true, body: {} });
-    assert.throws(() => applyInteractiveEdit(v2.tree, { rev: v2.rev, deleted: false, body: { a: 1 } }), isConflict);
+    // couch_db prep_and_validate_update finds the rev among all leaves, deleted ones included;
+    // an older rev is no leaf (COUCHDB-292).
+    const viaRev = applyInteractiveEdit(v2.tree, { rev: v2.rev, deleted: false, body: { a: 1 } });
+    assert.equal(viaRev.parent, v2.rev);
+    assert.equal(isDocDeleted(viaRev.tree), false);
+    assert.throws(() => applyInteractiveEdit(v2.tree, { rev: v1.rev, deleted: false, body: { a: 1 } }), isConflict);
     assert.throws(() => applyInteractiveEdit(v2.tree, { deleted: true, body: {} }), isConflict);
     const v3 = applyInteractiveEdit(v2.tree, { deleted: false, body: { a: 1 } });
     assert.match(v3.rev, /^3-/);

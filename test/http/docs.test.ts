@@ -42,6 +42,20 @@ describe('documents', () => {
       assert.deepEqual((await f.req('/db/a', { method: 'DELETE' })).json, { error: 'not_found', reason: 'deleted' });
     }));
 
+  test("a deleted document is revived on its tombstone's rev; an older rev conflicts (COUCHDB-292)", () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const v1 = String(obj((await f.req('/db/t', { method: 'PUT', json: { n: 1 } })).json).rev);
+      const v2 = String(obj((await f.req(`/db/t?rev=${v1}`, { method: 'DELETE' })).json).rev);
+      assert.equal((await f.req('/db/t', { method: 'PUT', json: { _rev: v1, n: 2 } })).status, 409);
+      const revived = await f.req('/db/t', { method: 'PUT', json: { _rev: v2, n: 3 } });
+      assert.equal(revived.status, 201, revived.text);
+      assert.match(String(obj(revived.json).rev), /^3-/);
+      const doc = obj((await f.req('/db/t?revs=true')).json);
+      assert.equal(doc.n, 3);
+      assert.equal(obj(doc._revisions).start, 3);
+    }));
+
   test('POST /db generates ids; If-Match names the rev; ids with slashes', () =>
     withCouch(async (f) => {
       await createDb(f);
