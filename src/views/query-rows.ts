@@ -118,9 +118,16 @@ export function rowsBefore(idx: ViewIndex, view: number, r: ViewRange): number {
   return idx.store.count(highBound(no, view, r.startKey, r.startDocId).b, Buffer.concat([prefix, FF]));
 }
 
-/** Rows of each key in turn (`keys`), in query order within a key. */
-export function* keysRows(idx: ViewIndex, view: number, keys: readonly unknown[], descending: boolean): Iterable<StoredRow> {
+/**
+ * Rows of each key in turn (`keys`), in query order within a key. `startkey_docid` and
+ * `endkey_docid` bound the document ids within every key (couch_mrview_util key_opts: the range
+ * of each key is {K, start docid}..{K, end docid}), `inclusive_end` the end docid.
+ */
+export function* keysRows(idx: ViewIndex, view: number, keys: readonly unknown[], r: Pick<ViewRange, 'descending' | 'startDocId' | 'endDocId' | 'inclusiveEnd'>): Iterable<StoredRow> {
   for (const key of keys) {
-    yield* rangeRows(idx, view, { startKey: key, hasStart: true, endKey: key, hasEnd: true, inclusiveEnd: true, descending });
+    const range: ViewRange = { startKey: key, hasStart: true, endKey: key, hasEnd: true, inclusiveEnd: r.endDocId === undefined || r.inclusiveEnd, descending: r.descending };
+    if (r.startDocId !== undefined) range.startDocId = r.startDocId;
+    if (r.endDocId !== undefined) range.endDocId = r.endDocId;
+    yield* rangeRows(idx, view, range);
   }
 }

@@ -22,7 +22,7 @@ import { groupKey, reduceRows, sameGroup, type Reducer } from './reduce.js';
 export const REDUCE_CHUNK = 100;
 
 function rowsOf(idx: ViewIndex, view: number, q: ViewQuery): Iterable<StoredRow> {
-  return q.keys !== undefined ? keysRows(idx, view, q.keys, q.descending) : rangeRows(idx, view, q);
+  return q.keys !== undefined ? keysRows(idx, view, q.keys, q) : rangeRows(idx, view, q);
 }
 
 function docFor(db: Db, row: StoredRow, q: ViewQuery): string {
@@ -70,7 +70,7 @@ export async function reduceQuery(idx: ViewIndex, view: number, q: ViewQuery, re
   if (q.keys !== undefined) {
     // One group per requested key, in the order given (group=true is required with keys).
     for (const key of q.keys) {
-      const rows = [...keysRows(idx, view, [key], q.descending)];
+      const rows = [...keysRows(idx, view, [key], q)];
       if (rows.length > 0) groups.push({ key, rows });
     }
   } else for (const row of rowsOf(idx, view, q)) push(row);

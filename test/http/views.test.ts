@@ -311,3 +311,14 @@ test("one document's values under one key come in Erlang term order, as couch_mr
     assert.deepEqual(rows.map((r) => [r.key, r.value]), [['j', true], ['k', 2], ['k', false], ['k', null], ['k', { a: 1 }], ['k', [1]], ['k', 'crayon'], ['k', 'multiple']]);
   });
 });
+
+test('keys with startkey_docid/endkey_docid: the document ids are bounded within every key (couch_mrview_util key_opts)', async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    const ids = async (qs: string): Promise<unknown[]> => (await view(f, `/db/_design/d/_view/by_type?${qs}`)).rows.map((r) => r.id);
+    assert.deepEqual(await ids('keys=["even","odd"]&startkey_docid=doc2&endkey_docid=doc5'), ['doc2', 'doc4', 'doc3', 'doc5']);
+    assert.deepEqual(await ids('keys=["odd"]&endkey_docid=doc5&inclusive_end=false'), ['doc1', 'doc3']);
+    assert.deepEqual(await ids('keys=["odd"]&inclusive_end=false'), ['doc1', 'doc3', 'doc5', 'doc7', 'doc9']);
+    assert.deepEqual(await ids('keys=["odd"]&descending=true&startkey_docid=doc7'), ['doc7', 'doc5', 'doc3', 'doc1']);
+  });
+});
