@@ -11,7 +11,9 @@
 import { CouchError } from '../couch/errors.js';
 import type { Db } from '../couchdb/db.js';
 import { loadDoc } from '../couchdb/doc-store.js';
-import { docText, winnerJson } from '../couchdb/doc-json.js';
+import { docJson, docText, winnerJson } from '../couchdb/doc-json.js';
+import { openRev } from '../couchdb/doc-revs.js';
+import { parseRev } from '../couch/rev.js';
 import type { StoredRow } from './index-store.js';
 import type { ViewIndex } from './index.js';
 import { keysRows, rangeRows, rowsBefore } from './query-rows.js';
@@ -25,14 +27,37 @@ function rowsOf(idx: ViewIndex, view: number, q: ViewQuery): Iterable<StoredRow>
   return q.keys !== undefined ? keysRows(idx, view, q.keys, q) : rangeRows(idx, view, q);
 }
 
+/**
+ * The `doc` of a row (couch_mrview_util maybe_load_doc): an emitted value `{_id}` names another
+ * document and `{_rev}` a revision (of that document or the emitting one); otherwise the
+ * winning revision. A missing one is null.
+ */
 function docFor(db: Db, row: StoredRow, q: ViewQuery): string {
   const v = row.value;
-  const linked = typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as Record<string, unknown>)._id === 'string';
-  const id = linked ? ((v as Record<string, unknown>)._id as string) : row.id;
+  const props = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  const id = typeof props?._id === 'string' ? props._id : row.id;
+  const rev = typeof props?._rev === 'string' ? props._rev : null;
   const state = loadDoc(db, id, db.revsLimit);
-  if (!state || state.winner.deleted || state.opaque) return 'null';
-  const t = docText(db, () => winnerJson(db, state, { conflicts: q.conflicts ?? false, attachments: q.attachments }));
+  if (!state || state.opaque) return 'null';
+  const opts = { conflicts: q.conflicts ?? false, attachments: q.attachments };
+  if (rev !== null) {
+    const found = validRev(rev) ? openRev(state, rev) : null;
+    if (!found) return 'null';
+    const t = docText(db, () => docJson(db, state, rev, found.data, found.deleted, opts));
+    return 'text' in t ? t.text : 'null';
+  }
+  if (state.winner.deleted) return 'null';
+  const t = docText(db, () => winnerJson(db, state, opts));
   return 'text' in t ? t.text : 'null';
+}
+
+function validRev(rev: string): boolean {
+  try {
+    parseRev(rev);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function tail(idx: ViewIndex, q: ViewQuery): string {

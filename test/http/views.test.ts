@@ -322,3 +322,20 @@ test('keys with startkey_docid/endkey_docid: the document ids are bounded within
     assert.deepEqual(await ids('keys=["odd"]&descending=true&startkey_docid=doc7'), ['doc7', 'doc5', 'doc3', 'doc1']);
   });
 });
+
+test('include_docs follows an emitted _rev to that revision (couch_mrview_util maybe_load_doc)', async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    const map = 'function (doc) { if (doc._id === "doc1") emit(doc._id, { _rev: doc._rev }); }';
+    assert.equal((await f.req('/db/_design/revs', { method: 'PUT', json: { views: { v: { map } } } })).status, 201);
+    const before = (await view(f, '/db/_design/revs/_view/v?include_docs=true')).rows[0]!;
+    const oldRev = (before.value as { _rev: string })._rev;
+    assert.equal(before.doc!._rev, oldRev);
+    assert.equal((await f.req('/db/doc1', { method: 'PUT', json: { _rev: oldRev, type: 'odd', n: 100 } })).status, 201);
+    // Not brought up to date: the row still names the old revision, and its document is that one.
+    const stale = (await view(f, '/db/_design/revs/_view/v?include_docs=true&update=false')).rows[0]!;
+    assert.deepEqual([stale.doc!._rev, stale.doc!.n], [oldRev, 1]);
+    const fresh = (await view(f, '/db/_design/revs/_view/v?include_docs=true')).rows[0]!;
+    assert.equal(fresh.doc!.n, 100);
+  });
+});
