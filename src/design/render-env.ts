@@ -137,6 +137,13 @@ export const RENDER_ENV_SOURCE = String.raw`
         typeHeaders(resp);
       }
       return resp;
+    } catch (e) {
+      // render.js runShow: a function that reads a field of the null document it got for a
+      // missing id is the document's absence, CouchDB's 404, not the function's error.
+      if (args[0] === null && e instanceof TypeError && /annot read propert.* of null/.test(String(e.message))) {
+        throw ['error', 'not_found', 'document not found'];
+      }
+      throw e;
     } finally {
       render = null;
     }

@@ -17,6 +17,7 @@
  * a `Content-Type` header overrides those defaults. Other members are `external_response_error`.
  * Body responses carry CouchDB 3's `Content-Security-Policy: sandbox`, shows `Vary: Accept`.
  */
+import { createHash } from 'node:crypto';
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { CouchError } from '../couch/errors.js';
 import { parseDocument, validateDocId } from '../couch/doc.js';
@@ -29,6 +30,7 @@ import type { DesignFunctionKind, RenderResponse } from '../design/sandbox.js';
 import { renderRequest, requestValidator } from './design.js';
 import { guardRead, guardWrite, resolveDb } from './keyspace.js';
 import { isObject, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { baseHeaders, notModified } from './response.js';
 import { viewResult } from './view-routes.js';
 
 type RenderKind = Extract<DesignFunctionKind, 'show' | 'list' | 'update'>;
@@ -80,7 +82,7 @@ function checkedHeader(name: string, value: unknown): string {
  * list's output (`listBody`) follows the head its function's `start()` gave. `code` is the status
  * when the function names none (an update's 201 or 200).
  */
-function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>, listBody?: string): void {
+function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>, listBody?: string, fixed: Record<string, string> = {}): void {
   let status = code ?? 200;
   let body: Buffer = Buffer.alloc(0);
   let type = 'application/json';
@@ -97,18 +99,39 @@ function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number |
   }
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = type;
   if (csp && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-security-policy')) headers['Content-Security-Policy'] = 'sandbox';
+  // Headers the server controls (a show's ETag and Vary, chttpd_show apply_etag) replace the
+  // function's, whatever their case.
+  for (const [name, value] of Object.entries(fixed)) {
+    for (const h of Object.keys(headers)) if (h.toLowerCase() === name.toLowerCase()) delete headers[h];
+    headers[name] = value;
+  }
   headers['Content-Length'] = String(body.length);
-  rc.res.writeHead(status, headers);
+  rc.res.writeHead(status, baseHeaders(headers));
   rc.res.end(rc.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * chttpd_show show_etag: the design document's and the document's revisions, the `Accept` header
+ * and the user, hashed; a request that names it in `If-None-Match` gets 304 without the function
+ * running.
+ */
+function showEtag(rc: RequestCtx, db: Db, doc: Record<string, unknown> | null): string {
+  const ddoc = loadDesignDoc(db, `_design/${rc.params.ddoc!}`);
+  const user = rc.user === null ? [null, []] : [rc.user.name, rc.user.roles];
+  const parts = [ddoc?._rev ?? null, doc?._rev ?? null, rc.req.headers.accept ?? null, user];
+  return `"${createHash('md5').update(JSON.stringify(parts)).digest('hex')}"`;
 }
 
 const show: Handler = async (rc) => {
   const db = resolveDb(rc);
   const fn = await renderFunction(rc, db, 'show');
   const id = docIdParam(rc);
+  const doc = renderDoc(rc, db, id);
+  const etag = showEtag(rc, db, doc);
+  if (notModified(rc.res, etag)) return;
   const bodyText = rc.method === 'POST' ? (await readBody(rc.req, rc.face.options.maxBodyBytes)).toString('utf8') : undefined;
-  const resp = fn.show(renderDoc(rc, db, id), renderRequest(rc, db, bodyText, id));
-  sendRenderResponse(rc, resp, undefined, { Vary: 'Accept' });
+  const resp = fn.show(doc, renderRequest(rc, db, bodyText, id));
+  sendRenderResponse(rc, resp, undefined, {}, undefined, { ETag: etag, Vary: 'Accept' });
 };
 
 const update: Handler = async (rc) => {

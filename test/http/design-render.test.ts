@@ -18,6 +18,8 @@ const DDOC = {
     bad: 'function (doc, req) { return { bogus: 1 }; }',
     none: 'function (doc, req) { return 42; }',
     badHeader: 'function (doc, req) { return { headers: { "X-Bad": "a\\nb" }, body: "x" }; }',
+    idOf: 'function (doc, req) { return doc._id; }',
+    etagged: 'function (doc, req) { return { headers: { Etag: "skipped" }, body: "x" }; }',
   },
   updates: {
     bump: 'function (doc, req) { if (!doc) return [{ _id: req.id || req.uuid, n: 0, via: req.method }, "made"]; doc.n += 1; doc.form = req.form; return [doc, { json: { n: doc.n } }]; }',
@@ -48,6 +50,23 @@ describe('show functions', () => {
       const head = await f.req('/db/_design/r/_show/text/a', { method: 'HEAD' });
       assert.equal(head.status, 200);
       assert.equal(head.body.length, 0);
+    }));
+
+  test('an ETag of the design document, the document, Accept and the user (chttpd_show show_etag): 304, and the function cannot set it', () =>
+    withCouch(async (f) => {
+      await setup(f);
+      const first = await f.req('/db/_design/r/_show/text/a');
+      const etag = String(first.headers.etag);
+      assert.match(etag, /^"[0-9a-f]{32}"$/);
+      assert.ok(first.headers.server);
+      assert.equal(first.headers['cache-control'], 'must-revalidate');
+      assert.equal((await f.req('/db/_design/r/_show/text/a', { headers: { 'if-none-match': etag } })).status, 304);
+      assert.notEqual((await f.req('/db/_design/r/_show/text/a', { headers: { accept: 'text/plain' } })).headers.etag, etag, 'Accept is part of it');
+      const rev = String(obj((await f.req('/db/a')).json)._rev);
+      await f.req('/db/a', { method: 'PUT', json: { _rev: rev, v: 2 } });
+      assert.equal((await f.req('/db/_design/r/_show/text/a', { headers: { 'if-none-match': etag } })).status, 200, 'a new revision, a new ETag');
+      const own = await f.req('/db/_design/r/_show/etagged/a');
+      assert.match(String(own.headers.etag), /^"[0-9a-f]{32}"$/);
     }));
 
   test('response objects: code, headers, json, base64; unknown members and non-objects fail', () =>
@@ -104,6 +123,10 @@ describe('show functions', () => {
       assert.equal(fn.status, 404);
       assert.deepEqual(fn.json, { error: 'not_found', reason: 'missing shows function nope on design doc _design/r' });
       assert.equal((await f.req('/db/_design/none/_show/text/a')).status, 404);
+      // render.js runShow: reading a field of the null document of a missing id is that 404.
+      const missingDoc = await f.req('/db/_design/r/_show/idOf/nosuch');
+      assert.deepEqual([missingDoc.status, missingDoc.json], [404, { error: 'not_found', reason: 'document not found' }]);
+      assert.equal((await f.req('/db/_design/r/_show/idOf/a')).text, 'a');
     }));
 });
 
