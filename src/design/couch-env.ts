@@ -153,6 +153,9 @@ ${RENDER_ENV_SOURCE}
             out[i] = emitted;
           }
         } catch (e) {
+          // An exhausted heap leaves the runtime unusable: it fails the call (sandbox.ts rebuilds
+          // the runtime and answers os_process_error), as couchjs dying fails CouchDB's query.
+          if (e instanceof InternalError && /out of memory/i.test(String(e.message))) throw e;
           out[i] = { err: errPair(e) };
           i++;
         }

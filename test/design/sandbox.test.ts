@@ -150,6 +150,16 @@ describe('hostile functions fail within their limits, and the sandbox goes on', 
     });
   }
 
+  test('a map function that exhausts the memory limit fails the call (os_process_error), not just its document', () => {
+    const d = ddoc({ views: { v: { map: 'function (doc) { var a = []; while (true) a.push({ x: Math.random(), doc: doc }); }' } } });
+    assert.throws(() => sb.compile(d, 'map', ['views', 'v', 'map']).mapMany([{ _id: 'a' }, { _id: 'b' }]), (err: unknown) => {
+      const e = err as { status: number; error: string };
+      return e.status === 500 && e.error === 'os_process_error';
+    });
+    const ok = ddoc({ views: { v: { map: 'function (doc) { emit(doc._id, 1); }' } } });
+    assert.deepEqual(sb.compile(ok, 'map', ['views', 'v', 'map']).mapMany([{ _id: 'a' }]), [{ emits: [['a', 1]] }]);
+  });
+
   test('an infinite loop is os_process_error "OS process timed out."', () => {
     const d = ddoc({ filters: { bad: hostile.loop } });
     assert.throws(() => sb.compile(d, 'filter', ['filters', 'bad']).filter({}, {}), (err: unknown) => {
