@@ -152,6 +152,12 @@ export function loadUserDoc(db: Db, name: string): Record<string, unknown> | nul
   return body;
 }
 
+/** Whether the user's document has live conflicting revisions (chttpd_auth_cache refuses it). */
+export function userDocConflicted(db: Db, name: string): boolean {
+  const state = loadDoc(db, USER_DOC_PREFIX + name, db.revsLimit);
+  return state !== null && state.leaves.filter((l) => !l.deleted).length > 1;
+}
+
 /**
  * The roles a user document gives at login. System roles (`_admin`, ...) are dropped whatever the
  * document says: the validation refuses them, but a document written over KV is not validated,

@@ -10,7 +10,8 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from '../couchdb/db.js';
-import { loadUserDoc, userDocRoles, USERS_DB, verifyUserPassword } from '../couchdb/users-db.js';
+import { CouchError } from '../couch/errors.js';
+import { loadUserDoc, userDocConflicted, userDocRoles, USERS_DB, verifyUserPassword } from '../couchdb/users-db.js';
 import type { Engine } from '../engine/engine.js';
 import type { Bucket } from '../engine/bucket.js';
 
@@ -47,6 +48,12 @@ export class CouchUsers {
     if (doc === null) {
       this.stats.failures++;
       return null;
+    }
+    // chttpd_auth_cache maybe_validate_user_creds: a conflicted user document logs nobody in.
+    const db = this.#db();
+    if (db !== null && userDocConflicted(db, name)) {
+      this.stats.failures++;
+      throw new CouchError('unauthorized', { reason: 'User document conflicts must be resolved before the document is used for authentication purposes.' });
     }
     const key = createHmac('sha256', this.#cacheKey).update(JSON.stringify([name, password, doc.derived_key, doc.salt])).digest('base64');
     if (this.#verified.has(key)) {

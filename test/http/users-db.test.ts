@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { Status } from '../../src/codec/index.js';
 import { authPlain, RawKv } from '../kv/raw-client.js';
-import { basic, obj, withCouch, type CouchFixture } from './helpers.js';
+import { arr, basic, obj, withCouch, type CouchFixture } from './helpers.js';
 
 const bob = { user: 'bob', password: 'bob-secret' };
 const carol = { user: 'carol', password: 'carol-secret' };
@@ -72,6 +72,24 @@ describe('_users', () => {
       assert.equal((await f.req('/_session', { auth: { user: 'bob', password: 'new-secret' } })).status, 200);
       const logout = await f.req('/_session', { method: 'DELETE', auth: null, headers: { cookie } });
       assert.match(String(logout.headers['set-cookie']), /AuthSession=;/);
+    }));
+
+  test('a conflicted user document logs nobody in until the conflict is resolved (chttpd_auth_cache)', () =>
+    withCouch(async (f) => {
+      await usersDb(f);
+      await signUp(f, bob);
+      const other = { _id: 'org.couchdb.user:bob', _rev: '1-ffffffffffffffffffffffffffffffff', name: 'bob', type: 'user', roles: [], password: 'other' };
+      assert.equal((await f.req('/_users/_bulk_docs', { method: 'POST', json: { new_edits: false, docs: [other] } })).status, 201);
+      const refused = await f.req('/_session', { auth: bob });
+      assert.equal(refused.status, 401);
+      assert.match(String(obj(refused.json).reason), /conflicts must be resolved/);
+      // The higher revision id wins: the replicated one, with password `other`; deleting the
+      // loser resolves the conflict.
+      const current = obj((await f.req('/_users/org.couchdb.user:bob?conflicts=true')).json);
+      assert.equal(current._rev, other._rev);
+      const losing = String(arr(current._conflicts)[0]);
+      assert.equal((await f.req(`/_users/org.couchdb.user:bob?rev=${losing}`, { method: 'DELETE' })).status, 200);
+      assert.equal((await f.req('/_session', { auth: { user: 'bob', password: 'other' } })).status, 200);
     }));
 
   test('roles given by an admin reach userCtx; system roles and bad documents are refused', () =>
