@@ -156,6 +156,9 @@ export async function authenticate(req: IncomingMessage, face: HttpFace): Promis
     if (isAuthError(err)) throw new CouchError('unauthorized');
     throw err;
   }
+  // couch_httpd_auth basic_name_pw: `_:_` is the special "log me out" pair, no credentials at
+  // all (and no cookie either: what follows Basic is not read).
+  if (basic && basic.user === '_' && basic.password === '_') return { user: null };
   if (basic) {
     const user = await checkCredentials(req, face, basic.user, basic.password);
     if (user === null) throw new CouchError('unauthorized');

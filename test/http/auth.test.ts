@@ -70,6 +70,14 @@ describe('authentication and access', () => {
       assert.equal(r.status, 200);
     }));
 
+  test('Basic _:_ is anonymous, CouchDB\'s special logout pair', () =>
+    withCouch(async (f) => {
+      const r = await f.req('/_session', { auth: { user: '_', password: '_' } });
+      assert.equal(r.status, 200);
+      assert.deepEqual(obj(r.json).userCtx, { name: null, roles: [] });
+      assert.equal((await f.req('/_session', { auth: { user: '_', password: 'x' } })).status, 401);
+    }));
+
   test('username as well as name (extract_username); ?next= and ?fail= redirect', () =>
     withCouch(async (f) => {
       const login = (json: Record<string, unknown>, qs = ''): ReturnType<typeof f.req> => f.req(`/_session${qs}`, { method: 'POST', auth: null, json });
