@@ -20,7 +20,7 @@ import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
 import { listHandlers, showHandlers, updateHandlers } from './render-routes.js';
 import { serverRoutes } from './server-routes.js';
-import { designInfoHandlers, tempViewHandlers, viewCleanupHandlers, viewHandlers } from './view-routes.js';
+import { designInfoHandlers, purgeHandlers, tempViewHandlers, viewCleanupHandlers, viewHandlers } from './view-routes.js';
 
 export function couchRoutes(): RouteTable<Handler> {
   const routes = new RouteTable<Handler>();
@@ -42,6 +42,8 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_local/:id/*att', localAttachmentHandlers)
     .add('/:db/_view_cleanup', viewCleanupHandlers)
     .add('/:db/_temp_view', tempViewHandlers)
+    .add('/:db/_purge', purgeHandlers)
+    .add('/:db/_purged_infos_limit', purgeHandlers)
     .add('/:db/_design/:ddoc/_view/:view', viewHandlers)
     .add('/:db/_design/:ddoc/_info', designInfoHandlers)
     .add('/:db/_design/:ddoc', docHandlers)
