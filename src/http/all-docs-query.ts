@@ -35,8 +35,9 @@ export function withBodyParams(query: URLSearchParams, body: Record<string, unkn
 
 export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDocsQuery {
   let keys = keysFromBody ?? qJson(q, 'keys');
+  // chttpd_db all_docs: bad_request, worded for where the keys came from.
   if (keys !== undefined && !Array.isArray(keys)) {
-    throw new CouchError('query_parse_error', { params: { detail: '`keys` member must be an array.' } });
+    throw new CouchError('bad_request', { reason: keysFromBody === undefined ? '`keys` parameter must be an array.' : '`keys` body member must be an array.' });
   }
   const key = qJson(q, 'key');
   const startKey = qJson(q, 'startkey') ?? qJson(q, 'start_key');

@@ -118,7 +118,8 @@ export function qJson(q: URLSearchParams, name: string): unknown {
   try {
     return JSON.parse(v);
   } catch {
-    throw new CouchError('query_parse_error', { params: { detail: `Invalid JSON for parameter ${name}` } });
+    // couch_util:json_decode throws invalid_json, which chttpd answers as bad_request.
+    throw new CouchError('bad_request', { reason: `Invalid JSON for parameter ${name}` });
   }
 }
 

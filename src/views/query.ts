@@ -58,7 +58,8 @@ function jsonOf(name: string, v: { value: unknown; json: boolean }): unknown {
   try {
     return JSON.parse(String(v.value));
   } catch {
-    throw parseError(`Invalid JSON for parameter ${name}`);
+    // couch_util:json_decode throws invalid_json, which chttpd answers as bad_request.
+    throw new CouchError('bad_request', { reason: `Invalid JSON for parameter ${name}` });
   }
 }
 
@@ -81,7 +82,8 @@ export function parseViewQuery(query: URLSearchParams, body?: Record<string, unk
       case 'key': key = { v: jsonOf(name, v) }; break;
       case 'keys': {
         const keys = jsonOf(name, v);
-        if (!Array.isArray(keys)) throw parseError('`keys` must be an array of keys.');
+        // couch_mrview_http get_view_keys: a body's `keys` that is no array is a bad request.
+        if (!Array.isArray(keys)) throw v.json ? new CouchError('bad_request', { reason: '`keys` member must be an array.' }) : parseError('`keys` must be an array of keys.');
         q.keys = keys;
         break;
       }

@@ -132,7 +132,10 @@ describe('_all_docs', () => {
       assert.equal(rows[0]!.id, 'e');
       assert.equal(obj(rows[1]!.value).deleted, true);
       assert.deepEqual(rows[2], { key: 'nope', error: 'not_found' });
-      assert.equal((await f.req('/db/_all_docs?startkey=notjson')).status, 400);
+      const notJson = await f.req('/db/_all_docs?startkey=notjson');
+      assert.deepEqual([notJson.status, obj(notJson.json).error], [400, 'bad_request']);
+      const keysNotList = await f.req('/db/_all_docs', { method: 'POST', json: { keys: 1 } });
+      assert.deepEqual([keysNotList.status, keysNotList.json], [400, { error: 'bad_request', reason: '`keys` body member must be an array.' }]);
       // A POST body carries any query parameter, and wins over the query string (couch_mrview_http).
       const posted = obj((await f.req('/db/_all_docs?limit=5', { method: 'POST', json: { keys: ['a', 'b', 'c'], limit: 2, skip: 1, include_docs: true } })).json);
       assert.deepEqual(arr(posted.rows).map((r) => [obj(r).id, obj(obj(r).doc).id]), [['b', 'b'], ['c', 'c']]);

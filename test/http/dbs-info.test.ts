@@ -31,7 +31,7 @@ describe('server listings', () => {
       assert.equal(obj(bad.json).error, 'query_parse_error');
       const badKey = await f.req('/_all_dbs?startkey=b');
       assert.equal(badKey.status, 400);
-      assert.equal(obj(badKey.json).error, 'query_parse_error');
+      assert.equal(obj(badKey.json).error, 'bad_request');
     }));
 
   test('GET /_dbs_info: each listed database with the info GET /{db} gives, in the same range', () =>

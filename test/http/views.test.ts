@@ -190,7 +190,7 @@ test('errors: query_parse_error texts, missing view and design document', async 
       ['/db/_design/d/_view/by_type?descending=yes', 400, 'query_parse_error', 'Invalid boolean parameter: "yes"'],
       ['/db/_design/d/_view/by_type?update=sometimes', 400, 'query_parse_error', 'Invalid value for `update`.'],
       ['/db/_design/d/_view/by_type?stale=never', 400, 'query_parse_error', 'Invalid value for `stale`.'],
-      ['/db/_design/d/_view/by_type?key=notjson', 400, 'query_parse_error', /Invalid JSON/],
+      ['/db/_design/d/_view/by_type?key=notjson', 400, 'bad_request', /Invalid JSON/],
       ['/db/_design/d/_view/by_type?startkey="z"&endkey="a"', 400, 'query_parse_error', /^No rows can match your key range/],
       ['/db/_design/d/_view/by_type?keys=["a"]&key="a"', 400, 'query_parse_error', '`keys` is incompatible with `key`, `start_key` and `end_key`'],
       ['/db/_design/d/_view/by_type?reduce=true', 400, 'query_parse_error', 'Reduce is invalid for map-only views.'],
