@@ -5,7 +5,7 @@
  * (as a Couchbase registry user or a `_users` user, auth.ts), `/_node/{node}/_stats` and
  * `_prometheus`; `_config` is config-routes.ts.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
 import { configRoutes } from './config-routes.js';
@@ -153,7 +153,10 @@ const nodePrometheus: Handler = async (rc) => {
 const uuids: Handler = async (rc) => {
   const count = qInt(rc.query, 'count', { min: 1 }) ?? 1;
   if (count > 1000) throw new CouchError('bad_request', { reason: 'count parameter too large' });
-  sendJson(rc.res, 200, { uuids: Array.from({ length: count }, () => randomBytes(16).toString('hex')) });
+  const body = { uuids: Array.from({ length: count }, () => randomBytes(16).toString('hex')) };
+  // chttpd_misc handle_uuids_req: never cached (an ETag of the answer, no-cache, Pragma).
+  const etag = `"${createHash('md5').update(JSON.stringify(body)).digest('hex')}"`;
+  sendJson(rc.res, 200, body, { 'Cache-Control': 'must-revalidate, no-cache', Pragma: 'no-cache', ETag: etag });
 };
 
 function sessionInfo(rc: RequestCtx): Record<string, unknown> {

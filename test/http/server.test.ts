@@ -13,6 +13,19 @@ describe('server endpoints', () => {
       assert.equal(obj(b.json).uuid, obj(a.json).uuid);
     }));
 
+  test('_uuids: count of them, different each time, never cached', () =>
+    withCouch(async (f) => {
+      const r = await f.req('/_uuids?count=3');
+      const list = obj(r.json).uuids as string[];
+      assert.equal(list.length, 3);
+      assert.equal(new Set(list).size, 3);
+      assert.equal(r.headers['cache-control'], 'must-revalidate, no-cache');
+      assert.equal(r.headers.pragma, 'no-cache');
+      assert.match(String(r.headers.etag), /^"[0-9a-f]{32}"$/);
+      assert.notEqual((await f.req('/_uuids')).headers.etag, r.headers.etag);
+      assert.equal((await f.req('/_uuids?count=1001')).status, 400);
+    }));
+
   test('_all_dbs lists databases; PUT, GET, HEAD, DELETE of a database', () =>
     withCouch(async (f) => {
       assert.equal((await f.req('/mydb?q=4', { method: 'PUT' })).status, 201);
