@@ -15,7 +15,7 @@ import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { docIdOf, requestRev } from './doc-routes.js';
 import { guardWrite, resolveDb } from './keyspace.js';
-import { readBody, type Handler } from './request.js';
+import { absoluteUri, docPath, readBody, type Handler } from './request.js';
 import { notModified, sendBytes, sendJson } from './response.js';
 import { requestValidator } from './design.js';
 
@@ -87,7 +87,8 @@ const putAttachment: Handler = async (rc) => {
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent?.body ?? {}, attachments };
   await guardWrite(rc, db, id, doc);
   const written = await writeDoc(db, id, doc, { newEdits: true, validate: await requestValidator(rc, db) });
-  sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"` });
+  // chttpd_db db_attachment_req: the attachment's URL in Location.
+  sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: absoluteUri(rc, docPath(db.name, id, name)) });
 };
 
 const deleteAttachment: Handler = async (rc) => {

@@ -17,7 +17,7 @@ import { openRev, openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { guardRead, guardWrite, resolveDb } from './keyspace.js';
-import { accepts, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
+import { absoluteUri, accepts, docPath, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { notModified, sendBody, sendJson, sendJsonText } from './response.js';
 import { requestValidator } from './design.js';
 
@@ -42,10 +42,7 @@ export function requestRev(rc: RequestCtx, bodyRev?: string): string | undefined
 }
 
 function location(rc: RequestCtx, db: Db, id: string): string {
-  // The scheme and port the request came in on: the TLS listener (6984) answers with https.
-  const secure = (rc.req.socket as { encrypted?: boolean }).encrypted === true;
-  const host = rc.req.headers.host ?? `${rc.face.ctx.host}:${secure ? rc.face.ctx.ports.httpTls : rc.face.ctx.ports.http}`;
-  return `${secure ? 'https' : 'http'}://${host}/${encodeURIComponent(db.name)}/${id.split('/').map(encodeURIComponent).join('/')}`;
+  return absoluteUri(rc, docPath(db.name, id));
 }
 
 const getDoc: Handler = async (rc) => {

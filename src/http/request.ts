@@ -37,6 +37,34 @@ export interface RequestCtx {
 
 export type Handler = (rc: RequestCtx) => Promise<void>;
 
+/**
+ * An absolute URL of `path` on this server as the client reached it (couch_httpd absolute_uri):
+ * the host from `X-Forwarded-Host` (chttpd `x_forwarded_host` names the header), else `Host`,
+ * else the listener; https when `X-Forwarded-Ssl: on`, `X-Forwarded-Proto: https` or the TLS
+ * listener.
+ */
+export function absoluteUri(rc: RequestCtx, path: string): string {
+  const header = (name: string): string | undefined => {
+    const v = rc.req.headers[name.toLowerCase()];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const config = rc.face.access.config;
+  const secure = (rc.req.socket as { encrypted?: boolean }).encrypted === true;
+  const listener = `${rc.face.ctx.host}:${secure ? rc.face.ctx.ports.httpTls : rc.face.ctx.ports.http}`;
+  const host = header(config.get('chttpd', 'x_forwarded_host') ?? 'X-Forwarded-Host') ?? header('host') ?? listener;
+  const https =
+    header(config.get('chttpd', 'x_forwarded_ssl') ?? 'X-Forwarded-Ssl') === 'on' ||
+    header(config.get('chttpd', 'x_forwarded_proto') ?? 'X-Forwarded-Proto') === 'https' ||
+    secure;
+  return `${https ? 'https' : 'http'}://${host}${path.startsWith('/') ? '' : '/'}${path}`;
+}
+
+/** The path of a document (or one of its attachments) of `dbName`, each segment encoded. */
+export function docPath(dbName: string, id: string, attachment?: string): string {
+  const enc = (s: string): string => s.split('/').map(encodeURIComponent).join('/');
+  return `/${encodeURIComponent(dbName)}/${enc(id)}${attachment === undefined ? '' : `/${enc(attachment)}`}`;
+}
+
 /** CouchDB's replies to a body the kernel refuses (src/web/body.ts). */
 const COUCH_BODY_ERRORS: BodyErrors = {
   tooLarge: () => new CouchError('too_large'),

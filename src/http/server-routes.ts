@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
 import { configRoutes } from './config-routes.js';
-import { isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { absoluteUri, isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { allDocsRange } from './all-docs-query.js';
 import { dbInfoOf } from './db-routes.js';
 import { resolveDb } from './keyspace.js';
@@ -188,9 +188,7 @@ function sessionName(form: (key: string) => unknown): unknown {
 function redirectTo(rc: RequestCtx, param: 'next' | 'fail'): Record<string, string> | undefined {
   const target = rc.query.get(param);
   if (target === null) return undefined;
-  const secure = (rc.req.socket as { encrypted?: boolean }).encrypted === true;
-  const host = rc.req.headers.host ?? `${rc.face.ctx.host}:${secure ? rc.face.ctx.ports.httpTls : rc.face.ctx.ports.http}`;
-  return { Location: /^https?:\/\//.test(target) ? target : `${secure ? 'https' : 'http'}://${host}${target.startsWith('/') ? '' : '/'}${target}` };
+  return { Location: /^https?:\/\//.test(target) ? target : absoluteUri(rc, target) };
 }
 
 /** `POST /_session` takes JSON or a form (couch_httpd_auth:handle_session_req/2). */

@@ -56,6 +56,18 @@ describe('documents', () => {
       assert.equal(obj(doc._revisions).start, 3);
     }));
 
+  test('Location: the host the client used, X-Forwarded-Host and -Proto first; attachments have one too', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const plain = await f.req('/db/q', { method: 'PUT', json: { v: 1 } });
+      assert.match(String(plain.headers.location), /^http:\/\/127\.0\.0\.1:\d+\/db\/q$/);
+      const proxied = await f.req('/db/p', { method: 'PUT', json: { v: 1 }, headers: { 'x-forwarded-host': 'couch.example:8443', 'x-forwarded-proto': 'https' } });
+      assert.equal(proxied.headers.location, 'https://couch.example:8443/db/p');
+      const att = await f.req(`/db/p/some%20file.txt?rev=${String(obj(proxied.json).rev)}`, { method: 'PUT', body: 'hi', headers: { 'content-type': 'text/plain', 'x-forwarded-host': 'couch.example' } });
+      assert.equal(att.status, 201);
+      assert.equal(att.headers.location, 'http://couch.example/db/p/some%20file.txt');
+    }));
+
   test('POST /db generates ids; If-Match names the rev; ids with slashes', () =>
     withCouch(async (f) => {
       await createDb(f);
