@@ -110,7 +110,7 @@ describe('freshet bucket create|edit --durability', () => {
 
       await assert.rejects(run(['create', 'nope', '--durability', 'always', ...conn]), /Allowed choices are none, majority, majorityAndPersistActive, persistToMajority/);
       assert.equal(engine.bucket('nope'), undefined);
-      await assert.rejects(run(['edit', 'safe', ...conn]), /bucket edit needs --max-ttl or --durability/);
+      await assert.rejects(run(['edit', 'safe', ...conn]), /bucket edit needs --max-ttl, --durability or --enable-flush/);
     } finally {
       await t.close();
     }
