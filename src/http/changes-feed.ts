@@ -207,8 +207,9 @@ async function jsonFeed(f: Feed): Promise<void> {
     return;
   }
   begin(f);
+  // A longpoll's reply starts only with its first heartbeat or its end: chttpd's delayed JSON
+  // response holds `{"results":[` until then, so a client reads the whole body in one piece.
   if (f.q.feed === 'longpoll' && !f.q.descending && f.sent === 0 && !limitReached(f)) {
-    await f.out.flush();
     if (await longpollWait(f)) return;
   }
   const limited = limitReached(f);

@@ -121,6 +121,21 @@ describe('_changes feed=longpoll', () => {
       assert.equal(obj((await f.req('/db/kvdoc')).json)._rev, doc._rev);
     }));
 
+  test('without a heartbeat, nothing of the body is sent until there is a change (chttpd delayed response)', () =>
+    withCouch(async (f) => {
+      await seed(f, 1);
+      const res = await f.stream('/db/_changes?feed=longpoll&since=now');
+      await feedsOpen(f, 1);
+      const body = new StreamReader(res.body);
+      const first = body.until((t) => t.length > 0);
+      const quiet = await Promise.race([first.then(() => 'data'), new Promise((r) => setTimeout(r, 300, 'quiet'))]);
+      assert.equal(quiet, 'quiet', 'no {"results":[ before a change');
+      await f.req('/db/late', { method: 'PUT', json: {} });
+      await first;
+      const parsed = obj(JSON.parse(await body.rest()));
+      assert.deepEqual(arr(parsed.results).map((x) => obj(x).id), ['late']);
+    }));
+
   test('timeout answers with no rows and the current last_seq; heartbeats are JSON whitespace', () =>
     withCouch(async (f) => {
       await seed(f, 2);
