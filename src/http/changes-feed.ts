@@ -184,6 +184,8 @@ function begin(f: Feed): void {
 async function sendPage(f: Feed, bytes: Buffer | null): Promise<void> {
   begin(f);
   const flushed = bytes ? f.out.push(bytes) : undefined;
+  // A longpoll keeps its `{"results":[` until it has a row or ends (see jsonFeed).
+  if (flushed === undefined && f.q.feed === 'longpoll') return;
   await (flushed ?? f.out.flush());
 }
 
