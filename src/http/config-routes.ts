@@ -109,8 +109,19 @@ async function readValue(rc: RequestCtx): Promise<string> {
   return value;
 }
 
+/**
+ * couch_util:check_config_blacklist: sections that name code to run (handlers, daemons, query
+ * servers) are never changed over HTTP.
+ */
+const BLACKLISTED = new Set(['daemons', 'external', 'httpd_design_handlers', 'httpd_db_handlers', 'httpd_global_handlers', 'native_query_servers', 'os_daemons', 'query_servers', 'feature_flags']);
+
+function checkBlacklist(section: string): void {
+  if (BLACKLISTED.has(section)) throw new CouchError('forbidden', { params: { detail: 'Config section blacklisted for modification over HTTP API.' } });
+}
+
 const putKey: Handler = async (rc) => {
   const { section, key } = names(rc);
+  checkBlacklist(section);
   if (section === 'admins') throw new CouchError('bad_request', { reason: 'the server admin is the Couchbase administrator: set it with `freshet serve` or the management REST API' });
   const value = await readValue(rc);
   const problem = CHECKS[`${section}/${key!}`]?.(value);
@@ -128,15 +139,24 @@ const putKey: Handler = async (rc) => {
 
 const deleteKey: Handler = async (rc) => {
   const { section, key } = names(rc);
+  checkBlacklist(section);
   if (isCorsKey(section, key!)) throw new CouchError('bad_request', { reason: 'CORS settings are set, not deleted: PUT the value wanted' });
   if (rc.face.config.get(section, key!) === undefined) throw unknownValue();
   const old = await rc.face.config.delete(section, key!);
   sendJson(rc.res, 200, old ?? '');
 };
 
+/** `POST /_node/{node}/_config/_reload`: nothing to re-read (changes apply at once); 200 as CouchDB. */
+const reload: Handler = async (rc) => {
+  requireAdmin(rc);
+  checkNode(rc);
+  sendJson(rc.res, 200, { ok: true });
+};
+
 export function configRoutes(routes: RouteTable<Handler>): void {
   routes
     .add('/_node/:node/_config', { GET: getAll })
+    .add('/_node/:node/_config/_reload', { POST: reload })
     .add('/_node/:node/_config/:section', { GET: getSection })
     .add('/_node/:node/_config/:section/:key', { GET: getKey, PUT: putKey, DELETE: deleteKey });
 }

@@ -32,6 +32,12 @@ describe('_config', () => {
       assert.equal((await f.req('/_node/_local/_config/log/level', { method: 'PUT', json: 3 })).status, 400);
       assert.equal((await f.req('/_node/_local/_config/admins/eve', { method: 'PUT', json: 'pw' })).status, 400);
       assert.equal((await f.req('/_node/elsewhere/_config')).status, 404);
+      // couch_util:check_config_blacklist, and _reload.
+      for (const method of ['PUT', 'DELETE']) {
+        const r = await f.req('/_node/_local/_config/query_servers/javascript', { method, ...(method === 'PUT' ? { json: 'evil' } : {}) });
+        assert.deepEqual([r.status, r.json], [403, { error: 'forbidden', reason: 'Config section blacklisted for modification over HTTP API.' }]);
+      }
+      assert.deepEqual((await f.req('/_node/_local/_config/_reload', { method: 'POST' })).json, { ok: true });
       // CORS keys are the CORS settings (cors.ts).
       assert.equal((await f.req('/_node/_local/_config/cors/origins', { method: 'PUT', json: 'http://a.example' })).status, 200);
       assert.equal(obj((await f.req('/_node/_local/_config/cors')).json).origins, 'http://a.example');
