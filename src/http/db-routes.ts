@@ -14,6 +14,7 @@ import { requireAdmin } from './auth.js';
 import { dbSecurity, isUsersDb } from './db-access.js';
 import { parseSecurityObject, setSecurityObject } from '../couchdb/security.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
+import { loadDoc } from '../couchdb/doc-store.js';
 import { postDoc } from './doc-routes.js';
 import { requireDbAdminOf, resolveDb } from './keyspace.js';
 import { bucketNameOf, defaultKeyspaceBucket, keyspaceName, lookupKeyspace } from '../couchdb/keyspace.js';
@@ -128,6 +129,20 @@ const compact: Handler = async (rc) => {
   sendJson(rc.res, 202, { ok: true });
 };
 
+/**
+ * `POST /{db}/_compact/{ddoc}`: a design document's view indexes live in LMDB, whose pages are
+ * reused as rows change, so there is nothing to rewrite; answered 202 as CouchDB answers once the
+ * design document is known (404 when it is not).
+ */
+const compactViews: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  requireAdmin(rc);
+  requireJsonType(rc.req);
+  const state = loadDoc(db, `_design/${rc.params.ddoc ?? ''}`, db.revsLimit);
+  if (!state || state.winner.deleted) throw new CouchError('not_found');
+  sendJson(rc.res, 202, { ok: true });
+};
+
 /** The database's security object (couchdb/security.ts): the stored one, or the default. */
 const getSecurity: Handler = async (rc) => {
   sendJson(rc.res, 200, dbSecurity(rc.face.access, resolveDb(rc)));
@@ -153,5 +168,6 @@ export function dbRoutes(routes: RouteTable<Handler>): void {
     .add('/:db/_ensure_full_commit', { POST: ensureFullCommit })
     .add('/:db/_revs_limit', { GET: getRevsLimit, PUT: putRevsLimit })
     .add('/:db/_compact', { POST: compact })
+    .add('/:db/_compact/:ddoc', { POST: compactViews })
     .add('/:db/_security', { GET: getSecurity, PUT: putSecurity });
 }

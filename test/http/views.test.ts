@@ -341,3 +341,13 @@ test('include_docs follows an emitted _rev to that revision (couch_mrview_util m
     assert.equal(fresh.doc!.n, 100);
   });
 });
+
+test('_compact/{ddoc} answers 202 for a known design document, 404 otherwise, admins only', async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    assert.deepEqual((await f.req('/db/_compact/d', { method: 'POST', json: {} })).json, { ok: true });
+    assert.equal((await f.req('/db/_compact/d', { method: 'POST', json: {} })).status, 202);
+    assert.equal((await f.req('/db/_compact/nope', { method: 'POST', json: {} })).status, 404);
+    assert.equal((await f.req('/db/_compact/d', { method: 'POST', json: {}, auth: null })).status, 401);
+  });
+});
