@@ -27,6 +27,7 @@ export const CONFIG_DEFAULTS: Readonly<ConfigSections> = {
   },
   chttpd: {
     bind_address: '127.0.0.1',
+    decode_plus_to_space: 'true',
     require_valid_user: 'false',
     max_http_request_size: '67108864',
   },

@@ -11,8 +11,12 @@
  */
 export type EmptySegments = 'trim' | 'collapse';
 
-/** The decoded segments, or undefined when a segment is not valid percent-encoded UTF-8. */
-export function pathSegments(path: string, empty: EmptySegments): string[] | undefined {
+/**
+ * The decoded segments, or undefined when a segment is not valid percent-encoded UTF-8.
+ * `plusAsSpace`: a literal '+' is a space (CouchDB's `[chttpd] decode_plus_to_space`, on by
+ * default); an encoded one (`%2B`) stays '+'.
+ */
+export function pathSegments(path: string, empty: EmptySegments, plusAsSpace = false): string[] | undefined {
   let parts: string[];
   if (empty === 'collapse') {
     parts = path.split('/').filter((s) => s.length > 0);
@@ -22,8 +26,8 @@ export function pathSegments(path: string, empty: EmptySegments): string[] | und
   }
   try {
     for (let i = 0; i < parts.length; i++) {
-      const s = parts[i]!;
-      if (s.includes('%')) parts[i] = decodeURIComponent(s);
+      const s = plusAsSpace && parts[i]!.includes('+') ? parts[i]!.replace(/\+/g, ' ') : parts[i]!;
+      parts[i] = s.includes('%') ? decodeURIComponent(s) : s;
     }
   } catch {
     return undefined;

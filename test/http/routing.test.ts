@@ -45,6 +45,16 @@ describe('CouchDB face routing', () => {
       assert.equal((await f.req('/db/over')).status, 404);
     }));
 
+  test("a literal '+' in the path is a space ([chttpd] decode_plus_to_space, CouchDB's default); %2B is '+'", () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      assert.equal(obj((await f.req('/db/a+b', { method: 'PUT', json: {} })).json).id, 'a b');
+      assert.equal(obj((await f.req('/db/c%2Bd', { method: 'PUT', json: {} })).json).id, 'c+d');
+      assert.equal((await f.req('/db/a%20b')).status, 200);
+      assert.equal((await f.req('/_node/_local/_config/chttpd/decode_plus_to_space', { method: 'PUT', json: 'false' })).status, 200);
+      assert.equal(obj((await f.req('/db/e+f', { method: 'PUT', json: {} })).json).id, 'e+f');
+    }));
+
   test('_rewrite answers 501 not_implemented, after the database checks', () =>
     withCouch(async (f) => {
       await createDb(f);
