@@ -26,6 +26,10 @@ import { RENDER_ENV_SOURCE } from './render-env.js';
 export const COUCH_ENV_SOURCE = String.raw`
 (function (global) {
   'use strict';
+  // Kept for compiling design functions and CommonJS modules; the code they compile cannot reach
+  // either (see the end).
+  var compileFunction = Function;
+  var indirectEval = global.eval;
   var hostLog = global.__hostLog;
   delete global.__hostLog;
   var ddoc = null;
@@ -98,7 +102,7 @@ ${RENDER_ENV_SOURCE}
       if (!Object.prototype.hasOwnProperty.call(cache, newModule.id)) {
         cache[newModule.id] = {};
         try {
-          var fn = (0, eval)('(function (module, exports, require) { ' + newModule.current + '\n })');
+          var fn = indirectEval('(function (module, exports, require) { ' + newModule.current + '\n })');
           fn.call(global, newModule, newModule.exports, function (n) { return require(n, newModule); });
         } catch (e) {
           delete cache[newModule.id];
@@ -116,7 +120,7 @@ ${RENDER_ENV_SOURCE}
     var fn;
     try {
       var body = String(source).replace(/[\s;]+$/, '');
-      fn = new Function('require', 'return (' + body + '\n);')(require);
+      fn = new compileFunction('require', 'return (' + body + '\n);')(require);
     } catch (e) {
       throw ['error', 'compilation_error', String(e) + ' (' + source + ')'];
     }
@@ -218,5 +222,16 @@ ${RENDER_ENV_SOURCE}
       }
     }
   };
+
+  // No runtime code evaluation from design functions, as CouchDB's couchjs refuses it
+  // (view_sandboxing_test): eval, Function and every function's constructor (plain, generator,
+  // async) throw. The replacement keeps Function.prototype, so instanceof Function still holds.
+  function refuse() { throw new EvalError('code generation from strings disallowed for this context'); }
+  refuse.prototype = compileFunction.prototype;
+  [function () {}, function* () {}, async function () {}, async function* () {}].forEach(function (f) {
+    Object.defineProperty(Object.getPrototypeOf(f), 'constructor', { value: refuse, writable: false, configurable: false });
+  });
+  global.Function = refuse;
+  global.eval = refuse;
 })(globalThis);
 `;

@@ -150,6 +150,20 @@ describe('hostile functions fail within their limits, and the sandbox goes on', 
     });
   }
 
+  test('no runtime code evaluation: eval, Function and function constructors throw (view_sandboxing_test)', () => {
+    const map = (src: string) => sb.compile(ddoc({ views: { v: { map: src } } }), 'map', ['views', 'v', 'map']).mapMany([{ _id: 'a' }]);
+    for (const src of [
+      'function (doc) { var glob = emit.constructor("return this")(); emit(doc._id, null); }',
+      'function (doc) { emit(eval("1"), null); }',
+      'function (doc) { emit(new Function("return 1")(), null); }',
+      'function (doc) { emit((function* () {}).constructor("yield 1")().next().value, null); }',
+    ]) {
+      const [r] = map(src);
+      assert.ok(r !== undefined && 'error' in r && r.error.error === 'EvalError', src);
+    }
+    assert.deepEqual(map('function (doc) { emit(emit instanceof Function, typeof Function); }'), [{ emits: [[true, 'function']] }]);
+  });
+
   test('a map function that exhausts the memory limit fails the call (os_process_error), not just its document', () => {
     // view_errors_test "infinite loop": the emits fill the heap.
     const d = ddoc({ views: { v: { map: 'function (doc) { while (true) { emit(doc, doc); } }' } } });
