@@ -48,9 +48,22 @@ const LIST_ARG = new Set(['$and', '$or', '$nor', '$in', '$nin', '$all']);
 const SUB_SELECTOR = new Set(['$not', '$elemMatch', '$allMatch', '$keyMapMatch']);
 const COMBINATORS = new Set(['$and', '$or', '$nor']);
 
+/**
+ * A Mango `$regex` (PCRE in CouchDB, re:compile/1) as a JavaScript RegExp: leading inline options
+ * `(?i)`, `(?m)`, `(?s)` become flags, and PCRE's `\A` / `\z` / `\Z` anchors JavaScript's `^`
+ * (without `m`) and `$`. Null when the pattern is not valid.
+ */
 function compileRegex(source: string): RegExp | null {
+  let flags = '';
+  let pattern = source;
+  for (let m = /^\(\?([imsx]+)\)/.exec(pattern); m !== null; m = /^\(\?([imsx]+)\)/.exec(pattern)) {
+    for (const f of m[1]!) if (f !== 'x' && !flags.includes(f)) flags += f;
+    if (m[1]!.includes('x')) return null; // extended syntax has no JavaScript form
+    pattern = pattern.slice(m[0].length);
+  }
+  pattern = pattern.replace(/(?<!\\)((?:\\\\)*)\\A/g, '$1^').replace(/(?<!\\)((?:\\\\)*)\\[zZ]/g, '$1$');
   try {
-    return new RegExp(source);
+    return new RegExp(pattern, flags);
   } catch {
     return null;
   }
@@ -330,6 +343,9 @@ export type DocMatcher = (doc: unknown) => boolean;
 export function compileSelector(selector: unknown): DocMatcher {
   const normal = normalizeSelector(selector);
   if (Object.keys(normal).length === 0) return () => true;
+  // An empty `$or` is true inside an `$and` (mango_selector: "an empty array as always true"),
+  // but a selector that is nothing but one finds no documents (CouchDB's 21_empty_selector tests).
+  if (Array.isArray(normal.$or) && normal.$or.length === 0 && Object.keys(normal).length === 1) return () => false;
   const matcher = compile(normal);
   return (doc) => isObject(doc) && matcher(doc, collate);
 }

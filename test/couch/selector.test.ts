@@ -25,7 +25,12 @@ const cases: Array<[string, unknown, Row[]]> = [
   ['implicit $and', { a: 1, b: { $gt: 1 } }, [[{ a: 1, b: 2 }, true], [{ a: 1, b: 1 }, false]]],
   ['$and []', { $and: [] }, [[{}, true], [{ a: 1 }, true]]],
   ['$or', { $or: [{ a: 1 }, { b: 1 }] }, [[{ a: 1 }, true], [{ b: 1 }, true], [{ a: 2, b: 2 }, false]]],
-  ['$or []', { $or: [] }, [[{ a: 1 }, true]]],
+  // CouchDB's 21_empty_selector tests: a selector of nothing but an empty $or finds nothing, an
+  // empty $or beside other conditions is true.
+  ['$or []', { $or: [] }, [[{ a: 1 }, false]]],
+  ['$or [] with a field', { a: 1, $or: [] }, [[{ a: 1 }, true], [{ a: 2 }, false]]],
+  ['$regex with PCRE inline options and anchors', { s: { $regex: '(?i)\\Anew.*york\\z' } }, [[{ s: 'New York' }, true], [{ s: 'x New York' }, false], [{ s: 'new york\nx' }, false]]],
+  ['$regex (?s)', { s: { $regex: '(?s)a.b' } }, [[{ s: 'a\nb' }, true]]],
   ['$not pushed down (field must exist)', { $not: { a: { $gt: 1 } } }, [[{ a: 1 }, true], [{ a: 2 }, false], [{}, false]]],
   ['$not on a field', { a: { $not: { $eq: 1 } } }, [[{ a: 2 }, true], [{ a: 1 }, false], [{}, false]]],
   ['$not over $regex', { s: { $not: { $regex: '^a' } } }, [[{ s: 'b' }, true], [{ s: 'ab' }, false], [{ s: 5 }, true], [{}, false]]],
