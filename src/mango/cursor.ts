@@ -102,6 +102,9 @@ function* allDocsRows(db: Db, idRange: FieldRange | undefined, descending: boole
   for (const k of db.keysFrom(from === undefined ? undefined : Buffer.from(from, 'utf8'), descending)) {
     const id = k.toString('utf8');
     if (descending ? low !== undefined && compareDocIds(id, low) < 0 : high !== undefined && compareDocIds(id, high) > 0) return;
+    // Design documents are never results (mango_cursor_view skips them: 11_ignore_design_docs),
+    // nor are KV keys that are no document ids (a leading '_', as transaction records).
+    if (id.startsWith('_')) continue;
     yield { key: id, id };
   }
 }

@@ -94,6 +94,15 @@ describe('_find', () => {
       assert.equal(obj(r.execution_stats).total_docs_examined, 2);
     }));
 
+  test('design documents are never results of a scan (11_ignore_design_docs)', () =>
+    withCouch(async (f) => {
+      await seed(f);
+      assert.equal((await f.req('/db/_index', { method: 'POST', json: { index: { fields: ['n'] }, name: 'by-n' } })).status, 200);
+      const all = await ids(f, {});
+      assert.equal(all.some((id) => id.startsWith('_design/')), false, all.join());
+      assert.deepEqual(await ids(f, { language: 'query' }), []);
+    }));
+
   test('fields, conflicts and _id ranges', () =>
     withCouch(async (f) => {
       await seed(f);
