@@ -6,6 +6,7 @@
  */
 import type { Db } from '../couchdb/db.js';
 import { CouchError } from '../couch/errors.js';
+import { loadDesignDoc } from '../design/design-docs.js';
 import { requireAdmin } from './auth.js';
 import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler } from './request.js';
@@ -42,6 +43,17 @@ export async function viewResult(db: Db, ddoc: string, view: string, query: URLS
 
 const getInfo: Handler = async (rc) => {
   const db = resolveDb(rc);
+  const ddoc = loadDesignDoc(db, `_design/${rc.params.ddoc!}`);
+  if (ddoc !== null && ddoc.language === 'query') {
+    // A Mango design document: its json indexes are views of their own (src/mango/view-source.ts);
+    // the first one's state stands for the design document's, as CouchDB reports one group.
+    const mango = await import('../mango/index.js');
+    const [first] = mango.indexesOfDdoc(ddoc._id, ddoc);
+    if (first === undefined) throw new CouchError('not_found_detail', { params: { detail: 'missing' } });
+    const idx = await mango.openJsonIndex(db, first);
+    sendJson(rc.res, 200, { name: rc.params.ddoc!, view_index: idx.info('query') });
+    return;
+  }
   const { designInfo } = await views();
   sendJson(rc.res, 200, await designInfo(db, rc.params.ddoc!));
 };

@@ -24,6 +24,15 @@ async function seed(f: CouchFixture, n: number): Promise<void> {
 const ids = (r: Record<string, unknown>): string[] => arr(r.docs).map((d) => String(obj(d)._id));
 
 describe('_index', () => {
+  test('the same fields under two names are two generated design documents (mango_idx gen_name/2)', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const one = await post(f, '/db/_index', { index: { fields: ['foo'] }, name: 'foo-index', type: 'json' });
+      const two = await post(f, '/db/_index', { index: { fields: ['foo'] }, name: 'bar-index', type: 'json' });
+      assert.notEqual(one.id, two.id);
+      assert.equal((await post(f, '/db/_index', { index: { fields: ['foo'] }, name: 'foo-index', type: 'json' })).result, 'exists');
+    }));
+
   test('create, list, the stored design document, exists, delete', () =>
     withCouch(async (f) => {
       await createDb(f);
@@ -38,6 +47,11 @@ describe('_index', () => {
         views: { 'by-age': { map: { fields: { age: 'asc' }, partial_filter_selector: {} }, reduce: '_count', options: { def: { fields: ['age'] } } } },
       });
       assert.equal((await post(f, '/db/_index', { index: { fields: ['age'] }, name: 'by-age', ddoc: 'people' })).result, 'exists');
+      // Its _info, as for any design document (01_index_crud "read idx doc").
+      const info = await f.req('/db/_design/people/_info');
+      assert.equal(info.status, 200, info.text);
+      assert.equal(obj(info.json).name, 'people');
+      assert.equal(obj(obj(info.json).view_index).language, 'query');
       const auto = await post(f, '/db/_index', { index: { fields: [{ name: 'desc' }] } });
       assert.match(String(auto.id), /^_design\/[0-9a-f]{40}$/);
       assert.match(String(auto.name), /^[0-9a-f]{40}$/);
