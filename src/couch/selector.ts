@@ -91,8 +91,12 @@ function normOps(sel: Json): Json {
           if (typeof arg !== 'boolean') throw badArg(op, arg);
           return sel;
         case '$type':
-        case '$beginsWith':
           if (typeof arg !== 'string') throw badArg(op, arg);
+          return sel;
+        case '$beginsWith':
+          // norm_ops has a clause for a binary argument only: anything else falls through to
+          // the unknown operator's error.
+          if (typeof arg !== 'string') throw new CouchError('selector_invalid_operator', { params: { op } });
           return sel;
         case '$size':
           if (!Number.isInteger(arg) || (arg as number) < 0) throw badArg(op, arg);

@@ -192,14 +192,17 @@ export interface IndexCreateOptions {
 export function validateIndexCreate(body: Record<string, unknown>): IndexCreateOptions {
   const m = takeKeys(body, ['index', 'type', 'name', 'ddoc', 'w', 'partitioned']);
   if (!m.has('index')) throw new CouchError('mango_missing_required_key', { params: { key: 'index' } });
-  const type = m.get('type') ?? 'json';
+  const type = m.has('type') ? m.get('type') : 'json';
   if (typeof type !== 'string') throw err('mango_invalid_string', type);
   if (type === 'text' || type === 'nouveau') throw new CouchError('mango_index_service_unavailable', { params: { type } });
   if (type !== 'json') throw new CouchError('mango_invalid_index_type', { params: { value: type } });
+  // mango_opts validate_idx_name: a given name or ddoc is a non-empty string.
   for (const k of ['name', 'ddoc'] as const) {
     const v = m.get(k);
-    if (v !== undefined && typeof v !== 'string') throw err('mango_invalid_string', v);
+    if (m.has(k) && (typeof v !== 'string' || v === '')) throw err('mango_invalid_string', v);
   }
+  // `_design/` alone names no design document (mango_httpd convert_to_design_id/1 would keep it).
+  if (m.get('ddoc') === '_design/') throw err('mango_invalid_string', m.get('ddoc'));
   posInt(m.get('w'), 2);
   const partitioned = m.get('partitioned');
   if (partitioned === true) throw new CouchError('bad_request', { reason: 'partitioned indexes are not supported in this db.' });

@@ -94,6 +94,7 @@ describe('invalid selectors', () => {
     [{ a: { $not: 1 } }, 'Bad argument for operator $not: 1'],
     [{ a: { $exists: 'yes' } }, 'Bad argument for operator $exists: "yes"'],
     [{ a: { $type: 1 } }, 'Bad argument for operator $type: 1'],
+    [{ _id: { $beginsWith: true } }, 'Invalid operator: $beginsWith'],
     [{ a: { $size: -1 } }, 'Bad argument for operator $size: -1'],
     [{ a: { $size: 1.5 } }, 'Bad argument for operator $size: 1.5'],
     [{ a: { $mod: [3] } }, 'Bad argument for operator $mod: [3]'],

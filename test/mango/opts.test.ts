@@ -68,6 +68,10 @@ test('index definitions', () => {
   rejects(() => validateIndexCreate({ index: 'a' }), 400, 'invalid_index');
   rejects(() => validateIndexCreate({ index: { fields: ['a'] }, type: 'geo' }), 400, 'invalid_index', 'Invalid type for index: geo');
   rejects(() => validateIndexCreate({ index: { fields: ['a'] }, type: 'text' }), 503, 'required index service unavailable');
+  // mango_opts validate_idx_name / is_string: given names are non-empty strings, a type a string.
+  for (const bad of [{ name: '' }, { ddoc: '' }, { ddoc: '_design/' }, { type: null }, { name: 1 }]) {
+    rejects(() => validateIndexCreate({ index: { fields: ['a'] }, ...bad }), 400, 'invalid_string');
+  }
 });
 
 test('fields projection keeps nesting and drops missing fields', () => {
