@@ -78,6 +78,13 @@ const deleteOne: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true });
 };
 
+/** Any other path under `/{db}/_index/`: 404 for every method (mango_httpd handle_index_req's last clause). */
+const noSuchIndexPath: Handler = async (rc) => {
+  resolveDb(rc);
+  throw new CouchError('not_found');
+};
+const NO_SUCH_INDEX_PATH = { GET: noSuchIndexPath, PUT: noSuchIndexPath, POST: noSuchIndexPath, DELETE: noSuchIndexPath, COPY: noSuchIndexPath, OPTIONS: noSuchIndexPath };
+
 export function mangoRoutes(routes: RouteTable<Handler>): void {
   routes
     .add('/:db/_find', { POST: postFind })
@@ -85,5 +92,6 @@ export function mangoRoutes(routes: RouteTable<Handler>): void {
     .add('/:db/_index', { GET: getIndexes, POST: postIndex })
     .add('/:db/_index/_bulk_delete', { POST: postBulkDelete })
     .add('/:db/_index/:ddoc/:type/:name', { DELETE: deleteOne })
-    .add('/:db/_index/_design/:ddoc/:type/:name', { DELETE: deleteOne });
+    .add('/:db/_index/_design/:ddoc/:type/:name', { DELETE: deleteOne })
+    .add('/:db/_index/*rest', NO_SUCH_INDEX_PATH);
 }

@@ -24,6 +24,18 @@ async function seed(f: CouchFixture, n: number): Promise<void> {
 const ids = (r: Record<string, unknown>): string[] => arr(r.docs).map((d) => String(obj(d)._id));
 
 describe('_index', () => {
+  test('any other path under _index is 404 for every method (mango_httpd)', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      for (const method of ['GET', 'PUT', 'POST', 'DELETE', 'COPY']) {
+        for (const path of ['/db/_index/a', '/db/_index/a/b']) {
+          const r = await f.req(path, { method, ...(method === 'PUT' || method === 'POST' ? { json: {} } : {}) });
+          assert.deepEqual([r.status, r.json], [404, { error: 'not_found', reason: 'missing' }], `${method} ${path}`);
+        }
+      }
+      assert.equal((await f.req('/db/_index/d/json/n', { method: 'PUT', json: {} })).status, 405);
+    }));
+
   test('the same fields under two names are two generated design documents (mango_idx gen_name/2)', () =>
     withCouch(async (f) => {
       await createDb(f);
