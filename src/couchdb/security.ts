@@ -56,7 +56,7 @@ function stringList(group: Record<string, unknown>, field: 'names' | 'roles'): v
  */
 export function parseSecurityObject(body: unknown): SecurityObject {
   if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Security object must be a JSON object' });
-  for (const part of ['admins', 'members'] as const) {
+  for (const part of ['admins', 'members', 'readers'] as const) {
     const group = body[part];
     if (group === undefined) continue;
     if (!isObject(group)) throw new CouchError('bad_request', { reason: `${part} must be a JSON object with names and roles lists` });
@@ -100,10 +100,20 @@ export function isDbAdmin(user: CouchUserCtx, sec: SecurityObject): boolean {
   return isServerAdmin(user) || inGroup(user, sec.admins);
 }
 
-/** couch_db:is_member/1: an empty `members` makes the database public. */
+/**
+ * couch_db:get_members/1: `members`, else `readers`, its name before CouchDB 1.2, "for backwards
+ * compatibility" (an object written with `readers` must not read as a public database).
+ */
+function membersOf(sec: SecurityObject): Partial<SecurityGroup> | undefined {
+  if (sec.members !== undefined) return sec.members;
+  const readers = sec.readers;
+  return isObject(readers) ? (readers as Partial<SecurityGroup>) : undefined;
+}
+
+/** couch_db:is_member/1: an empty `members` (or `readers`) makes the database public. */
 export function isMember(user: CouchUserCtx, sec: SecurityObject): boolean {
   if (isDbAdmin(user, sec)) return true;
-  const m = sec.members;
+  const m = membersOf(sec);
   if (names(m).length === 0 && roles(m).length === 0) return true;
   return inGroup(user, m);
 }

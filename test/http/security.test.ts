@@ -68,6 +68,12 @@ describe('_security', () => {
       assert.equal((await f.req('/sec/_design/d', { method: 'PUT', json: { views: {} }, auth: bob })).status, 201);
       assert.equal((await setSecurity(f, 'sec', { admins: {}, members: { names: ['bob'], roles: ['x'] } }, bob)).status, 200);
       assert.equal((await setSecurity(f, 'sec', { members: { names: 'bob' } })).status, 400);
+      // `readers` is the old name of `members` (couch_db:get_members/1): not a public database.
+      assert.equal((await setSecurity(f, 'sec', { admins: { names: [] }, readers: { names: ['carol'] } })).status, 200);
+      assert.equal((await f.req('/sec/anon', { method: 'PUT', json: {}, auth: null })).status, 401);
+      assert.equal((await f.req('/sec/a', { auth: bob })).status, 403);
+      assert.equal((await f.req('/sec/a', { auth: carol })).status, 200);
+      assert.equal((await setSecurity(f, 'sec', { readers: { names: 'carol' } })).status, 400);
       // An empty security object makes the database public, as in CouchDB.
       assert.equal((await setSecurity(f, 'sec', {})).status, 200);
       assert.equal((await f.req('/sec/a', { auth: null })).status, 200);
