@@ -147,28 +147,16 @@ export function issueCookie(face: HttpFace, user: UserCtx): string {
   return face.sessions.issue(user.name, undefined, user.source === 'couchdb' ? (cookieSalt(face, user.name) ?? '') : '');
 }
 
-/** Authenticate a request: Basic first (CouchDB's default handler order), then the cookie. */
+/**
+ * Authenticate a request in CouchDB 3's handler order (`[chttpd] authentication_handlers`:
+ * cookie, then default): a valid session cookie decides; otherwise Basic credentials, when given,
+ * must be right. An expired or forged cookie is ignored (anonymous, or Basic), not an error.
+ */
 export async function authenticate(req: IncomingMessage, face: HttpFace): Promise<AuthResult> {
-  let basic;
-  try {
-    basic = parseBasicAuth(req.headers.authorization);
-  } catch (err) {
-    if (isAuthError(err)) throw new CouchError('unauthorized');
-    throw err;
-  }
-  // couch_httpd_auth basic_name_pw: `_:_` is the special "log me out" pair, no credentials at
-  // all (and no cookie either: what follows Basic is not read).
-  if (basic && basic.user === '_' && basic.password === '_') return { user: null };
-  if (basic) {
-    const user = await checkCredentials(req, face, basic.user, basic.password);
-    if (user === null) throw new CouchError('unauthorized');
-    return { user };
-  }
   const cookie = readCookie(req, SESSION_COOKIE);
   if (cookie) {
     const now = Math.floor(Date.now() / 1000);
     const session = face.sessions.verify(cookie, now, (name) => cookieSalt(face, name));
-    // An expired or forged cookie is ignored (anonymous), as CouchDB does, not an error.
     if (session) {
       const users = face.ctx.users;
       const roles = users.has(session.name) ? null : face.couchUsers.session(session.name)?.roles;
@@ -177,7 +165,18 @@ export async function authenticate(req: IncomingMessage, face: HttpFace): Promis
       return refresh ? { user, refreshCookie: issueCookie(face, user) } : { user };
     }
   }
-  return { user: null };
+  let basic;
+  try {
+    basic = parseBasicAuth(req.headers.authorization);
+  } catch (err) {
+    if (isAuthError(err)) throw new CouchError('unauthorized');
+    throw err;
+  }
+  // couch_httpd_auth basic_name_pw: `_:_` is the special "log me out" pair, no credentials at all.
+  if (!basic || (basic.user === '_' && basic.password === '_')) return { user: null };
+  const user = await checkCredentials(req, face, basic.user, basic.password);
+  if (user === null) throw new CouchError('unauthorized');
+  return { user };
 }
 
 export function roles(user: UserCtx | null): string[] {

@@ -70,6 +70,19 @@ describe('authentication and access', () => {
       assert.equal(r.status, 200);
     }));
 
+  test('a valid session cookie wins over Basic credentials (handlers: cookie, then default); a void one falls back to Basic', () =>
+    withCouch(async (f) => {
+      assert.equal((await f.req('/_users', { method: 'PUT' })).status, 201);
+      const r = await f.req('/_users/org.couchdb.user:joe', { method: 'PUT', json: { name: 'joe', password: 'joe-secret', roles: [], type: 'user' } });
+      assert.equal(r.status, 201, r.text);
+      const login = await f.req('/_session', { method: 'POST', auth: null, json: { name: 'joe', password: 'joe-secret' } });
+      const cookie = /AuthSession=[^;]+/.exec(String(login.headers['set-cookie']))![0];
+      const both = await f.req('/_session', { headers: { cookie } });
+      assert.equal(obj(obj(both.json).userCtx).name, 'joe');
+      const forged = await f.req('/_session', { headers: { cookie: cookie.slice(0, -4) + 'AAAA' } });
+      assert.equal(obj(obj(forged.json).userCtx).name, 'Administrator');
+    }));
+
   test('Basic _:_ is anonymous, CouchDB\'s special logout pair', () =>
     withCouch(async (f) => {
       const r = await f.req('/_session', { auth: { user: '_', password: '_' } });
