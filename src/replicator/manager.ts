@@ -59,6 +59,35 @@ export interface ReplicatorManagerOptions {
 
 export type LocalPeerFactory = (dbName: string, user: LocalUserCtx) => Peer;
 
+/**
+ * A `doc_ids` replication keeps no checkpoints; CouchDB also puts its session's times and counts
+ * at the top of the answer, "for backwards compatibility" (couch_replicator_scheduler_job).
+ */
+function docIdsTopLevel(req: { docIds?: string[] }, history: ReadonlyArray<Record<string, unknown>> | undefined): Record<string, unknown> {
+  const h = history?.[0];
+  if (req.docIds === undefined || h === undefined) return {};
+  const keys = ['start_time', 'end_time', 'docs_read', 'docs_written', 'doc_write_failures'];
+  return Object.fromEntries(keys.filter((k) => h[k] !== undefined).map((k) => [k, h[k]]));
+}
+
+/**
+ * A completed document job's `_replication_stats`, as couch_replicator_scheduler_job rep_stats/1
+ * writes them (with the job's start time, as the scheduler's doc update adds it).
+ */
+function repStats(job: ReplicationJob): Record<string, unknown> {
+  const s = job.result?.stats;
+  return {
+    start_time: new Date(job.startTime).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    revisions_checked: s?.missing_checked ?? 0,
+    missing_revisions_found: s?.missing_found ?? 0,
+    docs_read: s?.docs_read ?? 0,
+    docs_written: s?.docs_written ?? 0,
+    changes_pending: s?.pending ?? null,
+    doc_write_failures: s?.doc_write_failures ?? 0,
+    checkpointed_source_seq: s?.checkpointed_source_seq ?? 0,
+  };
+}
+
 const TERMINAL = new Set(['completed', 'failed']);
 
 export class ReplicatorManager {
@@ -161,7 +190,7 @@ export class ReplicatorManager {
       const result = await job.run();
       if (!result) return { status: 500, body: { error: 'replication_cancelled', reason: 'the replication was cancelled' } };
       const { stats: _stats, replication_id: _id, ...couch } = result;
-      return { status: 200, body: { ...couch } };
+      return { status: 200, body: { ...couch, ...docIdsTopLevel(req, couch.history) } };
     } catch (err) {
       const e = ReplicationJob.statusOf(err);
       return { status: e.status, body: { error: e.error, reason: e.reason } };
@@ -185,7 +214,7 @@ export class ReplicatorManager {
     const doc = this.docs.get(key);
     if (doc?.jobId !== job.id) return;
     doc.state = state;
-    const info = state === 'completed' ? { ...job.result?.stats } : { error: job.lastError ?? 'failed' };
+    const info = state === 'completed' ? repStats(job) : { error: job.lastError ?? 'failed' };
     Promise.resolve(this.opts.onDocState?.(job.origin.database, job.origin.docId, state, info)).catch((err: unknown) =>
       this.log.warn({ err }, 'could not record the replication state'),
     );

@@ -12,6 +12,16 @@
 import { ReplicationError } from './errors.js';
 import type { Seq } from './changes-parse.js';
 
+
+/** couch_httpd:unquote/1: percent-decoding, the text as it is when it is no valid encoding. */
+function unquote(id: string): string {
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
+}
+
 export interface EndpointSpec {
   /** The database URL, or for a local database its name. */
   url: string;
@@ -150,7 +160,8 @@ export function parseReplicationRequest(body: unknown, ctx: RequestContext = {})
   if (filters.length > 1) throw bad('`selector`, `filter` and `doc_ids` are mutually exclusive');
   if (body.doc_ids !== undefined && body.doc_ids !== null) {
     if (!Array.isArray(body.doc_ids) || !body.doc_ids.every((d) => typeof d === 'string')) throw bad('`doc_ids` must be an array of strings');
-    req.docIds = body.doc_ids as string[];
+    // couch_replicator_docs: each id is URL-decoded (`_design%2Ffoo` is `_design/foo`).
+    req.docIds = (body.doc_ids as string[]).map(unquote);
   }
   if (body.selector !== undefined && body.selector !== null) {
     if (!isObject(body.selector)) throw bad('`selector` must be a JSON object');

@@ -115,6 +115,8 @@ describe('_replicator documents', () => {
       });
       assert.match(String(doc._replication_state_time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       assert.equal((doc._replication_stats as Json).docs_written, 7);
+      // couch_replicator rep_stats/1's names, not the history entries' ones.
+      assert.deepEqual(Object.keys(doc._replication_stats as Json).sort(), ['changes_pending', 'checkpointed_source_seq', 'doc_write_failures', 'docs_read', 'docs_written', 'missing_revisions_found', 'revisions_checked', 'start_time']);
       assert.equal(doc._replication_state_reason, undefined);
       assert.deepEqual(await leafMap(db(url(port, '/once-dst'))), await leafMap(src));
       const view = (await ok(server, 'GET', '/_scheduler/docs/_replicator/once')) as Json;

@@ -63,6 +63,23 @@ describe('POST /_replicate', () => {
     assert.deepEqual((await ok(admin(fa), 'GET', '/_scheduler/jobs')) as Json, { total_rows: 0, offset: 0, jobs: [] });
   });
 
+  test('doc_ids: the ids are URL-decoded, and the session\'s counts are also at the top of the answer', async () => {
+    const src = admin(fa, '/ids-src');
+    await ok(src, 'PUT', '');
+    await ok(src, 'PUT', '/plain', { v: 1 });
+    await ok(src, 'PUT', '/_design%2Ffoo', { views: {} });
+    await ok(src, 'PUT', '/other', { v: 2 });
+    const r = await replicate(fa, { source: 'ids-src', target: 'ids-copy', create_target: true, doc_ids: ['plain', '_design%2Ffoo'] });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.docs_written, 2);
+    assert.equal(r.json.docs_read, 2);
+    assert.equal(r.json.doc_write_failures, 0);
+    assert.equal(typeof r.json.start_time, 'string');
+    const copy = admin(fa, '/ids-copy');
+    assert.equal((await call(copy, 'GET', '/_design%2Ffoo')).status, 200);
+    assert.equal((await call(copy, 'GET', '/other')).status, 404);
+  });
+
   test('errors as CouchDB answers them: missing source 404, bad body 400, wrong content type 415', async () => {
     const missing = await replicate(fa, { source: 'no-such-db', target: 'whatever' });
     assert.equal(missing.status, 404);
