@@ -43,8 +43,10 @@ export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? '', opts: Re
     else requireRead(rights, user);
     return db;
   }
-  if (!rc.user?.admin) requireBucketAccess(rc, found.kind === 'no_bucket' ? found.bucketName : found.bucket.name);
+  // A database that does not exist is 404 for everyone, as chttpd answers before any member
+  // check; a missing keyspace of an existing bucket is only told to those who may use the bucket.
   if (found.kind === 'no_bucket') throw new CouchError('db_not_found');
+  if (!rc.user?.admin) requireBucketAccess(rc, found.bucket.name);
   throw new CouchError('not_found_detail', { params: { detail: found.reason } });
 }
 

@@ -34,6 +34,8 @@ describe('_security', () => {
       assert.deepEqual((await f.req('/sec/_security')).json, { members: { roles: ['_admin'] }, admins: { roles: ['_admin'] } });
       assert.equal((await f.req('/sec', { auth: bob })).status, 403);
       assert.deepEqual((await f.req('/sec/x', { auth: null })).json, { error: 'unauthorized', reason: 'You are not authorized to access this db.' });
+      // A database that does not exist is 404 for anyone, as chttpd answers.
+      assert.deepEqual([(await f.req('/nosuch', { auth: null })).status, (await f.req('/nosuch/x', { auth: bob })).status], [404, 404]);
       assert.equal((await setSecurity(f, 'sec', { admins: { names: [], roles: [] }, members: { names: ['bob'], roles: [] } })).status, 200);
       assert.equal((await f.req('/sec/a', { method: 'PUT', json: { v: 1 }, auth: bob })).status, 201);
       assert.equal((await f.req('/sec/a', { auth: bob })).status, 200);
