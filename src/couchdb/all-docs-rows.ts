@@ -70,14 +70,14 @@ export function keyRows(db: Db, q: AllDocsRowQuery, keys: unknown[]): string[] {
 
 /**
  * A range bound as a document id, or where a key of another type falls: every id is a string,
- * and in CouchDB's collation null, booleans and numbers sort before all strings, arrays and
- * objects after them. So such a bound either leaves that side open or empties the range.
+ * and `_all_docs` compares keys raw, where every key that is no string (arrays and objects too)
+ * sorts before all ids (CouchDB's all_docs "ordering" test: `startkey=[1,2]` lists every
+ * document, `end_key=0` none). So such a bound leaves the low side open or empties the range.
  */
 function bound(key: unknown, side: 'low' | 'high'): Buffer | 'open' | 'empty' {
   if (key === undefined) return 'open';
   if (typeof key === 'string') return Buffer.from(key, 'utf8');
-  const beforeIds = key === null || typeof key === 'boolean' || typeof key === 'number';
-  return beforeIds === (side === 'low') ? 'open' : 'empty';
+  return side === 'low' ? 'open' : 'empty';
 }
 
 /** Rows from the by-id index (couchdb/db.ts keysFrom): O(log n + skip + rows). */

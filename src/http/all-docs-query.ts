@@ -19,15 +19,16 @@ export interface AllDocsQuery extends AllDocsRowQuery {
 const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']);
 
 /**
- * The query string with a POST body's parameters over it: couch_mrview_http's
- * parse_body_and_query/3 reads every view parameter from the body too, and the body wins. Body
- * values are JSON; they are put back into the query string's spelling (keys as JSON text, words
- * and numbers as they are) so that one parser reads both.
+ * The query string with a POST body's parameters under it: couch_mrview_http's
+ * parse_body_and_query/3 reads every view parameter from the body too, and the query string wins
+ * where both name one (CouchDB's "colliding parameters" tests). Body values are JSON; they are put
+ * back into the query string's spelling (keys as JSON text, words and numbers as they are) so that
+ * one parser reads both.
  */
 export function withBodyParams(query: URLSearchParams, body: Record<string, unknown>): URLSearchParams {
   const merged = new URLSearchParams(query);
   for (const [name, value] of Object.entries(body)) {
-    if (name === 'keys' || value === undefined) continue;
+    if (name === 'keys' || value === undefined || query.has(name)) continue;
     merged.set(name, JSON_PARAMS.has(name) || typeof value !== 'string' ? JSON.stringify(value) : value);
   }
   return merged;

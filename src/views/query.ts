@@ -71,7 +71,9 @@ function stringOf(v: { value: unknown; json: boolean }): string {
 export function parseViewQuery(query: URLSearchParams, body?: Record<string, unknown>): ViewQuery {
   const raw: Raw = new Map();
   for (const [k, v] of query) raw.set(k, { value: v, json: false });
-  if (body) for (const [k, v] of Object.entries(body)) raw.set(k, { value: v, json: true });
+  // The query string wins over a body parameter of the same name (CouchDB's "colliding
+  // parameters" tests).
+  if (body) for (const [k, v] of Object.entries(body)) if (!raw.has(k)) raw.set(k, { value: v, json: true });
   const q: ViewQuery = {
     hasStart: false, hasEnd: false, inclusiveEnd: true, descending: false, limit: Number.MAX_SAFE_INTEGER, skip: 0,
     includeDocs: false, attachments: false, updateSeq: false, update: 'true', sorted: true, stable: false,

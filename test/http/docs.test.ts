@@ -68,6 +68,18 @@ describe('documents', () => {
       assert.equal(att.headers.location, 'http://couch.example/db/p/some%20file.txt');
     }));
 
+  test('batch=ok answers 202 {ok, id} whatever becomes of the write (chttpd_db)', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      for (let i = 0; i < 2; i++) {
+        const r = await f.req('/db/same?batch=ok', { method: 'PUT', json: { a: i } });
+        assert.deepEqual([r.status, r.json], [202, { ok: true, id: 'same' }]);
+      }
+      assert.equal(obj((await f.req('/db/same')).json).a, 0, 'the second was a conflict, silently');
+      const posted = await f.req('/db?batch=ok', { method: 'POST', json: { _id: 'p', a: 1 } });
+      assert.deepEqual([posted.status, posted.json], [202, { ok: true, id: 'p' }]);
+    }));
+
   test('POST /db generates ids; If-Match names the rev; ids with slashes', () =>
     withCouch(async (f) => {
       await createDb(f);

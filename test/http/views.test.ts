@@ -351,3 +351,11 @@ test('_compact/{ddoc} answers 202 for a known design document, 404 otherwise, ad
     assert.equal((await f.req('/db/_compact/d', { method: 'POST', json: {}, auth: null })).status, 401);
   });
 });
+
+test('POST view: the query string wins over a body parameter of the same name (colliding parameters)', async () => {
+  await withCouch(async (f) => {
+    await setup(f);
+    const r = await view(f, '/db/_design/d/_view/by_type?limit=1', { method: 'POST', json: { keys: ['even', 'odd'], limit: 3 } });
+    assert.equal(r.rows.length, 1);
+  });
+});
