@@ -5,7 +5,8 @@
  * replicator pulls attachment bytes this way after `_bulk_get` (§4.2).
  */
 import { md5Digest, validateAttachmentName, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
-import { validateDocId, type ParsedDoc } from '../couch/doc.js';
+import { parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
+import { parseMultipart } from '../couch/multipart.js';
 import { byteRangesBody, contentRange, parseByteRanges } from '../couch/byte-ranges.js';
 import { CouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
@@ -15,7 +16,7 @@ import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { docIdOf, requestRev } from './doc-routes.js';
 import { guardWrite, resolveDb } from './keyspace.js';
-import { absoluteUri, docPath, readBody, type Handler } from './request.js';
+import { absoluteUri, docPath, jsonDepthLimit, parseJson, readBody, type Handler } from './request.js';
 import { notModified, sendBytes, sendJson } from './response.js';
 import { requestValidator } from './design.js';
 
@@ -109,4 +110,62 @@ const deleteAttachment: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true, id, rev: written }, { ETag: `"${written}"` });
 };
 
+/** `name` and `filename` of a form-data part's Content-Disposition (RFC 7578), quoted or not. */
+function disposition(header: string | undefined): { name?: string; filename?: string } {
+  const out: { name?: string; filename?: string } = {};
+  for (const m of (header ?? '').matchAll(/;\s*(name|filename)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/gi)) {
+    out[m[1]!.toLowerCase() as 'name' | 'filename'] = (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1');
+  }
+  return out;
+}
+
+/**
+ * `POST /{db}/{docid}` with a `multipart/form-data` body (chttpd_db db_doc_req POST, HTML form
+ * uploads): the `_attachments` file fields become attachments of a new revision of the document
+ * named by the `_rev` field (or of the `_doc` field's JSON), replacing same-named ones and keeping
+ * the others as stubs. Any other content type is 415, as CouchDB answers.
+ */
+const postForm: Handler = async (rc) => {
+  const db = resolveDb(rc, undefined, { userDoc: true });
+  const id = docIdOf(rc);
+  validateDocId(id);
+  const contentType = rc.req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data\s*(;|$)/i.test(contentType)) throw new CouchError('bad_content_type', { params: { type: 'multipart/form-data' } });
+  const parts = parseMultipart(await readBody(rc.req, rc.face.options.maxBodyBytes), contentType).map((p) => ({ ...disposition(p.headers['content-disposition']), part: p }));
+  const field = (name: string): string | undefined => parts.find((p) => p.name === name && p.filename === undefined)?.part.body.toString('utf8');
+  const uploads: IncomingAttachment[] = parts
+    .filter((p) => p.name === '_attachments' && p.filename !== undefined && p.filename !== '')
+    .map(({ filename, part }) => {
+      validateAttachmentName(filename!);
+      const data = part.body;
+      return { kind: 'inline', name: filename!, contentType: part.headers['content-type'] ?? 'application/octet-stream', data, revpos: 0, digest: md5Digest(data), length: data.length };
+    });
+  const docJson = field('_doc');
+  let doc: ParsedDoc;
+  if (docJson !== undefined) {
+    doc = parseDocument(parseJson(Buffer.from(docJson), jsonDepthLimit(rc)));
+  } else {
+    const rev = field('_rev');
+    const state = loadDoc(db, id, db.revsLimit);
+    if (rev === undefined) {
+      // No revision named: a new document (a live one is a conflict, as a rev-less PUT is).
+      if (state && !state.winner.deleted) throw new CouchError('conflict');
+      doc = { id, revisions: null, deleted: false, body: {}, attachments: [] };
+    } else {
+      const r = parseRev(rev);
+      // Only a stored leaf can be edited: anything else conflicts, as for a PUT.
+      const parent = state ? state.revData(formatRev(r.pos, r.hash)) : null;
+      if (!parent) throw new CouchError('conflict');
+      doc = { id, revisions: revisionsOf(rev), deleted: false, body: parent.body, attachments: stubsOf(parent.atts, '') };
+    }
+  }
+  doc.id = id;
+  const replaced = new Set(uploads.map((u) => u.name));
+  doc.attachments = [...uploads, ...(doc.attachments ?? []).filter((a) => !replaced.has(a.name))];
+  await guardWrite(rc, db, id, doc);
+  const written = await writeDoc(db, id, doc, { newEdits: true, validate: await requestValidator(rc, db) });
+  sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"` });
+};
+
 export const attachmentHandlers = { GET: getAttachment, PUT: putAttachment, DELETE: deleteAttachment };
+export const formHandlers = { POST: postForm };

@@ -6,7 +6,7 @@
  * whatever the order below. Document ids and attachment names may contain '/', hence the tails.
  */
 import { allDocsHandlers, designDocsHandlers } from './all-docs.js';
-import { attachmentHandlers } from './attachment-routes.js';
+import { attachmentHandlers, formHandlers } from './attachment-routes.js';
 import { bulkHandlers } from './bulk.js';
 import { capiCheckpointRoutes } from './capi-checkpoints.js';
 import { changesHandlers } from './changes.js';
@@ -46,9 +46,9 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_purged_infos_limit', purgeHandlers)
     .add('/:db/_design/:ddoc/_view/:view', viewHandlers)
     .add('/:db/_design/:ddoc/_info', designInfoHandlers)
-    .add('/:db/_design/:ddoc', docHandlers)
+    .add('/:db/_design/:ddoc', { ...docHandlers, ...formHandlers })
     .add('/:db/_design/:ddoc/*att', attachmentHandlers)
-    .add('/:db/:doc', docHandlers)
+    .add('/:db/:doc', { ...docHandlers, ...formHandlers })
     .add('/:db/:doc/*att', attachmentHandlers);
   routes
     .add('/:db/_design/:ddoc/_show/:fn', showHandlers)

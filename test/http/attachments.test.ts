@@ -138,3 +138,27 @@ describe('attachments', () => {
       assert.equal(obj(obj(obj(obj(arr(stub.results)[0]).doc)._attachments)['x.txt']).stub, true);
     }));
 });
+
+describe('form uploads (POST /db/docid, multipart/form-data)', () => {
+  test('the _attachments files become attachments of the _rev named; other content types are 415', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const rev = String(obj((await f.req('/db/formdoc', { method: 'PUT', json: { v: 1, _attachments: { 'keep.txt': { content_type: 'text/plain', data: Buffer.from('kept').toString('base64') } } } })).json).rev);
+      const boundary = 'XyZ';
+      const body = [
+        `--${boundary}\r\nContent-Disposition: form-data; name="_rev"\r\n\r\n${rev}\r\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="_attachments"; filename="hello.txt"\r\nContent-Type: text/plain\r\n\r\nhello form\r\n`,
+        `--${boundary}--\r\n`,
+      ].join('');
+      const r = await f.req('/db/formdoc', { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      assert.equal(r.status, 201, r.text);
+      assert.match(String(obj(r.json).rev), /^2-/);
+      assert.equal((await f.req('/db/formdoc/hello.txt')).text, 'hello form');
+      assert.equal((await f.req('/db/formdoc/keep.txt')).text, 'kept');
+      assert.equal(obj((await f.req('/db/formdoc')).json).v, 1);
+      const wrong = await f.req('/db/formdoc', { method: 'POST', body: '{}', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.deepEqual([wrong.status, wrong.json], [415, { error: 'bad_content_type', reason: 'Content-Type must be multipart/form-data' }]);
+      const stale = await f.req('/db/formdoc', { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      assert.equal(stale.status, 409, 'the old rev is no longer a leaf');
+    }));
+});
