@@ -40,6 +40,11 @@ describe('server endpoints', () => {
       assert.equal(info.update_seq, 0);
       assert.equal(info.doc_count, 0);
       assert.deepEqual(info.cluster, { q: 4, n: 1, w: 1, r: 1 });
+      // sizes: the bucket's pages on disk, which grow with a document.
+      await f.req('/mydb/big', { method: 'PUT', json: { text: 'x'.repeat(100_000) } });
+      await f.engine.requireBucket('mydb').quiesce();
+      const sizes = obj(obj((await f.req('/mydb')).json).sizes);
+      assert.ok(Number(sizes.file) >= 100_000 && sizes.active === sizes.file, JSON.stringify(sizes));
       const head = await f.req('/mydb', { method: 'HEAD' });
       assert.equal(head.status, 200);
       assert.equal(head.body.length, 0);
