@@ -37,10 +37,14 @@ export function resolveDb(rc: RequestCtx, segment = rc.params.db ?? '', opts: Re
     if (userDoc) return db;
     const rights = dbRights(rc.face.access, user, db);
     // The users database lists its documents (and runs its design functions) for admins only,
-    // whatever its security object says: only a user's own document is theirs to read
-    // (couch_users_db after_doc_read; the password hashes are in the others).
-    if (users) requireDbAdmin(rights, user);
-    else requireRead(rights, user);
+    // whatever its security object says: only a user's own document is theirs to read (the
+    // password hashes are in the others). CouchDB's answers: its design documents are forbidden
+    // to non-admins (couch_users_db after_doc_read), its listings need an admin (401).
+    if (users && !rights.admin) {
+      if (rc.params.ddoc !== undefined) throw new CouchError('forbidden', { params: { detail: 'Only administrators can view design docs in the users database.' } });
+      throw new CouchError('unauthorized_admin');
+    }
+    requireRead(rights, user);
     return db;
   }
   // A database that does not exist is 404 for everyone, as chttpd answers before any member
