@@ -42,13 +42,22 @@ const DESIGN_DOCS: Namespace = {
     rangeRows(db, { startKey: DESIGN_FIRST, endKey: DESIGN_END, inclusiveEnd: false, limit: Number.MAX_SAFE_INTEGER, skip: 0, descending: false, includeDocs: false, conflicts: false, attachments: false }).length,
 };
 
-async function listDocs(rc: RequestCtx, ns: Namespace, body?: Record<string, unknown>): Promise<void> {
-  const db = resolveDb(rc);
-  const q = ns.clamp(body === undefined ? allDocsRange(rc.query) : allDocsRange(withBodyParams(rc.query, body), body.keys));
+/** The JSON text of a listing of `db` for a query string (and a POST body). */
+function listingText(db: Db, ns: Namespace, query: URLSearchParams, body?: Record<string, unknown>): string {
+  const q = ns.clamp(body === undefined ? allDocsRange(query) : allDocsRange(withBodyParams(query, body), body.keys));
   const rows = q.keys ? keyRows(db, q, q.keys) : rangeRows(db, q);
   const head = JSON.stringify({ total_rows: ns.totalRows(db), offset: q.keys ? null : q.skip }).slice(0, -1);
   const tail = q.updateSeq ? `,"update_seq":${JSON.stringify(db.updateSeq)}}` : '}';
-  sendJsonText(rc.res, 200, `${head},"rows":[${rows.join(',')}]${tail}`);
+  return `${head},"rows":[${rows.join(',')}]${tail}`;
+}
+
+/** `_all_docs` as an object, for a list function run over it (`_list/{fn}/_all_docs`). */
+export function allDocsResult(db: Db, query: URLSearchParams, body?: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(listingText(db, ALL_DOCS, query, body)) as Record<string, unknown>;
+}
+
+async function listDocs(rc: RequestCtx, ns: Namespace, body?: Record<string, unknown>): Promise<void> {
+  sendJsonText(rc.res, 200, listingText(resolveDb(rc), ns, rc.query, body));
 }
 
 /** `GET` and `POST` (a JSON object body: `keys` lists the ids, other members are query parameters) of a listing. */

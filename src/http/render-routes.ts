@@ -30,6 +30,7 @@ import type { DesignFunctionKind, RenderResponse } from '../design/sandbox.js';
 import { renderRequest, requestValidator } from './design.js';
 import { guardRead, guardWrite, resolveDb } from './keyspace.js';
 import { isObject, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { allDocsResult } from './all-docs.js';
 import { baseHeaders, notModified } from './response.js';
 import { viewResult } from './view-routes.js';
 
@@ -160,7 +161,11 @@ const list: Handler = async (rc) => {
   const db = resolveDb(rc);
   const fn = await renderFunction(rc, db, 'list');
   const body = rc.method === 'POST' ? await readJsonObject(rc) : undefined;
-  const { rows, ...head } = await viewResult(db, rc.params.viewddoc ?? rc.params.ddoc!, rc.params.view!, rc.query, body);
+  // `_list/{fn}/_all_docs` lists the database's documents (chttpd_show handle_view_list_req).
+  const result = rc.params.view === '_all_docs' && rc.params.viewddoc === undefined
+    ? allDocsResult(db, rc.query, body)
+    : await viewResult(db, rc.params.viewddoc ?? rc.params.ddoc!, rc.params.view!, rc.query, body);
+  const { rows, ...head } = result;
   const out = fn.list(head, renderRequest(rc, db, body === undefined ? undefined : JSON.stringify(body), null), Array.isArray(rows) ? rows : []);
   sendRenderResponse(rc, out.start, undefined, {}, out.body);
 };

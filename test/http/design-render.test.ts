@@ -208,6 +208,17 @@ describe('list functions', () => {
     assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs } })).status, 201);
   }
 
+  test('a list function over _all_docs', () =>
+    withCouch(async (f) => {
+      await listSetup(f);
+      const r = await f.req('/db/_design/l/_list/lines/_all_docs?limit=2');
+      assert.equal(r.status, 200, r.text);
+      const out = JSON.parse(r.text.slice(0, -1)) as { head: { total_rows: number }; rows: string[] };
+      assert.equal(out.head.total_rows, 4);
+      // Rows as _all_docs gives them: ids in byte order, each value its {rev}.
+      assert.deepEqual(out.rows, ['_design/l=[object Object]', 'a=[object Object]']);
+    }));
+
   test('the view query runs first; getRow hands out its rows; start sets the head', () =>
     withCouch(async (f) => {
       await listSetup(f);
