@@ -170,6 +170,13 @@ const list: Handler = async (rc) => {
   sendRenderResponse(rc, out.start, undefined, {}, out.body);
 };
 
+/** `_show`, `_list`, `_update` or `_view` with no function or view named: chttpd's 404 "Invalid path.". */
+const invalidPath: Handler = async (rc) => {
+  resolveDb(rc);
+  throw new CouchError('not_found_detail', { params: { detail: 'Invalid path.' } });
+};
+export const invalidPathHandlers = { GET: invalidPath, POST: invalidPath, PUT: invalidPath, DELETE: invalidPath };
+
 export const showHandlers = { GET: show, POST: show };
 export const listHandlers = { GET: list, POST: list };
 export const updateHandlers = { POST: update, PUT: update };

@@ -18,7 +18,7 @@ import { mangoRoutes } from './mango-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
-import { listHandlers, showHandlers, updateHandlers } from './render-routes.js';
+import { invalidPathHandlers, listHandlers, showHandlers, updateHandlers } from './render-routes.js';
 import { serverRoutes } from './server-routes.js';
 import { designInfoHandlers, purgeHandlers, tempViewHandlers, viewCleanupHandlers, viewHandlers } from './view-routes.js';
 
@@ -51,6 +51,10 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/:doc', { ...docHandlers, ...formHandlers })
     .add('/:db/:doc/*att', attachmentHandlers);
   routes
+    .add('/:db/_design/:ddoc/_show', invalidPathHandlers)
+    .add('/:db/_design/:ddoc/_list', invalidPathHandlers)
+    .add('/:db/_design/:ddoc/_update', invalidPathHandlers)
+    .add('/:db/_design/:ddoc/_view', invalidPathHandlers)
     .add('/:db/_design/:ddoc/_show/:fn', showHandlers)
     .add('/:db/_design/:ddoc/_show/:fn/*docid', showHandlers)
     .add('/:db/_design/:ddoc/_update/:fn', updateHandlers)

@@ -123,6 +123,11 @@ describe('show functions', () => {
       assert.equal(fn.status, 404);
       assert.deepEqual(fn.json, { error: 'not_found', reason: 'missing shows function nope on design doc _design/r' });
       assert.equal((await f.req('/db/_design/none/_show/text/a')).status, 404);
+      // No function named: chttpd's "Invalid path.".
+      for (const [path, method] of [['/db/_design/r/_show/', 'GET'], ['/db/_design/r/_update/', 'POST'], ['/db/_design/r/_list', 'GET'], ['/db/_design/r/_view/', 'GET']] as const) {
+        const r = await f.req(path, { method });
+        assert.deepEqual([r.status, r.json], [404, { error: 'not_found', reason: 'Invalid path.' }], path);
+      }
       // render.js runShow: reading a field of the null document of a missing id is that 404.
       const missingDoc = await f.req('/db/_design/r/_show/idOf/nosuch');
       assert.deepEqual([missingDoc.status, missingDoc.json], [404, { error: 'not_found', reason: 'document not found' }]);
