@@ -9,6 +9,7 @@
  * an unknown path is 404 `not_found`/`missing`, a known path without the method 405
  * `method_not_allowed` with an `Allow` header (src/couch/errors.ts).
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { CouchError } from '../couch/errors.js';
@@ -54,6 +55,10 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
       codes[res.statusCode] = (codes[res.statusCode] ?? 0) + 1;
     }
   });
+  // chttpd sets these on every response: a request id for logs, and the body time (0 here: the
+  // body is read as it is used).
+  res.setHeader('X-Couch-Request-ID', randomBytes(5).toString('hex'));
+  res.setHeader('X-CouchDB-Body-Time', '0');
   applyCors(face.cors, req, res);
   if (handlePreflight(face.cors, req, res)) return;
   const url = new URL(req.url ?? '/', 'http://localhost');

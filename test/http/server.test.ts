@@ -11,6 +11,10 @@ describe('server endpoints', () => {
       assert.equal(obj(a.json).couchdb, 'Welcome');
       assert.equal(obj(a.json).uuid, f.engine.uuid);
       assert.equal(obj(b.json).uuid, obj(a.json).uuid);
+      // chttpd's per-response headers, on errors too.
+      assert.match(String(a.headers['x-couch-request-id']), /^[0-9a-f]{10}$/);
+      assert.notEqual(a.headers['x-couch-request-id'], b.headers['x-couch-request-id']);
+      assert.equal((await f.req('/nosuchdb')).headers['x-couchdb-body-time'], '0');
     }));
 
   test('_uuids: count of them, different each time, never cached', () =>
