@@ -85,7 +85,8 @@ export async function dbInfoOf(db: Db): Promise<Record<string, unknown>> {
 const deleteDb: Handler = async (rc) => {
   if (rc.query.has('rev')) {
     throw new CouchError('bad_request', {
-      reason: 'You tried to DELETE a database with a ?rev= parameter. Did you mean to DELETE a document instead?',
+      // chttpd_db's text, its "?=rev" included: clients and CouchDB's own tests match it.
+      reason: 'You tried to DELETE a database with a ?=rev parameter. Did you mean to DELETE a document instead?',
     });
   }
   requireAdmin(rc);

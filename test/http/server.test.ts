@@ -52,6 +52,8 @@ describe('server endpoints', () => {
       const head = await f.req('/mydb', { method: 'HEAD' });
       assert.equal(head.status, 200);
       assert.equal(head.body.length, 0);
+      const withRev = await f.req('/mydb?rev=1-x', { method: 'DELETE' });
+      assert.deepEqual([withRev.status, obj(withRev.json).reason], [400, 'You tried to DELETE a database with a ?=rev parameter. Did you mean to DELETE a document instead?']);
       assert.equal((await f.req('/mydb', { method: 'DELETE' })).status, 200);
       assert.equal((await f.req('/mydb')).status, 404);
       assert.equal((await f.req('/mydb', { method: 'HEAD' })).status, 404);
