@@ -79,7 +79,12 @@ function corsValue(rc: RequestCtx, key: string): string {
 function sectionOf(rc: RequestCtx, section: string): Record<string, string> {
   const out = rc.face.config.section(section);
   if (section === 'cors') for (const key of Object.keys(CORS_KEYS)) out[key] = corsValue(rc, key);
-  if (section === 'chttpd') out.enable_cors = corsValue(rc, 'enable_cors');
+  if (section === 'chttpd') {
+    out.enable_cors = corsValue(rc, 'enable_cors');
+    out.port = String(rc.face.ctx.ports.http); // the listener's, as the running server reports it
+  }
+  // Where the data lives (CouchDB's `database_dir`): the engine's data directory.
+  if (section === 'couchdb') out.database_dir = rc.face.ctx.engine.store.path;
   return out;
 }
 
@@ -87,7 +92,7 @@ const getAll: Handler = async (rc) => {
   requireAdmin(rc);
   checkNode(rc);
   const all: Record<string, Record<string, string>> = {};
-  for (const section of new Set([...rc.face.config.sections(), 'cors', 'chttpd'])) all[section] = sectionOf(rc, section);
+  for (const section of new Set([...rc.face.config.sections(), 'cors', 'chttpd', 'couchdb'])) all[section] = sectionOf(rc, section);
   sendJson(rc.res, 200, Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : 1))));
 };
 

@@ -19,6 +19,9 @@ describe('_config', () => {
       for (const s of ['couchdb', 'chttpd', 'chttpd_auth', 'log', 'cors', 'replicator', 'query_server_config']) assert.ok(s in all, s);
       assert.equal(obj(all.couchdb).default_security, 'admin_only');
       assert.equal(obj(all.chttpd).enable_cors, 'false');
+      // Standard options a running server reports (CouchDB's config_test).
+      assert.equal(obj(all.chttpd).port, String(f.server.server.ports.http));
+      assert.equal(typeof obj(all.couchdb).database_dir, 'string');
       assert.equal((await f.req('/_node/_local/_config/query_server_config/os_process_timeout')).json, '5000');
       assert.equal((await f.req('/_node/_local/_config/query_server_config/os_process_timeout', { method: 'PUT', json: '2000' })).json, '5000');
       assert.equal(f.listener.face.config.int('query_server_config', 'os_process_timeout', 0), 2000);
