@@ -46,7 +46,14 @@ function cmp(a: Bound, b: Bound): number {
   return collate(a, b);
 }
 
-const INDEXABLE = new Set(['$lt', '$lte', '$eq', '$gt', '$gte']);
+const INDEXABLE = new Set(['$lt', '$lte', '$eq', '$gt', '$gte', '$beginsWith']);
+
+/**
+ * The highest code point: `prefix` + it is past every string that begins with `prefix` (CouchDB's
+ * collation, and Freshet's, put characters above U+FFFF after all others), so `$beginsWith`
+ * narrows to [prefix, prefix + U+10FFFF] as mango_selector range/5 does.
+ */
+const AFTER_PREFIX = String.fromCodePoint(0x10ffff);
 
 /** Fields with a condition an index scan can narrow, seen through `$and` only. */
 export function indexableFields(sel: Sel): string[] {
@@ -83,6 +90,11 @@ function narrow(cond: Sel, r: Range): FieldRange {
     case '$gt':
       if (pos === 'min') return r;
       return pos === 'low' || pos === 'mid' ? { ...r, lcmp: '$gt', low: arg } : 'empty';
+    case '$beginsWith': {
+      if (typeof arg !== 'string') return r;
+      const low = narrow({ $gte: arg }, r);
+      return low === 'empty' ? low : narrow({ $lte: arg + AFTER_PREFIX }, low);
+    }
     default:
       return r;
   }
