@@ -143,19 +143,16 @@ export async function verifyUserPassword(body: Record<string, unknown>, password
   return timingSafeEqual(actual, expected);
 }
 
-/** A live user document's body (type user, named as its id), else null. */
-export function loadUserDoc(db: Db, name: string): Record<string, unknown> | null {
+/**
+ * A live user document's body (type user, named as its id), else null; `conflicted` when it has
+ * live conflicting revisions, which chttpd_auth_cache refuses to log in with.
+ */
+export function loadUserDoc(db: Db, name: string): { body: Record<string, unknown>; conflicted: boolean } | null {
   const state = loadDoc(db, USER_DOC_PREFIX + name, db.revsLimit);
   if (!state || state.winner.deleted) return null;
   const body = state.revData(state.winner.rev)?.body;
   if (!isObject(body) || body.type !== 'user' || body.name !== name) return null;
-  return body;
-}
-
-/** Whether the user's document has live conflicting revisions (chttpd_auth_cache refuses it). */
-export function userDocConflicted(db: Db, name: string): boolean {
-  const state = loadDoc(db, USER_DOC_PREFIX + name, db.revsLimit);
-  return state !== null && state.leaves.filter((l) => !l.deleted).length > 1;
+  return { body, conflicted: state.leaves.filter((l) => !l.deleted).length > 1 };
 }
 
 /**

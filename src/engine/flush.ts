@@ -49,17 +49,19 @@ export async function flushBucket(bucket: Bucket): Promise<FlushResult> {
   releaseAllLocks(core);
   for (let vb = 0; vb < bucket.numVBuckets; vb++) {
     if (bucket.vbucketState(vb) !== 'active') continue;
-    let keys = [...core.vbucketKeys(vb)];
-    while (keys.length > 0) {
-      const batch = keys.slice(0, BATCH);
+    const keys = [...core.vbucketKeys(vb)];
+    let next = 0;
+    let retry: string[] = [];
+    while (retry.length > 0 || next < keys.length) {
+      // A batch refused for the backlog goes again, after a pause, before the next keys.
+      const batch = retry.length > 0 ? retry : keys.slice(next, (next += BATCH));
       const outcomes = await Promise.all(batch.map((k) => deleteOne(bucket, vb, k)));
-      const retry: string[] = [];
+      retry = [];
       outcomes.forEach((o, i) => {
         if (o === 'tmpfail') retry.push(batch[i]!);
         else result[o]++;
       });
       if (retry.length > 0) await new Promise((resolve) => setTimeout(resolve, TMPFAIL_PAUSE_MS));
-      keys = [...retry, ...keys.slice(BATCH)];
     }
   }
   return result;

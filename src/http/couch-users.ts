@@ -11,7 +11,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from '../couchdb/db.js';
 import { CouchError } from '../couch/errors.js';
-import { loadUserDoc, userDocConflicted, userDocRoles, USERS_DB, verifyUserPassword } from '../couchdb/users-db.js';
+import { loadUserDoc, userDocRoles, USERS_DB, verifyUserPassword } from '../couchdb/users-db.js';
 import type { Engine } from '../engine/engine.js';
 import type { Bucket } from '../engine/bucket.js';
 
@@ -37,21 +37,21 @@ export class CouchUsers {
     return bucket ? this.dbOf(bucket) : null;
   }
 
-  #doc(name: string): Record<string, unknown> | null {
+  #doc(name: string): { body: Record<string, unknown>; conflicted: boolean } | null {
     const db = this.#db();
     return db ? loadUserDoc(db, name) : null;
   }
 
   /** The user's roles when `password` is theirs, else null. */
   async verify(name: string, password: string): Promise<CouchUserLogin | null> {
-    const doc = this.#doc(name);
-    if (doc === null) {
+    const found = this.#doc(name);
+    if (found === null) {
       this.stats.failures++;
       return null;
     }
+    const doc = found.body;
     // chttpd_auth_cache maybe_validate_user_creds: a conflicted user document logs nobody in.
-    const db = this.#db();
-    if (db !== null && userDocConflicted(db, name)) {
+    if (found.conflicted) {
       this.stats.failures++;
       throw new CouchError('unauthorized', { reason: 'User document conflicts must be resolved before the document is used for authentication purposes.' });
     }
@@ -71,8 +71,8 @@ export class CouchUsers {
 
   /** The current user's roles and the salt keying their cookies, null when there is no such user. */
   session(name: string): { roles: string[]; salt: string } | null {
-    const doc = this.#doc(name);
-    if (doc === null) return null;
+    const doc = this.#doc(name)?.body;
+    if (doc === undefined) return null;
     return { roles: userDocRoles(doc), salt: typeof doc.salt === 'string' ? doc.salt : '' };
   }
 }

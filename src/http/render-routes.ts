@@ -37,7 +37,10 @@ import { viewResult } from './view-routes.js';
 type RenderKind = Extract<DesignFunctionKind, 'show' | 'list' | 'update'>;
 const SECTION: Record<RenderKind, string> = { show: 'shows', list: 'lists', update: 'updates' };
 
-/** The named function of the route's design document, compiled (404 as CouchDB words it). */
+/**
+ * The named function of the route's design document, compiled (404 as CouchDB words it), and the
+ * design document's revision (a show's ETag names it).
+ */
 async function renderFunction<K extends RenderKind>(rc: RequestCtx, db: Db, kind: K) {
   const name = rc.params.fn!;
   const ddocId = `_design/${rc.params.ddoc!}`;
@@ -48,7 +51,7 @@ async function renderFunction<K extends RenderKind>(rc: RequestCtx, db: Db, kind
     throw new CouchError('not_found_detail', { params: { detail: `missing ${SECTION[kind]} function ${name} on design doc ${ddocId}` } });
   }
   const sandbox = await rc.face.design.sandbox();
-  return sandbox.compile(ddoc, kind, [SECTION[kind], name], dbKeyOf(db));
+  return { fn: sandbox.compile(ddoc, kind, [SECTION[kind], name], dbKeyOf(db)), ddocRev: ddoc._rev };
 }
 
 /** The route's document id (`*docid`, which may hold '/'), or null. */
@@ -116,19 +119,18 @@ function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number |
  * and the user, hashed; a request that names it in `If-None-Match` gets 304 without the function
  * running.
  */
-function showEtag(rc: RequestCtx, db: Db, doc: Record<string, unknown> | null): string {
-  const ddoc = loadDesignDoc(db, `_design/${rc.params.ddoc!}`);
+function showEtag(rc: RequestCtx, ddocRev: unknown, doc: Record<string, unknown> | null): string {
   const user = rc.user === null ? [null, []] : [rc.user.name, rc.user.roles];
-  const parts = [ddoc?._rev ?? null, doc?._rev ?? null, rc.req.headers.accept ?? null, user];
+  const parts = [ddocRev, doc?._rev ?? null, rc.req.headers.accept ?? null, user];
   return `"${createHash('md5').update(JSON.stringify(parts)).digest('hex')}"`;
 }
 
 const show: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const fn = await renderFunction(rc, db, 'show');
+  const { fn, ddocRev } = await renderFunction(rc, db, 'show');
   const id = docIdParam(rc);
   const doc = renderDoc(rc, db, id);
-  const etag = showEtag(rc, db, doc);
+  const etag = showEtag(rc, ddocRev, doc);
   if (notModified(rc.res, etag)) return;
   const bodyText = rc.method === 'POST' ? (await readBody(rc.req, rc.face.options.maxBodyBytes)).toString('utf8') : undefined;
   const resp = fn.show(doc, renderRequest(rc, db, bodyText, id));
@@ -137,7 +139,7 @@ const show: Handler = async (rc) => {
 
 const update: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const fn = await renderFunction(rc, db, 'update');
+  const { fn } = await renderFunction(rc, db, 'update');
   const id = docIdParam(rc);
   const bodyText = (await readBody(rc.req, rc.face.options.maxBodyBytes)).toString('utf8');
   const [out, resp] = fn.update(renderDoc(rc, db, id), renderRequest(rc, db, bodyText, id));
@@ -159,7 +161,7 @@ const update: Handler = async (rc) => {
  */
 const list: Handler = async (rc) => {
   const db = resolveDb(rc);
-  const fn = await renderFunction(rc, db, 'list');
+  const { fn } = await renderFunction(rc, db, 'list');
   const body = rc.method === 'POST' ? await readJsonObject(rc) : undefined;
   // `_list/{fn}/_all_docs` lists the database's documents (chttpd_show handle_view_list_req).
   const result = rc.params.view === '_all_docs' && rc.params.viewddoc === undefined
