@@ -91,3 +91,36 @@ export function buildOpenRevsMixed(
   chunks.push(text('--'));
   return finish(`multipart/mixed; boundary="${outerBoundary}"`, chunks);
 }
+
+/** One revision of a `_bulk_get` answer: a document (with the attachments that follow it) or an error object. */
+export type BulkGetPart = { ok: { id: string; rev: string; json: string; attachments: readonly PartAttachment[] } } | { error: Record<string, unknown> };
+
+/**
+ * A `_bulk_get` answer as multipart (chttpd_db bulk_get_ret_multipart and
+ * send_docs_multipart_bulk_get): `mixed` picks multipart/mixed over multipart/related. Boundaries
+ * are `--` + 32 hex (bulk_get_multipart_boundary), so delimiter lines start with four dashes.
+ *   \r\n--OB\r\nContent-Type: application/json\r\n\r\n<json>                 (no attachment follows)
+ *   \r\n--OB\r\nX-Doc-Id: <id>\r\nX-Rev-Id: <rev>\r\nContent-Type: multipart/related; boundary=IB
+ *     \r\n\r\n<encode_multipart_stream with IB>                              (attachments follow)
+ *   \r\n--OB\r\nContent-Type: application/json; error="true"\r\n\r\n<error>  (an error)
+ *   \r\n--OB--\r\n                                                             (only after a part)
+ */
+export function buildBulkGetMultipart(parts: readonly BulkGetPart[], mixed: boolean, outerBoundary: string = `--${randomBoundary()}`): MultipartBody {
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    if ('error' in part) {
+      chunks.push(text(`\r\n--${outerBoundary}\r\nContent-Type: application/json; error="true"\r\n\r\n${JSON.stringify(part.error)}`));
+      continue;
+    }
+    const { id, rev, json, attachments } = part.ok;
+    if (attachments.length === 0) {
+      chunks.push(text(`\r\n--${outerBoundary}\r\nContent-Type: application/json\r\n\r\n`), text(json));
+      continue;
+    }
+    const inner = `--${randomBoundary()}`;
+    const related = buildRelated(json, attachments, inner);
+    chunks.push(text(`\r\n--${outerBoundary}\r\nX-Doc-Id: ${id}\r\nX-Rev-Id: ${rev}\r\nContent-Type: multipart/related; boundary=${inner}\r\n\r\n`), ...related.chunks);
+  }
+  if (parts.length > 0) chunks.push(text(`\r\n--${outerBoundary}--\r\n`));
+  return finish(`${mixed ? 'multipart/mixed' : 'multipart/related'}; boundary="${outerBoundary}"`, chunks);
+}

@@ -19,8 +19,10 @@ import { resolveDb } from './keyspace.js';
 import { accessUser } from './auth.js';
 import { guardDocWrite } from './db-access.js';
 import { updateLocal } from '../couchdb/local-docs.js';
-import { isObject, qBool, readJsonObject, type Handler } from './request.js';
-import { sendJson, sendJsonText } from './response.js';
+import { accepts, isObject, qBool, readJsonObject, type Handler } from './request.js';
+import { sendBody, sendJson, sendJsonText } from './response.js';
+import { buildBulkGetMultipart, type BulkGetPart } from '../couch/multipart-build.js';
+import { partsFor } from './doc-read.js';
 import { toCouchError } from '../couchdb/errors.js';
 import { requestValidator } from './design.js';
 
@@ -81,27 +83,33 @@ const bulkDocs: Handler = async (rc) => {
   sendJson(rc.res, 201, rows);
 };
 
+/** One `_bulk_get` request entry's revisions, each a document or an error object (revError's inner object). */
+type BulkGetEntry = { id: unknown; parts: BulkGetPart[] };
+
 const bulkGet: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
   if (!Array.isArray(body.docs)) throw new CouchError('bulk_get_missing');
+  // chttpd_db bulk_get_is_multipart: multipart only for a client that does not accept JSON.
+  const multipart = !accepts(rc.req, 'application/json') && (accepts(rc.req, 'multipart/mixed') || accepts(rc.req, 'multipart/related'));
   // CouchDB's replicator repeats the options in the body as well as the query.
   const opt = (name: string): boolean => qBool(rc.query, name) || body[name] === true;
   const revs = opt('revs');
   const withLatest = opt('latest');
-  const attachments = opt('attachments');
-  // Each result is serialized on its own (doc-json.ts docText): a document that cannot be shown
+  // A multipart answer always sends attachment data (send_docs_multipart_bulk_get's options:
+  // attachments, follows), except what `atts_since` leaves as stubs.
+  const attachments = multipart || opt('attachments');
+  // Each revision is serialized on its own (doc-json.ts docText): a document that cannot be shown
   // is an error entry of its result, never a failure of the whole response.
-  const results = (body.docs as unknown[]).map((entry): string => {
+  const entries = (body.docs as unknown[]).map((entry): BulkGetEntry => {
     const id = isObject(entry) ? entry.id : undefined;
     const rev = isObject(entry) ? entry.rev : undefined;
     if (typeof id !== 'string' || id.length === 0) {
-      return JSON.stringify({ id: id ?? null, docs: [revError(id ?? null, rev, new CouchError('bad_request', { reason: 'document id missed' }))] });
+      return { id: id ?? null, parts: [{ error: innerError(id ?? null, rev, new CouchError('bad_request', { reason: 'document id missed' })) }] };
     }
-    let docs: string[];
     try {
       const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
-      const opts = { revs, attachments, attsSince };
+      const opts = { revs, attachments, attsSince, follows: multipart };
       const state = loadDoc(db, id, db.revsLimit);
       db.stats.reads++; // CouchDB `database_reads`
       let found: OpenRevResult[];
@@ -114,18 +122,36 @@ const bulkGet: Handler = async (rc) => {
         const live = state.leaves.filter((l) => !l.deleted);
         found = live.map((l) => openRev(state, l.rev)).filter((r) => r !== null).map((ok) => ({ ok }));
       }
-      docs = found.map((r) => {
-        if ('missing' in r) return JSON.stringify(revError(id, r.missing, new CouchError('not_found')));
+      const parts = found.map((r): BulkGetPart => {
+        if ('missing' in r) {
+          // send_docs_multipart_bulk_get's part for a missing revision has no id; the JSON entry has.
+          const { id: _id, ...noId } = innerError(id, r.missing, new CouchError('not_found'));
+          return { error: multipart ? noId : { id: _id, ...noId } };
+        }
         const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts));
-        return 'text' in doc ? `{"ok":${doc.text}}` : JSON.stringify(revError(id, r.ok.rev, doc.error));
+        if ('error' in doc) return { error: innerError(id, r.ok.rev, doc.error) };
+        return { ok: { id, rev: r.ok.rev, json: doc.text, attachments: multipart ? partsFor(db, state!, r.ok, opts) : [] } };
       });
+      return { id, parts };
     } catch (err) {
-      docs = [JSON.stringify(revError(id, rev, toCouchError(err)))];
+      return { id, parts: [{ error: innerError(id, rev, toCouchError(err)) }] };
     }
+  });
+  if (multipart) {
+    await sendBody(rc.res, 200, buildBulkGetMultipart(entries.flatMap((e) => e.parts), accepts(rc.req, 'multipart/mixed')));
+    return;
+  }
+  const results = entries.map(({ id, parts }) => {
+    const docs = parts.map((p) => ('ok' in p ? `{"ok":${p.ok.json}}` : JSON.stringify({ error: p.error })));
     return `{"id":${JSON.stringify(id)},"docs":[${docs.join(',')}]}`;
   });
   sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
 };
+
+/** revError's `{id, rev, error, reason}`, the body of a multipart error part and of a JSON `error` entry. */
+function innerError(id: unknown, rev: unknown, err: CouchError): Record<string, unknown> {
+  return revError(id, rev, err).error as Record<string, unknown>;
+}
 
 function revsRequest(body: Record<string, unknown>): Array<[string, string[]]> {
   return Object.entries(body).map(([id, revs]) => {

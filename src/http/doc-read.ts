@@ -43,7 +43,7 @@ export function parseOpenRevs(q: URLSearchParams): 'all' | string[] | undefined 
 }
 
 /** The attachments of a revision whose data goes out as MIME parts. */
-function partsFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): PartAttachment[] {
+export function partsFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): PartAttachment[] {
   return attachmentsWithData(state, r.rev, r.data.atts, opts).map((a) => ({
     name: a.name,
     contentType: a.contentType,

@@ -87,7 +87,11 @@ const getDoc: Handler = async (rc) => {
   if (!found) throw new CouchError('not_found');
   const etag = `"${rev}"`;
   if (notModified(rc.res, etag)) return;
-  if (opts.attachments && accepts(rc.req, 'multipart/related')) {
+  // chttpd_db send_doc_efficiently: `atts_since` implies `attachments`; a document with
+  // attachments goes out as multipart/related to any client that accepts it (no Accept header
+  // included), one without as JSON.
+  const withData = opts.attachments === true || (opts.attsSince ?? null) !== null;
+  if (withData && found.data.atts.length > 0 && accepts(rc.req, 'multipart/related')) {
     await sendBody(rc.res, 200, relatedFor(db, state, found, opts), { ETag: etag });
     return;
   }

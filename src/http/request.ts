@@ -151,8 +151,29 @@ export function qJson(q: URLSearchParams, name: string): unknown {
   }
 }
 
-/** Does the Accept header ask for `type` (without a wildcard-only match)? */
+/**
+ * Does the request accept the media type `type`? mochiweb_request:accepts_content_type, which
+ * chttpd asks before answering `multipart/related` (a document with `attachments=true` or
+ * `atts_since`) or `multipart/mixed` (`open_revs`): a missing Accept header is `*\/*`; the type
+ * itself, its `main/*` or `*\/*` with q > 0 accepts it, unless the type or `main/*` is listed with
+ * q=0. An unparsable q-value is not acceptance (mochiweb's bad_accept_header).
+ */
 export function accepts(req: IncomingMessage, type: string): boolean {
-  const accept = (req.headers.accept ?? '').toLowerCase();
-  return accept.split(',').some((part) => part.split(';')[0]!.trim() === type);
+  const header = req.headers.accept;
+  const accept = (header === undefined ? '*/*' : header).toLowerCase().replace(/\s/g, '');
+  const superType = `${type.split('/')[0]}/*`;
+  let any = false;
+  for (const part of accept.split(',')) {
+    if (part === '') continue;
+    const [range, ...params] = part.split(';');
+    let q = 1;
+    for (const p of params) {
+      if (!p.startsWith('q=')) continue;
+      q = Number(p.slice(2));
+      if (!Number.isFinite(q) || q < 0 || q > 1) return false;
+    }
+    if (q === 0 && (range === type || range === superType)) return false;
+    if (q > 0 && (range === '*/*' || range === type || range === superType)) any = true;
+  }
+  return any;
 }

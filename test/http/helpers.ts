@@ -46,7 +46,9 @@ export function basic(user: string, password: string): string {
 }
 
 function buildInit(opts: ReqOptions): { method: Dispatcher.HttpMethod; headers: Record<string, string>; body?: string | Buffer; signal?: AbortSignal } {
-  const headers: Record<string, string> = { ...opts.headers };
+  // As CouchDB's clients (PouchDB, nano) do: without it chttpd answers multipart to
+  // `attachments=true` and `open_revs` (mochiweb reads a missing Accept as */*).
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   const auth = opts.auth === undefined ? { user: ADMIN.username, password: ADMIN.password } : opts.auth;
   if (auth) headers.authorization = basic(auth.user, auth.password);
   let body = opts.body;

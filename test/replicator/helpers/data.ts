@@ -13,7 +13,8 @@ export interface Db {
 /** A database URL whose credentials (if any) become a Basic header for fetch. */
 export function db(urlWithCreds: string): Db {
   const u = new URL(urlWithCreds);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // Accept as CouchDB's clients send it: fetch's */* gets multipart for `open_revs` (chttpd_db).
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (u.username) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
   u.username = '';
   u.password = '';
