@@ -62,15 +62,17 @@ const getDoc: Handler = async (rc) => {
   if (wanted !== undefined) {
     if (!state && wanted === 'all') throw new CouchError('not_found');
     const results = openRevs(state, wanted, qBool(rc.query, 'latest'));
+    // chttpd_db db_doc_req: `atts_since` only applies without `open_revs`, and the multipart/mixed
+    // answer always sends attachment data (send_docs_multipart's options: attachments, follows).
     if (accepts(rc.req, 'multipart/mixed')) {
-      await sendBody(rc.res, 200, mixedBody(db, state, results, opts));
+      await sendBody(rc.res, 200, mixedBody(db, state, results, { ...opts, attachments: true, attsSince: null }));
       return;
     }
     // One entry per revision, each serialized on its own: a revision that cannot be shown is an
     // `{"error":{…}}` entry (as in `_bulk_get`), not a failed response.
     const entries = results.map((r) => {
       if ('missing' in r) return JSON.stringify(r);
-      const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts));
+      const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, attsSince: null }));
       return 'text' in doc ? `{"ok":${doc.text}}` : JSON.stringify(revError(id, r.ok.rev, doc.error));
     });
     sendJsonText(rc.res, 200, `[${entries.join(',')}]`);

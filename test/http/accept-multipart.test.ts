@@ -61,6 +61,12 @@ describe('Accept and multipart document reads', () => {
       const json = obj((await f.req(`/db/d?atts_since=${since}`)).json);
       assert.equal(obj(obj(json._attachments)['new.txt']).data, b64('new'));
       assert.equal(obj(obj(json._attachments)['old.txt']).stub, true);
+      // With open_revs, atts_since does not apply: multipart/mixed sends every attachment.
+      const head = String(obj(put2.json).rev);
+      const mixed = await rawGet(f, `/db/d?open_revs=${encodeURIComponent(JSON.stringify([head]))}&atts_since=${since}`, 'multipart/mixed');
+      const [only] = parseOpenRevsMixed(mixed.body, mixed.type);
+      assert.ok(only !== undefined && 'ok' in only);
+      assert.deepEqual([...only.followsData.keys()].sort(), ['new.txt', 'old.txt']);
     }));
 
   test('open_revs: multipart/mixed without an Accept header and for multipart/related,*/*; JSON for application/json', () =>
