@@ -101,21 +101,38 @@ const getDoc: Handler = async (rc) => {
 };
 
 /**
- * The current revision of a live design document when a Couchbase SDK writes or deletes it without
- * one. Freshet's CouchDB face is also the bucket's `capi` service (Couchbase's views API, port
- * 8092 there), where design documents are last-write-wins: the SDK's view index manager upserts
- * and drops them with no rev. Its requests carry `client-context-id`, which Couchbase SDKs send on
- * every HTTP service and CouchDB clients do not; any other rev-less write keeps CouchDB's MVCC.
+ * Whether a request comes from a Couchbase SDK rather than a CouchDB client. The C++ core (and the
+ * SDKs on it) sends `client-context-id` on every HTTP service; the JVM SDKs do not, but name
+ * themselves in `User-Agent` as `couchbase-java/3.x (...)`, `couchbase-scala/...`,
+ * `couchbase-kotlin/...` (core-io env/UserAgent.java `formattedLong`, which
+ * NonChunkedHttpMessageHandler sets on every request). CouchDB clients send neither.
  */
-function capiDesignRev(rc: RequestCtx, db: Db, id: string): string | undefined {
-  if (!id.startsWith('_design/') || rc.req.headers['client-context-id'] === undefined) return undefined;
+function fromCouchbaseSdk(rc: RequestCtx): boolean {
+  if (rc.req.headers['client-context-id'] !== undefined) return true;
+  const agent = rc.req.headers['user-agent'];
+  return typeof agent === 'string' && agent.startsWith('couchbase-');
+}
+
+/**
+ * A Couchbase SDK's write or delete of a design document, as Couchbase's views API (`capi`, port
+ * 8092 there) takes it: last-write-wins. Freshet's CouchDB face is also the bucket's `capi`
+ * service, and the SDK's view index manager upserts and drops design documents with no rev; ns_server
+ * stores them as an `interactive_update` (capi_frontend update_doc -> capi_ddoc_manager, a
+ * replicated_storage), which revises the stored document whatever rev the request names. So a
+ * rev in the request is ignored too: the Java SDK's `publishDesignDocument` PUTs the development
+ * document's body as it read it back, `_rev` included. Returns undefined for every other request
+ * (CouchDB's MVCC applies), else the current live revision to write over (none: a create).
+ */
+function capiDesignRev(rc: RequestCtx, db: Db, id: string): { rev: string | undefined } | undefined {
+  if (!id.startsWith('_design/') || !fromCouchbaseSdk(rc)) return undefined;
   const state = loadDoc(db, id, db.revsLimit);
-  return state && !state.winner.deleted ? state.winner.rev : undefined;
+  return { rev: state && !state.winner.deleted ? state.winner.rev : undefined };
 }
 
 /** Apply the rev named by `?rev=`/`If-Match` to a parsed document (interactive edits). */
-function withRequestRev(rc: RequestCtx, doc: ParsedDoc, capiRev?: string): ParsedDoc {
-  const rev = requestRev(rc, docRev(doc) ?? undefined) ?? capiRev;
+function withRequestRev(rc: RequestCtx, doc: ParsedDoc, capi?: { rev: string | undefined }): ParsedDoc {
+  if (capi !== undefined) doc.revisions = null;
+  const rev = capi === undefined ? requestRev(rc, docRev(doc) ?? undefined) : capi.rev;
   if (rev !== undefined && doc.revisions === null) {
     const r = parseRev(rev);
     doc.revisions = { start: r.pos, ids: [r.hash] };
@@ -169,7 +186,8 @@ const deleteDoc: Handler = async (rc) => {
   const state = loadDoc(db, id, db.revsLimit);
   if (!state) throw new CouchError('not_found');
   if (state.winner.deleted) throw new CouchError('not_found_deleted');
-  const rev = requestRev(rc) ?? capiDesignRev(rc, db, id);
+  const capi = capiDesignRev(rc, db, id);
+  const rev = capi === undefined ? requestRev(rc) : capi.rev;
   if (rev === undefined) throw new CouchError('conflict');
   const r = parseRev(rev);
   const doc: ParsedDoc = { id, revisions: { start: r.pos, ids: [r.hash] }, deleted: true, body: {} };

@@ -99,4 +99,45 @@ describe('design documents through the capi service', () => {
       assert.equal((await f.req('/db/_design/v')).status, 404);
       assert.equal((await f.req('/db/_design/v', { method: 'DELETE', headers: sdk })).status, 404);
     }));
+
+  test("the Java SDK's view index manager (User-Agent couchbase-java, no client-context-id): upsert twice, publish, drop", () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      // What core-io's CoreViewIndexManager sends: no client-context-id; NonChunkedHttpMessageHandler
+      // sets User-Agent to the environment's formattedLong.
+      const java = { 'user-agent': 'couchbase-java/3.13.1 (Linux 6.1.0 amd64; OpenJDK 64-Bit Server VM 17.0.15+6)' };
+      const ddoc = (map: string): unknown => ({ views: { byName: { map } } });
+      const first = await f.req('/db/_design/dev_people', { method: 'PUT', json: ddoc('function (doc, meta) { emit(doc.name, null); }'), headers: java });
+      assert.equal(first.status, 201, first.text);
+      const second = await f.req('/db/_design/dev_people', { method: 'PUT', json: ddoc('function (doc, meta) { emit(meta.id, null); }'), headers: java });
+      assert.equal(second.status, 201, second.text);
+      assert.match(String(obj(second.json).rev), /^2-/);
+
+      // publishDesignDocument: GET the development document and PUT its bytes, as read, under the
+      // production name; the `_id` and `_rev` they carry are the development document's.
+      const dev = await f.req('/db/_design/dev_people', { headers: java });
+      assert.equal(dev.status, 200);
+      const published = await f.req('/db/_design/people', { method: 'PUT', body: dev.body, headers: { ...java, 'content-type': 'application/json' } });
+      assert.equal(published.status, 201, published.text);
+      assert.equal(obj(published.json).id, '_design/people');
+      assert.match(String(obj(published.json).rev), /^1-/);
+      const prod = obj((await f.req('/db/_design/people')).json);
+      assert.deepEqual(obj(obj(prod.views).byName).map, 'function (doc, meta) { emit(meta.id, null); }');
+      // Publishing again replaces it, whatever rev the body names.
+      const again = await f.req('/db/_design/people', { method: 'PUT', body: dev.body, headers: { ...java, 'content-type': 'application/json' } });
+      assert.equal(again.status, 201, again.text);
+      assert.match(String(obj(again.json).rev), /^2-/);
+
+      assert.equal((await f.req('/db/_design/people', { method: 'DELETE', headers: java })).status, 200);
+      assert.equal((await f.req('/db/_design/dev_people', { method: 'DELETE', headers: java })).status, 200);
+      assert.equal((await f.req('/db/_design/people', { method: 'DELETE', headers: java })).status, 404);
+      assert.equal((await f.req('/db/_design/people', { headers: java })).status, 404);
+
+      // A CouchDB client keeps MVCC: a stale or missing rev is still 409.
+      const couch = await put(f, '/db/_design/c', { views: {} });
+      assert.equal((await f.req('/db/_design/c', { method: 'PUT', json: { views: {} } })).status, 409);
+      assert.equal((await f.req('/db/_design/c', { method: 'PUT', json: { _rev: '1-00000000000000000000000000000000', views: {} } })).status, 409);
+      assert.equal((await f.req('/db/_design/c', { method: 'PUT', json: { views: {} }, headers: { 'user-agent': 'CouchDB-Replicator/3.3.3' } })).status, 409);
+      assert.equal((await f.req(`/db/_design/c?rev=${couch}`, { method: 'DELETE' })).status, 200);
+    }));
 });
