@@ -60,6 +60,18 @@ export interface UserSummary {
   readonly buckets: readonly string[];
   /** A bucket user's roles; empty for the administrator. */
   readonly grants: readonly RoleGrant[];
+  /** The full name given when the user was last put (ns_server's user prop `name`). */
+  readonly fullName?: string;
+  /** When the password was last set, in ms since the epoch. */
+  readonly passwordChanged?: number;
+}
+
+/**
+ * A user's profile as a write gives it: `fullName` replaces the stored one (absent: none), as
+ * ns_server's PUT of a user replaces its props. Writes that pass no profile keep the stored one.
+ */
+export interface UserProfile {
+  readonly fullName?: string;
 }
 
 /** A bucket name (`bucket_full_access` on it) or a role grant. */
@@ -131,7 +143,14 @@ export class UserRegistry {
 
   list(): UserSummary[] {
     return [...this.#users.values()]
-      .map(({ record }) => ({ name: record.name, role: record.role, buckets: record.buckets, grants: grantsOf(record) }))
+      .map(({ record }) => ({
+        name: record.name,
+        role: record.role,
+        buckets: record.buckets,
+        grants: grantsOf(record),
+        ...(record.fullName === undefined ? {} : { fullName: record.fullName }),
+        ...(record.passwordChanged === undefined ? {} : { passwordChanged: record.passwordChanged }),
+      }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -218,24 +237,28 @@ export class UserRegistry {
   }
 
   /** Create or replace a bucket user. The administrator cannot be turned into one. */
-  setBucketUser(name: string, password: string, buckets: readonly GrantSpec[]): Promise<void> {
+  setBucketUser(name: string, password: string, buckets: readonly GrantSpec[], profile?: UserProfile): Promise<void> {
     return this.#mutate((users) => {
-      if (users.get(name)?.record.role === 'admin') {
+      const old = users.get(name)?.record;
+      if (old?.role === 'admin') {
         throw new AuthError('USER_INVALID', `${name} is the administrator`, { name });
       }
-      users.set(name, toEntry(createUserRecord({ name, password, role: 'bucket', buckets }, this.#hashing)));
+      const fullName = profile === undefined ? old?.fullName : profile.fullName;
+      users.set(name, toEntry(createUserRecord({ name, password, role: 'bucket', buckets, ...(fullName === undefined ? {} : { fullName }) }, this.#hashing)));
     });
   }
 
-  /** Replace a bucket user's roles, keeping the password. */
-  setBuckets(name: string, buckets: readonly GrantSpec[]): Promise<void> {
+  /** Replace a bucket user's roles (and, given a profile, its full name), keeping the password. */
+  setBuckets(name: string, buckets: readonly GrantSpec[], profile?: UserProfile): Promise<void> {
     return this.#mutate((users) => {
       const entry = users.get(name);
       if (entry === undefined || entry.record.role !== 'bucket') {
         throw new AuthError('USER_INVALID', `${name} is not a bucket user`, { name });
       }
       const { grants, buckets: named } = normalizeGrants(buckets, name);
-      users.set(name, { ...entry, record: { ...entry.record, buckets: named, grants } });
+      const { fullName: oldName, ...kept } = entry.record;
+      const fullName = profile === undefined ? oldName : profile.fullName;
+      users.set(name, { ...entry, record: { ...kept, buckets: named, grants, ...(fullName === undefined ? {} : { fullName }) } });
     });
   }
 

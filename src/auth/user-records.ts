@@ -64,6 +64,13 @@ export interface UserRecord {
   readonly grants?: readonly RoleGrant[];
   readonly password: PasswordHash;
   readonly scram: { readonly [H in ScramHash]: StoredScramSecret };
+  /** The user's full name (ns_server's user prop `name`), when one was given. */
+  readonly fullName?: string;
+  /**
+   * When the password was last set, in ms since the epoch (ns_server `password_change_timestamp`);
+   * absent in records written before it was kept.
+   */
+  readonly passwordChanged?: number;
 }
 
 export interface HashingOptions {
@@ -142,6 +149,9 @@ export interface UserSpec {
   readonly role: UserRole;
   /** A bucket name stands for `bucket_full_access` on it. */
   readonly buckets?: readonly (string | RoleGrant)[];
+  readonly fullName?: string;
+  /** When the password is set, in ms since the epoch; now by default. */
+  readonly passwordChanged?: number;
 }
 
 /** A bucket user's roles; the administrator has none (it holds everything). */
@@ -198,6 +208,8 @@ export function createUserRecord(spec: UserSpec, opts: HashingOptions = {}): Use
     ...(access === undefined ? {} : { grants: access.grants }),
     password: hashPassword(spec.password, opts.passwordIterations ?? DEFAULT_PASSWORD_ITERATIONS),
     scram: { sha512: scramFor('sha512'), sha256: scramFor('sha256'), sha1: scramFor('sha1') },
+    ...(spec.fullName === undefined ? {} : { fullName: spec.fullName }),
+    passwordChanged: spec.passwordChanged ?? Date.now(),
   };
 }
 
@@ -238,7 +250,7 @@ function parseScramSecret(value: unknown, hash: ScramHash): StoredScramSecret {
 /** Validate one record read back from storage; throws AuthError USER_STORE_CORRUPT. */
 export function parseUserRecord(value: unknown): UserRecord {
   if (!isObject(value)) throw corrupt('not an object');
-  const { name, role, buckets, grants, password, scram } = value;
+  const { name, role, buckets, grants, password, scram, fullName, passwordChanged } = value;
   if (typeof name !== 'string') throw corrupt('name is not a string');
   try {
     validateUserName(name);
@@ -269,6 +281,10 @@ export function parseUserRecord(value: unknown): UserRecord {
     throw corrupt('password hash is missing or of an unknown algorithm', { name });
   }
   if (!isObject(scram)) throw corrupt('scram secrets are missing', { name });
+  if (fullName !== undefined && typeof fullName !== 'string') throw corrupt('fullName is not a string', { name });
+  if (passwordChanged !== undefined && !(typeof passwordChanged === 'number' && Number.isSafeInteger(passwordChanged) && passwordChanged >= 0)) {
+    throw corrupt('passwordChanged is not a time', { name });
+  }
   const secrets = Object.fromEntries(SCRAM_HASH_ORDER.map((h) => [h, parseScramSecret(scram[h], h)])) as {
     [H in ScramHash]: StoredScramSecret;
   };
@@ -284,5 +300,7 @@ export function parseUserRecord(value: unknown): UserRecord {
       hash: base64Field(password, 'hash'),
     },
     scram: secrets,
+    ...(fullName === undefined ? {} : { fullName }),
+    ...(passwordChanged === undefined ? {} : { passwordChanged }),
   };
 }

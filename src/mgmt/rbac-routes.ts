@@ -3,10 +3,13 @@
  * per-bucket users as Couchbase does:
  *
  * - `PUT /settings/rbac/users/local/NAME`, form `password`, `roles` (comma-separated), optional
- *   `name` (full name, ignored); 200 with the JSON body `""` (`reply_put_delete_users`).
+ *   `name` (the full name; each PUT replaces it, as ns_server's `store_user` replaces the user's
+ *   props); 200 with the JSON body `""` (`reply_put_delete_users`).
  * - `DELETE /settings/rbac/users/local/NAME`: 200 `""`; 404 `"User was not found."`.
  * - `GET /settings/rbac/users[/local]` and `GET /settings/rbac/users/local/NAME`: users as
- *   `{id, domain, roles:[{role, bucket_name?, origins}]}` (`user_to_json`).
+ *   `{id, domain, roles:[{role, bucket_name?, origins}], groups, external_groups, name?,
+ *   password_change_date?}` (`user_to_json`: `name` when one was given, the date of the last
+ *   password change as `format_server_time` writes it, `2024-05-01T10:00:00.000Z`).
  * - `GET /settings/rbac/roles`: the roles below; `GET /whoami`: the caller and its roles;
  *   `POST /controller/changePassword`: the caller's own password. Groups (`/settings/rbac/groups`)
  *   answer Community Edition's 400.
@@ -128,7 +131,15 @@ function roleJson(g: RoleGrant, origins: unknown): unknown {
 function userJson(u: UserSummary, engine: Engine): unknown {
   const origins = [{ type: 'user' }];
   const roles = u.role === 'admin' ? [{ role: 'admin', origins }] : u.grants.filter((g) => grantLive(engine, g)).map((g) => roleJson(g, origins));
-  return { id: u.name, domain: 'local', roles, groups: [], external_groups: [] };
+  return {
+    id: u.name,
+    domain: 'local',
+    roles,
+    groups: [],
+    external_groups: [],
+    ...(u.fullName === undefined ? {} : { name: u.fullName }),
+    ...(u.passwordChanged === undefined ? {} : { password_change_date: new Date(u.passwordChanged).toISOString() }),
+  };
 }
 
 /** Only the `local` domain exists here; `external` (LDAP) needs Enterprise Edition in Couchbase too. */
@@ -156,6 +167,8 @@ async function putUser(rc: RestContext): Promise<void> {
 
   const { users, engine } = rc.server;
   const roles = parseRoles(form.get('roles') ?? '', engine);
+  const fullName = form.get('name');
+  const profile = fullName === null ? {} : { fullName };
   try {
     if (roles.kind === 'admin') {
       if (!users.isAdmin(id)) {
@@ -165,9 +178,9 @@ async function putUser(rc: RestContext): Promise<void> {
     } else if (users.isAdmin(id)) {
       throw fieldErrors({ roles: `${id} is the administrator and keeps the admin role` });
     } else if (password !== null) {
-      await users.setBucketUser(id, password, roles.grants);
+      await users.setBucketUser(id, password, roles.grants, profile);
     } else if (users.has(id)) {
-      await users.setBuckets(id, roles.grants);
+      await users.setBuckets(id, roles.grants, profile);
     } else {
       throw fieldErrors({ password: 'Password is required for new user.' });
     }

@@ -30,7 +30,11 @@ describe('users over REST (/settings/rbac/users)', () => {
     assert.equal(roles.status, 200, roles.text);
     assert.equal((await mgmt.get('/pools/default/buckets/b2', dave)).status, 200);
 
-    const list = arr(await mgmt.json(USERS));
+    const list = arr(await mgmt.json(USERS)).map((u) => {
+      const { password_change_date: changed, ...rest } = obj(u);
+      assert.match(String(changed), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      return rest;
+    });
     assert.deepEqual(list, [
       {
         id: 'dave',
@@ -51,6 +55,49 @@ describe('users over REST (/settings/rbac/users)', () => {
     const gone = await mgmt.call('DELETE', `${USERS}/local/dave`);
     assert.equal(gone.status, 404);
     assert.equal(JSON.parse(gone.text), 'User was not found.');
+  });
+
+  test("a user's full name and password change date, as user_to_json lists them (the Java SDK's displayName and passwordChanged)", async () => {
+    const user = `${USERS}/local/fay`;
+    // What the Java SDK's upsertUser sends: name (its displayName, possibly empty), roles, password.
+    assert.equal((await mgmt.call('PUT', user, { form: { name: 'Fay Smith', roles: 'bucket_full_access[b1]', password: 'fay-secret' } })).status, 200);
+    const first = obj(await mgmt.json(user));
+    assert.equal(first.name, 'Fay Smith');
+    const changed = Date.parse(String(first.password_change_date));
+    assert.match(String(first.password_change_date), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Math.abs(Date.now() - changed) < 60_000, String(first.password_change_date));
+    assert.deepEqual(Object.keys(first), ['id', 'domain', 'roles', 'groups', 'external_groups', 'name', 'password_change_date']);
+
+    // A PUT without a password keeps the password and its date; its name replaces the old one.
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await mgmt.call('PUT', user, { form: { name: 'Fay Jones', roles: 'bucket_full_access[b2]' } })).status, 200);
+    const renamed = obj(await mgmt.json(user));
+    assert.equal(renamed.name, 'Fay Jones');
+    assert.equal(renamed.password_change_date, first.password_change_date);
+    // A PUT without `name` leaves the user without one (ns_server replaces the user's props).
+    assert.equal((await mgmt.call('PUT', user, { form: { roles: 'bucket_full_access[b2]' } })).status, 200);
+    assert.equal('name' in obj(await mgmt.json(user)), false);
+    // An empty name, as the Java SDK sends for a user without a display name, is kept as given.
+    assert.equal((await mgmt.call('PUT', user, { form: { name: '', roles: 'bucket_full_access[b2]' } })).status, 200);
+    assert.equal(obj(await mgmt.json(user)).name, '');
+
+    // A new password dates the change; the user's own changePassword keeps its full name.
+    assert.equal((await mgmt.call('PUT', user, { form: { name: 'Fay', roles: 'bucket_full_access[b2]', password: 'fay-secret-2' } })).status, 200);
+    const repassed = obj(await mgmt.json(user));
+    assert.ok(Date.parse(String(repassed.password_change_date)) > changed);
+    const own = await mgmt.call('POST', '/controller/changePassword', { form: { password: 'fay-secret-3' }, creds: { username: 'fay', password: 'fay-secret-2' } });
+    assert.equal(own.status, 200, own.text);
+    assert.equal(obj(await mgmt.json(user)).name, 'Fay');
+    const listed = arr(await mgmt.json(USERS)).map(obj).find((u) => u.id === 'fay');
+    assert.equal(listed?.name, 'Fay');
+
+    // Deleting its last bucket drops the role; a user that keeps another keeps its name too.
+    assert.equal((await mgmt.call('PUT', user, { form: { name: 'Fay', roles: 'bucket_full_access[b1],bucket_full_access[b2]' } })).status, 200);
+    await s.t.server.engine.createBucket('b3', { numVBuckets: 2 });
+    assert.equal((await mgmt.call('PUT', user, { form: { name: 'Fay', roles: 'bucket_full_access[b2],bucket_full_access[b3]' } })).status, 200);
+    assert.equal((await mgmt.call('DELETE', '/pools/default/buckets/b3')).status, 200);
+    assert.equal(obj(await mgmt.json(user)).name, 'Fay');
+    assert.equal((await mgmt.call('DELETE', user)).status, 200);
   });
 
   test('a user with no roles is accepted (roles default to none, as ns_server): it signs in and reaches no bucket', async () => {
