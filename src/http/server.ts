@@ -29,6 +29,18 @@ import { capiRoutes } from './capi-docs.js';
 /** XDCR's CAPI vbucket databases (capi-db.ts) have their own few routes. */
 const CAPI_ROUTES = capiRoutes();
 
+/**
+ * A request id the client may choose (CouchDB 3.4.3+, apache/couchdb#5326 and #5328): an
+ * `X-Couch-Request-ID` of 1 to 36 letters, digits, `_` or `-` (a UUID fits) is used as this
+ * request's id and echoed back; anything else gets a fresh one, chttpd's 5 random bytes in hex.
+ */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9_-]{1,36}$/;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-couch-request-id'];
+  return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomBytes(5).toString('hex');
+}
+
 /** The methods `X-HTTP-Method-Override` may name (chttpd handle_request_int). */
 const OVERRIDABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'CONNECT', 'COPY']);
 
@@ -57,7 +69,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   });
   // chttpd sets these on every response: a request id for logs, and the body time (0 here: the
   // body is read as it is used).
-  res.setHeader('X-Couch-Request-ID', randomBytes(5).toString('hex'));
+  res.setHeader('X-Couch-Request-ID', requestId(req));
   res.setHeader('X-CouchDB-Body-Time', '0');
   applyCors(face.cors, req, res);
   if (handlePreflight(face.cors, req, res)) return;

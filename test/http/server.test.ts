@@ -17,6 +17,17 @@ describe('server endpoints', () => {
       assert.equal((await f.req('/nosuchdb')).headers['x-couchdb-body-time'], '0');
     }));
 
+  test('a client may name the request id (X-Couch-Request-ID, CouchDB 3.4.3+); an unfit one is replaced', () =>
+    withCouch(async (f) => {
+      const uuid = 'E7498DE1-B661-42FA-943D-17F890143068';
+      assert.equal((await f.req('/', { headers: { 'x-couch-request-id': uuid } })).headers['x-couch-request-id'], uuid);
+      const onError = await f.req('/nosuchdb', { headers: { 'x-couch-request-id': 'trace_1' } });
+      assert.deepEqual([onError.status, onError.headers['x-couch-request-id']], [404, 'trace_1']);
+      for (const bad of ['a'.repeat(37), 'has space', 'semi;colon']) {
+        assert.match(String((await f.req('/', { headers: { 'x-couch-request-id': bad } })).headers['x-couch-request-id']), /^[0-9a-f]{10}$/, bad);
+      }
+    }));
+
   test('_uuids: count of them, different each time, never cached', () =>
     withCouch(async (f) => {
       const r = await f.req('/_uuids?count=3');
