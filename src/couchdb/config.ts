@@ -101,6 +101,19 @@ export class CouchConfig {
     return dflt && Object.hasOwn(dflt, key) ? dflt[key] : undefined;
   }
 
+  /**
+   * A `[chttpd]` setting, else the same key of `[httpd]`, where CouchDB 1.x and 2.x kept it
+   * (chttpd_util:get_chttpd_config/1): CouchDB's own tests still set `[httpd] x_forwarded_host`.
+   */
+  chttpd(key: string): string | undefined {
+    return this.get('chttpd', key) ?? this.get('httpd', key);
+  }
+
+  /** A `[chttpd_auth]` setting, else `[couch_httpd_auth]` (chttpd_util:get_chttpd_auth_config/1). */
+  chttpdAuth(key: string): string | undefined {
+    return this.get('chttpd_auth', key) ?? this.get('couch_httpd_auth', key);
+  }
+
   /** Whether an admin set (or deleted) the key, as opposed to its default being in effect. */
   isSet(section: string, key: string): boolean {
     return Object.hasOwn(this.#overrides[section] ?? {}, key);

@@ -39,9 +39,9 @@ export type Handler = (rc: RequestCtx) => Promise<void>;
 
 /**
  * An absolute URL of `path` on this server as the client reached it (couch_httpd absolute_uri):
- * the host from `X-Forwarded-Host` (chttpd `x_forwarded_host` names the header), else `Host`,
- * else the listener; https when `X-Forwarded-Ssl: on`, `X-Forwarded-Proto: https` or the TLS
- * listener.
+ * the host from `X-Forwarded-Host`, else `Host`, else the listener; https when `X-Forwarded-Ssl:
+ * on`, `X-Forwarded-Proto: https` or the TLS listener. `[chttpd]` (or `[httpd]`)
+ * `x_forwarded_host`, `x_forwarded_ssl`, `x_forwarded_proto` name other headers for the three.
  */
 export function absoluteUri(rc: RequestCtx, path: string): string {
   const header = (name: string): string | undefined => {
@@ -51,10 +51,10 @@ export function absoluteUri(rc: RequestCtx, path: string): string {
   const config = rc.face.access.config;
   const secure = (rc.req.socket as { encrypted?: boolean }).encrypted === true;
   const listener = `${rc.face.ctx.host}:${secure ? rc.face.ctx.ports.httpTls : rc.face.ctx.ports.http}`;
-  const host = header(config.get('chttpd', 'x_forwarded_host') ?? 'X-Forwarded-Host') ?? header('host') ?? listener;
+  const host = header(config.chttpd('x_forwarded_host') ?? 'X-Forwarded-Host') ?? header('host') ?? listener;
   const https =
-    header(config.get('chttpd', 'x_forwarded_ssl') ?? 'X-Forwarded-Ssl') === 'on' ||
-    header(config.get('chttpd', 'x_forwarded_proto') ?? 'X-Forwarded-Proto') === 'https' ||
+    header(config.chttpd('x_forwarded_ssl') ?? 'X-Forwarded-Ssl') === 'on' ||
+    header(config.chttpd('x_forwarded_proto') ?? 'X-Forwarded-Proto') === 'https' ||
     secure;
   return `${https ? 'https' : 'http'}://${host}${path.startsWith('/') ? '' : '/'}${path}`;
 }

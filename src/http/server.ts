@@ -74,7 +74,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   applyCors(face.cors, req, res);
   if (handlePreflight(face.cors, req, res)) return;
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const segments = pathSegments(url.pathname, 'trim', face.access.config.get('chttpd', 'decode_plus_to_space') !== 'false');
+  const segments = pathSegments(url.pathname, 'trim', face.access.config.chttpd('decode_plus_to_space') !== 'false');
   if (segments === undefined) throw new CouchError('bad_request', { reason: 'Invalid URL encoding' });
   overrideMethod(req);
   const method = req.method ?? 'GET';

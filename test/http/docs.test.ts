@@ -68,6 +68,23 @@ describe('documents', () => {
       assert.equal(att.headers.location, 'http://couch.example/db/p/some%20file.txt');
     }));
 
+  test('x_forwarded_host/_proto/_ssl name other headers, in [chttpd] or, as CouchDB falls back, [httpd]', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const cfg = '/_node/_local/_config';
+      assert.equal((await f.req(`${cfg}/httpd/x_forwarded_host`, { method: 'PUT', json: 'X-Host' })).status, 200);
+      const viaHttpd = await f.req('/db/t3', { method: 'PUT', json: {}, headers: { 'x-host': 'mysite2.com', 'x-forwarded-host': 'ignored.example' } });
+      assert.equal(viaHttpd.headers.location, 'http://mysite2.com/db/t3');
+      // [chttpd] wins over [httpd] (chttpd_util:get_chttpd_config/1).
+      await f.req(`${cfg}/chttpd/x_forwarded_host`, { method: 'PUT', json: 'X-Front' });
+      await f.req(`${cfg}/chttpd/x_forwarded_proto`, { method: 'PUT', json: 'X-Scheme' });
+      const viaChttpd = await f.req('/db/t4', { method: 'PUT', json: {}, headers: { 'x-host': 'no.example', 'x-front': 'front.example', 'x-scheme': 'https' } });
+      assert.equal(viaChttpd.headers.location, 'https://front.example/db/t4');
+      await f.req(`${cfg}/httpd/x_forwarded_ssl`, { method: 'PUT', json: 'X-Tls' });
+      const ssl = await f.req('/db/t5', { method: 'PUT', json: {}, headers: { 'x-front': 'front.example', 'x-tls': 'on' } });
+      assert.equal(ssl.headers.location, 'https://front.example/db/t5');
+    }));
+
   test('batch=ok answers 202 {ok, id} whatever becomes of the write (chttpd_db)', () =>
     withCouch(async (f) => {
       await createDb(f);
