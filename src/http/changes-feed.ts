@@ -43,7 +43,7 @@ import { RowBuilder, type RowFraming } from '../couchdb/changes-rows.js';
 import type { Db } from '../couchdb/db.js';
 import { waitForChange } from '../engine/change-wait.js';
 import { ChunkWriter } from './feed-io.js';
-import { baseHeaders } from './response.js';
+import { baseHeaders, jsonFraming } from './response.js';
 
 /** Changes read from the engine per page. */
 const PAGE = 1000;
@@ -199,9 +199,10 @@ function startResponse(f: Feed, contentType: string, extra: Record<string, strin
 
 /** `feed=normal` and `feed=longpoll`: one JSON object. */
 async function jsonFeed(f: Feed): Promise<void> {
+  const jsonp = jsonFraming(f.res);
   f.begin = () => {
-    startResponse(f, 'application/json');
-    f.out.push('{"results":[\n');
+    startResponse(f, jsonp.type);
+    f.out.push(jsonp.open + '{"results":[\n');
   };
   if (f.q.descending) {
     if (await scanDescending(f)) return;
@@ -217,6 +218,8 @@ async function jsonFeed(f: Feed): Promise<void> {
   const limited = limitReached(f);
   const pending = limited ? pendingAfter(f.db.bucket, f.pos, f.q.descending, f.db.collectionId) : 0;
   f.out.push(`\n],\n"last_seq":${f.pos},"pending":${pending}}\n`);
+  // couch_httpd end_json_response: the JSONP close and its newline follow the object's own.
+  if (jsonp.close !== '') f.out.push(jsonp.close + '\n');
   await f.out.flush();
   f.res.end();
 }

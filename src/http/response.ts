@@ -13,6 +13,25 @@ export function baseHeaders(extra: Record<string, string | number> = {}): Record
   return { Server: SERVER_HEADER, 'Cache-Control': 'must-revalidate', ...extra };
 }
 
+/**
+ * JSONP (couch_httpd start_jsonp/end_jsonp): the callback that wraps this response's JSON as
+ * `/* CouchDB *\/callback(...);`, served as `application/javascript` (negotiate_content_type).
+ * Set by the request handling (server.ts) when `[chttpd] allow_jsonp` lets a `?callback=` in.
+ */
+const JSONP = new WeakMap<ServerResponse, string>();
+
+export function useJsonp(res: ServerResponse, callback: string): void {
+  JSONP.set(res, callback);
+}
+
+/** The content type of a JSON reply, and the text that opens and closes its JSON. */
+export function jsonFraming(res: ServerResponse): { type: string; open: string; close: string } {
+  const callback = JSONP.get(res);
+  return callback === undefined
+    ? { type: 'application/json', open: '', close: '' }
+    : { type: 'application/javascript', open: `/* CouchDB */${callback}(`, close: ');' };
+}
+
 /** Send a whole JSON reply (no body for HEAD). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
   sendJsonText(res, status, JSON.stringify(body), headers);
@@ -20,9 +39,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** Send JSON already serialized (listings assembled row by row, doc-json.ts docText). */
 export function sendJsonText(res: ServerResponse, status: number, json: string, headers: Record<string, string | number> = {}): void {
-  const text = json + '\n';
+  const jsonp = jsonFraming(res);
+  const text = jsonp.open + json + jsonp.close + '\n';
   res.writeHead(status, baseHeaders({
-    'Content-Type': 'application/json',
+    'Content-Type': jsonp.type,
     'Content-Length': Buffer.byteLength(text),
     ...headers,
   }));

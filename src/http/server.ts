@@ -19,7 +19,7 @@ import { authenticate } from './auth.js';
 import { applyCors, handlePreflight } from './cors.js';
 import type { HttpFace } from './face.js';
 import type { RequestCtx } from './request.js';
-import { sendError } from './response.js';
+import { sendError, useJsonp } from './response.js';
 import { toCouchError } from '../couchdb/errors.js';
 import { normalizeSegments } from './routes.js';
 import { noteRequestUser } from '../common/access-log.js';
@@ -39,6 +39,19 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9_-]{1,36}$/;
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-couch-request-id'];
   return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomBytes(5).toString('hex');
+}
+
+/**
+ * JSONP (couch_httpd initialize_jsonp/validate_callback): with `[chttpd] allow_jsonp = true`, a
+ * `?callback=` of letters, digits, `.`, `_`, `[` and `]` wraps this request's JSON replies
+ * (response.ts jsonFraming); any other character is 400 `invalid_callback`. Off, the default, the
+ * parameter is ignored.
+ */
+function startJsonp(face: HttpFace, url: URL, res: ServerResponse): void {
+  const callback = url.searchParams.get('callback');
+  if (callback === null || callback === '' || face.access.config.chttpd('allow_jsonp') !== 'true') return;
+  if (!/^[A-Za-z0-9._[\]]+$/.test(callback)) throw new CouchError('bad_request', { reason: 'invalid_callback' });
+  useJsonp(res, callback);
 }
 
 /** The methods `X-HTTP-Method-Override` may name (chttpd handle_request_int). */
@@ -77,6 +90,7 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   const segments = pathSegments(url.pathname, 'trim', face.access.config.chttpd('decode_plus_to_space') !== 'false');
   if (segments === undefined) throw new CouchError('bad_request', { reason: 'Invalid URL encoding' });
   overrideMethod(req);
+  startJsonp(face, url, res);
   const method = req.method ?? 'GET';
   const auth = await authenticate(req, face);
   noteRequestUser(req, auth.user?.name);
