@@ -15,7 +15,7 @@ export type ConfigSections = Record<string, Record<string, string>>;
 /**
  * Values CouchDB 3 ships in default.ini for the keys Freshet reads or reports. Keys that take
  * effect in Freshet: couchdb/default_security, chttpd_auth/{iterations,pbkdf2_prf,public_fields},
- * log/level, query_server_config/*. The others are reported and may be set, without effect.
+ * log/level, query_server_config/*, uuids/*. The others are reported and may be set, without effect.
  */
 export const CONFIG_DEFAULTS: Readonly<ConfigSections> = {
   couchdb: {
@@ -39,6 +39,7 @@ export const CONFIG_DEFAULTS: Readonly<ConfigSections> = {
     timeout: '600',
   },
   log: { level: 'info', writer: 'stderr' },
+  uuids: { algorithm: 'sequential', max_count: '1000' },
   replicator: {
     checkpoint_interval: '30000',
     connection_timeout: '30000',

@@ -7,7 +7,6 @@
  * synchronously in request order (so two edits of one id in a batch apply in order), and the
  * engine commits the whole batch in one synced transaction instead of one per document.
  */
-import { randomBytes } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { docJson, docText, revError } from '../couchdb/doc-json.js';
@@ -48,7 +47,7 @@ const bulkDocs: Handler = async (rc) => {
   const docs = (body.docs as unknown[]).map((raw) => {
     const doc = parseDocument(raw);
     if (!newEdits && doc.revisions === null) throw new CouchError('new_edits_needs_rev');
-    const id = doc.id ?? randomBytes(16).toString('hex');
+    const id = doc.id ?? rc.face.uuids.next();
     return { doc, id, localRev: isObject(raw) && typeof raw._rev === 'string' ? raw._rev : undefined };
   });
   if (body.all_or_nothing === true && newEdits) {

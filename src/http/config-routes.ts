@@ -13,6 +13,7 @@
 import { CouchError } from '../couch/errors.js';
 import type { Logger } from '../common/logger.js';
 import { isConfigName } from '../couchdb/config.js';
+import { isUuidAlgorithm, UUID_ALGORITHMS } from '../couchdb/uuids.js';
 import { requireAdmin } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
 import { jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
@@ -51,6 +52,7 @@ const CHECKS: Readonly<Record<string, (value: string) => string | null>> = {
   'log/level': (v) => (LOG_LEVELS[v.toLowerCase()] ? null : `log level must be one of ${Object.keys(LOG_LEVELS).join(', ')}`),
   'couchdb/default_security': (v) => (v === 'admin_only' || v === 'everyone' ? null : 'default_security must be admin_only or everyone'),
   'chttpd_auth/iterations': (v) => (/^[1-9]\d{0,6}$/.test(v) ? null : 'iterations must be an integer from 1 to 9999999'),
+  'uuids/algorithm': (v) => (isUuidAlgorithm(v) ? null : `algorithm must be one of ${UUID_ALGORITHMS.join(', ')}`),
   'chttpd_auth/pbkdf2_prf': (v) => (['sha', 'sha224', 'sha256', 'sha384', 'sha512'].includes(v) ? null : 'pbkdf2_prf must be sha, sha224, sha256, sha384 or sha512'),
 };
 

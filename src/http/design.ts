@@ -14,7 +14,6 @@ import { readCookie } from './auth.js';
 import { roles } from './auth.js';
 import { CouchError } from '../couch/errors.js';
 import { resolveDb } from './keyspace.js';
-import { randomBytes } from 'node:crypto';
 import { mediaType, type Handler, type RequestCtx } from './request.js';
 
 /** `userCtx` as CouchDB shows it to design functions: `{db, name, roles}`; server admins have `_admin`. */
@@ -67,7 +66,7 @@ export function filterRequest(rc: RequestCtx, db: Db, bodyText: string | undefin
 export function renderRequest(rc: RequestCtx, db: Db, bodyText: string | undefined, id: string | null): Record<string, unknown> {
   const req = filterRequest(rc, db, bodyText);
   req.id = id;
-  req.uuid = randomBytes(16).toString('hex');
+  req.uuid = rc.face.uuids.next();
   if (mediaType(rc.req) === 'application/x-www-form-urlencoded' && bodyText !== undefined) {
     req.form = Object.fromEntries(new URLSearchParams(bodyText).entries());
   }

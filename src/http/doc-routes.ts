@@ -5,7 +5,6 @@
  * The revision being edited may come from the body's `_rev`, `?rev=` or `If-Match`; when more
  * than one is given they must agree (400 otherwise, chttpd_db:extract_header_rev/2).
  */
-import { randomBytes } from 'node:crypto';
 import { CouchError, isCouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { docRev, parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
@@ -235,7 +234,7 @@ export const postDoc: Handler = async (rc) => {
   const db = resolveDb(rc, undefined, { userDoc: true });
   requireJsonType(rc.req);
   const doc = parseDocument(parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc)));
-  const id = doc.id ?? randomBytes(16).toString('hex');
+  const id = doc.id ?? rc.face.uuids.next();
   validateDocId(id);
   if (id.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });
   await guardWrite(rc, db, id, doc);

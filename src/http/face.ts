@@ -24,6 +24,7 @@ import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb, type ReplicatorJobs } from '../couchdb/replicator-db.js';
 import { CouchConfig } from '../couchdb/config.js';
+import { UuidGenerator } from '../couchdb/uuids.js';
 import { CouchUsers } from './couch-users.js';
 import type { AccessHost } from './db-access.js';
 import { applyLogLevel } from './config-routes.js';
@@ -107,6 +108,8 @@ export class HttpFace {
   port: number | undefined;
   /** `/_node/{node}/_config` (couchdb/config.ts); the design-function sandbox reads its limits here. */
   readonly config: CouchConfig;
+  /** Server-generated ids by `[uuids] algorithm` (couchdb/uuids.ts). */
+  readonly uuids: UuidGenerator;
   /** `_users` logins (couch-users.ts). */
   readonly couchUsers: CouchUsers;
   /** What the access rules read (db-access.ts). */
@@ -137,6 +140,7 @@ export class HttpFace {
     this.config.onChange((section, key, value) => {
       if (section === 'log' && key === 'level' && value !== undefined) applyLogLevel(ctx.logger, value);
     });
+    this.uuids = new UuidGenerator((key) => this.config.get('uuids', key));
     this.couchUsers = new CouchUsers(ctx.engine, (b) => this.db(b));
     this.access = { users: ctx.users, config: this.config };
     this.design = new DesignFunctions({

@@ -5,7 +5,7 @@
  * (as a Couchbase registry user or a `_users` user, auth.ts), `/_node/{node}/_stats` and
  * `_prometheus`; `_config` is config-routes.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
 import { configRoutes } from './config-routes.js';
@@ -150,10 +150,11 @@ const nodePrometheus: Handler = async (rc) => {
   rc.res.end(body);
 };
 
+/** `GET /_uuids?count=N` (chttpd_misc handle_uuids_req): N of them, at most `[uuids] max_count`. */
 const uuids: Handler = async (rc) => {
   const count = qInt(rc.query, 'count', { min: 1 }) ?? 1;
-  if (count > 1000) throw new CouchError('bad_request', { reason: 'count parameter too large' });
-  const body = { uuids: Array.from({ length: count }, () => randomBytes(16).toString('hex')) };
+  if (count > rc.face.config.int('uuids', 'max_count', 1000)) throw new CouchError('bad_request', { reason: 'count parameter too large' });
+  const body = { uuids: Array.from({ length: count }, () => rc.face.uuids.next()) };
   // chttpd_misc handle_uuids_req: never cached (an ETag of the answer, no-cache, Pragma).
   const etag = `"${createHash('md5').update(JSON.stringify(body)).digest('hex')}"`;
   sendJson(rc.res, 200, body, { 'Cache-Control': 'must-revalidate, no-cache', Pragma: 'no-cache', ETag: etag });

@@ -41,6 +41,40 @@ describe('server endpoints', () => {
       assert.equal((await f.req('/_uuids?count=1001')).status, 400);
     }));
 
+  test('[uuids] algorithm: sequential by default, random, utc_random, utc_id; POST /db and _bulk_docs ids follow it', () =>
+    withCouch(async (f) => {
+      const cfg = '/_node/_local/_config/uuids';
+      const get = async (n: number): Promise<string[]> => obj((await f.req(`/_uuids?count=${n}`)).json).uuids as string[];
+      assert.equal((await f.req(`${cfg}/algorithm`)).json, 'sequential');
+      // couch_uuids sequential: one 26-hex prefix, a 6-hex counter that only grows.
+      const seq = await get(1000);
+      assert.ok(seq.every((u, i) => /^[0-9a-f]{32}$/.test(u) && (i === 0 || seq[i - 1]! < u)), 'sequential');
+      assert.equal(new Set(seq.map((u) => u.slice(0, 26))).size <= 2, true);
+      await createDb(f);
+      const posted = String(obj((await f.req('/db', { method: 'POST', json: {} })).json).id);
+      const bulk = (await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [{}, {}] } })).json as Array<{ id: string }>;
+      const next = (await get(1))[0]!;
+      assert.ok(posted < bulk[0]!.id && bulk[0]!.id < bulk[1]!.id && bulk[1]!.id < next, 'document ids come from the same sequence');
+      assert.equal((await f.req(`${cfg}/algorithm`, { method: 'PUT', json: 'random' })).json, 'sequential');
+      const random = await get(100);
+      assert.ok(random.every((u) => /^[0-9a-f]{32}$/.test(u)));
+      assert.ok(random.some((u, i) => i > 0 && u < random[i - 1]!), 'random is not ordered');
+      await f.req(`${cfg}/algorithm`, { method: 'PUT', json: 'utc_random' });
+      const utc = await get(1000);
+      assert.equal(new Set(utc).size, 1000);
+      assert.ok(utc.every((u, i) => u.length === 32 && (i === 0 || utc[i - 1]!.slice(0, 14) < u.slice(0, 14))), 'utc time prefixes grow');
+      const micros = parseInt(utc[0]!.slice(0, 14), 16);
+      assert.ok(Math.abs(micros / 1000 - Date.now()) < 60_000, 'microseconds since 1970');
+      await f.req(`${cfg}/algorithm`, { method: 'PUT', json: 'utc_id' });
+      await f.req(`${cfg}/utc_id_suffix`, { method: 'PUT', json: 'frog' });
+      const ids = await get(10);
+      assert.ok(ids.every((u, i) => u.length === 18 && u.endsWith('frog') && (i === 0 || ids[i - 1]! < u)), ids.join());
+      assert.equal((await f.req(`${cfg}/algorithm`, { method: 'PUT', json: 'v7' })).status, 400);
+      await f.req(`${cfg}/max_count`, { method: 'PUT', json: '5' });
+      assert.equal((await f.req('/_uuids?count=6')).status, 400);
+      assert.equal((await get(5)).length, 5);
+    }));
+
   test('_all_dbs lists databases; PUT, GET, HEAD, DELETE of a database', () =>
     withCouch(async (f) => {
       assert.equal((await f.req('/mydb?q=4', { method: 'PUT' })).status, 201);
