@@ -6,7 +6,8 @@
  *
  * - on write (couch_users_db:before_doc_update/3, save_doc/1): a plaintext `password` is replaced
  *   by `password_scheme: "pbkdf2"`, `pbkdf2_prf`, `iterations`, `derived_key` (hex) and `salt`
- *   (32 hex digits, couch_uuids:random/0); the plaintext is never stored. A non-admin may write
+ *   (32 hex digits, couch_uuids:random/0), once it meets `[chttpd_auth] password_regexp`
+ *   (password-rules.ts); the plaintext is never stored. A non-admin may write
  *   only their own document, or create one anonymously (sign-up); anything else is 404;
  * - the `_design/_auth` validate_doc_update function CouchDB installs (couch_js_functions.hrl
  *   `AUTH_DB_DOC_VALIDATE_FUNCTION`), ported here natively: `validateUserDoc`;
@@ -20,6 +21,7 @@ import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CouchError } from '../couch/errors.js';
 import type { Db } from './db.js';
+import { checkPasswordRules } from './password-rules.js';
 import { loadDoc } from './doc-store.js';
 import type { CouchUserCtx } from './security.js';
 
@@ -40,6 +42,8 @@ const PRFS: Readonly<Record<string, { digest: string; bytes: number }>> = {
 export interface HashSettings {
   iterations: number;
   prf: string;
+  /** `[chttpd_auth] password_regexp`, the requirements of a new password (password-rules.ts). */
+  passwordRegexp?: string | undefined;
 }
 
 /** The name a user document is for (`org.couchdb.user:NAME`), else null. */
@@ -115,6 +119,7 @@ export async function hashUserPassword(body: Record<string, unknown>, settings: 
   const password = body.password;
   if (password === undefined || password === null) return;
   if (typeof password !== 'string') throw forbidden(`Password value of '${JSON.stringify(password)}' is invalid.`);
+  checkPasswordRules(password, settings.passwordRegexp);
   const prf = PRFS[settings.prf];
   if (prf === undefined || !Number.isSafeInteger(settings.iterations) || settings.iterations < 1) {
     throw forbidden('Server cannot hash passwords at this time.');

@@ -127,7 +127,8 @@ export function guardDocWrite(host: AccessHost, user: AccessUser | null, db: Db,
     return undefined;
   }
   const cfg = host.config;
-  return hashUserPassword(doc.body, { iterations: cfg.int('chttpd_auth', 'iterations', 50000), prf: cfg.get('chttpd_auth', 'pbkdf2_prf') ?? 'sha256' }).then(check);
+  const settings = { iterations: cfg.int('chttpd_auth', 'iterations', 50000), prf: cfg.get('chttpd_auth', 'pbkdf2_prf') ?? 'sha256', passwordRegexp: cfg.chttpdAuth('password_regexp') };
+  return hashUserPassword(doc.body, settings).then(check);
 }
 
 /**
