@@ -185,6 +185,9 @@ const deleteDoc: Handler = async (rc) => {
   const state = loadDoc(db, id, db.revsLimit);
   if (!state) throw new CouchError('not_found');
   if (state.winner.deleted) throw new CouchError('not_found_deleted');
+  // That open reads as the requester (couch_users_db after_doc_read): another user's `_users`
+  // document is 404 to a non-admin, anonymous or named, before any rev or validation is looked at.
+  guardRead(rc, db, id);
   const capi = capiDesignRev(rc, db, id);
   const rev = capi === undefined ? requestRev(rc) : capi.rev;
   if (rev === undefined) throw new CouchError('conflict');

@@ -124,6 +124,15 @@ describe('_users', () => {
       assert.equal((await f.req('/_users/org.couchdb.user:carol', { auth: bob })).status, 404);
       assert.equal((await put('org.couchdb.user:carol', { name: 'carol', roles: [], type: 'user' }, bob)).status, 404);
       assert.equal((await f.req('/_users/org.couchdb.user:carol', { auth: null })).status, 404);
+      // Deleting it too (cookie_auth_test): chttpd_db opens it as the requester first, so 404
+      // not_found for a named user or anonymous, with the right rev or none, not a 403 or 409.
+      const carolRev = String(obj((await f.req('/_users/org.couchdb.user:carol')).json)._rev);
+      for (const auth of [bob, null]) {
+        for (const query of [`?rev=${carolRev}`, '']) {
+          const del = await f.req(`/_users/org.couchdb.user:carol${query}`, { method: 'DELETE', auth });
+          assert.deepEqual([del.status, del.json], [404, { error: 'not_found', reason: 'missing' }], `${auth === null ? 'anonymous' : 'bob'} ${query}`);
+        }
+      }
       assert.equal((await f.req('/_users/_all_docs', { auth: bob })).status, 401, 'listings need an admin');
       assert.equal((await f.req('/_users/_design/x/_view/v', { auth: bob })).status, 403, 'design documents are forbidden');
       assert.equal((await f.req('/_users/_changes', { auth: null })).status, 401);
