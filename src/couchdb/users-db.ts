@@ -152,12 +152,12 @@ export async function verifyUserPassword(body: Record<string, unknown>, password
  * A live user document's body (type user, named as its id), else null; `conflicted` when it has
  * live conflicting revisions, which chttpd_auth_cache refuses to log in with.
  */
-export function loadUserDoc(db: Db, name: string): { body: Record<string, unknown>; conflicted: boolean } | null {
+export function loadUserDoc(db: Db, name: string): { body: Record<string, unknown>; rev: string; conflicted: boolean } | null {
   const state = loadDoc(db, USER_DOC_PREFIX + name, db.revsLimit);
   if (!state || state.winner.deleted) return null;
   const body = state.revData(state.winner.rev)?.body;
   if (!isObject(body) || body.type !== 'user' || body.name !== name) return null;
-  return { body, conflicted: state.leaves.filter((l) => !l.deleted).length > 1 };
+  return { body, rev: state.winner.rev, conflicted: state.leaves.filter((l) => !l.deleted).length > 1 };
 }
 
 /**

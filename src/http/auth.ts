@@ -139,7 +139,7 @@ export async function checkCredentials(req: IncomingMessage, face: HttpFace, nam
 /** The salt keying `name`'s cookies: '' for a registry user, the `_users` document's, null for nobody. */
 function cookieSalt(face: HttpFace, name: string): string | null {
   if (face.ctx.users.has(name)) return '';
-  return face.couchUsers.session(name)?.salt ?? null;
+  return face.couchUsers.salt(name);
 }
 
 /** A session cookie for a user just logged in. */
@@ -156,10 +156,18 @@ export async function authenticate(req: IncomingMessage, face: HttpFace): Promis
   const cookie = readCookie(req, SESSION_COOKIE);
   if (cookie) {
     const now = Math.floor(Date.now() / 1000);
-    const session = face.sessions.verify(cookie, now, (name) => cookieSalt(face, name));
+    const users = face.ctx.users;
+    // One credentials lookup per cookie (couch_httpd_auth cookie_authentication_handler): the
+    // `_users` document gives the salt the MAC is checked with and the roles it then has.
+    const found: { roles?: string[] } = {};
+    const session = face.sessions.verify(cookie, now, (name) => {
+      if (users.has(name)) return '';
+      const creds = face.couchUsers.session(name);
+      if (creds !== null) found.roles = creds.roles;
+      return creds?.salt ?? null;
+    });
     if (session) {
-      const users = face.ctx.users;
-      const roles = users.has(session.name) ? null : face.couchUsers.session(session.name)?.roles;
+      const roles = users.has(session.name) ? null : found.roles;
       const user: UserCtx = roles == null ? registryUser(users, session.name, 'cookie') : { name: session.name, admin: false, via: 'cookie', roles, source: 'couchdb' };
       const refresh = now - session.issuedAt > face.sessions.timeoutSec / 10;
       return refresh ? { user, refreshCookie: issueCookie(face, user) } : { user };

@@ -7,6 +7,12 @@
  * users shadow `_users` documents of the same name, so a name means one principal at a time.
  * Successful checks are remembered (bounded) under a key that includes the stored derived key, so
  * Basic auth on every request does not rerun PBKDF2, and a password change forgets them.
+ *
+ * Each credentials lookup of an authentication (a Basic check, a login, a cookie) is counted as
+ * CouchDB's chttpd_auth_cache counts it (`auth_cache_hits`, `auth_cache_misses` in `_stats`): a
+ * hit when the user's document is the revision last looked up, kept for the last
+ * `[chttpd_auth] auth_cache_size` users (50); a miss otherwise, as after a change of the document,
+ * which chttpd_auth_cache evicts, or for a name without one, which it never caches.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from '../couchdb/db.js';
@@ -25,11 +31,15 @@ export interface CouchUserLogin {
 export class CouchUsers {
   readonly #cacheKey = randomBytes(32);
   readonly #verified = new Map<string, true>();
-  readonly stats = { logins: 0, failures: 0, cacheHits: 0 };
+  /** The revision of each user document last looked up, least recently used first. */
+  readonly #creds = new Map<string, string>();
+  readonly stats = { logins: 0, failures: 0, cacheHits: 0, authCacheHits: 0, authCacheMisses: 0 };
 
   constructor(
     private readonly engine: Engine,
     private readonly dbOf: (bucket: Bucket) => Db,
+    /** `[chttpd_auth] auth_cache_size`. */
+    private readonly cacheSize: () => number = () => 50,
   ) {}
 
   #db(): Db | null {
@@ -37,14 +47,31 @@ export class CouchUsers {
     return bucket ? this.dbOf(bucket) : null;
   }
 
-  #doc(name: string): { body: Record<string, unknown>; conflicted: boolean } | null {
+  #doc(name: string): { body: Record<string, unknown>; rev: string; conflicted: boolean } | null {
     const db = this.#db();
     return db ? loadUserDoc(db, name) : null;
   }
 
+  /** The user's document for an authentication, counted as chttpd_auth_cache get_from_cache counts. */
+  #lookup(name: string): { body: Record<string, unknown>; conflicted: boolean } | null {
+    const found = this.#doc(name);
+    const hit = found !== null && this.#creds.get(name) === found.rev;
+    this.#creds.delete(name);
+    if (hit) this.stats.authCacheHits++;
+    else this.stats.authCacheMisses++;
+    if (found === null) return null;
+    this.#creds.set(name, found.rev);
+    const limit = Math.max(1, this.cacheSize());
+    for (const oldest of this.#creds.keys()) {
+      if (this.#creds.size <= limit) break;
+      this.#creds.delete(oldest);
+    }
+    return found;
+  }
+
   /** The user's roles when `password` is theirs, else null. */
   async verify(name: string, password: string): Promise<CouchUserLogin | null> {
-    const found = this.#doc(name);
+    const found = this.#lookup(name);
     if (found === null) {
       this.stats.failures++;
       return null;
@@ -69,10 +96,23 @@ export class CouchUsers {
     return { name, roles: userDocRoles(doc) };
   }
 
-  /** The current user's roles and the salt keying their cookies, null when there is no such user. */
+  /**
+   * A cookie's user: the current roles and the salt keying their cookies, null when there is no
+   * such user. A credentials lookup (counted); `salt` alone is not one.
+   */
   session(name: string): { roles: string[]; salt: string } | null {
-    const doc = this.#doc(name)?.body;
+    const doc = this.#lookup(name)?.body;
     if (doc === undefined) return null;
-    return { roles: userDocRoles(doc), salt: typeof doc.salt === 'string' ? doc.salt : '' };
+    return { roles: userDocRoles(doc), salt: saltOf(doc) };
   }
+
+  /** The salt keying the user's cookies (issuing one), null when there is no such user. */
+  salt(name: string): string | null {
+    const doc = this.#doc(name)?.body;
+    return doc === undefined ? null : saltOf(doc);
+  }
+}
+
+function saltOf(doc: Record<string, unknown>): string {
+  return typeof doc.salt === 'string' ? doc.salt : '';
 }

@@ -141,7 +141,10 @@ export class HttpFace {
       if (section === 'log' && key === 'level' && value !== undefined) applyLogLevel(ctx.logger, value);
     });
     this.uuids = new UuidGenerator((key) => this.config.get('uuids', key));
-    this.couchUsers = new CouchUsers(ctx.engine, (b) => this.db(b));
+    this.couchUsers = new CouchUsers(ctx.engine, (b) => this.db(b), () => {
+      const size = Number.parseInt(this.config.chttpdAuth('auth_cache_size') ?? '', 10);
+      return Number.isSafeInteger(size) && size > 0 ? size : 50;
+    });
     this.access = { users: ctx.users, config: this.config };
     this.design = new DesignFunctions({
       ...options.design,

@@ -121,24 +121,26 @@ function metricsOf(rc: RequestCtx): MetricsProvider {
 }
 
 /**
- * `GET /_node/{node}/_stats`: CouchDB's node statistics in its shape (`couchdb`, `couch_replicator`
- * groups) plus Freshet's own (`freshet.storage`: the data directory's health); src/metrics/.
+ * `GET /_node/{node}/_stats[/{group}/...]`: CouchDB's node statistics in its shape (`couchdb`,
+ * `couch_replicator` groups) plus Freshet's own (`freshet.storage`: the data directory's health);
+ * src/metrics/. A path below `_stats` answers that part, `null` when there is none, as
+ * couch_stats_httpd extract_path does.
  */
 const nodeStats: Handler = async (rc) => {
   requireAdmin(rc);
   checkNode(rc);
   const metrics = rc.face.ctx.metrics;
-  if (metrics) {
-    sendJson(rc.res, 200, metrics.couchStats());
-    return;
-  }
-  // A face started on its own (no server metrics): what it knows itself, the storage health.
   const h = rc.face.ctx.engine.store.health;
-  sendJson(rc.res, 200, {
+  // A face started on its own (no server metrics): what it knows itself, the storage health.
+  let stats: unknown = metrics ? metrics.couchStats() : {
     freshet: {
       storage: { state: h.state, write_failures: h.writeFailures, recoveries: h.recoveries, last_error: h.lastError?.errno ?? null },
     },
-  });
+  };
+  for (const key of (rc.params.path ?? '').split('/').filter((k) => k !== '')) {
+    stats = isObject(stats) && Object.hasOwn(stats, key) ? stats[key] : null;
+  }
+  sendJson(rc.res, 200, stats);
 };
 
 /** `GET /_node/{node}/_prometheus`: the server's Prometheus text, as CouchDB 3.2+ serves it. */
@@ -241,6 +243,7 @@ export function serverRoutes(routes: RouteTable<Handler>): void {
     .add('/_uuids', { GET: uuids })
     .add('/_session', { GET: getSession, POST: postSession, DELETE: deleteSession })
     .add('/_node/:node/_stats', { GET: nodeStats })
+    .add('/_node/:node/_stats/*path', { GET: nodeStats })
     .add('/_node/:node/_prometheus', { GET: nodePrometheus });
   configRoutes(routes);
 }

@@ -61,6 +61,8 @@ export function couchStats(src: MetricSources): Record<string, unknown> {
       database_writes: counter(traffic.writes, 'number of times a database was changed'),
       open_databases: counter(http?.openDatabases ?? 0, 'number of open databases'),
       commits: counter(writer.commits, 'number of commits performed'),
+      auth_cache_hits: counter(http?.couchUsers.stats.authCacheHits ?? 0, 'number of authentication cache hits'),
+      auth_cache_misses: counter(http?.couchUsers.stats.authCacheMisses ?? 0, 'number of authentication cache misses'),
       httpd: {
         requests: counter(http?.stats.requests ?? 0, 'number of HTTP requests'),
         clients_requesting_changes: counter(feeds.continuous ?? 0, 'number of clients for continuous _changes'),
