@@ -31,6 +31,7 @@ import { formatGrant } from '../auth/roles.js';
 import { clientAddress } from '../auth/throttle.js';
 import type { SideDb as MetaDb } from '../engine/side-db.js';
 import type { CouchUserLogin } from './couch-users.js';
+import { authHandlers, proxyUser } from './proxy-auth.js';
 import type { AccessUser } from './db-access.js';
 import type { HttpFace } from './face.js';
 import type { RequestCtx, UserCtx } from './request.js';
@@ -148,11 +149,27 @@ export function issueCookie(face: HttpFace, user: UserCtx): string {
 }
 
 /**
- * Authenticate a request in CouchDB 3's handler order (`[chttpd] authentication_handlers`:
- * cookie, then default): a valid session cookie decides; otherwise Basic credentials, when given,
- * must be right. An expired or forged cookie is ignored (anonymous, or Basic), not an error.
+ * Authenticate a request with the handlers of `[chttpd] authentication_handlers`, in its order
+ * (proxy-auth.ts; CouchDB 3's default: cookie, then default), as chttpd authenticate_request/2
+ * tries them: the first that names a user decides, none is anonymous. A valid session cookie
+ * names its user (an expired or forged one is ignored, not an error); Basic credentials, when
+ * given, must be right (401 otherwise); a trusted proxy's headers name theirs.
  */
 export async function authenticate(req: IncomingMessage, face: HttpFace): Promise<AuthResult> {
+  for (const handler of authHandlers(face.config)) {
+    const result = handler === 'cookie' ? cookieAuth(req, face) : handler === 'proxy' ? proxyAuth(req, face) : await basicAuth(req, face);
+    if (result !== null) return result;
+  }
+  return { user: null };
+}
+
+function proxyAuth(req: IncomingMessage, face: HttpFace): AuthResult | null {
+  const user = proxyUser(req, face.config);
+  return user === null ? null : { user };
+}
+
+/** couch_httpd_auth cookie_authentication_handler: the session cookie's user, or null. */
+function cookieAuth(req: IncomingMessage, face: HttpFace): AuthResult | null {
   const cookie = readCookie(req, SESSION_COOKIE);
   if (cookie) {
     const now = Math.floor(Date.now() / 1000);
@@ -173,6 +190,11 @@ export async function authenticate(req: IncomingMessage, face: HttpFace): Promis
       return refresh ? { user, refreshCookie: issueCookie(face, user) } : { user };
     }
   }
+  return null;
+}
+
+/** couch_httpd_auth default_authentication_handler: Basic credentials, null when none are sent. */
+async function basicAuth(req: IncomingMessage, face: HttpFace): Promise<AuthResult | null> {
   let basic;
   try {
     basic = parseBasicAuth(req.headers.authorization);
@@ -181,7 +203,7 @@ export async function authenticate(req: IncomingMessage, face: HttpFace): Promis
     throw err;
   }
   // couch_httpd_auth basic_name_pw: `_:_` is the special "log me out" pair, no credentials at all.
-  if (!basic || (basic.user === '_' && basic.password === '_')) return { user: null };
+  if (!basic || (basic.user === '_' && basic.password === '_')) return null;
   const user = await checkCredentials(req, face, basic.user, basic.password);
   if (user === null) throw new CouchError('unauthorized');
   return { user };

@@ -14,6 +14,7 @@ import { CouchError } from '../couch/errors.js';
 import type { Logger } from '../common/logger.js';
 import { isConfigName } from '../couchdb/config.js';
 import { isUuidAlgorithm, UUID_ALGORITHMS } from '../couchdb/uuids.js';
+import { parseAuthHandlers } from './proxy-auth.js';
 import { requireAdmin } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
 import { jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
@@ -48,10 +49,18 @@ export function applyLogLevel(logger: Logger, couchLevel: string): void {
   if (pinoLevel !== undefined && typeof target.level === 'string') target.level = pinoLevel;
 }
 
+function keepsLogin(value: string): string | null {
+  const handlers = parseAuthHandlers(value);
+  return handlers.includes('default') || handlers.includes('cookie') ? null : 'authentication_handlers must keep {chttpd_auth, cookie_authentication_handler} or {chttpd_auth, default_authentication_handler}';
+}
+
 const CHECKS: Readonly<Record<string, (value: string) => string | null>> = {
   'log/level': (v) => (LOG_LEVELS[v.toLowerCase()] ? null : `log level must be one of ${Object.keys(LOG_LEVELS).join(', ')}`),
   'couchdb/default_security': (v) => (v === 'admin_only' || v === 'everyone' ? null : 'default_security must be admin_only or everyone'),
   'chttpd_auth/iterations': (v) => (/^[1-9]\d{0,6}$/.test(v) ? null : 'iterations must be an integer from 1 to 9999999'),
+  // Without cookie or Basic handling nobody, the administrator included, could log in to set it back.
+  'chttpd/authentication_handlers': keepsLogin,
+  'httpd/authentication_handlers': keepsLogin,
   'uuids/algorithm': (v) => (isUuidAlgorithm(v) ? null : `algorithm must be one of ${UUID_ALGORITHMS.join(', ')}`),
   'chttpd_auth/pbkdf2_prf': (v) => (['sha', 'sha224', 'sha256', 'sha384', 'sha512'].includes(v) ? null : 'pbkdf2_prf must be sha, sha224, sha256, sha384 or sha512'),
 };

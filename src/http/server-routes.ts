@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
 import { configRoutes } from './config-routes.js';
+import { authHandlers } from './proxy-auth.js';
 import { absoluteUri, isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { allDocsRange } from './all-docs-query.js';
 import { dbInfoOf } from './db-routes.js';
@@ -163,7 +164,7 @@ const uuids: Handler = async (rc) => {
 };
 
 function sessionInfo(rc: RequestCtx): Record<string, unknown> {
-  const info: Record<string, unknown> = { authentication_db: USERS_DB, authentication_handlers: ['cookie', 'default'] };
+  const info: Record<string, unknown> = { authentication_db: USERS_DB, authentication_handlers: authHandlers(rc.face.config) };
   if (rc.user) info.authenticated = rc.user.via;
   return { ok: true, userCtx: { name: rc.user?.name ?? null, roles: roles(rc.user) }, info };
 }
