@@ -65,7 +65,7 @@ export interface BucketStats {
  * is for a writer that had to know its CAS in advance (subdoc macros, subdoc-write.ts): one it
  * took from the bucket's clock (`hlc.next()`), so it is still unique and increasing.
  */
-export type NewVersion = Pick<Item, 'value' | 'datatype' | 'flags' | 'expiry' | 'deleted' | 'deleteTime' | 'expired' | 'xattrs'> & { presetCas?: bigint };
+export type NewVersion = Pick<Item, 'value' | 'datatype' | 'flags' | 'expiry' | 'deleted' | 'deleteTime' | 'expired' | 'erased' | 'xattrs'> & { presetCas?: bigint };
 
 export interface BucketMeta {
   /** Highest bucket sequence ever handed out at the last compaction or discard (a floor for restart). */

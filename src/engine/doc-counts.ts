@@ -10,13 +10,15 @@
  * large, busy buckets. Moved here from the HTTP face's Db so that every face reads one count.
  */
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
-import { recordCollection, recordDeleted, RecordLayout } from './record.js';
+import { recordCollection, recordDeleted, recordErased, RecordLayout } from './record.js';
 
 /**
  * A record's collection and whether it is a tombstone, as one number (collection * 2 + deleted),
- * read in place in lmdb-js's shared read buffer: counting copies nothing per record.
+ * read in place in lmdb-js's shared read buffer: counting copies nothing per record. An erased
+ * document's tombstone (types.ts Item.erased) is no document at all: -1, not counted.
  */
 function countKey(bytes: Buffer): number {
+  if (recordErased(bytes)) return -1;
   const collection = bytes[0] === RecordLayout.FORMAT ? 0 : recordCollection(bytes);
   return collection * 2 + (recordDeleted(bytes) ? 1 : 0);
 }
@@ -24,7 +26,7 @@ function countKey(bytes: Buffer): number {
 export interface DocCounts {
   /** Live documents (current version not a tombstone), over every collection in the manifest. */
   docCount: number;
-  /** Tombstones not purged yet. */
+  /** Tombstones not purged yet (an erased document's tombstone is not counted). */
   delCount: number;
   /** The same per collection id (collections without documents are absent). */
   byCollection: ReadonlyMap<number, { docCount: number; delCount: number }>;
@@ -76,6 +78,7 @@ export class DocCounter {
     const snapshot = this.bucket.store.snapshot();
     try {
       for (const { value } of this.bucket.store.bySeqReader(this.bucket.name, countKey).getRange({ transaction: snapshot.txn })) {
+        if (value < 0) continue;
         const c = Math.floor(value / 2);
         if (c !== last) {
           last = c;

@@ -221,6 +221,8 @@ export interface VersionSpec {
   datatype?: number;
   flags?: number;
   deleted: boolean;
+  /** With `deleted`: the tombstone of an erased document (types.ts Item.erased). */
+  erased?: boolean;
   xattrs: Buffer | null;
 }
 
@@ -248,6 +250,7 @@ export function writeVersion(bucket: BucketCore, collection: number, rawKey: Key
     deleted: spec.deleted,
     deleteTime: spec.deleted ? bucket.nowSeconds() : 0,
     expired: false,
+    erased: spec.erased === true,
     xattrs: spec.xattrs,
   }, key, collection, 'persist');
 }

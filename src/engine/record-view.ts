@@ -9,7 +9,7 @@
  * decoded by `toItem`, never read by offset.
  */
 import type { Item } from './types.js';
-import { decodeRecord, recordCollection, recordDeleted, recordKeyStart, RecordLayout } from './record.js';
+import { decodeRecord, recordCollection, recordDeleted, recordErased, recordKeyStart, RecordLayout } from './record.js';
 import { readU64 } from '../store/keys.js';
 import { getU16, getU32 } from '../codec/bytes.js';
 
@@ -84,6 +84,11 @@ export class RecordView {
   /** A tombstone (deleted or expired). */
   get deleted(): boolean {
     return recordDeleted(this.raw);
+  }
+
+  /** The tombstone of an erased document (types.ts Item.erased). */
+  get erased(): boolean {
+    return recordErased(this.raw);
   }
 
   /** Up to `max` leading characters of the xattrs (latin1), or '' when there are none. */

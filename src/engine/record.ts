@@ -2,7 +2,7 @@
  * The on-disk encoding of one item version, stored as the value of its by-seq entry.
  *
  *   0  u8   format (1)
- *   1  u8   bits: 0x01 deleted, 0x02 deleted by expiry
+ *   1  u8   bits: 0x01 deleted, 0x02 deleted by expiry, 0x04 erased (types.ts Item.erased)
  *   2  u8   datatype
  *   3  u8   reserved
  *   4  u32  flags (opaque to the server, echoed as stored)
@@ -48,9 +48,10 @@ export const RecordLayout = {
   NO_XATTRS: 0xffffffff,
   BIT_DELETED: 0x01,
   BIT_EXPIRED: 0x02,
+  BIT_ERASED: 0x04,
 } as const;
 
-const { FORMAT, FORMAT_COLLECTION, HEADER, NO_XATTRS, BIT_DELETED, BIT_EXPIRED } = RecordLayout;
+const { FORMAT, FORMAT_COLLECTION, HEADER, NO_XATTRS, BIT_DELETED, BIT_EXPIRED, BIT_ERASED } = RecordLayout;
 
 /** Where a record's key starts and its collection (format 1: the default collection). */
 export function recordKeyStart(b: Buffer): { collection: number; start: number } {
@@ -71,6 +72,11 @@ export function recordDeleted(b: Buffer): boolean {
   return (b[RecordLayout.BITS]! & BIT_DELETED) !== 0;
 }
 
+/** The tombstone of an erased document (types.ts Item.erased), read in place. */
+export function recordErased(b: Buffer): boolean {
+  return (b[RecordLayout.BITS]! & BIT_ERASED) !== 0;
+}
+
 /** The absolute expiry in epoch seconds (0: never), read in place. */
 export function recordExpiry(b: Buffer): number {
   return getU32(b, RecordLayout.EXPIRY);
@@ -88,7 +94,7 @@ export function encodeRecord(item: Item): Buffer {
   const plen = prefix ? prefix.length : 0;
   const out = Buffer.allocUnsafe(HEADER + plen + item.key.length + xlen + item.value.length);
   out[0] = prefix ? FORMAT_COLLECTION : FORMAT;
-  out[1] = (item.deleted ? BIT_DELETED : 0) | (item.expired ? BIT_EXPIRED : 0);
+  out[1] = (item.deleted ? BIT_DELETED : 0) | (item.expired ? BIT_EXPIRED : 0) | (item.erased === true ? BIT_ERASED : 0);
   out[2] = item.datatype;
   out[3] = 0;
   putU32(out, 4, item.flags);
@@ -139,6 +145,7 @@ export function decodeRecord(raw: Uint8Array, vbucket: number, seqno: number): I
     bucketSeq: readU64(b, 32),
     deleted: (b[1]! & BIT_DELETED) !== 0,
     expired: (b[1]! & BIT_EXPIRED) !== 0,
+    erased: (b[1]! & BIT_ERASED) !== 0,
     xattrs: xl === NO_XATTRS ? null : b.subarray(keyEnd, xEnd),
   };
 }

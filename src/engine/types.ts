@@ -44,6 +44,14 @@ export interface Item {
   /** True when this tombstone was made by expiry rather than an explicit delete. */
   expired: boolean;
   /**
+   * True for the tombstone of an erased document: a deletion that leaves nothing of the document
+   * (the CouchDB face's `_purge`, src/couchdb/purge.ts). KV and DCP see an ordinary deletion (KV
+   * reads find no document, streams send a deletion, compaction purges it after the purge age),
+   * but it is no deleted document: doc-counts.ts counts it neither live nor deleted, and the
+   * CouchDB face neither lists it in `_changes` nor opens it. Absent means false.
+   */
+  erased?: boolean;
+  /**
    * System extended attributes as a JSON object serialized to bytes, or null. They survive KV
    * mutations and deletions, like Couchbase's system xattrs; the HTTP face keeps its revision tree here.
    */
