@@ -304,6 +304,40 @@ export function merge(tree: RevTree, path: RevBranch, revsLimit: number = DEFAUL
   return { tree: stemmed.tree, outcome: merged.outcome, stemmed: stemmed.stemmed };
 }
 
+/**
+ * remove_leafs/2 (couch_key_tree.erl), what a purge does to a tree (couch_db_updater
+ * purge_docs): the leaves among `revs` go, interior revisions named there are ignored, and the
+ * tree is rebuilt from the remaining root-to-leaf paths, so every ancestor that no remaining leaf
+ * descends from goes too. `removed` lists the revisions removed as `{pos, hash}`, in `revs`' order.
+ */
+export function removeLeaves(tree: RevTree, revs: ReadonlyArray<{ pos: number; hash: string }>): { tree: RevTree; removed: Array<{ pos: number; hash: string }> } {
+  const wanted = new Map(revs.map((r) => [formatRev(r.pos, r.hash), r]));
+  const hit = new Set<string>();
+  const kept: RevBranch[] = [];
+  for (const branch of tree) {
+    const nodes = flatten(branch);
+    nodes.forEach((v, index) => {
+      if (v.node[2].length > 0) return;
+      const leaf = formatRev(v.pos, v.node[0]);
+      if (wanted.has(leaf)) {
+        hit.add(leaf);
+        return;
+      }
+      let node: RevNode | null = null;
+      let top = v;
+      for (let i = index; i >= 0; i = nodes[i].parent) {
+        top = nodes[i];
+        node = [top.node[0], top.node[1], node === null ? [] : [node]];
+      }
+      kept.push({ pos: top.pos, node: node as RevNode });
+    });
+  }
+  if (hit.size === 0) return { tree, removed: [] };
+  let rebuilt: RevTree = [];
+  for (const path of kept.sort(compareBranches)) rebuilt = mergePath(rebuilt, path).tree;
+  return { tree: rebuilt, removed: [...wanted].filter(([k]) => hit.has(k)).map(([, r]) => r) };
+}
+
 /** Calls `visit` for every node (pre-order, branch by branch). */
 export function walk(tree: RevTree, visit: (node: RevNode, pos: number, isLeaf: boolean) => void): void {
   for (const branch of tree) for (const v of flatten(branch)) visit(v.node, v.pos, v.node[2].length === 0);

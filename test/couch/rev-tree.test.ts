@@ -9,6 +9,7 @@ import {
   FLAG_DELETED,
   merge,
   pathFromRevisions,
+  removeLeaves,
   stem,
   type RevBranch,
   type RevNode,
@@ -171,5 +172,36 @@ describe('pathFromRevisions', () => {
   test('rejects impossible histories', () => {
     assert.throws(() => pathFromRevisions({ start: 1, ids: ['b', 'a'] }, { deleted: false }), RangeError);
     assert.throws(() => pathFromRevisions({ start: 1, ids: [] }, { deleted: false }), RangeError);
+  });
+});
+
+// couch_key_tree_tests.erl remove_leafs cases (positions as there, 0-based roots).
+describe('removeLeaves (couch_key_tree:remove_leafs)', () => {
+  const twoChildSibs = () => [b(0, n('1', n('1a'), n('1b')))];
+  const stemmed = () => [b(1, n('1a', n('1aa')))];
+  const r = (pos: number, hash: string) => ({ pos, hash });
+  test('removing no leaves has no effect', () => {
+    const out = removeLeaves(twoChildSibs(), []);
+    assert.deepEqual([shape(out.tree), out.removed], [shape(twoChildSibs()), []]);
+  });
+  test('removing an interior node has no effect', () => {
+    const out = removeLeaves(twoChildSibs(), [r(0, '1')]);
+    assert.deepEqual([shape(out.tree), out.removed], [shape(twoChildSibs()), []]);
+    assert.deepEqual(removeLeaves(stemmed(), [r(1, '1a')]).removed, []);
+  });
+  test('removing a leaf removes the leaf', () => {
+    const out = removeLeaves(twoChildSibs(), [r(1, '1b')]);
+    assert.deepEqual([shape(out.tree), out.removed], [shape([b(0, n('1', n('1a')))]), [r(1, '1b')]]);
+  });
+  test('removing all leaves leaves an empty tree', () => {
+    const out = removeLeaves(twoChildSibs(), [r(1, '1a'), r(1, '1b')]);
+    assert.deepEqual([out.tree, out.removed], [[], [r(1, '1a'), r(1, '1b')]]);
+    assert.deepEqual(removeLeaves(stemmed(), [r(2, '1aa')]), { tree: [], removed: [r(2, '1aa')] });
+  });
+  test('ancestors only the removed leaf descends from go; flags stay', () => {
+    const tree = [b(1, n('a', n('b', n('c')), ['x', FLAG_AVAILABLE | FLAG_DELETED, [n('y')]]))];
+    const out = removeLeaves(tree, [r(3, 'c'), r(9, 'nope')]);
+    assert.deepEqual(out.tree, [b(1, [n('a')[0], FLAG_AVAILABLE, [['x', FLAG_AVAILABLE | FLAG_DELETED, [n('y')]]]])]);
+    assert.deepEqual(out.removed, [r(3, 'c')]);
   });
 });
