@@ -222,9 +222,6 @@ export const COUCH_ERRORS = {
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
   // `_temp_view` (chttpd_view handle_temp_view_req): removed in CouchDB 2.0.
   temp_view_gone: { status: 410, error: 'gone', reason: 'Temporary views are not supported in CouchDB' },
-  // `_purge`: a purged revision would have to leave the by-seq history a DCP consumer resumes
-  // from; Freshet says so rather than pretend (README).
-  purge_not_served: { status: 501, error: 'not_implemented', reason: '_purge is not supported by Freshet: delete the document instead' },
   // `_rewrite` (deprecated in CouchDB 3.0, removed from its main branch): CouchDB without a
   // rewrite handler answers as for an attachment ("Document is missing attachment"), which hides
   // why; Freshet says it does not serve it (README).

@@ -2,7 +2,7 @@
  * What one engine change shows in a `_changes` row (couch-replication.md §2.3, §2.7): the document
  * id, its leaves (winner first), the winner, and with `include_docs` or a `_selector` the winner's
  * body. Null when the row is dropped: a key that is no UTF-8 document id, the filter, or
- * `active_only` with a deleted winner. A `_selector` is matched against the winner as
+ * `active_only` with a deleted winner, or a purged document. A `_selector` is matched against the winner as
  * `include_docs` shows it. A winner with no JSON document form (an opaque KV value, doc-store.ts)
  * is left out, as Sync Gateway leaves out documents it cannot import: a replicator would list it
  * and then fail its batch fetching it. A document that cannot be shown for another reason keeps
@@ -74,6 +74,10 @@ export interface ChangeSummary {
 }
 
 export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): ChangeSummary | null {
+  // A purged document's tombstone (purge.ts) is in the change order for view indexes only: a
+  // feed never lists it, so no replication brings the document back (couch_db_updater removes
+  // it from the by-seq tree).
+  if (change.erased) return null;
   const id = change.id();
   if (id === null) return null;
   // A KV key such as `_txn:atr-…` is no CouchDB id: left out, as from `_all_docs`.

@@ -294,10 +294,12 @@ export function stateFromItem(id: string, item: Item, revsLimit: number, maxDept
 
 /**
  * The current item of a key in the database's collection (tombstones included), or undefined.
- * Expired items become tombstones.
+ * Expired items become tombstones. The tombstone of a purged document (engine Item.erased,
+ * purge.ts) is no document: undefined.
  */
 export function currentItem(db: Db, key: Buffer): Item | undefined {
-  return db.docs.current(key);
+  const item = db.docs.current(key);
+  return item === undefined || item.erased === true ? undefined : item;
 }
 
 export function loadDoc(db: Db, id: string, revsLimit: number): DocState | null {
@@ -307,18 +309,32 @@ export function loadDoc(db: Db, id: string, revsLimit: number): DocState | null 
 }
 
 export interface NewRevision {
+  /** The new tree; an empty one erases the document (a purge of every leaf, purge.ts). */
   tree: RevTree;
   /** The revision written and its data (ignored when it is not a leaf of `tree`). */
   rev: string;
   data: RevData;
+  /**
+   * False when the leaves that leave the tree were purged (purge.ts): their bodies are not kept
+   * in the revision history, as they are when a write makes a leaf interior.
+   */
+  keepHistory?: boolean;
 }
 
 /**
  * Store a new tree. Leaf bodies come from `next` or from the previous state; the winner's body
  * becomes the item value. Synchronous up to the engine's queueing, so load + edit + store in one
- * turn is atomic; a concurrent KV write in between is a CAS mismatch (KEY_EEXISTS).
+ * turn is atomic; a concurrent KV write in between is a CAS mismatch (KEY_EEXISTS). `current` is
+ * the key's current item: `prev`'s, or a purged document's tombstone when `prev` is null, which
+ * the write replaces (its CAS is expected, its rev seqno goes on).
+ * An empty tree erases the document: a tombstone with nothing of it, marked erased (engine
+ * types.ts Item.erased), what a purge of every leaf leaves (purge.ts says why).
  */
-export function storeDoc(db: Db, id: string, prev: DocState | null, next: NewRevision): Promise<MutationResult> {
+export function storeDoc(db: Db, id: string, prev: DocState | null, next: NewRevision, current = prev?.item): Promise<MutationResult> {
+  if (next.tree.length === 0) {
+    const erase = { value: Buffer.alloc(0), deleted: true, erased: true, xattrs: null, datatype: DATATYPE_RAW, flags: 0 };
+    return db.docs.writeVersion(id, current ? current.cas : null, erase);
+  }
   const tree = compactBodies(next.tree).tree;
   const all = leaves(tree);
   const winner = all[0]!;
@@ -329,7 +345,7 @@ export function storeDoc(db: Db, id: string, prev: DocState | null, next: NewRev
     const d = dataOf(leaf.rev);
     if (d) others[leaf.rev] = d;
   }
-  const sync: SyncRecord = { v: 1, rs: (prev?.item.revSeqno ?? 0) + 1, rev: winner.rev, del: winner.deleted ? 1 : 0, nl: all.length, tree };
+  const sync: SyncRecord = { v: 1, rs: (current?.revSeqno ?? 0) + 1, rev: winner.rev, del: winner.deleted ? 1 : 0, nl: all.length, tree };
   if (winnerData.atts.length > 0) sync.atts = winnerData.atts;
   if (Object.keys(others).length > 0) sync.leaves = others;
   // An opaque winner kept from the current item keeps its KV bytes and datatype (there is no body).
@@ -340,13 +356,13 @@ export function storeDoc(db: Db, id: string, prev: DocState | null, next: NewRev
   const other = prev?.otherXattrs;
   const xattrsText = other && Object.keys(other).length > 0 ? JSON.stringify({ _sync: sync, ...other }) : `{"_sync":${JSON.stringify(sync)}}`;
   const xattrs = Buffer.from(xattrsText);
-  const written = db.docs.writeVersion(id, prev ? prev.item.cas : null, {
+  const written = db.docs.writeVersion(id, current ? current.cas : null, {
     value,
     deleted: winner.deleted,
     xattrs,
     datatype: keepOpaque ? prev.item.datatype : emptyTombstone ? DATATYPE_RAW : DATATYPE_JSON,
   });
-  const kept = prev ? keepInteriorBodies(db, prev, tree, all) : null;
+  const kept = prev && next.keepHistory !== false ? keepInteriorBodies(db, prev, tree, all) : null;
   return kept === null ? written : Promise.all([written, kept]).then(([result]) => result);
 }
 
@@ -364,10 +380,12 @@ export function updateDoc<T>(
   // batch, and the common case (no retry) then costs one promise reaction.
   const attempt = (n: number): Promise<T> => {
     try {
-      const state = loadDoc(db, id, revsLimit);
+      // The item itself, not loadDoc: a purged document's tombstone is no state but the write's base.
+      const item = db.docs.current(db.bucket.toKey(id));
+      const state = item && item.erased !== true ? stateFromItem(id, item, revsLimit, db.bucket.maxJsonDepth, db.history) : null;
       const { next, result } = edit(state);
       if (next === null) return Promise.resolve(result);
-      return storeDoc(db, id, state, next).then(
+      return storeDoc(db, id, state, next, item).then(
         () => result,
         (err: unknown) => {
           if (!isEngineError(err, 'KEY_EEXISTS') || n >= 5) throw err;

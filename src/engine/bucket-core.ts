@@ -271,8 +271,7 @@ export class BucketCore {
       deleted: next.deleted,
       deleteTime: next.deleteTime,
       expired: next.expired,
-      // Only a deletion can be erased (types.ts Item.erased).
-      erased: next.erased === true && next.deleted,
+      erased: next.erased === true && next.deleted, // only a deletion can be erased (types.ts)
       xattrs: next.xattrs,
     };
     return this.#enqueue(vb, prev, item, pkey, mode);

@@ -15,6 +15,7 @@ import { dbSecurity, isUsersDb } from './db-access.js';
 import { parseSecurityObject, setSecurityObject } from '../couchdb/security.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { loadDoc } from '../couchdb/doc-store.js';
+import { purgeSeq } from '../couchdb/purge.js';
 import { postDoc } from './doc-routes.js';
 import { requireDbAdminOf, resolveDb } from './keyspace.js';
 import { bucketNameOf, defaultKeyspaceBucket, keyspaceName, lookupKeyspace } from '../couchdb/keyspace.js';
@@ -67,7 +68,8 @@ export async function dbInfoOf(db: Db): Promise<Record<string, unknown>> {
   const counts = db.counts();
   return {
     db_name: db.name,
-    purge_seq: 0,
+    // A number, as `update_seq` is here; clustered CouchDB packs both per shard (fabric_db_info).
+    purge_seq: purgeSeq(db),
     update_seq: db.updateSeq,
     // The bucket's pages in LMDB (doc-counts.ts diskBytes), for every keyspace of it: LMDB reuses
     // freed pages, so what is on disk is what is live.

@@ -77,10 +77,3 @@ const tempViewGone: Handler = async (rc) => {
   throw new CouchError('temp_view_gone');
 };
 export const tempViewHandlers = { GET: tempViewGone, POST: tempViewGone, PUT: tempViewGone, DELETE: tempViewGone };
-
-/** `POST /{db}/_purge` (and `_purged_infos_limit`): 501, after the database's access check. */
-const purgeNotServed: Handler = async (rc) => {
-  resolveDb(rc);
-  throw new CouchError('purge_not_served');
-};
-export const purgeHandlers = { GET: purgeNotServed, POST: purgeNotServed, PUT: purgeNotServed };

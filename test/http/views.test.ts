@@ -283,14 +283,12 @@ test('design options: local_seq gives map functions _local_seq, include_design i
   });
 });
 
-test('_temp_view is gone (410), as in CouchDB 2+; _purge is not served (501)', async () => {
+test('_temp_view is gone (410), as in CouchDB 2+', async () => {
   await withCouch(async (f) => {
     await setup(f);
     const r = await f.req('/db/_temp_view', { method: 'POST', json: { map: 'function (doc) { emit(null); }' } });
     assert.deepEqual([r.status, r.json], [410, { error: 'gone', reason: 'Temporary views are not supported in CouchDB' }]);
     assert.equal((await f.req('/nodb/_temp_view', { method: 'POST', json: {} })).status, 404);
-    const purge = await f.req('/db/_purge', { method: 'POST', json: { doc1: ['1-x'] } });
-    assert.deepEqual([purge.status, (purge.json as { error: string }).error], [501, 'not_implemented']);
   });
 });
 
