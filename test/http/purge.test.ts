@@ -8,6 +8,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { DocumentNotFoundError } from 'couchbase';
+import { BucketDataSource } from '../../src/consumer/index.js';
+import { ADMIN } from '../helpers/server.js';
+import { MemoryReceiver } from '../consumer/fixtures/memory-receiver.js';
+import { until } from '../consumer/fixtures/cluster.js';
 import { SDK_TEST_TIMEOUT, withCollection } from '../kv/sdk.js';
 import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
 
@@ -231,5 +235,24 @@ describe('_purge', () => {
         assert.notEqual(doc._rev, rev);
       });
       assert.deepEqual((await f.req(`/kv/split`)).json, { _id: 'split', _rev: b, v: 'b' });
+    }));
+
+  test('a DCP consumer that holds the document receives its purge as a deletion', () =>
+    withCouch(async (f) => {
+      await createDb(f, 'feed');
+      const rev = await put(f, '/feed/gone', { v: 1 });
+      await put(f, '/feed/kept', { v: 2 });
+      const receiver = new MemoryReceiver();
+      const ds = new BucketDataSource({ seeds: [`couchbase://127.0.0.1:${f.server.server.ports.kv}/feed`], credentials: ADMIN, receiver });
+      try {
+        ds.start();
+        await until(() => receiver.state().has('gone') && receiver.state().has('kept'), 'both documents streamed');
+        assert.equal((await purge(f, 'feed', { gone: [rev] })).status, 201);
+        await until(() => !receiver.state().has('gone'), 'the deletion streamed');
+        assert.deepEqual([...receiver.state().keys()], ['kept']);
+        assert.deepEqual(receiver.errors, []);
+      } finally {
+        await ds.close();
+      }
     }));
 });
