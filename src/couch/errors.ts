@@ -243,7 +243,8 @@ export type CouchErrorCode = `COUCH_${Uppercase<CouchErrorKind>}`;
 
 export interface CouchErrorBody {
   error: string;
-  reason: string;
+  /** A string, except where CouchDB passes a design function's thrown value through (reasonValue). */
+  reason: unknown;
 }
 
 export interface CouchErrorOptions {
@@ -253,6 +254,12 @@ export interface CouchErrorOptions {
   reason?: string;
   /** Replaces the table's `error` (a design function's own thrown error name). */
   error?: string;
+  /**
+   * The reason as the JSON value a validate_doc_update threw (`{forbidden: {…}}`): chttpd's
+   * error_info({forbidden, Msg}) sends Msg unchanged, so the body's `reason` is that value.
+   * `reason` stays its JSON text for logs and messages.
+   */
+  reasonValue?: unknown;
   cause?: unknown;
 }
 
@@ -282,10 +289,14 @@ export class CouchError extends FreshetError<CouchErrorCode> {
     this.status = entry.status;
     this.error = options.error ?? entry.error;
     this.reason = reason;
+    this.reasonValue = options.reasonValue;
   }
 
+  /** The `reason` of the body: `reasonValue` when there is one. */
+  readonly reasonValue: unknown;
+
   toJSON(): CouchErrorBody {
-    return { error: this.error, reason: this.reason };
+    return { error: this.error, reason: this.reasonValue ?? this.reason };
   }
 }
 

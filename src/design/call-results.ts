@@ -22,8 +22,9 @@ const STATUS_OF: Record<string, CouchErrorKind> = {
 
 /** An error of a design function, with CouchDB's `{error, reason}` and HTTP status. */
 export class DesignError extends CouchError {
-  constructor(error: string, reason: string) {
-    super(STATUS_OF[error] ?? 'design_function_error', { reason, error });
+  /** `reasonValue`: a refusal's thrown message when it is not a string (CouchErrorOptions). */
+  constructor(error: string, reason: string, reasonValue?: unknown) {
+    super(STATUS_OF[error] ?? 'design_function_error', reasonValue === undefined ? { reason, error } : { reason, error, reasonValue });
   }
 }
 
@@ -63,10 +64,13 @@ export function rejectWith(verdict: unknown): never {
   if (verdict !== null && typeof verdict === 'object' && !Array.isArray(verdict)) {
     const entries = Object.entries(verdict);
     const msg = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+    // chttpd error_info({forbidden | unauthorized, Msg}) sends Msg as it is: a thrown object
+    // stays an object in the body's `reason`.
+    const raw = (v: unknown): unknown => (typeof v === 'string' ? undefined : v);
     if (entries.length === 1) {
       const [field, value] = entries[0]!;
-      if (field === 'forbidden') throw new DesignError('forbidden', msg(value));
-      if (field === 'unauthorized') throw new DesignError('unauthorized', msg(value));
+      if (field === 'forbidden') throw new DesignError('forbidden', msg(value), raw(value));
+      if (field === 'unauthorized') throw new DesignError('unauthorized', msg(value), raw(value));
       throw new DesignError('unknown_error', msg(value));
     }
   }

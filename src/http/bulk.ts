@@ -78,7 +78,7 @@ const bulkDocs: Handler = async (rc) => {
   const results = await Promise.all(pending);
   const rows = results
     .filter((r) => newEdits || r.error)
-    .map((r) => (r.error ? { id: r.id ?? null, error: r.error.error, reason: r.error.reason } : { ok: true, id: r.id, rev: r.rev }));
+    .map((r) => (r.error ? { id: r.id ?? null, ...r.error.toJSON() } : { ok: true, id: r.id, rev: r.rev }));
   sendJson(rc.res, 201, rows);
 };
 

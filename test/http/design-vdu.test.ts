@@ -26,7 +26,7 @@ const RULES = `function (newDoc, oldDoc, userCtx, secObj) {
     if (!ok) throw({forbidden: 'bad arguments ' + JSON.stringify([userCtx, secObj, oldDoc])});
   }
 }`;
-const SECOND = "function (newDoc) { if (newDoc.second) throw({forbidden: 'second says no'}); }";
+const SECOND = "function (newDoc) { if (newDoc.second) throw({forbidden: 'second says no'}); if (newDoc.objmsg) throw({unauthorized: {field: 'objmsg', n: 1}}); }";
 
 async function seed(f: CouchFixture): Promise<void> {
   await createDb(f);
@@ -58,6 +58,12 @@ describe('validate_doc_update', () => {
       expectError(await f.req('/db/frozen', { method: 'PUT', json: { _rev: frozen, n: 1 } }), 403, 'forbidden', `frozen frozen ${frozen}`);
       const plain = await put(f, '/db/plain', { n: 1 });
       assert.equal((await f.req(`/db/plain?rev=${plain}`, { method: 'DELETE' })).status, 200);
+      // A thrown object is the reason as it is (chttpd error_info({unauthorized, Msg})).
+      const objmsg = await f.req('/db/o', { method: 'PUT', json: { objmsg: true } });
+      assert.equal(objmsg.status, 401);
+      assert.deepEqual(objmsg.json, { error: 'unauthorized', reason: { field: 'objmsg', n: 1 } });
+      const bulk = await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [{ _id: 'o', objmsg: true }] } });
+      assert.deepEqual(bulk.json, [{ id: 'o', error: 'unauthorized', reason: { field: 'objmsg', n: 1 } }]);
     }));
 
   test('_bulk_docs: per document, with new_edits true and false', () =>
