@@ -40,6 +40,8 @@ export const COUCH_ERRORS = {
   bulk_docs_not_array: { status: 400, error: 'bad_request', reason: '`docs` parameter must be an array.' },
   bulk_get_missing: { status: 400, error: 'bad_request', reason: "Missing JSON list of 'docs'." },
   local_no_attachments: { status: 400, error: 'bad_request', reason: '_local documents do not accept attachments.' },
+  // chttpd_db db_req: the paths `/{db}/_local` and `/{db}/_local%2F`, in any method.
+  local_bad_id: { status: 400, error: 'bad_request', reason: 'Invalid _local document id.' },
   selector_missing: { status: 400, error: 'bad_request', reason: 'Selector must be specified in POST payload' },
   selector_not_object: { status: 400, error: 'bad_request', reason: 'Selector error: expected a JSON object' },
   // mango_error.erl texts; couch_changes.erl re-throws them as bad_request.

@@ -13,7 +13,7 @@ const PREFIX = LOCAL_PREFIX;
 
 function localId(rc: RequestCtx): string {
   const id = rc.params.id ?? '';
-  if (id.length === 0) throw new CouchError('docid_bare_local');
+  if (id.length === 0) throw new CouchError('local_bad_id');
   return id;
 }
 
@@ -44,6 +44,16 @@ function bodyWithoutSpecials(json: Record<string, unknown>): Record<string, unkn
 const localAttachment: Handler = async (rc) => {
   resolveDb(rc);
   throw new CouchError('local_no_attachments');
+};
+
+/**
+ * `/{db}/_local` (also spelled `/{db}/_local/` and `/{db}/_local%2F`) in any method names no local
+ * document: chttpd_db db_req's `[_DbName, <<"_local">>]` and `[_DbName, <<"_local/">>]` clauses
+ * throw this 400 where a plain document id would get validate_docid's `illegal_docid`.
+ */
+const bareLocal: Handler = async (rc) => {
+  resolveDb(rc);
+  throw new CouchError('local_bad_id');
 };
 
 const putLocal: Handler = async (rc) => {
@@ -116,4 +126,5 @@ const postLocalDocs: Handler = async (rc) => {
 
 export const localHandlers = { GET: getLocal, PUT: putLocal, DELETE: deleteLocal };
 export const localAttachmentHandlers = { GET: localAttachment, HEAD: localAttachment, PUT: localAttachment, DELETE: localAttachment, POST: localAttachment, COPY: localAttachment };
+export const bareLocalHandlers = { GET: bareLocal, HEAD: bareLocal, PUT: bareLocal, DELETE: bareLocal, POST: bareLocal, COPY: bareLocal };
 export const localDocsHandlers = { GET: getLocalDocs, POST: postLocalDocs };

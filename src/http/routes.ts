@@ -13,7 +13,7 @@ import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
 import { designActionsNotServed } from './design.js';
 import { docHandlers } from './doc-routes.js';
-import { localAttachmentHandlers, localDocsHandlers, localHandlers } from './local-docs.js';
+import { bareLocalHandlers, localAttachmentHandlers, localDocsHandlers, localHandlers } from './local-docs.js';
 import { mangoRoutes } from './mango-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
@@ -39,6 +39,7 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_missing_revs', bulkHandlers.missingRevs)
     .add('/:db/_changes', changesHandlers)
     .add('/:db/_local_docs', localDocsHandlers)
+    .add('/:db/_local', bareLocalHandlers)
     .add('/:db/_local/:id', localHandlers)
     .add('/:db/_local/:id/*att', localAttachmentHandlers)
     .add('/:db/_view_cleanup', viewCleanupHandlers)
@@ -68,11 +69,13 @@ export function couchRoutes(): RouteTable<Handler> {
 
 /**
  * `/db/_design%2Ffoo` and `/db/_local%2Ffoo` name the same documents as `/db/_design/foo` and
- * `/db/_local/foo` (CouchDB accepts both spellings).
+ * `/db/_local/foo` (CouchDB accepts both spellings). `/db/_local%2F` is `/db/_local`, which
+ * chttpd_db refuses with the same words.
  */
 export function normalizeSegments(segments: string[]): string[] {
   const second = segments[1];
   if (second === undefined) return segments;
+  if (second === '_local/' && segments.length === 2) return [segments[0]!, '_local'];
   for (const prefix of ['_design/', '_local/']) {
     if (second.startsWith(prefix) && second.length > prefix.length) {
       return [segments[0]!, prefix.slice(0, -1), second.slice(prefix.length), ...segments.slice(2)];

@@ -100,6 +100,15 @@ describe('CouchDB face routing', () => {
       const asAttachment = await f.req('/db/_local/p/q');
       assert.equal(asAttachment.status, 400);
       assert.deepEqual(asAttachment.json, { error: 'bad_request', reason: '_local documents do not accept attachments.' });
+      // `_local` alone, however spelled, names no document: chttpd_db's bad_request, in any method.
+      for (const path of ['/db/_local', '/db/_local/', '/db/_local%2F']) {
+        for (const method of ['PUT', 'GET', 'DELETE', 'POST']) {
+          const bare = await f.req(path, method === 'PUT' || method === 'POST' ? { method, json: {} } : { method });
+          assert.equal(bare.status, 400, `${method} ${path}`);
+          assert.deepEqual(bare.json, { error: 'bad_request', reason: 'Invalid _local document id.' }, `${method} ${path}`);
+        }
+      }
+      assert.equal((await f.req('/nodb/_local', { method: 'PUT', json: {} })).status, 404);
       // A trailing slash is ignored; a bad escape is 400.
       assert.equal(obj((await f.req('/db/a%2Fb/')).json)._id, 'a/b');
       const bad = await f.req('/db/%E2%2F');
