@@ -49,6 +49,25 @@ describe('attachments', () => {
       const bad = await f.req('/db/r/d.txt', { headers: { range: 'bytes=20-30' } });
       assert.equal(bad.status, 416);
       assert.equal((await f.req('/db/r/d.txt', { headers: { range: 'bytes=0-' } })).status, 200);
+      // A `0-` anywhere among the ranges is the whole body (chttpd_db:parse_ranges/3, in order).
+      for (const range of ['bytes=0-,0-,0-', 'bytes=2-3,0-', 'bytes=1-1, ,0-']) {
+        const full = await f.req('/db/r/d.txt', { headers: { range } });
+        assert.equal(full.status, 200, range);
+        assert.equal(full.text, '0123456789', range);
+        assert.equal(full.headers['content-range'], undefined, range);
+      }
+      // ... unless an unsatisfiable range comes first; blank ranges are dropped.
+      assert.equal((await f.req('/db/r/d.txt', { headers: { range: 'bytes=5-3,0-' } })).status, 416);
+      assert.equal((await f.req('/db/r/d.txt', { headers: { range: 'bytes=,2-4,' } })).text, '234');
+      // Distinct ranges: multipart/byteranges framed as send_ranges_multipart/5 frames it.
+      const multi = await f.req('/db/r/d.txt', { headers: { range: 'bytes=0-1,5-5' } });
+      assert.equal(multi.status, 206);
+      const boundary = /^multipart\/byteranges; boundary="(\w+)"$/.exec(String(multi.headers['content-type']))![1]!;
+      assert.equal(
+        multi.text,
+        `--${boundary}\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n--${boundary}` +
+          `\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-5/10\r\n\r\n5\r\n--${boundary}--`,
+      );
     }));
 
   test('standalone PUT and DELETE make new revisions; stubs keep data and revpos; atts_since', () =>
