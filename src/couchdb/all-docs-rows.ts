@@ -3,7 +3,10 @@
  * engine's by-id index (engine/id-index.ts) in UTF-8 byte order, CouchDB's raw collation of
  * document ids, in O(log n + skip + rows); or the rows of given `keys`. Deleted documents are left
  * out unless named in `keys`, where they come back as `{"value":{"rev","deleted":true},
- * "doc":null}`; unknown keys give `{"key","error":"not_found"}` (fabric_view_all_docs).
+ * "doc":null}`; unknown keys give `{"key","error":"not_found"}` (fabric_view_all_docs). A
+ * `_local/` id among the `keys` gives its local document's row (`rev` `0-N`): CouchDB opens each
+ * key with fabric:open_doc, which reads local documents too (all_docs_test "_local_docs POST with
+ * keys and limit"); the ranges never list them.
  *
  * With `include_docs`, a document that cannot be shown (a KV value with no JSON object form,
  * doc-store.ts) keeps its row, with `error`/`reason` in place of `doc` (doc-json.ts docText).
@@ -17,7 +20,8 @@ import { isExpired } from '../engine/expiry.js';
 import type { Db } from './db.js';
 import { docText, winnerJson } from './doc-json.js';
 import { currentItem, stateFromItem, summarize } from './doc-store.js';
-import { isListableDocId } from '../couch/doc.js';
+import { isListableDocId, isLocalId } from '../couch/doc.js';
+import { LOCAL_PREFIX, localJson, readLocal } from './local-docs.js';
 
 /** The range and shape of the rows (src/http/all-docs-query.ts parses them from a request). */
 export interface AllDocsRowQuery {
@@ -56,10 +60,22 @@ function row(db: Db, id: string, item: Item, q: AllDocsRowQuery, forKey: boolean
   return `${head},"error":${JSON.stringify(doc.error.error)},"reason":${JSON.stringify(doc.error.reason)}}`;
 }
 
+/** The row of local document `id` (`_local/...`), as fabric_view_all_docs:open_doc_int builds it; null when there is none. */
+function localRow(db: Db, id: string, q: AllDocsRowQuery): string | null {
+  const rec = readLocal(db, id.slice(LOCAL_PREFIX.length));
+  if (!rec) return null;
+  const head = JSON.stringify({ id, key: id, value: { rev: `0-${rec.rev}` } }).slice(0, -1);
+  return q.includeDocs ? `${head},"doc":${JSON.stringify(localJson(id.slice(LOCAL_PREFIX.length), rec))}}` : head + '}';
+}
+
 /** The rows of `keys`: descending reverses the keys before `skip` and `limit` (fabric_view_all_docs). */
 export function keyRows(db: Db, q: AllDocsRowQuery, keys: unknown[]): string[] {
   const rows: string[] = [];
   for (const key of q.descending ? [...keys].reverse() : keys) {
+    if (typeof key === 'string' && isLocalId(key)) {
+      rows.push(localRow(db, key, q) ?? JSON.stringify({ key, error: 'not_found' }));
+      continue;
+    }
     const k = typeof key === 'string' && key.length > 0 ? Buffer.from(key, 'utf8') : null;
     const item = k !== null && idOfKey(k) !== null ? currentItem(db, k) : undefined;
     const r = item ? row(db, key as string, item, q, true) : null;
