@@ -198,10 +198,10 @@ function startResponse(f: Feed, contentType: string, extra: Record<string, strin
 }
 
 /** `feed=normal` and `feed=longpoll`: one JSON object. */
-async function jsonFeed(f: Feed): Promise<void> {
+async function jsonFeed(f: Feed, headers: Record<string, string>): Promise<void> {
   const jsonp = jsonFraming(f.res);
   f.begin = () => {
-    startResponse(f, jsonp.type);
+    startResponse(f, jsonp.type, headers);
     f.out.push(jsonp.open + '{"results":[\n');
   };
   if (f.q.descending) {
@@ -314,8 +314,8 @@ const FRAMING: Record<ChangesQuery['feed'], RowFraming> = {
   },
 };
 
-/** Serve one `_changes` request whose parameters are already validated. */
-export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerResponse, signal: AbortSignal): Promise<void> {
+/** Serve one `_changes` request whose parameters are already validated; `headers` go on a normal or longpoll reply (a normal feed's ETag). */
+export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerResponse, signal: AbortSignal, headers: Record<string, string> = {}): Promise<void> {
   // The feed lists persisted changes only (its seqs must never be reused after a crash); the
   // writes acknowledged before this request are waited for, briefly, so a client reads its writes.
   await db.settled(signal);
@@ -324,6 +324,6 @@ export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerRespons
   const f: Feed = {
     db, q, res, signal, rows: new RowBuilder(db, q), framing: FRAMING[q.feed], sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0, begin: null,
   };
-  if (q.feed === 'normal' || q.feed === 'longpoll') await jsonFeed(f);
+  if (q.feed === 'normal' || q.feed === 'longpoll') await jsonFeed(f, headers);
   else await streamFeed(f);
 }

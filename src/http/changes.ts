@@ -3,7 +3,13 @@
  * carries `{"doc_ids":[…]}` for `filter=_doc_ids` or `{"selector":{…}}` for `filter=_selector`
  * and must be JSON when present; `filter=ddoc/name` and `filter=_view` run JavaScript
  * (src/design/filters.ts) with the request as `req`. The feed itself is changes-feed.ts.
+ *
+ * A `feed=normal` reply carries an ETag, and a request naming it in `If-None-Match` gets 304
+ * without a scan (chttpd_db:handle_changes_req1: `chttpd:make_etag({Info, Suffix})` over the
+ * database info, then `chttpd:etag_respond`). As in CouchDB the tag hashes the database's info
+ * only, not the request's parameters: it says whether the database changed.
  */
+import { createHash } from 'node:crypto';
 import { parseChangesQuery } from './changes-query.js';
 import { runChangesFeed } from './changes-feed.js';
 import { javascriptFilter } from '../design/filters.js';
@@ -11,6 +17,14 @@ import { filterRequest } from './design.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { CouchError } from '../couch/errors.js';
+import { dbInfoOf } from './db-routes.js';
+import { notModified } from './response.js';
+import type { Db } from '../couchdb/db.js';
+
+/** A normal feed's ETag: the hash of what `GET /{db}` answers now (its update_seq moves with every change). */
+async function normalFeedEtag(db: Db): Promise<string> {
+  return `"${createHash('md5').update(JSON.stringify(await dbInfoOf(db))).digest('hex')}"`;
+}
 
 async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined, bodyText?: string): Promise<void> {
   const db = resolveDb(rc);
@@ -18,9 +32,11 @@ async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined
   const name = rc.query.get('filter');
   const js = name ? await javascriptFilter(rc.face.design, db, name, rc.query.get('view'), filterRequest(rc, db, bodyText)) : null;
   const q = parseChangesQuery(rc, body, js);
+  const etag = q.feed === 'normal' ? await normalFeedEtag(db) : undefined;
+  if (etag !== undefined && notModified(rc.res, etag)) return;
   const release = rc.face.trackFeed(rc.signal, q.feed);
   try {
-    await runChangesFeed(db, q, rc.res, rc.signal);
+    await runChangesFeed(db, q, rc.res, rc.signal, etag === undefined ? {} : { ETag: etag });
   } finally {
     release();
   }

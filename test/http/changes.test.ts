@@ -171,4 +171,29 @@ describe('_changes feed=normal', () => {
       assert.equal(wrongType.status, 415);
       assert.equal((await f.req('/nodb/_changes')).status, 404);
     }));
+
+  test('feed=normal carries the database ETag; If-None-Match gets 304 until the database changes (chttpd_db handle_changes_req1)', () =>
+    withCouch(async (f) => {
+      await seed(f);
+      const first = await f.req('/db/_changes');
+      assert.equal(first.status, 200);
+      const etag = String(first.headers.etag);
+      assert.match(etag, /^"[0-9a-f]{32}"$/);
+      // The tag is the database's: the same for other parameters, and stable while nothing changes.
+      assert.equal((await f.req('/db/_changes?since=2&limit=1')).headers.etag, etag);
+      const same = await f.req('/db/_changes', { headers: { 'if-none-match': etag } });
+      assert.equal(same.status, 304);
+      assert.equal(same.headers.etag, etag);
+      assert.equal(same.body.length, 0);
+      assert.equal((await f.req('/db/_changes', { headers: { 'if-none-match': '"other", W/' + etag } })).status, 304);
+      // Longpoll, continuous and eventsource replies have none (only the normal feed is tagged).
+      assert.equal((await f.req('/db/_changes?feed=longpoll&timeout=10')).headers.etag, undefined);
+      assert.equal((await f.req('/db/_changes?feed=continuous&timeout=10')).headers.etag, undefined);
+      // A write moves it: the old tag now gets the full answer with the new one.
+      assert.equal((await f.req('/db/e', { method: 'PUT', json: {} })).status, 201);
+      const changed = await f.req('/db/_changes', { headers: { 'if-none-match': etag } });
+      assert.equal(changed.status, 200);
+      assert.notEqual(changed.headers.etag, etag);
+      assert.equal(rows(changed.json).length, 6);
+    }));
 });
