@@ -180,5 +180,10 @@ const invalidPath: Handler = async (rc) => {
 export const invalidPathHandlers = { GET: invalidPath, POST: invalidPath, PUT: invalidPath, DELETE: invalidPath };
 
 export const showHandlers = { GET: show, POST: show };
-export const listHandlers = { GET: list, POST: list };
+/**
+ * OPTIONS runs a list as GET does (chttpd_show handle_view_list_req: `Method =:= 'GET' orelse
+ * Method =:= 'OPTIONS'`, the function seeing `req.method` "OPTIONS"), though a 405 still names
+ * only GET,POST,HEAD (routes.ts declares it unlisted).
+ */
+export const listHandlers = { GET: list, POST: list, OPTIONS: list };
 export const updateHandlers = { POST: update, PUT: update };

@@ -61,8 +61,8 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_design/:ddoc/_show/:fn/*docid', showHandlers)
     .add('/:db/_design/:ddoc/_update/:fn', updateHandlers)
     .add('/:db/_design/:ddoc/_update/:fn/*docid', updateHandlers)
-    .add('/:db/_design/:ddoc/_list/:fn/:view', listHandlers)
-    .add('/:db/_design/:ddoc/_list/:fn/:viewddoc/:view', listHandlers);
+    .add('/:db/_design/:ddoc/_list/:fn/:view', listHandlers, ['OPTIONS'])
+    .add('/:db/_design/:ddoc/_list/:fn/:viewddoc/:view', listHandlers, ['OPTIONS']);
   for (const [action, handlers] of designActionsNotServed) routes.add(`/:db/_design/:ddoc/${action}/*rest`, handlers);
   return routes;
 }

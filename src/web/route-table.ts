@@ -31,6 +31,8 @@ export type RouteMatch<H> =
 
 interface Entry<H> {
   readonly methods: Map<string, H>;
+  /** Methods served but left out of a 405's `Allow` list (chttpd_show serves OPTIONS on `_list` and still says "GET,POST,HEAD"). */
+  readonly unlisted: Set<string>;
   /** The name of the '*name' tail parameter, if the pattern has one. */
   readonly tail: string | undefined;
 }
@@ -46,8 +48,11 @@ export class RouteTable<H> {
   readonly #tree = FindMyWay({ caseSensitive: true, maxParamLength: Number.MAX_SAFE_INTEGER });
   readonly #entries = new Map<string, Entry<H>>();
 
-  /** Declare `handlers` (by method) for a pattern; a pattern declared twice gains the methods. */
-  add(pattern: string, handlers: Readonly<Partial<Record<string, H>>>): this {
+  /**
+   * Declare `handlers` (by method) for a pattern; a pattern declared twice gains the methods.
+   * `unlisted` methods are served but not named in a wrong-method answer's list.
+   */
+  add(pattern: string, handlers: Readonly<Partial<Record<string, H>>>, unlisted: readonly string[] = []): this {
     const segments = pattern === '/' ? [] : pattern.replace(/^\//, '').split('/');
     const last = segments.at(-1);
     const tail = last?.startsWith('*') ? last.slice(1) : undefined;
@@ -56,7 +61,7 @@ export class RouteTable<H> {
     const key = '/' + segments.join('/');
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = { methods: new Map(), tail };
+      entry = { methods: new Map(), unlisted: new Set(), tail };
       this.#entries.set(key, entry);
       this.#tree.on('GET', key, unused, entry);
     }
@@ -65,6 +70,7 @@ export class RouteTable<H> {
       if (entry.methods.has(method)) throw new Error(`${method} ${pattern} declared twice`);
       entry.methods.set(method, handler);
     }
+    for (const method of unlisted) entry.unlisted.add(method);
     return this;
   }
 
@@ -87,7 +93,7 @@ export class RouteTable<H> {
     }
     const handler = entry.methods.get(method) ?? (method === 'HEAD' ? entry.methods.get('GET') : undefined);
     if (handler !== undefined) return { kind: 'found', handler, params };
-    const allowed = [...entry.methods.keys()];
+    const allowed = [...entry.methods.keys()].filter((m) => !entry.unlisted.has(m));
     if (allowed.includes('GET') && !allowed.includes('HEAD')) allowed.push('HEAD');
     return { kind: 'wrong-method', allowed };
   }

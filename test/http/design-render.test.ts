@@ -251,4 +251,19 @@ describe('list functions', () => {
       assert.deepEqual((await f.req('/db/_design/l/_list/nope/byType')).json, { error: 'not_found', reason: 'missing lists function nope on design doc _design/l' });
       assert.equal((await f.req('/db/_design/l/_rewrite/x')).status, 501);
     }));
+
+  test('OPTIONS runs the list as GET does (chttpd_show handle_view_list_req); a 405 still names GET,POST,HEAD', () =>
+    withCouch(async (f) => {
+      await listSetup(f);
+      const fn = 'function (head, req) { var n = 0; while (getRow()) n++; return req.method + ":" + n; }';
+      assert.equal((await f.req('/db/_design/m', { method: 'PUT', json: { lists: { method: fn } } })).status, 201);
+      const options = await f.req('/db/_design/m/_list/method/l/byType?reduce=false', { method: 'OPTIONS' });
+      assert.equal(options.status, 200, options.text);
+      assert.equal(options.text, 'OPTIONS:3');
+      assert.equal((await f.req('/db/_design/l/_list/lines/byType?reduce=false', { method: 'OPTIONS' })).text, '{"head":{"total_rows":3,"offset":0},"rows":["x=1","x=3","y=2"]}.');
+      const put = await f.req('/db/_design/l/_list/lines/byType', { method: 'PUT', json: {} });
+      assert.equal(put.status, 405);
+      assert.equal(put.headers.allow, 'GET,POST,HEAD');
+      assert.deepEqual(put.json, { error: 'method_not_allowed', reason: 'Only GET,POST,HEAD allowed' });
+    }));
 });
