@@ -10,7 +10,8 @@
  *   (password-rules.ts); the plaintext is never stored. A non-admin may write
  *   only their own document, or create one anonymously (sign-up); anything else is 404;
  * - the `_design/_auth` validate_doc_update function CouchDB installs (couch_js_functions.hrl
- *   `AUTH_DB_DOC_VALIDATE_FUNCTION`), ported here natively: `validateUserDoc`;
+ *   `AUTH_DB_DOC_VALIDATE_FUNCTION`), ported here natively: `validateUserDoc` (the design
+ *   document itself is written too, and not run: users-auth-ddoc.ts);
  * - on read (after_doc_read/2): a non-admin sees only their own document; others' are 404
  *   (CouchDB's `[chttpd_auth] public_fields` is not supported: no field of another user shows).
  *
@@ -46,6 +47,11 @@ export interface HashSettings {
   passwordRegexp?: string | undefined;
 }
 
+/** Whether `db` is the authentication database (`_users`, its default collection). */
+export function isUsersDb(db: Db): boolean {
+  return db.collectionId === 0 && db.bucket.name === USERS_DB;
+}
+
 /** The name a user document is for (`org.couchdb.user:NAME`), else null. */
 export function userDocName(id: string): string | null {
   return id.startsWith(USER_DOC_PREFIX) ? id.slice(USER_DOC_PREFIX.length) : null;
@@ -57,6 +63,15 @@ function forbidden(detail: string): CouchError {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const AVAILABLE_SCHEMES: readonly unknown[] = ['simple', 'pbkdf2', 'simple+pbkdf2'];
+
+/** A JSON value as JavaScript's `'' + v` prints it (objects `[object Object]`, arrays joined by commas). */
+function jsString(v: unknown): string {
+  if (Array.isArray(v)) return v.map((x) => (x === null || x === undefined ? '' : jsString(x))).join(',');
+  if (typeof v === 'object' && v !== null) return '[object Object]';
+  return String(v);
 }
 
 /**
@@ -80,6 +95,12 @@ export function validateUserDoc(newDoc: Record<string, unknown>, oldDoc: Record<
   if (oldDoc !== null && oldDoc.name !== name) throw forbidden('Usernames can not be changed.');
   if (newDoc.password_sha !== undefined && newDoc.salt === undefined) {
     throw forbidden('Users with password_sha must have a salt.See /_utils/script/couch.js for example code.');
+  }
+  // The schemes CouchDB's users-db function names (couch_js_functions.hrl `available_schemes`);
+  // any other truthy value is refused, printed as JavaScript's string concatenation prints it.
+  const scheme = newDoc.password_scheme;
+  if (scheme !== undefined && scheme !== null && scheme !== false && scheme !== 0 && scheme !== '' && !AVAILABLE_SCHEMES.includes(scheme as string)) {
+    throw forbidden(`Password scheme \`${jsString(scheme)}\` not supported.`);
   }
   if (newDoc.password_scheme === 'pbkdf2') {
     if (typeof newDoc.iterations !== 'number') throw forbidden('iterations must be a number.');

@@ -12,12 +12,15 @@
  * sandbox per design-document revision, so a changed design document takes effect on the next
  * request. A database without validation functions gets `undefined` and pays nothing per write.
  *
- * KV writes are outside CouchDB's API and are not validated (README).
+ * KV writes are outside CouchDB's API and are not validated (README). The `_users` rules are
+ * native (src/couchdb/users-db.ts), and its `_design/_auth` is left out while it holds CouchDB's
+ * own function.
  */
 import type { DocValidator } from '../couchdb/doc-write.js';
 import type { Db } from '../couchdb/db.js';
 import { securityObject as storedSecurity } from '../couchdb/security.js';
 import { isCouchError } from '../couch/errors.js';
+import { isNativeAuthDesignDoc } from '../couchdb/users-auth-ddoc.js';
 import { dbKeyOf, designDocIds, loadDesignDoc, type DesignFunctions } from './design-docs.js';
 import type { UserCtx } from './sandbox.js';
 
@@ -38,7 +41,9 @@ export function userCtxOf(db: Db, user: { name: string | null; roles: readonly s
 export async function docValidator(design: DesignFunctions, db: Db, userCtx: UserCtx): Promise<DocValidator | undefined> {
   const ddocs = designDocIds(db)
     .map((id) => loadDesignDoc(db, id))
-    .filter((d) => d !== null && typeof d.validate_doc_update === 'string' && d.validate_doc_update !== '');
+    .filter((d) => d !== null && typeof d.validate_doc_update === 'string' && d.validate_doc_update !== '')
+    // `_users/_design/_auth` with CouchDB's own function: its rules are applied natively (users-auth-ddoc.ts).
+    .filter((d) => !isNativeAuthDesignDoc(db, d!));
   if (ddocs.length === 0) return undefined;
   const sandbox = await design.sandbox();
   const dbKey = dbKeyOf(db);

@@ -25,7 +25,7 @@ import type { CouchConfig } from '../couchdb/config.js';
 import type { Db } from '../couchdb/db.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { isDbAdmin, isMember, securityObject, type CouchUserCtx, type SecurityObject } from '../couchdb/security.js';
-import { checkUserDocWriter, hashUserPassword, USERS_DB, userDocName, validateUserDoc } from '../couchdb/users-db.js';
+import { checkUserDocWriter, hashUserPassword, isUsersDb, userDocName, validateUserDoc } from '../couchdb/users-db.js';
 
 /** A user as access rules see it; `couchbase` when the name is the user registry's. */
 export interface AccessUser extends CouchUserCtx {
@@ -87,10 +87,6 @@ export function requireDbAdmin(rights: DbRights, user: AccessUser | null): void 
 export function requireWrite(rights: DbRights, user: AccessUser | null): void {
   requireRead(rights, user);
   if (!rights.write) throw new CouchError('forbidden', { params: { detail: 'You are not allowed to write to this db.' } });
-}
-
-export function isUsersDb(db: Db): boolean {
-  return db.collectionId === 0 && db.bucket.name === USERS_DB;
 }
 
 /**

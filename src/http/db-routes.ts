@@ -11,7 +11,9 @@
 import { CouchError } from '../couch/errors.js';
 import { isEngineError } from '../engine/errors.js';
 import { requireAdmin } from './auth.js';
-import { dbSecurity, isUsersDb } from './db-access.js';
+import { dbSecurity } from './db-access.js';
+import { isUsersDb, USERS_DB } from '../couchdb/users-db.js';
+import { ensureAuthDesignDoc } from '../couchdb/users-auth-ddoc.js';
 import { parseSecurityObject, setSecurityObject } from '../couchdb/security.js';
 import { AUX_NAMESPACES } from '../couchdb/db.js';
 import { loadDoc } from '../couchdb/doc-store.js';
@@ -44,12 +46,15 @@ const createDb: Handler = async (rc) => {
   validateNewDbName(name);
   const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
   if (q > 1024) throw new CouchError('bad_request', { reason: 'q must be at most 1024' });
+  let bucket;
   try {
-    await engine.createBucket(bucketNameOf(name), { numVBuckets: q });
+    bucket = await engine.createBucket(bucketNameOf(name), { numVBuckets: q });
   } catch (err) {
     if (isEngineError(err, 'KEY_EEXISTS')) throw new CouchError('file_exists');
     throw err;
   }
+  // The authentication database gets CouchDB's `_design/_auth` (chttpd_auth_cache).
+  if (name === USERS_DB) await ensureAuthDesignDoc(rc.face.db(bucket));
   sendJson(rc.res, 201, { ok: true }, { Location: `/${encodeURIComponent(name)}` });
 };
 

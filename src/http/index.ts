@@ -13,6 +13,8 @@ import { HttpFace, type HttpDeps, type HttpFaceOptions } from './face.js';
 import { couchRoutes } from './routes.js';
 import { couchWebFace } from './server.js';
 import { watchCompactions } from '../couchdb/rev-history.js';
+import { USERS_DB } from '../couchdb/users-db.js';
+import { ensureAuthDesignDoc } from '../couchdb/users-auth-ddoc.js';
 
 export type { HttpDeps, HttpFaceOptions } from './face.js';
 export { HttpFace } from './face.js';
@@ -60,6 +62,10 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
   const unwatch = watchCompactions(ctx.engine, (err, bucket) => ctx.logger.warn({ err, bucket: bucket.name }, 'could not compact the revision history'));
   // After listening: jobs of `_replicator` documents may name this very server.
   await face.replicatorDb.start();
+  // An existing `_users` gets (back) CouchDB's `_design/_auth`, as chttpd_auth_cache does when its
+  // listener starts; a failure must not keep the server from starting.
+  const users = ctx.engine.bucket(USERS_DB);
+  if (users) await ensureAuthDesignDoc(face.db(users)).catch((err: unknown) => ctx.logger.warn({ err }, 'could not write _users/_design/_auth'));
   return {
     port: plain?.port ?? 0,
     tlsPort: secure?.port ?? 0,

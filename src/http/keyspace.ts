@@ -9,7 +9,8 @@
 import { CouchError } from '../couch/errors.js';
 import { lookupKeyspace } from '../couchdb/keyspace.js';
 import { accessUser, requireBucketAccess } from './auth.js';
-import { dbRights, guardDocWrite, guardUserDocRead, isUsersDb, requireDbAdmin, requireRead } from './db-access.js';
+import { dbRights, guardDocWrite, guardUserDocRead, requireDbAdmin, requireRead } from './db-access.js';
+import { isUsersDb } from '../couchdb/users-db.js';
 import type { ParsedDoc } from '../couch/doc.js';
 import type { Db } from '../couchdb/db.js';
 import type { RequestCtx } from './request.js';

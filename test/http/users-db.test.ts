@@ -10,6 +10,8 @@ import { request } from 'undici';
 import { Status } from '../../src/codec/index.js';
 import { authPlain, RawKv } from '../kv/raw-client.js';
 import { arr, basic, obj, withCouch, type CouchFixture } from './helpers.js';
+import { startHttpFace } from '../../src/http/index.js';
+import { AUTH_DB_DOC_VALIDATE_FUNCTION } from '../../src/couchdb/users-auth-ddoc.js';
 
 const bob = { user: 'bob', password: 'bob-secret' };
 const carol = { user: 'carol', password: 'carol-secret' };
@@ -137,7 +139,7 @@ describe('_users', () => {
       assert.equal((await f.req('/_users/_design/x/_view/v', { auth: bob })).status, 403, 'design documents are forbidden');
       assert.equal((await f.req('/_users/_changes', { auth: null })).status, 401);
       const all = obj((await f.req('/_users/_all_docs')).json);
-      assert.deepEqual((all.rows as Array<{ id: string }>).map((r) => r.id), ['org.couchdb.user:bob', 'org.couchdb.user:carol']);
+      assert.deepEqual((all.rows as Array<{ id: string }>).map((r) => r.id), ['_design/_auth', 'org.couchdb.user:bob', 'org.couchdb.user:carol']);
       assert.equal(obj((await f.req('/_users/_changes')).json).results instanceof Array, true);
       // Its security object stays as it is unless users_db_security_editable; and even an open one
       // lists nothing to non-admins (the other documents hold password hashes).
@@ -180,5 +182,45 @@ describe('_users', () => {
       await f.server.server.users.setBucketUser('bob', 'registry-pw', ['default']);
       assert.equal((await f.req('/_session', { auth: bob })).status, 401);
       assert.deepEqual(obj((await f.req('/_session', { auth: { user: 'bob', password: 'registry-pw' } })).json).userCtx, { name: 'bob', roles: ['bucket_full_access[default]'] });
+    }));
+
+  test('_design/_auth: written with CouchDB\'s function when _users is created, not run twice, put back on start', () =>
+    withCouch(async (f) => {
+      await usersDb(f);
+      const ddoc = await f.req('/_users/_design/_auth');
+      assert.equal(ddoc.status, 200, ddoc.text);
+      const body = obj(ddoc.json);
+      assert.deepEqual(Object.keys(body), ['_id', '_rev', 'language', 'validate_doc_update']);
+      assert.equal(body.language, 'javascript');
+      assert.equal(body.validate_doc_update, AUTH_DB_DOC_VALIDATE_FUNCTION);
+      assert.match(String(body.validate_doc_update), /^\n {4}function\(newDoc, oldDoc, userCtx, secObj\) \{\n/);
+      assert.match(String(body._rev), /^1-[0-9a-f]{32}$/);
+      // Writes are validated by the native rules only: the function is not run.
+      const stats = f.listener.face.design.stats;
+      await signUp(f, bob);
+      const refused = await f.req('/_users/org.couchdb.user:carol', { method: 'PUT', auth: null, json: { name: 'carol', password: 'x', roles: ['boss'], type: 'user' } });
+      assert.deepEqual([refused.status, obj(refused.json).reason], [403, 'Only _admin may set roles']);
+      // A scheme the function does not name is refused natively too.
+      const scheme = await f.req('/_users/org.couchdb.user:dave', { method: 'PUT', json: { name: 'dave', roles: [], type: 'user', password_scheme: 'wooser' } });
+      assert.deepEqual([scheme.status, obj(scheme.json).reason], [403, 'Password scheme `wooser` not supported.']);
+      assert.equal(stats.vduRuns, 0);
+      // A changed function is run like any validate_doc_update ...
+      const changed = { ...body, validate_doc_update: 'function (newDoc) { if (newDoc.name === "eve") throw({forbidden: "no eve"}); }' };
+      assert.equal((await f.req('/_users/_design/_auth', { method: 'PUT', json: changed })).status, 201);
+      const eve = await f.req('/_users/org.couchdb.user:eve', { method: 'PUT', json: { name: 'eve', roles: [], type: 'user', password: 'e' } });
+      assert.deepEqual([eve.status, obj(eve.json).reason], [403, 'no eve']);
+      assert.equal(stats.vduRuns, 1);
+      // ... until a start puts CouchDB's back (chttpd_auth_cache:ensure_auth_ddoc_exists).
+      const { engine, users, authThrottle, logger, addresses } = f.server.server;
+      const again = await startHttpFace({ engine, users, authThrottle, logger, host: addresses.host, ports: addresses.ports }, 0);
+      await again.close();
+      const restored = obj((await f.req('/_users/_design/_auth')).json);
+      assert.equal(restored.validate_doc_update, AUTH_DB_DOC_VALIDATE_FUNCTION);
+      assert.match(String(restored._rev), /^3-/);
+      assert.equal((await f.req('/_users/org.couchdb.user:eve', { method: 'PUT', json: { name: 'eve', roles: [], type: 'user', password: 'e' } })).status, 201);
+      assert.equal(stats.vduRuns, 1);
+      // Non-admins cannot read it, as other design documents of _users.
+      const hidden = await f.req('/_users/_design/_auth', { auth: bob });
+      assert.deepEqual([hidden.status, obj(hidden.json).reason], [403, 'Only administrators can view design docs in the users database.']);
     }));
 });
