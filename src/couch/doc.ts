@@ -8,6 +8,7 @@
 // couch_db_updater.erl `increment_local_doc_revs/1`, couch_db.erl
 // `validate_dbname/1` (regex `^[a-z][a-z0-9_$()+/-]*$`); spec §3.3, §3.4, §3.7.
 
+import { isUtf8 } from 'node:buffer';
 import { CouchError } from './errors.js';
 import { parseAttachments, type IncomingAttachment } from './attachments.js';
 import { parseRev, parseRevHash } from './rev.js';
@@ -63,6 +64,25 @@ export function validateDocId(id: unknown): asserts id is string {
  */
 export function isListableDocId(id: string): boolean {
   return !id.startsWith('_') || id.startsWith('_design/');
+}
+
+const DESIGN_PREFIX_BYTES = Buffer.from('_design/');
+
+/**
+ * `isListableDocId` of a stored key, read in place from `bytes[start, end)`: the key is valid UTF-8
+ * (a binary key written over KV is no id) and listable. The engine's counters classify every
+ * record with it, so an ASCII key costs no allocation.
+ */
+export function isDocIdKey(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+  if (end <= start) return false;
+  if (bytes[start] === DESIGN_PREFIX_BYTES[0]) {
+    if (end - start < DESIGN_PREFIX_BYTES.length) return false;
+    for (let i = 1; i < DESIGN_PREFIX_BYTES.length; i++) if (bytes[start + i] !== DESIGN_PREFIX_BYTES[i]) return false;
+  }
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(start, end));
+  }
+  return true;
 }
 
 export function isLocalId(id: string): boolean {

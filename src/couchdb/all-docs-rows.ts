@@ -20,7 +20,7 @@ import { isExpired } from '../engine/expiry.js';
 import type { Db } from './db.js';
 import { docText, winnerJson } from './doc-json.js';
 import { currentItem, stateFromItem, summarize } from './doc-store.js';
-import { isListableDocId, isLocalId } from '../couch/doc.js';
+import { isDocIdKey, isLocalId } from '../couch/doc.js';
 import { LOCAL_PREFIX, localJson, readLocal } from './local-docs.js';
 
 /** The range and shape of the rows (src/http/all-docs-query.ts parses them from a request). */
@@ -38,9 +38,7 @@ export interface AllDocsRowQuery {
 
 /** The document id of a key, or null when the key is no CouchDB document id (not UTF-8, or not listable). */
 function idOfKey(key: Buffer): string | null {
-  const id = key.toString('utf8');
-  if (!isListableDocId(id)) return null;
-  return Buffer.byteLength(id) === key.length && !id.includes('\ufffd') ? id : null;
+  return isDocIdKey(key) ? key.toString('utf8') : null;
 }
 
 function liveDeleted(item: Item, deleted: boolean): boolean {
@@ -126,3 +124,4 @@ export function rangeRows(db: Db, q: AllDocsRowQuery): string[] {
   }
   return rows;
 }
+

@@ -19,6 +19,7 @@ import type { Bucket } from '../engine/bucket.js';
 import type { Collection } from '../engine/collection.js';
 import { idRange } from '../engine/id-index.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
+import { isDocIdKey } from '../couch/doc.js';
 import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
 import { HISTORY_NAMESPACES, RevHistory } from './rev-history.js';
@@ -99,10 +100,15 @@ export class Db {
     await this.meta.put('revs_limit', limit);
   }
 
-  /** Live and deleted documents of this collection (counted by the engine, engine/doc-counts.ts). */
+  /**
+   * Live and deleted documents of this collection (counted by the engine, engine/doc-counts.ts),
+   * those only whose key can be a document id (couch/doc.ts isDocIdKey): `_txn:` records of
+   * Couchbase transactions and binary keys are in the bucket but no document of the database
+   * (`_all_docs` and `_changes` leave them out), so `doc_count` and `total_rows` leave them out too.
+   */
   counts(now = Date.now()): DbCounts {
-    const c = this.bucket.docCounts(now).byCollection.get(this.collectionId);
-    return { docCount: c?.docCount ?? 0, delCount: c?.delCount ?? 0 };
+    const c = this.bucket.docCounts(now, isDocIdKey).byCollection.get(this.collectionId);
+    return { docCount: c ? c.docCount - c.hiddenDocCount : 0, delCount: c ? c.delCount - c.hiddenDelCount : 0 };
   }
 
   /**

@@ -20,7 +20,7 @@ import { lockStats, type LockStats } from './locks.js';
 import type { Manifest } from './manifest.js';
 import { applyManifest } from './bucket-collections.js';
 import { VbFollower } from './follower.js';
-import { DocCounter, type DocCounts } from './doc-counts.js';
+import { DocCounter, type DocCounts, type KeyFilter } from './doc-counts.js';
 import { BucketChangeFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
 import type { VBucket } from './vbucket.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
@@ -90,9 +90,12 @@ export class Bucket extends EventEmitter {
     this.flushEnabled = config.flushEnabled === true;
   }
 
-  /** Live and deleted documents on disk (doc-counts.ts: a cached scan of the by-seq index). */
-  docCounts(now?: number): DocCounts {
-    return this.#counter.counts(now);
+  /**
+   * Live and deleted documents on disk (doc-counts.ts: a cached scan of the by-seq index); with
+   * `filter`, also those whose key it refuses.
+   */
+  docCounts(now?: number, filter?: KeyFilter): DocCounts {
+    return this.#counter.counts(now, filter);
   }
 
   /** Bytes the bucket's documents occupy in LMDB (doc-counts.ts). */

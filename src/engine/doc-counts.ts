@@ -8,9 +8,19 @@
  * happened, so that frequent readers (`GET /{db}`, which PouchDB sends once per replication batch,
  * a Prometheus scrape, KV `STAT curr_items`) stay cheap on big buckets: counts can lag on very
  * large, busy buckets. Moved here from the HTTP face's Db so that every face reads one count.
+ *
+ * A caller may also ask which documents a key filter refuses (the CouchDB face: keys such as the
+ * `_txn:` records of Couchbase transactions are no CouchDB ids, couch/doc.ts isDocIdKey): the same
+ * pass then classifies each record's key in place, and the refused ones are counted apart
+ * (`hiddenDocCount`, `hiddenDelCount`), so the face subtracts them and KV statistics still count
+ * every item. One filter is cached at a time (by identity); its counts also serve callers without
+ * one.
  */
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
-import { recordCollection, recordDeleted, recordErased, RecordLayout } from './record.js';
+import { recordCollection, recordDeleted, recordErased, recordKeyEnd, recordKeyOffset, RecordLayout } from './record.js';
+
+/** Whether a record's key, `bytes[start, end)` (collection prefix excluded), is one the caller counts; read in place. */
+export type KeyFilter = (bytes: Uint8Array, start: number, end: number) => boolean;
 
 /**
  * A record's collection and whether it is a tombstone, as one number (collection * 2 + deleted),
@@ -23,13 +33,29 @@ function countKey(bytes: Buffer): number {
   return collection * 2 + (recordDeleted(bytes) ? 1 : 0);
 }
 
+export interface CollectionCounts {
+  docCount: number;
+  delCount: number;
+  /** Of those, the ones whose key the filter refused (0 without a filter). */
+  hiddenDocCount: number;
+  hiddenDelCount: number;
+}
+
 export interface DocCounts {
   /** Live documents (current version not a tombstone), over every collection in the manifest. */
   docCount: number;
   /** Tombstones not purged yet (an erased document's tombstone is not counted). */
   delCount: number;
   /** The same per collection id (collections without documents are absent). */
-  byCollection: ReadonlyMap<number, { docCount: number; delCount: number }>;
+  byCollection: ReadonlyMap<number, CollectionCounts>;
+}
+
+/** countKey with the filter's verdict: (collection * 2 + deleted) * 2 + refused. */
+function filteredCountKey(filter: KeyFilter): (bytes: Buffer) => number {
+  return (bytes) => {
+    const key = countKey(bytes);
+    return key < 0 ? key : key * 2 + (filter(bytes, recordKeyOffset(bytes), recordKeyEnd(bytes)) ? 0 : 1);
+  };
 }
 
 /** What the counter reads of its bucket. */
@@ -42,17 +68,21 @@ export interface CountedBucket {
 }
 
 export class DocCounter {
-  #counted: { seq: number; at: number; tookMs: number; counts: DocCounts } | null = null;
+  #counted: { seq: number; at: number; tookMs: number; counts: DocCounts; filter: KeyFilter | undefined } | null = null;
 
   constructor(private readonly bucket: CountedBucket) {}
 
-  counts(now = Date.now()): DocCounts {
+  /** The counts; with `filter`, also which documents it refuses (see the header). */
+  counts(now = Date.now(), filter?: KeyFilter): DocCounts {
     const seq = this.bucket.persistedBucketSeq;
     const c = this.#counted;
-    if (c && (c.seq === seq || (c.tookMs > 20 && now - c.at < c.tookMs * 20))) return c.counts;
+    const fits = c !== null && (filter === undefined || c.filter === filter);
+    if (fits && (c.seq === seq || (c.tookMs > 20 && now - c.at < c.tookMs * 20))) return c.counts;
+    // A filter asked for before stays in use, so that unfiltered readers do not undo its counts.
+    const use = filter ?? c?.filter;
     const start = Date.now();
-    const counts = this.#scan();
-    this.#counted = { seq, at: now, tookMs: Date.now() - start, counts };
+    const counts = this.#scan(use);
+    this.#counted = { seq, at: now, tookMs: Date.now() - start, counts, filter: use };
     return counts;
   }
 
@@ -68,26 +98,36 @@ export class DocCounter {
   }
 
   /** A record is a deleted document when it is a tombstone (record-view.ts). */
-  #scan(): DocCounts {
-    const byCollection = new Map<number, { docCount: number; delCount: number }>();
+  #scan(filter: KeyFilter | undefined): DocCounts {
+    const byCollection = new Map<number, CollectionCounts>();
     const manifest = this.bucket.manifest;
     let docCount = 0;
     let delCount = 0;
     let last = -1;
-    let tally = { docCount: 0, delCount: 0 };
+    let tally: CollectionCounts = { docCount: 0, delCount: 0, hiddenDocCount: 0, hiddenDelCount: 0 };
+    // Without a filter each value is countKey's; with one, countKey's * 2 + refused.
+    const unit = filter ? 2 : 1;
     const snapshot = this.bucket.store.snapshot();
     try {
-      for (const { value } of this.bucket.store.bySeqReader(this.bucket.name, countKey).getRange({ transaction: snapshot.txn })) {
-        if (value < 0) continue;
-        const c = Math.floor(value / 2);
+      const reader = this.bucket.store.bySeqReader(this.bucket.name, filter ? filteredCountKey(filter) : countKey);
+      for (const { value } of reader.getRange({ transaction: snapshot.txn })) {
+        if (value < 0) continue; // an erased document's tombstone (countKey)
+        const key = Math.floor(value / unit);
+        const c = Math.floor(key / 2);
         if (c !== last) {
           last = c;
           let t = byCollection.get(c);
-          if (!t) byCollection.set(c, (t = { docCount: 0, delCount: 0 }));
+          if (!t) byCollection.set(c, (t = { docCount: 0, delCount: 0, hiddenDocCount: 0, hiddenDelCount: 0 }));
           tally = t;
         }
-        if (value % 2 === 1) tally.delCount++;
-        else tally.docCount++;
+        const hidden = unit === 2 && value % 2 === 1;
+        if (key % 2 === 1) {
+          tally.delCount++;
+          if (hidden) tally.hiddenDelCount++;
+        } else {
+          tally.docCount++;
+          if (hidden) tally.hiddenDocCount++;
+        }
       }
     } finally {
       snapshot.release();

@@ -60,6 +60,19 @@ export function recordKeyStart(b: Buffer): { collection: number; start: number }
   return { collection: value, start: HEADER + length };
 }
 
+/** Where a record's key bytes start, after any collection prefix, read in place (no object made). */
+export function recordKeyOffset(b: Buffer): number {
+  if (b[0] !== FORMAT_COLLECTION) return HEADER;
+  let at = HEADER;
+  while ((b[at]! & 0x80) !== 0) at++;
+  return at + 1;
+}
+
+/** Where a record's key bytes end (the key length counts a collection prefix too). */
+export function recordKeyEnd(b: Buffer): number {
+  return HEADER + getU16(b, RecordLayout.KEY_LEN);
+}
+
 /** The collection of a record without decoding it (format 1: the default collection). */
 export function recordCollection(b: Buffer): number {
   if (b[0] !== FORMAT_COLLECTION) return 0;

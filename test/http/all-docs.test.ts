@@ -4,7 +4,12 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { arr, createDb, obj, withCouch } from './helpers.js';
+import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+
+async function listing(f: CouchFixture, qs: string): Promise<{ total: number; offset: unknown; ids: unknown[] }> {
+  const r = obj((await f.req(`/db/_all_docs?${qs}`)).json);
+  return { total: Number(r.total_rows), offset: r.offset, ids: arr(r.rows).map((x) => obj(x).id) };
+}
 
 describe('_all_docs', () => {
   test('keys: a _local/ id gives its local document (fabric:open_doc), as all_docs_test "_local_docs POST with keys and limit"', () =>
@@ -30,5 +35,27 @@ describe('_all_docs', () => {
       assert.deepEqual(obj(gone.json).rows, [{ key: '_local/two', error: 'not_found' }]);
       // Ranges still never list local documents.
       assert.deepEqual(arr(obj((await f.req('/db/_all_docs')).json).rows).map((x) => obj(x).id), ['three']);
+    }));
+
+  test('total_rows and doc_count count only what the CouchDB face shows: no _txn: records, no binary keys', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      for (const id of ['a', 'b', '_design/d']) assert.equal((await f.req(`/db/${id}`, { method: 'PUT', json: {} })).status, 201);
+      const bucket = f.engine.requireBucket('db');
+      await bucket.set('_txn:atr-1-#1', '{"attempts":{}}');
+      await bucket.set('_txn:client-record', '{}');
+      await bucket.set(Buffer.from([0x62, 0xff]), '{}');
+      await bucket.set('_txn:gone', '{}');
+      await bucket.delete('_txn:gone');
+      await bucket.set('c', '{}');
+      await bucket.quiesce();
+      const all = await listing(f, '');
+      assert.deepEqual(all.ids, ['_design/d', 'a', 'b', 'c']);
+      assert.equal(all.total, 4);
+      const info = obj((await f.req('/db')).json);
+      assert.deepEqual([info.doc_count, info.doc_del_count], [4, 0]);
+      // The bucket still counts every item (KV statistics are Couchbase's).
+      assert.equal(bucket.docCounts().docCount, 7);
+      assert.equal(bucket.docCounts().delCount, 1);
     }));
 });
