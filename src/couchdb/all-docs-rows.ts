@@ -16,6 +16,7 @@
  * and index entries whose key has no current version.
  */
 import type { Item } from '../engine/types.js';
+import { idCount } from '../engine/id-index.js';
 import { isExpired } from '../engine/expiry.js';
 import type { Db } from './db.js';
 import { docText, winnerJson } from './doc-json.js';
@@ -125,3 +126,23 @@ export function rangeRows(db: Db, q: AllDocsRowQuery): string[] {
   return rows;
 }
 
+/**
+ * The documents a range listing passes before its start key: `offset` before `skip` (couch_mrview
+ * map_fold: the by-id tree's reduction before the first row, all_docs_reduce_to_count, which
+ * counts live documents; fabric_view_all_docs then adds `skip`, at most `total_rows`). Descending,
+ * those after the start key. A start key that is no string sorts before every id: nothing before
+ * it, or, descending, everything. Counted by the engine's by-id index with the counts it keeps
+ * per chunk (engine/id-index.ts idCount), over the documents `counts()` counts (couch/doc.ts
+ * isDocIdKey).
+ */
+export function rangeOffset(db: Db, q: AllDocsRowQuery): number {
+  const start = bound(q.startKey, q.descending ? 'high' : 'low');
+  if (start === 'open') return 0;
+  const collection = db.collectionId;
+  if (start === 'empty') return idCount(db.bucket, { collection, visible: isDocIdKey });
+  if (!q.descending) return idCount(db.bucket, { collection, to: start, visible: isDocIdKey });
+  return idCount(db.bucket, { collection, from: Buffer.concat([start, ZERO]), visible: isDocIdKey });
+}
+
+/** Appended to a key: the first key after it. */
+const ZERO = Buffer.from([0]);

@@ -26,11 +26,23 @@
  * new key at once cost a quarter of durable write throughput on an all-creates load
  * (`npm run bench -- engine`); a KV-only workload that never lists `_all_docs` now pays one
  * array push per new key, and a reader pays O(k log k + n) once for k keys added since.
+ *
+ * Counting (`idCount`, the CouchDB face's `_all_docs` offset): how many keys of a range a counter
+ * accepts (live, and a document id), where a b-tree would keep the count in its reductions
+ * (CouchDB's by-id tree, couch_bt_engine id_tree_reduce). Each chunk's count is kept once asked
+ * for, and dropped when the chunk gains or loses a key or one of its keys is written again
+ * (`touch`: one array push per write, and only once something has been counted), so a count reads
+ * the cached chunks and asks the counter only about keys in the chunks that changed since and in
+ * the (at most two) chunks the range cuts.
  */
 import { bucketCore, type Bucket } from './bucket.js';
-import { collectionPrefix, collectionRange } from './dir-keys.js';
+import { collectionPrefix, collectionRange, parseDirKey } from './dir-keys.js';
+import type { KeyFilter } from './doc-counts.js';
 
 const CHUNK = 512;
+
+/** Writes remembered for the chunk counts before they are all dropped at once (at least this many, or one per chunk). */
+const TOUCH_LIMIT = 4096;
 
 /** First index in sorted `a` whose element is >= `k` (a.length when none). */
 function lowerBound(a: readonly string[], k: string): number {
@@ -51,6 +63,11 @@ export class IdIndex {
   private count = 0;
   /** New keys not merged in yet (unsorted). */
   private added: string[] = [];
+  /** Per chunk, how many of its keys the counter named by `countedFor` accepts (undefined: count again); null until a count is asked for. */
+  private counts: Array<number | undefined> | null = null;
+  private countedFor: object | null = null;
+  /** Existing keys written since the last count: their chunks' counts are dropped then. */
+  private touched: string[] = [];
 
   /** Replace the contents with `keys` (any order, no duplicates). */
   reset(keys: Iterable<string>): void {
@@ -68,6 +85,7 @@ export class IdIndex {
       this.lasts.push(chunk[chunk.length - 1]!);
     }
     this.count = all.length;
+    if (this.counts !== null) this.counts = new Array<number | undefined>(this.chunks.length).fill(undefined);
   }
 
   get size(): number {
@@ -116,6 +134,7 @@ export class IdIndex {
     if (this.chunks.length === 0) {
       this.chunks.push([k]);
       this.lasts.push(k);
+      this.counts?.push(undefined);
       this.count++;
       return;
     }
@@ -125,11 +144,13 @@ export class IdIndex {
     if (chunk[at] === k) return;
     chunk.splice(at, 0, k);
     this.count++;
+    if (this.counts !== null) this.counts[c] = undefined;
     if (at === chunk.length - 1) this.lasts[c] = k;
     if (chunk.length > CHUNK * 2) {
       const upper = chunk.splice(CHUNK);
       this.chunks.splice(c + 1, 0, upper);
       this.lasts.splice(c, 1, chunk[chunk.length - 1]!, upper[upper.length - 1]!);
+      this.counts?.splice(c + 1, 0, undefined);
     }
   }
 
@@ -143,12 +164,73 @@ export class IdIndex {
     if (chunk[at] !== k) return;
     chunk.splice(at, 1);
     this.count--;
+    if (this.counts !== null) this.counts[c] = undefined;
     if (chunk.length === 0) {
       this.chunks.splice(c, 1);
       this.lasts.splice(c, 1);
+      this.counts?.splice(c, 1);
     } else if (at === chunk.length) {
       this.lasts[c] = chunk[chunk.length - 1]!;
     }
+  }
+
+  /** An existing key was written again: the count of its chunk may change (nothing to do before anything was counted). */
+  touch(k: string): void {
+    if (this.counts === null) return;
+    this.touched.push(k);
+    if (this.touched.length > Math.max(TOUCH_LIMIT, this.chunks.length)) {
+      this.counts.fill(undefined);
+      this.touched = [];
+    }
+  }
+
+  /**
+   * How many keys k with `from` <= k < `to` `accept` accepts. `counter` names the question: the
+   * chunk counts kept are for one counter at a time, and `accept` must answer the same for a key
+   * until it is written again (see the header).
+   */
+  countRange(from: string, to: string, counter: object, accept: (k: string) => boolean): number {
+    this.flush();
+    if (this.counts === null || this.countedFor !== counter) {
+      this.counts = new Array<number | undefined>(this.chunks.length).fill(undefined);
+      this.countedFor = counter;
+      this.touched = [];
+    }
+    const counts = this.counts;
+    for (const k of this.touched) {
+      const c = lowerBound(this.lasts, k);
+      if (c < counts.length) counts[c] = undefined;
+    }
+    this.touched = [];
+    let n = 0;
+    for (let c = lowerBound(this.lasts, from); c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      if (chunk[0]! >= to) break;
+      if (chunk[0]! >= from && this.lasts[c]! < to) {
+        let m = counts[c];
+        if (m === undefined) {
+          m = 0;
+          for (const k of chunk) if (accept(k)) m++;
+          counts[c] = m;
+        }
+        n += m;
+        continue;
+      }
+      // A chunk the range cuts: its keys inside the range, or, when the chunk's count is known and
+      // fewer keys lie outside, that count less theirs.
+      const i0 = lowerBound(chunk, from);
+      const i1 = lowerBound(chunk, to);
+      const known = counts[c];
+      if (known !== undefined && chunk.length - (i1 - i0) < i1 - i0) {
+        let outside = 0;
+        for (let i = 0; i < i0; i++) if (accept(chunk[i]!)) outside++;
+        for (let i = i1; i < chunk.length; i++) if (accept(chunk[i]!)) outside++;
+        n += known - outside;
+      } else {
+        for (let i = i0; i < i1; i++) if (accept(chunk[i]!)) n++;
+      }
+    }
+    return n;
   }
 
   /**
@@ -210,4 +292,41 @@ export function* idRange(bucket: Bucket, opts: IdRangeOptions = {}): Generator<B
     if (k >= range.end) continue;
     yield Buffer.from(prefix ? k.slice(prefix.length) : k, 'latin1');
   }
+}
+
+export interface IdCountOptions {
+  /** First key counted (inclusive); the collection's first when absent. */
+  from?: Buffer;
+  /** Where counting stops (exclusive); the collection's end when absent. */
+  to?: Buffer;
+  /** The collection whose keys to count (default 0). */
+  collection?: number;
+  /**
+   * Which keys count, besides being live. The counts kept per chunk are per filter (by identity):
+   * pass one function for one question.
+   */
+  visible: KeyFilter;
+}
+
+/**
+ * How many keys of a collection in [from, to) have a live current version (not a tombstone,
+ * writes in flight included, as idRange lists them) and pass `visible`. An item past its expiry
+ * that the pager has not turned into a tombstone yet still counts: a count kept per chunk cannot
+ * follow the clock.
+ */
+export function idCount(bucket: Bucket, opts: IdCountOptions): number {
+  const collection = opts.collection ?? 0;
+  const range = collectionRange(collection);
+  const prefix = collectionPrefix(collection);
+  const from = opts.from ? prefix + opts.from.toString('latin1') : range.start;
+  const to = opts.to ? prefix + opts.to.toString('latin1') : range.end;
+  const core = bucketCore(bucket);
+  const visible = opts.visible;
+  return core.ids.countRange(from < range.start ? range.start : from, to > range.end ? range.end : to, visible, (k) => {
+    const { collection: c, key } = parseDirKey(k);
+    const bytes = Buffer.from(key, 'latin1');
+    if (!visible(bytes, 0, bytes.length)) return false;
+    const item = core.lookup(bytes, c, undefined, k, false);
+    return item !== undefined && !item.deleted;
+  });
 }

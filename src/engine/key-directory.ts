@@ -8,7 +8,8 @@
  * - the versions in flight (in-flight.ts): written, not yet on disk; reads see them first.
  * - `ids`: the same keys in byte order (id-index.ts), for `_all_docs`. Built from `seqnos` when
  *   first read (one sort: about a second for a million keys) and kept up to date from then on,
- *   so a bucket that never lists its ids (a KV workload) pays nothing for it on each new key.
+ *   so a bucket that never lists its ids (a KV workload) pays nothing for it on each new key. It
+ *   is told of every other change of a key's current version too (`touch`), for its counts.
  *
  * The write pipeline (bucket-core.ts) records each new version here, and settles or rolls it back
  * once its batch is on disk or failed; this module keeps the three views in step.
@@ -68,12 +69,15 @@ export class KeyDirectory {
   record(k: string, item: Item, prev: Item | undefined, sync: boolean, hint = 0): InFlightVersion {
     const version = this.#inFlight.add(k, item, prev, sync);
     if (this.seqnos.set(item.vbucket, k, item.seqno, hint)) this.#ids?.add(k);
+    else this.#ids?.touch(k);
     return version;
   }
 
   /** `version` is on disk: reads of the key go to the disk unless a newer one is in flight. */
   settle(k: string, version: InFlightVersion): void {
     this.#inFlight.settle(k, version);
+    // A SyncWrite's version was hidden until now: what reads (and counts) see changes.
+    if (version.sync) this.#ids?.touch(k);
   }
 
   /**
@@ -83,7 +87,10 @@ export class KeyDirectory {
   rollBack(k: string, version: InFlightVersion): void {
     const back = this.#inFlight.rollBack(k, version);
     const vb = version.item.vbucket;
-    if (back && back.survivor !== undefined) this.seqnos.set(vb, k, back.survivor);
+    if (back && back.survivor !== undefined) {
+      this.seqnos.set(vb, k, back.survivor);
+      this.#ids?.touch(k);
+    }
     else if (back) {
       this.seqnos.delete(vb, k);
       this.#ids?.remove(k);

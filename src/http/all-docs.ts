@@ -3,9 +3,11 @@
  * rows that couchdb/all-docs-rows.ts reads (by-id index range or given keys). Also
  * `GET|POST /{db}/_design_docs` (CouchDB 2.2+, api/database/bulk-api.rst): the same over the
  * design documents only, `total_rows` their count (couch_mrview:get_total_rows/2, namespace
- * `_design`).
+ * `_design`). `offset` is CouchDB 3.x's: the live documents before the start key (after it,
+ * descending) plus `skip`, at most `total_rows` (couchdb/all-docs-rows.ts rangeOffset); null with
+ * `keys`.
  */
-import { keyRows, rangeRows } from '../couchdb/all-docs-rows.js';
+import { keyRows, rangeOffset, rangeRows } from '../couchdb/all-docs-rows.js';
 import { compareRaw } from '../couch/collate.js';
 import type { Db } from '../couchdb/db.js';
 import { allDocsRange, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
@@ -46,7 +48,10 @@ const DESIGN_DOCS: Namespace = {
 function listingText(db: Db, ns: Namespace, query: URLSearchParams, body?: Record<string, unknown>): string {
   const q = ns.clamp(body === undefined ? allDocsRange(query) : allDocsRange(withBodyParams(query, body), body.keys));
   const rows = q.keys ? keyRows(db, q, q.keys) : rangeRows(db, q);
-  const head = JSON.stringify({ total_rows: ns.totalRows(db), offset: q.keys ? null : q.skip }).slice(0, -1);
+  const total = ns.totalRows(db);
+  // fabric_view_all_docs: the documents before the first row plus skip, at most total_rows; null with keys.
+  const offset = q.keys ? null : Math.min(total, rangeOffset(db, q) + q.skip);
+  const head = JSON.stringify({ total_rows: total, offset }).slice(0, -1);
   const tail = q.updateSeq ? `,"update_seq":${JSON.stringify(db.updateSeq)}}` : '}';
   return `${head},"rows":[${rows.join(',')}]${tail}`;
 }

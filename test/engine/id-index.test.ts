@@ -6,7 +6,7 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/engine/engine.js';
-import { IdIndex, idRange } from '../../src/engine/id-index.js';
+import { IdIndex, idCount, idRange } from '../../src/engine/id-index.js';
 import { mulberry32 } from '../helpers/prng.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import { openTestEngine, type TestEngine } from '../helpers/engine.js';
@@ -91,5 +91,53 @@ describe('by-id index', () => {
       assert.deepEqual([...index.from(start, false)].slice(0, 5), sorted.filter((k) => k >= start).slice(0, 5));
       assert.deepEqual([...index.from(start, true)].slice(0, 5), sorted.filter((k) => k <= start).reverse().slice(0, 5));
     }
+  });
+
+  test('range counts kept per chunk agree with a recount after random adds, removals and writes', () => {
+    const rnd = mulberry32(11);
+    const index = new IdIndex();
+    const keys = new Set<string>();
+    const live = new Set<string>();
+    const word = (): string => String.fromCharCode(...Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => 0x61 + Math.floor(rnd() * 20)));
+    const counter = {};
+    const accept = (k: string): boolean => live.has(k);
+    for (let step = 0; step < 30_000; step++) {
+      const w = word();
+      const r = rnd();
+      if (r < 0.4) {
+        // A write: a new key is added, an existing one touched; either way it may become live or not.
+        if (keys.has(w)) index.touch(w);
+        else index.add(w);
+        keys.add(w);
+        if (rnd() < 0.7) live.add(w);
+        else live.delete(w);
+      } else if (r < 0.5) {
+        index.remove(w);
+        keys.delete(w);
+        live.delete(w);
+      } else if (r < 0.52 || step % 997 === 0) {
+        const [a, b] = [word(), word()].sort() as [string, string];
+        const expected = [...keys].filter((k) => k >= a && k < b && live.has(k)).length;
+        assert.equal(index.countRange(a, b, counter, accept), expected, `[${a}, ${b}) at step ${step}`);
+      }
+    }
+    assert.equal(index.countRange('', '\uffff', counter, accept), live.size);
+  });
+
+  test('idCount: live keys of a range that pass the filter, writes and deletes included at once', async () => {
+    t = await openTestEngine(8);
+    for (const k of ['a', 'b', '_x', 'c', 'd']) await t.bucket.set(k, '{}');
+    const visible = (bytes: Uint8Array, start: number): boolean => bytes[start] !== 0x5f;
+    const count = (from?: string, to?: string): number =>
+      idCount(t!.bucket, { ...(from ? { from: Buffer.from(from) } : {}), ...(to ? { to: Buffer.from(to) } : {}), visible });
+    assert.equal(count(), 4);
+    assert.equal(count(undefined, 'c'), 2);
+    assert.equal(count('b', 'd'), 2);
+    await t.bucket.delete('a');
+    assert.equal(count(undefined, 'c'), 1);
+    await t.bucket.set('a', '{}');
+    await t.bucket.set('bb', '{}');
+    assert.equal(count(undefined, 'c'), 3);
+    assert.equal(count('c'), 2);
   });
 });
