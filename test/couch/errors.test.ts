@@ -16,7 +16,7 @@ describe('error registry', () => {
       assert.equal(new CouchError(code as CouchErrorKind).code, `COUCH_${code.toUpperCase()}`);
     }
     // Pin the size so that additions are deliberate (update docs and this count).
-    assert.equal(Object.keys(COUCH_ERRORS).length, 110);
+    assert.equal(Object.keys(COUCH_ERRORS).length, 111);
   });
 
   test('the strings clients depend on', () => {
@@ -26,6 +26,7 @@ describe('error registry', () => {
     };
     assert.deepEqual(body('not_found'), [404, '{"error":"not_found","reason":"missing"}']);
     assert.deepEqual(body('not_found_deleted'), [404, '{"error":"not_found","reason":"deleted"}']);
+    assert.deepEqual(body('local_bad_id'), [400, '{"error":"bad_request","reason":"Invalid _local document id."}']);
     assert.deepEqual(body('db_not_found'), [404, '{"error":"not_found","reason":"Database does not exist."}']);
     assert.deepEqual(body('conflict'), [409, '{"error":"conflict","reason":"Document update conflict."}']);
     assert.deepEqual(body('invalid_rev_format'), [400, '{"error":"bad_request","reason":"Invalid rev format"}']);
