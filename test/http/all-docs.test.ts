@@ -63,6 +63,10 @@ describe('_all_docs', () => {
       assert.equal((await f.req('/db/_design/d', { method: 'PUT', json: {} })).status, 201);
       assert.deepEqual(await listing(f, 'startkey="2"'), { total: 4, offset: 1, ids: ['2', '3', '_design/d'] });
       assert.equal((await listing(f, 'startkey="a"')).offset, 4);
+      // _design_docs is the same fold from `_design/` (couch_db fold_design_docs): the documents
+      // before it count, at most its total_rows, the design documents' count.
+      const design = obj((await f.req('/db/_design_docs?skip=1')).json);
+      assert.deepEqual([design.total_rows, design.offset, arr(design.rows).length], [1, 1, 0]);
     }));
 
   test('total_rows and doc_count count only what the CouchDB face shows: no _txn: records, no binary keys', () =>
