@@ -49,6 +49,9 @@ describe('SDK transactions', () => {
       await assert.rejects(accounts.get('stale'), DocumentNotFoundError);
       // The transaction's records are ordinary documents of the bucket, which the CouchDB face
       // does not list: `_txn:...` is no CouchDB document id.
+      // The SDK's lost-attempts cleanup writes its client record in the background: wait for it.
+      const deadline = Date.now() + 20_000;
+      while (bucket.current(Buffer.from('_txn:client-record'))?.deleted !== false && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.ok(bucket.get('_txn:client-record').value.length > 0);
       const listed = await fetch(`http://127.0.0.1:${t.server.ports.http}/default/_all_docs`, { headers: { authorization: `Basic ${Buffer.from('Administrator:password').toString('base64')}` } });
       const ids = ((await listed.json()) as { rows: Array<{ id: string }> }).rows.map((r) => r.id);
