@@ -166,7 +166,7 @@ const list: Handler = async (rc) => {
   // `_list/{fn}/_all_docs` lists the database's documents (chttpd_show handle_view_list_req).
   const result = rc.params.view === '_all_docs' && rc.params.viewddoc === undefined
     ? allDocsResult(db, rc.query, body)
-    : await viewResult(db, rc.params.viewddoc ?? rc.params.ddoc!, rc.params.view!, rc.query, body);
+    : await viewResult(rc, db, rc.params.viewddoc ?? rc.params.ddoc!, rc.params.view!, body);
   const { rows, ...head } = result;
   const out = fn.list(head, renderRequest(rc, db, body === undefined ? undefined : JSON.stringify(body), null), Array.isArray(rows) ? rows : []);
   sendRenderResponse(rc, out.start, undefined, {}, out.body);

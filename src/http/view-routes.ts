@@ -9,7 +9,8 @@ import { CouchError } from '../couch/errors.js';
 import { loadDesignDoc } from '../design/design-docs.js';
 import { requireAdmin } from './auth.js';
 import { resolveDb } from './keyspace.js';
-import { readJsonObject, type Handler } from './request.js';
+import { readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { reduceLimitMode, type ReduceLimitOptions } from '../views/reduce-limit.js';
 import { sendJson, sendJsonText } from './response.js';
 
 type Views = typeof import('../views/query.js') & typeof import('../views/service.js');
@@ -20,11 +21,19 @@ function views(): Promise<Views> {
   return loaded;
 }
 
+/** `[query_server_config] reduce_limit` as it is now (a `_config` change applies to the next query). */
+function reduceLimit(rc: RequestCtx, db: Db, ddoc: string): ReduceLimitOptions {
+  return {
+    mode: reduceLimitMode(rc.face.config.get('query_server_config', 'reduce_limit')),
+    log: (message) => rc.face.ctx.logger.info({ db: db.name, ddoc: `_design/${ddoc}` }, message),
+  };
+}
+
 const getView: Handler = async (rc) => {
   const db = resolveDb(rc);
   const { parseViewQuery, queryView } = await views();
   const q = parseViewQuery(rc.query);
-  sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q));
+  sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
 const postView: Handler = async (rc) => {
@@ -32,13 +41,13 @@ const postView: Handler = async (rc) => {
   const body = await readJsonObject(rc);
   const { parseViewQuery, queryView } = await views();
   const q = parseViewQuery(rc.query, body);
-  sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q));
+  sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
 /** A view's result as an object (`total_rows`, `offset`, `rows`, ...), for list functions (render-routes.ts). */
-export async function viewResult(db: Db, ddoc: string, view: string, query: URLSearchParams, body?: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function viewResult(rc: RequestCtx, db: Db, ddoc: string, view: string, body?: Record<string, unknown>): Promise<Record<string, unknown>> {
   const { parseViewQuery, queryView } = await views();
-  return JSON.parse(await queryView(db, ddoc, view, parseViewQuery(query, body))) as Record<string, unknown>;
+  return JSON.parse(await queryView(db, ddoc, view, parseViewQuery(rc.query, body), reduceLimit(rc, db, ddoc))) as Record<string, unknown>;
 }
 
 const getInfo: Handler = async (rc) => {

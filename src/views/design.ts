@@ -16,6 +16,7 @@ import { ViewIndex, viewStats, type Emits, type MapDoc, type ViewMapper } from '
 import type { DocSourceOptions } from './doc-source.js';
 import { compareErlang } from './erlang-order.js';
 import { builtinReducer, isBuiltinName, type Reducer } from './reduce.js';
+import { checkReduction, overflowIn, type ReduceLimitOptions } from './reduce-limit.js';
 
 export interface ViewDef {
   name: string;
@@ -142,8 +143,11 @@ function dbKey(db: Db): string {
   return `${db.bucket.name}:${db.collectionId}`;
 }
 
-/** The reducer of a view: a built-in, or its JavaScript function through the sandbox. */
-export async function viewReducer(db: Db, d: DesignViews, view: ViewDef): Promise<Reducer> {
+/**
+ * The reducer of a view: a built-in, or its JavaScript function through the sandbox, whose
+ * reductions `limit` checks (`[query_server_config] reduce_limit`, reduce-limit.ts).
+ */
+export async function viewReducer(db: Db, d: DesignViews, view: ViewDef, limit: ReduceLimitOptions): Promise<Reducer> {
   const src = view.reduce!;
   if (isBuiltinName(src)) {
     const b = builtinReducer(src);
@@ -153,8 +157,13 @@ export async function viewReducer(db: Db, d: DesignViews, view: ViewDef): Promis
   const sandbox = await viewSandbox();
   const fn = sandbox.compile(d.doc, 'reduce', ['views', view.name, 'reduce'], dbKey(db));
   return {
-    reduce: (keys, values) => nullOnThrow(() => fn.reduce(keys, values, false)),
-    rereduce: (values) => nullOnThrow(() => fn.reduce(null, values, true)),
+    reduce: (keys, values) => checkReduction(
+      nullOnThrow(() => fn.reduce(keys, values, false)),
+      () => ['reduce', [src], keys.map((k, i) => [k, values[i]])],
+      limit,
+    ),
+    // couch_query_servers os_rereduce: an overflow among the values is the result, unrun.
+    rereduce: (values) => overflowIn(values) ?? checkReduction(nullOnThrow(() => fn.reduce(null, values, true)), () => ['rereduce', [src], values], limit),
   };
 }
 

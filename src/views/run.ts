@@ -19,6 +19,7 @@ import type { ViewIndex } from './index.js';
 import { keysRows, rangeRows, rowsBefore } from './query-rows.js';
 import type { ViewQuery } from './query.js';
 import { groupKey, reduceRows, sameGroup, type Reducer } from './reduce.js';
+import { ReduceOverflow } from './reduce-limit.js';
 
 /** Rows reduced per reduce call before re-reducing (see reduce.ts). */
 export const REDUCE_CHUNK = 100;
@@ -82,6 +83,15 @@ export function mapQuery(idx: ViewIndex, view: number, q: ViewQuery): string {
   return `{"total_rows":${idx.totalRows(view)},"offset":${offset},"rows":[${out.join(',')}]${tail(idx, q)}`;
 }
 
+/**
+ * One reduce row; an overflowed reduction is fabric_view transform_row's error row, whose key is
+ * null whatever the group's (couch_mrview_http row_to_json).
+ */
+function reducedRow(key: unknown, value: unknown): string {
+  if (value instanceof ReduceOverflow) return `{"key":null,"error":"reduce_overflow_error","reason":${JSON.stringify(value.reason)}}`;
+  return `{"key":${JSON.stringify(key)},"value":${JSON.stringify(value ?? null)}}`;
+}
+
 /** A reduce query's response text. */
 export async function reduceQuery(idx: ViewIndex, view: number, q: ViewQuery, reducer: Reducer): Promise<string> {
   const level = q.groupLevel ?? 0;
@@ -104,14 +114,10 @@ export async function reduceQuery(idx: ViewIndex, view: number, q: ViewQuery, re
   if (level === 0 && q.keys === undefined) {
     // Ungrouped: one row with key null, none when no rows match.
     if (groups.length > 0 && q.skip === 0 && q.limit > 0) {
-      const value = await reduceRows(reducer, groups[0]!.rows, REDUCE_CHUNK);
-      out.push(`{"key":null,"value":${JSON.stringify(value)}}`);
+      out.push(reducedRow(null, await reduceRows(reducer, groups[0]!.rows, REDUCE_CHUNK)));
     }
   } else {
-    for (const g of chosen) {
-      const value = await reduceRows(reducer, g.rows, REDUCE_CHUNK);
-      out.push(`{"key":${JSON.stringify(g.key)},"value":${JSON.stringify(value ?? null)}}`);
-    }
+    for (const g of chosen) out.push(reducedRow(g.key, await reduceRows(reducer, g.rows, REDUCE_CHUNK)));
   }
   return `{"rows":[${out.join(',')}]${tail(idx, q)}`;
 }

@@ -8,9 +8,10 @@ import { openDesignIndex, readDesign, allDesigns, viewReducer } from './design.j
 import { dropUnused, ViewIndex } from './index.js';
 import { validateForView, type ViewQuery } from './query.js';
 import { mapQuery, reduceQuery, viewNumber } from './run.js';
+import type { ReduceLimitOptions } from './reduce-limit.js';
 
-/** The response text of `/{db}/_design/{ddoc}/_view/{view}`. */
-export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery): Promise<string> {
+/** The response text of `/{db}/_design/{ddoc}/_view/{view}` (`limit`: `[query_server_config] reduce_limit`). */
+export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery, limit: ReduceLimitOptions): Promise<string> {
   const d = readDesign(db, ddoc);
   const n = viewNumber(d.views.map((v) => v.name), view);
   const def = d.views[n]!;
@@ -18,7 +19,7 @@ export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery
   const idx = await openDesignIndex(db, d);
   await idx.refresh(q.update);
   if (!reducing) return mapQuery(idx, n, q);
-  return reduceQuery(idx, n, q, await viewReducer(db, d, def));
+  return reduceQuery(idx, n, q, await viewReducer(db, d, def, limit));
 }
 
 /** `GET /{db}/_design/{ddoc}/_info`. */
