@@ -6,7 +6,8 @@
  *
  * Readers: `get(section, key)` / `int(...)` at the moment of use, so a change applies to the next
  * request; `onChange` for settings with a live effect (the log level). The design-function sandbox
- * reads `[query_server_config] os_process_timeout` (ms) and `memory_limit_bytes` through `get`.
+ * reads `[query_server_config] os_process_timeout` (ms) and `memory_limit_bytes` through `get`,
+ * view queries `reduce_limit` (src/views/reduce-limit.ts).
  * `[cors]` and `[chttpd] enable_cors` are the CORS settings' own (src/http/cors.ts), not kept here.
  */
 
