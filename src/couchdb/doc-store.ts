@@ -242,6 +242,19 @@ function detachLeaf(tree: RevTree, rev: string, limit: number): RevTree {
   return stem(grown, limit).tree.filter((b) => !b.node[0].startsWith(FAKE));
 }
 
+/**
+ * Whether a path of `tree` may hold more than `limit` revisions (leaf pos - lowest start + 1). A
+ * tree stored before `_revs_limit` was lowered is read stemmed, as CouchDB reads it once its
+ * compaction stemmed it (couch_bt_engine_compactor copy_docs `couch_key_tree:stem`); before that
+ * CouchDB cuts only `_revisions` (couch_db make_doc). Rewriting it would be a mutation (seq, CAS).
+ */
+function deeperThan(tree: RevTree, all: readonly RevInfo[], limit: number): boolean {
+  let low = Number.POSITIVE_INFINITY;
+  for (const b of tree) low = Math.min(low, b.pos);
+  for (const l of all) if (l.pos - low + 1 > limit) return true;
+  return false;
+}
+
 const noHistoryData = (): RevData | null => null;
 const noHistory = (): boolean => false;
 
@@ -256,9 +269,14 @@ export function stateFromItem(id: string, item: Item, revsLimit: number, maxDept
   const hasHistory = history === NO_HISTORY ? noHistory : (rev: string): boolean => history.has(id, rev);
   if (sync && sync.rs === item.revSeqno) {
     let valueData: RevData | undefined;
-    const all = leaves(sync.tree);
+    let tree = sync.tree;
+    let all = leaves(tree);
+    if (deeperThan(tree, all, revsLimit)) {
+      tree = stem(tree, revsLimit).tree;
+      all = leaves(tree);
+    }
     return {
-      id, key: item.key, item, tree: sync.tree, leaves: all, winner: all[0]!, imported: false, otherXattrs: other,
+      id, key: item.key, item, tree, leaves: all, winner: all[0]!, imported: false, otherXattrs: other,
       opaque: sync.op === 1 && all[0]!.rev === sync.rev, historyData, hasHistory,
       revData(rev) {
         if (rev === sync.rev) {

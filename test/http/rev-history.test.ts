@@ -122,6 +122,33 @@ describe('revision history', () => {
       ]);
     }));
 
+  test('a lowered _revs_limit stems existing trees: _revisions, revs_info and old revs, kept after _compact', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      // rev_stemming_test "revs limit is kept after compaction": 6 revisions, then a limit of 5.
+      const revs = [await put(f, '/db/bar', { n: 0 })];
+      for (let i = 1; i < 6; i++) revs.push(await put(f, '/db/bar', { _rev: revs[i - 1], n: i }));
+      const ids = async (): Promise<unknown[]> => arr(obj(obj((await f.req('/db/bar?revs=true', { headers: { 'if-none-match': 'pommes' } })).json)._revisions).ids);
+      assert.equal((await ids()).length, 6);
+      assert.equal((await f.req('/db/_revs_limit', { method: 'PUT', body: '5', headers: { 'content-type': 'application/json' } })).status, 200);
+      assert.equal((await ids()).length, 5);
+      assert.equal(arr(obj((await f.req('/db/bar?revs_info=true')).json)._revs_info).length, 5);
+      // The revision stemmed away is gone, as after CouchDB's compaction; the others still read.
+      assert.equal((await f.req(`/db/bar?rev=${revs[0]}`)).status, 404);
+      assert.deepEqual((await f.req(`/db/bar?rev=${revs[1]}`)).json, { _id: 'bar', _rev: revs[1], n: 1 });
+      // Reading stems nothing on disk: the item is not rewritten (no new seq for _changes, KV or DCP).
+      const seq = obj((await f.req('/db')).json).update_seq;
+      await compact(f, 'db');
+      assert.equal((await ids()).length, 5);
+      assert.deepEqual(obj((await f.req('/db')).json).update_seq, seq);
+      // The next write stores the stemmed tree; a raised limit does not bring stemmed revisions back.
+      revs.push(await put(f, '/db/bar', { _rev: revs[5], n: 6 }));
+      assert.equal((await f.req('/db/_revs_limit', { method: 'PUT', body: '1000', headers: { 'content-type': 'application/json' } })).status, 200);
+      const after = obj(obj((await f.req('/db/bar?revs=true')).json)._revisions);
+      assert.equal(after.start, 7);
+      assert.equal(arr(after.ids).length, 5);
+    }));
+
   test('the scheduled engine compaction drops the history too', () =>
     withCouch(async (f) => {
       await createDb(f);
