@@ -39,10 +39,38 @@ export interface IndexHeader {
   seq: number;
   /** Row count per view. */
   rows: number[];
-  /** Bytes of stored rows (key + value), for `_info` sizes. */
-  bytes: number;
+  /**
+   * `_info` sizes of the live entries (`IndexSizes`); absent in headers written before they were
+   * kept, then counted once by `IndexStore.open`. (`bytes`, once a count of every key written,
+   * is no longer read.)
+   */
+  active?: number;
+  external?: number;
   /** key-codec.ts fingerprint the keys were encoded with. */
   fp: string;
+}
+
+/**
+ * What the index's live entries take, in CouchDB's `sizes` terms (couch_mrview `_info`):
+ * `external` the JSON of the rows' keys and values, `active` their LMDB entries (a row's key
+ * bytes and its stored value's JSON, each document's back-index entry). Measured as JSON, not
+ * as LMDB's own value encoding.
+ */
+export interface IndexSizes {
+  active: number;
+  external: number;
+}
+
+const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v ?? null));
+
+function rowSizes(k: Buffer, stored: unknown[]): IndexSizes {
+  return { active: k.length + jsonBytes(stored), external: jsonBytes(stored[0]) + jsonBytes(stored[2]) };
+}
+
+function backBytes(back: Buffer, keys: readonly Buffer[]): number {
+  let n = back.length;
+  for (const k of keys) n += k.length;
+  return n;
 }
 
 /** A stored row as read back. */
@@ -117,7 +145,7 @@ export class IndexStore {
   ) {
     this.store = viewsDb(db);
     const h = this.store.get(u32(HEAD, no)) as IndexHeader | undefined;
-    this.header = h ?? { seq: 0, rows: new Array<number>(views).fill(0), bytes: 0, fp: collationFingerprint() };
+    this.header = h ?? { seq: 0, rows: new Array<number>(views).fill(0), active: 0, external: 0, fp: collationFingerprint() };
     while (this.header.rows.length < views) this.header.rows.push(0);
   }
 
@@ -136,6 +164,7 @@ export class IndexStore {
       });
     }
     const idx = new IndexStore(db, signature, no, views);
+    if (idx.header.active === undefined || idx.header.external === undefined) idx.header = { ...idx.header, ...idx.countSizes() };
     if (idx.header.fp !== collationFingerprint()) {
       // Keys encoded under another ICU table would be out of order: start over (as CouchDB
       // resets an index when its collator version changes).
@@ -152,7 +181,7 @@ export class IndexStore {
         const end = u32(prefix, this.no + 1);
         for (const key of this.store.getKeys({ start, end })) void this.store.remove(key as Buffer);
       }
-      this.header = { seq: 0, rows: this.header.rows.map(() => 0), bytes: 0, fp: collationFingerprint() };
+      this.header = { seq: 0, rows: this.header.rows.map(() => 0), active: 0, external: 0, fp: collationFingerprint() };
       void this.store.put(u32(HEAD, this.no), this.header);
     });
   }
@@ -173,16 +202,22 @@ export class IndexStore {
   async apply(batch: ReadonlyArray<{ id: string; emits: Emits | null }>, seq: number): Promise<void> {
     const h = this.header;
     const rows = [...h.rows];
-    let bytes = h.bytes;
+    let active = h.active ?? 0;
+    let external = h.external ?? 0;
     await this.store.transaction(() => {
       for (const { id, emits } of batch) {
         const idBytes = Buffer.from(id, 'utf8');
         const back = Buffer.concat([u32(BACK, this.no), idBytes]);
         const old = this.store.get(back) as Buffer[] | undefined;
         if (old) {
+          active -= backBytes(back, old);
           for (const k of old) {
             const view = k[5]!;
-            if (this.store.doesExist(k)) {
+            const was = this.store.get(k) as unknown[] | undefined;
+            if (was !== undefined) {
+              const size = rowSizes(k, was);
+              active -= size.active;
+              external -= size.external;
               void this.store.remove(k);
               rows[view] = (rows[view] ?? 1) - 1;
             }
@@ -205,11 +240,14 @@ export class IndexStore {
           void this.store.put(k, stored);
           keys.push(k);
           rows[view] = (rows[view] ?? 0) + 1;
-          bytes += k.length;
+          const size = rowSizes(k, stored);
+          active += size.active;
+          external += size.external;
         }
         void this.store.put(back, keys);
+        active += backBytes(back, keys);
       }
-      this.header = { seq, rows, bytes, fp: h.fp };
+      this.header = { seq, rows, active, external, fp: h.fp };
       void this.store.put(u32(HEAD, this.no), this.header);
     });
   }
@@ -220,6 +258,36 @@ export class IndexStore {
       const v = value as unknown[];
       yield { key: v[0], id: v[1] as string, value: v[2], truncated: v.length > 3 };
     }
+  }
+
+  /** The sizes of the stored entries, counted by reading them all (headers that lack them). */
+  countSizes(): IndexSizes {
+    const out: IndexSizes = { active: 0, external: 0 };
+    for (const { key, value } of this.store.getRange({ start: u32(ROW, this.no), end: u32(ROW, this.no + 1) })) {
+      const size = rowSizes(key as Buffer, value as unknown[]);
+      out.active += size.active;
+      out.external += size.external;
+    }
+    for (const { key, value } of this.store.getRange({ start: u32(BACK, this.no), end: u32(BACK, this.no + 1) })) {
+      out.active += backBytes(key as Buffer, value as Buffer[]);
+    }
+    return out;
+  }
+
+  /**
+   * The LMDB pages of the bucket's `couch_views` database, in bytes, that are this index's: all
+   * of the bucket's indexes share that database, so its pages are shared out in proportion to
+   * each index's `active` bytes (exact when the bucket has one index).
+   */
+  fileBytes(): number {
+    const stats = this.store.getStats() as { pageSize?: number; treeBranchPageCount?: number; treeLeafPageCount?: number; overflowPages?: number };
+    const pages = (stats.treeBranchPageCount ?? 0) + (stats.treeLeafPageCount ?? 0) + (stats.overflowPages ?? 0);
+    let total = 0;
+    for (const { value } of this.store.getRange({ start: Buffer.of(HEAD), end: Buffer.of(HEAD + 1) })) {
+      total += (value as IndexHeader).active ?? 0;
+    }
+    const mine = this.header.active ?? 0;
+    return total > 0 ? Math.round((pages * (stats.pageSize ?? 4096) * mine) / total) : 0;
   }
 
   /** Rows of a view between two LMDB keys, counted. */
