@@ -110,10 +110,14 @@ export class Checkpointer {
     this.writeSource = opts.writeSource ?? true;
   }
 
-  /** Reads both logs and finds the common session: where to start. */
-  static async read(source: Peer, target: Peer, checkpointId: string): Promise<{ startSeq: Seq; history: HistoryEntry[]; common: boolean }> {
+  /**
+   * Reads both logs and finds the common session: where to start. `sourceLog` is the source's
+   * log as read, which a run that checkpoints nothing answers with (couch_replicator's initial
+   * `checkpoint_history`).
+   */
+  static async read(source: Peer, target: Peer, checkpointId: string): Promise<{ startSeq: Seq; history: HistoryEntry[]; common: boolean; sourceLog: Record<string, unknown> | null }> {
     const [src, tgt] = await Promise.all([source.getLocal(checkpointId), target.getLocal(checkpointId)]);
-    return compareReplicationLogs(src, tgt);
+    return { ...compareReplicationLogs(src, tgt), sourceLog: src };
   }
 
   /** The log body for `seq` (also the `_replicate` response's fields). */

@@ -103,6 +103,8 @@ export class Replication {
   private tracker: SeqTracker | undefined;
   private checkpointChain: Promise<void> = Promise.resolve();
   private lastLog: Record<string, unknown> | undefined;
+  /** The source's log as found at the start: what a run that checkpoints nothing answers with. */
+  private sourceLog: Record<string, unknown> | null = null;
   /** The target had nothing at the start: `_revs_diff` is skipped until the first catch-up. */
   private emptyTarget = false;
 
@@ -190,6 +192,7 @@ export class Replication {
       let history: HistoryEntry[] = [];
       if (o.useCheckpoints !== false) {
         const found = await Checkpointer.read(this.source, this.target, this.ids.checkpointId);
+        this.sourceLog = found.sourceLog;
         // A checkpoint wins over since_seq (CouchDB 437a586f, couch_replicator_scheduler_job.erl).
         if (found.common) ({ startSeq, history } = found);
       }
@@ -306,6 +309,11 @@ export class Replication {
       const cp = this.checkpointer;
       const tracker = this.tracker;
       if (!cp || !tracker || this.opts.useCheckpoints === false) return;
+      // A one-shot run moves its through seq only with change rows: couch_replicator_changes_reader
+      // process_change reports `last_seq` for continuous feeds alone. So a filtered or doc_ids run
+      // that saw no row (Freshet's filtered feeds still advance `last_seq`) writes no checkpoint
+      // and answers `no_changes`, as CouchDB's does.
+      if (!this.continuous && this.stats.changes_read === 0) return;
       const seq = tracker.throughSeq;
       // Only when the through seq moved (since the start, or the last checkpoint).
       if (sameSeq(seq, this.stats.checkpointed_source_seq)) return;
@@ -326,7 +334,20 @@ export class Replication {
     const log = this.lastLog ?? (this.opts.useCheckpoints === false && this.checkpointer && this.tracker
       ? this.checkpointer.body(this.tracker.throughSeq, this.counters())
       : undefined);
-    if (log === undefined) return { ok: true, no_changes: true, replication_id, stats: { ...this.stats } };
+    if (log === undefined) {
+      // couch_replicator_scheduler_job init_state: `{[{no_changes, true} | SourceLogBody]}`.
+      const prev = this.sourceLog ?? {};
+      return {
+        ok: true,
+        no_changes: true,
+        ...(typeof prev.session_id === 'string' ? { session_id: prev.session_id } : {}),
+        ...(prev.source_last_seq !== undefined ? { source_last_seq: prev.source_last_seq as Seq } : {}),
+        ...(typeof prev.replication_id_version === 'number' ? { replication_id_version: prev.replication_id_version } : {}),
+        ...(Array.isArray(prev.history) ? { history: prev.history as HistoryEntry[] } : {}),
+        replication_id,
+        stats: { ...this.stats },
+      };
+    }
     return {
       ok: true,
       session_id: log.session_id as string,

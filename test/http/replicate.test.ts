@@ -53,7 +53,8 @@ describe('POST /_replicate', () => {
     const history = first.json.history as Json[];
     assert.equal(history[0]!.docs_written, 40 + 9 + 2);
     assert.deepEqual(await leafMap(admin(fa, '/rep-copy')), await leafMap(src));
-    assert.deepEqual(await replicate(fa, { source: 'rep-src', target: 'rep-copy' }), { status: 200, json: { ok: true, no_changes: true } });
+    const { session_id, source_last_seq, replication_id_version } = first.json;
+    assert.deepEqual(await replicate(fa, { source: 'rep-src', target: 'rep-copy' }), { status: 200, json: { ok: true, no_changes: true, session_id, source_last_seq, replication_id_version, history } });
 
     const remote = `${base(fb)}/from-a`;
     const across = await replicate(fa, { source: `${base(fa)}/rep-src`, target: remote, create_target: true });
@@ -78,6 +79,34 @@ describe('POST /_replicate', () => {
     const copy = admin(fa, '/ids-copy');
     assert.equal((await call(copy, 'GET', '/_design%2Ffoo')).status, 200);
     assert.equal((await call(copy, 'GET', '/other')).status, 404);
+  });
+
+  test('a filtered, selector or doc_ids replication that copies nothing: no_changes and no checkpoint', async () => {
+    const src = admin(fa, '/none-src');
+    await ok(src, 'PUT', '');
+    await ok(src, 'PUT', '/a', { kind: 'x' });
+    await ok(src, 'PUT', '/b', { kind: 'x' });
+    await ok(src, 'PUT', '/_design/f', { filters: { y: 'function (doc) { return doc.kind === "y"; }' } });
+    const runs: Json[] = [
+      { doc_ids: ['nope'] },
+      { selector: { kind: 'y' } },
+      { filter: 'f/y' },
+    ];
+    for (const extra of runs) {
+      const r = await replicate(fa, { source: 'none-src', target: 'none-copy', create_target: true, ...extra });
+      assert.deepEqual(r, { status: 200, json: { ok: true, no_changes: true } }, JSON.stringify(extra));
+    }
+    // Nothing copied, and no checkpoint on either side (couch_replicator writes none when the
+    // through seq did not move).
+    const copy = admin(fa, '/none-copy');
+    assert.equal(await docCount(copy), 0);
+    const locals = (await call(src, 'GET', '/_local_docs')).json as Json;
+    assert.deepEqual(locals.rows, []);
+    assert.deepEqual(((await call(copy, 'GET', '/_local_docs')).json as Json).rows, []);
+    // One that copies something checkpoints as before.
+    const some = await replicate(fa, { source: 'none-src', target: 'none-copy', doc_ids: ['a'] });
+    assert.equal(some.json.docs_written, 1);
+    assert.equal(((await call(copy, 'GET', '/_local_docs')).json as Json as { rows: unknown[] }).rows.length, 1);
   });
 
   test('errors as CouchDB answers them: missing source 404, bad body 400, wrong content type 415', async () => {
