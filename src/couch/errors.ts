@@ -94,6 +94,10 @@ export const COUCH_ERRORS = {
     reason: 'No index exists for this sort, try indexing by the sort fields.',
   },
   mango_invalid_index_type: { status: 400, error: 'invalid_index', reason: 'Invalid type for index: {value}' },
+  // mango_error info(mango_cursor, {invalid_index, UseIndex}): `allow_fallback: false` refused.
+  mango_no_fallback: { status: 400, error: 'invalid_index', reason: 'You must specify an index with the `use_index` parameter.' },
+  mango_no_fallback_named: { status: 400, error: 'invalid_index', reason: '{detail} specified by `use_index` could not be found or it is not suitable.' },
+  invalid_design_doc: { status: 400, error: 'invalid_design_doc', reason: '{detail}' },
   mango_no_index_definition: { status: 400, error: 'invalid_index', reason: 'Index is missing its definition.' },
   mango_invalid_index_json: { status: 400, error: 'invalid_index', reason: 'JSON indexes must be an object, not: {value}' },
   mango_invalid_ddoc_lang: { status: 400, error: 'invalid_ddoc_lang', reason: 'Existing design doc has an invalid language: {value}' },

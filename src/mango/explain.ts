@@ -20,6 +20,7 @@ import { boundJson, endKey, startKey, type Plan } from './planner.js';
 function optsJson(o: FindOptions): Record<string, unknown> {
   return {
     use_index: o.useIndex,
+    allow_fallback: o.allowFallback,
     bookmark: o.bookmark ?? 'nil',
     limit: o.limit,
     skip: o.skip,

@@ -30,10 +30,10 @@ export type { FindResult, JsonIndexSource, IndexRow, ExecutionStats } from './cu
 
 /** Run a `_find` (mango_crud:find/5). */
 export function find(db: Db, opts: FindOptions, source: JsonIndexSource = viewIndexSource): Promise<FindResult> {
-  return execute(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex), opts, source);
+  return execute(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback), opts, source);
 }
 
 /** The `_explain` of a `_find` (mango_crud:explain/3). */
 export function explainFind(db: Db, opts: FindOptions): Record<string, unknown> {
-  return explain(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex), opts);
+  return explain(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback), opts);
 }

@@ -20,6 +20,8 @@ export interface FindOptions {
   readonly selector: Record<string, unknown>;
   /** `[]`, `[ddoc]` or `[ddoc, name]` (mango_opts:validate_use_index/1). */
   readonly useIndex: readonly string[];
+  /** CouchDB 3.4's `allow_fallback` (default true): false refuses another index than `use_index`'s, or `_all_docs`. */
+  readonly allowFallback: boolean;
   /** The opaque bookmark to resume after, or null. */
   readonly bookmark: string | null;
   readonly limit: number;
@@ -143,7 +145,7 @@ export function parseUseIndex(v: unknown): string[] {
 
 const FIND_KEYS = [
   'selector', 'use_index', 'bookmark', 'limit', 'skip', 'sort', 'fields', 'partition',
-  'r', 'conflicts', 'stale', 'update', 'stable', 'execution_stats',
+  'r', 'conflicts', 'stale', 'update', 'stable', 'execution_stats', 'allow_fallback',
 ];
 
 /** The body of `_find` / `_explain`. */
@@ -164,6 +166,7 @@ export function validateFind(body: Record<string, unknown>): FindOptions {
   return {
     selector,
     useIndex: parseUseIndex(m.get('use_index')),
+    allowFallback: bool(m.get('allow_fallback'), true),
     bookmark: typeof bookmark === 'string' && bookmark !== '' ? bookmark : null,
     limit: nonNegInt(m.get('limit'), DEFAULT_LIMIT),
     skip: nonNegInt(m.get('skip'), 0),

@@ -207,9 +207,16 @@ function prefixOf(idx: MangoIndex, ranges: Map<string, FieldRange>): FieldRange[
  * `use_index` if usable, else the json index whose leading columns the selector narrows most,
  * else `_all_docs`.
  */
-export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[]): Plan {
+export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[], allowFallback = true): Plan {
   const usable = usableIndexes(all, sel, sort, useIndex);
   const named = filterByUseIndex(usable, useIndex);
+  // CouchDB 3.4 mango_cursor:create/4 (apache/couchdb#4792): without fallback, an unusable
+  // `use_index` is refused, and so is a query only `_all_docs` could serve.
+  if (!allowFallback && named.length === 0 && (useIndex.length > 0 || !usable.some((i) => i.type === 'json'))) {
+    if (useIndex.length === 0) throw new CouchError('mango_no_fallback');
+    const ddoc = designId(useIndex[0]!);
+    throw new CouchError('mango_no_fallback_named', { params: { detail: useIndex.length === 1 ? ddoc : `${ddoc}, ${useIndex[1]}` } });
+  }
   const pool = named.length > 0 ? named : usable;
   const json = pool.filter((i): i is JsonIndex => i.type === 'json');
   const ranges = fieldRanges(sel);
