@@ -93,6 +93,27 @@ export function isDesignId(id: string): boolean {
   return id.startsWith('_design/');
 }
 
+/**
+ * couch_mrview validate_ddoc_fields/1, its view paths: each view's `map` must be a string, or an
+ * object in a `language: "query"` (Mango) design document (map_function_type/1), and `reduce` a
+ * string. The reason CouchDB's 400 `invalid_design_doc` gives, or null.
+ */
+export function designViewsError(body: Record<string, unknown>): string | null {
+  const views = body.views;
+  if (typeof views !== 'object' || views === null || Array.isArray(views)) return null;
+  const query = body.language === 'query';
+  for (const [name, view] of Object.entries(views as Record<string, unknown>)) {
+    if (typeof view !== 'object' || view === null || Array.isArray(view)) continue;
+    const { map, reduce } = view as Record<string, unknown>;
+    const isObject = typeof map === 'object' && map !== null && !Array.isArray(map);
+    if (map !== undefined && (query ? !isObject : typeof map !== 'string')) {
+      return `\`views.${name}.map\` field must have ${query ? 'object' : 'string'} type`;
+    }
+    if (reduce !== undefined && typeof reduce !== 'string') return `\`views.${name}.reduce\` field must have string type`;
+  }
+  return null;
+}
+
 function parseRevisions(value: unknown): Revisions | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CouchError('bad_special_member', { params: { name: '_revisions' } });

@@ -20,7 +20,7 @@
  * stored ancestor. Design documents are not validated (CouchDB checks only that an admin writes them).
  */
 import { checkAttachmentSize, checkRevisionSize, resolveAttachments, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
-import { buildDocResponse, docRev, type ParsedDoc } from '../couch/doc.js';
+import { buildDocResponse, designViewsError, docRev, isDesignId, type ParsedDoc } from '../couch/doc.js';
 import { attachmentsToJson } from '../couch/attachments.js';
 import { isDeleted, revisionsFor } from '../couch/rev-tree-query.js';
 import type { Revisions } from '../couch/rev-tree.js';
@@ -122,6 +122,11 @@ function checkSize(id: string, doc: ParsedDoc, atts: readonly AttachmentMeta[]):
 }
 
 function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
+  if (!doc.deleted && isDesignId(id)) {
+    // couch_db validate_doc_update → couch_mrview:validate/2 for every design document write.
+    const reason = designViewsError(doc.body);
+    if (reason !== null) return Promise.reject(new CouchError('invalid_design_doc', { params: { detail: reason } }));
+  }
   const revsLimit = opts.revsLimit ?? db.revsLimit;
   const incoming = doc.attachments ?? [];
   return updateDoc(db, id, revsLimit, (state) => {

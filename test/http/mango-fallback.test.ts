@@ -58,3 +58,31 @@ describe('allow_fallback', () => {
       assert.deepEqual([bad.status, bad.json.error], [400, 'invalid_boolean']);
     }));
 });
+
+describe('design document views', () => {
+  test('a language "query" design document with a JavaScript map is 400 invalid_design_doc, as a bad map type is', () =>
+    withCouch(async (f) => {
+      await seed(f);
+      // 05-index-selection "manual bad view idx01".
+      const bad = { language: 'query', views: { views001: { map: 'function(employee){if(employee.training){emit(employee.number, employee.training);}}' } } };
+      const put = await f.req('/db/_design/bad_view_index', { method: 'PUT', json: bad });
+      assert.equal(put.status, 400);
+      assert.deepEqual(put.json, { error: 'invalid_design_doc', reason: '`views.views001.map` field must have object type' });
+      const bulk = await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [{ _id: '_design/bad_view_index', ...bad }, { _id: 'fine' }] } });
+      assert.equal(bulk.status, 201);
+      const rows = arr(bulk.json).map(obj);
+      assert.deepEqual([rows[0]!.error, rows[0]!.reason], ['invalid_design_doc', '`views.views001.map` field must have object type']);
+      assert.equal(rows[1]!.ok, true);
+      assert.equal((await f.req('/db/_design/bad_view_index')).status, 404);
+      // A JavaScript design document's map and reduce are strings.
+      const js = await f.req('/db/_design/js', { method: 'PUT', json: { views: { v: { map: { fields: {} } } } } });
+      assert.deepEqual(js.json, { error: 'invalid_design_doc', reason: '`views.v.map` field must have string type' });
+      const red = await f.req('/db/_design/js', { method: 'PUT', json: { views: { v: { map: 'function (d) { emit(1); }', reduce: 3 } } } });
+      assert.deepEqual(red.json, { error: 'invalid_design_doc', reason: '`views.v.reduce` field must have string type' });
+      // A Mango design document written by hand, and the _index one, are fine; so is a deletion.
+      const mango = await f.req('/db/_design/byhand', { method: 'PUT', json: { language: 'query', views: { v: { map: { fields: { company: 'asc' } }, reduce: '_count', options: { def: { fields: ['company'] } } } } } });
+      assert.equal(mango.status, 201, mango.text);
+      const index = obj((await f.req('/db/_design/manager')).json);
+      assert.equal((await f.req(`/db/_design/manager?rev=${String(index._rev)}`, { method: 'DELETE' })).status, 200);
+    }));
+});
