@@ -20,7 +20,8 @@ import { idCount } from '../engine/id-index.js';
 import { isExpired } from '../engine/expiry.js';
 import type { Db } from './db.js';
 import { docText, winnerJson } from './doc-json.js';
-import { currentItem, stateFromItem, summarize } from './doc-store.js';
+import { currentItem, stateFromItem } from './doc-store.js';
+import { summarize } from './doc-sync.js';
 import { isDocIdKey, isLocalId } from '../couch/doc.js';
 import { LOCAL_PREFIX, localJson, readLocal } from './local-docs.js';
 

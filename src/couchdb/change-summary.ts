@@ -23,7 +23,8 @@ import type { Db } from './db.js';
 import type { CouchError } from '../couch/errors.js';
 import { winnerJson } from './doc-json.js';
 import { toCouchError } from './errors.js';
-import { stateFromItem, summarize, summaryFromPrefix } from './doc-store.js';
+import { stateFromItem } from './doc-store.js';
+import { summarize, summaryFromPrefix } from './doc-sync.js';
 import { SUMMARY_PREFIX_CHARS } from './sync-layout.js';
 
 /**

@@ -14,7 +14,8 @@ import { CouchError } from '../couch/errors.js';
 import { getAttachmentData } from './att-store.js';
 import { toCouchError } from './errors.js';
 import type { Db } from './db.js';
-import type { DocState, RevData } from './doc-store.js';
+import type { DocState } from './doc-store.js';
+import type { RevData } from './doc-sync.js';
 
 export interface DocOutOptions {
   revs?: boolean;

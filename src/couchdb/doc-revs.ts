@@ -5,7 +5,8 @@
  * peer.
  */
 import { findRev, latest } from '../couch/rev-tree-query.js';
-import type { DocState, RevData } from './doc-store.js';
+import type { DocState } from './doc-store.js';
+import type { RevData } from './doc-sync.js';
 
 export interface OpenRev {
   rev: string;

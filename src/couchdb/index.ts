@@ -13,7 +13,8 @@
 // (src/replicator/local-peer.ts), neither of which goes through the other.
 export { AUX_NAMESPACES, Db, type DbCounts } from './db.js';
 export { lookupKeyspace, keyspaceName, type KeyspaceLookup } from './keyspace.js';
-export { loadDoc, stateFromItem, summarize, type DocState, type RevData } from './doc-store.js';
+export { loadDoc, stateFromItem, type DocState } from './doc-store.js';
+export { summarize, type RevData } from './doc-sync.js';
 export { writeDoc, orderedWriter } from './doc-write.js';
 export { docJson, winnerJson, type DocOutOptions } from './doc-json.js';
 export { openRev, openRevs, type OpenRev, type OpenRevResult } from './doc-revs.js';

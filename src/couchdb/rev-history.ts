@@ -32,7 +32,8 @@ import { bytesSideDb, clearSide, writeSide, type BytesSideDb } from '../engine/s
 import type { RevTree } from '../couch/rev-tree.js';
 import type { RevInfo } from '../couch/rev-tree-query.js';
 import type { Db } from './db.js';
-import type { DocState, RevData } from './doc-store.js';
+import type { DocState } from './doc-store.js';
+import type { RevData } from './doc-sync.js';
 import { collectionsNamespace } from './side-store.js';
 
 export const HISTORY_NAMESPACE = 'couch_revs';

@@ -10,7 +10,8 @@ import { loadDesignDoc } from '../design/design-docs.js';
 import { requireAdmin } from './auth.js';
 import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler, type RequestCtx } from './request.js';
-import { reduceLimitMode, type ReduceLimitOptions } from '../views/reduce-limit.js';
+// A type only: the views modules load on first use (test/server/startup-imports.test.ts).
+import type { ReduceLimitOptions } from '../views/reduce-limit.js';
 import { sendJson, sendJsonText } from './response.js';
 
 type Views = typeof import('../views/query.js') & typeof import('../views/service.js');
@@ -24,7 +25,7 @@ function views(): Promise<Views> {
 /** `[query_server_config] reduce_limit` as it is now (a `_config` change applies to the next query). */
 function reduceLimit(rc: RequestCtx, db: Db, ddoc: string): ReduceLimitOptions {
   return {
-    mode: reduceLimitMode(rc.face.config.get('query_server_config', 'reduce_limit')),
+    setting: rc.face.config.get('query_server_config', 'reduce_limit'),
     log: (message) => rc.face.ctx.logger.info({ db: db.name, ddoc: `_design/${ddoc}` }, message),
   };
 }

@@ -14,7 +14,8 @@
  */
 import type { RawChange } from '../engine/change-scan.js';
 import type { Db } from '../couchdb/db.js';
-import { summaryFromPrefix, stateFromItem } from '../couchdb/doc-store.js';
+import { stateFromItem } from '../couchdb/doc-store.js';
+import { summaryFromPrefix } from '../couchdb/doc-sync.js';
 import { winnerJson } from '../couchdb/doc-json.js';
 import { SUMMARY_PREFIX_CHARS } from '../couchdb/sync-layout.js';
 

@@ -18,7 +18,8 @@
 export type ReduceLimit = 'true' | 'false' | 'log';
 
 export interface ReduceLimitOptions {
-  mode: ReduceLimit;
+  /** The `reduce_limit` setting as configured (reduceLimitMode reads it). */
+  setting: string | undefined;
   /** Where "log" mode reports an overflow. */
   log(message: string): void;
 }
@@ -41,13 +42,14 @@ const MIN_OVERFLOW = 200;
  * sent (only when the reduction is long enough to need it: its JSON costs as much as the input).
  */
 export function checkReduction(reduction: unknown, command: () => unknown[], limit: ReduceLimitOptions): unknown {
-  if (limit.mode === 'false') return reduction;
+  const mode = reduceLimitMode(limit.setting);
+  if (mode === 'false') return reduction;
   // views.js measures the reductions array, one per function; a view has one reduce function.
   const line = JSON.stringify([reduction === undefined ? null : reduction]);
   if (line.length <= MIN_OVERFLOW) return reduction;
   if (line.length * 2 <= JSON.stringify(command()).length) return reduction;
   const reason = `Reduce output must shrink more rapidly: Current output: '${line.substring(0, 100)}'... (first 100 of ${line.length} bytes)`;
-  if (limit.mode === 'log') {
+  if (mode === 'log') {
     limit.log(`reduce_overflow_error: ${reason}`);
     return reduction;
   }

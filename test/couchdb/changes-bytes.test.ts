@@ -8,7 +8,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { scanChanges } from '../../src/engine/change-scan.js';
 import { ByteSink, readFastRow } from '../../src/couchdb/changes-bytes.js';
-import { summaryFromPrefix } from '../../src/couchdb/doc-store.js';
+import { summaryFromPrefix } from '../../src/couchdb/doc-sync.js';
 import { SUMMARY_PREFIX_CHARS } from '../../src/couchdb/sync-layout.js';
 import { arr, createDb, obj, withCouch, type CouchFixture } from '../http/helpers.js';
 
