@@ -5,10 +5,18 @@
 // Sources: apache/couchdb couch_att.erl (`from_json/2`, `merge_stubs/2`,
 // `to_json/4`, `write_streamed_attachment/3`), couch_doc.erl `merge_stubs/2`,
 // couch_db.erl `set_new_att_revpos/1` and `find_ancestor_rev_pos/2`,
-// chttpd_db.erl `validate_attachment_name/1`; spec §3.6.
+// chttpd_db.erl `validate_attachment_name/1`; spec §3.6. How bytes are
+// stored (compressed or not) and what that records: att-encoding.ts.
 
-import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import {
+  compressibleType,
+  gunzipAttachment,
+  gzipAttachment,
+  isEncoded,
+  md5Digest,
+  NO_COMPRESSION,
+  type AttachmentCompression,
+} from './att-encoding.js';
 import { CouchError } from './errors.js';
 import { formatRev, parseRev } from './rev.js';
 import type { Revisions } from './rev-tree.js';
@@ -19,16 +27,19 @@ export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 export interface AttachmentMeta {
   name: string;
   contentType: string;
-  /** Length of the identity (decoded) data. */
+  /** Length of the identity (decoded) data (couch_att `disk_len`). */
   length: number;
-  /** `md5-<base64>` of the identity data. */
+  /** `md5-<base64>` of the bytes as stored: the gzip bytes when `encoding` is set (couch_att `md5`). */
   digest: string;
   /** Generation of the revision that introduced this content. */
   revpos: number;
-  /** Content-Encoding of the stored bytes (e.g. `gzip`), when not identity. */
+  /** Content-Encoding of the stored bytes (`gzip`), absent for identity. */
   encoding?: string;
+  /** Length of the stored bytes when `encoding` is set (couch_att `att_len`). */
   encodedLength?: number;
 }
+
+export { md5Digest };
 
 interface Common {
   name: string;
@@ -36,13 +47,14 @@ interface Common {
 }
 export type IncomingAttachment =
   | (Common & { kind: 'stub'; revpos?: number; digest?: string; length?: number })
-  | (Common & { kind: 'inline'; data: Buffer; revpos: number; digest: string; length: number })
-  | (Common & { kind: 'follows'; revpos: number; digest?: string; length?: number; encoding?: string; encodedLength?: number });
-
-/** `"md5-" + base64(md5(data))`, the `digest` CouchDB reports. */
-export function md5Digest(data: Uint8Array): string {
-  return 'md5-' + createHash('md5').update(data).digest('base64');
-}
+  /**
+   * Bytes in the request: base64 in the JSON (always identity), a standalone PUT or a form upload.
+   * `encoding`: the PUT's Content-Encoding (`gzip`); `digest`: its Content-MD5, checked.
+   */
+  | (Common & { kind: 'inline'; data: Buffer; revpos: number; encoding?: string; digest?: string })
+  | (Common & { kind: 'follows'; revpos: number; digest?: string; length?: number; encoding?: string; encodedLength?: number })
+  /** Bytes already in the attachment store (written before the revision, or kept by COPY). */
+  | (Common & { kind: 'stored'; meta: AttachmentMeta });
 
 function hasLoneSurrogate(s: string): boolean {
   return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
@@ -143,15 +155,8 @@ export function parseAttachments(value: unknown): IncomingAttachment[] {
     } else {
       const data = typeof p.data === 'string' ? decodeBase64(p.data) : null;
       if (data === null) throw new CouchError('invalid_attachment_data', { params: { name } });
-      out.push({
-        kind: 'inline',
-        name,
-        contentType,
-        data,
-        revpos: optionalInt(p.revpos) ?? 0,
-        digest: md5Digest(data),
-        length: data.length,
-      });
+      // couch_att inline_from_json/2: the data is identity and its `digest` is not read.
+      out.push({ kind: 'inline', name, contentType, data, revpos: optionalInt(p.revpos) ?? 0 });
     }
   }
   return out;
@@ -169,44 +174,65 @@ export interface ResolveOptions {
   parent: readonly AttachmentMeta[] | null;
   /** Bodies of `follows` entries, by attachment name (from multipart). */
   followsData?: ReadonlyMap<string, Buffer>;
+  /** The `[attachments]` settings new identity content is stored under; default: as sent. */
+  compression?: AttachmentCompression;
+  /** The largest identity length a gzip body may decode to (413 beyond it). */
+  maxLength?: number;
 }
 
 export interface ResolvedAttachments {
   /** Metadata of the new revision's attachments, in document order. */
   attachments: AttachmentMeta[];
-  /** New content to store, keyed by attachment name. */
+  /** New content to store (as stored: compressed or not), keyed by attachment name. */
   data: Map<string, Buffer>;
 }
 
 type FollowsAttachment = Extract<IncomingAttachment, { kind: 'follows' }>;
+type DataAttachment = Extract<IncomingAttachment, { kind: 'inline' | 'follows' }>;
 
 /**
- * Checks a `follows` body against the announced length (couch_att.erl
- * write_streamed_attachment/3) and returns identity bytes: gzip-encoded parts
- * (sent with `att_encoding_info`) are decoded so that Freshet stores and
- * digests identity data only.
+ * A `follows` body checked against the announced length, the encoded one for
+ * an encoded part (couch_att.erl write_streamed_attachment/3).
  */
 function followsBody(att: FollowsAttachment, body: Buffer | undefined): Buffer {
   if (body === undefined) throw new CouchError('attachment_too_short');
-  const encoded = att.encoding !== undefined && att.encoding !== 'identity';
-  const expected = encoded ? att.encodedLength : att.length;
+  const expected = isEncoded(att.encoding) ? att.encodedLength : att.length;
   if (expected !== undefined && body.length > expected) throw new CouchError('attachment_too_long');
   if (expected !== undefined && body.length < expected) throw new CouchError('attachment_too_short');
-  if (!encoded) return body;
-  if (att.encoding !== 'gzip') {
-    throw new CouchError('bad_request', { reason: `Unsupported attachment encoding: ${att.encoding}` });
+  return body;
+}
+
+/**
+ * New content as couch_db:with_stream/3 stores it (att-encoding.ts): a gzip
+ * body as it came (its identity length the declared one, else its own), an
+ * identity body of a compressible type gzip-compressed, anything else as sent.
+ * A digest the client sent must be the md5 of the bytes as received.
+ */
+function flushAttachment(att: DataAttachment, received: Buffer, opts: ResolveOptions): { meta: AttachmentMeta; bytes: Buffer } {
+  const base = { name: att.name, contentType: att.contentType, revpos: opts.newRevpos ?? att.revpos };
+  let receivedDigest: string | undefined;
+  const digestOfReceived = (): string => (receivedDigest ??= md5Digest(received));
+  if (att.digest !== undefined && att.digest !== digestOfReceived()) throw new CouchError('md5_mismatch');
+  if (isEncoded(att.encoding)) {
+    if (att.encoding !== 'gzip') {
+      throw new CouchError('bad_request', { reason: `Unsupported attachment encoding: ${att.encoding}` });
+    }
+    // Not kept: decoding only proves the bytes can be served to a client that takes identity.
+    gunzipAttachment(att.name, received, opts.maxLength);
+    const length = att.kind === 'follows' ? (att.length ?? received.length) : received.length;
+    return { meta: { ...base, length, digest: digestOfReceived(), encoding: 'gzip', encodedLength: received.length }, bytes: received };
   }
-  try {
-    return gunzipSync(body);
-  } catch (cause) {
-    throw new CouchError('invalid_attachment_data', { params: { name: att.name }, cause });
-  }
+  const c = opts.compression ?? NO_COMPRESSION;
+  const gz = compressibleType(att.contentType, c.types) ? gzipAttachment(received, c.level) : null;
+  if (gz === null) return { meta: { ...base, length: received.length, digest: digestOfReceived() }, bytes: received };
+  return { meta: { ...base, length: received.length, digest: md5Digest(gz), encoding: 'gzip', encodedLength: gz.length }, bytes: gz };
 }
 
 /**
  * Turns incoming entries into the new revision's attachment metadata. Stubs
  * must match a parent attachment of the same name (and `revpos`, if given),
- * else 412 missing_stub, exactly as couch_att:merge_stubs/2.
+ * else 412 missing_stub, exactly as couch_att:merge_stubs/2. New content is
+ * returned as it is to be stored (flushAttachment).
  */
 export function resolveAttachments(incoming: readonly IncomingAttachment[], opts: ResolveOptions): ResolvedAttachments {
   const attachments: AttachmentMeta[] = [];
@@ -221,18 +247,12 @@ export function resolveAttachments(incoming: readonly IncomingAttachment[], opts
       attachments.push({ ...prev });
       continue;
     }
-    const bytes = att.kind === 'inline' ? att.data : followsBody(att, opts.followsData?.get(att.name));
-    const meta: AttachmentMeta = {
-      name: att.name,
-      contentType: att.contentType,
-      length: bytes.length,
-      // An inline entry's digest was computed from its data when it was made (parseAttachments).
-      digest: att.kind === 'inline' ? att.digest : md5Digest(bytes),
-      revpos: opts.newRevpos ?? att.revpos,
-    };
-    if (att.kind === 'follows' && att.digest !== undefined && att.digest !== meta.digest) {
-      throw new CouchError('md5_mismatch');
+    if (att.kind === 'stored') {
+      attachments.push({ ...att.meta, name: att.name, contentType: att.contentType, revpos: opts.newRevpos ?? att.meta.revpos });
+      continue;
     }
+    const received = att.kind === 'inline' ? att.data : followsBody(att, opts.followsData?.get(att.name));
+    const { meta, bytes } = flushAttachment(att, received, opts);
     attachments.push(meta);
     data.set(att.name, bytes);
   }
@@ -285,7 +305,10 @@ export interface AttachmentsJsonOptions {
   history?: Revisions;
   /** Multipart responses: `follows: true` instead of inline data. */
   follows?: boolean;
-  /** `?att_encoding_info=true`. */
+  /**
+   * `?att_encoding_info=true` (and every multipart answer, whose parts carry the stored bytes):
+   * `encoding` and `encoded_length` of compressed attachments.
+   */
   encodingInfo?: boolean;
 }
 
@@ -301,7 +324,8 @@ export function attachmentHasData(meta: AttachmentMeta, opts: AttachmentsJsonOpt
 /**
  * The `_attachments` object of a response (couch_att:to_json/4): field order
  * content_type, revpos, digest, then `length`+`stub`, `length`+`follows`, or
- * `data`. `getData` returns the identity bytes of an attachment.
+ * `data`, then `encoding`+`encoded_length`. `length` is the identity length;
+ * `getData` returns the identity bytes of an attachment (to_json gunzips).
  */
 export function attachmentsToJson(
   metas: readonly AttachmentMeta[],
@@ -320,7 +344,7 @@ export function attachmentsToJson(
     } else {
       json.data = getData(meta).toString('base64');
     }
-    if (opts.encodingInfo === true && meta.encoding !== undefined && meta.encoding !== 'identity') {
+    if (opts.encodingInfo === true && isEncoded(meta.encoding)) {
       json.encoding = meta.encoding;
       json.encoded_length = meta.encodedLength;
     }

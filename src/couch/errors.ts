@@ -179,6 +179,8 @@ export const COUCH_ERRORS = {
   // --- 405 / 406 -----------------------------------------------------------
   method_not_allowed: { status: 405, error: 'method_not_allowed', reason: 'Only {methods} allowed' },
   not_acceptable: { status: 406, error: 'not_acceptable', reason: '{detail}' },
+  // couch_httpd:accepted_encodings/1 throws unacceptable_encoding (every coding refused).
+  unacceptable_encoding: { status: 406, error: 'not_acceptable', reason: 'unsupported encoding' },
   // Freshet: a document whose current value, written over KV, is no JSON object (raw bytes, an
   // array, a scalar, JSON nested past the limit): it exists, but has no JSON document form.
   not_json_object: {
@@ -205,6 +207,8 @@ export const COUCH_ERRORS = {
   document_too_large: { status: 413, error: 'document_too_large', reason: '{id}' },
   attachment_too_large: { status: 413, error: 'attachment_too_large', reason: '{name}' },
   bad_content_type: { status: 415, error: 'bad_content_type', reason: 'Content-Type must be {type}' },
+  // chttpd_db db_attachment_req PUT: `{bad_ctype, ...}` for a Content-Encoding other than these.
+  unsupported_content_encoding: { status: 415, error: 'bad_content_type', reason: 'Only gzip and identity content-encodings are supported' },
   range_not_satisfiable: {
     status: 416,
     error: 'requested_range_not_satisfiable',

@@ -36,6 +36,8 @@ export interface AllDocsRowQuery {
   includeDocs: boolean;
   conflicts: boolean;
   attachments: boolean;
+  /** `att_encoding_info`. */
+  encodingInfo?: boolean;
 }
 
 /** The document id of a key, or null when the key is no CouchDB document id (not UTF-8, or not listable). */
@@ -55,7 +57,7 @@ function row(db: Db, id: string, item: Item, q: AllDocsRowQuery, forKey: boolean
   const head = JSON.stringify({ id, key: id, value: deleted ? { rev: winner.rev, deleted: true } : { rev: winner.rev } }).slice(0, -1);
   if (!q.includeDocs) return head + '}';
   if (deleted) return head + ',"doc":null}';
-  const doc = docText(db, () => winnerJson(db, stateFromItem(id, item, db.revsLimit, db.bucket.maxJsonDepth), { conflicts: q.conflicts, attachments: q.attachments }));
+  const doc = docText(db, () => winnerJson(db, stateFromItem(id, item, db.revsLimit, db.bucket.maxJsonDepth), { conflicts: q.conflicts, attachments: q.attachments, encodingInfo: q.encodingInfo === true }));
   if ('text' in doc) return `${head},"doc":${doc.text}}`;
   return `${head},"error":${JSON.stringify(doc.error.error)},"reason":${JSON.stringify(doc.error.reason)}}`;
 }

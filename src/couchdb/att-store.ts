@@ -1,7 +1,8 @@
 /**
  * Attachment bytes, content-addressed by their CouchDB digest (`"md5-" + base64(md5(bytes))`,
  * couch-replication.md §3.6) in the database's `couch_att` side database (one per keyspace,
- * side-store.ts). Revisions only keep the
+ * side-store.ts): the bytes as stored, gzip for a compressed attachment (couch/att-encoding.ts),
+ * whose digest is that of the gzip bytes. Revisions only keep the
  * metadata (doc-store.ts `AttMeta`), so an attachment unchanged across revisions, documents or
  * conflicting branches is stored once.
  *
@@ -9,7 +10,8 @@
  * finds metadata without data. Bytes no revision references any more are not collected yet: they
  * stay until the database is deleted.
  */
-import { md5Digest } from '../couch/attachments.js';
+import { gunzipAttachment, isEncoded, md5Digest } from '../couch/att-encoding.js';
+import type { AttachmentMeta } from '../couch/attachments.js';
 import type { Db } from './db.js';
 
 /** Store `data` under its digest (`digest`, when the caller already computed it). */
@@ -24,4 +26,14 @@ export function getAttachmentData(db: Db, digest: string): Buffer | undefined {
   if (Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return undefined;
+}
+
+/**
+ * The identity bytes of an attachment: its stored bytes, gunzipped when it is stored compressed
+ * (couch_att foldl_decode/3). Undefined when the bytes are missing.
+ */
+export function getIdentityData(db: Db, meta: AttachmentMeta): Buffer | undefined {
+  const stored = getAttachmentData(db, meta.digest);
+  if (stored === undefined || !isEncoded(meta.encoding)) return stored;
+  return gunzipAttachment(meta.name, stored);
 }

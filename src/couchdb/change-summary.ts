@@ -58,6 +58,8 @@ export interface SummaryOptions {
   /** `include_docs` options. */
   conflicts?: boolean;
   attachments?: boolean;
+  /** `att_encoding_info`. */
+  encodingInfo?: boolean;
 }
 
 export interface ChangeSummary {
@@ -114,7 +116,7 @@ export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): Cha
   }
   let doc: Record<string, unknown>;
   try {
-    doc = winnerJson(db, state, { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false });
+    doc = winnerJson(db, state, { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false, encodingInfo: o.encodingInfo ?? false });
     if (filter?.kind === 'selector' && !filter.match(doc)) return null;
   } catch (err) {
     // A selector cannot match a document it cannot read: the row goes.

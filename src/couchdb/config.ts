@@ -7,18 +7,26 @@
  * Readers: `get(section, key)` / `int(...)` at the moment of use, so a change applies to the next
  * request; `onChange` for settings with a live effect (the log level). The design-function sandbox
  * reads `[query_server_config] os_process_timeout` (ms) and `memory_limit_bytes` through `get`,
- * view queries `reduce_limit` (src/views/reduce-limit.ts).
+ * view queries `reduce_limit` (src/views/reduce-limit.ts), attachment writes `[attachments]
+ * compression_level` and `compressible_types` (attachmentCompressionOf, couch/att-encoding.ts).
  * `[cors]` and `[chttpd] enable_cors` are the CORS settings' own (src/http/cors.ts), not kept here.
  */
+
+import { DEFAULT_COMPRESSIBLE_TYPES, DEFAULT_COMPRESSION_LEVEL, type AttachmentCompression } from '../couch/att-encoding.js';
 
 export type ConfigSections = Record<string, Record<string, string>>;
 
 /**
  * Values CouchDB 3 ships in default.ini for the keys Freshet reads or reports. Keys that take
  * effect in Freshet: couchdb/default_security, chttpd_auth/{iterations,pbkdf2_prf,public_fields},
- * log/level, query_server_config/*, uuids/*. The others are reported and may be set, without effect.
+ * log/level, query_server_config/*, uuids/*, attachments/*. The others are reported and may be
+ * set, without effect.
  */
 export const CONFIG_DEFAULTS: Readonly<ConfigSections> = {
+  attachments: {
+    compression_level: String(DEFAULT_COMPRESSION_LEVEL),
+    compressible_types: DEFAULT_COMPRESSIBLE_TYPES,
+  },
   couchdb: {
     default_security: 'admin_only',
     max_document_size: '20971520',
@@ -174,4 +182,17 @@ export class CouchConfig {
     this.#writes = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * The `[attachments]` settings an attachment write applies (couch_db:with_stream/3 reads them per
+ * write): `compression_level` (default 8; 0, or any value outside 1..9, stores identity) and
+ * `compressible_types` (unset: the default list, as compressible_att_type/1 falls back to
+ * ?DEFAULT_COMPRESSIBLE_TYPES; set to "" for none).
+ */
+export function attachmentCompressionOf(config: CouchConfig): AttachmentCompression {
+  return {
+    level: config.int('attachments', 'compression_level', DEFAULT_COMPRESSION_LEVEL),
+    types: config.get('attachments', 'compressible_types') ?? DEFAULT_COMPRESSIBLE_TYPES,
+  };
 }

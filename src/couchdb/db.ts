@@ -20,6 +20,7 @@ import type { Collection } from '../engine/collection.js';
 import { idRange } from '../engine/id-index.js';
 import { DEFAULT_REVS_LIMIT } from '../couch/rev-tree.js';
 import { isDocIdKey } from '../couch/doc.js';
+import { DEFAULT_ATTACHMENT_COMPRESSION, type AttachmentCompression } from '../couch/att-encoding.js';
 import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
 import { HISTORY_NAMESPACES, RevHistory } from './rev-history.js';
@@ -59,6 +60,11 @@ export class Db {
     readonly bucket: Bucket,
     /** The collection id (engine/manifest.ts); 0 is `_default._default`. */
     readonly collectionId = 0,
+    /**
+     * The `[attachments]` settings in effect, read at each attachment write (the HTTP face's
+     * `_config`, couchdb/config.ts attachmentCompressionOf); CouchDB's defaults otherwise.
+     */
+    readonly attachmentCompression: () => AttachmentCompression = () => DEFAULT_ATTACHMENT_COMPRESSION,
   ) {
     this.docs = bucket.collection(collectionId);
     this.local = new KeyspaceSide(bucket, 'couch_local', collectionId);

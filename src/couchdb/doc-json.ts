@@ -11,7 +11,7 @@ import { attachmentHasData, attachmentsToJson, type AttachmentMeta, type Attachm
 import { buildDocResponse, type DocResponseParts } from '../couch/doc.js';
 import { conflicts, deletedConflicts, revisionsFor, revsInfo } from '../couch/rev-tree-query.js';
 import { CouchError } from '../couch/errors.js';
-import { getAttachmentData } from './att-store.js';
+import { getAttachmentData, getIdentityData } from './att-store.js';
 import { toCouchError } from './errors.js';
 import type { Db } from './db.js';
 import type { DocState } from './doc-store.js';
@@ -28,12 +28,17 @@ export interface DocOutOptions {
   attsSince?: string[] | null;
   /** Mark attachments with data as `follows` (the bytes travel as MIME parts). */
   follows?: boolean;
+  /**
+   * `encoding`/`encoded_length` of compressed attachments (`?att_encoding_info=true`; every
+   * multipart answer, whose parts carry the stored bytes: chttpd_db adds att_encoding_info).
+   */
+  encodingInfo?: boolean;
   /** Add `_local_seq`: the document's change sequence (`?local_seq=true`, design option `local_seq`). */
   localSeq?: boolean;
 }
 
 function attOptions(state: DocState, rev: string, opts: DocOutOptions): AttachmentsJsonOptions {
-  const out: AttachmentsJsonOptions = { attachments: opts.attachments === true, follows: opts.follows === true };
+  const out: AttachmentsJsonOptions = { attachments: opts.attachments === true, follows: opts.follows === true, encodingInfo: opts.encodingInfo === true };
   if (opts.attsSince && opts.attsSince.length > 0) {
     const history = revisionsFor(state.tree, rev);
     if (history) {
@@ -50,7 +55,13 @@ export function attachmentsWithData(state: DocState, rev: string, atts: readonly
   return atts.filter((a) => attachmentHasData(a, o));
 }
 
+/** The identity bytes of an attachment (inline `data`, a client that takes no gzip). */
 export function attachmentBytes(db: Db, meta: AttachmentMeta): Buffer {
+  return getIdentityData(db, meta) ?? Buffer.alloc(0);
+}
+
+/** The bytes as stored (gzip when `meta.encoding` says so): MIME parts send these. */
+export function storedAttachmentBytes(db: Db, meta: AttachmentMeta): Buffer {
   return getAttachmentData(db, meta.digest) ?? Buffer.alloc(0);
 }
 

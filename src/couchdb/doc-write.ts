@@ -3,7 +3,7 @@
  * it. The body is parsed by couch/doc.ts parseDocument; then:
  *
  * 1. the bytes of inline and `follows` attachments are stored by digest (att-store.ts) before
- *    anything references them;
+ *    anything references them, gzip-compressed when their type is compressible (att-encoding.ts);
  * 2. in one turn: load the tree, resolve `stub` attachments against the parent revision
  *    (couch/attachments.ts resolveAttachments: `412 missing_stub`), apply the interactive
  *    (couch/edit.ts applyInteractiveEdit) or replicated (`new_edits: false`,
@@ -69,21 +69,29 @@ function storedJson(db: Db, state: DocState | null, rev: string | null): Record<
 }
 
 /**
- * Store the bytes of every attachment that carries data, before the revision exists, and return
- * the document with those entries as `inline` ones holding the identity bytes and their digest:
- * the write then neither decodes (gzip `follows` parts) nor hashes them a second time.
+ * Store the bytes of every attachment that carries data, before the revision exists, as CouchDB
+ * flushes them before it computes the new rev (couch_db update_docs: doc_flush_atts, then
+ * new_revs): compressed or not under the database's `[attachments]` settings
+ * (couch/attachments.ts resolveAttachments, att-encoding.ts). The document comes back with those
+ * entries as `stored` ones, so the write neither re-reads nor re-hashes them.
  */
 async function prestoreAttachments(db: Db, doc: ParsedDoc, followsData?: ReadonlyMap<string, Buffer>): Promise<ParsedDoc> {
   const incoming = doc.attachments ?? [];
-  const withData = incoming.filter((a) => a.kind !== 'stub');
-  const { attachments, data } = resolveAttachments(withData, { docId: doc.id ?? '', newRevpos: null, parent: null, followsData });
+  const withData = incoming.filter((a) => a.kind === 'inline' || a.kind === 'follows');
+  const { attachments, data } = resolveAttachments(withData, {
+    docId: doc.id ?? '',
+    newRevpos: null,
+    parent: null,
+    followsData,
+    compression: db.attachmentCompression(),
+    maxLength: MAX_VALUE_BYTES,
+  });
   // Refuse an oversized attachment before any of its bytes are stored.
   for (const meta of attachments) checkAttachmentSize(meta.name, meta.length, MAX_VALUE_BYTES);
   const byName = new Map<string, IncomingAttachment>();
   for (const meta of attachments) {
-    const bytes = data.get(meta.name)!;
-    await putAttachmentData(db, bytes, meta.digest);
-    byName.set(meta.name, { ...meta, kind: 'inline', data: bytes });
+    await putAttachmentData(db, data.get(meta.name)!, meta.digest);
+    byName.set(meta.name, { kind: 'stored', name: meta.name, contentType: meta.contentType, meta });
   }
   return { ...doc, attachments: incoming.map((a) => byName.get(a.name) ?? a) };
 }
@@ -101,7 +109,7 @@ function digestsOf(atts: readonly AttachmentMeta[]): Array<{ name: string; conte
 export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
   db.stats.writes++; // CouchDB `database_writes`
   // No `async`: most writes carry no attachment data and go straight to the store (see updateDoc).
-  if (doc.attachments?.some((a) => a.kind !== 'stub')) {
+  if (doc.attachments?.some((a) => a.kind === 'inline' || a.kind === 'follows')) {
     return prestoreAttachments(db, doc, opts.followsData).then((stored) => storeWrite(db, id, stored, opts));
   }
   try {
@@ -140,7 +148,6 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
         docId: id,
         newRevpos,
         parent: parentAtts(state, parentRev),
-        followsData: opts.followsData,
       });
       checkSize(id, doc, attachments);
       if (opts.validate && !id.startsWith('_design/')) {
@@ -163,7 +170,6 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
       docId: id,
       newRevpos: null,
       parent: parentAtts(state, previousStoredRev(merged.tree, merged.rev)),
-      followsData: opts.followsData,
     });
     checkSize(id, doc, attachments);
     if (opts.validate && !id.startsWith('_design/')) {

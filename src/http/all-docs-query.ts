@@ -55,6 +55,7 @@ export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDoc
     includeDocs: qBool(q, 'include_docs'),
     conflicts: qBool(q, 'conflicts'),
     attachments: qBool(q, 'attachments'),
+    encodingInfo: qBool(q, 'att_encoding_info'),
     updateSeq: qBool(q, 'update_seq'),
   };
   if (key !== undefined && keys === undefined) {

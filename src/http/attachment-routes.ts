@@ -4,7 +4,9 @@
  * new revision of the document that keeps its body and other attachments (as stubs). PouchDB's
  * replicator pulls attachment bytes this way after `_bulk_get` (§4.2).
  */
-import { md5Digest, validateAttachmentName, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
+import { validateAttachmentName, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
+import { isEncoded } from '../couch/att-encoding.js';
+import { acceptedEncodings, requestEncoding, requestMd5, sendEncodedAttachment } from './attachment-encoding.js';
 import { parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
 import { parseMultipart } from '../couch/multipart.js';
 import { byteRangesBody, contentRange, parseByteRanges } from '../couch/byte-ranges.js';
@@ -50,7 +52,10 @@ const getAttachment: Handler = async (rc) => {
   const data = meta ? getAttachmentData(db, meta.digest) : undefined;
   if (!meta || !data) throw new CouchError('attachment_not_found');
   const etag = `"${meta.digest.slice(4)}"`;
+  const accepted = acceptedEncodings(rc.req);
   if (notModified(rc.res, etag)) return;
+  // Stored gzip-compressed: served as stored or decoded, never by ranges (attachment-encoding.ts).
+  if (isEncoded(meta.encoding)) return sendEncodedAttachment(rc.res, meta, data, etag, accepted);
   // Byte ranges of identity-encoded attachments, as CouchDB serves them (couch/byte-ranges.ts).
   const identity = meta.encoding === undefined;
   const range = rc.req.headers.range;
@@ -81,9 +86,12 @@ const putAttachment: Handler = async (rc) => {
   const parent = rev !== undefined && state ? state.revData(rev) : null;
   if (rev !== undefined && !parent) throw new CouchError('conflict');
   const contentType = rc.req.headers['content-type'] ?? 'application/octet-stream';
+  // Content-Encoding and Content-MD5 of the body (attachment-encoding.ts).
+  const encoding = requestEncoding(rc.req);
+  const digest = requestMd5(rc.req);
   const attachments: IncomingAttachment[] = [
     ...stubsOf(parent?.atts ?? [], name),
-    { kind: 'inline', name, contentType, data, revpos: 0, digest: md5Digest(data), length: data.length },
+    { kind: 'inline', name, contentType, data, revpos: 0, ...(encoding ? { encoding } : {}), ...(digest ? { digest } : {}) },
   ];
   const doc: ParsedDoc = { id, revisions: revisionsOf(rev), deleted: false, body: parent?.body ?? {}, attachments };
   await guardWrite(rc, db, id, doc);
@@ -138,7 +146,7 @@ const postForm: Handler = async (rc) => {
     .map(({ filename, part }) => {
       validateAttachmentName(filename!);
       const data = part.body;
-      return { kind: 'inline', name: filename!, contentType: part.headers['content-type'] ?? 'application/octet-stream', data, revpos: 0, digest: md5Digest(data), length: data.length };
+      return { kind: 'inline', name: filename!, contentType: part.headers['content-type'] ?? 'application/octet-stream', data, revpos: 0 };
     });
   const docJson = field('_doc');
   let doc: ParsedDoc;

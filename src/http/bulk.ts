@@ -96,8 +96,10 @@ const bulkGet: Handler = async (rc) => {
   const revs = opt('revs');
   const withLatest = opt('latest');
   // A multipart answer always sends attachment data (send_docs_multipart_bulk_get's options:
-  // attachments, follows), except what `atts_since` leaves as stubs.
+  // attachments, follows, att_encoding_info), except what `atts_since` leaves as stubs; its parts
+  // carry the stored (compressed) bytes.
   const attachments = multipart || opt('attachments');
+  const encodingInfo = multipart || opt('att_encoding_info');
   // Each revision is serialized on its own (doc-json.ts docText): a document that cannot be shown
   // is an error entry of its result, never a failure of the whole response.
   const entries = (body.docs as unknown[]).map((entry): BulkGetEntry => {
@@ -108,7 +110,7 @@ const bulkGet: Handler = async (rc) => {
     }
     try {
       const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
-      const opts = { revs, attachments, attsSince, follows: multipart };
+      const opts = { revs, attachments, attsSince, follows: multipart, encodingInfo };
       const state = loadDoc(db, id, db.revsLimit);
       db.stats.reads++; // CouchDB `database_reads`
       let found: OpenRevResult[];

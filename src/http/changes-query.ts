@@ -37,6 +37,7 @@ export interface ChangesQuery {
   includeDocs: boolean;
   conflicts: boolean;
   attachments: boolean;
+  encodingInfo: boolean;
   allDocs: boolean;
   activeOnly: boolean;
   seqInterval: number | null;
@@ -143,6 +144,7 @@ export function parseChangesQuery(
     includeDocs: qBool(q, 'include_docs'),
     conflicts: qBool(q, 'conflicts'),
     attachments: qBool(q, 'attachments'),
+    encodingInfo: qBool(q, 'att_encoding_info'),
     allDocs: style === 'all_docs',
     activeOnly: qBool(q, 'active_only'),
     seqInterval: seqInterval ?? null,

@@ -7,7 +7,8 @@
  * `[cors]` and `[chttpd] enable_cors` are the CORS settings (cors.ts, persisted as they always
  * were); every other key lives in couchdb/config.ts. A few values are checked before they are
  * taken, since the server acts on them: `[log] level` (applied to the running logger at once),
- * `[couchdb] default_security`, `[chttpd_auth] iterations` and `pbkdf2_prf`. `[admins]` is refused:
+ * `[couchdb] default_security`, `[chttpd_auth] iterations` and `pbkdf2_prf`, `[attachments]
+ * compression_level`. `[admins]` is refused:
  * the server admin is the Couchbase administrator (README "Credentials").
  */
 import { CouchError } from '../couch/errors.js';
@@ -62,6 +63,8 @@ const CHECKS: Readonly<Record<string, (value: string) => string | null>> = {
   'chttpd/authentication_handlers': keepsLogin,
   'httpd/authentication_handlers': keepsLogin,
   'uuids/algorithm': (v) => (isUuidAlgorithm(v) ? null : `algorithm must be one of ${UUID_ALGORITHMS.join(', ')}`),
+  // couch_db:with_stream/3 reads it with config:get_integer (a non-integer fails every attachment write there).
+  'attachments/compression_level': (v) => (/^[0-9]$/.test(v.trim()) ? null : 'compression_level must be an integer from 0 (no compression) to 9'),
   'chttpd_auth/pbkdf2_prf': (v) => (['sha', 'sha224', 'sha256', 'sha384', 'sha512'].includes(v) ? null : 'pbkdf2_prf must be sha, sha224, sha256, sha384 or sha512'),
 };
 

@@ -7,7 +7,7 @@ import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
 import type { Db } from '../couchdb/db.js';
 import { buildOpenRevsMixed, buildRelated, type MultipartBody, type OpenRevsEntry, type PartAttachment } from '../couch/multipart-build.js';
-import { attachmentBytes, attachmentsWithData, docJson, docText, revError, type DocOutOptions } from '../couchdb/doc-json.js';
+import { attachmentsWithData, docJson, docText, revError, storedAttachmentBytes, type DocOutOptions } from '../couchdb/doc-json.js';
 import type { DocState } from '../couchdb/doc-store.js';
 import type { OpenRev, OpenRevResult } from '../couchdb/doc-revs.js';
 import { qBool, qJson } from './request.js';
@@ -24,6 +24,7 @@ export function docOutOptions(q: URLSearchParams): DocOutOptions {
     attachments: qBool(q, 'attachments'),
     attsSince: (attsSince as string[] | undefined) ?? null,
     localSeq: qBool(q, 'local_seq'),
+    encodingInfo: qBool(q, 'att_encoding_info'),
   };
 }
 
@@ -42,18 +43,28 @@ export function parseOpenRevs(q: URLSearchParams): 'all' | string[] | undefined 
   return parseRevs(list).map((r) => `${r.pos}-${r.hash}`);
 }
 
-/** The attachments of a revision whose data goes out as MIME parts. */
+/**
+ * The attachments of a revision whose data goes out as MIME parts: the bytes as stored, with their
+ * Content-Encoding (couch_doc doc_to_multi_part_stream with SendEncodedAtts, which chttpd_db
+ * always passes), so the JSON that goes with them carries the encoding info (`multipartOptions`).
+ */
 export function partsFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): PartAttachment[] {
   return attachmentsWithData(state, r.rev, r.data.atts, opts).map((a) => ({
     name: a.name,
     contentType: a.contentType,
-    data: attachmentBytes(db, a),
+    data: storedAttachmentBytes(db, a),
+    ...(a.encoding === undefined ? {} : { encoding: a.encoding }),
   }));
+}
+
+/** A multipart answer's JSON: `follows` entries with `encoding`/`encoded_length` (chttpd_db `[attachments, follows, att_encoding_info | Options]`). */
+export function multipartOptions(opts: DocOutOptions): DocOutOptions {
+  return { ...opts, follows: true, encodingInfo: true };
 }
 
 /** One revision as a `multipart/related` body (JSON first, then its attachment data). */
 export function relatedFor(db: Db, state: DocState, r: OpenRev, opts: DocOutOptions): MultipartBody {
-  const json = docJson(db, state, r.rev, r.data, r.deleted, { ...opts, follows: true });
+  const json = docJson(db, state, r.rev, r.data, r.deleted, multipartOptions(opts));
   return buildRelated(JSON.stringify(json), partsFor(db, state, r, opts));
 }
 
@@ -67,7 +78,7 @@ export function mixedBody(db: Db, state: DocState | null, results: OpenRevResult
     if ('missing' in r) return { missing: r.missing };
     const s = state as DocState;
     // Per revision: one that cannot be shown is an error part, not a failed response.
-    const json = docText(db, () => docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, follows: true }));
+    const json = docText(db, () => docJson(db, s, r.ok.rev, r.ok.data, r.ok.deleted, multipartOptions(opts)));
     if ('error' in json) return { error: JSON.stringify(revError(s.id, r.ok.rev, json.error)) };
     return { ok: { json: json.text, attachments: partsFor(db, s, r.ok, opts) } };
   });

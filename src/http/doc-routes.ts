@@ -223,10 +223,13 @@ const copyDoc: Handler = async (rc) => {
   const rev = wanted === null ? state.winner.rev : formatRev(wanted.pos, wanted.hash);
   const found = openRev(state, rev);
   if (!found || found.deleted) throw new CouchError('not_found');
-  // The source as GET ?attachments=true shows it (attachment data inline), under the new id.
-  const source = docJson(db, state, rev, found.data, false, { attachments: true });
+  // The source's body under the new id, with its attachments as stored (bytes shared, compressed
+  // ones kept so, the new revision's revpos), as couch_db flush_data keeps an active stream.
+  const source = docJson(db, state, rev, found.data, false);
   delete source._rev;
+  delete source._attachments;
   const doc = parseDocument({ ...source, _id: destId, ...(destRev === undefined ? {} : { _rev: destRev }) });
+  if (found.data.atts.length > 0) doc.attachments = found.data.atts.map((meta) => ({ kind: 'stored', name: meta.name, contentType: meta.contentType, meta }));
   await guardWrite(rc, db, destId, doc);
   const written = await writeDoc(db, destId, doc, { newEdits: true, validate: await requestValidator(rc, db) });
   sendJson(rc.res, 201, { ok: true, id: destId, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, destId) });

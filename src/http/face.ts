@@ -23,7 +23,7 @@ import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb, type ReplicatorJobs } from '../couchdb/replicator-db.js';
-import { CouchConfig } from '../couchdb/config.js';
+import { attachmentCompressionOf, CouchConfig } from '../couchdb/config.js';
 import { UuidGenerator } from '../couchdb/uuids.js';
 import { CouchUsers } from './couch-users.js';
 import type { AccessHost } from './db-access.js';
@@ -253,7 +253,7 @@ export class HttpFace {
       watchCollectionDrops(bucket, SIDE_NAMESPACE_BASES, (err, collectionId) =>
         this.ctx.logger.warn({ err, bucket: bucket.name, collectionId }, 'could not remove the side data of a dropped collection'));
     }
-    const db = new Db(bucket, collectionId);
+    const db = new Db(bucket, collectionId, () => attachmentCompressionOf(this.config));
     this.dbs.set(key, db);
     return db;
   }

@@ -9,7 +9,12 @@
  *   JSON first with `"follows": true` stubs, then the bytes (couch_httpd_multipart.erl layout,
  *   built by src/couch/multipart-build.ts). 401/403/413/415 for one document are that document's
  *   failure, not the batch's.
+ * - Attachments read still gzip-compressed (`encoding: gzip`) go as they are, `Content-Encoding:
+ *   gzip` parts, to a target that stores them so (CouchDB, Freshet: couch_att follow_from_json
+ *   keeps the encoding), known by its welcome (`GET /` has `couchdb`); any other target
+ *   (pouchdb-server would store the gzip bytes as the attachment) gets them decoded.
  */
+import { gunzipAttachment } from '../couch/att-encoding.js';
 import { buildRelated } from '../couch/multipart-build.js';
 import { encodeDocId, jsonOf, type DbClient } from './http-client.js';
 import { isReplicationError, ReplicationError } from './errors.js';
@@ -29,17 +34,49 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export class HttpDocWriter {
+  /** Whether the target keeps gzip-encoded attachments (see the header); asked once. */
+  private encodedTarget: Promise<boolean> | undefined;
+
   constructor(
     private readonly client: DbClient,
     private readonly concurrency = 4,
   ) {}
+
+  /** The target server's welcome (`GET /` above the database) names CouchDB; false when unknown. */
+  private takesEncoded(signal?: AbortSignal): Promise<boolean> {
+    const path = this.client.url.pathname.replace(/\/+$/, '');
+    const root = path.slice(0, path.lastIndexOf('/') + 1) || '/';
+    this.encodedTarget ??= this.client
+      .request({ method: 'GET', serverPath: root, retry: false, ...(signal ? { signal } : {}) })
+      .then((res) => {
+        const welcome = jsonOf(res);
+        return isObject(welcome) && 'couchdb' in welcome;
+      })
+      .catch(() => false);
+    return this.encodedTarget;
+  }
+
+  /** The document with its gzip attachments decoded, for a target that takes identity bytes only. */
+  private decoded(doc: FetchedDoc): FetchedDoc {
+    if (!doc.attachments.some((a) => a.encoding !== undefined)) return doc;
+    const atts: Record<string, unknown> = { ...(isObject(doc.doc._attachments) ? doc.doc._attachments : {}) };
+    const attachments = doc.attachments.map((a) => {
+      if (a.encoding === undefined) return a;
+      const data = gunzipAttachment(a.name, a.data);
+      const { encoding: _e, encoded_length: _l, digest: _d, ...meta } = isObject(atts[a.name]) ? (atts[a.name] as Record<string, unknown>) : {};
+      atts[a.name] = { ...meta, length: data.length };
+      return { name: a.name, contentType: a.contentType, data };
+    });
+    return { ...doc, doc: { ...doc.doc, _attachments: atts }, attachments };
+  }
 
   async write(docs: readonly FetchedDoc[], signal?: AbortSignal): Promise<WriteFailure[]> {
     const plain = docs.filter((d) => d.attachments.length === 0);
     const withBytes = docs.filter((d) => d.attachments.length > 0);
     const failures: WriteFailure[] = [];
     if (plain.length > 0) failures.push(...(await this.bulkDocs(plain, signal)));
-    const single = await mapLimit(withBytes, this.concurrency, (d) => this.putMultipart(d, signal));
+    const encoded = withBytes.some((d) => d.attachments.some((a) => a.encoding !== undefined)) && (await this.takesEncoded(signal));
+    const single = await mapLimit(withBytes, this.concurrency, (d) => this.putMultipart(encoded ? d : this.decoded(d), signal));
     for (const f of single) if (f) failures.push(f);
     return failures;
   }

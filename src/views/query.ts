@@ -23,6 +23,8 @@ export interface ViewQuery extends ViewRange {
   includeDocs: boolean;
   conflicts?: boolean;
   attachments: boolean;
+  /** `att_encoding_info` (include_docs). */
+  encodingInfo?: boolean;
   updateSeq: boolean;
   update: UpdateMode;
   sorted: boolean;
@@ -103,6 +105,7 @@ export function parseViewQuery(query: URLSearchParams, body?: Record<string, unk
       case 'include_docs': q.includeDocs = boolOf(name, v); break;
       case 'conflicts': q.conflicts = boolOf(name, v); break;
       case 'attachments': q.attachments = boolOf(name, v); break;
+      case 'att_encoding_info': q.encodingInfo = boolOf(name, v); break;
       case 'update_seq': q.updateSeq = boolOf(name, v); break;
       case 'sorted': q.sorted = boolOf(name, v); break;
       case 'stable': q.stable = boolOf(name, v); break;

@@ -40,7 +40,7 @@ function docFor(db: Db, row: StoredRow, q: ViewQuery): string {
   const rev = typeof props?._rev === 'string' ? props._rev : null;
   const state = loadDoc(db, id, db.revsLimit);
   if (!state || state.opaque) return 'null';
-  const opts = { conflicts: q.conflicts ?? false, attachments: q.attachments };
+  const opts = { conflicts: q.conflicts ?? false, attachments: q.attachments, encodingInfo: q.encodingInfo ?? false };
   if (rev !== null) {
     const found = validRev(rev) ? openRev(state, rev) : null;
     if (!found) return 'null';

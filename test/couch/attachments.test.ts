@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CouchError } from '../../src/couch/errors.js';
 import {
   attachmentsToJson,
@@ -14,6 +14,7 @@ import {
   resolveAttachments,
   type AttachmentMeta,
 } from '../../src/couch/attachments.js';
+import { compressibleType, DEFAULT_ATTACHMENT_COMPRESSION, DEFAULT_COMPRESSIBLE_TYPES, gzipAttachment } from '../../src/couch/att-encoding.js';
 
 function reason(fn: () => unknown): string {
   try {
@@ -132,8 +133,8 @@ describe('parseAttachments', () => {
     const inline = atts[0];
     assert.ok(inline.kind === 'inline');
     assert.equal(inline.data.toString(), 'local');
-    assert.equal(inline.digest, md5Digest(Buffer.from('local')));
-    assert.equal(inline.length, 5);
+    // couch_att inline_from_json/2 reads no digest: inline data is never checked against one.
+    assert.equal(inline.digest, undefined);
   });
 
   test('missing or invalid data', () => {
@@ -180,7 +181,7 @@ describe('resolveAttachments', () => {
     );
   });
 
-  test('follows: length and digest are checked, gzip is decoded', () => {
+  test('follows: length and digest (of the bytes as sent) are checked; gzip is stored as it came', () => {
     const hello = Buffer.from('hello');
     const follows = parseAttachments({ f: { follows: true, length: 5, digest: md5Digest(hello) } });
     const ok = resolveAttachments(follows, { docId: 'd', newRevpos: null, parent: null, followsData: new Map([['f', hello]]) });
@@ -192,11 +193,62 @@ describe('resolveAttachments', () => {
     assert.equal(run(Buffer.from('jello')), '500 unknown_error md5_mismatch');
     const gz = gzipSync(hello);
     const gzipped = parseAttachments({
-      f: { follows: true, length: 5, encoding: 'gzip', encoded_length: gz.length, digest: md5Digest(hello) },
+      f: { follows: true, content_type: 'text/plain', length: 5, encoding: 'gzip', encoded_length: gz.length, digest: md5Digest(gz) },
     });
-    const decoded = resolveAttachments(gzipped, { docId: 'd', newRevpos: 1, parent: null, followsData: new Map([['f', gz]]) });
-    assert.equal(decoded.data.get('f')?.toString(), 'hello');
-    assert.equal(decoded.attachments[0].length, 5);
+    // Kept compressed, whatever the settings: the digest is the gzip bytes', as the sender's.
+    const kept = resolveAttachments(gzipped, { docId: 'd', newRevpos: 1, parent: null, followsData: new Map([['f', gz]]), compression: DEFAULT_ATTACHMENT_COMPRESSION });
+    assert.equal(kept.data.get('f'), gz);
+    assert.deepEqual(kept.attachments[0], { name: 'f', contentType: 'text/plain', revpos: 1, length: 5, digest: md5Digest(gz), encoding: 'gzip', encodedLength: gz.length });
+    // A digest of the identity bytes does not match what was sent (couch_stream IdentityMd5).
+    const wrongDigest = parseAttachments({ f: { follows: true, length: 5, encoding: 'gzip', encoded_length: gz.length, digest: md5Digest(hello) } });
+    assert.equal(run(gz, wrongDigest), '500 unknown_error md5_mismatch');
+    // Without a declared length, the identity length is unknown: the encoded one stands in.
+    const bare = parseAttachments({ f: { follows: true, encoding: 'gzip' } });
+    assert.equal(resolveAttachments(bare, { docId: 'd', newRevpos: 1, parent: null, followsData: new Map([['f', gz]]) }).attachments[0].length, gz.length);
+    const corrupt = parseAttachments({ f: { follows: true, encoding: 'gzip', encoded_length: 5 } });
+    assert.equal(run(Buffer.from('nogz!'), corrupt), '400 bad_request Invalid attachment data for f');
+    const br = parseAttachments({ f: { follows: true, encoding: 'br', encoded_length: 5 } });
+    assert.equal(run(Buffer.from('12345'), br), '400 bad_request Unsupported attachment encoding: br');
+  });
+
+  test('identity content of a compressible type is stored gzip-compressed (couch_db with_stream/3)', () => {
+    const text = Buffer.from('This is a base64 encoded text');
+    const incoming = parseAttachments({
+      't.txt': { content_type: 'text/plain', data: text.toString('base64') },
+      'b.bin': { content_type: 'application/octet-stream', data: text.toString('base64') },
+      'j.json': { content_type: 'application/json; charset=utf-8', follows: true, length: text.length, digest: md5Digest(text) },
+    });
+    const opts = { docId: 'd', newRevpos: 1, parent: null, followsData: new Map([['j.json', text]]), compression: DEFAULT_ATTACHMENT_COMPRESSION };
+    const r = resolveAttachments(incoming, opts);
+    const [t, b, j] = r.attachments;
+    const stored = r.data.get('t.txt')!;
+    assert.deepEqual(gunzipSync(stored), text);
+    assert.deepEqual(stored, gzipAttachment(text, 8));
+    assert.deepEqual(t, { name: 't.txt', contentType: 'text/plain', revpos: 1, length: 29, digest: md5Digest(stored), encoding: 'gzip', encodedLength: stored.length });
+    // The client's digest is the identity one, checked before compression; the stored one is the gzip's.
+    assert.equal(j!.encoding, 'gzip');
+    assert.equal(j!.digest, md5Digest(r.data.get('j.json')!));
+    assert.deepEqual(b, { name: 'b.bin', contentType: 'application/octet-stream', revpos: 1, length: 29, digest: md5Digest(text) });
+    // Level 0 (or none given) stores everything as sent.
+    const { compression: _default, ...noCompression } = opts;
+    for (const compression of [{ level: 0, types: 'text/*' }, undefined]) {
+      const plain = resolveAttachments(incoming, { ...noCompression, ...(compression ? { compression } : {}) });
+      assert.equal(plain.attachments[0]!.encoding, undefined);
+      assert.equal(plain.attachments[0]!.digest, md5Digest(text));
+    }
+  });
+
+  test('compressible_types: wildcards, parameters and case ignored, literal otherwise', () => {
+    for (const t of ['text/plain', 'TEXT/HTML', 'text/plain;charset=utf-8', ' text/css ; q=1', 'application/json', 'application/xml']) {
+      assert.ok(compressibleType(t, DEFAULT_COMPRESSIBLE_TYPES), t);
+    }
+    for (const t of ['application/octet-stream', 'image/png', 'application/jsonx', 'xtext/plain']) {
+      assert.equal(compressibleType(t, DEFAULT_COMPRESSIBLE_TYPES), false, t);
+    }
+    assert.ok(compressibleType('application/xhtml+xml', 'application/xhtml+xml'));
+    assert.equal(compressibleType('application/xhtmlxml', 'application/xhtml+xml'), false);
+    assert.equal(compressibleType('text/plain', ''), false);
+    assert.ok(compressibleType('anything/at-all', '*'));
   });
 });
 
