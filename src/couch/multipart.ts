@@ -220,3 +220,28 @@ export function parseOpenRevsMixed(body: Buffer, contentType: string): OpenRevsP
     return { ok: obj, followsData: new Map() };
   });
 }
+
+export type ParsedBulkGetPart = ({ ok: Record<string, unknown> } & { followsData: Map<string, Buffer> }) | { error: Record<string, unknown> };
+
+/**
+ * A `_bulk_get` answer sent as multipart (chttpd_db send_docs_multipart_bulk_get): one part per
+ * revision, `application/json` (no attachment follows), `multipart/related` (the document and its
+ * attachment parts, as stored: `encoding` in the JSON says which are gzip), or
+ * `application/json; error="true"` holding `{id?, rev, error, reason}`. CouchDB versions that send
+ * a document whose attachments are all stubs as bare JSON under a `multipart/related` header are
+ * read as JSON too.
+ */
+export function parseBulkGetMultipart(body: Buffer, contentType: string): ParsedBulkGetPart[] {
+  return parseMultipart(body, contentType).map((part): ParsedBulkGetPart => {
+    const ct = partType(part);
+    if (ct.type === 'multipart/related' && !/^\s*\{/.test(part.body.subarray(0, 64).toString('latin1'))) {
+      const related = parseRelatedDocument(part.body, part.headers['content-type'] ?? '');
+      return { ok: related.doc, followsData: related.followsData };
+    }
+    if (ct.type !== 'application/json' && ct.type !== 'multipart/related') throw invalid(`unexpected part type ${ct.type}`);
+    const json = parseJsonPart(part, NO_LIMIT);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CouchError('not_an_object');
+    const obj = json as Record<string, unknown>;
+    return ct.params.error === 'true' ? { error: obj } : { ok: obj, followsData: new Map() };
+  });
+}

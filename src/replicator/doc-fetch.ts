@@ -5,7 +5,11 @@
  *    `{"docs":[{"id","rev","atts_since":[…]}]}`. CouchDB's replicator asks `attachments=false` and
  *    re-reads docs with attachments one by one; asking for the bytes at once saves those round
  *    trips, and `atts_since` (the target's `possible_ancestors`) keeps unchanged attachments as
- *    stubs where the server honours it (pouchdb-server ignores it and sends everything).
+ *    stubs where the server honours it (pouchdb-server ignores it and sends everything). The
+ *    request takes `multipart/mixed` only: CouchDB 3 and Freshet then answer multipart
+ *    (chttpd_db bulk_get_ret_multipart) with each attachment as stored, gzip-compressed ones
+ *    still compressed (`encoding` in the JSON), as CouchDB's replicator reads them with
+ *    `att_encoding_info`; servers without it (pouchdb-server) answer JSON, base64 identity data.
  * 2. When `_bulk_get` is refused (4xx, 501: an old or minimal server, e.g. pouchdb-express-router),
  *    fall back for good to `GET /{db}/{id}?revs=true&latest=true&open_revs=[…]&atts_since=[…]`
  *    with `Accept: multipart/mixed`, parsing either multipart (CouchDB) or a JSON array
@@ -15,7 +19,7 @@
  * target has (its `revpos` is above every `atts_since` generation) would make the target fail with
  * `412 missing_stub`, so its bytes are fetched raw with `GET /{db}/{id}/{name}?rev=` as PouchDB does.
  */
-import { parseOpenRevsMixed } from '../couch/multipart.js';
+import { parseBulkGetMultipart, parseOpenRevsMixed } from '../couch/multipart.js';
 import { encodeDocId, headerValue, jsonOf, type DbClient } from './http-client.js';
 import { ReplicationError } from './errors.js';
 import type { AttachmentData, FetchedDoc, FetchRequest, FetchResult } from './peer.js';
@@ -72,6 +76,7 @@ export class HttpDocFetcher {
       path: '_bulk_get',
       query: { revs: true, latest: true, attachments: true },
       json: { docs: reqs.map((r) => ({ id: r.id, rev: r.rev, atts_since: r.attsSince })) },
+      accept: 'multipart/mixed',
       expect: [200, ...BULK_GET_REFUSED],
       ...(signal ? { signal } : {}),
     });
@@ -80,7 +85,37 @@ export class HttpDocFetcher {
       return null;
     }
     this.bulkGetSupported = true;
-    const body = jsonOf(res);
+    const contentType = headerValue(res.headers, 'content-type') ?? '';
+    const results = contentType.toLowerCase().startsWith('multipart/') ? this.fromBulkMultipart(res.body, contentType, reqs) : this.fromBulkJson(jsonOf(res), reqs);
+    const out = await mapLimit(results, this.concurrency, (r) => this.completeStubs(r, reqs, signal));
+    this.bulkGetDocs += out.filter((r) => 'ok' in r).length;
+    return out;
+  }
+
+  /** A multipart answer: parts in request order, each naming its document (or its rev, when missing). */
+  private fromBulkMultipart(body: Buffer, contentType: string, reqs: readonly FetchRequest[]): FetchResult[] {
+    if (body.length === 0) return [];
+    let parts: ReturnType<typeof parseBulkGetMultipart>;
+    try {
+      parts = parseBulkGetMultipart(body, contentType);
+    } catch (cause) {
+      throw new ReplicationError('BAD_RESPONSE', `_bulk_get: ${cause instanceof Error ? cause.message : String(cause)}`, {}, cause);
+    }
+    const results: FetchResult[] = [];
+    for (const part of parts) {
+      if ('ok' in part) {
+        results.push({ ok: toFetched(part.ok, part.followsData) });
+        continue;
+      }
+      const rev = typeof part.error.rev === 'string' ? part.error.rev : undefined;
+      const id = typeof part.error.id === 'string' ? part.error.id : reqs.find((r) => r.rev === rev)?.id;
+      const req = reqs.find((r) => r.id === id && (rev === undefined || r.rev === rev)) ?? reqs.find((r) => r.id === id);
+      if (req !== undefined) results.push(this.fromBulkEntry({ error: part.error }, req));
+    }
+    return results;
+  }
+
+  private fromBulkJson(body: unknown, reqs: readonly FetchRequest[]): FetchResult[] {
     if (!isObject(body) || !Array.isArray(body.results)) {
       throw new ReplicationError('BAD_RESPONSE', '_bulk_get: no results array');
     }
@@ -92,9 +127,7 @@ export class HttpDocFetcher {
       if (docs.length === 0) results.push({ missing: { id: req.id, rev: req.rev } });
       for (const d of docs) results.push(this.fromBulkEntry(d, req));
     });
-    const out = await mapLimit(results, this.concurrency, (r) => this.completeStubs(r, reqs, signal));
-    this.bulkGetDocs += out.filter((r) => 'ok' in r).length;
-    return out;
+    return results;
   }
 
   private fromBulkEntry(entry: unknown, req: FetchRequest): FetchResult {

@@ -31,7 +31,7 @@ import { parseDocument, type ParsedDoc } from '../couch/doc.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { Db } from '../couchdb/db.js';
 import { bucketNameOf, lookupKeyspace } from '../couchdb/keyspace.js';
-import { attachmentBytes, attachmentsWithData, docJson, type DocOutOptions } from '../couchdb/doc-json.js';
+import { attachmentsWithData, docJson, storedAttachmentBytes, type DocOutOptions } from '../couchdb/doc-json.js';
 import { openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { orderedWriter } from '../couchdb/doc-write.js';
@@ -186,14 +186,15 @@ export class LocalPeer implements Peer {
     for (const req of reqs) {
       try {
         const state = loadDoc(db, req.id, db.revsLimit);
-        const opts: DocOutOptions = { revs: true, attachments: true, attsSince: req.attsSince.length > 0 ? req.attsSince : null, follows: true };
+        // The bytes as stored, compressed ones with their encoding, as a multipart open_revs sends them.
+        const opts: DocOutOptions = { revs: true, attachments: true, attsSince: req.attsSince.length > 0 ? req.attsSince : null, follows: true, encodingInfo: true };
         for (const r of openRevs(state, [req.rev], true)) {
           if ('missing' in r || !state) {
             out.push({ missing: { id: req.id, rev: 'missing' in r ? r.missing : req.rev } });
             continue;
           }
           const json = docJson(db, state, r.ok.rev, r.ok.data, r.ok.deleted, opts);
-          const bytes = new Map(attachmentsWithData(state, r.ok.rev, r.ok.data.atts, opts).map((m) => [m.name, attachmentBytes(db, m)]));
+          const bytes = new Map(attachmentsWithData(state, r.ok.rev, r.ok.data.atts, opts).map((m) => [m.name, storedAttachmentBytes(db, m)]));
           out.push({ ok: toFetched(json, bytes) });
         }
       } catch (err) {
