@@ -17,7 +17,8 @@
 // for a given level and content, but not byte-identical to CouchDB's.
 
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, gunzipSync, gzip, gzipSync, type ZlibOptions } from 'node:zlib';
 import { CouchError } from './errors.js';
 
 /** `[attachments]` in CouchDB 3's default.ini. */
@@ -77,8 +78,29 @@ export function isEncoded(encoding: string | undefined): encoding is string {
  * null for a level outside 1..9 (identity, as CouchDB then writes the bytes unchanged).
  */
 export function gzipAttachment(data: Buffer, level: number): Buffer | null {
-  if (!Number.isInteger(level) || level < 1 || level > 9) return null;
-  return gzipSync(data, { level, windowBits: 15, memLevel: 8 });
+  return validLevel(level) ? gzipSync(data, gzipOptions(level)) : null;
+}
+
+const gzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gzip);
+const gunzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gunzip);
+
+/** Below this size compressing on the event loop costs less than a trip to zlib's thread pool. */
+export const ASYNC_ZLIB_BYTES = 64 * 1024;
+
+/**
+ * gzipAttachment on zlib's thread pool, for content large enough that compressing it would hold
+ * the event loop (a 20 MiB text of high entropy takes about half a second at level 8).
+ */
+export function gzipAttachmentAsync(data: Buffer, level: number): Promise<Buffer | null> {
+  return validLevel(level) ? gzipAsync(data, gzipOptions(level)) : Promise.resolve(null);
+}
+
+function validLevel(level: number): boolean {
+  return Number.isInteger(level) && level >= 1 && level <= 9;
+}
+
+function gzipOptions(level: number): ZlibOptions {
+  return { level, windowBits: 15, memLevel: 8 };
 }
 
 /**
@@ -89,7 +111,20 @@ export function gunzipAttachment(name: string, data: Buffer, maxLength?: number)
   try {
     return gunzipSync(data, maxLength === undefined ? {} : { maxOutputLength: Math.max(1, maxLength) });
   } catch (cause) {
-    if (cause instanceof RangeError) throw new CouchError('attachment_too_large', { params: { name }, cause });
-    throw new CouchError('invalid_attachment_data', { params: { name }, cause });
+    throw gunzipError(name, cause);
   }
+}
+
+/** gunzipAttachment on zlib's thread pool (large attachments, see gzipAttachmentAsync). */
+export async function gunzipAttachmentAsync(name: string, data: Buffer, maxLength?: number): Promise<Buffer> {
+  try {
+    return await gunzipAsync(data, maxLength === undefined ? {} : { maxOutputLength: Math.max(1, maxLength) });
+  } catch (cause) {
+    throw gunzipError(name, cause);
+  }
+}
+
+function gunzipError(name: string, cause: unknown): CouchError {
+  if (cause instanceof RangeError) return new CouchError('attachment_too_large', { params: { name }, cause });
+  return new CouchError('invalid_attachment_data', { params: { name }, cause });
 }

@@ -9,9 +9,12 @@
 // stored (compressed or not) and what that records: att-encoding.ts.
 
 import {
+  ASYNC_ZLIB_BYTES,
   compressibleType,
   gunzipAttachment,
+  gunzipAttachmentAsync,
   gzipAttachment,
+  gzipAttachmentAsync,
   isEncoded,
   md5Digest,
   NO_COMPRESSION,
@@ -178,6 +181,39 @@ export interface ResolveOptions {
   compression?: AttachmentCompression;
   /** The largest identity length a gzip body may decode to (413 beyond it). */
   maxLength?: number;
+  /** Zlib work already done off the event loop (prepareAttachments). */
+  prepared?: PreparedAttachments;
+}
+
+/** What prepareAttachments did beforehand, by attachment name. */
+export interface PreparedAttachments {
+  /** The gzip of identity content to be compressed, at the settings' level. */
+  gzip: Map<string, Buffer>;
+  /** gzip content checked to decode (within `maxLength`). */
+  decodable: Set<string>;
+}
+
+/**
+ * The zlib work resolveAttachments will do on large content (at least ASYNC_ZLIB_BYTES), done
+ * first on zlib's thread pool: compressing a big text attachment, or checking that a big gzip one
+ * decodes, would otherwise hold the event loop. Pass the result as its `prepared` option.
+ */
+export async function prepareAttachments(incoming: readonly IncomingAttachment[], opts: ResolveOptions): Promise<PreparedAttachments> {
+  const prepared: PreparedAttachments = { gzip: new Map(), decodable: new Set() };
+  const c = opts.compression ?? NO_COMPRESSION;
+  await Promise.all(incoming.map(async (att) => {
+    if (att.kind !== 'inline' && att.kind !== 'follows') return;
+    const data = att.kind === 'inline' ? att.data : opts.followsData?.get(att.name);
+    if (data === undefined || data.length < ASYNC_ZLIB_BYTES) return;
+    if (att.encoding === 'gzip') {
+      await gunzipAttachmentAsync(att.name, data, opts.maxLength);
+      prepared.decodable.add(att.name);
+    } else if (!isEncoded(att.encoding) && compressibleType(att.contentType, c.types)) {
+      const gz = await gzipAttachmentAsync(data, c.level);
+      if (gz !== null) prepared.gzip.set(att.name, gz);
+    }
+  }));
+  return prepared;
 }
 
 export interface ResolvedAttachments {
@@ -218,12 +254,12 @@ function flushAttachment(att: DataAttachment, received: Buffer, opts: ResolveOpt
       throw new CouchError('bad_request', { reason: `Unsupported attachment encoding: ${att.encoding}` });
     }
     // Not kept: decoding only proves the bytes can be served to a client that takes identity.
-    gunzipAttachment(att.name, received, opts.maxLength);
+    if (opts.prepared?.decodable.has(att.name) !== true) gunzipAttachment(att.name, received, opts.maxLength);
     const length = att.kind === 'follows' ? (att.length ?? received.length) : received.length;
     return { meta: { ...base, length, digest: digestOfReceived(), encoding: 'gzip', encodedLength: received.length }, bytes: received };
   }
   const c = opts.compression ?? NO_COMPRESSION;
-  const gz = compressibleType(att.contentType, c.types) ? gzipAttachment(received, c.level) : null;
+  const gz = compressibleType(att.contentType, c.types) ? (opts.prepared?.gzip.get(att.name) ?? gzipAttachment(received, c.level)) : null;
   if (gz === null) return { meta: { ...base, length: received.length, digest: digestOfReceived() }, bytes: received };
   return { meta: { ...base, length: received.length, digest: md5Digest(gz), encoding: 'gzip', encodedLength: gz.length }, bytes: gz };
 }

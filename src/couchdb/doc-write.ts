@@ -19,7 +19,7 @@
  * document, or null for a new document; for a replicated edit the new revision and its nearest
  * stored ancestor. Design documents are not validated (CouchDB checks only that an admin writes them).
  */
-import { checkAttachmentSize, checkRevisionSize, resolveAttachments, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
+import { checkAttachmentSize, checkRevisionSize, prepareAttachments, resolveAttachments, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
 import { buildDocResponse, designViewsError, docRev, isDesignId, type ParsedDoc } from '../couch/doc.js';
 import { attachmentsToJson } from '../couch/attachments.js';
 import { isDeleted, revisionsFor } from '../couch/rev-tree-query.js';
@@ -78,14 +78,8 @@ function storedJson(db: Db, state: DocState | null, rev: string | null): Record<
 async function prestoreAttachments(db: Db, doc: ParsedDoc, followsData?: ReadonlyMap<string, Buffer>): Promise<ParsedDoc> {
   const incoming = doc.attachments ?? [];
   const withData = incoming.filter((a) => a.kind === 'inline' || a.kind === 'follows');
-  const { attachments, data } = resolveAttachments(withData, {
-    docId: doc.id ?? '',
-    newRevpos: null,
-    parent: null,
-    followsData,
-    compression: db.attachmentCompression(),
-    maxLength: MAX_VALUE_BYTES,
-  });
+  const opts = { docId: doc.id ?? '', newRevpos: null, parent: null, followsData, compression: db.attachmentCompression(), maxLength: MAX_VALUE_BYTES };
+  const { attachments, data } = resolveAttachments(withData, { ...opts, prepared: await prepareAttachments(withData, opts) });
   // Refuse an oversized attachment before any of its bytes are stored.
   for (const meta of attachments) checkAttachmentSize(meta.name, meta.length, MAX_VALUE_BYTES);
   const byName = new Map<string, IncomingAttachment>();

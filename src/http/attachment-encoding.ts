@@ -15,7 +15,7 @@
  *   checked against the md5 of the body as sent (get_md5_header/1).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gunzipAttachment } from '../couch/att-encoding.js';
+import { ASYNC_ZLIB_BYTES, gunzipAttachment, gunzipAttachmentAsync } from '../couch/att-encoding.js';
 import type { AttachmentMeta } from '../couch/attachments.js';
 import { CouchError } from '../couch/errors.js';
 import { baseHeaders, sendBytes } from './response.js';
@@ -92,13 +92,14 @@ export function requestMd5(req: IncomingMessage): string | undefined {
  * Answer a GET of an attachment stored with `meta.encoding` (gzip): `stored` as it is to a client
  * that accepts it, else decoded (see the header).
  */
-export function sendEncodedAttachment(res: ServerResponse, meta: AttachmentMeta, stored: Buffer, etag: string, accepted: readonly string[]): void {
+export async function sendEncodedAttachment(res: ServerResponse, meta: AttachmentMeta, stored: Buffer, etag: string, accepted: readonly string[]): Promise<void> {
   const headers: Record<string, string | number> = { ETag: etag, 'Content-Type': meta.contentType, 'Accept-Ranges': 'none' };
   if (accepted.includes(meta.encoding!)) {
     sendBytes(res, 200, stored, { ...headers, 'Content-Encoding': meta.encoding!, 'Content-MD5': meta.digest.slice(4) });
     return;
   }
-  const identity = gunzipAttachment(meta.name, stored);
+  // Decoded on zlib's thread pool when large (couch/att-encoding.ts ASYNC_ZLIB_BYTES).
+  const identity = stored.length < ASYNC_ZLIB_BYTES ? gunzipAttachment(meta.name, stored) : await gunzipAttachmentAsync(meta.name, stored);
   if (meta.length !== meta.encodedLength) {
     sendBytes(res, 200, identity, headers);
     return;

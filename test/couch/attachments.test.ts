@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CouchError } from '../../src/couch/errors.js';
 import {
@@ -11,6 +12,7 @@ import {
   isBase64,
   md5Digest,
   parseAttachments,
+  prepareAttachments,
   resolveAttachments,
   type AttachmentMeta,
 } from '../../src/couch/attachments.js';
@@ -236,6 +238,35 @@ describe('resolveAttachments', () => {
       assert.equal(plain.attachments[0]!.encoding, undefined);
       assert.equal(plain.attachments[0]!.digest, md5Digest(text));
     }
+  });
+
+  test('prepareAttachments does the zlib work of large content first, with the same outcome', async () => {
+    const text = Buffer.from(randomBytes(100_000).toString('hex'));
+    const gz = gzipSync(text);
+    assert.ok(gz.length >= 64 * 1024);
+    const incoming = parseAttachments({
+      'big.txt': { content_type: 'text/plain', data: text.toString('base64') },
+      'small.txt': { content_type: 'text/plain', data: 'aGVsbG8=' },
+      'big.gz': { content_type: 'text/plain', follows: true, encoding: 'gzip', length: text.length, encoded_length: gz.length },
+    });
+    const opts = { docId: 'd', newRevpos: 1, parent: null, followsData: new Map([['big.gz', gz]]), compression: DEFAULT_ATTACHMENT_COMPRESSION, maxLength: 1 << 20 };
+    const prepared = await prepareAttachments(incoming, opts);
+    assert.deepEqual([...prepared.gzip.keys()], ['big.txt']);
+    assert.deepEqual([...prepared.decodable], ['big.gz']);
+    assert.deepEqual(resolveAttachments(incoming, { ...opts, prepared }), resolveAttachments(incoming, opts));
+    const rejects = async (p: Promise<unknown>): Promise<string> => {
+      try {
+        await p;
+      } catch (e) {
+        assert.ok(e instanceof CouchError);
+        return `${e.status} ${e.error} ${e.reason}`;
+      }
+      return assert.fail('expected a CouchError');
+    };
+    assert.equal(await rejects(prepareAttachments(incoming, { ...opts, maxLength: 1000 })), '413 attachment_too_large big.gz');
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0, 10, 2000);
+    assert.equal(await rejects(prepareAttachments(incoming, { ...opts, followsData: new Map([['big.gz', corrupt]]) })), '400 bad_request Invalid attachment data for big.gz');
   });
 
   test('compressible_types: wildcards, parameters and case ignored, literal otherwise', () => {

@@ -8,7 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseMultipart, parseOpenRevsMixed, parseRelatedDocument } from '../../src/couch/multipart.js';
 import { buildRelated } from '../../src/couch/multipart-build.js';
@@ -111,6 +111,14 @@ describe('attachment compression', () => {
       assert.equal(refused.status, 406);
       assert.deepEqual(refused.json, { error: 'not_acceptable', reason: 'unsupported encoding' });
       assert.equal((await f.req('/db/d/lorem.txt', { headers: { 'accept-encoding': 'gzip;q=2' } })).status, 400);
+      // Large content is compressed and decoded on zlib's thread pool: the same bytes.
+      const big = randomBytes(100_000).toString('hex');
+      const bigPut = await f.req(`/db/big/b.txt`, { method: 'PUT', body: big, headers: { 'content-type': 'text/plain' } });
+      assert.equal(bigPut.status, 201);
+      const bigGet = await f.req('/db/big/b.txt');
+      assert.equal(bigGet.text, big);
+      assert.equal(bigGet.headers['content-length'], String(big.length));
+      assert.equal(att((await f.req('/db/big?att_encoding_info=true')).json, 'b.txt').digest, md5(gz(big)));
       // Identity attachments answer ranges as before, whatever Accept-Encoding says.
       const bin = await f.req(`/db/d/b.bin?rev=${String(obj(p.json).rev)}`, { method: 'PUT', body: '0123456789', headers: { 'content-type': 'application/octet-stream' } });
       assert.equal(bin.status, 201);
