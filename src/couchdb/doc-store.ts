@@ -10,7 +10,8 @@
  *              "rev": "<N-hash of the revision whose body is the item value: the winner>",
  *              "del": 0|1, "nl": <number of leaves>,
  *              "tree": <RevTree, src/couch/rev-tree.ts stored form>,
- *              "atts": [{name, contentType, length, digest, revpos}]        attachments of `rev`
+ *              "atts": [{name, contentType, length, digest, revpos,         attachments of `rev`
+ *                        encoding?, encodedLength?}]                     (couch/attachments.ts)
  *              "leaves": {"<N-hash>": {"body": {...}, "atts": [...]}}}}      the other stored leaves
  *
  * `_sync` is written first and its scalar members in this order (sync-layout.ts), so that the
