@@ -67,8 +67,8 @@ describe('attachments', () => {
       const boundary = /^multipart\/byteranges; boundary="(\w+)"$/.exec(String(multi.headers['content-type']))![1]!;
       assert.equal(
         multi.text,
-        `--${boundary}\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n--${boundary}` +
-          `\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-5/10\r\n\r\n5\r\n--${boundary}--`,
+        `--${boundary}\r\nContent-Type: application/x-digits\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n--${boundary}` +
+          `\r\nContent-Type: application/x-digits\r\nContent-Range: bytes 5-5/10\r\n\r\n5\r\n--${boundary}--`,
       );
     }));
 
