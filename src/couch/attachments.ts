@@ -195,8 +195,9 @@ export interface PreparedAttachments {
 
 /**
  * The zlib work resolveAttachments will do on large content (at least ASYNC_ZLIB_BYTES), done
- * first on zlib's thread pool: compressing a big text attachment, or checking that a big gzip one
- * decodes, would otherwise hold the event loop. Pass the result as its `prepared` option.
+ * first without holding the event loop: compressing a big text attachment (in slices,
+ * att-encoding.ts gzipAttachmentAsync) or checking that a big gzip one decodes (on zlib's thread
+ * pool). Pass the result as its `prepared` option.
  */
 export async function prepareAttachments(incoming: readonly IncomingAttachment[], opts: ResolveOptions): Promise<PreparedAttachments> {
   const prepared: PreparedAttachments = { gzip: new Map(), decodable: new Set() };
