@@ -1,13 +1,20 @@
 /**
- * Running a planned `_find` (mango_cursor_view.erl execute/3, handle_message/2, handle_doc/2;
- * mango_execution_stats.erl; mango_json_bookmark.erl; mango_cursor.erl maybe_add_warning/4).
+ * Running a planned `_find` (mango_cursor_view.erl execute/3, view_cb/2, handle_message/2,
+ * handle_all_docs_message/2, handle_doc/2; mango_execution_stats.erl; mango_json_bookmark.erl;
+ * mango_cursor.erl maybe_add_warning/4).
  *
  * Rows come in index order: from a json index (read through the view engine, `JsonIndexSource`)
  * or, for the `_all_docs` index, from the by-id order of the documents (narrowed by any `_id`
- * range). Each row's document is loaded (`total_docs_examined`) and matched against the whole
- * selector; `skip` and `limit` count matching documents; `fields` projects them. Unlike CouchDB,
- * a json index row whose key is outside the selector's ranges is passed over without reading its
- * document (keyInRanges), so `total_docs_examined` can be lower than CouchDB's for range queries.
+ * range). Each row read is a key examined (`total_keys_examined`, CouchDB 3.4); its document is
+ * loaded (`total_docs_examined`, or `total_quorum_docs_examined` when `r` > 1, as CouchDB's
+ * coordinator then reads it) and matched against the whole selector; `skip` and `limit` count
+ * matching documents; `fields` projects them. When the json index covers the query (covering.ts)
+ * no document is read: the rows' keys are the documents. Design documents are read by an
+ * `_all_docs` scan (and counted) but never returned. Like CouchDB's coordinator, which stops on
+ * the first match past `limit`, the scan reads on to the next match (or the end of the range)
+ * after the last document it returns. Unlike CouchDB, a json index row whose key is outside the
+ * selector's ranges is passed over without reading its document (keyInRanges), so
+ * `total_docs_examined` can be lower than CouchDB's for range queries.
  *
  * The bookmark is opaque to clients: base64url of the JSON `[key, id]` of the last row returned
  * (CouchDB encodes an Erlang term instead; a CouchDB bookmark is not valid here nor the reverse).
@@ -20,6 +27,7 @@ import type { Db } from '../couchdb/db.js';
 import { docText, winnerJson } from '../couchdb/doc-json.js';
 import { stateFromItem } from '../couchdb/doc-store.js';
 import { isExpired } from '../engine/expiry.js';
+import { covers, docFromRow, requiredFields } from './covering.js';
 import type { JsonIndex } from './indexes.js';
 import type { FindOptions } from './opts.js';
 import { compareToBound, endKey, filterByUseIndex, MAX, MIN, startKey, type FieldRange, type Plan } from './planner.js';
@@ -102,9 +110,9 @@ function* allDocsRows(db: Db, idRange: FieldRange | undefined, descending: boole
   for (const k of db.keysFrom(from === undefined ? undefined : Buffer.from(from, 'utf8'), descending)) {
     const id = k.toString('utf8');
     if (descending ? low !== undefined && compareDocIds(id, low) < 0 : high !== undefined && compareDocIds(id, high) > 0) return;
-    // Design documents are never results (mango_cursor_view skips them: 11_ignore_design_docs),
-    // nor are KV keys that are no document ids (a leading '_', as transaction records).
-    if (id.startsWith('_')) continue;
+    // KV keys that are no document ids (a leading '_', as transaction records) are no rows;
+    // design documents are, though never results (execute/4).
+    if (id.startsWith('_') && !id.startsWith('_design/')) continue;
     yield { key: id, id };
   }
 }
@@ -147,6 +155,8 @@ export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIn
   const descending = opts.sort.length > 0 && opts.sort[0]![1] === 'desc';
   const mark = opts.bookmark === null ? null : decodeBookmark(opts.bookmark);
   const json = p.index.type === 'json';
+  // consider_index_coverage/3: the rows' keys answer the query, no document is read.
+  const covering = covers(p.index, requiredFields(opts));
   const docs: string[] = [];
   let last: IndexRow | null = null;
   let skip = opts.skip;
@@ -169,26 +179,39 @@ export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIn
       if (json) {
         if (descending ? compareToBound(row.key, lo) < 0 : compareToBound(row.key, hi) > 0) break;
         if (descending ? compareToBound(row.key, hi) > 0 : compareToBound(row.key, lo) < 0) continue;
-        stats.total_keys_examined++;
-        if (!keyInRanges(row.key, p)) continue;
       }
       if (mark !== null && !afterBookmark(row, mark, json, descending)) continue;
+      if (json) {
+        stats.total_keys_examined++; // view_cb/2 counts every row the view sends
+        if (!keyInRanges(row.key, p)) continue;
+      }
       const item = db.docs.lookup(Buffer.from(row.id, 'utf8'));
       if (!item || item.deleted || isExpired(item.expiry)) continue;
-      const state = stateFromItem(row.id, item, db.revsLimit, db.bucket.maxJsonDepth);
-      if (state.winner.deleted || state.opaque) continue;
-      stats.total_docs_examined++;
-      const doc = winnerJson(db, state, { conflicts: opts.conflicts });
+      if (!json) stats.total_keys_examined++; // `_all_docs` rows are the live documents
+      let doc: Record<string, unknown>;
+      if (covering) {
+        doc = docFromRow(p.index as JsonIndex, row);
+      } else {
+        const state = stateFromItem(row.id, item, db.revsLimit, db.bucket.maxJsonDepth);
+        if (state.winner.deleted || state.opaque) continue;
+        // handle_all_docs_message/2 drops design documents before a quorum read; a shard's view_cb/2
+        // has read them already when `r` is 1.
+        const design = !json && row.id.startsWith('_design/');
+        if (opts.r > 1 && !design) stats.total_quorum_docs_examined++;
+        else if (opts.r === 1) stats.total_docs_examined++;
+        if (design) continue;
+        doc = winnerJson(db, state, { conflicts: opts.conflicts });
+      }
       if (!matches(doc)) continue;
       if (skip > 0) {
         skip--;
         continue;
       }
+      if (docs.length >= opts.limit) break; // handle_doc/2 with no limit left: stop
       const text = docText(db, () => (opts.fields === 'all_fields' ? doc : project(doc, opts.fields)));
       if (!('text' in text)) continue;
       docs.push(text.text);
       last = row;
-      if (docs.length >= opts.limit) break;
     }
   }
   stats.results_returned = docs.length;

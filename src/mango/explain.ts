@@ -1,6 +1,6 @@
 /**
  * `POST /db/_explain` (mango_cursor.erl explain/1 + mango_cursor_view.erl explain/1): the plan a
- * `_find` with the same body would run, in CouchDB's shape:
+ * `_find` with the same body would run, in CouchDB 3.4's shape:
  *
  *   {dbname, index, partitioned, selector, opts, limit, skip, fields, mrargs, covering}
  *
@@ -8,14 +8,16 @@
  * as the list of character codes of "1", `bookmark: "nil"`, `fields: "all_fields"`), and
  * `mrargs.conflicts` is "undefined" unless asked for, since CouchDB prints its unset default.
  * `mrargs.start_key`/`end_key` are the range read: index keys for a json index, ids for
- * `_all_docs`, with "<MAX>" for "past every key". Freshet never answers from the index alone, so
- * `covering` is always false.
+ * `_all_docs`, with "<MAX>" for "past every key". `covering` tells whether the json index answers
+ * the query alone (covering.ts; `mrargs.include_docs` is then false). With no usable index at all
+ * `index` is null and `mrargs`/`covering` are left out, as CouchDB 3.4 answers (a `_find` is 400).
  */
 import type { Db } from '../couchdb/db.js';
 import { indexToJson } from './indexes.js';
 import type { FindOptions } from './opts.js';
 import { sortToJson } from './opts.js';
-import { boundJson, endKey, startKey, type Plan } from './planner.js';
+import { covers, requiredFields } from './covering.js';
+import { boundJson, endKey, startKey, type Plan, type PlanTrace } from './planner.js';
 
 function optsJson(o: FindOptions): Record<string, unknown> {
   return {
@@ -44,30 +46,34 @@ function range(p: Plan): { start_key: unknown; end_key: unknown } {
   return { start_key: low, end_key: high };
 }
 
-export function explain(db: Db, p: Plan, opts: FindOptions): Record<string, unknown> {
-  const descending = opts.sort.length > 0 && opts.sort[0]![1] === 'desc';
-  // A descending scan reads from the end key back (mango_cursor_view apply_opts/2 swaps them).
-  const r = range(p);
-  return {
+export function explain(db: Db, p: Plan | null, _trace: PlanTrace, opts: FindOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {
     dbname: db.name,
-    index: indexToJson(p.index),
+    index: p === null ? null : indexToJson(p.index),
     partitioned: false,
     selector: opts.selector,
     opts: optsJson(opts),
     limit: opts.limit,
     skip: opts.skip,
     fields: opts.fields,
-    mrargs: {
-      include_docs: true,
-      view_type: 'map',
-      reduce: false,
-      partition: null,
-      ...(descending ? { start_key: r.end_key, end_key: r.start_key } : r),
-      direction: descending ? 'rev' : 'fwd',
-      stable: opts.stable,
-      update: opts.stale === 'ok' ? false : opts.update,
-      conflicts: opts.conflicts ? true : 'undefined',
-    },
-    covering: false,
   };
+  if (p === null) return out;
+  const descending = opts.sort.length > 0 && opts.sort[0]![1] === 'desc';
+  const covering = covers(p.index, requiredFields(opts));
+  // A descending scan reads from the end key back (mango_cursor_view apply_opts/2 swaps them).
+  const r = range(p);
+  out.mrargs = {
+    // apply_opts/2: `r` > 1 reads documents at the coordinator; consider_index_coverage/3.
+    include_docs: opts.r === 1 && !covering,
+    view_type: 'map',
+    reduce: false,
+    partition: null,
+    ...(descending ? { start_key: r.end_key, end_key: r.start_key } : r),
+    direction: descending ? 'rev' : 'fwd',
+    stable: opts.stable,
+    update: opts.stale === 'ok' ? false : opts.update,
+    conflicts: opts.conflicts ? true : 'undefined',
+  };
+  out.covering = covering;
+  return out;
 }

@@ -7,6 +7,7 @@
 //   native-map.ts  the map function of a json index (mango_native_proc.erl), run by the view engine
 //   planner.ts     usable indexes, the chosen one, and the key range to read (mango_idx_view.erl)
 //   cursor.ts      running a plan: rows, documents examined, skip/limit/bookmark, fields, warnings
+//   covering.ts    json indexes that answer a query from their keys alone
 //   explain.ts     `_explain`
 //   manage.ts      creating and deleting indexes (design document edits)
 //   view-source.ts json indexes as view indexes of the view engine (src/views)
@@ -18,7 +19,7 @@ import { execute, type FindResult, type JsonIndexSource } from './cursor.js';
 import { explain } from './explain.js';
 import { listIndexes } from './indexes.js';
 import type { FindOptions } from './opts.js';
-import { plan } from './planner.js';
+import { plan, planWithTrace } from './planner.js';
 import { viewIndexSource } from './view-source.js';
 
 export { validateFind, validateIndexCreate, validateBulkDelete, type FindOptions } from './opts.js';
@@ -35,5 +36,6 @@ export function find(db: Db, opts: FindOptions, source: JsonIndexSource = viewIn
 
 /** The `_explain` of a `_find` (mango_crud:explain/3). */
 export function explainFind(db: Db, opts: FindOptions): Record<string, unknown> {
-  return explain(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback), opts);
+  const { plan: p, trace } = planWithTrace(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback, 'explain');
+  return explain(db, p, trace, opts);
 }

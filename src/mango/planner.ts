@@ -10,7 +10,9 @@
  * requires it), and when it can produce the sort. Indexes with a `partial_filter_selector` are
  * used only when named by `use_index`. A `use_index` naming no usable index is ignored (with a
  * warning, cursor.ts). With no usable json index the query scans `_all_docs`, which can only be
- * sorted by `_id`; with a sort nothing serves, 400 `no_usable_index`.
+ * sorted by `_id` when the selector narrows `_id`; with a sort nothing serves, 400
+ * `no_usable_index`. `planWithTrace` also keeps the stages of the choice for `_explain`
+ * (candidates.ts).
  *
  * Ranges are a superset: every document read is matched against the whole selector again.
  */
@@ -159,11 +161,41 @@ export function columns(idx: MangoIndex): string[] {
   return idx.fields.map(([f]) => f);
 }
 
-function isUsable(idx: MangoIndex, sel: Sel, sortFields: string[]): boolean {
-  if (idx.type === 'special') return sortFields.length === 0 || (sortFields.length === 1 && sortFields[0] === '_id');
+/** Why an index was passed over (mango.hrl reason(); the text-index ones never arise here). */
+export type Reason =
+  | 'field_mismatch'
+  | 'sort_order_mismatch'
+  | 'less_overlap'
+  | 'too_many_fields'
+  | 'alphabetically_comes_after'
+  | 'is_partial'
+  | 'scope_mismatch'
+  | 'excluded_by_user'
+  | 'unfavored_type';
+
+export interface Usability {
+  readonly usable: boolean;
+  readonly reasons: Reason[];
+}
+
+/**
+ * mango_idx_view:is_usable/3 and mango_idx_special:is_usable/3 (3.4, with their reasons). A json
+ * index needs every column required by the selector (sort fields, `_id` and `_rev` excepted) and
+ * must produce the sort; `_all_docs` serves a sort only on `_id`, and only when the selector
+ * narrows `_id`.
+ */
+export function usability(idx: MangoIndex, sel: Sel, sortFields: readonly string[]): Usability {
+  if (idx.type === 'special') {
+    if (sortFields.length === 0) return { usable: true, reasons: [] };
+    const hasId = indexableFields(sel).includes('_id');
+    const canSort = sortFields.length === 1 && sortFields[0] === '_id';
+    return { usable: hasId && canSort, reasons: [...(hasId ? [] : ['field_mismatch' as const]), ...(canSort ? [] : ['sort_order_mismatch' as const])] };
+  }
   const cols = columns(idx);
   const required = [...new Set(cols)].filter((c) => !sortFields.includes(c) && c !== '_id' && c !== '_rev');
-  return hasRequiredFields(sel, required) && canUseSort(cols, sortFields, sel);
+  const hasRequired = hasRequiredFields(sel, required);
+  const canSort = canUseSort(cols, sortFields, sel);
+  return { usable: hasRequired && canSort, reasons: [...(hasRequired ? [] : ['field_mismatch' as const]), ...(canSort ? [] : ['sort_order_mismatch' as const])] };
 }
 
 /** Indexes named by `use_index` (mango_cursor:maybe_filter_indexes_by_ddoc/2). */
@@ -173,22 +205,39 @@ export function filterByUseIndex<T extends MangoIndex>(indexes: readonly T[], us
   return indexes.filter((i) => i.ddoc === ddoc && (useIndex.length === 1 || i.name === useIndex[1]));
 }
 
-/** mango_idx:get_usable_indexes/3: 400 `no_usable_index` when nothing can serve the sort. */
-export function usableIndexes(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[]): MangoIndex[] {
-  const global = all.filter((i) => i.partialFilterSelector === null);
-  const candidates = [...new Set([...global, ...filterByUseIndex(all, useIndex)])];
-  const sortFields = sort.map(([f]) => f);
-  const usable = candidates.filter((i) => isUsable(i, sel, sortFields));
-  if (usable.length === 0) throw new CouchError('mango_no_sort_index');
-  return usable;
-}
-
 export interface Plan {
   readonly index: MangoIndex;
   /** Ranges of the index's leading columns that the selector narrows (in column order). */
   readonly ranges: FieldRange[];
   /** Every indexable field's range (the `_all_docs` scan narrows on `_id`). */
   readonly fieldRanges: Map<string, FieldRange>;
+}
+
+/** One index of the chosen type as choose_best_index/1 ranks them. */
+export interface Ranked {
+  readonly index: MangoIndex;
+  readonly prefix: FieldRange[];
+  /** Indexable fields of the selector the prefix leaves out. */
+  readonly difference: number;
+}
+
+/**
+ * The stages of index selection as CouchDB 3.4 traces them for `_explain`'s `index_candidates`
+ * (mango_idx:get_usable_indexes/4, mango_cursor:create_cursor/4, mango.hrl trace()). Freshet has
+ * no partitioned databases, so every global index is in scope.
+ */
+export interface PlanTrace {
+  readonly all: readonly MangoIndex[];
+  /** Indexes without a partial filter, and those `use_index` names. */
+  readonly global: readonly MangoIndex[];
+  readonly usability: ReadonlyArray<readonly [MangoIndex, Usability]>;
+  readonly usable: readonly MangoIndex[];
+  /** The usable ones `use_index` names, else every usable one. */
+  readonly filtered: readonly MangoIndex[];
+  /** The filtered ones of the favoured type (json before special). */
+  readonly ofType: readonly MangoIndex[];
+  /** `ofType` best first. */
+  readonly sorted: readonly Ranked[];
 }
 
 /** mango_cursor_view composite_prefix/2. */
@@ -202,13 +251,56 @@ function prefixOf(idx: MangoIndex, ranges: Map<string, FieldRange>): FieldRange[
   return out;
 }
 
+/** Binary (byte) order of design document ids and names, as Erlang compares them. */
+function byteOrder(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** `(ddoc, name)` order of indexes (the `#idx{}` record's order; `_all_docs`, with no ddoc, first). */
+export function indexOrder(a: MangoIndex, b: MangoIndex): number {
+  return byteOrder(a.ddoc, b.ddoc) || byteOrder(a.name, b.name);
+}
+
 /**
- * mango_cursor:create/3 and mango_cursor_view:choose_best_index/2: the index named by
- * `use_index` if usable, else the json index whose leading columns the selector narrows most,
- * else `_all_docs`.
+ * mango_cursor_view:choose_best_index/1: least difference between the selector's indexable
+ * fields and the index's narrowed prefix, then fewest columns, then (ddoc, name).
  */
-export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[], allowFallback = true): Plan {
-  const usable = usableIndexes(all, sel, sort, useIndex);
+function rank(indexes: readonly MangoIndex[], ranges: Map<string, FieldRange>): Ranked[] {
+  return indexes
+    .map((index) => {
+      const prefix = prefixOf(index, ranges);
+      return { index, prefix, difference: ranges.size - prefix.length };
+    })
+    .sort((a, b) => a.difference - b.difference || a.index.fields.length - b.index.fields.length || indexOrder(a.index, b.index));
+}
+
+/**
+ * mango_cursor:create/4, mango_idx:get_usable_indexes/4 and mango_cursor_view:create/4: the
+ * index named by `use_index` if usable, else the json index whose leading columns the selector
+ * narrows most, else `_all_docs`. With no usable index at all a `_find` is 400 `no_usable_index`
+ * and an `_explain` has no plan (CouchDB 3.4 explains it with `"index": null`).
+ */
+export function planWithTrace(
+  all: readonly MangoIndex[],
+  sel: Sel,
+  sort: SortSpec,
+  useIndex: readonly string[],
+  allowFallback: boolean,
+  kind: 'find' | 'explain',
+): { plan: Plan | null; trace: PlanTrace } {
+  const global = [...new Set([...all.filter((i) => i.partialFilterSelector === null), ...filterByUseIndex(all, useIndex)])];
+  const sortFields = sort.map(([f]) => f);
+  const usabilityMap = global.map((i) => [i, usability(i, sel, sortFields)] as const);
+  const usable = usabilityMap.filter(([, u]) => u.usable).map(([i]) => i);
+  const ranges = fieldRanges(sel);
+  const base = { all, global, usability: usabilityMap, usable };
+  if (usable.length === 0) {
+    if (kind === 'find') throw new CouchError('mango_no_sort_index');
+    return { plan: null, trace: { ...base, filtered: [], ofType: [], sorted: [] } };
+  }
   const named = filterByUseIndex(usable, useIndex);
   // CouchDB 3.4 mango_cursor:create/4 (apache/couchdb#4792): without fallback, an unusable
   // `use_index` is refused, and so is a query only `_all_docs` could serve.
@@ -217,17 +309,17 @@ export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIn
     const ddoc = designId(useIndex[0]!);
     throw new CouchError('mango_no_fallback_named', { params: { detail: useIndex.length === 1 ? ddoc : `${ddoc}, ${useIndex[1]}` } });
   }
-  const pool = named.length > 0 ? named : usable;
-  const json = pool.filter((i): i is JsonIndex => i.type === 'json');
-  const ranges = fieldRanges(sel);
-  if (json.length === 0) return { index: pool[0]!, ranges: prefixOf(pool[0]!, ranges), fieldRanges: ranges };
-  const scored = json.map((index) => {
-    const prefix = prefixOf(index, ranges);
-    return { index, prefix, score: ranges.size - prefix.length };
-  });
-  scored.sort((a, b) => b.prefix.length - a.prefix.length || a.score - b.score || (a.index.ddoc + '\u0000' + a.index.name < b.index.ddoc + '\u0000' + b.index.name ? -1 : 1));
-  const best = scored[0]!;
-  return { index: best.index, ranges: best.prefix, fieldRanges: ranges };
+  const filtered = named.length > 0 ? named : usable;
+  const json = filtered.filter((i): i is JsonIndex => i.type === 'json');
+  const ofType = json.length > 0 ? json : filtered;
+  const sorted = rank(ofType, ranges);
+  const best = sorted[0]!;
+  return { plan: { index: best.index, ranges: best.prefix, fieldRanges: ranges }, trace: { ...base, filtered, ofType, sorted } };
+}
+
+/** The plan of a `_find`. */
+export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[], allowFallback = true): Plan {
+  return planWithTrace(all, sel, sort, useIndex, allowFallback, 'find').plan!;
 }
 
 /**

@@ -76,7 +76,8 @@ describe('_find', () => {
       assert.deepEqual(Object.keys(r), ['docs', 'bookmark', 'execution_stats', 'warning']);
       assert.equal(r.warning, 'No matching index found, create an index to optimize query time.');
       const stats = obj(r.execution_stats);
-      assert.equal(stats.total_keys_examined, 0);
+      // CouchDB 3.4 counts the `_all_docs` rows read as keys examined.
+      assert.equal(stats.total_keys_examined, DOCS.length);
       assert.equal(stats.total_docs_examined, DOCS.length);
       assert.equal(stats.results_returned, 2);
       assert.equal(typeof stats.execution_time_ms, 'number');
