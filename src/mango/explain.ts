@@ -2,7 +2,8 @@
  * `POST /db/_explain` (mango_cursor.erl explain/1 + mango_cursor_view.erl explain/1): the plan a
  * `_find` with the same body would run, in CouchDB 3.4's shape:
  *
- *   {dbname, index, partitioned, selector, opts, limit, skip, fields, mrargs, covering}
+ *   {dbname, index, partitioned, selector, opts, limit, skip, fields, index_candidates,
+ *    selector_hints, mrargs, covering}
  *
  * `opts` is every option with its value or default as CouchDB lists them, quirks included (`r`
  * as the list of character codes of "1", `bookmark: "nil"`, `fields: "all_fields"`), and
@@ -11,11 +12,13 @@
  * `_all_docs`, with "<MAX>" for "past every key". `covering` tells whether the json index answers
  * the query alone (covering.ts; `mrargs.include_docs` is then false). With no usable index at all
  * `index` is null and `mrargs`/`covering` are left out, as CouchDB 3.4 answers (a `_find` is 400).
+ * `index_candidates` and `selector_hints`: candidates.ts.
  */
 import type { Db } from '../couchdb/db.js';
 import { indexToJson } from './indexes.js';
 import type { FindOptions } from './opts.js';
 import { sortToJson } from './opts.js';
+import { indexCandidates, selectorHints } from './candidates.js';
 import { covers, requiredFields } from './covering.js';
 import { boundJson, endKey, startKey, type Plan, type PlanTrace } from './planner.js';
 
@@ -46,7 +49,7 @@ function range(p: Plan): { start_key: unknown; end_key: unknown } {
   return { start_key: low, end_key: high };
 }
 
-export function explain(db: Db, p: Plan | null, _trace: PlanTrace, opts: FindOptions): Record<string, unknown> {
+export function explain(db: Db, p: Plan | null, trace: PlanTrace, opts: FindOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {
     dbname: db.name,
     index: p === null ? null : indexToJson(p.index),
@@ -56,6 +59,8 @@ export function explain(db: Db, p: Plan | null, _trace: PlanTrace, opts: FindOpt
     limit: opts.limit,
     skip: opts.skip,
     fields: opts.fields,
+    index_candidates: indexCandidates(trace, p?.index ?? null, opts.fields),
+    selector_hints: selectorHints(opts.selector),
   };
   if (p === null) return out;
   const descending = opts.sort.length > 0 && opts.sort[0]![1] === 'desc';

@@ -9,6 +9,7 @@
 //   cursor.ts      running a plan: rows, documents examined, skip/limit/bookmark, fields, warnings
 //   covering.ts    json indexes that answer a query from their keys alone
 //   explain.ts     `_explain`
+//   candidates.ts  `_explain`'s index_candidates and selector_hints
 //   manage.ts      creating and deleting indexes (design document edits)
 //   view-source.ts json indexes as view indexes of the view engine (src/views)
 //
