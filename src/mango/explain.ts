@@ -5,9 +5,10 @@
  *   {dbname, index, partitioned, selector, opts, limit, skip, fields, index_candidates,
  *    selector_hints, mrargs, covering}
  *
- * `opts` is every option with its value or default as CouchDB lists them, quirks included (`r`
- * as the list of character codes of "1", `bookmark: "nil"`, `fields: "all_fields"`), and
- * `mrargs.conflicts` is "undefined" unless asked for, since CouchDB prints its unset default.
+ * `opts` is every option with its value or default as CouchDB lists them, quirks included
+ * (`bookmark: "nil"`; 3.4's explain/1 turns `r` into an integer and every field, `all_fields`,
+ * into `fields: []`, at the top and in `opts`), and `mrargs.conflicts` is "undefined" unless
+ * asked for, since CouchDB prints its unset default.
  * `mrargs.start_key`/`end_key` are the range read: index keys for a json index, ids for
  * `_all_docs`, with "<MAX>" for "past every key". `covering` tells whether the json index answers
  * the query alone (covering.ts; `mrargs.include_docs` is then false). With no usable index at all
@@ -30,9 +31,9 @@ function optsJson(o: FindOptions): Record<string, unknown> {
     limit: o.limit,
     skip: o.skip,
     sort: Object.fromEntries(sortToJson(o.sort).flatMap((e) => Object.entries(e))),
-    fields: o.fields,
+    fields: o.fields === 'all_fields' ? [] : o.fields,
     partition: '',
-    r: [...String(o.r)].map((c) => c.charCodeAt(0)),
+    r: o.r,
     conflicts: o.conflicts,
     stale: o.stale,
     update: o.update,
@@ -58,7 +59,7 @@ export function explain(db: Db, p: Plan | null, trace: PlanTrace, opts: FindOpti
     opts: optsJson(opts),
     limit: opts.limit,
     skip: opts.skip,
-    fields: opts.fields,
+    fields: opts.fields === 'all_fields' ? [] : opts.fields,
     index_candidates: indexCandidates(trace, p?.index ?? null, opts.fields),
     selector_hints: selectorHints(opts.selector),
   };
