@@ -48,7 +48,14 @@ function cmp(a: Bound, b: Bound): number {
   return collate(a, b);
 }
 
-const INDEXABLE = new Set(['$lt', '$lte', '$eq', '$gt', '$gte', '$beginsWith']);
+/**
+ * mango_idx_view indexable/1. `$exists` counts since CouchDB 3.4's covering indexes (its range is
+ * every key): an index whose leading column the selector only requires to exist then overlaps the
+ * selector as much as one it narrows, so a covering `[company, manager]` index is chosen over
+ * `[manager]` for `{"company": {"$exists": true}, "manager": true}` (the mango suite's
+ * 22-covering-index "2 field index extract field" test).
+ */
+const INDEXABLE = new Set(['$lt', '$lte', '$eq', '$gt', '$gte', '$beginsWith', '$exists']);
 
 /**
  * U+FFFF: `$beginsWith` narrows to [prefix, prefix + U+FFFF], the end key CouchDB's
