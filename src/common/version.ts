@@ -30,5 +30,9 @@ export const COUCHDB_COMPAT_VERSION = '3.3.3';
 /** KV `VERSION` and REST `implementationVersion`: `7.6.0-freshet-0.2.0`. */
 export const COUCHBASE_VERSION_STRING = `${COUCHBASE_COMPAT_VERSION}-freshet-${FRESHET_VERSION}`;
 
-/** The CouchDB face's `Server` header. */
-export const HTTP_SERVER_HEADER = `Freshet/${FRESHET_VERSION} (CouchDB ${COUCHDB_COMPAT_VERSION} compatible)`;
+/**
+ * The CouchDB face's `Server` header: CouchDB's product token first, as CouchDB writes it
+ * (`CouchDB/3.3.3 (Erlang OTP/25)`, and COUCHDB-379's test checks that it starts with `CouchDB`),
+ * then Freshet's own in the comment.
+ */
+export const HTTP_SERVER_HEADER = `CouchDB/${COUCHDB_COMPAT_VERSION} (Freshet/${FRESHET_VERSION})`;

@@ -15,6 +15,9 @@ describe('server endpoints', () => {
       assert.match(String(a.headers['x-couch-request-id']), /^[0-9a-f]{10}$/);
       assert.notEqual(a.headers['x-couch-request-id'], b.headers['x-couch-request-id']);
       assert.equal((await f.req('/nosuchdb')).headers['x-couchdb-body-time'], '0');
+      // CouchDB's product token first (COUCHDB-379), Freshet's in the comment.
+      assert.match(String(a.headers.server), /^CouchDB\/3\.3\.3 \(Freshet\/\d+\.\d+\.\d+\)$/);
+      assert.match(String((await f.req('/nosuchdb')).headers.server), /^CouchDB\//);
     }));
 
   test('a client may name the request id (X-Couch-Request-ID, CouchDB 3.4.3+); an unfit one is replaced', () =>
