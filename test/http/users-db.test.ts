@@ -184,7 +184,7 @@ describe('_users', () => {
       assert.deepEqual(obj((await f.req('/_session', { auth: { user: 'bob', password: 'registry-pw' } })).json).userCtx, { name: 'bob', roles: ['bucket_full_access[default]'] });
     }));
 
-  test('_design/_auth: written with CouchDB\'s function when _users is created, not run twice, put back on start', () =>
+  test('_design/_auth: written with its function when _users is created, not run twice, put back on start', () =>
     withCouch(async (f) => {
       await usersDb(f);
       const ddoc = await f.req('/_users/_design/_auth');
@@ -193,7 +193,7 @@ describe('_users', () => {
       assert.deepEqual(Object.keys(body), ['_id', '_rev', 'language', 'validate_doc_update']);
       assert.equal(body.language, 'javascript');
       assert.equal(body.validate_doc_update, AUTH_DB_DOC_VALIDATE_FUNCTION);
-      assert.match(String(body.validate_doc_update), /^\n {4}function\(newDoc, oldDoc, userCtx, secObj\) \{\n/);
+      assert.match(String(body.validate_doc_update), /^function \(newDoc, oldDoc, userCtx, secObj\) \{\n/);
       assert.match(String(body._rev), /^1-[0-9a-f]{32}$/);
       // Writes are validated by the native rules only: the function is not run.
       const stats = f.listener.face.design.stats;
@@ -222,5 +222,29 @@ describe('_users', () => {
       // Non-admins cannot read it, as other design documents of _users.
       const hidden = await f.req('/_users/_design/_auth', { auth: bob });
       assert.deepEqual([hidden.status, obj(hidden.json).reason], [403, 'Only administrators can view design docs in the users database.']);
+    }));
+
+  test('_design/_auth\'s function, run as a validate_doc_update elsewhere, refuses what the native rules refuse', () =>
+    withCouch(async (f) => {
+      await usersDb(f);
+      await signUp(f, bob);
+      assert.equal((await f.req('/copy', { method: 'PUT' })).status, 201);
+      assert.equal((await f.req('/copy/_security', { method: 'PUT', json: { members: { names: ['bob'] } } })).status, 200);
+      assert.equal((await f.req('/copy/_design/auth', { method: 'PUT', json: { validate_doc_update: AUTH_DB_DOC_VALIDATE_FUNCTION } })).status, 201);
+      const put = async (doc: Record<string, unknown>, auth?: { user: string; password: string }): Promise<[number, unknown]> => {
+        const r = await f.req(`/copy/${encodeURIComponent(String(doc._id))}`, { method: 'PUT', json: doc, ...(auth ? { auth } : {}) });
+        return [r.status, obj(r.json).reason ?? obj(r.json).ok];
+      };
+      const user = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ _id: `org.couchdb.user:${name}`, type: 'user', name, roles: [], ...extra });
+      assert.deepEqual(await put({ ...user('a'), type: 'admin' }), [403, 'doc.type must be user']);
+      assert.deepEqual(await put({ ...user('a'), _id: 'org.couchdb.user:b' }), [403, 'Doc ID must be of the form org.couchdb.user:name']);
+      assert.deepEqual(await put(user('a', { roles: ['_boss'] })), [403, 'No system roles (starting with underscore) in users db.']);
+      assert.deepEqual(await put(user('_a')), [403, 'Username may not start with underscore.']);
+      assert.deepEqual(await put(user('a:b')), [403, 'Character `:` is not allowed in usernames.']);
+      assert.deepEqual(await put(user('a', { password_scheme: 'rot13' })), [403, 'Password scheme `rot13` not supported.']);
+      assert.deepEqual(await put(user('a', { password_scheme: 'pbkdf2', iterations: '10' })), [403, 'iterations must be a number.']);
+      assert.deepEqual(await put(user('bob', { roles: ['boss'] }), bob), [403, 'Only _admin may set roles']);
+      assert.deepEqual(await put(user('a', { roles: ['_metrics', 'x'] })), [201, true]);
+      assert.deepEqual(await put(user('bob'), bob), [201, true]);
     }));
 });
