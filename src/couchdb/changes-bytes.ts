@@ -10,7 +10,7 @@
  *
  * The summary layout is sync-layout.ts's (`{"_sync":{"v":1,"rs":N,"rev":"R","del":D,"nl":1,`,
  * read from at most SUMMARY_PREFIX_CHARS bytes), the record offsets the engine's
- * (record-view.ts); test/couchdb/changes-bytes.test.ts checks that this reader and doc-store.ts's
+ * (record-view.ts); test/couchdb/changes-bytes.test.ts checks that this reader and doc-sync.ts's
  * summaryFromPrefix agree.
  */
 import { RecordOffsets } from '../engine/record-view.js';

@@ -112,5 +112,5 @@ export function docText(db: Db, build: () => unknown): { text: string } | { erro
 
 /** A revision that cannot be returned, as a `_bulk_get` / `open_revs` entry (chttpd_db bulk_get). */
 export function revError(id: unknown, rev: unknown, err: CouchError): Record<string, unknown> {
-  return { error: { id, rev: typeof rev === 'string' ? rev : 'undefined', error: err.error, reason: err.reason } };
+  return { error: { id, rev: typeof rev === 'string' ? rev : 'undefined', ...err.toJSON() } };
 }

@@ -64,11 +64,16 @@ function purgeDoc(db: Db, id: string, revs: readonly Rev[]): Promise<string[]> {
  * the database's new `purge_seq` are on disk.
  */
 export async function purgeDocs(db: Db, reqs: readonly PurgeRequest[]): Promise<string[][]> {
-  const results = await Promise.all(reqs.map((r) => purgeDoc(db, r.id, r.revs)));
-  if (reqs.length > 0) {
-    await db.meta.transaction(() => db.meta.putSync('purge_seq', purgeSeq(db) + reqs.length));
+  // Every request runs to its end before a failure is reported, so `purge_seq` counts the ones
+  // that were applied even when another failed.
+  const settled = await Promise.allSettled(reqs.map((r) => purgeDoc(db, r.id, r.revs)));
+  const applied = settled.filter((r) => r.status === 'fulfilled').length;
+  if (applied > 0) {
+    await db.meta.transaction(() => db.meta.putSync('purge_seq', purgeSeq(db) + applied));
   }
-  return results;
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((r) => (r.status === 'fulfilled' ? r.value : []));
 }
 
 /** The database's purge sequence: purge requests applied so far (`purge_seq` of `GET /{db}`). */

@@ -1,7 +1,7 @@
 /**
  * The layout of the `_sync` summary at the front of a document's xattrs: the one home of the
  * bytes that doc-store.ts writes (`storeDoc`: `_sync` first, its scalar members in this order)
- * and that two readers parse without JSON.parse: doc-store.ts `summaryFromPrefix` (text) and
+ * and that two readers parse without JSON.parse: doc-sync.ts `summaryFromPrefix` (text) and
  * changes-bytes.ts `readFastRow` (bytes of the record, the `_changes` hot path).
  *
  *   {"_sync":{"v":1,"rs":<rev seqno>,"rev":"<winner rev>","del":0|1,"nl":<leaves>,"tree":…

@@ -69,7 +69,8 @@ export class KeyDirectory {
   record(k: string, item: Item, prev: Item | undefined, sync: boolean, hint = 0): InFlightVersion {
     const version = this.#inFlight.add(k, item, prev, sync);
     if (this.seqnos.set(item.vbucket, k, item.seqno, hint)) this.#ids?.add(k);
-    else this.#ids?.touch(k);
+    // The ids' counts are of live keys: only a write that makes a key live or a tombstone moves them.
+    else if (prev === undefined || prev.deleted !== item.deleted) this.#ids?.touch(k);
     return version;
   }
 

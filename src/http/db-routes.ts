@@ -54,7 +54,10 @@ const createDb: Handler = async (rc) => {
     throw err;
   }
   // The authentication database gets CouchDB's `_design/_auth` (chttpd_auth_cache).
-  if (name === USERS_DB) await ensureAuthDesignDoc(rc.face.db(bucket));
+  // The database exists now whatever happens to it: a failure is logged (the next start retries).
+  if (name === USERS_DB) {
+    await ensureAuthDesignDoc(rc.face.db(bucket)).catch((err: unknown) => rc.face.ctx.logger.warn({ err }, 'could not write _users/_design/_auth'));
+  }
   sendJson(rc.res, 201, { ok: true }, { Location: `/${encodeURIComponent(name)}` });
 };
 

@@ -94,10 +94,9 @@ export class HttpDocFetcher {
 
   /** A multipart answer: parts in request order, each naming its document (or its rev, when missing). */
   private fromBulkMultipart(body: Buffer, contentType: string, reqs: readonly FetchRequest[]): FetchResult[] {
-    if (body.length === 0) return [];
-    let parts: ReturnType<typeof parseBulkGetMultipart>;
+    let parts: ReturnType<typeof parseBulkGetMultipart> = [];
     try {
-      parts = parseBulkGetMultipart(body, contentType);
+      if (body.length > 0) parts = parseBulkGetMultipart(body, contentType);
     } catch (cause) {
       throw new ReplicationError('BAD_RESPONSE', `_bulk_get: ${cause instanceof Error ? cause.message : String(cause)}`, {}, cause);
     }
@@ -112,6 +111,10 @@ export class HttpDocFetcher {
       const req = reqs.find((r) => r.id === id && (rev === undefined || r.rev === rev)) ?? reqs.find((r) => r.id === id);
       if (req !== undefined) results.push(this.fromBulkEntry({ error: part.error }, req));
     }
+    // A request no part answers (a part that could not be matched to it) is a missing revision,
+    // as an empty `docs` is in the JSON form: reported, never silently passed over by the checkpoint.
+    const answered = new Set(results.map((r) => ('ok' in r ? r.ok.id : 'missing' in r ? r.missing.id : r.error.id)));
+    for (const req of reqs) if (!answered.has(req.id)) results.push({ missing: { id: req.id, rev: req.rev } });
     return results;
   }
 

@@ -42,17 +42,24 @@ export class HttpDocWriter {
     private readonly concurrency = 4,
   ) {}
 
-  /** The target server's welcome (`GET /` above the database) names CouchDB; false when unknown. */
-  private takesEncoded(signal?: AbortSignal): Promise<boolean> {
+  /**
+   * The target server's welcome (`GET /` above the database) names CouchDB. Asked once and shared
+   * by every batch, so not tied to one batch's signal; a failed ask counts as false for the batch
+   * at hand only, and the next batch asks again.
+   */
+  private takesEncoded(): Promise<boolean> {
     const path = this.client.url.pathname.replace(/\/+$/, '');
     const root = path.slice(0, path.lastIndexOf('/') + 1) || '/';
     this.encodedTarget ??= this.client
-      .request({ method: 'GET', serverPath: root, retry: false, ...(signal ? { signal } : {}) })
+      .request({ method: 'GET', serverPath: root, retry: false })
       .then((res) => {
         const welcome = jsonOf(res);
         return isObject(welcome) && 'couchdb' in welcome;
       })
-      .catch(() => false);
+      .catch(() => {
+        this.encodedTarget = undefined;
+        return false;
+      });
     return this.encodedTarget;
   }
 
@@ -75,7 +82,7 @@ export class HttpDocWriter {
     const withBytes = docs.filter((d) => d.attachments.length > 0);
     const failures: WriteFailure[] = [];
     if (plain.length > 0) failures.push(...(await this.bulkDocs(plain, signal)));
-    const encoded = withBytes.some((d) => d.attachments.some((a) => a.encoding !== undefined)) && (await this.takesEncoded(signal));
+    const encoded = withBytes.some((d) => d.attachments.some((a) => a.encoding !== undefined)) && (await this.takesEncoded());
     const single = await mapLimit(withBytes, this.concurrency, (d) => this.putMultipart(encoded ? d : this.decoded(d), signal));
     for (const f of single) if (f) failures.push(f);
     return failures;

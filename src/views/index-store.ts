@@ -63,8 +63,11 @@ export interface IndexSizes {
 
 const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v ?? null));
 
+/** A row's sizes: the stored value's JSON is its key's and value's, its id's and the array's punctuation. */
 function rowSizes(k: Buffer, stored: unknown[]): IndexSizes {
-  return { active: k.length + jsonBytes(stored), external: jsonBytes(stored[0]) + jsonBytes(stored[2]) };
+  const external = jsonBytes(stored[0]) + jsonBytes(stored[2]);
+  const id = typeof stored[1] === 'string' ? Buffer.byteLength(stored[1]) + 2 : 4;
+  return { active: k.length + external + id + stored.length + 1 + (stored.length > 3 ? 1 : 0), external };
 }
 
 function backBytes(back: Buffer, keys: readonly Buffer[]): number {

@@ -1,6 +1,6 @@
 /**
  * The byte-level `_changes` rows (src/http/changes-bytes.ts) against the string path they stand
- * in for: the same summary as doc-store.ts's summaryFromPrefix for every record, and rows that
+ * in for: the same summary as doc-sync.ts's summaryFromPrefix for every record, and rows that
  * are exactly what JSON.stringify makes of them, for plain, deleted, conflicted, KV-written and
  * oddly named documents, in every feed framing.
  */
@@ -35,7 +35,7 @@ async function seed(f: CouchFixture): Promise<void> {
 }
 
 describe('byte-level _changes rows', () => {
-  test('the record reader agrees with doc-store summaryFromPrefix on every record', () =>
+  test('the record reader agrees with doc-sync summaryFromPrefix on every record', () =>
     withCouch(async (f) => {
       await seed(f);
       const fast: string[] = [];
