@@ -86,13 +86,31 @@ export class Sessions {
     return { name: text.slice(0, mid), issuedAt };
   }
 
-  setCookieHeader(value: string): string {
-    return `${SESSION_COOKIE}=${value}; Version=1; Path=/; HttpOnly; SameSite=Lax`;
+  /**
+   * As couch_httpd_auth cookie_auth_cookie/4 writes it through mochiweb_cookies:cookie/3: a
+   * persistent cookie (`allow_persistent_cookies` defaults to true) with `Expires` (mochiweb's
+   * RFC 2109 date, dashes between day, month and year) and `Max-Age` of the session timeout, and
+   * no `SameSite` (`same_site` defaults to ""). Clients keep cookies without an expiry out of
+   * their jars (nano 11's drops them), so the session would not be used.
+   */
+  setCookieHeader(value: string, nowMs = Date.now()): string {
+    const expires = cookieExpiresDate(new Date(nowMs + this.timeoutSec * 1000));
+    return `${SESSION_COOKIE}=${value}; Version=1; Expires=${expires}; Max-Age=${this.timeoutSec}; Path=/; HttpOnly`;
   }
 
   clearCookieHeader(): string {
-    return `${SESSION_COOKIE}=; Version=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`;
+    return `${SESSION_COOKIE}=; Version=1; Expires=Thu, 01-Jan-1970 00:00:00 GMT; Max-Age=0; Path=/; HttpOnly`;
   }
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** mochiweb_cookies rfc2109_cookie_expires_date/1: `Tue, 13-Dec-2022 13:54:19 GMT`. */
+function cookieExpiresDate(d: Date): string {
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  const date = `${p2(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${String(d.getUTCFullYear()).padStart(4, '0')}`;
+  return `${DAYS[d.getUTCDay()]}, ${date} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} GMT`;
 }
 
 export function readCookie(req: IncomingMessage, name: string): string | undefined {

@@ -59,6 +59,19 @@ describe('authentication and access', () => {
       assert.match(String(logout.headers['set-cookie']), /AuthSession=;/);
     }));
 
+  test('the session cookie is persistent, as couch_httpd_auth writes it: Expires and Max-Age of the timeout, no SameSite', () =>
+    withCouch(async (f) => {
+      const before = Date.now();
+      const login = await f.req('/_session', { method: 'POST', auth: null, json: { name: 'Administrator', password: 'password' } });
+      const setCookie = String(login.headers['set-cookie']);
+      const m = /^AuthSession=[^;]+; Version=1; Expires=(\w{3}, \d{2}-\w{3}-\d{4} \d{2}:\d{2}:\d{2} GMT); Max-Age=600; Path=\/; HttpOnly$/.exec(setCookie);
+      assert.ok(m, setCookie);
+      const expires = Date.parse(m[1]!.replace(/-/g, ' '));
+      assert.ok(Math.abs(expires - (before + 600_000)) < 5_000, m[1]);
+      const logout = await f.req('/_session', { method: 'DELETE', auth: null });
+      assert.equal(String(logout.headers['set-cookie']), 'AuthSession=; Version=1; Expires=Thu, 01-Jan-1970 00:00:00 GMT; Max-Age=0; Path=/; HttpOnly');
+    }));
+
   test('form-encoded login works too', () =>
     withCouch(async (f) => {
       const r = await f.req('/_session', {
