@@ -20,6 +20,8 @@ export const COUCH_ERRORS = {
   // --- 400 -----------------------------------------------------------------
   bad_request: { status: 400, error: 'bad_request', reason: 'Bad request' },
   invalid_json: { status: 400, error: 'bad_request', reason: 'invalid UTF-8 JSON' },
+  // chttpd:maybe_decompress/2, for a JSON body sent with `Content-Encoding: gzip`.
+  body_not_gzipped: { status: 400, error: 'bad_request', reason: 'Request body is not properly gzipped.' },
   not_an_object: { status: 400, error: 'bad_request', reason: 'Document must be a JSON object' },
   // Freshet's nesting limit (codec/json-check.ts); CouchDB (jiffy) has none.
   json_too_deep: { status: 400, error: 'bad_request', reason: 'JSON nests deeper than {limit} levels' },
@@ -208,6 +210,8 @@ export const COUCH_ERRORS = {
   attachment_too_large: { status: 413, error: 'attachment_too_large', reason: '{name}' },
   bad_content_type: { status: 415, error: 'bad_content_type', reason: 'Content-Type must be {type}' },
   // chttpd_db db_attachment_req PUT: `{bad_ctype, ...}` for a Content-Encoding other than these.
+  // chttpd:maybe_decompress/2: `{bad_ctype, [Else, " is not a supported content encoding."]}` for a JSON body.
+  unsupported_body_encoding: { status: 415, error: 'bad_content_type', reason: '{encoding} is not a supported content encoding.' },
   unsupported_content_encoding: { status: 415, error: 'bad_content_type', reason: 'Only gzip and identity content-encodings are supported' },
   range_not_satisfiable: {
     status: 416,

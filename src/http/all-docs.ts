@@ -13,7 +13,7 @@ import type { Db } from '../couchdb/db.js';
 import { allDocsRange, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
 import { CouchError } from '../couch/errors.js';
 import { resolveDb } from './keyspace.js';
-import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
+import { isObject, jsonDepthLimit, parseJson, readJsonBytes, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { sendJsonText } from './response.js';
 
 /** Which documents a listing covers: all of them, or the design documents. */
@@ -71,7 +71,7 @@ function listingHandlers(ns: Namespace): { GET: Handler; POST: Handler } {
     GET: (rc) => listDocs(rc, ns),
     POST: async (rc) => {
       requireJsonType(rc.req);
-      const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
+      const raw = await readJsonBytes(rc);
       const body = raw.length > 0 ? parseJson(raw, jsonDepthLimit(rc)) : {};
       if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
       await listDocs(rc, ns, body);

@@ -15,7 +15,7 @@ import { runChangesFeed } from './changes-feed.js';
 import { javascriptFilter } from '../design/filters.js';
 import { filterRequest } from './design.js';
 import { resolveDb } from './keyspace.js';
-import { isObject, jsonDepthLimit, parseJson, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
+import { isObject, jsonDepthLimit, parseJson, readJsonBytes, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { CouchError } from '../couch/errors.js';
 import { purgeSeq } from '../couchdb/purge.js';
 import { notModified } from './response.js';
@@ -50,7 +50,7 @@ async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined
 const getChanges: Handler = (rc) => changes(rc, undefined);
 
 const postChanges: Handler = async (rc) => {
-  const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
+  const raw = await readJsonBytes(rc);
   let body: Record<string, unknown> | undefined;
   if (raw.length > 0) {
     requireJsonType(rc.req);

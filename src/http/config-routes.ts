@@ -18,7 +18,7 @@ import { isUuidAlgorithm, UUID_ALGORITHMS } from '../couchdb/uuids.js';
 import { parseAuthHandlers } from './proxy-auth.js';
 import { requireAdmin } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
-import { jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
+import { jsonDepthLimit, parseJson, readJsonBytes, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 import { checkNode } from './server-routes.js';
 import type { RouteTable } from '../web/route-table.js';
@@ -123,7 +123,7 @@ const getKey: Handler = async (rc) => {
 };
 
 async function readValue(rc: RequestCtx): Promise<string> {
-  const value = parseJson(await readBody(rc.req, 64 * 1024), jsonDepthLimit(rc));
+  const value = parseJson(await readJsonBytes(rc, 64 * 1024), jsonDepthLimit(rc));
   if (typeof value !== 'string') throw new CouchError('bad_request', { reason: 'config values must be JSON strings' });
   return value;
 }

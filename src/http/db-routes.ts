@@ -22,7 +22,7 @@ import { postDoc } from './doc-routes.js';
 import { requireDbAdminOf, resolveDb } from './keyspace.js';
 import { bucketNameOf, defaultKeyspaceBucket, keyspaceName, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
-import { jsonDepthLimit, parseJson, qInt, readBody, readJson, requireJsonType, type Handler } from './request.js';
+import { jsonDepthLimit, parseJson, readJsonBytes, qInt, readJson, requireJsonType, type Handler } from './request.js';
 import { sendJson } from './response.js';
 import { compactHistory, compactionRunning, trackCompaction } from '../couchdb/rev-history.js';
 import type { RouteTable } from '../web/route-table.js';
@@ -123,7 +123,7 @@ const getRevsLimit: Handler = async (rc) => {
 const putRevsLimit: Handler = async (rc) => {
   const db = resolveDb(rc);
   requireDbAdminOf(rc, db);
-  const value = parseJson(await readBody(rc.req, 1024), jsonDepthLimit(rc));
+  const value = parseJson(await readJsonBytes(rc, 1024), jsonDepthLimit(rc));
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new CouchError('bad_request', { reason: 'Invalid value for _revs_limit' });
   }

@@ -16,7 +16,7 @@ import { openRev, openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
 import { guardRead, guardWrite, resolveDb } from './keyspace.js';
-import { absoluteUri, accepts, docPath, mediaType, jsonDepthLimit, parseJson, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
+import { absoluteUri, accepts, docPath, mediaType, jsonDepthLimit, parseJson, readJsonBytes, qBool, readBody, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { notModified, sendBody, sendJson, sendJsonText } from './response.js';
 import { requestValidator } from './design.js';
 
@@ -143,10 +143,12 @@ const putDoc: Handler = async (rc) => {
   const db = resolveDb(rc, undefined, { userDoc: true });
   const id = docIdOf(rc);
   validateDocId(id);
-  const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
+  // A JSON body may come gzipped (chttpd:json_body/1); a multipart one is read as sent.
+  const multipart = mediaType(rc.req) === 'multipart/related';
+  const raw = multipart ? await readBody(rc.req, rc.face.options.maxBodyBytes) : await readJsonBytes(rc);
   let doc: ParsedDoc;
   let followsData: Map<string, Buffer> | undefined;
-  if (mediaType(rc.req) === 'multipart/related') {
+  if (multipart) {
     const related = parseRelatedDocument(raw, rc.req.headers['content-type'] ?? '', jsonDepthLimit(rc));
     doc = parseDocument(related.doc);
     followsData = related.followsData;
@@ -239,7 +241,7 @@ const copyDoc: Handler = async (rc) => {
 export const postDoc: Handler = async (rc) => {
   const db = resolveDb(rc, undefined, { userDoc: true });
   requireJsonType(rc.req);
-  const doc = parseDocument(parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc)));
+  const doc = parseDocument(parseJson(await readJsonBytes(rc), jsonDepthLimit(rc)));
   const id = doc.id ?? rc.face.uuids.next();
   validateDocId(id);
   if (id.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });

@@ -6,7 +6,7 @@ import { CouchError } from '../couch/errors.js';
 import { LOCAL_PREFIX, localIds, localJson, readLocal, updateLocal, type LocalRecord } from '../couchdb/local-docs.js';
 import { resolveDb } from './keyspace.js';
 import { allDocsRange, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
-import { isObject, jsonDepthLimit, parseJson, readBody, type Handler, type RequestCtx } from './request.js';
+import { isObject, jsonDepthLimit, parseJson, readJsonBytes, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 
 const PREFIX = LOCAL_PREFIX;
@@ -59,7 +59,7 @@ const bareLocal: Handler = async (rc) => {
 const putLocal: Handler = async (rc) => {
   const db = resolveDb(rc);
   const id = localId(rc);
-  const json = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc));
+  const json = parseJson(await readJsonBytes(rc), jsonDepthLimit(rc));
   if (!isObject(json)) throw new CouchError('not_an_object');
   const q = rc.query.get('rev') ?? undefined;
   const bodyRev = typeof json._rev === 'string' ? json._rev : undefined;
@@ -119,7 +119,7 @@ async function localDocs(rc: RequestCtx, body?: Record<string, unknown>): Promis
 
 const getLocalDocs: Handler = (rc) => localDocs(rc);
 const postLocalDocs: Handler = async (rc) => {
-  const body = parseJson(await readBody(rc.req, rc.face.options.maxBodyBytes), jsonDepthLimit(rc));
+  const body = parseJson(await readJsonBytes(rc), jsonDepthLimit(rc));
   if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
   await localDocs(rc, body);
 };

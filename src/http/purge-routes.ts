@@ -21,7 +21,7 @@ import { parseRevs } from '../couch/rev.js';
 import { purgeDocs, purgedInfosLimit, setPurgedInfosLimit } from '../couchdb/purge.js';
 import { requireAdmin } from './auth.js';
 import { resolveDb } from './keyspace.js';
-import { jsonDepthLimit, parseJson, readBody, readJsonObject, type Handler } from './request.js';
+import { jsonDepthLimit, parseJson, readJsonBytes, readJsonObject, type Handler } from './request.js';
 import { sendJson } from './response.js';
 
 const purge: Handler = async (rc) => {
@@ -50,7 +50,7 @@ const getPurgedInfosLimit: Handler = async (rc) => {
 const putPurgedInfosLimit: Handler = async (rc) => {
   requireAdmin(rc);
   const db = resolveDb(rc);
-  const value = parseJson(await readBody(rc.req, 1024), jsonDepthLimit(rc));
+  const value = parseJson(await readJsonBytes(rc, 1024), jsonDepthLimit(rc));
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     // CouchDB 3.3's text (later releases say `purged_infos_limit`).
     throw new CouchError('bad_request', { reason: '`purge_infos_limit` must be positive integer' });

@@ -7,6 +7,8 @@
  * integers: anything else is `400 query_parse_error` (couch_mrview_http / chttpd_db parse_*).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { CouchError } from '../couch/errors.js';
 import { parseJsonBody, readBody as readWebBody, type BodyErrors } from '../web/body.js';
 import type { HttpFace } from './face.js';
@@ -77,6 +79,32 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return readWebBody(req, limit, COUCH_BODY_ERRORS);
 }
 
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Read a JSON body as chttpd:json_body/1 does, through maybe_decompress/2: `Content-Encoding:
+ * gzip` is gunzipped (400 "Request body is not properly gzipped." when it is not; the decoded
+ * bytes are held to `limit` too, 413 beyond), `identity` or none is as it came, any other is 415.
+ * IBM's Cloudant SDK (so couchbackup) gzips every request body. Attachment bodies are not read
+ * through this: they are stored with the encoding they came in (attachment-encoding.ts).
+ */
+export async function readJsonBytes(rc: RequestCtx, limit = rc.face.options.maxBodyBytes): Promise<Buffer> {
+  return decodeJsonBytes(rc.req, await readBody(rc.req, limit), limit);
+}
+
+/** maybe_decompress/2 of a JSON body already read (see readJsonBytes). */
+export async function decodeJsonBytes(req: IncomingMessage, raw: Buffer, limit: number): Promise<Buffer> {
+  const encoding = req.headers['content-encoding'];
+  if (encoding === undefined || encoding === 'identity') return raw;
+  if (encoding !== 'gzip') throw new CouchError('unsupported_body_encoding', { params: { encoding } });
+  try {
+    return await gunzipAsync(raw, { maxOutputLength: limit });
+  } catch (err) {
+    if (err instanceof RangeError) throw new CouchError('too_large');
+    throw new CouchError('body_not_gzipped');
+  }
+}
+
 /**
  * Parse a JSON body: invalid UTF-8 or JSON is 400 "invalid UTF-8 JSON" (chttpd:json_body/1), and
  * nesting deeper than `maxDepth` is 400 too (codec/json-check.ts, the limit every face shares).
@@ -102,7 +130,7 @@ export function requireJsonType(req: IncomingMessage): void {
 /** Read a JSON body of a JSON-only endpoint. An empty body is `undefined`. */
 export async function readJson(rc: RequestCtx, opts: { requireType?: boolean } = {}): Promise<unknown> {
   if (opts.requireType !== false) requireJsonType(rc.req);
-  const raw = await readBody(rc.req, rc.face.options.maxBodyBytes);
+  const raw = await readJsonBytes(rc);
   if (raw.length === 0) return undefined;
   return parseJson(raw, jsonDepthLimit(rc));
 }

@@ -10,7 +10,7 @@ import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
 import { configRoutes } from './config-routes.js';
 import { authHandlers } from './proxy-auth.js';
-import { absoluteUri, isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
+import { absoluteUri, decodeJsonBytes, isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { allDocsRange } from './all-docs-query.js';
 import { dbInfoOf } from './db-routes.js';
 import { resolveDb } from './keyspace.js';
@@ -205,7 +205,8 @@ const postSession: Handler = async (rc) => {
     name = sessionName((k) => form.get(k));
     password = form.get('password');
   } else {
-    const body = parseJson(raw, jsonDepthLimit(rc));
+    // couch_httpd_auth:handle_session_req/2 decodes JSON through maybe_decompress/2 (a form as sent).
+    const body = parseJson(await decodeJsonBytes(rc.req, raw, 64 * 1024), jsonDepthLimit(rc));
     if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
     name = sessionName((k) => body[k]);
     password = body.password;
