@@ -10,7 +10,7 @@
 import { CouchError } from '../couch/errors.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { docJson, docText, revError } from '../couchdb/doc-json.js';
-import { openRevs, openRev, type OpenRevResult } from '../couchdb/doc-revs.js';
+import { openRevs, type OpenRevResult } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { orderedWriter } from '../couchdb/doc-write.js';
 import { parseDocument } from '../couch/doc.js';
@@ -118,10 +118,11 @@ const bulkGet: Handler = async (rc) => {
         if (typeof rev !== 'string') throw new CouchError('invalid_rev_format');
         found = openRevs(state, [rev], withLatest);
       } else {
+        // chttpd_db bulk_get_open_doc_revs1: no rev is `{DocId, all}`, every leaf, deleted ones
+        // included (couch_db open_doc_revs_int, get_all_leafs); a missing document is `{ok, []}`,
+        // one not_found "missing" entry (its rev the atom `undefined`).
         if (!state) throw new CouchError('not_found');
-        if (state.winner.deleted) throw new CouchError('not_found_deleted');
-        const live = state.leaves.filter((l) => !l.deleted);
-        found = live.map((l) => openRev(state, l.rev)).filter((r) => r !== null).map((ok) => ({ ok }));
+        found = openRevs(state, 'all', false);
       }
       const parts = found.map((r): BulkGetPart => {
         if ('missing' in r) {

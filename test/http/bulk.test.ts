@@ -187,6 +187,30 @@ describe('_bulk_get, _revs_diff, _missing_revs', () => {
       assert.equal((await f.req('/db/_bulk_get')).status, 405);
     }));
 
+  test('_bulk_get without a rev gives every leaf, deleted ones included, as open_revs=all does (couchbackup reads deletions so)', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const r1 = await put(f, 'gone', { v: 1 });
+      const del = await f.req(`/db/gone?rev=${r1}`, { method: 'DELETE' });
+      const delRev = String(obj(del.json).rev);
+      const bulk = await f.req('/db/_bulk_docs', {
+        method: 'POST',
+        json: { new_edits: false, docs: [{ _id: 'c', _rev: '1-aaaa', v: 'a' }, { _id: 'c', _rev: '2-bbbb', _revisions: { start: 2, ids: ['bbbb', 'cccc'] }, _deleted: true }] },
+      });
+      assert.equal(bulk.status, 201);
+      const res = await f.req('/db/_bulk_get?revs=true', { method: 'POST', json: { docs: [{ id: 'gone' }, { id: 'c' }, { id: 'nope' }] } });
+      const results = arr(obj(res.json).results).map(obj);
+      const gone = arr(results[0]!.docs).map((d) => obj(obj(d).ok));
+      assert.deepEqual(gone, [{ _id: 'gone', _rev: delRev, _deleted: true, _revisions: { start: 2, ids: [delRev.slice(2), r1.slice(2)] } }]);
+      const c = arr(results[1]!.docs).map((d) => obj(obj(d).ok));
+      assert.deepEqual(c.map((d) => [d._rev, d._deleted ?? false]).sort(), [['1-aaaa', false], ['2-bbbb', true]]);
+      // A missing document with no rev: `{ok, []}`, one entry whose rev is the atom `undefined`.
+      assert.deepEqual(obj(arr(results[2]!.docs)[0]).error, { id: 'nope', rev: 'undefined', error: 'not_found', reason: 'missing' });
+      // The same leaves as GET ?open_revs=all.
+      const all = await f.req('/db/gone?open_revs=all', { headers: { accept: 'application/json' } });
+      assert.deepEqual(arr(all.json).map((d) => obj(obj(d).ok)._rev), [delRev]);
+    }));
+
   test('_revs_diff lists missing revs with possible_ancestors and leaves out complete ids', () =>
     withCouch(async (f) => {
       await createDb(f);
