@@ -227,7 +227,8 @@ export class ReplicatorManager {
 
   /**
    * A `_replicator` document was written (doc) or deleted (null). Design documents are ignored;
-   * a document already `completed`/`failed` is not run again; a changed document restarts its job.
+   * a document already `completed`/`failed` is not run again, unless written again without its
+   * `_replication_state`; a changed document restarts its job.
    */
   async replicatorDocChanged(database: string, docId: string, doc: Record<string, unknown> | null): Promise<void> {
     if (docId.startsWith('_design/') || this.closed) return;
@@ -249,7 +250,11 @@ export class ReplicatorManager {
       return;
     }
     const id = this.jobIdOf(req);
-    if (prev?.jobId === id && this.jobs.has(id)) return; // same replication (e.g. only the state fields changed)
+    // Same replication, e.g. only the state fields changed; but a finished document written again
+    // without `_replication_state` runs again, as couch_replicator_doc_processor forgets a
+    // completed document ({completed, Id} deletes its row) and process_updated starts it anew.
+    const rerun = known === undefined && prev?.state !== undefined && TERMINAL.has(prev.state);
+    if (prev?.jobId === id && this.jobs.has(id) && !rerun) return;
     if (prev?.jobId) await this.dropJob(prev.jobId);
     if (known !== undefined && TERMINAL.has(known)) {
       this.docs.set(key, { database, docId, jobId: id, state: known as JobState });

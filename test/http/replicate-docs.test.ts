@@ -131,6 +131,36 @@ describe('_replicator documents', () => {
     }
   });
 
+  test('a completed document written again without its state runs again (couchdb-bootstrap pushes it so)', async () => {
+    const s = await startTestServer();
+    const port = s.server.ports.http;
+    const server = db(url(port));
+    try {
+      await ok(server, 'PUT', '/_replicator');
+      const src = db(url(port, '/again-src'));
+      await ok(src, 'PUT', '');
+      await seedPlain(src, 3);
+      const spec = { source: url(port, '/again-src'), target: url(port, '/again-dst'), create_target: true };
+      await ok(server, 'PUT', '/_replicator/again', spec);
+      const done = await waitFor('the first completion', async () => {
+        const d = (await ok(server, 'GET', '/_replicator/again')) as Json;
+        return d._replication_state === 'completed' ? d : undefined;
+      });
+      // The target goes away; the document is pushed again as written, without the state fields:
+      // couch_replicator_doc_processor forgot it at {completed, Id}, so process_updated starts it.
+      await ok(db(url(port, '/again-dst')), 'DELETE', '');
+      await ok(server, 'PUT', '/_replicator/again', { ...spec, _rev: done._rev });
+      const again = await waitFor('the second completion', async () => {
+        const d = (await ok(server, 'GET', '/_replicator/again')) as Json;
+        return d._replication_state === 'completed' ? d : undefined;
+      });
+      assert.equal(Number(String(again._rev).split('-')[0]), 4);
+      assert.deepEqual(await leafMap(db(url(port, '/again-dst'))), await leafMap(src));
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a database created at runtime is followed; deleting it stops its jobs', async () => {
     const s = await startTestServer();
     const port = s.server.ports.http;
