@@ -4,6 +4,7 @@
  * `_changes` timeouts, small default q) and read the face's counters. Requests go through
  * undici over real sockets.
  */
+import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { startHttpFace, type HttpFaceOptions, type HttpListener } from '../../src/http/index.js';
@@ -116,4 +117,11 @@ export function obj(v: unknown): Record<string, unknown> {
 export function arr(v: unknown): unknown[] {
   if (!Array.isArray(v)) throw new Error(`expected an array, got ${JSON.stringify(v)}`);
   return v;
+}
+
+/** POST `json` to `path`, expecting 200, and the answer's object. */
+export async function postOk(f: CouchFixture, path: string, json: unknown): Promise<Record<string, unknown>> {
+  const r = await f.req(path, { method: 'POST', json });
+  assert.equal(r.status, 200, `${path}: ${r.text}`);
+  return obj(r.json);
 }

@@ -6,13 +6,9 @@
 // design documents, and `r` > 1 as quorum reads.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+import { arr, createDb, obj, withCouch, type CouchFixture, postOk } from './helpers.js';
 
-async function post(f: CouchFixture, path: string, json: unknown): Promise<Record<string, unknown>> {
-  const r = await f.req(path, { method: 'POST', json });
-  assert.equal(r.status, 200, `${path}: ${r.text}`);
-  return obj(r.json);
-}
+const post = postOk;
 
 async function seed(f: CouchFixture): Promise<void> {
   await createDb(f);
