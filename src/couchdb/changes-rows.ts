@@ -37,7 +37,18 @@ export interface RowFraming {
   close(sink: ByteSink, seq: number, shown: boolean): void;
 }
 
-export class RowBuilder {
+/**
+ * What a feed (src/http/changes-feed.ts) asks of the rows it frames: RowBuilder's `_changes` rows,
+ * or `_db_updates`' (global-changes.ts DbUpdateRows, the same feed over `_global_changes`).
+ */
+export interface ChangeRows {
+  /** Append the change's framed row to `sink`; false when the change shows no row. */
+  append(change: RawChange, sink: ByteSink, framing: RowFraming, sent: number): boolean;
+  /** Whether the latest row showed its seq (`seq_interval`). */
+  seqShown(): boolean;
+}
+
+export class RowBuilder implements ChangeRows {
   /** Rows produced so far (for `seq_interval`). */
   count = 0;
   /** Whether the byte-level row can serve this query (no body needed). */

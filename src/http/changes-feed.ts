@@ -39,7 +39,7 @@ import { FilteredPage } from '../couchdb/change-summary.js';
 import { FeedPace } from './changes-pace.js';
 import { pendingAfter } from '../engine/changes-pending.js';
 import type { ChangesQuery } from './changes-query.js';
-import { RowBuilder, type RowFraming } from '../couchdb/changes-rows.js';
+import { RowBuilder, type ChangeRows, type RowFraming } from '../couchdb/changes-rows.js';
 import type { Db } from '../couchdb/db.js';
 import { waitForChange } from '../engine/change-wait.js';
 import { ChunkWriter } from './feed-io.js';
@@ -53,8 +53,10 @@ interface Feed {
   q: ChangesQuery;
   res: ServerResponse;
   signal: AbortSignal;
-  rows: RowBuilder;
+  rows: ChangeRows;
   framing: RowFraming;
+  /** Whether the end of the feed reports `pending` (`_changes`) or `last_seq` only (`_db_updates`). */
+  pending: boolean;
   /** The page being assembled. */
   sink: ByteSink;
   out: ChunkWriter;
@@ -83,7 +85,7 @@ function limitReached(f: Feed): boolean {
  * index gave.
  */
 function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer | null; read: number; last: number } {
-  if (f.q.filter?.kind === 'custom') return readFilteredPage(f, { ...f.q, filter: f.q.filter }, descending, upper);
+  if (f.q.filter?.kind === 'custom' && f.rows instanceof RowBuilder) return readFilteredPage(f, f.rows, { ...f.q, filter: f.q.filter }, descending, upper);
   const { rows, sink, framing } = f;
   // Every index entry read moves the position, other collections' included: a keyspace feed
   // reading a page full of them must still advance (engine/change-scan.ts `progress`).
@@ -106,7 +108,7 @@ function readPage(f: Feed, descending: boolean, upper: number): { bytes: Buffer 
  * position ends where the row-by-row read would have stopped: at the row that reached `limit`,
  * else past every change read.
  */
-function readFilteredPage(f: Feed, o: ConstructorParameters<typeof FilteredPage>[1], descending: boolean, upper: number): { bytes: Buffer | null; read: number; last: number } {
+function readFilteredPage(f: Feed, rows: RowBuilder, o: ConstructorParameters<typeof FilteredPage>[1], descending: boolean, upper: number): { bytes: Buffer | null; read: number; last: number } {
   const page = new FilteredPage(f.db, o);
   const progress = { last: descending ? upper : f.pos };
   let pos = f.pos;
@@ -117,9 +119,9 @@ function readFilteredPage(f: Feed, o: ConstructorParameters<typeof FilteredPage>
   });
   let limited = false;
   for (const { seq, summary } of page.passing()) {
-    f.rows.appendSummary(summary, seq, f.sink, f.framing, f.sent);
+    rows.appendSummary(summary, seq, f.sink, f.framing, f.sent);
     f.sent++;
-    if (f.rows.seqShown()) f.reported = seq;
+    if (rows.seqShown()) f.reported = seq;
     if (limitReached(f)) {
       pos = seq;
       limited = true;
@@ -216,8 +218,12 @@ async function jsonFeed(f: Feed, headers: Record<string, string>): Promise<void>
     if (await longpollWait(f)) return;
   }
   const limited = limitReached(f);
-  const pending = limited ? pendingAfter(f.db.bucket, f.pos, f.q.descending, f.db.collectionId) : 0;
-  f.out.push(`\n],\n"last_seq":${f.pos},"pending":${pending}}\n`);
+  if (f.pending) {
+    const pending = limited ? pendingAfter(f.db.bucket, f.pos, f.q.descending, f.db.collectionId) : 0;
+    f.out.push(`\n],\n"last_seq":${f.pos},"pending":${pending}}\n`);
+  } else {
+    f.out.push(`\n],\n"last_seq":${f.pos}}\n`);
+  }
   // couch_httpd end_json_response: the JSONP close and its newline follow the object's own.
   if (jsonp.close !== '') f.out.push(jsonp.close + '\n');
   await f.out.flush();
@@ -285,7 +291,7 @@ async function streamFeed(f: Feed): Promise<void> {
     const why = await waitForChange(f.db.bucket, f.pace.waitMs(now, f.out.lastWriteAt, f.pos > f.reported), f.signal);
     if (why === 'closed') return;
   }
-  if (!sse) f.out.push(`{"last_seq":${f.pos},"pending":${pendingAfter(f.db.bucket, f.pos, false, f.db.collectionId)}}\n`);
+  if (!sse) f.out.push(f.pending ? `{"last_seq":${f.pos},"pending":${pendingAfter(f.db.bucket, f.pos, false, f.db.collectionId)}}\n` : `{"last_seq":${f.pos}}\n`);
   await f.out.flush();
   f.res.end();
 }
@@ -314,16 +320,26 @@ const FRAMING: Record<ChangesQuery['feed'], RowFraming> = {
   },
 };
 
-/** Serve one `_changes` request whose parameters are already validated; `headers` go on a normal or longpoll reply (a normal feed's ETag). */
-export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerResponse, signal: AbortSignal, headers: Record<string, string> = {}): Promise<void> {
+/** How a feed other than `_changes` itself differs (`_db_updates`, db-updates.ts). */
+export interface FeedOptions {
+  /** On a normal or longpoll reply (a normal feed's ETag). */
+  headers?: Record<string, string>;
+  /** The rows, by default `_changes` rows (RowBuilder). */
+  rows?: ChangeRows;
+  /** Whether the closing object or line carries `pending` (default true, `_changes`). */
+  pending?: boolean;
+}
+
+/** Serve one `_changes` request whose parameters are already validated. */
+export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerResponse, signal: AbortSignal, opts: FeedOptions = {}): Promise<void> {
   // The feed lists persisted changes only (its seqs must never be reused after a crash); the
   // writes acknowledged before this request are waited for, briefly, so a client reads its writes.
   await db.settled(signal);
   const since = q.since === 'now' ? db.updateSeq : q.since;
   const pace = new FeedPace({ heartbeatMs: q.heartbeatMs, timeoutMs: q.timeoutMs, progressMs: q.progressMs }, Date.now());
   const f: Feed = {
-    db, q, res, signal, rows: new RowBuilder(db, q), framing: FRAMING[q.feed], sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0, begin: null,
+    db, q, res, signal, rows: opts.rows ?? new RowBuilder(db, q), framing: FRAMING[q.feed], pending: opts.pending ?? true, sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0, begin: null,
   };
-  if (q.feed === 'normal' || q.feed === 'longpoll') await jsonFeed(f, headers);
+  if (q.feed === 'normal' || q.feed === 'longpoll') await jsonFeed(f, opts.headers ?? {});
   else await streamFeed(f);
 }

@@ -26,7 +26,7 @@ import type { Db } from '../couchdb/db.js';
  * is the database, its update_seq and its purge_seq, so those are hashed (the document counts
  * behind the info would cost a scan of the bucket per request once it was written to).
  */
-async function normalFeedEtag(db: Db): Promise<string> {
+export async function normalFeedEtag(db: Db): Promise<string> {
   await db.settled(); // a write acknowledged from memory before the request moves the tag (db.ts)
   return `"${createHash('md5').update(`${db.name}\n${db.updateSeq}\n${purgeSeq(db)}`).digest('hex')}"`;
 }
@@ -41,7 +41,7 @@ async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined
   if (etag !== undefined && notModified(rc.res, etag)) return;
   const release = rc.face.trackFeed(rc.signal, q.feed);
   try {
-    await runChangesFeed(db, q, rc.res, rc.signal, etag === undefined ? {} : { ETag: etag });
+    await runChangesFeed(db, q, rc.res, rc.signal, etag === undefined ? {} : { headers: { ETag: etag } });
   } finally {
     release();
   }
