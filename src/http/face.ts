@@ -23,6 +23,7 @@ import type { RequestContext } from '../replicator/request.js';
 import type { ReplicationOptions } from '../replicator/replicator.js';
 import type { BackoffPolicy } from '../replicator/retry.js';
 import { ReplicatorDb, type ReplicatorJobs } from '../couchdb/replicator-db.js';
+import { GlobalChanges } from '../couchdb/global-changes.js';
 import { attachmentCompressionOf, CouchConfig } from '../couchdb/config.js';
 import { UuidGenerator } from '../couchdb/uuids.js';
 import { CouchUsers } from './couch-users.js';
@@ -99,6 +100,8 @@ export class HttpFace {
   private readonly dbs = new Map<string, Db>();
   readonly #watched = new WeakSet<Bucket>();
   readonly replicatorDb: ReplicatorDb;
+  /** Database events into `_global_changes`, behind `/_db_updates` (couchdb/global-changes.ts). */
+  readonly globalChanges: GlobalChanges;
   /** The replication job manager once loaded (`replicationManager()`); none loaded means no jobs. */
   #replicator: ReplicatorManager | undefined;
   #replicatorLoading: Promise<ReplicatorManager> | undefined;
@@ -172,6 +175,7 @@ export class HttpFace {
       },
     };
     this.replicatorDb = new ReplicatorDb({ engine: ctx.engine, manager: jobs, logger: ctx.logger, db: (b) => this.db(b) });
+    this.globalChanges = new GlobalChanges({ engine: ctx.engine, logger: ctx.logger, db: (b) => this.db(b) });
   }
 
   /** The manager if loaded: metrics read it without loading it (none loaded means no jobs). */

@@ -62,6 +62,7 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
   const unwatch = watchCompactions(ctx.engine, (err, bucket) => ctx.logger.warn({ err, bucket: bucket.name }, 'could not compact the revision history'));
   // After listening: jobs of `_replicator` documents may name this very server.
   await face.replicatorDb.start();
+  face.globalChanges.start();
   // An existing `_users` gets (back) CouchDB's `_design/_auth`, as chttpd_auth_cache does when its
   // listener starts; a failure must not keep the server from starting.
   const users = ctx.engine.bucket(USERS_DB);
@@ -74,6 +75,7 @@ export async function startHttpFace(ctx: HttpDeps, at: HttpListen | number, opti
     webs,
     close: async () => {
       unwatch();
+      await face.globalChanges.close();
       await face.closeReplication();
       await Promise.all(webs.map((web) => web.close()));
       await face.design.dispose();

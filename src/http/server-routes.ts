@@ -3,12 +3,13 @@
  * `GET /` (with the stable `uuid` PouchDB derives replication ids from, couch-replication.md
  * §1.3), `/_all_dbs`, `/_dbs_info`, `/_membership`, `/_up`, `/_uuids`, `/_session` cookie login
  * (as a Couchbase registry user or a `_users` user, auth.ts), `/_node/{node}/_stats` and
- * `_prometheus`; `_config` is config-routes.ts.
+ * `_prometheus`; `_config` is config-routes.ts, `/_db_updates` db-updates.ts.
  */
 import { createHash } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
 import { configRoutes } from './config-routes.js';
+import { dbUpdatesHandlers } from './db-updates.js';
 import { authHandlers } from './proxy-auth.js';
 import { absoluteUri, decodeJsonBytes, isObject, mediaType, jsonDepthLimit, parseJson, qInt, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { allDocsRange } from './all-docs-query.js';
@@ -240,6 +241,7 @@ export function serverRoutes(routes: RouteTable<Handler>): void {
     .add('/', { GET: welcome })
     .add('/_all_dbs', { GET: allDbs })
     .add('/_dbs_info', { GET: dbsInfo, POST: dbsInfoOfKeys })
+    .add('/_db_updates', dbUpdatesHandlers)
     .add('/_membership', { GET: membership })
     .add('/_up', { GET: up })
     .add('/_uuids', { GET: uuids })
