@@ -144,6 +144,19 @@ export async function gunzipAttachmentAsync(name: string, data: Buffer, maxLengt
   }
 }
 
+/**
+ * The identity bytes of gzip-stored data for a reader that can wait: inflated at once when small,
+ * on zlib's thread pool when either the stored bytes or the identity length (`identityLength`,
+ * the attachment's `length` when known) reach ASYNC_ZLIB_BYTES, so that a large attachment read
+ * inline (`attachments=true`, `_bulk_get`, `open_revs`) or decoded by the replicator never holds
+ * the event loop. A highly compressible attachment is small as stored but slow to inflate: its
+ * identity length decides. The bytes are the same either way.
+ */
+export async function inflateAttachment(name: string, data: Buffer, identityLength = 0): Promise<Buffer> {
+  if (Math.max(data.length, identityLength) < ASYNC_ZLIB_BYTES) return gunzipAttachment(name, data);
+  return gunzipAttachmentAsync(name, data);
+}
+
 function gunzipError(name: string, cause: unknown): CouchError {
   if (cause instanceof RangeError) return new CouchError('attachment_too_large', { params: { name }, cause });
   return new CouchError('invalid_attachment_data', { params: { name }, cause });

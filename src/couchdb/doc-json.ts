@@ -8,6 +8,7 @@
  * attachmentHasData); `follows` marks data that travels as a later MIME part.
  */
 import { attachmentHasData, attachmentsToJson, type AttachmentMeta, type AttachmentsJsonOptions } from '../couch/attachments.js';
+import { inflateAttachment, isEncoded } from '../couch/att-encoding.js';
 import { buildDocResponse, type DocResponseParts } from '../couch/doc.js';
 import { conflicts, deletedConflicts, revisionsFor, revsInfo } from '../couch/rev-tree-query.js';
 import { CouchError } from '../couch/errors.js';
@@ -35,6 +36,8 @@ export interface DocOutOptions {
   encodingInfo?: boolean;
   /** Add `_local_seq`: the document's change sequence (`?local_seq=true`, design option `local_seq`). */
   localSeq?: boolean;
+  /** Identity bytes already inflated, by digest (inflateInline): inline `data` takes these first. */
+  inflated?: ReadonlyMap<string, Buffer>;
 }
 
 function attOptions(state: DocState, rev: string, opts: DocOutOptions): AttachmentsJsonOptions {
@@ -56,8 +59,26 @@ export function attachmentsWithData(state: DocState, rev: string, atts: readonly
 }
 
 /** The identity bytes of an attachment (inline `data`, a client that takes no gzip). */
-export function attachmentBytes(db: Db, meta: AttachmentMeta): Buffer {
-  return getIdentityData(db, meta) ?? Buffer.alloc(0);
+export function attachmentBytes(db: Db, meta: AttachmentMeta, inflated?: ReadonlyMap<string, Buffer>): Buffer {
+  return inflated?.get(meta.digest) ?? getIdentityData(db, meta) ?? Buffer.alloc(0);
+}
+
+/**
+ * The `inflated` option for docJson of `rev` with `opts`: the compressed attachments it would
+ * inline, inflated off the event loop when large (att-encoding.ts inflateAttachment), as
+ * couch_att foldl_decode streams them in CouchDB. One that does not inflate is left to docJson:
+ * its error then stays that revision's (docText).
+ */
+export async function inflateInline(db: Db, state: DocState, rev: string, atts: readonly AttachmentMeta[], opts: DocOutOptions): Promise<ReadonlyMap<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  if (opts.follows === true) return out;
+  for (const meta of attachmentsWithData(state, rev, atts, opts)) {
+    const stored = isEncoded(meta.encoding) && !out.has(meta.digest) ? getAttachmentData(db, meta.digest) : undefined;
+    if (stored === undefined) continue;
+    const data = await inflateAttachment(meta.name, stored, meta.length).catch(() => undefined);
+    if (data !== undefined) out.set(meta.digest, data);
+  }
+  return out;
 }
 
 /** The bytes as stored (gzip when `meta.encoding` says so): MIME parts send these. */
@@ -80,7 +101,7 @@ export function docJson(db: Db, state: DocState, rev: string, data: RevData, del
   if (opts.conflicts) parts.conflicts = conflicts(state.tree);
   if (opts.deletedConflicts) parts.deletedConflicts = deletedConflicts(state.tree);
   if (data.atts.length > 0) {
-    parts.attachments = attachmentsToJson(data.atts, attOptions(state, rev, opts), (m) => attachmentBytes(db, m));
+    parts.attachments = attachmentsToJson(data.atts, attOptions(state, rev, opts), (m) => attachmentBytes(db, m, opts.inflated));
   }
   const out = buildDocResponse(parts);
   // couch_doc to_json_obj: the sequence of the document's last update, as `_changes` numbers it.

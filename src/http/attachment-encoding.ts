@@ -15,7 +15,7 @@
  *   checked against the md5 of the body as sent (get_md5_header/1).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ASYNC_ZLIB_BYTES, gunzipAttachment, gunzipAttachmentAsync } from '../couch/att-encoding.js';
+import { inflateAttachment } from '../couch/att-encoding.js';
 import type { AttachmentMeta } from '../couch/attachments.js';
 import { CouchError } from '../couch/errors.js';
 import { baseHeaders, sendBytes } from './response.js';
@@ -98,8 +98,8 @@ export async function sendEncodedAttachment(res: ServerResponse, meta: Attachmen
     sendBytes(res, 200, stored, { ...headers, 'Content-Encoding': meta.encoding!, 'Content-MD5': meta.digest.slice(4) });
     return;
   }
-  // Decoded on zlib's thread pool when large (couch/att-encoding.ts ASYNC_ZLIB_BYTES).
-  const identity = stored.length < ASYNC_ZLIB_BYTES ? gunzipAttachment(meta.name, stored) : await gunzipAttachmentAsync(meta.name, stored);
+  // Decoded on zlib's thread pool when large (couch/att-encoding.ts inflateAttachment).
+  const identity = await inflateAttachment(meta.name, stored, meta.length);
   if (meta.length !== meta.encodedLength) {
     sendBytes(res, 200, identity, headers);
     return;

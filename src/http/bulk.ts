@@ -9,7 +9,7 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
-import { docJson, docText, revError } from '../couchdb/doc-json.js';
+import { docJson, docText, inflateInline, revError } from '../couchdb/doc-json.js';
 import { openRevs, type OpenRevResult } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { orderedWriter } from '../couchdb/doc-write.js';
@@ -102,7 +102,7 @@ const bulkGet: Handler = async (rc) => {
   const encodingInfo = multipart || opt('att_encoding_info');
   // Each revision is serialized on its own (doc-json.ts docText): a document that cannot be shown
   // is an error entry of its result, never a failure of the whole response.
-  const entries = (body.docs as unknown[]).map((entry): BulkGetEntry => {
+  const bulkGetEntry = async (entry: unknown): Promise<BulkGetEntry> => {
     const id = isObject(entry) ? entry.id : undefined;
     const rev = isObject(entry) ? entry.rev : undefined;
     if (typeof id !== 'string' || id.length === 0) {
@@ -124,21 +124,27 @@ const bulkGet: Handler = async (rc) => {
         if (!state) throw new CouchError('not_found');
         found = openRevs(state, 'all', false);
       }
-      const parts = found.map((r): BulkGetPart => {
+      const parts: BulkGetPart[] = [];
+      for (const r of found) {
         if ('missing' in r) {
           // send_docs_multipart_bulk_get's part for a missing revision has no id; the JSON entry has.
           const { id: _id, ...noId } = innerError(id, r.missing, new CouchError('not_found'));
-          return { error: multipart ? noId : { id: _id, ...noId } };
+          parts.push({ error: multipart ? noId : { id: _id, ...noId } });
+          continue;
         }
-        const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, opts));
-        if ('error' in doc) return { error: innerError(id, r.ok.rev, doc.error) };
-        return { ok: { id, rev: r.ok.rev, json: doc.text, attachments: multipart ? partsFor(db, state!, r.ok, opts) : [] } };
-      });
+        // Large compressed attachments inlined are inflated off the event loop (doc-json.ts inflateInline).
+        const inflated = await inflateInline(db, state!, r.ok.rev, r.ok.data.atts, opts);
+        const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, inflated }));
+        if ('error' in doc) parts.push({ error: innerError(id, r.ok.rev, doc.error) });
+        else parts.push({ ok: { id, rev: r.ok.rev, json: doc.text, attachments: multipart ? partsFor(db, state!, r.ok, opts) : [] } });
+      }
       return { id, parts };
     } catch (err) {
       return { id, parts: [{ error: innerError(id, rev, toCouchError(err)) }] };
     }
-  });
+  };
+  const entries: BulkGetEntry[] = [];
+  for (const entry of body.docs as unknown[]) entries.push(await bulkGetEntry(entry));
   if (multipart) {
     await sendBody(rc.res, 200, buildBulkGetMultipart(entries.flatMap((e) => e.parts), accepts(rc.req, 'multipart/mixed')));
     return;

@@ -10,7 +10,7 @@ import { formatRev, parseRev } from '../couch/rev.js';
 import { docRev, parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
 import { parseRelatedDocument } from '../couch/multipart.js';
 import type { Db } from '../couchdb/db.js';
-import { docJson, docText, revError } from '../couchdb/doc-json.js';
+import { docJson, docText, inflateInline, revError } from '../couchdb/doc-json.js';
 import { docOutOptions, mixedBody, parseOpenRevs, relatedFor } from './doc-read.js';
 import { openRev, openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
@@ -68,12 +68,19 @@ const getDoc: Handler = async (rc) => {
       return;
     }
     // One entry per revision, each serialized on its own: a revision that cannot be shown is an
-    // `{"error":{…}}` entry (as in `_bulk_get`), not a failed response.
-    const entries = results.map((r) => {
-      if ('missing' in r) return JSON.stringify(r);
-      const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, { ...opts, attsSince: null }));
-      return 'text' in doc ? `{"ok":${doc.text}}` : JSON.stringify(revError(id, r.ok.rev, doc.error));
-    });
+    // `{"error":{…}}` entry (as in `_bulk_get`), not a failed response. Large compressed
+    // attachments are inflated off the event loop first (doc-json.ts inflateInline).
+    const entries: string[] = [];
+    for (const r of results) {
+      if ('missing' in r) {
+        entries.push(JSON.stringify(r));
+        continue;
+      }
+      const revOpts = { ...opts, attsSince: null };
+      const inflated = await inflateInline(db, state!, r.ok.rev, r.ok.data.atts, revOpts);
+      const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, { ...revOpts, inflated }));
+      entries.push('text' in doc ? `{"ok":${doc.text}}` : JSON.stringify(revError(id, r.ok.rev, doc.error)));
+    }
     sendJsonText(rc.res, 200, `[${entries.join(',')}]`);
     return;
   }
@@ -96,7 +103,8 @@ const getDoc: Handler = async (rc) => {
     await sendBody(rc.res, 200, relatedFor(db, state, found, opts), { ETag: etag });
     return;
   }
-  sendJson(rc.res, 200, docJson(db, state, rev, found.data, found.deleted, opts), { ETag: etag });
+  const inflated = await inflateInline(db, state, rev, found.data.atts, opts);
+  sendJson(rc.res, 200, docJson(db, state, rev, found.data, found.deleted, { ...opts, inflated }), { ETag: etag });
 };
 
 /**

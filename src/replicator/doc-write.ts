@@ -14,7 +14,7 @@
  *   keeps the encoding), known by its welcome (`GET /` has `couchdb`); any other target
  *   (pouchdb-server would store the gzip bytes as the attachment) gets them decoded.
  */
-import { gunzipAttachment } from '../couch/att-encoding.js';
+import { inflateAttachment } from '../couch/att-encoding.js';
 import { buildRelated } from '../couch/multipart-build.js';
 import { encodeDocId, jsonOf, type DbClient } from './http-client.js';
 import { isReplicationError, ReplicationError } from './errors.js';
@@ -63,17 +63,25 @@ export class HttpDocWriter {
     return this.encodedTarget;
   }
 
-  /** The document with its gzip attachments decoded, for a target that takes identity bytes only. */
-  private decoded(doc: FetchedDoc): FetchedDoc {
+  /**
+   * The document with its gzip attachments decoded, for a target that takes identity bytes only;
+   * large ones on zlib's thread pool (att-encoding.ts inflateAttachment), so that a big attachment
+   * does not hold the event loop.
+   */
+  private async decoded(doc: FetchedDoc): Promise<FetchedDoc> {
     if (!doc.attachments.some((a) => a.encoding !== undefined)) return doc;
     const atts: Record<string, unknown> = { ...(isObject(doc.doc._attachments) ? doc.doc._attachments : {}) };
-    const attachments = doc.attachments.map((a) => {
-      if (a.encoding === undefined) return a;
-      const data = gunzipAttachment(a.name, a.data);
+    const attachments = [];
+    for (const a of doc.attachments) {
+      if (a.encoding === undefined) {
+        attachments.push(a);
+        continue;
+      }
       const { encoding: _e, encoded_length: _l, digest: _d, ...meta } = isObject(atts[a.name]) ? (atts[a.name] as Record<string, unknown>) : {};
+      const data = await inflateAttachment(a.name, a.data, typeof meta.length === 'number' ? meta.length : 0);
       atts[a.name] = { ...meta, length: data.length };
-      return { name: a.name, contentType: a.contentType, data };
-    });
+      attachments.push({ name: a.name, contentType: a.contentType, data });
+    }
     return { ...doc, doc: { ...doc.doc, _attachments: atts }, attachments };
   }
 
@@ -83,7 +91,7 @@ export class HttpDocWriter {
     const failures: WriteFailure[] = [];
     if (plain.length > 0) failures.push(...(await this.bulkDocs(plain, signal)));
     const encoded = withBytes.some((d) => d.attachments.some((a) => a.encoding !== undefined)) && (await this.takesEncoded());
-    const single = await mapLimit(withBytes, this.concurrency, (d) => this.putMultipart(encoded ? d : this.decoded(d), signal));
+    const single = await mapLimit(withBytes, this.concurrency, async (d) => this.putMultipart(encoded ? d : await this.decoded(d), signal));
     for (const f of single) if (f) failures.push(f);
     return failures;
   }

@@ -123,6 +123,19 @@ describe('compressed attachments through replication', () => {
     assert.equal(atts['foo.dat']!.encoding, undefined);
   });
 
+  test('a multi-MiB compressed attachment reaches pouchdb-server decoded, byte for byte (inflated off the event loop)', async () => {
+    const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => `line ${i % 977} of ${i % 13}`).join('\n'));
+    const src = db(`${base(fa)}/big-src`);
+    await ok(src, 'PUT', '');
+    await ok(src, 'PUT', '/doc1', { _attachments: { 'big.txt': { content_type: 'text/plain', data: big.toString('base64') } } });
+    assert.equal((await encodingInfo(src, 'doc1'))['big.txt']!.encoding, 'gzip');
+    const pUrl = `${p.base}/big-copy`;
+    const out = await replicate({ source: `${base(fa)}/big-src`, target: pUrl, createTarget: true, nodeUuid: NODE });
+    assert.equal(out.stats.docs_written, 1);
+    assert.equal(out.stats.doc_write_failures, 0);
+    assert.ok((await attachment(db(pUrl), 'doc1', 'big.txt')).equals(big));
+  });
+
   test('local peers pass the stored bytes on: same encoding and digest', async () => {
     const src = db(`${base(fa)}/l-src`);
     await seed(src);
