@@ -11,7 +11,7 @@
  */
 import type { ChangeRow } from './changes-parse.js';
 import { ReplicationError } from './errors.js';
-import type { FetchedDoc, FetchRequest, Peer, RevsDiffResult, WriteFailure } from './peer.js';
+import { reasonText, type FetchedDoc, type FetchRequest, type Peer, type RevsDiffResult, type WriteFailure } from './peer.js';
 import type { ReplicationStats } from './stats.js';
 
 const SKIPPED_ERRORS: ReadonlySet<string> = new Set(['unauthorized', 'forbidden', 'too_large', 'unsupported_media_type']);
@@ -111,7 +111,8 @@ export async function replicateBatch(rows: readonly ChangeRow[], ctx: BatchConte
   const failures = await target.write(docs, ctx.signal);
   for (const f of failures) {
     if (!SKIPPED_ERRORS.has(f.error)) {
-      throw new ReplicationError('WRITE_FAILED', `${f.id}: ${f.error} ${f.reason}`, { docId: f.id, error: f.error, reason: f.reason });
+      const reason = reasonText(f.reason);
+      throw new ReplicationError('WRITE_FAILED', `${f.id}: ${f.error} ${reason}`, { docId: f.id, error: f.error, reason });
     }
     ctx.onDenied?.(f);
   }

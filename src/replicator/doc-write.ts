@@ -119,7 +119,8 @@ export class HttpDocWriter {
         id: typeof entry.id === 'string' ? entry.id : '',
         ...(typeof entry.rev === 'string' ? { rev: entry.rev } : {}),
         error: entry.error,
-        reason: typeof entry.reason === 'string' ? entry.reason : '',
+        // As sent: a string, or the object a validate_doc_update threw.
+        reason: entry.reason ?? '',
       });
     }
     return failures;
@@ -149,7 +150,7 @@ export class HttpDocWriter {
       const status = isReplicationError(err) ? err.status : undefined;
       const error = status === undefined ? undefined : PER_DOC_STATUS[status];
       if (error === undefined || !isReplicationError(err)) throw err;
-      return { id: doc.id, rev: doc.rev, error: err.context.error ?? error, reason: err.context.reason ?? err.message };
+      return { id: doc.id, rev: doc.rev, error: err.context.error ?? error, reason: err.context.reasonValue ?? err.context.reason ?? err.message };
     }
   }
 }

@@ -42,6 +42,8 @@ export interface ReplicationErrorContext {
   /** CouchDB `error` / `reason` of the response body, when it had them. */
   error?: string;
   reason?: string;
+  /** A `reason` that is no string (the object a validate_doc_update threw), as the body had it. */
+  reasonValue?: unknown;
   attempts?: number;
   docId?: string;
 }

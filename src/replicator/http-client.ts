@@ -99,7 +99,7 @@ export function headerValue(headers: HttpResponse['headers'], name: string): str
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function couchErrorFields(body: Buffer): { error?: string; reason?: string } {
+function couchErrorFields(body: Buffer): { error?: string; reason?: string; reasonValue?: unknown } {
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
     if (typeof parsed === 'object' && parsed !== null) {
@@ -107,6 +107,7 @@ function couchErrorFields(body: Buffer): { error?: string; reason?: string } {
       return {
         ...(typeof o.error === 'string' ? { error: o.error } : {}),
         ...(typeof o.reason === 'string' ? { reason: o.reason } : {}),
+        ...(typeof o.reason === 'object' && o.reason !== null ? { reason: JSON.stringify(o.reason), reasonValue: o.reason } : {}),
       };
     }
   } catch {

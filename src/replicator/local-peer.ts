@@ -224,8 +224,9 @@ export class LocalPeer implements Peer {
           await write(d.id, parsed, { newEdits: false, ...(followsData ? { followsData } : {}), ...(validate ? { validate } : {}) });
           return null;
         } catch (err) {
-          const e = toCouchError(err);
-          return { id: d.id, rev: d.rev, error: e.error, reason: e.reason };
+          // The error row `_bulk_docs` would answer (CouchError toJSON): a thrown object stays one.
+          const { error, reason } = toCouchError(err).toJSON();
+          return { id: d.id, rev: d.rev, error, reason };
         }
       }),
     );

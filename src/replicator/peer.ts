@@ -94,11 +94,21 @@ export type FetchResult =
   | { missing: { id: string; rev: string } }
   | { error: { id: string; rev: string; error: string; reason: string; status?: number } };
 
+/**
+ * A document the target refused, as a `_bulk_docs` error row: `reason` as CouchDB sends it, a
+ * string or what a validate_doc_update threw (`{forbidden: {…}}` gives `reason: {…}`, chttpd
+ * error_info/1), from an HTTP target and a local one alike.
+ */
 export interface WriteFailure {
   id: string;
   rev?: string;
   error: string;
-  reason: string;
+  reason: unknown;
+}
+
+/** A failure's reason as log or message text (couch_replicator_worker formats it with `~s`). */
+export function reasonText(reason: unknown): string {
+  return typeof reason === 'string' ? reason : JSON.stringify(reason) ?? '';
 }
 
 export interface Peer {

@@ -25,7 +25,7 @@ import { replicationIds, type ReplicationIds } from './replication-id.js';
 import { SeqTracker } from './seq-tracker.js';
 import { emptyStats, pendingFrom, type ReplicationStats } from './stats.js';
 import type { ChangesFilter } from './follower.js';
-import type { ChangesSource, Peer, PeerInfo, WriteFailure } from './peer.js';
+import { reasonText, type ChangesSource, type Peer, type PeerInfo, type WriteFailure } from './peer.js';
 
 export interface ReplicationOptions {
   source: Peer | string | URL;
@@ -267,7 +267,12 @@ export class Replication {
           target: this.target,
           stats: this.stats,
           skipRevsDiff,
-          ...(o.onDenied ? { onDenied: o.onDenied } : {}),
+          onDenied: (f) => {
+            // couch_replicator_worker handle_flush_docs_result/3: each refused document is
+            // logged (and counted in doc_write_failures), the replication goes on.
+            this.log.error({ id: f.id, rev: f.rev, target: this.target.label, error: f.error, reason: reasonText(f.reason) }, 'document not replicated');
+            o.onDenied?.(f);
+          },
         }).then(
           () => {
             tracker.done(token);
