@@ -165,6 +165,26 @@ describe('access rules', () => {
     // But it may not switch to a bucket it has no access to.
     expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Eaccess);
   }));
+
+  // kv_engine sasl_auth_command_context.cc (doSaslAuth, deprecated bucket autoselect): after a
+  // successful SASL auth, associate_bucket(username) when cookie.mayAccessBucket(username), else
+  // the "no bucket".
+  test('PLAIN as a user named like a bucket: a GET works without SELECT_BUCKET', RAW_TEST, withConn(async (kv, f) => {
+    const second = f.engine.requireBucket('second');
+    await second.set('legacy', Buffer.from('value'));
+    expectStatus(await authPlain(kv, 'second', 'second-pw'), Status.Success);
+    const res = expectStatus(await kv.request(encodeGetRequest({ key: 'legacy', vbucket: second.vbucketOf('legacy') })), Status.Success);
+    assert.equal(res.value.toString(), 'value');
+  }));
+
+  test('a user named like a bucket it has no role on is left with no bucket', RAW_TEST, withConn(async (kv, f) => {
+    await f.engine.createBucket('third', { numVBuckets: 8 });
+    await f.server.server.users.setBucketUser('third', 'third-pw', ['default']);
+    expectStatus(await authPlain(kv, 'third', 'third-pw'), Status.Success);
+    expectStatus(await kv.request(encodeGetRequest({ key: 'k', vbucket: f.engine.requireBucket('third').vbucketOf('k') })), Status.NoBucket);
+    // Its own bucket is there to select.
+    expectStatus(await kv.request(encodeSelectBucketRequest('default')), Status.Success);
+  }));
 });
 
 describe('bootstrap replies', () => {
