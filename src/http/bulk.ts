@@ -31,6 +31,9 @@ interface DocResult {
   error?: CouchError;
 }
 
+/** `{start, ids}`'s newest revision as `N-hash`. */
+const headRev = (r: { start: number; ids: string[] }): string | undefined => (r.ids.length > 0 ? `${r.start}-${r.ids[0]}` : undefined);
+
 const bulkDocs: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
@@ -76,9 +79,19 @@ const bulkDocs: Handler = async (rc) => {
     }
   }
   const results = await Promise.all(pending);
-  const rows = results
-    .filter((r) => newEdits || r.error)
-    .map((r) => (r.error ? { id: r.id ?? null, ...r.error.toJSON() } : { ok: true, id: r.id, rev: r.rev }));
+  if (!newEdits) {
+    // Only the failures, each with the revision it named (chttpd_db update_doc_result_to_json
+    // for `{{Id, Rev}, Error}`, the replicated_changes result): id, rev, error, reason.
+    const failed: unknown[] = [];
+    results.forEach((r, i) => {
+      if (!r.error) return;
+      const rev = headRev(docs[i]!.doc.revisions!);
+      failed.push(rev === undefined ? { id: r.id ?? null, ...r.error.toJSON() } : { id: r.id ?? null, rev, ...r.error.toJSON() });
+    });
+    sendJson(rc.res, 201, failed);
+    return;
+  }
+  const rows = results.map((r) => (r.error ? { id: r.id ?? null, ...r.error.toJSON() } : { ok: true, id: r.id, rev: r.rev }));
   sendJson(rc.res, 201, rows);
 };
 

@@ -78,7 +78,8 @@ describe('validate_doc_update', () => {
         method: 'POST',
         json: { new_edits: false, docs: [{ _id: 'r1', _rev: '1-aaa', forbid: true }, { _id: 'r2', _rev: '1-bbb' }] },
       });
-      assert.deepEqual(arr(repl.json), [{ id: 'r1', error: 'forbidden', reason: 'no forbid' }]);
+      // Only the failures, each naming its revision (chttpd_db update_doc_result_to_json({{Id, Rev}, Error})).
+      assert.deepEqual(arr(repl.json), [{ id: 'r1', rev: '1-aaa', error: 'forbidden', reason: 'no forbid' }]);
       assert.equal((await f.req('/db/r1')).status, 404);
       assert.equal((await f.req('/db/r2')).status, 200);
       // A replicated revision already stored is not validated again (nothing is written).
