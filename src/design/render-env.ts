@@ -14,13 +14,21 @@
  *   It refuses GET, as render.js does.
  * - A list function `(head, req)` reads the view's rows with `getRow()` (null after the last) and
  *   writes its output with `start`/`send`; what it returns, or its offered format's answer, is
- *   appended. The host runs the view query first and hands over all its rows: the output is one
- *   body, where couchjs streams it chunk by chunk.
+ *   appended. It runs as render.js `runList` does, over couchjs's list protocol: the first
+ *   `getRow()` answers `["start", chunks, head]`, each later one that needs rows
+ *   `["chunks", chunks(, head when start() was called again)]`, and the function's return
+ *   `["end", chunks(, head)]`. The host (`__hostList`, an asyncified host function of the list
+ *   runner, list-runner.ts) takes each message, writes its chunks, and answers the next batch of
+ *   rows (a JSON array, `null` after the last: list_end); rows are handed out one by one from
+ *   the batch, so output is flushed once per batch rather than once per row.
  *
  * Written for Freshet from the behaviour those files define; the default types are CouchDB's.
  */
 export const RENDER_ENV_SOURCE = String.raw`
   var render = null;
+  // The list runner's host function (absent in the synchronous runtimes, which run no lists).
+  var hostList = global.__hostList;
+  delete global.__hostList;
   var DEFAULT_TYPES = [
     ['all', '*/*'], ['text', 'text/plain; charset=utf-8', 'txt'], ['html', 'text/html; charset=utf-8'],
     ['xhtml', 'application/xhtml+xml', 'xhtml'], ['xml', 'application/xml', 'text/xml', 'application/x-xml'],
@@ -38,18 +46,46 @@ export const RENDER_ENV_SOURCE = String.raw`
     for (var i = 0; i < mimes.length; i++) r.keysByMime[mimes[i]] = key;
   }
   function beginRender() {
-    render = { chunks: [], startResp: {}, offered: [], mimesByKey: {}, keysByMime: {}, contentType: null };
+    render = { chunks: [], startResp: {}, newHeader: false, offered: [], mimesByKey: {}, keysByMime: {}, contentType: null };
     for (var i = 0; i < DEFAULT_TYPES.length; i++) registerTypeIn(render, DEFAULT_TYPES[i][0], DEFAULT_TYPES[i].slice(1));
   }
   global.registerType = function (key) {
     registerTypeIn(inRender('registerType'), key, Array.prototype.slice.call(arguments, 1));
   };
   global.provides = function (key, fn) { inRender('provides').offered.push([key, fn]); };
-  global.start = function (resp) { inRender('start').startResp = resp || {}; };
+  global.start = function (resp) {
+    var r = inRender('start');
+    r.startResp = resp || {};
+    r.newHeader = true;
+  };
   global.send = function (chunk) { inRender('send').chunks.push(String(chunk)); };
+  // render.js getRow: the first call sends "start" (sendStart), later ones "chunks" (blowChunks),
+  // here only when the current batch of rows is used up.
   global.getRow = function () {
-    if (render === null || render.rows === undefined) throw ['error', 'not_supported', 'getRow() is only available in list functions'];
-    return render.next < render.rows.length ? render.rows[render.next++] : null;
+    var r = render;
+    if (r === null || r.batch === undefined) throw ['error', 'not_supported', 'getRow() is only available in list functions'];
+    if (r.lastRow) return null;
+    // couchjs would have flushed what was sent so far here (see renderList's catch).
+    r.mark = r.chunks.length;
+    if (r.next < r.batch.length) return r.batch[r.next++];
+    var msg;
+    if (!r.gotRow) {
+      r.gotRow = true;
+      msg = ['start', r.chunks, r.contentType ? typeHeaders(r.startResp) : r.startResp];
+    } else {
+      msg = r.newHeader ? ['chunks', r.chunks, r.startResp] : ['chunks', r.chunks];
+    }
+    r.newHeader = false;
+    r.chunks = [];
+    r.mark = 0;
+    var batch = JSON.parse(hostList(JSON.stringify(msg)));
+    if (batch === null || batch.length === 0) {
+      r.lastRow = true;
+      return null;
+    }
+    r.batch = batch;
+    r.next = 1;
+    return batch[0];
   };
 
   // mimeparse: a media range's type, subtype and parameters (q defaults to 1).
@@ -149,18 +185,27 @@ export const RENDER_ENV_SOURCE = String.raw`
     }
   }
 
-  // args: [head, req, rows]. Answers the response head start() set and the whole output.
+  // render.js runList. args: [head, req]. Answers the "end" message: the last chunks, and the
+  // head when start() was called after the last getRow().
   function renderList(fn, args) {
+    if (typeof hostList !== 'function') throw ['error', 'not_supported', 'list functions run in the list runner'];
     beginRender();
-    render.rows = args[2];
+    render.batch = [];
     render.next = 0;
+    render.gotRow = false;
+    render.lastRow = false;
+    render.mark = 0;
     try {
       var tail = fn.apply(ddoc, [args[0], args[1]]);
       if (render.offered.length > 0) tail = runProvides(args[1]);
+      if (!render.gotRow) getRow();
       if (tail !== undefined && tail !== null) render.chunks.push(typeof tail === 'object' ? String(tail.body || '') : String(tail));
-      var start = render.startResp;
-      if (render.offered.length > 0) typeHeaders(start);
-      return { start: start, body: render.chunks.join('') };
+      return render.newHeader ? ['end', render.chunks, render.startResp] : ['end', render.chunks];
+    } catch (e) {
+      // couchjs flushes the output at every getRow(): what was sent before the last one reaches
+      // the client before the error does, though here it waited for the batch to run out.
+      if (render.gotRow && render.mark > 0) hostList(JSON.stringify(['chunks', render.chunks.slice(0, render.mark)]));
+      throw e;
     } finally {
       render = null;
     }

@@ -18,7 +18,8 @@
  *   const s = sandbox.compile(ddoc, 'show', ['shows', 'name'], dbKey);
  *   s.show(doc, req) → response object (`code`, `headers`, `body` | `json` | `base64`)
  *   const l = sandbox.compile(ddoc, 'list', ['lists', 'name'], dbKey);
- *   l.list(head, req, rows) → { start: the head start() set, body: the whole output }
+ *   await l.list(head, req, host) → the function's "end" message; `host.exchange` takes each
+ *     "start"/"chunks" message and answers the next rows (list-runner.ts, which runs lists)
  *   const u = sandbox.compile(ddoc, 'update', ['updates', 'name'], dbKey);
  *   u.update(doc, req) → [doc to save or null, response object]   (render-env.ts)
  *   const v = sandbox.compile(ddoc, 'validate', ['validate_doc_update'], dbKey);
@@ -49,9 +50,10 @@
  */
 import type { QuickJSWASMModule } from 'quickjs-emscripten';
 import { DesignError, filterVerdicts, mapResults, rejectWith, throwing, type Emitted, type FilterVerdicts, type MapResult } from './call-results.js';
+import { ListRunners, type ListHost, type ListMessage } from './list-runner.js';
 import { DesignRuntime, loadQuickJS } from './runtime.js';
 
-export { DesignError, loadQuickJS, type Emitted, type FilterVerdicts, type MapResult };
+export { DesignError, loadQuickJS, type Emitted, type FilterVerdicts, type ListHost, type ListMessage, type MapResult };
 
 export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate' | 'show' | 'list' | 'update';
 
@@ -116,8 +118,8 @@ export interface ShowFunction {
   show(doc: unknown, req: unknown): RenderResponse;
 }
 export interface ListFunction {
-  /** `rows` are the view's rows, which `getRow()` hands out in order. */
-  list(head: unknown, req: unknown, rows: readonly unknown[]): { start: RenderResponse; body: string };
+  /** Runs the list; `host` takes its output and hands it the view's rows (list-runner.ts). */
+  list(head: unknown, req: unknown, host: ListHost): Promise<ListMessage>;
 }
 export interface UpdateFunction {
   /** The document to save (null: none) and the response. */
@@ -139,6 +141,7 @@ interface KindHandles {
 export class DesignSandbox {
   private readonly runtimes = new Map<string, DesignRuntime>();
   private readonly limits: SandboxLimits;
+  private readonly lists: ListRunners;
   /** Counters: compiles, calls, timeouts/OOMs (runtime rebuilds), evictions. */
   readonly stats = { runtimesCreated: 0, runtimesEvicted: 0, runtimesBroken: 0, calls: 0, errors: 0 };
 
@@ -152,6 +155,7 @@ export class DesignSandbox {
       stackBytes: options.stackBytes ?? DEFAULT_SANDBOX_LIMITS.stackBytes,
       maxRuntimes: options.maxRuntimes ?? DEFAULT_SANDBOX_LIMITS.maxRuntimes,
     };
+    this.lists = new ListRunners(this.limits, options.onLog);
   }
 
   static async create(options: SandboxOptions = {}): Promise<DesignSandbox> {
@@ -219,7 +223,17 @@ export class DesignSandbox {
         filterManyJson: (docsJson, req) => verdicts(callJson(`[${docsJson}]`, req ?? null)),
       },
       show: { show: (doc, req) => call([doc ?? null, req]) as RenderResponse },
-      list: { list: (head, req, rows) => call([head, req, rows]) as { start: RenderResponse; body: string } },
+      list: {
+        list: async (head, req, host) => {
+          this.stats.calls++;
+          try {
+            return await this.lists.run(ref.dbKey, ref.ddoc, parts, head, req, host);
+          } catch (err) {
+            this.stats.errors++;
+            throw err;
+          }
+        },
+      },
       update: { update: (doc, req) => call([doc ?? null, req]) as [unknown, RenderResponse] },
       validate: {
         validate: (newDoc, oldDoc, userCtx, secObj) => {
@@ -278,10 +292,12 @@ export class DesignSandbox {
     const key = `${dbKey}\u0000${ddocId}`;
     this.runtimes.get(key)?.dispose();
     this.runtimes.delete(key);
+    this.lists.forget(dbKey, ddocId);
   }
 
   dispose(): void {
     for (const rt of this.runtimes.values()) rt.dispose();
     this.runtimes.clear();
+    this.lists.dispose();
   }
 }

@@ -32,7 +32,10 @@ import { guardRead, guardWrite, resolveDb } from './keyspace.js';
 import { isObject, readBody, readJsonObject, type Handler, type RequestCtx } from './request.js';
 import { allDocsResult } from './all-docs.js';
 import { baseHeaders, notModified } from './response.js';
-import { viewResult } from './view-routes.js';
+import { viewRows } from './view-routes.js';
+import { streamList } from './list-stream.js';
+// A type only: the views modules load on first use (view-routes.ts).
+import type { RowStream } from '../views/run.js';
 
 type RenderKind = Extract<DesignFunctionKind, 'show' | 'list' | 'update'>;
 const SECTION: Record<RenderKind, string> = { show: 'shows', list: 'lists', update: 'updates' };
@@ -82,16 +85,15 @@ function checkedHeader(name: string, value: unknown): string {
 }
 
 /**
- * chttpd_external:send_external_response/2, with `extra` headers set before the function's; a
- * list's output (`listBody`) follows the head its function's `start()` gave. `code` is the status
- * when the function names none (an update's 201 or 200).
+ * chttpd_external parse_external_response: the status, headers (`extra` set before the
+ * function's, `fixed` after) and body of a response object. `code` is the status when the
+ * function names none (an update's 201 or 200); `csp`: the body gets CouchDB 3's sandbox policy
+ * whatever its member (a list's head, maybe_add_csp_header "showlist").
  */
-function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>, listBody?: string, fixed: Record<string, string> = {}): void {
+function externalResponse(resp: RenderResponse, code: number | undefined, extra: Record<string, string>, fixed: Record<string, string> = {}, csp = false): { status: number; headers: Record<string, string>; body: Buffer } {
   let status = code ?? 200;
   let body: Buffer = Buffer.alloc(0);
   let type = 'application/json';
-  let csp = listBody !== undefined;
-  if (listBody !== undefined) body = Buffer.from(listBody);
   const headers: Record<string, string> = { ...extra };
   for (const [key, value] of Object.entries(resp)) {
     if (key === 'code' && typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599) status = value;
@@ -109,6 +111,12 @@ function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number |
     for (const h of Object.keys(headers)) if (h.toLowerCase() === name.toLowerCase()) delete headers[h];
     headers[name] = value;
   }
+  return { status, headers, body };
+}
+
+/** chttpd_external:send_external_response/2 (see externalResponse). */
+function sendRenderResponse(rc: RequestCtx, resp: RenderResponse, code: number | undefined, extra: Record<string, string>, fixed: Record<string, string> = {}): void {
+  const { status, headers, body } = externalResponse(resp, code, extra, fixed);
   headers['Content-Length'] = String(body.length);
   rc.res.writeHead(status, baseHeaders(headers));
   rc.res.end(rc.method === 'HEAD' ? undefined : body);
@@ -134,7 +142,7 @@ const show: Handler = async (rc) => {
   if (notModified(rc.res, etag)) return;
   const bodyText = rc.method === 'POST' ? (await readBody(rc.req, rc.face.options.maxBodyBytes)).toString('utf8') : undefined;
   const resp = fn.show(doc, renderRequest(rc, db, bodyText, id));
-  sendRenderResponse(rc, resp, undefined, {}, undefined, { ETag: etag, Vary: 'Accept' });
+  sendRenderResponse(rc, resp, undefined, {}, { ETag: etag, Vary: 'Accept' });
 };
 
 const update: Handler = async (rc) => {
@@ -154,23 +162,30 @@ const update: Handler = async (rc) => {
 };
 
 /**
- * `GET|POST /{db}/_design/{ddoc}/_list/{func}/[{other-ddoc}/]{view}`: the view's query (POST: its
- * JSON body too) runs first; the function gets `{total_rows, offset}` (what the result has besides
- * its rows) and reads the rows with `getRow()`. Without a `Content-Type` of its own the answer is
- * `application/json`, chttpd_external's default.
+ * `GET|POST /{db}/_design/{ddoc}/_list/{func}/[{other-ddoc}/]{view}`: the function gets the view
+ * result's head (`{total_rows, offset}` for a map view, `{}` for a reduce; couch_mrview_show
+ * list_cb's meta) and reads the rows with `getRow()` while its output streams (list-stream.ts).
+ * Without a `Content-Type` of its own the answer is `application/json`, chttpd_external's default.
  */
 const list: Handler = async (rc) => {
   const db = resolveDb(rc);
   const { fn } = await renderFunction(rc, db, 'list');
   const body = rc.method === 'POST' ? await readJsonObject(rc) : undefined;
   // `_list/{fn}/_all_docs` lists the database's documents (chttpd_show handle_view_list_req).
-  const result = rc.params.view === '_all_docs' && rc.params.viewddoc === undefined
-    ? allDocsResult(db, rc.query, body)
-    : await viewResult(rc, db, rc.params.viewddoc ?? rc.params.ddoc!, rc.params.view!, body);
-  const { rows, ...head } = result;
-  const out = fn.list(head, renderRequest(rc, db, body === undefined ? undefined : JSON.stringify(body), null), Array.isArray(rows) ? rows : []);
-  sendRenderResponse(rc, out.start, undefined, {}, out.body);
+  const source = rc.params.view === '_all_docs' && rc.params.viewddoc === undefined
+    ? allDocsRows(allDocsResult(db, rc.query, body))
+    : await viewRows(rc, db, rc.params.viewddoc ?? rc.params.ddoc!, rc.params.view!, body);
+  const req = renderRequest(rc, db, body === undefined ? undefined : JSON.stringify(body), null);
+  const headOf = (resp: RenderResponse): { status: number; headers: Record<string, string> } => externalResponse(resp, undefined, {}, {}, true);
+  await streamList(rc, source, headOf, (host) => fn.list(source.head, req, host));
 };
+
+/** An `_all_docs` result (collected by all-docs.ts) as a row stream. */
+function allDocsRows(result: Record<string, unknown>): RowStream {
+  const { rows, ...head } = result;
+  const texts = (Array.isArray(rows) ? rows : []).map((r) => JSON.stringify(r));
+  return { head, rows: texts[Symbol.iterator](), close: () => undefined };
+}
 
 /** `_show`, `_list`, `_update` or `_view` with no function or view named: chttpd's 404 "Invalid path.". */
 const invalidPath: Handler = async (rc) => {

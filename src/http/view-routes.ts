@@ -12,6 +12,7 @@ import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler, type RequestCtx } from './request.js';
 // A type only: the views modules load on first use (test/server/startup-imports.test.ts).
 import type { ReduceLimitOptions } from '../views/reduce-limit.js';
+import type { RowStream } from '../views/run.js';
 import { sendJson, sendJsonText } from './response.js';
 
 type Views = typeof import('../views/query.js') & typeof import('../views/service.js');
@@ -45,10 +46,10 @@ const postView: Handler = async (rc) => {
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
-/** A view's result as an object (`total_rows`, `offset`, `rows`, ...), for list functions (render-routes.ts). */
-export async function viewResult(rc: RequestCtx, db: Db, ddoc: string, view: string, body?: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const { parseViewQuery, queryView } = await views();
-  return JSON.parse(await queryView(db, ddoc, view, parseViewQuery(rc.query, body), reduceLimit(rc, db, ddoc))) as Record<string, unknown>;
+/** A view's result as a row stream (`total_rows`, `offset`, ... and rows read as pulled), for list functions (render-routes.ts). */
+export async function viewRows(rc: RequestCtx, db: Db, ddoc: string, view: string, body?: Record<string, unknown>): Promise<RowStream> {
+  const { parseViewQuery, viewRowStream } = await views();
+  return viewRowStream(db, ddoc, view, parseViewQuery(rc.query, body), reduceLimit(rc, db, ddoc));
 }
 
 const getInfo: Handler = async (rc) => {

@@ -65,22 +65,54 @@ function tail(idx: ViewIndex, q: ViewQuery): string {
   return q.updateSeq ? `,"update_seq":${idx.seq}}` : '}';
 }
 
-/** A map query's response text. */
-export function mapQuery(idx: ViewIndex, view: number, q: ViewQuery): string {
-  const out: string[] = [];
+/** A map row's JSON text. */
+function mapRowText(idx: ViewIndex, row: StoredRow, q: ViewQuery): string {
+  const text = `{"id":${JSON.stringify(row.id)},"key":${JSON.stringify(row.key)},"value":${JSON.stringify(row.value)}`;
+  return (q.includeDocs ? `${text},"doc":${docFor(idx.db, row, q)}` : text) + '}';
+}
+
+/**
+ * A view result as its head (what the response has besides `rows`, couch_mrview's meta) and its
+ * rows' JSON texts, read as they are pulled: a list function (render-routes.ts) stops the read
+ * where it stops asking, as couch_mrview_show list_cb answers `stop`. `close` ends the read.
+ */
+export interface RowStream {
+  head: Record<string, unknown>;
+  rows: Iterator<string>;
+  close(): void;
+}
+
+/** A map query as a row stream: `skip` is read past first, since `offset` counts it. */
+export function mapRowStream(idx: ViewIndex, view: number, q: ViewQuery): RowStream {
+  const it = rowsOf(idx, view, q)[Symbol.iterator]();
   let skipped = 0;
-  for (const row of rowsOf(idx, view, q)) {
-    if (skipped < q.skip) {
-      skipped++;
-      continue;
-    }
-    if (out.length >= q.limit) break;
-    let text = `{"id":${JSON.stringify(row.id)},"key":${JSON.stringify(row.key)},"value":${JSON.stringify(row.value)}`;
-    if (q.includeDocs) text += `,"doc":${docFor(idx.db, row, q)}`;
-    out.push(text + '}');
+  let next = it.next();
+  while (!next.done && skipped < q.skip) {
+    skipped++;
+    next = it.next();
   }
   const offset = q.keys !== undefined ? 0 : rowsBefore(idx, view, q) + skipped;
-  return `{"total_rows":${idx.totalRows(view)},"offset":${offset},"rows":[${out.join(',')}]${tail(idx, q)}`;
+  const head: Record<string, unknown> = { total_rows: idx.totalRows(view), offset };
+  if (q.updateSeq) head.update_seq = idx.seq;
+  let sent = 0;
+  const rows: Iterator<string> = {
+    next: () => {
+      if (next.done || sent >= q.limit) return { done: true, value: undefined };
+      const text = mapRowText(idx, next.value, q);
+      sent++;
+      next = sent < q.limit ? it.next() : { done: true, value: undefined };
+      return { done: false, value: text };
+    },
+  };
+  return { head, rows, close: () => void it.return?.() };
+}
+
+/** A map query's response text. */
+export function mapQuery(idx: ViewIndex, view: number, q: ViewQuery): string {
+  const { head, rows } = mapRowStream(idx, view, q);
+  const out: string[] = [];
+  for (let r = rows.next(); !r.done; r = rows.next()) out.push(r.value);
+  return `{"total_rows":${head.total_rows as number},"offset":${head.offset as number},"rows":[${out.join(',')}]${tail(idx, q)}`;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Db } from '../couchdb/db.js';
 import { openDesignIndex, readDesign, allDesigns, viewReducer } from './design.js';
 import { dropUnused, ViewIndex } from './index.js';
 import { validateForView, type ViewQuery } from './query.js';
-import { mapQuery, reduceQuery, viewNumber } from './run.js';
+import { mapQuery, mapRowStream, reduceQuery, viewNumber, type RowStream } from './run.js';
 import type { ReduceLimitOptions } from './reduce-limit.js';
 
 /** The response text of `/{db}/_design/{ddoc}/_view/{view}` (`limit`: `[query_server_config] reduce_limit`). */
@@ -20,6 +20,22 @@ export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery
   await idx.refresh(q.update);
   if (!reducing) return mapQuery(idx, n, q);
   return reduceQuery(idx, n, q, await viewReducer(db, d, def, limit));
+}
+
+/**
+ * A view query as a row stream, for list functions: a map view's rows are read from the index as
+ * they are pulled; a reduce view's rows (reductions, computed at query time) are reduced first.
+ */
+export async function viewRowStream(db: Db, ddoc: string, view: string, q: ViewQuery, limit: ReduceLimitOptions): Promise<RowStream> {
+  const d = readDesign(db, ddoc);
+  const n = viewNumber(d.views.map((v) => v.name), view);
+  const def = d.views[n]!;
+  const reducing = validateForView(q, def.reduce !== undefined);
+  const idx = await openDesignIndex(db, d);
+  await idx.refresh(q.update);
+  if (!reducing) return mapRowStream(idx, n, q);
+  const { rows, ...head } = JSON.parse(await reduceQuery(idx, n, q, await viewReducer(db, d, def, limit))) as { rows: unknown[] };
+  return { head, rows: rows.map((r) => JSON.stringify(r))[Symbol.iterator](), close: () => undefined };
 }
 
 /** `GET /{db}/_design/{ddoc}/_info`. */
