@@ -27,7 +27,9 @@ function views(): Promise<Views> {
 function reduceLimit(rc: RequestCtx, db: Db, ddoc: string): ReduceLimitOptions {
   return {
     setting: rc.face.config.get('query_server_config', 'reduce_limit'),
-    log: (message) => rc.face.ctx.logger.info({ db: db.name, ddoc: `_design/${ddoc}` }, message),
+    threshold: rc.face.config.get('query_server_config', 'reduce_limit_threshold'),
+    ratio: rc.face.config.get('query_server_config', 'reduce_limit_ratio'),
+    log: (message, level) => rc.face.ctx.logger[level ?? 'info']({ db: db.name, ddoc: `_design/${ddoc}` }, message),
   };
 }
 

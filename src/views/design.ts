@@ -150,7 +150,7 @@ function dbKey(db: Db): string {
 export async function viewReducer(db: Db, d: DesignViews, view: ViewDef, limit: ReduceLimitOptions): Promise<Reducer> {
   const src = view.reduce!;
   if (isBuiltinName(src)) {
-    const b = builtinReducer(src);
+    const b = builtinReducer(src, limit);
     if (!b) throw new CouchError('query_parse_error', { params: { detail: `Builtin reduce function ${src.trim()} is unknown` } });
     return b;
   }

@@ -19,6 +19,7 @@
 import { CouchError } from '../couch/errors.js';
 import { collate } from '../couch/collate.js';
 import { encodeKey } from './key-codec.js';
+import { checkSumOverflow, reduceInputSize, rereduceInputSize, type ReduceLimitOptions } from './reduce-limit.js';
 
 export const SUM_ERROR =
   'The _sum function requires that map values be numbers, arrays of numbers, or objects. Objects cannot be mixed with other data structures. Objects can be arbitrarily nested, provided that the values for all fields are themselves numbers, arrays of numbers, or objects.';
@@ -50,7 +51,8 @@ function sumArrays(a: unknown[], b: unknown[]): unknown[] {
     if (i >= a.length) out.push(b[i]);
     else if (i >= b.length) out.push(a[i]);
     else if (typeof a[i] === 'number' && typeof b[i] === 'number') out.push((a[i] as number) + (b[i] as number));
-    else throw new SumError(a);
+    // sum_arrays(Else, _) throws the rest of the accumulator's list, from the element that failed.
+    else throw new SumError(a.slice(i));
   }
   return out;
 }
@@ -105,21 +107,36 @@ function erlangTerm(v: unknown): string {
   return String(v);
 }
 
+/** Erlang's ~w of a JSON value: as ~p, but binaries as their bytes (`<<97,98>>`). */
+function erlangWrite(v: unknown): string {
+  if (typeof v === 'string') return `<<${[...Buffer.from(v)].join(',')}>>`;
+  if (Array.isArray(v)) return `[${v.map(erlangWrite).join(',')}]`;
+  if (isObj(v)) return `{[${Object.entries(v).map(([k, e]) => `{${erlangWrite(k)},${erlangWrite(e)}}`).join(',')}]}`;
+  return erlangTerm(v);
+}
+
 function statsError(v: unknown): CouchError {
   return new CouchError('invalid_value', { reason: `The _stats function requires that map values be numbers or arrays of numbers, not '${erlangTerm(v)}'` });
 }
 
-function unpack(v: unknown): StatAcc {
+/**
+ * One value's accumulator. `first`: the rows' first value (couch_query_servers
+ * build_initial_accumulator), whose refusal reads "non-numeric _stats input: ~w"; a later one's
+ * is stat_values' STATERROR. unpack_stats' texts name the field, the props (~p) or the value (~w).
+ */
+function unpack(v: unknown, first = false): StatAcc {
   if (typeof v === 'number') return new StatTuple([v, 1, v, v, v * v]);
-  if (Array.isArray(v)) return v.map(unpack);
+  if (Array.isArray(v)) return v.map((x) => unpack(x, first));
   if (isObj(v)) {
     const f = (k: string): number => {
       const x = v[k];
-      if (typeof x !== 'number') throw new CouchError('invalid_value', { reason: x === undefined ? `user _stats input missing required field ${k}` : `non-numeric _stats input received for ${k}: ${erlangTerm(x)}` });
-      return x;
+      if (typeof x === 'number') return x;
+      const reason = x === undefined ? `user _stats input missing required field ${k} (${erlangTerm(v).slice(1, -1)})` : `non-numeric _stats input received for ${k}: ${erlangWrite(x)}`;
+      throw new CouchError('invalid_value', { reason });
     };
     return new StatTuple([f('sum'), f('count'), f('min'), f('max'), f('sumsqr')]);
   }
+  if (first) throw new CouchError('invalid_value', { reason: `non-numeric _stats input: ${erlangWrite(v)}` });
   throw statsError(v);
 }
 
@@ -149,7 +166,7 @@ function pack(acc: StatAcc): unknown {
 
 function stats(values: unknown[]): unknown {
   if (values.length === 0) return { sum: 0, count: 0, min: 0, max: 0, sumsqr: 0 };
-  let acc = unpack(values[0]);
+  let acc = unpack(values[0], true);
   for (let i = 1; i < values.length; i++) acc = combine(acc, unpack(values[i]), values[i]);
   return pack(acc);
 }
@@ -165,9 +182,19 @@ const builtins: Record<string, Reducer> = {
   },
 };
 
-/** The built-in reducer named by a reduce source (`_sum`, `_count`, ...; CouchDB matches prefixes), or undefined. */
-export function builtinReducer(source: string): Reducer | undefined {
+/**
+ * The built-in reducer named by a reduce source (`_sum`, `_count`, ...; CouchDB matches prefixes),
+ * or undefined. With `limit`, `_sum` checks its output size (couch_query_servers builtin_reduce:
+ * check_sum_overflow on reduce and rereduce alike).
+ */
+export function builtinReducer(source: string, limit?: ReduceLimitOptions): Reducer | undefined {
   const name = source.trim();
+  if (limit !== undefined && name.startsWith('_sum')) {
+    return {
+      reduce: (k, v) => checkSumOverflow(sumRows(v), () => reduceInputSize(k, v), limit),
+      rereduce: (v) => checkSumOverflow(sumRows(v), () => rereduceInputSize(v), limit),
+    };
+  }
   for (const [n, r] of Object.entries(builtins)) if (name.startsWith(n)) return r;
   return undefined;
 }

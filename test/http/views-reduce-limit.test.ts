@@ -96,3 +96,43 @@ test('reduce_limit false and log keep the reduction; true again brings the error
     assert.equal((await rows(f, '/db/_design/testbig/_view/reduce_too_big'))[0]!.error, 'reduce_overflow_error');
   });
 });
+
+test('the built-in _sum over outputs that do not shrink: builtin_reduce_error under reduce_limit true, with threshold and ratio (couch_query_servers check_sum_overflow)', async () => {
+  await withCouch(async (f) => {
+    await setup(f, 1000);
+    // Each document adds a field of its own: 100-row reductions stay under 4906 bytes, their
+    // rereduce (1000 fields) does not, and is as large as its input.
+    const ddoc = { views: { fields: { map: 'function (doc) { var o = {}; o["k" + doc._id] = 1; emit(doc.integer % 2, o); }', reduce: '_sum' } } };
+    assert.equal((await f.req('/db/_design/sums', { method: 'PUT', json: ddoc })).status, 201);
+    const path = '/db/_design/sums/_view/fields';
+    const [row] = await rows(f, path);
+    const value = row!.value as { error: string; reason: string };
+    assert.equal(value.error, 'builtin_reduce_error');
+    const [, inSize, outSize] = /^Reduce output must shrink more rapidly: input size: (\d+) output size: (\d+)$/.exec(value.reason)!.map(Number);
+    assert.ok(outSize! > 4906 && outSize! * 2 > inSize!, value.reason);
+    assert.equal(row!.key, null);
+    // Grouped by parity: 500 fields each, still too large.
+    const grouped = await rows(f, `${path}?group=true`);
+    assert.deepEqual(grouped.map((r) => [r.key, (r.value as { error?: string }).error]), [[0, 'builtin_reduce_error'], [1, 'builtin_reduce_error']]);
+    const put = async (key: string, value: string | null): Promise<void> => {
+      const r = await f.req(`/_node/_local/_config/query_server_config/${key}`, value === null ? { method: 'DELETE' } : { method: 'PUT', json: value });
+      assert.equal(r.status, 200, r.text);
+    };
+    const summed = async (): Promise<number> => Object.keys((await rows(f, path))[0]!.value as object).length;
+    await put('reduce_limit_threshold', '1000000');
+    assert.equal(await summed(), 1000);
+    await put('reduce_limit_threshold', null);
+    await put('reduce_limit_ratio', '0.1');
+    assert.equal(await summed(), 1000);
+    await put('reduce_limit_ratio', null);
+    await setLimit(f, 'log');
+    assert.equal(await summed(), 1000);
+    await setLimit(f, 'false');
+    assert.equal(await summed(), 1000);
+    // The built-in compares the setting as it is: only "true" refuses.
+    await setLimit(f, 'yes');
+    assert.equal(await summed(), 1000);
+    await setLimit(f, 'true');
+    assert.equal(((await rows(f, path))[0]!.value as { error?: string }).error, 'builtin_reduce_error');
+  });
+});

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { collate } from '../../src/couch/collate.js';
 import { encodeKey } from '../../src/views/key-codec.js';
 import { builtinReducer, reduceRows, SUM_ERROR } from '../../src/views/reduce.js';
+import { termSize } from '../../src/views/reduce-limit.js';
 
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
@@ -58,10 +59,23 @@ test('built-in reduces: results, rereduce and error texts', async () => {
   assert.equal(await reduceRows(builtinReducer('_count')!, rows([1, 2, 3, 4, 5]), 2), 5);
   assert.deepEqual(await reduceRows(builtinReducer('_stats')!, rows([1, 2, 3]), 2), { sum: 6, count: 3, min: 1, max: 3, sumsqr: 14 });
   assert.equal(await reduceRows(builtinReducer('_approx_count_distinct')!, rows([0, 0, 0, 0, 0]), 2), 3);
-  await assert.rejects(
-    async () => reduceRows(builtinReducer('_stats')!, rows(['a']), 2),
-    (err: { error: string; reason: string; status: number }) => err.status === 500 && err.error === 'invalid_value' && err.reason === "The _stats function requires that map values be numbers or arrays of numbers, not '<<\"a\">>'",
-  );
+  // couch_query_servers: the first value's refusal is build_initial_accumulator's (~w), a later
+  // one's stat_values' STATERROR (~p); unpack_stats names the field.
+  const statsRefusal = async (values: unknown[], reason: string): Promise<void> => {
+    await assert.rejects(
+      async () => reduceRows(builtinReducer('_stats')!, rows(values), 10),
+      (err: { error: string; reason: string; status: number }) => err.status === 500 && err.error === 'invalid_value' && err.reason === reason,
+    );
+  };
+  await statsRefusal([1, 'a'], "The _stats function requires that map values be numbers or arrays of numbers, not '<<\"a\">>'");
+  await statsRefusal(['ab'], 'non-numeric _stats input: <<97,98>>');
+  await statsRefusal([[1, null]], 'non-numeric _stats input: null');
+  await statsRefusal([{ sum: 1 }], 'user _stats input missing required field count ([{<<"sum">>,1}])');
+  await statsRefusal([{ sum: 'x' }], 'non-numeric _stats input received for sum: <<120>>');
+  // _sum's caused_by is what sum_arrays could not add: the rest of the accumulated list.
+  assert.deepEqual(await reduceRows(builtinReducer('_sum')!, rows([[1, 'x'], [2, 3]]), 10), { error: 'builtin_reduce_error', reason: SUM_ERROR, caused_by: ['x'] });
+  // ?term_size: erlang:external_size less the version byte (STRING_EXT for small integers).
+  assert.deepEqual([termSize([1, 2, 3]), termSize({ a: 1 }), termSize('abc'), termSize(null), termSize(1.5), termSize(70000), termSize([]), termSize(['a'])], [6, 18, 8, 6, 9, 5, 1, 12]);
   // Element-wise statistics, and what couch_query_servers:stat_values/2 refuses: a number against
   // a list (either way round) and lists of different lengths (`lists:zipwith`).
   assert.deepEqual(await reduceRows(builtinReducer('_stats')!, rows([[1, 2], [3, 4]]), 1), [
