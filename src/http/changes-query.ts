@@ -6,7 +6,11 @@
  * number, or a CouchDB 2-style `"N-opaque"` (whose N is used), so checkpoints written by clients
  * that quote seqs still resume. `Last-Event-ID` (header, `feed=eventsource` only) and the
  * `last-event-id` parameter override `since`. `heartbeat` keeps a feed open indefinitely and
- * overrides `timeout`; without either, the face's default timeout (60 s) applies.
+ * overrides `timeout`; without either, the default timeout applies. That default, `[chttpd]
+ * changes_timeout` (else the face's `changesTimeoutMs`, 60 s), also caps both: a longer `timeout`
+ * or `heartbeat` is cut to it, as couch_changes:get_changes_timeout/2 takes
+ * `lists:min([DefaultTimeout, Timeout])` (and the same of `Heartbeat`), so a longpoll asked for
+ * `timeout=300000` answers after 60 s on CouchDB too.
  *
  * `heartbeat_seq` is a Freshet extension (CouchDB ignores unknown parameters, so clients may send
  * it to either server): `true` (every heartbeat, or 60 s without one) or a number of ms asks a
@@ -68,14 +72,14 @@ export function parseSeq(raw: string): number | 'now' {
   return Number(m[1]);
 }
 
-function parseHeartbeat(raw: string | null): number | null {
+function parseHeartbeat(raw: string | null, maxMs: number): number | null {
   if (raw === null || raw === 'false') return null;
-  if (raw === 'true') return DEFAULT_HEARTBEAT_MS;
+  if (raw === 'true') return maxMs;
   // chttpd_db parse_changes_query: an integer that is not positive, or no integer at all.
   if (!/^[+-]?\d+$/.test(raw)) throw badRequest('Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
   const n = Number(raw);
   if (n <= 0 || !Number.isSafeInteger(n)) throw badRequest('The heartbeat value should be a positive integer (in milliseconds).');
-  return n;
+  return Math.min(n, maxMs);
 }
 
 function parseHeartbeatSeq(raw: string | null, heartbeatMs: number | null): number | null {
@@ -92,7 +96,17 @@ function parseTimeout(raw: string | null, dflt: number): number {
   if (raw === null) return dflt;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw badRequest('Invalid timeout value. Expecting a non-negative integer.');
-  return n;
+  return Math.min(n, dflt);
+}
+
+/**
+ * CouchDB's DefaultTimeout: chttpd_util:get_chttpd_config_integer("changes_timeout", 60000), a
+ * `[chttpd]` key read from `[httpd]` when unset; a value that is no integer counts as unset.
+ */
+function changesTimeoutMs(rc: RequestCtx): number {
+  const raw = rc.face.access.config.chttpd('changes_timeout')?.trim();
+  const n = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : rc.face.options.changesTimeoutMs;
 }
 
 function docIdsFilter(value: unknown): ParsedChangesFilter {
@@ -132,14 +146,15 @@ export function parseChangesQuery(
   const style = q.get('style') ?? 'main_only';
   if (style !== 'main_only' && style !== 'all_docs') throw badRequest('Invalid `style` parameter: use main_only or all_docs');
   const seqInterval = qInt(q, 'seq_interval', { min: 1 });
-  const heartbeatMs = parseHeartbeat(q.get('heartbeat'));
+  const maxMs = changesTimeoutMs(rc);
+  const heartbeatMs = parseHeartbeat(q.get('heartbeat'), maxMs);
   return {
     feed,
     since: parseSeq(sinceRaw),
     limit: qInt(q, 'limit'),
     descending: qBool(q, 'descending'),
     heartbeatMs,
-    timeoutMs: parseTimeout(q.get('timeout'), rc.face.options.changesTimeoutMs),
+    timeoutMs: parseTimeout(q.get('timeout'), maxMs),
     progressMs: parseHeartbeatSeq(q.get('heartbeat_seq'), heartbeatMs),
     includeDocs: qBool(q, 'include_docs'),
     conflicts: qBool(q, 'conflicts'),
