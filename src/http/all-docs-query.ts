@@ -21,14 +21,16 @@ const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', '
 /**
  * The query string with a POST body's parameters under it: couch_mrview_http's
  * parse_body_and_query/3 reads every view parameter from the body too, and the query string wins
- * where both name one (CouchDB's "colliding parameters" tests). Body values are JSON; they are put
+ * where both name one (CouchDB's "colliding parameters" tests); with `bodyWins`, a `/queries`
+ * entry overrides the query string instead (couch_mrview_http:parse_params/4 applies each query
+ * over the request's arguments). Body values are JSON; they are put
  * back into the query string's spelling (keys as JSON text, words and numbers as they are) so that
  * one parser reads both.
  */
-export function withBodyParams(query: URLSearchParams, body: Record<string, unknown>): URLSearchParams {
+export function withBodyParams(query: URLSearchParams, body: Record<string, unknown>, bodyWins = false): URLSearchParams {
   const merged = new URLSearchParams(query);
   for (const [name, value] of Object.entries(body)) {
-    if (name === 'keys' || value === undefined || query.has(name)) continue;
+    if (name === 'keys' || value === undefined || (query.has(name) && !bodyWins)) continue;
     merged.set(name, JSON_PARAMS.has(name) || typeof value !== 'string' ? JSON.stringify(value) : value);
   }
   return merged;

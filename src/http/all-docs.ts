@@ -5,7 +5,7 @@
  * design documents only, `total_rows` their count (couch_mrview:get_total_rows/2, namespace
  * `_design`). `offset` is CouchDB 3.x's: the live documents before the start key (after it,
  * descending) plus `skip`, at most `total_rows` (couchdb/all-docs-rows.ts rangeOffset); null with
- * `keys`.
+ * `keys`. `POST …/queries` runs several listings in one request.
  */
 import { keyRows, rangeOffset, rangeRows } from '../couchdb/all-docs-rows.js';
 import { compareRaw } from '../couch/collate.js';
@@ -79,5 +79,32 @@ function listingHandlers(ns: Namespace): { GET: Handler; POST: Handler } {
   };
 }
 
+/**
+ * `POST /{db}/_all_docs/queries` (and `_design_docs/queries`), CouchDB 2.2+: `{"queries": [...]}`
+ * answers `{"results": [...]}`, one listing per query, in order (chttpd_db:multi_all_docs_view/4).
+ * Each query is an object of the listing's parameters (`keys` included) applied over the request's
+ * query string, which gives the defaults. As in CouchDB the body needs no JSON Content-Type.
+ */
+function queriesHandler(ns: Namespace): { POST: Handler } {
+  return {
+    POST: async (rc) => {
+      const db = resolveDb(rc);
+      const raw = await readJsonBytes(rc);
+      const body = raw.length > 0 ? parseJson(raw, jsonDepthLimit(rc)) : undefined;
+      if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
+      // couch_mrview_util:get_view_queries/1; a value that is no list (a crash in CouchDB) is the same 400.
+      const queries = body.queries;
+      if (!Array.isArray(queries)) throw new CouchError('bad_request', { reason: 'POST body must include `queries` parameter.' });
+      const results = queries.map((query) => {
+        if (!isObject(query)) throw new CouchError('bad_request', { reason: 'Each query must be a JSON object.' });
+        return listingText(db, ns, withBodyParams(rc.query, query, true), query);
+      });
+      sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
+    },
+  };
+}
+
 export const allDocsHandlers = listingHandlers(ALL_DOCS);
 export const designDocsHandlers = listingHandlers(DESIGN_DOCS);
+export const allDocsQueriesHandlers = queriesHandler(ALL_DOCS);
+export const designDocsQueriesHandlers = queriesHandler(DESIGN_DOCS);

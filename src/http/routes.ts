@@ -5,7 +5,7 @@
  * segments to parameters, so `/db/_changes` is the feed and `/db/_local/x` a local document
  * whatever the order below. Document ids and attachment names may contain '/', hence the tails.
  */
-import { allDocsHandlers, designDocsHandlers } from './all-docs.js';
+import { allDocsHandlers, allDocsQueriesHandlers, designDocsHandlers, designDocsQueriesHandlers } from './all-docs.js';
 import { attachmentHandlers, formHandlers } from './attachment-routes.js';
 import { bulkHandlers } from './bulk.js';
 import { capiCheckpointRoutes } from './capi-checkpoints.js';
@@ -33,6 +33,8 @@ export function couchRoutes(): RouteTable<Handler> {
   routes
     .add('/:db/_all_docs', allDocsHandlers)
     .add('/:db/_design_docs', designDocsHandlers)
+    .add('/:db/_all_docs/queries', allDocsQueriesHandlers)
+    .add('/:db/_design_docs/queries', designDocsQueriesHandlers)
     .add('/:db/_bulk_docs', bulkHandlers.bulkDocs)
     .add('/:db/_bulk_get', bulkHandlers.bulkGet)
     .add('/:db/_revs_diff', bulkHandlers.revsDiff)
