@@ -1,7 +1,7 @@
 /**
  * `GET|POST /{db}/_changes` (couch-replication.md §2.1): parameters in the query; the POST body
  * carries `{"doc_ids":[…]}` for `filter=_doc_ids` or `{"selector":{…}}` for `filter=_selector`
- * and must be JSON when present; `filter=ddoc/name` and `filter=_view` run JavaScript
+ * (JSON when present; the request's Content-Type must say JSON in any case); `filter=ddoc/name` and `filter=_view` run JavaScript
  * (src/design/filters.ts) with the request as `req`. The feed itself is changes-feed.ts.
  *
  * A `feed=normal` reply carries an ETag, and a request naming it in `If-None-Match` gets 304
@@ -50,10 +50,12 @@ async function changes(rc: RequestCtx, body: Record<string, unknown> | undefined
 const getChanges: Handler = (rc) => changes(rc, undefined);
 
 const postChanges: Handler = async (rc) => {
+  // chttpd_db:handle_changes_req/2 validates the Content-Type before it looks at the body, so an
+  // empty POST without `application/json` is 415 too.
+  requireJsonType(rc.req);
   const raw = await readJsonBytes(rc);
   let body: Record<string, unknown> | undefined;
   if (raw.length > 0) {
-    requireJsonType(rc.req);
     const parsed = parseJson(raw, jsonDepthLimit(rc));
     if (!isObject(parsed)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
     body = parsed;
