@@ -103,7 +103,7 @@ function parseTimeout(raw: string | null, dflt: number): number {
  * CouchDB's DefaultTimeout: chttpd_util:get_chttpd_config_integer("changes_timeout", 60000), a
  * `[chttpd]` key read from `[httpd]` when unset; a value that is no integer counts as unset.
  */
-function changesTimeoutMs(rc: RequestCtx): number {
+export function changesTimeoutMs(rc: RequestCtx): number {
   const raw = rc.face.access.config.chttpd('changes_timeout')?.trim();
   const n = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : rc.face.options.changesTimeoutMs;

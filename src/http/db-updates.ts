@@ -22,7 +22,7 @@ import { DbUpdateRows, GLOBAL_CHANGES_DB } from '../couchdb/global-changes.js';
 import { requireAdmin } from './auth.js';
 import { normalFeedEtag } from './changes.js';
 import { runChangesFeed, type FeedOptions } from './changes-feed.js';
-import { parseSeq, type ChangesQuery, type FeedMode } from './changes-query.js';
+import { changesTimeoutMs, parseSeq, type ChangesQuery, type FeedMode } from './changes-query.js';
 import { resolveDb } from './keyspace.js';
 import { notModified } from './response.js';
 import type { Handler, RequestCtx } from './request.js';
@@ -59,7 +59,7 @@ function parseParams(rc: RequestCtx): DbUpdatesParams {
 }
 
 function changesQuery(rc: RequestCtx, feed: FeedMode, p: DbUpdatesParams): ChangesQuery {
-  const cap = rc.face.options.changesTimeoutMs;
+  const cap = changesTimeoutMs(rc);
   // A heartbeat of 0 would spin: the feed writes one at most every millisecond.
   const heartbeatMs = p.heartbeat === undefined ? null : p.heartbeat === true ? cap : Math.max(1, Math.min(cap, p.heartbeat));
   return {
