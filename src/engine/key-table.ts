@@ -64,6 +64,17 @@ function hashOfBytes(k: Uint8Array): number {
 /** The hint of the seqno a `read` or `readBytes` last returned (`lastReadHint`). */
 let lastHint = 0;
 
+/**
+ * The table, key and slot of the last lookup by string: a write looks its key up four times in a
+ * row (the SYNC_WRITE_IN_PROGRESS check, the read of the version it replaces, attaching its version
+ * in flight, setting its seqno), and all but the first reuse the slot, without hashing the key or
+ * comparing its bytes again (issue #16). A slot stays the key's until the table is rebuilt or the
+ * slot is freed, which forget it. One for the process, so only one key string is held.
+ */
+let memoTable: KeyTable | null = null;
+let memoKey = '';
+let memoSlot = -1;
+
 /** The record-cache hint of the seqno the last `read` or `readBytes` of any table returned. */
 export function lastReadHint(): number {
   return lastHint;
@@ -87,7 +98,7 @@ export class KeyTable {
   #filled = 0;
 
   get(k: string): number | undefined {
-    const slot = this.#find(k, hashOf(k));
+    const slot = this.#lookup(k);
     return slot < 0 ? undefined : this.#seqnoAt(slot);
   }
 
@@ -125,17 +136,17 @@ export class KeyTable {
 
   /** True when `k` had a seqno. A key with a handle keeps its slot. */
   delete(k: string): boolean {
-    const slot = this.#find(k, hashOf(k));
+    const slot = this.#lookup(k);
     if (slot < 0 || !this.#hasSeqno(slot)) return false;
     this.size--;
     this.#setSeqno(slot, undefined);
-    if (this.#meta[slot * FIELDS + HANDLE] === 0) this.#meta[slot * FIELDS + OFFSET] = DELETED;
+    if (this.#meta[slot * FIELDS + HANDLE] === 0) this.#free(slot);
     return true;
   }
 
   /** `pool[handle]` for a key with a handle, else its seqno (KeySeqnos.read). */
   read<T>(k: string, pool: ReadonlyArray<T | undefined>): T | number | undefined {
-    return this.#answer(this.#find(k, hashOf(k)), pool);
+    return this.#answer(this.#lookup(k), pool);
   }
 
   /** `read` of a default-collection key given as its bytes, without making its string. */
@@ -153,7 +164,7 @@ export class KeyTable {
 
   /** `k`'s slot, or -1. */
   slotOf(k: string): number {
-    return this.#find(k, hashOf(k));
+    return this.#lookup(k);
   }
 
   /** `k`'s slot, made (no seqno, no handle) if need be; it holds until the next insertion. */
@@ -168,14 +179,32 @@ export class KeyTable {
   /** Set a slot's handle (0 clears it; a key left with neither goes). */
   setHandleAt(slot: number, handle: number): void {
     this.#meta[slot * FIELDS + HANDLE] = handle;
-    if (handle === 0 && !this.#hasSeqno(slot)) this.#meta[slot * FIELDS + OFFSET] = DELETED;
+    if (handle === 0 && !this.#hasSeqno(slot)) this.#free(slot);
+  }
+
+  /** A key left with neither seqno nor handle goes: its slot becomes a tombstone. */
+  #free(slot: number): void {
+    this.#meta[slot * FIELDS + OFFSET] = DELETED;
+    if (memoTable === this) memoTable = null;
+  }
+
+  /** `k`'s slot, or -1: the last lookup's when it was of `k` here (see `memoTable`). */
+  #lookup(k: string): number {
+    if (memoTable === this && memoKey === k) return memoSlot;
+    const slot = this.#find(k, hashOf(k));
+    if (slot >= 0) {
+      memoTable = this;
+      memoKey = k;
+      memoSlot = slot;
+    }
+    return slot;
   }
 
   /** `k`'s slot, made (no seqno, no handle) if need be. */
   #slot(k: string): number {
-    const h = hashOf(k);
-    const found = this.#find(k, h);
+    const found = this.#lookup(k);
     if (found >= 0) return found;
+    const h = hashOf(k);
     if ((this.#filled + 1) * 4 > this.#slots * 3) this.#resize();
     const mask = this.#slots - 1;
     let i = h & mask;
@@ -185,6 +214,9 @@ export class KeyTable {
     this.#meta[i * FIELDS + OFFSET] = this.#append(k) + 1;
     this.#setSeqno(i, undefined);
     this.#meta[i * FIELDS + HANDLE] = 0;
+    memoTable = this;
+    memoKey = k;
+    memoSlot = i;
     return i;
   }
 
@@ -269,6 +301,7 @@ export class KeyTable {
 
   /** Rebuild at twice the keys' need (tombstones and their arena bytes dropped). */
   #resize(): void {
+    if (memoTable === this) memoTable = null;
     const meta = this.#meta;
     const old = this.#slots;
     const arena = this.#arena;
