@@ -6,7 +6,7 @@
  * a non-empty `keys` goes with no `key`/`startkey`/`endkey` (400 `query_parse_error`, as CouchDB).
  */
 import { CouchError } from '../couch/errors.js';
-import { qBool, qInt, qJson } from './request.js';
+import { isObject, qBool, qInt, qJson } from './request.js';
 import type { AllDocsRowQuery } from '../couchdb/all-docs-rows.js';
 
 /** The rows' range and shape (couchdb/all-docs-rows.ts), plus what only the HTTP reply uses. */
@@ -17,6 +17,20 @@ export interface AllDocsQuery extends AllDocsRowQuery {
 
 /** Parameters whose value is JSON in a query string (a key), as opposed to a plain word or number. */
 const JSON_PARAMS = new Set(['key', 'keys', 'startkey', 'start_key', 'endkey', 'end_key']);
+
+/**
+ * The `queries` of a `POST …/queries` body (`_all_docs`, `_design_docs`, a view), each an object of
+ * parameters: couch_mrview_util:get_view_queries/1. A value that is no list, or an entry that is
+ * no object (a crash in CouchDB), is a 400.
+ */
+export function queriesOf(body: Record<string, unknown>): Array<Record<string, unknown>> {
+  const queries = body.queries;
+  if (!Array.isArray(queries)) throw new CouchError('bad_request', { reason: 'POST body must include `queries` parameter.' });
+  return queries.map((query: unknown) => {
+    if (!isObject(query)) throw new CouchError('bad_request', { reason: 'Each query must be a JSON object.' });
+    return query;
+  });
+}
 
 /**
  * The query string with a POST body's parameters under it: couch_mrview_http's

@@ -10,7 +10,7 @@
 import { keyRows, rangeOffset, rangeRows } from '../couchdb/all-docs-rows.js';
 import { compareRaw } from '../couch/collate.js';
 import type { Db } from '../couchdb/db.js';
-import { allDocsRange, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
+import { allDocsRange, queriesOf, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
 import { CouchError } from '../couch/errors.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, jsonDepthLimit, parseJson, readJsonBytes, requireJsonType, type Handler, type RequestCtx } from './request.js';
@@ -92,13 +92,7 @@ function queriesHandler(ns: Namespace): { POST: Handler } {
       const raw = await readJsonBytes(rc);
       const body = raw.length > 0 ? parseJson(raw, jsonDepthLimit(rc)) : undefined;
       if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
-      // couch_mrview_util:get_view_queries/1; a value that is no list (a crash in CouchDB) is the same 400.
-      const queries = body.queries;
-      if (!Array.isArray(queries)) throw new CouchError('bad_request', { reason: 'POST body must include `queries` parameter.' });
-      const results = queries.map((query) => {
-        if (!isObject(query)) throw new CouchError('bad_request', { reason: 'Each query must be a JSON object.' });
-        return listingText(db, ns, withBodyParams(rc.query, query, true), query);
-      });
+      const results = queriesOf(body).map((query) => listingText(db, ns, withBodyParams(rc.query, query, true), query));
       sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
     },
   };

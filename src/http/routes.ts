@@ -20,7 +20,7 @@ import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
 import { invalidPathHandlers, listHandlers, showHandlers, updateHandlers } from './render-routes.js';
 import { serverRoutes } from './server-routes.js';
-import { designInfoHandlers, tempViewHandlers, viewCleanupHandlers, viewHandlers } from './view-routes.js';
+import { designInfoHandlers, tempViewHandlers, viewCleanupHandlers, viewHandlers, viewQueriesHandlers } from './view-routes.js';
 import { purgeHandlers, purgedInfosLimitHandlers } from './purge-routes.js';
 
 export function couchRoutes(): RouteTable<Handler> {
@@ -49,6 +49,7 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_purge', purgeHandlers)
     .add('/:db/_purged_infos_limit', purgedInfosLimitHandlers)
     .add('/:db/_design/:ddoc/_view/:view', viewHandlers)
+    .add('/:db/_design/:ddoc/_view/:view/queries', viewQueriesHandlers)
     .add('/:db/_design/:ddoc/_info', designInfoHandlers)
     .add('/:db/_design/:ddoc', { ...docHandlers, ...formHandlers })
     .add('/:db/_design/:ddoc/*att', attachmentHandlers)

@@ -8,6 +8,7 @@ import type { Db } from '../couchdb/db.js';
 import { CouchError } from '../couch/errors.js';
 import { loadDesignDoc } from '../design/design-docs.js';
 import { requireAdmin } from './auth.js';
+import { queriesOf } from './all-docs-query.js';
 import { resolveDb } from './keyspace.js';
 import { readJsonObject, type Handler, type RequestCtx } from './request.js';
 // A type only: the views modules load on first use (test/server/startup-imports.test.ts).
@@ -48,6 +49,23 @@ const postView: Handler = async (rc) => {
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
+/**
+ * `POST /{db}/_design/{ddoc}/_view/{view}/queries` (CouchDB 2.2+): `{"queries": [...]}` answers
+ * `{"results": [...]}`, one view result per query, in order (chttpd_view:multi_query_view/5). Each
+ * query's parameters apply over the query string's (couch_mrview_http:parse_params/4), the reverse
+ * of a plain POST, where the query string wins. Every query is parsed before any runs, so a bad
+ * one is a 400 with nothing sent.
+ */
+const postViewQueries: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const body = await readJsonObject(rc);
+  const { parseViewQuery, queryView } = await views();
+  const parsed = queriesOf(body).map((query) => parseViewQuery(new URLSearchParams([...rc.query].filter(([name]) => !Object.hasOwn(query, name))), query));
+  const results: string[] = [];
+  for (const q of parsed) results.push(await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
+  sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
+};
+
 /** A view's result as a row stream (`total_rows`, `offset`, ... and rows read as pulled), for list functions (render-routes.ts). */
 export async function viewRows(rc: RequestCtx, db: Db, ddoc: string, view: string, body?: Record<string, unknown>): Promise<RowStream> {
   const { parseViewQuery, viewRowStream } = await views();
@@ -81,6 +99,7 @@ const viewCleanup: Handler = async (rc) => {
 };
 
 export const viewHandlers = { GET: getView, POST: postView };
+export const viewQueriesHandlers = { POST: postViewQueries };
 export const designInfoHandlers = { GET: getInfo };
 export const viewCleanupHandlers = { POST: viewCleanup };
 
