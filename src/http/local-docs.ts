@@ -5,7 +5,8 @@
 import { CouchError } from '../couch/errors.js';
 import { LOCAL_PREFIX, localIds, localJson, readLocal, updateLocal, type LocalRecord } from '../couchdb/local-docs.js';
 import { resolveDb } from './keyspace.js';
-import { allDocsRange, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
+import type { Db } from '../couchdb/db.js';
+import { allDocsRange, queriesOf, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
 import { isObject, jsonDepthLimit, parseJson, readJsonBytes, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 
@@ -76,10 +77,8 @@ const deleteLocal: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true, id: PREFIX + id, rev: '0-0' });
 };
 
-/** `GET|POST /{db}/_local_docs`: like `_all_docs` over the local documents. */
-async function localDocs(rc: RequestCtx, body?: Record<string, unknown>): Promise<void> {
-  const db = resolveDb(rc);
-  const query: AllDocsQuery = body === undefined ? allDocsRange(rc.query) : allDocsRange(withBodyParams(rc.query, body), body.keys);
+/** `_local_docs`' listing for `query`: like `_all_docs` over the local documents. */
+function localListing(db: Db, query: AllDocsQuery): Record<string, unknown> {
   const strip = (k: unknown): unknown => (typeof k === 'string' && k.startsWith(PREFIX) ? k.slice(PREFIX.length) : k);
   const rows: unknown[] = [];
   const row = (id: string, rec: LocalRecord): Record<string, unknown> => {
@@ -114,17 +113,30 @@ async function localDocs(rc: RequestCtx, body?: Record<string, unknown>): Promis
       if (rec) rows.push(row(id, rec));
     }
   }
-  sendJson(rc.res, 200, { total_rows: null, offset: null, rows });
+  return { total_rows: null, offset: null, rows };
 }
 
-const getLocalDocs: Handler = (rc) => localDocs(rc);
-const postLocalDocs: Handler = async (rc) => {
+async function bodyObject(rc: RequestCtx): Promise<Record<string, unknown>> {
   const body = parseJson(await readJsonBytes(rc), jsonDepthLimit(rc));
   if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
-  await localDocs(rc, body);
+  return body;
+}
+
+const getLocalDocs: Handler = async (rc) => sendJson(rc.res, 200, localListing(resolveDb(rc), allDocsRange(rc.query)));
+const postLocalDocs: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const body = await bodyObject(rc);
+  sendJson(rc.res, 200, localListing(db, allDocsRange(withBodyParams(rc.query, body), body.keys)));
+};
+/** `POST /{db}/_local_docs/queries`: chttpd_db's IS_ALL_DOCS routes take `_local_docs` too (all-docs.ts). */
+const postLocalDocsQueries: Handler = async (rc) => {
+  const db = resolveDb(rc);
+  const queries = queriesOf(await bodyObject(rc)).map((query) => allDocsRange(withBodyParams(rc.query, query, true), query.keys));
+  sendJson(rc.res, 200, { results: queries.map((query) => localListing(db, query)) });
 };
 
 export const localHandlers = { GET: getLocal, PUT: putLocal, DELETE: deleteLocal };
 export const localAttachmentHandlers = { GET: localAttachment, HEAD: localAttachment, PUT: localAttachment, DELETE: localAttachment, POST: localAttachment, COPY: localAttachment };
 export const bareLocalHandlers = { GET: bareLocal, HEAD: bareLocal, PUT: bareLocal, DELETE: bareLocal, POST: bareLocal, COPY: bareLocal };
 export const localDocsHandlers = { GET: getLocalDocs, POST: postLocalDocs };
+export const localDocsQueriesHandlers = { POST: postLocalDocsQueries };

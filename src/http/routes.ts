@@ -13,7 +13,7 @@ import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
 import { designActionsNotServed } from './design.js';
 import { docHandlers } from './doc-routes.js';
-import { bareLocalHandlers, localAttachmentHandlers, localDocsHandlers, localHandlers } from './local-docs.js';
+import { bareLocalHandlers, localAttachmentHandlers, localDocsHandlers, localDocsQueriesHandlers, localHandlers } from './local-docs.js';
 import { mangoRoutes } from './mango-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
@@ -41,6 +41,7 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_missing_revs', bulkHandlers.missingRevs)
     .add('/:db/_changes', changesHandlers)
     .add('/:db/_local_docs', localDocsHandlers)
+    .add('/:db/_local_docs/queries', localDocsQueriesHandlers)
     .add('/:db/_local', bareLocalHandlers)
     .add('/:db/_local/:id', localHandlers)
     .add('/:db/_local/:id/*att', localAttachmentHandlers)

@@ -47,4 +47,23 @@ describe('_all_docs/queries', () => {
       const missing = await f.req('/nodb/_all_docs/queries', { method: 'POST', json: { queries: [{}] } });
       assert.equal(missing.status, 404);
     }));
+
+  test('_local_docs/queries: the same over the local documents', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      for (const id of ['a', 'b', 'c']) assert.equal((await f.req(`/db/_local/${id}`, { method: 'PUT', json: { v: id } })).status, 201);
+      const r = await f.req('/db/_local_docs/queries?include_docs=true', {
+        method: 'POST',
+        json: { queries: [{ keys: ['_local/b', '_local/zz'] }, { descending: true, limit: 2, include_docs: false }] },
+      });
+      assert.equal(r.status, 200, r.text);
+      const [byKeys, desc] = arr(obj(r.json).results).map(obj);
+      const [hit, miss] = arr(byKeys!.rows).map(obj);
+      assert.equal(obj(hit!.doc).v, 'b');
+      assert.deepEqual(miss, { key: '_local/zz', error: 'not_found' });
+      assert.deepEqual(arr(desc!.rows).map((row) => obj(row).id), ['_local/c', '_local/b']);
+      assert.ok(arr(desc!.rows).every((row) => obj(row).doc === undefined));
+      assert.equal((await f.req('/db/_local_docs/queries')).status, 405);
+      assert.equal((await f.req('/db/_local_docs/queries', { method: 'POST', json: { queries: 1 } })).status, 400);
+    }));
 });
