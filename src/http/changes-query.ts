@@ -115,6 +115,17 @@ function docIdsFilter(value: unknown): ParsedChangesFilter {
 }
 
 /**
+ * The query string as chttpd_db:parse_changes_query/1 reads it: names lower-cased
+ * (`string:to_lower(Key)`, so `?Feed=longpoll` is a longpoll) and, of a name given twice, the last
+ * value (a fold over the pairs in order). A filter's own parameters are read from the request's.
+ */
+function changesParams(query: URLSearchParams): URLSearchParams {
+  const out = new URLSearchParams();
+  for (const [name, value] of query) out.set(name.toLowerCase(), value);
+  return out;
+}
+
+/**
  * The filter named by `filter=`: `_doc_ids` (ids from the POST body or the `doc_ids` parameter),
  * `_selector` (POST body), `_design`, or a JavaScript filter (`ddoc/name`, `_view`) that the
  * caller compiled already (src/design/filters.ts, which gives CouchDB's 400/404 errors).
@@ -136,7 +147,7 @@ export function parseChangesQuery(
   body: Record<string, unknown> | undefined,
   js: DocPredicate | null,
 ): ChangesQuery {
-  const q = rc.query;
+  const q = changesParams(rc.query);
   const feedRaw = q.get('feed') ?? 'normal';
   const feed = FEEDS[feedRaw];
   if (!feed) throw badRequest('Supported `feed` types: normal, continuous, live, longpoll, eventsource');
@@ -163,6 +174,6 @@ export function parseChangesQuery(
     allDocs: style === 'all_docs',
     activeOnly: qBool(q, 'active_only'),
     seqInterval: seqInterval ?? null,
-    filter: parseFilter(q.get('filter'), body, q, js),
+    filter: parseFilter(q.get('filter'), body, rc.query, js),
   };
 }
