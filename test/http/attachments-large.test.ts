@@ -138,7 +138,7 @@ describe('attachments up to the value limit', () => {
       // `_bulk_docs` reports it on the document's row (Freshet answers per document).
       const bulk = await f.req('/db/_bulk_docs', { method: 'POST', json: { new_edits: false, docs: [{ _id: 'big', _rev: `1-${hash}`, _attachments: { 'huge.bin': { data: over.toString('base64') } } }] } });
       assert.equal(bulk.status, 201, bulk.text);
-      assert.deepEqual(bulk.json, [{ id: 'big', ...tooLarge('huge.bin') }]);
+      assert.deepEqual(bulk.json, [{ id: 'big', rev: `1-${hash}`, ...tooLarge('huge.bin') }]);
 
       // Each attachment fits, but the revision (body + attachments) does not.
       const half = randomBytes(MAX_VALUE_BYTES / 2).toString('base64');
