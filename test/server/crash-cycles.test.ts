@@ -141,7 +141,11 @@ describe('server > kill -9 cycles under writes and a DCP stream', () => {
       // A run of writes, killed at a random moment.
       const writer = await MixedWriter.open(server.kvPort, server.current.httpPort, VBS, `c${cycle}`);
       writer.start({ plain: 24, durable: 6, http: 3 });
-      await new Promise((resolve) => setTimeout(resolve, 300 + rand() * 900));
+      // Killed at a random moment once every kind of write has been acknowledged at least once (a
+      // fixed window alone left a loaded CI machine with no durable write acknowledged yet).
+      const acked = (): boolean => (['plain', 'durable', 'http'] as const).every((kind) => writer.count(kind) > 0);
+      for (let waited = 0; !acked() && waited < 30_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 100 + rand() * 900));
       await server.kill();
       await writer.ended();
       await writer.close();
