@@ -10,14 +10,20 @@ import { validateForView, type ViewQuery } from './query.js';
 import { mapQuery, mapRowStream, reduceQuery, viewNumber, type RowStream } from './run.js';
 import type { ReduceLimitOptions } from './reduce-limit.js';
 
-/** The response text of `/{db}/_design/{ddoc}/_view/{view}` (`limit`: `[query_server_config] reduce_limit`). */
-export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery, limit: ReduceLimitOptions): Promise<string> {
+/** A view opened for query `q`: its design, number, index (refreshed per `q.update`) and whether it reduces. */
+async function openView(db: Db, ddoc: string, view: string, q: ViewQuery) {
   const d = readDesign(db, ddoc);
   const n = viewNumber(d.views.map((v) => v.name), view);
   const def = d.views[n]!;
   const reducing = validateForView(q, def.reduce !== undefined);
   const idx = await openDesignIndex(db, d);
   await idx.refresh(q.update);
+  return { d, n, def, reducing, idx };
+}
+
+/** The response text of `/{db}/_design/{ddoc}/_view/{view}` (`limit`: `[query_server_config] reduce_limit`). */
+export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery, limit: ReduceLimitOptions): Promise<string> {
+  const { d, n, def, reducing, idx } = await openView(db, ddoc, view, q);
   if (!reducing) return mapQuery(idx, n, q);
   return reduceQuery(idx, n, q, await viewReducer(db, d, def, limit));
 }
@@ -27,12 +33,7 @@ export async function queryView(db: Db, ddoc: string, view: string, q: ViewQuery
  * they are pulled; a reduce view's rows (reductions, computed at query time) are reduced first.
  */
 export async function viewRowStream(db: Db, ddoc: string, view: string, q: ViewQuery, limit: ReduceLimitOptions): Promise<RowStream> {
-  const d = readDesign(db, ddoc);
-  const n = viewNumber(d.views.map((v) => v.name), view);
-  const def = d.views[n]!;
-  const reducing = validateForView(q, def.reduce !== undefined);
-  const idx = await openDesignIndex(db, d);
-  await idx.refresh(q.update);
+  const { d, n, def, reducing, idx } = await openView(db, ddoc, view, q);
   if (!reducing) return mapRowStream(idx, n, q);
   const { rows, ...head } = JSON.parse(await reduceQuery(idx, n, q, await viewReducer(db, d, def, limit))) as { rows: unknown[] };
   return { head, rows: rows.map((r) => JSON.stringify(r))[Symbol.iterator](), close: () => undefined };
