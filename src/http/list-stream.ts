@@ -59,11 +59,19 @@ export async function streamList(rc: RequestCtx, source: RowStream, headOf: List
       if (res.destroyed) return null;
       const rows: string[] = [];
       let bytes = 0;
-      while (rows.length < BATCH_ROWS && bytes < BATCH_BYTES) {
-        const r = source.rows.next();
-        if (r.done === true) break;
-        rows.push(r.value);
-        bytes += r.value.length;
+      try {
+        while (rows.length < BATCH_ROWS && bytes < BATCH_BYTES) {
+          const r = source.rows.next();
+          if (r.done === true) break;
+          rows.push(r.value);
+          bytes += r.value.length;
+        }
+      } catch (err) {
+        // A failed read of the view (its database deleted under an include_docs read, a storage
+        // fault) ends the rows as an error, never as their end: the function's output so far
+        // then closes with the error chunk, as couch_mrview_show list_cb's fold error does.
+        failure = { err };
+        return null;
       }
       return rows.length === 0 ? null : rows;
     },

@@ -6,7 +6,9 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDb, withCouch, type CouchFixture } from './helpers.js';
+import net from 'node:net';
+import { ADMIN } from '../helpers/server.js';
+import { basic, createDb, withCouch, type CouchFixture } from './helpers.js';
 
 const N = 1200;
 const DDOC = {
@@ -107,5 +109,35 @@ describe('list functions stream', () => {
       assert.equal(r.status, 200);
       assert.equal(r.headers['transfer-encoding'], 'chunked');
       assert.equal(r.text, 'd00010,d00011,d00012');
+    }));
+
+  test('a view read that fails mid-list (its database deleted under include_docs) ends with the error chunk, not as a complete output', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const big = { views: { v: { map: 'function (doc) { emit(doc.n, null); }' } }, lists: { all: 'function (h, r) { var x, pad = new Array(20001).join("x"); while ((x = getRow())) send(x.doc._id + pad + "\\n"); return "END"; }' } };
+      assert.equal((await f.req('/db/_design/l', { method: 'PUT', json: big })).status, 201);
+      const docs = Array.from({ length: 1000 }, (_, i) => ({ _id: `d${String(i).padStart(4, '0')}`, n: i }));
+      assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs } })).status, 201);
+      assert.equal((await f.req('/db/_design/l/_view/v?limit=1')).status, 200);
+      // A client that does not read: the list waits on the socket with most rows still unread.
+      const sock = net.connect(Number(new URL(f.base).port), '127.0.0.1');
+      await new Promise((resolve) => sock.once('connect', resolve));
+      sock.pause();
+      sock.write(`GET /db/_design/l/_list/all/v?include_docs=true HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic(ADMIN.username, ADMIN.password)}\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal((await f.req('/db', { method: 'DELETE' })).status, 200);
+      const parts: Buffer[] = [];
+      sock.on('data', (b: Buffer) => parts.push(b));
+      const ended = new Promise((resolve) => sock.once('end', resolve));
+      sock.resume();
+      await ended;
+      sock.destroy();
+      const text = Buffer.concat(parts).toString('latin1');
+      assert.ok(text.startsWith('HTTP/1.1 200'), text.slice(0, 100));
+      assert.ok(text.endsWith('\r\n0\r\n\r\n'), 'a complete chunked response');
+      const last = /\n(\{"code":\d+,"error":"[^"]+","reason":[^\n]*\})\n\r\n0\r\n\r\n$/.exec(text);
+      assert.ok(last !== null, `ends with the error chunk: ${JSON.stringify(text.slice(-200))}`);
+      assert.equal((JSON.parse(last[1]!) as { code: number }).code, 500);
+      assert.ok(!text.includes('END'), 'the list did not finish as if every row had been read');
     }));
 });
