@@ -29,6 +29,13 @@ export interface ListHost {
 
 /** Idle runtimes kept at most (each is a WebAssembly module with its own memory). */
 const MAX_IDLE = 4;
+/**
+ * Lists running at once, each in a module of its own (up to `memoryBytes` of heap): more wait for a
+ * slot, at most the sandbox's `timeoutMs`, then fail with `os_process_error`, as couch_proc_manager
+ * makes a request wait for a process past its limit (`os_process_limit`) and gives up after its
+ * timeout. A hostile crowd of lists costs the server at most this many heaps.
+ */
+export const MAX_RUNNING_LISTS = 8;
 
 let asyncModule: Promise<typeof import('quickjs-emscripten')> | null = null;
 /** A new asyncify module (the package is loaded on first use, as runtime.ts loads it). */
@@ -156,26 +163,65 @@ class ListRuntime {
 export class ListRunners {
   private readonly idle = new Map<string, ListRuntime[]>();
   private idleCount = 0;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly limits: SandboxLimits, private readonly onLog?: (ddocId: string, message: string) => void) {}
 
   /** Runs `ddoc[path]` as a list function over the rows `host` hands it; answers its "end" message. */
   async run(dbKey: string, ddoc: DesignDoc, path: readonly string[], head: unknown, req: unknown, host: ListHost): Promise<ListMessage> {
-    const key = `${dbKey}\u0000${ddoc._id}\u0000${ddoc._rev ?? ''}`;
-    const pool = this.idle.get(key);
-    let rt = pool?.pop();
-    if (rt !== undefined) {
-      this.idleCount--;
-      rt.setMemoryLimit(this.limits.memoryBytes);
-    } else {
-      rt = await ListRuntime.create(ddoc, this.limits, this.onLog);
-    }
+    await this.slot();
     try {
-      return await rt.run(path, head, req, host);
+      const key = `${dbKey}\u0000${ddoc._id}\u0000${ddoc._rev ?? ''}`;
+      const pool = this.idle.get(key);
+      let rt = pool?.pop();
+      if (rt !== undefined) {
+        this.idleCount--;
+        rt.setMemoryLimit(this.limits.memoryBytes);
+      } else {
+        rt = await ListRuntime.create(ddoc, this.limits, this.onLog);
+      }
+      try {
+        return await rt.run(path, head, req, host);
+      } finally {
+        if (rt.broken) rt.dispose();
+        else this.release(key, rt);
+      }
     } finally {
-      if (rt.broken) rt.dispose();
-      else this.release(key, rt);
+      this.freeSlot();
     }
+  }
+
+  /** Lists running now (at most MAX_RUNNING_LISTS) and waiting for a slot. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  /** A running slot: at once, or when one frees within `timeoutMs` (FIFO), else os_process_error. */
+  private async slot(): Promise<void> {
+    if (this.running < MAX_RUNNING_LISTS) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(go);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(new DesignError('os_process_error', `no list runtime was free within ${this.limits.timeoutMs} ms (${MAX_RUNNING_LISTS} lists run at once)`));
+      }, this.limits.timeoutMs);
+      this.waiting.push(go);
+    });
+  }
+
+  /** A finished list's slot goes to the first waiter, or is freed. */
+  private freeSlot(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else this.running--;
   }
 
   private release(key: string, rt: ListRuntime): void {
