@@ -208,23 +208,26 @@ export class GlobalChanges {
     const db = this.host.db(bucket);
     const revsLimit = db.revsLimit;
     // Started together, so the engine commits the batch as one transaction.
-    await Promise.all(ids.map((id) => this.#writeEvent(db, id, revsLimit)));
+    const failures = (await Promise.all(ids.map((id) => this.#writeEvent(db, id, revsLimit)))).filter((f) => f !== null);
+    // One line per batch: a batch cut short (`_global_changes` deleted under it) fails every id alike.
+    if (failures.length > 0) {
+      this.stats.writeFailures += failures.length;
+      this.host.logger.warn({ err: failures[0]!.err, docId: failures[0]!.id, failed: failures.length, of: ids.length }, 'could not record database events in _global_changes');
+    }
   }
 
-  /** One event document: an empty body on top of the winner (or a new document). */
-  async #writeEvent(db: Db, id: string, revsLimit: number): Promise<void> {
+  /** One event document: an empty body on top of the winner (or a new document); the failure, if any. */
+  async #writeEvent(db: Db, id: string, revsLimit: number): Promise<{ id: string; err: unknown } | null> {
     for (let attempt = 1; ; attempt++) {
       const state = loadDoc(db, id, revsLimit);
       const json = state && !state.winner.deleted ? { _id: id, _rev: state.winner.rev } : { _id: id };
       try {
         await writeDoc(db, id, parseDocument(json), { newEdits: true, revsLimit });
         this.stats.docWrites++;
-        return;
+        return null;
       } catch (err) {
         if (isCouchError(err) && err.kind === 'conflict' && attempt < WRITE_ATTEMPTS) continue;
-        this.stats.writeFailures++;
-        this.host.logger.warn({ err, docId: id }, 'could not record a database event in _global_changes');
-        return;
+        return { id, err };
       }
     }
   }
