@@ -143,6 +143,8 @@ export const COUCH_ERRORS = {
   multipart_invalid: { status: 400, error: 'bad_request', reason: 'Invalid multipart body: {detail}' },
   query_parse_error: { status: 400, error: 'query_parse_error', reason: '{detail}' },
   illegal_docid: { status: 400, error: 'illegal_docid', reason: '{detail}' },
+  // couch_partition:validate_partition/1 (partitioned databases, couchdb/partition.ts).
+  illegal_partition: { status: 400, error: 'illegal_partition', reason: '{detail}' },
   docid_empty: { status: 400, error: 'illegal_docid', reason: 'Document id must not be empty' },
   docid_not_string: { status: 400, error: 'illegal_docid', reason: 'Document id must be a string' },
   docid_not_utf8: { status: 400, error: 'illegal_docid', reason: 'Document id must be valid UTF-8' },

@@ -6,7 +6,7 @@
  *
  *   couch_local  `_local/` documents: id → { rev: N, body }   (never replicated, never in `_changes`)
  *   couch_att    attachment bytes by digest ("md5-<base64>"), shared by every revision using them
- *   couch_meta   per-database settings (`_revs_limit`)
+ *   couch_meta   per-database settings (`_revs_limit`, `partitioned`)
  *   couch_revs   bodies of interior revisions until compaction (rev-history.ts)
  *
  * Every document operation goes through the engine's `Collection` (`docs`), so a database sees
@@ -24,6 +24,7 @@ import { DEFAULT_ATTACHMENT_COMPRESSION, type AttachmentCompression } from '../c
 import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
 import { HISTORY_NAMESPACES, RevHistory } from './rev-history.js';
+import { PARTITIONED_META_KEY } from './partition.js';
 
 /** Longest a read of the persisted state waits for earlier acknowledged writes to reach the disk. */
 const READ_YOUR_WRITES_MS = 2_000;
@@ -104,6 +105,16 @@ export class Db {
 
   async setRevsLimit(limit: number): Promise<void> {
     await this.meta.put('revs_limit', limit);
+  }
+
+  /** Whether the database was created partitioned (couchdb/partition.ts); fixed at creation. */
+  get partitioned(): boolean {
+    return this.meta.get(PARTITIONED_META_KEY) === true;
+  }
+
+  /** Mark a database just created with `?partitioned=true`. */
+  async markPartitioned(): Promise<void> {
+    await this.meta.put(PARTITIONED_META_KEY, true);
   }
 
   /**

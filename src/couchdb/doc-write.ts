@@ -32,6 +32,7 @@ import { MAX_VALUE_BYTES } from '../engine/limits.js';
 import { putAttachmentData } from './att-store.js';
 import type { Db } from './db.js';
 import { updateDoc, type DocState } from './doc-store.js';
+import { designPartitionError, validatePartitionedDocId } from './partition.js';
 
 export interface DocWriteOptions {
   newEdits: boolean;
@@ -102,6 +103,14 @@ function digestsOf(atts: readonly AttachmentMeta[]): Array<{ name: string; conte
 /** Write one document; resolves to the revision written (or already present, for replicated writes). */
 export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
   db.stats.writes++; // CouchDB `database_writes`
+  // A partitioned database takes `partition:rest` ids only (couch_db:validate_docid/2), whoever writes.
+  if (db.partitioned) {
+    try {
+      validatePartitionedDocId(id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   // No `async`: most writes carry no attachment data and go straight to the store (see updateDoc).
   if (doc.attachments?.some((a) => a.kind === 'inline' || a.kind === 'follows')) {
     return prestoreAttachments(db, doc, opts.followsData).then((stored) => storeWrite(db, id, stored, opts));
@@ -127,7 +136,8 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
   if (!doc.deleted && isDesignId(id)) {
     // couch_db validate_doc_update → couch_mrview:validate/2 for every design document write.
     const reason = designViewsError(doc.body);
-    if (reason !== null) return Promise.reject(new CouchError('invalid_design_doc', { params: { detail: reason } }));
+    const why = reason ?? designPartitionError(doc.body, db.partitioned);
+    if (why !== null) return Promise.reject(new CouchError('invalid_design_doc', { params: { detail: why } }));
   }
   const revsLimit = opts.revsLimit ?? db.revsLimit;
   const incoming = doc.attachments ?? [];

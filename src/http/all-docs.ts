@@ -5,13 +5,15 @@
  * design documents only, `total_rows` their count (couch_mrview:get_total_rows/2, namespace
  * `_design`). `offset` is CouchDB 3.x's: the live documents before the start key (after it,
  * descending) plus `skip`, at most `total_rows` (couchdb/all-docs-rows.ts rangeOffset); null with
- * `keys`. `POST …/queries` runs several listings in one request.
+ * `keys`. `POST …/queries` runs several listings in one request. A `partition` parameter (set by
+ * `/{db}/_partition/{p}/_all_docs`, partition-routes.ts) confines the range to that partition.
  */
 import { keyRows, rangeOffset, rangeRows } from '../couchdb/all-docs-rows.js';
 import { compareRaw } from '../couch/collate.js';
 import type { Db } from '../couchdb/db.js';
 import { allDocsRange, queriesOf, withBodyParams, type AllDocsQuery } from './all-docs-query.js';
 import { CouchError } from '../couch/errors.js';
+import { applyQueryLimit, clampToPartition, MAX_VIEW_LIMIT, validatePartition } from '../couchdb/partition.js';
 import { resolveDb } from './keyspace.js';
 import { isObject, jsonDepthLimit, parseJson, readJsonBytes, requireJsonType, type Handler, type RequestCtx } from './request.js';
 import { sendJsonText } from './response.js';
@@ -44,9 +46,24 @@ const DESIGN_DOCS: Namespace = {
     rangeRows(db, { startKey: DESIGN_FIRST, endKey: DESIGN_END, inclusiveEnd: false, limit: Number.MAX_SAFE_INTEGER, skip: 0, descending: false, includeDocs: false, conflicts: false, attachments: false }).length,
 };
 
+/**
+ * The listing's query: the namespace's range, confined to a partition when `partition` names one
+ * (partition-routes.ts sets it; couch_mrview_util:validate_all_docs_args), its limit then bounded
+ * by `[query_server_config] partition_query_limit` (`maxLimit`).
+ */
+function listingQuery(db: Db, ns: Namespace, params: URLSearchParams, keys: unknown, maxLimit: number): AllDocsQuery {
+  const q = ns.clamp(allDocsRange(params, keys));
+  const partition = params.get('partition');
+  if (partition === null) return q;
+  if (!db.partitioned) throw new CouchError('query_parse_error', { params: { detail: '`partition` parameter is not supported on this db' } });
+  validatePartition(partition);
+  const limit = applyQueryLimit(q.limit === Number.MAX_SAFE_INTEGER ? undefined : q.limit, maxLimit);
+  return q.keys ? { ...q, limit } : { ...clampToPartition(q, partition), limit };
+}
+
 /** The JSON text of a listing of `db` for a query string (and a POST body). */
-function listingText(db: Db, ns: Namespace, query: URLSearchParams, body?: Record<string, unknown>): string {
-  const q = ns.clamp(body === undefined ? allDocsRange(query) : allDocsRange(withBodyParams(query, body), body.keys));
+function listingText(db: Db, ns: Namespace, query: URLSearchParams, body?: Record<string, unknown>, maxLimit = MAX_VIEW_LIMIT): string {
+  const q = body === undefined ? listingQuery(db, ns, query, undefined, maxLimit) : listingQuery(db, ns, withBodyParams(query, body), body.keys, maxLimit);
   const rows = q.keys ? keyRows(db, q, q.keys) : rangeRows(db, q);
   const total = ns.totalRows(db);
   // fabric_view_all_docs: the documents before the first row plus skip, at most total_rows; null with keys.
@@ -61,8 +78,13 @@ export function allDocsResult(db: Db, query: URLSearchParams, body?: Record<stri
   return JSON.parse(listingText(db, ALL_DOCS, query, body)) as Record<string, unknown>;
 }
 
+/** `[query_server_config] partition_query_limit`, read per request (a change applies to the next). */
+function partitionLimit(rc: RequestCtx): number {
+  return rc.face.config.int('query_server_config', 'partition_query_limit', MAX_VIEW_LIMIT);
+}
+
 async function listDocs(rc: RequestCtx, ns: Namespace, body?: Record<string, unknown>): Promise<void> {
-  sendJsonText(rc.res, 200, listingText(resolveDb(rc), ns, rc.query, body));
+  sendJsonText(rc.res, 200, listingText(resolveDb(rc), ns, rc.query, body, partitionLimit(rc)));
 }
 
 /** `GET` and `POST` (a JSON object body: `keys` lists the ids, other members are query parameters) of a listing. */
@@ -92,7 +114,7 @@ function queriesHandler(ns: Namespace): { POST: Handler } {
       const raw = await readJsonBytes(rc);
       const body = raw.length > 0 ? parseJson(raw, jsonDepthLimit(rc)) : undefined;
       if (!isObject(body)) throw new CouchError('bad_request', { reason: 'Request body must be a JSON object' });
-      const results = queriesOf(body).map((query) => listingText(db, ns, withBodyParams(rc.query, query, true), query));
+      const results = queriesOf(body).map((query) => listingText(db, ns, withBodyParams(rc.query, query, true), query, partitionLimit(rc)));
       sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
     },
   };

@@ -7,6 +7,7 @@
  * synchronously in request order (so two edits of one id in a batch apply in order), and the
  * engine commits the whole batch in one synced transaction instead of one per document.
  */
+import { validatePartitionedDocId } from '../couchdb/partition.js';
 import { CouchError } from '../couch/errors.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { docJson, docText, inflateInline, revError } from '../couchdb/doc-json.js';
@@ -43,6 +44,7 @@ const bulkDocs: Handler = async (rc) => {
     throw new CouchError('bad_request', { reason: '`new_edits` parameter must be a boolean.' });
   }
   const newEdits = body.new_edits !== false;
+  const partitioned = db.partitioned;
   // Every document is checked before any is written: one that is malformed (an unknown `_`
   // member, a reserved `_id`, no `_rev` with `new_edits: false`) fails the whole request with
   // 400, as in CouchDB (chttpd_db db_req `_bulk_docs`: doc_from_json_obj_validate and
@@ -51,6 +53,7 @@ const bulkDocs: Handler = async (rc) => {
     const doc = parseDocument(raw);
     if (!newEdits && doc.revisions === null) throw new CouchError('new_edits_needs_rev');
     const id = doc.id ?? rc.face.uuids.next();
+    if (partitioned) validatePartitionedDocId(id);
     return { doc, id, localRev: isObject(raw) && typeof raw._rev === 'string' ? raw._rev : undefined };
   });
   if (body.all_or_nothing === true && newEdits) {
@@ -120,6 +123,14 @@ const bulkGet: Handler = async (rc) => {
     const rev = isObject(entry) ? entry.rev : undefined;
     if (typeof id !== 'string' || id.length === 0) {
       return { id: id ?? null, parts: [{ error: innerError(id ?? null, rev, new CouchError('bad_request', { reason: 'document id missed' })) }] };
+    }
+    if (db.partitioned) {
+      // chttpd_db bulk_get_open_doc_revs: an id the partitioned database refuses is an error with a null rev.
+      try {
+        validatePartitionedDocId(id);
+      } catch (err) {
+        return { id, parts: [{ error: { id, rev: null, ...toCouchError(err).toJSON() } }] };
+      }
     }
     try {
       const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;

@@ -5,7 +5,8 @@
  * collection only; `update_seq` is the bucket-wide sequence its `_changes` feed uses.
  *
  * `PUT /{db}?q=N` creates a bucket of N vbuckets (CouchDB's shard count parameter, reused: the
- * vbuckets are our shards); without `q` the face's `defaultQ` (1024) applies. `GET /{db}` always
+ * vbuckets are our shards); without `q` the face's `defaultQ` (1024) applies. `?partitioned=true`
+ * makes a partitioned database (couchdb/partition.ts). `GET /{db}` always
  * carries `update_seq` and `instance_start_time: "0"`, which the CouchDB replicator requires.
  */
 import { CouchError } from '../couch/errors.js';
@@ -22,6 +23,7 @@ import { postDoc } from './doc-routes.js';
 import { requireDbAdminOf, resolveDb } from './keyspace.js';
 import { bucketNameOf, defaultKeyspaceBucket, keyspaceName, lookupKeyspace } from '../couchdb/keyspace.js';
 import { validateNewDbName } from '../couchdb/db-names.js';
+import { parsePartitionedOpt } from '../couchdb/partition.js';
 import { jsonDepthLimit, parseJson, readJsonBytes, qInt, readJson, requireJsonType, type Handler } from './request.js';
 import { sendJson } from './response.js';
 import { compactHistory, compactionRunning, trackCompaction } from '../couchdb/rev-history.js';
@@ -44,6 +46,7 @@ const createDb: Handler = async (rc) => {
   const name = defaultKeyspaceBucket(segment) ?? segment;
   if (engine.bucket(bucketNameOf(name))) throw new CouchError('file_exists');
   validateNewDbName(name);
+  const partitioned = parsePartitionedOpt(rc.query.get('partitioned'), name);
   const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
   if (q > 1024) throw new CouchError('bad_request', { reason: 'q must be at most 1024' });
   let bucket;
@@ -53,6 +56,7 @@ const createDb: Handler = async (rc) => {
     if (isEngineError(err, 'KEY_EEXISTS')) throw new CouchError('file_exists');
     throw err;
   }
+  if (partitioned) await rc.face.db(bucket).markPartitioned();
   // The authentication database gets CouchDB's `_design/_auth` (chttpd_auth_cache).
   // The database exists now whatever happens to it: a failure is logged (the next start retries).
   if (name === USERS_DB) {
@@ -82,7 +86,7 @@ export async function dbInfoOf(db: Db): Promise<Record<string, unknown>> {
     // The bucket's pages in LMDB (doc-counts.ts diskBytes), for every keyspace of it: LMDB reuses
     // freed pages, so what is on disk is what is live.
     sizes: sizesOf(db),
-    props: {},
+    props: db.partitioned ? { partitioned: true } : {},
     doc_del_count: counts.delCount,
     doc_count: counts.docCount,
     disk_format_version: 8,

@@ -8,6 +8,7 @@
 import { CouchError, isCouchError } from '../couch/errors.js';
 import { formatRev, parseRev } from '../couch/rev.js';
 import { docRev, parseDocument, validateDocId, type ParsedDoc } from '../couch/doc.js';
+import { requirePartitionForLookup } from '../couchdb/partition.js';
 import { parseRelatedDocument } from '../couch/multipart.js';
 import type { Db } from '../couchdb/db.js';
 import { docJson, docText, inflateInline, revError } from '../couchdb/doc-json.js';
@@ -47,6 +48,7 @@ function location(rc: RequestCtx, db: Db, id: string): string {
 const getDoc: Handler = async (rc) => {
   const db = resolveDb(rc, undefined, { userDoc: true });
   const id = docIdOf(rc);
+  if (db.partitioned) requirePartitionForLookup(id);
   guardRead(rc, db, id);
   const opts = docOutOptions(rc.query);
   const revParam = rc.query.get('rev');
@@ -190,6 +192,7 @@ const deleteDoc: Handler = async (rc) => {
   const db = resolveDb(rc, undefined, { userDoc: true });
   const id = docIdOf(rc);
   validateDocId(id);
+  if (db.partitioned) requirePartitionForLookup(id);
   // chttpd_db db_doc_req('DELETE') opens the document first, so a missing or deleted one is a
   // 404 whether or not a rev was given; only then does a rev-less delete conflict.
   const state = loadDoc(db, id, db.revsLimit);

@@ -85,11 +85,15 @@ const noSuchIndexPath: Handler = async (rc) => {
 };
 const NO_SUCH_INDEX_PATH = { GET: noSuchIndexPath, PUT: noSuchIndexPath, POST: noSuchIndexPath, DELETE: noSuchIndexPath, COPY: noSuchIndexPath, OPTIONS: noSuchIndexPath };
 
+export const findHandlers = { POST: postFind };
+export const explainHandlers = { POST: postExplain };
+export const indexHandlers = { GET: getIndexes, POST: postIndex };
+
 export function mangoRoutes(routes: RouteTable<Handler>): void {
   routes
-    .add('/:db/_find', { POST: postFind })
-    .add('/:db/_explain', { POST: postExplain })
-    .add('/:db/_index', { GET: getIndexes, POST: postIndex })
+    .add('/:db/_find', findHandlers)
+    .add('/:db/_explain', explainHandlers)
+    .add('/:db/_index', indexHandlers)
     .add('/:db/_index/_bulk_delete', { POST: postBulkDelete })
     .add('/:db/_index/:ddoc/:type/:name', { DELETE: deleteOne })
     .add('/:db/_index/_design/:ddoc/:type/:name', { DELETE: deleteOne })

@@ -16,6 +16,7 @@
  * id of the request present (`[]` when nothing of it was purged); clustered CouchDB answers
  * `purge_seq` null since it became an opaque per-shard value.
  */
+import { validatePartitionedDocId } from '../couchdb/partition.js';
 import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
 import { purgeDocs, purgedInfosLimit, setPurgedInfosLimit } from '../couchdb/purge.js';
@@ -29,6 +30,8 @@ const purge: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
   const reqs = Object.entries(body).map(([id, revs]) => ({ id, revs: parseRevs(revs) }));
+  // A partitioned database purges `partition:id` documents only (couch_db:validate_docid/2).
+  if (db.partitioned) for (const { id } of reqs) validatePartitionedDocId(id);
   const config = rc.face.access.config;
   if (reqs.length > config.int('purge', 'max_document_id_number', 100)) {
     throw new CouchError('bad_request', { reason: 'Exceeded maximum number of documents.' });

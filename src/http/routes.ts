@@ -15,6 +15,7 @@ import { designActionsNotServed } from './design.js';
 import { docHandlers } from './doc-routes.js';
 import { bareLocalHandlers, localAttachmentHandlers, localDocsHandlers, localDocsQueriesHandlers, localHandlers } from './local-docs.js';
 import { mangoRoutes } from './mango-routes.js';
+import { partitionRoutes } from './partition-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
@@ -30,6 +31,7 @@ export function couchRoutes(): RouteTable<Handler> {
   replicationRoutes(routes);
   dbRoutes(routes);
   mangoRoutes(routes);
+  partitionRoutes(routes);
   routes
     .add('/:db/_all_docs', allDocsHandlers)
     .add('/:db/_design_docs', designDocsHandlers)

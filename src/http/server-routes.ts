@@ -31,7 +31,9 @@ const welcome: Handler = async (rc) => {
     version: COUCH_VERSION,
     git_sha: 'freshet',
     uuid: rc.face.ctx.engine.uuid,
-    features: [],
+    // couch_server:init enables `partitioned` whatever the feature flag says; the others CouchDB
+    // lists (reshard, scheduler, pluggable storage engines, access) are not Freshet's.
+    features: ['partitioned'],
     vendor: { name: 'Freshet', version: FRESHET_VERSION },
     freshet: FRESHET_VERSION,
   });

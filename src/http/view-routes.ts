@@ -7,6 +7,7 @@
 import type { Db } from '../couchdb/db.js';
 import { CouchError } from '../couch/errors.js';
 import { loadDesignDoc } from '../design/design-docs.js';
+import { MAX_VIEW_LIMIT } from '../couchdb/partition.js';
 import { requireAdmin } from './auth.js';
 import { queriesOf } from './all-docs-query.js';
 import { resolveDb } from './keyspace.js';
@@ -34,10 +35,16 @@ function reduceLimit(rc: RequestCtx, db: Db, ddoc: string): ReduceLimitOptions {
   };
 }
 
+/** `[query_server_config] query_limit` and `partition_query_limit` as they are now. */
+function queryLimits(rc: RequestCtx): { global: number; partition: number } {
+  const config = rc.face.config;
+  return { global: config.int('query_server_config', 'query_limit', MAX_VIEW_LIMIT), partition: config.int('query_server_config', 'partition_query_limit', MAX_VIEW_LIMIT) };
+}
+
 const getView: Handler = async (rc) => {
   const db = resolveDb(rc);
   const { parseViewQuery, queryView } = await views();
-  const q = parseViewQuery(rc.query);
+  const q = { ...parseViewQuery(rc.query), queryLimits: queryLimits(rc) };
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
@@ -45,7 +52,7 @@ const postView: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
   const { parseViewQuery, queryView } = await views();
-  const q = parseViewQuery(rc.query, body);
+  const q = { ...parseViewQuery(rc.query, body), queryLimits: queryLimits(rc) };
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
@@ -60,7 +67,8 @@ const postViewQueries: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
   const { parseViewQuery, queryView } = await views();
-  const parsed = queriesOf(body).map((query) => parseViewQuery(new URLSearchParams([...rc.query].filter(([name]) => !Object.hasOwn(query, name))), query));
+  const limits = queryLimits(rc);
+  const parsed = queriesOf(body).map((query) => ({ ...parseViewQuery(new URLSearchParams([...rc.query].filter(([name]) => !Object.hasOwn(query, name))), query), queryLimits: limits }));
   const results: string[] = [];
   for (const q of parsed) results.push(await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
   sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
@@ -69,7 +77,7 @@ const postViewQueries: Handler = async (rc) => {
 /** A view's result as a row stream (`total_rows`, `offset`, ... and rows read as pulled), for list functions (render-routes.ts). */
 export async function viewRows(rc: RequestCtx, db: Db, ddoc: string, view: string, body?: Record<string, unknown>): Promise<RowStream> {
   const { parseViewQuery, viewRowStream } = await views();
-  return viewRowStream(db, ddoc, view, parseViewQuery(rc.query, body), reduceLimit(rc, db, ddoc));
+  return viewRowStream(db, ddoc, view, { ...parseViewQuery(rc.query, body), queryLimits: queryLimits(rc) }, reduceLimit(rc, db, ddoc));
 }
 
 const getInfo: Handler = async (rc) => {

@@ -130,13 +130,13 @@ function sortDuplicates(emits: Emits): void {
 }
 
 /** The index of a design document, opened with its map functions compiled. */
-export async function openDesignIndex(db: Db, d: DesignViews): Promise<ViewIndex> {
+export async function openDesignIndex(db: Db, d: DesignViews, partitioned = false): Promise<ViewIndex> {
   if (d.language !== 'javascript') throw new CouchError('not_found_detail', { params: { detail: `unsupported language ${d.language}` } });
   const sandbox = await viewSandbox();
   const fns = d.views.map((v) => sandbox.compile(d.doc, 'map', ['views', v.name, 'map'], dbKey(db)));
   const options = isObj(d.doc.options) ? d.doc.options : {};
   const source: DocSourceOptions = { includeDesign: options.include_design === true, localSeq: options.local_seq === true };
-  return ViewIndex.open(db, d.signature, new JsMapper(fns, source), d.views.length);
+  return ViewIndex.open(db, d.signature, new JsMapper(fns, source), d.views.length, partitioned);
 }
 
 function dbKey(db: Db): string {

@@ -9,6 +9,7 @@
  *   00 "#next"                                      → next number
  *   01 no                                           → IndexHeader   (seq, row counts, sizes)
  *   02 no view key(key-codec.ts) docid 00 n(u16)    → [key, docid, value, truncated?]
+ *   02 no view phash(u32) key docid 00 n(u16)      → the same, in a partitioned index
  *   03 no docid                                     → [row keys]    what the document emitted
  *
  * Rows sort in view collation order (key-codec.ts), then by document id in code point order
@@ -24,9 +25,10 @@
 import type { Db } from '../couchdb/db.js';
 import { binarySideDb, type BinarySideDb } from '../engine/side-db.js';
 import { collationFingerprint, encodeKey } from './key-codec.js';
+import { partitionOf } from '../couchdb/partition.js';
 
 export const VIEW_NAMESPACE = 'couch_views';
-/** Longest encoded key kept whole: 1 + 4 + 1 + 240 + 250 (id) + 3 stays under LMDB's 511. */
+/** Longest encoded key kept whole: 1 + 4 + 1 + 4 (partition hash) + 240 + 250 (id) + 3 stays under LMDB's 511. */
 export const KEY_BYTES = 240;
 
 const DIR = 0x00;
@@ -122,18 +124,32 @@ export function listIndexes(store: BinarySideDb, collectionId: number): Array<{ 
   return out;
 }
 
-/** The prefix of a view's rows. */
-export function viewPrefix(no: number, view: number): Buffer {
-  const b = u32(ROW, no, 1);
+/** FNV-1a of a partition name's UTF-8 bytes: the 4 bytes that keep a partition's rows together. */
+function partitionHash(partition: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(partition, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The prefix of a view's rows; in a partitioned index (couchdb/partition.ts), of one partition's
+ * rows of the view: the partition's 4-byte hash follows the view number, so a partition's rows are
+ * one range in key order (CouchDB keys them `{p, Partition, Key}`, couch_mrview_util
+ * apply_partition). A hash rather than the name keeps long partitions within LMDB's key size;
+ * readers drop the rows of another partition with the same hash (query-rows.ts).
+ */
+export function viewPrefix(no: number, view: number, partition?: string): Buffer {
+  const b = u32(ROW, no, partition === undefined ? 1 : 5);
   b[5] = view;
+  if (partition !== undefined) b.writeUInt32BE(partitionHash(partition), 6);
   return b;
 }
 
 /** The bytes a key range of a view starts with: its prefix and the (maybe cut) encoded key. */
-export function rowKeyBound(no: number, view: number, key: unknown): { bytes: Buffer; truncated: boolean } {
+export function rowKeyBound(no: number, view: number, key: unknown, partition?: string): { bytes: Buffer; truncated: boolean } {
   const enc = encodeKey(key);
   const truncated = enc.length > KEY_BYTES;
-  return { bytes: Buffer.concat([viewPrefix(no, view), truncated ? enc.subarray(0, KEY_BYTES) : enc]), truncated };
+  return { bytes: Buffer.concat([viewPrefix(no, view, partition), truncated ? enc.subarray(0, KEY_BYTES) : enc]), truncated };
 }
 
 export class IndexStore {
@@ -145,6 +161,8 @@ export class IndexStore {
     readonly signature: string,
     readonly no: number,
     views: number,
+    /** Rows kept per partition (a partitioned design document's, couchdb/partition.ts). */
+    readonly partitioned: boolean,
   ) {
     this.store = viewsDb(db);
     const h = this.store.get(u32(HEAD, no)) as IndexHeader | undefined;
@@ -153,7 +171,7 @@ export class IndexStore {
   }
 
   /** Open (creating when missing) the index of `signature` in the database's keyspace. */
-  static async open(db: Db, signature: string, views: number): Promise<IndexStore> {
+  static async open(db: Db, signature: string, views: number, partitioned = false): Promise<IndexStore> {
     const store = viewsDb(db);
     let no = findIndex(store, db.collectionId, signature);
     if (no === undefined) {
@@ -166,7 +184,7 @@ export class IndexStore {
         return next;
       });
     }
-    const idx = new IndexStore(db, signature, no, views);
+    const idx = new IndexStore(db, signature, no, views, partitioned);
     if (idx.header.active === undefined || idx.header.external === undefined) idx.header = { ...idx.header, ...idx.countSizes() };
     if (idx.header.fp !== collationFingerprint()) {
       // Keys encoded under another ICU table would be out of order: start over (as CouchDB
@@ -226,14 +244,16 @@ export class IndexStore {
             }
           }
         }
-        if (!emits || emits.length === 0) {
+        // A partitioned index holds the documents of partitions only (not design documents).
+        const partition = this.partitioned ? partitionOf(id) : undefined;
+        if (!emits || emits.length === 0 || (this.partitioned && partition === undefined)) {
           if (old) void this.store.remove(back);
           continue;
         }
         const keys: Buffer[] = [];
         let n = 0;
         for (const [view, key, value] of emits) {
-          const { bytes: head, truncated } = rowKeyBound(this.no, view, key);
+          const { bytes: head, truncated } = rowKeyBound(this.no, view, key, partition);
           const k = Buffer.allocUnsafe(head.length + idBytes.length + 3);
           head.copy(k, 0);
           idBytes.copy(k, head.length);

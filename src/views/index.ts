@@ -59,13 +59,13 @@ export class ViewIndex {
   ) {}
 
   /** The index of `signature` in the database's keyspace, opened once per process. */
-  static open(db: Db, signature: string, mapper: ViewMapper, views: number): Promise<ViewIndex> {
+  static open(db: Db, signature: string, mapper: ViewMapper, views: number, partitioned = false): Promise<ViewIndex> {
     let m = registry.get(db.bucket);
     if (!m) registry.set(db.bucket, (m = new Map()));
     const key = `${db.collectionId}:${signature}`;
     let p = m.get(key);
     if (!p) {
-      p = IndexStore.open(db, signature, views).then((s) => new ViewIndex(db, s, mapper));
+      p = IndexStore.open(db, signature, views, partitioned).then((s) => new ViewIndex(db, s, mapper));
       p.catch(() => m!.delete(key));
       m.set(key, p);
     }

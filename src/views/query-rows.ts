@@ -20,6 +20,8 @@ export interface ViewRange {
   endDocId?: string;
   inclusiveEnd: boolean;
   descending: boolean;
+  /** Only this partition's rows, of a partitioned index (index-store.ts viewPrefix). */
+  partition?: string;
 }
 
 const FF = Buffer.of(0xff);
@@ -50,14 +52,14 @@ function inRange(r: ViewRange, row: StoredRow): boolean {
 }
 
 /** LMDB bytes for "just before every row of key (+ docid)" and "just after". */
-function lowBound(no: number, view: number, key: unknown, docId: string | undefined): { b: Buffer; loose: boolean } {
-  const { bytes, truncated } = rowKeyBound(no, view, key);
+function lowBound(no: number, view: number, key: unknown, docId: string | undefined, partition: string | undefined): { b: Buffer; loose: boolean } {
+  const { bytes, truncated } = rowKeyBound(no, view, key, partition);
   if (truncated || docId === undefined) return { b: bytes, loose: truncated };
   return { b: Buffer.concat([bytes, Buffer.from(docId, 'utf8')]), loose: false };
 }
 
-function highBound(no: number, view: number, key: unknown, docId: string | undefined): { b: Buffer; loose: boolean } {
-  const { bytes, truncated } = rowKeyBound(no, view, key);
+function highBound(no: number, view: number, key: unknown, docId: string | undefined, partition: string | undefined): { b: Buffer; loose: boolean } {
+  const { bytes, truncated } = rowKeyBound(no, view, key, partition);
   if (truncated || docId === undefined) return { b: Buffer.concat([bytes, FF]), loose: truncated };
   return { b: Buffer.concat([bytes, Buffer.from(docId, 'utf8'), ONE]), loose: false };
 }
@@ -84,26 +86,30 @@ function* exactOrder(rows: Iterable<StoredRow>, descending: boolean): Iterable<S
 /** Rows of `view` in the range, in query order. */
 export function* rangeRows(idx: ViewIndex, view: number, r: ViewRange): Iterable<StoredRow> {
   const no = idx.store.no;
-  const prefix = viewPrefix(no, view);
+  const p = r.partition;
+  const prefix = viewPrefix(no, view, p);
   const end = Buffer.concat([prefix, FF]);
   let lo: { b: Buffer; loose: boolean } = { b: prefix, loose: false };
   let hi: { b: Buffer; loose: boolean } = { b: end, loose: false };
   // Ascending: start..end; descending: start is the high side.
   const startHigh = r.descending;
   if (r.hasStart) {
-    const b = startHigh ? highBound(no, view, r.startKey, r.startDocId) : lowBound(no, view, r.startKey, r.startDocId);
+    const b = startHigh ? highBound(no, view, r.startKey, r.startDocId, p) : lowBound(no, view, r.startKey, r.startDocId, p);
     if (startHigh) hi = b; else lo = b;
   }
   if (r.hasEnd) {
     // The end side, inclusive or not; exactness is re-checked below when not inclusive.
-    const b = startHigh ? lowBound(no, view, r.endKey, r.endDocId) : highBound(no, view, r.endKey, r.endDocId);
+    const b = startHigh ? lowBound(no, view, r.endKey, r.endDocId, p) : highBound(no, view, r.endKey, r.endDocId, p);
     if (startHigh) lo = b; else hi = b;
   }
   const exact = !lo.loose && !hi.loose;
   const rows = r.descending ? idx.store.range(hi.b, lo.b, true) : idx.store.range(lo.b, hi.b, false);
   // lmdb-js reverse ranges include `start` and exclude `end`: a descending read starting at the
   // high bound and ending at the low one excludes rows equal to the low bytes, which no row is.
+  // A partition shares its rows' prefix with any other of the same hash: theirs are dropped here.
+  const own = p === undefined ? null : `${p}:`;
   for (const row of exactOrder(rows, r.descending)) {
+    if (own !== null && !row.id.startsWith(own)) continue;
     if ((!exact || row.truncated || !r.inclusiveEnd) && !inRange(r, row)) continue;
     yield row;
   }
@@ -112,10 +118,11 @@ export function* rangeRows(idx: ViewIndex, view: number, r: ViewRange): Iterable
 /** Rows before the range in query order (the `offset` of the first row, before `skip`). */
 export function rowsBefore(idx: ViewIndex, view: number, r: ViewRange): number {
   const no = idx.store.no;
-  const prefix = viewPrefix(no, view);
+  const p = r.partition;
+  const prefix = viewPrefix(no, view, p);
   if (!r.hasStart) return 0;
-  if (!r.descending) return idx.store.count(prefix, lowBound(no, view, r.startKey, r.startDocId).b);
-  return idx.store.count(highBound(no, view, r.startKey, r.startDocId).b, Buffer.concat([prefix, FF]));
+  if (!r.descending) return idx.store.count(prefix, lowBound(no, view, r.startKey, r.startDocId, p).b);
+  return idx.store.count(highBound(no, view, r.startKey, r.startDocId, p).b, Buffer.concat([prefix, FF]));
 }
 
 /**
@@ -123,9 +130,10 @@ export function rowsBefore(idx: ViewIndex, view: number, r: ViewRange): number {
  * `endkey_docid` bound the document ids within every key (couch_mrview_util key_opts: the range
  * of each key is {K, start docid}..{K, end docid}), `inclusive_end` the end docid.
  */
-export function* keysRows(idx: ViewIndex, view: number, keys: readonly unknown[], r: Pick<ViewRange, 'descending' | 'startDocId' | 'endDocId' | 'inclusiveEnd'>): Iterable<StoredRow> {
+export function* keysRows(idx: ViewIndex, view: number, keys: readonly unknown[], r: Pick<ViewRange, 'descending' | 'startDocId' | 'endDocId' | 'inclusiveEnd' | 'partition'>): Iterable<StoredRow> {
   for (const key of keys) {
     const range: ViewRange = { startKey: key, hasStart: true, endKey: key, hasEnd: true, inclusiveEnd: r.endDocId === undefined || r.inclusiveEnd, descending: r.descending };
+    if (r.partition !== undefined) range.partition = r.partition;
     if (r.startDocId !== undefined) range.startDocId = r.startDocId;
     if (r.endDocId !== undefined) range.endDocId = r.endDocId;
     yield* rangeRows(idx, view, range);

@@ -10,6 +10,7 @@ import { CouchError } from '../couch/errors.js';
 import { collate } from '../couch/collate.js';
 import type { UpdateMode } from './index.js';
 import type { ViewRange } from './query-rows.js';
+import { applyQueryLimit, MAX_VIEW_LIMIT, validatePartition } from '../couchdb/partition.js';
 
 /** The key range of a query is a `ViewRange` (query-rows.ts), plus what is not about the range. */
 export interface ViewQuery extends ViewRange {
@@ -29,6 +30,11 @@ export interface ViewQuery extends ViewRange {
   update: UpdateMode;
   sorted: boolean;
   stable: boolean;
+  /**
+   * `[query_server_config] query_limit` and `partition_query_limit` (couch_mrview_util
+   * apply_limit), set by the face; CouchDB's defaults (unbounded in practice) when absent.
+   */
+  queryLimits?: { global: number; partition: number };
 }
 
 function parseError(detail: string): CouchError {
@@ -109,6 +115,13 @@ export function parseViewQuery(query: URLSearchParams, body?: Record<string, unk
       case 'update_seq': q.updateSeq = boolOf(name, v); break;
       case 'sorted': q.sorted = boolOf(name, v); break;
       case 'stable': q.stable = boolOf(name, v); break;
+      case 'partition': {
+        // couch_mrview_http parse_param: the partition is checked as it is read.
+        const part = stringOf(v);
+        validatePartition(part);
+        q.partition = part;
+        break;
+      }
       case 'update': {
         const u = stringOf(v);
         if (u !== 'true' && u !== 'false' && u !== 'lazy') throw parseError('Invalid value for `update`.');
@@ -160,4 +173,16 @@ export function validateForView(q: ViewQuery, hasReduce: boolean): boolean {
     if (q.conflicts !== undefined) throw parseError('`conflicts` is invalid for reduce views.');
   }
   return reducing;
+}
+
+/**
+ * couch_mrview_util:validate_args/3's partition rules: a partitioned view is read one partition at
+ * a time and a global one never is; then apply_limit bounds `limit` by `partition_query_limit` or
+ * `query_limit`. The query with its limit settled.
+ */
+export function validatePartitionUse(q: ViewQuery, partitioned: boolean): ViewQuery {
+  if (partitioned && q.partition === undefined) throw parseError('`partition` parameter is mandatory for queries to this view.');
+  if (!partitioned && q.partition !== undefined) throw parseError('`partition` parameter is not supported in this design doc');
+  const max = partitioned ? q.queryLimits?.partition ?? MAX_VIEW_LIMIT : q.queryLimits?.global ?? MAX_VIEW_LIMIT;
+  return { ...q, limit: applyQueryLimit(q.limit === Number.MAX_SAFE_INTEGER ? undefined : q.limit, max) };
 }
