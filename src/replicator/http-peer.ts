@@ -93,8 +93,8 @@ export class HttpPeer implements Peer {
     return info;
   }
 
-  async create(): Promise<boolean> {
-    const { status } = await this.client.request({ method: 'PUT', path: '', expect: [201, 202, 412] });
+  async create(params?: Readonly<Record<string, string>>): Promise<boolean> {
+    const { status } = await this.client.request({ method: 'PUT', path: '', ...(params ? { query: { ...params } } : {}), expect: [201, 202, 412] });
     return status !== 412;
   }
 

@@ -103,6 +103,7 @@ export class ReplicationJob {
       nodeUuid: this.settings.nodeUuid,
       continuous: r.continuous,
       createTarget: r.createTarget,
+      ...(r.createTargetParams ? { createTargetParams: r.createTargetParams } : {}),
       useCheckpoints: r.useCheckpoints,
       logger: this.settings.logger,
       ...(r.docIds ? { docIds: r.docIds } : {}),

@@ -26,7 +26,8 @@
 import type { Bucket } from '../engine/bucket.js';
 import type { Engine } from '../engine/engine.js';
 import { isEngineError } from '../engine/errors.js';
-import { isCouchError } from '../couch/errors.js';
+import { CouchError, isCouchError } from '../couch/errors.js';
+import { parsePartitionedOpt } from '../couchdb/partition.js';
 import { parseDocument, type ParsedDoc } from '../couch/doc.js';
 import { revsDiff } from '../couch/rev-tree-query.js';
 import { Db } from '../couchdb/db.js';
@@ -137,7 +138,7 @@ export class LocalPeer implements Peer {
    * Create the database when missing (`create_target`). A keyspace is never created: its bucket
    * and collection come from the management API, so a missing one is an error here.
    */
-  async create(): Promise<boolean> {
+  async create(params: Readonly<Record<string, string>> = {}): Promise<boolean> {
     this.opts.authorize?.(this.dbName, 'create');
     const found = lookupKeyspace(this.engine, this.dbName);
     if (found.kind === 'ok') return false;
@@ -150,8 +151,19 @@ export class LocalPeer implements Peer {
       const reason = isCouchError(err) ? err.reason : String(err);
       throw new ReplicationError('BAD_REQUEST', reason, { error: 'illegal_database_name', reason, status: 400 });
     }
+    let partitioned: boolean;
+    let q: number;
     try {
-      await this.engine.createBucket(bucketNameOf(this.dbName), { numVBuckets: this.opts.numVBuckets ?? 1024 });
+      partitioned = parsePartitionedOpt(params.partitioned ?? null, this.dbName);
+      q = params.q === undefined ? this.opts.numVBuckets ?? 1024 : Number(params.q);
+      if (!Number.isInteger(q) || q < 1 || q > 1024) throw new CouchError('bad_request', { reason: 'q must be an integer from 1 to 1024' });
+    } catch (err) {
+      const reason = isCouchError(err) ? err.reason : String(err);
+      throw new ReplicationError('BAD_REQUEST', reason, { error: 'bad_request', reason, status: 400 });
+    }
+    try {
+      const bucket = await this.engine.createBucket(bucketNameOf(this.dbName), { numVBuckets: q });
+      if (partitioned) await (this.opts.dbHandle?.(bucket, 0) ?? new Db(bucket, 0)).markPartitioned();
       return true;
     } catch (err) {
       if (isEngineError(err, 'KEY_EEXISTS')) return false;

@@ -117,8 +117,8 @@ export interface Peer {
   readonly endpoint: EndpointIdentity | LocalEndpointIdentity;
   /** `GET /{db}`; throws `REPLICATOR_DB_NOT_FOUND` when missing. */
   info(): Promise<PeerInfo>;
-  /** `PUT /{db}`; true when created, false when it existed (412). */
-  create(): Promise<boolean>;
+  /** `PUT /{db}` (with `params` as its query: `q`, `partitioned`); true when created, false when it existed (412). */
+  create(params?: Readonly<Record<string, string>>): Promise<boolean>;
   changes(opts: PeerChangesOptions): ChangesSource;
   revsDiff(revs: Record<string, string[]>): Promise<Record<string, RevsDiffResult>>;
   /** Reads revisions with their `_revisions` history, in request order. */

@@ -34,6 +34,8 @@ export interface ReplicationOptions {
   nodeUuid?: string;
   continuous?: boolean;
   createTarget?: boolean;
+  /** With `createTarget`: the creation's parameters (`q`, `partitioned`), as `create_target_params` gives them. */
+  createTargetParams?: Readonly<Record<string, string>>;
   docIds?: string[];
   selector?: Record<string, unknown>;
   /** `ddoc/name` filter function, `_view`, `_design`. */
@@ -172,7 +174,7 @@ export class Replication {
       // The source first: a source that is missing or refuses us must not leave a new empty
       // target behind (CouchDB checks the source before it creates the target too).
       const sourceInfo = await this.source.info();
-      if (o.createTarget) await this.target.create();
+      if (o.createTarget) await this.target.create(o.createTargetParams);
       const targetInfo = await this.target.info();
       this.sourceInfo = sourceInfo;
       this.emptyTarget = isEmpty(targetInfo);

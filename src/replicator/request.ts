@@ -35,6 +35,11 @@ export interface ReplicationRequest {
   target: EndpointSpec;
   continuous: boolean;
   createTarget: boolean;
+  /**
+   * `create_target_params`: the query parameters of the target's creation (`q`, `n`,
+   * `partitioned`, couch_replicator_api_wrap:create_db_params), as strings.
+   */
+  createTargetParams?: Record<string, string>;
   docIds?: string[];
   selector?: Record<string, unknown>;
   filter?: string;
@@ -156,6 +161,11 @@ export function parseReplicationRequest(body: unknown, ctx: RequestContext = {})
     useCheckpoints: bool(body, 'use_checkpoints', true),
     cancel,
   };
+  const params = body.create_target_params;
+  if (params !== undefined && params !== null) {
+    if (!isObject(params)) throw bad('`create_target_params` should be a JSON object');
+    req.createTargetParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  }
   const filters = ['doc_ids', 'selector', 'filter'].filter((k) => body[k] !== undefined && body[k] !== null);
   if (filters.length > 1) throw bad('`selector`, `filter` and `doc_ids` are mutually exclusive');
   if (body.doc_ids !== undefined && body.doc_ids !== null) {

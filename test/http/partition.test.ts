@@ -7,6 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { arr, obj, withCouch } from './helpers.js';
+import { ADMIN } from '../helpers/server.js';
 import { seedPartitioned } from './partition-fixture.js';
 
 const ids = (json: unknown): unknown[] => arr(obj(json).rows).map((row) => obj(row).id);
@@ -154,5 +155,23 @@ describe('partitioned databases', () => {
       assert.deepEqual(over.json, { error: 'query_parse_error', reason: 'Limit is too large, must not exceed 20' });
       // The global listing is not bounded by it.
       assert.equal(ids((await f.req('/pdb/_all_docs')).json).length, 100);
+    }));
+
+  test('replication: create_target_params makes a partitioned target, locally and over HTTP', () =>
+    withCouch(async (f) => {
+      await seedPartitioned(f);
+      const local = await f.req('/_replicate', { method: 'POST', json: { source: 'pdb', target: 'copy1', create_target: true, create_target_params: { partitioned: true, q: 2 } } });
+      assert.equal(local.status, 200, local.text);
+      const info = obj((await f.req('/copy1')).json);
+      assert.deepEqual(info.props, { partitioned: true });
+      assert.equal(obj(info.cluster).q, 2);
+      assert.equal(obj((await f.req('/copy1/_partition/foo')).json).doc_count, 50);
+      const url = `http://${ADMIN.username}:${ADMIN.password}@127.0.0.1:${f.listener.port}`;
+      const http = await f.req('/_replicate', { method: 'POST', json: { source: `${url}/pdb`, target: `${url}/copy2`, create_target: true, create_target_params: { partitioned: true } } });
+      assert.equal(http.status, 200, http.text);
+      assert.deepEqual(obj((await f.req('/copy2')).json).props, { partitioned: true });
+      assert.equal(ids((await f.req('/copy2/_partition/bar/_all_docs')).json).length, 50);
+      const bad = await f.req('/_replicate', { method: 'POST', json: { source: 'pdb', target: 'copy3', create_target: true, create_target_params: [1] } });
+      assert.equal(bad.status, 400);
     }));
 });
