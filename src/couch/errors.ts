@@ -174,6 +174,8 @@ export const COUCH_ERRORS = {
   unauthorized_db_admin: { status: 401, error: 'unauthorized', reason: 'You are not a db or server admin.' },
   forbidden: { status: 403, error: 'forbidden', reason: '{detail}' },
   forbidden_db: { status: 403, error: 'forbidden', reason: 'You are not allowed to access this db.' },
+  // couch_db_updater max_partition_size (couchdb/partition-size.ts).
+  partition_overflow: { status: 403, error: 'partition_overflow', reason: "Partition limit exceeded due to update on '{id}'" },
   // --- 404 -----------------------------------------------------------------
   not_found: { status: 404, error: 'not_found', reason: 'missing' },
   not_found_deleted: { status: 404, error: 'not_found', reason: 'deleted' },

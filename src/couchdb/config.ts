@@ -18,7 +18,7 @@ export type ConfigSections = Record<string, Record<string, string>>;
 
 /**
  * Values CouchDB 3 ships in default.ini for the keys Freshet reads or reports. Keys that take
- * effect in Freshet: couchdb/default_security, chttpd_auth/{iterations,pbkdf2_prf,public_fields},
+ * effect in Freshet: couchdb/{default_security,max_partition_size}, chttpd_auth/{iterations,pbkdf2_prf,public_fields},
  * log/level, query_server_config/*, uuids/*, attachments/*. The others are reported and may be
  * set, without effect.
  */

@@ -25,6 +25,7 @@ import { keyspaceName } from './keyspace.js';
 import { collectionsNamespace, KeyspaceSide } from './side-store.js';
 import { HISTORY_NAMESPACES, RevHistory } from './rev-history.js';
 import { PARTITIONED_META_KEY } from './partition.js';
+import { DEFAULT_MAX_PARTITION_SIZE } from './partition-size.js';
 
 /** Longest a read of the persisted state waits for earlier acknowledged writes to reach the disk. */
 const READ_YOUR_WRITES_MS = 2_000;
@@ -66,6 +67,8 @@ export class Db {
      * `_config`, couchdb/config.ts attachmentCompressionOf); CouchDB's defaults otherwise.
      */
     readonly attachmentCompression: () => AttachmentCompression = () => DEFAULT_ATTACHMENT_COMPRESSION,
+    /** `[couchdb] max_partition_size` in effect (partition-size.ts), read at each interactive write. */
+    readonly maxPartitionSize: () => number = () => DEFAULT_MAX_PARTITION_SIZE,
   ) {
     this.docs = bucket.collection(collectionId);
     this.local = new KeyspaceSide(bucket, 'couch_local', collectionId);

@@ -33,6 +33,7 @@ import { putAttachmentData } from './att-store.js';
 import type { Db } from './db.js';
 import { updateDoc, type DocState } from './doc-store.js';
 import { designPartitionError, validatePartitionedDocId } from './partition.js';
+import { notePartitionWrite, partitionFull } from './partition-size.js';
 
 export interface DocWriteOptions {
   newEdits: boolean;
@@ -141,7 +142,12 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
   }
   const revsLimit = opts.revsLimit ?? db.revsLimit;
   const incoming = doc.attachments ?? [];
-  return updateDoc(db, id, revsLimit, (state) => {
+  // max_partition_size: checked before the write, for interactive edits that would grow a
+  // document of a full partition (partition-size.ts).
+  const full = db.partitioned && opts.newEdits && !doc.deleted && !isDesignId(id) && partitionFull(db, id, db.maxPartitionSize());
+  let storedBefore = 0;
+  const written = updateDoc(db, id, revsLimit, (state) => {
+    storedBefore = state && !state.winner.deleted ? state.item.value.length : 0;
     if (opts.newEdits) {
       const rev = docRev(doc);
       // Only a stored leaf can be edited: anything else is the conflict CouchDB reports first.
@@ -154,6 +160,9 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
         parent: parentAtts(state, parentRev),
       });
       checkSize(id, doc, attachments);
+      if (full && jsonBytes(doc.body) > (state && !state.winner.deleted ? jsonBytes(state.revData(state.winner.rev)?.body ?? {}) : 0)) {
+        throw new CouchError('partition_overflow', { params: { id } });
+      }
       if (opts.validate && !id.startsWith('_design/')) {
         const sent = rev === null ? null : (state && revisionsFor(state.tree, rev)) ?? null;
         opts.validate(editJson(id, rev, sent, doc, attachments), rev === null ? null : storedJson(db, state, rev));
@@ -181,6 +190,16 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
     }
     return { next: { tree: merged.tree, rev: merged.rev, data: { body: doc.body, atts: attachments } }, result: merged.rev };
   });
+  if (!db.partitioned) return written;
+  return written.then((rev) => {
+    const item = db.docs.lookup(Buffer.from(id, 'utf8'));
+    notePartitionWrite(db, id, (item && !item.deleted ? item.value.length : 0) - storedBefore);
+    return rev;
+  });
+}
+
+function jsonBytes(body: unknown): number {
+  return Buffer.byteLength(JSON.stringify(body));
 }
 
 /**

@@ -4,6 +4,7 @@
  * at once; the open connections are the server's, src/web/server.ts), and the replication job
  * manager with its `_replicator` database (src/replicator/manager.ts).
  */
+import { DEFAULT_MAX_PARTITION_SIZE } from '../couchdb/partition-size.js';
 import type { Logger } from '../common/logger.js';
 import type { Engine } from '../engine/engine.js';
 import type { UserRegistry } from '../auth/credentials.js';
@@ -257,7 +258,7 @@ export class HttpFace {
       watchCollectionDrops(bucket, SIDE_NAMESPACE_BASES, (err, collectionId) =>
         this.ctx.logger.warn({ err, bucket: bucket.name, collectionId }, 'could not remove the side data of a dropped collection'));
     }
-    const db = new Db(bucket, collectionId, () => attachmentCompressionOf(this.config));
+    const db = new Db(bucket, collectionId, () => attachmentCompressionOf(this.config), () => this.config.int('couchdb', 'max_partition_size', DEFAULT_MAX_PARTITION_SIZE));
     this.dbs.set(key, db);
     return db;
   }

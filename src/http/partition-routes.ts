@@ -14,7 +14,8 @@
  * 404 `missing`.
  */
 import { CouchError } from '../couch/errors.js';
-import { partitionEnd, partitionOf, partitionStart, validatePartition } from '../couchdb/partition.js';
+import { validatePartition } from '../couchdb/partition.js';
+import { scanPartition } from '../couchdb/partition-size.js';
 import type { Db } from '../couchdb/db.js';
 import { allDocsHandlers, allDocsQueriesHandlers } from './all-docs.js';
 import { resolveDb } from './keyspace.js';
@@ -50,7 +51,8 @@ function inPartition(handlers: Readonly<Partial<Record<string, Handler>>>): Reco
 /**
  * `GET /{db}/_partition/{p}` (fabric_db_partition_info, couch_bt_engine:get_partition_info): the
  * live and deleted documents with ids in [`p:`, `p;`) and their sizes, `active` and `external`
- * both the bytes of their stored values. The partition name is checked before the database.
+ * both the bytes of the live ones' stored values (partition-size.ts). The partition name is
+ * checked before the database.
  */
 const partitionInfo: Handler = async (rc) => {
   const p = rc.params.partition!;
@@ -58,18 +60,7 @@ const partitionInfo: Handler = async (rc) => {
   const db = resolveDb(rc);
   if (!db.partitioned) throw notPartitioned();
   await db.settled();
-  let docCount = 0;
-  let delCount = 0;
-  let bytes = 0;
-  const end = Buffer.from(partitionEnd(p), 'utf8');
-  for (const key of db.keysFrom(Buffer.from(partitionStart(p), 'utf8'), false)) {
-    if (Buffer.compare(key, end) >= 0) break;
-    const item = db.docs.lookup(key);
-    if (!item || partitionOf(key.toString('utf8')) !== p) continue;
-    if (item.deleted) delCount++;
-    else docCount++;
-    bytes += item.value.length;
-  }
+  const { docCount, delCount, bytes } = scanPartition(db, p);
   sendJson(rc.res, 200, { db_name: db.name, sizes: { active: bytes, external: bytes }, partition: p, doc_count: docCount, doc_del_count: delCount });
 };
 

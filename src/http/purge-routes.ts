@@ -17,6 +17,7 @@
  * `purge_seq` null since it became an opaque per-shard value.
  */
 import { validatePartitionedDocId } from '../couchdb/partition.js';
+import { forgetPartitions } from '../couchdb/partition-size.js';
 import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
 import { purgeDocs, purgedInfosLimit, setPurgedInfosLimit } from '../couchdb/purge.js';
@@ -41,6 +42,7 @@ const purge: Handler = async (rc) => {
     throw new CouchError('bad_request', { reason: 'Exceeded maximum number of revisions.' });
   }
   const results = await purgeDocs(db, reqs);
+  if (db.partitioned) forgetPartitions(db); // the sizes kept for max_partition_size are counted again
   const purged = Object.fromEntries(reqs.map((r, i) => [r.id, results[i]!]));
   sendJson(rc.res, 201, { purge_seq: null, purged });
 };
