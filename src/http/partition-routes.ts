@@ -4,6 +4,7 @@
  *   GET /{db}/_partition/{p}                       the partition's counts and sizes
  *   /{db}/_partition/{p}/_all_docs[/queries]       `_all_docs` within the partition
  *   /{db}/_partition/{p}/_design/{d}/_view/{v}[/queries]   a partitioned view's partition
+ *   /{db}/_partition/{p}/_design/{d}/_list|_show|_update/…  design functions, lists over the partition
  *   /{db}/_partition/{p}/_find, _explain           Mango within the partition
  *   /{db}/_partition/{p}/_index                    `/{db}/_index`, the partition ignored
  *
@@ -23,6 +24,7 @@ import { findHandlers, explainHandlers, indexHandlers } from './mango-routes.js'
 import type { Handler, RequestCtx } from './request.js';
 import { sendJson } from './response.js';
 import { designInfoHandlers, viewHandlers, viewQueriesHandlers } from './view-routes.js';
+import { listHandlers, showHandlers, updateHandlers } from './render-routes.js';
 import type { RouteTable } from '../web/route-table.js';
 
 const notPartitioned = (): CouchError => new CouchError('bad_request', { reason: 'database is not partitioned' });
@@ -95,5 +97,11 @@ export function partitionRoutes(routes: RouteTable<Handler>): void {
     .add('/:db/_partition/:partition/_design/:ddoc/_view/:view', inPartition(viewHandlers))
     .add('/:db/_partition/:partition/_design/:ddoc/_view/:view/queries', inPartition(viewQueriesHandlers))
     .add('/:db/_partition/:partition/_design/:ddoc/_info', inPartition(designInfoHandlers))
+    .add('/:db/_partition/:partition/_design/:ddoc/_list/:fn/:view', inPartition(listHandlers))
+    .add('/:db/_partition/:partition/_design/:ddoc/_list/:fn/:viewddoc/:view', inPartition(listHandlers))
+    .add('/:db/_partition/:partition/_design/:ddoc/_show/:fn', inPartition(showHandlers))
+    .add('/:db/_partition/:partition/_design/:ddoc/_show/:fn/*docid', inPartition(showHandlers))
+    .add('/:db/_partition/:partition/_design/:ddoc/_update/:fn', inPartition(updateHandlers))
+    .add('/:db/_partition/:partition/_design/:ddoc/_update/:fn/*docid', inPartition(updateHandlers))
     .add('/:db/_partition/:partition/*rest', every(noSuchPath));
 }

@@ -119,4 +119,18 @@ describe('partitioned views', () => {
       assert.equal(ids(await rows(f, '/pdb/_design/global/_view/some')).length, 10);
       assert.equal((await f.req('/pdb/_design/global/_view/some?limit=11')).status, 400);
     }));
+
+  test('list and show functions under /_partition/{p}/: a list reads that partition of its view', () =>
+    withCouch(async (f) => {
+      await seedPartitioned(f);
+      const lists = { ids: 'function (head, req) { var row, out = []; while ((row = getRow())) out.push(row.id); send(JSON.stringify(out)); }' };
+      const shows = { part: 'function (doc, req) { return req.query.partition + ":" + (doc ? doc._id : "none"); }' };
+      assert.equal((await f.req('/pdb/_design/app', { method: 'PUT', json: { views: { some: { map: MAP_VALUE } }, lists, shows } })).status, 201);
+      const listed = await f.req('/pdb/_partition/bar/_design/app/_list/ids/some?limit=3');
+      assert.equal(listed.status, 200, listed.text);
+      assert.deepEqual(JSON.parse(listed.text), ['bar:1', 'bar:3', 'bar:5']);
+      assert.equal((await f.req('/pdb/_design/app/_list/ids/some')).status, 400);
+      const shown = await f.req('/pdb/_partition/foo/_design/app/_show/part/foo:2');
+      assert.equal(shown.text, 'foo:foo:2');
+    }));
 });
