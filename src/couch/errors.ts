@@ -145,6 +145,8 @@ export const COUCH_ERRORS = {
   illegal_docid: { status: 400, error: 'illegal_docid', reason: '{detail}' },
   // couch_partition:validate_partition/1 (partitioned databases, couchdb/partition.ts).
   illegal_partition: { status: 400, error: 'illegal_partition', reason: '{detail}' },
+  // mango_idx add/2 set_ddoc_partitioned: an index whose `partitioned` differs from its design document's.
+  invalid_partitioned_option: { status: 400, error: 'invalid_partitioned_option', reason: 'Requested partitioned option does not match existing value on design document {detail}' },
   docid_empty: { status: 400, error: 'illegal_docid', reason: 'Document id must not be empty' },
   docid_not_string: { status: 400, error: 'illegal_docid', reason: 'Document id must be a string' },
   docid_not_utf8: { status: 400, error: 'illegal_docid', reason: 'Document id must be valid UTF-8' },

@@ -21,10 +21,23 @@ function body(rc: RequestCtx): Promise<Record<string, unknown>> {
   return readJsonObject(rc);
 }
 
+/**
+ * The body of `_find`/`_explain` with the query string's `partition` (set by
+ * `/{db}/_partition/{p}/_find`, partition-routes.ts) in place of the body's own (mango_httpd
+ * maybe_set_partition/1).
+ */
+async function findBody(rc: RequestCtx): Promise<Record<string, unknown>> {
+  const b = await body(rc);
+  const partition = rc.query.get('partition');
+  if (partition === null) return b;
+  const { partition: _given, ...rest } = b;
+  return { partition, ...rest };
+}
+
 const postFind: Handler = async (rc) => {
   const db = resolveDb(rc);
   const { find, validateFind } = await mango();
-  const opts = validateFind(await body(rc));
+  const opts = validateFind(await findBody(rc));
   const r = await find(db, opts);
   let text = `{"docs":[${r.docs.join(',')}],"bookmark":${JSON.stringify(r.bookmark)}`;
   if (opts.executionStats) text += `,"execution_stats":${JSON.stringify(r.stats)}`;
@@ -35,7 +48,7 @@ const postFind: Handler = async (rc) => {
 const postExplain: Handler = async (rc) => {
   const db = resolveDb(rc);
   const { explainFind, validateFind } = await mango();
-  sendJson(rc.res, 200, explainFind(db, validateFind(await body(rc))));
+  sendJson(rc.res, 200, explainFind(db, validateFind(await findBody(rc))));
 };
 
 /** `limit`/`skip` of `GET /db/_index`: integers, else 500 as mango_httpd parse_val/1 answers. */

@@ -87,7 +87,7 @@ const getInfo: Handler = async (rc) => {
     // A Mango design document: its json indexes are views of their own (src/mango/view-source.ts);
     // the first one's state stands for the design document's, as CouchDB reports one group.
     const mango = await import('../mango/index.js');
-    const [first] = mango.indexesOfDdoc(ddoc._id, ddoc);
+    const [first] = mango.indexesOfDdoc(ddoc._id, ddoc, db.partitioned);
     if (first === undefined) throw new CouchError('not_found_detail', { params: { detail: 'missing' } });
     const idx = await mango.openJsonIndex(db, first);
     sendJson(rc.res, 200, { name: rc.params.ddoc!, view_index: idx.info('query') });

@@ -7,6 +7,8 @@
  * stages ranking lower:
  *
  *   partial filter, not named by use_index   usable: false   is_partial
+ *   of the other partition scope             usable: false   scope_mismatch (a partitioned index
+ *                                                            outside a partition, or the reverse)
  *   not usable (usability reasons)           usable: false   field_mismatch / sort_order_mismatch
  *   usable, but use_index named another      usable: true    excluded_by_user
  *   usable, of the unfavoured type           usable: true    unfavored_type (`_all_docs` when a json index serves)
@@ -36,14 +38,16 @@ function minus(a: readonly MangoIndex[], b: readonly MangoIndex[]): MangoIndex[]
 
 export function indexCandidates(trace: PlanTrace, winner: MangoIndex | null, fields: FindOptions['fields']): unknown[] {
   const partial = minus(trace.all, trace.global);
-  const notUsable = minus(trace.global, trace.usable);
+  const outOfScope = minus(trace.global, trace.inScope);
+  const notUsable = minus(trace.inScope, trace.usable);
   const excluded = minus(trace.usable, trace.filtered);
   const unfavored = minus(trace.filtered, trace.ofType);
   // Each stage ranks one below the next more favoured stage that has indexes.
   const unfavoredRank = Math.max(1, trace.sorted.length);
   const excludedRank = unfavoredRank + (unfavored.length > 0 ? 1 : 0);
   const notUsableRank = excludedRank + (excluded.length > 0 ? 1 : 0);
-  const partialRank = notUsableRank + (notUsable.length > 0 ? 1 : 0);
+  const outOfScopeRank = notUsableRank + (notUsable.length > 0 ? 1 : 0);
+  const partialRank = outOfScopeRank + (outOfScope.length > 0 ? 1 : 0);
 
   const tags = new Map<MangoIndex, Tags>(trace.all.map((i) => [i, { reason: [] }]));
   // enhance_candidates/2: usable ANDed, reasons appended, rankings added.
@@ -57,6 +61,7 @@ export function indexCandidates(trace: PlanTrace, winner: MangoIndex | null, fie
     }
   };
   enhance(partial, { usable: false, reason: ['is_partial'], ranking: partialRank });
+  enhance(outOfScope, { usable: false, reason: ['scope_mismatch'], ranking: outOfScopeRank });
   enhance(notUsable, { usable: false, reason: [], ranking: notUsableRank });
   enhance(excluded, { usable: true, reason: ['excluded_by_user'], ranking: excludedRank });
   enhance(unfavored, { usable: true, reason: ['unfavored_type'], ranking: unfavoredRank });

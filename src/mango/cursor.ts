@@ -16,6 +16,12 @@
  * selector's ranges is passed over without reading its document (keyInRanges), so
  * `total_docs_examined` can be lower than CouchDB's for range queries.
  *
+ * A query within a partition (`partition`, partitioned databases) reads that partition's rows of
+ * a partitioned json index, or the ids from `p:` up to `p;` of `_all_docs` (couch_mrview_util
+ * apply_all_docs_partition/2), narrowed further by any `_id` range. In a database that is not
+ * partitioned such a query is 400 once planned (fabric_view:get_shards/2), as CouchDB refuses it
+ * when it reads the shards.
+ *
  * The bookmark is opaque to clients: base64url of the JSON `[key, id]` of the last row returned
  * (CouchDB encodes an Erlang term instead; a CouchDB bookmark is not valid here nor the reverse).
  * A query given a bookmark resumes strictly after that row, then applies `skip`.
@@ -26,6 +32,7 @@ import { compileSelector, fieldValue, parseField } from '../couch/selector.js';
 import type { Db } from '../couchdb/db.js';
 import { docText, winnerJson } from '../couchdb/doc-json.js';
 import { stateFromItem } from '../couchdb/doc-store.js';
+import { partitionEnd, partitionStart } from '../couchdb/partition.js';
 import { isExpired } from '../engine/expiry.js';
 import { covers, docFromRow, requiredFields } from './covering.js';
 import type { JsonIndex } from './indexes.js';
@@ -44,7 +51,7 @@ export interface JsonIndexSource {
    * from `start` when `descending` (a bound may end with MAX, meaning past every key with that
    * prefix). The caller stops reading once it has what it needs.
    */
-  rows(db: Db, index: JsonIndex, q: { start: readonly unknown[]; startDocId?: string; descending: boolean; update: boolean }): AsyncIterable<IndexRow> | Iterable<IndexRow>;
+  rows(db: Db, index: JsonIndex, q: { start: readonly unknown[]; startDocId?: string; descending: boolean; update: boolean; partition?: string }): AsyncIterable<IndexRow> | Iterable<IndexRow>;
 }
 
 export interface ExecutionStats {
@@ -101,11 +108,20 @@ export function project(doc: Record<string, unknown>, fields: readonly string[])
   return out;
 }
 
-/** `_all_docs` rows narrowed by the `_id` range (ids are strings: other bounds do not narrow). */
-function* allDocsRows(db: Db, idRange: FieldRange | undefined, descending: boolean, after: string | null): Iterable<IndexRow> {
+/**
+ * `_all_docs` rows narrowed by the `_id` range (ids are strings: other bounds do not narrow) and,
+ * within a partition, to the partition's ids.
+ */
+function* allDocsRows(db: Db, idRange: FieldRange | undefined, descending: boolean, after: string | null, partition: string | null): Iterable<IndexRow> {
   if (idRange === 'empty') return;
-  const low = idRange !== undefined && typeof idRange.low === 'string' ? idRange.low : undefined;
-  const high = idRange !== undefined && typeof idRange.high === 'string' ? idRange.high : undefined;
+  let low = idRange !== undefined && typeof idRange.low === 'string' ? idRange.low : undefined;
+  let high = idRange !== undefined && typeof idRange.high === 'string' ? idRange.high : undefined;
+  if (partition !== null) {
+    // couch_mrview_util apply_all_docs_partition/2: the bounds clamped into [`p:`, `p;`]; every
+    // id between them is one of the partition's (`;` follows `:`, and `p;` itself is no valid id).
+    if (low === undefined || compareDocIds(low, partitionStart(partition)) < 0) low = partitionStart(partition);
+    if (high === undefined || compareDocIds(high, partitionEnd(partition)) > 0) high = partitionEnd(partition);
+  }
   const from = after ?? (descending ? high : low);
   for (const k of db.keysFrom(from === undefined ? undefined : Buffer.from(from, 'utf8'), descending)) {
     const id = k.toString('utf8');
@@ -161,6 +177,11 @@ export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIn
   let last: IndexRow | null = null;
   let skip = opts.skip;
   const empty = p.ranges.includes('empty') || [...p.fieldRanges.values()].includes('empty');
+  // fabric_view:get_shards/2, reached unless mango_cursor_view:execute/3 stops at an empty range.
+  if (opts.partition !== null && !db.partitioned && !empty) {
+    throw new CouchError('bad_request', { reason: 'partition specified on non-partitioned db' });
+  }
+  const partition = opts.partition ?? undefined;
   if (opts.limit > 0 && !empty) {
     let rows: AsyncIterable<IndexRow> | Iterable<IndexRow>;
     let lo: unknown[] = [];
@@ -169,11 +190,12 @@ export async function execute(db: Db, p: Plan, opts: FindOptions, source: JsonIn
       lo = startKey(p.ranges);
       hi = endKey(p.ranges);
       const update = opts.update && opts.stale !== 'ok';
+      const q = { descending, update, partition };
       rows = mark !== null && Array.isArray(mark.key)
-        ? source.rows(db, p.index, { start: mark.key, startDocId: mark.id, descending, update })
-        : source.rows(db, p.index, { start: descending ? hi : lo, descending, update });
+        ? source.rows(db, p.index, { ...q, start: mark.key, startDocId: mark.id })
+        : source.rows(db, p.index, { ...q, start: descending ? hi : lo });
     } else {
-      rows = allDocsRows(db, p.fieldRanges.get('_id'), descending, mark?.id ?? null);
+      rows = allDocsRows(db, p.fieldRanges.get('_id'), descending, mark?.id ?? null, opts.partition);
     }
     for await (const row of rows) {
       if (json) {

@@ -14,6 +14,12 @@
  * the query alone (covering.ts; `mrargs.include_docs` is then false). With no usable index at all
  * `index` is null and `mrargs`/`covering` are left out, as CouchDB 3.4 answers (a `_find` is 400).
  * `index_candidates` and `selector_hints`: candidates.ts.
+ *
+ * `partitioned` tells whether the database is partitioned (CouchDB 3.4 mango_cursor:explain/1,
+ * fabric_util:is_partitioned/1; 3.3 showed the chosen index's flag instead), `opts.partition` is
+ * the option as given (`""` for none) and `mrargs.partition` the partition the query reads, or
+ * null (mango_cursor_view apply_opts/2 sets it only for a partition). The range shown is the
+ * selector's: the clamping of an `_all_docs` scan into the partition happens when it is read.
  */
 import type { Db } from '../couchdb/db.js';
 import { indexToJson } from './indexes.js';
@@ -32,7 +38,7 @@ function optsJson(o: FindOptions): Record<string, unknown> {
     skip: o.skip,
     sort: Object.fromEntries(sortToJson(o.sort).flatMap((e) => Object.entries(e))),
     fields: o.fields === 'all_fields' ? [] : o.fields,
-    partition: '',
+    partition: o.partition ?? '',
     r: o.r,
     conflicts: o.conflicts,
     stale: o.stale,
@@ -54,7 +60,7 @@ export function explain(db: Db, p: Plan | null, trace: PlanTrace, opts: FindOpti
   const out: Record<string, unknown> = {
     dbname: db.name,
     index: p === null ? null : indexToJson(p.index),
-    partitioned: false,
+    partitioned: db.partitioned,
     selector: opts.selector,
     opts: optsJson(opts),
     limit: opts.limit,
@@ -73,7 +79,7 @@ export function explain(db: Db, p: Plan | null, trace: PlanTrace, opts: FindOpti
     include_docs: opts.r === 1 && !covering,
     view_type: 'map',
     reduce: false,
-    partition: null,
+    partition: opts.partition,
     ...(descending ? { start_key: r.end_key, end_key: r.start_key } : r),
     direction: descending ? 'rev' : 'fwd',
     stable: opts.stable,

@@ -20,7 +20,7 @@ import { execute, type FindResult, type JsonIndexSource } from './cursor.js';
 import { explain } from './explain.js';
 import { listIndexes } from './indexes.js';
 import type { FindOptions } from './opts.js';
-import { plan, planWithTrace } from './planner.js';
+import { plan, planWithTrace, type PlanScope } from './planner.js';
 import { viewIndexSource } from './view-source.js';
 
 export { validateFind, validateIndexCreate, validateBulkDelete, type FindOptions } from './opts.js';
@@ -30,13 +30,18 @@ export { mangoMapFunction } from './native-map.js';
 export { mangoSignatures, openJsonIndex } from './view-source.js';
 export type { FindResult, JsonIndexSource, IndexRow, ExecutionStats } from './cursor.js';
 
+/** Where the query runs: its partition, in a partitioned database or not (planner.ts). */
+function scopeOf(db: Db, opts: FindOptions): PlanScope {
+  return { partition: opts.partition, dbPartitioned: db.partitioned };
+}
+
 /** Run a `_find` (mango_crud:find/5). */
 export function find(db: Db, opts: FindOptions, source: JsonIndexSource = viewIndexSource): Promise<FindResult> {
-  return execute(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback), opts, source);
+  return execute(db, plan(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback, scopeOf(db, opts)), opts, source);
 }
 
 /** The `_explain` of a `_find` (mango_crud:explain/3). */
 export function explainFind(db: Db, opts: FindOptions): Record<string, unknown> {
-  const { plan: p, trace } = planWithTrace(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback, 'explain');
+  const { plan: p, trace } = planWithTrace(listIndexes(db), opts.selector, opts.sort, opts.useIndex, opts.allowFallback, 'explain', scopeOf(db, opts));
   return explain(db, p, trace, opts);
 }

@@ -7,7 +7,10 @@
  *                         "reduce": "_count",
  *                         "options": {"def": <the `index` object as given>}}}}
  *
- * so that a database copied to CouchDB (or replicated from it) keeps its indexes. The view's
+ * so that a database copied to CouchDB (or replicated from it) keeps its indexes. In a partitioned
+ * database (couchdb/partition.ts) an index is partitioned unless its design document says
+ * `"options": {"partitioned": false}` (mango_idx get_idx_partitioned/2): its rows are kept per
+ * partition and it serves only queries within a partition. The view's
  * `map` is not JavaScript: the view engine hands it to the native map function (native-map.ts,
  * mango_native_proc.erl). Besides the json indexes every database has the `special` `_all_docs`
  * index (mango_idx_special.erl): the by-id order of the documents themselves.
@@ -19,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import { normalizeSelector } from '../couch/selector.js';
 import type { Db } from '../couchdb/db.js';
+import { isPartitionedDesign } from '../couchdb/partition.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { winnerJson } from '../couchdb/doc-json.js';
 import { sortToJson, type IndexCreateOptions, type SortDir, type SortSpec } from './opts.js';
@@ -33,6 +37,8 @@ export interface JsonIndex {
   readonly partialFilterSelector: Record<string, unknown> | null;
   /** The view as stored in the design document. */
   readonly view: Record<string, unknown>;
+  /** Whether the index is partitioned (`#idx.partitioned`); absent means a global index. */
+  readonly partitioned?: boolean;
 }
 
 export interface SpecialIndex {
@@ -73,9 +79,14 @@ function storedFields(v: unknown): SortSpec | null {
   return out.length > 0 ? out : null;
 }
 
-/** The json indexes of one design document (mango_idx_view:from_ddoc/1); invalid views are left out. */
-export function indexesOfDdoc(id: string, doc: Record<string, unknown>): JsonIndex[] {
+/**
+ * The json indexes of one design document (mango_idx:from_ddoc/2, mango_idx_view:from_ddoc/1);
+ * invalid views are left out. `dbPartitioned`: whether the database is partitioned, the default
+ * of the design document's `options.partitioned`.
+ */
+export function indexesOfDdoc(id: string, doc: Record<string, unknown>, dbPartitioned = false): JsonIndex[] {
   if (doc.language !== 'query' || !isObject(doc.views)) return [];
+  const partitioned = isPartitionedDesign(doc, dbPartitioned);
   const out: JsonIndex[] = [];
   for (const [name, view] of Object.entries(doc.views)) {
     if (!isObject(view) || !isObject(view.map) || !isObject(view.options)) continue;
@@ -88,7 +99,7 @@ export function indexesOfDdoc(id: string, doc: Record<string, unknown>): JsonInd
     } catch {
       continue;
     }
-    out.push({ type: 'json', ddoc: id, name, fields, partialFilterSelector: pfs, view });
+    out.push({ type: 'json', ddoc: id, name, fields, partialFilterSelector: pfs, view, partitioned });
   }
   return out;
 }
@@ -109,7 +120,7 @@ export function designDocs(db: Db): Array<{ id: string; doc: Record<string, unkn
 
 /** mango_idx:list/1, sorted as `GET /db/_index` lists them: `_all_docs` first, then by ddoc and name. */
 export function listIndexes(db: Db): MangoIndex[] {
-  const json = designDocs(db).flatMap(({ id, doc }) => indexesOfDdoc(id, doc));
+  const json = designDocs(db).flatMap(({ id, doc }) => indexesOfDdoc(id, doc, db.partitioned));
   json.sort((a, b) => (a.ddoc === b.ddoc ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.ddoc < b.ddoc ? -1 : 1));
   return [ALL_DOCS_INDEX, ...json];
 }
@@ -119,7 +130,7 @@ export function indexToJson(idx: MangoIndex): Record<string, unknown> {
   if (idx.type === 'special') return { ddoc: null, name: '_all_docs', type: 'special', def: { fields: [{ _id: 'asc' }] } };
   const def: Record<string, unknown> = { fields: sortToJson(idx.fields) };
   if (idx.partialFilterSelector !== null) def.partial_filter_selector = idx.partialFilterSelector;
-  return { ddoc: idx.ddoc, name: idx.name, type: 'json', partitioned: false, def };
+  return { ddoc: idx.ddoc, name: idx.name, type: 'json', partitioned: idx.partitioned === true, def };
 }
 
 /** The view a new index is stored as (mango_idx_view make_view/1). */
@@ -134,10 +145,12 @@ export function viewOf(opts: IndexCreateOptions): Record<string, unknown> {
 /**
  * The names an index gets (mango_idx get_idx_ddoc/2, get_idx_name/2). CouchDB hashes the
  * definition with the request's options (gen_name/2), so the same fields under two names make two
- * design documents; an unnamed index hashes its definition alone, as it always has here.
+ * design documents, and so does an explicit `partitioned` (hashed only when given, so that the
+ * names of indexes created without it stay as they were).
  */
 export function indexNames(opts: IndexCreateOptions): { ddoc: string; name: string } {
-  const signed = opts.name === undefined ? ['json', opts.def] : ['json', opts.def, opts.name];
+  const signed: unknown[] = ['json', opts.def, opts.name];
+  if (opts.partitioned !== null) signed.push(opts.partitioned);
   const generated = createHash('sha1').update(JSON.stringify(signed)).digest('hex');
   return { ddoc: designId(opts.ddoc ?? generated), name: opts.name ?? generated };
 }

@@ -6,6 +6,11 @@
  * Create (mango_idx:add/2, mango_util:load_ddoc/3): a missing or deleted design document starts
  * as `{"language": "query"}`; one with another language is 400 `invalid_ddoc_lang`; the view is
  * added, or left alone when the same definition is already there (`"result": "exists"`).
+ * `partitioned` (mango_idx set_ddoc_partitioned/2): a request's value (true, false, or none) must
+ * equal the design document's `options.partitioned` (none when absent); a new design document
+ * takes an explicit value into its options, an existing one that differs is 400
+ * `invalid_partitioned_option`. `partitioned: true` in a database that is not partitioned is
+ * refused by the design document validation (400 `invalid_design_doc`, couch_mrview:validate/2).
  * Delete (mango_idx:delete/4): the view is removed; a design document left with only its
  * language is deleted. A write conflict (a concurrent edit) is 500 `error_saving_ddoc`.
  */
@@ -23,12 +28,27 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The design document as JSON, or a new `{"language": "query"}` one (mango_util:load_ddoc/3). */
-function loadDdoc(db: Db, id: string): Record<string, unknown> {
+function loadDdoc(db: Db, id: string): { doc: Record<string, unknown>; isNew: boolean } {
   const state = loadDoc(db, id, db.revsLimit);
-  if (!state || state.winner.deleted || state.opaque) return { _id: id, language: 'query' };
+  if (!state || state.winner.deleted || state.opaque) return { doc: { _id: id, language: 'query' }, isNew: true };
   const doc = winnerJson(db, state);
   if (doc.language !== 'query') throw new CouchError('mango_invalid_ddoc_lang', { params: { value: JSON.stringify(doc.language) ?? 'undefined' } });
-  return doc;
+  return { doc, isNew: false };
+}
+
+/**
+ * mango_idx set_ddoc_partitioned/2: the design document with the requested `partitioned`
+ * (undefined = the database default) agreed with its `options.partitioned`.
+ */
+function withPartitioned(id: string, doc: Record<string, unknown>, isNew: boolean, requested: boolean | undefined): Record<string, unknown> {
+  const options = isObject(doc.options) ? doc.options : undefined;
+  const current = options?.partitioned;
+  if (requested === current) return doc;
+  if (!isNew) {
+    // mango_error info(mango_idx, {partitioned_option_mismatch, DDocId}).
+    throw new CouchError('invalid_partitioned_option', { params: { detail: id } });
+  }
+  return requested === undefined ? doc : { ...doc, options: { ...options, partitioned: requested } };
 }
 
 async function saveDdoc(db: Db, id: string, doc: Record<string, unknown>): Promise<void> {
@@ -36,6 +56,9 @@ async function saveDdoc(db: Db, id: string, doc: Record<string, unknown>): Promi
     await writeDoc(db, id, parseDocument(doc), { newEdits: true });
   } catch (err) {
     if (isCouchError(err) && err.kind === 'conflict') throw new CouchError('mango_ddoc_conflict');
+    // couch_db validate_ddoc/2 throws it past mango_crud:insert/3 (`partitioned: true` in a
+    // database that is not partitioned): chttpd answers it as it is.
+    if (isCouchError(err) && err.kind === 'invalid_design_doc') throw err;
     if (isCouchError(err) && err.status < 500) throw new CouchError('mango_error_saving_ddoc', { params: { detail: err.error } });
     throw err;
   }
@@ -49,11 +72,15 @@ export interface CreateResult {
 
 export async function createIndex(db: Db, opts: IndexCreateOptions): Promise<CreateResult> {
   const { ddoc, name } = indexNames(opts);
-  const doc = loadDdoc(db, ddoc);
+  const { doc, isNew } = loadDdoc(db, ddoc);
   const views = isObject(doc.views) ? doc.views : {};
   const view = viewOf(opts);
-  if (sameView(views[name], view)) return { result: 'exists', id: ddoc, name };
-  await saveDdoc(db, ddoc, { ...doc, views: { ...views, [name]: view } });
+  const same = sameView(views[name], view);
+  // mango_idx:add/2: the view is added (mango_idx_view:add/2), then `partitioned` checked
+  // whether or not the view was there already.
+  const next = withPartitioned(ddoc, same ? doc : { ...doc, views: { ...views, [name]: view } }, isNew, opts.partitioned ?? undefined);
+  if (next === doc) return { result: 'exists', id: ddoc, name };
+  await saveDdoc(db, ddoc, next);
   return { result: 'created', id: ddoc, name };
 }
 

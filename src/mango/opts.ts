@@ -10,6 +10,7 @@
  */
 import { CouchError, isCouchError, type CouchErrorKind } from '../couch/errors.js';
 import { normalizeSelector } from '../couch/selector.js';
+import { validatePartition } from '../couchdb/partition.js';
 
 export type SortDir = 'asc' | 'desc';
 /** A sort (mango_sort): fields in order, every one in the same direction. */
@@ -35,6 +36,8 @@ export interface FindOptions {
   readonly update: boolean;
   readonly stable: boolean;
   readonly executionStats: boolean;
+  /** The partition the query is confined to, or null (mango_opts validate_partition/1: `""` is none). */
+  readonly partition: string | null;
 }
 
 /** `[mango] default_limit`. */
@@ -155,10 +158,10 @@ export function validateFind(body: Record<string, unknown>): FindOptions {
   const selector = validateSelector(m.get('selector'));
   const bookmark = m.get('bookmark');
   if (bookmark !== undefined && bookmark !== null && typeof bookmark !== 'string') throw err('mango_invalid_bookmark', bookmark);
+  // mango_opts validate_partition/1: `""` (the default) is no partition, anything else must be
+  // a valid partition name (couch_partition:validate_partition/1, 400 illegal_partition).
   const partition = m.get('partition');
-  if (partition !== undefined && partition !== '') {
-    throw new CouchError('bad_request', { reason: '`partition` parameter is not supported in this db.' });
-  }
+  if (partition !== undefined && partition !== '') validatePartition(partition);
   const stale = m.get('stale');
   if (stale !== undefined && stale !== 'ok' && stale !== 'false' && stale !== false) {
     throw new CouchError('mango_unknown', { params: { detail: `mango_opts :: {invalid_ok_or_false_value,${show(stale)}}` } });
@@ -178,6 +181,7 @@ export function validateFind(body: Record<string, unknown>): FindOptions {
     update: bool(m.get('update'), true),
     stable: bool(m.get('stable'), false),
     executionStats: bool(m.get('execution_stats'), false),
+    partition: typeof partition === 'string' && partition !== '' ? partition : null,
   };
 }
 
@@ -189,6 +193,11 @@ export interface IndexCreateOptions {
   readonly partialFilterSelector: Record<string, unknown>;
   readonly name: string | null;
   readonly ddoc: string | null;
+  /**
+   * `partitioned` as asked (mango_opts validate_partitioned/1), or null for the database's default
+   * (`db_default`): whether the index's design document is partitioned (mango_idx set_ddoc_partitioned/2).
+   */
+  readonly partitioned: boolean | null;
 }
 
 /** The body of `POST /db/_index` (validate_idx_create/1, then mango_idx_view:validate_new/2). */
@@ -208,8 +217,7 @@ export function validateIndexCreate(body: Record<string, unknown>): IndexCreateO
   if (m.get('ddoc') === '_design/') throw err('mango_invalid_string', m.get('ddoc'));
   posInt(m.get('w'), 2);
   const partitioned = m.get('partitioned');
-  if (partitioned === true) throw new CouchError('bad_request', { reason: 'partitioned indexes are not supported in this db.' });
-  if (partitioned !== undefined && partitioned !== false) throw new CouchError('mango_unknown', { params: { detail: `mango_opts :: {invalid_partitioned_value,${show(partitioned)}}` } });
+  if (partitioned !== undefined && typeof partitioned !== 'boolean') throw new CouchError('mango_unknown', { params: { detail: `mango_opts :: {invalid_partitioned_value,${show(partitioned)}}` } });
   const def = m.get('index');
   if (!isObject(def)) throw err('mango_invalid_index_json', def);
   const d = takeKeys(def, ['fields', 'partial_filter_selector']);
@@ -224,6 +232,7 @@ export function validateIndexCreate(body: Record<string, unknown>): IndexCreateO
     partialFilterSelector: pfs === undefined ? {} : validateSelector(pfs),
     name: name ?? null,
     ddoc: ddoc ?? null,
+    partitioned: typeof partitioned === 'boolean' ? partitioned : null,
   };
 }
 

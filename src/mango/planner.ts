@@ -8,7 +8,9 @@
  * A json index holds only documents that have all of its fields (native-map.ts), so it is usable
  * only when the selector requires every field it indexes (sort fields excepted: sorting on a field
  * requires it), and when it can produce the sort. Indexes with a `partial_filter_selector` are
- * used only when named by `use_index`. A `use_index` naming no usable index is ignored (with a
+ * used only when named by `use_index`. Within a partition only partitioned json indexes serve,
+ * outside one only global ones; `_all_docs` serves both (mango_idx filter_partition_indexes/2).
+ * A `use_index` naming no usable index is ignored (with a
  * warning, cursor.ts). With no usable json index the query scans `_all_docs`, which can only be
  * sorted by `_id` when the selector narrows `_id`; with a sort nothing serves, 400
  * `no_usable_index`. `planWithTrace` also keeps the stages of the choice for `_explain`
@@ -230,13 +232,14 @@ export interface Ranked {
 
 /**
  * The stages of index selection as CouchDB 3.4 traces them for `_explain`'s `index_candidates`
- * (mango_idx:get_usable_indexes/4, mango_cursor:create_cursor/4, mango.hrl trace()). Freshet has
- * no partitioned databases, so every global index is in scope.
+ * (mango_idx:get_usable_indexes/4, mango_cursor:create_cursor/4, mango.hrl trace()).
  */
 export interface PlanTrace {
   readonly all: readonly MangoIndex[];
   /** Indexes without a partial filter, and those `use_index` names. */
   readonly global: readonly MangoIndex[];
+  /** The global ones of the query's scope: partitioned within a partition, else not (`_all_docs` always). */
+  readonly inScope: readonly MangoIndex[];
   readonly usability: ReadonlyArray<readonly [MangoIndex, Usability]>;
   readonly usable: readonly MangoIndex[];
   /** The usable ones `use_index` names, else every usable one. */
@@ -284,6 +287,27 @@ function rank(indexes: readonly MangoIndex[], ranges: Map<string, FieldRange>): 
     .sort((a, b) => a.difference - b.difference || a.index.fields.length - b.index.fields.length || indexOrder(a.index, b.index));
 }
 
+/** Where a query runs: its partition (or null) and whether the database is partitioned. */
+export interface PlanScope {
+  readonly partition: string | null;
+  readonly dbPartitioned: boolean;
+}
+
+const GLOBAL_SCOPE: PlanScope = { partition: null, dbPartitioned: false };
+
+/** mango_idx filter_partition_indexes/2: the special index, and json indexes of the query's scope. */
+function inScopeOf(idx: MangoIndex, scope: PlanScope): boolean {
+  return idx.type === 'special' || (idx.partitioned === true) === (scope.partition !== null);
+}
+
+/** mango_idx mango_sort_error/2: `no_usable_index`, its reason telling which indexes were looked at. */
+function noSortIndex(scope: PlanScope): CouchError {
+  if (!scope.dbPartitioned) return new CouchError('mango_no_sort_index');
+  // mango_error info(mango_idx, {no_usable_index, missing_sort_index_partitioned | _global}).
+  const kind = scope.partition !== null ? 'partitioned' : 'global';
+  return new CouchError('mango_no_sort_index', { reason: `No ${kind} index exists for this sort, try indexing by the sort fields.` });
+}
+
 /**
  * mango_cursor:create/4, mango_idx:get_usable_indexes/4 and mango_cursor_view:create/4: the
  * index named by `use_index` if usable, else the json index whose leading columns the selector
@@ -297,15 +321,17 @@ export function planWithTrace(
   useIndex: readonly string[],
   allowFallback: boolean,
   kind: 'find' | 'explain',
+  scope: PlanScope = GLOBAL_SCOPE,
 ): { plan: Plan | null; trace: PlanTrace } {
   const global = [...new Set([...all.filter((i) => i.partialFilterSelector === null), ...filterByUseIndex(all, useIndex)])];
+  const inScope = global.filter((i) => inScopeOf(i, scope));
   const sortFields = sort.map(([f]) => f);
-  const usabilityMap = global.map((i) => [i, usability(i, sel, sortFields)] as const);
+  const usabilityMap = inScope.map((i) => [i, usability(i, sel, sortFields)] as const);
   const usable = usabilityMap.filter(([, u]) => u.usable).map(([i]) => i);
   const ranges = fieldRanges(sel);
-  const base = { all, global, usability: usabilityMap, usable };
+  const base = { all, global, inScope, usability: usabilityMap, usable };
   if (usable.length === 0) {
-    if (kind === 'find') throw new CouchError('mango_no_sort_index');
+    if (kind === 'find') throw noSortIndex(scope);
     return { plan: null, trace: { ...base, filtered: [], ofType: [], sorted: [] } };
   }
   const named = filterByUseIndex(usable, useIndex);
@@ -325,8 +351,8 @@ export function planWithTrace(
 }
 
 /** The plan of a `_find`. */
-export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[], allowFallback = true): Plan {
-  return planWithTrace(all, sel, sort, useIndex, allowFallback, 'find').plan!;
+export function plan(all: readonly MangoIndex[], sel: Sel, sort: SortSpec, useIndex: readonly string[], allowFallback = true, scope: PlanScope = GLOBAL_SCOPE): Plan {
+  return planWithTrace(all, sel, sort, useIndex, allowFallback, 'find', scope).plan!;
 }
 
 /**
