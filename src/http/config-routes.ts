@@ -20,7 +20,7 @@ import { requireAdmin } from './auth.js';
 import { CORS_KEYS, type CorsKey } from './cors.js';
 import { jsonDepthLimit, parseJson, readJsonBytes, type Handler, type RequestCtx } from './request.js';
 import { sendJson } from './response.js';
-import { checkNode } from './server-routes.js';
+import { checkNode } from './node-name.js';
 import type { RouteTable } from '../web/route-table.js';
 
 /** CouchDB's log levels (couch_log_util:level_to_atom/1) to pino's. */

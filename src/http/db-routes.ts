@@ -29,6 +29,7 @@ import { sendJson } from './response.js';
 import { compactHistory, compactionRunning, trackCompaction } from '../couchdb/rev-history.js';
 import type { RouteTable } from '../web/route-table.js';
 import type { Db } from '../couchdb/db.js';
+import type { HttpFace } from './face.js';
 
 /**
  * `PUT /{db}` creates a bucket. A keyspace that exists answers 412 `file_exists`, as an existing
@@ -38,32 +39,41 @@ import type { Db } from '../couchdb/db.js';
  */
 const createDb: Handler = async (rc) => {
   requireAdmin(rc);
-  const engine = rc.face.ctx.engine;
-  const segment = rc.params.db!;
+  const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
+  const name = await createDatabase(rc.face, rc.params.db!, { q, partitioned: rc.query.get('partitioned') });
+  sendJson(rc.res, 201, { ok: true }, { Location: `/${encodeURIComponent(name)}` });
+};
+
+/**
+ * Create database `segment` (a name, or `b._default[._default]` of a missing bucket): `q`
+ * vbuckets, partitioned when `partitioned` is "true" (couchdb/partition.ts). Also what
+ * `/_cluster_setup` creates the system databases with. The database's name, or 412 `file_exists`.
+ */
+export async function createDatabase(face: HttpFace, segment: string, opts: { q: number; partitioned: string | null }): Promise<string> {
+  const engine = face.ctx.engine;
   const found = lookupKeyspace(engine, segment);
   if (found.kind === 'ok') throw new CouchError('file_exists');
   if (found.kind === 'no_keyspace') throw new CouchError('not_found_detail', { params: { detail: `${found.reason}; create collections with the management API` } });
   const name = defaultKeyspaceBucket(segment) ?? segment;
   if (engine.bucket(bucketNameOf(name))) throw new CouchError('file_exists');
   validateNewDbName(name);
-  const partitioned = parsePartitionedOpt(rc.query.get('partitioned'), name);
-  const q = qInt(rc.query, 'q', { min: 1 }) ?? rc.face.options.defaultQ;
-  if (q > 1024) throw new CouchError('bad_request', { reason: 'q must be at most 1024' });
+  const partitioned = parsePartitionedOpt(opts.partitioned, name);
+  if (opts.q > 1024) throw new CouchError('bad_request', { reason: 'q must be at most 1024' });
   let bucket;
   try {
-    bucket = await engine.createBucket(bucketNameOf(name), { numVBuckets: q });
+    bucket = await engine.createBucket(bucketNameOf(name), { numVBuckets: opts.q });
   } catch (err) {
     if (isEngineError(err, 'KEY_EEXISTS')) throw new CouchError('file_exists');
     throw err;
   }
-  if (partitioned) await rc.face.db(bucket).markPartitioned();
+  if (partitioned) await face.db(bucket).markPartitioned();
   // The authentication database gets CouchDB's `_design/_auth` (chttpd_auth_cache).
   // The database exists now whatever happens to it: a failure is logged (the next start retries).
   if (name === USERS_DB) {
-    await ensureAuthDesignDoc(rc.face.db(bucket)).catch((err: unknown) => rc.face.ctx.logger.warn({ err }, 'could not write _users/_design/_auth'));
+    await ensureAuthDesignDoc(face.db(bucket)).catch((err: unknown) => face.ctx.logger.warn({ err }, 'could not write _users/_design/_auth'));
   }
-  sendJson(rc.res, 201, { ok: true }, { Location: `/${encodeURIComponent(name)}` });
-};
+  return name;
+}
 
 const dbInfo: Handler = async (rc) => {
   sendJson(rc.res, 200, await dbInfoOf(resolveDb(rc)));

@@ -5,6 +5,9 @@
  * (as a Couchbase registry user or a `_users` user, auth.ts), `/_node/{node}/_stats` and
  * `_prometheus`; `_config` is config-routes.ts, `/_db_updates` db-updates.ts.
  */
+import { checkNode, NODE } from './node-name.js';
+import { nodeRoutes } from './node-routes.js';
+import { clusterSetupRoutes } from './cluster-setup.js';
 import { createHash } from 'node:crypto';
 import { CouchError } from '../couch/errors.js';
 import { checkCredentials, issueCookie, requireAdmin, requireUser, roles } from './auth.js';
@@ -39,8 +42,6 @@ const welcome: Handler = async (rc) => {
   });
 };
 
-/** The one node a Freshet server is, by the name `_membership` and `/_node/{node}` use. */
-const NODE = 'freshet@127.0.0.1';
 
 /**
  * The database names the user may see, in the range of the request's `startkey`/`endkey`,
@@ -233,10 +234,6 @@ const deleteSession: Handler = async (rc) => {
   sendJson(rc.res, 200, { ok: true }, { 'Set-Cookie': rc.face.sessions.clearCookieHeader() });
 };
 
-export function checkNode(rc: RequestCtx): void {
-  const node = rc.params.node;
-  if (node !== '_local' && node !== NODE) throw new CouchError('not_found_detail', { params: { detail: 'no such node' } });
-}
 
 export function serverRoutes(routes: RouteTable<Handler>): void {
   routes
@@ -252,4 +249,6 @@ export function serverRoutes(routes: RouteTable<Handler>): void {
     .add('/_node/:node/_stats/*path', { GET: nodeStats })
     .add('/_node/:node/_prometheus', { GET: nodePrometheus });
   configRoutes(routes);
+  nodeRoutes(routes);
+  clusterSetupRoutes(routes);
 }
