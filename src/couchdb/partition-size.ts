@@ -41,7 +41,8 @@ export function scanPartition(db: Db, p: string): PartitionSize {
   for (const key of db.keysFrom(Buffer.from(partitionStart(p), 'utf8'), false)) {
     if (Buffer.compare(key, end) >= 0) break;
     const item = db.docs.lookup(key);
-    if (!item || partitionOf(key.toString('utf8')) !== p) continue;
+    // A purged document's tombstone (erased) is no document at all (couchdb/purge.ts).
+    if (!item || item.erased === true || partitionOf(key.toString('utf8')) !== p) continue;
     if (item.deleted) out.delCount++;
     else {
       out.docCount++;

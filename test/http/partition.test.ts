@@ -92,6 +92,11 @@ describe('partitioned databases', () => {
       assert.equal(after.doc_count, 49);
       assert.equal(after.doc_del_count, 1);
       assert.deepEqual(obj((await f.req('/pdb/_partition/bar')).json).doc_count, 50);
+      // A purged document is no document at all: neither live nor deleted.
+      const bar1 = obj((await f.req('/pdb/bar:1')).json)._rev as string;
+      assert.equal((await f.req('/pdb/_purge', { method: 'POST', json: { 'bar:1': [bar1] } })).status, 201);
+      const purged = obj((await f.req('/pdb/_partition/bar')).json);
+      assert.deepEqual([purged.doc_count, purged.doc_del_count], [49, 0]);
       const none = obj((await f.req('/pdb/_partition/nothing')).json);
       assert.deepEqual([none.doc_count, none.doc_del_count, obj(none.sizes).external], [0, 0, 0]);
     }));
