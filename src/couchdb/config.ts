@@ -76,7 +76,8 @@ const DELETED = '\u0000deleted';
 export type ConfigListener = (section: string, key: string, value: string | undefined) => void;
 
 /** Section and key names: CouchDB takes any; Freshet keeps them to a plain, safe alphabet. */
-const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+/** Section and key names: CouchDB's ini allows more, e.g. `[jwt_keys] hmac:_default`, `[feature_flags] partitioned||*`. */
+const NAME = /^[A-Za-z0-9_.:|*@+-]{1,128}$/;
 
 export function isConfigName(name: string): boolean {
   return NAME.test(name);

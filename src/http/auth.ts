@@ -32,6 +32,7 @@ import { clientAddress } from '../auth/throttle.js';
 import type { SideDb as MetaDb } from '../engine/side-db.js';
 import type { CouchUserLogin } from './couch-users.js';
 import { authHandlers, proxyUser } from './proxy-auth.js';
+import { jwtUser } from './jwt-auth.js';
 import type { AccessUser } from './db-access.js';
 import type { HttpFace } from './face.js';
 import type { RequestCtx, UserCtx } from './request.js';
@@ -175,10 +176,16 @@ export function issueCookie(face: HttpFace, user: UserCtx): string {
  */
 export async function authenticate(req: IncomingMessage, face: HttpFace): Promise<AuthResult> {
   for (const handler of authHandlers(face.config)) {
-    const result = handler === 'cookie' ? cookieAuth(req, face) : handler === 'proxy' ? proxyAuth(req, face) : await basicAuth(req, face);
+    const result = handler === 'cookie' ? cookieAuth(req, face) : handler === 'proxy' ? proxyAuth(req, face) : handler === 'jwt' ? jwtAuth(req, face) : await basicAuth(req, face);
     if (result !== null) return result;
   }
   return { user: null };
+}
+
+/** couch_httpd_auth jwt_authentication_handler (jwt-auth.ts): a Bearer token's user, or null without one. */
+function jwtAuth(req: IncomingMessage, face: HttpFace): AuthResult | null {
+  const user = jwtUser(req, face.config);
+  return user === null ? null : { user };
 }
 
 function proxyAuth(req: IncomingMessage, face: HttpFace): AuthResult | null {

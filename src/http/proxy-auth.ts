@@ -5,7 +5,7 @@
  * `[chttpd] authentication_handlers` lists them in order, as CouchDB's ini does:
  * `{chttpd_auth, cookie_authentication_handler}, {chttpd_auth, proxy_authentication_handler},
  * {chttpd_auth, default_authentication_handler}` (`couch_httpd_auth` names the same functions).
- * Freshet runs `cookie`, `proxy` and `default` (Basic); others (`jwt`) are skipped. Unset: cookie,
+ * Freshet runs `cookie`, `proxy`, `jwt` (jwt-auth.ts) and `default` (Basic); others are skipped. Unset: cookie,
  * then default, CouchDB 3's default.
  *
  * The proxy handler trusts a front end that has authenticated the user: `X-Auth-CouchDB-UserName`
@@ -23,7 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CouchConfig } from '../couchdb/config.js';
 import type { UserCtx } from './request.js';
 
-export type AuthHandler = 'cookie' | 'proxy' | 'default';
+export type AuthHandler = 'cookie' | 'proxy' | 'jwt' | 'default';
 
 const DEFAULT_HANDLERS: readonly AuthHandler[] = ['cookie', 'default'];
 
@@ -35,7 +35,7 @@ export function parseAuthHandlers(setting: string): AuthHandler[] {
   const out: AuthHandler[] = [];
   for (const m of setting.matchAll(HANDLER_SPEC)) {
     const name = m[1];
-    if ((name === 'cookie' || name === 'proxy' || name === 'default') && !out.includes(name)) out.push(name);
+    if ((name === 'cookie' || name === 'proxy' || name === 'jwt' || name === 'default') && !out.includes(name)) out.push(name);
   }
   return out;
 }

@@ -17,7 +17,7 @@ export interface UserCtx {
   name: string;
   admin: boolean;
   /** How the user was authenticated, for `GET /_session` `info.authenticated`. */
-  via: 'default' | 'cookie' | 'proxy';
+  via: 'default' | 'cookie' | 'proxy' | 'jwt';
   /** CouchDB roles: `_admin` (the administrator), a bucket user's grants, a `_users` document's roles. */
   roles: string[];
   /** Which user set it is from: the Couchbase user registry, or the `_users` database (db-access.ts). */
