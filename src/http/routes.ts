@@ -73,19 +73,3 @@ export function couchRoutes(): RouteTable<Handler> {
   return routes;
 }
 
-/**
- * `/db/_design%2Ffoo` and `/db/_local%2Ffoo` name the same documents as `/db/_design/foo` and
- * `/db/_local/foo` (CouchDB accepts both spellings). `/db/_local%2F` is `/db/_local`, which
- * chttpd_db refuses with the same words.
- */
-export function normalizeSegments(segments: string[]): string[] {
-  const second = segments[1];
-  if (second === undefined) return segments;
-  if (second === '_local/' && segments.length === 2) return [segments[0]!, '_local'];
-  for (const prefix of ['_design/', '_local/']) {
-    if (second.startsWith(prefix) && second.length > prefix.length) {
-      return [segments[0]!, prefix.slice(0, -1), second.slice(prefix.length), ...segments.slice(2)];
-    }
-  }
-  return segments;
-}

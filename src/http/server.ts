@@ -5,29 +5,22 @@
  * closes before the response is finished, which is how streaming feeds learn that the client left.
  *
  * Order, as chttpd: a CORS preflight is answered first; then a path that is not valid
- * percent-encoding is 400; then credentials (a bad one is 401 whatever the path); then routing:
- * an unknown path is 404 `not_found`/`missing`, a known path without the method 405
- * `method_not_allowed` with an `Allow` header (src/couch/errors.ts).
+ * percent-encoding is 400; then credentials (a bad one is 401 whatever the path); then routing
+ * (dispatch.ts): an unknown path is 404 `not_found`/`missing`, a known path without the method
+ * 405 `method_not_allowed` with an `Allow` header (src/couch/errors.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { CouchError } from '../couch/errors.js';
-import { pathSegments } from '../web/path.js';
 import type { WebFace } from '../web/server.js';
 import { authenticate } from './auth.js';
 import { applyCors, handlePreflight } from './cors.js';
 import type { HttpFace } from './face.js';
-import type { RequestCtx } from './request.js';
 import { sendError, useJsonp } from './response.js';
 import { toCouchError } from '../couchdb/errors.js';
-import { normalizeSegments } from './routes.js';
 import { noteRequestUser } from '../common/access-log.js';
-import { isCapiSegment } from './capi-db.js';
-import { capiRoutes } from './capi-docs.js';
-
-/** XDCR's CAPI vbucket databases (capi-db.ts) have their own few routes. */
-const CAPI_ROUTES = capiRoutes();
+import { dispatch, requestSegments } from './dispatch.js';
 
 /**
  * A request id the client may choose (CouchDB 3.4.3+, apache/couchdb#5326 and #5328): an
@@ -87,27 +80,14 @@ async function handle(face: HttpFace, req: IncomingMessage, res: ServerResponse)
   applyCors(face.cors, req, res);
   if (handlePreflight(face.cors, req, res)) return;
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const segments = pathSegments(url.pathname, 'trim', face.access.config.chttpd('decode_plus_to_space') !== 'false');
-  if (segments === undefined) throw new CouchError('bad_request', { reason: 'Invalid URL encoding' });
+  const segments = requestSegments(face, url);
   overrideMethod(req);
   startJsonp(face, url, res);
   const method = req.method ?? 'GET';
   const auth = await authenticate(req, face);
   noteRequestUser(req, auth.user?.name);
   if (auth.refreshCookie) res.setHeader('Set-Cookie', face.sessions.setCookieHeader(auth.refreshCookie));
-  const routes = isCapiSegment(face, segments[0]) ? CAPI_ROUTES : face.routes;
-  const match = routes.lookup(method, normalizeSegments(segments));
-  if (match.kind === 'none') throw new CouchError('not_found_detail', { params: { detail: 'missing' } });
-  if (match.kind === 'wrong-method') {
-    // chttpd:send_method_not_allowed/2: the methods in an `Allow` header and in the reason.
-    const methods = match.allowed.join(',');
-    res.setHeader('Allow', methods);
-    throw new CouchError('method_not_allowed', { params: { methods } });
-  }
-  const rc: RequestCtx = {
-    req, res, method, url, query: url.searchParams, params: match.params, user: auth.user, face, signal: ac.signal,
-  };
-  await match.handler(rc);
+  await dispatch({ req, res, user: auth.user, face, signal: ac.signal }, method, url, segments);
 }
 
 /** The CouchDB face as the shared server runs it. */
