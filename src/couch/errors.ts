@@ -242,14 +242,18 @@ export const COUCH_ERRORS = {
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
   // `_temp_view` (chttpd_view handle_temp_view_req): removed in CouchDB 2.0.
   temp_view_gone: { status: 410, error: 'gone', reason: 'Temporary views are not supported in CouchDB' },
-  // `_rewrite` (deprecated in CouchDB 3.0, removed from its main branch): CouchDB without a
-  // rewrite handler answers as for an attachment ("Document is missing attachment"), which hides
-  // why; Freshet says it does not serve it (README).
   design_not_acceptable: { status: 406, error: 'not_acceptable', reason: '{detail}' },
   design_method_not_allowed: { status: 405, error: 'method_not_allowed', reason: '{detail}' },
   // A show or update response object with a member chttpd_external does not know.
   external_response_error: { status: 500, error: 'external_response_error', reason: '{detail}' },
-  design_action_not_served: { status: 501, error: 'not_implemented', reason: '{action} functions are not served by Freshet (deprecated since CouchDB 3.0)' },
+  // `_rewrite` (chttpd_rewrite.erl, couch_query_servers:rewrite/3): the recursion limit; a design
+  // document without `rewrites`, or a function that answers nothing; an insecure `to` (`[chttpd]
+  // secure_rewrites`); a rule without `to`; a function's answer that is not a rewrite.
+  rewrite_limit: { status: 400, error: 'bad_request', reason: 'Exceeded rewrite recursion limit' },
+  rewrite_invalid_path: { status: 404, error: 'rewrite_error', reason: 'Invalid path.' },
+  insecure_rewrite_rule: { status: 500, error: 'insecure_rewrite_rule', reason: 'too many ../.. segments' },
+  invalid_rewrite_target: { status: 500, error: 'error', reason: 'invalid_rewrite_target' },
+  rewrite_error: { status: 500, error: 'rewrite_error', reason: '{detail}' },
 } as const;
 
 registerErrorCodes(

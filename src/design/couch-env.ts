@@ -5,7 +5,8 @@
  *
  * - globals `emit`, `log`, `sum`, `toJSON` (= JSON.stringify), `isArray`, and render.js's
  *   `provides`, `registerType`, `start`, `send` (for show, list and update functions; elsewhere
- *   they throw `not_supported`) and `getRow` (list functions), render-env.ts;
+ *   they throw `not_supported`) and `getRow` (list functions), render-env.ts, which also runs
+ *   rewrite functions;
  * - `require(path)` for CommonJS modules stored as strings in the design document, with
  *   util.js's `resolveModule` rules (`./`, `../`, the `invalid_require_path` errors, a module
  *   cache per design document); map functions see only `views.lib`, as in views.js;
@@ -186,6 +187,7 @@ ${RENDER_ENV_SOURCE}
     show: renderShow,
     list: renderList,
     update: renderUpdate,
+    rewrite: renderRewrite,
     validate: function (fn, args) {
       try {
         fn.apply(ddoc, args);

@@ -12,6 +12,11 @@
  *   match is `not_acceptable`.
  * - An update function `(doc, req)` answers `[doc, response]`; the host saves a non-null doc.
  *   It refuses GET, as render.js does.
+ * - A rewrite function (the design document's `rewrites` as a string) `(req)` answers a path, an
+ *   object (`path`, `query`, `method`, `headers`, `body`, or `code` for an answer of its own) or
+ *   nothing: render.js's rewrite hands back `["ok", {path, method: req.method}]` for a string,
+ *   `["ok", value]` for any other truthy value and `["no_dispatch_rule"]` for a falsy one; the
+ *   host checks the object (chttpd_rewrite, couch_query_servers:rewrite/3).
  * - A list function `(head, req)` reads the view's rows with `getRow()` (null after the last) and
  *   writes its output with `start`/`send`; what it returns, or its offered format's answer, is
  *   appended. It runs as render.js `runList` does, over couchjs's list protocol: the first
@@ -209,6 +214,13 @@ export const RENDER_ENV_SOURCE = String.raw`
     } finally {
       render = null;
     }
+  }
+
+  function renderRewrite(fn, args) {
+    var result = fn.apply(ddoc, args);
+    if (!result) return ['no_dispatch_rule'];
+    if (typeof result === 'string') return ['ok', { path: result, method: args[0].method }];
+    return ['ok', result];
   }
 
   function renderUpdate(fn, args) {

@@ -22,6 +22,8 @@
  *     "start"/"chunks" message and answers the next rows (list-runner.ts, which runs lists)
  *   const u = sandbox.compile(ddoc, 'update', ['updates', 'name'], dbKey);
  *   u.update(doc, req) → [doc to save or null, response object]   (render-env.ts)
+ *   const w = sandbox.compile(ddoc, 'rewrite', ['rewrites'], dbKey);
+ *   w.rewrite(req) → ["ok", rewrite] or ["no_dispatch_rule"]   (render-env.ts, chttpd_rewrite)
  *   const v = sandbox.compile(ddoc, 'validate', ['validate_doc_update'], dbKey);
  *   v.validate(newDoc, oldDoc, userCtx, secObj) → void, or throws DesignError
  *     `forbidden` (403) / `unauthorized` (401) / `unknown_error` (500), as couch_query_servers.erl
@@ -55,7 +57,7 @@ import { DesignRuntime, loadQuickJS } from './runtime.js';
 
 export { DesignError, loadQuickJS, type Emitted, type FilterVerdicts, type ListHost, type ListMessage, type MapResult };
 
-export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate' | 'show' | 'list' | 'update';
+export type DesignFunctionKind = 'map' | 'reduce' | 'filter' | 'validate' | 'show' | 'list' | 'update' | 'rewrite';
 
 export interface SandboxLimits {
   /** Per call deadline, ms (CouchDB `[couchdb] os_process_timeout`, default 5000). */
@@ -125,6 +127,10 @@ export interface UpdateFunction {
   /** The document to save (null: none) and the response. */
   update(doc: unknown, req: unknown): [unknown, RenderResponse];
 }
+export interface RewriteFunction {
+  /** The query server's answer: `["ok", rewrite]` or `["no_dispatch_rule"]` (couch_query_servers:rewrite/3). */
+  rewrite(req: unknown): unknown;
+}
 export interface ValidateFunction {
   validate(newDoc: unknown, oldDoc: unknown, userCtx: UserCtx, secObj: unknown): void;
 }
@@ -136,6 +142,7 @@ interface KindHandles {
   show: ShowFunction;
   list: ListFunction;
   update: UpdateFunction;
+  rewrite: RewriteFunction;
 }
 
 export class DesignSandbox {
@@ -235,6 +242,7 @@ export class DesignSandbox {
         },
       },
       update: { update: (doc, req) => call([doc ?? null, req]) as [unknown, RenderResponse] },
+      rewrite: { rewrite: (req) => call([req]) },
       validate: {
         validate: (newDoc, oldDoc, userCtx, secObj) => {
           const verdict = call([newDoc, oldDoc ?? null, userCtx, secObj]);

@@ -2,8 +2,7 @@
  * The CouchDB face's side of design functions (src/design/): who the request's user is to a
  * function (`userCtx`), CouchDB's `req` object for filters, the validate_doc_update hook that
  * every document write route passes to the write path (src/couchdb/doc-write.ts), the `req` of
- * show and update functions (render-routes.ts), and the answer to the design actions Freshet does
- * not serve.
+ * show and update functions (render-routes.ts) and of rewrite functions (rewrite.ts).
  */
 import type { Db } from '../couchdb/db.js';
 import type { DocValidator } from '../couchdb/doc-write.js';
@@ -12,9 +11,7 @@ import type { UserCtx as DesignUserCtx } from '../design/sandbox.js';
 import { docValidator, securityObject, userCtxOf } from '../design/validate.js';
 import { readCookie } from './auth.js';
 import { roles } from './auth.js';
-import { CouchError } from '../couch/errors.js';
-import { resolveDb } from './keyspace.js';
-import { mediaType, type Handler, type RequestCtx } from './request.js';
+import { mediaType, type RequestCtx } from './request.js';
 
 /** `userCtx` as CouchDB shows it to design functions: `{db, name, roles}`; server admins have `_admin`. */
 export function requestUserCtx(rc: RequestCtx, db: Db): DesignUserCtx {
@@ -72,20 +69,3 @@ export function renderRequest(rc: RequestCtx, db: Db, bodyText: string | undefin
   }
   return req;
 }
-
-/**
- * `/{db}/_design/{ddoc}/_rewrite/...`: 501 `not_implemented`, after the
- * database checks every design route makes (404 for a missing database, 403 without access). An
- * attachment name cannot start with `_` (couch_att), so no attachment is hidden by this.
- */
-function notServed(action: string): Readonly<Record<string, Handler>> {
-  const handler: Handler = async (rc) => {
-    resolveDb(rc);
-    throw new CouchError('design_action_not_served', { params: { action } });
-  };
-  return { GET: handler, HEAD: handler, POST: handler, PUT: handler, DELETE: handler };
-}
-
-export const designActionsNotServed: ReadonlyArray<readonly [string, Readonly<Record<string, Handler>>]> = ['_rewrite'].map(
-  (action) => [action, notServed(action)] as const,
-);

@@ -11,7 +11,6 @@ import { bulkHandlers } from './bulk.js';
 import { capiCheckpointRoutes } from './capi-checkpoints.js';
 import { changesHandlers } from './changes.js';
 import { dbRoutes } from './db-routes.js';
-import { designActionsNotServed } from './design.js';
 import { docHandlers } from './doc-routes.js';
 import { bareLocalHandlers, localAttachmentHandlers, localDocsHandlers, localDocsQueriesHandlers, localHandlers } from './local-docs.js';
 import { mangoRoutes } from './mango-routes.js';
@@ -19,6 +18,7 @@ import { partitionRoutes } from './partition-routes.js';
 import { RouteTable } from '../web/route-table.js';
 import type { Handler } from './request.js';
 import { replicationRoutes } from './replication-routes.js';
+import { rewriteHandlers } from './rewrite.js';
 import { invalidPathHandlers, listHandlers, showHandlers, updateHandlers } from './render-routes.js';
 import { serverRoutes } from './server-routes.js';
 import { designInfoHandlers, tempViewHandlers, viewCleanupHandlers, viewHandlers, viewQueriesHandlers } from './view-routes.js';
@@ -68,8 +68,9 @@ export function couchRoutes(): RouteTable<Handler> {
     .add('/:db/_design/:ddoc/_update/:fn', updateHandlers)
     .add('/:db/_design/:ddoc/_update/:fn/*docid', updateHandlers)
     .add('/:db/_design/:ddoc/_list/:fn/:view', listHandlers, ['OPTIONS'])
-    .add('/:db/_design/:ddoc/_list/:fn/:viewddoc/:view', listHandlers, ['OPTIONS']);
-  for (const [action, handlers] of designActionsNotServed) routes.add(`/:db/_design/:ddoc/${action}/*rest`, handlers);
+    .add('/:db/_design/:ddoc/_list/:fn/:viewddoc/:view', listHandlers, ['OPTIONS'])
+    .add('/:db/_design/:ddoc/_rewrite', rewriteHandlers)
+    .add('/:db/_design/:ddoc/_rewrite/*rest', rewriteHandlers);
   return routes;
 }
 

@@ -249,7 +249,6 @@ describe('list functions', () => {
       assert.equal(csv.text, 'a,1\nc,3\nb,2\n');
       assert.deepEqual((await f.req('/db/_design/l/_list/lines/nope')).json, { error: 'not_found', reason: 'missing_named_view' });
       assert.deepEqual((await f.req('/db/_design/l/_list/nope/byType')).json, { error: 'not_found', reason: 'missing lists function nope on design doc _design/l' });
-      assert.equal((await f.req('/db/_design/l/_rewrite/x')).status, 501);
     }));
 
   test('OPTIONS runs the list as GET does (chttpd_show handle_view_list_req); a 405 still names GET,POST,HEAD', () =>
