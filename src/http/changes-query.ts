@@ -73,9 +73,10 @@ export function parseSeq(raw: string): number | 'now' {
 }
 
 function parseHeartbeat(raw: string | null, maxMs: number): number | null {
-  if (raw === null || raw === 'false') return null;
+  if (raw === null) return null;
   if (raw === 'true') return maxMs;
-  // chttpd_db parse_changes_query: an integer that is not positive, or no integer at all.
+  // chttpd_db parse_changes_query: an integer that is not positive, or no integer at all
+  // ("false" included: only "true" is a word it takes).
   if (!/^[+-]?\d+$/.test(raw)) throw badRequest('Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
   const n = Number(raw);
   if (n <= 0 || !Number.isSafeInteger(n)) throw badRequest('The heartbeat value should be a positive integer (in milliseconds).');

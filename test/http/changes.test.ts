@@ -164,6 +164,7 @@ describe('_changes feed=normal', () => {
       // chttpd_db's two heartbeat texts: an integer that is not positive, and no integer.
       assert.equal(obj((await f.req('/db/_changes?feed=continuous&heartbeat=-1000')).json).reason, 'The heartbeat value should be a positive integer (in milliseconds).');
       assert.equal(obj((await f.req('/db/_changes?feed=continuous&heartbeat=a1000')).json).reason, 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
+      assert.equal(obj((await f.req('/db/_changes?feed=longpoll&heartbeat=false')).json).reason, 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
       assert.equal((await f.req('/db/_changes?filter=nodd/fn')).status, 404);
       assert.equal((await f.req('/db/_changes?filter=app/fn')).status, 404);
       assert.equal((await f.req('/db/_changes', { method: 'PUT' })).status, 405);
