@@ -42,6 +42,10 @@ export const SIDE_NAMESPACE_BASES: readonly string[] = SIDE_NAMESPACES;
 export interface DbCounts {
   docCount: number;
   delCount: number;
+  /** Bytes of the collection's current records, tombstones included (`sizes.active`). */
+  activeBytes: number;
+  /** Bytes of its live documents' bodies (`sizes.external`). */
+  externalBytes: number;
 }
 
 export class Db {
@@ -128,7 +132,8 @@ export class Db {
    */
   counts(now = Date.now()): DbCounts {
     const c = this.bucket.docCounts(now, isDocIdKey).byCollection.get(this.collectionId);
-    return { docCount: c ? c.docCount - c.hiddenDocCount : 0, delCount: c ? c.delCount - c.hiddenDelCount : 0 };
+    if (!c) return { docCount: 0, delCount: 0, activeBytes: 0, externalBytes: 0 };
+    return { docCount: c.docCount - c.hiddenDocCount, delCount: c.delCount - c.hiddenDelCount, activeBytes: c.activeBytes, externalBytes: c.externalBytes - c.hiddenExternalBytes };
   }
 
   /**

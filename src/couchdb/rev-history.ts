@@ -69,9 +69,17 @@ function decode(v: Buffer): RevData | null {
   return { body: body as Record<string, unknown>, atts: atts as AttachmentMeta[] };
 }
 
+/**
+ * Bytes of the history per bucket and collection id (`GET /{db}` sizes): counted by one scan of
+ * the keyspace the first time they are asked for, then kept by `put`; a compaction forgets the
+ * bucket's, so the next read counts again (what is left).
+ */
+const sizes = new WeakMap<Bucket, Map<number, number>>();
+
 export class RevHistory implements RevHistoryReader {
   readonly #db: BytesSideDb;
   readonly #prefix: string;
+  readonly #collectionId: number;
   /** Entries written, and read back (CouchDB has no such counters; they show the history is used). */
   readonly stats = { writes: 0, reads: 0 };
 
@@ -79,6 +87,7 @@ export class RevHistory implements RevHistoryReader {
     private readonly bucket: Bucket,
     collectionId: number,
   ) {
+    this.#collectionId = collectionId;
     this.#db = bytesSideDb(bucket, HISTORY_NAMESPACES[collectionId === 0 ? 0 : 1]!);
     this.#prefix = collectionId === 0 ? '' : `${collectionId.toString(16)}:`;
   }
@@ -93,7 +102,12 @@ export class RevHistory implements RevHistoryReader {
    */
   put(id: string, rev: string, json: Buffer, atts: readonly AttachmentMeta[]): Promise<void> {
     this.stats.writes++;
-    return writeSide(this.bucket, this.#db, [{ key: this.#key(id, rev), value: encode(json, atts) }]);
+    const key = this.#key(id, rev);
+    const value = encode(json, atts);
+    const known = sizes.get(this.bucket);
+    const bytes = known?.get(this.#collectionId);
+    if (bytes !== undefined) known!.set(this.#collectionId, bytes + key.length + value.length);
+    return writeSide(this.bucket, this.#db, [{ key, value }]);
   }
 
   get(id: string, rev: string): RevData | null {
@@ -105,6 +119,25 @@ export class RevHistory implements RevHistoryReader {
 
   has(id: string, rev: string): boolean {
     return this.#db.doesExist(this.#key(id, rev));
+  }
+
+  /**
+   * Bytes of this keyspace's entries, keys included (`GET /{db}` sizes: CouchDB counts interior
+   * bodies as live data until compaction drops them).
+   */
+  bytes(): number {
+    let known = sizes.get(this.bucket);
+    if (!known) sizes.set(this.bucket, (known = new Map()));
+    let bytes = known.get(this.#collectionId);
+    if (bytes === undefined) {
+      bytes = 0;
+      const start = Buffer.from(this.#prefix);
+      // Past every key of the prefix: '{hex}:' ends before '{hex};'; the default's is the whole database.
+      const end = this.#prefix === '' ? undefined : Buffer.from(`${this.#prefix.slice(0, -1)};`);
+      for (const { key, value } of this.#db.getRange({ start, ...(end ? { end } : {}) })) bytes += key.length + value.length;
+      known.set(this.#collectionId, bytes);
+    }
+    return bytes;
   }
 }
 
@@ -141,7 +174,10 @@ export function compactHistory(bucket: Bucket): Promise<void> {
   if (current) return current;
   const done = (async () => {
     for (const ns of HISTORY_NAMESPACES) await clearSide(bytesSideDb(bucket, ns));
-  })().finally(() => running.delete(bucket));
+  })().finally(() => {
+    running.delete(bucket);
+    sizes.delete(bucket);
+  });
   running.set(bucket, done);
   return done;
 }

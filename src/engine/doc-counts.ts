@@ -17,7 +17,7 @@
  * one.
  */
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
-import { recordCollection, recordDeleted, recordErased, recordKeyEnd, recordKeyOffset, RecordLayout } from './record.js';
+import { recordCollection, recordDeleted, recordErased, recordKeyEnd, recordKeyOffset, RecordLayout, recordValueStart } from './record.js';
 
 /** Whether a record's key, `bytes[start, end)` (collection prefix excluded), is one the caller counts; read in place. */
 export type KeyFilter = (bytes: Uint8Array, start: number, end: number) => boolean;
@@ -33,12 +33,31 @@ function countKey(bytes: Buffer): number {
   return collection * 2 + (recordDeleted(bytes) ? 1 : 0);
 }
 
+/** What the scan reads of one record: its `countKey` (with the filter's verdict), its size and its value's. */
+interface Tally {
+  readonly key: number;
+  readonly recordBytes: number;
+  readonly valueBytes: number;
+}
+
+function tally(key: number, bytes: Buffer, size: number): Tally {
+  return { key, recordBytes: size, valueBytes: size - recordValueStart(bytes) };
+}
+
 export interface CollectionCounts {
   docCount: number;
   delCount: number;
   /** Of those, the ones whose key the filter refused (0 without a filter). */
   hiddenDocCount: number;
   hiddenDelCount: number;
+  /**
+   * Bytes of the current versions' records, tombstones included: the live data of the by-seq
+   * index (CouchDB's `sizes.active`), always below the pages that hold it (`diskBytes`).
+   */
+  activeBytes: number;
+  /** Bytes of the live documents' values (CouchDB's `sizes.external`); `hiddenExternalBytes` of those the filter refused. */
+  externalBytes: number;
+  hiddenExternalBytes: number;
 }
 
 export interface DocCounts {
@@ -50,13 +69,18 @@ export interface DocCounts {
   byCollection: ReadonlyMap<number, CollectionCounts>;
 }
 
-/** countKey with the filter's verdict: (collection * 2 + deleted) * 2 + refused. */
-function filteredCountKey(filter: KeyFilter): (bytes: Buffer) => number {
-  return (bytes) => {
+/** countKey's tally; with a filter, its key is (collection * 2 + deleted) * 2 + refused. */
+function tallyOf(filter: KeyFilter | undefined): (bytes: Buffer, size: number) => Tally {
+  if (!filter) return (bytes, size) => tally(countKey(bytes), bytes, size);
+  return (bytes, size) => {
     const key = countKey(bytes);
-    return key < 0 ? key : key * 2 + (filter(bytes, recordKeyOffset(bytes), recordKeyEnd(bytes)) ? 0 : 1);
+    return tally(key < 0 ? key : key * 2 + (filter(bytes, recordKeyOffset(bytes), recordKeyEnd(bytes)) ? 0 : 1), bytes, size);
   };
 }
+/** The decoder of a scan without a filter (one per store, as lmdb-js scans are kept per decoder). */
+const UNFILTERED = tallyOf(undefined);
+/** The decoder per filter, made once. */
+const FILTERED = new WeakMap<KeyFilter, (bytes: Buffer, size: number) => Tally>();
 
 /** What the counter reads of its bucket. */
 export interface CountedBucket {
@@ -104,29 +128,40 @@ export class DocCounter {
     let docCount = 0;
     let delCount = 0;
     let last = -1;
-    let tally: CollectionCounts = { docCount: 0, delCount: 0, hiddenDocCount: 0, hiddenDelCount: 0 };
-    // Without a filter each value is countKey's; with one, countKey's * 2 + refused.
+    const fresh = (): CollectionCounts => ({ docCount: 0, delCount: 0, hiddenDocCount: 0, hiddenDelCount: 0, activeBytes: 0, externalBytes: 0, hiddenExternalBytes: 0 });
+    let t: CollectionCounts = fresh();
+    // Without a filter each key is countKey's; with one, countKey's * 2 + refused.
     const unit = filter ? 2 : 1;
+    let decode = UNFILTERED;
+    if (filter) {
+      decode = FILTERED.get(filter) ?? tallyOf(filter);
+      FILTERED.set(filter, decode);
+    }
     const snapshot = this.bucket.store.snapshot();
     try {
-      const reader = this.bucket.store.bySeqReader(this.bucket.name, filter ? filteredCountKey(filter) : countKey);
+      const reader = this.bucket.store.bySeqReader(this.bucket.name, decode);
       for (const { value } of reader.getRange({ transaction: snapshot.txn })) {
-        if (value < 0) continue; // an erased document's tombstone (countKey)
-        const key = Math.floor(value / unit);
+        if (value.key < 0) continue; // an erased document's tombstone (countKey)
+        const key = Math.floor(value.key / unit);
         const c = Math.floor(key / 2);
         if (c !== last) {
           last = c;
-          let t = byCollection.get(c);
-          if (!t) byCollection.set(c, (t = { docCount: 0, delCount: 0, hiddenDocCount: 0, hiddenDelCount: 0 }));
-          tally = t;
+          let found = byCollection.get(c);
+          if (!found) byCollection.set(c, (found = fresh()));
+          t = found;
         }
-        const hidden = unit === 2 && value % 2 === 1;
+        const hidden = unit === 2 && value.key % 2 === 1;
+        t.activeBytes += value.recordBytes;
         if (key % 2 === 1) {
-          tally.delCount++;
-          if (hidden) tally.hiddenDelCount++;
+          t.delCount++;
+          if (hidden) t.hiddenDelCount++;
         } else {
-          tally.docCount++;
-          if (hidden) tally.hiddenDocCount++;
+          t.docCount++;
+          t.externalBytes += value.valueBytes;
+          if (hidden) {
+            t.hiddenDocCount++;
+            t.hiddenExternalBytes += value.valueBytes;
+          }
         }
       }
     } finally {

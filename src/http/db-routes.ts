@@ -28,7 +28,7 @@ import { jsonDepthLimit, parseJson, readJsonBytes, qInt, readJson, requireJsonTy
 import { sendJson } from './response.js';
 import { compactHistory, compactionRunning, trackCompaction } from '../couchdb/rev-history.js';
 import type { RouteTable } from '../web/route-table.js';
-import type { Db } from '../couchdb/db.js';
+import type { Db, DbCounts } from '../couchdb/db.js';
 import type { HttpFace } from './face.js';
 
 /**
@@ -79,9 +79,17 @@ const dbInfo: Handler = async (rc) => {
   sendJson(rc.res, 200, await dbInfoOf(resolveDb(rc)));
 };
 
-function sizesOf(db: Db): { file: number; external: number; active: number } {
-  const bytes = db.bucket.diskBytes();
-  return { file: bytes, external: bytes, active: bytes };
+/**
+ * couch_db:get_size_info: `file` is the LMDB pages of the bucket's document indexes plus the
+ * database's revision history (LMDB reuses freed pages, so there is no garbage to compact away);
+ * `active` the bytes of the database's current records, tombstones included, plus its history
+ * (interior revisions' bodies, live data until compaction drops them, as in CouchDB); and
+ * `external` its live documents' bodies.
+ */
+function sizesOf(db: Db, counts: DbCounts): { file: number; external: number; active: number } {
+  const history = db.history.bytes();
+  const active = counts.activeBytes + history;
+  return { file: Math.max(db.bucket.diskBytes() + history, active), external: counts.externalBytes, active };
 }
 
 /** `GET /{db}`'s body; also each row of `/_dbs_info` (server-routes.ts). */
@@ -93,9 +101,7 @@ export async function dbInfoOf(db: Db): Promise<Record<string, unknown>> {
     // A number, as `update_seq` is here; clustered CouchDB packs both per shard (fabric_db_info).
     purge_seq: purgeSeq(db),
     update_seq: db.updateSeq,
-    // The bucket's pages in LMDB (doc-counts.ts diskBytes), for every keyspace of it: LMDB reuses
-    // freed pages, so what is on disk is what is live.
-    sizes: sizesOf(db),
+    sizes: sizesOf(db, counts),
     props: db.partitioned ? { partitioned: true } : {},
     doc_del_count: counts.delCount,
     doc_count: counts.docCount,

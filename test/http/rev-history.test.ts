@@ -107,6 +107,26 @@ describe('revision history', () => {
       for (const c of created) assert.deepEqual((await f.req(`/db/${String(c.id)}?rev=${String(c.rev)}`)).json, { _id: c.id, _rev: c.rev, v: 1 });
     }));
 
+  test("sizes (compact_test.exs): deletions grow sizes.active with the history, _compact shrinks it, external counts live bodies", () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const sizes = async (): Promise<{ file: number; active: number; external: number }> => obj(obj((await f.req('/db')).json).sizes) as { file: number; active: number; external: number };
+      const docs = Array.from({ length: 20 }, (_, i) => ({ _id: String(i), integer: i, string: String(i) }));
+      const created = arr((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs } })).json).map(obj);
+      const before = await sizes();
+      const bodies = docs.reduce((n, d) => n + JSON.stringify({ integer: d.integer, string: d.string }).length, 0);
+      assert.equal(before.external, bodies, JSON.stringify(before));
+      assert.ok(before.active > before.external && before.active < before.file, JSON.stringify(before));
+      const del = await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: created.map((c) => ({ _id: c.id, _rev: c.rev, _deleted: true })) } });
+      assert.equal(del.status, 201);
+      const deleted = await sizes();
+      assert.equal(deleted.external, 0);
+      assert.ok(deleted.active > before.active && deleted.active < deleted.file, JSON.stringify(deleted));
+      await compact(f, 'db');
+      const after = await sizes();
+      assert.ok(after.active < deleted.active && after.active < after.file, JSON.stringify(after));
+    }));
+
   test('_revs_limit bounds the history: a stemmed revision is not found', () =>
     withCouch(async (f) => {
       await createDb(f);

@@ -92,11 +92,20 @@ describe('server endpoints', () => {
       assert.equal(info.update_seq, 0);
       assert.equal(info.doc_count, 0);
       assert.deepEqual(info.cluster, { q: 4, n: 1, w: 1, r: 1 });
-      // sizes: the bucket's pages on disk, which grow with a document.
-      await f.req('/mydb/big', { method: 'PUT', json: { text: 'x'.repeat(100_000) } });
+      // sizes (couch_db:get_size_info): external is the live bodies, active the current records
+      // holding them (with their headers and revision trees), file the pages holding those.
+      const body = { text: 'x'.repeat(100_000) };
+      await f.req('/mydb/big', { method: 'PUT', json: body });
       await f.engine.requireBucket('mydb').quiesce();
       const sizes = obj(obj((await f.req('/mydb')).json).sizes);
-      assert.ok(Number(sizes.file) >= 100_000 && sizes.active === sizes.file, JSON.stringify(sizes));
+      assert.equal(sizes.external, Buffer.byteLength(JSON.stringify(body)), JSON.stringify(sizes));
+      assert.ok(Number(sizes.active) > Number(sizes.external) && Number(sizes.file) > Number(sizes.active), JSON.stringify(sizes));
+      // A deletion leaves a tombstone, and the old body in the revision history until compaction.
+      const rev = obj((await f.req('/mydb/big')).json)._rev as string;
+      await f.req(`/mydb/big?rev=${rev}`, { method: 'DELETE' });
+      await f.engine.requireBucket('mydb').quiesce();
+      const gone = obj(obj((await f.req('/mydb')).json).sizes);
+      assert.ok(gone.external === 0 && Number(gone.active) > Number(sizes.external) && Number(gone.file) > Number(gone.active), JSON.stringify(gone));
       const head = await f.req('/mydb', { method: 'HEAD' });
       assert.equal(head.status, 200);
       assert.equal(head.body.length, 0);
