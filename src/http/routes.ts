@@ -21,6 +21,7 @@ import { replicationRoutes } from './replication-routes.js';
 import { rewriteHandlers } from './rewrite.js';
 import { invalidPathHandlers, listHandlers, showHandlers, updateHandlers } from './render-routes.js';
 import { serverRoutes } from './server-routes.js';
+import { shardRoutes } from './shard-routes.js';
 import { designInfoHandlers, tempViewHandlers, viewCleanupHandlers, viewHandlers, viewQueriesHandlers } from './view-routes.js';
 import { purgeHandlers, purgedInfosLimitHandlers } from './purge-routes.js';
 
@@ -30,6 +31,7 @@ export function couchRoutes(): RouteTable<Handler> {
   capiCheckpointRoutes(routes);
   replicationRoutes(routes);
   dbRoutes(routes);
+  shardRoutes(routes);
   mangoRoutes(routes);
   partitionRoutes(routes);
   routes
