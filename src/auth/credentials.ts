@@ -198,6 +198,15 @@ export class UserRegistry {
     return BucketAccess.of(bucket, grantsOf(record));
   }
 
+  /**
+   * The salt of the user's PLAIN/Basic password hash, new with every password set: the CouchDB
+   * face keys its password cache with it (couchdb/passwords-cache.ts), as CouchDB keys an
+   * `[admins]` entry's with the hash's salt.
+   */
+  passwordSalt(user: string): string | undefined {
+    return this.#users.get(user)?.record.password.salt;
+  }
+
   scramCredentials(user: string, hash: ScramHash): ScramCredentials | undefined {
     return this.#users.get(user)?.scram[hash];
   }

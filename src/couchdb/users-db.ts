@@ -45,6 +45,8 @@ export interface HashSettings {
   prf: string;
   /** `[chttpd_auth] password_regexp`, the requirements of a new password (password-rules.ts). */
   passwordRegexp?: string | undefined;
+  /** Called as the PBKDF2 runs (`couchdb.password_hashing_slow`, couchdb/passwords-cache.ts). */
+  onHash?: () => void;
 }
 
 /** Whether `db` is the authentication database (`_users`, its default collection). */
@@ -146,6 +148,7 @@ export async function hashUserPassword(body: Record<string, unknown>, settings: 
     throw forbidden('Server cannot hash passwords at this time.');
   }
   const salt = randomBytes(16).toString('hex');
+  settings.onHash?.();
   const key = await pbkdf2Async(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), settings.iterations, prf.bytes, prf.digest);
   delete body.password;
   body.password_scheme = 'pbkdf2';
@@ -155,8 +158,11 @@ export async function hashUserPassword(body: Record<string, unknown>, settings: 
   body.salt = salt;
 }
 
-/** Does `password` match a user document's stored hash? Only the pbkdf2 scheme is accepted. */
-export async function verifyUserPassword(body: Record<string, unknown>, password: string): Promise<boolean> {
+/**
+ * Does `password` match a user document's stored hash? Only the pbkdf2 scheme is accepted.
+ * `onHash` is called when the PBKDF2 runs (not for a document it refuses unhashed).
+ */
+export async function verifyUserPassword(body: Record<string, unknown>, password: string, onHash?: () => void): Promise<boolean> {
   if (body.password_scheme !== 'pbkdf2') return false;
   const { derived_key: dk, salt, iterations } = body;
   const prf = PRFS[typeof body.pbkdf2_prf === 'string' ? body.pbkdf2_prf : 'sha'];
@@ -165,6 +171,7 @@ export async function verifyUserPassword(body: Record<string, unknown>, password
   if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > 10_000_000) return false;
   const expected = Buffer.from(dk, 'hex');
   if (expected.length === 0 || expected.toString('hex') !== dk.toLowerCase()) return false;
+  onHash?.();
   const actual = await pbkdf2Async(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), iterations, expected.length, prf.digest);
   return timingSafeEqual(actual, expected);
 }

@@ -13,9 +13,10 @@
  * 401 "You are not a server admin." (chttpd_auth / couch_httpd:verify_is_server_admin). Bad
  * credentials are a 401 on every endpoint, even those open to anonymous users.
  *
- * Password checks (Basic here, `POST /_session` in server-routes.ts) go through the shared
- * failed-login throttle (src/auth/throttle.ts): a throttled address gets its answer, the normal
- * 401, after a delay. A cookie is a MAC check, not a password guess, and is not throttled.
+ * Password checks (Basic here, `POST /_session` in server-routes.ts) go through password-auth.ts:
+ * the `[chttpd_auth_lockout]` lockout, CouchDB's password cache and the shared failed-login
+ * throttle (src/auth/throttle.ts): a throttled address gets its answer, the normal 401, after a
+ * delay. A cookie is a MAC check, not a password guess, and is neither throttled nor counted.
  *
  * Two user sets (db-access.ts has the mapping): a name the Couchbase user registry knows is
  * checked against the registry only; any other name against its `_users` document
@@ -30,7 +31,7 @@ import type { UserRegistry } from '../auth/credentials.js';
 import { formatGrant } from '../auth/roles.js';
 import { clientAddress } from '../auth/throttle.js';
 import type { SideDb as MetaDb } from '../engine/side-db.js';
-import type { CouchUserLogin } from './couch-users.js';
+import { authenticatePassword, type PasswordCreds } from './password-auth.js';
 import { authHandlers, proxyUser } from './proxy-auth.js';
 import { jwtUser } from './jwt-auth.js';
 import type { AccessUser } from './db-access.js';
@@ -141,19 +142,31 @@ function registryUser(users: UserRegistry, name: string, via: UserCtx['via']): U
 }
 
 /**
- * A name/password check from this request's address, through the throttle: the registry's user
- * of that name, else the `_users` document's. Null when the password is wrong.
+ * A name/password check (password-auth.ts: lockout, password cache, throttle): the registry's
+ * user of that name, else the `_users` document's. Null when the password is wrong. `login`: a
+ * `POST /_session`, where a name nobody has still counts for the lockout; Basic credentials of
+ * nobody fail at once, as couch_httpd_auth default_authentication_handler answers them.
  */
-export async function checkCredentials(req: IncomingMessage, face: HttpFace, name: string, password: string, via: UserCtx['via'] = 'default'): Promise<UserCtx | null> {
+export async function checkCredentials(req: IncomingMessage, face: HttpFace, name: string, password: string, via: UserCtx['via'] = 'default', login = false): Promise<UserCtx | null> {
   const { users, authThrottle } = face.ctx;
-  const address = clientAddress(req.socket.remoteAddress);
   if (users.has(name)) {
-    const ok = await authThrottle.check(address, name, 'couchdb', () => users.verifyAsync(name, password));
-    return ok ? registryUser(users, name, via) : null;
+    const creds: PasswordCreds = {
+      source: 'registry',
+      salt: users.passwordSalt(name) ?? '',
+      verify: (pw, onHash) => {
+        onHash();
+        return users.verifyAsync(name, pw);
+      },
+    };
+    return (await authenticatePassword(req, face, name, password, creds)) ? registryUser(users, name, via) : null;
   }
-  let login: CouchUserLogin | null = null;
-  const ok = await authThrottle.check(address, name, 'couchdb', async () => (login = await face.couchUsers.verify(name, password)) !== null);
-  return ok && login !== null ? { name, admin: false, via, roles: (login as CouchUserLogin).roles, source: 'couchdb' } : null;
+  const found = face.couchUsers.credentials(name);
+  if (found === null && !login) {
+    await authThrottle.check(clientAddress(req.socket.remoteAddress), name, 'couchdb', () => false);
+    return null;
+  }
+  const ok = await authenticatePassword(req, face, name, password, found && { source: '_users', salt: found.salt, verify: found.verify });
+  return ok && found !== null ? { name, admin: false, via, roles: found.roles, source: 'couchdb' } : null;
 }
 
 /** The salt keying `name`'s cookies: '' for a registry user, the `_users` document's, null for nobody. */

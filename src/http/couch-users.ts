@@ -5,8 +5,8 @@
  *
  * A name the Couchbase user registry knows is never looked up here (auth.ts): the registry's
  * users shadow `_users` documents of the same name, so a name means one principal at a time.
- * Successful checks are remembered (bounded) under a key that includes the stored derived key, so
- * Basic auth on every request does not rerun PBKDF2, and a password change forgets them.
+ * Checks go through CouchDB's password cache (couchdb/passwords-cache.ts, password-auth.ts), so
+ * Basic auth on every request does not rerun PBKDF2.
  *
  * Each credentials lookup of an authentication (a Basic check, a login, a cookie) is counted as
  * CouchDB's chttpd_auth_cache counts it (`auth_cache_hits`, `auth_cache_misses` in `_stats`): a
@@ -14,26 +14,24 @@
  * `[chttpd_auth] auth_cache_size` users (50); a miss otherwise, as after a change of the document,
  * which chttpd_auth_cache evicts, or for a name without one, which it never caches.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from '../couchdb/db.js';
 import { CouchError } from '../couch/errors.js';
 import { loadUserDoc, userDocRoles, USERS_DB, verifyUserPassword } from '../couchdb/users-db.js';
 import type { Engine } from '../engine/engine.js';
 import type { Bucket } from '../engine/bucket.js';
 
-const VERIFY_CACHE_LIMIT = 256;
-
-export interface CouchUserLogin {
-  name: string;
+export interface CouchUserCreds {
+  /** The document's `salt` ('' without one): the password cache's and the cookies' key. */
+  salt: string;
   roles: string[];
+  /** The slow check against the stored key; `onHash` just before a PBKDF2 runs. */
+  verify(password: string, onHash?: () => void): Promise<boolean>;
 }
 
 export class CouchUsers {
-  readonly #cacheKey = randomBytes(32);
-  readonly #verified = new Map<string, true>();
   /** The revision of each user document last looked up, least recently used first. */
   readonly #creds = new Map<string, string>();
-  readonly stats = { logins: 0, failures: 0, cacheHits: 0, authCacheHits: 0, authCacheMisses: 0 };
+  readonly stats = { authCacheHits: 0, authCacheMisses: 0 };
 
   constructor(
     private readonly engine: Engine,
@@ -69,31 +67,18 @@ export class CouchUsers {
     return found;
   }
 
-  /** The user's roles when `password` is theirs, else null. */
-  async verify(name: string, password: string): Promise<CouchUserLogin | null> {
+  /**
+   * The credentials a password check of `name` uses (chttpd_auth_cache get_user_creds/2), null
+   * when there is no such user; a credentials lookup (counted). The check itself, with the
+   * password cache and the lockout, is password-auth.ts's.
+   */
+  credentials(name: string): CouchUserCreds | null {
     const found = this.#lookup(name);
-    if (found === null) {
-      this.stats.failures++;
-      return null;
-    }
-    const doc = found.body;
+    if (found === null) return null;
     // chttpd_auth_cache maybe_validate_user_creds: a conflicted user document logs nobody in.
-    if (found.conflicted) {
-      this.stats.failures++;
-      throw new CouchError('unauthorized', { reason: 'User document conflicts must be resolved before the document is used for authentication purposes.' });
-    }
-    const key = createHmac('sha256', this.#cacheKey).update(JSON.stringify([name, password, doc.derived_key, doc.salt])).digest('base64');
-    if (this.#verified.has(key)) {
-      this.stats.cacheHits++;
-    } else if (await verifyUserPassword(doc, password)) {
-      if (this.#verified.size >= VERIFY_CACHE_LIMIT) this.#verified.delete(this.#verified.keys().next().value!);
-      this.#verified.set(key, true);
-    } else {
-      this.stats.failures++;
-      return null;
-    }
-    this.stats.logins++;
-    return { name, roles: userDocRoles(doc) };
+    if (found.conflicted) throw new CouchError('unauthorized', { reason: 'User document conflicts must be resolved before the document is used for authentication purposes.' });
+    const doc = found.body;
+    return { salt: saltOf(doc), roles: userDocRoles(doc), verify: (password, onHash) => verifyUserPassword(doc, password, onHash) };
   }
 
   /**

@@ -22,6 +22,7 @@ import type { ParsedDoc } from '../couch/doc.js';
 import { Privilege } from '../auth/roles.js';
 import type { UserRegistry } from '../auth/credentials.js';
 import type { CouchConfig } from '../couchdb/config.js';
+import type { PasswordsCache } from '../couchdb/passwords-cache.js';
 import type { Db } from '../couchdb/db.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { isDbAdmin, isMember, securityObject, type CouchUserCtx, type SecurityObject } from '../couchdb/security.js';
@@ -45,6 +46,8 @@ const WRITE = Privilege.Insert | Privilege.Upsert | Privilege.Delete;
 export interface AccessHost {
   readonly users: UserRegistry;
   readonly config: CouchConfig;
+  /** Counts the PBKDF2 of a `_users` password saved (`couchdb.password_hashing_slow`). */
+  readonly passwords?: PasswordsCache;
 }
 
 export function dbSecurity(host: AccessHost, db: Db): SecurityObject {
@@ -123,7 +126,7 @@ export function guardDocWrite(host: AccessHost, user: AccessUser | null, db: Db,
     return undefined;
   }
   const cfg = host.config;
-  const settings = { iterations: cfg.int('chttpd_auth', 'iterations', 50000), prf: cfg.get('chttpd_auth', 'pbkdf2_prf') ?? 'sha256', passwordRegexp: cfg.chttpdAuth('password_regexp') };
+  const settings = { iterations: cfg.int('chttpd_auth', 'iterations', 50000), prf: cfg.get('chttpd_auth', 'pbkdf2_prf') ?? 'sha256', passwordRegexp: cfg.chttpdAuth('password_regexp'), onHash: () => host.passwords?.countSlow() };
   return hashUserPassword(doc.body, settings).then(check);
 }
 

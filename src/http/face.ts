@@ -28,6 +28,7 @@ import { GlobalChanges } from '../couchdb/global-changes.js';
 import { attachmentCompressionOf, CouchConfig } from '../couchdb/config.js';
 import { UuidGenerator } from '../couchdb/uuids.js';
 import { CouchUsers } from './couch-users.js';
+import { PasswordsCache } from '../couchdb/passwords-cache.js';
 import type { AccessHost } from './db-access.js';
 import { applyLogLevel } from './config-routes.js';
 import { DesignFunctions } from '../design/design-docs.js';
@@ -116,6 +117,9 @@ export class HttpFace {
   readonly uuids: UuidGenerator;
   /** `_users` logins (couch-users.ts). */
   readonly couchUsers: CouchUsers;
+  /** CouchDB's password cache and its `_stats` counters (couchdb/passwords-cache.ts). */
+  readonly passwords: PasswordsCache;
+
   /** What the access rules read (db-access.ts). */
   readonly access: AccessHost;
   /** Filters and validate_doc_update: the QuickJS sandbox, loaded on first use (src/design/). */
@@ -149,7 +153,8 @@ export class HttpFace {
       const size = Number.parseInt(this.config.chttpdAuth('auth_cache_size') ?? '', 10);
       return Number.isSafeInteger(size) && size > 0 ? size : 50;
     });
-    this.access = { users: ctx.users, config: this.config };
+    this.passwords = new PasswordsCache(this.config);
+    this.access = { users: ctx.users, config: this.config, passwords: this.passwords };
     this.design = new DesignFunctions({
       ...options.design,
       onLog: (ddocId, message) => ctx.logger.info({ ddoc: ddocId }, `design function log: ${message}`),

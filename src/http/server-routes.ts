@@ -215,7 +215,7 @@ const postSession: Handler = async (rc) => {
     name = sessionName((k) => body[k]);
     password = body.password;
   }
-  const user = typeof name === 'string' && typeof password === 'string' ? await checkCredentials(rc.req, rc.face, name, password, 'cookie') : null;
+  const user = typeof name === 'string' && typeof password === 'string' ? await checkCredentials(rc.req, rc.face, name, password, 'cookie', true) : null;
   if (user === null) {
     const fail = redirectTo(rc, 'fail');
     if (fail === undefined) throw new CouchError('unauthorized');

@@ -63,6 +63,8 @@ export function couchStats(src: MetricSources): Record<string, unknown> {
       commits: counter(writer.commits, 'number of commits performed'),
       auth_cache_hits: counter(http?.couchUsers.stats.authCacheHits ?? 0, 'number of authentication cache hits'),
       auth_cache_misses: counter(http?.couchUsers.stats.authCacheMisses ?? 0, 'number of authentication cache misses'),
+      password_hashing_fast: counter(http?.passwords.stats.fast ?? 0, 'number of fast password hashing operations'),
+      password_hashing_slow: counter(http?.passwords.stats.slow ?? 0, 'number of slow password hashing operations'),
       httpd: {
         requests: counter(http?.stats.requests ?? 0, 'number of HTTP requests'),
         clients_requesting_changes: counter(feeds.continuous ?? 0, 'number of clients for continuous _changes'),
