@@ -15,6 +15,8 @@
  *   follow that section: threshold 5, 10 000 tracked entries, a 5-minute lifetime.
  * - Delay, not lockout (CouchDB answers 403 even to the right password while locked): a lockout
  *   lets anyone who can reach the port lock the administrator out; a delay only costs time.
+ *   The CouchDB face has CouchDB's lockout as well, off unless `[chttpd_auth_lockout] mode` turns
+ *   it on (src/http/auth-lockout.ts).
  * - A success from an address forgets its failures (as Vault's user lockout resets its counter):
  *   HTTP Basic authenticates every request, so a client that mistyped once must not stay slowed
  *   for every later request. An attacker who owns a valid account could reset its own counter this

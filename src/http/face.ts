@@ -29,6 +29,7 @@ import { attachmentCompressionOf, CouchConfig } from '../couchdb/config.js';
 import { UuidGenerator } from '../couchdb/uuids.js';
 import { CouchUsers } from './couch-users.js';
 import { PasswordsCache } from '../couchdb/passwords-cache.js';
+import { AuthLockout } from './auth-lockout.js';
 import type { AccessHost } from './db-access.js';
 import { applyLogLevel } from './config-routes.js';
 import { DesignFunctions } from '../design/design-docs.js';
@@ -119,7 +120,8 @@ export class HttpFace {
   readonly couchUsers: CouchUsers;
   /** CouchDB's password cache and its `_stats` counters (couchdb/passwords-cache.ts). */
   readonly passwords: PasswordsCache;
-
+  /** `[chttpd_auth_lockout]` (auth-lockout.ts). */
+  readonly lockout: AuthLockout;
   /** What the access rules read (db-access.ts). */
   readonly access: AccessHost;
   /** Filters and validate_doc_update: the QuickJS sandbox, loaded on first use (src/design/). */
@@ -154,6 +156,7 @@ export class HttpFace {
       return Number.isSafeInteger(size) && size > 0 ? size : 50;
     });
     this.passwords = new PasswordsCache(this.config);
+    this.lockout = new AuthLockout(this.config, ctx.logger);
     this.access = { users: ctx.users, config: this.config, passwords: this.passwords };
     this.design = new DesignFunctions({
       ...options.design,
