@@ -239,6 +239,9 @@ export const COUCH_ERRORS = {
   os_process_error: { status: 500, error: 'os_process_error', reason: '{detail}' },
   // A write the disk had no room for (RFC 4918 §11.5); nothing of it was stored, retry later.
   insufficient_storage: { status: 507, error: 'insufficient_storage', reason: '{detail}' },
+  // `[disk_monitor]` refusing a write or an index update (couchdb/disk-monitor.ts): chttpd
+  // error_info({insufficient_storage, Reason}), whose `error` CouchDB spells "insufficent_storage".
+  disk_too_full: { status: 507, error: 'insufficent_storage', reason: '{detail}' },
   not_implemented: { status: 501, error: 'not_implemented', reason: 'this feature is not yet implemented' },
   // `_temp_view` (chttpd_view handle_temp_view_req): removed in CouchDB 2.0.
   temp_view_gone: { status: 410, error: 'gone', reason: 'Temporary views are not supported in CouchDB' },

@@ -73,6 +73,8 @@ export class Db {
     readonly attachmentCompression: () => AttachmentCompression = () => DEFAULT_ATTACHMENT_COMPRESSION,
     /** `[couchdb] max_partition_size` in effect (partition-size.ts), read at each interactive write. */
     readonly maxPartitionSize: () => number = () => DEFAULT_MAX_PARTITION_SIZE,
+    /** `[disk_monitor]` refusing interactive writes now (disk-monitor.ts), read at each one. */
+    readonly interactiveWritesBlocked: () => boolean = () => false,
   ) {
     this.docs = bucket.collection(collectionId);
     this.local = new KeyspaceSide(bucket, 'couch_local', collectionId);

@@ -33,6 +33,7 @@ import { putAttachmentData } from './att-store.js';
 import type { Db } from './db.js';
 import { updateDoc, type DocState } from './doc-store.js';
 import { designPartitionError, validatePartitionedDocId } from './partition.js';
+import { diskTooFull } from './disk-monitor.js';
 import { notePartitionWrite, partitionFull } from './partition-size.js';
 
 export interface DocWriteOptions {
@@ -103,6 +104,9 @@ function digestsOf(atts: readonly AttachmentMeta[]): Array<{ name: string; conte
 
 /** Write one document; resolves to the revision written (or already present, for replicated writes). */
 export function writeDoc(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
+  // couch_db:update_docs/4: interactive edits are refused while `[disk_monitor]` says the disk is
+  // too full (disk-monitor.ts); replicated ones are not.
+  if (opts.newEdits && db.interactiveWritesBlocked()) return Promise.reject(diskTooFull());
   db.stats.writes++; // CouchDB `database_writes`
   // A partitioned database takes `partition:rest` ids only (couch_db:validate_docid/2), whoever writes.
   if (db.partitioned) {

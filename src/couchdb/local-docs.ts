@@ -12,6 +12,7 @@
  */
 import { CouchError } from '../couch/errors.js';
 import type { Db } from './db.js';
+import { diskTooFull } from './disk-monitor.js';
 
 export const LOCAL_PREFIX = '_local/';
 
@@ -48,6 +49,8 @@ export function* localIds(db: Db, descending: boolean): Iterable<string> {
 
 /** Write (or delete, with `body` null) a local doc inside one write transaction. */
 export async function updateLocal(db: Db, id: string, givenRev: string | undefined, body: Record<string, unknown> | null): Promise<number> {
+  // couch_db:update_docs/4 refuses interactive `_local` writes too while `[disk_monitor]` blocks them.
+  if (db.interactiveWritesBlocked()) throw diskTooFull();
   return db.local.transaction(() => {
     const current = readLocal(db, id);
     const given = givenRev === undefined ? undefined : localRevNumber(givenRev);

@@ -30,6 +30,7 @@ import { UuidGenerator } from '../couchdb/uuids.js';
 import { CouchUsers } from './couch-users.js';
 import { PasswordsCache } from '../couchdb/passwords-cache.js';
 import { AuthLockout } from './auth-lockout.js';
+import { DiskMonitor } from '../couchdb/disk-monitor.js';
 import type { AccessHost } from './db-access.js';
 import { applyLogLevel } from './config-routes.js';
 import { DesignFunctions } from '../design/design-docs.js';
@@ -122,6 +123,8 @@ export class HttpFace {
   readonly passwords: PasswordsCache;
   /** `[chttpd_auth_lockout]` (auth-lockout.ts). */
   readonly lockout: AuthLockout;
+  /** `[disk_monitor]` (couchdb/disk-monitor.ts): the data directory's filesystem against its thresholds. */
+  readonly disk: DiskMonitor;
   /** What the access rules read (db-access.ts). */
   readonly access: AccessHost;
   /** Filters and validate_doc_update: the QuickJS sandbox, loaded on first use (src/design/). */
@@ -157,6 +160,7 @@ export class HttpFace {
     });
     this.passwords = new PasswordsCache(this.config);
     this.lockout = new AuthLockout(this.config, ctx.logger);
+    this.disk = new DiskMonitor(this.config, ctx.engine.store.path);
     this.access = { users: ctx.users, config: this.config, passwords: this.passwords };
     this.design = new DesignFunctions({
       ...options.design,
@@ -266,7 +270,7 @@ export class HttpFace {
       watchCollectionDrops(bucket, SIDE_NAMESPACE_BASES, (err, collectionId) =>
         this.ctx.logger.warn({ err, bucket: bucket.name, collectionId }, 'could not remove the side data of a dropped collection'));
     }
-    const db = new Db(bucket, collectionId, () => attachmentCompressionOf(this.config), () => this.config.int('couchdb', 'max_partition_size', DEFAULT_MAX_PARTITION_SIZE));
+    const db = new Db(bucket, collectionId, () => attachmentCompressionOf(this.config), () => this.config.int('couchdb', 'max_partition_size', DEFAULT_MAX_PARTITION_SIZE), () => this.disk.blockInteractiveDatabaseWrites());
     this.dbs.set(key, db);
     return db;
   }

@@ -97,8 +97,9 @@ export function couchWebFace(face: HttpFace): WebFace {
     renderError(err: unknown, req: IncomingMessage, res: ServerResponse): void {
       const couch = toCouchError(err);
       face.stats.errors++;
-      // A full disk (507) is logged once per state change by the server, not once per request.
-      if (couch.status >= 500 && couch.kind !== 'insufficient_storage') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
+      // A full disk (507) is logged once per state change by the server, not once per request;
+      // a `[disk_monitor]` refusal is that setting working, not a failure.
+      if (couch.status >= 500 && couch.kind !== 'insufficient_storage' && couch.kind !== 'disk_too_full') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
       if (!res.headersSent) sendError(res, couch);
     },
     // A malformed request line or headers: answer like CouchDB would, then drop the socket.

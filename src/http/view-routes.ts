@@ -41,10 +41,15 @@ function queryLimits(rc: RequestCtx): { global: number; partition: number } {
   return { global: config.int('query_server_config', 'query_limit', MAX_VIEW_LIMIT), partition: config.int('query_server_config', 'partition_query_limit', MAX_VIEW_LIMIT) };
 }
 
+/** What a view query takes from the server's state: the query limits, and `[disk_monitor]`'s block on index updates. */
+function serverLimits(rc: RequestCtx): { queryLimits: { global: number; partition: number }; indexingBlocked: boolean } {
+  return { queryLimits: queryLimits(rc), indexingBlocked: rc.face.disk.blockInteractiveViewIndexing() };
+}
+
 const getView: Handler = async (rc) => {
   const db = resolveDb(rc);
   const { parseViewQuery, queryView } = await views();
-  const q = { ...parseViewQuery(rc.query), queryLimits: queryLimits(rc) };
+  const q = { ...parseViewQuery(rc.query), ...serverLimits(rc) };
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
@@ -52,7 +57,7 @@ const postView: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
   const { parseViewQuery, queryView } = await views();
-  const q = { ...parseViewQuery(rc.query, body), queryLimits: queryLimits(rc) };
+  const q = { ...parseViewQuery(rc.query, body), ...serverLimits(rc) };
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
@@ -67,8 +72,8 @@ const postViewQueries: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
   const { parseViewQuery, queryView } = await views();
-  const limits = queryLimits(rc);
-  const parsed = queriesOf(body).map((query) => ({ ...parseViewQuery(new URLSearchParams([...rc.query].filter(([name]) => !Object.hasOwn(query, name))), query), queryLimits: limits }));
+  const limits = serverLimits(rc);
+  const parsed = queriesOf(body).map((query) => ({ ...parseViewQuery(new URLSearchParams([...rc.query].filter(([name]) => !Object.hasOwn(query, name))), query), ...limits }));
   const results: string[] = [];
   for (const q of parsed) results.push(await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
   sendJsonText(rc.res, 200, `{"results":[${results.join(',')}]}`);
@@ -77,7 +82,7 @@ const postViewQueries: Handler = async (rc) => {
 /** A view's result as a row stream (`total_rows`, `offset`, ... and rows read as pulled), for list functions (render-routes.ts). */
 export async function viewRows(rc: RequestCtx, db: Db, ddoc: string, view: string, body?: Record<string, unknown>): Promise<RowStream> {
   const { parseViewQuery, viewRowStream } = await views();
-  return viewRowStream(db, ddoc, view, { ...parseViewQuery(rc.query, body), queryLimits: queryLimits(rc) }, reduceLimit(rc, db, ddoc));
+  return viewRowStream(db, ddoc, view, { ...parseViewQuery(rc.query, body), ...serverLimits(rc) }, reduceLimit(rc, db, ddoc));
 }
 
 const getInfo: Handler = async (rc) => {

@@ -35,6 +35,11 @@ export interface ViewQuery extends ViewRange {
    * apply_limit), set by the face; CouchDB's defaults (unbounded in practice) when absent.
    */
   queryLimits?: { global: number; partition: number };
+  /**
+   * `[disk_monitor]` blocks interactive view indexing now (couchdb/disk-monitor.ts), set by the
+   * face: an `update=true` query of a stale index is then refused.
+   */
+  indexingBlocked?: boolean;
 }
 
 function parseError(detail: string): CouchError {

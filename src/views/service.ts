@@ -10,6 +10,7 @@ import { validateForView, validatePartitionUse, type ViewQuery } from './query.j
 import { isPartitionedDesign } from '../couchdb/partition.js';
 import { mapQuery, mapRowStream, reduceQuery, viewNumber, type RowStream } from './run.js';
 import type { ReduceLimitOptions } from './reduce-limit.js';
+import { indexTooFull } from '../couchdb/disk-monitor.js';
 
 /** A view opened for query `q`: its design, number, index (refreshed per `q.update`) and whether it reduces. */
 async function openView(db: Db, ddoc: string, view: string, query: ViewQuery) {
@@ -20,6 +21,10 @@ async function openView(db: Db, ddoc: string, view: string, query: ViewQuery) {
   const q = validatePartitionUse(query, partitioned);
   const reducing = validateForView(q, def.reduce !== undefined);
   const idx = await openDesignIndex(db, d, partitioned);
+  // couch_mrview_util:get_view_index_state/5: while `[disk_monitor]` blocks interactive indexing,
+  // an index already up to date still answers; a stale one is an error until there is room.
+  // (CouchDB's reduce views then fall through to a 500 `unknown_error`; both are this 507 here.)
+  if (q.update === 'true' && q.indexingBlocked === true && idx.seq < db.bucket.bucketSeq) throw indexTooFull();
   await idx.refresh(q.update);
   return { d, n, def, reducing, idx, q };
 }
