@@ -37,6 +37,8 @@ export class SendLoop<M, S extends SendStream<M>> {
   readonly #ready = new ReadyQueue<S>();
   #starved: S[] = [];
   #wake: (() => void) | null = null;
+  /** Turns in which a stream that claimed output gave none (each one a bug in that stream). */
+  stalls = 0;
 
   constructor(
     private readonly host: SendHost<M>,
@@ -91,11 +93,21 @@ export class SendLoop<M, S extends SendStream<M>> {
         continue;
       }
       let writable = true;
-      for (let n = 0; n < this.quantum && writable && host.canSend(); n++) {
+      let sent = 0;
+      for (; sent < this.quantum && writable && host.canSend(); sent++) {
         const m = stream.next();
         if (m === null || m === undefined) break;
         writable = host.write(m);
         burst++;
+      }
+      if (sent === 0 && stream.hasOutput()) {
+        // A stream that claims output but gives none (a bug) is dropped from the queue until it
+        // calls `ready` again, and the loop yields: queued again at once it would spin this loop
+        // without a write, so without ever yielding to the event loop (the whole process hung).
+        this.stalls++;
+        burst = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
       }
       if (stream.hasOutput()) this.#ready.push(stream);
       else if (writable && host.canSend()) stream.pull();

@@ -145,6 +145,9 @@ export class ProducerStream implements Queueable, Endable {
   }
 
   hasOutput(): boolean {
+    // A closed stream has nothing more to send, whatever its snapshot still lacked (a seqno
+    // advance is due only to a live stream): the send loop would queue it forever.
+    if (this.state.kind === 'dead' || this.state.kind === 'pending') return this.held !== null;
     return this.held !== null || this.state.kind === 'ending' || this.index < this.batch.length || this.advanceDue();
   }
 

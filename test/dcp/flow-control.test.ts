@@ -64,6 +64,35 @@ describe('dcp > flow control', () => {
     for (const [vb, list] of seqnos) assert.deepEqual(list, [...list].sort((a, b) => a - b), `vb ${vb} in order`);
   });
 
+  test('closing a collection-aware stream paused mid-snapshot by the window, then acking, leaves the server serving', async (t) => {
+    // Found by fuzzing: the closed stream kept claiming a SEQNO_ADVANCED it would never send, and
+    // the send loop queued it again and again without yielding: the whole process hung.
+    // A bucket of its own: the snapshot (40 items) fits in one read of the stream (64 items).
+    const spin = await server.server.engine.createBucket('spin', { numVBuckets: 8 });
+    const vb = 5;
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; writes.length < 40; i++) if (spin.vbucketOf(`spin-${i}`) === vb) writes.push(spin.set(`spin-${i}`, JSON.stringify({ i }), { datatype: c.Datatype.Json }));
+    await Promise.all(writes);
+    await spin.quiesce();
+    const cons = await DcpTestConsumer.open(server, { bucket: 'spin', name: 'closer', features: [c.Feature.Xerror, c.Feature.Collections], controls: { enable_noop: 'true', connection_buffer_size: '200' } });
+    t.after(() => cons.close());
+    await cons.streamFromZero(vb);
+    const watcher = await DcpTestConsumer.open(server, { bucket: 'spin', name: 'closer-watcher' });
+    t.after(() => watcher.close());
+    await cons.waitFor('the window to fill', () => cons.countedBytes >= 100);
+    for (let tries = 0; (await watcher.stats('dcp')).get('eq_dcpq:closer:paused') !== 'true'; tries++) {
+      assert.ok(tries < 500, 'the producer never paused');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(await cons.closeStream(vb), c.Status.Success);
+    void cons.ack(100_000);
+    // The loop answers: this connection's stats, and a fresh connection's.
+    assert.ok((await cons.stats('dcp')).size > 0);
+    const fresh = await DcpTestConsumer.open(server, { bucket: 'spin', name: 'after-close' });
+    t.after(() => fresh.close());
+    assert.ok((await fresh.stats('dcp')).has('eq_dcpq:closer:paused'));
+  });
+
   test('connection_buffer_size=0 turns flow control off', async (t) => {
     const cons = await DcpTestConsumer.open(server, { controls: { connection_buffer_size: '100' } });
     t.after(() => cons.close());
