@@ -45,6 +45,9 @@ export const ENGINE_ERRORS = {
   LOCKED: { status: 0x09, http: 409, retriable: true, message: 'document locked' },
   LOCKED_TMPFAIL: { status: 0x09, http: 409, retriable: true, message: 'document locked' },
   NOT_LOCKED: { status: 0x0e, http: 409, retriable: false, message: 'document not locked' },
+  // kv_engine's engine_errc cas_value_invalid: a with-meta CAS too far ahead of this node's clock
+  // (hlc_invalid_strategy "error"), refused so one write cannot poison every later CAS.
+  CAS_INVALID: { status: 0x0f, http: 400, retriable: false, message: 'CAS value invalid' },
 } as const;
 
 registerErrorCodes(

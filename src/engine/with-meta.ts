@@ -81,13 +81,15 @@ export interface WithMetaStats {
   delMeta: number;
   setMetaResolutionFailed: number;
   delMetaResolutionFailed: number;
+  /** Writes refused for a CAS too far ahead (CAS_INVALID). */
+  invalidCas: number;
 }
 
 const statsByBucket = new WeakMap<BucketCore, WithMetaStats>();
 
 export function withMetaStats(bucket: BucketCore): WithMetaStats {
   let s = statsByBucket.get(bucket);
-  if (s === undefined) statsByBucket.set(bucket, (s = { setMeta: 0, delMeta: 0, setMetaResolutionFailed: 0, delMetaResolutionFailed: 0 }));
+  if (s === undefined) statsByBucket.set(bucket, (s = { setMeta: 0, delMeta: 0, setMetaResolutionFailed: 0, delMetaResolutionFailed: 0, invalidCas: 0 }));
   return s;
 }
 
@@ -176,7 +178,14 @@ export function writeWithMeta(
     if (current.cas !== opts.expectCas) throw new EngineError('KEY_EEXISTS', 'CAS mismatch');
   }
   const now = bucket.nowSeconds();
-  const cas = (opts.options & REGENERATE_CAS) !== 0 ? bucket.hlc.next() : meta.cas;
+  const regenerate = (opts.options & REGENERATE_CAS) !== 0;
+  // CAS poisoning (kv_engine hlc_invalid_strategy "error"): a CAS far in the future would become
+  // the floor of every later CAS of the bucket, and past 2^64 the field wraps to 0, "no CAS".
+  if (!regenerate && bucket.hlc.tooFarAhead(meta.cas)) {
+    stats.invalidCas++;
+    throw new EngineError('CAS_INVALID', `CAS ${meta.cas} is more than an hour ahead of this node's clock`);
+  }
+  const cas = regenerate ? bucket.hlc.next() : meta.cas;
   if (deleted) stats.delMeta++;
   else stats.setMeta++;
   return bucket.commitReplicated(vb, current, {

@@ -254,6 +254,12 @@ export class KvServerConnection implements Session {
     return reply;
   }
 
+  /** A reply that could not be encoded went out as Einternal (socket-writer.ts): count and log it. */
+  private readonly encodeFailed = (err: unknown, p: Packet): void => {
+    this.stats.errors++;
+    this.ctx.logger.error({ err, opcode: p.opcode }, 'encoding a reply failed: answered Einternal');
+  };
+
   private errorFor(req: Packet, err: unknown): Reply {
     this.stats.errors++;
     if (!isRequestMagic(req.magic)) return null;
@@ -313,7 +319,7 @@ export class KvServerConnection implements Session {
           this.pendingHead = 0;
         }
         if (reply === null) continue;
-        encodeReplyInto(out, reply);
+        encodeReplyInto(out, reply, this.encodeFailed);
         if (out.length >= WRITE_BATCH) this.writer.writeReplies(out);
       }
       this.writer.writeReplies(out);

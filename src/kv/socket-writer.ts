@@ -54,11 +54,26 @@ export function afterMicrotasks(): Promise<typeof NOT_YET> {
   return new Promise((resolve) => process.nextTick(resolve, NOT_YET));
 }
 
-/** Append a non-null reply's frames to a batch of encoded replies. */
-export function encodeReplyInto(out: Buffer[], reply: Packet | Packet[] | Buffer): void {
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Append a non-null reply's frames to a batch of encoded replies. A reply that cannot be encoded
+ * (a value out of its field's range: a bug upstream) is answered Einternal with no body rather
+ * than lost, so the client's request still gets its answer; `onError` is told.
+ */
+export function encodeReplyInto(out: Buffer[], reply: Packet | Packet[] | Buffer, onError: (err: unknown, p: Packet) => void = () => {}): void {
   if (Buffer.isBuffer(reply)) out.push(reply);
-  else if (Array.isArray(reply)) for (const p of reply) out.push(encodePacket(p));
-  else out.push(encodePacket(reply));
+  else if (Array.isArray(reply)) for (const p of reply) out.push(encodeOrInternal(p, onError));
+  else out.push(encodeOrInternal(reply, onError));
+}
+
+function encodeOrInternal(p: Packet, onError: (err: unknown, p: Packet) => void): Buffer {
+  try {
+    return encodePacket(p);
+  } catch (err) {
+    onError(err, p);
+    return encodePacket({ ...p, status: Status.Einternal, cas: 0n, datatype: 0, framingExtras: NO_BYTES, extras: NO_BYTES, key: NO_BYTES, value: NO_BYTES });
+  }
 }
 
 export class SocketWriter {

@@ -101,6 +101,24 @@ describe('XMEM on a revid bucket', () => {
       assert.equal(stats.get('ep_num_ops_del_meta'), '0');
     }));
 
+  test('a CAS more than an hour ahead is CasValueInvalid (CAS poisoning) and later CAS values stay on the clock', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open();
+      const high = f.bucket.vbucketInfo(f.vb('poison')).highSeqno;
+      for (const metaCas of [(1n << 64n) - 1n, BigInt(Date.now() + 2 * 3600_000) * 1_000_000n]) {
+        expectStatus(await kv.request(frame(f, { key: 'poison', value: 'x', revSeqno: 1, metaCas })), Status.CasValueInvalid, `CAS ${metaCas}`);
+      }
+      assert.equal(f.bucket.vbucketInfo(f.vb('poison')).highSeqno, high);
+      // Within the hour it is taken, as XDCR from a node whose clock runs ahead needs.
+      const ahead = (BigInt(Date.now() + 60_000) * 1_000_000n) & ~0xffffn;
+      expectStatus(await kv.request(frame(f, { key: 'ahead', value: 'x', revSeqno: 1, metaCas: ahead })), Status.Success);
+      const local = expectStatus(await kv.request(encodeStoreRequest({ key: 'local', value: 'x', vbucket: f.vb('local') })), Status.Success);
+      assert.ok(local.cas > ahead && local.cas < ahead + 1_000_000n, `${local.cas}`);
+      // REGENERATE_CAS (with SKIP_CONFLICT_RESOLUTION) replaces the CAS, as kv's "replace" does.
+      const regen = expectStatus(await kv.request(frame(f, { key: 'regen', value: 'x', revSeqno: 1, metaCas: (1n << 64n) - 1n, options: SKIP_CONFLICT_RESOLUTION | REGENERATE_CAS })), Status.Success);
+      assert.ok(regen.cas > local.cas && regen.cas < (1n << 63n));
+    }));
+
   test('ADD_WITH_META: KeyEexists on a live document, creates on a missing or deleted one', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
