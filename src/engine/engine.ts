@@ -191,7 +191,29 @@ export class Engine extends EventEmitter {
     return b;
   }
 
-  async createBucket(name: string, opts: CreateBucketOptions = {}): Promise<Bucket> {
+  /**
+   * Creations and deletions of one bucket name, in order: a deletion drops the name's LMDB
+   * databases after it has let go of the name, so a creation of the same name racing it would
+   * open the databases being dropped (LMDB EINVAL, and the new bucket's data gone). Each waits for
+   * the one before it, as CouchDB's database creations and deletions are serialised.
+   */
+  readonly #lifecycle = new Map<string, Promise<unknown>>();
+
+  #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.#lifecycle.get(name) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#lifecycle.set(name, tail);
+    void tail.then(() => {
+      if (this.#lifecycle.get(name) === tail) this.#lifecycle.delete(name);
+    });
+    return run;
+  }
+
+  createBucket(name: string, opts: CreateBucketOptions = {}): Promise<Bucket> {
+    return this.#serial(name, () => this.#createBucket(name, opts));
+  }
+
+  async #createBucket(name: string, opts: CreateBucketOptions): Promise<Bucket> {
     if (!BUCKET_NAME.test(name)) {
       throw new EngineError('EINVAL', 'bucket names are 1-100 characters of letters, digits, _ . % and -');
     }
@@ -222,7 +244,11 @@ export class Engine extends EventEmitter {
     return bucket;
   }
 
-  async deleteBucket(name: string, auxNamespaces: string[] = []): Promise<void> {
+  deleteBucket(name: string, auxNamespaces: string[] = []): Promise<void> {
+    return this.#serial(name, () => this.#deleteBucket(name, auxNamespaces));
+  }
+
+  async #deleteBucket(name: string, auxNamespaces: string[]): Promise<void> {
     const bucket = this.requireBucket(name);
     this.bucketMap.delete(name);
     bucketCore(bucket).markClosed();

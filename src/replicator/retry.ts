@@ -12,5 +12,5 @@ import type { BackoffPolicy } from '../common/backoff.js';
 
 export type { BackoffPolicy } from '../common/backoff.js';
 
-export const DEFAULT_REQUEST_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 10_000, retries: 10, jitter: 0.1 };
+export const DEFAULT_REQUEST_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 10_000, retries: 5, jitter: 0.1 };
 export const DEFAULT_FEED_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 10_000, retries: Infinity, jitter: 0.1 };
