@@ -22,7 +22,7 @@ import { securityObject as storedSecurity } from '../couchdb/security.js';
 import { isCouchError } from '../couch/errors.js';
 import { isNativeAuthDesignDoc } from '../couchdb/users-auth-ddoc.js';
 import { dbKeyOf, designDocIds, loadDesignDoc, type DesignFunctions } from './design-docs.js';
-import type { UserCtx } from './sandbox.js';
+import type { UserCtx, ValidateFunction } from './sandbox.js';
 
 /**
  * The database's security object as validate_doc_update and `req.secObj` see it: the stored
@@ -47,11 +47,15 @@ export async function docValidator(design: DesignFunctions, db: Db, userCtx: Use
   if (ddocs.length === 0) return undefined;
   const sandbox = await design.sandbox();
   const dbKey = dbKeyOf(db);
-  // Compiled now, so that a broken function fails the request (400 compilation_error) before any write.
-  const fns = ddocs.map((d) => sandbox.compile(d!, 'validate', ['validate_doc_update'], dbKey));
+  // Compiled at the first document the request validates, before its write: a broken function
+  // fails that write (400 compilation_error), while design-document writes, which no function
+  // validates (couch_db validate_doc_update/3 only checks the writer is an admin), never compile
+  // them, so an admin can always fix or delete the design document that holds a broken one.
+  let fns: ValidateFunction[] | null = null;
   const secObj = securityObject(db);
   const stats = design.stats;
   return (newDoc, oldDoc) => {
+    fns ??= ddocs.map((d) => sandbox.compile(d!, 'validate', ['validate_doc_update'], dbKey));
     for (const fn of fns) {
       stats.vduRuns++;
       try {

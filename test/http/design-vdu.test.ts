@@ -129,6 +129,14 @@ describe('validate_doc_update', () => {
       const r = await f.req('/db/z', { method: 'PUT', json: {} });
       assert.equal(r.status, 400);
       assert.equal(obj(r.json).error, 'compilation_error');
+      // Design documents are still written, so an admin can fix or remove the broken one.
+      assert.equal((await f.req('/db/_design/another', { method: 'PUT', json: { language: 'javascript' } })).status, 201);
+      const broken = obj((await f.req('/db/_design/broken')).json)._rev as string;
+      await put(f, '/db/_design/broken', { _rev: broken, validate_doc_update: '"not a function"' });
+      assert.equal((await f.req('/db/z', { method: 'PUT', json: {} })).status, 400);
+      const again = obj((await f.req('/db/_design/broken')).json)._rev as string;
+      assert.equal((await f.req(`/db/_design/broken?rev=${again}`, { method: 'DELETE' })).status, 200);
+      assert.equal((await f.req('/db/z', { method: 'PUT', json: {} })).status, 201);
     }));
 });
 
