@@ -20,6 +20,7 @@
 // CouchDB bodies are "EJSON" (jiffy): objects are `{[{Key, Value}]}` (a
 // 1-tuple holding a proplist), strings and keys are UTF-8 binaries, numbers
 // are integers or floats, and true/false/null are atoms.
+import { CouchError } from './errors.js';
 
 export type ErlTerm =
   | { t: 'atom'; v: string }
@@ -50,7 +51,9 @@ export function ejson(value: unknown): ErlTerm {
   if (value === false) return atom('false');
   if (typeof value === 'string') return bin(value);
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError('non-finite number in JSON body');
+    // A number beyond a double (1e400) parsed as Infinity: jiffy refuses such a body as invalid
+    // JSON (chttpd:json_body/1, 400 "invalid UTF-8 JSON").
+    if (!Number.isFinite(value)) throw new CouchError('invalid_json');
     return Number.isInteger(value) ? int(BigInt(value)) : { t: 'float', v: value };
   }
   if (Array.isArray(value)) return list(value.map(ejson));

@@ -181,6 +181,20 @@ describe('hostile documents', () => {
       assert.equal(obj((await f.req('/default/u')).json).name, 'é');
     }));
 
+  test('HTTP: a number beyond a double (1e400) is 400 "invalid UTF-8 JSON" on document writes, a row error in _bulk_docs', () =>
+    withCouch(async (f) => {
+      const body = '{"a":1e400}';
+      for (const [path, method] of [['/default/n', 'PUT'], ['/default', 'POST'], ['/default/_design/n', 'PUT']] as const) {
+        const r = await f.req(path, { method, body, headers: { 'content-type': 'application/json' } });
+        assert.deepEqual([r.status, r.json], [400, { error: 'bad_request', reason: 'invalid UTF-8 JSON' }], `${method} ${path}`);
+      }
+      const bulk = await f.req('/default/_bulk_docs', { method: 'POST', body: '{"docs":[{"_id":"big","a":1e400},{"_id":"fine","a":1}]}', headers: { 'content-type': 'application/json' } });
+      assert.equal(bulk.status, 201);
+      const rows = arr(bulk.json).map(obj);
+      assert.deepEqual([rows[0]!.error, rows[1]!.ok], ['bad_request', true]);
+      assert.equal((await f.req('/default/big')).status, 404);
+    }));
+
   test('an opaque KV document can be overwritten over HTTP with its rev; a KV array is returned intact over KV', () =>
     withCouch(async (f) => {
       const kv = await seed(f);
