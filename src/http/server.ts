@@ -47,8 +47,12 @@ function startJsonp(face: HttpFace, url: URL, res: ServerResponse): void {
   useJsonp(res, callback);
 }
 
-/** The methods `X-HTTP-Method-Override` may name (chttpd handle_request_int). */
-const OVERRIDABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'TRACE', 'CONNECT', 'COPY']);
+/**
+ * The methods `X-HTTP-Method-Override` may name (chttpd handle_request_int), less HEAD: the
+ * request on the wire stays a POST, whose response must carry the body its Content-Length
+ * announces, so a POST asking to be a HEAD stays a POST (answered in full, not cut off).
+ */
+const OVERRIDABLE = new Set(['GET', 'POST', 'PUT', 'DELETE', 'TRACE', 'CONNECT', 'COPY']);
 
 /**
  * CouchDB lets a client that can only POST name another method in `X-HTTP-Method-Override`

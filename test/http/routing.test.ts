@@ -6,7 +6,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDb, obj, withCouch } from './helpers.js';
+import { arr, createDb, obj, withCouch } from './helpers.js';
 import { startMgmtServer } from '../mgmt/rest-helpers.js';
 
 describe('CouchDB face routing', () => {
@@ -41,6 +41,12 @@ describe('CouchDB face routing', () => {
       assert.equal((await f.req('/db/over', { method: 'GET', headers: { 'x-http-method-override': 'DELETE' } })).status, 200);
       // PATCH is no method to override to: the request stays a POST (a form upload, which wants multipart/form-data).
       assert.equal((await f.req('/db/over', { method: 'POST', headers: { 'x-http-method-override': 'PATCH' } })).status, 415);
+      // Nor HEAD: the response to the POST on the wire carries the whole body its Content-Length
+      // announces (a HEAD answer would leave the client waiting for it).
+      const all = await f.req('/db/_all_docs', { method: 'POST', json: {}, headers: { 'x-http-method-override': 'HEAD' } });
+      assert.equal(all.status, 200);
+      assert.equal(Number(all.headers['content-length'] ?? all.body.length), all.body.length);
+      assert.equal(arr(obj(all.json).rows).length, 1);
       const del = await f.req(`/db/over?rev=${rev}`, { method: 'POST', headers: { 'x-http-method-override': 'DELETE' } });
       assert.equal(del.status, 200, del.text);
       assert.equal((await f.req('/db/over')).status, 404);
