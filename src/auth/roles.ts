@@ -30,6 +30,10 @@ export const Privilege = {
   XattrRead: 1 << 6,
   XattrWrite: 1 << 7,
   DcpProducer: 1 << 8,
+  // System xattrs (`_...`): only full access to the bucket holds them (the administrator and
+  // bucket_full_access), or a request an impersonator granted them to (kv/frames.ts).
+  SystemXattrRead: 1 << 9,
+  SystemXattrWrite: 1 << 10,
 } as const;
 
 export type PrivilegeName = keyof typeof Privilege;
@@ -121,6 +125,16 @@ export class BucketAccess {
     return new BucketAccess(
       mine.map((g) => ({ mask: ROLE_DEFINITIONS[g.role].privileges, scopeId: g.scope?.id, collectionId: g.collection?.id })),
     );
+  }
+
+  /**
+   * This access plus `extra` on every collection: an impersonated user's rights with the privileges
+   * the impersonator granted on top (kv_engine `Cookie::testPrivilege`: an extra privilege is Ok
+   * wherever it is checked).
+   */
+  withExtra(extra: number): BucketAccess {
+    if (extra === 0 || this.full) return this;
+    return new BucketAccess([...this.#grants, { mask: extra, scopeId: undefined, collectionId: undefined }]);
   }
 
   /** The privileges held on collection `collectionId` of scope `scopeId`. */

@@ -8,6 +8,9 @@
  * producer->consumer messages arrive as *requests*. `unsupported` marks opcodes kv
  * keeps reserved but rejects (TAP_FLUSH, range ops, DCP_FLUSH...). The TAP family (0x40-0x47,
  * 0x9e) is served by src/tap (codec ops/tap.ts), though kv_engine dropped it in 5.0.
+ * `durability` and `preserveTtl` say which commands take those request frame infos, as kv's
+ * OpcodeInformationService (mcbp/protocol/opcode.cc, Attribute::Durability / PreserveTtl): the
+ * quiet mutations take no durability requirement, ADD and DELETE no PreserveTtl.
  */
 
 interface Row {
@@ -17,16 +20,18 @@ interface Row {
   readonly loud?: number;
   readonly dcp?: boolean;
   readonly unsupported?: boolean;
+  readonly durability?: boolean;
+  readonly preserveTtl?: boolean;
 }
 
 export const OPCODE_TABLE = [
   { code: 0x00, name: 'Get' },
-  { code: 0x01, name: 'Set' },
-  { code: 0x02, name: 'Add' },
-  { code: 0x03, name: 'Replace' },
-  { code: 0x04, name: 'Delete' },
-  { code: 0x05, name: 'Increment' },
-  { code: 0x06, name: 'Decrement' },
+  { code: 0x01, name: 'Set', durability: true, preserveTtl: true },
+  { code: 0x02, name: 'Add', durability: true },
+  { code: 0x03, name: 'Replace', durability: true, preserveTtl: true },
+  { code: 0x04, name: 'Delete', durability: true },
+  { code: 0x05, name: 'Increment', durability: true, preserveTtl: true },
+  { code: 0x06, name: 'Decrement', durability: true, preserveTtl: true },
   { code: 0x07, name: 'Quit' },
   { code: 0x08, name: 'Flush' },
   { code: 0x09, name: 'GetQ', quiet: true, loud: 0x00 },
@@ -34,22 +39,22 @@ export const OPCODE_TABLE = [
   { code: 0x0b, name: 'Version' },
   { code: 0x0c, name: 'GetK' },
   { code: 0x0d, name: 'GetKQ', quiet: true, loud: 0x0c },
-  { code: 0x0e, name: 'Append' },
-  { code: 0x0f, name: 'Prepend' },
+  { code: 0x0e, name: 'Append', durability: true, preserveTtl: true },
+  { code: 0x0f, name: 'Prepend', durability: true, preserveTtl: true },
   { code: 0x10, name: 'Stat' },
-  { code: 0x11, name: 'SetQ', quiet: true, loud: 0x01 },
+  { code: 0x11, name: 'SetQ', quiet: true, loud: 0x01, preserveTtl: true },
   { code: 0x12, name: 'AddQ', quiet: true, loud: 0x02 },
-  { code: 0x13, name: 'ReplaceQ', quiet: true, loud: 0x03 },
+  { code: 0x13, name: 'ReplaceQ', quiet: true, loud: 0x03, preserveTtl: true },
   { code: 0x14, name: 'DeleteQ', quiet: true, loud: 0x04 },
-  { code: 0x15, name: 'IncrementQ', quiet: true, loud: 0x05 },
-  { code: 0x16, name: 'DecrementQ', quiet: true, loud: 0x06 },
+  { code: 0x15, name: 'IncrementQ', quiet: true, loud: 0x05, preserveTtl: true },
+  { code: 0x16, name: 'DecrementQ', quiet: true, loud: 0x06, preserveTtl: true },
   { code: 0x17, name: 'QuitQ', quiet: true, loud: 0x07 },
   { code: 0x18, name: 'FlushQ', quiet: true, loud: 0x08 },
-  { code: 0x19, name: 'AppendQ', quiet: true, loud: 0x0e },
-  { code: 0x1a, name: 'PrependQ', quiet: true, loud: 0x0f },
+  { code: 0x19, name: 'AppendQ', quiet: true, loud: 0x0e, preserveTtl: true },
+  { code: 0x1a, name: 'PrependQ', quiet: true, loud: 0x0f, preserveTtl: true },
   { code: 0x1b, name: 'Verbosity' },
-  { code: 0x1c, name: 'Touch' },
-  { code: 0x1d, name: 'Gat' },
+  { code: 0x1c, name: 'Touch', durability: true },
+  { code: 0x1d, name: 'Gat', durability: true },
   { code: 0x1e, name: 'GatQ', quiet: true, loud: 0x1d },
   { code: 0x1f, name: 'Hello' },
   { code: 0x20, name: 'SaslListMechs' },
@@ -168,19 +173,19 @@ export const OPCODE_TABLE = [
   { code: 0xc2, name: 'GetAdjustedTime', unsupported: true },
   { code: 0xc5, name: 'SubdocGet' },
   { code: 0xc6, name: 'SubdocExists' },
-  { code: 0xc7, name: 'SubdocDictAdd' },
-  { code: 0xc8, name: 'SubdocDictUpsert' },
-  { code: 0xc9, name: 'SubdocDelete' },
-  { code: 0xca, name: 'SubdocReplace' },
-  { code: 0xcb, name: 'SubdocArrayPushLast' },
-  { code: 0xcc, name: 'SubdocArrayPushFirst' },
-  { code: 0xcd, name: 'SubdocArrayInsert' },
-  { code: 0xce, name: 'SubdocArrayAddUnique' },
-  { code: 0xcf, name: 'SubdocCounter' },
+  { code: 0xc7, name: 'SubdocDictAdd', durability: true, preserveTtl: true },
+  { code: 0xc8, name: 'SubdocDictUpsert', durability: true, preserveTtl: true },
+  { code: 0xc9, name: 'SubdocDelete', durability: true, preserveTtl: true },
+  { code: 0xca, name: 'SubdocReplace', durability: true, preserveTtl: true },
+  { code: 0xcb, name: 'SubdocArrayPushLast', durability: true, preserveTtl: true },
+  { code: 0xcc, name: 'SubdocArrayPushFirst', durability: true, preserveTtl: true },
+  { code: 0xcd, name: 'SubdocArrayInsert', durability: true, preserveTtl: true },
+  { code: 0xce, name: 'SubdocArrayAddUnique', durability: true, preserveTtl: true },
+  { code: 0xcf, name: 'SubdocCounter', durability: true, preserveTtl: true },
   { code: 0xd0, name: 'SubdocMultiLookup' },
-  { code: 0xd1, name: 'SubdocMultiMutation' },
+  { code: 0xd1, name: 'SubdocMultiMutation', durability: true, preserveTtl: true },
   { code: 0xd2, name: 'SubdocGetCount' },
-  { code: 0xd3, name: 'SubdocReplaceBodyWithXattr' },
+  { code: 0xd3, name: 'SubdocReplaceBodyWithXattr', durability: true, preserveTtl: true },
   { code: 0xda, name: 'RangeScanCreate' },
   { code: 0xdb, name: 'RangeScanContinue' },
   { code: 0xdc, name: 'RangeScanCancel' },
@@ -237,6 +242,16 @@ export function opcodeName(code: number): string {
 
 export function isQuietOpcode(code: number): boolean {
   return byCode.get(code)?.quiet === true;
+}
+
+/** Whether the command takes a DurabilityRequirement frame (kv `is_durability_supported`). */
+export function supportsDurability(code: number): boolean {
+  return byCode.get(code)?.durability === true;
+}
+
+/** Whether the command takes a PreserveTtl frame (kv `is_preserve_ttl_supported`). */
+export function supportsPreserveTtl(code: number): boolean {
+  return byCode.get(code)?.preserveTtl === true;
 }
 
 export function isDcpOpcode(code: number): boolean {

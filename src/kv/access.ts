@@ -80,6 +80,7 @@ const REQUIREMENTS: ReadonlyMap<number, Requirement> = new Map<number, Requireme
 interface Compiled {
   readonly generation: number;
   readonly user: string;
+  readonly extra: number;
   readonly bucket: Bucket;
   readonly access: BucketAccess;
 }
@@ -87,15 +88,22 @@ interface Compiled {
 /**
  * The connection's user's access to its selected bucket (none before authentication or selection).
  * Kept on the session itself (not in a WeakMap): this runs for every command.
+ *
+ * An impersonating request (kv/frames.ts) runs with the named user's access plus the privileges
+ * granted in its frames. kv_engine takes the intersection with the impersonator's own privileges
+ * (docs/Impersonate.md); in Freshet only the administrator holds Impersonate, whose access is
+ * full, so the intersection is the named user's.
  */
 export function sessionAccess(session: Session): BucketAccess {
-  const { auth, bucket } = session;
+  const { auth, bucket, impersonation } = session;
   if (auth.kind !== 'authenticated' || bucket === null) return BucketAccess.NONE;
   const users = session.ctx.users;
+  const user = impersonation?.user ?? auth.user;
+  const extra = impersonation?.extraPrivileges ?? 0;
   const c = session.access as Compiled | undefined;
-  if (c !== undefined && c.generation === users.generation && c.user === auth.user && c.bucket === bucket) return c.access;
-  const access = users.bucketAccess(auth.user, bucket.name);
-  session.access = { generation: users.generation, user: auth.user, bucket, access } satisfies Compiled;
+  if (c !== undefined && c.generation === users.generation && c.user === user && c.extra === extra && c.bucket === bucket) return c.access;
+  const access = users.bucketAccess(user, bucket.name).withExtra(extra);
+  session.access = { generation: users.generation, user, extra, bucket, access } satisfies Compiled;
   return access;
 }
 
@@ -121,14 +129,14 @@ export function scopeVisible(session: Session, scopeId: number): boolean {
 
 /**
  * The privileges the connection's user holds on collection `cid` (every one with full access).
- * System xattrs (`_...`) need full access to the bucket: kv_engine's SystemXattrRead/Write belong
- * to the administrator and bucket_full_access roles only.
+ * System xattrs (`_...`) need SystemXattrRead/Write, which only full access to the bucket holds:
+ * kv_engine gives them to the administrator and bucket_full_access roles only.
  */
-export function collectionPrivileges(session: Session, cid: number): { mask: number; full: boolean } {
+export function collectionPrivileges(session: Session, cid: number): number {
   const access = sessionAccess(session);
-  if (access.full) return { mask: ~0, full: true };
+  if (access.full) return ~0;
   const scopeId = session.bucket?.manifest.collection(cid)?.scopeId;
-  return { mask: scopeId === undefined ? 0 : access.mask(scopeId, cid), full: false };
+  return scopeId === undefined ? 0 : access.mask(scopeId, cid);
 }
 
 /**

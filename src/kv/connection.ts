@@ -38,7 +38,7 @@ import { Magic, isRequestMagic } from '../codec/magic.js';
 import { replyForError } from './replies.js';
 import { dispatch, type CommandTable, type Reply } from './dispatch.js';
 import { clientAddress } from '../auth/throttle.js';
-import type { AuthState, DcpAttachment, KvDeps, Session } from './session.js';
+import type { AuthState, DcpAttachment, Impersonation, KvDeps, Session } from './session.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { KvStats } from './stats-counters.js';
 import { NOT_YET, SocketWriter, WRITE_HIGH_WATER, afterMicrotasks, encodeReplyInto, replySize, replyStatus } from './socket-writer.js';
@@ -56,6 +56,7 @@ export class KvServerConnection implements Session {
   bucket: Bucket | null = null;
   features: ReadonlySet<number> = new Set();
   access: unknown = undefined;
+  impersonation: Impersonation | null = null;
   agent = '';
   dcp: DcpAttachment | null = null;
   private readonly parser = new PacketParser();

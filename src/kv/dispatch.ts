@@ -6,7 +6,9 @@
  *   from an unauthenticated connection with Eaccess);
  * - `bucket`: a bucket must be selected, else NoBucket (dcp.md §2.2 SELECT_BUCKET), and the user
  *   must hold the command's privileges there (access.ts), else Eaccess or UnknownCollection.
- * An opcode with no entry gets UnknownCommand.
+ * An opcode with no entry gets UnknownCommand. A request's frame infos are checked (frames.ts)
+ * once it may run and before its bucket and privileges are, as kv_engine validates a packet after
+ * the authentication gate and before it executes.
  *
  * The table is built once per listener from the KV face's own commands and what the server passes
  * in for other faces (DCP's opcodes and its `dcp` stat group): `commandTable`.
@@ -15,6 +17,7 @@ import type { Packet } from '../codec/packet.js';
 import { Status } from '../codec/status.js';
 import { errorReply } from './replies.js';
 import { authorizeCommand } from './access.js';
+import { checkRequestFrames } from './frames.js';
 import type { Session } from './session.js';
 import type { CommandSpec, KvExtensions, Reply } from './command-spec.js';
 import { BOOTSTRAP_COMMANDS } from './commands/bootstrap.js';
@@ -55,6 +58,23 @@ export function dispatch(table: CommandTable, session: Session, req: Packet): Re
     session.stats.accessDenied++;
     return errorReply(session, req, Status.Eaccess, 'authenticate first');
   }
+  if (req.framingExtras.length === 0) return run(spec, session, req);
+  const frames = checkRequestFrames(session, req);
+  if ('refused' in frames) return frames.refused;
+  if (frames.impersonation === null) return run(spec, session, req);
+  // Run as the named user. Every access check happens before a handler's first await (the
+  // dispatcher's, and the handlers' own for keys in a value), so the impersonation is in force for
+  // exactly the synchronous part; a later check would see the impersonator, the administrator,
+  // never more than the connection already holds.
+  session.impersonation = frames.impersonation;
+  try {
+    return run(spec, session, req);
+  } finally {
+    session.impersonation = null;
+  }
+}
+
+function run(spec: CommandSpec, session: Session, req: Packet): Reply | Promise<Reply> {
   // A bucket deleted under the connection is no bucket at all (kv_engine disconnects its
   // connections; answering NoBucket keeps this one usable for selecting another).
   if (session.bucket?.isClosed && session.ctx.engine.bucket(session.bucket.name) !== session.bucket) session.bucket = null;

@@ -36,6 +36,15 @@ export type AuthState =
   | { readonly kind: 'sasl'; readonly mechanism: string; readonly scram: ScramServerSession }
   | { readonly kind: 'authenticated'; readonly user: string; readonly mechanism: string };
 
+/**
+ * A request run as another user (the Impersonate frame, kv/frames.ts): its privileges are the
+ * named user's, plus those the impersonator granted with ImpersonateExtraPrivilege frames.
+ */
+export interface Impersonation {
+  readonly user: string;
+  readonly extraPrivileges: number;
+}
+
 /** What a DCP producer attached to a connection must offer the connection. */
 export interface DcpAttachment {
   /** Handle a DCP opcode from the consumer; may answer with a response or nothing. */
@@ -61,6 +70,11 @@ export interface Session {
   dcp: DcpAttachment | null;
   /** The user's compiled access to the selected bucket, rebuilt when stale (access.ts). */
   access: unknown;
+  /**
+   * Set by the dispatcher while an impersonating request's handler runs its synchronous part,
+   * where every access check happens (kv/dispatch.ts); null otherwise.
+   */
+  impersonation: Impersonation | null;
   /**
    * Send a server-initiated packet (DCP messages, server requests) outside the request/response
    * order. Returns false when the socket's buffer is full: wait for `drained()` before sending more.

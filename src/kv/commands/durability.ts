@@ -30,7 +30,14 @@ export interface Durability {
 /** The request's durability requirement, or undefined for a plain write. */
 export function durabilityOf(req: Packet): Durability | undefined {
   const frame = findFrameInfo(req.framingExtras, RequestFrameId.DurabilityRequirement);
-  if (frame === undefined) return undefined;
+  return frame === undefined ? undefined : parseDurability(frame);
+}
+
+/**
+ * A DurabilityRequirement frame's data: a bad length is Einval (ProtocolError), a level other than
+ * 1-3 DurabilityInvalidLevel, as kv_engine's `cb::durability::Requirements` parse.
+ */
+export function parseDurability(frame: Buffer): Durability {
   const { level, timeoutMs } = decodeDurability(frame);
   const name = LEVELS[level];
   if (name === undefined) throw new EngineError('DURABILITY_INVALID_LEVEL', `durability level ${level} is not 1, 2 or 3`);

@@ -75,13 +75,13 @@ function prepare(session: Session, req: Packet, mutator: boolean): Command | Pac
 
 function context(session: Session, target: Collection, key: Buffer): ExecContext {
   const bucket = session.bucket!;
-  const { mask, full } = collectionPrivileges(session, target.id);
+  const mask = collectionPrivileges(session, target.id);
   return {
     vbucketUuid: bucket.vbucketInfo(bucket.vbucketOf(key)).uuid,
     hlcNow: BigInt(Date.now()) * 1_000_000n,
     access: {
-      systemRead: full,
-      systemWrite: full,
+      systemRead: (mask & Privilege.SystemXattrRead) !== 0,
+      systemWrite: (mask & Privilege.SystemXattrWrite) !== 0,
       userRead: (mask & (Privilege.XattrRead | Privilege.Read)) !== 0,
       userWrite: (mask & (Privilege.XattrWrite | Privilege.Upsert)) !== 0,
     },
