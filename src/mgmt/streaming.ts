@@ -9,6 +9,10 @@
  * arrive together are coalesced (ns_server sleeps 50 ms; here: one render per event-loop turn).
  * When the streamed bucket is deleted the reply ends, as ns_server's fetch function exits.
  *
+ * HEAD (routed to the GET handler) gets the status and headers at once and no body: ns_server
+ * serves HEAD through `get_action` and mochiweb sends a HEAD reply's headers and drops its chunks,
+ * so the client has its answer without waiting on a stream it never reads.
+ *
  * Backpressure: only the newest state matters, so nothing is queued. While the socket's buffer is
  * full the stream is marked dirty, and on 'drain' the current document is rendered and sent.
  */
@@ -50,6 +54,10 @@ export class StreamHub {
     const first = render();
     if (first === undefined || this.#closed) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Requested resource not found.\r\n');
+      return;
+    }
+    if (res.req.method === 'HEAD') {
+      res.writeHead(200, streamingHeaders()).end();
       return;
     }
     const stream: Stream = { res, render, last: undefined, blocked: false, dirty: false };

@@ -67,6 +67,21 @@ describe('streaming configs', () => {
     }
   });
 
+  test('HEAD on a streaming endpoint answers its headers at once, with no body (ns_server: HEAD is GET without a body)', async () => {
+    const { t, mgmt } = await startMgmtServer();
+    try {
+      for (const path of ['/pools/default/bs/default', '/poolsStreaming/default', '/pools/default/bucketsStreaming/default']) {
+        const r = await mgmt.call('HEAD', path);
+        assert.equal(r.status, 200, path);
+        assert.equal(r.headers['content-type'], 'application/json; charset=utf-8', path);
+        assert.equal(r.text, '', path);
+      }
+      assert.equal((await mgmt.call('HEAD', '/pools/default/bs/nosuch')).status, 404);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('a bucket user cannot stream another bucket; closing the server ends open streams', async () => {
     const { t, mgmt } = await startMgmtServer();
     const bob = { username: 'bob', password: 'bob-secret' };
