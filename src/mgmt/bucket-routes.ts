@@ -17,13 +17,14 @@
  *   wait for the disk (engine: bucket.ts `writeMode`);
  * - `flushEnabled`: `1` allows `controller/doFlush` (and lists it in the bucket's `controllers`),
  *   `0` (the default) forbids it;
- * - `ramQuotaMB` / `ramQuota`, `replicaNumber` and the other settings the SDK's bucket manager
- *   sends are accepted and ignored.
+ * - `ramQuota` / `ramQuotaMB`, `replicaNumber`, `evictionPolicy`, `compressionMode` and
+ *   `storageBackend`, which the SDK's bucket manager sends, are validated as ns_server does
+ *   (bucket-form.ts) and ignored; other settings are ignored.
  * Success is 202 with `Location: /pools/default/buckets/NAME` (`respond_bucket_created`); a
  * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
  *
  * `POST /pools/default/buckets/NAME` edits a bucket (ns_server `handle_bucket_update`): `maxTTL`
- * and `durabilityMinLevel` apply to writes from then on, `flushEnabled` at once; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are accepted
+ * and `durabilityMinLevel` apply to writes from then on, `flushEnabled` at once; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are validated
  * and ignored as on create. 200 with an empty body; 404 for an unknown bucket.
  *
  * `DELETE /pools/default/buckets/NAME`: 200 with an empty body; 404 when there is no such bucket.
@@ -32,14 +33,12 @@
 import { AUX_NAMESPACES } from '../couchdb/index.js';
 import { isEngineError } from '../engine/errors.js';
 import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
-import { CONFLICT_RESOLUTION_TYPES, type ConflictResolutionType } from '../engine/bucket-config.js';
-import { DURABILITY_LEVELS, type DurabilityLevel } from '../engine/types.js';
-import { BUCKET_NAME } from '../topology/cluster-config.js';
+import type { ConflictResolutionType } from '../engine/bucket-config.js';
+import type { DurabilityLevel } from '../engine/types.js';
+import { bucketNameError, parseBucketFields, type BucketField } from './bucket-form.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
-import { fieldErrors, intParam, notFound, readForm, RestError, sendEmpty } from './rest-io.js';
+import { fieldErrors, notFound, readForm, RestError, sendEmpty } from './rest-io.js';
 import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
-
-export const MAX_NUM_VBUCKETS = 1024;
 
 /** bucketType values: what each means here, or why it is refused. */
 const BUCKET_TYPES = {
@@ -49,53 +48,16 @@ const BUCKET_TYPES = {
   memcached: { ok: false, why: 'memcached buckets are not supported' },
 } as const satisfies Record<string, { ok: boolean; why?: string }>;
 
-const NAME_CHARS_MESSAGE =
-  'Bucket name can only contain characters in range A-Z, a-z, 0-9 as well as underscore, period, dash & percent. Consult the documentation.';
+/** The fields a create takes (bucket-form.ts); the ignored ones are still validated. */
+const CREATE_FIELDS = [
+  'numVBuckets', 'maxTTL', 'conflictResolutionType', 'durabilityMinLevel', 'flushEnabled',
+  'ramQuota', 'replicaNumber', 'evictionPolicy', 'compressionMode', 'storageBackend',
+] as const satisfies readonly BucketField[];
 
-const MAX_TTL = 0x7fffffff;
-
-/** ns_server `do_parse_validate_max_ttl`; undefined when absent. */
-function maxTTLParam(form: URLSearchParams, errors: Record<string, string>): number | undefined {
-  const raw = form.get('maxTTL');
-  if (raw === null) return undefined;
-  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n > MAX_TTL) {
-    errors.maxTTL = `Max TTL must be an integer between 0 and ${MAX_TTL}`;
-    return undefined;
-  }
-  return n;
-}
-
-/** ns_server `parse_validate_conflict_resolution_type`; 'seqno' when absent. */
-function conflictResolutionParam(form: URLSearchParams, errors: Record<string, string>): ConflictResolutionType {
-  const raw = form.get('conflictResolutionType');
-  if (raw === null) return 'seqno';
-  const found = CONFLICT_RESOLUTION_TYPES.find((t) => t === raw);
-  if (found === undefined) errors.conflictResolutionType = "Conflict resolution type must be 'seqno' or 'lww'";
-  return found ?? 'seqno';
-}
-
-/**
- * ns_server `parse_validate_membase_durability_min_level` (the error is keyed
- * `durability_min_level`, as ns_server reports it); undefined when absent.
- */
-function durabilityParam(form: URLSearchParams, errors: Record<string, string>): DurabilityLevel | undefined {
-  const raw = form.get('durabilityMinLevel');
-  if (raw === null) return undefined;
-  const found = DURABILITY_LEVELS.find((l) => l === raw);
-  if (found === undefined) {
-    errors.durability_min_level = "Durability minimum level must be one of 'none', 'majority', 'majorityAndPersistActive', or 'persistToMajority'";
-  }
-  return found;
-}
-
-/** ns_server `parse_validate_flush_enabled`: "0" or "1"; undefined when absent. */
-function flushEnabledParam(form: URLSearchParams, errors: Record<string, string>): boolean | undefined {
-  const raw = form.get('flushEnabled');
-  if (raw === null) return undefined;
-  if (raw !== '0' && raw !== '1') errors.flushEnabled = 'flushEnabled can only be 1 or 0';
-  return raw === '1';
-}
+/** The fields an edit takes; numVBuckets and conflictResolutionType are fixed (editBucket). */
+const EDIT_FIELDS = [
+  'maxTTL', 'durabilityMinLevel', 'flushEnabled', 'ramQuota', 'replicaNumber', 'evictionPolicy', 'compressionMode', 'storageBackend',
+] as const satisfies readonly BucketField[];
 
 interface CreateForm {
   name: string;
@@ -110,28 +72,25 @@ interface CreateForm {
 function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm {
   const errors: Record<string, string> = {};
   const name = form.get('name');
-  if (name === null) errors.name = 'Bucket name needs to be specified';
-  else if (name === '') errors.name = 'Bucket name cannot be empty';
-  else if (!BUCKET_NAME.test(name)) errors.name = NAME_CHARS_MESSAGE;
-  else if (rc.server.engine.bucket(name) !== undefined) errors.name = 'Bucket with given name already exists';
+  const nameError = bucketNameError(name);
+  if (nameError !== undefined) errors.name = nameError;
+  else if (rc.server.engine.bucket(name!) !== undefined) errors.name = 'Bucket with given name already exists';
 
   const type = form.get('bucketType') ?? 'membase';
   const known = (BUCKET_TYPES as Record<string, { ok: boolean; why?: string }>)[type];
   if (known === undefined) errors.bucketType = 'invalid bucket type';
   else if (!known.ok) errors.bucketType = known.why ?? 'invalid bucket type';
 
-  let numVBuckets = DEFAULT_NUM_VBUCKETS;
-  try {
-    numVBuckets = intParam(form, 'numVBuckets', 1, MAX_NUM_VBUCKETS) ?? DEFAULT_NUM_VBUCKETS;
-  } catch {
-    errors.numVBuckets = `Number of vBuckets must be an integer from 1 to ${MAX_NUM_VBUCKETS}`;
-  }
-  const maxTTL = maxTTLParam(form, errors) ?? 0;
-  const conflictResolution = conflictResolutionParam(form, errors);
-  const durabilityMinLevel = durabilityParam(form, errors) ?? 'none';
-  const flushEnabled = flushEnabledParam(form, errors) ?? false;
+  const f = parseBucketFields(form, CREATE_FIELDS, errors);
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
-  return { name: name!, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled };
+  return {
+    name: name!,
+    numVBuckets: f.numVBuckets ?? DEFAULT_NUM_VBUCKETS,
+    maxTTL: f.maxTTL ?? 0,
+    conflictResolution: f.conflictResolutionType ?? 'seqno',
+    durabilityMinLevel: f.durabilityMinLevel ?? 'none',
+    flushEnabled: f.flushEnabled ?? false,
+  };
 }
 
 async function createBucket(rc: RestContext): Promise<void> {
@@ -155,9 +114,7 @@ async function editBucket(rc: RestContext): Promise<void> {
   if (bucket === undefined) throw notFound();
   const form = await readForm(rc.req);
   const errors: Record<string, string> = {};
-  const maxTTL = maxTTLParam(form, errors);
-  const durabilityMinLevel = durabilityParam(form, errors);
-  const flushEnabled = flushEnabledParam(form, errors);
+  const { maxTTL, durabilityMinLevel, flushEnabled } = parseBucketFields(form, EDIT_FIELDS, errors);
   const vbs = form.get('numVBuckets');
   if (vbs !== null && vbs.trim() !== String(bucket.numVBuckets)) errors.numVBuckets = 'Number of vBuckets cannot be changed';
   if (form.get('conflictResolutionType') !== null) errors.conflictResolutionType = 'Conflict resolution type not allowed in update bucket';

@@ -79,6 +79,23 @@ describe('bucket management over REST', () => {
       [{ name: 'x', numVBuckets: 'many' }, { numVBuckets: 'Number of vBuckets must be an integer from 1 to 1024' }],
       [{ name: 'x', bucketType: 'memcached' }, { bucketType: 'memcached buckets are not supported' }],
       [{ name: 'x', bucketType: 'nonsense' }, { bucketType: 'invalid bucket type' }],
+      // ns_server's name rules, in validate_bucket_name's order
+      [{ name: 'x'.repeat(101) }, { name: 'Bucket name cannot exceed 100 characters' }],
+      [{ name: '.x' }, { name: 'Bucket name cannot start with dot.' }],
+      [{ name: '..' }, { name: 'Bucket name cannot start with dot.' }],
+      [{ name: '_users.couch.x' }, { name: 'This name is reserved for the internal use.' }],
+      // Settings Freshet ignores are still validated as ns_server does (menelaus_web_buckets).
+      [{ name: 'x', ramQuotaMB: 'abc' }, { ramQuota: 'The RAM Quota must be specified and must be a positive integer.' }],
+      [{ name: 'x', ramQuotaMB: '-1' }, { ramQuota: 'The RAM Quota cannot be negative.' }],
+      [{ name: 'x', ramQuota: '99' }, { ramQuota: 'RAM quota cannot be less than 100 MiB' }],
+      [{ name: 'x', replicaNumber: '9' }, { replicaNumber: 'Replica number larger than 3 is not supported.' }],
+      [{ name: 'x', replicaNumber: 'one' }, { replicaNumber: 'The replica number must be specified and must be a non-negative integer.' }],
+      [{ name: 'x', replicaNumber: '-1' }, { replicaNumber: 'The replica number cannot be negative.' }],
+      [{ name: 'x', evictionPolicy: 'bogus' }, { evictionPolicy: "Eviction policy must be either 'valueOnly' or 'fullEviction' for couchbase buckets" }],
+      [{ name: 'x', compressionMode: 'x' }, { compressionMode: "compressionMode can be set to 'off', 'passive' or 'active'" }],
+      [{ name: 'x', storageBackend: 'x' }, { storage_mode: 'storage backend must be couchstore or magma' }],
+      // Every problem at once.
+      [{ name: 'x', replicaNumber: '4', maxTTL: '-5' }, { replicaNumber: 'Replica number larger than 3 is not supported.', maxTTL: 'Max TTL must be an integer between 0 and 2147483647' }],
     ];
     for (const [form, errors] of cases) {
       const r = await mgmt.post('/pools/default/buckets', form);
@@ -86,6 +103,15 @@ describe('bucket management over REST', () => {
       assert.deepEqual(JSON.parse(r.text), { errors }, JSON.stringify(form));
     }
     assert.equal(s.t.server.engine.bucket('x'), undefined);
+    // Valid values of those settings are taken (and mean nothing here).
+    const ok = { name: 'tuned', numVBuckets: '4', ramQuotaMB: '100', replicaNumber: '3', evictionPolicy: 'fullEviction', compressionMode: 'active', storageBackend: 'magma' };
+    assert.equal((await mgmt.post('/pools/default/buckets', ok)).status, 202);
+    // An edit validates them too, and changes nothing when one is refused.
+    const edit = await mgmt.post('/pools/default/buckets/tuned', { maxTTL: '60', replicaNumber: '4' });
+    assert.deepEqual([edit.status, JSON.parse(edit.text)], [400, { errors: { replicaNumber: 'Replica number larger than 3 is not supported.' } }]);
+    assert.equal(s.t.server.engine.bucket('tuned')?.maxTTL, 0);
+    assert.equal((await mgmt.post('/pools/default/buckets/tuned', { maxTTL: '60', replicaNumber: '1', evictionPolicy: 'valueOnly' })).status, 200);
+    assert.equal(s.t.server.engine.bucket('tuned')?.maxTTL, 60);
   });
 
   test('only the administrator manages buckets', async () => {
