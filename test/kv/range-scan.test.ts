@@ -137,6 +137,14 @@ describe('KV range scans', () => {
       expectStatus(await create(kv, snapshot({ seqno: info.highSeqno + 5, timeoutMs: 20 })), Status.Etmpfail, 'not persisted');
       const badJson = makeRequest(Opcode.RangeScanCreate, { vbucket: vb, value: Buffer.from('{"range":{"start":"YQ=="}}') });
       expectStatus(await kv.request(badJson), Status.Einval, 'range without an end');
+      // Keys kv_engine's base64 decoder refuses are Einval too, not whatever Node's decoder skips to.
+      for (const bad of ['@@@', 'YQ=x', 'Y', 'YQ===']) {
+        const body = JSON.stringify({ range: { start: bad, end: '/w==' } });
+        expectStatus(await kv.request(makeRequest(Opcode.RangeScanCreate, { vbucket: vb, value: Buffer.from(body) })), Status.Einval, `start ${bad}`);
+      }
+      // Padding may be left out, as kv's decoder allows.
+      const unpadded = JSON.stringify({ range: { start: 'ZG9j', end: '/w' } });
+      expectStatus(await kv.request(makeRequest(Opcode.RangeScanCreate, { vbucket: vb, value: Buffer.from(unpadded) })), Status.Success, 'unpadded');
     }));
 
   test('a collection scan sees that collection only, and needs Read on it', RAW_TEST, () =>

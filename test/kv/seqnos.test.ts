@@ -16,6 +16,7 @@ import {
   encodeStatRequest,
   encodeObserveSeqnoRequest,
   encodeStoreRequest,
+  makeRequest,
 } from '../../src/codec/index.js';
 import { expectStatus, statGroup as stats, type RawKv } from './raw-client.js';
 import { RAW_TEST, withServer, type KvFixture } from './fixture.js';
@@ -48,6 +49,25 @@ describe('GET_ALL_VB_SEQNOS', () => {
       assert.equal(alive.length, f.bucket.numVBuckets);
       // The collection form needs HELLO Collections (per-collection seqnos: collections.test.ts).
       expectStatus(await kv.request(encodeAllVbSeqnosRequest({ state: VbucketStateFilter.Alive, collectionId: 0 })), Status.Einval);
+      // kv's validator takes the states Alive (0) to Dead (4) only.
+      const dead = decodeAllVbSeqnosResponse(expectStatus(await kv.request(encodeAllVbSeqnosRequest({ state: VbucketStateFilter.Dead })), Status.Success));
+      assert.deepEqual(dead, []);
+      for (const state of [5, 0xffffffff]) {
+        const refused = expectStatus(await kv.request(encodeAllVbSeqnosRequest({ state })), Status.Einval, `state ${state}`);
+        assert.match(refused.value.toString(), /Request vbucket state invalid/);
+      }
+    }));
+});
+
+describe('FLUSH and FLUSHQ', () => {
+  test('both are NotSupported, as kv_engine keeps both opcodes unsupported, and nothing is deleted', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open();
+      await write(f, kv, ['kept']);
+      for (const opcode of [Opcode.Flush, Opcode.FlushQ]) {
+        expectStatus(await kv.request(makeRequest(opcode)), Status.NotSupported, `opcode 0x${opcode.toString(16)}`);
+      }
+      assert.equal(f.bucket.get('kept').value.toString(), 'kept');
     }));
 });
 

@@ -4,7 +4,7 @@
  *
  * Request extras (optional): 0, 4 or 8 bytes
  *   0  4  vbucket state filter: 0 = all alive (active+replica+pending), 1 active,
- *         2 replica, 3 pending, 4 dead
+ *         2 replica, 3 pending, 4 dead; any other value is invalid
  *   4  4  collection id (only with the 8-byte form)
  * No key, no value.
  * Response value: N x { vbucket (u16), high seqno (u64) }, sorted by vbucket.
@@ -15,7 +15,7 @@
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
 import { Opcode } from '../opcodes.js';
-import { expectExtras, expectKey, expectNoValue, expectOpcode, expectValueMultiple } from '../layout.js';
+import { expectExtras, expectKey, expectNoValue, expectOpcode, expectValueMultiple, layoutError } from '../layout.js';
 import { makeRequest, makeResponse } from '../packet.js';
 import type { Packet, PacketInit } from '../packet.js';
 
@@ -53,6 +53,8 @@ export function decodeAllVbSeqnosRequest(p: Packet): AllVbSeqnosRequest {
   if (p.extras.length === 0) return {};
   const r = new BufferReader(p.extras);
   const state = r.u32();
+  // kv's get_all_vb_seqnos_validator: Alive (0) to Dead (4), else Einval.
+  if (state > VbucketStateFilter.Dead) throw layoutError(p, 'Request vbucket state invalid');
   return p.extras.length === 8 ? { state, collectionId: r.u32() } : { state };
 }
 

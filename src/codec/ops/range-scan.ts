@@ -16,6 +16,7 @@
  *   datatype u8, then leb128 length + key, leb128 length + value.
  * Cancel: extras (16) = id; no key, no value; Success, or KeyEnoent for an unknown id.
  */
+import { decodeBase64 } from '../base64.js';
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
 import { Datatype } from '../datatype.js';
@@ -60,9 +61,11 @@ function invalid(p: Packet, msg: string): never {
   throw layoutError(p, `range scan: ${msg}`);
 }
 
+/** A key in the scan's JSON: base64 kv_engine's decoder takes (`cb::base64::decode`), else Einval. */
 function base64Key(p: Packet, v: unknown, what: string): Buffer {
-  if (typeof v !== 'string') invalid(p, `${what} must be a base64 string`);
-  return Buffer.from(v, 'base64');
+  const key = typeof v === 'string' ? decodeBase64(v) : null;
+  if (key === null) invalid(p, `${what} must be a base64 string`);
+  return key;
 }
 
 function parseRange(p: Packet, r: Record<string, unknown>): ScanKind {

@@ -187,6 +187,11 @@ function getMeta(session: Session, req: Packet): Reply {
   }
 }
 
+/**
+ * FLUSH and FLUSHQ: kv_engine keeps both opcodes but supports neither (mcbp/protocol/opcode.cc
+ * `Flush_Unsupported`, `Flushq_Unsupported`): NotSupported, the quiet one too (a quiet command
+ * stays silent on success only). A bucket is flushed over REST (`controller/doFlush`).
+ */
 function unsupported(session: Session, req: Packet): Reply {
   return errorReply(session, req, Status.NotSupported, 'not supported by Freshet');
 }
@@ -202,5 +207,5 @@ export const DATA_COMMANDS: readonly CommandSpec[] = [
   ...[Opcode.Increment, Opcode.IncrementQ, Opcode.Decrement, Opcode.DecrementQ].map((op) => data(op, arith)),
   ...[Opcode.Touch, Opcode.Gat, Opcode.GatQ].map((op) => data(op, touch)),
   ...[Opcode.GetMeta, Opcode.GetQMeta].map((op) => data(op, getMeta)),
-  data(Opcode.Flush, unsupported),
+  ...[Opcode.Flush, Opcode.FlushQ].map((op) => data(op, unsupported)),
 ];
