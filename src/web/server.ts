@@ -116,6 +116,14 @@ export class WebServer {
   }
 
   #fail(face: WebFace, err: unknown, req: IncomingMessage, res: ServerResponse): void {
+    if (clientWentAway(err, req)) {
+      // The peer closed the connection mid-request (node:http's abortIncoming: "aborted",
+      // ECONNRESET): nobody to answer and nothing wrong with the server, so a debug line without
+      // a stack, as the KV face logs a peer that went away; the face's error path is skipped.
+      this.options.logger.debug({ err: (err as Error).message, method: req.method, url: req.url }, 'HTTP client went away mid-request');
+      res.destroy();
+      return;
+    }
     const started = res.headersSent;
     try {
       face.renderError(err, req, res);
@@ -127,4 +135,15 @@ export class WebServer {
     }
     if (started) res.destroy();
   }
+}
+
+/** Errors node:http and its streams raise when the client closes the connection under a request. */
+const PEER_GONE_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** Whether `err` is the request's client having gone away (its socket closed), not a failure here. */
+function clientWentAway(err: unknown, req: IncomingMessage): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  const peerError = err.message === 'aborted' || (code !== undefined && PEER_GONE_CODES.has(code));
+  return peerError && (req.socket.destroyed || req.destroyed);
 }
