@@ -103,7 +103,13 @@ export function couchWebFace(face: HttpFace): WebFace {
       face.stats.errors++;
       // A full disk (507) is logged once per state change by the server, not once per request;
       // a `[disk_monitor]` refusal is that setting working, not a failure.
-      if (couch.status >= 500 && couch.kind !== 'insufficient_storage' && couch.kind !== 'disk_too_full') face.ctx.logger.warn({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
+      if (couch.status >= 500 && couch.kind !== 'insufficient_storage' && couch.kind !== 'disk_too_full') {
+        // An error CouchDB answers by design (a throwing design function, a 501) is one line
+        // without a stack, so a client repeating it cannot flood the log with traces; an
+        // unexpected one (`internal`: a bug or a storage fault) keeps its stack.
+        if (couch.kind === 'internal') face.ctx.logger.error({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
+        else face.ctx.logger.warn({ status: couch.status, error: couch.error, reason: couch.reason, url: req.url, method: req.method }, 'CouchDB face request failed');
+      }
       if (!res.headersSent) sendError(res, couch);
     },
     // A malformed request line or headers: answer like CouchDB would, then drop the socket.
