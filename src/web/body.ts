@@ -36,10 +36,28 @@ export async function readBody(req: IncomingMessage, limit: number, errors: Pick
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-/** Parse a JSON body: invalid UTF-8 or JSON, or nesting deeper than `maxDepth`, is the face's error. */
+/**
+ * Parse a JSON body: invalid UTF-8 or JSON, or nesting deeper than `maxDepth`, is the face's error.
+ * So is a number beyond a double (`1e400`), which JSON.parse turns into Infinity and
+ * JSON.stringify then into `null`: jiffy refuses it as invalid JSON.
+ */
 export function parseJsonBody(raw: Buffer | string, maxDepth: number, errors: BodyErrors): unknown {
-  const checked = parseCheckedJson(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, maxDepth);
-  if (checked.ok) return checked.value;
+  const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  const checked = parseCheckedJson(bytes, maxDepth);
+  if (checked.ok) {
+    if (MAYBE_HUGE.test(bytes.toString('latin1')) && !allFinite(checked.value)) throw errors.invalidJson();
+    return checked.value;
+  }
   if (checked.failure === 'depth') throw errors.tooDeep(maxDepth);
   throw errors.invalidJson();
+}
+
+/** A three-digit exponent or a 309-digit run: only then can a number overflow (strings may match too). */
+const MAYBE_HUGE = /[eE][+]?[0-9]{3}|[0-9]{309}/;
+
+function allFinite(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(allFinite);
+  if (typeof v === 'object' && v !== null) return Object.values(v).every(allFinite);
+  return true;
 }
