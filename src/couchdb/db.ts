@@ -14,6 +14,7 @@
  * engine's cached count (engine/doc-counts.ts), which every face reads. Ids in order
  * (`_all_docs`) come from the engine's by-id index (engine/id-index.ts), one range per collection.
  */
+import { attachmentBytes } from './doc-sizes.js';
 import { persistedThrough } from '../engine/change-wait.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { Collection } from '../engine/collection.js';
@@ -133,7 +134,7 @@ export class Db {
    * (`_all_docs` and `_changes` leave them out), so `doc_count` and `total_rows` leave them out too.
    */
   counts(now = Date.now()): DbCounts {
-    const c = this.bucket.docCounts(now, isDocIdKey).byCollection.get(this.collectionId);
+    const c = this.bucket.docCounts(now, isDocIdKey, attachmentBytes).byCollection.get(this.collectionId);
     if (!c) return { docCount: 0, delCount: 0, activeBytes: 0, externalBytes: 0 };
     return { docCount: c.docCount - c.hiddenDocCount, delCount: c.delCount - c.hiddenDelCount, activeBytes: c.activeBytes, externalBytes: c.externalBytes - c.hiddenExternalBytes };
   }

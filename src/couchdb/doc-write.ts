@@ -35,6 +35,7 @@ import { updateDoc, type DocState } from './doc-store.js';
 import { designPartitionError, validatePartitionedDocId } from './partition.js';
 import { diskTooFull } from './disk-monitor.js';
 import { notePartitionWrite, partitionFull } from './partition-size.js';
+import { storedDocBytes } from './doc-sizes.js';
 
 export interface DocWriteOptions {
   newEdits: boolean;
@@ -151,7 +152,7 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
   const full = db.partitioned && opts.newEdits && !doc.deleted && !isDesignId(id) && partitionFull(db, id, db.maxPartitionSize());
   let storedBefore = 0;
   const written = updateDoc(db, id, revsLimit, (state) => {
-    storedBefore = state && !state.winner.deleted ? state.item.value.length : 0;
+    storedBefore = db.partitioned && state && !state.winner.deleted ? storedDocBytes(state.item) : 0;
     if (opts.newEdits) {
       const rev = docRev(doc);
       // Only a stored leaf can be edited: anything else is the conflict CouchDB reports first.
@@ -197,7 +198,7 @@ function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): 
   if (!db.partitioned) return written;
   return written.then((rev) => {
     const item = db.docs.lookup(Buffer.from(id, 'utf8'));
-    notePartitionWrite(db, id, (item && !item.deleted ? item.value.length : 0) - storedBefore);
+    notePartitionWrite(db, id, (item && !item.deleted ? storedDocBytes(item) : 0) - storedBefore);
     return rev;
   });
 }

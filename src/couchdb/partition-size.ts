@@ -5,7 +5,7 @@
  * shrinking updates and replicated writes still go through, and the write that crosses the limit
  * is accepted, as the check runs before it).
  *
- * A partition's size is the bytes of its live documents' stored values (the `sizes` of
+ * A partition's size is the bytes of its live documents' stored values and attachments (the `sizes` of
  * `GET /{db}/_partition/{p}`), counted by a scan of its ids the first time it is needed and then
  * kept per keyspace, moved by every write that goes through the CouchDB layer (doc-write.ts) and
  * dropped when a purge or a KV write could have changed it without telling (`forgetPartitions`).
@@ -15,6 +15,7 @@
 import type { Bucket } from '../engine/bucket.js';
 import type { Db } from './db.js';
 import { partitionEnd, partitionOf, partitionStart } from './partition.js';
+import { storedDocBytes } from './doc-sizes.js';
 
 /** CouchDB's default `[couchdb] max_partition_size`: 10 GiB. 0 or less turns the check off. */
 export const DEFAULT_MAX_PARTITION_SIZE = 10 * 1024 * 1024 * 1024;
@@ -46,7 +47,7 @@ export function scanPartition(db: Db, p: string): PartitionSize {
     if (item.deleted) out.delCount++;
     else {
       out.docCount++;
-      out.bytes += item.value.length;
+      out.bytes += storedDocBytes(item);
     }
   }
   cacheOf(db).set(`${db.collectionId}:${p}`, out.bytes);

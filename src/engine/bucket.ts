@@ -20,7 +20,7 @@ import { lockStats, type LockStats } from './locks.js';
 import type { Manifest } from './manifest.js';
 import { applyManifest } from './bucket-collections.js';
 import { VbFollower } from './follower.js';
-import { DocCounter, type DocCounts, type KeyFilter } from './doc-counts.js';
+import { DocCounter, type DocCounts, type KeyFilter, type OutsideBytes } from './doc-counts.js';
 import { BucketChangeFollower, readChanges, type FollowChangesOptions, type ReadChangesOptions } from './changes.js';
 import type { VBucket } from './vbucket.js';
 import type { BucketDbs, LmdbStore } from '../store/lmdb-store.js';
@@ -94,8 +94,8 @@ export class Bucket extends EventEmitter {
    * Live and deleted documents on disk (doc-counts.ts: a cached scan of the by-seq index); with
    * `filter`, also those whose key it refuses.
    */
-  docCounts(now?: number, filter?: KeyFilter): DocCounts {
-    return this.#counter.counts(now, filter);
+  docCounts(now?: number, filter?: KeyFilter, outside?: OutsideBytes): DocCounts {
+    return this.#counter.counts(now, filter, outside);
   }
 
   /** Bytes the bucket's documents occupy in LMDB (doc-counts.ts). */

@@ -23,6 +23,13 @@ import { recordCollection, recordDeleted, recordErased, recordKeyEnd, recordKeyO
 export type KeyFilter = (bytes: Uint8Array, start: number, end: number) => boolean;
 
 /**
+ * Bytes a live document holds outside its record, read from the record (`size` bytes, in place):
+ * the CouchDB face's attachments, which CouchDB counts in a database's `sizes.external`. They
+ * count in `externalBytes` only: `activeBytes` is what the by-seq index holds.
+ */
+export type OutsideBytes = (record: Buffer, size: number) => number;
+
+/**
  * A record's collection and whether it is a tombstone, as one number (collection * 2 + deleted),
  * read in place in lmdb-js's shared read buffer: counting copies nothing per record. An erased
  * document's tombstone (types.ts Item.erased) is no document at all: -1, not counted.
@@ -40,8 +47,10 @@ interface Tally {
   readonly valueBytes: number;
 }
 
-function tally(key: number, bytes: Buffer, size: number): Tally {
-  return { key, recordBytes: size, valueBytes: size - recordValueStart(bytes) };
+function tally(key: number, bytes: Buffer, size: number, outside: OutsideBytes | undefined): Tally {
+  // Only a live document's outside bytes count (countKey: even keys are live).
+  const extra = outside !== undefined && key >= 0 && key % 2 === 0 ? outside(bytes, size) : 0;
+  return { key, recordBytes: size, valueBytes: size - recordValueStart(bytes) + extra };
 }
 
 export interface CollectionCounts {
@@ -69,18 +78,40 @@ export interface DocCounts {
   byCollection: ReadonlyMap<number, CollectionCounts>;
 }
 
+type Decoder = (bytes: Buffer, size: number) => Tally;
+
+/**
+ * A scan slower than this is reused for twenty times its duration even after writes (the header).
+ * Well above what opening a scan's LMDB handle costs, so a small bucket is always counted afresh.
+ */
+const SLOW_SCAN_MS = 100;
+
 /** countKey's tally; with a filter, its key is (collection * 2 + deleted) * 2 + refused. */
-function tallyOf(filter: KeyFilter | undefined): (bytes: Buffer, size: number) => Tally {
-  if (!filter) return (bytes, size) => tally(countKey(bytes), bytes, size);
+function tallyOf(filter: KeyFilter | undefined, outside: OutsideBytes | undefined): Decoder {
+  if (!filter) return (bytes, size) => tally(countKey(bytes), bytes, size, outside);
   return (bytes, size) => {
     const key = countKey(bytes);
-    return tally(key < 0 ? key : key * 2 + (filter(bytes, recordKeyOffset(bytes), recordKeyEnd(bytes)) ? 0 : 1), bytes, size);
+    // The outside bytes see countKey's key (live when even), before the filter's bit is added.
+    const t = tally(key, bytes, size, outside);
+    return { ...t, key: key < 0 ? key : key * 2 + (filter(bytes, recordKeyOffset(bytes), recordKeyEnd(bytes)) ? 0 : 1) };
   };
 }
-/** The decoder of a scan without a filter (one per store, as lmdb-js scans are kept per decoder). */
-const UNFILTERED = tallyOf(undefined);
-/** The decoder per filter, made once. */
-const FILTERED = new WeakMap<KeyFilter, (bytes: Buffer, size: number) => Tally>();
+/** The decoder of a plain scan (one per store, as lmdb-js scans are kept per decoder). */
+const UNFILTERED = tallyOf(undefined, undefined);
+/** The decoders made per filter and outside-bytes reader, once each (the scans are kept per decoder). */
+const DECODERS = new WeakMap<KeyFilter, WeakMap<OutsideBytes | KeyFilter, Decoder>>();
+
+function decoderOf(filter: KeyFilter | undefined, outside: OutsideBytes | undefined): Decoder {
+  if (!filter && !outside) return UNFILTERED;
+  // Keyed by the filter (or the reader alone), then by the reader (or the filter itself for none).
+  const first: KeyFilter | OutsideBytes = filter ?? outside!;
+  let byOutside = DECODERS.get(first as KeyFilter);
+  if (!byOutside) DECODERS.set(first as KeyFilter, (byOutside = new WeakMap()));
+  const second = outside ?? first;
+  let d = byOutside.get(second);
+  if (!d) byOutside.set(second, (d = tallyOf(filter, outside)));
+  return d;
+}
 
 /** What the counter reads of its bucket. */
 export interface CountedBucket {
@@ -92,21 +123,24 @@ export interface CountedBucket {
 }
 
 export class DocCounter {
-  #counted: { seq: number; at: number; tookMs: number; counts: DocCounts; filter: KeyFilter | undefined } | null = null;
+  #counted: { seq: number; at: number; tookMs: number; counts: DocCounts; filter: KeyFilter | undefined; outside: OutsideBytes | undefined } | null = null;
 
   constructor(private readonly bucket: CountedBucket) {}
 
-  /** The counts; with `filter`, also which documents it refuses (see the header). */
-  counts(now = Date.now(), filter?: KeyFilter): DocCounts {
+  /**
+   * The counts; with `filter`, also which documents it refuses (see the header); with `outside`,
+   * live documents' bytes held outside their records are added to their sizes.
+   */
+  counts(now = Date.now(), filter?: KeyFilter, outside?: OutsideBytes): DocCounts {
     const seq = this.bucket.persistedBucketSeq;
     const c = this.#counted;
-    const fits = c !== null && (filter === undefined || c.filter === filter);
-    if (fits && (c.seq === seq || (c.tookMs > 20 && now - c.at < c.tookMs * 20))) return c.counts;
+    const fits = c !== null && (filter === undefined || c.filter === filter) && (outside === undefined || c.outside === outside);
+    if (fits && (c.seq === seq || (c.tookMs > SLOW_SCAN_MS && now - c.at < c.tookMs * 20))) return c.counts;
     // A filter asked for before stays in use, so that unfiltered readers do not undo its counts.
     const use = filter ?? c?.filter;
-    const start = Date.now();
-    const counts = this.#scan(use);
-    this.#counted = { seq, at: now, tookMs: Date.now() - start, counts, filter: use };
+    const useOutside = outside ?? c?.outside;
+    const { counts, tookMs } = this.#scan(use, useOutside);
+    this.#counted = { seq, at: now, tookMs, counts, filter: use, outside: useOutside };
     return counts;
   }
 
@@ -122,7 +156,7 @@ export class DocCounter {
   }
 
   /** A record is a deleted document when it is a tombstone (record-view.ts). */
-  #scan(filter: KeyFilter | undefined): DocCounts {
+  #scan(filter: KeyFilter | undefined, outside: OutsideBytes | undefined): { counts: DocCounts; tookMs: number } {
     const byCollection = new Map<number, CollectionCounts>();
     const manifest = this.bucket.manifest;
     let docCount = 0;
@@ -132,14 +166,13 @@ export class DocCounter {
     let t: CollectionCounts = fresh();
     // Without a filter each key is countKey's; with one, countKey's * 2 + refused.
     const unit = filter ? 2 : 1;
-    let decode = UNFILTERED;
-    if (filter) {
-      decode = FILTERED.get(filter) ?? tallyOf(filter);
-      FILTERED.set(filter, decode);
-    }
+    const decode = decoderOf(filter, outside);
+    // The scan's LMDB handle is opened before the clock starts: a first open waits for a write
+    // transaction, which says nothing of the bucket's size.
+    const reader = this.bucket.store.bySeqReader(this.bucket.name, decode);
+    const start = Date.now();
     const snapshot = this.bucket.store.snapshot();
     try {
-      const reader = this.bucket.store.bySeqReader(this.bucket.name, decode);
       for (const { value } of reader.getRange({ transaction: snapshot.txn })) {
         if (value.key < 0) continue; // an erased document's tombstone (countKey)
         const key = Math.floor(value.key / unit);
@@ -175,7 +208,7 @@ export class DocCounter {
         delCount += t.delCount;
       }
     }
-    return { docCount, delCount, byCollection };
+    return { counts: { docCount, delCount, byCollection }, tookMs: Date.now() - start };
   }
 }
 

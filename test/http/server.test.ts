@@ -106,6 +106,12 @@ describe('server endpoints', () => {
       await f.engine.requireBucket('mydb').quiesce();
       const gone = obj(obj((await f.req('/mydb')).json).sizes);
       assert.ok(gone.external === 0 && Number(gone.active) > Number(sizes.external) && Number(gone.file) > Number(gone.active), JSON.stringify(gone));
+      // An attachment's length counts in its document's sizes, as couch_att adds it.
+      const att = await f.req('/mydb/withatt/file.bin', { method: 'PUT', body: Buffer.alloc(10_000, 7), headers: { 'content-type': 'application/octet-stream' } });
+      assert.equal(att.status, 201);
+      await f.engine.requireBucket('mydb').quiesce();
+      const withAtt = obj(obj((await f.req('/mydb')).json).sizes);
+      assert.equal(withAtt.external, 10_000 + 2, JSON.stringify(withAtt)); // the body is {}
       const head = await f.req('/mydb', { method: 'HEAD' });
       assert.equal(head.status, 200);
       assert.equal(head.body.length, 0);
