@@ -175,7 +175,7 @@ export class Collection {
     return settle(() => ops.concat(this.#core, this.id, 'prepend', key, bytes(data), cas, vbId, durability));
   }
   /** Atomic read-modify-write of one document, tombstones included (subdoc-write.ts). */
-  edit(key: Key, opts: EditOptions, fn: (current: Item | undefined) => DocumentEdit, vbId?: number): Promise<MutationResult> {
+  edit(key: Key, opts: EditOptions, fn: (current: Item | undefined, cas: bigint) => DocumentEdit, vbId?: number): Promise<MutationResult> {
     return settle(() => editDocument(this.#core, this.id, key, opts, fn, vbId));
   }
   /** Compare-and-write against the current version including tombstones (see mutations.ts). */

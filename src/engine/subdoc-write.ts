@@ -14,6 +14,7 @@
  * `capExpiry`); `preserveExpiry` keeps the current one (the PreserveTTL frame). The new version's
  * rev seqno continues the previous one's (tombstones included), as every other write.
  */
+import { passLock } from './locks.js';
 import { EngineError } from './errors.js';
 import type { BucketCore } from './bucket-core.js';
 import { absoluteExpiry } from './expiry.js';
@@ -41,6 +42,12 @@ export interface EditOptions {
   readonly preserveExpiry?: boolean;
   /** The write's durability requirement (the bucket's minimum raises it). */
   readonly durability?: DurabilityLevel;
+  /**
+   * The request's CAS (0 or absent: none). A locked document refuses the edit unless it is the
+   * lock's CAS, which releases the lock (locks.ts `passLock`, as every other write does); `edit`
+   * gets the CAS left to compare with the current version.
+   */
+  readonly cas?: bigint;
 }
 
 /**
@@ -52,7 +59,7 @@ export function editDocument(
   collection: number,
   rawKey: Key,
   opts: EditOptions,
-  edit: (current: Item | undefined) => DocumentEdit,
+  edit: (current: Item | undefined, cas: bigint) => DocumentEdit,
   vbId?: number,
 ): Promise<MutationResult> {
   checkCollection(bucket, collection);
@@ -60,7 +67,8 @@ export function editDocument(
   const vb = bucket.activeVBucket(key, vbId);
   bucket.live(key, vb, collection); // an expired item becomes its tombstone first
   const current = bucket.lookup(key, collection, vb.id);
-  const next = edit(current);
+  const cas = passLock(bucket, current && !current.deleted ? current : undefined, opts.cas ? opts.cas : undefined) ?? 0n;
+  const next = edit(current, cas);
   const meta: WriteMeta = { cas: bucket.hlc.next(), seqno: vb.highSeqno + 1 };
   const xattrs = next.xattrs(meta, next.value);
   const size = next.value.length + (xattrs?.length ?? 0);

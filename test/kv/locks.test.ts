@@ -22,6 +22,7 @@ import {
   encodeStoreRequest,
   encodeTouchRequest,
   encodeUnlockRequest,
+  encodeSubdocRequest,
   type Packet,
 } from '../../src/codec/index.js';
 import { FreshetServer } from '../../src/server/freshet-server.js';
@@ -174,6 +175,25 @@ test('a mutation carrying the lock CAS succeeds and releases the lock', RAW_TEST
     // Re-created, the key is not locked.
     expectStatus(await kv.request(k.add('new')), Status.Success);
     expectStatus(await kv.request(k.set('again')), Status.Success);
+  }));
+
+test('sub-document mutations respect a lock: refused without the lock CAS, applied and unlocking with it (found by fuzzing)', RAW_TEST, () =>
+  withServer(async (f) => {
+    const kv = await f.open({ features: XERROR });
+    const other = await f.open({ features: XERROR });
+    const k = onKey(f, 'sd');
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'sd', value: '{"a":1}', vbucket: f.vb('sd') })), Status.Success);
+    const lock = await lockCas(kv, k.lock(10));
+    const upsert = (cas?: bigint): Packet =>
+      encodeSubdocRequest({ opcode: Opcode.SubdocDictUpsert, key: 'sd', path: 'b', value: '2', vbucket: f.vb('sd'), ...(cas === undefined ? {} : { cas }) });
+    expectStatus(await other.request(upsert()), Status.Locked, 'subdoc without CAS');
+    expectStatus(await other.request(upsert(f.bucket.get('sd').cas)), Status.Locked, 'subdoc with the item CAS');
+    assert.equal(f.bucket.get('sd').value.toString(), '{"a":1}', 'nothing written');
+    expectStatus(await kv.request(upsert(lock)), Status.Success, 'subdoc with the lock CAS');
+    assert.deepEqual(JSON.parse(f.bucket.get('sd').value.toString()), { a: 1, b: 2 });
+    // The lock went with that write: a plain write and UNLOCK see an unlocked document.
+    expectStatus(await other.request(k.set('{"c":3}')), Status.Success, 'SET after');
+    expectStatus(await kv.request(k.unlock(lock)), Status.NotLocked, 'UNLOCK after');
   }));
 
 test('without XERROR: KEY_EEXISTS for a store, TMPFAIL for GET_LOCKED, UNLOCK and a DELETE with a CAS', RAW_TEST, () =>

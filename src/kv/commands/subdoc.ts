@@ -138,9 +138,9 @@ async function mutate(session: Session, req: Packet): Promise<Reply> {
   try {
     written = await durableOutcome(session.bucket!, target.edit(
       key,
-      { ...(cmd.expiry === undefined ? {} : { expiry: cmd.expiry }), preserveExpiry, durability: durability?.level },
-      (current) => {
-        base = decideBase(current, cmd.docFlags, req.cas);
+      { ...(cmd.expiry === undefined ? {} : { expiry: cmd.expiry }), preserveExpiry, durability: durability?.level, cas: req.cas },
+      (current, cas) => {
+        base = decideBase(current, cmd.docFlags, cas);
         plan = runMutations({ base: base.base, deleted: base.deleted, docFlags: cmd.docFlags }, cmd.specs, ctx);
         return planToEdit(plan, maxDepth);
       },
