@@ -9,7 +9,7 @@ import * as c from '../../src/codec/index.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import { runExpiryPager } from '../../src/engine/maintenance.js';
 import { nowSeconds } from '../../src/engine/expiry.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
 import { DcpTestConsumer, type ConsumerOptions } from './helpers/consumer.js';
 
 let server: TestServer;
@@ -74,6 +74,32 @@ describe('dcp > bucket deletion', () => {
     await server.server.engine.deleteBucket('doomed');
     await cons.closed;
     assert.equal(cons.isOpen, false);
+  });
+});
+
+describe('dcp > the connection changes hands', () => {
+  test('SELECT_BUCKET on a DCP connection is NotSupported; re-authenticating ends the producer (found by fuzzing)', async (t) => {
+    const other = await server.server.engine.createBucket('elsewhere', { numVBuckets: 4 });
+    t.after(() => server.server.engine.deleteBucket('elsewhere'));
+    const vb = 3;
+    const [first, second] = keysIn(vb, 2, 'rehand');
+    await bucket.set(first!, '"v"', json);
+    const cons = await consumer(t);
+    await cons.streamFromZero(vb);
+    await cons.waitFor('the first document', () => cons.items(vb).some((e) => e.key.toString() === first));
+    const select = await cons.conn.request(c.encodeSelectBucketRequest('elsewhere'));
+    assert.equal(select.status, c.Status.NotSupported);
+    assert.equal(other.name, 'elsewhere');
+    // A new login: the producer opened with the old one stops; nothing more is streamed.
+    await cons.conn.saslPlain(ADMIN.username, ADMIN.password);
+    const before = cons.items(vb).length;
+    await bucket.set(second!, '"v"', json);
+    await bucket.quiesce();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(cons.items(vb).length, before, 'no item after the re-authentication');
+    // The connection is a plain one again, in "no bucket": a DCP request needs a bucket first.
+    const control = await cons.conn.request(c.encodeDcpControlRequest({ key: 'enable_noop', value: 'true' }));
+    assert.notEqual(control.status, c.Status.Success);
   });
 });
 

@@ -77,6 +77,12 @@ function authenticated(session: Session, user: string, mechanism: string): void 
   // does: a bucket selected by an earlier user must not stay open to the new one.
   const bucket = session.ctx.engine.bucket(user);
   session.bucket = bucket && session.ctx.users.hasBucketRole(user, bucket.name) ? bucket : null;
+  // A DCP or TAP producer was opened with the earlier user's rights on the earlier bucket: it
+  // stops with them (its streams are released), and the connection is a plain one again.
+  if (session.dcp !== null) {
+    session.dcp.close();
+    session.dcp = null;
+  }
 }
 
 /** A failed exchange; `user` is set when a password (or SCRAM proof) was actually checked. */
@@ -152,6 +158,8 @@ function scramReply(session: Session, req: Packet, reply: ScramServerReply, befo
 
 function selectBucket(session: Session, req: Packet): Packet {
   const { bucket: name } = decodeSelectBucketRequest(req);
+  // A DCP or TAP connection streams the bucket it was opened on: it cannot move to another.
+  if (session.dcp !== null) return errorReply(session, req, Status.NotSupported, 'the bucket of a DCP connection cannot change');
   if (name === '@no bucket@') {
     session.bucket = null;
     return replyTo(req);
