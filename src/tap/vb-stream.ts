@@ -22,6 +22,7 @@
 import { TapOpaqueCommand } from '../codec/ops/tap.js';
 import type { Bucket } from '../engine/bucket.js';
 import type { VbFollower } from '../engine/follower.js';
+import type { VBucket } from '../engine/vbucket.js';
 import type { FollowEndReason, FollowEvent, Item } from '../engine/types.js';
 import type { Queueable } from '../dcp/ready-queue.js';
 
@@ -72,6 +73,8 @@ export class TapVbStream implements Queueable {
   private snapshots = 0;
   private checkpointId: bigint;
   private inCheckpoint = false;
+  /** The vbucket this stream is registered with while it runs (its `followers`, for `end`). */
+  private registeredOn: VBucket | null = null;
   // counters (stats tap)
   itemsQueued = 0;
   lastSeqno: number;
@@ -94,6 +97,10 @@ export class TapVbStream implements Queueable {
   start(): void {
     const { vbucket, start, dump, backfill } = this.plan;
     const vb = this.bucket.vbucket(vbucket);
+    // Told of a bucket deletion or a state change at once, as DCP streams are (vbucket.ts
+    // endFollowers): a connection waiting for an ack reads nothing, so it would never learn of it.
+    vb.followers.add(this);
+    this.registeredOn = vb;
     // The high seqno at connect time bounds a dump; the default collection's decides emptiness.
     const high = vb.highSeqno;
     const defaultHigh = this.bucket.collectionHighSeqno(vbucket, 0);
@@ -145,8 +152,14 @@ export class TapVbStream implements Queueable {
     );
   }
 
+  /** The engine ends this stream's vbucket for everyone (Endable): bucket deleted, state changed. */
+  end(reason: FollowEndReason): void {
+    this.finish(reason);
+  }
+
   /** The connection went away: release the follower. */
   close(): void {
+    this.unregister();
     this.ended = true;
     this.follower?.close();
     this.follower = null;
@@ -196,8 +209,14 @@ export class TapVbStream implements Queueable {
     if (this.phase === 'backfill' && this.snapshotEnd >= this.backfillEnd && !this.plan.dump) this.closeBackfill();
   }
 
+  private unregister(): void {
+    this.registeredOn?.followers.delete(this);
+    this.registeredOn = null;
+  }
+
   private finish(reason: FollowEndReason): void {
     if (this.ended) return;
+    this.unregister();
     this.ended = true;
     this.follower = null;
     if (reason === 'ok' && this.plan.dump) {

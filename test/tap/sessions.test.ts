@@ -105,6 +105,19 @@ describe('tap > registered clients', () => {
     assert.deepEqual(new Set(b.mutationKeys()), new Set(keys));
   });
 
+  test('a connection waiting for an ack is closed when its bucket is deleted (found by fuzzing)', async (t) => {
+    const doomed = await server.server.engine.createBucket('tapdoomed', { numVBuckets: VBS });
+    await write(doomed, keysIn(doomed, 1, 12, 'doomed'));
+    const a = await TapClient.open(port, { user: ADMIN.username, password: ADMIN.password, bucket: 'tapdoomed' });
+    t.after(() => a.close());
+    a.autoAck = false;
+    await a.tapConnect('doomed-ack', F.BACKFILL | F.LIST_VBUCKETS | F.SUPPORT_ACK, { backfill: 0n, vbuckets: [1] });
+    await a.waitFor('the first window', () => a.data.length === 10);
+    // The producer now waits for the ack and reads nothing: the deletion must still reach it.
+    await server.server.engine.deleteBucket('tapdoomed');
+    await Promise.race([a.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the TAP connection outlived its bucket')), 5000))]);
+  });
+
   test('the cursor survives a server restart', async () => {
     const dataDir = tempDir();
     const opts = { dataDir, kvPort: 0, mgmtPort: 0, httpPort: 0, numVBuckets: VBS, fastHashing: true, ...ADMIN };
