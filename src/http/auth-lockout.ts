@@ -58,8 +58,10 @@ export class AuthLockout {
     const mode = this.mode;
     if (mode === 'off') return;
     const peer = this.#peer(req);
-    const failures = this.#failures.get(key(peer, name, salt)) ?? 0;
-    if (failures < this.config.int(SECTION, 'threshold', 5)) return;
+    // No failure on record locks nobody out, whatever the threshold (couch_auth_lockout
+    // is_locked_out/3 looks the entry up first): a threshold of 0 must not lock out everyone.
+    const failures = this.#failures.get(key(peer, name, salt));
+    if (failures === undefined || failures < this.config.int(SECTION, 'threshold', 5)) return;
     if (mode === 'warn') {
       this.logger.warn({ user: name, peer }, 'authentication failure threshold reached');
       return;

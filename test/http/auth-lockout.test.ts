@@ -87,6 +87,18 @@ describe('[chttpd_auth_lockout]', () => {
     assert.deepEqual(await statuses(4, 'ghost2', 'x'), [401, 401, 401, 401]);
   });
 
+  test('a threshold of 0 locks out no one who has not failed (found by fuzzing: it locked out everyone)', async () => {
+    await setConfig('mode', 'enforce');
+    await setConfig('threshold', '0');
+    try {
+      assert.deepEqual(await statuses(3, ADMIN.username, ADMIN.password), [200, 200, 200]);
+      await addUser('never_failed', 'bar');
+      assert.equal((await call('/_session', { method: 'POST', json: { name: 'never_failed', password: 'bar' }, authorization: null })).status, 200);
+    } finally {
+      await setConfig('threshold', '5');
+    }
+  });
+
   test('a new password (a new salt) starts afresh; max_lifetime ends a lockout', async () => {
     await setConfig('threshold', '2');
     await setConfig('max_lifetime', '1500');
