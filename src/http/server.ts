@@ -106,8 +106,8 @@ export function couchWebFace(face: HttpFace): WebFace {
       if (couch.status >= 500 && couch.kind !== 'insufficient_storage' && couch.kind !== 'disk_too_full') {
         // An error CouchDB answers by design (a throwing design function, a 501) is one line
         // without a stack, so a client repeating it cannot flood the log with traces; an
-        // unexpected one (`internal`: a bug or a storage fault) keeps its stack.
-        if (couch.kind === 'internal') face.ctx.logger.error({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
+        // unexpected one (`internal` as `unknown_error`: a bug or a storage fault) keeps its stack.
+        if (couch.kind === 'internal' && couch.error === 'unknown_error') face.ctx.logger.error({ err, url: req.url, method: req.method }, 'CouchDB face request failed');
         else face.ctx.logger.warn({ status: couch.status, error: couch.error, reason: couch.reason, url: req.url, method: req.method }, 'CouchDB face request failed');
       }
       if (!res.headersSent) sendError(res, couch);

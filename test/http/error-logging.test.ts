@@ -25,13 +25,20 @@ test('expected 5xx answers are one warning line without a stack; 4xx are not log
     for (let i = 0; i < 3; i++) assert.equal((await fetch(`${base}/db/_design/d/_show/boom`, { headers })).status, 500);
     assert.equal((await fetch(`${base}/_reshard`, { headers })).status, 501);
     assert.equal((await fetch(`${base}/db/missing`, { headers })).status, 404);
+    // A misconfigured JWT setting answers every token 500 (couch_httpd_auth): by design too.
+    const put = async (path: string, value: string): Promise<void> => {
+      assert.equal((await fetch(`${base}/_node/_local/_config/${path}`, { method: 'PUT', headers, body: JSON.stringify(value) })).status, 200);
+    };
+    await put('chttpd/authentication_handlers', '{chttpd_auth, jwt_authentication_handler}, {chttpd_auth, default_authentication_handler}');
+    await put('jwt_auth/required_claims', 'nonsense_claim');
+    assert.equal((await fetch(`${base}/`, { headers: { authorization: 'Bearer a.b.c' } })).status, 500);
     const failed = logs.filter((l) => l.msg === 'CouchDB face request failed');
-    assert.equal(failed.length, 4, JSON.stringify(failed));
+    assert.equal(failed.length, 5, JSON.stringify(failed));
     for (const line of failed) {
       assert.equal(line.level, 40);
       assert.equal(JSON.stringify(line).includes('stack'), false, JSON.stringify(line));
     }
-    assert.deepEqual(failed.map((l) => l.status), [500, 500, 500, 501]);
+    assert.deepEqual(failed.map((l) => l.status), [500, 500, 500, 501, 500]);
   } finally {
     await t.close();
   }
