@@ -98,7 +98,7 @@ describe('collection-id key prefixes', () => {
       assert.equal(f.bucket.collection(8).get('k').value.toString(), 'v', 'a refused write changed nothing');
 
       const uid = f.bucket.manifest.uid.toString(16);
-      for (const cid of [9, 0x12345, 1]) {
+      for (const cid of [9, 0x12345]) {
         const res = expectStatus(await kv.request(get(f, joinCollectionKey(cid, 'k'), 'k')), Status.UnknownCollection, `cid ${cid}`);
         assert.equal(bodyOf(res).manifest_uid, uid);
       }
@@ -110,6 +110,29 @@ describe('collection-id key prefixes', () => {
       assert.equal(typeof (bodyOf(after).error as Record<string, unknown>).context, 'string', 'XERROR adds the context');
       const write = expectStatus(await kv.request(set(f, joinCollectionKey(8, 'k'), 'k', 'again')), Status.UnknownCollection);
       assert.equal(bodyOf(write).manifest_uid, f.bucket.manifest.uid.toString(16));
+    }));
+
+  test('reserved ids 1-7 and logical keys over 246 bytes in a named collection are EINVAL (kv is_document_key_valid)', RAW_TEST, () =>
+    withServer(async (f) => {
+      await f.bucket.createScope('s');
+      await f.bucket.createCollection('s', 'c');
+      const kv = await f.open({ features: COLLECTION_FEATURES });
+      for (let cid = 1; cid <= 7; cid++) {
+        const res = expectStatus(await kv.request(get(f, joinCollectionKey(cid, 'k'), 'k')), Status.Einval, `cid ${cid}`);
+        assert.deepEqual(bodyOf(res), { error: { context: `Invalid collection-id:${cid}` } });
+      }
+      const k246 = 'a'.repeat(246);
+      const k247 = 'b'.repeat(247);
+      expectStatus(await kv.request(set(f, joinCollectionKey(8, k246), k246, 'v')), Status.Success, '246 bytes in collection 8');
+      const long = expectStatus(await kv.request(set(f, joinCollectionKey(8, k247), k247, 'v')), Status.Einval, '247 bytes in collection 8');
+      assert.deepEqual(bodyOf(long), { error: { context: 'Logical key exceeds 246' } });
+      expectStatus(await kv.request(get(f, joinCollectionKey(8, k247), k247)), Status.Einval, 'a read too');
+      // Unknown collections are checked after the key: a long key is EINVAL there as well.
+      expectStatus(await kv.request(get(f, joinCollectionKey(99, k247), k247)), Status.Einval, 'unknown collection, long key');
+      // The _default collection keeps the pre-collections 250.
+      const k250 = 'c'.repeat(250);
+      expectStatus(await kv.request(set(f, joinCollectionKey(0, k250), k250, 'v')), Status.Success, '250 bytes in _default');
+      assert.equal(f.bucket.collection(8).get(k246).value.toString(), 'v');
     }));
 
   test('without HELLO Collections only the default collection is reachable', RAW_TEST, () =>

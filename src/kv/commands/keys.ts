@@ -33,14 +33,31 @@ function missingPrefix(): EngineError {
   return new EngineError('EINVAL', 'missing collection id (the connection negotiated Collections)');
 }
 
-/** The collection a request key addresses; UNKNOWN_COLLECTION when the id is not in the manifest. */
+/** Ids 1-7 are kv_engine's reserved ones (CollectionID::isReserved: 1 is the system collection). */
+const LAST_RESERVED_ID = 7;
+/**
+ * The longest document key in a collection other than `_default`: kv_engine's
+ * MaxCollectionsLogicalKeyLen, so that a key fits whatever the length of its collection id's
+ * LEB128 (the `_default` collection keeps the pre-collections 250, which the engine checks).
+ */
+const MAX_LOGICAL_KEY = 246;
+
+/**
+ * The collection a request key addresses; UNKNOWN_COLLECTION when the id is not in the manifest.
+ * Every key-carrying command calls this before `documentKey`, so the prefix checks of kv_engine's
+ * `is_document_key_valid` (daemon/mcbp_validators.cc) live here: a reserved id (1-7) or a logical
+ * key over 246 bytes in a named collection is EINVAL, before the manifest is looked at.
+ */
 export function collectionOf(session: Session, key: Buffer): Collection {
   const bucket = session.bucket!;
   if (!collectionsEnabled(session)) return bucket.collection(0);
   const first = key[0];
   if (first === undefined) throw missingPrefix();
-  const id = first < 0x80 ? first : decodeCollectionPrefix(key).value;
+  const prefix = first < 0x80 ? { value: first, length: 1 } : decodeCollectionPrefix(key);
+  const id = prefix.value;
   if (id === 0) return bucket.collection(0);
+  if (id <= LAST_RESERVED_ID) throw new EngineError('EINVAL', `Invalid collection-id:${id}`);
+  if (key.length - prefix.length > MAX_LOGICAL_KEY) throw new EngineError('EINVAL', `Logical key exceeds ${MAX_LOGICAL_KEY}`);
   // Checked here rather than left to the collection's own check, so that a client naming
   // arbitrary ids cannot make the bucket keep a Collection object per id it tried.
   const manifest = bucket.manifest;
