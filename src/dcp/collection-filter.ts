@@ -11,8 +11,8 @@
  *   except on legacy streams.
  * - `systemEvent(info, deleted)` decides whether a system event is sent, and keeps the filter up
  *   to date as kv's checkAndUpdateSystemEvent does: a dropped collection leaves a collections
- *   filter, a dropped scope empties a scope filter; events the client already knows (manifest uid
- *   up to the request's `uid`) are not sent.
+ *   filter, a dropped scope empties a scope filter. A collections filter carries no scope events.
+ *   The request's `uid` plays no part (kv_engine 7.x ignores it).
  *
  * `empty` then says the stream has nothing left to carry and must end with FilterEmpty (kv
  * ActiveStream::processItems). A legacy stream learns of its `_default` collection's drop from
@@ -35,7 +35,6 @@ export class StreamCollectionFilter {
   constructor(
     bucket: Bucket,
     readonly spec: FilterSpec,
-    private readonly uid: number | undefined,
   ) {
     this.ids = new Set(spec.kind === 'collections' ? spec.ids : []);
     const ids = this.ids;
@@ -77,19 +76,18 @@ export class StreamCollectionFilter {
 
   /** Whether to send this system event; updates the filter (kv Filter::checkAndUpdateSystemEvent). */
   systemEvent(e: SystemEventInfo): boolean {
-    const unseen = this.uid === undefined || e.manifestUid > this.uid;
     const spec = this.spec;
     if (e.type === 'create-collection' || e.type === 'drop-collection') {
       const cid = e.collectionId ?? DEFAULT_ID;
       const removed = e.type === 'drop-collection' && this.ids.delete(cid);
-      if (spec.kind === 'legacy' || !unseen) return false;
+      if (spec.kind === 'legacy') return false;
       if (spec.kind === 'all' || removed) return true;
       if (spec.kind === 'scope') return e.scopeId === spec.scopeId;
       return this.ids.has(cid);
     }
     const ours = spec.kind === 'scope' && e.scopeId === spec.scopeId;
     if (ours && e.type === 'drop-scope') this.scopeDropped = true;
-    if (spec.kind === 'legacy' || !unseen) return false;
+    if (spec.kind === 'legacy') return false;
     return spec.kind === 'all' || ours;
   }
 

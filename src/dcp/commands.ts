@@ -21,7 +21,7 @@ import { decodeCloseStreamRequest } from '../codec/dcp/close-stream.js';
 import { decodeBufferAck } from '../codec/dcp/buffer-ack.js';
 import { decodeFailoverLogRequest, encodeFailoverLogResponse } from '../codec/ops/failover-log.js';
 import { Feature } from '../codec/features.js';
-import { errorReply } from '../kv/replies.js';
+import { errorReply, unknownCollectionReply } from '../kv/replies.js';
 import { KvReplyError } from '../kv/errors.js';
 import type { Session } from '../kv/session.js';
 import type { CommandSpec, CommandHandler } from '../kv/command-spec.js';
@@ -62,6 +62,8 @@ const streamRequest: CommandHandler = (session, req) => {
     case 'rollback':
       return encodeStreamRequestRollback(decision.seqno, { opaque: req.opaque });
     case 'refuse':
+      // An unknown collection or scope carries the manifest uid, as on every KV command.
+      if (decision.manifestUid !== undefined) return unknownCollectionReply(session, req, decision.status, decision.manifestUid, decision.reason);
       return errorReply(session, req, decision.status, decision.reason);
   }
 };

@@ -7,8 +7,9 @@
  *                                 legacy connection: the default collection, no system events
  *   {"collections": ["8", ...]}   hex collection ids       |  exclusive (both: Einval)
  *   {"scope": "8"}                hex scope id             |
- *   {"uid": "a"}                  manifest uid the client knows (hex): only newer system events
- *                                 are sent; ahead of ours is CollectionsManifestIsAhead
+ *   {"uid": "a"}                  accepted and ignored, as kv_engine 7.x does ("A uid by itself
+ *                                 ok, we no longer do anything with it"): every system event in
+ *                                 the stream's range is sent, and no uid is "ahead"
  *   {"sid": 7}                    stream id (needs control enable_stream_id; then mandatory)
  *   {"purge_seqno": "123"}        the client's purge seqno (decimal string)
  * A value is read only on collection-aware connections (kv daemon/mcbp_validators.cc: a value on
@@ -16,7 +17,8 @@
  * collections found"; unknown keys besides are ignored. Ids are checked against the manifest at
  * request time: an unknown collection is UnknownCollection, an unknown scope UnknownScope, and a
  * legacy stream on a bucket whose `_default` collection was dropped is UnknownCollection (kv
- * Filter::Filter "no _default collection").
+ * Filter::Filter "no _default collection"); these three carry the manifest uid, which the reply
+ * returns as `{"manifest_uid":"<hex>"}` (kv Filter::Filter setUnknownCollectionErrorContext).
  */
 import { Status } from '../codec/status.js';
 import { DEFAULT_ID, type Manifest } from '../engine/manifest.js';
@@ -30,24 +32,20 @@ export type FilterSpec =
 
 export interface StreamFilter {
   readonly spec: FilterSpec;
-  /** The manifest uid the client has seen: system events up to it are not sent. */
-  readonly uid?: number;
   readonly streamId?: number;
   readonly clientPurgeSeqno?: number;
 }
 
 export type FilterResult =
   | { readonly ok: true; readonly filter: StreamFilter }
-  | { readonly ok: false; readonly status: number; readonly reason: string };
+  | { readonly ok: false; readonly status: number; readonly reason: string; readonly manifestUid?: number };
 
 const fail = (status: number, reason: string): FilterResult => ({ ok: false, status, reason });
+/** An unknown collection or scope: the reply carries the manifest uid the check used. */
+const unknown = (status: number, reason: string, manifest: Manifest): FilterResult => ({ ok: false, status, reason, manifestUid: manifest.uid });
 
 function isHexId(v: unknown): v is string {
   return typeof v === 'string' && /^(0x)?[0-9a-fA-F]{1,8}$/.test(v);
-}
-
-function isHexUid(v: unknown): v is string {
-  return typeof v === 'string' && /^(0x)?[0-9a-fA-F]{1,13}$/.test(v);
 }
 
 const hexValue = (v: string): number => parseInt(v.replace(/^0x/, ''), 16);
@@ -58,7 +56,7 @@ export function parseStreamFilter(value: Buffer, collectionAware: boolean, strea
   if (!collectionAware) {
     if (value.length > 0) return fail(Status.Einval, 'a stream-request value needs HELLO Collections');
     if (streamIds) return fail(Status.DcpStreamIdInvalid, 'a stream id is required');
-    if (!manifest.hasCollection(DEFAULT_ID)) return fail(Status.UnknownCollection, 'the _default collection was dropped');
+    if (!manifest.hasCollection(DEFAULT_ID)) return unknown(Status.UnknownCollection, 'the _default collection was dropped', manifest);
     return { ok: true, filter: { spec: { kind: 'legacy' } } };
   }
   if (value.length === 0) {
@@ -85,14 +83,6 @@ export function parseStreamFilter(value: Buffer, collectionAware: boolean, strea
     return fail(Status.DcpStreamIdInvalid, 'enable_stream_id is on: sid is required');
   }
 
-  // kv checks the uid before the scope or collections.
-  let uid: number | undefined;
-  if (o.uid !== undefined) {
-    if (!isHexUid(o.uid)) return fail(Status.Einval, 'uid must be a hex manifest uid');
-    uid = hexValue(o.uid);
-    if (uid > manifest.uid) return fail(Status.CollectionsManifestIsAhead, `client manifest uid ${o.uid} is ahead of ours (${manifest.uid.toString(16)})`);
-  }
-
   let spec: FilterSpec = { kind: 'all' };
   if (o.collections !== undefined && o.scope !== undefined) return fail(Status.Einval, 'collections and scope are exclusive');
   if (o.collections !== undefined) {
@@ -100,13 +90,13 @@ export function parseStreamFilter(value: Buffer, collectionAware: boolean, strea
       return fail(Status.Einval, 'collections must be a non-empty array of hex ids');
     }
     const ids = o.collections.map(hexValue);
-    const unknown = ids.find((id) => !manifest.hasCollection(id));
-    if (unknown !== undefined) return fail(Status.UnknownCollection, `unknown collection ${unknown.toString(16)}`);
+    const missing = ids.find((id) => !manifest.hasCollection(id));
+    if (missing !== undefined) return unknown(Status.UnknownCollection, `unknown collection ${missing.toString(16)}`, manifest);
     spec = { kind: 'collections', ids: [...new Set(ids)] };
   } else if (o.scope !== undefined) {
     if (!isHexId(o.scope)) return fail(Status.Einval, 'scope must be a hex id');
     const scopeId = hexValue(o.scope);
-    if (manifest.scope(scopeId) === undefined) return fail(Status.UnknownScope, `unknown scope ${o.scope}`);
+    if (manifest.scope(scopeId) === undefined) return unknown(Status.UnknownScope, `unknown scope ${o.scope}`, manifest);
     spec = { kind: 'scope', scopeId };
   }
 
@@ -117,7 +107,6 @@ export function parseStreamFilter(value: Buffer, collectionAware: boolean, strea
   }
   const filter: StreamFilter = {
     spec,
-    ...(uid === undefined ? {} : { uid }),
     ...(streamId === undefined ? {} : { streamId }),
     ...(clientPurgeSeqno === undefined ? {} : { clientPurgeSeqno }),
   };

@@ -8,8 +8,8 @@
  *   4  IncludeXattrs or collection-aware without noop   -> NotSupported (dcp_noop_mandatory_for_v5_features)
  *   5  start > end                                      -> Erange
  *   6  not snap start <= start <= snap end              -> Erange
- *   7  stream-request JSON (collections, scope, uid, sid) -> Einval / UnknownCollection / UnknownScope /
- *                                                         CollectionsManifestIsAhead / DcpStreamIdInvalid
+ *   7  stream-request JSON (collections, scope, uid, sid) -> Einval / UnknownCollection / UnknownScope
+ *                                                         (with the manifest uid) / DcpStreamIdInvalid
  *   8  an active stream for this vbucket (and sid)      -> KeyEexists
  *   9  FailoverLog.needsRollback                        -> Rollback + 8-byte seqno
  *  10  ToLatest / DiskOnly fix the end; start > end or start > high seqno -> Erange
@@ -50,7 +50,7 @@ export interface AcceptedStream {
 }
 
 export type StreamRequestDecision =
-  | { readonly kind: 'refuse'; readonly status: number; readonly reason: string }
+  | { readonly kind: 'refuse'; readonly status: number; readonly reason: string; readonly manifestUid?: number }
   | { readonly kind: 'rollback'; readonly seqno: number; readonly reason: string }
   | { readonly kind: 'accept'; readonly stream: AcceptedStream };
 
@@ -86,7 +86,10 @@ export function decideStreamRequest(req: DecodedStreamRequest, vb: VBucket, ctx:
   }
 
   const parsed = parseStreamFilter(req.value, settings.collections, settings.streamIds, ctx.manifest);
-  if (!parsed.ok) return refuse(parsed.status, parsed.reason);
+  if (!parsed.ok) {
+    const { status, reason, manifestUid } = parsed;
+    return manifestUid === undefined ? refuse(status, reason) : { kind: 'refuse', status, reason, manifestUid };
+  }
   const { streamId, clientPurgeSeqno } = parsed.filter;
 
   if (ctx.hasActiveStream(vb.id, streamId)) return refuse(Status.KeyEexists, `a stream already exists for vbucket ${vb.id}`);

@@ -96,7 +96,7 @@ export class ProducerStream implements Queueable, Endable {
       ...(params.streamId === undefined ? {} : { streamId: params.streamId }),
     });
     this.lastSentSeqno = params.start;
-    this.filter = new StreamCollectionFilter(bucket, params.filter.spec, params.filter.uid);
+    this.filter = new StreamCollectionFilter(bucket, params.filter.spec);
     vb.followers.add(this);
   }
 

@@ -191,17 +191,21 @@ describe('dcp > collections > collection-aware streams', () => {
     for (const e of sent) if (e.type === 'system' && e.data.type !== 'Opaque') assert.equal(e.data.scopeId, 8);
   });
 
-  test('uid: system events the client already knows are not sent again', async (t) => {
+  test('uid is accepted and ignored, as kv_engine 7.x: every system event of the range is sent', async (t) => {
     const bucket = await newBucket();
     await bucket.createScope('inventory'); // uid 1
     await bucket.createCollection('inventory', 'airport'); // uid 2
     await bucket.createCollection('inventory', 'hotel'); // uid 3
     const cons = await consumer(t, bucket);
     await bucket.set(keysIn(bucket, 1, 'dflt')[0]!, '{}', json);
-    assert.equal((await stream(cons, '{"uid":"2"}')).kind, 'ok');
+    // A uid ahead of the bucket's is no CollectionsManifestIsAhead either (kv Filter::constructFromJson).
+    assert.equal((await stream(cons, '{"uid":"ff"}')).kind, 'ok');
     await cons.waitFor('the default document', () => cons.items(VB).length === 1);
     const systems = cons.eventsFor(VB).filter((e) => e.type === 'system');
-    assert.deepEqual(systems.map((e) => (e.type === 'system' && e.data.type === 'BeginCollection' ? e.data.name : '?')), ['hotel']);
+    assert.deepEqual(
+      systems.map((e) => (e.type === 'system' ? e.data.type : '?')),
+      ['CreateScope', 'BeginCollection', 'BeginCollection'],
+    );
   });
 });
 
@@ -285,7 +289,7 @@ describe('dcp > collections > FilterEmpty', () => {
 });
 
 describe('dcp > collections > stream-request value', () => {
-  test('invalid values are Einval; unknown ids UnknownCollection / UnknownScope; a uid ahead is ManifestIsAhead', async (t) => {
+  test('invalid values are Einval; unknown ids UnknownCollection / UnknownScope with the manifest uid', async (t) => {
     const bucket = await newBucket();
     await bucket.createScope('inventory');
     await bucket.createCollection('inventory', 'airport');
@@ -301,10 +305,16 @@ describe('dcp > collections > stream-request value', () => {
       ['{"collections":["99"]}', c.Status.UnknownCollection],
       ['{"collections":["8","99"]}', c.Status.UnknownCollection],
       ['{"scope":"99"}', c.Status.UnknownScope],
-      ['{"uid":"ff"}', c.Status.CollectionsManifestIsAhead],
     ];
     for (const [value, status] of cases) {
       assert.deepEqual(await stream(cons, value), { kind: 'error', status }, value);
+    }
+    // kv Filter::Filter: setUnknownCollectionErrorContext, the body every KV command carries.
+    const uid = bucket.manifest.uid.toString(16);
+    const req = { vbucket: VB, startSeqno: 0, vbUuid: 0, snapStartSeqno: 0, snapEndSeqno: 0 };
+    for (const value of ['{"collections":["99"]}', '{"scope":"99"}']) {
+      const { packet } = await cons.streamRequest({ ...req, value });
+      assert.equal((JSON.parse(packet.value.toString('utf8')) as { manifest_uid?: unknown }).manifest_uid, uid, value);
     }
     assert.equal((await stream(cons, '{"collections":["0","8"],"uid":"2"}')).kind, 'ok');
   });
