@@ -27,6 +27,10 @@
  * - PATCH can only confirm the current settings: the engine cannot change a collection's maxTTL
  *   (no modify-collection system event yet), so a different value gets ns_server's "Cannot modify
  *   collection properties" refusal rather than a silent success.
+ * - `POST .../scopes/@ensureManifest/UID` waits until the manifest uid reaches UID (hex): 200 and
+ *   an empty body, 504 "timeout" after `timeout` ms (default 30000), 404 "bucket no longer exists",
+ *   400 "Invalid UID" (handle_ensure_manifest). The manifest here is this node's own, so `nodes`
+ *   may name this node only.
  * The bulk manifest update (`PUT .../scopes`) is not served: the SDK in devDependencies does not
  * use it.
  *
@@ -35,8 +39,9 @@
 import { isEngineError } from '../engine/errors.js';
 import type { Bucket } from '../engine/bucket.js';
 import { MAX_COLLECTIONS, MAX_SCOPES, type Manifest } from '../engine/manifest.js';
-import { RestError, fieldErrors, notFound, readForm, sendJson } from './rest-io.js';
-import { adminAccess, type Access, type RestContext, type RestRoute } from './rest-route.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RestError, fieldErrors, notFound, readForm, sendEmpty, sendJson, sendText } from './rest-io.js';
+import { BUCKET_SETTINGS_READ, adminAccess, type Access, type RestContext, type RestRoute } from './rest-route.js';
 
 const NAME_MAX = 251;
 const MAX_TTL = 0x7fffffff;
@@ -200,6 +205,51 @@ async function deleteCollection(rc: RestContext): Promise<void> {
   await change(rc, () => bucket.dropCollection(scope, name), scope, name);
 }
 
+const ENSURE_TIMEOUT_MAX = 300000;
+const ENSURE_POLL_MS = 50;
+
+/** `nodes_validator`: each `host:port` must be a node of the bucket; here, this node's REST port. */
+function unknownNodes(rc: RestContext, list: string): string[] {
+  const port = String(rc.req.socket.localPort ?? '');
+  // ns_server folds the list into its "bad" accumulator, so they come out last first.
+  return list
+    .split(',')
+    .filter((hostPort) => {
+      const at = hostPort.lastIndexOf(':');
+      return at <= 0 || hostPort.slice(at + 1) !== port;
+    })
+    .reverse();
+}
+
+async function ensureManifest(rc: RestContext): Promise<void> {
+  const bucket = routeBucket(rc);
+  // convert_uid: list_to_integer(Uid, 16), before the form is read; negative or not hex is 400.
+  const raw = rc.params.uid ?? '';
+  if (!/^\+?[0-9a-fA-F]+$/.test(raw)) throw new RestError(400, 'Invalid UID');
+  const target = parseInt(raw, 16);
+  const c = new FormCheck(await readForm(rc.req));
+  let timeout = 30000;
+  const rawTimeout = c.value('timeout');
+  if (rawTimeout !== null) {
+    if (!/^-?\d+$/.test(rawTimeout)) c.fail('timeout', 'The value must be an integer');
+    else if (Number(rawTimeout) < 0 || Number(rawTimeout) > ENSURE_TIMEOUT_MAX) c.fail('timeout', `The value must be in range from 0 to ${ENSURE_TIMEOUT_MAX}`);
+    else timeout = Number(rawTimeout);
+  }
+  const nodes = c.value('nodes');
+  if (nodes !== null) {
+    const bad = unknownNodes(rc, nodes);
+    if (bad.length > 0) c.fail('nodes', `Invalid nodes : ${bad.join(',')}`);
+  }
+  c.finish();
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (rc.server.engine.bucket(bucket.name) !== bucket) return sendText(rc.res, 404, 'bucket no longer exists');
+    if (bucket.manifest.uid >= target) return sendEmpty(rc.res, 200);
+    if (Date.now() >= deadline) return sendText(rc.res, 504, 'timeout');
+    await sleep(Math.min(ENSURE_POLL_MS, Math.max(1, deadline - Date.now())));
+  }
+}
+
 /** ns_server's permission names: `{[{collection,[B,any,any]}, collections], read}` and the write ones. */
 const READ: Access = { kind: 'bucket', need: 'full', permission: (b) => `cluster.collection[${b}:.:.].collections!read` };
 const BUCKET_WRITE = adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}].collections!write`);
@@ -211,6 +261,7 @@ const COLLECTIONS = `${SCOPES}/:scope/collections`;
 export const COLLECTIONS_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: SCOPES, access: READ, handler: getScopes },
   { method: 'POST', path: SCOPES, access: BUCKET_WRITE, handler: postScope },
+  { method: 'POST', path: `${SCOPES}/@ensureManifest/:uid`, access: BUCKET_SETTINGS_READ, handler: ensureManifest },
   { method: 'DELETE', path: `${SCOPES}/:scope`, access: SCOPE_WRITE, handler: deleteScope },
   { method: 'POST', path: COLLECTIONS, access: SCOPE_WRITE, handler: postCollection },
   { method: 'PATCH', path: `${COLLECTIONS}/:collection`, access: SCOPE_WRITE, handler: patchCollection },

@@ -76,7 +76,9 @@ export class RouteTable<H> {
 
   lookup(method: string, segments: readonly string[]): RouteMatch<H> {
     let path = '';
-    for (const s of segments) path += '/' + encodeURIComponent(s);
+    // '@' goes through as itself: find-my-way never decodes a %40 in the path, so a literal such
+    // as ns_server's `scopes/@ensureManifest` could not match it, and '@' means nothing to its tree.
+    for (const s of segments) path += '/' + encodeURIComponent(s).replace(/%40/g, '@');
     const found = this.#tree.find('GET', path === '' ? '/' : path);
     if (found === null) return NONE;
     const entry = found.store as Entry<H>;

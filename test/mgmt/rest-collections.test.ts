@@ -101,6 +101,30 @@ describe('scopes and collections over REST', () => {
     await expect('PATCH', `${SCOPES}/nosuch/collections/c`, { maxTTL: '1' }, 404, global('Scope with name "nosuch" is not found'));
   });
 
+  test('@ensureManifest waits for the manifest uid: 200 once reached, 504 timeout, 400 bad uid or form', async () => {
+    const bucket = s.t.server.engine.bucket('default')!;
+    const ensure = (uid: string): string => `${SCOPES}/@ensureManifest/${uid}`;
+    const now = bucket.manifest.uid.toString(16);
+    await expect('POST', ensure(now), undefined, 200, '');
+    await expect('POST', ensure('0'), undefined, 200, '');
+    await expect('POST', ensure('zz'), undefined, 400, 'Invalid UID');
+    await expect('POST', ensure('-1'), undefined, 400, 'Invalid UID');
+    const next = (bucket.manifest.uid + 1).toString(16);
+    await expect('POST', ensure(next), { timeout: '0' }, 504, 'timeout');
+    await expect('POST', ensure(next), { timeout: 'x' }, 400, { errors: { timeout: 'The value must be an integer' } });
+    await expect('POST', ensure(next), { timeout: '300001' }, 400, { errors: { timeout: 'The value must be in range from 0 to 300000' } });
+    await expect('POST', ensure(next), { nodes: 'elsewhere:1' }, 400, { errors: { nodes: 'Invalid nodes : elsewhere:1' } });
+    await expect('POST', ensure(next), { color: 'red' }, 400, { errors: { color: 'Unsupported key' } });
+    // A change made while the request waits answers it.
+    const waiting = mgmt.call('POST', ensure(next), { form: { timeout: '5000', nodes: `127.0.0.1:${new URL(mgmt.base).port}` } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await bucket.createScope('ensured');
+    const r = await waiting;
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, '');
+    await expect('POST', '/pools/default/buckets/nosuch/scopes/@ensureManifest/1', undefined, 404, undefined);
+  });
+
   test('unknown bucket is 404; permissions come first (403 before 404)', async () => {
     await expect('GET', '/pools/default/buckets/nosuch/scopes', undefined, 404, 'Requested resource not found.\r\n');
     await expect('POST', '/pools/default/buckets/nosuch/scopes', { name: 'x' }, 404, 'Requested resource not found.\r\n');
