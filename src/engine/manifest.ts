@@ -22,7 +22,12 @@ export const DEFAULT_ID = 0;
 export const SYSTEM_COLLECTION_ID = 1;
 const FIRST_ID = 8;
 export const DEFAULT_NAME = '_default';
-/** ns_server's limits (collections.erl: max_scopes/max_collections defaults). */
+/**
+ * ns_server's per-bucket limits (collections.erl `max_scopes_per_bucket` /
+ * `max_collections_per_bucket`, ?MAX_SCOPES_SUPPORTED / ?MAX_COLLECTIONS_SUPPORTED). They bound its
+ * `num_scopes` and `num_collections` counters, which leave out the `_default` scope and collection:
+ * a bucket holds up to this many besides them.
+ */
 export const MAX_SCOPES = 1000;
 export const MAX_COLLECTIONS = 1000;
 /** Names: 1-251 of [A-Za-z0-9_%-], not starting with `_` or `%` (ns_server collections.erl). */
@@ -151,7 +156,7 @@ export class Manifest {
     const why = nameError(name);
     if (why) throw new EngineError('EINVAL', why, { field: 'name' });
     if (this.#scopeByName.has(name)) throw new EngineError('SCOPE_EXISTS', `Scope with name "${name}" already exists`);
-    if (this.#data.scopes.length >= MAX_SCOPES) throw new EngineError('LIMIT', `Maximum number of scopes has been reached`);
+    if (this.#data.scopes.filter((s) => s.id !== DEFAULT_ID).length >= MAX_SCOPES) throw new EngineError('LIMIT', `Maximum number of scopes has been reached`);
     const scope: ScopeEntry = { id: this.#data.nextScopeId, name };
     const manifest = new Manifest({ ...this.#data, uid: this.uid + 1, nextScopeId: scope.id + 1, scopes: [...this.#data.scopes, scope] });
     return { manifest, events: [{ type: 'create-scope', scope }] };
@@ -164,7 +169,7 @@ export class Manifest {
     if (why) throw new EngineError('EINVAL', why, { field: 'name' });
     if (!Number.isInteger(maxTTL) || maxTTL < 0 || maxTTL > 0x7fffffff) throw new EngineError('EINVAL', 'maxTTL must be an integer from 0 to 2147483647', { field: 'maxTTL' });
     if (this.#byPath.has(`${scopeName}.${name}`)) throw new EngineError('COLLECTION_EXISTS', `Collection with name "${name}" in scope "${scopeName}" already exists`);
-    if (this.#data.collections.length >= MAX_COLLECTIONS) throw new EngineError('LIMIT', 'Maximum number of collections has been reached');
+    if (this.#data.collections.filter((c) => c.id !== DEFAULT_ID).length >= MAX_COLLECTIONS) throw new EngineError('LIMIT', 'Maximum number of collections has been reached');
     const collection: CollectionEntry = { id: this.#data.nextCollectionId, name, scopeId: scope.id, maxTTL };
     const manifest = new Manifest({
       ...this.#data,

@@ -5,7 +5,7 @@ import { openTestEngine, type TestEngine } from '../helpers/engine.js';
 import { isEngineError } from '../../src/engine/errors.js';
 import { idRange } from '../../src/engine/id-index.js';
 import { purgesInProgress, systemEventOf } from '../../src/engine/bucket-collections.js';
-import { SYSTEM_COLLECTION_ID } from '../../src/engine/manifest.js';
+import { MAX_COLLECTIONS, MAX_SCOPES, Manifest, SYSTEM_COLLECTION_ID } from '../../src/engine/manifest.js';
 import { ManualClock } from '../helpers/clock.js';
 import type { Bucket } from '../../src/engine/bucket.js';
 import type { Collection } from '../../src/engine/collection.js';
@@ -55,6 +55,21 @@ describe('collections in the engine', () => {
     } finally {
       await t.close();
     }
+  });
+
+  test('the limits count scopes and collections besides _default, as ns_server\'s num_scopes / num_collections', () => {
+    let m = Manifest.initial();
+    for (let i = 0; i < MAX_SCOPES; i++) m = m.createScope(`s${i}`).manifest;
+    assert.equal(m.scopes.length, MAX_SCOPES + 1, '_default and 1000 more');
+    assert.throws(() => m.createScope('one-more'), (e: unknown) => isEngineError(e, 'LIMIT'));
+    for (let i = 0; i < MAX_COLLECTIONS; i++) m = m.createCollection('s0', `c${i}`).manifest;
+    assert.equal(m.collections.length, MAX_COLLECTIONS + 1);
+    assert.throws(() => m.createCollection('s1', 'one-more'), (e: unknown) => isEngineError(e, 'LIMIT'));
+    // Dropping _default._default frees no room: it was never counted.
+    m = m.dropCollection('_default', '_default').manifest;
+    assert.throws(() => m.createCollection('s1', 'one-more'), (e: unknown) => isEngineError(e, 'LIMIT'));
+    m = m.dropCollection('s0', 'c0').manifest;
+    assert.equal(m.createCollection('s1', 'one-more').manifest.collections.length, MAX_COLLECTIONS);
   });
 
   test('the same key in two collections holds two documents; each collection lists its own', async () => {
