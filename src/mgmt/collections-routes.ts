@@ -45,6 +45,8 @@ import { BUCKET_SETTINGS_READ, adminAccess, type Access, type RestContext, type 
 
 const NAME_MAX = 251;
 const MAX_TTL = 0x7fffffff;
+/** What erlang:list_to_integer/1 accepts: an optional sign, '+' or '-', then digits. */
+const ERLANG_INTEGER = /^[+-]?\d+$/;
 
 /** Erlang's `~p` of a string, how ns_server quotes names in its messages. */
 function quoted(s: string): string {
@@ -107,7 +109,8 @@ function checkCollectionSettings(c: FormCheck): { maxTTL: number | undefined } {
   let maxTTL: number | undefined;
   const raw = c.value('maxTTL');
   if (raw !== null) {
-    if (!/^-?\d+$/.test(raw)) c.fail('maxTTL', 'The value must be an integer');
+    // validator:integer is erlang:list_to_integer, which takes a sign, '+' included.
+    if (!ERLANG_INTEGER.test(raw)) c.fail('maxTTL', 'The value must be an integer');
     else if (Number(raw) < 0 || Number(raw) > MAX_TTL) c.fail('maxTTL', `The value must be in range from 0 to ${MAX_TTL}`);
     else maxTTL = Number(raw);
   }
@@ -231,7 +234,7 @@ async function ensureManifest(rc: RestContext): Promise<void> {
   let timeout = 30000;
   const rawTimeout = c.value('timeout');
   if (rawTimeout !== null) {
-    if (!/^-?\d+$/.test(rawTimeout)) c.fail('timeout', 'The value must be an integer');
+    if (!ERLANG_INTEGER.test(rawTimeout)) c.fail('timeout', 'The value must be an integer');
     else if (Number(rawTimeout) < 0 || Number(rawTimeout) > ENSURE_TIMEOUT_MAX) c.fail('timeout', `The value must be in range from 0 to ${ENSURE_TIMEOUT_MAX}`);
     else timeout = Number(rawTimeout);
   }

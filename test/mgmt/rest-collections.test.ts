@@ -71,6 +71,7 @@ describe('scopes and collections over REST', () => {
     await expect('POST', SCOPES, { name: 'v' }, 200, undefined);
     const coll = `${SCOPES}/v/collections`;
     await expect('POST', coll, { name: 'c', maxTTL: 'soon' }, 400, { errors: { maxTTL: 'The value must be an integer' } });
+    await expect('POST', coll, { name: 'c', maxTTL: ' 5' }, 400, { errors: { maxTTL: 'The value must be an integer' } });
     await expect('POST', coll, { name: 'c', maxTTL: '-1' }, 400, { errors: { maxTTL: 'The value must be in range from 0 to 2147483647' } });
     await expect('POST', coll, { name: 'c', maxTTL: '2147483648' }, 400, { errors: { maxTTL: 'The value must be in range from 0 to 2147483647' } });
     await expect('POST', coll, { name: 'c', history: 'maybe' }, 400, { errors: { history: 'The value must be one of the following: [true,false]' } });
@@ -81,6 +82,9 @@ describe('scopes and collections over REST', () => {
     // Validation comes before the scope is looked up, as in ns_server.
     await expect('POST', `${SCOPES}/nosuch/collections`, { name: '_c' }, 400, { errors: { name: 'First character must not be _ or %' } });
     await expect('POST', coll, { name: 'c' }, 200, undefined);
+    // erlang:list_to_integer("+7") is 7.
+    await expect('POST', coll, { name: 'plus', maxTTL: '+7' }, 200, undefined);
+    assert.equal(s.t.server.engine.bucket('default')!.manifest.collectionByPath('v', 'plus')?.maxTTL, 7);
     const twice = await fetch(`${mgmt.base}${coll}`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from('Administrator:password').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
