@@ -9,8 +9,9 @@
  * take ids from 8 up, each from its own counter that never goes back (a dropped id is never
  * reused, so an old id in a client's hand can only mean "dropped").
  *
- * The JSON form is the one `GET /pools/default/buckets/B/scopes` and GET_COLLECTIONS_MANIFEST
- * (0xba) return: ids and the uid as lower-case hex strings.
+ * The JSON form is the one GET_COLLECTIONS_MANIFEST (0xba) returns, and `GET
+ * /pools/default/buckets/B/scopes` with ns_server's stored properties added (mgmt/
+ * collections-routes.ts): ids and the uid as lower-case hex strings.
  */
 import { EngineError } from './errors.js';
 

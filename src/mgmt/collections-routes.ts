@@ -153,8 +153,32 @@ async function change(rc: RestContext, apply: () => Promise<Manifest>, scope: st
   sendJson(rc.res, 200, { uid: manifest.uid.toString(16) });
 }
 
+/**
+ * The manifest as ns_server 7.6 answers it over REST (collections.erl
+ * `manifest_json_for_rest_response`): each collection with the properties ns_server stores for
+ * it, so `maxTTL` is always there (0, "use the bucket's", when none was given: `add_collection`
+ * adds ?USE_BUCKET_MAXTTL) and every collection but `_default` has `history` (false: only a Magma
+ * bucket retains history). KV's GET_COLLECTIONS_MANIFEST keeps kv_engine's shorter form.
+ */
+function restManifest(manifest: Manifest): unknown {
+  const json = manifest.toJSON();
+  return {
+    uid: json.uid,
+    scopes: json.scopes.map((scope) => ({
+      name: scope.name,
+      uid: scope.uid,
+      collections: scope.collections.map((c) => ({
+        name: c.name,
+        uid: c.uid,
+        maxTTL: c.maxTTL ?? 0,
+        ...(c.uid === '0' ? {} : { history: false }),
+      })),
+    })),
+  };
+}
+
 function getScopes(rc: RestContext): void {
-  sendJson(rc.res, 200, routeBucket(rc).manifest.toJSON());
+  sendJson(rc.res, 200, restManifest(routeBucket(rc).manifest));
 }
 
 async function postScope(rc: RestContext): Promise<void> {

@@ -25,15 +25,24 @@ describe('scopes and collections over REST', () => {
   };
 
   test('the manifest starts with _default; each change answers the new uid in hex', async () => {
-    assert.deepEqual(await mgmt.json(SCOPES), { uid: '0', scopes: [{ name: '_default', uid: '0', collections: [{ name: '_default', uid: '0' }] }] });
+    // ns_server 7.6 lists the properties it stores: maxTTL always (0: the bucket's), history on
+    // every collection but _default.
+    assert.deepEqual(await mgmt.json(SCOPES), { uid: '0', scopes: [{ name: '_default', uid: '0', collections: [{ name: '_default', uid: '0', maxTTL: 0 }] }] });
     await expect('POST', SCOPES, { name: 'inventory' }, 200, { uid: '1' });
     await expect('POST', `${SCOPES}/inventory/collections`, { name: 'airport', maxTTL: '3600', history: 'false' }, 200, { uid: '2' });
     await expect('POST', `${SCOPES}/inventory/collections`, { name: 'hotel' }, 200, { uid: '3' });
     const m = obj(await mgmt.json(SCOPES));
     assert.equal(m.uid, '3');
     assert.deepEqual(m.scopes, [
-      { name: '_default', uid: '0', collections: [{ name: '_default', uid: '0' }] },
-      { name: 'inventory', uid: '8', collections: [{ name: 'airport', uid: '8', maxTTL: 3600 }, { name: 'hotel', uid: '9' }] },
+      { name: '_default', uid: '0', collections: [{ name: '_default', uid: '0', maxTTL: 0 }] },
+      {
+        name: 'inventory',
+        uid: '8',
+        collections: [
+          { name: 'airport', uid: '8', maxTTL: 3600, history: false },
+          { name: 'hotel', uid: '9', maxTTL: 0, history: false },
+        ],
+      },
     ]);
     assert.equal(s.t.server.engine.bucket('default')!.manifest.collectionByPath('inventory', 'airport')?.maxTTL, 3600);
 

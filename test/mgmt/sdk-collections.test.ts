@@ -34,8 +34,8 @@ test('SDK CollectionManager: create, list, drop, and the error classes', { timeo
       const inventory = scopes.find((s) => s.name === 'inventory');
       assert.deepEqual(scopes.map((s) => s.name), ['_default', 'inventory']);
       assert.deepEqual(
-        inventory?.collections.map((c) => [c.name, c.scopeName, c.maxExpiry]),
-        [['airport', 'inventory', 3600], ['hotel', 'inventory', 0]],
+        inventory?.collections.map((c) => [c.name, c.scopeName, c.maxExpiry, c.history]),
+        [['airport', 'inventory', 3600, false], ['hotel', 'inventory', 0, false]],
       );
       assert.equal(t.server.engine.bucket('default')!.manifest.collectionByPath('inventory', 'airport')?.maxTTL, 3600);
 
