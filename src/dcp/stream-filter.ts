@@ -90,12 +90,17 @@ export function parseStreamFilter(value: Buffer, collectionAware: boolean, strea
       return fail(Status.Einval, 'collections must be a non-empty array of hex ids');
     }
     const ids = o.collections.map(hexValue);
+    // kv's CollectionID constructor throws invalid_argument for the reserved 2-7 (1, the system
+    // collection, is merely not in the manifest), and the filter turns that into EINVAL.
+    if (ids.some((id) => id >= 2 && id <= 7)) return fail(Status.Einval, 'collection ids 2-7 are reserved');
     const missing = ids.find((id) => !manifest.hasCollection(id));
     if (missing !== undefined) return unknown(Status.UnknownCollection, `unknown collection ${missing.toString(16)}`, manifest);
     spec = { kind: 'collections', ids: [...new Set(ids)] };
   } else if (o.scope !== undefined) {
     if (!isHexId(o.scope)) return fail(Status.Einval, 'scope must be a hex id');
     const scopeId = hexValue(o.scope);
+    // ScopeID's constructor refuses 1-7 the same way.
+    if (scopeId >= 1 && scopeId <= 7) return fail(Status.Einval, 'scope ids 1-7 are reserved');
     if (manifest.scope(scopeId) === undefined) return unknown(Status.UnknownScope, `unknown scope ${o.scope}`, manifest);
     spec = { kind: 'scope', scopeId };
   }

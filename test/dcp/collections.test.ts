@@ -302,6 +302,12 @@ describe('dcp > collections > stream-request value', () => {
       ['{"collections":[]}', c.Status.Einval],
       ['{"collections":["zz"]}', c.Status.Einval],
       ['{"scope":8}', c.Status.Einval],
+      // kv's CollectionID / ScopeID constructors refuse reserved ids (dockey.h): EINVAL, except
+      // collection 1 (the system collection), which is just not in the manifest.
+      ['{"collections":["2"]}', c.Status.Einval],
+      ['{"collections":["8","7"]}', c.Status.Einval],
+      ['{"collections":["1"]}', c.Status.UnknownCollection],
+      ['{"scope":"1"}', c.Status.Einval],
       ['{"collections":["99"]}', c.Status.UnknownCollection],
       ['{"collections":["8","99"]}', c.Status.UnknownCollection],
       ['{"scope":"99"}', c.Status.UnknownScope],
