@@ -53,11 +53,12 @@ export function collectionOf(session: Session, key: Buffer): Collection {
   if (!collectionsEnabled(session)) return bucket.collection(0);
   const first = key[0];
   if (first === undefined) throw missingPrefix();
-  const prefix = first < 0x80 ? { value: first, length: 1 } : decodeCollectionPrefix(key);
-  const id = prefix.value;
+  let id = first;
+  let prefixLength = 1;
+  if (first >= 0x80) ({ value: id, length: prefixLength } = decodeCollectionPrefix(key));
   if (id === 0) return bucket.collection(0);
   if (id <= LAST_RESERVED_ID) throw new EngineError('EINVAL', `Invalid collection-id:${id}`);
-  if (key.length - prefix.length > MAX_LOGICAL_KEY) throw new EngineError('EINVAL', `Logical key exceeds ${MAX_LOGICAL_KEY}`);
+  if (key.length - prefixLength > MAX_LOGICAL_KEY) throw new EngineError('EINVAL', `Logical key exceeds ${MAX_LOGICAL_KEY}`);
   // Checked here rather than left to the collection's own check, so that a client naming
   // arbitrary ids cannot make the bucket keep a Collection object per id it tried.
   const manifest = bucket.manifest;
