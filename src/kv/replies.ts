@@ -16,8 +16,18 @@ import type { Session } from './session.js';
 import { KvReplyError } from './errors.js';
 import { engineErrorStatus } from './error-map.js';
 
+/**
+ * kv_engine Connection::remapErrorCode: a client without XERROR hears of an unknown collection or
+ * scope only if it negotiated Collections; any other gets EINVAL (a legacy client after `_default`
+ * was dropped).
+ */
+function unknownCollectionUnderstood(session: Session): boolean {
+  return session.features.has(Feature.Xerror) || session.features.has(Feature.Collections);
+}
+
 /** The body kv_engine sends with an unknown collection or scope: the manifest uid in hex, no 0x. */
 export function unknownCollectionReply(session: Session, req: Packet, status: number, manifestUid: number, context?: string): Packet {
+  if (!unknownCollectionUnderstood(session)) return errorReply(session, req, Status.Einval, context);
   const body: Record<string, unknown> = { manifest_uid: manifestUid.toString(16) };
   if (context && session.features.has(Feature.Xerror)) body.error = { context };
   const datatype = session.features.has(Feature.Json) ? Datatype.Json : Datatype.Raw;
@@ -54,6 +64,9 @@ export function replyForError(session: Session, req: Packet, thrown: unknown): P
   const err = asEngineFault(thrown);
   if (isEngineError(err) && (err.kind === 'UNKNOWN_COLLECTION' || err.kind === 'UNKNOWN_SCOPE') && typeof err.context.manifestUid === 'number') {
     return unknownCollectionReply(session, req, err.status, err.context.manifestUid, err.message);
+  }
+  if (isEngineError(err) && (err.kind === 'UNKNOWN_COLLECTION' || err.kind === 'UNKNOWN_SCOPE') && !unknownCollectionUnderstood(session)) {
+    return errorReply(session, req, Status.Einval, err.message);
   }
   if (isEngineError(err)) return errorReply(session, req, engineErrorStatus(err.kind, err.status, session.features.has(Feature.Xerror)), err.message);
   if (err instanceof KvReplyError) return errorReply(session, req, err.status, err.message);

@@ -149,6 +149,22 @@ describe('collection-id key prefixes', () => {
     }));
 });
 
+describe('unknown collections and clients without XERROR', () => {
+  test('a client with neither XERROR nor Collections gets EINVAL, as kv remapErrorCode answers it', RAW_TEST, () =>
+    withServer(async (f) => {
+      await f.bucket.set('k', 'v');
+      await f.bucket.dropCollection('_default', '_default');
+      const bare = await f.open({ features: [Feature.SelectBucket] });
+      const legacy = expectStatus(await bare.request(encodeGetRequest({ key: 'k', vbucket: f.vb('k') })), Status.Einval, 'legacy client');
+      assert.equal(legacy.value.length, 0, 'no XERROR, no body');
+      const aware = await f.open({ features: [Feature.SelectBucket, Feature.Collections] });
+      const res = expectStatus(await aware.request(get(f, joinCollectionKey(0, 'k'), 'k')), Status.UnknownCollection, 'Collections without XERROR');
+      assert.equal(bodyOf(res).manifest_uid, f.bucket.manifest.uid.toString(16));
+      const xerror = await f.open({ features: [Feature.SelectBucket, Feature.Xerror] });
+      expectStatus(await xerror.request(encodeGetRequest({ key: 'k', vbucket: f.vb('k') })), Status.UnknownCollection, 'XERROR without Collections');
+    }));
+});
+
 describe('collection lookups', () => {
   test('GET_COLLECTION_ID and GET_SCOPE_ID: ids, the manifest uid, defaults and errors', RAW_TEST, () =>
     withServer(async (f) => {
