@@ -40,6 +40,7 @@ import { isEngineError } from '../engine/errors.js';
 import type { Bucket } from '../engine/bucket.js';
 import { MAX_COLLECTIONS, MAX_SCOPES, type Manifest } from '../engine/manifest.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mgmtPortOf } from '../topology/cluster-config.js';
 import { RestError, fieldErrors, notFound, readForm, sendEmpty, sendJson, sendText } from './rest-io.js';
 import { BUCKET_SETTINGS_READ, adminAccess, type Access, type RestContext, type RestRoute } from './rest-route.js';
 
@@ -237,7 +238,8 @@ const ENSURE_POLL_MS = 50;
 
 /** `nodes_validator`: each `host:port` must be a node of the bucket; here, this node's REST port. */
 function unknownNodes(rc: RestContext, list: string): string[] {
-  const port = String(rc.req.socket.localPort ?? '');
+  const here = rc.topology.nodes()[rc.topology.thisNode];
+  const port = String(here === undefined ? (rc.req.socket.localPort ?? '') : mgmtPortOf(here));
   // ns_server folds the list into its "bad" accumulator, so they come out last first.
   return list
     .split(',')
