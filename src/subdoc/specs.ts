@@ -10,8 +10,8 @@
  * - EXPAND_MACROS without XATTR_PATH: XATTR_INVALID_FLAG_COMBO; a bad X-Key: XATTR_EINVAL; a
  *   mutation of a `$` key: XATTR_CANT_MODIFY_VATTR; a value that is not a macro: XATTR_UNKNOWN_MACRO;
  * - multi-path: no spec or more than 16, a lookup opcode in a mutation (or the reverse), an unknown
- *   opcode, anything after a whole-document DELETE: INVALID_COMBO; an xattr spec after a body
- *   spec: INVALID_XATTR_ORDER.
+ *   opcode, anything after a whole-document DELETE or a DELETE after a body spec: INVALID_COMBO;
+ *   an xattr spec after a body spec: INVALID_XATTR_ORDER.
  */
 import { Opcode } from '../codec/opcodes.js';
 import { SubdocDocFlag, SubdocPathFlag } from '../codec/ops/subdoc.js';
@@ -126,8 +126,12 @@ export function checkMultiSpecs(specs: readonly Spec[], mutator: boolean, docFla
     if (afterDelete) throw new SubdocError('SubdocInvalidCombo', 'nothing may follow a whole-document delete');
     checkSpec(spec, mutator, true, docFlags, xattrEnabled);
     const xattr = isXattrSpec(spec);
+    // A whole-document DELETE must be the only spec on the body: after a body spec it is
+    // INVALID_COMBO as anything after it is (subdocument_validators.cc `subdoc_multi_validator`).
+    const deletesDoc = spec.opcode === WholeDoc.Delete && mutator;
     if (xattrsAllowed) xattrsAllowed = xattr;
     else if (xattr) throw new SubdocError('SubdocInvalidXattrOrder', 'xattr specs must come before body specs');
-    if (spec.opcode === WholeDoc.Delete && mutator) afterDelete = true;
+    else if (deletesDoc) throw new SubdocError('SubdocInvalidCombo', 'a whole-document delete cannot follow a body spec');
+    if (deletesDoc) afterDelete = true;
   }
 }

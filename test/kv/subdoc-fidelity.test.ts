@@ -1,0 +1,47 @@
+/**
+ * Sub-document details checked against kv_engine and subjson (daemon/subdocument_validators.cc,
+ * subjson subdoc/path.cc and operations.cc): which request combinations are refused, how COUNTER
+ * reads its delta, what counts as a value, and the path grammar as the server applies it.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Feature,
+  Opcode,
+  Status,
+  SubdocPathFlag,
+  encodeMultiRequest,
+  encodeSubdocRequest,
+  type Packet,
+} from '../../src/codec/index.js';
+import { RAW_TEST, withServer } from './fixture.js';
+import { expectStatus, type RawKv } from './raw-client.js';
+
+const FEATURES = [Feature.Xerror, Feature.SelectBucket, Feature.Json, Feature.MutationSeqno, Feature.Xattr, Feature.SubdocReplicaRead];
+const { XattrPath } = SubdocPathFlag;
+
+async function single(kv: RawKv, vb: number, opcode: number, key: string, path: string, more: { value?: string; pathFlags?: number; docFlags?: number } = {}): Promise<Packet> {
+  return kv.request(encodeSubdocRequest({ opcode, key, path, vbucket: vb, ...more }));
+}
+
+describe('sub-document fidelity', () => {
+  test('a whole-document DELETE after a body spec is INVALID_COMBO, and nothing is deleted', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('d');
+      await f.bucket.set('d', '{"a":1}');
+      const specs = [
+        { opcode: Opcode.SubdocDictUpsert, flags: XattrPath, path: 'x', value: '1' },
+        { opcode: Opcode.SubdocDictUpsert, path: 'b', value: '2' },
+        { opcode: Opcode.Delete, path: '' },
+      ];
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'd', vbucket: vb, specs })), Status.SubdocInvalidCombo);
+      assert.equal(f.bucket.get('d').value.toString(), '{"a":1}');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'd', 'a'), Status.Success).value.toString(), '1');
+      // After xattr specs only, the DELETE is allowed.
+      const ok = await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'd', vbucket: vb, specs: [specs[0]!, specs[2]!] }));
+      expectStatus(ok, Status.Success);
+      assert.equal(f.bucket.getMeta('d').deleted, true);
+    }));
+
+});
