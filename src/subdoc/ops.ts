@@ -191,9 +191,12 @@ export function arrayAddUnique(root: JVal, path: readonly PathComponent[], value
   arr.push(value);
 }
 
-/** A COUNTER delta: a non-zero int64 in decimal. */
+/**
+ * A COUNTER delta: a non-zero int64 in decimal, an optional '-' and no leading zero or '+'
+ * (subjson operations.cc `parse_int64`: from_chars, leading zeros refused).
+ */
 export function parseDelta(text: string): bigint {
-  if (!/^[+-]?[0-9]{1,20}$/.test(text)) throw new SubdocError('SubdocDeltaEinval', 'the delta is not an integer');
+  if (!/^-?[1-9][0-9]{0,18}$/.test(text)) throw new SubdocError('SubdocDeltaEinval', 'the delta is not an integer');
   const delta = BigInt(text);
   if (delta === 0n || delta < INT64_MIN || delta > INT64_MAX) throw new SubdocError('SubdocDeltaEinval', 'the delta must be a non-zero int64');
   return delta;

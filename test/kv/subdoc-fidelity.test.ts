@@ -44,4 +44,16 @@ describe('sub-document fidelity', () => {
       assert.equal(f.bucket.getMeta('d').deleted, true);
     }));
 
+  test('COUNTER deltas: no leading zero and no plus sign', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('c');
+      await f.bucket.set('c', '{"n":5}');
+      for (const delta of ['+5', '05', '-05', '-0', '-', '5 ', '1e3']) {
+        expectStatus(await single(kv, vb, Opcode.SubdocCounter, 'c', 'n', { value: delta }), Status.SubdocDeltaEinval, delta);
+      }
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocCounter, 'c', 'n', { value: '-15' }), Status.Success).value.toString(), '-10');
+      assert.equal(f.bucket.get('c').value.toString(), '{"n":-10}');
+    }));
+
 });
