@@ -117,6 +117,8 @@ export interface MutationInput {
 function specValue(spec: Spec, base: Item | undefined, ctx: ExecContext, list: boolean): JVal[] {
   if ((spec.flags & SubdocPathFlag.ExpandMacros) !== 0) return [macroValue(spec.value.toString('utf8'), { item: base, vbucketUuid: ctx.vbucketUuid })];
   const text = spec.value.toString('utf8');
+  // Only whitespace is no value, though `[ ]` parses as an empty list (subjson `validate`).
+  if (/^[ \t\n\r]*$/.test(text)) throw new SubdocError('SubdocValueCantinsert', 'the value holds no JSON');
   try {
     return list ? parseJsonList(text) : [parseJson(text)];
   } catch (err) {

@@ -56,4 +56,16 @@ describe('sub-document fidelity', () => {
       assert.equal(f.bucket.get('c').value.toString(), '{"n":-10}');
     }));
 
+  test('a value of only whitespace cannot be inserted, even in an array', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('w');
+      await f.bucket.set('w', '{"l":[1]}');
+      for (const opcode of [Opcode.SubdocArrayPushLast, Opcode.SubdocArrayPushFirst]) {
+        expectStatus(await single(kv, vb, opcode, 'w', 'l', { value: ' \t' }), Status.SubdocValueCantinsert);
+      }
+      expectStatus(await single(kv, vb, Opcode.SubdocArrayInsert, 'w', 'l[0]', { value: '\n' }), Status.SubdocValueCantinsert);
+      assert.equal(f.bucket.get('w').value.toString(), '{"l":[1]}');
+    }));
+
 });
