@@ -6,7 +6,7 @@
  * - a value where none belongs, or none where one is needed, a flag the operation does not take,
  *   an empty path where one is needed, a path on a whole-document op: EINVAL;
  * - doc flags: ADD with MKDOC, ADD with a CAS, CREATE_AS_DELETED without ADD/MKDOC (or on a body
- *   path), REVIVE_DOCUMENT without ACCESS_DELETED: EINVAL;
+ *   path), REVIVE_DOCUMENT without ACCESS_DELETED, REPLICA_READ with ACCESS_DELETED: EINVAL;
  * - EXPAND_MACROS without XATTR_PATH: XATTR_INVALID_FLAG_COMBO; a bad X-Key: XATTR_EINVAL; a
  *   mutation of a `$` key: XATTR_CANT_MODIFY_VATTR; a value that is not a macro: XATTR_UNKNOWN_MACRO;
  * - multi-path: no spec or more than 16, a lookup opcode in a mutation (or the reverse), an unknown
@@ -78,6 +78,8 @@ export function checkDocFlags(docFlags: number, mutator: boolean, cas: bigint): 
   if ((docFlags & Add) !== 0 && (docFlags & Mkdoc) !== 0) throw einval('ADD and MKDOC cannot be combined');
   if ((docFlags & Add) !== 0 && cas !== 0n) throw einval('a request with the ADD doc flag must have CAS 0');
   if ((docFlags & CreateAsDeleted) !== 0 && (docFlags & (Add | Mkdoc)) === 0) throw einval('CREATE_AS_DELETED needs ADD or MKDOC');
+  // subdocument_validators.cc: "Can't access deleted documents on replicas".
+  if ((docFlags & ReplicaRead) !== 0 && (docFlags & AccessDeleted) !== 0) throw einval('REPLICA_READ cannot be combined with ACCESS_DELETED');
   if ((docFlags & ReviveDocument) !== 0) {
     if ((docFlags & AccessDeleted) === 0) throw einval('REVIVE_DOCUMENT needs ACCESS_DELETED');
     if ((docFlags & CreateAsDeleted) !== 0) throw einval('REVIVE_DOCUMENT cannot be used with CREATE_AS_DELETED');

@@ -9,6 +9,7 @@ import {
   Feature,
   Opcode,
   Status,
+  SubdocDocFlag,
   SubdocPathFlag,
   encodeMultiRequest,
   encodeSubdocRequest,
@@ -66,6 +67,17 @@ describe('sub-document fidelity', () => {
       }
       expectStatus(await single(kv, vb, Opcode.SubdocArrayInsert, 'w', 'l[0]', { value: '\n' }), Status.SubdocValueCantinsert);
       assert.equal(f.bucket.get('w').value.toString(), '{"l":[1]}');
+    }));
+
+  test('REPLICA_READ with ACCESS_DELETED is EINVAL', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('r');
+      await f.bucket.set('r', '{"a":1}');
+      const { ReplicaRead, AccessDeleted } = SubdocDocFlag;
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'r', 'a', { docFlags: ReplicaRead | AccessDeleted }), Status.Einval);
+      const multi = encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'r', vbucket: vb, docFlags: ReplicaRead | AccessDeleted, specs: [{ opcode: Opcode.SubdocGet, path: 'a' }] });
+      expectStatus(await kv.request(multi), Status.Einval);
     }));
 
 });
