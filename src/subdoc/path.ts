@@ -21,73 +21,91 @@ function invalid(path: string, why: string): SubdocError {
   return new SubdocError('SubdocPathEinval', `invalid path '${path}': ${why}`);
 }
 
-/** Parse a path; the empty path is the document root (no components). */
+/** JSON escapes a path component may hold (subjson path.cc `isAllowedJsonEscapes`, without `\u`). */
+const JSON_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/**
+ * Parse a path; the empty path is the document root (no components). The grammar is subjson's
+ * (path.cc `Path::parse`), quirks included:
+ * - a component is written as it is in the JSON text: a `"` or a control character must be
+ *   escaped (`\"`, `\n`, ...; `\u` escapes are refused), and an escape names the character;
+ * - backticks quote path metacharacters: a component wrapped in them loses them, and inside a
+ *   component a lone backtick is dropped and a doubled one is a literal backtick;
+ * - one '.' may follow a component or an index, even at the end (`a.` is `a`, `a.[0]` is `a[0]`);
+ * - an index is decimal digits (none is `[0]`) or `-1`; more than 32 components is PATH_E2BIG.
+ */
 export function parsePath(path: string): PathComponent[] {
   const out: PathComponent[] = [];
-  let i = 0;
+  const push = (c: PathComponent): void => {
+    if (out.length === MAX_PATH_COMPONENTS) throw new SubdocError('SubdocPathE2big', `path has more than ${MAX_PATH_COMPONENTS} components`);
+    out.push(c);
+  };
   const n = path.length;
-  let expectKey = true; // at the start, or right after a '.'
+  let i = 0;
   while (i < n) {
-    const c = path[i]!;
-    if (c === '[') {
-      if (expectKey && out.length > 0) throw invalid(path, "'[' after '.'");
-      const close = path.indexOf(']', i);
+    if (path[i] === '[') {
+      const close = path.indexOf(']', i + 1);
       if (close < 0) throw invalid(path, "unterminated '['");
-      const text = path.slice(i + 1, close);
-      if (!/^(?:-1|[0-9]+)$/.test(text)) throw invalid(path, `bad array index [${text}]`);
-      const index = Number(text);
-      if (!Number.isSafeInteger(index)) throw invalid(path, `array index [${text}] too large`);
-      out.push({ kind: 'index', index });
+      push({ kind: 'index', index: arrayIndex(path, path.slice(i + 1, close)) });
       i = close + 1;
-      expectKey = false;
-      if (i < n && path[i] !== '.' && path[i] !== '[') throw invalid(path, `unexpected '${path[i]}' after ']'`);
-      if (path[i] === '.') {
+      if (i < n && path[i] !== '[') {
+        if (path[i] !== '.') throw invalid(path, `unexpected '${path[i]}' after ']'`);
         i++;
-        expectKey = true;
-        if (i === n) throw invalid(path, 'trailing dot');
       }
-    } else {
-      if (!expectKey) throw invalid(path, `unexpected '${c}'`);
-      let key = '';
+      continue;
+    }
+    // A name: up to an unquoted '[' or '.' (the '.' is consumed), checked as JSON string text.
+    let inJsonEscape = false;
+    let inBackticks = false;
+    let backticks = 0;
+    let j = i;
+    for (; j < n; j++) {
+      const c = path[j]!;
+      if (inJsonEscape) {
+        if (!Object.hasOwn(JSON_ESCAPES, c)) throw invalid(path, `bad escape '\\${c}'`);
+        inJsonEscape = false;
+      } else if (c === '\\') {
+        inJsonEscape = true;
+      } else if (c === '"' || c.charCodeAt(0) < 0x1f) {
+        throw invalid(path, 'a quote or control character must be escaped');
+      }
       if (c === '`') {
-        i++;
-        for (;;) {
-          if (i >= n) throw invalid(path, 'unterminated backtick');
-          if (path[i] === '`') {
-            if (path[i + 1] === '`') {
-              key += '`';
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          key += path[i++];
-        }
-      } else {
-        const start = i;
-        while (i < n && path[i] !== '.' && path[i] !== '[') {
-          if (path[i] === ']' || path[i] === '`') throw invalid(path, `'${path[i]}' in a name must be backquoted`);
-          i++;
-        }
-        key = path.slice(start, i);
-        if (key.length === 0) throw invalid(path, 'empty component');
+        backticks++;
+        inBackticks = !inBackticks;
       }
-      out.push({ kind: 'key', key });
-      expectKey = false;
-      if (i < n && path[i] === '.') {
-        i++;
-        expectKey = true;
-        if (i === n) throw invalid(path, 'trailing dot');
-      } else if (i < n && path[i] !== '[') {
-        throw invalid(path, `unexpected '${path[i]}'`);
-      }
+      if (inBackticks) continue;
+      if (c === ']') throw invalid(path, "']' in a name must be backquoted");
+      if (c === '[' || c === '.') break;
     }
-    if (out.length > MAX_PATH_COMPONENTS) {
-      throw new SubdocError('SubdocPathE2big', `path has more than ${MAX_PATH_COMPONENTS} components`);
-    }
+    if (j === n && (inBackticks || inJsonEscape)) throw invalid(path, inBackticks ? 'unterminated backtick' : 'unterminated escape');
+    push({ kind: 'key', key: nameOf(path, path.slice(i, j), backticks) });
+    i = j < n && path[j] === '.' ? j + 1 : j;
   }
   return out;
+}
+
+function nameOf(path: string, raw: string, backticks: number): string {
+  let text = raw;
+  if (text.length > 1 && text.startsWith('`') && text.endsWith('`')) {
+    text = text.slice(1, -1);
+    backticks -= 2;
+  }
+  if (text.length === 0) throw invalid(path, 'empty component');
+  if (backticks > 0) text = text.replace(/``?/g, (m) => (m.length === 2 ? '`' : ''));
+  return text.replace(/\\(.)/g, (_, c: string) => JSON_ESCAPES[c]!);
+}
+
+function arrayIndex(path: string, text: string): number {
+  if (text.startsWith('-')) {
+    if (text !== '-1') throw invalid(path, `bad array index [${text}]`);
+    return -1;
+  }
+  if (!/^[0-9]*$/.test(text)) throw invalid(path, `bad array index [${text}]`);
+  // subjson reads the digits into a size_t (none is 0); past 2^64 they overflow. An index beyond
+  // any array's length finds nothing, so a huge one is kept as the largest safe integer.
+  const index = BigInt(`0${text}`);
+  if (index >= 1n << 64n) throw invalid(path, `array index [${text}] too large`);
+  return index > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(index);
 }
 
 /** A path's components as kv would print them (error contexts). */

@@ -80,4 +80,20 @@ describe('sub-document fidelity', () => {
       expectStatus(await kv.request(multi), Status.Einval);
     }));
 
+  test('paths as subjson parses them: escaped JSON metacharacters, a trailing dot, an empty index', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('p');
+      await f.bucket.set('p', '{"a":[7,8],"q\\"t":1}');
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'p', 'x"y', { value: '1' }), Status.SubdocPathEinval);
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'p', 'q"t'), Status.SubdocPathEinval);
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'p', '``'), Status.SubdocPathEinval);
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'p', 'q\\"t'), Status.Success).value.toString(), '1');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'p', 'a.'), Status.Success).value.toString(), '[7,8]');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'p', 'a.[1]'), Status.Success).value.toString(), '8');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'p', 'a[]'), Status.Success).value.toString(), '7');
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'p', 'n\\tl', { value: '2' }), Status.Success);
+      assert.equal(f.bucket.get('p').value.toString(), '{"a":[7,8],"q\\"t":1,"n\\tl":2}');
+    }));
+
 });

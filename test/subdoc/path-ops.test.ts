@@ -37,7 +37,8 @@ describe('subdoc paths and operations', () => {
     assert.equal(get(doc, 'pDistributors[-1].dAdded[-1]'), '1492');
     assert.equal(get(doc, '`dot.ted.field`'), 'null');
     assert.equal(get(doc, '`back``tick``field`'), 'null');
-    assert.equal(get(doc, '`field.with."quotes"`'), 'null');
+    // The docs' `field.with.\"quotes\"`: JSON metacharacters are escaped as in the JSON text.
+    assert.equal(get(doc, '`field.with.\\"quotes\\"`'), 'null');
     assert.equal(status(() => get(doc, 'pDistributors.count')), 'SubdocPathMismatch');
     assert.equal(status(() => get(doc, 'pType.category')), 'SubdocPathMismatch');
     assert.equal(status(() => get(doc, 'pDetails.nothing')), 'SubdocPathEnoent');
@@ -46,9 +47,17 @@ describe('subdoc paths and operations', () => {
   });
 
   test('path grammar errors and limits', () => {
-    for (const bad of ['a..b', 'a.', '.a', 'a[', 'a[x]', 'a[-2]', 'a]', '`open', 'a.[0]', 'a[0]b']) {
+    for (const bad of ['a..b', '.a', 'a[', 'a[x]', 'a[-2]', 'a[-01]', 'a]', '`open', 'a[0]b', '``', 'a"b', '`a"b`', 'a\\', 'a\\x', 'a\\u0041', 'a\nb']) {
       assert.equal(status(() => parsePath(bad)), 'SubdocPathEinval', bad);
     }
+    // subjson's quirks (path.cc): one dot may end a component, an empty index is [0], lone
+    // backticks inside a name are dropped, and an escape names its character.
+    const key = (k: string) => ({ kind: 'key', key: k });
+    assert.deepEqual(parsePath('a.'), [key('a')]);
+    assert.deepEqual(parsePath('a.[0].'), [key('a'), { kind: 'index', index: 0 }]);
+    assert.deepEqual(parsePath('a[]'), [key('a'), { kind: 'index', index: 0 }]);
+    assert.deepEqual(parsePath('a`.`b.`x``y`'), [key('a.b'), key('x`y')]);
+    assert.deepEqual(parsePath('q\\"t\\n\\\\'), [key('q"t\n\\')]);
     assert.deepEqual(parsePath(''), []);
     assert.deepEqual(parsePath('[0][1]'), [{ kind: 'index', index: 0 }, { kind: 'index', index: 1 }]);
     assert.equal(parsePath(Array.from({ length: 32 }, () => 'a').join('.')).length, 32);
