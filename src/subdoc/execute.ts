@@ -225,9 +225,14 @@ export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: 
   });
   if (body !== undefined) rawBody = Buffer.from(stringify(body));
   if (deleted) {
-    // A tombstone keeps only its system xattrs and no body (docs "CMD_DELETE").
-    if (xattrs === undefined) xattrs = parseXattrs(base?.xattrs ?? null);
-    for (const k of [...xattrs.keys()]) if (!isSystemXattr(k)) xattrs.delete(k);
+    // A whole-document DELETE keeps only the system xattrs (docs "CMD_DELETE"); a tombstone
+    // written otherwise (ACCESS_DELETED, CREATE_AS_DELETED) keeps the xattrs the specs left, user
+    // ones included: transactions stage an insert in the `txn` xattr of a tombstone (kv
+    // subdocument.cc `do_xattr_delete_phase` prunes only for the DELETE spec).
+    if (specs.some((s) => s.opcode === WholeDoc.Delete)) {
+      xattrs ??= parseXattrs(base?.xattrs ?? null);
+      for (const k of [...xattrs.keys()]) if (!isSystemXattr(k)) xattrs.delete(k);
+    }
     // Without a whole-document delete, a body change on a document that stays deleted is refused
     // (kv: SubdocDeletedDocumentCantHaveValue; REVIVE_DOCUMENT brings a tombstone back first).
     if (bodyChanged && !specs.some((s) => s.opcode === WholeDoc.Delete)) {

@@ -96,4 +96,18 @@ describe('sub-document fidelity', () => {
       assert.equal(f.bucket.get('p').value.toString(), '{"a":[7,8],"q\\"t":1,"n\\tl":2}');
     }));
 
+  test('a tombstone keeps the user xattrs its specs write', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('t');
+      const { Mkdoc, CreateAsDeleted, AccessDeleted } = SubdocDocFlag;
+      // kv_engine XattrNoDocTest.MultipathDictAdd: the staged `txn` xattr of a transaction insert.
+      const created = encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 't', vbucket: vb, docFlags: Mkdoc | CreateAsDeleted, specs: [{ opcode: Opcode.SubdocDictAdd, flags: XattrPath, path: 'txn', value: '"foo"' }] });
+      expectStatus(await kv.request(created), Status.SubdocSuccessDeleted);
+      const got = expectStatus(await single(kv, vb, Opcode.SubdocGet, 't', 'txn', { pathFlags: XattrPath, docFlags: AccessDeleted }), Status.SubdocSuccessDeleted);
+      assert.equal(got.value.toString(), '"foo"');
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 't', 'more', { value: '1', pathFlags: XattrPath, docFlags: AccessDeleted }), Status.SubdocSuccessDeleted);
+      assert.deepEqual(JSON.parse(f.bucket.getMeta('t').xattrs!.toString()), { txn: 'foo', more: 1 });
+    }));
+
 });
