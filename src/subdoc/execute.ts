@@ -70,7 +70,12 @@ export function runLookups(item: Item, specs: readonly Spec[], ctx: ExecContext)
   const vctx: VattrContext = { item, vbucketUuid: ctx.vbucketUuid, hlcNow: ctx.hlcNow, systemRead: ctx.access.systemRead };
   return specs.map((spec) => {
     try {
-      if (spec.opcode === WholeDoc.Get) return { status: Status.Success, value: item.value };
+      // An empty body (a tombstone's) is a path that does not exist (subdocument.cc
+      // `subdoc_operate_wholedoc`).
+      if (spec.opcode === WholeDoc.Get) {
+        if (item.value.length === 0) throw new SubdocError('SubdocPathEnoent', 'the document has no body');
+        return { status: Status.Success, value: item.value };
+      }
       let root: JVal;
       if (isXattrSpec(spec)) {
         const key = xattrKeyOf(spec.path);

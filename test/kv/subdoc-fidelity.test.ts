@@ -11,6 +11,7 @@ import {
   Status,
   SubdocDocFlag,
   SubdocPathFlag,
+  decodeLookupResults,
   encodeMultiRequest,
   encodeSubdocRequest,
   type Packet,
@@ -108,6 +109,17 @@ describe('sub-document fidelity', () => {
       assert.equal(got.value.toString(), '"foo"');
       expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 't', 'more', { value: '1', pathFlags: XattrPath, docFlags: AccessDeleted }), Status.SubdocSuccessDeleted);
       assert.deepEqual(JSON.parse(f.bucket.getMeta('t').xattrs!.toString()), { txn: 'foo', more: 1 });
+    }));
+
+  test('a whole-document GET of an empty body (a tombstone) is PATH_ENOENT', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('g');
+      const { Add, CreateAsDeleted, AccessDeleted } = SubdocDocFlag;
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'g', '_x', { value: '1', pathFlags: XattrPath, docFlags: Add | CreateAsDeleted }), Status.SubdocSuccessDeleted);
+      const look = await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'g', vbucket: vb, docFlags: AccessDeleted, specs: [{ opcode: Opcode.SubdocGet, flags: XattrPath, path: '_x' }, { opcode: Opcode.Get, path: '' }] }));
+      expectStatus(look, Status.SubdocMultiPathFailureDeleted);
+      assert.deepEqual(decodeLookupResults(look.value).map((r) => [r.status, r.value.toString()]), [[Status.Success, '1'], [Status.SubdocPathEnoent, '']]);
     }));
 
 });
