@@ -6,8 +6,8 @@
  *
  * The body is parsed once, on the first body spec: a body that is not JSON is DOC_NOTJSON, one
  * nested deeper than 32 levels DOC_E2DEEP, both per spec. A tombstone's empty body reads as `{}`.
- * A new document starts as `{}`, or `[]` when its first body spec addresses an array root (docs
- * "Creating missing documents"). Xattr specs work on the document's xattrs as one object whose
+ * A new document starts as `{}`, or `[]` when the first spec addresses an array root (docs
+ * "Creating missing documents"); created by xattr specs alone, its body is `{}`. Xattr specs work on the document's xattrs as one object whose
  * members are the X-Keys; system keys (`_...`) need the system-xattr privilege (EACCESS per spec).
  */
 import { Opcode } from '../codec/opcodes.js';
@@ -161,10 +161,14 @@ function applyOp(root: JVal, spec: Spec, path: PathComponent[], mkdir: boolean, 
   }
 }
 
-/** An array root for a new document whose first body spec addresses one. */
+/**
+ * The root of a new document: kv picks it from the request's first spec, xattr ones included
+ * (subdocument.cc `create_multi_path_context`, subjson `Util::get_root_type`): `[]` when that
+ * spec addresses an array root, else `{}`, which a document created by xattr specs alone keeps.
+ */
 function newRoot(specs: readonly Spec[]): JVal {
-  const first = specs.find((s) => !isXattrSpec(s));
-  if (!first) return new Map();
+  const first = specs[0];
+  if (!first || isXattrSpec(first)) return new Map();
   const arrayOp = first.opcode === Opcode.SubdocArrayPushLast || first.opcode === Opcode.SubdocArrayPushFirst || first.opcode === Opcode.SubdocArrayAddUnique;
   return first.path.startsWith('[') || (arrayOp && first.path.length === 0) ? [] : new Map();
 }
@@ -229,6 +233,10 @@ export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: 
     }
   });
   if (body !== undefined) rawBody = Buffer.from(stringify(body));
+  else if (!base && !bodyChanged) {
+    rawBody = Buffer.from(stringify(newRoot(specs)));
+    bodyJson = true;
+  }
   if (deleted) {
     // A whole-document DELETE keeps only the system xattrs (docs "CMD_DELETE"); a tombstone
     // written otherwise (ACCESS_DELETED, CREATE_AS_DELETED) keeps the xattrs the specs left, user

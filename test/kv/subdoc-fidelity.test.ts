@@ -6,12 +6,14 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  Datatype,
   Feature,
   Opcode,
   Status,
   SubdocDocFlag,
   SubdocPathFlag,
   decodeLookupResults,
+  decodeMutationFailure,
   encodeMultiRequest,
   encodeSubdocRequest,
   type Packet,
@@ -120,6 +122,23 @@ describe('sub-document fidelity', () => {
       const look = await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'g', vbucket: vb, docFlags: AccessDeleted, specs: [{ opcode: Opcode.SubdocGet, flags: XattrPath, path: '_x' }, { opcode: Opcode.Get, path: '' }] }));
       expectStatus(look, Status.SubdocMultiPathFailureDeleted);
       assert.deepEqual(decodeLookupResults(look.value).map((r) => [r.status, r.value.toString()]), [[Status.Success, '1'], [Status.SubdocPathEnoent, '']]);
+    }));
+
+  test('a document created by xattr specs alone has the body {}; the first spec picks the root', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const { Mkdoc, Add } = SubdocDocFlag;
+      expectStatus(await single(kv, f.vb('n1'), Opcode.SubdocDictUpsert, 'n1', 'u', { value: '1', pathFlags: XattrPath, docFlags: Mkdoc }), Status.Success);
+      const doc = f.bucket.get('n1');
+      assert.equal(doc.value.toString(), '{}');
+      assert.equal(doc.datatype & Datatype.Json, Datatype.Json);
+      // An xattr spec first makes the root an object, so a push to the root is a mismatch.
+      const specs = [{ opcode: Opcode.SubdocDictUpsert, flags: XattrPath, path: 'u', value: '1' }, { opcode: Opcode.SubdocArrayPushLast, path: '', value: '1' }];
+      const pushed = await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'n2', vbucket: f.vb('n2'), docFlags: Add, specs }));
+      expectStatus(pushed, Status.SubdocMultiPathFailure);
+      assert.deepEqual(decodeMutationFailure(pushed.value), { index: 1, status: Status.SubdocPathMismatch });
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'n3', vbucket: f.vb('n3'), docFlags: Add, specs: [specs[1]!, { ...specs[1]!, value: '2' }] })), Status.Success);
+      assert.equal(f.bucket.get('n3').value.toString(), '[1,2]');
     }));
 
 });
