@@ -103,7 +103,7 @@ export function checkSpec(spec: Spec, mutator: boolean, multi: boolean, docFlags
   } else {
     if (!xattrEnabled) throw new SubdocError('NotSupported', 'the connection did not negotiate XATTR');
     const key = xattrKeyOf(spec.path);
-    checkXattrKey(key);
+    checkXattrKey(key, spec.path);
     if (isVirtualXattr(key) && mutator) throw new SubdocError('SubdocXattrCantModifyVattr', `${key} is read-only`);
     if ((spec.flags & ExpandMacros) !== 0) checkMacro(spec.value.toString('utf8'));
   }

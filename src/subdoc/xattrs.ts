@@ -2,9 +2,9 @@
  * Extended attributes as sub-document paths see them (kv_engine docs/ExtendedAttributes.md,
  * xattr/key_validator.cc, daemon/subdocument_context.cc):
  *
- * - With XATTR_PATH the first path component is the xattr key (X-Key): 1 to 16 bytes, no
+ * - With XATTR_PATH the first path component is the xattr key (X-Key): 1 to 15 bytes, no
  *   backtick escaping, not starting with punctuation other than `_` (system xattrs) or `$`
- *   (virtual xattrs), no control characters; otherwise XATTR_EINVAL.
+ *   (virtual xattrs) nor with a control character; otherwise XATTR_EINVAL.
  * - Virtual xattrs are read-only views built per request: `$document` (the document's metadata,
  *   with CAS/seqno/vbucket_uuid as "0x" + 16 hex digits, `get_document_vattr`), `$XTOC` (the
  *   xattr keys the caller may see) and `$vbucket` (the vbucket's hybrid clock). Any other `$` key
@@ -23,7 +23,8 @@ import { JNum, MacroRef, parseJson, type JObject, type JVal } from '../codec/jso
 import { lookup } from './ops.js';
 import { parsePath } from './path.js';
 
-export const MAX_XATTR_KEY_BYTES = 16;
+/** SUBDOC_MAX_XATTR_LENGTH; a key must be shorter (key_validator.cc: `dot >= 16` is invalid). */
+export const MAX_XATTR_KEY_BYTES = 15;
 
 export const Macro = {
   Cas: '${Mutation.CAS}',
@@ -37,14 +38,21 @@ export function xattrKeyOf(path: string): string {
   return m ? m[0] : '';
 }
 
-/** kv `is_valid_xattr_key`: XATTR_EINVAL for an empty, long, punctuated or control-character key. */
-export function checkXattrKey(key: string): void {
+/**
+ * kv `is_valid_xattr_key` (xattr/key_validator.cc): XATTR_EINVAL for an empty key, one of 16
+ * bytes or more, a lone `_` or `$`, one starting with punctuation (other than `_` and `$`) or a
+ * control character, and a NUL anywhere in the path. Other characters, control ones included,
+ * are allowed after the first.
+ */
+export function checkXattrKey(key: string, path = key): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes === 0 || bytes > MAX_XATTR_KEY_BYTES) throw new SubdocError('XattrEinval', `xattr key must be 1 to ${MAX_XATTR_KEY_BYTES} bytes`);
   const first = key[0]!;
-  if (first !== '_' && first !== '$' && /[!-/:-@[-`{-~]/.test(first)) throw new SubdocError('XattrEinval', `xattr key may not start with '${first}'`);
+  const special = first === '_' || first === '$';
+  if (special && bytes === 1) throw new SubdocError('XattrEinval', `xattr key '${first}' needs a name after it`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw new SubdocError('XattrEinval', 'xattr key holds a control character');
+  if (!special && /[\u0000-\u001f\u007f!-/:-@[-`{-~]/.test(first)) throw new SubdocError('XattrEinval', `xattr key may not start with '${first}'`);
+  if (path.includes('\u0000')) throw new SubdocError('XattrEinval', 'xattr path holds a NUL');
 }
 
 export const isSystemXattr = (key: string): boolean => key.startsWith('_');

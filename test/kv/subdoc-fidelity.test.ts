@@ -141,4 +141,17 @@ describe('sub-document fidelity', () => {
       assert.equal(f.bucket.get('n3').value.toString(), '[1,2]');
     }));
 
+  test('X-Keys: at most 15 bytes, not a lone _ or $ (key_validator.cc)', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('k');
+      await f.bucket.set('k', '{}');
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'k', 'k'.repeat(15), { value: '1', pathFlags: XattrPath }), Status.Success);
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'k', 'k'.repeat(16), { value: '1', pathFlags: XattrPath }), Status.XattrEinval);
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'k', `${'k'.repeat(16)}.a`, { pathFlags: XattrPath }), Status.XattrEinval);
+      for (const key of ['_', '$', '_.a', '$[0]', '-x']) {
+        expectStatus(await single(kv, vb, Opcode.SubdocGet, 'k', key, { pathFlags: XattrPath }), Status.XattrEinval, key);
+      }
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'k', 'a\u0000', { pathFlags: XattrPath }), Status.XattrEinval);
+    }));
 });
