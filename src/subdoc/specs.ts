@@ -5,7 +5,7 @@
  *
  * - a value where none belongs, or none where one is needed, a flag the operation does not take,
  *   an empty path where one is needed, a path on a whole-document op: EINVAL;
- * - doc flags: ADD with MKDOC, ADD with a CAS, CREATE_AS_DELETED without ADD/MKDOC (or on a body
+ * - doc flags: one the opcode does not take (MKDOC on REPLACE, ...), ADD with MKDOC, ADD with a CAS, CREATE_AS_DELETED without ADD/MKDOC (or on a body
  *   path), REVIVE_DOCUMENT without ACCESS_DELETED, REPLICA_READ with ACCESS_DELETED: EINVAL;
  * - EXPAND_MACROS without XATTR_PATH: XATTR_INVALID_FLAG_COMBO; a bad X-Key: XATTR_EINVAL; a
  *   mutation of a `$` key: XATTR_CANT_MODIFY_VATTR; a value that is not a macro: XATTR_UNKNOWN_MACRO;
@@ -34,29 +34,40 @@ interface Traits {
   /** Only inside multi-path commands. */
   readonly multiOnly?: boolean;
   readonly mandatory?: number;
+  /** The doc flags a mutation opcode takes (kv `valid_doc_flags`); anything else is EINVAL. */
+  readonly docFlags?: number;
 }
 
 /** ReplicaRead: the lookup reads this node's replica of the vbucket (HELLO SubdocReplicaRead). */
 const LOOKUP_DOC_FLAGS = AccessDeleted | ReplicaRead;
 const MUTATION_DOC_FLAGS = Mkdoc | Add | AccessDeleted | CreateAsDeleted | ReviveDocument;
+/**
+ * Per-opcode doc flags of the mutations (daemon/subdocument_traits.h): the operations that can
+ * create a path take all; REPLACE and ARRAY_INSERT never MKDOC (ARRAY_INSERT takes ADD and
+ * CREATE_AS_DELETED, REPLACE only ADD); a path DELETE, the whole-document DELETE and
+ * REPLACE_BODY_WITH_XATTR only ACCESS_DELETED and REVIVE_DOCUMENT; the whole-document SET only
+ * MKDOC and ADD.
+ */
+const CREATING = MUTATION_DOC_FLAGS;
+const ON_EXISTING = AccessDeleted | ReviveDocument;
 
 export const TRAITS: ReadonlyMap<number, Traits> = new Map<number, Traits>([
   [WholeDoc.Get, { mutator: false, flags: 0, value: false, emptyPath: 'only', multiOnly: true }],
-  [WholeDoc.Set, { mutator: true, flags: 0, value: true, emptyPath: 'only', multiOnly: true }],
-  [WholeDoc.Delete, { mutator: true, flags: 0, value: false, emptyPath: 'only', multiOnly: true }],
+  [WholeDoc.Set, { mutator: true, flags: 0, value: true, emptyPath: 'only', multiOnly: true, docFlags: Mkdoc | Add }],
+  [WholeDoc.Delete, { mutator: true, flags: 0, value: false, emptyPath: 'only', multiOnly: true, docFlags: ON_EXISTING }],
   [Opcode.SubdocGet, { mutator: false, flags: XattrPath, value: false, emptyPath: 'no' }],
   [Opcode.SubdocExists, { mutator: false, flags: XattrPath, value: false, emptyPath: 'no' }],
   [Opcode.SubdocGetCount, { mutator: false, flags: XattrPath, value: false, emptyPath: 'yes' }],
-  [Opcode.SubdocDictAdd, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'no' }],
-  [Opcode.SubdocDictUpsert, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'no' }],
-  [Opcode.SubdocDelete, { mutator: true, flags: XattrPath, value: false, emptyPath: 'no' }],
-  [Opcode.SubdocReplace, { mutator: true, flags: XattrPath | ExpandMacros, value: true, emptyPath: 'no' }],
-  [Opcode.SubdocArrayPushLast, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'yes' }],
-  [Opcode.SubdocArrayPushFirst, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'yes' }],
-  [Opcode.SubdocArrayInsert, { mutator: true, flags: XattrPath | ExpandMacros, value: true, emptyPath: 'no' }],
-  [Opcode.SubdocArrayAddUnique, { mutator: true, flags: MkdirP | XattrPath, value: true, emptyPath: 'yes' }],
-  [Opcode.SubdocCounter, { mutator: true, flags: MkdirP | XattrPath, value: true, emptyPath: 'no' }],
-  [Opcode.SubdocReplaceBodyWithXattr, { mutator: true, flags: XattrPath, value: false, emptyPath: 'no', mandatory: XattrPath }],
+  [Opcode.SubdocDictAdd, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'no', docFlags: CREATING }],
+  [Opcode.SubdocDictUpsert, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'no', docFlags: CREATING }],
+  [Opcode.SubdocDelete, { mutator: true, flags: XattrPath, value: false, emptyPath: 'no', docFlags: ON_EXISTING }],
+  [Opcode.SubdocReplace, { mutator: true, flags: XattrPath | ExpandMacros, value: true, emptyPath: 'no', docFlags: ON_EXISTING | Add }],
+  [Opcode.SubdocArrayPushLast, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'yes', docFlags: CREATING }],
+  [Opcode.SubdocArrayPushFirst, { mutator: true, flags: MkdirP | XattrPath | ExpandMacros, value: true, emptyPath: 'yes', docFlags: CREATING }],
+  [Opcode.SubdocArrayInsert, { mutator: true, flags: XattrPath | ExpandMacros, value: true, emptyPath: 'no', docFlags: ON_EXISTING | Add | CreateAsDeleted }],
+  [Opcode.SubdocArrayAddUnique, { mutator: true, flags: MkdirP | XattrPath, value: true, emptyPath: 'yes', docFlags: CREATING }],
+  [Opcode.SubdocCounter, { mutator: true, flags: MkdirP | XattrPath, value: true, emptyPath: 'no', docFlags: CREATING }],
+  [Opcode.SubdocReplaceBodyWithXattr, { mutator: true, flags: XattrPath, value: false, emptyPath: 'no', mandatory: XattrPath, docFlags: ON_EXISTING }],
 ]);
 
 export interface Spec {
@@ -95,6 +106,7 @@ export function checkSpec(spec: Spec, mutator: boolean, multi: boolean, docFlags
   if (!t.value && spec.value.length !== 0) throw einval('the operation takes no value');
   if ((spec.flags & ~t.flags) !== 0) throw einval(`path flags 0x${spec.flags.toString(16)} not valid for this operation`);
   if ((spec.flags & (t.mandatory ?? 0)) !== (t.mandatory ?? 0)) throw einval('a mandatory path flag is missing');
+  if (t.docFlags !== undefined && (docFlags & ~t.docFlags) !== 0) throw einval(`doc flags 0x${docFlags.toString(16)} not valid for opcode 0x${spec.opcode.toString(16)}`);
   if (t.emptyPath === 'only' && spec.path.length > 0) throw einval('a whole-document operation takes no path');
   const xattr = isXattrSpec(spec);
   if (!multi && (docFlags & CreateAsDeleted) !== 0 && !xattr) throw einval('CREATE_AS_DELETED does not support a body path');

@@ -154,4 +154,21 @@ describe('sub-document fidelity', () => {
       }
       expectStatus(await single(kv, vb, Opcode.SubdocGet, 'k', 'a\u0000', { pathFlags: XattrPath }), Status.XattrEinval);
     }));
+  test('doc flags an opcode does not take are EINVAL (subdocument_traits.h valid_doc_flags)', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('v');
+      await f.bucket.set('v', '{"a":1,"l":[1]}');
+      const { Mkdoc, Add, CreateAsDeleted } = SubdocDocFlag;
+      expectStatus(await single(kv, vb, Opcode.SubdocReplace, 'v', 'a', { value: '2', docFlags: Mkdoc }), Status.Einval);
+      expectStatus(await single(kv, vb, Opcode.SubdocDelete, 'v', 'a', { docFlags: Mkdoc }), Status.Einval);
+      expectStatus(await single(kv, vb, Opcode.SubdocDelete, 'v', 'a', { docFlags: Add }), Status.Einval);
+      expectStatus(await single(kv, vb, Opcode.SubdocArrayInsert, 'v', 'l[0]', { value: '0', docFlags: Mkdoc }), Status.Einval);
+      expectStatus(await single(kv, vb, Opcode.SubdocReplace, 'v', '_x', { value: '1', pathFlags: XattrPath, docFlags: Add | CreateAsDeleted }), Status.Einval);
+      // In a multi-mutation every spec is checked against the command's doc flags.
+      const specs = [{ opcode: Opcode.SubdocDictUpsert, path: 'b', value: '1' }, { opcode: Opcode.SubdocDelete, path: 'a' }];
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'v', vbucket: vb, docFlags: Mkdoc, specs })), Status.Einval);
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'v', vbucket: vb, specs })), Status.Success);
+      assert.equal(f.bucket.get('v').value.toString(), '{"l":[1],"b":1}');
+    }));
 });

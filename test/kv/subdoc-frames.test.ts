@@ -156,12 +156,17 @@ describe('sub-document frames', () => {
       const read = expectStatus(await single(kv, vb, Opcode.SubdocGet, 't', '_txn.id', { pathFlags: XattrPath, docFlags: AccessDeleted }), Status.SubdocSuccessDeleted);
       assert.equal(read.value.toString(), '"a"');
       expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 't', 'body', { value: '1', docFlags: AccessDeleted }), Status.SubdocDeletedDocumentCantHaveValue);
+      // The whole-document SET takes only MKDOC and ADD (subdocument_traits.h), so a revive sets
+      // the body from a staged xattr, as kv_engine's XattrNoDocTest.ReplaceBodyWithXattr_DeletedDocument.
+      const withSet = [{ opcode: Opcode.SubdocDelete, flags: XattrPath, path: '_txn' }, { opcode: Opcode.Set, path: '', value: '{"live":true}' }];
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 't', vbucket: vb, docFlags: AccessDeleted | ReviveDocument, specs: withSet })), Status.Einval);
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 't', '_txn.staged', { value: '{"live":true}', pathFlags: XattrPath, docFlags: AccessDeleted }), Status.SubdocSuccessDeleted);
       const revived = await kv.request(
         encodeMultiRequest(Opcode.SubdocMultiMutation, {
           key: 't',
           vbucket: vb,
           docFlags: AccessDeleted | ReviveDocument,
-          specs: [{ opcode: Opcode.SubdocDelete, flags: XattrPath, path: '_txn' }, { opcode: Opcode.Set, path: '', value: '{"live":true}' }],
+          specs: [{ opcode: Opcode.SubdocReplaceBodyWithXattr, flags: XattrPath, path: '_txn.staged' }, { opcode: Opcode.SubdocDelete, flags: XattrPath, path: '_txn' }],
         }),
       );
       expectStatus(revived, Status.Success);
