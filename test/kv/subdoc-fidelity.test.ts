@@ -14,6 +14,7 @@ import {
   SubdocPathFlag,
   decodeLookupResults,
   decodeMutationFailure,
+  encodeGetLockedRequest,
   encodeMultiRequest,
   encodeSubdocRequest,
   type Packet,
@@ -24,7 +25,7 @@ import { expectStatus, type RawKv } from './raw-client.js';
 const FEATURES = [Feature.Xerror, Feature.SelectBucket, Feature.Json, Feature.MutationSeqno, Feature.Xattr, Feature.SubdocReplicaRead];
 const { XattrPath } = SubdocPathFlag;
 
-async function single(kv: RawKv, vb: number, opcode: number, key: string, path: string, more: { value?: string; pathFlags?: number; docFlags?: number } = {}): Promise<Packet> {
+async function single(kv: RawKv, vb: number, opcode: number, key: string, path: string, more: { value?: string; pathFlags?: number; docFlags?: number; cas?: bigint } = {}): Promise<Packet> {
   return kv.request(encodeSubdocRequest({ opcode, key, path, vbucket: vb, ...more }));
 }
 
@@ -170,5 +171,20 @@ describe('sub-document fidelity', () => {
       expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'v', vbucket: vb, docFlags: Mkdoc, specs })), Status.Einval);
       expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'v', vbucket: vb, specs })), Status.Success);
       assert.equal(f.bucket.get('v').value.toString(), '{"l":[1],"b":1}');
+    }));
+  test('a lookup of a locked document hides the lock CAS, as GET does', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('L');
+      await f.bucket.set('L', '{"a":1}');
+      const lock = expectStatus(await kv.request(encodeGetLockedRequest({ key: 'L', vbucket: vb, lockTime: 10 })), Status.Success);
+      const got = expectStatus(await single(kv, vb, Opcode.SubdocGet, 'L', 'a'), Status.Success);
+      assert.equal(got.cas, 0xffffffffffffffffn);
+      const specs = [{ opcode: Opcode.SubdocGet, flags: XattrPath, path: '$document.CAS' }, { opcode: Opcode.SubdocGet, path: 'a' }];
+      const multi = expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'L', vbucket: vb, specs })), Status.Success);
+      assert.equal(multi.cas, 0xffffffffffffffffn);
+      assert.equal(decodeLookupResults(multi.value)[0]!.value.toString(), '"0xffffffffffffffff"');
+      // The lock CAS still unlocks through a mutation.
+      expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'L', 'b', { value: '2', cas: lock.cas }), Status.Success);
     }));
 });

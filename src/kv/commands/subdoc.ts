@@ -99,8 +99,11 @@ function lookup(session: Session, req: Packet): Reply {
   // from a connection that negotiated SubdocReplicaRead.
   const replicaRead = (cmd.docFlags & SubdocDocFlag.ReplicaRead) !== 0;
   if (replicaRead && !session.features.has(Feature.SubdocReplicaRead)) return errorReply(session, req, Status.Einval, 'ReplicaRead needs HELLO SubdocReplicaRead');
-  const item = replicaRead ? target.replicaLookup(key, req.vbucket) : target.getMeta(key, req.vbucket);
-  if (item === undefined) return errorReply(session, req, Status.KeyEnoent, 'no such document');
+  const found = replicaRead ? target.replicaLookup(key, req.vbucket) : target.getMeta(key, req.vbucket);
+  if (found === undefined) return errorReply(session, req, Status.KeyEnoent, 'no such document');
+  // A locked document is read as GET reads it: CAS 0xffffffffffffffff, in the reply and in
+  // $document (kv fetches it with bucket_get, which hides the lock CAS).
+  const item = found.deleted || replicaRead ? found : target.get(key, req.vbucket);
   const accessDeleted = (cmd.docFlags & SubdocDocFlag.AccessDeleted) !== 0;
   if (item.deleted && !accessDeleted) return errorReply(session, req, Status.KeyEnoent, 'the document is deleted');
   session.stats.subdoc.lookups++;
