@@ -7,7 +7,8 @@
  * |--------------------|--------------------------------|-----------------|
  * | none               | KEY_ENOENT                     | REPLACE         |
  * | MKDOC              | created (SET)                  | changed         |
- * | ADD                | created                        | KEY_EEXISTS     |
+ * | ADD                | created (a tombstone with      | KEY_EEXISTS     |
+ * |                    | ACCESS_DELETED: KEY_EEXISTS)   |                 |
  *
  * ACCESS_DELETED makes a tombstone a document to work on (it stays deleted; REVIVE_DOCUMENT makes
  * it live again, and a live document with REVIVE is SubdocCanOnlyReviveDeletedDocuments).
@@ -41,7 +42,10 @@ export function decideBase(current: Item | undefined, docFlags: number, cas: big
     if (has(Add)) throw new SubdocError('KeyEexists', 'the document exists');
     if (has(ReviveDocument)) throw new SubdocError('SubdocCanOnlyReviveDeletedDocuments', 'only a deleted document can be revived');
     result = { base: current, deleted: false };
-  } else if (current !== undefined && has(AccessDeleted) && !has(Add)) {
+  } else if (current !== undefined && has(AccessDeleted)) {
+    // ACCESS_DELETED fetches the tombstone, which exists for ADD (subdocument.cc subdoc_fetch:
+    // an ADD that found a document is KEY_EEXISTS); transactions detect a tombstone that way.
+    if (has(Add)) throw new SubdocError('KeyEexists', 'a tombstone exists (ACCESS_DELETED with ADD)');
     result = { base: current, deleted: !has(ReviveDocument) };
   } else if (has(Mkdoc) || has(Add)) {
     // A new version; a tombstone under it still gives the rev seqno (the engine's `current`).

@@ -187,4 +187,18 @@ describe('sub-document fidelity', () => {
       // The lock CAS still unlocks through a mutation.
       expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'L', 'b', { value: '2', cas: lock.cas }), Status.Success);
     }));
+  test('ADD with ACCESS_DELETED finds a tombstone: KEY_EEXISTS; without ACCESS_DELETED it creates', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('a');
+      const { Add, AccessDeleted, CreateAsDeleted } = SubdocDocFlag;
+      const stage = (docFlags: number, value: string): Promise<Packet> =>
+        single(kv, vb, Opcode.SubdocDictUpsert, 'a', 'txn', { value, pathFlags: XattrPath, docFlags });
+      expectStatus(await stage(Add | AccessDeleted | CreateAsDeleted, '"first"'), Status.SubdocSuccessDeleted);
+      expectStatus(await stage(Add | AccessDeleted | CreateAsDeleted, '"second"'), Status.KeyEexists);
+      const got = expectStatus(await single(kv, vb, Opcode.SubdocGet, 'a', 'txn', { pathFlags: XattrPath, docFlags: AccessDeleted }), Status.SubdocSuccessDeleted);
+      assert.equal(got.value.toString(), '"first"');
+      expectStatus(await stage(Add, '"live"'), Status.Success);
+      assert.equal(f.bucket.get('a').value.toString(), '{}');
+    }));
 });
