@@ -131,9 +131,10 @@ function checkMacro(value: string): void {
 }
 
 /** The multi-path command's checks over its list of specs. */
-export function checkMultiSpecs(specs: readonly Spec[], mutator: boolean, docFlags: number, xattrEnabled: boolean): void {
+export function checkMultiSpecs(specs: readonly Spec[], mutator: boolean, docFlags: number, xattrEnabled: boolean, excess = false): void {
   if (specs.length === 0) throw new SubdocError('SubdocInvalidCombo', 'the request must hold at least one path');
-  if (specs.length > SUBDOC_MULTI_MAX_PATHS) throw new SubdocError('SubdocInvalidCombo', `the request may hold at most ${SUBDOC_MULTI_MAX_PATHS} paths`);
+  const tooMany = (): SubdocError => new SubdocError('SubdocInvalidCombo', `the request may hold at most ${SUBDOC_MULTI_MAX_PATHS} paths`);
+  if (specs.length > SUBDOC_MULTI_MAX_PATHS) throw tooMany();
   let xattrsAllowed = true;
   let afterDelete = false;
   for (const spec of specs) {
@@ -148,4 +149,6 @@ export function checkMultiSpecs(specs: readonly Spec[], mutator: boolean, docFla
     else if (deletesDoc) throw new SubdocError('SubdocInvalidCombo', 'a whole-document delete cannot follow a body spec');
     if (deletesDoc) afterDelete = true;
   }
+  // kv checks the first 16 specs, then refuses whatever follows them.
+  if (excess) throw tooMany();
 }

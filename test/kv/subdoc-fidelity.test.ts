@@ -201,4 +201,17 @@ describe('sub-document fidelity', () => {
       expectStatus(await stage(Add, '"live"'), Status.Success);
       assert.equal(f.bucket.get('a').value.toString(), '{}');
     }));
+  test('nothing after the 16th spec is parsed: a 17th, even truncated, is INVALID_COMBO after the 16 are checked', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('m');
+      await f.bucket.set('m', '{"a":1}');
+      const sixteen = encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'm', vbucket: vb, specs: Array.from({ length: 16 }, () => ({ opcode: Opcode.SubdocGet, path: 'a' })) });
+      expectStatus(await kv.request(sixteen), Status.Success);
+      const truncated = { ...sixteen, value: Buffer.concat([sixteen.value, Buffer.from([Opcode.SubdocGet, 0, 0])]) };
+      expectStatus(await kv.request(truncated), Status.SubdocInvalidCombo);
+      // A spec among the first 16 that fails its checks answers first.
+      const bad = Array.from({ length: 17 }, (_, i) => ({ opcode: Opcode.SubdocGet, path: 'a', flags: i === 3 ? 0x02 : 0 }));
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'm', vbucket: vb, specs: bad })), Status.Einval);
+    }));
 });

@@ -38,6 +38,8 @@ export interface DecodedMultiRequest {
   readonly docFlags: number;
   readonly expiry: number | undefined;
   readonly specs: SubdocSpec[];
+  /** Bytes follow the 16th spec (kv parses no further: INVALID_COMBO once the 16 pass their checks). */
+  readonly excess: boolean;
 }
 
 export interface MultiRequest {
@@ -75,7 +77,8 @@ export function encodeMultiRequest(opcode: number, req: MultiRequest, init: Pack
 
 /**
  * Split the specs. A spec that overruns the value is EINVAL (a layout error); the count limits
- * (none, or more than 16) are the handler's to answer with INVALID_COMBO, so they pass here.
+ * (none, or more than 16) are the handler's to answer with INVALID_COMBO, so they pass here:
+ * as kv's `subdoc_multi_validator`, nothing after the 16th spec is parsed (`excess`).
  */
 export function decodeMultiRequest(p: Packet): DecodedMultiRequest {
   expectOpcode(p, Opcode.SubdocMultiLookup, Opcode.SubdocMultiMutation);
@@ -87,7 +90,7 @@ export function decodeMultiRequest(p: Packet): DecodedMultiRequest {
   const specs: SubdocSpec[] = [];
   const v = p.value;
   let at = 0;
-  while (at < v.length) {
+  while (at < v.length && specs.length < SUBDOC_MULTI_MAX_PATHS) {
     const head = mutation ? 8 : 4;
     if (at + head > v.length) throw layoutError(p, `spec ${specs.length} truncated`);
     const opcode = v[at]!;
@@ -106,6 +109,7 @@ export function decodeMultiRequest(p: Packet): DecodedMultiRequest {
     expiry: e.length >= 4 ? e.readUInt32BE(0) : undefined,
     docFlags: e.length === 1 ? e[0]! : e.length === 5 ? e[4]! : 0,
     specs,
+    excess: at < v.length,
   };
 }
 

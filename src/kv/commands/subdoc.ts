@@ -43,6 +43,8 @@ interface Command {
   readonly docFlags: number;
   readonly expiry: number | undefined;
   readonly multi: boolean;
+  /** Bytes after the 16th spec of a multi-path command. */
+  readonly excess: boolean;
 }
 
 function spec(opcode: number, flags: number, path: Buffer, value: Buffer): Spec {
@@ -52,10 +54,10 @@ function spec(opcode: number, flags: number, path: Buffer, value: Buffer): Spec 
 function decode(req: Packet): Command {
   if (req.opcode === Opcode.SubdocMultiLookup || req.opcode === Opcode.SubdocMultiMutation) {
     const r = decodeMultiRequest(req);
-    return { key: r.key, docFlags: r.docFlags, expiry: r.expiry, multi: true, specs: r.specs.map((s) => spec(s.opcode, s.flags, s.path, s.value)) };
+    return { key: r.key, docFlags: r.docFlags, expiry: r.expiry, multi: true, excess: r.excess, specs: r.specs.map((s) => spec(s.opcode, s.flags, s.path, s.value)) };
   }
   const r = decodeSubdocRequest(req);
-  return { key: r.key, docFlags: r.docFlags, expiry: r.expiry, multi: false, specs: [spec(req.opcode, r.pathFlags, r.path, r.value)] };
+  return { key: r.key, docFlags: r.docFlags, expiry: r.expiry, multi: false, excess: false, specs: [spec(req.opcode, r.pathFlags, r.path, r.value)] };
 }
 
 /** Decode and check a command; a refused one is the reply. */
@@ -64,7 +66,7 @@ function prepare(session: Session, req: Packet, mutator: boolean): Command | Pac
   const xattrEnabled = session.features.has(Feature.Xattr);
   try {
     checkDocFlags(cmd.docFlags, mutator, req.cas);
-    if (cmd.multi) checkMultiSpecs(cmd.specs, mutator, cmd.docFlags, xattrEnabled);
+    if (cmd.multi) checkMultiSpecs(cmd.specs, mutator, cmd.docFlags, xattrEnabled, cmd.excess);
     else checkSpec(cmd.specs[0]!, mutator, false, cmd.docFlags, xattrEnabled);
   } catch (err) {
     if (isSubdocError(err)) return errorReply(session, req, err.status, err.message);
