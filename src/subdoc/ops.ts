@@ -87,9 +87,14 @@ function parentOf(root: JVal, path: readonly PathComponent[], mkdir: boolean): J
   return v;
 }
 
+/**
+ * A value may not nest the document deeper than 31 containers around it and within it: subjson
+ * validates it against (MAX_COMPONENTS + 1) - path size levels (operations.cc `get_maxdepth`), one
+ * less than a document may be read at (t_ops.cc testReplaceArrayDeep: `[[5]]` is refused there).
+ */
 function checkDepth(path: readonly PathComponent[], values: readonly JVal[]): void {
   const deepest = values.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0);
-  if (path.length + deepest > MAX_JSON_DEPTH) throw new SubdocError('SubdocValueEtoodeep', 'the value would make the document too deep');
+  if (path.length + deepest >= MAX_JSON_DEPTH) throw new SubdocError('SubdocValueEtoodeep', 'the value would make the document too deep');
 }
 
 function last(path: readonly PathComponent[]): PathComponent {

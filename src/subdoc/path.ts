@@ -12,8 +12,11 @@ import { SubdocError } from './errors.js';
 
 export type PathComponent = { readonly kind: 'key'; readonly key: string } | { readonly kind: 'index'; readonly index: number };
 
-/** subjson's component limit (COMPONENTS_ALLOC); a deeper path is PATH_E2BIG. */
-export const MAX_PATH_COMPONENTS = 32;
+/**
+ * subjson's component limit: Limits::MAX_COMPONENTS (32) counts the root too, so a path holds at
+ * most 31 components and a 32nd is PATH_E2BIG (subjson t_ops.cc testTooDeepDict).
+ */
+export const MAX_PATH_COMPONENTS = 31;
 /** subdocument_validators.h SUBDOC_PATH_MAX_LENGTH. */
 export const MAX_PATH_BYTES = 1024;
 
@@ -32,7 +35,7 @@ const JSON_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '
  * - backticks quote path metacharacters: a component wrapped in them loses them, and inside a
  *   component a lone backtick is dropped and a doubled one is a literal backtick;
  * - one '.' may follow a component or an index, even at the end (`a.` is `a`, `a.[0]` is `a[0]`);
- * - an index is decimal digits (none is `[0]`) or `-1`; more than 32 components is PATH_E2BIG.
+ * - an index is decimal digits (none is `[0]`) or `-1`; more than 31 components is PATH_E2BIG.
  */
 export function parsePath(path: string): PathComponent[] {
   const out: PathComponent[] = [];

@@ -214,4 +214,22 @@ describe('sub-document fidelity', () => {
       const bad = Array.from({ length: 17 }, (_, i) => ({ opcode: Opcode.SubdocGet, path: 'a', flags: i === 3 ? 0x02 : 0 }));
       expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'm', vbucket: vb, specs: bad })), Status.Einval);
     }));
+  test('depth limits of subjson: 31 path components, 31 levels written, 32 read', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('deep');
+      // subjson t_ops.cc testReplaceArrayDeep: 31 nested arrays around 1.
+      await f.bucket.set('deep', `${'['.repeat(31)}1${']'.repeat(31)}`);
+      const thirty = '[0]'.repeat(30);
+      expectStatus(await single(kv, vb, Opcode.SubdocReplace, 'deep', `${thirty}[0]`, { value: '2' }), Status.Success);
+      expectStatus(await single(kv, vb, Opcode.SubdocReplace, 'deep', thirty, { value: '[3,4]' }), Status.Success);
+      expectStatus(await single(kv, vb, Opcode.SubdocReplace, 'deep', thirty, { value: '[[5]]' }), Status.SubdocValueEtoodeep);
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'deep', `${thirty}[0][0]`), Status.SubdocPathE2big);
+      // testTooDeepDict: a 31-component path is the longest; a document 32 deep is still read.
+      const names = Array.from({ length: 31 }, (_, i) => `k${i}`);
+      expectStatus(await single(kv, f.vb('d2'), Opcode.SubdocDictUpsert, 'd2', names.join('.'), { value: '1', docFlags: SubdocDocFlag.Mkdoc }), Status.Success);
+      expectStatus(await single(kv, f.vb('d2'), Opcode.SubdocDictUpsert, 'd2', [...names, 'x'].join('.'), { value: '1' }), Status.SubdocPathE2big);
+      await f.bucket.set('d3', `{"a":${'['.repeat(31)}${']'.repeat(31)}}`);
+      expectStatus(await single(kv, f.vb('d3'), Opcode.SubdocGet, 'd3', 'a'), Status.Success);
+    }));
 });
