@@ -87,7 +87,9 @@ class Parser {
       this.ws();
       if (this.text[this.at] !== ':') this.fail("expected ':'");
       this.at++;
-      out.set(key, this.value(depth));
+      const v = this.value(depth);
+      // A repeated member name: the first one is the member, as subjson's matcher finds it first.
+      if (!out.has(key)) out.set(key, v);
       this.ws();
       const c = this.text[this.at++];
       if (c === '}') return out;

@@ -232,4 +232,12 @@ describe('sub-document fidelity', () => {
       await f.bucket.set('d3', `{"a":${'['.repeat(31)}${']'.repeat(31)}}`);
       expectStatus(await single(kv, f.vb('d3'), Opcode.SubdocGet, 'd3', 'a'), Status.Success);
     }));
+  test('a repeated member name reads as its first occurrence, as subjson matches it', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('dup');
+      await f.bucket.set('dup', '{"a":1,"b":2,"a":3}');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'dup', 'a'), Status.Success).value.toString(), '1');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'dup', 'b'), Status.Success).value.toString(), '2');
+    }));
 });
