@@ -7,7 +7,9 @@
  * Operations"), a number's spelling (`1.0` stays `1.0`, ARRAY_ADD_UNIQUE compares text), and the
  * order of object members (a JS object moves integer-like keys first). So numbers stay their
  * source text (`JNum`) and objects are Maps in document order. Strings go through `JSON.parse`
- * / `JSON.stringify` one token at a time, so escapes are exactly JSON's.
+ * / `JSON.stringify` one token at a time; a string value written otherwise than `JSON.stringify`
+ * would write it (`"caf\u00e9"`, `"a\/b"`) keeps its text (`JStr`), as subjson returns and keeps
+ * the bytes of the document (member names are decoded).
  *
  * `MacroRef` is a value that is only known once the write has its CAS and seqno (`${Mutation.CAS}`
  * and friends, kv subdocument_context.cc `pre_link_document`); `stringify` asks its resolver.
@@ -19,11 +21,16 @@ export class JNum {
   constructor(readonly text: string) {}
 }
 
+/** A string value whose source text is not `JSON.stringify`'s spelling: that text, quotes included. */
+export class JStr {
+  constructor(readonly text: string) {}
+}
+
 export class MacroRef {
   constructor(readonly name: string) {}
 }
 
-export type JVal = null | boolean | string | JNum | MacroRef | JVal[] | JObject;
+export type JVal = null | boolean | string | JNum | JStr | MacroRef | JVal[] | JObject;
 export type JObject = Map<string, JVal>;
 
 /** Nesting limit of subjson (kv docs: DOC_E2DEEP / VALUE_ETOODEEP beyond 32 levels). */
@@ -56,7 +63,7 @@ class Parser {
       if (depth >= MAX_JSON_DEPTH) throw new JsonDepthError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       return c === '{' ? this.object(depth + 1) : this.array(depth + 1);
     }
-    if (c === '"') return this.string();
+    if (c === '"') return this.stringValue();
     if (this.text.startsWith('true', this.at)) return (this.at += 4), true;
     if (this.text.startsWith('false', this.at)) return (this.at += 5), false;
     if (this.text.startsWith('null', this.at)) return (this.at += 4), null;
@@ -65,6 +72,13 @@ class Parser {
     if (!m) this.fail('unexpected character');
     this.at = NUMBER.lastIndex;
     return new JNum(m[0]);
+  }
+
+  stringValue(): string | JStr {
+    const start = this.at;
+    const decoded = this.string();
+    const raw = this.text.slice(start, this.at);
+    return JSON.stringify(decoded) === raw ? decoded : new JStr(raw);
   }
 
   string(): string {
@@ -134,7 +148,7 @@ export function stringify(v: JVal, resolve?: MacroResolver): string {
   if (v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof JNum) return v.text;
+  if (v instanceof JNum || v instanceof JStr) return v.text;
   if (v instanceof MacroRef) {
     if (!resolve) throw new Error(`unresolved macro ${v.name}`);
     return resolve(v.name);

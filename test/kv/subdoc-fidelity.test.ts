@@ -240,4 +240,16 @@ describe('sub-document fidelity', () => {
       assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'dup', 'a'), Status.Success).value.toString(), '1');
       assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'dup', 'b'), Status.Success).value.toString(), '2');
     }));
+  test('strings keep the escapes they were written with, in lookups and through edits', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('esc');
+      await f.bucket.set('esc', '{"s":"caf\\u00e9","u":"http:\\/\\/x","l":["\\u0041"],"n":1}');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'esc', 's'), Status.Success).value.toString(), '"caf\\u00e9"');
+      // ARRAY_ADD_UNIQUE compares text, as subjson: "A" is not the "\u0041" already there.
+      expectStatus(await single(kv, vb, Opcode.SubdocArrayAddUnique, 'esc', 'l', { value: '"A"' }), Status.Success);
+      expectStatus(await single(kv, vb, Opcode.SubdocArrayAddUnique, 'esc', 'l', { value: '"\\u0041"' }), Status.SubdocPathEexists);
+      expectStatus(await single(kv, vb, Opcode.SubdocCounter, 'esc', 'n', { value: '1' }), Status.Success);
+      assert.equal(f.bucket.get('esc').value.toString(), '{"s":"caf\\u00e9","u":"http:\\/\\/x","l":["\\u0041","A"],"n":2}');
+    }));
 });
