@@ -155,6 +155,7 @@ describe('sub-document fidelity', () => {
       }
       expectStatus(await single(kv, vb, Opcode.SubdocGet, 'k', 'a\u0000', { pathFlags: XattrPath }), Status.XattrEinval);
     }));
+
   test('doc flags an opcode does not take are EINVAL (subdocument_traits.h valid_doc_flags)', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
@@ -172,21 +173,27 @@ describe('sub-document fidelity', () => {
       expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'v', vbucket: vb, specs })), Status.Success);
       assert.equal(f.bucket.get('v').value.toString(), '{"l":[1],"b":1}');
     }));
-  test('a lookup of a locked document hides the lock CAS, as GET does', RAW_TEST, () =>
+
+  test('a lookup checks the CAS: LOCKED on a locked document without one, KEY_EEXISTS on a stale one', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
       const vb = f.vb('L');
       await f.bucket.set('L', '{"a":1}');
+      const cas = f.bucket.getMeta('L').cas;
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'L', 'a', { cas: cas + 1n }), Status.KeyEexists);
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'L', 'a', { cas }), Status.Success);
       const lock = expectStatus(await kv.request(encodeGetLockedRequest({ key: 'L', vbucket: vb, lockTime: 10 })), Status.Success);
-      const got = expectStatus(await single(kv, vb, Opcode.SubdocGet, 'L', 'a'), Status.Success);
-      assert.equal(got.cas, 0xffffffffffffffffn);
+      expectStatus(await single(kv, vb, Opcode.SubdocGet, 'L', 'a'), Status.Locked);
       const specs = [{ opcode: Opcode.SubdocGet, flags: XattrPath, path: '$document.CAS' }, { opcode: Opcode.SubdocGet, path: 'a' }];
-      const multi = expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'L', vbucket: vb, specs })), Status.Success);
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'L', vbucket: vb, specs })), Status.Locked);
+      // With a CAS the lookup goes on, and sees the document as GET does: CAS 0xffffffffffffffff.
+      const multi = expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'L', vbucket: vb, specs, cas: lock.cas })), Status.Success);
       assert.equal(multi.cas, 0xffffffffffffffffn);
       assert.equal(decodeLookupResults(multi.value)[0]!.value.toString(), '"0xffffffffffffffff"');
       // The lock CAS still unlocks through a mutation.
       expectStatus(await single(kv, vb, Opcode.SubdocDictUpsert, 'L', 'b', { value: '2', cas: lock.cas }), Status.Success);
     }));
+
   test('ADD with ACCESS_DELETED finds a tombstone: KEY_EEXISTS; without ACCESS_DELETED it creates', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
@@ -201,6 +208,7 @@ describe('sub-document fidelity', () => {
       expectStatus(await stage(Add, '"live"'), Status.Success);
       assert.equal(f.bucket.get('a').value.toString(), '{}');
     }));
+
   test('nothing after the 16th spec is parsed: a 17th, even truncated, is INVALID_COMBO after the 16 are checked', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
@@ -214,6 +222,7 @@ describe('sub-document fidelity', () => {
       const bad = Array.from({ length: 17 }, (_, i) => ({ opcode: Opcode.SubdocGet, path: 'a', flags: i === 3 ? 0x02 : 0 }));
       expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'm', vbucket: vb, specs: bad })), Status.Einval);
     }));
+
   test('depth limits of subjson: 31 path components, 31 levels written, 32 read', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
@@ -232,6 +241,7 @@ describe('sub-document fidelity', () => {
       await f.bucket.set('d3', `{"a":${'['.repeat(31)}${']'.repeat(31)}}`);
       expectStatus(await single(kv, f.vb('d3'), Opcode.SubdocGet, 'd3', 'a'), Status.Success);
     }));
+
   test('a repeated member name reads as its first occurrence, as subjson matches it', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
@@ -240,6 +250,7 @@ describe('sub-document fidelity', () => {
       assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'dup', 'a'), Status.Success).value.toString(), '1');
       assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'dup', 'b'), Status.Success).value.toString(), '2');
     }));
+
   test('strings keep the escapes they were written with, in lookups and through edits', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });

@@ -25,6 +25,8 @@ import { decodeMultiRequest, encodeLookupResults, encodeMutationFailure, encodeM
 import { encodeMutationToken } from '../../codec/ops/mutation-token.js';
 import { Privilege } from '../../auth/roles.js';
 import type { Collection } from '../../engine/collection.js';
+import { EngineError } from '../../engine/errors.js';
+import { LOCKED_CAS } from '../../engine/locks.js';
 import type { MutationResult } from '../../engine/types.js';
 import { isSubdocError } from '../../subdoc/errors.js';
 import { checkDocFlags, checkMultiSpecs, checkSpec, type Spec } from '../../subdoc/specs.js';
@@ -103,11 +105,19 @@ function lookup(session: Session, req: Packet): Reply {
   if (replicaRead && !session.features.has(Feature.SubdocReplicaRead)) return errorReply(session, req, Status.Einval, 'ReplicaRead needs HELLO SubdocReplicaRead');
   const found = replicaRead ? target.replicaLookup(key, req.vbucket) : target.getMeta(key, req.vbucket);
   if (found === undefined) return errorReply(session, req, Status.KeyEnoent, 'no such document');
-  // A locked document is read as GET reads it: CAS 0xffffffffffffffff, in the reply and in
-  // $document (kv fetches it with bucket_get, which hides the lock CAS).
+  // kv fetches with bucket_get, which shows a locked document with CAS 0xffffffffffffffff
+  // (reply and $document alike).
   const item = found.deleted || replicaRead ? found : target.get(key, req.vbucket);
   const accessDeleted = (cmd.docFlags & SubdocDocFlag.AccessDeleted) !== 0;
   if (item.deleted && !accessDeleted) return errorReply(session, req, Status.KeyEnoent, 'the document is deleted');
+  // A lookup checks the request's CAS as a mutation does (subdocument_context.cc
+  // get_document_for_searching): a locked document is LOCKED unless a CAS is given, another
+  // document's CAS is KEY_EEXISTS.
+  if (item.cas === LOCKED_CAS) {
+    if (req.cas === 0n || req.cas === LOCKED_CAS) throw new EngineError('LOCKED', 'the document is locked');
+  } else if (req.cas !== 0n && req.cas !== item.cas) {
+    return errorReply(session, req, Status.KeyEexists, 'CAS mismatch');
+  }
   session.stats.subdoc.lookups++;
   const results = runLookups(item, cmd.specs, context(session, target, key));
   const failed = results.some((r) => r.status !== Status.Success);
