@@ -247,9 +247,10 @@ export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: 
       for (const k of [...xattrs.keys()]) if (!isSystemXattr(k)) xattrs.delete(k);
     }
     // Without a whole-document delete, a body change on a document that stays deleted is refused
-    // (kv: SubdocDeletedDocumentCantHaveValue; REVIVE_DOCUMENT brings a tombstone back first).
+    // (REVIVE_DOCUMENT brings a tombstone back first), as the status of the whole command, not of
+    // a spec (kv subdocument.cc subdoc_update: "A deleted document can't have a value").
     if (bodyChanged && !specs.some((s) => s.opcode === WholeDoc.Delete)) {
-      throw new SpecFailure(specs.findIndex((s) => !isXattrSpec(s)), new SubdocError('SubdocDeletedDocumentCantHaveValue', 'a deleted document cannot have a body'));
+      throw new SubdocError('SubdocDeletedDocumentCantHaveValue', 'a deleted document cannot have a body');
     }
     rawBody = EMPTY;
     bodyJson = false;

@@ -263,4 +263,17 @@ describe('sub-document fidelity', () => {
       expectStatus(await single(kv, vb, Opcode.SubdocCounter, 'esc', 'n', { value: '1' }), Status.Success);
       assert.equal(f.bucket.get('esc').value.toString(), '{"s":"caf\\u00e9","u":"http:\\/\\/x","l":["\\u0041","A"],"n":2}');
     }));
+
+  test('a body on a document that stays deleted is the whole command\'s status, not a spec\'s', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('z');
+      const { Mkdoc, CreateAsDeleted, AccessDeleted } = SubdocDocFlag;
+      const specs = [{ opcode: Opcode.SubdocDictUpsert, flags: XattrPath, path: '_x', value: '1' }, { opcode: Opcode.SubdocDictUpsert, path: 'a', value: '1' }];
+      const created = await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'z', vbucket: vb, docFlags: Mkdoc | CreateAsDeleted, specs }));
+      expectStatus(created, Status.SubdocDeletedDocumentCantHaveValue);
+      expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'z', vbucket: vb, docFlags: Mkdoc | CreateAsDeleted, specs: [specs[0]!] })), Status.SubdocSuccessDeleted);
+      const onTomb = await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'z', vbucket: vb, docFlags: AccessDeleted, specs }));
+      expectStatus(onTomb, Status.SubdocDeletedDocumentCantHaveValue);
+    }));
 });
