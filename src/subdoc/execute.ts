@@ -63,13 +63,25 @@ function checkXattrAccess(key: string, access: XattrAccess, write: boolean): voi
   if (!ok) throw new SubdocError('Eaccess', `no privilege to ${write ? 'write' : 'read'} ${system ? 'system' : 'user'} xattr ${key}`);
 }
 
+/**
+ * kv checks the system-xattr privilege once for the request (subdocument.cc
+ * `validate_xattr_privilege`): a system xattr the caller may not use fails every xattr spec with
+ * EACCESS, the virtual ones included; body specs go on.
+ */
+function xattrsDenied(specs: readonly Spec[], allowed: boolean): boolean {
+  if (allowed) return false;
+  return specs.some((s) => isXattrSpec(s) && isSystemXattr(xattrKeyOf(s.path)));
+}
+
 /** Run lookups on `item`; every spec gets a result (kv MULTI_LOOKUP semantics). */
 export function runLookups(item: Item, specs: readonly Spec[], ctx: ExecContext): SpecResult[] {
   let body: JVal | undefined;
   let xattrs: JObject | undefined;
   const vctx: VattrContext = { item, vbucketUuid: ctx.vbucketUuid, hlcNow: ctx.hlcNow, systemRead: ctx.access.systemRead };
+  const denied = xattrsDenied(specs, ctx.access.systemRead);
   return specs.map((spec) => {
     try {
+      if (denied && isXattrSpec(spec)) throw new SubdocError('Eaccess', 'no privilege to read the system xattrs');
       // An empty body (a tombstone's) is a path that does not exist (subdocument.cc
       // `subdoc_operate_wholedoc`).
       if (spec.opcode === WholeDoc.Get) {
@@ -192,6 +204,9 @@ export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: 
   let deleted = input.deleted;
   let macros = false;
   const results: Array<{ index: number; value: Buffer }> = [];
+  if (xattrsDenied(specs, ctx.access.systemWrite)) {
+    throw new SpecFailure(specs.findIndex(isXattrSpec), new SubdocError('Eaccess', 'no privilege to write the system xattrs'));
+  }
   specs.forEach((spec, index) => {
     try {
       if (spec.opcode === WholeDoc.Set) {

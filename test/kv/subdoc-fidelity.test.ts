@@ -276,4 +276,30 @@ describe('sub-document fidelity', () => {
       const onTomb = await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'z', vbucket: vb, docFlags: AccessDeleted, specs }));
       expectStatus(onTomb, Status.SubdocDeletedDocumentCantHaveValue);
     }));
+
+  test('without the system-xattr privilege every xattr spec of the request fails with EACCESS', RAW_TEST, () =>
+    withServer(async (f) => {
+      await f.server.server.users.setBucketUser('writer', 'writer-pw', [{ role: 'data_writer', bucket: 'default' }, { role: 'data_reader', bucket: 'default' }]);
+      const admin = await f.open({ features: FEATURES });
+      const kv = await f.open({ features: FEATURES, user: 'writer', password: 'writer-pw' });
+      const vb = f.vb('p');
+      await f.bucket.set('p', '{"a":1}');
+      expectStatus(await single(admin, vb, Opcode.SubdocDictUpsert, 'p', 'u', { value: '1', pathFlags: XattrPath }), Status.Success);
+      const specs = [
+        { opcode: Opcode.SubdocGet, flags: XattrPath, path: 'u' },
+        { opcode: Opcode.SubdocGet, flags: XattrPath, path: '_sys' },
+        { opcode: Opcode.SubdocGet, flags: XattrPath, path: '$document.exptime' },
+        { opcode: Opcode.SubdocGet, path: 'a' },
+      ];
+      const look = expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'p', vbucket: vb, specs })), Status.SubdocMultiPathFailure);
+      assert.deepEqual(decodeLookupResults(look.value).map((r) => r.status), [Status.Eaccess, Status.Eaccess, Status.Eaccess, Status.Success]);
+      const user = expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'p', vbucket: vb, specs: [specs[0]!, specs[3]!] })), Status.Success);
+      assert.equal(decodeLookupResults(user.value)[0]!.value.toString(), '1');
+      const writes = [
+        { opcode: Opcode.SubdocDictUpsert, flags: XattrPath, path: 'u', value: '2' },
+        { opcode: Opcode.SubdocDictUpsert, flags: XattrPath, path: '_sys', value: '2' },
+      ];
+      const failed = expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'p', vbucket: vb, specs: writes })), Status.SubdocMultiPathFailure);
+      assert.deepEqual(decodeMutationFailure(failed.value), { index: 0, status: Status.Eaccess });
+    }));
 });
