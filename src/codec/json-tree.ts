@@ -31,6 +31,19 @@ export class MacroRef {
 }
 
 export type JVal = null | boolean | string | JNum | JStr | MacroRef | JVal[] | JObject;
+
+/** Where a parsed container came from: its text as written, whitespace included. */
+const SOURCES = new WeakMap<object, { readonly text: string; readonly start: number; readonly end: number }>();
+
+/**
+ * A value's text as the parsed document holds it (a container's whitespace included, which
+ * `stringify` drops): what subjson answers for a lookup, the matched bytes. Only for values not
+ * changed since they were parsed; callers that edit use `stringify`.
+ */
+export function sourceText(v: JVal): string {
+  const at = v !== null && typeof v === 'object' ? SOURCES.get(v) : undefined;
+  return at ? at.text.slice(at.start, at.end) : stringify(v);
+}
 export type JObject = Map<string, JVal>;
 
 /** Nesting limit of subjson (kv docs: DOC_E2DEEP / VALUE_ETOODEEP beyond 32 levels). */
@@ -61,7 +74,10 @@ class Parser {
     const c = this.text[this.at];
     if (c === '{' || c === '[') {
       if (depth >= MAX_JSON_DEPTH) throw new JsonDepthError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-      return c === '{' ? this.object(depth + 1) : this.array(depth + 1);
+      const start = this.at;
+      const v = c === '{' ? this.object(depth + 1) : this.array(depth + 1);
+      SOURCES.set(v, { text: this.text, start, end: this.at });
+      return v;
     }
     if (c === '"') return this.stringValue();
     if (this.text.startsWith('true', this.at)) return (this.at += 4), true;

@@ -18,7 +18,7 @@ import type { Item } from '../engine/types.js';
 import { SpecFailure, SubdocError, isSubdocError } from './errors.js';
 
 export { SpecFailure };
-import { JsonDepthError, JsonSyntaxError, parseJson, parseJsonList, stringify, type JObject, type JVal } from '../codec/json-tree.js';
+import { JsonDepthError, JsonSyntaxError, parseJson, parseJsonList, sourceText, stringify, type JObject, type JVal } from '../codec/json-tree.js';
 import * as ops from './ops.js';
 import { parsePath, type PathComponent } from './path.js';
 import { WholeDoc, isXattrSpec, type Spec } from './specs.js';
@@ -103,7 +103,8 @@ export function runLookups(item: Item, specs: readonly Spec[], ctx: ExecContext)
       if (spec.opcode === Opcode.SubdocGetCount) return { status: Status.Success, value: Buffer.from(String(ops.count(root, path))) };
       const v = ops.lookup(root, path);
       if (spec.opcode === Opcode.SubdocExists) return { status: Status.Success, value: EMPTY };
-      return { status: Status.Success, value: Buffer.from(stringify(v)) };
+      // The value's bytes as the document holds them (subjson answers the matched text).
+      return { status: Status.Success, value: Buffer.from(sourceText(v)) };
     } catch (err) {
       if (isSubdocError(err)) return { status: err.status, value: EMPTY };
       throw err;

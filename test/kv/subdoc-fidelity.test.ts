@@ -302,4 +302,14 @@ describe('sub-document fidelity', () => {
       const failed = expectStatus(await kv.request(encodeMultiRequest(Opcode.SubdocMultiMutation, { key: 'p', vbucket: vb, specs: writes })), Status.SubdocMultiPathFailure);
       assert.deepEqual(decodeMutationFailure(failed.value), { index: 0, status: Status.Eaccess });
     }));
+
+  test('a lookup answers the value as the document holds it, whitespace included', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const vb = f.vb('ws');
+      await f.bucket.set('ws', '{"a": {\n  "b": [1, 2]\n}, "n": 1}');
+      assert.equal(expectStatus(await single(kv, vb, Opcode.SubdocGet, 'ws', 'a'), Status.Success).value.toString(), '{\n  "b": [1, 2]\n}');
+      const look = await kv.request(encodeMultiRequest(Opcode.SubdocMultiLookup, { key: 'ws', vbucket: vb, specs: [{ opcode: Opcode.SubdocGet, path: 'a.b' }] }));
+      assert.equal(decodeLookupResults(expectStatus(look, Status.Success).value)[0]!.value.toString(), '[1, 2]');
+    }));
 });
