@@ -7,8 +7,9 @@
  * The body is parsed once, on the first body spec: a body that is not JSON is DOC_NOTJSON, one
  * nested deeper than 32 levels DOC_E2DEEP, both per spec. A tombstone's empty body reads as `{}`.
  * A new document starts as `{}`, or `[]` when the first spec addresses an array root (docs
- * "Creating missing documents"); created by xattr specs alone, its body is `{}`. Xattr specs work on the document's xattrs as one object whose
- * members are the X-Keys; system keys (`_...`) need the system-xattr privilege (EACCESS per spec).
+ * "Creating missing documents"); created by xattr specs alone, its body is `{}`. Xattr specs work
+ * on the document's xattrs as one object whose members are the X-Keys; system keys (`_...`) need
+ * the system-xattr privilege, without which every xattr spec of the request fails with EACCESS.
  */
 import { Opcode } from '../codec/opcodes.js';
 import { Status } from '../codec/status.js';

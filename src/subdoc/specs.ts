@@ -5,8 +5,9 @@
  *
  * - a value where none belongs, or none where one is needed, a flag the operation does not take,
  *   an empty path where one is needed, a path on a whole-document op: EINVAL;
- * - doc flags: one the opcode does not take (MKDOC on REPLACE, ...), ADD with MKDOC, ADD with a CAS, CREATE_AS_DELETED without ADD/MKDOC (or on a body
- *   path), REVIVE_DOCUMENT without ACCESS_DELETED, REPLICA_READ with ACCESS_DELETED: EINVAL;
+ * - doc flags: one the opcode does not take (MKDOC on REPLACE, ...), ADD with MKDOC, ADD with a
+ *   CAS, CREATE_AS_DELETED without ADD/MKDOC (or on a body path), REVIVE_DOCUMENT without
+ *   ACCESS_DELETED, REPLICA_READ with ACCESS_DELETED: EINVAL;
  * - EXPAND_MACROS without XATTR_PATH: XATTR_INVALID_FLAG_COMBO; a bad X-Key: XATTR_EINVAL; a
  *   mutation of a `$` key: XATTR_CANT_MODIFY_VATTR; a value that is not a macro: XATTR_UNKNOWN_MACRO;
  * - multi-path: no spec or more than 16, a lookup opcode in a mutation (or the reverse), an unknown
@@ -42,8 +43,8 @@ interface Traits {
 const LOOKUP_DOC_FLAGS = AccessDeleted | ReplicaRead;
 const MUTATION_DOC_FLAGS = Mkdoc | Add | AccessDeleted | CreateAsDeleted | ReviveDocument;
 /**
- * Per-opcode doc flags of the mutations (daemon/subdocument_traits.h): the operations that can
- * create a path take all; REPLACE and ARRAY_INSERT never MKDOC (ARRAY_INSERT takes ADD and
+ * Per-opcode doc flags of the mutations (daemon/subdocument_traits.h): DICT_ADD/UPSERT, the array
+ * pushes, ARRAY_ADD_UNIQUE and COUNTER take all; REPLACE and ARRAY_INSERT never MKDOC (ARRAY_INSERT takes ADD and
  * CREATE_AS_DELETED, REPLACE only ADD); a path DELETE, the whole-document DELETE and
  * REPLACE_BODY_WITH_XATTR only ACCESS_DELETED and REVIVE_DOCUMENT; the whole-document SET only
  * MKDOC and ADD.
