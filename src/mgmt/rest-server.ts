@@ -16,6 +16,13 @@ import type { MgmtDeps, Principal, RestRoute } from './rest-route.js';
 import type { StreamHub } from './streaming.js';
 import { noteRequestUser } from '../common/access-log.js';
 
+/** Methods whose unrouted requests ns_server answers 404; any other gets 405 (menelaus_web `get_action`). */
+const NOT_FOUND_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST']);
+
+function unrouted(method: string): RestError {
+  return NOT_FOUND_METHODS.has(method) ? notFound() : new RestError(405, 'Method Not Allowed');
+}
+
 export interface RestFaceDeps {
   readonly ctx: MgmtDeps;
   readonly streams: StreamHub;
@@ -25,7 +32,7 @@ export interface RestFaceDeps {
 /**
  * The route table of the REST face. menelaus_web dispatches on the method first; the table
  * finds the path first, which is the same here because no pattern shadows another with a
- * different method set (a wrong method is a 404 either way).
+ * different method set (a wrong method is answered by the method alone, `unrouted`).
  */
 export function restRouteTable(routes: readonly RestRoute[]): RouteTable<RestRoute> {
   const table = new RouteTable<RestRoute>();
@@ -38,9 +45,11 @@ async function dispatch(deps: RestFaceDeps, req: IncomingMessage, res: ServerRes
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
+  const method = req.method ?? 'GET';
   const segments = pathSegments(rawPath, 'collapse');
-  const match = segments === undefined ? undefined : deps.routes.lookup(req.method ?? 'GET', segments);
-  if (match?.kind !== 'found') throw notFound();
+  if (segments === undefined) throw notFound();
+  const match = deps.routes.lookup(method, segments);
+  if (match.kind !== 'found') throw unrouted(method);
   const { handler: route, params } = match;
   let principal: Principal | undefined;
   if (route.access.kind !== 'public') {
