@@ -21,7 +21,11 @@
  *   `storageBackend`, which the SDK's bucket manager sends, are validated as ns_server does
  *   (bucket-form.ts) and ignored; other settings are ignored.
  * Success is 202 with `Location: /pools/default/buckets/NAME` (`respond_bucket_created`); a
- * validation failure is 400 `{"errors":{field: message}}` with ns_server's messages.
+ * validation failure is 400 `{"errors":{field: message},"summaries":{...}}` with ns_server's
+ * messages and RAM/disk summaries (bucket-summary.ts). With `just_validate=1` a valid form
+ * creates or changes nothing and is answered `{"errors":{},"summaries":{...}}`, 200 for a create
+ * and 202 for an edit (`do_bucket_create`, `handle_bucket_update_inner`), as the console checks
+ * a form before sending it.
  *
  * `POST /pools/default/buckets/NAME` edits a bucket (ns_server `handle_bucket_update`): `maxTTL`
  * and `durabilityMinLevel` apply to writes from then on, `flushEnabled` at once; `numVBuckets` and `conflictResolutionType` cannot change; the other settings are validated
@@ -37,7 +41,9 @@ import type { ConflictResolutionType } from '../engine/bucket-config.js';
 import type { DurabilityLevel } from '../engine/types.js';
 import { bucketNameError, parseBucketFields, type BucketField } from './bucket-form.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
-import { fieldErrors, notFound, readForm, RestError, sendEmpty } from './rest-io.js';
+import { bucketSummaries, replicaWarnings, type BucketSummaries } from './bucket-summary.js';
+import { REPORTED_RAM_QUOTA } from './documents.js';
+import { fieldErrors, notFound, readForm, RestError, sendEmpty, sendJson } from './rest-io.js';
 import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
 /** bucketType values: what each means here, or why it is refused. */
@@ -68,8 +74,33 @@ interface CreateForm {
   durabilityMinLevel: DurabilityLevel;
 }
 
+/**
+ * A refused form: 400 with the errors and the summaries (menelaus_web_buckets `do_bucket_create`,
+ * `handle_bucket_update_inner`); the replica warnings join the errors unless `ignore_warnings=1`
+ * (`parse_bucket_params`).
+ */
+function refused(rc: RestContext, errors: Record<string, string>, summaries: BucketSummaries, warnings: Record<string, string>): RestError {
+  const all = rc.query.get('ignore_warnings') === '1' ? errors : { ...errors, ...warnings };
+  return new RestError(400, { errors: all, summaries });
+}
+
+/**
+ * `just_validate=1`: a valid form changes nothing and is answered `{"errors":{},"summaries":..}`
+ * (the replica warnings as errors, with 400, unless `ignore_warnings=1`), 200 for a create and
+ * 202 for an edit, as ns_server answers them. False when the form is to be applied.
+ */
+function answeredValidation(rc: RestContext, okStatus: 200 | 202, summaries: BucketSummaries, warnings: Record<string, string>): boolean {
+  if (rc.query.get('just_validate') !== '1') return false;
+  if (rc.query.get('ignore_warnings') === '1') {
+    sendJson(rc.res, 200, { errors: {}, summaries });
+  } else {
+    sendJson(rc.res, Object.keys(warnings).length === 0 ? okStatus : 400, { errors: warnings, summaries });
+  }
+  return true;
+}
+
 /** Validate the create form; every problem at once, keyed by field, as ns_server reports them. */
-function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm {
+function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm | undefined {
   const errors: Record<string, string> = {};
   const name = form.get('name');
   const nameError = bucketNameError(name);
@@ -82,7 +113,10 @@ function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm {
   else if (!known.ok) errors.bucketType = known.why ?? 'invalid bucket type';
 
   const f = parseBucketFields(form, CREATE_FIELDS, errors);
-  if (Object.keys(errors).length > 0) throw fieldErrors(errors);
+  const summaries = bucketSummaries(rc, f.ramQuota ?? 0, undefined);
+  const warnings = replicaWarnings(rc, f.replicaNumber, undefined);
+  if (Object.keys(errors).length > 0) throw refused(rc, errors, summaries, warnings);
+  if (answeredValidation(rc, 200, summaries, warnings)) return undefined;
   return {
     name: name!,
     numVBuckets: f.numVBuckets ?? DEFAULT_NUM_VBUCKETS,
@@ -95,7 +129,9 @@ function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm {
 
 async function createBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
-  const { name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled } = validateCreate(rc, form);
+  const valid = validateCreate(rc, form);
+  if (valid === undefined) return;
+  const { name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled } = valid;
   try {
     await rc.server.engine.createBucket(name, { numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled });
   } catch (err) {
@@ -114,11 +150,14 @@ async function editBucket(rc: RestContext): Promise<void> {
   if (bucket === undefined) throw notFound();
   const form = await readForm(rc.req);
   const errors: Record<string, string> = {};
-  const { maxTTL, durabilityMinLevel, flushEnabled } = parseBucketFields(form, EDIT_FIELDS, errors);
+  const { maxTTL, durabilityMinLevel, flushEnabled, ramQuota, replicaNumber } = parseBucketFields(form, EDIT_FIELDS, errors);
   const vbs = form.get('numVBuckets');
   if (vbs !== null && vbs.trim() !== String(bucket.numVBuckets)) errors.numVBuckets = 'Number of vBuckets cannot be changed';
   if (form.get('conflictResolutionType') !== null) errors.conflictResolutionType = 'Conflict resolution type not allowed in update bucket';
-  if (Object.keys(errors).length > 0) throw fieldErrors(errors);
+  const summaries = bucketSummaries(rc, ramQuota ?? REPORTED_RAM_QUOTA / (1024 * 1024), name);
+  const warnings = replicaWarnings(rc, replicaNumber, rc.topology.bucketInput(bucket).bucket.numReplicas);
+  if (Object.keys(errors).length > 0) throw refused(rc, errors, summaries, warnings);
+  if (answeredValidation(rc, 202, summaries, warnings)) return;
   if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);
   if (durabilityMinLevel !== undefined) await rc.server.engine.setBucketDurability(name, durabilityMinLevel);
   if (flushEnabled !== undefined) await rc.server.engine.setBucketFlushEnabled(name, flushEnabled);

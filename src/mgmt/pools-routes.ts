@@ -17,7 +17,7 @@ import {
   verboseBucketDoc,
 } from './documents.js';
 import { MGMT_PATHS } from './pools.js';
-import { statfsSync } from 'node:fs';
+import { diskUsage } from './bucket-summary.js';
 import { jsonMessage, notFound, sendJson, sendJsonText, sendText } from './rest-io.js';
 import { adminAccess, BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type RestRoute } from './rest-route.js';
 
@@ -50,16 +50,7 @@ function thisNodeDoc(rc: RestContext): Record<string, unknown> {
   const pool = defaultPoolDoc(rc.server, rc.topology, rc.localAddr);
   const node = pool.nodes.find((n) => n.thisNode === true) ?? pool.nodes[0];
   const path = rc.server.engine.options.dataDir;
-  let total = 0;
-  let free = 0;
-  try {
-    const fs = statfsSync(path);
-    total = fs.blocks * fs.bsize;
-    free = fs.bavail * fs.bsize;
-  } catch {
-    // Reported as 0 bytes: the data directory is checked and logged by the store itself.
-  }
-  const used = total - free;
+  const { total, free, used } = diskUsage(path);
   return {
     ...node,
     storage: { ssd: [], hdd: [{ path, index_path: path, cbas_dirs: [path], eventing_path: path, java_home: '', quotaMb: 'none', state: 'ok' }] },

@@ -260,7 +260,7 @@ describe('XMEM on a last-write-wins bucket', () => {
       });
       const bad = await fetch(`${base}/pools/default/buckets`, form({ name: 'x', numVBuckets: '16', conflictResolutionType: 'custom-ish' }));
       assert.equal(bad.status, 400);
-      assert.deepEqual(await bad.json(), { errors: { conflictResolutionType: "Conflict resolution type must be 'seqno' or 'lww'" } });
+      assert.deepEqual(((await bad.json()) as { errors: unknown }).errors, { conflictResolutionType: "Conflict resolution type must be 'seqno' or 'lww'" });
       const made = await fetch(`${base}/pools/default/buckets`, form({ name: 'lww', numVBuckets: '16', conflictResolutionType: 'lww' }));
       assert.equal(made.status, 202);
       const config = (await (await fetch(`${base}/pools/default/buckets/lww`, { headers: { authorization: auth } })).json()) as { conflictResolutionType: string };

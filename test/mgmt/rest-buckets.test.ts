@@ -36,7 +36,7 @@ describe('bucket management over REST', () => {
   test('flushEnabled: the flush controller is listed and doFlush deletes every collection\'s documents', async () => {
     const { engine } = s.t.server;
     const bad = await mgmt.post('/pools/default/buckets', { name: 'fl', numVBuckets: '4', flushEnabled: 'yes' });
-    assert.deepEqual([bad.status, JSON.parse(bad.text)], [400, { errors: { flushEnabled: 'flushEnabled can only be 1 or 0' } }]);
+    assert.deepEqual([bad.status, JSON.parse(bad.text).errors], [400, { flushEnabled: 'flushEnabled can only be 1 or 0' }]);
     assert.equal((await mgmt.post('/pools/default/buckets', { name: 'fl', numVBuckets: '4', flushEnabled: '1' })).status, 202);
     assert.deepEqual(obj(await mgmt.json('/pools/default/buckets/fl')).controllers, { flush: '/pools/default/buckets/fl/controller/doFlush' });
     const bucket = engine.bucket('fl')!;
@@ -100,7 +100,7 @@ describe('bucket management over REST', () => {
     for (const [form, errors] of cases) {
       const r = await mgmt.post('/pools/default/buckets', form);
       assert.equal(r.status, 400, JSON.stringify(form));
-      assert.deepEqual(JSON.parse(r.text), { errors }, JSON.stringify(form));
+      assert.deepEqual(JSON.parse(r.text).errors, errors, JSON.stringify(form));
     }
     assert.equal(s.t.server.engine.bucket('x'), undefined);
     // Valid values of those settings are taken (and mean nothing here).
@@ -108,7 +108,7 @@ describe('bucket management over REST', () => {
     assert.equal((await mgmt.post('/pools/default/buckets', ok)).status, 202);
     // An edit validates them too, and changes nothing when one is refused.
     const edit = await mgmt.post('/pools/default/buckets/tuned', { maxTTL: '60', replicaNumber: '4' });
-    assert.deepEqual([edit.status, JSON.parse(edit.text)], [400, { errors: { replicaNumber: 'Replica number larger than 3 is not supported.' } }]);
+    assert.deepEqual([edit.status, JSON.parse(edit.text).errors], [400, { replicaNumber: 'Replica number larger than 3 is not supported.' }]);
     assert.equal(s.t.server.engine.bucket('tuned')?.maxTTL, 0);
     assert.equal((await mgmt.post('/pools/default/buckets/tuned', { maxTTL: '60', replicaNumber: '1', evictionPolicy: 'valueOnly' })).status, 200);
     assert.equal(s.t.server.engine.bucket('tuned')?.maxTTL, 60);

@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Mgmt, startMgmtServer, type MgmtServer } from './rest-helpers.js';
+import { Mgmt, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
 
 describe('cluster-manager REST fidelity', () => {
   let s: MgmtServer;
@@ -32,5 +32,51 @@ describe('cluster-manager REST fidelity', () => {
       const r = await mgmt.call(method, path, { creds: null });
       assert.deepEqual([r.status, r.text], [404, 'Requested resource not found.\r\n'], `${method} ${path}`);
     }
+  });
+
+  test('a refused bucket form answers its errors with the RAM and disk summaries', async () => {
+    const r = await mgmt.post('/pools/default/buckets', { name: '.bad', ramQuota: '200' });
+    assert.equal(r.status, 400);
+    const body = obj(JSON.parse(r.text));
+    assert.deepEqual(Object.keys(body), ['errors', 'summaries']);
+    assert.deepEqual(body.errors, { name: 'Bucket name cannot start with dot.' });
+    const summaries = obj(body.summaries);
+    const ram = obj(summaries.ramSummary);
+    assert.deepEqual(Object.keys(ram), ['total', 'otherBuckets', 'nodesCount', 'perNodeMegs', 'thisAlloc', 'thisUsed', 'free']);
+    assert.deepEqual([ram.nodesCount, ram.perNodeMegs, ram.thisAlloc, ram.thisUsed], [1, 200, 200 * 1024 * 1024, 0]);
+    assert.equal(ram.free, Number(ram.total) - Number(ram.otherBuckets) - Number(ram.thisAlloc));
+    assert.deepEqual(Object.keys(obj(summaries.hddSummary)), ['total', 'otherData', 'otherBuckets', 'thisUsed', 'free']);
+  });
+
+  test('just_validate=1 checks a create or an edit and changes nothing', async () => {
+    const { engine } = s.t.server;
+    const create = await mgmt.post('/pools/default/buckets?just_validate=1', { name: 'jv', ramQuota: '100', numVBuckets: '4' });
+    assert.equal(create.status, 200, create.text);
+    assert.deepEqual(obj(JSON.parse(create.text)).errors, {});
+    assert.equal(engine.bucket('jv'), undefined);
+
+    const bad = await mgmt.post('/pools/default/buckets?just_validate=1', { name: 'jv', maxTTL: '-1' });
+    assert.deepEqual([bad.status, obj(JSON.parse(bad.text)).errors], [400, { maxTTL: 'Max TTL must be an integer between 0 and 2147483647' }]);
+
+    // One node places no replica: ns_server's warning is an error of a validation only, unless ignored.
+    const replicas = await mgmt.post('/pools/default/buckets?just_validate=1', { name: 'jv', replicaNumber: '1' });
+    const warning = 'Warning: you do not have enough data servers or server groups to support this number of replicas.';
+    assert.deepEqual([replicas.status, obj(JSON.parse(replicas.text)).errors], [400, { replicaNumber: warning }]);
+    const ignored = await mgmt.post('/pools/default/buckets?just_validate=1&ignore_warnings=1', { name: 'jv', replicaNumber: '1' });
+    assert.deepEqual([ignored.status, obj(JSON.parse(ignored.text)).errors], [200, {}]);
+    const withError = await mgmt.post('/pools/default/buckets', { name: 'jv', replicaNumber: '1', flushEnabled: 'x' });
+    assert.deepEqual(obj(JSON.parse(withError.text)).errors, { flushEnabled: 'flushEnabled can only be 1 or 0', replicaNumber: warning });
+    assert.equal(engine.bucket('jv'), undefined);
+
+    const edit = await mgmt.post('/pools/default/buckets/default?just_validate=1', { maxTTL: '60' });
+    assert.deepEqual([edit.status, obj(JSON.parse(edit.text)).errors], [202, {}]);
+    assert.equal(engine.requireBucket('default').maxTTL, 0);
+    const editReplicas = await mgmt.post('/pools/default/buckets/default?just_validate=1', { replicaNumber: '2' });
+    assert.deepEqual(obj(JSON.parse(editReplicas.text)).errors, {
+      replicaNumber: 'Warning: you do not have enough data servers or server groups to support this number of replicas and changing replica number may require rebalance.',
+    });
+    // Without just_validate a valid form is applied, warnings or not.
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'jv', replicaNumber: '1', numVBuckets: '4' })).status, 202);
+    assert.notEqual(engine.bucket('jv'), undefined);
   });
 });
