@@ -16,7 +16,7 @@ import {
   terseBucketText,
   verboseBucketDoc,
 } from './documents.js';
-import { MGMT_PATHS } from './pools.js';
+import { MGMT_PATHS, type VerboseBucketJson } from './pools.js';
 import { diskUsage } from './bucket-summary.js';
 import { jsonMessage, notFound, sendJson, sendJsonText, sendText } from './rest-io.js';
 import { adminAccess, BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type RestRoute } from './rest-route.js';
@@ -31,6 +31,17 @@ function routeBucket(rc: RestContext): Bucket {
   const bucket = rc.server.engine.bucket(rc.params.bucket ?? '');
   if (bucket === undefined) throw notFound();
   return bucket;
+}
+
+/**
+ * `?skipMap=true` (exactly that) leaves the vbucket map out of the one-shot bucket documents, as
+ * menelaus_web_buckets `build_buckets_info` does for callers that only want the settings; the
+ * streaming one always has it.
+ */
+function skippingMap(rc: RestContext, doc: VerboseBucketJson): Omit<VerboseBucketJson, 'vBucketServerMap'> {
+  if (rc.query.get('skipMap') !== 'true') return doc;
+  const { vBucketServerMap: _map, ...rest } = doc;
+  return rest;
 }
 
 /** Render a bucket document for a stream, ending it once the bucket is gone or replaced. */
@@ -114,14 +125,14 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
     handler: (rc) => {
       const name = rc.principal?.name ?? '';
       const visible = (bucket: string): boolean => rc.server.users.hasBucketRole(name, bucket);
-      sendJson(rc.res, 200, bucketListDoc(rc.server, rc.topology, rc.localAddr, visible));
+      sendJson(rc.res, 200, bucketListDoc(rc.server, rc.topology, rc.localAddr, visible).map((doc) => skippingMap(rc, doc)));
     },
   },
   {
     method: 'GET',
     path: MGMT_PATHS.bucket,
     access: BUCKET_SETTINGS_READ,
-    handler: (rc) => sendJson(rc.res, 200, verboseBucketDoc(rc.topology, routeBucket(rc), rc.localAddr)),
+    handler: (rc) => sendJson(rc.res, 200, skippingMap(rc, verboseBucketDoc(rc.topology, routeBucket(rc), rc.localAddr))),
   },
   {
     method: 'GET',

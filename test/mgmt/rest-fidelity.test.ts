@@ -79,4 +79,14 @@ describe('cluster-manager REST fidelity', () => {
     assert.equal((await mgmt.post('/pools/default/buckets', { name: 'jv', replicaNumber: '1', numVBuckets: '4' })).status, 202);
     assert.notEqual(engine.bucket('jv'), undefined);
   });
+
+  test('skipMap=true leaves the vbucket map out of the one-shot bucket documents only', async () => {
+    assert.ok('vBucketServerMap' in obj(await mgmt.json('/pools/default/buckets/default')));
+    assert.ok('vBucketServerMap' in obj(await mgmt.json('/pools/default/buckets/default?skipMap=1')));
+    const skipped = obj(await mgmt.json('/pools/default/buckets/default?skipMap=true'));
+    assert.equal('vBucketServerMap' in skipped, false);
+    assert.equal(skipped.name, 'default');
+    const list = await mgmt.json('/pools/default/buckets?skipMap=true');
+    assert.ok(Array.isArray(list) && list.length > 0 && list.every((b) => !('vBucketServerMap' in obj(b))));
+  });
 });
