@@ -181,6 +181,41 @@ async function flushBucket(rc: RestContext): Promise<void> {
   sendEmpty(rc.res, 200);
 }
 
+/**
+ * The compaction controllers (menelaus_web_buckets `handle_compact_bucket`,
+ * `handle_compact_databases`, `handle_purge_compact_bucket` and the cancels): ns_server starts a
+ * compaction and answers 200 with an empty body. Freshet compacts the bucket's store before
+ * answering (engine/compact.ts): tombstones older than the purge age go, and `unsafePurgeBucket`
+ * purges every tombstone whatever its age. There are no view files of their own to compact, and
+ * nothing is left running to cancel.
+ */
+function compactRoute(controller: string, purgeAll: boolean): RestRoute {
+  return {
+    method: 'POST',
+    path: `/pools/default/buckets/:bucket/controller/${controller}`,
+    access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}]!${purgeAll ? 'delete' : 'compact'}`),
+    handler: async (rc) => {
+      const name = rc.params.bucket ?? '';
+      if (rc.server.engine.bucket(name) === undefined) throw notFound();
+      const result = await rc.server.engine.compact(name, purgeAll ? 0 : undefined);
+      rc.server.logger.info({ bucket: name, controller, purged: result.purged }, 'bucket compacted over REST');
+      sendEmpty(rc.res, 200);
+    },
+  };
+}
+
+function cancelCompactionRoute(controller: string): RestRoute {
+  return {
+    method: 'POST',
+    path: `/pools/default/buckets/:bucket/controller/${controller}`,
+    access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}]!compact`),
+    handler: (rc) => {
+      if (rc.server.engine.bucket(rc.params.bucket ?? '') === undefined) throw notFound();
+      sendEmpty(rc.res, 200);
+    },
+  };
+}
+
 async function deleteBucket(rc: RestContext): Promise<void> {
   const name = rc.params.bucket ?? '';
   if (rc.server.engine.bucket(name) === undefined) throw notFound();
@@ -210,6 +245,11 @@ export const BUCKET_ROUTES: readonly RestRoute[] = [
     access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}].data!write`),
     handler: flushBucket,
   },
+  compactRoute('compactBucket', false),
+  compactRoute('compactDatabases', false),
+  compactRoute('unsafePurgeBucket', true),
+  cancelCompactionRoute('cancelBucketCompaction'),
+  cancelCompactionRoute('cancelDatabasesCompaction'),
   {
     method: 'DELETE',
     path: '/pools/default/buckets/:bucket',

@@ -132,7 +132,7 @@ export interface VerboseBucketJson {
   readonly bucketCapabilities: readonly BucketCapability[];
   readonly quota?: { readonly ram: number; readonly rawRAM: number };
   readonly basicStats?: Readonly<Record<string, number>>;
-  /** Operation URIs; empty: no flush (its absence means flush is disabled), compaction is Freshet's own. */
+  /** Operation URIs (`bucketControllers`); no `flush` means flush is disabled. */
   readonly controllers: Readonly<Record<string, string>>;
   readonly nodes: readonly VerboseNodeJson[];
   readonly vBucketServerMap: VBucketServerMapJson;
@@ -263,6 +263,21 @@ export interface BucketStatsInput {
   readonly flushEnabled?: boolean;
 }
 
+/**
+ * A bucket's `controllers` (menelaus_web_buckets `build_controllers`): the compaction ones Freshet
+ * serves (bucket-routes.ts; ns_server's `startRecovery` is not served and left out), and `flush`
+ * only for a flushable bucket: the SDK's bucket manager reads flushEnabled from its presence.
+ */
+export function bucketControllers(name: string, flushEnabled: boolean): Record<string, string> {
+  const uri = (controller: string): string => `/pools/default/buckets/${encodeURIComponent(name)}/controller/${controller}`;
+  return {
+    compactAll: uri('compactBucket'),
+    compactDB: uri('compactDatabases'),
+    purgeDeletes: uri('unsafePurgeBucket'),
+    ...(flushEnabled ? { flush: uri('doFlush') } : {}),
+  };
+}
+
 /** GET /pools/default/buckets/NAME */
 export function buildVerboseBucket(
   input: ClusterConfigInput & BucketStatsInput,
@@ -290,9 +305,7 @@ export function buildVerboseBucket(
     bucketCapabilities: bucketCapabilities(bucket),
     ...(input.ramQuota === undefined ? {} : { quota: { ram: input.ramQuota, rawRAM: input.ramQuota } }),
     ...(input.basicStats === undefined ? {} : { basicStats: { ...input.basicStats } }),
-    // ns_server lists the flush controller only for a flushable bucket; the SDK's bucket manager
-    // reads flushEnabled from its presence.
-    controllers: input.flushEnabled === true ? { flush: `/pools/default/buckets/${encodeURIComponent(bucket.name)}/controller/doFlush` } : {},
+    controllers: bucketControllers(bucket.name, input.flushEnabled === true),
     nodes: input.nodes.map((n, i) => buildVerboseNode(n, i, input, opts, bucket)),
     vBucketServerMap: buildVBucketServerMap(input, opts),
   };

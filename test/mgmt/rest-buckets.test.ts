@@ -38,7 +38,7 @@ describe('bucket management over REST', () => {
     const bad = await mgmt.post('/pools/default/buckets', { name: 'fl', numVBuckets: '4', flushEnabled: 'yes' });
     assert.deepEqual([bad.status, JSON.parse(bad.text).errors], [400, { flushEnabled: 'flushEnabled can only be 1 or 0' }]);
     assert.equal((await mgmt.post('/pools/default/buckets', { name: 'fl', numVBuckets: '4', flushEnabled: '1' })).status, 202);
-    assert.deepEqual(obj(await mgmt.json('/pools/default/buckets/fl')).controllers, { flush: '/pools/default/buckets/fl/controller/doFlush' });
+    assert.equal(obj(obj(await mgmt.json('/pools/default/buckets/fl')).controllers).flush, '/pools/default/buckets/fl/controller/doFlush');
     const bucket = engine.bucket('fl')!;
     await bucket.createScope('s');
     await bucket.createCollection('s', 'c');
@@ -57,7 +57,7 @@ describe('bucket management over REST', () => {
     }
     // Turned off by an edit: refused again, and the setting outlives a restart of the engine's list.
     assert.equal((await mgmt.post('/pools/default/buckets/fl', { flushEnabled: '0' })).status, 200);
-    assert.deepEqual(obj(await mgmt.json('/pools/default/buckets/fl')).controllers, {});
+    assert.equal(obj(obj(await mgmt.json('/pools/default/buckets/fl')).controllers).flush, undefined);
     const refused = await mgmt.call('POST', '/pools/default/buckets/fl/controller/doFlush');
     assert.deepEqual([refused.status, JSON.parse(refused.text)], [400, { _: 'Flush is disabled for the bucket' }]);
     assert.equal((await mgmt.call('DELETE', '/pools/default/buckets/fl')).status, 200);

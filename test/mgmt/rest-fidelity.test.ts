@@ -89,4 +89,27 @@ describe('cluster-manager REST fidelity', () => {
     const list = await mgmt.json('/pools/default/buckets?skipMap=true');
     assert.ok(Array.isArray(list) && list.length > 0 && list.every((b) => !('vBucketServerMap' in obj(b))));
   });
+
+  test('the compaction controllers are listed and answer 200; unsafePurgeBucket purges every tombstone', async () => {
+    const { engine } = s.t.server;
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'cmp', numVBuckets: '4' })).status, 202);
+    const controllers = obj(obj(await mgmt.json('/pools/default/buckets/cmp')).controllers);
+    assert.deepEqual(controllers, {
+      compactAll: '/pools/default/buckets/cmp/controller/compactBucket',
+      compactDB: '/pools/default/buckets/cmp/controller/compactDatabases',
+      purgeDeletes: '/pools/default/buckets/cmp/controller/unsafePurgeBucket',
+    });
+    const coll = engine.requireBucket('cmp').collection(0);
+    await coll.set('gone', '{}');
+    await coll.delete('gone');
+    for (const uri of [controllers.compactAll, controllers.compactDB, '/pools/default/buckets/cmp/controller/cancelBucketCompaction', '/pools/default/buckets/cmp/controller/cancelDatabasesCompaction']) {
+      const r = await mgmt.call('POST', String(uri));
+      assert.deepEqual([r.status, r.text], [200, ''], String(uri));
+    }
+    // A fresh tombstone is younger than the purge age: only the purge removes it.
+    assert.equal(coll.lookup(Buffer.from('gone'))?.deleted, true);
+    assert.equal((await mgmt.call('POST', String(controllers.purgeDeletes))).status, 200);
+    assert.equal(coll.lookup(Buffer.from('gone')), undefined);
+    assert.equal((await mgmt.call('POST', '/pools/default/buckets/nosuch/controller/compactBucket')).status, 404);
+  });
 });
