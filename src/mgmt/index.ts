@@ -42,20 +42,35 @@ import { StreamHub } from './streaming.js';
 
 export type { MgmtDeps } from './rest-route.js';
 
+/**
+ * How long a request may take to arrive whole, headers and body: mochiweb gives up on a client
+ * that sends nothing for 5 minutes while ns_server waits for the body (`recv_body`'s idle
+ * timeout), so a client that announces a body and stalls cannot hold a connection forever. It
+ * does not limit a reply: streaming configs answer a request that arrived long ago and stay open
+ * for as long as the client wants.
+ */
+export const REQUEST_TIMEOUT_MS = 300_000;
+
+export interface MgmtTimeouts {
+  readonly requestTimeoutMs?: number;
+  /** How often the timeouts are checked (node's default: 30 s); tests shorten it. */
+  readonly checkIntervalMs?: number;
+}
+
 /** One listener; with `tls` it serves HTTPS (the server starts one of each for 8091 and 18091). */
-export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions): Promise<Listener> {
+export async function startMgmtFace(deps: MgmtDeps, port: number, tls?: TlsOptions, timeouts: MgmtTimeouts = {}): Promise<Listener> {
   const streams = new StreamHub(deps.topology);
   const routes = restRouteTable([...POOLS_ROUTES, ...BUCKET_ROUTES, ...COLLECTIONS_ROUTES, ...RBAC_ROUTES, ...DDOCS_ROUTES, ...ADMIN_ROUTES, ...METRICS_ROUTES, ...CONSOLE_ROUTES]);
   const detach = (): Promise<void> => streams.closeAll();
   let web: WebServer;
   try {
-    // Streaming replies stay open for as long as the client wants; no request timeout applies.
     web = await WebServer.listen(restWebFace({ ctx: deps, streams, routes }), {
       host: deps.host,
       port,
       logger: deps.logger,
-      requestTimeout: 0,
-      headersTimeout: 60_000,
+      requestTimeout: timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(60_000, timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+      ...(timeouts.checkIntervalMs === undefined ? {} : { connectionsCheckingInterval: timeouts.checkIntervalMs }),
       ...(tls === undefined ? {} : { tls }),
       ...(deps.accessLog ? { observe: (server) => deps.accessLog?.watchHttp(server, 'mgmt') } : {}),
     });

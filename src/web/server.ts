@@ -39,6 +39,8 @@ export interface WebServerOptions {
   readonly keepAliveTimeout?: number;
   readonly requestTimeout?: number;
   readonly headersTimeout?: number;
+  /** How often node:http checks the request and headers timeouts (node's default: 30 s). */
+  readonly connectionsCheckingInterval?: number;
   /** Sees the node:http server before it listens (the access log watches its requests). */
   readonly observe?: (server: Server | HttpsServer) => void;
   /** Serve HTTPS with this certificate and key instead of plain HTTP. */
@@ -57,7 +59,8 @@ export class WebServer {
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       face.handle(req, res).catch((err: unknown) => this.#fail(face, err, req, res));
     };
-    const server = options.tls === undefined ? createServer(onRequest) : createHttpsServer(options.tls, onRequest);
+    const interval = options.connectionsCheckingInterval === undefined ? {} : { connectionsCheckingInterval: options.connectionsCheckingInterval };
+    const server = options.tls === undefined ? createServer(interval, onRequest) : createHttpsServer({ ...options.tls, ...interval }, onRequest);
     server.on('tlsClientError', (err: Error) => {
       this.#tlsHandshakeFailures++;
       options.logger.debug({ err: err.message, port: this.#port }, 'TLS handshake failed');
