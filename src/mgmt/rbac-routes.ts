@@ -35,13 +35,29 @@ import { isAuthError } from '../auth/errors.js';
 import type { UserRegistry, UserSummary } from '../auth/credentials.js';
 import { ROLE_DEFINITIONS, isBucketRoleName, splitRoleItem, type RoleGrant } from '../auth/roles.js';
 import type { Engine } from '../engine/engine.js';
-import { RestError, fieldErrors, jsonMessage, readForm, sendEmpty, sendJson } from './rest-io.js';
+import { RestError, fieldErrors, jsonMessage, readForm, sendEmpty, sendJson, type Form } from './rest-io.js';
 import { adminAccess, POOLS, type RestContext, type RestRoute } from './rest-route.js';
 
 export type ParsedRoles = { readonly kind: 'admin' } | { readonly kind: 'bucket'; readonly grants: readonly RoleGrant[] };
 
 /** ns_server's default password policy: at least 6 characters (`password_policy` min_length). */
 export const MIN_PASSWORD_LENGTH = 6;
+
+/**
+ * ns_server `validate_cred(P, password)`'s verifiers, in order: the length (of the bytes, which
+ * is what `parse_post` hands it), valid UTF-8, no control characters (below 32, or 127). A
+ * password of bytes that are not UTF-8 would otherwise be stored as its U+FFFD replacement.
+ */
+function passwordError(form: Form): string | undefined {
+  const password = form.get('password');
+  if (password === null) return undefined;
+  if (Buffer.byteLength(password) < MIN_PASSWORD_LENGTH && !form.notUtf8.has('password')) {
+    return `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`;
+  }
+  if (form.notUtf8.has('password')) return 'The password must be valid utf8';
+  if (/[\u0000-\u001f\u007f]/.test(password)) return 'The password must not contain control characters';
+  return undefined;
+}
 const ALLOWED_FIELDS = new Set(['password', 'roles', 'name', 'groups']);
 
 function badRoles(raw: readonly string[]): RestError {
@@ -160,9 +176,8 @@ async function putUser(rc: RestContext): Promise<void> {
   for (const key of form.keys()) if (!ALLOWED_FIELDS.has(key)) errors[key] = 'Unsupported key';
   if ((form.get('groups') ?? '') !== '') errors.groups = 'User groups require enterprise edition';
   const password = form.get('password');
-  if (password !== null && [...password].length < MIN_PASSWORD_LENGTH) {
-    errors.password = `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`;
-  }
+  const badPassword = passwordError(form);
+  if (badPassword !== undefined) errors.password = badPassword;
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
 
   const { users, engine } = rc.server;
@@ -265,8 +280,9 @@ async function changePassword(rc: RestContext): Promise<void> {
   const errors: Record<string, string> = {};
   for (const key of form.keys()) if (key !== 'password') errors[key] = 'Unsupported key';
   const password = form.get('password');
+  const badPassword = passwordError(form);
   if (password === null) errors.password = 'The value must be supplied';
-  else if ([...password].length < MIN_PASSWORD_LENGTH) errors.password = `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`;
+  else if (badPassword !== undefined) errors.password = badPassword;
   if (Object.keys(errors).length > 0) throw fieldErrors(errors);
   const { users } = rc.server;
   const name = rc.principal?.name ?? '';

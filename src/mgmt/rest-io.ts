@@ -134,16 +134,68 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 }
 
 /**
+ * A parsed form. Its values are text, as URLSearchParams decodes them; `notUtf8` names the
+ * fields whose bytes, once percent-decoded, were not valid UTF-8 (their text has U+FFFD in the
+ * bad bytes' place). ns_server's `parse_post` keeps the bytes and checks them where it matters
+ * (a password must be valid UTF-8, menelaus_web_rbac `verify_utf8`).
+ */
+export class Form extends URLSearchParams {
+  constructor(
+    pairs: readonly (readonly [string, string])[],
+    readonly notUtf8: ReadonlySet<string>,
+  ) {
+    super(pairs.map(([k, v]): [string, string] => [k, v]));
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** One form component's bytes: '+' is a space, `%XX` a byte, anything else itself. */
+function formBytes(part: string): Buffer {
+  const out = Buffer.alloc(part.length);
+  let n = 0;
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i);
+    if (c === 0x25 && i + 2 < part.length && /^[0-9A-Fa-f]{2}$/.test(part.slice(i + 1, i + 3))) {
+      out[n++] = parseInt(part.slice(i + 1, i + 3), 16);
+      i += 2;
+    } else {
+      out[n++] = c === 0x2b ? 0x20 : c;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+/** Parse an urlencoded body as URLSearchParams does, noting the fields that are not UTF-8. */
+export function parseForm(body: Buffer): Form {
+  const pairs: [string, string][] = [];
+  const notUtf8 = new Set<string>();
+  for (const part of body.toString('latin1').split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = formBytes(eq < 0 ? part : part.slice(0, eq)).toString('utf8');
+    const valueBytes = formBytes(eq < 0 ? '' : part.slice(eq + 1));
+    try {
+      STRICT_UTF8.decode(valueBytes);
+    } catch {
+      notUtf8.add(key);
+    }
+    pairs.push([key, valueBytes.toString('utf8')]);
+  }
+  return new Form(pairs, notUtf8);
+}
+
+/**
  * A form body (application/x-www-form-urlencoded, what ns_server's `parse_post` reads). A body
  * without a content type is read as a form too, since curl -d and many scripts send it that way.
  */
-export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+export async function readForm(req: IncomingMessage): Promise<Form> {
   const body = await readBody(req);
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (body.length > 0 && type !== '' && type !== 'application/x-www-form-urlencoded') {
     throw new RestError(400, { errors: { _: 'Request body must be application/x-www-form-urlencoded' } });
   }
-  return new URLSearchParams(body.toString('utf8'));
+  return parseForm(body);
 }
 
 /** Form or query integer parameter: undefined when absent, a field error when not an integer in range. */

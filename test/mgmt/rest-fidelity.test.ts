@@ -112,4 +112,28 @@ describe('cluster-manager REST fidelity', () => {
     assert.equal(coll.lookup(Buffer.from('gone')), undefined);
     assert.equal((await mgmt.call('POST', '/pools/default/buckets/nosuch/controller/compactBucket')).status, 404);
   });
+
+  test('a password must be valid UTF-8 without control characters, at least 6 bytes long', async () => {
+    const put = (body: string) =>
+      mgmt.call('PUT', '/settings/rbac/users/local/pw', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    for (const [password, message] of [
+      ['%FF%FE%FD%FC%FB%FA', 'The password must be valid utf8'],
+      ['secret%01x', 'The password must not contain control characters'],
+      ['secret%7F', 'The password must not contain control characters'],
+      ['%C3%A9%C3%A9', 'The password must be at least 6 characters long.'],
+    ]) {
+      const r = await put(`password=${password}&roles=`);
+      assert.deepEqual([r.status, JSON.parse(r.text)], [400, { errors: { password: message } }], password);
+    }
+    assert.equal(s.t.server.users.has('pw'), false);
+    // Six bytes, three characters: ns_server counts the bytes parse_post hands it.
+    assert.equal((await put('password=%C3%A9%C3%A9%C3%A9&roles=')).status, 200);
+    assert.equal(await s.t.server.users.verifyAsync('pw', '\u00e9\u00e9\u00e9'), true);
+    const own = await mgmt.call('POST', '/controller/changePassword', {
+      creds: { username: 'pw', password: '\u00e9\u00e9\u00e9' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'password=abc%00defg',
+    });
+    assert.deepEqual([own.status, JSON.parse(own.text)], [400, { errors: { password: 'The password must not contain control characters' } }]);
+  });
 });

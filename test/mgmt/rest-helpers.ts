@@ -30,12 +30,12 @@ export class Mgmt {
   async call(
     method: string,
     path: string,
-    opts: { creds?: Creds | null; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    opts: { creds?: Creds | null; form?: Record<string, string>; headers?: Record<string, string>; body?: string } = {},
   ): Promise<Reply> {
     const creds = opts.creds === undefined ? ADMIN : opts.creds;
     const headers: Record<string, string> = { ...opts.headers };
     if (creds !== null) headers.authorization = formatBasicAuth(creds.username, creds.password);
-    let body: string | undefined;
+    let body: string | undefined = opts.body;
     if (opts.form !== undefined) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(opts.form).toString();
