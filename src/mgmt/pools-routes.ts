@@ -88,6 +88,16 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
     handler: ({ res }) => sendText(res, 200, 'Freshet cluster manager REST API\n'),
   },
   {
+    // menelaus_web_misc:handle_versions: the version fields of /pools, for any signed-in caller.
+    method: 'GET',
+    path: '/versions',
+    access: POOLS,
+    handler: (rc) => {
+      const { implementationVersion, componentsVersion } = poolsDoc(rc.topology, false, rc.localAddr);
+      sendJson(rc.res, 200, { implementationVersion, componentsVersion });
+    },
+  },
+  {
     method: 'GET',
     path: MGMT_PATHS.pools,
     access: POOLS,

@@ -136,4 +136,10 @@ describe('cluster-manager REST fidelity', () => {
     });
     assert.deepEqual([own.status, JSON.parse(own.text)], [400, { errors: { password: 'The password must not contain control characters' } }]);
   });
+
+  test('GET /versions answers the version fields of /pools to any signed-in caller', async () => {
+    assert.equal((await mgmt.get('/versions', null)).status, 401);
+    const pools = obj(await mgmt.json('/pools'));
+    assert.deepEqual(await mgmt.json('/versions'), { implementationVersion: pools.implementationVersion, componentsVersion: pools.componentsVersion });
+  });
 });
