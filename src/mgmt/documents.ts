@@ -32,8 +32,37 @@ export function replaceHost(json: string, localAddr: string): string {
   return json.replaceAll(HOST_PLACEHOLDER, localAddr);
 }
 
-/** No `basicStats`: Freshet does not track ns_server's figures (itemCount, memUsed, ...). */
-const BUCKET_STATS: BucketStatsInput = { ramQuota: REPORTED_RAM_QUOTA };
+/**
+ * A bucket's settings and, for the one-shot documents, its `basicStats` with ns_server's keys
+ * (menelaus_stats `basic_stats`, which tools such as testrunner's RestConnection index without
+ * checking): `itemCount` the live documents (engine/doc-counts.ts, as KV `curr_items`),
+ * `diskUsed` and `dataUsed` the bytes its store holds (KV `ep_db_data_size`). Freshet keeps no
+ * per-bucket memory (no cache, no quota, no ejection) and counts no rates, so `memUsed`,
+ * `quotaPercentUsed`, `opsPerSec`, `diskFetches` and `vbActiveNumNonResident` are 0. The
+ * streaming document has no `basicStats`, as ns_server's (`build_dynamic_bucket_info(streaming)`).
+ */
+function bucketStats(bucket: Bucket, withStats: boolean): BucketStatsInput {
+  const settings = {
+    ramQuota: REPORTED_RAM_QUOTA,
+    maxTTL: bucket.maxTTL,
+    conflictResolutionType: bucket.conflictResolution,
+    durabilityMinLevel: bucket.durabilityMinLevel,
+    flushEnabled: bucket.flushEnabled,
+  };
+  if (!withStats) return settings;
+  const disk = bucket.diskBytes();
+  const basicStats = {
+    quotaPercentUsed: 0,
+    opsPerSec: 0,
+    diskFetches: 0,
+    itemCount: bucket.docCounts().docCount,
+    diskUsed: disk,
+    dataUsed: disk,
+    memUsed: 0,
+    vbActiveNumNonResident: 0,
+  };
+  return { ...settings, basicStats };
+}
 
 export function poolsDoc(topology: Topology, isAdmin: boolean, localAddr: string): PoolsJson {
   return buildPools({ clusterUuid: topology.clusterUuid, isAdmin, isIPv6: localAddr.startsWith('[') });
@@ -46,8 +75,9 @@ export function defaultPoolDoc(ctx: { readonly engine: Engine }, topology: Topol
   );
 }
 
-export function verboseBucketDoc(topology: Topology, bucket: Bucket, localAddr: string): VerboseBucketJson {
-  return buildVerboseBucket({ ...topology.bucketInput(bucket), ...BUCKET_STATS, maxTTL: bucket.maxTTL, conflictResolutionType: bucket.conflictResolution, durabilityMinLevel: bucket.durabilityMinLevel, flushEnabled: bucket.flushEnabled }, { clusterUuid: topology.clusterUuid, localAddr });
+/** `/pools/default/buckets/NAME`; `withStats` (the one-shot document) adds `basicStats`. */
+export function verboseBucketDoc(topology: Topology, bucket: Bucket, localAddr: string, withStats = false): VerboseBucketJson {
+  return buildVerboseBucket({ ...topology.bucketInput(bucket), ...bucketStats(bucket, withStats) }, { clusterUuid: topology.clusterUuid, localAddr });
 }
 
 /** The buckets `visible` lets through, sorted by name (ns_server filters by settings!read). */
@@ -60,7 +90,7 @@ export function bucketListDoc(
   const inputs = ctx.engine
     .buckets()
     .filter((b) => visible(b.name))
-    .map((b) => ({ ...topology.bucketInput(b), ...BUCKET_STATS, maxTTL: b.maxTTL, conflictResolutionType: b.conflictResolution, durabilityMinLevel: b.durabilityMinLevel, flushEnabled: b.flushEnabled }));
+    .map((b) => ({ ...topology.bucketInput(b), ...bucketStats(b, true) }));
   return buildBucketList(inputs, { clusterUuid: topology.clusterUuid, localAddr });
 }
 

@@ -142,7 +142,7 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
     method: 'GET',
     path: MGMT_PATHS.bucket,
     access: BUCKET_SETTINGS_READ,
-    handler: (rc) => sendJson(rc.res, 200, skippingMap(rc, verboseBucketDoc(rc.topology, routeBucket(rc), rc.localAddr))),
+    handler: (rc) => sendJson(rc.res, 200, skippingMap(rc, verboseBucketDoc(rc.topology, routeBucket(rc), rc.localAddr, true))),
   },
   {
     method: 'GET',

@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Mgmt, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
+import { Mgmt, StreamReader, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
 
 describe('cluster-manager REST fidelity', () => {
   let s: MgmtServer;
@@ -141,5 +141,25 @@ describe('cluster-manager REST fidelity', () => {
     assert.equal((await mgmt.get('/versions', null)).status, 401);
     const pools = obj(await mgmt.json('/pools'));
     assert.deepEqual(await mgmt.json('/versions'), { implementationVersion: pools.implementationVersion, componentsVersion: pools.componentsVersion });
+  });
+
+  test('the one-shot bucket documents carry basicStats with ns_server\'s keys; the streaming one does not', async () => {
+    const { engine } = s.t.server;
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'stats', numVBuckets: '4' })).status, 202);
+    const coll = engine.requireBucket('stats').collection(0);
+    for (let i = 0; i < 3; i++) await coll.set(`k${i}`, '{"a":1}');
+    await coll.delete('k0');
+    await engine.requireBucket('stats').quiesce();
+    const stats = obj(obj(await mgmt.json('/pools/default/buckets/stats')).basicStats);
+    assert.deepEqual(Object.keys(stats), ['quotaPercentUsed', 'opsPerSec', 'diskFetches', 'itemCount', 'diskUsed', 'dataUsed', 'memUsed', 'vbActiveNumNonResident']);
+    assert.equal(stats.itemCount, 2);
+    assert.ok(Number(stats.diskUsed) > 0);
+    const listed = (await mgmt.json('/pools/default/buckets')) as unknown[];
+    assert.equal(obj(obj(listed.map(obj).find((b) => b.name === 'stats')).basicStats).itemCount, 2);
+    const stream = await StreamReader.open(mgmt, '/pools/default/bucketsStreaming/stats');
+    const first = obj(JSON.parse((await stream.next()) ?? '{}'));
+    await stream.close();
+    assert.equal(first.name, 'stats');
+    assert.equal('basicStats' in first, false);
   });
 });
