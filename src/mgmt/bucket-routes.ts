@@ -99,13 +99,19 @@ function answeredValidation(rc: RestContext, okStatus: 200 | 202, summaries: Buc
   return true;
 }
 
+/** ns_bucket `name_conflict`: names differing only in case are the same bucket's. */
+function nameTaken(rc: RestContext, name: string): boolean {
+  const lower = name.toLowerCase();
+  return rc.server.engine.buckets().some((b) => b.name.toLowerCase() === lower);
+}
+
 /** Validate the create form; every problem at once, keyed by field, as ns_server reports them. */
 function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm | undefined {
   const errors: Record<string, string> = {};
   const name = form.get('name');
   const nameError = bucketNameError(name);
   if (nameError !== undefined) errors.name = nameError;
-  else if (rc.server.engine.bucket(name!) !== undefined) errors.name = 'Bucket with given name already exists';
+  else if (nameTaken(rc, name!)) errors.name = 'Bucket with given name already exists';
 
   const type = form.get('bucketType') ?? 'membase';
   const known = (BUCKET_TYPES as Record<string, { ok: boolean; why?: string }>)[type];

@@ -162,4 +162,12 @@ describe('cluster-manager REST fidelity', () => {
     assert.equal(first.name, 'stats');
     assert.equal('basicStats' in first, false);
   });
+
+  test('a new bucket name may not differ from an existing one only in case', async () => {
+    for (const name of ['Default', 'DEFAULT']) {
+      const r = await mgmt.post('/pools/default/buckets', { name, numVBuckets: '4' });
+      assert.deepEqual([r.status, obj(JSON.parse(r.text)).errors], [400, { name: 'Bucket with given name already exists' }], name);
+    }
+    assert.equal(s.t.server.engine.bucket('Default'), undefined);
+  });
 });
