@@ -162,15 +162,16 @@ function userJson(u: UserSummary, engine: Engine): unknown {
 function requireLocal(rc: RestContext): void {
   const domain = rc.params.domain;
   if (domain === 'local') return;
-  if (domain === 'external') throw new RestError(400, 'This http API endpoint requires enterprise edition');
+  if (domain === 'external') enterpriseOnly();
   throw jsonMessage(404, 'Unknown user domain.');
 }
 
 async function putUser(rc: RestContext): Promise<void> {
-  requireLocal(rc);
+  // handle_put_user checks the name before the domain.
   const id = rc.params.user ?? '';
   const idError = validateUserId(id);
   if (idError !== undefined) throw fieldErrors({ _: idError });
+  requireLocal(rc);
   const form = await readForm(rc.req);
   const errors: Record<string, string> = {};
   for (const key of form.keys()) if (!ALLOWED_FIELDS.has(key)) errors[key] = 'Unsupported key';
@@ -265,7 +266,8 @@ function listRoles(rc: RestContext): void {
  * Freshet answers as Community Edition does (`isEnterprise: false` in /pools).
  */
 function enterpriseOnly(): never {
-  throw new RestError(400, 'This http API endpoint requires enterprise edition');
+  // menelaus_util:assert_is_enterprise: a text reply with a header saying why.
+  throw new RestError(400, 'This http API endpoint requires enterprise edition', { 'X-enterprise-edition-needed': '1' });
 }
 
 /**
@@ -301,6 +303,11 @@ export async function pruneBucketFromUsers(users: UserRegistry, bucket: string):
   }
 }
 
+/** `/settings/rbac/users/NAME` (the one segment is bound as `domain` by the shared pattern). */
+function asExternal(rc: RestContext): RestContext {
+  return { ...rc, params: { user: rc.params.domain ?? '', domain: 'external' } };
+}
+
 const READ = adminAccess('cluster.admin.security!read');
 const WRITE = adminAccess('cluster.admin.security.local!write');
 
@@ -316,5 +323,8 @@ export const RBAC_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/settings/rbac/users/:domain', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain/:user', access: READ, handler: getUser },
   { method: 'PUT', path: '/settings/rbac/users/:domain/:user', access: WRITE, handler: putUser },
+  // ns_server's older form without a domain names an external (LDAP) user.
+  { method: 'PUT', path: '/settings/rbac/users/:domain', access: WRITE, handler: (rc) => putUser(asExternal(rc)) },
+  { method: 'DELETE', path: '/settings/rbac/users/:domain', access: WRITE, handler: (rc) => deleteUser(asExternal(rc)) },
   { method: 'DELETE', path: '/settings/rbac/users/:domain/:user', access: WRITE, handler: deleteUser },
 ];

@@ -170,4 +170,15 @@ describe('cluster-manager REST fidelity', () => {
     }
     assert.equal(s.t.server.engine.bucket('Default'), undefined);
   });
+
+  test('users without a domain are external ones: Community Edition\'s 400, with its header; the name is checked first', async () => {
+    for (const method of ['PUT', 'DELETE']) {
+      const r = await mgmt.call(method, '/settings/rbac/users/someone', { form: { password: 'secret-1' } });
+      assert.deepEqual([r.status, r.text, r.headers['x-enterprise-edition-needed']], [400, 'This http API endpoint requires enterprise edition', '1'], method);
+    }
+    const badName = await mgmt.call('PUT', '/settings/rbac/users/nowhere/a%20b', { form: { password: 'secret-1' } });
+    assert.equal(badName.status, 400);
+    assert.match(String(obj(obj(JSON.parse(badName.text)).errors)._), /^Username must not contain spaces/);
+    assert.equal((await mgmt.call('PUT', '/settings/rbac/users/nowhere/ab', { form: { password: 'secret-1' } })).status, 404);
+  });
 });
