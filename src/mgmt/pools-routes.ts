@@ -19,7 +19,7 @@ import {
 import { MGMT_PATHS, type VerboseBucketJson } from './pools.js';
 import { diskUsage } from './bucket-summary.js';
 import { jsonMessage, notFound, sendJson, sendJsonText, sendText } from './rest-io.js';
-import { adminAccess, BUCKET_SETTINGS_READ, POOLS, PUBLIC, type RestContext, type RestRoute } from './rest-route.js';
+import { adminAccess, ANY_BUCKET_SETTINGS_READ, BUCKET_SETTINGS_READ, POOLS, PUBLIC, SIGNED_IN, type RestContext, type RestRoute } from './rest-route.js';
 
 /** The pool is always "default" (ns_server has no other); any other name is a 404. */
 function requireDefaultPool(rc: RestContext): void {
@@ -91,7 +91,7 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
     // menelaus_web_misc:handle_versions: the version fields of /pools, for any signed-in caller.
     method: 'GET',
     path: '/versions',
-    access: POOLS,
+    access: SIGNED_IN,
     handler: (rc) => {
       const { implementationVersion, componentsVersion } = poolsDoc(rc.topology, false, rc.localAddr);
       sendJson(rc.res, 200, { implementationVersion, componentsVersion });
@@ -131,7 +131,7 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
   {
     method: 'GET',
     path: MGMT_PATHS.buckets,
-    access: POOLS,
+    access: ANY_BUCKET_SETTINGS_READ,
     handler: (rc) => {
       const name = rc.principal?.name ?? '';
       const visible = (bucket: string): boolean => rc.server.users.hasBucketRole(name, bucket);

@@ -36,7 +36,7 @@ import type { UserRegistry, UserSummary } from '../auth/credentials.js';
 import { ROLE_DEFINITIONS, isBucketRoleName, splitRoleItem, type RoleGrant } from '../auth/roles.js';
 import type { Engine } from '../engine/engine.js';
 import { RestError, fieldErrors, jsonMessage, readForm, sendEmpty, sendJson, type Form } from './rest-io.js';
-import { adminAccess, POOLS, type RestContext, type RestRoute } from './rest-route.js';
+import { adminAccess, SIGNED_IN, type RestContext, type RestRoute } from './rest-route.js';
 
 export type ParsedRoles = { readonly kind: 'admin' } | { readonly kind: 'bucket'; readonly grants: readonly RoleGrant[] };
 
@@ -312,12 +312,12 @@ const READ = adminAccess('cluster.admin.security!read');
 const WRITE = adminAccess('cluster.admin.security.local!write');
 
 export const RBAC_ROUTES: readonly RestRoute[] = [
-  { method: 'GET', path: '/whoami', access: POOLS, handler: whoami },
+  { method: 'GET', path: '/whoami', access: SIGNED_IN, handler: whoami },
   { method: 'GET', path: '/settings/rbac/groups', access: READ, handler: enterpriseOnly },
   { method: 'GET', path: '/settings/rbac/groups/:group', access: READ, handler: enterpriseOnly },
   { method: 'PUT', path: '/settings/rbac/groups/:group', access: WRITE, handler: enterpriseOnly },
   { method: 'DELETE', path: '/settings/rbac/groups/:group', access: WRITE, handler: enterpriseOnly },
-  { method: 'POST', path: '/controller/changePassword', access: POOLS, handler: changePassword },
+  { method: 'POST', path: '/controller/changePassword', access: SIGNED_IN, handler: changePassword },
   { method: 'GET', path: '/settings/rbac/roles', access: READ, handler: listRoles },
   { method: 'GET', path: '/settings/rbac/users', access: READ, handler: listUsers },
   { method: 'GET', path: '/settings/rbac/users/:domain', access: READ, handler: listUsers },

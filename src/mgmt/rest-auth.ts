@@ -56,7 +56,10 @@ export function authorize(
 ): void {
   switch (access.kind) {
     case 'public':
+    case 'signedIn':
+      return;
     case 'pools':
+      if (!principal.isAdmin && users.grantsOf(principal.name).length === 0) throw forbidden(access.permission);
       return;
     case 'bucket': {
       const bucket = params.bucket ?? '';

@@ -8,7 +8,12 @@
  * Access levels mirror the RBAC permissions ns_server checks before running a handler
  * (menelaus_web `get_action` / `perform_action`):
  * - `public`: no credentials (only `GET /`, which SDK `ping()` probes; couchbase-sdk-bootstrap.md §1);
- * - `pools`: any authenticated user (`{[pools], read}`);
+ * - `signedIn`: any authenticated user, whatever its roles (ns_server's `no_check`: `/whoami`,
+ *   `/controller/changePassword`, `/versions`);
+ * - `pools`: a user holding some role (`{[pools], read}`, which every role grants; a user with no
+ *   role gets 403 with `permission`, `cluster.pools!read`, or for the bucket list
+ *   `cluster.bucket[.].settings!read`, ns_server's `{[{bucket, any}, settings], read}`: some role
+ *   on some bucket);
  * - `bucket`: the admin or a user of the bucket named by the `:bucket` parameter: with `need:
  *   'role'` any role on it (`{[{bucket, Id}, settings], read}`, which every bucket role grants),
  *   with `need: 'full'` the admin or `bucket_full_access` (`collections!read`, which ns_server's
@@ -30,7 +35,8 @@ export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type Access =
   | { readonly kind: 'public' }
-  | { readonly kind: 'pools' }
+  | { readonly kind: 'signedIn' }
+  | { readonly kind: 'pools'; readonly permission: string }
   | { readonly kind: 'bucket'; readonly need: 'role' | 'full'; readonly permission: (bucket: string) => string }
   | { readonly kind: 'admin'; readonly permission: (params: Readonly<Record<string, string>>) => string };
 
@@ -81,7 +87,9 @@ export interface RestRoute {
 }
 
 export const PUBLIC: Access = { kind: 'public' };
-export const POOLS: Access = { kind: 'pools' };
+export const SIGNED_IN: Access = { kind: 'signedIn' };
+export const POOLS: Access = { kind: 'pools', permission: 'cluster.pools!read' };
+export const ANY_BUCKET_SETTINGS_READ: Access = { kind: 'pools', permission: 'cluster.bucket[.].settings!read' };
 export const BUCKET_SETTINGS_READ: Access = {
   kind: 'bucket',
   need: 'role',

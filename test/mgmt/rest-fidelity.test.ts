@@ -181,4 +181,22 @@ describe('cluster-manager REST fidelity', () => {
     assert.match(String(obj(obj(JSON.parse(badName.text)).errors)._), /^Username must not contain spaces/);
     assert.equal((await mgmt.call('PUT', '/settings/rbac/users/nowhere/ab', { form: { password: 'secret-1' } })).status, 404);
   });
+
+  test('a user holding no role may sign in but not read the pools or the bucket list (403)', async () => {
+    assert.equal((await mgmt.call('PUT', '/settings/rbac/users/local/roleless', { form: { password: 'secret-1', roles: '' } })).status, 200);
+    const roleless = { username: 'roleless', password: 'secret-1' };
+    const denied = (permission: string) => ({ message: 'Forbidden. User needs the following permissions', permissions: [permission] });
+    for (const path of ['/pools', '/pools/default', '/pools/default/nodeServices']) {
+      const r = await mgmt.get(path, roleless);
+      assert.deepEqual([r.status, JSON.parse(r.text)], [403, denied('cluster.pools!read')], path);
+    }
+    const list = await mgmt.get('/pools/default/buckets', roleless);
+    assert.deepEqual([list.status, JSON.parse(list.text)], [403, denied('cluster.bucket[.].settings!read')]);
+    assert.deepEqual(await mgmt.json('/whoami', roleless), { id: 'roleless', domain: 'local', roles: [] });
+    assert.equal((await mgmt.get('/versions', roleless)).status, 200);
+    // One role on one bucket is enough for both.
+    assert.equal((await mgmt.call('PUT', '/settings/rbac/users/local/roleless', { form: { roles: 'data_reader[default]' } })).status, 200);
+    assert.equal((await mgmt.get('/pools', roleless)).status, 200);
+    assert.equal((await mgmt.get('/pools/default/buckets', roleless)).status, 200);
+  });
 });
