@@ -130,6 +130,7 @@ export interface VerboseBucketJson {
   readonly durabilityMinLevel: DurabilityLevel;
   readonly bucketCapabilitiesVer: '';
   readonly bucketCapabilities: readonly BucketCapability[];
+  readonly ddocs?: { readonly uri: string };
   readonly quota?: { readonly ram: number; readonly rawRAM: number };
   readonly basicStats?: Readonly<Record<string, number>>;
   /** Operation URIs (`bucketControllers`); no `flush` means flush is disabled. */
@@ -303,6 +304,9 @@ export function buildVerboseBucket(
     durabilityMinLevel: input.durabilityMinLevel ?? 'none',
     bucketCapabilitiesVer: '',
     bucketCapabilities: bucketCapabilities(bucket),
+    // bucket_info_cache build_ddocs: where a bucket that can have views lists them (ddocs-routes.ts);
+    // go-couchbase's GetDDocs reads this uri.
+    ...(bucketCapabilities(bucket).includes('couchapi') ? { ddocs: { uri: `/pools/default/buckets/${encodeURIComponent(bucket.name)}/ddocs` } } : {}),
     ...(input.ramQuota === undefined ? {} : { quota: { ram: input.ramQuota, rawRAM: input.ramQuota } }),
     ...(input.basicStats === undefined ? {} : { basicStats: { ...input.basicStats } }),
     controllers: bucketControllers(bucket.name, input.flushEnabled === true),

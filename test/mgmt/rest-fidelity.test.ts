@@ -199,4 +199,11 @@ describe('cluster-manager REST fidelity', () => {
     assert.equal((await mgmt.get('/pools', roleless)).status, 200);
     assert.equal((await mgmt.get('/pools/default/buckets', roleless)).status, 200);
   });
+
+  test('a bucket that can have views lists its ddocs uri, which answers', async () => {
+    const doc = obj(await mgmt.json('/pools/default/buckets/default'));
+    assert.ok((doc.bucketCapabilities as string[]).includes('couchapi'));
+    assert.deepEqual(doc.ddocs, { uri: '/pools/default/buckets/default/ddocs' });
+    assert.deepEqual(await mgmt.json(String(obj(doc.ddocs).uri)), { rows: [] });
+  });
 });
