@@ -126,3 +126,13 @@ export function bucketNameError(name: string | null): string | undefined {
   if (lower.startsWith('_users.couch.') || lower.startsWith('_replicator.couch.')) return 'This name is reserved for the internal use.';
   return undefined;
 }
+
+/**
+ * ns_server `additional_bucket_params_validation`: a durability minimum cannot go with 3 replicas
+ * (reported under `durability_min_level`). Its other rule, that one data node cannot honour a
+ * durability minimum with replicas, is not applied: a Freshet node is its own majority.
+ */
+export function durabilityReplicasError(replicas: number | undefined, level: DurabilityLevel | undefined): string | undefined {
+  if (replicas === MAX_REPLICAS && level !== undefined && level !== 'none') return 'Durability minimum level cannot be specified with 3 replicas';
+  return undefined;
+}

@@ -39,7 +39,7 @@ import { isEngineError } from '../engine/errors.js';
 import { DEFAULT_NUM_VBUCKETS } from '../engine/engine.js';
 import type { ConflictResolutionType } from '../engine/bucket-config.js';
 import type { DurabilityLevel } from '../engine/types.js';
-import { bucketNameError, parseBucketFields, type BucketField } from './bucket-form.js';
+import { bucketNameError, durabilityReplicasError, parseBucketFields, type BucketField } from './bucket-form.js';
 import { pruneBucketFromUsers } from './rbac-routes.js';
 import { bucketSummaries, replicaWarnings, type BucketSummaries } from './bucket-summary.js';
 import { REPORTED_RAM_QUOTA } from './documents.js';
@@ -119,6 +119,8 @@ function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm | un
   else if (!known.ok) errors.bucketType = known.why ?? 'invalid bucket type';
 
   const f = parseBucketFields(form, CREATE_FIELDS, errors);
+  const durabilityError = durabilityReplicasError(f.replicaNumber, f.durabilityMinLevel);
+  if (durabilityError !== undefined) errors.durability_min_level = durabilityError;
   const summaries = bucketSummaries(rc, f.ramQuota ?? 0, undefined);
   const warnings = replicaWarnings(rc, f.replicaNumber, undefined);
   if (Object.keys(errors).length > 0) throw refused(rc, errors, summaries, warnings);
@@ -157,11 +159,14 @@ async function editBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
   const errors: Record<string, string> = {};
   const { maxTTL, durabilityMinLevel, flushEnabled, ramQuota, replicaNumber } = parseBucketFields(form, EDIT_FIELDS, errors);
+  const currentReplicas = rc.topology.bucketInput(bucket).bucket.numReplicas;
+  const durabilityError = durabilityReplicasError(replicaNumber ?? currentReplicas, durabilityMinLevel ?? bucket.durabilityMinLevel);
+  if (durabilityError !== undefined) errors.durability_min_level = durabilityError;
   const vbs = form.get('numVBuckets');
   if (vbs !== null && vbs.trim() !== String(bucket.numVBuckets)) errors.numVBuckets = 'Number of vBuckets cannot be changed';
   if (form.get('conflictResolutionType') !== null) errors.conflictResolutionType = 'Conflict resolution type not allowed in update bucket';
   const summaries = bucketSummaries(rc, ramQuota ?? REPORTED_RAM_QUOTA / (1024 * 1024), name);
-  const warnings = replicaWarnings(rc, replicaNumber, rc.topology.bucketInput(bucket).bucket.numReplicas);
+  const warnings = replicaWarnings(rc, replicaNumber, currentReplicas);
   if (Object.keys(errors).length > 0) throw refused(rc, errors, summaries, warnings);
   if (answeredValidation(rc, 202, summaries, warnings)) return;
   if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);

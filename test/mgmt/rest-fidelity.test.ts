@@ -206,4 +206,15 @@ describe('cluster-manager REST fidelity', () => {
     assert.deepEqual(doc.ddocs, { uri: '/pools/default/buckets/default/ddocs' });
     assert.deepEqual(await mgmt.json(String(obj(doc.ddocs).uri)), { rows: [] });
   });
+
+  test('a durability minimum cannot go with 3 replicas, on create or edit', async () => {
+    const message = 'Durability minimum level cannot be specified with 3 replicas';
+    const create = await mgmt.post('/pools/default/buckets', { name: 'dur3', replicaNumber: '3', durabilityMinLevel: 'majority' });
+    assert.deepEqual([create.status, obj(obj(JSON.parse(create.text)).errors).durability_min_level], [400, message]);
+    assert.equal(s.t.server.engine.bucket('dur3'), undefined);
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'dur3', replicaNumber: '3', durabilityMinLevel: 'none', numVBuckets: '4' })).status, 202);
+    const edit = await mgmt.post('/pools/default/buckets/dur3', { replicaNumber: '3', durabilityMinLevel: 'persistToMajority' });
+    assert.deepEqual([edit.status, obj(obj(JSON.parse(edit.text)).errors).durability_min_level], [400, message]);
+    assert.equal(s.t.server.engine.requireBucket('dur3').durabilityMinLevel, 'none');
+  });
 });
