@@ -129,6 +129,14 @@ export const POOLS_ROUTES: readonly RestRoute[] = [
     handler: (rc) => sendJsonText(rc.res, nodeServicesText(rc.topology, rc.localAddr)),
   },
   {
+    // menelaus_web_cluster:serve_node_services_streaming: the same document as a stream, which
+    // gocbcore's HTTP config poller and gocbcorex read when no bucket is open.
+    method: 'GET',
+    path: MGMT_PATHS.nodeServicesStreaming,
+    access: POOLS,
+    handler: (rc) => rc.streams.open(rc.res, () => nodeServicesText(rc.topology, rc.localAddr)),
+  },
+  {
     method: 'GET',
     path: MGMT_PATHS.buckets,
     access: ANY_BUCKET_SETTINGS_READ,

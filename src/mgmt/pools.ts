@@ -51,6 +51,7 @@ export const MGMT_PATHS = {
   terseBucket: '/pools/default/b/:bucket',
   terseBucketStreaming: '/pools/default/bs/:bucket',
   nodeServices: '/pools/default/nodeServices',
+  nodeServicesStreaming: '/pools/default/nodeServicesStreaming',
 } as const;
 
 export interface ServerIdentity {

@@ -217,4 +217,17 @@ describe('cluster-manager REST fidelity', () => {
     assert.deepEqual([edit.status, obj(obj(JSON.parse(edit.text)).errors).durability_min_level], [400, message]);
     assert.equal(s.t.server.engine.requireBucket('dur3').durabilityMinLevel, 'none');
   });
+
+  test('GET /pools/default/nodeServicesStreaming streams the nodeServices document and its changes', async () => {
+    const stream = await StreamReader.open(mgmt, '/pools/default/nodeServicesStreaming');
+    assert.deepEqual([stream.status, stream.headers['content-type']], [200, 'application/json; charset=utf-8']);
+    const first = obj(JSON.parse((await stream.next()) ?? '{}'));
+    assert.deepEqual(first, obj(await mgmt.json('/pools/default/nodeServices')));
+    assert.ok(Array.isArray(first.nodesExt));
+    // A new bucket moves the cluster map on: the stream sends the new revision.
+    await s.t.server.engine.createBucket('ns-stream', { numVBuckets: 4 });
+    const next = obj(JSON.parse((await stream.next()) ?? '{}'));
+    assert.ok(Number(next.rev) > Number(first.rev));
+    await stream.close();
+  });
 });
