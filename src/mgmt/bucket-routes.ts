@@ -253,7 +253,8 @@ export const BUCKET_ROUTES: readonly RestRoute[] = [
   {
     method: 'POST',
     path: '/pools/default/buckets/:bucket/controller/doFlush',
-    access: adminAccess((p) => `cluster.bucket[${p.bucket ?? ''}].data!write`),
+    // {[{bucket, Id}], flush}, which bucket_full_access grants (menelaus_roles) as well as the admin.
+    access: { kind: 'bucket', need: 'full', permission: (bucket) => `cluster.bucket[${bucket}]!flush` },
     handler: flushBucket,
   },
   compactRoute('compactBucket', false),

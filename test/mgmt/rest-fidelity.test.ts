@@ -230,4 +230,18 @@ describe('cluster-manager REST fidelity', () => {
     assert.ok(Number(next.rev) > Number(first.rev));
     await stream.close();
   });
+
+  test('bucket_full_access may flush its bucket; other users get 403 naming cluster.bucket[B]!flush', async () => {
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'fl2', numVBuckets: '4', flushEnabled: '1' })).status, 202);
+    await s.t.server.engine.requireBucket('fl2').collection(0).set('doc', '{}');
+    assert.equal((await mgmt.call('PUT', '/settings/rbac/users/local/app', { form: { password: 'secret-1', roles: 'bucket_full_access[fl2],data_reader[default]' } })).status, 200);
+    const app = { username: 'app', password: 'secret-1' };
+    const flushed = await mgmt.call('POST', '/pools/default/buckets/fl2/controller/doFlush', { creds: app });
+    assert.deepEqual([flushed.status, flushed.text], [200, '']);
+    assert.equal(s.t.server.engine.requireBucket('fl2').collection(0).lookup(Buffer.from('doc'))?.deleted ?? true, true);
+    for (const bucket of ['default', 'nosuch']) {
+      const r = await mgmt.call('POST', `/pools/default/buckets/${bucket}/controller/doFlush`, { creds: app });
+      assert.deepEqual([r.status, JSON.parse(r.text)], [403, { message: 'Forbidden. User needs the following permissions', permissions: [`cluster.bucket[${bucket}]!flush`] }], bucket);
+    }
+  });
 });
