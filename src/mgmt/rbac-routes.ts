@@ -309,7 +309,8 @@ function asExternal(rc: RestContext): RestContext {
 }
 
 const READ = adminAccess('cluster.admin.security!read');
-const WRITE = adminAccess('cluster.admin.security.local!write');
+// menelaus_web: the users and groups routes need {[admin, security], read | write}.
+const WRITE = adminAccess('cluster.admin.security!write');
 
 export const RBAC_ROUTES: readonly RestRoute[] = [
   { method: 'GET', path: '/whoami', access: SIGNED_IN, handler: whoami },

@@ -244,4 +244,13 @@ describe('cluster-manager REST fidelity', () => {
       assert.deepEqual([r.status, JSON.parse(r.text)], [403, { message: 'Forbidden. User needs the following permissions', permissions: [`cluster.bucket[${bucket}]!flush`] }], bucket);
     }
   });
+
+  test('writing users needs cluster.admin.security!write, as the 403 says', async () => {
+    assert.equal((await mgmt.call('PUT', '/settings/rbac/users/local/plain', { form: { password: 'secret-1', roles: 'data_reader[default]' } })).status, 200);
+    const plain = { username: 'plain', password: 'secret-1' };
+    for (const method of ['PUT', 'DELETE']) {
+      const r = await mgmt.call(method, '/settings/rbac/users/local/other', { creds: plain, form: { password: 'secret-2' } });
+      assert.deepEqual([r.status, JSON.parse(r.text)], [403, { message: 'Forbidden. User needs the following permissions', permissions: ['cluster.admin.security!write'] }], method);
+    }
+  });
 });
