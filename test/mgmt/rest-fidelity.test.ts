@@ -5,6 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mgmt, StreamReader, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
+import { MAX_BUCKETS } from '../../src/mgmt/bucket-routes.js';
 
 describe('cluster-manager REST fidelity', () => {
   let s: MgmtServer;
@@ -252,5 +253,15 @@ describe('cluster-manager REST fidelity', () => {
       const r = await mgmt.call(method, '/settings/rbac/users/local/other', { creds: plain, form: { password: 'secret-2' } });
       assert.deepEqual([r.status, JSON.parse(r.text)], [403, { message: 'Forbidden. User needs the following permissions', permissions: ['cluster.admin.security!write'] }], method);
     }
+  });
+
+  test('a create beyond 30 buckets is refused as ns_server refuses it', async () => {
+    const { engine } = s.t.server;
+    for (let i = engine.buckets().length; i < MAX_BUCKETS; i++) await engine.createBucket(`many${i}`, { numVBuckets: 1 });
+    const r = await mgmt.post('/pools/default/buckets', { name: 'one-too-many', numVBuckets: '1' });
+    assert.deepEqual([r.status, JSON.parse(r.text)], [400, { _: 'Cannot create more than 30 buckets' }]);
+    assert.equal(engine.bucket('one-too-many'), undefined);
+    await mgmt.call('DELETE', `/pools/default/buckets/many${MAX_BUCKETS - 1}`);
+    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'one-too-many', numVBuckets: '1' })).status, 202);
   });
 });
