@@ -182,7 +182,7 @@ describe('scopes and collections over REST', () => {
     for (const bad of ['-1', 'x', '2147483648']) {
       const r = await mgmt.post('/pools/default/buckets/ttl', { maxTTL: bad });
       assert.equal(r.status, 400, bad);
-      assert.deepEqual(JSON.parse(r.text), message);
+      assert.deepEqual(obj(JSON.parse(r.text)).errors, message.errors);
       const c = await mgmt.post('/pools/default/buckets', { name: 'ttl2', maxTTL: bad });
       assert.equal(c.status, 400, bad);
       assert.deepEqual(obj(JSON.parse(c.text)).errors, message.errors);
@@ -190,7 +190,7 @@ describe('scopes and collections over REST', () => {
     assert.equal(s.t.server.engine.bucket('ttl')!.maxTTL, 30);
     const vbs = await mgmt.post('/pools/default/buckets/ttl', { numVBuckets: '4' });
     assert.equal(vbs.status, 400);
-    assert.deepEqual(JSON.parse(vbs.text), { errors: { numVBuckets: 'Number of vBuckets cannot be changed' } });
+    assert.deepEqual(obj(JSON.parse(vbs.text)).errors, { numVBuckets: 'Number of vBuckets cannot be changed' });
     assert.equal((await mgmt.post('/pools/default/buckets/nosuch', { maxTTL: '1' })).status, 404);
 
     await s.t.server.users.setBucketUser('hal', 'hal-secret', ['ttl']);
