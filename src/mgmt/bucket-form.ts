@@ -6,8 +6,8 @@
  * problem is reported at once, as `{"errors":{key: message}}` with 400 (bucket-routes.ts).
  *
  * Freshet acts on `numVBuckets`, `maxTTL`, `conflictResolutionType`, `durabilityMinLevel` and
- * `flushEnabled`. `ramQuota`/`ramQuotaMB`, `replicaNumber`, `evictionPolicy`, `compressionMode`
- * and `storageBackend` mean nothing to it (one node, no replicas, no RAM quota, one storage
+ * `flushEnabled`. `ramQuota`/`ramQuotaMB`, `replicaNumber`, `evictionPolicy`, `compressionMode`,
+ * `storageBackend`, `threadsNumber`, `replicaIndex` and `proxyPort` mean nothing to it (one node, no replicas, no RAM quota, one storage
  * engine), but a value ns_server would refuse is refused, so a script that works here works there.
  * A field left out is not required, unlike ns_server's `ramQuota` and `replicaNumber` on create.
  */
@@ -21,6 +21,9 @@ const MAX_TTL = 0x7fffffff;
 const MIN_RAM_QUOTA_MB = 100;
 /** ns_server `?MAX_NUM_REPLICAS`. */
 const MAX_REPLICAS = 3;
+/** ns_server `?MIN_NUM_WORKER_THREADS`, `?MAX_NUM_WORKER_THREADS`. */
+const MIN_THREADS = 2;
+const MAX_THREADS = 8;
 /** ns_server `?MAX_BUCKET_NAME_LEN`. */
 const MAX_BUCKET_NAME_LEN = 100;
 
@@ -88,6 +91,17 @@ export const BUCKET_FIELDS = {
   evictionPolicy: rule('evictionPolicy', oneOf(['valueOnly', 'fullEviction'], "Eviction policy must be either 'valueOnly' or 'fullEviction' for couchbase buckets")),
   // parse_compression_mode
   compressionMode: rule('compressionMode', oneOf(['off', 'passive', 'active'], "compressionMode can be set to 'off', 'passive' or 'active'")),
+  // parse_validate_threads_number (?MIN_NUM_WORKER_THREADS 2, ?MAX_NUM_WORKER_THREADS 8)
+  threadsNumber: rule('threadsNumber', (raw) => {
+    const n = integer(raw);
+    if (n === undefined) return new Invalid(`The number of threads must be an integer between ${MIN_THREADS} and ${MAX_THREADS}, inclusive`);
+    if (n < MIN_THREADS) return new Invalid(`The number of threads can't be less than ${MIN_THREADS}`);
+    return n <= MAX_THREADS ? n : new Invalid(`The number of threads can't be greater than ${MAX_THREADS}`);
+  }),
+  // parse_validate_replica_index (a create's only; an edit ignores it)
+  replicaIndex: rule('replicaIndex', (raw) => (raw === '0' || raw === '1' ? raw === '1' : new Invalid('replicaIndex can only be 1 or 0'))),
+  // do_validate_moxi_port: only "none" is still taken
+  proxyPort: rule('proxyPort', (raw) => (raw === 'none' ? raw : new Invalid('Setting proxy port is not allowed on this version of the cluster'))),
   // do_get_storage_mode_based_on_storage_backend (reported under storage_mode)
   storageBackend: rule('storageBackend', oneOf(['couchstore', 'magma'], 'storage backend must be couchstore or magma'), 'storage_mode'),
 } as const;

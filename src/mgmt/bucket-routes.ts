@@ -57,12 +57,13 @@ const BUCKET_TYPES = {
 /** The fields a create takes (bucket-form.ts); the ignored ones are still validated. */
 const CREATE_FIELDS = [
   'numVBuckets', 'maxTTL', 'conflictResolutionType', 'durabilityMinLevel', 'flushEnabled',
-  'ramQuota', 'replicaNumber', 'evictionPolicy', 'compressionMode', 'storageBackend',
+  'ramQuota', 'replicaNumber', 'evictionPolicy', 'compressionMode', 'storageBackend', 'threadsNumber', 'replicaIndex', 'proxyPort',
 ] as const satisfies readonly BucketField[];
 
 /** The fields an edit takes; numVBuckets and conflictResolutionType are fixed (editBucket). */
 const EDIT_FIELDS = [
   'maxTTL', 'durabilityMinLevel', 'flushEnabled', 'ramQuota', 'replicaNumber', 'evictionPolicy', 'compressionMode', 'storageBackend',
+  'threadsNumber', 'proxyPort',
 ] as const satisfies readonly BucketField[];
 
 interface CreateForm {

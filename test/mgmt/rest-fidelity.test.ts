@@ -255,6 +255,24 @@ describe('cluster-manager REST fidelity', () => {
     }
   });
 
+  test('threadsNumber, replicaIndex and proxyPort are validated as ns_server does', async () => {
+    const cases: [Record<string, string>, Record<string, string>][] = [
+      [{ threadsNumber: 'x' }, { threadsNumber: 'The number of threads must be an integer between 2 and 8, inclusive' }],
+      [{ threadsNumber: '1' }, { threadsNumber: "The number of threads can't be less than 2" }],
+      [{ threadsNumber: '9' }, { threadsNumber: "The number of threads can't be greater than 8" }],
+      [{ replicaIndex: '2' }, { replicaIndex: 'replicaIndex can only be 1 or 0' }],
+      [{ proxyPort: '11211' }, { proxyPort: 'Setting proxy port is not allowed on this version of the cluster' }],
+    ];
+    for (const [form, errors] of cases) {
+      const r = await mgmt.post('/pools/default/buckets', { name: 'vt', numVBuckets: '1', ...form });
+      assert.deepEqual([r.status, obj(JSON.parse(r.text)).errors], [400, errors], JSON.stringify(form));
+    }
+    const edit = await mgmt.post('/pools/default/buckets/default', { threadsNumber: '9', replicaIndex: 'x' });
+    assert.deepEqual(obj(JSON.parse(edit.text)).errors, { threadsNumber: "The number of threads can't be greater than 8" });
+    const ok = await mgmt.post('/pools/default/buckets', { name: 'vt', numVBuckets: '1', threadsNumber: '8', replicaIndex: '1', proxyPort: 'none' });
+    assert.equal(ok.status, 202, ok.text);
+  });
+
   test('a create beyond 30 buckets is refused as ns_server refuses it', async () => {
     const { engine } = s.t.server;
     for (let i = engine.buckets().length; i < MAX_BUCKETS; i++) await engine.createBucket(`many${i}`, { numVBuckets: 1 });
