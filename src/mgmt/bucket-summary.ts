@@ -9,7 +9,8 @@
  *
  * Freshet has no RAM quota: each bucket reports REPORTED_RAM_QUOTA (documents.ts), and the
  * cluster's total is the memcached reservation `/pools/default` shows (80% of the RAM). The disk
- * is the data directory's filesystem, as `/nodes/self` reports it.
+ * is the data directory's filesystem, as `/nodes/self` reports it, of which the buckets' stores
+ * hold their `diskBytes` (`otherBuckets`, `thisUsed`) and anything else is `otherData`.
  */
 import { statfsSync } from 'node:fs';
 import { REPORTED_RAM_QUOTA } from './documents.js';
@@ -61,9 +62,15 @@ export function bucketSummaries(rc: RestContext, ramQuotaMiB: number, current: s
   const otherBuckets = others * REPORTED_RAM_QUOTA * nodesCount;
   const thisAlloc = ramQuotaMiB * MIB * nodesCount;
   const disk = diskUsage(rc.server.engine.options.dataDir);
+  // What the buckets' stores hold of the disk's used bytes (ns_server's `usedByData`).
+  const byBucket = rc.server.engine.buckets().map((b) => ({ name: b.name, bytes: b.diskBytes() }));
+  const usedByData = Math.min(disk.used, byBucket.reduce((sum, b) => sum + b.bytes, 0));
+  const thisUsed = Math.min(usedByData, byBucket.find((b) => b.name === current)?.bytes ?? 0);
+  const otherData = disk.used - usedByData;
+  const otherDiskBuckets = usedByData - thisUsed;
   return {
     ramSummary: { total, otherBuckets, nodesCount, perNodeMegs: ramQuotaMiB, thisAlloc, thisUsed: 0, free: total - otherBuckets - thisAlloc },
-    hddSummary: { total: disk.total, otherData: disk.used, otherBuckets: 0, thisUsed: 0, free: disk.total - disk.used },
+    hddSummary: { total: disk.total, otherData, otherBuckets: otherDiskBuckets, thisUsed, free: disk.total - otherData - otherDiskBuckets },
   };
 }
 

@@ -46,7 +46,13 @@ describe('cluster-manager REST fidelity', () => {
     assert.deepEqual(Object.keys(ram), ['total', 'otherBuckets', 'nodesCount', 'perNodeMegs', 'thisAlloc', 'thisUsed', 'free']);
     assert.deepEqual([ram.nodesCount, ram.perNodeMegs, ram.thisAlloc, ram.thisUsed], [1, 200, 200 * 1024 * 1024, 0]);
     assert.equal(ram.free, Number(ram.total) - Number(ram.otherBuckets) - Number(ram.thisAlloc));
-    assert.deepEqual(Object.keys(obj(summaries.hddSummary)), ['total', 'otherData', 'otherBuckets', 'thisUsed', 'free']);
+    const hdd = obj(summaries.hddSummary);
+    assert.deepEqual(Object.keys(hdd), ['total', 'otherData', 'otherBuckets', 'thisUsed', 'free']);
+    assert.equal(hdd.free, Number(hdd.total) - Number(hdd.otherData) - Number(hdd.otherBuckets));
+    // An edit's summary counts the bucket's own store as thisUsed.
+    await s.t.server.engine.requireBucket('default').quiesce();
+    const edit = await mgmt.post('/pools/default/buckets/default', { maxTTL: '-1' });
+    assert.equal(obj(obj(obj(JSON.parse(edit.text)).summaries).hddSummary).thisUsed, s.t.server.engine.requireBucket('default').diskBytes());
   });
 
   test('just_validate=1 checks a create or an edit and changes nothing', async () => {
