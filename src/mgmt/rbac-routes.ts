@@ -215,7 +215,8 @@ async function deleteUser(rc: RestContext): Promise<void> {
   requireLocal(rc);
   const id = rc.params.user ?? '';
   const { users } = rc.server;
-  if (users.isAdmin(id)) throw fieldErrors({ _: 'The administrator cannot be deleted' });
+  // The administrator is no local user (ns_server's `admin` domain): there is none of that name to delete.
+  if (users.isAdmin(id)) throw jsonMessage(404, 'User was not found.');
   if (!(await users.removeUser(id))) throw jsonMessage(404, 'User was not found.');
   sendJson(rc.res, 200, '');
 }

@@ -6,6 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mgmt, StreamReader, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
 import { MAX_BUCKETS } from '../../src/mgmt/bucket-routes.js';
+import { ADMIN } from '../helpers/server.js';
 
 describe('cluster-manager REST fidelity', () => {
   let s: MgmtServer;
@@ -277,6 +278,12 @@ describe('cluster-manager REST fidelity', () => {
     assert.deepEqual(obj(JSON.parse(edit.text)).errors, { threadsNumber: "The number of threads can't be greater than 8" });
     const ok = await mgmt.post('/pools/default/buckets', { name: 'vt', numVBuckets: '1', threadsNumber: '8', replicaIndex: '1', proxyPort: 'none' });
     assert.equal(ok.status, 202, ok.text);
+  });
+
+  test('the administrator is no local user: deleting local/NAME of it is 404 "User was not found."', async () => {
+    const r = await mgmt.call('DELETE', `/settings/rbac/users/local/${ADMIN.username}`);
+    assert.deepEqual([r.status, JSON.parse(r.text)], [404, 'User was not found.']);
+    assert.equal(s.t.server.users.isAdmin(ADMIN.username), true);
   });
 
   test('a create beyond 30 buckets is refused as ns_server refuses it', async () => {
