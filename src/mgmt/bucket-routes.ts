@@ -175,9 +175,16 @@ async function editBucket(rc: RestContext): Promise<void> {
   const warnings = replicaWarnings(rc, replicaNumber, currentReplicas);
   if (Object.keys(errors).length > 0) throw refused(rc, errors, summaries, warnings);
   if (answeredValidation(rc, 202, summaries, warnings)) return;
-  if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);
-  if (durabilityMinLevel !== undefined) await rc.server.engine.setBucketDurability(name, durabilityMinLevel);
-  if (flushEnabled !== undefined) await rc.server.engine.setBucketFlushEnabled(name, flushEnabled);
+  try {
+    if (maxTTL !== undefined) await rc.server.engine.setBucketMaxTTL(name, maxTTL);
+    if (durabilityMinLevel !== undefined) await rc.server.engine.setBucketDurability(name, durabilityMinLevel);
+    if (flushEnabled !== undefined) await rc.server.engine.setBucketFlushEnabled(name, flushEnabled);
+  } catch (err) {
+    // Deleted while the form was read or applied: handle_bucket_update_inner validates again and
+    // finds no bucket (basic_bucket_params_screening).
+    if (isEngineError(err, 'NO_BUCKET')) throw refused(rc, { name: "Bucket with given name doesn't exist" }, summaries, {});
+    throw err;
+  }
   rc.server.logger.info({ bucket: name, maxTTL, durabilityMinLevel, flushEnabled }, 'bucket edited over REST');
   sendEmpty(rc.res, 200);
 }

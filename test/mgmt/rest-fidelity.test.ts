@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { Mgmt, StreamReader, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
 import { MAX_BUCKETS } from '../../src/mgmt/bucket-routes.js';
 import { ADMIN } from '../helpers/server.js';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { formatBasicAuth } from '../../src/auth/basic.js';
 
 describe('cluster-manager REST fidelity', () => {
   let s: MgmtServer;
@@ -284,6 +287,26 @@ describe('cluster-manager REST fidelity', () => {
     const r = await mgmt.call('DELETE', `/settings/rbac/users/local/${ADMIN.username}`);
     assert.deepEqual([r.status, JSON.parse(r.text)], [404, 'User was not found.']);
     assert.equal(s.t.server.users.isAdmin(ADMIN.username), true);
+  });
+
+  test('an edit whose bucket is deleted while its form arrives is 400 "Bucket with given name doesn\'t exist", not a 500', async () => {
+    const { engine } = s.t.server;
+    await engine.createBucket('going', { numVBuckets: 1 });
+    const body = 'maxTTL=5&durabilityMinLevel=majority';
+    const socket = connect(mgmt.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let reply = '';
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    socket.write(
+      `POST /pools/default/buckets/going HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ${formatBasicAuth(ADMIN.username, ADMIN.password)}\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await engine.deleteBucket('going');
+    socket.end(body.slice(5));
+    await once(socket, 'close');
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(obj(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).errors, { name: "Bucket with given name doesn't exist" });
   });
 
   test('a create beyond 30 buckets is refused as ns_server refuses it', async () => {
