@@ -94,7 +94,7 @@ export async function call(flags: ConnectionFlags, method: string, path: string,
   return { status: res.status, text: await res.text() };
 }
 
-/** A readable reason from an ns_server error reply: `{"errors":{field: msg}}`, `{"_": msg}`, a JSON string or text. */
+/** A readable reason from an ns_server error reply: `{"errors":{field: msg}}`, a JSON string or text. */
 export function describeFailure(reply: Reply): string {
   if (reply.status === 401) return 'authentication failed (check -u/--username and -p/--password)';
   let detail = reply.text.trim();
@@ -103,8 +103,7 @@ export function describeFailure(reply: Reply): string {
     if (typeof parsed === 'string') detail = parsed;
     else if (typeof parsed === 'object' && parsed !== null) {
       const errors = (parsed as { errors?: unknown }).errors;
-      // A global error outside `errors` (`{"_":"Cannot create more than 30 buckets"}`, flush refused).
-      const message = (parsed as { message?: unknown }).message ?? (parsed as { _?: unknown })._;
+      const message = (parsed as { message?: unknown }).message;
       if (typeof errors === 'object' && errors !== null) {
         detail = Object.entries(errors as Record<string, unknown>)
           .map(([field, msg]) => (field === '_' ? String(msg) : `${field}: ${String(msg)}`))

@@ -136,13 +136,8 @@ function validateCreate(rc: RestContext, form: URLSearchParams): CreateForm | un
   };
 }
 
-/** ns_server `?MAX_BUCKETS_SUPPORTED` (ns_common.hrl), the `max_bucket_count` default. */
-export const MAX_BUCKETS = 30;
-
 async function createBucket(rc: RestContext): Promise<void> {
   const form = await readForm(rc.req);
-  // do_bucket_create checks the count before the form, and answers without the errors wrapper.
-  if (rc.server.engine.buckets().length >= MAX_BUCKETS) throw new RestError(400, { _: `Cannot create more than ${MAX_BUCKETS} buckets` });
   const valid = validateCreate(rc, form);
   if (valid === undefined) return;
   const { name, numVBuckets, maxTTL, conflictResolution, durabilityMinLevel, flushEnabled } = valid;

@@ -5,7 +5,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mgmt, StreamReader, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
-import { MAX_BUCKETS } from '../../src/mgmt/bucket-routes.js';
 import { ADMIN } from '../helpers/server.js';
 import { connect } from 'node:net';
 import { once } from 'node:events';
@@ -307,15 +306,5 @@ describe('cluster-manager REST fidelity', () => {
     await once(socket, 'close');
     assert.match(reply, /^HTTP\/1\.1 400 /);
     assert.deepEqual(obj(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).errors, { name: "Bucket with given name doesn't exist" });
-  });
-
-  test('a create beyond 30 buckets is refused as ns_server refuses it', async () => {
-    const { engine } = s.t.server;
-    for (let i = engine.buckets().length; i < MAX_BUCKETS; i++) await engine.createBucket(`many${i}`, { numVBuckets: 1 });
-    const r = await mgmt.post('/pools/default/buckets', { name: 'one-too-many', numVBuckets: '1' });
-    assert.deepEqual([r.status, JSON.parse(r.text)], [400, { _: 'Cannot create more than 30 buckets' }]);
-    assert.equal(engine.bucket('one-too-many'), undefined);
-    await mgmt.call('DELETE', `/pools/default/buckets/many${MAX_BUCKETS - 1}`);
-    assert.equal((await mgmt.post('/pools/default/buckets', { name: 'one-too-many', numVBuckets: '1' })).status, 202);
   });
 });
