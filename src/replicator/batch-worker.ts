@@ -76,19 +76,32 @@ export async function replicateBatch(rows: readonly ChangeRow[], ctx: BatchConte
     }
   }
   for (const [id, entry] of Object.entries(diff)) {
-    stats.missing_found += entry.missing.length;
+    // Only what was asked about: a target naming other documents (or revisions) in its answer
+    // would otherwise pull them past a filter or `doc_ids` (couch_replicator_worker asks
+    // `_revs_diff` about the batch's own id/revs and fetches its answer's missing revs).
+    const asked = Object.hasOwn(revs, id) ? revs[id]! : [];
+    const missing = entry.missing.filter((rev) => asked.includes(rev));
+    if (missing.length === 0) continue;
+    stats.missing_found += missing.length;
     const known = bodies.get(id);
-    if (known && entry.missing.length === 1 && entry.missing[0] === known.rev) {
+    if (known && missing.length === 1 && missing[0] === known.rev) {
       docs.push(known);
       continue;
     }
-    for (const rev of entry.missing) requests.push({ id, rev, attsSince: entry.possible_ancestors ?? [] });
+    for (const rev of missing) requests.push({ id, rev, attsSince: entry.possible_ancestors ?? [] });
   }
 
   const fetched = requests.length === 0 ? [] : await source.fetch(requests, ctx.signal);
+  const requestedIds = new Set(requests.map((r) => r.id));
   const seen = new Set<string>();
   for (const result of fetched) {
     if ('ok' in result) {
+      // A body that is not one of the documents asked for (another `_id`, or none, or no
+      // `_rev`) is a broken source: written, it would be data nobody replicated. The batch fails
+      // (retriable), as couch_doc:from_json_obj / the worker's id match fail CouchDB's.
+      if (!requestedIds.has(result.ok.id) || result.ok.id === '' || !/^\d+-./.test(result.ok.rev)) {
+        throw new ReplicationError('BAD_RESPONSE', `the source answered ${JSON.stringify(result.ok.id)} ${JSON.stringify(result.ok.rev)}, which was not asked for`, { docId: result.ok.id });
+      }
       // `latest=true` can answer two requested revs with the same newer leaf: write it once.
       const key = `${result.ok.id}\u0000${result.ok.rev}`;
       if (seen.has(key)) continue;
