@@ -67,7 +67,7 @@ export function parseVbucketList(spec: string): number[] {
   return [...out].sort((x, y) => x - y);
 }
 
-function seconds(value: string): number {
+export function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
   return n;

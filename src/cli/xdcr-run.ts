@@ -37,6 +37,15 @@ export async function runXdcrPush(sourceBucket: string, target: string, flags: X
   let fatal: string | undefined;
   const src = sourceUrl(flags.source, sourceBucket);
   let stats: PushStats | undefined;
+  // A one-shot push must end: without a source connection within --connect-timeout it fails
+  // (as `tail --to now`); a continuous one keeps retrying. Each new cause is warned once.
+  let lastCause: string | undefined;
+  const connectTimer = flags.continuous
+    ? undefined
+    : setTimeout(() => {
+        fatal ??= `no connection to the source within ${flags.connectTimeout} s${lastCause === undefined ? '' : `: ${lastCause}`}`;
+        ac.abort(new Error(fatal));
+      }, flags.connectTimeout * 1000);
   try {
     stats = await runPush({
       source: src.url,
@@ -52,9 +61,13 @@ export async function runXdcrPush(sourceBucket: string, target: string, flags: X
         if (why !== undefined) {
           fatal ??= why;
           ac.abort(err);
-        } else log.warn({ err: err.message }, 'source stream problem, retrying');
+        } else if (err.message !== lastCause) {
+          lastCause = err.message;
+          log.warn({ err: err.message }, 'source stream problem, retrying');
+        }
       },
       onStatus: (s) => {
+        if (s.type === 'connected') clearTimeout(connectTimer);
         if (!bar || s.type !== 'stream-requested' || !Number.isFinite(s.endSeqno) || ends.has(s.vbucket)) return;
         ends.set(s.vbucket, { start: s.startSeqno, end: s.endSeqno, at: s.startSeqno });
         total += Math.max(0, s.endSeqno - s.startSeqno);
@@ -73,6 +86,7 @@ export async function runXdcrPush(sourceBucket: string, target: string, flags: X
   } catch (err) {
     throw new Error(fatal ?? fatalCause(err, credentials !== undefined) ?? (err instanceof Error ? err.message : String(err)));
   } finally {
+    clearTimeout(connectTimer);
     bar?.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

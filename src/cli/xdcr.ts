@@ -16,10 +16,13 @@
  * - A progress bar on stderr when it is a terminal; otherwise quiet. The summary (counts written,
  *   rejected by the target's conflict resolution, ...) is one JSON line on stdout at the end.
  * - SIGINT / SIGTERM: stop within a second, save the checkpoint, exit 0; a second SIGINT exits 130.
- * - Exit 1 with the cause: a target that refuses a write for good, bad credentials, no bucket.
+ * - Exit 1 with the cause: a target that refuses a write for good, bad credentials, no bucket,
+ *   or (one-shot) no source connection within --connect-timeout, as `tail --to now`: a bounded
+ *   run must end. Source connection problems are warned once per cause, not once per retry.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { logLevelOption } from './common.js';
+import { seconds } from './tail.js';
 
 export interface XdcrPushFlags {
   source: string;
@@ -29,6 +32,7 @@ export interface XdcrPushFlags {
   targetPassword?: string;
   checkpoint?: string;
   continuous: boolean;
+  connectTimeout: number;
   progress: boolean;
   quiet: boolean;
   logLevel: string;
@@ -48,6 +52,7 @@ export function registerXdcr(program: Command): void {
     .option('--target-password <password>', "the target's password")
     .option('--checkpoint <file>', 'save per-vbucket positions in FILE and resume from it')
     .option('--continuous', 'keep pushing new changes until stopped', false)
+    .option('--connect-timeout <s>', 'one-shot: give up (exit 1) without a source connection after this many seconds', seconds, 30)
     .option('--no-progress', 'no progress bar even on a terminal')
     .option('-q, --quiet', 'no warnings on stderr (a fatal error is still printed)', false)
     .addOption(logLevelOption('warn'))

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN, startTestServer, tempDir } from '../helpers/server.js';
-import { cli, startCli, until } from './run-cli.js';
+import { cli, closedPort, jsonLines, startCli, until } from './run-cli.js';
 
 const TOTAL = 3000;
 
@@ -86,4 +86,25 @@ test('bad arguments are usage errors', async () => {
   const r = await cli(['xdcr', 'push', 'default', 'http://somewhere/default']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /couchbase:\/\/HOST\[:PORT\]\/BUCKET/);
+});
+
+test('a one-shot push whose source never answers exits 1 after --connect-timeout, warning once per cause', async () => {
+  const b = await startTestServer();
+  try {
+    const port = await closedPort();
+    const t0 = Date.now();
+    const r = await cli([
+      'xdcr', 'push', 'default', `couchbase://127.0.0.1:${b.server.ports.kv}/default`,
+      '--source', `couchbase://127.0.0.1:${port}`, '-u', ADMIN.username, '-p', ADMIN.password, '--connect-timeout', '1.5',
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Date.now() - t0 < 20_000, `gave up in ${Date.now() - t0} ms`);
+    assert.match(r.stderr, /no connection to the source within 1\.5 s/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    const warnings = jsonLines(r.stderr).filter((l) => l.msg === 'source stream problem, retrying');
+    assert.ok(warnings.length <= 2, `warned ${warnings.length} times`);
+    assert.equal(r.stdout, '');
+  } finally {
+    await b.close();
+  }
 });
