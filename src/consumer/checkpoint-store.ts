@@ -12,11 +12,11 @@
  * which is fsynced, renamed over the target, and the directory fsynced, so after a crash the file
  * is either the old checkpoint or the new one, never a mix. The file is created 0600 (owner only).
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeMetaData, type VBucketMetaData } from './metadata.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 import { CheckpointFormatError } from './errors.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -120,7 +120,7 @@ export class FileCheckpointStore implements CheckpointStore {
   async save(checkpoint: Checkpoint): Promise<void> {
     const dir = dirname(this.path);
     // Owner-only, like the data directory (store/private-files.ts).
-    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await makePrivateDir(dir);
     const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     const fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
     try {

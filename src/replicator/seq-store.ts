@@ -8,11 +8,11 @@
  *   following one feed under different ids each resume where they stopped. `_local` docs are not
  *   replicated and never appear in `_changes` (spec §3.7).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { encodeDocId, type DbClient } from './http-client.js';
 import type { Seq } from './changes-parse.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 
 export interface SeqStore {
   /** The saved seq, or undefined when nothing was saved yet. */
@@ -37,7 +37,7 @@ export class FileSeqStore implements SeqStore {
 
   async save(seq: Seq): Promise<void> {
     // Owner-only, like the data directory (store/private-files.ts).
-    await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR_MODE });
+    await makePrivateDir(dirname(this.path));
     const tmp = `${this.path}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify({ last_seq: seq, saved_at: new Date().toISOString() }), { mode: PRIVATE_FILE_MODE });
     await rename(tmp, this.path);

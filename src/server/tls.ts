@@ -9,12 +9,12 @@
  * `127.0.0.1` (IP) as subject alternative names, which is what a client dialling the loopback
  * checks the certificate against (RFC 6125; Node's `checkServerIdentity` reads IP SANs for IPs).
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
+import { makePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 import { TlsConfigError } from './errors.js';
 
 /** `ServerOptions.tls`: where the TLS listeners get their certificate and which ports they use. */
@@ -76,7 +76,7 @@ export async function ensureDevCertificate(dataDir: string): Promise<boolean> {
     })),
   );
   if (have[0] && have[1]) return false;
-  await mkdir(paths.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await makePrivateDir(paths.dir);
   await chmod(paths.dir, PRIVATE_DIR_MODE);
   const notBefore = new Date(Date.now() - 60_000); // tolerate a client clock slightly behind
   const notAfter = new Date(notBefore.getTime() + 825 * 86_400_000); // the longest browsers accept

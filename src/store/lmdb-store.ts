@@ -8,12 +8,11 @@
  * acknowledged only once `flushed` reports their commit on disk (group-commit.ts), so an
  * acknowledged write survives `kill -9` and power loss alike.
  */
-import { mkdirSync } from 'node:fs';
 import { open, type Database, type RangeOptions, type RootDatabase, type RootDatabaseOptions, type RootDatabaseOptionsWithPath, type Transaction } from 'lmdb';
 import { GroupCommitter } from './group-commit.js';
 import { getU64 } from '../codec/bytes.js';
 import { DirLock } from './dir-lock.js';
-import { exposedPaths, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type ExposedPath } from './private-files.js';
+import { exposedPaths, makePrivateDirSync, PRIVATE_FILE_MODE, type ExposedPath } from './private-files.js';
 import { StorageHealth, containCommitFaults, isCommitFailure, storageErrorOf } from './storage-fault.js';
 
 export type BinaryDb = Database<Buffer, Buffer>;
@@ -128,7 +127,7 @@ export class LmdbStore {
 
   /** Throws DataDirLockedError when another process (or another open in this one) holds `path`. */
   constructor(readonly path: string) {
-    mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+    makePrivateDirSync(path);
     // The lock comes first: nothing of the store is read or written while someone else may hold it.
     this.lock = DirLock.acquire(path);
     try {

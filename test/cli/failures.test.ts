@@ -81,4 +81,14 @@ describe('cli > failures', () => {
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.equal((await fetch(`${base}/target200`, { headers: auth })).status, 200);
   });
+
+  // /proc refuses new directories (ENOENT); Node 20's mkdir({recursive}) never returns there.
+  test('serve with a data directory that cannot be created exits 1 at once with the cause', async () => {
+    const t0 = Date.now();
+    const r = await cli(['serve', '--data', '/proc/freshet-no/data', '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '-p', 'secret']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    assert.match(r.stderr, /freshet: ENOENT.*mkdir '\/proc\/freshet-no'/);
+    assert.equal(r.stdout, '', 'no ready line');
+  });
 });
