@@ -126,9 +126,14 @@ export async function runPush(opts: PushOptions): Promise<PushStats> {
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    // Closing the stream saves the checkpoint of every change answered so far.
-    await stream?.close();
-    await target.close();
+    // Closing the stream saves the checkpoint of every change answered so far. A save that fails
+    // rejects the close: the target's connections are closed all the same, or they would keep
+    // the process alive after the error.
+    try {
+      await stream?.close();
+    } finally {
+      await target.close();
+    }
   }
   return Object.assign(stats, target.stats);
 }

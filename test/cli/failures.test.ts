@@ -91,4 +91,17 @@ describe('cli > failures', () => {
     assert.match(r.stderr, /freshet: ENOENT.*mkdir '\/proc\/freshet-no'/);
     assert.equal(r.stdout, '', 'no ready line');
   });
+
+  test('xdcr push with a checkpoint that cannot be written exits 1 after the push instead of hanging', async (t) => {
+    const ts = await startTestServer({ numVBuckets: 8 });
+    t.after(() => ts.close());
+    await ts.server.engine.bucket('default')!.set('k', '{}');
+    const kv = `couchbase://127.0.0.1:${ts.server.ports.kv}`;
+    const t0 = Date.now();
+    const r = await cli(['xdcr', 'push', 'default', `${kv}/default`, '--source', kv, ...CREDS, '--checkpoint', '/proc/freshet-no/cp.json']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    assert.match(r.stderr, /freshet: ENOENT/);
+    assert.ok(jsonLines(r.stderr).length <= 2, 'the same problem is warned once');
+  });
 });
