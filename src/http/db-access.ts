@@ -26,6 +26,7 @@ import type { PasswordsCache } from '../couchdb/passwords-cache.js';
 import type { Db } from '../couchdb/db.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { isDbAdmin, isMember, securityObject, type CouchUserCtx, type SecurityObject } from '../couchdb/security.js';
+import { isReplicatorDb, validateReplicatorDoc } from '../couchdb/replicator-vdu.js';
 import { checkUserDocWriter, hashUserPassword, isUsersDb, userDocName, validateUserDoc } from '../couchdb/users-db.js';
 
 /** A user as access rules see it; `couchbase` when the name is the user registry's. */
@@ -102,6 +103,14 @@ export function guardDocWrite(host: AccessHost, user: AccessUser | null, db: Db,
   const rights = dbRights(host, user, db, sec);
   if (id.startsWith('_design/')) {
     requireDbAdmin(rights, user);
+    return undefined;
+  }
+  if (isReplicatorDb(db)) {
+    // couch_replicator_js_functions.hrl's validate_doc_update, natively (couchdb/replicator-vdu.ts).
+    requireWrite(rights, user);
+    const state = doc.deleted ? loadDoc(db, id, db.revsLimit) : null;
+    const old = state && !state.winner.deleted ? (state.revData(state.winner.rev)?.body ?? null) : null;
+    validateReplicatorDoc({ ...doc.body, ...(doc.deleted ? { _deleted: true } : {}) }, old, user ?? { name: null, roles: [] }, rights.admin);
     return undefined;
   }
   if (!isUsersDb(db)) {
