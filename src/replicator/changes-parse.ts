@@ -95,6 +95,15 @@ export function parseContinuousLine(line: string): ContinuousLine {
  */
 export class LineSplitter {
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  /**
+   * `maxLineBytes`: the longest line accepted. A peer that streams bytes without ever sending a
+   * newline would otherwise grow this buffer until the process runs out of memory; a row is one
+   * change (with `include_docs`, one document, at most 8 MB by CouchDB's default
+   * `max_document_size`), so 64 MiB leaves room and fails such a feed as a bad response.
+   */
+  constructor(private readonly maxLineBytes = 64 * 1024 * 1024) {}
 
   push(chunk: Buffer): string[] {
     const lines: string[] = [];
@@ -103,15 +112,29 @@ export class LineSplitter {
       const piece = chunk.subarray(start, nl);
       if (this.pending.length > 0) {
         this.pending.push(piece);
+        this.check(this.pendingBytes + piece.length);
         lines.push(Buffer.concat(this.pending).toString('utf8'));
         this.pending = [];
+        this.pendingBytes = 0;
       } else {
+        this.check(piece.length);
         lines.push(piece.toString('utf8'));
       }
       start = nl + 1;
     }
-    if (start < chunk.length) this.pending.push(chunk.subarray(start));
+    if (start < chunk.length) {
+      this.pending.push(chunk.subarray(start));
+      this.pendingBytes += chunk.length - start;
+      this.check(this.pendingBytes);
+    }
     return lines;
+  }
+
+  private check(bytes: number): void {
+    if (bytes <= this.maxLineBytes) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    throw new ReplicationError('BAD_RESPONSE', `_changes: a line longer than ${this.maxLineBytes} bytes`);
   }
 
   /** Whatever is left without a newline (a last line the peer did not terminate). */
@@ -119,6 +142,7 @@ export class LineSplitter {
     if (this.pending.length === 0) return null;
     const rest = Buffer.concat(this.pending).toString('utf8');
     this.pending = [];
+    this.pendingBytes = 0;
     return rest;
   }
 }

@@ -41,6 +41,15 @@ describe('continuous lines', () => {
     assert.deepEqual(collect([...bytes].map((b) => Buffer.from([b]))), whole, 'one byte at a time');
   });
 
+  test('a line longer than the limit is a bad response, not an ever-growing buffer', () => {
+    const s = new LineSplitter(16);
+    assert.deepEqual(s.push(Buffer.from('{"seq":1}\n0123456789')), ['{"seq":1}']);
+    assert.throws(() => s.push(Buffer.from('0123456789')), { code: 'REPLICATOR_BAD_RESPONSE' });
+    // the buffer was dropped: the splitter goes on with the next lines
+    assert.deepEqual(s.push(Buffer.from('\n{"seq":2}\n')), ['', '{"seq":2}']);
+    assert.throws(() => new LineSplitter(4).push(Buffer.from('0123456789\n')), { code: 'REPLICATOR_BAD_RESPONSE' });
+  });
+
   test('rows, heartbeats and the final last_seq line', () => {
     const lines = collect([Buffer.from(feed)]).map(parseContinuousLine);
     assert.deepEqual(lines.map((l) => l.kind), ['row', 'heartbeat', 'row', 'end']);

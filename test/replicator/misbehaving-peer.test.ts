@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
 import { call, db, ok } from './helpers/data.js';
 import { replicate } from '../../src/replicator/replicator.js';
+import { followChanges } from '../../src/replicator/follower.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => boolean;
 
@@ -115,6 +116,35 @@ describe('a misbehaving peer', () => {
       const res = await replicate({ source: `${base}/mb-src`, target: peer.url, docIds: ['a'], nodeUuid: 'n', http: FAST });
       assert.equal(res.stats.docs_written, 0);
       assert.deepEqual(peer.bulkDocs, []);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('a continuous _changes feed that never sends a newline fails as a bad response, memory bounded', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x78);
+    const peer = await startPeer((req, _body, res) => {
+      if (!(req.url ?? '').startsWith('/db/_changes')) return false;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < 200 && !res.destroyed) {
+          sent++;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+      return true;
+    });
+    try {
+      const follower = followChanges(peer.url, { feed: 'continuous', live: false, backoff: { initialMs: 10, maxMs: 10, retries: 0, jitter: 0 } });
+      await assert.rejects(
+        (async () => {
+          for await (const row of follower) assert.fail(`no row expected, got ${JSON.stringify(row)}`);
+        })(),
+        (err: Error & { code?: string }) => err.code === 'REPLICATOR_BAD_RESPONSE' && /longer than/.test(err.message),
+      );
     } finally {
       await peer.close();
     }
