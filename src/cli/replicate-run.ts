@@ -50,6 +50,14 @@ class Progress {
   }
 }
 
+/**
+ * The cause of a failed run on stderr, whatever the log level, as every other command ends
+ * (`freshet: ...`, entry.ts): the summary on stdout is for programs, this line for the operator.
+ */
+function failed(err: unknown): void {
+  process.stderr.write(`freshet: replication failed: ${errorText(err)}\n`);
+}
+
 function summary(result: ReplicationResult | undefined, r: Replication, startedMs: number, error?: unknown): Record<string, unknown> {
   const elapsed = (Date.now() - startedMs) / 1000;
   const s = r.stats;
@@ -129,6 +137,7 @@ export async function runReplicate(source: string, target: string, flags: Replic
         if (!restart) {
           progress.stop();
           process.stdout.write(`${JSON.stringify(summary(undefined, rep, startedMs, err))}\n`);
+          failed(err);
           return 1;
         }
         attempt++;
@@ -138,6 +147,7 @@ export async function runReplicate(source: string, target: string, flags: Replic
         if (stopper.signal.aborted) {
           progress.stop();
           process.stdout.write(`${JSON.stringify(summary(undefined, rep, startedMs, err))}\n`);
+          failed(err);
           return 1;
         }
       }

@@ -71,6 +71,12 @@ describe('cli > failures', () => {
     ]);
     assert.equal(unauthorized.code, 1);
     assert.equal(missing.code, 1);
+    // the cause on stderr, as every command ends, even with logs off
+    const quiet = await cli(['replicate', `${bad}/default`, `${admin}/target401`, '--no-progress', '--log-level', 'silent']);
+    assert.equal(quiet.code, 1);
+    assert.match(quiet.stderr, /^freshet: replication failed: unauthorized: GET .*\/default\/ → 401\n$/);
+    assert.ok(!quiet.stderr.includes('wrong'), 'no password in the output');
+    assert.match(missing.stderr, /^freshet: replication failed: database not found/m);
     assert.equal((JSON.parse(missing.stdout) as { error: string }).error, 'REPLICATOR_DB_NOT_FOUND');
     const auth = { authorization: `Basic ${Buffer.from('Administrator:password').toString('base64')}` };
     for (const db of ['target401', 'target404']) {
