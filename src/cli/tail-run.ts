@@ -33,6 +33,12 @@ export function fatalCause(err: unknown, hasCredentials: boolean): string | unde
   if (code('BUCKET_UUID')) return chain.map((e) => (e instanceof Error ? e.message : String(e))).join(': ');
   const names = code('UNKNOWN_COLLECTION') ?? code('UNKNOWN_SCOPE') ?? code('COLLECTIONS_UNSUPPORTED');
   if (names) return names.message;
+  const noActive = code('NO_ACTIVE');
+  const beyond = noActive?.context.beyond;
+  // (an empty map, a bucket not ready yet, names no count: that one is retried)
+  if (Array.isArray(beyond) && beyond.length > 0 && Number(noActive!.context.numVBuckets) > 0) {
+    return `the bucket has ${String(noActive!.context.numVBuckets)} vbuckets (0-${Number(noActive!.context.numVBuckets) - 1}); there is no vbucket ${beyond.join(', ')}`;
+  }
   return undefined;
 }
 

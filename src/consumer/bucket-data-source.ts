@@ -212,7 +212,10 @@ export class BucketDataSource {
     }
     if (problems.length > 0) {
       const list = problems.map((p) => `${p.vbucket}(${p.problem})`).join(', ');
-      this.#error(new ConsumerError('NO_ACTIVE', `no active node for vbuckets: ${list}`, { vbuckets: problems.map((p) => p.vbucket) }));
+      // `beyond`: vbuckets the bucket does not have (its vbucket count never changes), which no
+      // retry can fix; a command line reports them as fatal (cli/tail-run.ts fatalCause).
+      const beyond = problems.filter((p) => p.problem === 'vbucket-id').map((p) => p.vbucket);
+      this.#error(new ConsumerError('NO_ACTIVE', `no active node for vbuckets: ${list}`, { vbuckets: problems.map((p) => p.vbucket), beyond, numVBuckets: map.vBucketMap.length }));
     }
     this.#plan.setWanted(new Set(this.#params.vbuckets ?? map.vBucketMap.map((_, i) => i)));
     for (const [server, worker] of this.#workers) {

@@ -34,6 +34,16 @@ describe('cli > failures', () => {
     assert.match(quiet.stderr, /^freshet: the bucket does not exist/);
   });
 
+  test('tail --vbuckets naming vbuckets the bucket does not have exits 1 at once', async (t) => {
+    const ts = await startTestServer({ numVBuckets: 8 });
+    t.after(() => ts.close());
+    const t0 = Date.now();
+    const r = await cli(['tail', `couchbase://127.0.0.1:${ts.server.ports.kv}/default`, ...CREDS, '--vbuckets', '3,8-9', '--to', 'now', '--connect-timeout', '5']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    assert.match(r.stderr, /^freshet: the bucket has 8 vbuckets \(0-7\); there is no vbucket 8, 9$/m);
+  });
+
   test('tail --to now gives up after --connect-timeout, naming the cause once', async () => {
     const port = await closedPort();
     const started = Date.now();
