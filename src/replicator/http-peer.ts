@@ -121,8 +121,13 @@ export class HttpPeer implements Peer {
     if (!isObject(value)) throw new ReplicationError('BAD_RESPONSE', '_revs_diff: not an object');
     const out: Record<string, RevsDiffResult> = {};
     for (const [id, entry] of Object.entries(value)) {
-      if (!isObject(entry) || !Array.isArray(entry.missing)) continue;
-      const missing = entry.missing.filter((r): r is string => typeof r === 'string');
+      // An entry of another shape (`missing` a string, a number...) is a broken target: skipping
+      // it would checkpoint past revisions it may lack. CouchDB's replicator crashes on it too
+      // (couch_replicator_api_wrap get_missing_revs parses `missing` as a list of revs).
+      if (!isObject(entry) || !Array.isArray(entry.missing) || !entry.missing.every((r) => typeof r === 'string')) {
+        throw new ReplicationError('BAD_RESPONSE', `_revs_diff: the entry of ${JSON.stringify(id)} is not {"missing":[revs]}`);
+      }
+      const missing = entry.missing as string[];
       if (missing.length === 0) continue;
       const result: RevsDiffResult = { missing };
       if (Array.isArray(entry.possible_ancestors)) {

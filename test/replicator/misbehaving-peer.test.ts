@@ -109,12 +109,36 @@ describe('a misbehaving peer', () => {
     const secret = (await ok(source, 'PUT', '/secret', { v: 2 })) as { rev: string };
     const peer = await startPeer((req, _body, res) => {
       if (!(req.url ?? '').startsWith('/db/_revs_diff')) return false;
-      send(res, 200, { a: { missing: [] }, secret: { missing: [secret.rev] }, a2: 'garbage' });
+      send(res, 200, { a: { missing: [] }, secret: { missing: [secret.rev] } });
       return true;
     });
     try {
       const res = await replicate({ source: `${base}/mb-src`, target: peer.url, docIds: ['a'], nodeUuid: 'n', http: FAST });
       assert.equal(res.stats.docs_written, 0);
+      assert.deepEqual(peer.bulkDocs, []);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('_revs_diff answering another shape ("missing" a string): the run fails, no checkpoint passes over it', async () => {
+    const source = db(`${base}/mb-src2`);
+    await ok(source, 'PUT', '');
+    const a = (await ok(source, 'PUT', '/a', { v: 1 })) as { rev: string };
+    let checkpoints = 0;
+    const peer = await startPeer((req, _body, res) => {
+      const path = req.url ?? '';
+      if (path.startsWith('/db/_local/') && req.method === 'PUT') checkpoints++;
+      if (!path.startsWith('/db/_revs_diff')) return false;
+      send(res, 200, { a: { missing: a.rev } });
+      return true;
+    });
+    try {
+      await assert.rejects(
+        replicate({ source: `${base}/mb-src2`, target: peer.url, nodeUuid: 'n', http: FAST }),
+        (err: Error & { code?: string }) => err.code === 'REPLICATOR_BAD_RESPONSE' && /_revs_diff/.test(err.message),
+      );
+      assert.equal(checkpoints, 0);
       assert.deepEqual(peer.bulkDocs, []);
     } finally {
       await peer.close();
