@@ -2,15 +2,26 @@
  * The run of `freshet serve` (options and help in serve.ts): start the server, log through pino,
  * stop cleanly on SIGINT/SIGTERM, print the ready line once every listener accepts connections.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pino } from 'pino';
 import { FreshetServer } from '../server/freshet-server.js';
 import { installProcessGuard } from '../server/process-guard.js';
 import type { TlsServerOptions } from '../server/tls.js';
 import { AccessLog } from '../common/access-log.js';
 import { cliLogger } from './common.js';
+import { makePrivateDirSync } from '../engine/file-modes.js';
 import { missingNodeFlags, tuneV8ForServer } from './v8-tuning.js';
 import type { ServeFlags } from './serve.js';
+
+/**
+ * The access log's path, its directory created first one level at a time: sonic-boom's
+ * `mkdir: true` is Node's recursive mkdir, which never returns under /proc (store/private-files.ts).
+ */
+function accessLogFile(file: string): string {
+  const path = resolve(file);
+  makePrivateDirSync(dirname(path));
+  return path;
+}
 
 export async function runServe(flags: ServeFlags, tls: TlsServerOptions | undefined): Promise<void> {
   const logger = cliLogger(flags.logLevel);
@@ -20,7 +31,7 @@ export async function runServe(flags: ServeFlags, tls: TlsServerOptions | undefi
   const accessLog =
     flags.accessLog === undefined || flags.accessLog === false
       ? undefined
-      : AccessLog.to(flags.accessLog === true ? logger : pino({ level: 'info' }, pino.destination({ dest: resolve(flags.accessLog), append: true, mkdir: true })));
+      : AccessLog.to(flags.accessLog === true ? logger : pino({ level: 'info' }, pino.destination({ dest: accessLogFile(flags.accessLog), append: true })));
   // This process serves every client of every bucket: a missed rejection is logged, not fatal.
   installProcessGuard(logger);
   const server = await FreshetServer.start({

@@ -3,4 +3,4 @@
  * other things Freshet writes to disk (consumer checkpoints, replicator sequence files), which
  * reach storage details only through the engine.
  */
-export { makePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
+export { makePrivateDir, makePrivateDirSync, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';

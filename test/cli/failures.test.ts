@@ -6,7 +6,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
+import { join } from 'node:path';
+import { startTestServer, tempDir } from '../helpers/server.js';
 import { cli, closedPort, startCli, until, jsonLines } from './run-cli.js';
 
 const CREDS = ['-u', 'Administrator', '-p', 'password'];
@@ -106,6 +107,10 @@ describe('cli > failures', () => {
     assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
     assert.match(r.stderr, /freshet: ENOENT.*mkdir '\/proc\/freshet-no'/);
     assert.equal(r.stdout, '', 'no ready line');
+    // the access log's directory too (sonic-boom's mkdir is the recursive one)
+    const log = await cli(['serve', '--data', join(tempDir(), 'data'), '--kv-port', '0', '--mgmt-port', '0', '--http-port', '0', '-p', 'secret', '--access-log', '/proc/freshet-no/access.log']);
+    assert.equal(log.code, 1, log.stderr);
+    assert.match(log.stderr, /freshet: ENOENT.*mkdir '\/proc\/freshet-no'/);
   });
 
   test('xdcr push with a checkpoint that cannot be written exits 1 after the push instead of hanging', async (t) => {
