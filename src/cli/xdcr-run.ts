@@ -37,6 +37,7 @@ export async function runXdcrPush(sourceBucket: string, target: string, flags: X
   let fatal: string | undefined;
   const src = sourceUrl(flags.source, sourceBucket);
   let stats: PushStats | undefined;
+  let targetOpen = false;
   // A one-shot push must end: without a source connection within --connect-timeout it fails
   // (as `tail --to now`); a continuous one keeps retrying. Each new cause is warned once.
   let lastCause: string | undefined;
@@ -56,6 +57,7 @@ export async function runXdcrPush(sourceBucket: string, target: string, flags: X
       ...(flags.checkpoint !== undefined ? { checkpoint: flags.checkpoint } : {}),
       continuous: flags.continuous,
       signal: ac.signal,
+      onTargetOpen: () => (targetOpen = true),
       onError: (err) => {
         const why = fatalCause(err, credentials !== undefined);
         if (why !== undefined) {
@@ -84,6 +86,12 @@ export async function runXdcrPush(sourceBucket: string, target: string, flags: X
       },
     });
   } catch (err) {
+    if (fatal === undefined && !targetOpen) {
+      // The target is opened first: name it, and the options that give its credentials.
+      const why = fatalCause(err, targetCredentials !== undefined);
+      const hint = flags.targetUsername !== undefined ? 'check --target-username and --target-password' : 'check -u/--username and -p/--password, or give --target-username and --target-password';
+      throw new Error(`the target ${target}: ${(why ?? (err instanceof Error ? err.message : String(err))).replace(/check -u\/--username and -p\/--password$/, hint)}`);
+    }
     throw new Error(fatal ?? fatalCause(err, credentials !== undefined) ?? (err instanceof Error ? err.message : String(err)));
   } finally {
     clearTimeout(connectTimer);

@@ -38,6 +38,8 @@ export interface PushOptions {
   readonly onError?: (err: Error) => void;
   /** Source stream status (stream-requested with its end seqno, stream-end, connected...). */
   readonly onStatus?: StatusListener;
+  /** Once the target is connected, authenticated and its map read (before the source opens). */
+  readonly onTargetOpen?: () => void;
   /** After each version the target answered. */
   readonly onWrite?: (change: ChangeEvent, stats: Readonly<PushStats>) => void;
   readonly connectTimeoutMs?: number;
@@ -74,6 +76,7 @@ export async function runPush(opts: PushOptions): Promise<PushStats> {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
   });
+  opts.onTargetOpen?.();
   const stats: PushStats = { mutations: 0, deletions: 0, expirations: 0, rollbacks: 0, ...target.stats };
   const store = opts.checkpoint === undefined ? undefined : new GuardedStore(new FileCheckpointStore(opts.checkpoint));
   let stream: ChangeStream | undefined;

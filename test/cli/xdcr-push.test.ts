@@ -108,3 +108,24 @@ test('a one-shot push whose source never answers exits 1 after --connect-timeout
     await b.close();
   }
 });
+
+test('a target refusing its credentials is named, with the options that give them', async () => {
+  const a = await startTestServer();
+  const b = await startTestServer();
+  try {
+    const base = [
+      'xdcr', 'push', 'default', `couchbase://127.0.0.1:${b.server.ports.kv}/default`,
+      '--source', `couchbase://127.0.0.1:${a.server.ports.kv}`, '-u', ADMIN.username, '-p', ADMIN.password,
+    ];
+    const r = await cli([...base, '--target-username', ADMIN.username, '--target-password', 'wrong']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^freshet: the target couchbase:\/\/127\.0\.0\.1:\d+\/default: authentication failed .*check --target-username and --target-password$/m);
+    assert.ok(!r.stderr.includes('wrong'), 'no password in the output');
+    const missing = await cli(['xdcr', 'push', 'default', `couchbase://127.0.0.1:${b.server.ports.kv}/nosuch`, ...base.slice(4)]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /^freshet: the target couchbase:\/\/127\.0\.0\.1:\d+\/nosuch: the bucket does not exist/m);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
