@@ -59,10 +59,22 @@ function flushFlag(value: string): '0' | '1' {
   return value;
 }
 
+/**
+ * `--host`: an address, not a URL (the port is --mgmt-port): `http://h` or `h:8091` would
+ * otherwise become `http://[http://h]:8091`, an "Invalid URL" that does not say why.
+ */
+function hostAddress(value: string): string {
+  // One colon is host:port (an IPv6 address has two or more).
+  if (value === '' || /[/\s?#@]/.test(value) || value.split(':').length === 2 || (value.startsWith('[') && !value.endsWith(']'))) {
+    throw new InvalidArgumentError('--host is an address such as 127.0.0.1, cb.example or ::1 (no scheme, no port: give the port with --mgmt-port)');
+  }
+  return value;
+}
+
 /** The connection flags every command against a running server takes (`bucket`, `stats`). */
 export function withConnection(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--host <addr>', 'server address').env('FRESHET_HOST').default('127.0.0.1'))
+    .addOption(new Option('--host <addr>', 'server address').env('FRESHET_HOST').default('127.0.0.1').argParser(hostAddress))
     .option('--mgmt-port <port>', 'cluster-manager REST port', port, 8091)
     .addOption(new Option('-u, --username <name>', 'administrator user name').env('FRESHET_USERNAME').default('Administrator'))
     .addOption(new Option('-p, --password <password>', 'administrator password').env('FRESHET_PASSWORD').default('password'));

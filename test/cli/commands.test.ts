@@ -33,6 +33,17 @@ describe('cli > commands', () => {
     assert.match(env.stderr, /'loud' from env 'FRESHET_LOG_LEVEL' is invalid/);
   });
 
+  test('--host takes an address, not a URL or host:port', async () => {
+    for (const host of ['http://127.0.0.1', '127.0.0.1:8091', '[::1]:8091']) {
+      const r = await cli(['bucket', 'list', '--host', host]);
+      assert.equal(r.code, 1, host);
+      assert.match(r.stderr, /--host is an address such as 127\.0\.0\.1/, host);
+    }
+    const env = await cli(['stats'], { FRESHET_HOST: 'http://127.0.0.1' });
+    assert.equal(env.code, 1);
+    assert.match(env.stderr, /from env 'FRESHET_HOST' is invalid/);
+  });
+
   test('help lists the environment variables', async () => {
     for (const cmd of ['serve', 'tail', 'bucket']) {
       const r = await cli([cmd, '--help']);
