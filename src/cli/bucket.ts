@@ -134,7 +134,7 @@ export interface BucketSummary {
   uuid: string;
   bucketType: string;
   numVBuckets: number;
-  /** ns_server's `basicStats.itemCount`, when the server reports it (Freshet does not). */
+  /** ns_server's `basicStats.itemCount`, when the server reports it (Freshet and ns_server do). */
   items?: number;
 }
 

@@ -62,7 +62,9 @@ describe('cli > commands', () => {
     assert.equal(r.code, 0, r.stderr);
     const list = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(list.map((b) => [b.name, b.numVBuckets, b.bucketType]), [['default', 16, 'membase'], ['second', 8, 'membase']]);
-    for (const b of list) assert.deepEqual(Object.keys(b).sort(), ['bucketType', 'name', 'numVBuckets', 'uuid']);
+    // `items` is ns_server's basicStats.itemCount, which the bucket documents carry.
+    for (const b of list) assert.deepEqual(Object.keys(b).sort(), ['bucketType', 'items', 'name', 'numVBuckets', 'uuid']);
+    assert.deepEqual(list.map((b) => b.items), [0, 0]);
     assert.ok(r.stdout.length < 400, `small output (${r.stdout.length} bytes)`);
   });
 
