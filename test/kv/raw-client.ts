@@ -17,6 +17,7 @@ import {
   encodeSaslRequest,
   encodeSelectBucketRequest,
   encodeStatRequest,
+  encodeSubdocRequest,
   decodeStatResponse,
   isStatTerminator,
   plainPayload,
@@ -160,6 +161,18 @@ export class RawKv {
     this.#waiter = undefined;
     w?.(this.#ended);
   }
+}
+
+/** One single-path sub-document request (SUBDOC_GET, DICT_UPSERT, ...) and its reply. */
+export async function subdocSingle(
+  kv: RawKv,
+  vb: number,
+  opcode: number,
+  key: string,
+  path: string,
+  more: { value?: string; pathFlags?: number; docFlags?: number; cas?: bigint } = {},
+): Promise<Packet> {
+  return kv.request(encodeSubdocRequest({ opcode, key, path, vbucket: vb, ...more }));
 }
 
 export function expectStatus(p: Packet, status: number, what = ''): Packet {

@@ -16,18 +16,13 @@ import {
   decodeMutationFailure,
   encodeGetLockedRequest,
   encodeMultiRequest,
-  encodeSubdocRequest,
   type Packet,
 } from '../../src/codec/index.js';
 import { RAW_TEST, withServer } from './fixture.js';
-import { expectStatus, type RawKv } from './raw-client.js';
+import { expectStatus, subdocSingle as single } from './raw-client.js';
 
 const FEATURES = [Feature.Xerror, Feature.SelectBucket, Feature.Json, Feature.MutationSeqno, Feature.Xattr, Feature.SubdocReplicaRead];
 const { XattrPath } = SubdocPathFlag;
-
-async function single(kv: RawKv, vb: number, opcode: number, key: string, path: string, more: { value?: string; pathFlags?: number; docFlags?: number; cas?: bigint } = {}): Promise<Packet> {
-  return kv.request(encodeSubdocRequest({ opcode, key, path, vbucket: vb, ...more }));
-}
 
 describe('sub-document fidelity', () => {
   test('a whole-document DELETE after a body spec is INVALID_COMBO, and nothing is deleted', RAW_TEST, () =>

@@ -19,18 +19,13 @@ import {
   encodeGetRequest,
   encodeMultiRequest,
   encodeStoreRequest,
-  encodeSubdocRequest,
   type Packet,
 } from '../../src/codec/index.js';
 import { RAW_TEST, withServer } from './fixture.js';
-import { expectStatus, type RawKv } from './raw-client.js';
+import { expectStatus, subdocSingle as single } from './raw-client.js';
 
 const FEATURES = [Feature.Xerror, Feature.SelectBucket, Feature.Json, Feature.MutationSeqno, Feature.Xattr];
 const { XattrPath, ExpandMacros, MkdirP } = SubdocPathFlag;
-
-async function single(kv: RawKv, vb: number, opcode: number, key: string, path: string, more: { value?: string; pathFlags?: number; docFlags?: number; cas?: bigint } = {}): Promise<Packet> {
-  return kv.request(encodeSubdocRequest({ opcode, key, path, vbucket: vb, ...more }));
-}
 
 describe('sub-document frames', () => {
   test('single-path statuses', RAW_TEST, () =>
