@@ -43,6 +43,8 @@ export interface KvConnectParams {
   readonly requestTimeoutMs: number;
   readonly maxInFlight?: number;
   readonly onServerRequest?: (p: Packet, conn: KvConnection) => void;
+  /** Aborting closes the socket at once (a node that accepted and never answers must not hold close()). */
+  readonly signal?: AbortSignal;
 }
 
 export interface KvNode {
@@ -101,15 +103,51 @@ export async function authenticate(conn: KvConnection, c: Credentials, server: s
   throw new AuthFailError(server, c.username, { cause: lastError ?? new Error(`no usable SASL mechanism in ${[...mechs].join(' ')}`) });
 }
 
-/** Dial, HELLO, authenticate, select the bucket. Closes the connection on any failure. */
+const closedError = (server: string): ConsumerError => new ConsumerError('CLOSED', `connecting to ${server} aborted: the data source is closing`, { server });
+
+/** Close `conn` when `signal` aborts; returns the unsubscribe (listeners must not pile up on a long-lived signal). */
+export function closeOnAbort(conn: KvConnection, signal: AbortSignal | undefined): () => void {
+  if (signal === undefined) return () => {};
+  const onAbort = (): void => void conn.close();
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/** The dial, given up at once on abort (a socket that connects later is destroyed). */
+async function dialUnlessAborted(p: KvConnectParams, server: string): Promise<Duplex> {
+  const { signal } = p;
+  if (signal?.aborted) throw closedError(server);
+  const dialing = (p.connect ?? defaultConnect)(p.host, p.port, p.connectTimeoutMs);
+  if (signal === undefined) return dialing;
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(closedError(server));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([dialing, aborted]);
+  } catch (e) {
+    dialing.then((s) => s.destroy()).catch(() => {});
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Dial, HELLO, authenticate, select the bucket. Closes the connection on any failure, and on
+ * `signal` (the caller keeps it closed after that with closeOnAbort if it wants).
+ */
 export async function connectKvNode(p: KvConnectParams): Promise<KvNode> {
-  const socket = await (p.connect ?? defaultConnect)(p.host, p.port, p.connectTimeoutMs);
+  const server = `${p.host}:${p.port}`;
+  const socket = await dialUnlessAborted(p, server);
   const conn = new KvConnection(socket, {
     requestTimeoutMs: p.requestTimeoutMs,
     maxInFlight: p.maxInFlight ?? 2048,
     ...(p.onServerRequest ? { onServerRequest: p.onServerRequest } : {}),
   });
-  const server = `${p.host}:${p.port}`;
+  const unsubscribe = closeOnAbort(conn, p.signal);
   try {
     const features = [Feature.Xerror, Feature.SelectBucket, Feature.Json, ...(p.includeXAttrs ? [Feature.Xattr] : []), ...(p.collections ? [Feature.Collections] : [])];
     const enabled = await conn.hello(p.agent, features);
@@ -123,10 +161,13 @@ export async function connectKvNode(p: KvConnectParams): Promise<KvNode> {
       // kv answers Eaccess for an unknown bucket and for no permission alike
       throw new ConsumerError('BUCKET_NOT_FOUND', `SELECT_BUCKET ${p.bucket} on ${server} failed: ${(e as Error).message}`, { server }, { cause: e });
     }
+    if (p.signal?.aborted) throw closedError(server);
     return { conn, socket, mechanism };
   } catch (e) {
     await conn.close();
-    throw e;
+    throw p.signal?.aborted ? closedError(server) : e;
+  } finally {
+    unsubscribe();
   }
 }
 

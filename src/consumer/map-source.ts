@@ -6,7 +6,7 @@
  */
 import type { KvConnection } from '../client/connection.js';
 import { AuthFailError, ConsumerError, asError } from './errors.js';
-import { connectKvNode, fetchConfigOverKv, type Credentials } from './kv-connect.js';
+import { closeOnAbort, connectKvNode, fetchConfigOverKv, type Credentials } from './kv-connect.js';
 import { fetchBucketOverRest } from './rest-config.js';
 import type { ClusterMap } from './cluster-map.js';
 import type { ResolvedDataSourceOptions } from './options.js';
@@ -83,15 +83,21 @@ export class MapSource {
         ...(o.connect ? { connect: o.connect } : {}),
         connectTimeoutMs: o.connectTimeoutMS,
         requestTimeoutMs: o.requestTimeoutMS,
+        signal,
       });
       this.#kv = { seed, conn: node.conn };
     }
+    // the data source closing while GET_CLUSTER_CONFIG is unanswered ends it at once
+    const unsubscribe = closeOnAbort(this.#kv.conn, signal);
     try {
       return await fetchConfigOverKv(this.#kv.conn, seed.host, o.tls !== undefined);
     } catch (e) {
       await this.close();
+      if (signal.aborted) throw new ConsumerError('CLOSED', `map fetch from ${seed.url} aborted: the data source is closing`, { seed: seed.url });
       if (e instanceof AuthFailError || e instanceof ConsumerError) throw e;
       throw new ConsumerError('CONNECTION', `GET_CLUSTER_CONFIG from ${seed.url} failed: ${asError(e).message}`, { seed: seed.url }, { cause: e });
+    } finally {
+      unsubscribe();
     }
   }
 }

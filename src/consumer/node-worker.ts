@@ -11,7 +11,7 @@
 import { Backoff, sleep } from '../common/backoff.js';
 import { DcpSession, type SessionEnd } from './dcp-session.js';
 import { AuthFailError, ConsumerError, asError, isConsumerError } from './errors.js';
-import { connectKvNode, type Credentials } from './kv-connect.js';
+import { closeOnAbort, connectKvNode, type Credentials } from './kv-connect.js';
 import { splitServer } from './cluster-map.js';
 import { openDcp } from './stream-setup.js';
 import { fetchManifest, resolveFilter, type ResolvedFilter } from './collections.js';
@@ -113,6 +113,7 @@ export class NodeWorker {
         connectTimeoutMs: o.connectTimeoutMS,
         requestTimeoutMs: o.requestTimeoutMS,
         onServerRequest: (p) => this.#session?.accept(p),
+        signal: this.#abort.signal,
       });
       stats.totWorkerConnectOk++;
       if (node.mechanism !== undefined) {
@@ -120,8 +121,11 @@ export class NodeWorker {
         stats.totWorkerAuthOk++;
       }
     } catch (e) {
+      if (this.#abort.signal.aborted) return { reason: 'stopped', progressed: false };
       return { reason: 'failed', error: this.#classify(e), progressed: false };
     }
+    // stop() while the manifest, DCP_OPEN or the controls are unanswered closes the connection
+    const unsubscribe = closeOnAbort(node.conn, this.#abort.signal);
     try {
       const filter = await this.#resolveFilter(node.conn);
       const opened = await openDcp(node.conn, o, stats);
@@ -133,10 +137,12 @@ export class NodeWorker {
       this.#d.status.emit({ type: 'connected', server: this.server });
       return await this.#session.run(this.#wanted);
     } catch (e) {
-      stats.totHandShakeErr++;
       await node.conn.close();
+      if (this.#abort.signal.aborted) return { reason: 'stopped', progressed: false };
+      stats.totHandShakeErr++;
       return { reason: 'failed', error: asError(e), progressed: false };
     } finally {
+      unsubscribe();
       this.#session = undefined;
       stats.totWorkerClientClose++;
     }
