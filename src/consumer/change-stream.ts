@@ -82,6 +82,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
   #bucketUuid: string | undefined;
+  #unlisten: () => void = () => {};
 
   constructor(opts: ChangeStreamOptions) {
     this.#opts = opts;
@@ -89,7 +90,15 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
     this.#hwm = opts.highWaterMark ?? 4096;
     this.#ready = this.#init();
     this.#ready.catch((e: unknown) => this.#fail(e instanceof Error ? e : new Error(String(e))));
-    opts.signal?.addEventListener('abort', () => void this.close().catch(() => undefined), { once: true });
+    // An already aborted signal fires no 'abort' event: close now. The listener goes at close(),
+    // so a long-lived signal shared by many streams does not keep every closed one alive.
+    const signal = opts.signal;
+    const onAbort = (): void => void this.close().catch(() => undefined);
+    if (signal?.aborted) onAbort();
+    else if (signal !== undefined) {
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Resolves once the checkpoint is loaded and the data source started. */
@@ -336,6 +345,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
+      this.#unlisten();
       this.#commitReturned();
       clearInterval(this.#timer);
       for (const w of this.#space.splice(0)) w();

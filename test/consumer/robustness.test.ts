@@ -5,7 +5,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as c from '../../src/codec/index.js';
-import { BucketDataSource, type BucketDataSourceOptions } from '../../src/consumer/index.js';
+import { BucketDataSource, openChangeStream, type BucketDataSourceOptions } from '../../src/consumer/index.js';
 import { ScriptedNode } from './fixtures/scripted-node.js';
 import { MemoryReceiver } from './fixtures/memory-receiver.js';
 
@@ -65,5 +65,56 @@ describe('consumer > misbehaving producer', () => {
     const t0 = Date.now();
     await ds.close();
     assert.ok(Date.now() - t0 < 1000, `close took ${Date.now() - t0} ms`);
+  });
+});
+
+const mutation = (req: c.Packet, seq: number): c.Packet =>
+  c.encodeDcpMutation({ opaque: req.opaque, vbucket: req.vbucket, key: `k${seq}`, value: `v${seq}`, cas: BigInt(seq), datatype: 0, bySeqno: seq, revSeqno: 1, flags: 0, expiration: 0 });
+const marker = (req: c.Packet, start: number, end: number, flags = 1): c.Packet =>
+  c.encodeSnapshotMarker({ opaque: req.opaque, vbucket: req.vbucket, version: 'v1', startSeqno: start, endSeqno: end, flags });
+const streamOk = (req: c.Packet) => c.encodeStreamRequestOk([{ vbUuid: 0xabc, seqno: 0 }], { opaque: req.opaque });
+
+describe('consumer > stream end reasons', () => {
+  for (const reason of [1, 2, 3, 4, 5, 6, 8, 42]) {
+    test(`STREAM_END reason ${reason} of an unbounded stream: asked again from the checkpoint`, async (t) => {
+      const node = await ScriptedNode.start(4);
+      const { receiver, ds } = await source(t, node, { clusterManagerSleepInitMS: 5, clusterManagerSleepMaxMS: 10, dataManagerSleepInitMS: 5 });
+      ds.start();
+      const conn = await node.nextDcp();
+      const req = await conn.next(c.Opcode.DcpStreamReq);
+      conn.send(streamOk(req), marker(req, 1, 4), mutation(req, 1), mutation(req, 2), c.encodeStreamEnd({ opaque: req.opaque, vbucket: 0, reason }));
+      const again = c.decodeStreamRequest(await conn.next(c.Opcode.DcpStreamReq));
+      assert.deepEqual([again.startSeqno, again.snapStartSeqno, again.snapEndSeqno, again.vbUuid], [2, 1, 4, 0xabc]);
+      assert.equal(receiver.items, 2);
+    });
+  }
+});
+
+describe('consumer > change stream signal', () => {
+  test('a signal aborted before the stream opens ends it at once, without connecting', async (t) => {
+    const node = await ScriptedNode.start(1);
+    t.after(() => node.close());
+    const stream = openChangeStream({ seeds: [node.seed], credentials: creds, signal: AbortSignal.abort() });
+    t.after(() => stream.close());
+    const r = await Promise.race([stream.next(), new Promise((resolve) => setTimeout(() => resolve('hung'), 2000))]);
+    assert.deepEqual(r, { value: undefined, done: true });
+    assert.equal(node.accepted, 0);
+  });
+
+  test('a long-lived signal keeps no listener of a closed stream', async (t) => {
+    const node = await ScriptedNode.start(1);
+    t.after(() => node.close());
+    const ac = new AbortController();
+    let listeners = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as typeof add;
+    ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as typeof remove;
+    for (let i = 0; i < 3; i++) {
+      const stream = openChangeStream({ seeds: [node.seed], credentials: creds, signal: ac.signal });
+      await stream.ready();
+      await stream.close();
+    }
+    assert.equal(listeners, 0);
   });
 });
