@@ -16,15 +16,14 @@
  * - Collection-aware sources: system events and SEQNO_ADVANCED take the stream to their seqno like
  *   items do; STREAM_END FilterEmpty marks the vbucket done (dcp-messages.ts tables).
  */
-import { Opcode, streamEndReasonName, decodeObserveSeqnoResponse, decodeSnapshotMarker, encodeBufferAck, encodeDcpNoopResponse, encodeNoopRequest, encodeObserveSeqnoRequest, packetSize } from '../codec/index.js';
-import type { Packet } from '../codec/index.js';
+import { Opcode, streamEndReasonName, decodeObserveSeqnoResponse, decodeSnapshotMarker, encodeBufferAck, encodeDcpNoopResponse, encodeNoopRequest, encodeObserveSeqnoRequest, packetSize, type Packet } from '../codec/index.js';
 import type { KvConnection } from '../client/connection.js';
 import { EventQueue } from './event-queue.js';
 import { ConsumerError, asError } from './errors.js';
 import { FlowControl } from './flow-control.js';
 import { PersistenceGate } from './persistence-gate.js';
 import { dataSeqno, messageKind, streamEndAction, type MessageKind, type SeqnoKind } from './dcp-messages.js';
-import { VbStreams, type Running, type StreamReply, type VbState, type VbStreamsDeps } from './vb-streams.js';
+import { VbStreams, coverItem, type Running, type StreamReply, type VbState, type VbStreamsDeps } from './vb-streams.js';
 import type { Duplex } from 'node:stream';
 
 type LoopEvent =
@@ -222,6 +221,7 @@ export class DcpSession {
       stats.totUPRMalformed++;
       throw new ConsumerError('PROTOCOL', `corrupted data message for vbucket ${p.vbucket}`, { vbucket: p.vbucket, opcode: p.opcode });
     }
+    if (coverItem(st, seq)) stats.totUPROutsideSnapshot++;
     if (!st.snapSaved) {
       // cbdatasource (following ep-engine): persist the snapshot range just before its first
       // item, never at the marker, so a saved range never starts above the receiver's lastSeq.

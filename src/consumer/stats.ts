@@ -111,6 +111,7 @@ export const STAT_NAMES = [
   'totUPRUnsupported',
   'totUPRStaleDrop',
   'totUPRMalformed',
+  'totUPROutsideSnapshot',
 
   'totWantCloseRequestedVBucketErr',
   'totWantClosingVBucketErr',

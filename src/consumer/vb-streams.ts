@@ -45,6 +45,20 @@ export type VbState =
 
 export type Running = Extract<VbState, { kind: 'running' }>;
 
+/**
+ * An item outside the announced snapshot (a producer bug): widen the range over it, so the
+ * position saved before it stays consistent. Resuming from it with the announced range would be
+ * refused with Erange (kv_engine; rule 6 of src/dcp/stream-request.ts), which costs a rollback to
+ * 0 (cbdatasource). Returns true when it had to.
+ */
+export function coverItem(st: Running, seq: number): boolean {
+  if (seq <= st.snapEnd && seq >= st.snapStart) return false;
+  st.snapStart = Math.min(st.snapStart, seq);
+  st.snapEnd = Math.max(st.snapEnd, seq);
+  st.snapSaved = false;
+  return true;
+}
+
 export type StreamReply = { readonly kind: 'stream-res' | 'close-res'; readonly vb: number; readonly opaque: number; readonly res?: Packet; readonly error?: Error };
 
 export interface VbStreamsDeps {

@@ -118,3 +118,85 @@ describe('consumer > change stream signal', () => {
     assert.equal(listeners, 0);
   });
 });
+
+describe('consumer > broken frames', () => {
+  test('frames split at every byte are reassembled; garbage ends the connection and the stream resumes', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 5, feedBufferSizeBytes: 100, feedBufferAckThreshold: 0.01 });
+    ds.start();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    const bytes = Buffer.concat([streamOk(req), marker(req, 1, 3), mutation(req, 1), c.encodeDcpNoopRequest(5), mutation(req, 2)].map((p) => c.encodePacket(p)));
+    for (const b of bytes) {
+      conn.socket.write(Buffer.from([b]));
+      await new Promise((r) => setImmediate(r));
+    }
+    await until(() => receiver.items === 2, 'two items');
+    assert.equal((await conn.next(c.Opcode.DcpNoop)).opaque, 5);
+    const garbage = Buffer.alloc(24, 0x42); // bad magic
+    conn.send(garbage);
+    const again = await node.nextDcp();
+    const req2 = c.decodeStreamRequest(await again.next(c.Opcode.DcpStreamReq));
+    assert.deepEqual([req2.startSeqno, req2.snapStartSeqno, req2.snapEndSeqno], [2, 1, 3]);
+    assert.ok(receiver.errors.length >= 1);
+  });
+
+  test('a producer that hangs up right after DCP_OPEN is retried with backoff, errors reported', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 5, dataManagerSleepMaxMS: 20 });
+    ds.start();
+    for (let i = 0; i < 3; i++) (await node.nextDcp()).socket.destroy();
+    const conn = await node.nextDcp();
+    await conn.next(c.Opcode.DcpStreamReq);
+    assert.ok(receiver.errors.length >= 3);
+    assert.ok(ds.stats().totWorkerReconnectSleep >= 3);
+  });
+
+  test('a truncated frame then a hang-up: reconnect, nothing delivered twice', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 5 });
+    ds.start();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    const m2 = c.encodePacket(mutation(req, 2));
+    conn.send(streamOk(req), marker(req, 1, 2), mutation(req, 1), m2.subarray(0, m2.length - 3));
+    await until(() => receiver.items === 1, 'first item');
+    conn.socket.end();
+    const again = await node.nextDcp();
+    const r2 = await again.next(c.Opcode.DcpStreamReq);
+    assert.equal(c.decodeStreamRequest(r2).startSeqno, 1);
+    again.send(streamOk(r2), marker(r2, 1, 2), mutation(r2, 2));
+    await until(() => receiver.items === 2, 'second item');
+    assert.deepEqual(receiver.history.get(0)?.map((h) => h.seq), [1, 2]);
+  });
+});
+
+describe('consumer > odd snapshots', () => {
+  test('an item beyond the announced snapshot widens the saved range: the resume stays consistent', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 5, clusterManagerSleepInitMS: 5 });
+    ds.start();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    // odd marker flags (memory|disk|checkpoint|ack|history|may-contain-duplicates|unknown)
+    conn.send(streamOk(req), marker(req, 1, 2, 0xff), mutation(req, 1), mutation(req, 2), mutation(req, 3), c.encodeStreamEnd({ opaque: req.opaque, vbucket: 0, reason: 4 }));
+    const again = c.decodeStreamRequest(await conn.next(c.Opcode.DcpStreamReq));
+    assert.equal(receiver.items, 3);
+    assert.equal(again.startSeqno, 3);
+    assert.ok(again.snapStartSeqno <= 3 && 3 <= again.snapEndSeqno, `snapshot [${again.snapStartSeqno}, ${again.snapEndSeqno}] must hold 3`);
+    assert.equal(ds.stats().totUPROutsideSnapshot, 1);
+    assert.deepEqual(receiver.snapshots, [{ vb: 0, start: 1, end: 2, type: 0xff }]);
+  });
+
+  test('items without any marker: each resume position is consistent', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 5, clusterManagerSleepInitMS: 5 });
+    ds.start();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(streamOk(req), mutation(req, 5), c.encodeStreamEnd({ opaque: req.opaque, vbucket: 0, reason: 4 }));
+    const again = c.decodeStreamRequest(await conn.next(c.Opcode.DcpStreamReq));
+    assert.equal(receiver.items, 1);
+    assert.deepEqual([again.startSeqno, again.snapStartSeqno <= 5, again.snapEndSeqno], [5, true, 5]);
+  });
+});
