@@ -4,6 +4,9 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as c from '../../src/codec/index.js';
 import { BucketDataSource, openChangeStream, type BucketDataSourceOptions } from '../../src/consumer/index.js';
 import { ScriptedNode } from './fixtures/scripted-node.js';
@@ -198,5 +201,51 @@ describe('consumer > odd snapshots', () => {
     const again = c.decodeStreamRequest(await conn.next(c.Opcode.DcpStreamReq));
     assert.equal(receiver.items, 1);
     assert.deepEqual([again.startSeqno, again.snapStartSeqno <= 5, again.snapEndSeqno], [5, true, 5]);
+  });
+});
+
+describe('consumer > change stream restart and close', () => {
+  test('restarted from its checkpoint mid-snapshot: resumes right after the last processed event', async (t) => {
+    const node = await ScriptedNode.start(1);
+    t.after(() => node.close());
+    const dir = await mkdtemp(join(tmpdir(), 'freshet-cons-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'cp.json');
+    const first = openChangeStream({ seeds: [node.seed], credentials: creds, checkpoint: file, noopTimeIntervalSecs: 0 });
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(streamOk(req), marker(req, 1, 5), mutation(req, 1), mutation(req, 2), mutation(req, 3), mutation(req, 4));
+    const seen: number[] = [];
+    for await (const e of first) {
+      seen.push((e as { seqno: number }).seqno);
+      if (seen.length === 3) break;
+    }
+    const second = openChangeStream({ seeds: [node.seed], credentials: creds, checkpoint: file, noopTimeIntervalSecs: 0 });
+    t.after(() => second.close());
+    const got = second.next();
+    const conn2 = await node.nextDcp();
+    const req2 = await conn2.next(c.Opcode.DcpStreamReq);
+    const r = c.decodeStreamRequest(req2);
+    assert.deepEqual([r.startSeqno, r.snapStartSeqno, r.snapEndSeqno, r.vbUuid], [3, 1, 5, 0xabc]);
+    conn2.send(streamOk(req2), marker(req2, 1, 5), mutation(req2, 4), mutation(req2, 5));
+    seen.push(((await got).value as { seqno: number }).seqno, ((await second.next()).value as { seqno: number }).seqno);
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  });
+
+  test('close() while the producer is blocked on a full queue: the iteration ends, sockets are closed', async (t) => {
+    const node = await ScriptedNode.start(1);
+    t.after(() => node.close());
+    const stream = openChangeStream({ seeds: [node.seed], credentials: creds, highWaterMark: 2, noopTimeIntervalSecs: 0 });
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(streamOk(req), marker(req, 1, 50), ...Array.from({ length: 50 }, (_, i) => mutation(req, i + 1)));
+    assert.equal(((await stream.next()).value as { seqno: number }).seqno, 1);
+    await until(() => stream.bufferedBytes > 0, 'queue filling');
+    const pending = stream.next();
+    const closed = stream.close();
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('close hung')), 2000))]);
+    await pending; // either an event or the end, never a hang or a rejection
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+    await until(() => conn.socket.destroyed || conn.socket.readableEnded, 'producer side closed', 2000);
   });
 });
