@@ -167,7 +167,15 @@ export async function runTail(url: string, flags: TailFlags): Promise<void> {
     if (err.code === 'EPIPE') stop();
   });
 
-  await stream.ready();
+  try {
+    await stream.ready();
+  } catch (err) {
+    // an unreadable checkpoint: exit now, not once the --connect-timeout timer has run out
+    clearTimeout(connectTimer);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    throw err;
+  }
   stream.onStatus((s) => {
     if (s.type === 'connected') {
       clearTimeout(connectTimer);

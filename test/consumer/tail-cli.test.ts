@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startTestServer, tempDir } from '../helpers/server.js';
@@ -109,5 +109,18 @@ describe('consumer > freshet tail', () => {
     const r = await bad.done;
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--bucket/);
+  });
+
+  test('an unreadable --checkpoint exits 1 at once, not after --connect-timeout', async (t) => {
+    const dir = tempDir('freshet-tail-');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cp = join(dir, 'cp.json');
+    writeFileSync(cp, '{not json');
+    const started = Date.now();
+    const run = tail(['couchbase://127.0.0.1:1/default', '-u', 'a', '-p', 'b', '--to', 'now', '--checkpoint', cp, '--connect-timeout', '60']);
+    const r = await run.done;
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not JSON/);
+    assert.ok(Date.now() - started < 20_000, `exited after ${Date.now() - started} ms`);
   });
 });
