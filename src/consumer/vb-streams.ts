@@ -217,6 +217,9 @@ export class VbStreams {
         const r = decodeStreamRequestResponse(res);
         if (r.kind !== 'rollback') throw new ConsumerError('PROTOCOL', 'bad rollback reply', { vbucket: vb });
         seq = r.rollbackSeqno;
+        // kv_engine's failover table only ever rolls a request back to or below its start; a point
+        // above it cannot be honoured and would be asked for again at once, in a tight loop
+        if (seq > st.startSeqno) throw new ConsumerError('PROTOCOL', `rollback of vbucket ${vb} to ${seq}, above the requested start ${st.startSeqno}`, { vbucket: vb });
       } else stats.totUPRStreamReqResFailERange++;
       await this.#rollback(vb, seq, st.meta);
       stats.totUPRStreamReqResWantAfterRollback++;

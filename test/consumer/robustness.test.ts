@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as c from '../../src/codec/index.js';
 import { BucketDataSource, openChangeStream, type BucketDataSourceOptions } from '../../src/consumer/index.js';
+import { encodeMetaData } from '../../src/consumer/metadata.js';
 import { ScriptedNode } from './fixtures/scripted-node.js';
 import { MemoryReceiver } from './fixtures/memory-receiver.js';
 
@@ -247,5 +248,23 @@ describe('consumer > change stream restart and close', () => {
     await pending; // either an event or the end, never a hang or a rejection
     assert.deepEqual(await stream.next(), { value: undefined, done: true });
     await until(() => conn.socket.destroyed || conn.socket.readableEnded, 'producer side closed', 2000);
+  });
+});
+
+describe('consumer > bogus rollbacks', () => {
+  test('a rollback point above the requested start is a protocol error: no rollback, reported, reconnect with backoff', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 50, dataManagerSleepMaxMS: 50 });
+    receiver.meta.set(0, { value: encodeMetaData({ seqStart: 0, seqEnd: 0, snapStart: 5, snapEnd: 5, failOverLog: [[11, 0]] }), lastSeq: 5 });
+    ds.start();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(c.encodeStreamRequestRollback(10, { opaque: req.opaque }));
+    const again = await node.nextDcp();
+    assert.notEqual(again, conn);
+    assert.equal(c.decodeStreamRequest(await again.next(c.Opcode.DcpStreamReq)).startSeqno, 5);
+    assert.equal(conn.all(c.Opcode.DcpStreamReq).length, 1, 'not asked again at once on the same connection');
+    assert.deepEqual(receiver.rollbacks, []);
+    assert.ok(receiver.errors.some((e) => /above the requested start/.test(e.message)));
   });
 });
