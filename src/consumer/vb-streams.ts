@@ -217,9 +217,10 @@ export class VbStreams {
         const r = decodeStreamRequestResponse(res);
         if (r.kind !== 'rollback') throw new ConsumerError('PROTOCOL', 'bad rollback reply', { vbucket: vb });
         seq = r.rollbackSeqno;
-        // kv_engine's failover table only ever rolls a request back to or below its start; a point
-        // above it cannot be honoured and would be asked for again at once, in a tight loop
-        if (seq > st.startSeqno) throw new ConsumerError('PROTOCOL', `rollback of vbucket ${vb} to ${seq}, above the requested start ${st.startSeqno}`, { vbucket: vb });
+        // kv_engine's FailoverTable::needsRollback (src/engine/failover-log.ts) rolls a request back
+        // below its start, never one from 0 without StrictVbUuid (never set here); anything else
+        // cannot change the next request and would loop at once
+        if (seq > st.startSeqno || st.startSeqno === 0) throw new ConsumerError('PROTOCOL', `rollback of vbucket ${vb} to ${seq}, requested from ${st.startSeqno}`, { vbucket: vb });
       } else stats.totUPRStreamReqResFailERange++;
       await this.#rollback(vb, seq, st.meta);
       stats.totUPRStreamReqResWantAfterRollback++;

@@ -265,6 +265,19 @@ describe('consumer > bogus rollbacks', () => {
     assert.equal(c.decodeStreamRequest(await again.next(c.Opcode.DcpStreamReq)).startSeqno, 5);
     assert.equal(conn.all(c.Opcode.DcpStreamReq).length, 1, 'not asked again at once on the same connection');
     assert.deepEqual(receiver.rollbacks, []);
-    assert.ok(receiver.errors.some((e) => /above the requested start/.test(e.message)));
+    assert.ok(receiver.errors.some((e) => /to 10, requested from 5/.test(e.message)));
+  });
+
+  test('a rollback of a request from 0 is a protocol error too (it could only loop)', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 50, dataManagerSleepMaxMS: 50 });
+    ds.start();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(c.encodeStreamRequestRollback(0, { opaque: req.opaque }));
+    const again = await node.nextDcp();
+    await again.next(c.Opcode.DcpStreamReq);
+    assert.equal(conn.all(c.Opcode.DcpStreamReq).length, 1);
+    assert.deepEqual(receiver.rollbacks, []);
   });
 });
