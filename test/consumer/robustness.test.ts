@@ -95,6 +95,31 @@ describe('consumer > stream end reasons', () => {
 });
 
 describe('consumer > change stream signal', () => {
+  test('the signal while the data node never answers: the iteration ends at once', async (t) => {
+    const node = await ScriptedNode.start(1);
+    node.muteConnection = (i) => i >= 1;
+    t.after(() => node.close());
+    const ac = new AbortController();
+    const stream = openChangeStream({ seeds: [node.seed], credentials: creds, signal: ac.signal, requestTimeoutMS: 20_000 });
+    const got = stream.next();
+    await until(() => node.accepted >= 2, 'data connection');
+    const t0 = Date.now();
+    ac.abort();
+    assert.deepEqual(await got, { value: undefined, done: true });
+    assert.ok(Date.now() - t0 < 1000, `ended after ${Date.now() - t0} ms`);
+  });
+
+  test('close() during the reconnect backoff returns at once', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { ds } = await source(t, node, { dataManagerSleepInitMS: 20_000, dataManagerSleepMaxMS: 20_000 });
+    ds.start();
+    (await node.nextDcp()).socket.destroy();
+    await until(() => ds.stats().totWorkerReconnectSleep === 1, 'backoff');
+    const t0 = Date.now();
+    await ds.close();
+    assert.ok(Date.now() - t0 < 1000, `close took ${Date.now() - t0} ms`);
+  });
+
   test('a signal aborted before the stream opens ends it at once, without connecting', async (t) => {
     const node = await ScriptedNode.start(1);
     t.after(() => node.close());
