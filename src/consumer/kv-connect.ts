@@ -158,6 +158,8 @@ export async function connectKvNode(p: KvConnectParams): Promise<KvNode> {
     try {
       await conn.selectBucket(p.bucket);
     } catch (e) {
+      // a connection lost or timed out before the answer says nothing about the bucket
+      if (!(e instanceof KvStatusError)) throw new ConsumerError('CONNECTION', `SELECT_BUCKET ${p.bucket} on ${server}: ${(e as Error).message}`, { server }, { cause: e });
       // kv answers Eaccess for an unknown bucket and for no permission alike
       throw new ConsumerError('BUCKET_NOT_FOUND', `SELECT_BUCKET ${p.bucket} on ${server} failed: ${(e as Error).message}`, { server }, { cause: e });
     }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as c from '../../src/codec/index.js';
 import { BucketDataSource, openChangeStream, type BucketDataSourceOptions } from '../../src/consumer/index.js';
 import { encodeMetaData } from '../../src/consumer/metadata.js';
+import { fatalCause } from '../../src/cli/tail-run.js';
 import { ScriptedNode } from './fixtures/scripted-node.js';
 import { MemoryReceiver } from './fixtures/memory-receiver.js';
 
@@ -304,5 +305,32 @@ describe('consumer > bogus rollbacks', () => {
     await again.next(c.Opcode.DcpStreamReq);
     assert.equal(conn.all(c.Opcode.DcpStreamReq).length, 1);
     assert.deepEqual(receiver.rollbacks, []);
+  });
+});
+
+describe('consumer > hang-ups during the handshake', () => {
+  test('a node that hangs up on SELECT_BUCKET is a connection problem, not a missing bucket', async (t) => {
+    const node = await ScriptedNode.start(4);
+    node.hangUpOn.set(c.Opcode.SelectBucket, 3);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 5, clusterManagerSleepInitMS: 5, clusterManagerSleepMaxMS: 10 });
+    ds.start();
+    const conn = await node.nextDcp();
+    await conn.next(c.Opcode.DcpStreamReq);
+    assert.ok(receiver.errors.length >= 1);
+    assert.equal(ds.stats().totSelectBucketErr, 0);
+    for (const e of receiver.errors) assert.equal(fatalCause(e, true), undefined, `fatal for tail: ${e.message}`);
+  });
+
+  test('a change stream keeps going through a hang-up on SELECT_BUCKET', async (t) => {
+    const node = await ScriptedNode.start(1);
+    node.hangUpOn.set(c.Opcode.SelectBucket, 1);
+    t.after(() => node.close());
+    const stream = openChangeStream({ seeds: [node.seed], credentials: creds, noopTimeIntervalSecs: 0, clusterManagerSleepInitMS: 5 });
+    t.after(() => stream.close());
+    const got = stream.next();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(streamOk(req), marker(req, 1, 1), mutation(req, 1));
+    assert.equal(((await got).value as { seqno: number }).seqno, 1);
   });
 });
