@@ -221,7 +221,12 @@ export class VbStreams {
         // below its start, never one from 0 without StrictVbUuid (never set here); anything else
         // cannot change the next request and would loop at once
         if (seq > st.startSeqno || st.startSeqno === 0) throw new ConsumerError('PROTOCOL', `rollback of vbucket ${vb} to ${seq}, requested from ${st.startSeqno}`, { vbucket: vb });
-      } else stats.totUPRStreamReqResFailERange++;
+      } else {
+        stats.totUPRStreamReqResFailERange++;
+        // from 0 with snapshot [0, 0] (where a rollback to 0 leads) no check of the producer can fail
+        // (src/dcp/stream-request.ts rules 5, 6, 10): rolling back again could only loop
+        if (st.startSeqno === 0 && st.meta.snapStart === 0 && st.meta.snapEnd === 0) throw new ConsumerError('PROTOCOL', `Erange for vbucket ${vb} requested from 0`, { vbucket: vb });
+      }
       await this.#rollback(vb, seq, st.meta);
       stats.totUPRStreamReqResWantAfterRollback++;
       return; // idle and wanted: the next reconcile requests it again

@@ -294,6 +294,24 @@ describe('consumer > bogus rollbacks', () => {
     assert.ok(receiver.errors.some((e) => /to 10, requested from 5/.test(e.message)));
   });
 
+  test('Erange for a request from 0 with snapshot [0, 0] is a protocol error, not a rollback loop', async (t) => {
+    const node = await ScriptedNode.start(4);
+    const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 50, dataManagerSleepMaxMS: 50 });
+    receiver.meta.set(0, { value: encodeMetaData({ seqStart: 0, seqEnd: 0, snapStart: 3, snapEnd: 3, failOverLog: [[11, 0]] }), lastSeq: 3 });
+    ds.start();
+    const conn = await node.nextDcp();
+    const first = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(c.replyTo(first, { status: c.Status.Erange })); // from 3: a rollback to 0 (cbdatasource)
+    const second = await conn.next(c.Opcode.DcpStreamReq);
+    assert.equal(c.decodeStreamRequest(second).startSeqno, 0);
+    conn.send(c.replyTo(second, { status: c.Status.Erange })); // from 0: nothing left to roll back
+    const again = await node.nextDcp();
+    await again.next(c.Opcode.DcpStreamReq);
+    assert.equal(conn.all(c.Opcode.DcpStreamReq).length, 2);
+    assert.equal(receiver.rollbacks.length, 1);
+    assert.ok(receiver.errors.some((e) => /Erange for vbucket 0 requested from 0/.test(e.message)));
+  });
+
   test('a rollback of a request from 0 is a protocol error too (it could only loop)', async (t) => {
     const node = await ScriptedNode.start(4);
     const { receiver, ds } = await source(t, node, { dataManagerSleepInitMS: 50, dataManagerSleepMaxMS: 50 });
