@@ -71,7 +71,8 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
   #head = 0;
   #bytes = 0;
   #returned: Entry | undefined;
-  #reader: (() => void) | undefined;
+  /** Every next() waiting for an event (calls may overlap: each must wake). */
+  #readers: (() => void)[] = [];
   #space: (() => void)[] = [];
   #complete = false;
   #closed = false;
@@ -227,9 +228,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
   }
 
   #wakeReader(): void {
-    const r = this.#reader;
-    this.#reader = undefined;
-    r?.();
+    for (const r of this.#readers.splice(0)) r();
   }
 
   #onError(err: Error): void {
@@ -274,7 +273,7 @@ export class ChangeStream implements AsyncIterableIterator<ChangeEvent> {
         if (this.#failure) throw this.#failure;
         return { value: undefined, done: true };
       }
-      await new Promise<void>((resolve) => (this.#reader = resolve));
+      await new Promise<void>((resolve) => this.#readers.push(resolve));
     }
   }
 

@@ -352,3 +352,24 @@ describe('consumer > hang-ups during the handshake', () => {
     assert.equal(((await got).value as { seqno: number }).seqno, 1);
   });
 });
+
+describe('consumer > overlapping next() calls', () => {
+  test('each pending next() gets its own event, and close() ends them all', async (t) => {
+    const node = await ScriptedNode.start(1);
+    t.after(() => node.close());
+    const stream = openChangeStream({ seeds: [node.seed], credentials: creds, noopTimeIntervalSecs: 0 });
+    t.after(() => stream.close());
+    const a = stream.next();
+    const b = stream.next();
+    const conn = await node.nextDcp();
+    const req = await conn.next(c.Opcode.DcpStreamReq);
+    conn.send(streamOk(req), marker(req, 1, 2), mutation(req, 1), mutation(req, 2));
+    const seqs = (await Promise.all([a, b])).map((r) => (r.value as { seqno: number }).seqno).sort();
+    assert.deepEqual(seqs, [1, 2]);
+    const d = stream.next();
+    const e = stream.next();
+    await stream.close();
+    const ends = await Promise.race([Promise.all([d, e]), new Promise((resolve) => setTimeout(() => resolve('hung'), 2000))]);
+    assert.deepEqual(ends, [{ value: undefined, done: true }, { value: undefined, done: true }]);
+  });
+});
