@@ -19,7 +19,6 @@ import {
   encodeGetRequest,
   encodeMultiRequest,
   encodeStoreRequest,
-  type Packet,
 } from '../../src/codec/index.js';
 import { RAW_TEST, withServer } from './fixture.js';
 import { expectStatus, subdocSingle as single } from './raw-client.js';
