@@ -23,7 +23,11 @@ export interface KvConnectionOptions {
   readonly maxInFlight?: number;
   /** Max requests waiting for an in-flight slot. Default 4096. */
   readonly maxQueued?: number;
-  /** Largest accepted frame body. Default 21 MiB. */
+  /**
+   * Largest accepted frame body. Default 30 MiB (`CLIENT_MAX_BODY_LENGTH`): a server may send a
+   * 20 MiB value with up to 1 MiB of system xattrs beside it (kv_engine's allowance), plus its key
+   * and extras, which is more than the 21 MiB a server accepts in one request.
+   */
   readonly maxBodyLength?: number;
   /** Receives server-initiated requests instead of the serverRequests() iterator. */
   readonly onServerRequest?: (p: Packet, conn: KvConnection) => void;
@@ -69,3 +73,6 @@ export function newConnectionStats(): KvConnectionStats {
     readPauses: 0,
   };
 }
+
+/** The client's default `maxBodyLength`: well above any item a server can hold with its xattrs. */
+export const CLIENT_MAX_BODY_LENGTH = 30 * 1024 * 1024;

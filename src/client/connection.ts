@@ -30,7 +30,7 @@ import { ConnectionClosedError, KvClientError, RequestTimeoutError } from './con
 import { Inbox } from './conn-inbox.js';
 import { InflightTable } from './conn-inflight.js';
 import { SlotPool } from './conn-slots.js';
-import { newConnectionStats, systemTimerClock } from './conn-types.js';
+import { CLIENT_MAX_BODY_LENGTH, newConnectionStats, systemTimerClock } from './conn-types.js';
 import type { TimerClock, ConnectionState, ConnectionStatusEvent, KvConnectionOptions, KvConnectionStats } from './conn-types.js';
 import { WriteQueue } from './conn-writer.js';
 
@@ -75,7 +75,7 @@ export class KvConnection implements KvRequester {
 
   constructor(stream: Duplex, options: KvConnectionOptions = {}) {
     this.#stream = stream;
-    this.#parser = new PacketParser(options.maxBodyLength === undefined ? {} : { maxBodyLength: options.maxBodyLength });
+    this.#parser = new PacketParser({ maxBodyLength: options.maxBodyLength ?? CLIENT_MAX_BODY_LENGTH });
     this.#slots = new SlotPool(options.maxInFlight ?? 1024, options.maxQueued ?? 4096);
     this.#clock = options.clock ?? systemTimerClock;
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;

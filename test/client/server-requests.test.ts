@@ -126,4 +126,19 @@ describe('client > connection > server-initiated requests', () => {
     b.server.socket.end();
     await failed;
   });
+
+  test('a DCP mutation of a 20 MiB value with 1 MiB of system xattrs is accepted (beyond a request\'s 21 MiB)', async (t) => {
+    const { conn, server } = await connected(t);
+    const inbox = conn.serverRequests();
+    const xattrs = c.encodeXattrBlob(Buffer.from(JSON.stringify({ _sync: { pad: 'x'.repeat(1024 * 1024) } })));
+    assert.ok(xattrs);
+    const body = Buffer.alloc(20 * 1024 * 1024, 0x61);
+    const value = Buffer.concat([xattrs, body]);
+    assert.ok(value.length > c.DEFAULT_MAX_BODY_LENGTH);
+    server.send(c.encodeDcpMutation({ opaque: 0x1000, vbucket: 3, key: 'big', value, cas: 1n, datatype: c.Datatype.Xattr, bySeqno: 1, revSeqno: 1, flags: 0, expiration: 0 }));
+    const r = await inbox.next();
+    assert.equal(r.done, false);
+    const m = c.decodeDcpMutation(r.value as c.Packet);
+    assert.deepEqual([m.key.toString(), m.value.length], ['big', value.length]);
+  });
 });
