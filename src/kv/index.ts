@@ -55,7 +55,7 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
   if (options.tls === undefined) {
     server = createServer(onSocket);
   } else {
-    const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: 10_000 }, onSocket);
+    const tlsServer = createTlsServer({ handshakeTimeout: 10_000, ...options.tls }, onSocket);
     // The raw socket is tracked from accept so close() also ends connections mid-handshake.
     tlsServer.on('connection', (raw: Socket) => {
       sockets.add(raw);
@@ -64,6 +64,10 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
     tlsServer.on('tlsClientError', (err: Error, socket) => {
       stats.tlsHandshakeFailures++;
       ctx.logger.debug({ err: err.message, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` }, 'TLS handshake on the KV port failed');
+      // A protocol error has already destroyed the socket, but the handshake timeout only emits
+      // this event (node's TLSSocket `_handleTimeout`): without this a client that opens TLS and
+      // never finishes its handshake would hold the connection forever.
+      socket.destroy();
     });
     server = tlsServer;
   }

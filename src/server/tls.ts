@@ -31,14 +31,23 @@ export interface TlsServerOptions {
   readonly httpPort?: number;
   /** Serve TLS only: the plain ports are not opened. */
   readonly only?: boolean;
+  /** How long a client may take to complete its handshake before the connection is dropped. */
+  readonly handshakeTimeoutMs?: number;
 }
+
+/**
+ * Default for `handshakeTimeoutMs` on every TLS port. Node's own default is 120 s, and on expiry
+ * node only emits 'tlsClientError' (TLSSocket `_handleTimeout`): the listeners destroy the socket
+ * themselves (src/kv/index.ts, src/web/server.ts), or a client that never finishes would hold it.
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export const DEFAULT_TLS_PORTS = { kv: 11207, mgmt: 18091, http: 6984 } as const;
 
 /** What the listeners are built from. */
 export interface TlsMaterial {
   /** Options for `tls.createServer` / `https.createServer`. */
-  readonly context: SecureContextOptions & { minVersion: 'TLSv1.2' };
+  readonly context: SecureContextOptions & { minVersion: 'TLSv1.2'; handshakeTimeout: number };
   /** The certificate file clients can trust (the generated one, or the operator's). */
   readonly certPath: string;
   /** SHA-256 fingerprint of the leaf certificate, as `openssl x509 -fingerprint -sha256` prints it. */
@@ -136,5 +145,5 @@ export async function loadTlsMaterial(opts: TlsServerOptions, dataDir: string, l
       ? `generated a self-signed development certificate: clients trust ${certPath}`
       : `using the development certificate ${certPath}`);
   }
-  return { context, certPath, fingerprint, generated };
+  return { context: { ...context, handshakeTimeout: opts.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS }, certPath, fingerprint, generated };
 }

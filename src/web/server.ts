@@ -61,9 +61,14 @@ export class WebServer {
     };
     const interval = options.connectionsCheckingInterval === undefined ? {} : { connectionsCheckingInterval: options.connectionsCheckingInterval };
     const server = options.tls === undefined ? createServer(interval, onRequest) : createHttpsServer({ ...options.tls, ...interval }, onRequest);
-    server.on('tlsClientError', (err: Error) => {
+    server.on('tlsClientError', (err: Error, socket: Socket) => {
       this.#tlsHandshakeFailures++;
       options.logger.debug({ err: err.message, port: this.#port }, 'TLS handshake failed');
+      // node:https hands the error to 'clientError' first (the face's handler writes a 400 that
+      // can never be sent before the handshake), and node's handshake timeout does not destroy
+      // the socket itself (TLSSocket `_handleTimeout`): a client that never finishes its
+      // handshake would hold the connection forever.
+      socket.destroy();
     });
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
     if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
