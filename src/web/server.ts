@@ -39,6 +39,13 @@ export interface WebServerOptions {
   readonly keepAliveTimeout?: number;
   readonly requestTimeout?: number;
   readonly headersTimeout?: number;
+  /**
+   * How long a new connection may stay silent before its first request (default 300 s, mochiweb's
+   * REQUEST_RECV_TIMEOUT, which CouchDB's and ns_server's HTTP servers wait for a request line).
+   * node:http's headersTimeout only starts with the first byte, so without this a client that
+   * connects and sends nothing holds the socket forever.
+   */
+  readonly firstRequestTimeout?: number;
   /** How often node:http checks the request and headers timeouts (node's default: 30 s). */
   readonly connectionsCheckingInterval?: number;
   /** Sees the node:http server before it listens (the access log watches its requests). */
@@ -46,6 +53,9 @@ export interface WebServerOptions {
   /** Serve HTTPS with this certificate and key instead of plain HTTP. */
   readonly tls?: TlsOptions;
 }
+
+/** mochiweb_http's REQUEST_RECV_TIMEOUT: how long CouchDB and ns_server wait for a request line. */
+export const FIRST_REQUEST_TIMEOUT_MS = 300_000;
 
 export class WebServer {
   readonly #server: Server | HttpsServer;
@@ -56,7 +66,12 @@ export class WebServer {
 
   private constructor(face: WebFace, private readonly options: WebServerOptions) {
     this.#port = options.port;
+    const awaitingFirst = new WeakSet<Socket>();
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      // The first request ends the wait for it; from here on node's own timeouts apply
+      // (requestTimeout, keepAliveTimeout between requests), and a long-running reply (a
+      // continuous feed) must not be cut by the idle timer.
+      if (awaitingFirst.delete(req.socket)) req.socket.setTimeout(0);
       face.handle(req, res).catch((err: unknown) => this.#fail(face, err, req, res));
     };
     const interval = options.connectionsCheckingInterval === undefined ? {} : { connectionsCheckingInterval: options.connectionsCheckingInterval };
@@ -76,6 +91,13 @@ export class WebServer {
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+    });
+    // The socket node:http reads requests from: the TLS socket once its handshake is done (the
+    // handshake has its own timeout), else the accepted one. Its 'timeout' with no request goes
+    // to node:http's socketOnTimeout, which destroys it.
+    server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+      awaitingFirst.add(socket);
+      socket.setTimeout(options.firstRequestTimeout ?? FIRST_REQUEST_TIMEOUT_MS);
     });
     const clientError = face.clientError;
     if (clientError) server.on('clientError', (err: Error, socket: Socket) => clientError.call(face, err, socket));
