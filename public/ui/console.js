@@ -103,11 +103,12 @@ class Console {
         error.hidden = false;
         return;
       }
+      const first = await res.json();
       sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
       $('password').value = '';
-      this.show(session, await res.json());
+      this.show(session, first);
     } catch (err) {
-      error.textContent = `Cannot reach the server: ${err.message}`;
+      error.textContent = err instanceof TypeError ? `Cannot reach the server: ${err.message}` : `The server's reply could not be read: ${err.message}`;
       error.hidden = false;
     } finally {
       $('login-button').disabled = false;
@@ -158,7 +159,10 @@ class Console {
       banner.hidden = true;
     } catch (err) {
       if (generation !== this.generation) return;
-      banner.textContent = `Cannot update: ${err.message} Retrying…`;
+      // fetch() rejects with a TypeError ("Failed to fetch") when the server is unreachable
+      // (stopped, restarting); a refused reply throws the sentence failure() wrote.
+      const why = err instanceof TypeError ? `Cannot reach the server (${err.message}).` : err.message;
+      banner.textContent = `Cannot update: ${why} Retrying…`;
       banner.hidden = false;
     }
     this.timer = setTimeout(() => void this.poll(generation), POLL_MS);
