@@ -19,6 +19,15 @@ type Reading = ReadonlyArray<readonly [Labels, number]>;
 export function buildRegistry(src: MetricSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'freshet_' });
+  // prom-client's CPU counters add the CPU used since they were registered (processCpuTotal.js
+  // keeps the process.cpuUsage() of that moment), and the registry is built at the first scrape:
+  // start them at the CPU used so far, so they are totals since the process started, as
+  // process_cpu_seconds_total is defined (and as the plain process collectors report it).
+  const cpu = process.cpuUsage();
+  for (const [name, micros] of [['user', cpu.user], ['system', cpu.system], ['', cpu.user + cpu.system]] as const) {
+    const counter = registry.getSingleMetric(`freshet_process_cpu_${name === '' ? '' : `${name}_`}seconds_total`);
+    if (counter instanceof Counter) counter.inc(micros / 1e6);
+  }
 
   /** A gauge (or counter) whose label sets are replaced on each scrape by `read()`. */
   const family = (kind: 'gauge' | 'counter', name: string, help: string, labelNames: string[], read: () => Reading): void => {

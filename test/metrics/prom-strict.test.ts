@@ -3,7 +3,8 @@
  * connections whose names hold a quote, a backslash, a newline, markup and non-ASCII text, the
  * exposition has HELP and TYPE once per family, escaped label values that read back exactly, no
  * duplicate series, `_total` on every counter Freshet defines, and histograms with cumulative
- * `_bucket`s ending at `+Inf` plus `_sum` and `_count`. Access: 401 without credentials, 403 with
+ * `_bucket`s ending at `+Inf` plus `_sum` and `_count`, and CPU counters that are totals since the
+ * process started although the registry is built at the first scrape. Access: 401 without credentials, 403 with
  * the missing permission for a bucket user.
  */
 import { test } from 'node:test';
@@ -40,6 +41,7 @@ test('/metrics parses strictly, with hostile DCP connection names escaped', asyn
   t.after(() => Promise.all(consumers.map((x) => x.conn.close())));
   for (const consumer of consumers) await consumer.streamFromZero(0);
 
+  const cpuBefore = process.cpuUsage();
   const res = await request(url, { headers: { authorization: auth(ADMIN.username, ADMIN.password) } });
   assert.equal(res.statusCode, 200);
   const families = parsePrometheus(await res.body.text());
@@ -48,6 +50,12 @@ test('/metrics parses strictly, with hostile DCP connection names escaped', asyn
     assert.ok(f.type !== undefined && f.help !== undefined, `${f.name} has HELP and TYPE`);
     if (f.type === 'counter') assert.match(f.name, /_total$/, `counter ${f.name}`);
   }
+  // The registry is built at this first scrape; the CPU counters are still totals since the
+  // process started (the server runs in this process), not since the scrape.
+  const cpuTotal = families.get('freshet_process_cpu_seconds_total')!.samples[0]!.value;
+  assert.ok(cpuTotal >= (cpuBefore.user + cpuBefore.system) / 1e6, `process_cpu_seconds_total ${cpuTotal} < ${(cpuBefore.user + cpuBefore.system) / 1e6}`);
+  const userTotal = families.get('freshet_process_cpu_user_seconds_total')!.samples[0]!.value;
+  assert.ok(userTotal >= cpuBefore.user / 1e6 && userTotal <= cpuTotal);
   const streams = families.get('freshet_dcp_streams')!.samples;
   assert.deepEqual(streams.map((s) => s.labels.connection).sort(), [...names].sort());
   for (const s of streams) assert.equal(s.value, 1);
