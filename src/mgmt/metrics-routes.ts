@@ -11,6 +11,11 @@ import { notFound, sendJson, sendText } from './rest-io.js';
 import { adminAccess, type RestContext, type RestRoute } from './rest-route.js';
 
 const STATS_READ = adminAccess('cluster.stats!read');
+/**
+ * ns_server guards `GET /metrics` with {[admin, stats_export], read} (menelaus_web.erl), the
+ * permission of its external_stats_reader role, so a refused caller is told that one.
+ */
+const STATS_EXPORT = adminAccess('cluster.admin.stats_export!read');
 
 function metricsOf(rc: RestContext): MetricsProvider {
   const m = rc.server.metrics;
@@ -22,7 +27,7 @@ export const METRICS_ROUTES: readonly RestRoute[] = [
   {
     method: 'GET',
     path: '/metrics',
-    access: STATS_READ,
+    access: STATS_EXPORT,
     handler: async (rc) => {
       const { contentType, body } = await metricsOf(rc).prometheus();
       sendText(rc.res, 200, body, { 'Content-Type': contentType });

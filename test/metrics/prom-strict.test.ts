@@ -5,7 +5,8 @@
  * duplicate series, `_total` on every counter Freshet defines, and histograms with cumulative
  * `_bucket`s ending at `+Inf` plus `_sum` and `_count`, and CPU counters that are totals since the
  * process started although the registry is built at the first scrape. Access: 401 without credentials, 403 with
- * the missing permission for a bucket user.
+ * the permission ns_server names for this path (menelaus_web.erl: {[admin, stats_export], read}) for a
+ * bucket user.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +28,7 @@ test('/metrics parses strictly, with hostile DCP connection names escaped', asyn
   assert.equal((await request(url)).statusCode, 401);
   const forbidden = await request(url, { headers: { authorization: auth('reader', 'secret1') } });
   assert.equal(forbidden.statusCode, 403);
-  assert.deepEqual((await forbidden.body.json() as { permissions: string[] }).permissions, ['cluster.stats!read']);
+  assert.deepEqual((await forbidden.body.json() as { permissions: string[] }).permissions, ['cluster.admin.stats_export!read']);
 
   const kv = await kvClient(ts);
   t.after(() => kv.close());
