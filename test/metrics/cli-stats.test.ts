@@ -1,12 +1,14 @@
 /**
  * `freshet stats` and `freshet stats --json` as a child process against a live server: the
  * readable summary names the buckets with their item counts, the JSON carries a `buckets` array
- * with `name` and `items`, and a wrong password fails with a clear message and exit code 1.
+ * with `name` and `items`, and a wrong password fails with a clear message and exit code 1; names
+ * holding control characters (a DCP client picks its connection's name) are printed escaped.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { formatStats } from '../../src/cli/stats.js';
 
 let t: TestServer;
 
@@ -56,5 +58,21 @@ describe('freshet stats', () => {
     const res = await runCli(['stats', '--mgmt-port', String(t.server.ports.mgmt), '-p', 'wrong']);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /could not read the server's stats: authentication failed/);
+  });
+});
+
+describe('freshet stats > hostile names', () => {
+  test('control characters and bidi overrides in DCP connection names are printed escaped, one row each', () => {
+    const lines = formatStats({
+      buckets: [{ name: 'default', items: 1 }],
+      dcp: { connections: [{ bucket: 'default', name: 'evil\u001b[2J\u001b]0;pwned\u0007\nsecond line\r', streams: 1 }, { bucket: 'default', name: 'rtl\u202etxt', streams: 2 }] },
+      replications: [{ id: 'abc', state: 'running\u001b[31m', source: 'a', target: 'b' }],
+    });
+    for (const line of lines) assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/, JSON.stringify(line));
+    assert.ok(lines.some((l) => l.includes('evil\\x1b[2J\\x1b]0;pwned\\x07\\nsecond line\\r')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.includes('rtl\\u202etxt')));
+    assert.ok(lines.some((l) => l.includes('running\\x1b[31m')));
+    const dcp = lines.indexOf('DCP connections (2)');
+    assert.equal(lines[dcp + 4], '', 'a header and one row per connection');
   });
 });
