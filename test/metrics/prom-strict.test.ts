@@ -62,6 +62,10 @@ test('/metrics parses strictly, with hostile DCP connection names escaped', asyn
   for (const s of streams) assert.equal(s.value, 1);
   const ops = families.get('freshet_kv_ops_total')!.samples;
   assert.ok(ops.some((s) => s.labels.opcode === 'Get' && s.labels.status === 'KeyEnoent' && s.value === 1), JSON.stringify(ops));
+  // The CouchDB port's _prometheus serves the same registry, as strictly formed.
+  const couch = await request(`http://127.0.0.1:${ts.server.ports.http}/_node/_local/_prometheus`, { headers: { authorization: auth(ADMIN.username, ADMIN.password) } });
+  assert.equal(couch.statusCode, 200);
+  assert.deepEqual([...parsePrometheus(await couch.body.text()).get('freshet_dcp_streams')!.samples.map((s) => s.labels.connection)].sort(), [...names].sort());
   assert.equal(families.get('freshet_kv_op_duration_seconds')?.type, 'histogram');
   assert.ok(families.get('freshet_kv_op_duration_seconds')!.samples.some((s) => s.name.endsWith('_count') && s.labels.opcode === 'Get' && s.value === 2));
 });
