@@ -172,11 +172,20 @@ export function concat(bucket: BucketCore, collection: number, side: 'append' | 
   return bucket.commit(vb, current, { ...current, value, datatype: detectDatatype(value, bucket.maxJsonDepth) }, key, collection, bucket.writeMode(durability));
 }
 
-/** Parse a stored counter: ASCII decimal digits only, at most 2^64-1 (memcached's `safe_strtoull`). */
+/**
+ * Parse a stored counter as kv_engine's `safe_strtoull` does (utilities/util.cc `parseInt`, used by
+ * daemon/protocol/mcbp/arithmetic_context.cc): leading whitespace and one '+' are skipped, then
+ * decimal digits (any number of them, leading zeros included) up to 2^64-1; the digits must end
+ * the value or be followed by whitespace, after which anything is ignored ("12 abc" is 12).
+ */
+const COUNTER_TEXT = /^[ \t\n\v\f\r]*\+?([0-9]+)(?:[ \t\n\v\f\r]|$)/;
+
 function parseCounter(value: Buffer): bigint {
-  const text = value.toString('latin1').trim();
-  if (!/^[0-9]{1,20}$/.test(text)) throw new EngineError('DELTA_BADVAL', 'the document is not a number');
-  const n = BigInt(text);
+  const digits = COUNTER_TEXT.exec(value.toString('latin1'))?.[1];
+  if (digits === undefined) throw new EngineError('DELTA_BADVAL', 'the document is not a number');
+  const significant = digits.replace(/^0+/, '');
+  // More than 20 significant digits cannot fit; skip building a huge BigInt for them.
+  const n = significant.length > 20 ? U64_MASK + 1n : BigInt(digits);
   if (n > U64_MASK) throw new EngineError('DELTA_BADVAL', 'the number is larger than 64 bits');
   return n;
 }

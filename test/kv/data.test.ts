@@ -73,3 +73,21 @@ test('GET_META reports tombstones as deleted; GAT and TOUCH on them are KeyEnoen
     expectStatus(await kv.request(encodeTouchRequest({ key: 'm', expiration: 10, vbucket: f.vb('m') })), Status.KeyEnoent);
     expectStatus(await kv.request(encodeGetMetaRequest({ key: 'never', version: 2, vbucket: f.vb('never') })), Status.KeyEnoent);
   }));
+
+test('INCR parses the stored number as kv safe_strtoull does: spaces, a plus sign, leading zeros', RAW_TEST, () =>
+  withServer(async (f) => {
+    const kv = await f.open();
+    const incr = async (stored: string): Promise<number> => {
+      expectStatus(await kv.request(encodeStoreRequest({ key: 'n', value: stored, vbucket: f.vb('n') })), Status.Success);
+      return (await kv.request(encodeArithRequest({ key: 'n', delta: 1n, vbucket: f.vb('n') }))).status;
+    };
+    for (const ok of [' 12', '12 ', '+5', '\t7\n', '000000000000000000000001', '12 abc', '18446744073709551615']) {
+      assert.equal(await incr(ok), Status.Success, JSON.stringify(ok));
+    }
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'n', value: '+41', vbucket: f.vb('n') })), Status.Success);
+    expectStatus(await kv.request(encodeArithRequest({ key: 'n', delta: 1n, vbucket: f.vb('n') })), Status.Success);
+    assert.equal(f.bucket.get('n').value.toString(), '42');
+    for (const bad of ['', ' ', '-1', '12abc', '++1', '0x10', '18446744073709551616', '1'.repeat(40)]) {
+      assert.equal(await incr(bad), Status.DeltaBadval, JSON.stringify(bad));
+    }
+  }));
