@@ -3,7 +3,8 @@
  * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs through the
  * listener's extensions (command-spec.ts KvExtensions, passed in by the server). Supported: ""
  * (general), `all`, `memory`, `timings` (stats-engine.ts), `vbucket`, `vbucket-seqno [vb]`,
- * `vbucket-details [vb]`, `failovers [vb]`, `connections`, the collection groups
+ * `vbucket-details [vb]`, `failovers [vb]`, `connections`, `key`/`vkey <key> <vb>` (stats-key.ts),
+ * the collection groups
  * (stats-collections.ts: `collections`, `scopes`, their `-byid` and `-details` forms), and the
  * extensions' groups.
  */
@@ -17,6 +18,7 @@ import type { Session } from '../session.js';
 import type { CommandSpec, StatGroup, StatPairs } from '../command-spec.js';
 import { engineGeneral, memoryGroup, timingsGroup } from './stats-engine.js';
 import { COLLECTION_STAT_GROUPS } from './stats-collections.js';
+import { KEY_STAT_GROUPS } from './stats-key.js';
 
 const started = Date.now();
 
@@ -128,6 +130,7 @@ const BUILTIN_GROUPS: Readonly<Record<string, StatGroup>> = {
     [`conn_${session.id}:dcp`, session.dcp !== null],
   ],
   ...COLLECTION_STAT_GROUPS,
+  ...KEY_STAT_GROUPS,
 };
 
 /** The STAT command over the built-in groups plus `extra` (a name given twice is a wiring bug). */
