@@ -89,7 +89,81 @@ export const KV_ENGINE_ERROR_ATTRS: Readonly<Record<number, readonly ErrorAttrib
   0xa2: ['item-only', 'retry-later'],
   0xa3: ['item-only'],
   0xa4: ['item-only', 'retry-later'],
+  // The rest of kv's map: statuses Freshet sends (range scans, sub-document) or may send.
+  0x0c: ['temp', 'retry-later', 'rate-limit'],
+  0x0f: ['item-only'],
+  0x26: ['special-handling'],
+  0x27: ['special-handling'],
+  0x28: ['item-only', 'system-constraint', 'no-retry'],
+  0x29: ['item-only', 'system-constraint', 'no-retry'],
+  0x30: ['temp', 'retry-later', 'rate-limit'],
+  0x31: ['temp', 'retry-later', 'rate-limit'],
+  0x32: ['conn-state-invalidated', 'rate-limit'],
+  0x33: ['temp', 'retry-later', 'rate-limit'],
+  0x35: ['item-only', 'system-constraint', 'no-retry'],
+  0x36: ['item-only', 'system-constraint', 'no-retry'],
+  0x37: ['item-only', 'system-constraint', 'no-retry'],
+  0x38: ['item-only', 'system-constraint', 'no-retry'],
+  0x50: ['support'],
+  0x51: ['item-only', 'retry-now'],
+  0x8a: ['invalid-input'],
+  0xa5: ['success'],
+  0xa6: ['success'],
+  0xa7: ['success'],
+  0xa8: ['invalid-input'],
+  0xc0: ['subdoc', 'item-only'],
+  0xc1: ['subdoc', 'item-only'],
+  0xc2: ['subdoc', 'invalid-input'],
+  0xc3: ['subdoc', 'invalid-input'],
+  0xc4: ['subdoc', 'invalid-input'],
+  0xc5: ['subdoc', 'invalid-input'],
+  0xc6: ['subdoc', 'item-only'],
+  0xc7: ['subdoc', 'item-only'],
+  0xc8: ['subdoc', 'item-only'],
+  0xc9: ['subdoc', 'item-only'],
+  0xca: ['subdoc', 'invalid-input', 'item-only'],
+  0xcb: ['subdoc', 'invalid-input'],
+  0xcc: ['subdoc', 'special-handling'],
+  0xcd: ['item-deleted', 'success', 'subdoc'],
+  0xce: ['subdoc', 'invalid-input'],
+  0xcf: ['subdoc', 'invalid-input'],
+  0xd0: ['subdoc', 'invalid-input'],
+  0xd1: ['subdoc', 'invalid-input'],
+  0xd2: ['subdoc', 'invalid-input'],
+  0xd3: ['item-deleted', 'subdoc', 'special-handling'],
+  0xd4: ['subdoc', 'invalid-input'],
+  0xd5: ['subdoc', 'invalid-input'],
+  0xd6: ['subdoc', 'item-only'],
+  0xd7: ['subdoc', 'item-only'],
+  0xd8: ['subdoc', 'item-only'],
 };
+
+/**
+ * The `name` kv_engine's map gives each status (error_map_v2.json): a protocol identifier that
+ * clients show in their errors (gocbcore's KeyValueError.ErrorName, the C++ SDK's error context),
+ * mostly the upper-case form of cb::mcbp::Status, with kv's own exceptions kept as they are.
+ */
+const SNAKE_EXCEPTIONS: Readonly<Record<number, string>> = {
+  0x0a: 'STREAM_NOT_FOUND',
+  0x0b: 'OPAQUE_NO_MATCH',
+  0x0d: 'ECONFIG_ONLY',
+  0x0f: 'CAS_VALUE_INVALID',
+  0x8d: 'DCP stream-ID invalid',
+  0xc4: 'SUBDOC_PATH_E2DEEP',
+  0xc6: 'SUBDOC_DOC_NOTJSON',
+};
+
+/** kv_engine's error-map name for `code`, from Freshet's status name (`KeyEnoent` → `KEY_ENOENT`). */
+export function kvErrorName(code: number, statusName: string): string {
+  const exception = SNAKE_EXCEPTIONS[code];
+  if (exception !== undefined) return exception;
+  // kv keeps the durability and range-scan statuses (0xa0-0xa8) in CamelCase.
+  if (code >= 0xa0 && code <= 0xa8) return statusName;
+  return statusName
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/E_(?=[A-Z])/g, (m, at: number) => (at === 0 ? 'E' : m))
+    .toUpperCase();
+}
 
 /** One row of the status table (src/codec/status.ts keeps the authoritative one). */
 export interface ErrorMapStatusInput {

@@ -236,3 +236,17 @@ describe('bootstrap replies', () => {
     expectStatus(b!, Status.Eaccess);
   }));
 });
+
+test('GET_ERROR_MAP names statuses as kv error_map_v2.json does and covers sub-document and range-scan statuses', RAW_TEST, withConn(async (kv) => {
+  const map = decodeErrorMapResponse(expectStatus(await kv.request(encodeErrorMapRequest(2)), Status.Success));
+  assert.equal(map.errors['1']?.name, 'KEY_ENOENT');
+  assert.equal(map.errors['86']?.name, 'ETMPFAIL');
+  assert.equal(map.errors['a0']?.name, 'DurabilityInvalidLevel');
+  assert.deepEqual(map.errors['c0'], { ...map.errors['c0'], name: 'SUBDOC_PATH_ENOENT', attrs: ['subdoc', 'item-only'] });
+  assert.deepEqual(map.errors['cd']?.attrs, ['item-deleted', 'success', 'subdoc']);
+  assert.deepEqual(map.errors['a6']?.attrs, ['success']);
+  assert.equal(map.errors['28']?.name, 'EXPIRY_OVERFLOW');
+  // Version 1 leaves out the version-2 attributes.
+  const v1 = decodeErrorMapResponse(expectStatus(await kv.request(encodeErrorMapRequest(1)), Status.Success));
+  assert.deepEqual(v1.errors['28']?.attrs, ['item-only']);
+}));

@@ -18,7 +18,7 @@ import { authenticatePlain, parsePlain } from '../../auth/plain.js';
 import { isAuthError } from '../../auth/errors.js';
 import { ScramServerSession, type ScramServerReply, type ScramServerState } from '../../auth/scram.js';
 import { scramHashForMechanism } from '../../auth/scram-crypto.js';
-import { buildErrorMap, KV_ENGINE_ERROR_ATTRS, negotiateErrorMapVersion, type ErrorMapVersion } from '../error-map.js';
+import { buildErrorMap, KV_ENGINE_ERROR_ATTRS, kvErrorName, negotiateErrorMapVersion, type ErrorMapVersion } from '../error-map.js';
 import { errorReply } from '../replies.js';
 import { userOf, type Session } from '../session.js';
 import type { CommandSpec } from '../dispatch.js';
@@ -175,14 +175,15 @@ function selectBucket(session: Session, req: Packet): Packet {
   return replyTo(req);
 }
 
-const ERROR_MAP_REVISION = 1;
+// 2: kv's entry names and the range-scan and sub-document entries (error-map.ts).
+const ERROR_MAP_REVISION = 2;
 const errorMaps = new Map<ErrorMapVersion, Buffer>();
 function errorMapJson(version: ErrorMapVersion): Buffer {
   let json = errorMaps.get(version);
   if (!json) {
     const statuses = STATUS_TABLE.filter((s) => KV_ENGINE_ERROR_ATTRS[s.code] !== undefined).map((s) => ({
       code: s.code,
-      name: s.name,
+      name: kvErrorName(s.code, s.name),
       description: s.desc,
       attrs: [],
     }));
