@@ -378,11 +378,9 @@ export class BucketCore {
   saveVBucket(vb: VBucket): Promise<void> {
     return engineWrite(this.store.putMeta(this.dbs.vbuckets, String(vb.id), vb.toPersisted()));
   }
-
   saveMeta(meta: BucketMeta): Promise<void> {
     return engineWrite(this.store.putMeta(this.dbs.vbuckets, 'meta', meta));
   }
-
   /** Index writes of maintenance (purge, discard, replica reset), committed as one group. */
   writeOps(ops: WriteOp[]): Promise<void> {
     return ops.length === 0 ? Promise.resolve() : engineWrite(this.store.writer.write(ops));
@@ -393,8 +391,10 @@ export class BucketCore {
     for (const vb of this.vbuckets) vb.endFollowers(reason);
     this.#batches.persistedSeq.wake();
   }
-
   get isClosed(): boolean {
     return this.#closed;
   }
+
+  /** EVICT_KEY: forget a version's record kept in memory (record-cache.ts `forget`). */
+  forgetRecord = (vb: VBucket, seqno: number): boolean => this.#records.forget(vb.id, vb.epoch, seqno, this.#dir.seqnos.hint);
 }

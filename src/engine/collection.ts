@@ -123,6 +123,21 @@ export class Collection {
     ops.checkCollection(this.#core, this.id);
     locks.unlock(this.#core, this.id, rawKey, cas, vbId);
   }
+  /**
+   * EVICT_KEY: drop a live document's value from memory, as kv_engine's value eviction
+   * (ep_vbucket.cc `evictKey`): KEY_ENOENT when there is no live document, KEY_EEXISTS while its
+   * version is not yet on disk (kv cannot eject a dirty item); the next read goes to LMDB.
+   */
+  evictKey(rawKey: Key, vbId?: number): void {
+    const core = this.#core;
+    ops.checkCollection(core, this.id);
+    const key = core.toKey(rawKey);
+    const vb = core.activeVBucket(key, vbId);
+    const item = core.live(key, vb, this.id);
+    if (!item) throw new EngineError('KEY_ENOENT', 'Not found.');
+    if (item.seqno > vb.persistedSeqno) throw new EngineError('KEY_EEXISTS', "Can't eject: Dirty object.");
+    core.forgetRecord(vb, item.seqno);
+  }
   /** Metadata of the current version, tombstones included (GET_META); KEY_ENOENT when there is none. */
   getMeta(rawKey: Key, vbId?: number): Item {
     const core = this.#core;

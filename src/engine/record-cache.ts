@@ -192,6 +192,20 @@ export class RecordCache {
     return hint;
   }
 
+  /**
+   * Forget the record of version (vb, seqno) of `epoch` (EVICT_KEY): its entry's vbucket word is
+   * overwritten with one no vbucket has, so neither the index nor a hint finds it again and the
+   * next read goes to LMDB. False when it was not kept.
+   */
+  forget(vb: number, epoch: number, seqno: number, hint = 0): boolean {
+    let found = false;
+    for (let at = this.#find(vb, epoch, seqno, hint); at >= 0; at = this.#find(vb, epoch, seqno, hint)) {
+      this.#words[((at % this.#capacity) >>> 2) + 2] = 0xffffffff;
+      found = true;
+    }
+    return found;
+  }
+
   /** Where the set of version (vb, seqno) starts in the index. */
   #setOf(vb: number, seqno: number): number {
     return (setHash(vb, seqno) & this.#mask) * SET_WORDS;

@@ -54,6 +54,15 @@ export function encodeGetRequest(req: GetRequest, init: PacketInit = {}): Packet
   return makeRequest(req.opcode ?? Opcode.Get, { vbucket: req.vbucket ?? 0, ...init, key: toBuffer(req.key) });
 }
 
+/** EVICT_KEY (0x93) has GET's request layout: a key, no extras, no value (kv evict_key_validator). */
+export function decodeEvictKeyRequest(p: Packet): DecodedGetRequest {
+  expectOpcode(p, Opcode.EvictKey);
+  expectExtras(p, 0);
+  expectKey(p, true);
+  expectNoValue(p);
+  return { opcode: p.opcode, key: p.key, vbucket: p.vbucket };
+}
+
 export function decodeGetRequest(p: Packet): DecodedGetRequest {
   expectOpcode(p, ...GET_OPCODES);
   expectExtras(p, 0);

@@ -13,8 +13,8 @@ import { Status } from '../../codec/status.js';
 import { Feature } from '../../codec/features.js';
 import { Datatype } from '../../codec/datatype.js';
 import { findFrameInfo, RequestFrameId } from '../../codec/frame-info.js';
-import type { Packet } from '../../codec/packet.js';
-import { decodeGetRequest, encodeGetResponseFrame, encodeGetResponseFrameFrom } from '../../codec/ops/get.js';
+import { replyTo, type Packet } from '../../codec/packet.js';
+import { decodeEvictKeyRequest, decodeGetRequest, encodeGetResponseFrame, encodeGetResponseFrameFrom } from '../../codec/ops/get.js';
 import { decodeStoreRequest, decodeConcatRequest, encodeMutationResponseFrame } from '../../codec/ops/mutation.js';
 import { decodeDeleteRequest } from '../../codec/ops/delete.js';
 import { decodeArithRequest, encodeArithResponse } from '../../codec/ops/arith.js';
@@ -78,6 +78,18 @@ function getReplica(session: Session, req: Packet): Reply {
   const { key } = decodeGetRequest(req);
   const item = collectionOf(session, key).replicaGet(documentKey(session, key), req.vbucket);
   return encodeGetResponseFrame(req.opcode, req.opaque, item.cas, item.flags, outgoingDatatype(session, item.datatype), EMPTY, item.value);
+}
+
+/**
+ * EVICT_KEY (0x93): eject a persisted document's value from memory (Collection.evictKey). kv_engine
+ * answers the outcome as text in the body ("Ejected."; ep_testsuite_common.cc `evict_key` checks
+ * it), KEY_ENOENT for no document and KEY_EEXISTS for one not yet on disk.
+ */
+const EJECTED = Buffer.from('Ejected.');
+function evictKey(session: Session, req: Packet): Reply {
+  const { key } = decodeEvictKeyRequest(req);
+  collectionOf(session, key).evictKey(documentKey(session, key), req.vbucket);
+  return replyTo(req, { value: EJECTED });
 }
 
 const STORE_MODES: Record<number, StoreMode> = {
@@ -201,6 +213,7 @@ const data = (opcode: number, handler: CommandSpec['handler']): CommandSpec => (
 export const DATA_COMMANDS: readonly CommandSpec[] = [
   ...[Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ].map((op) => data(op, get)),
   data(Opcode.GetReplica, getReplica),
+  data(Opcode.EvictKey, evictKey),
   ...[Opcode.Set, Opcode.SetQ, Opcode.Add, Opcode.AddQ, Opcode.Replace, Opcode.ReplaceQ].map((op) => data(op, store)),
   ...[Opcode.Append, Opcode.AppendQ, Opcode.Prepend, Opcode.PrependQ].map((op) => data(op, concat)),
   ...[Opcode.Delete, Opcode.DeleteQ].map((op) => data(op, remove)),
