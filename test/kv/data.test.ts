@@ -91,3 +91,14 @@ test('INCR parses the stored number as kv safe_strtoull does: spaces, a plus sig
       assert.equal(await incr(bad), Status.DeltaBadval, JSON.stringify(bad));
     }
   }));
+
+test('a GET miss is a bare KeyEnoent and a GETK miss echoes the key (kv get_context.cc noSuchItem)', RAW_TEST, () =>
+  withServer(async (f) => {
+    const kv = await f.open();
+    const get = expectStatus(await kv.request(encodeGetRequest({ key: 'nope', vbucket: f.vb('nope') })), Status.KeyEnoent);
+    assert.equal(get.value.length, 0);
+    assert.equal(get.key.length, 0);
+    const getk = expectStatus(await kv.request(encodeGetRequest({ opcode: Opcode.GetK, key: 'nope', vbucket: f.vb('nope') })), Status.KeyEnoent);
+    assert.equal(getk.key.toString(), 'nope');
+    assert.equal(getk.value.length, 0);
+  }));

@@ -66,7 +66,9 @@ function get(session: Session, req: Packet): Reply {
     session.stats.ops.getMisses++;
     // GETQ/GETKQ stay silent on a miss (memcached quiet semantics).
     if (isQuietOpcode(req.opcode)) return null;
-    throw err;
+    // kv_engine get_context.cc `noSuchItem`: a bare KEY_ENOENT (no error context), and GETK
+    // echoes the key so that a client matching replies by key can tell which one missed.
+    return replyTo(req, { status: Status.KeyEnoent, key: GETK.has(req.opcode) ? key : EMPTY });
   }
 }
 
