@@ -28,3 +28,9 @@ test('STAT key and vkey report a document; missing or deleted is KeyEnoent; bad 
     expectStatus(await kv.request(encodeDeleteRequest({ key: 'doc', vbucket: vb })), Status.Success);
     assert.equal(await status(`key doc ${vb}`), Status.KeyEnoent);
   }));
+
+test('STAT uuid is the bucket uuid', RAW_TEST, () =>
+  withServer(async (f) => {
+    const kv = await f.open();
+    assert.deepEqual([...(await statGroup(kv, 'uuid')).entries()], [['uuid', f.bucket.uuid]]);
+  }));

@@ -5,7 +5,7 @@
  * key_cas, key_vb_state, and for `vkey` key_valid. A missing, deleted or expired document is
  * KEY_ENOENT; a vbucket that is neither active nor replica here is NOT_MY_VBUCKET; missing
  * arguments are EINVAL. The key is one in the `_default` collection (the optional collection
- * argument of kv 7.x is not supported: EINVAL).
+ * argument of kv 7.x is not supported: EINVAL). Also `uuid`, the bucket's uuid.
  */
 import { EngineError } from '../../engine/errors.js';
 import { isExpired, nowSeconds } from '../../engine/expiry.js';
@@ -41,7 +41,15 @@ function keyStats(session: Session, args: string[], validate: boolean): StatPair
   return pairs;
 }
 
+/** STAT `uuid`: the bucket's uuid (kv ep_engine.cc getStats "uuid", what `cbstats uuid` prints). */
+function uuidGroup(session: Session): StatPairs {
+  const bucket = session.bucket;
+  if (!bucket) throw new EngineError('NO_BUCKET', 'select a bucket first');
+  return [['uuid', bucket.uuid]];
+}
+
 export const KEY_STAT_GROUPS: Readonly<Record<string, StatGroup>> = {
+  uuid: uuidGroup,
   key: (session, args) => keyStats(session, args, false),
   vkey: (session, args) => keyStats(session, args, true),
 };

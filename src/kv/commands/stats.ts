@@ -3,7 +3,7 @@
  * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs through the
  * listener's extensions (command-spec.ts KvExtensions, passed in by the server). Supported: ""
  * (general), `all`, `memory`, `timings` (stats-engine.ts), `vbucket`, `vbucket-seqno [vb]`,
- * `vbucket-details [vb]`, `failovers [vb]`, `connections`, `key`/`vkey <key> <vb>` (stats-key.ts),
+ * `vbucket-details [vb]`, `failovers [vb]`, `connections`, `key`/`vkey <key> <vb>` and `uuid` (stats-key.ts),
  * the collection groups
  * (stats-collections.ts: `collections`, `scopes`, their `-byid` and `-details` forms), and the
  * extensions' groups.
