@@ -319,7 +319,7 @@ export class BucketCore {
     const record = encodeRecord(item);
     const hint = this.#records.put(vb.id, vb.epoch, item.seqno, record);
     const version = this.#dir.record(pkey, item, prev, mode === 'sync', hint);
-    vb.noteCollectionSeqno(item.collection, item.seqno);
+    vb.noteCollectionSeqno(item.collection, item.seqno, item.cas);
     const fromMemory = mode === 'memory';
     vb.checkpoints.push(item, prev?.seqno, !fromMemory);
     const result: MutationResult = { cas: item.cas, token: { vbucket: vb.id, vbuuid: vb.failoverLog.latest.uuid, seqno: item.seqno }, item };

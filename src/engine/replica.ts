@@ -126,6 +126,7 @@ export async function applyReplicatedSystemEvent(bucket: Bucket, vbId: number, s
   ops.push({ db: core.dbs.bySeq, key: seqKey(vbId, seqno), value: encodeRecord(item) });
   vb.highSeqno = seqno;
   core.hlc.observe(cas);
+  if (cas > vb.maxCas) vb.maxCas = cas;
   core.queueSystemEvent(vb, item, prev);
   vb.systemKeys.set(key, seqno);
   if (info.collectionId !== undefined) vb.noteCollectionSeqno(info.collectionId, seqno);
@@ -201,6 +202,7 @@ export async function resetReplica(bucket: Bucket, vbId: number): Promise<void> 
   for (const d of dropped) core.forgetKey(d.key, vbId, d.seqno, d.collection);
   vb.systemKeys.clear();
   vb.collectionHigh.clear();
+  vb.maxCas = 0n;
   vb.resetSeqnos(0);
   vb.purgeSeqno = 0;
   vb.failoverLog = FailoverLog.fresh();

@@ -95,6 +95,8 @@ export interface VBucketInfo {
   /** Newest first. */
   failoverLog: FailoverEntry[];
   purgeSeqno: number;
+  /** The highest CAS of a version written to the vbucket (kv `vb_N:max_cas`, what XDCR reads). */
+  maxCas: bigint;
 }
 
 /**

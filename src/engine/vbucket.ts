@@ -42,6 +42,8 @@ export class VBucket {
   epoch = ++epochs;
   persistedSeqno = 0;
   purgeSeqno = 0;
+  /** The highest CAS written here (kv VBucket::getMaxCas): from warmup's scan, then every write. */
+  maxCas = 0n;
   state: VBucketState;
   failoverLog: FailoverLog;
   readonly followers = new Set<Endable>();
@@ -81,11 +83,14 @@ export class VBucket {
       uuid: this.failoverLog.latest.uuid,
       failoverLog: this.failoverLog.toArray(),
       purgeSeqno: this.purgeSeqno,
+      maxCas: this.maxCas,
     };
   }
 
-  noteCollectionSeqno(collection: number, seqno: number): void {
+  /** A version of `collection` was written at `seqno` (with `cas`, when it is a new version's). */
+  noteCollectionSeqno(collection: number, seqno: number, cas = 0n): void {
     if ((this.collectionHigh.get(collection) ?? 0) < seqno) this.collectionHigh.set(collection, seqno);
+    if (cas > this.maxCas) this.maxCas = cas;
   }
 
   /** The vbucket is on disk up to `seqno`; `wake` false: the caller wakes its streams once for many. */

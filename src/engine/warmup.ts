@@ -28,6 +28,8 @@ export interface WarmupScan {
   readonly lastSeqno: number[];
   /** Highest CAS of any record (0n for an empty bucket). */
   readonly maxCas: bigint;
+  /** Per vbucket: the highest CAS of its records (VBucket.maxCas). */
+  readonly vbMaxCas: bigint[];
   /** Per vbucket: its system-event keys (collection 1, kept out of the key directory) and seqnos. */
   readonly systemKeys: Map<string, number>[];
   /** Per vbucket: the highest seqno of each collection (system events count for their collection). */
@@ -72,11 +74,13 @@ export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: 
   const systemKeys = Array.from({ length: numVBuckets }, () => new Map<string, number>());
   const collectionHigh = Array.from({ length: numVBuckets }, () => new Map<number, number>());
   collection = 0;
-  casHi = 0;
-  casLo = 0;
+  const vbMaxCas = new Array<bigint>(numVBuckets).fill(0n);
+  let maxCas = 0n;
   const bySeq = store.bySeqReader(bucket, keyOf);
   // One range per vbucket: its keys come back as seqnos (lmdb-store.ts NumberKeyScan), in order.
   for (let vb = 0; vb < numVBuckets; vb++) {
+    casHi = 0;
+    casLo = 0;
     for (const { key: seqno, value } of bySeq.getRange({ start: seqKey(vb, 0), end: seqKey(vb, Number.MAX_SAFE_INTEGER), inclusiveEnd: true })) {
       lastSeqno[vb] = seqno;
       let owner: number | undefined = collection;
@@ -89,8 +93,10 @@ export function scanKeyDirectory(store: LmdbStore, bucket: string, numVBuckets: 
         if ((high.get(owner) ?? 0) < seqno) high.set(owner, seqno);
       }
     }
+    vbMaxCas[vb] = (BigInt(casHi) << 32n) | BigInt(casLo);
+    if (vbMaxCas[vb]! > maxCas) maxCas = vbMaxCas[vb]!;
   }
-  return { lastSeqno, maxCas: (BigInt(casHi) << 32n) | BigInt(casLo), systemKeys, collectionHigh };
+  return { lastSeqno, maxCas, vbMaxCas, systemKeys, collectionHigh };
 }
 
 /**
@@ -106,7 +112,7 @@ export function warmUp(core: BucketCore, keys: KeySeqnos<unknown>, unclean: bool
   const meta = (states.get('meta') as BucketMeta | undefined) ?? { bucketSeqFloor: 0 };
   const manifest = core.dbs.collections.get(MANIFEST_KEY);
   if (manifest) core.manifest = new Manifest(JSON.parse(manifest.toString('utf8')) as ManifestData);
-  const { lastSeqno, maxCas, systemKeys, collectionHigh } = scanKeyDirectory(core.store, core.name, core.numVBuckets, keys);
+  const { lastSeqno, maxCas, vbMaxCas, systemKeys, collectionHigh } = scanKeyDirectory(core.store, core.name, core.numVBuckets, keys);
   core.hlc.observe(maxCas);
   const saves: Promise<unknown>[] = [];
   for (let id = 0; id < core.numVBuckets; id++) {
@@ -116,6 +122,7 @@ export function warmUp(core: BucketCore, keys: KeySeqnos<unknown>, unclean: bool
     vb.resetSeqnos(Math.max(lastSeqno[id]!, vb.purgeSeqno));
     vb.systemKeys = systemKeys[id]!;
     vb.collectionHigh = collectionHigh[id]!;
+    vb.maxCas = vbMaxCas[id]!;
     if (unclean && stored) vb.failoverLog.createEntry(vb.highSeqno);
     if (!stored || unclean) saves.push(core.saveVBucket(vb));
     core.vbuckets.push(vb);

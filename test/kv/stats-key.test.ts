@@ -34,3 +34,12 @@ test('STAT uuid is the bucket uuid', RAW_TEST, () =>
     const kv = await f.open();
     assert.deepEqual([...(await statGroup(kv, 'uuid')).entries()], [['uuid', f.bucket.uuid]]);
   }));
+
+test('STAT vbucket-details has max_cas, and failovers num_erroneous_entries_erased (gocbcorex parsers)', RAW_TEST, () =>
+  withServer(async (f) => {
+    const kv = await f.open();
+    const vb = f.vb('doc');
+    const set = expectStatus(await kv.request(encodeStoreRequest({ key: 'doc', value: '{}', vbucket: vb })), Status.Success);
+    assert.equal((await statGroup(kv, `vbucket-details ${vb}`)).get(`vb_${vb}:max_cas`), String(set.cas));
+    assert.equal((await statGroup(kv, `failovers ${vb}`)).get(`vb_${vb}:num_erroneous_entries_erased`), '0');
+  }));

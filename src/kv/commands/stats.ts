@@ -113,10 +113,14 @@ const BUILTIN_GROUPS: Readonly<Record<string, StatGroup>> = {
       [`vb_${v.id}:purge_seqno`, v.purgeSeqno],
       [`vb_${v.id}:persistence_seqno`, v.persistedSeqno],
       [`vb_${v.id}:num_failover_entries`, v.failoverLog.length],
+      // goxdcr and the XDCR gateway read the vbucket's max CAS here (gocbcorex VbucketDetailsStatsParser).
+      [`vb_${v.id}:max_cas`, v.maxCas],
     ]),
   failovers: (session, args) =>
     vbucketsOf(session, args).flatMap((v): StatPairs => [
       [`vb_${v.id}:num_entries`, v.failoverLog.length],
+      // kv's FailoverTable::addStats; gocbcorex's FailoverStatsParser expects it. Freshet erases none.
+      [`vb_${v.id}:num_erroneous_entries_erased`, 0],
       ...v.failoverLog.flatMap((e, i): StatPairs => [
         [`vb_${v.id}:${i}:id`, e.uuid],
         [`vb_${v.id}:${i}:seq`, e.seqno],
