@@ -25,6 +25,7 @@ test('STAT key and vkey report a document; missing or deleted is KeyEnoent; bad 
     assert.equal(await status(`key missing ${f.vb('missing')}`), Status.KeyEnoent);
     assert.equal(await status('key doc'), Status.Einval);
     assert.equal(await status('key doc x'), Status.Einval);
+    assert.equal(await status('key doc 99999'), Status.NotMyVbucket);
     expectStatus(await kv.request(encodeDeleteRequest({ key: 'doc', vbucket: vb })), Status.Success);
     assert.equal(await status(`key doc ${vb}`), Status.KeyEnoent);
   }));

@@ -21,7 +21,9 @@ function keyStats(session: Session, args: string[], validate: boolean): StatPair
     throw new EngineError('EINVAL', 'expected "key <key> <vbucket>"');
   }
   const vb = Number(vbText);
-  if (!/^[0-9]+$/.test(vbText) || vb >= bucket.numVBuckets) throw new EngineError('EINVAL', `bad vbucket ${vbText}`);
+  if (!/^[0-9]+$/.test(vbText)) throw new EngineError('EINVAL', `bad vbucket ${vbText}`);
+  // A vbucket this bucket does not have is not here, as for the other per-vbucket groups.
+  if (vb >= bucket.numVBuckets) throw new EngineError('NOT_MY_VBUCKET', `no vbucket ${vb}`);
   const info = bucket.vbucketInfo(vb);
   const collection = bucket.collection(0);
   let item: Item | undefined;
