@@ -102,3 +102,13 @@ test('a GET miss is a bare KeyEnoent and a GETK miss echoes the key (kv get_cont
     assert.equal(getk.key.toString(), 'nope');
     assert.equal(getk.value.length, 0);
   }));
+
+test('GET_META v2 reports the stored datatype to a client without HELLO JSON; a miss is a bare KeyEnoent', RAW_TEST, () =>
+  withServer(async (f) => {
+    const kv = await f.open({ features: [] });
+    expectStatus(await kv.request(encodeStoreRequest({ key: 'j', value: '{"a":1}', vbucket: f.vb('j') })), Status.Success);
+    const meta = decodeGetMetaResponse(expectStatus(await kv.request(encodeGetMetaRequest({ key: 'j', version: 2, vbucket: f.vb('j') })), Status.Success));
+    assert.equal(meta.datatype, 0x01);
+    const miss = expectStatus(await kv.request(encodeGetMetaRequest({ key: 'nope', version: 2, vbucket: f.vb('nope') })), Status.KeyEnoent);
+    assert.equal(miss.value.length, 0);
+  }));

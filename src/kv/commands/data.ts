@@ -190,14 +190,17 @@ function getMeta(session: Session, req: Packet): Reply {
       revSeqno: item.revSeqno,
       cas: item.cas,
       // XATTR says the version has xattrs, the last tie-breaker of XDCR's conflict resolution.
-      ...(r.version === 2 ? { datatype: outgoingDatatype(session, item.datatype) | (item.xattrs !== null ? Datatype.Xattr : 0) } : {}),
+      // The stored datatype as it is, whatever the connection negotiated: kv's
+      // get_meta_context.cc sendResponse copies info.datatype with no datatype filter.
+      ...(r.version === 2 ? { datatype: (item.datatype & Datatype.Json) | (item.xattrs !== null ? Datatype.Xattr : 0) } : {}),
     };
     const reply = encodeGetMetaResponse(response, { opaque: req.opaque });
     reply.opcode = req.opcode;
     return reply;
   } catch (err) {
-    if (r.quiet && isEngineError(err, 'KEY_ENOENT')) return null;
-    throw err;
+    if (!isEngineError(err, 'KEY_ENOENT')) throw err;
+    // get_meta_context.cc noSuchItem: GETQ_META stays silent, GET_META is a bare KEY_ENOENT.
+    return r.quiet ? null : replyTo(req, { status: Status.KeyEnoent });
   }
 }
 
