@@ -112,3 +112,12 @@ test('GET_META v2 reports the stored datatype to a client without HELLO JSON; a 
     const miss = expectStatus(await kv.request(encodeGetMetaRequest({ key: 'nope', version: 2, vbucket: f.vb('nope') })), Status.KeyEnoent);
     assert.equal(miss.value.length, 0);
   }));
+
+test('TOUCH and GAT on a missing key are a bare KeyEnoent; GATQ stays silent (kv gat_context.cc)', RAW_TEST, () =>
+  withServer(async (f) => {
+    const kv = await f.open();
+    for (const opcode of [Opcode.Touch, Opcode.Gat]) {
+      const miss = expectStatus(await kv.request(encodeTouchRequest({ opcode, key: 'nope', expiration: 10, vbucket: f.vb('nope') })), Status.KeyEnoent);
+      assert.equal(miss.value.length, 0);
+    }
+  }));

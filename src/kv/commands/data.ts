@@ -170,8 +170,9 @@ async function touch(session: Session, req: Packet): Promise<Reply> {
   try {
     written = await collectionOf(session, r.key).touch(documentKey(session, r.key), r.expiration, req.vbucket);
   } catch (err) {
-    if (req.opcode === Opcode.GatQ && isEngineError(err, 'KEY_ENOENT')) return null;
-    throw err;
+    if (!isEngineError(err, 'KEY_ENOENT')) throw err;
+    // gat_context.cc noSuchItem: GATQ stays silent, TOUCH and GAT get a bare KEY_ENOENT.
+    return req.opcode === Opcode.GatQ ? null : replyTo(req, { status: Status.KeyEnoent });
   }
   if (req.opcode === Opcode.Touch) return encodeTouchResponse(written.cas, { opaque: req.opaque });
   const item = written.item;
