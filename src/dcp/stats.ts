@@ -6,6 +6,12 @@
  * aggregates. Times are epoch seconds (kv prints its own relative clock). A stream opened with a
  * stream id is listed as `stream_<vb>_sid<sid>_...`. The server hands this group to the KV listener
  * (src/server/freshet-server.ts).
+ *
+ * `stats dcpagg [sep]` aggregates the connections by type, as kv's `doConnAggStats` (ep_engine.cc,
+ * stat names from stats.def.h `connagg_*`): the type is the part of `eq_dcpq:<name>` between the
+ * first ':' and the next separator (default ':'; ns_server and cbstats send `dcpagg :`), so
+ * `replication:ns_1@a->ns_1@b:default` counts under `replication:`; every connection also counts
+ * under `<sep>total`, and a name without a separator only there.
  */
 import type { Bucket } from '../engine/bucket.js';
 import type { StatPairs } from '../kv/command-spec.js';
@@ -122,6 +128,49 @@ export function dcpConnections(bucket: Bucket): DcpConnectionSummary[] {
     bytesSent: p.totalBytesSent,
     paused: p.flow.full,
   }));
+}
+
+/** One type's line of `stats dcpagg` (kv ConnCounter as a producer aggregates into it). */
+interface ConnAgg {
+  count: number;
+  producers: number;
+  itemsSent: number;
+  itemsRemaining: number;
+  totalBytes: number;
+}
+
+export function dcpAggStats(session: Session, args: string[]): StatPairs {
+  const bucket = session.bucket;
+  if (!bucket) return [];
+  const sep = args[0] ?? ':';
+  const total = `${sep}total`;
+  const groups = new Map<string, ConnAgg>([[total, { count: 0, producers: 0, itemsSent: 0, itemsRemaining: 0, totalBytes: 0 }]]);
+  for (const p of producersOf(bucket, isDcpProducer)) {
+    const name = `eq_dcpq:${p.name}`;
+    const first = name.indexOf(':');
+    const end = name.indexOf(sep, first + 1);
+    const types = end === -1 ? [total] : [total, name.slice(first + 1, end)];
+    for (const type of types) {
+      let agg = groups.get(type);
+      if (!agg) groups.set(type, (agg = { count: 0, producers: 0, itemsSent: 0, itemsRemaining: 0, totalBytes: 0 }));
+      agg.count++;
+      agg.producers++;
+      agg.itemsSent += p.itemsSent;
+      agg.itemsRemaining += producerItemsRemaining(p);
+      agg.totalBytes += p.totalBytesSent;
+    }
+  }
+  return [...groups].flatMap(([type, a]): StatPairs => [
+    [`${type}:count`, a.count],
+    // kv counts consumer back-offs here; a producer never backs off.
+    [`${type}:backoff`, 0],
+    [`${type}:producer_count`, a.producers],
+    [`${type}:items_sent`, a.itemsSent],
+    [`${type}:items_remaining`, a.itemsRemaining],
+    [`${type}:total_bytes`, a.totalBytes],
+    // Values are never compressed on the wire here: uncompressed equals sent.
+    [`${type}:total_uncompressed_data_size`, a.totalBytes],
+  ]);
 }
 
 export function dcpStats(session: Session): StatPairs {

@@ -14,7 +14,7 @@ import { AuthThrottle, type AuthThrottleConfig } from '../auth/throttle.js';
 import { startKvFace } from '../kv/index.js';
 import { newKvStats } from '../kv/stats-counters.js';
 import { DCP_COMMANDS } from '../dcp/commands.js';
-import { dcpStats } from '../dcp/stats.js';
+import { dcpAggStats, dcpStats } from '../dcp/stats.js';
 import { tapCommands } from '../tap/commands.js';
 import { tapStats } from '../tap/stats.js';
 import { DEFAULT_TAP_SETTINGS, type TapSettings } from '../tap/producer.js';
@@ -151,7 +151,7 @@ export class FreshetServer {
       const accessLog = opts.accessLog === undefined ? {} : { accessLog: opts.accessLog };
       const kvDeps = { engine, users, authThrottle, logger, host, clusterConfig: topology, ...accessLog };
       const tap: TapSettings = { ...DEFAULT_TAP_SETTINGS, ...opts.tap };
-      const kvExtensions = { extraCommands: [...DCP_COMMANDS, ...tapCommands(tap)], statGroups: { dcp: dcpStats, tap: tapStats(tap) } };
+      const kvExtensions = { extraCommands: [...DCP_COMMANDS, ...tapCommands(tap)], statGroups: { dcp: dcpStats, dcpagg: dcpAggStats, tap: tapStats(tap) } };
       const kvStats = newKvStats(); // one set of counters for the plain and the TLS port
       metrics.attachKv(kvStats);
       if (plain) {

@@ -139,4 +139,28 @@ describe('dcp > connection setup', () => {
     assert.equal(Number(stats.get(`${p}unacked_bytes`)), consumer.countedBytes);
     assert.ok(Number(stats.get('ep_dcp_count')) >= 1);
   });
+
+  test('stats dcpagg aggregates the connections by the type in their name, plus :total (kv doConnAggStats)', async (t) => {
+    const typed = await DcpTestConsumer.open(server, { name: 'aggtype:one' });
+    const other = await DcpTestConsumer.open(server, { name: 'aggtype:two' });
+    const untyped = await DcpTestConsumer.open(server, { name: 'aggplain' });
+    t.after(() => Promise.all([typed.close(), other.close(), untyped.close()]));
+    await bucket.set('agg-doc', '"v"', { datatype: c.Datatype.Json });
+    const vb = bucket.vbucketOf('agg-doc');
+    await typed.streamFromZero(vb);
+    await typed.waitFor('the document', () => typed.items(vb).length > 0);
+    const stats = await typed.stats('dcpagg :');
+    assert.equal(stats.get('aggtype:count'), '2');
+    assert.equal(stats.get('aggtype:producer_count'), '2');
+    assert.equal(stats.get('aggtype:backoff'), '0');
+    assert.ok(Number(stats.get('aggtype:items_sent')) >= 1);
+    assert.ok(Number(stats.get('aggtype:total_bytes')) >= typed.countedBytes);
+    assert.equal(stats.get('aggtype:items_remaining'), '0');
+    // A name without a separator has no type: it counts in the total only.
+    assert.equal(stats.get('aggplain:count'), undefined);
+    assert.ok(Number(stats.get(':total:count')) >= 3);
+    assert.equal(stats.get(':total:total_uncompressed_data_size'), stats.get(':total:total_bytes'));
+    // Without an argument the separator is ':' too.
+    assert.equal((await typed.stats('dcpagg')).get('aggtype:count'), '2');
+  });
 });
