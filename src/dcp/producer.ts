@@ -168,8 +168,13 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
       if (decision.kind === 'refuse') this.refusals++;
       return decision;
     }
+    const key = streamKey(vb.id, decision.stream.streamId);
+    // A stream still ending (its STREAM_END not yet sent) is replaced and its STREAM_END dropped:
+    // kv DcpProducer::streamRequest erases the dead stream, queued STREAM_END and all, so the
+    // consumer never sees an end for this vbucket after the new stream's reply.
+    this.streams.get(key)?.drop();
     const stream = new ProducerStream(this, this.bucket, vb, decision.stream, STREAM_BATCH_ITEMS);
-    this.streams.set(streamKey(vb.id, decision.stream.streamId), stream);
+    this.streams.set(key, stream);
     if (this.accepted++ === 0) this.liveness.reschedule();
     // The reply is written when the handler returns (kv/connection.ts flushes settled replies at
     // once); activating on the next turn keeps every stream message behind it.

@@ -62,6 +62,28 @@ describe('dcp > close stream', () => {
     assert.equal(await cons.closeStream(vb), c.Status.KeyEnoent);
     await cons.streamFromZero(vb);
   });
+
+  test('a stream requested again before its STREAM_END(Closed) went out replaces it: that STREAM_END is never sent', async (t) => {
+    const vb = 9;
+    for (const k of keysIn(vb, 40, 'replace')) await bucket.set(k, JSON.stringify({ pad: 'x'.repeat(100) }), json);
+    const cons = await consumer(t, { controls: { send_stream_end_on_client_close_stream: 'true', connection_buffer_size: '512' } });
+    await cons.streamFromZero(vb);
+    // The window fills: the STREAM_END(Closed) of the close cannot go out yet.
+    await cons.waitFor('a full window', () => cons.countedBytes >= 512);
+    assert.equal(await cons.closeStream(vb), c.Status.Success);
+    const { result } = await cons.streamRequest({ vbucket: vb, startSeqno: 0, vbUuid: 0, snapStartSeqno: 0, snapEndSeqno: 0 }, 0x7000);
+    assert.equal(result.kind, 'ok');
+    // kv DcpProducer::streamRequest erases the dead stream and its queued STREAM_END with it.
+    let acked = 0;
+    const timer = setInterval(() => {
+      const pending = cons.countedBytes - acked;
+      acked += pending;
+      if (pending > 0) void cons.ack(pending);
+    }, 5);
+    t.after(() => clearInterval(timer));
+    await cons.waitFor('the new stream', () => cons.items(vb).filter((e) => e.opaque === 0x7000).length === 40);
+    assert.deepEqual(cons.eventsFor(vb).filter((e) => e.type === 'end'), []);
+  });
 });
 
 describe('dcp > bucket deletion', () => {
