@@ -137,6 +137,9 @@ export const DCP_CONTROLS: Readonly<Record<string, Apply>> = {
 
 /** Apply one DCP_CONTROL; returns the status to answer with. */
 export function applyControl(target: ControlTarget, key: string, value: string): number {
+  // kv mcbp_validators.cc dcp_control_validator: key and value are both required (Einval before
+  // the producer sees it), so an empty value never toggles anything off.
+  if (value.length === 0) return einval;
   const apply = Object.hasOwn(DCP_CONTROLS, key) ? DCP_CONTROLS[key] : undefined;
   return apply ? apply(target, value) : einval;
 }

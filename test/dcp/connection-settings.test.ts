@@ -126,6 +126,12 @@ describe('dcp > DCP_CONTROL table', () => {
     ];
     for (const [k, v, want] of refused) assert.equal(applyControl(coll, k, v), want, k);
     assert.equal(applyControl(target(), 'max_marker_version', '2.2'), Status.Einval, 'V2.2 markers need collections');
+    // An empty value is refused by kv's validator, whatever the key (dcp_control_validator).
+    const on = target({ noopEnabled: true });
+    for (const k of ['enable_noop', 'send_stream_end_on_client_close_stream', 'enable_expiry_opcode', 'supports_hifi_MFU']) {
+      assert.equal(applyControl(on, k, ''), Status.Einval, k);
+    }
+    assert.equal(on.settings.noopEnabled, true, 'an empty enable_noop leaves noops on');
     assert.ok(Object.keys(DCP_CONTROLS).length >= 20);
   });
 });
