@@ -8,8 +8,11 @@
  * - Every opcode but DCP_OPEN needs a DCP connection: kv answers Einval ("The command can only be
  *   sent on a DCP connection"); DCP_OPEN on a DCP connection is Einval too.
  * - DCP_BUFFER_ACKNOWLEDGEMENT is never answered on success (dcp_buffer_acknowledgement_executor).
- * - Opcodes a producer sends but never receives (marker, mutation, ... ) are NotSupported, as
- *   kv's producer answers them (its consumer-side methods return ENOTSUP).
+ * - Consumer-side messages sent to a producer (marker, mutation, stream end, a DCP_NOOP request,
+ *   ...) close the connection: DcpProducer does not implement them and kv's ConnHandler defaults
+ *   (engines/ep/src/dcp/connhandler.cc) return `disconnect` ("This connection doesn't support the
+ *   ... API"). DCP_SEQNO_ACKNOWLEDGED is the producer's own (Einval without sync replication);
+ *   SEQNO_ADVANCED and OSO_SNAPSHOT have no engine call and stay NotSupported.
  */
 import { Opcode } from '../codec/opcodes.js';
 import { Status } from '../codec/status.js';
@@ -85,13 +88,19 @@ const bufferAck: CommandHandler = (session, req) => {
   return null;
 };
 
-/** A DCP_NOOP *request* from the consumer: harmless, answered Success. */
-const noop: CommandHandler = (session, req) => {
-  producerOf(session).liveness.received();
-  return replyTo(req);
+/** A consumer-side message (kv ConnHandler default): the producer closes the connection. */
+const disconnects: CommandHandler = (session, req) => {
+  producerOf(session).disconnect(`a DCP producer does not support opcode 0x${req.opcode.toString(16)}`);
+  return null;
 };
 
-/** Producer-to-consumer messages sent the wrong way. */
+/** kv DcpProducer::seqno_acknowledged: Einval unless sync replication was enabled (never here). */
+const seqnoAcknowledged: CommandHandler = (session, req) => {
+  producerOf(session).liveness.received();
+  return errorReply(session, req, Status.Einval, 'SyncReplication is not enabled on this producer');
+};
+
+/** Messages with no engine call on a producer. */
 const wrongDirection: CommandHandler = (session, req) => {
   producerOf(session);
   return errorReply(session, req, Status.NotSupported, 'a DCP producer does not accept this message');
@@ -106,8 +115,9 @@ export const DCP_COMMANDS: readonly CommandSpec[] = [
   spec(Opcode.DcpCloseStream, closeStream),
   spec(Opcode.DcpGetFailoverLog, getFailoverLog),
   spec(Opcode.DcpBufferAcknowledgement, bufferAck),
-  spec(Opcode.DcpNoop, noop),
+  spec(Opcode.DcpSeqnoAcknowledged, seqnoAcknowledged),
   ...[
+    Opcode.DcpNoop,
     Opcode.DcpAddStream,
     Opcode.DcpStreamEnd,
     Opcode.DcpSnapshotMarker,
@@ -117,10 +127,8 @@ export const DCP_COMMANDS: readonly CommandSpec[] = [
     Opcode.DcpSetVbucketState,
     Opcode.DcpSystemEvent,
     Opcode.DcpPrepare,
-    Opcode.DcpSeqnoAcknowledged,
     Opcode.DcpCommit,
     Opcode.DcpAbort,
-    Opcode.DcpSeqnoAdvanced,
-    Opcode.DcpOsoSnapshot,
-  ].map((op) => spec(op, wrongDirection)),
+  ].map((op) => spec(op, disconnects)),
+  ...[Opcode.DcpSeqnoAdvanced, Opcode.DcpOsoSnapshot].map((op) => spec(op, wrongDirection)),
 ];

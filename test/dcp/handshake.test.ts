@@ -101,7 +101,7 @@ describe('dcp > connection setup', () => {
     assert.equal(res.status, c.Status.NotMyVbucket);
   });
 
-  test('buffer acks are never answered; stray producer messages from the consumer are NotSupported', async (t) => {
+  test('buffer acks are never answered; consumer-side messages close the connection (kv ConnHandler)', async (t) => {
     const consumer = await DcpTestConsumer.open(server, { controls: { connection_buffer_size: '1000' } });
     t.after(() => consumer.close());
     await consumer.ack(100);
@@ -109,8 +109,17 @@ describe('dcp > connection setup', () => {
     // The next reply must be the NOOP's: had the acks been answered, those replies would be unmatched.
     await consumer.conn.noop();
     assert.equal(consumer.conn.stats.unmatchedResponses, 0);
+    // SEQNO_ACKNOWLEDGED is the producer's own call: Einval without sync replication.
+    const ack = c.makeRequest(c.Opcode.DcpSeqnoAcknowledged, { extras: Buffer.alloc(8) });
+    assert.equal((await consumer.conn.request(ack)).status, c.Status.Einval);
     const marker = c.encodeSnapshotMarker({ opaque: 1, vbucket: 0, version: 'v1', startSeqno: 0, endSeqno: 1, flags: 1 });
-    assert.equal((await consumer.conn.request(marker)).status, c.Status.NotSupported);
+    await consumer.conn.send(marker);
+    await consumer.closed;
+    // A DCP_NOOP *request* from the consumer is no different.
+    const other = await DcpTestConsumer.open(server);
+    t.after(() => other.close());
+    await other.conn.send(c.encodeDcpNoopRequest(7));
+    await other.closed;
   });
 
   test('stats dcp lists the connection and its streams under eq_dcpq:<name>:', async (t) => {
