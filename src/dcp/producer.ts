@@ -186,8 +186,19 @@ export class DcpProducer implements DcpAttachment, ControlTarget, LivenessHost, 
   closeStream(vbucket: number, streamId: number | undefined): number {
     this.liveness.received();
     if (this.settings.streamIds !== (streamId !== undefined)) return Status.DcpStreamIdInvalid;
-    const stream = this.streams.get(streamKey(vbucket, streamId));
-    if (!stream?.active) return this.settings.v7StatusCodes ? Status.DcpStreamNotFound : Status.KeyEnoent;
+    const key = streamKey(vbucket, streamId);
+    const stream = this.streams.get(key);
+    if (!stream?.active) {
+      // kv DcpProducer::closeStream: without send_stream_end_on_client_close_stream the stream
+      // is erased even when it is already ending, so its queued STREAM_END is never sent.
+      if (stream && !this.settings.sendStreamEndOnClientClose) {
+        stream.drop();
+        this.streams.delete(key);
+      }
+      // A stream id that this vbucket has no stream for, while it has others, is an invalid id.
+      if (!stream && streamId !== undefined && [...this.streams.values()].some((s) => s.vbucket === vbucket)) return Status.DcpStreamIdInvalid;
+      return this.settings.v7StatusCodes ? Status.DcpStreamNotFound : Status.KeyEnoent;
+    }
     stream.close(this.settings.sendStreamEndOnClientClose);
     return Status.Success;
   }

@@ -86,6 +86,28 @@ describe('dcp > close stream', () => {
   });
 });
 
+describe('dcp > close stream of an ending stream', () => {
+  test('without send_stream_end_on_client_close_stream: KeyEnoent, and its queued STREAM_END is dropped', async (t) => {
+    const vb = 10;
+    for (const k of keysIn(vb, 40, 'ending')) await bucket.set(k, JSON.stringify({ pad: 'x'.repeat(100) }), json);
+    const cons = await consumer(t, { controls: { connection_buffer_size: '512' } });
+    await cons.streamFromZero(vb);
+    await cons.waitFor('a full window', () => cons.countedBytes >= 512);
+    // The vbucket leaves the active state: the stream ends, its STREAM_END waits behind the window.
+    await server.server.engine.setVBucketState('default', vb, 'dead');
+    t.after(() => server.server.engine.setVBucketState('default', vb, 'active'));
+    assert.equal(await cons.closeStream(vb), c.Status.KeyEnoent);
+    await cons.ack(cons.countedBytes);
+    // Another stream proves the window reopened and the connection moved on.
+    const [other] = keysIn(11, 1, 'ending-other');
+    await bucket.set(other!, '1', json);
+    await cons.streamFromZero(11);
+    await cons.waitFor('the other vbucket', () => cons.items(11).length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(cons.eventsFor(vb).filter((e) => e.type === 'end'), []);
+  });
+});
+
 describe('dcp > bucket deletion', () => {
   test('deleting the bucket closes its DCP connections', async (t) => {
     const other = await server.server.engine.createBucket('doomed', { numVBuckets: 4 });
@@ -250,6 +272,9 @@ describe('dcp > connection options', () => {
     assert.deepEqual(cons.items(vb).map((e) => [e.streamId, e.opaque]).sort(), [[1, 501], [2, 502]]);
     assert.equal(await cons.closeStream(vb), c.Status.DcpStreamIdInvalid, 'a stream id is required');
     assert.equal(await cons.closeStream(vb, 1), c.Status.Success);
-    assert.equal(await cons.closeStream(vb, 1), c.Status.KeyEnoent);
+    // kv closeStream: no stream with this id while the vbucket has others is an invalid id.
+    assert.equal(await cons.closeStream(vb, 1), c.Status.DcpStreamIdInvalid);
+    assert.equal(await cons.closeStream(vb, 2), c.Status.Success);
+    assert.equal(await cons.closeStream(vb, 2), c.Status.KeyEnoent, 'no stream left on the vbucket');
   });
 });
