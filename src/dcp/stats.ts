@@ -35,7 +35,9 @@ function streamStats(prefix: string, s: ProducerStream): StatPairs {
     [`${at}vb_uuid`, p.vbUuid],
     [`${at}snap_start_seqno`, p.snapStart],
     [`${at}snap_end_seqno`, p.snapEnd],
-    [`${at}state`, s.state.kind],
+    // kv's stream states (ActiveStream::getStateName) have no 'ending': a stream whose STREAM_END
+    // is queued is already dead there.
+    [`${at}state`, s.state.kind === 'ending' ? 'dead' : s.state.kind],
     [`${at}backfill_disk_items`, s.backfillItems],
     [`${at}backfill_sent`, s.backfillItems],
     [`${at}memory_phase`, s.memoryItems],

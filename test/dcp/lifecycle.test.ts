@@ -96,6 +96,8 @@ describe('dcp > close stream of an ending stream', () => {
     // The vbucket leaves the active state: the stream ends, its STREAM_END waits behind the window.
     await server.server.engine.setVBucketState('default', vb, 'dead');
     t.after(() => server.server.engine.setVBucketState('default', vb, 'active'));
+    // kv's stream states have no 'ending': the stream is dead while its STREAM_END waits.
+    assert.equal((await cons.stats('dcp')).get(`eq_dcpq:${cons.name}:stream_${vb}_state`), 'dead');
     assert.equal(await cons.closeStream(vb), c.Status.KeyEnoent);
     await cons.ack(cons.countedBytes);
     // Another stream proves the window reopened and the connection moved on.
