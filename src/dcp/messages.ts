@@ -12,7 +12,7 @@
  * - Value and datatype (kv commands/mutation.md "The meaning of datatype", active_stream.cc
  *   `shouldModifyItem`): the datatype describes what is transmitted. NoValue sends no body and
  *   datatype 0 (plus XATTR when xattrs are included); NoValueWithUnderlyingDatatype keeps the
- *   body's JSON bit; IncludeXattrs prefixes the xattr blob (codec/xattr.ts) and sets 0x04. DCP
+ *   document's JSON and XATTR bits (XATTR even when the xattrs are not sent); IncludeXattrs prefixes the xattr blob (codec/xattr.ts) and sets 0x04. DCP
  *   connections always get the JSON bit (kv dcp_open_executor enables JSON for them).
  * - Deletions carry no body, only xattrs when included: system ones (`_` names), user ones too
  *   with IncludeDeletedUserXattrs (Couchbase tombstones hold xattrs only; Freshet's HTTP face may
@@ -72,7 +72,11 @@ export class MessageBuilder {
   mutation(item: Item): Buffer {
     const xattrs = this.xattrs(item);
     const noValue = this.settings.noValue;
-    const datatype = noValue === 'no-value' ? 0 : item.datatype & Datatype.Json;
+    let datatype = noValue === 'no-value' ? 0 : item.datatype & Datatype.Json;
+    // NoValueWithUnderlyingDatatype describes the document, not the payload: its XATTR bit stays
+    // even when the xattrs are not sent (kv Item::removeBodyAndOrXattrs, item_test.cc
+    // testPruneValueAndXattrsUnderlyingDatatype).
+    if (noValue === 'no-value-with-datatype' && encodeXattrBlob(item.xattrs) !== null) datatype |= Datatype.Xattr;
     return encodeDcpMutationFrame(
       this.prefix,
       item.key,
@@ -94,7 +98,9 @@ export class MessageBuilder {
    * (the blob is built from them).
    */
   storedMutation(raw: Buffer, seqno: number): Buffer {
-    if (this.settings.includeXattrs && recordHasXattrs(raw)) return this.mutation(recordItem(raw, this.header.vbucket, seqno));
+    if ((this.settings.includeXattrs || this.settings.noValue === 'no-value-with-datatype') && recordHasXattrs(raw)) {
+      return this.mutation(recordItem(raw, this.header.vbucket, seqno));
+    }
     const noValue = this.settings.noValue;
     const datatype = noValue === 'no-value' ? 0 : recordDatatype(raw) & Datatype.Json;
     // Format 1, every default-collection record, without the object recordKeyStart returns.

@@ -115,5 +115,14 @@ describe('dcp > backfill built from stored records', () => {
       const json = doc.datatype & c.Datatype.Json;
       expectSame(e, doc, blob ? Buffer.concat([blob, doc.value]) : doc.value, blob ? json | c.Datatype.Xattr : json);
     }
+    // NoValueWithUnderlyingDatatype: no body, the document's datatype (XATTR bit included).
+    let withXattrs = 0;
+    for (const e of await backfill(t, 4, { openFlags: c.DcpOpenFlag.Producer | c.DcpOpenFlag.NoValueWithUnderlyingDatatype })) {
+      const doc = docOf(e.key, false);
+      const json = doc.datatype & c.Datatype.Json;
+      if (c.encodeXattrBlob(doc.xattrs)) withXattrs++;
+      expectSame(e, doc, Buffer.alloc(0), c.encodeXattrBlob(doc.xattrs) ? json | c.Datatype.Xattr : json);
+    }
+    assert.ok(withXattrs > 0, 'some backfilled documents carry xattrs');
   });
 });

@@ -135,11 +135,17 @@ describe('dcp > messages > golden bytes', () => {
     assert.deepEqual(full.value, Buffer.concat([x, Buffer.from('{"a":1}')]));
     // Without IncludeXattrs the xattrs stay on the server.
     assert.deepEqual([c.decodePacket(builder().mutation(withX)).datatype, c.decodePacket(builder().mutation(withX)).value.toString()], [c.Datatype.Json, '{"a":1}']);
-    // NoValue: nothing but the xattrs, datatype without JSON; with the underlying datatype: JSON kept.
+    // NoValue: nothing but the xattrs, datatype without JSON. With the underlying datatype the
+    // document's JSON and XATTR bits stay, even with no xattrs sent (kv item_test.cc
+    // testPruneValueAndXattrsUnderlyingDatatype); a document without xattrs has no XATTR bit.
     const nv = c.decodePacket(builder({ includeXattrs: true, noValue: 'no-value' }).mutation(withX));
     assert.deepEqual([nv.datatype, nv.value], [c.Datatype.Xattr, x]);
     const nvd = c.decodePacket(builder({ noValue: 'no-value-with-datatype' }).mutation(withX));
-    assert.deepEqual([nvd.datatype, nvd.value.length], [c.Datatype.Json, 0]);
+    assert.deepEqual([nvd.datatype, nvd.value.length], [c.Datatype.Json | c.Datatype.Xattr, 0]);
+    const nvdx = c.decodePacket(builder({ includeXattrs: true, noValue: 'no-value-with-datatype' }).mutation(withX));
+    assert.deepEqual([nvdx.datatype, nvdx.value], [c.Datatype.Json | c.Datatype.Xattr, x]);
+    const plain = c.decodePacket(builder({ noValue: 'no-value-with-datatype' }).mutation({ ...withX, xattrs: null }));
+    assert.deepEqual([plain.datatype, plain.value.length], [c.Datatype.Json, 0]);
     // A deletion carries only the xattrs: system ones, user ones only with IncludeDeletedUserXattrs.
     const tomb = { ...withX, deleted: true, xattrs: Buffer.from('{"_sync":{"rev":"1-a"},"user":1}') };
     const del = c.decodePacket(builder({ includeXattrs: true }).deletion(tomb));
