@@ -37,7 +37,7 @@ import { encodeDcpMutationFrame, encodeDcpMutationFrameFrom } from '../codec/dcp
 import { encodeDcpDeletionFrame } from '../codec/dcp/deletion.js';
 import { encodeDcpExpirationFrame } from '../codec/dcp/expiration.js';
 import { encodeSnapshotMarker, encodeSnapshotMarkerV1Frame } from '../codec/dcp/snapshot-marker.js';
-import { encodeStreamEnd } from '../codec/dcp/stream-end.js';
+import { encodeStreamEnd, StreamEndReason } from '../codec/dcp/stream-end.js';
 import { encodeSeqnoAdvanced } from '../codec/dcp/seqno-advanced.js';
 import { encodeSystemEvent, encodeSystemEventValue, SystemEventId, type SystemEventData } from '../codec/dcp/system-event.js';
 import { encodeXattrBlob } from '../codec/xattr.js';
@@ -162,8 +162,13 @@ export class MessageBuilder {
     return encodePacket(encodeSeqnoAdvanced({ ...this.header, seqno }));
   }
 
+  /**
+   * A connection that is not collection-aware does not know FilterEmpty or LostPrivileges: kv
+   * sends it Ok instead (DcpProducer::mapEndStreamStatus).
+   */
   streamEnd(reason: number): Buffer {
-    return encodePacket(encodeStreamEnd({ ...this.header, reason }));
+    const legacy = !this.settings.collections && (reason === StreamEndReason.FilterEmpty || reason === StreamEndReason.LostPrivileges);
+    return encodePacket(encodeStreamEnd({ ...this.header, reason: legacy ? StreamEndReason.Ok : reason }));
   }
 }
 
