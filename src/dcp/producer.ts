@@ -46,7 +46,8 @@ const QUANTUM = 32;
 /** Messages sent before the loop lets the event loop run. */
 const YIELD_EVERY = 2048;
 
-const ITEM_OPCODES: ReadonlySet<number> = new Set([Opcode.DcpMutation, Opcode.DcpDeletion, Opcode.DcpExpiration]);
+/** What kv's DcpProducer::step counts in `items_sent`: items, system events and seqno advances. */
+const ITEM_OPCODES: ReadonlySet<number> = new Set([Opcode.DcpMutation, Opcode.DcpDeletion, Opcode.DcpExpiration, Opcode.DcpSystemEvent, Opcode.DcpSeqnoAdvanced]);
 
 /**
  * Responses a consumer may send (kv DcpProducer::handleResponse): 'noop' must match the noop in

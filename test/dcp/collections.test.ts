@@ -160,6 +160,9 @@ describe('dcp > collections > collection-aware streams', () => {
     assert.deepEqual(summary(live).slice(-1), [['mutation', seqno, `\x08${a1}`]]);
     assert.equal(live.filter((e) => e.type === 'marker').length, 1);
     assert.ok(cons.items(VB).every((e) => e.key[0] === 8), 'only airport documents');
+    // kv DcpProducer::step counts system events and seqno advances in items_sent, markers not.
+    const counted = cons.events.filter((e) => ['mutation', 'deletion', 'expiration', 'system', 'seqno-advanced'].includes(e.type)).length;
+    assert.equal((await cons.stats('dcp')).get(`eq_dcpq:${cons.name}:items_sent`), String(counted));
   });
 
   test('a scope filter carries its collections, ones created later in it, and ends with FilterEmpty when dropped', async (t) => {
