@@ -117,8 +117,8 @@ async function stalledConsumer(variant: { name: string; controls: Record<string,
 
 describe('dcp > a consumer stalled beyond memory', () => {
   test('with supports_cursor_dropping: dropped to a disk backfill, ends with the server state', () =>
-    stalledConsumer({ name: 'stalled-eligible', controls: { supports_cursor_dropping: 'true' }, eligible: 'ELIGIBLE' }));
+    stalledConsumer({ name: 'stalled-eligible', controls: { supports_cursor_dropping: 'true' }, eligible: 'true' }));
 
   test('not eligible (a replication connection): also backfills from disk, loses nothing', () =>
-    stalledConsumer({ name: 'stalled-replication', controls: {}, eligible: 'NOT_ELIGIBLE' }));
+    stalledConsumer({ name: 'stalled-replication', controls: {}, eligible: 'false' }));
 });

@@ -139,6 +139,10 @@ describe('dcp > connection setup', () => {
     assert.equal(stats.get(`${p}max_buffer_bytes`), '65536');
     assert.equal(stats.get(`${p}noop_enabled`), 'true');
     assert.equal(stats.get(`${p}noop_interval`), '60');
+    // kv 7.x prints these as booleans (DcpProducer::addStats).
+    assert.equal(stats.get(`${p}cursor_dropping`), 'true');
+    assert.equal(stats.get(`${p}force_value_compression`), 'false');
+    assert.equal(stats.get(`${p}synchronous_replication`), 'false');
     assert.equal(stats.get(`${p}num_streams`), '1');
     assert.equal(stats.get(`${p}stream_${vb}_opaque`), String(0x10000 + vb));
     assert.equal(stats.get(`${p}stream_${vb}_end_seqno`), '18446744073709551615');
