@@ -119,7 +119,9 @@ export class MessageBuilder {
   /** DCP_EXPIRATION with the expiry opcode control, else a deletion. */
   expiration(item: Item): Buffer {
     if (!this.settings.expiryOpcode) return this.deletion(item);
-    return encodeDcpExpirationFrame(this.prefix, item.key, item.cas, item.seqno, item.revSeqno, item.deleteTime, item.collection);
+    // Like a deletion, it carries the tombstone's xattrs when the connection includes them.
+    const xattrs = this.xattrs(item);
+    return encodeDcpExpirationFrame(this.prefix, item.key, item.cas, item.seqno, item.revSeqno, item.deleteTime, item.collection, xattrs, xattrs ? Datatype.Xattr : 0);
   }
 
   marker(start: number, end: number, flags: number, purgeSeqno: number): Buffer {

@@ -121,6 +121,12 @@ describe('dcp > messages > golden bytes', () => {
         "hello"
       `,
     );
+    // With IncludeXattrs it carries the tombstone's system xattrs, as a deletion would (kv
+    // Connection::expiration sends the item's value and datatype).
+    const withX = { ...exp, xattrs: Buffer.from('{"_sync":{"rev":"2-b"},"user":1}') };
+    const p = c.decodePacket(builder({ includeDeleteTimes: true, expiryOpcode: true, includeXattrs: true }).expiration(withX));
+    assert.deepEqual([p.opcode, p.datatype, p.value], [c.Opcode.DcpExpiration, c.Datatype.Xattr, encodeXattrBlob(withX.xattrs, true)]);
+    assert.equal(c.decodeDcpExpiration(p).deleteTime, 0x60000000);
   });
 
   test('xattrs are prefixed as a kv xattr blob with datatype bit 0x04; NoValue modes', () => {

@@ -73,7 +73,11 @@ export function decodeDcpExpiration(p: Packet): DcpExpiration {
   };
 }
 
-/** A DCP_EXPIRATION frame in one allocation (datatype 0, no value). */
+/**
+ * A DCP_EXPIRATION frame in one allocation. The value is what a deletion would carry (the
+ * tombstone's xattrs when the connection includes them, kv Connection::expiration sends the
+ * item's value and datatype); none by default.
+ */
 export function encodeDcpExpirationFrame(
   prefix: DcpFramePrefix,
   key: Buffer,
@@ -82,12 +86,16 @@ export function encodeDcpExpirationFrame(
   revSeqno: number,
   deleteTime: number,
   collection = 0,
+  value: Buffer | null = null,
+  datatype = 0,
 ): Buffer {
-  const out = allocDcpFrame(prefix, Opcode.DcpExpiration, DCP_EXPIRATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key, collection), 0, 0, cas);
+  const valueLength = value ? value.length : 0;
+  const out = allocDcpFrame(prefix, Opcode.DcpExpiration, DCP_EXPIRATION_EXTRAS_LENGTH, dcpKeyLength(prefix, key, collection), valueLength, datatype, cas);
   const at = prefix.extrasAt;
   writeSeqno(out, at, bySeqno);
   writeSeqno(out, at + 8, revSeqno);
   putU32(out, at + 16, deleteTime);
-  writeDcpKey(prefix, out, at + DCP_EXPIRATION_EXTRAS_LENGTH, key, collection);
+  const v = writeDcpKey(prefix, out, at + DCP_EXPIRATION_EXTRAS_LENGTH, key, collection);
+  if (value) value.copy(out, v);
   return out;
 }
