@@ -117,7 +117,10 @@ export const DCP_CONTROLS: Readonly<Record<string, Apply>> = {
   // A capability check: Success only if the connection was opened with the flag (kv).
   include_deleted_user_xattrs: (t, v) => (v === 'true' && t.settings.includeDeletedUserXattrs ? ok : einval),
   v7_dcp_status_codes: enableOnly((s) => (s.v7StatusCodes = true)),
-  flatbuffers_system_events: enableOnly((s) => (s.flatbuffersSystemEvents = true)),
+  // Accepting it promises version-2 (FlatBuffers) system events, which Freshet does not encode: a
+  // client told Success would parse the fixed-struct values as FlatBuffers. Refused, the client
+  // keeps the version 0/1 events, as it does with a producer that predates the key (kv 7.1).
+  flatbuffers_system_events: () => Status.NotSupported,
   // History (change-stream) snapshots need storage that keeps every version; the by-seq index
   // keeps one entry per key.
   change_streams: () => Status.NotSupported,
