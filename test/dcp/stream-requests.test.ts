@@ -47,6 +47,12 @@ describe('dcp > stream requests > rollback (dcp.md §3.5)', () => {
     assert.deepEqual([packet.extras.length, packet.key.length, packet.value.length], [0, 0, 8]);
     assert.equal(packet.value.readBigUInt64BE(0), 0n, 'unknown uuid: roll back to 0');
     assert.equal(packet.opaque, 0x10000);
+    // A 64-bit uuid (kv before 4.x drew them so) is just another unknown uuid, not an error.
+    const wide = c.encodeStreamRequest({ vbucket: 0, startSeqno: 5, vbUuid: 0, snapStartSeqno: 5, snapEndSeqno: 5 });
+    wide.extras.writeBigUInt64BE(0x8000_0000_0000_0001n, 24);
+    const res = await cons.conn.request(wide, { opaque: 0x20000 });
+    assert.equal(res.status, c.Status.Rollback);
+    assert.equal(res.value.readBigUInt64BE(0), 0n);
   });
 
   test('start 0: never a rollback, unless StrictVbUuid with an unknown uuid', async (t) => {

@@ -27,7 +27,9 @@
  * 0xffffffffffffffff, so "stream forever" round-trips and `seqno <= endSeqno` comparisons
  * work unchanged. Any seqno field >= 2^53 decodes to SEQNO_INFINITY (no real seqno gets
  * there; a producer then answers Erange for a start beyond its high seqno). The vbucket
- * uuid is strict: >= 2^53 is a ProtocolError.
+ * uuid is read as the nearest number: one >= 2^53 (a 64-bit uuid of kv before 4.x, or garbage)
+ * stays >= 2^53, so it never equals a uuid of 48 bits (kv and Freshet draw `random64 >> 16`) and
+ * the producer answers it as kv does an unknown uuid (rollback to 0), not with an error.
  */
 import { BufferReader } from '../buffer-reader.js';
 import { BufferWriter } from '../buffer-writer.js';
@@ -128,7 +130,7 @@ export function decodeStreamRequest(p: Packet): DecodedStreamRequest {
     flags,
     startSeqno: readSeqno(r),
     endSeqno: readSeqno(r),
-    vbUuid: r.u64Number('vbucket uuid'),
+    vbUuid: Number(r.u64()),
     snapStartSeqno: readSeqno(r),
     snapEndSeqno: readSeqno(r),
     value: p.value,
