@@ -24,9 +24,9 @@
 import { Status } from '../codec/status.js';
 import { DcpStreamFlag, type DecodedStreamRequest } from '../codec/dcp/stream-req.js';
 import type { FailoverEntry as WireFailoverEntry } from '../codec/ops/failover-log.js';
-import type { Manifest } from '../engine/manifest.js';
+import { DEFAULT_ID, type Manifest } from '../engine/manifest.js';
 import type { VBucket } from '../engine/vbucket.js';
-import { parseStreamFilter, type StreamFilter } from './stream-filter.js';
+import { parseStreamFilter, type FilterSpec, type StreamFilter } from './stream-filter.js';
 import type { ProducerSettings } from './settings.js';
 
 /** The parameters of a stream that passed every check. */
@@ -64,6 +64,29 @@ export interface StreamRequestContext {
 
 const refuse = (status: number, reason: string): StreamRequestDecision => ({ kind: 'refuse', status, reason });
 const flag = (flags: number, bit: number): boolean => (flags & bit) !== 0;
+
+/**
+ * kv DcpProducer::getHighSeqnoOfCollections: for a filtered stream (legacy streams filter on
+ * `_default`), the highest seqno of its collections; none for an unfiltered one. A client at or
+ * past it has every change of its collections, so the purge seqno cannot have hidden any.
+ */
+function collectionHighOf(spec: FilterSpec, vb: VBucket, manifest: Manifest): { collectionHigh?: number } {
+  let ids: readonly number[];
+  switch (spec.kind) {
+    case 'all':
+      return {};
+    case 'legacy':
+      ids = [DEFAULT_ID];
+      break;
+    case 'collections':
+      ids = spec.ids;
+      break;
+    case 'scope':
+      ids = manifest.collectionsOf(spec.scopeId).map((c) => c.id);
+      break;
+  }
+  return { collectionHigh: ids.reduce((max, id) => Math.max(max, vb.collectionHigh.get(id) ?? 0), 0) };
+}
 
 export function decideStreamRequest(req: DecodedStreamRequest, vb: VBucket, ctx: StreamRequestContext): StreamRequestDecision {
   const { settings } = ctx;
@@ -103,6 +126,7 @@ export function decideStreamRequest(req: DecodedStreamRequest, vb: VBucket, ctx:
     purgeSeqno: vb.purgeSeqno,
     ignorePurged: flag(req.flags, DcpStreamFlag.IgnorePurgedTombstones),
     ...(clientPurgeSeqno === undefined ? {} : { clientPurgeSeqno }),
+    ...collectionHighOf(parsed.filter.spec, vb, ctx.manifest),
     strictUuid: flag(req.flags, DcpStreamFlag.StrictVbUuid),
   });
   if (rollback.rollback) return { kind: 'rollback', seqno: rollback.seqno, reason: rollback.reason };

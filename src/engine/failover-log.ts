@@ -33,6 +33,11 @@ export interface RollbackQuery {
   /** The client's own purge seqno, if it sent one (JSON `purge_seqno`); otherwise undefined. */
   clientPurgeSeqno?: number;
   strictUuid?: boolean;
+  /**
+   * A filtered stream's highest collection seqno (kv maxCollectionHighSeqno); a client whose start
+   * is at or past it is not rolled back for the purge seqno.
+   */
+  collectionHigh?: number;
 }
 
 export type RollbackDecision = { rollback: false } | { rollback: true; seqno: number; reason: string };
@@ -76,7 +81,8 @@ export class FailoverLog {
     if (q.start === 0 && (!strict || q.uuid === 0)) return { rollback: false };
 
     const purgeSeqno = q.ignorePurged ? 0 : q.purgeSeqno;
-    if (q.start < purgeSeqno && q.start !== 0 && q.clientPurgeSeqno !== purgeSeqno) {
+    const seenAllOfItsCollections = q.collectionHigh !== undefined && q.start >= q.collectionHigh;
+    if (q.start < purgeSeqno && q.start !== 0 && q.clientPurgeSeqno !== purgeSeqno && !seenAllOfItsCollections) {
       return { rollback: true, seqno: 0, reason: `start ${q.start} is below the purge seqno ${purgeSeqno}` };
     }
 

@@ -17,7 +17,7 @@ const UUID_NEW = 0xbbbb;
 const UUID_OLD = 0xaaaa;
 
 /** A vbucket whose history branched at 100: old uuid covered 0..100, the new one 100..high. */
-function vbucket(opts: { high?: number; persisted?: number; purge?: number; state?: VBucketState } = {}): VBucket {
+function vbucket(opts: { high?: number; persisted?: number; purge?: number; state?: VBucketState; collectionHigh?: Record<number, number> } = {}): VBucket {
   const vb = new VBucket(3, {
     state: opts.state ?? 'active',
     failoverLog: [
@@ -28,6 +28,8 @@ function vbucket(opts: { high?: number; persisted?: number; purge?: number; stat
   });
   vb.highSeqno = opts.high ?? 150;
   vb.persistedSeqno = opts.persisted ?? vb.highSeqno;
+  // By default the default collection holds the vbucket's last change.
+  for (const [cid, seqno] of Object.entries(opts.collectionHigh ?? { 0: vb.highSeqno })) vb.collectionHigh.set(Number(cid), seqno);
   return vb;
 }
 
@@ -145,6 +147,20 @@ describe('dcp > stream request > rollback decisions (FailoverTable::needsRollbac
   for (const [name, req, want, vb] of cases) {
     test(name, () => assert.equal(status(decide(req, vbucket({ purge: vb?.purge ?? 0 }))), want));
   }
+
+  test('a filtered stream that has every change of its collections is not rolled back for the purge seqno', () => {
+    // kv DcpProducer::getHighSeqnoOfCollections: legacy streams filter on _default; unfiltered
+    // collection-aware streams have no collection high seqno and keep the purge check.
+    const req = { startSeqno: 40, snapStartSeqno: 40, snapEndSeqno: 40, vbUuid: UUID_NEW };
+    const quiet = vbucket({ purge: 60, collectionHigh: { 0: 30, 8: 140 } });
+    assert.equal(status(decide(req, quiet)), 'accept', 'legacy: _default last changed at 30');
+    assert.equal(status(decide(req, vbucket({ purge: 60, collectionHigh: { 0: 45 } }))), 'rollback 0', 'legacy: _default changed after 40');
+    const manifest = Manifest.initial().createScope('s').manifest.createCollection('s', 'c').manifest;
+    const coll = { collections: true, noopEnabled: true };
+    assert.equal(status(decide({ ...req, value: Buffer.from('{"collections":["0"]}') }, quiet, coll, false, manifest)), 'accept');
+    assert.equal(status(decide({ ...req, value: Buffer.from('{"collections":["8"]}') }, quiet, coll, false, manifest)), 'rollback 0');
+    assert.equal(status(decide(req, quiet, coll, false, manifest)), 'rollback 0', 'unfiltered: purge check kept');
+  });
 
   test('a client that already knows the purge seqno (purge_seqno) is not rolled back', () => {
     const settings = { collections: true, noopEnabled: true };
