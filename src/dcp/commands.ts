@@ -43,7 +43,7 @@ function reply(session: Session, req: Packet, status: number, context?: string):
 const open: CommandHandler = (session, req) => {
   if (session.dcp) return errorReply(session, req, Status.Einval, 'The connection is already opened as a DCP connection');
   const { name, flags, value } = decodeDcpOpenRequest(req);
-  const decision = checkOpen(flags, value, session.features.has(Feature.Collections));
+  const decision = checkOpen(flags, value, session.features.has(Feature.Collections), req.datatype);
   if (!decision.ok) return errorReply(session, req, decision.status, decision.reason);
   session.dcp = new DcpProducer(session, session.bucket!, name, flags);
   return replyTo(req);

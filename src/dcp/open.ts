@@ -7,6 +7,7 @@
  * 0x10 are outside kv's flag mask and get Einval ("Request contains invalid flags").
  */
 import { DcpOpenFlag } from '../codec/dcp/open.js';
+import { Datatype } from '../codec/datatype.js';
 import { Status } from '../codec/status.js';
 
 export type OpenDecision =
@@ -28,6 +29,7 @@ interface OpenContext {
   readonly flags: number;
   readonly value: Buffer;
   readonly collections: boolean;
+  readonly datatype: number;
 }
 
 interface OpenRule {
@@ -50,6 +52,13 @@ const OPEN_RULES: readonly OpenRule[] = [
     fails: (c) => has(c.flags, DcpOpenFlag.IncludeDeletedUserXattrs) && !has(c.flags, DcpOpenFlag.IncludeXattrs),
     status: Status.Einval,
     reason: 'Request contains invalid flags combination - IncludeDeletedUserXattrs but not IncludeXattrs',
+  },
+  // kv dcp_open_validator: the datatype must describe the value (RAW when empty, JSON otherwise).
+  { fails: (c) => c.value.length === 0 && c.datatype !== Datatype.Raw, status: Status.Einval, reason: 'datatype should be set to RAW' },
+  {
+    fails: (c) => c.value.length > 0 && c.datatype !== Datatype.Json,
+    status: Status.Einval,
+    reason: 'datatype should be set to JSON for non-empty value',
   },
   { fails: (c) => !validOpenValue(c), status: Status.Einval, reason: 'value must be empty or a JSON object with consumer_name' },
   { fails: (c) => !has(c.flags, DcpOpenFlag.Producer), status: Status.NotSupported, reason: 'Freshet serves DCP producers only' },
@@ -78,8 +87,13 @@ function validOpenValue(c: OpenContext): boolean {
   return true;
 }
 
-export function checkOpen(flags: number, value: Buffer, collections: boolean): OpenDecision {
-  const ctx: OpenContext = { flags, value, collections };
+export function checkOpen(
+  flags: number,
+  value: Buffer,
+  collections: boolean,
+  datatype: number = value.length > 0 ? Datatype.Json : Datatype.Raw,
+): OpenDecision {
+  const ctx: OpenContext = { flags, value, collections, datatype };
   for (const rule of OPEN_RULES) {
     if (rule.fails(ctx)) return { ok: false, status: rule.status, reason: rule.reason };
   }

@@ -39,6 +39,11 @@ describe('dcp > DCP_OPEN flags', () => {
     assert.equal(checkOpen(P, Buffer.from('{"consumer_name":"x"}'), false).ok, false);
     const consumer = checkOpen(0, Buffer.from('{"consumer_name":"x"}'), false);
     assert.ok(!consumer.ok && consumer.status === Status.NotSupported, 'a valid consumer open still gets NotSupported');
+    // kv dcp_open_validator: RAW datatype for an empty value, JSON for a non-empty one.
+    const jsonEmpty = checkOpen(P, Buffer.alloc(0), false, 0x01);
+    assert.ok(!jsonEmpty.ok && jsonEmpty.status === Status.Einval && jsonEmpty.reason === 'datatype should be set to RAW');
+    const rawValue = checkOpen(0, Buffer.from('{"consumer_name":"x"}'), false, 0x00);
+    assert.ok(!rawValue.ok && rawValue.status === Status.Einval);
     const junk = checkOpen(P, Buffer.from('nope'), false);
     assert.ok(!junk.ok && junk.status === Status.Einval);
   });
