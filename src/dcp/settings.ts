@@ -36,7 +36,6 @@ export interface ProducerSettings {
   outOfOrderSnapshots: 'off' | 'on' | 'with-seqno-advanced';
   v7StatusCodes: boolean;
   hifiMfu: boolean;
-  flatbuffersSystemEvents: boolean;
   backfillOrder: 'round-robin' | 'sequential';
   consumerName: string;
 }
@@ -69,7 +68,6 @@ export function initialSettings(name: string, openFlags: number, collections: bo
     outOfOrderSnapshots: 'off',
     v7StatusCodes: false,
     hifiMfu: false,
-    flatbuffersSystemEvents: false,
     backfillOrder: 'round-robin',
     consumerName: '',
   };
