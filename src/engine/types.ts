@@ -95,8 +95,11 @@ export interface VBucketInfo {
   /** Newest first. */
   failoverLog: FailoverEntry[];
   purgeSeqno: number;
-  /** The highest CAS of a version written to the vbucket (kv `vb_N:max_cas`, what XDCR reads). */
-  maxCas: bigint;
+  /**
+   * The highest CAS of a version written to the vbucket (kv `vb_N:max_cas`, what XDCR reads), in
+   * decimal: a CAS passes 2^53, and this object is also sent as JSON (`/freshet/.../vbuckets/N`).
+   */
+  maxCas: string;
 }
 
 /**

@@ -83,7 +83,7 @@ export class VBucket {
       uuid: this.failoverLog.latest.uuid,
       failoverLog: this.failoverLog.toArray(),
       purgeSeqno: this.purgeSeqno,
-      maxCas: this.maxCas,
+      maxCas: this.maxCas.toString(),
     };
   }
 
