@@ -97,10 +97,13 @@ export function applyInteractiveEdit(tree: RevTree | null, edit: InteractiveEdit
     const winner = winningLeaf(tree);
     return extend(tree, { pos: winner.pos, hash: winner.hash }, edit);
   }
-  // Any leaf may be extended, a deleted one too (couch_db prep_and_validate_update looks the
-  // rev up among all leaves): writing on a tombstone's rev revives the document under it.
+  // A deleted document is only re-created from the root: couch_db_updater merge_rev_tree/4 (its
+  // clause for a deleted full_doc_info) refuses an edit whose revision depth is not 1, so a write
+  // on the winning tombstone's rev is a conflict in CouchDB 2+/3 (apache/couchdb#3177; PouchDB's
+  // "issue 2779, correct behavior for undeleting" is skipped against CouchDB for that reason).
+  // A live document's leaves, deleted conflicts included, may all be extended.
   const target = findRev(tree, given);
-  if (target === null || !target.leaf) throw conflict();
+  if (target === null || !target.leaf || docDeleted) throw conflict();
   return extend(tree, given, edit);
 }
 

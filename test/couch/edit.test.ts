@@ -35,14 +35,13 @@ describe('interactive edits', () => {
     );
   });
 
-  test('a deleted doc is recreated from its winning tombstone, without a rev or with the tombstone\'s', () => {
+  test('a deleted doc is recreated from its winning tombstone without a rev; any rev conflicts', () => {
     const v1 = applyInteractiveEdit(null, { deleted: false, body: {} });
     const v2 = applyInteractiveEdit(v1.tree, { rev: v1.rev, deleted: true, body: {} });
-    // couch_db prep_and_validate_update finds the rev among all leaves, deleted ones included;
-    // an older rev is no leaf (COUCHDB-292).
-    const viaRev = applyInteractiveEdit(v2.tree, { rev: v2.rev, deleted: false, body: { a: 1 } });
-    assert.equal(viaRev.parent, v2.rev);
-    assert.equal(isDocDeleted(viaRev.tree), false);
+    // couch_db_updater merge_rev_tree/4: on a deleted document only a depth-1 edit (no rev) is
+    // taken, so the tombstone's own rev conflicts (apache/couchdb#3177), as an older one does (COUCHDB-292).
+    assert.throws(() => applyInteractiveEdit(v2.tree, { rev: v2.rev, deleted: false, body: { a: 1 } }), isConflict);
+    assert.throws(() => applyInteractiveEdit(v2.tree, { rev: v2.rev, deleted: true, body: {} }), isConflict);
     assert.throws(() => applyInteractiveEdit(v2.tree, { rev: v1.rev, deleted: false, body: { a: 1 } }), isConflict);
     assert.throws(() => applyInteractiveEdit(v2.tree, { deleted: true, body: {} }), isConflict);
     const v3 = applyInteractiveEdit(v2.tree, { deleted: false, body: { a: 1 } });

@@ -42,18 +42,23 @@ describe('documents', () => {
       assert.deepEqual((await f.req('/db/a', { method: 'DELETE' })).json, { error: 'not_found', reason: 'deleted' });
     }));
 
-  test("a deleted document is revived on its tombstone's rev; an older rev conflicts (COUCHDB-292)", () =>
+  test("a deleted document conflicts on its tombstone's rev and on an older one; it is re-created without a rev (COUCHDB-292, apache/couchdb#3177)", () =>
     withCouch(async (f) => {
       await createDb(f);
       const v1 = String(obj((await f.req('/db/t', { method: 'PUT', json: { n: 1 } })).json).rev);
       const v2 = String(obj((await f.req(`/db/t?rev=${v1}`, { method: 'DELETE' })).json).rev);
       assert.equal((await f.req('/db/t', { method: 'PUT', json: { _rev: v1, n: 2 } })).status, 409);
-      const revived = await f.req('/db/t', { method: 'PUT', json: { _rev: v2, n: 3 } });
-      assert.equal(revived.status, 201, revived.text);
-      assert.match(String(obj(revived.json).rev), /^3-/);
+      const onTombstone = await f.req('/db/t', { method: 'PUT', json: { _rev: v2, n: 3 } });
+      assert.equal(onTombstone.status, 409, onTombstone.text);
+      assert.deepEqual(onTombstone.json, { error: 'conflict', reason: 'Document update conflict.' });
+      const bulk = await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [{ _id: 't', _rev: v2, n: 3 }] } });
+      assert.deepEqual(bulk.json, [{ id: 't', error: 'conflict', reason: 'Document update conflict.' }]);
+      const recreated = await f.req('/db/t', { method: 'PUT', json: { n: 3 } });
+      assert.equal(recreated.status, 201, recreated.text);
+      assert.match(String(obj(recreated.json).rev), /^3-/);
       const doc = obj((await f.req('/db/t?revs=true')).json);
       assert.equal(doc.n, 3);
-      assert.equal(obj(doc._revisions).start, 3);
+      assert.deepEqual(obj(doc._revisions).ids, [String(obj(recreated.json).rev).slice(2), v2.slice(2), v1.slice(2)]);
     }));
 
   test('Location: the host the client used, X-Forwarded-Host and -Proto first; attachments have one too', () =>
