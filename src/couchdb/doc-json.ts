@@ -94,7 +94,8 @@ export function docJson(db: Db, state: DocState, rev: string, data: RevData, del
     const r = revisionsFor(state.tree, rev);
     if (r) parts.revisions = r;
   }
-  if (opts.revsInfo && !deleted) {
+  // A deleted winner is shown only on `?deleted=true`, with its meta as any winner (couch_db open_doc/3).
+  if (opts.revsInfo) {
     const info = revsInfo(state.tree, rev, (r) => state.hasHistory(r));
     if (info) parts.revsInfo = info;
   }

@@ -5,6 +5,7 @@
  */
 import { CouchError } from '../couch/errors.js';
 import { parseRevs } from '../couch/rev.js';
+import { conflicts, deletedConflicts } from '../couch/rev-tree-query.js';
 import type { Db } from '../couchdb/db.js';
 import { buildOpenRevsMixed, buildRelated, type MultipartBody, type OpenRevsEntry, type PartAttachment } from '../couch/multipart-build.js';
 import { attachmentsWithData, docJson, docText, revError, storedAttachmentBytes, type DocOutOptions } from '../couchdb/doc-json.js';
@@ -26,6 +27,27 @@ export function docOutOptions(q: URLSearchParams): DocOutOptions {
     localSeq: qBool(q, 'local_seq'),
     encodingInfo: qBool(q, 'att_encoding_info'),
   };
+}
+
+/**
+ * The read options without the document's meta (`_revs_info`, `_conflicts`, `_deleted_conflicts`,
+ * `_local_seq`): CouchDB computes those only when it opens the winner (couch_db open_doc_int ->
+ * doc_meta_info/3); a named revision, `open_revs` and `_bulk_get` go through open_doc_revs_int,
+ * whose documents carry no meta, so the options are ignored there.
+ */
+export function withoutMeta(opts: DocOutOptions): DocOutOptions {
+  return { ...opts, revsInfo: false, conflicts: false, deletedConflicts: false, localSeq: false };
+}
+
+/**
+ * Whether a winner read with `opts` carries meta members (doc_meta_info/3 is not empty):
+ * chttpd_db send_doc sends an ETag, and answers If-None-Match with 304, only when it has none.
+ * `_conflicts` and `_deleted_conflicts` count only when there are some.
+ */
+export function hasMeta(state: DocState, opts: DocOutOptions): boolean {
+  if (opts.revsInfo === true || opts.localSeq === true) return true;
+  if (opts.conflicts === true && conflicts(state.tree).length > 0) return true;
+  return opts.deletedConflicts === true && deletedConflicts(state.tree).length > 0;
 }
 
 /** Parse `open_revs` from the query: `all` or a JSON array of revs. */

@@ -12,7 +12,7 @@ import { requirePartitionForLookup } from '../couchdb/partition.js';
 import { parseRelatedDocument } from '../couch/multipart.js';
 import type { Db } from '../couchdb/db.js';
 import { docJson, docText, inflateInline, revError } from '../couchdb/doc-json.js';
-import { docOutOptions, mixedBody, parseOpenRevs, relatedFor } from './doc-read.js';
+import { docOutOptions, hasMeta, mixedBody, parseOpenRevs, relatedFor, withoutMeta } from './doc-read.js';
 import { openRev, openRevs } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { writeDoc } from '../couchdb/doc-write.js';
@@ -50,7 +50,7 @@ const getDoc: Handler = async (rc) => {
   const id = docIdOf(rc);
   if (db.partitioned) requirePartitionForLookup(id);
   guardRead(rc, db, id);
-  const opts = docOutOptions(rc.query);
+  let opts = docOutOptions(rc.query);
   const revParam = rc.query.get('rev');
   let rev: string | null = null;
   if (revParam !== null) {
@@ -63,10 +63,11 @@ const getDoc: Handler = async (rc) => {
   if (wanted !== undefined) {
     if (!state && wanted === 'all') throw new CouchError('not_found');
     const results = openRevs(state, wanted, qBool(rc.query, 'latest'));
+    const revOpts = { ...withoutMeta(opts), attsSince: null };
     // chttpd_db db_doc_req: `atts_since` only applies without `open_revs`, and the multipart/mixed
     // answer always sends attachment data (send_docs_multipart's options: attachments, follows).
     if (accepts(rc.req, 'multipart/mixed')) {
-      await sendBody(rc.res, 200, mixedBody(db, state, results, { ...opts, attachments: true, attsSince: null }));
+      await sendBody(rc.res, 200, mixedBody(db, state, results, { ...revOpts, attachments: true }));
       return;
     }
     // One entry per revision, each serialized on its own: a revision that cannot be shown is an
@@ -78,7 +79,6 @@ const getDoc: Handler = async (rc) => {
         entries.push(JSON.stringify(r));
         continue;
       }
-      const revOpts = { ...opts, attsSince: null };
       const inflated = await inflateInline(db, state!, r.ok.rev, r.ok.data.atts, revOpts);
       const doc = docText(db, () => docJson(db, state!, r.ok.rev, r.ok.data, r.ok.deleted, { ...revOpts, inflated }));
       entries.push('text' in doc ? `{"ok":${doc.text}}` : JSON.stringify(revError(id, r.ok.rev, doc.error)));
@@ -89,24 +89,26 @@ const getDoc: Handler = async (rc) => {
   if (!state) throw new CouchError('not_found');
   // `latest=true` opens the winner whatever `rev` says (chttpd_db db_doc_req: "couch_doc_open will
   // open the winning rev despite of a rev passed").
-  if (rev === null || qBool(rc.query, 'latest')) {
-    if (state.winner.deleted) throw new CouchError('not_found_deleted');
-    rev = state.winner.rev;
-  }
-  const found = openRev(state, rev);
+  const winnerRead = rev === null || qBool(rc.query, 'latest');
+  // couch_db:open_doc/3: a deleted winner is `{not_found, deleted}` unless `?deleted=true`.
+  if (winnerRead && state.winner.deleted && !qBool(rc.query, 'deleted')) throw new CouchError('not_found_deleted');
+  if (!winnerRead) opts = withoutMeta(opts);
+  const found = openRev(state, rev === null || winnerRead ? state.winner.rev : rev);
   if (!found) throw new CouchError('not_found');
-  const etag = `"${rev}"`;
-  if (notModified(rc.res, etag)) return;
+  // chttpd_db send_doc: an ETag (and If-None-Match) only for a document without meta members.
+  const etag = winnerRead && hasMeta(state, opts) ? undefined : `"${found.rev}"`;
+  if (etag !== undefined && notModified(rc.res, etag)) return;
+  const etagHeader: Record<string, string> = etag === undefined ? {} : { ETag: etag };
   // chttpd_db send_doc_efficiently: `atts_since` implies `attachments`; a document with
   // attachments goes out as multipart/related to any client that accepts it (no Accept header
   // included), one without as JSON.
   const withData = opts.attachments === true || (opts.attsSince ?? null) !== null;
   if (withData && found.data.atts.length > 0 && accepts(rc.req, 'multipart/related')) {
-    await sendBody(rc.res, 200, relatedFor(db, state, found, opts), { ETag: etag });
+    await sendBody(rc.res, 200, relatedFor(db, state, found, opts), etagHeader);
     return;
   }
-  const inflated = await inflateInline(db, state, rev, found.data.atts, opts);
-  sendJson(rc.res, 200, docJson(db, state, rev, found.data, found.deleted, { ...opts, inflated }), { ETag: etag });
+  const inflated = await inflateInline(db, state, found.rev, found.data.atts, opts);
+  sendJson(rc.res, 200, docJson(db, state, found.rev, found.data, found.deleted, { ...opts, inflated }), etagHeader);
 };
 
 /**
@@ -171,7 +173,8 @@ const putDoc: Handler = async (rc) => {
   const write = writeDoc(db, id, withRequestRev(rc, doc, capiDesignRev(rc, db, id)), { newEdits, followsData, validate: await requestValidator(rc, db) });
   if (rc.query.get('batch') === 'ok') return batchAccepted(rc, write, id);
   const written = await write;
-  sendJson(rc.res, 201, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
+  // chttpd_db update_doc: a deletion is `ok` (200), any other write `created` (201).
+  sendJson(rc.res, doc.deleted ? 200 : 201, { ok: true, id, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, id) });
 };
 
 /**
