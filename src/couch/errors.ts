@@ -41,6 +41,12 @@ export const COUCH_ERRORS = {
   bulk_docs_missing: { status: 400, error: 'bad_request', reason: 'POST body must include `docs` parameter.' },
   bulk_docs_not_array: { status: 400, error: 'bad_request', reason: '`docs` parameter must be an array.' },
   bulk_get_missing: { status: 400, error: 'bad_request', reason: "Missing JSON list of 'docs'." },
+  // chttpd_db bulk_get_parse_doc_query/validate_query_param and bulk_get_parse_arg/parse_field:
+  // the first refuses the request, the others are one entry's error.
+  bulk_get_query_param: { status: 400, error: 'bad_request', reason: '"{key}" query parameter is not acceptable' },
+  bulk_get_not_object: { status: 400, error: 'bad_request', reason: 'document must be a JSON object' },
+  bulk_get_no_id: { status: 400, error: 'bad_request', reason: 'document id missed' },
+  bulk_get_atts_since: { status: 400, error: 'bad_request', reason: 'att_since value must be array of revs.' },
   local_no_attachments: { status: 400, error: 'bad_request', reason: '_local documents do not accept attachments.' },
   // chttpd_db db_req: the paths `/{db}/_local` and `/{db}/_local%2F`, in any method.
   local_bad_id: { status: 400, error: 'bad_request', reason: 'Invalid _local document id.' },

@@ -14,7 +14,9 @@ import { docJson, docText, inflateInline, revError } from '../couchdb/doc-json.j
 import { openRevs, type OpenRevResult } from '../couchdb/doc-revs.js';
 import { loadDoc } from '../couchdb/doc-store.js';
 import { orderedWriter } from '../couchdb/doc-write.js';
-import { parseDocument } from '../couch/doc.js';
+import { parseDocument, validateDocId } from '../couch/doc.js';
+import { parseRev } from '../couch/rev.js';
+import type { Db } from '../couchdb/db.js';
 import { resolveDb } from './keyspace.js';
 import { accessUser } from './auth.js';
 import { guardDocWrite } from './db-access.js';
@@ -59,7 +61,8 @@ const bulkDocs: Handler = async (rc) => {
   if (body.all_or_nothing === true && newEdits) {
     // CouchDB 2+ has no atomic batches: fabric_doc_update aborts every document with
     // not_implemented, and chttpd_db answers 417 with a row per document. Nothing is written.
-    sendJson(rc.res, 417, docs.map(({ id }) => ({ id, error: 'not_implemented', reason: 'all_or_nothing is not supported' })));
+    // Each row names the revision the document was sent with, `0-` for none (update_doc_result_to_json/1).
+    sendJson(rc.res, 417, docs.map(({ id, doc }) => ({ id, rev: headRev(doc.revisions ?? { start: 0, ids: [] }) ?? '0-', error: 'not_implemented', reason: 'all_or_nothing is not supported' })));
     return;
   }
   const pending: Array<Promise<DocResult>> = [];
@@ -101,10 +104,53 @@ const bulkDocs: Handler = async (rc) => {
 /** One `_bulk_get` request entry's revisions, each a document or an error object (revError's inner object). */
 type BulkGetEntry = { id: unknown; parts: BulkGetPart[] };
 
+/** Query parameters `_bulk_get` refuses (chttpd_db validate_query_param). */
+const BULK_GET_REFUSED = ['open_revs', 'new_edits', 'w', 'rev', 'atts_since'];
+
+/** One `_bulk_get` request entry, parsed: what to open, or the entry's error (id and rev as CouchDB reports them). */
+type BulkGetArg = { id: string; rev: string | undefined; attsSince: string[] | null } | { id: unknown; error: Record<string, unknown> };
+
+/** An entry error: `{id, rev, error, reason}` with `rev` the raw value at fault (or null). */
+function argError(id: unknown, rev: unknown, err: CouchError): { id: unknown; error: Record<string, unknown> } {
+  return { id, error: { id, rev, ...err.toJSON() } };
+}
+
+/**
+ * chttpd_db bulk_get_parse_arg: a non-empty object with an `id` the database takes
+ * (couch_db:validate_docid/2, rev null on error), a `rev` that parses (the bad value as the rev),
+ * and `atts_since` a list of revs (the bad one, or the non-list value, as the rev).
+ */
+function parseBulkGetArg(db: Db, entry: unknown): BulkGetArg {
+  if (!isObject(entry) || Object.keys(entry).length === 0) return argError(null, null, new CouchError('bulk_get_not_object'));
+  const { id, rev, atts_since: attsSince } = entry;
+  if (id === undefined) return argError(null, null, new CouchError('bulk_get_no_id'));
+  try {
+    validateDocId(id);
+    if (db.partitioned) validatePartitionedDocId(id);
+  } catch (err) {
+    return argError(id, null, toCouchError(err));
+  }
+  const badRev = (value: unknown): boolean => {
+    try {
+      parseRev(value);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  if (rev !== undefined && badRev(rev)) return argError(id, rev, new CouchError('invalid_rev_format'));
+  if (attsSince !== undefined && !Array.isArray(attsSince)) return argError(id, attsSince, new CouchError('bulk_get_atts_since'));
+  const since = (attsSince as unknown[] | undefined) ?? [];
+  const bad = since.find(badRev);
+  if (bad !== undefined) return argError(id, bad, new CouchError('invalid_rev_format'));
+  return { id, rev: rev as string | undefined, attsSince: since.length > 0 ? (since as string[]) : null };
+}
+
 const bulkGet: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
   if (!Array.isArray(body.docs)) throw new CouchError('bulk_get_missing');
+  for (const key of BULK_GET_REFUSED) if (rc.query.has(key)) throw new CouchError('bulk_get_query_param', { params: { key } });
   // chttpd_db bulk_get_is_multipart: multipart only for a client that does not accept JSON.
   const multipart = !accepts(rc.req, 'application/json') && (accepts(rc.req, 'multipart/mixed') || accepts(rc.req, 'multipart/related'));
   // CouchDB's replicator repeats the options in the body as well as the query.
@@ -119,27 +165,15 @@ const bulkGet: Handler = async (rc) => {
   // Each revision is serialized on its own (doc-json.ts docText): a document that cannot be shown
   // is an error entry of its result, never a failure of the whole response.
   const bulkGetEntry = async (entry: unknown): Promise<BulkGetEntry> => {
-    const id = isObject(entry) ? entry.id : undefined;
-    const rev = isObject(entry) ? entry.rev : undefined;
-    if (typeof id !== 'string' || id.length === 0) {
-      return { id: id ?? null, parts: [{ error: innerError(id ?? null, rev, new CouchError('bad_request', { reason: 'document id missed' })) }] };
-    }
-    if (db.partitioned) {
-      // chttpd_db bulk_get_open_doc_revs: an id the partitioned database refuses is an error with a null rev.
-      try {
-        validatePartitionedDocId(id);
-      } catch (err) {
-        return { id, parts: [{ error: { id, rev: null, ...toCouchError(err).toJSON() } }] };
-      }
-    }
+    const arg = parseBulkGetArg(db, entry);
+    if ('error' in arg) return { id: arg.id, parts: [{ error: arg.error }] };
+    const { id, rev, attsSince } = arg;
     try {
-      const attsSince = isObject(entry) && Array.isArray(entry.atts_since) ? (entry.atts_since as string[]) : null;
       const opts = { revs, attachments, attsSince, follows: multipart, encodingInfo };
       const state = loadDoc(db, id, db.revsLimit);
       db.stats.reads++; // CouchDB `database_reads`
       let found: OpenRevResult[];
       if (rev !== undefined) {
-        if (typeof rev !== 'string') throw new CouchError('invalid_rev_format');
         found = openRevs(state, [rev], withLatest);
       } else {
         // chttpd_db bulk_get_open_doc_revs1: no rev is `{DocId, all}`, every leaf, deleted ones

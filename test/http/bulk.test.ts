@@ -75,9 +75,14 @@ describe('_bulk_docs request validation (CouchDB rejects the whole request)', ()
   test('all_or_nothing is 417 not_implemented per document, and writes nothing', () =>
     withCouch(async (f) => {
       await createDb(f);
-      const r = await f.req('/db/_bulk_docs', { method: 'POST', json: { all_or_nothing: true, docs: [{ _id: 'x' }, { _id: 'y' }] } });
+      const r = await f.req('/db/_bulk_docs', { method: 'POST', json: { all_or_nothing: true, docs: [{ _id: 'x' }, { _id: 'y', _rev: '1-abc' }] } });
       assert.equal(r.status, 417);
-      assert.deepEqual(r.json, ['x', 'y'].map((id) => ({ id, error: 'not_implemented', reason: 'all_or_nothing is not supported' })));
+      // fabric_doc_update validate_atomic_update: each row names the rev it was sent with, `0-` for none.
+      const rows = [
+        { id: 'x', rev: '0-' },
+        { id: 'y', rev: '1-abc' },
+      ];
+      assert.deepEqual(r.json, rows.map((row) => ({ ...row, error: 'not_implemented', reason: 'all_or_nothing is not supported' })));
       assert.equal((await f.req('/db/x')).status, 404);
     }));
 
