@@ -227,14 +227,18 @@ const copyDoc: Handler = async (rc) => {
   const header = rc.req.headers.destination;
   if (typeof header !== 'string' || header === '') throw new CouchError('bad_request', { reason: 'Destination header is mandatory for COPY.' });
   if (/^https?:\/\//.test(header)) throw new CouchError('bad_request', { reason: 'Destination URL must be relative.' });
-  const [destId = '', destQuery] = header.split('?', 2);
+  const [rawDestId = '', destQuery] = header.split('?', 2);
+  // chttpd_db db_doc_req('COPY') unquotes the id (mochiweb_util:unquote: %XX escapes, `+` a space).
+  const destId = unquote(rawDestId);
   const destRev = destQuery === undefined ? undefined : (new URLSearchParams(destQuery).get('rev') ?? undefined);
   validateDocId(destId);
   // `_local/` documents live apart from the revision-tracked ones (couchdb/local-docs.ts).
   if (destId.startsWith('_local/')) throw new CouchError('bad_request', { reason: 'Use PUT for _local documents' });
   const state = loadDoc(db, id, db.revsLimit);
   if (!state) throw new CouchError('not_found');
-  const wanted = rc.query.get('rev') === null ? null : parseRev(rc.query.get('rev')!);
+  // The source's rev: `?rev=` or If-Match, which must agree (chttpd_db extract_header_rev/2).
+  const sourceRev = requestRev(rc);
+  const wanted = sourceRev === undefined ? null : parseRev(sourceRev);
   if (wanted === null && state.winner.deleted) throw new CouchError('not_found_deleted');
   const rev = wanted === null ? state.winner.rev : formatRev(wanted.pos, wanted.hash);
   const found = openRev(state, rev);
@@ -250,6 +254,16 @@ const copyDoc: Handler = async (rc) => {
   const written = await writeDoc(db, destId, doc, { newEdits: true, validate: await requestValidator(rc, db) });
   sendJson(rc.res, 201, { ok: true, id: destId, rev: written }, { ETag: `"${written}"`, Location: location(rc, db, destId) });
 };
+
+/** mochiweb_util:unquote/1: `+` is a space, `%XX` a byte (UTF-8 decoded); a malformed escape stays as sent. */
+function unquote(s: string): string {
+  const plus = s.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(plus);
+  } catch {
+    return plus;
+  }
+}
 
 /** `POST /{db}`: create a document, with a generated id unless the body has one. */
 export const postDoc: Handler = async (rc) => {

@@ -155,6 +155,23 @@ describe('documents', () => {
       assert.equal((await f.req('/db/nope', { method: 'COPY', headers: { destination: 'x' } })).status, 404);
     }));
 
+  test('COPY: the Destination id is unquoted; If-Match names the source rev, and must agree with ?rev= (chttpd_db)', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      const v1 = String(obj((await f.req('/db/src', { method: 'PUT', json: { v: 1 } })).json).rev);
+      const v2 = String(obj((await f.req('/db/src', { method: 'PUT', json: { _rev: v1, v: 2 } })).json).rev);
+      const spaced = await f.req('/db/src', { method: 'COPY', headers: { destination: 'a%20b%2Fc+d' } });
+      assert.equal(spaced.status, 201, spaced.text);
+      assert.equal(obj(spaced.json).id, 'a b/c d');
+      assert.equal(obj((await f.req('/db/a%20b%2Fc%20d')).json).v, 2);
+      const old = await f.req('/db/src', { method: 'COPY', headers: { destination: 'old', 'if-match': `"${v1}"` } });
+      assert.equal(old.status, 201, old.text);
+      assert.equal(obj((await f.req('/db/old')).json).v, 1);
+      const clash = await f.req(`/db/src?rev=${v2}`, { method: 'COPY', headers: { destination: 'x', 'if-match': `"${v1}"` } });
+      assert.deepEqual([clash.status, clash.json], [400, { error: 'bad_request', reason: 'Document rev and etag have different values' }]);
+      assert.equal((await f.req('/db/src', { method: 'COPY', headers: { destination: 'y', 'if-match': '"1-abc"' } })).status, 404);
+    }));
+
   test('malformed input gets CouchDB errors', () =>
     withCouch(async (f) => {
       await createDb(f);
