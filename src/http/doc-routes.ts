@@ -169,6 +169,8 @@ const putDoc: Handler = async (rc) => {
   }
   doc.id = id;
   const newEdits = qBool(rc.query, 'new_edits', true);
+  // chttpd_db validate_revs/2 runs before the write, so `?batch=ok` answers it too.
+  if (!newEdits && doc.revisions === null && rc.query.get('rev') === null && rc.req.headers['if-match'] === undefined) throw new CouchError('new_edits_needs_rev');
   await guardWrite(rc, db, id, doc);
   const write = writeDoc(db, id, withRequestRev(rc, doc, capiDesignRev(rc, db, id)), { newEdits, followsData, validate: await requestValidator(rc, db) });
   if (rc.query.get('batch') === 'ok') return batchAccepted(rc, write, id);

@@ -100,6 +100,13 @@ describe('documents', () => {
       assert.equal(obj((await f.req('/db/same')).json).a, 0, 'the second was a conflict, silently');
       const posted = await f.req('/db?batch=ok', { method: 'POST', json: { _id: 'p', a: 1 } });
       assert.deepEqual([posted.status, posted.json], [202, { ok: true, id: 'p' }]);
+      // validate_revs/2 comes before the batch is queued: new_edits=false needs a rev, else 400.
+      const noRev = await f.req('/db/r?batch=ok&new_edits=false', { method: 'PUT', json: { a: 1 } });
+      assert.equal(noRev.status, 400);
+      assert.equal(obj(noRev.json).reason, 'When `new_edits: false`, the document needs `_rev` or `_revisions` specified');
+      const withRev = await f.req('/db/r?batch=ok&new_edits=false&rev=1-abc', { method: 'PUT', json: { a: 1 } });
+      assert.equal(withRev.status, 202);
+      assert.equal(obj((await f.req('/db/r')).json)._rev, '1-abc');
     }));
 
   test('POST /db generates ids; If-Match names the rev; ids with slashes', () =>
