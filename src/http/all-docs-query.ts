@@ -50,6 +50,11 @@ export function withBodyParams(query: URLSearchParams, body: Record<string, unkn
   return merged;
 }
 
+/** A JSON parameter under either of its spellings (undefined when neither is given). */
+function paramOf(q: URLSearchParams, name: string, alias: string): unknown {
+  return q.has(name) ? qJson(q, name) : qJson(q, alias);
+}
+
 export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDocsQuery {
   let keys = keysFromBody ?? qJson(q, 'keys');
   // chttpd_db all_docs: bad_request, worded for where the keys came from.
@@ -57,8 +62,8 @@ export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDoc
     throw new CouchError('bad_request', { reason: keysFromBody === undefined ? '`keys` parameter must be an array.' : '`keys` body member must be an array.' });
   }
   const key = qJson(q, 'key');
-  const startKey = qJson(q, 'startkey') ?? qJson(q, 'start_key');
-  const endKey = qJson(q, 'endkey') ?? qJson(q, 'end_key');
+  const startKey = paramOf(q, 'startkey', 'start_key');
+  const endKey = paramOf(q, 'endkey', 'end_key');
   // couch_mrview_util:validate_args/1: a non-empty `keys` excludes any range.
   if (Array.isArray(keys) && keys.length > 0 && (key !== undefined || startKey !== undefined || endKey !== undefined)) {
     throw new CouchError('query_parse_error', { params: { detail: '`keys` is incompatible with `key`, `start_key` and `end_key`' } });
@@ -79,8 +84,12 @@ export function allDocsRange(q: URLSearchParams, keysFromBody?: unknown): AllDoc
     out.endKey = key;
     out.inclusiveEnd = true;
   } else {
-    if (startKey !== undefined) out.startKey = startKey;
-    if (endKey !== undefined) out.endKey = endKey;
+    // couch_mrview_util ad_skey_opts/ad_ekey_opts: with no start (end) key, `startkey_docid`
+    // (`endkey_docid`) bounds the ids instead.
+    const start = startKey !== undefined ? startKey : q.get('startkey_docid') ?? q.get('start_key_doc_id') ?? undefined;
+    const end = endKey !== undefined ? endKey : q.get('endkey_docid') ?? q.get('end_key_doc_id') ?? undefined;
+    if (start !== undefined) out.startKey = start;
+    if (end !== undefined) out.endKey = end;
   }
   if (keys !== undefined) out.keys = keys as unknown[];
   return out;

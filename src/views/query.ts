@@ -92,6 +92,10 @@ export function parseViewQuery(query: URLSearchParams, body?: Record<string, unk
     includeDocs: false, attachments: false, updateSeq: false, update: 'true', sorted: true, stable: false,
   };
   let key: { v: unknown } | undefined;
+  // couch_mrview_util determine_group_level reads `group` and `group_level` together, whatever
+  // their order: group_level wins over group=true, and contradicts group=false.
+  let group: boolean | undefined;
+  let groupLevel: number | undefined;
   for (const [name, v] of raw) {
     switch (name) {
       case 'key': key = { v: jsonOf(name, v) }; break;
@@ -111,8 +115,8 @@ export function parseViewQuery(query: URLSearchParams, body?: Record<string, unk
       case 'limit': q.limit = posIntOf(v); break;
       case 'skip': q.skip = posIntOf(v); break;
       case 'reduce': q.reduce = boolOf(name, v); break;
-      case 'group': if (boolOf(name, v)) q.groupLevel = 'exact'; else q.groupLevel ??= 0; break;
-      case 'group_level': q.groupLevel = posIntOf(v); break;
+      case 'group': group = boolOf(name, v); break;
+      case 'group_level': groupLevel = posIntOf(v); break;
       case 'include_docs': q.includeDocs = boolOf(name, v); break;
       case 'conflicts': q.conflicts = boolOf(name, v); break;
       case 'attachments': q.attachments = boolOf(name, v); break;
@@ -150,6 +154,9 @@ export function parseViewQuery(query: URLSearchParams, body?: Record<string, unk
       default: break; // CouchDB keeps unknown parameters as `extra`.
     }
   }
+  if (group === false && groupLevel !== undefined && groupLevel > 0) throw parseError("Can't specify group=false and group_level>0 at the same time");
+  if (groupLevel !== undefined) q.groupLevel = groupLevel;
+  else if (group !== undefined) q.groupLevel = group ? 'exact' : 0;
   if (key) {
     q.startKey = key.v;
     q.endKey = key.v;

@@ -129,4 +129,18 @@ describe('_all_docs', () => {
       while ((await listing(f, 'limit=0')).total !== 2500 - 100 - 5 + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.equal((await listing(f, 'limit=0')).total, 2500 - 100 - 5 + 2);
     }));
+  test('startkey_docid/endkey_docid bound the ids when no startkey/endkey is given (couch_mrview_util ad_skey_opts/ad_ekey_opts)', () =>
+    withCouch(async (f) => {
+      await createDb(f);
+      for (const id of ['a', 'b', 'c', 'd']) assert.equal((await f.req('/db', { method: 'POST', json: { _id: id } })).status, 201);
+      assert.deepEqual((await listing(f, 'startkey_docid=b')).ids, ['b', 'c', 'd']);
+      assert.equal((await listing(f, 'startkey_docid=b')).offset, 1);
+      assert.deepEqual((await listing(f, 'start_key_doc_id=b&endkey_docid=c')).ids, ['b', 'c']);
+      assert.deepEqual((await listing(f, 'endkey_docid=c&inclusive_end=false')).ids, ['a', 'b']);
+      assert.deepEqual((await listing(f, 'descending=true&startkey_docid=c&end_key_doc_id=b')).ids, ['c', 'b']);
+      // A start key, when given, wins over the docid.
+      assert.deepEqual((await listing(f, 'startkey="c"&startkey_docid=a')).ids, ['c', 'd']);
+      const post = await f.req('/db/_all_docs', { method: 'POST', json: { startkey_docid: 'c' } });
+      assert.deepEqual(arr(obj(post.json).rows).map((x) => obj(x).id), ['c', 'd']);
+    }));
 });

@@ -1,0 +1,38 @@
+/**
+ * `group` and `group_level` read together, as couch_mrview_util determine_group_level does: a
+ * `group_level` wins over `group=true` in whichever order they come (query string, POST body or
+ * both), and `group=false` with a `group_level` above 0 is a 400 `query_parse_error`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { arr, createDb, obj, withCouch, type CouchFixture } from './helpers.js';
+
+async function seed(f: CouchFixture): Promise<void> {
+  await createDb(f);
+  const ddoc = { views: { v: { map: 'function (doc) { emit([doc.t, doc.n], 1); }', reduce: '_count' } } };
+  assert.equal((await f.req('/db/_design/d', { method: 'PUT', json: ddoc })).status, 201);
+  const docs = [['x', 1], ['x', 2], ['y', 3]].map(([t, n]) => ({ t, n }));
+  assert.equal((await f.req('/db/_bulk_docs', { method: 'POST', json: { docs } })).status, 201);
+}
+
+async function keys(f: CouchFixture, qs: string, body?: Record<string, unknown>): Promise<unknown[]> {
+  const r = body === undefined ? await f.req(`/db/_design/d/_view/v?${qs}`) : await f.req(`/db/_design/d/_view/v?${qs}`, { method: 'POST', json: body });
+  assert.equal(r.status, 200, r.text);
+  return arr(obj(r.json).rows).map((row) => obj(row).key);
+}
+
+test('group_level wins over group=true whatever their order; group=false with group_level>0 is refused', () =>
+  withCouch(async (f) => {
+    await seed(f);
+    assert.deepEqual(await keys(f, 'group=true&group_level=1'), [['x'], ['y']]);
+    assert.deepEqual(await keys(f, 'group_level=1&group=true'), [['x'], ['y']]);
+    assert.deepEqual(await keys(f, 'group_level=1', { group: true }), [['x'], ['y']]);
+    assert.deepEqual(await keys(f, 'group=true', { group_level: 1 }), [['x'], ['y']]);
+    assert.deepEqual(await keys(f, 'group=true'), [['x', 1], ['x', 2], ['y', 3]]);
+    assert.deepEqual(await keys(f, 'group=false&group_level=0'), [null]);
+    for (const qs of ['group=false&group_level=1', 'group_level=2&group=false']) {
+      const r = await f.req(`/db/_design/d/_view/v?${qs}`);
+      assert.equal(r.status, 400);
+      assert.deepEqual(r.json, { error: 'query_parse_error', reason: "Can't specify group=false and group_level>0 at the same time" });
+    }
+  }));
