@@ -53,9 +53,21 @@ const getView: Handler = async (rc) => {
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));
 };
 
+/**
+ * chttpd_view handle_view_req (CouchDB 3.2+, apache/couchdb#2168): a plain POST no longer runs
+ * `queries` (that is `…/queries`); couch_mrview_util get_view_queries first refuses one that is no
+ * array.
+ */
+function assertNoQueries(body: Record<string, unknown>): void {
+  if (body.queries === undefined) return;
+  if (!Array.isArray(body.queries)) throw new CouchError('bad_request', { reason: '`queries` member must be an array.' });
+  throw new CouchError('bad_request', { reason: 'The `queries` parameter is no longer supported at this endpoint' });
+}
+
 const postView: Handler = async (rc) => {
   const db = resolveDb(rc);
   const body = await readJsonObject(rc);
+  assertNoQueries(body);
   const { parseViewQuery, queryView } = await views();
   const q = { ...parseViewQuery(rc.query, body), ...serverLimits(rc) };
   sendJsonText(rc.res, 200, await queryView(db, rc.params.ddoc!, rc.params.view!, q, reduceLimit(rc, db, rc.params.ddoc!)));

@@ -1,7 +1,9 @@
 /**
- * `group` and `group_level` read together, as couch_mrview_util determine_group_level does: a
- * `group_level` wins over `group=true` in whichever order they come (query string, POST body or
- * both), and `group=false` with a `group_level` above 0 is a 400 `query_parse_error`.
+ * View query parameters as CouchDB 3.x reads them: `group` and `group_level` together, as
+ * couch_mrview_util determine_group_level does (a `group_level` wins over `group=true` in whichever
+ * order they come, query string, POST body or both; `group=false` with a `group_level` above 0 is a
+ * 400 `query_parse_error`), and a plain POST's `queries` member refused (chttpd_view
+ * assert_no_queries_param).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,4 +37,17 @@ test('group_level wins over group=true whatever their order; group=false with gr
       assert.equal(r.status, 400);
       assert.deepEqual(r.json, { error: 'query_parse_error', reason: "Can't specify group=false and group_level>0 at the same time" });
     }
+  }));
+
+test('a plain POST with `queries` is a 400 (the multi-query form is POST …/queries)', () =>
+  withCouch(async (f) => {
+    await seed(f);
+    const r = await f.req('/db/_design/d/_view/v', { method: 'POST', json: { queries: [{}] } });
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json, { error: 'bad_request', reason: 'The `queries` parameter is no longer supported at this endpoint' });
+    const notList = await f.req('/db/_design/d/_view/v', { method: 'POST', json: { queries: 1 } });
+    assert.equal(notList.status, 400);
+    assert.deepEqual(notList.json, { error: 'bad_request', reason: '`queries` member must be an array.' });
+    const multi = await f.req('/db/_design/d/_view/v/queries', { method: 'POST', json: { queries: [{ group: true }] } });
+    assert.equal(multi.status, 200);
   }));
