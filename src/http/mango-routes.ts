@@ -96,7 +96,8 @@ const noSuchIndexPath: Handler = async (rc) => {
   resolveDb(rc);
   throw new CouchError('not_found');
 };
-const NO_SUCH_INDEX_PATH = { GET: noSuchIndexPath, PUT: noSuchIndexPath, POST: noSuchIndexPath, DELETE: noSuchIndexPath, COPY: noSuchIndexPath, OPTIONS: noSuchIndexPath };
+// Every method chttpd passes on (mochiweb names TRACE and PATCH too; 01_index_crud_test "bad urls").
+const NO_SUCH_INDEX_PATH = Object.fromEntries(['GET', 'PUT', 'POST', 'DELETE', 'COPY', 'OPTIONS', 'TRACE', 'PATCH'].map((m) => [m, noSuchIndexPath]));
 
 export const findHandlers = { POST: postFind };
 export const explainHandlers = { POST: postExplain };

@@ -27,8 +27,8 @@ describe('_index', () => {
   test('any other path under _index is 404 for every method (mango_httpd)', () =>
     withCouch(async (f) => {
       await createDb(f);
-      for (const method of ['GET', 'PUT', 'POST', 'DELETE', 'COPY']) {
-        for (const path of ['/db/_index/a', '/db/_index/a/b']) {
+      for (const method of ['GET', 'PUT', 'POST', 'DELETE', 'COPY', 'TRACE', 'PATCH']) {
+        for (const path of ['/db/_index/a', '/db/_index/a/b', '/db/_index/a/b/c/d/e/f']) {
           const r = await f.req(path, { method, ...(method === 'PUT' || method === 'POST' ? { json: {} } : {}) });
           assert.deepEqual([r.status, r.json], [404, { error: 'not_found', reason: 'missing' }], `${method} ${path}`);
         }
