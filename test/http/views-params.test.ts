@@ -2,8 +2,9 @@
  * View query parameters as CouchDB 3.x reads them: `group` and `group_level` together, as
  * couch_mrview_util determine_group_level does (a `group_level` wins over `group=true` in whichever
  * order they come, query string, POST body or both; `group=false` with a `group_level` above 0 is a
- * 400 `query_parse_error`), and a plain POST's `queries` member refused (chttpd_view
- * assert_no_queries_param).
+ * 400 `query_parse_error`), a plain POST's `queries` member refused (chttpd_view
+ * assert_no_queries_param), and a design document naming an unknown built-in reducer refused when
+ * saved (couch_mrview:validate/2).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,4 +51,25 @@ test('a plain POST with `queries` is a 400 (the multi-query form is POST …/que
     assert.deepEqual(notList.json, { error: 'bad_request', reason: '`queries` member must be an array.' });
     const multi = await f.req('/db/_design/d/_view/v/queries', { method: 'POST', json: { queries: [{ group: true }] } });
     assert.equal(multi.status, 200);
+  }));
+
+test('a design document whose reduce names an unknown built-in is 400 invalid_design_doc when saved', () =>
+  withCouch(async (f) => {
+    await createDb(f);
+    const put = (id: string, body: Record<string, unknown>) => f.req(`/db/_design/${id}`, { method: 'PUT', json: body });
+    const bad = await put('bad', { views: { ok: { map: 'function (d) {}', reduce: '_count' }, v: { map: 'function (d) {}', reduce: '_foo' } } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.json, { error: 'invalid_design_doc', reason: '`_foo` is not a supported reduce function.' });
+    const bulk = await f.req('/db/_bulk_docs', { method: 'POST', json: { docs: [{ _id: '_design/b2', views: { v: { map: 'function (d) {}', reduce: '_median' } } }] } });
+    assert.deepEqual(bulk.json, [{ id: '_design/b2', error: 'invalid_design_doc', reason: '`_median` is not a supported reduce function.' }]);
+    // Matched by prefix, as couch_mrview does; a view without a map is not checked; another language is saved unchecked.
+    for (const [id, body] of Object.entries({
+      prefixed: { views: { v: { map: 'function (d) {}', reduce: '_sum_of_values' } } },
+      nomap: { views: { v: { reduce: '_foo' } } },
+      other: { language: 'python', views: { v: { map: 'def f(d): pass', reduce: '_foo' } } },
+      builtins: { views: Object.fromEntries(['_sum', '_count', '_stats', '_approx_count_distinct'].map((r) => [r.slice(1), { map: 'function (d) {}', reduce: r }])) },
+    })) {
+      const r = await put(id, body);
+      assert.equal(r.status, 201, `${id}: ${r.text}`);
+    }
   }));
