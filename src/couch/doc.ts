@@ -93,42 +93,6 @@ export function isDesignId(id: string): boolean {
   return id.startsWith('_design/');
 }
 
-/** The built-in reducers couch_mrview:validate/2 accepts (by prefix, as it matches them). */
-const BUILTIN_REDUCERS = ['_sum', '_count', '_stats', '_approx_count_distinct'];
-
-/**
- * couch_mrview validate_ddoc_fields/1, its view paths: each view's `map` must be a string, or an
- * object in a `language: "query"` (Mango) design document (map_function_type/1), and `reduce` a
- * string. Then couch_mrview:validate/2's ValidateView: a `reduce` naming a built-in (`_…`) must be
- * one it knows, "`_foo` is not a supported reduce function." (checked for the languages it has a
- * query server for; a design document in another language is saved unchecked). The reason
- * CouchDB's 400 `invalid_design_doc` gives, or null.
- */
-export function designViewsError(body: Record<string, unknown>): string | null {
-  const views = body.views;
-  if (typeof views !== 'object' || views === null || Array.isArray(views)) return null;
-  const query = body.language === 'query';
-  const entries = Object.entries(views as Record<string, unknown>).filter(
-    (e): e is [string, Record<string, unknown>] => typeof e[1] === 'object' && e[1] !== null && !Array.isArray(e[1]),
-  );
-  for (const [name, { map, reduce }] of entries) {
-    const isObject = typeof map === 'object' && map !== null && !Array.isArray(map);
-    if (map !== undefined && (query ? !isObject : typeof map !== 'string')) {
-      return `\`views.${name}.map\` field must have ${query ? 'object' : 'string'} type`;
-    }
-    if (reduce !== undefined && typeof reduce !== 'string') return `\`views.${name}.reduce\` field must have string type`;
-  }
-  const language = body.language ?? 'javascript';
-  if (language !== 'javascript' && language !== 'query') return null;
-  // ddoc_to_mrst leaves out a view with no map, so its reduce goes unchecked.
-  for (const [, { map, reduce }] of entries) {
-    if (map !== undefined && typeof reduce === 'string' && reduce.startsWith('_') && !BUILTIN_REDUCERS.some((b) => reduce.startsWith(b))) {
-      return `\`${reduce}\` is not a supported reduce function.`;
-    }
-  }
-  return null;
-}
-
 function parseRevisions(value: unknown): Revisions | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CouchError('bad_special_member', { params: { name: '_revisions' } });

@@ -20,7 +20,8 @@
  * stored ancestor. Design documents are not validated (CouchDB checks only that an admin writes them).
  */
 import { checkAttachmentSize, checkRevisionSize, prepareAttachments, resolveAttachments, type AttachmentMeta, type IncomingAttachment } from '../couch/attachments.js';
-import { buildDocResponse, designViewsError, docRev, isDesignId, type ParsedDoc } from '../couch/doc.js';
+import { buildDocResponse, docRev, isDesignId, type ParsedDoc } from '../couch/doc.js';
+import { designFieldsError, designReduceError } from '../couch/design-fields.js';
 import { attachmentsToJson } from '../couch/attachments.js';
 import { isDeleted, revisionsFor } from '../couch/rev-tree-query.js';
 import type { Revisions } from '../couch/rev-tree.js';
@@ -141,8 +142,7 @@ function checkSize(id: string, doc: ParsedDoc, atts: readonly AttachmentMeta[]):
 function storeWrite(db: Db, id: string, doc: ParsedDoc, opts: DocWriteOptions): Promise<string> {
   if (!doc.deleted && isDesignId(id)) {
     // couch_db validate_doc_update → couch_mrview:validate/2 for every design document write.
-    const reason = designViewsError(doc.body);
-    const why = reason ?? designPartitionError(doc.body, db.partitioned);
+    const why = designFieldsError(doc.body) ?? designPartitionError(doc.body, db.partitioned) ?? designReduceError(doc.body);
     if (why !== null) return Promise.reject(new CouchError('invalid_design_doc', { params: { detail: why } }));
   }
   const revsLimit = opts.revsLimit ?? db.revsLimit;
