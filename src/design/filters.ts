@@ -145,6 +145,7 @@ export async function viewFilter(design: DesignFunctions, db: Db, view: string):
  */
 export async function javascriptFilter(design: DesignFunctions, db: Db, name: string, view: string | null, req: unknown): Promise<DocPredicate | null> {
   if (name === '_view') return viewFilter(design, db, viewParam(view));
-  if (name.startsWith('_')) return null;
+  // A name of slashes only names no filter (couch_changes configure_filter/4: string:tokens → []).
+  if (name.startsWith('_') || /^\/+$/.test(name)) return null;
   return designFilter(design, db, name, req);
 }

@@ -2,8 +2,10 @@
  * The `_changes` feed modes, byte for byte as couch-replication.md §2.4–§2.6 give them:
  *
  *   normal      {"results":[\n<row>,\r\n<row>\n],\n"last_seq":S,"pending":P}\n
- *   longpoll    the same; waits for the first passing change when there is none yet
- *   continuous  one row per line, "\n" heartbeats, a final {"last_seq":S,"pending":P}\n line
+ *   longpoll    the same; waits for the first passing change when there is none yet, and
+ *               starts its body with "\n" then ({"results":[\n\n, see firstWait)
+ *   continuous  one row per line, "\n" heartbeats, a final {"last_seq":S,"pending":P}\n line;
+ *               "\n" first when it waits before any row (firstWait), as eventsource does
  *   eventsource "data: <row>\nid: <seq>\n\n", heartbeats "event: heartbeat\ndata: \n\n", no end line
  *
  * The feed pulls pages of the engine's bucket-wide change order (engine/change-scan.ts) restricted to
@@ -67,6 +69,14 @@ interface Feed {
   reported: number;
   /** Rows written so far. */
   sent: number;
+  /**
+   * Whether the body said anything yet (a row, a heartbeat): chttpd_db's `chunks_sent`. A
+   * `_changes` feed that first waits for updates with nothing said writes one "\n", which sends
+   * the headers and, for a longpoll, the opening `{"results":[` (see firstWait).
+   */
+  spoke: boolean;
+  /** Whether the first wait writes that "\n" (`_changes`; `_db_updates` does not). */
+  firstWaitNewline: boolean;
   /**
    * Writes the status line, headers and the feed's opening bytes; called before the first page
    * goes out, so that a filter failing on the first page (a JavaScript filter that throws or runs
@@ -149,7 +159,10 @@ async function scan(f: Feed, between?: () => Promise<unknown>): Promise<boolean>
       // Everything durable was seen; seqs in between belong to superseded versions.
       f.pos = Math.max(f.pos, bucket.persistedBucketSeq);
     }
-    if (page.bytes) f.pace.rowsSent(Date.now());
+    if (page.bytes) {
+      f.pace.rowsSent(Date.now());
+      f.spoke = true;
+    }
     await sendPage(f, page.bytes);
     if (f.signal.aborted) return true;
     if (page.read < PAGE || limitReached(f)) return false;
@@ -161,7 +174,11 @@ async function scan(f: Feed, between?: () => Promise<unknown>): Promise<boolean>
   }
 }
 
-/** Descending scans (normal feed only): newest first, from `since` (0 = the newest) down. */
+/**
+ * Descending scans (normal feed only): newest first, from the newest change down. `since` plays no
+ * part, as in CouchDB: fabric_view_changes get_start_seq/2 and couch_changes handle_db_changes/3
+ * start a `dir=rev` feed at the database's update_seq whatever `since` says.
+ */
 async function scanDescending(f: Feed): Promise<boolean> {
   let upper = f.pos;
   for (;;) {
@@ -212,8 +229,8 @@ async function jsonFeed(f: Feed, headers: Record<string, string>): Promise<void>
     return;
   }
   begin(f);
-  // A longpoll's reply starts only with its first heartbeat or its end: chttpd's delayed JSON
-  // response holds `{"results":[` until then, so a client reads the whole body in one piece.
+  // A longpoll with no row yet waits; its `{"results":[` goes out with the first wait's "\n"
+  // (firstWait), not before: chttpd's delayed JSON response holds it until then.
   if (f.q.feed === 'longpoll' && !f.q.descending && f.sent === 0 && !limitReached(f)) {
     if (await longpollWait(f)) return;
   }
@@ -231,18 +248,38 @@ async function jsonFeed(f: Feed, headers: Record<string, string>): Promise<void>
 }
 
 /**
+ * The first time a `_changes` feed waits for updates having said nothing yet, it writes "\n":
+ * chttpd_db changes_callback(waiting_for_updates, …) with `chunks_sent = 0` (apache/couchdb#2240,
+ * CouchDB 3.0), so that the client gets the headers (and, for a longpoll, `{"results":[\n`) at
+ * once rather than at the first change or heartbeat. The "\n" is JSON whitespace in a longpoll's
+ * body, a blank line in a continuous feed, and an empty line (no event) in an event stream.
+ * `_db_updates` writes nothing there (global_changes_httpd changes_callback(waiting_for_updates)).
+ */
+async function firstWait(f: Feed): Promise<void> {
+  if (f.spoke) return;
+  f.spoke = true;
+  if (!f.firstWaitNewline) return;
+  begin(f);
+  f.out.push('\n');
+  await f.out.flush();
+}
+
+/**
  * A longpoll with nothing to say yet: wait for a passing change, the timeout (counted from the
  * request), or a heartbeat. A heartbeat is JSON whitespace inside `results`, unless the scan moved
  * past changes the filter dropped: then the reply ends now, carrying the advanced `last_seq`.
  * Returns true when the client went away or the database closed.
  */
 async function longpollWait(f: Feed): Promise<boolean> {
+  await firstWait(f);
+  if (f.signal.aborted) return true;
   for (;;) {
     const now = Date.now();
     const moved = f.pos > f.reported;
     const action = f.pace.due(now, f.out.lastWriteAt, moved);
     if (action === 'timeout' || action === 'progress' || (action === 'heartbeat' && moved)) return false;
     if (action === 'heartbeat') {
+      f.spoke = true;
       f.out.push('\n');
       await f.out.flush();
       if (f.signal.aborted) return true;
@@ -265,6 +302,7 @@ async function tend(f: Feed, sse: boolean, now = Date.now()): Promise<'timeout' 
   const moved = f.pos > f.reported;
   const action = f.pace.due(now, f.out.lastWriteAt, moved);
   if (action === null || action === 'timeout') return action;
+  f.spoke = true;
   if (moved && (action === 'progress' || sse)) {
     f.out.push(sse ? `event: heartbeat\nid: ${f.pos}\ndata: \n\n` : `{"seq":${f.pos},"id":null,"changes":[]}\n`);
     f.reported = f.pos;
@@ -285,6 +323,7 @@ async function streamFeed(f: Feed): Promise<void> {
     if (await scan(f, between)) return;
     begin(f);
     if (limitReached(f) || !f.db.exists) break;
+    await firstWait(f);
     if ((await tend(f, sse)) === 'timeout') break;
     if (f.signal.aborted) return;
     const now = Date.now();
@@ -328,6 +367,8 @@ export interface FeedOptions {
   rows?: ChangeRows;
   /** Whether the closing object or line carries `pending` (default true, `_changes`). */
   pending?: boolean;
+  /** Whether the first wait for updates writes "\n" (default true, `_changes`; see firstWait). */
+  firstWaitNewline?: boolean;
 }
 
 /** Serve one `_changes` request whose parameters are already validated. */
@@ -335,10 +376,12 @@ export async function runChangesFeed(db: Db, q: ChangesQuery, res: ServerRespons
   // The feed lists persisted changes only (its seqs must never be reused after a crash); the
   // writes acknowledged before this request are waited for, briefly, so a client reads its writes.
   await db.settled(signal);
-  const since = q.since === 'now' ? db.updateSeq : q.since;
+  // A descending feed starts from the newest change whatever `since` says (scanDescending).
+  const descending = q.descending && (q.feed === 'normal' || q.feed === 'longpoll');
+  const since = descending ? 0 : q.since === 'now' ? db.updateSeq : q.since;
   const pace = new FeedPace({ heartbeatMs: q.heartbeatMs, timeoutMs: q.timeoutMs, progressMs: q.progressMs }, Date.now());
   const f: Feed = {
-    db, q, res, signal, rows: opts.rows ?? new RowBuilder(db, q), framing: FRAMING[q.feed], pending: opts.pending ?? true, sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0, begin: null,
+    db, q, res, signal, rows: opts.rows ?? new RowBuilder(db, q), framing: FRAMING[q.feed], pending: opts.pending ?? true, firstWaitNewline: opts.firstWaitNewline ?? true, sink: new ByteSink(), out: new ChunkWriter(res), pace, pos: since, reported: since, sent: 0, spoke: false, begin: null,
   };
   if (q.feed === 'normal' || q.feed === 'longpoll') await jsonFeed(f, opts.headers ?? {});
   else await streamFeed(f);

@@ -136,11 +136,26 @@ function parseFilter(name: string | null, body: Record<string, unknown> | undefi
   if (js) return { kind: 'custom', matchMany: js };
   if (name === '_doc_ids') return docIdsFilter(body?.doc_ids ?? qJson(q, 'doc_ids'));
   if (name === '_selector') {
-    if (!body || !('selector' in body)) throw new CouchError('selector_missing');
+    // couch_changes get_selector_and_fields/1: a GET, or a POST without a body, is "must be
+    // specified"; a JSON body without `selector` fails check_selector(undefined) as not an object.
+    if (!body) throw new CouchError('selector_missing');
+    if (!('selector' in body)) throw new CouchError('selector_not_object');
     return { kind: 'selector', match: compileSelector(body.selector) };
   }
   if (name === '_design') return { kind: 'design' };
+  // couch_changes configure_filter/4: any other name starting with `_` is no built-in.
+  if (name.startsWith('_')) throw badRequest('unknown builtin filter name');
+  // A name of slashes only is no filter at all there (string:tokens gives [], `{default, Style}`).
+  if (/^\/+$/.test(name)) return null;
   throw badRequest('`filter` must be of the form `designname/filtername`');
+}
+
+/** `seq_interval`: a positive integer, else chttpd_db parse_changes_query's `invalid_seq_interval`. */
+function parseSeqInterval(raw: string | null): number | null {
+  if (raw === null) return null;
+  const n = Number(raw);
+  if (!/^[+-]?\d+$/.test(raw) || n <= 0 || !Number.isSafeInteger(n)) throw badRequest('invalid_seq_interval');
+  return n;
 }
 
 export function parseChangesQuery(
@@ -157,7 +172,7 @@ export function parseChangesQuery(
   if (typeof lastEventId === 'string' && lastEventId.length > 0) sinceRaw = lastEventId;
   const style = q.get('style') ?? 'main_only';
   if (style !== 'main_only' && style !== 'all_docs') throw badRequest('Invalid `style` parameter: use main_only or all_docs');
-  const seqInterval = qInt(q, 'seq_interval', { min: 1 });
+  const seqInterval = parseSeqInterval(q.get('seq_interval'));
   const maxMs = changesTimeoutMs(rc);
   const heartbeatMs = parseHeartbeat(q.get('heartbeat'), maxMs);
   return {
@@ -174,7 +189,7 @@ export function parseChangesQuery(
     encodingInfo: qBool(q, 'att_encoding_info'),
     allDocs: style === 'all_docs',
     activeOnly: qBool(q, 'active_only'),
-    seqInterval: seqInterval ?? null,
+    seqInterval,
     filter: parseFilter(q.get('filter'), body, rc.query, js),
   };
 }

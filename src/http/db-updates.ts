@@ -88,7 +88,8 @@ const dbUpdates: Handler = async (rc) => {
   if (!FEEDS.has(feed)) throw new CouchError('bad_request', { reason: 'Supported `feed` types: normal, continuous, longpoll, eventsource' });
   const db = resolveDb(rc, GLOBAL_CHANGES_DB);
   const q = changesQuery(rc, feed as FeedMode, params);
-  const opts: FeedOptions = { pending: false };
+  // global_changes_httpd changes_callback(waiting_for_updates) writes nothing (no first "\n").
+  const opts: FeedOptions = { pending: false, firstWaitNewline: false };
   if (feed !== 'eventsource') opts.rows = new DbUpdateRows(db);
   if (feed === 'normal') {
     const etag = await normalFeedEtag(db);

@@ -57,6 +57,22 @@ describe('_changes feed=continuous', () => {
       assert.deepEqual(lines[1], { last_seq: 3, pending: 0 });
     }));
 
+  test('a feed that waits before any row starts with a blank line (chttpd_db waiting_for_updates)', () =>
+    withCouch(async (f) => {
+      await seed(f, 1);
+      const empty = await f.req('/db/_changes?feed=continuous&since=now&timeout=20');
+      assert.equal(empty.text, '\n{"last_seq":1,"pending":0}\n');
+      const res = await f.stream('/db/_changes?feed=continuous&since=now&heartbeat=60000');
+      const body = new StreamReader(res.body);
+      assert.equal(await body.until((t) => t.length > 0), '\n');
+      res.body.destroy();
+      // Rows before the first wait: no blank line.
+      const rows = await f.req('/db/_changes?feed=continuous&timeout=20');
+      assert.match(rows.text, /^\{"seq":1,"id":"doc0",[^\n]*\n\{"last_seq":1,"pending":0\}\n$/);
+      const sse = await f.req('/db/_changes?feed=eventsource&since=now&timeout=20');
+      assert.equal(sse.text, '\n');
+    }));
+
   test('a client disconnect frees the feed at once', () =>
     withCouch(async (f) => {
       await seed(f, 1);
@@ -121,19 +137,22 @@ describe('_changes feed=longpoll', () => {
       assert.equal(obj((await f.req('/db/kvdoc')).json)._rev, doc._rev);
     }));
 
-  test('without a heartbeat, nothing of the body is sent until there is a change (chttpd delayed response)', () =>
+  test('waiting with no row yet sends the opening and one newline at once (chttpd_db waiting_for_updates, CouchDB 3)', () =>
     withCouch(async (f) => {
       await seed(f, 1);
       const res = await f.stream('/db/_changes?feed=longpoll&since=now');
-      await feedsOpen(f, 1);
       const body = new StreamReader(res.body);
-      const first = body.until((t) => t.length > 0);
-      const quiet = await Promise.race([first.then(() => 'data'), new Promise((r) => setTimeout(r, 300, 'quiet'))]);
-      assert.equal(quiet, 'quiet', 'no {"results":[ before a change');
+      // Before any change: the opening and the first wait's newline, nothing more.
+      assert.equal(await body.until((t) => t.length >= '{"results":[\n\n'.length), '{"results":[\n\n');
       await f.req('/db/late', { method: 'PUT', json: {} });
-      await first;
-      const parsed = obj(JSON.parse(await body.rest()));
-      assert.deepEqual(arr(parsed.results).map((x) => obj(x).id), ['late']);
+      const text = await body.rest();
+      assert.match(text, /^\{"results":\[\n\n\{"seq":2,"id":"late","changes":\[\{"rev":"1-[0-9a-f]{32}"\}\]\}\n\],\n"last_seq":2,"pending":0\}\n$/);
+      // A longpoll that times out: the same newline, then the end.
+      const timedOut = await f.req('/db/_changes?feed=longpoll&since=now&timeout=20');
+      assert.equal(timedOut.text, '{"results":[\n\n\n],\n"last_seq":2,"pending":0}\n');
+      // With rows at once there is no wait and no newline.
+      const atOnce = await f.req('/db/_changes?feed=longpoll&since=1');
+      assert.match(atOnce.text, /^\{"results":\[\n\{"seq":2,/);
     }));
 
   test('timeout answers with no rows and the current last_seq; heartbeats are JSON whitespace', () =>

@@ -67,6 +67,13 @@ describe('_changes feed=normal', () => {
       assert.deepEqual(rows(desc).map((x) => x.seq), [5, 4]);
       assert.equal(desc.last_seq, 4);
       assert.equal(desc.pending, 3);
+      // A descending feed starts at the newest change whatever `since` says
+      // (fabric_view_changes get_start_seq/2, couch_changes handle_db_changes/3: dir=rev → update_seq).
+      for (const since of ['3', 'now', '0']) {
+        const d = obj((await f.req(`/db/_changes?descending=true&since=${since}`)).json);
+        assert.deepEqual(rows(d).map((x) => x.seq), [5, 4, 3, 2, 1], since);
+        assert.equal(d.last_seq, 1, since);
+      }
       // Quoted and CouchDB 2-style seqs resume too.
       assert.deepEqual(rows((await f.req('/db/_changes?since="4"')).json).map((x) => x.seq), [5]);
       assert.deepEqual(rows((await f.req('/db/_changes?since=4-g1AAAA')).json).map((x) => x.seq), [5]);
@@ -147,8 +154,13 @@ describe('_changes feed=normal', () => {
       assert.deepEqual(await sel({ name: { $regex: '^b' } }), ['b']);
       assert.deepEqual(await sel({ nested: { x: { $gt: 2 } } }), ['c']);
       assert.deepEqual(await sel({ _id: { $gt: 'c' } }), ['d', '_design/app'].filter((id) => id > 'c'));
+      // couch_changes get_selector_and_fields/1: a body without `selector` fails check_selector
+      // as not an object; no body at all (or a GET) is "must be specified".
       const missing = await f.req('/db/_changes?filter=_selector', { method: 'POST', json: {} });
-      assert.deepEqual(missing.json, { error: 'bad_request', reason: 'Selector must be specified in POST payload' });
+      assert.deepEqual(missing.json, { error: 'bad_request', reason: 'Selector error: expected a JSON object' });
+      const noBody = await f.req('/db/_changes?filter=_selector', { method: 'POST', body: '', headers: { 'content-type': 'application/json' } });
+      assert.deepEqual(noBody.json, { error: 'bad_request', reason: 'Selector must be specified in POST payload' });
+      assert.deepEqual((await f.req('/db/_changes?filter=_selector')).json, { error: 'bad_request', reason: 'Selector must be specified in POST payload' });
       const invalid = await f.req('/db/_changes?filter=_selector', { method: 'POST', json: { selector: { n: { $bogus: 1 } } } });
       assert.equal(invalid.status, 400);
     }));
@@ -165,6 +177,15 @@ describe('_changes feed=normal', () => {
       assert.equal(obj((await f.req('/db/_changes?feed=continuous&heartbeat=-1000')).json).reason, 'The heartbeat value should be a positive integer (in milliseconds).');
       assert.equal(obj((await f.req('/db/_changes?feed=continuous&heartbeat=a1000')).json).reason, 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
       assert.equal(obj((await f.req('/db/_changes?feed=longpoll&heartbeat=false')).json).reason, 'Invalid heartbeat value. Expecting a positive integer value (in milliseconds).');
+      // couch_changes configure_filter/4: an unknown `_` name, a malformed name, and (as chttpd_db
+      // parse_changes_query) a seq_interval that is no positive integer.
+      assert.deepEqual((await f.req('/db/_changes?filter=_bogus')).json, { error: 'bad_request', reason: 'unknown builtin filter name' });
+      assert.deepEqual((await f.req('/db/_changes?filter=a/b/c')).json, { error: 'bad_request', reason: '`filter` must be of the form `designname/filtername`' });
+      for (const v of ['0', '-2', 'x']) {
+        assert.deepEqual((await f.req(`/db/_changes?seq_interval=${v}`)).json, { error: 'bad_request', reason: 'invalid_seq_interval' }, v);
+      }
+      // A name of slashes only is no filter there (string:tokens gives []): every row.
+      assert.equal(rows((await f.req('/db/_changes?filter=/')).json).length, 5);
       assert.equal((await f.req('/db/_changes?filter=nodd/fn')).status, 404);
       assert.equal((await f.req('/db/_changes?filter=app/fn')).status, 404);
       assert.equal((await f.req('/db/_changes', { method: 'PUT' })).status, 405);
