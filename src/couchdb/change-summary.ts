@@ -2,8 +2,9 @@
  * What one engine change shows in a `_changes` row (couch-replication.md §2.3, §2.7): the document
  * id, its leaves (winner first), the winner, and with `include_docs` or a `_selector` the winner's
  * body. Null when the row is dropped: a key that is no UTF-8 document id, the filter, or
- * `active_only` with a deleted winner, or a purged document. A `_selector` is matched against the winner as
- * `include_docs` shows it. A winner with no JSON document form (an opaque KV value, doc-store.ts)
+ * `active_only` with a deleted winner, or a purged document. A `_selector` or JavaScript filter
+ * tests the winner with its `_conflicts`, or with `style=all_docs` each leaf, the row listing the
+ * leaves that pass (filterDocs; couch_changes filter/3). A winner with no JSON document form (an opaque KV value, doc-store.ts)
  * is left out, as Sync Gateway leaves out documents it cannot import: a replicator would list it
  * and then fail its batch fetching it. A document that cannot be shown for another reason keeps
  * its row with `docError` in place of `doc`.
@@ -21,9 +22,9 @@ import type { RawChange } from '../engine/change-scan.js';
 import type { DocMatcher } from '../couch/selector.js';
 import type { Db } from './db.js';
 import type { CouchError } from '../couch/errors.js';
-import { winnerJson } from './doc-json.js';
+import { docJson, winnerJson } from './doc-json.js';
 import { toCouchError } from './errors.js';
-import { stateFromItem } from './doc-store.js';
+import { stateFromItem, type DocState } from './doc-store.js';
 import { summarize, summaryFromPrefix } from './doc-sync.js';
 import { SUMMARY_PREFIX_CHARS } from './sync-layout.js';
 
@@ -60,6 +61,8 @@ export interface SummaryOptions {
   attachments?: boolean;
   /** `att_encoding_info`. */
   encodingInfo?: boolean;
+  /** `style=all_docs`: a filter tests every leaf and the row lists those that pass. */
+  allDocs?: boolean;
 }
 
 export interface ChangeSummary {
@@ -70,10 +73,26 @@ export interface ChangeSummary {
   /** Why `doc` is missing although it was asked for. */
   docError?: CouchError;
   /**
-   * With a JavaScript filter: the winner as the filter sees it, as JSON text. The row still waits
-   * on the filter's verdict, which FilteredPage asks for a page at a time.
+   * With a JavaScript filter: the revisions it tests (filterLeaves) as it sees them, as JSON text.
+   * The row still waits on the filter's verdicts, which FilteredPage asks for a page at a time.
    */
-  filterJson?: string;
+  filterJson?: string[];
+  filterLeaves?: RevInfo[];
+}
+
+/**
+ * The revisions a filter tests, as couch_changes filter/3 opens them (open_revs/3): the winner,
+ * opened with its `_conflicts` (couch_db:open_doc with [deleted, conflicts] on the whole
+ * doc_info), or with `style=all_docs` every leaf, each opened alone and so without `_conflicts`.
+ * Each is the JSON couch_doc:to_json_obj gives, `_revisions` included for a JavaScript filter
+ * (couch_query_servers filter_docs: `[revs]`) and not for a selector (`[]`).
+ */
+function filterDocs(db: Db, state: DocState, o: SummaryOptions, revs: boolean): Array<{ leaf: RevInfo; doc: Record<string, unknown> }> {
+  const leaves = o.allDocs ? state.leaves : [state.winner];
+  return leaves.map((leaf) => ({
+    leaf,
+    doc: docJson(db, state, leaf.rev, state.revData(leaf.rev) ?? { body: {}, atts: [] }, leaf.deleted, { revs, conflicts: !o.allDocs }),
+  }));
 }
 
 export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): ChangeSummary | null {
@@ -104,27 +123,35 @@ export function changeSummary(db: Db, change: RawChange, o: SummaryOptions): Cha
   if (o.activeOnly && winner.deleted) return null;
   if (!needDoc) return { id, leaves, winner };
   const state = stateFromItem(id, item, db.revsLimit, db.bucket.maxJsonDepth);
-  let filterJson: string | undefined;
-  if (filter?.kind === 'custom') {
+  let shown = leaves;
+  let filterJson: string[] | undefined;
+  let filterLeaves: RevInfo[] | undefined;
+  if (filter?.kind === 'custom' || filter?.kind === 'selector') {
     try {
-      filterJson = JSON.stringify(winnerJson(db, state, { revs: true }));
+      const tested = filterDocs(db, state, o, filter.kind === 'custom');
+      if (filter.kind === 'selector') {
+        // With style=all_docs only the leaves that match are listed, and a row with none goes
+        // (couch_changes filter_revs/2); the included document stays the winner's.
+        shown = tested.filter((t) => filter.match(t.doc)).map((t) => t.leaf);
+        if (shown.length === 0) return null;
+      } else {
+        filterJson = tested.map((t) => JSON.stringify(t.doc));
+        filterLeaves = tested.map((t) => t.leaf);
+      }
     } catch {
+      // A filter cannot test a document it cannot read: the row goes.
       db.stats.rowDocErrors++;
       return null;
     }
-    if (!o.includeDocs) return { id, leaves, winner, filterJson };
+    if (!o.includeDocs) return { id, leaves: shown, winner, filterJson, filterLeaves };
   }
-  let doc: Record<string, unknown>;
   try {
-    doc = winnerJson(db, state, { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false, encodingInfo: o.encodingInfo ?? false });
-    if (filter?.kind === 'selector' && !filter.match(doc)) return null;
+    const doc = winnerJson(db, state, { conflicts: o.conflicts ?? false, attachments: o.attachments ?? false, encodingInfo: o.encodingInfo ?? false });
+    return { id, leaves: shown, winner, doc, filterJson, filterLeaves };
   } catch (err) {
-    // A selector cannot match a document it cannot read: the row goes.
     db.stats.rowDocErrors++;
-    if (filter?.kind === 'selector') return null;
-    return { id, leaves, winner, docError: toCouchError(err), filterJson };
+    return { id, leaves: shown, winner, docError: toCouchError(err), filterJson, filterLeaves };
   }
-  return { id, leaves, winner, doc, filterJson };
 }
 
 /**
@@ -150,15 +177,23 @@ export class FilteredPage {
 
   *passing(): Generator<{ seq: number; summary: ChangeSummary }> {
     if (this.items.length === 0) return;
-    const v = this.o.filter.matchMany(this.items.map((it) => it.summary.filterJson ?? 'null'));
-    for (let i = 0; i < this.items.length; i++) {
-      if (i >= v.pass.length) {
+    // One document per tested revision (a row's leaves with style=all_docs), in order.
+    const v = this.o.filter.matchMany(this.items.flatMap((it) => it.summary.filterJson ?? []));
+    let at = 0;
+    for (const it of this.items) {
+      const json = it.summary.filterJson ?? [];
+      if (at + json.length > v.pass.length) {
         if (v.error) throw v.error;
         return;
       }
-      if (!v.pass[i]) continue;
-      const it = this.items[i]!;
+      const tested = it.summary.filterLeaves ?? [];
+      const passed = tested.filter((_, k) => v.pass[at + k] === true);
+      at += json.length;
+      if (passed.length === 0) continue;
+      // couch_changes filter_revs/2: the row lists the revisions that passed.
+      if (this.o.allDocs) it.summary.leaves = passed;
       delete it.summary.filterJson;
+      delete it.summary.filterLeaves;
       yield it;
     }
   }

@@ -10,9 +10,9 @@
  *   anything (a map function that throws for a document emits nothing, as in views.js).
  *
  * The document is the winning revision as couch_doc:to_json_obj(Doc, [revs]) gives it (with
- * `_revisions`, attachments as stubs), deleted ones as `{_id, _rev, _deleted}`. With
- * `style=all_docs` CouchDB tests each leaf; Freshet tests the winner and lists the leaves of a
- * passing document. Errors, as CouchDB: a name not of the form `ddoc/name` is 400
+ * `_revisions`, `_conflicts` when it has live conflicts, attachments as stubs), deleted ones as
+ * `{_id, _rev, _deleted}`. With `style=all_docs` each leaf is tested on its own and the row lists
+ * those that pass (couch_changes filter_revs/2; change-summary.ts). Errors, as CouchDB: a name not of the form `ddoc/name` is 400
  * `bad_request`, a missing design document 404 `missing`, a missing member 404
  * `missing json key: K`; a function that does not compile 400 `compilation_error`, and one that
  * throws fails the feed with its error.

@@ -83,7 +83,7 @@ export async function localFilter(db: Db, filter: ChangesFilter | undefined, js?
 
 /** One change as a row, or null when the filter drops it (or its key is no document id). */
 function rowOf(db: Db, change: RawChange, filter: LocalFilter | null, includeDocs: boolean, allDocs: boolean): ChangeRow | null {
-  const c = changeSummary(db, change, { filter, includeDocs });
+  const c = changeSummary(db, change, { filter, includeDocs, allDocs });
   return c === null ? null : summaryRow(c, change.seq, includeDocs, allDocs);
 }
 
@@ -134,7 +134,7 @@ export class LocalChanges implements ChangesSource {
       if (filter?.kind === 'custom') {
         // A JavaScript filter tests the page in one sandbox call; the position stops at the row
         // that filled the batch, as the row-by-row read below does.
-        const page = new FilteredPage(this.db, { filter, includeDocs });
+        const page = new FilteredPage(this.db, { filter, includeDocs, allDocs });
         read = scanChanges(bucket, { since: this.pos, limit: want, collection: this.db.collectionId, progress }, (change) => {
           page.add(change);
           return true;
