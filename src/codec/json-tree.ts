@@ -32,8 +32,32 @@ export class MacroRef {
 
 export type JVal = null | boolean | string | JNum | JStr | MacroRef | JVal[] | JObject;
 
-/** Where a parsed container came from: its text as written, whitespace included. */
-const SOURCES = new WeakMap<object, { readonly text: string; readonly start: number; readonly end: number }>();
+/**
+ * One element of a parsed container as the text holds it: an array element, or an object member
+ * (`keyStart` at its name's opening quote, `key` the decoded name). Repeated member names are all
+ * listed, in document order, though the tree keeps the first only.
+ */
+export interface Member {
+  readonly key?: string;
+  readonly keyStart: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Where a parsed container came from: its text as written, and its elements' places in it. */
+export interface Layout {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  readonly members: readonly Member[];
+}
+
+const SOURCES = new WeakMap<object, Layout>();
+
+/** The layout of a container as parsed (undefined for one built or changed since). */
+export function layoutOf(v: JVal): Layout | undefined {
+  return v !== null && typeof v === 'object' ? SOURCES.get(v) : undefined;
+}
 
 /**
  * A value's text as the parsed document holds it (a container's whitespace included, which
@@ -75,8 +99,9 @@ class Parser {
     if (c === '{' || c === '[') {
       if (depth >= MAX_JSON_DEPTH) throw new JsonDepthError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       const start = this.at;
-      const v = c === '{' ? this.object(depth + 1) : this.array(depth + 1);
-      SOURCES.set(v, { text: this.text, start, end: this.at });
+      const members: Member[] = [];
+      const v = c === '{' ? this.object(depth + 1, members) : this.array(depth + 1, members);
+      SOURCES.set(v, { text: this.text, start, end: this.at, members });
       return v;
     }
     if (c === '"') return this.stringValue();
@@ -105,7 +130,7 @@ class Parser {
     return JSON.parse(m[0]) as string;
   }
 
-  object(depth: number): JObject {
+  object(depth: number, members: Member[]): JObject {
     const out: JObject = new Map();
     this.at++;
     this.ws();
@@ -113,11 +138,15 @@ class Parser {
     for (;;) {
       this.ws();
       if (this.text[this.at] !== '"') this.fail('expected a member name');
+      const keyStart = this.at;
       const key = this.string();
       this.ws();
       if (this.text[this.at] !== ':') this.fail("expected ':'");
       this.at++;
+      this.ws();
+      const start = this.at;
       const v = this.value(depth);
+      members.push({ key, keyStart, start, end: this.at });
       // A repeated member name: the first one is the member, as subjson's matcher finds it first.
       if (!out.has(key)) out.set(key, v);
       this.ws();
@@ -127,13 +156,16 @@ class Parser {
     }
   }
 
-  array(depth: number): JVal[] {
+  array(depth: number, members: Member[]): JVal[] {
     const out: JVal[] = [];
     this.at++;
     this.ws();
     if (this.text[this.at] === ']') return this.at++, out;
     for (;;) {
+      this.ws();
+      const start = this.at;
       out.push(this.value(depth));
+      members.push({ keyStart: start, start, end: this.at });
       this.ws();
       const c = this.text[this.at++];
       if (c === ']') return out;

@@ -4,8 +4,9 @@
  * failing spec (`SpecFailure`), leaving nothing changed (kv docs/SubDocument.md
  * "CMD_MULTI_MUTATION": all or none).
  *
- * The body is parsed once, on the first body spec: a body that is not JSON is DOC_NOTJSON, one
- * nested deeper than 32 levels DOC_E2DEEP, both per spec. A tombstone's empty body reads as `{}`.
+ * Each body spec parses the body the one before left: a body that is not JSON is DOC_NOTJSON, one
+ * nested deeper than 32 levels DOC_E2DEEP, both per spec; a mutation edits the body's text where
+ * its path lands (splice.ts), as subjson does, so the untouched bytes stay as they were. A tombstone's empty body reads as `{}`.
  * A new document starts as `{}`, or `[]` when the first spec addresses an array root (docs
  * "Creating missing documents"); created by xattr specs alone, its body is `{}`. Xattr specs work
  * on the document's xattrs as one object whose members are the X-Keys; system keys (`_...`) need
@@ -21,6 +22,7 @@ import { SpecFailure, SubdocError, isSubdocError } from './errors.js';
 export { SpecFailure };
 import { JsonDepthError, JsonSyntaxError, parseJson, parseJsonList, sourceText, stringify, type JObject, type JVal } from '../codec/json-tree.js';
 import * as ops from './ops.js';
+import { locate, spliceBody } from './splice.js';
 import { parsePath, type PathComponent } from './path.js';
 import { WholeDoc, isXattrSpec, type Spec } from './specs.js';
 import { isSystemXattr, isVirtualXattr, macroValue, parseXattrs, virtualXattrs, xattrKeyOf, type VattrContext } from './xattrs.js';
@@ -187,11 +189,31 @@ function newRoot(specs: readonly Spec[]): JVal {
   return first.path.startsWith('[') || (arrayOp && first.path.length === 0) ? [] : new Map();
 }
 
-/** The JSON root body specs start from: the stored body, the body a spec set, or a new root. */
-function bodyRoot(base: Item | undefined, rawBody: Buffer, changed: boolean, specs: readonly Spec[]): JVal {
-  if (!changed && base) return parseBody(base);
-  if (rawBody.length === 0) return newRoot(specs);
-  return parseBody({ value: rawBody, datatype: DATATYPE_JSON, deleted: false });
+/**
+ * The text body specs start from: the stored body, the body a spec set, or a new root; checked
+ * as JSON (DOC_NOTJSON / DOC_E2DEEP otherwise).
+ */
+function bodyText(base: Item | undefined, rawBody: Buffer, changed: boolean, specs: readonly Spec[]): string {
+  if (!changed && base) {
+    parseBody(base);
+    return base.deleted && base.value.length === 0 ? '{}' : base.value.toString('utf8');
+  }
+  if (rawBody.length === 0) return stringify(newRoot(specs));
+  const text = rawBody.toString('utf8');
+  parseBody({ value: rawBody, datatype: DATATYPE_JSON, deleted: false });
+  return text;
+}
+
+/**
+ * One body spec on the document text: the tree operation decides the outcome, the text is edited
+ * where the path landed (splice.ts), so the rest of the document keeps its bytes.
+ */
+function applyBodySpec(text: string, spec: Spec, path: PathComponent[], mkdir: boolean, base: Item | undefined, ctx: ExecContext): { text: string; out: Buffer | undefined } {
+  const root = parseBody({ value: Buffer.from(text), datatype: DATATYPE_JSON, deleted: false });
+  const at = locate(root, spec.opcode === Opcode.SubdocArrayPushFirst ? [...path, { kind: 'index', index: 0 }] : path);
+  const out = applyOp(root, spec, path, mkdir, base, ctx);
+  const value = out ? out.toString() : spec.value.toString('utf8');
+  return { text: spliceBody(text, spec.opcode, path, at, value), out };
 }
 
 /** Run mutations; throws SpecFailure for the first failing spec. */
@@ -199,7 +221,7 @@ export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: 
   const { base, docFlags } = input;
   const impliedMkdir = (docFlags & (SubdocDocFlag.Mkdoc | SubdocDocFlag.Add)) !== 0;
   let xattrs: JObject | undefined;
-  let body: JVal | undefined;
+  let body: string | undefined;
   let rawBody: Buffer = base?.value ?? EMPTY;
   let bodyJson: boolean | undefined;
   let bodyChanged = false;
@@ -237,10 +259,12 @@ export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: 
           return;
         }
       } else {
-        if (body === undefined) body = bodyRoot(base, rawBody, bodyChanged, specs);
-        root = body;
+        const next = applyBodySpec((body ??= bodyText(base, rawBody, bodyChanged, specs)), spec, path, mkdir, base, ctx);
+        body = next.text;
         bodyChanged = true;
         bodyJson = true;
+        if (next.out) results.push({ index, value: next.out });
+        return;
       }
       const out = applyOp(root, spec, path, mkdir, base, ctx);
       if (out) results.push({ index, value: out });
@@ -249,7 +273,7 @@ export function runMutations(input: MutationInput, specs: readonly Spec[], ctx: 
       throw err;
     }
   });
-  if (body !== undefined) rawBody = Buffer.from(stringify(body));
+  if (body !== undefined) rawBody = Buffer.from(body, 'utf8');
   else if (!base && !bodyChanged) {
     rawBody = Buffer.from(stringify(newRoot(specs)));
     bodyJson = true;

@@ -18,7 +18,7 @@
  * multi-mutation leaves nothing behind.
  */
 import { SubdocError } from './errors.js';
-import { JNum, MAX_JSON_DEPTH, depthOf, isContainer, stringify, type JObject, type JVal } from '../codec/json-tree.js';
+import { JNum, MAX_JSON_DEPTH, depthOf, isContainer, layoutOf, stringify, type JObject, type JVal } from '../codec/json-tree.js';
 import type { PathComponent } from './path.js';
 
 const INT64_MIN = -(1n << 63n);
@@ -59,12 +59,14 @@ export function lookup(root: JVal, path: readonly PathComponent[]): JVal {
   return v;
 }
 
-/** GET_COUNT: members of an object or elements of an array. */
+/**
+ * GET_COUNT: members of an object or elements of an array, as the text holds them: subjson counts
+ * the parser's elements (operations.cc `do_container_size`), so a repeated member name counts twice.
+ */
 export function count(root: JVal, path: readonly PathComponent[]): number {
   const v = lookup(root, path);
-  if (Array.isArray(v)) return v.length;
-  if (v instanceof Map) return v.size;
-  throw mismatch('GET_COUNT needs an array or an object');
+  if (!isContainer(v)) throw mismatch('GET_COUNT needs an array or an object');
+  return layoutOf(v)?.members.length ?? (Array.isArray(v) ? v.length : v.size);
 }
 
 /**

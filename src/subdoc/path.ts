@@ -10,7 +10,12 @@
  */
 import { SubdocError } from './errors.js';
 
-export type PathComponent = { readonly kind: 'key'; readonly key: string } | { readonly kind: 'index'; readonly index: number };
+/**
+ * A path component. A key's `text` is the name as the path spells it, JSON escapes kept and
+ * backticks removed: what subjson writes into the document when a mutation creates the member
+ * (path.cc `add_str_component`, operations.cc `do_mkdir_p`).
+ */
+export type PathComponent = { readonly kind: 'key'; readonly key: string; readonly text?: string } | { readonly kind: 'index'; readonly index: number };
 
 /**
  * subjson's component limit: Limits::MAX_COMPONENTS (32) counts the root too, so a path holds at
@@ -81,13 +86,15 @@ export function parsePath(path: string): PathComponent[] {
       if (c === '[' || c === '.') break;
     }
     if (j === n && (inBackticks || inJsonEscape)) throw invalid(path, inBackticks ? 'unterminated backtick' : 'unterminated escape');
-    push({ kind: 'key', key: nameOf(path, path.slice(i, j), backticks) });
+    const text = nameText(path, path.slice(i, j), backticks);
+    push({ kind: 'key', key: text.replace(/\\(.)/g, (_, c: string) => JSON_ESCAPES[c]!), text });
     i = j < n && path[j] === '.' ? j + 1 : j;
   }
   return out;
 }
 
-function nameOf(path: string, raw: string, backticks: number): string {
+/** A name's text with its backticks resolved (JSON escapes still in). */
+function nameText(path: string, raw: string, backticks: number): string {
   let text = raw;
   if (text.length > 1 && text.startsWith('`') && text.endsWith('`')) {
     text = text.slice(1, -1);
@@ -95,7 +102,7 @@ function nameOf(path: string, raw: string, backticks: number): string {
   }
   if (text.length === 0) throw invalid(path, 'empty component');
   if (backticks > 0) text = text.replace(/``?/g, (m) => (m.length === 2 ? '`' : ''));
-  return text.replace(/\\(.)/g, (_, c: string) => JSON_ESCAPES[c]!);
+  return text;
 }
 
 function arrayIndex(path: string, text: string): number {

@@ -52,12 +52,13 @@ describe('subdoc paths and operations', () => {
     }
     // subjson's quirks (path.cc): one dot may end a component, an empty index is [0], lone
     // backticks inside a name are dropped, and an escape names its character.
-    const key = (k: string) => ({ kind: 'key', key: k });
+    // A key keeps its spelling (escapes in) for subjson to write it into the document.
+    const key = (k: string, text = k) => ({ kind: 'key', key: k, text });
     assert.deepEqual(parsePath('a.'), [key('a')]);
     assert.deepEqual(parsePath('a.[0].'), [key('a'), { kind: 'index', index: 0 }]);
     assert.deepEqual(parsePath('a[]'), [key('a'), { kind: 'index', index: 0 }]);
     assert.deepEqual(parsePath('a`.`b.`x``y`'), [key('a.b'), key('x`y')]);
-    assert.deepEqual(parsePath('q\\"t\\n\\\\'), [key('q"t\n\\')]);
+    assert.deepEqual(parsePath('q\\"t\\n\\\\'), [key('q"t\n\\', 'q\\"t\\n\\\\')]);
     assert.deepEqual(parsePath(''), []);
     assert.deepEqual(parsePath('[0][1]'), [{ kind: 'index', index: 0 }, { kind: 'index', index: 1 }]);
     // subjson counts the root among its 32 components: 31 in a path (t_ops.cc testTooDeepDict).
