@@ -65,7 +65,7 @@ export interface TopologyDeps {
 }
 
 /** What the KV face reads of the map: the configs for GET_CLUSTER_CONFIG and NOT_MY_VBUCKET. */
-export type ClusterConfigSource = Pick<Topology, 'bucketConfigJson' | 'globalConfigJson'>;
+export type ClusterConfigSource = Pick<Topology, 'bucketConfigJson' | 'globalConfigJson' | 'rev' | 'revEpoch'>;
 
 export class Topology extends EventEmitter {
   readonly #engine: Engine;

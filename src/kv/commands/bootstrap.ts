@@ -1,6 +1,6 @@
 /**
  * Connection bootstrap: HELLO, SASL (PLAIN and SCRAM-SHA1/256/512), SELECT_BUCKET, GET_ERROR_MAP,
- * GET_CLUSTER_CONFIG, NOOP, VERSION, QUIT (collection ids: collections.ts). The order and the
+ * GET_CLUSTER_CONFIG, NOOP, VERBOSITY, VERSION, QUIT (collection ids: collections.ts). The order and the
  * replies follow what the official SDK and cbdatasource send (shared/specs/couchbase-sdk-bootstrap.md
  * §2-§3, dcp.md §4.4).
  */
@@ -13,6 +13,8 @@ import { decodeHelloRequest, encodeHelloResponse } from '../../codec/ops/hello.j
 import { decodeSaslRequest } from '../../codec/ops/sasl.js';
 import { decodeSelectBucketRequest } from '../../codec/ops/select-bucket.js';
 import { decodeErrorMapRequest } from '../../codec/ops/error-map.js';
+import { decodeGetClusterConfigRequest } from '../../codec/ops/cluster-config.js';
+import { expectExtras, expectKey, expectNoValue } from '../../codec/layout.js';
 import { saslMechanismList } from '../../auth/mechanisms.js';
 import { authenticatePlain, parsePlain } from '../../auth/plain.js';
 import { isAuthError } from '../../auth/errors.js';
@@ -203,8 +205,30 @@ function getClusterConfig(session: Session, req: Packet): Packet {
   // A bucket-less connection gets the global config (nodes and services, so the SDK learns the
   // mgmt port for ping and the managers) (§3.5). The server hands the map over before it listens.
   const { clusterConfig } = session.ctx;
+  // With the (epoch, revision) the client holds in the extras, a client as new as the server (or
+  // newer) gets an empty Raw reply instead (kv get_cluster_config_executor, 7.x).
+  const { known } = decodeGetClusterConfigRequest(req);
+  if (known) {
+    const { revEpoch, rev } = clusterConfig;
+    const older = known.epoch !== revEpoch ? known.epoch < revEpoch : known.revision < rev;
+    if (!older) return replyTo(req);
+  }
   const json = session.bucket ? clusterConfig.bucketConfigJson(session.bucket.name) : clusterConfig.globalConfigJson();
   return replyTo(req, { value: Buffer.from(json), datatype: Datatype.Json });
+}
+
+/**
+ * VERBOSITY sets the daemon's log level (kv verbosity_executor, which clamps it to 0..2): the
+ * Administrator privilege (privilege_chains.cc), 4 bytes of extras, no key or value
+ * (mcbp_validators.cc verbosity_validator). Freshet's logging is its own, so it only answers.
+ */
+function verbosity(session: Session, req: Packet): Packet {
+  expectExtras(req, 4);
+  expectKey(req, false);
+  expectNoValue(req);
+  const user = userOf(session);
+  if (!user || !session.ctx.users.isAdmin(user)) return errorReply(session, req, Status.Eaccess, 'VERBOSITY needs the Administrator privilege');
+  return replyTo(req);
 }
 
 export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
@@ -216,6 +240,7 @@ export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
   { opcode: Opcode.GetErrorMap, handler: getErrorMap, auth: false, bucket: false },
   { opcode: Opcode.GetClusterConfig, handler: getClusterConfig, auth: true, bucket: false },
   { opcode: Opcode.Noop, handler: (_s, req) => replyTo(req), auth: false, bucket: false },
+  { opcode: Opcode.Verbosity, handler: verbosity, auth: true, bucket: false },
   { opcode: Opcode.Version, handler: (_s, req) => replyTo(req, { value: Buffer.from(SERVER_VERSION) }), auth: false, bucket: false },
   {
     // The connection closes once the replies before this one, and this one, are written.

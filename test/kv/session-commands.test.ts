@@ -1,0 +1,51 @@
+/**
+ * Session-level commands checked against kv_engine's executors: VERBOSITY (mcbp_executors.cc
+ * verbosity_executor, privilege_chains.cc) and GET_CLUSTER_CONFIG with the client's known
+ * (epoch, revision) in the extras (get_cluster_config_executor, 7.x).
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Datatype, Opcode, Status, encodeGetClusterConfigRequest, makeRequest } from '../../src/codec/index.js';
+import { RAW_TEST, withServer } from './fixture.js';
+import { expectStatus } from './raw-client.js';
+
+function verbosity(level: number, more: { key?: string } = {}): ReturnType<typeof makeRequest> {
+  const extras = Buffer.alloc(4);
+  extras.writeUInt32BE(level >>> 0);
+  return makeRequest(Opcode.Verbosity, { extras, ...(more.key ? { key: Buffer.from(more.key) } : {}) });
+}
+
+describe('VERBOSITY', () => {
+  test('an administrator sets it (any level); others get EACCESS; a bad layout is EINVAL', RAW_TEST, () =>
+    withServer(async (f) => {
+      await f.server.server.users.setBucketUser('carol', 'carol-pw', ['default']);
+      const admin = await f.open();
+      expectStatus(await admin.request(verbosity(2)), Status.Success);
+      expectStatus(await admin.request(verbosity(-1)), Status.Success, 'clamped, not refused');
+      expectStatus(await admin.request(makeRequest(Opcode.Verbosity)), Status.Einval, 'no extras');
+      expectStatus(await admin.request(verbosity(1, { key: 'k' })), Status.Einval, 'a key');
+      const carol = await f.open({ user: 'carol', password: 'carol-pw' });
+      expectStatus(await carol.request(verbosity(1)), Status.Eaccess);
+    }));
+});
+
+describe('GET_CLUSTER_CONFIG with a known version', () => {
+  test('a client as new as the server, or newer, gets an empty reply; an older one the map', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open();
+      const full = expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.Success);
+      const { rev, revEpoch } = JSON.parse(full.value.toString()) as { rev: number; revEpoch: number };
+      assert.ok(rev > 0 && revEpoch > 0);
+      const ask = async (epoch: number, revision: number) => expectStatus(await kv.request(encodeGetClusterConfigRequest({ epoch, revision })), Status.Success);
+      for (const [epoch, revision] of [[revEpoch, rev], [revEpoch, rev + 5], [revEpoch + 1, 0]] as const) {
+        const same = await ask(epoch, revision);
+        assert.equal(same.value.length, 0, `${epoch}/${revision}`);
+        assert.equal(same.datatype, Datatype.Raw);
+      }
+      for (const [epoch, revision] of [[revEpoch, rev - 1], [revEpoch - 1, rev + 100]] as const) {
+        const older = await ask(epoch, revision);
+        assert.equal((JSON.parse(older.value.toString()) as { rev: number }).rev, rev, `${epoch}/${revision}`);
+        assert.equal(older.datatype, Datatype.Json);
+      }
+    }));
+});
