@@ -75,8 +75,8 @@ export function dispatch(table: CommandTable, session: Session, req: Packet): Re
 }
 
 function run(spec: CommandSpec, session: Session, req: Packet): Reply | Promise<Reply> {
-  // A bucket deleted under the connection is no bucket at all (kv_engine disconnects its
-  // connections; answering NoBucket keeps this one usable for selecting another).
+  // A bucket deleted under the connection is no bucket at all: the listener closes such
+  // connections (index.ts, as kv_engine), and a request already on its way gets NoBucket.
   if (session.bucket?.isClosed && session.ctx.engine.bucket(session.bucket.name) !== session.bucket) session.bucket = null;
   if (spec.bucket && !session.bucket) {
     session.stats.noBucket++;

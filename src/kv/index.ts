@@ -7,6 +7,10 @@
  * plain 11210): a connection starts once its handshake is done, and KvConnection only uses
  * net.Socket methods, which TLSSocket inherits. A failed handshake (a plain-text client on the TLS
  * port, an untrusted client) ends only that connection and counts in `tlsHandshakeFailures`.
+ *
+ * Deleting a bucket closes the connections selected into it, DCP ones included, as kv_engine does
+ * (memcached.cc `is_bucket_dying`: "The connected bucket is being deleted"); clients reconnect and
+ * bootstrap again.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
@@ -32,6 +36,11 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
   const commands = commandTable(extensions);
   const stats = options.stats ?? newKvStats();
   const sockets = new Set<Socket>();
+  const conns = new Set<KvServerConnection>();
+  const onBucketDeleted = (name: string): void => {
+    for (const c of conns) if (c.bucket?.name === name && ctx.engine.bucket(name) !== c.bucket) c.close('the connected bucket was deleted');
+  };
+  ctx.engine.on('bucket-deleted', onBucketDeleted);
   let nextId = 1;
   const onSocket = (socket: Socket): void => {
     sockets.add(socket);
@@ -42,6 +51,8 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
       stats.connections--;
     });
     const conn = new KvServerConnection(nextId++, ctx, socket, stats, commands);
+    conns.add(conn);
+    socket.once('close', () => conns.delete(conn));
     const log = ctx.accessLog;
     if (log) {
       const openedAt = Date.now();
@@ -72,15 +83,20 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
     server = tlsServer;
   }
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: Error): void => {
+      ctx.engine.off('bucket-deleted', onBucketDeleted);
+      reject(err);
+    };
+    server.once('error', onError);
     server.listen(port, ctx.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const address = server.address();
       resolve({
         port: typeof address === 'object' && address ? address.port : port,
         stats,
         close: () =>
           new Promise<void>((done) => {
+            ctx.engine.off('bucket-deleted', onBucketDeleted);
             for (const s of sockets) s.destroy();
             server.close(() => done());
           }),
