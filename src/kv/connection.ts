@@ -79,6 +79,8 @@ export class KvServerConnection implements Session {
   private closing = false;
   readonly peer: string;
   readonly remoteAddress: string;
+  readonly local: string;
+  readonly tls: boolean;
   /** A `barrier` command's reply is pending: later requests wait for it (see execute). */
   private barrier = false;
   /** Requests executed (the access log's `ops`). */
@@ -93,6 +95,8 @@ export class KvServerConnection implements Session {
     private readonly commands: CommandTable,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+    this.tls = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     this.remoteAddress = clientAddress(socket.remoteAddress);
     this.writer = new SocketWriter(socket, stats);
     socket.setNoDelay(true);

@@ -36,9 +36,8 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
   const commands = commandTable(extensions);
   const stats = options.stats ?? newKvStats();
   const sockets = new Set<Socket>();
-  const conns = new Set<KvServerConnection>();
   const onBucketDeleted = (name: string): void => {
-    for (const c of conns) if (c.bucket?.name === name && ctx.engine.bucket(name) !== c.bucket) c.close('the connected bucket was deleted');
+    for (const c of stats.live) if (c.bucket?.name === name && ctx.engine.bucket(name) !== c.bucket) c.close('the connected bucket was deleted');
   };
   ctx.engine.on('bucket-deleted', onBucketDeleted);
   let nextId = 1;
@@ -51,8 +50,8 @@ export function startKvFace(ctx: KvDeps, port: number, extensions: KvExtensions 
       stats.connections--;
     });
     const conn = new KvServerConnection(nextId++, ctx, socket, stats, commands);
-    conns.add(conn);
-    socket.once('close', () => conns.delete(conn));
+    stats.live.add(conn);
+    socket.once('close', () => stats.live.delete(conn));
     const log = ctx.accessLog;
     if (log) {
       const openedAt = Date.now();

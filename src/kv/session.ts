@@ -60,6 +60,9 @@ export interface Session {
   readonly peer: string;
   /** The client's address alone (clientAddress form), the failed-login throttle's key. */
   readonly remoteAddress: string;
+  /** The local end (`address:port`) and whether the connection runs over TLS (`stats connections`). */
+  readonly local: string;
+  readonly tls: boolean;
   /** The listener's counters (shared by its connections). */
   readonly stats: KvStats;
   auth: AuthState;

@@ -1,9 +1,12 @@
 import { KvOpCounters } from './op-counters.js';
+import type { Session } from './session.js';
 
 /** Counters of the KV listener: one per branch outcome worth watching (`stats` shows them). */
 export interface KvStats {
   /** Requests by opcode and status, with latencies (op-counters.ts). */
   readonly ops: KvOpCounters;
+  /** The open connections (`stats connections`, closing those of a deleted bucket). */
+  readonly live: Set<Session>;
   connections: number;
   totalConnections: number;
   commands: number;
@@ -30,6 +33,7 @@ export interface KvStats {
 export function newKvStats(): KvStats {
   return {
     ops: new KvOpCounters(),
+    live: new Set(),
     connections: 0,
     totalConnections: 0,
     commands: 0,

@@ -10,12 +10,16 @@
  * - `timings`: per-kind latency histograms in ep-engine's key shape `<kind>_<lo>,<hi>` (µs bucket
  *   bounds, value = requests in the bucket), kinds `get_cmd`, `store_cmd`, `arith_cmd`,
  *   `delete_cmd`, `get_meta_cmd`, and `<opcode>_cmd` for the rest;
- * - `all`: general plus the engine values.
+ * - `all`: general plus the engine values;
+ * - `config`: the bucket's configuration as ep-engine lists it (`ep_<parameter>`,
+ *   ep_engine.cc doConfigStats over configuration.json), for the parameters Freshet has.
  */
 import { opcodeName } from '../../codec/opcodes.js';
 import { HISTOGRAM_BOUNDS_US, LatencyHistogram } from '../../common/histogram.js';
 import { OP_KINDS } from '../op-counters.js';
 import type { Session } from '../session.js';
+import { EngineError } from '../../engine/errors.js';
+import type { DurabilityLevel } from '../../engine/types.js';
 import type { StatGroup, StatPairs } from '../command-spec.js';
 
 /** General counters derived from the listener's request counters and the selected bucket. */
@@ -114,4 +118,31 @@ export const timingsGroup: StatGroup = (session: Session) => {
     if (h && !grouped.has(op)) pairs.push(...timingPairs(`${snake(opcodeName(op))}_cmd`, h));
   });
   return pairs;
+};
+
+/** ep-engine's spelling of the durability levels (configuration.json durability_min_level). */
+const EP_DURABILITY: Readonly<Record<DurabilityLevel, string>> = {
+  none: 'none',
+  majority: 'majority',
+  majorityAndPersistActive: 'majority_and_persist_on_master',
+  persistToMajority: 'persist_to_majority',
+};
+
+export const configGroup: StatGroup = (session) => {
+  const b = session.bucket;
+  if (!b) throw new EngineError('NO_BUCKET', 'select a bucket first');
+  return [
+    ['ep_bucket_type', 'persistent'],
+    ['ep_couch_bucket', b.name],
+    ['ep_uuid', b.uuid],
+    ['ep_max_vbuckets', b.numVBuckets],
+    ['ep_max_num_replicas', 0],
+    ['ep_max_ttl', b.maxTTL],
+    ['ep_conflict_resolution_type', b.conflictResolution],
+    ['ep_durability_min_level', EP_DURABILITY[b.durabilityMinLevel]],
+    // Values stay with their documents (Freshet keeps no metadata apart from them).
+    ['ep_item_eviction_policy', 'value_only'],
+    // Values are not compressed (HELLO does not grant snappy).
+    ['ep_compression_mode', 'off'],
+  ];
 };

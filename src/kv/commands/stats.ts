@@ -2,8 +2,8 @@
  * STAT: one reply per statistic (key = name, value = ASCII), then an empty terminator, as
  * `cbstats` expects (dcp.md §2.3). Groups are a table; other faces (DCP) add theirs through the
  * listener's extensions (command-spec.ts KvExtensions, passed in by the server). Supported: ""
- * (general), `all`, `memory`, `timings` (stats-engine.ts), `vbucket`, `vbucket-seqno [vb]`,
- * `vbucket-details [vb]`, `failovers [vb]`, `connections`, `key`/`vkey <key> <vb>` and `uuid` (stats-key.ts),
+ * (general), `all`, `memory`, `timings`, `config` (stats-engine.ts), `vbucket`, `vbucket-seqno [vb]`,
+ * `vbucket-details [vb]`, `failovers [vb]`, `connections [self|id]` (stats-connections.ts), `key`/`vkey <key> <vb>` and `uuid` (stats-key.ts),
  * the collection groups
  * (stats-collections.ts: `collections`, `scopes`, their `-byid` and `-details` forms), and the
  * extensions' groups.
@@ -16,9 +16,10 @@ import type { VBucketInfo } from '../../engine/types.js';
 import { SERVER_VERSION } from './bootstrap.js';
 import type { Session } from '../session.js';
 import type { CommandSpec, StatGroup, StatPairs } from '../command-spec.js';
-import { engineGeneral, memoryGroup, timingsGroup } from './stats-engine.js';
+import { configGroup, engineGeneral, memoryGroup, timingsGroup } from './stats-engine.js';
 import { COLLECTION_STAT_GROUPS } from './stats-collections.js';
 import { KEY_STAT_GROUPS } from './stats-key.js';
+import { connectionsGroup } from './stats-connections.js';
 
 const started = Date.now();
 
@@ -93,6 +94,7 @@ const BUILTIN_GROUPS: Readonly<Record<string, StatGroup>> = {
   all: general,
   memory: memoryGroup,
   timings: timingsGroup,
+  config: configGroup,
   vbucket: (session, args) => vbucketsOf(session, args).map((v) => [`vb_${v.id}`, v.state]),
   'vbucket-seqno': (session, args) =>
     vbucketsOf(session, args).flatMap((v): StatPairs => [
@@ -126,13 +128,7 @@ const BUILTIN_GROUPS: Readonly<Record<string, StatGroup>> = {
         [`vb_${v.id}:${i}:seq`, e.seqno],
       ]),
     ]),
-  connections: (session) => [
-    [`conn_${session.id}:peer`, session.peer],
-    [`conn_${session.id}:agent_name`, session.agent],
-    [`conn_${session.id}:user`, session.auth.kind === 'authenticated' ? session.auth.user : ''],
-    [`conn_${session.id}:bucket`, session.bucket?.name ?? ''],
-    [`conn_${session.id}:dcp`, session.dcp !== null],
-  ],
+  connections: connectionsGroup,
   ...COLLECTION_STAT_GROUPS,
   ...KEY_STAT_GROUPS,
 };
