@@ -100,24 +100,25 @@ describe('NOT_MY_VBUCKET', () => {
 });
 
 describe('HELLO', () => {
-  test('grants only implemented features, in the order asked, and nothing the SDK must not get', RAW_TEST, () =>
+  test('grants only implemented features, in ascending order, and nothing the SDK must not get', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.connect();
       const granted = await hello(kv, SDK_FEATURES);
+      // kv hello_packet_executor.cc collects the request in a std::set<Feature>: code order.
       const expected = [
         Feature.TcpNoDelay,
+        Feature.MutationSeqno,
         Feature.Xattr,
         Feature.Xerror,
         Feature.SelectBucket,
         Feature.Json,
         Feature.AltRequestSupport,
         Feature.SyncReplication,
-        Feature.VAttr,
         Feature.Collections,
-        Feature.SubdocCreateAsDeleted,
         Feature.PreserveTtl,
+        Feature.VAttr,
+        Feature.SubdocCreateAsDeleted,
         Feature.SubdocReplicaRead,
-        Feature.MutationSeqno,
       ];
       assert.deepEqual(granted, expected);
       // Not snappy (values are not decompressed), duplex/notifications, unordered execution,
@@ -140,6 +141,19 @@ describe('HELLO', () => {
       assert.deepEqual(decodeHelloResponse(res).features, [Feature.Json]);
       const noToken = expectStatus(await kv.request(set(f, 'k', 'w')), Status.Success);
       assert.equal(noToken.extras.length, 0, 'no mutation token once MUTATION_SEQNO is gone');
+    }));
+
+  test('a feature asked for without the ones it needs is EINVAL, and the earlier features stay', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.connect();
+      await hello(kv, [Feature.Xerror, Feature.Json]);
+      for (const features of [[Feature.VAttr], [Feature.Json, Feature.SubdocDocumentMacroSupport], [Feature.ClustermapChangeNotification, Feature.Xattr]]) {
+        const bad = expectStatus(await kv.request(encodeHelloRequest({ agent: 'x', features })), Status.Einval, features.join());
+        // XERROR from the first HELLO is still on: the refusal carries kv's context.
+        assert.match((JSON.parse(bad.value.toString()) as { error: { context: string } }).error.context, / needs /);
+      }
+      const again = expectStatus(await kv.request(encodeHelloRequest({ agent: 'x', features: [Feature.VAttr, Feature.Json, Feature.Xattr, Feature.Json] })), Status.Success);
+      assert.deepEqual(decodeHelloResponse(again).features, [Feature.Xattr, Feature.Json, Feature.VAttr]);
     }));
 
   test('a feature list of odd length is an invalid request, not a dropped connection', RAW_TEST, () =>

@@ -57,10 +57,29 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
 /** `7.6.0-freshet-X.Y.Z` (src/common/version.ts). */
 export const SERVER_VERSION = COUCHBASE_VERSION_STRING;
 
+/**
+ * Features that need others in the same HELLO (kv hello_packet_executor.cc `buildRequestVector`):
+ * asking for one without them is EINVAL, whether or not the server would grant it.
+ */
+const FEATURE_NEEDS: ReadonlyArray<readonly [number, readonly number[], string]> = [
+  [Feature.ClustermapChangeNotification, [Feature.Duplex], 'ClustermapChangeNotification needs Duplex'],
+  [Feature.ClustermapChangeNotificationBrief, [Feature.Duplex], 'ClustermapChangeNotificationBrief needs Duplex'],
+  [Feature.SubdocDocumentMacroSupport, [Feature.Xattr], 'SubdocDocumentMacroSupport needs XATTR'],
+  [Feature.VAttr, [Feature.Xattr], 'VAttr needs XATTR'],
+  [Feature.RangeScanIncludeXattr, [Feature.Xattr], 'RangeScanIncludeXattr needs XATTR'],
+  [Feature.GetRandomKeyIncludeXattr, [Feature.Xattr, Feature.Json, Feature.SnappyEverywhere], 'GetRandomKeyIncludeXattr needs XATTR, JSON and SnappyEverywhere'],
+];
+
 function hello(session: Session, req: Packet): Packet {
   const { agent, features } = decodeHelloRequest(req);
-  // Each HELLO starts from scratch (kv hello_packet_executor.cc); unknown codes are ignored, once each.
-  const granted = [...new Set(features.filter((f) => SUPPORTED_FEATURES.has(f)))];
+  const asked = new Set(features);
+  for (const [feature, needs, why] of FEATURE_NEEDS) {
+    if (asked.has(feature) && !needs.every((n) => asked.has(n))) return errorReply(session, req, Status.Einval, why);
+  }
+  // Each HELLO starts from scratch (kv hello_packet_executor.cc); unknown codes are ignored, a
+  // repeated one counts once, and the reply lists the granted codes in ascending order (kv keeps
+  // the request in a std::set<Feature>).
+  const granted = [...asked].filter((f) => SUPPORTED_FEATURES.has(f)).sort((a, b) => a - b);
   session.features = new Set(granted);
   session.agent = agent.slice(0, 250);
   return encodeHelloResponse(granted, { opaque: req.opaque });
