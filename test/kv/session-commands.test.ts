@@ -1,6 +1,6 @@
 /**
  * Session-level commands checked against kv_engine's executors: VERBOSITY (mcbp_executors.cc
- * verbosity_executor, privilege_chains.cc) and GET_CLUSTER_CONFIG with the client's known
+ * verbosity_executor, privilege_chains.cc), LIST_BUCKETS (list_bucket_executor.cc) and GET_CLUSTER_CONFIG with the client's known
  * (epoch, revision) in the extras (get_cluster_config_executor, 7.x).
  */
 import { test, describe } from 'node:test';
@@ -47,5 +47,20 @@ describe('GET_CLUSTER_CONFIG with a known version', () => {
         assert.equal((JSON.parse(older.value.toString()) as { rev: number }).rev, rev, `${epoch}/${revision}`);
         assert.equal(older.datatype, Datatype.Json);
       }
+    }));
+});
+
+describe('LIST_BUCKETS', () => {
+  test('the buckets the user may access, space-separated; none before authentication', RAW_TEST, () =>
+    withServer(async (f) => {
+      await f.engine.createBucket('second', { numVBuckets: 8 });
+      await f.engine.createBucket('third', { numVBuckets: 8 });
+      await f.server.server.users.setBucketUser('carol', 'carol-pw', ['default', 'third']);
+      const admin = await f.open({ bucket: null });
+      assert.equal(expectStatus(await admin.request(makeRequest(Opcode.ListBuckets)), Status.Success).value.toString(), 'default second third');
+      const carol = await f.open({ user: 'carol', password: 'carol-pw', bucket: null });
+      assert.equal(expectStatus(await carol.request(makeRequest(Opcode.ListBuckets)), Status.Success).value.toString(), 'default third');
+      const anonymous = await f.connect();
+      expectStatus(await anonymous.request(makeRequest(Opcode.ListBuckets)), Status.Eaccess);
     }));
 });

@@ -1,5 +1,5 @@
 /**
- * Connection bootstrap: HELLO, SASL (PLAIN and SCRAM-SHA1/256/512), SELECT_BUCKET, GET_ERROR_MAP,
+ * Connection bootstrap: HELLO, SASL (PLAIN and SCRAM-SHA1/256/512), SELECT_BUCKET, LIST_BUCKETS, GET_ERROR_MAP,
  * GET_CLUSTER_CONFIG, NOOP, VERBOSITY, VERSION, QUIT (collection ids: collections.ts). The order and the
  * replies follow what the official SDK and cbdatasource send (shared/specs/couchbase-sdk-bootstrap.md
  * §2-§3, dcp.md §4.4).
@@ -196,6 +196,19 @@ function selectBucket(session: Session, req: Packet): Packet {
   return replyTo(req);
 }
 
+/**
+ * LIST_BUCKETS (0x87): the names of the buckets the user may access, space-separated, in creation
+ * order (kv list_bucket_executor.cc; an unauthenticated connection is refused by the dispatcher).
+ */
+function listBuckets(session: Session, req: Packet): Packet {
+  expectExtras(req, 0);
+  expectKey(req, false);
+  expectNoValue(req);
+  const user = userOf(session);
+  const names = session.ctx.engine.buckets().map((b) => b.name).filter((name) => user !== null && session.ctx.users.hasBucketRole(user, name));
+  return replyTo(req, { value: Buffer.from(names.join(' ')) });
+}
+
 // 2: kv's entry names and the range-scan and sub-document entries (error-map.ts).
 const ERROR_MAP_REVISION = 2;
 const errorMaps = new Map<ErrorMapVersion, Buffer>();
@@ -256,6 +269,7 @@ export const BOOTSTRAP_COMMANDS: readonly CommandSpec[] = [
   { opcode: Opcode.SaslAuth, handler: sasl, auth: false, bucket: false, barrier: true },
   { opcode: Opcode.SaslStep, handler: sasl, auth: false, bucket: false, barrier: true },
   { opcode: Opcode.SelectBucket, handler: selectBucket, auth: true, bucket: false },
+  { opcode: Opcode.ListBuckets, handler: listBuckets, auth: true, bucket: false },
   { opcode: Opcode.GetErrorMap, handler: getErrorMap, auth: false, bucket: false },
   { opcode: Opcode.GetClusterConfig, handler: getClusterConfig, auth: true, bucket: false },
   { opcode: Opcode.Noop, handler: (_s, req) => replyTo(req), auth: false, bucket: false },
