@@ -79,6 +79,30 @@ describe('sub-document mutations edit the document text', () => {
       assert.equal(await plainGet(f, kv, 'm'), DOC.replace('1e3', '5').replace('[ 1 , 2 ]', '[ 1  ]'));
     }));
 
+  test("subjson's own examples (t_ops.cc), one after the other", RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      const steps: ReadonlyArray<readonly [string, number, string, string | undefined, string]> = [
+        // [start document or '' to go on, opcode, path, value, document after]
+        ['[0,[1,[2]],{"key":"val"}]', Opcode.SubdocDelete, '[1][1][0]', undefined, '[0,[1,[]],{"key":"val"}]'],
+        ['', Opcode.SubdocDelete, '[1][1]', undefined, '[0,[1],{"key":"val"}]'],
+        ['[1,2]', Opcode.SubdocDelete, '[0]', undefined, '[2]'],
+        ['[1]', Opcode.SubdocDelete, '[-1]', undefined, '[]'],
+        ['[1,2,4,5]', Opcode.SubdocArrayInsert, '[2]', '3', '[1,2,3,4,5]'],
+        ['', Opcode.SubdocArrayInsert, '[0]', '0', '[0,1,2,3,4,5]'],
+        ['', Opcode.SubdocArrayInsert, '[6]', '6', '[0,1,2,3,4,5,6]'],
+        ['{"a":["23"]}', Opcode.SubdocArrayAddUnique, 'a', '1234', '{"a":["23",1234]}'],
+        ['{"array":[4,5,6]}', Opcode.SubdocArrayPushFirst, 'array', '1,2,3', '{"array":[1,2,3,4,5,6]}'],
+        ['', Opcode.SubdocArrayPushLast, 'array', '7,8,9', '{"array":[1,2,3,4,5,6,7,8,9]}'],
+        ['[]', Opcode.SubdocArrayPushLast, '', 'null', '[null]'],
+      ];
+      for (const [start, opcode, path, value, after] of steps) {
+        if (start !== '') await f.bucket.set('t', start);
+        expectStatus(await single(kv, f.vb('t'), opcode, 't', path, value === undefined ? {} : { value }), Status.Success, `${path} on ${start}`);
+        assert.equal(await plainGet(f, kv, 't'), after, `${path}`);
+      }
+    }));
+
   test('GET_COUNT counts the members as written, a repeated name twice', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
