@@ -5,9 +5,9 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Datatype, Opcode, Status, encodeGetClusterConfigRequest, makeRequest } from '../../src/codec/index.js';
+import { Datatype, Feature, Opcode, Status, encodeGetClusterConfigRequest, makeRequest } from '../../src/codec/index.js';
 import { RAW_TEST, withServer } from './fixture.js';
-import { expectStatus } from './raw-client.js';
+import { expectStatus, hello } from './raw-client.js';
 
 function verbosity(level: number, more: { key?: string } = {}): ReturnType<typeof makeRequest> {
   const extras = Buffer.alloc(4);
@@ -33,6 +33,8 @@ describe('GET_CLUSTER_CONFIG with a known version', () => {
   test('a client as new as the server, or newer, gets an empty reply; an older one the map', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open();
+      // kv grants the feature that announces this (hello_packet_executor.cc: informative).
+      assert.deepEqual(await hello(kv, [Feature.GetClusterConfigWithKnownVersion, Feature.Xerror]), [Feature.Xerror, Feature.GetClusterConfigWithKnownVersion]);
       const full = expectStatus(await kv.request(encodeGetClusterConfigRequest()), Status.Success);
       const { rev, revEpoch } = JSON.parse(full.value.toString()) as { rev: number; revEpoch: number };
       assert.ok(rev > 0 && revEpoch > 0);

@@ -52,6 +52,8 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
   Feature.SubdocReplaceBodyWithXattr,
   // Sub-document lookups with the ReplicaRead doc flag (the SDK's lookupIn*Replica).
   Feature.SubdocReplicaRead,
+  // GET_CLUSTER_CONFIG with the client's (epoch, revision) in the extras (getClusterConfig).
+  Feature.GetClusterConfigWithKnownVersion,
 ]);
 
 /** `7.6.0-freshet-X.Y.Z` (src/common/version.ts). */
