@@ -6,7 +6,8 @@
  *
  * Each body spec parses the body the one before left: a body that is not JSON is DOC_NOTJSON, one
  * nested deeper than 32 levels DOC_E2DEEP, both per spec; a mutation edits the body's text where
- * its path lands (splice.ts), as subjson does, so the untouched bytes stay as they were. A tombstone's empty body reads as `{}`.
+ * its path lands (splice.ts), as subjson does, so the untouched bytes stay as they were. A
+ * tombstone's empty body reads as `{}`.
  * A new document starts as `{}`, or `[]` when the first spec addresses an array root (docs
  * "Creating missing documents"); created by xattr specs alone, its body is `{}`. Xattr specs work
  * on the document's xattrs as one object whose members are the X-Keys; system keys (`_...`) need
@@ -190,18 +191,17 @@ function newRoot(specs: readonly Spec[]): JVal {
 }
 
 /**
- * The text body specs start from: the stored body, the body a spec set, or a new root; checked
- * as JSON (DOC_NOTJSON / DOC_E2DEEP otherwise).
+ * The text body specs start from: the stored body (DOC_NOTJSON unless its datatype is JSON), the
+ * body a spec set, or a new root. Each spec parses it (applyBodySpec).
  */
 function bodyText(base: Item | undefined, rawBody: Buffer, changed: boolean, specs: readonly Spec[]): string {
   if (!changed && base) {
-    parseBody(base);
-    return base.deleted && base.value.length === 0 ? '{}' : base.value.toString('utf8');
+    if (base.deleted && base.value.length === 0) return '{}';
+    if ((base.datatype & DATATYPE_JSON) === 0) throw new SubdocError('SubdocDocNotJson', 'the document is not JSON');
+    return base.value.toString('utf8');
   }
   if (rawBody.length === 0) return stringify(newRoot(specs));
-  const text = rawBody.toString('utf8');
-  parseBody({ value: rawBody, datatype: DATATYPE_JSON, deleted: false });
-  return text;
+  return rawBody.toString('utf8');
 }
 
 /**
