@@ -103,6 +103,14 @@ describe('sub-document mutations edit the document text', () => {
       }
     }));
 
+  test('a body that is not JSON is DOC_NOTJSON and stays as it was', RAW_TEST, () =>
+    withServer(async (f) => {
+      const kv = await f.open({ features: FEATURES });
+      await f.bucket.set('r', 'not { json');
+      expectStatus(await single(kv, f.vb('r'), Opcode.SubdocDictUpsert, 'r', 'a', { value: '1' }), Status.SubdocDocNotJson);
+      assert.equal(await plainGet(f, kv, 'r'), 'not { json');
+    }));
+
   test('GET_COUNT counts the members as written, a repeated name twice', RAW_TEST, () =>
     withServer(async (f) => {
       const kv = await f.open({ features: FEATURES });
