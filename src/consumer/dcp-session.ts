@@ -304,6 +304,7 @@ export class DcpSession {
       stats.totUPRStreamEndClosed++;
     } else if (action === 'rerequest') {
       stats.totUPRStreamEndRollback++;
+      this.#streams.retryLater(vb, st?.kind === 'running' && st.lastSeq > st.startSeqno);
     } else {
       stats.totUPRStreamEndKick++;
       this.#streams.park(vb, 'stream-end');

@@ -90,6 +90,7 @@ export const STAT_NAMES = [
   'totUPRStreamEndDone',
   'totUPRStreamEndClosed',
   'totUPRStreamEndRollback',
+  'totUPRStreamEndRetrySleep',
   'totUPRStreamEndFilterEmpty',
   'totUPRSystemEvent',
   'totUPRSeqnoAdvanced',

@@ -12,6 +12,7 @@ export type DataSourceStatus =
   | { readonly type: 'stream-requested'; readonly server: string; readonly vbucket: number; readonly startSeqno: number; readonly endSeqno: number; readonly vbUuid: number }
   | { readonly type: 'stream-started'; readonly server: string; readonly vbucket: number }
   | { readonly type: 'stream-end'; readonly server: string; readonly vbucket: number; readonly reason: string }
+  | { readonly type: 'stream-retry'; readonly server: string; readonly vbucket: number; readonly delayMs: number; readonly attempt: number }
   | { readonly type: 'rollback'; readonly vbucket: number; readonly vbUuid: number; readonly seqno: number }
   | { readonly type: 'not-my-vbucket'; readonly server: string; readonly vbucket: number }
   | { readonly type: 'unknown-message'; readonly server: string; readonly opcode: number; readonly magic: number }

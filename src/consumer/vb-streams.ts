@@ -10,14 +10,20 @@
  *   running; a stream no longer wanted by then is closed at once;
  *   Rollback / Erange: the receiver rolls back (rollbackEx with the uuid we keep), the metadata is
  *   normalised (rollbackMetaData), and the vbucket is requested again;
- *   anything else (NotMyVbucket, Enomem...): parked until the next map, and a map refresh kicked;
+ *   anything else (NotMyVbucket, Eaccess, Enomem...): reported to the receiver's onError (and a
+ *   status 'error') as STREAM_REFUSED, parked until the next map, and a map refresh kicked; the
+ *   refresh loop paces repeated refusals with the cluster-manager backoff;
+ * - retryLater: a stream the producer ended with Slow or Rollback is asked for again on the same
+ *   connection after the data-manager backoff (per vbucket, reset once a stream made progress),
+ *   never at once: a producer that keeps dropping the cursor must not get a request loop.
  * - close: CLOSE_STREAM for a running stream no longer wanted here; done on its reply, or on
  *   STREAM_END(Closed) when the producer agreed to send one.
  * Replies are turned into loop events by the session, so all transitions run on its one loop.
  */
-import { SEQNO_INFINITY, Status, decodeStreamRequestResponse, encodeCloseStreamRequest, encodeStreamRequest } from '../codec/index.js';
+import { SEQNO_INFINITY, Status, statusName, decodeStreamRequestResponse, encodeCloseStreamRequest, encodeStreamRequest } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 import type { KvConnection } from '../client/connection.js';
+import { Backoff } from '../common/backoff.js';
 import { ConsumerError } from './errors.js';
 import { failoverPairs, isConsistent, resumePosition, rollbackMetaData, rollbackUuid, type VBucketMetaData } from './metadata.js';
 import { streamReqAction } from './dcp-messages.js';
@@ -39,6 +45,8 @@ export type VbState =
       snapEnd: number;
       snapSaved: boolean;
       lastSeq: number;
+      /** Where the stream was requested from: lastSeq above it means the stream made progress. */
+      readonly startSeqno: number;
       readonly endSeqno: number;
     }
   | { readonly kind: 'closing'; readonly opaque: number };
@@ -70,8 +78,8 @@ export interface VbStreamsDeps {
   readonly status: StatusEmitter;
   readonly plan: StreamPlan;
   readonly kick: (reason: string) => void;
-  /** Deliver a reply to the session's loop. */
-  readonly post: (r: StreamReply) => void;
+  /** Deliver a reply (or a request to reconcile) to the session's loop. */
+  readonly post: (r: StreamReply | { readonly kind: 'wanted' }) => void;
   readonly streamEndOnClose: boolean;
   /** A collection-aware source's filter (stream-request value, ids for "now"); else undefined. */
   readonly filter: ResolvedFilter | undefined;
@@ -90,6 +98,10 @@ export class VbStreams {
   /** The wanted set changed: running streams may need closing. */
   #wantedChanged = false;
   #nextOpaque = FIRST_STREAM_OPAQUE;
+  /** Vbuckets waiting out a re-request backoff (retryLater), with their timers. */
+  readonly #waiting = new Map<number, NodeJS.Timeout>();
+  /** Per vbucket: consecutive stream ends without progress (the data-manager backoff). */
+  readonly #retry = new Map<number, Backoff>();
   readonly #d: VbStreamsDeps;
 
   constructor(deps: VbStreamsDeps) {
@@ -105,6 +117,8 @@ export class VbStreams {
 
   /** The connection is gone: every stream with it. */
   dropAll(): void {
+    for (const t of this.#waiting.values()) clearTimeout(t);
+    this.#waiting.clear();
     this.states.clear();
     this.#d.plan.releaseAll(this);
   }
@@ -149,7 +163,7 @@ export class VbStreams {
     const todo: number[] = [];
     const { plan } = this.#d;
     for (const vb of this.#candidates) {
-      if (!this.#wanted.has(vb) || this.states.has(vb) || this.parked.has(vb) || plan.isDone(vb)) {
+      if (!this.#wanted.has(vb) || this.states.has(vb) || this.parked.has(vb) || this.#waiting.has(vb) || plan.isDone(vb)) {
         this.#candidates.delete(vb);
       } else if (plan.claim(vb, this)) {
         this.#candidates.delete(vb);
@@ -163,6 +177,30 @@ export class VbStreams {
     this.parked.add(vb);
     if (!this.states.has(vb)) this.#d.plan.release(vb, this);
     this.#d.kick(reason);
+  }
+
+  /**
+   * Ask for a dropped stream again after the data-manager backoff (cbdatasource paces its worker
+   * and refresh loops with ExponentialBackoffLoop; the project's one Backoff). `progressed`: the
+   * ended stream delivered something, so the count of fruitless ends starts over.
+   */
+  retryLater(vb: number, progressed: boolean): void {
+    const o = this.#d.options;
+    let b = this.#retry.get(vb);
+    if (b === undefined) this.#retry.set(vb, (b = new Backoff(o.dataManagerSleepInitMS, o.dataManagerBackoffFactor, o.dataManagerSleepMaxMS)));
+    if (progressed) b.reset();
+    const delayMs = b.next();
+    this.#d.stats.totUPRStreamEndRetrySleep++;
+    this.#d.status.emit({ type: 'stream-retry', server: this.#d.server, vbucket: vb, delayMs, attempt: b.attempt });
+    clearTimeout(this.#waiting.get(vb));
+    this.#waiting.set(
+      vb,
+      setTimeout(() => {
+        this.#waiting.delete(vb);
+        this.#candidates.add(vb);
+        this.#d.post({ kind: 'wanted' });
+      }, delayMs),
+    );
   }
 
   async onReply(r: StreamReply): Promise<void> {
@@ -202,7 +240,7 @@ export class VbStreams {
       if (started !== undefined) await started;
       await this.#d.calls.setMeta(vb, meta);
       this.#d.plan.claim(vb, this);
-      this.states.set(vb, { kind: 'running', opaque: st.opaque, meta, snapStart: meta.snapStart, snapEnd: meta.snapEnd, snapSaved: true, lastSeq: st.startSeqno, endSeqno: st.endSeqno });
+      this.states.set(vb, { kind: 'running', opaque: st.opaque, meta, snapStart: meta.snapStart, snapEnd: meta.snapEnd, snapSaved: true, lastSeq: st.startSeqno, startSeqno: st.startSeqno, endSeqno: st.endSeqno });
       // No longer wanted while its request was in flight: the next reconcile closes it.
       if (!this.#wanted.has(vb)) this.#wantedChanged = true;
       stats.totUPRStreamReqResSuccessOk++;
@@ -242,6 +280,12 @@ export class VbStreams {
       this.#d.status.emit({ type: 'not-my-vbucket', server: this.#d.server, vbucket: vb });
     } else if (res.status === Status.Enomem) stats.totUPRStreamReqResFailENoMem++;
     else stats.totUPRStreamReqResFailOther++;
+    // Advisory, like every failure the source heals (the receiver may close() on it): a refusal
+    // that persists (Eaccess: no DcpStream privilege) would otherwise retry in silence forever.
+    const name = statusName(res.status);
+    const err = new ConsumerError('STREAM_REFUSED', `stream request for vbucket ${vb} on ${this.#d.server} refused: ${name}`, { vbucket: vb, server: this.#d.server, status: res.status, statusName: name });
+    this.#d.calls.onError(err);
+    this.#d.status.emit({ type: 'error', error: err });
     stats.totUPRStreamReqResKick++;
     this.park(vb, 'stream-req-error');
   }
