@@ -9,9 +9,11 @@
  *   final line, so the seq of the last row is the resume point.
  *
  * Sequences are opaque JSON values (numbers in PouchDB, strings in CouchDB 2+ and Sync Gateway):
- * they are stored and echoed back, never compared.
+ * they are stored and echoed back, never compared. A number too big for a double stays exact, as
+ * a `BigSeq` (json-seq.ts).
  */
 import { ReplicationError } from './errors.js';
+import { BigSeq, parseJson, stringifyJson } from './json-seq.js';
 
 /** An opaque update sequence, whatever JSON the peer produced. */
 export type Seq = unknown;
@@ -59,7 +61,7 @@ export function toChangeRow(value: unknown): ChangeRow {
 export function parseChangesBody(body: Buffer | string): ChangesPage {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    parsed = parseJson(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (cause) {
     throw new ReplicationError('BAD_RESPONSE', '_changes: invalid JSON', {}, cause);
   }
@@ -77,7 +79,7 @@ export function parseContinuousLine(line: string): ContinuousLine {
   if (text === '') return { kind: 'heartbeat' };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text);
   } catch (cause) {
     throw new ReplicationError('BAD_RESPONSE', '_changes: invalid JSON line', {}, cause);
   }
@@ -152,10 +154,11 @@ export class LineSplitter {
  * JSON-encoded (couch_replicator_api_wrap.erl changes_since/5).
  */
 export function encodeSince(seq: Seq): string {
-  return typeof seq === 'string' ? seq : JSON.stringify(seq ?? 0);
+  if (typeof seq === 'string') return seq;
+  return seq instanceof BigSeq ? seq.raw : stringifyJson(seq ?? 0);
 }
 
 /** Two seqs are the same position when their JSON is the same. */
 export function sameSeq(a: Seq, b: Seq): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return stringifyJson(a) === stringifyJson(b);
 }

@@ -10,6 +10,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { codeForStatus, ReplicationError } from './errors.js';
 import { policyDelay, sleep } from '../common/backoff.js';
 import { DEFAULT_REQUEST_BACKOFF, type BackoffPolicy } from './retry.js';
+import { parseJson, stringifyJson } from './json-seq.js';
 
 export interface HttpClientOptions {
   /** Connections per origin (default 8): the pool is bounded, requests queue beyond it. */
@@ -88,7 +89,7 @@ export function redactUrl(url: URL | string): string {
 
 export function jsonOf(res: HttpResponse): unknown {
   try {
-    return JSON.parse(res.body.toString('utf8'));
+    return parseJson(res.body.toString('utf8')); // seqs above 2^53 stay exact (json-seq.ts)
   } catch (cause) {
     throw new ReplicationError('BAD_RESPONSE', 'invalid JSON', { status: res.status }, cause);
   }
@@ -182,7 +183,7 @@ export class DbClient {
     const headers: Record<string, string> = { ...this.baseHeaders, accept: req.accept ?? 'application/json', ...req.headers };
     let body: Buffer | undefined = req.body;
     if (req.json !== undefined) {
-      body = Buffer.from(JSON.stringify(req.json));
+      body = Buffer.from(stringifyJson(req.json));
       headers['content-type'] = 'application/json';
     } else if (req.contentType !== undefined) {
       headers['content-type'] = req.contentType;

@@ -6,6 +6,7 @@ export { FreshetError, isFreshetError } from '../common/errors.js';
 export * from './retry.js';
 export * from './http-client.js';
 export * from './changes-parse.js';
+export { BigSeq } from './json-seq.js';
 export * from './follower.js';
 export * from './seq-store.js';
 export * from './peer.js';

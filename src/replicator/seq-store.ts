@@ -12,6 +12,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { encodeDocId, type DbClient } from './http-client.js';
 import type { Seq } from './changes-parse.js';
+import { parseJson, stringifyJson } from './json-seq.js';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../engine/file-modes.js';
 
 export interface SeqStore {
@@ -31,7 +32,7 @@ export class FileSeqStore implements SeqStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    const parsed = JSON.parse(text) as { last_seq?: Seq };
+    const parsed = parseJson(text) as { last_seq?: Seq };
     return parsed.last_seq;
   }
 
@@ -39,7 +40,7 @@ export class FileSeqStore implements SeqStore {
     // Owner-only, like the data directory (store/private-files.ts).
     await makePrivateDir(dirname(this.path));
     const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ last_seq: seq, saved_at: new Date().toISOString() }), { mode: PRIVATE_FILE_MODE });
+    await writeFile(tmp, stringifyJson({ last_seq: seq, saved_at: new Date().toISOString() }), { mode: PRIVATE_FILE_MODE });
     await rename(tmp, this.path);
   }
 }
