@@ -21,6 +21,7 @@ export const REPLICATION_ERRORS = {
   BAD_REQUEST: { retriable: false, message: 'invalid replication request' },
   WRITE_FAILED: { retriable: false, message: 'document write failed' },
   CHECKPOINT: { retriable: true, message: 'checkpoint commit failure' },
+  BODY_TOO_LARGE: { retriable: false, message: 'response body too large' },
   ABORTED: { retriable: false, message: 'aborted' },
   RETRIES_EXHAUSTED: { retriable: false, message: 'retries exhausted' },
 } as const;
@@ -46,6 +47,8 @@ export interface ReplicationErrorContext {
   reasonValue?: unknown;
   attempts?: number;
   docId?: string;
+  /** BODY_TOO_LARGE: the cap that was exceeded. */
+  maxBytes?: number;
 }
 
 export class ReplicationError extends FreshetError<ReplicationErrorCode> {

@@ -28,7 +28,23 @@ export interface HttpClientOptions {
   onRetry?: (err: ReplicationError, attempt: number, delayMs: number) => void;
   /** Aborts every request of this client, and its retry waits (a stopped replication). */
   signal?: AbortSignal;
+  /**
+   * Largest body of a buffered response (`_bulk_get`, `_all_docs`, a normal `_changes`, a
+   * document), default DEFAULT_MAX_RESPONSE_BYTES. Beyond it the read stops and the request fails
+   * with BODY_TOO_LARGE (not retried: the same request would get the same body). Streamed feeds
+   * (continuous/longpoll `_changes`) are bounded per line instead (LineSplitter).
+   */
+  maxResponseBytes?: number;
 }
+
+/**
+ * 256 MiB: a batch is bounded by count (batch size), not bytes, so a body is about batch size x
+ * document size; CouchDB's default `max_document_size` is 8 MB and ordinary batches of ordinary
+ * documents stay far below this, while a peer streaming without end, or a batch of huge inline
+ * attachments, fails with a clear error instead of exhausting memory (CouchDB's replicator reads
+ * such bodies whole through ibrowse and has no such guard).
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export type QueryValue = string | number | boolean | undefined;
 
@@ -216,8 +232,9 @@ export class DbClient {
     }
     let body: Buffer;
     try {
-      body = Buffer.from(await res.body.arrayBuffer());
+      body = await this.readCapped(res, req);
     } catch (err) {
+      if (err instanceof ReplicationError) throw err;
       if (isAbort(err, req.signal)) throw new ReplicationError('ABORTED', undefined, this.describe(req), err);
       throw new ReplicationError('NETWORK', (err as Error).message, this.describe(req), err);
     }
@@ -229,6 +246,29 @@ export class DbClient {
       status: res.statusCode,
       ...fields,
     });
+  }
+
+  /** The whole body, or BODY_TOO_LARGE as soon as it (or its Content-Length) passes the cap. */
+  private async readCapped(res: Dispatcher.ResponseData, req: DbRequest): Promise<Buffer> {
+    const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    const tooLarge = (): ReplicationError => {
+      res.body.destroy();
+      return new ReplicationError(
+        'BODY_TOO_LARGE',
+        `${req.method} ${this.describe(req).url} → a body over ${max} bytes (lower the batch size, or raise maxResponseBytes)`,
+        { ...this.describe(req), status: res.statusCode, maxBytes: max },
+      );
+    };
+    const declared = Number(headerValue(res.headers, 'content-length'));
+    if (Number.isFinite(declared) && declared > max) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) throw tooLarge();
+      chunks.push(chunk);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
   }
 
   /** The request's signal joined with the client's: either one aborts it. */
