@@ -1,8 +1,7 @@
 /**
  * One DCP connection to one data node, from DCP_OPEN until the connection ends: a single loop
  * that takes, in order, the producer's messages and the replies to our stream requests, and runs
- * every receiver call and state transition (cbdatasource's worker, dcp.md §4.5-§4.7, without its
- * goroutines and channels).
+ * every receiver call and state transition (cbdatasource's worker, dcp.md §4.5-§4.7, no goroutines).
  *
  * - Liveness: DCP_NOOP is answered as soon as it is read, ahead of queued data, so a slow receiver
  *   never looks dead to the producer. With no traffic for PingTimeoutMS we send NOOP 0x0a; no reply

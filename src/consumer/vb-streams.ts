@@ -13,9 +13,7 @@
  *   anything else (NotMyVbucket, Eaccess, Enomem...): reported to the receiver's onError (and a
  *   status 'error') as STREAM_REFUSED, parked until the next map, and a map refresh kicked; the
  *   refresh loop paces repeated refusals with the cluster-manager backoff;
- * - retryLater: a stream the producer ended with Slow or Rollback is asked for again on the same
- *   connection after the data-manager backoff (per vbucket, reset once a stream made progress),
- *   never at once: a producer that keeps dropping the cursor must not get a request loop.
+ * - retryLater: a stream ended Slow/Rollback is asked for again after a backoff (stream-retry.ts).
  * - close: CLOSE_STREAM for a running stream no longer wanted here; done on its reply, or on
  *   STREAM_END(Closed) when the producer agreed to send one.
  * Replies are turned into loop events by the session, so all transitions run on its one loop.
@@ -23,7 +21,7 @@
 import { SEQNO_INFINITY, Status, statusName, decodeStreamRequestResponse, encodeCloseStreamRequest, encodeStreamRequest } from '../codec/index.js';
 import type { Packet } from '../codec/index.js';
 import type { KvConnection } from '../client/connection.js';
-import { Backoff } from '../common/backoff.js';
+import { StreamRetry } from './stream-retry.js';
 import { ConsumerError } from './errors.js';
 import { failoverPairs, isConsistent, resumePosition, rollbackMetaData, rollbackUuid, type VBucketMetaData } from './metadata.js';
 import { streamReqAction } from './dcp-messages.js';
@@ -98,14 +96,15 @@ export class VbStreams {
   /** The wanted set changed: running streams may need closing. */
   #wantedChanged = false;
   #nextOpaque = FIRST_STREAM_OPAQUE;
-  /** Vbuckets waiting out a re-request backoff (retryLater), with their timers. */
-  readonly #waiting = new Map<number, NodeJS.Timeout>();
-  /** Per vbucket: consecutive stream ends without progress (the data-manager backoff). */
-  readonly #retry = new Map<number, Backoff>();
+  readonly #retry: StreamRetry;
   readonly #d: VbStreamsDeps;
 
   constructor(deps: VbStreamsDeps) {
     this.#d = deps;
+    this.#retry = new StreamRetry(deps.options, (vb) => {
+      this.#candidates.add(vb);
+      deps.post({ kind: 'wanted' });
+    });
   }
 
   /** Forget a vbucket's stream and let another connection have it. */
@@ -117,8 +116,7 @@ export class VbStreams {
 
   /** The connection is gone: every stream with it. */
   dropAll(): void {
-    for (const t of this.#waiting.values()) clearTimeout(t);
-    this.#waiting.clear();
+    this.#retry.clear();
     this.states.clear();
     this.#d.plan.releaseAll(this);
   }
@@ -163,7 +161,7 @@ export class VbStreams {
     const todo: number[] = [];
     const { plan } = this.#d;
     for (const vb of this.#candidates) {
-      if (!this.#wanted.has(vb) || this.states.has(vb) || this.parked.has(vb) || this.#waiting.has(vb) || plan.isDone(vb)) {
+      if (!this.#wanted.has(vb) || this.states.has(vb) || this.parked.has(vb) || this.#retry.has(vb) || plan.isDone(vb)) {
         this.#candidates.delete(vb);
       } else if (plan.claim(vb, this)) {
         this.#candidates.delete(vb);
@@ -179,28 +177,11 @@ export class VbStreams {
     this.#d.kick(reason);
   }
 
-  /**
-   * Ask for a dropped stream again after the data-manager backoff (cbdatasource paces its worker
-   * and refresh loops with ExponentialBackoffLoop; the project's one Backoff). `progressed`: the
-   * ended stream delivered something, so the count of fruitless ends starts over.
-   */
+  /** A stream the producer ended Slow/Rollback: ask again after its backoff (stream-retry.ts). */
   retryLater(vb: number, progressed: boolean): void {
-    const o = this.#d.options;
-    let b = this.#retry.get(vb);
-    if (b === undefined) this.#retry.set(vb, (b = new Backoff(o.dataManagerSleepInitMS, o.dataManagerBackoffFactor, o.dataManagerSleepMaxMS)));
-    if (progressed) b.reset();
-    const delayMs = b.next();
+    const { delayMs, attempt } = this.#retry.schedule(vb, progressed);
     this.#d.stats.totUPRStreamEndRetrySleep++;
-    this.#d.status.emit({ type: 'stream-retry', server: this.#d.server, vbucket: vb, delayMs, attempt: b.attempt });
-    clearTimeout(this.#waiting.get(vb));
-    this.#waiting.set(
-      vb,
-      setTimeout(() => {
-        this.#waiting.delete(vb);
-        this.#candidates.add(vb);
-        this.#d.post({ kind: 'wanted' });
-      }, delayMs),
-    );
+    this.#d.status.emit({ type: 'stream-retry', server: this.#d.server, vbucket: vb, delayMs, attempt });
   }
 
   async onReply(r: StreamReply): Promise<void> {
