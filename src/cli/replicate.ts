@@ -10,6 +10,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { logLevelOption } from './common.js';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../replicator/checkpoint.js';
 
 export interface ReplicateFlags {
   continuous?: boolean;
@@ -94,7 +95,7 @@ export function registerReplicate(program: Command): void {
     .option('--batch-size <n>', 'changes per batch', positiveInt, 500)
     .option('--workers <n>', 'batches written in parallel', positiveInt, 4)
     .option('--connections <n>', 'HTTP connections per server', positiveInt, 8)
-    .option('--checkpoint-interval <ms>', 'time between checkpoints', positiveInt, 5000)
+    .option('--checkpoint-interval <ms>', 'time between checkpoints (CouchDB checkpoint_interval)', positiveInt, DEFAULT_CHECKPOINT_INTERVAL_MS)
     .option('--feed <mode>', 'live feed once caught up: continuous or longpoll', (v) => {
       if (v !== 'continuous' && v !== 'longpoll') throw new InvalidArgumentError('continuous or longpoll');
       return v;

@@ -19,6 +19,11 @@ import type { Seq } from './changes-parse.js';
 import type { Peer } from './peer.js';
 
 export const MAX_HISTORY = 50;
+/**
+ * Time between checkpoints of a running replication: CouchDB's `[replicator] checkpoint_interval`
+ * default, 30000 ms (couch_replicator_utils default_options/0), also what `_active_tasks` shows.
+ */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 30_000;
 export const LOWEST_SEQ = 0;
 
 export interface HistoryEntry {

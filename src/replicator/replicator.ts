@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { SILENT_LOGGER, type Logger } from '../common/logger.js';
 import { replicateBatch } from './batch-worker.js';
 import { sameSeq, type Seq } from './changes-parse.js';
-import { Checkpointer, type HistoryEntry, type SessionCounters } from './checkpoint.js';
+import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL_MS, type HistoryEntry, type SessionCounters } from './checkpoint.js';
 import { HttpPeer, type HttpPeerOptions } from './http-peer.js';
 import { replicationIds, type ReplicationIds } from './replication-id.js';
 import { SeqTracker } from './seq-tracker.js';
@@ -47,7 +47,7 @@ export interface ReplicationOptions {
   batchSize?: number;
   /** Batches written in parallel (default 4, CouchDB's `worker_processes`). */
   workers?: number;
-  /** Default 5000 ms. */
+  /** Default 30000 ms (CouchDB's `checkpoint_interval`). */
   checkpointIntervalMs?: number;
   useCheckpoints?: boolean;
   /** Feed once caught up in continuous mode (default `continuous`). */
@@ -251,7 +251,7 @@ export class Replication {
         failure ??= err;
         void feed.close().catch(() => undefined);
       });
-    }, o.checkpointIntervalMs ?? 5000);
+    }, o.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
     timer.unref();
     try {
       for await (const batch of feed) {

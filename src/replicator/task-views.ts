@@ -4,6 +4,7 @@
  * follow CouchDB 3.x so that tools (Fauxton, scripts) read Freshet's like CouchDB's.
  */
 import { redactUrl } from './http-client.js';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './checkpoint.js';
 import type { ReplicationJob, JobState } from './job.js';
 import type { ReplicationStats } from './stats.js';
 
@@ -48,7 +49,7 @@ export function activeTaskJson(job: ReplicationJob, node: string): Record<string
     continuous: job.request.continuous,
     started_on: unix(job.startTime),
     updated_on: unix(job.lastUpdated),
-    checkpoint_interval: rep?.opts.checkpointIntervalMs ?? 5000,
+    checkpoint_interval: rep?.opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
     changes_pending: s?.pending ?? null,
     checkpointed_source_seq: s?.checkpointed_source_seq ?? 0,
     doc_write_failures: s?.doc_write_failures ?? 0,
