@@ -18,7 +18,7 @@ import { Datatype, Opcode, decodeDcpDeletion, decodeDcpExpiration, decodeDcpMuta
 import type { Packet } from '../codec/index.js';
 import type { ReplicatedChange } from '../engine/replica.js';
 import type { SystemEventData } from '../codec/index.js';
-import type { Manifest } from '../engine/manifest.js';
+import { COLLECTION_NO_EXPIRY, type Manifest } from '../engine/manifest.js';
 import type { SystemEventInfo } from '../engine/bucket-collections.js';
 import { splitXattrValue } from '../codec/xattr.js';
 
@@ -40,6 +40,12 @@ export function replicatedChange(p: Packet, key?: Buffer, collection = 0): Repli
   return change && key !== undefined ? { ...change, key: Buffer.from(key), collection } : change;
 }
 
+/** A BeginCollection's maxTtl as the engine keeps it: present and 0 is "never expire" (-1, manifest.ts COLLECTION_NO_EXPIRY). */
+function replicatedMaxTTL(maxTtl: number | undefined): { maxTTL?: number } {
+  if (maxTtl === undefined) return {};
+  return { maxTTL: maxTtl === 0 ? COLLECTION_NO_EXPIRY : maxTtl };
+}
+
 /**
  * A DCP system event as the engine records it (engine/bucket-collections.ts SystemEventInfo). A
  * drop carries no name on the wire; the name comes from this node's manifest when it knows the
@@ -48,7 +54,7 @@ export function replicatedChange(p: Packet, key?: Buffer, collection = 0): Repli
 export function systemEventInfo(e: SystemEventData, manifest: Manifest): SystemEventInfo | undefined {
   switch (e.type) {
     case 'BeginCollection':
-      return { type: 'create-collection', manifestUid: e.manifestUid, scopeId: e.scopeId, collectionId: e.collectionId, name: e.name, ...(e.maxTtl ? { maxTTL: e.maxTtl } : {}) };
+      return { type: 'create-collection', manifestUid: e.manifestUid, scopeId: e.scopeId, collectionId: e.collectionId, name: e.name, ...replicatedMaxTTL(e.maxTtl) };
     case 'EndCollection':
       return { type: 'drop-collection', manifestUid: e.manifestUid, scopeId: e.scopeId, collectionId: e.collectionId, name: manifest.collection(e.collectionId)?.name ?? '' };
     case 'CreateScope':

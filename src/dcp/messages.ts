@@ -186,7 +186,8 @@ export function systemEventData(info: SystemEventInfo): Exclude<SystemEventData,
         manifestUid,
         scopeId,
         collectionId,
-        ...(info.maxTTL ? { maxTtl: info.maxTTL } : {}),
+        // A never-expire collection (-1) is kv_engine's maxTTL present and 0 (manifest.ts COLLECTION_NO_EXPIRY).
+        ...(info.maxTTL ? { maxTtl: Math.max(info.maxTTL, 0) } : {}),
       };
     case 'drop-collection':
       return { type: 'EndCollection', manifestUid, scopeId, collectionId };

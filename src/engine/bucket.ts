@@ -199,6 +199,13 @@ export class Bucket extends EventEmitter {
   createCollection(scope: string, name: string, opts: { maxTTL?: number } = {}): Promise<Manifest> {
     return settle(() => { const c = this.#core.manifest.createCollection(scope, name, opts.maxTTL ?? 0); return applyManifest(this, c.manifest, c.events); });
   }
+  /** Change a collection's maxTTL (manifest.ts `modifyCollection`); the current manifest when nothing changes. */
+  modifyCollection(scope: string, name: string, settings: { maxTTL?: number }): Promise<Manifest> {
+    return settle(() => {
+      const c = this.#core.manifest.modifyCollection(scope, name, settings);
+      return c.manifest === this.#core.manifest ? Promise.resolve(c.manifest) : applyManifest(this, c.manifest, c.events);
+    });
+  }
   dropCollection(scope: string, name: string): Promise<Manifest> {
     return settle(() => { const c = this.#core.manifest.dropCollection(scope, name); return applyManifest(this, c.manifest, c.events); });
   }

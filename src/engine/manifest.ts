@@ -43,8 +43,25 @@ export interface CollectionEntry {
   readonly id: number;
   readonly name: string;
   readonly scopeId: number;
-  /** Seconds; 0 = the bucket's maxTTL applies (kv_engine: a collection without max_ttl). */
+  /**
+   * Seconds; 0 = the bucket's maxTTL applies (kv_engine: a collection without max_ttl); -1 = its
+   * documents never expire whatever the bucket's maxTTL (Couchbase 7.6; see `COLLECTION_NO_EXPIRY`).
+   */
   readonly maxTTL: number;
+}
+
+/**
+ * A collection maxTTL meaning "never expire", overriding the bucket's (Couchbase 7.6: what the
+ * SDKs send as maxExpiry -1 and read back as -1). kv_engine holds it as a collection maxTTL that
+ * is present and 0 (Collections::VB::Manifest::processExpiryTime: a collection that has a maxTTL
+ * uses it, and 0 means no limit), so the KV and DCP forms carry it as 0.
+ */
+export const COLLECTION_NO_EXPIRY = -1;
+const MAX_TTL = 0x7fffffff;
+
+/** Why a collection maxTTL is refused, or null: -1 (never expire), 0 (the bucket's) to 2^31-1. */
+function maxTTLError(maxTTL: number): string | null {
+  return Number.isInteger(maxTTL) && maxTTL >= COLLECTION_NO_EXPIRY && maxTTL <= MAX_TTL ? null : `maxTTL must be an integer from -1 to ${MAX_TTL}`;
 }
 
 export interface ManifestData {
@@ -168,7 +185,8 @@ export class Manifest {
     if (!scope) throw new EngineError('UNKNOWN_SCOPE', `Scope with name "${scopeName}" is not found`, { manifestUid: this.uid });
     const why = nameError(name);
     if (why) throw new EngineError('EINVAL', why, { field: 'name' });
-    if (!Number.isInteger(maxTTL) || maxTTL < 0 || maxTTL > 0x7fffffff) throw new EngineError('EINVAL', 'maxTTL must be an integer from 0 to 2147483647', { field: 'maxTTL' });
+    const ttlWhy = maxTTLError(maxTTL);
+    if (ttlWhy) throw new EngineError('EINVAL', ttlWhy, { field: 'maxTTL' });
     if (this.#byPath.has(`${scopeName}.${name}`)) throw new EngineError('COLLECTION_EXISTS', `Collection with name "${name}" in scope "${scopeName}" already exists`);
     if (this.#data.collections.filter((c) => c.id !== DEFAULT_ID).length >= MAX_COLLECTIONS) throw new EngineError('LIMIT', 'Maximum number of collections has been reached');
     const collection: CollectionEntry = { id: this.#data.nextCollectionId, name, scopeId: scope.id, maxTTL };
@@ -179,6 +197,27 @@ export class Manifest {
       collections: [...this.#data.collections, collection],
     });
     return { manifest, events: [{ type: 'create-collection', collection }] };
+  }
+
+  /**
+   * Change a collection's maxTTL (ns_server 7.6 collections.erl `modify_collection`; kv_engine
+   * applies it to writes from then on, documents already written keep their expiry). The same
+   * manifest when nothing changes (ns_server answers the current uid without a new manifest).
+   * kv_engine records the change as a ModifyCollection system event that it sends only to DCP
+   * streams with FlatBuffers system events (ActiveStream::shouldProcessItem), which Freshet does
+   * not offer; so no event is written and only the manifest (and its uid) changes.
+   */
+  modifyCollection(scopeName: string, name: string, settings: { maxTTL?: number }): { manifest: Manifest; events: ManifestEvent[] } {
+    if (!this.#scopeByName.has(scopeName)) throw new EngineError('UNKNOWN_SCOPE', `Scope with name "${scopeName}" is not found`, { manifestUid: this.uid });
+    const current = this.#byPath.get(`${scopeName}.${name}`);
+    if (!current) throw new EngineError('UNKNOWN_COLLECTION', `Collection with name "${name}" in scope "${scopeName}" is not found`, { manifestUid: this.uid });
+    const maxTTL = settings.maxTTL ?? current.maxTTL;
+    const ttlWhy = maxTTLError(maxTTL);
+    if (ttlWhy) throw new EngineError('EINVAL', ttlWhy, { field: 'maxTTL' });
+    if (maxTTL === current.maxTTL) return { manifest: this, events: [] };
+    const changed: CollectionEntry = { ...current, maxTTL };
+    const manifest = new Manifest({ ...this.#data, uid: this.uid + 1, collections: this.#data.collections.map((c) => (c === current ? changed : c)) });
+    return { manifest, events: [] };
   }
 
   dropCollection(scopeName: string, name: string): { manifest: Manifest; events: ManifestEvent[] } {
@@ -262,7 +301,9 @@ export class Manifest {
       scopes: this.#data.scopes.map((s) => ({
         name: s.name,
         uid: hex(s.id),
-        collections: this.collectionsOf(s.id).map((c) => (c.maxTTL ? { name: c.name, uid: hex(c.id), maxTTL: c.maxTTL } : { name: c.name, uid: hex(c.id) })),
+        collections: this.collectionsOf(s.id).map((c) =>
+          c.maxTTL ? { name: c.name, uid: hex(c.id), maxTTL: c.maxTTL === COLLECTION_NO_EXPIRY ? 0 : c.maxTTL } : { name: c.name, uid: hex(c.id) },
+        ),
       })),
     };
   }

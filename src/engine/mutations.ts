@@ -20,6 +20,7 @@ import { MAX_VALUE_BYTES } from './limits.js';
 import { passLock } from './locks.js';
 import { dirKey } from './dir-keys.js';
 import { DATATYPE_JSON, DATATYPE_RAW } from './types.js';
+import { COLLECTION_NO_EXPIRY } from './manifest.js';
 import { isAcceptedJson } from '../codec/json-check.js';
 import { systemXattrsOnly } from '../codec/xattr.js';
 import type { CounterOptions, CounterResult, DeleteOptions, DurabilityLevel, Item, Key, MutationResult, WriteOptions, Written } from './types.js';
@@ -49,10 +50,13 @@ export function expireItem(bucket: BucketCore, vb: VBucket, item: Item): Promise
 /**
  * An absolute expiry capped by the collection's maxTTL, or else the bucket's (kv_engine
  * docs/Collections.md "Collection max TTL"): no expiry becomes now + maxTTL, a later one is cut
- * to it.
+ * to it. A collection whose maxTTL is -1 caps nothing, whatever the bucket's (kv_engine
+ * Manifest::processExpiryTime: the collection's own limit, present and 0, wins).
  */
 export function capExpiry(bucket: BucketCore, collection: number, expiry: number): number {
-  const ttl = bucket.manifest.collection(collection)?.maxTTL || bucket.maxTTL;
+  const own = bucket.manifest.collection(collection)?.maxTTL ?? 0;
+  if (own === COLLECTION_NO_EXPIRY) return expiry;
+  const ttl = own || bucket.maxTTL;
   if (ttl === 0) return expiry;
   const limit = bucket.nowSeconds() + ttl;
   return expiry === 0 || expiry > limit ? limit : expiry;

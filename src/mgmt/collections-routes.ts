@@ -22,11 +22,12 @@
  *   "Deleting _default scope is not allowed", and 429 when the bucket's limit is reached.
  * - `history=true` is refused with 400 "Not allowed on this type of bucket", as ns_server does on a
  *   bucket that is not Magma; `history=false` is accepted.
- * - `maxTTL=-1` ("never expire", ns_server 7.6) is refused by the range check: the engine's
- *   collection maxTTL is 0 (the bucket's applies) to 2^31-1 seconds.
- * - PATCH can only confirm the current settings: the engine cannot change a collection's maxTTL
- *   (no modify-collection system event yet), so a different value gets ns_server's "Cannot modify
- *   collection properties" refusal rather than a silent success.
+ * - `maxTTL` is -1 to 2^31-1 (ns_server 7.6): 0, the default, lets the bucket's maxTTL apply, -1
+ *   means the collection's documents never expire whatever the bucket's, and GET shows the value
+ *   as set (the SDK's maxExpiry reads it back, -1 included).
+ * - PATCH changes maxTTL (ns_server 7.6 `modify_collection`): writes from then on get the new
+ *   limit, documents already written keep their expiry (kv_engine applies the collection maxTTL
+ *   when a document is written). A PATCH that changes nothing answers the current uid.
  * - `POST .../scopes/@ensureManifest/UID` waits until the manifest uid reaches UID (hex): 200 and
  *   an empty body, 504 "timeout" after `timeout` ms (default 30000), 404 "bucket no longer exists",
  *   400 "Invalid UID" (handle_ensure_manifest). The manifest here is this node's own, so `nodes`
@@ -38,7 +39,7 @@
  */
 import { isEngineError } from '../engine/errors.js';
 import type { Bucket } from '../engine/bucket.js';
-import { MAX_COLLECTIONS, MAX_SCOPES, type Manifest } from '../engine/manifest.js';
+import { COLLECTION_NO_EXPIRY, MAX_COLLECTIONS, MAX_SCOPES, type Manifest } from '../engine/manifest.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mgmtPortOf } from '../topology/cluster-config.js';
 import { RestError, fieldErrors, notFound, readForm, sendEmpty, sendJson, sendText } from './rest-io.js';
@@ -46,6 +47,8 @@ import { BUCKET_SETTINGS_READ, adminAccess, type Access, type RestContext, type 
 
 const NAME_MAX = 251;
 const MAX_TTL = 0x7fffffff;
+/** ns_server 7.6 takes maxTTL -1, "never expire" (engine/manifest.ts COLLECTION_NO_EXPIRY). */
+const MIN_TTL = COLLECTION_NO_EXPIRY;
 /** What erlang:list_to_integer/1 accepts: an optional sign, '+' or '-', then digits. */
 const ERLANG_INTEGER = /^[+-]?\d+$/;
 
@@ -112,7 +115,7 @@ function checkCollectionSettings(c: FormCheck): { maxTTL: number | undefined } {
   if (raw !== null) {
     // validator:integer is erlang:list_to_integer, which takes a sign, '+' included.
     if (!ERLANG_INTEGER.test(raw)) c.fail('maxTTL', 'The value must be an integer');
-    else if (Number(raw) < 0 || Number(raw) > MAX_TTL) c.fail('maxTTL', `The value must be in range from 0 to ${MAX_TTL}`);
+    else if (Number(raw) < MIN_TTL || Number(raw) > MAX_TTL) c.fail('maxTTL', `The value must be in range from ${MIN_TTL} to ${MAX_TTL}`);
     else maxTTL = Number(raw);
   }
   return { maxTTL };
@@ -162,17 +165,18 @@ async function change(rc: RestContext, apply: () => Promise<Manifest>, scope: st
  * bucket retains history). KV's GET_COLLECTIONS_MANIFEST keeps kv_engine's shorter form.
  */
 function restManifest(manifest: Manifest): unknown {
-  const json = manifest.toJSON();
+  const hex = (n: number): string => n.toString(16);
   return {
-    uid: json.uid,
-    scopes: json.scopes.map((scope) => ({
+    uid: hex(manifest.uid),
+    scopes: manifest.scopes.map((scope) => ({
       name: scope.name,
-      uid: scope.uid,
-      collections: scope.collections.map((c) => ({
+      uid: hex(scope.id),
+      collections: manifest.collectionsOf(scope.id).map((c) => ({
         name: c.name,
-        uid: c.uid,
-        maxTTL: c.maxTTL ?? 0,
-        ...(c.uid === '0' ? {} : { history: false }),
+        uid: hex(c.id),
+        // As set: -1 is "never expire" (what the SDK reads back as maxExpiry -1), 0 the bucket's.
+        maxTTL: c.maxTTL,
+        ...(c.id === 0 ? {} : { history: false }),
       })),
     })),
   };
@@ -209,14 +213,7 @@ async function patchCollection(rc: RestContext): Promise<void> {
   const c = new FormCheck(await readForm(rc.req));
   const { maxTTL } = checkCollectionSettings(c);
   c.finish({ noDuplicates: true });
-  const manifest = bucket.manifest;
-  if (manifest.scopeByName(scope) === undefined) throw globalError(404, `Scope with name ${quoted(scope)} is not found`);
-  const entry = manifest.collectionByPath(scope, name);
-  if (entry === undefined) throw globalError(404, `Collection with name ${quoted(name)} in scope ${quoted(scope)} is not found`);
-  if (maxTTL !== undefined && maxTTL !== entry.maxTTL) {
-    throw globalError(400, `Cannot modify collection properties for Scope ${quoted(scope)} Collection ${quoted(name)}`);
-  }
-  sendJson(rc.res, 200, { uid: manifest.uid.toString(16) });
+  await change(rc, () => bucket.modifyCollection(scope, name, maxTTL === undefined ? {} : { maxTTL }), scope, name);
 }
 
 async function deleteScope(rc: RestContext): Promise<void> {

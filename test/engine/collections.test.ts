@@ -164,6 +164,62 @@ describe('collections in the engine', () => {
     }
   });
 
+  test('maxTTL -1 never expires whatever the bucket; modifyCollection applies to later writes only', async () => {
+    const clock = new ManualClock();
+    const t = await openTestEngine(4, { clock });
+    try {
+      const b = t.bucket;
+      await t.engine.setBucketMaxTTL('default', 100);
+      await b.createScope('s');
+      await b.createCollection('s', 'forever', { maxTTL: -1 });
+      await b.createCollection('s', 'c');
+      const now = Math.floor(clock.now() / 1000);
+      assert.equal((await b.collectionByName('s', 'forever').set('k', '1')).item.expiry, 0, 'the bucket maxTTL does not apply');
+      const before = await b.collectionByName('s', 'c').set('old', '1');
+      assert.ok(Math.abs(before.item.expiry - (now + 100)) <= 1, 'maxTTL 0: the bucket maxTTL applies');
+
+      const uid = b.manifest.uid;
+      const same = await b.modifyCollection('s', 'c', { maxTTL: 0 });
+      assert.equal(same.uid, uid, 'no change, no new manifest');
+      const changed = await b.modifyCollection('s', 'c', { maxTTL: 5 });
+      assert.equal(changed.uid, uid + 1);
+      assert.equal(b.manifest.collectionByPath('s', 'c')?.maxTTL, 5);
+      const after = await b.collectionByName('s', 'c').set('new', '1');
+      assert.ok(Math.abs(after.item.expiry - (now + 5)) <= 1);
+      assert.equal(b.collectionByName('s', 'c').get('old').expiry, before.item.expiry, 'written documents keep their expiry');
+      await b.modifyCollection('s', 'c', { maxTTL: -1 });
+      assert.equal((await b.collectionByName('s', 'c').set('newer', '1')).item.expiry, 0);
+      // The KV manifest carries "never expire" as kv_engine does: a maxTTL present and 0.
+      const kvForm = b.manifest.toJSON().scopes.find((sc) => sc.name === 's')?.collections;
+      assert.deepEqual(kvForm, [{ name: 'forever', uid: '8', maxTTL: 0 }, { name: 'c', uid: '9', maxTTL: 0 }]);
+
+      await assert.rejects(b.modifyCollection('s', 'nosuch', { maxTTL: 1 }), (e: unknown) => isEngineError(e, 'UNKNOWN_COLLECTION'));
+      await assert.rejects(b.modifyCollection('nosuch', 'c', { maxTTL: 1 }), (e: unknown) => isEngineError(e, 'UNKNOWN_SCOPE'));
+      await assert.rejects(b.modifyCollection('s', 'c', { maxTTL: -2 }), (e: unknown) => isEngineError(e, 'EINVAL'));
+      await assert.rejects(b.createCollection('s', 'bad', { maxTTL: -2 }), (e: unknown) => isEngineError(e, 'EINVAL'));
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a modified maxTTL survives a restart', async () => {
+    const t = await openTestEngine(4);
+    const dataDir = t.dataDir;
+    await t.bucket.createScope('s');
+    await t.bucket.createCollection('s', 'c', { maxTTL: 30 });
+    await t.bucket.modifyCollection('s', 'c', { maxTTL: -1 });
+    await t.engine.close();
+    const engine = await Engine.open({ dataDir, expiryPagerMs: 0 });
+    try {
+      const again = engine.requireBucket('default');
+      assert.equal(again.manifest.uid, 3);
+      assert.equal(again.manifest.collectionByPath('s', 'c')?.maxTTL, -1);
+    } finally {
+      await engine.close();
+      await t.close().catch(() => undefined);
+    }
+  });
+
   test('the manifest, documents and per-collection seqnos survive a restart', async () => {
     const t = await openTestEngine(4);
     const dataDir = t.dataDir;

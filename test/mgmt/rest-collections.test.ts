@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Mgmt, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
+import { Mgmt, arr, obj, startMgmtServer, type MgmtServer } from './rest-helpers.js';
 
 const SCOPES = '/pools/default/buckets/default/scopes';
 const global = (message: string): unknown => ({ errors: { _: message } });
@@ -81,8 +81,8 @@ describe('scopes and collections over REST', () => {
     const coll = `${SCOPES}/v/collections`;
     await expect('POST', coll, { name: 'c', maxTTL: 'soon' }, 400, { errors: { maxTTL: 'The value must be an integer' } });
     await expect('POST', coll, { name: 'c', maxTTL: ' 5' }, 400, { errors: { maxTTL: 'The value must be an integer' } });
-    await expect('POST', coll, { name: 'c', maxTTL: '-1' }, 400, { errors: { maxTTL: 'The value must be in range from 0 to 2147483647' } });
-    await expect('POST', coll, { name: 'c', maxTTL: '2147483648' }, 400, { errors: { maxTTL: 'The value must be in range from 0 to 2147483647' } });
+    await expect('POST', coll, { name: 'c', maxTTL: '-2' }, 400, { errors: { maxTTL: 'The value must be in range from -1 to 2147483647' } });
+    await expect('POST', coll, { name: 'c', maxTTL: '2147483648' }, 400, { errors: { maxTTL: 'The value must be in range from -1 to 2147483647' } });
     await expect('POST', coll, { name: 'c', history: 'maybe' }, 400, { errors: { history: 'The value must be one of the following: [true,false]' } });
     await expect('POST', coll, { name: 'c', history: 'true' }, 400, 'Not allowed on this type of bucket');
     await expect('POST', coll, { name: '_c', maxTTL: 'x' }, 400, {
@@ -103,15 +103,29 @@ describe('scopes and collections over REST', () => {
     assert.deepEqual(await twice.json(), { errors: { maxTTL: 'Key specified more than once' } });
   });
 
-  test('PATCH confirms a collection\'s settings and refuses a change the engine cannot make', async () => {
+  test('PATCH changes maxTTL (-1: never expire); the same settings answer the current uid', async () => {
     await expect('POST', SCOPES, { name: 'p' }, 200, undefined);
     await expect('POST', `${SCOPES}/p/collections`, { name: 'c', maxTTL: '60' }, 200, undefined);
-    const uid = s.t.server.engine.bucket('default')!.manifest.uid.toString(16);
-    await expect('PATCH', `${SCOPES}/p/collections/c`, { maxTTL: '60', history: 'false' }, 200, { uid });
-    await expect('PATCH', `${SCOPES}/p/collections/c`, { maxTTL: '61' }, 400, global('Cannot modify collection properties for Scope "p" Collection "c"'));
+    await expect('POST', `${SCOPES}/p/collections`, { name: 'never', maxTTL: '-1' }, 200, undefined);
+    const bucket = s.t.server.engine.bucket('default')!;
+    const uid = bucket.manifest.uid;
+    await expect('PATCH', `${SCOPES}/p/collections/c`, { maxTTL: '60', history: 'false' }, 200, { uid: uid.toString(16) });
+    await expect('PATCH', `${SCOPES}/p/collections/c`, { maxTTL: '61' }, 200, { uid: (uid + 1).toString(16) });
+    await expect('PATCH', `${SCOPES}/p/collections/c`, { maxTTL: '-1' }, 200, { uid: (uid + 2).toString(16) });
+    await expect('PATCH', `${SCOPES}/p/collections/never`, { maxTTL: '0' }, 200, { uid: (uid + 3).toString(16) });
+    const p = arr(obj(await mgmt.json(SCOPES)).scopes).map(obj).find((sc) => sc.name === 'p');
+    assert.deepEqual(
+      arr(p?.collections).map(obj).map(({ name, maxTTL, history }) => ({ name, maxTTL, history })),
+      [
+        { name: 'c', maxTTL: -1, history: false },
+        { name: 'never', maxTTL: 0, history: false },
+      ],
+    );
+    await expect('PATCH', `${SCOPES}/p/collections/c`, { maxTTL: '-2' }, 400, { errors: { maxTTL: 'The value must be in range from -1 to 2147483647' } });
     await expect('PATCH', `${SCOPES}/p/collections/c`, { name: 'x' }, 400, { errors: { name: 'Unsupported key' } });
     await expect('PATCH', `${SCOPES}/p/collections/nosuch`, { maxTTL: '1' }, 404, global('Collection with name "nosuch" in scope "p" is not found'));
     await expect('PATCH', `${SCOPES}/nosuch/collections/c`, { maxTTL: '1' }, 404, global('Scope with name "nosuch" is not found'));
+    assert.equal(bucket.manifest.uid, uid + 3, 'refusals change nothing');
   });
 
   test('@ensureManifest waits for the manifest uid: 200 once reached, 504 timeout, 400 bad uid or form', async () => {
