@@ -186,15 +186,16 @@ export function parseForm(body: Buffer): Form {
 }
 
 /**
- * A form body (application/x-www-form-urlencoded, what ns_server's `parse_post` reads). A body
- * without a content type is read as a form too, since curl -d and many scripts send it that way.
+ * A form body, as ns_server's handlers read it (mochiweb_request `parse_post`): the body is parsed
+ * only when it is application/x-www-form-urlencoded; any other type (a JSON body, say) is read
+ * and counts as an empty form, so the handler's validators answer for the missing fields ("The
+ * value must be supplied") rather than the request being refused for its type. A body without a
+ * content type is read as a form, a leniency for hand-written scripts.
  */
 export async function readForm(req: IncomingMessage): Promise<Form> {
   const body = await readBody(req);
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (body.length > 0 && type !== '' && type !== 'application/x-www-form-urlencoded') {
-    throw new RestError(400, { errors: { _: 'Request body must be application/x-www-form-urlencoded' } });
-  }
+  if (type !== '' && type !== 'application/x-www-form-urlencoded') return parseForm(Buffer.alloc(0));
   return parseForm(body);
 }
 

@@ -103,6 +103,18 @@ describe('scopes and collections over REST', () => {
     assert.deepEqual(await twice.json(), { errors: { maxTTL: 'Key specified more than once' } });
   });
 
+  test('a body that is not a form counts as an empty form (mochiweb parse_post), not a 400 for its type', async () => {
+    const json = { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'viajson' }) };
+    const r = await mgmt.call('POST', SCOPES, json);
+    assert.deepEqual([r.status, JSON.parse(r.text)], [400, { errors: { name: 'The value must be supplied' } }]);
+    const plain = await mgmt.call('POST', SCOPES, { headers: { 'content-type': 'text/plain' }, body: 'name=viatext' });
+    assert.deepEqual([plain.status, JSON.parse(plain.text)], [400, { errors: { name: 'The value must be supplied' } }]);
+    assert.equal(s.t.server.engine.bucket('default')!.manifest.scopeByName('viajson'), undefined);
+    // With the form type (parameters allowed) the same fields are read.
+    const form = await mgmt.call('POST', SCOPES, { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: 'name=viaform' });
+    assert.equal(form.status, 200, form.text);
+  });
+
   test('PATCH changes maxTTL (-1: never expire); the same settings answer the current uid', async () => {
     await expect('POST', SCOPES, { name: 'p' }, 200, undefined);
     await expect('POST', `${SCOPES}/p/collections`, { name: 'c', maxTTL: '60' }, 200, undefined);
