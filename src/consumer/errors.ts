@@ -24,7 +24,7 @@ export const CONSUMER_ERRORS = {
   UNKNOWN_COLLECTION: 'a collections filter names a collection the bucket manifest does not have',
   UNKNOWN_SCOPE: 'a scope filter (or a collection path) names a scope the bucket manifest does not have',
   COLLECTIONS_UNSUPPORTED: 'a collections filter was given but the node refused HELLO Collections or the manifest',
-  STREAM_REFUSED: 'the producer refused a stream request (NotMyVbucket, Eaccess, Enomem...): the vbucket waits for the next map',
+  STREAM_REFUSED: 'the producer refused a stream request (Eaccess, Enomem...; NotMyVbucket is a map change, not an error): the vbucket waits for the next map',
   MANIFEST_CHANGED: 'a stream request was refused with unknown collection/scope: the names are resolved again',
   CHECKPOINT_FORMAT: 'a stored checkpoint document is malformed (checkpoint-store.ts)',
 } as const;

@@ -10,9 +10,10 @@
  *   running; a stream no longer wanted by then is closed at once;
  *   Rollback / Erange: the receiver rolls back (rollbackEx with the uuid we keep), the metadata is
  *   normalised (rollbackMetaData), and the vbucket is requested again;
- *   anything else (NotMyVbucket, Eaccess, Enomem...): reported to the receiver's onError (and a
- *   status 'error') as STREAM_REFUSED, parked until the next map, and a map refresh kicked; the
- *   refresh loop paces repeated refusals with the cluster-manager backoff;
+ *   NotMyVbucket: a map change (status 'not-my-vbucket'), parked until the next map;
+ *   anything else (Eaccess, Enomem...): reported to the receiver's onError (and a status 'error')
+ *   as STREAM_REFUSED, parked until the next map, and a map refresh kicked; the refresh loop
+ *   paces repeated refusals with the cluster-manager backoff;
  * - retryLater: a stream ended Slow/Rollback is asked for again after a backoff (stream-retry.ts).
  * - close: CLOSE_STREAM for a running stream no longer wanted here; done on its reply, or on
  *   STREAM_END(Closed) when the producer agreed to send one.
@@ -257,9 +258,15 @@ export class VbStreams {
       throw new ConsumerError('MANIFEST_CHANGED', `stream request for vbucket ${vb} refused: status 0x${res.status.toString(16)}`, { vbucket: vb, status: res.status });
     }
     if (res.status === Status.NotMyVbucket) {
+      // A map change in progress (a vbucket move), not a failure: cbdatasource only refreshes
+      // the map, and so does this source, telling the status listeners but not onError.
       stats.totUPRStreamReqResFailNotMyVBucket++;
       this.#d.status.emit({ type: 'not-my-vbucket', server: this.#d.server, vbucket: vb });
-    } else if (res.status === Status.Enomem) stats.totUPRStreamReqResFailENoMem++;
+      stats.totUPRStreamReqResKick++;
+      this.park(vb, 'stream-req-error');
+      return;
+    }
+    if (res.status === Status.Enomem) stats.totUPRStreamReqResFailENoMem++;
     else stats.totUPRStreamReqResFailOther++;
     // Advisory, like every failure the source heals (the receiver may close() on it): a refusal
     // that persists (Eaccess: no DcpStream privilege) would otherwise retry in silence forever.

@@ -102,8 +102,7 @@ describe('consumer > NodeDataSource (one node, no map)', () => {
     await bucket.setVBucketState(2, 'active');
     await bucket.set(keyIn(bucket, 2, 'k'), '{}');
     await until(() => lastSeq(receiver, 2) === bucket.vbucketInfo(2).highSeqno && lastSeq(receiver, 2) > 0, 'streamed once active');
-    // each refusal was reported (advisory), nothing else went wrong
-    assert.ok(receiver.errors.length >= 3);
-    assert.deepEqual(new Set(receiver.errors.map((e) => (e as ConsumerError).code + ' ' + String((e as ConsumerError).context.statusName))), new Set(['CONSUMER_STREAM_REFUSED NotMyVbucket']));
+    // NOT_MY_VBUCKET is a map change, not an error (cbdatasource): onError saw nothing
+    assert.deepEqual(receiver.errors.map((e) => (e as ConsumerError).code), []);
   });
 });

@@ -33,7 +33,7 @@ const marker = (req: c.Packet, start: number, end: number): c.Packet =>
 const slowEnd = (req: c.Packet) => c.encodeStreamEnd({ opaque: req.opaque, vbucket: req.vbucket, reason: c.StreamEndReason.Slow });
 
 describe('consumer > refused stream requests', () => {
-  for (const status of [c.Status.NotMyVbucket, c.Status.Eaccess, c.Status.Etmpfail]) {
+  for (const status of [c.Status.Eaccess, c.Status.Etmpfail, c.Status.Enomem]) {
     test(`stream request refused with ${c.statusName(status)}: onError and a status event, then asked again`, async (t) => {
       const { receiver, events, conn } = await source(t, { clusterManagerSleepInitMS: 5, clusterManagerSleepMaxMS: 10 });
       const first = await conn.next(c.Opcode.DcpStreamReq);
